@@ -1,0 +1,23 @@
+/* App: the command line (run | stationary | analyze | mc | crosscheck | info),
+   composing the modules below; owns exit codes. */
+#pragma once
+#include <infotherm/solve.h>
+#include <infotherm/diag.h>
+#include <infotherm/io.h>
+
+typedef struct {
+  const char     *command;
+  char            output_dir[PETSC_MAX_PATH_LEN];
+  ItModel         model;
+  ItGrid          grid;
+  ItFP            fp;
+  ItDiag          diag;
+  ItIO            io;
+  Vec             p;
+  ItSolveSettings settings;
+  PetscLogDouble  start;
+  PetscReal       boundary_mass; /* the largest seen */
+  PetscBool       warned;
+} ItApp;
+
+PetscErrorCode ItAppMain(const char command[], const char stem[]);

@@ -1,0 +1,20 @@
+/* Solve: the transient solve of dp/dt = L p with PETSc TS, the stationary
+   solve of L p = 0 with ∫ p = 1, initial Gaussian densities, and progress. */
+#pragma once
+#include <petscts.h>
+#include <infotherm/fp.h>
+
+/* Called at t = 0 and at every output time; `snapshot` marks snapshot times. */
+typedef PetscErrorCode (*ItSolveOutputFn)(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool snapshot);
+
+typedef struct {
+  PetscReal t_final, output_every, snapshot_every;
+  PetscBool quiet;
+  PetscInt  steps, ksp_iterations; /* filled by the solve */
+} ItSolveSettings;
+
+PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
+PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *settings, Vec p, ItSolveOutputFn output, void *ctx);
+PetscErrorCode ItSolveStationary(ItFP fp, Vec p, PetscReal *residual, PetscInt *iterations);
+PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p);
+PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);

@@ -1,0 +1,202 @@
+/* The commands of DESIGN.md: each reads its options, validates everything
+   before it writes anything, then composes model, grid, operator, solver,
+   diagnostics and output. */
+#include <infotherm/app.h>
+
+/* Model, grid, operator and diagnostics from the options; nothing is written. */
+static PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
+{
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&app->start));
+  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
+  PetscCall(ItModelSetFromOptions(app->model));
+  PetscCall(ItGridCreate(app->model, &app->grid));
+  PetscCall(ItFPCreate(app->grid, app->model, &app->fp));
+  PetscCall(ItDiagCreate(app->fp, &app->diag));
+  PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
+  PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
+  PetscCall(PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s", stem[0] ? stem : app->model->type));
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Output", "ItApp");
+  PetscCall(PetscOptionsString("-output_dir", "output directory", NULL, app->output_dir, app->output_dir, sizeof(app->output_dir), &set));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItAppTearDown(ItApp *app)
+{
+  PetscFunctionBegin;
+  PetscCall(VecDestroy(&app->p));
+  PetscCall(ItIODestroy(&app->io));
+  PetscCall(ItDiagDestroy(&app->diag));
+  PetscCall(ItFPDestroy(&app->fp));
+  PetscCall(ItGridDestroy(&app->grid));
+  PetscCall(ItModelDestroy(&app->model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -init gaussian|stationary|file: the initial density in app->p. */
+static PetscErrorCode ItAppInitialDensity(ItApp *app)
+{
+  static const char *const kinds[] = {"gaussian", "stationary", "file"};
+  PetscInt                 kind    = 0;
+  char                     file[PETSC_MAX_PATH_LEN] = "";
+  PetscReal                t, residual;
+  PetscInt                 its;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Initial density", "ItApp");
+  PetscCall(PetscOptionsEList("-init", "initial density", NULL, kinds, 3, kinds[0], &kind, NULL));
+  PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL, file, file, sizeof(file), NULL));
+  PetscOptionsEnd();
+  switch (kind) {
+  case 0: PetscCall(ItSolveGaussian(app->grid, app->p)); break;
+  case 1: PetscCall(ItSolveStationary(app->fp, app->p, &residual, &its)); break;
+  default:
+    PetscCheck(file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-init file needs -init_file FILE.h5");
+    PetscCall(ItIOReadSnapshot(app->grid, app->model, file, app->p, &t));
+    PetscCall(ItSolveNormalize(app->grid, app->p));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Warns once when the density reaches the walls. */
+static PetscErrorCode ItAppCheckBox(ItApp *app)
+{
+  PetscFunctionBegin;
+  app->boundary_mass = PetscMax(app->boundary_mass, app->diag->boundary_mass);
+  if (app->diag->boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; the box is too small (widen -grid_lo/-grid_hi)\n", app->settings.quiet ? "" : "\n", (double)app->diag->boundary_mass));
+    app->warned = PETSC_TRUE;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* summary.json: the run's description and the final diagnostics. */
+static PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
+{
+  ItBuffer       buf = {0};
+  ItModel        model = app->model;
+  ItGrid         grid  = app->grid;
+  PetscMPIInt    size;
+  PetscLogDouble now;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscTime(&now));
+  PetscCall(ItBufferPrintf(&buf, "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [", app->command, model->type));
+  for (PetscInt i = 0; i < model->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", model->var[i]));
+  PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
+  for (PetscInt k = 0; k < model->nparam; k++) {
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", model->param[k].name));
+    PetscCall(ItBufferReal(&buf, model->param[k].value));
+  }
+  PetscCall(ItBufferPrintf(&buf, "},\n  \"grid\": {\"n\": ["));
+  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%" PetscInt_FMT, i ? ", " : "", grid->n[i]));
+  PetscCall(ItBufferPrintf(&buf, "], \"lo\": ["));
+  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->lo[i]));
+  PetscCall(ItBufferPrintf(&buf, "], \"hi\": ["));
+  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->hi[i]));
+  PetscCall(ItBufferPrintf(&buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"nats\",\n", size, (double)(now - app->start)));
+  PetscCall(ItBufferPrintf(&buf, "  \"boundary_mass\": %.6g,\n  \"box_too_small\": %s,\n%s", (double)app->boundary_mass, app->boundary_mass > IT_BOUNDARY_MASS_LIMIT ? "true" : "false", extra));
+  PetscCall(ItBufferPrintf(&buf, "  \"final\": {"));
+  for (PetscInt k = 0; k < app->diag->ncol; k++) {
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", app->diag->name[k]));
+    PetscCall(ItBufferReal(&buf, app->diag->value[k]));
+  }
+  PetscCall(ItBufferPrintf(&buf, "}\n}\n"));
+  PetscCall(ItIOWriteText(app->io, "summary.json", buf.text));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool snapshot)
+{
+  ItApp *app = (ItApp *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(ItDiagEvaluate(app->diag, t, p));
+  PetscCall(ItAppCheckBox(app));
+  PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+  if (snapshot) {
+    char name[64];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+    PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
+  }
+  (void)step;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm run: time-steps the initial density to -t_final. */
+static PetscErrorCode ItAppRun(ItApp *app)
+{
+  char extra[256];
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItAppInitialDensity(app));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  PetscCall(ItSolveTransient(app->fp, &app->settings, app->p, ItAppOutput, app));
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(PetscSNPrintf(extra, sizeof(extra), "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n", (double)app->settings.t_final, app->settings.steps));
+  PetscCall(ItAppWriteSummary(app, extra));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm stationary: solves L p = 0, ∫ p = 1, and reports the residual. */
+static PetscErrorCode ItAppStationary(ItApp *app)
+{
+  PetscReal residual;
+  PetscInt  its;
+  char      extra[256];
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveStationary(app->fp, app->p, &residual, &its));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
+  PetscCall(ItAppCheckBox(app));
+  PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, app->diag->value));
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY, "density_stationary.h5"));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n", (double)residual, its));
+  PetscCall(PetscSNPrintf(extra, sizeof(extra), "  \"residual\": %.6e,\n  \"ksp_iterations\": %" PetscInt_FMT ",\n", (double)residual, its));
+  PetscCall(ItAppWriteSummary(app, extra));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm info: the model, its parameters, the grid and the decomposition. */
+static PetscErrorCode ItAppInfo(ItApp *app)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(ItModelView(app->model, PETSC_VIEWER_STDOUT_WORLD));
+  PetscCall(ItGridView(app->grid, PETSC_VIEWER_STDOUT_WORLD));
+  for (PetscInt i = 0; i < app->grid->dim; i++) PetscCall(PetscSynchronizedPrintf(PETSC_COMM_WORLD, "%s  rank %d owns %s in cells [%" PetscInt_FMT ", %" PetscInt_FMT ")\n", i ? "" : "", rank, app->model->var[i], app->grid->xs[i], app->grid->xs[i] + app->grid->xm[i]));
+  PetscCall(PetscSynchronizedFlush(PETSC_COMM_WORLD, PETSC_STDOUT));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "output directory: %s\n", app->output_dir));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItAppMain(const char command[], const char stem[])
+{
+  ItApp     app = {0};
+  PetscBool run, stationary, info;
+
+  PetscFunctionBegin;
+  app.command = command;
+  PetscCall(PetscStrcmp(command, "run", &run));
+  PetscCall(PetscStrcmp(command, "stationary", &stationary));
+  PetscCall(PetscStrcmp(command, "info", &info));
+  PetscCheck(run || stationary || info, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "the command '%s' is not available; use run, stationary or info", command);
+  PetscCall(ItAppSetUp(&app, stem));
+  if (run) PetscCall(ItAppRun(&app));
+  else if (stationary) PetscCall(ItAppStationary(&app));
+  else PetscCall(ItAppInfo(&app));
+  PetscCall(ItAppTearDown(&app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,99 @@
+/* infotherm COMMAND [-options_file FILE] [-option value ...]
+   Splits off the command word, starts PETSc, runs the command, and turns any
+   error into one line on stderr and a non-zero exit status: 1 for a user's
+   mistake (bad option, bad file), 2 for anything else (with PETSc's trace). */
+#include <unistd.h>
+#include <infotherm/app.h>
+
+static const char help[] = "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
+                           "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
+                           "Every option is a PETSc option: -help lists them.\n";
+
+static char      ItErrorText[1024];
+static PetscBool ItErrorIsUser;
+
+static PetscBool ItErrorCodeIsUser(PetscErrorCode n)
+{
+  switch (n) {
+  case PETSC_ERR_USER_INPUT:
+  case PETSC_ERR_FILE_OPEN:
+  case PETSC_ERR_FILE_READ:
+  case PETSC_ERR_FILE_WRITE:
+  case PETSC_ERR_FILE_UNEXPECTED:
+  case PETSC_ERR_ARG_SIZ:
+  case PETSC_ERR_ARG_WRONG:
+  case PETSC_ERR_ARG_OUTOFRANGE:
+  case PETSC_ERR_ARG_INCOMP:
+  case PETSC_ERR_ARG_UNKNOWN_TYPE:
+  case PETSC_ERR_NOT_CONVERGED: return PETSC_TRUE;
+  default: return PETSC_FALSE;
+  }
+}
+
+/* Keeps the first message; a user's mistake needs no trace back. */
+static PetscErrorCode ItErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
+{
+  if (p == PETSC_ERROR_INITIAL && !ItErrorText[0]) {
+    const char *text = mess;
+    if (!text || !text[0]) PetscErrorMessage(n, &text, NULL);
+    snprintf(ItErrorText, sizeof(ItErrorText), "%s", text ? text : "unknown error");
+    ItErrorIsUser = ItErrorCodeIsUser(n);
+  }
+  if (ItErrorIsUser) return n;
+  return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+}
+
+int main(int argc, char **argv)
+{
+  const char    *command = "help";
+  char           stem[PETSC_MAX_PATH_LEN] = "";
+  char         **args;
+  int            nargs = 0;
+  PetscErrorCode ierr;
+  PetscMPIInt    rank;
+
+  /* the command word and the -options_file stem, before PETSc sees the options */
+  args          = (char **)malloc(sizeof(char *) * (size_t)(argc + 1));
+  args[nargs++] = argv[0];
+  for (int k = 1; k < argc; k++) {
+    if (k == 1 && argv[k][0] != '-') {
+      command = argv[k];
+      continue;
+    }
+    if (!strcmp(argv[k], "-options_file") && k + 1 < argc) {
+      const char *base = strrchr(argv[k + 1], '/'), *dot;
+      size_t      len;
+      base = base ? base + 1 : argv[k + 1];
+      dot  = strrchr(base, '.');
+      len  = dot ? (size_t)(dot - base) : strlen(base);
+      snprintf(stem, sizeof(stem), "%.*s", (int)len, base);
+      if (access(argv[k + 1], R_OK) != 0) {
+        fprintf(stderr, "infotherm: error: cannot read the options file %s\n", argv[k + 1]);
+        return 1;
+      }
+    }
+    args[nargs++] = argv[k];
+  }
+  args[nargs] = NULL;
+  if (!strcmp(command, "help") || !strcmp(command, "-h") || !strcmp(command, "--help")) {
+    fputs(help, stdout);
+    free(args);
+    return 0;
+  }
+
+  ierr = PetscInitialize(&nargs, &args, NULL, help);
+  if (ierr) return 2;
+  PetscPushErrorHandler(ItErrorHandler, NULL);
+  ierr = ItAppMain(command, stem);
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  if (ierr && rank == 0) fprintf(stderr, "infotherm: error: %s\n", ItErrorText);
+  if (ierr && !ItErrorIsUser) {
+    /* an error on some ranks only would leave the others waiting */
+    if (rank != 0) fprintf(stderr, "infotherm: error on rank %d: %s\n", rank, ItErrorText);
+    MPI_Abort(PETSC_COMM_WORLD, 2);
+  }
+  PetscPopErrorHandler();
+  PetscFinalize();
+  free(args);
+  return ierr ? 1 : 0;
+}

@@ -1,0 +1,262 @@
+/* The output directory. Text files are written by rank 0 to NAME.tmp, flushed
+   and renamed; HDF5 snapshots are written collectively (PETSc's HDF5 viewer,
+   natural cell ordering, dataset /density with the time and the grid as
+   attributes) to a temporary name and renamed by rank 0. The XDMF index lets
+   ParaView open the snapshots as a time series on a co-rectilinear mesh whose
+   nodes are the cell centres. */
+#include <stdarg.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <petscviewerhdf5.h>
+#include <infotherm/io.h>
+
+PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...)
+{
+  va_list args;
+  int     n;
+
+  PetscFunctionBegin;
+  for (;;) {
+    size_t room = buf->cap - buf->len;
+    va_start(args, format);
+    n = vsnprintf(buf->text ? buf->text + buf->len : NULL, room, format, args);
+    va_end(args);
+    PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "formatting failed");
+    if ((size_t)n < room) break;
+    buf->cap = PetscMax(2 * buf->cap, buf->len + (size_t)n + 1024);
+    PetscCall(PetscRealloc(buf->cap, &buf->text));
+  }
+  buf->len += (size_t)n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A real in JSON: full precision, null for NaN or infinity. */
+PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value)
+{
+  PetscFunctionBegin;
+  if (PetscIsInfOrNanReal(value)) PetscCall(ItBufferPrintf(buf, "null"));
+  else PetscCall(ItBufferPrintf(buf, "%.17g", (double)value));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItBufferFree(ItBuffer *buf)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(buf->text));
+  buf->len = buf->cap = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* mkdir -p on rank 0. Collective. */
+PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io)
+{
+  ItIO f;
+  int  failed = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&f));
+  f->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &f->rank));
+  PetscCall(PetscStrncpy(f->dir, dir, sizeof(f->dir)));
+  if (f->rank == 0) {
+    char path[PETSC_MAX_PATH_LEN];
+    PetscCall(PetscStrncpy(path, dir, sizeof(path)));
+    for (char *s = path + 1;; s++) {
+      const char saved = *s;
+      if (saved != '/' && saved != 0) continue;
+      *s = 0;
+      if (mkdir(path, 0777) != 0 && errno != EEXIST) failed = errno;
+      *s = saved;
+      if (!saved) break;
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, comm));
+  PetscCheck(!failed, comm, PETSC_ERR_FILE_OPEN, "cannot create the output directory %s: %s", dir, strerror(failed));
+  *io = f;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItIODestroy(ItIO *io)
+{
+  PetscFunctionBegin;
+  if (!*io) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree((*io)->column));
+  PetscCall(PetscFree((*io)->row));
+  PetscCall(PetscFree((*io)->snap_file));
+  PetscCall(PetscFree((*io)->snap_t));
+  PetscCall(PetscFree(*io));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Writes text to DIR/name atomically (rank 0). Collective. */
+PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[])
+{
+  char path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
+  int  failed = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", io->dir, name));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  if (io->rank == 0) {
+    FILE  *fd = fopen(tmp, "w");
+    size_t len = strlen(text);
+    if (!fd) failed = errno;
+    else {
+      if (fwrite(text, 1, len, fd) != len || fflush(fd) != 0 || fsync(fileno(fd)) != 0) failed = errno ? errno : EIO;
+      if (fclose(fd) != 0 && !failed) failed = errno;
+      if (!failed && rename(tmp, path) != 0) failed = errno;
+      if (failed) unlink(tmp);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
+  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(failed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64])
+{
+  PetscFunctionBegin;
+  io->ncol = ncol + 1;
+  PetscCall(PetscMalloc1(io->ncol, &io->column));
+  PetscCall(PetscStrncpy(io->column[0], "t", 64));
+  for (PetscInt k = 0; k < ncol; k++) PetscCall(PetscStrncpy(io->column[k + 1], names[k], 64));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adds one row; rewrites diagnostics.csv when 10 wall seconds have passed. Collective. */
+PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[])
+{
+  PetscLogDouble now;
+
+  PetscFunctionBegin;
+  if (io->nrow == io->caprow) {
+    io->caprow = PetscMax(64, 2 * io->caprow);
+    PetscCall(PetscRealloc(sizeof(PetscReal) * io->caprow * io->ncol, &io->row));
+  }
+  io->row[io->nrow * io->ncol] = t;
+  PetscCall(PetscArraycpy(&io->row[io->nrow * io->ncol + 1], values, io->ncol - 1));
+  io->nrow++;
+  PetscCall(PetscTime(&now));
+  if (now - io->last_write > 10) PetscCall(ItIOWriteTable(io));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Writes diagnostics.csv: a header of PHYSICS.md names, one row per output time. Collective. */
+PetscErrorCode ItIOWriteTable(ItIO io)
+{
+  ItBuffer buf = {0};
+
+  PetscFunctionBegin;
+  if (io->rank == 0) {
+    for (PetscInt k = 0; k < io->ncol; k++) PetscCall(ItBufferPrintf(&buf, "%s%s", k ? "," : "", io->column[k]));
+    PetscCall(ItBufferPrintf(&buf, "\n"));
+    for (PetscInt r = 0; r < io->nrow; r++) {
+      for (PetscInt k = 0; k < io->ncol; k++) PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)io->row[r * io->ncol + k]));
+      PetscCall(ItBufferPrintf(&buf, "\n"));
+    }
+  }
+  PetscCall(ItIOWriteText(io, "diagnostics.csv", buf.text ? buf.text : ""));
+  PetscCall(ItBufferFree(&buf));
+  PetscCall(PetscTime(&io->last_write));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* density.xmf: every snapshot written so far, as a temporal collection. */
+static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid)
+{
+  ItBuffer buf = {0};
+  char     dims[64];
+
+  PetscFunctionBegin;
+  /* XDMF lists the slowest axis first; a 1-D or 2-D grid is a 3-D mesh one cell thick */
+  PetscCall(PetscSNPrintf(dims, sizeof(dims), "%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT, grid->n[2], grid->n[1], grid->n[0]));
+  if (io->rank == 0) {
+    PetscCall(ItBufferPrintf(&buf, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"density\" GridType=\"Collection\" CollectionType=\"Temporal\">\n"));
+    for (PetscInt s = 0; s < io->nsnap; s++) {
+      PetscCall(ItBufferPrintf(&buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.15g\"/>\n", io->snap_file[s], (double)io->snap_t[s]));
+      PetscCall(ItBufferPrintf(&buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims));
+      PetscCall(ItBufferPrintf(&buf, "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n", (double)ItGridCoordinate(grid, 2, 0), (double)ItGridCoordinate(grid, 1, 0), (double)ItGridCoordinate(grid, 0, 0)));
+      PetscCall(ItBufferPrintf(&buf, "     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n    </Geometry>\n", (double)grid->h[2], (double)grid->h[1], (double)grid->h[0]));
+      PetscCall(ItBufferPrintf(&buf, "    <Attribute Name=\"density\" AttributeType=\"Scalar\" Center=\"Node\">\n     <DataItem Dimensions=\"%s\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:/density</DataItem>\n    </Attribute>\n   </Grid>\n", dims, io->snap_file[s]));
+    }
+    PetscCall(ItBufferPrintf(&buf, "  </Grid>\n </Domain>\n</Xdmf>\n"));
+  }
+  PetscCall(ItIOWriteText(io, "density.xmf", buf.text ? buf.text : ""));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Writes p at time t to DIR/name (HDF5) and adds it to density.xmf. Collective. */
+PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char name[])
+{
+  PetscViewer viewer;
+  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], attr[32];
+  int         failed = 0;
+  PetscInt    dim = grid->dim;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", io->dir, name));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(PetscObjectSetName((PetscObject)p, "density"));
+  PetscCall(PetscViewerHDF5Open(io->comm, tmp, FILE_MODE_WRITE, &viewer));
+  PetscCall(VecView(p, viewer));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "time", PETSC_REAL, &t));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dim", PETSC_INT, &dim));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "model", PETSC_STRING, model->type));
+  for (PetscInt i = 0; i < dim; i++) {
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", attr, PETSC_INT, &grid->n[i]));
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "lo%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", model->var[i], PETSC_INT, &i));
+  }
+  PetscCall(PetscViewerDestroy(&viewer));
+  if (io->rank == 0 && rename(tmp, path) != 0) failed = errno;
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
+  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(failed));
+
+  PetscCall(PetscRealloc(sizeof(*io->snap_file) * (io->nsnap + 1), &io->snap_file));
+  PetscCall(PetscRealloc(sizeof(*io->snap_t) * (io->nsnap + 1), &io->snap_t));
+  PetscCall(PetscStrncpy(io->snap_file[io->nsnap], name, sizeof(io->snap_file[0])));
+  io->snap_t[io->nsnap++] = t;
+  PetscCall(ItIOWriteXDMF(io, grid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads a snapshot written by ItIOWriteSnapshot into p, refusing one of another
+   grid. Collective. */
+PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t)
+{
+  PetscViewer viewer;
+  PetscBool   readable, has;
+  PetscInt    dim, n;
+  PetscReal   lo, hi;
+  char        attr[32];
+
+  PetscFunctionBegin;
+  PetscCall(PetscTestFile(file, 'r', &readable));
+  PetscCheck(readable, grid->comm, PETSC_ERR_FILE_OPEN, "cannot read the density file %s", file);
+  PetscCall(PetscViewerHDF5Open(grid->comm, file, FILE_MODE_READ, &viewer));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "dim", &has));
+  PetscCheck(has, grid->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an infotherm density snapshot (no /density with its grid)", file);
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "dim", PETSC_INT, NULL, &dim));
+  PetscCheck(dim == grid->dim, grid->comm, PETSC_ERR_FILE_UNEXPECTED, "%s holds a %" PetscInt_FMT "-variable density; model %s has %" PetscInt_FMT " variables", file, dim, model->type, grid->dim);
+  for (PetscInt i = 0; i < dim; i++) {
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_INT, NULL, &n));
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "lo%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_REAL, NULL, &lo));
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_REAL, NULL, &hi));
+    PetscCheck(n == grid->n[i] && PetscAbsReal(lo - grid->lo[i]) <= 1e-12 * (1 + PetscAbsReal(lo)) && PetscAbsReal(hi - grid->hi[i]) <= 1e-12 * (1 + PetscAbsReal(hi)), grid->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "%s was written on another grid (axis %" PetscInt_FMT ": %" PetscInt_FMT " cells on [%g, %g]; this run has %" PetscInt_FMT " on [%g, %g])", file, i, n, (double)lo, (double)hi, grid->n[i], (double)grid->lo[i], (double)grid->hi[i]);
+  }
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "time", PETSC_REAL, NULL, t));
+  PetscCall(PetscObjectSetName((PetscObject)p, "density"));
+  PetscCall(VecLoad(p, viewer));
+  PetscCall(PetscViewerDestroy(&viewer));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

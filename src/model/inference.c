@@ -1,0 +1,61 @@
+/* Neural inference (PHYSICS.md §2): a neuron r reads the particle's velocity v,
+     A_v = -(v - v0)/tau_v,        D_v = sigma_v^2/tau_v,
+     A_r = (-r + f(v))/tau_r,      D_r = sigma_r^2/tau_r,
+   with f a linear, sigmoid or bell tuning curve (-tuning). */
+#include <infotherm/model.h>
+
+typedef struct {
+  PetscInt tau_r, sigma_r;
+  ItTuning f;
+} ItInference;
+
+static void ItModelPoint_Inference(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
+                                   PetscReal D[])
+{
+  const ItInference *inf   = (const ItInference *)model->data;
+  const PetscReal    tau_r = ItParamValue(model, inf->tau_r), sigma_r = ItParamValue(model, inf->sigma_r);
+
+  (void)t;
+  ItVelocityPoint(model, x[0], &A[0], &D[0]);
+  A[1] = (-x[1] + ItTuningEval(model, &inf->f, x[0])) / tau_r;
+  D[1] = sigma_r * sigma_r / tau_r;
+}
+
+static PetscErrorCode ItModelSetFromOptions_Inference(ItModel model)
+{
+  ItInference *inf = (ItInference *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(ItTuningSetFromOptions(model, "", &inf->f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItModelView_Inference(ItModel model, PetscViewer viewer)
+{
+  ItInference *inf = (ItInference *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  tuning %s\n", ItTuningName(&inf->f)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelCreate_Inference(ItModel model)
+{
+  static const char *const names[] = {"v", "r"};
+  ItInference             *inf;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&inf));
+  model->data = inf;
+  PetscCall(ItModelSetVariables(model, 2, names));
+  PetscCall(ItModelAddVelocityParams(model));
+  PetscCall(ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &inf->tau_r));
+  PetscCall(ItModelAddParam(model, "sigma_r", 0.2, IT_PARAM_POSITIVE, "neuron noise: sigma_r^2 = variance of the rate fluctuations", &inf->sigma_r));
+  PetscCall(ItTuningRegister(model, "", IT_TUNING_SIGMOID, 0.0, 2.0, &inf->f));
+  PetscCall(ItModelSetDefaultBox(model, 0, 128, -6.0, 6.0));
+  PetscCall(ItModelSetDefaultBox(model, 1, 128, -1.0, 2.0));
+  model->point          = ItModelPoint_Inference;
+  model->setfromoptions = ItModelSetFromOptions_Inference;
+  model->view           = ItModelView_Inference;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,195 @@
+/* Model registry and the parts every model shares: named variables, named
+   parameters read from the options database (-<name> value) and checked once,
+   and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
+   dx_i = A_i dt + sqrt(2 D_i) dW_i (PHYSICS.md §1). */
+#include <infotherm/model.h>
+
+static PetscFunctionList ItModelList       = NULL;
+static PetscBool         ItModelRegistered = PETSC_FALSE;
+static char              ItModelNames[256] = ""; /* for messages */
+
+PetscErrorCode ItModelRegister(const char name[], ItModelCreateFn create)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&ItModelList, name, create));
+  PetscCall(PetscStrlcat(ItModelNames, " ", sizeof(ItModelNames)));
+  PetscCall(PetscStrlcat(ItModelNames, name, sizeof(ItModelNames)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Registers every built-in model. Not collective. */
+PetscErrorCode ItModelRegisterAll(void)
+{
+  PetscFunctionBegin;
+  if (ItModelRegistered) PetscFunctionReturn(PETSC_SUCCESS);
+  ItModelRegistered = PETSC_TRUE;
+  PetscCall(ItModelRegister("linear", ItModelCreate_Linear));
+  PetscCall(ItModelRegister("brownian", ItModelCreate_Brownian));
+  PetscCall(ItModelRegister("inference", ItModelCreate_Inference));
+  PetscCall(ItModelRegister("population", ItModelCreate_Population));
+  PetscCall(ItModelRegister("hebbian", ItModelCreate_Hebbian));
+  PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelCreate(MPI_Comm comm, ItModel *model)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscNew(model));
+  (*model)->comm = comm;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelSetVariables(ItModel model, PetscInt dim, const char *const names[])
+{
+  PetscFunctionBegin;
+  PetscCheck(dim >= 1 && dim <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
+             "a model has 1 to %d variables, not %" PetscInt_FMT, IT_MAX_DIM, dim);
+  model->dim = dim;
+  for (PetscInt i = 0; i < dim; i++) PetscCall(PetscStrncpy(model->var[i], names[i], IT_NAME_LEN));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value,
+                               ItParamKind kind, const char help[], PetscInt *index)
+{
+  ItParam *param;
+
+  PetscFunctionBegin;
+  PetscCheck(model->nparam < IT_MAX_PARAMS, model->comm, PETSC_ERR_PLIB, "too many parameters");
+  param = &model->param[model->nparam];
+  PetscCall(PetscStrncpy(param->name, name, IT_NAME_LEN));
+  param->value = value;
+  param->kind  = kind;
+  param->help  = help;
+  if (index) *index = model->nparam;
+  model->nparam++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, PetscReal lo,
+                                    PetscReal hi)
+{
+  PetscFunctionBegin;
+  model->grid_n[axis]  = n;
+  model->grid_lo[axis] = lo;
+  model->grid_hi[axis] = hi;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItModelEvaluate_Point(ItModel model, PetscReal t, PetscInt n,
+                                            const PetscReal x[], PetscReal A[], PetscReal D[])
+{
+  const PetscInt d = model->dim;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < n; k++) model->point(model, t, &x[k * d], &A[k * d], &D[k * d]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads -model, builds that model, then its variable names (-vars) and every
+   parameter (-<name>), and checks them. Collective. */
+PetscErrorCode ItModelSetFromOptions(ItModel model)
+{
+  char            type[IT_NAME_LEN] = "inference";
+  ItModelCreateFn create;
+  PetscBool       set;
+
+  PetscFunctionBegin;
+  PetscCall(ItModelRegisterAll());
+  PetscOptionsBegin(model->comm, NULL, "Model options", "ItModel");
+  PetscCall(PetscOptionsFList("-model", "model of PHYSICS.md §2", "ItModelSetFromOptions",
+                              ItModelList, type, type, sizeof(type), NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscFunctionListFind(ItModelList, type, &create));
+  PetscCheck(create, model->comm, PETSC_ERR_USER_INPUT, "-model %s is not a known model; known:%s", type, ItModelNames);
+  PetscCall(PetscStrncpy(model->type, type, IT_NAME_LEN));
+  model->evaluate = ItModelEvaluate_Point;
+  PetscCall((*create)(model));
+
+  PetscOptionsBegin(model->comm, NULL, "Model parameters", "ItModel");
+  {
+    char    *names[IT_MAX_DIM];
+    PetscInt nvars = IT_MAX_DIM;
+    PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, names,
+                                      &nvars, &set));
+    if (set) {
+      PetscCheck(nvars == model->dim, model->comm, PETSC_ERR_USER_INPUT,
+                 "-vars names %" PetscInt_FMT " variables but model %s has %" PetscInt_FMT, nvars,
+                 model->type, model->dim);
+      for (PetscInt i = 0; i < nvars; i++) {
+        PetscCall(PetscStrncpy(model->var[i], names[i], IT_NAME_LEN));
+        PetscCall(PetscFree(names[i]));
+      }
+    }
+  }
+  for (PetscInt k = 0; k < model->nparam; k++) {
+    ItParam *param = &model->param[k];
+    char     option[IT_NAME_LEN + 1];
+
+    PetscCall(PetscSNPrintf(option, sizeof(option), "-%s", param->name));
+    PetscCall(PetscOptionsReal(option, param->help, NULL, param->value, &param->value, NULL));
+    PetscCheck(param->kind != IT_PARAM_POSITIVE || param->value > 0, model->comm,
+               PETSC_ERR_USER_INPUT, "%s must be positive (%s); got %g", option, param->help,
+               (double)param->value);
+    PetscCheck(!PetscIsInfOrNanReal(param->value), model->comm,
+               PETSC_ERR_USER_INPUT, "%s must be a finite number; got %g", option,
+               (double)param->value);
+  }
+  PetscOptionsEnd();
+  if (model->setfromoptions) PetscCall(model->setfromoptions(model));
+  if (model->validate) PetscCall(model->validate(model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Drift and diffusion at n points. Not collective. */
+PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const PetscReal x[],
+                               PetscReal A[], PetscReal D[])
+{
+  PetscFunctionBegin;
+  PetscCall(model->evaluate(model, t, n, x, A, D));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelVariableIndex(ItModel model, const char name[], PetscInt *index)
+{
+  PetscBool match;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < model->dim; i++) {
+    PetscCall(PetscStrcmp(model->var[i], name, &match));
+    if (match) {
+      *index = i;
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  }
+  SETERRQ(model->comm, PETSC_ERR_USER_INPUT, "'%s' is not a variable of model %s", name,
+          model->type);
+}
+
+PetscErrorCode ItModelView(ItModel model, PetscViewer viewer)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "model %s, %" PetscInt_FMT " variable(s):", model->type,
+                                   model->dim));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCall(PetscViewerASCIIPrintf(viewer, " %s", model->var[i]));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  if (model->view) PetscCall(model->view(model, viewer));
+  for (PetscInt k = 0; k < model->nparam; k++)
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  %-10s = %-12g %s\n", model->param[k].name,
+                                     (double)model->param[k].value, model->param[k].help));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelDestroy(ItModel *model)
+{
+  PetscFunctionBegin;
+  if (!*model) PetscFunctionReturn(PETSC_SUCCESS);
+  if ((*model)->destroy) PetscCall((*model)->destroy(*model));
+  PetscCall(PetscFree((*model)->data));
+  PetscCall(PetscFree(*model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

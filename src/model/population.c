@@ -1,0 +1,66 @@
+/* Two-neuron population (PHYSICS.md §2): neurons r1, r2 read the velocity v
+   through different tuning curves (-tuning1, -tuning2),
+     A_rk = (-rk + fk(v))/tau_r,  D_rk = sigma_r^2/tau_r,
+   with v the Ornstein–Uhlenbeck velocity. By default two opposed sigmoids. */
+#include <infotherm/model.h>
+
+typedef struct {
+  PetscInt tau_r, sigma_r;
+  ItTuning f[2];
+} ItPopulation;
+
+static void ItModelPoint_Population(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
+                                    PetscReal D[])
+{
+  const ItPopulation *pop   = (const ItPopulation *)model->data;
+  const PetscReal     tau_r = ItParamValue(model, pop->tau_r), sigma_r = ItParamValue(model, pop->sigma_r);
+
+  (void)t;
+  ItVelocityPoint(model, x[0], &A[0], &D[0]);
+  for (PetscInt k = 0; k < 2; k++) {
+    A[1 + k] = (-x[1 + k] + ItTuningEval(model, &pop->f[k], x[0])) / tau_r;
+    D[1 + k] = sigma_r * sigma_r / tau_r;
+  }
+}
+
+static PetscErrorCode ItModelSetFromOptions_Population(ItModel model)
+{
+  ItPopulation *pop = (ItPopulation *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(ItTuningSetFromOptions(model, "1", &pop->f[0]));
+  PetscCall(ItTuningSetFromOptions(model, "2", &pop->f[1]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItModelView_Population(ItModel model, PetscViewer viewer)
+{
+  ItPopulation *pop = (ItPopulation *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  tuning1 %s, tuning2 %s\n", ItTuningName(&pop->f[0]), ItTuningName(&pop->f[1])));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelCreate_Population(ItModel model)
+{
+  static const char *const names[] = {"v", "r1", "r2"};
+  ItPopulation            *pop;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&pop));
+  model->data = pop;
+  PetscCall(ItModelSetVariables(model, 3, names));
+  PetscCall(ItModelAddVelocityParams(model));
+  PetscCall(ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &pop->tau_r));
+  PetscCall(ItModelAddParam(model, "sigma_r", 0.2, IT_PARAM_POSITIVE, "neuron noise: variance of the rate fluctuations is sigma_r^2", &pop->sigma_r));
+  PetscCall(ItTuningRegister(model, "1", IT_TUNING_SIGMOID, -0.5, 3.0, &pop->f[0]));
+  PetscCall(ItTuningRegister(model, "2", IT_TUNING_SIGMOID, 0.5, -3.0, &pop->f[1]));
+  PetscCall(ItModelSetDefaultBox(model, 0, 48, -6.0, 6.0));
+  PetscCall(ItModelSetDefaultBox(model, 1, 48, -1.0, 2.0));
+  PetscCall(ItModelSetDefaultBox(model, 2, 48, -1.0, 2.0));
+  model->point          = ItModelPoint_Population;
+  model->setfromoptions = ItModelSetFromOptions_Population;
+  model->view           = ItModelView_Population;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,50 @@
+/* Neuron tuning curves f(v) of PHYSICS.md §2: linear r0 + lambda v, sigmoid
+   rmax/(1+exp(-beta (v-theta))), bell rmax exp(-(v-vpref)^2/(2 s^2)). Each curve
+   registers its parameters (with a suffix, so a population can hold several)
+   and reads its type from -tuning<suffix>. */
+#include <infotherm/model.h>
+
+static const char *const ItTuningTypes[] = {"linear", "sigmoid", "bell", "ItTuningType", "IT_TUNING_", NULL};
+
+PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType type,
+                                PetscReal theta, PetscReal beta, ItTuning *tuning)
+{
+  char name[IT_NAME_LEN];
+
+  PetscFunctionBegin;
+  tuning->type = type;
+#define IT_TUNING_PARAM(field, value, kind, help) \
+  do { \
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s%s", #field, suffix)); \
+    PetscCall(ItModelAddParam(model, name, value, kind, help, &tuning->field)); \
+  } while (0)
+  IT_TUNING_PARAM(r0, 0.0, IT_PARAM_ANY, "linear tuning: rate at v = 0");
+  IT_TUNING_PARAM(lambda, 1.0, IT_PARAM_ANY, "linear tuning: gain (rate per unit v)");
+  IT_TUNING_PARAM(rmax, 1.0, IT_PARAM_POSITIVE, "sigmoid/bell tuning: maximal rate");
+  IT_TUNING_PARAM(beta, beta, IT_PARAM_ANY, "sigmoid tuning: slope");
+  IT_TUNING_PARAM(theta, theta, IT_PARAM_ANY, "sigmoid tuning: threshold velocity");
+  IT_TUNING_PARAM(vpref, theta, IT_PARAM_ANY, "bell tuning: preferred velocity");
+  IT_TUNING_PARAM(s, 1.0, IT_PARAM_POSITIVE, "bell tuning: width");
+#undef IT_TUNING_PARAM
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads -tuning<suffix> linear|sigmoid|bell. Collective. */
+PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning)
+{
+  char      option[IT_NAME_LEN];
+  PetscEnum type = (PetscEnum)tuning->type;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(option, sizeof(option), "-tuning%s", suffix));
+  PetscOptionsBegin(model->comm, NULL, "Tuning curve", "ItTuning");
+  PetscCall(PetscOptionsEnum(option, "tuning curve f(v)", NULL, ItTuningTypes, type, &type, NULL));
+  PetscOptionsEnd();
+  tuning->type = (ItTuningType)type;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+const char *ItTuningName(const ItTuning *tuning)
+{
+  return ItTuningTypes[tuning->type];
+}

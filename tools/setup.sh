@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what infotherm needs to build, test and plot, then configures and
+# builds it in build/. Quick when everything is already present.
+#
+# On a Debian machine as root it uses apt-get; on a cluster without root it
+# finds PETSc, MPI and FFTW through pkg-config (modules, Spack) and skips apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(petsc-dev libopenmpi-dev openmpi-bin libfftw3-dev libfftw3-mpi-dev
+  libmuparser-dev librandom123-dev meson ninja-build pkg-config
+  python3-numpy python3-matplotlib python3-h5py)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif pkg-config --exists PETSc fftw3 muparser 2>/dev/null; then
+    echo "setup: no root; using PETSc, FFTW and muparser found by pkg-config" >&2
+  else
+    echo "setup: missing ${missing[*]} and cannot apt-get (not root); load PETSc, MPI, FFTW and muparser modules so pkg-config finds them" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -f build/build.ninja ]; then
+  meson setup build --buildtype=release -Dwerror="${CI:+true}${CI:-false}" >/dev/null
+fi
+ninja -C build >/dev/null
