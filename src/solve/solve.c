@@ -1,7 +1,8 @@
 /* Transient and stationary solves of the discrete Fokker–Planck equation
    dp/dt = L p. Transient: PETSc TS on a linear problem with a constant
-   Jacobian L; the default is the adaptive, L-stable Rosenbrock method
-   RA34PW2 (third order, embedded second order), every -ts_, -ksp_ and -pc_
+   Jacobian L; the default is the adaptive, L-stable, stiffly accurate
+   ARK3(2)4L[2]SA method used fully implicitly (TSARKIMEX3: third order,
+   embedded second order; Kennedy & Carpenter 2003), every -ts_, -ksp_ and -pc_
    option honoured. Stationary: L is singular with the constant left null
    vector (columns sum to zero), so one row is replaced by "p_pin = 1", which
    keeps the system sparse; the solution is then normalised to ∫ p = 1. The
@@ -79,16 +80,17 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
   PetscCall(TSSetRHSFunction(ts, NULL, TSComputeRHSFunctionLinear, NULL));
   PetscCall(TSSetRHSJacobian(ts, fp->L, fp->L, TSComputeRHSJacobianConstant, NULL));
-  PetscCall(TSSetType(ts, TSROSW));
-  PetscCall(TSRosWSetType(ts, TSROSWRA34PW2));
+  PetscCall(TSSetType(ts, TSARKIMEX));
+  PetscCall(TSARKIMEXSetType(ts, TSARKIMEX3));
+  PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
   PetscCall(TSSetTime(ts, 0.0));
   PetscCall(TSSetTimeStep(ts, PetscMin(s->output_every, s->snapshot_every) / 20));
   PetscCall(TSSetMaxSteps(ts, PETSC_MAX_INT));
   PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
-  PetscCall(TSSetTolerances(ts, 1e-8, NULL, 1e-4, NULL));
+  PetscCall(TSSetTolerances(ts, 1e-6, NULL, 1e-4, NULL));
   PetscCall(TSGetSNES(ts, &snes));
   PetscCall(SNESGetKSP(snes, &ksp));
-  PetscCall(KSPSetTolerances(ksp, 1e-10, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(KSPSetTolerances(ksp, 1e-12, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
   PetscCall(TSSetFromOptions(ts));
   if (!s->quiet && rank == 0 && isatty(2)) {
     PetscCall(PetscTime(&progress.start));
