@@ -1,0 +1,130 @@
+"""Shared helpers for infotherm's test scripts: running the binary (under MPI
+when asked), reading its outputs, and the closed forms of the linear model
+(PHYSICS.md §2: dx = (M x + b) dt + sqrt(2 D) dW), derived here independently
+of the solver."""
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+BIN = os.environ.get("INFOTHERM", os.path.join(os.path.dirname(__file__), "..", "build", "infotherm"))
+MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"]
+
+failures = []
+
+
+def check(cond, message):
+    """Records one assertion; the script exits non-zero at the end if any failed."""
+    print(("ok   " if cond else "FAIL ") + message, flush=True)
+    if not cond:
+        failures.append(message)
+
+
+def finish():
+    if failures:
+        print(f"{len(failures)} check(s) failed", flush=True)
+        sys.exit(1)
+    print("all checks passed", flush=True)
+
+
+def run(command, options, ranks=1, expect_ok=True):
+    """Runs `infotherm command options...` on `ranks` MPI ranks; returns the CompletedProcess."""
+    argv = [BIN, command] + [str(o) for o in options] + ["-quiet"]
+    if ranks > 1:
+        argv = MPIEXEC + ["-n", str(ranks)] + argv
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if expect_ok and proc.returncode != 0:
+        print(" ".join(argv), "\n", proc.stdout, proc.stderr, flush=True)
+        raise RuntimeError(f"infotherm {command} failed with status {proc.returncode}")
+    return proc
+
+
+def tmpdir(name):
+    path = os.path.join(tempfile.gettempdir(), f"infotherm-test-{os.getpid()}-{name}")
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def read_csv(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_density(path):
+    """The density as an array indexed [x1, x2, x3] (first variable first), and its attributes."""
+    with h5py.File(path, "r") as f:
+        d = f["density"]
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in d.attrs.items()}
+        data = np.array(d[...])
+    dim = int(attrs["dim"])
+    data = data.reshape([int(attrs[f"n{i}"]) for i in reversed(range(dim))])
+    return data.transpose(list(reversed(range(dim)))), attrs
+
+
+def cell_centres(n, lo, hi):
+    h = [(b - a) / m for m, a, b in zip(n, lo, hi)]
+    axes = [a + (np.arange(m) + 0.5) * hh for m, a, hh in zip(n, lo, h)]
+    return np.meshgrid(*axes, indexing="ij"), float(np.prod(h))
+
+
+def gaussian_density(n, lo, hi, mean, cov):
+    """N(mean, cov) at the cell centres."""
+    x, vol = cell_centres(n, lo, hi)
+    d = len(n)
+    pts = np.stack([xi.ravel() for xi in x], axis=1) - np.asarray(mean)
+    inv = np.linalg.inv(cov)
+    quad = np.einsum("ki,ij,kj->k", pts, inv, pts)
+    dens = np.exp(-0.5 * quad) / math.sqrt((2 * math.pi) ** d * np.linalg.det(cov))
+    return dens.reshape(n), vol
+
+
+def lyapunov(M, D):
+    """Stationary covariance S of dx = M x dt + sqrt(2D) dW: M S + S M^T + 2 diag(D) = 0."""
+    d = M.shape[0]
+    I = np.eye(d)
+    A = np.kron(I, M) + np.kron(M, I)
+    S = np.linalg.solve(A, -2 * np.diag(D).reshape(-1))
+    return S.reshape(d, d)
+
+
+def expm(A):
+    """Matrix exponential by scaling and squaring of a Taylor series (d <= 3)."""
+    k = max(0, int(np.ceil(np.log2(max(np.abs(A).sum(axis=1).max(), 1e-16)))) + 4)
+    B = A / 2**k
+    E, term = np.eye(len(A)), np.eye(len(A))
+    for j in range(1, 20):
+        term = term @ B / j
+        E = E + term
+    for _ in range(k):
+        E = E @ E
+    return E
+
+
+def linear_moments(M, b, D, m0, S0, t):
+    """Mean and covariance at time t of the linear model started from N(m0, S0)."""
+    M, b, D = np.asarray(M, float), np.asarray(b, float), np.asarray(D, float)
+    mu = -np.linalg.solve(M, b)
+    Sinf = lyapunov(M, D)
+    E = expm(M * t)
+    return mu + E @ (np.asarray(m0) - mu), Sinf + E @ (np.asarray(S0) - Sinf) @ E.T
+
+
+def l1_error(p, q, vol):
+    return float(np.abs(p - q).sum() * vol)
+
+
+def observed_orders(hs, errors):
+    return [math.log(errors[k] / errors[k + 1]) / math.log(hs[k] / hs[k + 1]) for k in range(len(errors) - 1)]
