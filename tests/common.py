@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 
 BIN = os.environ.get("INFOTHERM", os.path.join(os.path.dirname(__file__), "..", "build", "infotherm"))
-MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"]
+MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--quiet"]
 
 failures = []
 

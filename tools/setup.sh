@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 packages=(petsc-dev libopenmpi-dev openmpi-bin libfftw3-dev libfftw3-mpi-dev
   libmuparser-dev librandom123-dev meson ninja-build pkg-config
-  python3-numpy python3-matplotlib python3-h5py)
+  python3-numpy python3-matplotlib python3-h5py
+  openssh-client)  # Open MPI's mpiexec looks for an rsh agent even on one node
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,7 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# warnings are errors in CI (STYLE.md)
+werror=false
+[ "${CI:-}" = true ] && werror=true
 if [ ! -f build/build.ninja ]; then
-  meson setup build --buildtype=release -Dwerror="${CI:+true}${CI:-false}" >/dev/null
+  meson setup build --buildtype=release -Dwerror="$werror" >/dev/null
+else
+  meson configure build -Dwerror="$werror" >/dev/null
 fi
 ninja -C build >/dev/null

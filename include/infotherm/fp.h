@@ -16,6 +16,9 @@ struct _p_ItFP {
      c carries J = flux_lo[c] p_{c-1} - flux_hi[c] p_c; one extra face past the
      last owned cell. Indexed like ItFPFaceOffset; zero on the walls. */
   PetscReal *flux_lo[IT_MAX_DIM], *flux_hi[IT_MAX_DIM];
+  /* the first face where D <= 0 or A/D is not finite, found during assembly */
+  PetscInt   bad_axis;
+  PetscReal  bad_x;
 };
 
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp);

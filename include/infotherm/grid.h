@@ -24,6 +24,7 @@ PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
 PetscErrorCode ItGridDestroy(ItGrid *grid);
 PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[]);
 PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);
+PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index);
 
 /* Centre of cell `index` along `axis`. */

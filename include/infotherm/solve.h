@@ -4,8 +4,9 @@
 #include <petscts.h>
 #include <infotherm/fp.h>
 
-/* Called at t = 0 and at every output time; `snapshot` marks snapshot times. */
-typedef PetscErrorCode (*ItSolveOutputFn)(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool snapshot);
+/* Called at t = 0 and at every output or snapshot time; `row` marks the
+   multiples of -output_every, `snapshot` those of -snapshot_every (and t_final). */
+typedef PetscErrorCode (*ItSolveOutputFn)(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row, PetscBool snapshot);
 
 typedef struct {
   PetscReal t_final, output_every, snapshot_every;

@@ -67,7 +67,7 @@ static PetscErrorCode ItAppCheckBox(ItApp *app)
   PetscFunctionBegin;
   app->boundary_mass = PetscMax(app->boundary_mass, app->diag->boundary_mass);
   if (app->diag->boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned) {
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; the box is too small (widen -grid_lo/-grid_hi)\n", app->settings.quiet ? "" : "\n", (double)app->diag->boundary_mass));
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR, "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; the box is too small (widen -grid_lo/-grid_hi)\n", app->settings.quiet ? "" : "\n", (double)app->diag->boundary_mass));
     app->warned = PETSC_TRUE;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -111,14 +111,16 @@ static PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool snapshot)
+static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row, PetscBool snapshot)
 {
   ItApp *app = (ItApp *)ctx;
 
   PetscFunctionBegin;
-  PetscCall(ItDiagEvaluate(app->diag, t, p));
-  PetscCall(ItAppCheckBox(app));
-  PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+  if (row) {
+    PetscCall(ItDiagEvaluate(app->diag, t, p));
+    PetscCall(ItAppCheckBox(app));
+    PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+  }
   if (snapshot) {
     char name[64];
     PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));

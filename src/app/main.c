@@ -16,6 +16,7 @@ static PetscBool ItErrorCodeIsUser(PetscErrorCode n)
 {
   switch (n) {
   case PETSC_ERR_USER_INPUT:
+  case PETSC_ERR_USER: /* PETSc's unknown option value */
   case PETSC_ERR_FILE_OPEN:
   case PETSC_ERR_FILE_READ:
   case PETSC_ERR_FILE_WRITE:

@@ -65,9 +65,13 @@ static PetscErrorCode ItFPPencil(ItFP fp, PetscInt a, PetscInt c[], PetscReal *x
       fp->flux_lo[a][off] = fp->flux_hi[a][off] = 0;
       continue;
     }
-    PetscCheck(Df > 0 && !PetscIsInfOrNanReal(Af / Df) && Dcell[k] > 0 && Dcell[k + 1] > 0, grid->comm, PETSC_ERR_USER_INPUT,
-               "the diffusion D_%s is not positive (or the drift not finite) near %s = %g: narrow the box (-grid_lo/-grid_hi) or change the model's noise",
-               fp->model->var[a], fp->model->var[a], (double)x[k * d + a]);
+    if (!(Df > 0 && !PetscIsInfOrNanReal(Af / Df) && Dcell[k] > 0 && Dcell[k + 1] > 0)) {
+      /* recorded, and reported collectively by ItFPAssemble */
+      if (fp->bad_axis < 0 || x[k * d + a] < fp->bad_x) fp->bad_x = x[k * d + a];
+      fp->bad_axis = a;
+      fp->flux_lo[a][off] = fp->flux_hi[a][off] = 0;
+      continue;
+    }
     fp->flux_lo[a][off] = ItBernoulli(-Af / Df * h) * Dcell[k] / h;
     fp->flux_hi[a][off] = ItBernoulli(Af / Df * h) * Dcell[k + 1] / h;
   }
@@ -83,7 +87,8 @@ PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t)
   PetscReal     *x, *A, *D, *Dcell;
 
   PetscFunctionBegin;
-  fp->t = t;
+  fp->t        = t;
+  fp->bad_axis = -1;
   for (PetscInt a = 0; a < d; a++) maxm = PetscMax(maxm, grid->xm[a]);
   PetscCall(PetscMalloc4((2 * maxm + 3) * d, &x, (2 * maxm + 3) * d, &A, (2 * maxm + 3) * d, &D, maxm + 2, &Dcell));
   for (PetscInt a = 0; a < d; a++) {
@@ -97,6 +102,14 @@ PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t)
     }
   }
   PetscCall(PetscFree4(x, A, D, Dcell));
+  {
+    PetscReal axis, where;
+    PetscCall(ItGridMin(grid, fp->bad_axis < 0 ? PETSC_MAX_REAL : (PetscReal)fp->bad_axis, &axis));
+    if (axis < IT_MAX_DIM) {
+      PetscCall(ItGridMin(grid, fp->bad_axis == (PetscInt)axis ? fp->bad_x : PETSC_MAX_REAL, &where));
+      SETERRQ(grid->comm, PETSC_ERR_USER_INPUT, "the diffusion D_%s is not positive (or the drift not finite) at %s = %g: narrow the box (-grid_lo/-grid_hi) or change the model's noise", fp->model->var[(PetscInt)axis], fp->model->var[(PetscInt)axis], (double)where);
+    }
+  }
 
   PetscCall(MatZeroEntries(fp->L));
   ItGridForOwned(grid, c, l)

@@ -105,6 +105,13 @@ PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global)
+{
+  PetscFunctionBegin;
+  PetscCall(MPIU_Allreduce(&local, global, 1, MPIU_REAL, MPIU_MIN, grid->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The PETSc global index of a cell (any rank's). Collective. */
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index)
 {

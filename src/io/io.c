@@ -239,6 +239,7 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   PetscFunctionBegin;
   PetscCall(PetscTestFile(file, 'r', &readable));
   PetscCheck(readable, grid->comm, PETSC_ERR_FILE_OPEN, "cannot read the density file %s", file);
+  PetscCheck(H5Fis_hdf5(file) > 0, grid->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an HDF5 file (expected a density snapshot written by infotherm)", file);
   PetscCall(PetscViewerHDF5Open(grid->comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "dim", &has));
   PetscCheck(has, grid->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an infotherm density snapshot (no /density with its grid)", file);

@@ -96,11 +96,11 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
     PetscCall(PetscTime(&progress.start));
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
   }
-  PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE));
+  PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
   s->steps = 0;
   while (t < s->t_final - eps) {
     PetscReal target = PetscMin(PetscMin(next_output, next_snapshot), s->t_final);
-    PetscBool snapshot;
+    PetscBool row, snapshot;
     PetscInt  steps;
 
     PetscCall(TSSetMaxTime(ts, target));
@@ -108,10 +108,11 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
     PetscCall(TSGetSolveTime(ts, &t));
     PetscCall(TSGetStepNumber(ts, &steps));
     s->steps = steps;
+    row      = (PetscBool)(t >= next_output - eps || t >= s->t_final - eps);
     snapshot = (PetscBool)(t >= next_snapshot - eps || t >= s->t_final - eps);
     if (t >= next_output - eps) next_output += s->output_every;
     if (t >= next_snapshot - eps) next_snapshot += s->snapshot_every;
-    PetscCall(output(ctx, t, steps, p, snapshot));
+    PetscCall(output(ctx, t, steps, p, row, snapshot));
   }
   if (progress.shown) fprintf(stderr, "\n");
   PetscCall(TSDestroy(&ts));

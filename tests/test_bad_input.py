@@ -1,0 +1,56 @@
+"""Bad input gets one clear line on stderr naming what to change, a non-zero
+exit status, and nothing written: the output directory is not created."""
+import os
+from common import *
+
+CASES = [
+    ("negative time constant", ["run", "-model", "inference", "-tau_r", "-1"], "-tau_r"),
+    ("zero noise", ["run", "-model", "brownian", "-sigma_v", "0"], "-sigma_v"),
+    ("unstable linear M", ["run", "-model", "linear", "-linear_M", "-1,0,0,0.2"], "-linear_M"),
+    ("marginal linear M", ["stationary", "-model", "linear", "-linear_M", "0,1,-1,0"], "-linear_M"),
+    ("non-positive D", ["run", "-model", "linear", "-linear_D", "1,0"], "-linear_D"),
+    ("too few cells", ["run", "-model", "linear", "-grid_n", "4,32"], "-grid_n"),
+    ("lo >= hi", ["run", "-model", "bistable", "-grid_lo", "2", "-grid_hi", "-2"], "-grid_lo"),
+    ("wrong number of grid values", ["run", "-model", "linear", "-grid_n", "16,16,16"], "-grid_n"),
+    ("unknown model", ["run", "-model", "nosuchmodel"], "-model"),
+    ("unknown tuning", ["run", "-model", "inference", "-tuning", "cubic"], "-tuning"),
+    ("unknown init", ["run", "-model", "linear", "-init", "uniform"], "-init"),
+    ("box cuts the initial density", ["run", "-model", "linear", "-init_mean", "7.5,0"], "-grid_lo"),
+    ("unreadable init file", ["run", "-model", "linear", "-init", "file", "-init_file", "/nonexistent/p.h5"], "/nonexistent/p.h5"),
+    ("file that is not a snapshot", ["run", "-model", "linear", "-init", "file", "-init_file", "FILE_NOT_H5"], "FILE_NOT_H5"),
+    ("negative final time", ["run", "-model", "linear", "-t_final", "-1"], "-t_final"),
+    ("multiplicative noise reaching w = 0", ["run", "-model", "hebbian", "-w_noise", "multiplicative", "-grid_n", "16"], "D_w"),
+    ("unknown command", ["integrate", "-model", "linear"], "integrate"),
+]
+
+junk = tmpdir("junk") + ".txt"
+with open(junk, "w") as f:
+    f.write("not hdf5\n")
+
+for label, argv, needle in CASES:
+    out = tmpdir("bad")
+    argv = [junk if a == "FILE_NOT_H5" else a for a in argv]
+    needle = junk if needle == "FILE_NOT_H5" else needle
+    for ranks in (1, 2):
+        proc = run(argv[0], argv[1:] + ["-output_dir", out], ranks=ranks, expect_ok=False)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        check(proc.returncode != 0, f"{label} ({ranks} rank(s)): exit status {proc.returncode}")
+        check(len(lines) == 1 and lines[0].startswith("infotherm: error:") and needle in lines[0],
+              f"{label} ({ranks} rank(s)): one line naming {needle}: {lines}")
+        check(not os.path.exists(out), f"{label} ({ranks} rank(s)): nothing written")
+
+# an options file that cannot be read
+proc = run("run", ["-options_file", "/nonexistent/x.opts"], expect_ok=False)
+check(proc.returncode != 0 and proc.stderr.count("\n") == 1 and "/nonexistent/x.opts" in proc.stderr, f"unreadable options file: {proc.stderr.strip()}")
+
+# a snapshot of another grid is refused
+out = tmpdir("grid-a")
+run("stationary", ["-model", "linear", "-grid_n", "32", "-output_dir", out])
+proc = run("run", ["-model", "linear", "-grid_n", "40", "-init", "file", "-init_file", out + "/density_stationary.h5", "-output_dir", out + "/b"], expect_ok=False)
+check(proc.returncode != 0 and "another grid" in proc.stderr and not os.path.exists(out + "/b"), f"snapshot of another grid refused: {proc.stderr.strip()}")
+
+# an existing output survives a failed run into the same directory
+before = open(out + "/summary.json").read()
+proc = run("stationary", ["-model", "linear", "-grid_n", "32", "-tau_v", "1", "-linear_D", "-1,1", "-output_dir", out], expect_ok=False)
+check(proc.returncode != 0 and open(out + "/summary.json").read() == before, "a failed run leaves the earlier outputs intact")
+finish()

@@ -1,0 +1,73 @@
+"""The output contract of DESIGN.md: diagnostics.csv (t first, PHYSICS.md
+names), summary.json, HDF5 snapshots with an XDMF index, no temporary files
+left; the box-too-small warning; the progress line on a terminal; info."""
+import glob
+import os
+import pty
+import subprocess
+import xml.etree.ElementTree as ET
+import numpy as np
+from common import *
+
+out = tmpdir("contract")
+run("run", ["-model", "inference", "-grid_n", "48,40", "-t_final", "1", "-output_every", "0.1", "-snapshot_every", "0.25", "-output_dir", out], ranks=2)
+diag = read_csv(out + "/diagnostics.csv")
+header = open(out + "/diagnostics.csv").readline().strip().split(",")
+check(header == ["t", "mass", "entropy", "mean_v", "mean_r", "var_v", "var_r"], f"diagnostics.csv header {header}")
+check(np.allclose(diag["t"], np.arange(11) * 0.1, rtol=0, atol=1e-12), f"one row per output time, landing on multiples of -output_every: {diag['t']}")
+summary = read_json(out + "/summary.json")
+for key in ("command", "model", "variables", "parameters", "grid", "ranks", "wall_time", "final", "box_too_small", "boundary_mass"):
+    check(key in summary, f"summary.json has '{key}'")
+check(summary["ranks"] == 2 and summary["model"] == "inference" and summary["variables"] == ["v", "r"], "summary.json records model, variables and ranks")
+check(abs(summary["final"]["mass"] - 1) < 1e-12 and abs(summary["final"]["entropy"] - diag["entropy"][-1]) < 1e-12, "summary.json final values = last row")
+check(summary["parameters"]["tau_r"] == 0.1 and summary["grid"]["n"] == [48, 40], "summary.json records parameters and grid")
+snaps = sorted(glob.glob(out + "/density_*.h5"))
+check(len(snaps) == 5, f"snapshots at t = 0, 0.25, 0.5, 0.75, 1: {len(snaps)} files")
+times = [read_density(s)[1]["time"] for s in snaps]
+check(np.allclose(times, [0, 0.25, 0.5, 0.75, 1.0], atol=1e-12), f"snapshot times {times}")
+xdmf = ET.parse(out + "/density.xmf").getroot()
+items = [e.text for e in xdmf.iter("DataItem") if e.get("Format") == "HDF"]
+check(len(items) == 5 and all(os.path.exists(os.path.join(out, i.split(":")[0])) for i in items), f"density.xmf indexes every snapshot: {items}")
+steps = [float(e.get("Value")) for e in xdmf.iter("Time")]
+check(np.allclose(steps, times), "density.xmf carries the snapshot times")
+check(not glob.glob(out + "/*.tmp"), "no temporary files left behind")
+p, attrs = read_density(snaps[-1])
+check(p.shape == (48, 40) and abs(p.sum() * (12 / 48) * (3 / 40) - 1) < 1e-12, "snapshot holds the whole normalised density in natural order")
+
+# a box too small for the density: a warning on stderr and a field in summary.json
+out = tmpdir("smallbox")
+proc = run("run", ["-model", "linear", "-grid_n", "32", "-grid_lo", "-2.5", "-grid_hi", "2.5", "-init_cov", "0.1,0.1", "-t_final", "2", "-output_dir", out])
+s = read_json(out + "/summary.json")
+check("box is too small" in proc.stderr and s["box_too_small"] is True and s["boundary_mass"] > 1e-6, f"small box reported: {proc.stderr.strip()} / boundary_mass {s['boundary_mass']:.2e}")
+proc = run("run", ["-model", "linear", "-grid_n", "32", "-init_cov", "0.1,0.1", "-t_final", "2", "-output_dir", out + "/ok"])
+s = read_json(out + "/ok/summary.json")
+check(proc.stderr == "" and s["box_too_small"] is False, "a box that holds the density gives no warning")
+
+# a progress line on a terminal, silenced by -quiet
+master, slave = pty.openpty()
+proc = subprocess.run([BIN, "run", "-model", "linear", "-grid_n", "64", "-t_final", "4", "-output_dir", tmpdir("progress")], stderr=slave, stdout=subprocess.DEVNULL, timeout=120)
+os.close(slave)
+text = b""
+try:
+    while True:
+        chunk = os.read(master, 65536)
+        if not chunk:
+            break
+        text += chunk
+except OSError:
+    pass
+text = text.decode(errors="replace")
+check(proc.returncode == 0 and "%" in text and "ETA" in text and "dt =" in text, f"progress line on a terminal: {text[-120:]!r}")
+
+# info: model, parameters, grid and decomposition
+proc = run("info", ["-model", "population"], ranks=3)
+check(all(s in proc.stdout for s in ("model population", "tau_r", "grid axis 2", "rank 2 owns")), "info prints model, parameters, grid and every rank's cells")
+
+# -init stationary and -init file round trip
+out = tmpdir("init")
+run("stationary", ["-model", "bistable", "-h", "0.3", "-output_dir", out + "/ss"])
+run("run", ["-model", "bistable", "-h", "0.3", "-init", "stationary", "-t_final", "0.5", "-output_dir", out + "/a"])
+run("run", ["-model", "bistable", "-h", "0.3", "-init", "file", "-init_file", out + "/ss/density_stationary.h5", "-t_final", "0.5", "-output_dir", out + "/b"])
+a, b = read_csv(out + "/a/diagnostics.csv"), read_csv(out + "/b/diagnostics.csv")
+check(np.allclose(a["entropy"], b["entropy"], rtol=1e-10) and np.ptp(a["entropy"]) < 1e-8, "-init stationary = -init file of the stationary snapshot, and it stays stationary")
+finish()

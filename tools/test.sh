@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up and builds infotherm, runs the whole test suite (meson test: unit,
+# conformance, convergence, MPI on 1-4 ranks, bad input, output contract) and
+# ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+meson test -C build --print-errorlogs --num-processes 2 "$@"
+status=$?
+log=build/meson-logs/testlog.json
+passed=$(grep -c '"result": "OK"' "$log")
+failed=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")
+echo "$passed passed, $failed failed"
+exit $status
