@@ -16,6 +16,9 @@ struct _p_ItFP {
      c carries J = flux_lo[c] p_{c-1} - flux_hi[c] p_c; one extra face past the
      last owned cell. Indexed like ItFPFaceOffset; zero on the walls. */
   PetscReal *flux_lo[IT_MAX_DIM], *flux_hi[IT_MAX_DIM];
+  /* The same for the irreversible drift when a variable is odd (-parity);
+     otherwise these alias flux_lo, flux_hi. */
+  PetscReal *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
   /* the first face where D <= 0 or A/D is not finite, found during assembly */
   PetscInt   bad_axis;
   PetscReal  bad_x;
@@ -24,6 +27,14 @@ struct _p_ItFP {
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp);
 PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t);
 PetscErrorCode ItFPDestroy(ItFP *fp);
+
+/* The current through a face, J = lo p_{c-1} - hi p_c, and its discrete
+   affinity ln(lo p_{c-1} / (hi p_c)): the two have the same sign, so their
+   product, the face's entropy production, is never negative. */
+static inline PetscReal ItFPFaceCurrent(PetscReal lo, PetscReal hi, PetscReal p_lo, PetscReal p_hi)
+{
+  return lo * p_lo - hi * p_hi;
+}
 
 /* Offset of the low face of cell c along `axis` in the face arrays. */
 static inline PetscInt ItFPFaceOffset(ItGrid grid, PetscInt axis, const PetscInt c[])

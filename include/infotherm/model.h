@@ -37,6 +37,7 @@ struct _p_ItModel {
   char              type[IT_NAME_LEN];
   PetscInt          dim;
   char              var[IT_MAX_DIM][IT_NAME_LEN];
+  PetscInt          parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
   PetscInt          nparam;
   ItParam           param[IT_MAX_PARAMS];
   /* default box, used when -grid_* are not given */
@@ -63,7 +64,7 @@ PetscErrorCode ItModelView(ItModel model, PetscViewer viewer);
 PetscErrorCode ItModelDestroy(ItModel *model);
 PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const PetscReal x[],
                                PetscReal A[], PetscReal D[]);
-PetscErrorCode ItModelVariableIndex(ItModel model, const char name[], PetscInt *index);
+PetscErrorCode ItModelVariableIndex(ItModel model, const char option[], const char name[], PetscInt *index);
 
 /* Used by implementations while they are created. */
 PetscErrorCode ItModelSetVariables(ItModel model, PetscInt dim, const char *const names[]);

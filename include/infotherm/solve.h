@@ -4,8 +4,9 @@
 #include <petscts.h>
 #include <infotherm/fp.h>
 
-/* Called at t = 0 and at every output or snapshot time; `row` marks the
-   multiples of -output_every, `snapshot` those of -snapshot_every (and t_final). */
+/* Called after every accepted step, and at t = 0 and every output or snapshot
+   time with `row` marking the multiples of -output_every and `snapshot` those
+   of -snapshot_every (and t_final); a time may be handed over more than once. */
 typedef PetscErrorCode (*ItSolveOutputFn)(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row, PetscBool snapshot);
 
 typedef struct {

@@ -3,6 +3,33 @@
    diagnostics and output. */
 #include <infotherm/app.h>
 
+/* -kl_reference none|stationary|FILE.h5: the density of kl_to_stationary. */
+static PetscErrorCode ItAppReference(ItApp *app)
+{
+  char      reference[PETSC_MAX_PATH_LEN] = "none";
+  PetscBool none, stationary;
+  Vec       pss;
+  PetscReal t, residual;
+  PetscInt  its;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "KL reference", "ItApp");
+  PetscCall(PetscOptionsString("-kl_reference", "density for kl_to_stationary: none, stationary (solved once) or a snapshot file", NULL, reference, reference, sizeof(reference), NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscStrcmp(reference, "none", &none));
+  PetscCall(PetscStrcmp(reference, "stationary", &stationary));
+  if (none) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecDuplicate(app->p, &pss));
+  if (stationary) PetscCall(ItSolveStationary(app->fp, pss, &residual, &its));
+  else {
+    PetscCall(ItIOReadSnapshot(app->grid, app->model, reference, pss, &t));
+    PetscCall(ItSolveNormalize(app->grid, pss));
+  }
+  PetscCall(ItDiagSetReference(app->diag, pss));
+  PetscCall(VecDestroy(&pss));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Model, grid, operator and diagnostics from the options; nothing is written. */
 static PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
 {
@@ -17,6 +44,7 @@ static PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
   PetscCall(ItDiagCreate(app->fp, &app->diag));
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
+  PetscCall(ItAppReference(app));
   PetscCall(PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s", stem[0] ? stem : app->model->type));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Output", "ItApp");
   PetscCall(PetscOptionsString("-output_dir", "output directory", NULL, app->output_dir, app->output_dir, sizeof(app->output_dir), &set));
@@ -98,7 +126,16 @@ static PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
   for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->lo[i]));
   PetscCall(ItBufferPrintf(&buf, "], \"hi\": ["));
   for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->hi[i]));
-  PetscCall(ItBufferPrintf(&buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"nats\",\n", size, (double)(now - app->start)));
+  PetscCall(ItBufferPrintf(&buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"%s\",\n", size, (double)(now - app->start), app->diag->bits ? "bits" : "nats"));
+  PetscCall(ItBufferPrintf(&buf, "  \"sensor\": ["));
+  for (PetscInt i = 0, first = 1; i < model->dim; i++)
+    if (app->diag->sensor[i]) {
+      PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", first ? "" : ", ", model->var[i]));
+      first = 0;
+    }
+  PetscCall(ItBufferPrintf(&buf, "],\n  \"parity\": {"));
+  for (PetscInt i = 0; i < model->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s\"%s\": \"%s\"", i ? ", " : "", model->var[i], model->parity[i] < 0 ? "odd" : "even"));
+  PetscCall(ItBufferPrintf(&buf, "},\n  \"entropy_production_current\": \"%s\",\n", app->fp->irr_lo[0] != app->fp->flux_lo[0] ? "irreversible" : "full"));
   PetscCall(ItBufferPrintf(&buf, "  \"boundary_mass\": %.6g,\n  \"box_too_small\": %s,\n%s", (double)app->boundary_mass, app->boundary_mass > IT_BOUNDARY_MASS_LIMIT ? "true" : "false", extra));
   PetscCall(ItBufferPrintf(&buf, "  \"final\": {"));
   for (PetscInt k = 0; k < app->diag->ncol; k++) {
@@ -116,8 +153,11 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
   ItApp *app = (ItApp *)ctx;
 
   PetscFunctionBegin;
-  if (row) {
+  if (t != app->diag->t) {
     PetscCall(ItDiagEvaluate(app->diag, t, p));
+    PetscCall(ItDiagAccumulate(app->diag));
+  }
+  if (row) {
     PetscCall(ItAppCheckBox(app));
     PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
   }
@@ -159,6 +199,7 @@ static PetscErrorCode ItAppStationary(ItApp *app)
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
   PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
   PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
+  PetscCall(ItDiagAccumulate(app->diag));
   PetscCall(ItAppCheckBox(app));
   PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, app->diag->value));
   PetscCall(ItIOWriteTable(app->io));

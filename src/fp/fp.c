@@ -27,6 +27,10 @@ PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp)
   for (PetscInt a = 0; a < grid->dim; a++) {
     const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->flux_lo[a], nfaces, &f->flux_hi[a]));
+    f->irr_lo[a] = f->flux_lo[a];
+    f->irr_hi[a] = f->flux_hi[a];
+    for (PetscInt i = 0; i < grid->dim; i++)
+      if (model->parity[i] < 0 && f->irr_lo[a] == f->flux_lo[a]) PetscCall(PetscMalloc2(nfaces, &f->irr_lo[a], nfaces, &f->irr_hi[a]));
   }
   PetscCall(DMCreateMatrix(grid->da, &f->L));
   PetscCall(MatSetOption(f->L, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
@@ -38,21 +42,32 @@ PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp)
 
 /* The face coefficients of one pencil of cells along axis a through cell c
    (c[a] ignored): the drift and diffusion are evaluated in bulk at the pencil's
-   faces and at its cells including one neighbour on each side. */
-static PetscErrorCode ItFPPencil(ItFP fp, PetscInt a, PetscInt c[], PetscReal *x, PetscReal *A, PetscReal *D, PetscReal *Dcell)
+   faces and at its cells including one neighbour on each side. With `irr`, the
+   drift is its irreversible part A^irr_i(x) = [A_i(x) + ε_i A_i(εx)]/2
+   (PHYSICS.md §3b), evaluated also at the time-reversed points εx. */
+static PetscErrorCode ItFPPencil(ItFP fp, PetscInt a, PetscInt c[], PetscBool irr, PetscReal *x, PetscReal *A, PetscReal *D, PetscReal *Dcell)
 {
   ItGrid          grid = fp->grid;
+  ItModel         model = fp->model;
   const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a];
   const PetscReal h = grid->h[a];
-  PetscInt        nface = xm + 1, ncell = xm + 2;
+  const PetscInt  nface = xm + 1, ncell = xm + 2, npt = nface + ncell;
+  PetscReal      *flux_lo = irr ? fp->irr_lo[a] : fp->flux_lo[a], *flux_hi = irr ? fp->irr_hi[a] : fp->flux_hi[a];
 
   PetscFunctionBegin;
   /* faces xs .. xs+xm (face f lies between cells f-1 and f), then cells xs-1 .. xs+xm */
-  for (PetscInt k = 0; k < nface + ncell; k++) {
+  for (PetscInt k = 0; k < npt; k++) {
     for (PetscInt b = 0; b < d; b++) x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
     x[k * d + a] = k < nface ? grid->lo[a] + (xs + k) * h : ItGridCoordinate(grid, a, xs - 1 + (k - nface));
   }
-  PetscCall(ItModelEvaluate(fp->model, fp->t, nface + ncell, x, A, D));
+  PetscCall(ItModelEvaluate(model, fp->t, npt, x, A, D));
+  if (irr) {
+    PetscReal *Ar = A + npt * d, *Dr = D + npt * d, *xr = x + npt * d;
+    for (PetscInt k = 0; k < nface; k++)
+      for (PetscInt b = 0; b < d; b++) xr[k * d + b] = model->parity[b] * x[k * d + b];
+    PetscCall(ItModelEvaluate(model, fp->t, nface, xr, Ar, Dr));
+    for (PetscInt k = 0; k < nface; k++) A[k * d + a] = 0.5 * (A[k * d + a] + model->parity[a] * Ar[k * d + a]);
+  }
   for (PetscInt k = 0; k < ncell; k++) Dcell[k] = D[(nface + k) * d + a];
   for (PetscInt k = 0; k < nface; k++) {
     const PetscInt  f = xs + k;
@@ -62,18 +77,18 @@ static PetscErrorCode ItFPPencil(ItFP fp, PetscInt a, PetscInt c[], PetscReal *x
     c[a] = f;
     off  = ItFPFaceOffset(grid, a, c);
     if (f == 0 || f == grid->n[a]) { /* a wall: zero flux */
-      fp->flux_lo[a][off] = fp->flux_hi[a][off] = 0;
+      flux_lo[off] = flux_hi[off] = 0;
       continue;
     }
     if (!(Df > 0 && !PetscIsInfOrNanReal(Af / Df) && Dcell[k] > 0 && Dcell[k + 1] > 0)) {
       /* recorded, and reported collectively by ItFPAssemble */
       if (fp->bad_axis < 0 || x[k * d + a] < fp->bad_x) fp->bad_x = x[k * d + a];
       fp->bad_axis = a;
-      fp->flux_lo[a][off] = fp->flux_hi[a][off] = 0;
+      flux_lo[off] = flux_hi[off] = 0;
       continue;
     }
-    fp->flux_lo[a][off] = ItBernoulli(-Af / Df * h) * Dcell[k] / h;
-    fp->flux_hi[a][off] = ItBernoulli(Af / Df * h) * Dcell[k + 1] / h;
+    flux_lo[off] = ItBernoulli(-Af / Df * h) * Dcell[k] / h;
+    flux_hi[off] = ItBernoulli(Af / Df * h) * Dcell[k + 1] / h;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -90,14 +105,16 @@ PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t)
   fp->t        = t;
   fp->bad_axis = -1;
   for (PetscInt a = 0; a < d; a++) maxm = PetscMax(maxm, grid->xm[a]);
-  PetscCall(PetscMalloc4((2 * maxm + 3) * d, &x, (2 * maxm + 3) * d, &A, (2 * maxm + 3) * d, &D, maxm + 2, &Dcell));
+  /* room for a pencil's faces and cells, and the reversed faces */
+  PetscCall(PetscMalloc4((3 * maxm + 4) * d, &x, (3 * maxm + 4) * d, &A, (3 * maxm + 4) * d, &D, maxm + 2, &Dcell));
   for (PetscInt a = 0; a < d; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l)
     {
       (void)l;
       if (c[a] != grid->xs[a]) continue;
-      PetscCall(ItFPPencil(fp, a, c, x, A, D, Dcell));
+      PetscCall(ItFPPencil(fp, a, c, PETSC_FALSE, x, A, D, Dcell));
+      if (fp->irr_lo[a] != fp->flux_lo[a]) PetscCall(ItFPPencil(fp, a, c, PETSC_TRUE, x, A, D, Dcell));
       c[a] = grid->xs[a];
     }
   }
@@ -156,7 +173,10 @@ PetscErrorCode ItFPDestroy(ItFP *fp)
 {
   PetscFunctionBegin;
   if (!*fp) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt a = 0; a < (*fp)->grid->dim; a++) PetscCall(PetscFree2((*fp)->flux_lo[a], (*fp)->flux_hi[a]));
+  for (PetscInt a = 0; a < (*fp)->grid->dim; a++) {
+    if ((*fp)->irr_lo[a] != (*fp)->flux_lo[a]) PetscCall(PetscFree2((*fp)->irr_lo[a], (*fp)->irr_hi[a]));
+    PetscCall(PetscFree2((*fp)->flux_lo[a], (*fp)->flux_hi[a]));
+  }
   PetscCall(MatDestroy(&(*fp)->L));
   PetscCall(PetscFree(*fp));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -136,6 +136,26 @@ PetscErrorCode ItModelSetFromOptions(ItModel model)
                PETSC_ERR_USER_INPUT, "%s must be a finite number; got %g", option,
                (double)param->value);
   }
+  {
+    char    *parity[IT_MAX_DIM];
+    PetscInt nparity = IT_MAX_DIM;
+    for (PetscInt i = 0; i < model->dim; i++) model->parity[i] = 1;
+    PetscCall(PetscOptionsStringArray("-parity", "parity of variables under time reversal, e.g. v:odd (PHYSICS.md 3b)", NULL, parity, &nparity, NULL));
+    for (PetscInt k = 0; k < nparity; k++) {
+      char     *colon;
+      PetscInt  i;
+      PetscBool odd, even;
+      PetscCall(PetscStrchr(parity[k], ':', &colon));
+      PetscCheck(colon, model->comm, PETSC_ERR_USER_INPUT, "-parity takes var:odd or var:even entries; got '%s'", parity[k]);
+      *colon = 0;
+      PetscCall(ItModelVariableIndex(model, "-parity", parity[k], &i));
+      PetscCall(PetscStrcmp(colon + 1, "odd", &odd));
+      PetscCall(PetscStrcmp(colon + 1, "even", &even));
+      PetscCheck(odd || even, model->comm, PETSC_ERR_USER_INPUT, "-parity %s:%s: the parity must be odd or even", parity[k], colon + 1);
+      model->parity[i] = odd ? -1 : 1;
+      PetscCall(PetscFree(parity[k]));
+    }
+  }
   PetscOptionsEnd();
   if (model->setfromoptions) PetscCall(model->setfromoptions(model));
   if (model->validate) PetscCall(model->validate(model));
@@ -151,7 +171,7 @@ PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelVariableIndex(ItModel model, const char name[], PetscInt *index)
+PetscErrorCode ItModelVariableIndex(ItModel model, const char option[], const char name[], PetscInt *index)
 {
   PetscBool match;
 
@@ -163,8 +183,7 @@ PetscErrorCode ItModelVariableIndex(ItModel model, const char name[], PetscInt *
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(model->comm, PETSC_ERR_USER_INPUT, "'%s' is not a variable of model %s", name,
-          model->type);
+  SETERRQ(model->comm, PETSC_ERR_USER_INPUT, "%s: '%s' is not a variable of model %s", option, name, model->type);
 }
 
 PetscErrorCode ItModelView(ItModel model, PetscViewer viewer)

@@ -34,6 +34,11 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s)
 }
 
 typedef struct {
+  ItSolveOutputFn output;
+  void           *ctx;
+} ItSolveMonitorContext;
+
+typedef struct {
   PetscReal      t_final;
   PetscLogDouble start, last;
   PetscBool      shown;
@@ -61,6 +66,17 @@ static PetscErrorCode ItSolveProgress(TS ts, PetscInt step, PetscReal t, Vec p, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Hands every accepted step to the output function (neither row nor snapshot). */
+static PetscErrorCode ItSolveStepMonitor(TS ts, PetscInt step, PetscReal t, Vec p, void *ctx)
+{
+  ItSolveMonitorContext *mc = (ItSolveMonitorContext *)ctx;
+
+  PetscFunctionBegin;
+  (void)ts;
+  PetscCall(mc->output(mc->ctx, t, step, p, PETSC_FALSE, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Steps p from t = 0 to t_final, calling output at t = 0, at every multiple of
    output_every and snapshot_every, and at t_final; TS lands exactly on each.
    Collective. */
@@ -71,6 +87,7 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   KSP         ksp;
   PetscMPIInt rank;
   ItProgress  progress = {s->t_final, 0, 0, PETSC_FALSE};
+  ItSolveMonitorContext monitor = {output, ctx};
   PetscReal   t = 0, next_output = s->output_every, next_snapshot = s->snapshot_every;
   const PetscReal eps = 1e-12 * s->t_final;
 
@@ -96,6 +113,7 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
     PetscCall(PetscTime(&progress.start));
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
   }
+  PetscCall(TSMonitorSet(ts, ItSolveStepMonitor, &monitor, NULL));
   PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
   s->steps = 0;
   while (t < s->t_final - eps) {
