@@ -12,7 +12,10 @@ CASES = [
 
 
 def rel(a, b):
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+    """Largest difference relative to the largest value of the series (NaN = NaN)."""
+    same_nan = np.isnan(a) == np.isnan(b)
+    a, b = np.nan_to_num(a), np.nan_to_num(b)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)) if same_nan.all() else float("inf")
 
 
 for name, opts, ranks in CASES:

@@ -13,7 +13,11 @@ out = tmpdir("contract")
 run("run", ["-model", "inference", "-grid_n", "48,40", "-t_final", "1", "-output_every", "0.1", "-snapshot_every", "0.25", "-output_dir", out], ranks=2)
 diag = read_csv(out + "/diagnostics.csv")
 header = open(out + "/diagnostics.csv").readline().strip().split(",")
-check(header == ["t", "mass", "entropy", "mean_v", "mean_r", "var_v", "var_r"], f"diagnostics.csv header {header}")
+expected = ["t", "mass", "entropy", "entropy_v", "entropy_r", "mean_v", "mean_r", "var_v", "var_r", "mutual_information", "mi_v_r",
+            "entropy_rate", "entropy_production", "entropy_production_v", "entropy_production_r", "entropy_flow_v", "entropy_flow_r",
+            "heat_rate_v", "heat_rate_r", "info_flow_X", "info_flow_Y", "decoding_mse", "cost_per_bit",
+            "entropy_production_cum", "entropy_flow_v_cum", "entropy_flow_r_cum", "info_flow_X_cum"]
+check(header == expected, f"diagnostics.csv header = PHYSICS.md names: {header}")
 check(np.allclose(diag["t"], np.arange(11) * 0.1, rtol=0, atol=1e-12), f"one row per output time, landing on multiples of -output_every: {diag['t']}")
 summary = read_json(out + "/summary.json")
 for key in ("command", "model", "variables", "parameters", "grid", "ranks", "wall_time", "final", "box_too_small", "boundary_mass"):

@@ -271,7 +271,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p)
     (void)l;
     local[S_MASS] += pc;
     if (pc > 0) local[S_PLNP] += pc * g->lnp[o];
-    if (pc > 0 && g->reference) local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
+    if (pc > 0 && g->reference && g->lnref[o] > PETSC_MIN_REAL) local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
     for (PetscInt a = 0; a < d; a++) {
       const PetscReal x = ItGridCoordinate(grid, a, c[a]) - centre[a];
       local[S_MOM1 + a] += x * pc;
@@ -366,7 +366,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p)
       value[g->col.mutual_information] = (SX + SY - S) * info;
       value[g->col.info_flow_X]        = sum[S_INFO_X] * info;
       value[g->col.info_flow_Y]        = sum[S_INFO_Y] * info;
-      value[g->col.cost_per_bit]       = sum[S_INFO_X] != 0 ? flow_x / (sum[S_INFO_X] / ln2) : (PetscReal)NAN;
+      /* undefined while X acquires no information (round-off against the dissipation) */
+      value[g->col.cost_per_bit] = PetscAbsReal(sum[S_INFO_X]) > 1e-10 * PetscAbsReal(ep) ? flow_x / (sum[S_INFO_X] / ln2) : (PetscReal)NAN;
       if (g->col.decoding_mse >= 0) {
         /* E[(v - E[v|X])^2] = E[v^2] - ∫ (∫ v p)^2 / p_X over X, about the box centre */
         PetscReal explained = 0, cell_x = 1, base;
