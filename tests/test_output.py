@@ -74,4 +74,19 @@ run("run", ["-model", "bistable", "-h", "0.3", "-init", "stationary", "-t_final"
 run("run", ["-model", "bistable", "-h", "0.3", "-init", "file", "-init_file", out + "/ss/density_stationary.h5", "-t_final", "0.5", "-output_dir", out + "/b"])
 a, b = read_csv(out + "/a/diagnostics.csv"), read_csv(out + "/b/diagnostics.csv")
 check(np.allclose(a["entropy"], b["entropy"], rtol=1e-10) and np.ptp(a["entropy"]) < 1e-8, "-init stationary = -init file of the stationary snapshot, and it stays stationary")
+# analyze on 3 ranks reproduces, from the snapshots, what run wrote on 1
+out = tmpdir("analyze")
+run("stationary", ["-model", "inference", "-grid_n", "48,40", "-output_dir", out + "/ss"])
+# a reference read from a file is the same on any number of ranks (a Krylov-solved one
+# agrees only to the solver tolerance, which the far tails of ln p_ss amplify in the KL)
+run("run", ["-model", "inference", "-grid_n", "48,40", "-t_final", "1", "-output_every", "0.25", "-snapshot_every", "0.25",
+            "-kl_reference", out + "/ss/density_stationary.h5", "-sensor", "r", "-output_dir", out])
+proc = run("analyze", sorted(glob.glob(out + "/density_*.h5")), ranks=3)
+a, r = read_csv(out + "/analysis/diagnostics.csv"), read_csv(out + "/diagnostics.csv")
+cols = [k for k in r if not k.endswith("_cum")]
+check(list(a) == list(r) and "kl_to_stationary" in a, "analyze rebuilds the run's columns from the options stored in the snapshot")
+worst = max(float(np.max(np.abs(a[k] - r[k]) / (np.abs(r[k]) + 1e-2))) for k in cols)
+check(worst < 1e-10, f"analyze on 3 ranks = run on 1 at every snapshot, every column but *_cum (max diff {worst:.1e}, relative to |value| + 0.01)")
+proc = run("analyze", [out + "/nothere.h5"], expect_ok=False)
+check(proc.returncode == 1 and "nothere.h5" in proc.stderr and proc.stderr.count("\n") == 1, f"analyze of a missing file: {proc.stderr.strip()}")
 finish()

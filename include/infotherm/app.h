@@ -20,4 +20,4 @@ typedef struct {
   PetscBool       warned;
 } ItApp;
 
-PetscErrorCode ItAppMain(const char command[], const char stem[]);
+PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[]);

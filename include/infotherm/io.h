@@ -35,6 +35,7 @@ PetscErrorCode ItIOWriteTable(ItIO io);
 PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]);
 PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
+PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]);
 
 PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
 PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value);

@@ -225,21 +225,69 @@ static PetscErrorCode ItAppInfo(ItApp *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItAppMain(const char command[], const char stem[])
+/* infotherm analyze SNAPSHOT.h5 ...: every diagnostic of saved snapshots, on
+   any number of ranks, with the options stored in the first snapshot (the
+   command line overrides them). Writes diagnostics.csv and summary.json into
+   -output_dir (default: an "analysis" folder beside the first snapshot). */
+static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[])
+{
+  PetscReal t;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < nfile; k++) {
+    PetscBool readable;
+    PetscCall(PetscTestFile(files[k], 'r', &readable));
+    PetscCheck(readable, PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "cannot read the snapshot %s", files[k]);
+  }
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  for (PetscInt k = 0; k < nfile; k++) {
+    PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
+    PetscCall(ItDiagEvaluate(app->diag, t, app->p));
+    PetscCall(ItDiagAccumulate(app->diag));
+    PetscCall(ItAppCheckBox(app));
+    PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+  }
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(ItAppWriteSummary(app, "  \"note\": \"*_cum columns integrate over the snapshots only\",\n"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[])
 {
   ItApp     app = {0};
-  PetscBool run, stationary, info;
+  PetscBool run, stationary, info, analyze;
 
   PetscFunctionBegin;
   app.command = command;
   PetscCall(PetscStrcmp(command, "run", &run));
   PetscCall(PetscStrcmp(command, "stationary", &stationary));
   PetscCall(PetscStrcmp(command, "info", &info));
-  PetscCheck(run || stationary || info, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "the command '%s' is not available; use run, stationary or info", command);
-  PetscCall(ItAppSetUp(&app, stem));
-  if (run) PetscCall(ItAppRun(&app));
-  else if (stationary) PetscCall(ItAppStationary(&app));
-  else PetscCall(ItAppInfo(&app));
+  PetscCall(PetscStrcmp(command, "analyze", &analyze));
+  PetscCheck(run || stationary || info || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "the command '%s' is not available; use run, stationary, analyze or info", command);
+  PetscCheck(!nfile || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
+  if (analyze) {
+    char dir[PETSC_MAX_PATH_LEN], *slash;
+    PetscCheck(nfile > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "analyze needs one or more snapshot files: infotherm analyze DIR/density_0001.h5 ...");
+    PetscCall(ItIOSnapshotOptions(PETSC_COMM_WORLD, files[0]));
+    PetscCall(PetscStrncpy(dir, files[0], sizeof(dir)));
+    PetscCall(PetscStrrchr(dir, '/', &slash));
+    if (slash != dir) slash[-1] = 0;
+    else PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
+    PetscCall(PetscStrlcat(dir, "/analysis", sizeof(dir)));
+    PetscCall(ItAppSetUp(&app, ""));
+    {
+      PetscBool set;
+      PetscCall(PetscOptionsHasName(NULL, NULL, "-output_dir", &set));
+      if (!set) PetscCall(PetscStrncpy(app.output_dir, dir, sizeof(app.output_dir)));
+    }
+    PetscCall(ItAppAnalyze(&app, nfile, files));
+  } else {
+    PetscCall(ItAppSetUp(&app, stem));
+    if (run) PetscCall(ItAppRun(&app));
+    else if (stationary) PetscCall(ItAppStationary(&app));
+    else PetscCall(ItAppInfo(&app));
+  }
   PetscCall(ItAppTearDown(&app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -7,6 +7,7 @@
 
 static const char help[] = "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
                            "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
+                           "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
                            "Every option is a PETSc option: -help lists them.\n";
 
 static char      ItErrorText[1024];
@@ -48,17 +49,22 @@ int main(int argc, char **argv)
 {
   const char    *command = "help";
   char           stem[PETSC_MAX_PATH_LEN] = "";
-  char         **args;
-  int            nargs = 0;
+  char         **args, **files;
+  int            nargs = 0, nfile = 0;
   PetscErrorCode ierr;
   PetscMPIInt    rank;
 
   /* the command word and the -options_file stem, before PETSc sees the options */
   args          = (char **)malloc(sizeof(char *) * (size_t)(argc + 1));
+  files         = (char **)malloc(sizeof(char *) * (size_t)(argc + 1));
   args[nargs++] = argv[0];
   for (int k = 1; k < argc; k++) {
     if (k == 1 && argv[k][0] != '-') {
       command = argv[k];
+      continue;
+    }
+    if (nargs == 1 && argv[k][0] != '-') { /* files right after the command (analyze) */
+      files[nfile++] = argv[k];
       continue;
     }
     if (!strcmp(argv[k], "-options_file") && k + 1 < argc) {
@@ -79,13 +85,14 @@ int main(int argc, char **argv)
   if (!strcmp(command, "help") || !strcmp(command, "-h") || !strcmp(command, "--help")) {
     fputs(help, stdout);
     free(args);
+    free(files);
     return 0;
   }
 
   ierr = PetscInitialize(&nargs, &args, NULL, help);
   if (ierr) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
-  ierr = ItAppMain(command, stem);
+  ierr = ItAppMain(command, stem, nfile, files);
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (ierr && rank == 0) fprintf(stderr, "infotherm: error: %s\n", ItErrorText);
   if (ierr && !ItErrorIsUser) {
@@ -96,5 +103,6 @@ int main(int argc, char **argv)
   PetscPopErrorHandler();
   PetscFinalize();
   free(args);
+  free(files);
   return ierr ? 1 : 0;
 }

@@ -19,6 +19,8 @@
 
 #define IT_KB 1.380649e-23 /* J/K */
 
+static PetscLogEvent IT_DIAG_EVALUATE = 0; /* "ItDiagEvaluate" in -log_view */
+
 enum { S_MASS, S_PLNP, S_BOUNDARY, S_KL, S_ENTROPY_RATE, S_KL_RATE, S_INFO_X, S_INFO_Y, S_V2, S_EP, S_FLOW = S_EP + IT_MAX_DIM, S_MOM1 = S_FLOW + IT_MAX_DIM, S_MOM2 = S_MOM1 + IT_MAX_DIM, S_COUNT = S_MOM2 + IT_MAX_DIM };
 
 static PetscErrorCode ItDiagAddColumn(ItDiag g, PetscInt *index, PetscBool information, const char format[], const char a[], const char b[])
@@ -70,6 +72,7 @@ PetscErrorCode ItDiagCreate(ItFP fp, ItDiag *diag)
   const char    *v[IT_MAX_DIM];
 
   PetscFunctionBegin;
+  if (!IT_DIAG_EVALUATE) PetscCall(PetscLogEventRegister("ItDiagEvaluate", DM_CLASSID, &IT_DIAG_EVALUATE));
   PetscCall(PetscNew(&g));
   g->fp          = fp;
   g->grid        = grid;
@@ -219,6 +222,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p)
   PetscReal         *value = g->value;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   g->t = t;
   for (PetscInt a = 0; a < d; a++) {
     centre[a] = 0.5 * (grid->lo[a] + grid->hi[a]);
@@ -385,6 +389,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p)
       }
     }
   }
+  PetscCall(PetscLogEventEnd(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -204,6 +204,12 @@ PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, Pet
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "time", PETSC_REAL, &t));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dim", PETSC_INT, &dim));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "model", PETSC_STRING, model->type));
+  {
+    char *options; /* every option of the run, so that analyze can rebuild it */
+    PetscCall(PetscOptionsGetAll(NULL, &options));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "options", PETSC_STRING, options));
+    PetscCall(PetscFree(options));
+  }
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", attr, PETSC_INT, &grid->n[i]));
@@ -259,5 +265,46 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));
   PetscCall(VecLoad(p, viewer));
   PetscCall(PetscViewerDestroy(&viewer));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Sets every option stored in a snapshot that the command line did not set,
+   so that `analyze` rebuilds the run's model, grid and diagnostics. Collective. */
+PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[])
+{
+  PetscViewer viewer;
+  PetscBool   readable, has;
+  char       *stored = NULL, *token, *save = NULL, *key = NULL;
+  /* where and how the original run wrote is not part of its physics */
+  const char *const skip[] = {"-output_dir", "-log_view", "-options_left", "-help", "-init", "-init_file", "-quiet"};
+
+  PetscFunctionBegin;
+  PetscCall(PetscTestFile(file, 'r', &readable));
+  PetscCheck(readable, comm, PETSC_ERR_FILE_OPEN, "cannot read the snapshot %s", file);
+  PetscCheck(H5Fis_hdf5(file) > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an HDF5 file (expected a density snapshot written by infotherm)", file);
+  PetscCall(PetscViewerHDF5Open(comm, file, FILE_MODE_READ, &viewer));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "options", &has));
+  PetscCheck(has, comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an infotherm density snapshot (no /density with its options)", file);
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "options", PETSC_STRING, NULL, &stored));
+  PetscCall(PetscViewerDestroy(&viewer));
+  /* "-key value -flag -key2 value2": a token starting with '-' and not a number is a key */
+  for (token = strtok_r(stored, " ", &save); ; token = strtok_r(NULL, " ", &save)) {
+    PetscBool iskey = (PetscBool)(token && token[0] == '-' && !(token[1] >= '0' && token[1] <= '9') && token[1] != '.');
+    for (size_t k = 0; key && k < sizeof(skip) / sizeof(skip[0]); k++)
+      if (!strcmp(key, skip[k])) key = NULL;
+    if (key && (iskey || !token)) { /* a flag without value */
+      PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
+      if (!has) PetscCall(PetscOptionsSetValue(NULL, key, NULL));
+      key = NULL;
+    }
+    if (!token) break;
+    if (iskey) key = token;
+    else if (key) {
+      PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
+      if (!has) PetscCall(PetscOptionsSetValue(NULL, key, token));
+      key = NULL;
+    }
+  }
+  PetscCall(PetscFree(stored));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
