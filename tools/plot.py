@@ -252,17 +252,25 @@ def plot_diagnostics(names, data, summary, out_path, dpi):
     plt.close(fig)
 
 
+LINESTYLES = ["-", "--", "-.", ":"]
+
+
 def plot_time_panel(ax, title, cols, data, finite, index):
     t = data[finite, 0]
     marker = "o" if finite.sum() < 5 else None
     logy = title.startswith("KL")
-    for c in cols:
+    is_mass = title.startswith("mass")
+    drawn = []
+    for k, c in enumerate(cols):
         y = data[finite, index[c]]
         if c == "mass":
             y = y - 1.0
         if logy:
             y = np.where(y > 0, y, np.nan)
-        line, = ax.plot(t, y, marker=marker, ms=3, lw=1.4, label=c)
+        # line styles cycle so that coinciding curves (e.g. mutual_information
+        # and mi_v_r with two variables) stay visible
+        line, = ax.plot(t, y, marker=marker, ms=3, lw=1.4, ls=LINESTYLES[k % len(LINESTYLES)], label=c)
+        drawn.append(y)
         # rows at t = inf (a stationary value) as a dashed level
         for row in data[~finite]:
             level = row[index[c]] - (1.0 if c == "mass" else 0.0)
@@ -270,12 +278,35 @@ def plot_time_panel(ax, title, cols, data, finite, index):
                 ax.axhline(level, ls="--", lw=0.9, color=line.get_color())
     if logy and np.isfinite(np.nanmax(ax.get_ylim())):
         ax.set_yscale("log")
-    if title.startswith("mass"):
+    elif not is_mass and len(t) > 5:
+        symlog_if_spiky(ax, t, drawn)
+    if is_mass:
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useOffset=False)
     if any(title.startswith(k) for k in ("entropy budget", "heat", "information flows", "cumulative")):
         ax.axhline(0, color="0.6", lw=0.6)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2 if len(cols) > 4 else 1, loc="best")
+
+
+def symlog_if_spiky(ax, t, curves):
+    """A start-up spike (e.g. the entropy production of a narrow initial
+    density) would flatten the rest of the curve: then the y axis becomes
+    logarithmic, or, for curves that change sign, linear below a tenth of
+    the late-time scale and logarithmic beyond (a curve crossing that
+    threshold shows a slight bend which is the scale's, not the data's)."""
+    signed = np.concatenate(curves)
+    signed = signed[np.isfinite(signed)]
+    late = np.abs(np.concatenate([y[t >= t[0] + 0.2 * (t[-1] - t[0])] for y in curves]))
+    late = late[np.isfinite(late)]
+    if signed.size == 0 or late.size == 0:
+        return
+    scale = np.percentile(late, 95)
+    if not (scale > 0 and np.abs(signed).max() > 30 * scale):
+        return
+    if signed.min() > 0:
+        ax.set_yscale("log")
+    else:
+        ax.set_yscale("symlog", linthresh=scale / 10, linscale=1.0)
 
 
 def plot_stationary_panel(ax, title, cols, row, index):
@@ -286,7 +317,10 @@ def plot_stationary_panel(ax, title, cols, row, index):
     ax.set_yticks(pos)
     ax.set_yticklabels(cols, fontsize=8)
     ax.set_ylim(len(cols) - 0.4, -0.6)  # first column on top, room for one bar
-    lo, hi = min(0.0, shown.min()), max(0.0, shown.max())
+    # values below 1e-6 of the largest (round-off around 0) do not set the axis
+    big = np.abs(shown).max()
+    visible = shown[np.abs(shown) >= 1e-6 * big] if big > 0 else shown
+    lo, hi = min(0.0, visible.min()), max(0.0, visible.max())
     if lo == hi:  # every value is 0
         ax.set_xlim(-1.0, 1.0)
     else:
@@ -294,8 +328,9 @@ def plot_stationary_panel(ax, title, cols, row, index):
         ax.set_xlim(lo - (0.3 * span if lo < 0 else 0), hi + (0.3 * span if hi > 0 else 0))
     ax.axvline(0, color="0.4", lw=0.6)
     for k, (v, x) in enumerate(zip(values, shown)):
-        ax.annotate(f"{v:.8g}", (x, k), xytext=(4 if x >= 0 else -4, 0), textcoords="offset points",
-                    ha="left" if x >= 0 else "right", va="center", fontsize=8, color="0.1")
+        left = x < 0 and lo < 0
+        ax.annotate(f"{v:.8g}", (x, k), xytext=(-4 if left else 4, 0), textcoords="offset points",
+                    ha="right" if left else "left", va="center", fontsize=8, color="0.1")
     if title.startswith("mass"):
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3), useOffset=False)
     ax.grid(alpha=0.3, axis="x")
