@@ -88,7 +88,8 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscMPIInt rank;
   ItProgress  progress = {s->t_final, 0, 0, PETSC_FALSE};
   ItSolveMonitorContext monitor = {output, ctx};
-  PetscReal   t = 0, next_output = s->output_every, next_snapshot = s->snapshot_every;
+  PetscReal   t = 0;
+  PetscInt    kout = 1, ksnap = 1; /* the next output and snapshot times are k * every: no accumulated rounding */
   const PetscReal eps = 1e-12 * s->t_final;
 
   PetscFunctionBegin;
@@ -117,7 +118,8 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
   s->steps = 0;
   while (t < s->t_final - eps) {
-    PetscReal target = PetscMin(PetscMin(next_output, next_snapshot), s->t_final);
+    const PetscReal next_output = kout * s->output_every, next_snapshot = ksnap * s->snapshot_every;
+    PetscReal       target = PetscMin(PetscMin(next_output, next_snapshot), s->t_final);
     PetscBool row, snapshot;
     PetscInt  steps;
 
@@ -128,8 +130,8 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
     s->steps = steps;
     row      = (PetscBool)(t >= next_output - eps || t >= s->t_final - eps);
     snapshot = (PetscBool)(t >= next_snapshot - eps || t >= s->t_final - eps);
-    if (t >= next_output - eps) next_output += s->output_every;
-    if (t >= next_snapshot - eps) next_snapshot += s->snapshot_every;
+    if (t >= next_output - eps) kout++;
+    if (t >= next_snapshot - eps) ksnap++;
     PetscCall(output(ctx, t, steps, p, row, snapshot));
   }
   if (progress.shown) fprintf(stderr, "\n");
