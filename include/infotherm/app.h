@@ -20,4 +20,11 @@ typedef struct {
   PetscBool       warned;
 } ItApp;
 
+/* Shared by the commands (src/app/app.c). */
+PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]);
+PetscErrorCode ItAppTearDown(ItApp *app);
+PetscErrorCode ItAppInitialDensity(ItApp *app);
+PetscErrorCode ItAppCheckBox(ItApp *app);
+PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]);
+
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[]);

@@ -31,7 +31,7 @@ static PetscErrorCode ItAppReference(ItApp *app)
 }
 
 /* Model, grid, operator and diagnostics from the options; nothing is written. */
-static PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
+PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
 {
   PetscBool set;
 
@@ -52,7 +52,7 @@ static PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItAppTearDown(ItApp *app)
+PetscErrorCode ItAppTearDown(ItApp *app)
 {
   PetscFunctionBegin;
   PetscCall(VecDestroy(&app->p));
@@ -65,7 +65,7 @@ static PetscErrorCode ItAppTearDown(ItApp *app)
 }
 
 /* -init gaussian|stationary|file: the initial density in app->p. */
-static PetscErrorCode ItAppInitialDensity(ItApp *app)
+PetscErrorCode ItAppInitialDensity(ItApp *app)
 {
   static const char *const kinds[] = {"gaussian", "stationary", "file"};
   PetscInt                 kind    = 0;
@@ -90,7 +90,7 @@ static PetscErrorCode ItAppInitialDensity(ItApp *app)
 }
 
 /* Warns once when the density reaches the walls. */
-static PetscErrorCode ItAppCheckBox(ItApp *app)
+PetscErrorCode ItAppCheckBox(ItApp *app)
 {
   PetscFunctionBegin;
   app->boundary_mass = PetscMax(app->boundary_mass, app->diag->boundary_mass);
@@ -102,7 +102,7 @@ static PetscErrorCode ItAppCheckBox(ItApp *app)
 }
 
 /* summary.json: the run's description and the final diagnostics. */
-static PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
+PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
 {
   ItBuffer       buf = {0};
   ItModel        model = app->model;
