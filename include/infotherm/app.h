@@ -18,6 +18,8 @@ typedef struct {
   PetscLogDouble  start;
   PetscReal       boundary_mass; /* the largest seen */
   PetscBool       warned;
+  PetscLogDouble  last_checkpoint; /* wall time */
+  PetscBool       interrupted;     /* stopped early after a checkpoint */
 } ItApp;
 
 /* Shared by the commands (src/app/app.c). */
@@ -27,4 +29,5 @@ PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppCheckBox(ItApp *app);
 PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]);
 
-PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[]);
+/* interrupted: stopped early after writing a checkpoint (exit status 3). */
+PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[], PetscBool *interrupted);

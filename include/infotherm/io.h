@@ -12,6 +12,16 @@ typedef struct {
   size_t len, cap;
 } ItBuffer;
 
+/* What a restart needs besides the density, the table and the snapshot index;
+   all reals, stored as one array. */
+#define IT_CHECKPOINT_VERSION 1
+typedef struct {
+  PetscReal t, dt, step;                  /* time-stepping state */
+  PetscReal have_prev, t_prev;            /* cumulative integrals of the diagnostics */
+  PetscReal cum[IT_MAX_DIM + 2], rate_prev[IT_MAX_DIM + 2];
+  PetscReal boundary_mass;
+} ItCheckpoint;
+
 struct _p_ItIO {
   MPI_Comm       comm;
   PetscMPIInt    rank;
@@ -36,6 +46,10 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]);
 PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
 PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]);
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state);
+PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state);
+PetscErrorCode ItIOSignalsInstall(void);
+PetscInt       ItIOSignalsReceived(void);
 
 PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
 PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value);

@@ -9,10 +9,25 @@
    of -snapshot_every (and t_final); a time may be handed over more than once. */
 typedef PetscErrorCode (*ItSolveOutputFn)(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row, PetscBool snapshot);
 
+/* Polled after every step (collective): stop = write a checkpoint and return;
+   checkpoint = write one and go on. */
+typedef PetscErrorCode (*ItSolveInterruptFn)(void *ctx, PetscBool *stop, PetscBool *checkpoint);
+/* Writes a checkpoint of p at time t, with the step number and the next step size. */
+typedef PetscErrorCode (*ItSolveCheckpointFn)(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p);
+
 typedef struct {
-  PetscReal t_final, output_every, snapshot_every;
-  PetscBool quiet;
-  PetscInt  steps, ksp_iterations; /* filled by the solve */
+  PetscReal           t_final, output_every, snapshot_every, checkpoint_every, checkpoint_wall;
+  PetscBool           quiet;
+  /* a restart continues from t0 with step0 and the step size dt0 */
+  PetscBool           restarted;
+  PetscReal           t0, dt0;
+  PetscInt            step0;
+  ItSolveInterruptFn  interrupt;
+  ItSolveCheckpointFn checkpoint;
+  /* filled by the solve */
+  PetscInt            steps;
+  PetscReal           t_end;       /* where the solve stopped */
+  PetscBool           interrupted; /* stopped early, after writing a checkpoint */
 } ItSolveSettings;
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);

@@ -170,17 +170,107 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* infotherm run: time-steps the initial density to -t_final. */
+/* A signal on any rank, or -checkpoint_wall seconds on rank 0's clock since
+   the last checkpoint: decided together, one small reduction per step. */
+static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint)
+{
+  ItApp         *app = (ItApp *)ctx;
+  PetscLogDouble now;
+  PetscReal      local[2], global[2];
+  PetscMPIInt    rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(PetscTime(&now));
+  local[0] = ItIOSignalsReceived() > 0;
+  local[1] = rank == 0 && app->settings.checkpoint_wall > 0 && now - app->last_checkpoint > app->settings.checkpoint_wall;
+  PetscCall(ItGridSum(app->grid, 2, local, global));
+  *stop       = (PetscBool)(global[0] > 0);
+  *checkpoint = (PetscBool)(global[1] > 0);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* checkpoint.h5 with diagnostics.csv flushed to the same time. */
+static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p)
+{
+  ItApp       *app  = (ItApp *)ctx;
+  ItDiag       diag = app->diag;
+  ItCheckpoint state = {0};
+
+  PetscFunctionBegin;
+  state.t             = t;
+  state.dt            = dt;
+  state.step          = (PetscReal)step;
+  state.have_prev     = diag->have_prev;
+  state.t_prev        = diag->t_prev;
+  state.boundary_mass = app->boundary_mass;
+  for (PetscInt k = 0; k < IT_MAX_DIM + 2; k++) {
+    state.cum[k]       = diag->cum[k];
+    state.rate_prev[k] = diag->rate_prev[k];
+  }
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, &state));
+  PetscCall(PetscTime(&app->last_checkpoint));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
+   table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
+static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted)
+{
+  char         file[PETSC_MAX_PATH_LEN] = "";
+  PetscBool    set, isauto;
+  ItCheckpoint state;
+  ItDiag       diag = app->diag;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
+  PetscCall(PetscOptionsString("-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file, file, sizeof(file), &set));
+  PetscOptionsEnd();
+  *restarted = set;
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscStrcmp(file, "auto", &isauto));
+  if (isauto) PetscCall(PetscSNPrintf(file, sizeof(file), "%s/checkpoint.h5", app->output_dir));
+  PetscCall(ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, &state));
+  app->settings.restarted = PETSC_TRUE;
+  app->settings.t0        = state.t;
+  app->settings.dt0       = state.dt;
+  app->settings.step0     = (PetscInt)state.step;
+  app->boundary_mass      = state.boundary_mass;
+  diag->have_prev         = (PetscBool)(state.have_prev != 0);
+  diag->t_prev            = state.t_prev;
+  diag->t                 = state.t_prev;
+  for (PetscInt k = 0; k < IT_MAX_DIM + 2; k++) {
+    diag->cum[k]       = state.cum[k];
+    diag->rate_prev[k] = state.rate_prev[k];
+  }
+  PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file, (double)state.t, app->settings.step0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm run: time-steps the initial density to -t_final, or continues a
+   checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
 static PetscErrorCode ItAppRun(ItApp *app)
 {
-  char extra[256];
+  char      extra[256];
+  PetscBool restarted = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
-  PetscCall(ItAppInitialDensity(app));
+  app->settings.interrupt  = ItAppInterrupt;
+  app->settings.checkpoint = ItAppCheckpoint;
+  PetscCall(PetscTime(&app->last_checkpoint));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
   PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  PetscCall(ItAppRestart(app, &restarted));
+  if (!restarted) PetscCall(ItAppInitialDensity(app));
+  PetscCall(ItIOSignalsInstall());
   PetscCall(ItSolveTransient(app->fp, &app->settings, app->p, ItAppOutput, app));
+  if (app->settings.interrupted) {
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR, "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); continue with -restart auto\n", (double)app->settings.t_end, app->output_dir));
+    app->interrupted = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(PetscSNPrintf(extra, sizeof(extra), "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n", (double)app->settings.t_final, app->settings.steps));
   PetscCall(ItAppWriteSummary(app, extra));
@@ -253,7 +343,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[])
+PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[], PetscBool *interrupted)
 {
   ItApp     app = {0};
   PetscBool run, stationary, info, analyze;
@@ -288,6 +378,7 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
     else if (stationary) PetscCall(ItAppStationary(&app));
     else PetscCall(ItAppInfo(&app));
   }
+  *interrupted = app.interrupted;
   PetscCall(ItAppTearDown(&app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

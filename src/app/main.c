@@ -1,7 +1,9 @@
 /* infotherm COMMAND [-options_file FILE] [-option value ...]
    Splits off the command word, starts PETSc, runs the command, and turns any
    error into one line on stderr and a non-zero exit status: 1 for a user's
-   mistake (bad option, bad file), 2 for anything else (with PETSc's trace). */
+   mistake (bad option, bad file), 2 for anything else (with PETSc's trace),
+   3 when a run stopped early (SIGUSR1, SIGTERM, -ts_max_steps) after writing
+   a checkpoint: job scripts requeue on 3. */
 #include <unistd.h>
 #include <infotherm/app.h>
 
@@ -9,6 +11,8 @@ static const char help[] = "infotherm: Fokker–Planck densities, information an
                            "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
                            "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
                            "Every option is a PETSc option: -help lists them.\n";
+
+#define IT_EXIT_INTERRUPTED 3
 
 static char      ItErrorText[1024];
 static PetscBool ItErrorIsUser;
@@ -53,6 +57,7 @@ int main(int argc, char **argv)
   int            nargs = 0, nfile = 0;
   PetscErrorCode ierr;
   PetscMPIInt    rank;
+  PetscBool      interrupted = PETSC_FALSE;
 
   /* the command word and the -options_file stem, before PETSc sees the options */
   args          = (char **)malloc(sizeof(char *) * (size_t)(argc + 1));
@@ -92,7 +97,7 @@ int main(int argc, char **argv)
   ierr = PetscInitialize(&nargs, &args, NULL, help);
   if (ierr) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
-  ierr = ItAppMain(command, stem, nfile, files);
+  ierr = ItAppMain(command, stem, nfile, files, &interrupted);
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (ierr && rank == 0) fprintf(stderr, "infotherm: error: %s\n", ItErrorText);
   if (ierr && !ItErrorIsUser) {
@@ -104,5 +109,5 @@ int main(int argc, char **argv)
   PetscFinalize();
   free(args);
   free(files);
-  return ierr ? 1 : 0;
+  return ierr ? 1 : (interrupted ? IT_EXIT_INTERRUPTED : 0);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <petscviewerhdf5.h>
+#include <signal.h>
 #include <infotherm/io.h>
 
 PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...)
@@ -187,48 +188,184 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Opens DIR/name.tmp and writes p at time t as /density, with the grid, the
+   model and every option of the run as attributes. Collective. */
+static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char tmp[], PetscViewer *viewer)
+{
+  char     attr[32];
+  PetscInt dim = grid->dim;
+  char    *options; /* every option of the run, so that analyze and restart can rebuild it */
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectSetName((PetscObject)p, "density"));
+  PetscCall(PetscViewerHDF5Open(io->comm, tmp, FILE_MODE_WRITE, viewer));
+  PetscCall(VecView(p, *viewer));
+  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "time", PETSC_REAL, &t));
+  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "dim", PETSC_INT, &dim));
+  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING, model->type));
+  PetscCall(PetscOptionsGetAll(NULL, &options));
+  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "options", PETSC_STRING, options));
+  PetscCall(PetscFree(options));
+  for (PetscInt i = 0; i < dim; i++) {
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_INT, &grid->n[i]));
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "lo%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
+    PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", model->var[i], PETSC_INT, &i));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Closes the file (flushing it) and renames tmp to path on rank 0. Collective. */
+static PetscErrorCode ItIOCommit(ItIO io, PetscViewer *viewer, const char tmp[], const char path[])
+{
+  int failed = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerDestroy(viewer));
+  PetscCallMPI(MPI_Barrier(io->comm));
+  if (io->rank == 0 && rename(tmp, path) != 0) failed = errno;
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
+  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(failed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Writes p at time t to DIR/name (HDF5) and adds it to density.xmf. Collective. */
 PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char name[])
 {
   PetscViewer viewer;
-  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], attr[32];
-  int         failed = 0;
-  PetscInt    dim = grid->dim;
+  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", io->dir, name));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  PetscCall(PetscObjectSetName((PetscObject)p, "density"));
-  PetscCall(PetscViewerHDF5Open(io->comm, tmp, FILE_MODE_WRITE, &viewer));
-  PetscCall(VecView(p, viewer));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "time", PETSC_REAL, &t));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dim", PETSC_INT, &dim));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "model", PETSC_STRING, model->type));
-  {
-    char *options; /* every option of the run, so that analyze can rebuild it */
-    PetscCall(PetscOptionsGetAll(NULL, &options));
-    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "options", PETSC_STRING, options));
-    PetscCall(PetscFree(options));
-  }
-  for (PetscInt i = 0; i < dim; i++) {
-    PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
-    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", attr, PETSC_INT, &grid->n[i]));
-    PetscCall(PetscSNPrintf(attr, sizeof(attr), "lo%" PetscInt_FMT, i));
-    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
-    PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
-    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
-    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", model->var[i], PETSC_INT, &i));
-  }
-  PetscCall(PetscViewerDestroy(&viewer));
-  if (io->rank == 0 && rename(tmp, path) != 0) failed = errno;
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
-  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(failed));
-
+  PetscCall(ItIODensityOpen(io, grid, model, p, t, tmp, &viewer));
+  PetscCall(ItIOCommit(io, &viewer, tmp, path));
   PetscCall(PetscRealloc(sizeof(*io->snap_file) * (io->nsnap + 1), &io->snap_file));
   PetscCall(PetscRealloc(sizeof(*io->snap_t) * (io->nsnap + 1), &io->snap_t));
   PetscCall(PetscStrncpy(io->snap_file[io->nsnap], name, sizeof(io->snap_file[0])));
   io->snap_t[io->nsnap++] = t;
   PetscCall(ItIOWriteXDMF(io, grid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A small array held whole by rank 0, written as the dataset /name. Collective. */
+static PetscErrorCode ItIOWriteArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n, const PetscReal values[])
+{
+  Vec          v;
+  PetscScalar *va;
+
+  PetscFunctionBegin;
+  PetscCall(VecCreateMPI(io->comm, io->rank == 0 ? n : 0, n, &v));
+  PetscCall(PetscObjectSetName((PetscObject)v, name));
+  PetscCall(VecGetArray(v, &va));
+  if (io->rank == 0)
+    for (PetscInt k = 0; k < n; k++) va[k] = values[k];
+  PetscCall(VecRestoreArray(v, &va));
+  PetscCall(VecView(v, viewer));
+  PetscCall(VecDestroy(&v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads the dataset /name (n values) onto every rank. Collective. */
+static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n, PetscReal values[])
+{
+  Vec                v, all;
+  VecScatter         scatter;
+  const PetscScalar *va;
+  PetscInt           size;
+
+  PetscFunctionBegin;
+  PetscCall(VecCreate(io->comm, &v));
+  PetscCall(PetscObjectSetName((PetscObject)v, name));
+  PetscCall(VecLoad(v, viewer));
+  PetscCall(VecGetSize(v, &size));
+  PetscCheck(size == n, io->comm, PETSC_ERR_FILE_UNEXPECTED, "the checkpoint's /%s holds %" PetscInt_FMT " values, expected %" PetscInt_FMT, name, size, n);
+  PetscCall(VecScatterCreateToAll(v, &scatter, &all));
+  PetscCall(VecScatterBegin(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &va));
+  for (PetscInt k = 0; k < n; k++) values[k] = PetscRealPart(va[k]);
+  PetscCall(VecRestoreArrayRead(all, &va));
+  PetscCall(VecScatterDestroy(&scatter));
+  PetscCall(VecDestroy(&all));
+  PetscCall(VecDestroy(&v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* DIR/checkpoint.h5: the density, the time-stepping state, the cumulative
+   diagnostics, the rows of diagnostics.csv and the snapshot index, written to
+   a temporary file that replaces the previous checkpoint only once complete
+   (so a kill at any moment leaves the last complete checkpoint). Collective. */
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state)
+{
+  PetscViewer viewer;
+  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], columns[4096] = "";
+  PetscInt    version = IT_CHECKPOINT_VERSION, nstate = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/checkpoint.h5", io->dir));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(ItIODensityOpen(io, grid, model, p, state->t, tmp, &viewer));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, &version));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "nrow", PETSC_INT, &io->nrow));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "nsnap", PETSC_INT, &io->nsnap));
+  for (PetscInt k = 0; k < io->ncol; k++) {
+    PetscCall(PetscStrlcat(columns, k ? "," : "", sizeof(columns)));
+    PetscCall(PetscStrlcat(columns, io->column[k], sizeof(columns)));
+  }
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "columns", PETSC_STRING, columns));
+  PetscCall(ItIOWriteArray(io, viewer, "state", nstate, (const PetscReal *)state));
+  PetscCall(ItIOWriteArray(io, viewer, "diagnostics", io->nrow * io->ncol, io->row));
+  PetscCall(ItIOWriteArray(io, viewer, "snapshot_times", io->nsnap, io->snap_t));
+  PetscCall(ItIOCommit(io, &viewer, tmp, path));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Restores what ItIOWriteCheckpoint wrote: p, the state, the table rows and the
+   snapshot index; refuses a checkpoint of another model, grid, column set or
+   format. Collective. */
+PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state)
+{
+  PetscViewer viewer;
+  PetscInt    version, nrow, nsnap, nstate = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
+  PetscBool   has, same;
+  char       *columns = NULL, *stored_model = NULL, expected[4096] = "";
+  PetscReal   t;
+
+  PetscFunctionBegin;
+  PetscCall(ItIOReadSnapshot(grid, model, file, p, &t));
+  PetscCall(PetscViewerHDF5Open(io->comm, file, FILE_MODE_READ, &viewer));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "checkpoint_version", &has));
+  PetscCheck(has, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is a density snapshot, not a checkpoint", file);
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, NULL, &version));
+  PetscCheck(version == IT_CHECKPOINT_VERSION, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has checkpoint format %" PetscInt_FMT "; this infotherm reads format %d", file, version, IT_CHECKPOINT_VERSION);
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL, &stored_model));
+  PetscCall(PetscStrcmp(stored_model, model->type, &same));
+  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s was written by model %s; this run is model %s", file, stored_model, model->type);
+  PetscCall(PetscFree(stored_model));
+  for (PetscInt k = 0; k < io->ncol; k++) {
+    PetscCall(PetscStrlcat(expected, k ? "," : "", sizeof(expected)));
+    PetscCall(PetscStrlcat(expected, io->column[k], sizeof(expected)));
+  }
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "columns", PETSC_STRING, NULL, &columns));
+  PetscCall(PetscStrcmp(columns, expected, &same));
+  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has other diagnostics columns than this run (were -sensor, -bits, -kl_reference or -temperature changed?)", file);
+  PetscCall(PetscFree(columns));
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nrow", PETSC_INT, NULL, &nrow));
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nsnap", PETSC_INT, NULL, &nsnap));
+  PetscCall(ItIOReadArray(io, viewer, "state", nstate, (PetscReal *)state));
+  io->nrow = io->caprow = nrow;
+  PetscCall(PetscRealloc(sizeof(PetscReal) * PetscMax(1, nrow * io->ncol), &io->row));
+  PetscCall(ItIOReadArray(io, viewer, "diagnostics", nrow * io->ncol, io->row));
+  io->nsnap = nsnap;
+  PetscCall(PetscRealloc(sizeof(*io->snap_file) * PetscMax(1, nsnap), &io->snap_file));
+  PetscCall(PetscRealloc(sizeof(*io->snap_t) * PetscMax(1, nsnap), &io->snap_t));
+  PetscCall(ItIOReadArray(io, viewer, "snapshot_times", nsnap, io->snap_t));
+  for (PetscInt k = 0; k < nsnap; k++) PetscCall(PetscSNPrintf(io->snap_file[k], sizeof(io->snap_file[0]), "density_%04" PetscInt_FMT ".h5", k));
+  PetscCall(PetscViewerDestroy(&viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -307,4 +444,33 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[])
   }
   PetscCall(PetscFree(stored));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* SIGUSR1 and SIGTERM (what Slurm sends before a time limit and on
+   pre-emption) only count: the time loop polls the count after each step,
+   finishes the step, writes a checkpoint and exits. A second signal while the
+   checkpoint is written changes nothing but the count. */
+static volatile sig_atomic_t ItSignalCount = 0;
+
+static void ItIOSignalHandler(int sig)
+{
+  (void)sig;
+  ItSignalCount++;
+}
+
+PetscErrorCode ItIOSignalsInstall(void)
+{
+  struct sigaction action;
+
+  PetscFunctionBegin;
+  memset(&action, 0, sizeof(action));
+  action.sa_handler = ItIOSignalHandler;
+  sigemptyset(&action.sa_mask);
+  PetscCheck(sigaction(SIGUSR1, &action, NULL) == 0 && sigaction(SIGTERM, &action, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the signal handlers");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscInt ItIOSignalsReceived(void)
+{
+  return (PetscInt)ItSignalCount;
 }

@@ -19,12 +19,17 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s)
   s->output_every   = -1;
   s->snapshot_every = -1;
   s->quiet          = PETSC_FALSE;
+  s->checkpoint_every = 0;
+  s->checkpoint_wall  = 0;
   PetscOptionsBegin(comm, NULL, "Solve options", "ItSolve");
   PetscCall(PetscOptionsReal("-t_final", "final time", NULL, s->t_final, &s->t_final, NULL));
   PetscCall(PetscOptionsReal("-output_every", "time between rows of diagnostics.csv (default t_final/100)", NULL, s->output_every, &s->output_every, NULL));
   PetscCall(PetscOptionsReal("-snapshot_every", "time between density snapshots (default: first and last only)", NULL, s->snapshot_every, &s->snapshot_every, NULL));
   PetscCall(PetscOptionsBool("-quiet", "no progress line", NULL, s->quiet, &s->quiet, NULL));
+  PetscCall(PetscOptionsReal("-checkpoint_every", "simulated time between checkpoints (0: none)", NULL, s->checkpoint_every, &s->checkpoint_every, NULL));
+  PetscCall(PetscOptionsReal("-checkpoint_wall", "wall-clock seconds between checkpoints (0: none)", NULL, s->checkpoint_wall, &s->checkpoint_wall, NULL));
   PetscOptionsEnd();
+  PetscCheck(s->checkpoint_every >= 0 && s->checkpoint_wall >= 0, comm, PETSC_ERR_USER_INPUT, "-checkpoint_every and -checkpoint_wall must not be negative");
   PetscCheck(s->t_final > 0, comm, PETSC_ERR_USER_INPUT, "-t_final must be positive; got %g", (double)s->t_final);
   if (s->output_every < 0) s->output_every = s->t_final / 100;
   if (s->snapshot_every < 0) s->snapshot_every = s->t_final;
@@ -34,8 +39,10 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s)
 }
 
 typedef struct {
-  ItSolveOutputFn output;
-  void           *ctx;
+  ItSolveOutputFn  output;
+  void            *ctx;
+  ItSolveSettings *settings;
+  PetscBool        stop, checkpoint; /* what the last poll asked for */
 } ItSolveMonitorContext;
 
 typedef struct {
@@ -72,8 +79,11 @@ static PetscErrorCode ItSolveStepMonitor(TS ts, PetscInt step, PetscReal t, Vec 
   ItSolveMonitorContext *mc = (ItSolveMonitorContext *)ctx;
 
   PetscFunctionBegin;
-  (void)ts;
   PetscCall(mc->output(mc->ctx, t, step, p, PETSC_FALSE, PETSC_FALSE));
+  if (mc->settings->interrupt) {
+    PetscCall(mc->settings->interrupt(mc->ctx, &mc->stop, &mc->checkpoint));
+    if (mc->stop || mc->checkpoint) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -87,9 +97,10 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   KSP         ksp;
   PetscMPIInt rank;
   ItProgress  progress = {s->t_final, 0, 0, PETSC_FALSE};
-  ItSolveMonitorContext monitor = {output, ctx};
-  PetscReal   t = 0;
-  PetscInt    kout = 1, ksnap = 1; /* the next output and snapshot times are k * every: no accumulated rounding */
+  ItSolveMonitorContext monitor = {output, ctx, s, PETSC_FALSE, PETSC_FALSE};
+  PetscReal   t = s->restarted ? s->t0 : 0;
+  /* the next output, snapshot and checkpoint times are k * every: no accumulated rounding */
+  PetscInt    kout = 1, ksnap = 1, kchk = 1;
   const PetscReal eps = 1e-12 * s->t_final;
 
   PetscFunctionBegin;
@@ -115,25 +126,56 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
   }
   PetscCall(TSMonitorSet(ts, ItSolveStepMonitor, &monitor, NULL));
-  PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
-  s->steps = 0;
+  s->steps       = 0;
+  s->interrupted = PETSC_FALSE;
+  if (s->restarted) {
+    PetscCall(TSSetTime(ts, s->t0));
+    PetscCall(TSSetStepNumber(ts, s->step0));
+    PetscCall(TSSetTimeStep(ts, s->dt0));
+    kout  = (PetscInt)PetscFloorReal(s->t0 / s->output_every + 1e-9) + 1;
+    ksnap = (PetscInt)PetscFloorReal(s->t0 / s->snapshot_every + 1e-9) + 1;
+    if (s->checkpoint_every > 0) kchk = (PetscInt)PetscFloorReal(s->t0 / s->checkpoint_every + 1e-9) + 1;
+  } else PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
   while (t < s->t_final - eps) {
     const PetscReal next_output = kout * s->output_every, next_snapshot = ksnap * s->snapshot_every;
-    PetscReal       target = PetscMin(PetscMin(next_output, next_snapshot), s->t_final);
-    PetscBool row, snapshot;
-    PetscInt  steps;
+    const PetscReal next_checkpoint = s->checkpoint_every > 0 ? kchk * s->checkpoint_every : PETSC_MAX_REAL;
+    PetscReal       target = PetscMin(PetscMin(PetscMin(next_output, next_snapshot), next_checkpoint), s->t_final), dt;
+    PetscBool          row, snapshot;
+    PetscInt           steps;
+    TSConvergedReason  reason;
 
     PetscCall(TSSetMaxTime(ts, target));
     PetscCall(TSSolve(ts, p));
     PetscCall(TSGetSolveTime(ts, &t));
     PetscCall(TSGetStepNumber(ts, &steps));
+    PetscCall(TSGetTimeStep(ts, &dt));
+    PetscCall(TSGetConvergedReason(ts, &reason));
+    PetscCheck(reason >= 0, fp->grid->comm, PETSC_ERR_NOT_CONVERGED, "the time stepper failed at t = %g (%s); try a smaller -ts_dt or -ts_rtol", (double)t, TSConvergedReasons[reason]);
     s->steps = steps;
+    if (t < target - eps) { /* stopped early: a signal, -checkpoint_wall or -ts_max_steps */
+      PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+      if (monitor.stop || reason == TS_CONVERGED_ITS) {
+        s->interrupted = PETSC_TRUE;
+        break;
+      }
+      continue;
+    }
     row      = (PetscBool)(t >= next_output - eps || t >= s->t_final - eps);
     snapshot = (PetscBool)(t >= next_snapshot - eps || t >= s->t_final - eps);
     if (t >= next_output - eps) kout++;
     if (t >= next_snapshot - eps) ksnap++;
     PetscCall(output(ctx, t, steps, p, row, snapshot));
+    if (t >= next_checkpoint - eps) {
+      kchk++;
+      PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+    }
+    if (monitor.stop) { /* a signal during the last step of a segment */
+      PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+      s->interrupted = PETSC_TRUE;
+      break;
+    }
   }
+  s->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
   PetscCall(TSDestroy(&ts));
   PetscFunctionReturn(PETSC_SUCCESS);
