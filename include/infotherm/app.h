@@ -29,5 +29,9 @@ PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppCheckBox(ItApp *app);
 PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]);
 
+/* The Monte Carlo commands (src/app/mc.c). */
+PetscErrorCode ItAppMC(ItApp *app);
+PetscErrorCode ItAppCrosscheck(ItApp *app);
+
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[], PetscBool *interrupted);

@@ -346,7 +346,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[])
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[], PetscBool *interrupted)
 {
   ItApp     app = {0};
-  PetscBool run, stationary, info, analyze;
+  PetscBool run, stationary, info, analyze, mc, crosscheck;
 
   PetscFunctionBegin;
   app.command = command;
@@ -354,7 +354,9 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
   PetscCall(PetscStrcmp(command, "stationary", &stationary));
   PetscCall(PetscStrcmp(command, "info", &info));
   PetscCall(PetscStrcmp(command, "analyze", &analyze));
-  PetscCheck(run || stationary || info || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "the command '%s' is not available; use run, stationary, analyze or info", command);
+  PetscCall(PetscStrcmp(command, "mc", &mc));
+  PetscCall(PetscStrcmp(command, "crosscheck", &crosscheck));
+  PetscCheck(run || stationary || info || analyze || mc || crosscheck, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "the command '%s' is not available; use run, stationary, analyze, mc, crosscheck or info", command);
   PetscCheck(!nfile || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
   if (analyze) {
     char dir[PETSC_MAX_PATH_LEN], *slash;
@@ -376,6 +378,8 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
     PetscCall(ItAppSetUp(&app, stem));
     if (run) PetscCall(ItAppRun(&app));
     else if (stationary) PetscCall(ItAppStationary(&app));
+    else if (mc) PetscCall(ItAppMC(&app));
+    else if (crosscheck) PetscCall(ItAppCrosscheck(&app));
     else PetscCall(ItAppInfo(&app));
   }
   *interrupted = app.interrupted;

@@ -10,6 +10,7 @@
 static const char help[] = "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
                            "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
                            "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
+                           "       infotherm mc|crosscheck [-options_file FILE] [-mc_particles N -mc_dt DT ...]\n"
                            "Every option is a PETSc option: -help lists them.\n";
 
 #define IT_EXIT_INTERRUPTED 3

@@ -1,0 +1,210 @@
+/* The Monte Carlo commands: `mc` integrates the model's Langevin equation for
+   -mc_particles particles from the initial density of `run` to the same
+   output times and writes mc.csv, mc_summary.json and the smoothed density at
+   the snapshot times (mc_density_NNNN.h5); `crosscheck` runs the solver and
+   the Monte Carlo on the same model, initial density and times and writes the
+   comparison (crosscheck.json, crosscheck.txt) besides both runs' outputs,
+   failing with PETSC_ERR_NOT_CONVERGED (exit status 1, "crosscheck failed")
+   when a judged |z| exceeds -crosscheck_z. Every option is checked before
+   anything is written. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <infotherm/app.h>
+#include <infotherm/mc.h>
+
+/* The k-th output time: k * output_every, the last one t_final (as ItSolveTransient). */
+static PetscInt ItAppOutputCount(const ItSolveSettings *s) {
+  const PetscReal eps = 1e-12 * s->t_final;
+  PetscInt        k   = 1;
+
+  while (k * s->output_every < s->t_final - eps) k++;
+  return k;
+}
+
+static PetscErrorCode ItAppMCReport(ItApp *app, ItMC mc) {
+  PetscReal rate;
+
+  PetscFunctionBegin;
+  if (!mc->quiet && mc->rank == 0 && isatty(2)) fprintf(stderr, "\n");
+  PetscCall(ItMCRate(mc, &rate));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "mc: %" PetscInt_FMT " particles x %" PetscInt64_FMT
+                        " steps (%s, dt <= %g) in %.3g s on %d rank(s): %.3g particle-steps/s\n",
+                        mc->N, mc->step, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
+                        (double)mc->dt,
+                        (double)(rate > 0 ? (PetscReal)mc->N * (PetscReal)mc->step / rate : 0),
+                        mc->size, (double)rate));
+  (void)app;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm mc: Langevin particles to -t_final, estimates every -output_every. */
+PetscErrorCode ItAppMC(ItApp *app) {
+  ItMC           mc;
+  PetscInt       nout, ksnap = 1;
+  PetscLogDouble now;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
+  PetscCall(ItAppInitialDensity(app));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItMCInitialize(mc, app->p));
+  nout = ItAppOutputCount(&app->settings);
+  for (PetscInt k = 0; k <= nout; k++) {
+    const PetscReal t = k == nout ? app->settings.t_final : k * app->settings.output_every;
+    PetscCall(ItMCAdvance(mc, t));
+    PetscCall(ItMCEstimate(mc, NULL));
+    PetscCall(ItMCAppendRow(mc));
+    if (k == 0 || k == nout ||
+        t >= ksnap * app->settings.snapshot_every - 1e-12 * app->settings.t_final) {
+      char name[64];
+      PetscCall(
+          PetscSNPrintf(name, sizeof(name), "mc_density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+      PetscCall(ItMCDensityToVec(mc, app->p));
+      PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, t, name));
+      while (ksnap * app->settings.snapshot_every <= t + 1e-12 * app->settings.t_final) ksnap++;
+    }
+  }
+  PetscCall(ItAppMCReport(app, mc));
+  PetscCall(ItMCWriteTable(mc, app->io));
+  PetscCall(PetscTime(&now));
+  PetscCall(ItMCWriteSummary(mc, app->io, "mc", now - app->start));
+  PetscCall(ItMCDestroy(&mc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The solver's rows kept for the cross-check: diagnostics and the density (natural order). */
+typedef struct {
+  ItApp     *app;
+  PetscInt   n, cap, ncell;
+  PetscReal *t, *values, *density;
+} ItAppFPRows;
+
+static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt step, Vec p,
+                                            PetscBool row, PetscBool snapshot) {
+  ItAppFPRows   *rows = (ItAppFPRows *)ctx;
+  ItApp         *app  = rows->app;
+  const PetscInt ncol = app->diag->ncol;
+
+  PetscFunctionBegin;
+  (void)step;
+  if (t != app->diag->t) {
+    PetscCall(ItDiagEvaluate(app->diag, t, p));
+    PetscCall(ItDiagAccumulate(app->diag));
+  }
+  if (row && !(rows->n > 0 && rows->t[rows->n - 1] == t)) {
+    PetscCall(ItAppCheckBox(app));
+    PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+    if (rows->n == rows->cap) {
+      rows->cap = PetscMax(16, 2 * rows->cap);
+      PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap, &rows->t));
+      PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap * ncol, &rows->values));
+      PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap * rows->ncell, &rows->density));
+    }
+    rows->t[rows->n] = t;
+    PetscCall(PetscArraycpy(&rows->values[rows->n * ncol], app->diag->value, ncol));
+    PetscCall(ItMCGatherDensity(app->grid, p, &rows->density[rows->n * rows->ncell]));
+    rows->n++;
+  }
+  if (snapshot) {
+    char name[64];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+    PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -crosscheck_mc_param NAME=VALUE: a parameter that only the Monte Carlo sees,
+   to show that the cross-check can fail. Returns the parameter's index (-1: none). */
+static PetscErrorCode ItAppMCParam(ItApp *app, PetscInt *index, PetscReal *value) {
+  char      text[128] = "", *eq;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  *index = -1;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Cross-check", "ItApp");
+  PetscCall(PetscOptionsString("-crosscheck_mc_param",
+                               "NAME=VALUE: run the Monte Carlo on a different parameter value (a "
+                               "test that the check can fail)",
+                               NULL, text, text, sizeof(text), &set));
+  PetscOptionsEnd();
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscStrchr(text, '=', &eq));
+  PetscCheck(eq, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-crosscheck_mc_param takes NAME=VALUE; got '%s'", text);
+  *eq = 0;
+  for (PetscInt k = 0; k < app->model->nparam; k++) {
+    PetscBool same;
+    PetscCall(PetscStrcmp(app->model->param[k].name, text, &same));
+    if (same) *index = k;
+  }
+  PetscCheck(*index >= 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-crosscheck_mc_param: '%s' is not a parameter of model %s", text, app->model->type);
+  *value = (PetscReal)atof(eq + 1);
+  PetscCheck(app->model->param[*index].kind != IT_PARAM_POSITIVE || *value > 0, PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT, "-crosscheck_mc_param: %s must be positive; got %g", text,
+             (double)*value);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm crosscheck: the solver, then the Monte Carlo at the solver's output times, and the
+ * report. */
+PetscErrorCode ItAppCrosscheck(ItApp *app) {
+  ItMC           mc;
+  ItCrosscheck   cc;
+  ItAppFPRows    rows = {0};
+  PetscInt       nfail, mc_param;
+  PetscReal      mc_value = 0;
+  char           worst[512], extra[256];
+  PetscLogDouble now;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
+  PetscCall(ItMCSetKLColumn(mc));
+  PetscCall(ItCrosscheckCreate(mc, app->diag, &cc));
+  PetscCall(ItAppMCParam(app, &mc_param, &mc_value));
+  PetscCall(ItAppInitialDensity(app));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  PetscCall(ItMCInitialize(mc, app->p)); /* before the solver moves app->p on */
+  rows.app   = app;
+  rows.ncell = mc->ncell;
+  PetscCall(ItSolveTransient(app->fp, &app->settings, app->p, ItAppCrosscheckOutput, &rows));
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(PetscSNPrintf(extra, sizeof(extra),
+                          "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n",
+                          (double)app->settings.t_final, app->settings.steps));
+  PetscCall(ItAppWriteSummary(app, extra));
+  if (mc_param >= 0) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                          "crosscheck: the Monte Carlo runs with %s = %g (the solver had %g)\n",
+                          app->model->param[mc_param].name, (double)mc_value,
+                          (double)app->model->param[mc_param].value));
+    app->model->param[mc_param].value = mc_value;
+  }
+  for (PetscInt k = 0; k < rows.n; k++) {
+    const PetscReal *density = &rows.density[k * rows.ncell];
+    PetscCall(ItMCAdvance(mc, rows.t[k]));
+    PetscCall(ItMCEstimate(mc, density));
+    PetscCall(ItMCAppendRow(mc));
+    PetscCall(ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * app->diag->ncol], density));
+  }
+  PetscCall(ItAppMCReport(app, mc));
+  PetscCall(ItMCWriteTable(mc, app->io));
+  PetscCall(PetscTime(&now));
+  PetscCall(ItMCWriteSummary(mc, app->io, "crosscheck", now - app->start));
+  PetscCall(ItCrosscheckReport(cc, app->io, &nfail, worst, sizeof(worst)));
+  PetscCall(PetscFree(rows.t));
+  PetscCall(PetscFree(rows.values));
+  PetscCall(PetscFree(rows.density));
+  PetscCall(ItCrosscheckDestroy(&cc));
+  PetscCall(ItMCDestroy(&mc));
+  PetscCheck(nfail == 0, PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED,
+             "crosscheck failed: %" PetscInt_FMT
+             " judged value(s) differ by more than -crosscheck_z standard errors; worst %s (see "
+             "%s/crosscheck.txt)",
+             nfail, worst, app->output_dir);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

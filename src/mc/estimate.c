@@ -1,0 +1,675 @@
+/* Monte Carlo estimates with standard errors (PHYSICS.md §4). Sums over
+   particles are taken per block of consecutive global indices, gathered, and
+   added in block order, so every number is bitwise the same on any number of
+   ranks. Moments: two passes (mean, then central products), standard errors
+   from the fourth moments. Density: each particle is binned on the solver's
+   grid by linear (cloud-in-cell) weights quantised to 1/256 of a cell per
+   axis, so the counts are exact integers whatever the order of summation;
+   the counts are smoothed by a Gaussian kernel of standard deviation h_i per
+   axis (Scott's rule h_i = sd_i N^(-1/(d+4)) unless -mc_bandwidth) with
+   reflection at the walls, i.e. a convolution diagonalised by the DCT-II
+   (FFTW's MPI r2r REDFT10/REDFT01 over the slabs of the grid). From the
+   density: marginal and joint entropies and mutual_information (binned
+   plug-in, biased), D(p_MC ‖ p_FP); mutual_information_gaussian from the
+   covariance, ½ ln(det S_XX det S_YY / det S). Density-derived standard
+   errors come from -mc_batches batches of blocks (spread / sqrt(batches)).
+   Trajectory thermodynamics: entropy_flow_<var> is the mean over particles of
+   the medium entropy ∫ F_i ∘ dx_i gained since the previous estimate divided
+   by the interval (it estimates the interval mean of Γ_i), heat_rate_<var>
+   the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0. */
+#include <fftw3-mpi.h>
+#include <infotherm/mc.h>
+
+#define IT_MC_QUANTUM 256 /* CIC weight resolution per axis */
+
+static PetscErrorCode ItMCAddColumn(ItMC mc, PetscInt *index, PetscBool judged, const char name[]) {
+  PetscFunctionBegin;
+  PetscCall(PetscRealloc(sizeof(*mc->name) * (mc->ncol + 1), &mc->name));
+  PetscCall(PetscRealloc(sizeof(*mc->judged) * (mc->ncol + 1), &mc->judged));
+  PetscCall(PetscStrncpy(mc->name[mc->ncol], name, IT_DIAG_NAME_LEN));
+  mc->judged[mc->ncol] = judged;
+  *index               = mc->ncol++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Columns named as diagnostics.csv (PHYSICS.md §3), plus cov_<a>_<b> and
+ * mutual_information_gaussian. */
+static PetscErrorCode ItMCCreateColumns(ItMC mc) {
+  ItDiag         g     = mc->diag;
+  ItModel        model = mc->model;
+  const PetscInt d     = model->dim;
+  char           name[IT_DIAG_NAME_LEN];
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < (PetscInt)(sizeof(mc->col) / sizeof(PetscInt)); k++)
+    ((PetscInt *)&mc->col)[k] = -1;
+  for (PetscInt a = 0; a < d; a++)
+    PetscCall(ItMCAddColumn(mc, &mc->col.mean[a], PETSC_TRUE, g->name[g->col.mean[a]]));
+  for (PetscInt a = 0; a < d; a++)
+    PetscCall(ItMCAddColumn(mc, &mc->col.var[a], PETSC_TRUE, g->name[g->col.var[a]]));
+  for (PetscInt a = 0, k = 0; a < d; a++)
+    for (PetscInt b = a + 1; b < d; b++, k++) {
+      PetscCall(PetscSNPrintf(name, sizeof(name), "cov_%s_%s", model->var[a], model->var[b]));
+      PetscCall(ItMCAddColumn(mc, &mc->col.cov[k], PETSC_TRUE, name));
+    }
+  PetscCall(ItMCAddColumn(mc, &mc->col.entropy, PETSC_FALSE, g->name[g->col.entropy]));
+  for (PetscInt a = 0; a < d; a++)
+    PetscCall(
+        ItMCAddColumn(mc, &mc->col.entropy_var[a], PETSC_FALSE, g->name[g->col.entropy_var[a]]));
+  if (d > 1) {
+    PetscCall(ItMCAddColumn(mc, &mc->col.mutual_information, PETSC_FALSE,
+                            g->name[g->col.mutual_information]));
+    PetscCall(
+        PetscSNPrintf(name, sizeof(name), "mutual_information_gaussian%s", g->bits ? "_bits" : ""));
+    PetscCall(ItMCAddColumn(mc, &mc->col.mutual_information_gaussian, PETSC_FALSE, name));
+  }
+  for (PetscInt a = 0; a < d; a++)
+    PetscCall(
+        ItMCAddColumn(mc, &mc->col.entropy_flow[a], PETSC_TRUE, g->name[g->col.entropy_flow[a]]));
+  for (PetscInt a = 0; a < d; a++)
+    PetscCall(ItMCAddColumn(mc, &mc->col.heat_rate[a], PETSC_TRUE, g->name[g->col.heat_rate[a]]));
+  for (PetscInt a = 0; a < d; a++)
+    PetscCall(ItMCAddColumn(mc, &mc->col.entropy_flow_cum[a], PETSC_TRUE,
+                            g->name[g->col.entropy_flow_cum[a]]));
+  PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adds the column kl_mc_fp, D(p_MC ‖ p_FP), estimated when a reference density is given. */
+PetscErrorCode ItMCSetKLColumn(ItMC mc) {
+  char name[IT_DIAG_NAME_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(name, sizeof(name), "kl_mc_fp%s", mc->diag->bits ? "_bits" : ""));
+  PetscCall(ItMCAddColumn(mc, &mc->col.kl_mc_fp, PETSC_FALSE, name));
+  PetscCall(PetscFree2(mc->value, mc->stderr_));
+  PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The FFTW-MPI plans: a real-to-real transform of rank max(d, 2) over the
+   grid in row-major order (the last variable slowest, as the natural order),
+   distributed in slabs of the slowest axis; a 1-variable grid gets a trailing
+   axis of length 1. */
+static PetscErrorCode ItMCCreateFFT(ItMC mc) {
+  static PetscBool initialized = PETSC_FALSE;
+  ItGrid           grid        = mc->grid;
+  const PetscInt   d = grid->dim, nd = PetscMax(d, 2);
+  ptrdiff_t        fd[IT_MAX_DIM], alloc, n0, start;
+  fftw_r2r_kind    forward[IT_MAX_DIM], backward[IT_MAX_DIM];
+  PetscMPIInt      count;
+
+  PetscFunctionBegin;
+  if (!initialized) {
+    fftw_mpi_init();
+    initialized = PETSC_TRUE;
+  }
+  for (PetscInt k = 0; k < nd; k++) {
+    fd[k]       = d == 1 ? (k == 0 ? grid->n[0] : 1) : grid->n[d - 1 - k];
+    forward[k]  = FFTW_REDFT10;
+    backward[k] = FFTW_REDFT01;
+  }
+  alloc          = fftw_mpi_local_size((int)nd, fd, mc->comm, &n0, &start);
+  mc->fft_n0     = (PetscInt)n0;
+  mc->fft_start0 = (PetscInt)start;
+  mc->fft_rest   = 1;
+  for (PetscInt k = 1; k < nd; k++) mc->fft_rest *= (PetscInt)fd[k];
+  mc->fft_data = fftw_alloc_real((size_t)PetscMax(alloc, 1));
+  PetscCheck(mc->fft_data, PETSC_COMM_SELF, PETSC_ERR_MEM, "FFTW could not allocate %ld reals",
+             (long)alloc);
+  /* FFTW_ESTIMATE: a plan that does not depend on timings, so the same on every run */
+  mc->fft_plan_forward =
+      fftw_mpi_plan_r2r((int)nd, fd, (double *)mc->fft_data, (double *)mc->fft_data, mc->comm,
+                        forward, FFTW_ESTIMATE);
+  mc->fft_plan_backward =
+      fftw_mpi_plan_r2r((int)nd, fd, (double *)mc->fft_data, (double *)mc->fft_data, mc->comm,
+                        backward, FFTW_ESTIMATE);
+  PetscCheck(mc->fft_plan_forward && mc->fft_plan_backward, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "FFTW could not plan the density smoothing");
+  PetscCall(PetscMalloc2(mc->size, &mc->slab_count, mc->size, &mc->slab_offset));
+  PetscCall(PetscMPIIntCast(mc->fft_n0 * mc->fft_rest, &count));
+  PetscCallMPI(MPI_Allgather(&count, 1, MPI_INT, mc->slab_count, 1, MPI_INT, mc->comm));
+  mc->slab_offset[0] = 0;
+  for (PetscMPIInt r = 1; r < mc->size; r++)
+    mc->slab_offset[r] = mc->slab_offset[r - 1] + mc->slab_count[r - 1];
+  mc->ncell = grid->n[0] * grid->n[1] * grid->n[2];
+  for (PetscInt i = 0; i < d; i++) PetscCall(PetscMalloc1(grid->n[i], &mc->dct_factor[i]));
+  PetscCall(PetscMalloc3(mc->ncell, &mc->density, mc->nbatch * mc->ncell, &mc->hist_local,
+                         mc->nbatch * mc->ncell, &mc->hist));
+  PetscCall(PetscMalloc1(mc->ncell, &mc->batch_density));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItMCSetUpEstimates(ItMC mc) {
+  PetscFunctionBegin;
+  PetscCall(ItMCCreateColumns(mc));
+  PetscCall(ItMCCreateFFT(mc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Gathers nq sums per owned block from every rank and adds them in block
+   order: total[nq], and per batch (block b in batch b mod nbatch) batch[nbatch*nq]. Collective. */
+static PetscErrorCode ItMCReduceBlocks(ItMC mc, PetscInt nq, const PetscReal local[],
+                                       PetscReal total[], PetscReal batch[]) {
+  PetscReal   *all;
+  PetscMPIInt *count, *offset;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc3(mc->nblocks * nq, &all, mc->size, &count, mc->size, &offset));
+  for (PetscMPIInt r = 0; r < mc->size; r++) {
+    const PetscInt b0 = (PetscInt)(((PetscInt64)mc->nblocks * r) / mc->size),
+                   b1 = (PetscInt)(((PetscInt64)mc->nblocks * (r + 1)) / mc->size);
+    PetscCall(PetscMPIIntCast(b0 * nq, &offset[r]));
+    PetscCall(PetscMPIIntCast((b1 - b0) * nq, &count[r]));
+  }
+  PetscCallMPI(
+      MPI_Allgatherv(local, count[mc->rank], MPIU_REAL, all, count, offset, MPIU_REAL, mc->comm));
+  PetscCall(PetscArrayzero(total, nq));
+  PetscCall(PetscArrayzero(batch, mc->nbatch * nq));
+  for (PetscInt b = 0; b < mc->nblocks; b++)
+    for (PetscInt q = 0; q < nq; q++) {
+      total[q] += all[b * nq + q];
+      batch[(b % mc->nbatch) * nq + q] += all[b * nq + q];
+    }
+  PetscCall(PetscFree3(all, count, offset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Mean and standard error of the mean over the batches that have particles. */
+static void ItMCBatchStats(PetscInt nbatch, const PetscReal v[], const PetscReal n[],
+                           PetscReal *mean, PetscReal *se) {
+  PetscReal s = 0, s2 = 0;
+  PetscInt  m = 0;
+
+  for (PetscInt b = 0; b < nbatch; b++)
+    if (n[b] > 0 && !PetscIsInfOrNanReal(v[b])) {
+      s += v[b];
+      m++;
+    }
+  *mean = m ? s / m : (PetscReal)NAN;
+  for (PetscInt b = 0; b < nbatch; b++)
+    if (n[b] > 0 && !PetscIsInfOrNanReal(v[b])) s2 += (v[b] - *mean) * (v[b] - *mean);
+  *se = m > 1 ? PetscSqrtReal(s2 / (m - 1) / m) : (PetscReal)NAN;
+}
+
+/* Gaussian mutual information of the sets X and Y from a covariance matrix (d x d, row-major). */
+static PetscReal ItMCGaussianMI(const PetscBool sensor[], PetscInt d, const PetscReal S[]) {
+  PetscInt  ix[IT_MAX_DIM], iy[IT_MAX_DIM], nx = 0, ny = 0, all[IT_MAX_DIM];
+  PetscReal detS, detX, detY;
+
+  for (PetscInt i = 0; i < d; i++) {
+    all[i] = i;
+    if (sensor[i])
+      ix[nx++] = i;
+    else
+      iy[ny++] = i;
+  }
+#define IT_DET(idx, m)                                                                             \
+  ((m) == 1   ? S[idx[0] * d + idx[0]]                                                             \
+   : (m) == 2 ? S[idx[0] * d + idx[0]] * S[idx[1] * d + idx[1]] -                                  \
+                    S[idx[0] * d + idx[1]] * S[idx[1] * d + idx[0]]                                \
+              : S[0] * (S[4] * S[8] - S[5] * S[7]) - S[1] * (S[3] * S[8] - S[5] * S[6]) +          \
+                    S[2] * (S[3] * S[7] - S[4] * S[6]))
+  detS = IT_DET(all, d);
+  detX = IT_DET(ix, nx);
+  detY = IT_DET(iy, ny);
+#undef IT_DET
+  if (!(detS > 0 && detX > 0 && detY > 0)) return (PetscReal)NAN;
+  return 0.5 * PetscLogReal(detX * detY / detS);
+}
+
+/* Kernel multipliers of the DCT-II per axis for a Gaussian of s cells:
+   λ_k = Σ_m g(m) cos(π k m / n) / Σ_m g(m), g(m) = exp(-m²/(2 s²)), so that
+   λ_0 = 1 (mass is kept) and the even extension realises reflecting walls. */
+static void ItMCKernel(PetscInt n, PetscReal s, PetscReal factor[]) {
+  const PetscInt M    = (PetscInt)PetscMin(PetscCeilReal(6 * s), 4.0 * n);
+  PetscReal      norm = 1;
+
+  for (PetscInt m = 1; m <= M; m++) norm += 2 * PetscExpReal(-0.5 * m * m / (s * s));
+  for (PetscInt k = 0; k < n; k++) {
+    PetscReal sum = 1;
+    for (PetscInt m = 1; m <= M; m++)
+      sum += 2 * PetscExpReal(-0.5 * m * m / (s * s)) * PetscCosReal(PETSC_PI * k * m / n);
+    factor[k] = sum / norm;
+  }
+}
+
+/* Smooths binned counts (natural order, every rank) into out (every rank):
+   forward DCT-II of this rank's slab, the kernel multipliers, inverse DCT
+   (FFTW's REDFT01, scaled by 1/(2n) per axis), gathered in natural order. Collective. */
+static PetscErrorCode ItMCSmooth(ItMC mc, const PetscReal counts[], PetscReal out[]) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d = grid->dim, off = mc->fft_start0 * mc->fft_rest,
+                 nslab = mc->fft_n0 * mc->fft_rest;
+  double   *data       = (double *)mc->fft_data;
+  PetscReal scale      = 1;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < d; i++) scale /= 2.0 * grid->n[i];
+  if (d == 1) scale /= 2.0; /* the trailing axis of length 1 */
+  for (PetscInt k = 0; k < nslab; k++) data[k] = counts[off + k];
+  fftw_execute((fftw_plan)mc->fft_plan_forward);
+  for (PetscInt k = 0; k < nslab; k++) {
+    PetscInt  c = off + k;
+    PetscReal f = scale;
+    for (PetscInt i = 0; i < d; i++) {
+      f *= mc->dct_factor[i][c % grid->n[i]];
+      c /= grid->n[i];
+    }
+    data[k] *= f;
+  }
+  fftw_execute((fftw_plan)mc->fft_plan_backward);
+  PetscCallMPI(MPI_Allgatherv(data, mc->slab_count[mc->rank], MPI_DOUBLE, out, mc->slab_count,
+                              mc->slab_offset, MPI_DOUBLE, mc->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Entropy of the joint and of each variable, mutual information of X and Y,
+   and D(p ‖ reference), of a density in natural order. Not collective. */
+static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const PetscReal reference[],
+                                       PetscReal *S, PetscReal Svar[], PetscReal *MI,
+                                       PetscReal *KL) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d = grid->dim, ncell = mc->ncell;
+  PetscReal     *m1[IT_MAX_DIM], *mx, *my, volx = 1, voly = 1, SX = 0, SY = 0;
+  PetscInt       nx = 1, ny = 1;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < d; i++) {
+    PetscCall(PetscCalloc1(grid->n[i], &m1[i]));
+    if (mc->diag->sensor[i]) {
+      nx *= grid->n[i];
+      volx *= grid->h[i];
+    } else {
+      ny *= grid->n[i];
+      voly *= grid->h[i];
+    }
+  }
+  PetscCall(PetscCalloc2(nx, &mx, ny, &my));
+  *S  = 0;
+  *KL = 0;
+  for (PetscInt c = 0; c < ncell; c++) {
+    const PetscReal pc = p[c];
+    PetscInt        r = c, ix = 0, iy = 0, sx = 1, sy = 1;
+    if (!(pc > 0)) continue;
+    *S -= pc * PetscLogReal(pc);
+    if (reference && reference[c] > 0) *KL += pc * PetscLogReal(pc / reference[c]);
+    for (PetscInt i = 0; i < d; i++) {
+      const PetscInt ci = r % grid->n[i];
+      r /= grid->n[i];
+      m1[i][ci] += pc;
+      if (mc->diag->sensor[i]) {
+        ix += ci * sx;
+        sx *= grid->n[i];
+      } else {
+        iy += ci * sy;
+        sy *= grid->n[i];
+      }
+    }
+    mx[ix] += pc;
+    my[iy] += pc;
+  }
+  *S *= grid->cell_volume;
+  *KL *= grid->cell_volume;
+  for (PetscInt i = 0; i < d; i++) {
+    Svar[i] = 0;
+    for (PetscInt k = 0; k < grid->n[i]; k++) {
+      const PetscReal m = m1[i][k] * grid->cell_volume / grid->h[i];
+      if (m > 0) Svar[i] -= m * PetscLogReal(m) * grid->h[i];
+    }
+  }
+  for (PetscInt k = 0; k < nx; k++) {
+    const PetscReal m = mx[k] * grid->cell_volume / volx;
+    if (m > 0) SX -= m * PetscLogReal(m) * volx;
+  }
+  for (PetscInt k = 0; k < ny; k++) {
+    const PetscReal m = my[k] * grid->cell_volume / voly;
+    if (m > 0) SY -= m * PetscLogReal(m) * voly;
+  }
+  *MI = d > 1 ? SX + SY - *S : 0;
+  for (PetscInt i = 0; i < d; i++) PetscCall(PetscFree(m1[i]));
+  PetscCall(PetscFree2(mx, my));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adds each owned particle to its batch's counts by quantised linear weights. */
+static void ItMCBin(ItMC mc) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d = grid->dim, Q = IT_MC_QUANTUM;
+
+  for (PetscInt k = 0; k < mc->nlocal; k++) {
+    const PetscInt batch    = ((mc->first + k) / mc->block) % mc->nbatch;
+    PetscInt lo[IT_MAX_DIM] = {0, 0, 0}, hi[IT_MAX_DIM] = {0, 0, 0}, w1[IT_MAX_DIM] = {0, 0, 0};
+    const PetscReal *x = &mc->x[k * d];
+    for (PetscInt i = 0; i < d; i++) {
+      const PetscReal f  = (x[i] - grid->lo[i]) / grid->h[i] - 0.5;
+      const PetscReal fl = PetscFloorReal(f);
+      lo[i]              = (PetscInt)fl;
+      w1[i]              = (PetscInt)((f - fl) * Q + 0.5);
+      hi[i]              = PetscMin(lo[i] + 1, grid->n[i] - 1);
+      lo[i]              = PetscMax(PetscMin(lo[i], grid->n[i] - 1),
+                                    0); /* reflected at the walls: all weight on the outer cell */
+      hi[i]              = PetscMax(hi[i], 0);
+    }
+    for (PetscInt corner = 0; corner < (1 << d); corner++) {
+      PetscInt w = 1, c = 0, stride = 1;
+      for (PetscInt i = 0; i < d; i++) {
+        const PetscBool up = (PetscBool)((corner >> i) & 1);
+        w *= up ? w1[i] : Q - w1[i];
+        c += (up ? hi[i] : lo[i]) * stride;
+        stride *= grid->n[i];
+      }
+      mc->hist_local[batch * mc->ncell + c] += (PetscReal)w;
+    }
+  }
+}
+
+/* Every estimate at the particles' time mc->t; reference (natural order, may
+   be NULL) gives kl_mc_fp. Collective. */
+PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d = grid->dim, nb = mc->b1 - mc->b0, B = mc->block, nbatch = mc->nbatch,
+                 P   = d * (d + 1) / 2;
+  const PetscInt  q1 = 1 + 5 * d, q2 = d + 2 * P;
+  const PetscReal info = mc->diag->bits ? 1 / PetscLogReal(2.0) : 1, interval = mc->t - mc->t_prev;
+  PetscReal      *local, *total, *batch, centre[IT_MAX_DIM], mean[IT_MAX_DIM], N = (PetscReal)mc->N;
+  PetscReal       cov[IT_MAX_DIM * IT_MAX_DIM], bn[64], *bmi, *bS, *bSv, *bI, *bKL;
+  PetscReal      *value = mc->value, *se = mc->stderr_;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc3(PetscMax(nb, 1) * PetscMax(q1, q2), &local, PetscMax(q1, q2), &total,
+                         nbatch * PetscMax(q1, q2), &batch));
+  for (PetscInt i = 0; i < d; i++) centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);
+  /* pass 1: counts, means, medium entropy */
+  PetscCall(PetscArrayzero(local, PetscMax(nb, 1) * q1));
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal     *s  = &local[b * q1];
+    const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
+    for (PetscInt k = k0; k < k1; k++) {
+      s[0] += 1;
+      for (PetscInt i = 0; i < d; i++) {
+        const PetscReal m = mc->medium[k * d + i], w = m - mc->medium_prev[k * d + i];
+        s[1 + i] += mc->x[k * d + i] - centre[i];
+        s[1 + d + i] += m;
+        s[1 + 2 * d + i] += m * m;
+        s[1 + 3 * d + i] += w;
+        s[1 + 4 * d + i] += w * w;
+      }
+    }
+  }
+  PetscCall(ItMCReduceBlocks(mc, q1, local, total, batch));
+  for (PetscInt b = 0; b < nbatch && b < 64; b++) bn[b] = batch[b * q1];
+  for (PetscInt i = 0; i < d; i++) {
+    mean[i] = total[1 + i] / N;
+    PetscCheck(
+        !PetscIsInfOrNanReal(mean[i]), mc->comm, PETSC_ERR_NOT_CONVERGED,
+        "the Monte Carlo particles diverged (mean of %s is not finite at t = %g): reduce -mc_dt",
+        mc->model->var[i], (double)mc->t);
+  }
+  for (PetscInt i = 0; i < d; i++) {
+    const PetscReal m = total[1 + d + i] / N, m2 = total[1 + 2 * d + i] / N,
+                    w = total[1 + 3 * d + i] / N, w2 = total[1 + 4 * d + i] / N;
+    value[mc->col.entropy_flow_cum[i]] = m;
+    se[mc->col.entropy_flow_cum[i]] =
+        N > 1 ? PetscSqrtReal(PetscMax(m2 - m * m, 0) / (N - 1)) : (PetscReal)NAN;
+    value[mc->col.entropy_flow[i]] = interval > 0 ? w / interval : (PetscReal)NAN;
+    se[mc->col.entropy_flow[i]]    = interval > 0 && N > 1
+                                         ? PetscSqrtReal(PetscMax(w2 - w * w, 0) / (N - 1)) / interval
+                                         : (PetscReal)NAN;
+    value[mc->col.heat_rate[i]]    = value[mc->col.entropy_flow[i]];
+    se[mc->col.heat_rate[i]]       = se[mc->col.entropy_flow[i]];
+  }
+  /* pass 2: central products about the mean */
+  PetscCall(PetscArrayzero(local, PetscMax(nb, 1) * q2));
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal     *s  = &local[b * q2];
+    const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
+    for (PetscInt k = k0; k < k1; k++) {
+      PetscReal c[IT_MAX_DIM];
+      for (PetscInt i = 0; i < d; i++) {
+        c[i] = mc->x[k * d + i] - centre[i] - mean[i];
+        s[i] += c[i];
+      }
+      for (PetscInt i = 0, q = 0; i < d; i++)
+        for (PetscInt j = i; j < d; j++, q++) {
+          const PetscReal cc = c[i] * c[j];
+          s[d + q] += cc;
+          s[d + P + q] += cc * cc;
+        }
+    }
+  }
+  PetscCall(ItMCReduceBlocks(mc, q2, local, total, batch));
+  for (PetscInt i = 0, q = 0, kc = 0; i < d; i++)
+    for (PetscInt j = i; j < d; j++, q++) {
+      const PetscReal c  = total[d + q] / N - (total[i] / N) * (total[j] / N),
+                      c4 = total[d + P + q] / N;
+      const PetscReal s = N > 1 ? PetscSqrtReal(PetscMax(c4 - c * c, 0) / (N - 1)) : (PetscReal)NAN;
+      cov[i * d + j] = cov[j * d + i] = c;
+      if (i == j) {
+        value[mc->col.var[i]] = c;
+        se[mc->col.var[i]]    = s;
+      } else {
+        value[mc->col.cov[kc]] = c;
+        se[mc->col.cov[kc++]]  = s;
+      }
+    }
+  for (PetscInt i = 0; i < d; i++) {
+    value[mc->col.mean[i]] = mean[i] + centre[i];
+    se[mc->col.mean[i]] =
+        N > 1 ? PetscSqrtReal(PetscMax(cov[i * d + i], 0) / (N - 1)) : (PetscReal)NAN;
+  }
+  PetscCall(PetscMalloc5(nbatch, &bmi, nbatch, &bS, nbatch * d, &bSv, nbatch, &bI, nbatch, &bKL));
+  if (d > 1) {
+    for (PetscInt b = 0; b < nbatch; b++) {
+      const PetscReal *s = &batch[b * q2], n = bn[b];
+      PetscReal        Sb[IT_MAX_DIM * IT_MAX_DIM];
+      for (PetscInt i = 0, q = 0; i < d; i++)
+        for (PetscInt j = i; j < d; j++, q++)
+          Sb[i * d + j] = Sb[j * d + i] = n > 0 ? s[d + q] / n - (s[i] / n) * (s[j] / n) : 0;
+      bmi[b] = n > 1 ? ItMCGaussianMI(mc->diag->sensor, d, Sb) * info : (PetscReal)NAN;
+    }
+    value[mc->col.mutual_information_gaussian] = ItMCGaussianMI(mc->diag->sensor, d, cov) * info;
+    {
+      PetscReal m;
+      ItMCBatchStats(nbatch, bmi, bn, &m, &se[mc->col.mutual_information_gaussian]);
+    }
+  }
+
+  /* density: quantised linear binning, exact integer counts per batch */
+  PetscCall(PetscArrayzero(mc->hist_local, nbatch * mc->ncell));
+  ItMCBin(mc);
+  {
+    PetscMPIInt count;
+    PetscCall(PetscMPIIntCast(nbatch * mc->ncell, &count));
+    PetscCallMPI(MPI_Allreduce(mc->hist_local, mc->hist, count, MPIU_REAL, MPIU_SUM, mc->comm));
+  }
+  for (PetscInt i = 0; i < d; i++) {
+    mc->scott[i] = mc->bandwidth_set ? mc->bandwidth[i]
+                                     : PetscSqrtReal(PetscMax(cov[i * d + i], 0)) *
+                                           PetscPowReal(N, -1.0 / (d + 4));
+    ItMCKernel(grid->n[i], mc->scott[i] / grid->h[i], mc->dct_factor[i]);
+  }
+  {
+    const PetscReal unit = PetscPowReal((PetscReal)IT_MC_QUANTUM, (PetscReal)d) * grid->cell_volume;
+    PetscReal       S, Sv[IT_MAX_DIM], MI, KL, m;
+    /* each batch, then the total (its counts summed in batch order: exact integers) */
+    for (PetscInt b = 0; b < nbatch; b++) {
+      PetscReal *h = &mc->hist[b * mc->ncell];
+      if (!(bn[b] > 0)) continue;
+      PetscCall(ItMCSmooth(mc, h, mc->batch_density));
+      for (PetscInt c = 0; c < mc->ncell; c++) mc->batch_density[c] /= bn[b] * unit;
+      PetscCall(
+          ItMCDensityStats(mc, mc->batch_density, reference, &bS[b], &bSv[b * d], &bI[b], &bKL[b]));
+    }
+    for (PetscInt b = 1; b < nbatch; b++)
+      for (PetscInt c = 0; c < mc->ncell; c++) mc->hist[c] += mc->hist[b * mc->ncell + c];
+    PetscCall(ItMCSmooth(mc, mc->hist, mc->density));
+    for (PetscInt c = 0; c < mc->ncell; c++) mc->density[c] /= N * unit;
+    PetscCall(ItMCDensityStats(mc, mc->density, reference, &S, Sv, &MI, &KL));
+    value[mc->col.entropy] = S * info;
+    ItMCBatchStats(nbatch, bS, bn, &m, &se[mc->col.entropy]);
+    se[mc->col.entropy] *= info;
+    for (PetscInt i = 0; i < d; i++) {
+      PetscReal v[64];
+      for (PetscInt b = 0; b < nbatch && b < 64; b++) v[b] = bSv[b * d + i];
+      value[mc->col.entropy_var[i]] = Sv[i] * info;
+      ItMCBatchStats(nbatch, v, bn, &m, &se[mc->col.entropy_var[i]]);
+      se[mc->col.entropy_var[i]] *= info;
+    }
+    if (d > 1) {
+      value[mc->col.mutual_information] = MI * info;
+      ItMCBatchStats(nbatch, bI, bn, &m, &se[mc->col.mutual_information]);
+      se[mc->col.mutual_information] *= info;
+    }
+    if (mc->col.kl_mc_fp >= 0) {
+      value[mc->col.kl_mc_fp] = reference ? KL * info : (PetscReal)NAN;
+      ItMCBatchStats(nbatch, bKL, bn, &m, &se[mc->col.kl_mc_fp]);
+      se[mc->col.kl_mc_fp] = reference ? se[mc->col.kl_mc_fp] * info : (PetscReal)NAN;
+    }
+  }
+  PetscCall(PetscFree5(bmi, bS, bSv, bI, bKL));
+  PetscCall(PetscFree3(local, total, batch));
+  PetscCall(PetscArraycpy(mc->medium_prev, mc->medium, mc->nlocal * d));
+  mc->t_prev = mc->t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A DMDA density gathered on every rank in natural order (x_0 fastest). Collective. */
+PetscErrorCode ItMCGatherDensity(ItGrid grid, Vec p, PetscReal full[]) {
+  VecScatter         scatter;
+  Vec                all;
+  const PetscScalar *a;
+  const PetscInt     ncell = grid->n[0] * grid->n[1] * grid->n[2];
+
+  PetscFunctionBegin;
+  PetscCall(DMDAGlobalToNaturalAllCreate(grid->da, &scatter));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, ncell, &all));
+  PetscCall(VecScatterBegin(scatter, p, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(scatter, p, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &a));
+  for (PetscInt k = 0; k < ncell; k++) full[k] = PetscRealPart(a[k]);
+  PetscCall(VecRestoreArrayRead(all, &a));
+  PetscCall(VecScatterDestroy(&scatter));
+  PetscCall(VecDestroy(&all));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The last smoothed density into a DMDA vector. Not collective. */
+PetscErrorCode ItMCDensityToVec(ItMC mc, Vec p) {
+  ItGrid       grid = mc->grid;
+  PetscScalar *pa;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArray(p, &pa));
+  ItGridForOwned(grid, c, l) pa[l] = mc->density[(c[2] * grid->n[1] + c[1]) * grid->n[0] + c[0]];
+  PetscCall(VecRestoreArray(p, &pa));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adds the estimates at mc->t to the table. Not collective. */
+PetscErrorCode ItMCAppendRow(ItMC mc) {
+  const PetscInt w = 1 + 2 * mc->ncol;
+
+  PetscFunctionBegin;
+  if (mc->nrow == mc->caprow) {
+    mc->caprow = PetscMax(64, 2 * mc->caprow);
+    PetscCall(PetscRealloc(sizeof(PetscReal) * mc->caprow * w, &mc->rows));
+  }
+  mc->rows[mc->nrow * w] = mc->t;
+  for (PetscInt k = 0; k < mc->ncol; k++) {
+    mc->rows[mc->nrow * w + 1 + 2 * k] = mc->value[k];
+    mc->rows[mc->nrow * w + 2 + 2 * k] = mc->stderr_[k];
+  }
+  mc->nrow++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* mc.csv: t, then each estimate and its <name>_stderr. Collective. */
+PetscErrorCode ItMCWriteTable(ItMC mc, ItIO io) {
+  ItBuffer       buf = {0};
+  const PetscInt w   = 1 + 2 * mc->ncol;
+
+  PetscFunctionBegin;
+  PetscCall(ItBufferPrintf(&buf, "t"));
+  for (PetscInt k = 0; k < mc->ncol; k++)
+    PetscCall(ItBufferPrintf(&buf, ",%s,%s_stderr", mc->name[k], mc->name[k]));
+  PetscCall(ItBufferPrintf(&buf, "\n"));
+  for (PetscInt r = 0; r < mc->nrow; r++) {
+    for (PetscInt k = 0; k < w; k++)
+      PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)mc->rows[r * w + k]));
+    PetscCall(ItBufferPrintf(&buf, "\n"));
+  }
+  PetscCall(ItIOWriteText(io, "mc.csv", buf.text));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* mc_summary.json: the run's settings, the measured rate and the final estimates. Collective. */
+PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLogDouble wall) {
+  ItBuffer  buf = {0};
+  PetscReal rate;
+
+  PetscFunctionBegin;
+  PetscCall(ItMCRate(mc, &rate));
+  PetscCall(ItBufferPrintf(&buf,
+                           "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [",
+                           command, mc->model->type));
+  for (PetscInt i = 0; i < mc->model->dim; i++)
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", mc->model->var[i]));
+  PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
+  for (PetscInt k = 0; k < mc->model->nparam; k++) {
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", mc->model->param[k].name));
+    PetscCall(ItBufferReal(&buf, mc->model->param[k].value));
+  }
+  PetscCall(ItBufferPrintf(&buf,
+                           "},\n  \"particles\": %" PetscInt_FMT ",\n  \"seed\": %" PetscInt64_FMT
+                           ",\n  \"scheme\": \"%s\",\n  \"dt\": %.17g,\n",
+                           mc->N, mc->seed, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
+                           (double)mc->dt));
+  PetscCall(ItBufferPrintf(&buf,
+                           "  \"steps\": %" PetscInt64_FMT
+                           ",\n  \"stiffest_time_constant\": %.6g,\n  \"additive_noise\": %s,\n  "
+                           "\"batches\": %" PetscInt_FMT ",\n  \"block\": %" PetscInt_FMT ",\n",
+                           mc->step, (double)(mc->stiffness > 0 ? 1 / mc->stiffness : INFINITY),
+                           mc->additive ? "true" : "false", mc->nbatch, mc->block));
+  PetscCall(ItBufferPrintf(&buf, "  \"bandwidth_rule\": \"%s\",\n  \"bandwidth\": [",
+                           mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))"));
+  for (PetscInt i = 0; i < mc->model->dim; i++)
+    PetscCall(ItBufferPrintf(&buf, "%s%.6g", i ? ", " : "", (double)mc->scott[i]));
+  PetscCall(ItBufferPrintf(&buf,
+                           "],\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  "
+                           "\"particle_steps_per_second\": %.6g,\n  \"final\": {",
+                           mc->size, (double)wall, (double)rate));
+  for (PetscInt k = 0; k < mc->ncol; k++) {
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", mc->name[k]));
+    PetscCall(ItBufferReal(&buf, mc->value[k]));
+    PetscCall(ItBufferPrintf(&buf, ", \"%s_stderr\": ", mc->name[k]));
+    PetscCall(ItBufferReal(&buf, mc->stderr_[k]));
+  }
+  PetscCall(ItBufferPrintf(&buf, "}\n}\n"));
+  PetscCall(ItIOWriteText(io, "mc_summary.json", buf.text));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItMCDestroy(ItMC *mcp) {
+  ItMC mc = *mcp;
+
+  PetscFunctionBegin;
+  if (!mc) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree3(mc->x, mc->medium, mc->medium_prev));
+  if (mc->fft_plan_forward) fftw_destroy_plan((fftw_plan)mc->fft_plan_forward);
+  if (mc->fft_plan_backward) fftw_destroy_plan((fftw_plan)mc->fft_plan_backward);
+  if (mc->fft_data) fftw_free(mc->fft_data);
+  PetscCall(PetscFree2(mc->slab_count, mc->slab_offset));
+  for (PetscInt i = 0; i < IT_MAX_DIM; i++) PetscCall(PetscFree(mc->dct_factor[i]));
+  PetscCall(PetscFree3(mc->density, mc->hist_local, mc->hist));
+  PetscCall(PetscFree(mc->batch_density));
+  PetscCall(PetscFree(mc->name));
+  PetscCall(PetscFree(mc->judged));
+  PetscCall(PetscFree2(mc->value, mc->stderr_));
+  PetscCall(PetscFree(mc->rows));
+  PetscCall(PetscFree(mc));
+  *mcp = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
