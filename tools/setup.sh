@@ -2,6 +2,10 @@
 # Installs what infotherm needs to build, test and plot, then configures and
 # builds it in build/. Quick when everything is already present.
 #
+#   tools/setup.sh           build, run and plot
+#   tools/setup.sh --tests   also what the test suite needs (a local Slurm: slurmd,
+#                            slurmctld, slurm-client, munge)
+#
 # On a Debian machine as root it uses apt-get; on a cluster without root it
 # finds PETSc, MPI and FFTW through pkg-config (modules, Spack) and skips apt.
 set -euo pipefail
@@ -11,6 +15,8 @@ packages=(petsc-dev libopenmpi-dev openmpi-bin libfftw3-dev libfftw3-mpi-dev
   libmuparser-dev librandom123-dev meson ninja-build pkg-config
   python3-numpy python3-matplotlib python3-h5py
   openssh-client)  # Open MPI's mpiexec looks for an rsh agent even on one node
+
+[ "${1:-}" = --tests ] && packages+=(slurmd slurmctld slurm-client munge)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,7 @@
 # ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+bash tools/setup.sh --tests || { echo "0 passed, 1 failed"; exit 1; }
 meson test -C build --print-errorlogs --num-processes 2 "$@"
 status=$?
 log=build/meson-logs/testlog.json

@@ -260,10 +260,12 @@ static PetscErrorCode ItAppRun(ItApp *app)
   app->settings.interrupt  = ItAppInterrupt;
   app->settings.checkpoint = ItAppCheckpoint;
   PetscCall(PetscTime(&app->last_checkpoint));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-restart", &restarted));
+  /* a fresh run validates its initial density before it creates anything */
+  if (!restarted) PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
   PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
-  PetscCall(ItAppRestart(app, &restarted));
-  if (!restarted) PetscCall(ItAppInitialDensity(app));
+  if (restarted) PetscCall(ItAppRestart(app, &restarted));
   PetscCall(ItIOSignalsInstall());
   PetscCall(ItSolveTransient(app->fp, &app->settings, app->p, ItAppOutput, app));
   if (app->settings.interrupted) {

@@ -218,11 +218,12 @@ static PetscErrorCode ItSolveStationaryKSP(ItFP fp, Mat A, KSP *ksp)
 static PetscErrorCode ItSolvePinned(ItFP fp, PetscInt pin, Vec p, PetscInt *iterations)
 {
   Mat                A;
-  Vec                b;
+  Vec                b, guess;
   KSP                ksp;
   KSPConvergedReason reason;
   PetscScalar        diag = 0;
   PetscInt           lo, hi, its;
+  PetscBool          user_ksp;
 
   PetscFunctionBegin;
   PetscCall(MatDuplicate(fp->L, MAT_COPY_VALUES, &A));
@@ -237,12 +238,28 @@ static PetscErrorCode ItSolvePinned(ItFP fp, PetscInt pin, Vec p, PetscInt *iter
   PetscCall(MatZeroRows(A, 1, &pin, diag, NULL, NULL));
   PetscCall(ItSolveStationaryKSP(fp, A, &ksp));
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
+  PetscCall(VecDuplicate(p, &guess));
+  PetscCall(VecCopy(p, guess));
   PetscCall(KSPSolve(ksp, b, p));
   PetscCall(KSPGetConvergedReason(ksp, &reason));
   PetscCall(KSPGetIterationNumber(ksp, &its));
   *iterations += its;
-  PetscCheck(reason > 0, fp->grid->comm, PETSC_ERR_NOT_CONVERGED, "the stationary solve did not converge (%s after %" PetscInt_FMT " iterations); try -ksp_type bcgs or -pc_type lu", KSPConvergedReasons[reason], its);
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ksp_type", &user_ksp));
+  if (reason < 0 && !user_ksp) {
+    /* BiCGStab can break down on strongly non-normal operators (3-D Hebbian):
+       GMRES with a long restart is slower but robust */
+    PetscCall(PetscInfo(ksp, "BiCGStab failed (%s); retrying with GMRES(100)\n", KSPConvergedReasons[reason]));
+    PetscCall(VecCopy(guess, p));
+    PetscCall(KSPSetType(ksp, KSPGMRES));
+    PetscCall(KSPGMRESSetRestart(ksp, 100));
+    PetscCall(KSPSolve(ksp, b, p));
+    PetscCall(KSPGetConvergedReason(ksp, &reason));
+    PetscCall(KSPGetIterationNumber(ksp, &its));
+    *iterations += its;
+  }
+  PetscCheck(reason > 0, fp->grid->comm, PETSC_ERR_NOT_CONVERGED, "the stationary solve did not converge (%s after %" PetscInt_FMT " iterations); try -ksp_type gmres -ksp_gmres_restart 200, or -pc_type lu on small grids", KSPConvergedReasons[reason], its);
   PetscCall(KSPDestroy(&ksp));
+  PetscCall(VecDestroy(&guess));
   PetscCall(VecDestroy(&b));
   PetscCall(MatDestroy(&A));
   PetscFunctionReturn(PETSC_SUCCESS);
