@@ -89,7 +89,6 @@ stop() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
   done
-  pkill -9 -f "slurmstepd" 2>/dev/null
   return 0
 }
 

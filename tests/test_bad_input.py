@@ -21,6 +21,19 @@ CASES = [
     ("negative final time", ["run", "-model", "linear", "-t_final", "-1"], "-t_final"),
     ("multiplicative noise reaching w = 0", ["run", "-model", "hebbian", "-w_noise", "multiplicative", "-grid_n", "16"], "D_w"),
     ("unknown command", ["integrate", "-model", "linear"], "integrate"),
+    ("non-positive output interval", ["run", "-model", "linear", "-output_every", "0"], "-output_every"),
+    ("sensor naming every variable", ["run", "-model", "inference", "-sensor", "v,r"], "-sensor"),
+    ("sensor naming no variable of the model", ["run", "-model", "inference", "-sensor", "w"], "-sensor"),
+    ("malformed parity", ["run", "-model", "brownian", "-parity", "v=odd"], "-parity"),
+    ("parity neither odd nor even", ["run", "-model", "brownian", "-parity", "v:strange"], "-parity"),
+    ("covariance not positive definite", ["run", "-model", "linear", "-init_cov", "1,2,2,1"], "-init_cov"),
+    ("missing KL reference file", ["run", "-model", "linear", "-kl_reference", "/nonexistent/ss.h5"], "/nonexistent/ss.h5"),
+    ("wrong number of variable names", ["run", "-model", "inference", "-vars", "a,b,c"], "-vars"),
+    ("duplicate variable names", ["run", "-model", "inference", "-vars", "a,a"], "-vars"),
+    ("reserved variable name", ["run", "-model", "inference", "-vars", "time,r"], "-vars"),
+    ("temperature without a time unit", ["run", "-model", "inference", "-temperature", "310"], "-time_unit"),
+    ("Monte Carlo with an odd variable", ["mc", "-model", "brownian", "-parity", "v:odd"], "-parity"),
+    ("infinite box", ["run", "-model", "brownian", "-grid_hi", "inf"], "-grid_lo/-grid_hi"),
 ]
 
 junk = tmpdir("junk") + ".txt"

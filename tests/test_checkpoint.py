@@ -46,6 +46,7 @@ ref = tmpdir("ck-ref-adaptive")
 start = time.time()
 run("run", ADAPTIVE + ["-output_dir", ref])
 duration = time.time() - start
+restarted = 0
 for sig, label in ((signal.SIGUSR1, "SIGUSR1"), (signal.SIGTERM, "SIGTERM")):
     out = tmpdir(f"ck-{label}")
     proc = subprocess.Popen([BIN, "run"] + ADAPTIVE + ["-output_dir", out, "-quiet"], stderr=subprocess.PIPE, text=True)
@@ -60,6 +61,8 @@ for sig, label in ((signal.SIGUSR1, "SIGUSR1"), (signal.SIGTERM, "SIGTERM")):
     check(proc.returncode == 3 and "stopped at t =" in err, f"{label}: the run finishes its step, writes a checkpoint and exits 3 ({proc.returncode}: {err.strip()})")
     run("run", ADAPTIVE + ["-output_dir", out, "-restart", "auto"])
     compare(ref, out, f"adaptive steps, {label}", 1e-8)
+    restarted += 1
+check(restarted >= 1, f"at least one signal arrived mid-run and was restarted from ({restarted} of 2)")
 
 # kill -9 at random moments of a run that checkpoints constantly: the last complete checkpoint stays readable
 out = tmpdir("ck-kill")
@@ -81,6 +84,8 @@ for label, opts, needle in [
     ("another grid", ["-model", "inference", "-grid_n", "64,40"], "another grid"),
     ("another model", ["-model", "linear", "-grid_n", "64,48", "-grid_lo", "-6,-1", "-grid_hi", "6,2"], "model"),
     ("another column set", FIXED[:4] + ["-bits"], "columns"),
+    ("another parameter", FIXED[:4] + ["-tau_r", "0.2"], "parameters"),
+    ("another sensor", FIXED[:4] + ["-sensor", "v"], "other"),
 ]:
     o = tmpdir("ck-refuse")
     p = run("run", opts + ["-restart", ck, "-output_dir", o], expect_ok=False)

@@ -35,4 +35,6 @@ for name, opts, ranks in CASES:
         means = max(float(np.max(np.abs(res["diag"][k] - ref["diag"][k]))) for k in ref["diag"] if k.startswith("mean"))
         check(worst < 1e-10 and means < 1e-10, f"{name}: diagnostics.csv on {np_} ranks = 1 rank (rel {worst:.1e}, means abs {means:.1e})")
         check(len(res["diag"]["t"]) == len(ref["diag"]["t"]), f"{name}: same output times on {np_} ranks")
+        sworst = max(float(np.max(np.abs(res["sdiag"][k] - ref["sdiag"][k]) / (np.abs(ref["sdiag"][k]) + 1e-2))) for k in ref["sdiag"] if k != "t")
+        check(sworst < 1e-10, f"{name}: stationary diagnostics on {np_} ranks = 1 rank (max diff {sworst:.1e}, relative to |value| + 0.01)")
 finish()

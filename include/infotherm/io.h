@@ -46,8 +46,8 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]);
 PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
 PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]);
-PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state);
-PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state);
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state, const char physics[]);
+PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state, const char physics[]);
 PetscErrorCode ItIOSignalsInstall(void);
 PetscInt       ItIOSignalsReceived(void);
 

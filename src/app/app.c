@@ -190,14 +190,45 @@ static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *chec
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* What a restart must not change: the model, every parameter, the model's
+   array and choice options, the parity of each variable and the sensor. */
+static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len)
+{
+  static const char *const choices[] = {"-linear_M", "-linear_b", "-linear_D", "-tuning", "-tuning1", "-tuning2", "-w_noise"};
+  ItModel                  model = app->model;
+  char                     item[256];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(physics, len, "model=%s", model->type));
+  for (PetscInt k = 0; k < model->nparam; k++) {
+    PetscCall(PetscSNPrintf(item, sizeof(item), " %s=%.17g", model->param[k].name, (double)model->param[k].value));
+    PetscCall(PetscStrlcat(physics, item, len));
+  }
+  for (size_t k = 0; k < sizeof(choices) / sizeof(choices[0]); k++) {
+    char      value[128];
+    PetscBool set;
+    PetscCall(PetscOptionsGetString(NULL, NULL, choices[k], value, sizeof(value), &set));
+    if (!set) continue;
+    PetscCall(PetscSNPrintf(item, sizeof(item), " %s=%s", choices[k] + 1, value));
+    PetscCall(PetscStrlcat(physics, item, len));
+  }
+  for (PetscInt i = 0; i < model->dim; i++) {
+    PetscCall(PetscSNPrintf(item, sizeof(item), " %s:%s%s", model->var[i], model->parity[i] < 0 ? "odd" : "even", app->diag->sensor[i] ? ":sensor" : ""));
+    PetscCall(PetscStrlcat(physics, item, len));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* checkpoint.h5 with diagnostics.csv flushed to the same time. */
 static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p)
 {
   ItApp       *app  = (ItApp *)ctx;
   ItDiag       diag = app->diag;
   ItCheckpoint state = {0};
+  char         physics[4096];
 
   PetscFunctionBegin;
+  PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   state.t             = t;
   state.dt            = dt;
   state.step          = (PetscReal)step;
@@ -209,7 +240,7 @@ static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, Pet
     state.rate_prev[k] = diag->rate_prev[k];
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, &state));
+  PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, &state, physics));
   PetscCall(PetscTime(&app->last_checkpoint));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -222,6 +253,7 @@ static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted)
   PetscBool    set, isauto;
   ItCheckpoint state;
   ItDiag       diag = app->diag;
+  char         physics[4096];
 
   PetscFunctionBegin;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
@@ -231,7 +263,8 @@ static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted)
   if (!set) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscStrcmp(file, "auto", &isauto));
   if (isauto) PetscCall(PetscSNPrintf(file, sizeof(file), "%s/checkpoint.h5", app->output_dir));
-  PetscCall(ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, &state));
+  PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
+  PetscCall(ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, &state, physics));
   app->settings.restarted = PETSC_TRUE;
   app->settings.t0        = state.t;
   app->settings.dt0       = state.dt;
@@ -272,6 +305,10 @@ static PetscErrorCode ItAppRun(ItApp *app)
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR, "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); continue with -restart auto\n", (double)app->settings.t_end, app->output_dir));
     app->interrupted = PETSC_TRUE;
     PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (app->diag->t != app->settings.t_end) { /* a restart that had nothing left to do */
+    PetscCall(ItDiagEvaluate(app->diag, app->settings.t_end, app->p));
+    PetscCall(ItDiagAccumulate(app->diag));
   }
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(PetscSNPrintf(extra, sizeof(extra), "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n", (double)app->settings.t_final, app->settings.steps));

@@ -100,6 +100,7 @@ PetscErrorCode ItDiagCreate(ItFP fp, ItDiag *diag)
   PetscOptionsEnd();
   for (PetscInt a = 0; a < d; a++) g->nsensor += g->sensor[a];
   PetscCheck(d == 1 || (g->nsensor > 0 && g->nsensor < d), grid->comm, PETSC_ERR_USER_INPUT, "-sensor must name some but not all of the variables");
+  PetscCheck((g->temperature > 0) == (g->time_unit > 0), grid->comm, PETSC_ERR_USER_INPUT, "heat rates in W and ATP/s need both -temperature (K) and -time_unit (seconds per model time unit)");
   PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0, grid->comm, PETSC_ERR_USER_INPUT, "-temperature and -time_unit must be positive (or absent), -atp_kT positive");
 
   /* columns, in the order of PHYSICS.md §3 */
@@ -404,6 +405,7 @@ PetscErrorCode ItDiagAccumulate(ItDiag g)
   rate[0] = g->value[g->col.entropy_production];
   for (PetscInt a = 0; a < d; a++) rate[1 + a] = g->value[g->col.entropy_flow[a]];
   rate[1 + d] = d > 1 ? g->value[g->col.info_flow_X] * (g->bits ? PetscLogReal(2.0) : 1) : 0;
+  if (PetscIsInfOrNanReal(g->t)) PetscFunctionReturn(PETSC_SUCCESS); /* a stationary density has no time to integrate over */
   if (g->have_prev && g->t > g->t_prev)
     for (PetscInt k = 0; k < d + 2; k++) g->cum[k] += 0.5 * (g->t - g->t_prev) * (rate[k] + g->rate_prev[k]);
   if (!g->have_prev || g->t > g->t_prev) {

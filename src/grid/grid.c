@@ -37,6 +37,7 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid)
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < d; i++) {
     PetscCheck(g->n[i] >= 8, g->comm, PETSC_ERR_USER_INPUT, "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", model->var[i], g->n[i]);
+    PetscCheck(!PetscIsInfOrNanReal(g->lo[i]) && !PetscIsInfOrNanReal(g->hi[i]), g->comm, PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi must be finite numbers (axis %s)", model->var[i]);
     PetscCheck(g->lo[i] < g->hi[i], g->comm, PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", model->var[i], (double)g->lo[i], (double)g->hi[i]);
     g->h[i] = (g->hi[i] - g->lo[i]) / g->n[i];
     g->cell_volume *= g->h[i];
@@ -55,7 +56,7 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid)
   }
   PetscCall(DMSetFromOptions(g->da));
   PetscCall(DMSetUp(g->da));
-  for (PetscInt i = 0; i < d; i++) PetscCall(DMDASetFieldName(g->da, 0, "density"));
+  PetscCall(DMDASetFieldName(g->da, 0, "density"));
   PetscCall(DMDASetUniformCoordinates(g->da, g->lo[0] + 0.5 * g->h[0], g->hi[0] - 0.5 * g->h[0], g->lo[1] + 0.5 * g->h[1], g->hi[1] - 0.5 * g->h[1], g->lo[2] + 0.5 * g->h[2], g->hi[2] - 0.5 * g->h[2]));
   PetscCall(DMDAGetCorners(g->da, &g->xs[0], &g->xs[1], &g->xs[2], &g->xm[0], &g->xm[1], &g->xm[2]));
   PetscCall(DMDAGetGhostCorners(g->da, &g->gxs[0], &g->gxs[1], &g->gxs[2], &g->gxm[0], &g->gxm[1], &g->gxm[2]));

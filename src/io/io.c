@@ -139,7 +139,12 @@ PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[])
   PetscCall(PetscArraycpy(&io->row[io->nrow * io->ncol + 1], values, io->ncol - 1));
   io->nrow++;
   PetscCall(PetscTime(&now));
-  if (now - io->last_write > 10) PetscCall(ItIOWriteTable(io));
+  {
+    /* rank 0's clock decides: every rank must take part in the write */
+    int due = now - io->last_write > 10;
+    PetscCallMPI(MPI_Bcast(&due, 1, MPI_INT, 0, io->comm));
+    if (due) PetscCall(ItIOWriteTable(io));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -175,7 +180,8 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid)
   if (io->rank == 0) {
     PetscCall(ItBufferPrintf(&buf, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"density\" GridType=\"Collection\" CollectionType=\"Temporal\">\n"));
     for (PetscInt s = 0; s < io->nsnap; s++) {
-      PetscCall(ItBufferPrintf(&buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.15g\"/>\n", io->snap_file[s], (double)io->snap_t[s]));
+      /* the stationary density (t = inf) is listed at t = 0: ParaView needs a finite time */
+      PetscCall(ItBufferPrintf(&buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.15g\"/>\n", io->snap_file[s], PetscIsInfOrNanReal(io->snap_t[s]) ? 0.0 : (double)io->snap_t[s]));
       PetscCall(ItBufferPrintf(&buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims));
       PetscCall(ItBufferPrintf(&buf, "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n", (double)ItGridCoordinate(grid, 2, 0), (double)ItGridCoordinate(grid, 1, 0), (double)ItGridCoordinate(grid, 0, 0)));
       PetscCall(ItBufferPrintf(&buf, "     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n    </Geometry>\n", (double)grid->h[2], (double)grid->h[1], (double)grid->h[0]));
@@ -299,7 +305,7 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
    diagnostics, the rows of diagnostics.csv and the snapshot index, written to
    a temporary file that replaces the previous checkpoint only once complete
    (so a kill at any moment leaves the last complete checkpoint). Collective. */
-PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state)
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state, const char physics[])
 {
   PetscViewer viewer;
   char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], columns[4096] = "";
@@ -317,6 +323,7 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, c
     PetscCall(PetscStrlcat(columns, io->column[k], sizeof(columns)));
   }
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "columns", PETSC_STRING, columns));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "physics", PETSC_STRING, physics));
   PetscCall(ItIOWriteArray(io, viewer, "state", nstate, (const PetscReal *)state));
   PetscCall(ItIOWriteArray(io, viewer, "diagnostics", io->nrow * io->ncol, io->row));
   PetscCall(ItIOWriteArray(io, viewer, "snapshot_times", io->nsnap, io->snap_t));
@@ -327,7 +334,7 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, c
 /* Restores what ItIOWriteCheckpoint wrote: p, the state, the table rows and the
    snapshot index; refuses a checkpoint of another model, grid, column set or
    format. Collective. */
-PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state)
+PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state, const char physics[])
 {
   PetscViewer viewer;
   PetscInt    version, nrow, nsnap, nstate = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
@@ -352,7 +359,11 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   }
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "columns", PETSC_STRING, NULL, &columns));
   PetscCall(PetscStrcmp(columns, expected, &same));
-  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has other diagnostics columns than this run (were -sensor, -bits, -kl_reference or -temperature changed?)", file);
+  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has other diagnostics columns than this run (were -bits, -kl_reference or -temperature changed?)", file);
+  PetscCall(PetscFree(columns));
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "physics", PETSC_STRING, NULL, &columns));
+  PetscCall(PetscStrcmp(columns, physics, &same));
+  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s was written with other model parameters, parity or sensor than this run (it has: %s)", file, columns);
   PetscCall(PetscFree(columns));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nrow", PETSC_INT, NULL, &nrow));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nsnap", PETSC_INT, NULL, &nsnap));

@@ -2,6 +2,7 @@
    parameters read from the options database (-<name> value) and checked once,
    and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
    dx_i = A_i dt + sqrt(2 D_i) dW_i (PHYSICS.md §1). */
+#include <ctype.h>
 #include <infotherm/model.h>
 
 static PetscFunctionList ItModelList       = NULL;
@@ -87,6 +88,31 @@ static PetscErrorCode ItModelEvaluate_Point(ItModel model, PetscReal t, PetscInt
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A variable name becomes part of column names, JSON keys and HDF5 attribute
+   names: letters, digits and '_', starting with a letter, and none of the
+   snapshot's own attribute names. */
+static PetscErrorCode ItModelCheckName(ItModel model, const char name[])
+{
+  static const char *const reserved[] = {"time", "dim", "model", "options", "nrow", "nsnap", "columns", "checkpoint_version", "physics", "X", "Y"};
+  size_t                   len;
+  PetscBool                ok;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrlen(name, &len));
+  ok = (PetscBool)(len > 0 && len < 24 && isalpha((unsigned char)name[0]));
+  for (size_t k = 0; ok && k < len; k++) ok = (PetscBool)(isalnum((unsigned char)name[k]) || name[k] == '_');
+  PetscCheck(ok, model->comm, PETSC_ERR_USER_INPUT, "-vars: '%s' is not a valid variable name (letters, digits and _, starting with a letter, at most 23 characters)", name);
+  for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]); k++) {
+    PetscCall(PetscStrcmp(name, reserved[k], &ok));
+    PetscCheck(!ok, model->comm, PETSC_ERR_USER_INPUT, "-vars: '%s' is a reserved name; choose another", name);
+  }
+  if ((name[0] == 'n' || name[0] == 'l' || name[0] == 'h') && len <= 3) {
+    PetscBool grid_attr = (PetscBool)((len == 2 && name[0] == 'n' && isdigit((unsigned char)name[1])) || (len == 3 && ((name[0] == 'l' && name[1] == 'o') || (name[0] == 'h' && name[1] == 'i')) && isdigit((unsigned char)name[2])));
+    PetscCheck(!grid_attr, model->comm, PETSC_ERR_USER_INPUT, "-vars: '%s' is a reserved name; choose another", name);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Reads -model, builds that model, then its variable names (-vars) and every
    parameter (-<name>), and checks them. Collective. */
 PetscErrorCode ItModelSetFromOptions(ItModel model)
@@ -118,9 +144,15 @@ PetscErrorCode ItModelSetFromOptions(ItModel model)
                  "-vars names %" PetscInt_FMT " variables but model %s has %" PetscInt_FMT, nvars,
                  model->type, model->dim);
       for (PetscInt i = 0; i < nvars; i++) {
+        PetscCall(ItModelCheckName(model, names[i]));
+        for (PetscInt j = 0; j < i; j++) {
+          PetscBool same;
+          PetscCall(PetscStrcmp(names[i], names[j], &same));
+          PetscCheck(!same, model->comm, PETSC_ERR_USER_INPUT, "-vars: the name '%s' is given twice", names[i]);
+        }
         PetscCall(PetscStrncpy(model->var[i], names[i], IT_NAME_LEN));
-        PetscCall(PetscFree(names[i]));
       }
+      for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(names[i]));
     }
   }
   for (PetscInt k = 0; k < model->nparam; k++) {

@@ -155,7 +155,7 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
     PetscCheck(reason >= 0, fp->grid->comm, PETSC_ERR_NOT_CONVERGED, "the time stepper failed at t = %g (%s); try a smaller -ts_dt or -ts_rtol", (double)t, TSConvergedReasons[reason]);
     s->steps = steps;
     if (t < target - eps) { /* stopped early: a signal, -checkpoint_wall or -ts_max_steps */
-      PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+      if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
       if (monitor.stop || reason == TS_CONVERGED_ITS) {
         s->interrupted = PETSC_TRUE;
         break;
@@ -169,10 +169,10 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
     PetscCall(output(ctx, t, steps, p, row, snapshot));
     if (t >= next_checkpoint - eps) {
       kchk++;
-      PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+      if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
     }
     if (monitor.stop) { /* a signal during the last step of a segment */
-      PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+      if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
       s->interrupted = PETSC_TRUE;
       break;
     }
@@ -265,7 +265,7 @@ static PetscErrorCode ItSolvePinned(ItFP fp, PetscInt pin, Vec p, PetscInt *iter
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Solves L p = 0, ∫ p = 1. p holds an initial guess (or zero) on entry.
+/* Solves L p = 0, ∫ p = 1 into p.
    residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). Collective. */
 PetscErrorCode ItSolveStationary(ItFP fp, Vec p, PetscReal *residual, PetscInt *iterations)
 {
