@@ -33,5 +33,6 @@ typedef struct {
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
 PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *settings, Vec p, ItSolveOutputFn output, void *ctx);
 PetscErrorCode ItSolveStationary(ItFP fp, Vec p, PetscReal *residual, PetscInt *iterations);
+PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]);
 PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p);
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <Random123/philox.h>
 #include <infotherm/mc.h>
+#include <infotherm/solve.h>
 #include <petscblaslapack.h>
 
 /* Four uniforms in (0, 1) and four normal deviates (Box–Muller) of one Philox draw. */
@@ -212,32 +213,12 @@ PetscErrorCode ItMCInitialize(ItMC mc, Vec p0) {
   static const char *const kinds[] = {"gaussian", "stationary", "file"};
   ItGrid                   grid    = mc->grid;
   const PetscInt           d       = grid->dim;
-  PetscInt                 kind = 0, nmean = d, ncov = d * d;
-  PetscReal mean[IT_MAX_DIM], cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, L[IT_MAX_DIM * IT_MAX_DIM] = {0};
-  PetscBool set;
+  PetscInt                 kind    = 0;
+  PetscReal                mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM] = {0};
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < d; i++) {
-    const PetscReal sd = (grid->hi[i] - grid->lo[i]) / 12;
-    mean[i]            = 0.5 * (grid->lo[i] + grid->hi[i]);
-    cov[i * d + i]     = sd * sd;
-  }
   PetscCall(PetscOptionsGetEList(NULL, NULL, "-init", kinds, 3, &kind, NULL));
-  PetscCall(PetscOptionsGetRealArray(NULL, NULL, "-init_mean", mean, &nmean, NULL));
-  PetscCall(PetscOptionsGetRealArray(NULL, NULL, "-init_cov", cov, &ncov, &set));
-  if (set && ncov == d && d > 1) {
-    PetscReal var[IT_MAX_DIM];
-    for (PetscInt i = 0; i < d; i++) var[i] = cov[i];
-    for (PetscInt k = 0; k < d * d; k++) cov[k] = 0;
-    for (PetscInt i = 0; i < d; i++) cov[i * d + i] = var[i];
-  }
-  /* Cholesky factor, row-major lower triangle (ItSolveGaussian has checked cov) */
-  for (PetscInt i = 0; i < d; i++)
-    for (PetscInt j = 0; j <= i; j++) {
-      PetscReal s = cov[i * d + j];
-      for (PetscInt k = 0; k < j; k++) s -= L[i * d + k] * L[j * d + k];
-      L[i * d + j] = i == j ? PetscSqrtReal(PetscMax(s, 0)) : s / L[j * d + j];
-    }
+  if (kind == 0) PetscCall(ItSolveGaussianOptions(grid, mean, L));
   if (kind == 0) {
     for (PetscInt k = 0; k < mc->nlocal; k++) {
       PetscReal z[4], u[4], *x = &mc->x[k * d];

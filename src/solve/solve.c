@@ -317,18 +317,18 @@ PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The Gaussian density N(-init_mean, -init_cov) at the cell centres,
-   normalised on the grid. Defaults: the box centre and a diagonal covariance
-   with six standard deviations to each wall. Refuses a Gaussian that the box
-   cuts (more than 1e-6 of its mass outside). Collective. */
-PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p)
+/* Reads -init_mean and -init_cov (row-major, or the variances) and returns the
+   mean and the lower Cholesky factor L, row-major, cov = L L^T. Defaults: the
+   box centre and a diagonal covariance with six standard deviations to each
+   wall. Refuses a covariance that is not symmetric positive definite, and a
+   Gaussian that the box cuts (more than 1e-6 of its mass outside). Collective. */
+PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[])
 {
   const PetscInt d = grid->dim;
-  PetscReal      mean[IT_MAX_DIM], cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, chol[IT_MAX_DIM * IT_MAX_DIM], logdet = 0;
+  PetscReal      cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, chol[IT_MAX_DIM * IT_MAX_DIM];
   PetscInt       nmean = d, ncov = d * d;
   PetscBool      set;
   PetscBLASInt   n, info;
-  PetscScalar   *pa;
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
@@ -354,7 +354,9 @@ PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p)
   PetscCall(PetscBLASIntCast(d, &n));
   PetscCallBLAS("LAPACKpotrf", LAPACKpotrf_("L", &n, chol, &n, &info));
   PetscCheck(info == 0, grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be positive definite");
-  for (PetscInt i = 0; i < d; i++) logdet += 2 * PetscLogReal(chol[i * d + i]);
+  /* LAPACK's factor is column-major, L(i,j) = chol[j*d + i]; hand it out row-major */
+  for (PetscInt i = 0; i < d; i++)
+    for (PetscInt j = 0; j < d; j++) L[i * d + j] = j <= i ? chol[j * d + i] : 0;
 
   /* the mass outside the box, bounded by the sum over axes of the marginal tails */
   {
@@ -365,15 +367,29 @@ PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p)
     }
     PetscCheck(outside <= 1e-6, grid->comm, PETSC_ERR_USER_INPUT, "the box cuts the initial Gaussian (%g of its mass lies outside): widen -grid_lo/-grid_hi or narrow -init_cov", (double)outside);
   }
-  /* cov = L L^T, LAPACK's L column-major: L(i,j) = chol[j*d + i]; z = L^{-1}(x - mean) */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The Gaussian density N(-init_mean, -init_cov) at the cell centres,
+   normalised on the grid (ItSolveGaussianOptions reads and checks it). Collective. */
+PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p)
+{
+  const PetscInt d = grid->dim;
+  PetscReal      mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM], logdet = 0;
+  PetscScalar   *pa;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveGaussianOptions(grid, mean, L));
+  for (PetscInt i = 0; i < d; i++) logdet += 2 * PetscLogReal(L[i * d + i]);
+  /* z = L^{-1}(x - mean), cov = L L^T */
   PetscCall(VecGetArray(p, &pa));
   ItGridForOwned(grid, c, l)
   {
     PetscReal z[IT_MAX_DIM], quad = 0;
     for (PetscInt i = 0; i < d; i++) {
       PetscReal s = ItGridCoordinate(grid, i, c[i]) - mean[i];
-      for (PetscInt j = 0; j < i; j++) s -= chol[j * d + i] * z[j];
-      z[i] = s / chol[i * d + i];
+      for (PetscInt j = 0; j < i; j++) s -= L[i * d + j] * z[j];
+      z[i] = s / L[i * d + i];
       quad += z[i] * z[i];
     }
     pa[l] = PetscExpReal(-0.5 * quad - 0.5 * logdet - 0.5 * d * PetscLogReal(2 * PETSC_PI));
