@@ -16,7 +16,9 @@
    Trajectory thermodynamics: entropy_flow_<var> is the mean over particles of
    the medium entropy ∫ F_i ∘ dx_i gained since the previous estimate divided
    by the interval (it estimates the interval mean of Γ_i), heat_rate_<var>
-   the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0. */
+   the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0.
+   The gathers of FFTW's slabs and of the block sums are this module's only
+   direct MPI calls (data movement for FFTW-MPI); reductions go through grid. */
 #include <fftw3-mpi.h>
 #include <infotherm/mc.h>
 
@@ -478,11 +480,7 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   /* density: quantised linear binning, exact integer counts per batch */
   PetscCall(PetscArrayzero(mc->hist_local, nbatch * mc->ncell));
   ItMCBin(mc);
-  {
-    PetscMPIInt count;
-    PetscCall(PetscMPIIntCast(nbatch * mc->ncell, &count));
-    PetscCallMPI(MPI_Allreduce(mc->hist_local, mc->hist, count, MPIU_REAL, MPIU_SUM, mc->comm));
-  }
+  PetscCall(ItGridSum(mc->grid, nbatch * mc->ncell, mc->hist_local, mc->hist));
   for (PetscInt i = 0; i < d; i++) {
     mc->scott[i] = mc->bandwidth_set ? mc->bandwidth[i]
                                      : PetscSqrtReal(PetscMax(cov[i * d + i], 0)) *

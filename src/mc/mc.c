@@ -369,7 +369,7 @@ PetscErrorCode ItMCRate(ItMC mc, PetscReal *rate) {
   PetscReal wall = mc->step_time;
 
   PetscFunctionBegin;
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &wall, 1, MPIU_REAL, MPIU_MAX, mc->comm));
+  PetscCall(ItGridMaxAbs(mc->grid, wall, &wall));
   *rate = wall > 0 ? (PetscReal)mc->N * (PetscReal)mc->step / wall : 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
