@@ -121,3 +121,4 @@ PetscErrorCode ItModelCreate_Inference(ItModel);
 PetscErrorCode ItModelCreate_Population(ItModel);
 PetscErrorCode ItModelCreate_Hebbian(ItModel);
 PetscErrorCode ItModelCreate_Bistable(ItModel);
+PetscErrorCode ItModelCreate_Expr(ItModel);

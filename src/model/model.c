@@ -30,6 +30,7 @@ PetscErrorCode ItModelRegisterAll(void)
   PetscCall(ItModelRegister("population", ItModelCreate_Population));
   PetscCall(ItModelRegister("hebbian", ItModelCreate_Hebbian));
   PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
+  PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
