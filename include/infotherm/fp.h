@@ -22,10 +22,13 @@ struct _p_ItFP {
   /* the first face where D <= 0 or A/D is not finite, found during assembly */
   PetscInt   bad_axis;
   PetscReal  bad_x;
+  /* the scheduled parameter values L was assembled with (-protocol) */
+  PetscReal  assembled[IT_MAX_PROTOCOLS];
 };
 
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp);
 PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t);
+PetscErrorCode ItFPUpdate(ItFP fp, PetscReal t);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 
 /* The current through a face, J = lo p_{c-1} - hi p_c, and its discrete

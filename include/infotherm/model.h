@@ -32,6 +32,17 @@ typedef struct {
   const char *help;
 } ItParam;
 
+/* A stimulus schedule for one parameter (PHYSICS.md §2): values at times,
+   held piecewise constant, or ramped linearly between the points. */
+#define IT_MAX_PROTOCOLS 8
+#define IT_MAX_PROTOCOL_POINTS 64
+typedef struct {
+  PetscInt  param; /* index in the parameter table */
+  PetscBool ramp;
+  PetscInt  n;
+  PetscReal t[IT_MAX_PROTOCOL_POINTS], value[IT_MAX_PROTOCOL_POINTS];
+} ItProtocol;
+
 struct _p_ItModel {
   MPI_Comm          comm;
   char              type[IT_NAME_LEN];
@@ -43,6 +54,8 @@ struct _p_ItModel {
   /* default box, used when -grid_* are not given */
   PetscInt          grid_n[IT_MAX_DIM];
   PetscReal         grid_lo[IT_MAX_DIM], grid_hi[IT_MAX_DIM];
+  PetscInt          nprotocol;
+  ItProtocol        protocol[IT_MAX_PROTOCOLS];
   ItModelPointFn    point;
   ItModelEvaluateFn evaluate;
   /* model-specific options and checks, run after the parameters are read */
@@ -64,6 +77,9 @@ PetscErrorCode ItModelView(ItModel model, PetscViewer viewer);
 PetscErrorCode ItModelDestroy(ItModel *model);
 PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const PetscReal x[],
                                PetscReal A[], PetscReal D[]);
+PetscErrorCode ItModelSetTime(ItModel model, PetscReal t);
+PetscReal      ItModelProtocolValue(const ItProtocol *protocol, PetscReal t);
+PetscReal      ItModelNextSwitch(ItModel model, PetscReal t);
 PetscErrorCode ItModelVariableIndex(ItModel model, const char option[], const char name[], PetscInt *index);
 
 /* Used by implementations while they are created. */

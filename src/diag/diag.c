@@ -224,6 +224,9 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p)
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
+  /* the currents of the operator at time t (a schedule may have changed it);
+     a stationary density (t = inf) keeps the operator it was solved with */
+  if (!PetscIsInfOrNanReal(t)) PetscCall(ItFPUpdate(fp, t));
   g->t = t;
   for (PetscInt a = 0; a < d; a++) {
     centre[a] = 0.5 * (grid->lo[a] + grid->hi[a]);

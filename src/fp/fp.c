@@ -9,6 +9,8 @@
    non-negative (an M-matrix: backward Euler keeps p >= 0). */
 #include <infotherm/fp.h>
 
+static PetscLogEvent IT_FP_ASSEMBLE = 0; /* "ItFPAssemble" in -log_view */
+
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */
 static inline PetscReal ItBernoulli(PetscReal z)
 {
@@ -21,6 +23,7 @@ PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp)
   ItFP f;
 
   PetscFunctionBegin;
+  if (!IT_FP_ASSEMBLE) PetscCall(PetscLogEventRegister("ItFPAssemble", MAT_CLASSID, &IT_FP_ASSEMBLE));
   PetscCall(PetscNew(&f));
   f->grid  = grid;
   f->model = model;
@@ -102,8 +105,10 @@ PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t)
   PetscReal     *x, *A, *D, *Dcell;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(IT_FP_ASSEMBLE, 0, 0, 0, 0));
   fp->t        = t;
   fp->bad_axis = -1;
+  for (PetscInt k = 0; k < fp->model->nprotocol; k++) fp->assembled[k] = ItModelProtocolValue(&fp->model->protocol[k], t);
   for (PetscInt a = 0; a < d; a++) maxm = PetscMax(maxm, grid->xm[a]);
   /* room for a pencil's faces and cells, and the reversed faces */
   PetscCall(PetscMalloc4((3 * maxm + 4) * d, &x, (3 * maxm + 4) * d, &A, (3 * maxm + 4) * d, &D, maxm + 2, &Dcell));
@@ -166,6 +171,21 @@ PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t)
   }
   PetscCall(MatAssemblyBegin(fp->L, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(fp->L, MAT_FINAL_ASSEMBLY));
+  PetscCall(PetscLogEventEnd(IT_FP_ASSEMBLE, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reassembles L for time t only when a scheduled parameter (-protocol) has
+   another value than L was assembled with: piecewise-constant schedules cost
+   one assembly per switch, ramps one per evaluation time. Collective. */
+PetscErrorCode ItFPUpdate(ItFP fp, PetscReal t)
+{
+  ItModel   model   = fp->model;
+  PetscBool changed = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < model->nprotocol; k++) changed = (PetscBool)(changed || ItModelProtocolValue(&model->protocol[k], t) != fp->assembled[k]);
+  if (changed) PetscCall(ItFPAssemble(fp, t));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

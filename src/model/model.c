@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <infotherm/model.h>
 
+static PetscErrorCode    ItModelProtocolsFromOptions(ItModel model);
 static PetscFunctionList ItModelList       = NULL;
 static PetscBool         ItModelRegistered = PETSC_FALSE;
 static char              ItModelNames[256] = ""; /* for messages */
@@ -191,6 +192,7 @@ PetscErrorCode ItModelSetFromOptions(ItModel model)
   }
   PetscOptionsEnd();
   if (model->setfromoptions) PetscCall(model->setfromoptions(model));
+  PetscCall(ItModelProtocolsFromOptions(model));
   if (model->validate) PetscCall(model->validate(model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -200,7 +202,94 @@ PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const Pet
                                PetscReal A[], PetscReal D[])
 {
   PetscFunctionBegin;
+  PetscCall(ItModelSetTime(model, t));
   PetscCall(model->evaluate(model, t, n, x, A, D));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The value of a schedule at time t: its first value up to the first point;
+   a value set at t_k holds for t > t_k (a step that ends on a switching time
+   still sees the old value), or is ramped linearly to the next point. */
+PetscReal ItModelProtocolValue(const ItProtocol *protocol, PetscReal t)
+{
+  PetscInt k = 0;
+
+  while (k + 1 < protocol->n && t > protocol->t[k + 1]) k++;
+  if (!protocol->ramp || k + 1 >= protocol->n || t < protocol->t[0]) return protocol->value[k];
+  return protocol->value[k] + (protocol->value[k + 1] - protocol->value[k]) * (t - protocol->t[k]) / (protocol->t[k + 1] - protocol->t[k]);
+}
+
+/* Sets every scheduled parameter to its value at time t. Not collective. */
+PetscErrorCode ItModelSetTime(ItModel model, PetscReal t)
+{
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < model->nprotocol; k++) model->param[model->protocol[k].param].value = ItModelProtocolValue(&model->protocol[k], t);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The first schedule point after t (PETSC_MAX_REAL if none): time steps land on it. */
+PetscReal ItModelNextSwitch(ItModel model, PetscReal t)
+{
+  PetscReal next = PETSC_MAX_REAL;
+
+  for (PetscInt k = 0; k < model->nprotocol; k++)
+    for (PetscInt j = 0; j < model->protocol[k].n; j++)
+      if (model->protocol[k].t[j] > t * (1 + 1e-14) + 1e-300) next = PetscMin(next, model->protocol[k].t[j]);
+  return next;
+}
+
+/* -protocol name:value@time,value@time,...  (held piecewise constant), or
+   -protocol name:ramp:value@time,...  (linear between the points); several
+   parameters are separated by ';' in the one value:
+   -protocol "h:0@0,1@5,0@20;tau_w:ramp:1@0,2@20". */
+static PetscErrorCode ItModelProtocolsFromOptions(ItModel model)
+{
+  char      text[4096] = "", *schedule, *save = NULL;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-protocol", text, sizeof(text), &set));
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  for (schedule = strtok_r(text, ";", &save); schedule; schedule = strtok_r(NULL, ";", &save)) {
+    ItProtocol *p = &model->protocol[model->nprotocol];
+    char       *colon, *points, *point, *save2 = NULL;
+    PetscBool   found = PETSC_FALSE;
+
+    PetscCheck(model->nprotocol < IT_MAX_PROTOCOLS, model->comm, PETSC_ERR_USER_INPUT, "-protocol: at most %d schedules", IT_MAX_PROTOCOLS);
+    PetscCall(PetscStrchr(schedule, ':', &colon));
+    PetscCheck(colon, model->comm, PETSC_ERR_USER_INPUT, "-protocol takes name:value@time,value@time,... (or name:ramp:...); got '%s'", schedule);
+    *colon = 0;
+    for (PetscInt k = 0; k < model->nparam; k++) {
+      PetscCall(PetscStrcmp(model->param[k].name, schedule, &found));
+      if (found) {
+        p->param = k;
+        break;
+      }
+    }
+    PetscCheck(found, model->comm, PETSC_ERR_USER_INPUT, "-protocol: '%s' is not a parameter of model %s (infotherm info lists them)", schedule, model->type);
+    points = colon + 1;
+    p->ramp = PETSC_FALSE;
+    if (!strncmp(points, "ramp:", 5)) {
+      p->ramp = PETSC_TRUE;
+      points += 5;
+    }
+    p->n = 0;
+    for (point = strtok_r(points, ",", &save2); point; point = strtok_r(NULL, ",", &save2)) {
+      char *at;
+      PetscCheck(p->n < IT_MAX_PROTOCOL_POINTS, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: at most %d points", model->param[p->param].name, IT_MAX_PROTOCOL_POINTS);
+      PetscCall(PetscStrchr(point, '@', &at));
+      PetscCheck(at, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: each point is value@time; got '%s'", model->param[p->param].name, point);
+      *at = 0;
+      PetscCall(PetscOptionsStringToReal(point, &p->value[p->n]));
+      PetscCall(PetscOptionsStringToReal(at + 1, &p->t[p->n]));
+      PetscCheck(p->n == 0 || p->t[p->n] > p->t[p->n - 1], model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: the times must increase", model->param[p->param].name);
+      PetscCheck(model->param[p->param].kind != IT_PARAM_POSITIVE || p->value[p->n] > 0, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: the values must be positive", model->param[p->param].name);
+      p->n++;
+    }
+    PetscCheck(p->n >= 1, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: no points", model->param[p->param].name);
+    model->nprotocol++;
+  }
+  PetscCall(ItModelSetTime(model, 0.0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

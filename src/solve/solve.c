@@ -43,6 +43,9 @@ typedef struct {
   void            *ctx;
   ItSolveSettings *settings;
   PetscBool        stop, checkpoint; /* what the last poll asked for */
+  ItFP             fp;
+  PetscBool        ramped;      /* a schedule ramps: L follows every stage time */
+  PetscReal        segment_mid; /* otherwise L holds the schedule's value here */
 } ItSolveMonitorContext;
 
 typedef struct {
@@ -73,6 +76,15 @@ static PetscErrorCode ItSolveProgress(TS ts, PetscInt step, PetscReal t, Vec p, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* L at time t, for a model with scheduled parameters (-protocol). */
+static PetscErrorCode ItSolveRHSJacobian(TS ts, PetscReal t, Vec p, Mat A, Mat B, void *ctx)
+{
+  PetscFunctionBegin;
+  (void)ts, (void)p, (void)A, (void)B;
+  PetscCall(ItFPUpdate((ItFP)ctx, t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Hands every accepted step to the output function (neither row nor snapshot). */
 static PetscErrorCode ItSolveStepMonitor(TS ts, PetscInt step, PetscReal t, Vec p, void *ctx)
 {
@@ -80,6 +92,8 @@ static PetscErrorCode ItSolveStepMonitor(TS ts, PetscInt step, PetscReal t, Vec 
 
   PetscFunctionBegin;
   PetscCall(mc->output(mc->ctx, t, step, p, PETSC_FALSE, PETSC_FALSE));
+  /* the diagnostics may have assembled L at a switching time (its left limit): restore the segment's */
+  if (!mc->ramped) PetscCall(ItFPUpdate(mc->fp, mc->segment_mid));
   if (mc->settings->interrupt) {
     PetscCall(mc->settings->interrupt(mc->ctx, &mc->stop, &mc->checkpoint));
     if (mc->stop || mc->checkpoint) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
@@ -97,7 +111,8 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   KSP         ksp;
   PetscMPIInt rank;
   ItProgress  progress = {s->t_final, 0, 0, PETSC_FALSE};
-  ItSolveMonitorContext monitor = {output, ctx, s, PETSC_FALSE, PETSC_FALSE};
+  ItSolveMonitorContext monitor = {output, ctx, s, PETSC_FALSE, PETSC_FALSE, fp, PETSC_FALSE, 0};
+  PetscBool   ramped  = PETSC_FALSE;
   PetscReal   t = s->restarted ? s->t0 : 0;
   /* the next output, snapshot and checkpoint times are k * every: no accumulated rounding */
   PetscInt    kout = 1, ksnap = 1, kchk = 1;
@@ -108,7 +123,12 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscCall(TSCreate(fp->grid->comm, &ts));
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
   PetscCall(TSSetRHSFunction(ts, NULL, TSComputeRHSFunctionLinear, NULL));
-  PetscCall(TSSetRHSJacobian(ts, fp->L, fp->L, TSComputeRHSJacobianConstant, NULL));
+  /* a ramped schedule changes L within a step: reassemble at each stage time;
+     otherwise L is constant between the segment ends, which include every switch */
+  for (PetscInt k = 0; k < fp->model->nprotocol; k++) ramped = (PetscBool)(ramped || fp->model->protocol[k].ramp);
+  monitor.ramped = ramped;
+  if (ramped) PetscCall(TSSetRHSJacobian(ts, fp->L, fp->L, ItSolveRHSJacobian, fp));
+  else PetscCall(TSSetRHSJacobian(ts, fp->L, fp->L, TSComputeRHSJacobianConstant, NULL));
   /* the shifted Jacobian keeps L's pattern: without this, parallel runs rebuild it every stage */
   PetscCall(TSSetMatStructure(ts, SAME_NONZERO_PATTERN));
   PetscCall(TSSetType(ts, TSARKIMEX));
@@ -141,12 +161,15 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   while (t < s->t_final - eps) {
     const PetscReal next_output = kout * s->output_every, next_snapshot = ksnap * s->snapshot_every;
     const PetscReal next_checkpoint = s->checkpoint_every > 0 ? kchk * s->checkpoint_every : PETSC_MAX_REAL;
-    PetscReal       target = PetscMin(PetscMin(PetscMin(next_output, next_snapshot), next_checkpoint), s->t_final), dt;
+    /* steps land on the output, snapshot and checkpoint times and on every switch of a schedule */
+    PetscReal target = PetscMin(PetscMin(PetscMin(PetscMin(next_output, next_snapshot), next_checkpoint), s->t_final), ItModelNextSwitch(fp->model, t)), dt;
     PetscBool          row, snapshot;
     PetscInt           steps;
     TSConvergedReason  reason;
 
     PetscCall(TSSetMaxTime(ts, target));
+    monitor.segment_mid = 0.5 * (t + target);
+    if (!ramped) PetscCall(ItFPUpdate(fp, monitor.segment_mid)); /* the schedule's value inside this segment */
     PetscCall(TSSolve(ts, p));
     PetscCall(TSGetSolveTime(ts, &t));
     PetscCall(TSGetStepNumber(ts, &steps));
