@@ -5,10 +5,10 @@
    the exact Gaussian at the cell centres (L p_exact = 0). Single rank. */
 #include <infotherm/fp.h>
 
-static const char *const models[] = {"linear", "brownian", "inference", "population", "hebbian", "bistable"};
+static const char *const models[] = {"linear",     "brownian", "inference",
+                                     "population", "hebbian",  "bistable"};
 
-static PetscErrorCode CheckModel(const char name[], PetscInt *failures)
-{
+static PetscErrorCode CheckModel(const char name[], PetscInt *failures) {
   ItModel   model;
   ItGrid    grid;
   ItFP      fp;
@@ -41,7 +41,11 @@ static PetscErrorCode CheckModel(const char name[], PetscInt *failures)
   /* each column sum adds about 2*dim entries of size |L|: round-off is a few ulps of |L| */
   if (worst > 1e-14 * scale) (*failures)++;
   if (minoff < 0) (*failures)++;
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s %-10s max |column sum| / |L| = %.1e (< 1e-14), min off-diagonal = %g (>= 0)\n", worst <= 1e-14 * scale && minoff >= 0 ? "ok  " : "FAIL", name, (double)(worst / scale), (double)minoff));
+  PetscCall(PetscPrintf(
+      PETSC_COMM_WORLD,
+      "%s %-10s max |column sum| / |L| = %.1e (< 1e-14), min off-diagonal = %g (>= 0)\n",
+      worst <= 1e-14 * scale && minoff >= 0 ? "ok  " : "FAIL", name, (double)(worst / scale),
+      (double)minoff));
   PetscCall(VecDestroy(&ones));
   PetscCall(VecDestroy(&colsum));
   PetscCall(ItFPDestroy(&fp));
@@ -53,14 +57,13 @@ static PetscErrorCode CheckModel(const char name[], PetscInt *failures)
 
 /* dx = -(x - 0.3)/tau dt + sqrt(2 D) dW: p ∝ exp(-(x-0.3)^2 tau/(2D)); the face
    value a = A/D integrates the linear a(x) exactly, so L p = 0 to round-off. */
-static PetscErrorCode CheckExactEquilibrium(PetscInt *failures)
-{
-  ItModel            model;
-  ItGrid             grid;
-  ItFP               fp;
-  Vec                p, Lp;
-  PetscScalar       *pa;
-  PetscReal          residual, scale, pmax;
+static PetscErrorCode CheckExactEquilibrium(PetscInt *failures) {
+  ItModel      model;
+  ItGrid       grid;
+  ItFP         fp;
+  Vec          p, Lp;
+  PetscScalar *pa;
+  PetscReal    residual, scale, pmax;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsSetValue(NULL, "-model", "brownian"));
@@ -74,8 +77,7 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures)
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(MatCreateVecs(fp->L, &p, &Lp));
   PetscCall(VecGetArray(p, &pa));
-  ItGridForOwned(grid, c, l)
-  {
+  ItGridForOwned(grid, c, l) {
     const PetscReal x = ItGridCoordinate(grid, 0, c[0]) - 0.3;
     pa[l]             = PetscExpReal(-x * x / (2 * 0.49));
   }
@@ -85,7 +87,10 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures)
   PetscCall(MatNorm(fp->L, NORM_INFINITY, &scale));
   PetscCall(VecNorm(p, NORM_INFINITY, &pmax));
   if (residual > 1e-13 * scale * pmax) (*failures)++;
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s brownian   |L p_exact| / (|L| |p|) = %.1e (< 1e-13): the discrete equilibrium is exact\n", residual <= 1e-13 * scale * pmax ? "ok  " : "FAIL", (double)(residual / (scale * pmax))));
+  PetscCall(PetscPrintf(
+      PETSC_COMM_WORLD,
+      "%s brownian   |L p_exact| / (|L| |p|) = %.1e (< 1e-13): the discrete equilibrium is exact\n",
+      residual <= 1e-13 * scale * pmax ? "ok  " : "FAIL", (double)(residual / (scale * pmax))));
   PetscCall(VecDestroy(&p));
   PetscCall(VecDestroy(&Lp));
   PetscCall(ItFPDestroy(&fp));
@@ -94,12 +99,12 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   PetscInt failures = 0;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  for (size_t k = 0; k < sizeof(models) / sizeof(models[0]); k++) PetscCall(CheckModel(models[k], &failures));
+  for (size_t k = 0; k < sizeof(models) / sizeof(models[0]); k++)
+    PetscCall(CheckModel(models[k], &failures));
   PetscCall(CheckExactEquilibrium(&failures));
   PetscCall(PetscFinalize());
   return failures ? 1 : 0;

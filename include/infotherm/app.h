@@ -34,4 +34,5 @@ PetscErrorCode ItAppMC(ItApp *app);
 PetscErrorCode ItAppCrosscheck(ItApp *app);
 
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
-PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[], PetscBool *interrupted);
+PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],
+                         PetscBool *interrupted);

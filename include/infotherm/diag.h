@@ -21,30 +21,30 @@ typedef struct {
 } ItDiagColumns;
 
 struct _p_ItDiag {
-  ItFP          fp;
-  ItGrid        grid;
-  ItModel       model;
-  PetscInt      ncol;
-  char        (*name)[IT_DIAG_NAME_LEN]; /* column names, PHYSICS.md §3 */
-  PetscReal    *value;                   /* values of the last evaluation */
-  PetscReal     t;                       /* time of the last evaluation */
+  ItFP     fp;
+  ItGrid   grid;
+  ItModel  model;
+  PetscInt ncol;
+  char (*name)[IT_DIAG_NAME_LEN]; /* column names, PHYSICS.md §3 */
+  PetscReal    *value;            /* values of the last evaluation */
+  PetscReal     t;                /* time of the last evaluation */
   ItDiagColumns col;
-  PetscReal     boundary_mass;           /* fraction of the mass in the outermost cells */
+  PetscReal     boundary_mass; /* fraction of the mass in the outermost cells */
   /* options */
-  PetscBool     sensor[IT_MAX_DIM];      /* the set X (-sensor) */
-  PetscInt      nsensor;
-  PetscBool     bits;                    /* information in bits (-bits) */
-  PetscReal     temperature, time_unit, atp_kT;
+  PetscBool sensor[IT_MAX_DIM]; /* the set X (-sensor) */
+  PetscInt  nsensor;
+  PetscBool bits; /* information in bits (-bits) */
+  PetscReal temperature, time_unit, atp_kT;
   /* reference density for kl_to_stationary (ghosted), if any */
-  Vec           reference;
+  Vec reference;
   /* work: ghosted density and its logarithm; marginals (local part, then summed) */
-  Vec           p_local;
-  PetscReal    *lnp, *lnref;
-  PetscInt      nmarg, off1[IT_MAX_DIM], offpair[IT_MAX_DIM], offdec;
-  PetscReal    *marg_local, *marg;
+  Vec        p_local;
+  PetscReal *lnp, *lnref;
+  PetscInt   nmarg, off1[IT_MAX_DIM], offpair[IT_MAX_DIM], offdec;
+  PetscReal *marg_local, *marg;
   /* cumulative integrals by the trapezoidal rule over every evaluation in time */
-  PetscBool     have_prev;
-  PetscReal     t_prev, rate_prev[IT_MAX_DIM + 2], cum[IT_MAX_DIM + 2];
+  PetscBool have_prev;
+  PetscReal t_prev, rate_prev[IT_MAX_DIM + 2], cum[IT_MAX_DIM + 2];
 };
 
 PetscErrorCode ItDiagCreate(ItFP fp, ItDiag *diag);

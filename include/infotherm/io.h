@@ -16,25 +16,25 @@ typedef struct {
    all reals, stored as one array. */
 #define IT_CHECKPOINT_VERSION 1
 typedef struct {
-  PetscReal t, dt, step;                  /* time-stepping state */
-  PetscReal have_prev, t_prev;            /* cumulative integrals of the diagnostics */
+  PetscReal t, dt, step;       /* time-stepping state */
+  PetscReal have_prev, t_prev; /* cumulative integrals of the diagnostics */
   PetscReal cum[IT_MAX_DIM + 2], rate_prev[IT_MAX_DIM + 2];
   PetscReal boundary_mass;
 } ItCheckpoint;
 
 struct _p_ItIO {
-  MPI_Comm       comm;
-  PetscMPIInt    rank;
-  char           dir[PETSC_MAX_PATH_LEN];
+  MPI_Comm    comm;
+  PetscMPIInt rank;
+  char        dir[PETSC_MAX_PATH_LEN];
   /* diagnostics table: column names and rows (t first) */
-  PetscInt       ncol, nrow, caprow;
-  char         (*column)[64];
+  PetscInt ncol, nrow, caprow;
+  char (*column)[64];
   PetscReal     *row;
   PetscLogDouble last_write;
   /* snapshots indexed by the XDMF file */
-  PetscInt       nsnap;
-  char         (*snap_file)[64];
-  PetscReal     *snap_t;
+  PetscInt nsnap;
+  char (*snap_file)[64];
+  PetscReal *snap_t;
 };
 
 PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io);
@@ -43,11 +43,14 @@ PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64]);
 PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]);
 PetscErrorCode ItIOWriteTable(ItIO io);
 PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]);
-PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char name[]);
+PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
+                                 const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
 PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]);
-PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state, const char physics[]);
-PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state, const char physics[]);
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p,
+                                   const ItCheckpoint *state, const char physics[]);
+PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p,
+                                  ItCheckpoint *state, const char physics[]);
 PetscErrorCode ItIOSignalsInstall(void);
 PetscInt       ItIOSignalsReceived(void);
 

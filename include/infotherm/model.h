@@ -6,7 +6,7 @@
 #include <petscviewer.h>
 
 #if PETSC_VERSION_LT(3, 19, 0)
-  #define PETSC_SUCCESS 0 /* PETSc 3.18, as Debian 12 ships it */
+#define PETSC_SUCCESS 0 /* PETSc 3.18, as Debian 12 ships it */
 #endif
 
 #define IT_MAX_DIM 3
@@ -44,13 +44,13 @@ typedef struct {
 } ItProtocol;
 
 struct _p_ItModel {
-  MPI_Comm          comm;
-  char              type[IT_NAME_LEN];
-  PetscInt          dim;
-  char              var[IT_MAX_DIM][IT_NAME_LEN];
-  PetscInt          parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
-  PetscInt          nparam;
-  ItParam           param[IT_MAX_PARAMS];
+  MPI_Comm comm;
+  char     type[IT_NAME_LEN];
+  PetscInt dim;
+  char     var[IT_MAX_DIM][IT_NAME_LEN];
+  PetscInt parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
+  PetscInt nparam;
+  ItParam  param[IT_MAX_PARAMS];
   /* default box, used when -grid_* are not given */
   PetscInt          grid_n[IT_MAX_DIM];
   PetscReal         grid_lo[IT_MAX_DIM], grid_hi[IT_MAX_DIM];
@@ -80,12 +80,13 @@ PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const Pet
 PetscErrorCode ItModelSetTime(ItModel model, PetscReal t);
 PetscReal      ItModelProtocolValue(const ItProtocol *protocol, PetscReal t);
 PetscReal      ItModelNextSwitch(ItModel model, PetscReal t);
-PetscErrorCode ItModelVariableIndex(ItModel model, const char option[], const char name[], PetscInt *index);
+PetscErrorCode ItModelVariableIndex(ItModel model, const char option[], const char name[],
+                                    PetscInt *index);
 
 /* Used by implementations while they are created. */
 PetscErrorCode ItModelSetVariables(ItModel model, PetscInt dim, const char *const names[]);
-PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value,
-                               ItParamKind kind, const char help[], PetscInt *index);
+PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value, ItParamKind kind,
+                               const char help[], PetscInt *index);
 PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, PetscReal lo,
                                     PetscReal hi);
 
@@ -101,8 +102,7 @@ PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType
 PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning);
 const char    *ItTuningName(const ItTuning *tuning);
 
-static inline PetscReal ItTuningEval(ItModel model, const ItTuning *tuning, PetscReal v)
-{
+static inline PetscReal ItTuningEval(ItModel model, const ItTuning *tuning, PetscReal v) {
   switch (tuning->type) {
   case IT_TUNING_LINEAR:
     return ItParamValue(model, tuning->r0) + ItParamValue(model, tuning->lambda) * v;
@@ -123,9 +123,9 @@ enum { IT_P_TAU_V, IT_P_SIGMA_V, IT_P_V0, IT_P_VELOCITY_END };
 PetscErrorCode ItModelAddVelocityParams(ItModel model);
 
 /* Ornstein–Uhlenbeck velocity: A_v = -(v - v0)/tau_v, D_v = sigma_v^2/tau_v. */
-static inline void ItVelocityPoint(ItModel model, PetscReal v, PetscReal *A, PetscReal *D)
-{
-  const PetscReal tau_v = ItParamValue(model, IT_P_TAU_V), sigma_v = ItParamValue(model, IT_P_SIGMA_V);
+static inline void ItVelocityPoint(ItModel model, PetscReal v, PetscReal *A, PetscReal *D) {
+  const PetscReal tau_v   = ItParamValue(model, IT_P_TAU_V),
+                  sigma_v = ItParamValue(model, IT_P_SIGMA_V);
 
   *A = -(v - ItParamValue(model, IT_P_V0)) / tau_v;
   *D = sigma_v * sigma_v / tau_v;

@@ -7,17 +7,19 @@
 /* Called after every accepted step, and at t = 0 and every output or snapshot
    time with `row` marking the multiples of -output_every and `snapshot` those
    of -snapshot_every (and t_final); a time may be handed over more than once. */
-typedef PetscErrorCode (*ItSolveOutputFn)(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row, PetscBool snapshot);
+typedef PetscErrorCode (*ItSolveOutputFn)(void *ctx, PetscReal t, PetscInt step, Vec p,
+                                          PetscBool row, PetscBool snapshot);
 
 /* Polled after every step (collective): stop = write a checkpoint and return;
    checkpoint = write one and go on. */
 typedef PetscErrorCode (*ItSolveInterruptFn)(void *ctx, PetscBool *stop, PetscBool *checkpoint);
 /* Writes a checkpoint of p at time t, with the step number and the next step size. */
-typedef PetscErrorCode (*ItSolveCheckpointFn)(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p);
+typedef PetscErrorCode (*ItSolveCheckpointFn)(void *ctx, PetscReal t, PetscInt step, PetscReal dt,
+                                              Vec p);
 
 typedef struct {
-  PetscReal           t_final, output_every, snapshot_every, checkpoint_every, checkpoint_wall;
-  PetscBool           quiet;
+  PetscReal t_final, output_every, snapshot_every, checkpoint_every, checkpoint_wall;
+  PetscBool quiet;
   /* a restart continues from t0 with step0 and the step size dt0 */
   PetscBool           restarted;
   PetscReal           t0, dt0;
@@ -25,13 +27,14 @@ typedef struct {
   ItSolveInterruptFn  interrupt;
   ItSolveCheckpointFn checkpoint;
   /* filled by the solve */
-  PetscInt            steps;
-  PetscReal           t_end;       /* where the solve stopped */
-  PetscBool           interrupted; /* stopped early, after writing a checkpoint */
+  PetscInt  steps;
+  PetscReal t_end;       /* where the solve stopped */
+  PetscBool interrupted; /* stopped early, after writing a checkpoint */
 } ItSolveSettings;
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
-PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *settings, Vec p, ItSolveOutputFn output, void *ctx);
+PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *settings, Vec p, ItSolveOutputFn output,
+                                void *ctx);
 PetscErrorCode ItSolveStationary(ItFP fp, Vec p, PetscReal *residual, PetscInt *iterations);
 PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]);
 PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p);

@@ -4,8 +4,7 @@
 #include <infotherm/app.h>
 
 /* -kl_reference none|stationary|FILE.h5: the density of kl_to_stationary. */
-static PetscErrorCode ItAppReference(ItApp *app)
-{
+static PetscErrorCode ItAppReference(ItApp *app) {
   char      reference[PETSC_MAX_PATH_LEN] = "none";
   PetscBool none, stationary;
   Vec       pss;
@@ -14,13 +13,17 @@ static PetscErrorCode ItAppReference(ItApp *app)
 
   PetscFunctionBegin;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "KL reference", "ItApp");
-  PetscCall(PetscOptionsString("-kl_reference", "density for kl_to_stationary: none, stationary (solved once) or a snapshot file", NULL, reference, reference, sizeof(reference), NULL));
+  PetscCall(PetscOptionsString(
+      "-kl_reference",
+      "density for kl_to_stationary: none, stationary (solved once) or a snapshot file", NULL,
+      reference, reference, sizeof(reference), NULL));
   PetscOptionsEnd();
   PetscCall(PetscStrcmp(reference, "none", &none));
   PetscCall(PetscStrcmp(reference, "stationary", &stationary));
   if (none) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecDuplicate(app->p, &pss));
-  if (stationary) PetscCall(ItSolveStationary(app->fp, pss, &residual, &its));
+  if (stationary)
+    PetscCall(ItSolveStationary(app->fp, pss, &residual, &its));
   else {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, reference, pss, &t));
     PetscCall(ItSolveNormalize(app->grid, pss));
@@ -31,8 +34,7 @@ static PetscErrorCode ItAppReference(ItApp *app)
 }
 
 /* Model, grid, operator and diagnostics from the options; nothing is written. */
-PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
-{
+PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscBool set;
 
   PetscFunctionBegin;
@@ -45,15 +47,16 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[])
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
   PetscCall(ItAppReference(app));
-  PetscCall(PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s", stem[0] ? stem : app->model->type));
+  PetscCall(PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s",
+                          stem[0] ? stem : app->model->type));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Output", "ItApp");
-  PetscCall(PetscOptionsString("-output_dir", "output directory", NULL, app->output_dir, app->output_dir, sizeof(app->output_dir), &set));
+  PetscCall(PetscOptionsString("-output_dir", "output directory", NULL, app->output_dir,
+                               app->output_dir, sizeof(app->output_dir), &set));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItAppTearDown(ItApp *app)
-{
+PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(VecDestroy(&app->p));
   PetscCall(ItIODestroy(&app->io));
@@ -65,10 +68,9 @@ PetscErrorCode ItAppTearDown(ItApp *app)
 }
 
 /* -init gaussian|stationary|file: the initial density in app->p. */
-PetscErrorCode ItAppInitialDensity(ItApp *app)
-{
-  static const char *const kinds[] = {"gaussian", "stationary", "file"};
-  PetscInt                 kind    = 0;
+PetscErrorCode ItAppInitialDensity(ItApp *app) {
+  static const char *const kinds[]                  = {"gaussian", "stationary", "file"};
+  PetscInt                 kind                     = 0;
   char                     file[PETSC_MAX_PATH_LEN] = "";
   PetscReal                t, residual;
   PetscInt                 its;
@@ -76,13 +78,19 @@ PetscErrorCode ItAppInitialDensity(ItApp *app)
   PetscFunctionBegin;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Initial density", "ItApp");
   PetscCall(PetscOptionsEList("-init", "initial density", NULL, kinds, 3, kinds[0], &kind, NULL));
-  PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL, file, file, sizeof(file), NULL));
+  PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL, file,
+                               file, sizeof(file), NULL));
   PetscOptionsEnd();
   switch (kind) {
-  case 0: PetscCall(ItSolveGaussian(app->grid, app->p)); break;
-  case 1: PetscCall(ItSolveStationary(app->fp, app->p, &residual, &its)); break;
+  case 0:
+    PetscCall(ItSolveGaussian(app->grid, app->p));
+    break;
+  case 1:
+    PetscCall(ItSolveStationary(app->fp, app->p, &residual, &its));
+    break;
   default:
-    PetscCheck(file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-init file needs -init_file FILE.h5");
+    PetscCheck(file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-init file needs -init_file FILE.h5");
     PetscCall(ItIOReadSnapshot(app->grid, app->model, file, app->p, &t));
     PetscCall(ItSolveNormalize(app->grid, app->p));
   }
@@ -90,21 +98,22 @@ PetscErrorCode ItAppInitialDensity(ItApp *app)
 }
 
 /* Warns once when the density reaches the walls. */
-PetscErrorCode ItAppCheckBox(ItApp *app)
-{
+PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscFunctionBegin;
   app->boundary_mass = PetscMax(app->boundary_mass, app->diag->boundary_mass);
   if (app->diag->boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned) {
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR, "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; the box is too small (widen -grid_lo/-grid_hi)\n", app->settings.quiet ? "" : "\n", (double)app->diag->boundary_mass));
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                           "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; "
+                           "the box is too small (widen -grid_lo/-grid_hi)\n",
+                           app->settings.quiet ? "" : "\n", (double)app->diag->boundary_mass));
     app->warned = PETSC_TRUE;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* summary.json: the run's description and the final diagnostics. */
-PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
-{
-  ItBuffer       buf = {0};
+PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]) {
+  ItBuffer       buf   = {0};
   ItModel        model = app->model;
   ItGrid         grid  = app->grid;
   PetscMPIInt    size;
@@ -113,20 +122,28 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscTime(&now));
-  PetscCall(ItBufferPrintf(&buf, "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [", app->command, model->type));
-  for (PetscInt i = 0; i < model->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", model->var[i]));
+  PetscCall(ItBufferPrintf(&buf,
+                           "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [",
+                           app->command, model->type));
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", model->var[i]));
   PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
   for (PetscInt k = 0; k < model->nparam; k++) {
     PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", model->param[k].name));
     PetscCall(ItBufferReal(&buf, model->param[k].value));
   }
   PetscCall(ItBufferPrintf(&buf, "},\n  \"grid\": {\"n\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%" PetscInt_FMT, i ? ", " : "", grid->n[i]));
+  for (PetscInt i = 0; i < grid->dim; i++)
+    PetscCall(ItBufferPrintf(&buf, "%s%" PetscInt_FMT, i ? ", " : "", grid->n[i]));
   PetscCall(ItBufferPrintf(&buf, "], \"lo\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->lo[i]));
+  for (PetscInt i = 0; i < grid->dim; i++)
+    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->lo[i]));
   PetscCall(ItBufferPrintf(&buf, "], \"hi\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->hi[i]));
-  PetscCall(ItBufferPrintf(&buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"%s\",\n", size, (double)(now - app->start), app->diag->bits ? "bits" : "nats"));
+  for (PetscInt i = 0; i < grid->dim; i++)
+    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->hi[i]));
+  PetscCall(ItBufferPrintf(
+      &buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"%s\",\n",
+      size, (double)(now - app->start), app->diag->bits ? "bits" : "nats"));
   PetscCall(ItBufferPrintf(&buf, "  \"sensor\": ["));
   for (PetscInt i = 0, first = 1; i < model->dim; i++)
     if (app->diag->sensor[i]) {
@@ -134,9 +151,14 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
       first = 0;
     }
   PetscCall(ItBufferPrintf(&buf, "],\n  \"parity\": {"));
-  for (PetscInt i = 0; i < model->dim; i++) PetscCall(ItBufferPrintf(&buf, "%s\"%s\": \"%s\"", i ? ", " : "", model->var[i], model->parity[i] < 0 ? "odd" : "even"));
-  PetscCall(ItBufferPrintf(&buf, "},\n  \"entropy_production_current\": \"%s\",\n", app->fp->irr_lo[0] != app->fp->flux_lo[0] ? "irreversible" : "full"));
-  PetscCall(ItBufferPrintf(&buf, "  \"boundary_mass\": %.6g,\n  \"box_too_small\": %s,\n%s", (double)app->boundary_mass, app->boundary_mass > IT_BOUNDARY_MASS_LIMIT ? "true" : "false", extra));
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": \"%s\"", i ? ", " : "", model->var[i],
+                             model->parity[i] < 0 ? "odd" : "even"));
+  PetscCall(ItBufferPrintf(&buf, "},\n  \"entropy_production_current\": \"%s\",\n",
+                           app->fp->irr_lo[0] != app->fp->flux_lo[0] ? "irreversible" : "full"));
+  PetscCall(ItBufferPrintf(&buf, "  \"boundary_mass\": %.6g,\n  \"box_too_small\": %s,\n%s",
+                           (double)app->boundary_mass,
+                           app->boundary_mass > IT_BOUNDARY_MASS_LIMIT ? "true" : "false", extra));
   PetscCall(ItBufferPrintf(&buf, "  \"final\": {"));
   for (PetscInt k = 0; k < app->diag->ncol; k++) {
     PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", app->diag->name[k]));
@@ -148,8 +170,8 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row, PetscBool snapshot)
-{
+static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
+                                  PetscBool snapshot) {
   ItApp *app = (ItApp *)ctx;
 
   PetscFunctionBegin;
@@ -172,8 +194,7 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
 
 /* A signal on any rank, or -checkpoint_wall seconds on rank 0's clock since
    the last checkpoint: decided together, one small reduction per step. */
-static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint)
-{
+static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint) {
   ItApp         *app = (ItApp *)ctx;
   PetscLogDouble now;
   PetscReal      local[2], global[2];
@@ -183,7 +204,8 @@ static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *chec
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(PetscTime(&now));
   local[0] = ItIOSignalsReceived() > 0;
-  local[1] = rank == 0 && app->settings.checkpoint_wall > 0 && now - app->last_checkpoint > app->settings.checkpoint_wall;
+  local[1] = rank == 0 && app->settings.checkpoint_wall > 0 &&
+             now - app->last_checkpoint > app->settings.checkpoint_wall;
   PetscCall(ItGridSum(app->grid, 2, local, global));
   *stop       = (PetscBool)(global[0] > 0);
   *checkpoint = (PetscBool)(global[1] > 0);
@@ -192,16 +214,17 @@ static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *chec
 
 /* What a restart must not change: the model, every parameter, the model's
    array and choice options, the parity of each variable and the sensor. */
-static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len)
-{
-  static const char *const choices[] = {"-linear_M", "-linear_b", "-linear_D", "-tuning", "-tuning1", "-tuning2", "-w_noise"};
-  ItModel                  model = app->model;
+static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
+  static const char *const choices[] = {"-linear_M", "-linear_b", "-linear_D", "-tuning",
+                                        "-tuning1",  "-tuning2",  "-w_noise"};
+  ItModel                  model     = app->model;
   char                     item[256];
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(physics, len, "model=%s", model->type));
   for (PetscInt k = 0; k < model->nparam; k++) {
-    PetscCall(PetscSNPrintf(item, sizeof(item), " %s=%.17g", model->param[k].name, (double)model->param[k].value));
+    PetscCall(PetscSNPrintf(item, sizeof(item), " %s=%.17g", model->param[k].name,
+                            (double)model->param[k].value));
     PetscCall(PetscStrlcat(physics, item, len));
   }
   for (size_t k = 0; k < sizeof(choices) / sizeof(choices[0]); k++) {
@@ -213,17 +236,18 @@ static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len)
     PetscCall(PetscStrlcat(physics, item, len));
   }
   for (PetscInt i = 0; i < model->dim; i++) {
-    PetscCall(PetscSNPrintf(item, sizeof(item), " %s:%s%s", model->var[i], model->parity[i] < 0 ? "odd" : "even", app->diag->sensor[i] ? ":sensor" : ""));
+    PetscCall(PetscSNPrintf(item, sizeof(item), " %s:%s%s", model->var[i],
+                            model->parity[i] < 0 ? "odd" : "even",
+                            app->diag->sensor[i] ? ":sensor" : ""));
     PetscCall(PetscStrlcat(physics, item, len));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* checkpoint.h5 with diagnostics.csv flushed to the same time. */
-static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p)
-{
-  ItApp       *app  = (ItApp *)ctx;
-  ItDiag       diag = app->diag;
+static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p) {
+  ItApp       *app   = (ItApp *)ctx;
+  ItDiag       diag  = app->diag;
   ItCheckpoint state = {0};
   char         physics[4096];
 
@@ -247,8 +271,7 @@ static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, Pet
 
 /* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
    table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
-static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted)
-{
+static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted) {
   char         file[PETSC_MAX_PATH_LEN] = "";
   PetscBool    set, isauto;
   ItCheckpoint state;
@@ -257,7 +280,9 @@ static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted)
 
   PetscFunctionBegin;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
-  PetscCall(PetscOptionsString("-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file, file, sizeof(file), &set));
+  PetscCall(PetscOptionsString(
+      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file,
+      file, sizeof(file), &set));
   PetscOptionsEnd();
   *restarted = set;
   if (!set) PetscFunctionReturn(PETSC_SUCCESS);
@@ -277,14 +302,14 @@ static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted)
     diag->cum[k]       = state.cum[k];
     diag->rate_prev[k] = state.rate_prev[k];
   }
-  PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file, (double)state.t, app->settings.step0));
+  PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
+                      (double)state.t, app->settings.step0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
-static PetscErrorCode ItAppRun(ItApp *app)
-{
+static PetscErrorCode ItAppRun(ItApp *app) {
   char      extra[256];
   PetscBool restarted = PETSC_FALSE;
 
@@ -302,7 +327,10 @@ static PetscErrorCode ItAppRun(ItApp *app)
   PetscCall(ItIOSignalsInstall());
   PetscCall(ItSolveTransient(app->fp, &app->settings, app->p, ItAppOutput, app));
   if (app->settings.interrupted) {
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR, "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); continue with -restart auto\n", (double)app->settings.t_end, app->output_dir));
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                           "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); "
+                           "continue with -restart auto\n",
+                           (double)app->settings.t_end, app->output_dir));
     app->interrupted = PETSC_TRUE;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
@@ -311,14 +339,15 @@ static PetscErrorCode ItAppRun(ItApp *app)
     PetscCall(ItDiagAccumulate(app->diag));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra), "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n", (double)app->settings.t_final, app->settings.steps));
+  PetscCall(PetscSNPrintf(extra, sizeof(extra),
+                          "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n",
+                          (double)app->settings.t_final, app->settings.steps));
   PetscCall(ItAppWriteSummary(app, extra));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* infotherm stationary: solves L p = 0, ∫ p = 1, and reports the residual. */
-static PetscErrorCode ItAppStationary(ItApp *app)
-{
+static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscReal residual;
   PetscInt  its;
   char      extra[256];
@@ -332,23 +361,31 @@ static PetscErrorCode ItAppStationary(ItApp *app)
   PetscCall(ItAppCheckBox(app));
   PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, app->diag->value));
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY, "density_stationary.h5"));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n", (double)residual, its));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra), "  \"residual\": %.6e,\n  \"ksp_iterations\": %" PetscInt_FMT ",\n", (double)residual, its));
+  PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,
+                              "density_stationary.h5"));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
+                        (double)residual, its));
+  PetscCall(PetscSNPrintf(extra, sizeof(extra),
+                          "  \"residual\": %.6e,\n  \"ksp_iterations\": %" PetscInt_FMT ",\n",
+                          (double)residual, its));
   PetscCall(ItAppWriteSummary(app, extra));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* infotherm info: the model, its parameters, the grid and the decomposition. */
-static PetscErrorCode ItAppInfo(ItApp *app)
-{
+static PetscErrorCode ItAppInfo(ItApp *app) {
   PetscMPIInt rank;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(ItModelView(app->model, PETSC_VIEWER_STDOUT_WORLD));
   PetscCall(ItGridView(app->grid, PETSC_VIEWER_STDOUT_WORLD));
-  for (PetscInt i = 0; i < app->grid->dim; i++) PetscCall(PetscSynchronizedPrintf(PETSC_COMM_WORLD, "%s  rank %d owns %s in cells [%" PetscInt_FMT ", %" PetscInt_FMT ")\n", i ? "" : "", rank, app->model->var[i], app->grid->xs[i], app->grid->xs[i] + app->grid->xm[i]));
+  for (PetscInt i = 0; i < app->grid->dim; i++)
+    PetscCall(PetscSynchronizedPrintf(
+        PETSC_COMM_WORLD, "%s  rank %d owns %s in cells [%" PetscInt_FMT ", %" PetscInt_FMT ")\n",
+        i ? "" : "", rank, app->model->var[i], app->grid->xs[i],
+        app->grid->xs[i] + app->grid->xm[i]));
   PetscCall(PetscSynchronizedFlush(PETSC_COMM_WORLD, PETSC_STDOUT));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "output directory: %s\n", app->output_dir));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -358,15 +395,15 @@ static PetscErrorCode ItAppInfo(ItApp *app)
    any number of ranks, with the options stored in the first snapshot (the
    command line overrides them). Writes diagnostics.csv and summary.json into
    -output_dir (default: an "analysis" folder beside the first snapshot). */
-static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[])
-{
+static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscReal t;
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < nfile; k++) {
     PetscBool readable;
     PetscCall(PetscTestFile(files[k], 'r', &readable));
-    PetscCheck(readable, PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "cannot read the snapshot %s", files[k]);
+    PetscCheck(readable, PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "cannot read the snapshot %s",
+               files[k]);
   }
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
   PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
@@ -378,12 +415,13 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[])
     PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItAppWriteSummary(app, "  \"note\": \"*_cum columns integrate over the snapshots only\",\n"));
+  PetscCall(
+      ItAppWriteSummary(app, "  \"note\": \"*_cum columns integrate over the snapshots only\",\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[], PetscBool *interrupted)
-{
+PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],
+                         PetscBool *interrupted) {
   ItApp     app = {0};
   PetscBool run, stationary, info, analyze, mc, crosscheck;
 
@@ -395,16 +433,25 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
   PetscCall(PetscStrcmp(command, "analyze", &analyze));
   PetscCall(PetscStrcmp(command, "mc", &mc));
   PetscCall(PetscStrcmp(command, "crosscheck", &crosscheck));
-  PetscCheck(run || stationary || info || analyze || mc || crosscheck, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "the command '%s' is not available; use run, stationary, analyze, mc, crosscheck or info", command);
-  PetscCheck(!nfile || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
+  PetscCheck(
+      run || stationary || info || analyze || mc || crosscheck, PETSC_COMM_WORLD,
+      PETSC_ERR_USER_INPUT,
+      "the command '%s' is not available; use run, stationary, analyze, mc, crosscheck or info",
+      command);
+  PetscCheck(!nfile || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
   if (analyze) {
     char dir[PETSC_MAX_PATH_LEN], *slash;
-    PetscCheck(nfile > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "analyze needs one or more snapshot files: infotherm analyze DIR/density_0001.h5 ...");
+    PetscCheck(
+        nfile > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+        "analyze needs one or more snapshot files: infotherm analyze DIR/density_0001.h5 ...");
     PetscCall(ItIOSnapshotOptions(PETSC_COMM_WORLD, files[0]));
     PetscCall(PetscStrncpy(dir, files[0], sizeof(dir)));
     PetscCall(PetscStrrchr(dir, '/', &slash));
-    if (slash != dir) slash[-1] = 0;
-    else PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
+    if (slash != dir)
+      slash[-1] = 0;
+    else
+      PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
     PetscCall(PetscStrlcat(dir, "/analysis", sizeof(dir)));
     PetscCall(ItAppSetUp(&app, ""));
     {
@@ -415,11 +462,16 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
     PetscCall(ItAppAnalyze(&app, nfile, files));
   } else {
     PetscCall(ItAppSetUp(&app, stem));
-    if (run) PetscCall(ItAppRun(&app));
-    else if (stationary) PetscCall(ItAppStationary(&app));
-    else if (mc) PetscCall(ItAppMC(&app));
-    else if (crosscheck) PetscCall(ItAppCrosscheck(&app));
-    else PetscCall(ItAppInfo(&app));
+    if (run)
+      PetscCall(ItAppRun(&app));
+    else if (stationary)
+      PetscCall(ItAppStationary(&app));
+    else if (mc)
+      PetscCall(ItAppMC(&app));
+    else if (crosscheck)
+      PetscCall(ItAppCrosscheck(&app));
+    else
+      PetscCall(ItAppInfo(&app));
   }
   *interrupted = app.interrupted;
   PetscCall(ItAppTearDown(&app));

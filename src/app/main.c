@@ -7,19 +7,19 @@
 #include <unistd.h>
 #include <infotherm/app.h>
 
-static const char help[] = "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
-                           "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
-                           "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
-                           "       infotherm mc|crosscheck [-options_file FILE] [-mc_particles N -mc_dt DT ...]\n"
-                           "Every option is a PETSc option: -help lists them.\n";
+static const char help[] =
+    "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
+    "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
+    "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
+    "       infotherm mc|crosscheck [-options_file FILE] [-mc_particles N -mc_dt DT ...]\n"
+    "Every option is a PETSc option: -help lists them.\n";
 
 #define IT_EXIT_INTERRUPTED 3
 
 static char      ItErrorText[1024];
 static PetscBool ItErrorIsUser;
 
-static PetscBool ItErrorCodeIsUser(PetscErrorCode n)
-{
+static PetscBool ItErrorCodeIsUser(PetscErrorCode n) {
   switch (n) {
   case PETSC_ERR_USER_INPUT:
   case PETSC_ERR_USER: /* PETSc's unknown option value */
@@ -32,14 +32,17 @@ static PetscBool ItErrorCodeIsUser(PetscErrorCode n)
   case PETSC_ERR_ARG_OUTOFRANGE:
   case PETSC_ERR_ARG_INCOMP:
   case PETSC_ERR_ARG_UNKNOWN_TYPE:
-  case PETSC_ERR_NOT_CONVERGED: return PETSC_TRUE;
-  default: return PETSC_FALSE;
+  case PETSC_ERR_NOT_CONVERGED:
+    return PETSC_TRUE;
+  default:
+    return PETSC_FALSE;
   }
 }
 
 /* Keeps the first message; a user's mistake needs no trace back. */
-static PetscErrorCode ItErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
-{
+static PetscErrorCode ItErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file,
+                                     PetscErrorCode n, PetscErrorType p, const char *mess,
+                                     void *ctx) {
   if (p == PETSC_ERROR_INITIAL && !ItErrorText[0]) {
     const char *text = mess;
     if (!text || !text[0]) PetscErrorMessage(n, &text, NULL);
@@ -50,9 +53,8 @@ static PetscErrorCode ItErrorHandler(MPI_Comm comm, int line, const char *fun, c
   return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
 }
 
-int main(int argc, char **argv)
-{
-  const char    *command = "help";
+int main(int argc, char **argv) {
+  const char    *command                  = "help";
   char           stem[PETSC_MAX_PATH_LEN] = "";
   char         **args, **files;
   int            nargs = 0, nfile = 0;

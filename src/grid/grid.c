@@ -6,10 +6,9 @@
 
 /* Reads -grid_n, -grid_lo, -grid_hi (one value for every axis, or one per
    axis; defaults from the model) and builds the DMDA. Collective. */
-PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid)
-{
+PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   ItGrid         g;
-  const PetscInt d = model->dim;
+  const PetscInt d  = model->dim;
   PetscInt       nn = IT_MAX_DIM, nlo = IT_MAX_DIM, nhi = IT_MAX_DIM;
   PetscBool      setn, setlo, sethi;
 
@@ -24,21 +23,38 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid)
   }
   PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, g->n, &nn, &setn));
-  PetscCall(PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, g->lo, &nlo, &setlo));
-  PetscCall(PetscOptionsRealArray("-grid_hi", "upper corner of the box", NULL, g->hi, &nhi, &sethi));
+  PetscCall(
+      PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, g->lo, &nlo, &setlo));
+  PetscCall(
+      PetscOptionsRealArray("-grid_hi", "upper corner of the box", NULL, g->hi, &nhi, &sethi));
   PetscOptionsEnd();
   /* one value stands for every axis */
-  if (setn && nn == 1) for (PetscInt i = 1; i < d; i++) g->n[i] = g->n[0];
-  if (setlo && nlo == 1) for (PetscInt i = 1; i < d; i++) g->lo[i] = g->lo[0];
-  if (sethi && nhi == 1) for (PetscInt i = 1; i < d; i++) g->hi[i] = g->hi[0];
-  PetscCheck(!setn || nn == 1 || nn == d, g->comm, PETSC_ERR_USER_INPUT, "-grid_n needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT, d, nn);
-  PetscCheck(!setlo || nlo == 1 || nlo == d, g->comm, PETSC_ERR_USER_INPUT, "-grid_lo needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT, d, nlo);
-  PetscCheck(!sethi || nhi == 1 || nhi == d, g->comm, PETSC_ERR_USER_INPUT, "-grid_hi needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT, d, nhi);
+  if (setn && nn == 1)
+    for (PetscInt i = 1; i < d; i++) g->n[i] = g->n[0];
+  if (setlo && nlo == 1)
+    for (PetscInt i = 1; i < d; i++) g->lo[i] = g->lo[0];
+  if (sethi && nhi == 1)
+    for (PetscInt i = 1; i < d; i++) g->hi[i] = g->hi[0];
+  PetscCheck(!setn || nn == 1 || nn == d, g->comm, PETSC_ERR_USER_INPUT,
+             "-grid_n needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
+             d, nn);
+  PetscCheck(!setlo || nlo == 1 || nlo == d, g->comm, PETSC_ERR_USER_INPUT,
+             "-grid_lo needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
+             d, nlo);
+  PetscCheck(!sethi || nhi == 1 || nhi == d, g->comm, PETSC_ERR_USER_INPUT,
+             "-grid_hi needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
+             d, nhi);
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < d; i++) {
-    PetscCheck(g->n[i] >= 8, g->comm, PETSC_ERR_USER_INPUT, "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", model->var[i], g->n[i]);
-    PetscCheck(!PetscIsInfOrNanReal(g->lo[i]) && !PetscIsInfOrNanReal(g->hi[i]), g->comm, PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi must be finite numbers (axis %s)", model->var[i]);
-    PetscCheck(g->lo[i] < g->hi[i], g->comm, PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", model->var[i], (double)g->lo[i], (double)g->hi[i]);
+    PetscCheck(g->n[i] >= 8, g->comm, PETSC_ERR_USER_INPUT,
+               "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", model->var[i],
+               g->n[i]);
+    PetscCheck(!PetscIsInfOrNanReal(g->lo[i]) && !PetscIsInfOrNanReal(g->hi[i]), g->comm,
+               PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi must be finite numbers (axis %s)",
+               model->var[i]);
+    PetscCheck(g->lo[i] < g->hi[i], g->comm, PETSC_ERR_USER_INPUT,
+               "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", model->var[i], (double)g->lo[i],
+               (double)g->hi[i]);
     g->h[i] = (g->hi[i] - g->lo[i]) / g->n[i];
     g->cell_volume *= g->h[i];
   }
@@ -49,17 +65,28 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid)
     g->h[i]  = 1;
   }
   switch (d) {
-  case 1: PetscCall(DMDACreate1d(g->comm, DM_BOUNDARY_NONE, g->n[0], 1, 1, NULL, &g->da)); break;
-  case 2: PetscCall(DMDACreate2d(g->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR, g->n[0], g->n[1], PETSC_DECIDE, PETSC_DECIDE, 1, 1, NULL, NULL, &g->da)); break;
+  case 1:
+    PetscCall(DMDACreate1d(g->comm, DM_BOUNDARY_NONE, g->n[0], 1, 1, NULL, &g->da));
+    break;
+  case 2:
+    PetscCall(DMDACreate2d(g->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR, g->n[0],
+                           g->n[1], PETSC_DECIDE, PETSC_DECIDE, 1, 1, NULL, NULL, &g->da));
+    break;
   default:
-    PetscCall(DMDACreate3d(g->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR, g->n[0], g->n[1], g->n[2], PETSC_DECIDE, PETSC_DECIDE, PETSC_DECIDE, 1, 1, NULL, NULL, NULL, &g->da));
+    PetscCall(DMDACreate3d(g->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
+                           DMDA_STENCIL_STAR, g->n[0], g->n[1], g->n[2], PETSC_DECIDE, PETSC_DECIDE,
+                           PETSC_DECIDE, 1, 1, NULL, NULL, NULL, &g->da));
   }
   PetscCall(DMSetFromOptions(g->da));
   PetscCall(DMSetUp(g->da));
   PetscCall(DMDASetFieldName(g->da, 0, "density"));
-  PetscCall(DMDASetUniformCoordinates(g->da, g->lo[0] + 0.5 * g->h[0], g->hi[0] - 0.5 * g->h[0], g->lo[1] + 0.5 * g->h[1], g->hi[1] - 0.5 * g->h[1], g->lo[2] + 0.5 * g->h[2], g->hi[2] - 0.5 * g->h[2]));
-  PetscCall(DMDAGetCorners(g->da, &g->xs[0], &g->xs[1], &g->xs[2], &g->xm[0], &g->xm[1], &g->xm[2]));
-  PetscCall(DMDAGetGhostCorners(g->da, &g->gxs[0], &g->gxs[1], &g->gxs[2], &g->gxm[0], &g->gxm[1], &g->gxm[2]));
+  PetscCall(DMDASetUniformCoordinates(g->da, g->lo[0] + 0.5 * g->h[0], g->hi[0] - 0.5 * g->h[0],
+                                      g->lo[1] + 0.5 * g->h[1], g->hi[1] - 0.5 * g->h[1],
+                                      g->lo[2] + 0.5 * g->h[2], g->hi[2] - 0.5 * g->h[2]));
+  PetscCall(
+      DMDAGetCorners(g->da, &g->xs[0], &g->xs[1], &g->xs[2], &g->xm[0], &g->xm[1], &g->xm[2]));
+  PetscCall(DMDAGetGhostCorners(g->da, &g->gxs[0], &g->gxs[1], &g->gxs[2], &g->gxm[0], &g->gxm[1],
+                                &g->gxm[2]));
   for (PetscInt i = d; i < IT_MAX_DIM; i++) {
     g->xs[i] = g->gxs[i] = 0;
     g->xm[i] = g->gxm[i] = 1;
@@ -69,27 +96,33 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer)
-{
+PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer) {
   PetscMPIInt size;
   PetscInt    m[IT_MAX_DIM] = {1, 1, 1};
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(grid->comm, &size));
-  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL, NULL, NULL, NULL));
+  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
+                        NULL, NULL, NULL));
   for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(PetscViewerASCIIPrintf(viewer, "grid axis %" PetscInt_FMT ": %" PetscInt_FMT " cells on [%g, %g], h = %g, split over %" PetscInt_FMT " rank(s)\n", i, grid->n[i], (double)grid->lo[i], (double)grid->hi[i], (double)grid->h[i], m[i]));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "decomposition: %d rank(s); this rank owns cells", size));
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer,
+        "grid axis %" PetscInt_FMT ": %" PetscInt_FMT
+        " cells on [%g, %g], h = %g, split over %" PetscInt_FMT " rank(s)\n",
+        i, grid->n[i], (double)grid->lo[i], (double)grid->hi[i], (double)grid->h[i], m[i]));
+  PetscCall(
+      PetscViewerASCIIPrintf(viewer, "decomposition: %d rank(s); this rank owns cells", size));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
-  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(PetscViewerASCIIPrintf(viewer, " [%" PetscInt_FMT ",%" PetscInt_FMT ")", grid->xs[i], grid->xs[i] + grid->xm[i]));
+  for (PetscInt i = 0; i < grid->dim; i++)
+    PetscCall(PetscViewerASCIIPrintf(viewer, " [%" PetscInt_FMT ",%" PetscInt_FMT ")", grid->xs[i],
+                                     grid->xs[i] + grid->xm[i]));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Sums n local values over the ranks in one reduction. Collective. */
-PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[])
-{
+PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[]) {
   PetscMPIInt count;
 
   PetscFunctionBegin;
@@ -98,24 +131,21 @@ PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], Petsc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global)
-{
+PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global) {
   PetscFunctionBegin;
   local = PetscAbsReal(local);
   PetscCall(MPIU_Allreduce(&local, global, 1, MPIU_REAL, MPIU_MAX, grid->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global)
-{
+PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global) {
   PetscFunctionBegin;
   PetscCall(MPIU_Allreduce(&local, global, 1, MPIU_REAL, MPIU_MIN, grid->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The PETSc global index of a cell (any rank's). Collective. */
-PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index)
-{
+PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index) {
   AO       ao;
   PetscInt natural = (cell[2] * grid->n[1] + cell[1]) * grid->n[0] + cell[0];
 
@@ -126,8 +156,7 @@ PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *i
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItGridDestroy(ItGrid *grid)
-{
+PetscErrorCode ItGridDestroy(ItGrid *grid) {
   PetscFunctionBegin;
   if (!*grid) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(DMDestroy(&(*grid)->da));

@@ -12,8 +12,7 @@
 #include <signal.h>
 #include <infotherm/io.h>
 
-PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...)
-{
+PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) {
   va_list args;
   int     n;
 
@@ -33,16 +32,16 @@ PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...)
 }
 
 /* A real in JSON: full precision, null for NaN or infinity. */
-PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value)
-{
+PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value) {
   PetscFunctionBegin;
-  if (PetscIsInfOrNanReal(value)) PetscCall(ItBufferPrintf(buf, "null"));
-  else PetscCall(ItBufferPrintf(buf, "%.17g", (double)value));
+  if (PetscIsInfOrNanReal(value))
+    PetscCall(ItBufferPrintf(buf, "null"));
+  else
+    PetscCall(ItBufferPrintf(buf, "%.17g", (double)value));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItBufferFree(ItBuffer *buf)
-{
+PetscErrorCode ItBufferFree(ItBuffer *buf) {
   PetscFunctionBegin;
   PetscCall(PetscFree(buf->text));
   buf->len = buf->cap = 0;
@@ -50,8 +49,7 @@ PetscErrorCode ItBufferFree(ItBuffer *buf)
 }
 
 /* mkdir -p on rank 0. Collective. */
-PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io)
-{
+PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io) {
   ItIO f;
   int  failed = 0;
 
@@ -73,13 +71,13 @@ PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io)
     }
   }
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, comm));
-  PetscCheck(!failed, comm, PETSC_ERR_FILE_OPEN, "cannot create the output directory %s: %s", dir, strerror(failed));
+  PetscCheck(!failed, comm, PETSC_ERR_FILE_OPEN, "cannot create the output directory %s: %s", dir,
+             strerror(failed));
   *io = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItIODestroy(ItIO *io)
-{
+PetscErrorCode ItIODestroy(ItIO *io) {
   PetscFunctionBegin;
   if (!*io) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree((*io)->column));
@@ -91,8 +89,7 @@ PetscErrorCode ItIODestroy(ItIO *io)
 }
 
 /* Writes text to DIR/name atomically (rank 0). Collective. */
-PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[])
-{
+PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]) {
   char path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
   int  failed = 0;
 
@@ -100,23 +97,25 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[])
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", io->dir, name));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
   if (io->rank == 0) {
-    FILE  *fd = fopen(tmp, "w");
+    FILE  *fd  = fopen(tmp, "w");
     size_t len = strlen(text);
-    if (!fd) failed = errno;
+    if (!fd)
+      failed = errno;
     else {
-      if (fwrite(text, 1, len, fd) != len || fflush(fd) != 0 || fsync(fileno(fd)) != 0) failed = errno ? errno : EIO;
+      if (fwrite(text, 1, len, fd) != len || fflush(fd) != 0 || fsync(fileno(fd)) != 0)
+        failed = errno ? errno : EIO;
       if (fclose(fd) != 0 && !failed) failed = errno;
       if (!failed && rename(tmp, path) != 0) failed = errno;
       if (failed) unlink(tmp);
     }
   }
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
-  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(failed));
+  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path,
+             strerror(failed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64])
-{
+PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64]) {
   PetscFunctionBegin;
   io->ncol = ncol + 1;
   PetscCall(PetscMalloc1(io->ncol, &io->column));
@@ -126,8 +125,7 @@ PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64])
 }
 
 /* Adds one row; rewrites diagnostics.csv when 10 wall seconds have passed. Collective. */
-PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[])
-{
+PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]) {
   PetscLogDouble now;
 
   PetscFunctionBegin;
@@ -149,16 +147,17 @@ PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[])
 }
 
 /* Writes diagnostics.csv: a header of PHYSICS.md names, one row per output time. Collective. */
-PetscErrorCode ItIOWriteTable(ItIO io)
-{
+PetscErrorCode ItIOWriteTable(ItIO io) {
   ItBuffer buf = {0};
 
   PetscFunctionBegin;
   if (io->rank == 0) {
-    for (PetscInt k = 0; k < io->ncol; k++) PetscCall(ItBufferPrintf(&buf, "%s%s", k ? "," : "", io->column[k]));
+    for (PetscInt k = 0; k < io->ncol; k++)
+      PetscCall(ItBufferPrintf(&buf, "%s%s", k ? "," : "", io->column[k]));
     PetscCall(ItBufferPrintf(&buf, "\n"));
     for (PetscInt r = 0; r < io->nrow; r++) {
-      for (PetscInt k = 0; k < io->ncol; k++) PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)io->row[r * io->ncol + k]));
+      for (PetscInt k = 0; k < io->ncol; k++)
+        PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)io->row[r * io->ncol + k]));
       PetscCall(ItBufferPrintf(&buf, "\n"));
     }
   }
@@ -169,23 +168,41 @@ PetscErrorCode ItIOWriteTable(ItIO io)
 }
 
 /* density.xmf: every snapshot written so far, as a temporal collection. */
-static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid)
-{
+static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
   ItBuffer buf = {0};
   char     dims[64];
 
   PetscFunctionBegin;
   /* XDMF lists the slowest axis first; a 1-D or 2-D grid is a 3-D mesh one cell thick */
-  PetscCall(PetscSNPrintf(dims, sizeof(dims), "%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT, grid->n[2], grid->n[1], grid->n[0]));
+  PetscCall(PetscSNPrintf(dims, sizeof(dims), "%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT,
+                          grid->n[2], grid->n[1], grid->n[0]));
   if (io->rank == 0) {
-    PetscCall(ItBufferPrintf(&buf, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"density\" GridType=\"Collection\" CollectionType=\"Temporal\">\n"));
+    PetscCall(ItBufferPrintf(
+        &buf, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid "
+              "Name=\"density\" GridType=\"Collection\" CollectionType=\"Temporal\">\n"));
     for (PetscInt s = 0; s < io->nsnap; s++) {
       /* the stationary density (t = inf) is listed at t = 0: ParaView needs a finite time */
-      PetscCall(ItBufferPrintf(&buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.15g\"/>\n", io->snap_file[s], PetscIsInfOrNanReal(io->snap_t[s]) ? 0.0 : (double)io->snap_t[s]));
-      PetscCall(ItBufferPrintf(&buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims));
-      PetscCall(ItBufferPrintf(&buf, "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n", (double)ItGridCoordinate(grid, 2, 0), (double)ItGridCoordinate(grid, 1, 0), (double)ItGridCoordinate(grid, 0, 0)));
-      PetscCall(ItBufferPrintf(&buf, "     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n    </Geometry>\n", (double)grid->h[2], (double)grid->h[1], (double)grid->h[0]));
-      PetscCall(ItBufferPrintf(&buf, "    <Attribute Name=\"density\" AttributeType=\"Scalar\" Center=\"Node\">\n     <DataItem Dimensions=\"%s\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:/density</DataItem>\n    </Attribute>\n   </Grid>\n", dims, io->snap_file[s]));
+      PetscCall(ItBufferPrintf(
+          &buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.15g\"/>\n",
+          io->snap_file[s], PetscIsInfOrNanReal(io->snap_t[s]) ? 0.0 : (double)io->snap_t[s]));
+      PetscCall(ItBufferPrintf(
+          &buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims));
+      PetscCall(ItBufferPrintf(&buf,
+                               "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem "
+                               "Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n",
+                               (double)ItGridCoordinate(grid, 2, 0),
+                               (double)ItGridCoordinate(grid, 1, 0),
+                               (double)ItGridCoordinate(grid, 0, 0)));
+      PetscCall(ItBufferPrintf(&buf,
+                               "     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g "
+                               "%.15g</DataItem>\n    </Geometry>\n",
+                               (double)grid->h[2], (double)grid->h[1], (double)grid->h[0]));
+      PetscCall(ItBufferPrintf(
+          &buf,
+          "    <Attribute Name=\"density\" AttributeType=\"Scalar\" Center=\"Node\">\n     "
+          "<DataItem Dimensions=\"%s\" NumberType=\"Float\" Precision=\"8\" "
+          "Format=\"HDF\">%s:/density</DataItem>\n    </Attribute>\n   </Grid>\n",
+          dims, io->snap_file[s]));
     }
     PetscCall(ItBufferPrintf(&buf, "  </Grid>\n </Domain>\n</Xdmf>\n"));
   }
@@ -196,8 +213,8 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid)
 
 /* Opens DIR/name.tmp and writes p at time t as /density, with the grid, the
    model and every option of the run as attributes. Collective. */
-static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char tmp[], PetscViewer *viewer)
-{
+static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
+                                      const char tmp[], PetscViewer *viewer) {
   char     attr[32];
   PetscInt dim = grid->dim;
   char    *options; /* every option of the run, so that analyze and restart can rebuild it */
@@ -225,8 +242,8 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
 }
 
 /* Closes the file (flushing it) and renames tmp to path on rank 0. Collective. */
-static PetscErrorCode ItIOCommit(ItIO io, PetscViewer *viewer, const char tmp[], const char path[])
-{
+static PetscErrorCode ItIOCommit(ItIO io, PetscViewer *viewer, const char tmp[],
+                                 const char path[]) {
   int failed = 0;
 
   PetscFunctionBegin;
@@ -234,13 +251,14 @@ static PetscErrorCode ItIOCommit(ItIO io, PetscViewer *viewer, const char tmp[],
   PetscCallMPI(MPI_Barrier(io->comm));
   if (io->rank == 0 && rename(tmp, path) != 0) failed = errno;
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
-  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(failed));
+  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path,
+             strerror(failed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Writes p at time t to DIR/name (HDF5) and adds it to density.xmf. Collective. */
-PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t, const char name[])
-{
+PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
+                                 const char name[]) {
   PetscViewer viewer;
   char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
 
@@ -258,8 +276,8 @@ PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, Pet
 }
 
 /* A small array held whole by rank 0, written as the dataset /name. Collective. */
-static PetscErrorCode ItIOWriteArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n, const PetscReal values[])
-{
+static PetscErrorCode ItIOWriteArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n,
+                                     const PetscReal values[]) {
   Vec          v;
   PetscScalar *va;
 
@@ -276,8 +294,8 @@ static PetscErrorCode ItIOWriteArray(ItIO io, PetscViewer viewer, const char nam
 }
 
 /* Reads the dataset /name (n values) onto every rank. Collective. */
-static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n, PetscReal values[])
-{
+static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n,
+                                    PetscReal values[]) {
   Vec                v, all;
   VecScatter         scatter;
   const PetscScalar *va;
@@ -288,7 +306,9 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
   PetscCall(PetscObjectSetName((PetscObject)v, name));
   PetscCall(VecLoad(v, viewer));
   PetscCall(VecGetSize(v, &size));
-  PetscCheck(size == n, io->comm, PETSC_ERR_FILE_UNEXPECTED, "the checkpoint's /%s holds %" PetscInt_FMT " values, expected %" PetscInt_FMT, name, size, n);
+  PetscCheck(size == n, io->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "the checkpoint's /%s holds %" PetscInt_FMT " values, expected %" PetscInt_FMT, name,
+             size, n);
   PetscCall(VecScatterCreateToAll(v, &scatter, &all));
   PetscCall(VecScatterBegin(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
@@ -305,17 +325,19 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
    diagnostics, the rows of diagnostics.csv and the snapshot index, written to
    a temporary file that replaces the previous checkpoint only once complete
    (so a kill at any moment leaves the last complete checkpoint). Collective. */
-PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, const ItCheckpoint *state, const char physics[])
-{
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p,
+                                   const ItCheckpoint *state, const char physics[]) {
   PetscViewer viewer;
   char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], columns[4096] = "";
-  PetscInt    version = IT_CHECKPOINT_VERSION, nstate = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
+  PetscInt    version = IT_CHECKPOINT_VERSION,
+           nstate     = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/checkpoint.h5", io->dir));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
   PetscCall(ItIODensityOpen(io, grid, model, p, state->t, tmp, &viewer));
-  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, &version));
+  PetscCall(
+      PetscViewerHDF5WriteAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, &version));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "nrow", PETSC_INT, &io->nrow));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "nsnap", PETSC_INT, &io->nsnap));
   for (PetscInt k = 0; k < io->ncol; k++) {
@@ -334,8 +356,8 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, c
 /* Restores what ItIOWriteCheckpoint wrote: p, the state, the table rows and the
    snapshot index; refuses a checkpoint of another model, grid, column set or
    format. Collective. */
-PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p, ItCheckpoint *state, const char physics[])
-{
+PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p,
+                                  ItCheckpoint *state, const char physics[]) {
   PetscViewer viewer;
   PetscInt    version, nrow, nsnap, nstate = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
   PetscBool   has, same;
@@ -346,24 +368,38 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(ItIOReadSnapshot(grid, model, file, p, &t));
   PetscCall(PetscViewerHDF5Open(io->comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "checkpoint_version", &has));
-  PetscCheck(has, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is a density snapshot, not a checkpoint", file);
-  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, NULL, &version));
-  PetscCheck(version == IT_CHECKPOINT_VERSION, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has checkpoint format %" PetscInt_FMT "; this infotherm reads format %d", file, version, IT_CHECKPOINT_VERSION);
-  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL, &stored_model));
+  PetscCheck(has, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is a density snapshot, not a checkpoint",
+             file);
+  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, NULL,
+                                         &version));
+  PetscCheck(version == IT_CHECKPOINT_VERSION, io->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s has checkpoint format %" PetscInt_FMT "; this infotherm reads format %d", file,
+             version, IT_CHECKPOINT_VERSION);
+  PetscCall(
+      PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL, &stored_model));
   PetscCall(PetscStrcmp(stored_model, model->type, &same));
-  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s was written by model %s; this run is model %s", file, stored_model, model->type);
+  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s was written by model %s; this run is model %s", file, stored_model, model->type);
   PetscCall(PetscFree(stored_model));
   for (PetscInt k = 0; k < io->ncol; k++) {
     PetscCall(PetscStrlcat(expected, k ? "," : "", sizeof(expected)));
     PetscCall(PetscStrlcat(expected, io->column[k], sizeof(expected)));
   }
-  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "columns", PETSC_STRING, NULL, &columns));
+  PetscCall(
+      PetscViewerHDF5ReadAttribute(viewer, "/density", "columns", PETSC_STRING, NULL, &columns));
   PetscCall(PetscStrcmp(columns, expected, &same));
-  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has other diagnostics columns than this run (were -bits, -kl_reference or -temperature changed?)", file);
+  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s has other diagnostics columns than this run (were -bits, -kl_reference or "
+             "-temperature changed?)",
+             file);
   PetscCall(PetscFree(columns));
-  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "physics", PETSC_STRING, NULL, &columns));
+  PetscCall(
+      PetscViewerHDF5ReadAttribute(viewer, "/density", "physics", PETSC_STRING, NULL, &columns));
   PetscCall(PetscStrcmp(columns, physics, &same));
-  PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s was written with other model parameters, parity or sensor than this run (it has: %s)", file, columns);
+  PetscCheck(
+      same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
+      "%s was written with other model parameters, parity or sensor than this run (it has: %s)",
+      file, columns);
   PetscCall(PetscFree(columns));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nrow", PETSC_INT, NULL, &nrow));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nsnap", PETSC_INT, NULL, &nsnap));
@@ -375,7 +411,9 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(PetscRealloc(sizeof(*io->snap_file) * PetscMax(1, nsnap), &io->snap_file));
   PetscCall(PetscRealloc(sizeof(*io->snap_t) * PetscMax(1, nsnap), &io->snap_t));
   PetscCall(ItIOReadArray(io, viewer, "snapshot_times", nsnap, io->snap_t));
-  for (PetscInt k = 0; k < nsnap; k++) PetscCall(PetscSNPrintf(io->snap_file[k], sizeof(io->snap_file[0]), "density_%04" PetscInt_FMT ".h5", k));
+  for (PetscInt k = 0; k < nsnap; k++)
+    PetscCall(PetscSNPrintf(io->snap_file[k], sizeof(io->snap_file[0]),
+                            "density_%04" PetscInt_FMT ".h5", k));
   PetscCall(PetscViewerDestroy(&viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -383,8 +421,7 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
 /* A readable, complete HDF5 file with a /density dataset? HDF5's own error
    printing is silenced for the test (a truncated file fails to open: HDF5
    compares the stored end of file with the real one). Collective. */
-static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[])
-{
+static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
   PetscBool   readable;
   H5E_auto2_t func;
   void       *data;
@@ -393,7 +430,10 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[])
   PetscFunctionBegin;
   PetscCall(PetscTestFile(file, 'r', &readable));
   PetscCheck(readable, comm, PETSC_ERR_FILE_OPEN, "cannot read the density file %s", file);
-  PetscCheck(H5Fis_hdf5(file) > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an HDF5 file (expected a density snapshot or checkpoint written by infotherm)", file);
+  PetscCheck(
+      H5Fis_hdf5(file) > 0, comm, PETSC_ERR_FILE_UNEXPECTED,
+      "%s is not an HDF5 file (expected a density snapshot or checkpoint written by infotherm)",
+      file);
   H5Eget_auto2(H5E_DEFAULT, &func, &data);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   {
@@ -406,14 +446,15 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[])
     }
   }
   H5Eset_auto2(H5E_DEFAULT, func, data);
-  PetscCheck(ok, comm, PETSC_ERR_FILE_UNEXPECTED, "%s is damaged or incomplete (HDF5 cannot open it, or it has no /density)", file);
+  PetscCheck(ok, comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s is damaged or incomplete (HDF5 cannot open it, or it has no /density)", file);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Reads a snapshot written by ItIOWriteSnapshot into p, refusing one of another
    grid. Collective. */
-PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t)
-{
+PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p,
+                                PetscReal *t) {
   PetscViewer viewer;
   PetscBool   has;
   PetscInt    dim, n;
@@ -424,9 +465,13 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   PetscCall(ItIOCheckDensityFile(grid->comm, file));
   PetscCall(PetscViewerHDF5Open(grid->comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "dim", &has));
-  PetscCheck(has, grid->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an infotherm density snapshot (no /density with its grid)", file);
+  PetscCheck(has, grid->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s is not an infotherm density snapshot (no /density with its grid)", file);
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "dim", PETSC_INT, NULL, &dim));
-  PetscCheck(dim == grid->dim, grid->comm, PETSC_ERR_FILE_UNEXPECTED, "%s holds a %" PetscInt_FMT "-variable density; model %s has %" PetscInt_FMT " variables", file, dim, model->type, grid->dim);
+  PetscCheck(dim == grid->dim, grid->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s holds a %" PetscInt_FMT "-variable density; model %s has %" PetscInt_FMT
+             " variables",
+             file, dim, model->type, grid->dim);
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_INT, NULL, &n));
@@ -434,8 +479,13 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
     PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_REAL, NULL, &lo));
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_REAL, NULL, &hi));
-    PetscCheck(n == grid->n[i] && PetscAbsReal(lo - grid->lo[i]) <= 1e-12 * (1 + PetscAbsReal(lo)) && PetscAbsReal(hi - grid->hi[i]) <= 1e-12 * (1 + PetscAbsReal(hi)), grid->comm, PETSC_ERR_FILE_UNEXPECTED,
-               "%s was written on another grid (axis %" PetscInt_FMT ": %" PetscInt_FMT " cells on [%g, %g]; this run has %" PetscInt_FMT " on [%g, %g])", file, i, n, (double)lo, (double)hi, grid->n[i], (double)grid->lo[i], (double)grid->hi[i]);
+    PetscCheck(
+        n == grid->n[i] && PetscAbsReal(lo - grid->lo[i]) <= 1e-12 * (1 + PetscAbsReal(lo)) &&
+            PetscAbsReal(hi - grid->hi[i]) <= 1e-12 * (1 + PetscAbsReal(hi)),
+        grid->comm, PETSC_ERR_FILE_UNEXPECTED,
+        "%s was written on another grid (axis %" PetscInt_FMT ": %" PetscInt_FMT
+        " cells on [%g, %g]; this run has %" PetscInt_FMT " on [%g, %g])",
+        file, i, n, (double)lo, (double)hi, grid->n[i], (double)grid->lo[i], (double)grid->hi[i]);
   }
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "time", PETSC_REAL, NULL, t));
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));
@@ -446,24 +496,27 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
 
 /* Sets every option stored in a snapshot that the command line did not set,
    so that `analyze` rebuilds the run's model, grid and diagnostics. Collective. */
-PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[])
-{
+PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
   PetscViewer viewer;
   PetscBool   has;
   char       *stored = NULL, *token, *save = NULL, *key = NULL;
   /* where and how the original run wrote is not part of its physics */
-  const char *const skip[] = {"-output_dir", "-log_view", "-options_left", "-help", "-init", "-init_file", "-quiet"};
+  const char *const skip[] = {"-output_dir", "-log_view",  "-options_left", "-help",
+                              "-init",       "-init_file", "-quiet"};
 
   PetscFunctionBegin;
   PetscCall(ItIOCheckDensityFile(comm, file));
   PetscCall(PetscViewerHDF5Open(comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "options", &has));
-  PetscCheck(has, comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an infotherm density snapshot (no /density with its options)", file);
-  PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "options", PETSC_STRING, NULL, &stored));
+  PetscCheck(has, comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s is not an infotherm density snapshot (no /density with its options)", file);
+  PetscCall(
+      PetscViewerHDF5ReadAttribute(viewer, "/density", "options", PETSC_STRING, NULL, &stored));
   PetscCall(PetscViewerDestroy(&viewer));
   /* "-key value -flag -key2 value2": a token starting with '-' and not a number is a key */
-  for (token = strtok_r(stored, " ", &save); ; token = strtok_r(NULL, " ", &save)) {
-    PetscBool iskey = (PetscBool)(token && token[0] == '-' && !(token[1] >= '0' && token[1] <= '9') && token[1] != '.');
+  for (token = strtok_r(stored, " ", &save);; token = strtok_r(NULL, " ", &save)) {
+    PetscBool iskey = (PetscBool)(token && token[0] == '-' &&
+                                  !(token[1] >= '0' && token[1] <= '9') && token[1] != '.');
     for (size_t k = 0; key && k < sizeof(skip) / sizeof(skip[0]); k++)
       if (!strcmp(key, skip[k])) key = NULL;
     if (key && (iskey || !token)) { /* a flag without value */
@@ -472,7 +525,8 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[])
       key = NULL;
     }
     if (!token) break;
-    if (iskey) key = token;
+    if (iskey)
+      key = token;
     else if (key) {
       PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
       if (!has) PetscCall(PetscOptionsSetValue(NULL, key, token));
@@ -489,25 +543,23 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[])
    checkpoint is written changes nothing but the count. */
 static volatile sig_atomic_t ItSignalCount = 0;
 
-static void ItIOSignalHandler(int sig)
-{
+static void ItIOSignalHandler(int sig) {
   (void)sig;
   ItSignalCount++;
 }
 
-PetscErrorCode ItIOSignalsInstall(void)
-{
+PetscErrorCode ItIOSignalsInstall(void) {
   struct sigaction action;
 
   PetscFunctionBegin;
   memset(&action, 0, sizeof(action));
   action.sa_handler = ItIOSignalHandler;
   sigemptyset(&action.sa_mask);
-  PetscCheck(sigaction(SIGUSR1, &action, NULL) == 0 && sigaction(SIGTERM, &action, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the signal handlers");
+  PetscCheck(sigaction(SIGUSR1, &action, NULL) == 0 && sigaction(SIGTERM, &action, NULL) == 0,
+             PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the signal handlers");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscInt ItIOSignalsReceived(void)
-{
+PetscInt ItIOSignalsReceived(void) {
   return (PetscInt)ItSignalCount;
 }

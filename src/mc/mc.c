@@ -125,7 +125,10 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (PHYSICS.md 3b) */
   for (PetscInt i = 0; i < d; i++)
-    PetscCheck(model->parity[i] > 0, grid->comm, PETSC_ERR_USER_INPUT, "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows use the full force); drop -parity", model->var[i]);
+    PetscCheck(model->parity[i] > 0, grid->comm, PETSC_ERR_USER_INPUT,
+               "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows "
+               "use the full force); drop -parity",
+               model->var[i]);
   PetscCall(PetscNew(&mc));
   mc->comm  = grid->comm;
   mc->grid  = grid;

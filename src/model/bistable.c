@@ -6,8 +6,7 @@
 enum { P_TAU_W, P_SIGMA_W, P_H };
 
 static void ItModelPoint_Bistable(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                  PetscReal D[])
-{
+                                  PetscReal D[]) {
   const PetscReal tau_w = ItParamValue(model, P_TAU_W), sigma_w = ItParamValue(model, P_SIGMA_W);
   const PetscReal w = x[0];
 
@@ -16,15 +15,17 @@ static void ItModelPoint_Bistable(ItModel model, PetscReal t, const PetscReal x[
   D[0] = sigma_w * sigma_w / tau_w;
 }
 
-PetscErrorCode ItModelCreate_Bistable(ItModel model)
-{
+PetscErrorCode ItModelCreate_Bistable(ItModel model) {
   static const char *const names[] = {"w"};
 
   PetscFunctionBegin;
   PetscCall(ItModelSetVariables(model, 1, names));
-  PetscCall(ItModelAddParam(model, "tau_w", 1.0, IT_PARAM_POSITIVE, "synaptic time constant", NULL));
-  PetscCall(ItModelAddParam(model, "sigma_w", 0.5, IT_PARAM_POSITIVE, "synaptic noise: D_w = sigma_w^2/tau_w", NULL));
-  PetscCall(ItModelAddParam(model, "h", 0.0, IT_PARAM_ANY, "stimulus tilting the double well", NULL));
+  PetscCall(
+      ItModelAddParam(model, "tau_w", 1.0, IT_PARAM_POSITIVE, "synaptic time constant", NULL));
+  PetscCall(ItModelAddParam(model, "sigma_w", 0.5, IT_PARAM_POSITIVE,
+                            "synaptic noise: D_w = sigma_w^2/tau_w", NULL));
+  PetscCall(
+      ItModelAddParam(model, "h", 0.0, IT_PARAM_ANY, "stimulus tilting the double well", NULL));
   PetscCall(ItModelSetDefaultBox(model, 0, 256, -2.5, 2.5));
   model->point = ItModelPoint_Bistable;
   PetscFunctionReturn(PETSC_SUCCESS);

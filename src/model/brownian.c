@@ -3,25 +3,26 @@
 #include <infotherm/model.h>
 
 static void ItModelPoint_Brownian(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                  PetscReal D[])
-{
+                                  PetscReal D[]) {
   (void)t;
   ItVelocityPoint(model, x[0], &A[0], &D[0]);
 }
 
 /* Registers the particle's velocity parameters, at indices IT_P_TAU_V.. of every model with v. */
-PetscErrorCode ItModelAddVelocityParams(ItModel model)
-{
+PetscErrorCode ItModelAddVelocityParams(ItModel model) {
   PetscFunctionBegin;
-  PetscCheck(model->nparam == IT_P_TAU_V, model->comm, PETSC_ERR_PLIB, "velocity parameters come first");
-  PetscCall(ItModelAddParam(model, "tau_v", 1.0, IT_PARAM_POSITIVE, "velocity relaxation time", NULL));
-  PetscCall(ItModelAddParam(model, "sigma_v", 1.0, IT_PARAM_POSITIVE, "velocity noise: stationary std, sigma_v^2 = kT/m", NULL));
-  PetscCall(ItModelAddParam(model, "v0", 0.0, IT_PARAM_ANY, "drift velocity from an external force", NULL));
+  PetscCheck(model->nparam == IT_P_TAU_V, model->comm, PETSC_ERR_PLIB,
+             "velocity parameters come first");
+  PetscCall(
+      ItModelAddParam(model, "tau_v", 1.0, IT_PARAM_POSITIVE, "velocity relaxation time", NULL));
+  PetscCall(ItModelAddParam(model, "sigma_v", 1.0, IT_PARAM_POSITIVE,
+                            "velocity noise: stationary std, sigma_v^2 = kT/m", NULL));
+  PetscCall(ItModelAddParam(model, "v0", 0.0, IT_PARAM_ANY, "drift velocity from an external force",
+                            NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Brownian(ItModel model)
-{
+PetscErrorCode ItModelCreate_Brownian(ItModel model) {
   static const char *const names[] = {"v"};
 
   PetscFunctionBegin;

@@ -22,35 +22,37 @@ typedef struct {
 } ItExpr;
 
 /* Binds the bulk arrays (again, after they move) to the names. */
-static void ItExprBind(ItModel model)
-{
+static void ItExprBind(ItModel model) {
   ItExpr *e = (ItExpr *)model->data;
 
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
-    for (PetscInt i = 0; i < model->dim; i++) mupDefineBulkVar(e->parser[f], model->var[i], e->x[i]);
-    for (PetscInt k = 0; k < model->nparam; k++) mupDefineBulkVar(e->parser[f], model->param[k].name, e->param[k]);
+    for (PetscInt i = 0; i < model->dim; i++)
+      mupDefineBulkVar(e->parser[f], model->var[i], e->x[i]);
+    for (PetscInt k = 0; k < model->nparam; k++)
+      mupDefineBulkVar(e->parser[f], model->param[k].name, e->param[k]);
     mupDefineBulkVar(e->parser[f], "t", e->t);
   }
 }
 
 /* Room for n points. */
-static PetscErrorCode ItExprReserve(ItModel model, PetscInt n)
-{
+static PetscErrorCode ItExprReserve(ItModel model, PetscInt n) {
   ItExpr *e = (ItExpr *)model->data;
 
   PetscFunctionBegin;
   if (n <= e->cap) PetscFunctionReturn(PETSC_SUCCESS);
   e->cap = PetscMax(n, 2 * e->cap);
-  for (PetscInt i = 0; i < model->dim; i++) PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->x[i]));
-  for (PetscInt k = 0; k < model->nparam; k++) PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->param[k]));
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->x[i]));
+  for (PetscInt k = 0; k < model->nparam; k++)
+    PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->param[k]));
   PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->t));
   PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->out));
   ItExprBind(model);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelEvaluate_Expr(ItModel model, PetscReal t, PetscInt n, const PetscReal x[], PetscReal A[], PetscReal D[])
-{
+static PetscErrorCode ItModelEvaluate_Expr(ItModel model, PetscReal t, PetscInt n,
+                                           const PetscReal x[], PetscReal A[], PetscReal D[]) {
   ItExpr        *e = (ItExpr *)model->data;
   const PetscInt d = model->dim;
 
@@ -64,14 +66,14 @@ static PetscErrorCode ItModelEvaluate_Expr(ItModel model, PetscReal t, PetscInt 
   for (PetscInt f = 0; f < 2 * d; f++) {
     PetscReal *target = f < d ? A : D;
     mupEvalBulk(e->parser[f], e->out, (int)n);
-    PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "evaluating \"%s\" failed: %s", e->formula[f], mupGetErrorMsg(e->parser[f]));
+    PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT,
+               "evaluating \"%s\" failed: %s", e->formula[f], mupGetErrorMsg(e->parser[f]));
     for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = e->out[k];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelDestroy_Expr(ItModel model)
-{
+static PetscErrorCode ItModelDestroy_Expr(ItModel model) {
   ItExpr *e = (ItExpr *)model->data;
 
   PetscFunctionBegin;
@@ -84,19 +86,19 @@ static PetscErrorCode ItModelDestroy_Expr(ItModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelView_Expr(ItModel model, PetscViewer viewer)
-{
+static PetscErrorCode ItModelView_Expr(ItModel model, PetscViewer viewer) {
   ItExpr *e = (ItExpr *)model->data;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < model->dim; i++) PetscCall(PetscViewerASCIIPrintf(viewer, "  A_%s = %s\n  D_%s = %s\n", model->var[i], e->formula[i], model->var[i], e->formula[model->dim + i]));
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  A_%s = %s\n  D_%s = %s\n", model->var[i],
+                                     e->formula[i], model->var[i], e->formula[model->dim + i]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Parses every formula once, at the box-independent point x = 0.5, t = 0, so
    that syntax errors and unknown symbols stop the run before anything else. */
-static PetscErrorCode ItModelValidate_Expr(ItModel model)
-{
+static PetscErrorCode ItModelValidate_Expr(ItModel model) {
   ItExpr        *e = (ItExpr *)model->data;
   const PetscInt d = model->dim;
 
@@ -106,13 +108,14 @@ static PetscErrorCode ItModelValidate_Expr(ItModel model)
   e->t[0] = 0;
   for (PetscInt f = 0; f < 2 * d; f++) {
     mupEvalBulk(e->parser[f], e->out, 1);
-    PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s", f < d ? "drift" : "diffusion", model->var[f % d], e->formula[f], mupGetErrorMsg(e->parser[f]));
+    PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s",
+               f < d ? "drift" : "diffusion", model->var[f % d], e->formula[f],
+               mupGetErrorMsg(e->parser[f]));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Expr(ItModel model)
-{
+PetscErrorCode ItModelCreate_Expr(ItModel model) {
   ItExpr   *e;
   char     *vars[IT_MAX_DIM], *params[IT_MAX_PARAMS];
   PetscInt  nvars = IT_MAX_DIM, nparams = IT_MAX_PARAMS, d;
@@ -122,17 +125,21 @@ PetscErrorCode ItModelCreate_Expr(ItModel model)
   PetscCall(PetscNew(&e));
   model->data = e;
   PetscOptionsBegin(model->comm, NULL, "Expression model", "ItModel");
-  PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, vars, &nvars, &set));
-  PetscCheck(set && nvars >= 1, model->comm, PETSC_ERR_USER_INPUT, "-model expr needs -vars (1 to %d names, e.g. -vars v,r)", IT_MAX_DIM);
+  PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, vars, &nvars,
+                                    &set));
+  PetscCheck(set && nvars >= 1, model->comm, PETSC_ERR_USER_INPUT,
+             "-model expr needs -vars (1 to %d names, e.g. -vars v,r)", IT_MAX_DIM);
   d = nvars;
   PetscCall(ItModelSetVariables(model, d, (const char *const *)vars));
   for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
-  PetscCall(PetscOptionsStringArray("-expr_param", "named parameters, name=value,...", NULL, params, &nparams, NULL));
+  PetscCall(PetscOptionsStringArray("-expr_param", "named parameters, name=value,...", NULL, params,
+                                    &nparams, NULL));
   for (PetscInt k = 0; k < nparams; k++) {
     char     *eq;
     PetscReal value;
     PetscCall(PetscStrchr(params[k], '=', &eq));
-    PetscCheck(eq, model->comm, PETSC_ERR_USER_INPUT, "-expr_param takes name=value entries; got '%s'", params[k]);
+    PetscCheck(eq, model->comm, PETSC_ERR_USER_INPUT,
+               "-expr_param takes name=value entries; got '%s'", params[k]);
     *eq = 0;
     PetscCall(PetscOptionsStringToReal(eq + 1, &value));
     PetscCall(ItModelAddParam(model, params[k], value, IT_PARAM_ANY, "expression parameter", NULL));
@@ -140,11 +147,16 @@ PetscErrorCode ItModelCreate_Expr(ItModel model)
   }
   for (PetscInt f = 0; f < 2 * d; f++) {
     char option[64];
-    PetscCall(PetscSNPrintf(option, sizeof(option), "-expr_%s_%s", f < d ? "drift" : "diffusion", model->var[f % d]));
-    PetscCall(PetscOptionsString(option, "formula in the variables, parameters and t", NULL, e->formula[f], e->formula[f], sizeof(e->formula[f]), &set));
+    PetscCall(PetscSNPrintf(option, sizeof(option), "-expr_%s_%s", f < d ? "drift" : "diffusion",
+                            model->var[f % d]));
+    PetscCall(PetscOptionsString(option, "formula in the variables, parameters and t", NULL,
+                                 e->formula[f], e->formula[f], sizeof(e->formula[f]), &set));
     PetscCheck(set, model->comm, PETSC_ERR_USER_INPUT, "-model expr needs %s", option);
     /* PETSc reads "-v/tau" as an option name: the value then arrives empty */
-    PetscCheck(e->formula[f][0], model->comm, PETSC_ERR_USER_INPUT, "%s is empty; a formula that starts with '-' must be wrapped in parentheses, e.g. \"(-v/tau)\"", option);
+    PetscCheck(e->formula[f][0], model->comm, PETSC_ERR_USER_INPUT,
+               "%s is empty; a formula that starts with '-' must be wrapped in parentheses, e.g. "
+               "\"(-v/tau)\"",
+               option);
   }
   PetscOptionsEnd();
   for (PetscInt f = 0; f < 2 * d; f++) {

@@ -13,48 +13,53 @@ typedef struct {
 } ItHebbian;
 
 static void ItModelPoint_Hebbian(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                 PetscReal D[])
-{
-  const ItHebbian *heb     = (const ItHebbian *)model->data;
-  const PetscReal  tau_r   = ItParamValue(model, heb->tau_r), sigma_r = ItParamValue(model, heb->sigma_r);
-  const PetscReal  tau_w   = ItParamValue(model, heb->tau_w), sigma_w = ItParamValue(model, heb->sigma_w);
-  const PetscReal  u       = ItTuningEval(model, &heb->u, x[0]);
-  const PetscReal  r = x[1], w = x[2];
+                                 PetscReal D[]) {
+  const ItHebbian *heb    = (const ItHebbian *)model->data;
+  const PetscReal  tau_r  = ItParamValue(model, heb->tau_r),
+                  sigma_r = ItParamValue(model, heb->sigma_r);
+  const PetscReal tau_w   = ItParamValue(model, heb->tau_w),
+                  sigma_w = ItParamValue(model, heb->sigma_w);
+  const PetscReal u       = ItTuningEval(model, &heb->u, x[0]);
+  const PetscReal r = x[1], w = x[2];
 
   (void)t;
   ItVelocityPoint(model, x[0], &A[0], &D[0]);
   A[1] = (-r + w * u) / tau_r;
   D[1] = sigma_r * sigma_r / tau_r;
-  A[2] = (ItParamValue(model, heb->eps) * u * r * (r - ItParamValue(model, heb->thetaM)) - (w - ItParamValue(model, heb->w0))) / tau_w;
+  A[2] = (ItParamValue(model, heb->eps) * u * r * (r - ItParamValue(model, heb->thetaM)) -
+          (w - ItParamValue(model, heb->w0))) /
+         tau_w;
   D[2] = sigma_w * sigma_w / tau_w * (heb->multiplicative ? w : 1.0);
 }
 
-static PetscErrorCode ItModelSetFromOptions_Hebbian(ItModel model)
-{
+static PetscErrorCode ItModelSetFromOptions_Hebbian(ItModel model) {
   ItHebbian               *heb     = (ItHebbian *)model->data;
-  static const char *const noise[] = {"additive", "multiplicative", "ItWNoise", "IT_W_NOISE_", NULL};
+  static const char *const noise[] = {"additive", "multiplicative", "ItWNoise", "IT_W_NOISE_",
+                                      NULL};
   PetscEnum                kind    = (PetscEnum)heb->multiplicative;
 
   PetscFunctionBegin;
   PetscCall(ItTuningSetFromOptions(model, "", &heb->u));
   PetscOptionsBegin(model->comm, NULL, "Hebbian synapse", "ItModel");
-  PetscCall(PetscOptionsEnum("-w_noise", "synaptic noise: additive or multiplicative (D_w proportional to w)", NULL, noise, kind, &kind, NULL));
+  PetscCall(PetscOptionsEnum("-w_noise",
+                             "synaptic noise: additive or multiplicative (D_w proportional to w)",
+                             NULL, noise, kind, &kind, NULL));
   PetscOptionsEnd();
   heb->multiplicative = (PetscBool)kind;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelView_Hebbian(ItModel model, PetscViewer viewer)
-{
+static PetscErrorCode ItModelView_Hebbian(ItModel model, PetscViewer viewer) {
   ItHebbian *heb = (ItHebbian *)model->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "  input u(v): %s tuning; synaptic noise %s\n", ItTuningName(&heb->u), heb->multiplicative ? "multiplicative" : "additive"));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  input u(v): %s tuning; synaptic noise %s\n",
+                                   ItTuningName(&heb->u),
+                                   heb->multiplicative ? "multiplicative" : "additive"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Hebbian(ItModel model)
-{
+PetscErrorCode ItModelCreate_Hebbian(ItModel model) {
   static const char *const names[] = {"v", "r", "w"};
   ItHebbian               *heb;
 
@@ -63,12 +68,20 @@ PetscErrorCode ItModelCreate_Hebbian(ItModel model)
   model->data = heb;
   PetscCall(ItModelSetVariables(model, 3, names));
   PetscCall(ItModelAddVelocityParams(model));
-  PetscCall(ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &heb->tau_r));
-  PetscCall(ItModelAddParam(model, "sigma_r", 0.1, IT_PARAM_POSITIVE, "neuron noise: variance of the rate fluctuations is sigma_r^2", &heb->sigma_r));
-  PetscCall(ItModelAddParam(model, "tau_w", 10.0, IT_PARAM_POSITIVE, "synaptic time constant", &heb->tau_w));
-  PetscCall(ItModelAddParam(model, "sigma_w", 0.1, IT_PARAM_POSITIVE, "synaptic noise: variance of the weight fluctuations is sigma_w^2", &heb->sigma_w));
-  PetscCall(ItModelAddParam(model, "eps", 0.2, IT_PARAM_ANY, "learning rate of the Hebbian term", &heb->eps));
-  PetscCall(ItModelAddParam(model, "thetaM", 0.0, IT_PARAM_ANY, "BCM sliding threshold (0: Hebbian)", &heb->thetaM));
+  PetscCall(
+      ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &heb->tau_r));
+  PetscCall(ItModelAddParam(model, "sigma_r", 0.1, IT_PARAM_POSITIVE,
+                            "neuron noise: variance of the rate fluctuations is sigma_r^2",
+                            &heb->sigma_r));
+  PetscCall(ItModelAddParam(model, "tau_w", 10.0, IT_PARAM_POSITIVE, "synaptic time constant",
+                            &heb->tau_w));
+  PetscCall(ItModelAddParam(model, "sigma_w", 0.1, IT_PARAM_POSITIVE,
+                            "synaptic noise: variance of the weight fluctuations is sigma_w^2",
+                            &heb->sigma_w));
+  PetscCall(ItModelAddParam(model, "eps", 0.2, IT_PARAM_ANY, "learning rate of the Hebbian term",
+                            &heb->eps));
+  PetscCall(ItModelAddParam(model, "thetaM", 0.0, IT_PARAM_ANY,
+                            "BCM sliding threshold (0: Hebbian)", &heb->thetaM));
   PetscCall(ItModelAddParam(model, "w0", 0.5, IT_PARAM_ANY, "resting weight", &heb->w0));
   PetscCall(ItTuningRegister(model, "", IT_TUNING_SIGMOID, 0.0, 2.0, &heb->u));
   PetscCall(ItModelSetDefaultBox(model, 0, 40, -6.0, 6.0));

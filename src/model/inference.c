@@ -10,10 +10,10 @@ typedef struct {
 } ItInference;
 
 static void ItModelPoint_Inference(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                   PetscReal D[])
-{
+                                   PetscReal D[]) {
   const ItInference *inf   = (const ItInference *)model->data;
-  const PetscReal    tau_r = ItParamValue(model, inf->tau_r), sigma_r = ItParamValue(model, inf->sigma_r);
+  const PetscReal    tau_r = ItParamValue(model, inf->tau_r),
+                  sigma_r  = ItParamValue(model, inf->sigma_r);
 
   (void)t;
   ItVelocityPoint(model, x[0], &A[0], &D[0]);
@@ -21,8 +21,7 @@ static void ItModelPoint_Inference(ItModel model, PetscReal t, const PetscReal x
   D[1] = sigma_r * sigma_r / tau_r;
 }
 
-static PetscErrorCode ItModelSetFromOptions_Inference(ItModel model)
-{
+static PetscErrorCode ItModelSetFromOptions_Inference(ItModel model) {
   ItInference *inf = (ItInference *)model->data;
 
   PetscFunctionBegin;
@@ -30,8 +29,7 @@ static PetscErrorCode ItModelSetFromOptions_Inference(ItModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelView_Inference(ItModel model, PetscViewer viewer)
-{
+static PetscErrorCode ItModelView_Inference(ItModel model, PetscViewer viewer) {
   ItInference *inf = (ItInference *)model->data;
 
   PetscFunctionBegin;
@@ -39,8 +37,7 @@ static PetscErrorCode ItModelView_Inference(ItModel model, PetscViewer viewer)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Inference(ItModel model)
-{
+PetscErrorCode ItModelCreate_Inference(ItModel model) {
   static const char *const names[] = {"v", "r"};
   ItInference             *inf;
 
@@ -49,8 +46,11 @@ PetscErrorCode ItModelCreate_Inference(ItModel model)
   model->data = inf;
   PetscCall(ItModelSetVariables(model, 2, names));
   PetscCall(ItModelAddVelocityParams(model));
-  PetscCall(ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &inf->tau_r));
-  PetscCall(ItModelAddParam(model, "sigma_r", 0.2, IT_PARAM_POSITIVE, "neuron noise: sigma_r^2 = variance of the rate fluctuations", &inf->sigma_r));
+  PetscCall(
+      ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &inf->tau_r));
+  PetscCall(ItModelAddParam(model, "sigma_r", 0.2, IT_PARAM_POSITIVE,
+                            "neuron noise: sigma_r^2 = variance of the rate fluctuations",
+                            &inf->sigma_r));
   PetscCall(ItTuningRegister(model, "", IT_TUNING_SIGMOID, 0.0, 2.0, &inf->f));
   PetscCall(ItModelSetDefaultBox(model, 0, 128, -6.0, 6.0));
   PetscCall(ItModelSetDefaultBox(model, 1, 128, -1.0, 2.0));

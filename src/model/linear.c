@@ -10,8 +10,7 @@ typedef struct {
 } ItLinear;
 
 static void ItModelPoint_Linear(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                PetscReal D[])
-{
+                                PetscReal D[]) {
   const ItLinear *lin = (const ItLinear *)model->data;
   const PetscInt  d   = model->dim;
 
@@ -24,8 +23,7 @@ static void ItModelPoint_Linear(ItModel model, PetscReal t, const PetscReal x[],
 }
 
 /* The real parts of M's eigenvalues, by LAPACK. */
-static PetscErrorCode ItLinearCheckStable(ItModel model)
-{
+static PetscErrorCode ItLinearCheckStable(ItModel model) {
   ItLinear    *lin = (ItLinear *)model->data;
   PetscBLASInt n, lwork = 64, info;
   PetscReal    a[IT_MAX_DIM * IT_MAX_DIM], wr[IT_MAX_DIM], wi[IT_MAX_DIM], work[64], dummy = 0;
@@ -34,11 +32,13 @@ static PetscErrorCode ItLinearCheckStable(ItModel model)
   PetscFunctionBegin;
   PetscCall(PetscBLASIntCast(model->dim, &n));
   for (PetscInt k = 0; k < model->dim * model->dim; k++) a[k] = lin->M[k];
-  PetscCallBLAS("LAPACKgeev", LAPACKgeev_("N", "N", &n, a, &n, wr, wi, &dummy, &one, &dummy, &one, work, &lwork, &info));
+  PetscCallBLAS("LAPACKgeev", LAPACKgeev_("N", "N", &n, a, &n, wr, wi, &dummy, &one, &dummy, &one,
+                                          work, &lwork, &info));
   PetscCheck(info == 0, model->comm, PETSC_ERR_LIB, "LAPACK geev failed (info %d)", (int)info);
   for (PetscInt i = 0; i < model->dim; i++)
     PetscCheck(wr[i] < 0, model->comm, PETSC_ERR_USER_INPUT,
-               "-linear_M has an eigenvalue %g%+gi whose real part is not negative; the process has no stationary state",
+               "-linear_M has an eigenvalue %g%+gi whose real part is not negative; the process "
+               "has no stationary state",
                (double)wr[i], (double)wi[i]);
   for (PetscInt i = 0; i < model->dim; i++)
     PetscCheck(lin->D[i] > 0, model->comm, PETSC_ERR_USER_INPUT,
@@ -47,8 +47,7 @@ static PetscErrorCode ItLinearCheckStable(ItModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelView_Linear(ItModel model, PetscViewer viewer)
-{
+static PetscErrorCode ItModelView_Linear(ItModel model, PetscViewer viewer) {
   ItLinear      *lin = (ItLinear *)model->data;
   const PetscInt d   = model->dim;
 
@@ -56,16 +55,17 @@ static PetscErrorCode ItModelView_Linear(ItModel model, PetscViewer viewer)
   for (PetscInt i = 0; i < d; i++) {
     PetscCall(PetscViewerASCIIPrintf(viewer, "  M[%" PetscInt_FMT ",:] =", i + 1));
     PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
-    for (PetscInt j = 0; j < d; j++) PetscCall(PetscViewerASCIIPrintf(viewer, " %g", (double)lin->M[i * d + j]));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "   b = %g   D = %g\n", (double)lin->b[i], (double)lin->D[i]));
+    for (PetscInt j = 0; j < d; j++)
+      PetscCall(PetscViewerASCIIPrintf(viewer, " %g", (double)lin->M[i * d + j]));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "   b = %g   D = %g\n", (double)lin->b[i],
+                                     (double)lin->D[i]));
     PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The dimension comes from -linear_M (d*d entries), else from -vars, else 2. */
-PetscErrorCode ItModelCreate_Linear(ItModel model)
-{
+PetscErrorCode ItModelCreate_Linear(ItModel model) {
   static const char *const names[] = {"x1", "x2", "x3"};
   ItLinear                *lin;
   PetscInt                 d = 2, nM = IT_MAX_DIM * IT_MAX_DIM, nb = IT_MAX_DIM, nD = IT_MAX_DIM;
@@ -75,30 +75,38 @@ PetscErrorCode ItModelCreate_Linear(ItModel model)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&lin));
-  model->data           = lin;
-  model->point          = ItModelPoint_Linear;
-  model->view           = ItModelView_Linear;
+  model->data  = lin;
+  model->point = ItModelPoint_Linear;
+  model->view  = ItModelView_Linear;
   PetscOptionsBegin(model->comm, NULL, "Linear model", "ItModel");
-  PetscCall(PetscOptionsRealArray("-linear_M", "drift matrix M, row-major", NULL, lin->M, &nM, &setM));
+  PetscCall(
+      PetscOptionsRealArray("-linear_M", "drift matrix M, row-major", NULL, lin->M, &nM, &setM));
   PetscCall(PetscOptionsStringArray("-vars", "variable names", NULL, vars, &nvars, NULL));
   for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
   if (setM) {
-    for (d = 1; d * d < nM; d++) { }
+    for (d = 1; d * d < nM; d++) {
+    }
     PetscCheck(d * d == nM && d <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
-               "-linear_M needs 1, 4 or 9 entries (a square matrix, row-major); got %" PetscInt_FMT, nM);
+               "-linear_M needs 1, 4 or 9 entries (a square matrix, row-major); got %" PetscInt_FMT,
+               nM);
   } else {
     if (nvars > 0) d = nvars;
     for (PetscInt i = 0; i < d; i++)
-      for (PetscInt j = 0; j < d; j++) lin->M[i * d + j] = (i == j) ? -1.0 : (j == i - 1 ? 0.5 : 0.0);
+      for (PetscInt j = 0; j < d; j++)
+        lin->M[i * d + j] = (i == j) ? -1.0 : (j == i - 1 ? 0.5 : 0.0);
   }
   for (PetscInt i = 0; i < d; i++) lin->D[i] = 1.0;
   PetscCall(PetscOptionsRealArray("-linear_b", "drift offset b", NULL, lin->b, &nb, &setb));
-  PetscCheck(!setb || nb == d, model->comm, PETSC_ERR_USER_INPUT, "-linear_b needs %" PetscInt_FMT " entries; got %" PetscInt_FMT, d, nb);
-  PetscCall(PetscOptionsRealArray("-linear_D", "diffusion constants D_i", NULL, lin->D, &nD, &setD));
-  PetscCheck(!setD || nD == d, model->comm, PETSC_ERR_USER_INPUT, "-linear_D needs %" PetscInt_FMT " entries; got %" PetscInt_FMT, d, nD);
+  PetscCheck(!setb || nb == d, model->comm, PETSC_ERR_USER_INPUT,
+             "-linear_b needs %" PetscInt_FMT " entries; got %" PetscInt_FMT, d, nb);
+  PetscCall(
+      PetscOptionsRealArray("-linear_D", "diffusion constants D_i", NULL, lin->D, &nD, &setD));
+  PetscCheck(!setD || nD == d, model->comm, PETSC_ERR_USER_INPUT,
+             "-linear_D needs %" PetscInt_FMT " entries; got %" PetscInt_FMT, d, nD);
   PetscOptionsEnd();
   PetscCall(ItModelSetVariables(model, d, names));
-  for (PetscInt i = 0; i < d; i++) PetscCall(ItModelSetDefaultBox(model, i, d == 3 ? 48 : 128, -8.0, 8.0));
+  for (PetscInt i = 0; i < d; i++)
+    PetscCall(ItModelSetDefaultBox(model, i, d == 3 ? 48 : 128, -8.0, 8.0));
   model->validate = ItLinearCheckStable;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -10,10 +10,10 @@ typedef struct {
 } ItPopulation;
 
 static void ItModelPoint_Population(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                    PetscReal D[])
-{
+                                    PetscReal D[]) {
   const ItPopulation *pop   = (const ItPopulation *)model->data;
-  const PetscReal     tau_r = ItParamValue(model, pop->tau_r), sigma_r = ItParamValue(model, pop->sigma_r);
+  const PetscReal     tau_r = ItParamValue(model, pop->tau_r),
+                  sigma_r   = ItParamValue(model, pop->sigma_r);
 
   (void)t;
   ItVelocityPoint(model, x[0], &A[0], &D[0]);
@@ -23,8 +23,7 @@ static void ItModelPoint_Population(ItModel model, PetscReal t, const PetscReal 
   }
 }
 
-static PetscErrorCode ItModelSetFromOptions_Population(ItModel model)
-{
+static PetscErrorCode ItModelSetFromOptions_Population(ItModel model) {
   ItPopulation *pop = (ItPopulation *)model->data;
 
   PetscFunctionBegin;
@@ -33,17 +32,16 @@ static PetscErrorCode ItModelSetFromOptions_Population(ItModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelView_Population(ItModel model, PetscViewer viewer)
-{
+static PetscErrorCode ItModelView_Population(ItModel model, PetscViewer viewer) {
   ItPopulation *pop = (ItPopulation *)model->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "  tuning1 %s, tuning2 %s\n", ItTuningName(&pop->f[0]), ItTuningName(&pop->f[1])));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  tuning1 %s, tuning2 %s\n", ItTuningName(&pop->f[0]),
+                                   ItTuningName(&pop->f[1])));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Population(ItModel model)
-{
+PetscErrorCode ItModelCreate_Population(ItModel model) {
   static const char *const names[] = {"v", "r1", "r2"};
   ItPopulation            *pop;
 
@@ -52,8 +50,11 @@ PetscErrorCode ItModelCreate_Population(ItModel model)
   model->data = pop;
   PetscCall(ItModelSetVariables(model, 3, names));
   PetscCall(ItModelAddVelocityParams(model));
-  PetscCall(ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &pop->tau_r));
-  PetscCall(ItModelAddParam(model, "sigma_r", 0.2, IT_PARAM_POSITIVE, "neuron noise: variance of the rate fluctuations is sigma_r^2", &pop->sigma_r));
+  PetscCall(
+      ItModelAddParam(model, "tau_r", 0.1, IT_PARAM_POSITIVE, "neuron time constant", &pop->tau_r));
+  PetscCall(ItModelAddParam(model, "sigma_r", 0.2, IT_PARAM_POSITIVE,
+                            "neuron noise: variance of the rate fluctuations is sigma_r^2",
+                            &pop->sigma_r));
   PetscCall(ItTuningRegister(model, "1", IT_TUNING_SIGMOID, -0.5, 3.0, &pop->f[0]));
   PetscCall(ItTuningRegister(model, "2", IT_TUNING_SIGMOID, 0.5, -3.0, &pop->f[1]));
   PetscCall(ItModelSetDefaultBox(model, 0, 48, -6.0, 6.0));

@@ -4,19 +4,19 @@
    and reads its type from -tuning<suffix>. */
 #include <infotherm/model.h>
 
-static const char *const ItTuningTypes[] = {"linear", "sigmoid", "bell", "ItTuningType", "IT_TUNING_", NULL};
+static const char *const ItTuningTypes[] = {"linear",       "sigmoid",    "bell",
+                                            "ItTuningType", "IT_TUNING_", NULL};
 
 PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType type,
-                                PetscReal theta, PetscReal beta, ItTuning *tuning)
-{
+                                PetscReal theta, PetscReal beta, ItTuning *tuning) {
   char name[IT_NAME_LEN];
 
   PetscFunctionBegin;
   tuning->type = type;
-#define IT_TUNING_PARAM(field, value, kind, help) \
-  do { \
-    PetscCall(PetscSNPrintf(name, sizeof(name), "%s%s", #field, suffix)); \
-    PetscCall(ItModelAddParam(model, name, value, kind, help, &tuning->field)); \
+#define IT_TUNING_PARAM(field, value, kind, help)                                                  \
+  do {                                                                                             \
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s%s", #field, suffix));                          \
+    PetscCall(ItModelAddParam(model, name, value, kind, help, &tuning->field));                    \
   } while (0)
   IT_TUNING_PARAM(r0, 0.0, IT_PARAM_ANY, "linear tuning: rate at v = 0");
   IT_TUNING_PARAM(lambda, 1.0, IT_PARAM_ANY, "linear tuning: gain (rate per unit v)");
@@ -30,8 +30,7 @@ PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType
 }
 
 /* Reads -tuning<suffix> linear|sigmoid|bell. Collective. */
-PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning)
-{
+PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning) {
   char      option[IT_NAME_LEN];
   PetscEnum type = (PetscEnum)tuning->type;
 
@@ -44,7 +43,6 @@ PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuni
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-const char *ItTuningName(const ItTuning *tuning)
-{
+const char *ItTuningName(const ItTuning *tuning) {
   return ItTuningTypes[tuning->type];
 }
