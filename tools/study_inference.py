@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Study (a): how much a noisy neuron learns about a Brownian velocity, and at
+what heat. Solves the steady state of input/study_inference.opts over a grid
+of neuron noise sigma_r and time constant tau_r, for linear and sigmoid
+tuning; plots mutual_information and decoding_mse against the neuron's heat
+rate heat_rate_r and against cost_per_bit (with the bound ln 2 k_B T per bit),
+prints the best information per k_B T (I / heat_rate_r), and cross-checks the
+best point against Monte Carlo with `infotherm crosscheck`.
+
+    tools/study_inference.py [--quick] [--out DIR] [--mc-particles N]
+
+Writes DIR/study_inference.csv, DIR/inference_accuracy_cost.png,
+DIR/inference_cost_per_bit.png and DIR/study_inference.json."""
+import argparse
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
+OPTS = os.path.join(ROOT, "input", "study_inference.opts")
+
+
+def infotherm(command, options, check=True):
+    argv = [BIN, command, "-options_file", OPTS] + [str(o) for o in options] + ["-quiet"]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        sys.exit(f"study_inference: {' '.join(argv)} failed:\n{proc.stderr}")
+    return proc
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="coarse grid and fewer points (the test suite's)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "results", "study_inference"))
+    ap.add_argument("--mc-particles", type=int, default=None)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    if args.quick:
+        sigmas, taus, grid, particles = [0.2, 0.3, 0.5], [0.1, 0.5], "48,48", 20000
+    else:
+        sigmas, taus, grid, particles = [0.1, 0.15, 0.2, 0.3, 0.4, 0.5], [0.05, 0.1, 0.2, 0.5, 1.0], "128,160", 100000
+    particles = args.mc_particles or particles
+
+    rows = []
+    for tuning in ("linear", "sigmoid"):
+        for tau in taus:
+            for sigma in sigmas:
+                out = os.path.join(args.out, "runs", f"{tuning}_tau{tau}_sigma{sigma}")
+                infotherm("stationary", ["-tuning", tuning, "-tau_r", tau, "-sigma_r", sigma, "-grid_n", grid,
+                                         "-output_dir", out])
+                with open(os.path.join(out, "summary.json")) as f:
+                    final = json.load(f)["final"]
+                row = {"tuning": tuning, "tau_r": tau, "sigma_r": sigma}
+                for k in ("mutual_information", "decoding_mse", "heat_rate_r", "info_flow_X", "cost_per_bit"):
+                    row[k] = final[k]
+                row["info_per_kT"] = row["mutual_information"] / row["heat_rate_r"]
+                rows.append(row)
+    with open(os.path.join(args.out, "study_inference.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig2, bx = plt.subplots(1, 2, figsize=(11, 4.2))
+    markers = {"linear": "o", "sigmoid": "s"}
+    for tuning in ("linear", "sigmoid"):
+        for tau in taus:
+            sel = [r for r in rows if r["tuning"] == tuning and r["tau_r"] == tau]
+            lab = f"{tuning}, tau_r={tau}"
+            for a, key in ((ax, "heat_rate_r"), (bx, "cost_per_bit")):
+                a[0].plot([r[key] for r in sel], [r["mutual_information"] for r in sel], marker=markers[tuning], label=lab)
+                a[1].plot([r[key] for r in sel], [r["decoding_mse"] for r in sel], marker=markers[tuning], label=lab)
+    for a in ax:
+        a.set_xscale("log")
+        a.set_xlabel("heat rate of the neuron, heat_rate_r [k_B T / time]")
+    for a in bx:
+        a.axvline(math.log(2), color="k", ls="--", label="bound ln 2 k_B T/bit")
+        a.set_xlabel("cost_per_bit [k_B T / bit]")
+    for a in (ax, bx):
+        a[0].set_ylabel("mutual information I(v;r) [nats]")
+        a[1].set_ylabel("decoding_mse  E[(v - E[v|r])^2]")
+        a[0].legend(fontsize=7)
+    fig.suptitle("steady state over sigma_r (along each line, sigma_r grows towards less information)")
+    fig2.suptitle("cost per bit acquired by the neuron vs the second-law bound")
+    fig.tight_layout()
+    fig2.tight_layout()
+    fig.savefig(os.path.join(args.out, "inference_accuracy_cost.png"), dpi=120)
+    fig2.savefig(os.path.join(args.out, "inference_cost_per_bit.png"), dpi=120)
+
+    best = max(rows, key=lambda r: r["info_per_kT"])
+    print(f"best information per k_B T: I/heat_rate_r = {best['info_per_kT']:.4f} nats per (k_B T/time) "
+          f"at {best['tuning']} tuning, tau_r = {best['tau_r']}, sigma_r = {best['sigma_r']} "
+          f"(I = {best['mutual_information']:.4f} nats, heat_rate_r = {best['heat_rate_r']:.4f}, "
+          f"cost_per_bit = {best['cost_per_bit']:.4f})")
+    print(f"smallest cost_per_bit: {min(r['cost_per_bit'] for r in rows):.4f} k_B T/bit (bound ln 2 = {math.log(2):.4f})")
+
+    ccdir = os.path.join(args.out, "crosscheck")
+    proc = infotherm("crosscheck", ["-tuning", best["tuning"], "-tau_r", best["tau_r"], "-sigma_r", best["sigma_r"],
+                                    "-grid_n", grid, "-mc_particles", particles, "-output_dir", ccdir], check=False)
+    with open(os.path.join(ccdir, "crosscheck.json")) as f:
+        cc = json.load(f)
+    print(f"crosscheck at the best point ({particles} particles): passed = {cc['passed']}, "
+          f"{cc['judged']} judged, max |z| = {cc['max_abs_z']:.2f} (exit status {proc.returncode})")
+    with open(os.path.join(args.out, "study_inference.json"), "w") as f:
+        json.dump({"best": best, "crosscheck": {"passed": cc["passed"], "judged": cc["judged"],
+                                                "max_abs_z": cc["max_abs_z"], "exit_status": proc.returncode},
+                   "rows": rows}, f, indent=1)
+    return 0 if proc.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

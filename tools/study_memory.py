@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Study (c): how long a bistable synapse remembers a binary stimulus, and the
+heat it gives off meanwhile. input/study_memory.opts runs once per condition
+c = +-1 (h = c h0 on t in (t_on, t_off], 0 otherwise, from the symmetric steady
+state); from the snapshots the script computes the stored information
+I(c; w) = H(mixture) - [H(p+) + H(p-)]/2 on the grid, fits its exponential
+decay time after t_off for several sigma_w (barrier 1/(4 sigma_w^2) in units of
+the noise), reports the heat given off after the stimulus (entropy_flow_w_cum)
+and cross-checks one condition against Monte Carlo with `infotherm crosscheck`.
+
+    tools/study_memory.py [--quick] [--out DIR] [--mc-particles N]
+
+Writes DIR/memory_information.png, DIR/memory_decay.png and DIR/study_memory.json."""
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
+OPTS = os.path.join(ROOT, "input", "study_memory.opts")
+H0, T_ON, T_OFF = 1.0, 1.0, 6.0
+
+
+def infotherm(command, options, check=True):
+    argv = [BIN, command, "-options_file", OPTS] + [str(o) for o in options] + ["-quiet"]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        sys.exit(f"study_memory: {' '.join(argv)} failed:\n{proc.stderr}")
+    return proc
+
+
+def snapshots(folder):
+    """Times and densities (1-D arrays) of every density_NNNN.h5, and the cell width."""
+    times, dens = [], []
+    for path in sorted(glob.glob(os.path.join(folder, "density_[0-9]*.h5"))):
+        with h5py.File(path, "r") as f:
+            d = f["density"]
+            times.append(float(d.attrs["time"]))
+            dens.append(np.array(d[...]).ravel())
+            width = (float(d.attrs["hi0"]) - float(d.attrs["lo0"])) / int(d.attrs["n0"])
+    return np.array(times), np.array(dens), width
+
+
+def stored_information(pp, pm, width):
+    """I(c; w) in nats for c = +-1 equally likely, p(w|c) the two densities."""
+    def h(p):
+        q = np.clip(p, 0.0, None)
+        return -np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)) * width
+    return h(0.5 * (pp + pm)) - 0.5 * (h(pp) + h(pm))
+
+
+def protocol(c, t_on=T_ON, t_off=T_OFF):
+    return f"h:0@0,{c * H0:g}@{t_on:g},0@{t_off:g}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="coarse grid, fewer barriers (the test suite's)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "results", "study_memory"))
+    ap.add_argument("--mc-particles", type=int, default=None)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    if args.quick:
+        sigmas, grid, t_final, particles = [0.5, 0.4], 128, 30.0, 20000
+    else:
+        sigmas, grid, t_final, particles = [0.55, 0.5, 0.45, 0.4, 0.35], 256, 60.0, 100000
+    particles = args.mc_particles or particles
+
+    results = []
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
+    for sigma in sigmas:
+        runs = {}
+        for c, name in ((1, "plus"), (-1, "minus")):
+            out = os.path.join(args.out, f"sigma{sigma}_{name}")
+            infotherm("run", ["-sigma_w", sigma, "-protocol", protocol(c), "-grid_n", grid, "-t_final", t_final,
+                              "-output_dir", out])
+            runs[name] = out
+        tp, pp, width = snapshots(runs["plus"])
+        tm, pm, _ = snapshots(runs["minus"])
+        info = np.array([stored_information(a, b, width) for a, b in zip(pp, pm)])
+        # decay after the stimulus: skip the fast relaxation inside the wells (2 tau_w)
+        # and the round-off floor, fit ln I linearly in t
+        sel = (tp >= T_OFF + 2.0) & (info > 1e-8)
+        slope, _ = np.polyfit(tp[sel], np.log(info[sel]), 1)
+        decay = -1.0 / slope
+        with open(os.path.join(runs["plus"], "diagnostics.csv")) as f:
+            rows = list(csv.DictReader(f))
+        t = np.array([float(r["t"]) for r in rows])
+        cum = np.array([float(r["entropy_flow_w_cum"]) for r in rows])
+        heat_after = float(cum[-1] - np.interp(T_OFF, t, cum))
+        heat_during = float(np.interp(T_OFF, t, cum) - np.interp(T_ON, t, cum))
+        i_off = float(np.interp(T_OFF, tp, info))
+        barrier = 1.0 / (4.0 * sigma ** 2)
+        results.append({"sigma_w": sigma, "barrier_over_noise": barrier, "decay_time": float(decay),
+                        "I_at_stimulus_end": i_off, "I_max": float(info.max()), "I_final": float(info[-1]),
+                        "heat_during_stimulus": heat_during, "heat_after_stimulus": heat_after,
+                        "t": tp.tolist(), "I": info.tolist()})
+        print(f"sigma_w = {sigma}: barrier/noise = {barrier:.3f}, I(c;w) at stimulus end = {i_off:.4f} nats "
+              f"(ln 2 = {math.log(2):.4f}), decay time after it = {decay:.3f} tau_w, "
+              f"heat during the stimulus {heat_during:.4f} k_B T, after it {heat_after:.4f} k_B T")
+        ax[0].plot(tp, info, label=f"sigma_w={sigma} (barrier {barrier:.2f})")
+    ax[0].axhline(math.log(2), color="k", ls=":", label="ln 2")
+    ax[0].axvspan(T_ON, T_OFF, color="0.9", label="stimulus on")
+    ax[0].set_yscale("log")
+    ax[0].set_ylim(1e-6, 1)
+    ax[0].set_xlabel("t [tau_w]")
+    ax[0].set_ylabel("stored information I(c; w) [nats]")
+    ax[0].legend(fontsize=7)
+    b = [r["barrier_over_noise"] for r in results]
+    ax[1].semilogy(b, [r["decay_time"] for r in results], "o-", label="fitted decay time of I")
+    ax[1].set_xlabel("barrier / noise = 1/(4 sigma_w^2)")
+    ax[1].set_ylabel("decay time [tau_w]")
+    ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(args.out, "memory_information.png"), dpi=120)
+    fig2, bx = plt.subplots(figsize=(6, 4))
+    bx.plot(b, [r["heat_after_stimulus"] for r in results], "o-", label="after the stimulus")
+    bx.plot(b, [r["heat_during_stimulus"] for r in results], "s-", label="while it is on")
+    bx.set_xlabel("barrier / noise = 1/(4 sigma_w^2)")
+    bx.set_ylabel("heat given off by w, entropy_flow_w_cum [k_B T]")
+    bx.legend()
+    fig2.tight_layout()
+    fig2.savefig(os.path.join(args.out, "memory_decay.png"), dpi=120)
+
+    sigma_cc = 0.4
+    ccdir = os.path.join(args.out, "crosscheck")
+    proc = infotherm("crosscheck", ["-sigma_w", sigma_cc, "-protocol", protocol(1, 0.5, 1.5), "-grid_n", grid,
+                                    "-t_final", 2.5, "-output_every", 0.5, "-snapshot_every", 2.5,
+                                    "-mc_particles", particles, "-output_dir", ccdir], check=False)
+    with open(os.path.join(ccdir, "crosscheck.json")) as f:
+        cc = json.load(f)
+    print(f"crosscheck (sigma_w = {sigma_cc}, h = {H0} on t in (0.5, 1.5], to t = 2.5, {particles} particles): "
+          f"passed = {cc['passed']}, {cc['judged']} judged, max |z| = {cc['max_abs_z']:.2f} (exit status {proc.returncode})")
+    with open(os.path.join(args.out, "study_memory.json"), "w") as f:
+        json.dump({"h0": H0, "t_on": T_ON, "t_off": T_OFF, "results": results,
+                   "crosscheck": {"passed": cc["passed"], "judged": cc["judged"], "max_abs_z": cc["max_abs_z"],
+                                  "exit_status": proc.returncode}}, f, indent=1)
+    return 0 if proc.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
