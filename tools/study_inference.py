@@ -16,25 +16,20 @@ import csv
 import json
 import math
 import os
-import subprocess
 import sys
 
 import matplotlib
 
+import studylib
+from studylib import ROOT
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
-OPTS = os.path.join(ROOT, "input", "study_inference.opts")
 
 
 def infotherm(command, options, check=True):
-    argv = [BIN, command, "-options_file", OPTS] + [str(o) for o in options] + ["-quiet"]
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        sys.exit(f"study_inference: {' '.join(argv)} failed:\n{proc.stderr}")
-    return proc
+    return studylib.infotherm("inference", command, options, check)
 
 
 def main():

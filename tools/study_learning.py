@@ -11,34 +11,23 @@ with `infotherm crosscheck` (40^3 with --quick, else 64^3) from the same kind of
 
 Writes DIR/learning.png and DIR/study_learning.json."""
 import argparse
-import csv
 import json
 import os
-import subprocess
 import sys
 
 import matplotlib
 
+import studylib
+from studylib import ROOT, read_csv
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
-OPTS = os.path.join(ROOT, "input", "study_learning.opts")
 
 
 def infotherm(command, options, check=True):
-    argv = [BIN, command, "-options_file", OPTS] + [str(o) for o in options] + ["-quiet"]
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        sys.exit(f"study_learning: {' '.join(argv)} failed:\n{proc.stderr}")
-    return proc
+    return studylib.infotherm("learning", command, options, check)
 
-
-def read_csv(path):
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    return {k: [float(r[k]) for r in rows] for k in rows[0]}
 
 
 def main():

@@ -17,28 +17,23 @@ import glob
 import json
 import math
 import os
-import subprocess
 import sys
 
 import h5py
 import numpy as np
 import matplotlib
 
+import studylib
+from studylib import ROOT
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
-OPTS = os.path.join(ROOT, "input", "study_memory.opts")
 H0, T_ON, T_OFF = 1.0, 1.0, 6.0
 
 
 def infotherm(command, options, check=True):
-    argv = [BIN, command, "-options_file", OPTS] + [str(o) for o in options] + ["-quiet"]
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        sys.exit(f"study_memory: {' '.join(argv)} failed:\n{proc.stderr}")
-    return proc
+    return studylib.infotherm("memory", command, options, check)
 
 
 def snapshots(folder):
