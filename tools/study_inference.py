@@ -11,7 +11,6 @@ best point against Monte Carlo with `infotherm crosscheck`.
 
 Writes DIR/study_inference.csv, DIR/inference_accuracy_cost.png,
 DIR/inference_cost_per_bit.png and DIR/study_inference.json."""
-import argparse
 import csv
 import json
 import math
@@ -21,11 +20,9 @@ import sys
 import matplotlib
 
 import studylib
-from studylib import ROOT
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
 
 
 def infotherm(command, options, check=True):
@@ -33,12 +30,7 @@ def infotherm(command, options, check=True):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="coarse grid and fewer points (the test suite's)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "results", "study_inference"))
-    ap.add_argument("--mc-particles", type=int, default=None)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = studylib.parse_args("inference", __doc__, "coarse grid and fewer points (the test suite's)")
     if args.quick:
         sigmas, taus, grid, particles = [0.2, 0.3, 0.5], [0.1, 0.5], "48,48", 20000
     else:

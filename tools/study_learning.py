@@ -10,7 +10,6 @@ with `infotherm crosscheck` (40^3 with --quick, else 64^3) from the same kind of
     tools/study_learning.py [--quick] [--out DIR] [--mc-particles N]
 
 Writes DIR/learning.png and DIR/study_learning.json."""
-import argparse
 import json
 import os
 import sys
@@ -18,25 +17,18 @@ import sys
 import matplotlib
 
 import studylib
-from studylib import ROOT, read_csv
+from studylib import read_csv
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
 
 
 def infotherm(command, options, check=True):
     return studylib.infotherm("learning", command, options, check)
 
 
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="coarse grid, shorter run (the test suite's)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "results", "study_learning"))
-    ap.add_argument("--mc-particles", type=int, default=None)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = studylib.parse_args("learning", __doc__, "coarse grid, shorter run (the test suite's)")
     grid, t_final, particles = ("20,20,20", 12, 20000) if args.quick else ("40,40,40", 30, 100000)
     particles = args.mc_particles or particles
 

@@ -11,7 +11,6 @@ and cross-checks one condition against Monte Carlo with `infotherm crosscheck`.
     tools/study_memory.py [--quick] [--out DIR] [--mc-particles N]
 
 Writes DIR/memory_information.png, DIR/memory_decay.png and DIR/study_memory.json."""
-import argparse
 import csv
 import glob
 import json
@@ -24,7 +23,6 @@ import numpy as np
 import matplotlib
 
 import studylib
-from studylib import ROOT
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -61,12 +59,7 @@ def protocol(c, t_on=T_ON, t_off=T_OFF):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="coarse grid, fewer barriers (the test suite's)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "results", "study_memory"))
-    ap.add_argument("--mc-particles", type=int, default=None)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = studylib.parse_args("memory", __doc__, "coarse grid, fewer barriers (the test suite's)")
     if args.quick:
         sigmas, grid, t_final, particles = [0.5, 0.4], 128, 30.0, 20000
     else:

@@ -28,3 +28,16 @@ def read_csv(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
     return {k: [float(r[k]) for r in rows] for k in rows[0]}
+
+
+def parse_args(study, doc, quick_help):
+    """The options every study takes: --quick, --out DIR, --mc-particles N; makes DIR."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--out", default=os.path.join(ROOT, "results", f"study_{study}"))
+    ap.add_argument("--mc-particles", type=int, default=None)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    return args
