@@ -44,3 +44,57 @@ static inline PetscInt ItGridGhostedOffset(ItGrid grid, const PetscInt c[]) {
   return ((c[2] - grid->gxs[2]) * grid->gxm[1] + (c[1] - grid->gxs[1])) * grid->gxm[0] +
          (c[0] - grid->gxs[0]);
 }
+
+/* Gaussian closed forms (src/grid/gaussian.c): a covariance S is d x d, row-major and symmetric
+   (one triangle is read); a mask selects a subset of the d variables. Not collective. */
+PetscErrorCode ItGridCholesky(PetscInt d, const PetscReal S[], PetscReal L[], PetscReal *logdet,
+                              PetscBool *definite);
+PetscErrorCode ItGridGaussianLogDet(PetscInt d, const PetscReal S[], const PetscBool mask[],
+                                    PetscReal *logdet);
+PetscErrorCode ItGridGaussianMutualInformation(PetscInt d, const PetscReal S[],
+                                               const PetscBool mask[], PetscReal *mi);
+
+/* Grid-density statistics (src/grid/density.c), shared by diag and the Monte
+   Carlo; nothing here communicates. The natural order of the cells has axis 0
+   fastest; the marginal over a mask of axes is stored the same way over the
+   masked axes (in increasing order, the first fastest). */
+PetscReal      ItGridEntropyOf(const PetscReal m[], PetscInt count, PetscReal cell);
+PetscErrorCode ItGridMarginalLayout(ItGrid grid, const PetscBool mask[], PetscInt *size,
+                                    PetscReal *cell);
+
+/* Number of cells of the whole grid. */
+static inline PetscInt ItGridCellCount(ItGrid grid) {
+  PetscInt count = 1;
+
+  for (PetscInt i = 0; i < grid->dim; i++) count *= grid->n[i];
+  return count;
+}
+
+/* Natural index of cell c (axis 0 fastest). */
+static inline PetscInt ItGridNaturalIndex(ItGrid grid, const PetscInt c[]) {
+  PetscInt index = 0;
+
+  for (PetscInt i = grid->dim - 1; i >= 0; i--) index = index * grid->n[i] + c[i];
+  return index;
+}
+
+/* The cell c of a natural index. */
+static inline void ItGridNaturalCell(ItGrid grid, PetscInt index, PetscInt c[]) {
+  for (PetscInt i = 0; i < grid->dim; i++) {
+    c[i] = index % grid->n[i];
+    index /= grid->n[i];
+  }
+}
+
+/* Index of cell c in the marginal over the axes in mask (0 for an empty mask). */
+static inline PetscInt ItGridMarginalIndex(ItGrid grid, const PetscBool mask[],
+                                           const PetscInt c[]) {
+  PetscInt index = 0, stride = 1;
+
+  for (PetscInt i = 0; i < grid->dim; i++)
+    if (mask[i]) {
+      index += c[i] * stride;
+      stride *= grid->n[i];
+    }
+  return index;
+}
