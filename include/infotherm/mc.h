@@ -15,9 +15,12 @@ typedef struct _p_ItMC *ItMC;
 
 typedef enum { IT_MC_EULER, IT_MC_WEAK2 } ItMCScheme;
 
+#define IT_MC_MAX_BATCHES 64 /* the most -mc_batches */
+
 /* Estimate columns (-1 when absent); each has a value and a standard error. */
 typedef struct {
-  PetscInt mean[IT_MAX_DIM], var[IT_MAX_DIM], cov[IT_MAX_DIM], entropy, entropy_var[IT_MAX_DIM];
+  PetscInt mean[IT_MAX_DIM], var[IT_MAX_DIM], cov[IT_MAX_DIM * (IT_MAX_DIM - 1) / 2];
+  PetscInt entropy, entropy_var[IT_MAX_DIM];
   PetscInt mutual_information, mutual_information_gaussian;
   PetscInt entropy_flow[IT_MAX_DIM], heat_rate[IT_MAX_DIM], entropy_flow_cum[IT_MAX_DIM];
   PetscInt kl_mc_fp;

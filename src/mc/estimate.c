@@ -107,7 +107,7 @@ static PetscErrorCode ItMCCreateFFT(ItMC mc) {
     initialized = PETSC_TRUE;
   }
   for (PetscInt k = 0; k < nd; k++) {
-    fd[k]       = d == 1 ? (k == 0 ? grid->n[0] : 1) : grid->n[d - 1 - k];
+    fd[k]       = k < d ? grid->n[d - 1 - k] : 1; /* the grid's axes, the last one first */
     forward[k]  = FFTW_REDFT10;
     backward[k] = FFTW_REDFT01;
   }
@@ -134,7 +134,7 @@ static PetscErrorCode ItMCCreateFFT(ItMC mc) {
   mc->slab_offset[0] = 0;
   for (PetscMPIInt r = 1; r < mc->size; r++)
     mc->slab_offset[r] = mc->slab_offset[r - 1] + mc->slab_count[r - 1];
-  mc->ncell = grid->n[0] * grid->n[1] * grid->n[2];
+  mc->ncell = ItGridCellCount(grid);
   for (PetscInt i = 0; i < d; i++) PetscCall(PetscMalloc1(grid->n[i], &mc->dct_factor[i]));
   PetscCall(PetscMalloc3(mc->ncell, &mc->density, mc->nbatch * mc->ncell, &mc->hist_local,
                          mc->nbatch * mc->ncell, &mc->hist));
@@ -248,16 +248,14 @@ static PetscErrorCode ItMCSmooth(ItMC mc, const PetscReal counts[], PetscReal ou
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) scale /= 2.0 * grid->n[i];
-  if (d == 1) scale /= 2.0; /* the trailing axis of length 1 */
+  for (PetscInt i = d; i < PetscMax(d, 2); i++) scale /= 2.0; /* the trailing axis of length 1 */
   for (PetscInt k = 0; k < nslab; k++) data[k] = counts[off + k];
   fftw_execute((fftw_plan)mc->fft_plan_forward);
   for (PetscInt k = 0; k < nslab; k++) {
-    PetscInt  c = off + k;
+    PetscInt  c[IT_MAX_DIM];
     PetscReal f = scale;
-    for (PetscInt i = 0; i < d; i++) {
-      f *= mc->dct_factor[i][c % grid->n[i]];
-      c /= grid->n[i];
-    }
+    ItGridNaturalCell(grid, off + k, c);
+    for (PetscInt i = 0; i < d; i++) f *= mc->dct_factor[i][c[i]];
     data[k] *= f;
   }
   fftw_execute((fftw_plan)mc->fft_plan_backward);
@@ -266,71 +264,64 @@ static PetscErrorCode ItMCSmooth(ItMC mc, const PetscReal counts[], PetscReal ou
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Entropy of the joint and of each variable, mutual information of X and Y,
-   and D(p ‖ reference), of a density in natural order. Not collective. */
+/* The statistics of one density, in this order: the joint entropy S, the
+   entropy of each variable, the mutual information of X and Y, D(p ‖ reference). */
+#define IT_MC_NSTAT (IT_MAX_DIM + 3)
+
+/* The marginals ItMCDensityStats needs: of each variable alone, then of X, then of Y. */
+#define IT_MC_NMARG (IT_MAX_DIM + 2)
+
+/* -Σ m ln m × cell over a marginal of masses (sums over the other axes of the
+   density), m = mass × (grid cell volume) / cell, term by term. */
+static PetscReal ItMCMarginalEntropy(const PetscReal mass[], PetscInt count, PetscReal volume,
+                                     PetscReal cell) {
+  PetscReal s = 0;
+
+  for (PetscInt k = 0; k < count; k++) {
+    const PetscReal m = mass[k] * volume / cell;
+    if (m > 0) s -= m * PetscLogReal(m) * cell;
+  }
+  return s;
+}
+
+/* The statistics (IT_MC_NSTAT) of a density p in natural order;
+   reference may be NULL. Not collective. */
 static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const PetscReal reference[],
-                                       PetscReal *S, PetscReal Svar[], PetscReal *MI,
-                                       PetscReal *KL) {
+                                       PetscReal stat[]) {
   ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, ncell = mc->ncell;
-  PetscReal     *m1[IT_MAX_DIM], *mx, *my, volx = 1, voly = 1, SX = 0, SY = 0;
-  PetscInt       nx = 1, ny = 1;
+  const PetscInt d = grid->dim, nmarg = d + 2, ncell = mc->ncell;
+  PetscBool      mask[IT_MC_NMARG][IT_MAX_DIM];
+  PetscInt       size[IT_MC_NMARG], off[IT_MC_NMARG + 1], cell[IT_MAX_DIM];
+  PetscReal      volume[IT_MC_NMARG], entropy[IT_MC_NMARG], *marg, S = 0, KL = 0;
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
-    PetscCall(PetscCalloc1(grid->n[i], &m1[i]));
-    if (mc->diag->sensor[i]) {
-      nx *= grid->n[i];
-      volx *= grid->h[i];
-    } else {
-      ny *= grid->n[i];
-      voly *= grid->h[i];
-    }
+    for (PetscInt a = 0; a < d; a++) mask[a][i] = (PetscBool)(a == i);
+    mask[d][i]     = mc->diag->sensor[i];
+    mask[d + 1][i] = (PetscBool)!mc->diag->sensor[i];
   }
-  PetscCall(PetscCalloc2(nx, &mx, ny, &my));
-  *S  = 0;
-  *KL = 0;
+  off[0] = 0;
+  for (PetscInt k = 0; k < nmarg; k++) {
+    PetscCall(ItGridMarginalLayout(grid, mask[k], &size[k], &volume[k]));
+    off[k + 1] = off[k] + size[k];
+  }
+  PetscCall(PetscCalloc1(off[nmarg], &marg));
   for (PetscInt c = 0; c < ncell; c++) {
     const PetscReal pc = p[c];
-    PetscInt        r = c, ix = 0, iy = 0, sx = 1, sy = 1;
     if (!(pc > 0)) continue;
-    *S -= pc * PetscLogReal(pc);
-    if (reference && reference[c] > 0) *KL += pc * PetscLogReal(pc / reference[c]);
-    for (PetscInt i = 0; i < d; i++) {
-      const PetscInt ci = r % grid->n[i];
-      r /= grid->n[i];
-      m1[i][ci] += pc;
-      if (mc->diag->sensor[i]) {
-        ix += ci * sx;
-        sx *= grid->n[i];
-      } else {
-        iy += ci * sy;
-        sy *= grid->n[i];
-      }
-    }
-    mx[ix] += pc;
-    my[iy] += pc;
+    S -= pc * PetscLogReal(pc);
+    if (reference && reference[c] > 0) KL += pc * PetscLogReal(pc / reference[c]);
+    ItGridNaturalCell(grid, c, cell);
+    for (PetscInt k = 0; k < nmarg; k++)
+      marg[off[k] + ItGridMarginalIndex(grid, mask[k], cell)] += pc;
   }
-  *S *= grid->cell_volume;
-  *KL *= grid->cell_volume;
-  for (PetscInt i = 0; i < d; i++) {
-    Svar[i] = 0;
-    for (PetscInt k = 0; k < grid->n[i]; k++) {
-      const PetscReal m = m1[i][k] * grid->cell_volume / grid->h[i];
-      if (m > 0) Svar[i] -= m * PetscLogReal(m) * grid->h[i];
-    }
-  }
-  for (PetscInt k = 0; k < nx; k++) {
-    const PetscReal m = mx[k] * grid->cell_volume / volx;
-    if (m > 0) SX -= m * PetscLogReal(m) * volx;
-  }
-  for (PetscInt k = 0; k < ny; k++) {
-    const PetscReal m = my[k] * grid->cell_volume / voly;
-    if (m > 0) SY -= m * PetscLogReal(m) * voly;
-  }
-  *MI = d > 1 ? SX + SY - *S : 0;
-  for (PetscInt i = 0; i < d; i++) PetscCall(PetscFree(m1[i]));
-  PetscCall(PetscFree2(mx, my));
+  for (PetscInt k = 0; k < nmarg; k++)
+    entropy[k] = ItMCMarginalEntropy(&marg[off[k]], size[k], grid->cell_volume, volume[k]);
+  stat[0] = S * grid->cell_volume;
+  for (PetscInt i = 0; i < d; i++) stat[1 + i] = entropy[i];
+  stat[1 + d] = entropy[d] + entropy[d + 1] - stat[0];
+  stat[2 + d] = KL * grid->cell_volume;
+  PetscCall(PetscFree(marg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -340,8 +331,8 @@ static void ItMCBin(ItMC mc) {
   const PetscInt d = grid->dim, Q = IT_MC_QUANTUM;
 
   for (PetscInt k = 0; k < mc->nlocal; k++) {
-    const PetscInt batch    = ((mc->first + k) / mc->block) % mc->nbatch;
-    PetscInt lo[IT_MAX_DIM] = {0, 0, 0}, hi[IT_MAX_DIM] = {0, 0, 0}, w1[IT_MAX_DIM] = {0, 0, 0};
+    const PetscInt   batch = ((mc->first + k) / mc->block) % mc->nbatch;
+    PetscInt         lo[IT_MAX_DIM], hi[IT_MAX_DIM], w1[IT_MAX_DIM];
     const PetscReal *x = &mc->x[k * d];
     for (PetscInt i = 0; i < d; i++) {
       const PetscReal f  = (x[i] - grid->lo[i]) / grid->h[i] - 0.5;
@@ -366,48 +357,24 @@ static void ItMCBin(ItMC mc) {
   }
 }
 
-/* Every estimate at the particles' time mc->t; reference (natural order, may
-   be NULL) gives kl_mc_fp. Collective. */
-PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, nb = mc->b1 - mc->b0, B = mc->block, nbatch = mc->nbatch,
-                 P   = d * (d + 1) / 2;
-  const PetscInt  q1 = 1 + 5 * d, q2 = d + 2 * P;
-  const PetscReal info = mc->diag->bits ? 1 / PetscLogReal(2.0) : 1, interval = mc->t - mc->t_prev;
-  PetscReal      *local, *total, *batch, centre[IT_MAX_DIM], mean[IT_MAX_DIM], N = (PetscReal)mc->N;
-  PetscReal       cov[IT_MAX_DIM * IT_MAX_DIM], bn[64], *bmi, *bS, *bSv, *bI, *bKL;
+/* The moments of the particles at mc->t, about the centre of the box. */
+typedef struct {
+  PetscReal  N;                     /* particles */
+  PetscReal  bn[IT_MC_MAX_BATCHES]; /* particles per batch */
+  PetscReal  centre[IT_MAX_DIM];    /* of the box */
+  PetscReal  mean[IT_MAX_DIM];      /* about the centre */
+  PetscReal  cov[IT_MAX_DIM * IT_MAX_DIM];
+  PetscReal *batch_cov; /* nbatch covariances */
+} ItMCMoments;
+
+/* The columns entropy_flow_<var>, heat_rate_<var> and entropy_flow_<var>_cum
+   from the sums of pass 1 (particle count, positions, medium entropy since
+   t = 0 and since the last estimate, and their squares). */
+static void ItMCSetFlowColumns(ItMC mc, const PetscReal total[], PetscReal N) {
+  const PetscInt  d        = mc->grid->dim;
+  const PetscReal interval = mc->t - mc->t_prev;
   PetscReal      *value = mc->value, *se = mc->stderr_;
 
-  PetscFunctionBegin;
-  PetscCall(PetscMalloc3(PetscMax(nb, 1) * PetscMax(q1, q2), &local, PetscMax(q1, q2), &total,
-                         nbatch * PetscMax(q1, q2), &batch));
-  for (PetscInt i = 0; i < d; i++) centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);
-  /* pass 1: counts, means, medium entropy */
-  PetscCall(PetscArrayzero(local, PetscMax(nb, 1) * q1));
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal     *s  = &local[b * q1];
-    const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
-    for (PetscInt k = k0; k < k1; k++) {
-      s[0] += 1;
-      for (PetscInt i = 0; i < d; i++) {
-        const PetscReal m = mc->medium[k * d + i], w = m - mc->medium_prev[k * d + i];
-        s[1 + i] += mc->x[k * d + i] - centre[i];
-        s[1 + d + i] += m;
-        s[1 + 2 * d + i] += m * m;
-        s[1 + 3 * d + i] += w;
-        s[1 + 4 * d + i] += w * w;
-      }
-    }
-  }
-  PetscCall(ItMCReduceBlocks(mc, q1, local, total, batch));
-  for (PetscInt b = 0; b < nbatch && b < 64; b++) bn[b] = batch[b * q1];
-  for (PetscInt i = 0; i < d; i++) {
-    mean[i] = total[1 + i] / N;
-    PetscCheck(
-        !PetscIsInfOrNanReal(mean[i]), mc->comm, PETSC_ERR_NOT_CONVERGED,
-        "the Monte Carlo particles diverged (mean of %s is not finite at t = %g): reduce -mc_dt",
-        mc->model->var[i], (double)mc->t);
-  }
   for (PetscInt i = 0; i < d; i++) {
     const PetscReal m = total[1 + d + i] / N, m2 = total[1 + 2 * d + i] / N,
                     w = total[1 + 3 * d + i] / N, w2 = total[1 + 4 * d + i] / N;
@@ -421,32 +388,64 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
     value[mc->col.heat_rate[i]]    = value[mc->col.entropy_flow[i]];
     se[mc->col.heat_rate[i]]       = se[mc->col.entropy_flow[i]];
   }
-  /* pass 2: central products about the mean */
-  PetscCall(PetscArrayzero(local, PetscMax(nb, 1) * q2));
+}
+
+/* Pass 1 over the particles: counts per batch, the means and the medium
+   entropy columns. Collective. */
+static PetscErrorCode ItMCMeanPass(ItMC mc, ItMCMoments *mo) {
+  const PetscInt d = mc->grid->dim, nb = mc->b1 - mc->b0, B = mc->block, q = 1 + 5 * d;
+  PetscReal     *local, *total, *batch;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc3(PetscMax(nb, 1) * q, &local, q, &total, mc->nbatch * q, &batch));
   for (PetscInt b = 0; b < nb; b++) {
-    PetscReal     *s  = &local[b * q2];
+    PetscReal     *s  = &local[b * q];
     const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
     for (PetscInt k = k0; k < k1; k++) {
-      PetscReal c[IT_MAX_DIM];
+      s[0] += 1;
       for (PetscInt i = 0; i < d; i++) {
-        c[i] = mc->x[k * d + i] - centre[i] - mean[i];
-        s[i] += c[i];
+        const PetscReal m = mc->medium[k * d + i], w = m - mc->medium_prev[k * d + i];
+        s[1 + i] += mc->x[k * d + i] - mo->centre[i];
+        s[1 + d + i] += m;
+        s[1 + 2 * d + i] += m * m;
+        s[1 + 3 * d + i] += w;
+        s[1 + 4 * d + i] += w * w;
       }
-      for (PetscInt i = 0, q = 0; i < d; i++)
-        for (PetscInt j = i; j < d; j++, q++) {
-          const PetscReal cc = c[i] * c[j];
-          s[d + q] += cc;
-          s[d + P + q] += cc * cc;
-        }
     }
   }
-  PetscCall(ItMCReduceBlocks(mc, q2, local, total, batch));
+  PetscCall(ItMCReduceBlocks(mc, q, local, total, batch));
+  for (PetscInt b = 0; b < mc->nbatch; b++) mo->bn[b] = batch[b * q];
+  for (PetscInt i = 0; i < d; i++) {
+    mo->mean[i] = total[1 + i] / mo->N;
+    PetscCheck(
+        !PetscIsInfOrNanReal(mo->mean[i]), mc->comm, PETSC_ERR_NOT_CONVERGED,
+        "the Monte Carlo particles diverged (mean of %s is not finite at t = %g): reduce -mc_dt",
+        mc->model->var[i], (double)mc->t);
+  }
+  ItMCSetFlowColumns(mc, total, mo->N);
+  PetscCall(PetscFree3(local, total, batch));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The covariance from the sums of pass 2 (s: d sums of deviations from the
+   mean, then the products of each pair i <= j), over n particles. */
+static void ItMCCovarianceOf(PetscInt d, const PetscReal s[], PetscReal n, PetscReal cov[]) {
+  for (PetscInt i = 0, q = 0; i < d; i++)
+    for (PetscInt j = i; j < d; j++, q++)
+      cov[i * d + j] = cov[j * d + i] = n > 0 ? s[d + q] / n - (s[i] / n) * (s[j] / n) : 0;
+}
+
+/* The columns mean_<var>, var_<var> and cov_<a>_<b>, with standard errors from
+   the fourth moments, from the total sums of pass 2. */
+static void ItMCSetMomentColumns(ItMC mc, const ItMCMoments *mo, const PetscReal total[]) {
+  const PetscInt  d = mc->grid->dim, P = d * (d + 1) / 2;
+  const PetscReal N     = mo->N;
+  PetscReal      *value = mc->value, *se = mc->stderr_;
+
   for (PetscInt i = 0, q = 0, kc = 0; i < d; i++)
     for (PetscInt j = i; j < d; j++, q++) {
-      const PetscReal c  = total[d + q] / N - (total[i] / N) * (total[j] / N),
-                      c4 = total[d + P + q] / N;
+      const PetscReal c = mo->cov[i * d + j], c4 = total[d + P + q] / N;
       const PetscReal s = N > 1 ? PetscSqrtReal(PetscMax(c4 - c * c, 0) / (N - 1)) : (PetscReal)NAN;
-      cov[i * d + j] = cov[j * d + i] = c;
       if (i == j) {
         value[mc->col.var[i]] = c;
         se[mc->col.var[i]]    = s;
@@ -456,77 +455,153 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
       }
     }
   for (PetscInt i = 0; i < d; i++) {
-    value[mc->col.mean[i]] = mean[i] + centre[i];
+    value[mc->col.mean[i]] = mo->mean[i] + mo->centre[i];
     se[mc->col.mean[i]] =
-        N > 1 ? PetscSqrtReal(PetscMax(cov[i * d + i], 0) / (N - 1)) : (PetscReal)NAN;
+        N > 1 ? PetscSqrtReal(PetscMax(mo->cov[i * d + i], 0) / (N - 1)) : (PetscReal)NAN;
   }
-  PetscCall(PetscMalloc5(nbatch, &bmi, nbatch, &bS, nbatch * d, &bSv, nbatch, &bI, nbatch, &bKL));
-  if (d > 1) {
-    for (PetscInt b = 0; b < nbatch; b++) {
-      const PetscReal *s = &batch[b * q2], n = bn[b];
-      PetscReal        Sb[IT_MAX_DIM * IT_MAX_DIM];
-      for (PetscInt i = 0, q = 0; i < d; i++)
-        for (PetscInt j = i; j < d; j++, q++)
-          Sb[i * d + j] = Sb[j * d + i] = n > 0 ? s[d + q] / n - (s[i] / n) * (s[j] / n) : 0;
-      bmi[b] = n > 1 ? ItMCGaussianMI(mc->diag->sensor, d, Sb) * info : (PetscReal)NAN;
-    }
-    value[mc->col.mutual_information_gaussian] = ItMCGaussianMI(mc->diag->sensor, d, cov) * info;
-    {
-      PetscReal m;
-      ItMCBatchStats(nbatch, bmi, bn, &m, &se[mc->col.mutual_information_gaussian]);
-    }
-  }
+}
 
-  /* density: quantised linear binning, exact integer counts per batch */
-  PetscCall(PetscArrayzero(mc->hist_local, nbatch * mc->ncell));
-  ItMCBin(mc);
-  PetscCall(ItGridSum(mc->grid, nbatch * mc->ncell, mc->hist_local, mc->hist));
+/* Pass 2 over the particles: central products about the mean, the
+   covariance in total and per batch, and the moment columns. Collective. */
+static PetscErrorCode ItMCCovariancePass(ItMC mc, ItMCMoments *mo) {
+  const PetscInt d = mc->grid->dim, nb = mc->b1 - mc->b0, B = mc->block, P = d * (d + 1) / 2;
+  const PetscInt q = d + 2 * P;
+  PetscReal     *local, *total, *batch;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc3(PetscMax(nb, 1) * q, &local, q, &total, mc->nbatch * q, &batch));
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal     *s  = &local[b * q];
+    const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
+    for (PetscInt k = k0; k < k1; k++) {
+      PetscReal c[IT_MAX_DIM];
+      for (PetscInt i = 0; i < d; i++) {
+        c[i] = mc->x[k * d + i] - mo->centre[i] - mo->mean[i];
+        s[i] += c[i];
+      }
+      for (PetscInt i = 0, r = 0; i < d; i++)
+        for (PetscInt j = i; j < d; j++, r++) {
+          const PetscReal cc = c[i] * c[j];
+          s[d + r] += cc;
+          s[d + P + r] += cc * cc;
+        }
+    }
+  }
+  PetscCall(ItMCReduceBlocks(mc, q, local, total, batch));
+  ItMCCovarianceOf(d, total, mo->N, mo->cov);
+  ItMCSetMomentColumns(mc, mo, total);
+  PetscCall(PetscMalloc1(mc->nbatch * d * d, &mo->batch_cov));
+  for (PetscInt b = 0; b < mc->nbatch; b++)
+    ItMCCovarianceOf(d, &batch[b * q], mo->bn[b], &mo->batch_cov[b * d * d]);
+  PetscCall(PetscFree3(local, total, batch));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The column mutual_information_gaussian, from the covariance, with the
+   spread over the batches as standard error. Not collective. */
+static PetscErrorCode ItMCGaussianEstimate(ItMC mc, const ItMCMoments *mo, PetscReal info) {
+  const PetscInt d = mc->grid->dim, col = mc->col.mutual_information_gaussian;
+  PetscReal      bmi[IT_MC_MAX_BATCHES], mean;
+
+  PetscFunctionBegin;
+  if (col < 0) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt b = 0; b < mc->nbatch; b++)
+    bmi[b] = mo->bn[b] > 1 ? ItMCGaussianMI(mc->diag->sensor, d, &mo->batch_cov[b * d * d]) * info
+                           : (PetscReal)NAN;
+  mc->value[col] = ItMCGaussianMI(mc->diag->sensor, d, mo->cov) * info;
+  ItMCBatchStats(mc->nbatch, bmi, mo->bn, &mean, &mc->stderr_[col]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The kernel's standard deviation per axis (Scott's rule sd_i N^(-1/(d+4))
+   unless -mc_bandwidth) and its DCT multipliers. */
+static void ItMCSetBandwidth(ItMC mc, const ItMCMoments *mo) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d    = grid->dim;
+
   for (PetscInt i = 0; i < d; i++) {
     mc->scott[i] = mc->bandwidth_set ? mc->bandwidth[i]
-                                     : PetscSqrtReal(PetscMax(cov[i * d + i], 0)) *
-                                           PetscPowReal(N, -1.0 / (d + 4));
+                                     : PetscSqrtReal(PetscMax(mo->cov[i * d + i], 0)) *
+                                           PetscPowReal(mo->N, -1.0 / (d + 4));
     ItMCKernel(grid->n[i], mc->scott[i] / grid->h[i], mc->dct_factor[i]);
   }
-  {
-    const PetscReal unit = PetscPowReal((PetscReal)IT_MC_QUANTUM, (PetscReal)d) * grid->cell_volume;
-    PetscReal       S, Sv[IT_MAX_DIM], MI, KL, m;
-    /* each batch, then the total (its counts summed in batch order: exact integers) */
-    for (PetscInt b = 0; b < nbatch; b++) {
-      PetscReal *h = &mc->hist[b * mc->ncell];
-      if (!(bn[b] > 0)) continue;
-      PetscCall(ItMCSmooth(mc, h, mc->batch_density));
-      for (PetscInt c = 0; c < mc->ncell; c++) mc->batch_density[c] /= bn[b] * unit;
-      PetscCall(
-          ItMCDensityStats(mc, mc->batch_density, reference, &bS[b], &bSv[b * d], &bI[b], &bKL[b]));
-    }
-    for (PetscInt b = 1; b < nbatch; b++)
-      for (PetscInt c = 0; c < mc->ncell; c++) mc->hist[c] += mc->hist[b * mc->ncell + c];
-    PetscCall(ItMCSmooth(mc, mc->hist, mc->density));
-    for (PetscInt c = 0; c < mc->ncell; c++) mc->density[c] /= N * unit;
-    PetscCall(ItMCDensityStats(mc, mc->density, reference, &S, Sv, &MI, &KL));
-    value[mc->col.entropy] = S * info;
-    ItMCBatchStats(nbatch, bS, bn, &m, &se[mc->col.entropy]);
-    se[mc->col.entropy] *= info;
-    for (PetscInt i = 0; i < d; i++) {
-      PetscReal v[64];
-      for (PetscInt b = 0; b < nbatch && b < 64; b++) v[b] = bSv[b * d + i];
-      value[mc->col.entropy_var[i]] = Sv[i] * info;
-      ItMCBatchStats(nbatch, v, bn, &m, &se[mc->col.entropy_var[i]]);
-      se[mc->col.entropy_var[i]] *= info;
-    }
-    if (d > 1) {
-      value[mc->col.mutual_information] = MI * info;
-      ItMCBatchStats(nbatch, bI, bn, &m, &se[mc->col.mutual_information]);
-      se[mc->col.mutual_information] *= info;
-    }
-    if (mc->col.kl_mc_fp >= 0) {
-      value[mc->col.kl_mc_fp] = reference ? KL * info : (PetscReal)NAN;
-      ItMCBatchStats(nbatch, bKL, bn, &m, &se[mc->col.kl_mc_fp]);
-      se[mc->col.kl_mc_fp] = reference ? se[mc->col.kl_mc_fp] * info : (PetscReal)NAN;
-    }
+}
+
+/* The smoothed density of each batch and of all particles (mc->density) and
+   their statistics, bstat[b * IT_MC_NSTAT + k] and stat[k]. Collective. */
+static PetscErrorCode ItMCDensityEstimate(ItMC mc, const ItMCMoments *mo,
+                                          const PetscReal reference[], PetscReal bstat[],
+                                          PetscReal stat[]) {
+  ItGrid          grid  = mc->grid;
+  const PetscInt  ncell = mc->ncell, nbatch = mc->nbatch;
+  const PetscReal unit =
+      PetscPowReal((PetscReal)IT_MC_QUANTUM, (PetscReal)grid->dim) * grid->cell_volume;
+
+  PetscFunctionBegin;
+  /* quantised linear binning: exact integer counts per batch */
+  PetscCall(PetscArrayzero(mc->hist_local, nbatch * ncell));
+  ItMCBin(mc);
+  PetscCall(ItGridSum(grid, nbatch * ncell, mc->hist_local, mc->hist));
+  ItMCSetBandwidth(mc, mo);
+  for (PetscInt b = 0; b < nbatch; b++) {
+    if (!(mo->bn[b] > 0)) continue;
+    PetscCall(ItMCSmooth(mc, &mc->hist[b * ncell], mc->batch_density));
+    for (PetscInt c = 0; c < ncell; c++) mc->batch_density[c] /= mo->bn[b] * unit;
+    PetscCall(ItMCDensityStats(mc, mc->batch_density, reference, &bstat[b * IT_MC_NSTAT]));
   }
-  PetscCall(PetscFree5(bmi, bS, bSv, bI, bKL));
-  PetscCall(PetscFree3(local, total, batch));
+  /* the total: the batches' counts summed in batch order (exact integers) */
+  for (PetscInt b = 1; b < nbatch; b++)
+    for (PetscInt c = 0; c < ncell; c++) mc->hist[c] += mc->hist[b * ncell + c];
+  PetscCall(ItMCSmooth(mc, mc->hist, mc->density));
+  for (PetscInt c = 0; c < ncell; c++) mc->density[c] /= mo->N * unit;
+  PetscCall(ItMCDensityStats(mc, mc->density, reference, stat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The density-derived columns (entropy, entropy_<var>, mutual_information,
+   kl_mc_fp) from the statistics of the total and of the batches. */
+static void ItMCSetDensityColumns(ItMC mc, const ItMCMoments *mo, const PetscReal bstat[],
+                                  const PetscReal stat[], PetscBool have_reference,
+                                  PetscReal info) {
+  const PetscInt d = mc->grid->dim;
+  PetscInt       column[IT_MC_NSTAT];
+
+  column[0] = mc->col.entropy;
+  for (PetscInt i = 0; i < d; i++) column[1 + i] = mc->col.entropy_var[i];
+  column[1 + d] = mc->col.mutual_information;
+  column[2 + d] = mc->col.kl_mc_fp;
+  for (PetscInt k = 0; k < d + 3; k++) {
+    const PetscInt col = column[k];
+    PetscReal      v[IT_MC_MAX_BATCHES], mean;
+    if (col < 0) continue;
+    for (PetscInt b = 0; b < mc->nbatch; b++) v[b] = bstat[b * IT_MC_NSTAT + k];
+    ItMCBatchStats(mc->nbatch, v, mo->bn, &mean, &mc->stderr_[col]);
+    mc->value[col] = stat[k] * info;
+    mc->stderr_[col] *= info;
+    if (col == mc->col.kl_mc_fp && !have_reference) mc->value[col] = mc->stderr_[col] = NAN;
+  }
+}
+
+/* Every estimate at the particles' time mc->t; reference (natural order, may
+   be NULL) gives kl_mc_fp. Collective. */
+PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
+  ItGrid          grid = mc->grid;
+  const PetscInt  d    = grid->dim;
+  const PetscReal info = mc->diag->bits ? 1 / PetscLogReal(2.0) : 1;
+  ItMCMoments     mo;
+  PetscReal      *bstat, stat[IT_MC_NSTAT];
+
+  PetscFunctionBegin;
+  mo.N = (PetscReal)mc->N;
+  for (PetscInt i = 0; i < d; i++) mo.centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);
+  PetscCall(ItMCMeanPass(mc, &mo));
+  PetscCall(ItMCCovariancePass(mc, &mo));
+  PetscCall(ItMCGaussianEstimate(mc, &mo, info));
+  PetscCall(PetscCalloc1(mc->nbatch * IT_MC_NSTAT, &bstat));
+  PetscCall(ItMCDensityEstimate(mc, &mo, reference, bstat, stat));
+  ItMCSetDensityColumns(mc, &mo, bstat, stat, (PetscBool)(reference != NULL), info);
+  PetscCall(PetscFree(bstat));
+  PetscCall(PetscFree(mo.batch_cov));
   PetscCall(PetscArraycpy(mc->medium_prev, mc->medium, mc->nlocal * d));
   mc->t_prev = mc->t;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -537,7 +612,7 @@ PetscErrorCode ItMCGatherDensity(ItGrid grid, Vec p, PetscReal full[]) {
   VecScatter         scatter;
   Vec                all;
   const PetscScalar *a;
-  const PetscInt     ncell = grid->n[0] * grid->n[1] * grid->n[2];
+  const PetscInt     ncell = ItGridCellCount(grid);
 
   PetscFunctionBegin;
   PetscCall(DMDAGlobalToNaturalAllCreate(grid->da, &scatter));
@@ -559,7 +634,7 @@ PetscErrorCode ItMCDensityToVec(ItMC mc, Vec p) {
 
   PetscFunctionBegin;
   PetscCall(VecGetArray(p, &pa));
-  ItGridForOwned(grid, c, l) pa[l] = mc->density[(c[2] * grid->n[1] + c[1]) * grid->n[0] + c[0]];
+  ItGridForOwned(grid, c, l) pa[l] = mc->density[ItGridNaturalIndex(grid, c)];
   PetscCall(VecRestoreArray(p, &pa));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -15,19 +15,29 @@
 #include <infotherm/solve.h>
 #include <petscblaslapack.h>
 
-/* Four uniforms in (0, 1) and four normal deviates (Box–Muller) of one Philox draw. */
-static inline void ItMCNormals(PetscInt64 seed, PetscInt64 index, PetscInt64 counter,
-                               PetscInt64 purpose, PetscReal z[4], PetscReal u[4]) {
-  philox4x64_ctr_t c = {{(uint64_t)counter, (uint64_t)purpose, 0, 0}};
-  philox4x64_key_t k = {{(uint64_t)seed, (uint64_t)index}};
-  philox4x64_ctr_t r = philox4x64(c, k);
+/* Room for the deviates of one particle: d normals, or d + 1 uniforms, in draws of four. */
+#define IT_MC_NDRAW (4 * ((IT_MAX_DIM + 4) / 4))
 
-  for (int j = 0; j < 4; j++) u[j] = ((double)(r.v[j] >> 11) + 0.5) * 0x1.0p-53;
-  for (int j = 0; j < 4; j += 2) {
-    const PetscReal rho = PetscSqrtReal(-2 * PetscLogReal(u[j])), phi = 2 * PETSC_PI * u[j + 1];
-    z[j]     = rho * PetscCosReal(phi);
-    z[j + 1] = rho * PetscSinReal(phi);
-  }
+/* n >= 1 normal deviates z[] (Box–Muller) and the uniforms in (0, 1) they
+   come from, u[], in Philox4x64-10 draws of four; draw k has k as its third
+   counter word, so the first four deviates do not depend on n. */
+static inline void ItMCNormals(PetscInt64 seed, PetscInt64 index, PetscInt64 counter,
+                               PetscInt64 purpose, PetscInt n, PetscReal z[], PetscReal u[]) {
+  const philox4x64_key_t k    = {{(uint64_t)seed, (uint64_t)index}};
+  PetscInt               draw = 0;
+
+  do {
+    philox4x64_ctr_t c  = {{(uint64_t)counter, (uint64_t)purpose, (uint64_t)draw, 0}};
+    philox4x64_ctr_t r  = philox4x64(c, k);
+    PetscReal       *zd = &z[4 * draw], *ud = &u[4 * draw];
+
+    for (int j = 0; j < 4; j++) ud[j] = ((double)(r.v[j] >> 11) + 0.5) * 0x1.0p-53;
+    for (int j = 0; j < 4; j += 2) {
+      const PetscReal rho = PetscSqrtReal(-2 * PetscLogReal(ud[j])), phi = 2 * PETSC_PI * ud[j + 1];
+      zd[j]     = rho * PetscCosReal(phi);
+      zd[j + 1] = rho * PetscSinReal(phi);
+    }
+  } while (4 * ++draw < n);
 }
 
 /* Folds x into [lo, hi] by reflection at the walls (period 2 (hi - lo)); a
@@ -44,7 +54,7 @@ static inline PetscReal ItMCReflect(PetscReal x, PetscReal lo, PetscReal hi) {
   return lo + y;
 }
 
-/* The model's drift Jacobian by central differences at x (d <= 3); its spectral radius. */
+/* The model's drift Jacobian by central differences at x; its spectral radius. */
 static PetscErrorCode ItMCSpectralRadius(ItModel model, ItGrid grid, PetscReal t,
                                          const PetscReal x[], PetscReal *radius) {
   const PetscInt d = model->dim;
@@ -112,33 +122,16 @@ static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
 }
 
 /* Reads -mc_particles, -mc_scheme, -mc_dt, -mc_seed, -mc_batches,
-   -mc_bandwidth and checks them (nothing is allocated for particles yet
-   beyond this rank's share). Collective. */
-PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_final, ItMC *out) {
+   -mc_bandwidth and -quiet; *nbw gets the number of bandwidths given. Collective. */
+static PetscErrorCode ItMCReadOptions(ItMC mc, PetscReal t_final, PetscInt *nbw) {
   static const char *const schemes[] = {"euler", "weak2"};
-  ItMC                     mc;
-  const PetscInt           d      = model->dim;
-  PetscInt                 scheme = -1, nbw = IT_MAX_DIM, seed = 1;
+  PetscInt                 scheme = -1, seed = 1;
   PetscBool                set_scheme, set_dt;
 
   PetscFunctionBegin;
-  /* the medium entropy along paths uses the full force; with odd variables the
-     solver's entropy flow uses the irreversible one (PHYSICS.md 3b) */
-  for (PetscInt i = 0; i < d; i++)
-    PetscCheck(model->parity[i] > 0, grid->comm, PETSC_ERR_USER_INPUT,
-               "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows "
-               "use the full force); drop -parity",
-               model->var[i]);
-  PetscCall(PetscNew(&mc));
-  mc->comm  = grid->comm;
-  mc->grid  = grid;
-  mc->model = model;
-  mc->diag  = diag;
-  PetscCallMPI(MPI_Comm_rank(mc->comm, &mc->rank));
-  PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
   mc->N      = 100000;
   mc->nbatch = 16;
-  PetscCall(ItMCInspect(mc, t_final));
+  *nbw       = IT_MAX_DIM;
   PetscOptionsBegin(mc->comm, NULL, "Monte Carlo", "ItMC");
   PetscCall(PetscOptionsInt("-mc_particles", "number of particles", NULL, mc->N, &mc->N, NULL));
   PetscCall(PetscOptionsEList("-mc_scheme",
@@ -156,13 +149,22 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscCall(PetscOptionsRealArray(
       "-mc_bandwidth",
       "kernel standard deviation per variable (default: Scott's rule sd N^(-1/(d+4)))", NULL,
-      mc->bandwidth, &nbw, &mc->bandwidth_set));
+      mc->bandwidth, nbw, &mc->bandwidth_set));
   PetscCall(PetscOptionsBool("-quiet", "no progress line", NULL, mc->quiet, &mc->quiet, NULL));
   PetscOptionsEnd();
   if (!set_scheme) scheme = mc->additive ? IT_MC_WEAK2 : IT_MC_EULER;
   mc->scheme = (ItMCScheme)scheme;
   mc->seed   = seed;
   if (!set_dt) mc->dt = mc->stiffness > 0 ? 0.01 / mc->stiffness : t_final / 100;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Checks the options read by ItMCReadOptions; one bandwidth stands for every variable. */
+static PetscErrorCode ItMCCheckOptions(ItMC mc, PetscInt nbw) {
+  ItModel        model = mc->model;
+  const PetscInt d     = model->dim;
+
+  PetscFunctionBegin;
   PetscCheck(mc->N >= 1, mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_particles must be at least 1; got %" PetscInt_FMT, mc->N);
   PetscCheck(mc->dt > 0 && !PetscIsInfOrNanReal(mc->dt), mc->comm, PETSC_ERR_USER_INPUT,
@@ -177,23 +179,31 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
              "-mc_scheme weak2 needs additive noise, but the diffusion of model %s depends on the "
              "state; use -mc_scheme euler",
              model->type);
-  PetscCheck(mc->nbatch >= 2 && mc->nbatch <= 64, mc->comm, PETSC_ERR_USER_INPUT,
-             "-mc_batches must be between 2 and 64; got %" PetscInt_FMT, mc->nbatch);
+  PetscCheck(mc->nbatch >= 2 && mc->nbatch <= IT_MC_MAX_BATCHES, mc->comm, PETSC_ERR_USER_INPUT,
+             "-mc_batches must be between 2 and %d; got %" PetscInt_FMT, IT_MC_MAX_BATCHES,
+             mc->nbatch);
   PetscCheck(mc->seed >= 0, mc->comm, PETSC_ERR_USER_INPUT,
-             "-mc_seed must be non-negative; got %" PetscInt_FMT, seed);
-  if (mc->bandwidth_set) {
-    PetscCheck(nbw == 1 || nbw == d, mc->comm, PETSC_ERR_USER_INPUT,
-               "-mc_bandwidth needs 1 or %" PetscInt_FMT
-               " values (one per variable); got %" PetscInt_FMT,
-               d, nbw);
-    if (nbw == 1)
-      for (PetscInt i = 1; i < d; i++) mc->bandwidth[i] = mc->bandwidth[0];
-    for (PetscInt i = 0; i < d; i++)
-      PetscCheck(mc->bandwidth[i] > 0, mc->comm, PETSC_ERR_USER_INPUT,
-                 "-mc_bandwidth must be positive; got %g for %s", (double)mc->bandwidth[i],
-                 model->var[i]);
-  }
-  /* blocks of consecutive particles: the unit of every reduction, a function of N only */
+             "-mc_seed must be non-negative; got %" PetscInt64_FMT, mc->seed);
+  if (!mc->bandwidth_set) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(nbw == 1 || nbw == d, mc->comm, PETSC_ERR_USER_INPUT,
+             "-mc_bandwidth needs 1 or %" PetscInt_FMT
+             " values (one per variable); got %" PetscInt_FMT,
+             d, nbw);
+  if (nbw == 1)
+    for (PetscInt i = 1; i < d; i++) mc->bandwidth[i] = mc->bandwidth[0];
+  for (PetscInt i = 0; i < d; i++)
+    PetscCheck(mc->bandwidth[i] > 0, mc->comm, PETSC_ERR_USER_INPUT,
+               "-mc_bandwidth must be positive; got %g for %s", (double)mc->bandwidth[i],
+               model->var[i]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Blocks of consecutive particles, the unit of every reduction and a function
+   of N only; this rank owns blocks [b0, b1). Allocates its particles. */
+static PetscErrorCode ItMCDistribute(ItMC mc) {
+  const PetscInt d = mc->model->dim;
+
+  PetscFunctionBegin;
   mc->block   = PetscMax(1, PetscMin(1024, mc->N / (4 * mc->nbatch)));
   mc->nblocks = (mc->N + mc->block - 1) / mc->block;
   mc->b0      = (PetscInt)(((PetscInt64)mc->nblocks * mc->rank) / mc->size);
@@ -203,8 +213,84 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   if (mc->nlocal < 0) mc->nlocal = 0;
   PetscCall(PetscMalloc3(mc->nlocal * d, &mc->x, mc->nlocal * d, &mc->medium, mc->nlocal * d,
                          &mc->medium_prev));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads -mc_particles, -mc_scheme, -mc_dt, -mc_seed, -mc_batches,
+   -mc_bandwidth and checks them (nothing is allocated for particles yet
+   beyond this rank's share). Collective. */
+PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_final, ItMC *out) {
+  ItMC     mc;
+  PetscInt nbw;
+
+  PetscFunctionBegin;
+  /* the medium entropy along paths uses the full force; with odd variables the
+     solver's entropy flow uses the irreversible one (PHYSICS.md 3b) */
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCheck(model->parity[i] > 0, grid->comm, PETSC_ERR_USER_INPUT,
+               "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows "
+               "use the full force); drop -parity",
+               model->var[i]);
+  PetscCall(PetscNew(&mc));
+  mc->comm  = grid->comm;
+  mc->grid  = grid;
+  mc->model = model;
+  mc->diag  = diag;
+  PetscCallMPI(MPI_Comm_rank(mc->comm, &mc->rank));
+  PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
+  PetscCall(ItMCInspect(mc, t_final));
+  PetscCall(ItMCReadOptions(mc, t_final, &nbw));
+  PetscCall(ItMCCheckOptions(mc, nbw));
+  PetscCall(ItMCDistribute(mc));
   PetscCall(ItMCSetUpEstimates(mc));
   *out = mc;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* This rank's particles drawn from N(mean, L L^T). */
+static void ItMCSampleGaussian(ItMC mc, const PetscReal mean[], const PetscReal L[]) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d    = grid->dim;
+
+  for (PetscInt k = 0; k < mc->nlocal; k++) {
+    PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW], *x = &mc->x[k * d];
+    ItMCNormals(mc->seed, mc->first + k, 0, 1, d, z, u);
+    for (PetscInt i = 0; i < d; i++) {
+      x[i] = mean[i];
+      for (PetscInt j = 0; j <= i; j++) x[i] += L[i * d + j] * z[j];
+      x[i] = ItMCReflect(x[i], grid->lo[i], grid->hi[i]);
+    }
+  }
+}
+
+/* This rank's particles drawn from the grid density p0: a cell by its mass
+   (bisection in the cumulative masses, natural order), then uniformly inside it. Collective. */
+static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
+  ItGrid         grid  = mc->grid;
+  const PetscInt d     = grid->dim;
+  const PetscInt ncell = ItGridCellCount(grid);
+  PetscReal     *cdf;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(ncell, &cdf));
+  PetscCall(ItMCGatherDensity(grid, p0, cdf));
+  for (PetscInt c = 0; c < ncell; c++) cdf[c] = PetscMax(cdf[c], 0) + (c ? cdf[c - 1] : 0);
+  for (PetscInt k = 0; k < mc->nlocal; k++) {
+    PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW], *x = &mc->x[k * d], target;
+    PetscInt  lo = 0, hi = ncell - 1, cell[IT_MAX_DIM];
+    ItMCNormals(mc->seed, mc->first + k, 0, 1, d + 1, z, u);
+    target = u[0] * cdf[ncell - 1];
+    while (lo < hi) { /* the first cell whose cumulative mass exceeds target */
+      const PetscInt mid = (lo + hi) / 2;
+      if (cdf[mid] > target)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    ItGridNaturalCell(grid, lo, cell);
+    for (PetscInt i = 0; i < d; i++) x[i] = grid->lo[i] + (cell[i] + u[1 + i]) * grid->h[i];
+  }
+  PetscCall(PetscFree(cdf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -214,50 +300,17 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
    mass, then uniformly inside it). Collective. */
 PetscErrorCode ItMCInitialize(ItMC mc, Vec p0) {
   static const char *const kinds[] = {"gaussian", "stationary", "file"};
-  ItGrid                   grid    = mc->grid;
-  const PetscInt           d       = grid->dim;
+  const PetscInt           d       = mc->grid->dim;
   PetscInt                 kind    = 0;
-  PetscReal                mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM] = {0};
+  PetscReal                mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM];
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetEList(NULL, NULL, "-init", kinds, 3, &kind, NULL));
-  if (kind == 0) PetscCall(ItSolveGaussianOptions(grid, mean, L));
   if (kind == 0) {
-    for (PetscInt k = 0; k < mc->nlocal; k++) {
-      PetscReal z[4], u[4], *x = &mc->x[k * d];
-      ItMCNormals(mc->seed, mc->first + k, 0, 1, z, u);
-      for (PetscInt i = 0; i < d; i++) {
-        x[i] = mean[i];
-        for (PetscInt j = 0; j <= i; j++) x[i] += L[i * d + j] * z[j];
-        x[i] = ItMCReflect(x[i], grid->lo[i], grid->hi[i]);
-      }
-    }
-  } else {
-    PetscReal *cdf;
-    PetscInt   ncell = grid->n[0] * grid->n[1] * grid->n[2];
-    PetscCall(PetscMalloc1(ncell, &cdf));
-    PetscCall(ItMCGatherDensity(grid, p0, cdf));
-    for (PetscInt c = 0; c < ncell; c++) cdf[c] = PetscMax(cdf[c], 0) + (c ? cdf[c - 1] : 0);
-    for (PetscInt k = 0; k < mc->nlocal; k++) {
-      PetscReal z[4], u[4], *x = &mc->x[k * d], target;
-      PetscInt  lo = 0, hi = ncell - 1, c;
-      ItMCNormals(mc->seed, mc->first + k, 0, 1, z, u);
-      target = u[0] * cdf[ncell - 1];
-      while (lo < hi) { /* the first cell whose cumulative mass exceeds target */
-        const PetscInt mid = (lo + hi) / 2;
-        if (cdf[mid] > target)
-          hi = mid;
-        else
-          lo = mid + 1;
-      }
-      c = lo;
-      for (PetscInt i = 0; i < d; i++) {
-        x[i] = grid->lo[i] + (c % grid->n[i] + u[1 + i]) * grid->h[i];
-        c /= grid->n[i];
-      }
-    }
-    PetscCall(PetscFree(cdf));
-  }
+    PetscCall(ItSolveGaussianOptions(mc->grid, mean, L));
+    ItMCSampleGaussian(mc, mean, L);
+  } else
+    PetscCall(ItMCSampleDensity(mc, p0));
   PetscCall(PetscArrayzero(mc->medium, mc->nlocal * d));
   PetscCall(PetscArrayzero(mc->medium_prev, mc->nlocal * d));
   mc->t      = 0;
@@ -289,15 +342,78 @@ static PetscErrorCode ItMCForce(ItMC mc, PetscReal t, PetscInt n, const PetscRea
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Work arrays of ItMCAdvance for one block of particles. */
+typedef struct {
+  PetscReal *A, *D, *F, *xp, *Ap, *Dp, *noise; /* block*dim each */
+  PetscReal *xw, *Aw, *Dw;                     /* 2*block*dim each: ItMCForce's shifted points */
+} ItMCWork;
+
+/* One step of n particles x from ts to te, A, D, F the drift, diffusion and
+   force at (x, ts) on entry and at the new (x, te) on return; adds the
+   Stratonovich increment of the medium entropy. */
+static PetscErrorCode ItMCStep(ItMC mc, PetscInt first, PetscInt n, PetscInt64 step, PetscReal ts,
+                               PetscReal te, PetscReal x[], PetscReal medium[], ItMCWork *w) {
+  ItGrid          grid = mc->grid;
+  const PetscInt  d    = grid->dim;
+  const PetscReal hs   = te - ts;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < n; k++) {
+    PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW];
+    ItMCNormals(mc->seed, mc->first + first + k, step, 0, d, z, u);
+    for (PetscInt i = 0; i < d; i++) {
+      w->noise[k * d + i] = PetscSqrtReal(2 * w->D[k * d + i] * hs) * z[i];
+      w->xp[k * d + i]    = x[k * d + i] + w->A[k * d + i] * hs + w->noise[k * d + i];
+    }
+  }
+  if (mc->scheme == IT_MC_WEAK2) {
+    PetscCall(ItModelEvaluate(mc->model, te, n, w->xp, w->Ap, w->Dp));
+    for (PetscInt k = 0; k < n * d; k++)
+      w->xp[k] = x[k] + 0.5 * (w->A[k] + w->Ap[k]) * hs + w->noise[k];
+  }
+  for (PetscInt k = 0; k < n; k++)
+    for (PetscInt i = 0; i < d; i++)
+      w->xp[k * d + i] = ItMCReflect(w->xp[k * d + i], grid->lo[i], grid->hi[i]);
+  /* Stratonovich: the force at both ends of the increment */
+  PetscCall(ItModelEvaluate(mc->model, te, n, w->xp, w->A, w->D));
+  PetscCall(ItMCForce(mc, te, n, w->xp, w->A, w->D, w->xw, w->Aw, w->Dw, w->Ap));
+  for (PetscInt k = 0; k < n * d; k++) {
+    medium[k] += 0.5 * (w->F[k] + w->Ap[k]) * (w->xp[k] - x[k]);
+    x[k]    = w->xp[k];
+    w->F[k] = w->Ap[k];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0's progress line, at most twice a second. */
+static PetscErrorCode ItMCProgress(ItMC mc, PetscInt b, PetscInt64 nsteps, PetscReal t0,
+                                   PetscReal t, PetscLogDouble start, PetscLogDouble *last) {
+  PetscLogDouble now;
+  double         done, rate;
+
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&now));
+  if (now - *last <= 0.5) PetscFunctionReturn(PETSC_SUCCESS);
+  done = (double)(b + 1 - mc->b0) * mc->block * (double)nsteps;
+  rate = done / (now - start + 1e-30);
+  fprintf(stderr,
+          "\r  mc: t = %-8.4g -> %-8.4g  block %" PetscInt_FMT "/%" PetscInt_FMT
+          "  %.3g particle-steps/s per rank ",
+          (double)t0, (double)t, b + 1 - mc->b0, mc->b1 - mc->b0, rate);
+  fflush(stderr);
+  *last = now;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Integrates every particle from mc->t to t in equal steps no longer than
    -mc_dt, block by block, accumulating the medium entropy. Not collective
    (the progress line is rank 0's). */
 PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t) {
-  ItGrid          grid = mc->grid;
-  const PetscInt  d = grid->dim, B = mc->block;
+  const PetscInt  d = mc->grid->dim, B = mc->block;
   const PetscReal t0 = mc->t;
   PetscInt64      nsteps;
-  PetscReal       h, *A, *D, *F, *xp, *Ap, *Dp, *noise, *xw, *Aw, *Dw;
+  PetscReal       h;
+  ItMCWork        w;
   PetscLogDouble  start, now, last = 0;
   const PetscBool progress = (PetscBool)(!mc->quiet && mc->rank == 0 && isatty(2));
 
@@ -306,64 +422,29 @@ PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t) {
   nsteps = (PetscInt64)PetscCeilReal((t - t0) / mc->dt * (1 - 1e-12));
   if (nsteps < 1) nsteps = 1;
   h = (t - t0) / (PetscReal)nsteps;
-  PetscCall(PetscMalloc7(B * d, &A, B * d, &D, B * d, &F, B * d, &xp, B * d, &Ap, B * d, &Dp, B * d,
-                         &noise));
-  PetscCall(PetscMalloc3(2 * B * d, &xw, 2 * B * d, &Aw, 2 * B * d, &Dw));
+  PetscCall(PetscMalloc7(B * d, &w.A, B * d, &w.D, B * d, &w.F, B * d, &w.xp, B * d, &w.Ap, B * d,
+                         &w.Dp, B * d, &w.noise));
+  PetscCall(PetscMalloc3(2 * B * d, &w.xw, 2 * B * d, &w.Aw, 2 * B * d, &w.Dw));
   PetscCall(PetscTime(&start));
   for (PetscInt b = mc->b0; b < mc->b1; b++) {
     const PetscInt first = b * B - mc->first, n = PetscMin(B, mc->nlocal - first);
     PetscReal     *x = &mc->x[first * d], *medium = &mc->medium[first * d];
     if (n <= 0) break;
-    PetscCall(ItModelEvaluate(mc->model, t0, n, x, A, D));
-    PetscCall(ItMCForce(mc, t0, n, x, A, D, xw, Aw, Dw, F));
+    PetscCall(ItModelEvaluate(mc->model, t0, n, x, w.A, w.D));
+    PetscCall(ItMCForce(mc, t0, n, x, w.A, w.D, w.xw, w.Aw, w.Dw, w.F));
     for (PetscInt64 s = 0; s < nsteps; s++) {
       const PetscReal ts = t0 + (PetscReal)s * h,
                       te = s == nsteps - 1 ? t : t0 + (PetscReal)(s + 1) * h;
-      const PetscReal hs = te - ts;
-      for (PetscInt k = 0; k < n; k++) {
-        PetscReal z[4], u[4];
-        ItMCNormals(mc->seed, mc->first + first + k, mc->step + s + 1, 0, z, u);
-        for (PetscInt i = 0; i < d; i++) {
-          noise[k * d + i] = PetscSqrtReal(2 * D[k * d + i] * hs) * z[i];
-          xp[k * d + i]    = x[k * d + i] + A[k * d + i] * hs + noise[k * d + i];
-        }
-      }
-      if (mc->scheme == IT_MC_WEAK2) {
-        PetscCall(ItModelEvaluate(mc->model, te, n, xp, Ap, Dp));
-        for (PetscInt k = 0; k < n * d; k++) xp[k] = x[k] + 0.5 * (A[k] + Ap[k]) * hs + noise[k];
-      }
-      for (PetscInt k = 0; k < n; k++)
-        for (PetscInt i = 0; i < d; i++)
-          xp[k * d + i] = ItMCReflect(xp[k * d + i], grid->lo[i], grid->hi[i]);
-      /* Stratonovich: the force at both ends of the increment */
-      PetscCall(ItModelEvaluate(mc->model, te, n, xp, A, D));
-      PetscCall(ItMCForce(mc, te, n, xp, A, D, xw, Aw, Dw, Ap));
-      for (PetscInt k = 0; k < n * d; k++) {
-        medium[k] += 0.5 * (F[k] + Ap[k]) * (xp[k] - x[k]);
-        x[k] = xp[k];
-        F[k] = Ap[k];
-      }
+      PetscCall(ItMCStep(mc, first, n, mc->step + s + 1, ts, te, x, medium, &w));
     }
-    if (progress) {
-      PetscCall(PetscTime(&now));
-      if (now - last > 0.5) {
-        const double done = (double)(b + 1 - mc->b0) * B * (double)nsteps,
-                     rate = done / (now - start + 1e-30);
-        fprintf(stderr,
-                "\r  mc: t = %-8.4g -> %-8.4g  block %" PetscInt_FMT "/%" PetscInt_FMT
-                "  %.3g particle-steps/s per rank ",
-                (double)t0, (double)t, b + 1 - mc->b0, mc->b1 - mc->b0, rate);
-        fflush(stderr);
-        last = now;
-      }
-    }
+    if (progress) PetscCall(ItMCProgress(mc, b, nsteps, t0, t, start, &last));
   }
   PetscCall(PetscTime(&now));
   mc->step_time += now - start;
   mc->step += nsteps;
   mc->t = t;
-  PetscCall(PetscFree7(A, D, F, xp, Ap, Dp, noise));
-  PetscCall(PetscFree3(xw, Aw, Dw));
+  PetscCall(PetscFree7(w.A, w.D, w.F, w.xp, w.Ap, w.Dp, w.noise));
+  PetscCall(PetscFree3(w.xw, w.Aw, w.Dw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
