@@ -41,17 +41,81 @@ PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The covariance S (d x d, row-major) of a density in natural order, about
+   the box centre as diag computes it. */
+static void ItCrosscheckCovariance(ItGrid grid, PetscInt ncell, const PetscReal p[],
+                                   PetscReal S[]) {
+  const PetscInt d = grid->dim;
+  PetscReal      m1[IT_MAX_DIM], m2[IT_MAX_DIM * IT_MAX_DIM], mass = 0;
+
+  for (PetscInt k = 0; k < d * d; k++) m2[k] = 0;
+  for (PetscInt i = 0; i < d; i++) m1[i] = 0;
+  for (PetscInt c = 0; c < ncell; c++) {
+    PetscReal y[IT_MAX_DIM];
+    PetscInt  cell[IT_MAX_DIM];
+    ItGridNaturalCell(grid, c, cell);
+    for (PetscInt i = 0; i < d; i++)
+      y[i] = ItGridCoordinate(grid, i, cell[i]) - 0.5 * (grid->lo[i] + grid->hi[i]);
+    mass += p[c];
+    for (PetscInt i = 0; i < d; i++) {
+      m1[i] += p[c] * y[i];
+      for (PetscInt j = 0; j < d; j++) m2[i * d + j] += p[c] * y[i] * y[j];
+    }
+  }
+  for (PetscInt i = 0; i < d; i++)
+    for (PetscInt j = 0; j < d; j++)
+      S[i * d + j] = m2[i * d + j] / mass - m1[i] / mass * m1[j] / mass;
+}
+
+/* The solver's value of Monte Carlo column q at time t: the interval mean of
+   an entropy flow, a covariance or the Gaussian mutual information of S, or
+   else the diagnostic of the same name (NaN when there is none). Not collective. */
+static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal t,
+                                          const PetscReal fp_values[], const PetscReal S[],
+                                          PetscReal *fp) {
+  ItMC           mc = cc->mc;
+  ItDiag         g  = cc->diag;
+  const PetscInt d  = mc->grid->dim;
+
+  PetscFunctionBegin;
+  *fp = (PetscReal)NAN;
+  for (PetscInt a = 0; a < d; a++)
+    if (q == mc->col.entropy_flow[a] || q == mc->col.heat_rate[a]) {
+      const PetscReal cum = fp_values[g->col.entropy_flow_cum[a]];
+      if (cc->ntime > 0 && t > cc->fp_t_prev)
+        *fp = (cum - cc->fp_cum_prev[a]) / (t - cc->fp_t_prev);
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  for (PetscInt a = 0, kc = 0; a < d; a++)
+    for (PetscInt b = a + 1; b < d; b++, kc++)
+      if (q == mc->col.cov[kc]) {
+        *fp = S[a * d + b];
+        PetscFunctionReturn(PETSC_SUCCESS);
+      }
+  if (q == mc->col.mutual_information_gaussian) {
+    PetscCall(ItGridGaussianMutualInformation(d, S, g->sensor, fp));
+    if (g->bits) *fp *= 1 / PetscLogReal(2.0); /* as the Monte Carlo scales it */
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt c = 0; c < g->ncol; c++) {
+    PetscBool same;
+    PetscCall(PetscStrcmp(g->name[c], cc->name[q], &same));
+    if (same) {
+      *fp = fp_values[c];
+      break;
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Records time t: the solver's diagnostics (diag columns) and density (natural
    order), against the Monte Carlo's last estimates. Not collective. */
 PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[],
                                const PetscReal fp_density[]) {
-  ItMC           mc   = cc->mc;
-  ItDiag         g    = cc->diag;
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, nq = cc->nq, k = cc->ntime;
-  PetscReal      m1[IT_MAX_DIM] = {0}, m2[IT_MAX_DIM * IT_MAX_DIM] = {0}, mass = 0,
-            S[IT_MAX_DIM * IT_MAX_DIM];
-  const PetscReal info = g->bits ? 1 / PetscLogReal(2.0) : 1;
+  ItMC           mc = cc->mc;
+  ItDiag         g  = cc->diag;
+  const PetscInt d = mc->grid->dim, nq = cc->nq, k = cc->ntime;
+  PetscReal      S[IT_MAX_DIM * IT_MAX_DIM];
 
   PetscFunctionBegin;
   if (cc->ntime == cc->captime) {
@@ -61,72 +125,10 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
     PetscCall(PetscRealloc(sizeof(PetscReal) * cc->captime * nq, &cc->mcv));
     PetscCall(PetscRealloc(sizeof(PetscReal) * cc->captime * nq, &cc->se));
   }
-  /* the solver density's covariance, about the box centre (as diag does) */
-  for (PetscInt c = 0; c < cc->ncell; c++) {
-    PetscReal y[IT_MAX_DIM];
-    PetscInt  r = c;
-    for (PetscInt i = 0; i < d; i++) {
-      y[i] = ItGridCoordinate(grid, i, r % grid->n[i]) - 0.5 * (grid->lo[i] + grid->hi[i]);
-      r /= grid->n[i];
-    }
-    mass += fp_density[c];
-    for (PetscInt i = 0; i < d; i++) {
-      m1[i] += fp_density[c] * y[i];
-      for (PetscInt j = 0; j < d; j++) m2[i * d + j] += fp_density[c] * y[i] * y[j];
-    }
-  }
-  for (PetscInt i = 0; i < d; i++)
-    for (PetscInt j = 0; j < d; j++)
-      S[i * d + j] = m2[i * d + j] / mass - m1[i] / mass * m1[j] / mass;
+  ItCrosscheckCovariance(mc->grid, cc->ncell, fp_density, S);
   cc->t[k] = t;
   for (PetscInt q = 0; q < nq; q++) {
-    PetscReal fp    = (PetscReal)NAN;
-    PetscBool found = PETSC_FALSE;
-    for (PetscInt a = 0; a < d; a++)
-      if (q == mc->col.entropy_flow[a] || q == mc->col.heat_rate[a]) {
-        const PetscReal cum = fp_values[g->col.entropy_flow_cum[a]];
-        fp    = k > 0 && t > cc->fp_t_prev ? (cum - cc->fp_cum_prev[a]) / (t - cc->fp_t_prev)
-                                           : (PetscReal)NAN;
-        found = PETSC_TRUE;
-      }
-    for (PetscInt a = 0, kc = 0; a < d; a++)
-      for (PetscInt b = a + 1; b < d; b++, kc++)
-        if (q == mc->col.cov[kc]) {
-          fp    = S[a * d + b];
-          found = PETSC_TRUE;
-        }
-    if (q == mc->col.mutual_information_gaussian) {
-      PetscInt  ix[IT_MAX_DIM] = {0, 0, 0}, iy[IT_MAX_DIM] = {0, 0, 0}, nx = 0, ny = 0;
-      PetscReal det = 0, detx, dety;
-      for (PetscInt i = 0; i < d; i++) {
-        if (g->sensor[i])
-          ix[nx++] = i;
-        else
-          iy[ny++] = i;
-      }
-      detx = nx == 1 ? S[ix[0] * d + ix[0]]
-                     : S[ix[0] * d + ix[0]] * S[ix[1] * d + ix[1]] -
-                           S[ix[0] * d + ix[1]] * S[ix[1] * d + ix[0]];
-      dety = ny == 1 ? S[iy[0] * d + iy[0]]
-                     : S[iy[0] * d + iy[0]] * S[iy[1] * d + iy[1]] -
-                           S[iy[0] * d + iy[1]] * S[iy[1] * d + iy[0]];
-      if (d == 2)
-        det = S[0] * S[3] - S[1] * S[2];
-      else
-        det = S[0] * (S[4] * S[8] - S[5] * S[7]) - S[1] * (S[3] * S[8] - S[5] * S[6]) +
-              S[2] * (S[3] * S[7] - S[4] * S[6]);
-      fp    = 0.5 * PetscLogReal(detx * dety / det) * info;
-      found = PETSC_TRUE;
-    }
-    for (PetscInt c = 0; c < g->ncol && !found; c++) {
-      PetscBool same;
-      PetscCall(PetscStrcmp(g->name[c], cc->name[q], &same));
-      if (same) {
-        fp    = fp_values[c];
-        found = PETSC_TRUE;
-      }
-    }
-    cc->fp[k * nq + q]  = fp;
+    PetscCall(ItCrosscheckFPValue(cc, q, t, fp_values, S, &cc->fp[k * nq + q]));
     cc->mcv[k * nq + q] = mc->value[q];
     cc->se[k * nq + q]  = mc->stderr_[q];
   }

@@ -11,12 +11,11 @@
    (FFTW's MPI r2r REDFT10/REDFT01 over the slabs of the grid). From the
    density: marginal and joint entropies and mutual_information (binned
    plug-in, biased), D(p_MC ‖ p_FP); mutual_information_gaussian from the
-   covariance, ½ ln(det S_XX det S_YY / det S). Density-derived standard
-   errors come from -mc_batches batches of blocks (spread / sqrt(batches)).
-   Trajectory thermodynamics: entropy_flow_<var> is the mean over particles of
-   the medium entropy ∫ F_i ∘ dx_i gained since the previous estimate divided
-   by the interval (it estimates the interval mean of Γ_i), heat_rate_<var>
-   the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0.
+   covariance, ½ ln(det S_XX det S_YY / det S) (grid's Gaussian closed forms). Density-derived
+   standard errors come from -mc_batches batches of blocks (spread / sqrt(batches)). Trajectory
+   thermodynamics: entropy_flow_<var> is the mean over particles of the medium entropy ∫ F_i ∘ dx_i
+   gained since the previous estimate divided by the interval (it estimates the interval mean of
+   Γ_i), heat_rate_<var> the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0.
    The gathers of FFTW's slabs and of the block sums are this module's only
    direct MPI calls (data movement for FFTW-MPI); reductions go through grid. */
 #include <fftw3-mpi.h>
@@ -192,32 +191,6 @@ static void ItMCBatchStats(PetscInt nbatch, const PetscReal v[], const PetscReal
   for (PetscInt b = 0; b < nbatch; b++)
     if (n[b] > 0 && !PetscIsInfOrNanReal(v[b])) s2 += (v[b] - *mean) * (v[b] - *mean);
   *se = m > 1 ? PetscSqrtReal(s2 / (m - 1) / m) : (PetscReal)NAN;
-}
-
-/* Gaussian mutual information of the sets X and Y from a covariance matrix (d x d, row-major). */
-static PetscReal ItMCGaussianMI(const PetscBool sensor[], PetscInt d, const PetscReal S[]) {
-  PetscInt  ix[IT_MAX_DIM], iy[IT_MAX_DIM], nx = 0, ny = 0, all[IT_MAX_DIM];
-  PetscReal detS, detX, detY;
-
-  for (PetscInt i = 0; i < d; i++) {
-    all[i] = i;
-    if (sensor[i])
-      ix[nx++] = i;
-    else
-      iy[ny++] = i;
-  }
-#define IT_DET(idx, m)                                                                             \
-  ((m) == 1   ? S[idx[0] * d + idx[0]]                                                             \
-   : (m) == 2 ? S[idx[0] * d + idx[0]] * S[idx[1] * d + idx[1]] -                                  \
-                    S[idx[0] * d + idx[1]] * S[idx[1] * d + idx[0]]                                \
-              : S[0] * (S[4] * S[8] - S[5] * S[7]) - S[1] * (S[3] * S[8] - S[5] * S[6]) +          \
-                    S[2] * (S[3] * S[7] - S[4] * S[6]))
-  detS = IT_DET(all, d);
-  detX = IT_DET(ix, nx);
-  detY = IT_DET(iy, ny);
-#undef IT_DET
-  if (!(detS > 0 && detX > 0 && detY > 0)) return (PetscReal)NAN;
-  return 0.5 * PetscLogReal(detX * detY / detS);
 }
 
 /* Kernel multipliers of the DCT-II per axis for a Gaussian of s cells:
@@ -497,18 +470,23 @@ static PetscErrorCode ItMCCovariancePass(ItMC mc, ItMCMoments *mo) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The column mutual_information_gaussian, from the covariance, with the
-   spread over the batches as standard error. Not collective. */
+/* The column mutual_information_gaussian, ½ ln(det S_XX det S_YY / det S) of
+   the covariance, with the spread over the batches as standard error. Not collective. */
 static PetscErrorCode ItMCGaussianEstimate(ItMC mc, const ItMCMoments *mo, PetscReal info) {
   const PetscInt d = mc->grid->dim, col = mc->col.mutual_information_gaussian;
-  PetscReal      bmi[IT_MC_MAX_BATCHES], mean;
+  PetscReal      bmi[IT_MC_MAX_BATCHES], mi, mean;
 
   PetscFunctionBegin;
   if (col < 0) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt b = 0; b < mc->nbatch; b++)
-    bmi[b] = mo->bn[b] > 1 ? ItMCGaussianMI(mc->diag->sensor, d, &mo->batch_cov[b * d * d]) * info
-                           : (PetscReal)NAN;
-  mc->value[col] = ItMCGaussianMI(mc->diag->sensor, d, mo->cov) * info;
+  for (PetscInt b = 0; b < mc->nbatch; b++) {
+    bmi[b] = (PetscReal)NAN;
+    if (!(mo->bn[b] > 1)) continue;
+    PetscCall(
+        ItGridGaussianMutualInformation(d, &mo->batch_cov[b * d * d], mc->diag->sensor, &bmi[b]));
+    bmi[b] *= info;
+  }
+  PetscCall(ItGridGaussianMutualInformation(d, mo->cov, mc->diag->sensor, &mi));
+  mc->value[col] = mi * info;
   ItMCBatchStats(mc->nbatch, bmi, mo->bn, &mean, &mc->stderr_[col]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
