@@ -244,19 +244,6 @@ static PetscErrorCode ItMCSmooth(ItMC mc, const PetscReal counts[], PetscReal ou
 /* The marginals ItMCDensityStats needs: of each variable alone, then of X, then of Y. */
 #define IT_MC_NMARG (IT_MAX_DIM + 2)
 
-/* -Σ m ln m × cell over a marginal of masses (sums over the other axes of the
-   density), m = mass × (grid cell volume) / cell, term by term. */
-static PetscReal ItMCMarginalEntropy(const PetscReal mass[], PetscInt count, PetscReal volume,
-                                     PetscReal cell) {
-  PetscReal s = 0;
-
-  for (PetscInt k = 0; k < count; k++) {
-    const PetscReal m = mass[k] * volume / cell;
-    if (m > 0) s -= m * PetscLogReal(m) * cell;
-  }
-  return s;
-}
-
 /* The statistics (IT_MC_NSTAT) of a density p in natural order;
    reference may be NULL. Not collective. */
 static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const PetscReal reference[],
@@ -288,8 +275,12 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const Petsc
     for (PetscInt k = 0; k < nmarg; k++)
       marg[off[k] + ItGridMarginalIndex(grid, mask[k], cell)] += pc;
   }
-  for (PetscInt k = 0; k < nmarg; k++)
-    entropy[k] = ItMCMarginalEntropy(&marg[off[k]], size[k], grid->cell_volume, volume[k]);
+  /* sums over the other axes times their cell sizes: the marginal densities */
+  for (PetscInt k = 0; k < nmarg; k++) {
+    for (PetscInt m = off[k]; m < off[k + 1]; m++)
+      marg[m] = marg[m] * grid->cell_volume / volume[k];
+    entropy[k] = ItGridEntropyOf(&marg[off[k]], size[k], volume[k]);
+  }
   stat[0] = S * grid->cell_volume;
   for (PetscInt i = 0; i < d; i++) stat[1 + i] = entropy[i];
   stat[1 + d] = entropy[d] + entropy[d + 1] - stat[0];
