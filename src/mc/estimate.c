@@ -57,7 +57,7 @@ static PetscErrorCode ItMCCreateColumns(ItMC mc) {
   for (PetscInt a = 0; a < d; a++)
     PetscCall(
         ItMCAddColumn(mc, &mc->col.entropy_var[a], PETSC_FALSE, g->name[g->col.entropy_var[a]]));
-  if (d > 1) {
+  if (g->col.mutual_information >= 0) { /* two sets X and Y */
     PetscCall(ItMCAddColumn(mc, &mc->col.mutual_information, PETSC_FALSE,
                             g->name[g->col.mutual_information]));
     PetscCall(
