@@ -354,30 +354,52 @@ static void ItMCSetFlowColumns(ItMC mc, const PetscReal total[], PetscReal N) {
   }
 }
 
+/* Adds particle k (local index) to the q sums s[] of one pass. */
+typedef void (*ItMCSumFn)(ItMC mc, const ItMCMoments *mo, PetscInt k, PetscReal s[]);
+
+/* Sums q quantities over this rank's particles, block by block, and adds the
+   blocks of every rank in block order: total[q] and per batch[nbatch * q]. Collective. */
+static PetscErrorCode ItMCSumParticles(ItMC mc, const ItMCMoments *mo, PetscInt q, ItMCSumFn add,
+                                       PetscReal total[], PetscReal batch[]) {
+  const PetscInt nb = mc->b1 - mc->b0, B = mc->block;
+  PetscReal     *local;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc1(PetscMax(nb, 1) * q, &local));
+  for (PetscInt b = 0; b < nb; b++) {
+    const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
+    for (PetscInt k = k0; k < k1; k++) add(mc, mo, k, &local[b * q]);
+  }
+  PetscCall(ItMCReduceBlocks(mc, q, local, total, batch));
+  PetscCall(PetscFree(local));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Pass 1 sums of one particle: 1, its position about the centre, its medium
+   entropy since t = 0 and since the last estimate, and their squares. */
+static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k, PetscReal s[]) {
+  const PetscInt d = mc->grid->dim;
+
+  s[0] += 1;
+  for (PetscInt i = 0; i < d; i++) {
+    const PetscReal m = mc->medium[k * d + i], w = m - mc->medium_prev[k * d + i];
+    s[1 + i] += mc->x[k * d + i] - mo->centre[i];
+    s[1 + d + i] += m;
+    s[1 + 2 * d + i] += m * m;
+    s[1 + 3 * d + i] += w;
+    s[1 + 4 * d + i] += w * w;
+  }
+}
+
 /* Pass 1 over the particles: counts per batch, the means and the medium
    entropy columns. Collective. */
 static PetscErrorCode ItMCMeanPass(ItMC mc, ItMCMoments *mo) {
-  const PetscInt d = mc->grid->dim, nb = mc->b1 - mc->b0, B = mc->block, q = 1 + 5 * d;
-  PetscReal     *local, *total, *batch;
+  const PetscInt d = mc->grid->dim, q = 1 + 5 * d;
+  PetscReal     *total, *batch;
 
   PetscFunctionBegin;
-  PetscCall(PetscCalloc3(PetscMax(nb, 1) * q, &local, q, &total, mc->nbatch * q, &batch));
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal     *s  = &local[b * q];
-    const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
-    for (PetscInt k = k0; k < k1; k++) {
-      s[0] += 1;
-      for (PetscInt i = 0; i < d; i++) {
-        const PetscReal m = mc->medium[k * d + i], w = m - mc->medium_prev[k * d + i];
-        s[1 + i] += mc->x[k * d + i] - mo->centre[i];
-        s[1 + d + i] += m;
-        s[1 + 2 * d + i] += m * m;
-        s[1 + 3 * d + i] += w;
-        s[1 + 4 * d + i] += w * w;
-      }
-    }
-  }
-  PetscCall(ItMCReduceBlocks(mc, q, local, total, batch));
+  PetscCall(PetscMalloc2(q, &total, mc->nbatch * q, &batch));
+  PetscCall(ItMCSumParticles(mc, mo, q, ItMCAddMeanSums, total, batch));
   for (PetscInt b = 0; b < mc->nbatch; b++) mo->bn[b] = batch[b * q];
   for (PetscInt i = 0; i < d; i++) {
     mo->mean[i] = total[1 + i] / mo->N;
@@ -387,7 +409,7 @@ static PetscErrorCode ItMCMeanPass(ItMC mc, ItMCMoments *mo) {
         mc->model->var[i], (double)mc->t);
   }
   ItMCSetFlowColumns(mc, total, mo->N);
-  PetscCall(PetscFree3(local, total, batch));
+  PetscCall(PetscFree2(total, batch));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -425,39 +447,39 @@ static void ItMCSetMomentColumns(ItMC mc, const ItMCMoments *mo, const PetscReal
   }
 }
 
+/* Pass 2 sums of one particle: its deviations c_i from the mean, then the
+   products c_i c_j (i <= j), then their squares. */
+static void ItMCAddCovarianceSums(ItMC mc, const ItMCMoments *mo, PetscInt k, PetscReal s[]) {
+  const PetscInt d = mc->grid->dim, P = d * (d + 1) / 2;
+  PetscReal      c[IT_MAX_DIM];
+
+  for (PetscInt i = 0; i < d; i++) {
+    c[i] = mc->x[k * d + i] - mo->centre[i] - mo->mean[i];
+    s[i] += c[i];
+  }
+  for (PetscInt i = 0, r = 0; i < d; i++)
+    for (PetscInt j = i; j < d; j++, r++) {
+      const PetscReal cc = c[i] * c[j];
+      s[d + r] += cc;
+      s[d + P + r] += cc * cc;
+    }
+}
+
 /* Pass 2 over the particles: central products about the mean, the
    covariance in total and per batch, and the moment columns. Collective. */
 static PetscErrorCode ItMCCovariancePass(ItMC mc, ItMCMoments *mo) {
-  const PetscInt d = mc->grid->dim, nb = mc->b1 - mc->b0, B = mc->block, P = d * (d + 1) / 2;
-  const PetscInt q = d + 2 * P;
-  PetscReal     *local, *total, *batch;
+  const PetscInt d = mc->grid->dim, q = d + d * (d + 1);
+  PetscReal     *total, *batch;
 
   PetscFunctionBegin;
-  PetscCall(PetscCalloc3(PetscMax(nb, 1) * q, &local, q, &total, mc->nbatch * q, &batch));
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal     *s  = &local[b * q];
-    const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
-    for (PetscInt k = k0; k < k1; k++) {
-      PetscReal c[IT_MAX_DIM];
-      for (PetscInt i = 0; i < d; i++) {
-        c[i] = mc->x[k * d + i] - mo->centre[i] - mo->mean[i];
-        s[i] += c[i];
-      }
-      for (PetscInt i = 0, r = 0; i < d; i++)
-        for (PetscInt j = i; j < d; j++, r++) {
-          const PetscReal cc = c[i] * c[j];
-          s[d + r] += cc;
-          s[d + P + r] += cc * cc;
-        }
-    }
-  }
-  PetscCall(ItMCReduceBlocks(mc, q, local, total, batch));
+  PetscCall(PetscMalloc2(q, &total, mc->nbatch * q, &batch));
+  PetscCall(ItMCSumParticles(mc, mo, q, ItMCAddCovarianceSums, total, batch));
   ItMCCovarianceOf(d, total, mo->N, mo->cov);
   ItMCSetMomentColumns(mc, mo, total);
   PetscCall(PetscMalloc1(mc->nbatch * d * d, &mo->batch_cov));
   for (PetscInt b = 0; b < mc->nbatch; b++)
     ItMCCovarianceOf(d, &batch[b * q], mo->bn[b], &mo->batch_cov[b * d * d]);
-  PetscCall(PetscFree3(local, total, batch));
+  PetscCall(PetscFree2(total, batch));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
