@@ -124,7 +124,7 @@ static PetscErrorCode CheckDensity(PetscInt *failures) {
   PetscCall(ItModelSetFromOptions(model));
   PetscCall(ItGridCreate(model, &grid));
   for (PetscInt k = 0; k < ItGridCellCount(grid); k++) {
-    PetscInt c[IT_MAX_DIM] = {0};
+    PetscInt c[IT_MAX_DIM];
     ItGridNaturalCell(grid, k, c);
     if (ItGridNaturalIndex(grid, c) != k || k != (c[2] * 9 + c[1]) * 8 + c[0]) bad++;
     if (ItGridMarginalIndex(grid, mask, c) != c[0] + 8 * c[2]) bad++;

@@ -78,9 +78,9 @@ static inline PetscInt ItGridNaturalIndex(ItGrid grid, const PetscInt c[]) {
   return index;
 }
 
-/* The cell c of a natural index. */
+/* The cell c of a natural index; axes beyond dim (one cell each) get 0. */
 static inline void ItGridNaturalCell(ItGrid grid, PetscInt index, PetscInt c[]) {
-  for (PetscInt i = 0; i < grid->dim; i++) {
+  for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
     c[i] = index % grid->n[i];
     index /= grid->n[i];
   }
