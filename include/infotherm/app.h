@@ -10,7 +10,6 @@ typedef struct {
   char            output_dir[PETSC_MAX_PATH_LEN];
   ItModel         model;
   ItGrid          grid;
-  ItFP            fp;
   ItDiag          diag;
   ItIO            io;
   Vec             p;

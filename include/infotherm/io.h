@@ -14,12 +14,11 @@ typedef struct {
 
 /* What a restart needs besides the density, the table and the snapshot index;
    all reals, stored as one array. */
-#define IT_CHECKPOINT_VERSION 1
+#define IT_CHECKPOINT_VERSION 2
 typedef struct {
-  PetscReal t, dt, step;       /* time-stepping state */
-  PetscReal have_prev, t_prev; /* cumulative integrals of the diagnostics */
-  PetscReal cum[IT_MAX_DIM + 2], rate_prev[IT_MAX_DIM + 2];
+  PetscReal t, dt, step; /* time-stepping state */
   PetscReal boundary_mass;
+  PetscReal diag[2 + 2 * (IT_MAX_DIM + 2)]; /* ItDiagGetState */
 } ItCheckpoint;
 
 struct _p_ItIO {

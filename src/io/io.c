@@ -225,7 +225,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   PetscCall(VecView(p, *viewer));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "time", PETSC_REAL, &t));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "dim", PETSC_INT, &dim));
-  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING, model->type));
+  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING, ItModelGetTypeName(model)));
   PetscCall(PetscOptionsGetAll(NULL, &options));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "options", PETSC_STRING, options));
   PetscCall(PetscFree(options));
@@ -236,7 +236,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
-    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", model->var[i], PETSC_INT, &i));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", ItModelGetVariableName(model, i), PETSC_INT, &i));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -377,9 +377,9 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
              version, IT_CHECKPOINT_VERSION);
   PetscCall(
       PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL, &stored_model));
-  PetscCall(PetscStrcmp(stored_model, model->type, &same));
+  PetscCall(PetscStrcmp(stored_model, ItModelGetTypeName(model), &same));
   PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s was written by model %s; this run is model %s", file, stored_model, model->type);
+             "%s was written by model %s; this run is model %s", file, stored_model, ItModelGetTypeName(model));
   PetscCall(PetscFree(stored_model));
   for (PetscInt k = 0; k < io->ncol; k++) {
     PetscCall(PetscStrlcat(expected, k ? "," : "", sizeof(expected)));
@@ -471,7 +471,7 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   PetscCheck(dim == grid->dim, grid->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s holds a %" PetscInt_FMT "-variable density; model %s has %" PetscInt_FMT
              " variables",
-             file, dim, model->type, grid->dim);
+             file, dim, ItModelGetTypeName(model), grid->dim);
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_INT, NULL, &n));

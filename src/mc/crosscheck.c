@@ -35,6 +35,12 @@ PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
     PetscCall(PetscStrncpy(cc->name[q], mc->name[q], IT_DIAG_NAME_LEN));
     cc->judged[q] = mc->judged[q];
   }
+  for (PetscInt a = 0; a < ItModelGetDimension(mc->model); a++) {
+    char name[IT_DIAG_NAME_LEN];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "entropy_flow_%s_cum",
+                            ItModelGetVariableName(mc->model, a)));
+    PetscCall(ItDiagFindColumn(diag, name, &cc->fp_cum_column[a]));
+  }
   cc->ncell = mc->ncell;
   PetscCall(PetscMalloc2(IT_MAX_DIM, &cc->fp_cum_prev, cc->ncell, &cc->fp_density));
   *out = cc;
@@ -51,7 +57,7 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
   const PetscInt d = grid->dim, nq = cc->nq, k = cc->ntime;
   PetscReal      m1[IT_MAX_DIM] = {0}, m2[IT_MAX_DIM * IT_MAX_DIM] = {0}, mass = 0,
             S[IT_MAX_DIM * IT_MAX_DIM];
-  const PetscReal info = g->bits ? 1 / PetscLogReal(2.0) : 1;
+  const PetscReal info = ItDiagUsesBits(g) ? 1 / PetscLogReal(2.0) : 1;
 
   PetscFunctionBegin;
   if (cc->ntime == cc->captime) {
@@ -84,7 +90,7 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
     PetscBool found = PETSC_FALSE;
     for (PetscInt a = 0; a < d; a++)
       if (q == mc->col.entropy_flow[a] || q == mc->col.heat_rate[a]) {
-        const PetscReal cum = fp_values[g->col.entropy_flow_cum[a]];
+        const PetscReal cum = fp_values[cc->fp_cum_column[a]];
         fp    = k > 0 && t > cc->fp_t_prev ? (cum - cc->fp_cum_prev[a]) / (t - cc->fp_t_prev)
                                            : (PetscReal)NAN;
         found = PETSC_TRUE;
@@ -99,7 +105,7 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
       PetscInt  ix[IT_MAX_DIM] = {0, 0, 0}, iy[IT_MAX_DIM] = {0, 0, 0}, nx = 0, ny = 0;
       PetscReal det = 0, detx, dety;
       for (PetscInt i = 0; i < d; i++) {
-        if (g->sensor[i])
+        if (ItDiagIsSensor(g, i))
           ix[nx++] = i;
         else
           iy[ny++] = i;
@@ -118,19 +124,16 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
       fp    = 0.5 * PetscLogReal(detx * dety / det) * info;
       found = PETSC_TRUE;
     }
-    for (PetscInt c = 0; c < g->ncol && !found; c++) {
-      PetscBool same;
-      PetscCall(PetscStrcmp(g->name[c], cc->name[q], &same));
-      if (same) {
-        fp    = fp_values[c];
-        found = PETSC_TRUE;
-      }
+    if (!found) {
+      PetscInt c;
+      PetscCall(ItDiagFindColumn(g, cc->name[q], &c));
+      if (c >= 0) fp = fp_values[c];
     }
     cc->fp[k * nq + q]  = fp;
     cc->mcv[k * nq + q] = mc->value[q];
     cc->se[k * nq + q]  = mc->stderr_[q];
   }
-  for (PetscInt a = 0; a < d; a++) cc->fp_cum_prev[a] = fp_values[g->col.entropy_flow_cum[a]];
+  for (PetscInt a = 0; a < d; a++) cc->fp_cum_prev[a] = fp_values[cc->fp_cum_column[a]];
   cc->fp_t_prev = t;
   PetscCall(PetscArraycpy(cc->fp_density, fp_density, cc->ncell));
   cc->ntime++;
@@ -165,7 +168,7 @@ PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, cha
                            "# infotherm crosscheck: model %s, %" PetscInt_FMT
                            " particles, %s, dt %g, seed %" PetscInt64_FMT
                            ", %d rank(s); z = (FP - MC)/stderr, judged when |z| > %g fails\n",
-                           mc->model->type, mc->N,
+                           ItModelGetTypeName(mc->model), mc->N,
                            mc->scheme == IT_MC_WEAK2 ? "weak order 2" : "Euler-Maruyama",
                            (double)mc->dt, mc->seed, mc->size, (double)cc->z_limit));
   PetscCall(ItBufferPrintf(&text, "# entropy_flow_<var>, heat_rate_<var>: means over the interval "
@@ -204,7 +207,7 @@ PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, cha
                      "{\n  \"model\": \"%s\",\n  \"particles\": %" PetscInt_FMT
                      ",\n  \"scheme\": \"%s\",\n  \"dt\": %.17g,\n  \"seed\": %" PetscInt64_FMT
                      ",\n  \"ranks\": %d,\n",
-                     mc->model->type, mc->N, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
+                     ItModelGetTypeName(mc->model), mc->N, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
                      (double)mc->dt, mc->seed, mc->size));
   PetscCall(ItBufferPrintf(
       &json,
@@ -265,7 +268,7 @@ PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, cha
       mf[ci] += cc->fp_density[c] * grid->cell_volume / grid->h[i];
       mm[ci] += mc->density[c] * grid->cell_volume / grid->h[i];
     }
-    PetscCall(ItBufferPrintf(&json, "    \"%s\": {\"x\": [", mc->model->var[i]));
+    PetscCall(ItBufferPrintf(&json, "    \"%s\": {\"x\": [", ItModelGetVariableName(mc->model, i)));
     for (PetscInt k = 0; k < grid->n[i]; k++)
       PetscCall(
           ItBufferPrintf(&json, "%s%.10g", k ? ", " : "", (double)ItGridCoordinate(grid, i, k)));
@@ -286,7 +289,7 @@ PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, cha
   PetscCall(ItBufferPrintf(&out,
                            "crosscheck (model %s, %" PetscInt_FMT
                            " particles) at t = %g:\n%-32s %14s %26s %9s %s\n",
-                           mc->model->type, mc->N, nt ? (double)cc->t[nt - 1] : 0.0, "quantity",
+                           ItModelGetTypeName(mc->model), mc->N, nt ? (double)cc->t[nt - 1] : 0.0, "quantity",
                            "FP", "MC +- stderr", "z", "judged"));
   for (PetscInt q = 0; q < nq && nt; q++) {
     const PetscInt k = nt - 1;

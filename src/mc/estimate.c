@@ -37,42 +37,45 @@ static PetscErrorCode ItMCAddColumn(ItMC mc, PetscInt *index, PetscBool judged, 
 /* Columns named as diagnostics.csv (PHYSICS.md §3), plus cov_<a>_<b> and
  * mutual_information_gaussian. */
 static PetscErrorCode ItMCCreateColumns(ItMC mc) {
-  ItDiag         g     = mc->diag;
   ItModel        model = mc->model;
-  const PetscInt d     = model->dim;
+  const PetscInt d     = ItModelGetDimension(model);
+  const char    *bits  = ItDiagUsesBits(mc->diag) ? "_bits" : "";
   char           name[IT_DIAG_NAME_LEN];
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < (PetscInt)(sizeof(mc->col) / sizeof(PetscInt)); k++)
     ((PetscInt *)&mc->col)[k] = -1;
+#define IT_MC_COLUMN(index, judged, ...)                                                           \
+  do {                                                                                             \
+    PetscCall(PetscSNPrintf(name, sizeof(name), __VA_ARGS__));                                     \
+    PetscCall(ItMCAddColumn(mc, index, judged, name));                                             \
+  } while (0)
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.mean[a], PETSC_TRUE, g->name[g->col.mean[a]]));
+    IT_MC_COLUMN(&mc->col.mean[a], PETSC_TRUE, "mean_%s", ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.var[a], PETSC_TRUE, g->name[g->col.var[a]]));
+    IT_MC_COLUMN(&mc->col.var[a], PETSC_TRUE, "var_%s", ItModelGetVariableName(model, a));
   for (PetscInt a = 0, k = 0; a < d; a++)
-    for (PetscInt b = a + 1; b < d; b++, k++) {
-      PetscCall(PetscSNPrintf(name, sizeof(name), "cov_%s_%s", model->var[a], model->var[b]));
-      PetscCall(ItMCAddColumn(mc, &mc->col.cov[k], PETSC_TRUE, name));
-    }
-  PetscCall(ItMCAddColumn(mc, &mc->col.entropy, PETSC_FALSE, g->name[g->col.entropy]));
+    for (PetscInt b = a + 1; b < d; b++, k++)
+      IT_MC_COLUMN(&mc->col.cov[k], PETSC_TRUE, "cov_%s_%s", ItModelGetVariableName(model, a),
+                   ItModelGetVariableName(model, b));
+  IT_MC_COLUMN(&mc->col.entropy, PETSC_FALSE, "entropy%s", bits);
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(
-        ItMCAddColumn(mc, &mc->col.entropy_var[a], PETSC_FALSE, g->name[g->col.entropy_var[a]]));
+    IT_MC_COLUMN(&mc->col.entropy_var[a], PETSC_FALSE, "entropy_%s%s",
+                 ItModelGetVariableName(model, a), bits);
   if (d > 1) {
-    PetscCall(ItMCAddColumn(mc, &mc->col.mutual_information, PETSC_FALSE,
-                            g->name[g->col.mutual_information]));
-    PetscCall(
-        PetscSNPrintf(name, sizeof(name), "mutual_information_gaussian%s", g->bits ? "_bits" : ""));
-    PetscCall(ItMCAddColumn(mc, &mc->col.mutual_information_gaussian, PETSC_FALSE, name));
+    IT_MC_COLUMN(&mc->col.mutual_information, PETSC_FALSE, "mutual_information%s", bits);
+    IT_MC_COLUMN(&mc->col.mutual_information_gaussian, PETSC_FALSE, "mutual_information_gaussian%s",
+                 bits);
   }
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(
-        ItMCAddColumn(mc, &mc->col.entropy_flow[a], PETSC_TRUE, g->name[g->col.entropy_flow[a]]));
+    IT_MC_COLUMN(&mc->col.entropy_flow[a], PETSC_TRUE, "entropy_flow_%s",
+                 ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.heat_rate[a], PETSC_TRUE, g->name[g->col.heat_rate[a]]));
+    IT_MC_COLUMN(&mc->col.heat_rate[a], PETSC_TRUE, "heat_rate_%s", ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.entropy_flow_cum[a], PETSC_TRUE,
-                            g->name[g->col.entropy_flow_cum[a]]));
+    IT_MC_COLUMN(&mc->col.entropy_flow_cum[a], PETSC_TRUE, "entropy_flow_%s_cum",
+                 ItModelGetVariableName(model, a));
+#undef IT_MC_COLUMN
   PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -82,7 +85,7 @@ PetscErrorCode ItMCSetKLColumn(ItMC mc) {
   char name[IT_DIAG_NAME_LEN];
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(name, sizeof(name), "kl_mc_fp%s", mc->diag->bits ? "_bits" : ""));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "kl_mc_fp%s", ItDiagUsesBits(mc->diag) ? "_bits" : ""));
   PetscCall(ItMCAddColumn(mc, &mc->col.kl_mc_fp, PETSC_FALSE, name));
   PetscCall(PetscFree2(mc->value, mc->stderr_));
   PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
@@ -195,13 +198,13 @@ static void ItMCBatchStats(PetscInt nbatch, const PetscReal v[], const PetscReal
 }
 
 /* Gaussian mutual information of the sets X and Y from a covariance matrix (d x d, row-major). */
-static PetscReal ItMCGaussianMI(const PetscBool sensor[], PetscInt d, const PetscReal S[]) {
+static PetscReal ItMCGaussianMI(ItDiag diag, PetscInt d, const PetscReal S[]) {
   PetscInt  ix[IT_MAX_DIM], iy[IT_MAX_DIM], nx = 0, ny = 0, all[IT_MAX_DIM];
   PetscReal detS, detX, detY;
 
   for (PetscInt i = 0; i < d; i++) {
     all[i] = i;
-    if (sensor[i])
+    if (ItDiagIsSensor(diag, i))
       ix[nx++] = i;
     else
       iy[ny++] = i;
@@ -279,7 +282,7 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const Petsc
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
     PetscCall(PetscCalloc1(grid->n[i], &m1[i]));
-    if (mc->diag->sensor[i]) {
+    if (ItDiagIsSensor(mc->diag, i)) {
       nx *= grid->n[i];
       volx *= grid->h[i];
     } else {
@@ -300,7 +303,7 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const Petsc
       const PetscInt ci = r % grid->n[i];
       r /= grid->n[i];
       m1[i][ci] += pc;
-      if (mc->diag->sensor[i]) {
+      if (ItDiagIsSensor(mc->diag, i)) {
         ix += ci * sx;
         sx *= grid->n[i];
       } else {
@@ -373,7 +376,7 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   const PetscInt d = grid->dim, nb = mc->b1 - mc->b0, B = mc->block, nbatch = mc->nbatch,
                  P   = d * (d + 1) / 2;
   const PetscInt  q1 = 1 + 5 * d, q2 = d + 2 * P;
-  const PetscReal info = mc->diag->bits ? 1 / PetscLogReal(2.0) : 1, interval = mc->t - mc->t_prev;
+  const PetscReal info = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1, interval = mc->t - mc->t_prev;
   PetscReal      *local, *total, *batch, centre[IT_MAX_DIM], mean[IT_MAX_DIM], N = (PetscReal)mc->N;
   PetscReal       cov[IT_MAX_DIM * IT_MAX_DIM], bn[64], *bmi, *bS, *bSv, *bI, *bKL;
   PetscReal      *value = mc->value, *se = mc->stderr_;
@@ -406,7 +409,7 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
     PetscCheck(
         !PetscIsInfOrNanReal(mean[i]), mc->comm, PETSC_ERR_NOT_CONVERGED,
         "the Monte Carlo particles diverged (mean of %s is not finite at t = %g): reduce -mc_dt",
-        mc->model->var[i], (double)mc->t);
+        ItModelGetVariableName(mc->model, i), (double)mc->t);
   }
   for (PetscInt i = 0; i < d; i++) {
     const PetscReal m = total[1 + d + i] / N, m2 = total[1 + 2 * d + i] / N,
@@ -468,9 +471,9 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
       for (PetscInt i = 0, q = 0; i < d; i++)
         for (PetscInt j = i; j < d; j++, q++)
           Sb[i * d + j] = Sb[j * d + i] = n > 0 ? s[d + q] / n - (s[i] / n) * (s[j] / n) : 0;
-      bmi[b] = n > 1 ? ItMCGaussianMI(mc->diag->sensor, d, Sb) * info : (PetscReal)NAN;
+      bmi[b] = n > 1 ? ItMCGaussianMI(mc->diag, d, Sb) * info : (PetscReal)NAN;
     }
-    value[mc->col.mutual_information_gaussian] = ItMCGaussianMI(mc->diag->sensor, d, cov) * info;
+    value[mc->col.mutual_information_gaussian] = ItMCGaussianMI(mc->diag, d, cov) * info;
     {
       PetscReal m;
       ItMCBatchStats(nbatch, bmi, bn, &m, &se[mc->col.mutual_information_gaussian]);
@@ -611,13 +614,16 @@ PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLog
   PetscCall(ItMCRate(mc, &rate));
   PetscCall(ItBufferPrintf(&buf,
                            "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [",
-                           command, mc->model->type));
-  for (PetscInt i = 0; i < mc->model->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", mc->model->var[i]));
+                           command, ItModelGetTypeName(mc->model)));
+  for (PetscInt i = 0; i < ItModelGetDimension(mc->model); i++)
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", ItModelGetVariableName(mc->model, i)));
   PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
-  for (PetscInt k = 0; k < mc->model->nparam; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", mc->model->param[k].name));
-    PetscCall(ItBufferReal(&buf, mc->model->param[k].value));
+  for (PetscInt k = 0; k < ItModelGetParameterCount(mc->model); k++) {
+    const char *name;
+    PetscReal   base;
+    PetscCall(ItModelGetParameterInfo(mc->model, k, &name, &base, NULL));
+    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", name));
+    PetscCall(ItBufferReal(&buf, base));
   }
   PetscCall(ItBufferPrintf(&buf,
                            "},\n  \"particles\": %" PetscInt_FMT ",\n  \"seed\": %" PetscInt64_FMT
@@ -632,7 +638,7 @@ PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLog
                            mc->additive ? "true" : "false", mc->nbatch, mc->block));
   PetscCall(ItBufferPrintf(&buf, "  \"bandwidth_rule\": \"%s\",\n  \"bandwidth\": [",
                            mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))"));
-  for (PetscInt i = 0; i < mc->model->dim; i++)
+  for (PetscInt i = 0; i < ItModelGetDimension(mc->model); i++)
     PetscCall(ItBufferPrintf(&buf, "%s%.6g", i ? ", " : "", (double)mc->scott[i]));
   PetscCall(ItBufferPrintf(&buf,
                            "],\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  "

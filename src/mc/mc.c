@@ -30,6 +30,28 @@ static inline void ItMCNormals(PetscInt64 seed, PetscInt64 index, PetscInt64 cou
   }
 }
 
+/* Drift and diffusion of the particles' model at time t: the model's
+   parameters at t, but for one held at another value (-crosscheck_mc_param). */
+static PetscErrorCode ItMCEvaluate(ItMC mc, PetscReal t, PetscInt n, const PetscReal x[],
+                                   PetscReal A[], PetscReal D[]) {
+  PetscReal p[IT_MAX_PARAMS];
+
+  PetscFunctionBegin;
+  PetscCall(ItModelGetParameters(mc->model, t, p));
+  if (mc->override >= 0) p[mc->override] = mc->override_value;
+  PetscCall(ItModelEvaluateWith(mc->model, t, p, n, x, A, D));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Holds parameter k at `value` in the Monte Carlo only, whatever its schedule
+   (a test that the cross-check can fail). Not collective. */
+PetscErrorCode ItMCSetParameter(ItMC mc, PetscInt k, PetscReal value) {
+  PetscFunctionBegin;
+  mc->override       = k;
+  mc->override_value = value;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Folds x into [lo, hi] by reflection at the walls (period 2 (hi - lo)); a
    non-finite x is left as it is and reported by the estimate. */
 static inline PetscReal ItMCReflect(PetscReal x, PetscReal lo, PetscReal hi) {
@@ -45,9 +67,9 @@ static inline PetscReal ItMCReflect(PetscReal x, PetscReal lo, PetscReal hi) {
 }
 
 /* The model's drift Jacobian by central differences at x (d <= 3); its spectral radius. */
-static PetscErrorCode ItMCSpectralRadius(ItModel model, ItGrid grid, PetscReal t,
+static PetscErrorCode ItMCSpectralRadius(ItMC mc, ItModel model, ItGrid grid, PetscReal t,
                                          const PetscReal x[], PetscReal *radius) {
-  const PetscInt d = model->dim;
+  const PetscInt d = ItModelGetDimension(model);
   PetscReal      xp[2 * IT_MAX_DIM * IT_MAX_DIM], A[2 * IT_MAX_DIM * IT_MAX_DIM],
       D[2 * IT_MAX_DIM * IT_MAX_DIM];
   PetscReal    J[IT_MAX_DIM * IT_MAX_DIM], wr[IT_MAX_DIM], wi[IT_MAX_DIM], work[64], dummy = 0;
@@ -59,7 +81,7 @@ static PetscErrorCode ItMCSpectralRadius(ItModel model, ItGrid grid, PetscReal t
       for (PetscInt b = 0; b < d; b++)
         xp[(2 * j + s) * d + b] =
             x[b] + (b == j ? (s ? 1 : -1) * 1e-5 * (grid->hi[j] - grid->lo[j]) : 0);
-  PetscCall(ItModelEvaluate(model, t, 2 * d, xp, A, D));
+  PetscCall(ItMCEvaluate(mc, t, 2 * d, xp, A, D));
   /* column-major for LAPACK: J(i,j) = dA_i/dx_j */
   for (PetscInt j = 0; j < d; j++)
     for (PetscInt i = 0; i < d; i++)
@@ -84,7 +106,7 @@ static PetscErrorCode ItMCSpectralRadius(ItModel model, ItGrid grid, PetscReal t
 static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
   ItModel        model = mc->model;
   ItGrid         grid  = mc->grid;
-  const PetscInt d     = model->dim;
+  const PetscInt d     = ItModelGetDimension(model);
   PetscInt       npt   = 1;
   PetscReal      x[IT_MAX_DIM], A[IT_MAX_DIM], D[IT_MAX_DIM], D0[IT_MAX_DIM];
 
@@ -98,9 +120,9 @@ static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
       PetscReal radius = 0;
       for (PetscInt i = 0, r = k; i < d; i++, r /= 5)
         x[i] = grid->lo[i] + (r % 5 + 0.5) / 5 * (grid->hi[i] - grid->lo[i]);
-      PetscCall(ItMCSpectralRadius(model, grid, t, x, &radius));
+      PetscCall(ItMCSpectralRadius(mc, model, grid, t, x, &radius));
       mc->stiffness = PetscMax(mc->stiffness, radius);
-      PetscCall(ItModelEvaluate(model, t, 1, x, A, D));
+      PetscCall(ItMCEvaluate(mc, t, 1, x, A, D));
       if (s == 0 && k == 0)
         for (PetscInt i = 0; i < d; i++) D0[i] = D[i];
       for (PetscInt i = 0; i < d; i++)
@@ -117,7 +139,7 @@ static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
 PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_final, ItMC *out) {
   static const char *const schemes[] = {"euler", "weak2"};
   ItMC                     mc;
-  const PetscInt           d      = model->dim;
+  const PetscInt           d      = ItModelGetDimension(model);
   PetscInt                 scheme = -1, nbw = IT_MAX_DIM, seed = 1;
   PetscBool                set_scheme, set_dt;
 
@@ -125,10 +147,10 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (PHYSICS.md 3b) */
   for (PetscInt i = 0; i < d; i++)
-    PetscCheck(model->parity[i] > 0, grid->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(ItModelGetParity(model, i) > 0, grid->comm, PETSC_ERR_USER_INPUT,
                "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows "
                "use the full force); drop -parity",
-               model->var[i]);
+               ItModelGetVariableName(model, i));
   PetscCall(PetscNew(&mc));
   mc->comm  = grid->comm;
   mc->grid  = grid;
@@ -136,7 +158,8 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   mc->diag  = diag;
   PetscCallMPI(MPI_Comm_rank(mc->comm, &mc->rank));
   PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
-  mc->N      = 100000;
+  mc->N        = 100000;
+  mc->override = -1;
   mc->nbatch = 16;
   PetscCall(ItMCInspect(mc, t_final));
   PetscOptionsBegin(mc->comm, NULL, "Monte Carlo", "ItMC");
@@ -176,7 +199,7 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscCheck(mc->scheme != IT_MC_WEAK2 || mc->additive, mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_scheme weak2 needs additive noise, but the diffusion of model %s depends on the "
              "state; use -mc_scheme euler",
-             model->type);
+             ItModelGetTypeName(model));
   PetscCheck(mc->nbatch >= 2 && mc->nbatch <= 64, mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_batches must be between 2 and 64; got %" PetscInt_FMT, mc->nbatch);
   PetscCheck(mc->seed >= 0, mc->comm, PETSC_ERR_USER_INPUT,
@@ -191,7 +214,7 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
     for (PetscInt i = 0; i < d; i++)
       PetscCheck(mc->bandwidth[i] > 0, mc->comm, PETSC_ERR_USER_INPUT,
                  "-mc_bandwidth must be positive; got %g for %s", (double)mc->bandwidth[i],
-                 model->var[i]);
+                 ItModelGetVariableName(model, i));
   }
   /* blocks of consecutive particles: the unit of every reduction, a function of N only */
   mc->block   = PetscMax(1, PetscMin(1024, mc->N / (4 * mc->nbatch)));
@@ -271,7 +294,7 @@ PetscErrorCode ItMCInitialize(ItMC mc, Vec p0) {
 static PetscErrorCode ItMCForce(ItMC mc, PetscReal t, PetscInt n, const PetscReal x[],
                                 const PetscReal A[], const PetscReal D[], PetscReal *xw,
                                 PetscReal *Aw, PetscReal *Dw, PetscReal F[]) {
-  const PetscInt d = mc->model->dim;
+  const PetscInt d = ItModelGetDimension(mc->model);
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < n * d; k++) F[k] = A[k] / D[k];
@@ -282,7 +305,7 @@ static PetscErrorCode ItMCForce(ItMC mc, PetscReal t, PetscInt n, const PetscRea
       for (PetscInt s = 0; s < 2; s++)
         for (PetscInt b = 0; b < d; b++)
           xw[(2 * k + s) * d + b] = x[k * d + b] + (b == i ? (s ? delta : -delta) : 0);
-    PetscCall(ItModelEvaluate(mc->model, t, 2 * n, xw, Aw, Dw));
+    PetscCall(ItMCEvaluate(mc, t, 2 * n, xw, Aw, Dw));
     for (PetscInt k = 0; k < n; k++)
       F[k * d + i] -= (Dw[(2 * k + 1) * d + i] - Dw[(2 * k) * d + i]) / (2 * delta) / D[k * d + i];
   }
@@ -314,7 +337,7 @@ PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t) {
     const PetscInt first = b * B - mc->first, n = PetscMin(B, mc->nlocal - first);
     PetscReal     *x = &mc->x[first * d], *medium = &mc->medium[first * d];
     if (n <= 0) break;
-    PetscCall(ItModelEvaluate(mc->model, t0, n, x, A, D));
+    PetscCall(ItMCEvaluate(mc, t0, n, x, A, D));
     PetscCall(ItMCForce(mc, t0, n, x, A, D, xw, Aw, Dw, F));
     for (PetscInt64 s = 0; s < nsteps; s++) {
       const PetscReal ts = t0 + (PetscReal)s * h,
@@ -329,14 +352,14 @@ PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t) {
         }
       }
       if (mc->scheme == IT_MC_WEAK2) {
-        PetscCall(ItModelEvaluate(mc->model, te, n, xp, Ap, Dp));
+        PetscCall(ItMCEvaluate(mc, te, n, xp, Ap, Dp));
         for (PetscInt k = 0; k < n * d; k++) xp[k] = x[k] + 0.5 * (A[k] + Ap[k]) * hs + noise[k];
       }
       for (PetscInt k = 0; k < n; k++)
         for (PetscInt i = 0; i < d; i++)
           xp[k * d + i] = ItMCReflect(xp[k * d + i], grid->lo[i], grid->hi[i]);
       /* Stratonovich: the force at both ends of the increment */
-      PetscCall(ItModelEvaluate(mc->model, te, n, xp, A, D));
+      PetscCall(ItMCEvaluate(mc, te, n, xp, A, D));
       PetscCall(ItMCForce(mc, te, n, xp, A, D, xw, Aw, Dw, Ap));
       for (PetscInt k = 0; k < n * d; k++) {
         medium[k] += 0.5 * (F[k] + Ap[k]) * (xp[k] - x[k]);

@@ -8,9 +8,13 @@
    unknown symbol, is reported with the formula and the position before any
    solve; a diffusion that is not positive on the box is reported by the
    operator's assembly with where it happens. The force's ∂i D_i is never asked
-   for: the operator and the diagnostics use D at cells and faces. */
+   for: the operator and the diagnostics use D at cells and faces. A model
+   whose formulas use t depends on time continuously (muparser lists the
+   names a formula uses). muparser's bulk evaluation runs OpenMP threads:
+   -expr_threads (default 1, one thread per MPI rank) sets how many. */
+#include <omp.h>
 #include <muParserDLL.h>
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
 /* In bulk mode muparser reads every variable as an array of the bulk size,
    so the parameters and t are arrays too, refilled before each evaluation. */
@@ -22,7 +26,7 @@ typedef struct {
 } ItExpr;
 
 /* Binds the bulk arrays (again, after they move) to the names. */
-static void ItExprBind(ItModel model) {
+static void ItExprBind(ItModelConst model) {
   ItExpr *e = (ItExpr *)model->data;
 
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
@@ -34,8 +38,8 @@ static void ItExprBind(ItModel model) {
   }
 }
 
-/* Room for n points. */
-static PetscErrorCode ItExprReserve(ItModel model, PetscInt n) {
+/* Room for n points (the bulk arrays are workspace, not configuration). */
+static PetscErrorCode ItExprReserve(ItModelConst model, PetscInt n) {
   ItExpr *e = (ItExpr *)model->data;
 
   PetscFunctionBegin;
@@ -51,8 +55,9 @@ static PetscErrorCode ItExprReserve(ItModel model, PetscInt n) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelEvaluate_Expr(ItModel model, PetscReal t, PetscInt n,
-                                           const PetscReal x[], PetscReal A[], PetscReal D[]) {
+static PetscErrorCode ItModelEvaluate_Expr(ItModelConst model, PetscReal t, const PetscReal p[],
+                                           PetscInt n, const PetscReal x[], PetscReal A[],
+                                           PetscReal D[]) {
   ItExpr        *e = (ItExpr *)model->data;
   const PetscInt d = model->dim;
 
@@ -60,7 +65,7 @@ static PetscErrorCode ItModelEvaluate_Expr(ItModel model, PetscReal t, PetscInt 
   PetscCall(ItExprReserve(model, n));
   for (PetscInt k = 0; k < n; k++) {
     for (PetscInt i = 0; i < d; i++) e->x[i][k] = x[k * d + i];
-    for (PetscInt j = 0; j < model->nparam; j++) e->param[j][k] = model->param[j].value;
+    for (PetscInt j = 0; j < model->nparam; j++) e->param[j][k] = p[j];
     e->t[k] = t;
   }
   for (PetscInt f = 0; f < 2 * d; f++) {
@@ -70,6 +75,38 @@ static PetscErrorCode ItModelEvaluate_Expr(ItModel model, PetscReal t, PetscInt 
                "evaluating \"%s\" failed: %s", e->formula[f], mupGetErrorMsg(e->parser[f]));
     for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = e->out[k];
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether any formula uses t. */
+static PetscBool ItModelUsesTime_Expr(ItModel model) {
+  ItExpr *e = (ItExpr *)model->data;
+
+  for (PetscInt f = 0; f < 2 * model->dim; f++) {
+    const int nvar = mupGetExprVarNum(e->parser[f]);
+    for (int k = 0; k < nvar; k++) {
+      const muChar_t *name;
+      muFloat_t      *value;
+      mupGetExprVar(e->parser[f], (unsigned)k, &name, &value);
+      if (!strcmp(name, "t")) return PETSC_TRUE;
+    }
+  }
+  return PETSC_FALSE;
+}
+
+/* The formulas (the named parameters are in the table). */
+static PetscErrorCode ItModelFingerprint_Expr(ItModel model, json_t *fingerprint) {
+  ItExpr *e        = (ItExpr *)model->data;
+  json_t *formulas = json_object();
+
+  PetscFunctionBegin;
+  for (PetscInt f = 0; f < 2 * model->dim; f++) {
+    char key[64];
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_%s", f < model->dim ? "drift" : "diffusion",
+                            model->var[f % model->dim]));
+    json_object_set_new(formulas, key, json_string(e->formula[f]));
+  }
+  json_object_set_new(fingerprint, "formulas", formulas);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -118,20 +155,25 @@ static PetscErrorCode ItModelValidate_Expr(ItModel model) {
 PetscErrorCode ItModelCreate_Expr(ItModel model) {
   ItExpr   *e;
   char     *vars[IT_MAX_DIM], *params[IT_MAX_PARAMS];
-  PetscInt  nvars = IT_MAX_DIM, nparams = IT_MAX_PARAMS, d;
+  PetscInt  nvars = IT_MAX_DIM, nparams = IT_MAX_PARAMS, d, threads = 1;
   PetscBool set;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&e));
   model->data = e;
-  PetscOptionsBegin(model->comm, NULL, "Expression model", "ItModel");
-  PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, vars, &nvars,
-                                    &set));
+  PetscCall(ItModelReadVariableNames(model, &nvars, vars, &set));
   PetscCheck(set && nvars >= 1, model->comm, PETSC_ERR_USER_INPUT,
              "-model expr needs -vars (1 to %d names, e.g. -vars v,r)", IT_MAX_DIM);
   d = nvars;
   PetscCall(ItModelSetVariables(model, d, (const char *const *)vars));
   for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
+  PetscOptionsBegin(model->comm, NULL, "Expression model", "ItModel");
+  PetscCall(PetscOptionsInt("-expr_threads",
+                            "OpenMP threads of muparser's bulk evaluation per MPI rank", NULL,
+                            threads, &threads, NULL));
+  PetscCheck(threads >= 1, model->comm, PETSC_ERR_USER_INPUT,
+             "-expr_threads must be at least 1; got %" PetscInt_FMT, threads);
+  omp_set_num_threads((int)threads);
   PetscCall(PetscOptionsStringArray("-expr_param", "named parameters, name=value,...", NULL, params,
                                     &nparams, NULL));
   for (PetscInt k = 0; k < nparams; k++) {
@@ -164,13 +206,15 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
     PetscCheck(e->parser[f], model->comm, PETSC_ERR_LIB, "muparser could not create a parser");
     mupSetExpr(e->parser[f], e->formula[f]);
   }
-  /* the parameter values are copied from the model's table at every evaluation,
-     so -name overrides (and later schedules) reach the formulas */
+  /* the parameter values at time t are copied into the bulk arrays at every
+     evaluation, so -name overrides and schedules reach the formulas */
   PetscCall(ItExprReserve(model, 64));
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelSetDefaultBox(model, i, 64, -5.0, 5.0));
-  model->evaluate = ItModelEvaluate_Expr;
-  model->validate = ItModelValidate_Expr;
-  model->view     = ItModelView_Expr;
-  model->destroy  = ItModelDestroy_Expr;
+  model->ops.evaluate = ItModelEvaluate_Expr;
+  model->ops.validate = ItModelValidate_Expr;
+  model->ops.view     = ItModelView_Expr;
+  model->ops.destroy     = ItModelDestroy_Expr;
+  model->ops.uses_time   = ItModelUsesTime_Expr;
+  model->ops.fingerprint = ItModelFingerprint_Expr;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
