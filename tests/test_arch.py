@@ -293,10 +293,14 @@ def prefixes():
           f"the stationary solve is a KSP (stationary_) of type gmres with PC jacobi: {sorted(set(stationary))}")
     check(stepper and all(v[1:] == ("bcgs", "ilu") for v in stepper) and all("stationary" not in v[0] for v in stepper),
           f"the time stepper's KSP is not prefixed stationary_ and is bcgs/ilu: {sorted(set(stepper))} ({len(stepper)} views)")
+    # -help lists the options each object reads; the stationary solver exists with -init stationary
     p = run("run", ["-model", "linear", "-grid_n", "16", "-t_final", "0.01", "-help", "-output_dir", tmpdir("arch-help")], expect_ok=False)
     text = p.stdout + p.stderr
-    for option in ("-protocol", "-restart", "-stationary_ksp_type"):
-        check(re.search(rf"(^|\s){re.escape(option)}\b", text) is not None, f"infotherm run -model linear -help lists {option}")
+    for option in ("-protocol", "-restart", "-stationary_ksp_"):
+        check(re.search(rf"(^|\s){re.escape(option)}", text) is not None, f"infotherm run -model linear -help lists {option}")
+    p = run("run", ["-model", "linear", "-grid_n", "16", "-t_final", "0.01", "-init", "stationary", "-help", "-output_dir", tmpdir("arch-help2")], expect_ok=False)
+    text = p.stdout + p.stderr
+    check(re.search(r"(^|\s)-stationary_ksp_type\b", text) is not None, "infotherm run -init stationary -help lists -stationary_ksp_type")
 
 
 section("options prefixes", prefixes)

@@ -16,13 +16,20 @@
 #include <muParserDLL.h>
 #include <infotherm/private/modelimpl.h>
 
-/* In bulk mode muparser reads every variable as an array of the bulk size,
-   so the parameters and t are arrays too, refilled before each evaluation. */
+/* In bulk mode muparser reads every variable as an array of the bulk size:
+   the variables and t are arrays, refilled before each evaluation. The
+   parameters are muparser constants, folded into each formula's bytecode
+   (sr^2/tr becomes one number) and redefined only when their values change
+   (a schedule): that cache, like the arrays, is workspace, not configuration.
+   A formula of no variable (a constant diffusion) is evaluated once per call. */
 typedef struct {
   muParserHandle_t parser[2 * IT_MAX_DIM]; /* drift of each variable, then diffusion */
   char             formula[2 * IT_MAX_DIM][512];
-  PetscReal       *x[IT_MAX_DIM], *param[IT_MAX_PARAMS], *t, *out; /* bulk arrays */
+  PetscBool        constant[2 * IT_MAX_DIM]; /* uses neither a variable nor t */
+  PetscReal       *x[IT_MAX_DIM], *t, *out;  /* bulk arrays */
   PetscInt         cap;
+  PetscBool        defined; /* the parameters are defined, with the values pvalue */
+  PetscReal        pvalue[IT_MAX_PARAMS];
 } ItExpr;
 
 /* Binds the bulk arrays (again, after they move) to the names. */
@@ -32,13 +39,11 @@ static void ItExprBind(ItModelConst model) {
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
     for (PetscInt i = 0; i < model->dim; i++)
       mupDefineBulkVar(e->parser[f], model->var[i], e->x[i]);
-    for (PetscInt k = 0; k < model->nparam; k++)
-      mupDefineBulkVar(e->parser[f], model->param[k].name, e->param[k]);
     mupDefineBulkVar(e->parser[f], "t", e->t);
   }
 }
 
-/* Room for n points (the bulk arrays are workspace, not configuration). */
+/* Room for n points. */
 static PetscErrorCode ItExprReserve(ItModelConst model, PetscInt n) {
   ItExpr *e = (ItExpr *)model->data;
 
@@ -47,12 +52,24 @@ static PetscErrorCode ItExprReserve(ItModelConst model, PetscInt n) {
   e->cap = PetscMax(n, 2 * e->cap);
   for (PetscInt i = 0; i < model->dim; i++)
     PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->x[i]));
-  for (PetscInt k = 0; k < model->nparam; k++)
-    PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->param[k]));
   PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->t));
   PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->out));
   ItExprBind(model);
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The parameters' values p as constants of every formula, when they changed. */
+static void ItExprSetParameters(ItModelConst model, const PetscReal p[]) {
+  ItExpr   *e    = (ItExpr *)model->data;
+  PetscBool same = e->defined;
+
+  for (PetscInt j = 0; j < model->nparam && same; j++) same = (PetscBool)(p[j] == e->pvalue[j]);
+  if (same) return;
+  for (PetscInt f = 0; f < 2 * model->dim; f++)
+    for (PetscInt j = 0; j < model->nparam; j++)
+      mupDefineConst(e->parser[f], model->param[j].name, p[j]);
+  for (PetscInt j = 0; j < model->nparam; j++) e->pvalue[j] = p[j];
+  e->defined = PETSC_TRUE;
 }
 
 static PetscErrorCode ItModelEvaluate_Expr(ItModelConst model, PetscReal t, const PetscReal p[],
@@ -63,33 +80,43 @@ static PetscErrorCode ItModelEvaluate_Expr(ItModelConst model, PetscReal t, cons
 
   PetscFunctionBegin;
   PetscCall(ItExprReserve(model, n));
+  ItExprSetParameters(model, p);
   for (PetscInt k = 0; k < n; k++) {
     for (PetscInt i = 0; i < d; i++) e->x[i][k] = x[k * d + i];
-    for (PetscInt j = 0; j < model->nparam; j++) e->param[j][k] = p[j];
     e->t[k] = t;
   }
   for (PetscInt f = 0; f < 2 * d; f++) {
     PetscReal *target = f < d ? A : D;
-    mupEvalBulk(e->parser[f], e->out, (int)n);
+    mupEvalBulk(e->parser[f], e->out, e->constant[f] ? 1 : (int)n);
     PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT,
                "evaluating \"%s\" failed: %s", e->formula[f], mupGetErrorMsg(e->parser[f]));
-    for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = e->out[k];
+    for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = e->out[e->constant[f] ? 0 : k];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The names a formula uses (after parsing): does it use t, or any name at all? */
+static void ItExprNames(muParserHandle_t parser, PetscBool *uses_t, PetscBool *uses_any) {
+  const int nvar = mupGetExprVarNum(parser);
+
+  *uses_t   = PETSC_FALSE;
+  *uses_any = (PetscBool)(nvar > 0);
+  for (int k = 0; k < nvar; k++) {
+    const muChar_t *name;
+    muFloat_t      *value;
+    mupGetExprVar(parser, (unsigned)k, &name, &value);
+    if (!strcmp(name, "t")) *uses_t = PETSC_TRUE;
+  }
+}
+
 /* Whether any formula uses t. */
 static PetscBool ItModelUsesTime_Expr(ItModel model) {
-  ItExpr *e = (ItExpr *)model->data;
+  ItExpr   *e = (ItExpr *)model->data;
+  PetscBool uses_t, uses_any;
 
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
-    const int nvar = mupGetExprVarNum(e->parser[f]);
-    for (int k = 0; k < nvar; k++) {
-      const muChar_t *name;
-      muFloat_t      *value;
-      mupGetExprVar(e->parser[f], (unsigned)k, &name, &value);
-      if (!strcmp(name, "t")) return PETSC_TRUE;
-    }
+    ItExprNames(e->parser[f], &uses_t, &uses_any);
+    if (uses_t) return PETSC_TRUE;
   }
   return PETSC_FALSE;
 }
@@ -117,7 +144,6 @@ static PetscErrorCode ItModelDestroy_Expr(ItModel model) {
   for (PetscInt k = 0; k < 2 * model->dim; k++)
     if (e->parser[k]) mupRelease(e->parser[k]);
   for (PetscInt i = 0; i < model->dim; i++) PetscCall(PetscFree(e->x[i]));
-  for (PetscInt k = 0; k < model->nparam; k++) PetscCall(PetscFree(e->param[k]));
   PetscCall(PetscFree(e->t));
   PetscCall(PetscFree(e->out));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -138,16 +164,21 @@ static PetscErrorCode ItModelView_Expr(ItModel model, PetscViewer viewer) {
 static PetscErrorCode ItModelValidate_Expr(ItModel model) {
   ItExpr        *e = (ItExpr *)model->data;
   const PetscInt d = model->dim;
+  PetscReal      p[IT_MAX_PARAMS];
 
   PetscFunctionBegin;
+  for (PetscInt k = 0; k < model->nparam; k++) p[k] = model->param[k].value;
+  ItExprSetParameters(model, p);
   for (PetscInt i = 0; i < d; i++) e->x[i][0] = 0.5;
-  for (PetscInt k = 0; k < model->nparam; k++) e->param[k][0] = model->param[k].value;
   e->t[0] = 0;
   for (PetscInt f = 0; f < 2 * d; f++) {
+    PetscBool uses_t, uses_any;
     mupEvalBulk(e->parser[f], e->out, 1);
     PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s",
                f < d ? "drift" : "diffusion", model->var[f % d], e->formula[f],
                mupGetErrorMsg(e->parser[f]));
+    ItExprNames(e->parser[f], &uses_t, &uses_any);
+    e->constant[f] = (PetscBool)!uses_any;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
