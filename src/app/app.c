@@ -111,62 +111,70 @@ PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* summary.json: the run's description and the final diagnostics. */
-PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]) {
-  ItBuffer       buf   = {0};
+/* The variables, the sensor set X and each variable's parity, for summary.json. */
+static PetscErrorCode ItAppSummaryVariables(ItApp *app, json_t **variables, json_t **sensor,
+                                            json_t **parity) {
+  ItModel model = app->model;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(variables, "[]"));
+  PetscCall(ItJSONPack(sensor, "[]"));
+  PetscCall(ItJSONPack(parity, "{}"));
+  for (PetscInt i = 0; i < model->dim; i++) {
+    PetscCall(ItJSONAppend(*variables, json_string(model->var[i])));
+    if (app->diag->sensor[i]) PetscCall(ItJSONAppend(*sensor, json_string(model->var[i])));
+    PetscCall(
+        ItJSONSet(*parity, model->var[i], json_string(model->parity[i] < 0 ? "odd" : "even")));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The grid for summary.json: cells, lower and upper walls per axis. */
+static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
+  json_t *n, *lo, *hi;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(&n, "[]"));
+  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItJSONAppend(n, json_integer(grid->n[i])));
+  PetscCall(ItJSONRealArray(grid->dim, grid->lo, &lo));
+  PetscCall(ItJSONRealArray(grid->dim, grid->hi, &hi));
+  PetscCall(ItJSONPack(object, "{s:o, s:o, s:o}", "n", n, "lo", lo, "hi", hi));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* summary.json: the run's description, the command's own keys (extra, an
+   object the caller keeps; NULL: none) and the final diagnostics. */
+PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   ItModel        model = app->model;
-  ItGrid         grid  = app->grid;
   PetscMPIInt    size;
   PetscLogDouble now;
+  json_t        *root, *variables, *sensor, *parity, *grid, *parameters, *final;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscTime(&now));
-  PetscCall(ItBufferPrintf(&buf,
-                           "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [",
-                           app->command, model->type));
-  for (PetscInt i = 0; i < model->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", model->var[i]));
-  PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
-  for (PetscInt k = 0; k < model->nparam; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", model->param[k].name));
-    PetscCall(ItBufferReal(&buf, model->param[k].value));
-  }
-  PetscCall(ItBufferPrintf(&buf, "},\n  \"grid\": {\"n\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%" PetscInt_FMT, i ? ", " : "", grid->n[i]));
-  PetscCall(ItBufferPrintf(&buf, "], \"lo\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->lo[i]));
-  PetscCall(ItBufferPrintf(&buf, "], \"hi\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->hi[i]));
-  PetscCall(ItBufferPrintf(
-      &buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"%s\",\n",
-      size, (double)(now - app->start), app->diag->bits ? "bits" : "nats"));
-  PetscCall(ItBufferPrintf(&buf, "  \"sensor\": ["));
-  for (PetscInt i = 0, first = 1; i < model->dim; i++)
-    if (app->diag->sensor[i]) {
-      PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", first ? "" : ", ", model->var[i]));
-      first = 0;
-    }
-  PetscCall(ItBufferPrintf(&buf, "],\n  \"parity\": {"));
-  for (PetscInt i = 0; i < model->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": \"%s\"", i ? ", " : "", model->var[i],
-                             model->parity[i] < 0 ? "odd" : "even"));
-  PetscCall(ItBufferPrintf(&buf, "},\n  \"entropy_production_current\": \"%s\",\n",
-                           app->fp->irr_lo[0] != app->fp->flux_lo[0] ? "irreversible" : "full"));
-  PetscCall(ItBufferPrintf(&buf, "  \"boundary_mass\": %.6g,\n  \"box_too_small\": %s,\n%s",
-                           (double)app->boundary_mass,
-                           app->boundary_mass > IT_BOUNDARY_MASS_LIMIT ? "true" : "false", extra));
-  PetscCall(ItBufferPrintf(&buf, "  \"final\": {"));
-  for (PetscInt k = 0; k < app->diag->ncol; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", app->diag->name[k]));
-    PetscCall(ItBufferReal(&buf, app->diag->value[k]));
-  }
-  PetscCall(ItBufferPrintf(&buf, "}\n}\n"));
-  PetscCall(ItIOWriteText(app->io, "summary.json", buf.text));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(ItAppSummaryVariables(app, &variables, &sensor, &parity));
+  PetscCall(ItAppSummaryGrid(app->grid, &grid));
+  PetscCall(ItJSONPack(&parameters, "{}"));
+  for (PetscInt k = 0; k < model->nparam; k++)
+    PetscCall(ItJSONSet(parameters, model->param[k].name, ItJSONReal(model->param[k].value)));
+  PetscCall(ItJSONPack(&root, "{s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:s, s:o, s:o, s:s, s:o, s:b}",
+                       "command", app->command, "model", model->type, "variables", variables,
+                       "parameters", parameters, "grid", grid, "ranks", size, "wall_time",
+                       ItJSONReal(now - app->start), "information_unit",
+                       app->diag->bits ? "bits" : "nats", "sensor", sensor, "parity", parity,
+                       "entropy_production_current",
+                       app->fp->irr_lo[0] != app->fp->flux_lo[0] ? "irreversible" : "full",
+                       "boundary_mass", ItJSONReal(app->boundary_mass), "box_too_small",
+                       (int)(app->boundary_mass > IT_BOUNDARY_MASS_LIMIT)));
+  PetscCheck(!extra || json_object_update(root, extra) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "cannot add the command's keys to summary.json");
+  PetscCall(ItJSONPack(&final, "{}"));
+  for (PetscInt k = 0; k < app->diag->ncol; k++)
+    PetscCall(ItJSONSet(final, app->diag->name[k], ItJSONReal(app->diag->value[k])));
+  PetscCall(ItJSONSet(root, "final", final));
+  PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
+  json_decref(root);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -310,7 +318,7 @@ static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted) {
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
 static PetscErrorCode ItAppRun(ItApp *app) {
-  char      extra[256];
+  json_t   *extra;
   PetscBool restarted = PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -339,10 +347,10 @@ static PetscErrorCode ItAppRun(ItApp *app) {
     PetscCall(ItDiagAccumulate(app->diag));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n",
-                          (double)app->settings.t_final, app->settings.steps));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
+                       (json_int_t)app->settings.steps));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -350,7 +358,7 @@ static PetscErrorCode ItAppRun(ItApp *app) {
 static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscReal residual;
   PetscInt  its;
-  char      extra[256];
+  json_t   *extra;
 
   PetscFunctionBegin;
   PetscCall(ItSolveStationary(app->fp, app->p, &residual, &its));
@@ -366,10 +374,10 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
                         (double)residual, its));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"residual\": %.6e,\n  \"ksp_iterations\": %" PetscInt_FMT ",\n",
-                          (double)residual, its));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "residual", ItJSONReal(residual), "ksp_iterations",
+                       (json_int_t)its));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -397,6 +405,7 @@ static PetscErrorCode ItAppInfo(ItApp *app) {
    -output_dir (default: an "analysis" folder beside the first snapshot). */
 static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscReal t;
+  json_t   *extra;
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < nfile; k++) {
@@ -415,8 +424,9 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(
-      ItAppWriteSummary(app, "  \"note\": \"*_cum columns integrate over the snapshots only\",\n"));
+  PetscCall(ItJSONPack(&extra, "{s:s}", "note", "*_cum columns integrate over the snapshots only"));
+  PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

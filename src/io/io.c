@@ -1,10 +1,14 @@
 /* The output directory. Text files are written by rank 0 to NAME.tmp, flushed
-   and renamed; HDF5 snapshots are written collectively (PETSc's HDF5 viewer,
-   natural cell ordering, dataset /density with the time and the grid as
-   attributes) to a temporary name and renamed by rank 0. The XDMF index lets
-   ParaView open the snapshots as a time series on a co-rectilinear mesh whose
-   nodes are the cell centres. */
+   and renamed: CSV tables (a header of column names, then one row per output
+   time at 15 significant digits) and JSON through jansson (two-space indent,
+   keys in the order they were added, reals at 17 significant digits, null for
+   NaN and infinity). HDF5 snapshots are written collectively (PETSc's HDF5
+   viewer, natural cell ordering, dataset /density with the time and the grid
+   as attributes) to a temporary name and renamed by rank 0. The XDMF index
+   lets ParaView open the snapshots as a time series on a co-rectilinear mesh
+   whose nodes are the cell centres. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,20 +35,55 @@ PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A real in JSON: full precision, null for NaN or infinity. */
-PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value) {
-  PetscFunctionBegin;
-  if (PetscIsInfOrNanReal(value))
-    PetscCall(ItBufferPrintf(buf, "null"));
-  else
-    PetscCall(ItBufferPrintf(buf, "%.17g", (double)value));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode ItBufferFree(ItBuffer *buf) {
   PetscFunctionBegin;
   PetscCall(PetscFree(buf->text));
   buf->len = buf->cap = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A real in JSON; null for NaN or infinity, which JSON cannot hold. */
+json_t *ItJSONReal(PetscReal value) {
+  return PetscIsInfOrNanReal(value) ? json_null() : json_real((double)value);
+}
+
+/* Adds value (stolen) to object under key. */
+PetscErrorCode ItJSONSet(json_t *object, const char key[], json_t *value) {
+  PetscFunctionBegin;
+  PetscCheck(value && json_object_set_new(object, key, value) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "cannot add '%s' to a JSON object (not UTF-8, or out of memory)", key);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Appends value (stolen) to array. */
+PetscErrorCode ItJSONAppend(json_t *array, json_t *value) {
+  PetscFunctionBegin;
+  PetscCheck(value && json_array_append_new(array, value) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "cannot append to a JSON array (a string not UTF-8, or out of memory)");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A JSON array of n reals. */
+PetscErrorCode ItJSONRealArray(PetscInt n, const PetscReal values[], json_t **array) {
+  PetscFunctionBegin;
+  *array = json_array();
+  PetscCheck(*array, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate a JSON array");
+  for (PetscInt k = 0; k < n; k++) PetscCall(ItJSONAppend(*array, ItJSONReal(values[k])));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* json_pack with its error message: a value built from a format such as
+   "{s:s, s:I, s:o}" (keys in the order given; "o" steals a json_t). */
+PetscErrorCode ItJSONPack(json_t **value, const char format[], ...) {
+  json_error_t error;
+  va_list      args;
+
+  PetscFunctionBegin;
+  va_start(args, format);
+  *value = json_vpack_ex(&error, 0, format, args);
+  va_end(args);
+  PetscCheck(*value, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot build JSON from \"%s\": %s", format,
+             error.text);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -115,6 +154,50 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* DIR/name as CSV: the header (column names), then nrow rows of ncol values
+   (row-major) at 15 significant digits, the format users' scripts read in
+   diagnostics.csv and mc.csv. Rank 0's values are written. Collective. */
+PetscErrorCode ItIOWriteCSV(ItIO io, const char name[], PetscInt ncol, const char *const column[],
+                            PetscInt nrow, const PetscReal values[]) {
+  ItBuffer buf = {0};
+
+  PetscFunctionBegin;
+  if (io->rank == 0) {
+    for (PetscInt k = 0; k < ncol; k++)
+      PetscCall(ItBufferPrintf(&buf, "%s%s", k ? "," : "", column[k]));
+    PetscCall(ItBufferPrintf(&buf, "\n"));
+    for (PetscInt r = 0; r < nrow; r++) {
+      for (PetscInt k = 0; k < ncol; k++)
+        PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)values[r * ncol + k]));
+      PetscCall(ItBufferPrintf(&buf, "\n"));
+    }
+  }
+  PetscCall(ItIOWriteText(io, name, buf.text ? buf.text : ""));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* DIR/name as JSON (rank 0's root): two-space indent, keys in the order they
+   were added, reals at 17 significant digits. The caller keeps root. Collective. */
+PetscErrorCode ItIOWriteJSON(ItIO io, const char name[], json_t *root) {
+  const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17);
+  ItBuffer     buf   = {0};
+  int          ok    = 1;
+
+  PetscFunctionBegin;
+  if (io->rank == 0) {
+    char *text = json_dumps(root, flags);
+    ok         = text != NULL;
+    if (ok) PetscCall(ItBufferPrintf(&buf, "%s\n", text));
+    free(text);
+  }
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, io->comm));
+  PetscCheck(ok, io->comm, PETSC_ERR_LIB, "cannot format %s/%s as JSON", io->dir, name);
+  PetscCall(ItIOWriteText(io, name, buf.text ? buf.text : ""));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64]) {
   PetscFunctionBegin;
   io->ncol = ncol + 1;
@@ -148,21 +231,13 @@ PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]) {
 
 /* Writes diagnostics.csv: a header of PHYSICS.md names, one row per output time. Collective. */
 PetscErrorCode ItIOWriteTable(ItIO io) {
-  ItBuffer buf = {0};
+  const char **column;
 
   PetscFunctionBegin;
-  if (io->rank == 0) {
-    for (PetscInt k = 0; k < io->ncol; k++)
-      PetscCall(ItBufferPrintf(&buf, "%s%s", k ? "," : "", io->column[k]));
-    PetscCall(ItBufferPrintf(&buf, "\n"));
-    for (PetscInt r = 0; r < io->nrow; r++) {
-      for (PetscInt k = 0; k < io->ncol; k++)
-        PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)io->row[r * io->ncol + k]));
-      PetscCall(ItBufferPrintf(&buf, "\n"));
-    }
-  }
-  PetscCall(ItIOWriteText(io, "diagnostics.csv", buf.text ? buf.text : ""));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(PetscMalloc1(io->ncol, &column));
+  for (PetscInt k = 0; k < io->ncol; k++) column[k] = io->column[k];
+  PetscCall(ItIOWriteCSV(io, "diagnostics.csv", io->ncol, column, io->nrow, io->row));
+  PetscCall(PetscFree(column));
   PetscCall(PetscTime(&io->last_write));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
