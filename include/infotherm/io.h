@@ -48,6 +48,7 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]);
 PetscErrorCode ItIOWriteCSV(ItIO io, const char name[], PetscInt ncol, const char *const column[],
                             PetscInt nrow, const PetscReal values[]);
 PetscErrorCode ItIOWriteJSON(ItIO io, const char name[], json_t *root);
+PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **root);
 PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
                                  const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
@@ -64,9 +65,11 @@ PetscErrorCode ItBufferFree(ItBuffer *buf);
 
 /* Building JSON values for ItIOWriteJSON; each checks jansson's result. A real
    that is NaN or infinite becomes null. Pack takes json_pack's format ("{s:s,
-   s:I, s:o}": strings, json_int_t, stolen json_t); Set and Append steal value. */
+   s:I, s:o}": strings, json_int_t, stolen json_t); Set and Append steal value,
+   Update merges other's keys into object and releases other. */
 json_t        *ItJSONReal(PetscReal value);
 PetscErrorCode ItJSONRealArray(PetscInt n, const PetscReal values[], json_t **array);
 PetscErrorCode ItJSONPack(json_t **value, const char format[], ...);
 PetscErrorCode ItJSONSet(json_t *object, const char key[], json_t *value);
 PetscErrorCode ItJSONAppend(json_t *array, json_t *value);
+PetscErrorCode ItJSONUpdate(json_t *object, json_t *other);

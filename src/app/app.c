@@ -111,17 +111,14 @@ PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The variables, the sensor set X and each variable's parity, for summary.json. */
-static PetscErrorCode ItAppSummaryVariables(ItApp *app, json_t **variables, json_t **sensor,
-                                            json_t **parity) {
+/* The sensor set X and each variable's parity, for summary.json. */
+static PetscErrorCode ItAppSummaryVariables(ItApp *app, json_t **sensor, json_t **parity) {
   ItModel model = app->model;
 
   PetscFunctionBegin;
-  PetscCall(ItJSONPack(variables, "[]"));
   PetscCall(ItJSONPack(sensor, "[]"));
   PetscCall(ItJSONPack(parity, "{}"));
   for (PetscInt i = 0; i < model->dim; i++) {
-    PetscCall(ItJSONAppend(*variables, json_string(model->var[i])));
     if (app->diag->sensor[i]) PetscCall(ItJSONAppend(*sensor, json_string(model->var[i])));
     PetscCall(
         ItJSONSet(*parity, model->var[i], json_string(model->parity[i] < 0 ? "odd" : "even")));
@@ -145,30 +142,25 @@ static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
 /* summary.json: the run's description, the command's own keys (extra, an
    object the caller keeps; NULL: none) and the final diagnostics. */
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
-  ItModel        model = app->model;
   PetscMPIInt    size;
   PetscLogDouble now;
-  json_t        *root, *variables, *sensor, *parity, *grid, *parameters, *final;
+  json_t        *root, *sensor, *parity, *grid, *run, *final;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscTime(&now));
-  PetscCall(ItAppSummaryVariables(app, &variables, &sensor, &parity));
+  PetscCall(ItIOSummaryCreate(app->command, app->model, &root));
+  PetscCall(ItAppSummaryVariables(app, &sensor, &parity));
   PetscCall(ItAppSummaryGrid(app->grid, &grid));
-  PetscCall(ItJSONPack(&parameters, "{}"));
-  for (PetscInt k = 0; k < model->nparam; k++)
-    PetscCall(ItJSONSet(parameters, model->param[k].name, ItJSONReal(model->param[k].value)));
-  PetscCall(ItJSONPack(&root, "{s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:s, s:o, s:o, s:s, s:o, s:b}",
-                       "command", app->command, "model", model->type, "variables", variables,
-                       "parameters", parameters, "grid", grid, "ranks", size, "wall_time",
-                       ItJSONReal(now - app->start), "information_unit",
+  PetscCall(ItJSONPack(&run, "{s:o, s:i, s:o, s:s, s:o, s:o, s:s, s:o, s:b}", "grid", grid, "ranks",
+                       size, "wall_time", ItJSONReal(now - app->start), "information_unit",
                        app->diag->bits ? "bits" : "nats", "sensor", sensor, "parity", parity,
                        "entropy_production_current",
                        app->fp->irr_lo[0] != app->fp->flux_lo[0] ? "irreversible" : "full",
                        "boundary_mass", ItJSONReal(app->boundary_mass), "box_too_small",
                        (int)(app->boundary_mass > IT_BOUNDARY_MASS_LIMIT)));
-  PetscCheck(!extra || json_object_update(root, extra) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
-             "cannot add the command's keys to summary.json");
+  PetscCall(ItJSONUpdate(root, run));
+  if (extra) PetscCall(ItJSONUpdate(root, json_incref(extra)));
   PetscCall(ItJSONPack(&final, "{}"));
   for (PetscInt k = 0; k < app->diag->ncol; k++)
     PetscCall(ItJSONSet(final, app->diag->name[k], ItJSONReal(app->diag->value[k])));

@@ -91,6 +91,35 @@ PetscErrorCode ItJSONPack(json_t **value, const char format[], ...) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The head of every summary file (summary.json, mc_summary.json): the
+   command, the model, its variables and its parameters; the caller adds its
+   own keys after them. */
+PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **root) {
+  json_t *variables, *parameters;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(&variables, "[]"));
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCall(ItJSONAppend(variables, json_string(model->var[i])));
+  PetscCall(ItJSONPack(&parameters, "{}"));
+  for (PetscInt k = 0; k < model->nparam; k++)
+    PetscCall(ItJSONSet(parameters, model->param[k].name, ItJSONReal(model->param[k].value)));
+  PetscCall(ItJSONPack(root, "{s:s, s:s, s:o, s:o}", "command", command, "model", model->type,
+                       "variables", variables, "parameters", parameters));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adds every key of other to object, after its own, and releases other. */
+PetscErrorCode ItJSONUpdate(json_t *object, json_t *other) {
+  int status;
+
+  PetscFunctionBegin;
+  status = json_object_update(object, other);
+  json_decref(other);
+  PetscCheck(status == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot merge two JSON objects");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* mkdir -p on rank 0. Collective. */
 PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io) {
   ItIO f;

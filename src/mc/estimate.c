@@ -601,40 +601,34 @@ PetscErrorCode ItMCWriteTable(ItMC mc, ItIO io) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The model and the sampling settings of mc_summary.json. */
-static PetscErrorCode ItMCSummarySettings(ItMC mc, const char command[], json_t **root) {
-  json_t *variables, *parameters, *bandwidth;
+/* The sampling settings of mc_summary.json. */
+static PetscErrorCode ItMCSummarySettings(ItMC mc, json_t **settings) {
+  json_t *bandwidth;
 
   PetscFunctionBegin;
-  PetscCall(ItJSONPack(&variables, "[]"));
-  for (PetscInt i = 0; i < mc->model->dim; i++)
-    PetscCall(ItJSONAppend(variables, json_string(mc->model->var[i])));
-  PetscCall(ItJSONPack(&parameters, "{}"));
-  for (PetscInt k = 0; k < mc->model->nparam; k++)
-    PetscCall(
-        ItJSONSet(parameters, mc->model->param[k].name, ItJSONReal(mc->model->param[k].value)));
   PetscCall(ItJSONRealArray(mc->model->dim, mc->scott, &bandwidth));
-  PetscCall(ItJSONPack(
-      root, "{s:s, s:s, s:o, s:o, s:I, s:I, s:s, s:o, s:I, s:o, s:b, s:I, s:I, s:s, s:o}",
-      "command", command, "model", mc->model->type, "variables", variables, "parameters",
-      parameters, "particles", (json_int_t)mc->N, "seed", (json_int_t)mc->seed, "scheme",
-      mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler", "dt", ItJSONReal(mc->dt), "steps",
-      (json_int_t)mc->step, "stiffest_time_constant",
-      ItJSONReal(mc->stiffness > 0 ? 1 / mc->stiffness : (PetscReal)INFINITY), "additive_noise",
-      (int)mc->additive, "batches", (json_int_t)mc->nbatch, "block", (json_int_t)mc->block,
-      "bandwidth_rule", mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))",
-      "bandwidth", bandwidth));
+  PetscCall(ItJSONPack(settings, "{s:I, s:I, s:s, s:o, s:I, s:o, s:b, s:I, s:I, s:s, s:o}",
+                       "particles", (json_int_t)mc->N, "seed", (json_int_t)mc->seed, "scheme",
+                       mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler", "dt", ItJSONReal(mc->dt),
+                       "steps", (json_int_t)mc->step, "stiffest_time_constant",
+                       ItJSONReal(mc->stiffness > 0 ? 1 / mc->stiffness : (PetscReal)INFINITY),
+                       "additive_noise", (int)mc->additive, "batches", (json_int_t)mc->nbatch,
+                       "block", (json_int_t)mc->block, "bandwidth_rule",
+                       mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))",
+                       "bandwidth", bandwidth));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* mc_summary.json: the run's settings, the measured rate and the final estimates. Collective. */
 PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLogDouble wall) {
-  json_t   *root, *final;
+  json_t   *root, *settings, *final;
   PetscReal rate;
 
   PetscFunctionBegin;
   PetscCall(ItMCRate(mc, &rate));
-  PetscCall(ItMCSummarySettings(mc, command, &root));
+  PetscCall(ItIOSummaryCreate(command, mc->model, &root));
+  PetscCall(ItMCSummarySettings(mc, &settings));
+  PetscCall(ItJSONUpdate(root, settings));
   PetscCall(ItJSONSet(root, "ranks", json_integer(mc->size)));
   PetscCall(ItJSONSet(root, "wall_time", ItJSONReal(wall)));
   PetscCall(ItJSONSet(root, "particle_steps_per_second", ItJSONReal(rate)));
