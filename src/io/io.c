@@ -650,7 +650,7 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The names of the attributes of /options, gathered by H5Aiterate2. */
+/* The names of the attributes of /options, gathered by H5Aiterate_by_name. */
 typedef struct {
   PetscInt n, cap;
   char   **name;
