@@ -113,57 +113,58 @@ PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* summary.json: the run's description and the final diagnostics. */
-PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]) {
-  ItBuffer       buf   = {0};
-  ItModel        model = app->model;
-  ItGrid         grid  = app->grid;
-  const PetscInt d     = ItModelGetDimension(model);
+/* The sensor set X, for summary.json (the parity is in the model's fingerprint). */
+static PetscErrorCode ItAppSummarySensor(ItApp *app, json_t **sensor) {
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(sensor, "[]"));
+  for (PetscInt i = 0; i < ItModelGetDimension(app->model); i++)
+    if (ItDiagIsSensor(app->diag, i))
+      PetscCall(ItJSONAppend(*sensor, json_string(ItModelGetVariableName(app->model, i))));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The grid for summary.json: cells, lower and upper walls per axis. */
+static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
+  json_t *n, *lo, *hi;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(&n, "[]"));
+  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItJSONAppend(n, json_integer(grid->n[i])));
+  PetscCall(ItJSONRealArray(grid->dim, grid->lo, &lo));
+  PetscCall(ItJSONRealArray(grid->dim, grid->hi, &hi));
+  PetscCall(ItJSONPack(object, "{s:o, s:o, s:o}", "n", n, "lo", lo, "hi", hi));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* summary.json: the run's description, the command's own keys (extra, an
+   object the caller keeps; NULL: none) and the final diagnostics. */
+PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   PetscMPIInt    size;
   PetscLogDouble now;
-  json_t        *fingerprint;
-  char          *text;
+  json_t        *root, *sensor, *grid, *run, *final;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscTime(&now));
-  PetscCall(ItModelGetFingerprint(model, &fingerprint));
-  text = json_dumps(fingerprint, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-  json_decref(fingerprint);
-  /* the fingerprint's keys (model, variables, parity, parameters, schedules, ...) come first */
-  PetscCall(ItBufferPrintf(&buf, "{\n  \"command\": \"%s\",\n  %.*s,\n  \"grid\": {\"n\": [",
-                           app->command, (int)strlen(text) - 2, text + 1));
-  free(text);
-  for (PetscInt i = 0; i < d; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%" PetscInt_FMT, i ? ", " : "", grid->n[i]));
-  PetscCall(ItBufferPrintf(&buf, "], \"lo\": ["));
-  for (PetscInt i = 0; i < d; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->lo[i]));
-  PetscCall(ItBufferPrintf(&buf, "], \"hi\": ["));
-  for (PetscInt i = 0; i < d; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->hi[i]));
-  PetscCall(ItBufferPrintf(
-      &buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"%s\",\n",
-      size, (double)(now - app->start), ItDiagUsesBits(app->diag) ? "bits" : "nats"));
-  PetscCall(ItBufferPrintf(&buf, "  \"sensor\": ["));
-  for (PetscInt i = 0, first = 1; i < d; i++)
-    if (ItDiagIsSensor(app->diag, i)) {
-      PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", first ? "" : ", ", ItModelGetVariableName(model, i)));
-      first = 0;
-    }
-  PetscCall(ItBufferPrintf(&buf, "],\n  \"entropy_production_current\": \"%s\",\n",
-                           ItModelHasOddVariables(model) ? "irreversible" : "full"));
-  PetscCall(ItBufferPrintf(&buf, "  \"boundary_mass\": %.6g,\n  \"box_too_small\": %s,\n%s",
-                           (double)app->boundary_mass,
-                           app->boundary_mass > IT_BOUNDARY_MASS_LIMIT ? "true" : "false", extra));
-  PetscCall(ItBufferPrintf(&buf, "  \"final\": {"));
-  for (PetscInt k = 0; k < ItDiagGetColumnCount(app->diag); k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", ItDiagGetColumnName(app->diag, k)));
-    PetscCall(ItBufferReal(&buf, ItDiagGetValues(app->diag)[k]));
-  }
-  PetscCall(ItBufferPrintf(&buf, "}\n}\n"));
-  PetscCall(ItIOWriteText(app->io, "summary.json", buf.text));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(ItIOSummaryCreate(app->command, app->model, &root));
+  PetscCall(ItAppSummarySensor(app, &sensor));
+  PetscCall(ItAppSummaryGrid(app->grid, &grid));
+  PetscCall(ItJSONPack(&run, "{s:o, s:i, s:o, s:s, s:o, s:s, s:o, s:b}", "grid", grid, "ranks",
+                       size, "wall_time", ItJSONReal(now - app->start), "information_unit",
+                       ItDiagUsesBits(app->diag) ? "bits" : "nats", "sensor", sensor,
+                       "entropy_production_current",
+                       ItModelHasOddVariables(app->model) ? "irreversible" : "full",
+                       "boundary_mass", ItJSONReal(app->boundary_mass), "box_too_small",
+                       (int)(app->boundary_mass > IT_BOUNDARY_MASS_LIMIT)));
+  PetscCall(ItJSONUpdate(root, run));
+  if (extra) PetscCall(ItJSONUpdate(root, json_incref(extra)));
+  PetscCall(ItJSONPack(&final, "{}"));
+  for (PetscInt k = 0; k < ItDiagGetColumnCount(app->diag); k++)
+    PetscCall(ItJSONSet(final, ItDiagGetColumnName(app->diag, k),
+                        ItJSONReal(ItDiagGetValues(app->diag)[k])));
+  PetscCall(ItJSONSet(root, "final", final));
+  PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
+  json_decref(root);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -277,7 +278,8 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
 static PetscErrorCode ItAppRun(ItApp *app) {
-  char      extra[256], restart[PETSC_MAX_PATH_LEN] = "";
+  char      restart[PETSC_MAX_PATH_LEN] = "";
+  json_t   *extra;
   PetscBool restarted = PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -310,10 +312,10 @@ static PetscErrorCode ItAppRun(ItApp *app) {
     PetscCall(ItDiagAccumulate(app->diag));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n",
-                          (double)app->settings.t_final, app->settings.steps));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
+                       (json_int_t)app->settings.steps));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -321,7 +323,7 @@ static PetscErrorCode ItAppRun(ItApp *app) {
 static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscReal residual;
   PetscInt  its;
-  char      extra[256];
+  json_t   *extra;
 
   PetscFunctionBegin;
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
@@ -337,10 +339,10 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
                         (double)residual, its));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"residual\": %.6e,\n  \"ksp_iterations\": %" PetscInt_FMT ",\n",
-                          (double)residual, its));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "residual", ItJSONReal(residual), "ksp_iterations",
+                       (json_int_t)its));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -368,6 +370,7 @@ static PetscErrorCode ItAppInfo(ItApp *app) {
    -output_dir (default: an "analysis" folder beside the first snapshot). */
 static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscReal t;
+  json_t   *extra;
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < nfile; k++) {
@@ -386,8 +389,9 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(
-      ItAppWriteSummary(app, "  \"note\": \"*_cum columns integrate over the snapshots only\",\n"));
+  PetscCall(ItJSONPack(&extra, "{s:s}", "note", "*_cum columns integrate over the snapshots only"));
+  PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

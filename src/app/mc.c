@@ -144,7 +144,8 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   ItAppFPRows    rows = {0};
   PetscInt       nfail, mc_param;
   PetscReal      mc_value = 0;
-  char           worst[512], extra[256];
+  char           worst[512];
+  json_t        *extra;
   PetscLogDouble now;
 
   PetscFunctionBegin;
@@ -161,10 +162,10 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   rows.ncell = mc->ncell;
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput, &rows));
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n",
-                          (double)app->settings.t_final, app->settings.steps));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
+                       (json_int_t)app->settings.steps));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   if (mc_param >= 0) {
     const char *name;
     PetscCall(ItModelGetParameterInfo(app->model, mc_param, &name, NULL, NULL));

@@ -587,72 +587,64 @@ PetscErrorCode ItMCAppendRow(ItMC mc) {
 
 /* mc.csv: t, then each estimate and its <name>_stderr. Collective. */
 PetscErrorCode ItMCWriteTable(ItMC mc, ItIO io) {
-  ItBuffer       buf = {0};
-  const PetscInt w   = 1 + 2 * mc->ncol;
+  const PetscInt w = 1 + 2 * mc->ncol;
+  const char   **column;
+  char(*stderr_name)[IT_DIAG_NAME_LEN + 8];
 
   PetscFunctionBegin;
-  PetscCall(ItBufferPrintf(&buf, "t"));
-  for (PetscInt k = 0; k < mc->ncol; k++)
-    PetscCall(ItBufferPrintf(&buf, ",%s,%s_stderr", mc->name[k], mc->name[k]));
-  PetscCall(ItBufferPrintf(&buf, "\n"));
-  for (PetscInt r = 0; r < mc->nrow; r++) {
-    for (PetscInt k = 0; k < w; k++)
-      PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)mc->rows[r * w + k]));
-    PetscCall(ItBufferPrintf(&buf, "\n"));
+  PetscCall(PetscMalloc2(w, &column, mc->ncol, &stderr_name));
+  column[0] = "t";
+  for (PetscInt k = 0; k < mc->ncol; k++) {
+    PetscCall(PetscSNPrintf(stderr_name[k], sizeof(stderr_name[k]), "%s_stderr", mc->name[k]));
+    column[1 + 2 * k] = mc->name[k];
+    column[2 + 2 * k] = stderr_name[k];
   }
-  PetscCall(ItIOWriteText(io, "mc.csv", buf.text));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(ItIOWriteCSV(io, "mc.csv", w, column, mc->nrow, mc->rows));
+  PetscCall(PetscFree2(column, stderr_name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The sampling settings of mc_summary.json. */
+static PetscErrorCode ItMCSummarySettings(ItMC mc, json_t **settings) {
+  json_t *bandwidth;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONRealArray(ItModelGetDimension(mc->model), mc->scott, &bandwidth));
+  PetscCall(ItJSONPack(settings, "{s:I, s:I, s:s, s:o, s:I, s:o, s:b, s:I, s:I, s:s, s:o}",
+                       "particles", (json_int_t)mc->N, "seed", (json_int_t)mc->seed, "scheme",
+                       mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler", "dt", ItJSONReal(mc->dt),
+                       "steps", (json_int_t)mc->step, "stiffest_time_constant",
+                       ItJSONReal(mc->stiffness > 0 ? 1 / mc->stiffness : (PetscReal)INFINITY),
+                       "additive_noise", (int)mc->additive, "batches", (json_int_t)mc->nbatch,
+                       "block", (json_int_t)mc->block, "bandwidth_rule",
+                       mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))",
+                       "bandwidth", bandwidth));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* mc_summary.json: the run's settings, the measured rate and the final estimates. Collective. */
 PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLogDouble wall) {
-  ItBuffer  buf = {0};
+  json_t   *root, *settings, *final;
   PetscReal rate;
 
   PetscFunctionBegin;
   PetscCall(ItMCRate(mc, &rate));
-  PetscCall(ItBufferPrintf(&buf,
-                           "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [",
-                           command, ItModelGetTypeName(mc->model)));
-  for (PetscInt i = 0; i < ItModelGetDimension(mc->model); i++)
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", ItModelGetVariableName(mc->model, i)));
-  PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
-  for (PetscInt k = 0; k < ItModelGetParameterCount(mc->model); k++) {
-    const char *name;
-    PetscReal   base;
-    PetscCall(ItModelGetParameterInfo(mc->model, k, &name, &base, NULL));
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", name));
-    PetscCall(ItBufferReal(&buf, base));
-  }
-  PetscCall(ItBufferPrintf(&buf,
-                           "},\n  \"particles\": %" PetscInt_FMT ",\n  \"seed\": %" PetscInt64_FMT
-                           ",\n  \"scheme\": \"%s\",\n  \"dt\": %.17g,\n",
-                           mc->N, mc->seed, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
-                           (double)mc->dt));
-  PetscCall(ItBufferPrintf(&buf,
-                           "  \"steps\": %" PetscInt64_FMT
-                           ",\n  \"stiffest_time_constant\": %.6g,\n  \"additive_noise\": %s,\n  "
-                           "\"batches\": %" PetscInt_FMT ",\n  \"block\": %" PetscInt_FMT ",\n",
-                           mc->step, (double)(mc->stiffness > 0 ? 1 / mc->stiffness : INFINITY),
-                           mc->additive ? "true" : "false", mc->nbatch, mc->block));
-  PetscCall(ItBufferPrintf(&buf, "  \"bandwidth_rule\": \"%s\",\n  \"bandwidth\": [",
-                           mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))"));
-  for (PetscInt i = 0; i < ItModelGetDimension(mc->model); i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.6g", i ? ", " : "", (double)mc->scott[i]));
-  PetscCall(ItBufferPrintf(&buf,
-                           "],\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  "
-                           "\"particle_steps_per_second\": %.6g,\n  \"final\": {",
-                           mc->size, (double)wall, (double)rate));
+  PetscCall(ItIOSummaryCreate(command, mc->model, &root));
+  PetscCall(ItMCSummarySettings(mc, &settings));
+  PetscCall(ItJSONUpdate(root, settings));
+  PetscCall(ItJSONSet(root, "ranks", json_integer(mc->size)));
+  PetscCall(ItJSONSet(root, "wall_time", ItJSONReal(wall)));
+  PetscCall(ItJSONSet(root, "particle_steps_per_second", ItJSONReal(rate)));
+  PetscCall(ItJSONPack(&final, "{}"));
   for (PetscInt k = 0; k < mc->ncol; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", mc->name[k]));
-    PetscCall(ItBufferReal(&buf, mc->value[k]));
-    PetscCall(ItBufferPrintf(&buf, ", \"%s_stderr\": ", mc->name[k]));
-    PetscCall(ItBufferReal(&buf, mc->stderr_[k]));
+    char name[IT_DIAG_NAME_LEN + 8];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", mc->name[k]));
+    PetscCall(ItJSONSet(final, mc->name[k], ItJSONReal(mc->value[k])));
+    PetscCall(ItJSONSet(final, name, ItJSONReal(mc->stderr_[k])));
   }
-  PetscCall(ItBufferPrintf(&buf, "}\n}\n"));
-  PetscCall(ItIOWriteText(io, "mc_summary.json", buf.text));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(ItJSONSet(root, "final", final));
+  PetscCall(ItIOWriteJSON(io, "mc_summary.json", root));
+  json_decref(root);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
