@@ -10,7 +10,7 @@ mean velocity v0 dissipates Π = v0^2/(tau_v sigma_v^2) with v odd, 0 with v eve
 import numpy as np
 from common import *
 
-TIGHT = ["-ts_rtol", "1e-8", "-ts_atol", "1e-10", "-ksp_rtol", "1e-13"]
+TIGHT = ["-ts_rtol", "1e-8", "-ts_atol", "1e-10", "-ksp_rtol", "1e-13", "-stationary_ksp_rtol", "1e-13"]
 
 # sigmoid inference from a Gaussian away from the steady state
 out = tmpdir("identities")

@@ -34,7 +34,7 @@ def agree(a, b):
 for name, (builtin, expr) in CASES.items():
     out = tmpdir(f"expr-{name}")
     for label, opts in (("builtin", builtin), ("expr", ["-model", "expr"] + expr)):
-        run("stationary", opts + ["-output_dir", f"{out}/{label}-ss", "-ksp_rtol", "1e-14"])
+        run("stationary", opts + ["-output_dir", f"{out}/{label}-ss", "-stationary_ksp_rtol", "1e-14"])
         run("run", opts + ["-t_final", "0.5", "-output_every", "0.1", "-ts_adapt_type", "none", "-ts_dt", "0.01", "-output_dir", f"{out}/{label}-run"])
     p, q = read_density(f"{out}/builtin-run/density_0001.h5")[0], read_density(f"{out}/expr-run/density_0001.h5")[0]
     rel = float(np.max(np.abs(p - q)) / np.max(p))

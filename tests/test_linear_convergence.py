@@ -13,7 +13,7 @@ CASES = {
     3: dict(M=[[-1.0, 0.0, 0.2], [0.5, -1.0, 0.0], [0.0, 0.5, -1.0]], b=[0.0, 0.1, 0.0], D=[0.5, 0.4, 0.3], lo=-4.5, hi=4.5, n=[16, 24, 32], m0=[0.8, 0.0, -0.5], S0=np.diag([0.3, 0.25, 0.25]).tolist()),
 }
 T = 0.5
-TIGHT = ["-ts_rtol", "1e-9", "-ts_atol", "1e-11", "-ksp_rtol", "1e-13"]
+TIGHT = ["-ts_rtol", "1e-9", "-ts_atol", "1e-11", "-ksp_rtol", "1e-13", "-stationary_ksp_rtol", "1e-13"]
 
 
 def options(d, c, n):
@@ -29,7 +29,7 @@ for d, c in CASES.items():
     hs, err_ss, err_tr = [], [], []
     for n in c["n"]:
         out = tmpdir(f"conv{d}-{n}")
-        run("stationary", options(d, c, n) + ["-output_dir", out + "/ss", "-ksp_rtol", "1e-13"])
+        run("stationary", options(d, c, n) + ["-output_dir", out + "/ss", "-ksp_rtol", "1e-13", "-stationary_ksp_rtol", "1e-13"])
         p, _ = read_density(out + "/ss/density_stationary.h5")
         exact, vol = gaussian_density([n] * d, [c["lo"]] * d, [c["hi"]] * d, mu, S)
         err_ss.append(l1_error(p, exact, vol))

@@ -6,6 +6,7 @@ import os
 import pty
 import subprocess
 import xml.etree.ElementTree as ET
+import h5py
 import numpy as np
 from common import *
 
@@ -89,4 +90,27 @@ worst = max(float(np.max(np.abs(a[k] - r[k]) / (np.abs(r[k]) + 1e-2))) for k in 
 check(worst < 1e-10, f"analyze on 3 ranks = run on 1 at every snapshot, every column but *_cum (max diff {worst:.1e}, relative to |value| + 0.01)")
 proc = run("analyze", [out + "/nothere.h5"], expect_ok=False)
 check(proc.returncode == 1 and "nothere.h5" in proc.stderr and proc.stderr.count("\n") == 1, f"analyze of a missing file: {proc.stderr.strip()}")
+
+# options are stored as name/value pairs (/options, one attribute each), so a
+# formula with spaces survives: analyze on 2 ranks = run on 1 at each snapshot
+out = tmpdir("analyze-expr")
+drift = "(-x + 0.5 * t)"
+run("run", ["-model", "expr", "-vars", "x", "-expr_drift_x", drift, "-expr_diffusion_x", "0.5", "-grid_n", "64",
+            "-t_final", "0.5", "-snapshot_every", "0.25", "-output_dir", out])
+with h5py.File(out + "/density_0001.h5", "r") as f:
+    stored = {k: v.decode() for k, v in f["options"].attrs.items()}
+check(stored.get("expr_drift_x") == drift and stored.get("grid_n") == "64" and stored.get("quiet") == "",
+      f"the snapshot keeps each option as a name/value pair: {stored}")
+proc = run("analyze", [out + "/density_0001.h5", out + "/density_0002.h5"], ranks=2)
+a, r = read_csv(out + "/analysis/diagnostics.csv"), read_csv(out + "/diagnostics.csv")
+rows = [int(np.argmin(np.abs(r["t"] - t))) for t in a["t"]]
+worst = max(float(np.max(np.abs(a[k] - r[k][rows]) / (np.abs(r[k][rows]) + 1e-2))) for k in r if not k.endswith("_cum"))
+check(list(a) == list(r) and np.allclose(a["t"], [0.25, 0.5], atol=1e-12) and worst < 1e-10,
+      f"analyze of an expr run whose formula has spaces = the run's rows (max diff {worst:.1e})")
+# a snapshot without /options (an older infotherm's) is refused in one line
+with h5py.File(out + "/density_0001.h5", "r") as f, h5py.File(out + "/old.h5", "w") as g:
+    f.copy("density", g)
+proc = run("analyze", [out + "/old.h5"], expect_ok=False)
+check(proc.returncode == 1 and "/options" in proc.stderr and proc.stderr.count("\n") == 1,
+      f"analyze of a snapshot without /options: {proc.stderr.strip()}")
 finish()

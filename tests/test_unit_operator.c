@@ -12,6 +12,7 @@ static PetscErrorCode CheckModel(const char name[], PetscInt *failures) {
   ItModel   model;
   ItGrid    grid;
   ItFP      fp;
+  Mat       L;
   Vec       ones, colsum;
   PetscReal worst, scale, minoff = 0;
   PetscInt  rstart, rend;
@@ -23,20 +24,22 @@ static PetscErrorCode CheckModel(const char name[], PetscInt *failures) {
   PetscCall(ItModelSetFromOptions(model));
   PetscCall(ItGridCreate(model, &grid));
   PetscCall(ItFPCreate(grid, model, &fp));
-  PetscCall(MatCreateVecs(fp->L, &ones, &colsum));
+  PetscCall(ItFPSetTime(fp, 0.0));
+  PetscCall(ItFPGetMatrix(fp, &L));
+  PetscCall(MatCreateVecs(L, &ones, &colsum));
   PetscCall(VecSet(ones, 1.0));
-  PetscCall(MatMultTranspose(fp->L, ones, colsum));
+  PetscCall(MatMultTranspose(L, ones, colsum));
   PetscCall(VecNorm(colsum, NORM_INFINITY, &worst));
-  PetscCall(MatNorm(fp->L, NORM_INFINITY, &scale));
-  PetscCall(MatGetOwnershipRange(fp->L, &rstart, &rend));
+  PetscCall(MatNorm(L, NORM_INFINITY, &scale));
+  PetscCall(MatGetOwnershipRange(L, &rstart, &rend));
   for (PetscInt row = rstart; row < rend; row++) {
     PetscInt           ncols;
     const PetscInt    *cols;
     const PetscScalar *vals;
-    PetscCall(MatGetRow(fp->L, row, &ncols, &cols, &vals));
+    PetscCall(MatGetRow(L, row, &ncols, &cols, &vals));
     for (PetscInt k = 0; k < ncols; k++)
       if (cols[k] != row) minoff = PetscMin(minoff, PetscRealPart(vals[k]));
-    PetscCall(MatRestoreRow(fp->L, row, &ncols, &cols, &vals));
+    PetscCall(MatRestoreRow(L, row, &ncols, &cols, &vals));
   }
   /* each column sum adds about 2*dim entries of size |L|: round-off is a few ulps of |L| */
   if (worst > 1e-14 * scale) (*failures)++;
@@ -61,6 +64,7 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures) {
   ItModel      model;
   ItGrid       grid;
   ItFP         fp;
+  Mat          L;
   Vec          p, Lp;
   PetscScalar *pa;
   PetscReal    residual, scale, pmax;
@@ -75,16 +79,18 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures) {
   PetscCall(ItModelSetFromOptions(model));
   PetscCall(ItGridCreate(model, &grid));
   PetscCall(ItFPCreate(grid, model, &fp));
-  PetscCall(MatCreateVecs(fp->L, &p, &Lp));
+  PetscCall(ItFPSetTime(fp, 0.0));
+  PetscCall(ItFPGetMatrix(fp, &L));
+  PetscCall(MatCreateVecs(L, &p, &Lp));
   PetscCall(VecGetArray(p, &pa));
   ItGridForOwned(grid, c, l) {
     const PetscReal x = ItGridCoordinate(grid, 0, c[0]) - 0.3;
     pa[l]             = PetscExpReal(-x * x / (2 * 0.49));
   }
   PetscCall(VecRestoreArray(p, &pa));
-  PetscCall(MatMult(fp->L, p, Lp));
+  PetscCall(MatMult(L, p, Lp));
   PetscCall(VecNorm(Lp, NORM_INFINITY, &residual));
-  PetscCall(MatNorm(fp->L, NORM_INFINITY, &scale));
+  PetscCall(MatNorm(L, NORM_INFINITY, &scale));
   PetscCall(VecNorm(p, NORM_INFINITY, &pmax));
   if (residual > 1e-13 * scale * pmax) (*failures)++;
   PetscCall(PetscPrintf(

@@ -10,7 +10,6 @@ typedef struct {
   char            output_dir[PETSC_MAX_PATH_LEN];
   ItModel         model;
   ItGrid          grid;
-  ItFP            fp;
   ItDiag          diag;
   ItIO            io;
   Vec             p;
@@ -27,7 +26,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]);
 PetscErrorCode ItAppTearDown(ItApp *app);
 PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppCheckBox(ItApp *app);
-PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]);
+PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 
 /* The Monte Carlo commands (src/app/mc.c). */
 PetscErrorCode ItAppMC(ItApp *app);

@@ -32,17 +32,53 @@ static inline PetscReal ItGridCoordinate(ItGrid grid, PetscInt axis, PetscInt in
   return grid->lo[axis] + (index + 0.5) * grid->h[axis];
 }
 
+/* The first owned cell (c = the owned corner); its offset 0, or nlocal when
+   this rank owns none. */
+static inline PetscInt ItGridFirstOwned(ItGrid grid, PetscInt c[]) {
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = grid->xs[a];
+  return grid->nlocal > 0 ? 0 : grid->nlocal;
+}
+
+/* The next owned cell in the owned array's order (axis 0 fastest). */
+static inline void ItGridNextOwned(ItGrid grid, PetscInt c[]) {
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
+    if (++c[a] < grid->xs[a] + grid->xm[a]) return;
+    c[a] = grid->xs[a];
+  }
+}
+
 /* Visit every owned cell: c[] the global cell index, l the offset in the owned array. */
 #define ItGridForOwned(grid, c, l)                                                                 \
-  for (PetscInt c[IT_MAX_DIM] = {0, 0, (grid)->xs[2]}, l = 0;                                      \
-       c[2] < (grid)->xs[2] + (grid)->xm[2]; c[2]++)                                               \
-    for (c[1] = (grid)->xs[1]; c[1] < (grid)->xs[1] + (grid)->xm[1]; c[1]++)                       \
-      for (c[0] = (grid)->xs[0]; c[0] < (grid)->xs[0] + (grid)->xm[0]; c[0]++, l++)
+  for (PetscInt c[IT_MAX_DIM], l = ItGridFirstOwned(grid, c); l < (grid)->nlocal;                  \
+       l++, ItGridNextOwned(grid, c))
+
+/* Offset of a cell in an array over the box [start, start + width) per axis (axis 0 fastest). */
+static inline PetscInt ItGridBoxOffset(const PetscInt start[], const PetscInt width[],
+                                       const PetscInt c[]) {
+  PetscInt offset = 0;
+
+  for (PetscInt a = IT_MAX_DIM - 1; a >= 0; a--) offset = offset * width[a] + (c[a] - start[a]);
+  return offset;
+}
 
 /* Offset of a cell in a ghosted local array. */
 static inline PetscInt ItGridGhostedOffset(ItGrid grid, const PetscInt c[]) {
-  return ((c[2] - grid->gxs[2]) * grid->gxm[1] + (c[1] - grid->gxs[1])) * grid->gxm[0] +
-         (c[0] - grid->gxs[0]);
+  return ItGridBoxOffset(grid->gxs, grid->gxm, c);
+}
+
+/* Index of a cell in the natural (row-major, axis 0 fastest) order of the whole grid. */
+static inline PetscInt ItGridNaturalIndex(ItGrid grid, const PetscInt c[]) {
+  const PetscInt zero[IT_MAX_DIM] = {0};
+
+  return ItGridBoxOffset(zero, grid->n, c);
+}
+
+/* Number of cells of the whole grid. */
+static inline PetscInt ItGridCellCount(ItGrid grid) {
+  PetscInt count = 1;
+
+  for (PetscInt a = 0; a < grid->dim; a++) count *= grid->n[a];
+  return count;
 }
 
 /* Gaussian closed forms (src/grid/gaussian.c): a covariance S is d x d, row-major and symmetric
@@ -61,22 +97,6 @@ PetscErrorCode ItGridGaussianMutualInformation(PetscInt d, const PetscReal S[],
 PetscReal      ItGridEntropyOf(const PetscReal m[], PetscInt count, PetscReal cell);
 PetscErrorCode ItGridMarginalLayout(ItGrid grid, const PetscBool mask[], PetscInt *size,
                                     PetscReal *cell);
-
-/* Number of cells of the whole grid. */
-static inline PetscInt ItGridCellCount(ItGrid grid) {
-  PetscInt count = 1;
-
-  for (PetscInt i = 0; i < grid->dim; i++) count *= grid->n[i];
-  return count;
-}
-
-/* Natural index of cell c (axis 0 fastest). */
-static inline PetscInt ItGridNaturalIndex(ItGrid grid, const PetscInt c[]) {
-  PetscInt index = 0;
-
-  for (PetscInt i = grid->dim - 1; i >= 0; i--) index = index * grid->n[i] + c[i];
-  return index;
-}
 
 /* The cell c of a natural index; axes beyond dim (one cell each) get 0. */
 static inline void ItGridNaturalCell(ItGrid grid, PetscInt index, PetscInt c[]) {

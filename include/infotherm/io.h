@@ -1,12 +1,14 @@
-/* I/O: the output directory and its files — diagnostics.csv, summary.json,
-   density snapshots in HDF5 with an XDMF index — each written under a
-   temporary name and renamed, so no reader ever sees half a file. */
+/* I/O: the output directory and its files — CSV tables (diagnostics.csv,
+   mc.csv), JSON files (summary.json and the others, through jansson), density
+   snapshots in HDF5 with an XDMF index — each written under a temporary name
+   and renamed, so no reader ever sees half a file. */
 #pragma once
+#include <jansson.h>
 #include <infotherm/grid.h>
 
 typedef struct _p_ItIO *ItIO;
 
-/* A growing text buffer, for JSON and CSV. */
+/* A growing text buffer, for CSV, XDMF and plain-text reports. */
 typedef struct {
   char  *text;
   size_t len, cap;
@@ -14,12 +16,11 @@ typedef struct {
 
 /* What a restart needs besides the density, the table and the snapshot index;
    all reals, stored as one array. */
-#define IT_CHECKPOINT_VERSION 1
+#define IT_CHECKPOINT_VERSION 2
 typedef struct {
-  PetscReal t, dt, step;       /* time-stepping state */
-  PetscReal have_prev, t_prev; /* cumulative integrals of the diagnostics */
-  PetscReal cum[IT_MAX_DIM + 2], rate_prev[IT_MAX_DIM + 2];
+  PetscReal t, dt, step; /* time-stepping state */
   PetscReal boundary_mass;
+  PetscReal diag[2 + 2 * (IT_MAX_DIM + 2)]; /* ItDiagGetState */
 } ItCheckpoint;
 
 struct _p_ItIO {
@@ -43,6 +44,10 @@ PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64]);
 PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]);
 PetscErrorCode ItIOWriteTable(ItIO io);
 PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]);
+PetscErrorCode ItIOWriteCSV(ItIO io, const char name[], PetscInt ncol, const char *const column[],
+                            PetscInt nrow, const PetscReal values[]);
+PetscErrorCode ItIOWriteJSON(ItIO io, const char name[], json_t *root);
+PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **root);
 PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
                                  const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
@@ -55,5 +60,15 @@ PetscErrorCode ItIOSignalsInstall(void);
 PetscInt       ItIOSignalsReceived(void);
 
 PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
-PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value);
 PetscErrorCode ItBufferFree(ItBuffer *buf);
+
+/* Building JSON values for ItIOWriteJSON; each checks jansson's result. A real
+   that is NaN or infinite becomes null. Pack takes json_pack's format ("{s:s,
+   s:I, s:o}": strings, json_int_t, stolen json_t); Set and Append steal value,
+   Update merges other's keys into object and releases other. */
+json_t        *ItJSONReal(PetscReal value);
+PetscErrorCode ItJSONRealArray(PetscInt n, const PetscReal values[], json_t **array);
+PetscErrorCode ItJSONPack(json_t **value, const char format[], ...);
+PetscErrorCode ItJSONSet(json_t *object, const char key[], json_t *value);
+PetscErrorCode ItJSONAppend(json_t *array, json_t *value);
+PetscErrorCode ItJSONUpdate(json_t *object, json_t *other);

@@ -44,6 +44,8 @@ struct _p_ItMC {
   PetscBool quiet;
   PetscBool additive;  /* D does not depend on x: no ∂_i D_i term in F_i */
   PetscReal stiffness; /* the largest |eigenvalue| of the drift Jacobian seen on the box */
+  PetscInt  override;  /* a parameter held at override_value (-crosscheck_mc_param), or -1 */
+  PetscReal override_value;
   /* particles: blocks of `block` consecutive global indices; this rank owns blocks [b0, b1) */
   PetscInt       block, nblocks, b0, b1, first, nlocal;
   PetscReal     *x;           /* nlocal*dim positions */
@@ -85,6 +87,7 @@ PetscErrorCode ItMCAppendRow(ItMC mc);
 PetscErrorCode ItMCWriteTable(ItMC mc, ItIO io);
 PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLogDouble wall);
 PetscErrorCode ItMCRate(ItMC mc, PetscReal *rate);
+PetscErrorCode ItMCSetParameter(ItMC mc, PetscInt k, PetscReal value);
 PetscErrorCode ItMCDestroy(ItMC *mc);
 
 /* Cross-check report (src/mc/crosscheck.c). */
@@ -98,8 +101,9 @@ struct _p_ItCrosscheck {
   PetscInt   nq; /* quantities compared */
   char (*name)[IT_DIAG_NAME_LEN];
   PetscBool *judged;
-  PetscReal *fp, *mcv, *se; /* [time*nq + q] */
-  PetscReal *fp_cum_prev;   /* FP entropy_flow_<var>_cum at the previous output time */
+  PetscReal *fp, *mcv, *se;             /* [time*nq + q] */
+  PetscReal *fp_cum_prev;               /* FP entropy_flow_<var>_cum at the previous output time */
+  PetscInt   fp_cum_column[IT_MAX_DIM]; /* its columns */
   PetscReal  fp_t_prev;
   PetscInt   ncell;
   PetscReal *fp_density; /* the FP density at the last time, natural order */

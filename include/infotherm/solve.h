@@ -33,9 +33,12 @@ typedef struct {
 } ItSolveSettings;
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
-PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *settings, Vec p, ItSolveOutputFn output,
-                                void *ctx);
-PetscErrorCode ItSolveStationary(ItFP fp, Vec p, PetscReal *residual, PetscInt *iterations);
+PetscInt       ItSolveOutputCount(const ItSolveSettings *settings);
+PetscReal      ItSolveOutputTime(const ItSolveSettings *settings, PetscInt k);
+PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *settings, Vec p,
+                                ItSolveOutputFn output, void *ctx);
+PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
+                                 PetscReal *residual, PetscInt *iterations);
 PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]);
 PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p);
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);

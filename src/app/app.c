@@ -3,11 +3,12 @@
    diagnostics and output. */
 #include <infotherm/app.h>
 
-/* -kl_reference none|stationary|FILE.h5: the density of kl_to_stationary. */
-static PetscErrorCode ItAppReference(ItApp *app) {
+/* -kl_reference none|stationary|FILE.h5: the density of kl_to_stationary
+   (stationary: solved once, with the parameters at t = 0), then the diagnostics. */
+static PetscErrorCode ItAppDiagnostics(ItApp *app) {
   char      reference[PETSC_MAX_PATH_LEN] = "none";
   PetscBool none, stationary;
-  Vec       pss;
+  Vec       pss = NULL;
   PetscReal t, residual;
   PetscInt  its;
 
@@ -20,35 +21,36 @@ static PetscErrorCode ItAppReference(ItApp *app) {
   PetscOptionsEnd();
   PetscCall(PetscStrcmp(reference, "none", &none));
   PetscCall(PetscStrcmp(reference, "stationary", &stationary));
-  if (none) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(VecDuplicate(app->p, &pss));
-  if (stationary)
-    PetscCall(ItSolveStationary(app->fp, pss, &residual, &its));
-  else {
-    PetscCall(ItIOReadSnapshot(app->grid, app->model, reference, pss, &t));
-    PetscCall(ItSolveNormalize(app->grid, pss));
+  if (!none) {
+    PetscCall(VecDuplicate(app->p, &pss));
+    if (stationary)
+      PetscCall(ItSolveStationary(app->grid, app->model, 0, pss, &residual, &its));
+    else {
+      PetscCall(ItIOReadSnapshot(app->grid, app->model, reference, pss, &t));
+      PetscCall(ItSolveNormalize(app->grid, pss));
+    }
   }
-  PetscCall(ItDiagSetReference(app->diag, pss));
+  PetscCall(ItDiagCreate(app->grid, app->model, pss, &app->diag));
   PetscCall(VecDestroy(&pss));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Model, grid, operator and diagnostics from the options; nothing is written. */
 PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
-  PetscBool set;
+  PetscBool   set;
+  const char *type;
 
   PetscFunctionBegin;
   PetscCall(PetscTime(&app->start));
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreate(app->model, &app->grid));
-  PetscCall(ItFPCreate(app->grid, app->model, &app->fp));
-  PetscCall(ItDiagCreate(app->fp, &app->diag));
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
-  PetscCall(ItAppReference(app));
+  PetscCall(ItAppDiagnostics(app));
+  type = ItModelGetTypeName(app->model);
   PetscCall(PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s",
-                          stem[0] ? stem : app->model->type));
+                          stem[0] ? stem : type));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Output", "ItApp");
   PetscCall(PetscOptionsString("-output_dir", "output directory", NULL, app->output_dir,
                                app->output_dir, sizeof(app->output_dir), &set));
@@ -61,7 +63,6 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscCall(VecDestroy(&app->p));
   PetscCall(ItIODestroy(&app->io));
   PetscCall(ItDiagDestroy(&app->diag));
-  PetscCall(ItFPDestroy(&app->fp));
   PetscCall(ItGridDestroy(&app->grid));
   PetscCall(ItModelDestroy(&app->model));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -86,7 +87,7 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
     PetscCall(ItSolveGaussian(app->grid, app->p));
     break;
   case 1:
-    PetscCall(ItSolveStationary(app->fp, app->p, &residual, &its));
+    PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
     break;
   default:
     PetscCheck(file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
@@ -99,74 +100,71 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
 
 /* Warns once when the density reaches the walls. */
 PetscErrorCode ItAppCheckBox(ItApp *app) {
-  PetscFunctionBegin;
-  app->boundary_mass = PetscMax(app->boundary_mass, app->diag->boundary_mass);
-  if (app->diag->boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned) {
+  const PetscReal boundary_mass = ItDiagGetBoundaryMass(app->diag);
+
+  app->boundary_mass = PetscMax(app->boundary_mass, boundary_mass);
+  if (boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; "
                            "the box is too small (widen -grid_lo/-grid_hi)\n",
-                           app->settings.quiet ? "" : "\n", (double)app->diag->boundary_mass));
+                           app->settings.quiet ? "" : "\n", (double)boundary_mass));
     app->warned = PETSC_TRUE;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* summary.json: the run's description and the final diagnostics. */
-PetscErrorCode ItAppWriteSummary(ItApp *app, const char extra[]) {
-  ItBuffer       buf   = {0};
-  ItModel        model = app->model;
-  ItGrid         grid  = app->grid;
+/* The sensor set X, for summary.json (the parity is in the model's fingerprint). */
+static PetscErrorCode ItAppSummarySensor(ItApp *app, json_t **sensor) {
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(sensor, "[]"));
+  for (PetscInt i = 0; i < ItModelGetDimension(app->model); i++)
+    if (ItDiagIsSensor(app->diag, i))
+      PetscCall(ItJSONAppend(*sensor, json_string(ItModelGetVariableName(app->model, i))));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The grid for summary.json: cells, lower and upper walls per axis. */
+static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
+  json_t *n, *lo, *hi;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(&n, "[]"));
+  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItJSONAppend(n, json_integer(grid->n[i])));
+  PetscCall(ItJSONRealArray(grid->dim, grid->lo, &lo));
+  PetscCall(ItJSONRealArray(grid->dim, grid->hi, &hi));
+  PetscCall(ItJSONPack(object, "{s:o, s:o, s:o}", "n", n, "lo", lo, "hi", hi));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* summary.json: the run's description, the command's own keys (extra, an
+   object the caller keeps; NULL: none) and the final diagnostics. */
+PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   PetscMPIInt    size;
   PetscLogDouble now;
+  json_t        *root, *sensor, *grid, *run, *final;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscTime(&now));
-  PetscCall(ItBufferPrintf(&buf,
-                           "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [",
-                           app->command, model->type));
-  for (PetscInt i = 0; i < model->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", model->var[i]));
-  PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
-  for (PetscInt k = 0; k < model->nparam; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", model->param[k].name));
-    PetscCall(ItBufferReal(&buf, model->param[k].value));
-  }
-  PetscCall(ItBufferPrintf(&buf, "},\n  \"grid\": {\"n\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%" PetscInt_FMT, i ? ", " : "", grid->n[i]));
-  PetscCall(ItBufferPrintf(&buf, "], \"lo\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->lo[i]));
-  PetscCall(ItBufferPrintf(&buf, "], \"hi\": ["));
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.17g", i ? ", " : "", (double)grid->hi[i]));
-  PetscCall(ItBufferPrintf(
-      &buf, "]},\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  \"information_unit\": \"%s\",\n",
-      size, (double)(now - app->start), app->diag->bits ? "bits" : "nats"));
-  PetscCall(ItBufferPrintf(&buf, "  \"sensor\": ["));
-  for (PetscInt i = 0, first = 1; i < model->dim; i++)
-    if (app->diag->sensor[i]) {
-      PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", first ? "" : ", ", model->var[i]));
-      first = 0;
-    }
-  PetscCall(ItBufferPrintf(&buf, "],\n  \"parity\": {"));
-  for (PetscInt i = 0; i < model->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": \"%s\"", i ? ", " : "", model->var[i],
-                             model->parity[i] < 0 ? "odd" : "even"));
-  PetscCall(ItBufferPrintf(&buf, "},\n  \"entropy_production_current\": \"%s\",\n",
-                           app->fp->irr_lo[0] != app->fp->flux_lo[0] ? "irreversible" : "full"));
-  PetscCall(ItBufferPrintf(&buf, "  \"boundary_mass\": %.6g,\n  \"box_too_small\": %s,\n%s",
-                           (double)app->boundary_mass,
-                           app->boundary_mass > IT_BOUNDARY_MASS_LIMIT ? "true" : "false", extra));
-  PetscCall(ItBufferPrintf(&buf, "  \"final\": {"));
-  for (PetscInt k = 0; k < app->diag->ncol; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", app->diag->name[k]));
-    PetscCall(ItBufferReal(&buf, app->diag->value[k]));
-  }
-  PetscCall(ItBufferPrintf(&buf, "}\n}\n"));
-  PetscCall(ItIOWriteText(app->io, "summary.json", buf.text));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(ItIOSummaryCreate(app->command, app->model, &root));
+  PetscCall(ItAppSummarySensor(app, &sensor));
+  PetscCall(ItAppSummaryGrid(app->grid, &grid));
+  PetscCall(ItJSONPack(&run, "{s:o, s:i, s:o, s:s, s:o, s:s, s:o, s:b}", "grid", grid, "ranks",
+                       size, "wall_time", ItJSONReal(now - app->start), "information_unit",
+                       ItDiagUsesBits(app->diag) ? "bits" : "nats", "sensor", sensor,
+                       "entropy_production_current",
+                       ItModelHasOddVariables(app->model) ? "irreversible" : "full",
+                       "boundary_mass", ItJSONReal(app->boundary_mass), "box_too_small",
+                       (int)(app->boundary_mass > IT_BOUNDARY_MASS_LIMIT)));
+  PetscCall(ItJSONUpdate(root, run));
+  if (extra) PetscCall(ItJSONUpdate(root, json_incref(extra)));
+  PetscCall(ItJSONPack(&final, "{}"));
+  for (PetscInt k = 0; k < ItDiagGetColumnCount(app->diag); k++)
+    PetscCall(ItJSONSet(final, ItDiagGetColumnName(app->diag, k),
+                        ItJSONReal(ItDiagGetValues(app->diag)[k])));
+  PetscCall(ItJSONSet(root, "final", final));
+  PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
+  json_decref(root);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -175,13 +173,13 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
   ItApp *app = (ItApp *)ctx;
 
   PetscFunctionBegin;
-  if (t != app->diag->t) {
+  if (t != ItDiagGetTime(app->diag)) {
     PetscCall(ItDiagEvaluate(app->diag, t, p));
     PetscCall(ItDiagAccumulate(app->diag));
   }
   if (row) {
     PetscCall(ItAppCheckBox(app));
-    PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+    PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
   }
   if (snapshot) {
     char name[64];
@@ -212,57 +210,42 @@ static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *chec
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* What a restart must not change: the model, every parameter, the model's
-   array and choice options, the parity of each variable and the sensor. */
+/* What a restart must not change: the model's fingerprint (the model, its
+   parameters' base values, schedules, formulas, tuning, M/b/D, parity) and
+   the sensor, as canonical JSON text. */
 static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
-  static const char *const choices[] = {"-linear_M", "-linear_b", "-linear_D", "-tuning",
-                                        "-tuning1",  "-tuning2",  "-w_noise"};
-  ItModel                  model     = app->model;
-  char                     item[256];
+  json_t *fingerprint, *sensor = json_array();
+  char   *text;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(physics, len, "model=%s", model->type));
-  for (PetscInt k = 0; k < model->nparam; k++) {
-    PetscCall(PetscSNPrintf(item, sizeof(item), " %s=%.17g", model->param[k].name,
-                            (double)model->param[k].value));
-    PetscCall(PetscStrlcat(physics, item, len));
-  }
-  for (size_t k = 0; k < sizeof(choices) / sizeof(choices[0]); k++) {
-    char      value[128];
-    PetscBool set;
-    PetscCall(PetscOptionsGetString(NULL, NULL, choices[k], value, sizeof(value), &set));
-    if (!set) continue;
-    PetscCall(PetscSNPrintf(item, sizeof(item), " %s=%s", choices[k] + 1, value));
-    PetscCall(PetscStrlcat(physics, item, len));
-  }
-  for (PetscInt i = 0; i < model->dim; i++) {
-    PetscCall(PetscSNPrintf(item, sizeof(item), " %s:%s%s", model->var[i],
-                            model->parity[i] < 0 ? "odd" : "even",
-                            app->diag->sensor[i] ? ":sensor" : ""));
-    PetscCall(PetscStrlcat(physics, item, len));
-  }
+  PetscCall(ItModelGetFingerprint(app->model, &fingerprint));
+  for (PetscInt i = 0; i < ItModelGetDimension(app->model); i++)
+    if (ItDiagIsSensor(app->diag, i))
+      json_array_append_new(sensor, json_string(ItModelGetVariableName(app->model, i)));
+  json_object_set_new(fingerprint, "sensor", sensor);
+  text = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+  json_decref(fingerprint);
+  PetscCheck(text, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot write the model's fingerprint");
+  PetscCheck(strlen(text) < len, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
+             "the model's fingerprint is longer than %zu characters", len);
+  PetscCall(PetscStrncpy(physics, text, len));
+  free(text);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* checkpoint.h5 with diagnostics.csv flushed to the same time. */
 static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p) {
   ItApp       *app   = (ItApp *)ctx;
-  ItDiag       diag  = app->diag;
   ItCheckpoint state = {0};
-  char         physics[4096];
+  char         physics[8192];
 
   PetscFunctionBegin;
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   state.t             = t;
   state.dt            = dt;
   state.step          = (PetscReal)step;
-  state.have_prev     = diag->have_prev;
-  state.t_prev        = diag->t_prev;
   state.boundary_mass = app->boundary_mass;
-  for (PetscInt k = 0; k < IT_MAX_DIM + 2; k++) {
-    state.cum[k]       = diag->cum[k];
-    state.rate_prev[k] = diag->rate_prev[k];
-  }
+  PetscCall(ItDiagGetState(app->diag, state.diag));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, &state, physics));
   PetscCall(PetscTime(&app->last_checkpoint));
@@ -271,23 +254,14 @@ static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, Pet
 
 /* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
    table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
-static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted) {
-  char         file[PETSC_MAX_PATH_LEN] = "";
-  PetscBool    set, isauto;
+static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
+  PetscBool    isauto;
   ItCheckpoint state;
-  ItDiag       diag = app->diag;
-  char         physics[4096];
+  char         physics[8192];
 
   PetscFunctionBegin;
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
-  PetscCall(PetscOptionsString(
-      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file,
-      file, sizeof(file), &set));
-  PetscOptionsEnd();
-  *restarted = set;
-  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscStrcmp(file, "auto", &isauto));
-  if (isauto) PetscCall(PetscSNPrintf(file, sizeof(file), "%s/checkpoint.h5", app->output_dir));
+  if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   PetscCall(ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, &state, physics));
   app->settings.restarted = PETSC_TRUE;
@@ -295,13 +269,7 @@ static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted) {
   app->settings.dt0       = state.dt;
   app->settings.step0     = (PetscInt)state.step;
   app->boundary_mass      = state.boundary_mass;
-  diag->have_prev         = (PetscBool)(state.have_prev != 0);
-  diag->t_prev            = state.t_prev;
-  diag->t                 = state.t_prev;
-  for (PetscInt k = 0; k < IT_MAX_DIM + 2; k++) {
-    diag->cum[k]       = state.cum[k];
-    diag->rate_prev[k] = state.rate_prev[k];
-  }
+  PetscCall(ItDiagSetState(app->diag, state.diag));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
                       (double)state.t, app->settings.step0));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -310,7 +278,8 @@ static PetscErrorCode ItAppRestart(ItApp *app, PetscBool *restarted) {
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
 static PetscErrorCode ItAppRun(ItApp *app) {
-  char      extra[256];
+  char      restart[PETSC_MAX_PATH_LEN] = "";
+  json_t   *extra;
   PetscBool restarted = PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -318,14 +287,18 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   app->settings.interrupt  = ItAppInterrupt;
   app->settings.checkpoint = ItAppCheckpoint;
   PetscCall(PetscTime(&app->last_checkpoint));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-restart", &restarted));
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
+  PetscCall(PetscOptionsString(
+      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL,
+      restart, restart, sizeof(restart), &restarted));
+  PetscOptionsEnd();
   /* a fresh run validates its initial density before it creates anything */
   if (!restarted) PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
-  if (restarted) PetscCall(ItAppRestart(app, &restarted));
+  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   PetscCall(ItIOSignalsInstall());
-  PetscCall(ItSolveTransient(app->fp, &app->settings, app->p, ItAppOutput, app));
+  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
   if (app->settings.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); "
@@ -334,15 +307,15 @@ static PetscErrorCode ItAppRun(ItApp *app) {
     app->interrupted = PETSC_TRUE;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  if (app->diag->t != app->settings.t_end) { /* a restart that had nothing left to do */
+  if (ItDiagGetTime(app->diag) != app->settings.t_end) { /* a restart that had nothing left to do */
     PetscCall(ItDiagEvaluate(app->diag, app->settings.t_end, app->p));
     PetscCall(ItDiagAccumulate(app->diag));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n",
-                          (double)app->settings.t_final, app->settings.steps));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
+                       (json_int_t)app->settings.steps));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -350,26 +323,26 @@ static PetscErrorCode ItAppRun(ItApp *app) {
 static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscReal residual;
   PetscInt  its;
-  char      extra[256];
+  json_t   *extra;
 
   PetscFunctionBegin;
-  PetscCall(ItSolveStationary(app->fp, app->p, &residual, &its));
+  PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
   PetscCall(ItDiagAccumulate(app->diag));
   PetscCall(ItAppCheckBox(app));
-  PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, app->diag->value));
+  PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, ItDiagGetValues(app->diag)));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,
                               "density_stationary.h5"));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
                         (double)residual, its));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"residual\": %.6e,\n  \"ksp_iterations\": %" PetscInt_FMT ",\n",
-                          (double)residual, its));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "residual", ItJSONReal(residual), "ksp_iterations",
+                       (json_int_t)its));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -384,7 +357,7 @@ static PetscErrorCode ItAppInfo(ItApp *app) {
   for (PetscInt i = 0; i < app->grid->dim; i++)
     PetscCall(PetscSynchronizedPrintf(
         PETSC_COMM_WORLD, "%s  rank %d owns %s in cells [%" PetscInt_FMT ", %" PetscInt_FMT ")\n",
-        i ? "" : "", rank, app->model->var[i], app->grid->xs[i],
+        i ? "" : "", rank, ItModelGetVariableName(app->model, i), app->grid->xs[i],
         app->grid->xs[i] + app->grid->xm[i]));
   PetscCall(PetscSynchronizedFlush(PETSC_COMM_WORLD, PETSC_STDOUT));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "output directory: %s\n", app->output_dir));
@@ -397,6 +370,7 @@ static PetscErrorCode ItAppInfo(ItApp *app) {
    -output_dir (default: an "analysis" folder beside the first snapshot). */
 static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscReal t;
+  json_t   *extra;
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < nfile; k++) {
@@ -406,17 +380,18 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
                files[k]);
   }
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   for (PetscInt k = 0; k < nfile; k++) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
     PetscCall(ItDiagEvaluate(app->diag, t, app->p));
     PetscCall(ItDiagAccumulate(app->diag));
     PetscCall(ItAppCheckBox(app));
-    PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+    PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
   }
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(
-      ItAppWriteSummary(app, "  \"note\": \"*_cum columns integrate over the snapshots only\",\n"));
+  PetscCall(ItJSONPack(&extra, "{s:s}", "note", "*_cum columns integrate over the snapshots only"));
+  PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

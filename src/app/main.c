@@ -12,7 +12,9 @@ static const char help[] =
     "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
     "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
     "       infotherm mc|crosscheck [-options_file FILE] [-mc_particles N -mc_dt DT ...]\n"
-    "Every option is a PETSc option: -help lists them.\n";
+    "Every option is a PETSc option: -help lists them. Solver prefixes: the time stepper\n"
+    "reads -ts_*, -ksp_*, -pc_*; the stationary solve (stationary, -init stationary,\n"
+    "-kl_reference stationary) reads -stationary_ksp_*, -stationary_pc_*.\n";
 
 #define IT_EXIT_INTERRUPTED 3
 

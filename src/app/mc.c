@@ -12,15 +12,6 @@
 #include <infotherm/app.h>
 #include <infotherm/mc.h>
 
-/* The k-th output time: k * output_every, the last one t_final (as ItSolveTransient). */
-static PetscInt ItAppOutputCount(const ItSolveSettings *s) {
-  const PetscReal eps = 1e-12 * s->t_final;
-  PetscInt        k   = 1;
-
-  while (k * s->output_every < s->t_final - eps) k++;
-  return k;
-}
-
 static PetscErrorCode ItAppMCReport(ItApp *app, ItMC mc) {
   PetscReal rate;
 
@@ -50,9 +41,9 @@ PetscErrorCode ItAppMC(ItApp *app) {
   PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
   PetscCall(ItMCInitialize(mc, app->p));
-  nout = ItAppOutputCount(&app->settings);
+  nout = ItSolveOutputCount(&app->settings);
   for (PetscInt k = 0; k <= nout; k++) {
-    const PetscReal t = k == nout ? app->settings.t_final : k * app->settings.output_every;
+    const PetscReal t = ItSolveOutputTime(&app->settings, k);
     PetscCall(ItMCAdvance(mc, t));
     PetscCall(ItMCEstimate(mc, NULL));
     PetscCall(ItMCAppendRow(mc));
@@ -85,17 +76,17 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
                                             PetscBool row, PetscBool snapshot) {
   ItAppFPRows   *rows = (ItAppFPRows *)ctx;
   ItApp         *app  = rows->app;
-  const PetscInt ncol = app->diag->ncol;
+  const PetscInt ncol = ItDiagGetColumnCount(app->diag);
 
   PetscFunctionBegin;
   (void)step;
-  if (t != app->diag->t) {
+  if (t != ItDiagGetTime(app->diag)) {
     PetscCall(ItDiagEvaluate(app->diag, t, p));
     PetscCall(ItDiagAccumulate(app->diag));
   }
   if (row && !(rows->n > 0 && rows->t[rows->n - 1] == t)) {
     PetscCall(ItAppCheckBox(app));
-    PetscCall(ItIOAppendRow(app->io, t, app->diag->value));
+    PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
     if (rows->n == rows->cap) {
       rows->cap = PetscMax(16, 2 * rows->cap);
       PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap, &rows->t));
@@ -103,7 +94,7 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
       PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap * rows->ncell, &rows->density));
     }
     rows->t[rows->n] = t;
-    PetscCall(PetscArraycpy(&rows->values[rows->n * ncol], app->diag->value, ncol));
+    PetscCall(PetscArraycpy(&rows->values[rows->n * ncol], ItDiagGetValues(app->diag), ncol));
     PetscCall(ItMCGatherDensity(app->grid, p, &rows->density[rows->n * rows->ncell]));
     rows->n++;
   }
@@ -119,7 +110,7 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
    to show that the cross-check can fail. Returns the parameter's index (-1: none). */
 static PetscErrorCode ItAppMCParam(ItApp *app, PetscInt *index, PetscReal *value) {
   char      text[128] = "", *eq;
-  PetscBool set;
+  PetscBool set, positive;
 
   PetscFunctionBegin;
   *index = -1;
@@ -134,17 +125,14 @@ static PetscErrorCode ItAppMCParam(ItApp *app, PetscInt *index, PetscReal *value
   PetscCheck(eq, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-crosscheck_mc_param takes NAME=VALUE; got '%s'", text);
   *eq = 0;
-  for (PetscInt k = 0; k < app->model->nparam; k++) {
-    PetscBool same;
-    PetscCall(PetscStrcmp(app->model->param[k].name, text, &same));
-    if (same) *index = k;
-  }
+  PetscCall(ItModelFindParameter(app->model, text, index));
   PetscCheck(*index >= 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-crosscheck_mc_param: '%s' is not a parameter of model %s", text, app->model->type);
-  *value = (PetscReal)atof(eq + 1);
-  PetscCheck(app->model->param[*index].kind != IT_PARAM_POSITIVE || *value > 0, PETSC_COMM_WORLD,
-             PETSC_ERR_USER_INPUT, "-crosscheck_mc_param: %s must be positive; got %g", text,
-             (double)*value);
+             "-crosscheck_mc_param: '%s' is not a parameter of model %s", text,
+             ItModelGetTypeName(app->model));
+  PetscCall(PetscOptionsStringToReal(eq + 1, value));
+  PetscCall(ItModelGetParameterInfo(app->model, *index, NULL, NULL, &positive));
+  PetscCheck(!positive || *value > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-crosscheck_mc_param: %s must be positive; got %g", text, (double)*value);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -156,7 +144,8 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   ItAppFPRows    rows = {0};
   PetscInt       nfail, mc_param;
   PetscReal      mc_value = 0;
-  char           worst[512], extra[256];
+  char           worst[512];
+  json_t        *extra;
   PetscLogDouble now;
 
   PetscFunctionBegin;
@@ -167,29 +156,31 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItAppMCParam(app, &mc_param, &mc_value));
   PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, app->diag->ncol, (const char(*)[64])app->diag->name));
+  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnNames(app->diag)));
   PetscCall(ItMCInitialize(mc, app->p)); /* before the solver moves app->p on */
   rows.app   = app;
   rows.ncell = mc->ncell;
-  PetscCall(ItSolveTransient(app->fp, &app->settings, app->p, ItAppCrosscheckOutput, &rows));
+  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput, &rows));
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(PetscSNPrintf(extra, sizeof(extra),
-                          "  \"t_final\": %.17g,\n  \"steps\": %" PetscInt_FMT ",\n",
-                          (double)app->settings.t_final, app->settings.steps));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
+                       (json_int_t)app->settings.steps));
   PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   if (mc_param >= 0) {
+    const char *name;
+    PetscCall(ItModelGetParameterInfo(app->model, mc_param, &name, NULL, NULL));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                          "crosscheck: the Monte Carlo runs with %s = %g (the solver had %g)\n",
-                          app->model->param[mc_param].name, (double)mc_value,
-                          (double)app->model->param[mc_param].value));
-    app->model->param[mc_param].value = mc_value;
+                          "crosscheck: the Monte Carlo runs with %s held at %g (the solver had its "
+                          "value or schedule)\n",
+                          name, (double)mc_value));
+    PetscCall(ItMCSetParameter(mc, mc_param, mc_value));
   }
   for (PetscInt k = 0; k < rows.n; k++) {
     const PetscReal *density = &rows.density[k * rows.ncell];
     PetscCall(ItMCAdvance(mc, rows.t[k]));
     PetscCall(ItMCEstimate(mc, density));
     PetscCall(ItMCAppendRow(mc));
-    PetscCall(ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * app->diag->ncol], density));
+    PetscCall(ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * ItDiagGetColumnCount(app->diag)], density));
   }
   PetscCall(ItAppMCReport(app, mc));
   PetscCall(ItMCWriteTable(mc, app->io));

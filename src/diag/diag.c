@@ -14,12 +14,63 @@
    discrete dynamics, and each tends to its integral at second order. With odd
    variables (-parity) Π and Γ use the irreversible drift's coefficients.
    Faces where p or a rate vanishes (underflow) are skipped with their current.
-   Marginals come from one reduction, the scalar sums from another. */
+   Marginals (every 1-D marginal, every pair's when there are three or more
+   variables, and those of the sets X and Y) come from one reduction, the
+   scalar sums from another. The faces are computed here at the evaluation
+   time (a stationary density, t = inf, uses those of t = 0, as its solve). */
 #include <infotherm/diag.h>
 
 #define IT_KB 1.380649e-23 /* J/K */
+#define IT_MAX_PAIRS (IT_MAX_DIM * (IT_MAX_DIM - 1) / 2)
+#define IT_MAX_MARGINALS (IT_MAX_DIM + IT_MAX_PAIRS + 2)
+#define IT_NRATE (IT_MAX_DIM + 2) /* Π, Γ_i, İ_X: the integrands of the *_cum columns */
 
 static PetscLogEvent IT_DIAG_EVALUATE = 0; /* "ItDiagEvaluate" in -log_view */
+
+/* Column indices (-1 when a column is absent). */
+typedef struct {
+  PetscInt mass, entropy, entropy_var[IT_MAX_DIM], mean[IT_MAX_DIM], var[IT_MAX_DIM];
+  PetscInt mutual_information, mi_pair[IT_MAX_PAIRS], kl_to_stationary, kl_rate, entropy_rate;
+  PetscInt entropy_production, entropy_production_var[IT_MAX_DIM], entropy_flow[IT_MAX_DIM];
+  PetscInt heat_rate[IT_MAX_DIM], heat_rate_W[IT_MAX_DIM], heat_rate_ATP[IT_MAX_DIM];
+  PetscInt info_flow_X, info_flow_Y, decoding_mse, cost_per_bit;
+  PetscInt entropy_production_cum, entropy_flow_cum[IT_MAX_DIM], info_flow_X_cum;
+} ItDiagColumns;
+
+/* A marginal over the axes of `mask` (bit a: axis a), stored at `offset`, its
+   cells indexed with the first axis fastest. */
+typedef struct {
+  PetscInt  mask, offset, size;
+  PetscReal cell; /* the marginal's cell volume */
+} ItMarginal;
+
+struct _p_ItDiag {
+  ItGrid        grid;
+  ItModel       model;
+  ItFaces       faces;
+  PetscInt      ncol;
+  char (*name)[IT_DIAG_NAME_LEN]; /* column names, PHYSICS.md §3 */
+  PetscReal    *value;            /* values of the last evaluation */
+  PetscReal     t;                /* time of the last evaluation */
+  ItDiagColumns col;
+  PetscReal     boundary_mass; /* fraction of the mass in the outermost cells */
+  /* options */
+  PetscBool sensor[IT_MAX_DIM]; /* the set X (-sensor) */
+  PetscInt  nsensor;
+  PetscBool bits; /* information in bits (-bits) */
+  PetscReal temperature, time_unit, atp_kT;
+  /* ln of the reference density for kl_to_stationary (ghosted), if any */
+  PetscReal *lnref;
+  /* work: ghosted density and its logarithm; marginals (local part, then summed) */
+  Vec        p_local;
+  PetscReal *lnp;
+  PetscInt   nmarginal, xmarginal, ymarginal, nmarg, offdec;
+  ItMarginal marginal[IT_MAX_MARGINALS];
+  PetscReal *marg_local, *marg;
+  /* cumulative integrals by the trapezoidal rule over every evaluation in time */
+  PetscBool have_prev;
+  PetscReal t_prev, rate_prev[IT_NRATE], cum[IT_NRATE];
+};
 
 enum {
   S_MASS,
@@ -30,13 +81,29 @@ enum {
   S_KL_RATE,
   S_INFO_X,
   S_INFO_Y,
-  S_V2,
   S_EP,
   S_FLOW  = S_EP + IT_MAX_DIM,
   S_MOM1  = S_FLOW + IT_MAX_DIM,
   S_MOM2  = S_MOM1 + IT_MAX_DIM,
   S_COUNT = S_MOM2 + IT_MAX_DIM
 };
+
+/* Index of the pair (a, b), a < b, among the d (d - 1)/2 pairs. */
+static inline PetscInt ItDiagPair(PetscInt d, PetscInt a, PetscInt b) {
+  return a * d - a * (a + 1) / 2 + (b - a - 1);
+}
+
+/* Index of cell c in a marginal. */
+static inline PetscInt ItDiagMarginalIndex(const ItDiag g, const ItMarginal *m, const PetscInt c[]) {
+  PetscInt index = 0, stride = 1;
+
+  for (PetscInt a = 0; a < g->grid->dim; a++)
+    if (m->mask >> a & 1) {
+      index += c[a] * stride;
+      stride *= g->grid->n[a];
+    }
+  return m->offset + index;
+}
 
 static PetscErrorCode ItDiagAddColumn(ItDiag g, PetscInt *index, PetscBool information,
                                       const char format[], const char a[], const char b[]) {
@@ -51,63 +118,27 @@ static PetscErrorCode ItDiagAddColumn(ItDiag g, PetscInt *index, PetscBool infor
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Index of the pair (a, b), a < b, among the 2-D marginals of a 3-D grid. */
-static inline PetscInt ItDiagPair(PetscInt a, PetscInt b) {
-  return a + b - 1;
-}
-
-/* Offset in the marginal array of the marginal over the axes in `mask` (one or
-   two of three) at cell c; `base` gets the offset of that marginal's storage. */
-static inline PetscInt ItDiagMarginalIndex(const ItDiag g, const PetscBool mask[],
-                                           const PetscInt c[], PetscInt *base) {
-  PetscInt axes[IT_MAX_DIM], n = 0;
-
-  for (PetscInt a = 0; a < g->grid->dim; a++)
-    if (mask[a]) axes[n++] = a;
-  if (n == 1) {
-    *base = g->off1[axes[0]];
-    return *base + c[axes[0]];
-  }
-  *base = g->offpair[ItDiagPair(axes[0], axes[1])];
-  return *base + c[axes[0]] + g->grid->n[axes[0]] * c[axes[1]];
-}
-
-/* Reads -sensor, -bits, -temperature, -time_unit, -atp_kT; builds the column
-   list. Collective. */
-PetscErrorCode ItDiagCreate(ItFP fp, ItDiag *diag) {
-  ItDiag         g;
-  ItModel        model = fp->model;
-  ItGrid         grid  = fp->grid;
-  const PetscInt d     = model->dim;
+/* -sensor, -bits, -temperature, -time_unit, -atp_kT. */
+static PetscErrorCode ItDiagReadOptions(ItDiag g) {
+  const PetscInt d = g->grid->dim;
   char          *sensor[IT_MAX_DIM];
-  PetscInt       nsensor = IT_MAX_DIM, ng;
+  PetscInt       nsensor = IT_MAX_DIM;
   PetscBool      set;
-  const char    *v[IT_MAX_DIM];
+  MPI_Comm       comm = g->grid->comm;
 
   PetscFunctionBegin;
-  if (!IT_DIAG_EVALUATE)
-    PetscCall(PetscLogEventRegister("ItDiagEvaluate", DM_CLASSID, &IT_DIAG_EVALUATE));
-  PetscCall(PetscNew(&g));
-  g->fp          = fp;
-  g->grid        = grid;
-  g->model       = model;
-  g->temperature = 0;
-  g->time_unit   = 0;
-  g->atp_kT      = 20;
-  g->t           = PETSC_MIN_REAL;
+  g->atp_kT = 20;
   for (PetscInt a = 0; a < d; a++) g->sensor[a] = (PetscBool)(a > 0);
-  PetscOptionsBegin(grid->comm, NULL, "Diagnostics", "ItDiag");
+  PetscOptionsBegin(comm, NULL, "Diagnostics", "ItDiag");
   PetscCall(PetscOptionsStringArray("-sensor",
                                     "the variables of the set X (default: all but the first)", NULL,
                                     sensor, &nsensor, &set));
-  if (set) {
-    for (PetscInt a = 0; a < d; a++) g->sensor[a] = PETSC_FALSE;
-    for (PetscInt k = 0; k < nsensor; k++) {
-      PetscInt a;
-      PetscCall(ItModelVariableIndex(model, "-sensor", sensor[k], &a));
-      g->sensor[a] = PETSC_TRUE;
-      PetscCall(PetscFree(sensor[k]));
-    }
+  for (PetscInt a = 0; set && a < d; a++) g->sensor[a] = PETSC_FALSE;
+  for (PetscInt k = 0; set && k < nsensor; k++) {
+    PetscInt a;
+    PetscCall(ItModelVariableIndex(g->model, "-sensor", sensor[k], &a));
+    g->sensor[a] = PETSC_TRUE;
+    PetscCall(PetscFree(sensor[k]));
   }
   PetscCall(PetscOptionsBool("-bits", "information in bits instead of nats", NULL, g->bits,
                              &g->bits, NULL));
@@ -120,210 +151,198 @@ PetscErrorCode ItDiagCreate(ItFP fp, ItDiag *diag) {
                              &g->atp_kT, NULL));
   PetscOptionsEnd();
   for (PetscInt a = 0; a < d; a++) g->nsensor += g->sensor[a];
-  PetscCheck(d == 1 || (g->nsensor > 0 && g->nsensor < d), grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(d == 1 || (g->nsensor > 0 && g->nsensor < d), comm, PETSC_ERR_USER_INPUT,
              "-sensor must name some but not all of the variables");
-  PetscCheck((g->temperature > 0) == (g->time_unit > 0), grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck((g->temperature > 0) == (g->time_unit > 0), comm, PETSC_ERR_USER_INPUT,
              "heat rates in W and ATP/s need both -temperature (K) and -time_unit (seconds per "
              "model time unit)");
-  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0, grid->comm,
+  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0, comm,
              PETSC_ERR_USER_INPUT,
              "-temperature and -time_unit must be positive (or absent), -atp_kT positive");
-
-  /* columns, in the order of PHYSICS.md §3 */
-  for (PetscInt a = 0; a < d; a++) v[a] = model->var[a];
-  PetscCall(ItDiagAddColumn(g, &g->col.mass, PETSC_FALSE, "mass", "", ""));
-  PetscCall(ItDiagAddColumn(g, &g->col.entropy, PETSC_TRUE, "entropy", "", ""));
-  for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItDiagAddColumn(g, &g->col.entropy_var[a], PETSC_TRUE, "entropy_%s", v[a], ""));
-  for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItDiagAddColumn(g, &g->col.mean[a], PETSC_FALSE, "mean_%s", v[a], ""));
-  for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItDiagAddColumn(g, &g->col.var[a], PETSC_FALSE, "var_%s", v[a], ""));
-  g->col.mutual_information = g->col.kl_to_stationary = g->col.kl_rate = g->col.info_flow_X =
-      g->col.info_flow_Y = g->col.decoding_mse = g->col.cost_per_bit = g->col.info_flow_X_cum = -1;
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++)
-    g->col.mi_pair[a] = g->col.heat_rate_W[a] = g->col.heat_rate_ATP[a] = -1;
-  if (d > 1) {
-    PetscCall(
-        ItDiagAddColumn(g, &g->col.mutual_information, PETSC_TRUE, "mutual_information", "", ""));
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = a + 1; b < d; b++)
-        PetscCall(ItDiagAddColumn(g, &g->col.mi_pair[d == 2 ? 0 : ItDiagPair(a, b)], PETSC_TRUE,
-                                  "mi_%s_%s", v[a], v[b]));
-  }
-  PetscCall(ItDiagAddColumn(g, &g->col.entropy_rate, PETSC_TRUE, "entropy_rate", "", ""));
-  PetscCall(
-      ItDiagAddColumn(g, &g->col.entropy_production, PETSC_FALSE, "entropy_production", "", ""));
-  for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItDiagAddColumn(g, &g->col.entropy_production_var[a], PETSC_FALSE,
-                              "entropy_production_%s", v[a], ""));
-  for (PetscInt a = 0; a < d; a++)
-    PetscCall(
-        ItDiagAddColumn(g, &g->col.entropy_flow[a], PETSC_FALSE, "entropy_flow_%s", v[a], ""));
-  for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItDiagAddColumn(g, &g->col.heat_rate[a], PETSC_FALSE, "heat_rate_%s", v[a], ""));
-  if (g->temperature > 0 && g->time_unit > 0) {
-    for (PetscInt a = 0; a < d; a++)
-      PetscCall(
-          ItDiagAddColumn(g, &g->col.heat_rate_W[a], PETSC_FALSE, "heat_rate_%s_W", v[a], ""));
-    for (PetscInt a = 0; a < d; a++)
-      PetscCall(ItDiagAddColumn(g, &g->col.heat_rate_ATP[a], PETSC_FALSE, "heat_rate_%s_ATP_per_s",
-                                v[a], ""));
-  }
-  if (d > 1) {
-    PetscCall(ItDiagAddColumn(g, &g->col.info_flow_X, PETSC_TRUE, "info_flow_X", "", ""));
-    PetscCall(ItDiagAddColumn(g, &g->col.info_flow_Y, PETSC_TRUE, "info_flow_Y", "", ""));
-    if (!g->sensor[0])
-      PetscCall(ItDiagAddColumn(g, &g->col.decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
-    PetscCall(ItDiagAddColumn(g, &g->col.cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
-  }
-  PetscCall(ItDiagAddColumn(g, &g->col.entropy_production_cum, PETSC_FALSE,
-                            "entropy_production_cum", "", ""));
-  for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItDiagAddColumn(g, &g->col.entropy_flow_cum[a], PETSC_FALSE, "entropy_flow_%s_cum",
-                              v[a], ""));
-  if (d > 1)
-    PetscCall(ItDiagAddColumn(g, &g->col.info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
-  PetscCall(PetscCalloc1(g->ncol, &g->value));
-
-  /* marginals: 1-D for every axis, 2-D for every pair of a 3-D grid, and the
-     decoder's first moment of the first variable over the cells of X */
-  g->nmarg = 0;
-  for (PetscInt a = 0; a < d; a++) {
-    g->off1[a] = g->nmarg;
-    g->nmarg += grid->n[a];
-  }
-  if (d == 3)
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = a + 1; b < d; b++) {
-        g->offpair[ItDiagPair(a, b)] = g->nmarg;
-        g->nmarg += grid->n[a] * grid->n[b];
-      }
-  g->offdec = g->nmarg;
-  if (g->col.decoding_mse >= 0) {
-    PetscInt nx = 1;
-    for (PetscInt a = 0; a < d; a++)
-      if (g->sensor[a]) nx *= grid->n[a];
-    g->nmarg += nx;
-  }
-  PetscCall(PetscMalloc2(g->nmarg, &g->marg_local, g->nmarg, &g->marg));
-  PetscCall(DMCreateLocalVector(grid->da, &g->p_local));
-  PetscCall(VecGetLocalSize(g->p_local, &ng));
-  PetscCall(PetscMalloc1(ng, &g->lnp));
-  *diag = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Sets the stationary density for kl_to_stationary and kl_rate (copied, with
-   its ghosts). Collective. */
-PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
+/* Columns of one variable each: "<format % var>". */
+static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool information,
+                                           const char format[]) {
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < g->grid->dim; a++)
+    PetscCall(ItDiagAddColumn(g, &index[a], information, format,
+                              ItModelGetVariableName(g->model, a), ""));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The columns, in the order of PHYSICS.md §3. */
+static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
+  const PetscInt d = g->grid->dim;
+  ItDiagColumns *col = &g->col;
+
+  PetscFunctionBegin;
+  for (PetscInt *c = (PetscInt *)col; c < (PetscInt *)(col + 1); c++) *c = -1;
+  PetscCall(ItDiagAddColumn(g, &col->mass, PETSC_FALSE, "mass", "", ""));
+  PetscCall(ItDiagAddColumn(g, &col->entropy, PETSC_TRUE, "entropy", "", ""));
+  PetscCall(ItDiagAddPerVariable(g, col->entropy_var, PETSC_TRUE, "entropy_%s"));
+  PetscCall(ItDiagAddPerVariable(g, col->mean, PETSC_FALSE, "mean_%s"));
+  PetscCall(ItDiagAddPerVariable(g, col->var, PETSC_FALSE, "var_%s"));
+  if (reference) {
+    PetscCall(ItDiagAddColumn(g, &col->kl_to_stationary, PETSC_TRUE, "kl_to_stationary", "", ""));
+    PetscCall(ItDiagAddColumn(g, &col->kl_rate, PETSC_TRUE, "kl_rate", "", ""));
+  }
+  if (d > 1) {
+    PetscCall(ItDiagAddColumn(g, &col->mutual_information, PETSC_TRUE, "mutual_information", "", ""));
+    for (PetscInt a = 0; a < d; a++)
+      for (PetscInt b = a + 1; b < d; b++)
+        PetscCall(ItDiagAddColumn(g, &col->mi_pair[ItDiagPair(d, a, b)], PETSC_TRUE, "mi_%s_%s",
+                                  ItModelGetVariableName(g->model, a),
+                                  ItModelGetVariableName(g->model, b)));
+  }
+  PetscCall(ItDiagAddColumn(g, &col->entropy_rate, PETSC_TRUE, "entropy_rate", "", ""));
+  PetscCall(ItDiagAddColumn(g, &col->entropy_production, PETSC_FALSE, "entropy_production", "", ""));
+  PetscCall(ItDiagAddPerVariable(g, col->entropy_production_var, PETSC_FALSE, "entropy_production_%s"));
+  PetscCall(ItDiagAddPerVariable(g, col->entropy_flow, PETSC_FALSE, "entropy_flow_%s"));
+  PetscCall(ItDiagAddPerVariable(g, col->heat_rate, PETSC_FALSE, "heat_rate_%s"));
+  if (g->temperature > 0 && g->time_unit > 0) {
+    PetscCall(ItDiagAddPerVariable(g, col->heat_rate_W, PETSC_FALSE, "heat_rate_%s_W"));
+    PetscCall(ItDiagAddPerVariable(g, col->heat_rate_ATP, PETSC_FALSE, "heat_rate_%s_ATP_per_s"));
+  }
+  if (d > 1) {
+    PetscCall(ItDiagAddColumn(g, &col->info_flow_X, PETSC_TRUE, "info_flow_X", "", ""));
+    PetscCall(ItDiagAddColumn(g, &col->info_flow_Y, PETSC_TRUE, "info_flow_Y", "", ""));
+    if (!g->sensor[0])
+      PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
+    PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
+  }
+  PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum", "", ""));
+  PetscCall(ItDiagAddPerVariable(g, col->entropy_flow_cum, PETSC_FALSE, "entropy_flow_%s_cum"));
+  if (d > 1) PetscCall(ItDiagAddColumn(g, &col->info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
+  PetscCall(PetscCalloc1(g->ncol, &g->value));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The marginal over `mask`, added to the list unless it is there; its index. */
+static PetscInt ItDiagAddMarginal(ItDiag g, PetscInt mask) {
+  ItGrid      grid = g->grid;
+  ItMarginal *m;
+
+  for (PetscInt k = 0; k < g->nmarginal; k++)
+    if (g->marginal[k].mask == mask) return k;
+  m         = &g->marginal[g->nmarginal];
+  m->mask   = mask;
+  m->offset = g->nmarg;
+  m->size   = 1;
+  m->cell   = 1;
+  for (PetscInt a = 0; a < grid->dim; a++)
+    if (mask >> a & 1) {
+      m->size *= grid->n[a];
+      m->cell *= grid->h[a];
+    }
+  g->nmarg += m->size;
+  return g->nmarginal++;
+}
+
+/* Every 1-D marginal, every pair's from three variables on, those of X and Y,
+   and the decoder's first moment of the first variable over the cells of X. */
+static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
+  const PetscInt d = g->grid->dim;
+  PetscInt       xmask = 0;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < d; a++) (void)ItDiagAddMarginal(g, 1 << a);
+  for (PetscInt a = 0; d >= 3 && a < d; a++)
+    for (PetscInt b = a + 1; b < d; b++) (void)ItDiagAddMarginal(g, 1 << a | 1 << b);
+  for (PetscInt a = 0; a < d; a++)
+    if (g->sensor[a]) xmask |= 1 << a;
+  g->xmarginal = g->ymarginal = -1;
+  if (d > 1) {
+    g->xmarginal = ItDiagAddMarginal(g, xmask);
+    g->ymarginal = ItDiagAddMarginal(g, ((1 << d) - 1) & ~xmask);
+  }
+  g->offdec = g->nmarg;
+  if (g->col.decoding_mse >= 0) g->nmarg += g->marginal[g->xmarginal].size;
+  PetscCall(PetscMalloc2(g->nmarg, &g->marg_local, g->nmarg, &g->marg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ln of a ghosted density; PETSC_MIN_REAL where it is not positive. */
+static void ItDiagLog(const PetscScalar *p, PetscInt n, PetscReal *lnp) {
+  for (PetscInt k = 0; k < n; k++)
+    lnp[k] = PetscRealPart(p[k]) > 0 ? PetscLogReal(PetscRealPart(p[k])) : PETSC_MIN_REAL;
+}
+
+/* ln of the reference density of kl_to_stationary, with its ghosts. */
+static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
   const PetscScalar *ra;
   PetscInt           ng;
 
   PetscFunctionBegin;
-  PetscCall(DMCreateLocalVector(g->grid->da, &g->reference));
-  PetscCall(DMGlobalToLocalBegin(g->grid->da, reference, INSERT_VALUES, g->reference));
-  PetscCall(DMGlobalToLocalEnd(g->grid->da, reference, INSERT_VALUES, g->reference));
-  PetscCall(VecGetLocalSize(g->reference, &ng));
+  PetscCall(DMGlobalToLocalBegin(g->grid->da, reference, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalEnd(g->grid->da, reference, INSERT_VALUES, g->p_local));
+  PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnref));
-  PetscCall(VecGetArrayRead(g->reference, &ra));
-  for (PetscInt k = 0; k < ng; k++)
-    g->lnref[k] = PetscRealPart(ra[k]) > 0 ? PetscLogReal(PetscRealPart(ra[k])) : PETSC_MIN_REAL;
-  PetscCall(VecRestoreArrayRead(g->reference, &ra));
-  /* the KL columns follow the variances */
-  {
-    PetscInt at = g->col.var[g->grid->dim - 1] + 1, nnew = 2;
-    PetscCall(PetscRealloc(sizeof(*g->name) * (g->ncol + nnew), &g->name));
-    PetscCall(PetscRealloc(sizeof(*g->value) * (g->ncol + nnew), &g->value));
-    for (PetscInt k = g->ncol - 1; k >= at; k--)
-      PetscCall(PetscStrncpy(g->name[k + nnew], g->name[k], IT_DIAG_NAME_LEN));
-    for (PetscInt *c = (PetscInt *)&g->col; c < (PetscInt *)(&g->col + 1); c++)
-      if (*c >= at) *c += nnew;
-    g->ncol += nnew;
-    g->col.kl_to_stationary = at;
-    g->col.kl_rate          = at + 1;
-    PetscCall(
-        PetscSNPrintf(g->name[at], IT_DIAG_NAME_LEN, "kl_to_stationary%s", g->bits ? "_bits" : ""));
-    PetscCall(
-        PetscSNPrintf(g->name[at + 1], IT_DIAG_NAME_LEN, "kl_rate%s", g->bits ? "_bits" : ""));
-  }
+  PetscCall(VecGetArrayRead(g->p_local, &ra));
+  ItDiagLog(ra, ng, g->lnref);
+  PetscCall(VecRestoreArrayRead(g->p_local, &ra));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -Σ m ln m times the cell size, over one marginal of `count` values. */
-static PetscReal ItDiagEntropyOf(const PetscReal *m, PetscInt count, PetscReal cell) {
-  PetscReal s = 0;
-
-  for (PetscInt k = 0; k < count; k++)
-    if (m[k] > 0) s -= m[k] * PetscLogReal(m[k]);
-  return s * cell;
-}
-
-/* Evaluates every column at time t (the cumulative ones are updated by
-   ItDiagAccumulate). Collective: two reductions and one ghost exchange. */
-PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
-  ItGrid             grid = g->grid;
-  ItFP               fp   = g->fp;
-  const PetscInt     d    = grid->dim;
-  const PetscReal    ln2 = PetscLogReal(2.0), info = g->bits ? 1 / ln2 : 1;
-  PetscReal          local[S_COUNT] = {0}, sum[S_COUNT], centre[IT_MAX_DIM], stride[IT_MAX_DIM];
-  PetscBool          ymask[IT_MAX_DIM];
-  const PetscScalar *pl;
-  PetscInt           ng;
-  PetscReal         *value = g->value;
+PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *diag) {
+  ItDiag   g;
+  PetscInt ng;
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
-  /* the currents of the operator at time t (a schedule may have changed it);
-     a stationary density (t = inf) keeps the operator it was solved with */
-  if (!PetscIsInfOrNanReal(t)) PetscCall(ItFPUpdate(fp, t));
-  g->t = t;
-  for (PetscInt a = 0; a < d; a++) {
-    centre[a] = 0.5 * (grid->lo[a] + grid->hi[a]);
-    ymask[a]  = (PetscBool)!g->sensor[a];
-  }
-  stride[0] = 1;
-  stride[1] = grid->gxm[0];
-  stride[2] = grid->gxm[0] * grid->gxm[1];
-  PetscCall(DMGlobalToLocalBegin(grid->da, p, INSERT_VALUES, g->p_local));
-  PetscCall(DMGlobalToLocalEnd(grid->da, p, INSERT_VALUES, g->p_local));
+  if (!IT_DIAG_EVALUATE)
+    PetscCall(PetscLogEventRegister("ItDiagEvaluate", DM_CLASSID, &IT_DIAG_EVALUATE));
+  PetscCall(PetscNew(&g));
+  g->grid  = grid;
+  g->model = model;
+  g->t     = PETSC_MIN_REAL;
+  PetscCall(ItDiagReadOptions(g));
+  PetscCall(ItDiagCreateColumns(g, (PetscBool)(reference != NULL)));
+  PetscCall(ItDiagCreateMarginals(g));
+  PetscCall(ItFacesCreate(grid, model, &g->faces));
+  /* the faces at t = 0: a diffusion that is not positive on the box stops here, before any output */
+  PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
+  PetscCall(DMCreateLocalVector(grid->da, &g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
-  PetscCall(VecGetArrayRead(g->p_local, &pl));
-  for (PetscInt k = 0; k < ng; k++)
-    g->lnp[k] = PetscRealPart(pl[k]) > 0 ? PetscLogReal(PetscRealPart(pl[k])) : PETSC_MIN_REAL;
+  PetscCall(PetscMalloc1(ng, &g->lnp));
+  if (reference) PetscCall(ItDiagSetReference(g, reference));
+  *diag = g;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
-  /* marginals */
+/* Every marginal of the ghosted density pl, summed over the ranks (one reduction). */
+static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
+  ItGrid          grid   = g->grid;
+  const PetscReal centre = 0.5 * (grid->lo[0] + grid->hi[0]);
+
+  PetscFunctionBegin;
   PetscCall(PetscArrayzero(g->marg_local, g->nmarg));
   ItGridForOwned(grid, c, l) {
     const PetscReal pc = PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
     (void)l;
-    for (PetscInt a = 0; a < d; a++) g->marg_local[g->off1[a] + c[a]] += pc;
-    if (d == 3)
-      for (PetscInt a = 0; a < d; a++)
-        for (PetscInt b = a + 1; b < d; b++)
-          g->marg_local[g->offpair[ItDiagPair(a, b)] + c[a] + grid->n[a] * c[b]] += pc;
+    for (PetscInt k = 0; k < g->nmarginal; k++)
+      g->marg_local[ItDiagMarginalIndex(g, &g->marginal[k], c)] += pc;
     if (g->col.decoding_mse >= 0) {
-      PetscInt base, k = ItDiagMarginalIndex(g, g->sensor, c, &base);
-      g->marg_local[g->offdec + k - base] += (ItGridCoordinate(grid, 0, c[0]) - centre[0]) * pc;
+      const ItMarginal *x = &g->marginal[g->xmarginal];
+      g->marg_local[g->offdec + ItDiagMarginalIndex(g, x, c) - x->offset] +=
+          (ItGridCoordinate(grid, 0, c[0]) - centre) * pc;
     }
   }
   PetscCall(ItGridSum(grid, g->nmarg, g->marg_local, g->marg));
-  for (PetscInt a = 0; a < d; a++)
-    for (PetscInt k = 0; k < grid->n[a]; k++)
-      g->marg[g->off1[a] + k] *= grid->cell_volume / grid->h[a];
-  if (d == 3)
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = a + 1; b < d; b++)
-        for (PetscInt k = 0; k < grid->n[a] * grid->n[b]; k++)
-          g->marg[g->offpair[ItDiagPair(a, b)] + k] *= grid->h[3 - a - b];
-  if (g->col.decoding_mse >= 0) {
-    PetscReal cell_x = 1;
-    for (PetscInt a = 0; a < d; a++)
-      if (g->sensor[a]) cell_x *= grid->h[a];
-    for (PetscInt k = g->offdec; k < g->nmarg; k++) g->marg[k] *= grid->cell_volume / cell_x;
+  for (PetscInt k = 0; k < g->nmarginal; k++) {
+    const ItMarginal *m = &g->marginal[k];
+    for (PetscInt j = 0; j < m->size; j++) g->marg[m->offset + j] *= grid->cell_volume / m->cell;
   }
+  if (g->col.decoding_mse >= 0)
+    for (PetscInt k = g->offdec; k < g->nmarg; k++)
+      g->marg[k] *= grid->cell_volume / g->marginal[g->xmarginal].cell;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
-  /* cell and face sums */
+/* Mass, -Σ p ln p, KL, moments about the box centre and the mass at the walls. */
+static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
+  ItGrid grid = g->grid;
+
   ItGridForOwned(grid, c, l) {
     const PetscInt  o    = ItGridGhostedOffset(grid, c);
     const PetscReal pc   = PetscRealPart(pl[o]);
@@ -331,135 +350,183 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
     (void)l;
     local[S_MASS] += pc;
     if (pc > 0) local[S_PLNP] += pc * g->lnp[o];
-    if (pc > 0 && g->reference && g->lnref[o] > PETSC_MIN_REAL)
+    if (pc > 0 && g->lnref && g->lnref[o] > PETSC_MIN_REAL)
       local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
-    for (PetscInt a = 0; a < d; a++) {
-      const PetscReal x = ItGridCoordinate(grid, a, c[a]) - centre[a];
+    for (PetscInt a = 0; a < grid->dim; a++) {
+      const PetscReal x = ItGridCoordinate(grid, a, c[a]) - 0.5 * (grid->lo[a] + grid->hi[a]);
       local[S_MOM1 + a] += x * pc;
       local[S_MOM2 + a] += x * x * pc;
       if (c[a] == 0 || c[a] == grid->n[a] - 1) wall = PETSC_TRUE;
     }
     if (wall) local[S_BOUNDARY] += pc;
-    /* the face on the high side of c along each axis */
-    for (PetscInt a = 0; a < d; a++) {
-      PetscInt  off, r = o + (PetscInt)stride[a];
-      PetscReal pr, lo, hi, J, px_l = 0, px_r = 0; /* the marginal of X (or Y) on both sides */
-      const PetscReal inv_h = 1 / grid->h[a];
+  }
+}
+
+/* The sums over the face between cell c (ghosted offset o) and its high
+   neighbour along axis a (offset r): see the file's opening comment. */
+static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt r,
+                       const PetscScalar *pl, PetscReal local[]) {
+  ItGrid           grid = g->grid;
+  const PetscReal *lo, *hi, *ilo, *ihi, inv_h = 1 / grid->h[a];
+  const PetscReal  pc = PetscRealPart(pl[o]), pr = PetscRealPart(pl[r]);
+  PetscReal        px_l = 0, px_r = 0, J;
+  PetscInt         off;
+
+  (void)ItFacesGetAxis(g->faces, a, &lo, &hi, &ilo, &ihi);
+  if (grid->dim > 1) { /* the marginal of X (or Y) on both sides */
+    const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
+    px_l                = g->marg[ItDiagMarginalIndex(g, m, c)];
+    c[a]++;
+    px_r = g->marg[ItDiagMarginalIndex(g, m, c)];
+    c[a]--;
+  }
+  c[a]++;
+  off = ItFPFaceOffset(grid, a, c);
+  c[a]--;
+  if (!(pc > 0 && pr > 0 && lo[off] > 0 && hi[off] > 0)) return; /* underflow: skipped */
+  J = lo[off] * pc - hi[off] * pr;
+  local[S_ENTROPY_RATE] += J * (g->lnp[o] - g->lnp[r]) * inv_h;
+  if (ilo[off] > 0 && ihi[off] > 0) {
+    const PetscReal Ji = ilo[off] * pc - ihi[off] * pr, Fh = PetscLogReal(ilo[off] / ihi[off]);
+    local[S_FLOW + a] += Ji * Fh * inv_h;
+    local[S_EP + a] += Ji * (Fh + g->lnp[o] - g->lnp[r]) * inv_h;
+  }
+  if (grid->dim > 1 && px_l > 0 && px_r > 0)
+    local[g->sensor[a] ? S_INFO_X : S_INFO_Y] +=
+        J * ((g->lnp[r] - PetscLogReal(px_r)) - (g->lnp[o] - PetscLogReal(px_l))) * inv_h;
+  if (g->lnref && g->lnref[o] > PETSC_MIN_REAL && g->lnref[r] > PETSC_MIN_REAL)
+    local[S_KL_RATE] += J * ((g->lnp[r] - g->lnref[r]) - (g->lnp[o] - g->lnref[o])) * inv_h;
+}
+
+/* Every interior face on the high side of an owned cell. */
+static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
+  ItGrid grid = g->grid;
+
+  ItGridForOwned(grid, c, l) {
+    const PetscInt o = ItGridGhostedOffset(grid, c);
+    (void)l;
+    for (PetscInt a = 0; a < grid->dim; a++) {
+      PetscInt r;
       if (c[a] == grid->n[a] - 1) continue;
       c[a]++;
-      off = ItFPFaceOffset(grid, a, c);
-      if (d > 1) {
-        PetscInt   base;
-        PetscBool *mask = g->sensor[a] ? g->sensor : ymask;
-        px_r            = g->marg[ItDiagMarginalIndex(g, mask, c, &base)];
-        c[a]--;
-        px_l = g->marg[ItDiagMarginalIndex(g, mask, c, &base)];
-      } else
-        c[a]--;
-      pr = PetscRealPart(pl[r]);
-      lo = fp->flux_lo[a][off];
-      hi = fp->flux_hi[a][off];
-      if (!(pc > 0 && pr > 0 && lo > 0 && hi > 0))
-        continue; /* underflow: skipped with its current */
-      J = lo * pc - hi * pr;
-      local[S_ENTROPY_RATE] += J * (g->lnp[o] - g->lnp[r]) * inv_h;
-      {
-        const PetscReal ilo = fp->irr_lo[a][off], ihi = fp->irr_hi[a][off];
-        if (ilo > 0 && ihi > 0) {
-          const PetscReal Ji = ilo * pc - ihi * pr, Fh = PetscLogReal(ilo / ihi);
-          local[S_FLOW + a] += Ji * Fh * inv_h;
-          local[S_EP + a] += Ji * (Fh + g->lnp[o] - g->lnp[r]) * inv_h;
-        }
-      }
-      if (d > 1 && px_l > 0 && px_r > 0)
-        local[g->sensor[a] ? S_INFO_X : S_INFO_Y] +=
-            J * ((g->lnp[r] - PetscLogReal(px_r)) - (g->lnp[o] - PetscLogReal(px_l))) * inv_h;
-      if (g->reference && g->lnref[o] > PETSC_MIN_REAL && g->lnref[r] > PETSC_MIN_REAL)
-        local[S_KL_RATE] += J * ((g->lnp[r] - g->lnref[r]) - (g->lnp[o] - g->lnref[o])) * inv_h;
+      r = ItGridGhostedOffset(grid, c);
+      c[a]--;
+      ItDiagFace(g, a, c, o, r, pl, local);
     }
   }
+}
+
+/* -Σ m ln m times the cell size, over one marginal. */
+static PetscReal ItDiagEntropyOf(const ItDiag g, PetscInt k) {
+  const ItMarginal *m = &g->marginal[k];
+  PetscReal         s = 0;
+
+  for (PetscInt j = 0; j < m->size; j++) {
+    const PetscReal v = g->marg[m->offset + j];
+    if (v > 0) s -= v * PetscLogReal(v);
+  }
+  return s * m->cell;
+}
+
+/* Mass, entropies, moments, KL, entropy production and flows, heat. */
+static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
+  ItGrid              grid  = g->grid;
+  const ItDiagColumns *col  = &g->col;
+  const PetscReal     info  = g->bits ? 1 / PetscLogReal(2.0) : 1, mass = sum[S_MASS];
+  PetscReal          *value = g->value, ep = 0;
+
+  g->boundary_mass     = sum[S_BOUNDARY] / mass;
+  value[col->mass]     = mass;
+  value[col->entropy]  = -sum[S_PLNP] * info;
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    const PetscReal mean                  = sum[S_MOM1 + a] / mass;
+    value[col->entropy_var[a]]            = ItDiagEntropyOf(g, a) * info;
+    value[col->mean[a]]                   = mean + 0.5 * (grid->lo[a] + grid->hi[a]);
+    value[col->var[a]]                    = sum[S_MOM2 + a] / mass - mean * mean;
+    value[col->entropy_production_var[a]] = sum[S_EP + a];
+    value[col->entropy_flow[a]]           = sum[S_FLOW + a];
+    value[col->heat_rate[a]]              = sum[S_FLOW + a];
+    if (col->heat_rate_W[a] >= 0) {
+      value[col->heat_rate_W[a]]   = sum[S_FLOW + a] * IT_KB * g->temperature / g->time_unit;
+      value[col->heat_rate_ATP[a]] = sum[S_FLOW + a] / g->atp_kT / g->time_unit;
+    }
+    ep += sum[S_EP + a];
+  }
+  value[col->entropy_production] = ep;
+  value[col->entropy_rate]       = sum[S_ENTROPY_RATE] * info;
+  if (g->lnref) {
+    value[col->kl_to_stationary] = sum[S_KL] * info;
+    value[col->kl_rate]          = sum[S_KL_RATE] * info;
+  }
+}
+
+/* E[(v - E[v|X])^2] = E[v^2] - ∫ (∫ v p)^2 / p_X over X, about the box centre. */
+static PetscReal ItDiagDecodingMSE(ItDiag g, const PetscReal sum[]) {
+  const ItMarginal *x         = &g->marginal[g->xmarginal];
+  PetscReal         explained = 0;
+
+  for (PetscInt k = 0; k < x->size; k++) {
+    const PetscReal px = g->marg[x->offset + k], m1 = g->marg[g->offdec + k];
+    if (px > 0) explained += m1 * m1 / px;
+  }
+  return sum[S_MOM2 + 0] / sum[S_MASS] - explained * x->cell / sum[S_MASS];
+}
+
+/* Mutual informations, information flows, the cost per bit and the decoder. */
+static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
+  const PetscInt       d    = g->grid->dim;
+  const ItDiagColumns *col  = &g->col;
+  const PetscReal      ln2 = PetscLogReal(2.0), info = g->bits ? 1 / ln2 : 1;
+  const PetscReal      S = -sum[S_PLNP];
+  PetscReal           *value = g->value, ep = 0, flow_x = 0;
+
+  if (d == 1) return;
+  for (PetscInt a = 0; a < d; a++) {
+    ep += sum[S_EP + a];
+    if (g->sensor[a]) flow_x += sum[S_FLOW + a];
+  }
+  for (PetscInt a = 0; a < d; a++)
+    for (PetscInt b = a + 1; b < d; b++)
+      value[col->mi_pair[ItDiagPair(d, a, b)]] =
+          (ItDiagEntropyOf(g, a) + ItDiagEntropyOf(g, b) -
+           (d == 2 ? S : ItDiagEntropyOf(g, ItDiagAddMarginal(g, 1 << a | 1 << b)))) *
+          info;
+  value[col->mutual_information] =
+      (ItDiagEntropyOf(g, g->xmarginal) + ItDiagEntropyOf(g, g->ymarginal) - S) * info;
+  value[col->info_flow_X] = sum[S_INFO_X] * info;
+  value[col->info_flow_Y] = sum[S_INFO_Y] * info;
+  /* undefined while X acquires no information (round-off against the dissipation) */
+  value[col->cost_per_bit] = PetscAbsReal(sum[S_INFO_X]) > 1e-10 * PetscAbsReal(ep)
+                                 ? flow_x / (sum[S_INFO_X] / ln2)
+                                 : (PetscReal)NAN;
+  if (col->decoding_mse >= 0) value[col->decoding_mse] = ItDiagDecodingMSE(g, sum);
+}
+
+/* Evaluates every column at time t (the cumulative ones are updated by
+   ItDiagAccumulate). Collective: two reductions and one ghost exchange. */
+PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
+  ItGrid             grid           = g->grid;
+  PetscReal          local[S_COUNT] = {0}, sum[S_COUNT];
+  const PetscScalar *pl;
+  PetscInt           ng;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
+  PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
+  g->t = t;
+  PetscCall(DMGlobalToLocalBegin(grid->da, p, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalEnd(grid->da, p, INSERT_VALUES, g->p_local));
+  PetscCall(VecGetLocalSize(g->p_local, &ng));
+  PetscCall(VecGetArrayRead(g->p_local, &pl));
+  ItDiagLog(pl, ng, g->lnp);
+  PetscCall(ItDiagMarginals(g, pl));
+  ItDiagCellSums(g, pl, local);
+  ItDiagFaceSums(g, pl, local);
   PetscCall(VecRestoreArrayRead(g->p_local, &pl));
   PetscCall(ItGridSum(grid, S_COUNT, local, sum));
   for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= grid->cell_volume;
-
-  /* columns */
-  {
-    const PetscReal mass = sum[S_MASS], S = -sum[S_PLNP];
-    PetscReal       Sa[IT_MAX_DIM], ep = 0, flow_x = 0;
-    g->boundary_mass      = sum[S_BOUNDARY] / mass;
-    value[g->col.mass]    = mass;
-    value[g->col.entropy] = S * info;
-    for (PetscInt a = 0; a < d; a++) {
-      const PetscReal mean         = sum[S_MOM1 + a] / mass;
-      Sa[a]                        = ItDiagEntropyOf(&g->marg[g->off1[a]], grid->n[a], grid->h[a]);
-      value[g->col.entropy_var[a]] = Sa[a] * info;
-      value[g->col.mean[a]]        = mean + centre[a];
-      value[g->col.var[a]]         = sum[S_MOM2 + a] / mass - mean * mean;
-      value[g->col.entropy_production_var[a]] = sum[S_EP + a];
-      value[g->col.entropy_flow[a]]           = sum[S_FLOW + a];
-      value[g->col.heat_rate[a]]              = sum[S_FLOW + a];
-      if (g->col.heat_rate_W[a] >= 0) {
-        value[g->col.heat_rate_W[a]]   = sum[S_FLOW + a] * IT_KB * g->temperature / g->time_unit;
-        value[g->col.heat_rate_ATP[a]] = sum[S_FLOW + a] / g->atp_kT / g->time_unit;
-      }
-      ep += sum[S_EP + a];
-      if (g->sensor[a]) flow_x += sum[S_FLOW + a];
-    }
-    value[g->col.entropy_production] = ep;
-    value[g->col.entropy_rate]       = sum[S_ENTROPY_RATE] * info;
-    if (g->reference) {
-      value[g->col.kl_to_stationary] = sum[S_KL] * info;
-      value[g->col.kl_rate]          = sum[S_KL_RATE] * info;
-    }
-    if (d > 1) {
-      PetscReal SX, SY, pairS[IT_MAX_DIM] = {0, 0, 0};
-      if (d == 3)
-        for (PetscInt a = 0; a < d; a++)
-          for (PetscInt b = a + 1; b < d; b++)
-            pairS[ItDiagPair(a, b)] =
-                ItDiagEntropyOf(&g->marg[g->offpair[ItDiagPair(a, b)]], grid->n[a] * grid->n[b],
-                                grid->h[a] * grid->h[b]);
-      if (d == 2) {
-        SX                       = g->sensor[0] ? Sa[0] : Sa[1];
-        SY                       = g->sensor[0] ? Sa[1] : Sa[0];
-        value[g->col.mi_pair[0]] = (Sa[0] + Sa[1] - S) * info;
-      } else {
-        PetscInt single = -1; /* the one axis of whichever of X, Y has one */
-        for (PetscInt a = 0; a < d; a++)
-          if ((g->nsensor == 1) == (PetscBool)g->sensor[a]) single = a;
-        SX = g->nsensor == 1 ? Sa[single]
-                             : pairS[ItDiagPair(single == 0 ? 1 : 0, single == 2 ? 1 : 2)];
-        SY = g->nsensor == 1 ? pairS[ItDiagPair(single == 0 ? 1 : 0, single == 2 ? 1 : 2)]
-                             : Sa[single];
-        for (PetscInt a = 0; a < d; a++)
-          for (PetscInt b = a + 1; b < d; b++)
-            value[g->col.mi_pair[ItDiagPair(a, b)]] =
-                (Sa[a] + Sa[b] - pairS[ItDiagPair(a, b)]) * info;
-      }
-      value[g->col.mutual_information] = (SX + SY - S) * info;
-      value[g->col.info_flow_X]        = sum[S_INFO_X] * info;
-      value[g->col.info_flow_Y]        = sum[S_INFO_Y] * info;
-      /* undefined while X acquires no information (round-off against the dissipation) */
-      value[g->col.cost_per_bit] = PetscAbsReal(sum[S_INFO_X]) > 1e-10 * PetscAbsReal(ep)
-                                       ? flow_x / (sum[S_INFO_X] / ln2)
-                                       : (PetscReal)NAN;
-      if (g->col.decoding_mse >= 0) {
-        /* E[(v - E[v|X])^2] = E[v^2] - ∫ (∫ v p)^2 / p_X over X, about the box centre */
-        PetscReal explained = 0, cell_x = 1, base;
-        PetscInt  mbase, nx             = g->nmarg - g->offdec;
-        PetscInt  zero[IT_MAX_DIM] = {0, 0, 0};
-        for (PetscInt a = 0; a < d; a++)
-          if (g->sensor[a]) cell_x *= grid->h[a];
-        (void)ItDiagMarginalIndex(g, g->sensor, zero, &mbase);
-        for (PetscInt k = 0; k < nx; k++) {
-          const PetscReal px = g->marg[mbase + k], m1 = g->marg[g->offdec + k];
-          if (px > 0) explained += m1 * m1 / px;
-        }
-        base                       = sum[S_MOM2 + 0] / mass;
-        value[g->col.decoding_mse] = base - explained * cell_x / mass;
-      }
-    }
-  }
+  ItDiagThermodynamics(g, sum);
+  ItDiagInformation(g, sum);
   PetscCall(PetscLogEventEnd(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -467,28 +534,102 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
 /* Adds the interval since the previous evaluation to the cumulative integrals
    of Π, Γ_i and İ_X (trapezoidal rule) and fills the *_cum columns. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
-  const PetscInt d = g->grid->dim;
-  PetscReal      rate[IT_MAX_DIM + 2];
+  const PetscInt d    = g->grid->dim, n = d + 2;
+  const PetscReal ln2 = PetscLogReal(2.0);
+  PetscReal      rate[IT_NRATE];
 
   PetscFunctionBegin;
   rate[0] = g->value[g->col.entropy_production];
   for (PetscInt a = 0; a < d; a++) rate[1 + a] = g->value[g->col.entropy_flow[a]];
-  rate[1 + d] = d > 1 ? g->value[g->col.info_flow_X] * (g->bits ? PetscLogReal(2.0) : 1) : 0;
+  rate[1 + d] = d > 1 ? g->value[g->col.info_flow_X] * (g->bits ? ln2 : 1) : 0;
   if (PetscIsInfOrNanReal(g->t))
     PetscFunctionReturn(PETSC_SUCCESS); /* a stationary density has no time to integrate over */
   if (g->have_prev && g->t > g->t_prev)
-    for (PetscInt k = 0; k < d + 2; k++)
+    for (PetscInt k = 0; k < n; k++)
       g->cum[k] += 0.5 * (g->t - g->t_prev) * (rate[k] + g->rate_prev[k]);
   if (!g->have_prev || g->t > g->t_prev) {
-    for (PetscInt k = 0; k < d + 2; k++) g->rate_prev[k] = rate[k];
+    for (PetscInt k = 0; k < n; k++) g->rate_prev[k] = rate[k];
     g->t_prev    = g->t;
     g->have_prev = PETSC_TRUE;
   }
   g->value[g->col.entropy_production_cum] = g->cum[0];
   for (PetscInt a = 0; a < d; a++) g->value[g->col.entropy_flow_cum[a]] = g->cum[1 + a];
-  if (d > 1)
-    g->value[g->col.info_flow_X_cum] = g->cum[1 + d] * (g->bits ? 1 / PetscLogReal(2.0) : 1);
+  if (d > 1) g->value[g->col.info_flow_X_cum] = g->cum[1 + d] * (g->bits ? 1 / ln2 : 1);
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The state of the cumulative integrals: have_prev, t_prev, cum[d+2], rate_prev[d+2]. */
+PetscInt ItDiagGetStateSize(ItDiag g) {
+  return 2 + 2 * (g->grid->dim + 2);
+}
+
+PetscErrorCode ItDiagGetState(ItDiag g, PetscReal state[]) {
+  const PetscInt n = g->grid->dim + 2;
+
+  PetscFunctionBegin;
+  state[0] = g->have_prev;
+  state[1] = g->t_prev;
+  PetscCall(PetscArraycpy(&state[2], g->cum, n));
+  PetscCall(PetscArraycpy(&state[2 + n], g->rate_prev, n));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Restores the cumulative integrals (a restart): the next evaluation continues them. */
+PetscErrorCode ItDiagSetState(ItDiag g, const PetscReal state[]) {
+  const PetscInt n = g->grid->dim + 2;
+
+  PetscFunctionBegin;
+  g->have_prev = (PetscBool)(state[0] != 0);
+  g->t_prev    = state[1];
+  g->t         = state[1];
+  PetscCall(PetscArraycpy(g->cum, &state[2], n));
+  PetscCall(PetscArraycpy(g->rate_prev, &state[2 + n], n));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscInt ItDiagGetColumnCount(ItDiag g) {
+  return g->ncol;
+}
+
+const char *ItDiagGetColumnName(ItDiag g, PetscInt k) {
+  return g->name[k];
+}
+
+/* The index of a column by name, -1 if there is none. */
+PetscErrorCode ItDiagFindColumn(ItDiag g, const char name[], PetscInt *k) {
+  PetscBool match;
+
+  PetscFunctionBegin;
+  *k = -1;
+  for (PetscInt j = 0; j < g->ncol && *k < 0; j++) {
+    PetscCall(PetscStrcmp(g->name[j], name, &match));
+    if (match) *k = j;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+const ItColumnName *ItDiagGetColumnNames(ItDiag g) {
+  return (const ItColumnName *)g->name;
+}
+
+const PetscReal *ItDiagGetValues(ItDiag g) {
+  return g->value;
+}
+
+PetscReal ItDiagGetTime(ItDiag g) {
+  return g->t;
+}
+
+PetscReal ItDiagGetBoundaryMass(ItDiag g) {
+  return g->boundary_mass;
+}
+
+PetscBool ItDiagIsSensor(ItDiag g, PetscInt axis) {
+  return g->sensor[axis];
+}
+
+PetscBool ItDiagUsesBits(ItDiag g) {
+  return g->bits;
 }
 
 PetscErrorCode ItDiagView(ItDiag g, PetscViewer viewer) {
@@ -509,7 +650,7 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   PetscCall(PetscFree(g->lnp));
   PetscCall(PetscFree(g->lnref));
   PetscCall(VecDestroy(&g->p_local));
-  PetscCall(VecDestroy(&g->reference));
+  PetscCall(ItFacesDestroy(&g->faces));
   PetscCall(PetscFree(g));
   *diag = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

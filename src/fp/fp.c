@@ -9,7 +9,28 @@
    non-negative (an M-matrix: backward Euler keeps p >= 0). */
 #include <infotherm/fp.h>
 
-static PetscLogEvent IT_FP_ASSEMBLE = 0; /* "ItFPAssemble" in -log_view */
+static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0; /* in -log_view */
+
+/* Face coefficients along each axis: the face on the low side of owned cell
+   c carries J = lo[c] p_{c-1} - hi[c] p_c; one extra face past the last owned
+   cell; zero on the walls. irr_lo/irr_hi hold the same for the irreversible
+   drift when a variable is odd (-parity), otherwise they alias lo/hi. */
+struct _p_ItFaces {
+  ItGrid     grid;
+  ItModel    model;
+  PetscReal  t;
+  PetscBool  computed;
+  PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
+  PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
+  PetscReal *x, *A, *D, *Dcell; /* pencil workspace */
+  PetscInt   bad_axis;          /* the first face where D <= 0 or A/D is not finite */
+  PetscReal  bad_x;
+};
+
+struct _p_ItFP {
+  ItFaces faces;
+  Mat     L; /* dp/dt = L p, assembled from faces */
+};
 
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */
 static inline PetscReal ItBernoulli(PetscReal z) {
@@ -17,174 +38,259 @@ static inline PetscReal ItBernoulli(PetscReal z) {
   return z / expm1(z);
 }
 
-PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp) {
-  ItFP f;
+PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
+  ItFaces        f;
+  const PetscInt d = grid->dim;
+  PetscInt       maxm = 0;
 
   PetscFunctionBegin;
-  if (!IT_FP_ASSEMBLE)
+  if (!IT_FP_FACES) {
+    PetscCall(PetscLogEventRegister("ItFacesCompute", MAT_CLASSID, &IT_FP_FACES));
     PetscCall(PetscLogEventRegister("ItFPAssemble", MAT_CLASSID, &IT_FP_ASSEMBLE));
+  }
   PetscCall(PetscNew(&f));
   f->grid  = grid;
   f->model = model;
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  f->t     = PETSC_MIN_REAL;
+  for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
-    PetscCall(PetscMalloc2(nfaces, &f->flux_lo[a], nfaces, &f->flux_hi[a]));
-    f->irr_lo[a] = f->flux_lo[a];
-    f->irr_hi[a] = f->flux_hi[a];
-    for (PetscInt i = 0; i < grid->dim; i++)
-      if (model->parity[i] < 0 && f->irr_lo[a] == f->flux_lo[a])
-        PetscCall(PetscMalloc2(nfaces, &f->irr_lo[a], nfaces, &f->irr_hi[a]));
+    PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
+    f->irr_lo[a] = f->lo[a];
+    f->irr_hi[a] = f->hi[a];
+    if (ItModelHasOddVariables(model))
+      PetscCall(PetscMalloc2(nfaces, &f->irr_lo[a], nfaces, &f->irr_hi[a]));
+    maxm = PetscMax(maxm, grid->xm[a]);
   }
-  PetscCall(DMCreateMatrix(grid->da, &f->L));
-  PetscCall(MatSetOption(f->L, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
-  PetscCall(PetscObjectSetName((PetscObject)f->L, "FokkerPlanck"));
-  *fp = f;
-  PetscCall(ItFPAssemble(f, 0.0));
+  /* room for a pencil's faces and cells, and the reversed faces */
+  PetscCall(PetscMalloc4((3 * maxm + 4) * d, &f->x, (3 * maxm + 4) * d, &f->A, (3 * maxm + 4) * d,
+                         &f->D, maxm + 2, &f->Dcell));
+  *out = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The face coefficients of one pencil of cells along axis a through cell c
-   (c[a] ignored): the drift and diffusion are evaluated in bulk at the pencil's
-   faces and at its cells including one neighbour on each side. With `irr`, the
-   drift is its irreversible part A^irr_i(x) = [A_i(x) + ε_i A_i(εx)]/2
-   (PHYSICS.md §3b), evaluated also at the time-reversed points εx. */
-static PetscErrorCode ItFPPencil(ItFP fp, PetscInt a, PetscInt c[], PetscBool irr, PetscReal *x,
-                                 PetscReal *A, PetscReal *D, PetscReal *Dcell) {
-  ItGrid          grid  = fp->grid;
-  ItModel         model = fp->model;
-  const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a];
-  const PetscReal h     = grid->h[a];
-  const PetscInt  nface = xm + 1, ncell = xm + 2, npt = nface + ncell;
-  PetscReal      *flux_lo = irr ? fp->irr_lo[a] : fp->flux_lo[a],
-            *flux_hi      = irr ? fp->irr_hi[a] : fp->flux_hi[a];
+PetscErrorCode ItFacesDestroy(ItFaces *faces) {
+  ItFaces f = *faces;
 
   PetscFunctionBegin;
-  /* faces xs .. xs+xm (face f lies between cells f-1 and f), then cells xs-1 .. xs+xm */
+  if (!f) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt a = 0; a < f->grid->dim; a++) {
+    if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
+    PetscCall(PetscFree2(f->lo[a], f->hi[a]));
+  }
+  PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
+  PetscCall(PetscFree(*faces));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItFacesGetAxis(ItFaces faces, PetscInt axis, const PetscReal **lo,
+                              const PetscReal **hi, const PetscReal **irr_lo,
+                              const PetscReal **irr_hi) {
+  PetscFunctionBegin;
+  if (lo) *lo = faces->lo[axis];
+  if (hi) *hi = faces->hi[axis];
+  if (irr_lo) *irr_lo = faces->irr_lo[axis];
+  if (irr_hi) *irr_hi = faces->irr_hi[axis];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether entropy production and flow use the irreversible drift (odd variables). */
+PetscBool ItFacesIrreversible(ItFaces faces) {
+  return (PetscBool)(faces->irr_lo[0] != faces->lo[0]);
+}
+
+/* The drift and diffusion of one pencil along axis a through cell c (c[a]
+   ignored), at the pencil's faces and at its cells including one neighbour on
+   each side, with the parameters p at time t. With `irr`, the drift at the
+   faces is its irreversible part A^irr_i(x) = [A_i(x) + ε_i A_i(εx)]/2
+   (PHYSICS.md §3b), evaluated also at the time-reversed points εx. */
+static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscInt c[],
+                                            const PetscReal p[], PetscBool irr) {
+  ItGrid         grid = f->grid;
+  ItModel        model = f->model;
+  const PetscInt d = grid->dim, xs = grid->xs[a], xm = grid->xm[a];
+  const PetscInt nface = xm + 1, npt = nface + xm + 2;
+
+  PetscFunctionBegin;
+  /* faces xs .. xs+xm (face k lies between cells k-1 and k), then cells xs-1 .. xs+xm */
   for (PetscInt k = 0; k < npt; k++) {
-    for (PetscInt b = 0; b < d; b++) x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
-    x[k * d + a] =
-        k < nface ? grid->lo[a] + (xs + k) * h : ItGridCoordinate(grid, a, xs - 1 + (k - nface));
+    for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+    f->x[k * d + a] = k < nface ? grid->lo[a] + (xs + k) * grid->h[a]
+                                : ItGridCoordinate(grid, a, xs - 1 + (k - nface));
   }
-  PetscCall(ItModelEvaluate(model, fp->t, npt, x, A, D));
+  PetscCall(ItModelEvaluateWith(model, f->t, p, npt, f->x, f->A, f->D));
   if (irr) {
-    PetscReal *Ar = A + npt * d, *Dr = D + npt * d, *xr = x + npt * d;
+    PetscReal *Ar = f->A + npt * d, *Dr = f->D + npt * d, *xr = f->x + npt * d;
     for (PetscInt k = 0; k < nface; k++)
-      for (PetscInt b = 0; b < d; b++) xr[k * d + b] = model->parity[b] * x[k * d + b];
-    PetscCall(ItModelEvaluate(model, fp->t, nface, xr, Ar, Dr));
+      for (PetscInt b = 0; b < d; b++) xr[k * d + b] = ItModelGetParity(model, b) * f->x[k * d + b];
+    PetscCall(ItModelEvaluateWith(model, f->t, p, nface, xr, Ar, Dr));
     for (PetscInt k = 0; k < nface; k++)
-      A[k * d + a] = 0.5 * (A[k * d + a] + model->parity[a] * Ar[k * d + a]);
+      f->A[k * d + a] = 0.5 * (f->A[k * d + a] + ItModelGetParity(model, a) * Ar[k * d + a]);
   }
-  for (PetscInt k = 0; k < ncell; k++) Dcell[k] = D[(nface + k) * d + a];
-  for (PetscInt k = 0; k < nface; k++) {
-    const PetscInt  f  = xs + k;
-    const PetscReal Af = A[k * d + a], Df = D[k * d + a];
+  for (PetscInt k = 0; k < xm + 2; k++) f->Dcell[k] = f->D[(nface + k) * d + a];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The Scharfetter–Gummel coefficients of one pencil's faces from its evaluation. */
+static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], PetscReal *lo,
+                                      PetscReal *hi) {
+  ItGrid          grid = f->grid;
+  const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a];
+  const PetscReal h = grid->h[a];
+
+  for (PetscInt k = 0; k < xm + 1; k++) {
+    const PetscReal Af = f->A[k * d + a], Df = f->D[k * d + a];
     PetscInt        off;
 
-    c[a] = f;
+    c[a] = xs + k;
     off  = ItFPFaceOffset(grid, a, c);
-    if (f == 0 || f == grid->n[a]) { /* a wall: zero flux */
-      flux_lo[off] = flux_hi[off] = 0;
+    if (c[a] == 0 || c[a] == grid->n[a]) { /* a wall: zero flux */
+      lo[off] = hi[off] = 0;
       continue;
     }
-    if (!(Df > 0 && !PetscIsInfOrNanReal(Af / Df) && Dcell[k] > 0 && Dcell[k + 1] > 0)) {
-      /* recorded, and reported collectively by ItFPAssemble */
-      if (fp->bad_axis < 0 || x[k * d + a] < fp->bad_x) fp->bad_x = x[k * d + a];
-      fp->bad_axis = a;
-      flux_lo[off] = flux_hi[off] = 0;
+    if (!(Df > 0 && !PetscIsInfOrNanReal(Af / Df) && f->Dcell[k] > 0 && f->Dcell[k + 1] > 0)) {
+      /* recorded, and reported collectively by ItFacesCompute */
+      if (f->bad_axis < 0 || f->x[k * d + a] < f->bad_x) f->bad_x = f->x[k * d + a];
+      f->bad_axis = a;
+      lo[off] = hi[off] = 0;
       continue;
     }
-    flux_lo[off] = ItBernoulli(-Af / Df * h) * Dcell[k] / h;
-    flux_hi[off] = ItBernoulli(Af / Df * h) * Dcell[k + 1] / h;
+    lo[off] = ItBernoulli(-Af / Df * h) * f->Dcell[k] / h;
+    hi[off] = ItBernoulli(Af / Df * h) * f->Dcell[k + 1] / h;
   }
-  PetscFunctionReturn(PETSC_SUCCESS);
+  c[a] = xs;
 }
 
-/* Evaluates the face coefficients at time t and assembles L. Collective. */
-PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t) {
-  ItGrid         grid = fp->grid;
-  const PetscInt d    = grid->dim;
-  PetscInt       maxm = 0;
-  PetscReal     *x, *A, *D, *Dcell;
+/* A diffusion that is not positive (or a drift that is not finite) on any rank stops the run. */
+static PetscErrorCode ItFacesCheck(ItFaces f) {
+  ItGrid    grid = f->grid;
+  PetscReal axis, where;
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(IT_FP_ASSEMBLE, 0, 0, 0, 0));
-  fp->t        = t;
-  fp->bad_axis = -1;
-  for (PetscInt k = 0; k < fp->model->nprotocol; k++)
-    fp->assembled[k] = ItModelProtocolValue(&fp->model->protocol[k], t);
-  for (PetscInt a = 0; a < d; a++) maxm = PetscMax(maxm, grid->xm[a]);
-  /* room for a pencil's faces and cells, and the reversed faces */
-  PetscCall(PetscMalloc4((3 * maxm + 4) * d, &x, (3 * maxm + 4) * d, &A, (3 * maxm + 4) * d, &D,
-                         maxm + 2, &Dcell));
-  for (PetscInt a = 0; a < d; a++) {
+  PetscCall(ItGridMin(grid, f->bad_axis < 0 ? PETSC_MAX_REAL : (PetscReal)f->bad_axis, &axis));
+  if (axis >= IT_MAX_DIM) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItGridMin(grid, f->bad_axis == (PetscInt)axis ? f->bad_x : PETSC_MAX_REAL, &where));
+  SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
+          "the diffusion D_%s is not positive (or the drift not finite) at %s = %g, t = %g: narrow "
+          "the box (-grid_lo/-grid_hi) or change the model's noise",
+          ItModelGetVariableName(f->model, (PetscInt)axis),
+          ItModelGetVariableName(f->model, (PetscInt)axis), (double)where, (double)f->t);
+}
+
+/* The face coefficients at time t: a pure function of the model, the grid
+   and t. Collective (a bad face on any rank is reported by all). */
+PetscErrorCode ItFacesCompute(ItFaces f, PetscReal t) {
+  ItGrid    grid = f->grid;
+  PetscReal p[IT_MAX_PARAMS];
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(IT_FP_FACES, 0, 0, 0, 0));
+  f->t        = t;
+  f->bad_axis = -1;
+  PetscCall(ItModelGetParameters(f->model, t, p));
+  for (PetscInt a = 0; a < grid->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
       (void)l;
       if (c[a] != grid->xs[a]) continue;
-      PetscCall(ItFPPencil(fp, a, c, PETSC_FALSE, x, A, D, Dcell));
-      if (fp->irr_lo[a] != fp->flux_lo[a])
-        PetscCall(ItFPPencil(fp, a, c, PETSC_TRUE, x, A, D, Dcell));
-      c[a] = grid->xs[a];
+      PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_FALSE));
+      ItFacesPencilCoefficients(f, a, c, f->lo[a], f->hi[a]);
+      if (ItFacesIrreversible(f)) {
+        PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_TRUE));
+        ItFacesPencilCoefficients(f, a, c, f->irr_lo[a], f->irr_hi[a]);
+      }
     }
   }
-  PetscCall(PetscFree4(x, A, D, Dcell));
-  {
-    PetscReal axis, where;
-    PetscCall(ItGridMin(grid, fp->bad_axis < 0 ? PETSC_MAX_REAL : (PetscReal)fp->bad_axis, &axis));
-    if (axis < IT_MAX_DIM) {
-      PetscCall(
-          ItGridMin(grid, fp->bad_axis == (PetscInt)axis ? fp->bad_x : PETSC_MAX_REAL, &where));
-      SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
-              "the diffusion D_%s is not positive (or the drift not finite) at %s = %g: narrow the "
-              "box (-grid_lo/-grid_hi) or change the model's noise",
-              fp->model->var[(PetscInt)axis], fp->model->var[(PetscInt)axis], (double)where);
-    }
-  }
+  PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
+  PetscCall(ItFacesCheck(f));
+  PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
+  f->computed = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
+/* The coefficients at time t, recomputed only when the parameters at t differ
+   from those they hold, or the model depends on time continuously (formulas
+   in t): a held schedule costs one computation per switch. Collective. */
+PetscErrorCode ItFacesSetTime(ItFaces f, PetscReal t, PetscBool *changed) {
+  const PetscInt np = ItModelGetParameterCount(f->model);
+  PetscReal      p[IT_MAX_PARAMS];
+  PetscBool      same = f->computed;
+
+  PetscFunctionBegin;
+  PetscCall(ItModelGetParameters(f->model, t, p));
+  if (ItModelGetTimeDependence(f->model) == IT_TIME_CONTINUOUS) same = (PetscBool)(same && t == f->t);
+  for (PetscInt k = 0; k < np && same; k++) same = (PetscBool)(p[k] == f->p[k]);
+  if (!same) PetscCall(ItFacesCompute(f, t));
+  if (changed) *changed = (PetscBool)!same;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp) {
+  ItFP f;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&f));
+  PetscCall(ItFacesCreate(grid, model, &f->faces));
+  PetscCall(DMCreateMatrix(grid->da, &f->L));
+  PetscCall(MatSetOption(f->L, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+  PetscCall(PetscObjectSetName((PetscObject)f->L, "FokkerPlanck"));
+  *fp = f;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItFPGetMatrix(ItFP fp, Mat *L) {
+  PetscFunctionBegin;
+  *L = fp->L;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+ItModel ItFPGetModel(ItFP fp) {
+  return fp->faces->model;
+}
+
+/* L from the faces: each face's current enters the two cells it separates
+   with opposite signs, so the columns sum to zero. Rows are set through the
+   DMDA's local numbering (ghosted offsets), the same for any dimension. */
+static PetscErrorCode ItFPAssemble(ItFP fp) {
+  ItFaces        f    = fp->faces;
+  ItGrid         grid = f->grid;
+  const PetscInt d    = grid->dim;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(IT_FP_ASSEMBLE, 0, 0, 0, 0));
   PetscCall(MatZeroEntries(fp->L));
   ItGridForOwned(grid, c, l) {
-    MatStencil  row = {0}, col[2 * IT_MAX_DIM + 1];
+    PetscInt    row = ItGridGhostedOffset(grid, c), col[2 * IT_MAX_DIM + 1], ncol = 1;
     PetscScalar val[2 * IT_MAX_DIM + 1];
-    PetscInt    ncol = 1;
 
     (void)l;
-    row.i = c[0], row.j = c[1], row.k = c[2];
     col[0] = row;
     val[0] = 0;
     for (PetscInt a = 0; a < d; a++) {
-      const PetscReal h = grid->h[a];
-      PetscInt        off_lo, off_hi;
+      const PetscReal h      = grid->h[a];
+      const PetscInt  off_lo = ItFPFaceOffset(grid, a, c);
+      PetscInt        off_hi;
 
-      off_lo = ItFPFaceOffset(grid, a, c);
       c[a]++;
       off_hi = ItFPFaceOffset(grid, a, c);
       c[a]--;
       /* low face: J = lo p_{c-1} - hi p_c enters cell c with + */
-      val[0] -= fp->flux_hi[a][off_lo] / h;
+      val[0] -= f->hi[a][off_lo] / h;
       if (c[a] > 0) {
-        col[ncol] = row;
-        if (a == 0)
-          col[ncol].i--;
-        else if (a == 1)
-          col[ncol].j--;
-        else
-          col[ncol].k--;
-        val[ncol++] = fp->flux_lo[a][off_lo] / h;
+        c[a]--;
+        col[ncol]   = ItGridGhostedOffset(grid, c);
+        val[ncol++] = f->lo[a][off_lo] / h;
+        c[a]++;
       }
       /* high face: J = lo p_c - hi p_{c+1} leaves cell c */
-      val[0] -= fp->flux_lo[a][off_hi] / h;
+      val[0] -= f->lo[a][off_hi] / h;
       if (c[a] < grid->n[a] - 1) {
-        col[ncol] = row;
-        if (a == 0)
-          col[ncol].i++;
-        else if (a == 1)
-          col[ncol].j++;
-        else
-          col[ncol].k++;
-        val[ncol++] = fp->flux_hi[a][off_hi] / h;
+        c[a]++;
+        col[ncol]   = ItGridGhostedOffset(grid, c);
+        val[ncol++] = f->hi[a][off_hi] / h;
+        c[a]--;
       }
     }
-    PetscCall(MatSetValuesStencil(fp->L, 1, &row, ncol, col, val, INSERT_VALUES));
+    PetscCall(MatSetValuesLocal(fp->L, 1, &row, ncol, col, val, INSERT_VALUES));
   }
   PetscCall(MatAssemblyBegin(fp->L, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(fp->L, MAT_FINAL_ASSEMBLY));
@@ -192,29 +298,20 @@ PetscErrorCode ItFPAssemble(ItFP fp, PetscReal t) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Reassembles L for time t only when a scheduled parameter (-protocol) has
-   another value than L was assembled with: piecewise-constant schedules cost
-   one assembly per switch, ramps one per evaluation time. Collective. */
-PetscErrorCode ItFPUpdate(ItFP fp, PetscReal t) {
-  ItModel   model   = fp->model;
-  PetscBool changed = PETSC_FALSE;
+/* L at time t: reassembled whenever its faces change (ItFacesSetTime). Collective. */
+PetscErrorCode ItFPSetTime(ItFP fp, PetscReal t) {
+  PetscBool changed;
 
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < model->nprotocol; k++)
-    changed =
-        (PetscBool)(changed || ItModelProtocolValue(&model->protocol[k], t) != fp->assembled[k]);
-  if (changed) PetscCall(ItFPAssemble(fp, t));
+  PetscCall(ItFacesSetTime(fp->faces, t, &changed));
+  if (changed) PetscCall(ItFPAssemble(fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode ItFPDestroy(ItFP *fp) {
   PetscFunctionBegin;
   if (!*fp) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt a = 0; a < (*fp)->grid->dim; a++) {
-    if ((*fp)->irr_lo[a] != (*fp)->flux_lo[a])
-      PetscCall(PetscFree2((*fp)->irr_lo[a], (*fp)->irr_hi[a]));
-    PetscCall(PetscFree2((*fp)->flux_lo[a], (*fp)->flux_hi[a]));
-  }
+  PetscCall(ItFacesDestroy(&(*fp)->faces));
   PetscCall(MatDestroy(&(*fp)->L));
   PetscCall(PetscFree(*fp));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -8,18 +8,16 @@
    axis; defaults from the model) and builds the DMDA. Collective. */
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   ItGrid         g;
-  const PetscInt d  = model->dim;
+  const PetscInt d  = ItModelGetDimension(model);
   PetscInt       nn = IT_MAX_DIM, nlo = IT_MAX_DIM, nhi = IT_MAX_DIM;
   PetscBool      setn, setlo, sethi;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&g));
-  g->comm = model->comm;
+  g->comm = ItModelGetComm(model);
   g->dim  = d;
   for (PetscInt i = 0; i < d; i++) {
-    g->n[i]  = model->grid_n[i];
-    g->lo[i] = model->grid_lo[i];
-    g->hi[i] = model->grid_hi[i];
+    PetscCall(ItModelGetDefaultBox(model, i, &g->n[i], &g->lo[i], &g->hi[i]));
   }
   PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, g->n, &nn, &setn));
@@ -47,13 +45,13 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < d; i++) {
     PetscCheck(g->n[i] >= 8, g->comm, PETSC_ERR_USER_INPUT,
-               "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", model->var[i],
+               "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", ItModelGetVariableName(model, i),
                g->n[i]);
     PetscCheck(!PetscIsInfOrNanReal(g->lo[i]) && !PetscIsInfOrNanReal(g->hi[i]), g->comm,
                PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi must be finite numbers (axis %s)",
-               model->var[i]);
+               ItModelGetVariableName(model, i));
     PetscCheck(g->lo[i] < g->hi[i], g->comm, PETSC_ERR_USER_INPUT,
-               "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", model->var[i], (double)g->lo[i],
+               "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", ItModelGetVariableName(model, i), (double)g->lo[i],
                (double)g->hi[i]);
     g->h[i] = (g->hi[i] - g->lo[i]) / g->n[i];
     g->cell_volume *= g->h[i];
@@ -64,19 +62,14 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
     g->hi[i] = 1;
     g->h[i]  = 1;
   }
-  switch (d) {
-  case 1:
-    PetscCall(DMDACreate1d(g->comm, DM_BOUNDARY_NONE, g->n[0], 1, 1, NULL, &g->da));
-    break;
-  case 2:
-    PetscCall(DMDACreate2d(g->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR, g->n[0],
-                           g->n[1], PETSC_DECIDE, PETSC_DECIDE, 1, 1, NULL, NULL, &g->da));
-    break;
-  default:
-    PetscCall(DMDACreate3d(g->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
-                           DMDA_STENCIL_STAR, g->n[0], g->n[1], g->n[2], PETSC_DECIDE, PETSC_DECIDE,
-                           PETSC_DECIDE, 1, 1, NULL, NULL, NULL, &g->da));
-  }
+  /* axes beyond dim have one cell, so the DMDA's three axes are always set */
+  PetscCall(DMDACreate(g->comm, &g->da));
+  PetscCall(DMSetDimension(g->da, d));
+  PetscCall(DMDASetSizes(g->da, g->n[0], g->n[1], g->n[2]));
+  PetscCall(DMDASetBoundaryType(g->da, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
+  PetscCall(DMDASetDof(g->da, 1));
+  PetscCall(DMDASetStencilType(g->da, DMDA_STENCIL_STAR));
+  PetscCall(DMDASetStencilWidth(g->da, 1));
   PetscCall(DMSetFromOptions(g->da));
   PetscCall(DMSetUp(g->da));
   PetscCall(DMDASetFieldName(g->da, 0, "density"));
@@ -91,7 +84,8 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
     g->xs[i] = g->gxs[i] = 0;
     g->xm[i] = g->gxm[i] = 1;
   }
-  g->nlocal = g->xm[0] * g->xm[1] * g->xm[2];
+  g->nlocal = 1;
+  for (PetscInt i = 0; i < IT_MAX_DIM; i++) g->nlocal *= g->xm[i];
   *grid     = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -147,7 +141,7 @@ PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global) {
 /* The PETSc global index of a cell (any rank's). Collective. */
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index) {
   AO       ao;
-  PetscInt natural = (cell[2] * grid->n[1] + cell[1]) * grid->n[0] + cell[0];
+  PetscInt natural = ItGridNaturalIndex(grid, cell);
 
   PetscFunctionBegin;
   PetscCall(DMDAGetAO(grid->da, &ao));

@@ -1,10 +1,18 @@
 /* The output directory. Text files are written by rank 0 to NAME.tmp, flushed
-   and renamed; HDF5 snapshots are written collectively (PETSc's HDF5 viewer,
-   natural cell ordering, dataset /density with the time and the grid as
-   attributes) to a temporary name and renamed by rank 0. The XDMF index lets
-   ParaView open the snapshots as a time series on a co-rectilinear mesh whose
-   nodes are the cell centres. */
+   and renamed: CSV tables (a header of column names, then one row per output
+   time at 15 significant digits) and JSON through jansson (two-space indent,
+   keys in the order they were added, reals at 17 significant digits, null for
+   NaN and infinity). HDF5 snapshots are written collectively (PETSc's HDF5
+   viewer, natural cell ordering, dataset /density with the time and the grid
+   as attributes) to a temporary name and renamed by rank 0. Every option of
+   the run is stored beside the density as a name/value pair: the group
+   /options holds one string attribute per option, named as the option without
+   its leading '-', whose value is the option's value ("" for a flag), so
+   `analyze` rebuilds the run without re-parsing a command line. The XDMF
+   index lets ParaView open the snapshots as a time series on a co-rectilinear
+   mesh whose nodes are the cell centres. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,20 +39,80 @@ PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A real in JSON: full precision, null for NaN or infinity. */
-PetscErrorCode ItBufferReal(ItBuffer *buf, PetscReal value) {
-  PetscFunctionBegin;
-  if (PetscIsInfOrNanReal(value))
-    PetscCall(ItBufferPrintf(buf, "null"));
-  else
-    PetscCall(ItBufferPrintf(buf, "%.17g", (double)value));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode ItBufferFree(ItBuffer *buf) {
   PetscFunctionBegin;
   PetscCall(PetscFree(buf->text));
   buf->len = buf->cap = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A real in JSON; null for NaN or infinity, which JSON cannot hold. */
+json_t *ItJSONReal(PetscReal value) {
+  return PetscIsInfOrNanReal(value) ? json_null() : json_real((double)value);
+}
+
+/* Adds value (stolen) to object under key. */
+PetscErrorCode ItJSONSet(json_t *object, const char key[], json_t *value) {
+  PetscFunctionBegin;
+  PetscCheck(value && json_object_set_new(object, key, value) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "cannot add '%s' to a JSON object (not UTF-8, or out of memory)", key);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Appends value (stolen) to array. */
+PetscErrorCode ItJSONAppend(json_t *array, json_t *value) {
+  PetscFunctionBegin;
+  PetscCheck(value && json_array_append_new(array, value) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "cannot append to a JSON array (a string not UTF-8, or out of memory)");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A JSON array of n reals. */
+PetscErrorCode ItJSONRealArray(PetscInt n, const PetscReal values[], json_t **array) {
+  PetscFunctionBegin;
+  *array = json_array();
+  PetscCheck(*array, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate a JSON array");
+  for (PetscInt k = 0; k < n; k++) PetscCall(ItJSONAppend(*array, ItJSONReal(values[k])));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* json_pack with its error message: a value built from a format such as
+   "{s:s, s:I, s:o}" (keys in the order given; "o" steals a json_t). */
+PetscErrorCode ItJSONPack(json_t **value, const char format[], ...) {
+  json_error_t error;
+  va_list      args;
+
+  PetscFunctionBegin;
+  va_start(args, format);
+  *value = json_vpack_ex(&error, 0, format, args);
+  va_end(args);
+  PetscCheck(*value, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot build JSON from \"%s\": %s", format,
+             error.text);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The head of every summary file (summary.json, mc_summary.json): the
+   command, then the model's fingerprint (model, variables, parity, the
+   parameters' base values, schedules and what the model adds); the caller
+   adds its own keys after them. */
+PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **root) {
+  json_t *fingerprint;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(root, "{s:s}", "command", command));
+  PetscCall(ItModelGetFingerprint(model, &fingerprint));
+  PetscCall(ItJSONUpdate(*root, fingerprint));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adds every key of other to object, after its own, and releases other. */
+PetscErrorCode ItJSONUpdate(json_t *object, json_t *other) {
+  int status;
+
+  PetscFunctionBegin;
+  status = json_object_update(object, other);
+  json_decref(other);
+  PetscCheck(status == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot merge two JSON objects");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -115,6 +183,50 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* DIR/name as CSV: the header (column names), then nrow rows of ncol values
+   (row-major) at 15 significant digits, the format users' scripts read in
+   diagnostics.csv and mc.csv. Rank 0's values are written. Collective. */
+PetscErrorCode ItIOWriteCSV(ItIO io, const char name[], PetscInt ncol, const char *const column[],
+                            PetscInt nrow, const PetscReal values[]) {
+  ItBuffer buf = {0};
+
+  PetscFunctionBegin;
+  if (io->rank == 0) {
+    for (PetscInt k = 0; k < ncol; k++)
+      PetscCall(ItBufferPrintf(&buf, "%s%s", k ? "," : "", column[k]));
+    PetscCall(ItBufferPrintf(&buf, "\n"));
+    for (PetscInt r = 0; r < nrow; r++) {
+      for (PetscInt k = 0; k < ncol; k++)
+        PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)values[r * ncol + k]));
+      PetscCall(ItBufferPrintf(&buf, "\n"));
+    }
+  }
+  PetscCall(ItIOWriteText(io, name, buf.text ? buf.text : ""));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* DIR/name as JSON (rank 0's root): two-space indent, keys in the order they
+   were added, reals at 17 significant digits. The caller keeps root. Collective. */
+PetscErrorCode ItIOWriteJSON(ItIO io, const char name[], json_t *root) {
+  const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17);
+  ItBuffer     buf   = {0};
+  int          ok    = 1;
+
+  PetscFunctionBegin;
+  if (io->rank == 0) {
+    char *text = json_dumps(root, flags);
+    ok         = text != NULL;
+    if (ok) PetscCall(ItBufferPrintf(&buf, "%s\n", text));
+    free(text);
+  }
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, io->comm));
+  PetscCheck(ok, io->comm, PETSC_ERR_LIB, "cannot format %s/%s as JSON", io->dir, name);
+  PetscCall(ItIOWriteText(io, name, buf.text ? buf.text : ""));
+  PetscCall(ItBufferFree(&buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64]) {
   PetscFunctionBegin;
   io->ncol = ncol + 1;
@@ -148,21 +260,13 @@ PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]) {
 
 /* Writes diagnostics.csv: a header of PHYSICS.md names, one row per output time. Collective. */
 PetscErrorCode ItIOWriteTable(ItIO io) {
-  ItBuffer buf = {0};
+  const char **column;
 
   PetscFunctionBegin;
-  if (io->rank == 0) {
-    for (PetscInt k = 0; k < io->ncol; k++)
-      PetscCall(ItBufferPrintf(&buf, "%s%s", k ? "," : "", io->column[k]));
-    PetscCall(ItBufferPrintf(&buf, "\n"));
-    for (PetscInt r = 0; r < io->nrow; r++) {
-      for (PetscInt k = 0; k < io->ncol; k++)
-        PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)io->row[r * io->ncol + k]));
-      PetscCall(ItBufferPrintf(&buf, "\n"));
-    }
-  }
-  PetscCall(ItIOWriteText(io, "diagnostics.csv", buf.text ? buf.text : ""));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(PetscMalloc1(io->ncol, &column));
+  for (PetscInt k = 0; k < io->ncol; k++) column[k] = io->column[k];
+  PetscCall(ItIOWriteCSV(io, "diagnostics.csv", io->ncol, column, io->nrow, io->row));
+  PetscCall(PetscFree(column));
   PetscCall(PetscTime(&io->last_write));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -211,13 +315,64 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Opens DIR/name.tmp and writes p at time t as /density, with the grid, the
-   model and every option of the run as attributes. Collective. */
+/* The value of the option name (no leading '-') without marking it used (so
+   -options_left still reports the options nobody read): a used option from
+   the database, an unused one from left[] (PetscOptionsLeftGet). */
+static PetscErrorCode ItIOOptionValue(const char name[], PetscInt nleft, char *left[],
+                                      char *left_value[], const char **value, PetscBool *set) {
+  char key[512];
+
+  PetscFunctionBegin;
+  *set = PETSC_FALSE;
+  PetscCall(PetscOptionsUsed(NULL, name, set));
+  if (*set) {
+    PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", name));
+    PetscCall(PetscOptionsFindPair(NULL, NULL, key, value, set));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt k = 0; k < nleft && !*set; k++) {
+    PetscCall(PetscStrcasecmp(left[k], name, set));
+    if (*set) *value = left_value[k];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every option of the run as /options/<name> = value (a flag: ""), so that
+   analyze can rebuild the run. PetscOptionsGetAll joins names and values with
+   spaces, and values may hold spaces too; but a name never does, so every
+   name is one of its words, and the database gives its value (a word inside
+   a value that names a set option only repeats that option). Collective. */
+static PetscErrorCode ItIOWriteOptions(PetscViewer viewer) {
+  char    *all, *word, *save = NULL, **left, **left_value;
+  PetscInt nleft;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetAll(NULL, &all));
+  PetscCall(PetscOptionsLeftGet(NULL, &nleft, &left, &left_value));
+  for (word = strtok_r(all, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+    const char *value = NULL;
+    PetscBool   key, set, seen;
+    PetscCall(PetscOptionsValidKey(word, &key));
+    if (!key) continue;
+    PetscCall(ItIOOptionValue(word + 1, nleft, left, left_value, &value, &set));
+    if (!set) continue;
+    PetscCall(PetscViewerHDF5HasAttribute(viewer, "/options", word + 1, &seen));
+    if (!seen)
+      PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/options", word + 1, PETSC_STRING,
+                                              value ? value : ""));
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &left, &left_value));
+  PetscCall(PetscFree(all));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Opens DIR/name.tmp and writes p at time t as /density, with the grid and
+   the model as attributes, and every option of the run in /options. Collective. */
 static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
                                       const char tmp[], PetscViewer *viewer) {
-  char     attr[32];
+  char     attr[32], *text;
   PetscInt dim = grid->dim;
-  char    *options; /* every option of the run, so that analyze and restart can rebuild it */
+  json_t  *fingerprint;
 
   PetscFunctionBegin;
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));
@@ -225,10 +380,15 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   PetscCall(VecView(p, *viewer));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "time", PETSC_REAL, &t));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "dim", PETSC_INT, &dim));
-  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING, model->type));
-  PetscCall(PetscOptionsGetAll(NULL, &options));
-  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "options", PETSC_STRING, options));
-  PetscCall(PetscFree(options));
+  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING,
+                                         ItModelGetTypeName(model)));
+  PetscCall(ItModelGetFingerprint(model, &fingerprint));
+  text = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+  json_decref(fingerprint);
+  PetscCheck(text, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot write the model's fingerprint");
+  PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "fingerprint", PETSC_STRING, text));
+  free(text);
+  PetscCall(ItIOWriteOptions(*viewer));
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_INT, &grid->n[i]));
@@ -236,7 +396,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
-    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", model->var[i], PETSC_INT, &i));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", ItModelGetVariableName(model, i), PETSC_INT, &i));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -377,9 +537,9 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
              version, IT_CHECKPOINT_VERSION);
   PetscCall(
       PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL, &stored_model));
-  PetscCall(PetscStrcmp(stored_model, model->type, &same));
+  PetscCall(PetscStrcmp(stored_model, ItModelGetTypeName(model), &same));
   PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s was written by model %s; this run is model %s", file, stored_model, model->type);
+             "%s was written by model %s; this run is model %s", file, stored_model, ItModelGetTypeName(model));
   PetscCall(PetscFree(stored_model));
   for (PetscInt k = 0; k < io->ncol; k++) {
     PetscCall(PetscStrlcat(expected, k ? "," : "", sizeof(expected)));
@@ -471,7 +631,7 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   PetscCheck(dim == grid->dim, grid->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s holds a %" PetscInt_FMT "-variable density; model %s has %" PetscInt_FMT
              " variables",
-             file, dim, model->type, grid->dim);
+             file, dim, ItModelGetTypeName(model), grid->dim);
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_INT, NULL, &n));
@@ -494,46 +654,69 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Sets every option stored in a snapshot that the command line did not set,
-   so that `analyze` rebuilds the run's model, grid and diagnostics. Collective. */
+/* The names of the attributes of /options, gathered by H5Aiterate_by_name. */
+typedef struct {
+  PetscInt n, cap;
+  char   **name;
+} ItIONames;
+
+static herr_t ItIOAddName(hid_t group, const char name[], const H5A_info_t *info, void *ctx) {
+  ItIONames *names = (ItIONames *)ctx;
+
+  (void)group;
+  (void)info;
+  if (names->n == names->cap) {
+    char **grown = (char **)realloc(names->name, sizeof(char *) * (size_t)(2 * names->cap + 16));
+    if (!grown) return -1;
+    names->name = grown;
+    names->cap  = 2 * names->cap + 16;
+  }
+  names->name[names->n] = strdup(name);
+  return names->name[names->n++] ? 0 : -1;
+}
+
+/* Sets every option stored in a snapshot's /options (name/value pairs, as
+   ItIOWriteOptions wrote them) that the command line did not set, so that
+   `analyze` rebuilds the run's model, grid and diagnostics. Collective. */
 PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
   PetscViewer viewer;
+  hid_t       file_id;
+  herr_t      status;
+  ItIONames   names = {0};
   PetscBool   has;
-  char       *stored = NULL, *token, *save = NULL, *key = NULL;
   /* where and how the original run wrote is not part of its physics */
-  const char *const skip[] = {"-output_dir", "-log_view",  "-options_left", "-help",
-                              "-init",       "-init_file", "-quiet"};
+  const char *const skip[] = {"output_dir", "log_view",  "options_left", "help",
+                              "init",       "init_file", "quiet"};
 
   PetscFunctionBegin;
   PetscCall(ItIOCheckDensityFile(comm, file));
   PetscCall(PetscViewerHDF5Open(comm, file, FILE_MODE_READ, &viewer));
-  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "options", &has));
+  PetscCall(PetscViewerHDF5HasGroup(viewer, "/options", &has));
   PetscCheck(has, comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s is not an infotherm density snapshot (no /density with its options)", file);
-  PetscCall(
-      PetscViewerHDF5ReadAttribute(viewer, "/density", "options", PETSC_STRING, NULL, &stored));
-  PetscCall(PetscViewerDestroy(&viewer));
-  /* "-key value -flag -key2 value2": a token starting with '-' and not a number is a key */
-  for (token = strtok_r(stored, " ", &save);; token = strtok_r(NULL, " ", &save)) {
-    PetscBool iskey = (PetscBool)(token && token[0] == '-' &&
-                                  !(token[1] >= '0' && token[1] <= '9') && token[1] != '.');
-    for (size_t k = 0; key && k < sizeof(skip) / sizeof(skip[0]); k++)
-      if (!strcmp(key, skip[k])) key = NULL;
-    if (key && (iskey || !token)) { /* a flag without value */
-      PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
-      if (!has) PetscCall(PetscOptionsSetValue(NULL, key, NULL));
-      key = NULL;
+             "%s has no /options (the run's options as name/value pairs): it was written by an "
+             "older infotherm; rerun that run to analyze it",
+             file);
+  PetscCall(PetscViewerHDF5GetFileId(viewer, &file_id));
+  status = H5Aiterate_by_name(file_id, "/options", H5_INDEX_NAME, H5_ITER_INC, NULL, ItIOAddName,
+                              &names, H5P_DEFAULT);
+  PetscCheck(status >= 0, comm, PETSC_ERR_FILE_READ, "cannot list the options stored in %s", file);
+  for (PetscInt k = 0; k < names.n; k++) {
+    char      key[512], *value = NULL;
+    PetscBool skipped = PETSC_FALSE;
+    for (size_t s = 0; s < sizeof(skip) / sizeof(skip[0]) && !skipped; s++)
+      PetscCall(PetscStrcasecmp(names.name[k], skip[s], &skipped));
+    PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", names.name[k]));
+    PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
+    if (!skipped && !has) {
+      PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/options", names.name[k], PETSC_STRING, NULL,
+                                             &value));
+      PetscCall(PetscOptionsSetValue(NULL, key, value[0] ? value : NULL));
+      PetscCall(PetscFree(value));
     }
-    if (!token) break;
-    if (iskey)
-      key = token;
-    else if (key) {
-      PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
-      if (!has) PetscCall(PetscOptionsSetValue(NULL, key, token));
-      key = NULL;
-    }
+    free(names.name[k]);
   }
-  PetscCall(PetscFree(stored));
+  free(names.name);
+  PetscCall(PetscViewerDestroy(&viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

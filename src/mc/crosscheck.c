@@ -35,6 +35,12 @@ PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
     PetscCall(PetscStrncpy(cc->name[q], mc->name[q], IT_DIAG_NAME_LEN));
     cc->judged[q] = mc->judged[q];
   }
+  for (PetscInt a = 0; a < ItModelGetDimension(mc->model); a++) {
+    char name[IT_DIAG_NAME_LEN];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "entropy_flow_%s_cum",
+                            ItModelGetVariableName(mc->model, a)));
+    PetscCall(ItDiagFindColumn(diag, name, &cc->fp_cum_column[a]));
+  }
   cc->ncell = mc->ncell;
   PetscCall(PetscMalloc2(IT_MAX_DIM, &cc->fp_cum_prev, cc->ncell, &cc->fp_density));
   *out = cc;
@@ -76,12 +82,13 @@ static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal
   ItMC           mc = cc->mc;
   ItDiag         g  = cc->diag;
   const PetscInt d  = mc->grid->dim;
+  PetscInt       c;
 
   PetscFunctionBegin;
   *fp = (PetscReal)NAN;
   for (PetscInt a = 0; a < d; a++)
     if (q == mc->col.entropy_flow[a] || q == mc->col.heat_rate[a]) {
-      const PetscReal cum = fp_values[g->col.entropy_flow_cum[a]];
+      const PetscReal cum = fp_values[cc->fp_cum_column[a]];
       if (cc->ntime > 0 && t > cc->fp_t_prev)
         *fp = (cum - cc->fp_cum_prev[a]) / (t - cc->fp_t_prev);
       PetscFunctionReturn(PETSC_SUCCESS);
@@ -93,18 +100,14 @@ static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal
         PetscFunctionReturn(PETSC_SUCCESS);
       }
   if (q == mc->col.mutual_information_gaussian) {
-    PetscCall(ItGridGaussianMutualInformation(d, S, g->sensor, fp));
-    if (g->bits) *fp *= 1 / PetscLogReal(2.0); /* as the Monte Carlo scales it */
+    PetscBool sensor[IT_MAX_DIM];
+    for (PetscInt i = 0; i < d; i++) sensor[i] = ItDiagIsSensor(g, i);
+    PetscCall(ItGridGaussianMutualInformation(d, S, sensor, fp));
+    if (ItDiagUsesBits(g)) *fp *= 1 / PetscLogReal(2.0); /* as the Monte Carlo scales it */
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  for (PetscInt c = 0; c < g->ncol; c++) {
-    PetscBool same;
-    PetscCall(PetscStrcmp(g->name[c], cc->name[q], &same));
-    if (same) {
-      *fp = fp_values[c];
-      break;
-    }
-  }
+  PetscCall(ItDiagFindColumn(g, cc->name[q], &c));
+  if (c >= 0) *fp = fp_values[c];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -113,7 +116,6 @@ static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal
 PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[],
                                const PetscReal fp_density[]) {
   ItMC           mc = cc->mc;
-  ItDiag         g  = cc->diag;
   const PetscInt d = mc->grid->dim, nq = cc->nq, k = cc->ntime;
   PetscReal      S[IT_MAX_DIM * IT_MAX_DIM];
 
@@ -132,7 +134,7 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
     cc->mcv[k * nq + q] = mc->value[q];
     cc->se[k * nq + q]  = mc->stderr_[q];
   }
-  for (PetscInt a = 0; a < d; a++) cc->fp_cum_prev[a] = fp_values[g->col.entropy_flow_cum[a]];
+  for (PetscInt a = 0; a < d; a++) cc->fp_cum_prev[a] = fp_values[cc->fp_cum_column[a]];
   cc->fp_t_prev = t;
   PetscCall(PetscArraycpy(cc->fp_density, fp_density, cc->ncell));
   cc->ntime++;
@@ -148,116 +150,122 @@ static PetscReal ItCrosscheckZ(ItCrosscheck cc, PetscInt k, PetscInt q) {
   return (fp - mc) / se;
 }
 
-/* Writes crosscheck.json and crosscheck.txt, prints the final-time table and
-   the worst |z| of each quantity; nfail counts the judged (time, quantity)
-   pairs beyond the limit, worst describes the largest. Collective. */
-PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, char worst[],
-                                  size_t len) {
-  ItMC           mc   = cc->mc;
-  ItGrid         grid = mc->grid;
-  const PetscInt nq = cc->nq, nt = cc->ntime, d = grid->dim;
-  ItBuffer       json = {0}, text = {0}, out = {0};
-  PetscReal      zmax    = 0;
-  PetscInt       njudged = 0;
+/* The judged (time, quantity) pairs: how many, how many beyond the limit, and
+   the largest |z|, described in worst[len]. */
+typedef struct {
+  PetscInt  njudged, nfail;
+  PetscReal zmax;
+  char     *worst;
+  size_t    len;
+} ItCrosscheckVerdict;
+
+/* A judged quantity whose |z| at time k exceeds the limit. */
+static PetscBool ItCrosscheckFailed(ItCrosscheck cc, PetscInt k, PetscInt q) {
+  const PetscReal z = ItCrosscheckZ(cc, k, q);
+
+  return (PetscBool)(cc->judged[q] && !PetscIsInfOrNanReal(z) && PetscAbsReal(z) > cc->z_limit);
+}
+
+static PetscErrorCode ItCrosscheckJudge(ItCrosscheck cc, ItCrosscheckVerdict *v) {
+  const PetscInt nq = cc->nq;
 
   PetscFunctionBegin;
-  *nfail = 0;
-  PetscCall(PetscSNPrintf(worst, len, "none"));
+  v->njudged = v->nfail = 0;
+  v->zmax               = 0;
+  PetscCall(PetscSNPrintf(v->worst, v->len, "none"));
+  for (PetscInt k = 0; k < cc->ntime; k++)
+    for (PetscInt q = 0; q < nq; q++) {
+      const PetscReal z = ItCrosscheckZ(cc, k, q);
+      if (!cc->judged[q] || PetscIsInfOrNanReal(z)) continue;
+      v->njudged++;
+      if (ItCrosscheckFailed(cc, k, q)) v->nfail++;
+      if (PetscAbsReal(z) <= v->zmax) continue;
+      v->zmax = PetscAbsReal(z);
+      PetscCall(PetscSNPrintf(v->worst, v->len, "%s at t = %g: FP %.6g, MC %.6g +- %.2g, z = %.2f",
+                              cc->name[q], (double)cc->t[k], (double)cc->fp[k * nq + q],
+                              (double)cc->mcv[k * nq + q], (double)cc->se[k * nq + q], (double)z));
+    }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* crosscheck.txt: one line per (quantity, time). Collective. */
+static PetscErrorCode ItCrosscheckWriteText(ItCrosscheck cc, ItIO io) {
+  ItMC           mc   = cc->mc;
+  const PetscInt nq   = cc->nq;
+  ItBuffer       text = {0};
+
+  PetscFunctionBegin;
   PetscCall(ItBufferPrintf(&text,
                            "# infotherm crosscheck: model %s, %" PetscInt_FMT
                            " particles, %s, dt %g, seed %" PetscInt64_FMT
                            ", %d rank(s); z = (FP - MC)/stderr, judged when |z| > %g fails\n",
-                           mc->model->type, mc->N,
+                           ItModelGetTypeName(mc->model), mc->N,
                            mc->scheme == IT_MC_WEAK2 ? "weak order 2" : "Euler-Maruyama",
                            (double)mc->dt, mc->seed, mc->size, (double)cc->z_limit));
   PetscCall(ItBufferPrintf(&text, "# entropy_flow_<var>, heat_rate_<var>: means over the interval "
                                   "since the previous output time\n"));
   PetscCall(ItBufferPrintf(&text, "%-32s %10s %14s %14s %12s %9s %s\n", "quantity", "t", "FP", "MC",
                            "stderr", "z", "judged"));
-  for (PetscInt k = 0; k < nt; k++)
-    for (PetscInt q = 0; q < nq; q++) {
-      const PetscReal z = ItCrosscheckZ(cc, k, q);
-      const PetscBool fail =
-          (PetscBool)(cc->judged[q] && !PetscIsInfOrNanReal(z) && PetscAbsReal(z) > cc->z_limit);
-      PetscCall(ItBufferPrintf(&text, "%-32s %10.5g %14.7g %14.7g %12.4g %9.3g %s\n", cc->name[q],
-                               (double)cc->t[k], (double)cc->fp[k * nq + q],
-                               (double)cc->mcv[k * nq + q], (double)cc->se[k * nq + q], (double)z,
-                               cc->judged[q] ? (fail ? "FAIL" : "yes") : "no"));
-      if (cc->judged[q] && !PetscIsInfOrNanReal(z)) {
-        njudged++;
-        if (fail) (*nfail)++;
-        if (PetscAbsReal(z) > zmax) {
-          zmax = PetscAbsReal(z);
-          PetscCall(PetscSNPrintf(worst, len, "%s at t = %g: FP %.6g, MC %.6g +- %.2g, z = %.2f",
-                                  cc->name[q], (double)cc->t[k], (double)cc->fp[k * nq + q],
-                                  (double)cc->mcv[k * nq + q], (double)cc->se[k * nq + q],
-                                  (double)z));
-        }
-      }
-    }
+  for (PetscInt k = 0; k < cc->ntime; k++)
+    for (PetscInt q = 0; q < nq; q++)
+      PetscCall(
+          ItBufferPrintf(&text, "%-32s %10.5g %14.7g %14.7g %12.4g %9.3g %s\n", cc->name[q],
+                         (double)cc->t[k], (double)cc->fp[k * nq + q], (double)cc->mcv[k * nq + q],
+                         (double)cc->se[k * nq + q], (double)ItCrosscheckZ(cc, k, q),
+                         cc->judged[q] ? (ItCrosscheckFailed(cc, k, q) ? "FAIL" : "yes") : "no"));
   if (mc->col.kl_mc_fp >= 0)
     PetscCall(ItBufferPrintf(
         &text, "# D(p_MC || p_FP) (%s) per output time: see crosscheck.json \"kl_mc_fp\"\n",
         mc->name[mc->col.kl_mc_fp]));
+  PetscCall(ItIOWriteText(io, "crosscheck.txt", text.text));
+  PetscCall(ItBufferFree(&text));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
-  /* JSON */
-  PetscCall(
-      ItBufferPrintf(&json,
-                     "{\n  \"model\": \"%s\",\n  \"particles\": %" PetscInt_FMT
-                     ",\n  \"scheme\": \"%s\",\n  \"dt\": %.17g,\n  \"seed\": %" PetscInt64_FMT
-                     ",\n  \"ranks\": %d,\n",
-                     mc->model->type, mc->N, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
-                     (double)mc->dt, mc->seed, mc->size));
-  PetscCall(ItBufferPrintf(
-      &json,
-      "  \"z_limit\": %.17g,\n  \"judged\": %" PetscInt_FMT ",\n  \"failed\": %" PetscInt_FMT
-      ",\n  \"passed\": %s,\n  \"max_abs_z\": %.6g,\n  \"worst\": \"%s\",\n",
-      (double)cc->z_limit, njudged, *nfail, *nfail ? "false" : "true", (double)zmax, worst));
-  PetscCall(ItBufferPrintf(&json, "  \"t\": ["));
-  for (PetscInt k = 0; k < nt; k++) {
-    PetscCall(ItBufferPrintf(&json, "%s", k ? ", " : ""));
-    PetscCall(ItBufferReal(&json, cc->t[k]));
-  }
-  PetscCall(ItBufferPrintf(&json, "],\n  \"quantities\": {\n"));
+/* count reals values[0], values[stride], ... as a JSON array. */
+static PetscErrorCode ItCrosscheckSeries(PetscInt count, const PetscReal values[], PetscInt stride,
+                                         json_t **array) {
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(array, "[]"));
+  for (PetscInt k = 0; k < count; k++)
+    PetscCall(ItJSONAppend(*array, ItJSONReal(values[k * stride])));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "quantities": {name: {"judged", "fp", "mc", "stderr", "z"}}, each series over the times. */
+static PetscErrorCode ItCrosscheckQuantities(ItCrosscheck cc, json_t **quantities) {
+  const PetscInt nq = cc->nq, nt = cc->ntime;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(quantities, "{}"));
   for (PetscInt q = 0; q < nq; q++) {
-    const char *field[] = {"fp", "mc", "stderr", "z"};
-    PetscCall(ItBufferPrintf(&json, "    \"%s\": {\"judged\": %s", cc->name[q],
-                             cc->judged[q] ? "true" : "false"));
-    for (PetscInt f = 0; f < 4; f++) {
-      PetscCall(ItBufferPrintf(&json, ", \"%s\": [", field[f]));
-      for (PetscInt k = 0; k < nt; k++) {
-        const PetscReal v = f == 0   ? cc->fp[k * nq + q]
-                            : f == 1 ? cc->mcv[k * nq + q]
-                            : f == 2 ? cc->se[k * nq + q]
-                                     : ItCrosscheckZ(cc, k, q);
-        PetscCall(ItBufferPrintf(&json, "%s", k ? ", " : ""));
-        PetscCall(ItBufferReal(&json, v));
-      }
-      PetscCall(ItBufferPrintf(&json, "]"));
-    }
-    PetscCall(ItBufferPrintf(&json, "}%s\n", q < nq - 1 ? "," : ""));
+    json_t *fp, *mcv, *se, *z, *quantity;
+    PetscCall(ItCrosscheckSeries(nt, &cc->fp[q], nq, &fp));
+    PetscCall(ItCrosscheckSeries(nt, &cc->mcv[q], nq, &mcv));
+    PetscCall(ItCrosscheckSeries(nt, &cc->se[q], nq, &se));
+    PetscCall(ItJSONPack(&z, "[]"));
+    for (PetscInt k = 0; k < nt; k++)
+      PetscCall(ItJSONAppend(z, ItJSONReal(ItCrosscheckZ(cc, k, q))));
+    PetscCall(ItJSONPack(&quantity, "{s:b, s:o, s:o, s:o, s:o}", "judged", (int)cc->judged[q], "fp",
+                         fp, "mc", mcv, "stderr", se, "z", z));
+    PetscCall(ItJSONSet(*quantities, cc->name[q], quantity));
   }
-  PetscCall(ItBufferPrintf(&json, "  },\n"));
-  if (mc->col.kl_mc_fp >= 0) {
-    const PetscInt w = 1 + 2 * mc->ncol, col = mc->col.kl_mc_fp;
-    PetscCall(ItBufferPrintf(&json, "  \"kl_mc_fp\": ["));
-    for (PetscInt r = 0; r < mc->nrow; r++) {
-      PetscCall(ItBufferPrintf(&json, "%s", r ? ", " : ""));
-      PetscCall(ItBufferReal(&json, mc->rows[r * w + 1 + 2 * col]));
-    }
-    PetscCall(ItBufferPrintf(&json, "],\n  \"kl_mc_fp_stderr\": ["));
-    for (PetscInt r = 0; r < mc->nrow; r++) {
-      PetscCall(ItBufferPrintf(&json, "%s", r ? ", " : ""));
-      PetscCall(ItBufferReal(&json, mc->rows[r * w + 2 + 2 * col]));
-    }
-    PetscCall(ItBufferPrintf(&json, "],\n"));
-  }
-  /* marginals of both densities at the last time, for tools/plot_crosscheck.py */
-  PetscCall(ItBufferPrintf(&json, "  \"marginals_t\": %.17g,\n  \"marginals\": {\n",
-                           nt ? (double)cc->t[nt - 1] : 0.0));
-  for (PetscInt i = 0; i < d; i++) {
-    PetscReal *mf, *mm;
-    PetscCall(PetscCalloc2(grid->n[i], &mf, grid->n[i], &mm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "marginals": {var: {"x", "fp", "mc"}}, the 1-D marginals of both densities
+   at the last time, for tools/plot_crosscheck.py. */
+static PetscErrorCode ItCrosscheckMarginals(ItCrosscheck cc, json_t **marginals) {
+  ItMC   mc   = cc->mc;
+  ItGrid grid = mc->grid;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(marginals, "{}"));
+  for (PetscInt i = 0; i < grid->dim; i++) {
+    PetscReal *x, *mf, *mm;
+    json_t    *jx, *jf, *jm, *marginal;
+    PetscCall(PetscCalloc3(grid->n[i], &x, grid->n[i], &mf, grid->n[i], &mm));
+    for (PetscInt k = 0; k < grid->n[i]; k++) x[k] = ItGridCoordinate(grid, i, k);
     for (PetscInt c = 0; c < cc->ncell; c++) {
       PetscInt r = c, ci = 0;
       for (PetscInt a = 0; a <= i; a++) {
@@ -267,48 +275,93 @@ PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, cha
       mf[ci] += cc->fp_density[c] * grid->cell_volume / grid->h[i];
       mm[ci] += mc->density[c] * grid->cell_volume / grid->h[i];
     }
-    PetscCall(ItBufferPrintf(&json, "    \"%s\": {\"x\": [", mc->model->var[i]));
-    for (PetscInt k = 0; k < grid->n[i]; k++)
-      PetscCall(
-          ItBufferPrintf(&json, "%s%.10g", k ? ", " : "", (double)ItGridCoordinate(grid, i, k)));
-    PetscCall(ItBufferPrintf(&json, "], \"fp\": ["));
-    for (PetscInt k = 0; k < grid->n[i]; k++)
-      PetscCall(ItBufferPrintf(&json, "%s%.10g", k ? ", " : "", (double)mf[k]));
-    PetscCall(ItBufferPrintf(&json, "], \"mc\": ["));
-    for (PetscInt k = 0; k < grid->n[i]; k++)
-      PetscCall(ItBufferPrintf(&json, "%s%.10g", k ? ", " : "", (double)mm[k]));
-    PetscCall(ItBufferPrintf(&json, "]}%s\n", i < d - 1 ? "," : ""));
-    PetscCall(PetscFree2(mf, mm));
+    PetscCall(ItJSONRealArray(grid->n[i], x, &jx));
+    PetscCall(ItJSONRealArray(grid->n[i], mf, &jf));
+    PetscCall(ItJSONRealArray(grid->n[i], mm, &jm));
+    PetscCall(ItJSONPack(&marginal, "{s:o, s:o, s:o}", "x", jx, "fp", jf, "mc", jm));
+    PetscCall(ItJSONSet(*marginals, ItModelGetVariableName(mc->model, i), marginal));
+    PetscCall(PetscFree3(x, mf, mm));
   }
-  PetscCall(ItBufferPrintf(&json, "  }\n}\n"));
-  PetscCall(ItIOWriteText(io, "crosscheck.json", json.text));
-  PetscCall(ItIOWriteText(io, "crosscheck.txt", text.text));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
-  /* stdout: the last time, and each judged quantity's worst |z| */
+/* crosscheck.json: the settings, the verdict, every quantity at every time,
+   D(p_MC ‖ p_FP) when estimated, and the final marginals. Collective. */
+static PetscErrorCode ItCrosscheckWriteJSON(ItCrosscheck cc, ItIO io,
+                                            const ItCrosscheckVerdict *v) {
+  ItMC           mc = cc->mc;
+  const PetscInt nt = cc->ntime;
+  json_t        *root, *t, *quantities, *marginals;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONRealArray(nt, cc->t, &t));
+  PetscCall(ItCrosscheckQuantities(cc, &quantities));
+  PetscCall(ItJSONPack(
+      &root, "{s:s, s:I, s:s, s:o, s:I, s:i, s:o, s:I, s:I, s:b, s:o, s:s, s:o, s:o}", "model",
+      ItModelGetTypeName(mc->model), "particles", (json_int_t)mc->N, "scheme",
+      mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler", "dt", ItJSONReal(mc->dt), "seed",
+      (json_int_t)mc->seed, "ranks", mc->size, "z_limit", ItJSONReal(cc->z_limit), "judged",
+      (json_int_t)v->njudged, "failed", (json_int_t)v->nfail, "passed", !v->nfail, "max_abs_z",
+      ItJSONReal(v->zmax), "worst", v->worst, "t", t, "quantities", quantities));
+  if (mc->col.kl_mc_fp >= 0) {
+    const PetscInt w = 1 + 2 * mc->ncol, col = mc->col.kl_mc_fp;
+    json_t        *kl, *kl_se;
+    PetscCall(ItCrosscheckSeries(mc->nrow, &mc->rows[1 + 2 * col], w, &kl));
+    PetscCall(ItCrosscheckSeries(mc->nrow, &mc->rows[2 + 2 * col], w, &kl_se));
+    PetscCall(ItJSONSet(root, "kl_mc_fp", kl));
+    PetscCall(ItJSONSet(root, "kl_mc_fp_stderr", kl_se));
+  }
+  PetscCall(ItCrosscheckMarginals(cc, &marginals));
+  PetscCall(ItJSONSet(root, "marginals_t", ItJSONReal(nt ? cc->t[nt - 1] : 0)));
+  PetscCall(ItJSONSet(root, "marginals", marginals));
+  PetscCall(ItIOWriteJSON(io, "crosscheck.json", root));
+  json_decref(root);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* stdout: every quantity at the last time, and the verdict. Collective. */
+static PetscErrorCode ItCrosscheckPrint(ItCrosscheck cc, const ItCrosscheckVerdict *v) {
+  ItMC           mc = cc->mc;
+  const PetscInt nq = cc->nq, nt = cc->ntime, k = nt - 1;
+  ItBuffer       out = {0};
+
+  PetscFunctionBegin;
   PetscCall(ItBufferPrintf(&out,
                            "crosscheck (model %s, %" PetscInt_FMT
                            " particles) at t = %g:\n%-32s %14s %26s %9s %s\n",
-                           mc->model->type, mc->N, nt ? (double)cc->t[nt - 1] : 0.0, "quantity",
-                           "FP", "MC +- stderr", "z", "judged"));
-  for (PetscInt q = 0; q < nq && nt; q++) {
-    const PetscInt k = nt - 1;
+                           ItModelGetTypeName(mc->model), mc->N, nt ? (double)cc->t[k] : 0.0,
+                           "quantity", "FP", "MC +- stderr", "z", "judged"));
+  for (PetscInt q = 0; q < nq && nt; q++)
     PetscCall(ItBufferPrintf(&out, "%-32s %14.7g %14.7g +- %-9.2g %9.3g %s\n", cc->name[q],
                              (double)cc->fp[k * nq + q], (double)cc->mcv[k * nq + q],
                              (double)cc->se[k * nq + q], (double)ItCrosscheckZ(cc, k, q),
                              cc->judged[q] ? "yes" : "no"));
-  }
   if (mc->col.kl_mc_fp >= 0 && mc->nrow)
     PetscCall(ItBufferPrintf(&out, "%-32s %14s %14.7g +- %-9.2g\n", mc->name[mc->col.kl_mc_fp], "",
                              (double)mc->value[mc->col.kl_mc_fp],
                              (double)mc->stderr_[mc->col.kl_mc_fp]));
-  PetscCall(ItBufferPrintf(&out,
-                           "%" PetscInt_FMT " judged values over %" PetscInt_FMT
-                           " times, max |z| = %.2f (%s): %s\n",
-                           njudged, nt, (double)zmax, worst, *nfail ? "FAILED" : "passed"));
+  PetscCall(ItBufferPrintf(
+      &out,
+      "%" PetscInt_FMT " judged values over %" PetscInt_FMT " times, max |z| = %.2f (%s): %s\n",
+      v->njudged, nt, (double)v->zmax, v->worst, v->nfail ? "FAILED" : "passed"));
   PetscCall(PetscPrintf(mc->comm, "%s", out.text));
-  PetscCall(ItBufferFree(&json));
-  PetscCall(ItBufferFree(&text));
   PetscCall(ItBufferFree(&out));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Writes crosscheck.json and crosscheck.txt, prints the final-time table and
+   the verdict; nfail counts the judged (time, quantity) pairs beyond the
+   limit, worst describes the largest |z|. Collective. */
+PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, char worst[],
+                                  size_t len) {
+  ItCrosscheckVerdict verdict = {.worst = worst, .len = len};
+
+  PetscFunctionBegin;
+  PetscCall(ItCrosscheckJudge(cc, &verdict));
+  PetscCall(ItCrosscheckWriteJSON(cc, io, &verdict));
+  PetscCall(ItCrosscheckWriteText(cc, io));
+  PetscCall(ItCrosscheckPrint(cc, &verdict));
+  *nfail = verdict.nfail;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

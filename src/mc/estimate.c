@@ -36,42 +36,46 @@ static PetscErrorCode ItMCAddColumn(ItMC mc, PetscInt *index, PetscBool judged, 
 /* Columns named as diagnostics.csv (PHYSICS.md §3), plus cov_<a>_<b> and
  * mutual_information_gaussian. */
 static PetscErrorCode ItMCCreateColumns(ItMC mc) {
-  ItDiag         g     = mc->diag;
   ItModel        model = mc->model;
-  const PetscInt d     = model->dim;
+  const PetscInt d     = ItModelGetDimension(model);
+  const char    *bits  = ItDiagUsesBits(mc->diag) ? "_bits" : "";
   char           name[IT_DIAG_NAME_LEN];
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < (PetscInt)(sizeof(mc->col) / sizeof(PetscInt)); k++)
     ((PetscInt *)&mc->col)[k] = -1;
+#define IT_MC_COLUMN(index, judged, ...)                                                           \
+  do {                                                                                             \
+    PetscCall(PetscSNPrintf(name, sizeof(name), __VA_ARGS__));                                     \
+    PetscCall(ItMCAddColumn(mc, index, judged, name));                                             \
+  } while (0)
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.mean[a], PETSC_TRUE, g->name[g->col.mean[a]]));
+    IT_MC_COLUMN(&mc->col.mean[a], PETSC_TRUE, "mean_%s", ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.var[a], PETSC_TRUE, g->name[g->col.var[a]]));
+    IT_MC_COLUMN(&mc->col.var[a], PETSC_TRUE, "var_%s", ItModelGetVariableName(model, a));
   for (PetscInt a = 0, k = 0; a < d; a++)
-    for (PetscInt b = a + 1; b < d; b++, k++) {
-      PetscCall(PetscSNPrintf(name, sizeof(name), "cov_%s_%s", model->var[a], model->var[b]));
-      PetscCall(ItMCAddColumn(mc, &mc->col.cov[k], PETSC_TRUE, name));
-    }
-  PetscCall(ItMCAddColumn(mc, &mc->col.entropy, PETSC_FALSE, g->name[g->col.entropy]));
+    for (PetscInt b = a + 1; b < d; b++, k++)
+      IT_MC_COLUMN(&mc->col.cov[k], PETSC_TRUE, "cov_%s_%s", ItModelGetVariableName(model, a),
+                   ItModelGetVariableName(model, b));
+  IT_MC_COLUMN(&mc->col.entropy, PETSC_FALSE, "entropy%s", bits);
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(
-        ItMCAddColumn(mc, &mc->col.entropy_var[a], PETSC_FALSE, g->name[g->col.entropy_var[a]]));
-  if (g->col.mutual_information >= 0) { /* two sets X and Y */
-    PetscCall(ItMCAddColumn(mc, &mc->col.mutual_information, PETSC_FALSE,
-                            g->name[g->col.mutual_information]));
-    PetscCall(
-        PetscSNPrintf(name, sizeof(name), "mutual_information_gaussian%s", g->bits ? "_bits" : ""));
-    PetscCall(ItMCAddColumn(mc, &mc->col.mutual_information_gaussian, PETSC_FALSE, name));
+    IT_MC_COLUMN(&mc->col.entropy_var[a], PETSC_FALSE, "entropy_%s%s",
+                 ItModelGetVariableName(model, a), bits);
+  if (d > 1) {
+    IT_MC_COLUMN(&mc->col.mutual_information, PETSC_FALSE, "mutual_information%s", bits);
+    IT_MC_COLUMN(&mc->col.mutual_information_gaussian, PETSC_FALSE, "mutual_information_gaussian%s",
+                 bits);
   }
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(
-        ItMCAddColumn(mc, &mc->col.entropy_flow[a], PETSC_TRUE, g->name[g->col.entropy_flow[a]]));
+    IT_MC_COLUMN(&mc->col.entropy_flow[a], PETSC_TRUE, "entropy_flow_%s",
+                 ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.heat_rate[a], PETSC_TRUE, g->name[g->col.heat_rate[a]]));
+    IT_MC_COLUMN(&mc->col.heat_rate[a], PETSC_TRUE, "heat_rate_%s",
+                 ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
-    PetscCall(ItMCAddColumn(mc, &mc->col.entropy_flow_cum[a], PETSC_TRUE,
-                            g->name[g->col.entropy_flow_cum[a]]));
+    IT_MC_COLUMN(&mc->col.entropy_flow_cum[a], PETSC_TRUE, "entropy_flow_%s_cum",
+                 ItModelGetVariableName(model, a));
+#undef IT_MC_COLUMN
   PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -81,7 +85,8 @@ PetscErrorCode ItMCSetKLColumn(ItMC mc) {
   char name[IT_DIAG_NAME_LEN];
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(name, sizeof(name), "kl_mc_fp%s", mc->diag->bits ? "_bits" : ""));
+  PetscCall(
+      PetscSNPrintf(name, sizeof(name), "kl_mc_fp%s", ItDiagUsesBits(mc->diag) ? "_bits" : ""));
   PetscCall(ItMCAddColumn(mc, &mc->col.kl_mc_fp, PETSC_FALSE, name));
   PetscCall(PetscFree2(mc->value, mc->stderr_));
   PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
@@ -257,8 +262,8 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const Petsc
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
     for (PetscInt a = 0; a < d; a++) mask[a][i] = (PetscBool)(a == i);
-    mask[d][i]     = mc->diag->sensor[i];
-    mask[d + 1][i] = (PetscBool)!mc->diag->sensor[i];
+    mask[d][i]     = ItDiagIsSensor(mc->diag, i);
+    mask[d + 1][i] = (PetscBool)!ItDiagIsSensor(mc->diag, i);
   }
   off[0] = 0;
   for (PetscInt k = 0; k < nmarg; k++) {
@@ -406,7 +411,7 @@ static PetscErrorCode ItMCMeanPass(ItMC mc, ItMCMoments *mo) {
     PetscCheck(
         !PetscIsInfOrNanReal(mo->mean[i]), mc->comm, PETSC_ERR_NOT_CONVERGED,
         "the Monte Carlo particles diverged (mean of %s is not finite at t = %g): reduce -mc_dt",
-        mc->model->var[i], (double)mc->t);
+        ItModelGetVariableName(mc->model, i), (double)mc->t);
   }
   ItMCSetFlowColumns(mc, total, mo->N);
   PetscCall(PetscFree2(total, batch));
@@ -488,17 +493,18 @@ static PetscErrorCode ItMCCovariancePass(ItMC mc, ItMCMoments *mo) {
 static PetscErrorCode ItMCGaussianEstimate(ItMC mc, const ItMCMoments *mo, PetscReal info) {
   const PetscInt d = mc->grid->dim, col = mc->col.mutual_information_gaussian;
   PetscReal      bmi[IT_MC_MAX_BATCHES], mi, mean;
+  PetscBool      sensor[IT_MAX_DIM];
 
   PetscFunctionBegin;
   if (col < 0) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt i = 0; i < d; i++) sensor[i] = ItDiagIsSensor(mc->diag, i);
   for (PetscInt b = 0; b < mc->nbatch; b++) {
     bmi[b] = (PetscReal)NAN;
     if (!(mo->bn[b] > 1)) continue;
-    PetscCall(
-        ItGridGaussianMutualInformation(d, &mo->batch_cov[b * d * d], mc->diag->sensor, &bmi[b]));
+    PetscCall(ItGridGaussianMutualInformation(d, &mo->batch_cov[b * d * d], sensor, &bmi[b]));
     bmi[b] *= info;
   }
-  PetscCall(ItGridGaussianMutualInformation(d, mo->cov, mc->diag->sensor, &mi));
+  PetscCall(ItGridGaussianMutualInformation(d, mo->cov, sensor, &mi));
   mc->value[col] = mi * info;
   ItMCBatchStats(mc->nbatch, bmi, mo->bn, &mean, &mc->stderr_[col]);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -578,7 +584,7 @@ static void ItMCSetDensityColumns(ItMC mc, const ItMCMoments *mo, const PetscRea
 PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   ItGrid          grid = mc->grid;
   const PetscInt  d    = grid->dim;
-  const PetscReal info = mc->diag->bits ? 1 / PetscLogReal(2.0) : 1;
+  const PetscReal info = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1;
   ItMCMoments     mo;
   PetscReal      *bstat, stat[IT_MC_NSTAT];
 
@@ -650,69 +656,64 @@ PetscErrorCode ItMCAppendRow(ItMC mc) {
 
 /* mc.csv: t, then each estimate and its <name>_stderr. Collective. */
 PetscErrorCode ItMCWriteTable(ItMC mc, ItIO io) {
-  ItBuffer       buf = {0};
-  const PetscInt w   = 1 + 2 * mc->ncol;
+  const PetscInt w = 1 + 2 * mc->ncol;
+  const char   **column;
+  char(*stderr_name)[IT_DIAG_NAME_LEN + 8];
 
   PetscFunctionBegin;
-  PetscCall(ItBufferPrintf(&buf, "t"));
-  for (PetscInt k = 0; k < mc->ncol; k++)
-    PetscCall(ItBufferPrintf(&buf, ",%s,%s_stderr", mc->name[k], mc->name[k]));
-  PetscCall(ItBufferPrintf(&buf, "\n"));
-  for (PetscInt r = 0; r < mc->nrow; r++) {
-    for (PetscInt k = 0; k < w; k++)
-      PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)mc->rows[r * w + k]));
-    PetscCall(ItBufferPrintf(&buf, "\n"));
+  PetscCall(PetscMalloc2(w, &column, mc->ncol, &stderr_name));
+  column[0] = "t";
+  for (PetscInt k = 0; k < mc->ncol; k++) {
+    PetscCall(PetscSNPrintf(stderr_name[k], sizeof(stderr_name[k]), "%s_stderr", mc->name[k]));
+    column[1 + 2 * k] = mc->name[k];
+    column[2 + 2 * k] = stderr_name[k];
   }
-  PetscCall(ItIOWriteText(io, "mc.csv", buf.text));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(ItIOWriteCSV(io, "mc.csv", w, column, mc->nrow, mc->rows));
+  PetscCall(PetscFree2(column, stderr_name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The sampling settings of mc_summary.json. */
+static PetscErrorCode ItMCSummarySettings(ItMC mc, json_t **settings) {
+  json_t *bandwidth;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONRealArray(ItModelGetDimension(mc->model), mc->scott, &bandwidth));
+  PetscCall(ItJSONPack(settings, "{s:I, s:I, s:s, s:o, s:I, s:o, s:b, s:I, s:I, s:s, s:o}",
+                       "particles", (json_int_t)mc->N, "seed", (json_int_t)mc->seed, "scheme",
+                       mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler", "dt", ItJSONReal(mc->dt),
+                       "steps", (json_int_t)mc->step, "stiffest_time_constant",
+                       ItJSONReal(mc->stiffness > 0 ? 1 / mc->stiffness : (PetscReal)INFINITY),
+                       "additive_noise", (int)mc->additive, "batches", (json_int_t)mc->nbatch,
+                       "block", (json_int_t)mc->block, "bandwidth_rule",
+                       mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))",
+                       "bandwidth", bandwidth));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* mc_summary.json: the run's settings, the measured rate and the final estimates. Collective. */
 PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLogDouble wall) {
-  ItBuffer  buf = {0};
+  json_t   *root, *settings, *final;
   PetscReal rate;
 
   PetscFunctionBegin;
   PetscCall(ItMCRate(mc, &rate));
-  PetscCall(ItBufferPrintf(&buf,
-                           "{\n  \"command\": \"%s\",\n  \"model\": \"%s\",\n  \"variables\": [",
-                           command, mc->model->type));
-  for (PetscInt i = 0; i < mc->model->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\"", i ? ", " : "", mc->model->var[i]));
-  PetscCall(ItBufferPrintf(&buf, "],\n  \"parameters\": {"));
-  for (PetscInt k = 0; k < mc->model->nparam; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", mc->model->param[k].name));
-    PetscCall(ItBufferReal(&buf, mc->model->param[k].value));
-  }
-  PetscCall(ItBufferPrintf(&buf,
-                           "},\n  \"particles\": %" PetscInt_FMT ",\n  \"seed\": %" PetscInt64_FMT
-                           ",\n  \"scheme\": \"%s\",\n  \"dt\": %.17g,\n",
-                           mc->N, mc->seed, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
-                           (double)mc->dt));
-  PetscCall(ItBufferPrintf(&buf,
-                           "  \"steps\": %" PetscInt64_FMT
-                           ",\n  \"stiffest_time_constant\": %.6g,\n  \"additive_noise\": %s,\n  "
-                           "\"batches\": %" PetscInt_FMT ",\n  \"block\": %" PetscInt_FMT ",\n",
-                           mc->step, (double)(mc->stiffness > 0 ? 1 / mc->stiffness : INFINITY),
-                           mc->additive ? "true" : "false", mc->nbatch, mc->block));
-  PetscCall(ItBufferPrintf(&buf, "  \"bandwidth_rule\": \"%s\",\n  \"bandwidth\": [",
-                           mc->bandwidth_set ? "-mc_bandwidth" : "Scott: sd_i N^(-1/(d+4))"));
-  for (PetscInt i = 0; i < mc->model->dim; i++)
-    PetscCall(ItBufferPrintf(&buf, "%s%.6g", i ? ", " : "", (double)mc->scott[i]));
-  PetscCall(ItBufferPrintf(&buf,
-                           "],\n  \"ranks\": %d,\n  \"wall_time\": %.6g,\n  "
-                           "\"particle_steps_per_second\": %.6g,\n  \"final\": {",
-                           mc->size, (double)wall, (double)rate));
+  PetscCall(ItIOSummaryCreate(command, mc->model, &root));
+  PetscCall(ItMCSummarySettings(mc, &settings));
+  PetscCall(ItJSONUpdate(root, settings));
+  PetscCall(ItJSONSet(root, "ranks", json_integer(mc->size)));
+  PetscCall(ItJSONSet(root, "wall_time", ItJSONReal(wall)));
+  PetscCall(ItJSONSet(root, "particle_steps_per_second", ItJSONReal(rate)));
+  PetscCall(ItJSONPack(&final, "{}"));
   for (PetscInt k = 0; k < mc->ncol; k++) {
-    PetscCall(ItBufferPrintf(&buf, "%s\"%s\": ", k ? ", " : "", mc->name[k]));
-    PetscCall(ItBufferReal(&buf, mc->value[k]));
-    PetscCall(ItBufferPrintf(&buf, ", \"%s_stderr\": ", mc->name[k]));
-    PetscCall(ItBufferReal(&buf, mc->stderr_[k]));
+    char name[IT_DIAG_NAME_LEN + 8];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", mc->name[k]));
+    PetscCall(ItJSONSet(final, mc->name[k], ItJSONReal(mc->value[k])));
+    PetscCall(ItJSONSet(final, name, ItJSONReal(mc->stderr_[k])));
   }
-  PetscCall(ItBufferPrintf(&buf, "}\n}\n"));
-  PetscCall(ItIOWriteText(io, "mc_summary.json", buf.text));
-  PetscCall(ItBufferFree(&buf));
+  PetscCall(ItJSONSet(root, "final", final));
+  PetscCall(ItIOWriteJSON(io, "mc_summary.json", root));
+  json_decref(root);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

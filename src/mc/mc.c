@@ -40,6 +40,28 @@ static inline void ItMCNormals(PetscInt64 seed, PetscInt64 index, PetscInt64 cou
   } while (4 * ++draw < n);
 }
 
+/* Drift and diffusion of the particles' model at time t: the model's
+   parameters at t, but for one held at another value (-crosscheck_mc_param). */
+static PetscErrorCode ItMCEvaluate(ItMC mc, PetscReal t, PetscInt n, const PetscReal x[],
+                                   PetscReal A[], PetscReal D[]) {
+  PetscReal p[IT_MAX_PARAMS];
+
+  PetscFunctionBegin;
+  PetscCall(ItModelGetParameters(mc->model, t, p));
+  if (mc->override >= 0) p[mc->override] = mc->override_value;
+  PetscCall(ItModelEvaluateWith(mc->model, t, p, n, x, A, D));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Holds parameter k at `value` in the Monte Carlo only, whatever its schedule
+   (a test that the cross-check can fail). Not collective. */
+PetscErrorCode ItMCSetParameter(ItMC mc, PetscInt k, PetscReal value) {
+  PetscFunctionBegin;
+  mc->override       = k;
+  mc->override_value = value;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Folds x into [lo, hi] by reflection at the walls (period 2 (hi - lo)); a
    non-finite x is left as it is and reported by the estimate. */
 static inline PetscReal ItMCReflect(PetscReal x, PetscReal lo, PetscReal hi) {
@@ -55,9 +77,9 @@ static inline PetscReal ItMCReflect(PetscReal x, PetscReal lo, PetscReal hi) {
 }
 
 /* The model's drift Jacobian by central differences at x; its spectral radius. */
-static PetscErrorCode ItMCSpectralRadius(ItModel model, ItGrid grid, PetscReal t,
+static PetscErrorCode ItMCSpectralRadius(ItMC mc, ItModel model, ItGrid grid, PetscReal t,
                                          const PetscReal x[], PetscReal *radius) {
-  const PetscInt d = model->dim;
+  const PetscInt d = ItModelGetDimension(model);
   PetscReal      xp[2 * IT_MAX_DIM * IT_MAX_DIM], A[2 * IT_MAX_DIM * IT_MAX_DIM],
       D[2 * IT_MAX_DIM * IT_MAX_DIM];
   PetscReal    J[IT_MAX_DIM * IT_MAX_DIM], wr[IT_MAX_DIM], wi[IT_MAX_DIM], work[64], dummy = 0;
@@ -69,7 +91,7 @@ static PetscErrorCode ItMCSpectralRadius(ItModel model, ItGrid grid, PetscReal t
       for (PetscInt b = 0; b < d; b++)
         xp[(2 * j + s) * d + b] =
             x[b] + (b == j ? (s ? 1 : -1) * 1e-5 * (grid->hi[j] - grid->lo[j]) : 0);
-  PetscCall(ItModelEvaluate(model, t, 2 * d, xp, A, D));
+  PetscCall(ItMCEvaluate(mc, t, 2 * d, xp, A, D));
   /* column-major for LAPACK: J(i,j) = dA_i/dx_j */
   for (PetscInt j = 0; j < d; j++)
     for (PetscInt i = 0; i < d; i++)
@@ -94,7 +116,7 @@ static PetscErrorCode ItMCSpectralRadius(ItModel model, ItGrid grid, PetscReal t
 static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
   ItModel        model = mc->model;
   ItGrid         grid  = mc->grid;
-  const PetscInt d     = model->dim;
+  const PetscInt d     = ItModelGetDimension(model);
   PetscInt       npt   = 1;
   PetscReal      x[IT_MAX_DIM], A[IT_MAX_DIM], D[IT_MAX_DIM], D0[IT_MAX_DIM];
 
@@ -108,9 +130,9 @@ static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
       PetscReal radius = 0;
       for (PetscInt i = 0, r = k; i < d; i++, r /= 5)
         x[i] = grid->lo[i] + (r % 5 + 0.5) / 5 * (grid->hi[i] - grid->lo[i]);
-      PetscCall(ItMCSpectralRadius(model, grid, t, x, &radius));
+      PetscCall(ItMCSpectralRadius(mc, model, grid, t, x, &radius));
       mc->stiffness = PetscMax(mc->stiffness, radius);
-      PetscCall(ItModelEvaluate(model, t, 1, x, A, D));
+      PetscCall(ItMCEvaluate(mc, t, 1, x, A, D));
       if (s == 0 && k == 0)
         for (PetscInt i = 0; i < d; i++) D0[i] = D[i];
       for (PetscInt i = 0; i < d; i++)
@@ -162,7 +184,7 @@ static PetscErrorCode ItMCReadOptions(ItMC mc, PetscReal t_final, PetscInt *nbw)
 /* Checks the options read by ItMCReadOptions; one bandwidth stands for every variable. */
 static PetscErrorCode ItMCCheckOptions(ItMC mc, PetscInt nbw) {
   ItModel        model = mc->model;
-  const PetscInt d     = model->dim;
+  const PetscInt d     = ItModelGetDimension(model);
 
   PetscFunctionBegin;
   PetscCheck(mc->N >= 1, mc->comm, PETSC_ERR_USER_INPUT,
@@ -178,7 +200,7 @@ static PetscErrorCode ItMCCheckOptions(ItMC mc, PetscInt nbw) {
   PetscCheck(mc->scheme != IT_MC_WEAK2 || mc->additive, mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_scheme weak2 needs additive noise, but the diffusion of model %s depends on the "
              "state; use -mc_scheme euler",
-             model->type);
+             ItModelGetTypeName(model));
   PetscCheck(mc->nbatch >= 2 && mc->nbatch <= IT_MC_MAX_BATCHES, mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_batches must be between 2 and %d; got %" PetscInt_FMT, IT_MC_MAX_BATCHES,
              mc->nbatch);
@@ -194,14 +216,14 @@ static PetscErrorCode ItMCCheckOptions(ItMC mc, PetscInt nbw) {
   for (PetscInt i = 0; i < d; i++)
     PetscCheck(mc->bandwidth[i] > 0, mc->comm, PETSC_ERR_USER_INPUT,
                "-mc_bandwidth must be positive; got %g for %s", (double)mc->bandwidth[i],
-               model->var[i]);
+               ItModelGetVariableName(model, i));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Blocks of consecutive particles, the unit of every reduction and a function
    of N only; this rank owns blocks [b0, b1). Allocates its particles. */
 static PetscErrorCode ItMCDistribute(ItMC mc) {
-  const PetscInt d = mc->model->dim;
+  const PetscInt d = ItModelGetDimension(mc->model);
 
   PetscFunctionBegin;
   mc->block   = PetscMax(1, PetscMin(1024, mc->N / (4 * mc->nbatch)));
@@ -226,16 +248,17 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscFunctionBegin;
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (PHYSICS.md 3b) */
-  for (PetscInt i = 0; i < model->dim; i++)
-    PetscCheck(model->parity[i] > 0, grid->comm, PETSC_ERR_USER_INPUT,
+  for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
+    PetscCheck(ItModelGetParity(model, i) > 0, grid->comm, PETSC_ERR_USER_INPUT,
                "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows "
                "use the full force); drop -parity",
-               model->var[i]);
+               ItModelGetVariableName(model, i));
   PetscCall(PetscNew(&mc));
-  mc->comm  = grid->comm;
-  mc->grid  = grid;
-  mc->model = model;
-  mc->diag  = diag;
+  mc->comm     = grid->comm;
+  mc->grid     = grid;
+  mc->model    = model;
+  mc->diag     = diag;
+  mc->override = -1;
   PetscCallMPI(MPI_Comm_rank(mc->comm, &mc->rank));
   PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
   PetscCall(ItMCInspect(mc, t_final));
@@ -324,7 +347,7 @@ PetscErrorCode ItMCInitialize(ItMC mc, Vec p0) {
 static PetscErrorCode ItMCForce(ItMC mc, PetscReal t, PetscInt n, const PetscReal x[],
                                 const PetscReal A[], const PetscReal D[], PetscReal *xw,
                                 PetscReal *Aw, PetscReal *Dw, PetscReal F[]) {
-  const PetscInt d = mc->model->dim;
+  const PetscInt d = ItModelGetDimension(mc->model);
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < n * d; k++) F[k] = A[k] / D[k];
@@ -335,7 +358,7 @@ static PetscErrorCode ItMCForce(ItMC mc, PetscReal t, PetscInt n, const PetscRea
       for (PetscInt s = 0; s < 2; s++)
         for (PetscInt b = 0; b < d; b++)
           xw[(2 * k + s) * d + b] = x[k * d + b] + (b == i ? (s ? delta : -delta) : 0);
-    PetscCall(ItModelEvaluate(mc->model, t, 2 * n, xw, Aw, Dw));
+    PetscCall(ItMCEvaluate(mc, t, 2 * n, xw, Aw, Dw));
     for (PetscInt k = 0; k < n; k++)
       F[k * d + i] -= (Dw[(2 * k + 1) * d + i] - Dw[(2 * k) * d + i]) / (2 * delta) / D[k * d + i];
   }
@@ -367,7 +390,7 @@ static PetscErrorCode ItMCStep(ItMC mc, PetscInt first, PetscInt n, PetscInt64 s
     }
   }
   if (mc->scheme == IT_MC_WEAK2) {
-    PetscCall(ItModelEvaluate(mc->model, te, n, w->xp, w->Ap, w->Dp));
+    PetscCall(ItMCEvaluate(mc, te, n, w->xp, w->Ap, w->Dp));
     for (PetscInt k = 0; k < n * d; k++)
       w->xp[k] = x[k] + 0.5 * (w->A[k] + w->Ap[k]) * hs + w->noise[k];
   }
@@ -375,7 +398,7 @@ static PetscErrorCode ItMCStep(ItMC mc, PetscInt first, PetscInt n, PetscInt64 s
     for (PetscInt i = 0; i < d; i++)
       w->xp[k * d + i] = ItMCReflect(w->xp[k * d + i], grid->lo[i], grid->hi[i]);
   /* Stratonovich: the force at both ends of the increment */
-  PetscCall(ItModelEvaluate(mc->model, te, n, w->xp, w->A, w->D));
+  PetscCall(ItMCEvaluate(mc, te, n, w->xp, w->A, w->D));
   PetscCall(ItMCForce(mc, te, n, w->xp, w->A, w->D, w->xw, w->Aw, w->Dw, w->Ap));
   for (PetscInt k = 0; k < n * d; k++) {
     medium[k] += 0.5 * (w->F[k] + w->Ap[k]) * (w->xp[k] - x[k]);
@@ -430,7 +453,7 @@ PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t) {
     const PetscInt first = b * B - mc->first, n = PetscMin(B, mc->nlocal - first);
     PetscReal     *x = &mc->x[first * d], *medium = &mc->medium[first * d];
     if (n <= 0) break;
-    PetscCall(ItModelEvaluate(mc->model, t0, n, x, w.A, w.D));
+    PetscCall(ItMCEvaluate(mc, t0, n, x, w.A, w.D));
     PetscCall(ItMCForce(mc, t0, n, x, w.A, w.D, w.xw, w.Aw, w.Dw, w.F));
     for (PetscInt64 s = 0; s < nsteps; s++) {
       const PetscReal ts = t0 + (PetscReal)s * h,

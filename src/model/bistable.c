@@ -1,17 +1,17 @@
 /* Bistable synapse, the memory element of PHYSICS.md §2:
      A_w = -(w^3 - w - h)/tau_w,  D_w = sigma_w^2/tau_w,
    a double well with minima near w = ±1 tilted by the stimulus h. */
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
 enum { P_TAU_W, P_SIGMA_W, P_H };
 
-static void ItModelPoint_Bistable(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                  PetscReal D[]) {
-  const PetscReal tau_w = ItParamValue(model, P_TAU_W), sigma_w = ItParamValue(model, P_SIGMA_W);
+static void ItModelPoint_Bistable(ItModelConst model, PetscReal t, const PetscReal p[],
+                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
+  const PetscReal tau_w = p[P_TAU_W], sigma_w = p[P_SIGMA_W];
   const PetscReal w = x[0];
 
-  (void)t;
-  A[0] = -(w * w * w - w - ItParamValue(model, P_H)) / tau_w;
+  (void)t, (void)model;
+  A[0] = -(w * w * w - w - p[P_H]) / tau_w;
   D[0] = sigma_w * sigma_w / tau_w;
 }
 
@@ -27,6 +27,6 @@ PetscErrorCode ItModelCreate_Bistable(ItModel model) {
   PetscCall(
       ItModelAddParam(model, "h", 0.0, IT_PARAM_ANY, "stimulus tilting the double well", NULL));
   PetscCall(ItModelSetDefaultBox(model, 0, 256, -2.5, 2.5));
-  model->point = ItModelPoint_Bistable;
+  model->ops.point = ItModelPoint_Bistable;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,11 +1,11 @@
 /* Brownian velocity (Ornstein–Uhlenbeck, PHYSICS.md §2):
    A_v = -(v - v0)/tau_v,  D_v = sigma_v^2/tau_v  (sigma_v^2 = kT/m). */
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
-static void ItModelPoint_Brownian(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                  PetscReal D[]) {
-  (void)t;
-  ItVelocityPoint(model, x[0], &A[0], &D[0]);
+static void ItModelPoint_Brownian(ItModelConst model, PetscReal t, const PetscReal p[],
+                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
+  (void)t, (void)model;
+  ItVelocityPoint(p, x[0], &A[0], &D[0]);
 }
 
 /* Registers the particle's velocity parameters, at indices IT_P_TAU_V.. of every model with v. */
@@ -29,6 +29,6 @@ PetscErrorCode ItModelCreate_Brownian(ItModel model) {
   PetscCall(ItModelSetVariables(model, 1, names));
   PetscCall(ItModelAddVelocityParams(model));
   PetscCall(ItModelSetDefaultBox(model, 0, 256, -7.0, 7.0));
-  model->point = ItModelPoint_Brownian;
+  model->ops.point = ItModelPoint_Brownian;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -8,34 +8,43 @@
    unknown symbol, is reported with the formula and the position before any
    solve; a diffusion that is not positive on the box is reported by the
    operator's assembly with where it happens. The force's ∂i D_i is never asked
-   for: the operator and the diagnostics use D at cells and faces. */
+   for: the operator and the diagnostics use D at cells and faces. A model
+   whose formulas use t depends on time continuously (muparser lists the
+   names a formula uses). muparser's bulk evaluation runs OpenMP threads:
+   -expr_threads (default 1, one thread per MPI rank) sets how many. */
+#include <omp.h>
 #include <muParserDLL.h>
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
-/* In bulk mode muparser reads every variable as an array of the bulk size,
-   so the parameters and t are arrays too, refilled before each evaluation. */
+/* In bulk mode muparser reads every variable as an array of the bulk size:
+   the variables and t are arrays, refilled before each evaluation. The
+   parameters are muparser constants, folded into each formula's bytecode
+   (sr^2/tr becomes one number) and redefined only when their values change
+   (a schedule): that cache, like the arrays, is workspace, not configuration.
+   A formula of no variable (a constant diffusion) is evaluated once per call. */
 typedef struct {
   muParserHandle_t parser[2 * IT_MAX_DIM]; /* drift of each variable, then diffusion */
   char             formula[2 * IT_MAX_DIM][512];
-  PetscReal       *x[IT_MAX_DIM], *param[IT_MAX_PARAMS], *t, *out; /* bulk arrays */
+  PetscBool        constant[2 * IT_MAX_DIM]; /* uses neither a variable nor t */
+  PetscReal       *x[IT_MAX_DIM], *t, *out;  /* bulk arrays */
   PetscInt         cap;
+  PetscBool        defined; /* the parameters are defined, with the values pvalue */
+  PetscReal        pvalue[IT_MAX_PARAMS];
 } ItExpr;
 
 /* Binds the bulk arrays (again, after they move) to the names. */
-static void ItExprBind(ItModel model) {
+static void ItExprBind(ItModelConst model) {
   ItExpr *e = (ItExpr *)model->data;
 
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
     for (PetscInt i = 0; i < model->dim; i++)
       mupDefineBulkVar(e->parser[f], model->var[i], e->x[i]);
-    for (PetscInt k = 0; k < model->nparam; k++)
-      mupDefineBulkVar(e->parser[f], model->param[k].name, e->param[k]);
     mupDefineBulkVar(e->parser[f], "t", e->t);
   }
 }
 
 /* Room for n points. */
-static PetscErrorCode ItExprReserve(ItModel model, PetscInt n) {
+static PetscErrorCode ItExprReserve(ItModelConst model, PetscInt n) {
   ItExpr *e = (ItExpr *)model->data;
 
   PetscFunctionBegin;
@@ -43,33 +52,88 @@ static PetscErrorCode ItExprReserve(ItModel model, PetscInt n) {
   e->cap = PetscMax(n, 2 * e->cap);
   for (PetscInt i = 0; i < model->dim; i++)
     PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->x[i]));
-  for (PetscInt k = 0; k < model->nparam; k++)
-    PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->param[k]));
   PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->t));
   PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->out));
   ItExprBind(model);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelEvaluate_Expr(ItModel model, PetscReal t, PetscInt n,
-                                           const PetscReal x[], PetscReal A[], PetscReal D[]) {
+/* The parameters' values p as constants of every formula, when they changed. */
+static void ItExprSetParameters(ItModelConst model, const PetscReal p[]) {
+  ItExpr   *e    = (ItExpr *)model->data;
+  PetscBool same = e->defined;
+
+  for (PetscInt j = 0; j < model->nparam && same; j++) same = (PetscBool)(p[j] == e->pvalue[j]);
+  if (same) return;
+  for (PetscInt f = 0; f < 2 * model->dim; f++)
+    for (PetscInt j = 0; j < model->nparam; j++)
+      mupDefineConst(e->parser[f], model->param[j].name, p[j]);
+  for (PetscInt j = 0; j < model->nparam; j++) e->pvalue[j] = p[j];
+  e->defined = PETSC_TRUE;
+}
+
+static PetscErrorCode ItModelEvaluate_Expr(ItModelConst model, PetscReal t, const PetscReal p[],
+                                           PetscInt n, const PetscReal x[], PetscReal A[],
+                                           PetscReal D[]) {
   ItExpr        *e = (ItExpr *)model->data;
   const PetscInt d = model->dim;
 
   PetscFunctionBegin;
   PetscCall(ItExprReserve(model, n));
+  ItExprSetParameters(model, p);
   for (PetscInt k = 0; k < n; k++) {
     for (PetscInt i = 0; i < d; i++) e->x[i][k] = x[k * d + i];
-    for (PetscInt j = 0; j < model->nparam; j++) e->param[j][k] = model->param[j].value;
     e->t[k] = t;
   }
   for (PetscInt f = 0; f < 2 * d; f++) {
     PetscReal *target = f < d ? A : D;
-    mupEvalBulk(e->parser[f], e->out, (int)n);
+    mupEvalBulk(e->parser[f], e->out, e->constant[f] ? 1 : (int)n);
     PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT,
                "evaluating \"%s\" failed: %s", e->formula[f], mupGetErrorMsg(e->parser[f]));
-    for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = e->out[k];
+    for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = e->out[e->constant[f] ? 0 : k];
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The names a formula uses (after parsing): does it use t, or any name at all? */
+static void ItExprNames(muParserHandle_t parser, PetscBool *uses_t, PetscBool *uses_any) {
+  const int nvar = mupGetExprVarNum(parser);
+
+  *uses_t   = PETSC_FALSE;
+  *uses_any = (PetscBool)(nvar > 0);
+  for (int k = 0; k < nvar; k++) {
+    const muChar_t *name;
+    muFloat_t      *value;
+    mupGetExprVar(parser, (unsigned)k, &name, &value);
+    if (!strcmp(name, "t")) *uses_t = PETSC_TRUE;
+  }
+}
+
+/* Whether any formula uses t. */
+static PetscBool ItModelUsesTime_Expr(ItModel model) {
+  ItExpr   *e = (ItExpr *)model->data;
+  PetscBool uses_t, uses_any;
+
+  for (PetscInt f = 0; f < 2 * model->dim; f++) {
+    ItExprNames(e->parser[f], &uses_t, &uses_any);
+    if (uses_t) return PETSC_TRUE;
+  }
+  return PETSC_FALSE;
+}
+
+/* The formulas (the named parameters are in the table). */
+static PetscErrorCode ItModelFingerprint_Expr(ItModel model, json_t *fingerprint) {
+  ItExpr *e        = (ItExpr *)model->data;
+  json_t *formulas = json_object();
+
+  PetscFunctionBegin;
+  for (PetscInt f = 0; f < 2 * model->dim; f++) {
+    char key[64];
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_%s", f < model->dim ? "drift" : "diffusion",
+                            model->var[f % model->dim]));
+    json_object_set_new(formulas, key, json_string(e->formula[f]));
+  }
+  json_object_set_new(fingerprint, "formulas", formulas);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -80,7 +144,6 @@ static PetscErrorCode ItModelDestroy_Expr(ItModel model) {
   for (PetscInt k = 0; k < 2 * model->dim; k++)
     if (e->parser[k]) mupRelease(e->parser[k]);
   for (PetscInt i = 0; i < model->dim; i++) PetscCall(PetscFree(e->x[i]));
-  for (PetscInt k = 0; k < model->nparam; k++) PetscCall(PetscFree(e->param[k]));
   PetscCall(PetscFree(e->t));
   PetscCall(PetscFree(e->out));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -101,16 +164,21 @@ static PetscErrorCode ItModelView_Expr(ItModel model, PetscViewer viewer) {
 static PetscErrorCode ItModelValidate_Expr(ItModel model) {
   ItExpr        *e = (ItExpr *)model->data;
   const PetscInt d = model->dim;
+  PetscReal      p[IT_MAX_PARAMS];
 
   PetscFunctionBegin;
+  for (PetscInt k = 0; k < model->nparam; k++) p[k] = model->param[k].value;
+  ItExprSetParameters(model, p);
   for (PetscInt i = 0; i < d; i++) e->x[i][0] = 0.5;
-  for (PetscInt k = 0; k < model->nparam; k++) e->param[k][0] = model->param[k].value;
   e->t[0] = 0;
   for (PetscInt f = 0; f < 2 * d; f++) {
+    PetscBool uses_t, uses_any;
     mupEvalBulk(e->parser[f], e->out, 1);
     PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s",
                f < d ? "drift" : "diffusion", model->var[f % d], e->formula[f],
                mupGetErrorMsg(e->parser[f]));
+    ItExprNames(e->parser[f], &uses_t, &uses_any);
+    e->constant[f] = (PetscBool)!uses_any;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -118,20 +186,25 @@ static PetscErrorCode ItModelValidate_Expr(ItModel model) {
 PetscErrorCode ItModelCreate_Expr(ItModel model) {
   ItExpr   *e;
   char     *vars[IT_MAX_DIM], *params[IT_MAX_PARAMS];
-  PetscInt  nvars = IT_MAX_DIM, nparams = IT_MAX_PARAMS, d;
+  PetscInt  nvars = IT_MAX_DIM, nparams = IT_MAX_PARAMS, d, threads = 1;
   PetscBool set;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&e));
   model->data = e;
-  PetscOptionsBegin(model->comm, NULL, "Expression model", "ItModel");
-  PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, vars, &nvars,
-                                    &set));
+  PetscCall(ItModelReadVariableNames(model, &nvars, vars, &set));
   PetscCheck(set && nvars >= 1, model->comm, PETSC_ERR_USER_INPUT,
              "-model expr needs -vars (1 to %d names, e.g. -vars v,r)", IT_MAX_DIM);
   d = nvars;
   PetscCall(ItModelSetVariables(model, d, (const char *const *)vars));
   for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
+  PetscOptionsBegin(model->comm, NULL, "Expression model", "ItModel");
+  PetscCall(PetscOptionsInt("-expr_threads",
+                            "OpenMP threads of muparser's bulk evaluation per MPI rank", NULL,
+                            threads, &threads, NULL));
+  PetscCheck(threads >= 1, model->comm, PETSC_ERR_USER_INPUT,
+             "-expr_threads must be at least 1; got %" PetscInt_FMT, threads);
+  omp_set_num_threads((int)threads);
   PetscCall(PetscOptionsStringArray("-expr_param", "named parameters, name=value,...", NULL, params,
                                     &nparams, NULL));
   for (PetscInt k = 0; k < nparams; k++) {
@@ -164,13 +237,15 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
     PetscCheck(e->parser[f], model->comm, PETSC_ERR_LIB, "muparser could not create a parser");
     mupSetExpr(e->parser[f], e->formula[f]);
   }
-  /* the parameter values are copied from the model's table at every evaluation,
-     so -name overrides (and later schedules) reach the formulas */
+  /* the parameter values at time t are copied into the bulk arrays at every
+     evaluation, so -name overrides and schedules reach the formulas */
   PetscCall(ItExprReserve(model, 64));
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelSetDefaultBox(model, i, 64, -5.0, 5.0));
-  model->evaluate = ItModelEvaluate_Expr;
-  model->validate = ItModelValidate_Expr;
-  model->view     = ItModelView_Expr;
-  model->destroy  = ItModelDestroy_Expr;
+  model->ops.evaluate = ItModelEvaluate_Expr;
+  model->ops.validate = ItModelValidate_Expr;
+  model->ops.view     = ItModelView_Expr;
+  model->ops.destroy     = ItModelDestroy_Expr;
+  model->ops.uses_time   = ItModelUsesTime_Expr;
+  model->ops.fingerprint = ItModelFingerprint_Expr;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

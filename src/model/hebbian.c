@@ -4,7 +4,7 @@
      A_w = (eps u(v) r (r - thetaM) - (w - w0))/tau_w,   D_w = sigma_w^2/tau_w
    (Hebbian: thetaM = 0). With -w_noise multiplicative, D_w = sigma_w^2 w/tau_w
    and the box must keep w > 0. */
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
 typedef struct {
   PetscInt  tau_r, sigma_r, tau_w, sigma_w, eps, thetaM, w0;
@@ -12,22 +12,22 @@ typedef struct {
   ItTuning  u;
 } ItHebbian;
 
-static void ItModelPoint_Hebbian(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                 PetscReal D[]) {
+static void ItModelPoint_Hebbian(ItModelConst model, PetscReal t, const PetscReal p[],
+                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
   const ItHebbian *heb    = (const ItHebbian *)model->data;
-  const PetscReal  tau_r  = ItParamValue(model, heb->tau_r),
-                  sigma_r = ItParamValue(model, heb->sigma_r);
-  const PetscReal tau_w   = ItParamValue(model, heb->tau_w),
-                  sigma_w = ItParamValue(model, heb->sigma_w);
-  const PetscReal u       = ItTuningEval(model, &heb->u, x[0]);
+  const PetscReal  tau_r  = p[heb->tau_r],
+                  sigma_r = p[heb->sigma_r];
+  const PetscReal tau_w   = p[heb->tau_w],
+                  sigma_w = p[heb->sigma_w];
+  const PetscReal u       = ItTuningEval(p, &heb->u, x[0]);
   const PetscReal r = x[1], w = x[2];
 
   (void)t;
-  ItVelocityPoint(model, x[0], &A[0], &D[0]);
+  ItVelocityPoint(p, x[0], &A[0], &D[0]);
   A[1] = (-r + w * u) / tau_r;
   D[1] = sigma_r * sigma_r / tau_r;
-  A[2] = (ItParamValue(model, heb->eps) * u * r * (r - ItParamValue(model, heb->thetaM)) -
-          (w - ItParamValue(model, heb->w0))) /
+  A[2] = (p[heb->eps] * u * r * (r - p[heb->thetaM]) -
+          (w - p[heb->w0])) /
          tau_w;
   D[2] = sigma_w * sigma_w / tau_w * (heb->multiplicative ? w : 1.0);
 }
@@ -59,6 +59,16 @@ static PetscErrorCode ItModelView_Hebbian(ItModel model, PetscViewer viewer) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ItModelFingerprint_Hebbian(ItModel model, json_t *fingerprint) {
+  ItHebbian *heb = (ItHebbian *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(ItTuningFingerprint(&heb->u, "tuning", fingerprint));
+  json_object_set_new(fingerprint, "w_noise",
+                      json_string(heb->multiplicative ? "multiplicative" : "additive"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItModelCreate_Hebbian(ItModel model) {
   static const char *const names[] = {"v", "r", "w"};
   ItHebbian               *heb;
@@ -87,8 +97,9 @@ PetscErrorCode ItModelCreate_Hebbian(ItModel model) {
   PetscCall(ItModelSetDefaultBox(model, 0, 40, -6.0, 6.0));
   PetscCall(ItModelSetDefaultBox(model, 1, 40, -0.8, 1.8));
   PetscCall(ItModelSetDefaultBox(model, 2, 40, -0.2, 1.6));
-  model->point          = ItModelPoint_Hebbian;
-  model->setfromoptions = ItModelSetFromOptions_Hebbian;
-  model->view           = ItModelView_Hebbian;
+  model->ops.point          = ItModelPoint_Hebbian;
+  model->ops.setfromoptions = ItModelSetFromOptions_Hebbian;
+  model->ops.view           = ItModelView_Hebbian;
+  model->ops.fingerprint    = ItModelFingerprint_Hebbian;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -2,22 +2,22 @@
      A_v = -(v - v0)/tau_v,        D_v = sigma_v^2/tau_v,
      A_r = (-r + f(v))/tau_r,      D_r = sigma_r^2/tau_r,
    with f a linear, sigmoid or bell tuning curve (-tuning). */
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
 typedef struct {
   PetscInt tau_r, sigma_r;
   ItTuning f;
 } ItInference;
 
-static void ItModelPoint_Inference(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                   PetscReal D[]) {
+static void ItModelPoint_Inference(ItModelConst model, PetscReal t, const PetscReal p[],
+                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
   const ItInference *inf   = (const ItInference *)model->data;
-  const PetscReal    tau_r = ItParamValue(model, inf->tau_r),
-                  sigma_r  = ItParamValue(model, inf->sigma_r);
+  const PetscReal    tau_r = p[inf->tau_r],
+                  sigma_r  = p[inf->sigma_r];
 
   (void)t;
-  ItVelocityPoint(model, x[0], &A[0], &D[0]);
-  A[1] = (-x[1] + ItTuningEval(model, &inf->f, x[0])) / tau_r;
+  ItVelocityPoint(p, x[0], &A[0], &D[0]);
+  A[1] = (-x[1] + ItTuningEval(p, &inf->f, x[0])) / tau_r;
   D[1] = sigma_r * sigma_r / tau_r;
 }
 
@@ -34,6 +34,12 @@ static PetscErrorCode ItModelView_Inference(ItModel model, PetscViewer viewer) {
 
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "  tuning %s\n", ItTuningName(&inf->f)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItModelFingerprint_Inference(ItModel model, json_t *fingerprint) {
+  PetscFunctionBegin;
+  PetscCall(ItTuningFingerprint(&((ItInference *)model->data)->f, "tuning", fingerprint));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -54,8 +60,9 @@ PetscErrorCode ItModelCreate_Inference(ItModel model) {
   PetscCall(ItTuningRegister(model, "", IT_TUNING_SIGMOID, 0.0, 2.0, &inf->f));
   PetscCall(ItModelSetDefaultBox(model, 0, 128, -6.0, 6.0));
   PetscCall(ItModelSetDefaultBox(model, 1, 128, -1.0, 2.0));
-  model->point          = ItModelPoint_Inference;
-  model->setfromoptions = ItModelSetFromOptions_Inference;
-  model->view           = ItModelView_Inference;
+  model->ops.point          = ItModelPoint_Inference;
+  model->ops.setfromoptions = ItModelSetFromOptions_Inference;
+  model->ops.view           = ItModelView_Inference;
+  model->ops.fingerprint    = ItModelFingerprint_Inference;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

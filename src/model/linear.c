@@ -2,19 +2,19 @@
    constant diffusion D_i; M row-major from -linear_M, its eigenvalues must have
    negative real parts. Every diagnostic has a Gaussian closed form, so this is
    the model the convergence tests are built on. */
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 #include <petscblaslapack.h>
 
 typedef struct {
   PetscReal M[IT_MAX_DIM * IT_MAX_DIM], b[IT_MAX_DIM], D[IT_MAX_DIM];
 } ItLinear;
 
-static void ItModelPoint_Linear(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                PetscReal D[]) {
+static void ItModelPoint_Linear(ItModelConst model, PetscReal t, const PetscReal p[],
+                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
   const ItLinear *lin = (const ItLinear *)model->data;
   const PetscInt  d   = model->dim;
 
-  (void)t;
+  (void)t, (void)p;
   for (PetscInt i = 0; i < d; i++) {
     A[i] = lin->b[i];
     for (PetscInt j = 0; j < d; j++) A[i] += lin->M[i * d + j] * x[j];
@@ -64,6 +64,25 @@ static PetscErrorCode ItModelView_Linear(ItModel model, PetscViewer viewer) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static json_t *ItLinearArray(const PetscReal v[], PetscInt n) {
+  json_t *a = json_array();
+
+  for (PetscInt k = 0; k < n; k++) json_array_append_new(a, json_real((double)v[k]));
+  return a;
+}
+
+/* M (row-major), b and D: the linear model's physics beyond its (absent) parameters. */
+static PetscErrorCode ItModelFingerprint_Linear(ItModel model, json_t *fingerprint) {
+  ItLinear      *lin = (ItLinear *)model->data;
+  const PetscInt d   = model->dim;
+
+  PetscFunctionBegin;
+  json_object_set_new(fingerprint, "linear_M", ItLinearArray(lin->M, d * d));
+  json_object_set_new(fingerprint, "linear_b", ItLinearArray(lin->b, d));
+  json_object_set_new(fingerprint, "linear_D", ItLinearArray(lin->D, d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The dimension comes from -linear_M (d*d entries), else from -vars, else 2. */
 PetscErrorCode ItModelCreate_Linear(ItModel model) {
   static const char *const names[] = {"x1", "x2", "x3"};
@@ -72,17 +91,21 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
   PetscBool                setM, setb, setD;
   char                    *vars[IT_MAX_DIM];
   PetscInt                 nvars = IT_MAX_DIM;
+  PetscBool                setvars;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&lin));
   model->data  = lin;
-  model->point = ItModelPoint_Linear;
-  model->view  = ItModelView_Linear;
+  model->ops.point       = ItModelPoint_Linear;
+  model->ops.view        = ItModelView_Linear;
+  model->ops.fingerprint = ItModelFingerprint_Linear;
   PetscOptionsBegin(model->comm, NULL, "Linear model", "ItModel");
   PetscCall(
       PetscOptionsRealArray("-linear_M", "drift matrix M, row-major", NULL, lin->M, &nM, &setM));
-  PetscCall(PetscOptionsStringArray("-vars", "variable names", NULL, vars, &nvars, NULL));
+  PetscOptionsEnd();
+  PetscCall(ItModelReadVariableNames(model, &nvars, vars, &setvars));
   for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
+  PetscOptionsBegin(model->comm, NULL, "Linear model", "ItModel");
   if (setM) {
     for (d = 1; d * d < nM; d++) {
     }
@@ -90,7 +113,7 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
                "-linear_M needs 1, 4 or 9 entries (a square matrix, row-major); got %" PetscInt_FMT,
                nM);
   } else {
-    if (nvars > 0) d = nvars;
+    if (setvars) d = nvars;
     for (PetscInt i = 0; i < d; i++)
       for (PetscInt j = 0; j < d; j++)
         lin->M[i * d + j] = (i == j) ? -1.0 : (j == i - 1 ? 0.5 : 0.0);
@@ -107,6 +130,6 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
   PetscCall(ItModelSetVariables(model, d, names));
   for (PetscInt i = 0; i < d; i++)
     PetscCall(ItModelSetDefaultBox(model, i, d == 3 ? 48 : 128, -8.0, 8.0));
-  model->validate = ItLinearCheckStable;
+  model->ops.validate = ItLinearCheckStable;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

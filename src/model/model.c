@@ -3,9 +3,8 @@
    and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
    dx_i = A_i dt + sqrt(2 D_i) dW_i (PHYSICS.md §1). */
 #include <ctype.h>
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
-static PetscErrorCode    ItModelProtocolsFromOptions(ItModel model);
 static PetscFunctionList ItModelList       = NULL;
 static PetscBool         ItModelRegistered = PETSC_FALSE;
 static char              ItModelNames[256] = ""; /* for messages */
@@ -74,12 +73,13 @@ PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelEvaluate_Point(ItModel model, PetscReal t, PetscInt n,
-                                            const PetscReal x[], PetscReal A[], PetscReal D[]) {
+static PetscErrorCode ItModelEvaluate_Point(ItModelConst model, PetscReal t, const PetscReal p[],
+                                            PetscInt n, const PetscReal x[], PetscReal A[],
+                                            PetscReal D[]) {
   const PetscInt d = model->dim;
 
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < n; k++) model->point(model, t, &x[k * d], &A[k * d], &D[k * d]);
+  for (PetscInt k = 0; k < n; k++) model->ops.point(model, t, p, &x[k * d], &A[k * d], &D[k * d]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -119,49 +119,48 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Reads -model, builds that model, then its variable names (-vars) and every
-   parameter (-<name>), and checks them. Collective. */
-PetscErrorCode ItModelSetFromOptions(ItModel model) {
-  char            type[IT_NAME_LEN] = "inference";
-  ItModelCreateFn create;
-  PetscBool       set;
+
+/* -vars a,b,c: read in one place for every model (the linear and expression
+   models size themselves by it). The caller frees names[]. Collective. */
+PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set) {
+  PetscFunctionBegin;
+  *n = IT_MAX_DIM;
+  PetscOptionsBegin(model->comm, NULL, "Model variables", "ItModel");
+  PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, names, n, set));
+  PetscOptionsEnd();
+  if (!*set) *n = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -vars renames the model's variables (as many as it has). */
+static PetscErrorCode ItModelApplyVariableNames(ItModel model) {
+  char     *names[IT_MAX_DIM];
+  PetscInt  n;
+  PetscBool set;
 
   PetscFunctionBegin;
-  PetscCall(ItModelRegisterAll());
-  PetscOptionsBegin(model->comm, NULL, "Model options", "ItModel");
-  PetscCall(PetscOptionsFList("-model", "model of PHYSICS.md §2", "ItModelSetFromOptions",
-                              ItModelList, type, type, sizeof(type), NULL));
-  PetscOptionsEnd();
-  PetscCall(PetscFunctionListFind(ItModelList, type, &create));
-  PetscCheck(create, model->comm, PETSC_ERR_USER_INPUT, "-model %s is not a known model; known:%s",
-             type, ItModelNames);
-  PetscCall(PetscStrncpy(model->type, type, IT_NAME_LEN));
-  model->evaluate = ItModelEvaluate_Point;
-  PetscCall((*create)(model));
-
-  PetscOptionsBegin(model->comm, NULL, "Model parameters", "ItModel");
-  {
-    char    *names[IT_MAX_DIM];
-    PetscInt nvars = IT_MAX_DIM;
-    PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, names,
-                                      &nvars, &set));
-    if (set) {
-      PetscCheck(nvars == model->dim, model->comm, PETSC_ERR_USER_INPUT,
-                 "-vars names %" PetscInt_FMT " variables but model %s has %" PetscInt_FMT, nvars,
-                 model->type, model->dim);
-      for (PetscInt i = 0; i < nvars; i++) {
-        PetscCall(ItModelCheckName(model, names[i]));
-        for (PetscInt j = 0; j < i; j++) {
-          PetscBool same;
-          PetscCall(PetscStrcmp(names[i], names[j], &same));
-          PetscCheck(!same, model->comm, PETSC_ERR_USER_INPUT,
-                     "-vars: the name '%s' is given twice", names[i]);
-        }
-        PetscCall(PetscStrncpy(model->var[i], names[i], IT_NAME_LEN));
-      }
-      for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(names[i]));
+  PetscCall(ItModelReadVariableNames(model, &n, names, &set));
+  PetscCheck(!set || n == model->dim, model->comm, PETSC_ERR_USER_INPUT,
+             "-vars names %" PetscInt_FMT " variables but model %s has %" PetscInt_FMT, n,
+             model->type, model->dim);
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(ItModelCheckName(model, names[i]));
+    for (PetscInt j = 0; j < i; j++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(names[i], names[j], &same));
+      PetscCheck(!same, model->comm, PETSC_ERR_USER_INPUT, "-vars: the name '%s' is given twice",
+                 names[i]);
     }
+    PetscCall(PetscStrncpy(model->var[i], names[i], IT_NAME_LEN));
   }
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscFree(names[i]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -<name> value for every parameter, checked. */
+static PetscErrorCode ItModelReadParameters(ItModel model) {
+  PetscFunctionBegin;
+  PetscOptionsBegin(model->comm, NULL, "Model parameters", "ItModel");
   for (PetscInt k = 0; k < model->nparam; k++) {
     ItParam *param = &model->param[k];
     char     option[IT_NAME_LEN + 1];
@@ -174,50 +173,151 @@ PetscErrorCode ItModelSetFromOptions(ItModel model) {
     PetscCheck(!PetscIsInfOrNanReal(param->value), model->comm, PETSC_ERR_USER_INPUT,
                "%s must be a finite number; got %g", option, (double)param->value);
   }
-  {
-    char    *parity[IT_MAX_DIM];
-    PetscInt nparity = IT_MAX_DIM;
-    for (PetscInt i = 0; i < model->dim; i++) model->parity[i] = 1;
-    PetscCall(PetscOptionsStringArray(
-        "-parity", "parity of variables under time reversal, e.g. v:odd (PHYSICS.md 3b)", NULL,
-        parity, &nparity, NULL));
-    for (PetscInt k = 0; k < nparity; k++) {
-      char     *colon;
-      PetscInt  i;
-      PetscBool odd, even;
-      PetscCall(PetscStrchr(parity[k], ':', &colon));
-      PetscCheck(colon, model->comm, PETSC_ERR_USER_INPUT,
-                 "-parity takes var:odd or var:even entries; got '%s'", parity[k]);
-      *colon = 0;
-      PetscCall(ItModelVariableIndex(model, "-parity", parity[k], &i));
-      PetscCall(PetscStrcmp(colon + 1, "odd", &odd));
-      PetscCall(PetscStrcmp(colon + 1, "even", &even));
-      PetscCheck(odd || even, model->comm, PETSC_ERR_USER_INPUT,
-                 "-parity %s:%s: the parity must be odd or even", parity[k], colon + 1);
-      model->parity[i] = odd ? -1 : 1;
-      PetscCall(PetscFree(parity[k]));
-    }
-  }
   PetscOptionsEnd();
-  if (model->setfromoptions) PetscCall(model->setfromoptions(model));
-  PetscCall(ItModelProtocolsFromOptions(model));
-  if (model->validate) PetscCall(model->validate(model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Drift and diffusion at n points. Not collective. */
-PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const PetscReal x[],
-                               PetscReal A[], PetscReal D[]) {
+/* -parity v:odd,r:even (PHYSICS.md §3b); every variable is even by default. */
+static PetscErrorCode ItModelReadParity(ItModel model) {
+  char    *parity[IT_MAX_DIM];
+  PetscInt nparity = IT_MAX_DIM;
+
   PetscFunctionBegin;
-  PetscCall(ItModelSetTime(model, t));
-  PetscCall(model->evaluate(model, t, n, x, A, D));
+  for (PetscInt i = 0; i < model->dim; i++) model->parity[i] = 1;
+  PetscOptionsBegin(model->comm, NULL, "Model parity", "ItModel");
+  PetscCall(PetscOptionsStringArray(
+      "-parity", "parity of variables under time reversal, e.g. v:odd (PHYSICS.md 3b)", NULL,
+      parity, &nparity, NULL));
+  PetscOptionsEnd();
+  for (PetscInt k = 0; k < nparity; k++) {
+    char     *colon;
+    PetscInt  i;
+    PetscBool odd, even;
+    PetscCall(PetscStrchr(parity[k], ':', &colon));
+    PetscCheck(colon, model->comm, PETSC_ERR_USER_INPUT,
+               "-parity takes var:odd or var:even entries; got '%s'", parity[k]);
+    *colon = 0;
+    PetscCall(ItModelVariableIndex(model, "-parity", parity[k], &i));
+    PetscCall(PetscStrcmp(colon + 1, "odd", &odd));
+    PetscCall(PetscStrcmp(colon + 1, "even", &even));
+    PetscCheck(odd || even, model->comm, PETSC_ERR_USER_INPUT,
+               "-parity %s:%s: the parity must be odd or even", parity[k], colon + 1);
+    model->parity[i] = odd ? -1 : 1;
+    PetscCall(PetscFree(parity[k]));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One schedule "name:value@time,..." or "name:ramp:value@time,...". */
+static PetscErrorCode ItModelParseSchedule(ItModel model, char *schedule, ItProtocol *p) {
+  char     *colon, *points, *point, *save = NULL;
+  PetscBool ramp;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrchr(schedule, ':', &colon));
+  PetscCheck(colon, model->comm, PETSC_ERR_USER_INPUT,
+             "-protocol takes name:value@time,value@time,... (or name:ramp:...); got '%s'",
+             schedule);
+  *colon = 0;
+  PetscCall(ItModelFindParameter(model, schedule, &p->param));
+  PetscCheck(p->param >= 0, model->comm, PETSC_ERR_USER_INPUT,
+             "-protocol: '%s' is not a parameter of model %s (infotherm info lists them)", schedule,
+             model->type);
+  for (PetscInt k = 0; k < model->nprotocol; k++)
+    PetscCheck(model->protocol[k].param != p->param, model->comm, PETSC_ERR_USER_INPUT,
+               "-protocol: '%s' has two schedules", schedule);
+  points = colon + 1;
+  PetscCall(PetscStrbeginswith(points, "ramp:", &ramp));
+  p->ramp = ramp;
+  if (ramp) points += 5;
+  p->n = 0;
+  for (point = strtok_r(points, ",", &save); point; point = strtok_r(NULL, ",", &save)) {
+    const char *name = model->param[p->param].name;
+    char       *at;
+    PetscCheck(p->n < IT_MAX_PROTOCOL_POINTS, model->comm, PETSC_ERR_USER_INPUT,
+               "-protocol %s: at most %d points", name, IT_MAX_PROTOCOL_POINTS);
+    PetscCall(PetscStrchr(point, '@', &at));
+    PetscCheck(at, model->comm, PETSC_ERR_USER_INPUT,
+               "-protocol %s: each point is value@time; got '%s'", name, point);
+    *at = 0;
+    PetscCall(PetscOptionsStringToReal(point, &p->value[p->n]));
+    PetscCall(PetscOptionsStringToReal(at + 1, &p->t[p->n]));
+    PetscCheck(!PetscIsInfOrNanReal(p->value[p->n]) && !PetscIsInfOrNanReal(p->t[p->n]),
+               model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: values and times must be finite",
+               name);
+    PetscCheck(p->n == 0 || p->t[p->n] > p->t[p->n - 1], model->comm, PETSC_ERR_USER_INPUT,
+               "-protocol %s: the times must increase", name);
+    PetscCheck(model->param[p->param].kind != IT_PARAM_POSITIVE || p->value[p->n] > 0, model->comm,
+               PETSC_ERR_USER_INPUT, "-protocol %s: the values must be positive", name);
+    p->n++;
+  }
+  PetscCheck(p->n >= 1, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: no points",
+             model->param[p->param].name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -protocol name:value@time,value@time,...  (held piecewise constant), or
+   -protocol name:ramp:value@time,...  (linear between the points); several
+   parameters are separated by ';' in the one value:
+   -protocol "h:0@0,1@5,0@20;tau_w:ramp:1@0,2@20". */
+static PetscErrorCode ItModelReadSchedules(ItModel model) {
+  char      text[4096] = "", *schedule, *save = NULL;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(model->comm, NULL, "Stimulus schedules", "ItModel");
+  PetscCall(PetscOptionsString("-protocol",
+                               "schedules of parameters: name:value@time,... (held) or "
+                               "name:ramp:value@time,...; several separated by ';'",
+                               NULL, text, text, sizeof(text), &set));
+  PetscOptionsEnd();
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  for (schedule = strtok_r(text, ";", &save); schedule; schedule = strtok_r(NULL, ";", &save)) {
+    PetscCheck(model->nprotocol < IT_MAX_PROTOCOLS, model->comm, PETSC_ERR_USER_INPUT,
+               "-protocol: at most %d schedules", IT_MAX_PROTOCOLS);
+    PetscCall(ItModelParseSchedule(model, schedule, &model->protocol[model->nprotocol]));
+    model->nprotocol++;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads -model, builds that model, then its variable names (-vars), every
+   parameter (-<name>), the parity and the schedules, and checks them. After
+   this the model never changes. Collective. */
+PetscErrorCode ItModelSetFromOptions(ItModel model) {
+  char            type[IT_NAME_LEN] = "inference";
+  ItModelCreateFn create;
+
+  PetscFunctionBegin;
+  PetscCall(ItModelRegisterAll());
+  PetscOptionsBegin(model->comm, NULL, "Model options", "ItModel");
+  PetscCall(PetscOptionsFList("-model", "model of PHYSICS.md §2", "ItModelSetFromOptions",
+                              ItModelList, type, type, sizeof(type), NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscFunctionListFind(ItModelList, type, &create));
+  PetscCheck(create, model->comm, PETSC_ERR_USER_INPUT, "-model %s is not a known model; known:%s",
+             type, ItModelNames);
+  PetscCall(PetscStrncpy(model->type, type, IT_NAME_LEN));
+  model->ops.evaluate = ItModelEvaluate_Point;
+  PetscCall((*create)(model));
+  PetscCall(ItModelApplyVariableNames(model));
+  PetscCall(ItModelReadParameters(model));
+  PetscCall(ItModelReadParity(model));
+  if (model->ops.setfromoptions) PetscCall(model->ops.setfromoptions(model));
+  PetscCall(ItModelReadSchedules(model));
+  if (model->ops.validate) PetscCall(model->ops.validate(model));
+  model->time = IT_TIME_INDEPENDENT;
+  for (PetscInt k = 0; k < model->nprotocol; k++)
+    model->time = PetscMax(model->time, model->protocol[k].ramp ? IT_TIME_CONTINUOUS
+                                                                : IT_TIME_PIECEWISE);
+  if (model->ops.uses_time && model->ops.uses_time(model)) model->time = IT_TIME_CONTINUOUS;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The value of a schedule at time t: its first value up to the first point;
    a value set at t_k holds for t > t_k (a step that ends on a switching time
    still sees the old value), or is ramped linearly to the next point. */
-PetscReal ItModelProtocolValue(const ItProtocol *protocol, PetscReal t) {
+static PetscReal ItModelScheduleValue(const ItProtocol *protocol, PetscReal t) {
   PetscInt k = 0;
 
   while (k + 1 < protocol->n && t > protocol->t[k + 1]) k++;
@@ -226,11 +326,32 @@ PetscReal ItModelProtocolValue(const ItProtocol *protocol, PetscReal t) {
                                   (protocol->t[k + 1] - protocol->t[k]);
 }
 
-/* Sets every scheduled parameter to its value at time t. Not collective. */
-PetscErrorCode ItModelSetTime(ItModel model, PetscReal t) {
+/* The parameters at time t: the base values with every schedule applied.
+   Pure; not collective. */
+PetscErrorCode ItModelGetParameters(ItModel model, PetscReal t, PetscReal p[]) {
   PetscFunctionBegin;
+  for (PetscInt k = 0; k < model->nparam; k++) p[k] = model->param[k].value;
   for (PetscInt k = 0; k < model->nprotocol; k++)
-    model->param[model->protocol[k].param].value = ItModelProtocolValue(&model->protocol[k], t);
+    p[model->protocol[k].param] = ItModelScheduleValue(&model->protocol[k], t);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Drift and diffusion at n points with the parameters at time t. Not collective. */
+PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const PetscReal x[],
+                               PetscReal A[], PetscReal D[]) {
+  PetscReal p[IT_MAX_PARAMS];
+
+  PetscFunctionBegin;
+  PetscCall(ItModelGetParameters(model, t, p));
+  PetscCall(model->ops.evaluate(model, t, p, n, x, A, D));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same with given parameter values (e.g. a Monte Carlo with one changed). */
+PetscErrorCode ItModelEvaluateWith(ItModel model, PetscReal t, const PetscReal p[], PetscInt n,
+                                   const PetscReal x[], PetscReal A[], PetscReal D[]) {
+  PetscFunctionBegin;
+  PetscCall(model->ops.evaluate(model, t, p, n, x, A, D));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -245,70 +366,43 @@ PetscReal ItModelNextSwitch(ItModel model, PetscReal t) {
   return next;
 }
 
-/* -protocol name:value@time,value@time,...  (held piecewise constant), or
-   -protocol name:ramp:value@time,...  (linear between the points); several
-   parameters are separated by ';' in the one value:
-   -protocol "h:0@0,1@5,0@20;tau_w:ramp:1@0,2@20". */
-static PetscErrorCode ItModelProtocolsFromOptions(ItModel model) {
-  char      text[4096] = "", *schedule, *save = NULL;
-  PetscBool set;
+ItTimeDependence ItModelGetTimeDependence(ItModel model) {
+  return model->time;
+}
+
+/* Everything that defines the model's physics, as a JSON object: the model,
+   variables, parity, the base value of every parameter, every schedule and
+   what the implementation adds (tuning curves, M/b/D, formulas). Checkpoints
+   and snapshots compare it; summary.json records it. The caller owns the
+   object. Not collective. */
+PetscErrorCode ItModelGetFingerprint(ItModel model, json_t **fingerprint) {
+  json_t *root = json_object(), *vars = json_array(), *parity = json_object(),
+         *params = json_object(), *schedules = json_object();
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-protocol", text, sizeof(text), &set));
-  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
-  for (schedule = strtok_r(text, ";", &save); schedule; schedule = strtok_r(NULL, ";", &save)) {
-    ItProtocol *p = &model->protocol[model->nprotocol];
-    char       *colon, *points, *point, *save2 = NULL;
-    PetscBool   found = PETSC_FALSE;
-
-    PetscCheck(model->nprotocol < IT_MAX_PROTOCOLS, model->comm, PETSC_ERR_USER_INPUT,
-               "-protocol: at most %d schedules", IT_MAX_PROTOCOLS);
-    PetscCall(PetscStrchr(schedule, ':', &colon));
-    PetscCheck(colon, model->comm, PETSC_ERR_USER_INPUT,
-               "-protocol takes name:value@time,value@time,... (or name:ramp:...); got '%s'",
-               schedule);
-    *colon = 0;
-    for (PetscInt k = 0; k < model->nparam; k++) {
-      PetscCall(PetscStrcmp(model->param[k].name, schedule, &found));
-      if (found) {
-        p->param = k;
-        break;
-      }
-    }
-    PetscCheck(found, model->comm, PETSC_ERR_USER_INPUT,
-               "-protocol: '%s' is not a parameter of model %s (infotherm info lists them)",
-               schedule, model->type);
-    points  = colon + 1;
-    p->ramp = PETSC_FALSE;
-    if (!strncmp(points, "ramp:", 5)) {
-      p->ramp = PETSC_TRUE;
-      points += 5;
-    }
-    p->n = 0;
-    for (point = strtok_r(points, ",", &save2); point; point = strtok_r(NULL, ",", &save2)) {
-      char *at;
-      PetscCheck(p->n < IT_MAX_PROTOCOL_POINTS, model->comm, PETSC_ERR_USER_INPUT,
-                 "-protocol %s: at most %d points", model->param[p->param].name,
-                 IT_MAX_PROTOCOL_POINTS);
-      PetscCall(PetscStrchr(point, '@', &at));
-      PetscCheck(at, model->comm, PETSC_ERR_USER_INPUT,
-                 "-protocol %s: each point is value@time; got '%s'", model->param[p->param].name,
-                 point);
-      *at = 0;
-      PetscCall(PetscOptionsStringToReal(point, &p->value[p->n]));
-      PetscCall(PetscOptionsStringToReal(at + 1, &p->t[p->n]));
-      PetscCheck(p->n == 0 || p->t[p->n] > p->t[p->n - 1], model->comm, PETSC_ERR_USER_INPUT,
-                 "-protocol %s: the times must increase", model->param[p->param].name);
-      PetscCheck(model->param[p->param].kind != IT_PARAM_POSITIVE || p->value[p->n] > 0,
-                 model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: the values must be positive",
-                 model->param[p->param].name);
-      p->n++;
-    }
-    PetscCheck(p->n >= 1, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: no points",
-               model->param[p->param].name);
-    model->nprotocol++;
+  json_object_set_new(root, "model", json_string(model->type));
+  for (PetscInt i = 0; i < model->dim; i++) {
+    json_array_append_new(vars, json_string(model->var[i]));
+    json_object_set_new(parity, model->var[i], json_string(model->parity[i] < 0 ? "odd" : "even"));
   }
-  PetscCall(ItModelSetTime(model, 0.0));
+  for (PetscInt k = 0; k < model->nparam; k++)
+    json_object_set_new(params, model->param[k].name, json_real((double)model->param[k].value));
+  for (PetscInt k = 0; k < model->nprotocol; k++) {
+    const ItProtocol *s = &model->protocol[k];
+    json_t           *points = json_array(), *schedule = json_object();
+    for (PetscInt j = 0; j < s->n; j++)
+      json_array_append_new(points,
+                            json_pack("[f, f]", (double)s->t[j], (double)s->value[j]));
+    json_object_set_new(schedule, "ramp", json_boolean(s->ramp));
+    json_object_set_new(schedule, "points", points);
+    json_object_set_new(schedules, model->param[s->param].name, schedule);
+  }
+  json_object_set_new(root, "variables", vars);
+  json_object_set_new(root, "parity", parity);
+  json_object_set_new(root, "parameters", params);
+  json_object_set_new(root, "schedules", schedules);
+  if (model->ops.fingerprint) PetscCall(model->ops.fingerprint(model, root));
+  *fingerprint = root;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -328,6 +422,67 @@ PetscErrorCode ItModelVariableIndex(ItModel model, const char option[], const ch
           model->type);
 }
 
+/* The index of a parameter by name, -1 if the model has none of that name. */
+PetscErrorCode ItModelFindParameter(ItModel model, const char name[], PetscInt *k) {
+  PetscBool match;
+
+  PetscFunctionBegin;
+  *k = -1;
+  for (PetscInt j = 0; j < model->nparam && *k < 0; j++) {
+    PetscCall(PetscStrcmp(model->param[j].name, name, &match));
+    if (match) *k = j;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+const char *ItModelGetTypeName(ItModel model) {
+  return model->type;
+}
+
+MPI_Comm ItModelGetComm(ItModel model) {
+  return model->comm;
+}
+
+PetscInt ItModelGetDimension(ItModel model) {
+  return model->dim;
+}
+
+const char *ItModelGetVariableName(ItModel model, PetscInt i) {
+  return model->var[i];
+}
+
+PetscInt ItModelGetParity(ItModel model, PetscInt i) {
+  return model->parity[i];
+}
+
+PetscBool ItModelHasOddVariables(ItModel model) {
+  for (PetscInt i = 0; i < model->dim; i++)
+    if (model->parity[i] < 0) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+PetscInt ItModelGetParameterCount(ItModel model) {
+  return model->nparam;
+}
+
+PetscErrorCode ItModelGetParameterInfo(ItModel model, PetscInt k, const char **name,
+                                       PetscReal *base, PetscBool *positive) {
+  PetscFunctionBegin;
+  if (name) *name = model->param[k].name;
+  if (base) *base = model->param[k].value;
+  if (positive) *positive = (PetscBool)(model->param[k].kind == IT_PARAM_POSITIVE);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelGetDefaultBox(ItModel model, PetscInt axis, PetscInt *n, PetscReal *lo,
+                                    PetscReal *hi) {
+  PetscFunctionBegin;
+  *n  = model->grid_n[axis];
+  *lo = model->grid_lo[axis];
+  *hi = model->grid_hi[axis];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItModelView(ItModel model, PetscViewer viewer) {
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "model %s, %" PetscInt_FMT " variable(s):", model->type,
@@ -337,17 +492,27 @@ PetscErrorCode ItModelView(ItModel model, PetscViewer viewer) {
     PetscCall(PetscViewerASCIIPrintf(viewer, " %s", model->var[i]));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
-  if (model->view) PetscCall(model->view(model, viewer));
+  if (model->ops.view) PetscCall(model->ops.view(model, viewer));
   for (PetscInt k = 0; k < model->nparam; k++)
     PetscCall(PetscViewerASCIIPrintf(viewer, "  %-10s = %-12g %s\n", model->param[k].name,
                                      (double)model->param[k].value, model->param[k].help));
+  for (PetscInt k = 0; k < model->nprotocol; k++) {
+    const ItProtocol *s = &model->protocol[k];
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  schedule of %s (%s):", model->param[s->param].name,
+                                     s->ramp ? "ramped" : "held"));
+    PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+    for (PetscInt j = 0; j < s->n; j++)
+      PetscCall(PetscViewerASCIIPrintf(viewer, " %g@%g", (double)s->value[j], (double)s->t[j]));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+    PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode ItModelDestroy(ItModel *model) {
   PetscFunctionBegin;
   if (!*model) PetscFunctionReturn(PETSC_SUCCESS);
-  if ((*model)->destroy) PetscCall((*model)->destroy(*model));
+  if ((*model)->ops.destroy) PetscCall((*model)->ops.destroy(*model));
   PetscCall(PetscFree((*model)->data));
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -2,23 +2,23 @@
    through different tuning curves (-tuning1, -tuning2),
      A_rk = (-rk + fk(v))/tau_r,  D_rk = sigma_r^2/tau_r,
    with v the Ornstein–Uhlenbeck velocity. By default two opposed sigmoids. */
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
 typedef struct {
   PetscInt tau_r, sigma_r;
   ItTuning f[2];
 } ItPopulation;
 
-static void ItModelPoint_Population(ItModel model, PetscReal t, const PetscReal x[], PetscReal A[],
-                                    PetscReal D[]) {
+static void ItModelPoint_Population(ItModelConst model, PetscReal t, const PetscReal p[],
+                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
   const ItPopulation *pop   = (const ItPopulation *)model->data;
-  const PetscReal     tau_r = ItParamValue(model, pop->tau_r),
-                  sigma_r   = ItParamValue(model, pop->sigma_r);
+  const PetscReal     tau_r = p[pop->tau_r],
+                  sigma_r   = p[pop->sigma_r];
 
   (void)t;
-  ItVelocityPoint(model, x[0], &A[0], &D[0]);
+  ItVelocityPoint(p, x[0], &A[0], &D[0]);
   for (PetscInt k = 0; k < 2; k++) {
-    A[1 + k] = (-x[1 + k] + ItTuningEval(model, &pop->f[k], x[0])) / tau_r;
+    A[1 + k] = (-x[1 + k] + ItTuningEval(p, &pop->f[k], x[0])) / tau_r;
     D[1 + k] = sigma_r * sigma_r / tau_r;
   }
 }
@@ -41,6 +41,15 @@ static PetscErrorCode ItModelView_Population(ItModel model, PetscViewer viewer) 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ItModelFingerprint_Population(ItModel model, json_t *fingerprint) {
+  ItPopulation *pop = (ItPopulation *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(ItTuningFingerprint(&pop->f[0], "tuning1", fingerprint));
+  PetscCall(ItTuningFingerprint(&pop->f[1], "tuning2", fingerprint));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItModelCreate_Population(ItModel model) {
   static const char *const names[] = {"v", "r1", "r2"};
   ItPopulation            *pop;
@@ -60,8 +69,9 @@ PetscErrorCode ItModelCreate_Population(ItModel model) {
   PetscCall(ItModelSetDefaultBox(model, 0, 48, -6.0, 6.0));
   PetscCall(ItModelSetDefaultBox(model, 1, 48, -1.0, 2.0));
   PetscCall(ItModelSetDefaultBox(model, 2, 48, -1.0, 2.0));
-  model->point          = ItModelPoint_Population;
-  model->setfromoptions = ItModelSetFromOptions_Population;
-  model->view           = ItModelView_Population;
+  model->ops.point          = ItModelPoint_Population;
+  model->ops.setfromoptions = ItModelSetFromOptions_Population;
+  model->ops.view           = ItModelView_Population;
+  model->ops.fingerprint    = ItModelFingerprint_Population;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -2,7 +2,7 @@
    rmax/(1+exp(-beta (v-theta))), bell rmax exp(-(v-vpref)^2/(2 s^2)). Each curve
    registers its parameters (with a suffix, so a population can hold several)
    and reads its type from -tuning<suffix>. */
-#include <infotherm/model.h>
+#include <infotherm/private/modelimpl.h>
 
 static const char *const ItTuningTypes[] = {"linear",       "sigmoid",    "bell",
                                             "ItTuningType", "IT_TUNING_", NULL};
@@ -45,4 +45,11 @@ PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuni
 
 const char *ItTuningName(const ItTuning *tuning) {
   return ItTuningTypes[tuning->type];
+}
+
+/* Records the curve's type under `key` (its parameters are in the table). */
+PetscErrorCode ItTuningFingerprint(const ItTuning *tuning, const char key[], json_t *fingerprint) {
+  PetscFunctionBegin;
+  json_object_set_new(fingerprint, key, json_string(ItTuningName(tuning)));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }

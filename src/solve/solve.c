@@ -52,9 +52,6 @@ typedef struct {
   void            *ctx;
   ItSolveSettings *settings;
   PetscBool        stop, checkpoint; /* what the last poll asked for */
-  ItFP             fp;
-  PetscBool        ramped;      /* a schedule ramps: L follows every stage time */
-  PetscReal        segment_mid; /* otherwise L holds the schedule's value here */
 } ItSolveMonitorContext;
 
 typedef struct {
@@ -87,11 +84,11 @@ static PetscErrorCode ItSolveProgress(TS ts, PetscInt step, PetscReal t, Vec p, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* L at time t, for a model with scheduled parameters (-protocol). */
+/* L at time t, for a model that depends on time continuously. */
 static PetscErrorCode ItSolveRHSJacobian(TS ts, PetscReal t, Vec p, Mat A, Mat B, void *ctx) {
   PetscFunctionBegin;
   (void)ts, (void)p, (void)A, (void)B;
-  PetscCall(ItFPUpdate((ItFP)ctx, t));
+  PetscCall(ItFPSetTime((ItFP)ctx, t));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -101,9 +98,6 @@ static PetscErrorCode ItSolveStepMonitor(TS ts, PetscInt step, PetscReal t, Vec 
 
   PetscFunctionBegin;
   PetscCall(mc->output(mc->ctx, t, step, p, PETSC_FALSE, PETSC_FALSE));
-  /* the diagnostics may have assembled L at a switching time (its left limit): restore the
-   * segment's */
-  if (!mc->ramped) PetscCall(ItFPUpdate(mc->fp, mc->segment_mid));
   if (mc->settings->interrupt) {
     PetscCall(mc->settings->interrupt(mc->ctx, &mc->stop, &mc->checkpoint));
     if (mc->stop || mc->checkpoint) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
@@ -111,37 +105,40 @@ static PetscErrorCode ItSolveStepMonitor(TS ts, PetscInt step, PetscReal t, Vec 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Steps p from t = 0 to t_final, calling output at t = 0, at every multiple of
-   output_every and snapshot_every, and at t_final; TS lands exactly on each.
-   Collective. */
-PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutputFn output,
-                                void *ctx) {
-  TS                    ts;
-  SNES                  snes;
-  KSP                   ksp;
-  PetscMPIInt           rank;
-  ItProgress            progress = {s->t_final, 0, 0, PETSC_FALSE};
-  ItSolveMonitorContext monitor  = {output, ctx, s, PETSC_FALSE, PETSC_FALSE, fp, PETSC_FALSE, 0};
-  PetscBool             ramped   = PETSC_FALSE;
-  PetscReal             t        = s->restarted ? s->t0 : 0;
-  /* the next output, snapshot and checkpoint times are k * every: no accumulated rounding */
-  PetscInt        kout = 1, ksnap = 1, kchk = 1;
+/* The number of output rows after t = 0: k * output_every up to t_final,
+   the last at t_final. The one home of the output schedule. */
+PetscInt ItSolveOutputCount(const ItSolveSettings *s) {
   const PetscReal eps = 1e-12 * s->t_final;
+  PetscInt        k   = 1;
+
+  while (k * s->output_every < s->t_final - eps) k++;
+  return k;
+}
+
+/* The k-th output time (k = 0 .. ItSolveOutputCount). */
+PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
+  return k >= ItSolveOutputCount(s) ? s->t_final : k * s->output_every;
+}
+
+/* The time stepper: a linear problem dp/dt = L(t) p whose Jacobian the solver
+   reassembles at every stage time when the model depends on time
+   continuously, and per segment otherwise. Defaults: ARK3(2)4L[2]SA fully
+   implicit, adaptive; stage solves to 1e-12 (mass). */
+static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItFP fp, const ItSolveSettings *s, TS *out) {
+  TS   ts;
+  SNES snes;
+  KSP  ksp;
+  Mat  L;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(fp->grid->comm, &rank));
-  PetscCall(TSCreate(fp->grid->comm, &ts));
+  PetscCall(ItFPGetMatrix(fp, &L));
+  PetscCall(TSCreate(grid->comm, &ts));
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
   PetscCall(TSSetRHSFunction(ts, NULL, TSComputeRHSFunctionLinear, NULL));
-  /* a ramped schedule changes L within a step: reassemble at each stage time;
-     otherwise L is constant between the segment ends, which include every switch */
-  for (PetscInt k = 0; k < fp->model->nprotocol; k++)
-    ramped = (PetscBool)(ramped || fp->model->protocol[k].ramp);
-  monitor.ramped = ramped;
-  if (ramped)
-    PetscCall(TSSetRHSJacobian(ts, fp->L, fp->L, ItSolveRHSJacobian, fp));
+  if (ItModelGetTimeDependence(ItFPGetModel(fp)) == IT_TIME_CONTINUOUS)
+    PetscCall(TSSetRHSJacobian(ts, L, L, ItSolveRHSJacobian, fp));
   else
-    PetscCall(TSSetRHSJacobian(ts, fp->L, fp->L, TSComputeRHSJacobianConstant, NULL));
+    PetscCall(TSSetRHSJacobian(ts, L, L, TSComputeRHSJacobianConstant, NULL));
   /* the shifted Jacobian keeps L's pattern: without this, parallel runs rebuild it every stage */
   PetscCall(TSSetMatStructure(ts, SAME_NONZERO_PATTERN));
   PetscCall(TSSetType(ts, TSARKIMEX));
@@ -156,6 +153,74 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscCall(SNESGetKSP(snes, &ksp));
   PetscCall(KSPSetTolerances(ksp, 1e-12, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
   PetscCall(TSSetFromOptions(ts));
+  *out = ts;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Where output, snapshot and checkpoint times stand: the next of each is k * every. */
+typedef struct {
+  PetscInt out, snap, chk;
+} ItSolveClock;
+
+static void ItSolveClockStart(const ItSolveSettings *s, ItSolveClock *k) {
+  k->out = k->snap = k->chk = 1;
+  if (!s->restarted) return;
+  k->out  = (PetscInt)PetscFloorReal(s->t0 / s->output_every + 1e-9) + 1;
+  k->snap = (PetscInt)PetscFloorReal(s->t0 / s->snapshot_every + 1e-9) + 1;
+  if (s->checkpoint_every > 0) k->chk = (PetscInt)PetscFloorReal(s->t0 / s->checkpoint_every + 1e-9) + 1;
+}
+
+/* The end of the segment that starts at t: the next output, snapshot or
+   checkpoint time, t_final or a switch of a schedule, whichever comes first. */
+static PetscReal ItSolveSegmentEnd(ItModel model, const ItSolveSettings *s, const ItSolveClock *k,
+                                   PetscReal t) {
+  PetscReal end = PetscMin(PetscMin(k->out * s->output_every, k->snap * s->snapshot_every),
+                           s->t_final);
+
+  if (s->checkpoint_every > 0) end = PetscMin(end, k->chk * s->checkpoint_every);
+  return PetscMin(end, ItModelNextSwitch(model, t));
+}
+
+/* After a segment that ended at t: the row, snapshot and checkpoint due there. */
+static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, PetscReal t,
+                                         PetscInt steps, PetscReal dt, Vec p,
+                                         ItSolveOutputFn output, void *ctx) {
+  const PetscReal eps = 1e-12 * s->t_final;
+  const PetscBool end = (PetscBool)(t >= s->t_final - eps);
+  const PetscBool row = (PetscBool)(t >= k->out * s->output_every - eps);
+  const PetscBool snapshot = (PetscBool)(t >= k->snap * s->snapshot_every - eps);
+
+  PetscFunctionBegin;
+  if (row) k->out++;
+  if (snapshot) k->snap++;
+  PetscCall(output(ctx, t, steps, p, (PetscBool)(row || end), (PetscBool)(snapshot || end)));
+  if (s->checkpoint_every > 0 && t >= k->chk * s->checkpoint_every - eps) {
+    k->chk++;
+    if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Steps p from t = 0 (or a restart's t0) to t_final, calling output at t = 0,
+   at every multiple of output_every and snapshot_every, and at t_final; TS
+   lands exactly on each and on every switch of a schedule. The solver owns
+   the operator L. Collective. */
+PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, Vec p,
+                                ItSolveOutputFn output, void *ctx) {
+  TS                    ts;
+  ItFP                  fp;
+  PetscMPIInt           rank;
+  ItProgress            progress = {s->t_final, 0, 0, PETSC_FALSE};
+  ItSolveMonitorContext monitor  = {output, ctx, s, PETSC_FALSE, PETSC_FALSE};
+  ItSolveClock          clock;
+  PetscReal             t   = s->restarted ? s->t0 : 0;
+  const PetscReal       eps = 1e-12 * s->t_final;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(grid->comm, &rank));
+  PetscCall(ItFPCreate(grid, model, &fp));
+  PetscCall(ItFPSetTime(fp, t));
+  PetscCall(ItSolveCreateTS(grid, fp, s, &ts));
   if (!s->quiet && rank == 0 && isatty(2)) {
     PetscCall(PetscTime(&progress.start));
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
@@ -163,135 +228,94 @@ PetscErrorCode ItSolveTransient(ItFP fp, ItSolveSettings *s, Vec p, ItSolveOutpu
   PetscCall(TSMonitorSet(ts, ItSolveStepMonitor, &monitor, NULL));
   s->steps       = 0;
   s->interrupted = PETSC_FALSE;
+  ItSolveClockStart(s, &clock);
   if (s->restarted) {
     PetscCall(TSSetTime(ts, s->t0));
     PetscCall(TSSetStepNumber(ts, s->step0));
     PetscCall(TSSetTimeStep(ts, s->dt0));
-    kout  = (PetscInt)PetscFloorReal(s->t0 / s->output_every + 1e-9) + 1;
-    ksnap = (PetscInt)PetscFloorReal(s->t0 / s->snapshot_every + 1e-9) + 1;
-    if (s->checkpoint_every > 0)
-      kchk = (PetscInt)PetscFloorReal(s->t0 / s->checkpoint_every + 1e-9) + 1;
   } else
     PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
-  while (t < s->t_final - eps) {
-    const PetscReal next_output = kout * s->output_every, next_snapshot = ksnap * s->snapshot_every;
-    const PetscReal next_checkpoint =
-        s->checkpoint_every > 0 ? kchk * s->checkpoint_every : PETSC_MAX_REAL;
-    /* steps land on the output, snapshot and checkpoint times and on every switch of a schedule */
-    PetscReal target =
-                  PetscMin(PetscMin(PetscMin(PetscMin(next_output, next_snapshot), next_checkpoint),
-                                    s->t_final),
-                           ItModelNextSwitch(fp->model, t)),
-              dt;
-    PetscBool         row, snapshot;
+  while (t < s->t_final - eps && !s->interrupted) {
+    const PetscReal   target = ItSolveSegmentEnd(model, s, &clock, t);
+    PetscReal         dt;
     PetscInt          steps;
     TSConvergedReason reason;
 
     PetscCall(TSSetMaxTime(ts, target));
-    monitor.segment_mid = 0.5 * (t + target);
-    if (!ramped)
-      PetscCall(ItFPUpdate(fp, monitor.segment_mid)); /* the schedule's value inside this segment */
+    /* a held schedule's value inside this segment (the switches are segment ends) */
+    PetscCall(ItFPSetTime(fp, 0.5 * (t + target)));
     PetscCall(TSSolve(ts, p));
     PetscCall(TSGetSolveTime(ts, &t));
     PetscCall(TSGetStepNumber(ts, &steps));
     PetscCall(TSGetTimeStep(ts, &dt));
     PetscCall(TSGetConvergedReason(ts, &reason));
-    PetscCheck(reason >= 0, fp->grid->comm, PETSC_ERR_NOT_CONVERGED,
+    PetscCheck(reason >= 0, grid->comm, PETSC_ERR_NOT_CONVERGED,
                "the time stepper failed at t = %g (%s); try a smaller -ts_dt or -ts_rtol",
                (double)t, TSConvergedReasons[reason]);
     s->steps = steps;
-    if (t < target - eps) { /* stopped early: a signal, -checkpoint_wall or -ts_max_steps */
+    if (t >= target - eps) PetscCall(ItSolveSegmentDone(s, &clock, t, steps, dt, p, output, ctx));
+    /* stopped early (a signal, -checkpoint_wall, -ts_max_steps), or a signal in the segment's last step */
+    if (t < target - eps || monitor.stop) {
       if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
-      if (monitor.stop || reason == TS_CONVERGED_ITS) {
-        s->interrupted = PETSC_TRUE;
-        break;
-      }
-      continue;
-    }
-    row      = (PetscBool)(t >= next_output - eps || t >= s->t_final - eps);
-    snapshot = (PetscBool)(t >= next_snapshot - eps || t >= s->t_final - eps);
-    if (t >= next_output - eps) kout++;
-    if (t >= next_snapshot - eps) ksnap++;
-    PetscCall(output(ctx, t, steps, p, row, snapshot));
-    if (t >= next_checkpoint - eps) {
-      kchk++;
-      if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
-    }
-    if (monitor.stop) { /* a signal during the last step of a segment */
-      if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
-      s->interrupted = PETSC_TRUE;
-      break;
+      s->interrupted = (PetscBool)(monitor.stop || reason == TS_CONVERGED_ITS);
     }
   }
   s->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
   PetscCall(TSDestroy(&ts));
+  PetscCall(ItFPDestroy(&fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Sets the default Krylov method and preconditioner for the stationary solve:
-   BiCGStab with BoomerAMG, HMIS coarsening and extended+i interpolation with
-   aggressive coarsening (tools/bench.sh: 8x faster than BoomerAMG's defaults on
-   128^3 and half the memory). Every -ksp_ and -pc_ option overrides them. */
-static PetscErrorCode ItSolveStationaryKSP(ItFP fp, Mat A, KSP *ksp) {
+/* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
+   -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
+   Defaults: BiCGStab with BoomerAMG, HMIS coarsening and extended+i
+   interpolation with aggressive coarsening (tools/bench.sh: 8x faster than
+   BoomerAMG's defaults on 128^3 and half the memory). PCHYPRE reads its
+   BoomerAMG settings only from the options database, so the defaults the user
+   did not set are inserted for KSPSetFromOptions and removed right after:
+   nothing of them stays in the database (or in snapshots). */
+static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, Mat A, KSP *ksp) {
   PC                       pc;
   static const char *const defaults[][2] = {
-      {"-pc_hypre_boomeramg_coarsen_type", "HMIS"},
-      {"-pc_hypre_boomeramg_interp_type", "ext+i"},
-      {"-pc_hypre_boomeramg_P_max", "4"},
-      {"-pc_hypre_boomeramg_agg_nl", "1"},
+      {"-stationary_pc_hypre_boomeramg_coarsen_type", "HMIS"},
+      {"-stationary_pc_hypre_boomeramg_interp_type", "ext+i"},
+      {"-stationary_pc_hypre_boomeramg_P_max", "4"},
+      {"-stationary_pc_hypre_boomeramg_agg_nl", "1"},
   };
+  PetscBool inserted[sizeof(defaults) / sizeof(defaults[0])];
 
   PetscFunctionBegin;
-  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
-    PetscBool set;
-    PetscCall(PetscOptionsHasName(NULL, NULL, defaults[k][0], &set));
-    if (!set) PetscCall(PetscOptionsSetValue(NULL, defaults[k][0], defaults[k][1]));
-  }
-  PetscCall(KSPCreate(fp->grid->comm, ksp));
+  PetscCall(KSPCreate(comm, ksp));
+  PetscCall(KSPSetOptionsPrefix(*ksp, "stationary_"));
   PetscCall(KSPSetOperators(*ksp, A, A));
   PetscCall(KSPSetType(*ksp, KSPBCGS));
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, 2000));
+  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
+    PetscBool set;
+    PetscCall(PetscOptionsHasName(NULL, NULL, defaults[k][0], &set));
+    inserted[k] = (PetscBool)!set;
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, defaults[k][0], defaults[k][1]));
+  }
   PetscCall(KSPSetFromOptions(*ksp));
+  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
+    if (inserted[k]) PetscCall(PetscOptionsClearValue(NULL, defaults[k][0]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* One solve of L p = 0 with the row of global cell `pin` replaced by p_pin = 1
-   (scaled by that row's diagonal, to keep the system's scale). */
-static PetscErrorCode ItSolvePinned(ItFP fp, PetscInt pin, Vec p, PetscInt *iterations) {
-  Mat                A;
-  Vec                b, guess;
-  KSP                ksp;
+/* BiCGStab can break down on strongly non-normal operators (3-D Hebbian):
+   unless the user chose the method, GMRES(100) tries again from the guess. */
+static PetscErrorCode ItSolveKSPFallback(KSP ksp, Vec b, Vec guess, Vec p, PetscInt *iterations) {
   KSPConvergedReason reason;
-  PetscScalar        diag = 0;
-  PetscInt           lo, hi, its;
+  PetscInt           its;
   PetscBool          user_ksp;
 
   PetscFunctionBegin;
-  PetscCall(MatDuplicate(fp->L, MAT_COPY_VALUES, &A));
-  PetscCall(MatGetOwnershipRange(A, &lo, &hi));
-  if (pin >= lo && pin < hi) PetscCall(MatGetValue(A, pin, pin, &diag));
-  PetscCall(ItGridMaxAbs(fp->grid, PetscRealPart(diag), &diag));
-  PetscCall(VecDuplicate(p, &b));
-  PetscCall(VecSet(b, 0.0));
-  if (pin >= lo && pin < hi) PetscCall(VecSetValue(b, pin, diag, INSERT_VALUES));
-  PetscCall(VecAssemblyBegin(b));
-  PetscCall(VecAssemblyEnd(b));
-  PetscCall(MatZeroRows(A, 1, &pin, diag, NULL, NULL));
-  PetscCall(ItSolveStationaryKSP(fp, A, &ksp));
-  PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
-  PetscCall(VecDuplicate(p, &guess));
-  PetscCall(VecCopy(p, guess));
-  PetscCall(KSPSolve(ksp, b, p));
   PetscCall(KSPGetConvergedReason(ksp, &reason));
-  PetscCall(KSPGetIterationNumber(ksp, &its));
-  *iterations += its;
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-ksp_type", &user_ksp));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_ksp_type", &user_ksp));
   if (reason < 0 && !user_ksp) {
-    /* BiCGStab can break down on strongly non-normal operators (3-D Hebbian):
-       GMRES with a long restart is slower but robust */
     PetscCall(PetscInfo(ksp, "BiCGStab failed (%s); retrying with GMRES(100)\n",
                         KSPConvergedReasons[reason]));
     PetscCall(VecCopy(guess, p));
@@ -302,11 +326,43 @@ static PetscErrorCode ItSolvePinned(ItFP fp, PetscInt pin, Vec p, PetscInt *iter
     PetscCall(KSPGetIterationNumber(ksp, &its));
     *iterations += its;
   }
-  PetscCheck(
-      reason > 0, fp->grid->comm, PETSC_ERR_NOT_CONVERGED,
-      "the stationary solve did not converge (%s after %" PetscInt_FMT
-      " iterations); try -ksp_type gmres -ksp_gmres_restart 200, or -pc_type lu on small grids",
-      KSPConvergedReasons[reason], its);
+  PetscCheck(reason > 0, PetscObjectComm((PetscObject)ksp), PETSC_ERR_NOT_CONVERGED,
+             "the stationary solve did not converge (%s after %" PetscInt_FMT
+             " iterations); try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, or "
+             "-stationary_pc_type lu on small grids",
+             KSPConvergedReasons[reason], *iterations);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One solve of L p = 0 with the row of global cell `pin` replaced by p_pin = 1
+   (scaled by that row's diagonal, to keep the system's scale). */
+static PetscErrorCode ItSolvePinned(ItGrid grid, Mat L, PetscInt pin, Vec p,
+                                    PetscInt *iterations) {
+  Mat         A;
+  Vec         b, guess;
+  KSP         ksp;
+  PetscScalar diag = 0;
+  PetscInt    lo, hi, its;
+
+  PetscFunctionBegin;
+  PetscCall(MatDuplicate(L, MAT_COPY_VALUES, &A));
+  PetscCall(MatGetOwnershipRange(A, &lo, &hi));
+  if (pin >= lo && pin < hi) PetscCall(MatGetValue(A, pin, pin, &diag));
+  PetscCall(ItGridMaxAbs(grid, PetscRealPart(diag), &diag));
+  PetscCall(VecDuplicate(p, &b));
+  PetscCall(VecSet(b, 0.0));
+  if (pin >= lo && pin < hi) PetscCall(VecSetValue(b, pin, diag, INSERT_VALUES));
+  PetscCall(VecAssemblyBegin(b));
+  PetscCall(VecAssemblyEnd(b));
+  PetscCall(MatZeroRows(A, 1, &pin, diag, NULL, NULL));
+  PetscCall(ItSolveStationaryKSP(grid->comm, A, &ksp));
+  PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
+  PetscCall(VecDuplicate(p, &guess));
+  PetscCall(VecCopy(p, guess));
+  PetscCall(KSPSolve(ksp, b, p));
+  PetscCall(KSPGetIterationNumber(ksp, &its));
+  *iterations += its;
+  PetscCall(ItSolveKSPFallback(ksp, b, guess, p, iterations));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(VecDestroy(&guess));
   PetscCall(VecDestroy(&b));
@@ -314,41 +370,53 @@ static PetscErrorCode ItSolvePinned(ItFP fp, PetscInt pin, Vec p, PetscInt *iter
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Solves L p = 0, ∫ p = 1 into p.
-   residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). Collective. */
-PetscErrorCode ItSolveStationary(ItFP fp, Vec p, PetscReal *residual, PetscInt *iterations) {
-  ItGrid    grid               = fp->grid;
-  PetscInt  centre[IT_MAX_DIM] = {0, 0, 0}, pin, argmax;
-  PetscReal pmax, ppin, norm, diagmax;
-  Vec       r;
+/* The value of p at global index k, on every rank. Collective. */
+static PetscErrorCode ItSolveValueAt(ItGrid grid, Vec p, PetscInt k, PetscReal *value) {
+  PetscInt    lo, hi;
+  PetscScalar v = 0;
 
   PetscFunctionBegin;
+  PetscCall(VecGetOwnershipRange(p, &lo, &hi));
+  if (k >= lo && k < hi) PetscCall(VecGetValues(p, 1, &k, &v));
+  PetscCall(ItGridMaxAbs(grid, PetscRealPart(v), value));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Solves L(t) p = 0, ∫ p = 1 into p, with the operator of the parameters at
+   time t. residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). Collective. */
+PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
+                                 PetscReal *residual, PetscInt *iterations) {
+  PetscInt  centre[IT_MAX_DIM] = {0}, pin, argmax;
+  PetscReal pmax, ppin, norm, diagmax;
+  Vec       r;
+  ItFP      fp;
+  Mat       L;
+
+  PetscFunctionBegin;
+  PetscCall(ItFPCreate(grid, model, &fp));
+  PetscCall(ItFPSetTime(fp, t));
+  PetscCall(ItFPGetMatrix(fp, &L));
   *iterations = 0;
   for (PetscInt a = 0; a < grid->dim; a++) centre[a] = grid->n[a] / 2;
   PetscCall(ItGridGlobalIndex(grid, centre, &pin));
   PetscCall(VecSet(p, 1.0));
-  PetscCall(ItSolvePinned(fp, pin, p, iterations));
+  PetscCall(ItSolvePinned(grid, L, pin, p, iterations));
   PetscCall(VecMax(p, &argmax, &pmax));
   PetscCall(VecScale(p, 1.0 / pmax));
-  {
-    PetscInt lo, hi;
-    PetscCall(VecGetOwnershipRange(p, &lo, &hi));
-    ppin = 0;
-    if (pin >= lo && pin < hi) PetscCall(VecGetValues(p, 1, &pin, &ppin));
-    PetscCall(ItGridMaxAbs(grid, ppin, &ppin));
-  }
+  PetscCall(ItSolveValueAt(grid, p, pin, &ppin));
   /* a pin far in the tail makes the system ill-conditioned: solve again pinned at the maximum */
-  if (ppin < 1e-3) PetscCall(ItSolvePinned(fp, argmax, p, iterations));
+  if (ppin < 1e-3) PetscCall(ItSolvePinned(grid, L, argmax, p, iterations));
   PetscCall(ItSolveNormalize(grid, p));
 
   PetscCall(VecDuplicate(p, &r));
-  PetscCall(MatMult(fp->L, p, r));
+  PetscCall(MatMult(L, p, r));
   PetscCall(VecNorm(r, NORM_2, residual));
-  PetscCall(MatGetDiagonal(fp->L, r));
+  PetscCall(MatGetDiagonal(L, r));
   PetscCall(VecNorm(r, NORM_INFINITY, &diagmax));
   PetscCall(VecNorm(p, NORM_2, &norm));
   *residual /= diagmax * norm;
   PetscCall(VecDestroy(&r));
+  PetscCall(ItFPDestroy(&fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

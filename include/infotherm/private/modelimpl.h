@@ -1,0 +1,121 @@
+/* The model's implementation, for src/model/ only: the parameter table, the
+   schedules, and the functions an implementation provides. Implementations
+   evaluate (const model, t, p[], ...) and never write to the model. */
+#pragma once
+#include <infotherm/model.h>
+
+typedef const struct _p_ItModel *ItModelConst;
+
+/* Drift and diffusion at one point x[dim] with the parameters p[]: A[dim], D[dim]. Hot: no checks. */
+typedef void (*ItModelPointFn)(ItModelConst model, PetscReal t, const PetscReal p[],
+                               const PetscReal x[], PetscReal A[], PetscReal D[]);
+/* The same at n points x[n*dim] (bulk form, for models that evaluate arrays). */
+typedef PetscErrorCode (*ItModelEvaluateFn)(ItModelConst model, PetscReal t, const PetscReal p[],
+                                            PetscInt n, const PetscReal x[], PetscReal A[],
+                                            PetscReal D[]);
+typedef PetscErrorCode (*ItModelCreateFn)(ItModel model);
+
+typedef enum { IT_PARAM_ANY, IT_PARAM_POSITIVE } ItParamKind;
+
+typedef struct {
+  char        name[IT_NAME_LEN];
+  PetscReal   value; /* the base value (-<name>); a schedule overrides it in time */
+  ItParamKind kind;
+  const char *help;
+} ItParam;
+
+/* A stimulus schedule for one parameter (PHYSICS.md §2): values at times,
+   held piecewise constant, or ramped linearly between the points. */
+#define IT_MAX_PROTOCOLS 8
+#define IT_MAX_PROTOCOL_POINTS 64
+typedef struct {
+  PetscInt  param; /* index in the parameter table */
+  PetscBool ramp;
+  PetscInt  n;
+  PetscReal t[IT_MAX_PROTOCOL_POINTS], value[IT_MAX_PROTOCOL_POINTS];
+} ItProtocol;
+
+typedef struct {
+  ItModelPointFn    point;
+  ItModelEvaluateFn evaluate;
+  /* model-specific options and checks, run after the parameters are read */
+  PetscErrorCode (*setfromoptions)(ItModel);
+  PetscErrorCode (*validate)(ItModel);
+  PetscErrorCode (*view)(ItModel, PetscViewer);
+  /* adds what defines this implementation's physics beyond the parameters */
+  PetscErrorCode (*fingerprint)(ItModel, json_t *);
+  /* formulas that use t make the model depend on time continuously */
+  PetscBool (*uses_time)(ItModel);
+  PetscErrorCode (*destroy)(ItModel);
+} ItModelOps;
+
+struct _p_ItModel {
+  MPI_Comm   comm;
+  char       type[IT_NAME_LEN];
+  PetscInt   dim;
+  char       var[IT_MAX_DIM][IT_NAME_LEN];
+  PetscInt   parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
+  PetscInt   nparam;
+  ItParam    param[IT_MAX_PARAMS];
+  PetscInt   grid_n[IT_MAX_DIM]; /* default box, used when -grid_* are not given */
+  PetscReal  grid_lo[IT_MAX_DIM], grid_hi[IT_MAX_DIM];
+  PetscInt   nprotocol;
+  ItProtocol protocol[IT_MAX_PROTOCOLS];
+  ItTimeDependence time;
+  ItModelOps ops;
+  void      *data;
+};
+
+/* Used by implementations while they are created. */
+PetscErrorCode ItModelRegister(const char name[], ItModelCreateFn create);
+PetscErrorCode ItModelSetVariables(ItModel model, PetscInt dim, const char *const names[]);
+PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value, ItParamKind kind,
+                               const char help[], PetscInt *index);
+PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, PetscReal lo,
+                                    PetscReal hi);
+PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set);
+
+/* Neuron tuning curves f(v) shared by the neural models (PHYSICS.md §2). */
+typedef enum { IT_TUNING_LINEAR, IT_TUNING_SIGMOID, IT_TUNING_BELL } ItTuningType;
+typedef struct {
+  ItTuningType type;
+  PetscInt     r0, lambda, rmax, beta, theta, vpref, s; /* parameter indices */
+} ItTuning;
+
+PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType type,
+                                PetscReal theta, PetscReal beta, ItTuning *tuning);
+PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning);
+const char    *ItTuningName(const ItTuning *tuning);
+PetscErrorCode ItTuningFingerprint(const ItTuning *tuning, const char key[], json_t *fingerprint);
+
+static inline PetscReal ItTuningEval(const PetscReal p[], const ItTuning *tuning, PetscReal v) {
+  switch (tuning->type) {
+  case IT_TUNING_LINEAR:
+    return p[tuning->r0] + p[tuning->lambda] * v;
+  case IT_TUNING_SIGMOID:
+    return p[tuning->rmax] / (1.0 + PetscExpReal(-p[tuning->beta] * (v - p[tuning->theta])));
+  case IT_TUNING_BELL: {
+    const PetscReal z = (v - p[tuning->vpref]) / p[tuning->s];
+    return p[tuning->rmax] * PetscExpReal(-0.5 * z * z);
+  }
+  }
+  return 0.0;
+}
+
+/* The particle's velocity parameters come first in every model with v, at these indices. */
+enum { IT_P_TAU_V, IT_P_SIGMA_V, IT_P_V0, IT_P_VELOCITY_END };
+PetscErrorCode ItModelAddVelocityParams(ItModel model);
+
+/* Ornstein–Uhlenbeck velocity: A_v = -(v - v0)/tau_v, D_v = sigma_v^2/tau_v. */
+static inline void ItVelocityPoint(const PetscReal p[], PetscReal v, PetscReal *A, PetscReal *D) {
+  *A = -(v - p[IT_P_V0]) / p[IT_P_TAU_V];
+  *D = p[IT_P_SIGMA_V] * p[IT_P_SIGMA_V] / p[IT_P_TAU_V];
+}
+
+PetscErrorCode ItModelCreate_Linear(ItModel);
+PetscErrorCode ItModelCreate_Brownian(ItModel);
+PetscErrorCode ItModelCreate_Inference(ItModel);
+PetscErrorCode ItModelCreate_Population(ItModel);
+PetscErrorCode ItModelCreate_Hebbian(ItModel);
+PetscErrorCode ItModelCreate_Bistable(ItModel);
+PetscErrorCode ItModelCreate_Expr(ItModel);
