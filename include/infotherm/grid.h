@@ -49,7 +49,7 @@ static inline void ItGridNextOwned(ItGrid grid, PetscInt c[]) {
 
 /* Visit every owned cell: c[] the global cell index, l the offset in the owned array. */
 #define ItGridForOwned(grid, c, l)                                                                 \
-  for (PetscInt c[IT_MAX_DIM], l = ItGridFirstOwned(grid, c); l < (grid)->nlocal;                 \
+  for (PetscInt c[IT_MAX_DIM], l = ItGridFirstOwned(grid, c); l < (grid)->nlocal;                  \
        l++, ItGridNextOwned(grid, c))
 
 /* Offset of a cell in an array over the box [start, start + width) per axis (axis 0 fastest). */

@@ -98,8 +98,8 @@ struct _p_ItCrosscheck {
   PetscInt   nq; /* quantities compared */
   char (*name)[IT_DIAG_NAME_LEN];
   PetscBool *judged;
-  PetscReal *fp, *mcv, *se; /* [time*nq + q] */
-  PetscReal *fp_cum_prev;   /* FP entropy_flow_<var>_cum at the previous output time */
+  PetscReal *fp, *mcv, *se;             /* [time*nq + q] */
+  PetscReal *fp_cum_prev;               /* FP entropy_flow_<var>_cum at the previous output time */
   PetscInt   fp_cum_column[IT_MAX_DIM]; /* its columns */
   PetscReal  fp_t_prev;
   PetscInt   ncell;

@@ -49,8 +49,8 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
   PetscCall(ItAppDiagnostics(app));
   type = ItModelGetTypeName(app->model);
-  PetscCall(PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s",
-                          stem[0] ? stem : type));
+  PetscCall(
+      PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s", stem[0] ? stem : type));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Output", "ItApp");
   PetscCall(PetscOptionsString("-output_dir", "output directory", NULL, app->output_dir,
                                app->output_dir, sizeof(app->output_dir), &set));
@@ -295,7 +295,9 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   /* a fresh run validates its initial density before it creates anything */
   if (!restarted) PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(
+      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
+                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   PetscCall(ItIOSignalsInstall());
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
@@ -328,7 +330,9 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(
+      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
+                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
   PetscCall(ItDiagAccumulate(app->diag));
   PetscCall(ItAppCheckBox(app));
@@ -380,7 +384,9 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
                files[k]);
   }
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(
+      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
+                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   for (PetscInt k = 0; k < nfile; k++) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
     PetscCall(ItDiagEvaluate(app->diag, t, app->p));

@@ -381,7 +381,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "time", PETSC_REAL, &t));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "dim", PETSC_INT, &dim));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING,
-                                         ItModelGetTypeName(model)));
+                                          ItModelGetTypeName(model)));
   PetscCall(ItModelGetFingerprint(model, &fingerprint));
   text = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
   json_decref(fingerprint);
@@ -396,7 +396,8 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
-    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", ItModelGetVariableName(model, i), PETSC_INT, &i));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", ItModelGetVariableName(model, i),
+                                            PETSC_INT, &i));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -539,7 +540,8 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
       PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL, &stored_model));
   PetscCall(PetscStrcmp(stored_model, ItModelGetTypeName(model), &same));
   PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s was written by model %s; this run is model %s", file, stored_model, ItModelGetTypeName(model));
+             "%s was written by model %s; this run is model %s", file, stored_model,
+             ItModelGetTypeName(model));
   PetscCall(PetscFree(stored_model));
   for (PetscInt k = 0; k < io->ncol; k++) {
     PetscCall(PetscStrlcat(expected, k ? "," : "", sizeof(expected)));

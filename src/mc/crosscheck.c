@@ -328,8 +328,8 @@ static PetscErrorCode ItCrosscheckPrint(ItCrosscheck cc, const ItCrosscheckVerdi
   PetscCall(ItBufferPrintf(&out,
                            "crosscheck (model %s, %" PetscInt_FMT
                            " particles) at t = %g:\n%-32s %14s %26s %9s %s\n",
-                           ItModelGetTypeName(mc->model), mc->N, nt ? (double)cc->t[k] : 0.0, "quantity", "FP",
-                           "MC +- stderr", "z", "judged"));
+                           ItModelGetTypeName(mc->model), mc->N, nt ? (double)cc->t[k] : 0.0,
+                           "quantity", "FP", "MC +- stderr", "z", "judged"));
   for (PetscInt q = 0; q < nq && nt; q++)
     PetscCall(ItBufferPrintf(&out, "%-32s %14.7g %14.7g +- %-9.2g %9.3g %s\n", cc->name[q],
                              (double)cc->fp[k * nq + q], (double)cc->mcv[k * nq + q],

@@ -71,7 +71,8 @@ static PetscErrorCode ItMCCreateColumns(ItMC mc) {
     IT_MC_COLUMN(&mc->col.entropy_flow[a], PETSC_TRUE, "entropy_flow_%s",
                  ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
-    IT_MC_COLUMN(&mc->col.heat_rate[a], PETSC_TRUE, "heat_rate_%s", ItModelGetVariableName(model, a));
+    IT_MC_COLUMN(&mc->col.heat_rate[a], PETSC_TRUE, "heat_rate_%s",
+                 ItModelGetVariableName(model, a));
   for (PetscInt a = 0; a < d; a++)
     IT_MC_COLUMN(&mc->col.entropy_flow_cum[a], PETSC_TRUE, "entropy_flow_%s_cum",
                  ItModelGetVariableName(model, a));
@@ -85,7 +86,8 @@ PetscErrorCode ItMCSetKLColumn(ItMC mc) {
   char name[IT_DIAG_NAME_LEN];
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(name, sizeof(name), "kl_mc_fp%s", ItDiagUsesBits(mc->diag) ? "_bits" : ""));
+  PetscCall(
+      PetscSNPrintf(name, sizeof(name), "kl_mc_fp%s", ItDiagUsesBits(mc->diag) ? "_bits" : ""));
   PetscCall(ItMCAddColumn(mc, &mc->col.kl_mc_fp, PETSC_FALSE, name));
   PetscCall(PetscFree2(mc->value, mc->stderr_));
   PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
@@ -376,10 +378,11 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   const PetscInt d = grid->dim, nb = mc->b1 - mc->b0, B = mc->block, nbatch = mc->nbatch,
                  P   = d * (d + 1) / 2;
   const PetscInt  q1 = 1 + 5 * d, q2 = d + 2 * P;
-  const PetscReal info = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1, interval = mc->t - mc->t_prev;
-  PetscReal      *local, *total, *batch, centre[IT_MAX_DIM], mean[IT_MAX_DIM], N = (PetscReal)mc->N;
-  PetscReal       cov[IT_MAX_DIM * IT_MAX_DIM], bn[64], *bmi, *bS, *bSv, *bI, *bKL;
-  PetscReal      *value = mc->value, *se = mc->stderr_;
+  const PetscReal info     = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1,
+                  interval = mc->t - mc->t_prev;
+  PetscReal *local, *total, *batch, centre[IT_MAX_DIM], mean[IT_MAX_DIM], N = (PetscReal)mc->N;
+  PetscReal  cov[IT_MAX_DIM * IT_MAX_DIM], bn[64], *bmi, *bS, *bSv, *bI, *bKL;
+  PetscReal *value = mc->value, *se = mc->stderr_;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(PetscMax(nb, 1) * PetscMax(q1, q2), &local, PetscMax(q1, q2), &total,

@@ -160,7 +160,7 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
   mc->N        = 100000;
   mc->override = -1;
-  mc->nbatch = 16;
+  mc->nbatch   = 16;
   PetscCall(ItMCInspect(mc, t_final));
   PetscOptionsBegin(mc->comm, NULL, "Monte Carlo", "ItMC");
   PetscCall(PetscOptionsInt("-mc_particles", "number of particles", NULL, mc->N, &mc->N, NULL));
