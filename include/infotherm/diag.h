@@ -22,13 +22,13 @@ PetscErrorCode ItDiagView(ItDiag diag, PetscViewer viewer);
 PetscErrorCode ItDiagDestroy(ItDiag *diag);
 
 /* The columns (PHYSICS.md names, -bits suffixes) and the last evaluation. */
-PetscInt         ItDiagGetColumnCount(ItDiag diag);
-const char      *ItDiagGetColumnName(ItDiag diag, PetscInt k);
+PetscInt            ItDiagGetColumnCount(ItDiag diag);
+const char         *ItDiagGetColumnName(ItDiag diag, PetscInt k);
 const ItColumnName *ItDiagGetColumnNames(ItDiag diag);
-PetscErrorCode   ItDiagFindColumn(ItDiag diag, const char name[], PetscInt *k);
-const PetscReal *ItDiagGetValues(ItDiag diag);
-PetscReal        ItDiagGetTime(ItDiag diag);
-PetscReal        ItDiagGetBoundaryMass(ItDiag diag);
+PetscErrorCode      ItDiagFindColumn(ItDiag diag, const char name[], PetscInt *k);
+const PetscReal    *ItDiagGetValues(ItDiag diag);
+PetscReal           ItDiagGetTime(ItDiag diag);
+PetscReal           ItDiagGetBoundaryMass(ItDiag diag);
 /* The sensor set X of PHYSICS.md §3 (-sensor) and the unit of information. */
 PetscBool ItDiagIsSensor(ItDiag diag, PetscInt axis);
 PetscBool ItDiagUsesBits(ItDiag diag);

@@ -14,14 +14,10 @@ typedef struct {
   size_t len, cap;
 } ItBuffer;
 
-/* What a restart needs besides the density, the table and the snapshot index;
-   all reals, stored as one array. */
+/* Checkpoint format: the density, the table, the snapshot index, and what
+   else a restart needs as one array of reals of the caller's making (its
+   length is checked on reading). */
 #define IT_CHECKPOINT_VERSION 2
-typedef struct {
-  PetscReal t, dt, step; /* time-stepping state */
-  PetscReal boundary_mass;
-  PetscReal diag[2 + 2 * (IT_MAX_DIM + 2)]; /* ItDiagGetState */
-} ItCheckpoint;
 
 struct _p_ItIO {
   MPI_Comm    comm;
@@ -52,10 +48,10 @@ PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, Pet
                                  const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
 PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]);
-PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p,
-                                   const ItCheckpoint *state, const char physics[]);
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
+                                   PetscInt nstate, const PetscReal state[], const char physics[]);
 PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p,
-                                  ItCheckpoint *state, const char physics[]);
+                                  PetscInt nstate, PetscReal state[], const char physics[]);
 PetscErrorCode ItIOSignalsInstall(void);
 PetscInt       ItIOSignalsReceived(void);
 

@@ -49,8 +49,8 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
   PetscCall(ItAppDiagnostics(app));
   type = ItModelGetTypeName(app->model);
-  PetscCall(PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s",
-                          stem[0] ? stem : type));
+  PetscCall(
+      PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s", stem[0] ? stem : type));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Output", "ItApp");
   PetscCall(PetscOptionsString("-output_dir", "output directory", NULL, app->output_dir,
                                app->output_dir, sizeof(app->output_dir), &set));
@@ -234,20 +234,26 @@ static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
 }
 
 /* checkpoint.h5 with diagnostics.csv flushed to the same time. */
+/* The checkpoint's state array: t, dt, step, boundary mass, then the diagnostics' state. */
+enum { IT_STATE_T, IT_STATE_DT, IT_STATE_STEP, IT_STATE_BOUNDARY, IT_STATE_DIAG };
+
 static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p) {
-  ItApp       *app   = (ItApp *)ctx;
-  ItCheckpoint state = {0};
-  char         physics[8192];
+  ItApp         *app    = (ItApp *)ctx;
+  const PetscInt nstate = IT_STATE_DIAG + ItDiagGetStateSize(app->diag);
+  PetscReal     *state;
+  char           physics[8192];
 
   PetscFunctionBegin;
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
-  state.t             = t;
-  state.dt            = dt;
-  state.step          = (PetscReal)step;
-  state.boundary_mass = app->boundary_mass;
-  PetscCall(ItDiagGetState(app->diag, state.diag));
+  PetscCall(PetscMalloc1(nstate, &state));
+  state[IT_STATE_T]        = t;
+  state[IT_STATE_DT]       = dt;
+  state[IT_STATE_STEP]     = (PetscReal)step;
+  state[IT_STATE_BOUNDARY] = app->boundary_mass;
+  PetscCall(ItDiagGetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, &state, physics));
+  PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, t, nstate, state, physics));
+  PetscCall(PetscFree(state));
   PetscCall(PetscTime(&app->last_checkpoint));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -255,23 +261,27 @@ static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, Pet
 /* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
    table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
 static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
-  PetscBool    isauto;
-  ItCheckpoint state;
-  char         physics[8192];
+  const PetscInt nstate = IT_STATE_DIAG + ItDiagGetStateSize(app->diag);
+  PetscReal     *state;
+  PetscBool      isauto;
+  char           physics[8192];
 
   PetscFunctionBegin;
   PetscCall(PetscStrcmp(file, "auto", &isauto));
   if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
-  PetscCall(ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, &state, physics));
+  PetscCall(PetscMalloc1(nstate, &state));
+  PetscCall(
+      ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, nstate, state, physics));
   app->settings.restarted = PETSC_TRUE;
-  app->settings.t0        = state.t;
-  app->settings.dt0       = state.dt;
-  app->settings.step0     = (PetscInt)state.step;
-  app->boundary_mass      = state.boundary_mass;
-  PetscCall(ItDiagSetState(app->diag, state.diag));
+  app->settings.t0        = state[IT_STATE_T];
+  app->settings.dt0       = state[IT_STATE_DT];
+  app->settings.step0     = (PetscInt)state[IT_STATE_STEP];
+  app->boundary_mass      = state[IT_STATE_BOUNDARY];
+  PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
-                      (double)state.t, app->settings.step0));
+                      (double)state[IT_STATE_T], app->settings.step0));
+  PetscCall(PetscFree(state));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -295,7 +305,9 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   /* a fresh run validates its initial density before it creates anything */
   if (!restarted) PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(
+      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
+                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   PetscCall(ItIOSignalsInstall());
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
@@ -328,7 +340,9 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(
+      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
+                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
   PetscCall(ItDiagAccumulate(app->diag));
   PetscCall(ItAppCheckBox(app));
@@ -380,7 +394,9 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
                files[k]);
   }
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(
+      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
+                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   for (PetscInt k = 0; k < nfile; k++) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
     PetscCall(ItDiagEvaluate(app->diag, t, app->p));

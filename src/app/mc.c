@@ -156,11 +156,13 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItAppMCParam(app, &mc_param, &mc_value));
   PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnNames(app->diag)));
+  PetscCall(
+      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnNames(app->diag)));
   PetscCall(ItMCInitialize(mc, app->p)); /* before the solver moves app->p on */
   rows.app   = app;
   rows.ncell = mc->ncell;
-  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput, &rows));
+  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput,
+                             &rows));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
                        (json_int_t)app->settings.steps));
@@ -180,7 +182,8 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
     PetscCall(ItMCAdvance(mc, rows.t[k]));
     PetscCall(ItMCEstimate(mc, density));
     PetscCall(ItMCAppendRow(mc));
-    PetscCall(ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * ItDiagGetColumnCount(app->diag)], density));
+    PetscCall(
+        ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * ItDiagGetColumnCount(app->diag)], density));
   }
   PetscCall(ItAppMCReport(app, mc));
   PetscCall(ItMCWriteTable(mc, app->io));

@@ -45,10 +45,10 @@ typedef struct {
 } ItMarginal;
 
 struct _p_ItDiag {
-  ItGrid        grid;
-  ItModel       model;
-  ItFaces       faces;
-  PetscInt      ncol;
+  ItGrid   grid;
+  ItModel  model;
+  ItFaces  faces;
+  PetscInt ncol;
   char (*name)[IT_DIAG_NAME_LEN]; /* column names, PHYSICS.md §3 */
   PetscReal    *value;            /* values of the last evaluation */
   PetscReal     t;                /* time of the last evaluation */
@@ -94,7 +94,8 @@ static inline PetscInt ItDiagPair(PetscInt d, PetscInt a, PetscInt b) {
 }
 
 /* Index of cell c in a marginal. */
-static inline PetscInt ItDiagMarginalIndex(const ItDiag g, const ItMarginal *m, const PetscInt c[]) {
+static inline PetscInt ItDiagMarginalIndex(const ItDiag g, const ItMarginal *m,
+                                           const PetscInt c[]) {
   PetscInt index = 0, stride = 1;
 
   for (PetscInt a = 0; a < g->grid->dim; a++)
@@ -156,8 +157,7 @@ static PetscErrorCode ItDiagReadOptions(ItDiag g) {
   PetscCheck((g->temperature > 0) == (g->time_unit > 0), comm, PETSC_ERR_USER_INPUT,
              "heat rates in W and ATP/s need both -temperature (K) and -time_unit (seconds per "
              "model time unit)");
-  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0, comm,
-             PETSC_ERR_USER_INPUT,
+  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0, comm, PETSC_ERR_USER_INPUT,
              "-temperature and -time_unit must be positive (or absent), -atp_kT positive");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -174,7 +174,7 @@ static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool
 
 /* The columns, in the order of PHYSICS.md §3. */
 static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
-  const PetscInt d = g->grid->dim;
+  const PetscInt d   = g->grid->dim;
   ItDiagColumns *col = &g->col;
 
   PetscFunctionBegin;
@@ -189,7 +189,8 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
     PetscCall(ItDiagAddColumn(g, &col->kl_rate, PETSC_TRUE, "kl_rate", "", ""));
   }
   if (d > 1) {
-    PetscCall(ItDiagAddColumn(g, &col->mutual_information, PETSC_TRUE, "mutual_information", "", ""));
+    PetscCall(
+        ItDiagAddColumn(g, &col->mutual_information, PETSC_TRUE, "mutual_information", "", ""));
     for (PetscInt a = 0; a < d; a++)
       for (PetscInt b = a + 1; b < d; b++)
         PetscCall(ItDiagAddColumn(g, &col->mi_pair[ItDiagPair(d, a, b)], PETSC_TRUE, "mi_%s_%s",
@@ -197,8 +198,10 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
                                   ItModelGetVariableName(g->model, b)));
   }
   PetscCall(ItDiagAddColumn(g, &col->entropy_rate, PETSC_TRUE, "entropy_rate", "", ""));
-  PetscCall(ItDiagAddColumn(g, &col->entropy_production, PETSC_FALSE, "entropy_production", "", ""));
-  PetscCall(ItDiagAddPerVariable(g, col->entropy_production_var, PETSC_FALSE, "entropy_production_%s"));
+  PetscCall(
+      ItDiagAddColumn(g, &col->entropy_production, PETSC_FALSE, "entropy_production", "", ""));
+  PetscCall(
+      ItDiagAddPerVariable(g, col->entropy_production_var, PETSC_FALSE, "entropy_production_%s"));
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow, PETSC_FALSE, "entropy_flow_%s"));
   PetscCall(ItDiagAddPerVariable(g, col->heat_rate, PETSC_FALSE, "heat_rate_%s"));
   if (g->temperature > 0 && g->time_unit > 0) {
@@ -212,9 +215,11 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
       PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
   }
-  PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum", "", ""));
+  PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum",
+                            "", ""));
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow_cum, PETSC_FALSE, "entropy_flow_%s_cum"));
-  if (d > 1) PetscCall(ItDiagAddColumn(g, &col->info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
+  if (d > 1)
+    PetscCall(ItDiagAddColumn(g, &col->info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
   PetscCall(PetscCalloc1(g->ncol, &g->value));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -243,7 +248,7 @@ static PetscInt ItDiagAddMarginal(ItDiag g, PetscInt mask) {
 /* Every 1-D marginal, every pair's from three variables on, those of X and Y,
    and the decoder's first moment of the first variable over the cells of X. */
 static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
-  const PetscInt d = g->grid->dim;
+  const PetscInt d     = g->grid->dim;
   PetscInt       xmask = 0;
 
   PetscFunctionBegin;
@@ -300,7 +305,8 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
   PetscCall(ItDiagCreateColumns(g, (PetscBool)(reference != NULL)));
   PetscCall(ItDiagCreateMarginals(g));
   PetscCall(ItFacesCreate(grid, model, &g->faces));
-  /* the faces at t = 0: a diffusion that is not positive on the box stops here, before any output */
+  /* the faces at t = 0: a diffusion that is not positive on the box stops here, before any output
+   */
   PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
   PetscCall(DMCreateLocalVector(grid->da, &g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
@@ -430,14 +436,14 @@ static PetscReal ItDiagEntropyOf(const ItDiag g, PetscInt k) {
 
 /* Mass, entropies, moments, KL, entropy production and flows, heat. */
 static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
-  ItGrid              grid  = g->grid;
+  ItGrid               grid = g->grid;
   const ItDiagColumns *col  = &g->col;
-  const PetscReal     info  = g->bits ? 1 / PetscLogReal(2.0) : 1, mass = sum[S_MASS];
-  PetscReal          *value = g->value, ep = 0;
+  const PetscReal      info = g->bits ? 1 / PetscLogReal(2.0) : 1, mass = sum[S_MASS];
+  PetscReal           *value = g->value, ep = 0;
 
-  g->boundary_mass     = sum[S_BOUNDARY] / mass;
-  value[col->mass]     = mass;
-  value[col->entropy]  = -sum[S_PLNP] * info;
+  g->boundary_mass    = sum[S_BOUNDARY] / mass;
+  value[col->mass]    = mass;
+  value[col->entropy] = -sum[S_PLNP] * info;
   for (PetscInt a = 0; a < grid->dim; a++) {
     const PetscReal mean                  = sum[S_MOM1 + a] / mass;
     value[col->entropy_var[a]]            = ItDiagEntropyOf(g, a) * info;
@@ -474,10 +480,10 @@ static PetscReal ItDiagDecodingMSE(ItDiag g, const PetscReal sum[]) {
 
 /* Mutual informations, information flows, the cost per bit and the decoder. */
 static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
-  const PetscInt       d    = g->grid->dim;
-  const ItDiagColumns *col  = &g->col;
+  const PetscInt       d   = g->grid->dim;
+  const ItDiagColumns *col = &g->col;
   const PetscReal      ln2 = PetscLogReal(2.0), info = g->bits ? 1 / ln2 : 1;
-  const PetscReal      S = -sum[S_PLNP];
+  const PetscReal      S     = -sum[S_PLNP];
   PetscReal           *value = g->value, ep = 0, flow_x = 0;
 
   if (d == 1) return;
@@ -534,9 +540,9 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
 /* Adds the interval since the previous evaluation to the cumulative integrals
    of Π, Γ_i and İ_X (trapezoidal rule) and fills the *_cum columns. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
-  const PetscInt d    = g->grid->dim, n = d + 2;
+  const PetscInt  d = g->grid->dim, n = d + 2;
   const PetscReal ln2 = PetscLogReal(2.0);
-  PetscReal      rate[IT_NRATE];
+  PetscReal       rate[IT_NRATE];
 
   PetscFunctionBegin;
   rate[0] = g->value[g->col.entropy_production];

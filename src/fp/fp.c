@@ -40,7 +40,7 @@ static inline PetscReal ItBernoulli(PetscReal z) {
 
 PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   ItFaces        f;
-  const PetscInt d = grid->dim;
+  const PetscInt d    = grid->dim;
   PetscInt       maxm = 0;
 
   PetscFunctionBegin;
@@ -105,7 +105,7 @@ PetscBool ItFacesIrreversible(ItFaces faces) {
    (PHYSICS.md §3b), evaluated also at the time-reversed points εx. */
 static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscInt c[],
                                             const PetscReal p[], PetscBool irr) {
-  ItGrid         grid = f->grid;
+  ItGrid         grid  = f->grid;
   ItModel        model = f->model;
   const PetscInt d = grid->dim, xs = grid->xs[a], xm = grid->xm[a];
   const PetscInt nface = xm + 1, npt = nface + xm + 2;
@@ -217,7 +217,8 @@ PetscErrorCode ItFacesSetTime(ItFaces f, PetscReal t, PetscBool *changed) {
 
   PetscFunctionBegin;
   PetscCall(ItModelGetParameters(f->model, t, p));
-  if (ItModelGetTimeDependence(f->model) == IT_TIME_CONTINUOUS) same = (PetscBool)(same && t == f->t);
+  if (ItModelGetTimeDependence(f->model) == IT_TIME_CONTINUOUS)
+    same = (PetscBool)(same && t == f->t);
   for (PetscInt k = 0; k < np && same; k++) same = (PetscBool)(p[k] == f->p[k]);
   if (!same) PetscCall(ItFacesCompute(f, t));
   if (changed) *changed = (PetscBool)!same;

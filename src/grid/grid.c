@@ -4,67 +4,62 @@
    reductions across ranks. */
 #include <infotherm/grid.h>
 
-/* Reads -grid_n, -grid_lo, -grid_hi (one value for every axis, or one per
-   axis; defaults from the model) and builds the DMDA. Collective. */
-PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
-  ItGrid         g;
-  const PetscInt d  = ItModelGetDimension(model);
-  PetscInt       nn = IT_MAX_DIM, nlo = IT_MAX_DIM, nhi = IT_MAX_DIM;
-  PetscBool      setn, setlo, sethi;
+/* -grid_n, -grid_lo, -grid_hi: one value for every axis, or one per axis;
+   defaults from the model. Checks the box and computes the cell sizes. */
+static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
+  const PetscInt d        = g->dim;
+  PetscInt       count[3] = {IT_MAX_DIM, IT_MAX_DIM, IT_MAX_DIM};
+  PetscBool      set[3];
+  const char    *option[3] = {"-grid_n", "-grid_lo", "-grid_hi"};
 
   PetscFunctionBegin;
-  PetscCall(PetscNew(&g));
-  g->comm = ItModelGetComm(model);
-  g->dim  = d;
-  for (PetscInt i = 0; i < d; i++) {
+  for (PetscInt i = 0; i < d; i++)
     PetscCall(ItModelGetDefaultBox(model, i, &g->n[i], &g->lo[i], &g->hi[i]));
-  }
   PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
-  PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, g->n, &nn, &setn));
-  PetscCall(
-      PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, g->lo, &nlo, &setlo));
-  PetscCall(
-      PetscOptionsRealArray("-grid_hi", "upper corner of the box", NULL, g->hi, &nhi, &sethi));
+  PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, g->n, &count[0], &set[0]));
+  PetscCall(PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, g->lo, &count[1],
+                                  &set[1]));
+  PetscCall(PetscOptionsRealArray("-grid_hi", "upper corner of the box", NULL, g->hi, &count[2],
+                                  &set[2]));
   PetscOptionsEnd();
+  for (PetscInt k = 0; k < 3; k++)
+    PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->comm, PETSC_ERR_USER_INPUT,
+               "%s needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
+               option[k], d, count[k]);
   /* one value stands for every axis */
-  if (setn && nn == 1)
-    for (PetscInt i = 1; i < d; i++) g->n[i] = g->n[0];
-  if (setlo && nlo == 1)
-    for (PetscInt i = 1; i < d; i++) g->lo[i] = g->lo[0];
-  if (sethi && nhi == 1)
-    for (PetscInt i = 1; i < d; i++) g->hi[i] = g->hi[0];
-  PetscCheck(!setn || nn == 1 || nn == d, g->comm, PETSC_ERR_USER_INPUT,
-             "-grid_n needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
-             d, nn);
-  PetscCheck(!setlo || nlo == 1 || nlo == d, g->comm, PETSC_ERR_USER_INPUT,
-             "-grid_lo needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
-             d, nlo);
-  PetscCheck(!sethi || nhi == 1 || nhi == d, g->comm, PETSC_ERR_USER_INPUT,
-             "-grid_hi needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
-             d, nhi);
+  for (PetscInt i = 1; i < d; i++) {
+    if (set[0] && count[0] == 1) g->n[i] = g->n[0];
+    if (set[1] && count[1] == 1) g->lo[i] = g->lo[0];
+    if (set[2] && count[2] == 1) g->hi[i] = g->hi[0];
+  }
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < d; i++) {
+    const char *var = ItModelGetVariableName(model, i);
     PetscCheck(g->n[i] >= 8, g->comm, PETSC_ERR_USER_INPUT,
-               "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", ItModelGetVariableName(model, i),
-               g->n[i]);
+               "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", var, g->n[i]);
     PetscCheck(!PetscIsInfOrNanReal(g->lo[i]) && !PetscIsInfOrNanReal(g->hi[i]), g->comm,
-               PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi must be finite numbers (axis %s)",
-               ItModelGetVariableName(model, i));
+               PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi must be finite numbers (axis %s)", var);
     PetscCheck(g->lo[i] < g->hi[i], g->comm, PETSC_ERR_USER_INPUT,
-               "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", ItModelGetVariableName(model, i), (double)g->lo[i],
+               "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", var, (double)g->lo[i],
                (double)g->hi[i]);
     g->h[i] = (g->hi[i] - g->lo[i]) / g->n[i];
     g->cell_volume *= g->h[i];
   }
+  /* axes beyond dim have one cell, so the DMDA's three axes are always set */
   for (PetscInt i = d; i < IT_MAX_DIM; i++) {
     g->n[i]  = 1;
     g->lo[i] = 0;
     g->hi[i] = 1;
     g->h[i]  = 1;
   }
-  /* axes beyond dim have one cell, so the DMDA's three axes are always set */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The DMDA over the box, and this rank's owned and ghosted corners. */
+static PetscErrorCode ItGridCreateDA(ItGrid g) {
+  PetscFunctionBegin;
   PetscCall(DMDACreate(g->comm, &g->da));
-  PetscCall(DMSetDimension(g->da, d));
+  PetscCall(DMSetDimension(g->da, g->dim));
   PetscCall(DMDASetSizes(g->da, g->n[0], g->n[1], g->n[2]));
   PetscCall(DMDASetBoundaryType(g->da, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
   PetscCall(DMDASetDof(g->da, 1));
@@ -80,13 +75,28 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
       DMDAGetCorners(g->da, &g->xs[0], &g->xs[1], &g->xs[2], &g->xm[0], &g->xm[1], &g->xm[2]));
   PetscCall(DMDAGetGhostCorners(g->da, &g->gxs[0], &g->gxs[1], &g->gxs[2], &g->gxm[0], &g->gxm[1],
                                 &g->gxm[2]));
-  for (PetscInt i = d; i < IT_MAX_DIM; i++) {
-    g->xs[i] = g->gxs[i] = 0;
-    g->xm[i] = g->gxm[i] = 1;
-  }
   g->nlocal = 1;
-  for (PetscInt i = 0; i < IT_MAX_DIM; i++) g->nlocal *= g->xm[i];
-  *grid     = g;
+  for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
+    if (i >= g->dim) {
+      g->xs[i] = g->gxs[i] = 0;
+      g->xm[i] = g->gxm[i] = 1;
+    }
+    g->nlocal *= g->xm[i];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads the box (ItGridReadBox) and builds the DMDA. Collective. */
+PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
+  ItGrid g;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&g));
+  g->comm = ItModelGetComm(model);
+  g->dim  = ItModelGetDimension(model);
+  PetscCall(ItGridReadBox(g, model));
+  PetscCall(ItGridCreateDA(g));
+  *grid = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -381,7 +381,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "time", PETSC_REAL, &t));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "dim", PETSC_INT, &dim));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING,
-                                         ItModelGetTypeName(model)));
+                                          ItModelGetTypeName(model)));
   PetscCall(ItModelGetFingerprint(model, &fingerprint));
   text = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
   json_decref(fingerprint);
@@ -396,7 +396,8 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
-    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", ItModelGetVariableName(model, i), PETSC_INT, &i));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", ItModelGetVariableName(model, i),
+                                            PETSC_INT, &i));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -485,17 +486,16 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
    diagnostics, the rows of diagnostics.csv and the snapshot index, written to
    a temporary file that replaces the previous checkpoint only once complete
    (so a kill at any moment leaves the last complete checkpoint). Collective. */
-PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p,
-                                   const ItCheckpoint *state, const char physics[]) {
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
+                                   PetscInt nstate, const PetscReal state[], const char physics[]) {
   PetscViewer viewer;
   char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], columns[4096] = "";
-  PetscInt    version = IT_CHECKPOINT_VERSION,
-           nstate     = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
+  PetscInt    version = IT_CHECKPOINT_VERSION;
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/checkpoint.h5", io->dir));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  PetscCall(ItIODensityOpen(io, grid, model, p, state->t, tmp, &viewer));
+  PetscCall(ItIODensityOpen(io, grid, model, p, t, tmp, &viewer));
   PetscCall(
       PetscViewerHDF5WriteAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, &version));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "nrow", PETSC_INT, &io->nrow));
@@ -506,7 +506,7 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p,
   }
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "columns", PETSC_STRING, columns));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "physics", PETSC_STRING, physics));
-  PetscCall(ItIOWriteArray(io, viewer, "state", nstate, (const PetscReal *)state));
+  PetscCall(ItIOWriteArray(io, viewer, "state", nstate, state));
   PetscCall(ItIOWriteArray(io, viewer, "diagnostics", io->nrow * io->ncol, io->row));
   PetscCall(ItIOWriteArray(io, viewer, "snapshot_times", io->nsnap, io->snap_t));
   PetscCall(ItIOCommit(io, &viewer, tmp, path));
@@ -517,9 +517,9 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p,
    snapshot index; refuses a checkpoint of another model, grid, column set or
    format. Collective. */
 PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p,
-                                  ItCheckpoint *state, const char physics[]) {
+                                  PetscInt nstate, PetscReal state[], const char physics[]) {
   PetscViewer viewer;
-  PetscInt    version, nrow, nsnap, nstate = (PetscInt)(sizeof(ItCheckpoint) / sizeof(PetscReal));
+  PetscInt    version, nrow, nsnap;
   PetscBool   has, same;
   char       *columns = NULL, *stored_model = NULL, expected[4096] = "";
   PetscReal   t;
@@ -539,7 +539,8 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
       PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL, &stored_model));
   PetscCall(PetscStrcmp(stored_model, ItModelGetTypeName(model), &same));
   PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s was written by model %s; this run is model %s", file, stored_model, ItModelGetTypeName(model));
+             "%s was written by model %s; this run is model %s", file, stored_model,
+             ItModelGetTypeName(model));
   PetscCall(PetscFree(stored_model));
   for (PetscInt k = 0; k < io->ncol; k++) {
     PetscCall(PetscStrlcat(expected, k ? "," : "", sizeof(expected)));
@@ -563,7 +564,7 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(PetscFree(columns));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nrow", PETSC_INT, NULL, &nrow));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nsnap", PETSC_INT, NULL, &nsnap));
-  PetscCall(ItIOReadArray(io, viewer, "state", nstate, (PetscReal *)state));
+  PetscCall(ItIOReadArray(io, viewer, "state", nstate, state));
   io->nrow = io->caprow = nrow;
   PetscCall(PetscRealloc(sizeof(PetscReal) * PetscMax(1, nrow * io->ncol), &io->row));
   PetscCall(ItIOReadArray(io, viewer, "diagnostics", nrow * io->ncol, io->row));

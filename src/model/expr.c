@@ -241,9 +241,9 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
      evaluation, so -name overrides and schedules reach the formulas */
   PetscCall(ItExprReserve(model, 64));
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelSetDefaultBox(model, i, 64, -5.0, 5.0));
-  model->ops.evaluate = ItModelEvaluate_Expr;
-  model->ops.validate = ItModelValidate_Expr;
-  model->ops.view     = ItModelView_Expr;
+  model->ops.evaluate    = ItModelEvaluate_Expr;
+  model->ops.validate    = ItModelValidate_Expr;
+  model->ops.view        = ItModelView_Expr;
   model->ops.destroy     = ItModelDestroy_Expr;
   model->ops.uses_time   = ItModelUsesTime_Expr;
   model->ops.fingerprint = ItModelFingerprint_Expr;

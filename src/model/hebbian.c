@@ -13,22 +13,18 @@ typedef struct {
 } ItHebbian;
 
 static void ItModelPoint_Hebbian(ItModelConst model, PetscReal t, const PetscReal p[],
-                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
-  const ItHebbian *heb    = (const ItHebbian *)model->data;
-  const PetscReal  tau_r  = p[heb->tau_r],
-                  sigma_r = p[heb->sigma_r];
-  const PetscReal tau_w   = p[heb->tau_w],
-                  sigma_w = p[heb->sigma_w];
-  const PetscReal u       = ItTuningEval(p, &heb->u, x[0]);
-  const PetscReal r = x[1], w = x[2];
+                                 const PetscReal x[], PetscReal A[], PetscReal D[]) {
+  const ItHebbian *heb   = (const ItHebbian *)model->data;
+  const PetscReal  tau_r = p[heb->tau_r], sigma_r = p[heb->sigma_r];
+  const PetscReal  tau_w = p[heb->tau_w], sigma_w = p[heb->sigma_w];
+  const PetscReal  u = ItTuningEval(p, &heb->u, x[0]);
+  const PetscReal  r = x[1], w = x[2];
 
   (void)t;
   ItVelocityPoint(p, x[0], &A[0], &D[0]);
   A[1] = (-r + w * u) / tau_r;
   D[1] = sigma_r * sigma_r / tau_r;
-  A[2] = (p[heb->eps] * u * r * (r - p[heb->thetaM]) -
-          (w - p[heb->w0])) /
-         tau_w;
+  A[2] = (p[heb->eps] * u * r * (r - p[heb->thetaM]) - (w - p[heb->w0])) / tau_w;
   D[2] = sigma_w * sigma_w / tau_w * (heb->multiplicative ? w : 1.0);
 }
 

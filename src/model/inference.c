@@ -10,10 +10,9 @@ typedef struct {
 } ItInference;
 
 static void ItModelPoint_Inference(ItModelConst model, PetscReal t, const PetscReal p[],
-                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
+                                   const PetscReal x[], PetscReal A[], PetscReal D[]) {
   const ItInference *inf   = (const ItInference *)model->data;
-  const PetscReal    tau_r = p[inf->tau_r],
-                  sigma_r  = p[inf->sigma_r];
+  const PetscReal    tau_r = p[inf->tau_r], sigma_r = p[inf->sigma_r];
 
   (void)t;
   ItVelocityPoint(p, x[0], &A[0], &D[0]);

@@ -10,7 +10,7 @@ typedef struct {
 } ItLinear;
 
 static void ItModelPoint_Linear(ItModelConst model, PetscReal t, const PetscReal p[],
-                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
+                                const PetscReal x[], PetscReal A[], PetscReal D[]) {
   const ItLinear *lin = (const ItLinear *)model->data;
   const PetscInt  d   = model->dim;
 
@@ -95,7 +95,7 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&lin));
-  model->data  = lin;
+  model->data            = lin;
   model->ops.point       = ItModelPoint_Linear;
   model->ops.view        = ItModelView_Linear;
   model->ops.fingerprint = ItModelFingerprint_Linear;

@@ -119,14 +119,14 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-
 /* -vars a,b,c: read in one place for every model (the linear and expression
    models size themselves by it). The caller frees names[]. Collective. */
 PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set) {
   PetscFunctionBegin;
   *n = IT_MAX_DIM;
   PetscOptionsBegin(model->comm, NULL, "Model variables", "ItModel");
-  PetscCall(PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, names, n, set));
+  PetscCall(
+      PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, names, n, set));
   PetscOptionsEnd();
   if (!*set) *n = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -308,8 +308,8 @@ PetscErrorCode ItModelSetFromOptions(ItModel model) {
   if (model->ops.validate) PetscCall(model->ops.validate(model));
   model->time = IT_TIME_INDEPENDENT;
   for (PetscInt k = 0; k < model->nprotocol; k++)
-    model->time = PetscMax(model->time, model->protocol[k].ramp ? IT_TIME_CONTINUOUS
-                                                                : IT_TIME_PIECEWISE);
+    model->time =
+        PetscMax(model->time, model->protocol[k].ramp ? IT_TIME_CONTINUOUS : IT_TIME_PIECEWISE);
   if (model->ops.uses_time && model->ops.uses_time(model)) model->time = IT_TIME_CONTINUOUS;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -388,11 +388,10 @@ PetscErrorCode ItModelGetFingerprint(ItModel model, json_t **fingerprint) {
   for (PetscInt k = 0; k < model->nparam; k++)
     json_object_set_new(params, model->param[k].name, json_real((double)model->param[k].value));
   for (PetscInt k = 0; k < model->nprotocol; k++) {
-    const ItProtocol *s = &model->protocol[k];
+    const ItProtocol *s      = &model->protocol[k];
     json_t           *points = json_array(), *schedule = json_object();
     for (PetscInt j = 0; j < s->n; j++)
-      json_array_append_new(points,
-                            json_pack("[f, f]", (double)s->t[j], (double)s->value[j]));
+      json_array_append_new(points, json_pack("[f, f]", (double)s->t[j], (double)s->value[j]));
     json_object_set_new(schedule, "ramp", json_boolean(s->ramp));
     json_object_set_new(schedule, "points", points);
     json_object_set_new(schedules, model->param[s->param].name, schedule);

@@ -10,10 +10,9 @@ typedef struct {
 } ItPopulation;
 
 static void ItModelPoint_Population(ItModelConst model, PetscReal t, const PetscReal p[],
-                                  const PetscReal x[], PetscReal A[], PetscReal D[]) {
+                                    const PetscReal x[], PetscReal A[], PetscReal D[]) {
   const ItPopulation *pop   = (const ItPopulation *)model->data;
-  const PetscReal     tau_r = p[pop->tau_r],
-                  sigma_r   = p[pop->sigma_r];
+  const PetscReal     tau_r = p[pop->tau_r], sigma_r = p[pop->sigma_r];
 
   (void)t;
   ItVelocityPoint(p, x[0], &A[0], &D[0]);

@@ -167,15 +167,16 @@ static void ItSolveClockStart(const ItSolveSettings *s, ItSolveClock *k) {
   if (!s->restarted) return;
   k->out  = (PetscInt)PetscFloorReal(s->t0 / s->output_every + 1e-9) + 1;
   k->snap = (PetscInt)PetscFloorReal(s->t0 / s->snapshot_every + 1e-9) + 1;
-  if (s->checkpoint_every > 0) k->chk = (PetscInt)PetscFloorReal(s->t0 / s->checkpoint_every + 1e-9) + 1;
+  if (s->checkpoint_every > 0)
+    k->chk = (PetscInt)PetscFloorReal(s->t0 / s->checkpoint_every + 1e-9) + 1;
 }
 
 /* The end of the segment that starts at t: the next output, snapshot or
    checkpoint time, t_final or a switch of a schedule, whichever comes first. */
 static PetscReal ItSolveSegmentEnd(ItModel model, const ItSolveSettings *s, const ItSolveClock *k,
                                    PetscReal t) {
-  PetscReal end = PetscMin(PetscMin(k->out * s->output_every, k->snap * s->snapshot_every),
-                           s->t_final);
+  PetscReal end =
+      PetscMin(PetscMin(k->out * s->output_every, k->snap * s->snapshot_every), s->t_final);
 
   if (s->checkpoint_every > 0) end = PetscMin(end, k->chk * s->checkpoint_every);
   return PetscMin(end, ItModelNextSwitch(model, t));
@@ -185,9 +186,9 @@ static PetscReal ItSolveSegmentEnd(ItModel model, const ItSolveSettings *s, cons
 static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, PetscReal t,
                                          PetscInt steps, PetscReal dt, Vec p,
                                          ItSolveOutputFn output, void *ctx) {
-  const PetscReal eps = 1e-12 * s->t_final;
-  const PetscBool end = (PetscBool)(t >= s->t_final - eps);
-  const PetscBool row = (PetscBool)(t >= k->out * s->output_every - eps);
+  const PetscReal eps      = 1e-12 * s->t_final;
+  const PetscBool end      = (PetscBool)(t >= s->t_final - eps);
+  const PetscBool row      = (PetscBool)(t >= k->out * s->output_every - eps);
   const PetscBool snapshot = (PetscBool)(t >= k->snap * s->snapshot_every - eps);
 
   PetscFunctionBegin;
@@ -254,7 +255,8 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
                (double)t, TSConvergedReasons[reason]);
     s->steps = steps;
     if (t >= target - eps) PetscCall(ItSolveSegmentDone(s, &clock, t, steps, dt, p, output, ctx));
-    /* stopped early (a signal, -checkpoint_wall, -ts_max_steps), or a signal in the segment's last step */
+    /* stopped early (a signal, -checkpoint_wall, -ts_max_steps), or a signal in the segment's last
+     * step */
     if (t < target - eps || monitor.stop) {
       if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
       s->interrupted = (PetscBool)(monitor.stop || reason == TS_CONVERGED_ITS);
@@ -336,8 +338,7 @@ static PetscErrorCode ItSolveKSPFallback(KSP ksp, Vec b, Vec guess, Vec p, Petsc
 
 /* One solve of L p = 0 with the row of global cell `pin` replaced by p_pin = 1
    (scaled by that row's diagonal, to keep the system's scale). */
-static PetscErrorCode ItSolvePinned(ItGrid grid, Mat L, PetscInt pin, Vec p,
-                                    PetscInt *iterations) {
+static PetscErrorCode ItSolvePinned(ItGrid grid, Mat L, PetscInt pin, Vec p, PetscInt *iterations) {
   Mat         A;
   Vec         b, guess;
   KSP         ksp;

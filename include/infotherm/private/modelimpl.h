@@ -6,7 +6,8 @@
 
 typedef const struct _p_ItModel *ItModelConst;
 
-/* Drift and diffusion at one point x[dim] with the parameters p[]: A[dim], D[dim]. Hot: no checks. */
+/* Drift and diffusion at one point x[dim] with the parameters p[]: A[dim], D[dim]. Hot: no checks.
+ */
 typedef void (*ItModelPointFn)(ItModelConst model, PetscReal t, const PetscReal p[],
                                const PetscReal x[], PetscReal A[], PetscReal D[]);
 /* The same at n points x[n*dim] (bulk form, for models that evaluate arrays). */
@@ -50,20 +51,20 @@ typedef struct {
 } ItModelOps;
 
 struct _p_ItModel {
-  MPI_Comm   comm;
-  char       type[IT_NAME_LEN];
-  PetscInt   dim;
-  char       var[IT_MAX_DIM][IT_NAME_LEN];
-  PetscInt   parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
-  PetscInt   nparam;
-  ItParam    param[IT_MAX_PARAMS];
-  PetscInt   grid_n[IT_MAX_DIM]; /* default box, used when -grid_* are not given */
-  PetscReal  grid_lo[IT_MAX_DIM], grid_hi[IT_MAX_DIM];
-  PetscInt   nprotocol;
-  ItProtocol protocol[IT_MAX_PROTOCOLS];
+  MPI_Comm         comm;
+  char             type[IT_NAME_LEN];
+  PetscInt         dim;
+  char             var[IT_MAX_DIM][IT_NAME_LEN];
+  PetscInt         parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
+  PetscInt         nparam;
+  ItParam          param[IT_MAX_PARAMS];
+  PetscInt         grid_n[IT_MAX_DIM]; /* default box, used when -grid_* are not given */
+  PetscReal        grid_lo[IT_MAX_DIM], grid_hi[IT_MAX_DIM];
+  PetscInt         nprotocol;
+  ItProtocol       protocol[IT_MAX_PROTOCOLS];
   ItTimeDependence time;
-  ItModelOps ops;
-  void      *data;
+  ItModelOps       ops;
+  void            *data;
 };
 
 /* Used by implementations while they are created. */
