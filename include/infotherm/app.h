@@ -13,6 +13,7 @@ typedef struct {
   ItDiag          diag;
   ItIO            io;
   Vec             p;
+  PetscBool       init_gaussian; /* -init gaussian (the Monte Carlo draws it directly) */
   ItSolveSettings settings;
   PetscLogDouble  start;
   PetscReal       boundary_mass; /* the largest seen */

@@ -82,6 +82,7 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
   PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL, file,
                                file, sizeof(file), NULL));
   PetscOptionsEnd();
+  app->init_gaussian = (PetscBool)(kind == 0);
   switch (kind) {
   case 0:
     PetscCall(ItSolveGaussian(app->grid, app->p));

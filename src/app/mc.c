@@ -12,23 +12,6 @@
 #include <infotherm/app.h>
 #include <infotherm/mc.h>
 
-static PetscErrorCode ItAppMCReport(ItApp *app, ItMC mc) {
-  PetscReal rate;
-
-  PetscFunctionBegin;
-  if (!mc->quiet && mc->rank == 0 && isatty(2)) fprintf(stderr, "\n");
-  PetscCall(ItMCRate(mc, &rate));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "mc: %" PetscInt_FMT " particles x %" PetscInt64_FMT
-                        " steps (%s, dt <= %g) in %.3g s on %d rank(s): %.3g particle-steps/s\n",
-                        mc->N, mc->step, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
-                        (double)mc->dt,
-                        (double)(rate > 0 ? (PetscReal)mc->N * (PetscReal)mc->step / rate : 0),
-                        mc->size, (double)rate));
-  (void)app;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* infotherm mc: Langevin particles to -t_final, estimates every -output_every. */
 PetscErrorCode ItAppMC(ItApp *app) {
   ItMC           mc;
@@ -40,7 +23,7 @@ PetscErrorCode ItAppMC(ItApp *app) {
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
-  PetscCall(ItMCInitialize(mc, app->p));
+  PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p));
   nout = ItSolveOutputCount(&app->settings);
   for (PetscInt k = 0; k <= nout; k++) {
     const PetscReal t = ItSolveOutputTime(&app->settings, k);
@@ -57,7 +40,7 @@ PetscErrorCode ItAppMC(ItApp *app) {
       while (ksnap * app->settings.snapshot_every <= t + 1e-12 * app->settings.t_final) ksnap++;
     }
   }
-  PetscCall(ItAppMCReport(app, mc));
+  PetscCall(ItMCReport(mc));
   PetscCall(ItMCWriteTable(mc, app->io));
   PetscCall(PetscTime(&now));
   PetscCall(ItMCWriteSummary(mc, app->io, "mc", now - app->start));
@@ -158,9 +141,9 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnNames(app->diag)));
-  PetscCall(ItMCInitialize(mc, app->p)); /* before the solver moves app->p on */
+  PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p)); /* before the solver moves app->p on */
   rows.app   = app;
-  rows.ncell = mc->ncell;
+  rows.ncell = ItGridCellCount(app->grid);
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput,
                              &rows));
   PetscCall(ItIOWriteTable(app->io));
@@ -185,7 +168,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
     PetscCall(
         ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * ItDiagGetColumnCount(app->diag)], density));
   }
-  PetscCall(ItAppMCReport(app, mc));
+  PetscCall(ItMCReport(mc));
   PetscCall(ItMCWriteTable(mc, app->io));
   PetscCall(PetscTime(&now));
   PetscCall(ItMCWriteSummary(mc, app->io, "crosscheck", now - app->start));

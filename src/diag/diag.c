@@ -37,10 +37,11 @@ typedef struct {
   PetscInt entropy_production_cum, entropy_flow_cum[IT_MAX_DIM], info_flow_X_cum;
 } ItDiagColumns;
 
-/* A marginal over the axes of `mask` (bit a: axis a), stored at `offset`, its
-   cells indexed with the first axis fastest. */
+/* A marginal over the axes of `mask`, stored at `offset`, laid out as grid's
+   ItGridMarginalLayout/ItGridMarginalIndex say. */
 typedef struct {
-  PetscInt  mask, offset, size;
+  PetscBool mask[IT_MAX_DIM];
+  PetscInt  offset, size;
   PetscReal cell; /* the marginal's cell volume */
 } ItMarginal;
 
@@ -93,17 +94,10 @@ static inline PetscInt ItDiagPair(PetscInt d, PetscInt a, PetscInt b) {
   return a * d - a * (a + 1) / 2 + (b - a - 1);
 }
 
-/* Index of cell c in a marginal. */
+/* Index of cell c in the marginal array. */
 static inline PetscInt ItDiagMarginalIndex(const ItDiag g, const ItMarginal *m,
                                            const PetscInt c[]) {
-  PetscInt index = 0, stride = 1;
-
-  for (PetscInt a = 0; a < g->grid->dim; a++)
-    if (m->mask >> a & 1) {
-      index += c[a] * stride;
-      stride *= g->grid->n[a];
-    }
-  return m->offset + index;
+  return m->offset + ItGridMarginalIndex(g->grid, m->mask, c);
 }
 
 static PetscErrorCode ItDiagAddColumn(ItDiag g, PetscInt *index, PetscBool information,
@@ -224,23 +218,20 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The marginal over `mask`, added to the list unless it is there; its index. */
-static PetscInt ItDiagAddMarginal(ItDiag g, PetscInt mask) {
-  ItGrid      grid = g->grid;
-  ItMarginal *m;
+/* The marginal over the axes in the bit set `bits` (bit a: axis a), added to
+   the list unless it is there; its index. */
+static PetscInt ItDiagAddMarginal(ItDiag g, PetscInt bits) {
+  ItMarginal *m = &g->marginal[g->nmarginal];
 
-  for (PetscInt k = 0; k < g->nmarginal; k++)
-    if (g->marginal[k].mask == mask) return k;
-  m         = &g->marginal[g->nmarginal];
-  m->mask   = mask;
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) m->mask[a] = (PetscBool)(bits >> a & 1);
+  for (PetscInt k = 0; k < g->nmarginal; k++) {
+    PetscBool same = PETSC_TRUE;
+    for (PetscInt a = 0; a < IT_MAX_DIM; a++)
+      same = (PetscBool)(same && g->marginal[k].mask[a] == m->mask[a]);
+    if (same) return k;
+  }
+  (void)ItGridMarginalLayout(g->grid, m->mask, &m->size, &m->cell);
   m->offset = g->nmarg;
-  m->size   = 1;
-  m->cell   = 1;
-  for (PetscInt a = 0; a < grid->dim; a++)
-    if (mask >> a & 1) {
-      m->size *= grid->n[a];
-      m->cell *= grid->h[a];
-    }
   g->nmarg += m->size;
   return g->nmarginal++;
 }
@@ -422,16 +413,11 @@ static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   }
 }
 
-/* -Σ m ln m times the cell size, over one marginal. */
+/* The differential entropy of marginal k. */
 static PetscReal ItDiagEntropyOf(const ItDiag g, PetscInt k) {
   const ItMarginal *m = &g->marginal[k];
-  PetscReal         s = 0;
 
-  for (PetscInt j = 0; j < m->size; j++) {
-    const PetscReal v = g->marg[m->offset + j];
-    if (v > 0) s -= v * PetscLogReal(v);
-  }
-  return s * m->cell;
+  return ItGridEntropyOf(&g->marg[m->offset], m->size, m->cell);
 }
 
 /* Mass, entropies, moments, KL, entropy production and flows, heat. */

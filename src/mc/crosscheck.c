@@ -11,7 +11,7 @@
    are judged against -crosscheck_z; the density-based ones (binned entropies
    and mutual information, D(p_MC ‖ p_FP)) carry a smoothing bias and are
    reported only. Writes crosscheck.json and crosscheck.txt. */
-#include <infotherm/mc.h>
+#include <infotherm/private/mcimpl.h>
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
   ItCrosscheck cc;

@@ -19,7 +19,7 @@
    The gathers of FFTW's slabs and of the block sums are this module's only
    direct MPI calls (data movement for FFTW-MPI); reductions go through grid. */
 #include <fftw3-mpi.h>
-#include <infotherm/mc.h>
+#include <infotherm/private/mcimpl.h>
 
 #define IT_MC_QUANTUM 256 /* CIC weight resolution per axis */
 

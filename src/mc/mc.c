@@ -11,7 +11,7 @@
    a particle's path does not depend on which rank integrates it. */
 #include <unistd.h>
 #include <Random123/philox.h>
-#include <infotherm/mc.h>
+#include <infotherm/private/mcimpl.h>
 #include <infotherm/solve.h>
 #include <petscblaslapack.h>
 
@@ -317,19 +317,17 @@ static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The particles at t = 0, sampled from the initial density of `run`:
-   -init gaussian draws N(-init_mean, -init_cov) directly (the same defaults as
-   ItSolveGaussian), otherwise the grid density p0 is sampled (a cell by its
-   mass, then uniformly inside it). Collective. */
-PetscErrorCode ItMCInitialize(ItMC mc, Vec p0) {
-  static const char *const kinds[] = {"gaussian", "stationary", "file"};
-  const PetscInt           d       = mc->grid->dim;
-  PetscInt                 kind    = 0;
-  PetscReal                mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM];
+/* The particles at t = 0, sampled from the initial density of `run`: a
+   Gaussian initial density (-init gaussian) is drawn directly from
+   N(-init_mean, -init_cov) (the same defaults as ItSolveGaussian), otherwise
+   the grid density p0 is sampled (a cell by its mass, then uniformly inside
+   it). Collective. */
+PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0) {
+  const PetscInt d = mc->grid->dim;
+  PetscReal      mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM];
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsGetEList(NULL, NULL, "-init", kinds, 3, &kind, NULL));
-  if (kind == 0) {
+  if (gaussian) {
     PetscCall(ItSolveGaussianOptions(mc->grid, mean, L));
     ItMCSampleGaussian(mc, mean, L);
   } else
@@ -468,6 +466,23 @@ PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t) {
   mc->t = t;
   PetscCall(PetscFree7(w.A, w.D, w.F, w.xp, w.Ap, w.Dp, w.noise));
   PetscCall(PetscFree3(w.xw, w.Aw, w.Dw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One line on stdout: particles, steps, scheme, wall time and rate. Collective. */
+PetscErrorCode ItMCReport(ItMC mc) {
+  PetscReal rate;
+
+  PetscFunctionBegin;
+  if (!mc->quiet && mc->rank == 0 && isatty(2)) fprintf(stderr, "\n");
+  PetscCall(ItMCRate(mc, &rate));
+  PetscCall(PetscPrintf(mc->comm,
+                        "mc: %" PetscInt_FMT " particles x %" PetscInt64_FMT
+                        " steps (%s, dt <= %g) in %.3g s on %d rank(s): %.3g particle-steps/s\n",
+                        mc->N, mc->step, mc->scheme == IT_MC_WEAK2 ? "weak2" : "euler",
+                        (double)mc->dt,
+                        (double)(rate > 0 ? (PetscReal)mc->N * (PetscReal)mc->step / rate : 0),
+                        mc->size, (double)rate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -440,10 +440,10 @@ PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p) {
    Gaussian that the box cuts (more than 1e-6 of its mass outside). Collective. */
 PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]) {
   const PetscInt d                            = grid->dim;
-  PetscReal      cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, chol[IT_MAX_DIM * IT_MAX_DIM];
+  PetscReal      cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, logdet;
   PetscInt       nmean = d, ncov = d * d;
   PetscBool      set;
-  PetscBLASInt   n, info;
+  PetscBool      definite;
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
@@ -474,13 +474,8 @@ PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L
       PetscCheck(PetscAbsReal(cov[i * d + j] - cov[j * d + i]) <=
                      1e-12 * (PetscAbsReal(cov[i * d + j]) + PetscAbsReal(cov[j * d + i])),
                  grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be symmetric");
-  PetscCall(PetscArraycpy(chol, cov, d * d));
-  PetscCall(PetscBLASIntCast(d, &n));
-  PetscCallBLAS("LAPACKpotrf", LAPACKpotrf_("L", &n, chol, &n, &info));
-  PetscCheck(info == 0, grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be positive definite");
-  /* LAPACK's factor is column-major, L(i,j) = chol[j*d + i]; hand it out row-major */
-  for (PetscInt i = 0; i < d; i++)
-    for (PetscInt j = 0; j < d; j++) L[i * d + j] = j <= i ? chol[j * d + i] : 0;
+  PetscCall(ItGridCholesky(d, cov, L, &logdet, &definite));
+  PetscCheck(definite, grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be positive definite");
 
   /* the mass outside the box, bounded by the sum over axes of the marginal tails */
   {

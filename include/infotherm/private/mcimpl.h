@@ -1,0 +1,84 @@
+/* The Monte Carlo's implementation, for src/mc/ only (include/infotherm/mc.h
+   is the interface). */
+#pragma once
+#include <infotherm/mc.h>
+
+typedef enum { IT_MC_EULER, IT_MC_WEAK2 } ItMCScheme;
+
+#define IT_MC_MAX_BATCHES 64 /* the most -mc_batches */
+
+/* Estimate columns (-1 when absent); each has a value and a standard error. */
+typedef struct {
+  PetscInt mean[IT_MAX_DIM], var[IT_MAX_DIM], cov[IT_MAX_DIM * (IT_MAX_DIM - 1) / 2];
+  PetscInt entropy, entropy_var[IT_MAX_DIM];
+  PetscInt mutual_information, mutual_information_gaussian;
+  PetscInt entropy_flow[IT_MAX_DIM], heat_rate[IT_MAX_DIM], entropy_flow_cum[IT_MAX_DIM];
+  PetscInt kl_mc_fp;
+} ItMCColumns;
+
+struct _p_ItMC {
+  MPI_Comm    comm;
+  PetscMPIInt rank, size;
+  ItGrid      grid;
+  ItModel     model;
+  ItDiag      diag; /* the sensor set X and the column names */
+  /* options */
+  PetscInt   N;      /* -mc_particles */
+  ItMCScheme scheme; /* -mc_scheme */
+  PetscReal  dt;     /* -mc_dt, the largest step */
+  PetscInt64 seed;   /* -mc_seed */
+  PetscInt   nbatch; /* -mc_batches: batches for the standard errors of the density estimates */
+  PetscReal bandwidth[IT_MAX_DIM]; /* kernel standard deviation per axis (-mc_bandwidth), 0: Scott's
+                                      rule */
+  PetscBool bandwidth_set;
+  PetscBool quiet;
+  PetscBool additive;  /* D does not depend on x: no ∂_i D_i term in F_i */
+  PetscReal stiffness; /* the largest |eigenvalue| of the drift Jacobian seen on the box */
+  PetscInt  override;  /* a parameter held at override_value (-crosscheck_mc_param), or -1 */
+  PetscReal override_value;
+  /* particles: blocks of `block` consecutive global indices; this rank owns blocks [b0, b1) */
+  PetscInt       block, nblocks, b0, b1, first, nlocal;
+  PetscReal     *x;           /* nlocal*dim positions */
+  PetscReal     *medium;      /* nlocal*dim: ∫ F_i ∘ dx_i since t = 0 */
+  PetscReal     *medium_prev; /* the same at the previous output time */
+  PetscReal      t, t_prev;   /* time of the particles and of the previous estimate */
+  PetscInt64     step;        /* steps taken since t = 0 (the stream's counter) */
+  PetscLogDouble step_time;   /* wall time spent stepping */
+  /* density estimate */
+  PetscInt     ncell;
+  PetscReal   *density; /* the smoothed density of all particles, natural order, on every rank */
+  PetscReal   *batch_density;          /* the same per batch (nbatch*ncell) */
+  PetscReal   *hist_local, *hist;      /* (1+nbatch)*ncell binned counts */
+  PetscReal   *dct_factor[IT_MAX_DIM]; /* kernel multipliers per axis */
+  void        *fft_data, *fft_plan_forward, *fft_plan_backward;
+  PetscInt     fft_n0, fft_start0, fft_rest; /* the FFTW slab of this rank */
+  PetscMPIInt *slab_count, *slab_offset;
+  /* estimates */
+  PetscInt ncol;
+  char (*name)[IT_DIAG_NAME_LEN];
+  PetscReal  *value, *stderr_;
+  ItMCColumns col;
+  PetscBool  *judged;            /* per column: an unbiased estimator, judged by the cross-check */
+  PetscReal   scott[IT_MAX_DIM]; /* the bandwidth used at the last estimate */
+  /* table of estimates: rows of t, then value and standard error of each column */
+  PetscInt   nrow, caprow;
+  PetscReal *rows;
+};
+
+/* The cross-check (src/mc/crosscheck.c). */
+struct _p_ItCrosscheck {
+  ItMC       mc;
+  ItDiag     diag;
+  PetscReal  z_limit; /* -crosscheck_z */
+  PetscInt   ntime, captime;
+  PetscReal *t;
+  PetscInt   nq; /* quantities compared */
+  char (*name)[IT_DIAG_NAME_LEN];
+  PetscBool *judged;
+  PetscReal *fp, *mcv, *se;             /* [time*nq + q] */
+  PetscReal *fp_cum_prev;               /* FP entropy_flow_<var>_cum at the previous output time */
+  PetscInt   fp_cum_column[IT_MAX_DIM]; /* its columns */
+  PetscReal  fp_t_prev;
+  PetscInt   ncell;
+  PetscReal *fp_density; /* the FP density at the last time, natural order */
+};
