@@ -98,18 +98,23 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Warns once when the density reaches the walls. */
+/* The largest mass in the outermost layer of cells so far. */
 PetscErrorCode ItAppCheckBox(ItApp *app) {
-  const PetscReal boundary_mass = ItDiagGetBoundaryMass(app->diag);
+  PetscFunctionBegin;
+  app->boundary_mass = PetscMax(app->boundary_mass, ItDiagGetBoundaryMass(app->diag));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
-  app->boundary_mass = PetscMax(app->boundary_mass, boundary_mass);
-  if (boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned) {
+/* Warns, once, when the density reached the walls: the fraction that
+   summary.json records as boundary_mass (the largest seen). */
+static PetscErrorCode ItAppWarnBox(ItApp *app) {
+  PetscFunctionBegin;
+  if (app->boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned)
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                           "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; "
-                           "the box is too small (widen -grid_lo/-grid_hi)\n",
-                           app->settings.quiet ? "" : "\n", (double)boundary_mass));
-    app->warned = PETSC_TRUE;
-  }
+                           "infotherm: warning: up to %.3g of the mass lies in the outermost "
+                           "cells; the box is too small (widen -grid_lo/-grid_hi)\n",
+                           (double)app->boundary_mass));
+  app->warned = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -163,6 +168,7 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
     PetscCall(ItJSONSet(final, ItDiagGetColumnName(app->diag, k),
                         ItJSONReal(ItDiagGetValues(app->diag)[k])));
   PetscCall(ItJSONSet(root, "final", final));
+  PetscCall(ItAppWarnBox(app));
   PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
   json_decref(root);
   PetscFunctionReturn(PETSC_SUCCESS);

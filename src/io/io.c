@@ -287,19 +287,22 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
     for (PetscInt s = 0; s < io->nsnap; s++) {
       /* the stationary density (t = inf) is listed at t = 0: ParaView needs a finite time */
       PetscCall(ItBufferPrintf(
-          &buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.15g\"/>\n",
+          &buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n",
           io->snap_file[s], PetscIsInfOrNanReal(io->snap_t[s]) ? 0.0 : (double)io->snap_t[s]));
       PetscCall(ItBufferPrintf(
           &buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims));
+      /* ParaView reads an XML DataItem without Precision="8" as 32-bit floats */
       PetscCall(ItBufferPrintf(&buf,
                                "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem "
-                               "Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n",
+                               "Dimensions=\"3\" NumberType=\"Float\" Precision=\"8\" "
+                               "Format=\"XML\">%.17g %.17g %.17g</DataItem>\n",
                                (double)ItGridCoordinate(grid, 2, 0),
                                (double)ItGridCoordinate(grid, 1, 0),
                                (double)ItGridCoordinate(grid, 0, 0)));
       PetscCall(ItBufferPrintf(&buf,
-                               "     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g "
-                               "%.15g</DataItem>\n    </Geometry>\n",
+                               "     <DataItem Dimensions=\"3\" NumberType=\"Float\" "
+                               "Precision=\"8\" Format=\"XML\">%.17g %.17g "
+                               "%.17g</DataItem>\n    </Geometry>\n",
                                (double)grid->h[2], (double)grid->h[1], (double)grid->h[0]));
       PetscCall(ItBufferPrintf(
           &buf,
