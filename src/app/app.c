@@ -310,12 +310,12 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   PetscOptionsEnd();
   /* a fresh run validates its initial density before it creates anything */
   if (!restarted) PetscCall(ItAppInitialDensity(app));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
-  PetscCall(ItIOSignalsInstall());
+  PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
   if (app->settings.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
@@ -345,7 +345,7 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
 
   PetscFunctionBegin;
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
@@ -353,6 +353,7 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscCall(ItDiagAccumulate(app->diag));
   PetscCall(ItAppCheckBox(app));
   PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, ItDiagGetValues(app->diag)));
+  PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,
                               "density_stationary.h5"));
@@ -398,8 +399,9 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(PetscTestFile(files[k], 'r', &readable));
     PetscCheck(readable, PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "cannot read the snapshot %s",
                files[k]);
+    if (k) PetscCall(ItIOSnapshotSameRun(PETSC_COMM_WORLD, files[0], files[k]));
   }
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
@@ -410,6 +412,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItAppCheckBox(app));
     PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
   }
+  PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItJSONPack(&extra, "{s:s}", "note", "*_cum columns integrate over the snapshots only"));
   PetscCall(ItAppWriteSummary(app, extra));
