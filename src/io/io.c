@@ -817,6 +817,22 @@ static void ItIOStringAttribute(hid_t obj, const char name[], char value[], size
   H5Aclose(attr);
 }
 
+/* The attribute name of the object path (/density or /options) in both
+   files f[] as text, in value[2][len]: "(not set)" when missing, "(set)" for
+   a flag. */
+static void ItIOAttributePair(const hid_t f[2], const char path[], const char name[],
+                              char value[2][8192]) {
+  for (int j = 0; j < 2; j++) {
+    hid_t object = H5Oopen(f[j], path, H5P_DEFAULT);
+    snprintf(value[j], 8192, "(not set)");
+    if (object >= 0 && H5Aexists(object, name) > 0) {
+      ItIOStringAttribute(object, name, value[j], 8192);
+      if (!value[j][0]) snprintf(value[j], 8192, "(set)");
+    }
+    if (object >= 0) H5Oclose(object);
+  }
+}
+
 /* The first difference between two snapshots of analyze (grid, model's
    fingerprint, or an option other than those that only steer where and how
    far the run went) in why[]; "" when they come from one run. Rank 0. */
@@ -832,31 +848,21 @@ static void ItIOSnapshotDifference(const char first[], const char other[], char 
                                          "checkpoint_every",
                                          "checkpoint_wall",
                                          "overwrite"};
-  hid_t                    f[2];
-  ItIONames                names[2] = {{0}, {0}};
-  char                     a[8192], b[8192];
+  static const char *const grid[]     = {"model", "fingerprint", "dim", "n0", "lo0", "hi0",
+                                         "n1",    "lo1",         "hi1", "n2", "lo2", "hi2"};
+  hid_t                    f[2]       = {H5Fopen(first, H5F_ACC_RDONLY, H5P_DEFAULT),
+                                         H5Fopen(other, H5F_ACC_RDONLY, H5P_DEFAULT)};
+  ItIONames                names[2]   = {{0}, {0}};
+  char                     value[2][8192];
 
   why[0] = 0;
-  f[0]   = H5Fopen(first, H5F_ACC_RDONLY, H5P_DEFAULT);
-  f[1]   = H5Fopen(other, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f[0] < 0 || f[1] < 0) {
-    snprintf(why, len, "cannot open %s", f[0] < 0 ? first : other);
-    goto done;
-  }
-  {
-    const char *const grid[] = {"model", "fingerprint", "dim", "n0", "lo0", "hi0",
-                                "n1",    "lo1",         "hi1", "n2", "lo2", "hi2"};
-    for (size_t k = 0; k < sizeof(grid) / sizeof(grid[0]) && !why[0]; k++) {
-      hid_t d[2] = {H5Dopen2(f[0], "/density", H5P_DEFAULT),
-                    H5Dopen2(f[1], "/density", H5P_DEFAULT)};
-      if (d[0] >= 0) ItIOStringAttribute(d[0], grid[k], a, sizeof(a));
-      if (d[1] >= 0) ItIOStringAttribute(d[1], grid[k], b, sizeof(b));
-      if (d[0] >= 0) H5Dclose(d[0]);
-      if (d[1] >= 0) H5Dclose(d[1]);
-      if (strcmp(a, b))
-        snprintf(why, len, "%s (%s: %.200s, not %.200s)",
-                 k < 2 ? "another model or other model parameters" : "another grid", grid[k], b, a);
-    }
+  if (f[0] < 0 || f[1] < 0) snprintf(why, len, "cannot open %s", f[0] < 0 ? first : other);
+  for (size_t k = 0; k < sizeof(grid) / sizeof(grid[0]) && !why[0]; k++) {
+    ItIOAttributePair(f, "/density", grid[k], value);
+    if (strcmp(value[0], value[1]))
+      snprintf(why, len, "%s (%s: %.200s, not %.200s)",
+               k < 2 ? "another model or other model parameters" : "another grid", grid[k],
+               value[1], value[0]);
   }
   for (int i = 0; i < 2 && !why[0]; i++)
     if (H5Lexists(f[i], "/options", H5P_DEFAULT) > 0)
@@ -864,27 +870,15 @@ static void ItIOSnapshotDifference(const char first[], const char other[], char 
                          H5P_DEFAULT);
   for (int i = 0; i < 2 && !why[0]; i++)
     for (PetscInt k = 0; k < names[i].n && !why[0]; k++) {
-      const char *name = names[i].name[k];
-      hid_t       g[2];
-      size_t      s;
-      for (s = 0; s < sizeof(steering) / sizeof(steering[0]); s++)
-        if (!strcmp(name, steering[s])) break;
+      size_t s = 0;
+      while (s < sizeof(steering) / sizeof(steering[0]) && strcmp(names[i].name[k], steering[s]))
+        s++;
       if (s < sizeof(steering) / sizeof(steering[0])) continue;
-      g[0] = H5Gopen2(f[0], "/options", H5P_DEFAULT);
-      g[1] = H5Gopen2(f[1], "/options", H5P_DEFAULT);
-      for (int j = 0; j < 2; j++) {
-        char *value = j ? b : a;
-        if (g[j] >= 0 && H5Aexists(g[j], name) > 0)
-          ItIOStringAttribute(g[j], name, value, 8192);
-        else
-          snprintf(value, 8192, "(not set)");
-        if (!value[0]) snprintf(value, 8192, "(set)"); /* a flag */
-      }
-      if (g[0] >= 0) H5Gclose(g[0]);
-      if (g[1] >= 0) H5Gclose(g[1]);
-      if (strcmp(a, b)) snprintf(why, len, "other options (-%s %.200s, not %.200s)", name, b, a);
+      ItIOAttributePair(f, "/options", names[i].name[k], value);
+      if (strcmp(value[0], value[1]))
+        snprintf(why, len, "other options (-%s %.200s, not %.200s)", names[i].name[k], value[1],
+                 value[0]);
     }
-done:
   for (int i = 0; i < 2; i++) {
     if (f[i] >= 0) H5Fclose(f[i]);
     for (PetscInt k = 0; k < names[i].n; k++) free(names[i].name[k]);
