@@ -63,7 +63,7 @@ proc = run("run", ["-model", "linear", "-grid_n", "40", "-init", "file", "-init_
 check(proc.returncode != 0 and "another grid" in proc.stderr and not os.path.exists(out + "/b"), f"snapshot of another grid refused: {proc.stderr.strip()}")
 
 # an existing output survives a failed run into the same directory
-before = open(out + "/summary.json").read()
+before = open(out + "/stationary_summary.json").read()
 proc = run("stationary", ["-model", "linear", "-grid_n", "32", "-tau_v", "1", "-linear_D", "-1,1", "-output_dir", out], expect_ok=False)
-check(proc.returncode != 0 and open(out + "/summary.json").read() == before, "a failed run leaves the earlier outputs intact")
+check(proc.returncode != 0 and open(out + "/stationary_summary.json").read() == before, "a failed run leaves the earlier outputs intact")
 finish()

@@ -70,7 +70,7 @@ rng = np.random.default_rng(7)
 survived = 0
 for trial in range(6):
     proc = subprocess.Popen([BIN, "run", "-model", "linear", "-grid_n", "160", "-t_final", "50", "-checkpoint_every", "0.01", "-output_dir", out, "-quiet"]
-                            + (["-restart", "auto"] if os.path.exists(out + "/checkpoint.h5") else []), stderr=subprocess.DEVNULL)
+                            + (["-restart", "auto"] if os.path.exists(out + "/checkpoint.h5") else ["-overwrite"]), stderr=subprocess.DEVNULL)
     time.sleep(0.5 + rng.uniform(0, 1.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()

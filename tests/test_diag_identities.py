@@ -63,7 +63,7 @@ for parity, expected in (("odd", 1.2 ** 2 / (0.5 * 0.8 ** 2)), ("even", 0.0)):
         out = tmpdir(f"parity-{parity}-{n}")
         run("stationary", ["-model", "brownian", "-v0", "1.2", "-tau_v", "0.5", "-sigma_v", "0.8", "-grid_n", n, "-grid_lo", "-4", "-grid_hi", "6.4",
                            "-parity", f"v:{parity}", "-output_dir", out])
-        s = read_json(out + "/summary.json")
+        s = read_json(out + "/stationary_summary.json")
         errs.append(abs(s["final"]["entropy_production"] - expected))
     check(s["parity"] == {"v": parity} and s["entropy_production_current"] == ("irreversible" if parity == "odd" else "full"), f"summary.json records v {parity}")
     if parity == "odd":

@@ -43,11 +43,11 @@ for label, grids, raw_bound, rich_bound in [
 out = tmpdir("bits")
 run("stationary", ["-model", "linear", "-linear_M", "-1,0.3,0.6,-0.8", "-grid_n", "48", "-grid_lo", "-5", "-grid_hi", "5", "-output_dir", out + "/nats"])
 run("stationary", ["-model", "linear", "-linear_M", "-1,0.3,0.6,-0.8", "-grid_n", "48", "-grid_lo", "-5", "-grid_hi", "5", "-bits", "-output_dir", out + "/bits"])
-nats, bits = read_json(out + "/nats/summary.json"), read_json(out + "/bits/summary.json")
+nats, bits = read_json(out + "/nats/stationary_summary.json"), read_json(out + "/bits/stationary_summary.json")
 check(bits["information_unit"] == "bits" and nats["information_unit"] == "nats", "summary.json says which unit")
 check(abs(bits["final"]["mutual_information_bits"] * math.log(2) - nats["final"]["mutual_information"]) < 1e-12
       and abs(bits["final"]["info_flow_X_bits"] * math.log(2) - nats["final"]["info_flow_X"]) < 1e-12
       and bits["final"]["entropy_production"] == nats["final"]["entropy_production"], "-bits converts information (not dissipation) and renames the columns")
-header = open(out + "/bits/diagnostics.csv").readline()
+header = open(out + "/bits/stationary.csv").readline()
 check("mutual_information_bits" in header and "entropy_production," in header, "diagnostics.csv header names the bits columns")
 finish()

@@ -41,7 +41,7 @@ for name, (builtin, expr) in CASES.items():
     check(rel < 1e-12, f"{name}: the expression model's transient density equals the built-in one ({rel:.1e})")
     diff = agree(read_csv(f"{out}/expr-run/diagnostics.csv"), read_csv(f"{out}/builtin-run/diagnostics.csv"))
     check(diff < 1e-12, f"{name}: every diagnostic of the run agrees ({diff:.1e})")
-    a, b = read_json(f"{out}/expr-ss/summary.json")["final"], read_json(f"{out}/builtin-ss/summary.json")["final"]
+    a, b = read_json(f"{out}/expr-ss/stationary_summary.json")["final"], read_json(f"{out}/builtin-ss/stationary_summary.json")["final"]
     diff = max(abs(a[k] - b[k]) / (abs(b[k]) + 1e-2) for k in b)
     check(diff < 1e-10, f"{name}: every stationary diagnostic agrees ({diff:.1e})")
 
@@ -49,7 +49,7 @@ for name, (builtin, expr) in CASES.items():
 out = tmpdir("expr-param")
 base = ["-model", "expr", "-vars", "v", "-expr_param", "tau=1", "-expr_drift_v", "(-v/tau)", "-expr_diffusion_v", "1/tau", "-grid_n", "64", "-grid_lo", "-6", "-grid_hi", "6"]
 run("stationary", base + ["-tau", "3", "-output_dir", out])
-s = read_json(out + "/summary.json")
+s = read_json(out + "/stationary_summary.json")
 check(s["parameters"]["tau"] == 3 and abs(s["final"]["var_v"] - 1) < 1e-3, f"-tau 3 reaches the formulas and summary.json (var_v = {s['final']['var_v']:.6f}, exact 1)")
 
 # formula errors, before anything is written

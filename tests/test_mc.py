@@ -109,8 +109,8 @@ proc = run("crosscheck", ["-options_file", LINEAR, "-init_mean", "0,0", "-init_c
                           "-t_final", 2, "-output_every", 0.5, "-grid_n", 96, "-output_dir", out])
 cc = read_json(os.path.join(out, "crosscheck.json"))
 check(proc.returncode == 0 and cc["passed"] and cc["judged"] > 20, f"crosscheck passes on the linear model ({cc['judged']} judged, max |z| {cc['max_abs_z']:.2f})")
-check(all(os.path.exists(os.path.join(out, f)) for f in ("crosscheck.txt", "mc.csv", "mc_summary.json", "diagnostics.csv", "summary.json")),
-      "crosscheck writes crosscheck.json/.txt beside both runs' outputs")
+check(all(os.path.exists(os.path.join(out, f)) for f in ("crosscheck.txt", "crosscheck_mc.csv", "crosscheck_mc_summary.json", "crosscheck_diagnostics.csv", "crosscheck_summary.json")),
+      "crosscheck writes crosscheck.json/.txt beside both runs' outputs, named crosscheck_*")
 
 out = tmpdir("cross-inference")
 proc = run("crosscheck", ["-options_file", INFERENCE, "-mc_particles", 20000, "-t_final", 1, "-output_every", 0.25,

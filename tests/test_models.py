@@ -41,7 +41,7 @@ for name, opts in MODELS.items():
     check(drift < 1e-12, f"{name}: mass conserved by the default adaptive method (max |mass - 1| = {drift:.1e})")
 
     proc = run("stationary", opts + ["-output_dir", out + "/ss"])
-    summary = read_json(out + "/ss/summary.json")
+    summary = read_json(out + "/ss/stationary_summary.json")
     check(summary["residual"] < 1e-9, f"{name}: stationary solve converges (residual {summary['residual']:.1e})")
     ss, _ = read_density(out + "/ss/density_stationary.h5")
     check(ss.min() > -1e-10 * ss.max(), f"{name}: stationary density non-negative (min/max {ss.min() / ss.max():.1e})")

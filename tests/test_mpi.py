@@ -25,7 +25,7 @@ for name, opts, ranks in CASES:
         run("run", opts + ["-t_final", "0.6", "-output_every", "0.2", "-output_dir", out + "/run"] + TIGHT, ranks=np_)
         run("stationary", opts + ["-output_dir", out + "/ss"] + TIGHT, ranks=np_)
         res = dict(p=read_density(out + "/run/density_0001.h5")[0], ss=read_density(out + "/ss/density_stationary.h5")[0],
-                   diag=read_csv(out + "/run/diagnostics.csv"), sdiag=read_csv(out + "/ss/diagnostics.csv"))
+                   diag=read_csv(out + "/run/diagnostics.csv"), sdiag=read_csv(out + "/ss/stationary.csv"))
         if ref is None:
             ref = res
             continue

@@ -4,6 +4,7 @@ left; the box-too-small warning; the progress line on a terminal; info."""
 import glob
 import os
 import pty
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 import h5py
@@ -35,6 +36,16 @@ items = [e.text for e in xdmf.iter("DataItem") if e.get("Format") == "HDF"]
 check(len(items) == 5 and all(os.path.exists(os.path.join(out, i.split(":")[0])) for i in items), f"density.xmf indexes every snapshot: {items}")
 steps = [float(e.get("Value")) for e in xdmf.iter("Time")]
 check(np.allclose(steps, times), "density.xmf carries the snapshot times")
+# origin and spacing in double precision with every digit (ParaView reads an XML
+# DataItem without Precision="8" as 32-bit floats): lo + h/2 and h of the 48 x 40
+# cells on [-6, 6] x [-1, 2] (inference.opts' box), z, y, x order
+geometry = [e for e in xdmf.iter("Geometry")][0].findall("DataItem")
+h = [12 / 48, 3 / 40]
+want = [[0.5, -1 + h[1] / 2, -6 + h[0] / 2], [1.0, h[1], h[0]]]
+got = [[float(v) for v in e.text.split()] for e in geometry]
+check(all(e.get("Precision") == "8" and e.get("NumberType") == "Float" for e in geometry)
+      and all(abs(a - b) <= 1e-15 * abs(b) for row_a, row_b in zip(got, want) for a, b in zip(row_a, row_b)),
+      f"density.xmf: origin and spacing as 8-byte floats, to 1e-15 ({got}, want {want})")
 check(not glob.glob(out + "/*.tmp"), "no temporary files left behind")
 p, attrs = read_density(snaps[-1])
 check(p.shape == (48, 40) and abs(p.sum() * (12 / 48) * (3 / 40) - 1) < 1e-12, "snapshot holds the whole normalised density in natural order")
@@ -44,6 +55,11 @@ out = tmpdir("smallbox")
 proc = run("run", ["-model", "linear", "-grid_n", "32", "-grid_lo", "-2.5", "-grid_hi", "2.5", "-init_cov", "0.1,0.1", "-t_final", "2", "-output_dir", out])
 s = read_json(out + "/summary.json")
 check("box is too small" in proc.stderr and s["box_too_small"] is True and s["boundary_mass"] > 1e-6, f"small box reported: {proc.stderr.strip()} / boundary_mass {s['boundary_mass']:.2e}")
+# the warning's fraction is summary.json's boundary_mass (the largest over the run,
+# which grows here as the density spreads from variance 0.1 to 1 over the walls at 2.5)
+printed = re.search(r"up to ([0-9.e+-]+) of the mass", proc.stderr)
+check(printed is not None and float(printed.group(1)) == float(f"{s['boundary_mass']:.3g}"),
+      f"the warning prints summary.json's boundary_mass {s['boundary_mass']:.3g}: {proc.stderr.strip()}")
 proc = run("run", ["-model", "linear", "-grid_n", "32", "-init_cov", "0.1,0.1", "-t_final", "2", "-output_dir", out + "/ok"])
 s = read_json(out + "/ok/summary.json")
 check(proc.stderr == "" and s["box_too_small"] is False, "a box that holds the density gives no warning")

@@ -71,7 +71,7 @@ try:
         check(np.all(np.diff(mi) < 0), f"sweep: the noisier the neuron, the less it knows about v (I = {np.round(mi, 4)})")
         direct = tmpdir("slurm-direct")
         run("stationary", ["-options_file", INPUT, "-grid_n", "64,48", "-sigma_r", "0.2", "-output_dir", direct])
-        check(abs(read_json(direct + "/summary.json")["final"]["mutual_information"] - mi[1]) < 1e-10, "sweep task 1 = a direct stationary solve with -sigma_r 0.2")
+        check(abs(read_json(direct + "/stationary_summary.json")["final"]["mutual_information"] - mi[1]) < 1e-10, "sweep task 1 = a direct stationary solve with -sigma_r 0.2")
 
     stamp("sweep done")
     # the restart chain: signalled after its first checkpoint, requeued, completed

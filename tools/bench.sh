@@ -27,10 +27,10 @@
 # and a fixed dt, t_final = steps*dt.
 #
 # Columns:
-#   wall       summary.json wall_time (includes assembly and output)
+#   wall       summary.json (stationary: stationary_summary.json) wall_time (includes assembly and output)
 #   solve      stationary: KSPSolve time; run: TSStep time / steps (seconds per step)
 #   solves     number of KSPSolve calls (-log_view)
-#   Krylov its stationary: summary.json ksp_iterations; run: sum of the
+#   Krylov its stationary: stationary_summary.json ksp_iterations; run: sum of the
 #              iteration counts printed by -ksp_converged_reason
 #   RSS        peak resident memory (/usr/bin/time %M) summed over ranks
 #   B/unk      RSS bytes per unknown; in brackets, net of the RSS of a tiny run
@@ -160,7 +160,9 @@ measure() {
     mpiexec --allow-run-as-root --oversubscribe --bind-to core -n "$r" \
     /usr/bin/time -a -o "$d/mem" -f "%M %e %U %S" "$bin" "${args[@]}" >"$d/stdout" 2>"$d/stderr"
   rc=$?
-  if [ $rc -ne 0 ] || [ ! -f "$d/out/summary.json" ] || [ ! -f "$d/log" ]; then
+  local summary="$d/out/summary.json"
+  [ "$kind" = stationary ] && summary="$d/out/stationary_summary.json"
+  if [ $rc -ne 0 ] || [ ! -f "$summary" ] || [ ! -f "$d/log" ]; then
     local why="exit $rc"; [ $rc -eq 124 ] && why="timeout ${tmo}s"
     echo "FAILED ($why; see $d/stderr)" >&2
     rows+=("| ${dim}-D ${n}^${dim} | $kind | $r | $N | FAILED ($why) | | | | | | | | | $busy |")
@@ -168,15 +170,15 @@ measure() {
     return
   fi
   local wall its solves solve mflops gbs kb bpu bnet speed cpu
-  wall=$(json_field "$d/out/summary.json" wall_time)
+  wall=$(json_field "$summary" wall_time)
   solves=$(event_field "$d/log" KSPSolve 2)
   if [ "$kind" = stationary ]; then
-    its=$(json_field "$d/out/summary.json" ksp_iterations)
+    its=$(json_field "$summary" ksp_iterations)
     solve=$(event_field "$d/log" KSPSolve 4)
   else
     its=$(awk '/Linear solve (converged|did not converge)/ { s += $NF } END { print s + 0 }' "$d/stdout")
     local nsteps tstep
-    nsteps=$(json_field "$d/out/summary.json" steps)
+    nsteps=$(json_field "$summary" steps)
     tstep=$(event_field "$d/log" TSStep 4)
     solve=$(awk -v t="$tstep" -v s="$nsteps" 'BEGIN { if (s > 0) printf "%.4g", t / s; else print "?" }')
   fi

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Gathers the summary.json files of a parameter sweep (jobs/sweep.sbatch, one
+"""Gathers the stationary_summary.json (or summary.json) files of a parameter sweep (jobs/sweep.sbatch, one
 folder per value) into SWEEP_DIR/sweep.csv and plots decoding accuracy against
 energy cost in SWEEP_DIR/sweep.png.
 
@@ -23,11 +23,15 @@ def main():
     ap.add_argument("--param", help="the swept parameter (default: the one that varies)")
     args = ap.parse_args()
     runs = []
-    for path in sorted(glob.glob(os.path.join(args.sweep_dir, "*", "summary.json"))):
-        with open(path) as f:
-            runs.append(json.load(f))
+    # a folder per value: stationary_summary.json (COMMAND=stationary, the default) or summary.json (run)
+    for folder in sorted(glob.glob(os.path.join(args.sweep_dir, "*", ""))):
+        for name in ("stationary_summary.json", "summary.json"):
+            if os.path.exists(os.path.join(folder, name)):
+                with open(os.path.join(folder, name)) as f:
+                    runs.append(json.load(f))
+                break
     if not runs:
-        sys.exit(f"collect: no */summary.json under {args.sweep_dir}")
+        sys.exit(f"collect: no */stationary_summary.json or */summary.json under {args.sweep_dir}")
     param = args.param
     if not param:
         varying = [k for k in runs[0]["parameters"] if len({r["parameters"].get(k) for r in runs}) > 1]

@@ -45,7 +45,7 @@ def solve(case, n, ranks):
     else:
         run("run", opts + ["-init_mean", ",".join(map(str, case["m0"])), "-init_cov", ",".join(str(x) for r in case["S0"] for x in r),
                            "-t_final", case["t"], "-output_every", case["t"]], ranks=ranks)
-    return read_json(out + "/summary.json")["final"], names
+    return read_json(out + ("/summary.json" if case["t"] is not None else "/stationary_summary.json"))["final"], names
 
 
 def study(label, case, grids, ranks):

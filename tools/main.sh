@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 ranks=${RANKS:-2}
-mpiexec --allow-run-as-root --oversubscribe -n "$ranks" build/infotherm run -options_file input/inference.opts "$@"
+# -overwrite: a second `bash tools/main.sh` replaces the first one's results (only infotherm's files)
+mpiexec --allow-run-as-root --oversubscribe -n "$ranks" build/infotherm run -options_file input/inference.opts -overwrite "$@"
 /usr/bin/python3 tools/plot.py results/inference

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Plots an infotherm results directory.
 
-    tools/plot.py RESULTS_DIR [--snapshot FILE] [--log] [--dpi N]
+    tools/plot.py RESULTS_DIR [--stationary] [--snapshot FILE] [--log] [--dpi N]
 
 Reads RESULTS_DIR/diagnostics.csv, RESULTS_DIR/summary.json and the last
-density snapshot, and writes into RESULTS_DIR
+density snapshot of `run` (with --stationary, or when the folder holds no
+run: stationary.csv, stationary_summary.json and density_stationary.h5 of
+`stationary`), and writes into RESULTS_DIR
 
   diagnostics.png  the time series of every column of diagnostics.csv, grouped
                    in panels (mass, entropies, information, means, variances,
@@ -47,9 +49,9 @@ NATS = "nats"
 
 # ---------------------------------------------------------------- reading ---
 
-def read_summary(directory):
-    """summary.json as a dict, or {} when it is missing or unreadable."""
-    path = os.path.join(directory, "summary.json")
+def read_summary(directory, name="summary.json"):
+    """summary.json (or name) as a dict, or {} when it is missing or unreadable."""
+    path = os.path.join(directory, name)
     try:
         with open(path) as f:
             return json.load(f)
@@ -58,9 +60,9 @@ def read_summary(directory):
         return {}
 
 
-def read_diagnostics(directory):
-    """(names, data) of diagnostics.csv: names of the columns, data[row, col]."""
-    path = os.path.join(directory, "diagnostics.csv")
+def read_diagnostics(directory, name="diagnostics.csv"):
+    """(names, data) of diagnostics.csv (or name): names of the columns, data[row, col]."""
+    path = os.path.join(directory, name)
     with open(path) as f:
         header = f.readline().strip()
         if not header:
@@ -397,6 +399,8 @@ def main(argv=None):
                     "of diagnostics.csv) and density.png (the last density snapshot).")
     parser.add_argument("results_dir", metavar="RESULTS_DIR",
                         help="directory written by infotherm run/stationary")
+    parser.add_argument("--stationary", action="store_true",
+                        help="plot the outputs of `stationary` (the default when the folder holds no run)")
     parser.add_argument("--snapshot", metavar="FILE",
                         help="density snapshot to draw instead of the last one")
     parser.add_argument("--log", action="store_true",
@@ -407,13 +411,16 @@ def main(argv=None):
     directory = args.results_dir
     if not os.path.isdir(directory):
         parser.error(f"{directory} is not a directory")
-    summary = read_summary(directory)
+    stationary = args.stationary or (not os.path.exists(os.path.join(directory, "diagnostics.csv"))
+                                     and os.path.exists(os.path.join(directory, "stationary.csv")))
+    table, summary_name = ("stationary.csv", "stationary_summary.json") if stationary else ("diagnostics.csv", "summary.json")
+    summary = read_summary(directory, summary_name)
     written = []
 
-    csv_path = os.path.join(directory, "diagnostics.csv")
-    stationary_only = False
+    csv_path = os.path.join(directory, table)
+    stationary_only = stationary
     if os.path.exists(csv_path):
-        names, data = read_diagnostics(directory)
+        names, data = read_diagnostics(directory, table)
         if data.shape[0] == 0:
             print(f"plot.py: note: {csv_path} has no rows yet", file=sys.stderr)
         else:

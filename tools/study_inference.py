@@ -44,7 +44,7 @@ def main():
                 out = os.path.join(args.out, "runs", f"{tuning}_tau{tau}_sigma{sigma}")
                 infotherm("stationary", ["-tuning", tuning, "-tau_r", tau, "-sigma_r", sigma, "-grid_n", grid,
                                          "-output_dir", out])
-                with open(os.path.join(out, "summary.json")) as f:
+                with open(os.path.join(out, "stationary_summary.json")) as f:
                     final = json.load(f)["final"]
                 row = {"tuning": tuning, "tau_r": tau, "sigma_r": sigma}
                 for k in ("mutual_information", "decoding_mse", "heat_rate_r", "info_flow_X", "cost_per_bit"):

@@ -35,7 +35,7 @@ def main():
     before = os.path.join(args.out, "before")
     infotherm("stationary", ["-beta", 0, "-grid_n", grid, "-output_dir", before])
     init = ["-init", "file", "-init_file", os.path.join(before, "density_stationary.h5")]
-    with open(os.path.join(before, "summary.json")) as f:
+    with open(os.path.join(before, "stationary_summary.json")) as f:
         heat_before = json.load(f)["final"]["heat_rate_w"]
     after = os.path.join(args.out, "after")
     infotherm("run", init + ["-grid_n", grid, "-t_final", t_final, "-output_dir", after])

@@ -15,9 +15,9 @@ def options_file(study):
 
 
 def infotherm(study, command, options, check=True):
-    """Runs `infotherm COMMAND -options_file input/study_STUDY.opts OPTIONS -quiet`;
-    exits with infotherm's message when it fails and check is set."""
-    argv = [BIN, command, "-options_file", options_file(study)] + [str(o) for o in options] + ["-quiet"]
+    """Runs `infotherm COMMAND -options_file input/study_STUDY.opts OPTIONS -quiet -overwrite`
+    (a study regenerates its folders); exits with infotherm's message when it fails and check is set."""
+    argv = [BIN, command, "-options_file", options_file(study)] + [str(o) for o in options] + ["-quiet", "-overwrite"]
     proc = subprocess.run(argv, capture_output=True, text=True)
     if check and proc.returncode != 0:
         sys.exit(f"study_{study}: {' '.join(argv)} failed:\n{proc.stderr}")

@@ -23,6 +23,10 @@ struct _p_ItIO {
   MPI_Comm    comm;
   PetscMPIInt rank;
   char        dir[PETSC_MAX_PATH_LEN];
+  /* the files of the command (src/io/folder.c), -overwrite, and whether the
+     folder is claimed (created, locked, free of another run's files) */
+  const void *layout;
+  PetscBool   overwrite, claimed;
   /* diagnostics table: column names and rows (t first) */
   PetscInt ncol, nrow, caprow;
   char (*column)[64];
@@ -34,7 +38,25 @@ struct _p_ItIO {
   PetscReal *snap_t;
 };
 
-PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io);
+/* Create touches nothing on disk; Claim, before the first write, creates the
+   folder, locks it and refuses (or with -overwrite removes) an earlier run's
+   files. A file is asked for by its logical name (diagnostics.csv,
+   summary.json, density.xmf, density_NNNN.h5, ...), which the command's
+   layout maps to its name in the folder (stationary.csv, ...). */
+PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], const char command[], ItIO *io);
+PetscErrorCode ItIOClaim(ItIO io, const char restart[]);
+PetscErrorCode ItIOUnlock(ItIO io);
+PetscErrorCode ItIOSetLayout(ItIO io, const char command[]);
+PetscErrorCode ItIOFileName(ItIO io, const char logical[], char actual[], size_t len);
+PetscErrorCode ItIOFilePath(ItIO io, const char logical[], char path[], size_t len);
+PetscErrorCode ItIOViewerOpen(MPI_Comm comm, const char path[], PetscFileMode mode,
+                              PetscViewer *viewer);
+/* Rank 0's clean-up after an error or a fatal signal: the lock, the
+   temporary file being written, the folders made and still empty. Only
+   unlink and rmdir (safe in a signal handler). */
+void           ItIOAbandon(void);
+void           ItIOTmpBegin(const char tmp[]);
+void           ItIOTmpEnd(void);
 PetscErrorCode ItIODestroy(ItIO *io);
 PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64]);
 PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]);
@@ -48,11 +70,12 @@ PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, Pet
                                  const char name[]);
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p, PetscReal *t);
 PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]);
+PetscErrorCode ItIOSnapshotSameRun(MPI_Comm comm, const char first[], const char other[]);
 PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
                                    PetscInt nstate, const PetscReal state[], const char physics[]);
 PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p,
                                   PetscInt nstate, PetscReal state[], const char physics[]);
-PetscErrorCode ItIOSignalsInstall(void);
+PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint);
 PetscInt       ItIOSignalsReceived(void);
 
 PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);

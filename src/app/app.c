@@ -99,18 +99,23 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Warns once when the density reaches the walls. */
+/* The largest mass in the outermost layer of cells so far. */
 PetscErrorCode ItAppCheckBox(ItApp *app) {
-  const PetscReal boundary_mass = ItDiagGetBoundaryMass(app->diag);
+  PetscFunctionBegin;
+  app->boundary_mass = PetscMax(app->boundary_mass, ItDiagGetBoundaryMass(app->diag));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
-  app->boundary_mass = PetscMax(app->boundary_mass, boundary_mass);
-  if (boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned) {
+/* Warns, once, when the density reached the walls: the fraction that
+   summary.json records as boundary_mass (the largest seen). */
+static PetscErrorCode ItAppWarnBox(ItApp *app) {
+  PetscFunctionBegin;
+  if (app->boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned)
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                           "%sinfotherm: warning: %.2g of the mass lies in the outermost cells; "
-                           "the box is too small (widen -grid_lo/-grid_hi)\n",
-                           app->settings.quiet ? "" : "\n", (double)boundary_mass));
-    app->warned = PETSC_TRUE;
-  }
+                           "infotherm: warning: up to %.3g of the mass lies in the outermost "
+                           "cells; the box is too small (widen -grid_lo/-grid_hi)\n",
+                           (double)app->boundary_mass));
+  app->warned = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -164,6 +169,7 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
     PetscCall(ItJSONSet(final, ItDiagGetColumnName(app->diag, k),
                         ItJSONReal(ItDiagGetValues(app->diag)[k])));
   PetscCall(ItJSONSet(root, "final", final));
+  PetscCall(ItAppWarnBox(app));
   PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
   json_decref(root);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -305,12 +311,12 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   PetscOptionsEnd();
   /* a fresh run validates its initial density before it creates anything */
   if (!restarted) PetscCall(ItAppInitialDensity(app));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
-  PetscCall(ItIOSignalsInstall());
+  PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
   if (app->settings.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
@@ -340,7 +346,7 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
 
   PetscFunctionBegin;
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
@@ -348,6 +354,7 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscCall(ItDiagAccumulate(app->diag));
   PetscCall(ItAppCheckBox(app));
   PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, ItDiagGetValues(app->diag)));
+  PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,
                               "density_stationary.h5"));
@@ -393,8 +400,9 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(PetscTestFile(files[k], 'r', &readable));
     PetscCheck(readable, PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "cannot read the snapshot %s",
                files[k]);
+    if (k) PetscCall(ItIOSnapshotSameRun(PETSC_COMM_WORLD, files[0], files[k]));
   }
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
@@ -405,6 +413,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItAppCheckBox(app));
     PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
   }
+  PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItJSONPack(&extra, "{s:s}", "note", "*_cum columns integrate over the snapshots only"));
   PetscCall(ItAppWriteSummary(app, extra));

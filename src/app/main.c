@@ -99,11 +99,16 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  /* before anything slow, and again over PETSc's own handlers: a signal
+     during the set-up must not kill a run unsaved */
+  if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
   ierr = PetscInitialize(&nargs, &args, NULL, help);
   if (ierr) return 2;
+  if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
   ierr = ItAppMain(command, stem, nfile, files, &interrupted);
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  if (ierr) ItIOAbandon(); /* the lock, a temporary file, an empty folder it made */
   if (ierr && rank == 0) fprintf(stderr, "infotherm: error: %s\n", ItErrorText);
   if (ierr && !ItErrorIsUser) {
     /* an error on some ranks only would leave the others waiting */

@@ -22,7 +22,8 @@ PetscErrorCode ItAppMC(ItApp *app) {
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItAppInitialDensity(app));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p));
   nout = ItSolveOutputCount(&app->settings);
   for (PetscInt k = 0; k <= nout; k++) {
@@ -138,9 +139,10 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItCrosscheckCreate(mc, app->diag, &cc));
   PetscCall(ItAppMCParam(app, &mc_param, &mc_value));
   PetscCall(ItAppInitialDensity(app));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnNames(app->diag)));
+  PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p)); /* before the solver moves app->p on */
   rows.app   = app;
   rows.ncell = ItGridCellCount(app->grid);

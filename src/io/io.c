@@ -14,7 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <errno.h>
-#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <petscviewerhdf5.h>
 #include <signal.h>
@@ -116,31 +116,18 @@ PetscErrorCode ItJSONUpdate(json_t *object, json_t *other) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* mkdir -p on rank 0. Collective. */
-PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io) {
+/* The output folder dir of command (its files: src/io/folder.c); nothing on
+   disk until ItIOClaim. Reads -overwrite. Collective. */
+PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], const char command[], ItIO *io) {
   ItIO f;
-  int  failed = 0;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&f));
   f->comm = comm;
   PetscCallMPI(MPI_Comm_rank(comm, &f->rank));
+  PetscCheck(dir[0], comm, PETSC_ERR_USER_INPUT, "-output_dir is empty; give a folder");
   PetscCall(PetscStrncpy(f->dir, dir, sizeof(f->dir)));
-  if (f->rank == 0) {
-    char path[PETSC_MAX_PATH_LEN];
-    PetscCall(PetscStrncpy(path, dir, sizeof(path)));
-    for (char *s = path + 1;; s++) {
-      const char saved = *s;
-      if (saved != '/' && saved != 0) continue;
-      *s = 0;
-      if (mkdir(path, 0777) != 0 && errno != EEXIST) failed = errno;
-      *s = saved;
-      if (!saved) break;
-    }
-  }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, comm));
-  PetscCheck(!failed, comm, PETSC_ERR_FILE_OPEN, "cannot create the output directory %s: %s", dir,
-             strerror(failed));
+  PetscCall(ItIOSetLayout(f, command));
   *io = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -148,6 +135,7 @@ PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], ItIO *io) {
 PetscErrorCode ItIODestroy(ItIO *io) {
   PetscFunctionBegin;
   if (!*io) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItIOUnlock(*io));
   PetscCall(PetscFree((*io)->column));
   PetscCall(PetscFree((*io)->row));
   PetscCall(PetscFree((*io)->snap_file));
@@ -162,11 +150,14 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]) {
   int  failed = 0;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", io->dir, name));
+  PetscCheck(io->claimed, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s written before ItIOClaim", name);
+  PetscCall(ItIOFilePath(io, name, path, sizeof(path)));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
   if (io->rank == 0) {
-    FILE  *fd  = fopen(tmp, "w");
+    FILE  *fd;
     size_t len = strlen(text);
+    ItIOTmpBegin(tmp);
+    fd = fopen(tmp, "w");
     if (!fd)
       failed = errno;
     else {
@@ -176,6 +167,7 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]) {
       if (!failed && rename(tmp, path) != 0) failed = errno;
       if (failed) unlink(tmp);
     }
+    ItIOTmpEnd();
   }
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
   PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path,
@@ -251,7 +243,7 @@ PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]) {
   PetscCall(PetscTime(&now));
   {
     /* rank 0's clock decides: every rank must take part in the write */
-    int due = now - io->last_write > 10;
+    int due = io->claimed && now - io->last_write > 10;
     PetscCallMPI(MPI_Bcast(&due, 1, MPI_INT, 0, io->comm));
     if (due) PetscCall(ItIOWriteTable(io));
   }
@@ -287,19 +279,22 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
     for (PetscInt s = 0; s < io->nsnap; s++) {
       /* the stationary density (t = inf) is listed at t = 0: ParaView needs a finite time */
       PetscCall(ItBufferPrintf(
-          &buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.15g\"/>\n",
+          &buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n",
           io->snap_file[s], PetscIsInfOrNanReal(io->snap_t[s]) ? 0.0 : (double)io->snap_t[s]));
       PetscCall(ItBufferPrintf(
           &buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims));
+      /* ParaView reads an XML DataItem without Precision="8" as 32-bit floats */
       PetscCall(ItBufferPrintf(&buf,
                                "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem "
-                               "Dimensions=\"3\" Format=\"XML\">%.15g %.15g %.15g</DataItem>\n",
+                               "Dimensions=\"3\" NumberType=\"Float\" Precision=\"8\" "
+                               "Format=\"XML\">%.17g %.17g %.17g</DataItem>\n",
                                (double)ItGridCoordinate(grid, 2, 0),
                                (double)ItGridCoordinate(grid, 1, 0),
                                (double)ItGridCoordinate(grid, 0, 0)));
       PetscCall(ItBufferPrintf(&buf,
-                               "     <DataItem Dimensions=\"3\" Format=\"XML\">%.15g %.15g "
-                               "%.15g</DataItem>\n    </Geometry>\n",
+                               "     <DataItem Dimensions=\"3\" NumberType=\"Float\" "
+                               "Precision=\"8\" Format=\"XML\">%.17g %.17g "
+                               "%.17g</DataItem>\n    </Geometry>\n",
                                (double)grid->h[2], (double)grid->h[1], (double)grid->h[0]));
       PetscCall(ItBufferPrintf(
           &buf,
@@ -376,7 +371,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
 
   PetscFunctionBegin;
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));
-  PetscCall(PetscViewerHDF5Open(io->comm, tmp, FILE_MODE_WRITE, viewer));
+  PetscCall(ItIOViewerOpen(io->comm, tmp, FILE_MODE_WRITE, viewer));
   PetscCall(VecView(p, *viewer));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "time", PETSC_REAL, &t));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "dim", PETSC_INT, &dim));
@@ -402,35 +397,92 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Closes the file (flushing it) and renames tmp to path on rank 0. Collective. */
-static PetscErrorCode ItIOCommit(ItIO io, PetscViewer *viewer, const char tmp[],
-                                 const char path[]) {
-  int failed = 0;
+/* HDF5's own error printing, silenced while a file is written. */
+static H5E_auto2_t ItIOHDF5Print;
+static void       *ItIOHDF5PrintData;
+
+/* Before an HDF5 file of about `bytes` is written to tmp: refuses when the
+   folder's file system has less room (HDF5 over MPI-IO does not recover from a
+   full disk), and returns errors to ItIOCommit, which every rank reaches,
+   instead of ending the run half-way. Collective. */
+static PetscErrorCode ItIOWriteBegin(ItIO io, const char tmp[], const char path[], double bytes) {
+  double free_bytes = -1;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerDestroy(viewer));
-  PetscCallMPI(MPI_Barrier(io->comm));
-  if (io->rank == 0 && rename(tmp, path) != 0) failed = errno;
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, io->comm));
-  PetscCheck(!failed, io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path,
-             strerror(failed));
+  if (io->rank == 0) {
+    struct statvfs fs;
+    if (statvfs(io->dir, &fs) == 0) free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
+  }
+  PetscCallMPI(MPI_Bcast(&free_bytes, 1, MPI_DOUBLE, 0, io->comm));
+  PetscCheck(free_bytes < 0 || free_bytes >= bytes, io->comm, PETSC_ERR_FILE_WRITE,
+             "cannot write %s: %s (%.0f bytes free, about %.0f needed)", path, strerror(ENOSPC),
+             free_bytes, bytes);
+  if (io->rank == 0) ItIOTmpBegin(tmp);
+  H5Eget_auto2(H5E_DEFAULT, &ItIOHDF5Print, &ItIOHDF5PrintData);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  errno = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The size of a density file of p with n further reals, and room for the
+   options, attributes and HDF5's own structures. */
+static double ItIODensityBytes(Vec p, PetscInt n) {
+  PetscInt size = 0;
+
+  VecGetSize(p, &size);
+  return 8.0 * ((double)size + (double)n) + 65536.0;
+}
+
+/* Closes the file (flushing it) and renames tmp to path on rank 0, if the
+   writing (ierr: this rank's result) went well on every rank; otherwise
+   removes tmp and names the file and the reason (a full disk, ...). Collective. */
+static PetscErrorCode ItIOCommit(ItIO io, PetscErrorCode ierr, PetscViewer *viewer,
+                                 const char tmp[], const char path[]) {
+  int local[2] = {0, 0}, global[2];
+
+  PetscFunctionBegin;
+  if (!ierr) {
+    ierr = PetscViewerDestroy(viewer);
+    if (ierr) *viewer = NULL; /* a viewer whose close failed cannot be closed again */
+  }
+  local[0] = ierr != 0;
+  local[1] = ierr ? errno : 0;
+  if (*viewer) (void)PetscViewerDestroy(viewer);
+  *viewer = NULL;
+  PetscCall(PetscPopErrorHandler());
+  H5Eset_auto2(H5E_DEFAULT, ItIOHDF5Print, ItIOHDF5PrintData);
+  PetscCallMPI(MPI_Allreduce(local, global, 2, MPI_INT, MPI_MAX, io->comm));
+  if (io->rank == 0) {
+    if (global[0])
+      unlink(tmp);
+    else if (rename(tmp, path) != 0)
+      global[0] = 1, global[1] = errno;
+    ItIOTmpEnd();
+  }
+  PetscCallMPI(MPI_Bcast(global, 2, MPI_INT, 0, io->comm));
+  PetscCheck(!global[0], io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path,
+             global[1] ? strerror(global[1]) : "the HDF5 library failed to write it");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Writes p at time t to DIR/name (HDF5) and adds it to density.xmf. Collective. */
 PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
                                  const char name[]) {
-  PetscViewer viewer;
-  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
+  PetscViewer    viewer = NULL;
+  char           path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", io->dir, name));
+  PetscCheck(io->claimed, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s written before ItIOClaim", name);
+  PetscCall(ItIOFilePath(io, name, path, sizeof(path)));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  PetscCall(ItIODensityOpen(io, grid, model, p, t, tmp, &viewer));
-  PetscCall(ItIOCommit(io, &viewer, tmp, path));
+  PetscCall(ItIOWriteBegin(io, tmp, path, ItIODensityBytes(p, 0)));
+  ierr = ItIODensityOpen(io, grid, model, p, t, tmp, &viewer);
+  PetscCall(ItIOCommit(io, ierr, &viewer, tmp, path));
   PetscCall(PetscRealloc(sizeof(*io->snap_file) * (io->nsnap + 1), &io->snap_file));
   PetscCall(PetscRealloc(sizeof(*io->snap_t) * (io->nsnap + 1), &io->snap_t));
-  PetscCall(PetscStrncpy(io->snap_file[io->nsnap], name, sizeof(io->snap_file[0])));
+  PetscCall(ItIOFileName(io, name, io->snap_file[io->nsnap], sizeof(io->snap_file[0])));
   io->snap_t[io->nsnap++] = t;
   PetscCall(ItIOWriteXDMF(io, grid));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -482,20 +534,18 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* DIR/checkpoint.h5: the density, the time-stepping state, the cumulative
-   diagnostics, the rows of diagnostics.csv and the snapshot index, written to
-   a temporary file that replaces the previous checkpoint only once complete
-   (so a kill at any moment leaves the last complete checkpoint). Collective. */
-PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
-                                   PetscInt nstate, const PetscReal state[], const char physics[]) {
+/* The checkpoint's contents, written into tmp (the viewer left open). */
+static PetscErrorCode ItIOCheckpointContents(ItIO io, ItGrid grid, ItModel model, Vec p,
+                                             PetscReal t, PetscInt nstate, const PetscReal state[],
+                                             const char physics[], const char tmp[],
+                                             PetscViewer *out) {
   PetscViewer viewer;
-  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8], columns[4096] = "";
-  PetscInt    version = IT_CHECKPOINT_VERSION;
+  char        columns[4096] = "";
+  PetscInt    version       = IT_CHECKPOINT_VERSION;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/checkpoint.h5", io->dir));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  PetscCall(ItIODensityOpen(io, grid, model, p, t, tmp, &viewer));
+  PetscCall(ItIODensityOpen(io, grid, model, p, t, tmp, out));
+  viewer = *out;
   PetscCall(
       PetscViewerHDF5WriteAttribute(viewer, "/density", "checkpoint_version", PETSC_INT, &version));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "nrow", PETSC_INT, &io->nrow));
@@ -509,7 +559,27 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, P
   PetscCall(ItIOWriteArray(io, viewer, "state", nstate, state));
   PetscCall(ItIOWriteArray(io, viewer, "diagnostics", io->nrow * io->ncol, io->row));
   PetscCall(ItIOWriteArray(io, viewer, "snapshot_times", io->nsnap, io->snap_t));
-  PetscCall(ItIOCommit(io, &viewer, tmp, path));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* DIR/checkpoint.h5: the density, the time-stepping state, the cumulative
+   diagnostics, the rows of diagnostics.csv and the snapshot index, written to
+   a temporary file that replaces the previous checkpoint only once complete
+   (so a kill at any moment leaves the last complete checkpoint). Collective. */
+PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
+                                   PetscInt nstate, const PetscReal state[], const char physics[]) {
+  PetscViewer    viewer = NULL;
+  char           path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCheck(io->claimed, PETSC_COMM_SELF, PETSC_ERR_PLIB, "checkpoint written before ItIOClaim");
+  PetscCall(ItIOFilePath(io, "checkpoint.h5", path, sizeof(path)));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(
+      ItIOWriteBegin(io, tmp, path, ItIODensityBytes(p, nstate + io->nrow * io->ncol + io->nsnap)));
+  ierr = ItIOCheckpointContents(io, grid, model, p, t, nstate, state, physics, tmp, &viewer);
+  PetscCall(ItIOCommit(io, ierr, &viewer, tmp, path));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -526,7 +596,7 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
 
   PetscFunctionBegin;
   PetscCall(ItIOReadSnapshot(grid, model, file, p, &t));
-  PetscCall(PetscViewerHDF5Open(io->comm, file, FILE_MODE_READ, &viewer));
+  PetscCall(ItIOViewerOpen(io->comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "checkpoint_version", &has));
   PetscCheck(has, io->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is a density snapshot, not a checkpoint",
              file);
@@ -572,9 +642,11 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(PetscRealloc(sizeof(*io->snap_file) * PetscMax(1, nsnap), &io->snap_file));
   PetscCall(PetscRealloc(sizeof(*io->snap_t) * PetscMax(1, nsnap), &io->snap_t));
   PetscCall(ItIOReadArray(io, viewer, "snapshot_times", nsnap, io->snap_t));
-  for (PetscInt k = 0; k < nsnap; k++)
-    PetscCall(PetscSNPrintf(io->snap_file[k], sizeof(io->snap_file[0]),
-                            "density_%04" PetscInt_FMT ".h5", k));
+  for (PetscInt k = 0; k < nsnap; k++) {
+    char name[64];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", k));
+    PetscCall(ItIOFileName(io, name, io->snap_file[k], sizeof(io->snap_file[0])));
+  }
   PetscCall(PetscViewerDestroy(&viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -624,7 +696,7 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
 
   PetscFunctionBegin;
   PetscCall(ItIOCheckDensityFile(grid->comm, file));
-  PetscCall(PetscViewerHDF5Open(grid->comm, file, FILE_MODE_READ, &viewer));
+  PetscCall(ItIOViewerOpen(grid->comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "dim", &has));
   PetscCheck(has, grid->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s is not an infotherm density snapshot (no /density with its grid)", file);
@@ -691,7 +763,7 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
 
   PetscFunctionBegin;
   PetscCall(ItIOCheckDensityFile(comm, file));
-  PetscCall(PetscViewerHDF5Open(comm, file, FILE_MODE_READ, &viewer));
+  PetscCall(ItIOViewerOpen(comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasGroup(viewer, "/options", &has));
   PetscCheck(has, comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s has no /options (the run's options as name/value pairs): it was written by an "
@@ -721,10 +793,129 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A string attribute of obj (fixed or variable length) into value[len];
+   "" when it is missing. */
+static void ItIOStringAttribute(hid_t obj, const char name[], char value[], size_t len) {
+  hid_t  attr, type;
+  size_t size;
+
+  value[0] = 0;
+  if (H5Aexists(obj, name) <= 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0) return;
+  type = H5Aget_type(attr);
+  if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+    char *text = NULL;
+    if (H5Aread(attr, type, &text) >= 0 && text) snprintf(value, len, "%s", text);
+    free(text);
+  } else if (H5Tget_class(type) == H5T_STRING && (size = H5Tget_size(type)) < len) {
+    if (H5Aread(attr, type, value) < 0) value[0] = 0;
+    value[size] = 0;
+  } else if (H5Tget_class(type) != H5T_STRING) {
+    double number = 0;
+    if (H5Aread(attr, H5T_NATIVE_DOUBLE, &number) >= 0) snprintf(value, len, "%.17g", number);
+  }
+  H5Tclose(type);
+  H5Aclose(attr);
+}
+
+/* The attribute name of the object path (/density or /options) in both
+   files f[] as text, in value[2][len]: "(not set)" when missing, "(set)" for
+   a flag. */
+static void ItIOAttributePair(const hid_t f[2], const char path[], const char name[],
+                              char value[2][8192]) {
+  for (int j = 0; j < 2; j++) {
+    hid_t object = H5Oopen(f[j], path, H5P_DEFAULT);
+    snprintf(value[j], 8192, "(not set)");
+    if (object >= 0 && H5Aexists(object, name) > 0) {
+      ItIOStringAttribute(object, name, value[j], 8192);
+      if (!value[j][0]) snprintf(value[j], 8192, "(set)");
+    }
+    if (object >= 0) H5Oclose(object);
+  }
+}
+
+/* The first difference between two snapshots of analyze (grid, model's
+   fingerprint, or an option other than those that only steer where and how
+   far the run went) in why[]; "" when they come from one run. Rank 0. */
+static void ItIOSnapshotDifference(const char first[], const char other[], char why[], size_t len) {
+  static const char *const steering[] = {"output_dir",
+                                         "log_view",
+                                         "options_left",
+                                         "help",
+                                         "quiet",
+                                         "restart",
+                                         "ts_max_steps",
+                                         "t_final",
+                                         "checkpoint_every",
+                                         "checkpoint_wall",
+                                         "overwrite"};
+  static const char *const grid[]     = {"model", "fingerprint", "dim", "n0", "lo0", "hi0",
+                                         "n1",    "lo1",         "hi1", "n2", "lo2", "hi2"};
+  hid_t                    f[2]       = {H5Fopen(first, H5F_ACC_RDONLY, H5P_DEFAULT),
+                                         H5Fopen(other, H5F_ACC_RDONLY, H5P_DEFAULT)};
+  ItIONames                names[2]   = {{0}, {0}};
+  char                     value[2][8192];
+
+  why[0] = 0;
+  if (f[0] < 0 || f[1] < 0) snprintf(why, len, "cannot open %s", f[0] < 0 ? first : other);
+  for (size_t k = 0; k < sizeof(grid) / sizeof(grid[0]) && !why[0]; k++) {
+    ItIOAttributePair(f, "/density", grid[k], value);
+    if (strcmp(value[0], value[1]))
+      snprintf(why, len, "%s (%s: %.200s, not %.200s)",
+               k < 2 ? "another model or other model parameters" : "another grid", grid[k],
+               value[1], value[0]);
+  }
+  for (int i = 0; i < 2 && !why[0]; i++)
+    if (H5Lexists(f[i], "/options", H5P_DEFAULT) > 0)
+      H5Aiterate_by_name(f[i], "/options", H5_INDEX_NAME, H5_ITER_INC, NULL, ItIOAddName, &names[i],
+                         H5P_DEFAULT);
+  for (int i = 0; i < 2 && !why[0]; i++)
+    for (PetscInt k = 0; k < names[i].n && !why[0]; k++) {
+      size_t s = 0;
+      while (s < sizeof(steering) / sizeof(steering[0]) && strcmp(names[i].name[k], steering[s]))
+        s++;
+      if (s < sizeof(steering) / sizeof(steering[0])) continue;
+      ItIOAttributePair(f, "/options", names[i].name[k], value);
+      if (strcmp(value[0], value[1]))
+        snprintf(why, len, "other options (-%s %.200s, not %.200s)", names[i].name[k], value[1],
+                 value[0]);
+    }
+  for (int i = 0; i < 2; i++) {
+    if (f[i] >= 0) H5Fclose(f[i]);
+    for (PetscInt k = 0; k < names[i].n; k++) free(names[i].name[k]);
+    free(names[i].name);
+  }
+}
+
+/* analyze reads snapshots of one run only: refuses other, a snapshot of
+   another model, grid or options than first. Collective. */
+PetscErrorCode ItIOSnapshotSameRun(MPI_Comm comm, const char first[], const char other[]) {
+  PetscMPIInt rank;
+  char        why[1024] = "";
+  H5E_auto2_t func;
+  void       *data;
+
+  PetscFunctionBegin;
+  PetscCall(ItIOCheckDensityFile(comm, other));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    ItIOSnapshotDifference(first, other, why, sizeof(why));
+    H5Eset_auto2(H5E_DEFAULT, func, data);
+  }
+  PetscCallMPI(MPI_Bcast(why, sizeof(why), MPI_CHAR, 0, comm));
+  PetscCheck(!why[0], comm, PETSC_ERR_FILE_UNEXPECTED,
+             "analyze takes the snapshots of one run; %s has %s than %s", other, why, first);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* SIGUSR1 and SIGTERM (what Slurm sends before a time limit and on
-   pre-emption) only count: the time loop polls the count after each step,
+   pre-emption). For a command that checkpoints (run) they only count: the
+   time loop polls the count after each step (and before the first),
    finishes the step, writes a checkpoint and exits. A second signal while the
-   checkpoint is written changes nothing but the count. */
+   checkpoint is written changes nothing but the count. Any other command
+   removes its lock and the temporary file in progress and dies of the
+   signal. Installed right after PetscInitialize, before anything slow. */
 static volatile sig_atomic_t ItSignalCount = 0;
 
 static void ItIOSignalHandler(int sig) {
@@ -732,16 +923,23 @@ static void ItIOSignalHandler(int sig) {
   ItSignalCount++;
 }
 
-PetscErrorCode ItIOSignalsInstall(void) {
+static void ItIOSignalFatal(int sig) {
+  ItIOAbandon();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* No PETSc calls: main installs the handlers before PetscInitialize (which
+   may take a while under MPI) and again after it (PETSc installs its own). */
+PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint) {
   struct sigaction action;
 
-  PetscFunctionBegin;
   memset(&action, 0, sizeof(action));
-  action.sa_handler = ItIOSignalHandler;
+  action.sa_handler = checkpoint ? ItIOSignalHandler : ItIOSignalFatal;
   sigemptyset(&action.sa_mask);
-  PetscCheck(sigaction(SIGUSR1, &action, NULL) == 0 && sigaction(SIGTERM, &action, NULL) == 0,
-             PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the signal handlers");
-  PetscFunctionReturn(PETSC_SUCCESS);
+  if (sigaction(SIGUSR1, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0)
+    return PETSC_ERR_SYS;
+  return PETSC_SUCCESS;
 }
 
 PetscInt ItIOSignalsReceived(void) {
