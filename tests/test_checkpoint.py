@@ -68,10 +68,22 @@ check(restarted >= 1, f"at least one signal arrived mid-run and was restarted fr
 out = tmpdir("ck-kill")
 rng = np.random.default_rng(7)
 survived = 0
+def checkpoint_mtime():
+    try:
+        return os.stat(out + "/checkpoint.h5").st_mtime_ns
+    except OSError:
+        return None
+
+
 for trial in range(6):
+    before = checkpoint_mtime()
     proc = subprocess.Popen([BIN, "run", "-model", "linear", "-grid_n", "160", "-t_final", "50", "-checkpoint_every", "0.01", "-output_dir", out, "-quiet"]
-                            + (["-restart", "auto"] if os.path.exists(out + "/checkpoint.h5") else ["-overwrite"]), stderr=subprocess.DEVNULL)
-    time.sleep(0.5 + rng.uniform(0, 1.0))
+                            + (["-restart", "auto"] if before is not None else ["-overwrite"]), stderr=subprocess.DEVNULL)
+    # kill while this run writes checkpoints (a loaded machine may take seconds to write the first)
+    deadline = time.time() + 60
+    while checkpoint_mtime() == before and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0, 1.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     if os.path.exists(out + "/checkpoint.h5"):

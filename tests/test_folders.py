@@ -207,6 +207,23 @@ finally:
 out = tmpdir("early-term")
 early = ["-model", "inference", "-grid_n", "384", "-init", "stationary", "-t_final", "0.2", "-output_dir", out, "-quiet"]
 proc = subprocess.Popen([BIN, "run"] + early, stderr=subprocess.PIPE, text=True)
+
+
+def catches_sigterm(pid):
+    """Whether the process has installed its SIGTERM handler (SigCgt in /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+        return bool(mask >> (signal.SIGTERM - 1) & 1)
+    except (OSError, StopIteration):
+        return False
+
+
+# no program can catch a signal before its main() runs: wait for the handler
+# (under load, loading the shared libraries alone can take longer than 0.3 s)
+deadline = time.time() + 30
+while not catches_sigterm(proc.pid) and time.time() < deadline:
+    time.sleep(0.01)
 time.sleep(0.3)
 proc.send_signal(signal.SIGTERM)
 _, err = proc.communicate(timeout=120)

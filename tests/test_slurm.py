@@ -87,9 +87,16 @@ try:
     stamp("chain: first checkpoint written")
     sh(["scancel", "--batch", "--signal=USR1", job])
     signalled = True
+    final = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY")
     while time.time() < deadline:
         q = sh(["squeue", "-h", "-j", job, "-o", "%T %r"]).stdout.strip()
-        if not q or q.split()[0] in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
+        if not q:  # gone from the queue, or a busy controller between requeue and restart: ask again
+            p = sh(["scontrol", "-o", "show", "job", job])
+            info = p.stdout + p.stderr
+            state = info.split("JobState=")[1].split()[0] if "JobState=" in info else ""
+            if state in final or "Invalid job id" in info:
+                break
+        elif q.split()[0] in final:
             break
         if "PENDING" in q and "BeginTime" in q:  # a requeued job waits for its begin time; start it now
             sh(["scontrol", "update", f"JobId={job}", "StartTime=now"])
