@@ -54,6 +54,7 @@ struct _p_ItDiag {
   PetscReal     t;                /* time of the last evaluation */
   ItDiagColumns col;
   PetscReal     boundary_mass; /* fraction of the mass in the outermost cells */
+  PetscReal     negative_mass; /* the mass of the cells of negative value (<= 0) */
   /* options */
   PetscBool sensor[IT_MAX_DIM]; /* the set X (-sensor) */
   PetscInt  nsensor;
@@ -80,6 +81,7 @@ enum {
   S_MASS,
   S_PLNP,
   S_BOUNDARY,
+  S_NEGATIVE,
   S_KL,
   S_ENTROPY_RATE,
   S_KL_RATE,
@@ -349,7 +351,8 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Mass, -Σ p ln p, KL, moments about the box centre and the mass at the walls. */
+/* Mass (and that of cells of negative value), -Σ p ln p, KL, moments about the box centre
+   and the mass at the walls. */
 static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid grid = g->grid;
 
@@ -359,6 +362,7 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
     PetscBool       wall = PETSC_FALSE;
     (void)l;
     local[S_MASS] += pc;
+    if (pc < 0) local[S_NEGATIVE] += pc;
     if (pc > 0) local[S_PLNP] += pc * g->lnp[o];
     if (pc > 0 && g->lnref && g->lnref[o] > PETSC_MIN_REAL)
       local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
@@ -446,6 +450,7 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   PetscReal           *value = g->value, ep = 0;
 
   g->boundary_mass    = sum[S_BOUNDARY] / mass;
+  g->negative_mass    = sum[S_NEGATIVE];
   value[col->mass]    = mass;
   value[col->entropy] = -sum[S_PLNP] * info;
   for (PetscInt a = 0; a < grid->dim; a++) {
@@ -674,6 +679,12 @@ PetscReal ItDiagGetTime(ItDiag g) {
 
 PetscReal ItDiagGetBoundaryMass(ItDiag g) {
   return g->boundary_mass;
+}
+
+/* The mass of the last evaluation and that of its cells of negative value. */
+void ItDiagGetMass(ItDiag g, PetscReal *mass, PetscReal *negative) {
+  *mass     = g->value[g->col.mass];
+  *negative = g->negative_mass;
 }
 
 PetscBool ItDiagIsSensor(ItDiag g, PetscInt axis) {

@@ -474,6 +474,63 @@ PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The sums that tell a density from a grid function that is not one: its
+   mass, the mass of its cells of negative value (<= 0) and the number of its
+   cells that are not finite. One pass, one reduction. Collective. */
+PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscReal *negative,
+                                    PetscReal *nonfinite) {
+  const PetscScalar *pa;
+  PetscReal          local[3] = {0, 0, 0}, sum[3];
+  PetscInt           n;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetLocalSize(p, &n));
+  PetscCall(VecGetArrayRead(p, &pa));
+  for (PetscInt k = 0; k < n; k++) {
+    const PetscReal v = PetscRealPart(pa[k]);
+    if (PetscIsInfOrNanReal(v))
+      local[2] += 1;
+    else {
+      local[0] += v;
+      if (v < 0) local[1] += v;
+    }
+  }
+  PetscCall(VecRestoreArrayRead(p, &pa));
+  PetscCall(ItGridSum(grid, 3, local, sum));
+  *mass      = sum[0] * grid->cell_volume;
+  *negative  = sum[1] * grid->cell_volume;
+  *nonfinite = sum[2];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether a mass and the mass of the cells of negative value describe a
+   density: finite, positive, and the negative cells hold at most
+   IT_NEGATIVE_MASS_LIMIT of it (the time stepper's undershoot in the tails,
+   not round-off alone, is accepted). Not collective. */
+PetscBool ItSolveIsDensity(PetscReal mass, PetscReal negative) {
+  return (PetscBool)(!PetscIsInfOrNanReal(mass) && !PetscIsInfOrNanReal(negative) && mass > 0 &&
+                     -negative <= IT_NEGATIVE_MASS_LIMIT * mass);
+}
+
+/* Refuses a p that is not a density, with one line: "<what> is not a
+   density: <why>; <fix>". Collective. */
+PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
+  PetscCheck(nonfinite == 0, grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: %.0f of its cells are not finite (NaN or infinite); %s", what,
+             (double)nonfinite, fix);
+  PetscCheck(mass > 0, grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: its mass is %g, not positive; %s", what, (double)mass, fix);
+  PetscCheck(ItSolveIsDensity(mass, negative), grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: cells of negative value hold %.3g of its mass %g (at most %g "
+             "is accepted); %s",
+             what, (double)(-negative / mass), (double)mass, IT_NEGATIVE_MASS_LIMIT, fix);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Scales p so that the sum over cells of p times the cell volume is 1. Collective. */
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p) {
   PetscReal mass;
