@@ -40,6 +40,24 @@ compare(ref, out, "fixed step, stopped at step 77 on 2 ranks, restarted on 3", 1
 ck = out + "/checkpoint.h5"
 fixed_ref = ref
 
+# the same on one rank, stopped one step before an output time: bit for bit
+out = tmpdir("ck-steps-1")
+run("run", FIXED + ["-output_dir", out, "-ts_max_steps", "79"], expect_ok=False)
+run("run", FIXED + ["-output_dir", out, "-restart", "auto"])
+same = np.array_equal(read_density(ref + "/density_0004.h5")[0], read_density(out + "/density_0004.h5")[0])
+check(same and open(ref + "/diagnostics.csv").read() == open(out + "/diagnostics.csv").read(),
+      "fixed step, stopped at step 79 and restarted on 1 rank: final density and diagnostics.csv bit for bit")
+
+# a fixed step lands on every output time without leaving remainders: 1000 steps of 0.01 to t = 10 (it used to
+# shrink the step after each landing, to 1e-6 near t = 5); -ts_max_steps stops the old behaviour early
+out = tmpdir("ck-fixed-brownian")
+p = run("run", ["-model", "brownian", "-grid_n", "64", "-t_final", "10", "-output_every", "0.1", "-ts_adapt_type", "none", "-ts_dt", "0.01",
+                "-ts_max_steps", "5000", "-output_dir", out], expect_ok=False)
+steps = read_json(out + "/summary.json")["steps"] if p.returncode == 0 else -1
+rows = read_csv(out + "/diagnostics.csv")["t"] if p.returncode == 0 else np.zeros(1)
+check(p.returncode == 0 and 0 < steps <= 1.01 * 1000 and len(rows) == 101 and np.max(np.abs(rows - 0.1 * np.arange(101))) < 1e-12,
+      f"-ts_adapt_type none -ts_dt 0.01 to t = 10: {steps} steps (<= 1010), 101 rows at the multiples of 0.1 (exit status {p.returncode})")
+
 # the adaptive default, stopped by SIGUSR1 (then SIGTERM during the checkpoint)
 ADAPTIVE = ["-model", "inference", "-grid_n", "128,128", "-t_final", "2", "-output_every", "0.1", "-snapshot_every", "0.5", "-ts_rtol", "1e-6", "-ts_atol", "1e-8"]
 ref = tmpdir("ck-ref-adaptive")

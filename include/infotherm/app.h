@@ -20,6 +20,9 @@ typedef struct {
   PetscBool       warned;
   PetscLogDouble  last_checkpoint; /* wall time */
   PetscBool       interrupted;     /* stopped early after a checkpoint */
+  Vec             good;            /* run: the last density that passed ItAppCheckStep */
+  PetscReal       good_t;
+  PetscInt        good_step;
 } ItApp;
 
 /* Shared by the commands (src/app/app.c). */
@@ -27,6 +30,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]);
 PetscErrorCode ItAppTearDown(ItApp *app);
 PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppCheckBox(ItApp *app);
+PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 
 /* The Monte Carlo commands (src/app/mc.c). */

@@ -29,6 +29,7 @@ PetscErrorCode      ItDiagFindColumn(ItDiag diag, const char name[], PetscInt *k
 const PetscReal    *ItDiagGetValues(ItDiag diag);
 PetscReal           ItDiagGetTime(ItDiag diag);
 PetscReal           ItDiagGetBoundaryMass(ItDiag diag);
+void                ItDiagGetMass(ItDiag diag, PetscReal *mass, PetscReal *negative);
 /* The sensor set X of PHYSICS.md §3 (-sensor) and the unit of information. */
 PetscBool ItDiagIsSensor(ItDiag diag, PetscInt axis);
 PetscBool ItDiagUsesBits(ItDiag diag);

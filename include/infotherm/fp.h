@@ -14,6 +14,8 @@ typedef struct _p_ItFP    *ItFP;
 PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *faces);
 PetscErrorCode ItFacesCompute(ItFaces faces, PetscReal t);
 PetscErrorCode ItFacesSetTime(ItFaces faces, PetscReal t, PetscBool *changed);
+PetscErrorCode ItFacesSetParameters(ItFaces faces, PetscReal t, const PetscReal p[],
+                                    PetscBool *changed);
 PetscErrorCode ItFacesGetAxis(ItFaces faces, PetscInt axis, const PetscReal **lo,
                               const PetscReal **hi, const PetscReal **irr_lo,
                               const PetscReal **irr_hi);

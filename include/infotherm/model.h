@@ -51,6 +51,7 @@ PetscErrorCode   ItModelGetFingerprint(ItModel model, json_t **fingerprint);
 
 /* Time. */
 PetscErrorCode ItModelGetParameters(ItModel model, PetscReal t, PetscReal p[]);
+PetscErrorCode ItModelGetParametersRight(ItModel model, PetscReal t, PetscReal p[]);
 PetscReal      ItModelNextSwitch(ItModel model, PetscReal t);
 
 /* Drift and diffusion at n points x[n*dim] with the parameters at time t (or

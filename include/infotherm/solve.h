@@ -42,3 +42,12 @@ PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
 PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]);
 PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p);
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);
+
+/* A density: every cell finite, positive mass, and cells of negative value
+   (the time stepper's undershoot in the tails) holding at most this fraction
+   of the mass. */
+#define IT_NEGATIVE_MASS_LIMIT 1e-3
+PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscReal *negative,
+                                    PetscReal *nonfinite);
+PetscBool      ItSolveIsDensity(PetscReal mass, PetscReal negative);
+PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]);

@@ -26,7 +26,11 @@ static PetscErrorCode ItAppDiagnostics(ItApp *app) {
     if (stationary)
       PetscCall(ItSolveStationary(app->grid, app->model, 0, pss, &residual, &its));
     else {
+      char what[PETSC_MAX_PATH_LEN + 32];
       PetscCall(ItIOReadSnapshot(app->grid, app->model, reference, pss, &t));
+      PetscCall(PetscSNPrintf(what, sizeof(what), "-kl_reference %s", reference));
+      PetscCall(ItSolveCheckDensity(app->grid, pss, what,
+                                    "give a density snapshot written by infotherm"));
       PetscCall(ItSolveNormalize(app->grid, pss));
     }
   }
@@ -61,6 +65,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
 PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(VecDestroy(&app->p));
+  PetscCall(VecDestroy(&app->good));
   PetscCall(ItIODestroy(&app->io));
   PetscCall(ItDiagDestroy(&app->diag));
   PetscCall(ItGridDestroy(&app->grid));
@@ -86,15 +91,25 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
   switch (kind) {
   case 0:
     PetscCall(ItSolveGaussian(app->grid, app->p));
+    PetscCall(ItSolveCheckDensity(app->grid, app->p, "the initial Gaussian",
+                                  "change -init_mean or -init_cov"));
     break;
   case 1:
     PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
+    PetscCall(ItSolveCheckDensity(
+        app->grid, app->p, "the stationary density of -init stationary",
+        "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
     break;
-  default:
+  default: {
+    char what[PETSC_MAX_PATH_LEN + 32];
     PetscCheck(file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-init file needs -init_file FILE.h5");
     PetscCall(ItIOReadSnapshot(app->grid, app->model, file, app->p, &t));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "-init_file %s", file));
+    PetscCall(ItSolveCheckDensity(app->grid, app->p, what,
+                                  "give a density snapshot written by infotherm"));
     PetscCall(ItSolveNormalize(app->grid, app->p));
+  }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -182,6 +197,7 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
   PetscFunctionBegin;
   if (t != ItDiagGetTime(app->diag)) {
     PetscCall(ItDiagEvaluate(app->diag, t, p));
+    PetscCall(ItAppCheckStep(app, t, step, p));
     PetscCall(ItDiagAccumulate(app->diag));
   }
   if (row) {
@@ -193,7 +209,6 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
     PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
     PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
   }
-  (void)step;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -265,6 +280,46 @@ static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A density that leaves a step must still be one: finite, with cells of
+   negative value holding at most IT_NEGATIVE_MASS_LIMIT of its mass (the
+   diagnostics have just summed both). Otherwise the command stops with one
+   line naming the time and the options to change, after a checkpoint of the
+   last good state when it keeps one (run copies it after every step).
+   Collective. */
+PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p) {
+  PetscReal mass, negative;
+  char      why[128], saved[PETSC_MAX_PATH_LEN + 64] = "";
+
+  PetscFunctionBegin;
+  ItDiagGetMass(app->diag, &mass, &negative);
+  if (ItSolveIsDensity(mass, negative)) {
+    if (app->good) {
+      PetscCall(VecCopy(p, app->good));
+      app->good_t    = t;
+      app->good_step = step;
+    }
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (PetscIsInfOrNanReal(mass) || PetscIsInfOrNanReal(negative) || mass <= 0)
+    PetscCall(PetscSNPrintf(why, sizeof(why), "is no longer a density (mass %g)", (double)mass));
+  else
+    PetscCall(PetscSNPrintf(why, sizeof(why),
+                            "has cells of negative value holding %.3g of its mass (at most %g "
+                            "is accepted)",
+                            (double)(-negative / mass), IT_NEGATIVE_MASS_LIMIT));
+  if (app->good) {
+    PetscCall(ItAppCheckpoint(app, app->good_t, app->good_step, t - app->good_t, app->good));
+    PetscCall(PetscSNPrintf(saved, sizeof(saved),
+                            "; the last good state, t = %g, is in %s/checkpoint.h5",
+                            (double)app->good_t, app->output_dir));
+  }
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+          "at t = %g (step %" PetscInt_FMT ") the density %s: the time stepper is unstable or its "
+          "step too long; use a smaller -ts_dt, tighter -ts_rtol/-ts_atol or a stable -ts_type "
+          "(the default arkimex)%s",
+          (double)t, step, why, saved);
+}
+
 /* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
    table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
 static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
@@ -280,6 +335,12 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscCall(PetscMalloc1(nstate, &state));
   PetscCall(
       ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, nstate, state, physics));
+  {
+    char what[PETSC_MAX_PATH_LEN + 32];
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
+    PetscCall(ItSolveCheckDensity(app->grid, app->p, what,
+                                  "restart from another checkpoint, or start afresh"));
+  }
   app->settings.restarted = PETSC_TRUE;
   app->settings.t0        = state[IT_STATE_T];
   app->settings.dt0       = state[IT_STATE_DT];
@@ -317,6 +378,10 @@ static PetscErrorCode ItAppRun(ItApp *app) {
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
+  PetscCall(VecDuplicate(app->p, &app->good));
+  PetscCall(VecCopy(app->p, app->good));
+  app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
+  app->good_step = app->settings.restarted ? app->settings.step0 : 0;
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
   if (app->settings.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
@@ -347,6 +412,9 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItSolveCheckDensity(
+      app->grid, app->p, "the stationary density",
+      "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
@@ -403,6 +471,12 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     if (k) PetscCall(ItIOSnapshotSameRun(PETSC_COMM_WORLD, files[0], files[k]));
   }
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  for (PetscInt k = 0; k < nfile; k++) { /* every snapshot a density, before anything is written */
+    char what[PETSC_MAX_PATH_LEN + 32];
+    PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
+    PetscCall(ItSolveCheckDensity(app->grid, app->p, what, "leave it out of the analysis"));
+  }
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));

@@ -63,9 +63,9 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
   const PetscInt ncol = ItDiagGetColumnCount(app->diag);
 
   PetscFunctionBegin;
-  (void)step;
   if (t != ItDiagGetTime(app->diag)) {
     PetscCall(ItDiagEvaluate(app->diag, t, p));
+    PetscCall(ItAppCheckStep(app, t, step, p));
     PetscCall(ItDiagAccumulate(app->diag));
   }
   if (row && !(rows->n > 0 && rows->t[rows->n - 1] == t)) {

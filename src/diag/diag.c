@@ -55,6 +55,7 @@ struct _p_ItDiag {
   PetscReal     t;                /* time of the last evaluation */
   ItDiagColumns col;
   PetscReal     boundary_mass; /* fraction of the mass in the outermost cells */
+  PetscReal     negative_mass; /* the mass of the cells of negative value (<= 0) */
   /* options */
   PetscBool sensor[IT_MAX_DIM]; /* the set X (-sensor) */
   PetscInt  nsensor;
@@ -71,12 +72,17 @@ struct _p_ItDiag {
   /* cumulative integrals by the trapezoidal rule over every evaluation in time */
   PetscBool have_prev;
   PetscReal t_prev, rate_prev[IT_NRATE], cum[IT_NRATE];
+  /* the integrands at the last evaluation: with the parameters at t (the left
+     limit, which the columns report) and with their limit from above (the
+     next interval's; different only at a switch of a held schedule) */
+  PetscReal rate[IT_NRATE], rate_right[IT_NRATE];
 };
 
 enum {
   S_MASS,
   S_PLNP,
   S_BOUNDARY,
+  S_NEGATIVE,
   S_KL,
   S_ENTROPY_RATE,
   S_KL_RATE,
@@ -336,7 +342,8 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Mass, -Σ p ln p, KL, moments about the box centre and the mass at the walls. */
+/* Mass (and that of cells of negative value), -Σ p ln p, KL, moments about the box centre
+   and the mass at the walls. */
 static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid grid = g->grid;
 
@@ -346,6 +353,7 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
     PetscBool       wall = PETSC_FALSE;
     (void)l;
     local[S_MASS] += pc;
+    if (pc < 0) local[S_NEGATIVE] += pc;
     if (pc > 0) local[S_PLNP] += pc * g->lnp[o];
     if (pc > 0 && g->lnref && g->lnref[o] > PETSC_MIN_REAL)
       local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
@@ -428,6 +436,7 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   PetscReal           *value = g->value, ep = 0;
 
   g->boundary_mass    = sum[S_BOUNDARY] / mass;
+  g->negative_mass    = sum[S_NEGATIVE];
   value[col->mass]    = mass;
   value[col->entropy] = -sum[S_PLNP] * info;
   for (PetscInt a = 0; a < grid->dim; a++) {
@@ -494,8 +503,49 @@ static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
   if (col->decoding_mse >= 0) value[col->decoding_mse] = ItDiagDecodingMSE(g, sum);
 }
 
+/* The integrands of the *_cum columns from the sums: Π, Γ_i, İ_X (nats). */
+static void ItDiagRates(ItDiag g, const PetscReal sum[], PetscReal rate[]) {
+  const PetscInt d = g->grid->dim;
+
+  rate[0] = 0;
+  for (PetscInt a = 0; a < d; a++) {
+    rate[0] += sum[S_EP + a];
+    rate[1 + a] = sum[S_FLOW + a];
+  }
+  rate[1 + d] = d > 1 ? sum[S_INFO_X] : 0;
+}
+
+/* At a switch of a held schedule, the integrands with the parameters' limit
+   from above (the faces of the next interval, same density): the first
+   trapezoid after the switch uses these. Elsewhere the left values. Collective
+   at a switch (one more reduction); otherwise no communication. */
+static PetscErrorCode ItDiagRightRates(ItDiag g, PetscReal t, const PetscScalar *pl) {
+  ItModel        model = g->model;
+  const PetscInt np    = ItModelGetParameterCount(model);
+  PetscReal      left[IT_MAX_PARAMS], right[IT_MAX_PARAMS], local[S_COUNT] = {0}, sum[S_COUNT];
+  PetscBool      same = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArraycpy(g->rate_right, g->rate, IT_NRATE));
+  if (PetscIsInfOrNanReal(t) || ItModelGetTimeDependence(model) == IT_TIME_INDEPENDENT)
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItModelGetParameters(model, t, left));
+  PetscCall(ItModelGetParametersRight(model, t, right));
+  for (PetscInt k = 0; k < np; k++) same = (PetscBool)(same && left[k] == right[k]);
+  if (same) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItFacesSetParameters(g->faces, t, right, NULL));
+  ItDiagFaceSums(g, pl, local);
+  PetscCall(ItGridSum(g->grid, S_COUNT, local, sum));
+  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= g->grid->cell_volume;
+  ItDiagRates(g, sum, g->rate_right);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Evaluates every column at time t (the cumulative ones are updated by
-   ItDiagAccumulate). Collective: two reductions and one ghost exchange. */
+   ItDiagAccumulate). At a switch of a held schedule the columns are the left
+   limit (the parameters at t, the schedule's rule), and the integrands of the
+   next interval are also computed with the right limit. Collective: two
+   reductions and one ghost exchange (one more reduction at a switch). */
 PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItGrid             grid           = g->grid;
   PetscReal          local[S_COUNT] = {0}, sum[S_COUNT];
@@ -514,9 +564,11 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscCall(ItDiagMarginals(g, pl));
   ItDiagCellSums(g, pl, local);
   ItDiagFaceSums(g, pl, local);
-  PetscCall(VecRestoreArrayRead(g->p_local, &pl));
   PetscCall(ItGridSum(grid, S_COUNT, local, sum));
   for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= grid->cell_volume;
+  ItDiagRates(g, sum, g->rate);
+  PetscCall(ItDiagRightRates(g, t, pl));
+  PetscCall(VecRestoreArrayRead(g->p_local, &pl));
   ItDiagThermodynamics(g, sum);
   ItDiagInformation(g, sum);
   PetscCall(PetscLogEventEnd(IT_DIAG_EVALUATE, 0, 0, 0, 0));
@@ -524,23 +576,22 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
 }
 
 /* Adds the interval since the previous evaluation to the cumulative integrals
-   of Π, Γ_i and İ_X (trapezoidal rule) and fills the *_cum columns. Not collective. */
+   of Π, Γ_i and İ_X (trapezoidal rule) and fills the *_cum columns. Each
+   interval is integrated with its own parameters: it ends on the rates at t
+   (the left limit) and the next one starts from those of the right limit,
+   which differ at a switch of a held schedule. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
   const PetscInt  d = g->grid->dim, n = d + 2;
   const PetscReal ln2 = PetscLogReal(2.0);
-  PetscReal       rate[IT_NRATE];
 
   PetscFunctionBegin;
-  rate[0] = g->value[g->col.entropy_production];
-  for (PetscInt a = 0; a < d; a++) rate[1 + a] = g->value[g->col.entropy_flow[a]];
-  rate[1 + d] = d > 1 ? g->value[g->col.info_flow_X] * (g->bits ? ln2 : 1) : 0;
   if (PetscIsInfOrNanReal(g->t))
     PetscFunctionReturn(PETSC_SUCCESS); /* a stationary density has no time to integrate over */
   if (g->have_prev && g->t > g->t_prev)
     for (PetscInt k = 0; k < n; k++)
-      g->cum[k] += 0.5 * (g->t - g->t_prev) * (rate[k] + g->rate_prev[k]);
+      g->cum[k] += 0.5 * (g->t - g->t_prev) * (g->rate[k] + g->rate_prev[k]);
   if (!g->have_prev || g->t > g->t_prev) {
-    for (PetscInt k = 0; k < n; k++) g->rate_prev[k] = rate[k];
+    for (PetscInt k = 0; k < n; k++) g->rate_prev[k] = g->rate_right[k];
     g->t_prev    = g->t;
     g->have_prev = PETSC_TRUE;
   }
@@ -614,6 +665,12 @@ PetscReal ItDiagGetTime(ItDiag g) {
 
 PetscReal ItDiagGetBoundaryMass(ItDiag g) {
   return g->boundary_mass;
+}
+
+/* The mass of the last evaluation and that of its cells of negative value. */
+void ItDiagGetMass(ItDiag g, PetscReal *mass, PetscReal *negative) {
+  *mass     = g->value[g->col.mass];
+  *negative = g->negative_mass;
 }
 
 PetscBool ItDiagIsSensor(ItDiag g, PetscInt axis) {

@@ -176,17 +176,15 @@ static PetscErrorCode ItFacesCheck(ItFaces f) {
           ItModelGetVariableName(f->model, (PetscInt)axis), (double)where, (double)f->t);
 }
 
-/* The face coefficients at time t: a pure function of the model, the grid
-   and t. Collective (a bad face on any rank is reported by all). */
-PetscErrorCode ItFacesCompute(ItFaces f, PetscReal t) {
-  ItGrid    grid = f->grid;
-  PetscReal p[IT_MAX_PARAMS];
+/* The face coefficients at time t with the parameters p. Collective (a bad
+   face on any rank is reported by all). */
+static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal p[]) {
+  ItGrid grid = f->grid;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_FP_FACES, 0, 0, 0, 0));
   f->t        = t;
   f->bad_axis = -1;
-  PetscCall(ItModelGetParameters(f->model, t, p));
   for (PetscInt a = 0; a < grid->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
@@ -207,21 +205,44 @@ PetscErrorCode ItFacesCompute(ItFaces f, PetscReal t) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The face coefficients at time t: a pure function of the model, the grid
+   and t. Collective. */
+PetscErrorCode ItFacesCompute(ItFaces f, PetscReal t) {
+  PetscReal p[IT_MAX_PARAMS];
+
+  PetscFunctionBegin;
+  PetscCall(ItModelGetParameters(f->model, t, p));
+  PetscCall(ItFacesComputeWith(f, t, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The coefficients at time t with the parameters p (e.g. the limit from above
+   at a switch, ItModelGetParametersRight), recomputed only when p differs
+   from the parameters they hold, or the model depends on time continuously
+   (formulas in t). Collective. */
+PetscErrorCode ItFacesSetParameters(ItFaces f, PetscReal t, const PetscReal p[],
+                                    PetscBool *changed) {
+  const PetscInt np   = ItModelGetParameterCount(f->model);
+  PetscBool      same = f->computed;
+
+  PetscFunctionBegin;
+  if (ItModelGetTimeDependence(f->model) == IT_TIME_CONTINUOUS)
+    same = (PetscBool)(same && t == f->t);
+  for (PetscInt k = 0; k < np && same; k++) same = (PetscBool)(p[k] == f->p[k]);
+  if (!same) PetscCall(ItFacesComputeWith(f, t, p));
+  if (changed) *changed = (PetscBool)!same;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The coefficients at time t, recomputed only when the parameters at t differ
    from those they hold, or the model depends on time continuously (formulas
    in t): a held schedule costs one computation per switch. Collective. */
 PetscErrorCode ItFacesSetTime(ItFaces f, PetscReal t, PetscBool *changed) {
-  const PetscInt np = ItModelGetParameterCount(f->model);
-  PetscReal      p[IT_MAX_PARAMS];
-  PetscBool      same = f->computed;
+  PetscReal p[IT_MAX_PARAMS];
 
   PetscFunctionBegin;
   PetscCall(ItModelGetParameters(f->model, t, p));
-  if (ItModelGetTimeDependence(f->model) == IT_TIME_CONTINUOUS)
-    same = (PetscBool)(same && t == f->t);
-  for (PetscInt k = 0; k < np && same; k++) same = (PetscBool)(p[k] == f->p[k]);
-  if (!same) PetscCall(ItFacesCompute(f, t));
-  if (changed) *changed = (PetscBool)!same;
+  PetscCall(ItFacesSetParameters(f, t, p, changed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -316,23 +316,37 @@ PetscErrorCode ItModelSetFromOptions(ItModel model) {
 
 /* The value of a schedule at time t: its first value up to the first point;
    a value set at t_k holds for t > t_k (a step that ends on a switching time
-   still sees the old value), or is ramped linearly to the next point. */
-static PetscReal ItModelScheduleValue(const ItProtocol *protocol, PetscReal t) {
+   still sees the old value), or is ramped linearly to the next point. With
+   `right`, the limit from above: a held value set at t_k already at t_k. */
+static PetscReal ItModelScheduleValue(const ItProtocol *protocol, PetscReal t, PetscBool right) {
   PetscInt k = 0;
 
-  while (k + 1 < protocol->n && t > protocol->t[k + 1]) k++;
+  while (k + 1 < protocol->n && (t > protocol->t[k + 1] || (right && t == protocol->t[k + 1]))) k++;
   if (!protocol->ramp || k + 1 >= protocol->n || t < protocol->t[0]) return protocol->value[k];
   return protocol->value[k] + (protocol->value[k + 1] - protocol->value[k]) * (t - protocol->t[k]) /
                                   (protocol->t[k + 1] - protocol->t[k]);
+}
+
+static void ItModelParameters(ItModel model, PetscReal t, PetscBool right, PetscReal p[]) {
+  for (PetscInt k = 0; k < model->nparam; k++) p[k] = model->param[k].value;
+  for (PetscInt k = 0; k < model->nprotocol; k++)
+    p[model->protocol[k].param] = ItModelScheduleValue(&model->protocol[k], t, right);
 }
 
 /* The parameters at time t: the base values with every schedule applied.
    Pure; not collective. */
 PetscErrorCode ItModelGetParameters(ItModel model, PetscReal t, PetscReal p[]) {
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < model->nparam; k++) p[k] = model->param[k].value;
-  for (PetscInt k = 0; k < model->nprotocol; k++)
-    p[model->protocol[k].param] = ItModelScheduleValue(&model->protocol[k], t);
+  ItModelParameters(model, t, PETSC_FALSE, p);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Their limit from above at t, lim s->t+ of the parameters at s: at a switch
+   of a held schedule the new value (the one the next interval uses), elsewhere
+   the parameters at t. Pure; not collective. */
+PetscErrorCode ItModelGetParametersRight(ItModel model, PetscReal t, PetscReal p[]) {
+  PetscFunctionBegin;
+  ItModelParameters(model, t, PETSC_TRUE, p);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

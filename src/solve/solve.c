@@ -182,6 +182,49 @@ static PetscReal ItSolveSegmentEnd(ItModel model, const ItSolveSettings *s, cons
   return PetscMin(end, ItModelNextSwitch(model, t));
 }
 
+/* The start of the segment that holds t: the latest output, snapshot or
+   checkpoint time or switch at or before t (0 if none), the same value for
+   every t in the segment, so that a restart in its middle recomputes what the
+   uninterrupted run used. */
+static PetscReal ItSolveSegmentStart(ItModel model, const ItSolveSettings *s, PetscReal t) {
+  const PetscReal eps      = 1e-12 * s->t_final;
+  const PetscReal every[3] = {s->output_every, s->snapshot_every, s->checkpoint_every};
+  PetscReal       start = 0, sw = ItModelNextSwitch(model, -PETSC_MAX_REAL / 2);
+
+  for (PetscInt k = 0; k < 3; k++)
+    if (every[k] > 0) start = PetscMax(start, PetscFloorReal((t + eps) / every[k]) * every[k]);
+  for (; sw <= t + eps; sw = ItModelNextSwitch(model, sw)) start = PetscMax(start, sw);
+  return start;
+}
+
+/* A fixed step (-ts_adapt_type none): the model, the settings and -ts_dt. */
+typedef struct {
+  ItModel                model;
+  const ItSolveSettings *settings;
+  PetscReal              dt;
+} ItSolveFixed;
+
+/* Before every fixed step: the segment is crossed in n = ceil(length/dt)
+   equal steps of length/n, computed from the segment's start and end (not
+   from where TS stands: TS's match of the final time leaves a round-off
+   remainder that shrinks every later step), and the last one ends on the
+   segment's end. A function of t and the segment alone, so a restart in the
+   middle of a segment takes the uninterrupted run's steps bit for bit. */
+static PetscErrorCode ItSolveFixedPreStep(TS ts) {
+  ItSolveFixed *fixed;
+  PetscReal     t, target, length, n, h;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &fixed));
+  PetscCall(TSGetTime(ts, &t));
+  PetscCall(TSGetMaxTime(ts, &target));
+  length = target - ItSolveSegmentStart(fixed->model, fixed->settings, t);
+  n      = PetscMax(1, PetscCeilReal(length / fixed->dt * (1 - 1e-9)));
+  h      = length / n;
+  PetscCall(TSSetTimeStep(ts, target - t < 1.5 * h ? target - t : h));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* After a segment that ended at t: the row, snapshot and checkpoint due there. */
 static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, PetscReal t,
                                          PetscInt steps, PetscReal dt, Vec p,
@@ -214,14 +257,24 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   ItProgress            progress = {s->t_final, 0, 0, PETSC_FALSE};
   ItSolveMonitorContext monitor  = {output, ctx, s, PETSC_FALSE, PETSC_FALSE};
   ItSolveClock          clock;
-  PetscReal             t   = s->restarted ? s->t0 : 0;
-  const PetscReal       eps = 1e-12 * s->t_final;
+  PetscReal             t     = s->restarted ? s->t0 : 0;
+  const PetscReal       eps   = 1e-12 * s->t_final;
+  ItSolveFixed          fixed = {model, s, 0};
+  TSAdapt               adapt;
+  PetscBool             none;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(grid->comm, &rank));
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
   PetscCall(ItSolveCreateTS(grid, fp, s, &ts));
+  PetscCall(TSGetAdapt(ts, &adapt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
+  if (none) {
+    PetscCall(TSGetTimeStep(ts, &fixed.dt)); /* -ts_dt, not a restart's last step */
+    PetscCall(TSSetApplicationContext(ts, &fixed));
+    PetscCall(TSSetPreStep(ts, ItSolveFixedPreStep));
+  }
   if (!s->quiet && rank == 0 && isatty(2)) {
     PetscCall(PetscTime(&progress.start));
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
@@ -418,6 +471,63 @@ PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
   *residual /= diagmax * norm;
   PetscCall(VecDestroy(&r));
   PetscCall(ItFPDestroy(&fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The sums that tell a density from a grid function that is not one: its
+   mass, the mass of its cells of negative value (<= 0) and the number of its
+   cells that are not finite. One pass, one reduction. Collective. */
+PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscReal *negative,
+                                    PetscReal *nonfinite) {
+  const PetscScalar *pa;
+  PetscReal          local[3] = {0, 0, 0}, sum[3];
+  PetscInt           n;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetLocalSize(p, &n));
+  PetscCall(VecGetArrayRead(p, &pa));
+  for (PetscInt k = 0; k < n; k++) {
+    const PetscReal v = PetscRealPart(pa[k]);
+    if (PetscIsInfOrNanReal(v))
+      local[2] += 1;
+    else {
+      local[0] += v;
+      if (v < 0) local[1] += v;
+    }
+  }
+  PetscCall(VecRestoreArrayRead(p, &pa));
+  PetscCall(ItGridSum(grid, 3, local, sum));
+  *mass      = sum[0] * grid->cell_volume;
+  *negative  = sum[1] * grid->cell_volume;
+  *nonfinite = sum[2];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether a mass and the mass of the cells of negative value describe a
+   density: finite, positive, and the negative cells hold at most
+   IT_NEGATIVE_MASS_LIMIT of it (the time stepper's undershoot in the tails,
+   not round-off alone, is accepted). Not collective. */
+PetscBool ItSolveIsDensity(PetscReal mass, PetscReal negative) {
+  return (PetscBool)(!PetscIsInfOrNanReal(mass) && !PetscIsInfOrNanReal(negative) && mass > 0 &&
+                     -negative <= IT_NEGATIVE_MASS_LIMIT * mass);
+}
+
+/* Refuses a p that is not a density, with one line: "<what> is not a
+   density: <why>; <fix>". Collective. */
+PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
+  PetscCheck(nonfinite == 0, grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: %.0f of its cells are not finite (NaN or infinite); %s", what,
+             (double)nonfinite, fix);
+  PetscCheck(mass > 0, grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: its mass is %g, not positive; %s", what, (double)mass, fix);
+  PetscCheck(ItSolveIsDensity(mass, negative), grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: cells of negative value hold %.3g of its mass %g (at most %g "
+             "is accepted); %s",
+             what, (double)(-negative / mass), (double)mass, IT_NEGATIVE_MASS_LIMIT, fix);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
