@@ -122,13 +122,18 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
 /* -vars a,b,c: read in one place for every model (the linear and expression
    models size themselves by it). The caller frees names[]. Collective. */
 PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set) {
+  char *read[IT_MAX_DIM + 1];
+
   PetscFunctionBegin;
-  *n = IT_MAX_DIM;
+  *n = IT_MAX_DIM + 1; /* one more, to refuse a list PETSc would cut */
   PetscOptionsBegin(model->comm, NULL, "Model variables", "ItModel");
   PetscCall(
-      PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, names, n, set));
+      PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, read, n, set));
   PetscOptionsEnd();
   if (!*set) *n = 0;
+  PetscCheck(*n <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
+             "-vars names more than %d variables; a model has 1 to %d", IT_MAX_DIM, IT_MAX_DIM);
+  for (PetscInt i = 0; i < *n; i++) names[i] = read[i];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

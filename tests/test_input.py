@@ -1,0 +1,59 @@
+"""Strict input (issue 10, items 4, 5, 6, 8, 11): every case of bad input
+stops the run with a non-zero exit status and exactly one line on stderr
+naming the option to change, before anything is written (the output folder is
+never created); some cases run on 2 ranks too. Good input that used to fail
+(a formula that starts with '-', quoted formulas with spaces in an options
+file) runs. Cases share processes where they can: most are refused within a
+fraction of a second."""
+import os
+from common import *
+
+EXPR = ["-model", "expr", "-vars", "v,r", "-expr_drift_v", "(-v)", "-expr_diffusion_v", "1",
+        "-expr_drift_r", "(-r)", "-expr_diffusion_r", "1", "-grid_n", "16"]
+
+
+def refused(label, command, options, needles, ranks=(1,)):
+    """The run stops with status 1, one line on stderr that holds every needle, and no output folder."""
+    for n in ranks:
+        out = tmpdir("refused")
+        proc = run(command, options + ["-output_dir", out], ranks=n, expect_ok=False)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        one = len(lines) == 1 and lines[0].startswith("infotherm: error:")
+        found = one and all(s in lines[0] for s in needles)
+        check(proc.returncode == 1 and found and not os.path.exists(out),
+              f"{label} ({n} rank(s)): status {proc.returncode}, {lines}")
+
+
+def info(options):
+    """stdout of `infotherm info` (which writes nothing)."""
+    return run("info", options).stdout
+
+
+# --- item 4: expression pitfalls -------------------------------------------------
+refused("a parameter named like a variable", "run", EXPR + ["-expr_param", "v=5"], ["-expr_param", "'v'", "variable"], ranks=(1, 2))
+refused("a parameter named t", "run", EXPR + ["-expr_param", "t=5"], ["-expr_param", "'t'"])
+refused("a parameter named like a muparser constant", "run", EXPR + ["-expr_param", "_e=5"], ["-expr_param", "'_e'", "muparser"])
+refused("a parameter named like a muparser function", "run", EXPR + ["-expr_param", "sin=5"], ["-expr_param", "'sin'", "muparser"])
+refused("a duplicate parameter", "run", EXPR + ["-expr_param", "a=1,b=2,a=3"], ["-expr_param", "'a'", "twice"], ranks=(1, 2))
+refused("a parameter value that is not a number", "run", EXPR + ["-expr_param", "a=x"], ["-expr_param", "'x'"])
+refused("a variable named t", "run", ["-model", "expr", "-vars", "t,x"], ["-vars", "'t'"])
+refused("more variables than a model holds", "run", ["-model", "expr", "-vars", "a,b,c,d"], ["-vars"])
+refused("muparser's assignment in a formula", "run", EXPR[:-4] + ["-expr_drift_r", "(-r)+0*(v=0)"] + EXPR[-4:],
+        ["-expr_drift_r", "assign"], ranks=(1, 2))
+refused("a formula longer than the buffer", "run", EXPR + ["-expr_drift_v", "v" + "+0*v" * 140], ["-expr_drift_v", "561 characters"])
+# comparisons are not assignments; a formula that starts with '-' works on the command line
+text = info(EXPR + ["-expr_drift_v", "-v + 0.3*(v<=1) - 0.1*(v>=2) + (v==0) + (v!=0)*0", "-expr_drift_r", "-r/2"])
+check("A_v = (-v + 0.3*(v<=1)" in text and "A_r = (-r/2)" in text, "formulas that start with '-' run, wrapped in parentheses")
+
+# in an options file: quoted formulas may hold spaces; one that starts with '-' and a letter must be wrapped
+opts = tmpdir("opts") + ".opts"
+with open(opts, "w") as f:
+    f.write('-model expr\n-vars v\n-expr_param tau=2,s=0.5\n-expr_drift_v "(-v + 0.3) / tau"  # comment\n'
+            '-expr_diffusion_v "s^2 + 0 * v"\n-grid_n 16\n')
+text = info(["-options_file", opts])
+check("A_v = (-v + 0.3) / tau" in text and "D_v = s^2 + 0 * v" in text, "quoted formulas with spaces in an options file")
+with open(opts, "w") as f:
+    f.write('-model expr\n-vars v\n-expr_drift_v "-v + 0.3"\n-expr_diffusion_v 1\n')
+refused("an options file formula that starts with '-'", "run", ["-options_file", opts], [opts, "line 3", "-expr_drift_v", "parentheses"], ranks=(1, 2))
+
+finish()
