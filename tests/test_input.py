@@ -56,4 +56,15 @@ with open(opts, "w") as f:
     f.write('-model expr\n-vars v\n-expr_drift_v "-v + 0.3"\n-expr_diffusion_v 1\n')
 refused("an options file formula that starts with '-'", "run", ["-options_file", opts], [opts, "line 3", "-expr_drift_v", "parentheses"], ranks=(1, 2))
 
+# --- item 5: counts that wrap, steps the run cannot take ---------------------------
+LIN = ["-model", "linear", "-grid_n", "16"]
+refused("particles beyond 32 bits", "mc", LIN + ["-mc_particles", "4294967396"], ["-mc_particles 4294967396"], ranks=(1, 2))
+refused("particle coordinates beyond 32-bit indices", "mc", LIN + ["-mc_particles", "1100000000"], ["-mc_particles", "coordinates"])
+refused("a seed beyond 32 bits", "mc", LIN + ["-mc_seed", "4294967297"], ["-mc_seed"])
+refused("cells beyond 32 bits", "run", ["-model", "linear", "-grid_n", "4294967360,48"], ["-grid_n 4294967360"], ranks=(1, 2))
+refused("a grid whose cell count overflows", "run", ["-model", "linear", "-grid_n", "50000,50000"], ["-grid_n", "2.5e+09 cells"])
+refused("more grid values than axes", "run", ["-model", "hebbian", "-grid_n", "16,16,16,16"], ["-grid_n", "more than 3"])
+refused("a Monte Carlo step that does not move t", "mc", LIN + ["-mc_dt", "1e-300"], ["-mc_dt", "2^52"], ranks=(1, 2))
+refused("threads beyond 32 bits", "run", EXPR + ["-expr_threads", "4294967297"], ["-expr_threads"])
+
 finish()

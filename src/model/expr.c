@@ -318,6 +318,7 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
                             threads, &threads, NULL));
   PetscCheck(threads >= 1, model->comm, PETSC_ERR_USER_INPUT,
              "-expr_threads must be at least 1; got %" PetscInt_FMT, threads);
+  PetscCall(ItOptionsCheckInt(model->comm, "-expr_threads"));
   omp_set_num_threads((int)threads);
   PetscCall(ItExprReadParameters(PetscOptionsObject, model));
   for (PetscInt f = 0; f < 2 * d; f++) {

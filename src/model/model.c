@@ -3,6 +3,7 @@
    and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
    dx_i = A_i dt + sqrt(2 D_i) dW_i (PHYSICS.md §1). */
 #include <ctype.h>
+#include <errno.h>
 #include <infotherm/private/modelimpl.h>
 
 static PetscFunctionList ItModelList       = NULL;
@@ -519,5 +520,29 @@ PetscErrorCode ItModelDestroy(ItModel *model) {
   if ((*model)->ops.destroy) PetscCall((*model)->ops.destroy(*model));
   PetscCall(PetscFree((*model)->data));
   PetscCall(PetscFree(*model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every comma-separated integer given to `option`, read as 64 bits, must fit
+   in a PetscInt; what is not a plain integer is left to PETSc's own parser. */
+PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]) {
+  const char *given;
+  PetscBool   set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsFindPair(NULL, NULL, option, &given, &set));
+  while (set && given && *given) {
+    char     *end;
+    long long value;
+    errno = 0;
+    value = strtoll(given, &end, 10);
+    PetscCheck(
+        end == given || (errno != ERANGE && value >= PETSC_MIN_INT && value <= PETSC_MAX_INT), comm,
+        PETSC_ERR_USER_INPUT,
+        "%s %.*s does not fit in PETSc's %d-bit integers (at most %" PetscInt_FMT ")", option,
+        (int)strcspn(given, ","), given, (int)(8 * sizeof(PetscInt)), (PetscInt)PETSC_MAX_INT);
+    given = strchr(given, ',');
+    if (given) given++;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
