@@ -67,4 +67,24 @@ refused("more grid values than axes", "run", ["-model", "hebbian", "-grid_n", "1
 refused("a Monte Carlo step that does not move t", "mc", LIN + ["-mc_dt", "1e-300"], ["-mc_dt", "2^52"], ranks=(1, 2))
 refused("threads beyond 32 bits", "run", EXPR + ["-expr_threads", "4294967297"], ["-expr_threads"])
 
+# --- item 8: values that would fail are refused before the folder is touched ------
+BRO = ["-model", "brownian", "-grid_n", "32", "-t_final", "0.1"]
+refused("a zero time step", "run", BRO + ["-ts_dt", "0"], ["-ts_dt"], ranks=(1, 2))
+refused("an infinite final time", "run", BRO + ["-t_final", "inf"], ["-t_final"])
+refused("an infinite final time (mc)", "mc", BRO + ["-t_final", "inf"], ["-t_final"])
+refused("a negative output interval", "run", BRO + ["-output_every", "-1"], ["-output_every"])
+refused("a zero snapshot interval", "run", BRO + ["-snapshot_every", "0"], ["-snapshot_every"])
+refused("a negative checkpoint interval", "run", BRO + ["-checkpoint_every", "-1"], ["-checkpoint_every"])
+refused("a vanishing checkpoint interval", "run", BRO + ["-checkpoint_every", "1e-300"], ["-checkpoint_every", "intervals"])
+refused("a vanishing output interval", "run", BRO + ["-output_every", "1e-300"], ["-output_every", "intervals"], ranks=(1, 2))
+refused("a NaN checkpoint wall time", "run", BRO + ["-checkpoint_wall", "nan"], ["-checkpoint_wall"])
+refused("an infinite model parameter", "run", BRO + ["-sigma_v", "inf"], ["-sigma_v"])
+refused("a huge model parameter", "run", BRO + ["-sigma_v", "1e150"], ["fastest rate", "along v", "-t_final"])
+refused("a huge diffusion of the linear model", "run", ["-model", "linear", "-linear_D", "1e150,1"], ["fastest rate", "D_x1"], ranks=(1, 2))
+refused("an infinite diffusion of the linear model", "run", ["-model", "linear", "-linear_D", "inf,1"], ["-linear_D"])
+refused("a NaN in the linear drift", "run", ["-model", "linear", "-linear_M", "nan,0,0,-1"], ["-linear_M"])
+refused("a NaN in a schedule", "run", ["-model", "bistable", "-protocol", "h:0@0,nan@1"], ["-protocol"])
+refused("a huge scheduled value", "run", ["-model", "bistable", "-t_final", "1", "-protocol", "sigma_w:0.5@0,1e150@0.5"], ["fastest rate", "along w"])
+refused("a huge diffusion in crosscheck", "crosscheck", ["-model", "linear", "-grid_n", "16", "-linear_D", "1e150,1"], ["fastest rate"])
+
 finish()

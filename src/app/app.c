@@ -295,6 +295,7 @@ static PetscErrorCode ItAppRun(ItApp *app) {
 
   PetscFunctionBegin;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
   app->settings.interrupt  = ItAppInterrupt;
   app->settings.checkpoint = ItAppCheckpoint;
   PetscCall(PetscTime(&app->last_checkpoint));

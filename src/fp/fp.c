@@ -207,6 +207,24 @@ PetscErrorCode ItFacesCompute(ItFaces f, PetscReal t) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The operator's largest rate along each axis a: twice the largest face
+   coefficient over h_a (D_a/h_a^2 where diffusion dominates, |A_a|/h_a where
+   the drift does). Summed over the axes they bound max_k |L_kk| within a factor
+   of 2, the fastest time scale of the dynamics. Collective. */
+PetscErrorCode ItFacesGetMaxRates(ItFaces f, PetscReal rate[]) {
+  ItGrid grid = f->grid;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    const PetscInt nfaces  = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
+    PetscReal      largest = 0;
+    for (PetscInt k = 0; k < nfaces; k++)
+      largest = PetscMax(largest, PetscMax(f->lo[a][k], f->hi[a][k]));
+    PetscCall(ItGridMaxAbs(grid, 2 * largest / grid->h[a], &rate[a]));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The coefficients at time t, recomputed only when the parameters at t differ
    from those they hold, or the model depends on time continuously (formulas
    in t): a held schedule costs one computation per switch. Collective. */
