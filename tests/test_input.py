@@ -13,7 +13,9 @@ EXPR = ["-model", "expr", "-vars", "v,r", "-expr_drift_v", "(-v)", "-expr_diffus
 
 
 def refused(label, command, options, needles, ranks=(1,)):
-    """The run stops with status 1, one line on stderr that holds every needle, and no output folder."""
+    """The run stops with status 1, one line on stderr that holds every needle, and no output
+    folder; returns the line of each rank count."""
+    said = []
     for n in ranks:
         out = tmpdir("refused")
         proc = run(command, options + ["-output_dir", out], ranks=n, expect_ok=False)
@@ -22,6 +24,15 @@ def refused(label, command, options, needles, ranks=(1,)):
         found = one and all(s in lines[0] for s in needles)
         check(proc.returncode == 1 and found and not os.path.exists(out),
               f"{label} ({n} rank(s)): status {proc.returncode}, {lines}")
+        said.append(lines[0] if lines else "")
+    return said
+
+
+def expr_with(option, formula):
+    """EXPR with one formula replaced."""
+    opts = list(EXPR)
+    opts[opts.index(option) + 1] = formula
+    return opts
 
 
 def info(options):
@@ -38,7 +49,7 @@ refused("a duplicate parameter", "run", EXPR + ["-expr_param", "a=1,b=2,a=3"], [
 refused("a parameter value that is not a number", "run", EXPR + ["-expr_param", "a=x"], ["-expr_param", "'x'"])
 refused("a variable named t", "run", ["-model", "expr", "-vars", "t,x"], ["-vars", "'t'"])
 refused("more variables than a model holds", "run", ["-model", "expr", "-vars", "a,b,c,d"], ["-vars"])
-refused("muparser's assignment in a formula", "run", EXPR[:-4] + ["-expr_drift_r", "(-r)+0*(v=0)"] + EXPR[-4:],
+refused("muparser's assignment in a formula", "run", expr_with("-expr_drift_r", "(-r)+0*(v=0)"),
         ["-expr_drift_r", "assign"], ranks=(1, 2))
 refused("a formula longer than the buffer", "run", EXPR + ["-expr_drift_v", "v" + "+0*v" * 140], ["-expr_drift_v", "561 characters"])
 # comparisons are not assignments; a formula that starts with '-' works on the command line
@@ -86,5 +97,21 @@ refused("a NaN in the linear drift", "run", ["-model", "linear", "-linear_M", "n
 refused("a NaN in a schedule", "run", ["-model", "bistable", "-protocol", "h:0@0,nan@1"], ["-protocol"])
 refused("a huge scheduled value", "run", ["-model", "bistable", "-t_final", "1", "-protocol", "sigma_w:0.5@0,1e150@0.5"], ["fastest rate", "along w"])
 refused("a huge diffusion in crosscheck", "crosscheck", ["-model", "linear", "-grid_n", "16", "-linear_D", "1e150,1"], ["fastest rate"])
+
+# --- item 11: messages that name the cause, the variable, the point and t ---------
+said = refused("a drift that is not finite", "run", expr_with("-expr_drift_v", "log(v)"),
+               ["the drift A_v is not finite", "v = ", "r = ", "t = 0", "-expr_drift_v"], ranks=(1, 2))
+check(len(set(said)) == 1, "the same point on 1 and 2 ranks")
+refused("a diffusion that turns negative", "run", expr_with("-expr_diffusion_r", "r"),
+        ["the diffusion D_r is not positive", "v = ", "r = -", "-expr_diffusion_r"])
+refused("a diffusion that turns negative later", "run", ["-model", "expr", "-vars", "v", "-expr_drift_v", "(-v)", "-expr_diffusion_v", "1 - t",
+                                                         "-grid_n", "16", "-t_final", "2"], ["D_v is not positive", "t = 2"])
+said = refused("a diffusion too small for the drift (A/D overflows)", "run", ["-model", "linear", "-linear_D", "1e-308,1"],
+               ["D_x1 = 1e-308 is too small for the drift A_x1", "x1 = ", "x2 = ", "Peclet", "A/D overflows"], ranks=(1, 2))
+check(len(set(said)) == 1, "the same point on 1 and 2 ranks")
+# D = 1e-300 ran with exit status 0: the reverse rate underflowed to 0 and the diagnostics dropped those faces
+refused("a diffusion too small for the drift (a rate underflows)", "run", ["-model", "linear", "-linear_D", "1e-300,1"], ["D_x1 = 1e-300", "Peclet"])
+refused("a Gaussian narrower than a cell", "run", ["-model", "linear", "-init_cov", "1e-300,1"],
+        ["narrower than a cell", "variable 1", "-init_cov", "-grid_n"], ranks=(1, 2))
 
 finish()

@@ -580,6 +580,30 @@ PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A Gaussian much narrower than a cell underflows at every cell centre:
+   refused with its narrowest axis (sd_i = |row i of L|) against the cell. */
+static PetscErrorCode ItSolveGaussianCheckWidth(ItGrid grid, const PetscReal L[], Vec p) {
+  const PetscInt d = grid->dim;
+  PetscReal      mass, sd[IT_MAX_DIM] = {0};
+  PetscInt       axis = 0;
+
+  PetscFunctionBegin;
+  PetscCall(VecSum(p, &mass));
+  if (mass > 0 && !PetscIsInfOrNanReal(mass)) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt i = 0; i < d; i++) {
+    for (PetscInt j = 0; j <= i; j++) sd[i] += L[i * d + j] * L[i * d + j];
+    sd[i] = PetscSqrtReal(sd[i]);
+    if (sd[i] / grid->h[i] < sd[axis] / grid->h[axis]) axis = i;
+  }
+  SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
+          "the initial Gaussian is narrower than a cell: it has no mass at any cell centre (its "
+          "standard deviation along variable %" PetscInt_FMT " is %g, the cells are %g wide%s); "
+          "widen -init_cov or refine -grid_n",
+          axis + 1, (double)sd[axis], (double)grid->h[axis],
+          sd[axis] >= grid->h[axis] ? "; it is thin along a diagonal: -init_cov is nearly singular"
+                                    : "");
+}
+
 /* The Gaussian density N(-init_mean, -init_cov) at the cell centres,
    normalised on the grid (ItSolveGaussianOptions reads and checks it). Collective. */
 PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p) {
@@ -603,6 +627,7 @@ PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p) {
     pa[l] = PetscExpReal(-0.5 * quad - 0.5 * logdet - 0.5 * d * PetscLogReal(2 * PETSC_PI));
   }
   PetscCall(VecRestoreArray(p, &pa));
+  PetscCall(ItSolveGaussianCheckWidth(grid, L, p));
   PetscCall(ItSolveNormalize(grid, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
