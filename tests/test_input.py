@@ -6,7 +6,12 @@ never created); some cases run on 2 ranks too. Good input that used to fail
 file) runs. Cases share processes where they can: most are refused within a
 fraction of a second."""
 import os
+import re
 from common import *
+
+# a single rank runs as an MPI singleton: without the helper process Open MPI would start for it,
+# it starts in half the time
+os.environ.setdefault("OMPI_MCA_ess_singleton_isolated", "1")
 
 EXPR = ["-model", "expr", "-vars", "v,r", "-expr_drift_v", "(-v)", "-expr_diffusion_v", "1",
         "-expr_drift_r", "(-r)", "-expr_diffusion_r", "1", "-grid_n", "16"]
@@ -113,5 +118,54 @@ check(len(set(said)) == 1, "the same point on 1 and 2 ranks")
 refused("a diffusion too small for the drift (a rate underflows)", "run", ["-model", "linear", "-linear_D", "1e-300,1"], ["D_x1 = 1e-300", "Peclet"])
 refused("a Gaussian narrower than a cell", "run", ["-model", "linear", "-init_cov", "1e-300,1"],
         ["narrower than a cell", "variable 1", "-init_cov", "-grid_n"], ranks=(1, 2))
+
+# --- item 6: options that nothing reads ---------------------------------------------
+refused("a misspelt option", "run", BRO + ["-t_finl", "1"], ["nothing reads -t_finl", "did you mean -t_final?", "-options_left no"], ranks=(1, 2))
+refused("an option written with '='", "run", BRO + ["-grid_n=32"], ["-grid_n=32", "-grid_n 32"])
+refused("an option with two dashes", "run", BRO + ["--t_final", "1"], ["--t_final", "one '-'", "-t_final"], ranks=(1, 2))
+refused("an option of another model", "run", BRO + ["-tuning", "bell"], ["-tuning", "-model brownian"])
+refused("a misspelt Monte Carlo option", "mc", LIN + ["-mc_partciles", "5"], ["-mc_partciles", "-mc_particles"])
+refused("several unknown options", "run", BRO + ["-t_finl", "1", "-grid_n=32"], ["-t_finl", "nor -"])
+# an options file serves every command: what another command reads, and PETSc's solvers' options, pass
+opts = tmpdir("all") + ".opts"
+with open(opts, "w") as f:
+    f.write("-model linear\n-grid_n 16\n-t_final 0.2\n-output_every 0.1\n-snapshot_every 0.1\n-init_mean 0.5,0\n"
+            "-init_cov 1,1\n-checkpoint_every 0.1\n-mc_particles 1000\n-mc_dt 0.01\n-crosscheck_z 5\n-ts_type arkimex\n"
+            "-ksp_rtol 1e-12\n-stationary_ksp_type gmres\n-stationary_pc_type lu\n-kl_reference none\n-bits\n")
+for command in ("info", "stationary"):
+    out = tmpdir("all")
+    proc = run(command, ["-options_file", opts, "-output_dir", out], expect_ok=False)
+    check(proc.returncode == 0, f"{command} with options that other commands read: {proc.stderr.strip()}")
+proc = run("info", BRO + ["-t_finl", "1", "-some_tool_option", "-options_left", "no"], expect_ok=False)
+check(proc.returncode == 0, f"-options_left no runs with options that nothing reads: {proc.stderr.strip()}")
+# analyze: what another run stored in its snapshot is not checked, what the command line gives is
+out = tmpdir("stored")
+run("run", ["-model", "linear", "-grid_n", "16", "-t_final", "0.1", "-output_dir", out, "-other_tool", "3", "-options_left", "no"])
+proc = run("analyze", [out + "/density_0001.h5", "-output_dir", out + "/a"], ranks=2, expect_ok=False)
+check(proc.returncode == 0, f"analyze of a snapshot that stores an option nothing reads: {proc.stderr.strip()}")
+refused("a misspelt option in analyze", "analyze", [out + "/density_0001.h5", "-sensr", "x1"], ["-sensr", "-sensor"])
+
+# every option that a command reads after the check (it sits after "Grid options" in -help) is in
+# the table of options read later, or one of PETSc's
+src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "app", "options.c")).read()
+
+
+def table(name):
+    return re.findall(r'"([^"]+)"', src.split(name + "[] = {")[1].split("};")[0])
+
+
+def matches(name, entries):
+    return any(name.startswith(e) if e.endswith("_") else name == e for e in entries)
+
+
+known, petsc = table("ItAppKnownOptions"), table("ItAppPETScOptions")
+for command, options in (("run", ["-t_final", "0.01"]), ("stationary", []), ("mc", ["-t_final", "0.01", "-mc_particles", "100"]),
+                         ("crosscheck", ["-t_final", "0.01", "-mc_particles", "100"]), ("analyze", [out + "/density_0001.h5"])):
+    o = tmpdir("help")
+    args = options if command == "analyze" else ["-model", "linear", "-grid_n", "16"] + options
+    text = run(command, args + ["-output_dir", o, "-help"], expect_ok=False).stdout
+    late = set(re.findall(r"^[ \t]+-([A-Za-z]\w*)", text.split("Grid options:")[-1].split("-----", 1)[-1], re.M))
+    missing = sorted(n for n in late if not matches(n, petsc) and not matches(n, known))
+    check(len(late) > 5 and not missing, f"{command} -help: every option read after the check is known ({len(late)} read; missing {missing})")
 
 finish()

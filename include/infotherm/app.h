@@ -29,6 +29,10 @@ PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppCheckBox(ItApp *app);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 
+/* Options that nothing reads (src/app/options.c). */
+PetscErrorCode ItAppCheckOptions(ItApp *app);
+PetscErrorCode ItAppSnapshotOptions(const char file[]);
+
 /* The Monte Carlo commands (src/app/mc.c). */
 PetscErrorCode ItAppMC(ItApp *app);
 PetscErrorCode ItAppCrosscheck(ItApp *app);
