@@ -41,8 +41,9 @@ def expr_with(option, formula):
 
 
 def info(options):
-    """stdout of `infotherm info` (which writes nothing)."""
-    return run("info", options).stdout
+    """stdout of `infotherm info` (which writes nothing); "" if it failed."""
+    proc = run("info", options, expect_ok=False)
+    return proc.stdout if proc.returncode == 0 else ""
 
 
 # --- item 4: expression pitfalls -------------------------------------------------
@@ -140,7 +141,8 @@ proc = run("info", BRO + ["-t_finl", "1", "-some_tool_option", "-options_left", 
 check(proc.returncode == 0, f"-options_left no runs with options that nothing reads: {proc.stderr.strip()}")
 # analyze: what another run stored in its snapshot is not checked, what the command line gives is
 out = tmpdir("stored")
-run("run", ["-model", "linear", "-grid_n", "16", "-t_final", "0.1", "-output_dir", out, "-other_tool", "3", "-options_left", "no"])
+run("run", ["-model", "linear", "-grid_n", "16", "-t_final", "0.1", "-output_dir", out, "-other_tool", "3", "-options_left", "no"],
+    expect_ok=False)
 proc = run("analyze", [out + "/density_0001.h5", "-output_dir", out + "/a"], ranks=2, expect_ok=False)
 check(proc.returncode == 0, f"analyze of a snapshot that stores an option nothing reads: {proc.stderr.strip()}")
 refused("a misspelt option in analyze", "analyze", [out + "/density_0001.h5", "-sensr", "x1"], ["-sensr", "-sensor"])
