@@ -12,7 +12,6 @@
    whose formulas use t depends on time continuously (muparser lists the
    names a formula uses). muparser's bulk evaluation runs OpenMP threads:
    -expr_threads (default 1, one thread per MPI rank) sets how many. */
-#include <ctype.h>
 #include <omp.h>
 #include <muParserDLL.h>
 #include <infotherm/private/modelimpl.h>
@@ -207,18 +206,13 @@ static PetscBool ItExprIsBuiltIn(const char name[]) {
    name muparser defines, nor one of the first `nvar` variables. */
 static PetscErrorCode ItExprCheckName(ItModel model, const char option[], const char what[],
                                       const char name[], PetscInt nvar) {
-  size_t    len;
   PetscBool ok;
 
   PetscFunctionBegin;
-  PetscCall(PetscStrlen(name, &len));
   PetscCheck(!ItExprIsBuiltIn(name), model->comm, PETSC_ERR_USER_INPUT,
              "%s: '%s' is a name muparser defines (a function or constant); choose another %s name",
              option, name, what);
-  ok = (PetscBool)(len > 0 && len < 24 && isalpha((unsigned char)name[0]));
-  for (size_t k = 0; ok && k < len; k++)
-    ok = (PetscBool)(isalnum((unsigned char)name[k]) || name[k] == '_');
-  PetscCheck(ok, model->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(ItModelIsName(name), model->comm, PETSC_ERR_USER_INPUT,
              "%s: '%s' is not a valid %s name (letters, digits and _, starting with a letter, at "
              "most 23 characters)",
              option, name, what);

@@ -84,6 +84,17 @@ static PetscErrorCode ItModelEvaluate_Point(ItModelConst model, PetscReal t, con
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Letters, digits and '_', starting with a letter, at most 23 characters:
+   the names of variables and parameters. Not collective. */
+PetscBool ItModelIsName(const char name[]) {
+  const size_t len = strlen(name);
+  PetscBool    ok  = (PetscBool)(len > 0 && len < 24 && isalpha((unsigned char)name[0]));
+
+  for (size_t k = 0; ok && k < len; k++)
+    ok = (PetscBool)(isalnum((unsigned char)name[k]) || name[k] == '_');
+  return ok;
+}
+
 /* A variable name becomes part of column names, JSON keys and HDF5 attribute
    names: letters, digits and '_', starting with a letter, and none of the
    snapshot's own attribute names. */
@@ -96,10 +107,7 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
 
   PetscFunctionBegin;
   PetscCall(PetscStrlen(name, &len));
-  ok = (PetscBool)(len > 0 && len < 24 && isalpha((unsigned char)name[0]));
-  for (size_t k = 0; ok && k < len; k++)
-    ok = (PetscBool)(isalnum((unsigned char)name[k]) || name[k] == '_');
-  PetscCheck(ok, model->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(ItModelIsName(name), model->comm, PETSC_ERR_USER_INPUT,
              "-vars: '%s' is not a valid variable name (letters, digits and _, starting with a "
              "letter, at most 23 characters)",
              name);
