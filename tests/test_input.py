@@ -52,6 +52,7 @@ refused("a parameter named t", "run", EXPR + ["-expr_param", "t=5"], ["-expr_par
 refused("a parameter named like a muparser constant", "run", EXPR + ["-expr_param", "_e=5"], ["-expr_param", "'_e'", "muparser"])
 refused("a parameter named like a muparser function", "run", EXPR + ["-expr_param", "sin=5"], ["-expr_param", "'sin'", "muparser"])
 refused("a duplicate parameter", "run", EXPR + ["-expr_param", "a=1,b=2,a=3"], ["-expr_param", "'a'", "twice"], ranks=(1, 2))
+refused("a parameter named like an option", "run", EXPR + ["-expr_param", "t_final=3"], ["'t_final'", "option"])
 refused("a parameter value that is not a number", "run", EXPR + ["-expr_param", "a=x"], ["-expr_param", "'x'"])
 refused("a variable named t", "run", ["-model", "expr", "-vars", "t,x"], ["-vars", "'t'"])
 refused("more variables than a model holds", "run", ["-model", "expr", "-vars", "a,b,c,d"], ["-vars"])

@@ -160,6 +160,19 @@ PetscErrorCode ItAppCheckOptions(ItApp *app) {
   PetscBool help, left = PETSC_TRUE, set;
 
   PetscFunctionBegin;
+  /* a parameter named like an option (-expr_param t_final=1) would read that option's value */
+  for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) {
+    const char *param;
+    PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
+    PetscCheck(!ItAppMatches(param, ItAppKnownOptions, IT_COUNT(ItAppKnownOptions)) &&
+                   !ItAppMatches(param, ItAppModelOptions, IT_COUNT(ItAppModelOptions)) &&
+                   !ItAppMatches(param, ItAppPETScOptions, IT_COUNT(ItAppPETScOptions)) &&
+                   strncasecmp(param, "grid_", 5),
+               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "the parameter '%s' is named like an option of infotherm or PETSc (-%s); choose "
+               "another name",
+               param, param);
+  }
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_left", &left, &set));
   if (help || (set && !left)) PetscFunctionReturn(PETSC_SUCCESS);
