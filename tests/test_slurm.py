@@ -88,16 +88,20 @@ try:
     sh(["scancel", "--batch", "--signal=USR1", job])
     signalled = True
     final = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY")
-    while time.time() < deadline:
+    finished, seen = 0, None  # polls in a row that saw the job ended: a requeue passes through CANCELLED/gone
+    while time.time() < deadline and finished < 8:
         q = sh(["squeue", "-h", "-j", job, "-o", "%T %r"]).stdout.strip()
-        if not q:  # gone from the queue, or a busy controller between requeue and restart: ask again
+        if q != seen:
+            print(f"  chain: squeue says {q!r}", flush=True)
+            seen = q
+        if not q:
             p = sh(["scontrol", "-o", "show", "job", job])
             info = p.stdout + p.stderr
             state = info.split("JobState=")[1].split()[0] if "JobState=" in info else ""
-            if state in final or "Invalid job id" in info:
-                break
-        elif q.split()[0] in final:
-            break
+            ended = state in final or "Invalid job id" in info
+        else:
+            ended = q.split()[0] in final
+        finished = finished + 1 if ended else 0
         if "PENDING" in q and "BeginTime" in q:  # a requeued job waits for its begin time; start it now
             sh(["scontrol", "update", f"JobId={job}", "StartTime=now"])
         time.sleep(0.5)

@@ -33,6 +33,10 @@ PetscErrorCode ItAppCheckBox(ItApp *app);
 PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 
+/* Options that nothing reads (src/app/options.c). */
+PetscErrorCode ItAppCheckOptions(ItApp *app);
+PetscErrorCode ItAppSnapshotOptions(const char file[]);
+
 /* The Monte Carlo commands (src/app/mc.c). */
 PetscErrorCode ItAppMC(ItApp *app);
 PetscErrorCode ItAppCrosscheck(ItApp *app);

@@ -20,6 +20,7 @@ PetscErrorCode ItFacesGetAxis(ItFaces faces, PetscInt axis, const PetscReal **lo
                               const PetscReal **hi, const PetscReal **irr_lo,
                               const PetscReal **irr_hi);
 PetscBool      ItFacesIrreversible(ItFaces faces);
+PetscErrorCode ItFacesGetMaxRates(ItFaces faces, PetscReal rate[]);
 PetscErrorCode ItFacesDestroy(ItFaces *faces);
 
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp);

@@ -60,3 +60,8 @@ PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const Pet
                                PetscReal A[], PetscReal D[]);
 PetscErrorCode ItModelEvaluateWith(ItModel model, PetscReal t, const PetscReal p[], PetscInt n,
                                    const PetscReal x[], PetscReal A[], PetscReal D[]);
+
+/* Option reading shared by every module: PETSc reads integers into a 32-bit
+   PetscInt with a wrap-around (4294967396 becomes 100), so every integer of
+   an option's value, as given, is checked to fit. Collective. */
+PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]);

@@ -33,6 +33,7 @@ typedef struct {
 } ItSolveSettings;
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
+PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *settings);
 PetscInt       ItSolveOutputCount(const ItSolveSettings *settings);
 PetscReal      ItSolveOutputTime(const ItSolveSettings *settings, PetscInt k);
 PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *settings, Vec p,

@@ -49,6 +49,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreate(app->model, &app->grid));
+  PetscCall(ItAppCheckOptions(app));
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
   PetscCall(ItAppDiagnostics(app));
@@ -362,6 +363,7 @@ static PetscErrorCode ItAppRun(ItApp *app) {
 
   PetscFunctionBegin;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
   app->settings.interrupt  = ItAppInterrupt;
   app->settings.checkpoint = ItAppCheckpoint;
   PetscCall(PetscTime(&app->last_checkpoint));
@@ -520,7 +522,7 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
     PetscCheck(
         nfile > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
         "analyze needs one or more snapshot files: infotherm analyze DIR/density_0001.h5 ...");
-    PetscCall(ItIOSnapshotOptions(PETSC_COMM_WORLD, files[0]));
+    PetscCall(ItAppSnapshotOptions(files[0]));
     PetscCall(PetscStrncpy(dir, files[0], sizeof(dir)));
     PetscCall(PetscStrrchr(dir, '/', &slash));
     if (slash != dir)

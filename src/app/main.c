@@ -4,6 +4,7 @@
    mistake (bad option, bad file), 2 for anything else (with PETSc's trace),
    3 when a run stopped early (SIGUSR1, SIGTERM, -ts_max_steps) after writing
    a checkpoint: job scripts requeue on 3. */
+#include <ctype.h>
 #include <unistd.h>
 #include <infotherm/app.h>
 
@@ -55,11 +56,74 @@ static PetscErrorCode ItErrorHandler(MPI_Comm comm, int line, const char *fun, c
   return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
 }
 
+/* Whether PETSc takes the argument for an option name (as PetscOptionsValidKey
+   does): '-' (or "--") and a letter, unless it reads as a number (-inf). */
+static int ItLooksLikeOption(const char *arg) {
+  char *end;
+
+  if (arg[0] != '-') return 0;
+  if (arg[1] == '-') arg++;
+  if (!isalpha((unsigned char)arg[1])) return 0;
+  (void)strtod(arg, &end);
+  return end == arg || *end == '_' || isalnum((unsigned char)*end);
+}
+
+/* A formula that starts with '-' and a letter ("-v + 0.3") after
+   -expr_drift_<var> or -expr_diffusion_<var>: PETSc would take it for an
+   option and leave the formula empty, so it is passed on as "(-v + 0.3)".
+   The argument after these options is always their formula, unless it is
+   another -expr_ option or -options_file. Returns a new string, or NULL. */
+static char *ItWrapFormula(const char *option, const char *value) {
+  char  *wrapped;
+  size_t len;
+
+  if (strncmp(option, "-expr_drift_", 12) && strncmp(option, "-expr_diffusion_", 16)) return NULL;
+  if (!ItLooksLikeOption(value) || !strncmp(value, "-expr_", 6) || !strcmp(value, "-options_file"))
+    return NULL;
+  len     = strlen(value) + 3;
+  wrapped = (char *)malloc(len);
+  if (wrapped) snprintf(wrapped, len, "(%s)", value);
+  return wrapped;
+}
+
+/* PETSc's options-file parser stops with a trace at a value that looks like
+   an option ("cannot specify two options per line"), as a formula that starts
+   with '-' and a letter does; finds such a line and says what to write
+   instead (message[0] = 0: none). Quoted values may hold spaces. */
+static void ItCheckOptionsFile(const char *file, char message[], size_t len) {
+  FILE  *f    = fopen(file, "r");
+  char  *line = NULL;
+  size_t cap  = 0;
+  int    n    = 0;
+
+  message[0] = 0;
+  if (!f) return;
+  while (!message[0] && getline(&line, &cap, f) > 0) {
+    char *key = line, *value, *hash = strchr(line, '#');
+    n++;
+    if (hash) *hash = 0;
+    key += strspn(key, " \t\r\n");
+    if (key[0] != '-') continue;
+    value = key + strcspn(key, " \t\r\n");
+    if (!*value) continue;
+    *value++ = 0;
+    value += strspn(value, " \t\r\n");
+    if (*value == '"') value++;
+    if (ItLooksLikeOption(value))
+      snprintf(message, len,
+               "%s line %d: the value of %s starts with '-' and a letter, which PETSc reads as "
+               "another option; wrap a formula in parentheses, e.g. %s \"(-v + 0.3)\"",
+               file, n, key, key);
+  }
+  free(line);
+  fclose(f);
+}
+
 int main(int argc, char **argv) {
   const char    *command                  = "help";
   char           stem[PETSC_MAX_PATH_LEN] = "";
-  char         **args, **files;
-  int            nargs = 0, nfile = 0;
+  char         **args, **files, **wrapped;
+  int            nargs = 0, nfile = 0, nwrapped = 0;
   PetscErrorCode ierr;
   PetscMPIInt    rank;
   PetscBool      interrupted = PETSC_FALSE;
@@ -67,6 +131,7 @@ int main(int argc, char **argv) {
   /* the command word and the -options_file stem, before PETSc sees the options */
   args          = (char **)malloc(sizeof(char *) * (size_t)(argc + 1));
   files         = (char **)malloc(sizeof(char *) * (size_t)(argc + 1));
+  wrapped       = (char **)malloc(sizeof(char *) * (size_t)(argc + 1));
   args[nargs++] = argv[0];
   for (int k = 1; k < argc; k++) {
     if (k == 1 && argv[k][0] != '-') {
@@ -84,18 +149,29 @@ int main(int argc, char **argv) {
       dot  = strrchr(base, '.');
       len  = dot ? (size_t)(dot - base) : strlen(base);
       snprintf(stem, sizeof(stem), "%.*s", (int)len, base);
-      if (access(argv[k + 1], R_OK) != 0) {
-        fprintf(stderr, "infotherm: error: cannot read the options file %s\n", argv[k + 1]);
-        return 1;
+      /* reported on rank 0 once PETSc has started, and the file is not handed to it */
+      if (access(argv[k + 1], R_OK) != 0)
+        snprintf(ItErrorText, sizeof(ItErrorText), "cannot read the options file %s", argv[k + 1]);
+      else
+        ItCheckOptionsFile(argv[k + 1], ItErrorText, sizeof(ItErrorText));
+      if (ItErrorText[0]) {
+        ItErrorIsUser = PETSC_TRUE;
+        k++;
+        continue;
       }
     }
     args[nargs++] = argv[k];
+    if (k + 1 < argc && (wrapped[nwrapped] = ItWrapFormula(argv[k], argv[k + 1]))) {
+      args[nargs++] = wrapped[nwrapped++];
+      k++;
+    }
   }
   args[nargs] = NULL;
   if (!strcmp(command, "help") || !strcmp(command, "-h") || !strcmp(command, "--help")) {
     fputs(help, stdout);
     free(args);
     free(files);
+    free(wrapped);
     return 0;
   }
 
@@ -106,7 +182,8 @@ int main(int argc, char **argv) {
   if (ierr) return 2;
   if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
-  ierr = ItAppMain(command, stem, nfile, files, &interrupted);
+  ierr = ItErrorText[0] ? PETSC_ERR_USER_INPUT /* found before PETSc started */
+                        : ItAppMain(command, stem, nfile, files, &interrupted);
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (ierr) ItIOAbandon(); /* the lock, a temporary file, an empty folder it made */
   if (ierr && rank == 0) fprintf(stderr, "infotherm: error: %s\n", ItErrorText);
@@ -117,7 +194,9 @@ int main(int argc, char **argv) {
   }
   PetscPopErrorHandler();
   PetscFinalize();
+  for (int k = 0; k < nwrapped; k++) free(wrapped[k]);
   free(args);
   free(files);
+  free(wrapped);
   return ierr ? 1 : (interrupted ? IT_EXIT_INTERRUPTED : 0);
 }

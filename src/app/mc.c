@@ -134,6 +134,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
 
   PetscFunctionBegin;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItMCSetKLColumn(mc));
   PetscCall(ItCrosscheckCreate(mc, app->diag, &cc));

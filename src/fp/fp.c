@@ -23,9 +23,15 @@ struct _p_ItFaces {
   PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
   PetscReal *x, *A, *D, *Dcell; /* pencil workspace */
-  PetscInt   bad_axis;          /* the first face where D <= 0 or A/D is not finite */
-  PetscReal  bad_x;
+  /* the first bad face in natural order (axis, then face index), reported by
+     ItFacesCheck: its axis (-1: none), what fails there, the drift and
+     diffusion, and the point (the face, or the cell whose diffusion fails) */
+  PetscInt  bad_axis;
+  PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
 };
+
+/* What fails at a bad face. */
+enum { IT_FACE_DRIFT, IT_FACE_DIFFUSION, IT_FACE_PECLET };
 
 struct _p_ItFP {
   ItFaces faces;
@@ -130,7 +136,28 @@ static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscIn
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The Scharfetter–Gummel coefficients of one pencil's faces from its evaluation. */
+/* Records the bad face c along axis a (what fails, the drift and diffusion,
+   and the point) unless one earlier in natural order is recorded already. */
+static void ItFacesRecordBad(ItFaces f, PetscInt a, const PetscInt c[], PetscInt kind, PetscReal A,
+                             PetscReal D, const PetscReal point[]) {
+  ItGrid    grid = f->grid;
+  PetscReal key  = (PetscReal)a; /* then the face's natural index, axis 0 fastest */
+
+  for (PetscInt b = IT_MAX_DIM - 1; b >= 0; b--) key = key * (grid->n[b] + (b == a)) + c[b];
+  if (f->bad_axis >= 0 && key >= f->bad_key) return;
+  f->bad_axis = a;
+  f->bad_key  = key;
+  f->bad_kind = (PetscReal)kind;
+  f->bad_A    = A;
+  f->bad_D    = D;
+  for (PetscInt b = 0; b < grid->dim; b++) f->bad_point[b] = point[b];
+}
+
+/* The Scharfetter–Gummel coefficients of one pencil's faces from its
+   evaluation. A face needs a finite drift, a positive, finite diffusion at the
+   face and both cells, and coefficients that neither overflow nor underflow to
+   zero (the cell Péclet number |A| h/D below about 700): otherwise it is
+   recorded, and reported collectively by ItFacesCheck. */
 static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], PetscReal *lo,
                                       PetscReal *hi) {
   ItGrid          grid = f->grid;
@@ -138,42 +165,91 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
   const PetscReal h = grid->h[a];
 
   for (PetscInt k = 0; k < xm + 1; k++) {
-    const PetscReal Af = f->A[k * d + a], Df = f->D[k * d + a];
+    const PetscReal Af = f->A[k * d + a], Df = f->D[k * d + a], *point = &f->x[k * d];
     PetscInt        off;
+    PetscBool       bad;
 
-    c[a] = xs + k;
-    off  = ItFPFaceOffset(grid, a, c);
-    if (c[a] == 0 || c[a] == grid->n[a]) { /* a wall: zero flux */
-      lo[off] = hi[off] = 0;
+    c[a]    = xs + k;
+    off     = ItFPFaceOffset(grid, a, c);
+    lo[off] = hi[off] = 0;
+    if (c[a] == 0 || c[a] == grid->n[a]) continue; /* a wall: zero flux */
+    if (PetscIsInfOrNanReal(Af)) {
+      ItFacesRecordBad(f, a, c, IT_FACE_DRIFT, Af, Df, point);
       continue;
     }
-    if (!(Df > 0 && !PetscIsInfOrNanReal(Af / Df) && f->Dcell[k] > 0 && f->Dcell[k + 1] > 0)) {
-      /* recorded, and reported collectively by ItFacesCompute */
-      if (f->bad_axis < 0 || f->x[k * d + a] < f->bad_x) f->bad_x = f->x[k * d + a];
-      f->bad_axis = a;
-      lo[off] = hi[off] = 0;
-      continue;
+    bad = PETSC_FALSE;
+    for (PetscInt s = -1; s < 2 && !bad; s++) { /* the face, then its low and high cells */
+      const PetscReal D = s < 0 ? Df : f->Dcell[k + s];
+      const PetscInt  m = xm + 1 + k + s; /* the cell's point in the pencil */
+      bad               = (PetscBool)(!(D > 0) || PetscIsInfOrNanReal(D));
+      if (bad) ItFacesRecordBad(f, a, c, IT_FACE_DIFFUSION, Af, D, s < 0 ? point : &f->x[m * d]);
     }
+    if (bad) continue;
     lo[off] = ItBernoulli(-Af / Df * h) * f->Dcell[k] / h;
     hi[off] = ItBernoulli(Af / Df * h) * f->Dcell[k + 1] / h;
+    if (!(lo[off] > 0 && hi[off] > 0) || PetscIsInfOrNanReal(lo[off]) ||
+        PetscIsInfOrNanReal(hi[off])) {
+      ItFacesRecordBad(f, a, c, IT_FACE_PECLET, Af, Df, point);
+      lo[off] = hi[off] = 0;
+    }
   }
   c[a] = xs;
 }
 
-/* A diffusion that is not positive (or a drift that is not finite) on any rank stops the run. */
+/* The variable's coordinates of a point, "v = 0.5, r = 1.2", for messages. */
+static void ItFacesPointText(ItFaces f, char text[], size_t len) {
+  size_t used = 0;
+
+  text[0] = 0;
+  for (PetscInt b = 0; b < f->grid->dim && used < len; b++)
+    used += (size_t)snprintf(text + used, len - used, "%s%s = %g", b ? ", " : "",
+                             ItModelGetVariableName(f->model, b), (double)f->bad_point[b]);
+}
+
+/* A bad face on any rank stops the run: the first in natural order on every
+   rank count, with what fails (the drift, the diffusion, or a diffusion too
+   small for the drift), the variable, the point and t. */
 static PetscErrorCode ItFacesCheck(ItFaces f) {
-  ItGrid    grid = f->grid;
-  PetscReal axis, where;
+  ItGrid          grid = f->grid;
+  const PetscInt  d    = grid->dim;
+  PetscReal       key, local[4 + IT_MAX_DIM] = {0}, bad[4 + IT_MAX_DIM];
+  char            where[256], option[64];
+  const char     *var;
+  const PetscBool expr = (PetscBool)!strcmp(ItModelGetTypeName(f->model), "expr");
 
   PetscFunctionBegin;
-  PetscCall(ItGridMin(grid, f->bad_axis < 0 ? PETSC_MAX_REAL : (PetscReal)f->bad_axis, &axis));
-  if (axis >= IT_MAX_DIM) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItGridMin(grid, f->bad_axis == (PetscInt)axis ? f->bad_x : PETSC_MAX_REAL, &where));
+  PetscCall(ItGridMin(grid, f->bad_axis < 0 ? PETSC_MAX_REAL : f->bad_key, &key));
+  if (key == PETSC_MAX_REAL) PetscFunctionReturn(PETSC_SUCCESS);
+  if (f->bad_axis >= 0 && f->bad_key == key) { /* the owner of the first bad face */
+    local[0] = 1 + f->bad_axis;
+    local[1] = f->bad_kind;
+    local[2] = f->bad_A;
+    local[3] = f->bad_D;
+    for (PetscInt b = 0; b < d; b++) local[4 + b] = f->bad_point[b];
+  }
+  PetscCall(ItGridSum(grid, 4 + d, local, bad));
+  f->bad_axis = (PetscInt)bad[0] - 1;
+  for (PetscInt b = 0; b < d; b++) f->bad_point[b] = bad[4 + b];
+  ItFacesPointText(f, where, sizeof(where));
+  var = ItModelGetVariableName(f->model, f->bad_axis);
+  PetscCall(PetscSNPrintf(option, sizeof(option), "-expr_%s_%s",
+                          bad[1] == IT_FACE_DRIFT ? "drift" : "diffusion", var));
+  PetscCheck(bad[1] != IT_FACE_DRIFT, grid->comm, PETSC_ERR_USER_INPUT,
+             "the drift A_%s is not finite (%g) at %s, t = %g: change %s%s", var, (double)bad[2],
+             where, (double)f->t, expr ? option : "the model's parameters",
+             expr ? "" : " (infotherm info lists them)");
+  PetscCheck(bad[1] != IT_FACE_DIFFUSION, grid->comm, PETSC_ERR_USER_INPUT,
+             "the diffusion D_%s is %s (%g) at %s, t = %g: change %s, or narrow the box "
+             "(-grid_lo/-grid_hi)",
+             var, PetscIsInfOrNanReal(bad[3]) ? "not finite" : "not positive", (double)bad[3],
+             where, (double)f->t, expr ? option : "the model's noise");
   SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
-          "the diffusion D_%s is not positive (or the drift not finite) at %s = %g, t = %g: narrow "
-          "the box (-grid_lo/-grid_hi) or change the model's noise",
-          ItModelGetVariableName(f->model, (PetscInt)axis),
-          ItModelGetVariableName(f->model, (PetscInt)axis), (double)where, (double)f->t);
+          "the diffusion D_%s = %g is too small for the drift A_%s = %g at %s, t = %g: the cell "
+          "Peclet number |A| h/D = %g (A/D overflows when D is tiny) makes a Scharfetter-Gummel "
+          "rate overflow or vanish (beyond about 700), and the entropy production undefined; "
+          "increase the diffusion or refine -grid_n",
+          var, (double)bad[3], var, (double)bad[2], where, (double)f->t,
+          (double)(PetscAbsReal(bad[2]) * grid->h[f->bad_axis] / bad[3]));
 }
 
 /* The face coefficients at time t with the parameters p. Collective (a bad
@@ -231,6 +307,24 @@ PetscErrorCode ItFacesSetParameters(ItFaces f, PetscReal t, const PetscReal p[],
   for (PetscInt k = 0; k < np && same; k++) same = (PetscBool)(p[k] == f->p[k]);
   if (!same) PetscCall(ItFacesComputeWith(f, t, p));
   if (changed) *changed = (PetscBool)!same;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The operator's largest rate along each axis a: twice the largest face
+   coefficient over h_a (D_a/h_a^2 where diffusion dominates, |A_a|/h_a where
+   the drift does). Summed over the axes they bound max_k |L_kk| within a factor
+   of 2, the fastest time scale of the dynamics. Collective. */
+PetscErrorCode ItFacesGetMaxRates(ItFaces f, PetscReal rate[]) {
+  ItGrid grid = f->grid;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    const PetscInt nfaces  = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
+    PetscReal      largest = 0;
+    for (PetscInt k = 0; k < nfaces; k++)
+      largest = PetscMax(largest, PetscMax(f->lo[a][k], f->hi[a][k]));
+    PetscCall(ItGridMaxAbs(grid, 2 * largest / grid->h[a], &rate[a]));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -7,31 +7,40 @@
 /* -grid_n, -grid_lo, -grid_hi: one value for every axis, or one per axis;
    defaults from the model. Checks the box and computes the cell sizes. */
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
-  const PetscInt d        = g->dim;
-  PetscInt       count[3] = {IT_MAX_DIM, IT_MAX_DIM, IT_MAX_DIM};
-  PetscBool      set[3];
-  const char    *option[3] = {"-grid_n", "-grid_lo", "-grid_hi"};
+  const PetscInt d = g->dim;
+  /* one more than an axis each, to refuse a list PETSc would cut */
+  PetscInt    count[3] = {IT_MAX_DIM + 1, IT_MAX_DIM + 1, IT_MAX_DIM + 1}, n[IT_MAX_DIM + 1];
+  PetscReal   lo[IT_MAX_DIM + 1], hi[IT_MAX_DIM + 1];
+  PetscReal   cells = 1; /* as a real: three axes of 2^31 cells overflow 64 bits */
+  PetscBool   set[3];
+  const char *option[3] = {"-grid_n", "-grid_lo", "-grid_hi"};
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < d; i++)
-    PetscCall(ItModelGetDefaultBox(model, i, &g->n[i], &g->lo[i], &g->hi[i]));
+  for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
-  PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, g->n, &count[0], &set[0]));
-  PetscCall(PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, g->lo, &count[1],
-                                  &set[1]));
-  PetscCall(PetscOptionsRealArray("-grid_hi", "upper corner of the box", NULL, g->hi, &count[2],
-                                  &set[2]));
+  PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
+  PetscCall(
+      PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, lo, &count[1], &set[1]));
+  PetscCall(
+      PetscOptionsRealArray("-grid_hi", "upper corner of the box", NULL, hi, &count[2], &set[2]));
   PetscOptionsEnd();
+  PetscCall(ItOptionsCheckInt(g->comm, "-grid_n"));
   for (PetscInt k = 0; k < 3; k++)
     PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->comm, PETSC_ERR_USER_INPUT,
-               "%s needs 1 or %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
-               option[k], d, count[k]);
+               "%s needs 1 or %" PetscInt_FMT " values (one per variable); got %s%" PetscInt_FMT,
+               option[k], d, count[k] > IT_MAX_DIM ? "more than " : "",
+               PetscMin(count[k], IT_MAX_DIM));
   /* one value stands for every axis */
-  for (PetscInt i = 1; i < d; i++) {
-    if (set[0] && count[0] == 1) g->n[i] = g->n[0];
-    if (set[1] && count[1] == 1) g->lo[i] = g->lo[0];
-    if (set[2] && count[2] == 1) g->hi[i] = g->hi[0];
+  for (PetscInt i = 0; i < d; i++) {
+    g->n[i]  = set[0] && count[0] == 1 ? n[0] : n[i];
+    g->lo[i] = set[1] && count[1] == 1 ? lo[0] : lo[i];
+    g->hi[i] = set[2] && count[2] == 1 ? hi[0] : hi[i];
+    cells *= (PetscReal)PetscMax(g->n[i], 1);
   }
+  PetscCheck(cells <= PETSC_MAX_INT, g->comm, PETSC_ERR_USER_INPUT,
+             "-grid_n: %.4g cells do not fit in PETSc's %d-bit indices (at most %" PetscInt_FMT
+             "); use fewer cells, or a PETSc with 64-bit indices (Debian's petsc64-dev)",
+             (double)cells, (int)(8 * sizeof(PetscInt)), (PetscInt)PETSC_MAX_INT);
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < d; i++) {
     const char *var = ItModelGetVariableName(model, i);

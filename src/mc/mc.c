@@ -174,6 +174,9 @@ static PetscErrorCode ItMCReadOptions(ItMC mc, PetscReal t_final, PetscInt *nbw)
       mc->bandwidth, nbw, &mc->bandwidth_set));
   PetscCall(PetscOptionsBool("-quiet", "no progress line", NULL, mc->quiet, &mc->quiet, NULL));
   PetscOptionsEnd();
+  PetscCall(ItOptionsCheckInt(mc->comm, "-mc_particles"));
+  PetscCall(ItOptionsCheckInt(mc->comm, "-mc_seed"));
+  PetscCall(ItOptionsCheckInt(mc->comm, "-mc_batches"));
   if (!set_scheme) scheme = mc->additive ? IT_MC_WEAK2 : IT_MC_EULER;
   mc->scheme = (ItMCScheme)scheme;
   mc->seed   = seed;
@@ -181,16 +184,26 @@ static PetscErrorCode ItMCReadOptions(ItMC mc, PetscReal t_final, PetscInt *nbw)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Checks the options read by ItMCReadOptions; one bandwidth stands for every variable. */
-static PetscErrorCode ItMCCheckOptions(ItMC mc, PetscInt nbw) {
+/* Checks the options read by ItMCReadOptions; one bandwidth stands for every
+   variable. The particles' coordinates are indexed by PetscInt (N x dim must
+   fit), and t_final/dt steps must keep t + dt > t in double precision. */
+static PetscErrorCode ItMCCheckOptions(ItMC mc, PetscReal t_final, PetscInt nbw) {
   ItModel        model = mc->model;
   const PetscInt d     = ItModelGetDimension(model);
 
   PetscFunctionBegin;
   PetscCheck(mc->N >= 1, mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_particles must be at least 1; got %" PetscInt_FMT, mc->N);
+  PetscCheck((PetscReal)mc->N * d <= PETSC_MAX_INT, mc->comm, PETSC_ERR_USER_INPUT,
+             "-mc_particles %" PetscInt_FMT ": the coordinates of %" PetscInt_FMT
+             "-variable particles do not fit in PETSc's %d-bit indices; use at most %" PetscInt_FMT,
+             mc->N, d, (int)(8 * sizeof(PetscInt)), (PetscInt)(PETSC_MAX_INT / d));
   PetscCheck(mc->dt > 0 && !PetscIsInfOrNanReal(mc->dt), mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_dt must be a positive time step; got %g", (double)mc->dt);
+  PetscCheck(t_final / mc->dt <= 0x1p52, mc->comm, PETSC_ERR_USER_INPUT,
+             "-mc_dt %g is too small for -t_final %g: %.3g steps, more than 2^52, where t + dt "
+             "no longer moves t in double precision",
+             (double)mc->dt, (double)t_final, (double)(t_final / mc->dt));
   PetscCheck(mc->dt * mc->stiffness < 2, mc->comm, PETSC_ERR_USER_INPUT,
              "-mc_dt %g is unstable for this model: its stiffest time constant is %g (largest "
              "drift-Jacobian eigenvalue %g on the box), and the scheme needs dt < 2 x that; use "
@@ -263,7 +276,7 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
   PetscCall(ItMCInspect(mc, t_final));
   PetscCall(ItMCReadOptions(mc, t_final, &nbw));
-  PetscCall(ItMCCheckOptions(mc, nbw));
+  PetscCall(ItMCCheckOptions(mc, t_final, nbw));
   PetscCall(ItMCDistribute(mc));
   PetscCall(ItMCSetUpEstimates(mc));
   *out = mc;

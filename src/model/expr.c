@@ -183,10 +183,115 @@ static PetscErrorCode ItModelValidate_Expr(ItModel model) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether muparser knows the name already: a constant (_pi, _e) or a function
+   of one to three arguments (sin, min, atan2, ...); asked of a fresh parser. */
+static PetscBool ItExprIsBuiltIn(const char name[]) {
+  const char *const forms[] = {"%s", "%s(1)", "%s(1,1)", "%s(1,1,1)"};
+  muParserHandle_t  parser  = mupCreate(muBASETYPE_FLOAT);
+  PetscBool         known   = PETSC_FALSE;
+
+  for (size_t k = 0; parser && k < sizeof(forms) / sizeof(forms[0]) && !known; k++) {
+    char text[64];
+    snprintf(text, sizeof(text), forms[k], name);
+    mupSetExpr(parser, text);
+    (void)mupEval(parser);
+    known = (PetscBool)!mupError(parser); /* mupError also clears the error */
+  }
+  if (parser) mupRelease(parser);
+  return known;
+}
+
+/* A name of the formulas (a variable or a parameter, `what`, given by
+   `option`): letters, digits and _, starting with a letter, neither t nor a
+   name muparser defines, nor one of the first `nvar` variables. */
+static PetscErrorCode ItExprCheckName(ItModel model, const char option[], const char what[],
+                                      const char name[], PetscInt nvar) {
+  PetscBool ok;
+
+  PetscFunctionBegin;
+  PetscCheck(!ItExprIsBuiltIn(name), model->comm, PETSC_ERR_USER_INPUT,
+             "%s: '%s' is a name muparser defines (a function or constant); choose another %s name",
+             option, name, what);
+  PetscCheck(ItModelIsName(name), model->comm, PETSC_ERR_USER_INPUT,
+             "%s: '%s' is not a valid %s name (letters, digits and _, starting with a letter, at "
+             "most 23 characters)",
+             option, name, what);
+  PetscCall(PetscStrcmp(name, "t", &ok));
+  PetscCheck(!ok, model->comm, PETSC_ERR_USER_INPUT,
+             "%s: 't' is the time in every formula; choose another %s name", option, what);
+  for (PetscInt i = 0; i < nvar; i++) {
+    PetscCall(PetscStrcmp(name, model->var[i], &ok));
+    PetscCheck(!ok, model->comm, PETSC_ERR_USER_INPUT,
+               "%s: '%s' is a variable of the model (-vars); a parameter needs a name of its own",
+               option, name);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -expr_param name=value,...: each a parameter of its own (-name overrides
+   it). Inside the caller's PetscOptionsBegin/End. */
+static PetscErrorCode ItExprReadParameters(PetscOptionItems *PetscOptionsObject, ItModel model) {
+  char    *params[IT_MAX_PARAMS + 1];
+  PetscInt nparams = IT_MAX_PARAMS + 1; /* one more, to refuse a list PETSc would cut */
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsStringArray("-expr_param", "named parameters, name=value,...", NULL, params,
+                                    &nparams, NULL));
+  PetscCheck(nparams <= IT_MAX_PARAMS, model->comm, PETSC_ERR_USER_INPUT,
+             "-expr_param: at most %d parameters", IT_MAX_PARAMS);
+  for (PetscInt k = 0; k < nparams; k++) {
+    char     *eq, *end;
+    PetscReal value;
+    PetscInt  known;
+    PetscCall(PetscStrchr(params[k], '=', &eq));
+    PetscCheck(eq, model->comm, PETSC_ERR_USER_INPUT,
+               "-expr_param takes name=value entries; got '%s'", params[k]);
+    *eq   = 0;
+    value = strtod(eq + 1, &end);
+    PetscCheck(eq[1] && !*end, model->comm, PETSC_ERR_USER_INPUT,
+               "-expr_param %s: '%s' is not a number", params[k], eq + 1);
+    PetscCall(ItExprCheckName(model, "-expr_param", "parameter", params[k], model->dim));
+    PetscCall(ItModelFindParameter(model, params[k], &known));
+    PetscCheck(known < 0, model->comm, PETSC_ERR_USER_INPUT,
+               "-expr_param: the parameter '%s' is given twice", params[k]);
+    PetscCall(ItModelAddParam(model, params[k], value, IT_PARAM_ANY, "expression parameter", NULL));
+    PetscCall(PetscFree(params[k]));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The formula of `option` as given: no longer than the buffer that holds it,
+   and without muparser's assignment operator (v = 0 would change a variable
+   for the formulas evaluated after it); ==, !=, <= and >= compare. */
+static PetscErrorCode ItExprCheckFormula(ItModel model, const char option[], const char formula[],
+                                         size_t size) {
+  const char *given;
+  PetscBool   set;
+  size_t      len;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsFindPair(NULL, NULL, option, &given, &set));
+  PetscCall(PetscStrlen(given, &len));
+  PetscCheck(len < size, model->comm, PETSC_ERR_USER_INPUT,
+             "%s: the formula has %zu characters; at most %zu are allowed", option, len, size - 1);
+  for (size_t k = 0; formula[k]; k++) {
+    if (formula[k] != '=') continue;
+    if (formula[k + 1] == '=') { /* == */
+      k++;
+      continue;
+    }
+    PetscCheck(k > 0 && strchr("!<>", formula[k - 1]), model->comm, PETSC_ERR_USER_INPUT,
+               "%s \"%s\": the '=' at position %zu assigns a value (muparser's assignment "
+               "operator); a formula may compare (==, !=, <=, >=) but not assign",
+               option, formula, k);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItModelCreate_Expr(ItModel model) {
   ItExpr   *e;
-  char     *vars[IT_MAX_DIM], *params[IT_MAX_PARAMS];
-  PetscInt  nvars = IT_MAX_DIM, nparams = IT_MAX_PARAMS, d, threads = 1;
+  char     *vars[IT_MAX_DIM];
+  PetscInt  nvars = IT_MAX_DIM, d, threads = 1;
   PetscBool set;
 
   PetscFunctionBegin;
@@ -197,27 +302,19 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
              "-model expr needs -vars (1 to %d names, e.g. -vars v,r)", IT_MAX_DIM);
   d = nvars;
   PetscCall(ItModelSetVariables(model, d, (const char *const *)vars));
-  for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
+  for (PetscInt i = 0; i < nvars; i++) {
+    PetscCall(ItExprCheckName(model, "-vars", "variable", vars[i], 0));
+    PetscCall(PetscFree(vars[i]));
+  }
   PetscOptionsBegin(model->comm, NULL, "Expression model", "ItModel");
   PetscCall(PetscOptionsInt("-expr_threads",
                             "OpenMP threads of muparser's bulk evaluation per MPI rank", NULL,
                             threads, &threads, NULL));
   PetscCheck(threads >= 1, model->comm, PETSC_ERR_USER_INPUT,
              "-expr_threads must be at least 1; got %" PetscInt_FMT, threads);
+  PetscCall(ItOptionsCheckInt(model->comm, "-expr_threads"));
   omp_set_num_threads((int)threads);
-  PetscCall(PetscOptionsStringArray("-expr_param", "named parameters, name=value,...", NULL, params,
-                                    &nparams, NULL));
-  for (PetscInt k = 0; k < nparams; k++) {
-    char     *eq;
-    PetscReal value;
-    PetscCall(PetscStrchr(params[k], '=', &eq));
-    PetscCheck(eq, model->comm, PETSC_ERR_USER_INPUT,
-               "-expr_param takes name=value entries; got '%s'", params[k]);
-    *eq = 0;
-    PetscCall(PetscOptionsStringToReal(eq + 1, &value));
-    PetscCall(ItModelAddParam(model, params[k], value, IT_PARAM_ANY, "expression parameter", NULL));
-    PetscCall(PetscFree(params[k]));
-  }
+  PetscCall(ItExprReadParameters(PetscOptionsObject, model));
   for (PetscInt f = 0; f < 2 * d; f++) {
     char option[64];
     PetscCall(PetscSNPrintf(option, sizeof(option), "-expr_%s_%s", f < d ? "drift" : "diffusion",
@@ -225,11 +322,9 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
     PetscCall(PetscOptionsString(option, "formula in the variables, parameters and t", NULL,
                                  e->formula[f], e->formula[f], sizeof(e->formula[f]), &set));
     PetscCheck(set, model->comm, PETSC_ERR_USER_INPUT, "-model expr needs %s", option);
-    /* PETSc reads "-v/tau" as an option name: the value then arrives empty */
-    PetscCheck(e->formula[f][0], model->comm, PETSC_ERR_USER_INPUT,
-               "%s is empty; a formula that starts with '-' must be wrapped in parentheses, e.g. "
-               "\"(-v/tau)\"",
+    PetscCheck(e->formula[f][0], model->comm, PETSC_ERR_USER_INPUT, "%s is empty; give a formula",
                option);
+    PetscCall(ItExprCheckFormula(model, option, e->formula[f], sizeof(e->formula[f])));
   }
   PetscOptionsEnd();
   for (PetscInt f = 0; f < 2 * d; f++) {

@@ -30,6 +30,12 @@ static PetscErrorCode ItLinearCheckStable(ItModel model) {
   PetscBLASInt one = 1;
 
   PetscFunctionBegin;
+  for (PetscInt k = 0; k < model->dim * model->dim; k++)
+    PetscCheck(!PetscIsInfOrNanReal(lin->M[k]), model->comm, PETSC_ERR_USER_INPUT,
+               "-linear_M must be finite; entry %" PetscInt_FMT " is %g", k + 1, (double)lin->M[k]);
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCheck(!PetscIsInfOrNanReal(lin->b[i]), model->comm, PETSC_ERR_USER_INPUT,
+               "-linear_b must be finite; entry %" PetscInt_FMT " is %g", i + 1, (double)lin->b[i]);
   PetscCall(PetscBLASIntCast(model->dim, &n));
   for (PetscInt k = 0; k < model->dim * model->dim; k++) a[k] = lin->M[k];
   PetscCallBLAS("LAPACKgeev", LAPACKgeev_("N", "N", &n, a, &n, wr, wi, &dummy, &one, &dummy, &one,
@@ -41,9 +47,10 @@ static PetscErrorCode ItLinearCheckStable(ItModel model) {
                "has no stationary state",
                (double)wr[i], (double)wi[i]);
   for (PetscInt i = 0; i < model->dim; i++)
-    PetscCheck(lin->D[i] > 0, model->comm, PETSC_ERR_USER_INPUT,
-               "-linear_D must be positive on every variable; got %g for variable %" PetscInt_FMT,
-               (double)lin->D[i], i + 1);
+    PetscCheck(lin->D[i] > 0 && !PetscIsInfOrNanReal(lin->D[i]), model->comm, PETSC_ERR_USER_INPUT,
+               "-linear_D must be positive and finite on every variable; variable %" PetscInt_FMT
+               " has %g",
+               i + 1, (double)lin->D[i]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

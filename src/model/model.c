@@ -3,6 +3,7 @@
    and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
    dx_i = A_i dt + sqrt(2 D_i) dW_i (PHYSICS.md §1). */
 #include <ctype.h>
+#include <errno.h>
 #include <infotherm/private/modelimpl.h>
 
 static PetscFunctionList ItModelList       = NULL;
@@ -83,6 +84,17 @@ static PetscErrorCode ItModelEvaluate_Point(ItModelConst model, PetscReal t, con
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Letters, digits and '_', starting with a letter, at most 23 characters:
+   the names of variables and parameters. Not collective. */
+PetscBool ItModelIsName(const char name[]) {
+  const size_t len = strlen(name);
+  PetscBool    ok  = (PetscBool)(len > 0 && len < 24 && isalpha((unsigned char)name[0]));
+
+  for (size_t k = 0; ok && k < len; k++)
+    ok = (PetscBool)(isalnum((unsigned char)name[k]) || name[k] == '_');
+  return ok;
+}
+
 /* A variable name becomes part of column names, JSON keys and HDF5 attribute
    names: letters, digits and '_', starting with a letter, and none of the
    snapshot's own attribute names. */
@@ -95,10 +107,7 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
 
   PetscFunctionBegin;
   PetscCall(PetscStrlen(name, &len));
-  ok = (PetscBool)(len > 0 && len < 24 && isalpha((unsigned char)name[0]));
-  for (size_t k = 0; ok && k < len; k++)
-    ok = (PetscBool)(isalnum((unsigned char)name[k]) || name[k] == '_');
-  PetscCheck(ok, model->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(ItModelIsName(name), model->comm, PETSC_ERR_USER_INPUT,
              "-vars: '%s' is not a valid variable name (letters, digits and _, starting with a "
              "letter, at most 23 characters)",
              name);
@@ -122,13 +131,18 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
 /* -vars a,b,c: read in one place for every model (the linear and expression
    models size themselves by it). The caller frees names[]. Collective. */
 PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set) {
+  char *read[IT_MAX_DIM + 1];
+
   PetscFunctionBegin;
-  *n = IT_MAX_DIM;
+  *n = IT_MAX_DIM + 1; /* one more, to refuse a list PETSc would cut */
   PetscOptionsBegin(model->comm, NULL, "Model variables", "ItModel");
   PetscCall(
-      PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, names, n, set));
+      PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, read, n, set));
   PetscOptionsEnd();
   if (!*set) *n = 0;
+  PetscCheck(*n <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
+             "-vars names more than %d variables; a model has 1 to %d", IT_MAX_DIM, IT_MAX_DIM);
+  for (PetscInt i = 0; i < *n; i++) names[i] = read[i];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -528,5 +542,29 @@ PetscErrorCode ItModelDestroy(ItModel *model) {
   if ((*model)->ops.destroy) PetscCall((*model)->ops.destroy(*model));
   PetscCall(PetscFree((*model)->data));
   PetscCall(PetscFree(*model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every comma-separated integer given to `option`, read as 64 bits, must fit
+   in a PetscInt; what is not a plain integer is left to PETSc's own parser. */
+PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]) {
+  const char *given;
+  PetscBool   set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsFindPair(NULL, NULL, option, &given, &set));
+  while (set && given && *given) {
+    char     *end;
+    long long value;
+    errno = 0;
+    value = strtoll(given, &end, 10);
+    PetscCheck(
+        end == given || (errno != ERANGE && value >= PETSC_MIN_INT && value <= PETSC_MAX_INT), comm,
+        PETSC_ERR_USER_INPUT,
+        "%s %.*s does not fit in PETSc's %d-bit integers (at most %" PetscInt_FMT ")", option,
+        (int)strcspn(given, ","), given, (int)(8 * sizeof(PetscInt)), (PetscInt)PETSC_MAX_INT);
+    given = strchr(given, ',');
+    if (given) given++;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

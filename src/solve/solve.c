@@ -12,7 +12,34 @@
 #include <infotherm/solve.h>
 #include <petscblaslapack.h>
 
+/* At most this many output, snapshot or checkpoint times up to t_final: an
+   interval that vanishes next to t_final would never let the run end. */
+#define IT_SOLVE_MAX_INTERVALS 1e7
+
+/* An interval of simulated time given as `option`: positive and finite (or 0,
+   where it means none), and at most IT_SOLVE_MAX_INTERVALS of them in t_final. */
+static PetscErrorCode ItSolveCheckInterval(MPI_Comm comm, const char option[], PetscReal every,
+                                           PetscReal t_final, PetscBool zero_is_none) {
+  PetscFunctionBegin;
+  if (zero_is_none && every == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(every > 0 && !PetscIsInfOrNanReal(every), comm, PETSC_ERR_USER_INPUT,
+             "%s must be a positive, finite time%s; got %g", option,
+             zero_is_none ? " (or 0: none)" : "", (double)every);
+  PetscCheck(t_final / every <= IT_SOLVE_MAX_INTERVALS, comm, PETSC_ERR_USER_INPUT,
+             "%s %g is too small for -t_final %g: %.3g intervals, more than %g", option,
+             (double)every, (double)t_final, (double)(t_final / every), IT_SOLVE_MAX_INTERVALS);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads -t_final, -output_every, -snapshot_every, -quiet, -checkpoint_every
+   and -checkpoint_wall, and checks them together with the time stepper's
+   -ts_dt (read by TSSetFromOptions only once the output folder exists), so
+   that a value that would fail stops the run before anything is written.
+   Collective. */
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
+  PetscBool set_output, set_snapshot, set_dt;
+  PetscReal dt = 0;
+
   PetscFunctionBegin;
   s->t_final          = 10.0;
   s->output_every     = -1;
@@ -24,26 +51,87 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
   PetscCall(PetscOptionsReal("-t_final", "final time", NULL, s->t_final, &s->t_final, NULL));
   PetscCall(PetscOptionsReal("-output_every",
                              "time between rows of diagnostics.csv (default t_final/100)", NULL,
-                             s->output_every, &s->output_every, NULL));
+                             s->output_every, &s->output_every, &set_output));
   PetscCall(PetscOptionsReal("-snapshot_every",
                              "time between density snapshots (default: first and last only)", NULL,
-                             s->snapshot_every, &s->snapshot_every, NULL));
+                             s->snapshot_every, &s->snapshot_every, &set_snapshot));
   PetscCall(PetscOptionsBool("-quiet", "no progress line", NULL, s->quiet, &s->quiet, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_every", "simulated time between checkpoints (0: none)",
                              NULL, s->checkpoint_every, &s->checkpoint_every, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_wall", "wall-clock seconds between checkpoints (0: none)",
                              NULL, s->checkpoint_wall, &s->checkpoint_wall, NULL));
   PetscOptionsEnd();
-  PetscCheck(s->checkpoint_every >= 0 && s->checkpoint_wall >= 0, comm, PETSC_ERR_USER_INPUT,
-             "-checkpoint_every and -checkpoint_wall must not be negative");
-  PetscCheck(s->t_final > 0, comm, PETSC_ERR_USER_INPUT, "-t_final must be positive; got %g",
-             (double)s->t_final);
-  if (s->output_every < 0) s->output_every = s->t_final / 100;
-  if (s->snapshot_every < 0) s->snapshot_every = s->t_final;
-  PetscCheck(s->output_every > 0, comm, PETSC_ERR_USER_INPUT,
-             "-output_every must be positive; got %g", (double)s->output_every);
-  PetscCheck(s->snapshot_every > 0, comm, PETSC_ERR_USER_INPUT,
-             "-snapshot_every must be positive; got %g", (double)s->snapshot_every);
+  PetscCheck(s->t_final > 0 && !PetscIsInfOrNanReal(s->t_final), comm, PETSC_ERR_USER_INPUT,
+             "-t_final must be a positive, finite time; got %g", (double)s->t_final);
+  if (!set_output) s->output_every = s->t_final / 100;
+  if (!set_snapshot) s->snapshot_every = s->t_final;
+  PetscCall(ItSolveCheckInterval(comm, "-output_every", s->output_every, s->t_final, PETSC_FALSE));
+  PetscCall(
+      ItSolveCheckInterval(comm, "-snapshot_every", s->snapshot_every, s->t_final, PETSC_FALSE));
+  PetscCall(
+      ItSolveCheckInterval(comm, "-checkpoint_every", s->checkpoint_every, s->t_final, PETSC_TRUE));
+  PetscCheck(s->checkpoint_wall >= 0 && !PetscIsInfOrNanReal(s->checkpoint_wall), comm,
+             PETSC_ERR_USER_INPUT,
+             "-checkpoint_wall must be a finite number of seconds (0: none); got %g",
+             (double)s->checkpoint_wall);
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &dt, &set_dt));
+  PetscCheck(!set_dt || (dt > 0 && !PetscIsInfOrNanReal(dt)), comm, PETSC_ERR_USER_INPUT,
+             "-ts_dt must be a positive, finite time step; got %g", (double)dt);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The largest accepted product of the operator's fastest rate and t_final:
+   an implicit step's (I - dt L) holds the identity only to round-off against
+   dt L, and the mass drifts with that product (measured on the linear model's
+   default grid: 1.6e-11 at 1.3e6, 2.6e-8 at 1.3e10, 1.5e-5 at 1.3e12, and the
+   steps fail at 1.3e14). */
+#define IT_SOLVE_MAX_STIFFNESS 1e10
+
+/* The face coefficients at time t (ItFacesCompute stops the run at a
+   diffusion that is not positive or a drift that is not finite), and the
+   largest rate along each axis seen so far. Collective. */
+static PetscErrorCode ItSolveCheckFaces(ItFaces faces, PetscReal t, PetscInt dim,
+                                        PetscReal fastest[]) {
+  PetscReal rate[IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  PetscCall(ItFacesCompute(faces, t));
+  PetscCall(ItFacesGetMaxRates(faces, rate));
+  for (PetscInt a = 0; a < dim; a++) fastest[a] = PetscMax(fastest[a], rate[a]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The operator the solve will use, checked before anything is written: at
+   t = 0, in the middle of every schedule segment before t_final and at
+   t_final, and its fastest rate against t_final. Collective. */
+PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *s) {
+  ItFaces   faces;
+  PetscReal fastest[IT_MAX_DIM] = {0}, total = 0;
+  PetscInt  axis = 0;
+
+  PetscFunctionBegin;
+  PetscCall(ItFacesCreate(grid, model, &faces));
+  PetscCall(ItSolveCheckFaces(faces, 0, grid->dim, fastest));
+  for (PetscReal t = ItModelNextSwitch(model, 0); t < s->t_final; t = ItModelNextSwitch(model, t))
+    PetscCall(ItSolveCheckFaces(
+        faces, 0.5 * (t + PetscMin(ItModelNextSwitch(model, t), s->t_final)), grid->dim, fastest));
+  PetscCall(ItSolveCheckFaces(faces, s->t_final, grid->dim, fastest));
+  PetscCall(ItFacesDestroy(&faces));
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    total += fastest[a];
+    if (fastest[a] > fastest[axis]) axis = a;
+  }
+  PetscCall(PetscInfo(NULL, "fastest rate of the operator %g, times t_final %g\n", (double)total,
+                      (double)(total * s->t_final)));
+  PetscCheck(total * s->t_final <= IT_SOLVE_MAX_STIFFNESS, grid->comm, PETSC_ERR_USER_INPUT,
+             "the operator's fastest rate, %.3g, mostly along %s (D_%s over the cell size squared "
+             "or |A_%s| over the cell size), times -t_final is %.3g, beyond %g: implicit steps "
+             "would lose the mass to round-off; change the parameters that set D_%s or A_%s "
+             "(infotherm info lists them), or shorten -t_final",
+             (double)total, ItModelGetVariableName(model, axis),
+             ItModelGetVariableName(model, axis), ItModelGetVariableName(model, axis),
+             (double)(total * s->t_final), IT_SOLVE_MAX_STIFFNESS,
+             ItModelGetVariableName(model, axis), ItModelGetVariableName(model, axis));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -602,6 +690,30 @@ PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A Gaussian much narrower than a cell underflows at every cell centre:
+   refused with its narrowest axis (sd_i = |row i of L|) against the cell. */
+static PetscErrorCode ItSolveGaussianCheckWidth(ItGrid grid, const PetscReal L[], Vec p) {
+  const PetscInt d = grid->dim;
+  PetscReal      mass, sd[IT_MAX_DIM] = {0};
+  PetscInt       axis = 0;
+
+  PetscFunctionBegin;
+  PetscCall(VecSum(p, &mass));
+  if (mass > 0 && !PetscIsInfOrNanReal(mass)) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt i = 0; i < d; i++) {
+    for (PetscInt j = 0; j <= i; j++) sd[i] += L[i * d + j] * L[i * d + j];
+    sd[i] = PetscSqrtReal(sd[i]);
+    if (sd[i] / grid->h[i] < sd[axis] / grid->h[axis]) axis = i;
+  }
+  SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
+          "the initial Gaussian is narrower than a cell: it has no mass at any cell centre (its "
+          "standard deviation along variable %" PetscInt_FMT " is %g, the cells are %g wide%s); "
+          "widen -init_cov or refine -grid_n",
+          axis + 1, (double)sd[axis], (double)grid->h[axis],
+          sd[axis] >= grid->h[axis] ? "; it is thin along a diagonal: -init_cov is nearly singular"
+                                    : "");
+}
+
 /* The Gaussian density N(-init_mean, -init_cov) at the cell centres,
    normalised on the grid (ItSolveGaussianOptions reads and checks it). Collective. */
 PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p) {
@@ -625,6 +737,7 @@ PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p) {
     pa[l] = PetscExpReal(-0.5 * quad - 0.5 * logdet - 0.5 * d * PetscLogReal(2 * PETSC_PI));
   }
   PetscCall(VecRestoreArray(p, &pa));
+  PetscCall(ItSolveGaussianCheckWidth(grid, L, p));
   PetscCall(ItSolveNormalize(grid, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

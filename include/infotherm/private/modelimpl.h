@@ -75,6 +75,7 @@ PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value
 PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, PetscReal lo,
                                     PetscReal hi);
 PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set);
+PetscBool      ItModelIsName(const char name[]);
 
 /* Neuron tuning curves f(v) shared by the neural models (PHYSICS.md §2). */
 typedef enum { IT_TUNING_LINEAR, IT_TUNING_SIGMOID, IT_TUNING_BELL } ItTuningType;

@@ -1,0 +1,224 @@
+/* Options that nothing reads stop the run before anything is written
+   (issue 10): a misspelt -t_finl, -grid_n=32 or --t_final would otherwise run
+   with other values. Objects read their options at different times, so the
+   check runs once the model and the grid have read theirs (ItAppSetUp) and
+   accepts, besides every option used so far: the options of infotherm that a
+   command reads later or another command reads (an options file serves run,
+   stationary, mc and crosscheck alike: the table below), and the prefixes of
+   PETSc's objects created later (-ts_, -ksp_, -stationary_ksp_, ...) and of
+   PETSc's own options. The rest is refused with the closest known name (an
+   edit distance with transpositions); -options_left no runs anyway (PETSc's
+   own switch for the report of unused options). An option that only one
+   model reads (-tuning, -linear_D, a model's parameter) counts as unknown
+   under another model. */
+#include <ctype.h>
+#include <strings.h>
+#include <infotherm/app.h>
+
+/* Every option of infotherm (without the '-') that is not read by the model
+   and the grid, whose options are used by the time of the check: read later
+   in the same command or by another command. A new option that is read after
+   ItAppSetUp belongs here (tests/test_input.py checks this table against the
+   options each command lists in -help). */
+static const char *const ItAppKnownOptions[] = {
+    /* app, diag (ItAppSetUp, after the check) */
+    "output_dir", "kl_reference", "sensor", "bits", "temperature", "time_unit", "atp_kT",
+    /* solve settings, initial density, restart (run, mc, crosscheck) */
+    "t_final", "output_every", "snapshot_every", "quiet", "checkpoint_every", "checkpoint_wall",
+    "restart", "init", "init_file", "init_mean", "init_cov",
+    /* the Monte Carlo (mc, crosscheck) */
+    "mc_particles", "mc_scheme", "mc_dt", "mc_seed", "mc_batches", "mc_bandwidth", "crosscheck_z",
+    "crosscheck_mc_param"};
+
+/* Options that some models read; under another model they are unknown (an
+   entry that ends in '_' is a prefix, as in the next table). */
+static const char *const ItAppModelOptions[] = {
+    "model",    "vars",       "parity",       "protocol",    "tuning",
+    "tuning1",  "tuning2",    "w_noise",      "linear_M",    "linear_b",
+    "linear_D", "expr_param", "expr_threads", "expr_drift_", "expr_diffusion_"};
+
+/* PETSc's options: those of its objects created after the check (the time
+   stepper, the solvers, with the stationary solve's prefix) and its own, some
+   read only at PetscFinalize. An entry that ends in '_' is a prefix. */
+/* clang-format off */
+static const char *const ItAppPETScOptions[] = {
+    "ts_", "ksp_", "pc_", "snes_", "mat_", "vec_", "dm_", "da_", "mg_", "all_", "stationary_",
+    "log", "log_", "options_", "malloc", "malloc_", "memory_", "objects_", "info", "info_",
+    "viewer_", "help", "version", "on_error_", "fp_trap", "mpi_", "sf_", "is_", "draw_", "saws_",
+    "python", "citations", "no_signal_handler", "debugger", "start_in_debugger",
+    "stop_for_debugger", "display", "skip_petscrc", "use_gpu_aware_mpi", "device_", "nox",
+    "nox_warning", "check_pointer_intensity", "petsc_"};
+/* clang-format on */
+
+#define IT_COUNT(a) ((PetscInt)(sizeof(a) / sizeof((a)[0])))
+
+/* Edit distance of a and b, ignoring case, with adjacent transpositions
+   counted as one edit (optimal string alignment); names longer than 63
+   characters are compared on their first 63. */
+static PetscInt ItAppEditDistance(const char a[], const char b[]) {
+  PetscInt d[64][64];
+  PetscInt m = (PetscInt)PetscMin(strlen(a), 63), n = (PetscInt)PetscMin(strlen(b), 63);
+
+  for (PetscInt i = 0; i <= m; i++) d[i][0] = i;
+  for (PetscInt j = 0; j <= n; j++) d[0][j] = j;
+  for (PetscInt i = 1; i <= m; i++)
+    for (PetscInt j = 1; j <= n; j++) {
+      const PetscInt cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+      d[i][j] = PetscMin(PetscMin(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]))
+        d[i][j] = PetscMin(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[m][n];
+}
+
+/* The closer of *best and candidate to name (distance *distance). */
+static void ItAppCloser(const char name[], const char candidate[], const char **best,
+                        PetscInt *distance) {
+  const PetscInt e = ItAppEditDistance(name, candidate);
+
+  if (e < *distance) {
+    *distance = e;
+    *best     = candidate;
+  }
+}
+
+/* The known option closest to name: the table, the model's options and
+   parameters, and the expression formulas of this model's variables. */
+static PetscErrorCode ItAppClosestOption(ItApp *app, const char name[], char closest[], size_t len,
+                                         PetscInt *distance) {
+  const char *best = "";
+  char        formula[2 * IT_MAX_DIM][64];
+
+  PetscFunctionBegin;
+  *distance = PETSC_MAX_INT;
+  for (PetscInt k = 0; k < IT_COUNT(ItAppKnownOptions); k++)
+    ItAppCloser(name, ItAppKnownOptions[k], &best, distance);
+  for (PetscInt k = 0; k < IT_COUNT(ItAppModelOptions); k++)
+    if (ItAppModelOptions[k][strlen(ItAppModelOptions[k]) - 1] != '_')
+      ItAppCloser(name, ItAppModelOptions[k], &best, distance);
+  for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) {
+    const char *param;
+    PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
+    ItAppCloser(name, param, &best, distance);
+  }
+  if (!strcmp(ItModelGetTypeName(app->model), "expr"))
+    for (PetscInt f = 0; f < 2 * app->grid->dim; f++) {
+      const PetscInt d = app->grid->dim;
+      snprintf(formula[f], sizeof(formula[f]), "expr_%s_%s", f < d ? "drift" : "diffusion",
+               ItModelGetVariableName(app->model, f % d));
+      ItAppCloser(name, formula[f], &best, distance);
+    }
+  PetscCall(PetscStrncpy(closest, best, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether name matches an entry of a table: the entry itself, or any name
+   that starts with an entry ending in '_'. */
+static PetscBool ItAppMatches(const char name[], const char *const table[], PetscInt n) {
+  for (PetscInt k = 0; k < n; k++) {
+    const size_t len = strlen(table[k]);
+    if (table[k][len - 1] == '_' ? !strncasecmp(name, table[k], len) : !strcasecmp(name, table[k]))
+      return PETSC_TRUE;
+  }
+  return PETSC_FALSE;
+}
+
+/* One sentence on an unknown option: a '=' or a second '-' in its name, an
+   option of another model, or the closest known option. */
+static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char text[], size_t len) {
+  char        clean[256], closest[64];
+  const char *eq = strchr(name, '=');
+  PetscInt    distance;
+
+  PetscFunctionBegin;
+  snprintf(clean, sizeof(clean), "%.*s", (int)(eq ? eq - name : (ptrdiff_t)strlen(name)),
+           name + (name[0] == '-'));
+  PetscCall(ItAppClosestOption(app, clean, closest, sizeof(closest), &distance));
+  if (eq)
+    snprintf(text, len, "nothing reads -%s (write the value after a space: -%s %s)", name, clean,
+             eq + 1);
+  else if (name[0] == '-')
+    snprintf(text, len, "nothing reads -%s (options start with one '-': -%s)", name, clean);
+  else if (ItAppMatches(name, ItAppModelOptions, IT_COUNT(ItAppModelOptions)))
+    snprintf(text, len,
+             "nothing reads -%s under -model %s (infotherm info -model %s lists what it reads)",
+             name, ItModelGetTypeName(app->model), ItModelGetTypeName(app->model));
+  else if (distance <= PetscMax(2, (PetscInt)strlen(clean) / 3))
+    snprintf(text, len, "nothing reads -%s (did you mean -%s?)", name, closest);
+  else
+    snprintf(text, len, "nothing reads -%s (the closest known option is -%s)", name, closest);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Stops the run at an option that nothing has read and nothing will read,
+   unless -options_left no (or -help, which lists the options as they are
+   read). Collective: every rank holds the same options. */
+PetscErrorCode ItAppCheckOptions(ItApp *app) {
+  PetscInt  n, unknown = 0;
+  char    **names, **values, first[512] = "", others[256] = "";
+  PetscBool help, left = PETSC_TRUE, set;
+
+  PetscFunctionBegin;
+  /* a parameter named like an option (-expr_param t_final=1) would read that option's value */
+  for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) {
+    const char *param;
+    PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
+    PetscCheck(!ItAppMatches(param, ItAppKnownOptions, IT_COUNT(ItAppKnownOptions)) &&
+                   !ItAppMatches(param, ItAppModelOptions, IT_COUNT(ItAppModelOptions)) &&
+                   !ItAppMatches(param, ItAppPETScOptions, IT_COUNT(ItAppPETScOptions)) &&
+                   strncasecmp(param, "grid_", 5),
+               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "the parameter '%s' is named like an option of infotherm or PETSc (-%s); choose "
+               "another name",
+               param, param);
+  }
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_left", &left, &set));
+  if (help || (set && !left)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt k = 0; k < n; k++) {
+    if (ItAppMatches(names[k], ItAppKnownOptions, IT_COUNT(ItAppKnownOptions)) ||
+        ItAppMatches(names[k], ItAppPETScOptions, IT_COUNT(ItAppPETScOptions)))
+      continue; /* read later, or by another command */
+    if (!unknown++)
+      PetscCall(ItAppUnknownOption(app, names[k], first, sizeof(first)));
+    else
+      PetscCall(PetscStrlcat(others, unknown > 2 ? ", -" : "; nor -", sizeof(others)));
+    if (unknown > 1) PetscCall(PetscStrlcat(others, names[k], sizeof(others)));
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscCheck(!unknown, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "%s%s; -options_left no lets a run go on with options that nothing reads", first,
+             others);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* analyze sets the options stored in a snapshot (ItIOSnapshotOptions); those
+   another command's run stored are no mistake of this one, so they count as
+   used: only what the command line gives is checked. Collective. */
+PetscErrorCode ItAppSnapshotOptions(const char file[]) {
+  PetscInt n, ngiven;
+  char   **given, **names, **values;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  ngiven = n; /* the restore zeroes n */
+  PetscCall(PetscMalloc1(ngiven + 1, &given));
+  for (PetscInt k = 0; k < ngiven; k++) PetscCall(PetscStrallocpy(names[k], &given[k]));
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscCall(ItIOSnapshotOptions(PETSC_COMM_WORLD, file));
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt k = 0; k < n; k++) {
+    PetscBool from_user = PETSC_FALSE, has;
+    char      key[512];
+    for (PetscInt j = 0; j < ngiven && !from_user; j++)
+      PetscCall(PetscStrcasecmp(names[k], given[j], &from_user));
+    PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", names[k]));
+    if (!from_user) PetscCall(PetscOptionsHasName(NULL, NULL, key, &has)); /* marks it used */
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  for (PetscInt k = 0; k < ngiven; k++) PetscCall(PetscFree(given[k]));
+  PetscCall(PetscFree(given));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
