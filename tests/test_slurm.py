@@ -97,8 +97,8 @@ try:
         if not q:
             p = sh(["scontrol", "-o", "show", "job", job])
             info = p.stdout + p.stderr
-            state = info.split("JobState=")[1].split()[0] if "JobState=" in info else ""
-            ended = state in final or "Invalid job id" in info
+            job_state = info.split("JobState=")[1].split()[0] if "JobState=" in info else ""
+            ended = job_state in final or "Invalid job id" in info
         else:
             ended = q.split()[0] in final
         finished = finished + 1 if ended else 0
