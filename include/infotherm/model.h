@@ -59,3 +59,10 @@ PetscErrorCode ItModelEvaluate(ItModel model, PetscReal t, PetscInt n, const Pet
                                PetscReal A[], PetscReal D[]);
 PetscErrorCode ItModelEvaluateWith(ItModel model, PetscReal t, const PetscReal p[], PetscInt n,
                                    const PetscReal x[], PetscReal A[], PetscReal D[]);
+/* The same in structure-of-arrays form, as the Monte Carlo keeps its particles:
+   point k < n is x[i*ld + k] and gets A[i*ld + k], D[i*ld + k] (ld >= n).
+   ItModelGetBulkSize: the points per call that amortise the model's cost per
+   call (0: any number). Not collective. */
+PetscErrorCode ItModelEvaluateSoA(ItModel model, PetscReal t, const PetscReal p[], PetscInt n,
+                                  PetscInt ld, const PetscReal x[], PetscReal A[], PetscReal D[]);
+PetscInt       ItModelGetBulkSize(ItModel model);
