@@ -300,11 +300,10 @@ static void ItMCBin(ItMC mc) {
   const PetscInt d = grid->dim, Q = IT_MC_QUANTUM;
 
   for (PetscInt k = 0; k < mc->nlocal; k++) {
-    const PetscInt   batch = ((mc->first + k) / mc->block) % mc->nbatch;
-    PetscInt         lo[IT_MAX_DIM], hi[IT_MAX_DIM], w1[IT_MAX_DIM];
-    const PetscReal *x = &mc->x[k * d];
+    const PetscInt batch = ((mc->first + k) / mc->block) % mc->nbatch;
+    PetscInt       lo[IT_MAX_DIM], hi[IT_MAX_DIM], w1[IT_MAX_DIM];
     for (PetscInt i = 0; i < d; i++) {
-      const PetscReal f  = (x[i] - grid->lo[i]) / grid->h[i] - 0.5;
+      const PetscReal f  = (mc->x[i * mc->nlocal + k] - grid->lo[i]) / grid->h[i] - 0.5;
       const PetscReal fl = PetscFloorReal(f);
       lo[i]              = (PetscInt)fl;
       w1[i]              = (PetscInt)((f - fl) * Q + 0.5);
@@ -387,8 +386,9 @@ static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k, PetscRea
 
   s[0] += 1;
   for (PetscInt i = 0; i < d; i++) {
-    const PetscReal m = mc->medium[k * d + i], w = m - mc->medium_prev[k * d + i];
-    s[1 + i] += mc->x[k * d + i] - mo->centre[i];
+    const PetscInt  ik = i * mc->nlocal + k;
+    const PetscReal m = mc->medium[ik], w = m - mc->medium_prev[ik];
+    s[1 + i] += mc->x[ik] - mo->centre[i];
     s[1 + d + i] += m;
     s[1 + 2 * d + i] += m * m;
     s[1 + 3 * d + i] += w;
@@ -459,7 +459,7 @@ static void ItMCAddCovarianceSums(ItMC mc, const ItMCMoments *mo, PetscInt k, Pe
   PetscReal      c[IT_MAX_DIM];
 
   for (PetscInt i = 0; i < d; i++) {
-    c[i] = mc->x[k * d + i] - mo->centre[i] - mo->mean[i];
+    c[i] = mc->x[i * mc->nlocal + k] - mo->centre[i] - mo->mean[i];
     s[i] += c[i];
   }
   for (PetscInt i = 0, r = 0; i < d; i++)
