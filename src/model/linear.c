@@ -24,9 +24,10 @@ static void ItModelPoint_Linear(ItModelConst model, PetscReal t, const PetscReal
 
 /* The same on structure-of-arrays points, in the point function's order of
    operations; each pass runs over the points (vectorised). */
-static PetscErrorCode ItModelEvaluateSoA_Linear(ItModelConst model, PetscReal t,
-                                                const PetscReal p[], PetscInt n, PetscInt ld,
-                                                const PetscReal x[], PetscReal A[], PetscReal D[]) {
+IT_MODEL_CLONES static PetscErrorCode ItModelEvaluateSoA_Linear(ItModelConst model, PetscReal t,
+                                                                const PetscReal p[], PetscInt n,
+                                                                PetscInt ld, const PetscReal x[],
+                                                                PetscReal A[], PetscReal D[]) {
   const ItLinear *lin = (const ItLinear *)model->data;
   const PetscInt  d   = model->dim;
 

@@ -45,8 +45,8 @@ PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuni
 
 /* f(v) at n points, as ItTuningEval computes it; the exponentials in a loop
    of their own, so that the arithmetic around them vectorises. */
-void ItTuningEvalArray(const PetscReal p[], const ItTuning *tuning, PetscInt n, const PetscReal v[],
-                       PetscReal f[]) {
+IT_MODEL_CLONES void ItTuningEvalArray(const PetscReal p[], const ItTuning *tuning, PetscInt n,
+                                       const PetscReal v[], PetscReal f[]) {
   switch (tuning->type) {
   case IT_TUNING_LINEAR: {
     const PetscReal r0 = p[tuning->r0], lambda = p[tuning->lambda];

@@ -6,6 +6,16 @@
 
 typedef const struct _p_ItModel *ItModelConst;
 
+/* Bulk kernels compiled for AVX-512 and AVX2 besides the baseline, picked at
+   run time; every version does the same IEEE operations (no FMA contraction
+   under -std=c17), so the results do not depend on the machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define IT_MODEL_CLONES                                                                            \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define IT_MODEL_CLONES
+#endif
+
 /* Drift and diffusion at one point x[dim] with the parameters p[]: A[dim], D[dim]. Hot: no checks.
  */
 typedef void (*ItModelPointFn)(ItModelConst model, PetscReal t, const PetscReal p[],
