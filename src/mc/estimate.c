@@ -587,8 +587,10 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   const PetscReal info = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1;
   ItMCMoments     mo;
   PetscReal      *bstat, stat[IT_MC_NSTAT];
+  PetscLogDouble  start, end;
 
   PetscFunctionBegin;
+  PetscCall(PetscTime(&start));
   mo.N = (PetscReal)mc->N;
   for (PetscInt i = 0; i < d; i++) mo.centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);
   PetscCall(ItMCMeanPass(mc, &mo));
@@ -601,6 +603,8 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   PetscCall(PetscFree(mo.batch_cov));
   PetscCall(PetscArraycpy(mc->medium_prev, mc->medium, mc->nlocal * d));
   mc->t_prev = mc->t;
+  PetscCall(PetscTime(&end));
+  mc->estimate_time += end - start;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -691,10 +695,12 @@ static PetscErrorCode ItMCSummarySettings(ItMC mc, json_t **settings) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* mc_summary.json: the run's settings, the measured rate and the final estimates. Collective. */
+/* mc_summary.json: the run's settings, the measured rate, where the time went
+   (stepping_time, estimate_time: seconds on the slowest rank) and the final
+   estimates. Collective. */
 PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLogDouble wall) {
   json_t   *root, *settings, *final;
-  PetscReal rate;
+  PetscReal rate, stepping, estimates;
 
   PetscFunctionBegin;
   PetscCall(ItMCRate(mc, &rate));
@@ -704,6 +710,10 @@ PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLog
   PetscCall(ItJSONSet(root, "ranks", json_integer(mc->size)));
   PetscCall(ItJSONSet(root, "wall_time", ItJSONReal(wall)));
   PetscCall(ItJSONSet(root, "particle_steps_per_second", ItJSONReal(rate)));
+  PetscCall(ItGridMaxAbs(mc->grid, mc->step_time, &stepping));
+  PetscCall(ItGridMaxAbs(mc->grid, mc->estimate_time, &estimates));
+  PetscCall(ItJSONSet(root, "stepping_time", ItJSONReal(stepping)));
+  PetscCall(ItJSONSet(root, "estimate_time", ItJSONReal(estimates)));
   PetscCall(ItJSONPack(&final, "{}"));
   for (PetscInt k = 0; k < mc->ncol; k++) {
     char name[IT_DIAG_NAME_LEN + 8];

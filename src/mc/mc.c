@@ -540,7 +540,7 @@ typedef struct {
   PetscReal *x, *medium;             /* the tile's particles */
   PetscReal *A, *D, *F;              /* drift, diffusion and force at x */
   PetscReal *xn, *An, *Dn, *Fn, *dW; /* the new point (or x̄), A, D and F there, the noise */
-  PetscReal *sigma;                  /* 1 row: sqrt(2 D_i h) */
+  PetscReal *sigma;                  /* sqrt(2 D_i h) */
   PetscReal *xw, *Aw, *Dm, *Dp;      /* ItMCForce's shifted points (non-additive noise) */
   void      *mem;
 } ItMCWork;
@@ -558,7 +558,7 @@ static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
   w->avx512 = PETSC_FALSE;
 #endif
   /* 64-byte aligned rows (T is a multiple of 8) */
-  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (4 + 19 * d + 1) + 64, &w->mem));
+  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (4 + 20 * d) + 64, &w->mem));
   wrow = (uint64_t *)(((uintptr_t)w->mem + 63) & ~(uintptr_t)63);
   for (int j = 0; j < 4; j++) w->word[j] = wrow + j * T;
   row       = (PetscReal *)(wrow + 4 * T);
@@ -639,6 +639,19 @@ IT_MC_CLONES static PetscInt ItMCKernelWeak2(PetscInt n, PetscReal h, PetscReal 
   return out;
 }
 
+/* The same with the force of additive noise at the new point, Fn = A/D. */
+IT_MC_CLONES static void
+ItMCKernelMediumAdditive(PetscInt n, PetscReal *restrict x, const PetscReal *restrict xn,
+                         PetscReal *restrict F, const PetscReal *restrict A,
+                         const PetscReal *restrict D, PetscReal *restrict medium) {
+  for (PetscInt k = 0; k < n; k++) {
+    const PetscReal Fn = A[k] / D[k];
+    medium[k] += 0.5 * (F[k] + Fn) * (xn[k] - x[k]);
+    x[k] = xn[k];
+    F[k] = Fn;
+  }
+}
+
 /* The Stratonovich increment of the medium entropy, (F + Fn)/2 (xn - x), then x = xn, F = Fn. */
 IT_MC_CLONES static void ItMCKernelMedium(PetscInt n, PetscReal *restrict x,
                                           const PetscReal *restrict xn, PetscReal *restrict F,
@@ -651,17 +664,29 @@ IT_MC_CLONES static void ItMCKernelMedium(PetscInt n, PetscReal *restrict x,
   }
 }
 
-/* sigma = sqrt(2 D h) on a row; one square root when D is the same everywhere
-   (additive noise), which is the common case. */
-static void ItMCNoiseAmplitude(PetscInt n, PetscReal h, const PetscReal D[], PetscReal sigma[]) {
-  PetscInt differ = 0;
+/* The number of D[k] that differ from D[0]. */
+IT_MC_CLONES static PetscInt ItMCKernelUniform(PetscInt n, const PetscReal *restrict D) {
+  const PetscReal D0     = D[0];
+  PetscInt        differ = 0;
 
-  for (PetscInt k = 0; k < n; k++) differ += D[k] != D[0];
-  if (!differ) {
+  for (PetscInt k = 0; k < n; k++) differ += D[k] != D0;
+  return differ;
+}
+
+/* sigma = sqrt(2 D h) on a row. With additive noise D is the same everywhere:
+   one square root, and the row is refilled only when its value changes
+   (*filled holds it; NaN: not one value). */
+static void ItMCNoiseAmplitude(PetscInt n, PetscReal h, const PetscReal D[], PetscReal sigma[],
+                               PetscReal *filled) {
+  if (n > 0 && !ItMCKernelUniform(n, D)) {
     const PetscReal s = PetscSqrtReal(2 * D[0] * h);
+    if (s == *filled) return;
     for (PetscInt k = 0; k < n; k++) sigma[k] = s;
-  } else
+    *filled = s;
+  } else {
     for (PetscInt k = 0; k < n; k++) sigma[k] = PetscSqrtReal(2 * D[k] * h);
+    *filled = (PetscReal)NAN;
+  }
 }
 
 /* The normal deviates of IT_MC_CHUNK steps from `chunk`'s first (a multiple
@@ -691,9 +716,11 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
                                       PetscInt64 nsteps, PetscReal h, ItMCWork *w) {
   ItGrid         grid = mc->grid;
   const PetscInt d = grid->dim, T = w->T, ld = mc->nlocal;
+  PetscReal      filled[IT_MAX_DIM]; /* the value of each row of w->sigma, NaN: none */
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
+    filled[i] = (PetscReal)NAN;
     PetscCall(PetscArraycpy(&w->x[i * T], &mc->x[i * ld + k0], n));
     PetscCall(PetscArraycpy(&w->medium[i * T], &mc->medium[i * ld + k0], n));
   }
@@ -709,9 +736,9 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
       ItMCDrawChunk(mc, mc->first + k0, n, step / IT_MC_CHUNK, w);
     for (PetscInt i = 0; i < d; i++) {
       const PetscReal *z = &w->z[((step % IT_MC_CHUNK) * d + i) * T];
-      ItMCNoiseAmplitude(n, hs, &w->D[i * T], w->sigma);
+      ItMCNoiseAmplitude(n, hs, &w->D[i * T], &w->sigma[i * T], &filled[i]);
       out[i] = ItMCKernelEuler(n, hs, grid->lo[i], grid->hi[i], &w->x[i * T], &w->A[i * T],
-                               w->sigma, z, &w->dW[i * T], &w->xn[i * T]);
+                               &w->sigma[i * T], z, &w->dW[i * T], &w->xn[i * T]);
     }
     if (mc->scheme == IT_MC_WEAK2) {
       PetscCall(ItMCEvaluateSoA(mc, te, n, T, w->xn, w->An, w->Dn));
@@ -725,10 +752,16 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
         if (out[i]) ItMCReflectRow(n, grid->lo[i], grid->hi[i], &w->xn[i * T]);
     /* Stratonovich: the force at both ends of the increment; A, D at the new point carry on */
     PetscCall(ItMCEvaluateSoA(mc, te, n, T, w->xn, w->A, w->D));
-    PetscCall(ItMCForce(mc, te, n, w->xn, w->A, w->D, w, w->Fn));
-    for (PetscInt i = 0; i < d; i++)
-      ItMCKernelMedium(n, &w->x[i * T], &w->xn[i * T], &w->F[i * T], &w->Fn[i * T],
-                       &w->medium[i * T]);
+    if (mc->additive)
+      for (PetscInt i = 0; i < d; i++)
+        ItMCKernelMediumAdditive(n, &w->x[i * T], &w->xn[i * T], &w->F[i * T], &w->A[i * T],
+                                 &w->D[i * T], &w->medium[i * T]);
+    else {
+      PetscCall(ItMCForce(mc, te, n, w->xn, w->A, w->D, w, w->Fn));
+      for (PetscInt i = 0; i < d; i++)
+        ItMCKernelMedium(n, &w->x[i * T], &w->xn[i * T], &w->F[i * T], &w->Fn[i * T],
+                         &w->medium[i * T]);
+    }
   }
   for (PetscInt i = 0; i < d; i++) {
     PetscCall(PetscArraycpy(&mc->x[i * ld + k0], &w->x[i * T], n));
@@ -816,9 +849,11 @@ PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* One line on stdout: particles, steps, scheme, wall time and rate. Collective. */
+/* Two lines on stdout: particles, steps, scheme, wall time and rate; where
+   the time went (seconds on the slowest rank). Collective. */
 PetscErrorCode ItMCReport(ItMC mc) {
   PetscReal rate;
+  PetscReal stepping, estimates;
 
   PetscFunctionBegin;
   if (!mc->quiet && mc->rank == 0 && isatty(2)) fprintf(stderr, "\n");
@@ -830,6 +865,10 @@ PetscErrorCode ItMCReport(ItMC mc) {
                         (double)mc->dt,
                         (double)(rate > 0 ? (PetscReal)mc->N * (PetscReal)mc->step / rate : 0),
                         mc->size, (double)rate));
+  PetscCall(ItGridMaxAbs(mc->grid, mc->step_time, &stepping));
+  PetscCall(ItGridMaxAbs(mc->grid, mc->estimate_time, &estimates));
+  PetscCall(PetscPrintf(mc->comm, "mc: stepping %.3g s, estimates %.3g s\n", (double)stepping,
+                        (double)estimates));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -63,6 +63,8 @@ struct _p_ItMC {
   /* table of estimates: rows of t, then value and standard error of each column */
   PetscInt   nrow, caprow;
   PetscReal *rows;
+
+  PetscLogDouble estimate_time; /* wall time spent in the estimates (ItMCEstimate) */
 };
 
 /* The cross-check (src/mc/crosscheck.c). */
