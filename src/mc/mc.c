@@ -27,34 +27,11 @@
 #include <infotherm/solve.h>
 #include <petscblaslapack.h>
 
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-#define IT_MC_X86 1
-#define IT_MC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define IT_MC_X86 0
-#define IT_MC_CLONES
-#endif
-
 /* Room for the deviates of one particle: d normals, or d + 1 uniforms, in draws of four. */
 #define IT_MC_NDRAW (4 * ((IT_MAX_DIM + 4) / 4))
 
 /* Steps whose normal deviates are drawn together: 4 steps take d Philox draws of four. */
 #define IT_MC_CHUNK 4
-
-static inline uint64_t ItMCBits(double x) {
-  uint64_t b;
-  memcpy(&b, &x, sizeof(b));
-  return b;
-}
-
-static inline double ItMCDouble(uint64_t b) {
-  double x;
-  memcpy(&x, &b, sizeof(x));
-  return x;
-}
 
 /* sqrt(y) for 0 < y < 2^1000 in plain arithmetic, for the vectoriser (libm's
    sqrt may set errno, which keeps GCC from vectorising a loop that calls it):
@@ -73,16 +50,10 @@ static inline double ItMCSqrt(double y) {
 
 /* Two independent standard normal deviates from two random 64-bit words by
    Box–Muller, without a branch or a libm call: rho = sqrt(-2 ln u) with
-   u = (a/2^12 + 1/2) 2^-52 in (0, 1), and the angle 2 pi b/2^64. ln u by
-   fdlibm's reduction to [sqrt(1/2), sqrt(2)) and its polynomial; the angle's
+   u = (a/2^12 + 1/2) 2^-52 in (0, 1), and the angle 2 pi b/2^64. The angle's
    quadrant from b's top bits, and cos and sin of the rest (|r| <= pi/4) by
    fdlibm's kernels. Each is within a few ulps of libm's. */
 static inline void ItMCBoxMuller(uint64_t a, uint64_t b, PetscReal *z0, PetscReal *z1) {
-  const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
-               Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
-               Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
-               Lg7 = 1.479819860511658591e-01, ln2_hi = 6.93147180369123816490e-01,
-               ln2_lo = 1.90821492927058770002e-10;
   const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
                S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
                S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
@@ -90,15 +61,9 @@ static inline void ItMCBoxMuller(uint64_t a, uint64_t b, PetscReal *z0, PetscRea
                C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
                C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
   /* u: a's top 52 bits made a double exactly (2^52 + m - 2^52), plus 1/2, scaled */
-  const double u = (ItMCDouble(0x4330000000000000ULL | (a >> 12)) - 0x1p52 + 0.5) * 0x1p-52;
-  /* u = 2^k f, f in [sqrt(1/2), sqrt(2)) */
-  const uint64_t iu   = ItMCBits(u) + (0x3ff0000000000000ULL - 0x3fe6a09e00000000ULL);
-  const double   dk   = ItMCDouble(0x4330000000000000ULL | (iu >> 52)) - 0x1p52 - 1023.0;
-  const double   f    = ItMCDouble((iu & 0x000fffffffffffffULL) + 0x3fe6a09e00000000ULL) - 1.0;
-  const double   hfsq = 0.5 * f * f, s = f / (2.0 + f), z = s * s, w = z * z;
-  const double   R = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7))) + w * (Lg2 + w * (Lg4 + w * Lg6));
-  const double   lnu = s * (hfsq + R) + dk * ln2_lo - hfsq + f + dk * ln2_hi;
-  const double   rho = ItMCSqrt(-2.0 * lnu);
+  const double u   = (ItMCDouble(0x4330000000000000ULL | (a >> 12)) - 0x1p52 + 0.5) * 0x1p-52;
+  const double lnu = ItMCLog(u);
+  const double rho = ItMCSqrt(-2.0 * lnu);
   /* the angle in quarter turns, b/2^62 = q + r/(pi/2) with q the nearest integer, |r| <= pi/4 */
   const uint64_t t = b >> 11, q = (t + (1ULL << 50)) >> 51;
   const double   r =
