@@ -17,7 +17,9 @@
    gained since the previous estimate divided by the interval (it estimates the interval mean of
    Γ_i), heat_rate_<var> the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0.
    The gathers of FFTW's slabs and of the block sums are this module's only
-   direct MPI calls (data movement for FFTW-MPI); reductions go through grid. */
+   direct MPI calls (data movement for FFTW-MPI), with a barrier that keeps
+   the wait for the slowest rank's steps out of the estimates' time;
+   reductions go through grid. */
 #include <float.h>
 #include <fftw3-mpi.h>
 #include <infotherm/private/mcimpl.h>
@@ -665,6 +667,8 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   PetscLogDouble  start, end;
 
   PetscFunctionBegin;
+  /* the ranks' steps end at different times: the wait is neither stepping nor estimating */
+  PetscCallMPI(MPI_Barrier(mc->comm));
   PetscCall(PetscTime(&start));
   mo.N = (PetscReal)mc->N;
   for (PetscInt i = 0; i < d; i++) mo.centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);

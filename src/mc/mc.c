@@ -758,9 +758,9 @@ static PetscErrorCode ItMCProgress(ItMC mc, PetscInt done, PetscInt64 nsteps, Pe
   if (now - *last <= 0.5) PetscFunctionReturn(PETSC_SUCCESS);
   rate = (double)done * (double)nsteps / (now - start + 1e-30);
   fprintf(stderr,
-          "\r  mc: t = %-8.4g -> %-8.4g  particle %" PetscInt_FMT "/%" PetscInt_FMT
+          "\r  mc: t = %-8.4g -> %-8.4g  particle %" PetscInt64_FMT "/%" PetscInt64_FMT
           "  %.3g particle-steps/s per rank ",
-          (double)t0, (double)t, done, mc->nlocal, rate);
+          (double)t0, (double)t, (PetscInt64)done, (PetscInt64)mc->nlocal, rate);
   fflush(stderr);
   *last = now;
   PetscFunctionReturn(PETSC_SUCCESS);
