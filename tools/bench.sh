@@ -259,9 +259,10 @@ out = sys.argv[1]
 s = json.load(open(os.path.join(out, "mc_summary.json")))
 rows = sum(1 for _ in open(os.path.join(out, "mc.csv"))) - 1  # estimates: t = 0 and every output
 outputs = max(rows - 1, 1)
-share = (s["estimate_time"] / rows) / (s["stepping_time"] / outputs) if s["stepping_time"] > 0 else float("nan")
+step, est = s.get("stepping_time", float("nan")), s.get("estimate_time", float("nan"))  # older builds lack them
+share = (est / rows) / (step / outputs) if step > 0 else float("nan")
 print(s["scheme"], f'{s["particles"]:.0e} x {s["steps"]}', f'{s["particle_steps_per_second"]:.3g}',
-      f'{s["stepping_time"]:.3g}', f'{s["estimate_time"]:.3g}', f'{100 * share:.1f}%')
+      f'{step:.3g}', f'{est:.3g}', f'{100 * share:.1f}%')
 PY
 )
   local scheme ps rate step est share cpu speed
