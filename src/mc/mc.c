@@ -616,7 +616,7 @@ IT_MC_CLONES static PetscInt ItMCKernelWeak2(PetscInt n, PetscReal h, PetscReal 
   return out;
 }
 
-/* The same with the force of additive noise at the new point, Fn = A/D. */
+/* ItMCKernelMedium (below) with the force of additive noise at the new point, Fn = A/D. */
 IT_MC_CLONES static void
 ItMCKernelMediumAdditive(PetscInt n, PetscReal *restrict x, const PetscReal *restrict xn,
                          PetscReal *restrict F, const PetscReal *restrict A,
