@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Performance figures for the linear model: the stationary solve and a fixed
-# number of implicit time steps, on 2-D and 3-D grids, on 1 and 2 MPI ranks.
-# Prints a markdown table; asserts nothing (not part of the test suite).
+# number of implicit time steps, on 2-D and 3-D grids, on 1 and 2 MPI ranks;
+# then the Monte Carlo's particle-steps per second (`infotherm mc`).
+# Prints markdown tables; asserts nothing (not part of the test suite).
 #
-#   tools/bench.sh                 2-D 512² and 1024², 3-D 96³ and 128³, 100 steps
-#   tools/bench.sh --quick         small grids and 10 steps: a smoke test in seconds
+#   tools/bench.sh                 2-D 512² and 1024², 3-D 96³ and 128³, 100 steps; MC cases
+#   tools/bench.sh --quick         small grids and 10 steps, 10x fewer particles: a smoke test
+#   tools/bench.sh --only mc       the Monte Carlo table only
 #
 # Options:
 #   --cases "2:512 3:96"     dimension:cells-per-axis pairs to run
@@ -12,7 +14,9 @@
 #   --steps N                time steps per transient run (default 100; dt = --dt)
 #   --dt DT                  fixed step (default 0.01)
 #   --beuler                 backward Euler instead of the default TS method
-#   --only stationary|run    one kind of solve only
+#   --only stationary|run|mc one kind of run only
+#   --mc-cases "..."         Monte Carlo cases (default: linear-euler linear-weak2 inference expr)
+#   --mc-particles N         particles of the linear cases (default 1e6; the others 1e5)
 #   --opts "..."             extra PETSc/infotherm options for every run
 #   --stationary-opts "..."  extra options for the stationary solves
 #   --run-opts "..."         extra options for the transient runs
@@ -43,6 +47,19 @@
 #              ranks shared their cores with other processes (timings suspect)
 #   busy       cores used by other processes just before the run
 #   speedup    1-rank solve time / this row's solve time (same case and solve)
+#
+# Monte Carlo cases (mc_summary.json):
+#   linear-euler, linear-weak2  2-D rotating linear model (M = -1,-1.5,2,-2, b = 0.3,0,
+#              D = 1,0.2; the problem of shared/notes/peer-comparison.md), 200 steps
+#              of -mc_dt 0.001, one estimate at the end
+#   inference  input/inference.opts at its own settings (1e5 particles, dt = 0.001,
+#              an estimate every 0.1 = 100 steps) to t = 1
+#   expr       the inference model written as formulas (-model expr, sigmoid in
+#              muparser), 1e5 particles, 200 steps
+# Columns: particle-steps/s (particle_steps_per_second: particles x steps / the
+# slowest rank's stepping time), speedup over 1 rank, stepping and estimate
+# seconds (stepping_time, estimate_time), and the cost of one estimate over the
+# steps between two outputs (estimates / (outputs + 1) over stepping / outputs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,16 +77,20 @@ idle_wait=60
 keep=""
 bin=build/infotherm
 quick=0
+mc_cases="linear-euler linear-weak2 inference expr"
+mc_particles=1000000
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) quick=1; cases="2:64 2:128 3:16 3:24"; steps=10 ;;
+    --quick) quick=1; cases="2:64 2:128 3:16 3:24"; steps=10; mc_particles=100000 ;;
     --cases) cases="$2"; shift ;;
     --ranks) ranks="$2"; shift ;;
     --steps) steps="$2"; shift ;;
     --dt) dt="$2"; shift ;;
     --beuler) beuler=1 ;;
     --only) only="$2"; shift ;;
+    --mc-cases) mc_cases="$2"; shift ;;
+    --mc-particles) mc_particles="$2"; shift ;;
     --opts) opts="$2"; shift ;;
     --stationary-opts) sopts="$2"; shift ;;
     --run-opts) ropts="$2"; shift ;;
@@ -195,15 +216,83 @@ measure() {
   rows+=("| ${dim}-D ${n}^${dim} | $kind | $r | $N | $(printf '%.3g' "$wall") | $(printf '%.3g' "$solve") | $speed | $solves | $its | $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') | $bpu ($bnet) | ${mflops:-?} | $gbs | $cpu | $busy |")
 }
 
-kinds="stationary run"
+mc_rows=()
+declare -A mc_rate1
+# the options of one Monte Carlo case
+mc_case_opts() {
+  local small=$(( quick ? 10000 : 100000 ))
+  local lin="-model linear -linear_M -1,-1.5,2,-2 -linear_b 0.3,0 -linear_D 1,0.2 -grid_n 128
+    -grid_lo -7.023529,-5.179057 -grid_hi 7.263529,5.419057 -init_mean -1,1 -init_cov 0.05,0,0,0.1
+    -t_final 0.2 -output_every 0.2 -snapshot_every 0.2 -mc_dt 0.001 -mc_particles $mc_particles"
+  case "$1" in
+    linear-euler) echo "$lin -mc_scheme euler" ;;
+    linear-weak2) echo "$lin -mc_scheme weak2" ;;
+    inference) echo "-options_file input/inference.opts -t_final 1 -snapshot_every 1 -mc_particles $small" ;;
+    expr) echo "-model expr -vars v,r -expr_param tau_v=1,sigma_v=1,v0=0,tau_r=0.1,sigma_r=0.2,rmax=1,beta=2,theta=0
+      -expr_drift_v (-(v-v0)/tau_v) -expr_diffusion_v sigma_v^2/tau_v
+      -expr_drift_r (-r+rmax/(1+exp(-beta*(v-theta))))/tau_r -expr_diffusion_r sigma_r^2/tau_r
+      -grid_n 128,128 -grid_lo -6,-1 -grid_hi 6,2 -init_mean 2.5,0 -init_cov 0.25,0.01
+      -t_final 0.2 -output_every 0.1 -snapshot_every 1 -mc_particles $small" ;;
+    *) echo "bench: unknown Monte Carlo case $1" >&2; return 1 ;;
+  esac
+}
+# one Monte Carlo measurement: case, ranks
+measure_mc() {
+  local name=$1 r=$2 d opts busy rc
+  d="$work/mc_${name}_np${r}"; rm -rf "$d"; mkdir -p "$d"
+  opts=$(mc_case_opts "$name") || return
+  echo "mc $name on $r rank(s): infotherm mc $opts" >"$d/cmd"
+  busy=$(wait_idle)
+  printf 'bench: mc %-13s on %d rank(s) ... ' "$name" "$r" >&2
+  # shellcheck disable=SC2086
+  timeout --signal=TERM --kill-after=10 "$tmo" \
+    mpiexec --allow-run-as-root --oversubscribe --bind-to core -n "$r" \
+    /usr/bin/time -a -o "$d/mem" -f "%M %e %U %S" "$bin" mc $opts -output_dir "$d/out" -quiet $opts_extra >"$d/stdout" 2>"$d/stderr"
+  rc=$?
+  if [ $rc -ne 0 ] || [ ! -f "$d/out/mc_summary.json" ]; then
+    echo "FAILED (exit $rc; see $d/stderr)" >&2
+    mc_rows+=("| $name | | $r | | FAILED (exit $rc) | | | | | | $busy |")
+    return
+  fi
+  local line
+  line=$(python3 - "$d/out" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+s = json.load(open(os.path.join(out, "mc_summary.json")))
+rows = sum(1 for _ in open(os.path.join(out, "mc.csv"))) - 1  # estimates: t = 0 and every output
+outputs = max(rows - 1, 1)
+step, est = s.get("stepping_time", float("nan")), s.get("estimate_time", float("nan"))  # older builds lack them
+share = (est / rows) / (step / outputs) if step > 0 else float("nan")
+print(s["scheme"], f'{s["particles"]:.0e} x {s["steps"]}', f'{s["particle_steps_per_second"]:.3g}',
+      f'{step:.3g}', f'{est:.3g}', f'{100 * share:.1f}%')
+PY
+)
+  local scheme ps rate step est share cpu speed
+  read -r scheme ps_a ps_x ps_b rate step est share <<<"$line"
+  ps="$ps_a $ps_x $ps_b"
+  cpu=$(awk '$2 > 0 { s += ($3 + $4) / $2; c++ } END { if (c) printf "%.0f", 100 * s / c; else print "?" }' "$d/mem")
+  if [ "$r" = 1 ]; then mc_rate1[$name]=$rate; fi
+  speed=$(awk -v a="${mc_rate1[$name]:-}" -v b="$rate" 'BEGIN { if (a != "" && a > 0) printf "%.2fx", b / a; else print "-" }')
+  echo "$rate particle-steps/s, estimates $share of an interval, CPU ${cpu}%, others busy $busy" >&2
+  mc_rows+=("| $name | $scheme | $r | $ps | $rate | $speed | $step | $est | $share | $cpu | $busy |")
+}
+
+kinds="stationary run mc"
 [ -n "$only" ] && kinds="$only"
+opts_extra=$opts
 start=$(date +%s)
 for c in $cases; do
   dim=${c%%:*} n=${c##*:}
   for kind in $kinds; do
+    [ "$kind" = mc ] && continue
     for r in $ranks; do measure "$kind" "$dim" "$n" "$r"; done
   done
 done
+if [[ " $kinds " == *" mc "* ]]; then
+  for name in $mc_cases; do
+    for r in $ranks; do measure_mc "$name" "$r"; done
+  done
+fi
 
 echo
 echo "infotherm benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc --all) cores, $(basename "$bin")$([ "$quick" = 1 ] && echo ', quick mode')"
@@ -214,8 +303,18 @@ echo "stationary: solve column = KSPSolve seconds (all pinned solves)"
 [ -n "$opts$sopts$ropts" ] && echo "extra options: all [$opts] stationary [$sopts] run [$ropts]"
 echo "baseline RSS per rank (tiny run): $(for r in $ranks; do printf '%s ranks %s MB; ' "$r" "$(( ${base[$r]:-0} / 1024 ))"; done)"
 echo
-echo "| case | solve | ranks | unknowns | wall (s) | solve (s) | speedup | KSPSolves | Krylov its | RSS (MB) | B/unknown (net) | MatMult Mflop/s | MatMult GB/s | CPU% | busy |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-for row in "${rows[@]}"; do echo "$row"; done
-echo
+if [ ${#rows[@]} -gt 0 ]; then
+  echo "| case | solve | ranks | unknowns | wall (s) | solve (s) | speedup | KSPSolves | Krylov its | RSS (MB) | B/unknown (net) | MatMult Mflop/s | MatMult GB/s | CPU% | busy |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for row in "${rows[@]}"; do echo "$row"; done
+  echo
+fi
+if [ ${#mc_rows[@]} -gt 0 ]; then
+  echo "Monte Carlo (infotherm mc):"
+  echo
+  echo "| case | scheme | ranks | particles x steps | particle-steps/s | speedup | stepping (s) | estimates (s) | estimate / interval | CPU% | busy |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  for row in "${mc_rows[@]}"; do echo "$row"; done
+  echo
+fi
 echo "($(( $(date +%s) - start )) s; logs in $work$([ -z "$keep" ] && echo ', removed on exit'))"

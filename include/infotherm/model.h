@@ -65,3 +65,10 @@ PetscErrorCode ItModelEvaluateWith(ItModel model, PetscReal t, const PetscReal p
    PetscInt with a wrap-around (4294967396 becomes 100), so every integer of
    an option's value, as given, is checked to fit. Collective. */
 PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]);
+/* The same in structure-of-arrays form, as the Monte Carlo keeps its particles:
+   point k < n is x[i*ld + k] and gets A[i*ld + k], D[i*ld + k] (ld >= n).
+   ItModelGetBulkSize: the points per call that amortise the model's cost per
+   call (0: any number). Not collective. */
+PetscErrorCode ItModelEvaluateSoA(ItModel model, PetscReal t, const PetscReal p[], PetscInt n,
+                                  PetscInt ld, const PetscReal x[], PetscReal A[], PetscReal D[]);
+PetscInt       ItModelGetBulkSize(ItModel model);

@@ -17,7 +17,10 @@
    gained since the previous estimate divided by the interval (it estimates the interval mean of
    Γ_i), heat_rate_<var> the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0.
    The gathers of FFTW's slabs and of the block sums are this module's only
-   direct MPI calls (data movement for FFTW-MPI); reductions go through grid. */
+   direct MPI calls (data movement for FFTW-MPI), with a barrier that keeps
+   the wait for the slowest rank's steps out of the estimates' time;
+   reductions go through grid. */
+#include <float.h>
 #include <fftw3-mpi.h>
 #include <infotherm/private/mcimpl.h>
 
@@ -143,6 +146,7 @@ static PetscErrorCode ItMCCreateFFT(ItMC mc) {
   PetscCall(PetscMalloc3(mc->ncell, &mc->density, mc->nbatch * mc->ncell, &mc->hist_local,
                          mc->nbatch * mc->ncell, &mc->hist));
   PetscCall(PetscMalloc1(mc->ncell, &mc->batch_density));
+  PetscCall(PetscMalloc1(PetscMax(mc->fft_n0 * mc->fft_rest, 1), &mc->dct_slab));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -215,27 +219,16 @@ static void ItMCKernel(PetscInt n, PetscReal s, PetscReal factor[]) {
 }
 
 /* Smooths binned counts (natural order, every rank) into out (every rank):
-   forward DCT-II of this rank's slab, the kernel multipliers, inverse DCT
-   (FFTW's REDFT01, scaled by 1/(2n) per axis), gathered in natural order. Collective. */
+   forward DCT-II of this rank's slab, the kernel multipliers (mc->dct_slab),
+   inverse DCT (FFTW's REDFT01), gathered in natural order. Collective. */
 static PetscErrorCode ItMCSmooth(ItMC mc, const PetscReal counts[], PetscReal out[]) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, off = mc->fft_start0 * mc->fft_rest,
-                 nslab = mc->fft_n0 * mc->fft_rest;
-  double   *data       = (double *)mc->fft_data;
-  PetscReal scale      = 1;
+  const PetscInt off = mc->fft_start0 * mc->fft_rest, nslab = mc->fft_n0 * mc->fft_rest;
+  double        *data = (double *)mc->fft_data;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < d; i++) scale /= 2.0 * grid->n[i];
-  for (PetscInt i = d; i < PetscMax(d, 2); i++) scale /= 2.0; /* the trailing axis of length 1 */
   for (PetscInt k = 0; k < nslab; k++) data[k] = counts[off + k];
   fftw_execute((fftw_plan)mc->fft_plan_forward);
-  for (PetscInt k = 0; k < nslab; k++) {
-    PetscInt  c[IT_MAX_DIM];
-    PetscReal f = scale;
-    ItGridNaturalCell(grid, off + k, c);
-    for (PetscInt i = 0; i < d; i++) f *= mc->dct_factor[i][c[i]];
-    data[k] *= f;
-  }
+  for (PetscInt k = 0; k < nslab; k++) data[k] *= mc->dct_slab[k];
   fftw_execute((fftw_plan)mc->fft_plan_backward);
   PetscCallMPI(MPI_Allgatherv(data, mc->slab_count[mc->rank], MPI_DOUBLE, out, mc->slab_count,
                               mc->slab_offset, MPI_DOUBLE, mc->comm));
@@ -249,15 +242,25 @@ static PetscErrorCode ItMCSmooth(ItMC mc, const PetscReal counts[], PetscReal ou
 /* The marginals ItMCDensityStats needs: of each variable alone, then of X, then of Y. */
 #define IT_MC_NMARG (IT_MAX_DIM + 2)
 
+/* p ln p at n cells (0 where p is not a positive normal number: below
+   DBL_MIN, p ln p < 1e-305). */
+IT_MC_CLONES static void ItMCPlogp(PetscInt n, const PetscReal *restrict p,
+                                   PetscReal *restrict plogp) {
+  for (PetscInt c = 0; c < n; c++) plogp[c] = p[c] >= DBL_MIN ? p[c] * ItMCLog(p[c]) : 0;
+}
+
 /* The statistics (IT_MC_NSTAT) of a density p in natural order;
-   reference may be NULL. Not collective. */
+   reference may be NULL. Row by row along the first axis, with each row's
+   index in every marginal carried along (an odometer over the other axes);
+   cells where p is not positive are left out. Not collective. */
 static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const PetscReal reference[],
                                        PetscReal stat[]) {
   ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, nmarg = d + 2, ncell = mc->ncell;
+  const PetscInt d = grid->dim, nmarg = d + 2, n0 = grid->n[0], nrow = mc->ncell / n0;
   PetscBool      mask[IT_MC_NMARG][IT_MAX_DIM];
-  PetscInt       size[IT_MC_NMARG], off[IT_MC_NMARG + 1], cell[IT_MAX_DIM];
-  PetscReal      volume[IT_MC_NMARG], entropy[IT_MC_NMARG], *marg, S = 0, KL = 0;
+  PetscInt       size[IT_MC_NMARG], off[IT_MC_NMARG + 1], cell[IT_MAX_DIM] = {0};
+  PetscInt       stride[IT_MC_NMARG][IT_MAX_DIM], base[IT_MC_NMARG];
+  PetscReal      volume[IT_MC_NMARG], entropy[IT_MC_NMARG], *marg, *plogp, *q, S = 0, KL = 0;
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
@@ -267,18 +270,42 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const Petsc
   }
   off[0] = 0;
   for (PetscInt k = 0; k < nmarg; k++) {
+    PetscInt s = 1;
     PetscCall(ItGridMarginalLayout(grid, mask[k], &size[k], &volume[k]));
     off[k + 1] = off[k] + size[k];
+    base[k]    = off[k];
+    for (PetscInt i = 0; i < d; i++) { /* as ItGridMarginalIndex */
+      stride[k][i] = mask[k][i] ? s : 0;
+      if (mask[k][i]) s *= grid->n[i];
+    }
   }
-  PetscCall(PetscCalloc1(off[nmarg], &marg));
-  for (PetscInt c = 0; c < ncell; c++) {
-    const PetscReal pc = p[c];
-    if (!(pc > 0)) continue;
-    S -= pc * PetscLogReal(pc);
-    if (reference && reference[c] > 0) KL += pc * PetscLogReal(pc / reference[c]);
-    ItGridNaturalCell(grid, c, cell);
-    for (PetscInt k = 0; k < nmarg; k++)
-      marg[off[k] + ItGridMarginalIndex(grid, mask[k], cell)] += pc;
+  PetscCall(PetscCalloc3(off[nmarg], &marg, n0, &plogp, n0, &q));
+  for (PetscInt row = 0; row < nrow; row++) {
+    const PetscReal *pr = &p[row * n0];
+    ItMCPlogp(n0, pr, plogp);
+    for (PetscInt j = 0; j < n0; j++) {
+      S -= plogp[j];
+      q[j] = pr[j] > 0 ? pr[j] : 0;
+    }
+    if (reference)
+      for (PetscInt j = 0; j < n0; j++)
+        if (pr[j] > 0 && reference[row * n0 + j] > 0)
+          KL += pr[j] * PetscLogReal(pr[j] / reference[row * n0 + j]);
+    for (PetscInt k = 0; k < nmarg; k++) {
+      PetscReal *m = &marg[base[k]], sum = 0;
+      if (stride[k][0]) /* the first axis is in the marginal: stride 1 */
+        for (PetscInt j = 0; j < n0; j++) m[j] += q[j];
+      else {
+        for (PetscInt j = 0; j < n0; j++) sum += q[j];
+        m[0] += sum;
+      }
+    }
+    for (PetscInt i = 1; i < d; i++) { /* the next row */
+      for (PetscInt k = 0; k < nmarg; k++) base[k] += stride[k][i];
+      if (++cell[i] < grid->n[i]) break;
+      for (PetscInt k = 0; k < nmarg; k++) base[k] -= stride[k][i] * grid->n[i];
+      cell[i] = 0;
+    }
   }
   /* sums over the other axes times their cell sizes: the marginal densities */
   for (PetscInt k = 0; k < nmarg; k++) {
@@ -290,38 +317,60 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const Petsc
   for (PetscInt i = 0; i < d; i++) stat[1 + i] = entropy[i];
   stat[1 + d] = entropy[d] + entropy[d + 1] - stat[0];
   stat[2 + d] = KL * grid->cell_volume;
-  PetscCall(PetscFree(marg));
+  PetscCall(PetscFree3(marg, plogp, q));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Adds each owned particle to its batch's counts by quantised linear weights. */
+/* The linear-binning cell of n coordinates x on one axis of n_cells cells of
+   size h from lo: the lower cell's index times stride (base), the step to the
+   upper one (0 where both are the same outer cell: a particle reflected at a
+   wall puts its weight there) and the upper one's weight in 1/Q (w). Inside
+   the box f >= -1/2, so the truncation of f + 1 is floor(f) + 1, but for an f
+   within an ulp below an integer, whose weights then round to the same counts. */
+IT_MC_CLONES static void ItMCBinAxis(PetscInt n, const PetscReal *restrict x, PetscReal lo,
+                                     PetscReal h, PetscInt n_cells, PetscInt stride,
+                                     PetscInt *restrict base, PetscInt *restrict step,
+                                     PetscInt *restrict w) {
+  for (PetscInt k = 0; k < n; k++) {
+    const PetscReal f  = (x[k] - lo) / h - 0.5;
+    const PetscInt  l  = (PetscInt)(f + 1.0) - 1;
+    const PetscInt  cl = PetscMax(PetscMin(l, n_cells - 1), 0),
+                   ch  = PetscMax(PetscMin(l + 1, n_cells - 1), 0);
+    w[k]               = (PetscInt)((f - (PetscReal)l) * IT_MC_QUANTUM + 0.5);
+    base[k] += cl * stride;
+    step[k] = (ch - cl) * stride;
+  }
+}
+
+/* Adds each owned particle to its batch's counts by quantised linear weights
+   (exact integers), block by block (a block is in one batch), in chunks of
+   particles whose cells are computed axis by axis. */
 static void ItMCBin(ItMC mc) {
   ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, Q = IT_MC_QUANTUM;
+  const PetscInt d = grid->dim, Q = IT_MC_QUANTUM, B = mc->block, nc = 1 << d;
+  PetscInt       base[256], step[IT_MAX_DIM][256], w[IT_MAX_DIM][256];
 
-  for (PetscInt k = 0; k < mc->nlocal; k++) {
-    const PetscInt   batch = ((mc->first + k) / mc->block) % mc->nbatch;
-    PetscInt         lo[IT_MAX_DIM], hi[IT_MAX_DIM], w1[IT_MAX_DIM];
-    const PetscReal *x = &mc->x[k * d];
-    for (PetscInt i = 0; i < d; i++) {
-      const PetscReal f  = (x[i] - grid->lo[i]) / grid->h[i] - 0.5;
-      const PetscReal fl = PetscFloorReal(f);
-      lo[i]              = (PetscInt)fl;
-      w1[i]              = (PetscInt)((f - fl) * Q + 0.5);
-      hi[i]              = PetscMin(lo[i] + 1, grid->n[i] - 1);
-      lo[i]              = PetscMax(PetscMin(lo[i], grid->n[i] - 1),
-                                    0); /* reflected at the walls: all weight on the outer cell */
-      hi[i]              = PetscMax(hi[i], 0);
-    }
-    for (PetscInt corner = 0; corner < (1 << d); corner++) {
-      PetscInt w = 1, c = 0, stride = 1;
-      for (PetscInt i = 0; i < d; i++) {
-        const PetscBool up = (PetscBool)((corner >> i) & 1);
-        w *= up ? w1[i] : Q - w1[i];
-        c += (up ? hi[i] : lo[i]) * stride;
-        stride *= grid->n[i];
+  for (PetscInt b = mc->b0; b < mc->b1; b++) {
+    const PetscInt k1   = PetscMin((b + 1) * B - mc->first, mc->nlocal);
+    PetscReal     *hist = &mc->hist_local[(b % mc->nbatch) * mc->ncell];
+    for (PetscInt k0 = b * B - mc->first; k0 < k1; k0 += 256) {
+      const PetscInt n = PetscMin(256, k1 - k0);
+      for (PetscInt k = 0; k < n; k++) base[k] = 0;
+      for (PetscInt i = 0, stride = 1; i < d; stride *= grid->n[i], i++)
+        ItMCBinAxis(n, &mc->x[i * mc->nlocal + k0], grid->lo[i], grid->h[i], grid->n[i], stride,
+                    base, step[i], w[i]);
+      for (PetscInt k = 0; k < n; k++) {
+        PetscInt cw[1 << IT_MAX_DIM], cc[1 << IT_MAX_DIM];
+        cw[0] = 1;
+        cc[0] = base[k];
+        for (PetscInt i = 0; i < d; i++) /* the corners with bit i set are up on axis i */
+          for (PetscInt c = 0; c < (1 << i); c++) {
+            cw[c + (1 << i)] = cw[c] * w[i][k];
+            cc[c + (1 << i)] = cc[c] + step[i][k];
+            cw[c] *= Q - w[i][k];
+          }
+        for (PetscInt c = 0; c < nc; c++) hist[cc[c]] += (PetscReal)cw[c];
       }
-      mc->hist_local[batch * mc->ncell + c] += (PetscReal)w;
     }
   }
 }
@@ -359,8 +408,9 @@ static void ItMCSetFlowColumns(ItMC mc, const PetscReal total[], PetscReal N) {
   }
 }
 
-/* Adds particle k (local index) to the q sums s[] of one pass. */
-typedef void (*ItMCSumFn)(ItMC mc, const ItMCMoments *mo, PetscInt k, PetscReal s[]);
+/* Adds the particles k0 <= k < k1 (local indices, one block) to the q sums s[] of one pass,
+   each sum in particle order. */
+typedef void (*ItMCSumFn)(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscInt k1, PetscReal s[]);
 
 /* Sums q quantities over this rank's particles, block by block, and adds the
    blocks of every rank in block order: total[q] and per batch[nbatch * q]. Collective. */
@@ -373,26 +423,37 @@ static PetscErrorCode ItMCSumParticles(ItMC mc, const ItMCMoments *mo, PetscInt 
   PetscCall(PetscCalloc1(PetscMax(nb, 1) * q, &local));
   for (PetscInt b = 0; b < nb; b++) {
     const PetscInt k0 = (mc->b0 + b) * B - mc->first, k1 = PetscMin(k0 + B, mc->nlocal);
-    for (PetscInt k = k0; k < k1; k++) add(mc, mo, k, &local[b * q]);
+    add(mc, mo, k0, k1, &local[b * q]);
   }
   PetscCall(ItMCReduceBlocks(mc, q, local, total, batch));
   PetscCall(PetscFree(local));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Pass 1 sums of one particle: 1, its position about the centre, its medium
+/* Pass 1 sums of particles: 1, the position about the centre, the medium
    entropy since t = 0 and since the last estimate, and their squares. */
-static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k, PetscReal s[]) {
+static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscInt k1,
+                            PetscReal s[]) {
   const PetscInt d = mc->grid->dim;
 
-  s[0] += 1;
+  s[0] += (PetscReal)(k1 - k0);
   for (PetscInt i = 0; i < d; i++) {
-    const PetscReal m = mc->medium[k * d + i], w = m - mc->medium_prev[k * d + i];
-    s[1 + i] += mc->x[k * d + i] - mo->centre[i];
-    s[1 + d + i] += m;
-    s[1 + 2 * d + i] += m * m;
-    s[1 + 3 * d + i] += w;
-    s[1 + 4 * d + i] += w * w;
+    const PetscReal *x = &mc->x[i * mc->nlocal], *medium = &mc->medium[i * mc->nlocal],
+                    *prev = &mc->medium_prev[i * mc->nlocal];
+    PetscReal sx = 0, sm = 0, sm2 = 0, sw = 0, sw2 = 0;
+    for (PetscInt k = k0; k < k1; k++) {
+      const PetscReal m = medium[k], w = m - prev[k];
+      sx += x[k] - mo->centre[i];
+      sm += m;
+      sm2 += m * m;
+      sw += w;
+      sw2 += w * w;
+    }
+    s[1 + i] += sx;
+    s[1 + d + i] += sm;
+    s[1 + 2 * d + i] += sm2;
+    s[1 + 3 * d + i] += sw;
+    s[1 + 4 * d + i] += sw2;
   }
 }
 
@@ -452,22 +513,25 @@ static void ItMCSetMomentColumns(ItMC mc, const ItMCMoments *mo, const PetscReal
   }
 }
 
-/* Pass 2 sums of one particle: its deviations c_i from the mean, then the
+/* Pass 2 sums of particles: the deviations c_i from the mean, then the
    products c_i c_j (i <= j), then their squares. */
-static void ItMCAddCovarianceSums(ItMC mc, const ItMCMoments *mo, PetscInt k, PetscReal s[]) {
+static void ItMCAddCovarianceSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscInt k1,
+                                  PetscReal s[]) {
   const PetscInt d = mc->grid->dim, P = d * (d + 1) / 2;
-  PetscReal      c[IT_MAX_DIM];
 
-  for (PetscInt i = 0; i < d; i++) {
-    c[i] = mc->x[k * d + i] - mo->centre[i] - mo->mean[i];
-    s[i] += c[i];
-  }
-  for (PetscInt i = 0, r = 0; i < d; i++)
-    for (PetscInt j = i; j < d; j++, r++) {
-      const PetscReal cc = c[i] * c[j];
-      s[d + r] += cc;
-      s[d + P + r] += cc * cc;
+  for (PetscInt k = k0; k < k1; k++) {
+    PetscReal c[IT_MAX_DIM];
+    for (PetscInt i = 0; i < d; i++) {
+      c[i] = mc->x[i * mc->nlocal + k] - mo->centre[i] - mo->mean[i];
+      s[i] += c[i];
     }
+    for (PetscInt i = 0, r = 0; i < d; i++)
+      for (PetscInt j = i; j < d; j++, r++) {
+        const PetscReal cc = c[i] * c[j];
+        s[d + r] += cc;
+        s[d + P + r] += cc * cc;
+      }
+  }
 }
 
 /* Pass 2 over the particles: central products about the mean, the
@@ -511,16 +575,28 @@ static PetscErrorCode ItMCGaussianEstimate(ItMC mc, const ItMCMoments *mo, Petsc
 }
 
 /* The kernel's standard deviation per axis (Scott's rule sd_i N^(-1/(d+4))
-   unless -mc_bandwidth) and its DCT multipliers. */
+   unless -mc_bandwidth), its DCT multipliers, and their products on this
+   rank's slab with the scale of FFTW's inverse (1/(2n) per axis). */
 static void ItMCSetBandwidth(ItMC mc, const ItMCMoments *mo) {
   ItGrid         grid = mc->grid;
-  const PetscInt d    = grid->dim;
+  const PetscInt d = grid->dim, off = mc->fft_start0 * mc->fft_rest,
+                 nslab = mc->fft_n0 * mc->fft_rest;
+  PetscReal scale      = 1;
 
   for (PetscInt i = 0; i < d; i++) {
     mc->scott[i] = mc->bandwidth_set ? mc->bandwidth[i]
                                      : PetscSqrtReal(PetscMax(mo->cov[i * d + i], 0)) *
                                            PetscPowReal(mo->N, -1.0 / (d + 4));
     ItMCKernel(grid->n[i], mc->scott[i] / grid->h[i], mc->dct_factor[i]);
+  }
+  for (PetscInt i = 0; i < d; i++) scale /= 2.0 * grid->n[i];
+  for (PetscInt i = d; i < PetscMax(d, 2); i++) scale /= 2.0; /* the trailing axis of length 1 */
+  for (PetscInt k = 0; k < nslab; k++) {
+    PetscInt  c[IT_MAX_DIM];
+    PetscReal f = scale;
+    ItGridNaturalCell(grid, off + k, c);
+    for (PetscInt i = 0; i < d; i++) f *= mc->dct_factor[i][c[i]];
+    mc->dct_slab[k] = f;
   }
 }
 
@@ -540,16 +616,17 @@ static PetscErrorCode ItMCDensityEstimate(ItMC mc, const ItMCMoments *mo,
   ItMCBin(mc);
   PetscCall(ItGridSum(grid, nbatch * ncell, mc->hist_local, mc->hist));
   ItMCSetBandwidth(mc, mo);
+  /* the smoothing is linear: the total is the sum of the batches' smoothed counts */
+  PetscCall(PetscArrayzero(mc->density, ncell));
   for (PetscInt b = 0; b < nbatch; b++) {
     if (!(mo->bn[b] > 0)) continue;
     PetscCall(ItMCSmooth(mc, &mc->hist[b * ncell], mc->batch_density));
-    for (PetscInt c = 0; c < ncell; c++) mc->batch_density[c] /= mo->bn[b] * unit;
+    for (PetscInt c = 0; c < ncell; c++) {
+      mc->density[c] += mc->batch_density[c];
+      mc->batch_density[c] /= mo->bn[b] * unit;
+    }
     PetscCall(ItMCDensityStats(mc, mc->batch_density, reference, &bstat[b * IT_MC_NSTAT]));
   }
-  /* the total: the batches' counts summed in batch order (exact integers) */
-  for (PetscInt b = 1; b < nbatch; b++)
-    for (PetscInt c = 0; c < ncell; c++) mc->hist[c] += mc->hist[b * ncell + c];
-  PetscCall(ItMCSmooth(mc, mc->hist, mc->density));
   for (PetscInt c = 0; c < ncell; c++) mc->density[c] /= mo->N * unit;
   PetscCall(ItMCDensityStats(mc, mc->density, reference, stat));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -587,8 +664,12 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   const PetscReal info = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1;
   ItMCMoments     mo;
   PetscReal      *bstat, stat[IT_MC_NSTAT];
+  PetscLogDouble  start, end;
 
   PetscFunctionBegin;
+  /* the ranks' steps end at different times: the wait is neither stepping nor estimating */
+  PetscCallMPI(MPI_Barrier(mc->comm));
+  PetscCall(PetscTime(&start));
   mo.N = (PetscReal)mc->N;
   for (PetscInt i = 0; i < d; i++) mo.centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);
   PetscCall(ItMCMeanPass(mc, &mo));
@@ -601,6 +682,8 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   PetscCall(PetscFree(mo.batch_cov));
   PetscCall(PetscArraycpy(mc->medium_prev, mc->medium, mc->nlocal * d));
   mc->t_prev = mc->t;
+  PetscCall(PetscTime(&end));
+  mc->estimate_time += end - start;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -691,10 +774,12 @@ static PetscErrorCode ItMCSummarySettings(ItMC mc, json_t **settings) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* mc_summary.json: the run's settings, the measured rate and the final estimates. Collective. */
+/* mc_summary.json: the run's settings, the measured rate, where the time went
+   (stepping_time, estimate_time: seconds on the slowest rank) and the final
+   estimates. Collective. */
 PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLogDouble wall) {
   json_t   *root, *settings, *final;
-  PetscReal rate;
+  PetscReal rate, stepping, estimates;
 
   PetscFunctionBegin;
   PetscCall(ItMCRate(mc, &rate));
@@ -704,6 +789,10 @@ PetscErrorCode ItMCWriteSummary(ItMC mc, ItIO io, const char command[], PetscLog
   PetscCall(ItJSONSet(root, "ranks", json_integer(mc->size)));
   PetscCall(ItJSONSet(root, "wall_time", ItJSONReal(wall)));
   PetscCall(ItJSONSet(root, "particle_steps_per_second", ItJSONReal(rate)));
+  PetscCall(ItGridMaxAbs(mc->grid, mc->step_time, &stepping));
+  PetscCall(ItGridMaxAbs(mc->grid, mc->estimate_time, &estimates));
+  PetscCall(ItJSONSet(root, "stepping_time", ItJSONReal(stepping)));
+  PetscCall(ItJSONSet(root, "estimate_time", ItJSONReal(estimates)));
   PetscCall(ItJSONPack(&final, "{}"));
   for (PetscInt k = 0; k < mc->ncol; k++) {
     char name[IT_DIAG_NAME_LEN + 8];
@@ -730,6 +819,7 @@ PetscErrorCode ItMCDestroy(ItMC *mcp) {
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) PetscCall(PetscFree(mc->dct_factor[i]));
   PetscCall(PetscFree3(mc->density, mc->hist_local, mc->hist));
   PetscCall(PetscFree(mc->batch_density));
+  PetscCall(PetscFree(mc->dct_slab));
   PetscCall(PetscFree(mc->name));
   PetscCall(PetscFree(mc->judged));
   PetscCall(PetscFree2(mc->value, mc->stderr_));

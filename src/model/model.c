@@ -95,6 +95,29 @@ PetscBool ItModelIsName(const char name[]) {
   return ok;
 }
 
+/* Structure-of-arrays points through the model's array-of-structures bulk
+   evaluation, 64 points at a time (models without their own SoA kernel). */
+static PetscErrorCode ItModelEvaluateSoA_Bulk(ItModelConst model, PetscReal t, const PetscReal p[],
+                                              PetscInt n, PetscInt ld, const PetscReal x[],
+                                              PetscReal A[], PetscReal D[]) {
+  const PetscInt d = model->dim;
+  PetscReal      xa[64 * IT_MAX_DIM], Aa[64 * IT_MAX_DIM], Da[64 * IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  for (PetscInt k0 = 0; k0 < n; k0 += 64) {
+    const PetscInt m = PetscMin(64, n - k0);
+    for (PetscInt k = 0; k < m; k++)
+      for (PetscInt i = 0; i < d; i++) xa[k * d + i] = x[i * ld + k0 + k];
+    PetscCall(model->ops.evaluate(model, t, p, m, xa, Aa, Da));
+    for (PetscInt k = 0; k < m; k++)
+      for (PetscInt i = 0; i < d; i++) {
+        A[i * ld + k0 + k] = Aa[k * d + i];
+        D[i * ld + k0 + k] = Da[k * d + i];
+      }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* A variable name becomes part of column names, JSON keys and HDF5 attribute
    names: letters, digits and '_', starting with a letter, and none of the
    snapshot's own attribute names. */
@@ -312,7 +335,8 @@ PetscErrorCode ItModelSetFromOptions(ItModel model) {
   PetscCheck(create, model->comm, PETSC_ERR_USER_INPUT, "-model %s is not a known model; known:%s",
              type, ItModelNames);
   PetscCall(PetscStrncpy(model->type, type, IT_NAME_LEN));
-  model->ops.evaluate = ItModelEvaluate_Point;
+  model->ops.evaluate     = ItModelEvaluate_Point;
+  model->ops.evaluate_soa = ItModelEvaluateSoA_Bulk;
   PetscCall((*create)(model));
   PetscCall(ItModelApplyVariableNames(model));
   PetscCall(ItModelReadParameters(model));
@@ -381,6 +405,18 @@ PetscErrorCode ItModelEvaluateWith(ItModel model, PetscReal t, const PetscReal p
   PetscFunctionBegin;
   PetscCall(model->ops.evaluate(model, t, p, n, x, A, D));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same on structure-of-arrays points, x[i*ld + k] (the Monte Carlo's layout). */
+PetscErrorCode ItModelEvaluateSoA(ItModel model, PetscReal t, const PetscReal p[], PetscInt n,
+                                  PetscInt ld, const PetscReal x[], PetscReal A[], PetscReal D[]) {
+  PetscFunctionBegin;
+  PetscCall(model->ops.evaluate_soa(model, t, p, n, ld, x, A, D));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscInt ItModelGetBulkSize(ItModel model) {
+  return model->bulk_size;
 }
 
 /* The first schedule point after t (PETSC_MAX_REAL if none): time steps land on it. */

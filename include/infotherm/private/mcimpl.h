@@ -1,7 +1,25 @@
 /* The Monte Carlo's implementation, for src/mc/ only (include/infotherm/mc.h
    is the interface). */
 #pragma once
+#include <stdint.h>
+#include <string.h>
 #include <infotherm/mc.h>
+
+/* The loops over particles and cells that are worth it are compiled for
+   AVX-512 and AVX2 besides the baseline (picked at run time); every version
+   does the same IEEE operations in the same order (no contraction into FMA:
+   GCC leaves it off under -std=c17; clang is told), so the results do not
+   depend on the machine's vector width. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define IT_MC_X86 1
+#define IT_MC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define IT_MC_X86 0
+#define IT_MC_CLONES
+#endif
 
 typedef enum { IT_MC_EULER, IT_MC_WEAK2 } ItMCScheme;
 
@@ -50,6 +68,7 @@ struct _p_ItMC {
   PetscReal   *batch_density;          /* the same per batch (nbatch*ncell) */
   PetscReal   *hist_local, *hist;      /* (1+nbatch)*ncell binned counts */
   PetscReal   *dct_factor[IT_MAX_DIM]; /* kernel multipliers per axis */
+  PetscReal   *dct_slab;               /* their product on this rank's slab, times FFTW's scale */
   void        *fft_data, *fft_plan_forward, *fft_plan_backward;
   PetscInt     fft_n0, fft_start0, fft_rest; /* the FFTW slab of this rank */
   PetscMPIInt *slab_count, *slab_offset;
@@ -63,7 +82,41 @@ struct _p_ItMC {
   /* table of estimates: rows of t, then value and standard error of each column */
   PetscInt   nrow, caprow;
   PetscReal *rows;
+
+  PetscLogDouble estimate_time; /* wall time spent in the estimates (ItMCEstimate) */
 };
+
+static inline uint64_t ItMCBits(double x) {
+  uint64_t b;
+  memcpy(&b, &x, sizeof(b));
+  return b;
+}
+
+static inline double ItMCDouble(uint64_t b) {
+  double x;
+  memcpy(&x, &b, sizeof(x));
+  return x;
+}
+
+/* ln u for a positive normal double u in plain arithmetic, without a branch
+   or a libm call, so that loops calling it vectorise: fdlibm's reduction
+   u = 2^k f, f in [sqrt(1/2), sqrt(2)), and its polynomial in s = (f-1)/(f+1);
+   within an ulp of libm's log. */
+static inline double ItMCLog(double u) {
+  const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+               Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+               Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+               Lg7 = 1.479819860511658591e-01, ln2_hi = 6.93147180369123816490e-01,
+               ln2_lo = 1.90821492927058770002e-10;
+  const uint64_t iu   = ItMCBits(u) + (0x3ff0000000000000ULL - 0x3fe6a09e00000000ULL);
+  /* k + 1023 made a double exactly (2^52 + m - 2^52) */
+  const double dk   = ItMCDouble(0x4330000000000000ULL | (iu >> 52)) - 0x1p52 - 1023.0;
+  const double f    = ItMCDouble((iu & 0x000fffffffffffffULL) + 0x3fe6a09e00000000ULL) - 1.0;
+  const double hfsq = 0.5 * f * f, s = f / (2.0 + f), z = s * s, w = z * z;
+  const double R = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7))) + w * (Lg2 + w * (Lg4 + w * Lg6));
+
+  return s * (hfsq + R) + dk * ln2_lo - hfsq + f + dk * ln2_hi;
+}
 
 /* The cross-check (src/mc/crosscheck.c). */
 struct _p_ItCrosscheck {

@@ -6,6 +6,16 @@
 
 typedef const struct _p_ItModel *ItModelConst;
 
+/* Bulk kernels compiled for AVX-512 and AVX2 besides the baseline, picked at
+   run time; every version does the same IEEE operations (no FMA contraction
+   under -std=c17), so the results do not depend on the machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define IT_MODEL_CLONES                                                                            \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define IT_MODEL_CLONES
+#endif
+
 /* Drift and diffusion at one point x[dim] with the parameters p[]: A[dim], D[dim]. Hot: no checks.
  */
 typedef void (*ItModelPointFn)(ItModelConst model, PetscReal t, const PetscReal p[],
@@ -14,6 +24,10 @@ typedef void (*ItModelPointFn)(ItModelConst model, PetscReal t, const PetscReal 
 typedef PetscErrorCode (*ItModelEvaluateFn)(ItModelConst model, PetscReal t, const PetscReal p[],
                                             PetscInt n, const PetscReal x[], PetscReal A[],
                                             PetscReal D[]);
+/* The same in structure-of-arrays form: x[i*ld + k], A[i*ld + k], D[i*ld + k]. */
+typedef PetscErrorCode (*ItModelEvaluateSoAFn)(ItModelConst model, PetscReal t, const PetscReal p[],
+                                               PetscInt n, PetscInt ld, const PetscReal x[],
+                                               PetscReal A[], PetscReal D[]);
 typedef PetscErrorCode (*ItModelCreateFn)(ItModel model);
 
 typedef enum { IT_PARAM_ANY, IT_PARAM_POSITIVE } ItParamKind;
@@ -37,8 +51,9 @@ typedef struct {
 } ItProtocol;
 
 typedef struct {
-  ItModelPointFn    point;
-  ItModelEvaluateFn evaluate;
+  ItModelPointFn       point;
+  ItModelEvaluateFn    evaluate;
+  ItModelEvaluateSoAFn evaluate_soa; /* default: ItModelEvaluateSoA_Bulk, through evaluate */
   /* model-specific options and checks, run after the parameters are read */
   PetscErrorCode (*setfromoptions)(ItModel);
   PetscErrorCode (*validate)(ItModel);
@@ -64,6 +79,7 @@ struct _p_ItModel {
   ItProtocol       protocol[IT_MAX_PROTOCOLS];
   ItTimeDependence time;
   ItModelOps       ops;
+  PetscInt         bulk_size; /* points per evaluation that amortise a call (0: any) */
   void            *data;
 };
 
@@ -88,6 +104,8 @@ PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType
                                 PetscReal theta, PetscReal beta, ItTuning *tuning);
 PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning);
 const char    *ItTuningName(const ItTuning *tuning);
+void ItTuningEvalArray(const PetscReal p[], const ItTuning *tuning, PetscInt n, const PetscReal v[],
+                       PetscReal f[]);
 PetscErrorCode ItTuningFingerprint(const ItTuning *tuning, const char key[], json_t *fingerprint);
 
 static inline PetscReal ItTuningEval(const PetscReal p[], const ItTuning *tuning, PetscReal v) {
