@@ -20,6 +20,7 @@ struct _p_ItGrid {
 };
 
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
+PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse);
 PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
 PetscErrorCode ItGridDestroy(ItGrid *grid);
 PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[]);

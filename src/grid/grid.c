@@ -95,6 +95,38 @@ static PetscErrorCode ItGridCreateDA(ItGrid g) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The same box cut into n_i / factor cells per axis, for multigrid levels and
+   the error estimates of PHYSICS.md §5 (the coarse cells are unions of
+   factor^d fine cells). Every axis must divide by factor. Collective. */
+PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) {
+  ItGrid g;
+
+  PetscFunctionBegin;
+  PetscCheck(factor >= 1, fine->comm, PETSC_ERR_ARG_OUTOFRANGE, "coarsening factor %" PetscInt_FMT,
+             factor);
+  for (PetscInt i = 0; i < fine->dim; i++)
+    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= 2, fine->comm,
+               PETSC_ERR_USER_INPUT,
+               "-grid_n: axis %" PetscInt_FMT " has %" PetscInt_FMT
+               " cells, which a grid coarsened by %" PetscInt_FMT
+               " cannot hold; use a multiple of %" PetscInt_FMT,
+               i, fine->n[i], factor, 2 * factor);
+  PetscCall(PetscNew(&g));
+  g->comm        = fine->comm;
+  g->dim         = fine->dim;
+  g->cell_volume = 1.0;
+  for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
+    g->n[i]  = i < g->dim ? fine->n[i] / factor : 1;
+    g->lo[i] = fine->lo[i];
+    g->hi[i] = fine->hi[i];
+    g->h[i]  = i < g->dim ? (g->hi[i] - g->lo[i]) / g->n[i] : 1;
+    if (i < g->dim) g->cell_volume *= g->h[i];
+  }
+  PetscCall(ItGridCreateDA(g));
+  *coarse = g;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Reads the box (ItGridReadBox) and builds the DMDA. Collective. */
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   ItGrid g;
