@@ -26,6 +26,9 @@ typedef struct {
   PetscInt            step0;
   ItSolveInterruptFn  interrupt;
   ItSolveCheckpointFn checkpoint;
+  /* > 0: the time stepper's tolerances (defaults or -ts_rtol/-ts_atol) times
+     this factor (-error_estimate's time-error solve); 0: as they are */
+  PetscReal tolerance_factor;
   /* filled by the solve */
   PetscInt  steps;
   PetscReal t_end;       /* where the solve stopped */

@@ -3,37 +3,55 @@
    diagnostics and output. */
 #include <infotherm/app.h>
 
+/* The density of kl_to_stationary on `grid` (the run's or a coarser one), by
+   app->kl_reference: NULL (none), the stationary density (solved on that
+   grid, with the parameters at t = 0) or a snapshot (read on the run's grid,
+   then restricted to a coarser one by summing children). Collective. */
+PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
+  PetscBool none, stationary;
+  PetscReal t, residual;
+  PetscInt  its;
+  Vec       fine;
+
+  PetscFunctionBegin;
+  *pss = NULL;
+  PetscCall(PetscStrcmp(app->kl_reference, "none", &none));
+  PetscCall(PetscStrcmp(app->kl_reference, "stationary", &stationary));
+  if (none) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(DMCreateGlobalVector(grid->da, pss));
+  if (stationary) {
+    PetscCall(ItSolveStationary(grid, app->model, 0, *pss, &residual, &its));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
+  {
+    char what[PETSC_MAX_PATH_LEN + 32];
+    PetscCall(ItIOReadSnapshot(app->grid, app->model, app->kl_reference, fine, &t));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "-kl_reference %s", app->kl_reference));
+    PetscCall(ItSolveCheckDensity(app->grid, fine, what,
+                                  "give a density snapshot written by infotherm"));
+    PetscCall(ItSolveNormalize(app->grid, fine));
+  }
+  if (grid == app->grid) PetscCall(VecCopy(fine, *pss));
+  else PetscCall(ItEstimateRestrict(app->grid, grid, fine, *pss));
+  PetscCall(VecDestroy(&fine));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* -kl_reference none|stationary|FILE.h5: the density of kl_to_stationary
    (stationary: solved once, with the parameters at t = 0), then the diagnostics. */
 static PetscErrorCode ItAppDiagnostics(ItApp *app) {
-  char      reference[PETSC_MAX_PATH_LEN] = "none";
-  PetscBool none, stationary;
-  Vec       pss = NULL;
-  PetscReal t, residual;
-  PetscInt  its;
+  Vec pss;
 
   PetscFunctionBegin;
+  PetscCall(PetscStrncpy(app->kl_reference, "none", sizeof(app->kl_reference)));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "KL reference", "ItApp");
   PetscCall(PetscOptionsString(
       "-kl_reference",
       "density for kl_to_stationary: none, stationary (solved once) or a snapshot file", NULL,
-      reference, reference, sizeof(reference), NULL));
+      app->kl_reference, app->kl_reference, sizeof(app->kl_reference), NULL));
   PetscOptionsEnd();
-  PetscCall(PetscStrcmp(reference, "none", &none));
-  PetscCall(PetscStrcmp(reference, "stationary", &stationary));
-  if (!none) {
-    PetscCall(VecDuplicate(app->p, &pss));
-    if (stationary)
-      PetscCall(ItSolveStationary(app->grid, app->model, 0, pss, &residual, &its));
-    else {
-      char what[PETSC_MAX_PATH_LEN + 32];
-      PetscCall(ItIOReadSnapshot(app->grid, app->model, reference, pss, &t));
-      PetscCall(PetscSNPrintf(what, sizeof(what), "-kl_reference %s", reference));
-      PetscCall(ItSolveCheckDensity(app->grid, pss, what,
-                                    "give a density snapshot written by infotherm"));
-      PetscCall(ItSolveNormalize(app->grid, pss));
-    }
-  }
+  PetscCall(ItAppReferenceDensity(app, app->grid, &pss));
   PetscCall(ItDiagCreate(app->grid, app->model, pss, &app->diag));
   PetscCall(VecDestroy(&pss));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -69,6 +87,7 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscCall(VecDestroy(&app->good));
   PetscCall(ItIODestroy(&app->io));
   PetscCall(ItDiagDestroy(&app->diag));
+  PetscCall(ItEstimateDestroy(&app->estimate));
   PetscCall(ItGridDestroy(&app->grid));
   PetscCall(ItModelDestroy(&app->model));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -89,6 +108,7 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
                                file, sizeof(file), NULL));
   PetscOptionsEnd();
   app->init_gaussian = (PetscBool)(kind == 0);
+  app->init_kind     = kind;
   switch (kind) {
   case 0:
     PetscCall(ItSolveGaussian(app->grid, app->p));
@@ -119,6 +139,29 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
 PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscFunctionBegin;
   app->boundary_mass = PetscMax(app->boundary_mass, ItDiagGetBoundaryMass(app->diag));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The table's columns: the diagnostics, and under -error_estimate their
+   <q>_err and <q>_extrap after them. */
+PetscErrorCode ItAppOutputColumns(ItApp *app) {
+  PetscInt ncol = ItDiagGetColumnCount(app->diag);
+  const char(*names)[64] = ncol ? ItDiagGetColumnNames(app->diag) : NULL;
+
+  PetscFunctionBegin;
+  if (app->estimate) PetscCall(ItEstimateColumns(app->estimate, app->diag, &ncol, &names));
+  PetscCall(ItIOSetColumns(app->io, ncol, names));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The table's row at time t: the diagnostics' last values (and their error
+   estimates). */
+PetscErrorCode ItAppAppendRow(ItApp *app, PetscReal t) {
+  const PetscReal *row = ItDiagGetValues(app->diag);
+
+  PetscFunctionBegin;
+  if (app->estimate) PetscCall(ItEstimateRow(app->estimate, t, row, &row));
+  PetscCall(ItIOAppendRow(app->io, t, row));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -184,6 +227,7 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   for (PetscInt k = 0; k < ItDiagGetColumnCount(app->diag); k++)
     PetscCall(ItJSONSet(final, ItDiagGetColumnName(app->diag, k),
                         ItJSONReal(ItDiagGetValues(app->diag)[k])));
+  if (app->estimate) PetscCall(ItEstimateSummary(app->estimate, app->diag, root, final));
   PetscCall(ItJSONSet(root, "final", final));
   PetscCall(ItAppWarnBox(app));
   PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
@@ -203,7 +247,7 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
   }
   if (row) {
     PetscCall(ItAppCheckBox(app));
-    PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
+    PetscCall(ItAppAppendRow(app, t));
   }
   if (snapshot) {
     char name[64];
@@ -357,9 +401,10 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
 static PetscErrorCode ItAppRun(ItApp *app) {
-  char      restart[PETSC_MAX_PATH_LEN] = "";
-  json_t   *extra;
-  PetscBool restarted = PETSC_FALSE;
+  char           restart[PETSC_MAX_PATH_LEN] = "";
+  json_t        *extra;
+  PetscBool      restarted = PETSC_FALSE, estimate;
+  PetscLogDouble fine_start, fine_end;
 
   PetscFunctionBegin;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
@@ -372,19 +417,26 @@ static PetscErrorCode ItAppRun(ItApp *app) {
       "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL,
       restart, restart, sizeof(restart), &restarted));
   PetscOptionsEnd();
+  PetscCall(ItEstimateFromOptions(app, &estimate));
+  PetscCheck(!estimate || !restarted, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate cannot continue a checkpoint (its coarse solves start at t = 0): "
+             "drop -restart, or -error_estimate");
   /* a fresh run validates its initial density before it creates anything */
   if (!restarted) PetscCall(ItAppInitialDensity(app));
+  if (estimate) PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_FALSE, &app->estimate));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
-  PetscCall(
-      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
-                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(ItAppOutputColumns(app));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
+  if (estimate) PetscCall(ItEstimateSolve(app, app->estimate));
   PetscCall(VecDuplicate(app->p, &app->good));
   PetscCall(VecCopy(app->p, app->good));
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step = app->settings.restarted ? app->settings.step0 : 0;
+  PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
+  PetscCall(PetscTime(&fine_end));
+  if (estimate) PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
   if (app->settings.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); "
@@ -407,23 +459,31 @@ static PetscErrorCode ItAppRun(ItApp *app) {
 
 /* infotherm stationary: solves L p = 0, ∫ p = 1, and reports the residual. */
 static PetscErrorCode ItAppStationary(ItApp *app) {
-  PetscReal residual;
-  PetscInt  its;
-  json_t   *extra;
+  PetscReal      residual;
+  PetscInt       its;
+  json_t        *extra;
+  PetscBool      estimate;
+  PetscLogDouble fine_start, fine_end;
 
   PetscFunctionBegin;
+  PetscCall(ItEstimateFromOptions(app, &estimate));
+  PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
+  PetscCall(PetscTime(&fine_end));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItSolveCheckDensity(
       app->grid, app->p, "the stationary density",
       "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
-  PetscCall(
-      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
-                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  if (estimate) {
+    PetscCall(ItEstimateCreate(app, PETSC_FALSE, PETSC_FALSE, &app->estimate));
+    PetscCall(ItEstimateSolve(app, app->estimate));
+    PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
+  }
+  PetscCall(ItAppOutputColumns(app));
   PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
   PetscCall(ItDiagAccumulate(app->diag));
   PetscCall(ItAppCheckBox(app));
-  PetscCall(ItIOAppendRow(app->io, (PetscReal)INFINITY, ItDiagGetValues(app->diag)));
+  PetscCall(ItAppAppendRow(app, (PetscReal)INFINITY));
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,

@@ -28,7 +28,9 @@ static const char *const ItAppKnownOptions[] = {
     "restart", "overwrite", "init", "init_file", "init_mean", "init_cov",
     /* the Monte Carlo (mc, crosscheck) */
     "mc_particles", "mc_scheme", "mc_dt", "mc_seed", "mc_batches", "mc_bandwidth", "crosscheck_z",
-    "crosscheck_mc_param"};
+    "crosscheck_mc_param",
+    /* -error_estimate (run, stationary, crosscheck) */
+    "error_estimate"};
 
 /* Options that some models read; under another model they are unknown (an
    entry that ends in '_' is a prefix, as in the next table). */

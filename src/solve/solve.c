@@ -241,6 +241,12 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItFP fp, const ItSolveSetting
   PetscCall(SNESGetKSP(snes, &ksp));
   PetscCall(KSPSetTolerances(ksp, 1e-12, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
   PetscCall(TSSetFromOptions(ts));
+  if (s->tolerance_factor > 0) { /* -error_estimate's time-error solve */
+    PetscReal atol, rtol;
+    PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
+    PetscCall(TSSetTolerances(ts, atol * s->tolerance_factor, NULL, rtol * s->tolerance_factor,
+                              NULL));
+  }
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

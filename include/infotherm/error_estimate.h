@@ -1,0 +1,57 @@
+/* Error estimates of PHYSICS.md §5: the same problem solved on the grids
+   coarsened by 2 and by 4 (same box, same output times), every diagnostic
+   column on each, Richardson's correction q_err = (q_h - q_2h)/3 and the
+   observed order p = log2[(q_4h - q_2h)/(q_2h - q_h)]; for a transient also
+   the time stepper's error, from the grid coarsened by 4 solved again at
+   tolerances 100 times tighter (the time error hardly depends on the cell
+   size, and that grid costs 1/4^d of the fine one). The formulas are inline
+   here so that the cross-check (src/mc/crosscheck.c) uses the same ones. */
+#pragma once
+#include <petscsys.h>
+
+/* The coarse solves: grid coarsened by 2, by 4, and by 4 at tighter time tolerances. */
+enum { IT_ESTIMATE_2H, IT_ESTIMATE_4H, IT_ESTIMATE_4H_TIGHT, IT_ESTIMATE_NLEVEL };
+
+/* Tolerances of the time-error solve, relative to the run's. */
+#define IT_ESTIMATE_TIGHTER 0.01
+/* The observed order accepted as "near 2": outside, the estimate is not trusted. */
+#define IT_ESTIMATE_ORDER_MIN 1.5
+#define IT_ESTIMATE_ORDER_MAX 2.6
+/* Differences between grids at most this fraction of max(|q|, 1) are round-off. */
+#define IT_ESTIMATE_ROUNDOFF 1e-10
+
+/* The correction to add to q_h (its error is minus this): grid part
+   (q_h - q_2h)/3 plus, when q_4h_tight is finite, the time part
+   q_4h_tight - q_4h. Not collective. */
+static inline PetscReal ItEstimateCorrection(PetscReal qh, PetscReal q2h, PetscReal q4h,
+                                             PetscReal q4h_tight) {
+  const PetscReal grid = (qh - q2h) / 3;
+
+  return PetscIsInfOrNanReal(q4h_tight) ? grid : grid + (q4h_tight - q4h);
+}
+
+/* Whether the grid differences are round-off (nothing to extrapolate). */
+static inline PetscBool ItEstimateIsRoundoff(PetscReal qh, PetscReal q2h, PetscReal q4h) {
+  const PetscReal scale = PetscMax(PetscMax(PetscAbsReal(qh), PetscAbsReal(q2h)),
+                                   PetscMax(PetscAbsReal(q4h), 1.0));
+
+  return (PetscBool)(PetscAbsReal(qh - q2h) <= IT_ESTIMATE_ROUNDOFF * scale &&
+                     PetscAbsReal(q2h - q4h) <= IT_ESTIMATE_ROUNDOFF * scale);
+}
+
+/* The observed order log2[(q_4h - q_2h)/(q_2h - q_h)]: NaN when the
+   differences change sign or vanish. */
+static inline PetscReal ItEstimateOrder(PetscReal qh, PetscReal q2h, PetscReal q4h) {
+  const PetscReal ratio = (q4h - q2h) / (q2h - qh);
+
+  return ratio > 0 && !PetscIsInfOrNanReal(ratio) ? PetscLog2Real(ratio) : (PetscReal)NAN;
+}
+
+/* Trusted: round-off differences, or an observed order near 2. */
+static inline PetscBool ItEstimateTrusted(PetscReal qh, PetscReal q2h, PetscReal q4h) {
+  const PetscReal p = ItEstimateOrder(qh, q2h, q4h);
+
+  if (ItEstimateIsRoundoff(qh, q2h, q4h)) return PETSC_TRUE;
+  return (PetscBool)(!PetscIsInfOrNanReal(p) && p >= IT_ESTIMATE_ORDER_MIN &&
+                     p <= IT_ESTIMATE_ORDER_MAX);
+}

@@ -1,0 +1,501 @@
+/* -error_estimate (PHYSICS.md §5) for run, stationary and crosscheck: before
+   the fine solve, the same problem is solved on the grids coarsened by 2 and
+   by 4 (ItGridCreateCoarse: same box; the model is shared, each grid builds
+   its own faces, operator, solver and diagnostics), with the same settings
+   and output times and the initial density made again on each grid (a
+   Gaussian evaluated at its cell centres, the stationary density solved
+   there, a snapshot restricted by summing children). For a transient the grid
+   coarsened by 4 is solved once more at time tolerances IT_ESTIMATE_TIGHTER
+   times the run's: the difference is the time stepper's error, which hardly
+   depends on the cell size. Each coarse solve keeps its diagnostics rows; the
+   fine solve's rows then get, for every column q but mass (conserved to
+   round-off on every grid), q_err = (q_h - q_2h)/3 + (q_4h,tight - q_4h) and
+   q_extrap = q_h + q_err, and summary.json the observed order of each
+   quantity, whether it is trusted, and the coarse solves' cost. */
+#include <infotherm/app.h>
+#include <infotherm/error_estimate.h>
+
+typedef struct {
+  ItApp         *app;
+  PetscInt       factor;
+  PetscReal      tolerance_factor; /* 0: the run's time tolerances */
+  ItGrid         grid;
+  ItDiag         diag;
+  Vec            p;
+  PetscInt       n, cap; /* rows kept at the output times */
+  PetscReal     *t, *values, *cov;
+  PetscLogDouble seconds;
+  PetscBool      covariance; /* keep the covariance at each row (crosscheck) */
+} ItEstimateLevel;
+
+struct _p_ItEstimate {
+  PetscInt        ncol, nlevel;
+  PetscBool       transient, time_error;
+  ItEstimateLevel level[IT_ESTIMATE_NLEVEL];
+  PetscLogDouble  fine_seconds;
+  PetscInt        nextra; /* columns with _err and _extrap */
+  PetscInt       *extra;  /* their diagnostics columns */
+  ItColumnName   *names;  /* the table's columns */
+  PetscReal      *row;    /* the table's row */
+};
+
+/* -error_estimate: whether this command estimates its errors. Collective. */
+PetscErrorCode ItEstimateFromOptions(ItApp *app, PetscBool *on) {
+  PetscFunctionBegin;
+  (void)app;
+  *on = PETSC_FALSE;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
+  PetscCall(PetscOptionsBool("-error_estimate",
+                             "also solve on the grids coarsened by 2 and 4 (and, for a transient, "
+                             "at tighter time tolerances): <q>_err and <q>_extrap columns, observed "
+                             "orders in summary.json (needs -grid_n divisible by 4)",
+                             NULL, *on, on, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The coarse density pc (grid coarse) of a fine one pf: each coarse cell the
+   mean of its children (their sum times the volume ratio), so the mass is
+   kept. A sparse matrix with one entry per fine cell, whatever the two grids'
+   decompositions. Collective. */
+PetscErrorCode ItEstimateRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc) {
+  Mat       R;
+  PetscInt  factor[IT_MAX_DIM], children = 1, lo, hi;
+  PetscReal weight;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
+    factor[a] = fine->n[a] / coarse->n[a];
+    children *= factor[a];
+  }
+  weight = 1.0 / children;
+  PetscCall(VecGetOwnershipRange(pc, &lo, &hi));
+  PetscCall(MatCreateAIJ(fine->comm, hi - lo, fine->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                         children, NULL, children, NULL, &R));
+  PetscCall(MatSetOption(R, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
+  ItGridForOwned(fine, c, l) {
+    PetscInt parent[IT_MAX_DIM], row, col;
+    for (PetscInt a = 0; a < IT_MAX_DIM; a++) parent[a] = c[a] / factor[a];
+    PetscCall(ItGridGlobalIndex(coarse, parent, &row));
+    PetscCall(ItGridGlobalIndex(fine, c, &col));
+    PetscCall(MatSetValue(R, row, col, weight, INSERT_VALUES));
+  }
+  PetscCall(MatAssemblyBegin(R, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(R, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatMult(R, pf, pc));
+  PetscCall(MatDestroy(&R));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The covariance S (d x d, row-major) of p about the box centre, as the
+   cross-check computes the solver's. Collective. */
+static PetscErrorCode ItEstimateCovariance(ItGrid grid, Vec p, PetscReal S[]) {
+  const PetscInt     d = grid->dim;
+  PetscReal          local[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM] = {0}, sum[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM];
+  const PetscScalar *pa;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(p, &pa));
+  ItGridForOwned(grid, c, l) {
+    const PetscReal w = PetscRealPart(pa[l]);
+    PetscReal       y[IT_MAX_DIM];
+    for (PetscInt i = 0; i < d; i++)
+      y[i] = ItGridCoordinate(grid, i, c[i]) - 0.5 * (grid->lo[i] + grid->hi[i]);
+    local[0] += w;
+    for (PetscInt i = 0; i < d; i++) {
+      local[1 + i] += w * y[i];
+      for (PetscInt j = 0; j < d; j++) local[1 + d + i * d + j] += w * y[i] * y[j];
+    }
+  }
+  PetscCall(VecRestoreArrayRead(p, &pa));
+  PetscCall(ItGridSum(grid, 1 + d + d * d, local, sum));
+  for (PetscInt i = 0; i < d; i++)
+    for (PetscInt j = 0; j < d; j++)
+      S[i * d + j] = sum[1 + d + i * d + j] / sum[0] - sum[1 + i] / sum[0] * sum[1 + j] / sum[0];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Keeps the level's diagnostics (and covariance) at time t, once per time. */
+static PetscErrorCode ItEstimateKeepRow(ItEstimateLevel *L, PetscReal t, Vec p) {
+  const PetscInt ncol = ItDiagGetColumnCount(L->diag), d = L->grid->dim;
+
+  PetscFunctionBegin;
+  if (L->n > 0 && L->t[L->n - 1] == t) PetscFunctionReturn(PETSC_SUCCESS);
+  if (L->n == L->cap) {
+    L->cap = PetscMax(16, 2 * L->cap);
+    PetscCall(PetscRealloc(sizeof(PetscReal) * L->cap, &L->t));
+    PetscCall(PetscRealloc(sizeof(PetscReal) * L->cap * PetscMax(ncol, 1), &L->values));
+    PetscCall(PetscRealloc(sizeof(PetscReal) * L->cap * d * d, &L->cov));
+  }
+  L->t[L->n] = t;
+  PetscCall(PetscArraycpy(&L->values[L->n * ncol], ItDiagGetValues(L->diag), ncol));
+  if (L->covariance) PetscCall(ItEstimateCovariance(L->grid, p, &L->cov[L->n * d * d]));
+  L->n++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A coarse density must still be one (as ItAppCheckStep asks of the fine one). */
+static PetscErrorCode ItEstimateCheckDensity(ItEstimateLevel *L, PetscReal t) {
+  PetscReal mass, negative;
+
+  PetscFunctionBegin;
+  ItDiagGetMass(L->diag, &mass, &negative);
+  PetscCheck(ItSolveIsDensity(mass, negative), PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate: at t = %g the density on the grid coarsened by %" PetscInt_FMT
+             " is no longer one (mass %g, negative part %g): refine -grid_n so that the coarse "
+             "grids resolve the density, or drop -error_estimate",
+             (double)t, L->factor, (double)mass, (double)negative);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The coarse solve's consumer: diagnostics after every step (the _cum
+   integrals), a row at every output time. */
+static PetscErrorCode ItEstimateOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
+                                       PetscBool snapshot) {
+  ItEstimateLevel *L = (ItEstimateLevel *)ctx;
+
+  PetscFunctionBegin;
+  (void)step, (void)snapshot;
+  if (t != ItDiagGetTime(L->diag)) {
+    PetscCall(ItDiagEvaluate(L->diag, t, p));
+    PetscCall(ItEstimateCheckDensity(L, t));
+    PetscCall(ItDiagAccumulate(L->diag));
+  }
+  if (row) PetscCall(ItEstimateKeepRow(L, t, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The initial density on the level's grid, made as -init made the fine one. */
+static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
+  PetscReal residual;
+  PetscInt  its;
+  char      what[128];
+
+  PetscFunctionBegin;
+  if (app->init_kind == 0) PetscCall(ItSolveGaussian(L->grid, L->p));
+  else if (app->init_kind == 1)
+    PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
+  else PetscCall(ItEstimateRestrict(app->grid, L->grid, app->p, L->p));
+  PetscCall(PetscSNPrintf(what, sizeof(what),
+                          "the initial density on the grid coarsened by %" PetscInt_FMT, L->factor));
+  PetscCall(ItSolveCheckDensity(L->grid, L->p, what, "refine -grid_n, or drop -error_estimate"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, ItEstimateLevel *L, PetscInt factor,
+                                           PetscReal tolerance_factor, PetscBool covariance) {
+  Vec pss;
+
+  PetscFunctionBegin;
+  L->app              = app;
+  L->factor           = factor;
+  L->tolerance_factor = tolerance_factor;
+  L->covariance       = covariance;
+  PetscCall(ItGridCreateCoarse(app->grid, factor, &L->grid));
+  PetscCall(ItAppReferenceDensity(app, L->grid, &pss));
+  PetscCall(ItDiagCreate(L->grid, app->model, pss, &L->diag));
+  PetscCall(VecDestroy(&pss));
+  PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether the time steps are fixed (-ts_adapt_type none): then no tolerance
+   sets the time error, and it is not estimated. */
+static PetscErrorCode ItEstimateFixedSteps(PetscBool *fixed) {
+  char      type[64] = "";
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_adapt_type", type, sizeof(type), &set));
+  PetscCall(PetscStrcmp(type, "none", fixed));
+  *fixed = (PetscBool)(set && *fixed);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The coarse grids (every axis of -grid_n divisible by 4), their diagnostics
+   and initial densities; nothing is solved yet. covariance: keep each row's
+   covariance too (crosscheck). Collective. */
+PetscErrorCode ItEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance,
+                                ItEstimate *out) {
+  ItEstimate est;
+  PetscBool  fixed;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < app->grid->dim; i++)
+    PetscCheck(app->grid->n[i] % 4 == 0 && app->grid->n[i] >= 8, PETSC_COMM_WORLD,
+               PETSC_ERR_USER_INPUT,
+               "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
+               "-grid_n must be a multiple of 4 (at least 8); %s has %" PetscInt_FMT " cells",
+               ItModelGetVariableName(app->model, i), app->grid->n[i]);
+  PetscCall(ItEstimateFixedSteps(&fixed));
+  PetscCall(PetscNew(&est));
+  est->ncol       = ItDiagGetColumnCount(app->diag);
+  est->transient  = transient;
+  est->time_error = (PetscBool)(transient && !fixed);
+  est->nlevel     = est->time_error ? 3 : 2;
+  PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_2H], 2, 0, covariance));
+  PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_4H], 4, 0, covariance));
+  if (est->time_error)
+    PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_4H_TIGHT], 4, IT_ESTIMATE_TIGHTER,
+                                   covariance));
+  *out = est;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One coarse solve: the transient with the run's settings (no checkpoints,
+   no progress line), or the stationary density; its rows kept. */
+static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimateLevel *L) {
+  PetscLogDouble start, end;
+
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&start));
+  PetscCall(ItEstimateInitialDensity(app, L));
+  if (est->transient) {
+    ItSolveSettings s = app->settings;
+    s.quiet            = PETSC_TRUE;
+    s.interrupt        = NULL;
+    s.checkpoint       = NULL;
+    s.checkpoint_every = 0;
+    s.checkpoint_wall  = 0;
+    s.tolerance_factor = L->tolerance_factor;
+    PetscCall(ItSolveTransient(L->grid, app->model, &s, L->p, ItEstimateOutput, L));
+  } else {
+    PetscReal residual;
+    PetscInt  its;
+    PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
+    PetscCall(ItDiagEvaluate(L->diag, (PetscReal)INFINITY, L->p));
+    PetscCall(ItEstimateCheckDensity(L, (PetscReal)INFINITY));
+    PetscCall(ItDiagAccumulate(L->diag));
+    PetscCall(ItEstimateKeepRow(L, (PetscReal)INFINITY, L->p));
+  }
+  PetscCall(PetscTime(&end));
+  L->seconds = end - start;
+  PetscCall(VecDestroy(&L->p)); /* the rows are all that is needed */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every coarse solve, coarsest first. Collective. */
+PetscErrorCode ItEstimateSolve(ItApp *app, ItEstimate est) {
+  PetscFunctionBegin;
+  for (PetscInt k = est->nlevel - 1; k >= 0; k--)
+    PetscCall(ItEstimateSolveLevel(app, est, &est->level[k]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItEstimateSetFineSeconds(ItEstimate est, PetscLogDouble seconds) {
+  PetscFunctionBegin;
+  est->fine_seconds = seconds;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The table's columns: the diagnostics, then <q>_err, then <q>_extrap, for
+   every column but mass. */
+PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
+                                 const char (**names)[64]) {
+  const PetscInt n = est->ncol;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFree(est->extra));
+  PetscCall(PetscFree(est->names));
+  PetscCall(PetscFree(est->row));
+  PetscCall(PetscMalloc1(n, &est->extra));
+  est->nextra = 0;
+  for (PetscInt k = 0; k < n; k++) {
+    PetscBool mass;
+    PetscCall(PetscStrcmp(ItDiagGetColumnName(diag, k), "mass", &mass));
+    if (!mass) est->extra[est->nextra++] = k;
+  }
+  PetscCall(PetscMalloc1(n + 2 * est->nextra, &est->names));
+  PetscCall(PetscMalloc1(n + 2 * est->nextra, &est->row));
+  for (PetscInt k = 0; k < n; k++)
+    PetscCall(PetscStrncpy(est->names[k], ItDiagGetColumnName(diag, k), sizeof(est->names[k])));
+  for (PetscInt e = 0; e < est->nextra; e++) {
+    const char *name = ItDiagGetColumnName(diag, est->extra[e]);
+    PetscCall(PetscSNPrintf(est->names[n + e], sizeof(est->names[0]), "%s_err", name));
+    PetscCall(
+        PetscSNPrintf(est->names[n + est->nextra + e], sizeof(est->names[0]), "%s_extrap", name));
+  }
+  *ncol  = n + 2 * est->nextra;
+  *names = (const char(*)[64])est->names;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The level's row at time t (NULL when it has none). */
+static const PetscReal *ItEstimateLevelRow(ItEstimate est, const ItEstimateLevel *L, PetscReal t) {
+  for (PetscInt r = L->n - 1; r >= 0; r--)
+    if (L->t[r] == t || PetscAbsReal(L->t[r] - t) <= 1e-12 * PetscMax(1, PetscAbsReal(t)))
+      return &L->values[r * est->ncol];
+  return NULL;
+}
+
+/* The correction of column k at time t, given the fine value; NaN where a
+   coarse grid has no row at t. */
+static PetscReal ItEstimateColumnCorrection(ItEstimate est, PetscReal t, PetscInt k,
+                                            PetscReal fine, PetscReal *grid_part,
+                                            PetscReal *order, PetscBool *trusted) {
+  const PetscReal *q2 = ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_2H], t);
+  const PetscReal *q4 = ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_4H], t);
+  const PetscReal *qt =
+      est->time_error ? ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_4H_TIGHT], t) : NULL;
+
+  *grid_part = *order = (PetscReal)NAN;
+  *trusted            = PETSC_FALSE;
+  if (!q2 || !q4 || (est->time_error && !qt)) return (PetscReal)NAN;
+  *grid_part = ItEstimateCorrection(fine, q2[k], q4[k], (PetscReal)NAN);
+  *order     = ItEstimateOrder(fine, q2[k], q4[k]);
+  *trusted   = ItEstimateTrusted(fine, q2[k], q4[k]);
+  return ItEstimateCorrection(fine, q2[k], q4[k], qt ? qt[k] : (PetscReal)NAN);
+}
+
+/* The table's row at time t from the fine values: values, _err, _extrap. */
+PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values[],
+                             const PetscReal **row) {
+  const PetscInt n = est->ncol;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArraycpy(est->row, values, n));
+  for (PetscInt e = 0; e < est->nextra; e++) {
+    const PetscInt k = est->extra[e];
+    PetscReal      grid, order;
+    PetscBool      trusted;
+    const PetscReal err = ItEstimateColumnCorrection(est, t, k, values[k], &grid, &order, &trusted);
+    est->row[n + e]               = err;
+    est->row[n + est->nextra + e] = values[k] + err;
+  }
+  *row = est->row;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The cost of the coarse solves: seconds each, their sum, and the sum as a
+   fraction of the fine solve's. */
+static PetscErrorCode ItEstimateCost(ItEstimate est, json_t **cost) {
+  static const char *const names[] = {"coarse_2h", "coarse_4h", "coarse_4h_tight_time"};
+  PetscLogDouble           total   = 0;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(cost, "{s:o}", "fine_solve_seconds", ItJSONReal(est->fine_seconds)));
+  for (PetscInt k = 0; k < est->nlevel; k++) {
+    char key[64];
+    total += est->level[k].seconds;
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_seconds", names[k]));
+    PetscCall(ItJSONSet(*cost, key, ItJSONReal(est->level[k].seconds)));
+  }
+  PetscCall(ItJSONSet(*cost, "seconds", ItJSONReal(total)));
+  PetscCall(ItJSONSet(*cost, "fraction_of_fine_solve",
+                      ItJSONReal(est->fine_seconds > 0 ? total / est->fine_seconds : NAN)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Warns on stderr about the quantities whose observed order is not near 2. */
+static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
+  PetscFunctionBegin;
+  if (nuntrusted)
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                           "infotherm: warning: the error estimate of %" PetscInt_FMT
+                           " quantit%s is not trustworthy (observed order outside [%g, %g]: %s): "
+                           "the grids are not in the asymptotic regime; refine the grid (a larger "
+                           "-grid_n)\n",
+                           nuntrusted, nuntrusted > 1 ? "ies" : "y", IT_ESTIMATE_ORDER_MIN,
+                           IT_ESTIMATE_ORDER_MAX, list));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* summary.json: <q>_err and <q>_extrap in final, and "error_estimate" with
+   the coarse grids, the cost, and per quantity the correction (grid and time
+   parts), the observed order and whether it is trusted; warns about the
+   untrusted ones. Collective. */
+PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final) {
+  const PetscReal *values = ItDiagGetValues(diag);
+  const PetscReal  t      = ItDiagGetTime(diag);
+  json_t          *quantities, *untrusted, *cost, *grids, *object;
+  ItBuffer         list = {0};
+  PetscInt         nuntrusted = 0;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(&quantities, "{}"));
+  PetscCall(ItJSONPack(&untrusted, "[]"));
+  PetscCall(ItJSONPack(&grids, "[]"));
+  for (PetscInt k = 0; k < est->nlevel; k++) {
+    json_t *n;
+    PetscCall(ItJSONPack(&n, "[]"));
+    for (PetscInt i = 0; i < est->level[k].grid->dim; i++)
+      PetscCall(ItJSONAppend(n, json_integer(est->level[k].grid->n[i])));
+    PetscCall(ItJSONAppend(grids, n));
+  }
+  for (PetscInt e = 0; e < est->nextra; e++) {
+    const PetscInt  k    = est->extra[e];
+    const char     *name = ItDiagGetColumnName(diag, k);
+    PetscReal       grid, order;
+    PetscBool       trusted;
+    const PetscReal err = ItEstimateColumnCorrection(est, t, k, values[k], &grid, &order, &trusted);
+    char            key[IT_DIAG_NAME_LEN + 8];
+    json_t         *quantity;
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_err", name));
+    PetscCall(ItJSONSet(final, key, ItJSONReal(err)));
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_extrap", name));
+    PetscCall(ItJSONSet(final, key, ItJSONReal(values[k] + err)));
+    PetscCall(ItJSONPack(&quantity, "{s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err), "grid_err",
+                         ItJSONReal(grid), "time_err",
+                         ItJSONReal(est->time_error ? err - grid : NAN), "order",
+                         ItJSONReal(order), "trusted", (int)trusted));
+    PetscCall(ItJSONSet(quantities, name, quantity));
+    if (trusted) continue;
+    PetscCall(ItJSONAppend(untrusted, json_string(name)));
+    if (nuntrusted++ < 4)
+      PetscCall(ItBufferPrintf(&list, "%s%s %.2g", nuntrusted > 1 ? ", " : "", name,
+                               (double)order));
+  }
+  if (nuntrusted > 4) PetscCall(ItBufferPrintf(&list, ", ..."));
+  PetscCall(ItEstimateCost(est, &cost));
+  PetscCall(ItJSONPack(&object, "{s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "coarse_grids", grids,
+                       "time_error_estimated", (int)est->time_error, "time_tolerance_factor",
+                       ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range",
+                       json_pack("[f, f]", IT_ESTIMATE_ORDER_MIN, IT_ESTIMATE_ORDER_MAX),
+                       "untrusted", untrusted, "cost", cost, "quantities", quantities));
+  PetscCall(ItJSONSet(root, "error_estimate", object));
+  PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
+  PetscCall(ItBufferFree(&list));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The level's rows at the n times t[] (each must exist): values (n x ncol)
+   and covariances (n x d x d, when kept). For the cross-check. */
+PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
+                                   PetscReal values[], PetscReal cov[]) {
+  const ItEstimateLevel *L = &est->level[level];
+  const PetscInt         d = L->grid->dim;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < n; k++) {
+    const PetscReal *row = ItEstimateLevelRow(est, L, t[k]);
+    const PetscInt   r   = row ? (PetscInt)((row - L->values) / PetscMax(est->ncol, 1)) : -1;
+    PetscCheck(row, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+               "-error_estimate: the grid coarsened by %" PetscInt_FMT " has no row at t = %g",
+               L->factor, (double)t[k]);
+    PetscCall(PetscArraycpy(&values[k * est->ncol], row, est->ncol));
+    if (cov) PetscCall(PetscArraycpy(&cov[k * d * d], &L->cov[r * d * d], d * d));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItEstimateDestroy(ItEstimate *estp) {
+  ItEstimate est = *estp;
+
+  PetscFunctionBegin;
+  if (!est) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt k = 0; k < IT_ESTIMATE_NLEVEL; k++) {
+    ItEstimateLevel *L = &est->level[k];
+    PetscCall(VecDestroy(&L->p));
+    PetscCall(ItDiagDestroy(&L->diag));
+    PetscCall(ItGridDestroy(&L->grid));
+    PetscCall(PetscFree(L->t));
+    PetscCall(PetscFree(L->values));
+    PetscCall(PetscFree(L->cov));
+  }
+  PetscCall(PetscFree(est->extra));
+  PetscCall(PetscFree(est->names));
+  PetscCall(PetscFree(est->row));
+  PetscCall(PetscFree(est));
+  *estp = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
