@@ -59,6 +59,7 @@ PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values
 PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final);
 PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
                                    PetscReal values[], PetscReal cov[]);
+PetscInt       ItEstimateGetLevelCount(ItEstimate est);
 PetscErrorCode ItEstimateDestroy(ItEstimate *est);
 PetscErrorCode ItEstimateRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
 

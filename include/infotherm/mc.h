@@ -38,3 +38,9 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
 PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, char worst[],
                                   size_t len);
 PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *cc);
+/* -error_estimate: a second Monte Carlo at twice the step (its bias), and the
+   solver's values on the coarse grids at the same times (its error). */
+PetscErrorCode ItCrosscheckSetBiasRun(ItCrosscheck cc, ItMC coarse_dt);
+PetscErrorCode ItCrosscheckAddBias(ItCrosscheck cc);
+PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
+                                           const PetscReal *values[], const PetscReal *cov[]);

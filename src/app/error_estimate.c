@@ -478,6 +478,9 @@ PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The coarse solves: 3 with the time-error solve, else 2. */
+PetscInt ItEstimateGetLevelCount(ItEstimate est) { return est->nlevel; }
+
 PetscErrorCode ItEstimateDestroy(ItEstimate *estp) {
   ItEstimate est = *estp;
 

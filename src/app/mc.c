@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <infotherm/app.h>
 #include <infotherm/mc.h>
+#include <infotherm/error_estimate.h>
 
 /* infotherm mc: Langevin particles to -t_final, estimates every -output_every. */
 PetscErrorCode ItAppMC(ItApp *app) {
@@ -70,7 +71,7 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
   }
   if (row && !(rows->n > 0 && rows->t[rows->n - 1] == t)) {
     PetscCall(ItAppCheckBox(app));
-    PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
+    PetscCall(ItAppAppendRow(app, t));
     if (rows->n == rows->cap) {
       rows->cap = PetscMax(16, 2 * rows->cap);
       PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap, &rows->t));
@@ -120,12 +121,47 @@ static PetscErrorCode ItAppMCParam(ItApp *app, PetscInt *index, PetscReal *value
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* -error_estimate: the solver's rows on the coarse grids at the cross-check's
+   times, handed to the cross-check for the solver's error. */
+static PetscErrorCode ItAppCrosscheckSolverError(ItApp *app, ItCrosscheck cc, PetscInt n,
+                                                 const PetscReal t[]) {
+  const PetscInt ncol = ItDiagGetColumnCount(app->diag), d = app->grid->dim;
+  const PetscInt nlevel = ItEstimateGetLevelCount(app->estimate);
+  PetscReal     *values[IT_ESTIMATE_NLEVEL] = {NULL}, *cov[IT_ESTIMATE_NLEVEL] = {NULL};
+
+  PetscFunctionBegin;
+  for (PetscInt L = 0; L < nlevel; L++) {
+    PetscCall(PetscMalloc2(n * PetscMax(ncol, 1), &values[L], n * d * d, &cov[L]));
+    PetscCall(ItEstimateLevelRows(app->estimate, L, n, t, values[L], cov[L]));
+  }
+  PetscCall(ItCrosscheckSetSolverLevels(cc, nlevel, (const PetscReal **)values,
+                                        (const PetscReal **)cov));
+  for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree2(values[L], cov[L]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate: the solver's coarse problems, and the Monte Carlo at twice
+   the step (*bias_mc; NULL without). Before anything is written. */
+static PetscErrorCode ItAppCrosscheckEstimate(ItApp *app, ItCrosscheck cc, ItMC *bias_mc) {
+  PetscBool on;
+
+  PetscFunctionBegin;
+  *bias_mc = NULL;
+  PetscCall(ItEstimateFromOptions(app, &on));
+  if (!on) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_TRUE, &app->estimate));
+  PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, bias_mc));
+  PetscCall(ItCrosscheckSetBiasRun(cc, *bias_mc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* infotherm crosscheck: the solver, then the Monte Carlo at the solver's output times, and the
  * report. */
 PetscErrorCode ItAppCrosscheck(ItApp *app) {
-  ItMC           mc;
+  ItMC           mc, bias_mc;
   ItCrosscheck   cc;
   ItAppFPRows    rows = {0};
+  PetscLogDouble fine_start;
   PetscInt       nfail, mc_param;
   PetscReal      mc_value = 0;
   char           worst[512];
@@ -140,15 +176,20 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItCrosscheckCreate(mc, app->diag, &cc));
   PetscCall(ItAppMCParam(app, &mc_param, &mc_value));
   PetscCall(ItAppInitialDensity(app));
+  PetscCall(ItAppCrosscheckEstimate(app, cc, &bias_mc));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
-  PetscCall(
-      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), ItDiagGetColumnNames(app->diag)));
+  PetscCall(ItAppOutputColumns(app));
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p)); /* before the solver moves app->p on */
+  if (bias_mc) PetscCall(ItMCInitialize(bias_mc, app->init_gaussian, app->p));
+  if (app->estimate) PetscCall(ItEstimateSolve(app, app->estimate));
   rows.app   = app;
   rows.ncell = ItGridCellCount(app->grid);
+  PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput,
                              &rows));
+  PetscCall(PetscTime(&now));
+  if (app->estimate) PetscCall(ItEstimateSetFineSeconds(app->estimate, now - fine_start));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
                        (json_int_t)app->settings.steps));
@@ -162,6 +203,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
                           "value or schedule)\n",
                           name, (double)mc_value));
     PetscCall(ItMCSetParameter(mc, mc_param, mc_value));
+    if (bias_mc) PetscCall(ItMCSetParameter(bias_mc, mc_param, mc_value));
   }
   for (PetscInt k = 0; k < rows.n; k++) {
     const PetscReal *density = &rows.density[k * rows.ncell];
@@ -170,7 +212,13 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
     PetscCall(ItMCAppendRow(mc));
     PetscCall(
         ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * ItDiagGetColumnCount(app->diag)], density));
+    if (bias_mc) {
+      PetscCall(ItMCAdvance(bias_mc, rows.t[k]));
+      PetscCall(ItMCEstimate(bias_mc, NULL));
+      PetscCall(ItCrosscheckAddBias(cc));
+    }
   }
+  if (app->estimate) PetscCall(ItAppCrosscheckSolverError(app, cc, rows.n, rows.t));
   PetscCall(ItMCReport(mc));
   PetscCall(ItMCWriteTable(mc, app->io));
   PetscCall(PetscTime(&now));
@@ -180,6 +228,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(PetscFree(rows.values));
   PetscCall(PetscFree(rows.density));
   PetscCall(ItCrosscheckDestroy(&cc));
+  PetscCall(ItMCDestroy(&bias_mc));
   PetscCall(ItMCDestroy(&mc));
   PetscCheck(nfail == 0, PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED,
              "crosscheck failed: %" PetscInt_FMT

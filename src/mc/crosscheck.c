@@ -12,6 +12,7 @@
    and mutual information, D(p_MC ‖ p_FP)) carry a smoothing bias and are
    reported only. Writes crosscheck.json and crosscheck.txt. */
 #include <infotherm/private/mcimpl.h>
+#include <infotherm/error_estimate.h>
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
   ItCrosscheck cc;
@@ -74,11 +75,13 @@ static void ItCrosscheckCovariance(ItGrid grid, PetscInt ncell, const PetscReal 
 }
 
 /* The solver's value of Monte Carlo column q at time t: the interval mean of
-   an entropy flow, a covariance or the Gaussian mutual information of S, or
-   else the diagnostic of the same name (NaN when there is none). Not collective. */
-static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal t,
-                                          const PetscReal fp_values[], const PetscReal S[],
-                                          PetscReal *fp) {
+   an entropy flow (since t_prev, where the _cum columns were cum_prev; none
+   when t_prev is NaN), a covariance or the Gaussian mutual information of S,
+   or else the diagnostic of the same name (NaN when there is none). Not collective. */
+static PetscErrorCode ItCrosscheckFPValueSince(ItCrosscheck cc, PetscInt q, PetscReal t,
+                                               PetscReal t_prev, const PetscReal cum_prev[],
+                                               const PetscReal fp_values[], const PetscReal S[],
+                                               PetscReal *fp) {
   ItMC           mc = cc->mc;
   ItDiag         g  = cc->diag;
   const PetscInt d  = mc->grid->dim;
@@ -89,8 +92,7 @@ static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal
   for (PetscInt a = 0; a < d; a++)
     if (q == mc->col.entropy_flow[a] || q == mc->col.heat_rate[a]) {
       const PetscReal cum = fp_values[cc->fp_cum_column[a]];
-      if (cc->ntime > 0 && t > cc->fp_t_prev)
-        *fp = (cum - cc->fp_cum_prev[a]) / (t - cc->fp_t_prev);
+      if (!PetscIsInfOrNanReal(t_prev) && t > t_prev) *fp = (cum - cum_prev[a]) / (t - t_prev);
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   for (PetscInt a = 0, kc = 0; a < d; a++)
@@ -108,6 +110,16 @@ static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal
   }
   PetscCall(ItDiagFindColumn(g, cc->name[q], &c));
   if (c >= 0) *fp = fp_values[c];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same, since the previous recorded time. */
+static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal t,
+                                          const PetscReal fp_values[], const PetscReal S[],
+                                          PetscReal *fp) {
+  PetscFunctionBegin;
+  PetscCall(ItCrosscheckFPValueSince(cc, q, t, cc->ntime > 0 ? cc->fp_t_prev : (PetscReal)NAN,
+                                     cc->fp_cum_prev, fp_values, S, fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -141,13 +153,127 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscReal ItCrosscheckZ(ItCrosscheck cc, PetscInt k, PetscInt q) {
-  const PetscReal fp = cc->fp[k * cc->nq + q], mc = cc->mcv[k * cc->nq + q],
-                  se = cc->se[k * cc->nq + q];
+/* -error_estimate: the Monte Carlo at twice the step (the same scheme),
+   advanced and estimated by the caller at every recorded time, after
+   ItCrosscheckAdd. Its step must stay stable. */
+PetscErrorCode ItCrosscheckSetBiasRun(ItCrosscheck cc, ItMC coarse_dt) {
+  PetscFunctionBegin;
+  coarse_dt->dt     = 2 * cc->mc->dt;
+  coarse_dt->scheme = cc->mc->scheme;
+  PetscCheck(coarse_dt->dt * coarse_dt->stiffness < 2, cc->mc->comm, PETSC_ERR_USER_INPUT,
+             "-error_estimate runs the Monte Carlo also at twice its step, %g, which is unstable "
+             "(the fastest rate is %g): use a smaller -mc_dt",
+             (double)coarse_dt->dt, (double)coarse_dt->stiffness);
+  cc->bias_mc    = coarse_dt;
+  cc->bias_order = cc->mc->scheme == IT_MC_WEAK2 ? 2 : 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
+/* The Monte Carlo's time-step bias at the last recorded time:
+   (q_dt - q_2dt)/(2^k - 1), k its weak order. Not collective. */
+PetscErrorCode ItCrosscheckAddBias(ItCrosscheck cc) {
+  const PetscInt  nq = cc->nq, k = cc->ntime - 1;
+  const PetscReal denominator = (PetscReal)((1 << cc->bias_order) - 1);
+
+  PetscFunctionBegin;
+  PetscCall(PetscRealloc(sizeof(PetscReal) * cc->captime * nq, &cc->mc_bias));
+  for (PetscInt q = 0; q < nq; q++)
+    cc->mc_bias[k * nq + q] = (cc->mcv[k * nq + q] - cc->bias_mc->value[q]) / denominator;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate: the solver's error at every recorded time, from its
+   diagnostics on the coarse grids (values[level], ntime x diag columns) and
+   their covariances (cov[level], ntime x d x d), levels as
+   IT_ESTIMATE_2H, _4H and (when nlevel is 3) _4H_TIGHT. Not collective. */
+PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
+                                           const PetscReal *values[], const PetscReal *cov[]) {
+  const PetscInt nq = cc->nq, nt = cc->ntime, d = cc->mc->grid->dim;
+  const PetscInt ncol = ItDiagGetColumnCount(cc->diag);
+  PetscReal     *fp[IT_ESTIMATE_NLEVEL];
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(nt * nq, &cc->fp_err));
+  for (PetscInt L = 0; L < nlevel; L++) {
+    PetscReal cum[IT_MAX_DIM] = {0}, t_prev = (PetscReal)NAN;
+    PetscCall(PetscMalloc1(nt * nq, &fp[L]));
+    for (PetscInt k = 0; k < nt; k++) {
+      const PetscReal *row = &values[L][k * ncol];
+      for (PetscInt q = 0; q < nq; q++)
+        PetscCall(ItCrosscheckFPValueSince(cc, q, cc->t[k], t_prev, cum, row, &cov[L][k * d * d],
+                                           &fp[L][k * nq + q]));
+      for (PetscInt a = 0; a < d; a++) cum[a] = row[cc->fp_cum_column[a]];
+      t_prev = cc->t[k];
+    }
+  }
+  PetscCall(PetscMalloc1(nt * nq, &cc->fp_order));
+  for (PetscInt j = 0; j < nt * nq; j++)
+    cc->fp_order[j] =
+        ItEstimateTrusted(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j])
+            ? 2
+            : ItEstimateOrder(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j]);
+  for (PetscInt j = 0; j < nt * nq; j++)
+    cc->fp_err[j] = ItEstimateCorrection(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+                                         nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j]
+                                                                       : (PetscReal)NAN);
+  for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree(fp[L]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The sizes of the two sides' uncertainties of (time k, quantity q): the
+   Monte Carlo's standard error, the solver's error estimate and the Monte
+   Carlo's time-step bias (0 without -error_estimate). */
+static void ItCrosscheckUncertainty(ItCrosscheck cc, PetscInt k, PetscInt q, PetscReal *se,
+                                    PetscReal *err, PetscReal *bias) {
+  const PetscInt j = k * cc->nq + q;
+
+  *se   = cc->se[j];
+  *err  = cc->fp_err ? PetscAbsReal(cc->fp_err[j]) : 0;
+  *bias = cc->mc_bias ? PetscAbsReal(cc->mc_bias[j]) : 0;
+  if (PetscIsInfOrNanReal(*err)) *err = 0;
+  if (PetscIsInfOrNanReal(*bias)) *bias = 0;
+}
+
+/* z = (FP - MC)/sqrt(se_MC^2 + err_FP^2 + bias_MC^2) (PHYSICS.md §4, §5). */
+static PetscReal ItCrosscheckZ(ItCrosscheck cc, PetscInt k, PetscInt q) {
+  const PetscReal fp = cc->fp[k * cc->nq + q], mc = cc->mcv[k * cc->nq + q];
+  PetscReal       se, err, bias;
+
+  ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
   if (PetscIsInfOrNanReal(fp) || PetscIsInfOrNanReal(mc) || !(se > 0) || PetscIsInfOrNanReal(se))
     return (PetscReal)NAN;
-  return (fp - mc) / se;
+  return (fp - mc) / PetscSqrtReal(se * se + err * err + bias * bias);
+}
+
+/* Which side's uncertainty dominates at (k, q), and what to do about it. */
+static PetscErrorCode ItCrosscheckCause(ItCrosscheck cc, PetscInt k, PetscInt q, char cause[],
+                                        size_t len) {
+  PetscReal se, err, bias;
+
+  PetscFunctionBegin;
+  ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
+  if (cc->fp_order && cc->fp_order[k * cc->nq + q] != 2)
+    PetscCall(PetscSNPrintf(cause, len,
+                            "the solver's grid error is not in its asymptotic regime (observed "
+                            "order %.2g, not near 2; estimate %.2g, Monte Carlo standard error "
+                            "%.2g): refine the grid (-grid_n)",
+                            (double)cc->fp_order[k * cc->nq + q], (double)err, (double)se));
+  else if (err >= se && err >= bias)
+    PetscCall(PetscSNPrintf(cause, len,
+                            "solver grid error %.2g > Monte Carlo standard error %.2g: refine the "
+                            "grid (-grid_n)",
+                            (double)err, (double)se));
+  else if (bias >= se)
+    PetscCall(PetscSNPrintf(cause, len,
+                            "Monte Carlo time-step bias %.2g > standard error %.2g: a smaller "
+                            "-mc_dt",
+                            (double)bias, (double)se));
+  else
+    PetscCall(PetscSNPrintf(cause, len,
+                            "Monte Carlo standard error %.2g > solver grid error %.2g: more "
+                            "-mc_particles",
+                            (double)se, (double)err));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The judged (time, quantity) pairs: how many, how many beyond the limit, and
@@ -157,6 +283,11 @@ typedef struct {
   PetscReal zmax;
   char     *worst;
   size_t    len;
+  /* -error_estimate: the judged values farther apart than -crosscheck_z
+     Monte Carlo standard errors alone, and what dominates the largest */
+  PetscInt  nbeyond;
+  PetscReal beyond_max;
+  char      beyond[512];
 } ItCrosscheckVerdict;
 
 /* A judged quantity whose |z| at time k exceeds the limit. */
@@ -166,12 +297,36 @@ static PetscBool ItCrosscheckFailed(ItCrosscheck cc, PetscInt k, PetscInt q) {
   return (PetscBool)(cc->judged[q] && !PetscIsInfOrNanReal(z) && PetscAbsReal(z) > cc->z_limit);
 }
 
+/* -error_estimate: counts (k, q) when FP and MC differ by more than
+   -crosscheck_z Monte Carlo standard errors alone (a failure without the
+   estimate), and names what dominates the uncertainty of the largest. */
+static PetscErrorCode ItCrosscheckJudgeBeyond(ItCrosscheck cc, PetscInt k, PetscInt q,
+                                              ItCrosscheckVerdict *v) {
+  const PetscInt  j = k * cc->nq + q;
+  const PetscReal z = (cc->fp[j] - cc->mcv[j]) / cc->se[j];
+  char            cause[256];
+
+  PetscFunctionBegin;
+  if (!(PetscAbsReal(z) > cc->z_limit)) PetscFunctionReturn(PETSC_SUCCESS);
+  v->nbeyond++;
+  if (PetscAbsReal(z) <= v->beyond_max) PetscFunctionReturn(PETSC_SUCCESS);
+  v->beyond_max = PetscAbsReal(z);
+  PetscCall(ItCrosscheckCause(cc, k, q, cause, sizeof(cause)));
+  PetscCall(PetscSNPrintf(v->beyond, sizeof(v->beyond),
+                          "%s at t = %g: FP %.6g, MC %.6g, %.1f Monte Carlo standard errors apart; "
+                          "%s",
+                          cc->name[q], (double)cc->t[k], (double)cc->fp[j], (double)cc->mcv[j],
+                          (double)PetscAbsReal(z), cause));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode ItCrosscheckJudge(ItCrosscheck cc, ItCrosscheckVerdict *v) {
   const PetscInt nq = cc->nq;
 
   PetscFunctionBegin;
-  v->njudged = v->nfail = 0;
-  v->zmax               = 0;
+  v->njudged = v->nfail = v->nbeyond = 0;
+  v->zmax = v->beyond_max = 0;
+  PetscCall(PetscSNPrintf(v->beyond, sizeof(v->beyond), "none"));
   PetscCall(PetscSNPrintf(v->worst, v->len, "none"));
   for (PetscInt k = 0; k < cc->ntime; k++)
     for (PetscInt q = 0; q < nq; q++) {
@@ -179,11 +334,18 @@ static PetscErrorCode ItCrosscheckJudge(ItCrosscheck cc, ItCrosscheckVerdict *v)
       if (!cc->judged[q] || PetscIsInfOrNanReal(z)) continue;
       v->njudged++;
       if (ItCrosscheckFailed(cc, k, q)) v->nfail++;
+      if (cc->fp_err) PetscCall(ItCrosscheckJudgeBeyond(cc, k, q, v));
       if (PetscAbsReal(z) <= v->zmax) continue;
       v->zmax = PetscAbsReal(z);
       PetscCall(PetscSNPrintf(v->worst, v->len, "%s at t = %g: FP %.6g, MC %.6g +- %.2g, z = %.2f",
                               cc->name[q], (double)cc->t[k], (double)cc->fp[k * nq + q],
                               (double)cc->mcv[k * nq + q], (double)cc->se[k * nq + q], (double)z));
+      if (cc->fp_err) {
+        char cause[256];
+        PetscCall(ItCrosscheckCause(cc, k, q, cause, sizeof(cause)));
+        PetscCall(PetscStrlcat(v->worst, "; ", v->len));
+        PetscCall(PetscStrlcat(v->worst, cause, v->len));
+      }
     }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -204,15 +366,27 @@ static PetscErrorCode ItCrosscheckWriteText(ItCrosscheck cc, ItIO io) {
                            (double)mc->dt, mc->seed, mc->size, (double)cc->z_limit));
   PetscCall(ItBufferPrintf(&text, "# entropy_flow_<var>, heat_rate_<var>: means over the interval "
                                   "since the previous output time\n"));
-  PetscCall(ItBufferPrintf(&text, "%-32s %10s %14s %14s %12s %9s %s\n", "quantity", "t", "FP", "MC",
-                           "stderr", "z", "judged"));
+  if (cc->fp_err)
+    PetscCall(ItBufferPrintf(&text, "# -error_estimate: z = (FP - MC)/sqrt(stderr^2 + err_FP^2 + "
+                                    "bias_MC^2); err_FP from the grids coarsened by 2 and 4, "
+                                    "bias_MC from a run at twice the step\n"));
+  PetscCall(ItBufferPrintf(&text, "%-32s %10s %14s %14s %12s %9s %s%s\n", "quantity", "t", "FP",
+                           "MC", "stderr", "z", "judged",
+                           cc->fp_err ? "   err_FP   bias_MC" : ""));
   for (PetscInt k = 0; k < cc->ntime; k++)
-    for (PetscInt q = 0; q < nq; q++)
+    for (PetscInt q = 0; q < nq; q++) {
       PetscCall(
-          ItBufferPrintf(&text, "%-32s %10.5g %14.7g %14.7g %12.4g %9.3g %s\n", cc->name[q],
+          ItBufferPrintf(&text, "%-32s %10.5g %14.7g %14.7g %12.4g %9.3g %s", cc->name[q],
                          (double)cc->t[k], (double)cc->fp[k * nq + q], (double)cc->mcv[k * nq + q],
                          (double)cc->se[k * nq + q], (double)ItCrosscheckZ(cc, k, q),
                          cc->judged[q] ? (ItCrosscheckFailed(cc, k, q) ? "FAIL" : "yes") : "no"));
+      if (cc->fp_err) {
+        PetscReal se, err, bias;
+        ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
+        PetscCall(ItBufferPrintf(&text, " %9.3g %9.3g", (double)err, (double)bias));
+      }
+      PetscCall(ItBufferPrintf(&text, "\n"));
+    }
   if (mc->col.kl_mc_fp >= 0)
     PetscCall(ItBufferPrintf(
         &text, "# D(p_MC || p_FP) (%s) per output time: see crosscheck.json \"kl_mc_fp\"\n",
@@ -248,6 +422,15 @@ static PetscErrorCode ItCrosscheckQuantities(ItCrosscheck cc, json_t **quantitie
       PetscCall(ItJSONAppend(z, ItJSONReal(ItCrosscheckZ(cc, k, q))));
     PetscCall(ItJSONPack(&quantity, "{s:b, s:o, s:o, s:o, s:o}", "judged", (int)cc->judged[q], "fp",
                          fp, "mc", mcv, "stderr", se, "z", z));
+    if (cc->fp_err) {
+      json_t *err, *bias;
+      PetscCall(ItCrosscheckSeries(nt, &cc->fp_err[q], nq, &err));
+      PetscCall(ItJSONSet(quantity, "fp_err", err));
+      if (cc->mc_bias) {
+        PetscCall(ItCrosscheckSeries(nt, &cc->mc_bias[q], nq, &bias));
+        PetscCall(ItJSONSet(quantity, "mc_bias", bias));
+      }
+    }
     PetscCall(ItJSONSet(*quantities, cc->name[q], quantity));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -303,6 +486,14 @@ static PetscErrorCode ItCrosscheckWriteJSON(ItCrosscheck cc, ItIO io,
       (json_int_t)mc->seed, "ranks", mc->size, "z_limit", ItJSONReal(cc->z_limit), "judged",
       (json_int_t)v->njudged, "failed", (json_int_t)v->nfail, "passed", !v->nfail, "max_abs_z",
       ItJSONReal(v->zmax), "worst", v->worst, "t", t, "quantities", quantities));
+  if (cc->fp_err) {
+    json_t *estimate;
+    PetscCall(ItJSONPack(&estimate, "{s:I, s:s, s:o, s:I}", "beyond_mc_stderr",
+                         (json_int_t)v->nbeyond, "largest", v->beyond, "mc_bias_dt",
+                         ItJSONReal(cc->bias_mc ? cc->bias_mc->dt : NAN), "mc_weak_order",
+                         (json_int_t)cc->bias_order));
+    PetscCall(ItJSONSet(root, "error_estimate", estimate));
+  }
   if (mc->col.kl_mc_fp >= 0) {
     const PetscInt w = 1 + 2 * mc->ncol, col = mc->col.kl_mc_fp;
     json_t        *kl, *kl_se;
@@ -340,6 +531,13 @@ static PetscErrorCode ItCrosscheckPrint(ItCrosscheck cc, const ItCrosscheckVerdi
     PetscCall(ItBufferPrintf(&out, "%-32s %14s %14.7g +- %-9.2g\n", mc->name[mc->col.kl_mc_fp], "",
                              (double)mc->value[mc->col.kl_mc_fp],
                              (double)mc->stderr_[mc->col.kl_mc_fp]));
+  if (cc->fp_err)
+    PetscCall(ItBufferPrintf(&out,
+                             "error estimate: %" PetscInt_FMT
+                             " judged value(s) differ by more than %g Monte Carlo standard errors "
+                             "alone%s%s\n",
+                             v->nbeyond, (double)cc->z_limit, v->nbeyond ? "; the largest: " : "",
+                             v->nbeyond ? v->beyond : ""));
   PetscCall(ItBufferPrintf(
       &out,
       "%" PetscInt_FMT " judged values over %" PetscInt_FMT " times, max |z| = %.2f (%s): %s\n",
@@ -376,6 +574,9 @@ PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *ccp) {
   PetscCall(PetscFree(cc->fp));
   PetscCall(PetscFree(cc->mcv));
   PetscCall(PetscFree(cc->se));
+  PetscCall(PetscFree(cc->fp_err));
+  PetscCall(PetscFree(cc->fp_order));
+  PetscCall(PetscFree(cc->mc_bias));
   PetscCall(PetscFree(cc));
   *ccp = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -134,4 +134,10 @@ struct _p_ItCrosscheck {
   PetscReal  fp_t_prev;
   PetscInt   ncell;
   PetscReal *fp_density; /* the FP density at the last time, natural order */
+  /* -error_estimate (NULL/0 without): the solver's error estimate, the Monte
+     Carlo's time-step bias (from bias_mc, run at twice the step) [time*nq + q] */
+  ItMC       bias_mc;
+  PetscInt   bias_order; /* weak order of the scheme: 1 Euler–Maruyama, 2 weak2 */
+  PetscReal *fp_err, *mc_bias;
+  PetscReal *fp_order; /* the solver's observed order; 2 where trusted */
 };
