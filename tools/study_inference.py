@@ -5,7 +5,10 @@ of neuron noise sigma_r and time constant tau_r, for linear and sigmoid
 tuning; plots mutual_information and decoding_mse against the neuron's heat
 rate heat_rate_r and against cost_per_bit (with the bound ln 2 k_B T per bit),
 prints the best information per k_B T (I / heat_rate_r), and cross-checks the
-best point against Monte Carlo with `infotherm crosscheck`.
+best point against Monte Carlo with `infotherm crosscheck`. Every solve runs
+with -error_estimate: each key number is reported with its error estimate
+(PHYSICS.md §5), and a point whose estimate exceeds 1% of its value is solved
+again on a grid doubled per axis (once with --quick, up to twice otherwise).
 
     tools/study_inference.py [--quick] [--out DIR] [--mc-particles N]
 
@@ -29,27 +32,38 @@ def infotherm(command, options, check=True):
     return studylib.infotherm("inference", command, options, check)
 
 
+KEYS = ["mutual_information", "decoding_mse", "heat_rate_r", "cost_per_bit"]
+
+
 def main():
     args = studylib.parse_args("inference", __doc__, "coarse grid and fewer points (the test suite's)")
     if args.quick:
-        sigmas, taus, grid, particles = [0.2, 0.3, 0.5], [0.1, 0.5], "48,48", 20000
+        sigmas, taus, grid, particles, max_doublings = [0.2, 0.3, 0.5], [0.1, 0.5], "48,48", 20000, 1
     else:
-        sigmas, taus, grid, particles = [0.1, 0.15, 0.2, 0.3, 0.4, 0.5], [0.05, 0.1, 0.2, 0.5, 1.0], "128,160", 100000
+        sigmas, taus, grid, particles, max_doublings = [0.1, 0.15, 0.2, 0.3, 0.4, 0.5], [0.05, 0.1, 0.2, 0.5, 1.0], "128,160", 100000, 2
     particles = args.mc_particles or particles
 
     rows = []
     for tuning in ("linear", "sigmoid"):
         for tau in taus:
             for sigma in sigmas:
-                out = os.path.join(args.out, "runs", f"{tuning}_tau{tau}_sigma{sigma}")
-                infotherm("stationary", ["-tuning", tuning, "-tau_r", tau, "-sigma_r", sigma, "-grid_n", grid,
-                                         "-output_dir", out])
-                with open(os.path.join(out, "stationary_summary.json")) as f:
-                    final = json.load(f)["final"]
-                row = {"tuning": tuning, "tau_r": tau, "sigma_r": sigma}
-                for k in ("mutual_information", "decoding_mse", "heat_rate_r", "info_flow_X", "cost_per_bit"):
+                def solve(g, tuning=tuning, tau=tau, sigma=sigma):
+                    out = os.path.join(args.out, "runs", f"{tuning}_tau{tau}_sigma{sigma}")
+                    infotherm("stationary", ["-tuning", tuning, "-tau_r", tau, "-sigma_r", sigma, "-grid_n", g,
+                                             "-output_dir", out, "-error_estimate"])
+                    with open(os.path.join(out, "stationary_summary.json")) as f:
+                        return json.load(f)["final"]
+                # each key number with its error estimate; the grid doubled where one exceeds 1%
+                final, g, coarse = studylib.refined(solve, grid, KEYS, max_doublings)
+                row = {"tuning": tuning, "tau_r": tau, "sigma_r": sigma, "grid_n": g}
+                for k in KEYS + ["info_flow_X"]:
                     row[k] = final[k]
+                for k in KEYS:
+                    row[k + "_err"] = final[k + "_err"]
                 row["info_per_kT"] = row["mutual_information"] / row["heat_rate_r"]
+                row["info_per_kT_err"] = (final["mutual_information_extrap"] / final["heat_rate_r_extrap"]
+                                          - row["info_per_kT"])
+                row["error_above_1pct"] = " ".join(coarse)
                 rows.append(row)
     with open(os.path.join(args.out, "study_inference.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -84,15 +98,23 @@ def main():
     fig2.savefig(os.path.join(args.out, "inference_cost_per_bit.png"), dpi=120)
 
     best = max(rows, key=lambda r: r["info_per_kT"])
-    print(f"best information per k_B T: I/heat_rate_r = {best['info_per_kT']:.4f} nats per (k_B T/time) "
-          f"at {best['tuning']} tuning, tau_r = {best['tau_r']}, sigma_r = {best['sigma_r']} "
-          f"(I = {best['mutual_information']:.4f} nats, heat_rate_r = {best['heat_rate_r']:.4f}, "
-          f"cost_per_bit = {best['cost_per_bit']:.4f})")
-    print(f"smallest cost_per_bit: {min(r['cost_per_bit'] for r in rows):.4f} k_B T/bit (bound ln 2 = {math.log(2):.4f})")
+    e = studylib.with_error
+    print(f"best information per k_B T: I/heat_rate_r = {e(best['info_per_kT'], best['info_per_kT_err'])} nats per "
+          f"(k_B T/time) at {best['tuning']} tuning, tau_r = {best['tau_r']}, sigma_r = {best['sigma_r']} "
+          f"(grid {best['grid_n']}; I = {e(best['mutual_information'], best['mutual_information_err'])} nats, "
+          f"heat_rate_r = {e(best['heat_rate_r'], best['heat_rate_r_err'])}, "
+          f"cost_per_bit = {e(best['cost_per_bit'], best['cost_per_bit_err'])})")
+    cheapest = min(rows, key=lambda r: r["cost_per_bit"])
+    print(f"smallest cost_per_bit: {e(cheapest['cost_per_bit'], cheapest['cost_per_bit_err'])} k_B T/bit "
+          f"(bound ln 2 = {math.log(2):.4f})")
+    coarse = [r for r in rows if r["error_above_1pct"]]
+    print(f"error estimates above 1% after refining: {len(coarse)} of {len(rows)} points"
+          + "".join(f"; {r['tuning']} tau_r={r['tau_r']} sigma_r={r['sigma_r']} ({r['error_above_1pct']}, grid "
+                    f"{r['grid_n']})" for r in coarse))
 
     ccdir = os.path.join(args.out, "crosscheck")
     proc = infotherm("crosscheck", ["-tuning", best["tuning"], "-tau_r", best["tau_r"], "-sigma_r", best["sigma_r"],
-                                    "-grid_n", grid, "-mc_particles", particles, "-output_dir", ccdir], check=False)
+                                    "-grid_n", best["grid_n"], "-mc_particles", particles, "-output_dir", ccdir], check=False)
     with open(os.path.join(ccdir, "crosscheck.json")) as f:
         cc = json.load(f)
     print(f"crosscheck at the best point ({particles} particles): passed = {cc['passed']}, "

@@ -41,3 +41,57 @@ def parse_args(study, doc, quick_help):
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     return args
+
+
+# Error bars (PHYSICS.md §5): a study runs its solves with -error_estimate, reports each key
+# number with its error estimate, and doubles -grid_n where an estimate exceeds 1% of its value.
+TOLERANCE = 0.01
+
+
+def estimated(final, key):
+    """(value, err, extrap, trusted?) of one key of a summary's "final" under -error_estimate."""
+    return final[key], final.get(key + "_err", float("nan")), final.get(key + "_extrap", float("nan"))
+
+
+def with_error(value, err):
+    """'value ± |err|' for printing."""
+    return f"{value:.6g} ± {abs(err):.2g}"
+
+
+def too_coarse(final, keys, tolerance=TOLERANCE):
+    """The keys whose error estimate exceeds `tolerance` of their value (or is missing)."""
+    bad = []
+    for k in keys:
+        value, err, _ = estimated(final, k)
+        if not (abs(err) <= tolerance * abs(value)):
+            bad.append(k)
+    return bad
+
+
+def double(grid):
+    """-grid_n with every axis doubled ("48,48" -> "96,96")."""
+    return ",".join(str(2 * int(n)) for n in str(grid).split(","))
+
+
+def refined(solve, grid, keys, max_doublings, tolerance=TOLERANCE):
+    """Calls solve(grid) -> summary "final" (a solve with -error_estimate), doubling the grid
+    while a key's error estimate exceeds `tolerance` of its value, at most max_doublings times.
+    Returns (final, grid, keys still above the tolerance)."""
+    final = solve(grid)
+    bad = too_coarse(final, keys, tolerance)
+    for _ in range(max_doublings):
+        if not bad:
+            break
+        grid = double(grid)
+        final = solve(grid)
+        bad = too_coarse(final, keys, tolerance)
+    return final, grid, bad
+
+
+def error_bars(final, keys):
+    """{key: {"value", "err", "extrap"}} for a study's JSON."""
+    out = {}
+    for k in keys:
+        value, err, extrap = estimated(final, k)
+        out[k] = {"value": value, "err": err, "extrap": extrap}
+    return out
