@@ -48,6 +48,9 @@ check(decreasing, "I(v;r) decreases with sigma_r at every tau_r, both tunings")
 worst = min(r["cost_per_bit"] for r in rows)
 check(worst >= math.log(2) - 1e-3, f"every cost_per_bit >= ln 2 (smallest {worst:.4f})")
 check(a["best"]["info_per_kT"] > 0 and a["crosscheck"]["passed"], "a best I/heat_rate_r is reported and cross-checked")
+best = a["best"]
+check(abs(best["mutual_information_err"]) <= 0.01 * best["mutual_information"] and best["grid_n"] in ("48,48", "96,96"),
+      f"the best point's I carries an error estimate within 1% ({best['mutual_information_err']:.1e}, grid {best['grid_n']})")
 
 # --- (b) learning ---
 out, b = study("learning")
@@ -56,6 +59,7 @@ mi, heat = b["mi_v_w"], b["entropy_flow_w_cum"]
 check(abs(mi[0]) < 1e-8, f"mi_v_w = 0 before the switch ({mi[0]:.1e})")
 check(mi[-1] > 1e-3 and mi[-1] > mi[len(mi) // 4] > mi[0], f"mi_v_w rises after the switch-on (to {mi[-1]:.4f})")
 check(heat[-1] > 0 and 0 < b["info_per_kT"] < 1, f"the synapse gives off heat; info per k_B T = {b['info_per_kT']:.4f}")
+check(all(math.isfinite(v["err"]) for v in b["error_estimates"].values()), "learning: the key numbers carry error estimates")
 
 # --- (c) memory ---
 out, c = study("memory")
@@ -65,6 +69,9 @@ for r in res:
     check(abs(r["I_at_stimulus_end"] - math.log(2)) < 0.05,
           f"sigma_w = {r['sigma_w']}: I(c;w) = {r['I_at_stimulus_end']:.4f} near ln 2 at the stimulus end")
     check(r["I_final"] < 0.5 * r["I_at_stimulus_end"], f"sigma_w = {r['sigma_w']}: I decays after it (to {r['I_final']:.2e})")
+for r in res:
+    check(abs(r["decay_time_err"]) <= 0.01 * r["decay_time"] and abs(r["heat_after_stimulus_err"]) <= 0.01 * r["heat_after_stimulus"],
+          f"sigma_w = {r['sigma_w']}: decay time {r['decay_time']:.4f} +- {abs(r['decay_time_err']):.1e}, within 1% (grid {r['grid_n']})")
 check(res[-1]["decay_time"] > 1.5 * res[0]["decay_time"],
       f"decay time grows with the barrier: {res[0]['decay_time']:.2f} -> {res[-1]['decay_time']:.2f}")
 finish()

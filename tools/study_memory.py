@@ -11,7 +11,6 @@ and cross-checks one condition against Monte Carlo with `infotherm crosscheck`.
     tools/study_memory.py [--quick] [--out DIR] [--mc-particles N]
 
 Writes DIR/memory_information.png, DIR/memory_decay.png and DIR/study_memory.json."""
-import csv
 import glob
 import json
 import math
@@ -58,46 +57,79 @@ def protocol(c, t_on=T_ON, t_off=T_OFF):
     return f"h:0@0,{c * H0:g}@{t_on:g},0@{t_off:g}"
 
 
+ESTIMATED = ["decay_time", "I_at_stimulus_end", "heat_during_stimulus", "heat_after_stimulus"]
+
+
+def measure(folder, sigma, grid, t_final, estimate):
+    """The plus and minus runs on `grid` cells: the stored information I(c;w) over time, its decay
+    time after the stimulus, and the heat given off during and after it (with their error
+    estimates when `estimate`: -error_estimate)."""
+    runs = {}
+    for c, name in ((1, "plus"), (-1, "minus")):
+        out = os.path.join(folder, f"sigma{sigma}_{name}")
+        infotherm("run", ["-sigma_w", sigma, "-protocol", protocol(c), "-grid_n", grid, "-t_final", t_final,
+                          "-output_dir", out] + (["-error_estimate"] if estimate else []))
+        runs[name] = out
+    tp, pp, width = snapshots(runs["plus"])
+    tm, pm, _ = snapshots(runs["minus"])
+    info = np.array([stored_information(a, b, width) for a, b in zip(pp, pm)])
+    # decay after the stimulus: skip the fast relaxation inside the wells (2 tau_w)
+    # and the round-off floor, fit ln I linearly in t
+    sel = (tp >= T_OFF + 2.0) & (info > 1e-8)
+    slope, _ = np.polyfit(tp[sel], np.log(info[sel]), 1)
+    d = studylib.read_csv(os.path.join(runs["plus"], "diagnostics.csv"))
+    t = np.array(d["t"])
+
+    def heats(cum):
+        cum = np.array(cum)
+        return (float(np.interp(T_OFF, t, cum) - np.interp(T_ON, t, cum)),
+                float(cum[-1] - np.interp(T_OFF, t, cum)))
+
+    out = {"decay_time": float(-1.0 / slope), "I_at_stimulus_end": float(np.interp(T_OFF, tp, info)),
+           "I_max": float(info.max()), "I_final": float(info[-1]), "_t": tp, "_I": info}
+    out["heat_during_stimulus"], out["heat_after_stimulus"] = heats(d["entropy_flow_w_cum"])
+    if estimate:  # the error of a difference of a column is the difference of its _err column
+        out["heat_during_stimulus_err"], out["heat_after_stimulus_err"] = heats(d["entropy_flow_w_cum_err"])
+    return out
+
+
 def main():
     args = studylib.parse_args("memory", __doc__, "coarse grid, fewer barriers (the test suite's)")
     if args.quick:
-        sigmas, grid, t_final, particles = [0.5, 0.4], 128, 30.0, 20000
+        sigmas, grid, t_final, particles, max_doublings = [0.5, 0.4], 128, 30.0, 20000, 1
     else:
-        sigmas, grid, t_final, particles = [0.55, 0.5, 0.45, 0.4, 0.35], 256, 60.0, 100000
+        sigmas, grid, t_final, particles, max_doublings = [0.55, 0.5, 0.45, 0.4, 0.35], 256, 60.0, 100000, 2
     particles = args.mc_particles or particles
 
     results = []
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
     for sigma in sigmas:
-        runs = {}
-        for c, name in ((1, "plus"), (-1, "minus")):
-            out = os.path.join(args.out, f"sigma{sigma}_{name}")
-            infotherm("run", ["-sigma_w", sigma, "-protocol", protocol(c), "-grid_n", grid, "-t_final", t_final,
-                              "-output_dir", out])
-            runs[name] = out
-        tp, pp, width = snapshots(runs["plus"])
-        tm, pm, _ = snapshots(runs["minus"])
-        info = np.array([stored_information(a, b, width) for a, b in zip(pp, pm)])
-        # decay after the stimulus: skip the fast relaxation inside the wells (2 tau_w)
-        # and the round-off floor, fit ln I linearly in t
-        sel = (tp >= T_OFF + 2.0) & (info > 1e-8)
-        slope, _ = np.polyfit(tp[sel], np.log(info[sel]), 1)
-        decay = -1.0 / slope
-        with open(os.path.join(runs["plus"], "diagnostics.csv")) as f:
-            rows = list(csv.DictReader(f))
-        t = np.array([float(r["t"]) for r in rows])
-        cum = np.array([float(r["entropy_flow_w_cum"]) for r in rows])
-        heat_after = float(cum[-1] - np.interp(T_OFF, t, cum))
-        heat_during = float(np.interp(T_OFF, t, cum) - np.interp(T_ON, t, cum))
-        i_off = float(np.interp(T_OFF, tp, info))
-        barrier = 1.0 / (4.0 * sigma ** 2)
-        results.append({"sigma_w": sigma, "barrier_over_noise": barrier, "decay_time": float(decay),
-                        "I_at_stimulus_end": i_off, "I_max": float(info.max()), "I_final": float(info[-1]),
-                        "heat_during_stimulus": heat_during, "heat_after_stimulus": heat_after,
-                        "t": tp.tolist(), "I": info.tolist()})
-        print(f"sigma_w = {sigma}: barrier/noise = {barrier:.3f}, I(c;w) at stimulus end = {i_off:.4f} nats "
-              f"(ln 2 = {math.log(2):.4f}), decay time after it = {decay:.3f} tau_w, "
-              f"heat during the stimulus {heat_during:.4f} k_B T, after it {heat_after:.4f} k_B T")
+        # the key numbers with error estimates (PHYSICS.md §5): the heats from -error_estimate's
+        # _err columns, the decay time and I(c;w) (from the snapshots) by the same Richardson
+        # formula from a second pair of runs on half the cells; the grid doubled while one
+        # estimate exceeds 1% of its value
+        g = grid
+        for attempt in range(max_doublings + 1):
+            fine = measure(args.out, sigma, g, t_final, estimate=True)
+            coarse = measure(os.path.join(args.out, "half"), sigma, g // 2, t_final, estimate=False)
+            for k in ("decay_time", "I_at_stimulus_end"):
+                fine[k + "_err"] = (fine[k] - coarse[k]) / 3
+            above = [k for k in ESTIMATED if not abs(fine[k + "_err"]) <= studylib.TOLERANCE * abs(fine[k])]
+            if not above or attempt == max_doublings:
+                break
+            g *= 2
+        tp, info, barrier = fine.pop("_t"), fine.pop("_I"), 1.0 / (4.0 * sigma ** 2)
+        decay, i_off = fine["decay_time"], fine["I_at_stimulus_end"]
+        heat_during, heat_after = fine["heat_during_stimulus"], fine["heat_after_stimulus"]
+        results.append(dict(sigma_w=sigma, barrier_over_noise=barrier, grid_n=g, error_above_1pct=above,
+                            t=tp.tolist(), I=info.tolist(), **fine))
+        e = studylib.with_error
+        print(f"sigma_w = {sigma} (grid {g}): barrier/noise = {barrier:.3f}, I(c;w) at stimulus end = "
+              f"{e(i_off, fine['I_at_stimulus_end_err'])} nats (ln 2 = {math.log(2):.4f}), decay time after it = "
+              f"{e(decay, fine['decay_time_err'])} tau_w, heat during the stimulus "
+              f"{e(heat_during, fine['heat_during_stimulus_err'])} k_B T, after it "
+              f"{e(heat_after, fine['heat_after_stimulus_err'])} k_B T"
+              + (f"; above 1%: {', '.join(above)}" if above else ""))
         ax[0].plot(tp, info, label=f"sigma_w={sigma} (barrier {barrier:.2f})")
     ax[0].axhline(math.log(2), color="k", ls=":", label="ln 2")
     ax[0].axvspan(T_ON, T_OFF, color="0.9", label="stimulus on")
