@@ -28,12 +28,14 @@ PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
     char what[PETSC_MAX_PATH_LEN + 32];
     PetscCall(ItIOReadSnapshot(app->grid, app->model, app->kl_reference, fine, &t));
     PetscCall(PetscSNPrintf(what, sizeof(what), "-kl_reference %s", app->kl_reference));
-    PetscCall(ItSolveCheckDensity(app->grid, fine, what,
-                                  "give a density snapshot written by infotherm"));
+    PetscCall(
+        ItSolveCheckDensity(app->grid, fine, what, "give a density snapshot written by infotherm"));
     PetscCall(ItSolveNormalize(app->grid, fine));
   }
-  if (grid == app->grid) PetscCall(VecCopy(fine, *pss));
-  else PetscCall(ItEstimateRestrict(app->grid, grid, fine, *pss));
+  if (grid == app->grid)
+    PetscCall(VecCopy(fine, *pss));
+  else
+    PetscCall(ItEstimateRestrict(app->grid, grid, fine, *pss));
   PetscCall(VecDestroy(&fine));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -145,7 +147,7 @@ PetscErrorCode ItAppCheckBox(ItApp *app) {
 /* The table's columns: the diagnostics, and under -error_estimate their
    <q>_err and <q>_extrap after them. */
 PetscErrorCode ItAppOutputColumns(ItApp *app) {
-  PetscInt ncol = ItDiagGetColumnCount(app->diag);
+  PetscInt ncol          = ItDiagGetColumnCount(app->diag);
   const char(*names)[64] = ncol ? ItDiagGetColumnNames(app->diag) : NULL;
 
   PetscFunctionBegin;

@@ -45,11 +45,12 @@ PetscErrorCode ItEstimateFromOptions(ItApp *app, PetscBool *on) {
   (void)app;
   *on = PETSC_FALSE;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
-  PetscCall(PetscOptionsBool("-error_estimate",
-                             "also solve on the grids coarsened by 2 and 4 (and, for a transient, "
-                             "at tighter time tolerances): <q>_err and <q>_extrap columns, observed "
-                             "orders in summary.json (needs -grid_n divisible by 4)",
-                             NULL, *on, on, NULL));
+  PetscCall(
+      PetscOptionsBool("-error_estimate",
+                       "also solve on the grids coarsened by 2 and 4 (and, for a transient, "
+                       "at tighter time tolerances): <q>_err and <q>_extrap columns, observed "
+                       "orders in summary.json (needs -grid_n divisible by 4)",
+                       NULL, *on, on, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -89,9 +90,12 @@ PetscErrorCode ItEstimateRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc) {
 
 /* The covariance S (d x d, row-major) of p about the box centre, as the
    cross-check computes the solver's. Collective. */
+/* mass, first and second moments */
+#define IT_ESTIMATE_MOMENTS (1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM)
+
 static PetscErrorCode ItEstimateCovariance(ItGrid grid, Vec p, PetscReal S[]) {
-  const PetscInt     d = grid->dim;
-  PetscReal          local[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM] = {0}, sum[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM];
+  const PetscInt     d                          = grid->dim;
+  PetscReal          local[IT_ESTIMATE_MOMENTS] = {0}, sum[IT_ESTIMATE_MOMENTS];
   const PetscScalar *pa;
 
   PetscFunctionBegin;
@@ -172,12 +176,15 @@ static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
   char      what[128];
 
   PetscFunctionBegin;
-  if (app->init_kind == 0) PetscCall(ItSolveGaussian(L->grid, L->p));
+  if (app->init_kind == 0)
+    PetscCall(ItSolveGaussian(L->grid, L->p));
   else if (app->init_kind == 1)
     PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
-  else PetscCall(ItEstimateRestrict(app->grid, L->grid, app->p, L->p));
+  else
+    PetscCall(ItEstimateRestrict(app->grid, L->grid, app->p, L->p));
   PetscCall(PetscSNPrintf(what, sizeof(what),
-                          "the initial density on the grid coarsened by %" PetscInt_FMT, L->factor));
+                          "the initial density on the grid coarsened by %" PetscInt_FMT,
+                          L->factor));
   PetscCall(ItSolveCheckDensity(L->grid, L->p, what, "refine -grid_n, or drop -error_estimate"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -251,7 +258,7 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
   PetscCall(PetscTime(&start));
   PetscCall(ItEstimateInitialDensity(app, L));
   if (est->transient) {
-    ItSolveSettings s = app->settings;
+    ItSolveSettings s  = app->settings;
     s.quiet            = PETSC_TRUE;
     s.interrupt        = NULL;
     s.checkpoint       = NULL;
@@ -330,9 +337,9 @@ static const PetscReal *ItEstimateLevelRow(ItEstimate est, const ItEstimateLevel
 
 /* The correction of column k at time t, given the fine value; NaN where a
    coarse grid has no row at t. */
-static PetscReal ItEstimateColumnCorrection(ItEstimate est, PetscReal t, PetscInt k,
-                                            PetscReal fine, PetscReal *grid_part,
-                                            PetscReal *order, PetscBool *trusted) {
+static PetscReal ItEstimateColumnCorrection(ItEstimate est, PetscReal t, PetscInt k, PetscReal fine,
+                                            PetscReal *grid_part, PetscReal *order,
+                                            PetscBool *trusted) {
   const PetscReal *q2 = ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_2H], t);
   const PetscReal *q4 = ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_4H], t);
   const PetscReal *qt =
@@ -355,11 +362,11 @@ PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values
   PetscFunctionBegin;
   PetscCall(PetscArraycpy(est->row, values, n));
   for (PetscInt e = 0; e < est->nextra; e++) {
-    const PetscInt k = est->extra[e];
-    PetscReal      grid, order;
-    PetscBool      trusted;
+    const PetscInt  k = est->extra[e];
+    PetscReal       grid, order;
+    PetscBool       trusted;
     const PetscReal err = ItEstimateColumnCorrection(est, t, k, values[k], &grid, &order, &trusted);
-    est->row[n + e]               = err;
+    est->row[n + e]     = err;
     est->row[n + est->nextra + e] = values[k] + err;
   }
   *row = est->row;
@@ -408,7 +415,7 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
   const PetscReal *values = ItDiagGetValues(diag);
   const PetscReal  t      = ItDiagGetTime(diag);
   json_t          *quantities, *untrusted, *cost, *grids, *object;
-  ItBuffer         list = {0};
+  ItBuffer         list       = {0};
   PetscInt         nuntrusted = 0;
 
   PetscFunctionBegin;
@@ -436,14 +443,14 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
     PetscCall(ItJSONSet(final, key, ItJSONReal(values[k] + err)));
     PetscCall(ItJSONPack(&quantity, "{s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err), "grid_err",
                          ItJSONReal(grid), "time_err",
-                         ItJSONReal(est->time_error ? err - grid : NAN), "order",
-                         ItJSONReal(order), "trusted", (int)trusted));
+                         ItJSONReal(est->time_error ? err - grid : NAN), "order", ItJSONReal(order),
+                         "trusted", (int)trusted));
     PetscCall(ItJSONSet(quantities, name, quantity));
     if (trusted) continue;
     PetscCall(ItJSONAppend(untrusted, json_string(name)));
     if (nuntrusted++ < 4)
-      PetscCall(ItBufferPrintf(&list, "%s%s %.2g", nuntrusted > 1 ? ", " : "", name,
-                               (double)order));
+      PetscCall(
+          ItBufferPrintf(&list, "%s%s %.2g", nuntrusted > 1 ? ", " : "", name, (double)order));
   }
   if (nuntrusted > 4) PetscCall(ItBufferPrintf(&list, ", ..."));
   PetscCall(ItEstimateCost(est, &cost));
@@ -479,7 +486,9 @@ PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, c
 }
 
 /* The coarse solves: 3 with the time-error solve, else 2. */
-PetscInt ItEstimateGetLevelCount(ItEstimate est) { return est->nlevel; }
+PetscInt ItEstimateGetLevelCount(ItEstimate est) {
+  return est->nlevel;
+}
 
 PetscErrorCode ItEstimateDestroy(ItEstimate *estp) {
   ItEstimate est = *estp;

@@ -126,7 +126,7 @@ static PetscErrorCode ItAppMCParam(ItApp *app, PetscInt *index, PetscReal *value
 static PetscErrorCode ItAppCrosscheckSolverError(ItApp *app, ItCrosscheck cc, PetscInt n,
                                                  const PetscReal t[]) {
   const PetscInt ncol = ItDiagGetColumnCount(app->diag), d = app->grid->dim;
-  const PetscInt nlevel = ItEstimateGetLevelCount(app->estimate);
+  const PetscInt nlevel                     = ItEstimateGetLevelCount(app->estimate);
   PetscReal     *values[IT_ESTIMATE_NLEVEL] = {NULL}, *cov[IT_ESTIMATE_NLEVEL] = {NULL};
 
   PetscFunctionBegin;
@@ -134,8 +134,8 @@ static PetscErrorCode ItAppCrosscheckSolverError(ItApp *app, ItCrosscheck cc, Pe
     PetscCall(PetscMalloc2(n * PetscMax(ncol, 1), &values[L], n * d * d, &cov[L]));
     PetscCall(ItEstimateLevelRows(app->estimate, L, n, t, values[L], cov[L]));
   }
-  PetscCall(ItCrosscheckSetSolverLevels(cc, nlevel, (const PetscReal **)values,
-                                        (const PetscReal **)cov));
+  PetscCall(
+      ItCrosscheckSetSolverLevels(cc, nlevel, (const PetscReal **)values, (const PetscReal **)cov));
   for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree2(values[L], cov[L]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

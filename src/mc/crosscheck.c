@@ -371,8 +371,7 @@ static PetscErrorCode ItCrosscheckWriteText(ItCrosscheck cc, ItIO io) {
                                     "bias_MC^2); err_FP from the grids coarsened by 2 and 4, "
                                     "bias_MC from a run at twice the step\n"));
   PetscCall(ItBufferPrintf(&text, "%-32s %10s %14s %14s %12s %9s %s%s\n", "quantity", "t", "FP",
-                           "MC", "stderr", "z", "judged",
-                           cc->fp_err ? "   err_FP   bias_MC" : ""));
+                           "MC", "stderr", "z", "judged", cc->fp_err ? "   err_FP   bias_MC" : ""));
   for (PetscInt k = 0; k < cc->ntime; k++)
     for (PetscInt q = 0; q < nq; q++) {
       PetscCall(

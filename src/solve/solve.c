@@ -244,8 +244,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItFP fp, const ItSolveSetting
   if (s->tolerance_factor > 0) { /* -error_estimate's time-error solve */
     PetscReal atol, rtol;
     PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
-    PetscCall(TSSetTolerances(ts, atol * s->tolerance_factor, NULL, rtol * s->tolerance_factor,
-                              NULL));
+    PetscCall(
+        TSSetTolerances(ts, atol * s->tolerance_factor, NULL, rtol * s->tolerance_factor, NULL));
   }
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
