@@ -26,6 +26,7 @@ typedef struct {
   PetscReal     *t, *values, *cov;
   PetscLogDouble seconds;
   PetscBool      covariance; /* keep the covariance at each row (crosscheck) */
+  PetscInt       cursor;     /* the row found last */
 } ItEstimateLevel;
 
 struct _p_ItEstimate {
@@ -327,27 +328,39 @@ PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The level's row at time t (NULL when it has none). */
-static const PetscReal *ItEstimateLevelRow(ItEstimate est, const ItEstimateLevel *L, PetscReal t) {
-  for (PetscInt r = L->n - 1; r >= 0; r--)
-    if (L->t[r] == t || PetscAbsReal(L->t[r] - t) <= 1e-12 * PetscMax(1, PetscAbsReal(t)))
-      return &L->values[r * est->ncol];
+/* The level's row at time t (NULL when it has none). Rows are asked for in
+   time order: the search starts where the last one ended. */
+static const PetscReal *ItEstimateLevelRow(ItEstimate est, ItEstimateLevel *L, PetscReal t) {
+  for (PetscInt pass = 0; pass < 2; pass++, L->cursor = 0)
+    for (PetscInt r = L->cursor; r < L->n; r++)
+      if (L->t[r] == t || PetscAbsReal(L->t[r] - t) <= 1e-12 * PetscMax(1, PetscAbsReal(t))) {
+        L->cursor = r;
+        return &L->values[r * est->ncol];
+      }
   return NULL;
 }
 
-/* The correction of column k at time t, given the fine value; NaN where a
-   coarse grid has no row at t. */
-static PetscReal ItEstimateColumnCorrection(ItEstimate est, PetscReal t, PetscInt k, PetscReal fine,
+/* The coarse rows at time t: 2h, 4h and (with the time error) 4h tight; all
+   NULL when one is missing. */
+static void ItEstimateRowsAt(ItEstimate est, PetscReal t, const PetscReal *q[]) {
+  for (PetscInt k = 0; k < IT_ESTIMATE_NLEVEL; k++) q[k] = NULL;
+  for (PetscInt k = 0; k < est->nlevel; k++)
+    if (!(q[k] = ItEstimateLevelRow(est, &est->level[k], t))) {
+      for (PetscInt j = 0; j < IT_ESTIMATE_NLEVEL; j++) q[j] = NULL;
+      return;
+    }
+}
+
+/* The correction of column k given the fine value and the coarse rows q[]
+   (NULL: none, NaN), its grid part, the observed order and whether it is trusted. */
+static PetscReal ItEstimateColumnCorrection(const PetscReal *q[], PetscInt k, PetscReal fine,
                                             PetscReal *grid_part, PetscReal *order,
                                             PetscBool *trusted) {
-  const PetscReal *q2 = ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_2H], t);
-  const PetscReal *q4 = ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_4H], t);
-  const PetscReal *qt =
-      est->time_error ? ItEstimateLevelRow(est, &est->level[IT_ESTIMATE_4H_TIGHT], t) : NULL;
+  const PetscReal *q2 = q[IT_ESTIMATE_2H], *q4 = q[IT_ESTIMATE_4H], *qt = q[IT_ESTIMATE_4H_TIGHT];
 
   *grid_part = *order = (PetscReal)NAN;
   *trusted            = PETSC_FALSE;
-  if (!q2 || !q4 || (est->time_error && !qt)) return (PetscReal)NAN;
+  if (!q2 || !q4) return (PetscReal)NAN;
   *grid_part = ItEstimateCorrection(fine, q2[k], q4[k], (PetscReal)NAN);
   *order     = ItEstimateOrder(fine, q2[k], q4[k]);
   *trusted   = ItEstimateTrusted(fine, q2[k], q4[k]);
@@ -357,15 +370,17 @@ static PetscReal ItEstimateColumnCorrection(ItEstimate est, PetscReal t, PetscIn
 /* The table's row at time t from the fine values: values, _err, _extrap. */
 PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values[],
                              const PetscReal **row) {
-  const PetscInt n = est->ncol;
+  const PetscInt   n = est->ncol;
+  const PetscReal *q[IT_ESTIMATE_NLEVEL];
 
   PetscFunctionBegin;
+  ItEstimateRowsAt(est, t, q);
   PetscCall(PetscArraycpy(est->row, values, n));
   for (PetscInt e = 0; e < est->nextra; e++) {
     const PetscInt  k = est->extra[e];
     PetscReal       grid, order;
     PetscBool       trusted;
-    const PetscReal err = ItEstimateColumnCorrection(est, t, k, values[k], &grid, &order, &trusted);
+    const PetscReal err = ItEstimateColumnCorrection(q, k, values[k], &grid, &order, &trusted);
     est->row[n + e]     = err;
     est->row[n + est->nextra + e] = values[k] + err;
   }
@@ -417,8 +432,10 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
   json_t          *quantities, *untrusted, *cost, *grids, *object;
   ItBuffer         list       = {0};
   PetscInt         nuntrusted = 0;
+  const PetscReal *q[IT_ESTIMATE_NLEVEL];
 
   PetscFunctionBegin;
+  ItEstimateRowsAt(est, t, q);
   PetscCall(ItJSONPack(&quantities, "{}"));
   PetscCall(ItJSONPack(&untrusted, "[]"));
   PetscCall(ItJSONPack(&grids, "[]"));
@@ -434,7 +451,7 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
     const char     *name = ItDiagGetColumnName(diag, k);
     PetscReal       grid, order;
     PetscBool       trusted;
-    const PetscReal err = ItEstimateColumnCorrection(est, t, k, values[k], &grid, &order, &trusted);
+    const PetscReal err = ItEstimateColumnCorrection(q, k, values[k], &grid, &order, &trusted);
     char            key[IT_DIAG_NAME_LEN + 8];
     json_t         *quantity;
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_err", name));
@@ -469,8 +486,8 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
    and covariances (n x d x d, when kept). For the cross-check. */
 PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
                                    PetscReal values[], PetscReal cov[]) {
-  const ItEstimateLevel *L = &est->level[level];
-  const PetscInt         d = L->grid->dim;
+  ItEstimateLevel *L = &est->level[level];
+  const PetscInt   d = L->grid->dim;
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < n; k++) {
