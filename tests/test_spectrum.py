@@ -16,6 +16,7 @@ does not produce:
   a folder shared with another command keeps both outputs."""
 import math
 import os
+import re
 
 import numpy as np
 
@@ -136,4 +137,15 @@ check(proc.returncode == 1 and "-overwrite" in proc.stderr and sorted(os.listdir
       and {"stationary_summary.json", "density_stationary.h5", "spectrum_summary.json", "eigenvector_1.h5",
            "spectrum.csv", "eigenvectors.xmf"} <= set(before),
       f"spectrum beside stationary in one folder; a second spectrum is refused, nothing lost ({before})")
+
+# -help lists the spectrum's options, and every option it reads after the unused-option check is in
+# src/app/options.c's tables (as tests/test_input.py checks for the other commands)
+src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "app", "options.c")).read()
+entries = [e for name in ("ItAppKnownOptions", "ItAppPETScOptions")
+           for e in re.findall(r'"([^"]+)"', src.split(name + "[] = {")[1].split("};")[0])]
+text = run("spectrum", ["-model", "brownian", "-grid_n", 32, "-output_dir", tmpdir("help"), "-help"], expect_ok=False).stdout
+late = set(re.findall(r"^[ \t]+-([A-Za-z]\w*)", text.split("Grid options:")[-1].split("-----", 1)[-1], re.M))
+missing = sorted(n for n in late if not any(n.startswith(e) if e.endswith("_") else n == e for e in entries))
+check({"spectrum_nev", "spectrum_t", "spectrum_eps_target", "error_estimate"} <= late and not missing,
+      f"spectrum -help lists -spectrum_nev, -spectrum_t, -spectrum_eps_*; every option is known (missing {missing})")
 finish()
