@@ -19,7 +19,6 @@
    distance of their real parts to σ, i.e. by the decay rate. */
 #include <slepceps.h>
 #include <infotherm/spectrum.h>
-#include <infotherm/diag.h>
 
 #if defined(PETSC_USE_COMPLEX)
 #error "infotherm's spectrum needs PETSc with real scalars"
