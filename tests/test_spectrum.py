@@ -11,6 +11,7 @@ does not produce:
   error;
 - a 2-D linear model whose drift matrix has eigenvalues -1 +- i: its slowest
   rates are the complex pair 1 +- i (sums of the drift's eigenvalues);
+- -spectrum_t: the operator of a -protocol's parameters at that time;
 - the same numbers and eigenvectors on 1, 2 and 3 ranks (1e-10 relative);
 - bad input: one line naming the option, non-zero exit status, nothing written;
   a folder shared with another command keeps both outputs."""
@@ -91,6 +92,13 @@ for sigma in (0.35, 0.50):
     v1 = read_density(os.path.join(out, "eigenvector_1.h5"))[0]
     check(abs(v1.sum()) < 1e-10 * np.abs(v1).sum() and np.allclose(v1, -v1[::-1], atol=1e-10 * np.abs(v1).max()),
           "the slowest eigenvector sums to zero and is odd in w (the imbalance between the wells)")
+
+# --- -spectrum_t: the operator of the parameters at that time (a -protocol schedule) ---
+tilted = [spectrum(BISTABLE + ["-sigma_w", 0.4, "-grid_n", 64] + extra, f"tilt{i}", nev=1)[1]["lambda_1"]
+          for i, extra in enumerate((["-protocol", "h:0@0,0.3@1", "-spectrum_t", 2], ["-h", 0.3], ["-protocol", "h:0@0,0.3@1"]))]
+check(tilted[0] == tilted[1] and tilted[2] < 0.6 * tilted[0],
+      f"-spectrum_t 2 with h switched to 0.3 at t = 1 is -h 0.3 ({tilted[0]:.6f}, {tilted[1]:.6f}); at t = 0, h = 0 "
+      f"({tilted[2]:.6f}: the untilted wells hold longer)")
 
 # --- complex pair, and the same answer on 1, 2, 3 ranks ---
 LINEAR = ["-model", "linear", "-linear_M", "-1,1,-1,-1", "-linear_D", "0.5,0.5", "-grid_n", "48,48", "-grid_lo", -4.5,
