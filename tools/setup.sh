@@ -7,11 +7,11 @@
 #                            slurmctld, slurm-client, munge)
 #
 # On a Debian machine as root it uses apt-get; on a cluster without root it
-# finds PETSc, MPI and FFTW through pkg-config (modules, Spack) and skips apt.
+# finds PETSc, SLEPc, MPI and FFTW through pkg-config (modules, Spack) and skips apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(petsc-dev libopenmpi-dev openmpi-bin libfftw3-dev libfftw3-mpi-dev
+packages=(petsc-dev slepc-dev libopenmpi-dev openmpi-bin libfftw3-dev libfftw3-mpi-dev
   libmuparser-dev librandom123-dev libjansson-dev meson ninja-build pkg-config
   python3-numpy python3-matplotlib python3-h5py
   openssh-client)  # Open MPI's mpiexec looks for an rsh agent even on one node
@@ -29,10 +29,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  elif pkg-config --exists PETSc fftw3 muparser jansson 2>/dev/null; then
-    echo "setup: no root; using PETSc, FFTW, muparser and jansson found by pkg-config" >&2
+  elif pkg-config --exists PETSc SLEPc fftw3 muparser jansson 2>/dev/null; then
+    echo "setup: no root; using PETSc, SLEPc, FFTW, muparser and jansson found by pkg-config" >&2
   else
-    echo "setup: missing ${missing[*]} and cannot apt-get (not root); load PETSc, MPI, FFTW, muparser and jansson modules so pkg-config finds them" >&2
+    echo "setup: missing ${missing[*]} and cannot apt-get (not root); load PETSc, SLEPc, MPI, FFTW, muparser and jansson modules so pkg-config finds them" >&2
     exit 1
   fi
 fi

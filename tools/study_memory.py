@@ -5,8 +5,10 @@ c = +-1 (h = c h0 on t in (t_on, t_off], 0 otherwise, from the symmetric steady
 state); from the snapshots the script computes the stored information
 I(c; w) = H(mixture) - [H(p+) + H(p-)]/2 on the grid, fits its exponential
 decay time after t_off for several sigma_w (barrier 1/(4 sigma_w^2) in units of
-the noise), reports the heat given off after the stimulus (entropy_flow_w_cum)
-and cross-checks one condition against Monte Carlo with `infotherm crosscheck`.
+the noise), reports the heat given off after the stimulus (entropy_flow_w_cum),
+compares the decay time with 1/(2 lambda_1) from `infotherm spectrum` and from
+Kramers' formula, and cross-checks one condition against Monte Carlo with
+`infotherm crosscheck`.
 
     tools/study_memory.py [--quick] [--out DIR] [--mc-particles N]
 
@@ -93,6 +95,39 @@ def measure(folder, sigma, grid, t_final, estimate):
     return out
 
 
+TAU_W = 1.0  # input/study_memory.opts
+
+
+def spectral_decay(out, results, grid, axis):
+    """The memory's lifetime from the relaxation spectrum (PHYSICS.md §6), beside each fitted decay time:
+    lambda_1 of the operator at h = 0 by `infotherm spectrum -error_estimate`, whose 1/(2 lambda_1) is the
+    decay time of I(c; w) once barrier crossings dominate (I ~ imbalance^2), and Kramers' weak-noise rate.
+    With A_w = -U'(w)/tau_w, U = w^4/4 - w^2/2 and D = sigma_w^2/tau_w (the drift's potential U/tau_w):
+    curvatures 2/tau_w in the wells and 1/tau_w at the barrier, height 1/(4 tau_w), so
+    lambda_1 ~ 2 sqrt(2/tau_w * 1/tau_w)/(2 pi) exp(-1/(4 sigma_w^2)) = sqrt(2)/(pi tau_w) exp(-1/(4 sigma_w^2))
+    (twice the hopping rate over the barrier: the imbalance relaxes through hops both ways)."""
+    for r in results:
+        folder = os.path.join(out, f"sigma{r['sigma_w']}_spectrum")
+        infotherm("spectrum", ["-sigma_w", r["sigma_w"], "-h", 0, "-grid_n", grid, "-spectrum_nev", 2,
+                               "-error_estimate", "-output_dir", folder])
+        with open(os.path.join(folder, "spectrum_summary.json")) as f:
+            final = json.load(f)["final"]
+        kramers = math.sqrt(2.0) / (math.pi * TAU_W) * math.exp(-1.0 / (4.0 * r["sigma_w"] ** 2))
+        r.update({key: final[key] for key in ("lambda_1", "lambda_1_err", "lambda_1_extrap", "lambda_1_order",
+                                              "lambda_2")})
+        r.update({"decay_time_spectrum": 1.0 / (2.0 * final["lambda_1"]),
+                  "decay_time_spectrum_err": abs(final["lambda_1_err"]) / (2.0 * final["lambda_1"] ** 2),
+                  "lambda_kramers": kramers, "decay_time_kramers": 1.0 / (2.0 * kramers)})
+        print(f"sigma_w = {r['sigma_w']}: lambda_1 = {final['lambda_1']:.6g} +- {abs(final['lambda_1_err']):.1e} "
+              f"(extrapolated {final['lambda_1_extrap']:.6g}, order {final['lambda_1_order']:.2f}; lambda_2 = "
+              f"{final['lambda_2']:.4g}): decay time of I fitted {r['decay_time']:.3f}, 1/(2 lambda_1) = "
+              f"{r['decay_time_spectrum']:.3f}, Kramers 1/(2 lambda_K) = {r['decay_time_kramers']:.3f} tau_w "
+              f"(lambda_K/lambda_1 = {kramers / final['lambda_1']:.3f})")
+    b = [r["barrier_over_noise"] for r in results]
+    axis.semilogy(b, [r["decay_time_spectrum"] for r in results], "s--", label="1/(2 lambda_1), infotherm spectrum")
+    axis.semilogy(b, [r["decay_time_kramers"] for r in results], "^:", label="1/(2 lambda_1), Kramers")
+
+
 def main():
     args = studylib.parse_args("memory", __doc__, "coarse grid, fewer barriers (the test suite's)")
     if args.quick:
@@ -138,6 +173,7 @@ def main():
     ax[0].set_xlabel("t [tau_w]")
     ax[0].set_ylabel("stored information I(c; w) [nats]")
     ax[0].legend(fontsize=7)
+    spectral_decay(args.out, results, grid, ax[1])
     b = [r["barrier_over_noise"] for r in results]
     ax[1].semilogy(b, [r["decay_time"] for r in results], "o-", label="fitted decay time of I")
     ax[1].set_xlabel("barrier / noise = 1/(4 sigma_w^2)")

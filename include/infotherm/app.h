@@ -1,4 +1,4 @@
-/* App: the command line (run | stationary | analyze | mc | crosscheck | info),
+/* App: the command line (run | stationary | analyze | mc | crosscheck | spectrum | info),
    composing the modules below; owns exit codes. */
 #pragma once
 #include <infotherm/solve.h>
@@ -70,6 +70,9 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]);
 /* The Monte Carlo commands (src/app/mc.c). */
 PetscErrorCode ItAppMC(ItApp *app);
 PetscErrorCode ItAppCrosscheck(ItApp *app);
+
+/* The relaxation spectrum (src/app/spectrum.c). */
+PetscErrorCode ItAppSpectrum(ItApp *app);
 
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],

@@ -204,7 +204,8 @@ static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
 }
 
 /* summary.json: the run's description, the command's own keys (extra, an
-   object the caller keeps; NULL: none) and the final diagnostics. */
+   object the caller keeps; NULL: none) and the final diagnostics (or extra's
+   own "final", from a command without diagnostics: spectrum). */
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   PetscMPIInt    size;
   PetscLogDouble now;
@@ -225,12 +226,14 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
                        (int)(app->boundary_mass > IT_BOUNDARY_MASS_LIMIT)));
   PetscCall(ItJSONUpdate(root, run));
   if (extra) PetscCall(ItJSONUpdate(root, json_incref(extra)));
-  PetscCall(ItJSONPack(&final, "{}"));
-  for (PetscInt k = 0; k < ItDiagGetColumnCount(app->diag); k++)
-    PetscCall(ItJSONSet(final, ItDiagGetColumnName(app->diag, k),
-                        ItJSONReal(ItDiagGetValues(app->diag)[k])));
-  if (app->estimate) PetscCall(ItEstimateSummary(app->estimate, app->diag, root, final));
-  PetscCall(ItJSONSet(root, "final", final));
+  if (!json_object_get(root, "final")) { /* spectrum writes its own final */
+    PetscCall(ItJSONPack(&final, "{}"));
+    for (PetscInt k = 0; k < ItDiagGetColumnCount(app->diag); k++)
+      PetscCall(ItJSONSet(final, ItDiagGetColumnName(app->diag, k),
+                          ItJSONReal(ItDiagGetValues(app->diag)[k])));
+    if (app->estimate) PetscCall(ItEstimateSummary(app->estimate, app->diag, root, final));
+    PetscCall(ItJSONSet(root, "final", final));
+  }
   PetscCall(ItAppWarnBox(app));
   PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
   json_decref(root);
@@ -562,7 +565,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],
                          PetscBool *interrupted) {
   ItApp     app = {0};
-  PetscBool run, stationary, info, analyze, mc, crosscheck;
+  PetscBool run, stationary, info, analyze, mc, crosscheck, spectrum;
 
   PetscFunctionBegin;
   app.command = command;
@@ -572,11 +575,12 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
   PetscCall(PetscStrcmp(command, "analyze", &analyze));
   PetscCall(PetscStrcmp(command, "mc", &mc));
   PetscCall(PetscStrcmp(command, "crosscheck", &crosscheck));
-  PetscCheck(
-      run || stationary || info || analyze || mc || crosscheck, PETSC_COMM_WORLD,
-      PETSC_ERR_USER_INPUT,
-      "the command '%s' is not available; use run, stationary, analyze, mc, crosscheck or info",
-      command);
+  PetscCall(PetscStrcmp(command, "spectrum", &spectrum));
+  PetscCheck(run || stationary || info || analyze || mc || crosscheck || spectrum, PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT,
+             "the command '%s' is not available; use run, stationary, analyze, mc, crosscheck, "
+             "spectrum or info",
+             command);
   PetscCheck(!nfile || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
   if (analyze) {
@@ -609,6 +613,8 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
       PetscCall(ItAppMC(&app));
     else if (crosscheck)
       PetscCall(ItAppCrosscheck(&app));
+    else if (spectrum)
+      PetscCall(ItAppSpectrum(&app));
     else
       PetscCall(ItAppInfo(&app));
   }

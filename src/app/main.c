@@ -11,11 +11,14 @@
 static const char help[] =
     "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
     "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
+    "       infotherm spectrum [-options_file FILE] [-spectrum_nev K -spectrum_t T ...]\n"
     "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
     "       infotherm mc|crosscheck [-options_file FILE] [-mc_particles N -mc_dt DT ...]\n"
     "Every option is a PETSc option: -help lists them. Solver prefixes: the time stepper\n"
     "reads -ts_*, -ksp_*, -pc_*; the stationary solve (stationary, -init stationary,\n"
-    "-kl_reference stationary) reads -stationary_ksp_*, -stationary_pc_*.\n";
+    "-kl_reference stationary) reads -stationary_ksp_*, -stationary_pc_*; the spectrum's\n"
+    "eigensolver reads -spectrum_eps_*, -spectrum_st_* (its shift-and-invert solver\n"
+    "-spectrum_st_ksp_*, -spectrum_st_pc_*).\n";
 
 #define IT_EXIT_INTERRUPTED 3
 

@@ -29,8 +29,10 @@ static const char *const ItAppKnownOptions[] = {
     /* the Monte Carlo (mc, crosscheck) */
     "mc_particles", "mc_scheme", "mc_dt", "mc_seed", "mc_batches", "mc_bandwidth", "crosscheck_z",
     "crosscheck_mc_param",
-    /* -error_estimate (run, stationary, crosscheck) */
-    "error_estimate"};
+    /* -error_estimate (run, stationary, crosscheck, spectrum) */
+    "error_estimate",
+    /* the relaxation spectrum */
+    "spectrum_t", "spectrum_nev"};
 
 /* Options that some models read; under another model they are unknown (an
    entry that ends in '_' is a prefix, as in the next table). */
@@ -49,7 +51,9 @@ static const char *const ItAppPETScOptions[] = {
     "viewer_", "help", "version", "on_error_", "fp_trap", "mpi_", "sf_", "is_", "draw_", "saws_",
     "python", "citations", "no_signal_handler", "debugger", "start_in_debugger",
     "stop_for_debugger", "display", "skip_petscrc", "use_gpu_aware_mpi", "device_", "nox",
-    "nox_warning", "check_pointer_intensity", "petsc_"};
+    "nox_warning", "check_pointer_intensity", "petsc_",
+    /* SLEPc's eigensolver of the spectrum, and SLEPc's own */
+    "spectrum_eps_", "spectrum_st_", "spectrum_bv_", "spectrum_ds_", "spectrum_rg_", "slepc_"};
 /* clang-format on */
 
 #define IT_COUNT(a) ((PetscInt)(sizeof(a) / sizeof((a)[0])))

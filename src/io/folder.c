@@ -1,7 +1,7 @@
 /* The output folder belongs to one run. Each command writes a fixed set of
    files, listed once below (ItIOLayouts): the names the code asks for and the
    names they get in the folder, so that run, stationary, mc and crosscheck
-   share a folder without replacing one another's files. Before its first
+   share a folder without replacing one another's files (spectrum too). Before its first
    write a command claims the folder (ItIOClaim): it creates it, takes a lock
    file (host, pid, Slurm job) that no other run of the same file set may hold,
    and refuses to start while the folder holds the files of an earlier run of
@@ -65,6 +65,13 @@ static const ItIOLayout ItIOLayouts[] = {
       {"crosscheck.json", NULL},
       {"crosscheck.txt", NULL}},
      {"density_", "crosscheck_density_"},
+     NULL},
+    {"spectrum",
+     "spectrum.lock",
+     {{"summary.json", "spectrum_summary.json"},
+      {"spectrum.csv", NULL},
+      {"density.xmf", "eigenvectors.xmf"}},
+     {"eigenvector_", NULL},
      NULL},
     {"analyze",
      "run.lock",
