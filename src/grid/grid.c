@@ -279,6 +279,16 @@ PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer) {
         "grid axis %" PetscInt_FMT ": %" PetscInt_FMT
         " cells on [%g, %g], h = %g, split over %" PetscInt_FMT " rank(s)\n",
         i, grid->n[i], (double)grid->lo[i], (double)grid->hi[i], (double)grid->h[i], m[i]));
+  if (grid->dof > 1) {
+    PetscCall(PetscViewerASCIIPrintf(viewer, "distributed axes (-grid_distribute):"));
+    PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+    for (PetscInt j = 0; j < grid->ndist; j++)
+      PetscCall(PetscViewerASCIIPrintf(viewer, " %" PetscInt_FMT, grid->dist[j]));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "; the others' %" PetscInt_FMT
+                                             " cells per grid point are its dof\n",
+                                     grid->dof));
+    PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  }
   PetscCall(
       PetscViewerASCIIPrintf(viewer, "decomposition: %d rank(s); this rank owns cells", size));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
