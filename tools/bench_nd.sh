@@ -6,15 +6,19 @@
 # time (from -log_view), the peak memory per unknown of the whole run, and one
 # diagnostics evaluation's time.
 #
-#   tools/bench_nd.sh [--n CELLS_PER_AXIS] [--ranks "1 2"] [--steps N]
+#   tools/bench_nd.sh [--n CELLS_PER_AXIS] [--ranks "1 2"] [--steps N] [--matfree]
 #
-# Prints one line per (command, ranks). Needs build/infotherm.
+# Prints one line per (command, ranks). Needs build/infotherm. --matfree
+# instead compiles tools/bench_matfree.c against build/libinfotherm.a and
+# compares one MatMult of the assembled operator with a matrix-free apply of
+# the face coefficients (a MatShell) on 1 rank.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${INFOTHERM:-$here/build/infotherm}
-n=16 ranks="1 2" steps=5
+n=16 ranks="1 2" steps=5 matfree=0
 while [ $# -gt 0 ]; do
   case $1 in
+    --matfree) matfree=1; shift ;;
     --n) n=$2; shift 2 ;;
     --ranks) ranks=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
@@ -26,6 +30,15 @@ opts=(-model linear -linear_M $M -linear_D 0.5,0.4,0.3,0.4,0.3 -grid_n $n -grid_
 cells=$((n * n * n * n * n))
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ $matfree = 1 ]; then
+  # shellcheck disable=SC2046
+  cc -O3 -std=c17 -D_POSIX_C_SOURCE=200809L -fopenmp -I"$here/include" $(pkg-config --cflags PETSc hdf5-mpi) \
+    "$here/tools/bench_matfree.c" -o "$tmp/matfree" -Wl,--start-group "$here/build/libinfotherm.a" \
+    $(pkg-config --libs PETSc hdf5-mpi muparser jansson fftw3 lapack) -lfftw3_mpi -lm -Wl,--end-group \
+    -Wl,-rpath,"$(pkg-config --variable=libdir PETSc)"
+  "$tmp/matfree" "${opts[@]}"
+  exit 0
+fi
 # the event's total time over its count, from -log_view
 event() { awk -v e="$1" '$1 == e { printf "%.4g", $4 / $2 }' "$2"; }
 mpirun() { if [ "$1" = 1 ]; then shift; "$@"; else local r=$1; shift; mpiexec --allow-run-as-root --oversubscribe --bind-to none -n "$r" "$@"; fi; }

@@ -54,7 +54,7 @@ static inline PetscInt ItGridFirstOwned(ItGrid grid, PetscInt c[]) {
 
 /* The next owned cell in the owned array's (storage) order. */
 static inline void ItGridNextOwned(ItGrid grid, PetscInt c[]) {
-  for (PetscInt k = 0; k < IT_MAX_DIM; k++) {
+  for (PetscInt k = 0; k < grid->dim; k++) {
     const PetscInt a = grid->order[k];
     if (++c[a] < grid->xs[a] + grid->xm[a]) return;
     c[a] = grid->xs[a];
@@ -81,7 +81,7 @@ static inline PetscInt ItGridStorageOffset(ItGrid grid, const PetscInt start[],
                                            const PetscInt width[], const PetscInt c[]) {
   PetscInt offset = 0;
 
-  for (PetscInt k = IT_MAX_DIM - 1; k >= 0; k--) {
+  for (PetscInt k = grid->dim - 1; k >= 0; k--) { /* order[dim..] are axes of one cell */
     const PetscInt a = grid->order[k];
     offset           = offset * width[a] + (c[a] - start[a]);
   }
