@@ -24,8 +24,8 @@ struct _p_ItGrid {
   PetscReal cell_volume;
   /* owned and ghosted corners; axes beyond dim have start 0 and width 1 */
   PetscInt xs[IT_MAX_DIM], xm[IT_MAX_DIM], gxs[IT_MAX_DIM], gxm[IT_MAX_DIM];
-  PetscInt nlocal, rstart; /* owned cells, and the global index of the first */
-  PetscInt ndist, dist[3]; /* the DMDA's axes (variables), in increasing order */
+  PetscInt nlocal, rstart;    /* owned cells, and the global index of the first */
+  PetscInt ndist, dist[3];    /* the DMDA's axes (variables), in increasing order */
   PetscInt order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
   PetscInt dof;               /* cells per grid point: the non-distributed axes */
 };
