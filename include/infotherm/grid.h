@@ -1,6 +1,14 @@
 /* Grid: the distributed cell-centred box (a PETSc DMDA) on which the density
    lives, conversions between cell index and coordinate, and the reductions
-   across ranks that physics code needs. */
+   across ranks that physics code needs.
+
+   Up to three axes are distributed by the DMDA (dist[]); the others are
+   carried at each grid point as the DMDA's degrees of freedom, owned whole by
+   every rank (xs = gxs = 0, xm = gxm = n). PETSc stores the dof fastest, so
+   the owned and ghosted arrays run in the storage order order[] (the
+   non-distributed axes, then the distributed ones, each fastest first), while
+   the natural order of the whole grid (snapshots, marginals, the Monte Carlo)
+   keeps axis 0 fastest. Every mapping goes through the helpers below. */
 #pragma once
 #include <petscdmda.h>
 #include <infotherm/model.h>
@@ -16,7 +24,10 @@ struct _p_ItGrid {
   PetscReal cell_volume;
   /* owned and ghosted corners; axes beyond dim have start 0 and width 1 */
   PetscInt xs[IT_MAX_DIM], xm[IT_MAX_DIM], gxs[IT_MAX_DIM], gxm[IT_MAX_DIM];
-  PetscInt nlocal;
+  PetscInt nlocal, rstart; /* owned cells, and the global index of the first */
+  PetscInt ndist, dist[3]; /* the DMDA's axes (variables), in increasing order */
+  PetscInt order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
+  PetscInt dof;               /* cells per grid point: the non-distributed axes */
 };
 
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
@@ -27,6 +38,7 @@ PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], Petsc
 PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index);
+PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter *scatter);
 
 /* Centre of cell `index` along `axis`. */
 static inline PetscReal ItGridCoordinate(ItGrid grid, PetscInt axis, PetscInt index) {
@@ -34,15 +46,16 @@ static inline PetscReal ItGridCoordinate(ItGrid grid, PetscInt axis, PetscInt in
 }
 
 /* The first owned cell (c = the owned corner); its offset 0, or nlocal when
-   this rank owns none. */
+   this rank owns none. The owned cells are visited in storage order. */
 static inline PetscInt ItGridFirstOwned(ItGrid grid, PetscInt c[]) {
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = grid->xs[a];
   return grid->nlocal > 0 ? 0 : grid->nlocal;
 }
 
-/* The next owned cell in the owned array's order (axis 0 fastest). */
+/* The next owned cell in the owned array's (storage) order. */
 static inline void ItGridNextOwned(ItGrid grid, PetscInt c[]) {
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
+  for (PetscInt k = 0; k < IT_MAX_DIM; k++) {
+    const PetscInt a = grid->order[k];
     if (++c[a] < grid->xs[a] + grid->xm[a]) return;
     c[a] = grid->xs[a];
   }
@@ -62,9 +75,27 @@ static inline PetscInt ItGridBoxOffset(const PetscInt start[], const PetscInt wi
   return offset;
 }
 
+/* Offset of a cell in an array of the grid's storage order over the box
+   [start, start + width) per axis (order[0] fastest). */
+static inline PetscInt ItGridStorageOffset(ItGrid grid, const PetscInt start[],
+                                           const PetscInt width[], const PetscInt c[]) {
+  PetscInt offset = 0;
+
+  for (PetscInt k = IT_MAX_DIM - 1; k >= 0; k--) {
+    const PetscInt a = grid->order[k];
+    offset           = offset * width[a] + (c[a] - start[a]);
+  }
+  return offset;
+}
+
 /* Offset of a cell in a ghosted local array. */
 static inline PetscInt ItGridGhostedOffset(ItGrid grid, const PetscInt c[]) {
-  return ItGridBoxOffset(grid->gxs, grid->gxm, c);
+  return ItGridStorageOffset(grid, grid->gxs, grid->gxm, c);
+}
+
+/* Offset of an owned cell in the owned (global vector's local) array. */
+static inline PetscInt ItGridOwnedOffset(ItGrid grid, const PetscInt c[]) {
+  return ItGridStorageOffset(grid, grid->xs, grid->xm, c);
 }
 
 /* Index of a cell in the natural (row-major, axis 0 fastest) order of the whole grid. */

@@ -14,7 +14,7 @@
 #define PETSC_SUCCESS 0 /* PETSc 3.18, as Debian 12 ships it */
 #endif
 
-#define IT_MAX_DIM 3     /* variables a grid holds today (DESIGN.md "Dimensions": up to 6) */
+#define IT_MAX_DIM 6     /* variables of a model and its grid (DESIGN.md "Dimensions") */
 #define IT_MAX_PARAMS 40 /* parameters of one model */
 #define IT_NAME_LEN 32
 

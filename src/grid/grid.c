@@ -1,8 +1,52 @@
-/* The box [lo, hi] of 1–3 variables cut into n_i cells each, cell-centred
+/* The box [lo, hi] of 1–6 variables cut into n_i cells each, cell-centred
    (x = lo + (i + 1/2) h), distributed over the ranks by a PETSc DMDA with a
-   star stencil of width 1 and no periodicity (zero-flux walls). Owns the
-   reductions across ranks. */
+   star stencil of width 1 and no periodicity (zero-flux walls). The DMDA
+   distributes up to three axes (the largest, or -grid_distribute); the cells
+   of the other axes are the degrees of freedom of a grid point, whose
+   coupling inside the point (a neighbour along each such axis) and to the
+   neighbouring points (the same dof) is given to the matrix preallocation by
+   DMDASetBlockFillsSparse. Owns the reductions across ranks. */
 #include <infotherm/grid.h>
+
+/* -grid_distribute: the variables the DMDA distributes (at most three);
+   default the largest three axes (the earlier of equal ones). */
+static PetscErrorCode ItGridReadDistribution(ItGrid g, ItModel model) {
+  const PetscInt d = g->dim;
+  char          *names[IT_MAX_DIM + 1];
+  PetscInt       count = IT_MAX_DIM + 1;
+  PetscBool      set, chosen[IT_MAX_DIM] = {PETSC_FALSE};
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
+  PetscCall(PetscOptionsStringArray("-grid_distribute",
+                                    "the variables the DMDA distributes over the ranks (1 to 3; "
+                                    "default: the three largest axes)",
+                                    NULL, names, &count, &set));
+  PetscOptionsEnd();
+  if (set) {
+    PetscCheck(count >= 1 && count <= PetscMin(3, d), g->comm, PETSC_ERR_USER_INPUT,
+               "-grid_distribute names %" PetscInt_FMT " variables; give 1 to %" PetscInt_FMT,
+               count, PetscMin(3, d));
+    for (PetscInt k = 0; k < count; k++) {
+      PetscInt a;
+      PetscCall(ItModelVariableIndex(model, "-grid_distribute", names[k], &a));
+      PetscCheck(!chosen[a], g->comm, PETSC_ERR_USER_INPUT, "-grid_distribute names %s twice",
+                 names[k]);
+      chosen[a] = PETSC_TRUE;
+      PetscCall(PetscFree(names[k]));
+    }
+  } else
+    for (PetscInt k = 0; k < PetscMin(3, d); k++) { /* the largest axis not chosen yet */
+      PetscInt best = -1;
+      for (PetscInt a = 0; a < d; a++)
+        if (!chosen[a] && (best < 0 || g->n[a] > g->n[best])) best = a;
+      chosen[best] = PETSC_TRUE;
+    }
+  g->ndist = 0;
+  for (PetscInt a = 0; a < d; a++)
+    if (chosen[a]) g->dist[g->ndist++] = a;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* -grid_n, -grid_lo, -grid_hi: one value for every axis, or one per axis;
    defaults from the model. Checks the box and computes the cell sizes. */
@@ -64,34 +108,109 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The DMDA over the box, and this rank's owned and ghosted corners. */
-static PetscErrorCode ItGridCreateDA(ItGrid g) {
+/* The storage order (the non-distributed axes, the distributed ones, then
+   the axes beyond dim) and the number of cells per grid point. */
+static void ItGridSetOrder(ItGrid g) {
+  PetscBool distributed[IT_MAX_DIM] = {PETSC_FALSE};
+  PetscInt  k                       = 0;
+
+  for (PetscInt j = 0; j < g->ndist; j++) distributed[g->dist[j]] = PETSC_TRUE;
+  g->dof = 1;
+  for (PetscInt a = 0; a < g->dim; a++)
+    if (!distributed[a]) {
+      g->order[k++] = a;
+      g->dof *= g->n[a];
+    }
+  for (PetscInt j = 0; j < g->ndist; j++) g->order[k++] = g->dist[j];
+  for (PetscInt a = g->dim; a < IT_MAX_DIM; a++) g->order[k++] = a;
+}
+
+/* The coupling of the dofs of a grid point (its cells along the
+   non-distributed axes: each with itself and its neighbours along those
+   axes) and to the neighbouring points (each dof with the same dof), in
+   DMDASetBlockFillsSparse's compressed rows. */
+static PetscErrorCode ItGridSetBlockFills(ItGrid g) {
+  const PetscInt nnd = g->dim - g->ndist, dof = g->dof;
+  PetscInt      *dfill, *ofill, k;
+
   PetscFunctionBegin;
+  PetscCall(PetscMalloc2(dof + 1 + dof * (1 + 2 * nnd), &dfill, 2 * dof + 1, &ofill));
+  k = dof + 1;
+  for (PetscInt i = 0; i < dof; i++) {
+    PetscInt c[IT_MAX_DIM], rest = i, stride = 1;
+    dfill[i] = k;
+    for (PetscInt j = 0; j < nnd; j++) {
+      c[j] = rest % g->n[g->order[j]];
+      rest /= g->n[g->order[j]];
+    }
+    for (PetscInt j = 0; j < nnd; j++) { /* the neighbour below along axis order[j] */
+      if (c[j] > 0) dfill[k++] = i - stride;
+      stride *= g->n[g->order[j]];
+    }
+    dfill[k++] = i;
+    stride = 1;
+    for (PetscInt j = 0; j < nnd; j++) { /* and above */
+      if (c[j] < g->n[g->order[j]] - 1) dfill[k++] = i + stride;
+      stride *= g->n[g->order[j]];
+    }
+    PetscCall(PetscSortInt(k - dfill[i], &dfill[dfill[i]]));
+    ofill[i]           = dof + 1 + i;
+    ofill[dof + 1 + i] = i;
+  }
+  dfill[dof] = k;
+  ofill[dof] = 2 * dof + 1;
+  PetscCall(DMDASetBlockFillsSparse(g->da, dfill, ofill));
+  PetscCall(PetscFree2(dfill, ofill));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The DMDA over the distributed axes with the other axes' cells as its dof,
+   and this rank's owned and ghosted corners. */
+static PetscErrorCode ItGridCreateDA(ItGrid g) {
+  PetscInt  n[3] = {1, 1, 1}, xs[3] = {0}, xm[3] = {1, 1, 1}, gxs[3] = {0}, gxm[3] = {1, 1, 1};
+  PetscReal   lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
+  PetscInt    start = 0;
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  ItGridSetOrder(g);
+  for (PetscInt j = 0; j < g->ndist; j++) {
+    const PetscInt a = g->dist[j];
+    n[j]             = g->n[a];
+    lo[j]            = ItGridCoordinate(g, a, 0);
+    hi[j]            = ItGridCoordinate(g, a, g->n[a] - 1);
+  }
   PetscCall(DMDACreate(g->comm, &g->da));
-  PetscCall(DMSetDimension(g->da, g->dim));
-  PetscCall(DMDASetSizes(g->da, g->n[0], g->n[1], g->n[2]));
+  PetscCall(DMSetDimension(g->da, g->ndist));
+  PetscCall(DMDASetSizes(g->da, n[0], n[1], n[2]));
   PetscCall(DMDASetBoundaryType(g->da, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
-  PetscCall(DMDASetDof(g->da, 1));
+  PetscCall(DMDASetDof(g->da, g->dof));
   PetscCall(DMDASetStencilType(g->da, DMDA_STENCIL_STAR));
   PetscCall(DMDASetStencilWidth(g->da, 1));
   PetscCall(DMSetFromOptions(g->da));
   PetscCall(DMSetUp(g->da));
-  PetscCall(DMDASetFieldName(g->da, 0, "density"));
-  PetscCall(DMDASetUniformCoordinates(g->da, g->lo[0] + 0.5 * g->h[0], g->hi[0] - 0.5 * g->h[0],
-                                      g->lo[1] + 0.5 * g->h[1], g->hi[1] - 0.5 * g->h[1],
-                                      g->lo[2] + 0.5 * g->h[2], g->hi[2] - 0.5 * g->h[2]));
-  PetscCall(
-      DMDAGetCorners(g->da, &g->xs[0], &g->xs[1], &g->xs[2], &g->xm[0], &g->xm[1], &g->xm[2]));
-  PetscCall(DMDAGetGhostCorners(g->da, &g->gxs[0], &g->gxs[1], &g->gxs[2], &g->gxm[0], &g->gxm[1],
-                                &g->gxm[2]));
-  g->nlocal = 1;
-  for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
-    if (i >= g->dim) {
-      g->xs[i] = g->gxs[i] = 0;
-      g->xm[i] = g->gxm[i] = 1;
-    }
-    g->nlocal *= g->xm[i];
+  if (g->dof == 1) PetscCall(DMDASetFieldName(g->da, 0, "density"));
+  else PetscCall(ItGridSetBlockFills(g));
+  PetscCall(DMDASetUniformCoordinates(g->da, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]));
+  PetscCall(DMDAGetCorners(g->da, &xs[0], &xs[1], &xs[2], &xm[0], &xm[1], &xm[2]));
+  PetscCall(DMDAGetGhostCorners(g->da, &gxs[0], &gxs[1], &gxs[2], &gxm[0], &gxm[1], &gxm[2]));
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) { /* the non-distributed axes: whole */
+    g->xs[a] = g->gxs[a] = 0;
+    g->xm[a] = g->gxm[a] = g->n[a];
   }
+  for (PetscInt j = 0; j < g->ndist; j++) {
+    const PetscInt a = g->dist[j];
+    g->xs[a]         = xs[j];
+    g->xm[a]         = xm[j];
+    g->gxs[a]        = gxs[j];
+    g->gxm[a]        = gxm[j];
+  }
+  g->nlocal = 1;
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) g->nlocal *= g->xm[a];
+  g->rstart = 0; /* MPI_Exscan leaves the first rank's result undefined */
+  PetscCallMPI(MPI_Comm_rank(g->comm, &rank));
+  PetscCallMPI(MPI_Exscan(&g->nlocal, &start, 1, MPIU_INT, MPI_SUM, g->comm));
+  if (rank > 0) g->rstart = start;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -114,6 +233,8 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
   PetscCall(PetscNew(&g));
   g->comm        = fine->comm;
   g->dim         = fine->dim;
+  g->ndist       = fine->ndist;
+  for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
     g->n[i]  = i < g->dim ? fine->n[i] / factor : 1;
@@ -136,6 +257,7 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   g->comm = ItModelGetComm(model);
   g->dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
+  PetscCall(ItGridReadDistribution(g, model));
   PetscCall(ItGridCreateDA(g));
   *grid = g;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -143,12 +265,14 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
 
 PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer) {
   PetscMPIInt size;
-  PetscInt    m[IT_MAX_DIM] = {1, 1, 1};
+  PetscInt    mda[3] = {1, 1, 1}, m[IT_MAX_DIM];
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(grid->comm, &size));
-  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
-                        NULL, NULL, NULL));
+  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &mda[0], &mda[1], &mda[2], NULL, NULL,
+                        NULL, NULL, NULL, NULL));
+  for (PetscInt i = 0; i < IT_MAX_DIM; i++) m[i] = 1; /* a non-distributed axis: one part */
+  for (PetscInt j = 0; j < grid->ndist; j++) m[grid->dist[j]] = mda[j];
   for (PetscInt i = 0; i < grid->dim; i++)
     PetscCall(PetscViewerASCIIPrintf(
         viewer,
@@ -189,15 +313,35 @@ PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The PETSc global index of a cell (any rank's). Collective. */
+/* The PETSc global index of a cell (any rank's): its owner's first index
+   plus its offset in the owned array. Collective. */
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index) {
-  AO       ao;
-  PetscInt natural = ItGridNaturalIndex(grid, cell);
+  PetscInt  local = -1;
+  PetscBool owned = PETSC_TRUE;
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetAO(grid->da, &ao));
-  PetscCall(AOApplicationToPetsc(ao, 1, &natural));
-  *index = natural;
+  for (PetscInt a = 0; a < grid->dim; a++)
+    owned = (PetscBool)(owned && cell[a] >= grid->xs[a] && cell[a] < grid->xs[a] + grid->xm[a]);
+  if (owned) local = grid->rstart + ItGridOwnedOffset(grid, cell);
+  PetscCall(MPIU_Allreduce(&local, index, 1, MPIU_INT, MPI_MAX, grid->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A scatter of a grid vector p into a sequential vector *all of the whole
+   grid in natural order (axis 0 fastest) on every rank. Collective. */
+PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter *scatter) {
+  IS        from, to;
+  PetscInt *natural;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(grid->nlocal, &natural));
+  ItGridForOwned(grid, c, l) natural[l] = ItGridNaturalIndex(grid, c);
+  PetscCall(ISCreateStride(PETSC_COMM_SELF, grid->nlocal, grid->rstart, 1, &from));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, grid->nlocal, natural, PETSC_OWN_POINTER, &to));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, ItGridCellCount(grid), all));
+  PetscCall(VecScatterCreate(p, from, *all, to, scatter));
+  PetscCall(ISDestroy(&from));
+  PetscCall(ISDestroy(&to));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

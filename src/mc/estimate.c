@@ -695,8 +695,7 @@ PetscErrorCode ItMCGatherDensity(ItGrid grid, Vec p, PetscReal full[]) {
   const PetscInt     ncell = ItGridCellCount(grid);
 
   PetscFunctionBegin;
-  PetscCall(DMDAGlobalToNaturalAllCreate(grid->da, &scatter));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, ncell, &all));
+  PetscCall(ItGridNaturalAllScatter(grid, p, &all, &scatter));
   PetscCall(VecScatterBegin(scatter, p, all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(scatter, p, all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(all, &a));

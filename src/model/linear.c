@@ -119,9 +119,11 @@ static PetscErrorCode ItModelFingerprint_Linear(ItModel model, json_t *fingerpri
 
 /* The dimension comes from -linear_M (d*d entries), else from -vars, else 2. */
 PetscErrorCode ItModelCreate_Linear(ItModel model) {
-  static const char *const names[] = {"x1", "x2", "x3"};
+  static const char *const names[]  = {"x1", "x2", "x3", "x4", "x5", "x6"};
+  static const PetscInt    cells[]  = {128, 128, 48, 24, 16, 12}; /* default cells per axis */
   ItLinear                *lin;
-  PetscInt                 d = 2, nM = IT_MAX_DIM * IT_MAX_DIM, nb = IT_MAX_DIM, nD = IT_MAX_DIM;
+  PetscReal                M[IT_MAX_DIM * IT_MAX_DIM + 1]; /* one more: a longer list is refused */
+  PetscInt                 d = 2, nM = IT_MAX_DIM * IT_MAX_DIM + 1, nb = IT_MAX_DIM, nD = IT_MAX_DIM;
   PetscBool                setM, setb, setD;
   char                    *vars[IT_MAX_DIM];
   PetscInt                 nvars = IT_MAX_DIM;
@@ -135,8 +137,8 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
   model->ops.view         = ItModelView_Linear;
   model->ops.fingerprint  = ItModelFingerprint_Linear;
   PetscOptionsBegin(model->comm, NULL, "Linear model", "ItModel");
-  PetscCall(
-      PetscOptionsRealArray("-linear_M", "drift matrix M, row-major", NULL, lin->M, &nM, &setM));
+  PetscCall(PetscOptionsRealArray("-linear_M", "drift matrix M, row-major (d*d values, d <= 6)",
+                                  NULL, M, &nM, &setM));
   PetscOptionsEnd();
   PetscCall(ItModelReadVariableNames(model, &nvars, vars, &setvars));
   for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
@@ -145,8 +147,10 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
     for (d = 1; d * d < nM; d++) {
     }
     PetscCheck(d * d == nM && d <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
-               "-linear_M needs 1, 4 or 9 entries (a square matrix, row-major); got %" PetscInt_FMT,
-               nM);
+               "-linear_M needs 1, 4, 9, 16, 25 or 36 entries (a square matrix, row-major); got "
+               "%s%" PetscInt_FMT,
+               nM > IT_MAX_DIM * IT_MAX_DIM ? "more than " : "", PetscMin(nM, IT_MAX_DIM * IT_MAX_DIM));
+    PetscCall(PetscArraycpy(lin->M, M, nM));
   } else {
     if (setvars) d = nvars;
     for (PetscInt i = 0; i < d; i++)
@@ -164,7 +168,7 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
   PetscOptionsEnd();
   PetscCall(ItModelSetVariables(model, d, names));
   for (PetscInt i = 0; i < d; i++)
-    PetscCall(ItModelSetDefaultBox(model, i, d == 3 ? 48 : 128, -8.0, 8.0));
+    PetscCall(ItModelSetDefaultBox(model, i, cells[d - 1], -8.0, 8.0));
   model->ops.validate = ItLinearCheckStable;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
