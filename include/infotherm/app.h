@@ -33,6 +33,11 @@ PetscErrorCode ItAppCheckBox(ItApp *app);
 PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 
+/* Memory per rank (src/app/memory.c): checked before the grid is allocated,
+   printed by info. */
+PetscErrorCode ItAppCheckMemory(ItApp *app);
+PetscErrorCode ItAppViewMemory(ItApp *app);
+
 /* Options that nothing reads (src/app/options.c). */
 PetscErrorCode ItAppCheckOptions(ItApp *app);
 PetscErrorCode ItAppSnapshotOptions(const char file[]);

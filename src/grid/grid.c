@@ -250,6 +250,16 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
 
 /* Reads the box (ItGridReadBox) and builds the DMDA. Collective. */
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
+  PetscFunctionBegin;
+  PetscCall(ItGridCreateBox(model, grid));
+  PetscCall(ItGridSetUp(*grid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The first half of ItGridCreate: the box and its cells, read and checked,
+   without the DMDA (nothing of the grid's size is allocated yet: the caller
+   can check what the grid will cost first). Collective. */
+PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid) {
   ItGrid g;
 
   PetscFunctionBegin;
@@ -258,8 +268,14 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   g->dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
   PetscCall(ItGridReadDistribution(g, model));
-  PetscCall(ItGridCreateDA(g));
   *grid = g;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The second half: the DMDA over the box. Collective. */
+PetscErrorCode ItGridSetUp(ItGrid grid) {
+  PetscFunctionBegin;
+  PetscCall(ItGridCreateDA(grid));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
