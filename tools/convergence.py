@@ -35,7 +35,7 @@ HEADLINE = ["mutual_information", "entropy_production", "info_flow_X", "kl_to_st
 
 def solve(case, n, ranks):
     d = len(case["D"])
-    names = ["x1", "x2", "x3"][:d]
+    names = [f"x{i + 1}" for i in range(d)]
     out = tmpdir(f"convergence-{d}-{n}-{case['t']}")
     opts = ["-model", "linear", "-linear_M", ",".join(str(x) for r in case["M"] for x in r), "-linear_b", ",".join(map(str, case["b"])),
             "-linear_D", ",".join(map(str, case["D"])), "-grid_n", n, "-grid_lo", -case["box"], "-grid_hi", case["box"],

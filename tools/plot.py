@@ -15,11 +15,13 @@ run: stationary.csv, stationary_summary.json and density_stationary.h5 of
                    directory (rows at t = inf only) is drawn as bar charts of
                    the stationary values instead.
   density.png      the last density: 1 variable a line, 2 variables a heat
-                   map, 3 variables the three 2-D marginals as heat maps.
+                   map, 3 variables the three 2-D marginals as heat maps, 4 to
+                   6 variables a corner plot (every 1-D marginal on the
+                   diagonal, every pair's marginal as a heat map below it).
 
 Column names and snapshot layout follow PHYSICS.md §3 and DESIGN.md: the HDF5
 dataset /density is in natural ordering (slowest axis first, i.e. shape
-(n2, n1, n0)), with attributes time, dim, n<i>, lo<i>, hi<i> and one integer
+(n_{d-1}, .., n1, n0)), with attributes time, dim, n<i>, lo<i>, hi<i> and one integer
 attribute per variable name holding its axis. Cell centres are
 lo + (i + 1/2) h. Prints the path of every file it writes.
 
@@ -359,6 +361,35 @@ def heat_map(fig, ax, p2, ex, ey, xlabel, ylabel, log):
     fig.colorbar(mesh, ax=ax, label=label, shrink=0.9)
 
 
+def marginal_of(p, h, keep):
+    """The marginal of p over the axes in keep (in increasing order)."""
+    other = tuple(i for i in range(p.ndim) if i not in keep)
+    return p.sum(axis=other) * (np.prod([h[i] for i in other]) if other else 1.0)
+
+
+def corner_plot(p, coords, edges, names, h, log):
+    """Four variables or more: every 1-D marginal on the diagonal, every pair's
+    marginal below it (a d x d corner plot)."""
+    dim = p.ndim
+    fig, axes = plt.subplots(dim, dim, figsize=(2.9 * dim, 2.6 * dim), constrained_layout=True)
+    for a in range(dim):
+        for b in range(dim):
+            ax = axes[a][b]
+            if b > a:
+                ax.axis("off")
+            elif a == b:
+                ax.plot(coords[a], marginal_of(p, h, (a,)), lw=1.5)
+                ax.set_xlabel(names[a])
+                ax.set_ylabel(f"p({names[a]})")
+                ax.set_xlim(edges[a][0], edges[a][-1])
+                if log:
+                    ax.set_yscale("log")
+                ax.grid(alpha=0.3)
+            else:
+                heat_map(fig, ax, marginal_of(p, h, (b, a)), edges[b], edges[a], names[b], names[a], log)
+    return fig
+
+
 def plot_density(path, summary, out_path, dpi, log):
     p, coords, edges, names, time, model = read_density(path, summary.get("variables") or [])
     dim = p.ndim
@@ -385,7 +416,7 @@ def plot_density(path, summary, out_path, dpi, log):
             heat_map(fig, ax, marginal, edges[a], edges[b], names[a], names[b], log)
             ax.set_title(f"p({names[a]}, {names[b]})", fontsize=10)
     else:
-        raise SystemExit(f"plot.py: error: {path} has {dim} variables; 1 to 3 are supported")
+        fig = corner_plot(p, coords, edges, names, h, log)
     fig.suptitle(title, fontsize=11)
     fig.savefig(out_path, dpi=dpi, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)

@@ -265,13 +265,25 @@ PetscErrorCode ItIOWriteTable(ItIO io) {
 
 /* density.xmf: every snapshot written so far, as a temporal collection. */
 static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
-  ItBuffer buf = {0};
-  char     dims[64];
+  ItBuffer    buf = {0};
+  char        dims[64];
+  PetscInt    axis[3] = {-1, -1, -1}, n[3];
+  PetscReal   origin[3], h[3];
+  const char *dataset = grid->dim <= 3 ? "density" : "marginal";
 
   PetscFunctionBegin;
+  /* up to three variables the density itself; beyond, the marginal of the
+     distributed axes (ParaView shows 3-D at most; -grid_distribute picks them) */
+  for (PetscInt j = 0; j < 3; j++) {
+    if (grid->dim <= 3 && j < grid->dim) axis[j] = j;
+    if (grid->dim > 3 && j < grid->ndist) axis[j] = grid->dist[j];
+    n[j]      = axis[j] >= 0 ? grid->n[axis[j]] : 1;
+    origin[j] = axis[j] >= 0 ? ItGridCoordinate(grid, axis[j], 0) : 0.5;
+    h[j]      = axis[j] >= 0 ? grid->h[axis[j]] : 1;
+  }
   /* XDMF lists the slowest axis first; a 1-D or 2-D grid is a 3-D mesh one cell thick */
   PetscCall(PetscSNPrintf(dims, sizeof(dims), "%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT,
-                          grid->n[2], grid->n[1], grid->n[0]));
+                          n[2], n[1], n[0]));
   if (io->rank == 0) {
     PetscCall(ItBufferPrintf(
         &buf, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid "
@@ -288,20 +300,18 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
                                "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem "
                                "Dimensions=\"3\" NumberType=\"Float\" Precision=\"8\" "
                                "Format=\"XML\">%.17g %.17g %.17g</DataItem>\n",
-                               (double)ItGridCoordinate(grid, 2, 0),
-                               (double)ItGridCoordinate(grid, 1, 0),
-                               (double)ItGridCoordinate(grid, 0, 0)));
+                               (double)origin[2], (double)origin[1], (double)origin[0]));
       PetscCall(ItBufferPrintf(&buf,
                                "     <DataItem Dimensions=\"3\" NumberType=\"Float\" "
                                "Precision=\"8\" Format=\"XML\">%.17g %.17g "
                                "%.17g</DataItem>\n    </Geometry>\n",
-                               (double)grid->h[2], (double)grid->h[1], (double)grid->h[0]));
+                               (double)h[2], (double)h[1], (double)h[0]));
       PetscCall(ItBufferPrintf(
           &buf,
-          "    <Attribute Name=\"density\" AttributeType=\"Scalar\" Center=\"Node\">\n     "
+          "    <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n     "
           "<DataItem Dimensions=\"%s\" NumberType=\"Float\" Precision=\"8\" "
-          "Format=\"HDF\">%s:/density</DataItem>\n    </Attribute>\n   </Grid>\n",
-          dims, io->snap_file[s]));
+          "Format=\"HDF\">%s:/%s</DataItem>\n    </Attribute>\n   </Grid>\n",
+          dataset, dims, io->snap_file[s], dataset));
     }
     PetscCall(ItBufferPrintf(&buf, "  </Grid>\n </Domain>\n</Xdmf>\n"));
   }
@@ -361,6 +371,152 @@ static PetscErrorCode ItIOWriteOptions(PetscViewer viewer) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether the DMDA's own order is the natural one (every axis distributed, in
+   order, one cell per point): PETSc's VecView/VecLoad then write and read
+   /density as it is. */
+static PetscBool ItIOGridIsNatural(ItGrid grid) {
+  PetscBool natural = (PetscBool)(grid->dof == 1 && grid->ndist == grid->dim);
+
+  for (PetscInt j = 0; j < grid->ndist; j++) natural = (PetscBool)(natural && grid->dist[j] == j);
+  return natural;
+}
+
+/* The owned cells' part of a dataset over the axes in mask (the slowest axis
+   first, as HDF5 lists them): its shape, this rank's hyperslab, and the offset
+   of owned cell c in a buffer over that hyperslab (the first masked axis fastest). */
+typedef struct {
+  int      rank;
+  hsize_t  dims[IT_MAX_DIM], start[IT_MAX_DIM], count[IT_MAX_DIM];
+  PetscInt xs[IT_MAX_DIM], xm[IT_MAX_DIM], size;
+} ItIOSlab;
+
+static void ItIOSlabSetUp(ItGrid grid, const PetscBool mask[], ItIOSlab *slab) {
+  slab->rank = 0;
+  slab->size = 1;
+  for (PetscInt a = IT_MAX_DIM - 1; a >= 0; a--) {
+    const PetscBool in = (PetscBool)(a < grid->dim && mask[a]);
+    slab->xs[a]        = in ? grid->xs[a] : 0;
+    slab->xm[a]        = in ? grid->xm[a] : 1;
+    slab->size *= slab->xm[a];
+    if (!in) continue;
+    slab->dims[slab->rank]  = (hsize_t)grid->n[a];
+    slab->start[slab->rank] = (hsize_t)grid->xs[a];
+    slab->count[slab->rank] = (hsize_t)grid->xm[a];
+    slab->rank++;
+  }
+}
+
+static inline PetscInt ItIOSlabOffset(const ItIOSlab *slab, const PetscInt c[]) {
+  PetscInt cc[IT_MAX_DIM];
+
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) cc[a] = slab->xm[a] == 1 ? slab->xs[a] : c[a];
+  return ItGridBoxOffset(slab->xs, slab->xm, cc);
+}
+
+/* Writes (or reads) this rank's hyperslab of the dataset `name` of the file
+   behind viewer, collectively; the dataset is created when writing. */
+static PetscErrorCode ItIOSlabTransfer(PetscViewer viewer, const char name[], const ItIOSlab *slab,
+                                       PetscBool write, PetscReal buf[]) {
+  hid_t  file, dset, filespace, memspace, xfer;
+  herr_t status;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerHDF5GetFileId(viewer, &file));
+  if (write) {
+    filespace = H5Screate_simple(slab->rank, slab->dims, NULL);
+    PetscCheck(filespace >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5: no dataspace for /%s", name);
+    dset = H5Dcreate2(file, name, H5T_NATIVE_DOUBLE, filespace, H5P_DEFAULT, H5P_DEFAULT,
+                      H5P_DEFAULT);
+  } else {
+    dset      = H5Dopen2(file, name, H5P_DEFAULT);
+    filespace = dset >= 0 ? H5Dget_space(dset) : -1;
+  }
+  PetscCheck(dset >= 0 && filespace >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "HDF5 cannot %s the dataset /%s", write ? "create" : "open", name);
+  PetscCheck(write || H5Sget_simple_extent_ndims(filespace) == slab->rank, PETSC_COMM_SELF,
+             PETSC_ERR_FILE_UNEXPECTED, "the dataset /%s has %d axes, expected %d", name,
+             H5Sget_simple_extent_ndims(filespace), slab->rank);
+  memspace = H5Screate_simple(1, (hsize_t[]){(hsize_t)PetscMax(slab->size, 1)}, NULL);
+  if (slab->size > 0) {
+    status = H5Sselect_hyperslab(filespace, H5S_SELECT_SET, slab->start, NULL, slab->count, NULL);
+  } else {
+    status = H5Sselect_none(filespace);
+    if (status >= 0) status = H5Sselect_none(memspace);
+  }
+  xfer = H5Pcreate(H5P_DATASET_XFER);
+  if (status >= 0 && xfer >= 0) status = H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
+  if (status >= 0 && write)
+    status = H5Dwrite(dset, H5T_NATIVE_DOUBLE, memspace, filespace, xfer, buf);
+  else if (status >= 0)
+    status = H5Dread(dset, H5T_NATIVE_DOUBLE, memspace, filespace, xfer, buf);
+  H5Pclose(xfer);
+  H5Sclose(memspace);
+  H5Sclose(filespace);
+  H5Dclose(dset);
+  PetscCheck(status >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 failed to %s /%s",
+             write ? "write" : "read", name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* /density: the whole N-D array in natural order (shape n_{d-1} x .. x n_0).
+   When the grid is not stored naturally (axes carried as dof, or distributed
+   in another order), each rank writes its owned box as a hyperslab; then also
+   /marginal, the density of the distributed axes (what density.xmf shows when
+   there are more than three variables), from the owned cells alone. */
+static PetscErrorCode ItIOWriteDensity(ItGrid grid, Vec p, PetscViewer viewer) {
+  PetscBool          all[IT_MAX_DIM], dist[IT_MAX_DIM] = {PETSC_FALSE};
+  ItIOSlab           slab, mslab;
+  PetscReal         *buf, *marg, scale = 1;
+  const PetscScalar *pa;
+
+  PetscFunctionBegin;
+  if (ItIOGridIsNatural(grid)) {
+    PetscCall(VecView(p, viewer));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) all[a] = PETSC_TRUE;
+  for (PetscInt j = 0; j < grid->ndist; j++) dist[grid->dist[j]] = PETSC_TRUE;
+  for (PetscInt a = 0; a < grid->dim; a++)
+    if (!dist[a]) scale *= grid->h[a];
+  ItIOSlabSetUp(grid, all, &slab);
+  ItIOSlabSetUp(grid, dist, &mslab);
+  PetscCall(PetscMalloc2(slab.size, &buf, mslab.size, &marg));
+  PetscCall(PetscArrayzero(marg, mslab.size));
+  PetscCall(VecGetArrayRead(p, &pa));
+  ItGridForOwned(grid, c, l) {
+    buf[ItIOSlabOffset(&slab, c)] = PetscRealPart(pa[l]);
+    marg[ItIOSlabOffset(&mslab, c)] += PetscRealPart(pa[l]) * scale;
+  }
+  PetscCall(VecRestoreArrayRead(p, &pa));
+  PetscCall(ItIOSlabTransfer(viewer, "/density", &slab, PETSC_TRUE, buf));
+  PetscCall(ItIOSlabTransfer(viewer, "/marginal", &mslab, PETSC_TRUE, marg));
+  PetscCall(PetscFree2(buf, marg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Reads /density (natural order) into p. Collective. */
+static PetscErrorCode ItIOReadDensity(ItGrid grid, Vec p, PetscViewer viewer) {
+  PetscBool    all[IT_MAX_DIM];
+  ItIOSlab     slab;
+  PetscReal   *buf;
+  PetscScalar *pa;
+
+  PetscFunctionBegin;
+  if (ItIOGridIsNatural(grid)) {
+    PetscCall(VecLoad(p, viewer));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) all[a] = PETSC_TRUE;
+  ItIOSlabSetUp(grid, all, &slab);
+  PetscCall(PetscMalloc1(slab.size, &buf));
+  PetscCall(ItIOSlabTransfer(viewer, "/density", &slab, PETSC_FALSE, buf));
+  PetscCall(VecGetArray(p, &pa));
+  ItGridForOwned(grid, c, l) pa[l] = buf[ItIOSlabOffset(&slab, c)];
+  PetscCall(VecRestoreArray(p, &pa));
+  PetscCall(PetscFree(buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Opens DIR/name.tmp and writes p at time t as /density, with the grid and
    the model as attributes, and every option of the run in /options. Collective. */
 static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
@@ -372,7 +528,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   PetscFunctionBegin;
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));
   PetscCall(ItIOViewerOpen(io->comm, tmp, FILE_MODE_WRITE, viewer));
-  PetscCall(VecView(p, *viewer));
+  PetscCall(ItIOWriteDensity(grid, p, *viewer));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "time", PETSC_REAL, &t));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "dim", PETSC_INT, &dim));
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "model", PETSC_STRING,
@@ -722,7 +878,7 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
   }
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "time", PETSC_REAL, NULL, t));
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));
-  PetscCall(VecLoad(p, viewer));
+  PetscCall(ItIOReadDensity(grid, p, viewer));
   PetscCall(PetscViewerDestroy(&viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
