@@ -115,12 +115,15 @@ f3 = read_json(out + "/ss3/stationary_summary.json")["final"]
 # columns that vanish at the steady state (mean_v, entropy_rate, ...) are round-off of O(1) sums
 err = max(abs(f3[key] - pp[key]) / max(abs(pp[key]), 1e-3) for key in pp if isinstance(pp[key], float))
 check(err < 1e-8, f"stationary on 3 ranks equals 1 rank (max rel. difference {err:.1e})")
-for ranks in (2,):
-    d = f"{out}/cc{ranks}"
-    proc = run("crosscheck", G10 + ["-init_mean", "0,0.3,0.3,0.5,0.5", "-init_cov", "1,0.04,0.04,0.01,0.01",
-                                    "-t_final", "0.3", "-output_every", "0.3", "-mc_particles", "20000",
-                                    "-output_dir", d], ranks=ranks, expect_ok=False)
-    cc = read_json(d + "/crosscheck.json")
-    check(proc.returncode == 0, f"crosscheck on {ranks} rank(s): {cc.get('judged', '?')} judged, "
-          f"max |z| = {cc.get('max_abs_z', float('nan')):.2f}, status {proc.returncode}")
+# broad noises (sigma_r 0.5, sigma_w 0.3: about a cell per std on 10^5) so that the grid's
+# error stays below the Monte Carlo's standard errors; the narrow defaults need a finer grid
+d = out + "/cc"
+proc = run("crosscheck", ["-model", "population_plastic", "-tau_w", "5", "-sigma_r", "0.5", "-sigma_w", "0.3",
+                          "-grid_n", "10", "-grid_lo", "-5,-2,-2,-0.8,-0.8", "-grid_hi", "5,3,3,1.8,1.8",
+                          "-init_mean", "0,0.3,0.3,0.5,0.5", "-init_cov", "1,0.16,0.16,0.0625,0.0625",
+                          "-t_final", "0.2", "-output_every", "0.1", "-mc_particles", "20000", "-output_dir", d],
+           ranks=2, expect_ok=False)
+cc = read_json(d + "/crosscheck.json")
+check(proc.returncode == 0 and cc["passed"] and cc["judged"] >= 80,
+      f"crosscheck on 2 ranks: {cc['judged']} judged, max |z| = {cc['max_abs_z']:.2f} (limit {cc['z_limit']}), status {proc.returncode}")
 finish()
