@@ -21,11 +21,13 @@ typedef struct {
   PetscReal   per_unknown, per_nonzero;
 } ItMemoryCost;
 
+/* clang-format off */
 static const ItMemoryCost ItMemoryTable[] = {
     {"grid, density, diagnostics", {"info", "run", "stationary", "analyze", "mc", "crosscheck"}, 110.0, 0.0},
     {"stationary solve (matrix, BoomerAMG)", {"stationary"}, 0.0, 100.0},
     {"time stepping (matrices, ILU, stages, GMRES)", {"run", "crosscheck"}, 650.0, 27.0},
 };
+/* clang-format on */
 static const PetscReal ItMemoryPerRank = 50e6; /* MPI, PETSc and the program, on every rank */
 static const PetscReal ItMemoryLimit   = 1.5;  /* refuse above this times the node's share */
 
@@ -106,8 +108,7 @@ PetscErrorCode ItAppCheckMemory(ItApp *app) {
                "but a node has %.3g %s per rank (%d rank(s) per node): use more nodes, a coarser "
                "-grid_n, or -memory_check false",
                command, (double)need_v, need_u, (double)ItGridCellCount(app->grid), size,
-               (double)ItMemoryPerUnknown(command, app->grid->dim), (double)have_v, have_u,
-               ranks);
+               (double)ItMemoryPerUnknown(command, app->grid->dim), (double)have_v, have_u, ranks);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

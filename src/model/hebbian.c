@@ -91,7 +91,7 @@ IT_MODEL_CLONES static PetscErrorCode ItModelEvaluateSoA_Hebbian(ItModelConst mo
                                                                  PetscReal A[], PetscReal D[]) {
   const ItHebbian *heb   = (const ItHebbian *)model->data;
   const PetscReal  tau_v = p[IT_P_TAU_V], sigma_v = p[IT_P_SIGMA_V], v0 = p[IT_P_V0];
-  const PetscReal  Dv    = sigma_v * sigma_v / tau_v;
+  const PetscReal  Dv = sigma_v * sigma_v / tau_v;
 
   PetscFunctionBegin;
   (void)t;

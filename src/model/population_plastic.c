@@ -43,7 +43,7 @@ ItModelEvaluateSoA_PopulationPlastic(ItModelConst model, PetscReal t, const Pets
                                      PetscReal D[]) {
   const ItPopulationPlastic *pop   = (const ItPopulationPlastic *)model->data;
   const PetscReal            tau_v = p[IT_P_TAU_V], sigma_v = p[IT_P_SIGMA_V], v0 = p[IT_P_V0];
-  const PetscReal            Dv    = sigma_v * sigma_v / tau_v;
+  const PetscReal            Dv = sigma_v * sigma_v / tau_v;
 
   PetscFunctionBegin;
   (void)t;
@@ -71,9 +71,9 @@ static PetscErrorCode ItModelView_PopulationPlastic(ItModel model, PetscViewer v
   ItPopulationPlastic *pop = (ItPopulationPlastic *)model->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "  inputs u1(v): %s, u2(v): %s tuning; synaptic noise %s\n",
-                                   ItTuningName(&pop->u[0]), ItTuningName(&pop->u[1]),
-                                   ItSynapseNoiseName(&pop->synapse)));
+  PetscCall(PetscViewerASCIIPrintf(
+      viewer, "  inputs u1(v): %s, u2(v): %s tuning; synaptic noise %s\n", ItTuningName(&pop->u[0]),
+      ItTuningName(&pop->u[1]), ItSynapseNoiseName(&pop->synapse)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
