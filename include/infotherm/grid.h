@@ -24,8 +24,8 @@ struct _p_ItGrid {
   PetscReal cell_volume;
   /* owned and ghosted corners; axes beyond dim have start 0 and width 1 */
   PetscInt xs[IT_MAX_DIM], xm[IT_MAX_DIM], gxs[IT_MAX_DIM], gxm[IT_MAX_DIM];
-  PetscInt nlocal, rstart; /* owned cells, and the global index of the first */
-  PetscInt ndist, dist[3]; /* the DMDA's axes (variables), in increasing order */
+  PetscInt nlocal, rstart;    /* owned cells, and the global index of the first */
+  PetscInt ndist, dist[3];    /* the DMDA's axes (variables), in increasing order */
   PetscInt order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
   PetscInt dof;               /* cells per grid point: the non-distributed axes */
 };
@@ -56,7 +56,7 @@ static inline PetscInt ItGridFirstOwned(ItGrid grid, PetscInt c[]) {
 
 /* The next owned cell in the owned array's (storage) order. */
 static inline void ItGridNextOwned(ItGrid grid, PetscInt c[]) {
-  for (PetscInt k = 0; k < IT_MAX_DIM; k++) {
+  for (PetscInt k = 0; k < grid->dim; k++) {
     const PetscInt a = grid->order[k];
     if (++c[a] < grid->xs[a] + grid->xm[a]) return;
     c[a] = grid->xs[a];
@@ -83,7 +83,7 @@ static inline PetscInt ItGridStorageOffset(ItGrid grid, const PetscInt start[],
                                            const PetscInt width[], const PetscInt c[]) {
   PetscInt offset = 0;
 
-  for (PetscInt k = IT_MAX_DIM - 1; k >= 0; k--) {
+  for (PetscInt k = grid->dim - 1; k >= 0; k--) { /* order[dim..] are axes of one cell */
     const PetscInt a = grid->order[k];
     offset           = offset * width[a] + (c[a] - start[a]);
   }

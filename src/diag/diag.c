@@ -68,7 +68,7 @@ struct _p_ItDiag {
   PetscReal *lnp;
   PetscInt   nmarginal, xmarginal, ymarginal, nmarg, offdec;
   ItMarginal marginal[IT_MAX_MARGINALS];
-  PetscReal *marg_local, *marg;
+  PetscReal *marg_local, *marg, *lnmarg; /* lnmarg: ln of the X and Y marginals (else unset) */
   /* cumulative integrals by the trapezoidal rule over every evaluation in time */
   PetscBool have_prev;
   PetscReal t_prev, rate_prev[IT_NRATE], cum[IT_NRATE];
@@ -261,7 +261,7 @@ static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
   }
   g->offdec = g->nmarg;
   if (g->col.decoding_mse >= 0) g->nmarg += g->marginal[g->xmarginal].size;
-  PetscCall(PetscMalloc2(g->nmarg, &g->marg_local, g->nmarg, &g->marg));
+  PetscCall(PetscMalloc3(g->nmarg, &g->marg_local, g->nmarg, &g->marg, g->nmarg, &g->lnmarg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -339,6 +339,11 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
   if (g->col.decoding_mse >= 0)
     for (PetscInt k = g->offdec; k < g->nmarg; k++)
       g->marg[k] *= grid->cell_volume / g->marginal[g->xmarginal].cell;
+  /* ln p_X and ln p_Y once per cell of theirs, not twice per face */
+  for (PetscInt j = 0; grid->dim > 1 && j < 2; j++) {
+    const ItMarginal *m = &g->marginal[j ? g->ymarginal : g->xmarginal];
+    ItDiagLog(&g->marg[m->offset], m->size, &g->lnmarg[m->offset]);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -374,15 +379,19 @@ static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt 
   ItGrid           grid = g->grid;
   const PetscReal *lo, *hi, *ilo, *ihi, inv_h = 1 / grid->h[a];
   const PetscReal  pc = PetscRealPart(pl[o]), pr = PetscRealPart(pl[r]);
-  PetscReal        px_l = 0, px_r = 0, J;
+  PetscReal        px_l = 0, px_r = 0, lnpx_l = 0, lnpx_r = 0, J;
   PetscInt         off;
 
   (void)ItFacesGetAxis(g->faces, a, &lo, &hi, &ilo, &ihi);
   if (grid->dim > 1) { /* the marginal of X (or Y) on both sides */
     const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
-    px_l                = g->marg[ItDiagMarginalIndex(g, m, c)];
+    PetscInt          k = ItDiagMarginalIndex(g, m, c);
+    px_l                = g->marg[k];
+    lnpx_l              = g->lnmarg[k];
     c[a]++;
-    px_r = g->marg[ItDiagMarginalIndex(g, m, c)];
+    k      = ItDiagMarginalIndex(g, m, c);
+    px_r   = g->marg[k];
+    lnpx_r = g->lnmarg[k];
     c[a]--;
   }
   c[a]++;
@@ -398,7 +407,7 @@ static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt 
   }
   if (grid->dim > 1 && px_l > 0 && px_r > 0)
     local[g->sensor[a] ? S_INFO_X : S_INFO_Y] +=
-        J * ((g->lnp[r] - PetscLogReal(px_r)) - (g->lnp[o] - PetscLogReal(px_l))) * inv_h;
+        J * ((g->lnp[r] - lnpx_r) - (g->lnp[o] - lnpx_l)) * inv_h;
   if (g->lnref && g->lnref[o] > PETSC_MIN_REAL && g->lnref[r] > PETSC_MIN_REAL)
     local[S_KL_RATE] += J * ((g->lnp[r] - g->lnref[r]) - (g->lnp[o] - g->lnref[o])) * inv_h;
 }
@@ -695,7 +704,7 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   if (!g) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree(g->name));
   PetscCall(PetscFree(g->value));
-  PetscCall(PetscFree2(g->marg_local, g->marg));
+  PetscCall(PetscFree3(g->marg_local, g->marg, g->lnmarg));
   PetscCall(PetscFree(g->lnp));
   PetscCall(PetscFree(g->lnref));
   PetscCall(VecDestroy(&g->p_local));

@@ -148,7 +148,7 @@ static PetscErrorCode ItGridSetBlockFills(ItGrid g) {
       stride *= g->n[g->order[j]];
     }
     dfill[k++] = i;
-    stride = 1;
+    stride     = 1;
     for (PetscInt j = 0; j < nnd; j++) { /* and above */
       if (c[j] < g->n[g->order[j]] - 1) dfill[k++] = i + stride;
       stride *= g->n[g->order[j]];
@@ -167,7 +167,7 @@ static PetscErrorCode ItGridSetBlockFills(ItGrid g) {
 /* The DMDA over the distributed axes with the other axes' cells as its dof,
    and this rank's owned and ghosted corners. */
 static PetscErrorCode ItGridCreateDA(ItGrid g) {
-  PetscInt  n[3] = {1, 1, 1}, xs[3] = {0}, xm[3] = {1, 1, 1}, gxs[3] = {0}, gxm[3] = {1, 1, 1};
+  PetscInt    n[3] = {1, 1, 1}, xs[3] = {0}, xm[3] = {1, 1, 1}, gxs[3] = {0}, gxm[3] = {1, 1, 1};
   PetscReal   lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
   PetscInt    start = 0;
   PetscMPIInt rank;
@@ -189,8 +189,10 @@ static PetscErrorCode ItGridCreateDA(ItGrid g) {
   PetscCall(DMDASetStencilWidth(g->da, 1));
   PetscCall(DMSetFromOptions(g->da));
   PetscCall(DMSetUp(g->da));
-  if (g->dof == 1) PetscCall(DMDASetFieldName(g->da, 0, "density"));
-  else PetscCall(ItGridSetBlockFills(g));
+  if (g->dof == 1)
+    PetscCall(DMDASetFieldName(g->da, 0, "density"));
+  else
+    PetscCall(ItGridSetBlockFills(g));
   PetscCall(DMDASetUniformCoordinates(g->da, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]));
   PetscCall(DMDAGetCorners(g->da, &xs[0], &xs[1], &xs[2], &xm[0], &xm[1], &xm[2]));
   PetscCall(DMDAGetGhostCorners(g->da, &gxs[0], &gxs[1], &gxs[2], &gxm[0], &gxm[1], &gxm[2]));
@@ -295,6 +297,15 @@ PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer) {
         "grid axis %" PetscInt_FMT ": %" PetscInt_FMT
         " cells on [%g, %g], h = %g, split over %" PetscInt_FMT " rank(s)\n",
         i, grid->n[i], (double)grid->lo[i], (double)grid->hi[i], (double)grid->h[i], m[i]));
+  if (grid->dof > 1) {
+    PetscCall(PetscViewerASCIIPrintf(viewer, "distributed axes (-grid_distribute):"));
+    PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+    for (PetscInt j = 0; j < grid->ndist; j++)
+      PetscCall(PetscViewerASCIIPrintf(viewer, " %" PetscInt_FMT, grid->dist[j]));
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer, "; the others' %" PetscInt_FMT " cells per grid point are its dof\n", grid->dof));
+    PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  }
   PetscCall(
       PetscViewerASCIIPrintf(viewer, "decomposition: %d rank(s); this rank owns cells", size));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));

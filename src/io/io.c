@@ -425,8 +425,8 @@ static PetscErrorCode ItIOSlabTransfer(PetscViewer viewer, const char name[], co
   if (write) {
     filespace = H5Screate_simple(slab->rank, slab->dims, NULL);
     PetscCheck(filespace >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5: no dataspace for /%s", name);
-    dset = H5Dcreate2(file, name, H5T_NATIVE_DOUBLE, filespace, H5P_DEFAULT, H5P_DEFAULT,
-                      H5P_DEFAULT);
+    dset =
+        H5Dcreate2(file, name, H5T_NATIVE_DOUBLE, filespace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   } else {
     dset      = H5Dopen2(file, name, H5P_DEFAULT);
     filespace = dset >= 0 ? H5Dget_space(dset) : -1;

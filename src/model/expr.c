@@ -378,7 +378,8 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
      evaluation, so -name overrides and schedules reach the formulas */
   PetscCall(ItExprReserve(model, 64));
   for (PetscInt i = 0; i < d; i++) /* about 10^6 to 3·10^6 cells from 4 variables on */
-    PetscCall(ItModelSetDefaultBox(model, i, (PetscInt[]){64, 64, 48, 32, 16, 12}[d - 1], -5.0, 5.0));
+    PetscCall(
+        ItModelSetDefaultBox(model, i, (PetscInt[]){64, 64, 48, 32, 16, 12}[d - 1], -5.0, 5.0));
   model->ops.evaluate     = ItModelEvaluate_Expr;
   model->ops.evaluate_soa = ItModelEvaluateSoA_Expr;
   model->bulk_size        = 8192;

@@ -119,11 +119,12 @@ static PetscErrorCode ItModelFingerprint_Linear(ItModel model, json_t *fingerpri
 
 /* The dimension comes from -linear_M (d*d entries), else from -vars, else 2. */
 PetscErrorCode ItModelCreate_Linear(ItModel model) {
-  static const char *const names[]  = {"x1", "x2", "x3", "x4", "x5", "x6"};
-  static const PetscInt    cells[]  = {128, 128, 48, 24, 16, 12}; /* default cells per axis */
+  static const char *const names[] = {"x1", "x2", "x3", "x4", "x5", "x6"};
+  static const PetscInt    cells[] = {128, 128, 48, 24, 16, 12}; /* default cells per axis */
   ItLinear                *lin;
   PetscReal                M[IT_MAX_DIM * IT_MAX_DIM + 1]; /* one more: a longer list is refused */
-  PetscInt                 d = 2, nM = IT_MAX_DIM * IT_MAX_DIM + 1, nb = IT_MAX_DIM, nD = IT_MAX_DIM;
+  PetscInt                 d = 2, nb = IT_MAX_DIM, nD = IT_MAX_DIM;
+  PetscInt                 nM = IT_MAX_DIM * IT_MAX_DIM + 1;
   PetscBool                setM, setb, setD;
   char                    *vars[IT_MAX_DIM];
   PetscInt                 nvars = IT_MAX_DIM;
@@ -149,7 +150,8 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
     PetscCheck(d * d == nM && d <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
                "-linear_M needs 1, 4, 9, 16, 25 or 36 entries (a square matrix, row-major); got "
                "%s%" PetscInt_FMT,
-               nM > IT_MAX_DIM * IT_MAX_DIM ? "more than " : "", PetscMin(nM, IT_MAX_DIM * IT_MAX_DIM));
+               nM > IT_MAX_DIM * IT_MAX_DIM ? "more than " : "",
+               PetscMin(nM, IT_MAX_DIM * IT_MAX_DIM));
     PetscCall(PetscArraycpy(lin->M, M, nM));
   } else {
     if (setvars) d = nvars;
