@@ -5,6 +5,9 @@
 #   tools/setup.sh           build, run and plot
 #   tools/setup.sh --tests   also what the test suite needs (a local Slurm: slurmd,
 #                            slurmctld, slurm-client, munge)
+#   tools/setup.sh --index64 build against the 64-bit-index PETSc and SLEPc (petsc64-dev, slepc64-dev,
+#                            meson -Dindex64=true) for grids over 2^31 unknowns;
+#                            without it build/ goes back to the default PETSc
 #
 # On a Debian machine as root it uses apt-get; on a cluster without root it
 # finds PETSc, SLEPc, MPI and FFTW through pkg-config (modules, Spack) and skips apt.
@@ -16,7 +19,16 @@ packages=(petsc-dev slepc-dev libopenmpi-dev openmpi-bin libfftw3-dev libfftw3-m
   python3-numpy python3-matplotlib python3-h5py
   openssh-client)  # Open MPI's mpiexec looks for an rsh agent even on one node
 
-[ "${1:-}" = --tests ] && packages+=(slurmd slurmctld slurm-client munge)
+index64=false
+for arg in "$@"; do
+  case $arg in
+    --tests) packages+=(slurmd slurmctld slurm-client munge) ;;
+    --index64) index64=true; packages+=(petsc64-dev slepc64-dev) ;;
+    *) echo "setup: unknown argument $arg (--tests, --index64)" >&2; exit 2 ;;
+  esac
+done
+pc=PETSc slepc_pc=SLEPc
+[ "$index64" = true ] && pc=PETSc64 slepc_pc=SLEPc64
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  elif pkg-config --exists PETSc SLEPc fftw3 muparser jansson 2>/dev/null; then
+  elif pkg-config --exists $pc $slepc_pc fftw3 muparser jansson 2>/dev/null; then
     echo "setup: no root; using PETSc, SLEPc, FFTW, muparser and jansson found by pkg-config" >&2
   else
     echo "setup: missing ${missing[*]} and cannot apt-get (not root); load PETSc, SLEPc, MPI, FFTW, muparser and jansson modules so pkg-config finds them" >&2
@@ -41,8 +53,9 @@ fi
 werror=false
 [ "${CI:-}" = true ] && werror=true
 if [ ! -f build/build.ninja ]; then
-  meson setup build --buildtype=release -Dwerror="$werror" >/dev/null
+  meson setup build --buildtype=release -Dwerror="$werror" -Dindex64="$index64" >/dev/null
 else
-  meson configure build -Dwerror="$werror" >/dev/null
+  # --reconfigure: a build/ set up before an option existed learns it
+  meson setup --reconfigure build -Dwerror="$werror" -Dindex64="$index64" >/dev/null
 fi
 ninja -C build >/dev/null

@@ -63,6 +63,11 @@ PetscInt       ItEstimateGetLevelCount(ItEstimate est);
 PetscErrorCode ItEstimateDestroy(ItEstimate *est);
 PetscErrorCode ItEstimateRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
 
+/* Memory per rank (src/app/memory.c): checked before the grid is allocated,
+   printed by info. */
+PetscErrorCode ItAppCheckMemory(ItApp *app);
+PetscErrorCode ItAppViewMemory(ItApp *app);
+
 /* Options that nothing reads (src/app/options.c). */
 PetscErrorCode ItAppCheckOptions(ItApp *app);
 PetscErrorCode ItAppSnapshotOptions(const char file[]);

@@ -31,6 +31,8 @@ struct _p_ItGrid {
 };
 
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
+PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid);
+PetscErrorCode ItGridSetUp(ItGrid grid);
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse);
 PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
 PetscErrorCode ItGridDestroy(ItGrid *grid);

@@ -68,7 +68,9 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(PetscTime(&app->start));
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
-  PetscCall(ItGridCreate(app->model, &app->grid));
+  PetscCall(ItGridCreateBox(app->model, &app->grid));
+  PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
+  PetscCall(ItGridSetUp(app->grid));
   PetscCall(ItAppCheckOptions(app));
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
@@ -518,6 +520,7 @@ static PetscErrorCode ItAppInfo(ItApp *app) {
         app->grid->xs[i] + app->grid->xm[i]));
   PetscCall(PetscSynchronizedFlush(PETSC_COMM_WORLD, PETSC_STDOUT));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "output directory: %s\n", app->output_dir));
+  PetscCall(ItAppViewMemory(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -252,6 +252,16 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
 
 /* Reads the box (ItGridReadBox) and builds the DMDA. Collective. */
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
+  PetscFunctionBegin;
+  PetscCall(ItGridCreateBox(model, grid));
+  PetscCall(ItGridSetUp(*grid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The first half of ItGridCreate: the box and its cells, read and checked,
+   without the DMDA (nothing of the grid's size is allocated yet: the caller
+   can check what the grid will cost first). Collective. */
+PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid) {
   ItGrid g;
 
   PetscFunctionBegin;
@@ -260,8 +270,14 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   g->dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
   PetscCall(ItGridReadDistribution(g, model));
-  PetscCall(ItGridCreateDA(g));
   *grid = g;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The second half: the DMDA over the box. Collective. */
+PetscErrorCode ItGridSetUp(ItGrid grid) {
+  PetscFunctionBegin;
+  PetscCall(ItGridCreateDA(grid));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -341,16 +357,20 @@ PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *i
 /* A scatter of a grid vector p into a sequential vector *all of the whole
    grid in natural order (axis 0 fastest) on every rank. Collective. */
 PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter *scatter) {
-  IS        from, to;
+  IS        from, owned, to;
   PetscInt *natural;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(grid->nlocal, &natural));
   ItGridForOwned(grid, c, l) natural[l] = ItGridNaturalIndex(grid, c);
-  PetscCall(ISCreateStride(PETSC_COMM_SELF, grid->nlocal, grid->rstart, 1, &from));
-  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, grid->nlocal, natural, PETSC_OWN_POINTER, &to));
+  /* every rank receives every cell: the natural index of each global index, in
+     global order (the ranks own consecutive ranges, in rank order) */
+  PetscCall(ISCreateGeneral(grid->comm, grid->nlocal, natural, PETSC_OWN_POINTER, &owned));
+  PetscCall(ISAllGather(owned, &to));
+  PetscCall(ISCreateStride(PETSC_COMM_SELF, ItGridCellCount(grid), 0, 1, &from));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, ItGridCellCount(grid), all));
   PetscCall(VecScatterCreate(p, from, *all, to, scatter));
+  PetscCall(ISDestroy(&owned));
   PetscCall(ISDestroy(&from));
   PetscCall(ISDestroy(&to));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -28,6 +28,7 @@ PetscErrorCode ItModelRegisterAll(void) {
   PetscCall(ItModelRegister("inference", ItModelCreate_Inference));
   PetscCall(ItModelRegister("population", ItModelCreate_Population));
   PetscCall(ItModelRegister("hebbian", ItModelCreate_Hebbian));
+  PetscCall(ItModelRegister("population_plastic", ItModelCreate_PopulationPlastic));
   PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
   PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -132,10 +132,40 @@ static inline void ItVelocityPoint(const PetscReal p[], PetscReal v, PetscReal *
   *D = p[IT_P_SIGMA_V] * p[IT_P_SIGMA_V] / p[IT_P_TAU_V];
 }
 
+/* The Hebbian / BCM neuron–synapse pair of PHYSICS.md §2 (src/model/hebbian.c):
+   an input u(v) drives the neuron r through the weight w,
+     A_r = (-r + w u)/tau_r,                          D_r = sigma_r^2/tau_r,
+     A_w = (eps u r (r - thetaM) - (w - w0))/tau_w,   D_w = sigma_w^2/tau_w (x w if multiplicative).
+   A model with several pairs registers the parameters once and shares them. */
+typedef struct {
+  PetscInt  tau_r, sigma_r, tau_w, sigma_w, eps, thetaM, w0; /* parameter indices */
+  PetscBool multiplicative;                                  /* -w_noise multiplicative */
+} ItSynapse;
+
+PetscErrorCode ItSynapseRegister(ItModel model, PetscReal sigma_r, PetscReal sigma_w,
+                                 ItSynapse *synapse);
+PetscErrorCode ItSynapseSetFromOptions(ItModel model, ItSynapse *synapse);
+const char    *ItSynapseNoiseName(const ItSynapse *synapse);
+void           ItSynapseEvalArray(const PetscReal p[], const ItSynapse *synapse, PetscInt n,
+                                  const PetscReal r[], const PetscReal w[], PetscReal Au_r[],
+                                  PetscReal A_w[], PetscReal D_r[], PetscReal D_w[]);
+
+static inline void ItSynapsePoint(const PetscReal p[], const ItSynapse *synapse, PetscReal u,
+                                  PetscReal r, PetscReal w, PetscReal A[2], PetscReal D[2]) {
+  const PetscReal tau_r = p[synapse->tau_r], sigma_r = p[synapse->sigma_r];
+  const PetscReal tau_w = p[synapse->tau_w], sigma_w = p[synapse->sigma_w];
+
+  A[0] = (-r + w * u) / tau_r;
+  D[0] = sigma_r * sigma_r / tau_r;
+  A[1] = (p[synapse->eps] * u * r * (r - p[synapse->thetaM]) - (w - p[synapse->w0])) / tau_w;
+  D[1] = sigma_w * sigma_w / tau_w * (synapse->multiplicative ? w : 1.0);
+}
+
 PetscErrorCode ItModelCreate_Linear(ItModel);
 PetscErrorCode ItModelCreate_Brownian(ItModel);
 PetscErrorCode ItModelCreate_Inference(ItModel);
 PetscErrorCode ItModelCreate_Population(ItModel);
 PetscErrorCode ItModelCreate_Hebbian(ItModel);
+PetscErrorCode ItModelCreate_PopulationPlastic(ItModel);
 PetscErrorCode ItModelCreate_Bistable(ItModel);
 PetscErrorCode ItModelCreate_Expr(ItModel);

@@ -1,0 +1,138 @@
+/* The memory a command takes per rank, estimated before the grid is
+   allocated: bytes per unknown of each part (one table, measured), times the
+   unknowns a rank owns, plus what every rank holds anyway. `info` prints it;
+   every command refuses to start when a rank's share clearly exceeds
+   the memory its node reports per rank (-memory_check false overrides).
+   Monte Carlo particles are not counted (the MC commands count the grid). */
+#include <unistd.h>
+#include <infotherm/app.h>
+
+/* Bytes per unknown of each part of a command, measured with tools/memory.py
+   (the slope of the peak resident set between two grids, one rank, linear
+   model, default solver options, release build): a part per unknown and a
+   part per matrix entry of a row (2d + 1 with the star stencil). Measured
+   totals (B/unknown, d = 2 / 3 / 5): info 97 / 121 / 100, stationary 539 /
+   694 / 1165, run 909 / 873 / 1047; the table gives 110 / 110 / 110, 610 /
+   810 / 1210 and 895 / 949 / 1057. The one place to update when a solver
+   changes what it keeps. */
+typedef struct {
+  const char *part;
+  const char *commands[6]; /* the commands that hold it */
+  PetscReal   per_unknown, per_nonzero;
+} ItMemoryCost;
+
+/* clang-format off */
+static const ItMemoryCost ItMemoryTable[] = {
+    {"grid, density, diagnostics", {"info", "run", "stationary", "analyze", "mc", "crosscheck"}, 110.0, 0.0},
+    {"stationary solve (matrix, BoomerAMG)", {"stationary"}, 0.0, 100.0},
+    {"time stepping (matrices, ILU, stages, GMRES)", {"run", "crosscheck"}, 650.0, 27.0},
+};
+/* clang-format on */
+static const PetscReal ItMemoryPerRank = 50e6; /* MPI, PETSc and the program, on every rank */
+static const PetscReal ItMemoryLimit   = 1.5;  /* refuse above this times the node's share */
+
+/* Bytes per unknown that `command` takes on a grid of `dim` variables. */
+static PetscReal ItMemoryPerUnknown(const char command[], PetscInt dim) {
+  PetscReal bytes = 0;
+
+  for (size_t k = 0; k < sizeof(ItMemoryTable) / sizeof(ItMemoryTable[0]); k++)
+    for (size_t j = 0; j < 6 && ItMemoryTable[k].commands[j]; j++)
+      if (!strcmp(ItMemoryTable[k].commands[j], command))
+        bytes += ItMemoryTable[k].per_unknown + ItMemoryTable[k].per_nonzero * (2 * dim + 1);
+  return bytes;
+}
+
+/* The estimated peak of one rank: its share of the unknowns (the largest,
+   when they do not divide evenly) times the bytes per unknown, plus the base.
+   Not collective. */
+static PetscReal ItMemoryEstimate(ItGrid grid, const char command[]) {
+  PetscMPIInt size;
+  PetscReal   cells = 1;
+
+  MPI_Comm_size(grid->comm, &size);
+  for (PetscInt i = 0; i < grid->dim; i++) cells *= (PetscReal)grid->n[i];
+  return ItMemoryPerRank + PetscCeilReal(cells / size) * ItMemoryPerUnknown(command, grid->dim);
+}
+
+/* The memory a rank may use: the physical memory of its node over the ranks
+   on that node, the smallest over the nodes; and the ranks per node (largest).
+   Collective. */
+static PetscErrorCode ItMemoryNode(MPI_Comm comm, PetscReal *per_rank, PetscMPIInt *ranks) {
+  MPI_Comm    node;
+  PetscMPIInt local;
+  PetscReal   bytes = (PetscReal)sysconf(_SC_PHYS_PAGES) * (PetscReal)sysconf(_SC_PAGESIZE);
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &local));
+  PetscCallMPI(MPI_Comm_free(&node));
+  bytes /= local;
+  PetscCall(MPIU_Allreduce(&bytes, per_rank, 1, MPIU_REAL, MPIU_MIN, comm));
+  PetscCall(MPIU_Allreduce(&local, ranks, 1, MPI_INT, MPI_MAX, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static const char *ItMemoryUnit(PetscReal bytes, PetscReal *value) {
+  static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  PetscInt                 k       = 0;
+
+  for (*value = bytes; *value >= 1000 && k < 5; k++) *value /= 1000;
+  return units[k];
+}
+
+/* -memory_check (default true): before the grid is allocated, refuses a
+   command when a rank's estimated share (of that command: the solving ones
+   hold their solvers, the others the grid, density and diagnostics) exceeds
+   1.5 times the memory its node reports per rank. Collective. */
+PetscErrorCode ItAppCheckMemory(ItApp *app) {
+  PetscBool   check = PETSC_TRUE;
+  PetscReal   need, have, need_v, have_v;
+  PetscMPIInt size, ranks;
+  const char *command = app->command;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Memory", "ItApp");
+  PetscCall(PetscOptionsBool("-memory_check",
+                             "refuse to start when a rank's estimated memory exceeds 1.5 times "
+                             "its node's physical memory per rank",
+                             NULL, check, &check, NULL));
+  PetscOptionsEnd();
+  if (!check) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(ItMemoryNode(PETSC_COMM_WORLD, &have, &ranks));
+  need = ItMemoryEstimate(app->grid, command);
+  {
+    const char *need_u = ItMemoryUnit(need, &need_v), *have_u = ItMemoryUnit(have, &have_v);
+    PetscCheck(need <= ItMemoryLimit * have, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "%s needs about %.3g %s per rank (%.4g unknowns on %d rank(s), %.0f B per unknown) "
+               "but a node has %.3g %s per rank (%d rank(s) per node): use more nodes, a coarser "
+               "-grid_n, or -memory_check false",
+               command, (double)need_v, need_u, (double)ItGridCellCount(app->grid), size,
+               (double)ItMemoryPerUnknown(command, app->grid->dim), (double)have_v, have_u, ranks);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* info: the estimate per rank of each solving command, against the node's
+   memory per rank. Collective. */
+PetscErrorCode ItAppViewMemory(ItApp *app) {
+  static const char *const commands[] = {"run", "stationary"};
+  PetscReal                have, value;
+  PetscMPIInt              ranks;
+  const char              *unit;
+
+  PetscFunctionBegin;
+  PetscCall(ItMemoryNode(PETSC_COMM_WORLD, &have, &ranks));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per rank (estimate):"));
+  for (size_t k = 0; k < 2; k++) {
+    const PetscReal need = ItMemoryEstimate(app->grid, commands[k]);
+    unit                 = ItMemoryUnit(need, &value);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, " %s %.3g %s (%.0f B per unknown);", commands[k],
+                          (double)value, unit,
+                          (double)ItMemoryPerUnknown(commands[k], app->grid->dim)));
+  }
+  unit = ItMemoryUnit(have, &value);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, " the node has %.3g %s per rank (%d rank(s) per node)\n",
+                        (double)value, unit, ranks));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
