@@ -263,8 +263,8 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
   PetscLogDouble start, end;
 
   PetscFunctionBegin;
+  PetscCall(ItEstimateInitialDensity(app, L)); /* not timed, as the fine one is not */
   PetscCall(PetscTime(&start));
-  PetscCall(ItEstimateInitialDensity(app, L));
   if (est->transient) {
     ItSolveSettings s  = app->settings;
     s.quiet            = PETSC_TRUE;
@@ -437,9 +437,10 @@ static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
    parts), the observed order and whether it is trusted; warns about the
    untrusted ones. Collective. */
 PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final) {
-  const PetscReal *values = ItDiagGetValues(diag);
-  const PetscReal  t      = ItDiagGetTime(diag);
-  json_t          *quantities, *untrusted, *cost, *grids, *object;
+  const PetscReal *values   = ItDiagGetValues(diag);
+  const PetscReal  t        = ItDiagGetTime(diag);
+  const PetscReal  range[2] = {IT_ESTIMATE_ORDER_MIN, IT_ESTIMATE_ORDER_MAX};
+  json_t          *quantities, *untrusted, *cost, *grids, *object, *order_range;
   ItBuffer         list       = {0};
   PetscInt         nuntrusted = 0;
   const PetscReal *q[IT_ESTIMATE_NLEVEL];
@@ -481,11 +482,11 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
   }
   if (nuntrusted > 4) PetscCall(ItBufferPrintf(&list, ", ..."));
   PetscCall(ItEstimateCost(est, &cost));
+  PetscCall(ItJSONRealArray(2, range, &order_range));
   PetscCall(ItJSONPack(&object, "{s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "coarse_grids", grids,
                        "time_error_estimated", (int)est->time_error, "time_tolerance_factor",
-                       ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range",
-                       json_pack("[f, f]", IT_ESTIMATE_ORDER_MIN, IT_ESTIMATE_ORDER_MAX),
-                       "untrusted", untrusted, "cost", cost, "quantities", quantities));
+                       ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range", order_range, "untrusted",
+                       untrusted, "cost", cost, "quantities", quantities));
   PetscCall(ItJSONSet(root, "error_estimate", object));
   PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
   PetscCall(ItBufferFree(&list));
