@@ -29,6 +29,7 @@ typedef struct {
   /* -error_estimate (src/app/error_estimate.c): how the initial density and
      the KL reference were made, to make them again on the coarse grids */
   PetscInt   init_kind; /* 0 gaussian, 1 stationary, 2 file */
+  char       init_file[PETSC_MAX_PATH_LEN];
   char       kl_reference[PETSC_MAX_PATH_LEN];
   ItEstimate estimate; /* NULL without -error_estimate */
 } ItApp;
@@ -37,6 +38,8 @@ typedef struct {
 PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]);
 PetscErrorCode ItAppTearDown(ItApp *app);
 PetscErrorCode ItAppInitialDensity(ItApp *app);
+PetscErrorCode ItAppInitialOptions(ItApp *app);
+PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file[], Vec p);
 PetscErrorCode ItAppCheckBox(ItApp *app);
 PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);

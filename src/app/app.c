@@ -9,7 +9,7 @@
    then restricted to a coarser one by summing children). Collective. */
 PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
   PetscBool none, stationary;
-  PetscReal t, residual;
+  PetscReal residual;
   PetscInt  its;
   Vec       fine;
 
@@ -24,14 +24,7 @@ PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
-  {
-    char what[PETSC_MAX_PATH_LEN + 32];
-    PetscCall(ItIOReadSnapshot(app->grid, app->model, app->kl_reference, fine, &t));
-    PetscCall(PetscSNPrintf(what, sizeof(what), "-kl_reference %s", app->kl_reference));
-    PetscCall(
-        ItSolveCheckDensity(app->grid, fine, what, "give a density snapshot written by infotherm"));
-    PetscCall(ItSolveNormalize(app->grid, fine));
-  }
+  PetscCall(ItAppReadDensity(app, "-kl_reference", app->kl_reference, fine));
   if (grid == app->grid)
     PetscCall(VecCopy(fine, *pss));
   else
@@ -97,23 +90,48 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -init gaussian|stationary|file: the initial density in app->p. */
-PetscErrorCode ItAppInitialDensity(ItApp *app) {
-  static const char *const kinds[]                  = {"gaussian", "stationary", "file"};
-  PetscInt                 kind                     = 0;
-  char                     file[PETSC_MAX_PATH_LEN] = "";
-  PetscReal                t, residual;
-  PetscInt                 its;
+/* A density snapshot FILE on the run's grid into p, checked and normalised;
+   option names the option that gave it (-init_file, -kl_reference). Collective. */
+PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file[], Vec p) {
+  char      what[PETSC_MAX_PATH_LEN + 32];
+  PetscReal t;
+
+  PetscFunctionBegin;
+  PetscCall(ItIOReadSnapshot(app->grid, app->model, file, p, &t));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s", option, file));
+  PetscCall(
+      ItSolveCheckDensity(app->grid, p, what, "give a density snapshot written by infotherm"));
+  PetscCall(ItSolveNormalize(app->grid, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -init gaussian|stationary|file and -init_file: how the initial density is
+   made (app->init_kind, app->init_gaussian, app->init_file). Collective. */
+PetscErrorCode ItAppInitialOptions(ItApp *app) {
+  static const char *const kinds[] = {"gaussian", "stationary", "file"};
+  PetscInt                 kind    = 0;
 
   PetscFunctionBegin;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Initial density", "ItApp");
   PetscCall(PetscOptionsEList("-init", "initial density", NULL, kinds, 3, kinds[0], &kind, NULL));
-  PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL, file,
-                               file, sizeof(file), NULL));
+  PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL,
+                               app->init_file, app->init_file, sizeof(app->init_file), NULL));
   PetscOptionsEnd();
   app->init_gaussian = (PetscBool)(kind == 0);
   app->init_kind     = kind;
-  switch (kind) {
+  PetscCheck(kind != 2 || app->init_file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-init file needs -init_file FILE.h5");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -init gaussian|stationary|file: the initial density in app->p. */
+PetscErrorCode ItAppInitialDensity(ItApp *app) {
+  PetscReal residual;
+  PetscInt  its;
+
+  PetscFunctionBegin;
+  PetscCall(ItAppInitialOptions(app));
+  switch (app->init_kind) {
   case 0:
     PetscCall(ItSolveGaussian(app->grid, app->p));
     PetscCall(ItSolveCheckDensity(app->grid, app->p, "the initial Gaussian",
@@ -125,16 +143,8 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
         app->grid, app->p, "the stationary density of -init stationary",
         "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
     break;
-  default: {
-    char what[PETSC_MAX_PATH_LEN + 32];
-    PetscCheck(file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-               "-init file needs -init_file FILE.h5");
-    PetscCall(ItIOReadSnapshot(app->grid, app->model, file, app->p, &t));
-    PetscCall(PetscSNPrintf(what, sizeof(what), "-init_file %s", file));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, what,
-                                  "give a density snapshot written by infotherm"));
-    PetscCall(ItSolveNormalize(app->grid, app->p));
-  }
+  default:
+    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, app->p));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -425,11 +435,11 @@ static PetscErrorCode ItAppRun(ItApp *app) {
       restart, restart, sizeof(restart), &restarted));
   PetscOptionsEnd();
   PetscCall(ItEstimateFromOptions(app, &estimate));
-  PetscCheck(!estimate || !restarted, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-error_estimate cannot continue a checkpoint (its coarse solves start at t = 0): "
-             "drop -restart, or -error_estimate");
-  /* a fresh run validates its initial density before it creates anything */
+  /* a fresh run validates its initial density before it creates anything; a
+     restart under -error_estimate solves the coarse grids again from t = 0 */
   if (!restarted) PetscCall(ItAppInitialDensity(app));
+  else if (estimate)
+    PetscCall(ItAppInitialOptions(app));
   if (estimate) PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_FALSE, &app->estimate));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItAppOutputColumns(app));

@@ -11,7 +11,9 @@
    fine solve's rows then get, for every column q but mass (conserved to
    round-off on every grid), q_err = (q_h - q_2h)/3 + (q_4h,tight - q_4h) and
    q_extrap = q_h + q_err, and summary.json the observed order of each
-   quantity, whether it is trusted, and the coarse solves' cost. */
+   quantity, whether it is trusted, and the coarse solves' cost. A restart
+   (-restart) solves the coarse grids again from t = 0 (they do not depend on
+   the fine state) and continues the fine one from its checkpoint. */
 #include <infotherm/app.h>
 #include <infotherm/error_estimate.h>
 
@@ -181,8 +183,13 @@ static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
     PetscCall(ItSolveGaussian(L->grid, L->p));
   else if (app->init_kind == 1)
     PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
-  else
-    PetscCall(ItEstimateRestrict(app->grid, L->grid, app->p, L->p));
+  else {
+    Vec fine; /* read again: on a restart app->p holds the checkpoint's density */
+    PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
+    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, fine));
+    PetscCall(ItEstimateRestrict(app->grid, L->grid, fine, L->p));
+    PetscCall(VecDestroy(&fine));
+  }
   PetscCall(PetscSNPrintf(what, sizeof(what),
                           "the initial density on the grid coarsened by %" PetscInt_FMT,
                           L->factor));
@@ -256,8 +263,8 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
   PetscLogDouble start, end;
 
   PetscFunctionBegin;
+  PetscCall(ItEstimateInitialDensity(app, L)); /* not timed, as the fine one is not */
   PetscCall(PetscTime(&start));
-  PetscCall(ItEstimateInitialDensity(app, L));
   if (est->transient) {
     ItSolveSettings s  = app->settings;
     s.quiet            = PETSC_TRUE;
@@ -266,6 +273,9 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
     s.checkpoint_every = 0;
     s.checkpoint_wall  = 0;
     s.tolerance_factor = L->tolerance_factor;
+    s.restarted = PETSC_FALSE; /* from t = 0 also when the fine solve continues a checkpoint */
+    s.t0 = s.dt0 = 0;
+    s.step0      = 0;
     PetscCall(ItSolveTransient(L->grid, app->model, &s, L->p, ItEstimateOutput, L));
   } else {
     PetscReal residual;
@@ -427,9 +437,10 @@ static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
    parts), the observed order and whether it is trusted; warns about the
    untrusted ones. Collective. */
 PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final) {
-  const PetscReal *values = ItDiagGetValues(diag);
-  const PetscReal  t      = ItDiagGetTime(diag);
-  json_t          *quantities, *untrusted, *cost, *grids, *object;
+  const PetscReal *values   = ItDiagGetValues(diag);
+  const PetscReal  t        = ItDiagGetTime(diag);
+  const PetscReal  range[2] = {IT_ESTIMATE_ORDER_MIN, IT_ESTIMATE_ORDER_MAX};
+  json_t          *quantities, *untrusted, *cost, *grids, *object, *order_range;
   ItBuffer         list       = {0};
   PetscInt         nuntrusted = 0;
   const PetscReal *q[IT_ESTIMATE_NLEVEL];
@@ -471,11 +482,11 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
   }
   if (nuntrusted > 4) PetscCall(ItBufferPrintf(&list, ", ..."));
   PetscCall(ItEstimateCost(est, &cost));
+  PetscCall(ItJSONRealArray(2, range, &order_range));
   PetscCall(ItJSONPack(&object, "{s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "coarse_grids", grids,
                        "time_error_estimated", (int)est->time_error, "time_tolerance_factor",
-                       ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range",
-                       json_pack("[f, f]", IT_ESTIMATE_ORDER_MIN, IT_ESTIMATE_ORDER_MAX),
-                       "untrusted", untrusted, "cost", cost, "quantities", quantities));
+                       ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range", order_range, "untrusted",
+                       untrusted, "cost", cost, "quantities", quantities));
   PetscCall(ItJSONSet(root, "error_estimate", object));
   PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
   PetscCall(ItBufferFree(&list));
