@@ -64,12 +64,41 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The DMDA over the box, and this rank's owned and ghosted corners. */
-static PetscErrorCode ItGridCreateDA(ItGrid g) {
+/* Sets the coarse DMDA's ranks per axis to the fine one's, and its ownership
+   ranges to the fine ranges over factor when every one divides. */
+static PetscErrorCode ItGridAlignCoarse(ItGrid g, ItGrid fine, PetscInt factor) {
+  const PetscInt *range[IT_MAX_DIM] = {NULL, NULL, NULL};
+  PetscInt        m[IT_MAX_DIM] = {1, 1, 1}, *coarse[IT_MAX_DIM] = {NULL, NULL, NULL};
+  PetscBool       divides = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(DMDAGetInfo(fine->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
+                        NULL, NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(fine->da, &range[0], &range[1], &range[2]));
+  for (PetscInt a = 0; a < g->dim; a++)
+    for (PetscInt r = 0; r < m[a]; r++) divides = (PetscBool)(divides && range[a][r] % factor == 0);
+  PetscCall(DMDASetNumProcs(g->da, m[0], g->dim > 1 ? m[1] : PETSC_DECIDE,
+                            g->dim > 2 ? m[2] : PETSC_DECIDE));
+  if (!divides) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt a = 0; a < g->dim; a++) {
+    PetscCall(PetscMalloc1(m[a], &coarse[a]));
+    for (PetscInt r = 0; r < m[a]; r++) coarse[a][r] = range[a][r] / factor;
+  }
+  PetscCall(DMDASetOwnershipRanges(g->da, coarse[0], coarse[1], coarse[2]));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(PetscFree(coarse[a]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The DMDA over the box, and this rank's owned and ghosted corners. A coarse
+   grid (fine != NULL) keeps the fine grid's ranks along each axis, and owns
+   the parents of each rank's fine cells where the fine ranges divide by the
+   factor (then grid transfers stay on the rank). */
+static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
   PetscFunctionBegin;
   PetscCall(DMDACreate(g->comm, &g->da));
   PetscCall(DMSetDimension(g->da, g->dim));
   PetscCall(DMDASetSizes(g->da, g->n[0], g->n[1], g->n[2]));
+  if (fine) PetscCall(ItGridAlignCoarse(g, fine, factor));
   PetscCall(DMDASetBoundaryType(g->da, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
   PetscCall(DMDASetDof(g->da, 1));
   PetscCall(DMDASetStencilType(g->da, DMDA_STENCIL_STAR));
@@ -122,7 +151,7 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
     g->h[i]  = i < g->dim ? (g->hi[i] - g->lo[i]) / g->n[i] : 1;
     if (i < g->dim) g->cell_volume *= g->h[i];
   }
-  PetscCall(ItGridCreateDA(g));
+  PetscCall(ItGridCreateDA(g, fine, factor));
   *coarse = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -136,7 +165,7 @@ PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid) {
   g->comm = ItModelGetComm(model);
   g->dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
-  PetscCall(ItGridCreateDA(g));
+  PetscCall(ItGridCreateDA(g, NULL, 1));
   *grid = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -189,15 +218,31 @@ PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The PETSc global index of a cell (any rank's). Collective. */
+/* The PETSc global index of a cell (any rank's), from the DMDA's ownership
+   ranges: ranks own boxes, numbered with axis 0 fastest, and each box's cells
+   follow one another with axis 0 fastest. Needs no application ordering (whose
+   tables hold every cell on every rank). Not collective. */
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index) {
-  AO       ao;
-  PetscInt natural = ItGridNaturalIndex(grid, cell);
+  const PetscInt *range[IT_MAX_DIM] = {NULL, NULL, NULL};
+  PetscInt        m[IT_MAX_DIM] = {1, 1, 1}, start[IT_MAX_DIM], width[IT_MAX_DIM], offset = 0;
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetAO(grid->da, &ao));
-  PetscCall(AOApplicationToPetsc(ao, 1, &natural));
-  *index = natural;
+  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
+                        NULL, NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(grid->da, &range[0], &range[1], &range[2]));
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
+    start[a] = 0;
+    width[a] = grid->n[a];
+    for (PetscInt r = 0; a < grid->dim && r < m[a]; r++) {
+      width[a] = range[a][r];
+      if (cell[a] < start[a] + width[a]) break;
+      start[a] += width[a];
+    }
+  }
+  /* the ranks before this box: whole slabs along axis 2, rows along 1, boxes along 0 */
+  offset = grid->n[0] * grid->n[1] * start[2] + grid->n[0] * start[1] * width[2] +
+           start[0] * width[1] * width[2];
+  *index = offset + ItGridBoxOffset(start, width, cell);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
