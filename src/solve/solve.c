@@ -334,6 +334,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(TSSetTolerances(ts, 1e-6, NULL, 1e-4, NULL));
   PetscCall(TSGetSNES(ts, &st->snes));
   PetscCall(SNESGetKSP(st->snes, &ksp));
+  PetscCall(KSPSetType(ksp, KSPGMRES));
+  PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(ItMGSetUpPC(st->mg, pc, 1));
   PetscCall(KSPSetPostSolve(ksp, ItSolveStageMass, st));
@@ -554,6 +556,7 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   PetscCall(KSPSetOptionsPrefix(*ksp, "stationary_"));
   PetscCall(KSPSetOperators(*ksp, A, A));
   PetscCall(KSPSetType(*ksp, KSPGMRES));
+  PetscCall(KSPSetPCSide(*ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(ItMGSetUpPC(mg, pc, 1));
