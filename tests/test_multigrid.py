@@ -60,7 +60,7 @@ for name, opts in CASES.items():
     check(float(np.max(np.abs(mass - 1))) < 1e-13, f"{name}: mass 1 to {float(np.max(np.abs(mass - 1))):.1e} (< 1e-13)")
 
 # the same answers on 1, 2 and 3 ranks (tight tolerances: the ranks change the smoothers)
-TIGHT = ["-ksp_rtol", "1e-14", "-stationary_ksp_rtol", "1e-14", "-ts_rtol", "1e-6", "-ts_atol", "1e-8"]
+TIGHT = ["-ksp_rtol", "1e-14", "-stationary_ksp_rtol", "1e-16", "-ts_rtol", "1e-6", "-ts_atol", "1e-8"]
 for name in ["linear (2-D, rotating)", "hebbian (3-D, input/hebbian.opts)"]:
     opts = CASES[name] + (["-grid_n", "24"] if "hebbian" in name else [])
     ref = None

@@ -225,20 +225,20 @@ PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Makes pc a V-cycle over the levels (when there are at least two), with
+/* Makes pc a V- or W-cycle over the levels (when there are at least two), with
    smoothers suited to non-symmetric M-matrices: `sweeps` Richardson steps of
    SSOR (Gauss–Seidel forward and back), and the default direct coarse solve
    (LU, or redundant LU on several ranks). Every choice is an option under the
    KSP's prefix (-pc_type, -mg_levels_ksp_type, -mg_coarse_pc_type, ...),
    read by the caller's KSPSetFromOptions; with another -pc_type the coarse
    levels are freed by ItMGCheckPC. Collective. */
-PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PetscInt sweeps) {
+PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps) {
   PetscFunctionBegin;
   if (mg->nlevels < 2) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PCSetType(pc, PCMG));
   PetscCall(PCMGSetLevels(pc, mg->nlevels, NULL));
   PetscCall(PCMGSetType(pc, PC_MG_MULTIPLICATIVE));
-  PetscCall(PCMGSetCycleType(pc, PC_MG_CYCLE_V));
+  PetscCall(PCMGSetCycleType(pc, cycle));
   PetscCall(PCMGSetGalerkin(pc, PC_MG_GALERKIN_EXTERNAL));
   for (PetscInt l = 0; l < mg->nlevels; l++) {
     KSP smoother;
