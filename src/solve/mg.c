@@ -52,44 +52,68 @@ static PetscErrorCode ItMGCountLevels(ItGrid fine, PetscInt *nlevels) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The cell-centred multilinear prolongation from coarse to fine (fine cells
-   are halves of coarse cells per axis): along each axis a fine cell takes 3/4
-   of its parent and 1/4 of the parent's neighbour on its side, or all of its
-   parent next to a wall. Every row sums to 1. Collective. */
-static PetscErrorCode ItMGInterpolation(ItGrid fine, ItGrid coarse, Mat *P) {
-  const PetscInt d = fine->dim, nvals = 1 << d;
-  PetscInt       rstart;
+/* Row `c` of the cell-centred multilinear prolongation from coarse to fine
+   (fine cells are halves of coarse cells per axis): along each axis a fine
+   cell takes 3/4 of its parent and 1/4 of the parent's neighbour on its side,
+   or all of its parent next to a wall. Every row sums to 1. Returns the
+   number of entries (columns: coarse PETSc indices). */
+static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const PetscInt c[],
+                                           PetscInt col[], PetscScalar val[], PetscInt *ncol) {
+  const PetscInt d = fine->dim;
+  PetscInt       parent[IT_MAX_DIM][2];
+  PetscScalar    weight[IT_MAX_DIM][2];
 
   PetscFunctionBegin;
-  PetscCall(MatCreateAIJ(fine->comm, fine->nlocal, coarse->nlocal, PETSC_DETERMINE,
-                         PETSC_DETERMINE, nvals, NULL, nvals, NULL, P));
-  PetscCall(MatGetOwnershipRange(*P, &rstart, NULL));
-  ItGridForOwned(fine, c, l) {
-    PetscInt    parent[IT_MAX_DIM][2], row = rstart + l, col[1 << IT_MAX_DIM], ncol = 0;
-    PetscScalar weight[IT_MAX_DIM][2], val[1 << IT_MAX_DIM];
+  for (PetscInt a = 0; a < d; a++) {
+    const PetscInt side = c[a] % 2 ? 1 : -1;
+    parent[a][0]        = c[a] / 2;
+    parent[a][1]        = parent[a][0] + side;
+    weight[a][0]        = 1;
+    weight[a][1]        = 0;
+    if (parent[a][1] >= 0 && parent[a][1] < coarse->n[a]) {
+      weight[a][0] = 0.75;
+      weight[a][1] = 0.25;
+    }
+  }
+  *ncol = 0;
+  for (PetscInt k = 0; k < (1 << d); k++) {
+    PetscInt    cell[IT_MAX_DIM] = {0, 0, 0};
+    PetscScalar w                = 1;
+    for (PetscInt a = 0; a < d; a++) {
+      cell[a] = parent[a][(k >> a) & 1];
+      w *= weight[a][(k >> a) & 1];
+    }
+    if (w == 0) continue;
+    PetscCall(ItGridGlobalIndex(coarse, cell, &col[*ncol]));
+    val[(*ncol)++] = w;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
-    for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-      const PetscInt side = a < d ? (c[a] % 2 ? 1 : -1) : 0;
-      parent[a][0]        = a < d ? c[a] / 2 : 0;
-      parent[a][1]        = parent[a][0] + side;
-      weight[a][0]        = 1;
-      weight[a][1]        = 0;
-      if (side && parent[a][1] >= 0 && parent[a][1] < coarse->n[a]) {
-        weight[a][0] = 0.75;
-        weight[a][1] = 0.25;
-      }
+/* The prolongation as a matrix, preallocated exactly (an unused off-process
+   allowance would stay allocated). Collective. */
+static PetscErrorCode ItMGInterpolation(ItGrid fine, ItGrid coarse, Mat *P) {
+  PetscInt    *on, *off, cstart = 0, rstart = 0, col[1 << IT_MAX_DIM], ncol;
+  PetscScalar  val[1 << IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  /* the first owned cells' indices start this rank's rows and columns */
+  PetscCall(ItGridGlobalIndex(coarse, coarse->xs, &cstart));
+  PetscCall(ItGridGlobalIndex(fine, fine->xs, &rstart));
+  PetscCall(PetscCalloc2(fine->nlocal, &on, fine->nlocal, &off));
+  ItGridForOwned(fine, c, l) {
+    PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
+    for (PetscInt k = 0; k < ncol; k++) {
+      if (col[k] >= cstart && col[k] < cstart + coarse->nlocal) on[l]++;
+      else off[l]++;
     }
-    for (PetscInt k = 0; k < nvals; k++) {
-      PetscInt    cell[IT_MAX_DIM] = {0, 0, 0};
-      PetscScalar w                = 1;
-      for (PetscInt a = 0; a < d; a++) {
-        cell[a] = parent[a][(k >> a) & 1];
-        w *= weight[a][(k >> a) & 1];
-      }
-      if (w == 0) continue;
-      PetscCall(ItGridGlobalIndex(coarse, cell, &col[ncol]));
-      val[ncol++] = w;
-    }
+  }
+  PetscCall(MatCreateAIJ(fine->comm, fine->nlocal, coarse->nlocal, PETSC_DETERMINE,
+                         PETSC_DETERMINE, 0, on, 0, off, P));
+  PetscCall(PetscFree2(on, off));
+  ItGridForOwned(fine, c, l) {
+    const PetscInt row = rstart + l;
+    PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
     PetscCall(MatSetValues(*P, 1, &row, ncol, col, val, INSERT_VALUES));
   }
   PetscCall(MatAssemblyBegin(*P, MAT_FINAL_ASSEMBLY));

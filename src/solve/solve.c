@@ -278,6 +278,9 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
 /* The stage tolerance: this fraction of -ts_rtol unless -ksp_rtol is given
    (mass does not need tight solves: ItSolveStageMass). */
 #define IT_SOLVE_STAGE_RTOL 1e-3
+/* GMRES's restart for the stage solves: with multigrid they take 2-5
+   iterations, and each direction kept is a vector per unknown. */
+#define IT_SOLVE_STAGE_RESTART 10
 
 /* Whether a TS type's implicit solves are for states of the density (stage
    values), so that ItSolveStageMass applies, and whether it is implicit. */
@@ -335,6 +338,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(TSGetSNES(ts, &st->snes));
   PetscCall(SNESGetKSP(st->snes, &ksp));
   PetscCall(KSPSetType(ksp, KSPGMRES));
+  PetscCall(KSPGMRESSetRestart(ksp, IT_SOLVE_STAGE_RESTART));
   PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(ItMGSetUpPC(st->mg, pc, PC_MG_CYCLE_V, 1));
