@@ -43,9 +43,9 @@
 #   MatMults   KSPSolve time per solve over the time of one fine-grid MatMult
 #   B/unknown  summary.json memory.bytes_per_unknown: peak RSS (getrusage) summed over
 #              ranks, per cell (all of the process: libraries and MPI included)
-#   MatMult    the fine grid's MatMult: time per call from -log_view with -pc_mg_log (the
-#              MatMult event less the residuals of the coarse levels, MGResid Level k < finest,
-#              over its calls less theirs), and GB/s assuming AIJ traffic of 12 bytes per
+#   MatMult    the fine grid's MatMult: time per call of the outer Krylov method's MatMult
+#              (-log_view with -pc_mg_log puts the levels' work in stages of their own, so the
+#              main stage's MatMult event is the fine grid's), and GB/s assuming AIJ traffic of 12 bytes per
 #              nonzero (8-byte value + 4-byte column index) plus 16 bytes per row (read x,
 #              write y); "% STREAM": against the triad below on as many ranks
 #   STREAM     a C triad a[i] = b[i] + s c[i] over 3 x 8M doubles per rank, compiled by this
@@ -195,12 +195,11 @@ declare -A stream
 load1() { awk '{ print $1 }' /proc/loadavg; }
 
 rows=()
-# the fine grid's MatMult time per call (s) from a -log_view with -pc_mg_log
+# the fine grid's MatMult time per call (s) from a -log_view with -pc_mg_log: its
+# levels log in stages of their own, so the main stage's MatMult is the outer
+# Krylov method's, on the fine grid only
 fine_matmult() { # log
-  awk '$1 == "MatMult" && NF > 4 { n = $2; t = $4 }
-       $1 == "MGResid" && $2 == "Level" { lev[$3] = $5; cnt[$3] = $4; top = ($3 > top ? $3 : top) }
-       END { for (l in lev) if (l + 0 < top) { t -= lev[l]; n -= cnt[l] }
-             if (n > 0 && t > 0) printf "%.4g", t / n; else print "?" }' "$1"
+  awk '$1 == "MatMult" && NF > 4 { if ($2 > 0) printf "%.4g", $4 / $2; else print "?"; exit }' "$1"
 }
 # one measurement: kind (stationary|run), dim, n, ranks
 measure() {
@@ -251,8 +250,8 @@ measure() {
     solve=$(awk -v t="$tstep" -v s="$nsteps" 'BEGIN { if (s > 0) printf "%.4g", t / s; else print "?" }')
   fi
   tmm=$(fine_matmult "$d/log")
-  mms=$(awk -v k="$ksp" -v s="$solves" -v t="$tmm" 'BEGIN { if (t > 0 && s > 0) printf "%.0f", k / s / t; else print "?" }')
-  gbs=$(awk -v t="$tmm" -v nz="$nnz" -v N="$N" 'BEGIN { if (t > 0) printf "%.1f", (12 * nz + 16 * N) / t / 1e9; else print "?" }')
+  mms=$(awk -v k="$ksp" -v s="$solves" -v t="$tmm" 'BEGIN { if (t + 0 > 0 && s > 0) printf "%.0f", k / s / t; else print "?" }')
+  gbs=$(awk -v t="$tmm" -v nz="$nnz" -v N="$N" 'BEGIN { if (t + 0 > 0) printf "%.1f", (12 * nz + 16 * N) / t / 1e9; else print "?" }')
   [ -n "${stream[$r]:-}" ] || stream[$r]=$(stream_gbs "$r")
   pct=$(awk -v g="$gbs" -v s="${stream[$r]}" 'BEGIN { if (s > 0 && g > 0) printf "%.0f%%", 100 * g / s; else print "?" }')
   bpu=$(sed -n 's/.*"bytes_per_unknown": *\([-0-9.eE+]*\).*/\1/p' "$summary" | head -1)
