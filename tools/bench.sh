@@ -269,7 +269,7 @@ measure() {
 scaling_rows=()
 declare -A scaling
 measure_its() {
-  local kind=$1 dim=$2 n=$3 flavour=$4 r=$5 d extra its solves
+  local kind=$1 dim=$2 n=$3 flavour=$4 r=$5 d extra="" its solves
   d="$work/its_${kind}_${dim}_${n}_${flavour}_np$r"; rm -rf "$d"; mkdir -p "$d"
   if [ "$flavour" = previous ]; then
     extra="-stationary_ksp_type bcgs -stationary_pc_type hypre -pc_type bjacobi"
@@ -434,7 +434,7 @@ if [[ " $kinds " == *" scaling "* ]]; then
 fi
 if [[ " $kinds " == *" tts "* ]]; then
   read -r tts_lo1 tts_lo2 tts_hi1 tts_hi2 tts_mi <<<"$(tts_exact)"
-  tts_grid="256 384 512"; tts_tol="1e-5 1e-6"
+  tts_grid="640 768"; tts_tol="1e-5"
   [ "$quick" = 1 ] && { tts_grid="64"; tts_tol="1e-4"; }
   for n in $tts_grid; do for tol in $tts_tol; do for r in $ranks; do measure_tts "$n" "$tol" "$r"; done; done; done
 fi

@@ -178,10 +178,10 @@ typedef struct {
   ItFP      fp;
   ItMG      mg;
   Mat       J;
+  TS        ts;
   SNES      snes;
   PetscBool continuous; /* the model depends on time continuously: faces at every stage time */
   PetscBool correct;    /* the stage solves' unknown is a state of the density (see below) */
-  PetscReal mass;       /* sum of the density's cells when the solve started */
 } ItSolveStage;
 
 /* F = dp/dt - L(t) p (implicit methods). */
@@ -221,28 +221,32 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
 }
 
 /* Mass to round-off, whatever the stage tolerance. Every stage value of an
-   implicit Runge–Kutta, theta or BDF step has the mass of the density (the
-   columns of L sum to zero), and so has the exact solution of each stage
-   solve. SNES solves J d = F(Y0) and takes Y = Y0 - d; this correction
-   replaces d by the d' with Y0 - d' = s (Y0 - d), s = mass / sum(Y0 - d): the
-   stage value scaled to the exact mass (a positive factor, 1 + O(ksp_rtol),
-   that keeps p >= 0). The stage derivatives TS forms from the stage values
-   then sum to zero, and the step's density keeps the mass to round-off. */
+   implicit Runge–Kutta, theta or BDF step has the mass of the density at the
+   step's start (the columns of L sum to zero), and so has the exact solution
+   of each stage solve. SNES solves J d = F(Y0) and takes Y = Y0 - d; this
+   correction replaces d by the d' with Y0 - d' = s (Y0 - d), s = mass /
+   sum(Y0 - d): the stage value scaled to the exact mass (a positive factor,
+   1 + O(ksp_rtol), that keeps p >= 0). The stage derivatives TS forms from
+   the stage values then sum to zero, and the step's density keeps the mass to
+   round-off. The mass is that of TS's current solution, the step's start, so
+   a restart from a checkpoint takes the same steps bit for bit. */
 static PetscErrorCode ItSolveStageMass(KSP ksp, Vec b, Vec d, void *ctx) {
   ItSolveStage *st = (ItSolveStage *)ctx;
-  Vec           Y0;
-  PetscScalar   sum0, sumd;
+  Vec           Y0, U;
+  PetscScalar   sum0, sumd, target;
   PetscReal     mass, s;
 
   PetscFunctionBegin;
   (void)ksp, (void)b;
   if (!st->correct) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SNESGetSolution(st->snes, &Y0));
+  PetscCall(TSGetSolution(st->ts, &U));
+  PetscCall(VecSum(U, &target));
   PetscCall(VecSum(Y0, &sum0));
   PetscCall(VecSum(d, &sumd));
   mass = PetscRealPart(sum0 - sumd);
   if (!(mass > 0) || PetscIsInfOrNanReal(mass)) PetscFunctionReturn(PETSC_SUCCESS);
-  s = st->mass / mass;
+  s = PetscRealPart(target) / mass;
   PetscCall(VecAXPBY(d, 1 - s, s, Y0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -326,6 +330,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
   PetscCall(TSCreate(grid->comm, &ts));
+  st->ts = ts;
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
   PetscCall(TSSetType(ts, TSARKIMEX));
   PetscCall(TSARKIMEXSetType(ts, TSARKIMEX3));
@@ -476,7 +481,6 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   PetscCall(ItFPCreate(grid, model, &st.fp));
   PetscCall(ItFPSetTime(st.fp, t));
   st.continuous = (PetscBool)(ItModelGetTimeDependence(model) == IT_TIME_CONTINUOUS);
-  PetscCall(VecSum(p, &st.mass));
   PetscCall(ItSolveCreateTS(grid, &st, s, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
