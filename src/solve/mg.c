@@ -93,8 +93,8 @@ static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const Pet
 /* The prolongation as a matrix, preallocated exactly (an unused off-process
    allowance would stay allocated). Collective. */
 static PetscErrorCode ItMGInterpolation(ItGrid fine, ItGrid coarse, Mat *P) {
-  PetscInt    *on, *off, cstart = 0, rstart = 0, col[1 << IT_MAX_DIM], ncol;
-  PetscScalar  val[1 << IT_MAX_DIM];
+  PetscInt   *on, *off, cstart = 0, rstart = 0, col[1 << IT_MAX_DIM], ncol;
+  PetscScalar val[1 << IT_MAX_DIM];
 
   PetscFunctionBegin;
   /* the first owned cells' indices start this rank's rows and columns */
@@ -104,12 +104,14 @@ static PetscErrorCode ItMGInterpolation(ItGrid fine, ItGrid coarse, Mat *P) {
   ItGridForOwned(fine, c, l) {
     PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
     for (PetscInt k = 0; k < ncol; k++) {
-      if (col[k] >= cstart && col[k] < cstart + coarse->nlocal) on[l]++;
-      else off[l]++;
+      if (col[k] >= cstart && col[k] < cstart + coarse->nlocal)
+        on[l]++;
+      else
+        off[l]++;
     }
   }
-  PetscCall(MatCreateAIJ(fine->comm, fine->nlocal, coarse->nlocal, PETSC_DETERMINE,
-                         PETSC_DETERMINE, 0, on, 0, off, P));
+  PetscCall(MatCreateAIJ(fine->comm, fine->nlocal, coarse->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                         0, on, 0, off, P));
   PetscCall(PetscFree2(on, off));
   ItGridForOwned(fine, c, l) {
     const PetscInt row = rstart + l;
@@ -207,8 +209,7 @@ static PetscErrorCode ItMGPinLevel(ItMG mg, PetscInt l) {
   PetscReal   value;
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < mg->grid[l]->dim; a++)
-    cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
+  for (PetscInt a = 0; a < mg->grid[l]->dim; a++) cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
   PetscCall(ItGridGlobalIndex(mg->grid[l], cell, &row));
   PetscCall(MatGetOwnershipRange(mg->op[l], &lo, &hi));
   if (row >= lo && row < hi) PetscCall(MatGetValue(mg->op[l], row, row, &diag));
@@ -232,15 +233,17 @@ PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]) {
    k levels below the fine one: assembled when the faces changed, otherwise
    only the diagonal when the shift did. Collective. */
 PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
-  const PetscInt fine  = mg->nlevels - 1;
+  const PetscInt  fine = mg->nlevels - 1;
   const PetscBool same = (PetscBool)(!mg->dirty && shift == mg->shift && scale == mg->scale);
 
   PetscFunctionBegin;
   if (same) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt l = fine; l >= 0; l--) {
     const PetscReal s = scale * PetscPowInt(1 << mg->grid[l]->dim, fine - l);
-    if (mg->dirty || mg->pinned) PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
-    else PetscCall(ItFPSetShift(mg->faces[l], shift, s, mg->op[l]));
+    if (mg->dirty || mg->pinned)
+      PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
+    else
+      PetscCall(ItFPSetShift(mg->faces[l], shift, s, mg->op[l]));
     if (mg->pinned) PetscCall(ItMGPinLevel(mg, l));
   }
   mg->dirty = PETSC_FALSE;
@@ -285,7 +288,7 @@ PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps)
    a -pc_mg_levels that replaced its levels. Collective. */
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used) {
   PetscBool is_mg;
-  PetscInt  levels = 0;
+  PetscInt  levels     = 0;
   char      prefix[64] = "";
 
   PetscFunctionBegin;
