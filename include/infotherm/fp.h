@@ -2,8 +2,9 @@
    ∂t p = -Σ_i ∂i J_i, J_i = A_i p - ∂i(D_i p), on the grid's cells, as face
    fluxes of Scharfetter–Gummel type with zero flux through the walls.
    ItFaces: the face coefficients at one time, a pure function of (model,
-   grid, t); diagnostics keep their own. ItFP: the operator L assembled from
-   them, owned by a solver. */
+   grid, t); diagnostics keep their own. ItFP: the operator L from them, owned
+   by a solver: applied matrix-free, assembled on request, or assembled
+   shifted, scale (shift I - L), for implicit stages and multigrid levels. */
 #pragma once
 #include <petscmat.h>
 #include <infotherm/grid.h>
@@ -21,11 +22,20 @@ PetscErrorCode ItFacesGetAxis(ItFaces faces, PetscInt axis, const PetscReal **lo
                               const PetscReal **irr_hi);
 PetscBool      ItFacesIrreversible(ItFaces faces);
 PetscErrorCode ItFacesGetMaxRates(ItFaces faces, PetscReal rate[]);
+PetscErrorCode ItFacesSetLevel(ItFaces faces);
 PetscErrorCode ItFacesDestroy(ItFaces *faces);
 
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp);
 PetscErrorCode ItFPSetTime(ItFP fp, PetscReal t);
 PetscErrorCode ItFPGetMatrix(ItFP fp, Mat *L);
+PetscErrorCode ItFPApply(ItFP fp, Vec p, Vec Lp);
+ItFaces        ItFPGetFaces(ItFP fp);
+/* Operators J = scale (shift I - L) straight from faces (multigrid levels,
+   implicit stages), and the matrix-free L p. */
+PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J);
+PetscErrorCode ItFPAssembleShifted(ItFaces faces, PetscReal shift, PetscReal scale, Mat J);
+PetscErrorCode ItFPSetShift(ItFaces faces, PetscReal shift, PetscReal scale, Mat J);
+PetscErrorCode ItFPApplyFaces(ItFaces faces, Vec p, Vec Lp);
 ItModel        ItFPGetModel(ItFP fp);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 

@@ -35,6 +35,20 @@ typedef struct {
   PetscBool interrupted; /* stopped early, after writing a checkpoint */
 } ItSolveSettings;
 
+/* Geometric multigrid over the grid halved per axis, for J = scale (shift I -
+   L) with rediscretised levels (src/solve/mg.c). */
+#define IT_MG_MAX_LEVELS 16
+typedef struct _p_ItMG *ItMG;
+PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, PetscInt levels,
+                          ItMG *mg);
+PetscInt       ItMGGetLevels(ItMG mg);
+PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t);
+PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]);
+PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale);
+PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps);
+PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
+PetscErrorCode ItMGDestroy(ItMG *mg);
+
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
 PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *settings);
 PetscInt       ItSolveOutputCount(const ItSolveSettings *settings);

@@ -1,6 +1,7 @@
 /* The commands of DESIGN.md: each reads its options, validates everything
    before it writes anything, then composes model, grid, operator, solver,
    diagnostics and output. */
+#include <sys/resource.h>
 #include <infotherm/app.h>
 
 /* The density of kl_to_stationary on `grid` (the run's or a coarser one), by
@@ -215,13 +216,29 @@ static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The peak resident memory of every rank so far (getrusage's ru_maxrss),
+   summed, and per cell of the grid, for summary.json's "memory". Collective. */
+static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
+  struct rusage usage;
+  PetscReal     local, peak;
+
+  PetscFunctionBegin;
+  PetscCheck(getrusage(RUSAGE_SELF, &usage) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS,
+             "getrusage failed");
+  local = 1024.0 * (PetscReal)usage.ru_maxrss; /* kilobytes on Linux */
+  PetscCall(ItGridSum(app->grid, 1, &local, &peak));
+  PetscCall(ItJSONPack(object, "{s:I, s:o}", "peak_bytes", (json_int_t)peak, "bytes_per_unknown",
+                       ItJSONReal(peak / ItGridCellCount(app->grid))));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* summary.json: the run's description, the command's own keys (extra, an
    object the caller keeps; NULL: none) and the final diagnostics (or extra's
    own "final", from a command without diagnostics: spectrum). */
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   PetscMPIInt    size;
   PetscLogDouble now;
-  json_t        *root, *sensor, *grid, *run, *final;
+  json_t        *root, *sensor, *grid, *run, *final, *memory;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
@@ -229,8 +246,10 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   PetscCall(ItIOSummaryCreate(app->command, app->model, &root));
   PetscCall(ItAppSummarySensor(app, &sensor));
   PetscCall(ItAppSummaryGrid(app->grid, &grid));
-  PetscCall(ItJSONPack(&run, "{s:o, s:i, s:o, s:s, s:o, s:s, s:o, s:b}", "grid", grid, "ranks",
-                       size, "wall_time", ItJSONReal(now - app->start), "information_unit",
+  PetscCall(ItAppSummaryMemory(app, &memory));
+  PetscCall(ItJSONPack(&run, "{s:o, s:i, s:o, s:o, s:s, s:o, s:s, s:o, s:b}", "grid", grid, "ranks",
+                       size, "wall_time", ItJSONReal(now - app->start), "memory", memory,
+                       "information_unit",
                        ItDiagUsesBits(app->diag) ? "bits" : "nats", "sensor", sensor,
                        "entropy_production_current",
                        ItModelHasOddVariables(app->model) ? "irreversible" : "full",

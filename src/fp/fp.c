@@ -9,7 +9,7 @@
    non-negative (an M-matrix: backward Euler keeps p >= 0). */
 #include <infotherm/fp.h>
 
-static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0; /* in -log_view */
+static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0; /* in -log_view */
 
 /* Face coefficients along each axis: the face on the low side of owned cell
    c carries J = lo[c] p_{c-1} - hi[c] p_c; one extra face past the last owned
@@ -20,6 +20,7 @@ struct _p_ItFaces {
   ItModel    model;
   PetscReal  t;
   PetscBool  computed;
+  PetscBool  level; /* a multigrid level's faces: bad faces left out, not refused */
   PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
   PetscReal *x, *A, *D, *Dcell; /* pencil workspace */
@@ -53,6 +54,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   if (!IT_FP_FACES) {
     PetscCall(PetscLogEventRegister("ItFacesCompute", MAT_CLASSID, &IT_FP_FACES));
     PetscCall(PetscLogEventRegister("ItFPAssemble", MAT_CLASSID, &IT_FP_ASSEMBLE));
+    PetscCall(PetscLogEventRegister("ItFPApply", MAT_CLASSID, &IT_FP_APPLY));
   }
   PetscCall(PetscNew(&f));
   f->grid  = grid;
@@ -71,6 +73,16 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   PetscCall(PetscMalloc4((3 * maxm + 4) * d, &f->x, (3 * maxm + 4) * d, &f->A, (3 * maxm + 4) * d,
                          &f->D, maxm + 2, &f->Dcell));
   *out = f;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Marks the faces of a coarse multigrid level: the fine grid's faces have
+   been checked, and a coarse face whose Scharfetter–Gummel rate over- or
+   underflows (the cell Peclet number doubles per level) carries no flux
+   there instead of stopping the run. Not collective. */
+PetscErrorCode ItFacesSetLevel(ItFaces faces) {
+  PetscFunctionBegin;
+  faces->level = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -275,7 +287,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
     }
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
-  PetscCall(ItFacesCheck(f));
+  if (!f->level) PetscCall(ItFacesCheck(f));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
   f->computed = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -346,15 +358,20 @@ PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp) {
   PetscFunctionBegin;
   PetscCall(PetscNew(&f));
   PetscCall(ItFacesCreate(grid, model, &f->faces));
-  PetscCall(DMCreateMatrix(grid->da, &f->L));
-  PetscCall(MatSetOption(f->L, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
-  PetscCall(PetscObjectSetName((PetscObject)f->L, "FokkerPlanck"));
   *fp = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The assembled L, created and assembled on first use (the time stepper and
+   the stationary solve work with shifted operators and the matrix-free
+   product instead, and never hold it). Collective on first use. */
 PetscErrorCode ItFPGetMatrix(ItFP fp, Mat *L) {
   PetscFunctionBegin;
+  if (!fp->L) {
+    PetscCall(ItFPCreateMatrix(fp->faces->grid, &fp->L));
+    PetscCall(PetscObjectSetName((PetscObject)fp->L, "FokkerPlanck"));
+    if (fp->faces->computed) PetscCall(ItFPAssembleShifted(fp->faces, 0, -1, fp->L));
+  }
   *L = fp->L;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -363,65 +380,151 @@ ItModel ItFPGetModel(ItFP fp) {
   return fp->faces->model;
 }
 
-/* L from the faces: each face's current enters the two cells it separates
-   with opposite signs, so the columns sum to zero. Rows are set through the
-   DMDA's local numbering (ghosted offsets), the same for any dimension. */
-static PetscErrorCode ItFPAssemble(ItFP fp) {
-  ItFaces        f    = fp->faces;
-  ItGrid         grid = f->grid;
-  const PetscInt d    = grid->dim;
+/* Row c of L from the faces: the diagonal and the neighbours' columns (as
+   ghosted offsets) and values. Each face's current enters the two cells it
+   separates with opposite signs, so the columns sum to zero. The same
+   arithmetic serves L, the shifted operators and the matrix-free product, so
+   all agree bit for bit. */
+static inline PetscInt ItFPRow(ItFaces f, PetscInt c[], PetscInt col[], PetscScalar val[]) {
+  ItGrid   grid = f->grid;
+  PetscInt ncol = 1;
+
+  col[0] = ItGridGhostedOffset(grid, c);
+  val[0] = 0;
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    const PetscReal h      = grid->h[a];
+    const PetscInt  off_lo = ItFPFaceOffset(grid, a, c);
+    PetscInt        off_hi;
+
+    c[a]++;
+    off_hi = ItFPFaceOffset(grid, a, c);
+    c[a]--;
+    /* low face: J = lo p_{c-1} - hi p_c enters cell c with + */
+    val[0] -= f->hi[a][off_lo] / h;
+    if (c[a] > 0) {
+      c[a]--;
+      col[ncol]   = ItGridGhostedOffset(grid, c);
+      val[ncol++] = f->lo[a][off_lo] / h;
+      c[a]++;
+    }
+    /* high face: J = lo p_c - hi p_{c+1} leaves cell c */
+    val[0] -= f->lo[a][off_hi] / h;
+    if (c[a] < grid->n[a] - 1) {
+      c[a]++;
+      col[ncol]   = ItGridGhostedOffset(grid, c);
+      val[ncol++] = f->hi[a][off_hi] / h;
+      c[a]--;
+    }
+  }
+  return ncol;
+}
+
+/* J = scale (shift I - L) from the faces, into a matrix of the grid's DMDA
+   (ItFPCreateMatrix). Rows are set through the DMDA's local numbering (ghosted
+   offsets), the same for any dimension. scale = -1, shift = 0 gives L itself,
+   bit for bit. Collective. */
+PetscErrorCode ItFPAssembleShifted(ItFaces f, PetscReal shift, PetscReal scale, Mat J) {
+  ItGrid grid = f->grid;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_FP_ASSEMBLE, 0, 0, 0, 0));
-  PetscCall(MatZeroEntries(fp->L));
+  PetscCall(MatZeroEntries(J));
   ItGridForOwned(grid, c, l) {
-    PetscInt    row = ItGridGhostedOffset(grid, c), col[2 * IT_MAX_DIM + 1], ncol = 1;
+    PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
     PetscScalar val[2 * IT_MAX_DIM + 1];
 
     (void)l;
-    col[0] = row;
-    val[0] = 0;
-    for (PetscInt a = 0; a < d; a++) {
-      const PetscReal h      = grid->h[a];
-      const PetscInt  off_lo = ItFPFaceOffset(grid, a, c);
-      PetscInt        off_hi;
-
-      c[a]++;
-      off_hi = ItFPFaceOffset(grid, a, c);
-      c[a]--;
-      /* low face: J = lo p_{c-1} - hi p_c enters cell c with + */
-      val[0] -= f->hi[a][off_lo] / h;
-      if (c[a] > 0) {
-        c[a]--;
-        col[ncol]   = ItGridGhostedOffset(grid, c);
-        val[ncol++] = f->lo[a][off_lo] / h;
-        c[a]++;
-      }
-      /* high face: J = lo p_c - hi p_{c+1} leaves cell c */
-      val[0] -= f->lo[a][off_hi] / h;
-      if (c[a] < grid->n[a] - 1) {
-        c[a]++;
-        col[ncol]   = ItGridGhostedOffset(grid, c);
-        val[ncol++] = f->hi[a][off_hi] / h;
-        c[a]--;
-      }
-    }
-    PetscCall(MatSetValuesLocal(fp->L, 1, &row, ncol, col, val, INSERT_VALUES));
+    ncol   = ItFPRow(f, c, col, val);
+    val[0] = scale * (shift - val[0]);
+    for (PetscInt k = 1; k < ncol; k++) val[k] = -scale * val[k];
+    PetscCall(MatSetValuesLocal(J, 1, &col[0], ncol, col, val, INSERT_VALUES));
   }
-  PetscCall(MatAssemblyBegin(fp->L, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(fp->L, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
   PetscCall(PetscLogEventEnd(IT_FP_ASSEMBLE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* L at time t: reassembled whenever its faces change (ItFacesSetTime). Collective. */
+/* Only the diagonal of J = scale (shift I - L), for a new shift with the same
+   faces: the values a full ItFPAssembleShifted would give, whatever shift J
+   held before (a restart takes the same steps bit for bit). Collective. */
+PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) {
+  ItGrid       grid = f->grid;
+  Vec          diag;
+  PetscScalar *d;
+
+  PetscFunctionBegin;
+  PetscCall(DMGetGlobalVector(grid->da, &diag));
+  PetscCall(VecGetArray(diag, &d));
+  ItGridForOwned(grid, c, l) {
+    PetscInt    col[2 * IT_MAX_DIM + 1];
+    PetscScalar val[2 * IT_MAX_DIM + 1];
+
+    (void)ItFPRow(f, c, col, val);
+    d[l] = scale * (shift - val[0]);
+  }
+  PetscCall(VecRestoreArray(diag, &d));
+  PetscCall(MatDiagonalSet(J, diag, INSERT_VALUES));
+  PetscCall(DMRestoreGlobalVector(grid->da, &diag));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
+PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
+  ItGrid             grid = f->grid;
+  Vec                local;
+  const PetscScalar *pl;
+  PetscScalar       *y;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(IT_FP_APPLY, 0, 0, 0, 0));
+  PetscCall(DMGetLocalVector(grid->da, &local));
+  PetscCall(DMGlobalToLocal(grid->da, p, INSERT_VALUES, local));
+  PetscCall(VecGetArrayRead(local, &pl));
+  PetscCall(VecGetArray(Lp, &y));
+  ItGridForOwned(grid, c, l) {
+    PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
+    PetscScalar val[2 * IT_MAX_DIM + 1], sum = 0;
+
+    ncol = ItFPRow(f, c, col, val);
+    for (PetscInt k = 0; k < ncol; k++) sum += val[k] * pl[col[k]];
+    y[l] = sum;
+  }
+  PetscCall(VecRestoreArray(Lp, &y));
+  PetscCall(VecRestoreArrayRead(local, &pl));
+  PetscCall(DMRestoreLocalVector(grid->da, &local));
+  PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A matrix with the operator's nonzero pattern on the grid's DMDA. Collective. */
+PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J) {
+  PetscFunctionBegin;
+  PetscCall(DMCreateMatrix(grid->da, J));
+  PetscCall(MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* L at time t: reassembled whenever its faces change (ItFacesSetTime), if it
+   has been asked for (ItFPGetMatrix). Collective. */
 PetscErrorCode ItFPSetTime(ItFP fp, PetscReal t) {
   PetscBool changed;
 
   PetscFunctionBegin;
   PetscCall(ItFacesSetTime(fp->faces, t, &changed));
-  if (changed) PetscCall(ItFPAssemble(fp));
+  if (changed && fp->L) PetscCall(ItFPAssembleShifted(fp->faces, 0, -1, fp->L));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Lp = L(t) p at the time the faces were last set. Collective. */
+PetscErrorCode ItFPApply(ItFP fp, Vec p, Vec Lp) {
+  PetscFunctionBegin;
+  PetscCall(ItFPApplyFaces(fp->faces, p, Lp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+ItFaces ItFPGetFaces(ItFP fp) {
+  return fp->faces;
 }
 
 PetscErrorCode ItFPDestroy(ItFP *fp) {

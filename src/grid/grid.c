@@ -164,9 +164,37 @@ static PetscErrorCode ItGridSetBlockFills(ItGrid g) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Sets the coarse DMDA's ranks per distributed axis to the fine one's, and its
+   ownership ranges to the fine ranges over factor when every one divides (then
+   grid transfers stay on the rank). */
+static PetscErrorCode ItGridAlignCoarse(ItGrid g, ItGrid fine, PetscInt factor) {
+  const PetscInt *range[3] = {NULL, NULL, NULL};
+  PetscInt        m[3] = {1, 1, 1}, *coarse[3] = {NULL, NULL, NULL};
+  PetscBool       divides = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(DMDAGetInfo(fine->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
+                        NULL, NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(fine->da, &range[0], &range[1], &range[2]));
+  for (PetscInt j = 0; j < g->ndist; j++)
+    for (PetscInt r = 0; r < m[j]; r++) divides = (PetscBool)(divides && range[j][r] % factor == 0);
+  PetscCall(DMDASetNumProcs(g->da, m[0], g->ndist > 1 ? m[1] : PETSC_DECIDE,
+                            g->ndist > 2 ? m[2] : PETSC_DECIDE));
+  if (!divides) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt j = 0; j < g->ndist; j++) {
+    PetscCall(PetscMalloc1(m[j], &coarse[j]));
+    for (PetscInt r = 0; r < m[j]; r++) coarse[j][r] = range[j][r] / factor;
+  }
+  PetscCall(DMDASetOwnershipRanges(g->da, coarse[0], coarse[1], coarse[2]));
+  for (PetscInt j = 0; j < g->ndist; j++) PetscCall(PetscFree(coarse[j]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The DMDA over the distributed axes with the other axes' cells as its dof,
-   and this rank's owned and ghosted corners. */
-static PetscErrorCode ItGridCreateDA(ItGrid g) {
+   and this rank's owned and ghosted corners. A coarse grid (fine != NULL)
+   keeps the fine grid's ranks along each distributed axis and, where the fine
+   ranges divide by the factor, owns the parents of each rank's fine cells. */
+static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
   PetscInt    n[3] = {1, 1, 1}, xs[3] = {0}, xm[3] = {1, 1, 1}, gxs[3] = {0}, gxm[3] = {1, 1, 1};
   PetscReal   lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
   PetscInt    start = 0;
@@ -183,6 +211,7 @@ static PetscErrorCode ItGridCreateDA(ItGrid g) {
   PetscCall(DMDACreate(g->comm, &g->da));
   PetscCall(DMSetDimension(g->da, g->ndist));
   PetscCall(DMDASetSizes(g->da, n[0], n[1], n[2]));
+  if (fine) PetscCall(ItGridAlignCoarse(g, fine, factor));
   PetscCall(DMDASetBoundaryType(g->da, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
   PetscCall(DMDASetDof(g->da, g->dof));
   PetscCall(DMDASetStencilType(g->da, DMDA_STENCIL_STAR));
@@ -245,7 +274,7 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
     g->h[i]  = i < g->dim ? (g->hi[i] - g->lo[i]) / g->n[i] : 1;
     if (i < g->dim) g->cell_volume *= g->h[i];
   }
-  PetscCall(ItGridCreateDA(g));
+  PetscCall(ItGridCreateDA(g, fine, factor));
   *coarse = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -277,7 +306,7 @@ PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid) {
 /* The second half: the DMDA over the box. Collective. */
 PetscErrorCode ItGridSetUp(ItGrid grid) {
   PetscFunctionBegin;
-  PetscCall(ItGridCreateDA(grid));
+  PetscCall(ItGridCreateDA(grid, NULL, 1));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -340,17 +369,38 @@ PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The PETSc global index of a cell (any rank's): its owner's first index
-   plus its offset in the owned array. Collective. */
+/* The PETSc global index of a cell (any rank's), from the DMDA's ownership
+   ranges: the ranks own boxes of the distributed axes, numbered with the
+   DMDA's first axis fastest, and each box holds its cells in the storage order
+   (ItGridStorageOffset). Needs no application ordering (whose tables hold
+   every cell on every rank). Not collective. */
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index) {
-  PetscInt  local = -1;
-  PetscBool owned = PETSC_TRUE;
+  const PetscInt *range[3] = {NULL, NULL, NULL};
+  PetscInt        m[3] = {1, 1, 1}, n[3] = {1, 1, 1}, s[3] = {0, 0, 0}, w[3] = {1, 1, 1};
+  PetscInt        start[IT_MAX_DIM], width[IT_MAX_DIM];
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < grid->dim; a++)
-    owned = (PetscBool)(owned && cell[a] >= grid->xs[a] && cell[a] < grid->xs[a] + grid->xm[a]);
-  if (owned) local = grid->rstart + ItGridOwnedOffset(grid, cell);
-  PetscCall(MPIU_Allreduce(&local, index, 1, MPIU_INT, MPI_MAX, grid->comm));
+  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
+                        NULL, NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(grid->da, &range[0], &range[1], &range[2]));
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) { /* the non-distributed axes: whole */
+    start[a] = 0;
+    width[a] = grid->n[a];
+  }
+  for (PetscInt j = 0; j < grid->ndist; j++) { /* the owner's box along each distributed axis */
+    const PetscInt a = grid->dist[j];
+    n[j]             = grid->n[a];
+    for (PetscInt r = 0; r < m[j]; r++) {
+      w[j] = range[j][r];
+      if (cell[a] < s[j] + w[j]) break;
+      s[j] += w[j];
+    }
+    start[a] = s[j];
+    width[a] = w[j];
+  }
+  /* the ranks before the owner: whole slabs along the third axis, rows along the second, boxes */
+  *index = grid->dof * (n[0] * n[1] * s[2] + n[0] * s[1] * w[2] + s[0] * w[1] * w[2]) +
+           ItGridStorageOffset(grid, start, width, cell);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -172,11 +172,82 @@ static PetscErrorCode ItSolveProgress(TS ts, PetscInt step, PetscReal t, Vec p, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* L at time t, for a model that depends on time continuously. */
-static PetscErrorCode ItSolveRHSJacobian(TS ts, PetscReal t, Vec p, Mat A, Mat B, void *ctx) {
+/* The implicit stages: dp/dt = L(t) p with L applied matrix-free from the
+   faces, and J = shift I - L assembled with its multigrid levels (ItMG). */
+typedef struct {
+  ItFP      fp;
+  ItMG      mg;
+  Mat       J;
+  TS        ts;
+  SNES      snes;
+  PetscBool continuous; /* the model depends on time continuously: faces at every stage time */
+  PetscBool correct;    /* the stage solves' unknown is a state of the density (see below) */
+} ItSolveStage;
+
+/* F = dp/dt - L(t) p (implicit methods). */
+static PetscErrorCode ItSolveIFunction(TS ts, PetscReal t, Vec p, Vec pdot, Vec F, void *ctx) {
+  ItSolveStage *st = (ItSolveStage *)ctx;
+
   PetscFunctionBegin;
-  (void)ts, (void)p, (void)A, (void)B;
-  PetscCall(ItFPSetTime((ItFP)ctx, t));
+  (void)ts;
+  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  PetscCall(ItFPApply(st->fp, p, F));
+  PetscCall(VecAYPX(F, -1.0, pdot));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* dp/dt = L(t) p (explicit methods). */
+static PetscErrorCode ItSolveRHSFunction(TS ts, PetscReal t, Vec p, Vec F, void *ctx) {
+  ItSolveStage *st = (ItSolveStage *)ctx;
+
+  PetscFunctionBegin;
+  (void)ts;
+  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  PetscCall(ItFPApply(st->fp, p, F));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* J = shift I - L(t) on every multigrid level, with the shift TS asks for:
+   only the diagonals change when the faces did not. */
+static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, PetscReal shift, Mat J,
+                                       Mat P, void *ctx) {
+  ItSolveStage *st = (ItSolveStage *)ctx;
+
+  PetscFunctionBegin;
+  (void)ts, (void)p, (void)pdot, (void)J, (void)P;
+  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  PetscCall(ItMGSetShift(st->mg, shift, 1.0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Mass to round-off, whatever the stage tolerance. Every stage value of an
+   implicit Runge–Kutta, theta or BDF step has the mass of the density at the
+   step's start (the columns of L sum to zero), and so has the exact solution
+   of each stage solve. SNES solves J d = F(Y0) and takes Y = Y0 - d; this
+   correction replaces d by the d' with Y0 - d' = s (Y0 - d), s = mass /
+   sum(Y0 - d): the stage value scaled to the exact mass (a positive factor,
+   1 + O(ksp_rtol), that keeps p >= 0). The stage derivatives TS forms from
+   the stage values then sum to zero, and the step's density keeps the mass to
+   round-off. The mass is that of TS's current solution, the step's start, so
+   a restart from a checkpoint takes the same steps bit for bit. */
+static PetscErrorCode ItSolveStageMass(KSP ksp, Vec b, Vec d, void *ctx) {
+  ItSolveStage *st = (ItSolveStage *)ctx;
+  Vec           Y0, U;
+  PetscScalar   sum0, sumd, target;
+  PetscReal     mass, s;
+
+  PetscFunctionBegin;
+  (void)ksp, (void)b;
+  if (!st->correct) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(SNESGetSolution(st->snes, &Y0));
+  PetscCall(TSGetSolution(st->ts, &U));
+  PetscCall(VecSum(U, &target));
+  PetscCall(VecSum(Y0, &sum0));
+  PetscCall(VecSum(d, &sumd));
+  mass = PetscRealPart(sum0 - sumd);
+  if (!(mass > 0) || PetscIsInfOrNanReal(mass)) PetscFunctionReturn(PETSC_SUCCESS);
+  s = PetscRealPart(target) / mass;
+  PetscCall(VecAXPBY(d, 1 - s, s, Y0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -208,27 +279,59 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
   return k >= ItSolveOutputCount(s) ? s->t_final : k * s->output_every;
 }
 
-/* The time stepper: a linear problem dp/dt = L(t) p whose Jacobian the solver
-   reassembles at every stage time when the model depends on time
-   continuously, and per segment otherwise. Defaults: ARK3(2)4L[2]SA fully
-   implicit, adaptive; stage solves to 1e-12 (mass). */
-static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItFP fp, const ItSolveSettings *s, TS *out) {
-  TS   ts;
-  SNES snes;
-  KSP  ksp;
-  Mat  L;
+/* The stage tolerance: this fraction of -ts_rtol unless -ksp_rtol is given
+   (mass does not need tight solves: ItSolveStageMass). */
+#define IT_SOLVE_STAGE_RTOL 1e-3
+/* GMRES's restart for the stage solves: with multigrid they take 2-5
+   iterations, and each direction kept is a vector per unknown. */
+#define IT_SOLVE_STAGE_RESTART 5
+
+/* Whether a TS type's implicit solves are for states of the density (stage
+   values), so that ItSolveStageMass applies, and whether it is implicit. */
+static PetscErrorCode ItSolveMethodKind(TS ts, PetscBool *implicit, PetscBool *state) {
+  static const char *const explicit_types[] = {TSEULER, TSRK, TSSSP};
+  static const char *const state_types[]    = {TSARKIMEX, TSBEULER, TSTHETA, TSCN, TSBDF};
+  TSType                   type;
+  PetscBool                match;
 
   PetscFunctionBegin;
-  PetscCall(ItFPGetMatrix(fp, &L));
+  PetscCall(TSGetType(ts, &type));
+  *implicit = PETSC_TRUE;
+  *state    = PETSC_FALSE;
+  for (size_t k = 0; k < sizeof(explicit_types) / sizeof(explicit_types[0]); k++) {
+    PetscCall(PetscStrcmp(type, explicit_types[k], &match));
+    if (match) *implicit = PETSC_FALSE;
+  }
+  for (size_t k = 0; k < sizeof(state_types) / sizeof(state_types[0]); k++) {
+    PetscCall(PetscStrcmp(type, state_types[k], &match));
+    if (match) *state = PETSC_TRUE;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The time stepper: a linear problem dp/dt = L(t) p, L applied matrix-free
+   from the faces (reassembled at every stage time when the model depends on
+   time continuously, and per segment otherwise). Implicit methods see the
+   IFunction dp/dt - L p and the Jacobian shift I - L, which ItSolveIJacobian
+   keeps with its multigrid levels; explicit ones the right-hand side L p.
+   Defaults: ARK3(2)4L[2]SA fully implicit, adaptive; GMRES with the geometric
+   multigrid (ItMGSetUpPC) to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by
+   ItSolveStageMass. */
+static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSolveSettings *s,
+                                      TS *out) {
+  TS        ts;
+  KSP       ksp;
+  PC        pc;
+  Vec       residual;
+  PetscBool implicit = PETSC_TRUE, user_rtol;
+  PetscReal rtol;
+
+  PetscFunctionBegin;
+  PetscCall(ItFPCreateMatrix(grid, &st->J));
+  PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
   PetscCall(TSCreate(grid->comm, &ts));
+  st->ts = ts;
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
-  PetscCall(TSSetRHSFunction(ts, NULL, TSComputeRHSFunctionLinear, NULL));
-  if (ItModelGetTimeDependence(ItFPGetModel(fp)) == IT_TIME_CONTINUOUS)
-    PetscCall(TSSetRHSJacobian(ts, L, L, ItSolveRHSJacobian, fp));
-  else
-    PetscCall(TSSetRHSJacobian(ts, L, L, TSComputeRHSJacobianConstant, NULL));
-  /* the shifted Jacobian keeps L's pattern: without this, parallel runs rebuild it every stage */
-  PetscCall(TSSetMatStructure(ts, SAME_NONZERO_PATTERN));
   PetscCall(TSSetType(ts, TSARKIMEX));
   PetscCall(TSARKIMEXSetType(ts, TSARKIMEX3));
   PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
@@ -237,9 +340,14 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItFP fp, const ItSolveSetting
   PetscCall(TSSetMaxSteps(ts, PETSC_MAX_INT));
   PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetTolerances(ts, 1e-6, NULL, 1e-4, NULL));
-  PetscCall(TSGetSNES(ts, &snes));
-  PetscCall(SNESGetKSP(snes, &ksp));
-  PetscCall(KSPSetTolerances(ksp, 1e-12, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(TSGetSNES(ts, &st->snes));
+  PetscCall(SNESGetKSP(st->snes, &ksp));
+  PetscCall(KSPSetType(ksp, KSPGMRES));
+  PetscCall(KSPGMRESSetRestart(ksp, IT_SOLVE_STAGE_RESTART));
+  PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(ItMGSetUpPC(st->mg, pc, PC_MG_CYCLE_V, 1));
+  PetscCall(KSPSetPostSolve(ksp, ItSolveStageMass, st));
   PetscCall(TSSetFromOptions(ts));
   if (s->tolerance_factor > 0) { /* -error_estimate's time-error solve */
     PetscReal atol, rtol;
@@ -247,6 +355,23 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItFP fp, const ItSolveSetting
     PetscCall(
         TSSetTolerances(ts, atol * s->tolerance_factor, NULL, rtol * s->tolerance_factor, NULL));
   }
+  PetscCall(ItSolveMethodKind(ts, &implicit, &st->correct));
+  PetscCall(MatCreateVecs(st->J, NULL, &residual));
+  if (implicit) {
+    PetscCall(TSSetIFunction(ts, residual, ItSolveIFunction, st));
+    PetscCall(TSSetIJacobian(ts, st->J, st->J, ItSolveIJacobian, st));
+  } else PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
+  PetscCall(VecDestroy(&residual));
+  PetscCall(ItMGCheckPC(st->mg, pc, implicit));
+  {
+    const char *prefix;
+    PetscCall(KSPGetOptionsPrefix(ksp, &prefix));
+    PetscCall(PetscOptionsHasName(NULL, prefix, "-ksp_rtol", &user_rtol));
+  }
+  PetscCall(TSGetTolerances(ts, NULL, NULL, &rtol, NULL));
+  if (!user_rtol)
+    PetscCall(KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT,
+                               PETSC_DEFAULT));
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -346,7 +471,7 @@ static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, Pe
 PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, Vec p,
                                 ItSolveOutputFn output, void *ctx) {
   TS                    ts;
-  ItFP                  fp;
+  ItSolveStage          st = {0};
   PetscMPIInt           rank;
   ItProgress            progress = {s->t_final, 0, 0, PETSC_FALSE};
   ItSolveMonitorContext monitor  = {output, ctx, s, PETSC_FALSE, PETSC_FALSE};
@@ -359,9 +484,10 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(grid->comm, &rank));
-  PetscCall(ItFPCreate(grid, model, &fp));
-  PetscCall(ItFPSetTime(fp, t));
-  PetscCall(ItSolveCreateTS(grid, fp, s, &ts));
+  PetscCall(ItFPCreate(grid, model, &st.fp));
+  PetscCall(ItFPSetTime(st.fp, t));
+  st.continuous = (PetscBool)(ItModelGetTimeDependence(model) == IT_TIME_CONTINUOUS);
+  PetscCall(ItSolveCreateTS(grid, &st, s, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
   if (none) {
@@ -391,7 +517,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
 
     PetscCall(TSSetMaxTime(ts, target));
     /* a held schedule's value inside this segment (the switches are segment ends) */
-    PetscCall(ItFPSetTime(fp, 0.5 * (t + target)));
+    PetscCall(ItMGSetTime(st.mg, 0.5 * (t + target)));
     PetscCall(TSSolve(ts, p));
     PetscCall(TSGetSolveTime(ts, &t));
     PetscCall(TSGetStepNumber(ts, &steps));
@@ -412,19 +538,26 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   s->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
   PetscCall(TSDestroy(&ts));
-  PetscCall(ItFPDestroy(&fp));
+  PetscCall(ItMGDestroy(&st.mg));
+  PetscCall(MatDestroy(&st.J));
+  PetscCall(ItFPDestroy(&st.fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
-   Defaults: BiCGStab with BoomerAMG, HMIS coarsening and extended+i
-   interpolation with aggressive coarsening (tools/bench.sh: 8x faster than
-   BoomerAMG's defaults on 128^3 and half the memory). PCHYPRE reads its
-   BoomerAMG settings only from the options database, so the defaults the user
-   did not set are inserted for KSPSetFromOptions and removed right after:
-   nothing of them stays in the database (or in snapshots). */
-static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, Mat A, KSP *ksp) {
+   Defaults: BiCGStab (7 vectors where GMRES kept 17) with a W-cycle of the
+   geometric multigrid of ItMG (its levels pinned like the fine grid), to
+   1e-12 of the right-hand side (512^2: GMRES took 11 W-cycles, and a quarter
+   fewer flops than 17 V-cycles), GMRES(100) when it breaks down. On a grid that does not halve (an odd number
+   of cells on an axis) and with -stationary_pc_type hypre: BoomerAMG with
+   HMIS coarsening and extended+i interpolation with aggressive coarsening (8x
+   faster than BoomerAMG's defaults on 128^3 and half the memory). PCHYPRE
+   reads its BoomerAMG settings only from the options database, so the
+   defaults the user did not set are inserted for KSPSetFromOptions and
+   removed right after: nothing of them stays in the database (or in
+   snapshots). */
+static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *ksp) {
   PC                       pc;
   static const char *const defaults[][2] = {
       {"-stationary_pc_hypre_boomeramg_coarsen_type", "HMIS"},
@@ -439,8 +572,10 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, Mat A, KSP *ksp) {
   PetscCall(KSPSetOptionsPrefix(*ksp, "stationary_"));
   PetscCall(KSPSetOperators(*ksp, A, A));
   PetscCall(KSPSetType(*ksp, KSPBCGS));
+  PetscCall(KSPSetPCSide(*ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
+  PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, 2000));
   for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
     PetscBool set;
@@ -451,11 +586,13 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, Mat A, KSP *ksp) {
   PetscCall(KSPSetFromOptions(*ksp));
   for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
     if (inserted[k]) PetscCall(PetscOptionsClearValue(NULL, defaults[k][0]));
+  PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* BiCGStab can break down on strongly non-normal operators (3-D Hebbian):
-   unless the user chose the method, GMRES(100) tries again from the guess. */
+/* BiCGStab can break down on strongly non-normal operators (it did on the
+   3-D Hebbian model with BoomerAMG): unless the user chose the method,
+   GMRES(100) tries again from the guess. */
 static PetscErrorCode ItSolveKSPFallback(KSP ksp, Vec b, Vec guess, Vec p, PetscInt *iterations) {
   KSPConvergedReason reason;
   PetscInt           its;
@@ -465,7 +602,7 @@ static PetscErrorCode ItSolveKSPFallback(KSP ksp, Vec b, Vec guess, Vec p, Petsc
   PetscCall(KSPGetConvergedReason(ksp, &reason));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_ksp_type", &user_ksp));
   if (reason < 0 && !user_ksp) {
-    PetscCall(PetscInfo(ksp, "BiCGStab failed (%s); retrying with GMRES(100)\n",
+    PetscCall(PetscInfo(ksp, "the stationary solve failed (%s); retrying with GMRES(100)\n",
                         KSPConvergedReasons[reason]));
     PetscCall(VecCopy(guess, p));
     PetscCall(KSPSetType(ksp, KSPGMRES));
@@ -477,33 +614,32 @@ static PetscErrorCode ItSolveKSPFallback(KSP ksp, Vec b, Vec guess, Vec p, Petsc
   }
   PetscCheck(reason > 0, PetscObjectComm((PetscObject)ksp), PETSC_ERR_NOT_CONVERGED,
              "the stationary solve did not converge (%s after %" PetscInt_FMT
-             " iterations); try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, or "
-             "-stationary_pc_type lu on small grids",
+             " iterations); try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, "
+             "-stationary_pc_type hypre, or -stationary_pc_type lu on small grids",
              KSPConvergedReasons[reason], *iterations);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* One solve of L p = 0 with the row of global cell `pin` replaced by p_pin = 1
-   (scaled by that row's diagonal, to keep the system's scale). */
-static PetscErrorCode ItSolvePinned(ItGrid grid, Mat L, PetscInt pin, Vec p, PetscInt *iterations) {
-  Mat         A;
+/* One solve of -L p = 0 with the row of `cell` replaced by its diagonal
+   times p_cell = 1 (so p_cell = 1), on every multigrid level. */
+static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, const PetscInt cell[],
+                                    Vec p, PetscInt *iterations) {
   Vec         b, guess;
-  KSP         ksp;
   PetscScalar diag = 0;
-  PetscInt    lo, hi, its;
+  PetscInt    lo, hi, its, pin;
 
   PetscFunctionBegin;
-  PetscCall(MatDuplicate(L, MAT_COPY_VALUES, &A));
+  PetscCall(ItMGSetPin(mg, cell));
+  PetscCall(ItMGSetShift(mg, 0, 1));
+  PetscCall(ItGridGlobalIndex(grid, cell, &pin));
   PetscCall(MatGetOwnershipRange(A, &lo, &hi));
   if (pin >= lo && pin < hi) PetscCall(MatGetValue(A, pin, pin, &diag));
-  PetscCall(ItGridMaxAbs(grid, PetscRealPart(diag), &diag));
   PetscCall(VecDuplicate(p, &b));
   PetscCall(VecSet(b, 0.0));
   if (pin >= lo && pin < hi) PetscCall(VecSetValue(b, pin, diag, INSERT_VALUES));
   PetscCall(VecAssemblyBegin(b));
   PetscCall(VecAssemblyEnd(b));
-  PetscCall(MatZeroRows(A, 1, &pin, diag, NULL, NULL));
-  PetscCall(ItSolveStationaryKSP(grid->comm, A, &ksp));
+  PetscCall(KSPSetOperators(ksp, A, A));
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
   PetscCall(VecDuplicate(p, &guess));
   PetscCall(VecCopy(p, guess));
@@ -511,19 +647,38 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, Mat L, PetscInt pin, Vec p, Pet
   PetscCall(KSPGetIterationNumber(ksp, &its));
   *iterations += its;
   PetscCall(ItSolveKSPFallback(ksp, b, guess, p, iterations));
-  PetscCall(KSPDestroy(&ksp));
   PetscCall(VecDestroy(&guess));
   PetscCall(VecDestroy(&b));
-  PetscCall(MatDestroy(&A));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The value of p at global index k, on every rank. Collective. */
-static PetscErrorCode ItSolveValueAt(ItGrid grid, Vec p, PetscInt k, PetscReal *value) {
-  PetscInt    lo, hi;
+/* The cell of the largest value of p, and that value, on every rank. Collective. */
+static PetscErrorCode ItSolveMaxCell(ItGrid grid, Vec p, PetscInt cell[], PetscReal *value) {
+  PetscInt  index, lo, hi;
+  PetscReal local[IT_MAX_DIM] = {0, 0, 0}, global[IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  PetscCall(VecMax(p, &index, value));
+  PetscCall(VecGetOwnershipRange(p, &lo, &hi));
+  if (index >= lo && index < hi) {
+    PetscInt l = index - lo;
+    for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
+      local[a] = (PetscReal)(grid->xs[a] + l % grid->xm[a]);
+      l /= grid->xm[a];
+    }
+  }
+  PetscCall(ItGridSum(grid, IT_MAX_DIM, local, global));
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) cell[a] = (PetscInt)global[a];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The value of p at a cell, on every rank. Collective. */
+static PetscErrorCode ItSolveValueAt(ItGrid grid, Vec p, const PetscInt cell[], PetscReal *value) {
+  PetscInt    lo, hi, k;
   PetscScalar v = 0;
 
   PetscFunctionBegin;
+  PetscCall(ItGridGlobalIndex(grid, cell, &k));
   PetscCall(VecGetOwnershipRange(p, &lo, &hi));
   if (k >= lo && k < hi) PetscCall(VecGetValues(p, 1, &k, &v));
   PetscCall(ItGridMaxAbs(grid, PetscRealPart(v), value));
@@ -531,39 +686,47 @@ static PetscErrorCode ItSolveValueAt(ItGrid grid, Vec p, PetscInt k, PetscReal *
 }
 
 /* Solves L(t) p = 0, ∫ p = 1 into p, with the operator of the parameters at
-   time t. residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). Collective. */
+   time t. residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). One matrix, -L with its
+   pinned row; the residual takes L p matrix-free. Collective. */
 PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                  PetscReal *residual, PetscInt *iterations) {
-  PetscInt  centre[IT_MAX_DIM] = {0}, pin, argmax;
+  PetscInt  centre[IT_MAX_DIM] = {0, 0, 0}, argmax[IT_MAX_DIM];
   PetscReal pmax, ppin, norm, diagmax;
   Vec       r;
   ItFP      fp;
-  Mat       L;
+  ItMG      mg;
+  Mat       A;
+  KSP       ksp;
 
   PetscFunctionBegin;
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
-  PetscCall(ItFPGetMatrix(fp, &L));
+  PetscCall(ItFPCreateMatrix(grid, &A));
+  PetscCall(ItMGCreate(grid, model, ItFPGetFaces(fp), A, 0, &mg));
+  PetscCall(ItMGSetTime(mg, t));
+  PetscCall(ItSolveStationaryKSP(grid->comm, mg, A, &ksp));
   *iterations = 0;
   for (PetscInt a = 0; a < grid->dim; a++) centre[a] = grid->n[a] / 2;
-  PetscCall(ItGridGlobalIndex(grid, centre, &pin));
   PetscCall(VecSet(p, 1.0));
-  PetscCall(ItSolvePinned(grid, L, pin, p, iterations));
-  PetscCall(VecMax(p, &argmax, &pmax));
+  PetscCall(ItSolvePinned(grid, mg, ksp, A, centre, p, iterations));
+  PetscCall(ItSolveMaxCell(grid, p, argmax, &pmax));
   PetscCall(VecScale(p, 1.0 / pmax));
-  PetscCall(ItSolveValueAt(grid, p, pin, &ppin));
+  PetscCall(ItSolveValueAt(grid, p, centre, &ppin));
   /* a pin far in the tail makes the system ill-conditioned: solve again pinned at the maximum */
-  if (ppin < 1e-3) PetscCall(ItSolvePinned(grid, L, argmax, p, iterations));
+  if (ppin < 1e-3) PetscCall(ItSolvePinned(grid, mg, ksp, A, argmax, p, iterations));
   PetscCall(ItSolveNormalize(grid, p));
 
   PetscCall(VecDuplicate(p, &r));
-  PetscCall(MatMult(L, p, r));
-  PetscCall(VecNorm(r, NORM_2, residual));
-  PetscCall(MatGetDiagonal(L, r));
+  PetscCall(MatGetDiagonal(A, r));
   PetscCall(VecNorm(r, NORM_INFINITY, &diagmax));
+  PetscCall(ItFPApply(fp, p, r));
+  PetscCall(VecNorm(r, NORM_2, residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
   *residual /= diagmax * norm;
   PetscCall(VecDestroy(&r));
+  PetscCall(KSPDestroy(&ksp));
+  PetscCall(ItMGDestroy(&mg));
+  PetscCall(MatDestroy(&A));
   PetscCall(ItFPDestroy(&fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,0 +1,291 @@
+/* Geometric multigrid for the linear systems of the solver,
+     J = scale (shift I - L),
+   the implicit stages (shift = TS's shift, scale = 1) and the stationary
+   solve (shift = 0, one pinned row). The levels are the grid coarsened by 2
+   per axis (ItGridCreateCoarse) while every axis divides, down to about
+   IT_MG_COARSE_CELLS cells; each level's operator is rediscretised: the same
+   Scharfetter–Gummel faces on its coarser cells at the same time t, so every
+   level is an M-matrix (a Galerkin product of a convection-dominated operator
+   is not). Prolongation is piecewise constant (a fine cell takes its parent's
+   value); restriction is its transpose, the sum over the 2^d children, which
+   keeps the sum of a residual (its mass). With that restriction the coarse
+   problem is 2^d (shift I - L_c) per level (P^T P = 2^d I). */
+#include <infotherm/solve.h>
+
+/* Coarsen while the coarse grid has more cells than this (the coarse solve is
+   a direct one). */
+#define IT_MG_COARSE_CELLS 1024
+
+struct _p_ItMG {
+  PetscInt  nlevels; /* 0 = coarsest .. nlevels - 1 = the fine grid */
+  ItGrid    grid[IT_MG_MAX_LEVELS];
+  ItFaces   faces[IT_MG_MAX_LEVELS]; /* the fine level's belong to the caller */
+  Mat       op[IT_MG_MAX_LEVELS];    /* scale_l (shift I - L_l) */
+  Mat       P[IT_MG_MAX_LEVELS];     /* interpolation from level l - 1 to l */
+  PetscReal shift, scale;
+  PetscBool dirty; /* the faces changed since the operators were assembled */
+  PetscInt  pin[IT_MAX_DIM];
+  PetscBool pinned;
+};
+
+/* How many levels the fine grid allows: halve while every axis is even, every
+   rank keeps at least 2 cells per axis, and the grid has more than
+   IT_MG_COARSE_CELLS cells. */
+static PetscErrorCode ItMGCountLevels(ItGrid fine, PetscInt *nlevels) {
+  PetscInt ranks[3] = {1, 1, 1}, m[IT_MAX_DIM], n[IT_MAX_DIM], cells = ItGridCellCount(fine);
+
+  PetscFunctionBegin;
+  PetscCall(DMDAGetInfo(fine->da, NULL, NULL, NULL, NULL, &ranks[0], &ranks[1], &ranks[2], NULL,
+                        NULL, NULL, NULL, NULL, NULL));
+  for (PetscInt a = 0; a < fine->dim; a++) { /* ranks along each axis (1 when not distributed) */
+    n[a] = fine->n[a];
+    m[a] = 1;
+  }
+  for (PetscInt j = 0; j < fine->ndist; j++) m[fine->dist[j]] = ranks[j];
+  *nlevels = 1;
+  while (cells > IT_MG_COARSE_CELLS && *nlevels < IT_MG_MAX_LEVELS) {
+    PetscBool halves = PETSC_TRUE;
+    for (PetscInt a = 0; a < fine->dim; a++)
+      halves = (PetscBool)(halves && n[a] % 2 == 0 && n[a] / 2 >= 2 * m[a]);
+    if (!halves) break;
+    cells = 1;
+    for (PetscInt a = 0; a < fine->dim; a++) cells *= (n[a] /= 2);
+    (*nlevels)++;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Row `c` of the prolongation from coarse to fine (fine cells are halves of
+   coarse cells per axis): a fine cell takes its parent's value. (The
+   cell-centred multilinear interpolation, 3/4 of the parent and 1/4 of its
+   neighbour per axis, took the same iterations at 512^2, 64^3 and on the 3-D
+   Hebbian model, with 2^d entries per fine row instead of 1.) */
+static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const PetscInt c[],
+                                           PetscInt col[], PetscScalar val[], PetscInt *ncol) {
+  PetscInt parent[IT_MAX_DIM] = {0, 0, 0};
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < fine->dim; a++) parent[a] = c[a] / 2;
+  PetscCall(ItGridGlobalIndex(coarse, parent, &col[0]));
+  val[0] = 1;
+  *ncol  = 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The prolongation as a matrix, preallocated exactly (an unused off-process
+   allowance would stay allocated). Collective. */
+static PetscErrorCode ItMGInterpolation(ItGrid fine, ItGrid coarse, Mat *P) {
+  PetscInt   *on, *off, cstart = 0, rstart = 0, col[1 << IT_MAX_DIM], ncol;
+  PetscScalar val[1 << IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  /* the first owned cells' indices start this rank's rows and columns */
+  PetscCall(ItGridGlobalIndex(coarse, coarse->xs, &cstart));
+  PetscCall(ItGridGlobalIndex(fine, fine->xs, &rstart));
+  PetscCall(PetscCalloc2(fine->nlocal, &on, fine->nlocal, &off));
+  ItGridForOwned(fine, c, l) {
+    PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
+    for (PetscInt k = 0; k < ncol; k++) {
+      if (col[k] >= cstart && col[k] < cstart + coarse->nlocal)
+        on[l]++;
+      else
+        off[l]++;
+    }
+  }
+  PetscCall(MatCreateAIJ(fine->comm, fine->nlocal, coarse->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                         0, on, 0, off, P));
+  PetscCall(PetscFree2(on, off));
+  ItGridForOwned(fine, c, l) {
+    const PetscInt row = rstart + l;
+    PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
+    PetscCall(MatSetValues(*P, 1, &row, ncol, col, val, INSERT_VALUES));
+  }
+  PetscCall(MatAssemblyBegin(*P, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*P, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The hierarchy below the fine grid, whose faces (the caller's) define the
+   operator: coarse grids, their faces of the same model, interpolations and
+   one matrix per level. op is the fine level's matrix (the caller's; it gets
+   the fine operator). levels: at most this many (0: as many as the grid
+   allows). Collective. */
+PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, PetscInt levels,
+                          ItMG *out) {
+  ItMG mg;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&mg));
+  PetscCall(ItMGCountLevels(fine, &mg->nlevels));
+  if (levels > 0) mg->nlevels = PetscMin(mg->nlevels, levels);
+  mg->grid[mg->nlevels - 1]  = fine;
+  mg->faces[mg->nlevels - 1] = faces;
+  mg->op[mg->nlevels - 1]    = op;
+  for (PetscInt l = mg->nlevels - 2; l >= 0; l--) {
+    PetscCall(ItGridCreateCoarse(mg->grid[l + 1], 2, &mg->grid[l]));
+    PetscCall(ItFacesCreate(mg->grid[l], model, &mg->faces[l]));
+    PetscCall(ItFacesSetLevel(mg->faces[l]));
+    PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
+    PetscCall(ItMGInterpolation(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
+  }
+  mg->dirty = PETSC_TRUE;
+  mg->scale = 1;
+  *out      = mg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscInt ItMGGetLevels(ItMG mg) {
+  return mg->nlevels;
+}
+
+/* Keeps the fine level only (the preconditioner is not multigrid). */
+static PetscErrorCode ItMGDestroyCoarse(ItMG mg) {
+  const PetscInt fine = mg->nlevels - 1;
+
+  PetscFunctionBegin;
+  for (PetscInt l = 0; l < fine; l++) {
+    PetscCall(MatDestroy(&mg->op[l]));
+    PetscCall(MatDestroy(&mg->P[l + 1]));
+    PetscCall(ItFacesDestroy(&mg->faces[l]));
+    PetscCall(ItGridDestroy(&mg->grid[l]));
+  }
+  mg->grid[0]  = mg->grid[fine];
+  mg->faces[0] = mg->faces[fine];
+  mg->op[0]    = mg->op[fine];
+  mg->nlevels  = 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItMGDestroy(ItMG *mg) {
+  PetscFunctionBegin;
+  if (!*mg) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItMGDestroyCoarse(*mg));
+  PetscCall(PetscFree(*mg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The faces of every level at time t (the fine ones through the caller's
+   faces, which the caller may also have set). Collective. */
+PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t) {
+  PetscFunctionBegin;
+  for (PetscInt l = mg->nlevels - 1; l >= 0; l--) {
+    PetscBool changed;
+    PetscCall(ItFacesSetTime(mg->faces[l], t, &changed));
+    if (changed) mg->dirty = PETSC_TRUE;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Marks the operators out of date (the caller changed the fine faces). */
+PetscErrorCode ItMGSetDirty(ItMG mg) {
+  PetscFunctionBegin;
+  mg->dirty = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The pinned row of level l: the pinned fine cell's ancestor, its row
+   replaced by its diagonal times the unknown (MatZeroRows). Collective. */
+static PetscErrorCode ItMGPinLevel(ItMG mg, PetscInt l) {
+  PetscInt    cell[IT_MAX_DIM] = {0, 0, 0}, row, lo, hi;
+  PetscScalar diag             = 0;
+  PetscReal   value;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < mg->grid[l]->dim; a++) cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
+  PetscCall(ItGridGlobalIndex(mg->grid[l], cell, &row));
+  PetscCall(MatGetOwnershipRange(mg->op[l], &lo, &hi));
+  if (row >= lo && row < hi) PetscCall(MatGetValue(mg->op[l], row, row, &diag));
+  PetscCall(ItGridMaxAbs(mg->grid[l], PetscRealPart(diag), &value));
+  PetscCall(MatSetOption(mg->op[l], MAT_KEEP_NONZERO_PATTERN, PETSC_TRUE));
+  PetscCall(MatZeroRows(mg->op[l], (row >= lo && row < hi) ? 1 : 0, &row, value, NULL, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Pins fine cell `cell` (the stationary solve's p_pin = its value) on every
+   level from the next ItMGSetShift on; NULL: none. Not collective. */
+PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]) {
+  PetscFunctionBegin;
+  mg->pinned = (PetscBool)(cell != NULL);
+  for (PetscInt a = 0; a < IT_MAX_DIM && cell; a++) mg->pin[a] = cell[a];
+  mg->dirty = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every level's operator scale_l (shift I - L_l) with scale_l = scale (2^d)^k
+   k levels below the fine one: assembled when the faces changed, otherwise
+   only the diagonal when the shift did. Collective. */
+PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
+  const PetscInt  fine = mg->nlevels - 1;
+  const PetscBool same = (PetscBool)(!mg->dirty && shift == mg->shift && scale == mg->scale);
+
+  PetscFunctionBegin;
+  if (same) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt l = fine; l >= 0; l--) {
+    const PetscReal s = scale * PetscPowInt(1 << mg->grid[l]->dim, fine - l);
+    if (mg->dirty || mg->pinned)
+      PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
+    else
+      PetscCall(ItFPSetShift(mg->faces[l], shift, s, mg->op[l]));
+    if (mg->pinned) PetscCall(ItMGPinLevel(mg, l));
+  }
+  mg->dirty = PETSC_FALSE;
+  mg->shift = shift;
+  mg->scale = scale;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Makes pc a V- or W-cycle over the levels (when there are at least two), with
+   smoothers suited to non-symmetric M-matrices: `sweeps` Richardson steps of
+   SSOR (Gauss–Seidel forward and back), and the default direct coarse solve
+   (LU, or redundant LU on several ranks). Every choice is an option under the
+   KSP's prefix (-pc_type, -mg_levels_ksp_type, -mg_coarse_pc_type, ...),
+   read by the caller's KSPSetFromOptions; with another -pc_type the coarse
+   levels are freed by ItMGCheckPC. Collective. */
+PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps) {
+  PetscFunctionBegin;
+  if (mg->nlevels < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PCSetType(pc, PCMG));
+  PetscCall(PCMGSetLevels(pc, mg->nlevels, NULL));
+  PetscCall(PCMGSetType(pc, PC_MG_MULTIPLICATIVE));
+  PetscCall(PCMGSetCycleType(pc, cycle));
+  PetscCall(PCMGSetGalerkin(pc, PC_MG_GALERKIN_EXTERNAL));
+  for (PetscInt l = 0; l < mg->nlevels; l++) {
+    KSP smoother;
+    PC  smoother_pc;
+    PetscCall(PCMGGetSmoother(pc, l, &smoother));
+    if (l < mg->nlevels - 1) PetscCall(KSPSetOperators(smoother, mg->op[l], mg->op[l]));
+    if (l == 0) continue;
+    PetscCall(PCMGSetInterpolation(pc, l, mg->P[l]));
+    PetscCall(PCMGSetRestriction(pc, l, mg->P[l]));
+    PetscCall(KSPSetType(smoother, KSPRICHARDSON));
+    PetscCall(KSPGetPC(smoother, &smoother_pc));
+    PetscCall(PCSetType(smoother_pc, PCSOR));
+    PetscCall(KSPSetTolerances(smoother, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, sweeps));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After the options: frees the coarse levels when pc is not the multigrid
+   built by ItMGSetUpPC or is not used (an explicit time stepper), and refuses
+   a -pc_mg_levels that replaced its levels. Collective. */
+PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used) {
+  PetscBool is_mg;
+  PetscInt  levels     = 0;
+  char      prefix[64] = "";
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCMG, &is_mg));
+  if (is_mg) PetscCall(PCMGGetLevels(pc, &levels));
+  if (used && is_mg && mg->nlevels > 1) {
+    const char *p;
+    PetscCall(PCGetOptionsPrefix(pc, &p));
+    if (p) PetscCall(PetscStrncpy(prefix, p, sizeof(prefix)));
+    PetscCheck(levels == mg->nlevels, PetscObjectComm((PetscObject)pc), PETSC_ERR_USER_INPUT,
+               "-%spc_mg_levels %" PetscInt_FMT ": the levels of the multigrid come from the grid "
+               "(%" PetscInt_FMT " here: cells halved per axis while they divide by 2); remove "
+               "-%spc_mg_levels, or choose -grid_n",
+               prefix, levels, mg->nlevels, prefix);
+  }
+  if (!used || !is_mg || mg->nlevels < 2) PetscCall(ItMGDestroyCoarse(mg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
