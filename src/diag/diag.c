@@ -475,9 +475,16 @@ static PetscReal ItDiagDecodingMSE(ItDiag g, const PetscReal sum[]) {
   const ItMarginal *x         = &g->marginal[g->xmarginal];
   PetscReal         explained = 0;
 
+  /* E[v|x] lies inside the box: where round-off nearly cancels p_X (tails of
+     +-1e-16 cells), m1 / p_X would not, and one such cell could swamp the sum */
+  const PetscReal half = 0.5 * (g->grid->hi[0] - g->grid->lo[0]);
+
   for (PetscInt k = 0; k < x->size; k++) {
     const PetscReal px = g->marg[x->offset + k], m1 = g->marg[g->offdec + k];
-    if (px > 0) explained += m1 * m1 / px;
+    if (px > 0) {
+      const PetscReal mean = PetscClipInterval(m1 / px, -half, half);
+      explained += px * mean * mean;
+    }
   }
   return sum[S_MOM2 + 0] / sum[S_MASS] - explained * x->cell / sum[S_MASS];
 }
