@@ -17,7 +17,8 @@ static PetscErrorCode ItGridReadDistribution(ItGrid g, ItModel model) {
   PetscBool      set, chosen[IT_MAX_DIM] = {PETSC_FALSE};
 
   PetscFunctionBegin;
-  PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
+  /* its own title: PETSc's -help prints a block of a title it printed before only once */
+  PetscOptionsBegin(g->comm, NULL, "Grid distribution", "ItGrid");
   PetscCall(PetscOptionsStringArray("-grid_distribute",
                                     "the variables the DMDA distributes over the ranks (1 to 3; "
                                     "default: the three largest axes)",
