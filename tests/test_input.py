@@ -55,7 +55,7 @@ refused("a duplicate parameter", "run", EXPR + ["-expr_param", "a=1,b=2,a=3"], [
 refused("a parameter named like an option", "run", EXPR + ["-expr_param", "t_final=3"], ["'t_final'", "option"])
 refused("a parameter value that is not a number", "run", EXPR + ["-expr_param", "a=x"], ["-expr_param", "'x'"])
 refused("a variable named t", "run", ["-model", "expr", "-vars", "t,x"], ["-vars", "'t'"])
-refused("more variables than a model holds", "run", ["-model", "expr", "-vars", "a,b,c,d"], ["-vars"])
+refused("more variables than a model holds", "run", ["-model", "expr", "-vars", "a,b,c,d,e,f,g"], ["-vars"])
 refused("muparser's assignment in a formula", "run", expr_with("-expr_drift_r", "(-r)+0*(v=0)"),
         ["-expr_drift_r", "assign"], ranks=(1, 2))
 refused("a formula longer than the buffer", "run", EXPR + ["-expr_drift_v", "v" + "+0*v" * 140], ["-expr_drift_v", "561 characters"])
@@ -81,7 +81,8 @@ refused("particle coordinates beyond 32-bit indices", "mc", LIN + ["-mc_particle
 refused("a seed beyond 32 bits", "mc", LIN + ["-mc_seed", "4294967297"], ["-mc_seed"])
 refused("cells beyond 32 bits", "run", ["-model", "linear", "-grid_n", "4294967360,48"], ["-grid_n 4294967360"], ranks=(1, 2))
 refused("a grid whose cell count overflows", "run", ["-model", "linear", "-grid_n", "50000,50000"], ["-grid_n", "2.5e+09 cells"])
-refused("more grid values than axes", "run", ["-model", "hebbian", "-grid_n", "16,16,16,16"], ["-grid_n", "more than 3"])
+refused("more grid values than axes", "run", ["-model", "hebbian", "-grid_n", "16,16,16,16"], ["-grid_n", "got 4"])
+refused("more grid values than any model's axes", "run", ["-model", "hebbian", "-grid_n", "16,16,16,16,16,16,16"], ["-grid_n", "more than 6"])
 refused("a Monte Carlo step that does not move t", "mc", LIN + ["-mc_dt", "1e-300"], ["-mc_dt", "2^52"], ranks=(1, 2))
 refused("threads beyond 32 bits", "run", EXPR + ["-expr_threads", "4294967297"], ["-expr_threads"])
 

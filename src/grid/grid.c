@@ -8,21 +8,15 @@
    DMDASetBlockFillsSparse. Owns the reductions across ranks. */
 #include <infotherm/grid.h>
 
-/* -grid_distribute: the variables the DMDA distributes (at most three);
-   default the largest three axes (the earlier of equal ones). */
-static PetscErrorCode ItGridReadDistribution(ItGrid g, ItModel model) {
-  const PetscInt d = g->dim;
-  char          *names[IT_MAX_DIM + 1];
-  PetscInt       count = IT_MAX_DIM + 1;
-  PetscBool      set, chosen[IT_MAX_DIM] = {PETSC_FALSE};
+/* The axes the DMDA distributes: the count variables named by
+   -grid_distribute (at most three), or, when it is not set, the largest three
+   axes (the earlier of equal ones). Frees names[]. */
+static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBool set,
+                                               PetscInt count, char *names[]) {
+  const PetscInt d                   = g->dim;
+  PetscBool      chosen[IT_MAX_DIM] = {PETSC_FALSE};
 
   PetscFunctionBegin;
-  PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
-  PetscCall(PetscOptionsStringArray("-grid_distribute",
-                                    "the variables the DMDA distributes over the ranks (1 to 3; "
-                                    "default: the three largest axes)",
-                                    NULL, names, &count, &set));
-  PetscOptionsEnd();
   if (set) {
     PetscCheck(count >= 1 && count <= PetscMin(3, d), g->comm, PETSC_ERR_USER_INPUT,
                "-grid_distribute names %" PetscInt_FMT " variables; give 1 to %" PetscInt_FMT,
@@ -49,15 +43,18 @@ static PetscErrorCode ItGridReadDistribution(ItGrid g, ItModel model) {
 }
 
 /* -grid_n, -grid_lo, -grid_hi: one value for every axis, or one per axis;
-   defaults from the model. Checks the box and computes the cell sizes. */
+   defaults from the model. Checks the box and computes the cell sizes; then
+   the distributed axes (-grid_distribute, ItGridChooseDistribution). */
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->dim;
   /* one more than an axis each, to refuse a list PETSc would cut */
   PetscInt    count[3] = {IT_MAX_DIM + 1, IT_MAX_DIM + 1, IT_MAX_DIM + 1}, n[IT_MAX_DIM + 1];
   PetscReal   lo[IT_MAX_DIM + 1], hi[IT_MAX_DIM + 1];
   PetscReal   cells = 1; /* as a real: three axes of 2^31 cells overflow 64 bits */
-  PetscBool   set[3];
+  PetscBool   set[3], setdist;
   const char *option[3] = {"-grid_n", "-grid_lo", "-grid_hi"};
+  char       *dist[IT_MAX_DIM + 1];
+  PetscInt    ndist = IT_MAX_DIM + 1;
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
@@ -67,6 +64,10 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
       PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, lo, &count[1], &set[1]));
   PetscCall(
       PetscOptionsRealArray("-grid_hi", "upper corner of the box", NULL, hi, &count[2], &set[2]));
+  PetscCall(PetscOptionsStringArray("-grid_distribute",
+                                    "the variables the DMDA distributes over the ranks (1 to 3; "
+                                    "default: the three largest axes)",
+                                    NULL, dist, &ndist, &setdist));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->comm, "-grid_n"));
   for (PetscInt k = 0; k < 3; k++)
@@ -98,13 +99,14 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
     g->h[i] = (g->hi[i] - g->lo[i]) / g->n[i];
     g->cell_volume *= g->h[i];
   }
-  /* axes beyond dim have one cell, so the DMDA's three axes are always set */
+  /* axes beyond dim have one cell */
   for (PetscInt i = d; i < IT_MAX_DIM; i++) {
     g->n[i]  = 1;
     g->lo[i] = 0;
     g->hi[i] = 1;
     g->h[i]  = 1;
   }
+  PetscCall(ItGridChooseDistribution(g, model, setdist, ndist, dist));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -298,7 +300,6 @@ PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid) {
   g->comm = ItModelGetComm(model);
   g->dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
-  PetscCall(ItGridReadDistribution(g, model));
   *grid = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

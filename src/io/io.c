@@ -4,7 +4,9 @@
    keys in the order they were added, reals at 17 significant digits, null for
    NaN and infinity). HDF5 snapshots are written collectively (PETSc's HDF5
    viewer, natural cell ordering, dataset /density with the time and the grid
-   as attributes) to a temporary name and renamed by rank 0. Every option of
+   as attributes; a grid that carries axes as the DMDA's dof writes /density
+   as each rank's hyperslab, and /marginal of the distributed axes) to a
+   temporary name and renamed by rank 0. Every option of
    the run is stored beside the density as a name/value pair: the group
    /options holds one string attribute per option, named as the option without
    its leading '-', whose value is the option's value ("" for a flag), so
