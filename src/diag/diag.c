@@ -470,21 +470,19 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   }
 }
 
-/* E[(v - E[v|X])^2] = E[v^2] - ∫ (∫ v p)^2 / p_X over X, about the box centre. */
+/* E[(v - E[v|X])^2] = E[v^2] - ∫ (∫ v p)^2 / p_X over X, about the box centre.
+   Slices whose p_X is at round-off level against the largest are skipped:
+   there the solver's round-off in p (of either sign) makes (∫ v p)^2 / p_X
+   unbounded (3e-3 of decoding_mse on a 32^3 steady state), while their true
+   share is below 1e-13 of it. */
 static PetscReal ItDiagDecodingMSE(ItDiag g, const PetscReal sum[]) {
   const ItMarginal *x         = &g->marginal[g->xmarginal];
-  PetscReal         explained = 0;
+  PetscReal         explained = 0, pmax = 0;
 
-  /* E[v|x] lies inside the box: where round-off nearly cancels p_X (tails of
-     +-1e-16 cells), m1 / p_X would not, and one such cell could swamp the sum */
-  const PetscReal half = 0.5 * (g->grid->hi[0] - g->grid->lo[0]);
-
+  for (PetscInt k = 0; k < x->size; k++) pmax = PetscMax(pmax, g->marg[x->offset + k]);
   for (PetscInt k = 0; k < x->size; k++) {
     const PetscReal px = g->marg[x->offset + k], m1 = g->marg[g->offdec + k];
-    if (px > 0) {
-      const PetscReal mean = PetscClipInterval(m1 / px, -half, half);
-      explained += px * mean * mean;
-    }
+    if (px > 1e-13 * pmax) explained += m1 * m1 / px;
   }
   return sum[S_MOM2 + 0] / sum[S_MASS] - explained * x->cell / sum[S_MASS];
 }
