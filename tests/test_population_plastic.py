@@ -57,7 +57,8 @@ run("run", G10 + ["-init_mean", "0,0,0,0.2,0.2", "-init_cov", "1,0.04,0.04,0.01,
 c = read_csv(out + "/be/diagnostics.csv")
 check(np.max(np.abs(c["mass"] - 1)) < 1e-11, f"backward Euler to t = 2: mass 1 to {np.max(np.abs(c['mass'] - 1)):.1e}")
 p, _ = read_density(out + "/be/density_0001.h5")
-check(p.min() >= 0, f"backward Euler: the density at t = 2 is non-negative (min {p.min():.2e})")
+# an M-matrix step keeps p >= 0 exactly only for an exact solve: the Krylov solve leaves round-off
+check(p.min() >= -1e-14 * p.max(), f"backward Euler: the density at t = 2 is non-negative to round-off (min {p.min():.2e}, max {p.max():.2e})")
 proc = run("stationary", G10 + ["-stationary_ksp_rtol", "1e-13", "-output_dir", out + "/ss"])
 ss = read_json(out + "/ss/stationary_summary.json")
 f = ss["final"]
