@@ -9,7 +9,7 @@
    non-negative (an M-matrix: backward Euler keeps p >= 0). */
 #include <infotherm/fp.h>
 
-static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0; /* in -log_view */
+static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0, IT_FP_LEVEL = 0; /* in -log_view */
 
 /* Face coefficients along each axis: the face on the low side of owned cell
    c carries J = lo[c] p_{c-1} - hi[c] p_c; one extra face past the last owned
@@ -55,6 +55,8 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
     PetscCall(PetscLogEventRegister("ItFacesCompute", MAT_CLASSID, &IT_FP_FACES));
     PetscCall(PetscLogEventRegister("ItFPAssemble", MAT_CLASSID, &IT_FP_ASSEMBLE));
     PetscCall(PetscLogEventRegister("ItFPApply", MAT_CLASSID, &IT_FP_APPLY));
+    /* the coarse multigrid levels' assemblies, apart from the grid's own */
+    PetscCall(PetscLogEventRegister("ItFPAssembleLevel", MAT_CLASSID, &IT_FP_LEVEL));
   }
   PetscCall(PetscNew(&f));
   f->grid  = grid;
@@ -424,10 +426,11 @@ static inline PetscInt ItFPRow(ItFaces f, PetscInt c[], PetscInt col[], PetscSca
    offsets), the same for any dimension. scale = -1, shift = 0 gives L itself,
    bit for bit. Collective. */
 PetscErrorCode ItFPAssembleShifted(ItFaces f, PetscReal shift, PetscReal scale, Mat J) {
-  ItGrid grid = f->grid;
+  ItGrid              grid  = f->grid;
+  const PetscLogEvent event = f->level ? IT_FP_LEVEL : IT_FP_ASSEMBLE;
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(IT_FP_ASSEMBLE, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(event, 0, 0, 0, 0));
   PetscCall(MatZeroEntries(J));
   ItGridForOwned(grid, c, l) {
     PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
@@ -441,7 +444,7 @@ PetscErrorCode ItFPAssembleShifted(ItFaces f, PetscReal shift, PetscReal scale, 
   }
   PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
-  PetscCall(PetscLogEventEnd(IT_FP_ASSEMBLE, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(event, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
