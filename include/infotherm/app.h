@@ -41,6 +41,12 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]);
 PetscErrorCode ItAppMC(ItApp *app);
 PetscErrorCode ItAppCrosscheck(ItApp *app);
 
+/* Dedicated post-processing ranks, -post_ranks K (src/app/post.c). */
+int            ItPostSplit(int argc, char **argv, const char command[], char error[], size_t len);
+void           ItPostFinalize(int status);
+PetscBool      ItPostSolverOnly(void);
+PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint);
+
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],
                          PetscBool *interrupted);

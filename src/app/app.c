@@ -379,12 +379,16 @@ static PetscErrorCode ItAppRun(ItApp *app) {
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
                      ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
-  PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
+  if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
   PetscCall(VecDuplicate(app->p, &app->good));
   PetscCall(VecCopy(app->p, app->good));
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step = app->settings.restarted ? app->settings.step0 : 0;
-  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
+  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
+  if (ItPostSolverOnly()) { /* the post ranks write everything */
+    app->interrupted = app->settings.interrupted;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (app->settings.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); "
