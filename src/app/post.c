@@ -14,11 +14,13 @@
    order: each solver rank sends each post rank the overlap of their ranges
    of natural indices (no index lists). */
 #include <stdlib.h>
+#include <time.h>
 #include <infotherm/app.h>
 
-#define IT_POST_QUEUE 8  /* states a solver rank may have in flight */
-#define IT_POST_TAG 7401 /* the states' messages on MPI_COMM_WORLD */
-#define IT_POST_HEADER 6 /* kind, t, dt, step, row (END: interrupted), snapshot */
+#define IT_POST_QUEUE 8     /* states a solver rank may have in flight */
+#define IT_POST_TAG 7401    /* the states' messages on MPI_COMM_WORLD */
+#define IT_POST_HEADER 6    /* kind, t, dt, step, row (END: interrupted), snapshot */
+#define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
 
 enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END };
 
@@ -222,6 +224,12 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
   PetscCall(PetscMalloc1(link->nlocal + IT_POST_HEADER, &buf));
   while (!done) {
     PetscScalar *a;
+    int          arrived = 0;
+    /* wait for the next state without spinning: the solver ranks may share these cores */
+    while (!arrived) {
+      PetscCallMPI(MPI_Iprobe(0, IT_POST_TAG, MPI_COMM_WORLD, &arrived, MPI_STATUS_IGNORE));
+      if (!arrived) nanosleep(&(struct timespec){0, IT_POST_IDLE}, NULL);
+    }
     PetscCall(VecGetArray(link->natural, &a));
     for (PetscMPIInt s = 0; s < ItPost.nsolver; s++) {
       const PetscInt start = link->range[2 * ItPost.world_rank];

@@ -518,7 +518,7 @@ static void ItMCSampleCells(ItMC mc, const PetscReal cdf[], PetscInt n, PetscRea
 static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
   ItGrid         grid = mc->grid;
   const PetscInt d = grid->dim, size = mc->size;
-  PetscReal     *cdf, *end, *target, *cellof, acc = 0;
+  PetscReal     *cdf, *end, *target, *cellof, acc = 0, mass;
   PetscMPIInt   *owner, *scount, *sdispl, *rcount, *rdispl, *fill;
   PetscInt       nrecv;
 
@@ -530,7 +530,7 @@ static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
   PetscCallMPI(MPI_Allgather(&acc, 1, MPIU_REAL, end, 1, MPIU_REAL, mc->comm));
   PetscCall(PetscCalloc5(size, &scount, size, &sdispl, size, &rcount, size, &rdispl, size, &fill));
   PetscCall(PetscMalloc2(mc->nlocal + 1, &owner, mc->nlocal + 1, &target));
-  for (PetscInt k = 0; k < mc->nlocal; k++) scount[owner[k] = ItMCSampleOwner(mc, k, end, &acc)]++;
+  for (PetscInt k = 0; k < mc->nlocal; k++) scount[owner[k] = ItMCSampleOwner(mc, k, end, &mass)]++;
   for (PetscInt r = 1; r < size; r++) sdispl[r] = sdispl[r - 1] + scount[r - 1];
   for (PetscInt k = 0; k < mc->nlocal; k++)
     (void)ItMCSampleOwner(mc, k, end, &target[sdispl[owner[k]] + fill[owner[k]]++]);
