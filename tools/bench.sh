@@ -19,7 +19,7 @@
 #   --steps N                time steps per transient run (default 10; dt = --dt)
 #   --dt DT                  fixed step (default 0.01)
 #   --beuler                 backward Euler instead of the default TS method
-#   --mc-cases "..."         Monte Carlo cases (default: linear-euler linear-weak2 inference expr)
+#   --mc-cases "..."         Monte Carlo cases (default: linear-euler linear-weak2 inference expr memory)
 #   --mc-particles N         particles of the linear cases (default 1e6; the others 1e5)
 #   --opts "..."             extra PETSc/infotherm options for every run
 #   --stationary-opts "..."  extra options for the stationary solves
@@ -64,10 +64,14 @@
 #              an estimate every 0.1 = 100 steps) to t = 1
 #   expr       the inference model written as formulas (-model expr, sigmoid in
 #              muparser), 1e5 particles, 200 steps
+#   memory     3-D linear model on 128^3 cells (32^3 with --quick), 1e5 particles,
+#              16 batches, estimates at t = 0, 0.1, 0.2 (the grid-size arrays of
+#              the density estimate dominate: see the RSS column)
 # Columns: particle-steps/s (particle_steps_per_second: particles x steps / the
 # slowest rank's stepping time), speedup over 1 rank, stepping and estimate
 # seconds (stepping_time, estimate_time), and the cost of one estimate over the
-# steps between two outputs (estimates / (outputs + 1) over stepping / outputs).
+# steps between two outputs (estimates / (outputs + 1) over stepping / outputs),
+# and the peak resident memory of the largest rank (/usr/bin/time %M).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,7 +90,7 @@ idle_wait=60
 keep=""
 bin=build/infotherm
 quick=0
-mc_cases="linear-euler linear-weak2 inference expr"
+mc_cases="linear-euler linear-weak2 inference expr memory"
 mc_particles=1000000
 
 while [ $# -gt 0 ]; do
@@ -366,6 +370,9 @@ mc_case_opts() {
       -expr_drift_r (-r+rmax/(1+exp(-beta*(v-theta))))/tau_r -expr_diffusion_r sigma_r^2/tau_r
       -grid_n 128,128 -grid_lo -6,-1 -grid_hi 6,2 -init_mean 2.5,0 -init_cov 0.25,0.01
       -t_final 0.2 -output_every 0.1 -snapshot_every 1 -mc_particles $small" ;;
+    memory) local g=$(( quick ? 32 : 128 ))
+      echo "-model linear -linear_M -1,0,0,0.5,-1,0,0,0.5,-1 -grid_n $g -grid_lo -8 -grid_hi 8
+      -t_final 0.2 -output_every 0.1 -snapshot_every 1 -mc_particles $small -mc_batches 16" ;;
     *) echo "bench: unknown Monte Carlo case $1" >&2; return 1 ;;
   esac
 }
@@ -384,7 +391,7 @@ measure_mc() {
   rc=$?
   if [ $rc -ne 0 ] || [ ! -f "$d/out/mc_summary.json" ]; then
     echo "FAILED (exit $rc; see $d/stderr)" >&2
-    mc_rows+=("| $name | | $r | | FAILED (exit $rc) | | | | | | $busy |")
+    mc_rows+=("| $name | | $r | | FAILED (exit $rc) | | | | | | | $busy |")
     return
   fi
   local line
@@ -400,14 +407,15 @@ print(s["scheme"], f'{s["particles"]:.0e} x {s["steps"]}', f'{s["particle_steps_
       f'{step:.3g}', f'{est:.3g}', f'{100 * share:.1f}%')
 PY
 )
-  local scheme ps rate step est share cpu speed
+  local scheme ps rate step est share cpu speed rss
   read -r scheme ps_a ps_x ps_b rate step est share <<<"$line"
+  rss=$(awk '$1 > m { m = $1 } END { printf "%.0f", m / 1024 }' "$d/mem")
   ps="$ps_a $ps_x $ps_b"
   cpu=$(awk '$2 > 0 { s += ($3 + $4) / $2; c++ } END { if (c) printf "%.0f", 100 * s / c; else print "?" }' "$d/mem")
   if [ "$r" = 1 ]; then mc_rate1[$name]=$rate; fi
   speed=$(awk -v a="${mc_rate1[$name]:-}" -v b="$rate" 'BEGIN { if (a != "" && a > 0) printf "%.2fx", b / a; else print "-" }')
   echo "$rate particle-steps/s, estimates $share of an interval, CPU ${cpu}%, others busy $busy" >&2
-  mc_rows+=("| $name | $scheme | $r | $ps | $rate | $speed | $step | $est | $share | $cpu | $busy |")
+  mc_rows+=("| $name | $scheme | $r | $ps | $rate | $speed | $step | $est | $share | $rss | $cpu | $busy |")
 }
 
 kinds="stationary run scaling tts mc"
@@ -478,8 +486,8 @@ fi
 if [ ${#mc_rows[@]} -gt 0 ]; then
   echo "Monte Carlo (infotherm mc):"
   echo
-  echo "| case | scheme | ranks | particles x steps | particle-steps/s | speedup | stepping (s) | estimates (s) | estimate / interval | CPU% | busy |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| case | scheme | ranks | particles x steps | particle-steps/s | speedup | stepping (s) | estimates (s) | estimate / interval | RSS/rank (MB) | CPU% | busy |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for row in "${mc_rows[@]}"; do echo "$row"; done
   echo
 fi

@@ -81,6 +81,11 @@ PetscErrorCode ItAppCrosscheck(ItApp *app);
 
 /* The relaxation spectrum (src/app/spectrum.c). */
 PetscErrorCode ItAppSpectrum(ItApp *app);
+/* Dedicated post-processing ranks, -post_ranks K (src/app/post.c). */
+int            ItPostSplit(int argc, char **argv, const char command[], char error[], size_t len);
+void           ItPostFinalize(int status);
+PetscBool      ItPostSolverOnly(void);
+PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint);
 
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],

@@ -6,7 +6,9 @@
    information, the Stratonovich medium entropy ∫ F_i ∘ dx_i); and the
    Fokker–Planck vs Monte Carlo cross-check report. Every reduction over
    particles is done block by block in global-index order, so the estimates
-   are bitwise the same on any number of ranks. */
+   are bitwise the same on any number of ranks. Arrays of grid size are
+   distributed over the ranks (FFTW's slabs), so memory per rank falls with
+   the rank count. */
 #pragma once
 #include <infotherm/diag.h>
 #include <infotherm/io.h>
@@ -18,8 +20,7 @@ PetscErrorCode ItMCSetKLColumn(ItMC mc);
 PetscErrorCode ItMCSetUpEstimates(ItMC mc); /* called by ItMCCreate */
 PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0);
 PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t);
-PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]);
-PetscErrorCode ItMCGatherDensity(ItGrid grid, Vec p, PetscReal full[]);
+PetscErrorCode ItMCEstimate(ItMC mc, Vec reference);
 PetscErrorCode ItMCDensityToVec(ItMC mc, Vec p);
 PetscErrorCode ItMCAppendRow(ItMC mc);
 PetscErrorCode ItMCWriteTable(ItMC mc, ItIO io);
@@ -33,8 +34,7 @@ PetscErrorCode ItMCDestroy(ItMC *mc);
 typedef struct _p_ItCrosscheck *ItCrosscheck;
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *cc);
-PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[],
-                               const PetscReal fp_density[]);
+PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[]);
 PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, char worst[],
                                   size_t len);
 PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *cc);

@@ -463,15 +463,20 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItAppOutputColumns(app));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
-  PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
-  if (estimate) PetscCall(ItEstimateSolve(app, app->estimate));
+  if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
+  /* under -post_ranks the post ranks write the rows, with their _err columns */
+  if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app, app->estimate));
   PetscCall(VecDuplicate(app->p, &app->good));
   PetscCall(VecCopy(app->p, app->good));
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step = app->settings.restarted ? app->settings.step0 : 0;
   PetscCall(PetscTime(&fine_start));
-  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppOutput, app));
+  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
+  if (ItPostSolverOnly()) { /* the post ranks write everything */
+    app->interrupted = app->settings.interrupted;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (estimate) PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
   if (app->settings.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,

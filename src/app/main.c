@@ -181,6 +181,8 @@ int main(int argc, char **argv) {
   /* before anything slow, and again over PETSc's own handlers: a signal
      during the set-up must not kill a run unsaved */
   if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
+  if (ItPostSplit(argc, argv, command, ItErrorText, sizeof(ItErrorText))) return 2;
+  if (ItErrorText[0]) ItErrorIsUser = PETSC_TRUE;
   ierr = PetscInitialize(&nargs, &args, NULL, help);
   if (ierr) return 2;
   if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
@@ -197,6 +199,7 @@ int main(int argc, char **argv) {
   }
   PetscPopErrorHandler();
   PetscFinalize();
+  ItPostFinalize(ierr ? 1 : 0); /* -post_ranks: MPI, started before PETSc */
   for (int k = 0; k < nwrapped; k++) free(wrapped[k]);
   free(args);
   free(files);

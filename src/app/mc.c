@@ -2,11 +2,12 @@
    -mc_particles particles from the initial density of `run` to the same
    output times and writes mc.csv, mc_summary.json and the smoothed density at
    the snapshot times (mc_density_NNNN.h5); `crosscheck` runs the solver and
-   the Monte Carlo on the same model, initial density and times and writes the
-   comparison (crosscheck.json, crosscheck.txt) besides both runs' outputs,
-   failing with PETSC_ERR_NOT_CONVERGED (exit status 1, "crosscheck failed")
-   when a judged |z| exceeds -crosscheck_z. Every option is checked before
-   anything is written. */
+   the Monte Carlo on the same model, initial density and times (the Monte
+   Carlo advanced to each of the solver's output times as the solver reaches
+   it, so no solver density is kept) and writes the comparison (crosscheck.json, crosscheck.txt)
+   besides both runs' outputs, failing with PETSC_ERR_NOT_CONVERGED (exit status 1, "crosscheck
+   failed") when a judged |z| exceeds -crosscheck_z. Every option is checked before anything is
+   written. */
 #include <stdlib.h>
 #include <unistd.h>
 #include <infotherm/app.h>
@@ -37,7 +38,7 @@ PetscErrorCode ItAppMC(ItApp *app) {
       char name[64];
       PetscCall(
           PetscSNPrintf(name, sizeof(name), "mc_density_%04" PetscInt_FMT ".h5", app->io->nsnap));
-      PetscCall(ItMCDensityToVec(mc, app->p));
+      PetscCall(ItMCDensityToVec(mc, app->p)); /* collective */
       PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, t, name));
       while (ksnap * app->settings.snapshot_every <= t + 1e-12 * app->settings.t_final) ksnap++;
     }
@@ -50,18 +51,41 @@ PetscErrorCode ItAppMC(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The solver's rows kept for the cross-check: diagnostics and the density (natural order). */
+/* The cross-check streams the solver's states: at each of its output times
+   the Monte Carlo is advanced to it and estimated against the solver's
+   density, so no density is kept. */
 typedef struct {
-  ItApp     *app;
-  PetscInt   n, cap, ncell;
-  PetscReal *t, *values, *density;
-} ItAppFPRows;
+  ItApp         *app;
+  ItMC           mc, bias_mc; /* bias_mc: -error_estimate's run at twice the step, or NULL */
+  ItCrosscheck   cc;
+  PetscInt       nrow, cap;
+  PetscReal     *t;          /* the output times (for the coarse grids' rows afterwards) */
+  PetscLogDouble mc_seconds; /* spent in the Monte Carlo */
+} ItAppCrosscheckState;
+
+/* The Monte Carlo (and -error_estimate's run at twice the step) advanced to
+   t and estimated against the solver's density p. Collective. */
+static PetscErrorCode ItAppCrosscheckMC(ItAppCrosscheckState *cs, PetscReal t, Vec p) {
+  PetscLogDouble start, end;
+
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&start));
+  PetscCall(ItMCAdvance(cs->mc, t));
+  PetscCall(ItMCEstimate(cs->mc, p));
+  PetscCall(ItMCAppendRow(cs->mc));
+  if (cs->bias_mc) {
+    PetscCall(ItMCAdvance(cs->bias_mc, t));
+    PetscCall(ItMCEstimate(cs->bias_mc, NULL));
+  }
+  PetscCall(PetscTime(&end));
+  cs->mc_seconds += end - start;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt step, Vec p,
                                             PetscBool row, PetscBool snapshot) {
-  ItAppFPRows   *rows = (ItAppFPRows *)ctx;
-  ItApp         *app  = rows->app;
-  const PetscInt ncol = ItDiagGetColumnCount(app->diag);
+  ItAppCrosscheckState *cs  = (ItAppCrosscheckState *)ctx;
+  ItApp                *app = cs->app;
 
   PetscFunctionBegin;
   if (t != ItDiagGetTime(app->diag)) {
@@ -69,19 +93,17 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
     PetscCall(ItAppCheckStep(app, t, step, p));
     PetscCall(ItDiagAccumulate(app->diag));
   }
-  if (row && !(rows->n > 0 && rows->t[rows->n - 1] == t)) {
+  if (row && !(cs->nrow > 0 && cs->t[cs->nrow - 1] == t)) {
     PetscCall(ItAppCheckBox(app));
     PetscCall(ItAppAppendRow(app, t));
-    if (rows->n == rows->cap) {
-      rows->cap = PetscMax(16, 2 * rows->cap);
-      PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap, &rows->t));
-      PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap * ncol, &rows->values));
-      PetscCall(PetscRealloc(sizeof(PetscReal) * rows->cap * rows->ncell, &rows->density));
+    PetscCall(ItAppCrosscheckMC(cs, t, p));
+    PetscCall(ItCrosscheckAdd(cs->cc, t, ItDiagGetValues(app->diag)));
+    if (cs->bias_mc) PetscCall(ItCrosscheckAddBias(cs->cc));
+    if (cs->nrow == cs->cap) {
+      cs->cap = PetscMax(16, 2 * cs->cap);
+      PetscCall(PetscRealloc(sizeof(PetscReal) * cs->cap, &cs->t));
     }
-    rows->t[rows->n] = t;
-    PetscCall(PetscArraycpy(&rows->values[rows->n * ncol], ItDiagGetValues(app->diag), ncol));
-    PetscCall(ItMCGatherDensity(app->grid, p, &rows->density[rows->n * rows->ncell]));
-    rows->n++;
+    cs->t[cs->nrow++] = t;
   }
   if (snapshot) {
     char name[64];
@@ -155,18 +177,19 @@ static PetscErrorCode ItAppCrosscheckEstimate(ItApp *app, ItCrosscheck cc, ItMC 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* infotherm crosscheck: the solver, then the Monte Carlo at the solver's output times, and the
- * report. */
+/* infotherm crosscheck: the solver (after its coarse-grid problems under
+   -error_estimate), and at each of its output times the Monte Carlo advanced
+   to that time and compared; then the report. */
 PetscErrorCode ItAppCrosscheck(ItApp *app) {
-  ItMC           mc, bias_mc;
-  ItCrosscheck   cc;
-  ItAppFPRows    rows = {0};
-  PetscLogDouble fine_start;
-  PetscInt       nfail, mc_param;
-  PetscReal      mc_value = 0;
-  char           worst[512];
-  json_t        *extra;
-  PetscLogDouble now;
+  ItMC                 mc, bias_mc;
+  ItCrosscheck         cc;
+  ItAppCrosscheckState state = {0};
+  PetscLogDouble       fine_start;
+  PetscInt             nfail, mc_param;
+  PetscReal            mc_value = 0;
+  char                 worst[512];
+  json_t              *extra;
+  PetscLogDouble       now;
 
   PetscFunctionBegin;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
@@ -183,51 +206,40 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p)); /* before the solver moves app->p on */
   if (bias_mc) PetscCall(ItMCInitialize(bias_mc, app->init_gaussian, app->p));
   if (app->estimate) PetscCall(ItEstimateSolve(app, app->estimate));
-  rows.app   = app;
-  rows.ncell = ItGridCellCount(app->grid);
-  PetscCall(PetscTime(&fine_start));
-  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput,
-                             &rows));
-  PetscCall(PetscTime(&now));
-  if (app->estimate) PetscCall(ItEstimateSetFineSeconds(app->estimate, now - fine_start));
-  PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
-                       (json_int_t)app->settings.steps));
-  PetscCall(ItAppWriteSummary(app, extra));
-  json_decref(extra);
   if (mc_param >= 0) {
     const char *name;
     PetscCall(ItModelGetParameterInfo(app->model, mc_param, &name, NULL, NULL));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                          "crosscheck: the Monte Carlo runs with %s held at %g (the solver had its "
+                          "crosscheck: the Monte Carlo runs with %s held at %g (the solver has its "
                           "value or schedule)\n",
                           name, (double)mc_value));
     PetscCall(ItMCSetParameter(mc, mc_param, mc_value));
     if (bias_mc) PetscCall(ItMCSetParameter(bias_mc, mc_param, mc_value));
   }
-  for (PetscInt k = 0; k < rows.n; k++) {
-    const PetscReal *density = &rows.density[k * rows.ncell];
-    PetscCall(ItMCAdvance(mc, rows.t[k]));
-    PetscCall(ItMCEstimate(mc, density));
-    PetscCall(ItMCAppendRow(mc));
-    PetscCall(
-        ItCrosscheckAdd(cc, rows.t[k], &rows.values[k * ItDiagGetColumnCount(app->diag)], density));
-    if (bias_mc) {
-      PetscCall(ItMCAdvance(bias_mc, rows.t[k]));
-      PetscCall(ItMCEstimate(bias_mc, NULL));
-      PetscCall(ItCrosscheckAddBias(cc));
-    }
-  }
-  if (app->estimate) PetscCall(ItAppCrosscheckSolverError(app, cc, rows.n, rows.t));
+  state.app     = app;
+  state.mc      = mc;
+  state.bias_mc = bias_mc;
+  state.cc      = cc;
+  PetscCall(PetscTime(&fine_start));
+  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput,
+                             &state));
+  PetscCall(PetscTime(&now));
+  /* the solver's own time: the Monte Carlo ran inside its output calls */
+  if (app->estimate)
+    PetscCall(ItEstimateSetFineSeconds(app->estimate, now - fine_start - state.mc_seconds));
+  if (app->estimate) PetscCall(ItAppCrosscheckSolverError(app, cc, state.nrow, state.t));
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
+                       (json_int_t)app->settings.steps));
+  PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
   PetscCall(ItMCReport(mc));
   PetscCall(ItMCWriteTable(mc, app->io));
   PetscCall(PetscTime(&now));
   PetscCall(ItMCWriteSummary(mc, app->io, "crosscheck", now - app->start));
   PetscCall(ItCrosscheckReport(cc, app->io, &nfail, worst, sizeof(worst)));
-  PetscCall(PetscFree(rows.t));
-  PetscCall(PetscFree(rows.values));
-  PetscCall(PetscFree(rows.density));
   PetscCall(ItCrosscheckDestroy(&cc));
+  PetscCall(PetscFree(state.t));
   PetscCall(ItMCDestroy(&bias_mc));
   PetscCall(ItMCDestroy(&mc));
   PetscCheck(nfail == 0, PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED,

@@ -42,36 +42,50 @@ PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
                             ItModelGetVariableName(mc->model, a)));
     PetscCall(ItDiagFindColumn(diag, name, &cc->fp_cum_column[a]));
   }
-  cc->ncell = mc->ncell;
-  PetscCall(PetscMalloc2(IT_MAX_DIM, &cc->fp_cum_prev, cc->ncell, &cc->fp_density));
+  PetscCall(PetscMalloc1(IT_MAX_DIM, &cc->fp_cum_prev));
   *out = cc;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The covariance S (d x d, row-major) of a density in natural order, about
-   the box centre as diag computes it. */
-static void ItCrosscheckCovariance(ItGrid grid, PetscInt ncell, const PetscReal p[],
-                                   PetscReal S[]) {
-  const PetscInt d = grid->dim;
-  PetscReal      m1[IT_MAX_DIM], m2[IT_MAX_DIM * IT_MAX_DIM], mass = 0;
+/* Adds this rank's slab of a density (ctx) to the sums of the mass, the
+   first and the second moments about the box centre (acc[0], acc[1..d],
+   acc[1+d..]). */
+static PetscErrorCode ItCrosscheckMomentsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
+  const PetscReal *p    = (const PetscReal *)ctx;
+  ItGrid           grid = mc->grid;
+  const PetscInt   d    = grid->dim;
+  PetscReal       *m1 = &acc[1], *m2 = &acc[1 + d];
 
-  for (PetscInt k = 0; k < d * d; k++) m2[k] = 0;
-  for (PetscInt i = 0; i < d; i++) m1[i] = 0;
-  for (PetscInt c = 0; c < ncell; c++) {
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < mc->nslab; k++) {
     PetscReal y[IT_MAX_DIM];
     PetscInt  cell[IT_MAX_DIM];
-    ItGridNaturalCell(grid, c, cell);
+    ItGridNaturalCell(grid, mc->slab_start + k, cell);
     for (PetscInt i = 0; i < d; i++)
       y[i] = ItGridCoordinate(grid, i, cell[i]) - 0.5 * (grid->lo[i] + grid->hi[i]);
-    mass += p[c];
+    acc[0] += p[k];
     for (PetscInt i = 0; i < d; i++) {
-      m1[i] += p[c] * y[i];
-      for (PetscInt j = 0; j < d; j++) m2[i * d + j] += p[c] * y[i] * y[j];
+      m1[i] += p[k] * y[i];
+      for (PetscInt j = 0; j < d; j++) m2[i * d + j] += p[k] * y[i] * y[j];
     }
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The covariance S (d x d, row-major) of a density on the slabs, about the
+   box centre as diag computes it; sums in natural order (ItMCFold). Collective. */
+static PetscErrorCode ItCrosscheckCovariance(ItMC mc, const PetscReal p[], PetscReal S[]) {
+  const PetscInt d                                             = mc->grid->dim;
+  PetscReal      acc[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM] = {0}, mass = 0, *m1 = &acc[1],
+                                              *m2 = &acc[1 + d];
+
+  PetscFunctionBegin;
+  PetscCall(ItMCFold(mc, 1 + d + d * d, acc, ItCrosscheckMomentsAdd, (void *)p, PETSC_TRUE));
+  mass = acc[0];
   for (PetscInt i = 0; i < d; i++)
     for (PetscInt j = 0; j < d; j++)
       S[i * d + j] = m2[i * d + j] / mass - m1[i] / mass * m1[j] / mass;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The solver's value of Monte Carlo column q at time t: the interval mean of
@@ -123,10 +137,10 @@ static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Records time t: the solver's diagnostics (diag columns) and density (natural
-   order), against the Monte Carlo's last estimates. Not collective. */
-PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[],
-                               const PetscReal fp_density[]) {
+/* Records time t: the solver's diagnostics (diag columns) and density (the
+   reference of the Monte Carlo's last estimate), against the Monte Carlo's
+   last estimates. Collective. */
+PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[]) {
   ItMC           mc = cc->mc;
   const PetscInt d = mc->grid->dim, nq = cc->nq, k = cc->ntime;
   PetscReal      S[IT_MAX_DIM * IT_MAX_DIM];
@@ -139,7 +153,9 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
     PetscCall(PetscRealloc(sizeof(PetscReal) * cc->captime * nq, &cc->mcv));
     PetscCall(PetscRealloc(sizeof(PetscReal) * cc->captime * nq, &cc->se));
   }
-  ItCrosscheckCovariance(mc->grid, cc->ncell, fp_density, S);
+  PetscCheck(mc->reference, mc->comm, PETSC_ERR_ORDER,
+             "ItCrosscheckAdd needs an estimate with the solver's density (ItMCEstimate)");
+  PetscCall(ItCrosscheckCovariance(mc, mc->reference, S));
   cc->t[k] = t;
   for (PetscInt q = 0; q < nq; q++) {
     PetscCall(ItCrosscheckFPValue(cc, q, t, fp_values, S, &cc->fp[k * nq + q]));
@@ -148,7 +164,6 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
   }
   for (PetscInt a = 0; a < d; a++) cc->fp_cum_prev[a] = fp_values[cc->fp_cum_column[a]];
   cc->fp_t_prev = t;
-  PetscCall(PetscArraycpy(cc->fp_density, fp_density, cc->ncell));
   cc->ntime++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -435,35 +450,55 @@ static PetscErrorCode ItCrosscheckQuantities(ItCrosscheck cc, json_t **quantitie
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* "marginals": {var: {"x", "fp", "mc"}}, the 1-D marginals of both densities
-   at the last time, for tools/plot_crosscheck.py. */
-static PetscErrorCode ItCrosscheckMarginals(ItCrosscheck cc, json_t **marginals) {
-  ItMC   mc   = cc->mc;
+/* Adds this rank's slab of the solver's and the Monte Carlo's last densities
+   to their 1-D marginals: per variable i, n_i values of each, in acc. */
+static PetscErrorCode ItCrosscheckMarginalsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
   ItGrid grid = mc->grid;
 
   PetscFunctionBegin;
-  PetscCall(ItJSONPack(marginals, "{}"));
+  (void)ctx;
   for (PetscInt i = 0; i < grid->dim; i++) {
-    PetscReal *x, *mf, *mm;
-    json_t    *jx, *jf, *jm, *marginal;
-    PetscCall(PetscCalloc3(grid->n[i], &x, grid->n[i], &mf, grid->n[i], &mm));
-    for (PetscInt k = 0; k < grid->n[i]; k++) x[k] = ItGridCoordinate(grid, i, k);
-    for (PetscInt c = 0; c < cc->ncell; c++) {
-      PetscInt r = c, ci = 0;
-      for (PetscInt a = 0; a <= i; a++) {
-        ci = r % grid->n[a];
-        r /= grid->n[a];
-      }
-      mf[ci] += cc->fp_density[c] * grid->cell_volume / grid->h[i];
-      mm[ci] += mc->density[c] * grid->cell_volume / grid->h[i];
+    PetscReal *mf = acc, *mm = acc + grid->n[i];
+    for (PetscInt k = 0; k < mc->nslab; k++) {
+      PetscInt cell[IT_MAX_DIM];
+      ItGridNaturalCell(grid, mc->slab_start + k, cell);
+      mf[cell[i]] += mc->reference[k] * grid->cell_volume / grid->h[i];
+      mm[cell[i]] += mc->density[k] * grid->cell_volume / grid->h[i];
     }
+    acc += 2 * grid->n[i];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "marginals": {var: {"x", "fp", "mc"}}, the 1-D marginals of both densities
+   at the last time, for tools/plot_crosscheck.py. Collective. */
+static PetscErrorCode ItCrosscheckMarginals(ItCrosscheck cc, json_t **marginals) {
+  ItMC       mc   = cc->mc;
+  ItGrid     grid = mc->grid;
+  PetscInt   nacc = 0;
+  PetscReal *acc, *mf;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(marginals, "{}"));
+  if (!mc->reference) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt i = 0; i < grid->dim; i++) nacc += 2 * grid->n[i];
+  PetscCall(PetscCalloc1(nacc, &acc));
+  PetscCall(ItMCFold(mc, nacc, acc, ItCrosscheckMarginalsAdd, NULL, PETSC_TRUE));
+  mf = acc;
+  for (PetscInt i = 0; i < grid->dim; i++) {
+    PetscReal *x;
+    json_t    *jx, *jf, *jm, *marginal;
+    PetscCall(PetscMalloc1(grid->n[i], &x));
+    for (PetscInt k = 0; k < grid->n[i]; k++) x[k] = ItGridCoordinate(grid, i, k);
     PetscCall(ItJSONRealArray(grid->n[i], x, &jx));
     PetscCall(ItJSONRealArray(grid->n[i], mf, &jf));
-    PetscCall(ItJSONRealArray(grid->n[i], mm, &jm));
+    PetscCall(ItJSONRealArray(grid->n[i], mf + grid->n[i], &jm));
     PetscCall(ItJSONPack(&marginal, "{s:o, s:o, s:o}", "x", jx, "fp", jf, "mc", jm));
     PetscCall(ItJSONSet(*marginals, ItModelGetVariableName(mc->model, i), marginal));
-    PetscCall(PetscFree3(x, mf, mm));
+    PetscCall(PetscFree(x));
+    mf += 2 * grid->n[i];
   }
+  PetscCall(PetscFree(acc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -568,7 +603,7 @@ PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *ccp) {
   PetscFunctionBegin;
   if (!cc) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree2(cc->name, cc->judged));
-  PetscCall(PetscFree2(cc->fp_cum_prev, cc->fp_density));
+  PetscCall(PetscFree(cc->fp_cum_prev));
   PetscCall(PetscFree(cc->t));
   PetscCall(PetscFree(cc->fp));
   PetscCall(PetscFree(cc->mcv));

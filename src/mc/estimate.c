@@ -16,15 +16,23 @@
    thermodynamics: entropy_flow_<var> is the mean over particles of the medium entropy ∫ F_i ∘ dx_i
    gained since the previous estimate divided by the interval (it estimates the interval mean of
    Γ_i), heat_rate_<var> the same in k_B T per time, entropy_flow_<var>_cum the total since t = 0.
-   The gathers of FFTW's slabs and of the block sums are this module's only
-   direct MPI calls (data movement for FFTW-MPI), with a barrier that keeps
-   the wait for the slowest rank's steps out of the estimates' time;
-   reductions go through grid. */
+   Nothing of grid size is held on every rank: the counts and densities live
+   on FFTW's slabs (whole planes of the last axis), each batch's particles
+   are sent to the slabs they bin into, and the statistics of a density are
+   summed slab after slab in rank order (ItMCFold), i.e. in natural order as
+   on one rank. This data movement (the particles, the slabs, the block
+   sums, the running sums) is this module's only direct MPI, with a barrier
+   that keeps the wait for the slowest rank's steps out of the estimates'
+   time; reductions go through grid. */
 #include <float.h>
 #include <fftw3-mpi.h>
 #include <infotherm/private/mcimpl.h>
 
 #define IT_MC_QUANTUM 256 /* CIC weight resolution per axis */
+
+#if defined(PETSC_USE_COMPLEX)
+#error "the Monte Carlo moves densities as reals: it needs PETSc built with real scalars"
+#endif
 
 static PetscErrorCode ItMCAddColumn(ItMC mc, PetscInt *index, PetscBool judged, const char name[]) {
   PetscFunctionBegin;
@@ -141,12 +149,85 @@ static PetscErrorCode ItMCCreateFFT(ItMC mc) {
   mc->slab_offset[0] = 0;
   for (PetscMPIInt r = 1; r < mc->size; r++)
     mc->slab_offset[r] = mc->slab_offset[r - 1] + mc->slab_count[r - 1];
-  mc->ncell = ItGridCellCount(grid);
+  mc->ncell      = ItGridCellCount(grid);
+  mc->nslab      = mc->fft_n0 * mc->fft_rest;
+  mc->slab_start = mc->fft_start0 * mc->fft_rest;
+  PetscCall(PetscMalloc1(fd[0], &mc->plane_rank));
+  for (PetscMPIInt r = 0; r < mc->size; r++)
+    for (PetscInt j = mc->slab_offset[r] / mc->fft_rest;
+         j < (mc->slab_offset[r] + mc->slab_count[r]) / mc->fft_rest; j++)
+      mc->plane_rank[j] = r;
   for (PetscInt i = 0; i < d; i++) PetscCall(PetscMalloc1(grid->n[i], &mc->dct_factor[i]));
-  PetscCall(PetscMalloc3(mc->ncell, &mc->density, mc->nbatch * mc->ncell, &mc->hist_local,
-                         mc->nbatch * mc->ncell, &mc->hist));
-  PetscCall(PetscMalloc1(mc->ncell, &mc->batch_density));
-  PetscCall(PetscMalloc1(PetscMax(mc->fft_n0 * mc->fft_rest, 1), &mc->dct_slab));
+  PetscCall(
+      PetscMalloc2(PetscMax(mc->nslab, 1), &mc->density, PetscMax(mc->nslab, 1), &mc->dct_slab));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The slabs as a vector (this rank's slab its owned part, so the ranks'
+   ranges of natural indices in rank order) and the scatter of a grid density
+   into it: each owned cell to its natural index. The grid's storage order
+   (axes carried as the DMDA's dof, -grid_distribute) is not the natural one,
+   so the indices come from the grid's helpers, not from the DMDA's natural
+   vector. Collective. */
+static PetscErrorCode ItMCCreateSlabLayout(ItMC mc) {
+  ItGrid    grid = mc->grid;
+  Vec       p;
+  IS        from, to;
+  PetscInt *natural;
+
+  PetscFunctionBegin;
+  PetscCall(VecCreateMPIWithArray(mc->comm, 1, mc->nslab, mc->ncell, NULL, &mc->natural));
+  PetscCall(PetscMalloc1(grid->nlocal, &natural));
+  ItGridForOwned(grid, c, l) natural[l] = ItGridNaturalIndex(grid, c);
+  PetscCall(ISCreateGeneral(mc->comm, grid->nlocal, natural, PETSC_OWN_POINTER, &to));
+  PetscCall(ISCreateStride(mc->comm, grid->nlocal, grid->rstart, 1, &from));
+  PetscCall(DMGetGlobalVector(grid->da, &p));
+  PetscCall(VecScatterCreate(p, from, mc->natural, to, &mc->slab_scatter));
+  PetscCall(DMRestoreGlobalVector(grid->da, &p));
+  PetscCall(ISDestroy(&from));
+  PetscCall(ISDestroy(&to));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A grid density (DMDA vector) onto this rank's slab, slab[nslab]. Collective. */
+PetscErrorCode ItMCVecToSlab(ItMC mc, Vec p, PetscReal slab[]) {
+  PetscFunctionBegin;
+  PetscCall(VecPlaceArray(mc->natural, (PetscScalar *)slab));
+  PetscCall(VecScatterBegin(mc->slab_scatter, p, mc->natural, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(mc->slab_scatter, p, mc->natural, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecResetArray(mc->natural));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The last smoothed density into a DMDA vector. Collective. */
+PetscErrorCode ItMCDensityToVec(ItMC mc, Vec p) {
+  PetscFunctionBegin;
+  PetscCall(VecPlaceArray(mc->natural, (PetscScalar *)mc->density));
+  PetscCall(VecScatterBegin(mc->slab_scatter, mc->natural, p, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterEnd(mc->slab_scatter, mc->natural, p, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecResetArray(mc->natural));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Passes the accumulator acc[n] through the ranks in rank order, which is the
+   natural order of their slabs: each receives it from the previous rank, adds
+   its slab (fold), and sends it on, so every sum is taken in natural order as
+   on one rank, bitwise. The last rank holds the result; with broadcast every
+   rank gets it. Ranks take their turn one after the other (what one rank
+   summing the gathered array took), but none holds more than its slab. Collective. */
+PetscErrorCode ItMCFold(ItMC mc, PetscInt n, PetscReal acc[], ItMCFoldFn fold, void *ctx,
+                        PetscBool broadcast) {
+  const PetscMPIInt tag = 7301; /* the fold's messages; none other on this communicator */
+  PetscMPIInt       count;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMPIIntCast(n, &count));
+  if (mc->rank > 0)
+    PetscCallMPI(MPI_Recv(acc, count, MPIU_REAL, mc->rank - 1, tag, mc->comm, MPI_STATUS_IGNORE));
+  PetscCall(fold(mc, ctx, acc));
+  if (mc->rank < mc->size - 1)
+    PetscCallMPI(MPI_Send(acc, count, MPIU_REAL, mc->rank + 1, tag, mc->comm));
+  if (broadcast) PetscCallMPI(MPI_Bcast(acc, count, MPIU_REAL, mc->size - 1, mc->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -154,6 +235,7 @@ PetscErrorCode ItMCSetUpEstimates(ItMC mc) {
   PetscFunctionBegin;
   PetscCall(ItMCCreateColumns(mc));
   PetscCall(ItMCCreateFFT(mc));
+  PetscCall(ItMCCreateSlabLayout(mc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -218,21 +300,15 @@ static void ItMCKernel(PetscInt n, PetscReal s, PetscReal factor[]) {
   }
 }
 
-/* Smooths binned counts (natural order, every rank) into out (every rank):
-   forward DCT-II of this rank's slab, the kernel multipliers (mc->dct_slab),
-   inverse DCT (FFTW's REDFT01), gathered in natural order. Collective. */
-static PetscErrorCode ItMCSmooth(ItMC mc, const PetscReal counts[], PetscReal out[]) {
-  const PetscInt off = mc->fft_start0 * mc->fft_rest, nslab = mc->fft_n0 * mc->fft_rest;
-  double        *data = (double *)mc->fft_data;
+/* Smooths the binned counts of this rank's slab in FFTW's array, in place:
+   forward DCT-II, the kernel multipliers (mc->dct_slab), inverse DCT (FFTW's
+   REDFT01). Collective. */
+static void ItMCSmooth(ItMC mc) {
+  double *data = (double *)mc->fft_data;
 
-  PetscFunctionBegin;
-  for (PetscInt k = 0; k < nslab; k++) data[k] = counts[off + k];
   fftw_execute((fftw_plan)mc->fft_plan_forward);
-  for (PetscInt k = 0; k < nslab; k++) data[k] *= mc->dct_slab[k];
+  for (PetscInt k = 0; k < mc->nslab; k++) data[k] *= mc->dct_slab[k];
   fftw_execute((fftw_plan)mc->fft_plan_backward);
-  PetscCallMPI(MPI_Allgatherv(data, mc->slab_count[mc->rank], MPI_DOUBLE, out, mc->slab_count,
-                              mc->slab_offset, MPI_DOUBLE, mc->comm));
-  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The statistics of one density, in this order: the joint entropy S, the
@@ -249,75 +325,139 @@ IT_MC_CLONES static void ItMCPlogp(PetscInt n, const PetscReal *restrict p,
   for (PetscInt c = 0; c < n; c++) plogp[c] = p[c] >= DBL_MIN ? p[c] * ItMCLog(p[c]) : 0;
 }
 
-/* The statistics (IT_MC_NSTAT) of a density p in natural order;
-   reference may be NULL. Row by row along the first axis, with each row's
-   index in every marginal carried along (an odometer over the other axes);
-   cells where p is not positive are left out. Not collective. */
-static PetscErrorCode ItMCDensityStats(ItMC mc, const PetscReal p[], const PetscReal reference[],
-                                       PetscReal stat[]) {
+/* The marginals ItMCDensityStats needs (of each variable alone, then of X,
+   then of Y): their sizes, offsets, cell volumes and strides in the natural
+   order of the grid (as ItGridMarginalIndex). */
+typedef struct {
+  PetscInt  nmarg, size[IT_MC_NMARG], off[IT_MC_NMARG + 1], stride[IT_MC_NMARG][IT_MAX_DIM];
+  PetscReal volume[IT_MC_NMARG];
+} ItMCMarginals;
+
+static PetscErrorCode ItMCMarginalsLayout(ItMC mc, ItMCMarginals *m) {
   ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, nmarg = d + 2, n0 = grid->n[0], nrow = mc->ncell / n0;
+  const PetscInt d    = grid->dim;
   PetscBool      mask[IT_MC_NMARG][IT_MAX_DIM];
-  PetscInt       size[IT_MC_NMARG], off[IT_MC_NMARG + 1], cell[IT_MAX_DIM] = {0};
-  PetscInt       stride[IT_MC_NMARG][IT_MAX_DIM], base[IT_MC_NMARG];
-  PetscReal      volume[IT_MC_NMARG], entropy[IT_MC_NMARG], *marg, *plogp, *q, S = 0, KL = 0;
 
   PetscFunctionBegin;
+  m->nmarg = d + 2;
   for (PetscInt i = 0; i < d; i++) {
     for (PetscInt a = 0; a < d; a++) mask[a][i] = (PetscBool)(a == i);
     mask[d][i]     = ItDiagIsSensor(mc->diag, i);
     mask[d + 1][i] = (PetscBool)!ItDiagIsSensor(mc->diag, i);
   }
-  off[0] = 0;
-  for (PetscInt k = 0; k < nmarg; k++) {
+  m->off[0] = 0;
+  for (PetscInt k = 0; k < m->nmarg; k++) {
     PetscInt s = 1;
-    PetscCall(ItGridMarginalLayout(grid, mask[k], &size[k], &volume[k]));
-    off[k + 1] = off[k] + size[k];
-    base[k]    = off[k];
-    for (PetscInt i = 0; i < d; i++) { /* as ItGridMarginalIndex */
-      stride[k][i] = mask[k][i] ? s : 0;
+    PetscCall(ItGridMarginalLayout(grid, mask[k], &m->size[k], &m->volume[k]));
+    m->off[k + 1] = m->off[k] + m->size[k];
+    for (PetscInt i = 0; i < d; i++) {
+      m->stride[k][i] = mask[k][i] ? s : 0;
       if (mask[k][i]) s *= grid->n[i];
     }
   }
-  PetscCall(PetscCalloc3(off[nmarg], &marg, n0, &plogp, n0, &q));
-  for (PetscInt row = 0; row < nrow; row++) {
-    const PetscReal *pr = &p[row * n0];
-    ItMCPlogp(n0, pr, plogp);
-    for (PetscInt j = 0; j < n0; j++) {
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* What ItMCStatsAdd reads: the marginals' layout and a density and its
+   reference (may be NULL) on this rank's slab. The accumulator holds S, the
+   KL sum, the sum so far of the current row of each marginal without the
+   first axis, then the marginals. */
+typedef struct {
+  const ItMCMarginals *layout;
+  const PetscReal     *p, *reference;
+} ItMCStatsInput;
+
+/* Adds this rank's slab to the sums of ItMCDensityStats, row by row along the
+   first axis (a slab may start or end inside a row: a one-variable grid),
+   with each row's index in every marginal carried along (an odometer over
+   the other axes); cells where p is not positive are left out. */
+static PetscErrorCode ItMCStatsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
+  const ItMCStatsInput *in   = (const ItMCStatsInput *)ctx;
+  const ItMCMarginals  *L    = in->layout;
+  ItGrid                grid = mc->grid;
+  const PetscInt        d = grid->dim, n0 = grid->n[0], end = mc->slab_start + mc->nslab;
+  PetscReal            *rowsum = &acc[2], *marg = &acc[2 + L->nmarg], *plogp, *q;
+  PetscReal             S = acc[0], KL = acc[1];
+  PetscInt              cell[IT_MAX_DIM], base[IT_MC_NMARG], j0;
+
+  PetscFunctionBegin;
+  if (mc->nslab == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  ItGridNaturalCell(grid, mc->slab_start, cell);
+  j0 = cell[0];
+  for (PetscInt k = 0; k < L->nmarg; k++) {
+    base[k] = L->off[k];
+    for (PetscInt i = 1; i < d; i++) base[k] += L->stride[k][i] * cell[i];
+  }
+  PetscCall(PetscMalloc2(n0, &plogp, n0, &q));
+  for (PetscInt s = mc->slab_start; s < end;) {
+    const PetscInt   len = PetscMin(n0 - j0, end - s);
+    const PetscReal *pr  = &in->p[s - mc->slab_start];
+    ItMCPlogp(len, pr, plogp);
+    for (PetscInt j = 0; j < len; j++) {
       S -= plogp[j];
       q[j] = pr[j] > 0 ? pr[j] : 0;
     }
-    if (reference)
-      for (PetscInt j = 0; j < n0; j++)
-        if (pr[j] > 0 && reference[row * n0 + j] > 0)
-          KL += pr[j] * PetscLogReal(pr[j] / reference[row * n0 + j]);
-    for (PetscInt k = 0; k < nmarg; k++) {
-      PetscReal *m = &marg[base[k]], sum = 0;
-      if (stride[k][0]) /* the first axis is in the marginal: stride 1 */
-        for (PetscInt j = 0; j < n0; j++) m[j] += q[j];
-      else {
-        for (PetscInt j = 0; j < n0; j++) sum += q[j];
-        m[0] += sum;
-      }
+    if (in->reference) {
+      const PetscReal *rr = &in->reference[s - mc->slab_start];
+      for (PetscInt j = 0; j < len; j++)
+        if (pr[j] > 0 && rr[j] > 0) KL += pr[j] * PetscLogReal(pr[j] / rr[j]);
     }
+    for (PetscInt k = 0; k < L->nmarg; k++) {
+      if (L->stride[k][0]) { /* the first axis is in the marginal: stride 1 */
+        PetscReal *m = &marg[base[k] + j0];
+        for (PetscInt j = 0; j < len; j++) m[j] += q[j];
+      } else
+        for (PetscInt j = 0; j < len; j++) rowsum[k] += q[j];
+    }
+    s += len;
+    j0 += len;
+    if (j0 < n0) break; /* the slab ends inside the row */
+    j0 = 0;
+    for (PetscInt k = 0; k < L->nmarg; k++)
+      if (!L->stride[k][0]) {
+        marg[base[k]] += rowsum[k];
+        rowsum[k] = 0;
+      }
     for (PetscInt i = 1; i < d; i++) { /* the next row */
-      for (PetscInt k = 0; k < nmarg; k++) base[k] += stride[k][i];
+      for (PetscInt k = 0; k < L->nmarg; k++) base[k] += L->stride[k][i];
       if (++cell[i] < grid->n[i]) break;
-      for (PetscInt k = 0; k < nmarg; k++) base[k] -= stride[k][i] * grid->n[i];
+      for (PetscInt k = 0; k < L->nmarg; k++) base[k] -= L->stride[k][i] * grid->n[i];
       cell[i] = 0;
     }
   }
-  /* sums over the other axes times their cell sizes: the marginal densities */
-  for (PetscInt k = 0; k < nmarg; k++) {
-    for (PetscInt m = off[k]; m < off[k + 1]; m++)
-      marg[m] = marg[m] * grid->cell_volume / volume[k];
-    entropy[k] = ItGridEntropyOf(&marg[off[k]], size[k], volume[k]);
+  acc[0] = S;
+  acc[1] = KL;
+  PetscCall(PetscFree2(plogp, q));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The statistics (IT_MC_NSTAT) of a density p on the slabs; reference may be
+   NULL. Sums in natural order (ItMCFold), so bitwise the same on any number
+   of ranks. stat is set on the last rank only. Collective. */
+static PetscErrorCode ItMCDensityStats(ItMC mc, const ItMCMarginals *L, const PetscReal p[],
+                                       const PetscReal reference[], PetscReal stat[]) {
+  ItGrid               grid = mc->grid;
+  const PetscInt       d = grid->dim, nacc = 2 + L->nmarg + L->off[L->nmarg];
+  const ItMCStatsInput in = {L, p, reference};
+  PetscReal           *acc, *marg, entropy[IT_MC_NMARG];
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc1(nacc, &acc));
+  PetscCall(ItMCFold(mc, nacc, acc, ItMCStatsAdd, (void *)&in, PETSC_FALSE));
+  if (mc->rank == mc->size - 1) {
+    /* sums over the other axes times their cell sizes: the marginal densities */
+    marg = &acc[2 + L->nmarg];
+    for (PetscInt k = 0; k < L->nmarg; k++) {
+      for (PetscInt m = L->off[k]; m < L->off[k + 1]; m++)
+        marg[m] = marg[m] * grid->cell_volume / L->volume[k];
+      entropy[k] = ItGridEntropyOf(&marg[L->off[k]], L->size[k], L->volume[k]);
+    }
+    stat[0] = acc[0] * grid->cell_volume;
+    for (PetscInt i = 0; i < d; i++) stat[1 + i] = entropy[i];
+    stat[1 + d] = entropy[d] + entropy[d + 1] - stat[0];
+    stat[2 + d] = acc[1] * grid->cell_volume;
   }
-  stat[0] = S * grid->cell_volume;
-  for (PetscInt i = 0; i < d; i++) stat[1 + i] = entropy[i];
-  stat[1 + d] = entropy[d] + entropy[d + 1] - stat[0];
-  stat[2 + d] = KL * grid->cell_volume;
-  PetscCall(PetscFree3(marg, plogp, q));
+  PetscCall(PetscFree(acc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -342,35 +482,101 @@ IT_MC_CLONES static void ItMCBinAxis(PetscInt n, const PetscReal *restrict x, Pe
   }
 }
 
-/* Adds each owned particle to its batch's counts by quantised linear weights
-   (exact integers), block by block (a block is in one batch), in chunks of
-   particles whose cells are computed axis by axis. */
-static void ItMCBin(ItMC mc) {
+/* The planes of the last axis on which a particle at coordinate x of that
+   axis puts weight (as ItMCBinAxis): lower and upper, clamped to the box. */
+static inline void ItMCBinPlanes(ItGrid grid, PetscReal x, PetscInt *cl, PetscInt *ch) {
+  const PetscInt  a = grid->dim - 1, n = grid->n[a];
+  const PetscReal f = (x - grid->lo[a]) / grid->h[a] - 0.5;
+  const PetscInt  l = (PetscInt)(f + 1.0) - 1;
+
+  *cl = PetscMax(PetscMin(l, n - 1), 0);
+  *ch = PetscMax(PetscMin(l + 1, n - 1), 0);
+}
+
+/* Packs (pack) or counts (!pack) the particles of one batch by the ranks
+   whose slabs they put weight on: count[r] reals for rank r, from displ[r]
+   (positions by particle, d each; fill[r] so far). */
+static void ItMCPackBatch(ItMC mc, PetscInt batch, PetscBool pack, PetscMPIInt count[],
+                          const PetscMPIInt displ[], PetscReal send[]) {
   ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, Q = IT_MC_QUANTUM, B = mc->block, nc = 1 << d;
-  PetscInt       base[256], step[IT_MAX_DIM][256], w[IT_MAX_DIM][256];
+  const PetscInt d = grid->dim, B = mc->block;
 
   for (PetscInt b = mc->b0; b < mc->b1; b++) {
-    const PetscInt k1   = PetscMin((b + 1) * B - mc->first, mc->nlocal);
-    PetscReal     *hist = &mc->hist_local[(b % mc->nbatch) * mc->ncell];
-    for (PetscInt k0 = b * B - mc->first; k0 < k1; k0 += 256) {
-      const PetscInt n = PetscMin(256, k1 - k0);
-      for (PetscInt k = 0; k < n; k++) base[k] = 0;
-      for (PetscInt i = 0, stride = 1; i < d; stride *= grid->n[i], i++)
-        ItMCBinAxis(n, &mc->x[i * mc->nlocal + k0], grid->lo[i], grid->h[i], grid->n[i], stride,
-                    base, step[i], w[i]);
-      for (PetscInt k = 0; k < n; k++) {
-        PetscInt cw[1 << IT_MAX_DIM], cc[1 << IT_MAX_DIM];
-        cw[0] = 1;
-        cc[0] = base[k];
-        for (PetscInt i = 0; i < d; i++) /* the corners with bit i set are up on axis i */
-          for (PetscInt c = 0; c < (1 << i); c++) {
-            cw[c + (1 << i)] = cw[c] * w[i][k];
-            cc[c + (1 << i)] = cc[c] + step[i][k];
-            cw[c] *= Q - w[i][k];
-          }
-        for (PetscInt c = 0; c < nc; c++) hist[cc[c]] += (PetscReal)cw[c];
+    const PetscInt k1 = PetscMin((b + 1) * B - mc->first, mc->nlocal);
+    if (b % mc->nbatch != batch) continue;
+    for (PetscInt k = b * B - mc->first; k < k1; k++) {
+      PetscInt    cl, ch;
+      PetscMPIInt r[2];
+      ItMCBinPlanes(grid, mc->x[(d - 1) * mc->nlocal + k], &cl, &ch);
+      r[0] = mc->plane_rank[cl];
+      r[1] = mc->plane_rank[ch];
+      for (PetscInt e = 0; e < (r[1] != r[0] ? 2 : 1); e++) {
+        if (pack)
+          for (PetscInt i = 0; i < d; i++)
+            send[displ[r[e]] + count[r[e]] + i] = mc->x[i * mc->nlocal + k];
+        count[r[e]] += (PetscMPIInt)d;
       }
+    }
+  }
+}
+
+/* Sends the particles of one batch to the ranks whose slabs they put weight
+   on: *recv gets the *nrecv particles (positions, d each) whose weight falls
+   on this rank's slab. Collective. */
+static PetscErrorCode ItMCRouteBatch(ItMC mc, PetscInt batch, PetscInt *nrecv, PetscReal **recv) {
+  const PetscMPIInt size = mc->size;
+  PetscMPIInt      *scount, *sdispl, *rcount, *rdispl;
+  PetscReal        *send;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc4(size, &scount, size, &sdispl, size, &rcount, size, &rdispl));
+  ItMCPackBatch(mc, batch, PETSC_FALSE, scount, sdispl, NULL);
+  for (PetscMPIInt r = 1; r < size; r++) sdispl[r] = sdispl[r - 1] + scount[r - 1];
+  PetscCall(PetscMalloc1(sdispl[size - 1] + scount[size - 1] + 1, &send));
+  PetscCall(PetscArrayzero(scount, size));
+  ItMCPackBatch(mc, batch, PETSC_TRUE, scount, sdispl, send);
+  PetscCallMPI(MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, mc->comm));
+  for (PetscMPIInt r = 1; r < size; r++) rdispl[r] = rdispl[r - 1] + rcount[r - 1];
+  PetscCall(PetscMalloc1(rdispl[size - 1] + rcount[size - 1] + 1, recv));
+  PetscCallMPI(
+      MPI_Alltoallv(send, scount, sdispl, MPIU_REAL, *recv, rcount, rdispl, MPIU_REAL, mc->comm));
+  *nrecv = (rdispl[size - 1] + rcount[size - 1]) / mc->grid->dim;
+  PetscCall(PetscFree(send));
+  PetscCall(PetscFree4(scount, sdispl, rcount, rdispl));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adds n particles (positions x[k*d + i]) to the counts of this rank's slab
+   in FFTW's array by quantised linear weights (exact integers, so the order
+   of the particles does not matter), the corners on the slab only; in chunks
+   of particles whose cells are computed axis by axis. */
+static void ItMCBinSlab(ItMC mc, PetscInt n, const PetscReal x[]) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d = grid->dim, Q = IT_MC_QUANTUM, nc = 1 << d;
+  double        *hist = (double *)mc->fft_data;
+  PetscReal      xs[IT_MAX_DIM][256];
+  PetscInt       base[256], step[IT_MAX_DIM][256], w[IT_MAX_DIM][256];
+
+  for (PetscInt k0 = 0; k0 < n; k0 += 256) {
+    const PetscInt m = PetscMin(256, n - k0);
+    for (PetscInt k = 0; k < m; k++) {
+      base[k] = -mc->slab_start;
+      for (PetscInt i = 0; i < d; i++) xs[i][k] = x[(k0 + k) * d + i];
+    }
+    for (PetscInt i = 0, stride = 1; i < d; stride *= grid->n[i], i++)
+      ItMCBinAxis(m, xs[i], grid->lo[i], grid->h[i], grid->n[i], stride, base, step[i], w[i]);
+    for (PetscInt k = 0; k < m; k++) {
+      PetscInt cw[1 << IT_MAX_DIM], cc[1 << IT_MAX_DIM];
+      cw[0] = 1;
+      cc[0] = base[k];
+      for (PetscInt i = 0; i < d; i++) /* the corners with bit i set are up on axis i */
+        for (PetscInt c = 0; c < (1 << i); c++) {
+          cw[c + (1 << i)] = cw[c] * w[i][k];
+          cc[c + (1 << i)] = cc[c] + step[i][k];
+          cw[c] *= Q - w[i][k];
+        }
+      for (PetscInt c = 0; c < nc; c++)
+        if (cc[c] >= 0 && cc[c] < mc->nslab) hist[cc[c]] += (PetscReal)cw[c];
     }
   }
 }
@@ -600,35 +806,55 @@ static void ItMCSetBandwidth(ItMC mc, const ItMCMoments *mo) {
   }
 }
 
-/* The smoothed density of each batch and of all particles (mc->density) and
-   their statistics, bstat[b * IT_MC_NSTAT + k] and stat[k]. Collective. */
+/* The counts of one batch on this rank's slab in FFTW's array: its particles
+   routed to the slabs they put weight on and binned there. Collective. */
+static PetscErrorCode ItMCBinBatch(ItMC mc, PetscInt batch) {
+  PetscInt   n = 0;
+  PetscReal *x;
+
+  PetscFunctionBegin;
+  PetscCall(ItMCRouteBatch(mc, batch, &n, &x));
+  PetscCall(PetscArrayzero((double *)mc->fft_data, mc->nslab));
+  ItMCBinSlab(mc, n, x);
+  PetscCall(PetscFree(x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The smoothed density of each batch and of all particles (mc->density), one
+   batch at a time on the slabs, and their statistics, bstat[b * IT_MC_NSTAT + k]
+   and stat[k], on every rank. Collective. */
 static PetscErrorCode ItMCDensityEstimate(ItMC mc, const ItMCMoments *mo,
                                           const PetscReal reference[], PetscReal bstat[],
                                           PetscReal stat[]) {
   ItGrid          grid  = mc->grid;
-  const PetscInt  ncell = mc->ncell, nbatch = mc->nbatch;
+  const PetscInt  nslab = mc->nslab, nbatch = mc->nbatch;
   const PetscReal unit =
       PetscPowReal((PetscReal)IT_MC_QUANTUM, (PetscReal)grid->dim) * grid->cell_volume;
+  double       *data = (double *)mc->fft_data;
+  ItMCMarginals layout;
+  PetscMPIInt   count;
 
   PetscFunctionBegin;
-  /* quantised linear binning: exact integer counts per batch */
-  PetscCall(PetscArrayzero(mc->hist_local, nbatch * ncell));
-  ItMCBin(mc);
-  PetscCall(ItGridSum(grid, nbatch * ncell, mc->hist_local, mc->hist));
+  PetscCall(ItMCMarginalsLayout(mc, &layout));
   ItMCSetBandwidth(mc, mo);
   /* the smoothing is linear: the total is the sum of the batches' smoothed counts */
-  PetscCall(PetscArrayzero(mc->density, ncell));
+  PetscCall(PetscArrayzero(mc->density, nslab));
   for (PetscInt b = 0; b < nbatch; b++) {
     if (!(mo->bn[b] > 0)) continue;
-    PetscCall(ItMCSmooth(mc, &mc->hist[b * ncell], mc->batch_density));
-    for (PetscInt c = 0; c < ncell; c++) {
-      mc->density[c] += mc->batch_density[c];
-      mc->batch_density[c] /= mo->bn[b] * unit;
+    /* quantised linear binning: exact integer counts */
+    PetscCall(ItMCBinBatch(mc, b));
+    ItMCSmooth(mc);
+    for (PetscInt c = 0; c < nslab; c++) {
+      mc->density[c] += data[c];
+      data[c] /= mo->bn[b] * unit;
     }
-    PetscCall(ItMCDensityStats(mc, mc->batch_density, reference, &bstat[b * IT_MC_NSTAT]));
+    PetscCall(ItMCDensityStats(mc, &layout, data, reference, &bstat[b * IT_MC_NSTAT]));
   }
-  for (PetscInt c = 0; c < ncell; c++) mc->density[c] /= mo->N * unit;
-  PetscCall(ItMCDensityStats(mc, mc->density, reference, stat));
+  for (PetscInt c = 0; c < nslab; c++) mc->density[c] /= mo->N * unit;
+  PetscCall(ItMCDensityStats(mc, &layout, mc->density, reference, stat));
+  PetscCall(PetscMPIIntCast(nbatch * IT_MC_NSTAT, &count));
+  PetscCallMPI(MPI_Bcast(bstat, count, MPIU_REAL, mc->size - 1, mc->comm));
+  PetscCallMPI(MPI_Bcast(stat, IT_MC_NSTAT, MPIU_REAL, mc->size - 1, mc->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -656,9 +882,9 @@ static void ItMCSetDensityColumns(ItMC mc, const ItMCMoments *mo, const PetscRea
   }
 }
 
-/* Every estimate at the particles' time mc->t; reference (natural order, may
-   be NULL) gives kl_mc_fp. Collective. */
-PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
+/* Every estimate at the particles' time mc->t; reference (a grid density,
+   may be NULL) gives kl_mc_fp and is kept on the slabs (mc->reference). Collective. */
+PetscErrorCode ItMCEstimate(ItMC mc, Vec reference) {
   ItGrid          grid = mc->grid;
   const PetscInt  d    = grid->dim;
   const PetscReal info = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1;
@@ -670,13 +896,17 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   /* the ranks' steps end at different times: the wait is neither stepping nor estimating */
   PetscCallMPI(MPI_Barrier(mc->comm));
   PetscCall(PetscTime(&start));
+  if (reference) {
+    if (!mc->reference) PetscCall(PetscMalloc1(PetscMax(mc->nslab, 1), &mc->reference));
+    PetscCall(ItMCVecToSlab(mc, reference, mc->reference));
+  }
   mo.N = (PetscReal)mc->N;
   for (PetscInt i = 0; i < d; i++) mo.centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);
   PetscCall(ItMCMeanPass(mc, &mo));
   PetscCall(ItMCCovariancePass(mc, &mo));
   PetscCall(ItMCGaussianEstimate(mc, &mo, info));
   PetscCall(PetscCalloc1(mc->nbatch * IT_MC_NSTAT, &bstat));
-  PetscCall(ItMCDensityEstimate(mc, &mo, reference, bstat, stat));
+  PetscCall(ItMCDensityEstimate(mc, &mo, reference ? mc->reference : NULL, bstat, stat));
   ItMCSetDensityColumns(mc, &mo, bstat, stat, (PetscBool)(reference != NULL), info);
   PetscCall(PetscFree(bstat));
   PetscCall(PetscFree(mo.batch_cov));
@@ -684,37 +914,6 @@ PetscErrorCode ItMCEstimate(ItMC mc, const PetscReal reference[]) {
   mc->t_prev = mc->t;
   PetscCall(PetscTime(&end));
   mc->estimate_time += end - start;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* A DMDA density gathered on every rank in natural order (x_0 fastest). Collective. */
-PetscErrorCode ItMCGatherDensity(ItGrid grid, Vec p, PetscReal full[]) {
-  VecScatter         scatter;
-  Vec                all;
-  const PetscScalar *a;
-  const PetscInt     ncell = ItGridCellCount(grid);
-
-  PetscFunctionBegin;
-  PetscCall(ItGridNaturalAllScatter(grid, p, &all, &scatter));
-  PetscCall(VecScatterBegin(scatter, p, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(scatter, p, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetArrayRead(all, &a));
-  for (PetscInt k = 0; k < ncell; k++) full[k] = PetscRealPart(a[k]);
-  PetscCall(VecRestoreArrayRead(all, &a));
-  PetscCall(VecScatterDestroy(&scatter));
-  PetscCall(VecDestroy(&all));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The last smoothed density into a DMDA vector. Not collective. */
-PetscErrorCode ItMCDensityToVec(ItMC mc, Vec p) {
-  ItGrid       grid = mc->grid;
-  PetscScalar *pa;
-
-  PetscFunctionBegin;
-  PetscCall(VecGetArray(p, &pa));
-  ItGridForOwned(grid, c, l) pa[l] = mc->density[ItGridNaturalIndex(grid, c)];
-  PetscCall(VecRestoreArray(p, &pa));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -815,10 +1014,12 @@ PetscErrorCode ItMCDestroy(ItMC *mcp) {
   if (mc->fft_plan_backward) fftw_destroy_plan((fftw_plan)mc->fft_plan_backward);
   if (mc->fft_data) fftw_free(mc->fft_data);
   PetscCall(PetscFree2(mc->slab_count, mc->slab_offset));
+  PetscCall(PetscFree(mc->plane_rank));
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) PetscCall(PetscFree(mc->dct_factor[i]));
-  PetscCall(PetscFree3(mc->density, mc->hist_local, mc->hist));
-  PetscCall(PetscFree(mc->batch_density));
-  PetscCall(PetscFree(mc->dct_slab));
+  PetscCall(PetscFree2(mc->density, mc->dct_slab));
+  PetscCall(PetscFree(mc->reference));
+  PetscCall(VecScatterDestroy(&mc->slab_scatter));
+  PetscCall(VecDestroy(&mc->natural));
   PetscCall(PetscFree(mc->name));
   PetscCall(PetscFree(mc->judged));
   PetscCall(PetscFree2(mc->value, mc->stderr_));

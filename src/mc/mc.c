@@ -465,34 +465,97 @@ static void ItMCSampleGaussian(ItMC mc, const PetscReal mean[], const PetscReal 
   }
 }
 
-/* This rank's particles drawn from the grid density p0: a cell by its mass
-   (bisection in the cumulative masses, natural order), then uniformly inside it. Collective. */
-static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
-  ItGrid         grid  = mc->grid;
-  const PetscInt d     = grid->dim;
-  const PetscInt ncell = ItGridCellCount(grid);
-  PetscReal     *cdf;
+/* The cumulative masses of this rank's slab (ctx, max(p, 0) in place), after
+   those of the ranks before it (acc[0]). */
+static PetscErrorCode ItMCCumulativeAdd(ItMC mc, void *ctx, PetscReal acc[]) {
+  PetscReal *cdf = (PetscReal *)ctx;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(ncell, &cdf));
-  PetscCall(ItMCGatherDensity(grid, p0, cdf));
-  for (PetscInt c = 0; c < ncell; c++) cdf[c] = PetscMax(cdf[c], 0) + (c ? cdf[c - 1] : 0);
-  for (PetscInt k = 0; k < mc->nlocal; k++) {
-    PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW], target;
-    PetscInt  lo = 0, hi = ncell - 1, cell[IT_MAX_DIM];
-    ItMCNormals(mc->seed, mc->first + k, 0, 1, d + 1, z, u);
-    target = u[0] * cdf[ncell - 1];
-    while (lo < hi) { /* the first cell whose cumulative mass exceeds target */
+  for (PetscInt k = 0; k < mc->nslab; k++) acc[0] = cdf[k] = PetscMax(cdf[k], 0) + acc[0];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The mass target of particle k (u[0] of its initial draw times the total),
+   and the rank whose slab holds the first cell whose cumulative mass exceeds
+   it (end[r]: the cumulative mass at the end of rank r's slab; the last
+   non-empty slab when none does). */
+static PetscMPIInt ItMCSampleOwner(ItMC mc, PetscInt k, const PetscReal end[], PetscReal *target) {
+  PetscReal   z[IT_MC_NDRAW], u[IT_MC_NDRAW];
+  PetscMPIInt last = 0;
+
+  ItMCNormals(mc->seed, mc->first + k, 0, 1, mc->grid->dim + 1, z, u);
+  *target = u[0] * end[mc->size - 1];
+  for (PetscMPIInt r = 0; r < mc->size; r++) {
+    if (!mc->slab_count[r]) continue;
+    if (end[r] > *target) return r;
+    last = r;
+  }
+  return last;
+}
+
+/* For each target of cdf[n] (this rank's slab), the natural index of the
+   first cell whose cumulative mass exceeds it (the slab's last when none),
+   in place, as a real (exact below 2^53). */
+static void ItMCSampleCells(ItMC mc, const PetscReal cdf[], PetscInt n, PetscReal target[]) {
+  for (PetscInt j = 0; j < n; j++) {
+    PetscInt lo = 0, hi = mc->nslab - 1;
+    while (lo < hi) {
       const PetscInt mid = (lo + hi) / 2;
-      if (cdf[mid] > target)
+      if (cdf[mid] > target[j])
         hi = mid;
       else
         lo = mid + 1;
     }
-    ItGridNaturalCell(grid, lo, cell);
+    target[j] = (PetscReal)(mc->slab_start + lo);
+  }
+}
+
+/* This rank's particles drawn from the grid density p0: a cell by its mass
+   (bisection in the cumulative masses, natural order), then uniformly inside
+   it. The cumulative masses stay on the slabs (ItMCFold: the sums of one
+   rank, bitwise); each particle's mass target goes to the rank holding its
+   cell, which sends back the cell. Collective. */
+static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
+  ItGrid         grid = mc->grid;
+  const PetscInt d = grid->dim, size = mc->size;
+  PetscReal     *cdf, *end, *target, *cellof, acc = 0, mass;
+  PetscMPIInt   *owner, *scount, *sdispl, *rcount, *rdispl, *fill;
+  PetscInt       nrecv;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(PetscMax(mc->nslab, 1), &cdf));
+  PetscCall(ItMCVecToSlab(mc, p0, cdf));
+  PetscCall(ItMCFold(mc, 1, &acc, ItMCCumulativeAdd, cdf, PETSC_FALSE));
+  PetscCall(PetscMalloc1(size, &end));
+  PetscCallMPI(MPI_Allgather(&acc, 1, MPIU_REAL, end, 1, MPIU_REAL, mc->comm));
+  PetscCall(PetscCalloc5(size, &scount, size, &sdispl, size, &rcount, size, &rdispl, size, &fill));
+  PetscCall(PetscMalloc2(mc->nlocal + 1, &owner, mc->nlocal + 1, &target));
+  for (PetscInt k = 0; k < mc->nlocal; k++) scount[owner[k] = ItMCSampleOwner(mc, k, end, &mass)]++;
+  for (PetscInt r = 1; r < size; r++) sdispl[r] = sdispl[r - 1] + scount[r - 1];
+  for (PetscInt k = 0; k < mc->nlocal; k++)
+    (void)ItMCSampleOwner(mc, k, end, &target[sdispl[owner[k]] + fill[owner[k]]++]);
+  PetscCallMPI(MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, mc->comm));
+  for (PetscInt r = 1; r < size; r++) rdispl[r] = rdispl[r - 1] + rcount[r - 1];
+  nrecv = rdispl[size - 1] + rcount[size - 1];
+  PetscCall(PetscMalloc1(nrecv + 1, &cellof));
+  PetscCallMPI(MPI_Alltoallv(target, scount, sdispl, MPIU_REAL, cellof, rcount, rdispl, MPIU_REAL,
+                             mc->comm));
+  ItMCSampleCells(mc, cdf, nrecv, cellof);
+  PetscCallMPI(MPI_Alltoallv(cellof, rcount, rdispl, MPIU_REAL, target, scount, sdispl, MPIU_REAL,
+                             mc->comm));
+  PetscCall(PetscArrayzero(fill, size));
+  for (PetscInt k = 0; k < mc->nlocal; k++) {
+    PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW];
+    PetscInt  cell[IT_MAX_DIM];
+    ItMCNormals(mc->seed, mc->first + k, 0, 1, d + 1, z, u);
+    ItGridNaturalCell(grid, (PetscInt)target[sdispl[owner[k]] + fill[owner[k]]++], cell);
     for (PetscInt i = 0; i < d; i++)
       mc->x[i * mc->nlocal + k] = grid->lo[i] + (cell[i] + u[1 + i]) * grid->h[i];
   }
+  PetscCall(PetscFree(cellof));
+  PetscCall(PetscFree2(owner, target));
+  PetscCall(PetscFree5(scount, sdispl, rcount, rdispl, fill));
+  PetscCall(PetscFree(end));
   PetscCall(PetscFree(cdf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

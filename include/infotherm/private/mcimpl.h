@@ -62,16 +62,20 @@ struct _p_ItMC {
   PetscReal      t, t_prev;   /* time of the particles and of the previous estimate */
   PetscInt64     step;        /* steps taken since t = 0 (the stream's counter) */
   PetscLogDouble step_time;   /* wall time spent stepping */
-  /* density estimate */
-  PetscInt     ncell;
-  PetscReal   *density; /* the smoothed density of all particles, natural order, on every rank */
-  PetscReal   *batch_density;          /* the same per batch (nbatch*ncell) */
-  PetscReal   *hist_local, *hist;      /* (1+nbatch)*ncell binned counts */
+  /* density estimate: every array of cells lives on this rank's FFTW slab, the
+     cells of natural index slab_start .. slab_start + nslab - 1 (whole planes of
+     the last axis); nothing of grid size is held on every rank */
+  PetscInt     ncell, nslab, slab_start;
+  PetscReal   *density;   /* the smoothed density of all particles at the last estimate */
+  PetscReal   *reference; /* the reference density of the last estimate (kl_mc_fp), or NULL */
   PetscReal   *dct_factor[IT_MAX_DIM]; /* kernel multipliers per axis */
   PetscReal   *dct_slab;               /* their product on this rank's slab, times FFTW's scale */
   void        *fft_data, *fft_plan_forward, *fft_plan_backward;
   PetscInt     fft_n0, fft_start0, fft_rest; /* the FFTW slab of this rank */
   PetscMPIInt *slab_count, *slab_offset;
+  PetscMPIInt *plane_rank;   /* the rank whose slab holds each plane of the last axis */
+  Vec          natural;      /* the slabs as a vector (no array of its own) */
+  VecScatter   slab_scatter; /* grid density -> slabs, natural order */
   /* estimates */
   PetscInt ncol;
   char (*name)[IT_DIAG_NAME_LEN];
@@ -118,6 +122,12 @@ static inline double ItMCLog(double u) {
   return s * (hfsq + R) + dk * ln2_lo - hfsq + f + dk * ln2_hi;
 }
 
+/* fold(mc, ctx, acc) adds this rank's slab to the accumulator acc. */
+typedef PetscErrorCode (*ItMCFoldFn)(ItMC mc, void *ctx, PetscReal acc[]);
+PetscErrorCode ItMCFold(ItMC mc, PetscInt n, PetscReal acc[], ItMCFoldFn fold, void *ctx,
+                        PetscBool broadcast);
+PetscErrorCode ItMCVecToSlab(ItMC mc, Vec p, PetscReal slab[]);
+
 /* The cross-check (src/mc/crosscheck.c). */
 struct _p_ItCrosscheck {
   ItMC       mc;
@@ -132,8 +142,6 @@ struct _p_ItCrosscheck {
   PetscReal *fp_cum_prev;               /* FP entropy_flow_<var>_cum at the previous output time */
   PetscInt   fp_cum_column[IT_MAX_DIM]; /* its columns */
   PetscReal  fp_t_prev;
-  PetscInt   ncell;
-  PetscReal *fp_density; /* the FP density at the last time, natural order */
   /* -error_estimate (NULL/0 without): the solver's error estimate, the Monte
      Carlo's time-step bias (from bias_mc, run at twice the step) [time*nq + q] */
   ItMC       bias_mc;
