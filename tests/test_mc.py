@@ -113,6 +113,24 @@ check(np.array_equal(nd_snap[0], nd_snap[1]) and
       f"4-variable mc density snapshot: bit for bit on 1 and 2 ranks, means {[round(m, 3) for m in means]} "
       f"vs the particles' {[round(nd_rows[f'mean_x{a + 1}'][-1], 3) for a in range(4)]}")
 
+# 5 variables: a particle's 2^5 corner weights (products of five quantised factors) must stay
+# exact integers (with 256 levels per axis they overflowed 32 bits: the density's mass and
+# kl_mc_fp came out wrong, the KL negative)
+out = tmpdir("nd5-mc")
+run("mc", ["-model", "linear", "-linear_M", "-1,0.3,0,0,0.2,0.5,-1,0.2,0,0,0,0.4,-1,0.3,0,0,0,0.5,-1,0.3,0.3,0,0,0.4,-1",
+           "-linear_D", "0.5,0.4,0.3,0.4,0.3", "-grid_n", 8, "-grid_lo", -3.6, "-grid_hi", 3.6, "-t_final", 0.2,
+           "-output_every", 0.2, "-snapshot_every", 0.2, "-mc_particles", 20000, "-init_mean", "0.5,0,-0.5,0.3,0",
+           "-init_cov", "0.3,0.3,0.3,0.3,0.3", "-output_dir", out])
+p5 = read_density(os.path.join(out, "mc_density_0001.h5"))[0]
+rows5 = read_csv(os.path.join(out, "mc.csv"))
+(xs5, cell5) = cell_centres([8] * 5, [-3.6] * 5, [3.6] * 5)
+mass5 = p5.sum() * cell5
+means5 = [float((p5 * x).sum() * cell5 / mass5) for x in xs5]
+check(abs(mass5 - 1) < 1e-10 and p5.min() >= -1e-12 * p5.max() and
+      all(abs(m - rows5[f"mean_x{a + 1}"][-1]) < 0.05 for a, m in enumerate(means5)),
+      f"5-variable mc density: mass {mass5:.12f}, min {p5.min():.1e}, means {[round(m, 3) for m in means5]} "
+      f"vs the particles' {[round(rows5[f'mean_x{a + 1}'][-1], 3) for a in range(5)]}")
+
 # --- linear model: moments against the closed form --------------------------
 M, b, D = [[-1, 0], [1, -2]], [1, 0], [1, 0.25]
 m0, S0 = [-2.5, 2], [[0.25, 0], [0, 0.0625]]

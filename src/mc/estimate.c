@@ -28,7 +28,12 @@
 #include <fftw3-mpi.h>
 #include <infotherm/private/mcimpl.h>
 
-#define IT_MC_QUANTUM 256 /* CIC weight resolution per axis */
+/* CIC weight resolution per axis: 256 up to three variables, less beyond, so
+   that a particle's corner weights (products of d factors, summing to Q^d)
+   stay exact integers below 2^30 and a cell's sum stays exact in a double. */
+static inline PetscInt ItMCQuantum(PetscInt d) {
+  return (PetscInt)1 << PetscMin(8, 30 / d);
+}
 
 #if defined(PETSC_USE_COMPLEX)
 #error "the Monte Carlo moves densities as reals: it needs PETSc built with real scalars"
@@ -469,14 +474,14 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const ItMCMarginals *L, const Pe
    within an ulp below an integer, whose weights then round to the same counts. */
 IT_MC_CLONES static void ItMCBinAxis(PetscInt n, const PetscReal *restrict x, PetscReal lo,
                                      PetscReal h, PetscInt n_cells, PetscInt stride,
-                                     PetscInt *restrict base, PetscInt *restrict step,
-                                     PetscInt *restrict w) {
+                                     PetscInt Q, PetscInt *restrict base,
+                                     PetscInt *restrict step, PetscInt *restrict w) {
   for (PetscInt k = 0; k < n; k++) {
     const PetscReal f  = (x[k] - lo) / h - 0.5;
     const PetscInt  l  = (PetscInt)(f + 1.0) - 1;
     const PetscInt  cl = PetscMax(PetscMin(l, n_cells - 1), 0),
                    ch  = PetscMax(PetscMin(l + 1, n_cells - 1), 0);
-    w[k]               = (PetscInt)((f - (PetscReal)l) * IT_MC_QUANTUM + 0.5);
+    w[k]               = (PetscInt)((f - (PetscReal)l) * Q + 0.5);
     base[k] += cl * stride;
     step[k] = (ch - cl) * stride;
   }
@@ -552,7 +557,7 @@ static PetscErrorCode ItMCRouteBatch(ItMC mc, PetscInt batch, PetscInt *nrecv, P
    of particles whose cells are computed axis by axis. */
 static void ItMCBinSlab(ItMC mc, PetscInt n, const PetscReal x[]) {
   ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, Q = IT_MC_QUANTUM, nc = 1 << d;
+  const PetscInt d = grid->dim, Q = ItMCQuantum(d), nc = 1 << d;
   double        *hist = (double *)mc->fft_data;
   PetscReal      xs[IT_MAX_DIM][256];
   PetscInt       base[256], step[IT_MAX_DIM][256], w[IT_MAX_DIM][256];
@@ -564,9 +569,10 @@ static void ItMCBinSlab(ItMC mc, PetscInt n, const PetscReal x[]) {
       for (PetscInt i = 0; i < d; i++) xs[i][k] = x[(k0 + k) * d + i];
     }
     for (PetscInt i = 0, stride = 1; i < d; stride *= grid->n[i], i++)
-      ItMCBinAxis(m, xs[i], grid->lo[i], grid->h[i], grid->n[i], stride, base, step[i], w[i]);
+      ItMCBinAxis(m, xs[i], grid->lo[i], grid->h[i], grid->n[i], stride, Q, base, step[i], w[i]);
     for (PetscInt k = 0; k < m; k++) {
-      PetscInt cw[1 << IT_MAX_DIM], cc[1 << IT_MAX_DIM];
+      int64_t  cw[1 << IT_MAX_DIM];
+      PetscInt cc[1 << IT_MAX_DIM];
       cw[0] = 1;
       cc[0] = base[k];
       for (PetscInt i = 0; i < d; i++) /* the corners with bit i set are up on axis i */
@@ -829,7 +835,7 @@ static PetscErrorCode ItMCDensityEstimate(ItMC mc, const ItMCMoments *mo,
   ItGrid          grid  = mc->grid;
   const PetscInt  nslab = mc->nslab, nbatch = mc->nbatch;
   const PetscReal unit =
-      PetscPowReal((PetscReal)IT_MC_QUANTUM, (PetscReal)grid->dim) * grid->cell_volume;
+      PetscPowReal((PetscReal)ItMCQuantum(grid->dim), (PetscReal)grid->dim) * grid->cell_volume;
   double       *data = (double *)mc->fft_data;
   ItMCMarginals layout;
   PetscMPIInt   count;

@@ -663,8 +663,9 @@ static PetscErrorCode ItSolveMaxCell(ItGrid grid, Vec p, PetscInt cell[], PetscR
   PetscCall(VecGetOwnershipRange(p, &lo, &hi));
   if (index >= lo && index < hi) {
     PetscInt l = index - lo;
-    for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-      local[a] = (PetscReal)(grid->xs[a] + l % grid->xm[a]);
+    for (PetscInt k = 0; k < grid->dim; k++) { /* the owned array runs in storage order */
+      const PetscInt a = grid->order[k];
+      local[a]         = (PetscReal)(grid->xs[a] + l % grid->xm[a]);
       l /= grid->xm[a];
     }
   }
