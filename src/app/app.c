@@ -249,9 +249,8 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   PetscCall(ItAppSummaryMemory(app, &memory));
   PetscCall(ItJSONPack(&run, "{s:o, s:i, s:o, s:o, s:s, s:o, s:s, s:o, s:b}", "grid", grid, "ranks",
                        size, "wall_time", ItJSONReal(now - app->start), "memory", memory,
-                       "information_unit",
-                       ItDiagUsesBits(app->diag) ? "bits" : "nats", "sensor", sensor,
-                       "entropy_production_current",
+                       "information_unit", ItDiagUsesBits(app->diag) ? "bits" : "nats", "sensor",
+                       sensor, "entropy_production_current",
                        ItModelHasOddVariables(app->model) ? "irreversible" : "full",
                        "boundary_mass", ItJSONReal(app->boundary_mass), "box_too_small",
                        (int)(app->boundary_mass > IT_BOUNDARY_MASS_LIMIT)));
@@ -456,7 +455,8 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   PetscCall(ItEstimateFromOptions(app, &estimate));
   /* a fresh run validates its initial density before it creates anything; a
      restart under -error_estimate solves the coarse grids again from t = 0 */
-  if (!restarted) PetscCall(ItAppInitialDensity(app));
+  if (!restarted)
+    PetscCall(ItAppInitialDensity(app));
   else if (estimate)
     PetscCall(ItAppInitialOptions(app));
   if (estimate) PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_FALSE, &app->estimate));

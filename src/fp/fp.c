@@ -9,7 +9,8 @@
    non-negative (an M-matrix: backward Euler keeps p >= 0). */
 #include <infotherm/fp.h>
 
-static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0, IT_FP_LEVEL = 0; /* in -log_view */
+static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0,
+                     IT_FP_LEVEL = 0; /* in -log_view */
 
 /* Face coefficients along each axis: the face on the low side of owned cell
    c carries J = lo[c] p_{c-1} - hi[c] p_c; one extra face past the last owned
@@ -20,7 +21,7 @@ struct _p_ItFaces {
   ItModel    model;
   PetscReal  t;
   PetscBool  computed;
-  PetscBool  level; /* a multigrid level's faces: bad faces left out, not refused */
+  PetscBool  level;            /* a multigrid level's faces: bad faces left out, not refused */
   PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
   PetscReal *x, *A, *D, *Dcell; /* pencil workspace */

@@ -13,7 +13,7 @@
    axes (the earlier of equal ones). Frees names[]. */
 static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBool set,
                                                PetscInt count, char *names[]) {
-  const PetscInt d                   = g->dim;
+  const PetscInt d                  = g->dim;
   PetscBool      chosen[IT_MAX_DIM] = {PETSC_FALSE};
 
   PetscFunctionBegin;
@@ -264,9 +264,9 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->comm        = fine->comm;
-  g->dim         = fine->dim;
-  g->ndist       = fine->ndist;
+  g->comm  = fine->comm;
+  g->dim   = fine->dim;
+  g->ndist = fine->ndist;
   for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {

@@ -473,9 +473,9 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const ItMCMarginals *L, const Pe
    the box f >= -1/2, so the truncation of f + 1 is floor(f) + 1, but for an f
    within an ulp below an integer, whose weights then round to the same counts. */
 IT_MC_CLONES static void ItMCBinAxis(PetscInt n, const PetscReal *restrict x, PetscReal lo,
-                                     PetscReal h, PetscInt n_cells, PetscInt stride,
-                                     PetscInt Q, PetscInt *restrict base,
-                                     PetscInt *restrict step, PetscInt *restrict w) {
+                                     PetscReal h, PetscInt n_cells, PetscInt stride, PetscInt Q,
+                                     PetscInt *restrict base, PetscInt *restrict step,
+                                     PetscInt *restrict w) {
   for (PetscInt k = 0; k < n; k++) {
     const PetscReal f  = (x[k] - lo) / h - 0.5;
     const PetscInt  l  = (PetscInt)(f + 1.0) - 1;

@@ -147,8 +147,8 @@ PetscErrorCode ItSynapseRegister(ItModel model, PetscReal sigma_r, PetscReal sig
 PetscErrorCode ItSynapseSetFromOptions(ItModel model, ItSynapse *synapse);
 const char    *ItSynapseNoiseName(const ItSynapse *synapse);
 void           ItSynapseEvalArray(const PetscReal p[], const ItSynapse *synapse, PetscInt n,
-                                  const PetscReal r[], const PetscReal w[], PetscReal Au_r[],
-                                  PetscReal A_w[], PetscReal D_r[], PetscReal D_w[]);
+                                  const PetscReal r[], const PetscReal w[], PetscReal Au_r[], PetscReal A_w[],
+                                  PetscReal D_r[], PetscReal D_w[]);
 
 static inline void ItSynapsePoint(const PetscReal p[], const ItSynapse *synapse, PetscReal u,
                                   PetscReal r, PetscReal w, PetscReal A[2], PetscReal D[2]) {
