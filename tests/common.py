@@ -1,6 +1,6 @@
 """Shared helpers for infotherm's test scripts: running the binary (under MPI
 when asked), reading its outputs, and the closed forms of the linear model
-(PHYSICS.md §2: dx = (M x + b) dt + sqrt(2 D) dW), derived here independently
+(doc/physics.md §2: dx = (M x + b) dt + sqrt(2 D) dW), derived here independently
 of the solver."""
 import csv
 import json
@@ -131,7 +131,7 @@ def observed_orders(hs, errors):
 
 
 def linear_diagnostics(M, b, D, m, S, sensor, names, reference=True):
-    """Every PHYSICS.md §3 quantity of the Gaussian density N(m, S) under the
+    """Every doc/physics.md §3 quantity of the Gaussian density N(m, S) under the
     linear model dx = (M x + b) dt + sqrt(2 D) dW, derived in closed form.
     With y = x - m: A = M y + mdot, mdot = M m + b; grad ln p = -S^-1 y, so the
     current is J = (K y + mdot) p with K = M + D S^-1, and

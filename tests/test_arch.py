@@ -1,4 +1,4 @@
-"""Issue 9: immutable models whose parameters are functions of time. Formulas
+"""Immutable models whose parameters are functions of time. Formulas
 in t (drift and diffusion) follow their closed-form Gaussian moments at every
 output time, with second order in the grid; a ramped parameter equals the same
 ramp written with t; crosscheck passes on a drift in t; a run with a schedule

@@ -1,4 +1,4 @@
-"""Checkpoint and restart without Slurm (DESIGN.md: checkpoint.h5, never a
+"""Checkpoint and restart without Slurm (doc/design.md: checkpoint.h5, never a
 half-written file): a run stopped by -ts_max_steps, SIGUSR1 or SIGTERM writes
 a checkpoint and exits with status 3; -restart continues it, and the final
 density and diagnostics.csv equal an uninterrupted run's (1e-12 with a fixed

@@ -1,4 +1,4 @@
-"""Densities that are not densities (issue 10, item 3): every density that
+"""Densities that are not densities: every density that
 enters (an initial file, a checkpoint being restarted, a snapshot given to
 analyze, a -kl_reference file) or leaves a time step must be finite with a
 positive mass, its cells of negative value holding at most 1e-3 of it.

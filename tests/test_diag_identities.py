@@ -5,7 +5,7 @@ nonlinear models (sigmoid inference; the 3-D population and Hebbian models):
   σ_X = dS_X/dt + Γ_X - İ_X = Π_X >= 0     (dS_X/dt by finite differences in time)
   dI/dt = İ_X + İ_Y                        (dI/dt by finite differences in time)
   *_cum = ∫ rate dt                        (against the trapezoidal rule over the rows)
-and the parity convention of PHYSICS.md §3b: a Brownian particle dragged at
+and the parity convention of doc/physics.md §3b: a Brownian particle dragged at
 mean velocity v0 dissipates Π = v0^2/(tau_v sigma_v^2) with v odd, 0 with v even."""
 import numpy as np
 from common import *

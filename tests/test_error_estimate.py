@@ -1,4 +1,4 @@
-"""-error_estimate (PHYSICS.md §5) on linear cases with closed forms (common.py:
+"""-error_estimate (doc/physics.md §5) on linear cases with closed forms (common.py:
 Lyapunov covariance, moments propagated by exp(M t), every diagnostic of a
 Gaussian): q_err brackets the true error (true error within [0.5, 2] x the
 estimate) for quantities that converge at second order, and q_extrap is at

@@ -1,4 +1,4 @@
-"""Output folders and file-system faults (issue 10, items 7, 9 and 10): a
+"""Output folders and file-system faults: a
 folder belongs to one run. Each case asserts the exit status, exactly one
 line on stderr, and that the folder's earlier contents are byte-identical
 afterwards, on 1 and 2 ranks:

@@ -1,4 +1,4 @@
-"""Strict input (issue 10, items 4, 5, 6, 8, 11): every case of bad input
+"""Strict input: every case of bad input
 stops the run with a non-zero exit status and exactly one line on stderr
 naming the option to change, before anything is written (the output folder is
 never created); some cases run on 2 ranks too. Good input that used to fail

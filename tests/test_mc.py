@@ -1,4 +1,4 @@
-"""Monte Carlo (PHYSICS.md §4): `mc` and `crosscheck`. References are closed
+"""Monte Carlo (doc/physics.md §4): `mc` and `crosscheck`. References are closed
 forms of the linear model (common.py) or the independent Fokker–Planck solver;
 statistical checks are bounds in the run's own standard errors. Every run uses
 a fixed seed, so a check passes or fails reproducibly.
@@ -72,7 +72,7 @@ for ranks in (1, 3):
     ccs.append((read_csv(os.path.join(out, "crosscheck_mc.csv")), read_json(os.path.join(out, "crosscheck.json"))))
 (mc1, cc1), (mc3, cc3) = ccs
 # the solver's output times, its density and diagnostics carry its rank-dependent round-off
-# (DESIGN.md: 1e-10), and with them the interval means and kl_mc_fp
+# (doc/design.md: 1e-10), and with them the interval means and kl_mc_fp
 def close(a, b):
     if a is None or b is None or a != a or b != b:  # NaN (JSON null): undefined on both
         return (a is None or a != a) and (b is None or b != b)

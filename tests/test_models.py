@@ -1,4 +1,4 @@
-"""Conformance of every model in the catalogue (PHYSICS.md §2): mass conserved
+"""Conformance of every model in the catalogue (doc/physics.md §2): mass conserved
 to 1e-12 over a long run, no negative density under backward Euler, a
 stationary solve that converges and that the dynamics leave in place, and,
 where the stationary density is known in closed form, agreement with it."""

@@ -1,4 +1,4 @@
-"""The geometric multigrid of the linear solves (issue 11): with the default
+"""The geometric multigrid of the linear solves: with the default
 options every built-in model in 1-3 variables (the 3-D Hebbian synapse of
 input/hebbian.opts included) is solved by GMRES preconditioned by the
 multigrid of rediscretised levels, both the implicit stages and the

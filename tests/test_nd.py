@@ -1,7 +1,7 @@
-"""Four to six variables (issue 13): the linear model in 4, 5 and 6 variables,
+"""Four to six variables: the linear model in 4, 5 and 6 variables,
 where the DMDA distributes three axes and carries the others as each grid
 point's degrees of freedom. Checks against the Gaussian closed forms of
-tests/common.py (every PHYSICS.md §3 column, through tools/convergence.py):
+tests/common.py (every doc/physics.md §3 column, through tools/convergence.py):
 the stationary 4-D and 5-D states and a 4-D transient, with second-order
 convergence (observed order >= 1.8) of the headline quantities on grids a test
 can afford; the snapshot /density, the whole N-D array in natural order (axis 0

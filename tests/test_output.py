@@ -1,4 +1,4 @@
-"""The output contract of DESIGN.md: diagnostics.csv (t first, PHYSICS.md
+"""The output contract of doc/design.md: diagnostics.csv (t first, doc/physics.md
 names), summary.json, HDF5 snapshots with an XDMF index, no temporary files
 left; the box-too-small warning; the progress line on a terminal; info."""
 import glob
@@ -19,7 +19,7 @@ expected = ["t", "mass", "entropy", "entropy_v", "entropy_r", "mean_v", "mean_r"
             "entropy_rate", "entropy_production", "entropy_production_v", "entropy_production_r", "entropy_flow_v", "entropy_flow_r",
             "heat_rate_v", "heat_rate_r", "info_flow_X", "info_flow_Y", "decoding_mse", "cost_per_bit",
             "entropy_production_cum", "entropy_flow_v_cum", "entropy_flow_r_cum", "info_flow_X_cum"]
-check(header == expected, f"diagnostics.csv header = PHYSICS.md names: {header}")
+check(header == expected, f"diagnostics.csv header = doc/physics.md names: {header}")
 check(np.allclose(diag["t"], np.arange(11) * 0.1, rtol=0, atol=1e-12), f"one row per output time, landing on multiples of -output_every: {diag['t']}")
 summary = read_json(out + "/summary.json")
 for key in ("command", "model", "variables", "parameters", "grid", "ranks", "wall_time", "final", "box_too_small", "boundary_mass"):

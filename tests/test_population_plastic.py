@@ -1,4 +1,4 @@
-"""The plastic population (PHYSICS.md §2, 5 variables v, r1, r2, w1, w2):
+"""The plastic population (doc/physics.md §2, 5 variables v, r1, r2, w1, w2):
 - its drift and diffusion equal the same formulas written as an expression
   model, through the solver (point evaluation) and through the Monte Carlo
   (the structure-of-arrays kernel, same Philox streams: the same trajectories),

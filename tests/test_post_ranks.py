@@ -1,4 +1,4 @@
-"""Dedicated post-processing ranks (-post_ranks K, DESIGN.md "The output
+"""Dedicated post-processing ranks (-post_ranks K, doc/design.md "The output
 pipeline"): the solver ranks only step and hand every state to the last K
 ranks, which compute the diagnostics and write every output.
 

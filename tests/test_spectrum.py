@@ -1,11 +1,11 @@
-"""infotherm spectrum (PHYSICS.md §6): the slowest relaxation rates of the
+"""infotherm spectrum (doc/physics.md §6): the slowest relaxation rates of the
 Fokker–Planck operator and their eigenvectors, against references the solver
 does not produce:
 - the 1-D Ornstein–Uhlenbeck operator (-model brownian): rates k/tau_v and
   eigenvectors He_k(v/sigma_v) p_ss(v) (Hermite functions), converging at
   second order in the cell size;
 - the bistable synapse at h = 0, tau_w = 1: lambda_1 from an independent
-  Chebyshev collocation of the symmetrised operator (issue 12); the
+  Chebyshev collocation of the symmetrised operator; the
   Richardson value (4 lambda_h - lambda_2h)/3 (lambda_1_extrap of
   -error_estimate) within 1e-6 of it, lambda_1_err within [0.5, 2] of the true
   error;
@@ -26,7 +26,7 @@ from common import check, finish, read_density, read_json, run, tmpdir
 TAU, SIGMA, BOX = 0.5, 1.3, 9.0
 OU = ["-model", "brownian", "-tau_v", TAU, "-sigma_v", SIGMA, "-grid_lo", -BOX, "-grid_hi", BOX]
 BISTABLE = ["-model", "bistable", "-tau_w", 1, "-h", 0, "-grid_lo", -2.5, "-grid_hi", 2.5]
-# lambda_1 of the bistable synapse (tau_w = 1, h = 0) by Chebyshev collocation (issue 12)
+# lambda_1 of the bistable synapse (tau_w = 1, h = 0) by Chebyshev collocation
 REFERENCE = {0.35: 0.0543732893, 0.40: 0.0925530942, 0.45: 0.1374209581, 0.50: 0.1871704181}
 
 

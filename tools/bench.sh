@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Performance figures (issue 11): the stationary solve and fixed implicit
+# Performance figures: the stationary solve and fixed implicit
 # steps of the linear model on 2-D and 3-D grids on 1 and 2 MPI ranks, against
 # a STREAM triad measured here; the Krylov iterations on 1..16 oversubscribed
 # ranks for the default multigrid and the previous preconditioners; the
@@ -58,7 +58,7 @@
 #
 # Monte Carlo cases (mc_summary.json):
 #   linear-euler, linear-weak2  2-D rotating linear model (M = -1,-1.5,2,-2, b = 0.3,0,
-#              D = 1,0.2; the problem of shared/notes/peer-comparison.md), 200 steps
+#              D = 1,0.2; the problem of doc/peer-comparison.md), 200 steps
 #              of -mc_dt 0.001, one estimate at the end
 #   inference  input/inference.opts at its own settings (1e5 particles, dt = 0.001,
 #              an estimate every 0.1 = 100 steps) to t = 1

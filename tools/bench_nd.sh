@@ -1,6 +1,6 @@
 #!/bin/bash
 # Benchmark figures (not assertions) of a 5-D linear model, where the DMDA
-# distributes three axes and carries two as each point's dof (issue 13):
+# distributes three axes and carries two as each point's dof:
 # on 1 and 2 ranks, the time per step of `run` (fixed steps), the stationary
 # solve's time, the assembled operator's bytes per unknown and one MatMult's
 # time (from -log_view), the peak memory per unknown of the whole run, and one

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Convergence of every diagnostic of the linear model against its closed form
-(PHYSICS.md §3; closed forms derived in tests/common.py from the Gaussian
+(doc/physics.md §3; closed forms derived in tests/common.py from the Gaussian
 density, the Lyapunov covariance and the traces for Π, Γ_i, İ_X).
 
     tools/convergence.py [--quick] [--ranks N] [--json FILE]
@@ -29,7 +29,7 @@ CASES = {
                           m0=[0.6, 0.0, -0.4], S0=np.diag([0.45, 0.4, 0.35]).tolist()),
 }
 TIGHT = ["-ts_rtol", "1e-9", "-ts_atol", "1e-11", "-ksp_rtol", "1e-13", "-stationary_ksp_rtol", "1e-13"]
-# the four the issue singles out for the order check
+# the four columns checked for their order
 HEADLINE = ["mutual_information", "entropy_production", "info_flow_X", "kl_to_stationary"]
 
 

@@ -19,7 +19,7 @@ run: stationary.csv, stationary_summary.json and density_stationary.h5 of
                    6 variables a corner plot (every 1-D marginal on the
                    diagonal, every pair's marginal as a heat map below it).
 
-Column names and snapshot layout follow PHYSICS.md §3 and DESIGN.md: the HDF5
+Column names and snapshot layout follow doc/physics.md §3 and doc/design.md: the HDF5
 dataset /density is in natural ordering (slowest axis first, i.e. shape
 (n_{d-1}, .., n1, n0)), with attributes time, dim, n<i>, lo<i>, hi<i> and one integer
 attribute per variable name holding its axis. Cell centres are

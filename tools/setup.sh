@@ -49,7 +49,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# warnings are errors in CI (STYLE.md)
+# warnings are errors in CI (doc/style.md)
 werror=false
 [ "${CI:-}" = true ] && werror=true
 if [ ! -f build/build.ninja ]; then

@@ -7,7 +7,7 @@ rate heat_rate_r and against cost_per_bit (with the bound ln 2 k_B T per bit),
 prints the best information per k_B T (I / heat_rate_r), and cross-checks the
 best point against Monte Carlo with `infotherm crosscheck`. Every solve runs
 with -error_estimate: each key number is reported with its error estimate
-(PHYSICS.md §5), and a point whose estimate exceeds 1% of its value is solved
+(doc/physics.md §5), and a point whose estimate exceeds 1% of its value is solved
 again on a grid doubled per axis (once with --quick, up to twice otherwise).
 
     tools/study_inference.py [--quick] [--out DIR] [--mc-particles N]

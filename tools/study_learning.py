@@ -7,7 +7,7 @@ heat entropy_flow_w_cum, and reports the information gained per k_B T the
 synapse dissipated. The first time unit after the switch is cross-checked
 with `infotherm crosscheck` (40^3 with --quick, else 64^3) from the same kind of initial density.
 The solves run with -error_estimate: the key numbers are reported with their
-error estimates (PHYSICS.md §5), and the grid is doubled once where one
+error estimates (doc/physics.md §5), and the grid is doubled once where one
 exceeds 1% of its value (not with --quick, whose 20^3 grid only reports it).
 
     tools/study_learning.py [--quick] [--out DIR] [--mc-particles N]

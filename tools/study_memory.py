@@ -99,7 +99,7 @@ TAU_W = 1.0  # input/study_memory.opts
 
 
 def spectral_decay(out, results, grid, axis):
-    """The memory's lifetime from the relaxation spectrum (PHYSICS.md §6), beside each fitted decay time:
+    """The memory's lifetime from the relaxation spectrum (doc/physics.md §6), beside each fitted decay time:
     lambda_1 of the operator at h = 0 by `infotherm spectrum -error_estimate`, whose 1/(2 lambda_1) is the
     decay time of I(c; w) once barrier crossings dominate (I ~ imbalance^2), and Kramers' weak-noise rate.
     With A_w = -U'(w)/tau_w, U = w^4/4 - w^2/2 and D = sigma_w^2/tau_w (the drift's potential U/tau_w):
@@ -139,7 +139,7 @@ def main():
     results = []
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
     for sigma in sigmas:
-        # the key numbers with error estimates (PHYSICS.md §5): the heats from -error_estimate's
+        # the key numbers with error estimates (doc/physics.md §5): the heats from -error_estimate's
         # _err columns, the decay time and I(c;w) (from the snapshots) by the same Richardson
         # formula from a second pair of runs on half the cells; the grid doubled while one
         # estimate exceeds 1% of its value

@@ -43,7 +43,7 @@ def parse_args(study, doc, quick_help):
     return args
 
 
-# Error bars (PHYSICS.md §5): a study runs its solves with -error_estimate, reports each key
+# Error bars (doc/physics.md §5): a study runs its solves with -error_estimate, reports each key
 # number with its error estimate, and doubles -grid_n where an estimate exceeds 1% of its value.
 TOLERANCE = 0.01
 

@@ -1,4 +1,4 @@
-/* Diagnostics: every quantity of PHYSICS.md §3 computed from a density field
+/* Diagnostics: every quantity of doc/physics.md §3 computed from a density field
    and the discrete face currents of the operator at the evaluation time,
    named exactly as there. The diagnostics compute their own faces (they never
    touch the solver's L). Marginals are gathered in one reduction and the
@@ -21,7 +21,7 @@ PetscErrorCode ItDiagAccumulate(ItDiag diag);
 PetscErrorCode ItDiagView(ItDiag diag, PetscViewer viewer);
 PetscErrorCode ItDiagDestroy(ItDiag *diag);
 
-/* The columns (PHYSICS.md names, -bits suffixes) and the last evaluation. */
+/* The columns (doc/physics.md names, -bits suffixes) and the last evaluation. */
 PetscInt            ItDiagGetColumnCount(ItDiag diag);
 const char         *ItDiagGetColumnName(ItDiag diag, PetscInt k);
 const ItColumnName *ItDiagGetColumnNames(ItDiag diag);
@@ -30,7 +30,7 @@ const PetscReal    *ItDiagGetValues(ItDiag diag);
 PetscReal           ItDiagGetTime(ItDiag diag);
 PetscReal           ItDiagGetBoundaryMass(ItDiag diag);
 void                ItDiagGetMass(ItDiag diag, PetscReal *mass, PetscReal *negative);
-/* The sensor set X of PHYSICS.md §3 (-sensor) and the unit of information. */
+/* The sensor set X of doc/physics.md §3 (-sensor) and the unit of information. */
 PetscBool ItDiagIsSensor(ItDiag diag, PetscInt axis);
 PetscBool ItDiagUsesBits(ItDiag diag);
 

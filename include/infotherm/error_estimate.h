@@ -1,4 +1,4 @@
-/* Error estimates of PHYSICS.md §5: the same problem solved on the grids
+/* Error estimates of doc/physics.md §5: the same problem solved on the grids
    coarsened by 2 and by 4 (same box, same output times), every diagnostic
    column on each, Richardson's correction q_err = (q_h - q_2h)/3 and the
    observed order p = log2[(q_4h - q_2h)/(q_2h - q_h)]; for a transient also

@@ -1,4 +1,4 @@
-/* Monte Carlo (PHYSICS.md §4): the Langevin equation of the model,
+/* Monte Carlo (doc/physics.md §4): the Langevin equation of the model,
    dx_i = A_i dt + sqrt(2 D_i) dW_i, integrated for many independent particles
    spread over the ranks, each with a Philox stream keyed by (seed, global
    index); reflecting walls; estimates with standard errors (moments, a binned

@@ -1,4 +1,4 @@
-/* Model: the variables, drift A_i(x,t) and diffusion D_i(x,t) of PHYSICS.md §1–2,
+/* Model: the variables, drift A_i(x,t) and diffusion D_i(x,t) of doc/physics.md §1–2,
    their named parameters, stimulus schedules and validation. Implementations
    are picked by name (-model) from a registry; each is one file in src/model/.
    After ItModelSetFromOptions a model is immutable configuration: time is an
@@ -14,7 +14,7 @@
 #define PETSC_SUCCESS 0 /* PETSc 3.18, as Debian 12 ships it */
 #endif
 
-#define IT_MAX_DIM 6     /* variables of a model and its grid (DESIGN.md "Dimensions") */
+#define IT_MAX_DIM 6     /* variables of a model and its grid (doc/design.md "Dimensions") */
 #define IT_MAX_PARAMS 40 /* parameters of one model */
 #define IT_NAME_LEN 32
 

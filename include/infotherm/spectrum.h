@@ -1,5 +1,5 @@
 /* Spectrum: the slowest relaxation rates of the Fokker–Planck operator L
-   (PHYSICS.md §6) and their eigenvectors, from SLEPc's eigensolver with
+   (doc/physics.md §6) and their eigenvectors, from SLEPc's eigensolver with
    shift-and-invert. L has the eigenvalue 0 (the stationary density); the
    others are -λ_k + i ω_k with 0 < λ_1 <= λ_2 <= ... A rate here is λ_k
    (positive for decay) and its imaginary part ω_k, so that a mode evolves as

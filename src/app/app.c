@@ -1,4 +1,4 @@
-/* The commands of DESIGN.md: each reads its options, validates everything
+/* The commands of doc/design.md: each reads its options, validates everything
    before it writes anything, then composes model, grid, operator, solver,
    diagnostics and output. */
 #include <sys/resource.h>

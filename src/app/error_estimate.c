@@ -1,4 +1,4 @@
-/* -error_estimate (PHYSICS.md §5) for run, stationary and crosscheck: before
+/* -error_estimate (doc/physics.md §5) for run, stationary and crosscheck: before
    the fine solve, the same problem is solved on the grids coarsened by 2 and
    by 4 (ItGridCreateCoarse: same box; the model is shared, each grid builds
    its own faces, operator, solver and diagnostics), with the same settings

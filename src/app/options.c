@@ -1,5 +1,5 @@
-/* Options that nothing reads stop the run before anything is written
-   (issue 10): a misspelt -t_finl, -grid_n=32 or --t_final would otherwise run
+/* Options that nothing reads stop the run before anything is written:
+   a misspelt -t_finl, -grid_n=32 or --t_final would otherwise run
    with other values. Objects read their options at different times, so the
    check runs once the model and the grid have read theirs (ItAppSetUp) and
    accepts, besides every option used so far: the options of infotherm that a

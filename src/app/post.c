@@ -1,4 +1,4 @@
-/* Dedicated post-processing ranks (-post_ranks K, `run` only; DESIGN.md "The
+/* Dedicated post-processing ranks (-post_ranks K, `run` only; doc/design.md "The
    output pipeline"). The last K ranks of MPI_COMM_WORLD form the post group,
    the others the solver group; PETSC_COMM_WORLD is each rank's own group, so
    both groups set up the same model, grid and diagnostics on their own

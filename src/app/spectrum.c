@@ -1,9 +1,9 @@
 /* infotherm spectrum: the slowest relaxation rates λ_1, λ_2, ... of the
-   operator L (PHYSICS.md §6, src/spectrum), written as spectrum.csv, the
+   operator L (doc/physics.md §6, src/spectrum), written as spectrum.csv, the
    `final` keys lambda_k (and lambda_k_imag where complex) of
    spectrum_summary.json, and the eigenvectors as snapshots eigenvector_K.h5
    (indexed by eigenvectors.xmf). With -error_estimate the rates are also
-   computed on the grids coarsened by 2 and 4 (PHYSICS.md §5): lambda_k_err =
+   computed on the grids coarsened by 2 and 4 (doc/physics.md §5): lambda_k_err =
    (λ_h - λ_2h)/3, lambda_k_extrap = λ_h + lambda_k_err and the observed order
    lambda_k_order = log2[(λ_4h - λ_2h)/(λ_2h - λ_h)]. */
 #include <infotherm/app.h>

@@ -1,4 +1,4 @@
-/* The diagnostics of PHYSICS.md §3 from a density p on the grid and the
+/* The diagnostics of doc/physics.md §3 from a density p on the grid and the
    operator's face coefficients. Every face between cells L and R along axis i
    carries the solver's own current J = lo p_L - hi p_R (src/fp/fp.c), a jump
    process with forward and backward rates lo/h and hi/h. With the face force
@@ -50,7 +50,7 @@ struct _p_ItDiag {
   ItModel  model;
   ItFaces  faces;
   PetscInt ncol;
-  char (*name)[IT_DIAG_NAME_LEN]; /* column names, PHYSICS.md §3 */
+  char (*name)[IT_DIAG_NAME_LEN]; /* column names, doc/physics.md §3 */
   PetscReal    *value;            /* values of the last evaluation */
   PetscReal     t;                /* time of the last evaluation */
   ItDiagColumns col;
@@ -172,7 +172,7 @@ static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The columns, in the order of PHYSICS.md §3. */
+/* The columns, in the order of doc/physics.md §3. */
 static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
   const PetscInt d   = g->grid->dim;
   ItDiagColumns *col = &g->col;

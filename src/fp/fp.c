@@ -123,7 +123,7 @@ PetscBool ItFacesIrreversible(ItFaces faces) {
    ignored), at the pencil's faces and at its cells including one neighbour on
    each side, with the parameters p at time t. With `irr`, the drift at the
    faces is its irreversible part A^irr_i(x) = [A_i(x) + ε_i A_i(εx)]/2
-   (PHYSICS.md §3b), evaluated also at the time-reversed points εx. */
+   (doc/physics.md §3b), evaluated also at the time-reversed points εx. */
 static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscInt c[],
                                             const PetscReal p[], PetscBool irr) {
   ItGrid         grid  = f->grid;

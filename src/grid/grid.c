@@ -248,7 +248,7 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
 }
 
 /* The same box cut into n_i / factor cells per axis, for multigrid levels and
-   the error estimates of PHYSICS.md §5 (the coarse cells are unions of
+   the error estimates of doc/physics.md §5 (the coarse cells are unions of
    factor^d fine cells). Every axis must divide by factor. Collective. */
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) {
   ItGrid g;

@@ -252,7 +252,7 @@ PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Writes diagnostics.csv: a header of PHYSICS.md names, one row per output time. Collective. */
+/* Writes diagnostics.csv: a header of doc/physics.md names, one row per output time. Collective. */
 PetscErrorCode ItIOWriteTable(ItIO io) {
   const char **column;
 

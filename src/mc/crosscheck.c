@@ -1,4 +1,4 @@
-/* The Fokker–Planck vs Monte Carlo cross-check (PHYSICS.md §4): at every
+/* The Fokker–Planck vs Monte Carlo cross-check (doc/physics.md §4): at every
    output time, for every Monte Carlo estimate, the solver's value of the same
    quantity, the Monte Carlo value ± its standard error and
    z = (FP - MC)/stderr. The solver's value is its diagnostic of the same name,
@@ -249,7 +249,7 @@ static void ItCrosscheckUncertainty(ItCrosscheck cc, PetscInt k, PetscInt q, Pet
   if (PetscIsInfOrNanReal(*bias)) *bias = 0;
 }
 
-/* z = (FP - MC)/sqrt(se_MC^2 + err_FP^2 + bias_MC^2) (PHYSICS.md §4, §5). */
+/* z = (FP - MC)/sqrt(se_MC^2 + err_FP^2 + bias_MC^2) (doc/physics.md §4, §5). */
 static PetscReal ItCrosscheckZ(ItCrosscheck cc, PetscInt k, PetscInt q) {
   const PetscReal fp = cc->fp[k * cc->nq + q], mc = cc->mcv[k * cc->nq + q];
   PetscReal       se, err, bias;

@@ -1,4 +1,4 @@
-/* Monte Carlo estimates with standard errors (PHYSICS.md §4). Sums over
+/* Monte Carlo estimates with standard errors (doc/physics.md §4). Sums over
    particles are taken per block of consecutive global indices, gathered, and
    added in block order, so every number is bitwise the same on any number of
    ranks. Moments: two passes (mean, then central products), standard errors
@@ -49,7 +49,7 @@ static PetscErrorCode ItMCAddColumn(ItMC mc, PetscInt *index, PetscBool judged, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Columns named as diagnostics.csv (PHYSICS.md §3), plus cov_<a>_<b> and
+/* Columns named as diagnostics.csv (doc/physics.md §3), plus cov_<a>_<b> and
  * mutual_information_gaussian. */
 static PetscErrorCode ItMCCreateColumns(ItMC mc) {
   ItModel        model = mc->model;

@@ -1,4 +1,4 @@
-/* Langevin particles (PHYSICS.md §1, §4): dx_i = A_i(x,t) dt + sqrt(2 D_i(x,t)) dW_i
+/* Langevin particles (doc/physics.md §1, §4): dx_i = A_i(x,t) dt + sqrt(2 D_i(x,t)) dW_i
    integrated with the model's own drift and diffusion (ItModelEvaluateSoA,
    the formulas the Fokker–Planck operator uses), by Euler–Maruyama (weak order 1)
    or, for additive noise, the explicit weak order-2 scheme of Kloeden & Platen
@@ -426,7 +426,7 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
 
   PetscFunctionBegin;
   /* the medium entropy along paths uses the full force; with odd variables the
-     solver's entropy flow uses the irreversible one (PHYSICS.md 3b) */
+     solver's entropy flow uses the irreversible one (doc/physics.md 3b) */
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
     PetscCheck(ItModelGetParity(model, i) > 0, grid->comm, PETSC_ERR_USER_INPUT,
                "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows "

@@ -1,4 +1,4 @@
-/* Bistable synapse, the memory element of PHYSICS.md §2:
+/* Bistable synapse, the memory element of doc/physics.md §2:
      A_w = -(w^3 - w - h)/tau_w,  D_w = sigma_w^2/tau_w,
    a double well with minima near w = ±1 tilted by the stimulus h. */
 #include <infotherm/private/modelimpl.h>

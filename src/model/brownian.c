@@ -1,4 +1,4 @@
-/* Brownian velocity (Ornstein–Uhlenbeck, PHYSICS.md §2):
+/* Brownian velocity (Ornstein–Uhlenbeck, doc/physics.md §2):
    A_v = -(v - v0)/tau_v,  D_v = sigma_v^2/tau_v  (sigma_v^2 = kT/m). */
 #include <infotherm/private/modelimpl.h>
 

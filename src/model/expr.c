@@ -1,4 +1,4 @@
-/* Expression model (PHYSICS.md §2): the drift A_i and diffusion D_i of every
+/* Expression model (doc/physics.md §2): the drift A_i and diffusion D_i of every
    variable written as formulas in the variables, named parameters and t,
      -model expr -vars v,r -expr_drift_v "(-(v - v0)/tau)" -expr_diffusion_v "s^2/tau"
      -expr_drift_r ... -expr_diffusion_r ... -expr_param tau=1,s=0.8,v0=0

@@ -1,4 +1,4 @@
-/* Hebbian / BCM synapse (PHYSICS.md §2) in (v, r, w): a presynaptic input
+/* Hebbian / BCM synapse (doc/physics.md §2) in (v, r, w): a presynaptic input
    u(v) (a tuning curve of the velocity) drives the neuron r through the weight w,
      A_r = (-r + w u(v))/tau_r,                          D_r = sigma_r^2/tau_r,
      A_w = (eps u(v) r (r - thetaM) - (w - w0))/tau_w,   D_w = sigma_w^2/tau_w

@@ -1,4 +1,4 @@
-/* Neural inference (PHYSICS.md §2): a neuron r reads the particle's velocity v,
+/* Neural inference (doc/physics.md §2): a neuron r reads the particle's velocity v,
      A_v = -(v - v0)/tau_v,        D_v = sigma_v^2/tau_v,
      A_r = (-r + f(v))/tau_r,      D_r = sigma_r^2/tau_r,
    with f a linear, sigmoid or bell tuning curve (-tuning). */

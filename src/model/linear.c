@@ -1,4 +1,4 @@
-/* Linear model (general Ornstein–Uhlenbeck, PHYSICS.md §2): A = M x + b with
+/* Linear model (general Ornstein–Uhlenbeck, doc/physics.md §2): A = M x + b with
    constant diffusion D_i; M row-major from -linear_M, its eigenvalues must have
    negative real parts. Every diagnostic has a Gaussian closed form, so this is
    the model the convergence tests are built on. */

@@ -1,7 +1,7 @@
 /* Model registry and the parts every model shares: named variables, named
    parameters read from the options database (-<name> value) and checked once,
    and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
-   dx_i = A_i dt + sqrt(2 D_i) dW_i (PHYSICS.md §1). */
+   dx_i = A_i dt + sqrt(2 D_i) dW_i (doc/physics.md §1). */
 #include <ctype.h>
 #include <errno.h>
 #include <infotherm/private/modelimpl.h>
@@ -215,7 +215,7 @@ static PetscErrorCode ItModelReadParameters(ItModel model) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -parity v:odd,r:even (PHYSICS.md §3b); every variable is even by default. */
+/* -parity v:odd,r:even (doc/physics.md §3b); every variable is even by default. */
 static PetscErrorCode ItModelReadParity(ItModel model) {
   char    *parity[IT_MAX_DIM];
   PetscInt nparity = IT_MAX_DIM;
@@ -224,7 +224,7 @@ static PetscErrorCode ItModelReadParity(ItModel model) {
   for (PetscInt i = 0; i < model->dim; i++) model->parity[i] = 1;
   PetscOptionsBegin(model->comm, NULL, "Model parity", "ItModel");
   PetscCall(PetscOptionsStringArray(
-      "-parity", "parity of variables under time reversal, e.g. v:odd (PHYSICS.md 3b)", NULL,
+      "-parity", "parity of variables under time reversal, e.g. v:odd (doc/physics.md 3b)", NULL,
       parity, &nparity, NULL));
   PetscOptionsEnd();
   for (PetscInt k = 0; k < nparity; k++) {
@@ -329,7 +329,7 @@ PetscErrorCode ItModelSetFromOptions(ItModel model) {
   PetscFunctionBegin;
   PetscCall(ItModelRegisterAll());
   PetscOptionsBegin(model->comm, NULL, "Model options", "ItModel");
-  PetscCall(PetscOptionsFList("-model", "model of PHYSICS.md §2", "ItModelSetFromOptions",
+  PetscCall(PetscOptionsFList("-model", "model of doc/physics.md §2", "ItModelSetFromOptions",
                               ItModelList, type, type, sizeof(type), NULL));
   PetscOptionsEnd();
   PetscCall(PetscFunctionListFind(ItModelList, type, &create));

@@ -1,4 +1,4 @@
-/* Plastic two-neuron population (PHYSICS.md §2) in (v, r1, r2, w1, w2): the
+/* Plastic two-neuron population (doc/physics.md §2) in (v, r1, r2, w1, w2): the
    population model extended by its synapses. Neuron k reads the velocity v
    through its own tuning curve u_k (-tuning1, -tuning2) and its own plastic
    weight w_k, each pair the Hebbian / BCM neuron–synapse pair (ItSynapse),

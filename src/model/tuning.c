@@ -1,4 +1,4 @@
-/* Neuron tuning curves f(v) of PHYSICS.md §2: linear r0 + lambda v, sigmoid
+/* Neuron tuning curves f(v) of doc/physics.md §2: linear r0 + lambda v, sigmoid
    rmax/(1+exp(-beta (v-theta))), bell rmax exp(-(v-vpref)^2/(2 s^2)). Each curve
    registers its parameters (with a suffix, so a population can hold several)
    and reads its type from -tuning<suffix>. */

@@ -1,4 +1,4 @@
-/* The relaxation spectrum of PHYSICS.md §6: the eigenvalues of the
+/* The relaxation spectrum of doc/physics.md §6: the eigenvalues of the
    finite-volume operator L (src/fp) nearest 0, -λ_1, -λ_2, ..., and their
    eigenvectors, by SLEPc's Krylov–Schur with shift-and-invert.
 

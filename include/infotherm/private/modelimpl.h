@@ -39,7 +39,7 @@ typedef struct {
   const char *help;
 } ItParam;
 
-/* A stimulus schedule for one parameter (PHYSICS.md §2): values at times,
+/* A stimulus schedule for one parameter (doc/physics.md §2): values at times,
    held piecewise constant, or ramped linearly between the points. */
 #define IT_MAX_PROTOCOLS 8
 #define IT_MAX_PROTOCOL_POINTS 64
@@ -93,7 +93,7 @@ PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, Pe
 PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set);
 PetscBool      ItModelIsName(const char name[]);
 
-/* Neuron tuning curves f(v) shared by the neural models (PHYSICS.md §2). */
+/* Neuron tuning curves f(v) shared by the neural models (doc/physics.md §2). */
 typedef enum { IT_TUNING_LINEAR, IT_TUNING_SIGMOID, IT_TUNING_BELL } ItTuningType;
 typedef struct {
   ItTuningType type;
@@ -132,7 +132,7 @@ static inline void ItVelocityPoint(const PetscReal p[], PetscReal v, PetscReal *
   *D = p[IT_P_SIGMA_V] * p[IT_P_SIGMA_V] / p[IT_P_TAU_V];
 }
 
-/* The Hebbian / BCM neuron–synapse pair of PHYSICS.md §2 (src/model/hebbian.c):
+/* The Hebbian / BCM neuron–synapse pair of doc/physics.md §2 (src/model/hebbian.c):
    an input u(v) drives the neuron r through the weight w,
      A_r = (-r + w u)/tau_r,                          D_r = sigma_r^2/tau_r,
      A_w = (eps u r (r - thetaM) - (w - w0))/tau_w,   D_w = sigma_w^2/tau_w (x w if multiplicative).
