@@ -77,6 +77,9 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
                                   PetscInt nstate, PetscReal state[], const char physics[]);
 PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint);
 PetscInt       ItIOSignalsReceived(void);
+PetscErrorCode ItIOCheckUnusedOptions(MPI_Comm comm, const char *const prefixes[], PetscInt n,
+                                      const char what[]);
+void           ItIOSignalsForwarded(void);
 
 PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
 PetscErrorCode ItBufferFree(ItBuffer *buf);

@@ -60,8 +60,10 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
 
   PetscFunctionBegin;
   PetscCall(PetscTime(&app->start));
+  PetscCall(ItAppCheckValues(NULL));
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
+  PetscCall(ItAppCheckValues(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
@@ -400,6 +402,22 @@ PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p) {
           (double)t, step, why, saved);
 }
 
+/* A restart at checkpoint step `step` under -ts_max_steps (which counts from
+   the run's start) must take a step, or a requeued job loops for ever. */
+static PetscErrorCode ItAppCheckRestartSteps(const char file[], PetscInt step) {
+  PetscInt  max_steps;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-ts_max_steps", &max_steps, &set));
+  PetscCheck(!set || max_steps > step, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-ts_max_steps %" PetscInt_FMT
+             " counts from the run's start and %s is at step %" PetscInt_FMT
+             ": the restart would stop without a step; raise -ts_max_steps",
+             max_steps, file, step);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
    table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
 static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
@@ -425,7 +443,8 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   app->settings.t0        = state[IT_STATE_T];
   app->settings.dt0       = state[IT_STATE_DT];
   app->settings.step0     = (PetscInt)state[IT_STATE_STEP];
-  app->boundary_mass      = state[IT_STATE_BOUNDARY];
+  PetscCall(ItAppCheckRestartSteps(file, app->settings.step0));
+  app->boundary_mass = state[IT_STATE_BOUNDARY];
   PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
                       (double)state[IT_STATE_T], app->settings.step0));

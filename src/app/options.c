@@ -228,3 +228,80 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]) {
   PetscCall(PetscFree(given));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* infotherm's options that are switches: given without a value they mean true. */
+static const char *const ItAppSwitchOptions[] = {"quiet", "overwrite",    "error_estimate",
+                                                 "bits",  "memory_check", "help"};
+
+/* Stops at option `name` (without '-') if it is given without a value: PETSc
+   would read its default there, over an earlier value of the same option. */
+static PetscErrorCode ItAppCheckValue(const char name[]) {
+  char        key[256];
+  const char *value;
+  PetscBool   set;
+
+  PetscFunctionBegin;
+  if (ItAppMatches(name, ItAppSwitchOptions, IT_COUNT(ItAppSwitchOptions)) ||
+      name[strlen(name) - 1] == '_')
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", name));
+  PetscCall(PetscOptionsFindPair(NULL, NULL, key, &value, &set));
+  PetscCheck(!set || (value && value[0]), PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-%s is given without a value (its last occurrence, on the command line or in an "
+             "options file); give it one or drop it",
+             name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Options of PETSc's grid (DMDA) that would change the grid behind infotherm's
+   back: the grid is set by -grid_n, -grid_lo, -grid_hi and -grid_distribute. */
+static const char *const ItAppGridOwned[] = {"da_grid_x",
+                                             "da_grid_y",
+                                             "da_grid_z",
+                                             "da_refine",
+                                             "da_refine_x",
+                                             "da_refine_y",
+                                             "da_refine_z",
+                                             "da_refine_hierarchy_x",
+                                             "da_refine_hierarchy_y",
+                                             "da_refine_hierarchy_z",
+                                             "da_stencil_width",
+                                             "da_stencil_type",
+                                             "da_processors_x",
+                                             "da_processors_y",
+                                             "da_processors_z",
+                                             "da_bd_x",
+                                             "da_bd_y",
+                                             "da_bd_z",
+                                             "da_overlap"};
+
+/* Every option of infotherm given without a value, and PETSc's options that
+   resize the grid, stop the command before anything is read or written;
+   model may be NULL (before it exists: its parameters are checked once it
+   does). Collective: every rank holds the same options. */
+PetscErrorCode ItAppCheckValues(ItModel model) {
+  static const char *const grid[] = {"grid_n", "grid_lo", "grid_hi", "grid_distribute"};
+  PetscBool                set;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < IT_COUNT(ItAppKnownOptions); k++)
+    PetscCall(ItAppCheckValue(ItAppKnownOptions[k]));
+  for (PetscInt k = 0; k < IT_COUNT(ItAppModelOptions); k++)
+    PetscCall(ItAppCheckValue(ItAppModelOptions[k]));
+  for (PetscInt k = 0; k < IT_COUNT(grid); k++) PetscCall(ItAppCheckValue(grid[k]));
+  for (PetscInt k = 0; model && k < ItModelGetParameterCount(model); k++) {
+    const char *param;
+    PetscCall(ItModelGetParameterInfo(model, k, &param, NULL, NULL));
+    PetscCall(ItAppCheckValue(param));
+  }
+  for (PetscInt k = 0; k < IT_COUNT(ItAppGridOwned); k++) {
+    char key[64];
+    PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", ItAppGridOwned[k]));
+    PetscCall(PetscOptionsHasName(NULL, NULL, key, &set));
+    PetscCheck(!set, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "%s would resize PETSc's grid behind infotherm's back; set the grid with -grid_n, "
+               "-grid_lo, -grid_hi (and -grid_distribute)",
+               key);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1103,3 +1103,8 @@ PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint) {
 PetscInt ItIOSignalsReceived(void) {
   return (PetscInt)ItSignalCount;
 }
+
+/* Counts a signal that another rank received (a post rank's, forwarded). */
+void ItIOSignalsForwarded(void) {
+  ItSignalCount++;
+}

@@ -1,0 +1,155 @@
+"""Hostile and careless input, second round: every case asserts the exit
+status, exactly one line on stderr naming the option or file to change, that
+an earlier folder's files are byte-identical afterwards and that no lock is
+left; a case that used to hang runs under a short timeout that must not be
+reached. Classes (counted at the end): hangs and signals, wrong numbers,
+crashes, folders/locks/messages. Tiny grids: the whole file runs in about a
+minute on 2 cores."""
+import glob
+import os
+import signal
+import subprocess
+import time
+from common import *
+
+TINY = ["-model", "linear", "-grid_n", "16", "-t_final", "0.2", "-output_every", "0.1"]
+HANG_TIMEOUT = 20  # seconds; the refusals take well under a second
+counts = {"hangs/signals": 0, "wrong numbers": 0, "crashes": 0, "folders/locks/messages": 0}
+
+
+def tree(folder):
+    """Every file under folder: relative path -> bytes."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, folder)] = f.read()
+    return out
+
+
+def launch(command, options, ranks=1):
+    argv = [BIN, command] + [str(o) for o in options] + ["-quiet"]
+    if ranks > 1:
+        argv = MPIEXEC + ["-n", str(ranks)] + argv
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def finish_within(proc, seconds):
+    """(returncode, stderr), or (None, '') after killing the process group when seconds pass."""
+    try:
+        _, err = proc.communicate(timeout=seconds)
+        return proc.returncode, err
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, ""
+
+
+def refused(cls, label, command, options, needle, ranks=(1, 2), folder=None, status=1):
+    """command stops with status and one line naming needle; folder (if given) is
+    byte-identical afterwards, or not created; no lock is left."""
+    for r in ranks:
+        out = folder or tmpdir("hostile")
+        before = tree(out) if os.path.isdir(out) else None
+        opts = list(options) + ([] if "-output_dir" in options else ["-output_dir", out])
+        rc, err = finish_within(launch(command, opts, r), HANG_TIMEOUT)
+        text = [l for l in err.splitlines() if l.strip()]
+        after = tree(out) if os.path.isdir(out) else None
+        check(rc == status and len(text) == 1 and text[0].startswith("infotherm: error:") and needle in text[0],
+              f"[{cls}] {label} ({r} rank(s)): status {rc}, one line naming {needle!r}: {text}")
+        check(before == after, f"[{cls}] {label} ({r} rank(s)): the folder is as it was")
+        check(not os.path.exists(out + "/run.lock"), f"[{cls}] {label} ({r} rank(s)): no lock left")
+        counts[cls] += 1
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.time() + seconds
+    while not glob.glob(path) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    return bool(glob.glob(path))
+
+
+# ------------------------------------------------------- hangs and signals ---
+H = "hangs/signals"
+# a fixed step far below the interval would take for ever: refused before starting
+refused(H, "-ts_dt 1e-300 fixed", "run", ["-model", "linear", "-grid_n", "16", "-t_final", "1", "-ts_dt", "1e-300", "-ts_adapt_type", "none"], "-ts_dt")
+refused(H, "-ts_dt 1e-9 fixed", "run", ["-model", "linear", "-grid_n", "16", "-t_final", "1", "-ts_dt", "1e-9", "-ts_adapt_type", "none"], "-ts_dt")
+refused(H, "-ts_adapt_dt_max 1e-9", "run", ["-model", "linear", "-grid_n", "16", "-t_final", "1", "-ts_adapt_dt_max", "1e-9"], "-ts_adapt_dt_max")
+# -ts_max_steps that makes no progress: a requeue script would loop for ever
+refused(H, "-ts_max_steps 0", "run", TINY + ["-ts_max_steps", "0"], "-ts_max_steps")
+refused(H, "-ts_max_steps -1", "run", TINY + ["-ts_max_steps", "-1"], "-ts_max_steps")
+out = tmpdir("maxsteps")
+proc = run("run", TINY + ["-ts_adapt_type", "none", "-ts_dt", "0.01", "-ts_max_steps", "5", "-output_dir", out], expect_ok=False)
+check(proc.returncode == 3, f"-ts_max_steps 5 stops with status 3 ({proc.returncode})")
+refused(H, "restart at step 5 with -ts_max_steps 5", "run", TINY + ["-ts_adapt_type", "none", "-ts_dt", "0.01", "-ts_max_steps", "5", "-restart", "auto", "-output_dir", out], "-ts_max_steps", folder=out)
+
+# a signal is honoured after the current step, not at the next output time:
+# one output interval of 10^6 fixed steps, SIGTERM once the time loop runs
+for ranks in (1, 2):
+    out = tmpdir(f"sigterm-{ranks}")
+    proc = launch("run", ["-model", "linear", "-grid_n", "16", "-t_final", "100", "-output_every", "100", "-ts_adapt_type", "none", "-ts_dt", "1e-4", "-output_dir", out], ranks)
+    started = wait_for(out + "/density_0000.h5", proc)
+    time.sleep(0.5)
+    if ranks == 1:
+        proc.send_signal(signal.SIGTERM)
+    else:  # mpiexec forwards SIGTERM... and kills the ranks after its grace time: signal the ranks themselves
+        for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+            try:
+                if f"{out}".encode() in open(f"/proc/{pid}/cmdline", "rb").read() and open(f"/proc/{pid}/comm").read().strip() == "infotherm":
+                    os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+    rc, err = finish_within(proc, 30)
+    check(started and rc == 3 and os.path.exists(out + "/checkpoint.h5") and not os.path.exists(out + "/run.lock"),
+          f"[{H}] SIGTERM in a 10^6-step interval stops after the step with a checkpoint ({ranks} rank(s)): status {rc}, {err.strip()}")
+    counts[H] += 1
+
+# USR1 to the post-processing rank alone stops the run with a checkpoint
+out = tmpdir("post-usr1")
+proc = launch("run", ["-model", "linear", "-grid_n", "16", "-t_final", "100", "-output_every", "100", "-ts_adapt_type", "none", "-ts_dt", "1e-4", "-post_ranks", "1", "-output_dir", out], 2)
+started = wait_for(out + "/density_0000.h5", proc)
+post = None
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        if out.encode() in open(f"/proc/{pid}/cmdline", "rb").read() and b"OMPI_COMM_WORLD_RANK=1\0" in open(f"/proc/{pid}/environ", "rb").read():
+            post = pid
+    except OSError:
+        pass
+if post:
+    os.kill(post, signal.SIGUSR1)
+rc, err = finish_within(proc, 30)
+check(started and post and rc == 3 and os.path.exists(out + "/checkpoint.h5"),
+      f"[{H}] USR1 to the post rank alone stops the run after a checkpoint: post pid {post}, status {rc}, {err.strip()}")
+counts[H] += 1
+
+# ------------------------------------------------- wrong numbers with exit 0 ---
+W = "wrong numbers"
+# an option without a value took its default over an earlier value
+refused(W, "-sigma_v 2 -sigma_v", "info", ["-model", "brownian", "-sigma_v", "2", "-sigma_v"], "-sigma_v", ranks=(1,))
+refused(W, "-t_final 0.2 -t_final", "run", TINY + ["-t_final"], "-t_final")
+refused(W, "-grid_n without a value", "info", ["-model", "linear", "-grid_n"], "-grid_n", ranks=(1,))
+refused(W, "-linear_D without a value", "info", ["-model", "linear", "-linear_D"], "-linear_D", ranks=(1,))
+refused(W, "-mc_particles without a value", "mc", TINY + ["-mc_particles"], "-mc_particles", ranks=(1,))
+refused(W, "-sigma_v from an empty shell variable", "info", ["-model", "brownian", "-sigma_v", ""], "-sigma_v", ranks=(1,))
+optfile = tmpdir("nameonly") + ".opts"
+with open(optfile, "w") as f:
+    f.write("-model linear\n-grid_n 16\n-t_final\n")
+refused(W, "an options-file line with a name only", "run", ["-options_file", optfile], "-t_final")
+# PETSc's grid options would resize the grid behind infotherm's back
+refused(W, "-da_grid_x 50", "run", TINY + ["-da_grid_x", "50"], "-da_grid_x")
+refused(W, "-da_refine 1", "run", TINY + ["-da_refine", "1"], "-da_refine")
+# rows past t_final
+refused(W, "-ts_exact_final_time stepover", "run", TINY + ["-ts_exact_final_time", "stepover"], "-ts_exact_final_time")
+# misspelt solver options
+refused(W, "-ts_rtoll", "run", TINY + ["-ts_rtoll", "1e-6"], "-ts_rtoll")
+refused(W, "-ksp_rtl", "run", TINY + ["-ksp_rtl", "1e-6"], "-ksp_rtl")
+refused(W, "-stationary_ksp_rtl", "stationary", TINY + ["-stationary_ksp_rtl", "1e-6"], "-stationary_ksp_rtl")
+out = tmpdir("options-left-no")
+proc = run("run", TINY + ["-ts_rtoll", "1e-6", "-options_left", "no", "-output_dir", out], expect_ok=False)
+check(proc.returncode == 0, f"-options_left no still lets a run go on ({proc.returncode}: {proc.stderr.strip()})")
+# stage solves that do not solve
+refused(W, "-ksp_type preonly -pc_type jacobi", "run", TINY + ["-ksp_type", "preonly", "-pc_type", "jacobi"], "-ksp_type preonly")
+
+print("cases by class:", ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
+finish()
