@@ -151,5 +151,52 @@ check(proc.returncode == 0, f"-options_left no still lets a run go on ({proc.ret
 # stage solves that do not solve
 refused(W, "-ksp_type preonly -pc_type jacobi", "run", TINY + ["-ksp_type", "preonly", "-pc_type", "jacobi"], "-ksp_type preonly")
 
+# densities that are not normalised: scaled, integer, subnormal
+import h5py
+base = tmpdir("density-base")
+run("stationary", ["-model", "linear", "-grid_n", "16", "-output_dir", base])
+source = base + "/density_stationary.h5"
+
+
+def altered(name, change):
+    path = tmpdir(name) + ".h5"
+    shutil.copy(source, path)
+    with h5py.File(path, "r+") as f:
+        d = f["density"]
+        data, attrs = np.array(d[...]), dict(d.attrs)
+        data = change(data)
+        del f["density"]
+        n = f.create_dataset("density", data=data)
+        for k, v in attrs.items():
+            n.attrs[k] = v
+    return path
+
+
+twice = altered("twice", lambda a: 2 * a)
+integer = altered("integer", lambda a: np.round(a * 1000).astype(np.int64))
+tiny = altered("subnormal", lambda a: a * 1e-310)
+refused(W, "analyze a snapshot x 2", "analyze", [twice], twice)
+refused(W, "analyze an integer dataset", "analyze", [integer], integer)
+refused(W, "-kl_reference subnormal", "run", TINY + ["-kl_reference", tiny], tiny)
+refused(W, "-init_file subnormal", "run", TINY + ["-init", "file", "-init_file", tiny], tiny)
+refused(W, "-init_file x 2", "run", TINY + ["-init", "file", "-init_file", twice], twice)
+# a checkpoint x 2
+out = tmpdir("ckpt2")
+run("run", TINY + ["-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+with h5py.File(out + "/checkpoint.h5", "r+") as f:
+    f["density"][...] = 2 * f["density"][...]
+refused(W, "restart from a checkpoint x 2", "run", TINY + ["-restart", "auto", "-output_dir", out], "checkpoint.h5", folder=out)
+
+# a restart must not change what the columns mean
+out = tmpdir("restart-meaning")
+run("run", TINY + ["-temperature", "300", "-time_unit", "1e-3", "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+refused(W, "restart with another -temperature", "run", TINY + ["-temperature", "3", "-time_unit", "1e-3", "-restart", "auto", "-output_dir", out], "-temperature", folder=out)
+refused(W, "restart with -t_final before the checkpoint", "run", TINY + ["-temperature", "300", "-time_unit", "1e-3", "-t_final", "1e-9", "-output_every", "1e-9", "-restart", "auto", "-output_dir", out], "-t_final", folder=out)
+out = tmpdir("restart-kl")
+run("run", TINY + ["-kl_reference", source, "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+other = tmpdir("other-ref")
+run("stationary", ["-model", "linear", "-grid_n", "16", "-linear_D", "2,2", "-output_dir", other])
+refused(W, "restart with another -kl_reference", "run", TINY + ["-kl_reference", other + "/density_stationary.h5", "-restart", "auto", "-output_dir", out], "-kl_reference", folder=out)
+
 print("cases by class:", ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
 finish()

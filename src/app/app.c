@@ -63,10 +63,10 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItAppCheckValues(NULL));
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
-  PetscCall(ItAppCheckValues(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
+  PetscCall(ItAppCheckValues(app->model));
   PetscCall(ItAppCheckOptions(app));
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
@@ -103,7 +103,7 @@ PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file
   PetscCall(ItIOReadSnapshot(app->grid, app->model, file, p, &t));
   PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s", option, file));
   PetscCall(
-      ItSolveCheckDensity(app->grid, p, what, "give a density snapshot written by infotherm"));
+      ItSolveCheckReadDensity(app->grid, p, what, "give a density snapshot written by infotherm"));
   PetscCall(ItSolveNormalize(app->grid, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -314,9 +314,30 @@ static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *chec
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* What changes the meaning of a column without changing the columns: the
+   units of the heat rates (-temperature, -time_unit, -atp_kT), -bits and
+   the KL reference (the file named, or stationary). */
+static PetscErrorCode ItAppColumnMeaning(ItApp *app, json_t *fingerprint) {
+  PetscReal temperature = 0, time_unit = 0, atp_kT = 20;
+  PetscBool bits = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-temperature", &temperature, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-time_unit", &time_unit, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-atp_kT", &atp_kT, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-bits", &bits, NULL));
+  json_object_set_new(fingerprint, "temperature", json_real(temperature));
+  json_object_set_new(fingerprint, "time_unit", json_real(time_unit));
+  json_object_set_new(fingerprint, "atp_kT", json_real(atp_kT));
+  json_object_set_new(fingerprint, "bits", json_boolean(bits));
+  json_object_set_new(fingerprint, "kl_reference", json_string(app->kl_reference));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* What a restart must not change: the model's fingerprint (the model, its
-   parameters' base values, schedules, formulas, tuning, M/b/D, parity) and
-   the sensor, as canonical JSON text. */
+   parameters' base values, schedules, formulas, tuning, M/b/D, parity), the
+   sensor and what gives the columns their meaning (ItAppColumnMeaning), as
+   canonical JSON text. */
 static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
   json_t *fingerprint, *sensor = json_array();
   char   *text;
@@ -327,6 +348,7 @@ static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
     if (ItDiagIsSensor(app->diag, i))
       json_array_append_new(sensor, json_string(ItModelGetVariableName(app->model, i)));
   json_object_set_new(fingerprint, "sensor", sensor);
+  PetscCall(ItAppColumnMeaning(app, fingerprint));
   text = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
   json_decref(fingerprint);
   PetscCheck(text, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot write the model's fingerprint");
@@ -334,6 +356,20 @@ static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
              "the model's fingerprint is longer than %zu characters", len);
   PetscCall(PetscStrncpy(physics, text, len));
   free(text);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A state that is not finite is never written as a checkpoint (a restart
+   from it could only fail, and it would replace the last good one). */
+static PetscErrorCode ItAppCheckpointFinite(ItApp *app, PetscReal t, Vec p) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveDensityStatus(app->grid, p, &mass, &negative, &nonfinite));
+  PetscCheck(nonfinite == 0 && !PetscIsInfOrNanReal(mass), PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "at t = %g the density has %.0f cells that are not finite; no checkpoint is written "
+             "(the last one, if any, is kept): use a smaller -ts_dt or tighter -ts_rtol",
+             (double)t, (double)nonfinite);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -348,6 +384,7 @@ static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, Pet
   char           physics[8192];
 
   PetscFunctionBegin;
+  PetscCall(ItAppCheckpointFinite(app, t, p));
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   PetscCall(PetscMalloc1(nstate, &state));
   state[IT_STATE_T]        = t;
@@ -436,14 +473,20 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   {
     char what[PETSC_MAX_PATH_LEN + 32];
     PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, what,
-                                  "restart from another checkpoint, or start afresh"));
+    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what,
+                                      "restart from another checkpoint, or start afresh"));
   }
   app->settings.restarted = PETSC_TRUE;
   app->settings.t0        = state[IT_STATE_T];
   app->settings.dt0       = state[IT_STATE_DT];
   app->settings.step0     = (PetscInt)state[IT_STATE_STEP];
   PetscCall(ItAppCheckRestartSteps(file, app->settings.step0));
+  PetscCheck(app->settings.t0 <= app->settings.t_final * (1 + 1e-12), PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT,
+             "-t_final %g is before the time of %s (t = %g): its table already holds rows past "
+             "it; give -t_final %g or more, or start afresh",
+             (double)app->settings.t_final, file, (double)app->settings.t0,
+             (double)app->settings.t0);
   app->boundary_mass = state[IT_STATE_BOUNDARY];
   PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
@@ -598,7 +641,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     char what[PETSC_MAX_PATH_LEN + 32];
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
     PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, what, "leave it out of the analysis"));
+    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, "leave it out of the analysis"));
   }
   PetscCall(
       ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),

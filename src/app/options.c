@@ -234,18 +234,27 @@ static const char *const ItAppSwitchOptions[] = {"quiet", "overwrite",    "error
                                                  "bits",  "memory_check", "help"};
 
 /* Stops at option `name` (without '-') if it is given without a value: PETSc
-   would read its default there, over an earlier value of the same option. */
-static PetscErrorCode ItAppCheckValue(const char name[]) {
+   would read its default there, over an earlier value of the same option.
+   An option nothing has read yet is looked up in PETSc's list of options
+   left unused (names, values), so that the look-up does not mark it used. */
+static PetscErrorCode ItAppCheckValue(const char name[], PetscInt nleft, char **names,
+                                      char **values) {
   char        key[256];
-  const char *value;
-  PetscBool   set;
+  const char *value = NULL;
+  PetscBool   set   = PETSC_FALSE, used;
 
   PetscFunctionBegin;
   if (ItAppMatches(name, ItAppSwitchOptions, IT_COUNT(ItAppSwitchOptions)) ||
       name[strlen(name) - 1] == '_')
     PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", name));
-  PetscCall(PetscOptionsFindPair(NULL, NULL, key, &value, &set));
+  PetscCall(PetscOptionsUsed(NULL, name, &used));
+  if (used) PetscCall(PetscOptionsFindPair(NULL, NULL, key, &value, &set));
+  for (PetscInt k = 0; !used && k < nleft; k++)
+    if (!strcasecmp(names[k], name)) {
+      set   = PETSC_TRUE;
+      value = values[k];
+    }
   PetscCheck(!set || (value && value[0]), PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-%s is given without a value (its last occurrence, on the command line or in an "
              "options file); give it one or drop it",
@@ -276,24 +285,30 @@ static const char *const ItAppGridOwned[] = {"da_grid_x",
                                              "da_overlap"};
 
 /* Every option of infotherm given without a value, and PETSc's options that
-   resize the grid, stop the command before anything is read or written;
-   model may be NULL (before it exists: its parameters are checked once it
-   does). Collective: every rank holds the same options. */
+   resize the grid, stop the command before anything is read or written.
+   With model NULL (before the model and the grid read their options) only
+   the grid's options and -model; with the model, all of infotherm's.
+   Collective: every rank holds the same options. */
 PetscErrorCode ItAppCheckValues(ItModel model) {
-  static const char *const grid[] = {"grid_n", "grid_lo", "grid_hi", "grid_distribute"};
+  static const char *const grid[] = {"grid_n", "grid_lo", "grid_hi", "grid_distribute", "model"};
   PetscBool                set;
+  PetscInt                 nleft;
+  char                   **names, **values;
 
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < IT_COUNT(ItAppKnownOptions); k++)
-    PetscCall(ItAppCheckValue(ItAppKnownOptions[k]));
-  for (PetscInt k = 0; k < IT_COUNT(ItAppModelOptions); k++)
-    PetscCall(ItAppCheckValue(ItAppModelOptions[k]));
-  for (PetscInt k = 0; k < IT_COUNT(grid); k++) PetscCall(ItAppCheckValue(grid[k]));
+  PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
+  for (PetscInt k = 0; k < IT_COUNT(grid); k++)
+    PetscCall(ItAppCheckValue(grid[k], nleft, names, values));
+  for (PetscInt k = 0; model && k < IT_COUNT(ItAppKnownOptions); k++)
+    PetscCall(ItAppCheckValue(ItAppKnownOptions[k], nleft, names, values));
+  for (PetscInt k = 0; model && k < IT_COUNT(ItAppModelOptions); k++)
+    PetscCall(ItAppCheckValue(ItAppModelOptions[k], nleft, names, values));
   for (PetscInt k = 0; model && k < ItModelGetParameterCount(model); k++) {
     const char *param;
     PetscCall(ItModelGetParameterInfo(model, k, &param, NULL, NULL));
-    PetscCall(ItAppCheckValue(param));
+    PetscCall(ItAppCheckValue(param, nleft, names, values));
   }
+  PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
   for (PetscInt k = 0; k < IT_COUNT(ItAppGridOwned); k++) {
     char key[64];
     PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", ItAppGridOwned[k]));

@@ -787,7 +787,8 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(PetscStrcmp(columns, physics, &same));
   PetscCheck(
       same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-      "%s was written with other model parameters, parity or sensor than this run (it has: %s)",
+      "%s was written with other model parameters, parity, sensor, -temperature, -time_unit, "
+      "-atp_kT, -bits or -kl_reference than this run (it has: %s)",
       file, columns);
   PetscCall(PetscFree(columns));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nrow", PETSC_INT, NULL, &nrow));

@@ -874,6 +874,27 @@ PetscBool ItSolveIsDensity(PetscReal mass, PetscReal negative) {
 
 /* Refuses a p that is not a density, with one line: "<what> is not a
    density: <why>; <fix>". Collective. */
+/* How far from 1 the mass of a density that infotherm wrote may be: the
+   stepper keeps it to round-off (ItSolveStageMass), a snapshot stores it in
+   double precision. */
+#define IT_SOLVE_MASS_TOLERANCE 1e-6
+
+/* A density read from a file (a snapshot, a checkpoint, -init_file,
+   -kl_reference): a density (ItSolveCheckDensity) of mass 1, as infotherm
+   writes them; a scaled, integer or subnormal copy is refused, not
+   normalised. Collective. */
+PetscErrorCode ItSolveCheckReadDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveCheckDensity(grid, p, what, fix));
+  PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
+  PetscCheck(PetscAbsReal(mass - 1) <= IT_SOLVE_MASS_TOLERANCE, grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a normalised density: its mass is %.17g, not 1 (within %g); %s", what,
+             (double)mass, IT_SOLVE_MASS_TOLERANCE, fix);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
   PetscReal mass, negative, nonfinite;
 
