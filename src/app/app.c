@@ -439,22 +439,6 @@ PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p) {
           (double)t, step, why, saved);
 }
 
-/* A restart at checkpoint step `step` under -ts_max_steps (which counts from
-   the run's start) must take a step, or a requeued job loops for ever. */
-static PetscErrorCode ItAppCheckRestartSteps(const char file[], PetscInt step) {
-  PetscInt  max_steps;
-  PetscBool set;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-ts_max_steps", &max_steps, &set));
-  PetscCheck(!set || max_steps > step, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-ts_max_steps %" PetscInt_FMT
-             " counts from the run's start and %s is at step %" PetscInt_FMT
-             ": the restart would stop without a step; raise -ts_max_steps",
-             max_steps, file, step);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
    table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
 static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
@@ -480,7 +464,6 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   app->settings.t0        = state[IT_STATE_T];
   app->settings.dt0       = state[IT_STATE_DT];
   app->settings.step0     = (PetscInt)state[IT_STATE_STEP];
-  PetscCall(ItAppCheckRestartSteps(file, app->settings.step0));
   PetscCheck(app->settings.t0 <= app->settings.t_final * (1 + 1e-12), PETSC_COMM_WORLD,
              PETSC_ERR_USER_INPUT,
              "-t_final %g is before the time of %s (t = %g): its table already holds rows past "

@@ -12,6 +12,7 @@
    model reads (-tuning, -linear_D, a model's parameter) counts as unknown
    under another model. */
 #include <ctype.h>
+#include <errno.h>
 #include <strings.h>
 #include <infotherm/app.h>
 
@@ -233,6 +234,42 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]) {
 static const char *const ItAppSwitchOptions[] = {"quiet", "overwrite",    "error_estimate",
                                                  "bits",  "memory_check", "help"};
 
+/* infotherm's integer options: PETSc converts their values to a 32-bit int
+   without a range check (-spectrum_nev 4294967297 read as 1). */
+static const char *const ItAppIntegerOptions[] = {"grid_n",    "spectrum_nev", "mc_particles",
+                                                  "mc_seed",   "mc_batches",   "expr_threads",
+                                                  "post_ranks"};
+
+/* A list value (comma-separated) with an empty entry (-grid_n 32, or
+   -grid_distribute x1,,x2: PETSc reads 0, a zero-length string, or skips
+   it), and an integer option's entries beyond the range of PetscInt. */
+static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
+  const size_t len = strlen(value);
+  const char  *v   = value;
+
+  PetscFunctionBegin;
+  PetscCheck(value[0] != ',' && value[len - 1] != ',' && !strstr(value, ",,"), PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT, "-%s %s has an empty entry in its comma-separated list", name,
+             value);
+  if (!ItAppMatches(name, ItAppIntegerOptions, IT_COUNT(ItAppIntegerOptions)))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  while (*v) {
+    char     *end;
+    long long n;
+    errno = 0;
+    n     = strtoll(v, &end, 10);
+    PetscCheck(end == v || ((*end == ',' || !*end || *end == '.' || *end == 'e' || *end == 'E') &&
+                            errno != ERANGE && n <= PETSC_MAX_INT && n >= -PETSC_MAX_INT),
+               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-%s %s: %.*s is beyond the integers infotherm can hold (%d)", name, value,
+               (int)(end - v), v, PETSC_MAX_INT);
+    v = strchr(v, ',');
+    if (!v) break;
+    v++;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Stops at option `name` (without '-') if it is given without a value: PETSc
    would read its default there, over an earlier value of the same option.
    An option nothing has read yet is looked up in PETSc's list of options
@@ -259,6 +296,7 @@ static PetscErrorCode ItAppCheckValue(const char name[], PetscInt nleft, char **
              "-%s is given without a value (its last occurrence, on the command line or in an "
              "options file); give it one or drop it",
              name);
+  if (set) PetscCall(ItAppCheckList(name, value));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -291,9 +329,10 @@ static const char *const ItAppGridOwned[] = {"da_grid_x",
    Collective: every rank holds the same options. */
 PetscErrorCode ItAppCheckValues(ItModel model) {
   static const char *const grid[] = {"grid_n", "grid_lo", "grid_hi", "grid_distribute", "model"};
-  PetscBool                set;
-  PetscInt                 nleft;
-  char                   **names, **values;
+  /* lists of numbers that the model reads */
+  PetscBool set;
+  PetscInt  nleft;
+  char    **names, **values;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));

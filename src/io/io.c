@@ -810,6 +810,78 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether attribute name of obj exists as a scalar of HDF5 type class cls. */
+static int ItIOAttributeIs(hid_t obj, const char name[], H5T_class_t cls) {
+  hid_t a, type, space;
+  int   ok;
+
+  if (H5Aexists(obj, name) <= 0 || (a = H5Aopen(obj, name, H5P_DEFAULT)) < 0) return 0;
+  type  = H5Aget_type(a);
+  space = H5Aget_space(a);
+  ok    = type >= 0 && space >= 0 && H5Tget_class(type) == cls &&
+       H5Sget_simple_extent_npoints(space) == 1;
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  H5Aclose(a);
+  return ok;
+}
+
+/* What makes dataset d (of an open snapshot or checkpoint) no density of
+   infotherm's, in why[] ("" when none): its type (floating point), its
+   attributes dim, n_i, lo_i, hi_i (integers and reals, as infotherm writes
+   them), its shape (dim axes holding the product of n_i values) and its
+   time (finite, not negative). Rank-local HDF5 calls, errors silenced. */
+static void ItIODensityLayout(hid_t d, char why[], size_t len) {
+  hid_t     type = H5Dget_type(d), space = H5Dget_space(d);
+  long long dim = 0, n, count = 1;
+  double    t;
+  char      name[32];
+
+  why[0] = 0;
+  if (type < 0 || H5Tget_class(type) != H5T_FLOAT)
+    snprintf(why, len, "its /density holds no floating-point numbers");
+  else if (!ItIOAttributeIs(d, "dim", H5T_INTEGER))
+    snprintf(why, len, "its /density has no integer attribute dim");
+  else {
+    hid_t a = H5Aopen(d, "dim", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_LLONG, &dim);
+    H5Aclose(a);
+    if (dim < 1 || dim > IT_MAX_DIM) snprintf(why, len, "its attribute dim is %lld", dim);
+  }
+  for (long long i = 0; i < dim && !why[0]; i++) {
+    const char *kind[3] = {"n", "lo", "hi"};
+    for (int k = 0; k < 3 && !why[0]; k++) {
+      snprintf(name, sizeof(name), "%s%lld", kind[k], i);
+      if (!ItIOAttributeIs(d, name, k ? H5T_FLOAT : H5T_INTEGER))
+        snprintf(why, len, "its /density has no %s attribute %s", k ? "real" : "integer", name);
+    }
+    if (!why[0]) {
+      hid_t a = H5Aopen(d, (snprintf(name, sizeof(name), "n%lld", i), name), H5P_DEFAULT);
+      H5Aread(a, H5T_NATIVE_LLONG, &n);
+      H5Aclose(a);
+      if (n < 1) snprintf(why, len, "its attribute %s is %lld", name, n);
+      count *= n;
+    }
+  }
+  if (!why[0] && (space < 0 || H5Sget_simple_extent_npoints(space) != count))
+    snprintf(why, len, "its /density holds %lld values, not the %lld cells of its grid",
+             space < 0 ? -1LL : (long long)H5Sget_simple_extent_npoints(space), count);
+  else if (!why[0] && H5Sget_simple_extent_ndims(space) != dim)
+    snprintf(why, len, "its /density has %d axes, not dim = %lld",
+             H5Sget_simple_extent_ndims(space), dim);
+  if (!why[0] && !ItIOAttributeIs(d, "time", H5T_FLOAT))
+    snprintf(why, len, "its /density has no real attribute time");
+  else if (!why[0]) {
+    hid_t a = H5Aopen(d, "time", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &t);
+    H5Aclose(a);
+    if (!(t >= 0)) /* NaN or negative; a steady state's is +inf */
+      snprintf(why, len, "its time is %g, not a time >= 0 (or inf: a steady state)", t);
+  }
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+}
+
 /* A readable, complete HDF5 file with a /density dataset? HDF5's own error
    printing is silenced for the test (a truncated file fails to open: HDF5
    compares the stored end of file with the real one). Collective. */
@@ -817,7 +889,8 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
   PetscBool   readable;
   H5E_auto2_t func;
   void       *data;
-  int         ok = 0;
+  int         ok       = 0;
+  char        why[256] = "";
 
   PetscFunctionBegin;
   PetscCall(PetscTestFile(file, 'r', &readable));
@@ -833,6 +906,7 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
     if (f >= 0) {
       hid_t d = H5Dopen2(f, "/density", H5P_DEFAULT);
       ok      = d >= 0;
+      if (d >= 0) ItIODensityLayout(d, why, sizeof(why));
       if (d >= 0) H5Dclose(d);
       H5Fclose(f);
     }
@@ -840,6 +914,8 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
   H5Eset_auto2(H5E_DEFAULT, func, data);
   PetscCheck(ok, comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s is damaged or incomplete (HDF5 cannot open it, or it has no /density)", file);
+  PetscCheck(!why[0], comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s is not a density written by infotherm: %s", file, why);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

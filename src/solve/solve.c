@@ -603,9 +603,14 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   s->interrupted = PETSC_FALSE;
   ItSolveClockStart(s, &clock);
   if (s->restarted) {
+    PetscInt  max_steps;
+    PetscBool set;
     PetscCall(TSSetTime(ts, s->t0));
     PetscCall(TSSetStepNumber(ts, s->step0));
     PetscCall(TSSetTimeStep(ts, s->dt0));
+    /* -ts_max_steps counts this invocation's steps: every requeued job makes progress */
+    PetscCall(PetscOptionsGetInt(NULL, NULL, "-ts_max_steps", &max_steps, &set));
+    if (set) PetscCall(TSSetMaxSteps(ts, s->step0 + max_steps));
   } else
     PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
   while (t < s->t_final - eps && !s->interrupted) {

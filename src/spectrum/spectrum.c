@@ -122,6 +122,30 @@ static PetscErrorCode ItSpectrumDefaultTarget(ItSpectrum s, Mat L, PetscReal *ta
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The eigensolver's options that cannot give the slowest rates: a target
+   that is not finite (MUMPS then fails inside the factorisation), and
+   solvers that find only the largest eigenvalues (power, subspace). */
+static PetscErrorCode ItSpectrumCheckEPS(ItSpectrum s) {
+  PetscScalar target;
+  EPSType     type;
+  PetscBool   power, subspace;
+
+  PetscFunctionBegin;
+  PetscCall(EPSGetTarget(s->eps, &target));
+  PetscCheck(!PetscIsInfOrNanScalar(target), s->grid->comm, PETSC_ERR_USER_INPUT,
+             "-spectrum_eps_target %g is not finite; give a finite target (or drop it: the "
+             "default sits next to the slowest rates)",
+             (double)PetscRealPart(target));
+  PetscCall(EPSGetType(s->eps, &type));
+  PetscCall(PetscStrcmp(type, EPSPOWER, &power));
+  PetscCall(PetscStrcmp(type, EPSSUBSPACE, &subspace));
+  PetscCheck(!power && !subspace, s->grid->comm, PETSC_ERR_USER_INPUT,
+             "-spectrum_eps_type %s finds only the largest eigenvalues, not the slowest rates "
+             "near the target; use krylovschur (the default), arnoldi, gd or jd",
+             type);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The eigensolver on L(t): Krylov–Schur, shift-and-invert around a target
    right of 0, confined to the zero-sum vectors, options prefix spectrum_. */
 static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
@@ -154,6 +178,7 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
   PetscCall(VecDestroy(&ones));
   PetscCall(VecDestroy(&start));
   PetscCall(EPSSetFromOptions(s->eps));
+  PetscCall(ItSpectrumCheckEPS(s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
