@@ -178,6 +178,12 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  /* Open MPI's shared-file-pointer component "sm" keeps a file in the job's
+     session folder for every MPI-IO open; singletons started at the same time
+     share that folder, and one's clean-up made the other print a stray
+     "unable to open file for mmap" line. No file here uses a shared pointer. */
+  setenv("OMPI_MCA_sharedfp", "^sm", 0);
+
   /* before anything slow, and again over PETSc's own handlers: a signal
      during the set-up must not kill a run unsaved */
   if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
