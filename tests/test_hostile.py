@@ -8,6 +8,7 @@ minute on 2 cores."""
 import glob
 import os
 import signal
+import socket
 import subprocess
 import shutil
 import time
@@ -47,7 +48,7 @@ def finish_within(proc, seconds):
         return None, ""
 
 
-def refused(cls, label, command, options, needle, ranks=(1, 2), folder=None, status=1):
+def refused(cls, label, command, options, needle, ranks=(1, 2), folder=None, status=1, own_lock=True):
     """command stops with status and one line naming needle; folder (if given) is
     byte-identical afterwards, or not created; no lock is left."""
     for r in ranks:
@@ -60,7 +61,8 @@ def refused(cls, label, command, options, needle, ranks=(1, 2), folder=None, sta
         check(rc == status and len(text) == 1 and text[0].startswith("infotherm: error:") and needle in text[0],
               f"[{cls}] {label} ({r} rank(s)): status {rc}, one line naming {needle!r}: {text}")
         check(before == after, f"[{cls}] {label} ({r} rank(s)): the folder is as it was")
-        check(not os.path.exists(out + "/run.lock"), f"[{cls}] {label} ({r} rank(s)): no lock left")
+        if own_lock:
+            check(not os.path.exists(out + "/run.lock"), f"[{cls}] {label} ({r} rank(s)): no lock left")
         counts[cls] += 1
 
 
@@ -290,6 +292,39 @@ for label, change in [("a dataset of the wrong shape", lambda f: reshaped(f, lam
     refused(C, f"-init_file {label}", "run", TINY + ["-init", "file", "-init_file", bad], bad, ranks=(1,))
 refused(C, "-spectrum_eps_target nan", "spectrum", TINY + ["-spectrum_eps_target", "nan"], "-spectrum_eps_target")
 refused(C, "-spectrum_eps_type power", "spectrum", TINY + ["-spectrum_eps_type", "power"], "-spectrum_eps_type")
+
+# ------------------------------------------------- folders, locks, messages ---
+F = "folders/locks/messages"
+# -overwrite never deletes a file the command reads
+out = tmpdir("overwrite-input")
+run("run", TINY + ["-output_dir", out])
+refused(F, "-overwrite with -init_file in the folder", "run", TINY + ["-init", "file", "-init_file", out + "/density_0001.h5", "-overwrite"], "density_0001.h5", folder=out)
+refused(F, "-overwrite with -kl_reference in the folder", "run", TINY + ["-kl_reference", out + "/density_0001.h5", "-overwrite"], "density_0001.h5", folder=out)
+# locks that are no locks, and a live pid that is not infotherm's
+for label, make in [("a directory", lambda p: os.makedirs(p)), ("an empty file", lambda p: open(p, "w").close()),
+                    ("garbage", lambda p: open(p, "w").write("garbage\n"))]:
+    out = tmpdir("badlock")
+    os.makedirs(out)
+    make(out + "/run.lock")
+    refused(F, f"run.lock that is {label}", "run", TINY + ["-output_dir", out], "run.lock is not a lock", folder=out, own_lock=False)
+out = tmpdir("reused-pid")
+os.makedirs(out)
+sleeper = subprocess.Popen(["sleep", "120"])
+with open(out + "/run.lock", "w") as f:
+    f.write(f"{socket.gethostname()} {sleeper.pid} -\n")
+rc, err = finish_within(launch("run", TINY + ["-output_dir", out]), HANG_TIMEOUT)
+sleeper.kill()
+sleeper.wait()
+check(rc == 0 and "took over" in err and not os.path.exists(out + "/run.lock"),
+      f"[{F}] a lock whose pid now runs another program is taken over: status {rc}, {err.strip()}")
+counts[F] += 1
+# "-restart auto continues that run" only where a checkpoint is
+out = tmpdir("no-checkpoint")
+run("run", TINY + ["-output_dir", out])
+proc = run("run", TINY + ["-output_dir", out], expect_ok=False)
+check(proc.returncode == 1 and "-restart auto" not in proc.stderr and "-overwrite" in proc.stderr,
+      f"[{F}] a finished run without a checkpoint is not offered -restart auto: {proc.stderr.strip()}")
+counts[F] += 1
 
 print("cases by class:", ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
 finish()

@@ -77,6 +77,7 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
                                   PetscInt nstate, PetscReal state[], const char physics[]);
 PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint);
 PetscInt       ItIOSignalsReceived(void);
+void           ItIOProtectInput(const char file[]);
 void           ItIOScanOptionsFile(const char file[], char message[], size_t len);
 PetscErrorCode ItIOCheckUnusedOptions(MPI_Comm comm, const char *const prefixes[], PetscInt n,
                                       const char what[]);

@@ -100,6 +100,7 @@ PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file
   PetscReal t;
 
   PetscFunctionBegin;
+  ItIOProtectInput(file); /* -overwrite must not delete it */
   PetscCall(ItIOReadSnapshot(app->grid, app->model, file, p, &t));
   PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s", option, file));
   PetscCall(
