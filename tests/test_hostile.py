@@ -228,6 +228,16 @@ refused(W, "-grid_n ,16", "run", TINY + ["-grid_n", ",16"], "-grid_n")
 refused(W, "-grid_distribute x1,,x2", "run", TINY + ["-grid_distribute", "x1,,x2"], "-grid_distribute")
 refused(W, "-spectrum_nev 4294967297", "spectrum", TINY + ["-spectrum_nev", "4294967297"], "-spectrum_nev")
 
+# the rest of the snapshot and option checks
+edited = altered_attrs("edited-options", lambda f: f["options"].attrs.create("linear_D", np.bytes_("2,2")))
+refused(W, "analyze with an edited /options", "analyze", [edited], edited)
+box = ["-grid_n", "16", "-grid_lo", "-5,-5", "-grid_hi", "5,5"]
+lin = tmpdir("linear-ref")
+run("stationary", ["-model", "linear"] + box + ["-output_dir", lin])
+refused(W, "-kl_reference of another model", "run", ["-model", "inference", "-t_final", "0.2"] + box + ["-kl_reference", lin + "/density_stationary.h5"], "-kl_reference")
+refused(W, "-time_unit 1e-320", "run", TINY + ["-temperature", "300", "-time_unit", "1e-320"], "-time_unit")
+refused(W, "extra -init_mean values", "run", TINY + ["-init_mean", "0,0,5"], "-init_mean")
+
 # ----------------------------------------------------------------- crashes ---
 C = "crashes"
 ofdir = tmpdir("optfiles")
@@ -290,6 +300,8 @@ for label, change in [("a dataset of the wrong shape", lambda f: reshaped(f, lam
     bad = altered_attrs("malformed", change)
     refused(C, f"analyze {label}", "analyze", [bad], bad)
     refused(C, f"-init_file {label}", "run", TINY + ["-init", "file", "-init_file", bad], bad, ranks=(1,))
+vlen = altered_attrs("vlen", lambda f: f["options"].attrs.create("grid_n", "16", dtype=h5py.string_dtype()))
+refused(C, "analyze a variable-length string in /options", "analyze", [vlen], vlen)
 refused(C, "-spectrum_eps_target nan", "spectrum", TINY + ["-spectrum_eps_target", "nan"], "-spectrum_eps_target")
 refused(C, "-spectrum_eps_type power", "spectrum", TINY + ["-spectrum_eps_type", "power"], "-spectrum_eps_type")
 

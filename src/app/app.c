@@ -2,6 +2,7 @@
    before it writes anything, then composes model, grid, operator, solver,
    diagnostics and output. */
 #include <sys/resource.h>
+#include <petscviewerhdf5.h>
 #include <infotherm/app.h>
 
 /* The density of kl_to_stationary on `grid` (the run's or a coarser one), by
@@ -93,6 +94,49 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The model that wrote snapshot `file` against this command's: its type
+   (always: a -kl_reference of another model is no reference), and with
+   `strict` its whole fingerprint (analyze, whose model comes from the
+   snapshot's /options: an edited option there would otherwise override what
+   the snapshot was computed with). Collective. */
+static PetscErrorCode ItAppCheckSnapshotModel(ItApp *app, const char option[], const char file[],
+                                              PetscBool strict) {
+  PetscViewer viewer;
+  char       *stored_model = NULL, *stored = NULL, *mine;
+  json_t     *fingerprint;
+  PetscBool   same, has;
+
+  PetscFunctionBegin;
+  PetscCall(ItIOViewerOpen(PETSC_COMM_WORLD, file, FILE_MODE_READ, &viewer));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "model", &has));
+  if (has)
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL,
+                                           &stored_model));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "fingerprint", &has));
+  if (has)
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "fingerprint", PETSC_STRING, NULL,
+                                           &stored));
+  PetscCall(PetscViewerDestroy(&viewer));
+  PetscCall(PetscStrcmp(stored_model ? stored_model : "", ItModelGetTypeName(app->model), &same));
+  PetscCheck(same, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
+             "%s %s was written by model %s; this command runs model %s", option, file,
+             stored_model ? stored_model : "(none)", ItModelGetTypeName(app->model));
+  if (strict && stored) {
+    PetscCall(ItModelGetFingerprint(app->model, &fingerprint));
+    mine = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(fingerprint);
+    same = (PetscBool)(mine && !strcmp(mine, stored));
+    free(mine);
+    PetscCheck(same, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: its /options give other model parameters than its fingerprint (%s); restore "
+               "/options, or give the parameters on the command line",
+               file, stored);
+  }
+  PetscCall(PetscFree(stored_model));
+  PetscCall(PetscFree(stored));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* A density snapshot FILE on the run's grid into p, checked and normalised;
    option names the option that gave it (-init_file, -kl_reference). Collective. */
 PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file[], Vec p) {
@@ -102,6 +146,7 @@ PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file
   PetscFunctionBegin;
   ItIOProtectInput(file); /* -overwrite must not delete it */
   PetscCall(ItIOReadSnapshot(app->grid, app->model, file, p, &t));
+  PetscCall(ItAppCheckSnapshotModel(app, option, file, PETSC_FALSE));
   PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s", option, file));
   PetscCall(
       ItSolveCheckReadDensity(app->grid, p, what, "give a density snapshot written by infotherm"));
@@ -635,6 +680,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   for (PetscInt k = 0; k < nfile; k++) { /* every snapshot a density, before anything is written */
     char what[PETSC_MAX_PATH_LEN + 32];
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
+    PetscCall(ItAppCheckSnapshotModel(app, "the snapshot", files[k], PETSC_TRUE));
     PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
     PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, "leave it out of the analysis"));
   }

@@ -13,6 +13,8 @@
    under another model. */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <strings.h>
 #include <infotherm/app.h>
 
@@ -251,6 +253,14 @@ static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
   PetscCheck(value[0] != ',' && value[len - 1] != ',' && !strstr(value, ",,"), PETSC_COMM_WORLD,
              PETSC_ERR_USER_INPUT, "-%s %s has an empty entry in its comma-separated list", name,
              value);
+  for (const char *e = value; e; e = strchr(e, ',') ? strchr(e, ',') + 1 : NULL) {
+    char  *end;
+    double x = strtod(e, &end);
+    PetscCheck(!((*end == ',' || !*end) && end != e && x != 0 && fabs(x) < DBL_MIN),
+               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-%s %s: %.*s is subnormal (below %g in magnitude), too small to compute with", name,
+               value, (int)(end - e), e, DBL_MIN);
+  }
   if (!ItAppMatches(name, ItAppIntegerOptions, IT_COUNT(ItAppIntegerOptions)))
     PetscFunctionReturn(PETSC_SUCCESS);
   while (*v) {
@@ -346,6 +356,21 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
     const char *param;
     PetscCall(ItModelGetParameterInfo(model, k, &param, NULL, NULL));
     PetscCall(ItAppCheckValue(param, nleft, names, values));
+  }
+  for (PetscInt k = 0; model && k < nleft; k++) {
+    const PetscInt d = ItModelGetDimension(model);
+    PetscInt       n = 1;
+    if (!values[k] || (strcasecmp(names[k], "init_mean") && strcasecmp(names[k], "init_cov")))
+      continue;
+    for (const char *c = values[k]; *c; c++) n += *c == ',';
+    PetscCheck(strcasecmp(names[k], "init_mean") || n == d, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-init_mean needs %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
+               d, n);
+    PetscCheck(strcasecmp(names[k], "init_cov") || n == d || n == d * d, PETSC_COMM_WORLD,
+               PETSC_ERR_USER_INPUT,
+               "-init_cov needs %" PetscInt_FMT " values (row-major) or %" PetscInt_FMT
+               " variances; got %" PetscInt_FMT,
+               d * d, d, n);
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
   for (PetscInt k = 0; k < IT_COUNT(ItAppGridOwned); k++) {

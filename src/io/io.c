@@ -94,9 +94,9 @@ PetscErrorCode ItJSONPack(json_t **value, const char format[], ...) {
 }
 
 /* The head of every summary file (summary.json, mc_summary.json): the
-   command, the program's version and commit, then the model's fingerprint (model, variables, parity, the
-   parameters' base values, schedules and what the model adds); the caller
-   adds its own keys after them. */
+   command, the program's version and commit, then the model's fingerprint (model, variables,
+   parity, the parameters' base values, schedules and what the model adds); the caller adds its own
+   keys after them. */
 PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **root) {
   json_t *fingerprint;
 
@@ -830,6 +830,22 @@ static int ItIOAttributeIs(hid_t obj, const char name[], H5T_class_t cls) {
   return ok;
 }
 
+/* Whether attribute name of obj, if there, is a fixed-length string (what
+   PETSc's HDF5 viewer reads; a variable-length one, as h5py writes by
+   default, fails inside it with a trace). */
+static int ItIOFixedString(hid_t obj, const char name[]) {
+  hid_t a, type;
+  int   ok;
+
+  if (H5Aexists(obj, name) <= 0) return 1;
+  if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0) return 0;
+  type = H5Aget_type(a);
+  ok   = type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) == 0;
+  if (type >= 0) H5Tclose(type);
+  H5Aclose(a);
+  return ok;
+}
+
 /* What makes dataset d (of an open snapshot or checkpoint) no density of
    infotherm's, in why[] ("" when none): its type (floating point), its
    attributes dim, n_i, lo_i, hi_i (integers and reals, as infotherm writes
@@ -873,6 +889,11 @@ static void ItIODensityLayout(hid_t d, char why[], size_t len) {
   else if (!why[0] && H5Sget_simple_extent_ndims(space) != dim)
     snprintf(why, len, "its /density has %d axes, not dim = %lld",
              H5Sget_simple_extent_ndims(space), dim);
+  for (int k = 0; k < 3 && !why[0]; k++) {
+    const char *text[3] = {"model", "fingerprint", "physics"};
+    if (!ItIOFixedString(d, text[k]))
+      snprintf(why, len, "its /density attribute %s is not a fixed-length string", text[k]);
+  }
   if (!why[0] && !ItIOAttributeIs(d, "time", H5T_FLOAT))
     snprintf(why, len, "its /density has no real attribute time");
   else if (!why[0]) {
@@ -1012,6 +1033,15 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
   status = H5Aiterate_by_name(file_id, "/options", H5_INDEX_NAME, H5_ITER_INC, NULL, ItIOAddName,
                               &names, H5P_DEFAULT);
   PetscCheck(status >= 0, comm, PETSC_ERR_FILE_READ, "cannot list the options stored in %s", file);
+  {
+    hid_t group = H5Gopen2(file_id, "/options", H5P_DEFAULT);
+    for (PetscInt k = 0; k < names.n; k++)
+      PetscCheck(ItIOFixedString(group, names.name[k]), comm, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: the stored option /options/%s is not a fixed-length string (as infotherm "
+                 "writes them)",
+                 file, names.name[k]);
+    H5Gclose(group);
+  }
   for (PetscInt k = 0; k < names.n; k++) {
     char      key[512], *value = NULL;
     PetscBool skipped = PETSC_FALSE;
