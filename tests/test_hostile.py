@@ -338,5 +338,13 @@ check(proc.returncode == 1 and "-restart auto" not in proc.stderr and "-overwrit
       f"[{F}] a finished run without a checkpoint is not offered -restart auto: {proc.stderr.strip()}")
 counts[F] += 1
 
+# misleading messages: each names its cause
+huge = altered("huge", lambda a: np.full_like(a, 1e307))
+refused(F, "a density whose mass overflows", "analyze", [huge], "overflows")
+refused(F, "-init_mean nan", "run", TINY + ["-init_mean", "nan,0"], "-init_mean must be finite")
+refused(F, "-grid_n abc", "run", TINY + ["-grid_n", "abc"], "-grid_n abc")
+refused(F, "-grid_lo -1e308 -grid_hi 1e308", "run", TINY + ["-grid_lo", "-1e308", "-grid_hi", "1e308"], "-grid_lo/-grid_hi")
+refused(F, "-t_final 5e-324", "run", TINY + ["-t_final", "5e-324"], "-t_final 5e-324")
+
 print("cases by class:", ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
 finish()

@@ -54,6 +54,19 @@ static PetscErrorCode ItAppDiagnostics(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A box whose width overflows (-grid_lo -1e308 -grid_hi 1e308) has
+   coordinates and drifts that are not finite: named here, not as a drift. */
+static PetscErrorCode ItAppCheckBoxWidth(ItGrid grid) {
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < grid->dim; i++)
+    PetscCheck(!PetscIsInfOrNanReal(grid->hi[i] - grid->lo[i]) && !PetscIsInfOrNanReal(grid->h[i]),
+               grid->comm, PETSC_ERR_USER_INPUT,
+               "-grid_lo/-grid_hi: the box of axis %" PetscInt_FMT
+               " ([%g, %g]) is wider than a double can hold; give a finite width",
+               i + 1, (double)grid->lo[i], (double)grid->hi[i]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Model, grid, operator and diagnostics from the options; nothing is written. */
 PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscBool   set;
@@ -67,6 +80,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItGridCreateBox(app->model, &app->grid));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
+  PetscCall(ItAppCheckBoxWidth(app->grid));
   PetscCall(ItAppCheckValues(app->model));
   PetscCall(ItAppCheckOptions(app));
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));

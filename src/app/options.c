@@ -266,13 +266,14 @@ static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
   while (*v) {
     char     *end;
     long long n;
-    errno = 0;
-    n     = strtoll(v, &end, 10);
-    PetscCheck(end == v || ((*end == ',' || !*end || *end == '.' || *end == 'e' || *end == 'E') &&
-                            errno != ERANGE && n <= PETSC_MAX_INT && n >= -PETSC_MAX_INT),
+    const int tlen = (int)(strchr(v, ',') ? strchr(v, ',') - v : (ptrdiff_t)strlen(v));
+    errno          = 0;
+    n              = strtoll(v, &end, 10);
+    PetscCheck(end != v && (*end == ',' || !*end || *end == '.' || *end == 'e' || *end == 'E') &&
+                   errno != ERANGE && n <= PETSC_MAX_INT && n >= -PETSC_MAX_INT,
                PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-               "-%s %s: %.*s is beyond the integers infotherm can hold (%d)", name, value,
-               (int)(end - v), v, PETSC_MAX_INT);
+               "-%s %s: '%.*s' is not an integer of at most %d in magnitude", name, value, tlen, v,
+               PETSC_MAX_INT);
     v = strchr(v, ',');
     if (!v) break;
     v++;

@@ -908,6 +908,9 @@ PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const 
   PetscCheck(nonfinite == 0, grid->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: %.0f of its cells are not finite (NaN or infinite); %s", what,
              (double)nonfinite, fix);
+  PetscCheck(!PetscIsInfOrNanReal(mass), grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: its cells are finite but their sum overflows (mass %g); %s",
+             what, (double)mass, fix);
   PetscCheck(mass > 0, grid->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: its mass is %g, not positive; %s", what, (double)mass, fix);
   PetscCheck(ItSolveIsDensity(mass, negative), grid->comm, PETSC_ERR_USER_INPUT,
@@ -952,12 +955,18 @@ PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L
                                   &set));
   PetscCheck(!set || nmean == d, grid->comm, PETSC_ERR_USER_INPUT,
              "-init_mean needs %" PetscInt_FMT " values; got %" PetscInt_FMT, d, nmean);
+  for (PetscInt i = 0; i < d; i++)
+    PetscCheck(!PetscIsInfOrNanReal(mean[i]), grid->comm, PETSC_ERR_USER_INPUT,
+               "-init_mean must be finite; value %" PetscInt_FMT " is %g", i + 1, (double)mean[i]);
   PetscCall(PetscOptionsRealArray("-init_cov", "covariance of the initial Gaussian, row-major",
                                   NULL, cov, &ncov, &set));
   PetscCheck(!set || ncov == d * d || ncov == d, grid->comm, PETSC_ERR_USER_INPUT,
              "-init_cov needs %" PetscInt_FMT " values (row-major) or %" PetscInt_FMT
              " variances; got %" PetscInt_FMT,
              d * d, d, ncov);
+  for (PetscInt k = 0; k < (set ? ncov : 0); k++)
+    PetscCheck(!PetscIsInfOrNanReal(cov[k]), grid->comm, PETSC_ERR_USER_INPUT,
+               "-init_cov must be finite; value %" PetscInt_FMT " is %g", k + 1, (double)cov[k]);
   PetscOptionsEnd();
   if (set && ncov == d && d > 1) { /* variances only */
     PetscReal var[IT_MAX_DIM];
