@@ -338,6 +338,15 @@ check(proc.returncode == 1 and "-restart auto" not in proc.stderr and "-overwrit
       f"[{F}] a finished run without a checkpoint is not offered -restart auto: {proc.stderr.strip()}")
 counts[F] += 1
 
+# an initial Gaussian below two cells per standard deviation: a warning naming -init_cov
+for ranks in (1, 2):
+    out = tmpdir(f"narrow-{ranks}")
+    proc = run("run", TINY + ["-init_cov", "0.01,1", "-output_dir", out], ranks=ranks, expect_ok=False)
+    text = [l for l in proc.stderr.splitlines() if l.strip()]
+    check(proc.returncode == 0 and len(text) == 1 and "warning" in text[0] and "-init_cov" in text[0] and "variable 1" in text[0],
+          f"[{W}] a Gaussian of 0.1 cells per sd is warned about, naming -init_cov and the variable ({ranks} rank(s)): {text}")
+    counts[W] += 1
+
 # misleading messages: each names its cause
 huge = altered("huge", lambda a: np.full_like(a, 1e307))
 refused(F, "a density whose mass overflows", "analyze", [huge], "overflows")
