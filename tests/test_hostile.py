@@ -355,5 +355,10 @@ refused(F, "-grid_n abc", "run", TINY + ["-grid_n", "abc"], "-grid_n abc")
 refused(F, "-grid_lo -1e308 -grid_hi 1e308", "run", TINY + ["-grid_lo", "-1e308", "-grid_hi", "1e308"], "-grid_lo/-grid_hi")
 refused(F, "-t_final 5e-324", "run", TINY + ["-t_final", "5e-324"], "-t_final 5e-324")
 
+# -error_estimate: coarse grids too small to mean anything, commands without an estimate
+refused(F, "-error_estimate on 12 cells (3-cell coarse grid)", "stationary", ["-model", "linear", "-grid_n", "12", "-error_estimate"], "-grid_n")
+refused(F, "mc -error_estimate", "mc", TINY + ["-error_estimate"], "-error_estimate")
+refused(F, "analyze -error_estimate", "analyze", [source, "-error_estimate"], "-error_estimate")
+
 print("cases by class:", ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
 finish()

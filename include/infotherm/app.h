@@ -74,6 +74,7 @@ PetscErrorCode ItAppViewMemory(ItApp *app);
 /* Options that nothing reads (src/app/options.c). */
 PetscErrorCode ItAppCheckOptions(ItApp *app);
 PetscErrorCode ItAppCheckValues(ItModel model);
+PetscErrorCode ItAppCheckCommandOptions(const char command[]);
 PetscErrorCode ItAppSnapshotOptions(const char file[]);
 
 /* The Monte Carlo commands (src/app/mc.c). */

@@ -75,6 +75,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscFunctionBegin;
   PetscCall(PetscTime(&app->start));
   PetscCall(ItAppCheckValues(NULL));
+  PetscCall(ItAppCheckCommandOptions(app->command));
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));

@@ -385,3 +385,20 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* -error_estimate where the command has no error estimate (analyze, mc,
+   info) would be accepted and ignored: refused. Collective. */
+PetscErrorCode ItAppCheckCommandOptions(const char command[]) {
+  static const char *const estimating[] = {"run", "stationary", "crosscheck", "spectrum"};
+  PetscBool                set, estimate = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-error_estimate", &estimate, &set));
+  if (!set || !estimate) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(ItAppMatches(command, estimating, IT_COUNT(estimating)), PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT,
+             "-error_estimate applies to run, stationary, crosscheck and spectrum; '%s' has no "
+             "error estimate: drop it",
+             command);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

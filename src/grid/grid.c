@@ -250,6 +250,10 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
 /* The same box cut into n_i / factor cells per axis, for multigrid levels and
    the error estimates of doc/physics.md §5 (the coarse cells are unions of
    factor^d fine cells). Every axis must divide by factor. Collective. */
+/* The fewest cells per axis of a coarsened grid: on 2 or 3 cells the
+   coarse solves of -error_estimate fail or mean nothing. */
+#define IT_GRID_MIN_COARSE 4
+
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) {
   ItGrid g;
 
@@ -257,12 +261,13 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
   PetscCheck(factor >= 1, fine->comm, PETSC_ERR_ARG_OUTOFRANGE, "coarsening factor %" PetscInt_FMT,
              factor);
   for (PetscInt i = 0; i < fine->dim; i++)
-    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= 2, fine->comm,
+    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= IT_GRID_MIN_COARSE, fine->comm,
                PETSC_ERR_USER_INPUT,
                "-grid_n: axis %" PetscInt_FMT " has %" PetscInt_FMT
                " cells, which a grid coarsened by %" PetscInt_FMT
-               " cannot hold; use a multiple of %" PetscInt_FMT,
-               i, fine->n[i], factor, 2 * factor);
+               " cannot hold; use a multiple of %" PetscInt_FMT " of at least %" PetscInt_FMT
+               " (-error_estimate needs %d cells per axis on its coarsest grid)",
+               i, fine->n[i], factor, factor, IT_GRID_MIN_COARSE * factor, IT_GRID_MIN_COARSE);
   PetscCall(PetscNew(&g));
   g->comm  = fine->comm;
   g->dim   = fine->dim;
