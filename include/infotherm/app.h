@@ -4,9 +4,7 @@
 #include <infotherm/solve.h>
 #include <infotherm/diag.h>
 #include <infotherm/io.h>
-
-/* -error_estimate's coarse solves (src/app/error_estimate.c). */
-typedef struct _p_ItEstimate *ItEstimate;
+#include <infotherm/estimate.h>
 
 typedef struct {
   const char     *command;
@@ -26,8 +24,8 @@ typedef struct {
   Vec             good;            /* run: the last density that passed ItAppCheckStep */
   PetscReal       good_t;
   PetscInt        good_step;
-  /* -error_estimate (src/app/error_estimate.c): how the initial density and
-     the KL reference were made, to make them again on the coarse grids */
+  /* -error_estimate (src/estimate): how the initial density and the KL
+     reference were made, to make them again on the coarse grids */
   PetscInt   init_kind; /* 0 gaussian, 1 stationary, 2 file */
   char       init_file[PETSC_MAX_PATH_LEN];
   char       kl_reference[PETSC_MAX_PATH_LEN];
@@ -46,25 +44,7 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss);
 PetscErrorCode ItAppAppendRow(ItApp *app, PetscReal t);
 PetscErrorCode ItAppOutputColumns(ItApp *app);
-
-/* -error_estimate (src/app/error_estimate.c): the grids coarsened by 2 and 4
-   solved first, then combined with the fine rows into <q>_err and
-   <q>_extrap columns and summary.json's "error_estimate". */
-PetscErrorCode ItEstimateFromOptions(ItApp *app, PetscBool *on);
-PetscErrorCode ItEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance,
-                                ItEstimate *est);
-PetscErrorCode ItEstimateSolve(ItApp *app, ItEstimate est);
-PetscErrorCode ItEstimateSetFineSeconds(ItEstimate est, PetscLogDouble seconds);
-PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
-                                 const char (**names)[64]);
-PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values[],
-                             const PetscReal **row);
-PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final);
-PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
-                                   PetscReal values[], PetscReal cov[]);
-PetscInt       ItEstimateGetLevelCount(ItEstimate est);
-PetscErrorCode ItEstimateDestroy(ItEstimate *est);
-PetscErrorCode ItEstimateRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
+PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance);
 
 /* Memory per rank (src/app/memory.c): checked before the grid is allocated,
    printed by info. */

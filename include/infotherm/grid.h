@@ -41,6 +41,8 @@ PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index);
 PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter *scatter);
+/* A density on fine restricted to the coarser grid coarse of the same box (src/grid/restrict.c). */
+PetscErrorCode ItGridRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
 
 /* Centre of cell `index` along `axis`. */
 static inline PetscReal ItGridCoordinate(ItGrid grid, PetscInt axis, PetscInt index) {

@@ -29,7 +29,7 @@ PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
   if (grid == app->grid)
     PetscCall(VecCopy(fine, *pss));
   else
-    PetscCall(ItEstimateRestrict(app->grid, grid, fine, *pss));
+    PetscCall(ItGridRestrict(app->grid, grid, fine, *pss));
   PetscCall(VecDestroy(&fine));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -147,6 +147,46 @@ PetscErrorCode ItAppInitialDensity(ItApp *app) {
   default:
     PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, app->p));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate's callbacks: the initial density on a coarse grid, made
+   as -init made the fine one (a snapshot is read again, since on a restart
+   app->p holds the checkpoint's density, and restricted), and the density
+   of kl_to_stationary there. */
+static PetscErrorCode ItAppEstimateInitial(void *ctx, ItGrid grid, Vec p) {
+  ItApp    *app = (ItApp *)ctx;
+  PetscReal residual;
+  PetscInt  its;
+
+  PetscFunctionBegin;
+  if (app->init_kind == 0)
+    PetscCall(ItSolveGaussian(grid, p));
+  else if (app->init_kind == 1)
+    PetscCall(ItSolveStationary(grid, app->model, 0, p, &residual, &its));
+  else {
+    Vec fine;
+    PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
+    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, fine));
+    PetscCall(ItGridRestrict(app->grid, grid, fine, p));
+    PetscCall(VecDestroy(&fine));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItAppEstimateReference(void *ctx, ItGrid grid, Vec *pss) {
+  PetscFunctionBegin;
+  PetscCall(ItAppReferenceDensity((ItApp *)ctx, grid, pss));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate's coarse problems of the command's fine one (app->estimate). */
+PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance) {
+  ItEstimateProblem problem = {
+      app->grid, app->model, app->diag, ItAppEstimateInitial, ItAppEstimateReference, app};
+
+  PetscFunctionBegin;
+  PetscCall(ItEstimateCreate(&problem, transient, covariance, &app->estimate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -452,20 +492,20 @@ static PetscErrorCode ItAppRun(ItApp *app) {
       "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL,
       restart, restart, sizeof(restart), &restarted));
   PetscOptionsEnd();
-  PetscCall(ItEstimateFromOptions(app, &estimate));
+  PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
   /* a fresh run validates its initial density before it creates anything; a
      restart under -error_estimate solves the coarse grids again from t = 0 */
   if (!restarted)
     PetscCall(ItAppInitialDensity(app));
   else if (estimate)
     PetscCall(ItAppInitialOptions(app));
-  if (estimate) PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_FALSE, &app->estimate));
+  if (estimate) PetscCall(ItAppEstimateCreate(app, PETSC_TRUE, PETSC_FALSE));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItAppOutputColumns(app));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
   /* under -post_ranks the post ranks write the rows, with their _err columns */
-  if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app, app->estimate));
+  if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   PetscCall(VecDuplicate(app->p, &app->good));
   PetscCall(VecCopy(app->p, app->good));
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
@@ -507,7 +547,7 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
   PetscLogDouble fine_start, fine_end;
 
   PetscFunctionBegin;
-  PetscCall(ItEstimateFromOptions(app, &estimate));
+  PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
   PetscCall(PetscTime(&fine_end));
@@ -516,8 +556,8 @@ static PetscErrorCode ItAppStationary(ItApp *app) {
       app->grid, app->p, "the stationary density",
       "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
   if (estimate) {
-    PetscCall(ItEstimateCreate(app, PETSC_FALSE, PETSC_FALSE, &app->estimate));
-    PetscCall(ItEstimateSolve(app, app->estimate));
+    PetscCall(ItAppEstimateCreate(app, PETSC_FALSE, PETSC_FALSE));
+    PetscCall(ItEstimateSolve(app->estimate, &app->settings));
     PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
   }
   PetscCall(ItAppOutputColumns(app));

@@ -12,7 +12,6 @@
 #include <unistd.h>
 #include <infotherm/app.h>
 #include <infotherm/mc.h>
-#include <infotherm/error_estimate.h>
 
 /* infotherm mc: Langevin particles to -t_final, estimates every -output_every. */
 PetscErrorCode ItAppMC(ItApp *app) {
@@ -169,9 +168,9 @@ static PetscErrorCode ItAppCrosscheckEstimate(ItApp *app, ItCrosscheck cc, ItMC 
 
   PetscFunctionBegin;
   *bias_mc = NULL;
-  PetscCall(ItEstimateFromOptions(app, &on));
+  PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &on));
   if (!on) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_TRUE, &app->estimate));
+  PetscCall(ItAppEstimateCreate(app, PETSC_TRUE, PETSC_TRUE));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, bias_mc));
   PetscCall(ItCrosscheckSetBiasRun(cc, *bias_mc));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -205,7 +204,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p)); /* before the solver moves app->p on */
   if (bias_mc) PetscCall(ItMCInitialize(bias_mc, app->init_gaussian, app->p));
-  if (app->estimate) PetscCall(ItEstimateSolve(app, app->estimate));
+  if (app->estimate) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   if (mc_param >= 0) {
     const char *name;
     PetscCall(ItModelGetParameterInfo(app->model, mc_param, &name, NULL, NULL));
