@@ -5,6 +5,7 @@
 #include <infotherm/diag.h>
 #include <infotherm/io.h>
 #include <infotherm/estimate.h>
+#include <infotherm/init.h>
 
 typedef struct {
   const char     *command;
@@ -14,7 +15,6 @@ typedef struct {
   ItDiag          diag;
   ItIO            io;
   Vec             p;
-  PetscBool       init_gaussian; /* -init gaussian (the Monte Carlo draws it directly) */
   ItSolveSettings settings;
   PetscLogDouble  start;
   PetscReal       boundary_mass; /* the largest seen */
@@ -24,10 +24,9 @@ typedef struct {
   Vec             good;            /* run: the last density that passed ItAppCheckStep */
   PetscReal       good_t;
   PetscInt        good_step;
-  /* -error_estimate (src/estimate): how the initial density and the KL
-     reference were made, to make them again on the coarse grids */
-  PetscInt   init_kind; /* 0 gaussian, 1 stationary, 2 file */
-  char       init_file[PETSC_MAX_PATH_LEN];
+  /* how the initial density and the KL reference were made, to make them
+     again on the coarse grids of -error_estimate (src/estimate) */
+  ItInit     init; /* -init (the Monte Carlo draws a Gaussian directly) */
   char       kl_reference[PETSC_MAX_PATH_LEN];
   ItEstimate estimate; /* NULL without -error_estimate */
 } ItApp;
@@ -37,7 +36,6 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]);
 PetscErrorCode ItAppTearDown(ItApp *app);
 PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppInitialOptions(ItApp *app);
-PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file[], Vec p);
 PetscErrorCode ItAppCheckBox(ItApp *app);
 PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);

@@ -25,7 +25,7 @@ PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
-  PetscCall(ItAppReadDensity(app, "-kl_reference", app->kl_reference, fine));
+  PetscCall(ItInitReadDensity(app->grid, app->model, "-kl_reference", app->kl_reference, fine));
   if (grid == app->grid)
     PetscCall(VecCopy(fine, *pss));
   else
@@ -86,91 +86,37 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscCall(ItIODestroy(&app->io));
   PetscCall(ItDiagDestroy(&app->diag));
   PetscCall(ItEstimateDestroy(&app->estimate));
+  PetscCall(ItInitDestroy(&app->init));
   PetscCall(ItGridDestroy(&app->grid));
   PetscCall(ItModelDestroy(&app->model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A density snapshot FILE on the run's grid into p, checked and normalised;
-   option names the option that gave it (-init_file, -kl_reference). Collective. */
-PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file[], Vec p) {
-  char      what[PETSC_MAX_PATH_LEN + 32];
-  PetscReal t;
-
-  PetscFunctionBegin;
-  PetscCall(ItIOReadSnapshot(app->grid, app->model, file, p, &t));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s", option, file));
-  PetscCall(
-      ItSolveCheckDensity(app->grid, p, what, "give a density snapshot written by infotherm"));
-  PetscCall(ItSolveNormalize(app->grid, p));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* -init gaussian|stationary|file and -init_file: how the initial density is
-   made (app->init_kind, app->init_gaussian, app->init_file). Collective. */
+   made (app->init). Collective. */
 PetscErrorCode ItAppInitialOptions(ItApp *app) {
-  static const char *const kinds[] = {"gaussian", "stationary", "file"};
-  PetscInt                 kind    = 0;
-
   PetscFunctionBegin;
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Initial density", "ItApp");
-  PetscCall(PetscOptionsEList("-init", "initial density", NULL, kinds, 3, kinds[0], &kind, NULL));
-  PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL,
-                               app->init_file, app->init_file, sizeof(app->init_file), NULL));
-  PetscOptionsEnd();
-  app->init_gaussian = (PetscBool)(kind == 0);
-  app->init_kind     = kind;
-  PetscCheck(kind != 2 || app->init_file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-init file needs -init_file FILE.h5");
+  PetscCall(ItInitDestroy(&app->init));
+  PetscCall(ItInitCreate(app->grid, app->model, &app->init));
+  PetscCall(ItInitSetFromOptions(app->init));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* -init gaussian|stationary|file: the initial density in app->p. */
 PetscErrorCode ItAppInitialDensity(ItApp *app) {
-  PetscReal residual;
-  PetscInt  its;
-
   PetscFunctionBegin;
   PetscCall(ItAppInitialOptions(app));
-  switch (app->init_kind) {
-  case 0:
-    PetscCall(ItSolveGaussian(app->grid, app->p));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, "the initial Gaussian",
-                                  "change -init_mean or -init_cov"));
-    break;
-  case 1:
-    PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
-    PetscCall(ItSolveCheckDensity(
-        app->grid, app->p, "the stationary density of -init stationary",
-        "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
-    break;
-  default:
-    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, app->p));
-  }
+  PetscCall(ItInitDensity(app->init, app->grid, app->p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* -error_estimate's callbacks: the initial density on a coarse grid, made
    as -init made the fine one (a snapshot is read again, since on a restart
-   app->p holds the checkpoint's density, and restricted), and the density
-   of kl_to_stationary there. */
+   app->p holds the checkpoint's density), and the density of
+   kl_to_stationary there. */
 static PetscErrorCode ItAppEstimateInitial(void *ctx, ItGrid grid, Vec p) {
-  ItApp    *app = (ItApp *)ctx;
-  PetscReal residual;
-  PetscInt  its;
-
   PetscFunctionBegin;
-  if (app->init_kind == 0)
-    PetscCall(ItSolveGaussian(grid, p));
-  else if (app->init_kind == 1)
-    PetscCall(ItSolveStationary(grid, app->model, 0, p, &residual, &its));
-  else {
-    Vec fine;
-    PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
-    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, fine));
-    PetscCall(ItGridRestrict(app->grid, grid, fine, p));
-    PetscCall(VecDestroy(&fine));
-  }
+  PetscCall(ItInitDensity(((ItApp *)ctx)->init, grid, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -186,6 +132,8 @@ PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool co
       app->grid, app->model, app->diag, ItAppEstimateInitial, ItAppEstimateReference, app};
 
   PetscFunctionBegin;
+  /* stationary reads no -init: its coarse grids start from the default Gaussian, as before */
+  if (!app->init) PetscCall(ItInitCreate(app->grid, app->model, &app->init));
   PetscCall(ItEstimateCreate(&problem, transient, covariance, &app->estimate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -25,7 +25,7 @@ PetscErrorCode ItAppMC(ItApp *app) {
   PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p));
+  PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
   nout = ItSolveOutputCount(&app->settings);
   for (PetscInt k = 0; k <= nout; k++) {
     const PetscReal t = ItSolveOutputTime(&app->settings, k);
@@ -202,8 +202,8 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItAppOutputColumns(app));
   PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p)); /* before the solver moves app->p on */
-  if (bias_mc) PetscCall(ItMCInitialize(bias_mc, app->init_gaussian, app->p));
+  PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p)); /* before the solver moves app->p on */
+  if (bias_mc) PetscCall(ItMCInitialize(bias_mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
   if (app->estimate) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   if (mc_param >= 0) {
     const char *name;

@@ -360,7 +360,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   if (implicit) {
     PetscCall(TSSetIFunction(ts, residual, ItSolveIFunction, st));
     PetscCall(TSSetIJacobian(ts, st->J, st->J, ItSolveIJacobian, st));
-  } else PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
+  } else
+    PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
   {
@@ -370,8 +371,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   }
   PetscCall(TSGetTolerances(ts, NULL, NULL, &rtol, NULL));
   if (!user_rtol)
-    PetscCall(KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT,
-                               PETSC_DEFAULT));
+    PetscCall(
+        KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -550,12 +551,11 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
    levels pinned like the fine grid), to 1e-12 of the right-hand side (512^2:
    11 W-cycles, a quarter fewer flops than 17 V-cycles). BiCGStab keeps 7
    vectors where GMRES keeps 17, but stalls near 1e-14 of the right-hand side
-   (on the 3-D Hebbian model), which tight tolerances need to pass. On a grid that does not halve (an odd number
-   of cells on an axis) and with -stationary_pc_type hypre: BoomerAMG with
-   HMIS coarsening and extended+i interpolation with aggressive coarsening (8x
-   faster than BoomerAMG's defaults on 128^3 and half the memory). PCHYPRE
-   reads its BoomerAMG settings only from the options database, so the
-   defaults the user did not set are inserted for KSPSetFromOptions and
+   (on the 3-D Hebbian model), which tight tolerances need to pass. On a grid that does not halve
+   (an odd number of cells on an axis) and with -stationary_pc_type hypre: BoomerAMG with HMIS
+   coarsening and extended+i interpolation with aggressive coarsening (8x faster than BoomerAMG's
+   defaults on 128^3 and half the memory). PCHYPRE reads its BoomerAMG settings only from the
+   options database, so the defaults the user did not set are inserted for KSPSetFromOptions and
    removed right after: nothing of them stays in the database (or in
    snapshots). */
 static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *ksp) {
@@ -799,116 +799,5 @@ PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p) {
   mass *= grid->cell_volume;
   PetscCheck(mass > 0, grid->comm, PETSC_ERR_USER_INPUT, "the density has no mass on the box");
   PetscCall(VecScale(p, 1.0 / mass));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Reads -init_mean and -init_cov (row-major, or the variances) and returns the
-   mean and the lower Cholesky factor L, row-major, cov = L L^T. Defaults: the
-   box centre and a diagonal covariance with six standard deviations to each
-   wall. Refuses a covariance that is not symmetric positive definite, and a
-   Gaussian that the box cuts (more than 1e-6 of its mass outside). Collective. */
-PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]) {
-  const PetscInt d                            = grid->dim;
-  PetscReal      cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, logdet;
-  PetscInt       nmean = d, ncov = d * d;
-  PetscBool      set;
-  PetscBool      definite;
-
-  PetscFunctionBegin;
-  for (PetscInt i = 0; i < d; i++) {
-    const PetscReal sd = (grid->hi[i] - grid->lo[i]) / 12;
-    mean[i]            = 0.5 * (grid->lo[i] + grid->hi[i]);
-    cov[i * d + i]     = sd * sd;
-  }
-  PetscOptionsBegin(grid->comm, NULL, "Initial Gaussian", "ItSolve");
-  PetscCall(PetscOptionsRealArray("-init_mean", "mean of the initial Gaussian", NULL, mean, &nmean,
-                                  &set));
-  PetscCheck(!set || nmean == d, grid->comm, PETSC_ERR_USER_INPUT,
-             "-init_mean needs %" PetscInt_FMT " values; got %" PetscInt_FMT, d, nmean);
-  PetscCall(PetscOptionsRealArray("-init_cov", "covariance of the initial Gaussian, row-major",
-                                  NULL, cov, &ncov, &set));
-  PetscCheck(!set || ncov == d * d || ncov == d, grid->comm, PETSC_ERR_USER_INPUT,
-             "-init_cov needs %" PetscInt_FMT " values (row-major) or %" PetscInt_FMT
-             " variances; got %" PetscInt_FMT,
-             d * d, d, ncov);
-  PetscOptionsEnd();
-  if (set && ncov == d && d > 1) { /* variances only */
-    PetscReal var[IT_MAX_DIM];
-    for (PetscInt i = 0; i < d; i++) var[i] = cov[i];
-    for (PetscInt k = 0; k < d * d; k++) cov[k] = 0;
-    for (PetscInt i = 0; i < d; i++) cov[i * d + i] = var[i];
-  }
-  for (PetscInt i = 0; i < d; i++)
-    for (PetscInt j = 0; j < i; j++)
-      PetscCheck(PetscAbsReal(cov[i * d + j] - cov[j * d + i]) <=
-                     1e-12 * (PetscAbsReal(cov[i * d + j]) + PetscAbsReal(cov[j * d + i])),
-                 grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be symmetric");
-  PetscCall(ItGridCholesky(d, cov, L, &logdet, &definite));
-  PetscCheck(definite, grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be positive definite");
-
-  /* the mass outside the box, bounded by the sum over axes of the marginal tails */
-  {
-    PetscReal outside = 0;
-    for (PetscInt i = 0; i < d; i++) {
-      const PetscReal sd = PetscSqrtReal(2 * cov[i * d + i]);
-      outside += 0.5 * (erfc((mean[i] - grid->lo[i]) / sd) + erfc((grid->hi[i] - mean[i]) / sd));
-    }
-    PetscCheck(outside <= 1e-6, grid->comm, PETSC_ERR_USER_INPUT,
-               "the box cuts the initial Gaussian (%g of its mass lies outside): widen "
-               "-grid_lo/-grid_hi or narrow -init_cov",
-               (double)outside);
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* A Gaussian much narrower than a cell underflows at every cell centre:
-   refused with its narrowest axis (sd_i = |row i of L|) against the cell. */
-static PetscErrorCode ItSolveGaussianCheckWidth(ItGrid grid, const PetscReal L[], Vec p) {
-  const PetscInt d = grid->dim;
-  PetscReal      mass, sd[IT_MAX_DIM] = {0};
-  PetscInt       axis = 0;
-
-  PetscFunctionBegin;
-  PetscCall(VecSum(p, &mass));
-  if (mass > 0 && !PetscIsInfOrNanReal(mass)) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt i = 0; i < d; i++) {
-    for (PetscInt j = 0; j <= i; j++) sd[i] += L[i * d + j] * L[i * d + j];
-    sd[i] = PetscSqrtReal(sd[i]);
-    if (sd[i] / grid->h[i] < sd[axis] / grid->h[axis]) axis = i;
-  }
-  SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
-          "the initial Gaussian is narrower than a cell: it has no mass at any cell centre (its "
-          "standard deviation along variable %" PetscInt_FMT " is %g, the cells are %g wide%s); "
-          "widen -init_cov or refine -grid_n",
-          axis + 1, (double)sd[axis], (double)grid->h[axis],
-          sd[axis] >= grid->h[axis] ? "; it is thin along a diagonal: -init_cov is nearly singular"
-                                    : "");
-}
-
-/* The Gaussian density N(-init_mean, -init_cov) at the cell centres,
-   normalised on the grid (ItSolveGaussianOptions reads and checks it). Collective. */
-PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p) {
-  const PetscInt d = grid->dim;
-  PetscReal      mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM], logdet = 0;
-  PetscScalar   *pa;
-
-  PetscFunctionBegin;
-  PetscCall(ItSolveGaussianOptions(grid, mean, L));
-  for (PetscInt i = 0; i < d; i++) logdet += 2 * PetscLogReal(L[i * d + i]);
-  /* z = L^{-1}(x - mean), cov = L L^T */
-  PetscCall(VecGetArray(p, &pa));
-  ItGridForOwned(grid, c, l) {
-    PetscReal z[IT_MAX_DIM], quad = 0;
-    for (PetscInt i = 0; i < d; i++) {
-      PetscReal s = ItGridCoordinate(grid, i, c[i]) - mean[i];
-      for (PetscInt j = 0; j < i; j++) s -= L[i * d + j] * z[j];
-      z[i] = s / L[i * d + i];
-      quad += z[i] * z[i];
-    }
-    pa[l] = PetscExpReal(-0.5 * quad - 0.5 * logdet - 0.5 * d * PetscLogReal(2 * PETSC_PI));
-  }
-  PetscCall(VecRestoreArray(p, &pa));
-  PetscCall(ItSolveGaussianCheckWidth(grid, L, p));
-  PetscCall(ItSolveNormalize(grid, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
