@@ -10,16 +10,18 @@
    written. */
 #include <stdlib.h>
 #include <unistd.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 #include <infotherm/mc.h>
 
 /* infotherm mc: Langevin particles to -t_final, estimates every -output_every. */
-PetscErrorCode ItAppMC(ItApp *app) {
+PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]) {
   ItMC           mc;
   PetscInt       nout, ksnap = 1;
   PetscLogDouble now;
 
   PetscFunctionBegin;
+  (void)nfile, (void)files;
+  PetscCall(ItAppSetUp(app, app->stem));
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItAppInitialDensity(app));
@@ -179,7 +181,7 @@ static PetscErrorCode ItAppCrosscheckEstimate(ItApp *app, ItCrosscheck cc, ItMC 
 /* infotherm crosscheck: the solver (after its coarse-grid problems under
    -error_estimate), and at each of its output times the Monte Carlo advanced
    to that time and compared; then the report. */
-PetscErrorCode ItAppCrosscheck(ItApp *app) {
+PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   ItMC                 mc, bias_mc;
   ItCrosscheck         cc;
   ItAppCrosscheckState state = {0};
@@ -191,6 +193,8 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscLogDouble       now;
 
   PetscFunctionBegin;
+  (void)nfile, (void)files;
+  PetscCall(ItAppSetUp(app, app->stem));
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
@@ -202,8 +206,10 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItAppOutputColumns(app));
   PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p)); /* before the solver moves app->p on */
-  if (bias_mc) PetscCall(ItMCInitialize(bias_mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
+  PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN,
+                           app->p)); /* before the solver moves app->p on */
+  if (bias_mc)
+    PetscCall(ItMCInitialize(bias_mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
   if (app->estimate) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   if (mc_param >= 0) {
     const char *name;
