@@ -3,10 +3,17 @@ src/ and include/ belongs to a module of the table (src/M/, include/infotherm/M.
 include/infotherm/private/Mimpl.h), an #include may point only to the same
 module or to one of a lower level (never upward, never sideways to another
 module of the same level), and the include graph of the files has no cycle.
-The levels are read from the table, so a new module is placed by adding its
-row there. Prints the module graph (arrows and how many includes each holds)."""
+The same holds for calls: from the symbols each object file of the library
+defines and uses (nm on $INFOTHERM_LIB, default ../build/libinfotherm.a), no
+function of a module calls one of its own level or above. The levels are read
+from the table, so a new module is placed by adding its row there. Prints the
+module graph (arrows and how many includes each holds) and the call cycles
+between files of one module (the model registry's, for instance), which are
+allowed."""
+import collections
 import os
 import re
+import subprocess
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -77,6 +84,26 @@ def cycles(edges):
     return found
 
 
+def calls():
+    """file -> the files whose It* functions it calls, from the library's symbol tables."""
+    lib = os.environ.get("INFOTHERM_LIB", os.path.join(ROOT, "build", "libinfotherm.a"))
+    if not os.path.exists(lib):
+        return None
+    text = subprocess.run(["nm", "-A", lib], capture_output=True, text=True, check=True).stdout
+    defined, used = {}, collections.defaultdict(set)
+    for line in text.splitlines():
+        m = re.match(r"^[^:]*:(?:.*/)?([A-Za-z0-9_.]+\.c\.o):\s*(?:[0-9a-f]+)?\s+([A-Za-z])\s+(It\w+)$", line)
+        if not m:
+            continue
+        member, kind, symbol = m.groups()
+        path = "/".join(member[: -len(".o")].split("_", 2))  # src_app_cmd_run.c.o -> src/app/cmd_run.c
+        if kind in "TDBR":
+            defined[symbol] = path
+        elif kind == "U":
+            used[path].add(symbol)
+    return {f: sorted({defined[s] for s in syms if s in defined and defined[s] != f}) for f, syms in used.items()}
+
+
 def main():
     level = levels()
     check(len(level) >= 8, f"doc/design.md's module table gives {len(level)} modules with levels")
@@ -101,6 +128,19 @@ def main():
           "".join("\n       " + b for b in bad))
     loops = cycles(edges)
     check(not loops, "the include graph has no cycle" + "".join("\n       " + " -> ".join(c) for c in loops))
+    graph_calls = calls()
+    check(graph_calls is not None, "the library's symbol tables were read (set INFOTHERM_LIB)")
+    if graph_calls is not None:
+        upward = [f"{a} ({module_of(a)}) calls into {b} ({module_of(b)})" for a, bs in sorted(graph_calls.items())
+                  for b in bs if module_of(a) != module_of(b) and level.get(module_of(b), -1) >= level.get(module_of(a), -1)]
+        check(len(graph_calls) >= 20 and not upward,
+              f"no function calls into a module of the same or a higher level ({len(graph_calls)} object files)" +
+              "".join("\n       " + u for u in upward))
+        within = cycles(graph_calls)
+        across = [c for c in within if len({module_of(f) for f in c}) > 1]
+        check(not across, "no call cycle between files of different modules")
+        for c in within:
+            print("     call cycle inside " + module_of(c[0]) + ": " + " -> ".join(c))
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)
