@@ -1,5 +1,6 @@
 /* Unit test of the fp module: in 1-D the discrete equilibrium of a linear
-   gradient drift is the exact Gaussian at the cell centres (L p_exact = 0).
+   gradient drift is the exact Gaussian at the cell centres (L p_exact = 0);
+   and of the grid's read-only view (ItGridGetInfo).
    The column sums and off-diagonal signs of L for every registered model are
    checked by tests/test_conformance_models.c. Single rank. */
 #include <infotherm/fp.h>
@@ -51,11 +52,57 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* ItGridGetInfo on the linear model's 3-D grid (-grid_n 10,12,14 on [-2, 2]^3):
+   the cells, walls and widths given, the cell volume their product, the
+   owned cells the product of the owned widths, and every cell owned once
+   over the ranks. */
+static PetscErrorCode CheckGridInfo(PetscInt *failures) {
+  ItModel    model;
+  ItGrid     grid;
+  ItGridInfo info;
+  PetscInt   owned = 1, total, ok = 1;
+  PetscReal  volume = 1;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsClear(NULL));
+  PetscCall(PetscOptionsSetValue(NULL, "-model", "linear"));
+  PetscCall(PetscOptionsSetValue(NULL, "-linear_M", "-1,0,0,0,-1,0,0,0,-1"));
+  PetscCall(PetscOptionsSetValue(NULL, "-linear_b", "0,0,0"));
+  PetscCall(PetscOptionsSetValue(NULL, "-linear_D", "1,1,1"));
+  PetscCall(PetscOptionsSetValue(NULL, "-grid_n", "10,12,14"));
+  PetscCall(PetscOptionsSetValue(NULL, "-grid_lo", "-2,-2,-2"));
+  PetscCall(PetscOptionsSetValue(NULL, "-grid_hi", "2,2,2"));
+  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
+  PetscCall(ItModelSetFromOptions(model));
+  PetscCall(ItGridCreate(model, &grid));
+  PetscCall(ItGridGetInfo(grid, &info));
+  for (PetscInt a = 0; a < info.dim; a++) {
+    ok &= info.n[a] == 10 + 2 * a && info.lo[a] == -2 && info.hi[a] == 2;
+    ok &= PetscAbsReal(info.h[a] - 4.0 / info.n[a]) <= 1e-15;
+    volume *= info.h[a];
+    owned *= info.xm[a];
+  }
+  for (PetscInt a = info.dim; a < IT_MAX_DIM; a++) ok &= info.n[a] == 1 && info.xm[a] == 1;
+  PetscCallMPI(MPI_Allreduce(&info.nlocal, &total, 1, MPIU_INT, MPI_SUM, info.comm));
+  ok &= info.dim == 3 && owned == info.nlocal && total == 10 * 12 * 14;
+  ok &= PetscAbsReal(info.cell_volume - volume) <= 1e-15 * volume;
+  if (!ok) (*failures)++;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "%s grid info: 10 x 12 x 14 cells, %" PetscInt_FMT
+                        " owned in all, cell volume %g\n",
+                        ok ? "ok  " : "FAIL", total, (double)info.cell_volume));
+  PetscCall(ItGridDestroy(&grid));
+  PetscCall(ItModelDestroy(&model));
+  PetscCall(PetscOptionsClear(NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 int main(int argc, char **argv) {
   PetscInt failures = 0;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(CheckExactEquilibrium(&failures));
+  PetscCall(CheckGridInfo(&failures));
   PetscCall(PetscFinalize());
   return failures ? 1 : 0;
 }

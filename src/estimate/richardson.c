@@ -187,16 +187,17 @@ static PetscErrorCode ItEstimateFixedSteps(PetscBool *fixed) {
    covariance too (crosscheck). Collective. */
 PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool transient,
                                 PetscBool covariance, ItEstimate *out) {
-  const ItGrid grid = problem->grid;
-  ItEstimate   est;
-  PetscBool    fixed;
+  ItGridInfo grid;
+  ItEstimate est;
+  PetscBool  fixed;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCheck(grid->n[i] % 4 == 0 && grid->n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+  PetscCall(ItGridGetInfo(problem->grid, &grid));
+  for (PetscInt i = 0; i < grid.dim; i++)
+    PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
                "-grid_n must be a multiple of 4 (at least 8); %s has %" PetscInt_FMT " cells",
-               ItModelGetVariableName(problem->model, i), grid->n[i]);
+               ItModelGetVariableName(problem->model, i), grid.n[i]);
   PetscCall(ItEstimateFixedSteps(&fixed));
   PetscCall(PetscNew(&est));
   est->problem    = *problem;
