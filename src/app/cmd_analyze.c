@@ -1,14 +1,18 @@
 /* infotherm analyze SNAPSHOT.h5 ...: the diagnostics of saved snapshots. */
 #include <infotherm/private/appimpl.h>
 
-/* The options stored in the first snapshot (the command line overrides them),
-   then the set-up, with the output folder an "analysis" folder beside the
-   first snapshot unless -output_dir names one. */
-static PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]) {
+/* analyze's set-up (its row of the command table): the options stored in the
+   first snapshot (the command line overrides them), then the set-up, with the output folder an
+   "analysis" folder beside the first snapshot unless -output_dir names one. */
+PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]) {
   char      dir[PETSC_MAX_PATH_LEN], *slash;
   PetscBool set;
 
   PetscFunctionBegin;
+  if (!nfile && ItAppHelpRequested()) { /* analyze -help: the options, no snapshot needed */
+    PetscCall(ItAppSetUp(app, ""));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCheck(nfile > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "analyze needs one or more snapshot files: infotherm analyze DIR/density_0001.h5 ...");
   PetscCall(ItAppSnapshotOptions(files[0]));
@@ -34,7 +38,6 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   json_t   *extra;
 
   PetscFunctionBegin;
-  PetscCall(ItAppAnalyzeSetUp(app, nfile, files));
   for (PetscInt k = 0; k < nfile; k++) {
     PetscBool readable;
     PetscCall(PetscTestFile(files[k], 'r', &readable));

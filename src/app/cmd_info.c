@@ -7,7 +7,6 @@ PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]) {
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
-  PetscCall(ItAppSetUp(app, app->stem));
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(ItModelView(app->model, PETSC_VIEWER_STDOUT_WORLD));
   PetscCall(ItGridView(app->grid, PETSC_VIEWER_STDOUT_WORLD));

@@ -21,7 +21,6 @@ PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]) {
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
-  PetscCall(ItAppSetUp(app, app->stem));
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItAppInitialDensity(app));
@@ -194,7 +193,6 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
-  PetscCall(ItAppSetUp(app, app->stem));
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));

@@ -79,6 +79,21 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* -restart FILE|auto into restart (len bytes; NULL: read for -help only). */
+PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {
+  char file[PETSC_MAX_PATH_LEN] = "";
+
+  PetscFunctionBegin;
+  (void)app;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
+  PetscCall(PetscOptionsString(
+      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file,
+      file, sizeof(file), set));
+  PetscOptionsEnd();
+  if (restart) PetscCall(PetscStrncpy(restart, file, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
 PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
@@ -89,17 +104,12 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
-  PetscCall(ItAppSetUp(app, app->stem));
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
   app->settings.interrupt  = ItAppInterrupt;
   app->settings.checkpoint = ItAppCheckpoint;
   PetscCall(PetscTime(&app->last_checkpoint));
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
-  PetscCall(PetscOptionsString(
-      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL,
-      restart, restart, sizeof(restart), &restarted));
-  PetscOptionsEnd();
+  PetscCall(ItAppRestartOptions(app, restart, sizeof(restart), &restarted));
   PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
   /* a fresh run validates its initial density before it creates anything; a
      restart under -error_estimate solves the coarse grids again from t = 0 */

@@ -137,7 +137,6 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
-  PetscCall(ItAppSetUp(app, app->stem));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
   PetscCall(PetscOptionsBool(
       "-error_estimate", "also solve on the grids coarsened by 2 and 4: *_err, *_extrap, *_order",

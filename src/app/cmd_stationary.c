@@ -11,7 +11,6 @@ PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
-  PetscCall(ItAppSetUp(app, app->stem));
   PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));

@@ -1,25 +1,28 @@
-/* The commands of doc/design.md, as a table: the command word, the function
-   that runs it (src/app/cmd_*.c) and whether it takes file arguments. A new
-   command is a row here and its file. Each command sets up what it needs
-   (ItAppSetUp), reads its options, validates everything before it writes
+/* The commands of doc/design.md, as a table: the command word, its set-up
+   (NULL: ItAppSetUp, model, grid, diagnostics and output folder from the
+   options), the function that runs it (src/app/cmd_*.c) and whether it takes
+   file arguments. A new command is a row here and its file. With -help the
+   set-up runs and ItAppHelp lists the options instead of the command. A
+   command reads its options, validates everything before it writes
    anything, then composes model, grid, operator, solver, diagnostics and
    output; no command calls back into this dispatcher. */
 #include <infotherm/private/appimpl.h>
 
 typedef struct {
   const char    *name;
+  ItAppCommandFn setup; /* NULL: ItAppSetUp */
   ItAppCommandFn run;
   PetscBool      files; /* takes file arguments (analyze's snapshots) */
 } ItAppCommand;
 
 static const ItAppCommand ItAppCommands[] = {
-    {"run", ItAppRun, PETSC_FALSE},
-    {"stationary", ItAppStationary, PETSC_FALSE},
-    {"analyze", ItAppAnalyze, PETSC_TRUE},
-    {"mc", ItAppMC, PETSC_FALSE},
-    {"crosscheck", ItAppCrosscheck, PETSC_FALSE},
-    {"spectrum", ItAppSpectrum, PETSC_FALSE},
-    {"info", ItAppInfo, PETSC_FALSE},
+    {"run", NULL, ItAppRun, PETSC_FALSE},
+    {"stationary", NULL, ItAppStationary, PETSC_FALSE},
+    {"analyze", ItAppAnalyzeSetUp, ItAppAnalyze, PETSC_TRUE},
+    {"mc", NULL, ItAppMC, PETSC_FALSE},
+    {"crosscheck", NULL, ItAppCrosscheck, PETSC_FALSE},
+    {"spectrum", NULL, ItAppSpectrum, PETSC_FALSE},
+    {"info", NULL, ItAppInfo, PETSC_FALSE},
 };
 
 /* The table's command named `command` (NULL: none). */
@@ -57,8 +60,14 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
   PetscCheck(!nfile || cmd->files, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
   app.command = command;
-  app.stem    = stem;
-  PetscCall(cmd->run(&app, nfile, files));
+  if (cmd->setup)
+    PetscCall(cmd->setup(&app, nfile, files));
+  else
+    PetscCall(ItAppSetUp(&app, stem));
+  if (ItAppHelpRequested())
+    PetscCall(ItAppHelp(&app)); /* lists the options, solves and writes nothing */
+  else
+    PetscCall(cmd->run(&app, nfile, files));
   *interrupted = app.interrupted;
   PetscCall(ItAppTearDown(&app));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -10,7 +10,6 @@
 
 typedef struct {
   const char     *command;
-  const char     *stem; /* the input file's stem: the default output folder */
   char            output_dir[PETSC_MAX_PATH_LEN];
   ItModel         model;
   ItGrid          grid;
@@ -60,12 +59,14 @@ PetscErrorCode ItAppViewMemory(ItApp *app);
 PetscErrorCode ItAppCheckOptions(ItApp *app);
 PetscErrorCode ItAppSnapshotOptions(const char file[]);
 
-/* The commands (the table of src/app/commands.c): each sets up what it needs
-   (ItAppSetUp) and runs; nfile, files: the file arguments (analyze only). */
+/* The commands (the table of src/app/commands.c), run after the set-up
+   (ItAppSetUp, or the command's own); nfile, files: the file arguments
+   (analyze only). */
 typedef PetscErrorCode (*ItAppCommandFn)(ItApp *app, PetscInt nfile, char *files[]);
 PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]);        /* cmd_run.c */
 PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]); /* cmd_stationary.c */
 PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]);    /* cmd_analyze.c */
+PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]);
 PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]);         /* cmd_mc.c */
 PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]); /* cmd_mc.c */
 PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]);   /* cmd_spectrum.c */
@@ -74,3 +75,10 @@ PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]);       /* cm
 /* Dedicated post-processing ranks, -post_ranks K (src/app/post.c). */
 PetscBool      ItPostSolverOnly(void);
 PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint);
+PetscErrorCode ItPostOptions(void);
+
+/* -help: the options of the objects a command would create, nothing solved
+   or written (src/app/help.c); -restart's option (src/app/cmd_run.c). */
+PetscBool      ItAppHelpRequested(void);
+PetscErrorCode ItAppHelp(ItApp *app);
+PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set);
