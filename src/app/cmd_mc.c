@@ -252,3 +252,26 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
              nfail, worst, app->output_dir);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* mc -help: the solve settings, initial density, stationary solve (-init
+   stationary), the Monte Carlo and the output folder. */
+PetscErrorCode ItAppMCHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpTransient(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpMC(app, PETSC_FALSE));
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* crosscheck -help: run's solver options, the Monte Carlo and the cross-check. */
+PetscErrorCode ItAppCrosscheckHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpTransient(app));
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStepper(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpMC(app, PETSC_TRUE));
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

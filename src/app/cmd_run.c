@@ -155,3 +155,17 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* run -help: the solve settings, initial density, restart, post-processing
+   ranks, error estimate, time stepper, stationary solve and output folder. */
+PetscErrorCode ItAppRunHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpTransient(app));
+  PetscCall(ItAppRestartOptions(app, NULL, 0, NULL));
+  PetscCall(ItPostOptions());
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStepper(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -180,3 +180,14 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItSpectrumDestroy(&s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* spectrum -help: the error estimate, the stationary solve, the eigensolver
+   and the output folder. */
+PetscErrorCode ItAppSpectrumHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpSpectrum(app));
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -42,3 +42,12 @@ PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
   json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* stationary -help: the error estimate, the stationary solve, the output folder. */
+PetscErrorCode ItAppStationaryHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

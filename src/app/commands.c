@@ -1,28 +1,30 @@
 /* The commands of doc/design.md, as a table: the command word, its set-up
    (NULL: ItAppSetUp, model, grid, diagnostics and output folder from the
-   options), the function that runs it (src/app/cmd_*.c) and whether it takes
-   file arguments. A new command is a row here and its file. With -help the
-   set-up runs and ItAppHelp lists the options instead of the command. A
-   command reads its options, validates everything before it writes
-   anything, then composes model, grid, operator, solver, diagnostics and
-   output; no command calls back into this dispatcher. */
+   options), the functions that run it and that list its options under -help
+   (src/app/cmd_*.c), and whether it takes file arguments. A new command is a
+   row here and its file. With -help the set-up runs and the command's help
+   lists the options of what it would create instead of running it. A command
+   reads its options, validates everything before it writes anything, then
+   composes model, grid, operator, solver, diagnostics and output; no command
+   calls back into this dispatcher. */
 #include <infotherm/private/appimpl.h>
 
 typedef struct {
   const char    *name;
   ItAppCommandFn setup; /* NULL: ItAppSetUp */
   ItAppCommandFn run;
+  ItAppHelpFn    help;  /* -help: the options beyond the set-up's (and the output folder's) */
   PetscBool      files; /* takes file arguments (analyze's snapshots) */
 } ItAppCommand;
 
 static const ItAppCommand ItAppCommands[] = {
-    {"run", NULL, ItAppRun, PETSC_FALSE},
-    {"stationary", NULL, ItAppStationary, PETSC_FALSE},
-    {"analyze", ItAppAnalyzeSetUp, ItAppAnalyze, PETSC_TRUE},
-    {"mc", NULL, ItAppMC, PETSC_FALSE},
-    {"crosscheck", NULL, ItAppCrosscheck, PETSC_FALSE},
-    {"spectrum", NULL, ItAppSpectrum, PETSC_FALSE},
-    {"info", NULL, ItAppInfo, PETSC_FALSE},
+    {"run", NULL, ItAppRun, ItAppRunHelp, PETSC_FALSE},
+    {"stationary", NULL, ItAppStationary, ItAppStationaryHelp, PETSC_FALSE},
+    {"analyze", ItAppAnalyzeSetUp, ItAppAnalyze, ItAppHelpOutput, PETSC_TRUE},
+    {"mc", NULL, ItAppMC, ItAppMCHelp, PETSC_FALSE},
+    {"crosscheck", NULL, ItAppCrosscheck, ItAppCrosscheckHelp, PETSC_FALSE},
+    {"spectrum", NULL, ItAppSpectrum, ItAppSpectrumHelp, PETSC_FALSE},
+    {"info", NULL, ItAppInfo, NULL, PETSC_FALSE},
 };
 
 /* The table's command named `command` (NULL: none). */
@@ -64,9 +66,9 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
     PetscCall(cmd->setup(&app, nfile, files));
   else
     PetscCall(ItAppSetUp(&app, stem));
-  if (ItAppHelpRequested())
-    PetscCall(ItAppHelp(&app)); /* lists the options, solves and writes nothing */
-  else
+  if (ItAppHelpRequested()) { /* lists the options, solves and writes nothing */
+    if (cmd->help) PetscCall(cmd->help(&app));
+  } else
     PetscCall(cmd->run(&app, nfile, files));
   *interrupted = app.interrupted;
   PetscCall(ItAppTearDown(&app));

@@ -63,9 +63,20 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]);
    (ItAppSetUp, or the command's own); nfile, files: the file arguments
    (analyze only). */
 typedef PetscErrorCode (*ItAppCommandFn)(ItApp *app, PetscInt nfile, char *files[]);
-PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]);        /* cmd_run.c */
+/* A command's -help: the options of what it would create. */
+typedef PetscErrorCode (*ItAppHelpFn)(ItApp *app);
+PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]); /* cmd_run.c */
+PetscErrorCode ItAppRunHelp(ItApp *app);
 PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]); /* cmd_stationary.c */
-PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]);    /* cmd_analyze.c */
+PetscErrorCode ItAppStationaryHelp(ItApp *app);
+PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]); /* cmd_analyze.c */
+PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]);      /* cmd_mc.c */
+PetscErrorCode ItAppMCHelp(ItApp *app);
+PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]);
+PetscErrorCode ItAppCrosscheckHelp(ItApp *app);
+PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]); /* cmd_spectrum.c */
+PetscErrorCode ItAppSpectrumHelp(ItApp *app);
+PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]); /* cmd_info.c */
 PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]);
 PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]);         /* cmd_mc.c */
 PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]); /* cmd_mc.c */
@@ -78,7 +89,14 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
 PetscErrorCode ItPostOptions(void);
 
 /* -help: the options of the objects a command would create, nothing solved
-   or written (src/app/help.c); -restart's option (src/app/cmd_run.c). */
+   or written (src/app/help.c: the pieces each command's help composes);
+   -restart's option (src/app/cmd_run.c). */
 PetscBool      ItAppHelpRequested(void);
-PetscErrorCode ItAppHelp(ItApp *app);
+PetscErrorCode ItAppHelpTransient(ItApp *app);
+PetscErrorCode ItAppHelpEstimate(ItApp *app);
+PetscErrorCode ItAppHelpStepper(ItApp *app);
+PetscErrorCode ItAppHelpStationary(void);
+PetscErrorCode ItAppHelpMC(ItApp *app, PetscBool crosscheck);
+PetscErrorCode ItAppHelpSpectrum(ItApp *app);
+PetscErrorCode ItAppHelpOutput(ItApp *app);
 PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set);
