@@ -78,6 +78,8 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
 PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint);
 PetscInt       ItIOSignalsReceived(void);
 void           ItIOProtectInput(const char file[]);
+PetscErrorCode ItIOCheckSnapshotModel(ItModel model, const char option[], const char file[],
+                                      PetscBool strict);
 void           ItIOScanOptionsFile(const char file[], char message[], size_t len);
 PetscErrorCode ItIOCheckUnusedOptions(MPI_Comm comm, const char *const prefixes[], PetscInt n,
                                       const char what[]);

@@ -1219,3 +1219,46 @@ PetscInt ItIOSignalsReceived(void) {
 void ItIOSignalsForwarded(void) {
   ItSignalCount++;
 }
+
+/* The model that wrote snapshot `file` against this command's: its type
+   (always: a -kl_reference of another model is no reference), and with
+   `strict` its whole fingerprint (analyze, whose model comes from the
+   snapshot's /options: an edited option there would otherwise override what
+   the snapshot was computed with). Collective. */
+PetscErrorCode ItIOCheckSnapshotModel(ItModel model, const char option[], const char file[],
+                                      PetscBool strict) {
+  PetscViewer viewer;
+  char       *stored_model = NULL, *stored = NULL, *mine;
+  json_t     *fingerprint;
+  PetscBool   same, has;
+
+  PetscFunctionBegin;
+  PetscCall(ItIOViewerOpen(PETSC_COMM_WORLD, file, FILE_MODE_READ, &viewer));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "model", &has));
+  if (has)
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL,
+                                           &stored_model));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "fingerprint", &has));
+  if (has)
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "fingerprint", PETSC_STRING, NULL,
+                                           &stored));
+  PetscCall(PetscViewerDestroy(&viewer));
+  PetscCall(PetscStrcmp(stored_model ? stored_model : "", ItModelGetTypeName(model), &same));
+  PetscCheck(same, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
+             "%s %s was written by model %s; this command runs model %s", option, file,
+             stored_model ? stored_model : "(none)", ItModelGetTypeName(model));
+  if (strict && stored) {
+    PetscCall(ItModelGetFingerprint(model, &fingerprint));
+    mine = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(fingerprint);
+    same = (PetscBool)(mine && !strcmp(mine, stored));
+    free(mine);
+    PetscCheck(same, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: its /options give other model parameters than its fingerprint (%s); restore "
+               "/options, or give the parameters on the command line",
+               file, stored);
+  }
+  PetscCall(PetscFree(stored_model));
+  PetscCall(PetscFree(stored));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
