@@ -305,6 +305,15 @@ refused(C, "analyze a variable-length string in /options", "analyze", [vlen], vl
 refused(C, "-spectrum_eps_target nan", "spectrum", TINY + ["-spectrum_eps_target", "nan"], "-spectrum_eps_target")
 refused(C, "-spectrum_eps_type power", "spectrum", TINY + ["-spectrum_eps_type", "power"], "-spectrum_eps_type")
 
+# memory: the spectrum and the Monte Carlo's particles are in the estimate (not run against the
+# unfixed binary: it allocated until the machine ran out)
+refused(C, "mc -mc_particles 2000000000", "mc", TINY + ["-mc_particles", "2000000000"], "-mc_particles")
+refused(C, "spectrum on 20000^2", "spectrum", ["-model", "linear", "-grid_n", "20000"], "-grid_n", ranks=(1,))
+text = run("info", ["-model", "linear", "-grid_n", "64", "-spectrum_nev", "40", "-mc_particles", "1000000"]).stdout
+line = [l for l in text.splitlines() if l.startswith("memory per rank")]
+check(len(line) == 1 and "spectrum " in line[0] and "mc " in line[0], f"[{C}] info's memory line has the spectrum and mc: {line}")
+counts[C] += 1
+
 # ------------------------------------------------- folders, locks, messages ---
 F = "folders/locks/messages"
 # -overwrite never deletes a file the command reads
