@@ -368,6 +368,9 @@ refused(F, "-t_final 5e-324", "run", TINY + ["-t_final", "5e-324"], "-t_final 5e
 refused(F, "-error_estimate on 12 cells (3-cell coarse grid)", "stationary", ["-model", "linear", "-grid_n", "12", "-error_estimate"], "-grid_n")
 refused(F, "mc -error_estimate", "mc", TINY + ["-error_estimate"], "-error_estimate")
 refused(F, "analyze -error_estimate", "analyze", [source, "-error_estimate"], "-error_estimate")
+out = tmpdir("toggle-estimate")
+run("run", TINY + ["-error_estimate", "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+refused(F, "a restart that drops -error_estimate", "run", TINY + ["-restart", "auto", "-output_dir", out], "-error_estimate", folder=out)
 
 print("cases by class:", ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
 finish()

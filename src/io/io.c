@@ -782,7 +782,8 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
       PetscViewerHDF5ReadAttribute(viewer, "/density", "columns", PETSC_STRING, NULL, &columns));
   PetscCall(PetscStrcmp(columns, expected, &same));
   PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s has other diagnostics columns than this run (were -bits, -kl_reference or "
+             "%s has other diagnostics columns than this run (were -bits, -kl_reference, "
+             "-error_estimate or "
              "-temperature changed?)",
              file);
   PetscCall(PetscFree(columns));
