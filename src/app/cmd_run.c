@@ -77,7 +77,7 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
              "it; give -t_final %g or more, or start afresh",
              (double)app->settings.t_final, file, (double)app->settings.t0,
              (double)app->settings.t0);
-  app->boundary_mass      = state[IT_STATE_BOUNDARY];
+  app->boundary_mass = state[IT_STATE_BOUNDARY];
   PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
                       (double)state[IT_STATE_T], app->settings.step0));
