@@ -64,7 +64,7 @@ refused("an options file formula that starts with '-'", "run", ["-options_file",
 # --- item 5: counts that wrap, steps the run cannot take ---------------------------
 LIN = ["-model", "linear", "-grid_n", "16"]
 refused("particles beyond 32 bits", "mc", LIN + ["-mc_particles", "4294967396"], ["-mc_particles 4294967396"], ranks=(1, 2))
-refused("particle coordinates beyond 32-bit indices", "mc", LIN + ["-mc_particles", "1100000000"], ["-mc_particles", "coordinates"])
+refused("particle coordinates beyond 32-bit indices", "mc", LIN + ["-mc_particles", "1100000000", "-memory_check", "false"], ["-mc_particles", "coordinates"])
 refused("a seed beyond 32 bits", "mc", LIN + ["-mc_seed", "4294967297"], ["-mc_seed"])
 refused("cells beyond 32 bits", "run", ["-model", "linear", "-grid_n", "4294967360,48"], ["-grid_n 4294967360"], ranks=(1, 2))
 refused("a grid whose cell count overflows", "run", ["-model", "linear", "-grid_n", "50000,50000"], ["-grid_n", "2.5e+09 cells"])
