@@ -65,6 +65,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItGridCreateBox(app->model, &app->grid));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
+  PetscCall(ItIOMarginalAxes(app->grid, app->model, NULL, NULL)); /* -snapshot_marginal, checked */
   PetscCall(ItAppCheckOptions(app));
   PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
   PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
