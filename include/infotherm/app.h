@@ -93,6 +93,9 @@ PetscErrorCode ItPostOptions(void);
 PetscBool      ItAppHelpRequested(void);
 PetscErrorCode ItAppHelp(ItApp *app);
 PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set);
+/* run's start and end lines on stderr when it is not a terminal (src/app/report.c). */
+PetscErrorCode ItAppReportStart(ItApp *app);
+PetscErrorCode ItAppReportEnd(ItApp *app);
 
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],
