@@ -39,14 +39,14 @@ PetscErrorCode ItAppReportStart(ItApp *app) {
 
 PetscErrorCode ItAppReportEnd(ItApp *app) {
   PetscLogDouble now;
+  char           line[256];
 
   PetscFunctionBegin;
   if (!ItAppReporting(app)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscTime(&now));
-  PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                         "infotherm run: %s at t = %g after %" PetscInt_FMT " steps, %.1f s\n",
-                         app->settings.interrupted ? "stopped (checkpoint written)" : "finished",
-                         (double)app->settings.t_end, app->settings.steps,
-                         (double)(now - app->start)));
+  snprintf(line, sizeof(line), "infotherm run: %s at t = %g after %lld steps, %.1f s\n",
+           app->settings.interrupted ? "stopped (checkpoint written)" : "finished",
+           (double)app->settings.t_end, (long long)app->settings.steps, (double)(now - app->start));
+  PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR, "%s", line));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
