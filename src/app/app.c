@@ -67,9 +67,11 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItGridSetUp(app->grid));
   PetscCall(ItIOMarginalAxes(app->grid, app->model, NULL, NULL)); /* -snapshot_marginal, checked */
   PetscCall(ItAppCheckOptions(app));
-  PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
-  PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
-  PetscCall(ItAppDiagnostics(app));
+  if (strcmp(app->command, "info")) { /* info estimates the memory, allocates nothing of grid size */
+    PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
+    PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
+    PetscCall(ItAppDiagnostics(app));
+  }
   type = ItModelGetTypeName(app->model);
   PetscCall(
       PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s", stem[0] ? stem : type));
