@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 
 static PetscBool ItAppReporting(ItApp *app) {
   return (PetscBool)(!app->settings.quiet && !isatty(STDERR_FILENO));
