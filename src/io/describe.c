@@ -35,8 +35,8 @@ PetscErrorCode ItIOMarginalAxes(ItGrid grid, ItModel model, PetscInt *naxes, Pet
   PetscFunctionBegin;
   PetscOptionsBegin(grid->comm, NULL, "Snapshots", "ItIO");
   PetscCall(PetscOptionsStringArray("-snapshot_marginal",
-                                    "the (1 to 3) variables of /marginal in snapshots of 4 to 6 "
-                                    "variables, the density.xmf shows (default: the first three)",
+                                    "the 1 to 3 variables of /marginal (what density.xmf shows) "
+                                    "in snapshots of 4 to 6 variables (default: the first three)",
                                     NULL, names, &n, &set));
   PetscOptionsEnd();
   if (!set) n = 0;
