@@ -17,6 +17,15 @@
 #include <infotherm/app.h>
 #include <infotherm/error_estimate.h>
 
+/* the blocks after the diagnostics: _err, _extrap, _uncertainty, _trusted */
+#define IT_ESTIMATE_NBLOCK 4
+
+/* One column's error bar at one time. */
+typedef struct {
+  PetscReal err, grid, uncertainty, order;
+  PetscBool trusted;
+} ItEstimateBar;
+
 typedef struct {
   ItApp         *app;
   PetscInt       factor;
@@ -306,11 +315,13 @@ PetscErrorCode ItEstimateSetFineSeconds(ItEstimate est, PetscLogDouble seconds) 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The table's columns: the diagnostics, then <q>_err, then <q>_extrap, for
-   every column but mass. */
+/* The table's columns: the diagnostics, then <q>_err, <q>_extrap,
+   <q>_uncertainty and <q>_trusted, each block for every column but mass. */
 PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
                                  const char (**names)[64]) {
-  const PetscInt n = est->ncol;
+  static const char *const suffix[IT_ESTIMATE_NBLOCK] = {"err", "extrap", "uncertainty",
+                                                          "trusted"};
+  const PetscInt           n                          = est->ncol;
 
   PetscFunctionBegin;
   PetscCall(PetscFree(est->extra));
@@ -323,17 +334,15 @@ PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
     PetscCall(PetscStrcmp(ItDiagGetColumnName(diag, k), "mass", &mass));
     if (!mass) est->extra[est->nextra++] = k;
   }
-  PetscCall(PetscMalloc1(n + 2 * est->nextra, &est->names));
-  PetscCall(PetscMalloc1(n + 2 * est->nextra, &est->row));
+  PetscCall(PetscMalloc1(n + IT_ESTIMATE_NBLOCK * est->nextra, &est->names));
+  PetscCall(PetscMalloc1(n + IT_ESTIMATE_NBLOCK * est->nextra, &est->row));
   for (PetscInt k = 0; k < n; k++)
     PetscCall(PetscStrncpy(est->names[k], ItDiagGetColumnName(diag, k), sizeof(est->names[k])));
-  for (PetscInt e = 0; e < est->nextra; e++) {
-    const char *name = ItDiagGetColumnName(diag, est->extra[e]);
-    PetscCall(PetscSNPrintf(est->names[n + e], sizeof(est->names[0]), "%s_err", name));
-    PetscCall(
-        PetscSNPrintf(est->names[n + est->nextra + e], sizeof(est->names[0]), "%s_extrap", name));
-  }
-  *ncol  = n + 2 * est->nextra;
+  for (PetscInt b = 0; b < IT_ESTIMATE_NBLOCK; b++)
+    for (PetscInt e = 0; e < est->nextra; e++)
+      PetscCall(PetscSNPrintf(est->names[n + b * est->nextra + e], sizeof(est->names[0]), "%s_%s",
+                              ItDiagGetColumnName(diag, est->extra[e]), suffix[b]));
+  *ncol  = n + IT_ESTIMATE_NBLOCK * est->nextra;
   *names = (const char(*)[64])est->names;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -361,39 +370,62 @@ static void ItEstimateRowsAt(ItEstimate est, PetscReal t, const PetscReal *q[]) 
     }
 }
 
-/* The correction of column k given the fine value and the coarse rows q[]
-   (NULL: none, NaN), its grid part, the observed order and whether it is trusted. */
-static PetscReal ItEstimateColumnCorrection(const PetscReal *q[], PetscInt k, PetscReal fine,
-                                            PetscReal *grid_part, PetscReal *order,
-                                            PetscBool *trusted) {
+/* The error bar of column k at time t given the fine value and the coarse
+   rows q[] (NULL: none, NaN): the correction, its grid part, the half-width,
+   the observed order and whether it is trusted. At the initial time the
+   density is the same exact one on every grid: no correction; the bar is
+   ItEstimateInitialUncertainty, trusted unless the initial density is
+   under-resolved (ItEstimateInitialResolved). */
+static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], PetscInt k,
+                                         PetscReal t, PetscReal fine) {
   const PetscReal *q2 = q[IT_ESTIMATE_2H], *q4 = q[IT_ESTIMATE_4H], *qt = q[IT_ESTIMATE_4H_TIGHT];
+  const PetscReal  q4k = q4 ? q4[k] : (PetscReal)NAN, qtk = qt ? qt[k] : (PetscReal)NAN;
+  ItEstimateBar    bar = {(PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN,
+                          PETSC_FALSE};
 
-  *grid_part = *order = (PetscReal)NAN;
-  *trusted            = PETSC_FALSE;
-  if (!q2 || !q4) return (PetscReal)NAN;
-  *grid_part = ItEstimateCorrection(fine, q2[k], q4[k], (PetscReal)NAN);
-  *order     = ItEstimateOrder(fine, q2[k], q4[k]);
-  *trusted   = ItEstimateTrusted(fine, q2[k], q4[k]);
-  return ItEstimateCorrection(fine, q2[k], q4[k], qt ? qt[k] : (PetscReal)NAN);
+  if (!q2) return bar;
+  bar.grid        = ItEstimateCorrection(fine, q2[k], q4k, (PetscReal)NAN);
+  bar.order       = ItEstimateOrder(fine, q2[k], q4k);
+  bar.trusted     = ItEstimateTrusted(fine, q2[k], q4k);
+  bar.err         = ItEstimateCorrection(fine, q2[k], q4k, qtk);
+  bar.uncertainty = ItEstimateUncertainty(fine, q2[k], q4k, qtk);
+  if (est->transient && t == 0) {
+    bar.err         = 0;
+    bar.uncertainty = ItEstimateInitialUncertainty(fine, q2[k], q4k);
+    bar.trusted     = ItEstimateInitialResolved(fine, q2[k], q4k);
+  }
+  return bar;
 }
 
-/* The table's row at time t from the fine values: values, _err, _extrap. */
+/* The table's row at time t from the fine values: values, _err, _extrap,
+   _uncertainty, _trusted. */
 PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values[],
                              const PetscReal **row) {
-  const PetscInt   n = est->ncol;
+  const PetscInt   n = est->ncol, m = est->nextra;
   const PetscReal *q[IT_ESTIMATE_NLEVEL];
+  PetscInt         unresolved = 0;
+  const char      *first      = NULL;
 
   PetscFunctionBegin;
   ItEstimateRowsAt(est, t, q);
   PetscCall(PetscArraycpy(est->row, values, n));
-  for (PetscInt e = 0; e < est->nextra; e++) {
-    const PetscInt  k = est->extra[e];
-    PetscReal       grid, order;
-    PetscBool       trusted;
-    const PetscReal err = ItEstimateColumnCorrection(q, k, values[k], &grid, &order, &trusted);
-    est->row[n + e]     = err;
-    est->row[n + est->nextra + e] = values[k] + err;
+  for (PetscInt e = 0; e < m; e++) {
+    const PetscInt      k   = est->extra[e];
+    const ItEstimateBar bar = ItEstimateColumnBar(est, q, k, t, values[k]);
+    if (est->transient && t == 0 && q[IT_ESTIMATE_2H] && !bar.trusted && !unresolved++)
+      first = est->names[k];
+    est->row[n + e]         = bar.err;
+    est->row[n + m + e]     = values[k] + bar.err;
+    est->row[n + 2 * m + e] = bar.uncertainty;
+    est->row[n + 3 * m + e] = bar.trusted ? 1 : 0;
   }
+  if (unresolved)
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                           "infotherm: warning: the initial density is under-resolved: %" PetscInt_FMT
+                           " of its diagnostics (first %s) differ between the grids coarsened by "
+                           "1, 2 and 4 at an observed order below %g (its t = 0 row has "
+                           "<q>_trusted 0); refine -grid_n or widen the initial density\n",
+                           unresolved, first, (double)IT_ESTIMATE_ORDER_MIN));
   *row = est->row;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -460,19 +492,24 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
   for (PetscInt e = 0; e < est->nextra; e++) {
     const PetscInt  k    = est->extra[e];
     const char     *name = ItDiagGetColumnName(diag, k);
-    PetscReal       grid, order;
-    PetscBool       trusted;
-    const PetscReal err = ItEstimateColumnCorrection(q, k, values[k], &grid, &order, &trusted);
-    char            key[IT_DIAG_NAME_LEN + 8];
-    json_t         *quantity;
+    const ItEstimateBar bar = ItEstimateColumnBar(est, q, k, t, values[k]);
+    const PetscReal     err = bar.err, grid = bar.grid, order = bar.order;
+    const PetscBool     trusted = bar.trusted;
+    char                key[IT_DIAG_NAME_LEN + 16];
+    json_t             *quantity;
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_err", name));
     PetscCall(ItJSONSet(final, key, ItJSONReal(err)));
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_extrap", name));
     PetscCall(ItJSONSet(final, key, ItJSONReal(values[k] + err)));
-    PetscCall(ItJSONPack(&quantity, "{s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err), "grid_err",
-                         ItJSONReal(grid), "time_err",
-                         ItJSONReal(est->time_error ? err - grid : NAN), "order", ItJSONReal(order),
-                         "trusted", (int)trusted));
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_uncertainty", name));
+    PetscCall(ItJSONSet(final, key, ItJSONReal(bar.uncertainty)));
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_trusted", name));
+    PetscCall(ItJSONSet(final, key, json_integer(trusted ? 1 : 0)));
+    PetscCall(ItJSONPack(&quantity, "{s:o, s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err),
+                         "grid_err", ItJSONReal(grid), "time_err",
+                         ItJSONReal(est->time_error ? err - grid : NAN), "uncertainty",
+                         ItJSONReal(bar.uncertainty), "order", ItJSONReal(order), "trusted",
+                         (int)trusted));
     PetscCall(ItJSONSet(quantities, name, quantity));
     if (trusted) continue;
     PetscCall(ItJSONAppend(untrusted, json_string(name)));
