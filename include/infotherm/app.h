@@ -87,6 +87,11 @@ void           ItPostFinalize(int status);
 PetscBool      ItPostSolverOnly(void);
 PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint);
 
+/* A cross-check none of whose judged values failed but some of which passed
+   only through an untrusted solver error estimate: exit status 4. */
+#define IT_EXIT_INCONCLUSIVE 4
+extern PetscBool ItAppInconclusive;
+
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],
                          PetscBool *interrupted);
