@@ -38,6 +38,7 @@ typedef struct {
   PetscLogDouble seconds;
   PetscBool      covariance; /* keep the covariance at each row (crosscheck) */
   PetscInt       cursor;     /* the row found last */
+  PetscBool      skipped;    /* not solvable: no rows (the fall-back) */
 } ItEstimateLevel;
 
 struct _p_ItEstimate {
@@ -49,6 +50,11 @@ struct _p_ItEstimate {
   PetscInt       *extra;  /* their diagnostics columns */
   ItColumnName   *names;  /* the table's columns */
   PetscReal      *row;    /* the table's row */
+  /* the grid coarsened by 4 could not be solved: the estimate from the grid
+     coarsened by 2 alone at the expected order (and the time error from that
+     grid solved again at tighter tolerances); why, for summary.json */
+  PetscBool       fallback;
+  char            why[512];
 };
 
 /* -error_estimate: whether this command estimates its errors. Collective. */
@@ -206,8 +212,40 @@ static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, ItEstimateLevel *L, PetscInt factor,
-                                           PetscReal tolerance_factor, PetscBool covariance) {
+/* Whether the level's grid can be solved: its faces (the cell Peclet
+   numbers) at the times ItSolveCheckScales checks, and its initial density.
+   Errors are caught (PETSc's return handler) and their message kept in
+   why[len]. Collective. */
+static PetscErrorCode ItEstimateProbe(ItApp *app, PetscBool transient, ItEstimateLevel *L,
+                                      PetscBool *ok, char why[], size_t len) {
+  const PetscReal t_final = transient ? app->settings.t_final : 0;
+  ItFaces         faces;
+  PetscErrorCode  ierr;
+  char           *text = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(ItFacesCreate(L->grid, app->model, &faces));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ItFacesCompute(faces, 0);
+  for (PetscReal t = ItModelNextSwitch(app->model, 0); !ierr && t < t_final;
+       t = ItModelNextSwitch(app->model, t))
+    ierr = ItFacesCompute(faces, 0.5 * (t + PetscMin(ItModelNextSwitch(app->model, t), t_final)));
+  if (!ierr) ierr = ItFacesCompute(faces, t_final);
+  if (!ierr && transient) ierr = ItEstimateInitialDensity(app, L);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(ItFacesDestroy(&faces));
+  *ok = (PetscBool)!ierr;
+  if (ierr) PetscCall(PetscErrorMessage(ierr, NULL, &text));
+  PetscCall(PetscStrncpy(why, text ? text : "", len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The level's grid, density, and (when it can be solved, *ok) its
+   diagnostics; why[len] says what failed. Collective. */
+static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, PetscBool transient, ItEstimateLevel *L,
+                                           PetscInt factor, PetscReal tolerance_factor,
+                                           PetscBool covariance, PetscBool *ok, char why[],
+                                           size_t len) {
   Vec pss;
 
   PetscFunctionBegin;
@@ -216,10 +254,48 @@ static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, ItEstimateLevel *L, Petsc
   L->tolerance_factor = tolerance_factor;
   L->covariance       = covariance;
   PetscCall(ItGridCreateCoarse(app->grid, factor, &L->grid));
+  PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
+  PetscCall(ItEstimateProbe(app, transient, L, ok, why, len));
+  L->skipped = (PetscBool)!*ok;
+  if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItAppReferenceDensity(app, L->grid, &pss));
   PetscCall(ItDiagCreate(L->grid, app->model, pss, &L->diag));
   PetscCall(VecDestroy(&pss));
-  PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The grids coarsened by 2 and 4 and the time-error solve: when the grid
+   coarsened by 4 cannot be solved (a cell Peclet number, an initial density
+   its cells cannot hold) the fall-back skips it and solves the time-error
+   problem on the grid coarsened by 2; a grid coarsened by 2 that cannot be
+   solved is refused, named, with the number that failed. Collective. */
+static PetscErrorCode ItEstimateLevelsSetUp(ItApp *app, ItEstimate est, PetscBool covariance) {
+  ItEstimateLevel *L2 = &est->level[IT_ESTIMATE_2H];
+  PetscBool        ok;
+  char             why[512];
+
+  PetscFunctionBegin;
+  PetscCall(ItEstimateLevelSetUp(app, est->transient, L2, 2, 0, covariance, &ok, why, sizeof(why)));
+  PetscCheck(ok, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate: the grid coarsened by 2 (%" PetscInt_FMT " cells along %s) cannot "
+             "be solved: %s; refine -grid_n, or drop -error_estimate",
+             L2->grid->n[0], ItModelGetVariableName(app->model, 0), why);
+  PetscCall(ItEstimateLevelSetUp(app, est->transient, &est->level[IT_ESTIMATE_4H], 4, 0, covariance,
+                                 &ok, why, sizeof(why)));
+  if (!ok) {
+    est->fallback = PETSC_TRUE;
+    PetscCall(PetscSNPrintf(est->why, sizeof(est->why),
+                            "the grid coarsened by 4 cannot be solved (%s): the estimate is from "
+                            "the grid coarsened by 2 alone at the expected order 2, unchecked "
+                            "(<q>_trusted 0)",
+                            why));
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                           "infotherm: warning: -error_estimate: %s\n", est->why));
+  }
+  if (est->time_error)
+    PetscCall(ItEstimateLevelSetUp(app, est->transient, &est->level[IT_ESTIMATE_4H_TIGHT],
+                                   est->fallback ? 2 : 4, IT_ESTIMATE_TIGHTER, covariance, &ok, why,
+                                   sizeof(why)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -257,11 +333,7 @@ PetscErrorCode ItEstimateCreate(ItApp *app, PetscBool transient, PetscBool covar
   est->transient  = transient;
   est->time_error = (PetscBool)(transient && !fixed);
   est->nlevel     = est->time_error ? 3 : 2;
-  PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_2H], 2, 0, covariance));
-  PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_4H], 4, 0, covariance));
-  if (est->time_error)
-    PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_4H_TIGHT], 4, IT_ESTIMATE_TIGHTER,
-                                   covariance));
+  PetscCall(ItEstimateLevelsSetUp(app, est, covariance));
   *out = est;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -301,11 +373,12 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Every coarse solve, coarsest first. Collective. */
+/* Every coarse solve, coarsest first (a grid that cannot be solved left
+   out, ItEstimateCreate). Collective. */
 PetscErrorCode ItEstimateSolve(ItApp *app, ItEstimate est) {
   PetscFunctionBegin;
   for (PetscInt k = est->nlevel - 1; k >= 0; k--)
-    PetscCall(ItEstimateSolveLevel(app, est, &est->level[k]));
+    if (!est->level[k].skipped) PetscCall(ItEstimateSolveLevel(app, est, &est->level[k]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -364,7 +437,7 @@ static const PetscReal *ItEstimateLevelRow(ItEstimate est, ItEstimateLevel *L, P
 static void ItEstimateRowsAt(ItEstimate est, PetscReal t, const PetscReal *q[]) {
   for (PetscInt k = 0; k < IT_ESTIMATE_NLEVEL; k++) q[k] = NULL;
   for (PetscInt k = 0; k < est->nlevel; k++)
-    if (!(q[k] = ItEstimateLevelRow(est, &est->level[k], t))) {
+    if (!est->level[k].skipped && !(q[k] = ItEstimateLevelRow(est, &est->level[k], t))) {
       for (PetscInt j = 0; j < IT_ESTIMATE_NLEVEL; j++) q[j] = NULL;
       return;
     }
@@ -384,6 +457,13 @@ static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], P
                           PETSC_FALSE};
 
   if (!q2) return bar;
+  if (est->fallback) { /* the grid coarsened by 2 alone; the time part from it solved again */
+    const PetscReal time = qt ? qtk - q2[k] : 0;
+    bar.grid             = (fine - q2[k]) / 3;
+    bar.err              = est->transient && t == 0 ? 0 : bar.grid + time;
+    bar.uncertainty      = 2 * PetscAbsReal(bar.grid) + PetscAbsReal(time);
+    return bar; /* order unknown, not trusted */
+  }
   bar.grid        = ItEstimateCorrection(fine, q2[k], q4k, (PetscReal)NAN);
   bar.order       = ItEstimateOrder(fine, q2[k], q4k);
   bar.trusted     = ItEstimateTrusted(fine, q2[k], q4k);
@@ -412,7 +492,8 @@ PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values
   for (PetscInt e = 0; e < m; e++) {
     const PetscInt      k   = est->extra[e];
     const ItEstimateBar bar = ItEstimateColumnBar(est, q, k, t, values[k]);
-    if (est->transient && t == 0 && q[IT_ESTIMATE_2H] && !bar.trusted && !unresolved++)
+    if (est->transient && t == 0 && !est->fallback && q[IT_ESTIMATE_2H] && !bar.trusted &&
+        !unresolved++)
       first = est->names[k];
     est->row[n + e]         = bar.err;
     est->row[n + m + e]     = values[k] + bar.err;
@@ -524,20 +605,27 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
                        "time_error_estimated", (int)est->time_error, "time_tolerance_factor",
                        ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range", order_range, "untrusted",
                        untrusted, "cost", cost, "quantities", quantities));
+  PetscCall(ItJSONSet(object, "fallback", est->fallback ? json_string(est->why) : json_null()));
   PetscCall(ItJSONSet(root, "error_estimate", object));
-  PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
+  if (!est->fallback) PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
   PetscCall(ItBufferFree(&list));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The level's rows at the n times t[] (each must exist): values (n x ncol)
-   and covariances (n x d x d, when kept). For the cross-check. */
+   and covariances (n x d x d, when kept); NaN for a level the fall-back
+   left out or moved (ItEstimateCheckLevels). For the cross-check. */
 PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
                                    PetscReal values[], PetscReal cov[]) {
   ItEstimateLevel *L = &est->level[level];
   const PetscInt   d = L->grid->dim;
 
   PetscFunctionBegin;
+  if (L->skipped || (est->fallback && level == IT_ESTIMATE_4H_TIGHT)) { /* none: NaN */
+    for (PetscInt j = 0; j < n * est->ncol; j++) values[j] = (PetscReal)NAN;
+    for (PetscInt j = 0; cov && j < n * d * d; j++) cov[j] = (PetscReal)NAN;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt k = 0; k < n; k++) {
     const PetscReal *row = ItEstimateLevelRow(est, L, t[k]);
     const PetscInt   r   = row ? (PetscInt)((row - L->values) / PetscMax(est->ncol, 1)) : -1;
