@@ -7,6 +7,7 @@ rates), and scores every row and column of the run's table against it:
 
   within 2x   <q>_uncertainty U and the true error e = exact - q within a factor 2 of each
               other (U/2 <= |e| <= 2 U), or both below the round-off floor
+  too small   U < |e|/2 (the dangerous side of "within 2x")
   wrong sign  <q>_err and e of opposite signs, both above the floor
 
 over the values with <q>_trusted = 1 (and, for comparison, over all values). The cases are
@@ -63,7 +64,7 @@ def score(table, exact, t0_unchanged=True):
     """Per value (row, column with a closed form, mass excepted): the counts of doc/physics.md §5's
     bars within 2x of the true error and of wrong-sign bars, trusted and all; t = 0 rows checked
     unchanged by the extrapolation."""
-    s = {"trusted": 0, "within": 0, "wrong": 0, "all": 0, "all_within": 0, "t0_changed": 0, "worst": []}
+    s = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "all": 0, "all_within": 0, "t0_changed": 0, "worst": []}
     for r in range(len(table["t"])):
         for k, ex in exact[r].items():
             if k == "mass" or k + "_uncertainty" not in table:
@@ -84,6 +85,7 @@ def score(table, exact, t0_unchanged=True):
                 s["trusted"] += 1
                 s["within"] += within
                 s["wrong"] += wrong
+                s["small"] += U < abs(e) / 2 and abs(e) > floor
                 if not within or wrong:
                     s["worst"].append(f"t = {table['t'][r]:g} {k}: q {q:.8g} exact {ex:.8g} error {e:.3e} "
                                       f"err {err:.3e} uncertainty {U:.3e}")
@@ -132,7 +134,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="the 1-D and 2-D cases only")
     parser.add_argument("--verbose", action="store_true", help="list the bars that miss")
     args = parser.parse_args()
-    total = {"trusted": 0, "within": 0, "wrong": 0, "all": 0, "all_within": 0, "t0_changed": 0}
+    total = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "all": 0, "all_within": 0, "t0_changed": 0}
     for label, M, b, D, n, lo, hi, sensor, init, T in CASES:
         if args.quick and len(b) > 2:
             continue
@@ -140,12 +142,13 @@ def main():
         for k in total:
             total[k] += s[k]
         print(f"{label:22s} trusted {s['trusted']:4d}/{s['all']:4d}, within 2x {s['within']:4d} "
-              f"({100 * s['within'] / max(s['trusted'], 1):5.1f} %), wrong sign {s['wrong']}, t = 0 changed {s['t0_changed']}")
+              f"({100 * s['within'] / max(s['trusted'], 1):5.1f} %), too small {s['small']}, wrong sign {s['wrong']}, t = 0 changed {s['t0_changed']}")
         if args.verbose:
             for line in s["worst"][:12]:
                 print("    " + line)
     print(f"all cases: {total['within']} of {total['trusted']} trusted bars within 2x of the true error "
-          f"({100 * total['within'] / max(total['trusted'], 1):.1f} %), {total['wrong']} trusted wrong-sign bars; "
+          f"({100 * total['within'] / max(total['trusted'], 1):.1f} %), {total['small']} more than 2x too small, "
+          f"{total['wrong']} trusted wrong-sign bars; "
           f"over all {total['all']} bars {100 * total['all_within'] / max(total['all'], 1):.1f} % within 2x; "
           f"t = 0 values changed by the extrapolation: {total['t0_changed']}")
 
