@@ -612,8 +612,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItSolveCheckDensity(app->grid, app->p, what, "leave it out of the analysis"));
   }
   PetscCall(ItAppAnalyzeColumns(app->diag, &names));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
-                           (const char(*)[64])names));
+  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), (const char(*)[64])names));
   for (PetscInt k = 0; k < nfile; k++) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
     PetscCall(ItDiagEvaluate(app->diag, t, app->p));

@@ -53,8 +53,8 @@ struct _p_ItEstimate {
   /* the grid coarsened by 4 could not be solved: the estimate from the grid
      coarsened by 2 alone at the expected order (and the time error from that
      grid solved again at tighter tolerances); why, for summary.json */
-  PetscBool       fallback;
-  char            why[512];
+  PetscBool fallback;
+  char      why[512];
 };
 
 /* -error_estimate: whether this command estimates its errors. Collective. */
@@ -228,7 +228,7 @@ static PetscErrorCode ItEstimateProbe(ItApp *app, PetscBool transient, ItEstimat
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ItFacesCompute(faces, 0);
   for (PetscReal t = ItModelNextSwitch(app->model, 0); !ierr && t < t_final;
-       t = ItModelNextSwitch(app->model, t))
+       t           = ItModelNextSwitch(app->model, t))
     ierr = ItFacesCompute(faces, 0.5 * (t + PetscMin(ItModelNextSwitch(app->model, t), t_final)));
   if (!ierr) ierr = ItFacesCompute(faces, t_final);
   if (!ierr && transient) ierr = ItEstimateInitialDensity(app, L);
@@ -256,7 +256,7 @@ static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, PetscBool transient, ItEs
   PetscCall(ItGridCreateCoarse(app->grid, factor, &L->grid));
   PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
   PetscCall(ItEstimateProbe(app, transient, L, ok, why, len));
-  L->skipped = (PetscBool)!*ok;
+  L->skipped = (PetscBool) !*ok;
   if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItAppReferenceDensity(app, L->grid, &pss));
   PetscCall(ItDiagCreate(L->grid, app->model, pss, &L->diag));
@@ -392,8 +392,7 @@ PetscErrorCode ItEstimateSetFineSeconds(ItEstimate est, PetscLogDouble seconds) 
    <q>_uncertainty and <q>_trusted, each block for every column but mass. */
 PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
                                  const char (**names)[64]) {
-  static const char *const suffix[IT_ESTIMATE_NBLOCK] = {"err", "extrap", "uncertainty",
-                                                          "trusted"};
+  static const char *const suffix[IT_ESTIMATE_NBLOCK] = {"err", "extrap", "uncertainty", "trusted"};
   const PetscInt           n                          = est->ncol;
 
   PetscFunctionBegin;
@@ -453,8 +452,7 @@ static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], P
                                          PetscReal t, PetscReal fine) {
   const PetscReal *q2 = q[IT_ESTIMATE_2H], *q4 = q[IT_ESTIMATE_4H], *qt = q[IT_ESTIMATE_4H_TIGHT];
   const PetscReal  q4k = q4 ? q4[k] : (PetscReal)NAN, qtk = qt ? qt[k] : (PetscReal)NAN;
-  ItEstimateBar    bar = {(PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN,
-                          PETSC_FALSE};
+  ItEstimateBar bar = {(PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, PETSC_FALSE};
 
   if (!q2) return bar;
   if (est->fallback) { /* the grid coarsened by 2 alone; the time part from it solved again */
@@ -501,12 +499,13 @@ PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values
     est->row[n + 3 * m + e] = bar.trusted ? 1 : 0;
   }
   if (unresolved)
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                           "infotherm: warning: the initial density is under-resolved: %" PetscInt_FMT
-                           " of its diagnostics (first %s) differ between the grids coarsened by "
-                           "1, 2 and 4 at an observed order below %g (its t = 0 row has "
-                           "<q>_trusted 0); refine -grid_n or widen the initial density\n",
-                           unresolved, first, (double)IT_ESTIMATE_ORDER_MIN));
+    PetscCall(
+        PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                     "infotherm: warning: the initial density is under-resolved: %" PetscInt_FMT
+                     " of its diagnostics (first %s) differ between the grids coarsened by "
+                     "1, 2 and 4 at an observed order below %g (its t = 0 row has "
+                     "<q>_trusted 0); refine -grid_n or widen the initial density\n",
+                     unresolved, first, (double)IT_ESTIMATE_ORDER_MIN));
   *row = est->row;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -571,9 +570,9 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
     PetscCall(ItJSONAppend(grids, n));
   }
   for (PetscInt e = 0; e < est->nextra; e++) {
-    const PetscInt  k    = est->extra[e];
-    const char     *name = ItDiagGetColumnName(diag, k);
-    const ItEstimateBar bar = ItEstimateColumnBar(est, q, k, t, values[k]);
+    const PetscInt      k    = est->extra[e];
+    const char         *name = ItDiagGetColumnName(diag, k);
+    const ItEstimateBar bar  = ItEstimateColumnBar(est, q, k, t, values[k]);
     const PetscReal     err = bar.err, grid = bar.grid, order = bar.order;
     const PetscBool     trusted = bar.trusted;
     char                key[IT_DIAG_NAME_LEN + 16];
@@ -586,11 +585,10 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
     PetscCall(ItJSONSet(final, key, ItJSONReal(bar.uncertainty)));
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_trusted", name));
     PetscCall(ItJSONSet(final, key, json_integer(trusted ? 1 : 0)));
-    PetscCall(ItJSONPack(&quantity, "{s:o, s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err),
-                         "grid_err", ItJSONReal(grid), "time_err",
-                         ItJSONReal(est->time_error ? err - grid : NAN), "uncertainty",
-                         ItJSONReal(bar.uncertainty), "order", ItJSONReal(order), "trusted",
-                         (int)trusted));
+    PetscCall(ItJSONPack(
+        &quantity, "{s:o, s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err), "grid_err",
+        ItJSONReal(grid), "time_err", ItJSONReal(est->time_error ? err - grid : NAN), "uncertainty",
+        ItJSONReal(bar.uncertainty), "order", ItJSONReal(order), "trusted", (int)trusted));
     PetscCall(ItJSONSet(quantities, name, quantity));
     if (trusted) continue;
     PetscCall(ItJSONAppend(untrusted, json_string(name)));

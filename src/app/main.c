@@ -205,5 +205,7 @@ int main(int argc, char **argv) {
   free(args);
   free(files);
   free(wrapped);
-  return ierr ? 1 : (interrupted ? IT_EXIT_INTERRUPTED : (ItAppInconclusive ? IT_EXIT_INCONCLUSIVE : 0));
+  return ierr
+             ? 1
+             : (interrupted ? IT_EXIT_INTERRUPTED : (ItAppInconclusive ? IT_EXIT_INCONCLUSIVE : 0));
 }

@@ -240,8 +240,8 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItMCWriteTable(mc, app->io));
   PetscCall(PetscTime(&now));
   PetscCall(ItMCWriteSummary(mc, app->io, "crosscheck", now - app->start));
-  PetscCall(ItCrosscheckReport(cc, app->io, &nfail, worst, &ninconclusive, inconclusive,
-                               sizeof(worst)));
+  PetscCall(
+      ItCrosscheckReport(cc, app->io, &nfail, worst, &ninconclusive, inconclusive, sizeof(worst)));
   PetscCall(ItCrosscheckDestroy(&cc));
   PetscCall(PetscFree(state.t));
   PetscCall(ItMCDestroy(&bias_mc));
@@ -253,11 +253,12 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
              nfail, worst, app->output_dir);
   if (ninconclusive) {
     ItAppInconclusive = PETSC_TRUE;
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                           "infotherm: crosscheck inconclusive: %" PetscInt_FMT
-                           " judged value(s) pass only through a solver error estimate that is not "
-                           "trusted; farthest %s: refine the grid (-grid_n) (see %s/crosscheck.txt)\n",
-                           ninconclusive, inconclusive, app->output_dir));
+    PetscCall(
+        PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                     "infotherm: crosscheck inconclusive: %" PetscInt_FMT
+                     " judged value(s) pass only through a solver error estimate that is not "
+                     "trusted; farthest %s: refine the grid (-grid_n) (see %s/crosscheck.txt)\n",
+                     ninconclusive, inconclusive, app->output_dir));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

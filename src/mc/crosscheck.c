@@ -223,9 +223,9 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
   }
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_unc));
   for (PetscInt j = 0; j < nt * nq; j++)
-    cc->fp_unc[j] = ItEstimateUncertainty(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
-                                          nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j]
-                                                                        : (PetscReal)NAN);
+    cc->fp_unc[j] = ItEstimateUncertainty(
+        cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+        nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_order));
   for (PetscInt j = 0; j < nt * nq; j++)
     cc->fp_order[j] =
@@ -380,8 +380,7 @@ static PetscErrorCode ItCrosscheckJudgeInconclusive(ItCrosscheck cc, PetscInt k,
                           "%s at t = %g: FP %.6g, MC %.6g, |z| = %.1f without the solver's error "
                           "estimate %.2g, whose observed order %.2g is not near 2",
                           cc->name[q], (double)cc->t[k], (double)cc->fp[j], (double)cc->mcv[j],
-                          (double)PetscAbsReal(z), (double)cc->fp_unc[j],
-                          (double)cc->fp_order[j]));
+                          (double)PetscAbsReal(z), (double)cc->fp_unc[j], (double)cc->fp_order[j]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -399,8 +398,10 @@ static PetscErrorCode ItCrosscheckJudge(ItCrosscheck cc, ItCrosscheckVerdict *v)
       const PetscReal z = ItCrosscheckZ(cc, k, q);
       if (!cc->judged[q] || PetscIsInfOrNanReal(z)) continue;
       v->njudged++;
-      if (ItCrosscheckFailed(cc, k, q)) v->nfail++;
-      else PetscCall(ItCrosscheckJudgeInconclusive(cc, k, q, v));
+      if (ItCrosscheckFailed(cc, k, q))
+        v->nfail++;
+      else
+        PetscCall(ItCrosscheckJudgeInconclusive(cc, k, q, v));
       if (cc->fp_err) PetscCall(ItCrosscheckJudgeBeyond(cc, k, q, v));
       if (PetscAbsReal(z) <= v->zmax) continue;
       v->zmax = PetscAbsReal(z);
@@ -646,11 +647,11 @@ static PetscErrorCode ItCrosscheckPrint(ItCrosscheck cc, const ItCrosscheckVerdi
                              "alone%s%s\n",
                              v->nbeyond, (double)cc->z_limit, v->nbeyond ? "; the largest: " : "",
                              v->nbeyond ? v->beyond : ""));
-  PetscCall(ItBufferPrintf(
-      &out,
-      "%" PetscInt_FMT " judged values over %" PetscInt_FMT " times, max |z| = %.2f (%s): %s\n",
-      v->njudged, nt, (double)v->zmax, v->worst,
-      v->nfail ? "FAILED" : (v->ninconclusive ? "INCONCLUSIVE" : "passed")));
+  PetscCall(ItBufferPrintf(&out,
+                           "%" PetscInt_FMT " judged values over %" PetscInt_FMT
+                           " times, max |z| = %.2f (%s): %s\n",
+                           v->njudged, nt, (double)v->zmax, v->worst,
+                           v->nfail ? "FAILED" : (v->ninconclusive ? "INCONCLUSIVE" : "passed")));
   if (!v->nfail && v->ninconclusive)
     PetscCall(ItBufferPrintf(&out,
                              "inconclusive: %" PetscInt_FMT
