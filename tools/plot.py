@@ -225,8 +225,14 @@ def panel_layout(npanels):
     return nrows, ncols
 
 
+ERROR_BAR_SUFFIXES = ("_err", "_extrap", "_uncertainty", "_trusted")
+
+
 def plot_diagnostics(names, data, summary, out_path, dpi):
-    columns = names[1:]
+    # -error_estimate's columns are drawn as bands (and error bars) on their
+    # quantity's curve from <q>_uncertainty, untrusted rows marked; never as
+    # curves of their own (doc/physics.md §5)
+    columns = [c for c in names[1:] if not c.endswith(ERROR_BAR_SUFFIXES)]
     t = data[:, 0]
     finite = np.isfinite(t)
     stationary_only = not finite.any()
@@ -238,7 +244,7 @@ def plot_diagnostics(names, data, summary, out_path, dpi):
     axes = axes.ravel()
     for ax in axes[len(groups):]:
         ax.set_visible(False)
-    index = {c: k + 1 for k, c in enumerate(columns)}
+    index = {c: k + 1 for k, c in enumerate(names[1:])}
     for ax, (title, cols) in zip(axes, groups):
         ax.set_title(title, fontsize=10)
         if stationary_only:
@@ -275,6 +281,13 @@ def plot_time_panel(ax, title, cols, data, finite, index):
         # and mi_v_r with two variables) stay visible
         line, = ax.plot(t, y, marker=marker, ms=3, lw=1.4, ls=LINESTYLES[k % len(LINESTYLES)], label=c)
         drawn.append(y)
+        if c + "_uncertainty" in index:  # -error_estimate: the band q ± q_uncertainty
+            u = data[finite, index[c + "_uncertainty"]]
+            ax.fill_between(t, y - u, y + u, color=line.get_color(), alpha=0.25, lw=0)
+            untrusted = data[finite, index[c + "_trusted"]] == 0
+            if untrusted.any():
+                ax.plot(t[untrusted], y[untrusted], ls="none", marker="x", ms=5, color=line.get_color(),
+                        label=f"{c}: error bar not trusted")
         # rows at t = inf (a stationary value) as a dashed level
         for row in data[~finite]:
             level = row[index[c]] - (1.0 if c == "mass" else 0.0)
@@ -317,7 +330,9 @@ def plot_stationary_panel(ax, title, cols, row, index):
     values = np.array([row[index[c]] - (1.0 if c == "mass" else 0.0) for c in cols])
     shown = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     pos = np.arange(len(cols))
-    ax.barh(pos, shown, height=0.6, color="C0")
+    xerr = [row[index[c + "_uncertainty"]] if c + "_uncertainty" in index else 0.0 for c in cols]
+    colors = ["C3" if c + "_trusted" in index and row[index[c + "_trusted"]] == 0 else "C0" for c in cols]
+    ax.barh(pos, shown, height=0.6, color=colors, xerr=np.nan_to_num(xerr), capsize=3)  # C3: bar not trusted
     ax.set_yticks(pos)
     ax.set_yticklabels(cols, fontsize=8)
     ax.set_ylim(len(cols) - 0.4, -0.6)  # first column on top, room for one bar
