@@ -52,6 +52,20 @@ check(all(abs(f[k + "_uncertainty"] - t[k + "_uncertainty"][-1]) <= 1e-12 * max(
           and f[k + "_trusted"] == t[k + "_trusted"][-1] == int(qs[k]["trusted"]) for k in names if f[k + "_uncertainty"] is not None),
       "the final row's _uncertainty and _trusted are summary.json's")
 
+# spectra: the rotating linear model's pair 1 +- i (drift eigenvalues -1 +- i): both parts' bars
+out = tmpdir("eb-spectrum")
+run("spectrum", ["-model", "linear", "-linear_M", "-1,1,-1,-1", "-linear_D", "0.5,0.5", "-grid_n", "48,48", "-grid_lo", "-4.5,-4.5",
+                 "-grid_hi", "4.5,4.5", "-spectrum_nev", 3, "-error_estimate", "-output_dir", out])
+f = read_json(out + "/spectrum_summary.json")["final"]
+table = read_csv(out + "/spectrum.csv")
+for part in ("lambda_1", "lambda_1_imag"):
+    true = 1 - f[part]
+    check(f[part + "_trusted"] == 1 and f[part + "_uncertainty"] / 2 <= abs(true) <= 2 * f[part + "_uncertainty"] and f[part + "_err"] * true > 0,
+          f"{part}: true error {true:.3e}, err {f[part + '_err']:.3e}, uncertainty {f[part + '_uncertainty']:.3e} (within 2x, same sign)")
+check(all(c in table for c in ("lambda_uncertainty", "lambda_trusted", "lambda_imag_err", "lambda_imag_extrap", "lambda_imag_uncertainty", "lambda_imag_trusted"))
+      and table["lambda_imag_err"][2] == 0 and table["lambda_imag_trusted"][2] == 1,
+      "spectrum.csv: _uncertainty, _trusted and the imaginary part's columns (0 and trusted for the real rate 2)")
+
 # a cross-check excused only by untrusted solver estimates: inconclusive, exit status 4
 out = tmpdir("eb-cc")
 proc = run("crosscheck", error_bars.linear_options(*CASES[2][1:4], 48, -8, 8) + [
