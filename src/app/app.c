@@ -623,11 +623,11 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItAppAnalyzeFinal(app->diag, (const char(*)[64])names, &final));
-  PetscCall(ItJSONPack(&extra, "{s:s, s:o}", "note",
-                       "*_cum_snapshots: trapezoidal integrals over the snapshots' spacing only, "
-                       "not the run's *_cum (integrated over every step); their error is second "
-                       "order in that spacing",
-                       "final", final));
+  PetscCall(
+      ItJSONPack(&extra, "{s:s, s:o}", "note",
+                 "*_cum_snapshots: integrals over the snapshots' spacing only (third order in "
+                 "it), not the run's *_cum (integrated over every step)",
+                 "final", final));
   PetscCall(ItAppWriteSummary(app, extra));
   json_decref(extra);
   PetscCall(PetscFree(names));
