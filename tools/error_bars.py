@@ -9,6 +9,7 @@ rates), and scores every row and column of the run's table against it:
               other (U/2 <= |e| <= 2 U), or both below the round-off floor
   too small   U < |e|/2 (the dangerous side of "within 2x")
   wrong sign  <q>_err and e of opposite signs, both above the floor
+  signed      <q>_err/e in [0.5, 2] (the signed correction alone, for comparison)
 
 over the values with <q>_trusted = 1 (and, for comparison, over all values). The cases are
 not those of the test suite. Usage: tools/error_bars.py [--quick] [--bin build/infotherm]"""
@@ -64,7 +65,7 @@ def score(table, exact, t0_unchanged=True):
     """Per value (row, column with a closed form, mass excepted): the counts of doc/physics.md §5's
     bars within 2x of the true error and of wrong-sign bars, trusted and all; t = 0 rows checked
     unchanged by the extrapolation."""
-    s = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "all": 0, "all_within": 0, "t0_changed": 0, "worst": []}
+    s = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "signed": 0, "all": 0, "all_within": 0, "t0_changed": 0, "worst": []}
     for r in range(len(table["t"])):
         for k, ex in exact[r].items():
             if k == "mass" or k + "_uncertainty" not in table:
@@ -86,6 +87,7 @@ def score(table, exact, t0_unchanged=True):
                 s["within"] += within
                 s["wrong"] += wrong
                 s["small"] += U < abs(e) / 2 and abs(e) > floor
+                s["signed"] += (0.5 <= err / e <= 2) if abs(e) > floor else abs(err) <= floor
                 if not within or wrong:
                     s["worst"].append(f"t = {table['t'][r]:g} {k}: q {q:.8g} exact {ex:.8g} error {e:.3e} "
                                       f"err {err:.3e} uncertainty {U:.3e}")
@@ -134,7 +136,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="the 1-D and 2-D cases only")
     parser.add_argument("--verbose", action="store_true", help="list the bars that miss")
     args = parser.parse_args()
-    total = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "all": 0, "all_within": 0, "t0_changed": 0}
+    total = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "signed": 0, "all": 0, "all_within": 0, "t0_changed": 0}
     for label, M, b, D, n, lo, hi, sensor, init, T in CASES:
         if args.quick and len(b) > 2:
             continue
@@ -150,7 +152,9 @@ def main():
           f"({100 * total['within'] / max(total['trusted'], 1):.1f} %), {total['small']} more than 2x too small, "
           f"{total['wrong']} trusted wrong-sign bars; "
           f"over all {total['all']} bars {100 * total['all_within'] / max(total['all'], 1):.1f} % within 2x; "
-          f"t = 0 values changed by the extrapolation: {total['t0_changed']}")
+          f"t = 0 values changed by the extrapolation: {total['t0_changed']}; the signed <q>_err within 2x of the "
+          f"true error (same sign) for {total['signed']} of the {total['trusted']} trusted values "
+          f"({100 * total['signed'] / max(total['trusted'], 1):.1f} %)")
 
 
 if __name__ == "__main__":
