@@ -236,6 +236,13 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
     cc->fp_err[j] = ItEstimateCorrection(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
                                          nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j]
                                                                        : (PetscReal)NAN);
+  for (PetscInt j = 0; j < nt * nq; j++) /* t = 0: the same exact density on every grid (§5) */
+    if (cc->t[j / nq] == 0) {
+      const PetscReal qh = cc->fp[j], q2 = fp[IT_ESTIMATE_2H][j], q4 = fp[IT_ESTIMATE_4H][j];
+      cc->fp_err[j]   = 0;
+      cc->fp_unc[j]   = ItEstimateInitialUncertainty(qh, q2, q4);
+      cc->fp_order[j] = ItEstimateInitialResolved(qh, q2, q4) ? 2 : ItEstimateOrder(qh, q2, q4);
+    }
   for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree(fp[L]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
