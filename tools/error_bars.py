@@ -65,7 +65,8 @@ def score(table, exact, t0_unchanged=True):
     """Per value (row, column with a closed form, mass excepted): the counts of doc/physics.md §5's
     bars within 2x of the true error and of wrong-sign bars, trusted and all; t = 0 rows checked
     unchanged by the extrapolation."""
-    s = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "signed": 0, "all": 0, "all_within": 0, "t0_changed": 0, "worst": []}
+    s = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "signed": 0, "all": 0, "all_within": 0, "t0_changed": 0, "cum": 0, "cum_within": 0,
+         "worst": []}
     for r in range(len(table["t"])):
         for k, ex in exact[r].items():
             if k == "mass" or k + "_uncertainty" not in table:
@@ -87,6 +88,9 @@ def score(table, exact, t0_unchanged=True):
                 s["within"] += within
                 s["wrong"] += wrong
                 s["small"] += U < abs(e) / 2 and abs(e) > floor
+                if k.endswith("_cum") and table["t"][r] > 0:
+                    s["cum"] += 1
+                    s["cum_within"] += within
                 s["signed"] += (0.5 <= err / e <= 2) if abs(e) > floor else abs(err) <= floor
                 if not within or wrong:
                     s["worst"].append(f"t = {table['t'][r]:g} {k}: q {q:.8g} exact {ex:.8g} error {e:.3e} "
