@@ -276,10 +276,19 @@ static PetscErrorCode ItEstimateLevelsSetUp(ItApp *app, ItEstimate est, PetscBoo
 
   PetscFunctionBegin;
   PetscCall(ItEstimateLevelSetUp(app, est->transient, L2, 2, 0, covariance, &ok, why, sizeof(why)));
-  PetscCheck(ok, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-error_estimate: the grid coarsened by 2 (%" PetscInt_FMT " cells along %s) cannot "
-             "be solved: %s; refine -grid_n, or drop -error_estimate",
-             L2->grid->n[0], ItModelGetVariableName(app->model, 0), why);
+  if (!ok) {
+    char cells[64] = "";
+    for (PetscInt i = 0; i < L2->grid->dim; i++) {
+      char axis[24];
+      PetscCall(
+          PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? " x " : "", L2->grid->n[i]));
+      PetscCall(PetscStrlcat(cells, axis, sizeof(cells)));
+    }
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+            "-error_estimate: the grid coarsened by 2 (%s cells) cannot be solved: %s; refine "
+            "-grid_n, or drop -error_estimate",
+            cells, why);
+  }
   PetscCall(ItEstimateLevelSetUp(app, est->transient, &est->level[IT_ESTIMATE_4H], 4, 0, covariance,
                                  &ok, why, sizeof(why)));
   if (!ok) {
