@@ -39,6 +39,7 @@ typedef struct {
   PetscBool      covariance; /* keep the covariance at each row (crosscheck) */
   PetscInt       cursor;     /* the row found last */
   PetscBool      skipped;    /* not solvable: no rows (the fall-back) */
+  PetscBool      initial;    /* p holds the initial density (made by the probe) */
 } ItEstimateLevel;
 
 struct _p_ItEstimate {
@@ -232,6 +233,7 @@ static PetscErrorCode ItEstimateProbe(ItApp *app, PetscBool transient, ItEstimat
     ierr = ItFacesCompute(faces, 0.5 * (t + PetscMin(ItModelNextSwitch(app->model, t), t_final)));
   if (!ierr) ierr = ItFacesCompute(faces, t_final);
   if (!ierr && transient) ierr = ItEstimateInitialDensity(app, L);
+  L->initial = (PetscBool)(transient && !ierr);
   PetscCall(PetscPopErrorHandler());
   PetscCall(ItFacesDestroy(&faces));
   *ok = (PetscBool)!ierr;
@@ -353,7 +355,8 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
   PetscLogDouble start, end;
 
   PetscFunctionBegin;
-  PetscCall(ItEstimateInitialDensity(app, L)); /* not timed, as the fine one is not */
+  if (!L->initial) /* not timed, as the fine one is not */
+    PetscCall(ItEstimateInitialDensity(app, L));
   PetscCall(PetscTime(&start));
   if (est->transient) {
     ItSolveSettings s  = app->settings;
@@ -500,7 +503,7 @@ PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values
     const PetscInt      k   = est->extra[e];
     const ItEstimateBar bar = ItEstimateColumnBar(est, q, k, t, values[k]);
     if (est->transient && t == 0 && !est->fallback && q[IT_ESTIMATE_2H] && !bar.trusted &&
-        !unresolved++)
+        !PetscIsInfOrNanReal(values[k]) && !unresolved++) /* a blank value has nothing to resolve */
       first = est->names[k];
     est->row[n + e]         = bar.err;
     est->row[n + m + e]     = values[k] + bar.err;
