@@ -9,6 +9,7 @@ where they cancel in truth); the spectrum's rotating pair; t = 0 rows
 are not extrapolated; the final row's columns are summary.json's. A cross-check that passes
 only through untrusted solver estimates is inconclusive (exit status 4); a run whose grid
 coarsened by 4 exceeds the Peclet limit falls back to the grid coarsened by 2."""
+import glob
 import sys
 import numpy as np
 from common import *
@@ -86,6 +87,17 @@ check(len(flagged) == cj["inconclusive"] and all(not cj["quantities"][k]["fp_tru
       f"crosscheck.json names the inconclusive values, each with an untrusted solver estimate ({flagged[:3]} ...)")
 mc_only = [abs(cj["quantities"][k]["fp"][i] - cj["quantities"][k]["mc"][i]) / cj["quantities"][k]["stderr"][i] for k, i in flagged]
 check(all(z > cj["z_limit"] for z in mc_only), "each inconclusive value is beyond -crosscheck_z without the solver's error")
+
+# analyze: the integrals over the snapshots' spacing are named apart from the run's
+out = tmpdir("eb-analyze")
+run("run", error_bars.linear_options([[-1.0]], [0.3], [0.5], 64, -5, 5) + ["-init_mean", "-0.8", "-init_cov", "0.2", "-t_final", 1,
+    "-output_every", 0.25, "-snapshot_every", 0.5, "-output_dir", out])
+run("analyze", sorted(glob.glob(out + "/density_*.h5")))
+a, r = read_csv(out + "/analysis/diagnostics.csv"), read_csv(out + "/diagnostics.csv")
+fa = read_json(out + "/analysis/summary.json")["final"]
+check("entropy_production_cum" in r and "entropy_production_cum" not in a and "entropy_production_cum_snapshots" in a
+      and "entropy_production_cum" not in fa and "entropy_production_cum_snapshots" in fa,
+      "analyze: *_cum_snapshots in diagnostics.csv and summary.json, never the run's *_cum")
 
 # a grid coarsened by 4 beyond the Peclet limit: the fall-back to the grid coarsened by 2 (refused before)
 out = tmpdir("eb-peclet")
