@@ -2,9 +2,9 @@
    the fine solve, the same problem is solved on the grids coarsened by 2 and
    by 4 (ItGridCreateCoarse: same box; the model is shared, each grid builds
    its own faces, operator, solver and diagnostics), with the same settings
-   and output times and the initial density made again on each grid (a
-   Gaussian evaluated at its cell centres, the stationary density solved
-   there, a snapshot restricted by summing children). For a transient the grid
+   and output times and the initial density made again on each grid by the
+   caller (a Gaussian evaluated at its cell centres, the stationary density
+   solved there, a snapshot restricted by summing children). For a transient the grid
    coarsened by 4 is solved once more at time tolerances IT_ESTIMATE_TIGHTER
    times the run's: the difference is the time stepper's error, which hardly
    depends on the cell size. Each coarse solve keeps its diagnostics rows; the
@@ -14,8 +14,7 @@
    quantity, whether it is trusted, and the coarse solves' cost. A restart
    (-restart) solves the coarse grids again from t = 0 (they do not depend on
    the fine state) and continues the fine one from its checkpoint. */
-#include <infotherm/app.h>
-#include <infotherm/error_estimate.h>
+#include <infotherm/estimate.h>
 
 /* the blocks after the diagnostics: _err, _extrap, _uncertainty, _trusted */
 #define IT_ESTIMATE_NBLOCK 4
@@ -27,7 +26,6 @@ typedef struct {
 } ItEstimateBar;
 
 typedef struct {
-  ItApp         *app;
   PetscInt       factor;
   PetscReal      tolerance_factor; /* 0: the run's time tolerances */
   ItGrid         grid;
@@ -43,6 +41,8 @@ typedef struct {
 } ItEstimateLevel;
 
 struct _p_ItEstimate {
+  ItEstimateProblem problem; /* the fine problem */
+
   PetscInt        ncol, nlevel;
   PetscBool       transient, time_error;
   ItEstimateLevel level[IT_ESTIMATE_NLEVEL];
@@ -59,11 +59,10 @@ struct _p_ItEstimate {
 };
 
 /* -error_estimate: whether this command estimates its errors. Collective. */
-PetscErrorCode ItEstimateFromOptions(ItApp *app, PetscBool *on) {
+PetscErrorCode ItEstimateFromOptions(MPI_Comm comm, PetscBool *on) {
   PetscFunctionBegin;
-  (void)app;
   *on = PETSC_FALSE;
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
+  PetscOptionsBegin(comm, NULL, "Error estimate", "ItApp");
   PetscCall(
       PetscOptionsBool("-error_estimate",
                        "also solve on the grids coarsened by 2 and 4 (and, for a transient, "
@@ -71,39 +70,6 @@ PetscErrorCode ItEstimateFromOptions(ItApp *app, PetscBool *on) {
                        "orders in summary.json (needs -grid_n divisible by 4)",
                        NULL, *on, on, NULL));
   PetscOptionsEnd();
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The coarse density pc (grid coarse) of a fine one pf: each coarse cell the
-   mean of its children (their sum times the volume ratio), so the mass is
-   kept. A sparse matrix with one entry per fine cell, whatever the two grids'
-   decompositions. Collective. */
-PetscErrorCode ItEstimateRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc) {
-  Mat       R;
-  PetscInt  factor[IT_MAX_DIM], children = 1, lo, hi;
-  PetscReal weight;
-
-  PetscFunctionBegin;
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-    factor[a] = fine->n[a] / coarse->n[a];
-    children *= factor[a];
-  }
-  weight = 1.0 / children;
-  PetscCall(VecGetOwnershipRange(pc, &lo, &hi));
-  PetscCall(MatCreateAIJ(fine->comm, hi - lo, fine->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
-                         children, NULL, children, NULL, &R));
-  PetscCall(MatSetOption(R, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
-  ItGridForOwned(fine, c, l) {
-    PetscInt parent[IT_MAX_DIM], row, col;
-    for (PetscInt a = 0; a < IT_MAX_DIM; a++) parent[a] = c[a] / factor[a];
-    PetscCall(ItGridGlobalIndex(coarse, parent, &row));
-    PetscCall(ItGridGlobalIndex(fine, c, &col));
-    PetscCall(MatSetValue(R, row, col, weight, INSERT_VALUES));
-  }
-  PetscCall(MatAssemblyBegin(R, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(R, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatMult(R, pf, pc));
-  PetscCall(MatDestroy(&R));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -188,24 +154,14 @@ static PetscErrorCode ItEstimateOutput(void *ctx, PetscReal t, PetscInt step, Ve
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The initial density on the level's grid, made as -init made the fine one. */
-static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
-  PetscReal residual;
-  PetscInt  its;
-  char      what[128];
+/* The initial density on the level's grid, made as the fine one was (the
+   problem's callback), and checked. */
+static PetscErrorCode ItEstimateInitialDensity(const ItEstimateProblem *problem,
+                                               ItEstimateLevel         *L) {
+  char what[128];
 
   PetscFunctionBegin;
-  if (app->init_kind == 0)
-    PetscCall(ItSolveGaussian(L->grid, L->p));
-  else if (app->init_kind == 1)
-    PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
-  else {
-    Vec fine; /* read again: on a restart app->p holds the checkpoint's density */
-    PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
-    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, fine));
-    PetscCall(ItEstimateRestrict(app->grid, L->grid, fine, L->p));
-    PetscCall(VecDestroy(&fine));
-  }
+  PetscCall(problem->initial(problem->ctx, L->grid, L->p));
   PetscCall(PetscSNPrintf(what, sizeof(what),
                           "the initial density on the grid coarsened by %" PetscInt_FMT,
                           L->factor));
@@ -214,25 +170,26 @@ static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
 }
 
 /* Whether the level's grid can be solved: its faces (the cell Peclet
-   numbers) at the times ItSolveCheckScales checks, and its initial density.
-   Errors are caught (PETSc's return handler) and their message kept in
-   why[len]. Collective. */
-static PetscErrorCode ItEstimateProbe(ItApp *app, PetscBool transient, ItEstimateLevel *L,
-                                      PetscBool *ok, char why[], size_t len) {
-  const PetscReal t_final = transient ? app->settings.t_final : 0;
+   numbers) at the times ItSolveCheckScales checks up to the problem's
+   t_final, and (a transient) its initial density. Errors are caught (PETSc's
+   return handler) and their message kept in why[len]. Collective. */
+static PetscErrorCode ItEstimateProbe(const ItEstimateProblem *problem, PetscBool transient,
+                                      ItEstimateLevel *L, PetscBool *ok, char why[], size_t len) {
+  const PetscReal t_final = transient ? problem->t_final : 0;
+  ItModel         model   = problem->model;
   ItFaces         faces;
   PetscErrorCode  ierr;
   char           *text = NULL;
 
   PetscFunctionBegin;
-  PetscCall(ItFacesCreate(L->grid, app->model, &faces));
+  PetscCall(ItFacesCreate(L->grid, model, &faces));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ItFacesCompute(faces, 0);
-  for (PetscReal t = ItModelNextSwitch(app->model, 0); !ierr && t < t_final;
-       t           = ItModelNextSwitch(app->model, t))
-    ierr = ItFacesCompute(faces, 0.5 * (t + PetscMin(ItModelNextSwitch(app->model, t), t_final)));
+  for (PetscReal t = ItModelNextSwitch(model, 0); !ierr && t < t_final;
+       t           = ItModelNextSwitch(model, t))
+    ierr = ItFacesCompute(faces, 0.5 * (t + PetscMin(ItModelNextSwitch(model, t), t_final)));
   if (!ierr) ierr = ItFacesCompute(faces, t_final);
-  if (!ierr && transient) ierr = ItEstimateInitialDensity(app, L);
+  if (!ierr && transient) ierr = ItEstimateInitialDensity(problem, L);
   L->initial = (PetscBool)(transient && !ierr);
   PetscCall(PetscPopErrorHandler());
   PetscCall(ItFacesDestroy(&faces));
@@ -244,24 +201,23 @@ static PetscErrorCode ItEstimateProbe(ItApp *app, PetscBool transient, ItEstimat
 
 /* The level's grid, density, and (when it can be solved, *ok) its
    diagnostics; why[len] says what failed. Collective. */
-static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, PetscBool transient, ItEstimateLevel *L,
-                                           PetscInt factor, PetscReal tolerance_factor,
-                                           PetscBool covariance, PetscBool *ok, char why[],
-                                           size_t len) {
-  Vec pss;
+static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, PetscBool transient,
+                                           ItEstimateLevel *L, PetscInt factor,
+                                           PetscReal tolerance_factor, PetscBool covariance,
+                                           PetscBool *ok, char why[], size_t len) {
+  Vec pss = NULL;
 
   PetscFunctionBegin;
-  L->app              = app;
   L->factor           = factor;
   L->tolerance_factor = tolerance_factor;
   L->covariance       = covariance;
-  PetscCall(ItGridCreateCoarse(app->grid, factor, &L->grid));
+  PetscCall(ItGridCreateCoarse(problem->grid, factor, &L->grid));
   PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
-  PetscCall(ItEstimateProbe(app, transient, L, ok, why, len));
+  PetscCall(ItEstimateProbe(problem, transient, L, ok, why, len));
   L->skipped = (PetscBool) !*ok;
   if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItAppReferenceDensity(app, L->grid, &pss));
-  PetscCall(ItDiagCreate(L->grid, app->model, pss, &L->diag));
+  if (problem->reference) PetscCall(problem->reference(problem->ctx, L->grid, &pss));
+  PetscCall(ItDiagCreate(L->grid, problem->model, pss, &L->diag));
   PetscCall(VecDestroy(&pss));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -271,19 +227,22 @@ static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, PetscBool transient, ItEs
    its cells cannot hold) the fall-back skips it and solves the time-error
    problem on the grid coarsened by 2; a grid coarsened by 2 that cannot be
    solved is refused, named, with the number that failed. Collective. */
-static PetscErrorCode ItEstimateLevelsSetUp(ItApp *app, ItEstimate est, PetscBool covariance) {
-  ItEstimateLevel *L2 = &est->level[IT_ESTIMATE_2H];
-  PetscBool        ok;
-  char             why[512];
+static PetscErrorCode ItEstimateLevelsSetUp(ItEstimate est, PetscBool covariance) {
+  const ItEstimateProblem *problem = &est->problem;
+  ItEstimateLevel         *L2      = &est->level[IT_ESTIMATE_2H];
+  PetscBool                ok;
+  char                     why[512];
 
   PetscFunctionBegin;
-  PetscCall(ItEstimateLevelSetUp(app, est->transient, L2, 2, 0, covariance, &ok, why, sizeof(why)));
+  PetscCall(
+      ItEstimateLevelSetUp(problem, est->transient, L2, 2, 0, covariance, &ok, why, sizeof(why)));
   if (!ok) {
-    char cells[64] = "";
-    for (PetscInt i = 0; i < L2->grid->dim; i++) {
+    ItGridInfo info;
+    char       cells[64] = "";
+    PetscCall(ItGridGetInfo(L2->grid, &info));
+    for (PetscInt i = 0; i < info.dim; i++) {
       char axis[24];
-      PetscCall(
-          PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? " x " : "", L2->grid->n[i]));
+      PetscCall(PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? " x " : "", info.n[i]));
       PetscCall(PetscStrlcat(cells, axis, sizeof(cells)));
     }
     SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
@@ -291,8 +250,8 @@ static PetscErrorCode ItEstimateLevelsSetUp(ItApp *app, ItEstimate est, PetscBoo
             "-grid_n, or drop -error_estimate",
             cells, why);
   }
-  PetscCall(ItEstimateLevelSetUp(app, est->transient, &est->level[IT_ESTIMATE_4H], 4, 0, covariance,
-                                 &ok, why, sizeof(why)));
+  PetscCall(ItEstimateLevelSetUp(problem, est->transient, &est->level[IT_ESTIMATE_4H], 4, 0,
+                                 covariance, &ok, why, sizeof(why)));
   if (!ok) {
     est->fallback = PETSC_TRUE;
     PetscCall(PetscSNPrintf(est->why, sizeof(est->why),
@@ -304,7 +263,7 @@ static PetscErrorCode ItEstimateLevelsSetUp(ItApp *app, ItEstimate est, PetscBoo
                            "infotherm: warning: -error_estimate: %s\n", est->why));
   }
   if (est->time_error)
-    PetscCall(ItEstimateLevelSetUp(app, est->transient, &est->level[IT_ESTIMATE_4H_TIGHT],
+    PetscCall(ItEstimateLevelSetUp(problem, est->transient, &est->level[IT_ESTIMATE_4H_TIGHT],
                                    est->fallback ? 2 : 4, IT_ESTIMATE_TIGHTER, covariance, &ok, why,
                                    sizeof(why)));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -324,42 +283,45 @@ static PetscErrorCode ItEstimateFixedSteps(PetscBool *fixed) {
 }
 
 /* The coarse grids (every axis of -grid_n divisible by 4), their diagnostics
-   and initial densities; nothing is solved yet. covariance: keep each row's
-   covariance too (crosscheck). Collective. */
-PetscErrorCode ItEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance,
-                                ItEstimate *out) {
+   and initial densities (ItEstimateLevelsSetUp); nothing is solved yet.
+   covariance: keep each row's covariance too (crosscheck). Collective. */
+PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool transient,
+                                PetscBool covariance, ItEstimate *out) {
+  ItGridInfo grid;
   ItEstimate est;
   PetscBool  fixed;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < app->grid->dim; i++)
-    PetscCheck(app->grid->n[i] % 4 == 0 && app->grid->n[i] >= 8, PETSC_COMM_WORLD,
-               PETSC_ERR_USER_INPUT,
+  PetscCall(ItGridGetInfo(problem->grid, &grid));
+  for (PetscInt i = 0; i < grid.dim; i++)
+    PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
                "-grid_n must be a multiple of 4 (at least 8); %s has %" PetscInt_FMT " cells",
-               ItModelGetVariableName(app->model, i), app->grid->n[i]);
+               ItModelGetVariableName(problem->model, i), grid.n[i]);
   PetscCall(ItEstimateFixedSteps(&fixed));
   PetscCall(PetscNew(&est));
-  est->ncol       = ItDiagGetColumnCount(app->diag);
+  est->problem    = *problem;
+  est->ncol       = ItDiagGetColumnCount(problem->diag);
   est->transient  = transient;
   est->time_error = (PetscBool)(transient && !fixed);
   est->nlevel     = est->time_error ? 3 : 2;
-  PetscCall(ItEstimateLevelsSetUp(app, est, covariance));
+  PetscCall(ItEstimateLevelsSetUp(est, covariance));
   *out = est;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* One coarse solve: the transient with the run's settings (no checkpoints,
    no progress line), or the stationary density; its rows kept. */
-static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimateLevel *L) {
+static PetscErrorCode ItEstimateSolveLevel(ItEstimate est, const ItSolveSettings *settings,
+                                           ItEstimateLevel *L) {
   PetscLogDouble start, end;
 
   PetscFunctionBegin;
   if (!L->initial) /* not timed, as the fine one is not */
-    PetscCall(ItEstimateInitialDensity(app, L));
+    PetscCall(ItEstimateInitialDensity(&est->problem, L));
   PetscCall(PetscTime(&start));
   if (est->transient) {
-    ItSolveSettings s  = app->settings;
+    ItSolveSettings s  = *settings;
     s.quiet            = PETSC_TRUE;
     s.interrupt        = NULL;
     s.checkpoint       = NULL;
@@ -369,11 +331,11 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
     s.restarted = PETSC_FALSE; /* from t = 0 also when the fine solve continues a checkpoint */
     s.t0 = s.dt0 = 0;
     s.step0      = 0;
-    PetscCall(ItSolveTransient(L->grid, app->model, &s, L->p, ItEstimateOutput, L));
+    PetscCall(ItSolveTransient(L->grid, est->problem.model, &s, L->p, ItEstimateOutput, L));
   } else {
     PetscReal residual;
     PetscInt  its;
-    PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
+    PetscCall(ItSolveStationary(L->grid, est->problem.model, 0, L->p, &residual, &its));
     PetscCall(ItDiagEvaluate(L->diag, (PetscReal)INFINITY, L->p));
     PetscCall(ItEstimateCheckDensity(L, (PetscReal)INFINITY));
     PetscCall(ItDiagAccumulate(L->diag));
@@ -385,12 +347,13 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Every coarse solve, coarsest first (a grid that cannot be solved left
-   out, ItEstimateCreate). Collective. */
-PetscErrorCode ItEstimateSolve(ItApp *app, ItEstimate est) {
+/* Every coarse solve, coarsest first, with the fine solve's settings (a
+   transient's; the stationary solve takes none); a grid that cannot be
+   solved left out (ItEstimateLevelsSetUp). Collective. */
+PetscErrorCode ItEstimateSolve(ItEstimate est, const ItSolveSettings *settings) {
   PetscFunctionBegin;
   for (PetscInt k = est->nlevel - 1; k >= 0; k--)
-    if (!est->level[k].skipped) PetscCall(ItEstimateSolveLevel(app, est, &est->level[k]));
+    if (!est->level[k].skipped) PetscCall(ItEstimateSolveLevel(est, settings, &est->level[k]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -9,8 +9,7 @@
    lambda_k_trusted as every error bar of §5; the same for the imaginary part
    (lambda_k_imag_err, ...), the k-th rate of each grid paired as it stands
    (a complex pair +ω first on every grid). */
-#include <infotherm/app.h>
-#include <infotherm/error_estimate.h>
+#include <infotherm/private/appimpl.h>
 #include <infotherm/spectrum.h>
 
 /* The rates on the grids coarse[0], coarse[1] (coarsened by 2 and 4) into
@@ -160,7 +159,7 @@ static PetscErrorCode ItAppSpectrumVectors(ItApp *app, ItSpectrum s) {
 
 /* infotherm spectrum: reads its options and computes everything before it
    claims the folder and writes. */
-PetscErrorCode ItAppSpectrum(ItApp *app) {
+PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   ItSpectrum     s;
   PetscBool      estimate = PETSC_FALSE, quiet = PETSC_FALSE;
   PetscReal     *coarse[2] = {NULL, NULL};
@@ -170,6 +169,7 @@ PetscErrorCode ItAppSpectrum(ItApp *app) {
   json_t        *final, *untrusted, *extra;
 
   PetscFunctionBegin;
+  (void)nfile, (void)files;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
   PetscCall(
       PetscOptionsBool("-error_estimate",
@@ -214,5 +214,16 @@ PetscErrorCode ItAppSpectrum(ItApp *app) {
   json_decref(extra);
   PetscCall(PetscFree2(coarse[0], coarse[1]));
   PetscCall(ItSpectrumDestroy(&s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* spectrum -help: the error estimate, the stationary solve, the eigensolver
+   and the output folder. */
+PetscErrorCode ItAppSpectrumHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpSpectrum(app));
+  PetscCall(ItAppHelpOutput(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
