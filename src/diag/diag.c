@@ -69,9 +69,13 @@ struct _p_ItDiag {
   PetscInt   nmarginal, xmarginal, ymarginal, nmarg, offdec;
   ItMarginal marginal[IT_MAX_MARGINALS];
   PetscReal *marg_local, *marg, *lnmarg; /* lnmarg: ln of the X and Y marginals (else unset) */
-  /* cumulative integrals by the trapezoidal rule over every evaluation in time */
+  /* cumulative integrals over every evaluation in time (ItDiagAccumulate) */
   PetscBool have_prev;
   PetscReal t_prev, rate_prev[IT_NRATE], cum[IT_NRATE];
+  /* the evaluation before t_prev on the same smooth stretch (no switch at
+     t_prev): the *_cum integrals' third-order rule */
+  PetscBool have_prev2;
+  PetscReal t_prev2, rate_prev2[IT_NRATE];
   /* the integrands at the last evaluation: with the parameters at t (the left
      limit, which the columns report) and with their limit from above (the
      next interval's; different only at a switch of a held schedule) */
@@ -589,11 +593,28 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The integral over [t1, t2] of the quadratic through (t0, f0), (t1, f1),
+   (t2, f2): the third-order Adams–Moulton rule on uneven steps,
+   h2 [f2 (2 h2 + 3 h1)/(h1 + h2) + f1 (h2 + 3 h1)/h1 - f0 h2^2/(h1 (h1 + h2))]/6. */
+static PetscReal ItDiagQuadratic(PetscReal t0, PetscReal t1, PetscReal t2, PetscReal f0,
+                                 PetscReal f1, PetscReal f2) {
+  const PetscReal h1 = t1 - t0, h2 = t2 - t1;
+
+  return h2 *
+         (f2 * (2 * h2 + 3 * h1) / (h1 + h2) + f1 * (h2 + 3 * h1) / h1 -
+          f0 * h2 * h2 / (h1 * (h1 + h2))) /
+         6;
+}
+
 /* Adds the interval since the previous evaluation to the cumulative integrals
-   of Π, Γ_i and İ_X (trapezoidal rule) and fills the *_cum columns. Each
-   interval is integrated with its own parameters: it ends on the rates at t
-   (the left limit) and the next one starts from those of the right limit,
-   which differ at a switch of a held schedule. Not collective. */
+   of Π, Γ_i and İ_X and fills the *_cum columns. The evaluations come after
+   every time step, so the integrals follow the steps: by the quadratic
+   through this and the two previous evaluations (third order, the time
+   stepper's), by the trapezoid where there is no previous one on the same
+   smooth stretch (the first step, the first after a switch). Each interval is
+   integrated with its own parameters: it ends on the rates at t (the left
+   limit) and the next one starts from those of the right limit, which differ
+   at a switch of a held schedule. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
   const PetscInt  d = g->grid->dim, n = d + 2;
   const PetscReal ln2 = PetscLogReal(2.0);
@@ -603,8 +624,15 @@ PetscErrorCode ItDiagAccumulate(ItDiag g) {
     PetscFunctionReturn(PETSC_SUCCESS); /* a stationary density has no time to integrate over */
   if (g->have_prev && g->t > g->t_prev)
     for (PetscInt k = 0; k < n; k++)
-      g->cum[k] += 0.5 * (g->t - g->t_prev) * (g->rate[k] + g->rate_prev[k]);
+      g->cum[k] += g->have_prev2 ? ItDiagQuadratic(g->t_prev2, g->t_prev, g->t, g->rate_prev2[k],
+                                                   g->rate_prev[k], g->rate[k])
+                                 : 0.5 * (g->t - g->t_prev) * (g->rate[k] + g->rate_prev[k]);
   if (!g->have_prev || g->t > g->t_prev) {
+    PetscBool smooth = g->have_prev;
+    for (PetscInt k = 0; k < n; k++) smooth = (PetscBool)(smooth && g->rate_right[k] == g->rate[k]);
+    g->have_prev2 = smooth; /* no switch at t: the previous evaluation stays usable */
+    g->t_prev2    = g->t_prev;
+    for (PetscInt k = 0; k < n; k++) g->rate_prev2[k] = g->rate_prev[k];
     for (PetscInt k = 0; k < n; k++) g->rate_prev[k] = g->rate_right[k];
     g->t_prev    = g->t;
     g->have_prev = PETSC_TRUE;
@@ -615,9 +643,10 @@ PetscErrorCode ItDiagAccumulate(ItDiag g) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The state of the cumulative integrals: have_prev, t_prev, cum[d+2], rate_prev[d+2]. */
+/* The state of the cumulative integrals: have_prev, t_prev, cum[d+2],
+   rate_prev[d+2], have_prev2, t_prev2, rate_prev2[d+2]. */
 PetscInt ItDiagGetStateSize(ItDiag g) {
-  return 2 + 2 * (g->grid->dim + 2);
+  return 4 + 3 * (g->grid->dim + 2);
 }
 
 PetscErrorCode ItDiagGetState(ItDiag g, PetscReal state[]) {
@@ -628,6 +657,9 @@ PetscErrorCode ItDiagGetState(ItDiag g, PetscReal state[]) {
   state[1] = g->t_prev;
   PetscCall(PetscArraycpy(&state[2], g->cum, n));
   PetscCall(PetscArraycpy(&state[2 + n], g->rate_prev, n));
+  state[2 + 2 * n] = g->have_prev2;
+  state[3 + 2 * n] = g->t_prev2;
+  PetscCall(PetscArraycpy(&state[4 + 2 * n], g->rate_prev2, n));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -641,6 +673,9 @@ PetscErrorCode ItDiagSetState(ItDiag g, const PetscReal state[]) {
   g->t         = state[1];
   PetscCall(PetscArraycpy(g->cum, &state[2], n));
   PetscCall(PetscArraycpy(g->rate_prev, &state[2 + n], n));
+  g->have_prev2 = (PetscBool)(state[2 + 2 * n] != 0);
+  g->t_prev2    = state[3 + 2 * n];
+  PetscCall(PetscArraycpy(g->rate_prev2, &state[4 + 2 * n], n));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
