@@ -26,6 +26,8 @@ try:
     for sub in ("input/inference.opts", "jobs/chain.sbatch", "jobs/run.sbatch", "tools/plot.py", "tools/study_memory.py"):
         check(os.path.exists(os.path.join(share, sub)), f"installed: share/infotherm/{sub}")
     check(os.access(os.path.join(share, "jobs", "run.sbatch"), os.X_OK), "the job scripts are installed executable")
+    manpage = glob.glob(os.path.join(dest, "**", "man1", "infotherm.1"), recursive=True)
+    check(len(manpage) == 1, f"the man page is installed: {manpage}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_") and k not in ("INFOTHERM", "PYTHONPATH")}
     env["PATH"] = os.path.dirname(binary) + ":" + env["PATH"]
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(package))

@@ -33,6 +33,8 @@ static const char *const ItAppKnownOptions[] = {
     "error_estimate",
     /* the relaxation spectrum */
     "spectrum_t", "spectrum_nev",
+    /* the snapshots' /marginal (checked at set-up, read again at every snapshot) */
+    "snapshot_marginal",
     /* info's estimate for another job size */
     "ranks", "ranks_per_node"};
 
