@@ -18,6 +18,7 @@ typedef struct _p_ItGrid *ItGrid;
 struct _p_ItGrid {
   MPI_Comm  comm;
   DM        da;
+  DM        da_matrix; /* width 1 for the assembled matrices when width > 1, else NULL */
   PetscInt  dim;
   PetscInt  n[IT_MAX_DIM];
   PetscReal lo[IT_MAX_DIM], hi[IT_MAX_DIM], h[IT_MAX_DIM];
@@ -28,6 +29,8 @@ struct _p_ItGrid {
   PetscInt ndist, dist[3];    /* the DMDA's axes (variables), in increasing order */
   PetscInt order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
   PetscInt dof;               /* cells per grid point: the non-distributed axes */
+  PetscInt order_fp;          /* the operator's order, -fp_order: 2 or 4 */
+  PetscInt width;             /* the DMDA's stencil width: order_fp / 2 */
 };
 
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);

@@ -25,6 +25,11 @@ struct _p_ItFaces {
   PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
   PetscReal *x, *A, *D, *Dcell; /* pencil workspace */
+  /* the fourth-order operator (-fp_order 4; a multigrid level keeps order 2):
+     the face on the low side of owned cell c carries
+     J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
+  PetscInt   order;
+  PetscReal *w4[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
      ItFacesCheck: its axis (-1: none), what fails there, the drift and
      diffusion, and the point (the face, or the cell whose diffusion fails) */
@@ -63,9 +68,11 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->grid  = grid;
   f->model = model;
   f->t     = PETSC_MIN_REAL;
+  f->order = grid->order_fp;
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
+    if (f->order == 4) PetscCall(PetscMalloc1(4 * nfaces, &f->w4[a]));
     f->irr_lo[a] = f->lo[a];
     f->irr_hi[a] = f->hi[a];
     if (ItModelHasOddVariables(model))
@@ -86,6 +93,8 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
 PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   PetscFunctionBegin;
   faces->level = PETSC_TRUE;
+  faces->order = 2; /* the levels precondition the fourth-order operator */
+  for (PetscInt a = 0; a < faces->grid->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -97,6 +106,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
   for (PetscInt a = 0; a < f->grid->dim; a++) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
     PetscCall(PetscFree2(f->lo[a], f->hi[a]));
+    PetscCall(PetscFree(f->w4[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
   PetscCall(PetscFree(*faces));
@@ -211,6 +221,67 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
   c[a] = xs;
 }
 
+/* The cell Péclet number |A| h / D at which a fourth-order face weighs half
+   its Scharfetter–Gummel fall-back: the weight of the fourth-order flux is
+   theta = 1 / (1 + (Pe / IT_FP_PECLET_BLEND)^4), so that the blend changes a
+   smooth solution by O(Pe^4 h^2) = O(h^6) where the cells resolve the drift,
+   and leaves the upwinded, positive Scharfetter–Gummel flux where they do not
+   (doc/physics.md §7). */
+#define IT_FP_PECLET_BLEND 2.0
+
+/* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
+   has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
+   g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
+   carries
+     J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
+       - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
+   whose differences are the fourth-order central first and second derivatives
+   at the cell centres, blended with the Scharfetter–Gummel flux by the cell
+   Péclet number at the face. The faces next to a wall, whose stencil would
+   leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
+   the pencil workspace for the cells xs-2 .. xs+xm+1. */
+static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[]) {
+  ItGrid          grid = f->grid;
+  const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a], n = grid->n[a];
+  const PetscReal h = grid->h[a];
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < xm + 4; k++) {
+    for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+    f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+  }
+  PetscCall(ItModelEvaluateWith(f->model, f->t, p, xm + 4, f->x, f->A, f->D));
+  for (PetscInt k = 0; k < xm + 1; k++) {
+    PetscReal     *w;
+    PetscInt       off;
+    const PetscInt face = xs + k; /* between cells face-1 and face */
+
+    c[a] = face;
+    off  = ItFPFaceOffset(grid, a, c);
+    w    = f->w4[a] + 4 * off;
+    w[0] = w[3] = 0;
+    w[1]        = f->lo[a][off];
+    w[2]        = -f->hi[a][off];
+    if (face < 2 || face > n - 2 || (w[1] == 0 && w[2] == 0)) continue;
+    {
+      /* the face's drift and diffusion: the mean of the two cells' would do;
+         the Péclet number only sets the blend */
+      const PetscReal *A = &f->A[k * d], *D = &f->D[k * d]; /* cells face-2 .. face+1 */
+      const PetscReal  Aface = 0.5 * (A[1 * d + a] + A[2 * d + a]);
+      const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
+      const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / IT_FP_PECLET_BLEND;
+      const PetscReal  theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe);
+      const PetscReal  w4[4] = {(-A[0 * d + a] - D[0 * d + a] / h) / 12,
+                                (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
+                                (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12,
+                                (-A[3 * d + a] + D[3 * d + a] / h) / 12};
+      for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
+    }
+  }
+  c[a] = xs;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The variable's coordinates of a point, "v = 0.5, r = 1.2", for messages. */
 static void ItFacesPointText(ItFaces f, char text[], size_t len) {
   size_t used = 0;
@@ -283,6 +354,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
       if (c[a] != grid->xs[a]) continue;
       PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_FALSE));
       ItFacesPencilCoefficients(f, a, c, f->lo[a], f->hi[a]);
+      if (f->order == 4) PetscCall(ItFacesPencilFourth(f, a, c, p));
       if (ItFacesIrreversible(f)) {
         PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_TRUE));
         ItFacesPencilCoefficients(f, a, c, f->irr_lo[a], f->irr_hi[a]);
@@ -473,6 +545,40 @@ PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The current through the low face of owned cell c along axis a from the
+   fourth-order weights and the ghosted density pl (two ghosts per side). */
+static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt c[],
+                                         const PetscScalar pl[]) {
+  ItGrid           grid = f->grid;
+  const PetscReal *w    = f->w4[a] + 4 * ItFPFaceOffset(grid, a, c);
+  const PetscInt   c0   = c[a];
+  PetscScalar      J    = 0;
+
+  for (PetscInt q = 0; q < 4; q++) {
+    if (w[q] == 0) continue; /* the cells beyond a wall have no weight */
+    c[a] = c0 - 2 + q;
+    J += w[q] * pl[ItGridGhostedOffset(grid, c)];
+  }
+  c[a] = c0;
+  return J;
+}
+
+/* (L p)_c of the fourth-order operator: the currents through the low and the
+   high face of each axis, (J_lo - J_hi) / h. */
+static inline PetscScalar ItFPFourthRow(ItFaces f, PetscInt c[], const PetscScalar pl[]) {
+  ItGrid      grid = f->grid;
+  PetscScalar sum  = 0;
+
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    PetscScalar J = ItFPFourthFlux(f, a, c, pl);
+    c[a]++;
+    J -= ItFPFourthFlux(f, a, c, pl);
+    c[a]--;
+    sum += J / grid->h[a];
+  }
+  return sum;
+}
+
 /* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
 PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   ItGrid             grid = f->grid;
@@ -486,13 +592,17 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(DMGlobalToLocal(grid->da, p, INSERT_VALUES, local));
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
-  ItGridForOwned(grid, c, l) {
-    PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
-    PetscScalar val[2 * IT_MAX_DIM + 1], sum = 0;
+  if (f->order == 4) {
+    ItGridForOwned(grid, c, l) y[l] = ItFPFourthRow(f, c, pl);
+  } else {
+    ItGridForOwned(grid, c, l) {
+      PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
+      PetscScalar val[2 * IT_MAX_DIM + 1], sum = 0;
 
-    ncol = ItFPRow(f, c, col, val);
-    for (PetscInt k = 0; k < ncol; k++) sum += val[k] * pl[col[k]];
-    y[l] = sum;
+      ncol = ItFPRow(f, c, col, val);
+      for (PetscInt k = 0; k < ncol; k++) sum += val[k] * pl[col[k]];
+      y[l] = sum;
+    }
   }
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
@@ -501,10 +611,102 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The fourth-order operator scale (shift I - L) as a matrix-free MatShell
+   (the Amat of the implicit stages and of the stationary solve; the assembled
+   Scharfetter–Gummel operator of the same faces and its multigrid levels
+   precondition it). A pinned row (the stationary solve) is replaced by its
+   value times the unknown, as MatZeroRows does to the preconditioner. */
+typedef struct {
+  ItFaces     faces;
+  PetscReal   shift, scale;
+  PetscInt    pin; /* the pinned row's global index, -1: none */
+  PetscScalar pin_value;
+} ItFPShell;
+
+static PetscErrorCode ItFPShellMult(Mat A, Vec x, Vec y) {
+  ItFPShell *s;
+  PetscInt   lo, hi;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  PetscCall(ItFPApplyFaces(s->faces, x, y));
+  PetscCall(VecAXPBY(y, s->scale * s->shift, -s->scale, x));
+  PetscCall(VecGetOwnershipRange(x, &lo, &hi));
+  if (s->pin >= lo && s->pin < hi) {
+    const PetscScalar *xa;
+    PetscScalar       *ya;
+    PetscCall(VecGetArrayRead(x, &xa));
+    PetscCall(VecGetArray(y, &ya));
+    ya[s->pin - lo] = s->pin_value * xa[s->pin - lo];
+    PetscCall(VecRestoreArray(y, &ya));
+    PetscCall(VecRestoreArrayRead(x, &xa));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItFPShellDestroy(Mat A) {
+  ItFPShell *s;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  PetscCall(PetscFree(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The matrix-free scale (shift I - L) of faces of order 4 (shift 0, scale 1
+   until ItFPShiftedSet). Collective. */
+PetscErrorCode ItFPCreateShiftedFree(ItFaces f, Mat *A) {
+  ItGrid     grid = f->grid;
+  ItFPShell *s;
+  Vec        v;
+  VecType    type;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&s));
+  s->faces = f;
+  s->scale = 1;
+  s->pin   = -1;
+  PetscCall(MatCreateShell(grid->comm, grid->nlocal, grid->nlocal, PETSC_DETERMINE,
+                           PETSC_DETERMINE, s, A));
+  PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))ItFPShellMult));
+  PetscCall(MatShellSetOperation(*A, MATOP_DESTROY, (void (*)(void))ItFPShellDestroy));
+  PetscCall(DMGetGlobalVector(grid->da, &v)); /* the grid's vectors (and their type) */
+  PetscCall(VecGetType(v, &type));
+  PetscCall(MatShellSetVecType(*A, type));
+  PetscCall(DMRestoreGlobalVector(grid->da, &v));
+  PetscCall(PetscObjectSetName((PetscObject)*A, "FokkerPlanck4"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The shift, scale and pinned row (global index, -1: none; its value) of a
+   matrix of ItFPCreateShiftedFree. Not collective. */
+PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
+                              PetscScalar pin_value) {
+  ItFPShell *s;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  s->shift     = shift;
+  s->scale     = scale;
+  s->pin       = pin;
+  s->pin_value = pin_value;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The operator's order: 2 (Scharfetter–Gummel) or 4. */
+PetscInt ItFacesGetOrder(ItFaces faces) {
+  return faces->order;
+}
+
 /* A matrix with the operator's nonzero pattern on the grid's DMDA. Collective. */
 PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J) {
   PetscFunctionBegin;
-  PetscCall(DMCreateMatrix(grid->da, J));
+  if (grid->da_matrix) { /* -fp_order 4: the width-1 pattern, the wide DMDA's local numbering */
+    ISLocalToGlobalMapping ltog;
+    PetscCall(DMCreateMatrix(grid->da_matrix, J));
+    PetscCall(DMGetLocalToGlobalMapping(grid->da, &ltog));
+    PetscCall(MatSetLocalToGlobalMapping(*J, ltog, ltog));
+  } else PetscCall(DMCreateMatrix(grid->da, J));
   PetscCall(MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
