@@ -31,6 +31,7 @@ struct _p_ItGrid {
   PetscInt dof;               /* cells per grid point: the non-distributed axes */
   PetscInt order_fp;          /* the operator's order, -fp_order: 2 or 4 */
   PetscInt width;             /* the DMDA's stencil width: order_fp / 2 */
+  PetscReal peclet;           /* -fp_peclet: where order 4 weighs half its fall-back */
 };
 
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);

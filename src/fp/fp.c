@@ -29,6 +29,7 @@ struct _p_ItFaces {
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
   PetscInt   order;
+  PetscReal  peclet; /* the blend's half-weight cell Péclet number (-fp_peclet) */
   PetscReal *w4[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
      ItFacesCheck: its axis (-1: none), what fails there, the drift and
@@ -44,6 +45,13 @@ struct _p_ItFP {
   ItFaces faces;
   Mat     L; /* dp/dt = L p, assembled from faces */
 };
+
+
+/* The square of the cells' width over the density's, h^2 |dA/dx| / D
+   ((h/sd)^2 for an Ornstein–Uhlenbeck drift), at which a face weighs half
+   its fall-back: a fourth-order stencil on cells as wide as the density makes
+   it negative. */
+#define IT_FP_RESOLUTION 1.0
 
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */
 static inline PetscReal ItBernoulli(PetscReal z) {
@@ -69,6 +77,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->model = model;
   f->t     = PETSC_MIN_REAL;
   f->order = grid->order_fp;
+  f->peclet = grid->peclet;
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
@@ -221,13 +230,6 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
   c[a] = xs;
 }
 
-/* The cell Péclet number |A| h / D at which a fourth-order face weighs half
-   its Scharfetter–Gummel fall-back: the weight of the fourth-order flux is
-   theta = 1 / (1 + (Pe / IT_FP_PECLET_BLEND)^4), so that the blend changes a
-   smooth solution by O(Pe^4 h^2) = O(h^6) where the cells resolve the drift,
-   and leaves the upwinded, positive Scharfetter–Gummel flux where they do not
-   (doc/physics.md §7). */
-#define IT_FP_PECLET_BLEND 2.0
 
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
@@ -237,7 +239,9 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
    at the cell centres, blended with the Scharfetter–Gummel flux by the cell
-   Péclet number at the face. The faces next to a wall, whose stencil would
+   Péclet number at the face (theta = 1 / (1 + (Pe / Pe_half)^4), Pe_half
+   = -fp_peclet: a smooth solution changes by O(Pe^4 h^2) = O(h^6) where the
+   cells resolve the drift). The faces next to a wall, whose stencil would
    leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
    the pencil workspace for the cells xs-2 .. xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[]) {
@@ -269,8 +273,10 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       const PetscReal *A = &f->A[k * d], *D = &f->D[k * d]; /* cells face-2 .. face+1 */
       const PetscReal  Aface = 0.5 * (A[1 * d + a] + A[2 * d + a]);
       const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
-      const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / IT_FP_PECLET_BLEND;
-      const PetscReal  theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe);
+      const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / f->peclet;
+      /* h over the width sqrt(D / |dA/dx|) the drift's slope gives a density */
+      const PetscReal  R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / IT_FP_RESOLUTION;
+      const PetscReal  theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
       const PetscReal  w4[4] = {(-A[0 * d + a] - D[0 * d + a] / h) / 12,
                                 (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
                                 (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12,

@@ -45,6 +45,11 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
 /* -grid_n, -grid_lo, -grid_hi: one value for every axis, or one per axis;
    defaults from the model. Checks the box and computes the cell sizes; then
    the distributed axes (-grid_distribute, ItGridChooseDistribution). */
+/* -fp_order 4's default blend: the cell Péclet number at which a face's flux
+   is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
+   measurement, doc/physics.md §7). */
+#define IT_GRID_PECLET 8.0
+
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->dim;
   /* one more than an axis each, to refuse a list PETSc would cut */
@@ -59,6 +64,7 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
 
   PetscFunctionBegin;
   g->order_fp = 2;
+  g->peclet   = IT_GRID_PECLET;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
@@ -73,12 +79,18 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscCall(PetscOptionsInt("-fp_order",
                             "order of the Fokker-Planck operator: 2 (Scharfetter-Gummel) or 4",
                             NULL, g->order_fp, &g->order_fp, &order_set));
+  PetscCall(PetscOptionsReal("-fp_peclet",
+                             "-fp_order 4: the cell Peclet number |A| h/D at which a face's flux "
+                             "is half fourth-order, half Scharfetter-Gummel",
+                             NULL, g->peclet, &g->peclet, NULL));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->comm, "-grid_n"));
   if (order_set) PetscCall(ItOptionsCheckInt(g->comm, "-fp_order"));
   PetscCheck(g->order_fp == 2 || g->order_fp == 4, g->comm, PETSC_ERR_USER_INPUT,
              "-fp_order %" PetscInt_FMT ": give 2 (Scharfetter-Gummel) or 4 (fourth order)",
              g->order_fp);
+  PetscCheck(g->peclet > 0 && !PetscIsInfOrNanReal(g->peclet), g->comm, PETSC_ERR_USER_INPUT,
+             "-fp_peclet %g: give a positive cell Peclet number", (double)g->peclet);
   g->width = g->order_fp / 2;
   for (PetscInt k = 0; k < 3; k++)
     PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->comm, PETSC_ERR_USER_INPUT,
@@ -306,6 +318,7 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
   g->dim   = fine->dim;
   g->ndist    = fine->ndist;
   g->order_fp = fine->order_fp;
+  g->peclet   = fine->peclet;
   g->width    = fine->width;
   for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
   g->cell_volume = 1.0;
