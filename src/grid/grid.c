@@ -48,7 +48,7 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
 /* -fp_order 4's default blend: the cell Péclet number at which a face's flux
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
-#define IT_GRID_PECLET 8.0
+#define IT_GRID_PECLET 32.0
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->dim;
