@@ -2,7 +2,8 @@
 named in src/, include/, tests/, tools/, input/, jobs/, README.md, CHANGELOG
 and doc/ itself exists, each cited section (`doc/physics.md §3b`) has a heading
 of that number, and nothing points outside the clone (../shared) or to an
-issue tracker's numbers."""
+issue tracker's numbers; README stays within 200 lines, starts with the two
+commands and points to every reference page."""
 import os
 import re
 import sys
@@ -66,6 +67,15 @@ for path in files():
 check(cited > 50, f"{cited} citations of doc/ found and resolved (the tree cites the physics document throughout)")
 for name in ["physics.md", "design.md"]:
     check(os.path.isfile(os.path.join(ROOT, "doc", name)), f"doc/{name} is in the repository")
+with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    readme = f.read().splitlines()
+check(len(readme) <= 200, f"README.md has {len(readme)} lines (at most 200: the reference is in doc/)")
+commands = [line.split("#")[0].strip() for line in readme if line.startswith("bash ")][:2]
+check(commands == ["bash tools/main.sh", "bash tools/test.sh"], f"README's first two commands are {commands}")
+for page in ["models", "options", "outputs", "errors", "numerics", "monte-carlo", "spectrum", "clusters",
+             "validation", "performance"]:
+    check(f"doc/{page}.md" in "\n".join(readme), f"README points to doc/{page}.md")
+check(os.path.isfile(os.path.join(ROOT, "LICENSE")), "LICENSE is in the repository")
 if failures:
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)

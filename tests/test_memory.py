@@ -1,4 +1,4 @@
-"""The memory estimate per rank (README "Memory per unknown"):
+"""The memory estimate per rank (doc/clusters.md "Memory per unknown"):
 - `info` prints it for run and stationary, and it scales with the share of
   the unknowns a rank holds (1 and 2 ranks: the per-rank part halves);
 - a grid far beyond the node's memory is refused before anything of its size

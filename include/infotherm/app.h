@@ -86,6 +86,13 @@ int            ItPostSplit(int argc, char **argv, const char command[], char err
 void           ItPostFinalize(int status);
 PetscBool      ItPostSolverOnly(void);
 PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint);
+PetscErrorCode ItPostOptions(void);
+
+/* -help: the options of the objects a command would create, nothing solved
+   or written (src/app/help.c); -restart's option (src/app/app.c). */
+PetscBool      ItAppHelpRequested(void);
+PetscErrorCode ItAppHelp(ItApp *app);
+PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set);
 
 /* interrupted: stopped early after writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],

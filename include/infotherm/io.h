@@ -89,5 +89,11 @@ json_t        *ItJSONReal(PetscReal value);
 PetscErrorCode ItJSONRealArray(PetscInt n, const PetscReal values[], json_t **array);
 PetscErrorCode ItJSONPack(json_t **value, const char format[], ...);
 PetscErrorCode ItJSONSet(json_t *object, const char key[], json_t *value);
+
+/* The version and git commit of the program (src/io/version.c). */
+const char    *ItVersion(void);
+const char    *ItVersionCommit(void);
+PetscErrorCode ItVersionAddJSON(json_t *root);
+PetscErrorCode ItVersionWriteHDF5(PetscViewer viewer);
 PetscErrorCode ItJSONAppend(json_t *array, json_t *value);
 PetscErrorCode ItJSONUpdate(json_t *object, json_t *other);

@@ -435,6 +435,21 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
 
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
+/* -restart FILE|auto into restart (len bytes; NULL: read for -help only). */
+PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {
+  char file[PETSC_MAX_PATH_LEN] = "";
+
+  PetscFunctionBegin;
+  (void)app;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
+  PetscCall(PetscOptionsString(
+      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file,
+      file, sizeof(file), set));
+  PetscOptionsEnd();
+  if (restart) PetscCall(PetscStrncpy(restart, file, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode ItAppRun(ItApp *app) {
   char           restart[PETSC_MAX_PATH_LEN] = "";
   json_t        *extra;
@@ -447,11 +462,7 @@ static PetscErrorCode ItAppRun(ItApp *app) {
   app->settings.interrupt  = ItAppInterrupt;
   app->settings.checkpoint = ItAppCheckpoint;
   PetscCall(PetscTime(&app->last_checkpoint));
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
-  PetscCall(PetscOptionsString(
-      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL,
-      restart, restart, sizeof(restart), &restarted));
-  PetscOptionsEnd();
+  PetscCall(ItAppRestartOptions(app, restart, sizeof(restart), &restarted));
   PetscCall(ItEstimateFromOptions(app, &estimate));
   /* a fresh run validates its initial density before it creates anything; a
      restart under -error_estimate solves the coarse grids again from t = 0 */
@@ -620,7 +631,10 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
              command);
   PetscCheck(!nfile || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
-  if (analyze) {
+  if (analyze && !nfile && ItAppHelpRequested()) {
+    PetscCall(ItAppSetUp(&app, ""));
+    PetscCall(ItAppHelp(&app));
+  } else if (analyze) {
     char dir[PETSC_MAX_PATH_LEN], *slash;
     PetscCheck(
         nfile > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
@@ -639,10 +653,15 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
       PetscCall(PetscOptionsHasName(NULL, NULL, "-output_dir", &set));
       if (!set) PetscCall(PetscStrncpy(app.output_dir, dir, sizeof(app.output_dir)));
     }
-    PetscCall(ItAppAnalyze(&app, nfile, files));
+    if (ItAppHelpRequested())
+      PetscCall(ItAppHelp(&app));
+    else
+      PetscCall(ItAppAnalyze(&app, nfile, files));
   } else {
     PetscCall(ItAppSetUp(&app, stem));
-    if (run)
+    if (ItAppHelpRequested())
+      PetscCall(ItAppHelp(&app)); /* lists the options, solves and writes nothing */
+    else if (run)
       PetscCall(ItAppRun(&app));
     else if (stationary)
       PetscCall(ItAppStationary(&app));

@@ -10,15 +10,21 @@
 
 static const char help[] =
     "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
-    "usage: infotherm run|stationary|info [-options_file FILE] [-option value ...]\n"
-    "       infotherm spectrum [-options_file FILE] [-spectrum_nev K -spectrum_t T ...]\n"
-    "       infotherm analyze SNAPSHOT.h5 [SNAPSHOT.h5 ...] [-option value ...]\n"
-    "       infotherm mc|crosscheck [-options_file FILE] [-mc_particles N -mc_dt DT ...]\n"
-    "Every option is a PETSc option: -help lists them. Solver prefixes: the time stepper\n"
-    "reads -ts_*, -ksp_*, -pc_*; the stationary solve (stationary, -init stationary,\n"
+    "usage: infotherm COMMAND [-options_file FILE] [-option value ...]\n"
+    "commands:\n"
+    "  run         time-steps the density to -t_final: diagnostics.csv, summary.json, snapshots\n"
+    "  stationary  solves for the stationary density: stationary.csv, density_stationary.h5\n"
+    "  analyze     infotherm analyze SNAPSHOT.h5 ...: the diagnostics of saved snapshots\n"
+    "  info        the model, its parameters, the grid, the ranks and the memory per rank\n"
+    "  mc          Langevin particles: estimates with standard errors in mc.csv\n"
+    "  crosscheck  run and mc on the same model, compared (exit status 1 when they disagree)\n"
+    "  spectrum    the slowest relaxation rates and their eigenvectors (-spectrum_nev K)\n"
+    "infotherm COMMAND -help lists the command's options (and runs nothing); infotherm\n"
+    "-version prints the version. Every option is a PETSc option. Solver prefixes: the time\n"
+    "stepper reads -ts_*, -ksp_*, -pc_*; the stationary solve (stationary, -init stationary,\n"
     "-kl_reference stationary) reads -stationary_ksp_*, -stationary_pc_*; the spectrum's\n"
     "eigensolver reads -spectrum_eps_*, -spectrum_st_* (its shift-and-invert solver\n"
-    "-spectrum_st_ksp_*, -spectrum_st_pc_*).\n";
+    "-spectrum_st_ksp_*, -spectrum_st_pc_*). Documentation: README.md and doc/.\n";
 
 #define IT_EXIT_INTERRUPTED 3
 
@@ -122,6 +128,22 @@ static void ItCheckOptionsFile(const char *file, char message[], size_t len) {
   fclose(f);
 }
 
+/* -version (or --version, or the command "version") anywhere: prints the
+   version, the commit and PETSc's version, and says so (1). */
+static int ItPrintVersion(int argc, char **argv) {
+  char petsc[128];
+
+  for (int k = 1; k < argc; k++)
+    if (!strcmp(argv[k], "-version") || !strcmp(argv[k], "--version") ||
+        (k == 1 && !strcmp(argv[k], "version"))) {
+      if (PetscGetVersion(petsc, sizeof(petsc))) petsc[0] = 0;
+      for (size_t n = strlen(petsc); n > 0 && petsc[n - 1] == ' '; n--) petsc[n - 1] = 0;
+      printf("infotherm %s (commit %s), %s\n", ItVersion(), ItVersionCommit(), petsc);
+      return 1;
+    }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char    *command                  = "help";
   char           stem[PETSC_MAX_PATH_LEN] = "";
@@ -170,6 +192,12 @@ int main(int argc, char **argv) {
     }
   }
   args[nargs] = NULL;
+  if (ItPrintVersion(argc, argv)) {
+    free(args);
+    free(files);
+    free(wrapped);
+    return 0;
+  }
   if (!strcmp(command, "help") || !strcmp(command, "-h") || !strcmp(command, "--help")) {
     fputs(help, stdout);
     free(args);
@@ -177,6 +205,12 @@ int main(int argc, char **argv) {
     free(wrapped);
     return 0;
   }
+
+  /* Open MPI's shared-file-pointer component "sm" keeps a file in the job's
+     session folder for every MPI-IO open; singletons started at the same time
+     share that folder, and one's clean-up made the other print a stray
+     "unable to open file for mmap" line. No file here uses a shared pointer. */
+  setenv("OMPI_MCA_sharedfp", "^sm", 0);
 
   /* before anything slow, and again over PETSc's own handlers: a signal
      during the set-up must not kill a run unsaved */

@@ -271,7 +271,7 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
 }
 
 /* -post_ranks (read before PETSc starts; here for -help, and to refuse it in an options file). */
-static PetscErrorCode ItPostOptions(void) {
+PetscErrorCode ItPostOptions(void) {
   PetscInt  K = ItPost.K;
   PetscBool set;
 

@@ -94,7 +94,7 @@ PetscErrorCode ItJSONPack(json_t **value, const char format[], ...) {
 }
 
 /* The head of every summary file (summary.json, mc_summary.json): the
-   command, then the model's fingerprint (model, variables, parity, the
+   command, the program's version and commit, then the model's fingerprint (model, variables, parity, the
    parameters' base values, schedules and what the model adds); the caller
    adds its own keys after them. */
 PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **root) {
@@ -102,6 +102,7 @@ PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **r
 
   PetscFunctionBegin;
   PetscCall(ItJSONPack(root, "{s:s}", "command", command));
+  PetscCall(ItVersionAddJSON(*root));
   PetscCall(ItModelGetFingerprint(model, &fingerprint));
   PetscCall(ItJSONUpdate(*root, fingerprint));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -208,6 +209,7 @@ PetscErrorCode ItIOWriteJSON(ItIO io, const char name[], json_t *root) {
   int          ok    = 1;
 
   PetscFunctionBegin;
+  PetscCall(ItVersionAddJSON(root));
   if (io->rank == 0) {
     char *text = json_dumps(root, flags);
     ok         = text != NULL;
@@ -520,7 +522,8 @@ static PetscErrorCode ItIOReadDensity(ItGrid grid, Vec p, PetscViewer viewer) {
 }
 
 /* Opens DIR/name.tmp and writes p at time t as /density, with the grid and
-   the model as attributes, and every option of the run in /options. Collective. */
+   the model as attributes, every option of the run in /options, and the
+   program's version and commit as root attributes. Collective. */
 static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
                                       const char tmp[], PetscViewer *viewer) {
   char     attr[32], *text;
@@ -542,6 +545,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", "fingerprint", PETSC_STRING, text));
   free(text);
   PetscCall(ItIOWriteOptions(*viewer));
+  PetscCall(ItVersionWriteHDF5(*viewer));
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_INT, &grid->n[i]));

@@ -122,13 +122,13 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
   static const char *const names[] = {"x1", "x2", "x3", "x4", "x5", "x6"};
   static const PetscInt    cells[] = {128, 128, 48, 24, 16, 12}; /* default cells per axis */
   ItLinear                *lin;
-  PetscReal                M[IT_MAX_DIM * IT_MAX_DIM + 1]; /* one more: a longer list is refused */
-  PetscInt                 d = 2, nb = IT_MAX_DIM, nD = IT_MAX_DIM;
-  PetscInt                 nM = IT_MAX_DIM * IT_MAX_DIM + 1;
-  PetscBool                setM, setb, setD;
-  char                    *vars[IT_MAX_DIM];
-  PetscInt                 nvars = IT_MAX_DIM;
-  PetscBool                setvars;
+  PetscReal M[IT_MAX_DIM * IT_MAX_DIM + 1] = {0}; /* one more: a longer list is refused */
+  PetscInt  d = 2, nb = IT_MAX_DIM, nD = IT_MAX_DIM;
+  PetscInt  nM = IT_MAX_DIM * IT_MAX_DIM + 1;
+  PetscBool setM, setb, setD;
+  char     *vars[IT_MAX_DIM];
+  PetscInt  nvars = IT_MAX_DIM;
+  PetscBool setvars;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&lin));
@@ -143,7 +143,7 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
   PetscOptionsEnd();
   PetscCall(ItModelReadVariableNames(model, &nvars, vars, &setvars));
   for (PetscInt i = 0; i < nvars; i++) PetscCall(PetscFree(vars[i]));
-  PetscOptionsBegin(model->comm, NULL, "Linear model", "ItModel");
+  PetscOptionsBegin(model->comm, NULL, "Linear model: offset and diffusion", "ItModel");
   if (setM) {
     for (d = 1; d * d < nM; d++) {
     }

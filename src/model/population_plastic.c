@@ -99,7 +99,7 @@ PetscErrorCode ItModelCreate_PopulationPlastic(ItModel model) {
   PetscCall(ItSynapseRegister(model, 0.2, 0.1, &pop->synapse));
   PetscCall(ItTuningRegister(model, "1", IT_TUNING_SIGMOID, -0.5, 3.0, &pop->u[0]));
   PetscCall(ItTuningRegister(model, "2", IT_TUNING_SIGMOID, 0.5, -3.0, &pop->u[1]));
-  /* 16^5 = 1.05·10^6 cells: a 5-D grid grows fast (README: memory per unknown) */
+  /* 16^5 = 1.05·10^6 cells: a 5-D grid grows fast (doc/clusters.md: memory per unknown) */
   PetscCall(ItModelSetDefaultBox(model, IT_PP_V, 16, -6.0, 6.0));
   for (PetscInt k = 0; k < 2; k++) {
     PetscCall(ItModelSetDefaultBox(model, IT_PP_R1 + k, 16, -1.2, 2.2));

@@ -31,12 +31,14 @@ PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType
 
 /* Reads -tuning<suffix> linear|sigmoid|bell. Collective. */
 PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning) {
-  char      option[IT_NAME_LEN];
+  char      option[IT_NAME_LEN], title[IT_NAME_LEN + 16];
   PetscEnum type = (PetscEnum)tuning->type;
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(option, sizeof(option), "-tuning%s", suffix));
-  PetscOptionsBegin(model->comm, NULL, "Tuning curve", "ItTuning");
+  /* a title of its own per curve: -help prints each (prefix, title) once */
+  PetscCall(PetscSNPrintf(title, sizeof(title), "Tuning curve%s%s", suffix[0] ? " " : "", suffix));
+  PetscOptionsBegin(model->comm, NULL, title, "ItTuning");
   PetscCall(PetscOptionsEnum(option, "tuning curve f(v)", NULL, ItTuningTypes, type, &type, NULL));
   PetscOptionsEnd();
   tuning->type = (ItTuningType)type;
