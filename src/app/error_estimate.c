@@ -236,6 +236,10 @@ PetscErrorCode ItEstimateCreate(ItApp *app, PetscBool transient, PetscBool covar
   PetscBool  fixed;
 
   PetscFunctionBegin;
+  /* Richardson's (q_h - q_2h) / 3 and the accepted orders assume order 2 */
+  PetscCheck(app->grid->order_fp == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate extrapolates second-order answers; with -fp_order 4 compare two "
+             "grids yourself, or use -fp_order 2");
   for (PetscInt i = 0; i < app->grid->dim; i++)
     PetscCheck(app->grid->n[i] % 4 == 0 && app->grid->n[i] >= 8, PETSC_COMM_WORLD,
                PETSC_ERR_USER_INPUT,
