@@ -40,7 +40,7 @@ PetscErrorCode ItFPApplyFaces(ItFaces faces, Vec p, Vec Lp);
    with an optional pinned row (global index, -1: none). */
 PetscInt       ItFacesGetOrder(ItFaces faces);
 PetscErrorCode ItFPCreateShiftedFree(ItFaces faces, Mat *A);
-PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, PetscInt c[],
+PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, const PetscInt c[],
                                      const PetscScalar pl[]);
 PetscErrorCode ItFacesCellFlows(ItFaces faces, const PetscScalar pl[], PetscReal flow[]);
 PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,

@@ -24,14 +24,14 @@ struct _p_ItGrid {
   PetscReal lo[IT_MAX_DIM], hi[IT_MAX_DIM], h[IT_MAX_DIM];
   PetscReal cell_volume;
   /* owned and ghosted corners; axes beyond dim have start 0 and width 1 */
-  PetscInt xs[IT_MAX_DIM], xm[IT_MAX_DIM], gxs[IT_MAX_DIM], gxm[IT_MAX_DIM];
-  PetscInt nlocal, rstart;    /* owned cells, and the global index of the first */
-  PetscInt ndist, dist[3];    /* the DMDA's axes (variables), in increasing order */
-  PetscInt order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
-  PetscInt dof;               /* cells per grid point: the non-distributed axes */
-  PetscInt order_fp;          /* the operator's order, -fp_order: 2 or 4 */
-  PetscInt width;             /* the DMDA's stencil width: order_fp / 2 */
-  PetscReal peclet;           /* -fp_peclet: where order 4 weighs half its fall-back */
+  PetscInt  xs[IT_MAX_DIM], xm[IT_MAX_DIM], gxs[IT_MAX_DIM], gxm[IT_MAX_DIM];
+  PetscInt  nlocal, rstart;    /* owned cells, and the global index of the first */
+  PetscInt  ndist, dist[3];    /* the DMDA's axes (variables), in increasing order */
+  PetscInt  order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
+  PetscInt  dof;               /* cells per grid point: the non-distributed axes */
+  PetscInt  order_fp;          /* the operator's order, -fp_order: 2 or 4 */
+  PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
+  PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
 };
 
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);

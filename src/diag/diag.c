@@ -454,7 +454,8 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
       if (grid->dim > 1) {
         const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
         const PetscInt    k = ItDiagMarginalIndex(g, m, c);
-        if (g->marg[k] > 0) local[g->sensor[a] ? S_INFO_X : S_INFO_Y] += div * (g->lnp[o] - g->lnmarg[k]);
+        if (g->marg[k] > 0)
+          local[g->sensor[a] ? S_INFO_X : S_INFO_Y] += div * (g->lnp[o] - g->lnmarg[k]);
       }
       if (g->lnref && g->lnref[o] > PETSC_MIN_REAL)
         local[S_KL_RATE] += div * (g->lnp[o] - g->lnref[o]);
@@ -471,7 +472,8 @@ static PetscErrorCode ItDiagSums(ItDiag g, const PetscScalar *pl, PetscReal loca
   PetscFunctionBegin;
   if (ItFacesGetOrder(g->faces) == 4 && !ItFacesIrreversible(g->faces))
     PetscCall(ItDiagFourthSums(g, pl, local));
-  else ItDiagFaceSums(g, pl, local);
+  else
+    ItDiagFaceSums(g, pl, local);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

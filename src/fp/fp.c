@@ -46,7 +46,6 @@ struct _p_ItFP {
   Mat     L; /* dp/dt = L p, assembled from faces */
 };
 
-
 /* The square of the cells' width over the density's, h^2 |dA/dx| / D
    ((h/sd)^2 for an Ornstein–Uhlenbeck drift), at which a face weighs half
    its fall-back: a fourth-order stencil on cells as wide as the density makes
@@ -73,10 +72,10 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
     PetscCall(PetscLogEventRegister("ItFPAssembleLevel", MAT_CLASSID, &IT_FP_LEVEL));
   }
   PetscCall(PetscNew(&f));
-  f->grid  = grid;
-  f->model = model;
-  f->t     = PETSC_MIN_REAL;
-  f->order = grid->order_fp;
+  f->grid   = grid;
+  f->model  = model;
+  f->t      = PETSC_MIN_REAL;
+  f->order  = grid->order_fp;
   f->peclet = grid->peclet;
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
@@ -230,7 +229,6 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
   c[a] = xs;
 }
 
-
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
    g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
@@ -244,7 +242,8 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
    cells resolve the drift). The faces next to a wall, whose stencil would
    leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
    the pencil workspace for the cells xs-2 .. xs+xm+1. */
-static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[]) {
+static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
+                                          const PetscReal p[]) {
   ItGrid          grid = f->grid;
   const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a], n = grid->n[a];
   const PetscReal h = grid->h[a];
@@ -275,12 +274,11 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
       const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / f->peclet;
       /* h over the width sqrt(D / |dA/dx|) the drift's slope gives a density */
-      const PetscReal  R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / IT_FP_RESOLUTION;
-      const PetscReal  theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
-      const PetscReal  w4[4] = {(-A[0 * d + a] - D[0 * d + a] / h) / 12,
-                                (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
-                                (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12,
-                                (-A[3 * d + a] + D[3 * d + a] / h) / 12};
+      const PetscReal R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / IT_FP_RESOLUTION;
+      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+      const PetscReal w4[4] = {
+          (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
+          (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
     }
   }
@@ -552,36 +550,52 @@ PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) 
 }
 
 /* The current through the low face of owned cell c along axis a from the
-   fourth-order weights and the ghosted density pl (two ghosts per side). */
-static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt c[],
-                                         const PetscScalar pl[]) {
-  ItGrid           grid = f->grid;
-  const PetscReal *w    = f->w4[a] + 4 * ItFPFaceOffset(grid, a, c);
-  const PetscInt   c0   = c[a];
-  PetscScalar      J    = 0;
+   fourth-order weights and the ghosted density pl (two ghosts per side): o is
+   c's ghosted offset, gs the ghosted array's stride along a, f_off the face's
+   offset. */
+static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, PetscInt o,
+                                         PetscInt gs, const PetscScalar pl[]) {
+  const PetscReal *w = f->w4[a] + 4 * f_off;
+  PetscScalar      J = 0;
 
-  for (PetscInt q = 0; q < 4; q++) {
-    if (w[q] == 0) continue; /* the cells beyond a wall have no weight */
-    c[a] = c0 - 2 + q;
-    J += w[q] * pl[ItGridGhostedOffset(grid, c)];
-  }
-  c[a] = c0;
+  for (PetscInt q = 0; q < 4; q++)
+    if (w[q] != 0) J += w[q] * pl[o + (q - 2) * gs]; /* the cells beyond a wall have no weight */
   return J;
 }
 
-/* (L p)_c of the fourth-order operator: the currents through the low and the
-   high face of each axis, (J_lo - J_hi) / h. */
-static inline PetscScalar ItFPFourthRow(ItFaces f, PetscInt c[], const PetscScalar pl[]) {
-  ItGrid      grid = f->grid;
-  PetscScalar sum  = 0;
+/* The strides along each axis of the ghosted array (storage order) and of
+   the face arrays (axis 0 fastest). */
+static void ItFPStrides(ItGrid grid, PetscInt gs[], PetscInt fs[]) {
+  PetscInt g = 1, h = 1;
 
-  for (PetscInt a = 0; a < grid->dim; a++) {
-    PetscScalar J = ItFPFourthFlux(f, a, c, pl);
-    c[a]++;
-    J -= ItFPFourthFlux(f, a, c, pl);
-    c[a]--;
-    sum += J / grid->h[a];
+  for (PetscInt k = 0; k < grid->dim; k++) {
+    gs[grid->order[k]] = g;
+    g *= grid->gxm[grid->order[k]];
   }
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    fs[a] = h;
+    h *= grid->xm[a];
+  }
+}
+
+/* (L_a p)_c: the currents through the low and the high face, (J_lo - J_hi) / h. */
+static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c[], PetscInt o,
+                                         const PetscInt gs[], const PetscInt fs[],
+                                         const PetscScalar pl[]) {
+  const PetscInt off = ItFPFaceOffset(f->grid, a, c);
+
+  return (ItFPFourthFlux(f, a, off, o, gs[a], pl) -
+          ItFPFourthFlux(f, a, off + fs[a], o + gs[a], gs[a], pl)) /
+         f->grid->h[a];
+}
+
+/* (L p)_c of the fourth-order operator, summed over the axes. */
+static inline PetscScalar ItFPFourthRow(ItFaces f, const PetscInt c[], const PetscInt gs[],
+                                        const PetscInt fs[], const PetscScalar pl[]) {
+  const PetscInt o   = ItGridGhostedOffset(f->grid, c);
+  PetscScalar    sum = 0;
+
+  for (PetscInt a = 0; a < f->grid->dim; a++) sum += ItFPFourthAxis(f, a, c, o, gs, fs, pl);
   return sum;
 }
 
@@ -599,7 +613,9 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
   if (f->order == 4) {
-    ItGridForOwned(grid, c, l) y[l] = ItFPFourthRow(f, c, pl);
+    PetscInt gs[IT_MAX_DIM], fs[IT_MAX_DIM];
+    ItFPStrides(grid, gs, fs);
+    ItGridForOwned(grid, c, l) y[l] = ItFPFourthRow(f, c, gs, fs, pl);
   } else {
     ItGridForOwned(grid, c, l) {
       PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
@@ -672,8 +688,8 @@ PetscErrorCode ItFPCreateShiftedFree(ItFaces f, Mat *A) {
   s->faces = f;
   s->scale = 1;
   s->pin   = -1;
-  PetscCall(MatCreateShell(grid->comm, grid->nlocal, grid->nlocal, PETSC_DETERMINE,
-                           PETSC_DETERMINE, s, A));
+  PetscCall(MatCreateShell(grid->comm, grid->nlocal, grid->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                           s, A));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))ItFPShellMult));
   PetscCall(MatShellSetOperation(*A, MATOP_DESTROY, (void (*)(void))ItFPShellDestroy));
   PetscCall(DMGetGlobalVector(grid->da, &v)); /* the grid's vectors (and their type) */
@@ -701,13 +717,12 @@ PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt 
 
 /* (L_a p)_c, the fourth-order operator's part along axis a at owned cell c,
    from the ghosted density pl (faces of order 4). Not collective. */
-PetscScalar ItFacesAxisDivergence(ItFaces f, PetscInt a, PetscInt c[], const PetscScalar pl[]) {
-  PetscScalar J = ItFPFourthFlux(f, a, c, pl);
+PetscScalar ItFacesAxisDivergence(ItFaces f, PetscInt a, const PetscInt c[],
+                                  const PetscScalar pl[]) {
+  PetscInt gs[IT_MAX_DIM], fs[IT_MAX_DIM];
 
-  c[a]++;
-  J -= ItFPFourthFlux(f, a, c, pl);
-  c[a]--;
-  return J / f->grid->h[a];
+  ItFPStrides(f->grid, gs, fs);
+  return ItFPFourthAxis(f, a, c, ItGridGhostedOffset(f->grid, c), gs, fs, pl);
 }
 
 /* The fourth-order difference (v_{k-2} - 8 v_{k-1} + 8 v_{k+1} - v_{k+2}) / 12h
@@ -733,7 +748,7 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
   PetscFunctionBegin;
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt  xs = grid->xs[a], xm = grid->xm[a], n = grid->n[a];
-    const PetscReal h  = grid->h[a];
+    const PetscReal h   = grid->h[a];
     PetscReal       sum = 0, *g, *lnD; /* D p and ln D along a pencil */
 
     PetscCall(PetscMalloc2(xm + 4, &g, xm + 4, &lnD));
@@ -756,8 +771,8 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
         lnD[k] = f->D[k * d + a] > 0 ? PetscLogReal(f->D[k * d + a]) : 0;
       }
       for (PetscInt k = 2; k < xm + 2; k++) {
-        const PetscInt  cell = xs - 2 + k;
-        PetscReal       J, F;
+        const PetscInt cell = xs - 2 + k;
+        PetscReal      J, F;
         if (cell == 0 || cell == n - 1) continue;
         c[a] = cell;
         J    = f->A[k * d + a] * PetscRealPart(pl[ItGridGhostedOffset(grid, c)]) -
@@ -786,7 +801,8 @@ PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J) {
     PetscCall(DMCreateMatrix(grid->da_matrix, J));
     PetscCall(DMGetLocalToGlobalMapping(grid->da, &ltog));
     PetscCall(MatSetLocalToGlobalMapping(*J, ltog, ltog));
-  } else PetscCall(DMCreateMatrix(grid->da, J));
+  } else
+    PetscCall(DMCreateMatrix(grid->da, J));
   PetscCall(MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -232,7 +232,8 @@ static PetscErrorCode ItGridCreateMatrixDA(ItGrid g, const PetscInt n[]) {
   PetscCall(DMDASetSizes(g->da_matrix, n[0], n[1], n[2]));
   PetscCall(DMDASetNumProcs(g->da_matrix, m[0], m[1], m[2]));
   PetscCall(DMDASetOwnershipRanges(g->da_matrix, range[0], range[1], range[2]));
-  PetscCall(DMDASetBoundaryType(g->da_matrix, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
+  PetscCall(
+      DMDASetBoundaryType(g->da_matrix, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
   PetscCall(DMDASetDof(g->da_matrix, g->dof));
   PetscCall(DMDASetStencilType(g->da_matrix, DMDA_STENCIL_STAR));
   PetscCall(DMDASetStencilWidth(g->da_matrix, 1));
@@ -314,8 +315,8 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->comm  = fine->comm;
-  g->dim   = fine->dim;
+  g->comm     = fine->comm;
+  g->dim      = fine->dim;
   g->ndist    = fine->ndist;
   g->order_fp = fine->order_fp;
   g->peclet   = fine->peclet;

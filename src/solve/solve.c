@@ -366,7 +366,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
     if (ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4)
       PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(st->fp), &st->J4));
     PetscCall(TSSetIJacobian(ts, st->J4 ? st->J4 : st->J, st->J, ItSolveIJacobian, st));
-  } else PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
+  } else
+    PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
   {
@@ -376,8 +377,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   }
   PetscCall(TSGetTolerances(ts, NULL, NULL, &rtol, NULL));
   if (!user_rtol)
-    PetscCall(KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT,
-                               PETSC_DEFAULT));
+    PetscCall(
+        KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -557,12 +558,11 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
    levels pinned like the fine grid), to 1e-12 of the right-hand side (512^2:
    11 W-cycles, a quarter fewer flops than 17 V-cycles). BiCGStab keeps 7
    vectors where GMRES keeps 17, but stalls near 1e-14 of the right-hand side
-   (on the 3-D Hebbian model), which tight tolerances need to pass. On a grid that does not halve (an odd number
-   of cells on an axis) and with -stationary_pc_type hypre: BoomerAMG with
-   HMIS coarsening and extended+i interpolation with aggressive coarsening (8x
-   faster than BoomerAMG's defaults on 128^3 and half the memory). PCHYPRE
-   reads its BoomerAMG settings only from the options database, so the
-   defaults the user did not set are inserted for KSPSetFromOptions and
+   (on the 3-D Hebbian model), which tight tolerances need to pass. On a grid that does not halve
+   (an odd number of cells on an axis) and with -stationary_pc_type hypre: BoomerAMG with HMIS
+   coarsening and extended+i interpolation with aggressive coarsening (8x faster than BoomerAMG's
+   defaults on 128^3 and half the memory). PCHYPRE reads its BoomerAMG settings only from the
+   options database, so the defaults the user did not set are inserted for KSPSetFromOptions and
    removed right after: nothing of them stays in the database (or in
    snapshots). */
 static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *ksp) {
