@@ -2,10 +2,13 @@
 """Second against fourth order (-fp_order 2 and 4) on the rotating 2-D linear
 case (-linear_M -1,-1.5,2,-2 -linear_b 0.3,0 -linear_D 1,0.2, box mean +- 9
 sd): the mutual information's error against its closed form, stationary and
-transient (from N((-1,1), diag(0.05,0.1)) to t = 1), per grid, with Krylov
-iterations, steps and wall times. Prints a table; asserts nothing (the wall
+transient (from N((-1,1), diag(0.05,0.1)) to t = 1; once with the default
+time stepper and tolerances, once with ARK5(4)8L[2]SA at -ts_rtol 1e-8
+-ts_atol 1e-10, "transient5"), per grid, with the stationary solve's Krylov
+iterations or the time steps, and wall times. Prints a table; asserts nothing (the wall
 times depend on the machine's load).
-Usage: INFOTHERM=build/infotherm python3 tools/bench_order4.py [n ...] [-- extra options]"""
+Usage: INFOTHERM=build/infotherm python3 tools/bench_order4.py [n ...] [-- extra options]
+(BENCH_KINDS=stationary,transient5 picks the kinds)"""
 import os
 import sys
 import time
@@ -34,12 +37,16 @@ base = ["-model", "linear", "-linear_M", "-1,-1.5,2,-2", "-linear_b", "0.3,0", "
         "-grid_lo", f"{lo[0]!r},{lo[1]!r}", "-grid_hi", f"{hi[0]!r},{hi[1]!r}"]
 print(f"exact MI: stationary {exact_ss['mutual_information']:.17g}, transient t=1 {exact_tr['mutual_information']:.17g}")
 print(f"{'kind':11s} {'n':>5s} {'order':>5s} {'MI error':>10s} {'EP error':>10s} {'its/steps':>9s} {'wall s':>7s} {'min p':>10s}")
-for kind in ("stationary", "transient"):
+ARK5 = ["-ts_arkimex_type", "5", "-ts_rtol", "1e-8", "-ts_atol", "1e-10"]
+KINDS = os.environ.get("BENCH_KINDS", "stationary,transient,transient5").split(",")
+for kind in KINDS:
     for n in grids:
         for order in (2, 4):
             out = tmpdir(f"bench-{kind}-{n}-{order}")
             opts = base + ["-grid_n", n, "-fp_order", order, "-output_dir", out] + extra
-            if kind == "transient":
+            if kind == "transient5":
+                opts += ARK5
+            if kind != "stationary":
                 opts += ["-init_mean", "-1,1", "-init_cov", "0.05,0,0,0.1", "-t_final", 1, "-output_every", 1]
             start = time.time()
             proc = run("stationary" if kind == "stationary" else "run", opts)
