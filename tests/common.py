@@ -46,6 +46,41 @@ def run(command, options, ranks=1, expect_ok=True):
     return proc
 
 
+def compare_runs(ref, out, label, tol, name="diagnostics.csv"):
+    """Checks that two runs' tables (ref/name, out/name) have the same rows and
+    columns and agree within tol relative + tol absolute, NaN where NaN;
+    returns whether the rows matched."""
+    a, b = read_csv(os.path.join(ref, name)), read_csv(os.path.join(out, name))
+    same_rows = len(a["t"]) == len(b["t"]) and set(a) == set(b)
+    worst = 0.0  # the largest |x - y| / (tol max(|x|, |y|) + tol): at most 1
+    for k in a if same_rows else []:
+        x, y = a[k], b[k]
+        if not (np.isfinite(x) == np.isfinite(y)).all():
+            worst = np.inf
+        both = np.isfinite(x) & np.isfinite(y)
+        d = np.abs(x[both] - y[both]) / (tol * np.maximum(np.abs(x[both]), np.abs(y[both])) + tol)
+        worst = max(worst, float(np.max(d, initial=0.0)))
+    check(same_rows and worst <= 1,
+          f"{label}: {name} matches ({len(b['t'])} rows; within {tol:g} relative + {tol:g} absolute: {worst:.2g} of it)")
+    return same_rows
+
+
+def expect_refused(label, command, options, needles, ranks=(1,)):
+    """The run stops with status 1, one line on stderr that holds every needle, and no output
+    folder; returns the line of each rank count."""
+    said = []
+    for n in ranks:
+        out = tmpdir("refused")
+        proc = run(command, options + ["-output_dir", out], ranks=n, expect_ok=False)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        one = len(lines) == 1 and lines[0].startswith("infotherm: error:")
+        found = one and all(s in lines[0] for s in needles)
+        check(proc.returncode == 1 and found and not os.path.exists(out),
+              f"{label} ({n} rank(s)): status {proc.returncode}, {lines}")
+        said.append(lines[0] if lines else "")
+    return said
+
+
 def tmpdir(name):
     path = os.path.join(tempfile.gettempdir(), f"infotherm-test-{os.getpid()}-{name}")
     shutil.rmtree(path, ignore_errors=True)

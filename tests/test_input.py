@@ -17,20 +17,7 @@ EXPR = ["-model", "expr", "-vars", "v,r", "-expr_drift_v", "(-v)", "-expr_diffus
         "-expr_drift_r", "(-r)", "-expr_diffusion_r", "1", "-grid_n", "16"]
 
 
-def refused(label, command, options, needles, ranks=(1,)):
-    """The run stops with status 1, one line on stderr that holds every needle, and no output
-    folder; returns the line of each rank count."""
-    said = []
-    for n in ranks:
-        out = tmpdir("refused")
-        proc = run(command, options + ["-output_dir", out], ranks=n, expect_ok=False)
-        lines = [l for l in proc.stderr.splitlines() if l.strip()]
-        one = len(lines) == 1 and lines[0].startswith("infotherm: error:")
-        found = one and all(s in lines[0] for s in needles)
-        check(proc.returncode == 1 and found and not os.path.exists(out),
-              f"{label} ({n} rank(s)): status {proc.returncode}, {lines}")
-        said.append(lines[0] if lines else "")
-    return said
+refused = expect_refused  # common.py
 
 
 def expr_with(option, formula):

@@ -20,7 +20,7 @@ import time
 
 import h5py
 import numpy as np
-from common import BIN, MPIEXEC, check, finish, read_csv, run, tmpdir
+from common import BIN, MPIEXEC, check, compare_runs, finish, read_csv, run, tmpdir
 
 CASE = ["-model", "inference", "-grid_n", "48,32", "-t_final", "0.6", "-output_every", "0.1",
         "-snapshot_every", "0.3"]
@@ -30,20 +30,7 @@ def snapshots(folder):
     return sorted(f for f in os.listdir(folder) if f.startswith("density_") and f.endswith(".h5"))
 
 
-def compare(ref, out, label, tol):
-    a, b = read_csv(os.path.join(ref, "diagnostics.csv")), read_csv(os.path.join(out, "diagnostics.csv"))
-    same_rows = len(a["t"]) == len(b["t"]) and set(a) == set(b)
-    worst = 0.0  # the largest |x - y| / (tol max(|x|, |y|) + tol): at most 1
-    for k in a if same_rows else []:
-        x, y = a[k], b[k]
-        if not (np.isfinite(x) == np.isfinite(y)).all():
-            worst = np.inf
-        both = np.isfinite(x) & np.isfinite(y)
-        d = np.abs(x[both] - y[both]) / (tol * np.maximum(np.abs(x[both]), np.abs(y[both])) + tol)
-        worst = max(worst, float(np.max(d, initial=0.0)))
-    check(same_rows and worst <= 1,
-          f"{label}: diagnostics.csv matches ({len(b['t'])} rows; within {tol:g} relative + {tol:g} absolute: {worst:.2g} of it)")
-    return same_rows
+compare = compare_runs  # common.py
 
 
 # the reference: -post_ranks 0 on as many ranks as the solver group has (the time stepper's

@@ -1,62 +1,9 @@
-/* Unit test of the fp module, for every registered model: the columns of L sum
-   to zero (mass conservation, checked as L^T 1 = 0 relative to |L|), the
-   off-diagonal entries are non-negative (an M-matrix, so backward Euler keeps
-   p >= 0), and in 1-D the discrete equilibrium of a linear gradient drift is
-   the exact Gaussian at the cell centres (L p_exact = 0). Single rank. */
+/* Unit test of the fp module: in 1-D the discrete equilibrium of a linear
+   gradient drift is the exact Gaussian at the cell centres (L p_exact = 0);
+   and of the grid's read-only view (ItGridGetInfo).
+   The column sums and off-diagonal signs of L for every registered model are
+   checked by tests/test_conformance_models.c. Single rank. */
 #include <infotherm/fp.h>
-
-static const char *const models[] = {"linear",     "brownian", "inference",
-                                     "population", "hebbian",  "bistable"};
-
-static PetscErrorCode CheckModel(const char name[], PetscInt *failures) {
-  ItModel   model;
-  ItGrid    grid;
-  ItFP      fp;
-  Mat       L;
-  Vec       ones, colsum;
-  PetscReal worst, scale, minoff = 0;
-  PetscInt  rstart, rend;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsSetValue(NULL, "-model", name));
-  PetscCall(PetscOptionsSetValue(NULL, "-grid_n", "12"));
-  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
-  PetscCall(ItModelSetFromOptions(model));
-  PetscCall(ItGridCreate(model, &grid));
-  PetscCall(ItFPCreate(grid, model, &fp));
-  PetscCall(ItFPSetTime(fp, 0.0));
-  PetscCall(ItFPGetMatrix(fp, &L));
-  PetscCall(MatCreateVecs(L, &ones, &colsum));
-  PetscCall(VecSet(ones, 1.0));
-  PetscCall(MatMultTranspose(L, ones, colsum));
-  PetscCall(VecNorm(colsum, NORM_INFINITY, &worst));
-  PetscCall(MatNorm(L, NORM_INFINITY, &scale));
-  PetscCall(MatGetOwnershipRange(L, &rstart, &rend));
-  for (PetscInt row = rstart; row < rend; row++) {
-    PetscInt           ncols;
-    const PetscInt    *cols;
-    const PetscScalar *vals;
-    PetscCall(MatGetRow(L, row, &ncols, &cols, &vals));
-    for (PetscInt k = 0; k < ncols; k++)
-      if (cols[k] != row) minoff = PetscMin(minoff, PetscRealPart(vals[k]));
-    PetscCall(MatRestoreRow(L, row, &ncols, &cols, &vals));
-  }
-  /* each column sum adds about 2*dim entries of size |L|: round-off is a few ulps of |L| */
-  if (worst > 1e-14 * scale) (*failures)++;
-  if (minoff < 0) (*failures)++;
-  PetscCall(PetscPrintf(
-      PETSC_COMM_WORLD,
-      "%s %-10s max |column sum| / |L| = %.1e (< 1e-14), min off-diagonal = %g (>= 0)\n",
-      worst <= 1e-14 * scale && minoff >= 0 ? "ok  " : "FAIL", name, (double)(worst / scale),
-      (double)minoff));
-  PetscCall(VecDestroy(&ones));
-  PetscCall(VecDestroy(&colsum));
-  PetscCall(ItFPDestroy(&fp));
-  PetscCall(ItGridDestroy(&grid));
-  PetscCall(ItModelDestroy(&model));
-  PetscCall(PetscOptionsClearValue(NULL, "-grid_n"));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 /* dx = -(x - 0.3)/tau dt + sqrt(2 D) dW: p ∝ exp(-(x-0.3)^2 tau/(2D)); the face
    value a = A/D integrates the linear a(x) exactly, so L p = 0 to round-off. */
@@ -105,13 +52,57 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* ItGridGetInfo on the linear model's 3-D grid (-grid_n 10,12,14 on [-2, 2]^3):
+   the cells, walls and widths given, the cell volume their product, the
+   owned cells the product of the owned widths, and every cell owned once
+   over the ranks. */
+static PetscErrorCode CheckGridInfo(PetscInt *failures) {
+  ItModel    model;
+  ItGrid     grid;
+  ItGridInfo info;
+  PetscInt   owned = 1, total, ok = 1;
+  PetscReal  volume = 1;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsClear(NULL));
+  PetscCall(PetscOptionsSetValue(NULL, "-model", "linear"));
+  PetscCall(PetscOptionsSetValue(NULL, "-linear_M", "-1,0,0,0,-1,0,0,0,-1"));
+  PetscCall(PetscOptionsSetValue(NULL, "-linear_b", "0,0,0"));
+  PetscCall(PetscOptionsSetValue(NULL, "-linear_D", "1,1,1"));
+  PetscCall(PetscOptionsSetValue(NULL, "-grid_n", "10,12,14"));
+  PetscCall(PetscOptionsSetValue(NULL, "-grid_lo", "-2,-2,-2"));
+  PetscCall(PetscOptionsSetValue(NULL, "-grid_hi", "2,2,2"));
+  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
+  PetscCall(ItModelSetFromOptions(model));
+  PetscCall(ItGridCreate(model, &grid));
+  PetscCall(ItGridGetInfo(grid, &info));
+  for (PetscInt a = 0; a < info.dim; a++) {
+    ok &= info.n[a] == 10 + 2 * a && info.lo[a] == -2 && info.hi[a] == 2;
+    ok &= PetscAbsReal(info.h[a] - 4.0 / info.n[a]) <= 1e-15;
+    volume *= info.h[a];
+    owned *= info.xm[a];
+  }
+  for (PetscInt a = info.dim; a < IT_MAX_DIM; a++) ok &= info.n[a] == 1 && info.xm[a] == 1;
+  PetscCallMPI(MPI_Allreduce(&info.nlocal, &total, 1, MPIU_INT, MPI_SUM, info.comm));
+  ok &= info.dim == 3 && owned == info.nlocal && total == 10 * 12 * 14;
+  ok &= PetscAbsReal(info.cell_volume - volume) <= 1e-15 * volume;
+  if (!ok) (*failures)++;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "%s grid info: 10 x 12 x 14 cells, %" PetscInt_FMT
+                        " owned in all, cell volume %g\n",
+                        ok ? "ok  " : "FAIL", total, (double)info.cell_volume));
+  PetscCall(ItGridDestroy(&grid));
+  PetscCall(ItModelDestroy(&model));
+  PetscCall(PetscOptionsClear(NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 int main(int argc, char **argv) {
   PetscInt failures = 0;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  for (size_t k = 0; k < sizeof(models) / sizeof(models[0]); k++)
-    PetscCall(CheckModel(models[k], &failures));
   PetscCall(CheckExactEquilibrium(&failures));
+  PetscCall(CheckGridInfo(&failures));
   PetscCall(PetscFinalize());
   return failures ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and builds infotherm, runs the whole test suite (meson test: unit,
-# conformance, convergence, MPI on 1-4 ranks, bad input, output contract) and
+# Sets up and builds infotherm, runs the whole test suite (meson test: every tier,
+# unit, conformance, mpi, convergence, system; doc/design.md "Tests") and
 # ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -34,6 +34,21 @@ struct _p_ItGrid {
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
 };
 
+/* A read-only view of a grid's geometry and of this rank's part (like
+   DMDALocalInfo), for code outside src/grid that needs no more
+   (src/grid/info.c). Axes beyond dim: n = 1, xs = 0, xm = 1. */
+typedef struct {
+  MPI_Comm  comm;
+  PetscInt  dim;
+  PetscInt  n[IT_MAX_DIM];
+  PetscReal lo[IT_MAX_DIM], hi[IT_MAX_DIM], h[IT_MAX_DIM];
+  PetscReal cell_volume;
+  PetscInt  xs[IT_MAX_DIM], xm[IT_MAX_DIM]; /* the owned corner and widths */
+  PetscInt  nlocal, rstart;                 /* owned cells, global index of the first */
+  PetscInt  order;                          /* the operator's order, -fp_order */
+} ItGridInfo;
+
+PetscErrorCode ItGridGetInfo(ItGrid grid, ItGridInfo *info);
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridSetUp(ItGrid grid);
@@ -45,6 +60,8 @@ PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index);
 PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter *scatter);
+/* A density on fine restricted to the coarser grid coarse of the same box (src/grid/restrict.c). */
+PetscErrorCode ItGridRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
 
 /* Centre of cell `index` along `axis`. */
 static inline PetscReal ItGridCoordinate(ItGrid grid, PetscInt axis, PetscInt index) {

@@ -26,6 +26,9 @@ typedef struct _p_ItModel *ItModel;
 typedef enum { IT_TIME_INDEPENDENT, IT_TIME_PIECEWISE, IT_TIME_CONTINUOUS } ItTimeDependence;
 
 PetscErrorCode ItModelRegisterAll(void);
+/* The registered models, k < ItModelGetTypeCount(), in the order registered. */
+PetscInt       ItModelGetTypeCount(void);
+const char    *ItModelGetTypeNameAt(PetscInt k);
 PetscErrorCode ItModelCreate(MPI_Comm comm, ItModel *model);
 PetscErrorCode ItModelSetFromOptions(ItModel model);
 PetscErrorCode ItModelView(ItModel model, PetscViewer viewer);

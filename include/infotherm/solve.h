@@ -1,5 +1,6 @@
 /* Solve: the transient solve of dp/dt = L p with PETSc TS, the stationary
-   solve of L p = 0 with ∫ p = 1, initial Gaussian densities, and progress. */
+   solve of L p = 0 with ∫ p = 1, the checks that a grid function is a
+   density, and progress. */
 #pragma once
 #include <petscts.h>
 #include <infotherm/fp.h>
@@ -57,8 +58,6 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *set
                                 ItSolveOutputFn output, void *ctx);
 PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                  PetscReal *residual, PetscInt *iterations);
-PetscErrorCode ItSolveGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]);
-PetscErrorCode ItSolveGaussian(ItGrid grid, Vec p);
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);
 
 /* A density: every cell finite, positive mass, and cells of negative value

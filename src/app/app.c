@@ -1,8 +1,9 @@
-/* The commands of doc/design.md: each reads its options, validates everything
-   before it writes anything, then composes model, grid, operator, solver,
-   diagnostics and output. */
+/* What the commands (src/app/cmd_*.c) share: the set-up of model, grid,
+   diagnostics and output folder from the options, the initial and reference
+   densities, the table's columns and rows, summary.json, checkpoints and the
+   check that a step left a density. Nothing here calls a command. */
 #include <sys/resource.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 
 /* The density of kl_to_stationary on `grid` (the run's or a coarser one), by
    app->kl_reference: NULL (none), the stationary density (solved on that
@@ -25,11 +26,11 @@ PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
-  PetscCall(ItAppReadDensity(app, "-kl_reference", app->kl_reference, fine));
+  PetscCall(ItInitReadDensity(app->grid, app->model, "-kl_reference", app->kl_reference, fine));
   if (grid == app->grid)
     PetscCall(VecCopy(fine, *pss));
   else
-    PetscCall(ItEstimateRestrict(app->grid, grid, fine, *pss));
+    PetscCall(ItGridRestrict(app->grid, grid, fine, *pss));
   PetscCall(VecDestroy(&fine));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -86,67 +87,55 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscCall(ItIODestroy(&app->io));
   PetscCall(ItDiagDestroy(&app->diag));
   PetscCall(ItEstimateDestroy(&app->estimate));
+  PetscCall(ItInitDestroy(&app->init));
   PetscCall(ItGridDestroy(&app->grid));
   PetscCall(ItModelDestroy(&app->model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A density snapshot FILE on the run's grid into p, checked and normalised;
-   option names the option that gave it (-init_file, -kl_reference). Collective. */
-PetscErrorCode ItAppReadDensity(ItApp *app, const char option[], const char file[], Vec p) {
-  char      what[PETSC_MAX_PATH_LEN + 32];
-  PetscReal t;
-
-  PetscFunctionBegin;
-  PetscCall(ItIOReadSnapshot(app->grid, app->model, file, p, &t));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s", option, file));
-  PetscCall(
-      ItSolveCheckDensity(app->grid, p, what, "give a density snapshot written by infotherm"));
-  PetscCall(ItSolveNormalize(app->grid, p));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* -init gaussian|stationary|file and -init_file: how the initial density is
-   made (app->init_kind, app->init_gaussian, app->init_file). Collective. */
+   made (app->init). Collective. */
 PetscErrorCode ItAppInitialOptions(ItApp *app) {
-  static const char *const kinds[] = {"gaussian", "stationary", "file"};
-  PetscInt                 kind    = 0;
-
   PetscFunctionBegin;
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Initial density", "ItApp");
-  PetscCall(PetscOptionsEList("-init", "initial density", NULL, kinds, 3, kinds[0], &kind, NULL));
-  PetscCall(PetscOptionsString("-init_file", "density snapshot (.h5) for -init file", NULL,
-                               app->init_file, app->init_file, sizeof(app->init_file), NULL));
-  PetscOptionsEnd();
-  app->init_gaussian = (PetscBool)(kind == 0);
-  app->init_kind     = kind;
-  PetscCheck(kind != 2 || app->init_file[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-init file needs -init_file FILE.h5");
+  PetscCall(ItInitDestroy(&app->init));
+  PetscCall(ItInitCreate(app->grid, app->model, &app->init));
+  PetscCall(ItInitSetFromOptions(app->init));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* -init gaussian|stationary|file: the initial density in app->p. */
 PetscErrorCode ItAppInitialDensity(ItApp *app) {
-  PetscReal residual;
-  PetscInt  its;
-
   PetscFunctionBegin;
   PetscCall(ItAppInitialOptions(app));
-  switch (app->init_kind) {
-  case 0:
-    PetscCall(ItSolveGaussian(app->grid, app->p));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, "the initial Gaussian",
-                                  "change -init_mean or -init_cov"));
-    break;
-  case 1:
-    PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
-    PetscCall(ItSolveCheckDensity(
-        app->grid, app->p, "the stationary density of -init stationary",
-        "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
-    break;
-  default:
-    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, app->p));
-  }
+  PetscCall(ItInitDensity(app->init, app->grid, app->p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate's callbacks: the initial density on a coarse grid, made
+   as -init made the fine one (a snapshot is read again, since on a restart
+   app->p holds the checkpoint's density), and the density of
+   kl_to_stationary there. */
+static PetscErrorCode ItAppEstimateInitial(void *ctx, ItGrid grid, Vec p) {
+  PetscFunctionBegin;
+  PetscCall(ItInitDensity(((ItApp *)ctx)->init, grid, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItAppEstimateReference(void *ctx, ItGrid grid, Vec *pss) {
+  PetscFunctionBegin;
+  PetscCall(ItAppReferenceDensity((ItApp *)ctx, grid, pss));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate's coarse problems of the command's fine one (app->estimate). */
+PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance) {
+  ItEstimateProblem problem = {
+      app->grid, app->model, app->diag, ItAppEstimateInitial, ItAppEstimateReference, app};
+
+  PetscFunctionBegin;
+  /* stationary reads no -init: its coarse grids start from the default Gaussian, as before */
+  if (!app->init) PetscCall(ItInitCreate(app->grid, app->model, &app->init));
+  PetscCall(ItEstimateCreate(&problem, transient, covariance, &app->estimate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -270,52 +259,10 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
-                                  PetscBool snapshot) {
-  ItApp *app = (ItApp *)ctx;
-
-  PetscFunctionBegin;
-  if (t != ItDiagGetTime(app->diag)) {
-    PetscCall(ItDiagEvaluate(app->diag, t, p));
-    PetscCall(ItAppCheckStep(app, t, step, p));
-    PetscCall(ItDiagAccumulate(app->diag));
-  }
-  if (row) {
-    PetscCall(ItAppCheckBox(app));
-    PetscCall(ItAppAppendRow(app, t));
-  }
-  if (snapshot) {
-    char name[64];
-    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
-    PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* A signal on any rank, or -checkpoint_wall seconds on rank 0's clock since
-   the last checkpoint: decided together, one small reduction per step. */
-static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint) {
-  ItApp         *app = (ItApp *)ctx;
-  PetscLogDouble now;
-  PetscReal      local[2], global[2];
-  PetscMPIInt    rank;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  PetscCall(PetscTime(&now));
-  local[0] = ItIOSignalsReceived() > 0;
-  local[1] = rank == 0 && app->settings.checkpoint_wall > 0 &&
-             now - app->last_checkpoint > app->settings.checkpoint_wall;
-  PetscCall(ItGridSum(app->grid, 2, local, global));
-  *stop       = (PetscBool)(global[0] > 0);
-  *checkpoint = (PetscBool)(global[1] > 0);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* What a restart must not change: the model's fingerprint (the model, its
    parameters' base values, schedules, formulas, tuning, M/b/D, parity) and
    the sensor, as canonical JSON text. */
-static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
+PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
   json_t *fingerprint, *sensor = json_array();
   char   *text;
 
@@ -336,10 +283,8 @@ static PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
 }
 
 /* checkpoint.h5 with diagnostics.csv flushed to the same time. */
-/* The checkpoint's state array: t, dt, step, boundary mass, then the diagnostics' state. */
-enum { IT_STATE_T, IT_STATE_DT, IT_STATE_STEP, IT_STATE_BOUNDARY, IT_STATE_DIAG };
 
-static PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p) {
+PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal dt, Vec p) {
   ItApp         *app    = (ItApp *)ctx;
   const PetscInt nstate = IT_STATE_DIAG + ItDiagGetStateSize(app->diag);
   PetscReal     *state;
@@ -398,283 +343,4 @@ PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p) {
           "step too long; use a smaller -ts_dt, tighter -ts_rtol/-ts_atol or a stable -ts_type "
           "(the default arkimex)%s",
           (double)t, step, why, saved);
-}
-
-/* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
-   table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
-static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
-  const PetscInt nstate = IT_STATE_DIAG + ItDiagGetStateSize(app->diag);
-  PetscReal     *state;
-  PetscBool      isauto;
-  char           physics[8192];
-
-  PetscFunctionBegin;
-  PetscCall(PetscStrcmp(file, "auto", &isauto));
-  if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
-  PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
-  PetscCall(PetscMalloc1(nstate, &state));
-  PetscCall(
-      ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, nstate, state, physics));
-  {
-    char what[PETSC_MAX_PATH_LEN + 32];
-    PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, what,
-                                  "restart from another checkpoint, or start afresh"));
-  }
-  app->settings.restarted = PETSC_TRUE;
-  app->settings.t0        = state[IT_STATE_T];
-  app->settings.dt0       = state[IT_STATE_DT];
-  app->settings.step0     = (PetscInt)state[IT_STATE_STEP];
-  app->boundary_mass      = state[IT_STATE_BOUNDARY];
-  PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
-  PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
-                      (double)state[IT_STATE_T], app->settings.step0));
-  PetscCall(PetscFree(state));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* infotherm run: time-steps the initial density to -t_final, or continues a
-   checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
-/* -restart FILE|auto into restart (len bytes; NULL: read for -help only). */
-PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {
-  char file[PETSC_MAX_PATH_LEN] = "";
-
-  PetscFunctionBegin;
-  (void)app;
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
-  PetscCall(PetscOptionsString(
-      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file,
-      file, sizeof(file), set));
-  PetscOptionsEnd();
-  if (restart) PetscCall(PetscStrncpy(restart, file, len));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode ItAppRun(ItApp *app) {
-  char           restart[PETSC_MAX_PATH_LEN] = "";
-  json_t        *extra;
-  PetscBool      restarted = PETSC_FALSE, estimate;
-  PetscLogDouble fine_start, fine_end;
-
-  PetscFunctionBegin;
-  PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
-  PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
-  app->settings.interrupt  = ItAppInterrupt;
-  app->settings.checkpoint = ItAppCheckpoint;
-  PetscCall(PetscTime(&app->last_checkpoint));
-  PetscCall(ItAppRestartOptions(app, restart, sizeof(restart), &restarted));
-  PetscCall(ItEstimateFromOptions(app, &estimate));
-  /* a fresh run validates its initial density before it creates anything; a
-     restart under -error_estimate solves the coarse grids again from t = 0 */
-  if (!restarted)
-    PetscCall(ItAppInitialDensity(app));
-  else if (estimate)
-    PetscCall(ItAppInitialOptions(app));
-  if (estimate) PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_FALSE, &app->estimate));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
-  PetscCall(ItAppOutputColumns(app));
-  if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
-  if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
-  /* under -post_ranks the post ranks write the rows, with their _err columns */
-  if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app, app->estimate));
-  PetscCall(VecDuplicate(app->p, &app->good));
-  PetscCall(VecCopy(app->p, app->good));
-  app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
-  app->good_step = app->settings.restarted ? app->settings.step0 : 0;
-  PetscCall(PetscTime(&fine_start));
-  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
-  PetscCall(PetscTime(&fine_end));
-  if (ItPostSolverOnly()) { /* the post ranks write everything */
-    app->interrupted = app->settings.interrupted;
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  if (estimate) PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
-  if (app->settings.interrupted) {
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                           "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); "
-                           "continue with -restart auto\n",
-                           (double)app->settings.t_end, app->output_dir));
-    app->interrupted = PETSC_TRUE;
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  if (ItDiagGetTime(app->diag) != app->settings.t_end) { /* a restart that had nothing left to do */
-    PetscCall(ItDiagEvaluate(app->diag, app->settings.t_end, app->p));
-    PetscCall(ItDiagAccumulate(app->diag));
-  }
-  PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
-                       (json_int_t)app->settings.steps));
-  PetscCall(ItAppWriteSummary(app, extra));
-  json_decref(extra);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* infotherm stationary: solves L p = 0, ∫ p = 1, and reports the residual. */
-static PetscErrorCode ItAppStationary(ItApp *app) {
-  PetscReal      residual;
-  PetscInt       its;
-  json_t        *extra;
-  PetscBool      estimate;
-  PetscLogDouble fine_start, fine_end;
-
-  PetscFunctionBegin;
-  PetscCall(ItEstimateFromOptions(app, &estimate));
-  PetscCall(PetscTime(&fine_start));
-  PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
-  PetscCall(PetscTime(&fine_end));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
-  PetscCall(ItSolveCheckDensity(
-      app->grid, app->p, "the stationary density",
-      "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
-  if (estimate) {
-    PetscCall(ItEstimateCreate(app, PETSC_FALSE, PETSC_FALSE, &app->estimate));
-    PetscCall(ItEstimateSolve(app, app->estimate));
-    PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
-  }
-  PetscCall(ItAppOutputColumns(app));
-  PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
-  PetscCall(ItDiagAccumulate(app->diag));
-  PetscCall(ItAppCheckBox(app));
-  PetscCall(ItAppAppendRow(app, (PetscReal)INFINITY));
-  PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,
-                              "density_stationary.h5"));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
-                        (double)residual, its));
-  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "residual", ItJSONReal(residual), "ksp_iterations",
-                       (json_int_t)its));
-  PetscCall(ItAppWriteSummary(app, extra));
-  json_decref(extra);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* infotherm info: the model, its parameters, the grid and the decomposition. */
-static PetscErrorCode ItAppInfo(ItApp *app) {
-  PetscMPIInt rank;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  PetscCall(ItModelView(app->model, PETSC_VIEWER_STDOUT_WORLD));
-  PetscCall(ItGridView(app->grid, PETSC_VIEWER_STDOUT_WORLD));
-  for (PetscInt i = 0; i < app->grid->dim; i++)
-    PetscCall(PetscSynchronizedPrintf(
-        PETSC_COMM_WORLD, "%s  rank %d owns %s in cells [%" PetscInt_FMT ", %" PetscInt_FMT ")\n",
-        i ? "" : "", rank, ItModelGetVariableName(app->model, i), app->grid->xs[i],
-        app->grid->xs[i] + app->grid->xm[i]));
-  PetscCall(PetscSynchronizedFlush(PETSC_COMM_WORLD, PETSC_STDOUT));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "output directory: %s\n", app->output_dir));
-  PetscCall(ItAppViewMemory(app));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* infotherm analyze SNAPSHOT.h5 ...: every diagnostic of saved snapshots, on
-   any number of ranks, with the options stored in the first snapshot (the
-   command line overrides them). Writes diagnostics.csv and summary.json into
-   -output_dir (default: an "analysis" folder beside the first snapshot). */
-static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
-  PetscReal t;
-  json_t   *extra;
-
-  PetscFunctionBegin;
-  for (PetscInt k = 0; k < nfile; k++) {
-    PetscBool readable;
-    PetscCall(PetscTestFile(files[k], 'r', &readable));
-    PetscCheck(readable, PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "cannot read the snapshot %s",
-               files[k]);
-    if (k) PetscCall(ItIOSnapshotSameRun(PETSC_COMM_WORLD, files[0], files[k]));
-  }
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
-  for (PetscInt k = 0; k < nfile; k++) { /* every snapshot a density, before anything is written */
-    char what[PETSC_MAX_PATH_LEN + 32];
-    PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
-    PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, what, "leave it out of the analysis"));
-  }
-  PetscCall(
-      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
-                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
-  for (PetscInt k = 0; k < nfile; k++) {
-    PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
-    PetscCall(ItDiagEvaluate(app->diag, t, app->p));
-    PetscCall(ItDiagAccumulate(app->diag));
-    PetscCall(ItAppCheckBox(app));
-    PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
-  }
-  PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItJSONPack(&extra, "{s:s}", "note", "*_cum columns integrate over the snapshots only"));
-  PetscCall(ItAppWriteSummary(app, extra));
-  json_decref(extra);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],
-                         PetscBool *interrupted) {
-  ItApp     app = {0};
-  PetscBool run, stationary, info, analyze, mc, crosscheck, spectrum;
-
-  PetscFunctionBegin;
-  app.command = command;
-  PetscCall(PetscStrcmp(command, "run", &run));
-  PetscCall(PetscStrcmp(command, "stationary", &stationary));
-  PetscCall(PetscStrcmp(command, "info", &info));
-  PetscCall(PetscStrcmp(command, "analyze", &analyze));
-  PetscCall(PetscStrcmp(command, "mc", &mc));
-  PetscCall(PetscStrcmp(command, "crosscheck", &crosscheck));
-  PetscCall(PetscStrcmp(command, "spectrum", &spectrum));
-  PetscCheck(run || stationary || info || analyze || mc || crosscheck || spectrum, PETSC_COMM_WORLD,
-             PETSC_ERR_USER_INPUT,
-             "the command '%s' is not available; use run, stationary, analyze, mc, crosscheck, "
-             "spectrum or info",
-             command);
-  PetscCheck(!nfile || analyze, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
-  if (analyze && !nfile && ItAppHelpRequested()) {
-    PetscCall(ItAppSetUp(&app, ""));
-    PetscCall(ItAppHelp(&app));
-  } else if (analyze) {
-    char dir[PETSC_MAX_PATH_LEN], *slash;
-    PetscCheck(
-        nfile > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-        "analyze needs one or more snapshot files: infotherm analyze DIR/density_0001.h5 ...");
-    PetscCall(ItAppSnapshotOptions(files[0]));
-    PetscCall(PetscStrncpy(dir, files[0], sizeof(dir)));
-    PetscCall(PetscStrrchr(dir, '/', &slash));
-    if (slash != dir)
-      slash[-1] = 0;
-    else
-      PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
-    PetscCall(PetscStrlcat(dir, "/analysis", sizeof(dir)));
-    PetscCall(ItAppSetUp(&app, ""));
-    {
-      PetscBool set;
-      PetscCall(PetscOptionsHasName(NULL, NULL, "-output_dir", &set));
-      if (!set) PetscCall(PetscStrncpy(app.output_dir, dir, sizeof(app.output_dir)));
-    }
-    if (ItAppHelpRequested())
-      PetscCall(ItAppHelp(&app));
-    else
-      PetscCall(ItAppAnalyze(&app, nfile, files));
-  } else {
-    PetscCall(ItAppSetUp(&app, stem));
-    if (ItAppHelpRequested())
-      PetscCall(ItAppHelp(&app)); /* lists the options, solves and writes nothing */
-    else if (run)
-      PetscCall(ItAppRun(&app));
-    else if (stationary)
-      PetscCall(ItAppStationary(&app));
-    else if (mc)
-      PetscCall(ItAppMC(&app));
-    else if (crosscheck)
-      PetscCall(ItAppCrosscheck(&app));
-    else if (spectrum)
-      PetscCall(ItAppSpectrum(&app));
-    else
-      PetscCall(ItAppInfo(&app));
-  }
-  *interrupted = app.interrupted;
-  PetscCall(ItAppTearDown(&app));
-  PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,5 +1,7 @@
 /* infotherm COMMAND -help: lists the options of the objects the command
-   would create, then stops: nothing is solved and nothing is written.
+   would create, then stops: nothing is solved and nothing is written. Each
+   command's help function (its row of src/app/commands.c, beside the
+   command in src/app/cmd_*.c) composes the pieces below.
    PETSc's -help prints each object's options as the object reads them, so
    the set-up (model, grid, diagnostics, output folder name) runs as for the
    command itself, and then each further object is created and asked for its
@@ -8,7 +10,7 @@
    solvers, the stationary solve's KSP, -error_estimate, the Monte Carlo and
    the cross-check, the spectrum's eigensolver. */
 #include <petscts.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 #include <infotherm/mc.h>
 #include <infotherm/spectrum.h>
 
@@ -21,7 +23,7 @@ PetscBool ItAppHelpRequested(void) {
 }
 
 /* The time stepper's options (-ts_*, -snes_*, -ksp_*, -pc_*), as run's TS reads them. */
-static PetscErrorCode ItAppHelpStepper(ItApp *app) {
+PetscErrorCode ItAppHelpStepper(ItApp *app) {
   TS   ts;
   SNES snes;
   KSP  ksp;
@@ -42,7 +44,7 @@ static PetscErrorCode ItAppHelpStepper(ItApp *app) {
 }
 
 /* The stationary solve's options (-stationary_ksp_*, -stationary_pc_*). */
-static PetscErrorCode ItAppHelpStationary(void) {
+PetscErrorCode ItAppHelpStationary(void) {
   KSP ksp;
   PC  pc;
 
@@ -63,12 +65,12 @@ static PetscErrorCode ItAppHelpInitial(ItApp *app) {
 
   PetscFunctionBegin;
   PetscCall(ItAppInitialOptions(app));
-  PetscCall(ItSolveGaussianOptions(app->grid, mean, L));
+  PetscCall(ItInitGaussianOptions(app->grid, mean, L));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The Monte Carlo's options, and the cross-check's with crosscheck. */
-static PetscErrorCode ItAppHelpMC(ItApp *app, PetscBool crosscheck) {
+PetscErrorCode ItAppHelpMC(ItApp *app, PetscBool crosscheck) {
   ItMC         mc;
   ItCrosscheck cc;
 
@@ -84,7 +86,7 @@ static PetscErrorCode ItAppHelpMC(ItApp *app, PetscBool crosscheck) {
 }
 
 /* The eigensolver's options (-spectrum_nev, -spectrum_t, -spectrum_eps_*, -spectrum_st_*). */
-static PetscErrorCode ItAppHelpSpectrum(ItApp *app) {
+PetscErrorCode ItAppHelpSpectrum(ItApp *app) {
   ItSpectrum s;
 
   PetscFunctionBegin;
@@ -94,30 +96,28 @@ static PetscErrorCode ItAppHelpSpectrum(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* After ItAppSetUp: the options of everything the command would create. */
-PetscErrorCode ItAppHelp(ItApp *app) {
-  const char *c = app->command;
-  PetscBool   transient, estimate;
+/* The solve settings and the initial density's options, for the transient commands. */
+PetscErrorCode ItAppHelpTransient(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItAppHelpInitial(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The output folder's options (-overwrite), without touching the disk. */
+PetscErrorCode ItAppHelpOutput(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIODestroy(&app->io));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate's option. */
+PetscErrorCode ItAppHelpEstimate(ItApp *app) {
+  PetscBool estimate;
 
   PetscFunctionBegin;
-  transient = (PetscBool)(!strcmp(c, "run") || !strcmp(c, "mc") || !strcmp(c, "crosscheck"));
-  if (transient) {
-    PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
-    PetscCall(ItAppHelpInitial(app));
-  }
-  if (!strcmp(c, "run")) PetscCall(ItAppRestartOptions(app, NULL, 0, NULL));
-  if (!strcmp(c, "run")) PetscCall(ItPostOptions());
-  if (!strcmp(c, "run") || !strcmp(c, "stationary") || !strcmp(c, "crosscheck") ||
-      !strcmp(c, "spectrum"))
-    PetscCall(ItEstimateFromOptions(app, &estimate));
-  if (!strcmp(c, "run") || !strcmp(c, "crosscheck")) PetscCall(ItAppHelpStepper(app));
-  if (strcmp(c, "info") && strcmp(c, "analyze")) PetscCall(ItAppHelpStationary());
-  if (!strcmp(c, "mc") || !strcmp(c, "crosscheck"))
-    PetscCall(ItAppHelpMC(app, (PetscBool)!strcmp(c, "crosscheck")));
-  if (!strcmp(c, "spectrum")) PetscCall(ItAppHelpSpectrum(app));
-  if (strcmp(c, "info")) {
-    PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
-    PetscCall(ItIODestroy(&app->io));
-  }
+  (void)app;
+  PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -5,7 +5,7 @@
    the memory its node reports per rank (-memory_check false overrides).
    Monte Carlo particles are not counted (the MC commands count the grid). */
 #include <unistd.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 
 /* Bytes per unknown of each part of a command, measured with tools/memory.py
    (the slope of the peak resident set between two grids, one rank, linear

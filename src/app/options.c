@@ -13,7 +13,7 @@
    under another model. */
 #include <ctype.h>
 #include <strings.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 
 /* Every option of infotherm (without the '-') that is not read by the model
    and the grid, whose options are used by the time of the check: read later

@@ -15,7 +15,7 @@
    of natural indices (no index lists). */
 #include <stdlib.h>
 #include <time.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 
 #define IT_POST_QUEUE 8     /* states a solver rank may have in flight */
 #define IT_POST_TAG 7401    /* the states' messages on MPI_COMM_WORLD */

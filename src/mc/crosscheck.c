@@ -12,7 +12,7 @@
    and mutual information, D(p_MC ‖ p_FP)) carry a smoothing bias and are
    reported only. Writes crosscheck.json and crosscheck.txt. */
 #include <infotherm/private/mcimpl.h>
-#include <infotherm/error_estimate.h>
+#include <infotherm/estimate.h>
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
   ItCrosscheck cc;

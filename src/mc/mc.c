@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <Random123/philox.h>
 #include <infotherm/private/mcimpl.h>
-#include <infotherm/solve.h>
+#include <infotherm/init.h>
 #include <petscblaslapack.h>
 
 /* Room for the deviates of one particle: d normals, or d + 1 uniforms, in draws of four. */
@@ -562,7 +562,7 @@ static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
 
 /* The particles at t = 0, sampled from the initial density of `run`: a
    Gaussian initial density (-init gaussian) is drawn directly from
-   N(-init_mean, -init_cov) (the same defaults as ItSolveGaussian), otherwise
+   N(-init_mean, -init_cov) (the same defaults as ItInitGaussian), otherwise
    the grid density p0 is sampled (a cell by its mass, then uniformly inside
    it). Collective. */
 PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0) {
@@ -571,7 +571,7 @@ PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0) {
 
   PetscFunctionBegin;
   if (gaussian) {
-    PetscCall(ItSolveGaussianOptions(mc->grid, mean, L));
+    PetscCall(ItInitGaussianOptions(mc->grid, mean, L));
     ItMCSampleGaussian(mc, mean, L);
   } else
     PetscCall(ItMCSampleDensity(mc, p0));

@@ -9,9 +9,15 @@
 static PetscFunctionList ItModelList       = NULL;
 static PetscBool         ItModelRegistered = PETSC_FALSE;
 static char              ItModelNames[256] = ""; /* for messages */
+#define IT_MAX_TYPES 32
+static char     ItModelTypes[IT_MAX_TYPES][IT_NAME_LEN]; /* in the order registered */
+static PetscInt ItModelNTypes = 0;
 
 PetscErrorCode ItModelRegister(const char name[], ItModelCreateFn create) {
   PetscFunctionBegin;
+  PetscCheck(ItModelNTypes < IT_MAX_TYPES, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "more than %d models registered", IT_MAX_TYPES);
+  PetscCall(PetscStrncpy(ItModelTypes[ItModelNTypes++], name, IT_NAME_LEN));
   PetscCall(PetscFunctionListAdd(&ItModelList, name, create));
   PetscCall(PetscStrlcat(ItModelNames, " ", sizeof(ItModelNames)));
   PetscCall(PetscStrlcat(ItModelNames, name, sizeof(ItModelNames)));
@@ -32,6 +38,16 @@ PetscErrorCode ItModelRegisterAll(void) {
   PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
   PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The registered models (after ItModelRegisterAll), for tests that cover
+   every one. Not collective. */
+PetscInt ItModelGetTypeCount(void) {
+  return ItModelNTypes;
+}
+
+const char *ItModelGetTypeNameAt(PetscInt k) {
+  return k >= 0 && k < ItModelNTypes ? ItModelTypes[k] : NULL;
 }
 
 PetscErrorCode ItModelCreate(MPI_Comm comm, ItModel *model) {

@@ -5,9 +5,17 @@
    the time stepper's error, from the grid coarsened by 4 solved again at
    tolerances 100 times tighter (the time error hardly depends on the cell
    size, and that grid costs 1/4^d of the fine one). The formulas are inline
-   here so that the cross-check (src/mc/crosscheck.c) uses the same ones. */
+   here so that the cross-check (src/mc/crosscheck.c) uses the same ones.
+
+   The coarse solves (src/estimate/richardson.c) need only the fine problem:
+   its grid (coarsened by ItGridCreateCoarse), model and diagnostics, and two
+   callbacks that make a density on a given grid (the initial one, and the
+   reference of kl_to_stationary), so the module knows nothing of the command
+   that uses it. */
 #pragma once
-#include <petscsys.h>
+#include <infotherm/solve.h>
+#include <infotherm/diag.h>
+#include <infotherm/io.h>
 
 /* The coarse solves: grid coarsened by 2, by 4, and by 4 at tighter time tolerances. */
 enum { IT_ESTIMATE_2H, IT_ESTIMATE_4H, IT_ESTIMATE_4H_TIGHT, IT_ESTIMATE_NLEVEL };
@@ -54,3 +62,39 @@ static inline PetscBool ItEstimateTrusted(PetscReal qh, PetscReal q2h, PetscReal
   return (PetscBool)(!PetscIsInfOrNanReal(p) && p >= IT_ESTIMATE_ORDER_MIN &&
                      p <= IT_ESTIMATE_ORDER_MAX);
 }
+
+/* The initial density on `grid` (a coarsening of the fine one), made as the
+   fine one was; the estimate checks it. Collective. */
+typedef PetscErrorCode (*ItEstimateDensityFn)(void *ctx, ItGrid grid, Vec p);
+/* The density of kl_to_stationary on `grid`, created (*p = NULL: none). Collective. */
+typedef PetscErrorCode (*ItEstimateReferenceFn)(void *ctx, ItGrid grid, Vec *p);
+
+/* The fine problem whose errors are estimated. */
+typedef struct {
+  ItGrid                grid;  /* the fine grid (every axis a multiple of 4) */
+  ItModel               model; /* shared by every grid */
+  ItDiag                diag;  /* the fine diagnostics: the columns */
+  ItEstimateDensityFn   initial;
+  ItEstimateReferenceFn reference;
+  void                 *ctx; /* handed to both callbacks */
+} ItEstimateProblem;
+
+/* -error_estimate: the grids coarsened by 2 and 4 solved first, then combined
+   with the fine rows into <q>_err and <q>_extrap columns and summary.json's
+   "error_estimate". */
+typedef struct _p_ItEstimate *ItEstimate;
+
+PetscErrorCode ItEstimateFromOptions(MPI_Comm comm, PetscBool *on);
+PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool transient,
+                                PetscBool covariance, ItEstimate *est);
+PetscErrorCode ItEstimateSolve(ItEstimate est, const ItSolveSettings *settings);
+PetscErrorCode ItEstimateSetFineSeconds(ItEstimate est, PetscLogDouble seconds);
+PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
+                                 const char (**names)[64]);
+PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values[],
+                             const PetscReal **row);
+PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final);
+PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
+                                   PetscReal values[], PetscReal cov[]);
+PetscInt       ItEstimateGetLevelCount(ItEstimate est);
+PetscErrorCode ItEstimateDestroy(ItEstimate *est);

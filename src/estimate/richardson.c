@@ -2,9 +2,9 @@
    the fine solve, the same problem is solved on the grids coarsened by 2 and
    by 4 (ItGridCreateCoarse: same box; the model is shared, each grid builds
    its own faces, operator, solver and diagnostics), with the same settings
-   and output times and the initial density made again on each grid (a
-   Gaussian evaluated at its cell centres, the stationary density solved
-   there, a snapshot restricted by summing children). For a transient the grid
+   and output times and the initial density made again on each grid by the
+   caller (a Gaussian evaluated at its cell centres, the stationary density
+   solved there, a snapshot restricted by summing children). For a transient the grid
    coarsened by 4 is solved once more at time tolerances IT_ESTIMATE_TIGHTER
    times the run's: the difference is the time stepper's error, which hardly
    depends on the cell size. Each coarse solve keeps its diagnostics rows; the
@@ -14,11 +14,9 @@
    quantity, whether it is trusted, and the coarse solves' cost. A restart
    (-restart) solves the coarse grids again from t = 0 (they do not depend on
    the fine state) and continues the fine one from its checkpoint. */
-#include <infotherm/app.h>
-#include <infotherm/error_estimate.h>
+#include <infotherm/estimate.h>
 
 typedef struct {
-  ItApp         *app;
   PetscInt       factor;
   PetscReal      tolerance_factor; /* 0: the run's time tolerances */
   ItGrid         grid;
@@ -32,6 +30,8 @@ typedef struct {
 } ItEstimateLevel;
 
 struct _p_ItEstimate {
+  ItEstimateProblem problem; /* the fine problem */
+
   PetscInt        ncol, nlevel;
   PetscBool       transient, time_error;
   ItEstimateLevel level[IT_ESTIMATE_NLEVEL];
@@ -43,11 +43,10 @@ struct _p_ItEstimate {
 };
 
 /* -error_estimate: whether this command estimates its errors. Collective. */
-PetscErrorCode ItEstimateFromOptions(ItApp *app, PetscBool *on) {
+PetscErrorCode ItEstimateFromOptions(MPI_Comm comm, PetscBool *on) {
   PetscFunctionBegin;
-  (void)app;
   *on = PETSC_FALSE;
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
+  PetscOptionsBegin(comm, NULL, "Error estimate", "ItApp");
   PetscCall(
       PetscOptionsBool("-error_estimate",
                        "also solve on the grids coarsened by 2 and 4 (and, for a transient, "
@@ -55,39 +54,6 @@ PetscErrorCode ItEstimateFromOptions(ItApp *app, PetscBool *on) {
                        "orders in summary.json (needs -grid_n divisible by 4)",
                        NULL, *on, on, NULL));
   PetscOptionsEnd();
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The coarse density pc (grid coarse) of a fine one pf: each coarse cell the
-   mean of its children (their sum times the volume ratio), so the mass is
-   kept. A sparse matrix with one entry per fine cell, whatever the two grids'
-   decompositions. Collective. */
-PetscErrorCode ItEstimateRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc) {
-  Mat       R;
-  PetscInt  factor[IT_MAX_DIM], children = 1, lo, hi;
-  PetscReal weight;
-
-  PetscFunctionBegin;
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-    factor[a] = fine->n[a] / coarse->n[a];
-    children *= factor[a];
-  }
-  weight = 1.0 / children;
-  PetscCall(VecGetOwnershipRange(pc, &lo, &hi));
-  PetscCall(MatCreateAIJ(fine->comm, hi - lo, fine->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
-                         children, NULL, children, NULL, &R));
-  PetscCall(MatSetOption(R, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
-  ItGridForOwned(fine, c, l) {
-    PetscInt parent[IT_MAX_DIM], row, col;
-    for (PetscInt a = 0; a < IT_MAX_DIM; a++) parent[a] = c[a] / factor[a];
-    PetscCall(ItGridGlobalIndex(coarse, parent, &row));
-    PetscCall(ItGridGlobalIndex(fine, c, &col));
-    PetscCall(MatSetValue(R, row, col, weight, INSERT_VALUES));
-  }
-  PetscCall(MatAssemblyBegin(R, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(R, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatMult(R, pf, pc));
-  PetscCall(MatDestroy(&R));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -172,24 +138,13 @@ static PetscErrorCode ItEstimateOutput(void *ctx, PetscReal t, PetscInt step, Ve
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The initial density on the level's grid, made as -init made the fine one. */
-static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
-  PetscReal residual;
-  PetscInt  its;
-  char      what[128];
+/* The initial density on the level's grid, made as the fine one was (the
+   problem's callback), and checked. */
+static PetscErrorCode ItEstimateInitialDensity(ItEstimate est, ItEstimateLevel *L) {
+  char what[128];
 
   PetscFunctionBegin;
-  if (app->init_kind == 0)
-    PetscCall(ItSolveGaussian(L->grid, L->p));
-  else if (app->init_kind == 1)
-    PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
-  else {
-    Vec fine; /* read again: on a restart app->p holds the checkpoint's density */
-    PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
-    PetscCall(ItAppReadDensity(app, "-init_file", app->init_file, fine));
-    PetscCall(ItEstimateRestrict(app->grid, L->grid, fine, L->p));
-    PetscCall(VecDestroy(&fine));
-  }
+  PetscCall(est->problem.initial(est->problem.ctx, L->grid, L->p));
   PetscCall(PetscSNPrintf(what, sizeof(what),
                           "the initial density on the grid coarsened by %" PetscInt_FMT,
                           L->factor));
@@ -197,18 +152,18 @@ static PetscErrorCode ItEstimateInitialDensity(ItApp *app, ItEstimateLevel *L) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItEstimateLevelSetUp(ItApp *app, ItEstimateLevel *L, PetscInt factor,
-                                           PetscReal tolerance_factor, PetscBool covariance) {
-  Vec pss;
+static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, ItEstimateLevel *L,
+                                           PetscInt factor, PetscReal tolerance_factor,
+                                           PetscBool covariance) {
+  Vec pss = NULL;
 
   PetscFunctionBegin;
-  L->app              = app;
   L->factor           = factor;
   L->tolerance_factor = tolerance_factor;
   L->covariance       = covariance;
-  PetscCall(ItGridCreateCoarse(app->grid, factor, &L->grid));
-  PetscCall(ItAppReferenceDensity(app, L->grid, &pss));
-  PetscCall(ItDiagCreate(L->grid, app->model, pss, &L->diag));
+  PetscCall(ItGridCreateCoarse(problem->grid, factor, &L->grid));
+  if (problem->reference) PetscCall(problem->reference(problem->ctx, L->grid, &pss));
+  PetscCall(ItDiagCreate(L->grid, problem->model, pss, &L->diag));
   PetscCall(VecDestroy(&pss));
   PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -230,47 +185,50 @@ static PetscErrorCode ItEstimateFixedSteps(PetscBool *fixed) {
 /* The coarse grids (every axis of -grid_n divisible by 4), their diagnostics
    and initial densities; nothing is solved yet. covariance: keep each row's
    covariance too (crosscheck). Collective. */
-PetscErrorCode ItEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance,
-                                ItEstimate *out) {
+PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool transient,
+                                PetscBool covariance, ItEstimate *out) {
+  ItGridInfo grid;
   ItEstimate est;
   PetscBool  fixed;
 
   PetscFunctionBegin;
+  PetscCall(ItGridGetInfo(problem->grid, &grid));
   /* Richardson's (q_h - q_2h) / 3 and the accepted orders assume order 2 */
-  PetscCheck(app->grid->order_fp == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+  PetscCheck(grid.order == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-error_estimate extrapolates second-order answers; with -fp_order 4 compare two "
              "grids yourself, or use -fp_order 2");
-  for (PetscInt i = 0; i < app->grid->dim; i++)
-    PetscCheck(app->grid->n[i] % 4 == 0 && app->grid->n[i] >= 8, PETSC_COMM_WORLD,
-               PETSC_ERR_USER_INPUT,
+  for (PetscInt i = 0; i < grid.dim; i++)
+    PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
                "-grid_n must be a multiple of 4 (at least 8); %s has %" PetscInt_FMT " cells",
-               ItModelGetVariableName(app->model, i), app->grid->n[i]);
+               ItModelGetVariableName(problem->model, i), grid.n[i]);
   PetscCall(ItEstimateFixedSteps(&fixed));
   PetscCall(PetscNew(&est));
-  est->ncol       = ItDiagGetColumnCount(app->diag);
+  est->problem    = *problem;
+  est->ncol       = ItDiagGetColumnCount(problem->diag);
   est->transient  = transient;
   est->time_error = (PetscBool)(transient && !fixed);
   est->nlevel     = est->time_error ? 3 : 2;
-  PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_2H], 2, 0, covariance));
-  PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_4H], 4, 0, covariance));
+  PetscCall(ItEstimateLevelSetUp(problem, &est->level[IT_ESTIMATE_2H], 2, 0, covariance));
+  PetscCall(ItEstimateLevelSetUp(problem, &est->level[IT_ESTIMATE_4H], 4, 0, covariance));
   if (est->time_error)
-    PetscCall(ItEstimateLevelSetUp(app, &est->level[IT_ESTIMATE_4H_TIGHT], 4, IT_ESTIMATE_TIGHTER,
-                                   covariance));
+    PetscCall(ItEstimateLevelSetUp(problem, &est->level[IT_ESTIMATE_4H_TIGHT], 4,
+                                   IT_ESTIMATE_TIGHTER, covariance));
   *out = est;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* One coarse solve: the transient with the run's settings (no checkpoints,
    no progress line), or the stationary density; its rows kept. */
-static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimateLevel *L) {
+static PetscErrorCode ItEstimateSolveLevel(ItEstimate est, const ItSolveSettings *settings,
+                                           ItEstimateLevel *L) {
   PetscLogDouble start, end;
 
   PetscFunctionBegin;
-  PetscCall(ItEstimateInitialDensity(app, L)); /* not timed, as the fine one is not */
+  PetscCall(ItEstimateInitialDensity(est, L)); /* not timed, as the fine one is not */
   PetscCall(PetscTime(&start));
   if (est->transient) {
-    ItSolveSettings s  = app->settings;
+    ItSolveSettings s  = *settings;
     s.quiet            = PETSC_TRUE;
     s.interrupt        = NULL;
     s.checkpoint       = NULL;
@@ -280,11 +238,11 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
     s.restarted = PETSC_FALSE; /* from t = 0 also when the fine solve continues a checkpoint */
     s.t0 = s.dt0 = 0;
     s.step0      = 0;
-    PetscCall(ItSolveTransient(L->grid, app->model, &s, L->p, ItEstimateOutput, L));
+    PetscCall(ItSolveTransient(L->grid, est->problem.model, &s, L->p, ItEstimateOutput, L));
   } else {
     PetscReal residual;
     PetscInt  its;
-    PetscCall(ItSolveStationary(L->grid, app->model, 0, L->p, &residual, &its));
+    PetscCall(ItSolveStationary(L->grid, est->problem.model, 0, L->p, &residual, &its));
     PetscCall(ItDiagEvaluate(L->diag, (PetscReal)INFINITY, L->p));
     PetscCall(ItEstimateCheckDensity(L, (PetscReal)INFINITY));
     PetscCall(ItDiagAccumulate(L->diag));
@@ -296,11 +254,12 @@ static PetscErrorCode ItEstimateSolveLevel(ItApp *app, ItEstimate est, ItEstimat
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Every coarse solve, coarsest first. Collective. */
-PetscErrorCode ItEstimateSolve(ItApp *app, ItEstimate est) {
+/* Every coarse solve, coarsest first, with the fine solve's settings (a
+   transient's; the stationary solve takes none). Collective. */
+PetscErrorCode ItEstimateSolve(ItEstimate est, const ItSolveSettings *settings) {
   PetscFunctionBegin;
   for (PetscInt k = est->nlevel - 1; k >= 0; k--)
-    PetscCall(ItEstimateSolveLevel(app, est, &est->level[k]));
+    PetscCall(ItEstimateSolveLevel(est, settings, &est->level[k]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -10,23 +10,23 @@
    written. */
 #include <stdlib.h>
 #include <unistd.h>
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 #include <infotherm/mc.h>
-#include <infotherm/error_estimate.h>
 
 /* infotherm mc: Langevin particles to -t_final, estimates every -output_every. */
-PetscErrorCode ItAppMC(ItApp *app) {
+PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]) {
   ItMC           mc;
   PetscInt       nout, ksnap = 1;
   PetscLogDouble now;
 
   PetscFunctionBegin;
+  (void)nfile, (void)files;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItAppInitialDensity(app));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p));
+  PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
   nout = ItSolveOutputCount(&app->settings);
   for (PetscInt k = 0; k <= nout; k++) {
     const PetscReal t = ItSolveOutputTime(&app->settings, k);
@@ -169,9 +169,9 @@ static PetscErrorCode ItAppCrosscheckEstimate(ItApp *app, ItCrosscheck cc, ItMC 
 
   PetscFunctionBegin;
   *bias_mc = NULL;
-  PetscCall(ItEstimateFromOptions(app, &on));
+  PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &on));
   if (!on) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItEstimateCreate(app, PETSC_TRUE, PETSC_TRUE, &app->estimate));
+  PetscCall(ItAppEstimateCreate(app, PETSC_TRUE, PETSC_TRUE));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, bias_mc));
   PetscCall(ItCrosscheckSetBiasRun(cc, *bias_mc));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -180,7 +180,7 @@ static PetscErrorCode ItAppCrosscheckEstimate(ItApp *app, ItCrosscheck cc, ItMC 
 /* infotherm crosscheck: the solver (after its coarse-grid problems under
    -error_estimate), and at each of its output times the Monte Carlo advanced
    to that time and compared; then the report. */
-PetscErrorCode ItAppCrosscheck(ItApp *app) {
+PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   ItMC                 mc, bias_mc;
   ItCrosscheck         cc;
   ItAppCrosscheckState state = {0};
@@ -192,6 +192,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscLogDouble       now;
 
   PetscFunctionBegin;
+  (void)nfile, (void)files;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
@@ -203,9 +204,11 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItAppOutputColumns(app));
   PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItMCInitialize(mc, app->init_gaussian, app->p)); /* before the solver moves app->p on */
-  if (bias_mc) PetscCall(ItMCInitialize(bias_mc, app->init_gaussian, app->p));
-  if (app->estimate) PetscCall(ItEstimateSolve(app, app->estimate));
+  PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN,
+                           app->p)); /* before the solver moves app->p on */
+  if (bias_mc)
+    PetscCall(ItMCInitialize(bias_mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
+  if (app->estimate) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   if (mc_param >= 0) {
     const char *name;
     PetscCall(ItModelGetParameterInfo(app->model, mc_param, &name, NULL, NULL));
@@ -247,5 +250,28 @@ PetscErrorCode ItAppCrosscheck(ItApp *app) {
              " judged value(s) differ by more than -crosscheck_z standard errors; worst %s (see "
              "%s/crosscheck.txt)",
              nfail, worst, app->output_dir);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* mc -help: the solve settings, initial density, stationary solve (-init
+   stationary), the Monte Carlo and the output folder. */
+PetscErrorCode ItAppMCHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpTransient(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpMC(app, PETSC_FALSE));
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* crosscheck -help: run's solver options, the Monte Carlo and the cross-check. */
+PetscErrorCode ItAppCrosscheckHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpTransient(app));
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStepper(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpMC(app, PETSC_TRUE));
+  PetscCall(ItAppHelpOutput(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

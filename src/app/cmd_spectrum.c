@@ -6,7 +6,7 @@
    computed on the grids coarsened by 2 and 4 (doc/physics.md §5): lambda_k_err =
    (λ_h - λ_2h)/3, lambda_k_extrap = λ_h + lambda_k_err and the observed order
    lambda_k_order = log2[(λ_4h - λ_2h)/(λ_2h - λ_h)]. */
-#include <infotherm/app.h>
+#include <infotherm/private/appimpl.h>
 #include <infotherm/spectrum.h>
 
 /* An observed order outside this distance of 2 marks the error estimate untrusted. */
@@ -126,7 +126,7 @@ static PetscErrorCode ItAppSpectrumVectors(ItApp *app, ItSpectrum s) {
 
 /* infotherm spectrum: reads its options and computes everything before it
    claims the folder and writes. */
-PetscErrorCode ItAppSpectrum(ItApp *app) {
+PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   ItSpectrum     s;
   PetscBool      estimate = PETSC_FALSE, quiet = PETSC_FALSE;
   PetscReal     *coarse[2] = {NULL, NULL};
@@ -136,6 +136,7 @@ PetscErrorCode ItAppSpectrum(ItApp *app) {
   json_t        *final, *untrusted, *extra;
 
   PetscFunctionBegin;
+  (void)nfile, (void)files;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
   PetscCall(PetscOptionsBool(
       "-error_estimate", "also solve on the grids coarsened by 2 and 4: *_err, *_extrap, *_order",
@@ -177,5 +178,16 @@ PetscErrorCode ItAppSpectrum(ItApp *app) {
   json_decref(extra);
   PetscCall(PetscFree2(coarse[0], coarse[1]));
   PetscCall(ItSpectrumDestroy(&s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* spectrum -help: the error estimate, the stationary solve, the eigensolver
+   and the output folder. */
+PetscErrorCode ItAppSpectrumHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpSpectrum(app));
+  PetscCall(ItAppHelpOutput(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,0 +1,171 @@
+/* infotherm run: time-steps the initial density to -t_final (or continues a
+   checkpoint), with a row of diagnostics at every output time, snapshots,
+   checkpoints on signals and wall-clock intervals, and the error estimates
+   of -error_estimate. */
+#include <infotherm/private/appimpl.h>
+
+static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
+                                  PetscBool snapshot) {
+  ItApp *app = (ItApp *)ctx;
+
+  PetscFunctionBegin;
+  if (t != ItDiagGetTime(app->diag)) {
+    PetscCall(ItDiagEvaluate(app->diag, t, p));
+    PetscCall(ItAppCheckStep(app, t, step, p));
+    PetscCall(ItDiagAccumulate(app->diag));
+  }
+  if (row) {
+    PetscCall(ItAppCheckBox(app));
+    PetscCall(ItAppAppendRow(app, t));
+  }
+  if (snapshot) {
+    char name[64];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+    PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A signal on any rank, or -checkpoint_wall seconds on rank 0's clock since
+   the last checkpoint: decided together, one small reduction per step. */
+static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint) {
+  ItApp         *app = (ItApp *)ctx;
+  PetscLogDouble now;
+  PetscReal      local[2], global[2];
+  PetscMPIInt    rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(PetscTime(&now));
+  local[0] = ItIOSignalsReceived() > 0;
+  local[1] = rank == 0 && app->settings.checkpoint_wall > 0 &&
+             now - app->last_checkpoint > app->settings.checkpoint_wall;
+  PetscCall(ItGridSum(app->grid, 2, local, global));
+  *stop       = (PetscBool)(global[0] > 0);
+  *checkpoint = (PetscBool)(global[1] > 0);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
+   table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
+static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
+  const PetscInt nstate = IT_STATE_DIAG + ItDiagGetStateSize(app->diag);
+  PetscReal     *state;
+  PetscBool      isauto;
+  char           physics[8192];
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrcmp(file, "auto", &isauto));
+  if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
+  PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
+  PetscCall(PetscMalloc1(nstate, &state));
+  PetscCall(
+      ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, nstate, state, physics));
+  {
+    char what[PETSC_MAX_PATH_LEN + 32];
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
+    PetscCall(ItSolveCheckDensity(app->grid, app->p, what,
+                                  "restart from another checkpoint, or start afresh"));
+  }
+  app->settings.restarted = PETSC_TRUE;
+  app->settings.t0        = state[IT_STATE_T];
+  app->settings.dt0       = state[IT_STATE_DT];
+  app->settings.step0     = (PetscInt)state[IT_STATE_STEP];
+  app->boundary_mass      = state[IT_STATE_BOUNDARY];
+  PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
+  PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
+                      (double)state[IT_STATE_T], app->settings.step0));
+  PetscCall(PetscFree(state));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -restart FILE|auto into restart (len bytes; NULL: read for -help only). */
+PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {
+  char file[PETSC_MAX_PATH_LEN] = "";
+
+  PetscFunctionBegin;
+  (void)app;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Restart", "ItApp");
+  PetscCall(PetscOptionsString(
+      "-restart", "continue from a checkpoint file, or auto (OUTPUT_DIR/checkpoint.h5)", NULL, file,
+      file, sizeof(file), set));
+  PetscOptionsEnd();
+  if (restart) PetscCall(PetscStrncpy(restart, file, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm run: time-steps the initial density to -t_final, or continues a
+   checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
+PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
+  char           restart[PETSC_MAX_PATH_LEN] = "";
+  json_t        *extra;
+  PetscBool      restarted = PETSC_FALSE, estimate;
+  PetscLogDouble fine_start, fine_end;
+
+  PetscFunctionBegin;
+  (void)nfile, (void)files;
+  PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
+  PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
+  app->settings.interrupt  = ItAppInterrupt;
+  app->settings.checkpoint = ItAppCheckpoint;
+  PetscCall(PetscTime(&app->last_checkpoint));
+  PetscCall(ItAppRestartOptions(app, restart, sizeof(restart), &restarted));
+  PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
+  /* a fresh run validates its initial density before it creates anything; a
+     restart under -error_estimate solves the coarse grids again from t = 0 */
+  if (!restarted)
+    PetscCall(ItAppInitialDensity(app));
+  else if (estimate)
+    PetscCall(ItAppInitialOptions(app));
+  if (estimate) PetscCall(ItAppEstimateCreate(app, PETSC_TRUE, PETSC_FALSE));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItAppOutputColumns(app));
+  if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
+  if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
+  /* under -post_ranks the post ranks write the rows, with their _err columns */
+  if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
+  PetscCall(VecDuplicate(app->p, &app->good));
+  PetscCall(VecCopy(app->p, app->good));
+  app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
+  app->good_step = app->settings.restarted ? app->settings.step0 : 0;
+  PetscCall(PetscTime(&fine_start));
+  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
+  PetscCall(PetscTime(&fine_end));
+  if (ItPostSolverOnly()) { /* the post ranks write everything */
+    app->interrupted = app->settings.interrupted;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (estimate) PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
+  if (app->settings.interrupted) {
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                           "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); "
+                           "continue with -restart auto\n",
+                           (double)app->settings.t_end, app->output_dir));
+    app->interrupted = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (ItDiagGetTime(app->diag) != app->settings.t_end) { /* a restart that had nothing left to do */
+    PetscCall(ItDiagEvaluate(app->diag, app->settings.t_end, app->p));
+    PetscCall(ItDiagAccumulate(app->diag));
+  }
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
+                       (json_int_t)app->settings.steps));
+  PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* run -help: the solve settings, initial density, restart, post-processing
+   ranks, error estimate, time stepper, stationary solve and output folder. */
+PetscErrorCode ItAppRunHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpTransient(app));
+  PetscCall(ItAppRestartOptions(app, NULL, 0, NULL));
+  PetscCall(ItPostOptions());
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStepper(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,53 @@
+/* infotherm stationary: the stationary density, its diagnostics and error estimates. */
+#include <infotherm/private/appimpl.h>
+
+/* infotherm stationary: solves L p = 0, ∫ p = 1, and reports the residual. */
+PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
+  PetscReal      residual;
+  PetscInt       its;
+  json_t        *extra;
+  PetscBool      estimate;
+  PetscLogDouble fine_start, fine_end;
+
+  PetscFunctionBegin;
+  (void)nfile, (void)files;
+  PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
+  PetscCall(PetscTime(&fine_start));
+  PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
+  PetscCall(PetscTime(&fine_end));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItSolveCheckDensity(
+      app->grid, app->p, "the stationary density",
+      "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
+  if (estimate) {
+    PetscCall(ItAppEstimateCreate(app, PETSC_FALSE, PETSC_FALSE));
+    PetscCall(ItEstimateSolve(app->estimate, &app->settings));
+    PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
+  }
+  PetscCall(ItAppOutputColumns(app));
+  PetscCall(ItDiagEvaluate(app->diag, (PetscReal)INFINITY, app->p));
+  PetscCall(ItDiagAccumulate(app->diag));
+  PetscCall(ItAppCheckBox(app));
+  PetscCall(ItAppAppendRow(app, (PetscReal)INFINITY));
+  PetscCall(ItIOClaim(app->io, NULL));
+  PetscCall(ItIOWriteTable(app->io));
+  PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,
+                              "density_stationary.h5"));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
+                        (double)residual, its));
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "residual", ItJSONReal(residual), "ksp_iterations",
+                       (json_int_t)its));
+  PetscCall(ItAppWriteSummary(app, extra));
+  json_decref(extra);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* stationary -help: the error estimate, the stationary solve, the output folder. */
+PetscErrorCode ItAppStationaryHelp(ItApp *app) {
+  PetscFunctionBegin;
+  PetscCall(ItAppHelpEstimate(app));
+  PetscCall(ItAppHelpStationary());
+  PetscCall(ItAppHelpOutput(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
