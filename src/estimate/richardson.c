@@ -293,6 +293,10 @@ PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool tran
 
   PetscFunctionBegin;
   PetscCall(ItGridGetInfo(problem->grid, &grid));
+  /* Richardson's (q_h - q_2h) / 3 and the accepted orders assume order 2 */
+  PetscCheck(grid.order == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate extrapolates second-order answers; with -fp_order 4 compare two "
+             "grids yourself, or use -fp_order 2");
   for (PetscInt i = 0; i < grid.dim; i++)
     PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
