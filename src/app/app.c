@@ -132,8 +132,13 @@ static PetscErrorCode ItAppEstimateReference(void *ctx, ItGrid grid, Vec *pss) {
 
 /* -error_estimate's coarse problems of the command's fine one (app->estimate). */
 PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance) {
-  ItEstimateProblem problem = {
-      app->grid, app->model, app->diag, ItAppEstimateInitial, ItAppEstimateReference, app};
+  ItEstimateProblem problem = {app->grid,
+                               app->model,
+                               app->diag,
+                               ItAppEstimateInitial,
+                               ItAppEstimateReference,
+                               app,
+                               transient ? app->settings.t_final : 0};
 
   PetscFunctionBegin;
   /* stationary reads no -init: its coarse grids start from the default Gaussian, as before */
