@@ -55,11 +55,10 @@ static PetscReal ItMemoryPerUnknown(const char command[], PetscInt dim) {
 #define IT_MEMORY_PER_RATE 24.0
 #define IT_MEMORY_PER_PARTICLE_VARIABLE 25.0
 
-static PetscReal ItMemoryOptionBytes(ItGrid grid, const char command[], PetscReal share) {
-  PetscInt    nev = 4, particles = 100000;
-  PetscMPIInt size;
+static PetscReal ItMemoryOptionBytes(ItGrid grid, const char command[], PetscReal share,
+                                     PetscReal size) {
+  PetscInt nev = 4, particles = 100000;
 
-  MPI_Comm_size(grid->comm, &size);
   if (!strcmp(command, "spectrum")) {
     PetscOptionsGetInt(NULL, NULL, "-spectrum_nev", &nev, NULL);
     return share * IT_MEMORY_PER_RATE * (PetscReal)PetscMax(nev, 1);
@@ -75,15 +74,20 @@ static PetscReal ItMemoryOptionBytes(ItGrid grid, const char command[], PetscRea
 /* The estimated peak of one rank: its share of the unknowns (the largest,
    when they do not divide evenly) times the bytes per unknown, plus the base
    and what the options add (ItMemoryOptionBytes). Not collective. */
-static PetscReal ItMemoryEstimate(ItGrid grid, const char command[]) {
-  PetscMPIInt size;
-  PetscReal   cells = 1, share;
+static PetscReal ItMemoryEstimateOn(ItGrid grid, const char command[], PetscReal size) {
+  PetscReal cells = 1, share;
 
-  MPI_Comm_size(grid->comm, &size);
   for (PetscInt i = 0; i < grid->dim; i++) cells *= (PetscReal)grid->n[i];
   share = PetscCeilReal(cells / size);
   return ItMemoryPerRank + share * ItMemoryPerUnknown(command, grid->dim) +
-         ItMemoryOptionBytes(grid, command, share);
+         ItMemoryOptionBytes(grid, command, share, size);
+}
+
+static PetscReal ItMemoryEstimate(ItGrid grid, const char command[]) {
+  PetscMPIInt size;
+
+  MPI_Comm_size(grid->comm, &size);
+  return ItMemoryEstimateOn(grid, command, (PetscReal)size);
 }
 
 /* The memory a rank may use: the physical memory of its node over the ranks
@@ -134,8 +138,8 @@ PetscErrorCode ItAppCheckMemory(ItApp *app) {
   PetscCall(ItMemoryNode(PETSC_COMM_WORLD, &have, &ranks));
   need = ItMemoryEstimate(app->grid, command);
   {
-    const PetscReal extra =
-        ItMemoryOptionBytes(app->grid, command, PetscCeilReal(ItGridCellCount(app->grid) / size));
+    const PetscReal extra = ItMemoryOptionBytes(
+        app->grid, command, PetscCeilReal(ItGridCellCount(app->grid) / size), size);
     const char *need_u = ItMemoryUnit(need, &need_v), *have_u = ItMemoryUnit(have, &have_v);
     PetscCheck(need <= ItMemoryLimit * have, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "%s needs about %.3g %s per rank (%.4g unknowns on %d rank(s), %.0f B per "
@@ -149,6 +153,37 @@ PetscErrorCode ItAppCheckMemory(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* info -ranks N [-ranks_per_node R]: the estimate per rank of a job of N
+   ranks, R per node on nodes like this one (its physical memory, node_bytes),
+   without running on N ranks. Collective. */
+static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt per_node,
+                                          PetscReal node_bytes) {
+  static const char *const commands[] = {"run", "stationary"};
+  PetscReal                value, have = node_bytes / per_node;
+  const char              *unit;
+
+  PetscFunctionBegin;
+  PetscCheck(plan > 0 && per_node > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-ranks and -ranks_per_node must be positive; got %" PetscInt_FMT
+             " and %" PetscInt_FMT,
+             plan, per_node);
+  PetscCall(PetscPrintf(
+      PETSC_COMM_WORLD,
+      "memory per rank (estimate) on %" PetscInt_FMT " rank(s), %" PetscInt_FMT " per node:", plan,
+      per_node));
+  for (size_t k = 0; k < 2; k++) {
+    const PetscReal need = ItMemoryEstimateOn(app->grid, commands[k], (PetscReal)plan);
+    unit                 = ItMemoryUnit(need, &value);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, " %s %.3g %s%s;", commands[k], (double)value, unit,
+                          need > ItMemoryLimit * have ? " (too much)" : ""));
+  }
+  unit = ItMemoryUnit(have, &value);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        " %" PetscInt_FMT " node(s) like this one, %.3g %s per rank\n",
+                        (plan + per_node - 1) / per_node, (double)value, unit));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* info: the estimate per rank of each solving command, against the node's
    memory per rank. Collective. */
 PetscErrorCode ItAppViewMemory(ItApp *app) {
@@ -156,9 +191,21 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
   PetscReal                have, value;
   PetscMPIInt              ranks;
   const char              *unit;
+  PetscInt                 plan = 0, per_node = 0;
+  PetscBool                planned;
 
   PetscFunctionBegin;
   PetscCall(ItMemoryNode(PETSC_COMM_WORLD, &have, &ranks));
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Memory estimate", "ItApp");
+  PetscCall(PetscOptionsInt(
+      "-ranks", "info: the estimate for a job of this many ranks (not the ranks running info)",
+      NULL, plan, &plan, &planned));
+  PetscCall(PetscOptionsInt("-ranks_per_node",
+                            "info: with -ranks, the ranks per node of that job (default: as here)",
+                            NULL, per_node, &per_node, NULL));
+  PetscOptionsEnd();
+  if (planned)
+    PetscCall(ItAppViewMemoryPlan(app, plan, per_node > 0 ? per_node : ranks, have * ranks));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per rank (estimate):"));
   for (size_t k = 0; k < 2; k++) { /* what the options add: spectrum and mc */
     const char     *other[2] = {"spectrum", "mc"};
