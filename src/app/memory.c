@@ -207,13 +207,6 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
   if (planned)
     PetscCall(ItAppViewMemoryPlan(app, plan, per_node > 0 ? per_node : ranks, have * ranks));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per rank (estimate):"));
-  for (size_t k = 0; k < 2; k++) { /* what the options add: spectrum and mc */
-    const char     *other[2] = {"spectrum", "mc"};
-    const PetscReal need     = ItMemoryEstimate(app->grid, other[k]);
-    unit                     = ItMemoryUnit(need, &value);
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, " %s %.3g %s (%s);", other[k], (double)value, unit,
-                          k ? "with -mc_particles" : "with -spectrum_nev"));
-  }
   for (size_t k = 0; k < 2; k++) {
     const PetscReal need = ItMemoryEstimate(app->grid, commands[k]);
     unit                 = ItMemoryUnit(need, &value);
@@ -222,7 +215,15 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
                           (double)ItMemoryPerUnknown(commands[k], app->grid->dim)));
   }
   unit = ItMemoryUnit(have, &value);
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, " the node has %.3g %s per rank (%d rank(s) per node)\n",
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, " the node has %.3g %s per rank (%d rank(s) per node)",
                         (double)value, unit, ranks));
+  for (size_t k = 0; k < 2; k++) { /* what the options add: spectrum and mc */
+    const char     *other[2] = {"spectrum", "mc"};
+    const PetscReal need     = ItMemoryEstimate(app->grid, other[k]);
+    unit                     = ItMemoryUnit(need, &value);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "; %s %.3g %s (%s)", other[k], (double)value, unit,
+                          k ? "with -mc_particles" : "with -spectrum_nev"));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
