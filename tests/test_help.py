@@ -93,5 +93,5 @@ with tempfile.TemporaryDirectory() as cwd:
 env = dict(os.environ, INFOTHERM=os.path.abspath(BIN))
 p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "options_doc.py"), "--check"], capture_output=True, text=True,
                    env=env, timeout=600)
-check(p.returncode == 0, f"doc/options.md is generated from -help and up to date: {p.stdout.strip()} {p.stderr.strip()[-300:]}")
+check(p.returncode == 0, f"doc/options.md and the man page doc/infotherm.1 are generated from -help and up to date: {p.stdout.strip()} {p.stderr.strip()[-300:]}")
 finish()

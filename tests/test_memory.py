@@ -7,6 +7,8 @@
   take gigabytes), on 1 and 2 ranks; in the 64-bit build also 200000^2."""
 import re
 import resource
+import sys
+import subprocess
 from common import *
 
 # the node's physical memory, as the program reads it (sysconf), for the expected lines
@@ -48,6 +50,26 @@ for ranks in (1, 2):
     check(p.returncode == 1 and len(lines) == 1 and "-memory_check false" in lines[0] and " per rank (2.116e+09 unknowns" in lines[0]
           and not os.path.exists(out), f"46000^2 on {ranks} rank(s) refused: {lines}")
     check(peak < 500e6, f"... before allocating: the largest process so far peaked at {peak / 1e6:.0f} MB")
+# info estimates without allocating the grid: the 5-D population at 40^5 (1.02e8 unknowns, whose
+# density alone would take 819 MB) answers from a process that peaks far below that
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+p = subprocess.run([sys.executable, "-c", "import resource, subprocess, sys; "
+                    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+                    "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024); print(p.stdout)",
+                    BIN, "info", "-options_file", os.path.join(ROOT, "input", "population_plastic.opts"), "-grid_n", "40"],
+                   capture_output=True, text=True, timeout=300)
+status, peak = (int(x) for x in p.stdout.split("\n")[0].split())
+est = re.search(r"memory per rank \(estimate\): run ([0-9.]+) GB", p.stdout)
+check(status == 0 and peak < 200e6 and est and 50 < float(est.group(1)) < 500,
+      f"info at 40^5 estimates {est and est.group(1)} GB per rank for run without allocating the grid (peak {peak / 1e6:.0f} MB < 200 MB)")
+# info -ranks N -ranks_per_node R: a job of another size, from one rank
+p = run("info", ["-options_file", os.path.join(ROOT, "input", "population_plastic.opts"), "-grid_n", "40", "-ranks", "128",
+                 "-ranks_per_node", "16"])
+plan = re.search(r"on 128 rank\(s\), 16 per node: run ([0-9.]+) MB; stationary ([0-9.]+) (GB|MB); 8 node\(s\)", p.stdout)
+per = re.search(r"run [0-9.]+ GB \(([0-9]+) B per unknown\)", p.stdout)
+want = (50e6 + 40 ** 5 / 128 * int(per.group(1))) / 1e6 if per else 0
+check(plan is not None and abs(float(plan.group(1)) - want) < 0.005 * want,
+      f"info -ranks 128 -ranks_per_node 16 at 40^5: run {plan and plan.group(1)} MB per rank (50 MB + 40^5/128 x B per unknown = {want:.0f} MB), 8 nodes")
 p = run("run", ["-model", "linear", "-grid_n", "200000,200000", "-output_dir", tmpdir("memory-big")], expect_ok=False)
 check(p.returncode == 1 and ("-memory_check false" in p.stderr or "64-bit indices" in p.stderr),
       f"200000^2 refused (by the memory check with 64-bit indices, else by the index check): {p.stderr.strip()}")

@@ -3,9 +3,11 @@
 parameter sweep as a job array and its collect step, and a restart chain that
 is signalled mid-way (scancel --signal=USR1), requeues itself and completes
 with the final density and diagnostics of an uninterrupted run. The cluster is
-stopped even when a check fails. If Slurm cannot be started, that is a failure."""
+stopped even when a check fails. Where Slurm cannot be started the test is
+skipped (exit status 77) with the reason, unless INFOTHERM_REQUIRE_SLURM=1."""
 import os
 import subprocess
+import sys
 import time
 import numpy as np
 from common import *
@@ -42,8 +44,15 @@ def stamp(label):
 
 start = sh([CLUSTER, "start", state])
 if start.returncode != 0:
-    check(False, f"a local Slurm cluster could be started: {start.stderr.strip()}")
-    finish()
+    # no Slurm here (not installed, or no munge/slurmctld can run): skipped, with the reason; with
+    # INFOTHERM_REQUIRE_SLURM=1 (a CI machine that has Slurm) it is a failure
+    why = (start.stderr.strip() or start.stdout.strip()).splitlines()[-1:] or ["unknown reason"]
+    if os.environ.get("INFOTHERM_REQUIRE_SLURM") == "1":
+        check(False, f"a local Slurm cluster could be started: {why[0]}")
+        finish()
+    print(f"SKIP: no local Slurm cluster could be started ({why[0]}); tests/test_jobs.py runs the job "
+          "scripts without Slurm; bash tools/setup.sh --tests installs Slurm", flush=True)
+    sys.exit(77)
 try:
     # stage solves to 1e-12: at the default tolerance (1e-3 of -ts_rtol) the multigrid's answers
     # on 1 and 2 ranks differ within that tolerance, not to round-off
@@ -57,6 +66,8 @@ try:
         p = sbatch_wait(["-n", "2", "-o", out + ".log", "jobs/run.sbatch", "input/inference.opts"] + small + ["-output_dir", out], {"LAUNCH": launch})
         log = open(out + ".log").read() if os.path.exists(out + ".log") else ""
         check(p.returncode == 0 and same(ref, out, "density_0001.h5", 1e-10), f"jobs/run.sbatch with {launch} on 2 ranks = direct run (rc {p.returncode}) {log[-300:]}")
+        check("infotherm run: started" in log and "infotherm run: finished at t = 1" in log,
+              f"the {launch} job's log has the run's start and end lines")
         s = read_json(out + "/summary.json") if os.path.exists(out + "/summary.json") else {}
         check(s.get("ranks") == 2, f"jobs/run.sbatch with {launch}: the run used 2 ranks ({s.get('ranks')})")
 

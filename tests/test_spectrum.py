@@ -26,7 +26,8 @@ from common import check, finish, read_density, read_json, run, tmpdir
 TAU, SIGMA, BOX = 0.5, 1.3, 9.0
 OU = ["-model", "brownian", "-tau_v", TAU, "-sigma_v", SIGMA, "-grid_lo", -BOX, "-grid_hi", BOX]
 BISTABLE = ["-model", "bistable", "-tau_w", 1, "-h", 0, "-grid_lo", -2.5, "-grid_hi", 2.5]
-# lambda_1 of the bistable synapse (tau_w = 1, h = 0) by Chebyshev collocation
+# lambda_1 of the bistable synapse (tau_w = 1, h = 0) by Chebyshev collocation: written by
+# tools/chebyshev_bistable.py (tests/test_chebyshev_reference.py checks that it still gives these)
 REFERENCE = {0.35: 0.0543732893, 0.40: 0.0925530942, 0.45: 0.1374209581, 0.50: 0.1871704181}
 
 

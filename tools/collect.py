@@ -7,7 +7,10 @@ energy cost in SWEEP_DIR/sweep.png.
 
 The swept parameter is the one that differs between the summaries (or
 --param). Columns: the parameter, mutual_information, decoding_mse, the heat
-rate of every sensor variable, their sum, cost_per_bit, entropy_production."""
+rate of every sensor variable, their sum, cost_per_bit, entropy_production;
+under -error_estimate also each one's _uncertainty and _trusted (doc/physics.md
+§5; sensor_heat_rate's uncertainty the sum of its parts', trusted when all
+are); and the box warnings boundary_mass and box_too_small."""
 import argparse
 import csv
 import glob
@@ -42,11 +45,21 @@ def main():
     sensor = runs[0].get("sensor", [])
     heat = [f"heat_rate_{v}" for v in sensor]
     columns = [param, "mutual_information", "decoding_mse"] + heat + ["sensor_heat_rate", "cost_per_bit", "entropy_production"]
+    quantities = columns[1:]
+    if any("mutual_information_uncertainty" in r["final"] for r in runs):
+        columns += [f"{k}_{s}" for k in quantities for s in ("uncertainty", "trusted")]
+    columns += ["boundary_mass", "box_too_small"]
     rows = []
     for r in runs:
-        final = r["final"]
-        row = {param: r["parameters"][param]}
+        final = dict(r["final"])
+        if heat:
+            final["sensor_heat_rate_uncertainty"] = sum(final.get(h + "_uncertainty", math.nan) or math.nan for h in heat)
+            final["sensor_heat_rate_trusted"] = int(all(final.get(h + "_trusted", 0) == 1 for h in heat))
+        row = {param: r["parameters"][param], "boundary_mass": r.get("boundary_mass", math.nan),
+               "box_too_small": int(bool(r.get("box_too_small", False)))}
         for k in columns[1:]:
+            if k in ("boundary_mass", "box_too_small"):
+                continue
             row[k] = sum(final.get(h, math.nan) for h in heat) if k == "sensor_heat_rate" else final.get(k, math.nan)
             row[k] = math.nan if row[k] is None else row[k]
         rows.append(row)

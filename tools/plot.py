@@ -13,7 +13,19 @@ run: stationary.csv, stationary_summary.json and density_stationary.h5 of
                    entropy budget, heat, information flows, cumulative, other);
                    panels whose columns are absent are skipped. A stationary
                    directory (rows at t = inf only) is drawn as bar charts of
-                   the stationary values instead.
+                   the stationary values instead. Under -error_estimate each
+                   curve carries a band q +- q_uncertainty (bars on the bar
+                   charts), and rows whose bar is not trusted are marked x /
+                   drawn red (doc/physics.md §5); _err and _extrap are never
+                   drawn as curves.
+  mc.png           a Monte Carlo table (mc.csv of `mc`, crosscheck_mc.csv of
+                   `crosscheck`): every estimate over time with a band of
+                   +-2 standard errors.
+  crosscheck.png   a `crosscheck` folder: tools/plot_crosscheck.py's figure
+                   (and diagnostics.png from crosscheck_diagnostics.csv).
+  spectrum.png     a `spectrum` folder: the rates lambda_k (and their
+                   imaginary parts) against k, with error bars from
+                   lambda_uncertainty under -error_estimate.
   density.png      the last density: 1 variable a line, 2 variables a heat
                    map, 3 variables the three 2-D marginals as heat maps, 4 to
                    6 variables a corner plot (every 1-D marginal on the
@@ -225,8 +237,14 @@ def panel_layout(npanels):
     return nrows, ncols
 
 
+ERROR_BAR_SUFFIXES = ("_err", "_extrap", "_uncertainty", "_trusted")
+
+
 def plot_diagnostics(names, data, summary, out_path, dpi):
-    columns = names[1:]
+    # -error_estimate's columns are drawn as bands (and error bars) on their
+    # quantity's curve from <q>_uncertainty, untrusted rows marked; never as
+    # curves of their own (doc/physics.md §5)
+    columns = [c for c in names[1:] if not c.endswith(ERROR_BAR_SUFFIXES)]
     t = data[:, 0]
     finite = np.isfinite(t)
     stationary_only = not finite.any()
@@ -238,7 +256,7 @@ def plot_diagnostics(names, data, summary, out_path, dpi):
     axes = axes.ravel()
     for ax in axes[len(groups):]:
         ax.set_visible(False)
-    index = {c: k + 1 for k, c in enumerate(columns)}
+    index = {c: k + 1 for k, c in enumerate(names[1:])}
     for ax, (title, cols) in zip(axes, groups):
         ax.set_title(title, fontsize=10)
         if stationary_only:
@@ -275,6 +293,13 @@ def plot_time_panel(ax, title, cols, data, finite, index):
         # and mi_v_r with two variables) stay visible
         line, = ax.plot(t, y, marker=marker, ms=3, lw=1.4, ls=LINESTYLES[k % len(LINESTYLES)], label=c)
         drawn.append(y)
+        if c + "_uncertainty" in index:  # -error_estimate: the band q ± q_uncertainty
+            u = data[finite, index[c + "_uncertainty"]]
+            ax.fill_between(t, y - u, y + u, color=line.get_color(), alpha=0.25, lw=0)
+            untrusted = data[finite, index[c + "_trusted"]] == 0 if c + "_trusted" in index else np.zeros(len(t), bool)
+            if untrusted.any():
+                ax.plot(t[untrusted], y[untrusted], ls="none", marker="x", ms=5, color=line.get_color(),
+                        label=f"{c}: error bar not trusted")
         # rows at t = inf (a stationary value) as a dashed level
         for row in data[~finite]:
             level = row[index[c]] - (1.0 if c == "mass" else 0.0)
@@ -317,7 +342,9 @@ def plot_stationary_panel(ax, title, cols, row, index):
     values = np.array([row[index[c]] - (1.0 if c == "mass" else 0.0) for c in cols])
     shown = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     pos = np.arange(len(cols))
-    ax.barh(pos, shown, height=0.6, color="C0")
+    xerr = [row[index[c + "_uncertainty"]] if c + "_uncertainty" in index else 0.0 for c in cols]
+    colors = ["C3" if c + "_trusted" in index and row[index[c + "_trusted"]] == 0 else "C0" for c in cols]
+    ax.barh(pos, shown, height=0.6, color=colors, xerr=np.nan_to_num(xerr), capsize=3)  # C3: bar not trusted
     ax.set_yticks(pos)
     ax.set_yticklabels(cols, fontsize=8)
     ax.set_ylim(len(cols) - 0.4, -0.6)  # first column on top, room for one bar
@@ -422,6 +449,83 @@ def plot_density(path, summary, out_path, dpi, log):
     plt.close(fig)
 
 
+# ------------------------------------------------- mc, crosscheck, spectrum ---
+
+def plot_mc(directory, table, summary, out_path, dpi):
+    """mc.csv: every estimate over time, its +-2 standard errors as a band."""
+    names, data = read_diagnostics(directory, table)
+    columns = [c for c in names[1:] if not c.endswith("_stderr")]
+    groups = panel_groups(columns, summary.get("variables") or [])
+    nrows, ncols = panel_layout(len(groups))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 2.9 * nrows + 0.6), squeeze=False,
+                             sharex=True, constrained_layout=True)
+    axes = axes.ravel()
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    stderr2 = data.copy()
+    index = {c: k + 1 for k, c in enumerate(names[1:])}
+    for c in columns:  # the band's half-width: 2 standard errors
+        if c + "_stderr" in index:
+            stderr2[:, index[c + "_stderr"]] *= 2
+            index[c + "_uncertainty"] = index[c + "_stderr"]
+    finite = np.isfinite(data[:, 0])
+    for ax, (title, cols) in zip(axes, groups):
+        ax.set_title(title + " (Monte Carlo ± 2 se)", fontsize=10)
+        plot_time_panel(ax, title, cols, stderr2, finite, index)
+        ax.set_xlabel("t")
+    fig.suptitle(f"{describe(summary)}\nMonte Carlo", fontsize=11)
+    fig.savefig(out_path, dpi=dpi, bbox_inches="tight", pad_inches=0.1)
+    plt.close(fig)
+
+
+def plot_spectrum(directory, summary, out_path, dpi):
+    """spectrum.csv: lambda_k and its imaginary part against k, with error bars."""
+    names, rows = [], []
+    with open(os.path.join(directory, "spectrum.csv")) as f:
+        names = f.readline().strip().split(",")
+        rows = [[float(x) for x in line.split(",")] for line in f if line.strip()]
+    data = {n: np.array([r[j] for r in rows]) for j, n in enumerate(names)}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for ax, part in zip(axes, ("lambda", "lambda_imag")):
+        err = data.get(part + "_uncertainty")
+        ax.errorbar(data["k"], data[part], yerr=None if err is None else np.nan_to_num(err), fmt="o", capsize=3,
+                    label=part + (" ± uncertainty" if err is not None else ""))
+        if part + "_trusted" in data:
+            bad = data[part + "_trusted"] == 0
+            if bad.any():
+                ax.plot(data["k"][bad], data[part][bad], "x", color="C3", ms=8, label="error bar not trusted")
+        ax.set_xlabel("k")
+        ax.set_title("relaxation rates Re λ_k" if part == "lambda" else "Im λ_k")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(describe(summary), fontsize=11)
+    fig.savefig(out_path, dpi=dpi, bbox_inches="tight", pad_inches=0.1)
+    plt.close(fig)
+
+
+def plot_other_folders(directory, dpi):
+    """The mc, crosscheck and spectrum outputs of the folder: the paths written."""
+    written = []
+    for table, summary_name in (("mc.csv", "mc_summary.json"), ("crosscheck_mc.csv", "crosscheck_mc_summary.json")):
+        if os.path.exists(os.path.join(directory, table)):
+            out = os.path.join(directory, "mc.png")
+            plot_mc(directory, table, read_summary(directory, summary_name), out, dpi)
+            written.append(out)
+    if os.path.exists(os.path.join(directory, "crosscheck.json")):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import contextlib
+        import io
+        import plot_crosscheck
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints its path; main() prints every path
+            plot_crosscheck.main([directory, "--dpi", str(dpi)])
+        written.append(os.path.join(directory, "crosscheck.png"))
+    if os.path.exists(os.path.join(directory, "spectrum.csv")):
+        out = os.path.join(directory, "spectrum.png")
+        plot_spectrum(directory, read_summary(directory, "spectrum_summary.json"), out, dpi)
+        written.append(out)
+    return written
+
+
 # ------------------------------------------------------------------- main ---
 
 def main(argv=None):
@@ -445,8 +549,14 @@ def main(argv=None):
     stationary = args.stationary or (not os.path.exists(os.path.join(directory, "diagnostics.csv"))
                                      and os.path.exists(os.path.join(directory, "stationary.csv")))
     table, summary_name = ("stationary.csv", "stationary_summary.json") if stationary else ("diagnostics.csv", "summary.json")
+    if os.path.exists(os.path.join(directory, "crosscheck_diagnostics.csv")):
+        table, summary_name = "crosscheck_diagnostics.csv", "crosscheck_summary.json"
+    written = plot_other_folders(directory, args.dpi)
+    if written and not os.path.exists(os.path.join(directory, table)):  # mc or spectrum alone
+        for path in written:
+            print(path)
+        return 0
     summary = read_summary(directory, summary_name)
-    written = []
 
     csv_path = os.path.join(directory, table)
     stationary_only = stationary

@@ -12,8 +12,10 @@ writes into RESULTS_DIR
                   group of quantities (means, variances and covariances,
                   information, entropy flows) as time series, the solver's as
                   lines and the Monte Carlo's as points with 2-standard-error
-                  bars; last panel: z = (FP - MC)/stderr of every judged
-                  quantity over time, with the +-limit band.
+                  bars (under -error_estimate the solver's as a band of its
+                  fp_uncertainty, untrusted points marked x); last panel:
+                  z = (FP - MC)/stderr of every judged quantity over time,
+                  with the +-limit band, titled with the verdict.
 
 Needs Debian's python3 with numpy and matplotlib (/usr/bin/python3). Prints
 the path of the file it writes.
@@ -42,11 +44,11 @@ def finite(values):
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory")
     parser.add_argument("--dpi", type=int, default=110)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     path = os.path.join(args.directory, "crosscheck.json")
     try:
         with open(path) as f:
@@ -74,6 +76,12 @@ def main():
         for j, name in enumerate(n for n in q if keep(n)):
             fp, mc, se = finite(q[name]["fp"]), finite(q[name]["mc"]), finite(q[name]["stderr"])
             ax.plot(t, fp, "-", color=f"C{j}", label=f"{name} (FP)")
+            if "fp_uncertainty" in q[name]:  # -error_estimate: the solver's error bar (doc/physics.md §5)
+                u = finite(q[name]["fp_uncertainty"])
+                ax.fill_between(t, fp - u, fp + u, color=f"C{j}", alpha=0.25, lw=0)
+                bad = np.array(q[name]["fp_trusted"]) == 0
+                if bad.any():
+                    ax.plot(t[bad], fp[bad], "x", color=f"C{j}", ms=5, label=f"{name}: FP bar not trusted")
             ax.errorbar(t, mc, yerr=2 * se, fmt="o", ms=3, color=f"C{j}", capsize=2, label=f"{name} (MC ± 2 se)")
         ax.set_title(title)
         ax.set_xlabel("t")
@@ -83,7 +91,8 @@ def main():
     for j, (name, v) in enumerate((n, v) for n, v in q.items() if v["judged"]):
         zax.plot(t, finite(v["z"]), ".-", color=f"C{j % 10}", label=name, lw=0.8)
     zax.axhspan(-limit, limit, color="0.9", zorder=0)
-    zax.set_title(f"z = (FP − MC)/stderr, judged ({'passed' if cc['passed'] else 'FAILED'}, max |z| {cc['max_abs_z']:.2f})")
+    verdict = cc.get("verdict", "passed" if cc["passed"] else "failed")
+    zax.set_title(f"z = (FP − MC)/stderr, judged ({verdict}, max |z| {cc['max_abs_z']:.2f})")
     zax.set_xlabel("t")
     zax.legend(fontsize=6, ncol=2)
     for ax in panels[len(GROUPS) + 1:]:

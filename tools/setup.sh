@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 packages=(petsc-dev slepc-dev libopenmpi-dev openmpi-bin libfftw3-dev libfftw3-mpi-dev
   libmuparser-dev librandom123-dev libjansson-dev meson ninja-build pkg-config
-  python3-numpy python3-matplotlib python3-h5py
+  python3-numpy python3-matplotlib python3-h5py python3-pandas python3-xarray python3-h5netcdf
   openssh-client)  # Open MPI's mpiexec looks for an rsh agent even on one node
 
 index64=false

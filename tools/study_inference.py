@@ -60,6 +60,9 @@ def main():
                     row[k] = final[k]
                 for k in KEYS:
                     row[k + "_err"] = final[k + "_err"]
+                    # the error bar (doc/physics.md §5): half-width and whether it is trusted
+                    row[k + "_uncertainty"] = final.get(k + "_uncertainty", abs(final[k + "_err"]))
+                    row[k + "_trusted"] = final.get(k + "_trusted", 1)
                 row["info_per_kT"] = row["mutual_information"] / row["heat_rate_r"]
                 row["info_per_kT_err"] = (final["mutual_information_extrap"] / final["heat_rate_r_extrap"]
                                           - row["info_per_kT"])
@@ -78,8 +81,15 @@ def main():
             sel = [r for r in rows if r["tuning"] == tuning and r["tau_r"] == tau]
             lab = f"{tuning}, tau_r={tau}"
             for a, key in ((ax, "heat_rate_r"), (bx, "cost_per_bit")):
-                a[0].plot([r[key] for r in sel], [r["mutual_information"] for r in sel], marker=markers[tuning], label=lab)
-                a[1].plot([r[key] for r in sel], [r["decoding_mse"] for r in sel], marker=markers[tuning], label=lab)
+                # error bars from each value's _uncertainty; untrusted ones drawn dashed
+                for panel, ykey in ((a[0], "mutual_information"), (a[1], "decoding_mse")):
+                    bars = panel.errorbar([r[key] for r in sel], [r[ykey] for r in sel],
+                                          xerr=[r[key + "_uncertainty"] for r in sel],
+                                          yerr=[r[ykey + "_uncertainty"] for r in sel], marker=markers[tuning],
+                                          capsize=2, label=lab)
+                    if any(not (r[key + "_trusted"] and r[ykey + "_trusted"]) for r in sel):
+                        for collection in bars[2]:
+                            collection.set_linestyle("--")
     for a in ax:
         a.set_xscale("log")
         a.set_xlabel("heat rate of the neuron, heat_rate_r [k_B T / time]")

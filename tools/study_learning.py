@@ -82,6 +82,15 @@ def main():
     ax[0].plot(t, mi)
     ax[0].set_ylabel("mi_v_w [nats]")
     ax[1].plot(t, heat, label="entropy_flow_w_cum")
+    # every row's error bar (doc/physics.md §5) as a band; rows whose bar is not trusted marked x
+    for a, key, y in ((ax[0], "mi_v_w", mi), (ax[1], "entropy_flow_w_cum", heat)):
+        if key + "_uncertainty" in d:
+            u = d[key + "_uncertainty"]
+            a.fill_between(t, [q - w for q, w in zip(y, u)], [q + w for q, w in zip(y, u)], alpha=0.25, lw=0,
+                           label=f"{key} ± uncertainty")
+            bad = [k for k, f in enumerate(d[key + "_trusted"]) if f == 0]
+            if bad:
+                a.plot([t[k] for k in bad], [y[k] for k in bad], "x", color="C3", label="error bar not trusted")
     ax[1].plot(t, excess, "--", label="minus the flat-input rate")
     ax[1].set_ylabel("synapse heat [k_B T]")
     ax[1].legend()

@@ -3,11 +3,15 @@ input files are, running one infotherm command with a study's options file,
 and reading a diagnostics.csv."""
 import csv
 import os
+import shutil
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
+# the binary: $INFOTHERM, else build/infotherm of this source tree, else infotherm on PATH (installed)
+BIN = os.environ.get("INFOTHERM") or next(
+    (b for b in (os.path.join(ROOT, "build", "infotherm"), shutil.which("infotherm")) if b and os.path.exists(b)),
+    os.path.join(ROOT, "build", "infotherm"))
 
 
 def options_file(study):
@@ -36,7 +40,7 @@ def parse_args(study, doc, quick_help):
 
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help=quick_help)
-    ap.add_argument("--out", default=os.path.join(ROOT, "results", f"study_{study}"))
+    ap.add_argument("--out", default=os.path.join("results", f"study_{study}"))  # under the working directory
     ap.add_argument("--mc-particles", type=int, default=None)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -4,6 +4,12 @@
 #pragma once
 #include <infotherm/io.h> /* main.c: signal handlers, abandoning a run's files */
 
+/* A cross-check none of whose judged values failed but some of which passed
+   only through an untrusted solver error estimate (src/app/cmd_mc.c): exit
+   status 4. */
+#define IT_EXIT_INCONCLUSIVE 4
+extern PetscBool ItAppInconclusive;
+
 /* Runs the command (src/app/commands.c); interrupted: stopped early after
    writing a checkpoint (exit status 3). */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],

@@ -54,6 +54,23 @@ static inline PetscReal ItEstimateOrder(PetscReal qh, PetscReal q2h, PetscReal q
   return ratio > 0 && !PetscIsInfOrNanReal(ratio) ? PetscLog2Real(ratio) : (PetscReal)NAN;
 }
 
+/* The half-width of the error bar of q_h (doc/physics.md §5): the sizes of
+   the grid part (q_h - q_2h)/3 and of the time part q_4h_tight - q_4h (NaN:
+   none) added, so that they cannot cancel, plus the margin for the observed
+   order p differing from 2: |q_h - q_2h| |1/(2^p - 1) - 1/3|, the grid part
+   once more when p is not known (q_4h NaN: no grid coarsened by 4).
+   Non-negative. Not collective. */
+static inline PetscReal ItEstimateUncertainty(PetscReal qh, PetscReal q2h, PetscReal q4h,
+                                              PetscReal q4h_tight) {
+  const PetscReal diff = PetscAbsReal(qh - q2h), p = ItEstimateOrder(qh, q2h, q4h);
+  PetscReal       margin = diff / 3;
+
+  if (PetscIsInfOrNanReal(q2h)) return (PetscReal)NAN;
+  if (!PetscIsInfOrNanReal(p)) margin = diff * PetscAbsReal(1 / (PetscPowReal(2, p) - 1) - 1.0 / 3);
+  if (ItEstimateIsRoundoff(qh, q2h)) margin = 0;
+  return diff / 3 + margin + (PetscIsInfOrNanReal(q4h_tight) ? 0 : PetscAbsReal(q4h_tight - q4h));
+}
+
 /* Trusted: the finer grids agree to round-off, or the observed order is near 2. */
 static inline PetscBool ItEstimateTrusted(PetscReal qh, PetscReal q2h, PetscReal q4h) {
   const PetscReal p = ItEstimateOrder(qh, q2h, q4h);
@@ -61,6 +78,26 @@ static inline PetscBool ItEstimateTrusted(PetscReal qh, PetscReal q2h, PetscReal
   if (ItEstimateIsRoundoff(qh, q2h)) return PETSC_TRUE;
   return (PetscBool)(!PetscIsInfOrNanReal(p) && p >= IT_ESTIMATE_ORDER_MIN &&
                      p <= IT_ESTIMATE_ORDER_MAX);
+}
+
+/* At the initial time (the same exact density on every grid): whether it is
+   resolved, its diagnostics agreeing across the grids to round-off or
+   converging at an observed order of at least IT_ESTIMATE_ORDER_MIN. */
+static inline PetscBool ItEstimateInitialResolved(PetscReal qh, PetscReal q2h, PetscReal q4h) {
+  const PetscReal p = ItEstimateOrder(qh, q2h, q4h);
+
+  if (ItEstimateIsRoundoff(qh, q2h)) return PETSC_TRUE;
+  return (PetscBool)(!PetscIsInfOrNanReal(p) && p >= IT_ESTIMATE_ORDER_MIN);
+}
+
+/* At the initial time, the half-width of q_h's error bar: the difference to
+   the grid coarsened by 2 over 2^p - 1 at the observed order p, or that
+   difference whole when p is not known or below IT_ESTIMATE_ORDER_MIN. */
+static inline PetscReal ItEstimateInitialUncertainty(PetscReal qh, PetscReal q2h, PetscReal q4h) {
+  const PetscReal p = ItEstimateOrder(qh, q2h, q4h), diff = PetscAbsReal(qh - q2h);
+
+  if (PetscIsInfOrNanReal(p) || p < IT_ESTIMATE_ORDER_MIN) return diff;
+  return diff / (PetscPowReal(2, p) - 1);
 }
 
 /* The initial density on `grid` (a coarsening of the fine one), made as the
@@ -76,7 +113,8 @@ typedef struct {
   ItDiag                diag;  /* the fine diagnostics: the columns */
   ItEstimateDensityFn   initial;
   ItEstimateReferenceFn reference;
-  void                 *ctx; /* handed to both callbacks */
+  void                 *ctx;     /* handed to both callbacks */
+  PetscReal             t_final; /* a transient's end: the coarse grids' faces are checked to it */
 } ItEstimateProblem;
 
 /* -error_estimate: the grids coarsened by 2 and 4 solved first, then combined

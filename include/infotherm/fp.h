@@ -36,6 +36,15 @@ PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J);
 PetscErrorCode ItFPAssembleShifted(ItFaces faces, PetscReal shift, PetscReal scale, Mat J);
 PetscErrorCode ItFPSetShift(ItFaces faces, PetscReal shift, PetscReal scale, Mat J);
 PetscErrorCode ItFPApplyFaces(ItFaces faces, Vec p, Vec Lp);
+/* The fourth-order operator (-fp_order 4) scale (shift I - L), matrix-free,
+   with an optional pinned row (global index, -1: none). */
+PetscInt       ItFacesGetOrder(ItFaces faces);
+PetscErrorCode ItFPCreateShiftedFree(ItFaces faces, Mat *A);
+PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, const PetscInt c[],
+                                     const PetscScalar pl[]);
+PetscErrorCode ItFacesCellFlows(ItFaces faces, const PetscScalar pl[], PetscReal flow[]);
+PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
+                              PetscScalar pin_value);
 ItModel        ItFPGetModel(ItFP fp);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 

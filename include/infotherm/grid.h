@@ -18,16 +18,20 @@ typedef struct _p_ItGrid *ItGrid;
 struct _p_ItGrid {
   MPI_Comm  comm;
   DM        da;
+  DM        da_matrix; /* width 1 for the assembled matrices when width > 1, else NULL */
   PetscInt  dim;
   PetscInt  n[IT_MAX_DIM];
   PetscReal lo[IT_MAX_DIM], hi[IT_MAX_DIM], h[IT_MAX_DIM];
   PetscReal cell_volume;
   /* owned and ghosted corners; axes beyond dim have start 0 and width 1 */
-  PetscInt xs[IT_MAX_DIM], xm[IT_MAX_DIM], gxs[IT_MAX_DIM], gxm[IT_MAX_DIM];
-  PetscInt nlocal, rstart;    /* owned cells, and the global index of the first */
-  PetscInt ndist, dist[3];    /* the DMDA's axes (variables), in increasing order */
-  PetscInt order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
-  PetscInt dof;               /* cells per grid point: the non-distributed axes */
+  PetscInt  xs[IT_MAX_DIM], xm[IT_MAX_DIM], gxs[IT_MAX_DIM], gxm[IT_MAX_DIM];
+  PetscInt  nlocal, rstart;    /* owned cells, and the global index of the first */
+  PetscInt  ndist, dist[3];    /* the DMDA's axes (variables), in increasing order */
+  PetscInt  order[IT_MAX_DIM]; /* the owned/ghosted arrays' axes, fastest first */
+  PetscInt  dof;               /* cells per grid point: the non-distributed axes */
+  PetscInt  order_fp;          /* the operator's order, -fp_order: 2 or 4 */
+  PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
+  PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
 };
 
 /* A read-only view of a grid's geometry and of this rank's part (like
@@ -41,6 +45,7 @@ typedef struct {
   PetscReal cell_volume;
   PetscInt  xs[IT_MAX_DIM], xm[IT_MAX_DIM]; /* the owned corner and widths */
   PetscInt  nlocal, rstart;                 /* owned cells, global index of the first */
+  PetscInt  order;                          /* the operator's order, -fp_order */
 } ItGridInfo;
 
 PetscErrorCode ItGridGetInfo(ItGrid grid, ItGridInfo *info);

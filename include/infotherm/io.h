@@ -95,5 +95,10 @@ const char    *ItVersion(void);
 const char    *ItVersionCommit(void);
 PetscErrorCode ItVersionAddJSON(json_t *root);
 PetscErrorCode ItVersionWriteHDF5(PetscViewer viewer);
+
+/* Self-describing density files (src/io/describe.c): coordinate scales,
+   "variables" attributes, /marginal of -snapshot_marginal beyond 3 variables. */
+PetscErrorCode ItIOMarginalAxes(ItGrid grid, ItModel model, PetscInt *naxes, PetscInt axes[]);
+PetscErrorCode ItIODescribeDensity(PetscViewer viewer, ItGrid grid, ItModel model, Vec p);
 PetscErrorCode ItJSONAppend(json_t *array, json_t *value);
 PetscErrorCode ItJSONUpdate(json_t *object, json_t *other);

@@ -35,7 +35,7 @@ typedef struct _p_ItCrosscheck *ItCrosscheck;
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *cc);
 PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[]);
 PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, char worst[],
-                                  size_t len);
+                                  PetscInt *ninconclusive, char inconclusive[], size_t len);
 PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *cc);
 /* -error_estimate: a second Monte Carlo at twice the step (its bias), and the
    solver's values on the coarse grids at the same times (its error). */

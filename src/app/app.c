@@ -66,10 +66,13 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItGridCreateBox(app->model, &app->grid));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
+  PetscCall(ItIOMarginalAxes(app->grid, app->model, NULL, NULL)); /* -snapshot_marginal, checked */
   PetscCall(ItAppCheckOptions(app));
-  PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
-  PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
-  PetscCall(ItAppDiagnostics(app));
+  if (strcmp(app->command, "info")) { /* info estimates the memory, allocates nothing of grid size */
+    PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
+    PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
+    PetscCall(ItAppDiagnostics(app));
+  }
   type = ItModelGetTypeName(app->model);
   PetscCall(
       PetscSNPrintf(app->output_dir, sizeof(app->output_dir), "results/%s", stem[0] ? stem : type));
@@ -129,8 +132,13 @@ static PetscErrorCode ItAppEstimateReference(void *ctx, ItGrid grid, Vec *pss) {
 
 /* -error_estimate's coarse problems of the command's fine one (app->estimate). */
 PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool covariance) {
-  ItEstimateProblem problem = {
-      app->grid, app->model, app->diag, ItAppEstimateInitial, ItAppEstimateReference, app};
+  ItEstimateProblem problem = {app->grid,
+                               app->model,
+                               app->diag,
+                               ItAppEstimateInitial,
+                               ItAppEstimateReference,
+                               app,
+                               transient ? app->settings.t_final : 0};
 
   PetscFunctionBegin;
   /* stationary reads no -init: its coarse grids start from the default Gaussian, as before */

@@ -29,13 +29,43 @@ PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* analyze's column names: the diagnostics', except that a *_cum column,
+   integrated over the snapshots' spacing rather than the run's steps, is
+   named *_cum_snapshots (never the run's name with another value). */
+static PetscErrorCode ItAppAnalyzeColumns(ItDiag diag, char (**names)[64]) {
+  const PetscInt n = ItDiagGetColumnCount(diag);
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(PetscMax(n, 1), names));
+  for (PetscInt k = 0; k < n; k++) {
+    const char *name = ItDiagGetColumnName(diag, k);
+    size_t      len;
+    PetscBool   cum = PETSC_FALSE;
+    PetscCall(PetscStrlen(name, &len));
+    if (len > 4) PetscCall(PetscStrcmp(name + len - 4, "_cum", &cum));
+    PetscCall(PetscSNPrintf((*names)[k], sizeof((*names)[k]), cum ? "%s_snapshots" : "%s", name));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* analyze's summary.json "final", under the table's names. */
+static PetscErrorCode ItAppAnalyzeFinal(ItDiag diag, const char (*names)[64], json_t **final) {
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(final, "{}"));
+  for (PetscInt k = 0; k < ItDiagGetColumnCount(diag); k++)
+    PetscCall(ItJSONSet(*final, names[k], ItJSONReal(ItDiagGetValues(diag)[k])));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* infotherm analyze SNAPSHOT.h5 ...: every diagnostic of saved snapshots, on
    any number of ranks, with the options stored in the first snapshot (the
    command line overrides them). Writes diagnostics.csv and summary.json into
-   -output_dir (default: an "analysis" folder beside the first snapshot). */
+   -output_dir (default: an "analysis" folder beside the first snapshot); the
+   integrals over time are named *_cum_snapshots (ItAppAnalyzeColumns). */
 PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscReal t;
-  json_t   *extra;
+  json_t   *extra, *final;
+  char(*names)[64];
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < nfile; k++) {
@@ -52,9 +82,8 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
     PetscCall(ItSolveCheckDensity(app->grid, app->p, what, "leave it out of the analysis"));
   }
-  PetscCall(
-      ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag),
-                     ItDiagGetColumnCount(app->diag) ? ItDiagGetColumnNames(app->diag) : NULL));
+  PetscCall(ItAppAnalyzeColumns(app->diag, &names));
+  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), (const char(*)[64])names));
   for (PetscInt k = 0; k < nfile; k++) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
     PetscCall(ItDiagEvaluate(app->diag, t, app->p));
@@ -64,8 +93,14 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   }
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItJSONPack(&extra, "{s:s}", "note", "*_cum columns integrate over the snapshots only"));
+  PetscCall(ItAppAnalyzeFinal(app->diag, (const char(*)[64])names, &final));
+  PetscCall(
+      ItJSONPack(&extra, "{s:s, s:o}", "note",
+                 "*_cum_snapshots: integrals over the snapshots' spacing only (third order in "
+                 "it), not the run's *_cum (integrated over every step)",
+                 "final", final));
   PetscCall(ItAppWriteSummary(app, extra));
   json_decref(extra);
+  PetscCall(PetscFree(names));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -177,6 +177,9 @@ static PetscErrorCode ItAppCrosscheckEstimate(ItApp *app, ItCrosscheck cc, ItMC 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Set when a cross-check was inconclusive (exit status IT_EXIT_INCONCLUSIVE). */
+PetscBool ItAppInconclusive = PETSC_FALSE;
+
 /* infotherm crosscheck: the solver (after its coarse-grid problems under
    -error_estimate), and at each of its output times the Monte Carlo advanced
    to that time and compared; then the report. */
@@ -185,9 +188,9 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   ItCrosscheck         cc;
   ItAppCrosscheckState state = {0};
   PetscLogDouble       fine_start;
-  PetscInt             nfail, mc_param;
+  PetscInt             nfail, ninconclusive, mc_param;
   PetscReal            mc_value = 0;
-  char                 worst[512];
+  char                 worst[512], inconclusive[512];
   json_t              *extra;
   PetscLogDouble       now;
 
@@ -240,7 +243,8 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItMCWriteTable(mc, app->io));
   PetscCall(PetscTime(&now));
   PetscCall(ItMCWriteSummary(mc, app->io, "crosscheck", now - app->start));
-  PetscCall(ItCrosscheckReport(cc, app->io, &nfail, worst, sizeof(worst)));
+  PetscCall(
+      ItCrosscheckReport(cc, app->io, &nfail, worst, &ninconclusive, inconclusive, sizeof(worst)));
   PetscCall(ItCrosscheckDestroy(&cc));
   PetscCall(PetscFree(state.t));
   PetscCall(ItMCDestroy(&bias_mc));
@@ -250,6 +254,15 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
              " judged value(s) differ by more than -crosscheck_z standard errors; worst %s (see "
              "%s/crosscheck.txt)",
              nfail, worst, app->output_dir);
+  if (ninconclusive) {
+    ItAppInconclusive = PETSC_TRUE;
+    PetscCall(
+        PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                     "infotherm: crosscheck inconclusive: %" PetscInt_FMT
+                     " judged value(s) pass only through a solver error estimate that is not "
+                     "trusted; farthest %s: refine the grid (-grid_n) (see %s/crosscheck.txt)\n",
+                     ninconclusive, inconclusive, app->output_dir));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

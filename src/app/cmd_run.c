@@ -122,6 +122,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItAppOutputColumns(app));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
+  PetscCall(ItAppReportStart(app)); /* stderr not a terminal: a line for the job's log */
   /* under -post_ranks the post ranks write the rows, with their _err columns */
   if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   PetscCall(VecDuplicate(app->p, &app->good));
@@ -131,6 +132,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
+  PetscCall(ItAppReportEnd(app));
   if (ItPostSolverOnly()) { /* the post ranks write everything */
     app->interrupted = app->settings.interrupted;
     PetscFunctionReturn(PETSC_SUCCESS);

@@ -4,17 +4,18 @@
    spectrum_summary.json, and the eigenvectors as snapshots eigenvector_K.h5
    (indexed by eigenvectors.xmf). With -error_estimate the rates are also
    computed on the grids coarsened by 2 and 4 (doc/physics.md §5): lambda_k_err =
-   (λ_h - λ_2h)/3, lambda_k_extrap = λ_h + lambda_k_err and the observed order
-   lambda_k_order = log2[(λ_4h - λ_2h)/(λ_2h - λ_h)]. */
+   (λ_h - λ_2h)/3, lambda_k_extrap = λ_h + lambda_k_err, the observed order
+   lambda_k_order = log2[(λ_4h - λ_2h)/(λ_2h - λ_h)], lambda_k_uncertainty and
+   lambda_k_trusted as every error bar of §5; the same for the imaginary part
+   (lambda_k_imag_err, ...), the k-th rate of each grid paired as it stands
+   (a complex pair +ω first on every grid). */
 #include <infotherm/private/appimpl.h>
 #include <infotherm/spectrum.h>
 
-/* An observed order outside this distance of 2 marks the error estimate untrusted. */
-#define IT_SPECTRUM_ORDER_SLACK 0.5
-
 /* The rates on the grids coarse[0], coarse[1] (coarsened by 2 and 4) into
-   rate[0][k], rate[1][k] (NaN where a coarse grid found fewer), and the
-   seconds they took. Collective. */
+   rate[0][k], rate[1][k] and their imaginary parts into rate[.][count + k]
+   (NaN where a coarse grid found fewer), and the seconds they took.
+   Collective. */
 static PetscErrorCode ItAppSpectrumCoarse(ItApp *app, ItGrid coarse[2], PetscInt count,
                                           PetscReal *rate[2], PetscLogDouble *seconds) {
   PetscLogDouble start, end;
@@ -27,9 +28,9 @@ static PetscErrorCode ItAppSpectrumCoarse(ItApp *app, ItGrid coarse[2], PetscInt
     PetscCall(ItSpectrumSetFromOptions(s));
     PetscCall(ItSpectrumSolve(s));
     for (PetscInt k = 0; k < count; k++) {
-      rate[level][k] = (PetscReal)NAN;
+      rate[level][k] = rate[level][count + k] = (PetscReal)NAN;
       if (k < ItSpectrumGetCount(s))
-        PetscCall(ItSpectrumGetRate(s, k, &rate[level][k], NULL, NULL));
+        PetscCall(ItSpectrumGetRate(s, k, &rate[level][k], &rate[level][count + k], NULL));
     }
     PetscCall(ItSpectrumDestroy(&s));
   }
@@ -38,45 +39,78 @@ static PetscErrorCode ItAppSpectrumCoarse(ItApp *app, ItGrid coarse[2], PetscInt
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* lambda_k_err, lambda_k_extrap and lambda_k_order into final (and the table
-   row); warns, once per rate, where the order is not near 2. */
-static PetscErrorCode ItAppSpectrumEstimate(PetscInt k, PetscReal fine, PetscReal half,
-                                            PetscReal quarter, json_t *final, json_t *untrusted,
-                                            PetscReal row[3]) {
-  const PetscReal ratio = (quarter - half) / (half - fine);
-  char            key[64];
+/* The error bar of one rate's part (name: lambda_k or lambda_k_imag):
+   row[] = err, extrap, order, uncertainty, trusted, and in final the keys
+   <name>_err, _extrap, _order, _uncertainty, _trusted when write is set;
+   warns, once per part, where it is not trusted. */
+static PetscErrorCode ItAppSpectrumEstimate(const char *name, PetscReal fine, PetscReal half,
+                                            PetscReal quarter, PetscBool write, json_t *final,
+                                            json_t *untrusted, PetscReal row[5]) {
+  static const char *const suffix[5] = {"err", "extrap", "order", "uncertainty", "trusted"};
+  char                     key[64];
 
   PetscFunctionBegin;
-  row[0] = (fine - half) / 3;
+  row[0] = ItEstimateCorrection(fine, half, quarter, (PetscReal)NAN);
   row[1] = fine + row[0];
-  row[2] = ratio > 0 ? PetscLog2Real(ratio) : (PetscReal)NAN;
-  PetscCall(PetscSNPrintf(key, sizeof(key), "lambda_%" PetscInt_FMT "_err", k + 1));
-  PetscCall(ItJSONSet(final, key, ItJSONReal(row[0])));
-  PetscCall(PetscSNPrintf(key, sizeof(key), "lambda_%" PetscInt_FMT "_extrap", k + 1));
-  PetscCall(ItJSONSet(final, key, ItJSONReal(row[1])));
-  PetscCall(PetscSNPrintf(key, sizeof(key), "lambda_%" PetscInt_FMT "_order", k + 1));
-  PetscCall(ItJSONSet(final, key, ItJSONReal(row[2])));
-  if (!(PetscAbsReal(row[2] - 2) <= IT_SPECTRUM_ORDER_SLACK)) {
-    PetscCall(PetscSNPrintf(key, sizeof(key), "lambda_%" PetscInt_FMT, k + 1));
-    PetscCall(ItJSONAppend(untrusted, json_string(key)));
+  row[2] = ItEstimateOrder(fine, half, quarter);
+  row[3] = ItEstimateUncertainty(fine, half, quarter, (PetscReal)NAN);
+  row[4] = ItEstimateTrusted(fine, half, quarter) ? 1 : 0;
+  if (!write) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt j = 0; j < 5; j++) {
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_%s", name, suffix[j]));
+    PetscCall(
+        ItJSONSet(final, key, j == 4 ? json_integer((json_int_t)row[4]) : ItJSONReal(row[j])));
+  }
+  if (!row[4]) {
+    PetscCall(ItJSONAppend(untrusted, json_string(name)));
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: warning: %s converges at the observed order %.3g, not 2: "
                            "its error estimate is not trustworthy; refine the grid (-grid_n)\n",
-                           key, (double)row[2]));
+                           name, (double)row[2]));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Both parts' error bars of rate k into row[0..4] (real) and row[5..9]
+   (imaginary; in final only for a complex rate). */
+static PetscErrorCode ItAppSpectrumEstimateRate(PetscInt k, PetscInt count, const PetscReal re[2],
+                                                PetscReal *coarse[2], json_t *final,
+                                                json_t *untrusted, PetscReal row[10]) {
+  char name[64];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(name, sizeof(name), "lambda_%" PetscInt_FMT, k + 1));
+  PetscCall(ItAppSpectrumEstimate(name, re[0], coarse[0][k], coarse[1][k], PETSC_TRUE, final,
+                                  untrusted, row));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "lambda_%" PetscInt_FMT "_imag", k + 1));
+  PetscCall(ItAppSpectrumEstimate(name, re[1], coarse[0][count + k], coarse[1][count + k],
+                                  (PetscBool)(re[1] != 0), final, untrusted, row + 5));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The rates as `final` keys and as the rows of spectrum.csv (k, lambda,
    lambda_imag, residual, boundary_mass, and with coarse rates: lambda_err,
-   lambda_extrap, order). */
+   lambda_extrap, order, lambda_uncertainty, lambda_trusted and the same five
+   of lambda_imag). */
 static PetscErrorCode ItAppSpectrumTable(ItApp *app, ItSpectrum s, PetscReal *coarse[2],
                                          PetscBool quiet, json_t *final, json_t *untrusted) {
-  static const char *const column[] = {
-      "k",          "lambda",        "lambda_imag", "residual", "boundary_mass",
-      "lambda_err", "lambda_extrap", "order"};
-  const PetscInt count = ItSpectrumGetCount(s), ncol = coarse ? 8 : 5;
-  PetscReal     *value;
+  static const char *const column[] = {"k",
+                                       "lambda",
+                                       "lambda_imag",
+                                       "residual",
+                                       "boundary_mass",
+                                       "lambda_err",
+                                       "lambda_extrap",
+                                       "order",
+                                       "lambda_uncertainty",
+                                       "lambda_trusted",
+                                       "lambda_imag_err",
+                                       "lambda_imag_extrap",
+                                       "lambda_imag_order",
+                                       "lambda_imag_uncertainty",
+                                       "lambda_imag_trusted"};
+  const PetscInt           count = ItSpectrumGetCount(s), ncol = coarse ? 15 : 5;
+  PetscReal               *value;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(count * ncol, &value));
@@ -94,8 +128,7 @@ static PetscErrorCode ItAppSpectrumTable(ItApp *app, ItSpectrum s, PetscReal *co
       PetscCall(ItJSONSet(final, key, ItJSONReal(row[2])));
     }
     if (coarse)
-      PetscCall(
-          ItAppSpectrumEstimate(k, row[1], coarse[0][k], coarse[1][k], final, untrusted, &row[5]));
+      PetscCall(ItAppSpectrumEstimateRate(k, count, &row[1], coarse, final, untrusted, &row[5]));
     if (quiet) continue;
     if (row[2] != 0)
       PetscCall(PetscPrintf(PETSC_COMM_WORLD,
@@ -138,9 +171,11 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   PetscFunctionBegin;
   (void)nfile, (void)files;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
-  PetscCall(PetscOptionsBool(
-      "-error_estimate", "also solve on the grids coarsened by 2 and 4: *_err, *_extrap, *_order",
-      NULL, estimate, &estimate, NULL));
+  PetscCall(
+      PetscOptionsBool("-error_estimate",
+                       "also solve on the grids coarsened by 2 and 4: *_err, *_extrap, *_order, "
+                       "*_uncertainty, *_trusted",
+                       NULL, estimate, &estimate, NULL));
   PetscCall(PetscOptionsBool("-quiet", "no line per rate on stdout", NULL, quiet, &quiet, NULL));
   PetscOptionsEnd();
   if (estimate) /* refused before anything is solved when -grid_n cannot be coarsened */
@@ -152,7 +187,8 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItSpectrumSolve(s));
   PetscCall(PetscTime(&solved));
   if (estimate) {
-    PetscCall(PetscMalloc2(ItSpectrumGetCount(s), &coarse[0], ItSpectrumGetCount(s), &coarse[1]));
+    PetscCall(
+        PetscMalloc2(2 * ItSpectrumGetCount(s), &coarse[0], 2 * ItSpectrumGetCount(s), &coarse[1]));
     PetscCall(ItAppSpectrumCoarse(app, grid, ItSpectrumGetCount(s), coarse, &coarse_time));
     for (PetscInt level = 0; level < 2; level++) PetscCall(ItGridDestroy(&grid[level]));
   }

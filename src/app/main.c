@@ -3,7 +3,8 @@
    error into one line on stderr and a non-zero exit status: 1 for a user's
    mistake (bad option, bad file), 2 for anything else (with PETSc's trace),
    3 when a run stopped early (SIGUSR1, SIGTERM, -ts_max_steps) after writing
-   a checkpoint: job scripts requeue on 3. */
+   a checkpoint: job scripts requeue on 3; 4 when a cross-check is
+   inconclusive (it passed only through a solver error estimate not trusted). */
 #include <ctype.h>
 #include <unistd.h>
 #include <infotherm/app.h>
@@ -238,5 +239,7 @@ int main(int argc, char **argv) {
   free(args);
   free(files);
   free(wrapped);
-  return ierr ? 1 : (interrupted ? IT_EXIT_INTERRUPTED : 0);
+  return ierr
+             ? 1
+             : (interrupted ? IT_EXIT_INTERRUPTED : (ItAppInconclusive ? IT_EXIT_INCONCLUSIVE : 0));
 }

@@ -45,13 +45,18 @@ static PetscReal ItMemoryPerUnknown(const char command[], PetscInt dim) {
 /* The estimated peak of one rank: its share of the unknowns (the largest,
    when they do not divide evenly) times the bytes per unknown, plus the base.
    Not collective. */
-static PetscReal ItMemoryEstimate(ItGrid grid, const char command[]) {
-  PetscMPIInt size;
-  PetscReal   cells = 1;
+static PetscReal ItMemoryEstimateOn(ItGrid grid, const char command[], PetscReal size) {
+  PetscReal cells = 1;
 
-  MPI_Comm_size(grid->comm, &size);
   for (PetscInt i = 0; i < grid->dim; i++) cells *= (PetscReal)grid->n[i];
   return ItMemoryPerRank + PetscCeilReal(cells / size) * ItMemoryPerUnknown(command, grid->dim);
+}
+
+static PetscReal ItMemoryEstimate(ItGrid grid, const char command[]) {
+  PetscMPIInt size;
+
+  MPI_Comm_size(grid->comm, &size);
+  return ItMemoryEstimateOn(grid, command, (PetscReal)size);
 }
 
 /* The memory a rank may use: the physical memory of its node over the ranks
@@ -113,6 +118,37 @@ PetscErrorCode ItAppCheckMemory(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* info -ranks N [-ranks_per_node R]: the estimate per rank of a job of N
+   ranks, R per node on nodes like this one (its physical memory, node_bytes),
+   without running on N ranks. Collective. */
+static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt per_node,
+                                          PetscReal node_bytes) {
+  static const char *const commands[] = {"run", "stationary"};
+  PetscReal                value, have = node_bytes / per_node;
+  const char              *unit;
+
+  PetscFunctionBegin;
+  PetscCheck(plan > 0 && per_node > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-ranks and -ranks_per_node must be positive; got %" PetscInt_FMT
+             " and %" PetscInt_FMT,
+             plan, per_node);
+  PetscCall(PetscPrintf(
+      PETSC_COMM_WORLD,
+      "memory per rank (estimate) on %" PetscInt_FMT " rank(s), %" PetscInt_FMT " per node:", plan,
+      per_node));
+  for (size_t k = 0; k < 2; k++) {
+    const PetscReal need = ItMemoryEstimateOn(app->grid, commands[k], (PetscReal)plan);
+    unit                 = ItMemoryUnit(need, &value);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, " %s %.3g %s%s;", commands[k], (double)value, unit,
+                          need > ItMemoryLimit * have ? " (too much)" : ""));
+  }
+  unit = ItMemoryUnit(have, &value);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        " %" PetscInt_FMT " node(s) like this one, %.3g %s per rank\n",
+                        (plan + per_node - 1) / per_node, (double)value, unit));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* info: the estimate per rank of each solving command, against the node's
    memory per rank. Collective. */
 PetscErrorCode ItAppViewMemory(ItApp *app) {
@@ -120,9 +156,21 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
   PetscReal                have, value;
   PetscMPIInt              ranks;
   const char              *unit;
+  PetscInt                 plan = 0, per_node = 0;
+  PetscBool                planned;
 
   PetscFunctionBegin;
   PetscCall(ItMemoryNode(PETSC_COMM_WORLD, &have, &ranks));
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Memory estimate", "ItApp");
+  PetscCall(PetscOptionsInt(
+      "-ranks", "info: the estimate for a job of this many ranks (not the ranks running info)",
+      NULL, plan, &plan, &planned));
+  PetscCall(PetscOptionsInt("-ranks_per_node",
+                            "info: with -ranks, the ranks per node of that job (default: as here)",
+                            NULL, per_node, &per_node, NULL));
+  PetscOptionsEnd();
+  if (planned)
+    PetscCall(ItAppViewMemoryPlan(app, plan, per_node > 0 ? per_node : ranks, have * ranks));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per rank (estimate):"));
   for (size_t k = 0; k < 2; k++) {
     const PetscReal need = ItMemoryEstimate(app->grid, commands[k]);

@@ -32,7 +32,11 @@ static const char *const ItAppKnownOptions[] = {
     /* -error_estimate (run, stationary, crosscheck, spectrum) */
     "error_estimate",
     /* the relaxation spectrum */
-    "spectrum_t", "spectrum_nev"};
+    "spectrum_t", "spectrum_nev",
+    /* the snapshots' /marginal (checked at set-up, read again at every snapshot) */
+    "snapshot_marginal",
+    /* info's estimate for another job size */
+    "ranks", "ranks_per_node"};
 
 /* Options that some models read; under another model they are unknown (an
    entry that ends in '_' is a prefix, as in the next table). */

@@ -16,6 +16,15 @@
    the fine state) and continues the fine one from its checkpoint. */
 #include <infotherm/estimate.h>
 
+/* the blocks after the diagnostics: _err, _extrap, _uncertainty, _trusted */
+#define IT_ESTIMATE_NBLOCK 4
+
+/* One column's error bar at one time. */
+typedef struct {
+  PetscReal err, grid, uncertainty, order;
+  PetscBool trusted;
+} ItEstimateBar;
+
 typedef struct {
   PetscInt       factor;
   PetscReal      tolerance_factor; /* 0: the run's time tolerances */
@@ -27,6 +36,8 @@ typedef struct {
   PetscLogDouble seconds;
   PetscBool      covariance; /* keep the covariance at each row (crosscheck) */
   PetscInt       cursor;     /* the row found last */
+  PetscBool      skipped;    /* not solvable: no rows (the fall-back) */
+  PetscBool      initial;    /* p holds the initial density (made by the probe) */
 } ItEstimateLevel;
 
 struct _p_ItEstimate {
@@ -40,6 +51,11 @@ struct _p_ItEstimate {
   PetscInt       *extra;  /* their diagnostics columns */
   ItColumnName   *names;  /* the table's columns */
   PetscReal      *row;    /* the table's row */
+  /* the grid coarsened by 4 could not be solved: the estimate from the grid
+     coarsened by 2 alone at the expected order (and the time error from that
+     grid solved again at tighter tolerances); why, for summary.json */
+  PetscBool fallback;
+  char      why[512];
 };
 
 /* -error_estimate: whether this command estimates its errors. Collective. */
@@ -140,11 +156,12 @@ static PetscErrorCode ItEstimateOutput(void *ctx, PetscReal t, PetscInt step, Ve
 
 /* The initial density on the level's grid, made as the fine one was (the
    problem's callback), and checked. */
-static PetscErrorCode ItEstimateInitialDensity(ItEstimate est, ItEstimateLevel *L) {
+static PetscErrorCode ItEstimateInitialDensity(const ItEstimateProblem *problem,
+                                               ItEstimateLevel         *L) {
   char what[128];
 
   PetscFunctionBegin;
-  PetscCall(est->problem.initial(est->problem.ctx, L->grid, L->p));
+  PetscCall(problem->initial(problem->ctx, L->grid, L->p));
   PetscCall(PetscSNPrintf(what, sizeof(what),
                           "the initial density on the grid coarsened by %" PetscInt_FMT,
                           L->factor));
@@ -152,9 +169,42 @@ static PetscErrorCode ItEstimateInitialDensity(ItEstimate est, ItEstimateLevel *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, ItEstimateLevel *L,
-                                           PetscInt factor, PetscReal tolerance_factor,
-                                           PetscBool covariance) {
+/* Whether the level's grid can be solved: its faces (the cell Peclet
+   numbers) at the times ItSolveCheckScales checks up to the problem's
+   t_final, and (a transient) its initial density. Errors are caught (PETSc's
+   return handler) and their message kept in why[len]. Collective. */
+static PetscErrorCode ItEstimateProbe(const ItEstimateProblem *problem, PetscBool transient,
+                                      ItEstimateLevel *L, PetscBool *ok, char why[], size_t len) {
+  const PetscReal t_final = transient ? problem->t_final : 0;
+  ItModel         model   = problem->model;
+  ItFaces         faces;
+  PetscErrorCode  ierr;
+  char           *text = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(ItFacesCreate(L->grid, model, &faces));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ItFacesCompute(faces, 0);
+  for (PetscReal t = ItModelNextSwitch(model, 0); !ierr && t < t_final;
+       t           = ItModelNextSwitch(model, t))
+    ierr = ItFacesCompute(faces, 0.5 * (t + PetscMin(ItModelNextSwitch(model, t), t_final)));
+  if (!ierr) ierr = ItFacesCompute(faces, t_final);
+  if (!ierr && transient) ierr = ItEstimateInitialDensity(problem, L);
+  L->initial = (PetscBool)(transient && !ierr);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(ItFacesDestroy(&faces));
+  *ok = (PetscBool)!ierr;
+  if (ierr) PetscCall(PetscErrorMessage(ierr, NULL, &text));
+  PetscCall(PetscStrncpy(why, text ? text : "", len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The level's grid, density, and (when it can be solved, *ok) its
+   diagnostics; why[len] says what failed. Collective. */
+static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, PetscBool transient,
+                                           ItEstimateLevel *L, PetscInt factor,
+                                           PetscReal tolerance_factor, PetscBool covariance,
+                                           PetscBool *ok, char why[], size_t len) {
   Vec pss = NULL;
 
   PetscFunctionBegin;
@@ -162,10 +212,60 @@ static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, ItE
   L->tolerance_factor = tolerance_factor;
   L->covariance       = covariance;
   PetscCall(ItGridCreateCoarse(problem->grid, factor, &L->grid));
+  PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
+  PetscCall(ItEstimateProbe(problem, transient, L, ok, why, len));
+  L->skipped = (PetscBool) !*ok;
+  if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
   if (problem->reference) PetscCall(problem->reference(problem->ctx, L->grid, &pss));
   PetscCall(ItDiagCreate(L->grid, problem->model, pss, &L->diag));
   PetscCall(VecDestroy(&pss));
-  PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The grids coarsened by 2 and 4 and the time-error solve: when the grid
+   coarsened by 4 cannot be solved (a cell Peclet number, an initial density
+   its cells cannot hold) the fall-back skips it and solves the time-error
+   problem on the grid coarsened by 2; a grid coarsened by 2 that cannot be
+   solved is refused, named, with the number that failed. Collective. */
+static PetscErrorCode ItEstimateLevelsSetUp(ItEstimate est, PetscBool covariance) {
+  const ItEstimateProblem *problem = &est->problem;
+  ItEstimateLevel         *L2      = &est->level[IT_ESTIMATE_2H];
+  PetscBool                ok;
+  char                     why[512];
+
+  PetscFunctionBegin;
+  PetscCall(
+      ItEstimateLevelSetUp(problem, est->transient, L2, 2, 0, covariance, &ok, why, sizeof(why)));
+  if (!ok) {
+    ItGridInfo info;
+    char       cells[64] = "";
+    PetscCall(ItGridGetInfo(L2->grid, &info));
+    for (PetscInt i = 0; i < info.dim; i++) {
+      char axis[24];
+      PetscCall(PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? " x " : "", info.n[i]));
+      PetscCall(PetscStrlcat(cells, axis, sizeof(cells)));
+    }
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+            "-error_estimate: the grid coarsened by 2 (%s cells) cannot be solved: %s; refine "
+            "-grid_n, or drop -error_estimate",
+            cells, why);
+  }
+  PetscCall(ItEstimateLevelSetUp(problem, est->transient, &est->level[IT_ESTIMATE_4H], 4, 0,
+                                 covariance, &ok, why, sizeof(why)));
+  if (!ok) {
+    est->fallback = PETSC_TRUE;
+    PetscCall(PetscSNPrintf(est->why, sizeof(est->why),
+                            "the grid coarsened by 4 cannot be solved (%s): the estimate is from "
+                            "the grid coarsened by 2 alone at the expected order 2, unchecked "
+                            "(<q>_trusted 0)",
+                            why));
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                           "infotherm: warning: -error_estimate: %s\n", est->why));
+  }
+  if (est->time_error)
+    PetscCall(ItEstimateLevelSetUp(problem, est->transient, &est->level[IT_ESTIMATE_4H_TIGHT],
+                                   est->fallback ? 2 : 4, IT_ESTIMATE_TIGHTER, covariance, &ok, why,
+                                   sizeof(why)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -183,8 +283,8 @@ static PetscErrorCode ItEstimateFixedSteps(PetscBool *fixed) {
 }
 
 /* The coarse grids (every axis of -grid_n divisible by 4), their diagnostics
-   and initial densities; nothing is solved yet. covariance: keep each row's
-   covariance too (crosscheck). Collective. */
+   and initial densities (ItEstimateLevelsSetUp); nothing is solved yet.
+   covariance: keep each row's covariance too (crosscheck). Collective. */
 PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool transient,
                                 PetscBool covariance, ItEstimate *out) {
   ItGridInfo grid;
@@ -193,6 +293,10 @@ PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool tran
 
   PetscFunctionBegin;
   PetscCall(ItGridGetInfo(problem->grid, &grid));
+  /* Richardson's (q_h - q_2h) / 3 and the accepted orders assume order 2 */
+  PetscCheck(grid.order == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate extrapolates second-order answers; with -fp_order 4 compare two "
+             "grids yourself, or use -fp_order 2");
   for (PetscInt i = 0; i < grid.dim; i++)
     PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
@@ -205,11 +309,7 @@ PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool tran
   est->transient  = transient;
   est->time_error = (PetscBool)(transient && !fixed);
   est->nlevel     = est->time_error ? 3 : 2;
-  PetscCall(ItEstimateLevelSetUp(problem, &est->level[IT_ESTIMATE_2H], 2, 0, covariance));
-  PetscCall(ItEstimateLevelSetUp(problem, &est->level[IT_ESTIMATE_4H], 4, 0, covariance));
-  if (est->time_error)
-    PetscCall(ItEstimateLevelSetUp(problem, &est->level[IT_ESTIMATE_4H_TIGHT], 4,
-                                   IT_ESTIMATE_TIGHTER, covariance));
+  PetscCall(ItEstimateLevelsSetUp(est, covariance));
   *out = est;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -221,7 +321,8 @@ static PetscErrorCode ItEstimateSolveLevel(ItEstimate est, const ItSolveSettings
   PetscLogDouble start, end;
 
   PetscFunctionBegin;
-  PetscCall(ItEstimateInitialDensity(est, L)); /* not timed, as the fine one is not */
+  if (!L->initial) /* not timed, as the fine one is not */
+    PetscCall(ItEstimateInitialDensity(&est->problem, L));
   PetscCall(PetscTime(&start));
   if (est->transient) {
     ItSolveSettings s  = *settings;
@@ -251,11 +352,12 @@ static PetscErrorCode ItEstimateSolveLevel(ItEstimate est, const ItSolveSettings
 }
 
 /* Every coarse solve, coarsest first, with the fine solve's settings (a
-   transient's; the stationary solve takes none). Collective. */
+   transient's; the stationary solve takes none); a grid that cannot be
+   solved left out (ItEstimateLevelsSetUp). Collective. */
 PetscErrorCode ItEstimateSolve(ItEstimate est, const ItSolveSettings *settings) {
   PetscFunctionBegin;
   for (PetscInt k = est->nlevel - 1; k >= 0; k--)
-    PetscCall(ItEstimateSolveLevel(est, settings, &est->level[k]));
+    if (!est->level[k].skipped) PetscCall(ItEstimateSolveLevel(est, settings, &est->level[k]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -265,11 +367,12 @@ PetscErrorCode ItEstimateSetFineSeconds(ItEstimate est, PetscLogDouble seconds) 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The table's columns: the diagnostics, then <q>_err, then <q>_extrap, for
-   every column but mass. */
+/* The table's columns: the diagnostics, then <q>_err, <q>_extrap,
+   <q>_uncertainty and <q>_trusted, each block for every column but mass. */
 PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
                                  const char (**names)[64]) {
-  const PetscInt n = est->ncol;
+  static const char *const suffix[IT_ESTIMATE_NBLOCK] = {"err", "extrap", "uncertainty", "trusted"};
+  const PetscInt           n                          = est->ncol;
 
   PetscFunctionBegin;
   PetscCall(PetscFree(est->extra));
@@ -282,17 +385,15 @@ PetscErrorCode ItEstimateColumns(ItEstimate est, ItDiag diag, PetscInt *ncol,
     PetscCall(PetscStrcmp(ItDiagGetColumnName(diag, k), "mass", &mass));
     if (!mass) est->extra[est->nextra++] = k;
   }
-  PetscCall(PetscMalloc1(n + 2 * est->nextra, &est->names));
-  PetscCall(PetscMalloc1(n + 2 * est->nextra, &est->row));
+  PetscCall(PetscMalloc1(n + IT_ESTIMATE_NBLOCK * est->nextra, &est->names));
+  PetscCall(PetscMalloc1(n + IT_ESTIMATE_NBLOCK * est->nextra, &est->row));
   for (PetscInt k = 0; k < n; k++)
     PetscCall(PetscStrncpy(est->names[k], ItDiagGetColumnName(diag, k), sizeof(est->names[k])));
-  for (PetscInt e = 0; e < est->nextra; e++) {
-    const char *name = ItDiagGetColumnName(diag, est->extra[e]);
-    PetscCall(PetscSNPrintf(est->names[n + e], sizeof(est->names[0]), "%s_err", name));
-    PetscCall(
-        PetscSNPrintf(est->names[n + est->nextra + e], sizeof(est->names[0]), "%s_extrap", name));
-  }
-  *ncol  = n + 2 * est->nextra;
+  for (PetscInt b = 0; b < IT_ESTIMATE_NBLOCK; b++)
+    for (PetscInt e = 0; e < est->nextra; e++)
+      PetscCall(PetscSNPrintf(est->names[n + b * est->nextra + e], sizeof(est->names[0]), "%s_%s",
+                              ItDiagGetColumnName(diag, est->extra[e]), suffix[b]));
+  *ncol  = n + IT_ESTIMATE_NBLOCK * est->nextra;
   *names = (const char(*)[64])est->names;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -314,45 +415,76 @@ static const PetscReal *ItEstimateLevelRow(ItEstimate est, ItEstimateLevel *L, P
 static void ItEstimateRowsAt(ItEstimate est, PetscReal t, const PetscReal *q[]) {
   for (PetscInt k = 0; k < IT_ESTIMATE_NLEVEL; k++) q[k] = NULL;
   for (PetscInt k = 0; k < est->nlevel; k++)
-    if (!(q[k] = ItEstimateLevelRow(est, &est->level[k], t))) {
+    if (!est->level[k].skipped && !(q[k] = ItEstimateLevelRow(est, &est->level[k], t))) {
       for (PetscInt j = 0; j < IT_ESTIMATE_NLEVEL; j++) q[j] = NULL;
       return;
     }
 }
 
-/* The correction of column k given the fine value and the coarse rows q[]
-   (NULL: none, NaN), its grid part, the observed order and whether it is trusted. */
-static PetscReal ItEstimateColumnCorrection(const PetscReal *q[], PetscInt k, PetscReal fine,
-                                            PetscReal *grid_part, PetscReal *order,
-                                            PetscBool *trusted) {
+/* The error bar of column k at time t given the fine value and the coarse
+   rows q[] (NULL: none, NaN): the correction, its grid part, the half-width,
+   the observed order and whether it is trusted. At the initial time the
+   density is the same exact one on every grid: no correction; the bar is
+   ItEstimateInitialUncertainty, trusted unless the initial density is
+   under-resolved (ItEstimateInitialResolved). */
+static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], PetscInt k,
+                                         PetscReal t, PetscReal fine) {
   const PetscReal *q2 = q[IT_ESTIMATE_2H], *q4 = q[IT_ESTIMATE_4H], *qt = q[IT_ESTIMATE_4H_TIGHT];
+  const PetscReal  q4k = q4 ? q4[k] : (PetscReal)NAN, qtk = qt ? qt[k] : (PetscReal)NAN;
+  ItEstimateBar bar = {(PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, PETSC_FALSE};
 
-  *grid_part = *order = (PetscReal)NAN;
-  *trusted            = PETSC_FALSE;
-  if (!q2 || !q4) return (PetscReal)NAN;
-  *grid_part = ItEstimateCorrection(fine, q2[k], q4[k], (PetscReal)NAN);
-  *order     = ItEstimateOrder(fine, q2[k], q4[k]);
-  *trusted   = ItEstimateTrusted(fine, q2[k], q4[k]);
-  return ItEstimateCorrection(fine, q2[k], q4[k], qt ? qt[k] : (PetscReal)NAN);
+  if (!q2) return bar;
+  if (est->fallback) { /* the grid coarsened by 2 alone; the time part from it solved again */
+    const PetscReal time = qt ? qtk - q2[k] : 0;
+    bar.grid             = (fine - q2[k]) / 3;
+    bar.err              = est->transient && t == 0 ? 0 : bar.grid + time;
+    bar.uncertainty      = 2 * PetscAbsReal(bar.grid) + PetscAbsReal(time);
+    return bar; /* order unknown, not trusted */
+  }
+  bar.grid        = ItEstimateCorrection(fine, q2[k], q4k, (PetscReal)NAN);
+  bar.order       = ItEstimateOrder(fine, q2[k], q4k);
+  bar.trusted     = ItEstimateTrusted(fine, q2[k], q4k);
+  bar.err         = ItEstimateCorrection(fine, q2[k], q4k, qtk);
+  bar.uncertainty = ItEstimateUncertainty(fine, q2[k], q4k, qtk);
+  if (est->transient && t == 0) {
+    bar.err         = 0;
+    bar.uncertainty = ItEstimateInitialUncertainty(fine, q2[k], q4k);
+    bar.trusted     = ItEstimateInitialResolved(fine, q2[k], q4k);
+  }
+  return bar;
 }
 
-/* The table's row at time t from the fine values: values, _err, _extrap. */
+/* The table's row at time t from the fine values: values, _err, _extrap,
+   _uncertainty, _trusted. */
 PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values[],
                              const PetscReal **row) {
-  const PetscInt   n = est->ncol;
+  const PetscInt   n = est->ncol, m = est->nextra;
   const PetscReal *q[IT_ESTIMATE_NLEVEL];
+  PetscInt         unresolved = 0;
+  const char      *first      = NULL;
 
   PetscFunctionBegin;
   ItEstimateRowsAt(est, t, q);
   PetscCall(PetscArraycpy(est->row, values, n));
-  for (PetscInt e = 0; e < est->nextra; e++) {
-    const PetscInt  k = est->extra[e];
-    PetscReal       grid, order;
-    PetscBool       trusted;
-    const PetscReal err = ItEstimateColumnCorrection(q, k, values[k], &grid, &order, &trusted);
-    est->row[n + e]     = err;
-    est->row[n + est->nextra + e] = values[k] + err;
+  for (PetscInt e = 0; e < m; e++) {
+    const PetscInt      k   = est->extra[e];
+    const ItEstimateBar bar = ItEstimateColumnBar(est, q, k, t, values[k]);
+    if (est->transient && t == 0 && !est->fallback && q[IT_ESTIMATE_2H] && !bar.trusted &&
+        !PetscIsInfOrNanReal(values[k]) && !unresolved++) /* a blank value has nothing to resolve */
+      first = est->names[k];
+    est->row[n + e]         = bar.err;
+    est->row[n + m + e]     = values[k] + bar.err;
+    est->row[n + 2 * m + e] = bar.uncertainty;
+    est->row[n + 3 * m + e] = bar.trusted ? 1 : 0;
   }
+  if (unresolved)
+    PetscCall(
+        PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
+                     "infotherm: warning: the initial density is under-resolved: %" PetscInt_FMT
+                     " of its diagnostics (first %s) differ between the grids coarsened by "
+                     "1, 2 and 4 at an observed order below %g (its t = 0 row has "
+                     "<q>_trusted 0); refine -grid_n or widen the initial density\n",
+                     unresolved, first, (double)IT_ESTIMATE_ORDER_MIN));
   *row = est->row;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -417,21 +549,25 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
     PetscCall(ItJSONAppend(grids, n));
   }
   for (PetscInt e = 0; e < est->nextra; e++) {
-    const PetscInt  k    = est->extra[e];
-    const char     *name = ItDiagGetColumnName(diag, k);
-    PetscReal       grid, order;
-    PetscBool       trusted;
-    const PetscReal err = ItEstimateColumnCorrection(q, k, values[k], &grid, &order, &trusted);
-    char            key[IT_DIAG_NAME_LEN + 8];
-    json_t         *quantity;
+    const PetscInt      k    = est->extra[e];
+    const char         *name = ItDiagGetColumnName(diag, k);
+    const ItEstimateBar bar  = ItEstimateColumnBar(est, q, k, t, values[k]);
+    const PetscReal     err = bar.err, grid = bar.grid, order = bar.order;
+    const PetscBool     trusted = bar.trusted;
+    char                key[IT_DIAG_NAME_LEN + 16];
+    json_t             *quantity;
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_err", name));
     PetscCall(ItJSONSet(final, key, ItJSONReal(err)));
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_extrap", name));
     PetscCall(ItJSONSet(final, key, ItJSONReal(values[k] + err)));
-    PetscCall(ItJSONPack(&quantity, "{s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err), "grid_err",
-                         ItJSONReal(grid), "time_err",
-                         ItJSONReal(est->time_error ? err - grid : NAN), "order", ItJSONReal(order),
-                         "trusted", (int)trusted));
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_uncertainty", name));
+    PetscCall(ItJSONSet(final, key, ItJSONReal(bar.uncertainty)));
+    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_trusted", name));
+    PetscCall(ItJSONSet(final, key, json_integer(trusted ? 1 : 0)));
+    PetscCall(ItJSONPack(
+        &quantity, "{s:o, s:o, s:o, s:o, s:o, s:b}", "err", ItJSONReal(err), "grid_err",
+        ItJSONReal(grid), "time_err", ItJSONReal(est->time_error ? err - grid : NAN), "uncertainty",
+        ItJSONReal(bar.uncertainty), "order", ItJSONReal(order), "trusted", (int)trusted));
     PetscCall(ItJSONSet(quantities, name, quantity));
     if (trusted) continue;
     PetscCall(ItJSONAppend(untrusted, json_string(name)));
@@ -446,20 +582,27 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
                        "time_error_estimated", (int)est->time_error, "time_tolerance_factor",
                        ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range", order_range, "untrusted",
                        untrusted, "cost", cost, "quantities", quantities));
+  PetscCall(ItJSONSet(object, "fallback", est->fallback ? json_string(est->why) : json_null()));
   PetscCall(ItJSONSet(root, "error_estimate", object));
-  PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
+  if (!est->fallback) PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
   PetscCall(ItBufferFree(&list));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The level's rows at the n times t[] (each must exist): values (n x ncol)
-   and covariances (n x d x d, when kept). For the cross-check. */
+   and covariances (n x d x d, when kept); NaN for a level the fall-back
+   left out or moved (ItEstimateCheckLevels). For the cross-check. */
 PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
                                    PetscReal values[], PetscReal cov[]) {
   ItEstimateLevel *L = &est->level[level];
   const PetscInt   d = L->grid->dim;
 
   PetscFunctionBegin;
+  if (L->skipped || (est->fallback && level == IT_ESTIMATE_4H_TIGHT)) { /* none: NaN */
+    for (PetscInt j = 0; j < n * est->ncol; j++) values[j] = (PetscReal)NAN;
+    for (PetscInt j = 0; cov && j < n * d * d; j++) cov[j] = (PetscReal)NAN;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt k = 0; k < n; k++) {
     const PetscReal *row = ItEstimateLevelRow(est, L, t[k]);
     const PetscInt   r   = row ? (PetscInt)((row - L->values) / PetscMax(est->ncol, 1)) : -1;

@@ -25,6 +25,12 @@ struct _p_ItFaces {
   PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
   PetscReal *x, *A, *D, *Dcell; /* pencil workspace */
+  /* the fourth-order operator (-fp_order 4; a multigrid level keeps order 2):
+     the face on the low side of owned cell c carries
+     J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
+  PetscInt   order;
+  PetscReal  peclet; /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal *w4[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
      ItFacesCheck: its axis (-1: none), what fails there, the drift and
      diffusion, and the point (the face, or the cell whose diffusion fails) */
@@ -39,6 +45,12 @@ struct _p_ItFP {
   ItFaces faces;
   Mat     L; /* dp/dt = L p, assembled from faces */
 };
+
+/* The square of the cells' width over the density's, h^2 |dA/dx| / D
+   ((h/sd)^2 for an Ornstein–Uhlenbeck drift), at which a face weighs half
+   its fall-back: a fourth-order stencil on cells as wide as the density makes
+   it negative. */
+#define IT_FP_RESOLUTION 1.0
 
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */
 static inline PetscReal ItBernoulli(PetscReal z) {
@@ -60,12 +72,15 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
     PetscCall(PetscLogEventRegister("ItFPAssembleLevel", MAT_CLASSID, &IT_FP_LEVEL));
   }
   PetscCall(PetscNew(&f));
-  f->grid  = grid;
-  f->model = model;
-  f->t     = PETSC_MIN_REAL;
+  f->grid   = grid;
+  f->model  = model;
+  f->t      = PETSC_MIN_REAL;
+  f->order  = grid->order_fp;
+  f->peclet = grid->peclet;
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
+    if (f->order == 4) PetscCall(PetscMalloc1(4 * nfaces, &f->w4[a]));
     f->irr_lo[a] = f->lo[a];
     f->irr_hi[a] = f->hi[a];
     if (ItModelHasOddVariables(model))
@@ -86,6 +101,8 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
 PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   PetscFunctionBegin;
   faces->level = PETSC_TRUE;
+  faces->order = 2; /* the levels precondition the fourth-order operator */
+  for (PetscInt a = 0; a < faces->grid->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -97,6 +114,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
   for (PetscInt a = 0; a < f->grid->dim; a++) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
     PetscCall(PetscFree2(f->lo[a], f->hi[a]));
+    PetscCall(PetscFree(f->w4[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
   PetscCall(PetscFree(*faces));
@@ -211,6 +229,63 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
   c[a] = xs;
 }
 
+/* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
+   has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
+   g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
+   carries
+     J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
+       - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
+   whose differences are the fourth-order central first and second derivatives
+   at the cell centres, blended with the Scharfetter–Gummel flux by the cell
+   Péclet number at the face (theta = 1 / (1 + (Pe / Pe_half)^4), Pe_half
+   = -fp_peclet: a smooth solution changes by O(Pe^4 h^2) = O(h^6) where the
+   cells resolve the drift). The faces next to a wall, whose stencil would
+   leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
+   the pencil workspace for the cells xs-2 .. xs+xm+1. */
+static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
+                                          const PetscReal p[]) {
+  ItGrid          grid = f->grid;
+  const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a], n = grid->n[a];
+  const PetscReal h = grid->h[a];
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < xm + 4; k++) {
+    for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+    f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+  }
+  PetscCall(ItModelEvaluateWith(f->model, f->t, p, xm + 4, f->x, f->A, f->D));
+  for (PetscInt k = 0; k < xm + 1; k++) {
+    PetscReal     *w;
+    PetscInt       off;
+    const PetscInt face = xs + k; /* between cells face-1 and face */
+
+    c[a] = face;
+    off  = ItFPFaceOffset(grid, a, c);
+    w    = f->w4[a] + 4 * off;
+    w[0] = w[3] = 0;
+    w[1]        = f->lo[a][off];
+    w[2]        = -f->hi[a][off];
+    if (face < 2 || face > n - 2 || (w[1] == 0 && w[2] == 0)) continue;
+    {
+      /* the face's drift and diffusion: the mean of the two cells' would do;
+         the Péclet number only sets the blend */
+      const PetscReal *A = &f->A[k * d], *D = &f->D[k * d]; /* cells face-2 .. face+1 */
+      const PetscReal  Aface = 0.5 * (A[1 * d + a] + A[2 * d + a]);
+      const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
+      const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / f->peclet;
+      /* h over the width sqrt(D / |dA/dx|) the drift's slope gives a density */
+      const PetscReal R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / IT_FP_RESOLUTION;
+      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+      const PetscReal w4[4] = {
+          (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
+          (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
+      for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
+    }
+  }
+  c[a] = xs;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The variable's coordinates of a point, "v = 0.5, r = 1.2", for messages. */
 static void ItFacesPointText(ItFaces f, char text[], size_t len) {
   size_t used = 0;
@@ -283,6 +358,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
       if (c[a] != grid->xs[a]) continue;
       PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_FALSE));
       ItFacesPencilCoefficients(f, a, c, f->lo[a], f->hi[a]);
+      if (f->order == 4) PetscCall(ItFacesPencilFourth(f, a, c, p));
       if (ItFacesIrreversible(f)) {
         PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_TRUE));
         ItFacesPencilCoefficients(f, a, c, f->irr_lo[a], f->irr_hi[a]);
@@ -473,6 +549,56 @@ PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The current through the low face of owned cell c along axis a from the
+   fourth-order weights and the ghosted density pl (two ghosts per side): o is
+   c's ghosted offset, gs the ghosted array's stride along a, f_off the face's
+   offset. */
+static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, PetscInt o,
+                                         PetscInt gs, const PetscScalar pl[]) {
+  const PetscReal *w = f->w4[a] + 4 * f_off;
+  PetscScalar      J = 0;
+
+  for (PetscInt q = 0; q < 4; q++)
+    if (w[q] != 0) J += w[q] * pl[o + (q - 2) * gs]; /* the cells beyond a wall have no weight */
+  return J;
+}
+
+/* The strides along each axis of the ghosted array (storage order) and of
+   the face arrays (axis 0 fastest). */
+static void ItFPStrides(ItGrid grid, PetscInt gs[], PetscInt fs[]) {
+  PetscInt g = 1, h = 1;
+
+  for (PetscInt k = 0; k < grid->dim; k++) {
+    gs[grid->order[k]] = g;
+    g *= grid->gxm[grid->order[k]];
+  }
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    fs[a] = h;
+    h *= grid->xm[a];
+  }
+}
+
+/* (L_a p)_c: the currents through the low and the high face, (J_lo - J_hi) / h. */
+static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c[], PetscInt o,
+                                         const PetscInt gs[], const PetscInt fs[],
+                                         const PetscScalar pl[]) {
+  const PetscInt off = ItFPFaceOffset(f->grid, a, c);
+
+  return (ItFPFourthFlux(f, a, off, o, gs[a], pl) -
+          ItFPFourthFlux(f, a, off + fs[a], o + gs[a], gs[a], pl)) /
+         f->grid->h[a];
+}
+
+/* (L p)_c of the fourth-order operator, summed over the axes. */
+static inline PetscScalar ItFPFourthRow(ItFaces f, const PetscInt c[], const PetscInt gs[],
+                                        const PetscInt fs[], const PetscScalar pl[]) {
+  const PetscInt o   = ItGridGhostedOffset(f->grid, c);
+  PetscScalar    sum = 0;
+
+  for (PetscInt a = 0; a < f->grid->dim; a++) sum += ItFPFourthAxis(f, a, c, o, gs, fs, pl);
+  return sum;
+}
+
 /* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
 PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   ItGrid             grid = f->grid;
@@ -486,13 +612,19 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(DMGlobalToLocal(grid->da, p, INSERT_VALUES, local));
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
-  ItGridForOwned(grid, c, l) {
-    PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
-    PetscScalar val[2 * IT_MAX_DIM + 1], sum = 0;
+  if (f->order == 4) {
+    PetscInt gs[IT_MAX_DIM], fs[IT_MAX_DIM];
+    ItFPStrides(grid, gs, fs);
+    ItGridForOwned(grid, c, l) y[l] = ItFPFourthRow(f, c, gs, fs, pl);
+  } else {
+    ItGridForOwned(grid, c, l) {
+      PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
+      PetscScalar val[2 * IT_MAX_DIM + 1], sum = 0;
 
-    ncol = ItFPRow(f, c, col, val);
-    for (PetscInt k = 0; k < ncol; k++) sum += val[k] * pl[col[k]];
-    y[l] = sum;
+      ncol = ItFPRow(f, c, col, val);
+      for (PetscInt k = 0; k < ncol; k++) sum += val[k] * pl[col[k]];
+      y[l] = sum;
+    }
   }
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
@@ -501,10 +633,176 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The fourth-order operator scale (shift I - L) as a matrix-free MatShell
+   (the Amat of the implicit stages and of the stationary solve; the assembled
+   Scharfetter–Gummel operator of the same faces and its multigrid levels
+   precondition it). A pinned row (the stationary solve) is replaced by its
+   value times the unknown, as MatZeroRows does to the preconditioner. */
+typedef struct {
+  ItFaces     faces;
+  PetscReal   shift, scale;
+  PetscInt    pin; /* the pinned row's global index, -1: none */
+  PetscScalar pin_value;
+} ItFPShell;
+
+static PetscErrorCode ItFPShellMult(Mat A, Vec x, Vec y) {
+  ItFPShell *s;
+  PetscInt   lo, hi;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  PetscCall(ItFPApplyFaces(s->faces, x, y));
+  PetscCall(VecAXPBY(y, s->scale * s->shift, -s->scale, x));
+  PetscCall(VecGetOwnershipRange(x, &lo, &hi));
+  if (s->pin >= lo && s->pin < hi) {
+    const PetscScalar *xa;
+    PetscScalar       *ya;
+    PetscCall(VecGetArrayRead(x, &xa));
+    PetscCall(VecGetArray(y, &ya));
+    ya[s->pin - lo] = s->pin_value * xa[s->pin - lo];
+    PetscCall(VecRestoreArray(y, &ya));
+    PetscCall(VecRestoreArrayRead(x, &xa));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItFPShellDestroy(Mat A) {
+  ItFPShell *s;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  PetscCall(PetscFree(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The matrix-free scale (shift I - L) of faces of order 4 (shift 0, scale 1
+   until ItFPShiftedSet). Collective. */
+PetscErrorCode ItFPCreateShiftedFree(ItFaces f, Mat *A) {
+  ItGrid     grid = f->grid;
+  ItFPShell *s;
+  Vec        v;
+  VecType    type;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&s));
+  s->faces = f;
+  s->scale = 1;
+  s->pin   = -1;
+  PetscCall(MatCreateShell(grid->comm, grid->nlocal, grid->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                           s, A));
+  PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))ItFPShellMult));
+  PetscCall(MatShellSetOperation(*A, MATOP_DESTROY, (void (*)(void))ItFPShellDestroy));
+  PetscCall(DMGetGlobalVector(grid->da, &v)); /* the grid's vectors (and their type) */
+  PetscCall(VecGetType(v, &type));
+  PetscCall(MatShellSetVecType(*A, type));
+  PetscCall(DMRestoreGlobalVector(grid->da, &v));
+  PetscCall(PetscObjectSetName((PetscObject)*A, "FokkerPlanck4"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The shift, scale and pinned row (global index, -1: none; its value) of a
+   matrix of ItFPCreateShiftedFree. Not collective. */
+PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
+                              PetscScalar pin_value) {
+  ItFPShell *s;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  s->shift     = shift;
+  s->scale     = scale;
+  s->pin       = pin;
+  s->pin_value = pin_value;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* (L_a p)_c, the fourth-order operator's part along axis a at owned cell c,
+   from the ghosted density pl (faces of order 4). Not collective. */
+PetscScalar ItFacesAxisDivergence(ItFaces f, PetscInt a, const PetscInt c[],
+                                  const PetscScalar pl[]) {
+  PetscInt gs[IT_MAX_DIM], fs[IT_MAX_DIM];
+
+  ItFPStrides(f->grid, gs, fs);
+  return ItFPFourthAxis(f, a, c, ItGridGhostedOffset(f->grid, c), gs, fs, pl);
+}
+
+/* The fourth-order difference (v_{k-2} - 8 v_{k-1} + 8 v_{k+1} - v_{k+2}) / 12h
+   at index k of a pencil, or the central one next to a wall (index k of cell
+   `cell` of n). */
+static inline PetscReal ItFPDifference(const PetscReal v[], PetscInt k, PetscInt cell, PetscInt n,
+                                       PetscReal h) {
+  if (cell < 2 || cell > n - 3) return (v[k + 1] - v[k - 1]) / (2 * h);
+  return (v[k - 2] - 8 * v[k - 1] + 8 * v[k + 1] - v[k + 2]) / (12 * h);
+}
+
+/* The entropy flows' sums Σ_c J_a(x_c) F_a(x_c) over the owned cells, added
+   to flow[a], at the time and parameters of the last computation: the current
+   J_a = A_a p - ∂a(D_a p) and the force F_a = A_a / D_a - ∂a ln D_a at the
+   cell centres, by fourth-order central differences (second-order next to the
+   walls; the cells on the walls are left out). The midpoint rule over the
+   cells is spectrally accurate for a smooth, decaying integrand, so the flows
+   converge at fourth order (doc/physics.md §7). Not collective. */
+PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flow[]) {
+  ItGrid         grid = f->grid;
+  const PetscInt d    = grid->dim;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < d; a++) {
+    const PetscInt  xs = grid->xs[a], xm = grid->xm[a], n = grid->n[a];
+    const PetscReal h   = grid->h[a];
+    PetscReal       sum = 0, *g, *lnD; /* D p and ln D along a pencil */
+
+    PetscCall(PetscMalloc2(xm + 4, &g, xm + 4, &lnD));
+    ItGridForOwned(grid, c, l) {
+      (void)l;
+      if (c[a] != xs) continue;
+      for (PetscInt k = 0; k < xm + 4; k++) {
+        for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+        f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+      }
+      PetscCall(ItModelEvaluateWith(f->model, f->t, f->p, xm + 4, f->x, f->A, f->D));
+      for (PetscInt k = 0; k < xm + 4; k++) {
+        const PetscInt cell = xs - 2 + k;
+        PetscReal      p    = 0;
+        if (cell >= 0 && cell < n) {
+          c[a] = cell;
+          p    = PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
+        }
+        g[k]   = f->D[k * d + a] * p;
+        lnD[k] = f->D[k * d + a] > 0 ? PetscLogReal(f->D[k * d + a]) : 0;
+      }
+      for (PetscInt k = 2; k < xm + 2; k++) {
+        const PetscInt cell = xs - 2 + k;
+        PetscReal      J, F;
+        if (cell == 0 || cell == n - 1) continue;
+        c[a] = cell;
+        J    = f->A[k * d + a] * PetscRealPart(pl[ItGridGhostedOffset(grid, c)]) -
+            ItFPDifference(g, k, cell, n, h);
+        F = f->A[k * d + a] / f->D[k * d + a] - ItFPDifference(lnD, k, cell, n, h);
+        sum += J * F;
+      }
+      c[a] = xs;
+    }
+    PetscCall(PetscFree2(g, lnD));
+    flow[a] += sum;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The operator's order: 2 (Scharfetter–Gummel) or 4. */
+PetscInt ItFacesGetOrder(ItFaces faces) {
+  return faces->order;
+}
+
 /* A matrix with the operator's nonzero pattern on the grid's DMDA. Collective. */
 PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J) {
   PetscFunctionBegin;
-  PetscCall(DMCreateMatrix(grid->da, J));
+  if (grid->da_matrix) { /* -fp_order 4: the width-1 pattern, the wide DMDA's local numbering */
+    ISLocalToGlobalMapping ltog;
+    PetscCall(DMCreateMatrix(grid->da_matrix, J));
+    PetscCall(DMGetLocalToGlobalMapping(grid->da, &ltog));
+    PetscCall(MatSetLocalToGlobalMapping(*J, ltog, ltog));
+  } else
+    PetscCall(DMCreateMatrix(grid->da, J));
   PetscCall(MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

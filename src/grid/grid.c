@@ -45,6 +45,11 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
 /* -grid_n, -grid_lo, -grid_hi: one value for every axis, or one per axis;
    defaults from the model. Checks the box and computes the cell sizes; then
    the distributed axes (-grid_distribute, ItGridChooseDistribution). */
+/* -fp_order 4's default blend: the cell Péclet number at which a face's flux
+   is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
+   measurement, doc/physics.md §7). */
+#define IT_GRID_PECLET 32.0
+
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->dim;
   /* one more than an axis each, to refuse a list PETSc would cut */
@@ -55,8 +60,11 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const char *option[3] = {"-grid_n", "-grid_lo", "-grid_hi"};
   char       *dist[IT_MAX_DIM + 1];
   PetscInt    ndist = IT_MAX_DIM + 1;
+  PetscBool   order_set;
 
   PetscFunctionBegin;
+  g->order_fp = 2;
+  g->peclet   = IT_GRID_PECLET;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
@@ -68,8 +76,22 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                                     "the variables the DMDA distributes over the ranks (1 to 3; "
                                     "default: the three largest axes)",
                                     NULL, dist, &ndist, &setdist));
+  PetscCall(PetscOptionsInt("-fp_order",
+                            "order of the Fokker-Planck operator: 2 (Scharfetter-Gummel) or 4",
+                            NULL, g->order_fp, &g->order_fp, &order_set));
+  PetscCall(PetscOptionsReal("-fp_peclet",
+                             "-fp_order 4: the cell Peclet number |A| h/D at which a face's flux "
+                             "is half fourth-order, half Scharfetter-Gummel",
+                             NULL, g->peclet, &g->peclet, NULL));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->comm, "-grid_n"));
+  if (order_set) PetscCall(ItOptionsCheckInt(g->comm, "-fp_order"));
+  PetscCheck(g->order_fp == 2 || g->order_fp == 4, g->comm, PETSC_ERR_USER_INPUT,
+             "-fp_order %" PetscInt_FMT ": give 2 (Scharfetter-Gummel) or 4 (fourth order)",
+             g->order_fp);
+  PetscCheck(g->peclet > 0 && !PetscIsInfOrNanReal(g->peclet), g->comm, PETSC_ERR_USER_INPUT,
+             "-fp_peclet %g: give a positive cell Peclet number", (double)g->peclet);
+  g->width = g->order_fp / 2;
   for (PetscInt k = 0; k < 3; k++)
     PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->comm, PETSC_ERR_USER_INPUT,
                "%s needs 1 or %" PetscInt_FMT " values (one per variable); got %s%" PetscInt_FMT,
@@ -131,7 +153,7 @@ static void ItGridSetOrder(ItGrid g) {
    non-distributed axes: each with itself and its neighbours along those
    axes) and to the neighbouring points (each dof with the same dof), in
    DMDASetBlockFillsSparse's compressed rows. */
-static PetscErrorCode ItGridSetBlockFills(ItGrid g) {
+static PetscErrorCode ItGridSetBlockFills(ItGrid g, DM da) {
   const PetscInt nnd = g->dim - g->ndist, dof = g->dof;
   PetscInt      *dfill, *ofill, k;
 
@@ -161,7 +183,7 @@ static PetscErrorCode ItGridSetBlockFills(ItGrid g) {
   }
   dfill[dof] = k;
   ofill[dof] = 2 * dof + 1;
-  PetscCall(DMDASetBlockFillsSparse(g->da, dfill, ofill));
+  PetscCall(DMDASetBlockFillsSparse(da, dfill, ofill));
   PetscCall(PetscFree2(dfill, ofill));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -192,6 +214,34 @@ static PetscErrorCode ItGridAlignCoarse(ItGrid g, ItGrid fine, PetscInt factor) 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* With a stencil of width 2 (the fourth-order operator, applied matrix-free,
+   ghosts two cells), the assembled matrices (the Scharfetter–Gummel
+   preconditioner and its levels) keep the width-1 pattern: they come from a
+   DMDA of width 1 with the same ranks and ownership, hence the same global
+   numbering (ItFPCreateMatrix maps the wide DMDA's local numbering onto it). */
+static PetscErrorCode ItGridCreateMatrixDA(ItGrid g, const PetscInt n[]) {
+  const PetscInt *range[3] = {NULL, NULL, NULL};
+  PetscInt        m[3]     = {1, 1, 1};
+
+  PetscFunctionBegin;
+  PetscCall(DMDAGetInfo(g->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL, NULL,
+                        NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(g->da, &range[0], &range[1], &range[2]));
+  PetscCall(DMDACreate(g->comm, &g->da_matrix));
+  PetscCall(DMSetDimension(g->da_matrix, g->ndist));
+  PetscCall(DMDASetSizes(g->da_matrix, n[0], n[1], n[2]));
+  PetscCall(DMDASetNumProcs(g->da_matrix, m[0], m[1], m[2]));
+  PetscCall(DMDASetOwnershipRanges(g->da_matrix, range[0], range[1], range[2]));
+  PetscCall(
+      DMDASetBoundaryType(g->da_matrix, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
+  PetscCall(DMDASetDof(g->da_matrix, g->dof));
+  PetscCall(DMDASetStencilType(g->da_matrix, DMDA_STENCIL_STAR));
+  PetscCall(DMDASetStencilWidth(g->da_matrix, 1));
+  PetscCall(DMSetUp(g->da_matrix));
+  if (g->dof > 1) PetscCall(ItGridSetBlockFills(g, g->da_matrix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The DMDA over the distributed axes with the other axes' cells as its dof,
    and this rank's owned and ghosted corners. A coarse grid (fine != NULL)
    keeps the fine grid's ranks along each distributed axis and, where the fine
@@ -217,14 +267,15 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
   PetscCall(DMDASetBoundaryType(g->da, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
   PetscCall(DMDASetDof(g->da, g->dof));
   PetscCall(DMDASetStencilType(g->da, DMDA_STENCIL_STAR));
-  PetscCall(DMDASetStencilWidth(g->da, 1));
+  PetscCall(DMDASetStencilWidth(g->da, g->width));
   PetscCall(DMSetFromOptions(g->da));
   PetscCall(DMSetUp(g->da));
   if (g->dof == 1)
     PetscCall(DMDASetFieldName(g->da, 0, "density"));
   else
-    PetscCall(ItGridSetBlockFills(g));
+    PetscCall(ItGridSetBlockFills(g, g->da));
   PetscCall(DMDASetUniformCoordinates(g->da, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]));
+  if (g->width > 1) PetscCall(ItGridCreateMatrixDA(g, n));
   PetscCall(DMDAGetCorners(g->da, &xs[0], &xs[1], &xs[2], &xm[0], &xm[1], &xm[2]));
   PetscCall(DMDAGetGhostCorners(g->da, &gxs[0], &gxs[1], &gxs[2], &gxm[0], &gxm[1], &gxm[2]));
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) { /* the non-distributed axes: whole */
@@ -264,9 +315,12 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->comm  = fine->comm;
-  g->dim   = fine->dim;
-  g->ndist = fine->ndist;
+  g->comm     = fine->comm;
+  g->dim      = fine->dim;
+  g->ndist    = fine->ndist;
+  g->order_fp = fine->order_fp;
+  g->peclet   = fine->peclet;
+  g->width    = fine->width;
   for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
@@ -431,6 +485,7 @@ PetscErrorCode ItGridDestroy(ItGrid *grid) {
   PetscFunctionBegin;
   if (!*grid) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(DMDestroy(&(*grid)->da));
+  PetscCall(DMDestroy(&(*grid)->da_matrix));
   PetscCall(PetscFree(*grid));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -11,6 +11,7 @@ PetscErrorCode ItGridGetInfo(ItGrid grid, ItGridInfo *info) {
   info->cell_volume = grid->cell_volume;
   info->nlocal      = grid->nlocal;
   info->rstart      = grid->rstart;
+  info->order       = grid->order_fp;
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
     info->n[a]  = a < grid->dim ? grid->n[a] : 1;
     info->lo[a] = a < grid->dim ? grid->lo[a] : 0;

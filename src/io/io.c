@@ -1,11 +1,10 @@
 /* The output directory. Text files are written by rank 0 to NAME.tmp, flushed
    and renamed: CSV tables (a header of column names, then one row per output
-   time at 15 significant digits) and JSON through jansson (two-space indent,
-   keys in the order they were added, reals at 17 significant digits, null for
-   NaN and infinity). HDF5 snapshots are written collectively (PETSc's HDF5
-   viewer, natural cell ordering, dataset /density with the time and the grid
-   as attributes; a grid that carries axes as the DMDA's dof writes /density
-   as each rank's hyperslab, and /marginal of the distributed axes) to a
+   time at 17 significant digits, as HDF5 and JSON hold them) and JSON through jansson (two-space
+   indent, keys in the order they were added, reals at 17 significant digits, null for NaN and
+   infinity). HDF5 snapshots are written collectively (PETSc's HDF5 viewer, natural cell ordering,
+   dataset /density with the time and the grid as attributes; a grid that carries axes as the DMDA's
+   dof writes /density as each rank's hyperslab, and /marginal of the distributed axes) to a
    temporary name and renamed by rank 0. Every option of
    the run is stored beside the density as a name/value pair: the group
    /options holds one string attribute per option, named as the option without
@@ -94,9 +93,9 @@ PetscErrorCode ItJSONPack(json_t **value, const char format[], ...) {
 }
 
 /* The head of every summary file (summary.json, mc_summary.json): the
-   command, the program's version and commit, then the model's fingerprint (model, variables, parity, the
-   parameters' base values, schedules and what the model adds); the caller
-   adds its own keys after them. */
+   command, the program's version and commit, then the model's fingerprint (model, variables,
+   parity, the parameters' base values, schedules and what the model adds); the caller adds its own
+   keys after them. */
 PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **root) {
   json_t *fingerprint;
 
@@ -179,8 +178,8 @@ PetscErrorCode ItIOWriteText(ItIO io, const char name[], const char text[]) {
 }
 
 /* DIR/name as CSV: the header (column names), then nrow rows of ncol values
-   (row-major) at 15 significant digits, the format users' scripts read in
-   diagnostics.csv and mc.csv. Rank 0's values are written. Collective. */
+   (row-major) at 17 significant digits (doubles round-trip exactly), the format users' scripts read
+   in diagnostics.csv and mc.csv. Rank 0's values are written. Collective. */
 PetscErrorCode ItIOWriteCSV(ItIO io, const char name[], PetscInt ncol, const char *const column[],
                             PetscInt nrow, const PetscReal values[]) {
   ItBuffer buf = {0};
@@ -192,7 +191,7 @@ PetscErrorCode ItIOWriteCSV(ItIO io, const char name[], PetscInt ncol, const cha
     PetscCall(ItBufferPrintf(&buf, "\n"));
     for (PetscInt r = 0; r < nrow; r++) {
       for (PetscInt k = 0; k < ncol; k++)
-        PetscCall(ItBufferPrintf(&buf, "%s%.15g", k ? "," : "", (double)values[r * ncol + k]));
+        PetscCall(ItBufferPrintf(&buf, "%s%.17g", k ? "," : "", (double)values[r * ncol + k]));
       PetscCall(ItBufferPrintf(&buf, "\n"));
     }
   }
@@ -267,28 +266,89 @@ PetscErrorCode ItIOWriteTable(ItIO io) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* density.xmf: every snapshot written so far, as a temporal collection. */
-static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
-  ItBuffer    buf = {0};
-  char        dims[64];
-  PetscInt    axis[3] = {-1, -1, -1}, n[3];
-  PetscReal   origin[3], h[3];
-  const char *dataset = grid->dim <= 3 ? "density" : "marginal";
+/* The XDMF grid of one snapshot file: a co-rectilinear mesh over the axes
+   (X the first), and the attribute name over dataset. */
+static PetscErrorCode ItIOXDMFGrid(ItBuffer *buf, ItGrid grid, PetscInt naxes,
+                                   const PetscInt axes[], const char dims[]) {
+  PetscReal origin[3], h[3];
 
   PetscFunctionBegin;
-  /* up to three variables the density itself; beyond, the marginal of the
-     distributed axes (ParaView shows 3-D at most; -grid_distribute picks them) */
   for (PetscInt j = 0; j < 3; j++) {
-    if (grid->dim <= 3 && j < grid->dim) axis[j] = j;
-    if (grid->dim > 3 && j < grid->ndist) axis[j] = grid->dist[j];
-    n[j]      = axis[j] >= 0 ? grid->n[axis[j]] : 1;
-    origin[j] = axis[j] >= 0 ? ItGridCoordinate(grid, axis[j], 0) : 0.5;
-    h[j]      = axis[j] >= 0 ? grid->h[axis[j]] : 1;
+    origin[j] = j < naxes ? ItGridCoordinate(grid, axes[j], 0) : 0.5;
+    h[j]      = j < naxes ? grid->h[axes[j]] : 1;
   }
+  PetscCall(ItBufferPrintf(buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n",
+                           dims));
+  /* ParaView reads an XML DataItem without Precision="8" as 32-bit floats */
+  PetscCall(ItBufferPrintf(buf,
+                           "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem "
+                           "Dimensions=\"3\" NumberType=\"Float\" Precision=\"8\" "
+                           "Format=\"XML\">%.17g %.17g %.17g</DataItem>\n",
+                           (double)origin[2], (double)origin[1], (double)origin[0]));
+  PetscCall(ItBufferPrintf(buf,
+                           "     <DataItem Dimensions=\"3\" NumberType=\"Float\" "
+                           "Precision=\"8\" Format=\"XML\">%.17g %.17g "
+                           "%.17g</DataItem>\n    </Geometry>\n",
+                           (double)h[2], (double)h[1], (double)h[0]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItIOXDMFAttribute(ItBuffer *buf, const char name[], const char dims[],
+                                        const char file[], const char dataset[]) {
+  PetscFunctionBegin;
+  PetscCall(
+      ItBufferPrintf(buf,
+                     "    <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n     "
+                     "<DataItem Dimensions=\"%s\" NumberType=\"Float\" Precision=\"8\" "
+                     "Format=\"HDF\">%s:/%s</DataItem>\n    </Attribute>\n",
+                     name, dims, file, dataset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* density.xmf: every snapshot written so far, as a temporal collection; the
+   eigenvectors of spectrum (eigenvector_K.h5) as one grid with an attribute
+   eigenvector_K per file (they are not a time series). Up to three variables
+   the density itself; beyond, the marginal of the -snapshot_marginal
+   variables (ParaView draws 3-D at most). The attribute's name says which
+   variable lies along X, Y and Z. */
+static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid, ItModel model) {
+  ItBuffer    buf = {0};
+  char        dims[64], name[3 * IT_NAME_LEN + 64] = "";
+  PetscInt    axes[3], naxes                       = 0, n[3];
+  const char *dataset = grid->dim <= 3 ? "density" : "marginal";
+  PetscBool spectrum = (PetscBool)(io->nsnap > 0 && !strncmp(io->snap_file[0], "eigenvector_", 12));
+
+  PetscFunctionBegin;
+  if (grid->dim <= 3)
+    for (naxes = 0; naxes < grid->dim; naxes++) axes[naxes] = naxes;
+  else
+    PetscCall(ItIOMarginalAxes(grid, model, &naxes, axes));
+  for (PetscInt j = 0; j < 3; j++) n[j] = j < naxes ? grid->n[axes[j]] : 1;
   /* XDMF lists the slowest axis first; a 1-D or 2-D grid is a 3-D mesh one cell thick */
   PetscCall(PetscSNPrintf(dims, sizeof(dims), "%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT,
                           n[2], n[1], n[0]));
-  if (io->rank == 0) {
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s (", dataset));
+  for (PetscInt j = 0; j < naxes; j++) {
+    char axis[IT_NAME_LEN + 8];
+    PetscCall(PetscSNPrintf(axis, sizeof(axis), "%s%c=%s", j ? ", " : "", "XYZ"[j],
+                            ItModelGetVariableName(model, axes[j])));
+    PetscCall(PetscStrlcat(name, axis, sizeof(name)));
+  }
+  PetscCall(PetscStrlcat(name, ")", sizeof(name)));
+  if (io->rank == 0 && spectrum) {
+    PetscCall(ItBufferPrintf(&buf, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  "
+                                   "<Grid Name=\"eigenvectors\" GridType=\"Uniform\">\n"));
+    PetscCall(ItIOXDMFGrid(&buf, grid, naxes, axes, dims));
+    for (PetscInt s = 0; s < io->nsnap; s++) {
+      char attr[64 + sizeof(name)], *dot;
+      PetscCall(PetscStrncpy(attr, io->snap_file[s], sizeof(attr)));
+      PetscCall(PetscStrrchr(attr, '.', &dot));
+      if (dot != attr) dot[-1] = 0; /* eigenvector_K */
+      PetscCall(PetscStrlcat(attr, name + strlen(dataset), sizeof(attr)));
+      PetscCall(ItIOXDMFAttribute(&buf, attr, dims, io->snap_file[s], dataset));
+    }
+    PetscCall(ItBufferPrintf(&buf, "  </Grid>\n </Domain>\n</Xdmf>\n"));
+  } else if (io->rank == 0) {
     PetscCall(ItBufferPrintf(
         &buf, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid "
               "Name=\"density\" GridType=\"Collection\" CollectionType=\"Temporal\">\n"));
@@ -297,25 +357,9 @@ static PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid) {
       PetscCall(ItBufferPrintf(
           &buf, "   <Grid Name=\"%s\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n",
           io->snap_file[s], PetscIsInfOrNanReal(io->snap_t[s]) ? 0.0 : (double)io->snap_t[s]));
-      PetscCall(ItBufferPrintf(
-          &buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims));
-      /* ParaView reads an XML DataItem without Precision="8" as 32-bit floats */
-      PetscCall(ItBufferPrintf(&buf,
-                               "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n     <DataItem "
-                               "Dimensions=\"3\" NumberType=\"Float\" Precision=\"8\" "
-                               "Format=\"XML\">%.17g %.17g %.17g</DataItem>\n",
-                               (double)origin[2], (double)origin[1], (double)origin[0]));
-      PetscCall(ItBufferPrintf(&buf,
-                               "     <DataItem Dimensions=\"3\" NumberType=\"Float\" "
-                               "Precision=\"8\" Format=\"XML\">%.17g %.17g "
-                               "%.17g</DataItem>\n    </Geometry>\n",
-                               (double)h[2], (double)h[1], (double)h[0]));
-      PetscCall(ItBufferPrintf(
-          &buf,
-          "    <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n     "
-          "<DataItem Dimensions=\"%s\" NumberType=\"Float\" Precision=\"8\" "
-          "Format=\"HDF\">%s:/%s</DataItem>\n    </Attribute>\n   </Grid>\n",
-          dataset, dims, io->snap_file[s], dataset));
+      PetscCall(ItIOXDMFGrid(&buf, grid, naxes, axes, dims));
+      PetscCall(ItIOXDMFAttribute(&buf, name, dims, io->snap_file[s], dataset));
+      PetscCall(ItBufferPrintf(&buf, "   </Grid>\n"));
     }
     PetscCall(ItBufferPrintf(&buf, "  </Grid>\n </Domain>\n</Xdmf>\n"));
   }
@@ -464,13 +508,12 @@ static PetscErrorCode ItIOSlabTransfer(PetscViewer viewer, const char name[], co
 
 /* /density: the whole N-D array in natural order (shape n_{d-1} x .. x n_0).
    When the grid is not stored naturally (axes carried as dof, or distributed
-   in another order), each rank writes its owned box as a hyperslab; then also
-   /marginal, the density of the distributed axes (what density.xmf shows when
-   there are more than three variables), from the owned cells alone. */
+   in another order), each rank writes its owned box as a hyperslab
+   (/marginal: src/io/describe.c). */
 static PetscErrorCode ItIOWriteDensity(ItGrid grid, Vec p, PetscViewer viewer) {
-  PetscBool          all[IT_MAX_DIM], dist[IT_MAX_DIM] = {PETSC_FALSE};
-  ItIOSlab           slab, mslab;
-  PetscReal         *buf, *marg, scale = 1;
+  PetscBool          all[IT_MAX_DIM];
+  ItIOSlab           slab;
+  PetscReal         *buf;
   const PetscScalar *pa;
 
   PetscFunctionBegin;
@@ -479,22 +522,13 @@ static PetscErrorCode ItIOWriteDensity(ItGrid grid, Vec p, PetscViewer viewer) {
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) all[a] = PETSC_TRUE;
-  for (PetscInt j = 0; j < grid->ndist; j++) dist[grid->dist[j]] = PETSC_TRUE;
-  for (PetscInt a = 0; a < grid->dim; a++)
-    if (!dist[a]) scale *= grid->h[a];
   ItIOSlabSetUp(grid, all, &slab);
-  ItIOSlabSetUp(grid, dist, &mslab);
-  PetscCall(PetscMalloc2(slab.size, &buf, mslab.size, &marg));
-  PetscCall(PetscArrayzero(marg, mslab.size));
+  PetscCall(PetscMalloc1(slab.size, &buf));
   PetscCall(VecGetArrayRead(p, &pa));
-  ItGridForOwned(grid, c, l) {
-    buf[ItIOSlabOffset(&slab, c)] = PetscRealPart(pa[l]);
-    marg[ItIOSlabOffset(&mslab, c)] += PetscRealPart(pa[l]) * scale;
-  }
+  ItGridForOwned(grid, c, l) buf[ItIOSlabOffset(&slab, c)] = PetscRealPart(pa[l]);
   PetscCall(VecRestoreArrayRead(p, &pa));
   PetscCall(ItIOSlabTransfer(viewer, "/density", &slab, PETSC_TRUE, buf));
-  PetscCall(ItIOSlabTransfer(viewer, "/marginal", &mslab, PETSC_TRUE, marg));
-  PetscCall(PetscFree2(buf, marg));
+  PetscCall(PetscFree(buf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -546,6 +580,7 @@ static PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p
   free(text);
   PetscCall(ItIOWriteOptions(*viewer));
   PetscCall(ItVersionWriteHDF5(*viewer));
+  PetscCall(ItIODescribeDensity(*viewer, grid, model, p));
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_INT, &grid->n[i]));
@@ -646,7 +681,7 @@ PetscErrorCode ItIOWriteSnapshot(ItIO io, ItGrid grid, ItModel model, Vec p, Pet
   PetscCall(PetscRealloc(sizeof(*io->snap_t) * (io->nsnap + 1), &io->snap_t));
   PetscCall(ItIOFileName(io, name, io->snap_file[io->nsnap], sizeof(io->snap_file[0])));
   io->snap_t[io->nsnap++] = t;
-  PetscCall(ItIOWriteXDMF(io, grid));
+  PetscCall(ItIOWriteXDMF(io, grid, model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

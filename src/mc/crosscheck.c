@@ -221,6 +221,11 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
       t_prev = cc->t[k];
     }
   }
+  PetscCall(PetscMalloc1(nt * nq, &cc->fp_unc));
+  for (PetscInt j = 0; j < nt * nq; j++)
+    cc->fp_unc[j] = ItEstimateUncertainty(
+        cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+        nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_order));
   for (PetscInt j = 0; j < nt * nq; j++)
     cc->fp_order[j] =
@@ -231,25 +236,34 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
     cc->fp_err[j] = ItEstimateCorrection(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
                                          nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j]
                                                                        : (PetscReal)NAN);
+  for (PetscInt j = 0; j < nt * nq; j++) /* t = 0: the same exact density on every grid (§5) */
+    if (cc->t[j / nq] == 0) {
+      const PetscReal qh = cc->fp[j], q2 = fp[IT_ESTIMATE_2H][j], q4 = fp[IT_ESTIMATE_4H][j];
+      cc->fp_err[j]   = 0;
+      cc->fp_unc[j]   = ItEstimateInitialUncertainty(qh, q2, q4);
+      cc->fp_order[j] = ItEstimateInitialResolved(qh, q2, q4) ? 2 : ItEstimateOrder(qh, q2, q4);
+    }
   for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree(fp[L]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The sizes of the two sides' uncertainties of (time k, quantity q): the
-   Monte Carlo's standard error, the solver's error estimate and the Monte
-   Carlo's time-step bias (0 without -error_estimate). */
+   Monte Carlo's standard error, the half-width of the solver's error bar
+   (<q>_uncertainty, doc/physics.md §5) and the Monte Carlo's time-step bias
+   (0 without -error_estimate). */
 static void ItCrosscheckUncertainty(ItCrosscheck cc, PetscInt k, PetscInt q, PetscReal *se,
                                     PetscReal *err, PetscReal *bias) {
   const PetscInt j = k * cc->nq + q;
 
   *se   = cc->se[j];
-  *err  = cc->fp_err ? PetscAbsReal(cc->fp_err[j]) : 0;
+  *err  = cc->fp_unc ? cc->fp_unc[j] : 0;
   *bias = cc->mc_bias ? PetscAbsReal(cc->mc_bias[j]) : 0;
   if (PetscIsInfOrNanReal(*err)) *err = 0;
   if (PetscIsInfOrNanReal(*bias)) *bias = 0;
 }
 
-/* z = (FP - MC)/sqrt(se_MC^2 + err_FP^2 + bias_MC^2) (doc/physics.md §4, §5). */
+/* z = (FP - MC)/sqrt(se_MC^2 + err_FP^2 + bias_MC^2) (doc/physics.md §4, §5),
+   err_FP the solver's <q>_uncertainty. */
 static PetscReal ItCrosscheckZ(ItCrosscheck cc, PetscInt k, PetscInt q) {
   const PetscReal fp = cc->fp[k * cc->nq + q], mc = cc->mcv[k * cc->nq + q];
   PetscReal       se, err, bias;
@@ -303,7 +317,29 @@ typedef struct {
   PetscInt  nbeyond;
   PetscReal beyond_max;
   char      beyond[512];
+  /* the judged values that pass only through an untrusted solver estimate:
+     how many, the largest |z| without the solver's error, and which */
+  PetscInt  ninconclusive;
+  PetscReal inconclusive_max;
+  char      inconclusive[512];
 } ItCrosscheckVerdict;
+
+/* A judged quantity at time k that passes only through the solver's error
+   estimate while that estimate is not trusted (its observed order not near 2):
+   without the solver's error its |z| exceeds the limit. */
+static PetscBool ItCrosscheckInconclusive(ItCrosscheck cc, PetscInt k, PetscInt q,
+                                          PetscReal *z_without) {
+  const PetscInt j = k * cc->nq + q;
+  PetscReal      se, err, bias;
+
+  *z_without = (PetscReal)NAN;
+  if (!cc->fp_order || !cc->judged[q] || cc->fp_order[j] == 2) return PETSC_FALSE;
+  ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
+  if (PetscIsInfOrNanReal(cc->fp[j]) || PetscIsInfOrNanReal(cc->mcv[j]) || !(se > 0))
+    return PETSC_FALSE;
+  *z_without = (cc->fp[j] - cc->mcv[j]) / PetscSqrtReal(se * se + bias * bias);
+  return (PetscBool)(PetscAbsReal(*z_without) > cc->z_limit);
+}
 
 /* A judged quantity whose |z| at time k exceeds the limit. */
 static PetscBool ItCrosscheckFailed(ItCrosscheck cc, PetscInt k, PetscInt q) {
@@ -335,12 +371,33 @@ static PetscErrorCode ItCrosscheckJudgeBeyond(ItCrosscheck cc, PetscInt k, Petsc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Counts (k, q) when it passes only through an untrusted solver estimate,
+   and describes the farthest. */
+static PetscErrorCode ItCrosscheckJudgeInconclusive(ItCrosscheck cc, PetscInt k, PetscInt q,
+                                                    ItCrosscheckVerdict *v) {
+  const PetscInt j = k * cc->nq + q;
+  PetscReal      z;
+
+  PetscFunctionBegin;
+  if (!ItCrosscheckInconclusive(cc, k, q, &z)) PetscFunctionReturn(PETSC_SUCCESS);
+  v->ninconclusive++;
+  if (PetscAbsReal(z) <= v->inconclusive_max) PetscFunctionReturn(PETSC_SUCCESS);
+  v->inconclusive_max = PetscAbsReal(z);
+  PetscCall(PetscSNPrintf(v->inconclusive, sizeof(v->inconclusive),
+                          "%s at t = %g: FP %.6g, MC %.6g, |z| = %.1f without the solver's error "
+                          "estimate %.2g, whose observed order %.2g is not near 2",
+                          cc->name[q], (double)cc->t[k], (double)cc->fp[j], (double)cc->mcv[j],
+                          (double)PetscAbsReal(z), (double)cc->fp_unc[j], (double)cc->fp_order[j]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode ItCrosscheckJudge(ItCrosscheck cc, ItCrosscheckVerdict *v) {
   const PetscInt nq = cc->nq;
 
   PetscFunctionBegin;
-  v->njudged = v->nfail = v->nbeyond = 0;
-  v->zmax = v->beyond_max = 0;
+  v->njudged = v->nfail = v->nbeyond = v->ninconclusive = 0;
+  v->zmax = v->beyond_max = v->inconclusive_max = 0;
+  PetscCall(PetscSNPrintf(v->inconclusive, sizeof(v->inconclusive), "none"));
   PetscCall(PetscSNPrintf(v->beyond, sizeof(v->beyond), "none"));
   PetscCall(PetscSNPrintf(v->worst, v->len, "none"));
   for (PetscInt k = 0; k < cc->ntime; k++)
@@ -348,7 +405,10 @@ static PetscErrorCode ItCrosscheckJudge(ItCrosscheck cc, ItCrosscheckVerdict *v)
       const PetscReal z = ItCrosscheckZ(cc, k, q);
       if (!cc->judged[q] || PetscIsInfOrNanReal(z)) continue;
       v->njudged++;
-      if (ItCrosscheckFailed(cc, k, q)) v->nfail++;
+      if (ItCrosscheckFailed(cc, k, q))
+        v->nfail++;
+      else
+        PetscCall(ItCrosscheckJudgeInconclusive(cc, k, q, v));
       if (cc->fp_err) PetscCall(ItCrosscheckJudgeBeyond(cc, k, q, v));
       if (PetscAbsReal(z) <= v->zmax) continue;
       v->zmax = PetscAbsReal(z);
@@ -438,8 +498,20 @@ static PetscErrorCode ItCrosscheckQuantities(ItCrosscheck cc, json_t **quantitie
                          fp, "mc", mcv, "stderr", se, "z", z));
     if (cc->fp_err) {
       json_t *err, *bias;
+      json_t *unc, *trusted, *inconclusive;
       PetscCall(ItCrosscheckSeries(nt, &cc->fp_err[q], nq, &err));
       PetscCall(ItJSONSet(quantity, "fp_err", err));
+      PetscCall(ItCrosscheckSeries(nt, &cc->fp_unc[q], nq, &unc));
+      PetscCall(ItJSONSet(quantity, "fp_uncertainty", unc));
+      PetscCall(ItJSONPack(&trusted, "[]"));
+      PetscCall(ItJSONPack(&inconclusive, "[]"));
+      for (PetscInt k = 0; k < nt; k++) {
+        PetscReal z;
+        PetscCall(ItJSONAppend(trusted, json_integer(cc->fp_order[k * nq + q] == 2)));
+        PetscCall(ItJSONAppend(inconclusive, json_boolean(ItCrosscheckInconclusive(cc, k, q, &z))));
+      }
+      PetscCall(ItJSONSet(quantity, "fp_trusted", trusted));
+      PetscCall(ItJSONSet(quantity, "inconclusive", inconclusive));
       if (cc->mc_bias) {
         PetscCall(ItCrosscheckSeries(nt, &cc->mc_bias[q], nq, &bias));
         PetscCall(ItJSONSet(quantity, "mc_bias", bias));
@@ -502,6 +574,12 @@ static PetscErrorCode ItCrosscheckMarginals(ItCrosscheck cc, json_t **marginals)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The verdict: failed (a judged |z| beyond the limit), inconclusive (none,
+   but some pass only through an untrusted solver estimate), or passed. */
+static const char *ItCrosscheckVerdictName(const ItCrosscheckVerdict *v) {
+  return v->nfail ? "failed" : (v->ninconclusive ? "inconclusive" : "passed");
+}
+
 /* crosscheck.json: the settings, the verdict, every quantity at every time,
    D(p_MC ‖ p_FP) when estimated, and the final marginals. Collective. */
 static PetscErrorCode ItCrosscheckWriteJSON(ItCrosscheck cc, ItIO io,
@@ -520,6 +598,10 @@ static PetscErrorCode ItCrosscheckWriteJSON(ItCrosscheck cc, ItIO io,
       (json_int_t)mc->seed, "ranks", mc->size, "z_limit", ItJSONReal(cc->z_limit), "judged",
       (json_int_t)v->njudged, "failed", (json_int_t)v->nfail, "passed", !v->nfail, "max_abs_z",
       ItJSONReal(v->zmax), "worst", v->worst, "t", t, "quantities", quantities));
+  PetscCall(ItJSONSet(root, "verdict", json_string(ItCrosscheckVerdictName(v))));
+  PetscCall(ItJSONSet(root, "passed", json_boolean(!v->nfail && !v->ninconclusive)));
+  PetscCall(ItJSONSet(root, "inconclusive", json_integer(v->ninconclusive)));
+  PetscCall(ItJSONSet(root, "inconclusive_largest", json_string(v->inconclusive)));
   if (cc->fp_err) {
     json_t *estimate;
     PetscCall(ItJSONPack(&estimate, "{s:I, s:s, s:o, s:I}", "beyond_mc_stderr",
@@ -572,10 +654,17 @@ static PetscErrorCode ItCrosscheckPrint(ItCrosscheck cc, const ItCrosscheckVerdi
                              "alone%s%s\n",
                              v->nbeyond, (double)cc->z_limit, v->nbeyond ? "; the largest: " : "",
                              v->nbeyond ? v->beyond : ""));
-  PetscCall(ItBufferPrintf(
-      &out,
-      "%" PetscInt_FMT " judged values over %" PetscInt_FMT " times, max |z| = %.2f (%s): %s\n",
-      v->njudged, nt, (double)v->zmax, v->worst, v->nfail ? "FAILED" : "passed"));
+  PetscCall(ItBufferPrintf(&out,
+                           "%" PetscInt_FMT " judged values over %" PetscInt_FMT
+                           " times, max |z| = %.2f (%s): %s\n",
+                           v->njudged, nt, (double)v->zmax, v->worst,
+                           v->nfail ? "FAILED" : (v->ninconclusive ? "INCONCLUSIVE" : "passed")));
+  if (!v->nfail && v->ninconclusive)
+    PetscCall(ItBufferPrintf(&out,
+                             "inconclusive: %" PetscInt_FMT
+                             " judged value(s) pass only through a solver error estimate that is "
+                             "not trusted; the farthest: %s\n",
+                             v->ninconclusive, v->inconclusive));
   PetscCall(PetscPrintf(mc->comm, "%s", out.text));
   PetscCall(ItBufferFree(&out));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -583,9 +672,11 @@ static PetscErrorCode ItCrosscheckPrint(ItCrosscheck cc, const ItCrosscheckVerdi
 
 /* Writes crosscheck.json and crosscheck.txt, prints the final-time table and
    the verdict; nfail counts the judged (time, quantity) pairs beyond the
-   limit, worst describes the largest |z|. Collective. */
+   limit, worst describes the largest |z|; ninconclusive counts those that
+   pass only through an untrusted solver estimate, the farthest described in
+   inconclusive[len]. Collective. */
 PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, char worst[],
-                                  size_t len) {
+                                  PetscInt *ninconclusive, char inconclusive[], size_t len) {
   ItCrosscheckVerdict verdict = {.worst = worst, .len = len};
 
   PetscFunctionBegin;
@@ -593,7 +684,9 @@ PetscErrorCode ItCrosscheckReport(ItCrosscheck cc, ItIO io, PetscInt *nfail, cha
   PetscCall(ItCrosscheckWriteJSON(cc, io, &verdict));
   PetscCall(ItCrosscheckWriteText(cc, io));
   PetscCall(ItCrosscheckPrint(cc, &verdict));
-  *nfail = verdict.nfail;
+  *nfail         = verdict.nfail;
+  *ninconclusive = verdict.ninconclusive;
+  PetscCall(PetscStrncpy(inconclusive, verdict.inconclusive, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -610,6 +703,7 @@ PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *ccp) {
   PetscCall(PetscFree(cc->se));
   PetscCall(PetscFree(cc->fp_err));
   PetscCall(PetscFree(cc->fp_order));
+  PetscCall(PetscFree(cc->fp_unc));
   PetscCall(PetscFree(cc->mc_bias));
   PetscCall(PetscFree(cc));
   *ccp = NULL;

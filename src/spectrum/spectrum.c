@@ -130,6 +130,10 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
   PetscReal target = 0;
 
   PetscFunctionBegin;
+  /* the fourth-order operator is matrix-free: the assembled L is Scharfetter-Gummel's */
+  PetscCheck(s->grid->order_fp == 2, s->grid->comm, PETSC_ERR_USER_INPUT,
+             "-fp_order 4: the spectrum is computed of the assembled Scharfetter-Gummel operator "
+             "only; use -fp_order 2");
   PetscCall(ItFPCreate(s->grid, s->model, &s->fp));
   PetscCall(ItFPSetTime(s->fp, s->t));
   PetscCall(ItFPGetMatrix(s->fp, &L));

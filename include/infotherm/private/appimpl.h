@@ -100,3 +100,6 @@ PetscErrorCode ItAppHelpMC(ItApp *app, PetscBool crosscheck);
 PetscErrorCode ItAppHelpSpectrum(ItApp *app);
 PetscErrorCode ItAppHelpOutput(ItApp *app);
 PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set);
+/* run's start and end lines on stderr when it is not a terminal (src/app/report.c). */
+PetscErrorCode ItAppReportStart(ItApp *app);
+PetscErrorCode ItAppReportEnd(ItApp *app);

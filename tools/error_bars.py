@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""How good are -error_estimate's error bars (doc/physics.md §5)? Runs Ornstein–Uhlenbeck
+(linear model) cases, 1-3 variables, stationary and transient, whose every diagnostic has a
+closed form (tests/common.py: Lyapunov covariance, moments propagated by exp(M t), the
+Gaussian's diagnostics; the cumulative columns by Gauss-Legendre quadrature of the closed-form
+rates), and scores every row and column of the run's table against it:
+
+  within 2x   <q>_uncertainty U and the true error e = exact - q within a factor 2 of each
+              other (U/2 <= |e| <= 2 U), or both below the round-off floor
+  too small   U < |e|/2 (the dangerous side of "within 2x")
+  wrong sign  <q>_err and e of opposite signs, both above the floor
+  signed      <q>_err/e in [0.5, 2] (the signed correction alone, for comparison)
+
+over the values with <q>_trusted = 1 (and, for comparison, over all values). The cases are
+not those of the test suite. Usage: tools/error_bars.py [--quick] [--bin build/infotherm]"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import common  # noqa: E402  (closed forms)
+
+FLOOR = 1e-8  # relative to max(|exact|, 1): round-off, the box's tails and the solvers' tolerances
+CUMULATIVE = {"entropy_production_cum": "entropy_production", "info_flow_X_cum": "info_flow_X"}
+
+
+def linear_options(M, b, D, n, lo, hi):
+    d = len(b)
+    return ["-model", "linear", "-linear_M", ",".join(str(x) for row in M for x in row),
+            "-linear_b", ",".join(map(str, b)), "-linear_D", ",".join(map(str, D)),
+            "-grid_n", ",".join([str(n)] * d), "-grid_lo", ",".join([str(lo)] * d),
+            "-grid_hi", ",".join([str(hi)] * d)]
+
+
+def exact_rows(M, b, D, sensor, names, times, init):
+    """The closed form of every column at each time (inf: the stationary density)."""
+    M, b, D = (np.asarray(a, float) for a in (M, b, D))
+    out = []
+    for t in times:
+        if init is None or not math.isfinite(t):
+            m, S = -np.linalg.solve(M, b), common.lyapunov(M, D)
+        else:
+            m, S = common.linear_moments(M, b, D, init[0], init[1], t)
+        row = common.linear_diagnostics(M, b, D, m, S, sensor, names, reference=False)
+        if init is not None and math.isfinite(t):
+            x, w = np.polynomial.legendre.leggauss(64)
+            for cum, rate in list(CUMULATIVE.items()) + [(f"entropy_flow_{v}_cum", f"entropy_flow_{v}") for v in names]:
+                if rate not in row:
+                    continue
+                total = 0.0
+                for xk, wk in zip(x, w):
+                    mk, Sk = common.linear_moments(M, b, D, init[0], init[1], 0.5 * t * (xk + 1))
+                    total += 0.5 * t * wk * common.linear_diagnostics(M, b, D, mk, Sk, sensor, names, reference=False)[rate]
+                row[cum] = total
+        out.append(row)
+    return out
+
+
+def score(table, exact, t0_unchanged=True):
+    """Per value (row, column with a closed form, mass excepted): the counts of doc/physics.md §5's
+    bars within 2x of the true error and of wrong-sign bars, trusted and all; t = 0 rows checked
+    unchanged by the extrapolation."""
+    s = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "signed": 0, "all": 0, "all_within": 0, "t0_changed": 0, "cum": 0, "cum_within": 0,
+         "worst": []}
+    for r in range(len(table["t"])):
+        for k, ex in exact[r].items():
+            if k == "mass" or k + "_uncertainty" not in table:
+                continue
+            q, err, U = table[k][r], table[k + "_err"][r], table[k + "_uncertainty"][r]
+            if not math.isfinite(ex):
+                continue
+            trusted = table[k + "_trusted"][r] == 1
+            if table["t"][r] == 0 and math.isfinite(q) and (err != 0 or table[k + "_extrap"][r] != q):
+                s["t0_changed"] += 1
+            e = ex - q
+            floor = FLOOR * max(abs(ex), 1)
+            within = (U / 2 <= abs(e) <= 2 * U) or max(abs(e), U) <= floor
+            wrong = err * e < 0 and abs(e) > floor and abs(err) > floor
+            s["all"] += 1
+            s["all_within"] += within
+            if trusted:
+                s["trusted"] += 1
+                s["within"] += within
+                s["wrong"] += wrong
+                s["small"] += U < abs(e) / 2 and abs(e) > floor
+                if k.endswith("_cum") and table["t"][r] > 0:
+                    s["cum"] += 1
+                    s["cum_within"] += within
+                s["signed"] += (0.5 <= err / e <= 2) if abs(e) > floor else abs(err) <= floor
+                if not within or wrong:
+                    s["worst"].append(f"t = {table['t'][r]:g} {k}: q {q:.8g} exact {ex:.8g} error {e:.3e} "
+                                      f"err {err:.3e} uncertainty {U:.3e}")
+    return s
+
+
+def run_case(binary, label, M, b, D, n, lo, hi, sensor, init=None, t_final=1.0, every=0.25, extra=()):
+    names = [f"x{i + 1}" for i in range(len(b))]
+    out = tempfile.mkdtemp(prefix="error_bars-")
+    opts = linear_options(M, b, D, n, lo, hi) + ["-error_estimate", "-output_dir", out, "-quiet", "-kl_reference", "none"]
+    if len(b) > 1:
+        opts += ["-sensor", ",".join(sensor)]
+    if init is None:
+        command, table_name = "stationary", "stationary.csv"
+        opts += ["-stationary_ksp_rtol", "1e-13"]
+    else:
+        command, table_name = "run", "diagnostics.csv"
+        opts += ["-init_mean", ",".join(map(str, init[0])),
+                 "-init_cov", ",".join(str(x) for row in init[1] for x in row),
+                 "-t_final", str(t_final), "-output_every", str(every)]
+    proc = subprocess.run([binary, command] + opts + [str(o) for o in extra], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{label}: infotherm {command} failed: {proc.stderr.strip()}")
+    table = common.read_csv(os.path.join(out, table_name))
+    exact = exact_rows(M, b, D, sensor, names, table["t"], init)
+    return score(table, exact)
+
+
+CASES = [
+    # label, M, b, D, n, lo, hi, sensor, init (None: stationary), t_final
+    ("1-D stationary", [[-0.7]], [0.3], [0.4], 256, -6, 7, ["x1"], None, 0),
+    ("1-D transient", [[-1.3]], [-0.2], [0.6], 256, -5, 4, ["x1"], ([1.2], [[0.15]]), 1.0),
+    ("2-D stationary", [[-1.2, 0.4], [0.8, -0.9]], [0.1, 0.3], [0.4, 0.6], 128, -7, 7, ["x2"], None, 0),
+    ("2-D transient", [[-0.9, -0.5], [0.5, -0.9]], [0.0, 0.2], [0.3, 0.5], 128, -5, 5, ["x2"],
+     ([-0.9, 0.7], [[0.25, -0.04], [-0.04, 0.3]]), 1.0),
+    ("2-D fast transient", [[-4.0, 2.0], [0.5, -1.0]], [0.0, 0.0], [1.0, 0.4], 128, -4, 4, ["x1"],
+     ([0.5, 0.5], [[0.2, 0.0], [0.0, 0.2]]), 0.5),
+    ("3-D transient", [[-1.1, 0.0, 0.3], [0.6, -0.9, 0.0], [0.0, 0.4, -1.2]], [0.1, 0.0, -0.1],
+     [0.5, 0.4, 0.35], 40, -4, 4, ["x2", "x3"], ([0.6, -0.4, 0.3], [[0.4, 0.05, 0.0], [0.05, 0.35, 0.0], [0.0, 0.0, 0.3]]), 0.5),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin", default=os.environ.get("INFOTHERM", "build/infotherm"))
+    parser.add_argument("--quick", action="store_true", help="the 1-D and 2-D cases only")
+    parser.add_argument("--verbose", action="store_true", help="list the bars that miss")
+    args = parser.parse_args()
+    total = {"trusted": 0, "within": 0, "wrong": 0, "small": 0, "signed": 0, "all": 0, "all_within": 0, "t0_changed": 0}
+    for label, M, b, D, n, lo, hi, sensor, init, T in CASES:
+        if args.quick and len(b) > 2:
+            continue
+        s = run_case(args.bin, label, M, b, D, n, lo, hi, sensor, init, T, T / 4 if T else 0)
+        for k in total:
+            total[k] += s[k]
+        print(f"{label:22s} trusted {s['trusted']:4d}/{s['all']:4d}, within 2x {s['within']:4d} "
+              f"({100 * s['within'] / max(s['trusted'], 1):5.1f} %), too small {s['small']}, wrong sign {s['wrong']}, t = 0 changed {s['t0_changed']}")
+        if args.verbose:
+            for line in s["worst"][:12]:
+                print("    " + line)
+    print(f"all cases: {total['within']} of {total['trusted']} trusted bars within 2x of the true error "
+          f"({100 * total['within'] / max(total['trusted'], 1):.1f} %), {total['small']} more than 2x too small, "
+          f"{total['wrong']} trusted wrong-sign bars; "
+          f"over all {total['all']} bars {100 * total['all_within'] / max(total['all'], 1):.1f} % within 2x; "
+          f"t = 0 values changed by the extrapolation: {total['t0_changed']}; the signed <q>_err within 2x of the "
+          f"true error (same sign) for {total['signed']} of the {total['trusted']} trusted values "
+          f"({100 * total['signed'] / max(total['trusted'], 1):.1f} %)")
+
+
+if __name__ == "__main__":
+    main()
