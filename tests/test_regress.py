@@ -11,9 +11,9 @@ import json
 import math
 import os
 import re
+import subprocess
 
 from common import BIN, MPIEXEC, check, finish, tmpdir
-import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "regress")
