@@ -50,11 +50,11 @@ static PetscErrorCode ItAppSpectrumEstimate(const char *name, PetscReal fine, Pe
   char                     key[64];
 
   PetscFunctionBegin;
-  row[0] = ItEstimateCorrection(fine, half, quarter, (PetscReal)NAN);
+  row[0] = ItEstimateCorrection(2, fine, half, quarter, (PetscReal)NAN);
   row[1] = fine + row[0];
   row[2] = ItEstimateOrder(fine, half, quarter);
-  row[3] = ItEstimateUncertainty(fine, half, quarter, (PetscReal)NAN);
-  row[4] = ItEstimateTrusted(fine, half, quarter) ? 1 : 0;
+  row[3] = ItEstimateUncertainty(2, fine, half, quarter, (PetscReal)NAN);
+  row[4] = ItEstimateTrusted(2, fine, half, quarter) ? 1 : 0;
   if (!write) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt j = 0; j < 5; j++) {
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_%s", name, suffix[j]));

@@ -9,7 +9,8 @@
    times the run's: the difference is the time stepper's error, which hardly
    depends on the cell size. Each coarse solve keeps its diagnostics rows; the
    fine solve's rows then get, for every column q but mass (conserved to
-   round-off on every grid), q_err = (q_h - q_2h)/3 + (q_4h,tight - q_4h) and
+   round-off on every grid), q_err = (q_h - q_2h)/(2^p0 - 1) + (q_4h,tight -
+   q_4h) at the operator's order p0 (-fp_order: 2 or 4; every grid uses it) and
    q_extrap = q_h + q_err, and summary.json the observed order of each
    quantity, whether it is trusted, and the coarse solves' cost. A restart
    (-restart) solves the coarse grids again from t = 0 (they do not depend on
@@ -44,6 +45,7 @@ struct _p_ItEstimate {
   ItEstimateProblem problem; /* the fine problem */
 
   PetscInt        ncol, nlevel;
+  PetscInt        order; /* the expected order p0: the operator's, -fp_order */
   PetscBool       transient, time_error;
   ItEstimateLevel level[IT_ESTIMATE_NLEVEL];
   PetscLogDouble  fine_seconds;
@@ -256,9 +258,9 @@ static PetscErrorCode ItEstimateLevelsSetUp(ItEstimate est, PetscBool covariance
     est->fallback = PETSC_TRUE;
     PetscCall(PetscSNPrintf(est->why, sizeof(est->why),
                             "the grid coarsened by 4 cannot be solved (%s): the estimate is from "
-                            "the grid coarsened by 2 alone at the expected order 2, unchecked "
-                            "(<q>_trusted 0)",
-                            why));
+                            "the grid coarsened by 2 alone at the expected order %" PetscInt_FMT
+                            ", unchecked (<q>_trusted 0)",
+                            why, est->order));
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: warning: -error_estimate: %s\n", est->why));
   }
@@ -293,10 +295,6 @@ PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool tran
 
   PetscFunctionBegin;
   PetscCall(ItGridGetInfo(problem->grid, &grid));
-  /* Richardson's (q_h - q_2h) / 3 and the accepted orders assume order 2 */
-  PetscCheck(grid.order == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-error_estimate extrapolates second-order answers; with -fp_order 4 compare two "
-             "grids yourself, or use -fp_order 2");
   for (PetscInt i = 0; i < grid.dim; i++)
     PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
@@ -306,6 +304,7 @@ PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool tran
   PetscCall(PetscNew(&est));
   est->problem    = *problem;
   est->ncol       = ItDiagGetColumnCount(problem->diag);
+  est->order      = grid.order;
   est->transient  = transient;
   est->time_error = (PetscBool)(transient && !fixed);
   est->nlevel     = est->time_error ? 3 : 2;
@@ -436,16 +435,16 @@ static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], P
   if (!q2) return bar;
   if (est->fallback) { /* the grid coarsened by 2 alone; the time part from it solved again */
     const PetscReal time = qt ? qtk - q2[k] : 0;
-    bar.grid             = (fine - q2[k]) / 3;
+    bar.grid             = (fine - q2[k]) / ItEstimateDivisor(est->order);
     bar.err              = est->transient && t == 0 ? 0 : bar.grid + time;
     bar.uncertainty      = 2 * PetscAbsReal(bar.grid) + PetscAbsReal(time);
     return bar; /* order unknown, not trusted */
   }
-  bar.grid        = ItEstimateCorrection(fine, q2[k], q4k, (PetscReal)NAN);
+  bar.grid        = ItEstimateCorrection(est->order, fine, q2[k], q4k, (PetscReal)NAN);
   bar.order       = ItEstimateOrder(fine, q2[k], q4k);
-  bar.trusted     = ItEstimateTrusted(fine, q2[k], q4k);
-  bar.err         = ItEstimateCorrection(fine, q2[k], q4k, qtk);
-  bar.uncertainty = ItEstimateUncertainty(fine, q2[k], q4k, qtk);
+  bar.trusted     = ItEstimateTrusted(est->order, fine, q2[k], q4k);
+  bar.err         = ItEstimateCorrection(est->order, fine, q2[k], q4k, qtk);
+  bar.uncertainty = ItEstimateUncertainty(est->order, fine, q2[k], q4k, qtk);
   if (est->transient && t == 0) {
     bar.err         = 0;
     bar.uncertainty = ItEstimateInitialUncertainty(fine, q2[k], q4k);
@@ -509,8 +508,9 @@ static PetscErrorCode ItEstimateCost(ItEstimate est, json_t **cost) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Warns on stderr about the quantities whose observed order is not near 2. */
-static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
+/* Warns on stderr about the quantities whose observed order is not near the
+   expected order p0. */
+static PetscErrorCode ItEstimateWarn(PetscInt p0, PetscInt nuntrusted, const char *list) {
   PetscFunctionBegin;
   if (nuntrusted)
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
@@ -518,8 +518,9 @@ static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
                            " quantit%s is not trustworthy (observed order outside [%g, %g]: %s): "
                            "the grids are not in the asymptotic regime; refine the grid (a larger "
                            "-grid_n)\n",
-                           nuntrusted, nuntrusted > 1 ? "ies" : "y", IT_ESTIMATE_ORDER_MIN,
-                           IT_ESTIMATE_ORDER_MAX, list));
+                           nuntrusted, nuntrusted > 1 ? "ies" : "y",
+                           (double)(p0 - IT_ESTIMATE_ORDER_BELOW),
+                           (double)(p0 + IT_ESTIMATE_ORDER_ABOVE), list));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -530,7 +531,8 @@ static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
 PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final) {
   const PetscReal *values   = ItDiagGetValues(diag);
   const PetscReal  t        = ItDiagGetTime(diag);
-  const PetscReal  range[2] = {IT_ESTIMATE_ORDER_MIN, IT_ESTIMATE_ORDER_MAX};
+  const PetscReal  range[2] = {est->order - IT_ESTIMATE_ORDER_BELOW,
+                               est->order + IT_ESTIMATE_ORDER_ABOVE};
   json_t          *quantities, *untrusted, *cost, *grids, *object, *order_range;
   ItBuffer         list       = {0};
   PetscInt         nuntrusted = 0;
@@ -583,8 +585,9 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
                        ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range", order_range, "untrusted",
                        untrusted, "cost", cost, "quantities", quantities));
   PetscCall(ItJSONSet(object, "fallback", est->fallback ? json_string(est->why) : json_null()));
+  PetscCall(ItJSONSet(object, "expected_order", json_integer(est->order)));
   PetscCall(ItJSONSet(root, "error_estimate", object));
-  if (!est->fallback) PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
+  if (!est->fallback) PetscCall(ItEstimateWarn(est->order, nuntrusted, list.text ? list.text : ""));
   PetscCall(ItBufferFree(&list));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -613,6 +616,11 @@ PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, c
     if (cov) PetscCall(PetscArraycpy(&cov[k * d * d], &L->cov[r * d * d], d * d));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The expected order p0 of the Richardson correction: the operator's (-fp_order). */
+PetscInt ItEstimateGetOrder(ItEstimate est) {
+  return est->order;
 }
 
 /* The coarse solves: 3 with the time-error solve, else 2. */
