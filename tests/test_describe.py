@@ -51,6 +51,17 @@ for ranks in ranks_list:
         np.allclose(s["density"][1][2], coords(32, -6, 6), rtol=0, atol=1e-15)
     check(ok and s["density.variables"] == "r,v",
           f"2-D on {ranks} rank(s): /density's axes have the scales {names} (slowest first) with the cell centres; variables = {s['density.variables']}")
+    # what a user types: xarray's h5netcdf engine (installed by tools/setup.sh) gives named, labelled dimensions
+    try:
+        import xarray
+        ds = xarray.open_dataset(out + "/density_0001.h5", engine="h5netcdf")
+        ok = dict(ds["density"].sizes) == {"r": 24, "v": 32} and \
+            np.allclose(ds["v"].values, coords(32, -6, 6), rtol=0, atol=1e-15) and \
+            np.allclose(ds["r"].values, coords(24, -1, 2), rtol=0, atol=1e-15)
+        check(ok, f"2-D on {ranks} rank(s): xarray (h5netcdf) opens /density with dims {dict(ds['density'].sizes)} and cell-centre coordinates")
+        ds.close()
+    except ImportError as e:
+        check(False, f"xarray with the h5netcdf engine is not installed ({e}); tools/setup.sh installs python3-xarray and python3-h5netcdf")
     # CSV numbers round-trip: the last row equals summary.json's final values exactly, and t matches the snapshots
     d, summary = read_csv(out + "/diagnostics.csv"), read_json(out + "/summary.json")
     same = [k for k, v in summary["final"].items() if k in d and v is not None and d[k][-1] == v]

@@ -66,9 +66,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 fig, ax = plt.subplots()
 line, band = infotherm.errorband(ax, r, "mutual_information")
 path = band.get_paths()[0].vertices
-q, e = np.asarray(r.diagnostics["mutual_information"]), np.abs(np.asarray(r.diagnostics["mutual_information_err"]))
+q = np.asarray(r.diagnostics["mutual_information"])
+e = (np.asarray(r.diagnostics["mutual_information_uncertainty"]) if "mutual_information_uncertainty" in r.diagnostics.columns
+     else np.abs(np.asarray(r.diagnostics["mutual_information_err"])))
 check(np.allclose(line.get_ydata(), q) and np.isclose(path[:, 1].max(), (q + e).max()) and np.isclose(path[:, 1].min(), (q - e).min()),
-      "errorband: the line is q and the band spans q ± |q_err|")
+      "errorband: the line is q and the band spans q ± q_uncertainty (q ± |q_err| without it)")
 
 # --- stationary ---
 st = infotherm.run("stationary", **INFERENCE)

@@ -1,6 +1,7 @@
 """errorband(ax, result, column): a quantity against time with its error
-band, whichever side computed it: the solver's `<q>_err` (run with
--error_estimate; the band is q ± |err|, the line the plain value) or the
+band, whichever side computed it: the solver's `<q>_uncertainty` (run with
+-error_estimate; the band is q ± uncertainty, the line the plain value;
+q ± |err| where only `<q>_err` is there) or the
 Monte Carlo's `<q>_stderr` (q ± k standard errors, at the interval
 midpoints for the interval means entropy_flow_<var> and heat_rate_<var>)."""
 import numpy as np
@@ -23,7 +24,9 @@ def errorband(ax, result, column, x="t", k=1.0, label=None, **style):
     table, kind = _pick(result, column)
     columns = list(table.columns)
     q = np.asarray(table[column], dtype=float)
-    if column + "_err" in columns:
+    if column + "_uncertainty" in columns:  # the error bar -error_estimate gives (a half-width)
+        half = np.asarray(table[column + "_uncertainty"], dtype=float)
+    elif column + "_err" in columns:
         half = np.abs(np.asarray(table[column + "_err"], dtype=float))
     elif column + "_stderr" in columns:
         half = k * np.asarray(table[column + "_stderr"], dtype=float)

@@ -138,6 +138,9 @@ def _warn(result):
             warnings.warn(f"{result.folder}/{name}: the error estimates of {', '.join(map(str, untrusted))} are not "
                           "trusted (observed order off 2): refine the grid (a larger -grid_n)", InfothermWarning,
                           stacklevel=3)
+    if result.crosscheck and result.crosscheck.get("verdict") == "inconclusive":
+        warnings.warn(f"{result.folder}/crosscheck.json: the cross-check is inconclusive (values pass only through "
+                      "untrusted solver error estimates)", InfothermWarning, stacklevel=3)
     if result.crosscheck and result.crosscheck.get("passed") is False:
         warnings.warn(f"{result.folder}/crosscheck.json: the cross-check failed (worst: {result.crosscheck.get('worst')})",
                       InfothermWarning, stacklevel=3)

@@ -1,10 +1,12 @@
 /* The output directory. Text files are written by rank 0 to NAME.tmp, flushed
    and renamed: CSV tables (a header of column names, then one row per output
-   time at 17 significant digits, as HDF5 and JSON hold them) and JSON through jansson (two-space
-   indent, keys in the order they were added, reals at 17 significant digits, null for NaN and
-   infinity). HDF5 snapshots are written collectively (PETSc's HDF5 viewer, natural cell ordering,
-   dataset /density with the time and the grid as attributes; a grid that carries axes as the DMDA's
-   dof writes /density as each rank's hyperslab, and /marginal of the distributed axes) to a
+   time at 17 significant digits, the doubles of the HDF5 and JSON files) and
+   JSON through jansson (two-space indent, keys in the order they were added,
+   reals at 17 significant digits, null for NaN and infinity). HDF5 snapshots
+   are written collectively (PETSc's HDF5 viewer, natural cell ordering,
+   dataset /density with the time and the grid as attributes; a grid that
+   carries axes as the DMDA's dof writes /density as each rank's hyperslab;
+   coordinates, dimension scales and /marginal: src/io/describe.c) to a
    temporary name and renamed by rank 0. Every option of
    the run is stored beside the density as a name/value pair: the group
    /options holds one string attribute per option, named as the option without
