@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How good are -error_estimate's error bars (doc/physics.md §5)? Runs Ornstein–Uhlenbeck
 (linear model) cases, 1-3 variables, stationary and transient, whose every diagnostic has a
-closed form (tests/common.py: Lyapunov covariance, moments propagated by exp(M t), the
+closed form (python/infotherm/linear.py: Lyapunov covariance, moments propagated by exp(M t), the
 Gaussian's diagnostics; the cumulative columns by Gauss-Legendre quadrature of the closed-form
 rates), and scores every row and column of the run's table against it:
 
@@ -22,8 +22,9 @@ import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import common  # noqa: E402  (closed forms)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from infotherm import linear as closed  # noqa: E402  (closed forms, python/infotherm/linear.py)
+from infotherm.results import read_table  # noqa: E402
 
 FLOOR = 1e-8  # relative to max(|exact|, 1): round-off, the box's tails and the solvers' tolerances
 CUMULATIVE = {"entropy_production_cum": "entropy_production", "info_flow_X_cum": "info_flow_X"}
@@ -43,10 +44,10 @@ def exact_rows(M, b, D, sensor, names, times, init):
     out = []
     for t in times:
         if init is None or not math.isfinite(t):
-            m, S = -np.linalg.solve(M, b), common.lyapunov(M, D)
+            m, S = -np.linalg.solve(M, b), closed.lyapunov(M, D)
         else:
-            m, S = common.linear_moments(M, b, D, init[0], init[1], t)
-        row = common.linear_diagnostics(M, b, D, m, S, sensor, names, reference=False)
+            m, S = closed.linear_moments(M, b, D, init[0], init[1], t)
+        row = closed.linear_diagnostics(M, b, D, m, S, sensor, names, reference=False)
         if init is not None and math.isfinite(t):
             x, w = np.polynomial.legendre.leggauss(64)
             for cum, rate in list(CUMULATIVE.items()) + [(f"entropy_flow_{v}_cum", f"entropy_flow_{v}") for v in names]:
@@ -54,8 +55,8 @@ def exact_rows(M, b, D, sensor, names, times, init):
                     continue
                 total = 0.0
                 for xk, wk in zip(x, w):
-                    mk, Sk = common.linear_moments(M, b, D, init[0], init[1], 0.5 * t * (xk + 1))
-                    total += 0.5 * t * wk * common.linear_diagnostics(M, b, D, mk, Sk, sensor, names, reference=False)[rate]
+                    mk, Sk = closed.linear_moments(M, b, D, init[0], init[1], 0.5 * t * (xk + 1))
+                    total += 0.5 * t * wk * closed.linear_diagnostics(M, b, D, mk, Sk, sensor, names, reference=False)[rate]
                 row[cum] = total
         out.append(row)
     return out
@@ -115,7 +116,7 @@ def run_case(binary, label, M, b, D, n, lo, hi, sensor, init=None, t_final=1.0, 
     proc = subprocess.run([binary, command] + opts + [str(o) for o in extra], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{label}: infotherm {command} failed: {proc.stderr.strip()}")
-    table = common.read_csv(os.path.join(out, table_name))
+    table = {k: np.asarray(v, float) for k, v in read_table(os.path.join(out, table_name)).items()}
     exact = exact_rows(M, b, D, sensor, names, table["t"], init)
     return score(table, exact)
 

@@ -17,7 +17,6 @@ typedef struct _p_ItMC *ItMC;
 
 PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_final, ItMC *mc);
 PetscErrorCode ItMCSetKLColumn(ItMC mc);
-PetscErrorCode ItMCSetUpEstimates(ItMC mc); /* called by ItMCCreate */
 PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0);
 PetscErrorCode ItMCAdvance(ItMC mc, PetscReal t);
 PetscErrorCode ItMCEstimate(ItMC mc, Vec reference);

@@ -18,7 +18,8 @@
 #define IT_MAX_PARAMS 40 /* parameters of one model */
 #define IT_NAME_LEN 32
 
-typedef struct _p_ItModel *ItModel;
+typedef struct _p_ItModel     *ItModel;
+typedef struct _p_ItModelWork *ItModelWork;
 
 /* How the operator depends on time: not at all; only through held (piecewise
    constant) schedules, constant between switching times; or continuously
@@ -75,3 +76,17 @@ PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]);
 PetscErrorCode ItModelEvaluateSoA(ItModel model, PetscReal t, const PetscReal p[], PetscInt n,
                                   PetscInt ld, const PetscReal x[], PetscReal A[], PetscReal D[]);
 PetscInt       ItModelGetBulkSize(ItModel model);
+
+/* An evaluation workspace: what a model writes while it evaluates (the expr
+   model's parsers, arrays and caches), owned by one consumer, so consumers
+   that evaluate one model at once do not share state; the model itself is
+   never written. Models without evaluation state need none: their workspace
+   is empty and costs nothing. The calls above without a workspace use the
+   model's own, for one consumer at a time. Not collective. */
+PetscErrorCode ItModelWorkCreate(ItModel model, ItModelWork *work);
+PetscErrorCode ItModelWorkDestroy(ItModelWork *work);
+PetscErrorCode ItModelEvaluateWork(ItModelWork work, PetscReal t, const PetscReal p[], PetscInt n,
+                                   const PetscReal x[], PetscReal A[], PetscReal D[]);
+PetscErrorCode ItModelEvaluateSoAWork(ItModelWork work, PetscReal t, const PetscReal p[],
+                                      PetscInt n, PetscInt ld, const PetscReal x[], PetscReal A[],
+                                      PetscReal D[]);

@@ -17,14 +17,15 @@ static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0,
    cell; zero on the walls. irr_lo/irr_hi hold the same for the irreversible
    drift when a variable is odd (-parity), otherwise they alias lo/hi. */
 struct _p_ItFaces {
-  ItGrid     grid;
-  ItModel    model;
-  PetscReal  t;
-  PetscBool  computed;
-  PetscBool  level;            /* a multigrid level's faces: bad faces left out, not refused */
-  PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
-  PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
-  PetscReal *x, *A, *D, *Dcell; /* pencil workspace */
+  ItGrid      grid;
+  ItModel     model;
+  ItModelWork work; /* the faces' own evaluation workspace: the model stays const */
+  PetscReal   t;
+  PetscBool   computed;
+  PetscBool   level;            /* a multigrid level's faces: bad faces left out, not refused */
+  PetscReal   p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
+  PetscReal  *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
+  PetscReal  *x, *A, *D, *Dcell; /* pencil workspace */
   /* the fourth-order operator (-fp_order 4; a multigrid level keeps order 2):
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
@@ -72,8 +73,9 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
     PetscCall(PetscLogEventRegister("ItFPAssembleLevel", MAT_CLASSID, &IT_FP_LEVEL));
   }
   PetscCall(PetscNew(&f));
-  f->grid   = grid;
-  f->model  = model;
+  f->grid  = grid;
+  f->model = model;
+  PetscCall(ItModelWorkCreate(model, &f->work));
   f->t      = PETSC_MIN_REAL;
   f->order  = grid->order_fp;
   f->peclet = grid->peclet;
@@ -117,6 +119,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
     PetscCall(PetscFree(f->w4[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
+  PetscCall(ItModelWorkDestroy(&f->work));
   PetscCall(PetscFree(*faces));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -156,12 +159,12 @@ static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscIn
     f->x[k * d + a] = k < nface ? grid->lo[a] + (xs + k) * grid->h[a]
                                 : ItGridCoordinate(grid, a, xs - 1 + (k - nface));
   }
-  PetscCall(ItModelEvaluateWith(model, f->t, p, npt, f->x, f->A, f->D));
+  PetscCall(ItModelEvaluateWork(f->work, f->t, p, npt, f->x, f->A, f->D));
   if (irr) {
     PetscReal *Ar = f->A + npt * d, *Dr = f->D + npt * d, *xr = f->x + npt * d;
     for (PetscInt k = 0; k < nface; k++)
       for (PetscInt b = 0; b < d; b++) xr[k * d + b] = ItModelGetParity(model, b) * f->x[k * d + b];
-    PetscCall(ItModelEvaluateWith(model, f->t, p, nface, xr, Ar, Dr));
+    PetscCall(ItModelEvaluateWork(f->work, f->t, p, nface, xr, Ar, Dr));
     for (PetscInt k = 0; k < nface; k++)
       f->A[k * d + a] = 0.5 * (f->A[k * d + a] + ItModelGetParity(model, a) * Ar[k * d + a]);
   }
@@ -253,7 +256,7 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
     f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
   }
-  PetscCall(ItModelEvaluateWith(f->model, f->t, p, xm + 4, f->x, f->A, f->D));
+  PetscCall(ItModelEvaluateWork(f->work, f->t, p, xm + 4, f->x, f->A, f->D));
   for (PetscInt k = 0; k < xm + 1; k++) {
     PetscReal     *w;
     PetscInt       off;
@@ -759,7 +762,7 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
         for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
         f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
       }
-      PetscCall(ItModelEvaluateWith(f->model, f->t, f->p, xm + 4, f->x, f->A, f->D));
+      PetscCall(ItModelEvaluateWork(f->work, f->t, f->p, xm + 4, f->x, f->A, f->D));
       for (PetscInt k = 0; k < xm + 4; k++) {
         const PetscInt cell = xs - 2 + k;
         PetscReal      p    = 0;

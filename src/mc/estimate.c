@@ -1030,6 +1030,7 @@ PetscErrorCode ItMCDestroy(ItMC *mcp) {
   PetscCall(PetscFree(mc->judged));
   PetscCall(PetscFree2(mc->value, mc->stderr_));
   PetscCall(PetscFree(mc->rows));
+  PetscCall(ItModelWorkDestroy(&mc->work));
   PetscCall(PetscFree(mc));
   *mcp = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

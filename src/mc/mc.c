@@ -1,5 +1,5 @@
 /* Langevin particles (doc/physics.md §1, §4): dx_i = A_i(x,t) dt + sqrt(2 D_i(x,t)) dW_i
-   integrated with the model's own drift and diffusion (ItModelEvaluateSoA,
+   integrated with the model's own drift and diffusion (ItModelEvaluateSoAWork,
    the formulas the Fokker–Planck operator uses), by Euler–Maruyama (weak order 1)
    or, for additive noise, the explicit weak order-2 scheme of Kloeden & Platen
    (1992, eq. 15.1.4): x̄ = x + A(x,t) h + ΔW, x' = x + [A(x,t) + A(x̄,t+h)] h/2 + ΔW,
@@ -203,7 +203,7 @@ static PetscErrorCode ItMCEvaluate(ItMC mc, PetscReal t, PetscInt n, const Petsc
   PetscFunctionBegin;
   PetscCall(ItModelGetParameters(mc->model, t, p));
   if (mc->override >= 0) p[mc->override] = mc->override_value;
-  PetscCall(ItModelEvaluateWith(mc->model, t, p, n, x, A, D));
+  PetscCall(ItModelEvaluateWork(mc->work, t, p, n, x, A, D));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -215,7 +215,7 @@ static PetscErrorCode ItMCEvaluateSoA(ItMC mc, PetscReal t, PetscInt n, PetscInt
   PetscFunctionBegin;
   PetscCall(ItModelGetParameters(mc->model, t, p));
   if (mc->override >= 0) p[mc->override] = mc->override_value;
-  PetscCall(ItModelEvaluateSoA(mc->model, t, p, n, ld, x, A, D));
+  PetscCall(ItModelEvaluateSoAWork(mc->work, t, p, n, ld, x, A, D));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -438,6 +438,7 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   mc->model    = model;
   mc->diag     = diag;
   mc->override = -1;
+  PetscCall(ItModelWorkCreate(model, &mc->work));
   PetscCallMPI(MPI_Comm_rank(mc->comm, &mc->rank));
   PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
   PetscCall(ItMCInspect(mc, t_final));

@@ -10,8 +10,11 @@
    operator's assembly with where it happens. The force's ∂i D_i is never asked
    for: the operator and the diagnostics use D at cells and faces. A model
    whose formulas use t depends on time continuously (muparser lists the
-   names a formula uses). muparser's bulk evaluation runs OpenMP threads:
-   -expr_threads (default 1, one thread per MPI rank) sets how many. Each bulk
+   names a formula uses). The model itself is never written after it is set
+   up: parsers, bulk arrays and caches live in evaluation workspaces
+   (ItModelWorkCreate), one per consumer. muparser's bulk evaluation runs
+   OpenMP threads: -expr_threads (default 1, one thread per MPI rank) sets how
+   many for each bulk call only, restoring the caller's count. Each bulk
    call costs about as much as 1000 points (muparser 2.3 prepares the formula
    again), so the model asks for large bulks (ItModelGetBulkSize), and a
    formula of no variable is evaluated once per change of the parameters. */
@@ -19,121 +22,192 @@
 #include <muParserDLL.h>
 #include <infotherm/private/modelimpl.h>
 
-/* In bulk mode muparser reads every variable as an array of the bulk size:
-   the variables and t are arrays, refilled before each evaluation. The
-   parameters are muparser constants, folded into each formula's bytecode
-   (sr^2/tr becomes one number) and redefined only when their values change
-   (a schedule): that cache, like the arrays, is workspace, not configuration.
-   A formula of no variable (a constant diffusion) is evaluated once per call. */
+/* The configuration (never written after ItModelSetFromOptions): the formulas,
+   which of them use no name at all, the threads of a bulk evaluation. */
 typedef struct {
-  muParserHandle_t parser[2 * IT_MAX_DIM]; /* drift of each variable, then diffusion */
-  char             formula[2 * IT_MAX_DIM][512];
-  PetscBool        constant[2 * IT_MAX_DIM]; /* uses neither a variable nor t */
-  PetscBool        cached[2 * IT_MAX_DIM];   /* a constant's value is in cvalue */
+  char        formula[2 * IT_MAX_DIM][512]; /* drift of each variable, then diffusion */
+  PetscBool   constant[2 * IT_MAX_DIM];     /* uses neither a variable nor t */
+  PetscBool   uses_t;                       /* some formula uses t */
+  PetscInt    threads;                      /* -expr_threads */
+  ItModelWork work;                         /* the workspace of the calls that bring none */
+} ItExpr;
+
+/* An evaluation workspace, one per consumer (ItModelWorkCreate). In bulk mode
+   muparser reads every variable as an array of the bulk size: the variables
+   and t are arrays, refilled before each evaluation. The parameters are
+   muparser constants, folded into each formula's bytecode (sr^2/tr becomes
+   one number) and redefined only when their values change (a schedule); a
+   formula of no variable (a constant diffusion) is evaluated once per change
+   of the parameters. Parsers, arrays and caches are all here, so two
+   consumers never share one. */
+typedef struct {
+  muParserHandle_t parser[2 * IT_MAX_DIM];
+  PetscBool        cached[2 * IT_MAX_DIM]; /* a constant's value is in cvalue */
   PetscReal        cvalue[2 * IT_MAX_DIM];
   PetscReal       *x[IT_MAX_DIM], *t, *out; /* bulk arrays */
   PetscInt         cap;
   PetscBool        defined; /* the parameters are defined, with the values pvalue */
   PetscReal        pvalue[IT_MAX_PARAMS];
-} ItExpr;
+} ItExprWork;
 
 /* Binds the bulk arrays (again, after they move) to the names. */
-static void ItExprBind(ItModelConst model) {
-  ItExpr *e = (ItExpr *)model->data;
-
+static void ItExprBind(ItModelConst model, ItExprWork *w) {
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
     for (PetscInt i = 0; i < model->dim; i++)
-      mupDefineBulkVar(e->parser[f], model->var[i], e->x[i]);
-    mupDefineBulkVar(e->parser[f], "t", e->t);
+      mupDefineBulkVar(w->parser[f], model->var[i], w->x[i]);
+    mupDefineBulkVar(w->parser[f], "t", w->t);
   }
 }
 
 /* Room for n points. */
-static PetscErrorCode ItExprReserve(ItModelConst model, PetscInt n) {
-  ItExpr *e = (ItExpr *)model->data;
+static PetscErrorCode ItExprReserve(ItModelConst model, ItExprWork *w, PetscInt n) {
+  PetscFunctionBegin;
+  if (n <= w->cap) PetscFunctionReturn(PETSC_SUCCESS);
+  w->cap = PetscMax(n, 2 * w->cap);
+  for (PetscInt i = 0; i < model->dim; i++)
+    PetscCall(PetscRealloc(sizeof(PetscReal) * w->cap, &w->x[i]));
+  PetscCall(PetscRealloc(sizeof(PetscReal) * w->cap, &w->t));
+  PetscCall(PetscRealloc(sizeof(PetscReal) * w->cap, &w->out));
+  ItExprBind(model, w);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A workspace of the model's formulas: a parser of each, room for 64 points. */
+static PetscErrorCode ItModelWorkCreate_Expr(ItModelConst model, void **work) {
+  const ItExpr *e = (const ItExpr *)model->data;
+  ItExprWork   *w;
 
   PetscFunctionBegin;
-  if (n <= e->cap) PetscFunctionReturn(PETSC_SUCCESS);
-  e->cap = PetscMax(n, 2 * e->cap);
-  for (PetscInt i = 0; i < model->dim; i++)
-    PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->x[i]));
-  PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->t));
-  PetscCall(PetscRealloc(sizeof(PetscReal) * e->cap, &e->out));
-  ItExprBind(model);
+  PetscCall(PetscNew(&w));
+  *work = w;
+  for (PetscInt f = 0; f < 2 * model->dim; f++) {
+    w->parser[f] = mupCreate(muBASETYPE_FLOAT);
+    PetscCheck(w->parser[f], model->comm, PETSC_ERR_LIB, "muparser could not create a parser");
+    mupSetExpr(w->parser[f], e->formula[f]);
+  }
+  PetscCall(ItExprReserve(model, w, 64));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItModelWorkDestroy_Expr(ItModelConst model, void *work) {
+  ItExprWork *w = (ItExprWork *)work;
+
+  PetscFunctionBegin;
+  if (!w) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt k = 0; k < 2 * model->dim; k++)
+    if (w->parser[k]) mupRelease(w->parser[k]);
+  for (PetscInt i = 0; i < model->dim; i++) PetscCall(PetscFree(w->x[i]));
+  PetscCall(PetscFree(w->t));
+  PetscCall(PetscFree(w->out));
+  PetscCall(PetscFree(w));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The parameters' values p as constants of every formula, when they changed. */
-static void ItExprSetParameters(ItModelConst model, const PetscReal p[]) {
-  ItExpr   *e    = (ItExpr *)model->data;
-  PetscBool same = e->defined;
+static void ItExprSetParameters(ItModelConst model, ItExprWork *w, const PetscReal p[]) {
+  PetscBool same = w->defined;
 
-  for (PetscInt j = 0; j < model->nparam && same; j++) same = (PetscBool)(p[j] == e->pvalue[j]);
+  for (PetscInt j = 0; j < model->nparam && same; j++) same = (PetscBool)(p[j] == w->pvalue[j]);
   if (same) return;
   for (PetscInt f = 0; f < 2 * model->dim; f++)
     for (PetscInt j = 0; j < model->nparam; j++)
-      mupDefineConst(e->parser[f], model->param[j].name, p[j]);
-  for (PetscInt j = 0; j < model->nparam; j++) e->pvalue[j] = p[j];
-  for (PetscInt f = 0; f < 2 * model->dim; f++) e->cached[f] = PETSC_FALSE;
-  e->defined = PETSC_TRUE;
+      mupDefineConst(w->parser[f], model->param[j].name, p[j]);
+  for (PetscInt j = 0; j < model->nparam; j++) w->pvalue[j] = p[j];
+  for (PetscInt f = 0; f < 2 * model->dim; f++) w->cached[f] = PETSC_FALSE;
+  w->defined = PETSC_TRUE;
+}
+
+/* muparser's bulk evaluation of n points, on -expr_threads OpenMP threads:
+   the calling thread's thread count is set for this call and restored, so
+   the process-wide setting (one thread per MPI rank) is never changed. */
+static void ItExprEvalBulk(const ItExpr *e, muParserHandle_t parser, PetscReal out[], int n) {
+  const int before = omp_get_max_threads();
+
+  if (before != (int)e->threads) omp_set_num_threads((int)e->threads);
+  mupEvalBulk(parser, out, n);
+  if (before != (int)e->threads) omp_set_num_threads(before);
 }
 
 /* Formula f at the n points in the bulk arrays, into out[n]. */
-static PetscErrorCode ItExprEvalFormula(ItModelConst model, PetscInt f, PetscInt n,
+static PetscErrorCode ItExprEvalFormula(ItModelConst model, ItExprWork *w, PetscInt f, PetscInt n,
                                         PetscReal out[]) {
-  ItExpr *e = (ItExpr *)model->data;
+  const ItExpr *e = (const ItExpr *)model->data;
 
   PetscFunctionBegin;
   if (n <= 0) PetscFunctionReturn(PETSC_SUCCESS);
-  if (e->constant[f] && e->cached[f]) {
-    for (PetscInt k = 0; k < n; k++) out[k] = e->cvalue[f];
+  if (e->constant[f] && w->cached[f]) {
+    for (PetscInt k = 0; k < n; k++) out[k] = w->cvalue[f];
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  mupEvalBulk(e->parser[f], out, e->constant[f] ? 1 : (int)n);
-  PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT,
-             "evaluating \"%s\" failed: %s", e->formula[f], mupGetErrorMsg(e->parser[f]));
+  ItExprEvalBulk(e, w->parser[f], out, e->constant[f] ? 1 : (int)n);
+  PetscCheck(!mupError(w->parser[f]), model->comm, PETSC_ERR_USER_INPUT,
+             "evaluating \"%s\" failed: %s", e->formula[f], mupGetErrorMsg(w->parser[f]));
   if (!e->constant[f]) PetscFunctionReturn(PETSC_SUCCESS);
-  e->cvalue[f] = out[0];
-  e->cached[f] = PETSC_TRUE;
+  w->cvalue[f] = out[0];
+  w->cached[f] = PETSC_TRUE;
   for (PetscInt k = 1; k < n; k++) out[k] = out[0];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItModelEvaluate_Expr(ItModelConst model, PetscReal t, const PetscReal p[],
-                                           PetscInt n, const PetscReal x[], PetscReal A[],
-                                           PetscReal D[]) {
-  ItExpr        *e = (ItExpr *)model->data;
+static PetscErrorCode ItModelEvaluateWork_Expr(ItModelConst model, void *work, PetscReal t,
+                                               const PetscReal p[], PetscInt n, const PetscReal x[],
+                                               PetscReal A[], PetscReal D[]) {
+  ItExprWork    *w = (ItExprWork *)work;
   const PetscInt d = model->dim;
 
   PetscFunctionBegin;
-  PetscCall(ItExprReserve(model, n));
-  ItExprSetParameters(model, p);
+  PetscCall(ItExprReserve(model, w, n));
+  ItExprSetParameters(model, w, p);
   for (PetscInt k = 0; k < n; k++) {
-    for (PetscInt i = 0; i < d; i++) e->x[i][k] = x[k * d + i];
-    e->t[k] = t;
+    for (PetscInt i = 0; i < d; i++) w->x[i][k] = x[k * d + i];
+    w->t[k] = t;
   }
   for (PetscInt f = 0; f < 2 * d; f++) {
     PetscReal *target = f < d ? A : D;
-    PetscCall(ItExprEvalFormula(model, f, n, e->out));
-    for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = e->out[k];
+    PetscCall(ItExprEvalFormula(model, w, f, n, w->out));
+    for (PetscInt k = 0; k < n; k++) target[k * d + f % d] = w->out[k];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The same on structure-of-arrays points: each formula evaluated straight into its row. */
-static PetscErrorCode ItModelEvaluateSoA_Expr(ItModelConst model, PetscReal t, const PetscReal p[],
-                                              PetscInt n, PetscInt ld, const PetscReal x[],
-                                              PetscReal A[], PetscReal D[]) {
-  ItExpr        *e = (ItExpr *)model->data;
+static PetscErrorCode ItModelEvaluateSoAWork_Expr(ItModelConst model, void *work, PetscReal t,
+                                                  const PetscReal p[], PetscInt n, PetscInt ld,
+                                                  const PetscReal x[], PetscReal A[],
+                                                  PetscReal D[]) {
+  ItExprWork    *w = (ItExprWork *)work;
   const PetscInt d = model->dim;
 
   PetscFunctionBegin;
-  PetscCall(ItExprReserve(model, n));
-  ItExprSetParameters(model, p);
-  for (PetscInt i = 0; i < d; i++) PetscCall(PetscArraycpy(e->x[i], &x[i * ld], n));
-  for (PetscInt k = 0; k < n; k++) e->t[k] = t;
+  PetscCall(ItExprReserve(model, w, n));
+  ItExprSetParameters(model, w, p);
+  for (PetscInt i = 0; i < d; i++) PetscCall(PetscArraycpy(w->x[i], &x[i * ld], n));
+  for (PetscInt k = 0; k < n; k++) w->t[k] = t;
   for (PetscInt f = 0; f < 2 * d; f++)
-    PetscCall(ItExprEvalFormula(model, f, n, &(f < d ? A : D)[(f % d) * ld]));
+    PetscCall(ItExprEvalFormula(model, w, f, n, &(f < d ? A : D)[(f % d) * ld]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The calls that bring no workspace (ItModelEvaluateWith, ItModelEvaluateSoA)
+   use the model's own, made once by ItModelSetFromOptions: one consumer at a
+   time. Every consumer that may evaluate beside another brings its own. */
+static PetscErrorCode ItModelEvaluate_Expr(ItModelConst model, PetscReal t, const PetscReal p[],
+                                           PetscInt n, const PetscReal x[], PetscReal A[],
+                                           PetscReal D[]) {
+  const ItExpr *e = (const ItExpr *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(ItModelEvaluateWork(e->work, t, p, n, x, A, D));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItModelEvaluateSoA_Expr(ItModelConst model, PetscReal t, const PetscReal p[],
+                                              PetscInt n, PetscInt ld, const PetscReal x[],
+                                              PetscReal A[], PetscReal D[]) {
+  const ItExpr *e = (const ItExpr *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(ItModelEvaluateSoAWork(e->work, t, p, n, ld, x, A, D));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -151,16 +225,9 @@ static void ItExprNames(muParserHandle_t parser, PetscBool *uses_t, PetscBool *u
   }
 }
 
-/* Whether any formula uses t. */
+/* Whether any formula uses t (found by ItModelValidate_Expr). */
 static PetscBool ItModelUsesTime_Expr(ItModel model) {
-  ItExpr   *e = (ItExpr *)model->data;
-  PetscBool uses_t, uses_any;
-
-  for (PetscInt f = 0; f < 2 * model->dim; f++) {
-    ItExprNames(e->parser[f], &uses_t, &uses_any);
-    if (uses_t) return PETSC_TRUE;
-  }
-  return PETSC_FALSE;
+  return ((ItExpr *)model->data)->uses_t;
 }
 
 /* The formulas (the named parameters are in the table). */
@@ -183,11 +250,7 @@ static PetscErrorCode ItModelDestroy_Expr(ItModel model) {
   ItExpr *e = (ItExpr *)model->data;
 
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < 2 * model->dim; k++)
-    if (e->parser[k]) mupRelease(e->parser[k]);
-  for (PetscInt i = 0; i < model->dim; i++) PetscCall(PetscFree(e->x[i]));
-  PetscCall(PetscFree(e->t));
-  PetscCall(PetscFree(e->out));
+  PetscCall(ItModelWorkDestroy(&e->work));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -202,25 +265,31 @@ static PetscErrorCode ItModelView_Expr(ItModel model, PetscViewer viewer) {
 }
 
 /* Parses every formula once, at the box-independent point x = 0.5, t = 0, so
-   that syntax errors and unknown symbols stop the run before anything else. */
+   that syntax errors and unknown symbols stop the run before anything else,
+   and notes which formulas use t or no name at all. Makes the model's own
+   workspace (for the calls that bring none). */
 static PetscErrorCode ItModelValidate_Expr(ItModel model) {
   ItExpr        *e = (ItExpr *)model->data;
   const PetscInt d = model->dim;
   PetscReal      p[IT_MAX_PARAMS];
+  ItExprWork    *w;
 
   PetscFunctionBegin;
+  PetscCall(ItModelWorkCreate(model, &e->work));
+  PetscCall(ItModelWorkGetData(e->work, (void **)&w));
   for (PetscInt k = 0; k < model->nparam; k++) p[k] = model->param[k].value;
-  ItExprSetParameters(model, p);
-  for (PetscInt i = 0; i < d; i++) e->x[i][0] = 0.5;
-  e->t[0] = 0;
+  ItExprSetParameters(model, w, p);
+  for (PetscInt i = 0; i < d; i++) w->x[i][0] = 0.5;
+  w->t[0] = 0;
   for (PetscInt f = 0; f < 2 * d; f++) {
     PetscBool uses_t, uses_any;
-    mupEvalBulk(e->parser[f], e->out, 1);
-    PetscCheck(!mupError(e->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s",
+    ItExprEvalBulk(e, w->parser[f], w->out, 1);
+    PetscCheck(!mupError(w->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s",
                f < d ? "drift" : "diffusion", model->var[f % d], e->formula[f],
-               mupGetErrorMsg(e->parser[f]));
-    ItExprNames(e->parser[f], &uses_t, &uses_any);
+               mupGetErrorMsg(w->parser[f]));
+    ItExprNames(w->parser[f], &uses_t, &uses_any);
     e->constant[f] = (PetscBool)!uses_any;
+    e->uses_t      = (PetscBool)(e->uses_t || uses_t);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -355,7 +424,7 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
   PetscCheck(threads >= 1, model->comm, PETSC_ERR_USER_INPUT,
              "-expr_threads must be at least 1; got %" PetscInt_FMT, threads);
   PetscCall(ItOptionsCheckInt(model->comm, "-expr_threads"));
-  omp_set_num_threads((int)threads);
+  e->threads = threads;
   PetscCall(ItExprReadParameters(PetscOptionsObject, model));
   for (PetscInt f = 0; f < 2 * d; f++) {
     char option[64];
@@ -369,24 +438,20 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
     PetscCall(ItExprCheckFormula(model, option, e->formula[f], sizeof(e->formula[f])));
   }
   PetscOptionsEnd();
-  for (PetscInt f = 0; f < 2 * d; f++) {
-    e->parser[f] = mupCreate(muBASETYPE_FLOAT);
-    PetscCheck(e->parser[f], model->comm, PETSC_ERR_LIB, "muparser could not create a parser");
-    mupSetExpr(e->parser[f], e->formula[f]);
-  }
-  /* the parameter values at time t are copied into the bulk arrays at every
-     evaluation, so -name overrides and schedules reach the formulas */
-  PetscCall(ItExprReserve(model, 64));
   for (PetscInt i = 0; i < d; i++) /* about 10^6 to 3·10^6 cells from 4 variables on */
     PetscCall(
         ItModelSetDefaultBox(model, i, (PetscInt[]){64, 64, 48, 32, 16, 12}[d - 1], -5.0, 5.0));
-  model->ops.evaluate     = ItModelEvaluate_Expr;
-  model->ops.evaluate_soa = ItModelEvaluateSoA_Expr;
-  model->bulk_size        = 8192;
-  model->ops.validate     = ItModelValidate_Expr;
-  model->ops.view         = ItModelView_Expr;
-  model->ops.destroy      = ItModelDestroy_Expr;
-  model->ops.uses_time    = ItModelUsesTime_Expr;
-  model->ops.fingerprint  = ItModelFingerprint_Expr;
+  model->ops.evaluate          = ItModelEvaluate_Expr;
+  model->ops.evaluate_soa      = ItModelEvaluateSoA_Expr;
+  model->ops.work_create       = ItModelWorkCreate_Expr;
+  model->ops.work_destroy      = ItModelWorkDestroy_Expr;
+  model->ops.evaluate_work     = ItModelEvaluateWork_Expr;
+  model->ops.evaluate_soa_work = ItModelEvaluateSoAWork_Expr;
+  model->bulk_size             = 8192;
+  model->ops.validate          = ItModelValidate_Expr;
+  model->ops.view              = ItModelView_Expr;
+  model->ops.destroy           = ItModelDestroy_Expr;
+  model->ops.uses_time         = ItModelUsesTime_Expr;
+  model->ops.fingerprint       = ItModelFingerprint_Expr;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -39,6 +39,7 @@ struct _p_ItMC {
   PetscMPIInt rank, size;
   ItGrid      grid;
   ItModel     model;
+  ItModelWork work; /* the particles' own model workspace (ItModelWorkCreate) */
   ItDiag      diag; /* the sensor set X and the column names */
   /* options */
   PetscInt   N;      /* -mc_particles */
@@ -127,6 +128,8 @@ typedef PetscErrorCode (*ItMCFoldFn)(ItMC mc, void *ctx, PetscReal acc[]);
 PetscErrorCode ItMCFold(ItMC mc, PetscInt n, PetscReal acc[], ItMCFoldFn fold, void *ctx,
                         PetscBool broadcast);
 PetscErrorCode ItMCVecToSlab(ItMC mc, Vec p, PetscReal slab[]);
+/* The estimates' columns, names and buffers (src/mc/estimate.c), set up by ItMCCreate. */
+PetscErrorCode ItMCSetUpEstimates(ItMC mc);
 
 /* The cross-check (src/mc/crosscheck.c). */
 struct _p_ItCrosscheck {

@@ -28,6 +28,19 @@ typedef PetscErrorCode (*ItModelEvaluateFn)(ItModelConst model, PetscReal t, con
 typedef PetscErrorCode (*ItModelEvaluateSoAFn)(ItModelConst model, PetscReal t, const PetscReal p[],
                                                PetscInt n, PetscInt ld, const PetscReal x[],
                                                PetscReal A[], PetscReal D[]);
+/* Models that keep state while they evaluate (muparser's parsers, arrays,
+   caches) keep it in a workspace of their own type: made and freed by
+   work_create/work_destroy, passed to evaluate_work/evaluate_soa_work. The
+   model stays const; each consumer owns its workspace (ItModelWorkCreate). */
+typedef PetscErrorCode (*ItModelWorkCreateFn)(ItModelConst model, void **work);
+typedef PetscErrorCode (*ItModelWorkDestroyFn)(ItModelConst model, void *work);
+typedef PetscErrorCode (*ItModelEvaluateWorkFn)(ItModelConst model, void *work, PetscReal t,
+                                                const PetscReal p[], PetscInt n,
+                                                const PetscReal x[], PetscReal A[], PetscReal D[]);
+typedef PetscErrorCode (*ItModelEvaluateSoAWorkFn)(ItModelConst model, void *work, PetscReal t,
+                                                   const PetscReal p[], PetscInt n, PetscInt ld,
+                                                   const PetscReal x[], PetscReal A[],
+                                                   PetscReal D[]);
 typedef PetscErrorCode (*ItModelCreateFn)(ItModel model);
 
 typedef enum { IT_PARAM_ANY, IT_PARAM_POSITIVE } ItParamKind;
@@ -54,6 +67,11 @@ typedef struct {
   ItModelPointFn       point;
   ItModelEvaluateFn    evaluate;
   ItModelEvaluateSoAFn evaluate_soa; /* default: ItModelEvaluateSoA_Bulk, through evaluate */
+  /* only for models with evaluation state (expr); NULL: no workspace needed */
+  ItModelWorkCreateFn      work_create;
+  ItModelWorkDestroyFn     work_destroy;
+  ItModelEvaluateWorkFn    evaluate_work;
+  ItModelEvaluateSoAWorkFn evaluate_soa_work;
   /* model-specific options and checks, run after the parameters are read */
   PetscErrorCode (*setfromoptions)(ItModel);
   PetscErrorCode (*validate)(ItModel);
@@ -169,3 +187,6 @@ PetscErrorCode ItModelCreate_Hebbian(ItModel);
 PetscErrorCode ItModelCreate_PopulationPlastic(ItModel);
 PetscErrorCode ItModelCreate_Bistable(ItModel);
 PetscErrorCode ItModelCreate_Expr(ItModel);
+
+/* The implementation's part of a workspace (NULL for a model that needs none). */
+PetscErrorCode ItModelWorkGetData(ItModelWork work, void **data);
