@@ -247,6 +247,24 @@ static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* summary.json's "positivity" (doc/physics.md §7): over every evaluation of
+   the density this process made, the largest mass of its cells of negative
+   value, when, and the smallest cell value; the bound the run enforces on
+   the former, relative to the mass. Collective. */
+static PetscErrorCode ItAppSummaryPositivity(ItApp *app, json_t *root) {
+  PetscReal negative, t, minimum;
+  json_t   *object;
+
+  PetscFunctionBegin;
+  PetscCall(ItDiagGetPositivity(app->diag, &negative, &t, &minimum));
+  PetscCall(ItJSONPack(&object, "{s:o, s:o, s:o, s:o}", "negative_mass_max", ItJSONReal(negative),
+                       "negative_mass_max_t", ItJSONReal(t), "density_min",
+                       ItJSONReal(minimum < PETSC_MAX_REAL ? minimum : NAN), "negative_mass_limit",
+                       ItJSONReal(IT_NEGATIVE_MASS_LIMIT)));
+  PetscCall(ItJSONSet(root, "positivity", object));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* summary.json: the run's description, the command's own keys (extra, an
    object the caller keeps; NULL: none) and the final diagnostics (or extra's
    own "final", from a command without diagnostics: spectrum). */
@@ -278,6 +296,7 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
                           ItJSONReal(ItDiagGetValues(app->diag)[k])));
     if (app->estimate) PetscCall(ItEstimateSummary(app->estimate, app->diag, root, final));
     PetscCall(ItJSONSet(root, "final", final));
+    PetscCall(ItAppSummaryPositivity(app, root));
   }
   PetscCall(ItAppWarnBox(app));
   PetscCall(ItIOWriteJSON(app->io, "summary.json", root));

@@ -306,6 +306,16 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
 #define IT_GRID_MIN_COARSE 4
 
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) {
+  PetscFunctionBegin;
+  PetscCall(ItGridCreateCoarseOrder(fine, factor, fine->order_fp, coarse));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ItGridCreateCoarse with the operator's order (-fp_order) given: 2 or 4;
+   factor 1 and another order is the same grid for the other operator, owned
+   as the fine one is (-error_estimate order, doc/physics.md §5). Collective. */
+PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt order,
+                                       ItGrid *coarse) {
   ItGrid g;
 
   PetscFunctionBegin;
@@ -323,9 +333,9 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
   g->comm     = fine->comm;
   g->dim      = fine->dim;
   g->ndist    = fine->ndist;
-  g->order_fp = fine->order_fp;
+  g->order_fp = order;
   g->peclet   = fine->peclet;
-  g->width    = fine->width;
+  g->width    = order / 2;
   for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
