@@ -55,6 +55,6 @@ expect_refused("an unknown method", "stationary",
                ["-error_estimate cubic"])
 expect_refused("order by crosscheck", "crosscheck",
                error_bars.linear_options([[-1.0]], [0.0], [0.5], 32, -5, 5) +
-               ["-init_mean", "0.5", "-init_cov", "0.2", "-t_final", 0.1, "-mc_particles", 1000, "-error_estimate", "order"],
+               ["-init_mean", "0.5", "-init_cov", "0.5", "-t_final", 0.1, "-mc_particles", 1000, "-error_estimate", "order"],
                ["-error_estimate order", "crosscheck"])
 finish()

@@ -394,11 +394,16 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
    info) would be accepted and ignored: refused. Collective. */
 PetscErrorCode ItAppCheckCommandOptions(const char command[]) {
   static const char *const estimating[] = {"run", "stationary", "crosscheck", "spectrum"};
-  PetscBool                set, estimate = PETSC_FALSE;
+  static const char *const off[]        = {"false", "no", "off", "0"};
+  char                     value[32]    = "";
+  PetscBool                set;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-error_estimate", &estimate, &set));
-  if (!set || !estimate) PetscFunctionReturn(PETSC_SUCCESS);
+  /* a method (richardson, order) or a truth value: only false, no, off, 0 turn it off */
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-error_estimate", value, sizeof(value), &set));
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  for (size_t k = 0; k < IT_COUNT(off); k++)
+    if (!strcasecmp(value, off[k])) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(ItAppMatches(command, estimating, IT_COUNT(estimating)), PETSC_COMM_WORLD,
              PETSC_ERR_USER_INPUT,
              "-error_estimate applies to run, stationary, crosscheck and spectrum; '%s' has no "
