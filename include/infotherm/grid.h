@@ -52,6 +52,7 @@ PetscErrorCode ItGridGetInfo(ItGrid grid, ItGridInfo *info);
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridSetUp(ItGrid grid);
+PetscErrorCode ItGridCheckEstimateCoarsening(ItGrid fine, PetscInt factor);
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse);
 PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt order,
                                        ItGrid *coarse);

@@ -191,8 +191,10 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(PetscOptionsBool("-quiet", "no line per rate on stdout", NULL, quiet, &quiet, NULL));
   PetscOptionsEnd();
   if (estimate) /* refused before anything is solved when -grid_n cannot be coarsened */
-    for (PetscInt level = 0; level < 2; level++)
+    for (PetscInt level = 0; level < 2; level++) {
+      PetscCall(ItGridCheckEstimateCoarsening(app->grid, 2 << level));
       PetscCall(ItGridCreateCoarse(app->grid, 2 << level, &grid[level]));
+    }
   PetscCall(ItSpectrumCreate(app->grid, app->model, &s));
   PetscCall(ItSpectrumSetFromOptions(s));
   PetscCall(PetscTime(&start));

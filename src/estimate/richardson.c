@@ -247,6 +247,7 @@ static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, Pet
   L->factor           = factor;
   L->tolerance_factor = tolerance_factor;
   L->covariance       = covariance;
+  PetscCall(ItGridCheckEstimateCoarsening(problem->grid, factor));
   PetscCall(ItGridCreateCoarseOrder(problem->grid, factor, order, &L->grid));
   PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
   PetscCall(ItEstimateProbe(problem, transient, L, ok, why, len));

@@ -301,9 +301,25 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
 /* The same box cut into n_i / factor cells per axis, for multigrid levels and
    the error estimates of doc/physics.md §5 (the coarse cells are unions of
    factor^d fine cells). Every axis must divide by factor. Collective. */
-/* The fewest cells per axis of a coarsened grid: on 2 or 3 cells the
-   coarse solves of -error_estimate fail or mean nothing. */
+/* The fewest cells per axis of a grid coarsened for -error_estimate: on 2 or
+   3 cells its solves fail or mean nothing. The multigrid's levels may go down
+   to 2. */
 #define IT_GRID_MIN_COARSE 4
+
+/* Refuses a grid that -error_estimate cannot coarsen by factor: every axis
+   divisible, IT_GRID_MIN_COARSE cells per axis left. Collective. */
+PetscErrorCode ItGridCheckEstimateCoarsening(ItGrid fine, PetscInt factor) {
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < fine->dim; i++)
+    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= IT_GRID_MIN_COARSE, fine->comm,
+               PETSC_ERR_USER_INPUT,
+               "-grid_n: axis %" PetscInt_FMT " has %" PetscInt_FMT
+               " cells, which a grid coarsened by %" PetscInt_FMT
+               " cannot hold; use a multiple of %" PetscInt_FMT " of at least %" PetscInt_FMT
+               " (-error_estimate needs %d cells per axis on its coarsest grid)",
+               i, fine->n[i], factor, factor, IT_GRID_MIN_COARSE * factor, IT_GRID_MIN_COARSE);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) {
   PetscFunctionBegin;
@@ -322,13 +338,12 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
   PetscCheck(factor >= 1, fine->comm, PETSC_ERR_ARG_OUTOFRANGE, "coarsening factor %" PetscInt_FMT,
              factor);
   for (PetscInt i = 0; i < fine->dim; i++)
-    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= IT_GRID_MIN_COARSE, fine->comm,
+    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= 2, fine->comm,
                PETSC_ERR_USER_INPUT,
                "-grid_n: axis %" PetscInt_FMT " has %" PetscInt_FMT
                " cells, which a grid coarsened by %" PetscInt_FMT
-               " cannot hold; use a multiple of %" PetscInt_FMT " of at least %" PetscInt_FMT
-               " (-error_estimate needs %d cells per axis on its coarsest grid)",
-               i, fine->n[i], factor, factor, IT_GRID_MIN_COARSE * factor, IT_GRID_MIN_COARSE);
+               " cannot hold; use a multiple of %" PetscInt_FMT,
+               i, fine->n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
   g->comm     = fine->comm;
   g->dim      = fine->dim;
