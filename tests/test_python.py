@@ -59,6 +59,27 @@ check(np.allclose(cv, -6 + (np.arange(32) + 0.5) * 12 / 32, rtol=0, atol=1e-15) 
       np.allclose(s.marginal(2, ["r", "v"]), raw, rtol=0, atol=0),
       "snapshots(): coordinates are the cell centres; marginal(k, ['r']) sums over v times its cell; ['r', 'v'] is p[r, v]")
 
+# --- the one-file readers, which tools/ and tests/common.py read with ---
+p2, attrs2 = infotherm.read_density(s.files[2])
+check(np.array_equal(p2, raw.T) and attrs2["time"] == t2 and isinstance(attrs2["variables"], str),
+      f"read_density(): the file's /density transposed to [v, r], its attributes as Python values ({attrs2['variables']!r})")
+with tempfile.TemporaryDirectory() as d:
+    text = open(os.path.join(r.folder, "diagnostics.csv")).read()
+    with open(os.path.join(d, "diagnostics.csv"), "w") as f:  # a run still writing its last row
+        f.write(text + text.splitlines()[-1].split(",", 1)[0] + ",0.5")
+    partial = infotherm.read_columns(os.path.join(d, "diagnostics.csv"))
+    check(same_table(partial, os.path.join(r.folder, "diagnostics.csv")) and all(
+          isinstance(v, np.ndarray) and v.dtype == np.float64 for v in partial.values()),
+          f"read_columns(): float64 arrays; a last row with too few fields is left out ({len(partial)} rows)")
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+private = []
+for name in sorted(os.listdir(os.path.join(root, "tools"))) + ["../tests/common.py"]:
+    if name.endswith(".py"):
+        code = open(os.path.join(root, "tools", name)).read()
+        private += [f"{name}: {w}" for w in ("csv.reader", "csv.DictReader", "h5py.File", "np.loadtxt", "np.genfromtxt")
+                    if w in code]
+check(not private, f"tools/*.py and tests/common.py read the outputs only through the package ({private or 'no other reader'})")
+
 # errorband: q ± |err|
 import matplotlib  # noqa: E402
 matplotlib.use("Agg")

@@ -32,14 +32,55 @@ class Table(dict):
         return len(next(iter(self.values()))) if dict.__len__(self) else 0
 
 
-def read_table(path):
-    """A CSV file of the program (a header of names, float rows at 17 digits) as a
-    pandas DataFrame, or a Table without pandas. 'nan', 'inf' read as floats."""
+def read_columns(path):
+    """A CSV file of the program as a Table of float64 numpy columns (whatever pandas
+    says): a header of names, float rows at 17 digits, 'nan' and 'inf' read as floats.
+    A last row with too few fields (a run still writing it) is left out."""
     with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    names, values = rows[0], np.array([[float(x) for x in r] for r in rows[1:]], dtype=float).reshape(-1, len(rows[0]))
-    columns = {n: values[:, k] for k, n in enumerate(names)}
-    return _pd.DataFrame(columns) if _pd is not None else Table(columns)
+        rows = [r for r in csv.reader(f) if r]
+    if not rows:
+        raise ValueError(f"{path} is empty (no header)")
+    names = [n.strip() for n in rows[0]]
+    body = [r for r in rows[1:] if len(r) == len(names)]
+    values = np.array([[float(x) for x in r] for r in body], dtype=float).reshape(-1, len(names))
+    return Table({n: values[:, k] for k, n in enumerate(names)})
+
+
+def read_table(path):
+    """A CSV file of the program as a pandas DataFrame, or a Table without pandas
+    (read_columns)."""
+    columns = read_columns(path)
+    return _pd.DataFrame(dict(columns)) if _pd is not None else columns
+
+
+def read_json(path):
+    """A summary (summary.json, *_summary.json, crosscheck.json) as a dict."""
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_density(path):
+    """One density file (density_*.h5, mc_density_*.h5, eigenvector_*.h5, ...) as
+    (p, attrs): p a numpy array indexed by the variables in the model's order
+    (p[x0, x1, ...], first variable first), attrs the dataset's attributes with
+    strings as str and scalars as Python numbers."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        d = f["density"]
+        attrs = {k: _scalar(v) for k, v in d.attrs.items()}
+        data = np.array(d[...])
+    dim = int(attrs["dim"])
+    data = data.reshape([int(attrs[f"n{i}"]) for i in reversed(range(dim))])
+    return data.transpose(list(reversed(range(dim)))), attrs
+
+
+def _scalar(value):
+    value = _text(value)
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    return _text(value)
 
 
 def _with_column(table, name, values):
@@ -50,11 +91,6 @@ def _with_column(table, name, values):
     table = Table(table)
     table[name] = np.asarray(values, dtype=float)
     return table
-
-
-def _json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def _interval_midpoints(t):
@@ -90,7 +126,7 @@ class Result:
             value = None
             if os.path.exists(path):
                 self.files.append(name)
-                value = read_table(path) if name.endswith(".csv") else _json(path)
+                value = read_table(path) if name.endswith(".csv") else read_json(path)
             setattr(self, attr, value)
         for attr in ("mc", "crosscheck_mc"):
             table = getattr(self, attr)
@@ -221,9 +257,7 @@ class Snapshots:
         return len(self.files)
 
     def __getitem__(self, k):
-        with self._h5py.File(self.files[k], "r") as f:
-            p = np.array(f["density"][...])
-        return p.reshape(list(reversed(self.n))).transpose(list(reversed(range(len(self.n)))))
+        return read_density(self.files[k])[0]
 
     def marginal(self, k, variables):
         """The marginal density of snapshot k over the named variables, indexed in the order given."""
