@@ -269,11 +269,17 @@ class Snapshots:
         return np.transpose(m, [order.index(a) for a in keep])
 
     def to_xarray(self):
-        """An xarray.DataArray (time, first variable, ...) of every snapshot, with coordinates."""
+        """An xarray.DataArray (time, first variable, ...) of every snapshot, with coordinates,
+        read lazily without dask: nothing of /density is read until values are asked for
+        (.values, arithmetic, plotting), and then only the files and the hyperslab that a
+        selection (.isel, .sel, [k]) covers. The times come from the files' attributes."""
         import xarray as xr
-        data = np.stack([self[k] for k in range(len(self))])
+        from xarray.core import indexing
+        data = indexing.LazilyIndexedArray(_StackedDensity(self))
+        variable = xr.Variable(["time"] + self.variables, data)
         coords = {"time": self.times, **self.coords}
-        return xr.DataArray(data, dims=["time"] + self.variables, coords=coords, name=self.kind)
+        # through a Dataset: DataArray(variable) would read the data (as_compatible_data)
+        return xr.Dataset({self.kind: variable}, coords=coords)[self.kind]
 
     def __repr__(self):
         return f"infotherm.Snapshots({len(self)} {self.kind} file(s), variables {self.variables}, cells {self.n})"
@@ -282,3 +288,53 @@ class Snapshots:
 def snapshots(folder, kind="density"):
     """The snapshots of one kind in folder (density, stationary, mc, crosscheck, eigenvector), read lazily."""
     return Snapshots(folder, kind)
+
+
+def _stacked_density_class():
+    from xarray.backends import BackendArray
+    from xarray.core import indexing
+
+    class StackedDensity(BackendArray):
+        """The snapshots of a Snapshots as one lazily indexed (time, x0, x1, ...) array: a
+        selection opens only the files of the times it covers and reads only its hyperslab."""
+
+        def __init__(self, snaps):
+            self.snaps = snaps
+            self.shape = (len(snaps.files), *snaps.n)
+            self.dtype = np.dtype("float64")
+
+        def __getitem__(self, key):
+            return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC, self._read)
+
+        def _read(self, key):
+            key = tuple(key) + (slice(None),) * (len(self.shape) - len(key))
+            n_t = self.shape[0]
+            times = list(range(*key[0].indices(n_t))) if isinstance(key[0], slice) else [int(key[0]) % n_t]
+            # per variable: the contiguous block the key covers (h5py reads it) and the numpy index within
+            blocks, inner = [], []
+            for k, n in zip(key[1:], self.shape[1:]):
+                picked = list(range(*k.indices(n))) if isinstance(k, slice) else [int(k) % n]
+                lo, hi = (min(picked), max(picked) + 1) if picked else (0, 0)
+                blocks.append(slice(lo, hi))
+                inner.append([i - lo for i in picked] if isinstance(k, slice) else picked[0] - lo)
+            h5py = self.snaps._h5py
+            out = []
+            for t in times:
+                with h5py.File(self.snaps.files[t], "r") as f:
+                    d = f["density"]
+                    if d.ndim == len(blocks):  # stored slowest first: the blocks reversed, then transposed
+                        p = np.asarray(d[tuple(reversed(blocks))]).transpose()
+                    else:  # an older, flat layout: read whole
+                        p = read_density(self.snaps.files[t])[0][tuple(blocks)]
+                out.append(p[np.ix_(*[i if isinstance(i, list) else [i] for i in inner])] if p.size else
+                           np.zeros([len(i) if isinstance(i, list) else 1 for i in inner]))
+            stacked = np.stack(out) if out else np.zeros((0, *[len(i) if isinstance(i, list) else 1 for i in inner]))
+            drop = tuple(a + 1 for a, i in enumerate(inner) if not isinstance(i, list))
+            stacked = stacked.squeeze(axis=drop) if drop else stacked
+            return stacked if isinstance(key[0], slice) else stacked[0]
+
+    return StackedDensity
+
+
+def _StackedDensity(snaps):
+    return _stacked_density_class()(snaps)
