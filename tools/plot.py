@@ -467,11 +467,7 @@ def plot_mc(directory, table, summary, out_path, dpi):
 
 def plot_spectrum(directory, summary, out_path, dpi):
     """spectrum.csv: lambda_k and its imaginary part against k, with error bars."""
-    names, rows = [], []
-    with open(os.path.join(directory, "spectrum.csv")) as f:
-        names = f.readline().strip().split(",")
-        rows = [[float(x) for x in line.split(",")] for line in f if line.strip()]
-    data = {n: np.array([r[j] for r in rows]) for j, n in enumerate(names)}
+    data = infotherm.read_columns(os.path.join(directory, "spectrum.csv"))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for ax, part in zip(axes, ("lambda", "lambda_imag")):
         err = data.get(part + "_uncertainty")
