@@ -100,10 +100,15 @@ with tempfile.TemporaryDirectory() as d:
     text = open(os.path.join(r.folder, "diagnostics.csv")).read()
     with open(os.path.join(d, "diagnostics.csv"), "w") as f:  # a run still writing its last row
         f.write(text + text.splitlines()[-1].split(",", 1)[0] + ",0.5")
-    partial = infotherm.read_columns(os.path.join(d, "diagnostics.csv"))
+    partial = infotherm.read_columns(os.path.join(d, "diagnostics.csv"), partial=True)
     check(same_table(partial, os.path.join(r.folder, "diagnostics.csv")) and all(
           isinstance(v, np.ndarray) and v.dtype == np.float64 for v in partial.values()),
-          f"read_columns(): float64 arrays; a last row with too few fields is left out ({len(partial)} rows)")
+          f"read_columns(partial=True): float64 arrays; a last row with too few fields is left out ({len(partial)} rows)")
+    try:
+        infotherm.read_columns(os.path.join(d, "diagnostics.csv"))
+        check(False, "read_columns() refuses a short row")
+    except ValueError as e:
+        check("fields" in str(e), f"read_columns() refuses a short row (the tests read strictly): {e}")
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 private = []
 for name in sorted(os.listdir(os.path.join(root, "tools"))) + ["../tests/common.py"]:

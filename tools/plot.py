@@ -80,10 +80,10 @@ def read_summary(directory, name="summary.json"):
 
 def read_diagnostics(directory, name="diagnostics.csv"):
     """(names, data) of diagnostics.csv (or name): names of the columns, data[row, col]
-    (infotherm.read_columns, which leaves out a row being written right now)."""
+    (infotherm.read_columns, leaving out a last row being written right now)."""
     path = os.path.join(directory, name)
     try:
-        table = infotherm.read_columns(path)
+        table = infotherm.read_columns(path, partial=True)
     except ValueError as err:
         raise SystemExit(f"plot.py: error: {path}: {err}")
     names = table.columns

@@ -32,16 +32,22 @@ class Table(dict):
         return len(next(iter(self.values()))) if dict.__len__(self) else 0
 
 
-def read_columns(path):
+def read_columns(path, partial=False):
     """A CSV file of the program as a Table of float64 numpy columns (whatever pandas
     says): a header of names, float rows at 17 digits, 'nan' and 'inf' read as floats.
-    A last row with too few fields (a run still writing it) is left out."""
+    A row with another number of fields than the header raises ValueError, except,
+    with partial=True, a last row with too few (a run still writing it), left out."""
     with open(path, newline="") as f:
         rows = [r for r in csv.reader(f) if r]
     if not rows:
         raise ValueError(f"{path} is empty (no header)")
     names = [n.strip() for n in rows[0]]
-    body = [r for r in rows[1:] if len(r) == len(names)]
+    body = rows[1:]
+    if partial and body and len(body[-1]) < len(names):
+        body = body[:-1]
+    bad = next((k for k, r in enumerate(body) if len(r) != len(names)), None)
+    if bad is not None:
+        raise ValueError(f"{path}: row {bad + 1} has {len(body[bad])} fields, the header {len(names)}")
     values = np.array([[float(x) for x in r] for r in body], dtype=float).reshape(-1, len(names))
     return Table({n: values[:, k] for k, n in enumerate(names)})
 
