@@ -91,12 +91,17 @@ for ranks in (1, 2):
           and all(after.get(k) == before[k] for k in others),
           f"-overwrite ({ranks} rank(s)): the earlier run's snapshot 2 is gone, every other command's file and notes.txt are byte-identical")
 
-    # a live lock refuses; a lock of a process gone from this host is taken over with a note
+    # a live lock refuses (a live infotherm: a process whose command line names it); a lock of a
+    # process gone from this host is taken over with a note
     out = tmpdir(f"lock-{ranks}")
     os.makedirs(out)
+    live = subprocess.Popen(["bash", "-c", "exec -a infotherm sleep 120"])
     with open(out + "/run.lock", "w") as f:
-        f.write(f"{socket.gethostname()} {os.getpid()} -\n")
+        f.write(f"{socket.gethostname()} {live.pid} -\n")
+    time.sleep(0.2)  # until the exec has renamed it
     refused("a folder locked by a live process", "run", SMALL + ["-output_dir", out], out, "run.lock", ranks)
+    live.kill()
+    live.wait()
     gone = subprocess.Popen(["true"])
     gone.wait()
     with open(out + "/run.lock", "w") as f:

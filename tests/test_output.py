@@ -60,7 +60,7 @@ check("box is too small" in proc.stderr and s["box_too_small"] is True and s["bo
 printed = re.search(r"up to ([0-9.e+-]+) of the mass", proc.stderr)
 check(printed is not None and float(printed.group(1)) == float(f"{s['boundary_mass']:.3g}"),
       f"the warning prints summary.json's boundary_mass {s['boundary_mass']:.3g}: {proc.stderr.strip()}")
-proc = run("run", ["-model", "linear", "-grid_n", "32", "-init_cov", "0.1,0.1", "-t_final", "2", "-output_dir", out + "/ok"])
+proc = run("run", ["-model", "linear", "-grid_n", "32", "-init_cov", "1,1", "-t_final", "2", "-output_dir", out + "/ok"])
 s = read_json(out + "/ok/summary.json")
 check(proc.stderr == "" and s["box_too_small"] is False, "a box that holds the density gives no warning")
 

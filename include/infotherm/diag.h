@@ -30,6 +30,8 @@ const PetscReal    *ItDiagGetValues(ItDiag diag);
 PetscReal           ItDiagGetTime(ItDiag diag);
 PetscReal           ItDiagGetBoundaryMass(ItDiag diag);
 void                ItDiagGetMass(ItDiag diag, PetscReal *mass, PetscReal *negative);
+PetscErrorCode      ItDiagGetPositivity(ItDiag diag, PetscReal *negative_mass, PetscReal *t,
+                                        PetscReal *minimum);
 /* The sensor set X of doc/physics.md §3 (-sensor) and the unit of information. */
 PetscBool ItDiagIsSensor(ItDiag diag, PetscInt axis);
 PetscBool ItDiagUsesBits(ItDiag diag);

@@ -52,7 +52,10 @@ PetscErrorCode ItGridGetInfo(ItGrid grid, ItGridInfo *info);
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridSetUp(ItGrid grid);
+PetscErrorCode ItGridCheckEstimateCoarsening(ItGrid fine, PetscInt factor);
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse);
+PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt order,
+                                       ItGrid *coarse);
 PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
 PetscErrorCode ItGridDestroy(ItGrid *grid);
 PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[]);

@@ -77,6 +77,13 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
                                   PetscInt nstate, PetscReal state[], const char physics[]);
 PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint);
 PetscInt       ItIOSignalsReceived(void);
+void           ItIOProtectInput(const char file[]);
+PetscErrorCode ItIOCheckSnapshotModel(ItModel model, const char option[], const char file[],
+                                      PetscBool strict);
+void           ItIOScanOptionsFile(const char file[], char message[], size_t len);
+PetscErrorCode ItIOCheckUnusedOptions(MPI_Comm comm, const char *const prefixes[], PetscInt n,
+                                      const char what[]);
+void           ItIOSignalsForwarded(void);
 
 PetscErrorCode ItBufferPrintf(ItBuffer *buf, const char format[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
 PetscErrorCode ItBufferFree(ItBuffer *buf);

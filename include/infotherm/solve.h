@@ -67,4 +67,5 @@ PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);
 PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscReal *negative,
                                     PetscReal *nonfinite);
 PetscBool      ItSolveIsDensity(PetscReal mass, PetscReal negative);
+PetscErrorCode ItSolveCheckReadDensity(ItGrid grid, Vec p, const char what[], const char fix[]);
 PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]);

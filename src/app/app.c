@@ -54,6 +54,19 @@ static PetscErrorCode ItAppDiagnostics(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A box whose width overflows (-grid_lo -1e308 -grid_hi 1e308) has
+   coordinates and drifts that are not finite: named here, not as a drift. */
+static PetscErrorCode ItAppCheckBoxWidth(ItGrid grid) {
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < grid->dim; i++)
+    PetscCheck(!PetscIsInfOrNanReal(grid->hi[i] - grid->lo[i]) && !PetscIsInfOrNanReal(grid->h[i]),
+               grid->comm, PETSC_ERR_USER_INPUT,
+               "-grid_lo/-grid_hi: the box of axis %" PetscInt_FMT
+               " ([%g, %g]) is wider than a double can hold; give a finite width",
+               i + 1, (double)grid->lo[i], (double)grid->hi[i]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Model, grid, operator and diagnostics from the options; nothing is written. */
 PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscBool   set;
@@ -61,14 +74,19 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
 
   PetscFunctionBegin;
   PetscCall(PetscTime(&app->start));
+  PetscCall(ItAppCheckValues(NULL));
+  PetscCall(ItAppCheckCommandOptions(app->command));
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
+  PetscCall(ItAppCheckBoxWidth(app->grid));
+  PetscCall(ItAppCheckValues(app->model));
   PetscCall(ItIOMarginalAxes(app->grid, app->model, NULL, NULL)); /* -snapshot_marginal, checked */
   PetscCall(ItAppCheckOptions(app));
-  if (strcmp(app->command, "info")) { /* info estimates the memory, allocates nothing of grid size */
+  if (strcmp(app->command,
+             "info")) { /* info estimates the memory, allocates nothing of grid size */
     PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
     PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
     PetscCall(ItAppDiagnostics(app));
@@ -229,6 +247,24 @@ static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* summary.json's "positivity" (doc/physics.md §7): over every evaluation of
+   the density this process made, the largest mass of its cells of negative
+   value, when, and the smallest cell value; the bound the run enforces on
+   the former, relative to the mass. Collective. */
+static PetscErrorCode ItAppSummaryPositivity(ItApp *app, json_t *root) {
+  PetscReal negative, t, minimum;
+  json_t   *object;
+
+  PetscFunctionBegin;
+  PetscCall(ItDiagGetPositivity(app->diag, &negative, &t, &minimum));
+  PetscCall(ItJSONPack(&object, "{s:o, s:o, s:o, s:o}", "negative_mass_max", ItJSONReal(negative),
+                       "negative_mass_max_t", ItJSONReal(t), "density_min",
+                       ItJSONReal(minimum < PETSC_MAX_REAL ? minimum : NAN), "negative_mass_limit",
+                       ItJSONReal(IT_NEGATIVE_MASS_LIMIT)));
+  PetscCall(ItJSONSet(root, "positivity", object));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* summary.json: the run's description, the command's own keys (extra, an
    object the caller keeps; NULL: none) and the final diagnostics (or extra's
    own "final", from a command without diagnostics: spectrum). */
@@ -260,10 +296,31 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
                           ItJSONReal(ItDiagGetValues(app->diag)[k])));
     if (app->estimate) PetscCall(ItEstimateSummary(app->estimate, app->diag, root, final));
     PetscCall(ItJSONSet(root, "final", final));
+    PetscCall(ItAppSummaryPositivity(app, root));
   }
   PetscCall(ItAppWarnBox(app));
   PetscCall(ItIOWriteJSON(app->io, "summary.json", root));
   json_decref(root);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* What changes the meaning of a column without changing the columns: the
+   units of the heat rates (-temperature, -time_unit, -atp_kT), -bits and
+   the KL reference (the file named, or stationary). */
+static PetscErrorCode ItAppColumnMeaning(ItApp *app, json_t *fingerprint) {
+  PetscReal temperature = 0, time_unit = 0, atp_kT = 20;
+  PetscBool bits = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-temperature", &temperature, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-time_unit", &time_unit, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-atp_kT", &atp_kT, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-bits", &bits, NULL));
+  json_object_set_new(fingerprint, "temperature", json_real(temperature));
+  json_object_set_new(fingerprint, "time_unit", json_real(time_unit));
+  json_object_set_new(fingerprint, "atp_kT", json_real(atp_kT));
+  json_object_set_new(fingerprint, "bits", json_boolean(bits));
+  json_object_set_new(fingerprint, "kl_reference", json_string(app->kl_reference));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -280,6 +337,7 @@ PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
     if (ItDiagIsSensor(app->diag, i))
       json_array_append_new(sensor, json_string(ItModelGetVariableName(app->model, i)));
   json_object_set_new(fingerprint, "sensor", sensor);
+  PetscCall(ItAppColumnMeaning(app, fingerprint));
   text = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
   json_decref(fingerprint);
   PetscCheck(text, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot write the model's fingerprint");
@@ -287,6 +345,20 @@ PetscErrorCode ItAppPhysics(ItApp *app, char physics[], size_t len) {
              "the model's fingerprint is longer than %zu characters", len);
   PetscCall(PetscStrncpy(physics, text, len));
   free(text);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A state that is not finite is never written as a checkpoint (a restart
+   from it could only fail, and it would replace the last good one). */
+static PetscErrorCode ItAppCheckpointFinite(ItApp *app, PetscReal t, Vec p) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveDensityStatus(app->grid, p, &mass, &negative, &nonfinite));
+  PetscCheck(nonfinite == 0 && !PetscIsInfOrNanReal(mass), PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "at t = %g the density has %.0f cells that are not finite; no checkpoint is written "
+             "(the last one, if any, is kept): use a smaller -ts_dt or tighter -ts_rtol",
+             (double)t, (double)nonfinite);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -299,6 +371,7 @@ PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal 
   char           physics[8192];
 
   PetscFunctionBegin;
+  PetscCall(ItAppCheckpointFinite(app, t, p));
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   PetscCall(PetscMalloc1(nstate, &state));
   state[IT_STATE_T]        = t;

@@ -79,8 +79,9 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   for (PetscInt k = 0; k < nfile; k++) { /* every snapshot a density, before anything is written */
     char what[PETSC_MAX_PATH_LEN + 32];
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
+    PetscCall(ItIOCheckSnapshotModel(app->model, "the snapshot", files[k], PETSC_TRUE));
     PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, what, "leave it out of the analysis"));
+    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, "leave it out of the analysis"));
   }
   PetscCall(ItAppAnalyzeColumns(app->diag, &names));
   PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), (const char(*)[64])names));

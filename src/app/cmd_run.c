@@ -64,14 +64,20 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   {
     char what[PETSC_MAX_PATH_LEN + 32];
     PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
-    PetscCall(ItSolveCheckDensity(app->grid, app->p, what,
-                                  "restart from another checkpoint, or start afresh"));
+    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what,
+                                      "restart from another checkpoint, or start afresh"));
   }
   app->settings.restarted = PETSC_TRUE;
   app->settings.t0        = state[IT_STATE_T];
   app->settings.dt0       = state[IT_STATE_DT];
   app->settings.step0     = (PetscInt)state[IT_STATE_STEP];
-  app->boundary_mass      = state[IT_STATE_BOUNDARY];
+  PetscCheck(app->settings.t0 <= app->settings.t_final * (1 + 1e-12), PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT,
+             "-t_final %g is before the time of %s (t = %g): its table already holds rows past "
+             "it; give -t_final %g or more, or start afresh",
+             (double)app->settings.t_final, file, (double)app->settings.t0,
+             (double)app->settings.t0);
+  app->boundary_mass = state[IT_STATE_BOUNDARY];
   PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
                       (double)state[IT_STATE_T], app->settings.step0));

@@ -43,18 +43,18 @@ static PetscErrorCode ItAppSpectrumCoarse(ItApp *app, ItGrid coarse[2], PetscInt
    row[] = err, extrap, order, uncertainty, trusted, and in final the keys
    <name>_err, _extrap, _order, _uncertainty, _trusted when write is set;
    warns, once per part, where it is not trusted. */
-static PetscErrorCode ItAppSpectrumEstimate(const char *name, PetscReal fine, PetscReal half,
-                                            PetscReal quarter, PetscBool write, json_t *final,
-                                            json_t *untrusted, PetscReal row[5]) {
+static PetscErrorCode ItAppSpectrumEstimate(PetscInt p0, const char *name, PetscReal fine,
+                                            PetscReal half, PetscReal quarter, PetscBool write,
+                                            json_t *final, json_t *untrusted, PetscReal row[5]) {
   static const char *const suffix[5] = {"err", "extrap", "order", "uncertainty", "trusted"};
   char                     key[64];
 
   PetscFunctionBegin;
-  row[0] = ItEstimateCorrection(fine, half, quarter, (PetscReal)NAN);
+  row[0] = ItEstimateCorrection(p0, fine, half, quarter, (PetscReal)NAN);
   row[1] = fine + row[0];
   row[2] = ItEstimateOrder(fine, half, quarter);
-  row[3] = ItEstimateUncertainty(fine, half, quarter, (PetscReal)NAN);
-  row[4] = ItEstimateTrusted(fine, half, quarter) ? 1 : 0;
+  row[3] = ItEstimateUncertainty(p0, fine, half, quarter, (PetscReal)NAN);
+  row[4] = ItEstimateTrusted(p0, fine, half, quarter) ? 1 : 0;
   if (!write) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt j = 0; j < 5; j++) {
     PetscCall(PetscSNPrintf(key, sizeof(key), "%s_%s", name, suffix[j]));
@@ -63,27 +63,29 @@ static PetscErrorCode ItAppSpectrumEstimate(const char *name, PetscReal fine, Pe
   }
   if (!row[4]) {
     PetscCall(ItJSONAppend(untrusted, json_string(name)));
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                           "infotherm: warning: %s converges at the observed order %.3g, not 2: "
-                           "its error estimate is not trustworthy; refine the grid (-grid_n)\n",
-                           name, (double)row[2]));
+    PetscCall(PetscFPrintf(
+        PETSC_COMM_WORLD, PETSC_STDERR,
+        "infotherm: warning: %s converges at the observed order %.3g, not %" PetscInt_FMT
+        ": its error estimate is not trustworthy; refine the grid (-grid_n)\n",
+        name, (double)row[2], p0));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Both parts' error bars of rate k into row[0..4] (real) and row[5..9]
    (imaginary; in final only for a complex rate). */
-static PetscErrorCode ItAppSpectrumEstimateRate(PetscInt k, PetscInt count, const PetscReal re[2],
-                                                PetscReal *coarse[2], json_t *final,
-                                                json_t *untrusted, PetscReal row[10]) {
+static PetscErrorCode ItAppSpectrumEstimateRate(PetscInt p0, PetscInt k, PetscInt count,
+                                                const PetscReal re[2], PetscReal *coarse[2],
+                                                json_t *final, json_t *untrusted,
+                                                PetscReal row[10]) {
   char name[64];
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(name, sizeof(name), "lambda_%" PetscInt_FMT, k + 1));
-  PetscCall(ItAppSpectrumEstimate(name, re[0], coarse[0][k], coarse[1][k], PETSC_TRUE, final,
+  PetscCall(ItAppSpectrumEstimate(p0, name, re[0], coarse[0][k], coarse[1][k], PETSC_TRUE, final,
                                   untrusted, row));
   PetscCall(PetscSNPrintf(name, sizeof(name), "lambda_%" PetscInt_FMT "_imag", k + 1));
-  PetscCall(ItAppSpectrumEstimate(name, re[1], coarse[0][count + k], coarse[1][count + k],
+  PetscCall(ItAppSpectrumEstimate(p0, name, re[1], coarse[0][count + k], coarse[1][count + k],
                                   (PetscBool)(re[1] != 0), final, untrusted, row + 5));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -128,7 +130,8 @@ static PetscErrorCode ItAppSpectrumTable(ItApp *app, ItSpectrum s, PetscReal *co
       PetscCall(ItJSONSet(final, key, ItJSONReal(row[2])));
     }
     if (coarse)
-      PetscCall(ItAppSpectrumEstimateRate(k, count, &row[1], coarse, final, untrusted, &row[5]));
+      PetscCall(ItAppSpectrumEstimateRate(app->grid->order_fp, k, count, &row[1], coarse, final,
+                                          untrusted, &row[5]));
     if (quiet) continue;
     if (row[2] != 0)
       PetscCall(PetscPrintf(PETSC_COMM_WORLD,
@@ -170,6 +173,15 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
+  { /* -error_estimate order is run's and stationary's (doc/physics.md §5) */
+    char      method[32] = "";
+    PetscBool order;
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-error_estimate", method, sizeof(method), NULL));
+    PetscCall(PetscStrcmp(method, "order", &order));
+    PetscCheck(!order, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-error_estimate order: spectrum estimates its rates' errors from the grids "
+               "coarsened by 2 and 4 only; use -error_estimate");
+  }
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Error estimate", "ItApp");
   PetscCall(
       PetscOptionsBool("-error_estimate",
@@ -179,8 +191,10 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(PetscOptionsBool("-quiet", "no line per rate on stdout", NULL, quiet, &quiet, NULL));
   PetscOptionsEnd();
   if (estimate) /* refused before anything is solved when -grid_n cannot be coarsened */
-    for (PetscInt level = 0; level < 2; level++)
+    for (PetscInt level = 0; level < 2; level++) {
+      PetscCall(ItGridCheckEstimateCoarsening(app->grid, 2 << level));
       PetscCall(ItGridCreateCoarse(app->grid, 2 << level, &grid[level]));
+    }
   PetscCall(ItSpectrumCreate(app->grid, app->model, &s));
   PetscCall(ItSpectrumSetFromOptions(s));
   PetscCall(PetscTime(&start));

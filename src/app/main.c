@@ -96,39 +96,6 @@ static char *ItWrapFormula(const char *option, const char *value) {
   return wrapped;
 }
 
-/* PETSc's options-file parser stops with a trace at a value that looks like
-   an option ("cannot specify two options per line"), as a formula that starts
-   with '-' and a letter does; finds such a line and says what to write
-   instead (message[0] = 0: none). Quoted values may hold spaces. */
-static void ItCheckOptionsFile(const char *file, char message[], size_t len) {
-  FILE  *f    = fopen(file, "r");
-  char  *line = NULL;
-  size_t cap  = 0;
-  int    n    = 0;
-
-  message[0] = 0;
-  if (!f) return;
-  while (!message[0] && getline(&line, &cap, f) > 0) {
-    char *key = line, *value, *hash = strchr(line, '#');
-    n++;
-    if (hash) *hash = 0;
-    key += strspn(key, " \t\r\n");
-    if (key[0] != '-') continue;
-    value = key + strcspn(key, " \t\r\n");
-    if (!*value) continue;
-    *value++ = 0;
-    value += strspn(value, " \t\r\n");
-    if (*value == '"') value++;
-    if (ItLooksLikeOption(value))
-      snprintf(message, len,
-               "%s line %d: the value of %s starts with '-' and a letter, which PETSc reads as "
-               "another option; wrap a formula in parentheses, e.g. %s \"(-v + 0.3)\"",
-               file, n, key, key);
-  }
-  free(line);
-  fclose(f);
-}
-
 /* -version (or --version, or the command "version") anywhere: prints the
    version, the commit and PETSc's version, and says so (1). */
 static int ItPrintVersion(int argc, char **argv) {
@@ -179,7 +146,7 @@ int main(int argc, char **argv) {
       if (access(argv[k + 1], R_OK) != 0)
         snprintf(ItErrorText, sizeof(ItErrorText), "cannot read the options file %s", argv[k + 1]);
       else
-        ItCheckOptionsFile(argv[k + 1], ItErrorText, sizeof(ItErrorText));
+        ItIOScanOptionsFile(argv[k + 1], ItErrorText, sizeof(ItErrorText));
       if (ItErrorText[0]) {
         ItErrorIsUser = PETSC_TRUE;
         k++;

@@ -3,7 +3,8 @@
    unknowns a rank owns, plus what every rank holds anyway. `info` prints it;
    every command refuses to start when a rank's share clearly exceeds
    the memory its node reports per rank (-memory_check false overrides).
-   Monte Carlo particles are not counted (the MC commands count the grid). */
+   The spectrum's eigensolver and the Monte Carlo's particles add what their
+   options ask for (-spectrum_nev, -mc_particles). */
 #include <unistd.h>
 #include <infotherm/private/appimpl.h>
 
@@ -26,6 +27,7 @@ static const ItMemoryCost ItMemoryTable[] = {
     {"grid, density, diagnostics", {"info", "run", "stationary", "analyze", "mc", "crosscheck"}, 110.0, 0.0},
     {"stationary solve (matrix, BoomerAMG)", {"stationary"}, 0.0, 100.0},
     {"time stepping (matrices, ILU, stages, GMRES)", {"run", "crosscheck"}, 650.0, 27.0},
+    {"spectrum (shift-and-invert LU, eigensolver)", {"spectrum"}, 1100.0, 60.0},
 };
 /* clang-format on */
 static const PetscReal ItMemoryPerRank = 50e6; /* MPI, PETSc and the program, on every rank */
@@ -42,14 +44,43 @@ static PetscReal ItMemoryPerUnknown(const char command[], PetscInt dim) {
   return bytes;
 }
 
+/* What grows with an option rather than with the grid, measured the same
+   way (2 variables, one rank, loaded machine): the spectrum's eigensolver
+   basis, 23 B per unknown per requested rate (128^2, -spectrum_nev 4 and
+   20: 72.9 and 78.8 MB; the table's 1400 B per unknown from 64^2, 128^2,
+   256^2: 57.2, 72.9, 140.1 MB), and the Monte Carlo's particles, 25 B per
+   particle per variable (1e6 and 3e6 particles: 98.6 and 196.3 MB). LU's
+   fill-in grows faster than the unknowns on 3 or more variables: there the
+   spectrum's figure is a lower bound. */
+#define IT_MEMORY_PER_RATE 24.0
+#define IT_MEMORY_PER_PARTICLE_VARIABLE 25.0
+
+static PetscReal ItMemoryOptionBytes(ItGrid grid, const char command[], PetscReal share,
+                                     PetscReal size) {
+  PetscInt nev = 4, particles = 100000;
+
+  if (!strcmp(command, "spectrum")) {
+    PetscOptionsGetInt(NULL, NULL, "-spectrum_nev", &nev, NULL);
+    return share * IT_MEMORY_PER_RATE * (PetscReal)PetscMax(nev, 1);
+  }
+  if (!strcmp(command, "mc") || !strcmp(command, "crosscheck")) {
+    PetscOptionsGetInt(NULL, NULL, "-mc_particles", &particles, NULL);
+    return PetscCeilReal((PetscReal)PetscMax(particles, 0) / size) *
+           IT_MEMORY_PER_PARTICLE_VARIABLE * (PetscReal)grid->dim;
+  }
+  return 0;
+}
+
 /* The estimated peak of one rank: its share of the unknowns (the largest,
-   when they do not divide evenly) times the bytes per unknown, plus the base.
-   Not collective. */
+   when they do not divide evenly) times the bytes per unknown, plus the base
+   and what the options add (ItMemoryOptionBytes). Not collective. */
 static PetscReal ItMemoryEstimateOn(ItGrid grid, const char command[], PetscReal size) {
-  PetscReal cells = 1;
+  PetscReal cells = 1, share;
 
   for (PetscInt i = 0; i < grid->dim; i++) cells *= (PetscReal)grid->n[i];
-  return ItMemoryPerRank + PetscCeilReal(cells / size) * ItMemoryPerUnknown(command, grid->dim);
+  share = PetscCeilReal(cells / size);
+  return ItMemoryPerRank + share * ItMemoryPerUnknown(command, grid->dim) +
+         ItMemoryOptionBytes(grid, command, share, size);
 }
 
 static PetscReal ItMemoryEstimate(ItGrid grid, const char command[]) {
@@ -107,13 +138,17 @@ PetscErrorCode ItAppCheckMemory(ItApp *app) {
   PetscCall(ItMemoryNode(PETSC_COMM_WORLD, &have, &ranks));
   need = ItMemoryEstimate(app->grid, command);
   {
+    const PetscReal extra = ItMemoryOptionBytes(
+        app->grid, command, PetscCeilReal(ItGridCellCount(app->grid) / size), size);
     const char *need_u = ItMemoryUnit(need, &need_v), *have_u = ItMemoryUnit(have, &have_v);
     PetscCheck(need <= ItMemoryLimit * have, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-               "%s needs about %.3g %s per rank (%.4g unknowns on %d rank(s), %.0f B per unknown) "
-               "but a node has %.3g %s per rank (%d rank(s) per node): use more nodes, a coarser "
-               "-grid_n, or -memory_check false",
+               "%s needs about %.3g %s per rank (%.4g unknowns on %d rank(s), %.0f B per "
+               "unknown%s) but a node has %.3g %s per rank (%d rank(s) per node): use more nodes, "
+               "a coarser -grid_n%s, or -memory_check false",
                command, (double)need_v, need_u, (double)ItGridCellCount(app->grid), size,
-               (double)ItMemoryPerUnknown(command, app->grid->dim), (double)have_v, have_u, ranks);
+               (double)ItMemoryPerUnknown(command, app->grid->dim),
+               extra > 0 ? ", and what -mc_particles or -spectrum_nev add" : "", (double)have_v,
+               have_u, ranks, extra > 0 ? ", fewer -mc_particles or -spectrum_nev" : "");
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -180,7 +215,15 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
                           (double)ItMemoryPerUnknown(commands[k], app->grid->dim)));
   }
   unit = ItMemoryUnit(have, &value);
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, " the node has %.3g %s per rank (%d rank(s) per node)\n",
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, " the node has %.3g %s per rank (%d rank(s) per node)",
                         (double)value, unit, ranks));
+  for (size_t k = 0; k < 2; k++) { /* what the options add: spectrum and mc */
+    const char     *other[2] = {"spectrum", "mc"};
+    const PetscReal need     = ItMemoryEstimate(app->grid, other[k]);
+    unit                     = ItMemoryUnit(need, &value);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "; %s %.3g %s (%s)", other[k], (double)value, unit,
+                          k ? "with -mc_particles" : "with -spectrum_nev"));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

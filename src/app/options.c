@@ -12,6 +12,9 @@
    model reads (-tuning, -linear_D, a model's parameter) counts as unknown
    under another model. */
 #include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <strings.h>
 #include <infotherm/private/appimpl.h>
 
@@ -230,5 +233,178 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]) {
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
   for (PetscInt k = 0; k < ngiven; k++) PetscCall(PetscFree(given[k]));
   PetscCall(PetscFree(given));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* infotherm's options that are switches: given without a value they mean true. */
+static const char *const ItAppSwitchOptions[] = {"quiet", "overwrite",    "error_estimate",
+                                                 "bits",  "memory_check", "help"};
+
+/* infotherm's integer options: PETSc converts their values to a 32-bit int
+   without a range check (-spectrum_nev 4294967297 read as 1). */
+static const char *const ItAppIntegerOptions[] = {"grid_n",    "spectrum_nev", "mc_particles",
+                                                  "mc_seed",   "mc_batches",   "expr_threads",
+                                                  "post_ranks"};
+
+/* A list value (comma-separated) with an empty entry (-grid_n 32, or
+   -grid_distribute x1,,x2: PETSc reads 0, a zero-length string, or skips
+   it), and an integer option's entries beyond the range of PetscInt. */
+static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
+  const size_t len = strlen(value);
+  const char  *v   = value;
+
+  PetscFunctionBegin;
+  PetscCheck(value[0] != ',' && value[len - 1] != ',' && !strstr(value, ",,"), PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT, "-%s %s has an empty entry in its comma-separated list", name,
+             value);
+  for (const char *e = value; e; e = strchr(e, ',') ? strchr(e, ',') + 1 : NULL) {
+    char  *end;
+    double x = strtod(e, &end);
+    PetscCheck(!((*end == ',' || !*end) && end != e && x != 0 && fabs(x) < DBL_MIN),
+               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-%s %s: %.*s is subnormal (below %g in magnitude), too small to compute with", name,
+               value, (int)(end - e), e, DBL_MIN);
+  }
+  if (!ItAppMatches(name, ItAppIntegerOptions, IT_COUNT(ItAppIntegerOptions)))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  while (*v) {
+    char     *end;
+    long long n;
+    const int tlen = (int)(strchr(v, ',') ? strchr(v, ',') - v : (ptrdiff_t)strlen(v));
+    errno          = 0;
+    n              = strtoll(v, &end, 10);
+    PetscCheck(end != v && (*end == ',' || !*end || *end == '.' || *end == 'e' || *end == 'E') &&
+                   errno != ERANGE && n <= PETSC_MAX_INT && n >= -PETSC_MAX_INT,
+               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-%s %s: '%.*s' is not an integer of at most %d in magnitude", name, value, tlen, v,
+               PETSC_MAX_INT);
+    v = strchr(v, ',');
+    if (!v) break;
+    v++;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Stops at option `name` (without '-') if it is given without a value: PETSc
+   would read its default there, over an earlier value of the same option.
+   An option nothing has read yet is looked up in PETSc's list of options
+   left unused (names, values), so that the look-up does not mark it used. */
+static PetscErrorCode ItAppCheckValue(const char name[], PetscInt nleft, char **names,
+                                      char **values) {
+  char        key[256];
+  const char *value = NULL;
+  PetscBool   set   = PETSC_FALSE, used;
+
+  PetscFunctionBegin;
+  if (ItAppMatches(name, ItAppSwitchOptions, IT_COUNT(ItAppSwitchOptions)) ||
+      name[strlen(name) - 1] == '_')
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", name));
+  PetscCall(PetscOptionsUsed(NULL, name, &used));
+  if (used) PetscCall(PetscOptionsFindPair(NULL, NULL, key, &value, &set));
+  for (PetscInt k = 0; !used && k < nleft; k++)
+    if (!strcasecmp(names[k], name)) {
+      set   = PETSC_TRUE;
+      value = values[k];
+    }
+  PetscCheck(!set || (value && value[0]), PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-%s is given without a value (its last occurrence, on the command line or in an "
+             "options file); give it one or drop it",
+             name);
+  if (set) PetscCall(ItAppCheckList(name, value));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Options of PETSc's grid (DMDA) that would change the grid behind infotherm's
+   back: the grid is set by -grid_n, -grid_lo, -grid_hi and -grid_distribute. */
+static const char *const ItAppGridOwned[] = {"da_grid_x",
+                                             "da_grid_y",
+                                             "da_grid_z",
+                                             "da_refine",
+                                             "da_refine_x",
+                                             "da_refine_y",
+                                             "da_refine_z",
+                                             "da_refine_hierarchy_x",
+                                             "da_refine_hierarchy_y",
+                                             "da_refine_hierarchy_z",
+                                             "da_stencil_width",
+                                             "da_stencil_type",
+                                             "da_bd_x",
+                                             "da_bd_y",
+                                             "da_bd_z",
+                                             "da_overlap"};
+
+/* Every option of infotherm given without a value, and PETSc's options that
+   resize the grid, stop the command before anything is read or written.
+   With model NULL (before the model and the grid read their options) only
+   the grid's options and -model; with the model, all of infotherm's.
+   Collective: every rank holds the same options. */
+PetscErrorCode ItAppCheckValues(ItModel model) {
+  static const char *const grid[] = {"grid_n", "grid_lo", "grid_hi", "grid_distribute", "model"};
+  /* lists of numbers that the model reads */
+  PetscBool set;
+  PetscInt  nleft;
+  char    **names, **values;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
+  for (PetscInt k = 0; k < IT_COUNT(grid); k++)
+    PetscCall(ItAppCheckValue(grid[k], nleft, names, values));
+  for (PetscInt k = 0; model && k < IT_COUNT(ItAppKnownOptions); k++)
+    PetscCall(ItAppCheckValue(ItAppKnownOptions[k], nleft, names, values));
+  for (PetscInt k = 0; model && k < IT_COUNT(ItAppModelOptions); k++)
+    PetscCall(ItAppCheckValue(ItAppModelOptions[k], nleft, names, values));
+  for (PetscInt k = 0; model && k < ItModelGetParameterCount(model); k++) {
+    const char *param;
+    PetscCall(ItModelGetParameterInfo(model, k, &param, NULL, NULL));
+    PetscCall(ItAppCheckValue(param, nleft, names, values));
+  }
+  for (PetscInt k = 0; model && k < nleft; k++) {
+    const PetscInt d = ItModelGetDimension(model);
+    PetscInt       n = 1;
+    if (!values[k] || (strcasecmp(names[k], "init_mean") && strcasecmp(names[k], "init_cov")))
+      continue;
+    for (const char *c = values[k]; *c; c++) n += *c == ',';
+    PetscCheck(strcasecmp(names[k], "init_mean") || n == d, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-init_mean needs %" PetscInt_FMT " values (one per variable); got %" PetscInt_FMT,
+               d, n);
+    PetscCheck(strcasecmp(names[k], "init_cov") || n == d || n == d * d, PETSC_COMM_WORLD,
+               PETSC_ERR_USER_INPUT,
+               "-init_cov needs %" PetscInt_FMT " values (row-major) or %" PetscInt_FMT
+               " variances; got %" PetscInt_FMT,
+               d * d, d, n);
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
+  for (PetscInt k = 0; k < IT_COUNT(ItAppGridOwned); k++) {
+    char key[64];
+    PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", ItAppGridOwned[k]));
+    PetscCall(PetscOptionsHasName(NULL, NULL, key, &set));
+    PetscCheck(!set, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "%s would resize PETSc's grid behind infotherm's back; set the grid with -grid_n, "
+               "-grid_lo, -grid_hi (and -grid_distribute)",
+               key);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate where the command has no error estimate (analyze, mc,
+   info) would be accepted and ignored: refused. Collective. */
+PetscErrorCode ItAppCheckCommandOptions(const char command[]) {
+  static const char *const estimating[] = {"run", "stationary", "crosscheck", "spectrum"};
+  static const char *const off[]        = {"false", "no", "off", "0"};
+  char                     value[32]    = "";
+  PetscBool                set;
+
+  PetscFunctionBegin;
+  /* a method (richardson, order) or a truth value: only false, no, off, 0 turn it off */
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-error_estimate", value, sizeof(value), &set));
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  for (size_t k = 0; k < IT_COUNT(off); k++)
+    if (!strcasecmp(value, off[k])) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(ItAppMatches(command, estimating, IT_COUNT(estimating)), PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT,
+             "-error_estimate applies to run, stationary, crosscheck and spectrum; '%s' has no "
+             "error estimate: drop it",
+             command);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

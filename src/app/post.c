@@ -21,6 +21,7 @@
 #define IT_POST_TAG 7401    /* the states' messages on MPI_COMM_WORLD */
 #define IT_POST_HEADER 6    /* kind, t, dt, step, row (END: interrupted), snapshot */
 #define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
+#define IT_POST_SIGNAL_TAG 7402 /* a post rank's signal, forwarded to every solver rank */
 
 enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END };
 
@@ -168,11 +169,45 @@ static PetscErrorCode ItPostCheckpointSend(void *ctx, PetscReal t, PetscInt step
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A signal that reached a post rank alone (kill -USR1 of its pid) would be
+   lost: the post rank tells every solver rank once, and the solver ranks
+   count it as their own at their next poll (ItPostSignalReceive). The
+   message is one int, sent eagerly. */
+static PetscErrorCode ItPostSignalForward(void) {
+  static PetscBool forwarded = PETSC_FALSE;
+  int              one       = 1;
+
+  PetscFunctionBegin;
+  if (forwarded || ItIOSignalsReceived() == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  forwarded = PETSC_TRUE;
+  for (PetscMPIInt s = 0; s < ItPost.nsolver; s++) {
+    MPI_Request request;
+    PetscCallMPI(MPI_Isend(&one, 1, MPI_INT, s, IT_POST_SIGNAL_TAG, MPI_COMM_WORLD, &request));
+    PetscCallMPI(MPI_Request_free(&request));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A solver rank: a post rank's forwarded signal counts as received here. */
+static PetscErrorCode ItPostSignalReceive(void) {
+  int arrived = 0, one;
+
+  PetscFunctionBegin;
+  PetscCallMPI(
+      MPI_Iprobe(MPI_ANY_SOURCE, IT_POST_SIGNAL_TAG, MPI_COMM_WORLD, &arrived, MPI_STATUS_IGNORE));
+  if (!arrived) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Recv(&one, 1, MPI_INT, MPI_ANY_SOURCE, IT_POST_SIGNAL_TAG, MPI_COMM_WORLD,
+                        MPI_STATUS_IGNORE));
+  ItIOSignalsForwarded();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The signal and wall-clock poll of app, with app as its context. */
 static PetscErrorCode ItPostInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint) {
   ItPostLink *link = (ItPostLink *)ctx;
 
   PetscFunctionBegin;
+  PetscCall(ItPostSignalReceive());
   PetscCall(link->interrupt(link->app, stop, checkpoint));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -227,6 +262,7 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
     int          arrived = 0;
     /* wait for the next state without spinning: the solver ranks may share these cores */
     while (!arrived) {
+      PetscCall(ItPostSignalForward());
       PetscCallMPI(MPI_Iprobe(0, IT_POST_TAG, MPI_COMM_WORLD, &arrived, MPI_STATUS_IGNORE));
       if (!arrived) nanosleep(&(struct timespec){0, IT_POST_IDLE}, NULL);
     }

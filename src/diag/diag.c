@@ -56,6 +56,10 @@ struct _p_ItDiag {
   ItDiagColumns col;
   PetscReal     boundary_mass; /* fraction of the mass in the outermost cells */
   PetscReal     negative_mass; /* the mass of the cells of negative value (<= 0) */
+  /* positivity over every evaluation (summary.json): the most negative
+     negative_mass and its time, and this rank's smallest cell value (reduced
+     only when asked, ItDiagGetPositivity: no collective per step) */
+  PetscReal negative_worst, negative_worst_t, min_local;
   /* options */
   PetscBool sensor[IT_MAX_DIM]; /* the set X (-sensor) */
   PetscInt  nsensor;
@@ -299,9 +303,12 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
   if (!IT_DIAG_EVALUATE)
     PetscCall(PetscLogEventRegister("ItDiagEvaluate", DM_CLASSID, &IT_DIAG_EVALUATE));
   PetscCall(PetscNew(&g));
-  g->grid  = grid;
-  g->model = model;
-  g->t     = PETSC_MIN_REAL;
+  g->grid             = grid;
+  g->model            = model;
+  g->t                = PETSC_MIN_REAL;
+  g->negative_worst   = 0;
+  g->negative_worst_t = (PetscReal)NAN;
+  g->min_local        = PETSC_MAX_REAL;
   PetscCall(ItDiagReadOptions(g));
   PetscCall(ItDiagCreateColumns(g, (PetscBool)(reference != NULL)));
   PetscCall(ItDiagCreateMarginals(g));
@@ -363,6 +370,7 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
     (void)l;
     local[S_MASS] += pc;
     if (pc < 0) local[S_NEGATIVE] += pc;
+    if (pc < g->min_local) g->min_local = pc;
     if (pc > 0) local[S_PLNP] += pc * g->lnp[o];
     if (pc > 0 && g->lnref && g->lnref[o] > PETSC_MIN_REAL)
       local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
@@ -495,8 +503,12 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   const PetscReal      info = g->bits ? 1 / PetscLogReal(2.0) : 1, mass = sum[S_MASS];
   PetscReal           *value = g->value, ep = 0;
 
-  g->boundary_mass    = sum[S_BOUNDARY] / mass;
-  g->negative_mass    = sum[S_NEGATIVE];
+  g->boundary_mass = sum[S_BOUNDARY] / mass;
+  g->negative_mass = sum[S_NEGATIVE];
+  if (sum[S_NEGATIVE] < g->negative_worst) {
+    g->negative_worst   = sum[S_NEGATIVE];
+    g->negative_worst_t = g->t;
+  }
   value[col->mass]    = mass;
   value[col->entropy] = -sum[S_PLNP] * info;
   for (PetscInt a = 0; a < grid->dim; a++) {
@@ -767,6 +779,19 @@ PetscReal ItDiagGetBoundaryMass(ItDiag g) {
 void ItDiagGetMass(ItDiag g, PetscReal *mass, PetscReal *negative) {
   *mass     = g->value[g->col.mass];
   *negative = g->negative_mass;
+}
+
+/* Positivity over every evaluation so far: the largest size of the mass of
+   the cells of negative value (>= 0) and the time of the first evaluation
+   that had it (NaN: none negative), and the smallest cell value of the
+   density (PETSC_MAX_REAL: none evaluated). Collective: one reduction. */
+PetscErrorCode ItDiagGetPositivity(ItDiag g, PetscReal *negative_mass, PetscReal *t,
+                                   PetscReal *minimum) {
+  PetscFunctionBegin;
+  *negative_mass = -g->negative_worst;
+  *t             = g->negative_worst_t;
+  PetscCall(ItGridMin(g->grid, g->min_local, minimum));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscBool ItDiagIsSensor(ItDiag g, PetscInt axis) {

@@ -9,11 +9,13 @@
    times the run's: the difference is the time stepper's error, which hardly
    depends on the cell size. Each coarse solve keeps its diagnostics rows; the
    fine solve's rows then get, for every column q but mass (conserved to
-   round-off on every grid), q_err = (q_h - q_2h)/3 + (q_4h,tight - q_4h) and
+   round-off on every grid), q_err = (q_h - q_2h)/(2^p0 - 1) + (q_4h,tight -
+   q_4h) at the operator's order p0 (-fp_order: 2 or 4; every grid uses it) and
    q_extrap = q_h + q_err, and summary.json the observed order of each
    quantity, whether it is trusted, and the coarse solves' cost. A restart
    (-restart) solves the coarse grids again from t = 0 (they do not depend on
    the fine state) and continues the fine one from its checkpoint. */
+#include <strings.h>
 #include <infotherm/estimate.h>
 
 /* the blocks after the diagnostics: _err, _extrap, _uncertainty, _trusted */
@@ -43,7 +45,11 @@ typedef struct {
 struct _p_ItEstimate {
   ItEstimateProblem problem; /* the fine problem */
 
-  PetscInt        ncol, nlevel;
+  PetscInt ncol, nlevel;
+  PetscInt order; /* the expected order p0: the operator's, -fp_order */
+  /* -error_estimate order: one level, the same grid under the fourth-order
+     operator (at tighter time tolerances), q_err = q_4 - q_h */
+  PetscBool       order_difference;
   PetscBool       transient, time_error;
   ItEstimateLevel level[IT_ESTIMATE_NLEVEL];
   PetscLogDouble  fine_seconds;
@@ -58,18 +64,48 @@ struct _p_ItEstimate {
   char      why[512];
 };
 
-/* -error_estimate: whether this command estimates its errors. Collective. */
-PetscErrorCode ItEstimateFromOptions(MPI_Comm comm, PetscBool *on) {
+/* -error_estimate [richardson|order|true|false]: whether this command
+   estimates its errors, and how (*order_difference: by the fourth-order
+   operator on the same grid; NULL: not asked). Collective. */
+static PetscErrorCode ItEstimateReadMethod(MPI_Comm comm, PetscBool *on,
+                                           PetscBool *order_difference) {
+  char      value[32] = "";
+  PetscBool set, flag, order;
+
   PetscFunctionBegin;
   *on = PETSC_FALSE;
   PetscOptionsBegin(comm, NULL, "Error estimate", "ItApp");
-  PetscCall(
-      PetscOptionsBool("-error_estimate",
-                       "also solve on the grids coarsened by 2 and 4 (and, for a transient, "
-                       "at tighter time tolerances): <q>_err and <q>_extrap columns, observed "
-                       "orders in summary.json (needs -grid_n divisible by 4)",
-                       NULL, *on, on, NULL));
+  PetscCall(PetscOptionsString(
+      "-error_estimate",
+      "richardson (the default when given bare): also solve on the grids coarsened by 2 and 4 "
+      "(and, for a transient, at tighter time tolerances): <q>_err and <q>_extrap columns, "
+      "observed orders in summary.json (needs -grid_n divisible by 4); order: under -fp_order 2, "
+      "the same grid solved also with -fp_order 4, q_err = q_4 - q_2",
+      NULL, value, value, sizeof(value), &set));
   PetscOptionsEnd();
+  PetscCall(PetscStrcmp(value, "order", &order));
+  if (order_difference) *order_difference = order;
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscStrcmp(value, "richardson", &flag));
+  if (flag || order || !value[0]) {
+    *on = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  {
+    static const char *const truth[] = {"true", "yes", "on", "1", "false", "no", "off", "0"};
+    PetscInt                 k       = 0;
+    while (k < 8 && strcasecmp(value, truth[k])) k++;
+    PetscCheck(k < 8, comm, PETSC_ERR_USER_INPUT,
+               "-error_estimate %s: give richardson, order, true or false", value);
+    *on = (PetscBool)(k < 4);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -error_estimate: whether this command estimates its errors. Collective. */
+PetscErrorCode ItEstimateFromOptions(MPI_Comm comm, PetscBool *on) {
+  PetscFunctionBegin;
+  PetscCall(ItEstimateReadMethod(comm, on, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -202,7 +238,7 @@ static PetscErrorCode ItEstimateProbe(const ItEstimateProblem *problem, PetscBoo
 /* The level's grid, density, and (when it can be solved, *ok) its
    diagnostics; why[len] says what failed. Collective. */
 static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, PetscBool transient,
-                                           ItEstimateLevel *L, PetscInt factor,
+                                           ItEstimateLevel *L, PetscInt factor, PetscInt order,
                                            PetscReal tolerance_factor, PetscBool covariance,
                                            PetscBool *ok, char why[], size_t len) {
   Vec pss = NULL;
@@ -211,7 +247,8 @@ static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, Pet
   L->factor           = factor;
   L->tolerance_factor = tolerance_factor;
   L->covariance       = covariance;
-  PetscCall(ItGridCreateCoarse(problem->grid, factor, &L->grid));
+  PetscCall(ItGridCheckEstimateCoarsening(problem->grid, factor));
+  PetscCall(ItGridCreateCoarseOrder(problem->grid, factor, order, &L->grid));
   PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
   PetscCall(ItEstimateProbe(problem, transient, L, ok, why, len));
   L->skipped = (PetscBool) !*ok;
@@ -234,8 +271,8 @@ static PetscErrorCode ItEstimateLevelsSetUp(ItEstimate est, PetscBool covariance
   char                     why[512];
 
   PetscFunctionBegin;
-  PetscCall(
-      ItEstimateLevelSetUp(problem, est->transient, L2, 2, 0, covariance, &ok, why, sizeof(why)));
+  PetscCall(ItEstimateLevelSetUp(problem, est->transient, L2, 2, est->order, 0, covariance, &ok,
+                                 why, sizeof(why)));
   if (!ok) {
     ItGridInfo info;
     char       cells[64] = "";
@@ -250,22 +287,22 @@ static PetscErrorCode ItEstimateLevelsSetUp(ItEstimate est, PetscBool covariance
             "-grid_n, or drop -error_estimate",
             cells, why);
   }
-  PetscCall(ItEstimateLevelSetUp(problem, est->transient, &est->level[IT_ESTIMATE_4H], 4, 0,
-                                 covariance, &ok, why, sizeof(why)));
+  PetscCall(ItEstimateLevelSetUp(problem, est->transient, &est->level[IT_ESTIMATE_4H], 4,
+                                 est->order, 0, covariance, &ok, why, sizeof(why)));
   if (!ok) {
     est->fallback = PETSC_TRUE;
     PetscCall(PetscSNPrintf(est->why, sizeof(est->why),
                             "the grid coarsened by 4 cannot be solved (%s): the estimate is from "
-                            "the grid coarsened by 2 alone at the expected order 2, unchecked "
-                            "(<q>_trusted 0)",
-                            why));
+                            "the grid coarsened by 2 alone at the expected order %" PetscInt_FMT
+                            ", unchecked (<q>_trusted 0)",
+                            why, est->order));
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: warning: -error_estimate: %s\n", est->why));
   }
   if (est->time_error)
     PetscCall(ItEstimateLevelSetUp(problem, est->transient, &est->level[IT_ESTIMATE_4H_TIGHT],
-                                   est->fallback ? 2 : 4, IT_ESTIMATE_TIGHTER, covariance, &ok, why,
-                                   sizeof(why)));
+                                   est->fallback ? 2 : 4, est->order, IT_ESTIMATE_TIGHTER,
+                                   covariance, &ok, why, sizeof(why)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -282,6 +319,47 @@ static PetscErrorCode ItEstimateFixedSteps(PetscBool *fixed) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* -error_estimate order: one level, the fine grid under the fourth-order
+   operator, solved (a transient with adaptive steps) at time tolerances
+   IT_ESTIMATE_TIGHTER times the run's, so that q_4 - q_h holds the
+   second-order answer's time error as well. Not for crosscheck (whose
+   estimate needs the coarse grids' covariances), nor under -fp_order 4.
+   Collective. */
+static PetscErrorCode ItEstimateOrderCreate(const ItEstimateProblem *problem, PetscBool transient,
+                                            PetscBool covariance, ItEstimate *out) {
+  ItGridInfo grid;
+  ItEstimate est;
+  PetscBool  fixed, ok;
+  char       why[512];
+
+  PetscFunctionBegin;
+  PetscCall(ItGridGetInfo(problem->grid, &grid));
+  PetscCheck(grid.order == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate order estimates the error of the second-order answer by the "
+             "fourth-order one; drop -fp_order 4, or use -error_estimate richardson");
+  PetscCheck(!covariance, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate order: crosscheck needs the coarse grids; use -error_estimate "
+             "richardson");
+  PetscCall(ItEstimateFixedSteps(&fixed));
+  PetscCall(PetscNew(&est));
+  est->problem          = *problem;
+  est->ncol             = ItDiagGetColumnCount(problem->diag);
+  est->order            = 2;
+  est->order_difference = PETSC_TRUE;
+  est->transient        = transient;
+  est->time_error       = PETSC_FALSE; /* in q_err, not apart */
+  est->nlevel           = 1;
+  PetscCall(ItEstimateLevelSetUp(problem, transient, &est->level[0], 1, 4,
+                                 transient && !fixed ? IT_ESTIMATE_TIGHTER : 0, PETSC_FALSE, &ok,
+                                 why, sizeof(why)));
+  PetscCheck(ok, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-error_estimate order: the grid under -fp_order 4 cannot be solved: %s; refine "
+             "-grid_n, or use -error_estimate richardson",
+             why);
+  *out = est;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The coarse grids (every axis of -grid_n divisible by 4), their diagnostics
    and initial densities (ItEstimateLevelsSetUp); nothing is solved yet.
    covariance: keep each row's covariance too (crosscheck). Collective. */
@@ -289,14 +367,15 @@ PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool tran
                                 PetscBool covariance, ItEstimate *out) {
   ItGridInfo grid;
   ItEstimate est;
-  PetscBool  fixed;
+  PetscBool  fixed, order;
 
   PetscFunctionBegin;
   PetscCall(ItGridGetInfo(problem->grid, &grid));
-  /* Richardson's (q_h - q_2h) / 3 and the accepted orders assume order 2 */
-  PetscCheck(grid.order == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-             "-error_estimate extrapolates second-order answers; with -fp_order 4 compare two "
-             "grids yourself, or use -fp_order 2");
+  PetscCall(ItEstimateReadMethod(PETSC_COMM_WORLD, &fixed, &order));
+  if (order) {
+    PetscCall(ItEstimateOrderCreate(problem, transient, covariance, out));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt i = 0; i < grid.dim; i++)
     PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
@@ -306,6 +385,7 @@ PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool tran
   PetscCall(PetscNew(&est));
   est->problem    = *problem;
   est->ncol       = ItDiagGetColumnCount(problem->diag);
+  est->order      = grid.order;
   est->transient  = transient;
   est->time_error = (PetscBool)(transient && !fixed);
   est->nlevel     = est->time_error ? 3 : 2;
@@ -434,18 +514,25 @@ static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], P
   ItEstimateBar bar = {(PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, (PetscReal)NAN, PETSC_FALSE};
 
   if (!q2) return bar;
+  if (est->order_difference) { /* q2 holds the fourth-order answer on the same grid */
+    bar.err         = q2[k] - fine;
+    bar.grid        = bar.err;
+    bar.uncertainty = PetscAbsReal(bar.err);
+    bar.trusted     = (PetscBool)!PetscIsInfOrNanReal(bar.err);
+    return bar; /* no observed order */
+  }
   if (est->fallback) { /* the grid coarsened by 2 alone; the time part from it solved again */
     const PetscReal time = qt ? qtk - q2[k] : 0;
-    bar.grid             = (fine - q2[k]) / 3;
+    bar.grid             = (fine - q2[k]) / ItEstimateDivisor(est->order);
     bar.err              = est->transient && t == 0 ? 0 : bar.grid + time;
     bar.uncertainty      = 2 * PetscAbsReal(bar.grid) + PetscAbsReal(time);
     return bar; /* order unknown, not trusted */
   }
-  bar.grid        = ItEstimateCorrection(fine, q2[k], q4k, (PetscReal)NAN);
+  bar.grid        = ItEstimateCorrection(est->order, fine, q2[k], q4k, (PetscReal)NAN);
   bar.order       = ItEstimateOrder(fine, q2[k], q4k);
-  bar.trusted     = ItEstimateTrusted(fine, q2[k], q4k);
-  bar.err         = ItEstimateCorrection(fine, q2[k], q4k, qtk);
-  bar.uncertainty = ItEstimateUncertainty(fine, q2[k], q4k, qtk);
+  bar.trusted     = ItEstimateTrusted(est->order, fine, q2[k], q4k);
+  bar.err         = ItEstimateCorrection(est->order, fine, q2[k], q4k, qtk);
+  bar.uncertainty = ItEstimateUncertainty(est->order, fine, q2[k], q4k, qtk);
   if (est->transient && t == 0) {
     bar.err         = 0;
     bar.uncertainty = ItEstimateInitialUncertainty(fine, q2[k], q4k);
@@ -493,6 +580,7 @@ PetscErrorCode ItEstimateRow(ItEstimate est, PetscReal t, const PetscReal values
    fraction of the fine solve's. */
 static PetscErrorCode ItEstimateCost(ItEstimate est, json_t **cost) {
   static const char *const names[] = {"coarse_2h", "coarse_4h", "coarse_4h_tight_time"};
+  static const char *const order[] = {"fourth_order"};
   PetscLogDouble           total   = 0;
 
   PetscFunctionBegin;
@@ -500,7 +588,8 @@ static PetscErrorCode ItEstimateCost(ItEstimate est, json_t **cost) {
   for (PetscInt k = 0; k < est->nlevel; k++) {
     char key[64];
     total += est->level[k].seconds;
-    PetscCall(PetscSNPrintf(key, sizeof(key), "%s_seconds", names[k]));
+    PetscCall(
+        PetscSNPrintf(key, sizeof(key), "%s_seconds", est->order_difference ? order[k] : names[k]));
     PetscCall(ItJSONSet(*cost, key, ItJSONReal(est->level[k].seconds)));
   }
   PetscCall(ItJSONSet(*cost, "seconds", ItJSONReal(total)));
@@ -509,8 +598,9 @@ static PetscErrorCode ItEstimateCost(ItEstimate est, json_t **cost) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Warns on stderr about the quantities whose observed order is not near 2. */
-static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
+/* Warns on stderr about the quantities whose observed order is not near the
+   expected order p0. */
+static PetscErrorCode ItEstimateWarn(PetscInt p0, PetscInt nuntrusted, const char *list) {
   PetscFunctionBegin;
   if (nuntrusted)
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
@@ -518,8 +608,9 @@ static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
                            " quantit%s is not trustworthy (observed order outside [%g, %g]: %s): "
                            "the grids are not in the asymptotic regime; refine the grid (a larger "
                            "-grid_n)\n",
-                           nuntrusted, nuntrusted > 1 ? "ies" : "y", IT_ESTIMATE_ORDER_MIN,
-                           IT_ESTIMATE_ORDER_MAX, list));
+                           nuntrusted, nuntrusted > 1 ? "ies" : "y",
+                           (double)(p0 - IT_ESTIMATE_ORDER_BELOW),
+                           (double)(p0 + IT_ESTIMATE_ORDER_ABOVE), list));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -530,7 +621,8 @@ static PetscErrorCode ItEstimateWarn(PetscInt nuntrusted, const char *list) {
 PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json_t *final) {
   const PetscReal *values   = ItDiagGetValues(diag);
   const PetscReal  t        = ItDiagGetTime(diag);
-  const PetscReal  range[2] = {IT_ESTIMATE_ORDER_MIN, IT_ESTIMATE_ORDER_MAX};
+  const PetscReal  range[2] = {est->order - IT_ESTIMATE_ORDER_BELOW,
+                               est->order + IT_ESTIMATE_ORDER_ABOVE};
   json_t          *quantities, *untrusted, *cost, *grids, *object, *order_range;
   ItBuffer         list       = {0};
   PetscInt         nuntrusted = 0;
@@ -583,8 +675,13 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
                        ItJSONReal(IT_ESTIMATE_TIGHTER), "order_range", order_range, "untrusted",
                        untrusted, "cost", cost, "quantities", quantities));
   PetscCall(ItJSONSet(object, "fallback", est->fallback ? json_string(est->why) : json_null()));
+  PetscCall(ItJSONSet(object, "expected_order", json_integer(est->order)));
+  PetscCall(ItJSONSet(object, "method",
+                      json_string(est->order_difference ? "order_difference" : "richardson")));
+  if (est->order_difference) PetscCall(ItJSONSet(object, "order_range", json_null()));
   PetscCall(ItJSONSet(root, "error_estimate", object));
-  if (!est->fallback) PetscCall(ItEstimateWarn(nuntrusted, list.text ? list.text : ""));
+  if (!est->fallback && !est->order_difference)
+    PetscCall(ItEstimateWarn(est->order, nuntrusted, list.text ? list.text : ""));
   PetscCall(ItBufferFree(&list));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -613,6 +710,11 @@ PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, c
     if (cov) PetscCall(PetscArraycpy(&cov[k * d * d], &L->cov[r * d * d], d * d));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The expected order p0 of the Richardson correction: the operator's (-fp_order). */
+PetscInt ItEstimateGetOrder(ItEstimate est) {
+  return est->order;
 }
 
 /* The coarse solves: 3 with the time-error solve, else 2. */

@@ -301,7 +301,37 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
 /* The same box cut into n_i / factor cells per axis, for multigrid levels and
    the error estimates of doc/physics.md §5 (the coarse cells are unions of
    factor^d fine cells). Every axis must divide by factor. Collective. */
+/* The fewest cells per axis of a grid coarsened for -error_estimate: on 2 or
+   3 cells its solves fail or mean nothing. The multigrid's levels may go down
+   to 2. */
+#define IT_GRID_MIN_COARSE 4
+
+/* Refuses a grid that -error_estimate cannot coarsen by factor: every axis
+   divisible, IT_GRID_MIN_COARSE cells per axis left. Collective. */
+PetscErrorCode ItGridCheckEstimateCoarsening(ItGrid fine, PetscInt factor) {
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < fine->dim; i++)
+    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= IT_GRID_MIN_COARSE, fine->comm,
+               PETSC_ERR_USER_INPUT,
+               "-grid_n: axis %" PetscInt_FMT " has %" PetscInt_FMT
+               " cells, which a grid coarsened by %" PetscInt_FMT
+               " cannot hold; use a multiple of %" PetscInt_FMT " of at least %" PetscInt_FMT
+               " (-error_estimate needs %d cells per axis on its coarsest grid)",
+               i, fine->n[i], factor, factor, IT_GRID_MIN_COARSE * factor, IT_GRID_MIN_COARSE);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) {
+  PetscFunctionBegin;
+  PetscCall(ItGridCreateCoarseOrder(fine, factor, fine->order_fp, coarse));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ItGridCreateCoarse with the operator's order (-fp_order) given: 2 or 4;
+   factor 1 and another order is the same grid for the other operator, owned
+   as the fine one is (-error_estimate order, doc/physics.md §5). Collective. */
+PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt order,
+                                       ItGrid *coarse) {
   ItGrid g;
 
   PetscFunctionBegin;
@@ -318,9 +348,9 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) 
   g->comm     = fine->comm;
   g->dim      = fine->dim;
   g->ndist    = fine->ndist;
-  g->order_fp = fine->order_fp;
+  g->order_fp = order;
   g->peclet   = fine->peclet;
-  g->width    = fine->width;
+  g->width    = order / 2;
   for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {

@@ -218,6 +218,37 @@ static void ItIOLockText(char text[], size_t len) {
   snprintf(text, len, "%s %ld %s\n", host, (long)getpid(), job && job[0] ? job : "-");
 }
 
+/* Whether live process pid runs infotherm (its /proc/PID/cmdline names it): a
+   pid reused by another program after a crash does not hold the lock.
+   Where /proc cannot tell, a live pid is taken to hold it. */
+static int ItIOPidIsInfotherm(long pid) {
+  char   path[64], cmd[4096];
+  FILE  *f;
+  size_t n;
+
+  snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+  if (!(f = fopen(path, "r"))) return 1;
+  n = fread(cmd, 1, sizeof(cmd) - 1, f);
+  fclose(f);
+  cmd[n] = 0; /* argv[0] only: the rest is NUL-separated */
+  return n == 0 || strstr(cmd, "infotherm") != NULL;
+}
+
+/* The lock file at path, when it is no lock of infotherm's (a directory,
+   empty or other text): why, in why[] ("" when it is one). */
+static void ItIONotALock(const char path[], const char host[], long pid, int fields, char why[],
+                         size_t len) {
+  struct stat st;
+
+  why[0] = 0;
+  (void)host;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    snprintf(why, len, "a directory");
+  else if (fields != 3 || pid <= 0)
+    snprintf(why, len, "%s",
+             fields <= 0 ? "empty or unreadable" : "text that is not host, pid, job");
+}
+
 /* Takes DIR/<lock>; a lock of a process gone from this host, or of this very
    Slurm job before a requeue, is taken over with a note. On failure: errno
    (0 with busy[] filled: another run holds it). */
@@ -243,13 +274,21 @@ static int ItIOTakeLock(const char path[], char busy[], size_t len, char note[],
       FILE *f         = fopen(path, "r");
       char  host[256] = "", job[64] = "", me[512], myhost[256] = "", myjob[64] = "";
       long  pid = 0, mypid;
-      int   stale;
+      int   stale, fields;
+      char  why[64];
       if (!f) return errno;
-      if (fscanf(f, "%255s %ld %63s", host, &pid, job) != 3) host[0] = 0;
+      fields = fscanf(f, "%255s %ld %63s", host, &pid, job);
+      if (fields != 3) host[0] = 0;
       fclose(f);
+      ItIONotALock(path, host, pid, fields, why, sizeof(why));
+      if (why[0]) { /* '\1': the whole reason, for ItIOClaim's message */
+        snprintf(busy, len, "\1%s", why);
+        return 0;
+      }
       ItIOLockText(me, sizeof(me));
       sscanf(me, "%255s %ld %63s", myhost, &mypid, myjob);
-      stale = (!strcmp(host, myhost) && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) ||
+      stale = (!strcmp(host, myhost) && pid > 0 &&
+               ((kill((pid_t)pid, 0) != 0 && errno == ESRCH) || !ItIOPidIsInfotherm(pid))) ||
               (strcmp(job, "-") && !strcmp(job, myjob));
       if (!stale || attempt) {
         snprintf(busy, len, "host %s, pid %ld%s%s", host[0] ? host : "?", pid,
@@ -323,6 +362,38 @@ static PetscBool ItIOSameFolder(const char dir[], const char file[]) {
   return (PetscBool)!strcmp(a, b);
 }
 
+/* The files this command reads (-init_file, -kl_reference): -overwrite must
+   not remove them. */
+#define IT_IO_MAX_INPUTS 8
+static char ItIOInputs[IT_IO_MAX_INPUTS][PETSC_MAX_PATH_LEN];
+static int  ItIONInputs;
+
+void ItIOProtectInput(const char file[]) {
+  if (ItIONInputs < IT_IO_MAX_INPUTS)
+    snprintf(ItIOInputs[ItIONInputs++], PETSC_MAX_PATH_LEN, "%s", file);
+}
+
+/* The first input that -overwrite would remove from dir (a file of layout in
+   dir), or NULL. */
+static const char *ItIOInputAtRisk(const char dir[], const ItIOLayout *layout) {
+  for (int k = 0; k < ItIONInputs; k++) {
+    const char *base = strrchr(ItIOInputs[k], '/');
+    long        index;
+    base = base ? base + 1 : ItIOInputs[k];
+    if (ItIOSameFolder(dir, ItIOInputs[k]) && ItIOLayoutOwns(layout, base, &index))
+      return ItIOInputs[k];
+  }
+  return NULL;
+}
+
+/* Whether dir holds a checkpoint (only then can -restart auto continue the run). */
+static int ItIOHasCheckpoint(const char dir[]) {
+  char path[PETSC_MAX_PATH_LEN + 16];
+
+  snprintf(path, sizeof(path), "%s/checkpoint.h5", dir);
+  return access(path, R_OK) == 0;
+}
+
 /* Claims io's folder before the first write: creates it, takes the lock and
    checks (or, with -overwrite, removes) an earlier run's files. restart: the
    checkpoint this run continues (NULL: a fresh run); when it lies in the
@@ -333,9 +404,14 @@ PetscErrorCode ItIOClaim(ItIO io, const char restart[]) {
   const ItIOLayout *layout = (const ItIOLayout *)io->layout;
   char              path[PETSC_MAX_PATH_LEN], busy[512] = "", note[512] = "", found[512] = "";
   /* errno, the step that failed, the earlier run's files, files of the guard, own folder */
-  int status[5] = {0, 0, 0, 0, 0};
+  int         status[5] = {0, 0, 0, 0, 0};
+  const char *input     = io->overwrite ? ItIOInputAtRisk(io->dir, layout) : NULL;
 
   PetscFunctionBegin;
+  PetscCheck(!input, io->comm, PETSC_ERR_FILE_OPEN,
+             "-overwrite would delete %s, which this command reads (-init_file or "
+             "-kl_reference); copy it out of %s or choose another -output_dir",
+             input, io->dir);
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", io->dir, layout->lock));
   if (io->rank == 0) {
     if ((status[0] = ItIOMakeFolder(io->dir)))
@@ -366,6 +442,9 @@ PetscErrorCode ItIOClaim(ItIO io, const char restart[]) {
              status[0] == ENOTDIR ? "it, or a folder above it, is a file" : strerror(status[0]));
   PetscCheck(status[1] != 2 || busy[0], io->comm, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path,
              strerror(status[0]));
+  PetscCheck(busy[0] != '\1', io->comm, PETSC_ERR_FILE_OPEN,
+             "%s is not a lock of infotherm (%s); if no run uses %s, remove it", path, busy + 1,
+             io->dir);
   PetscCheck(
       !busy[0], io->comm, PETSC_ERR_FILE_OPEN,
       "%s is in use by another infotherm %s (%s holds it); wait for that run, choose another "
@@ -383,7 +462,9 @@ PetscErrorCode ItIOClaim(ItIO io, const char restart[]) {
              "%s holds the outputs of an earlier %s (%s%s): %s-overwrite removes them, or choose "
              "another -output_dir",
              io->dir, layout->command, found, status[2] > 3 ? ", ..." : "",
-             strcmp(layout->command, "run") ? "" : "-restart auto continues that run, ");
+             strcmp(layout->command, "run") || !ItIOHasCheckpoint(io->dir)
+                 ? ""
+                 : "-restart auto continues that run, ");
   io->claimed = PETSC_TRUE;
   PetscCall(PetscTime(&io->last_write));
   PetscFunctionReturn(PETSC_SUCCESS);

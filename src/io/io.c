@@ -819,7 +819,8 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
       PetscViewerHDF5ReadAttribute(viewer, "/density", "columns", PETSC_STRING, NULL, &columns));
   PetscCall(PetscStrcmp(columns, expected, &same));
   PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s has other diagnostics columns than this run (were -bits, -kl_reference or "
+             "%s has other diagnostics columns than this run (were -bits, -kl_reference, "
+             "-error_estimate or "
              "-temperature changed?)",
              file);
   PetscCall(PetscFree(columns));
@@ -828,7 +829,8 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(PetscStrcmp(columns, physics, &same));
   PetscCheck(
       same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-      "%s was written with other model parameters, parity or sensor than this run (it has: %s)",
+      "%s was written with other model parameters, parity, sensor, -temperature, -time_unit, "
+      "-atp_kT, -bits or -kl_reference than this run (it has: %s)",
       file, columns);
   PetscCall(PetscFree(columns));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nrow", PETSC_INT, NULL, &nrow));
@@ -850,6 +852,99 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether attribute name of obj exists as a scalar of HDF5 type class cls. */
+static int ItIOAttributeIs(hid_t obj, const char name[], H5T_class_t cls) {
+  hid_t a, type, space;
+  int   ok;
+
+  if (H5Aexists(obj, name) <= 0 || (a = H5Aopen(obj, name, H5P_DEFAULT)) < 0) return 0;
+  type  = H5Aget_type(a);
+  space = H5Aget_space(a);
+  ok    = type >= 0 && space >= 0 && H5Tget_class(type) == cls &&
+       H5Sget_simple_extent_npoints(space) == 1;
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  H5Aclose(a);
+  return ok;
+}
+
+/* Whether attribute name of obj, if there, is a fixed-length string (what
+   PETSc's HDF5 viewer reads; a variable-length one, as h5py writes by
+   default, fails inside it with a trace). */
+static int ItIOFixedString(hid_t obj, const char name[]) {
+  hid_t a, type;
+  int   ok;
+
+  if (H5Aexists(obj, name) <= 0) return 1;
+  if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0) return 0;
+  type = H5Aget_type(a);
+  ok   = type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) == 0;
+  if (type >= 0) H5Tclose(type);
+  H5Aclose(a);
+  return ok;
+}
+
+/* What makes dataset d (of an open snapshot or checkpoint) no density of
+   infotherm's, in why[] ("" when none): its type (floating point), its
+   attributes dim, n_i, lo_i, hi_i (integers and reals, as infotherm writes
+   them), its shape (dim axes holding the product of n_i values) and its
+   time (finite, not negative). Rank-local HDF5 calls, errors silenced. */
+static void ItIODensityLayout(hid_t d, char why[], size_t len) {
+  hid_t     type = H5Dget_type(d), space = H5Dget_space(d);
+  long long dim = 0, n, count = 1;
+  double    t;
+  char      name[32];
+
+  why[0] = 0;
+  if (type < 0 || H5Tget_class(type) != H5T_FLOAT)
+    snprintf(why, len, "its /density holds no floating-point numbers");
+  else if (!ItIOAttributeIs(d, "dim", H5T_INTEGER))
+    snprintf(why, len, "its /density has no integer attribute dim");
+  else {
+    hid_t a = H5Aopen(d, "dim", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_LLONG, &dim);
+    H5Aclose(a);
+    if (dim < 1 || dim > IT_MAX_DIM) snprintf(why, len, "its attribute dim is %lld", dim);
+  }
+  for (long long i = 0; i < dim && !why[0]; i++) {
+    const char *kind[3] = {"n", "lo", "hi"};
+    for (int k = 0; k < 3 && !why[0]; k++) {
+      snprintf(name, sizeof(name), "%s%lld", kind[k], i);
+      if (!ItIOAttributeIs(d, name, k ? H5T_FLOAT : H5T_INTEGER))
+        snprintf(why, len, "its /density has no %s attribute %s", k ? "real" : "integer", name);
+    }
+    if (!why[0]) {
+      hid_t a = H5Aopen(d, (snprintf(name, sizeof(name), "n%lld", i), name), H5P_DEFAULT);
+      H5Aread(a, H5T_NATIVE_LLONG, &n);
+      H5Aclose(a);
+      if (n < 1) snprintf(why, len, "its attribute %s is %lld", name, n);
+      count *= n;
+    }
+  }
+  if (!why[0] && (space < 0 || H5Sget_simple_extent_npoints(space) != count))
+    snprintf(why, len, "its /density holds %lld values, not the %lld cells of its grid",
+             space < 0 ? -1LL : (long long)H5Sget_simple_extent_npoints(space), count);
+  else if (!why[0] && H5Sget_simple_extent_ndims(space) != dim)
+    snprintf(why, len, "its /density has %d axes, not dim = %lld",
+             H5Sget_simple_extent_ndims(space), dim);
+  for (int k = 0; k < 3 && !why[0]; k++) {
+    const char *text[3] = {"model", "fingerprint", "physics"};
+    if (!ItIOFixedString(d, text[k]))
+      snprintf(why, len, "its /density attribute %s is not a fixed-length string", text[k]);
+  }
+  if (!why[0] && !ItIOAttributeIs(d, "time", H5T_FLOAT))
+    snprintf(why, len, "its /density has no real attribute time");
+  else if (!why[0]) {
+    hid_t a = H5Aopen(d, "time", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &t);
+    H5Aclose(a);
+    if (!(t >= 0)) /* NaN or negative; a steady state's is +inf */
+      snprintf(why, len, "its time is %g, not a time >= 0 (or inf: a steady state)", t);
+  }
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+}
+
 /* A readable, complete HDF5 file with a /density dataset? HDF5's own error
    printing is silenced for the test (a truncated file fails to open: HDF5
    compares the stored end of file with the real one). Collective. */
@@ -857,7 +952,8 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
   PetscBool   readable;
   H5E_auto2_t func;
   void       *data;
-  int         ok = 0;
+  int         ok       = 0;
+  char        why[256] = "";
 
   PetscFunctionBegin;
   PetscCall(PetscTestFile(file, 'r', &readable));
@@ -873,6 +969,7 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
     if (f >= 0) {
       hid_t d = H5Dopen2(f, "/density", H5P_DEFAULT);
       ok      = d >= 0;
+      if (d >= 0) ItIODensityLayout(d, why, sizeof(why));
       if (d >= 0) H5Dclose(d);
       H5Fclose(f);
     }
@@ -880,6 +977,8 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
   H5Eset_auto2(H5E_DEFAULT, func, data);
   PetscCheck(ok, comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s is damaged or incomplete (HDF5 cannot open it, or it has no /density)", file);
+  PetscCheck(!why[0], comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s is not a density written by infotherm: %s", file, why);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -972,6 +1071,15 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
   status = H5Aiterate_by_name(file_id, "/options", H5_INDEX_NAME, H5_ITER_INC, NULL, ItIOAddName,
                               &names, H5P_DEFAULT);
   PetscCheck(status >= 0, comm, PETSC_ERR_FILE_READ, "cannot list the options stored in %s", file);
+  {
+    hid_t group = H5Gopen2(file_id, "/options", H5P_DEFAULT);
+    for (PetscInt k = 0; k < names.n; k++)
+      PetscCheck(ItIOFixedString(group, names.name[k]), comm, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: the stored option /options/%s is not a fixed-length string (as infotherm "
+                 "writes them)",
+                 file, names.name[k]);
+    H5Gclose(group);
+  }
   for (PetscInt k = 0; k < names.n; k++) {
     char      key[512], *value = NULL;
     PetscBool skipped = PETSC_FALSE;
@@ -1143,4 +1251,52 @@ PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint) {
 
 PetscInt ItIOSignalsReceived(void) {
   return (PetscInt)ItSignalCount;
+}
+
+/* Counts a signal that another rank received (a post rank's, forwarded). */
+void ItIOSignalsForwarded(void) {
+  ItSignalCount++;
+}
+
+/* The model that wrote snapshot `file` against this command's: its type
+   (always: a -kl_reference of another model is no reference), and with
+   `strict` its whole fingerprint (analyze, whose model comes from the
+   snapshot's /options: an edited option there would otherwise override what
+   the snapshot was computed with). Collective. */
+PetscErrorCode ItIOCheckSnapshotModel(ItModel model, const char option[], const char file[],
+                                      PetscBool strict) {
+  PetscViewer viewer;
+  char       *stored_model = NULL, *stored = NULL, *mine;
+  json_t     *fingerprint;
+  PetscBool   same, has;
+
+  PetscFunctionBegin;
+  PetscCall(ItIOViewerOpen(PETSC_COMM_WORLD, file, FILE_MODE_READ, &viewer));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "model", &has));
+  if (has)
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "model", PETSC_STRING, NULL,
+                                           &stored_model));
+  PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "fingerprint", &has));
+  if (has)
+    PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "fingerprint", PETSC_STRING, NULL,
+                                           &stored));
+  PetscCall(PetscViewerDestroy(&viewer));
+  PetscCall(PetscStrcmp(stored_model ? stored_model : "", ItModelGetTypeName(model), &same));
+  PetscCheck(same, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
+             "%s %s was written by model %s; this command runs model %s", option, file,
+             stored_model ? stored_model : "(none)", ItModelGetTypeName(model));
+  if (strict && stored) {
+    PetscCall(ItModelGetFingerprint(model, &fingerprint));
+    mine = json_dumps(fingerprint, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(fingerprint);
+    same = (PetscBool)(mine && !strcmp(mine, stored));
+    free(mine);
+    PetscCheck(same, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: its /options give other model parameters than its fingerprint (%s); restore "
+               "/options, or give the parameters on the command line",
+               file, stored);
+  }
+  PetscCall(PetscFree(stored_model));
+  PetscCall(PetscFree(stored));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -205,6 +205,7 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
                                            const PetscReal *values[], const PetscReal *cov[]) {
   const PetscInt nq = cc->nq, nt = cc->ntime, d = cc->mc->grid->dim;
   const PetscInt ncol = ItDiagGetColumnCount(cc->diag);
+  const PetscInt p0   = cc->mc->grid->order_fp; /* Richardson's expected order, -fp_order */
   PetscReal     *fp[IT_ESTIMATE_NLEVEL];
 
   PetscFunctionBegin;
@@ -224,24 +225,24 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_unc));
   for (PetscInt j = 0; j < nt * nq; j++)
     cc->fp_unc[j] = ItEstimateUncertainty(
-        cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+        p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
         nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_order));
   for (PetscInt j = 0; j < nt * nq; j++)
     cc->fp_order[j] =
-        ItEstimateTrusted(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j])
-            ? 2
+        ItEstimateTrusted(p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j])
+            ? p0
             : ItEstimateOrder(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j]);
   for (PetscInt j = 0; j < nt * nq; j++)
-    cc->fp_err[j] = ItEstimateCorrection(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
-                                         nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j]
-                                                                       : (PetscReal)NAN);
+    cc->fp_err[j] = ItEstimateCorrection(
+        p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+        nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
   for (PetscInt j = 0; j < nt * nq; j++) /* t = 0: the same exact density on every grid (§5) */
     if (cc->t[j / nq] == 0) {
       const PetscReal qh = cc->fp[j], q2 = fp[IT_ESTIMATE_2H][j], q4 = fp[IT_ESTIMATE_4H][j];
       cc->fp_err[j]   = 0;
       cc->fp_unc[j]   = ItEstimateInitialUncertainty(qh, q2, q4);
-      cc->fp_order[j] = ItEstimateInitialResolved(qh, q2, q4) ? 2 : ItEstimateOrder(qh, q2, q4);
+      cc->fp_order[j] = ItEstimateInitialResolved(qh, q2, q4) ? p0 : ItEstimateOrder(qh, q2, q4);
     }
   for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree(fp[L]));
   PetscFunctionReturn(PETSC_SUCCESS);

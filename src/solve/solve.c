@@ -10,6 +10,7 @@
    the tail. */
 #include <unistd.h>
 #include <infotherm/solve.h>
+#include <infotherm/io.h>
 #include <petscblaslapack.h>
 
 /* At most this many output, snapshot or checkpoint times up to t_final: an
@@ -28,6 +29,43 @@ static PetscErrorCode ItSolveCheckInterval(MPI_Comm comm, const char option[], P
   PetscCheck(t_final / every <= IT_SOLVE_MAX_INTERVALS, comm, PETSC_ERR_USER_INPUT,
              "%s %g is too small for -t_final %g: %.3g intervals, more than %g", option,
              (double)every, (double)t_final, (double)(t_final / every), IT_SOLVE_MAX_INTERVALS);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* At most this many time steps up to t_final under a fixed step, or under
+   the adaptive step's largest -ts_adapt_dt_max: more would run for days (or,
+   where t + dt == t, for ever) before anything is written. */
+#define IT_SOLVE_MAX_STEPS 1e8
+
+/* The time stepper's options that decide how many steps a run takes, checked
+   before anything is written: -ts_max_steps at least 1 (0 or less stops
+   every run, and its restart, without a step), and the steps a fixed -ts_dt
+   or -ts_adapt_dt_max takes to t_final at most IT_SOLVE_MAX_STEPS. */
+static PetscErrorCode ItSolveCheckSteps(MPI_Comm comm, const ItSolveSettings *s) {
+  PetscInt  max_steps;
+  PetscReal dt, dt_max;
+  char      adapt[64] = "";
+  PetscBool set, set_adapt;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-ts_max_steps", &max_steps, &set));
+  PetscCheck(!set || max_steps >= 1, comm, PETSC_ERR_USER_INPUT,
+             "-ts_max_steps must be at least 1 (a run stopped after it continues with -restart "
+             "auto); got %" PetscInt_FMT,
+             max_steps);
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_adapt_type", adapt, sizeof(adapt), &set_adapt));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &dt, &set));
+  if (set && set_adapt && !strcmp(adapt, "none"))
+    PetscCheck(s->t_final / dt <= IT_SOLVE_MAX_STEPS, comm, PETSC_ERR_USER_INPUT,
+               "-ts_dt %g with -ts_adapt_type none is too small for -t_final %g: %.3g steps, more "
+               "than %g",
+               (double)dt, (double)s->t_final, (double)(s->t_final / dt), IT_SOLVE_MAX_STEPS);
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_adapt_dt_max", &dt_max, &set));
+  PetscCheck(!set || (dt_max > 0 && !PetscIsInfOrNanReal(dt_max)), comm, PETSC_ERR_USER_INPUT,
+             "-ts_adapt_dt_max must be a positive, finite time step; got %g", (double)dt_max);
+  PetscCheck(!set || s->t_final / dt_max <= IT_SOLVE_MAX_STEPS, comm, PETSC_ERR_USER_INPUT,
+             "-ts_adapt_dt_max %g is too small for -t_final %g: at least %.3g steps, more than %g",
+             (double)dt_max, (double)s->t_final, (double)(s->t_final / dt_max), IT_SOLVE_MAX_STEPS);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -77,6 +115,7 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &dt, &set_dt));
   PetscCheck(!set_dt || (dt > 0 && !PetscIsInfOrNanReal(dt)), comm, PETSC_ERR_USER_INPUT,
              "-ts_dt must be a positive, finite time step; got %g", (double)dt);
+  PetscCall(ItSolveCheckSteps(comm, s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -258,11 +297,8 @@ static PetscErrorCode ItSolveStepMonitor(TS ts, PetscInt step, PetscReal t, Vec 
   ItSolveMonitorContext *mc = (ItSolveMonitorContext *)ctx;
 
   PetscFunctionBegin;
+  (void)ts;
   PetscCall(mc->output(mc->ctx, t, step, p, PETSC_FALSE, PETSC_FALSE));
-  if (mc->settings->interrupt) {
-    PetscCall(mc->settings->interrupt(mc->ctx, &mc->stop, &mc->checkpoint));
-    if (mc->stop || mc->checkpoint) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
-  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -308,6 +344,48 @@ static PetscErrorCode ItSolveMethodKind(TS ts, PetscBool *implicit, PetscBool *s
     PetscCall(PetscStrcmp(type, state_types[k], &match));
     if (match) *state = PETSC_TRUE;
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* What the time stepper read from the options, checked before its first
+   step: no option of its families left unused (a misspelt -ts_rtoll), rows
+   only at the output times (-ts_exact_final_time matchstep, the default: the
+   others step past an output time or t_final), and a stage solve that
+   reaches its tolerance or fails the step (-ksp_type preonly reports
+   success after one application of any preconditioner: only a direct one,
+   lu or cholesky, solves). Collective. */
+static PetscErrorCode ItSolveCheckStageSolver(MPI_Comm comm, TS ts, KSP ksp) {
+  static const char *const families[] = {"ts_", "ksp_", "pc_", "snes_"};
+  TSExactFinalTimeOption   exact;
+  KSPType                  ktype;
+  PCType                   ptype;
+  PC                       pc;
+  PetscBool                preonly, direct = PETSC_FALSE, match;
+  char                     name[32];
+
+  PetscFunctionBegin;
+  PetscCall(ItIOCheckUnusedOptions(comm, families, 4, "the time stepper (-ts_*, -ksp_*, -pc_*)"));
+  PetscCall(TSGetExactFinalTime(ts, &exact));
+  PetscCall(PetscStrncpy(name, TSExactFinalTimeOptions[exact], sizeof(name)));
+  PetscCall(PetscStrtolower(name));
+  PetscCheck(exact == TS_EXACTFINALTIME_MATCHSTEP, comm, PETSC_ERR_USER_INPUT,
+             "-ts_exact_final_time %s would write rows away from the output times (or past "
+             "-t_final); drop it (matchstep, the default, lands on each)",
+             name);
+  PetscCall(KSPGetType(ksp, &ktype));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCGetType(pc, &ptype));
+  PetscCall(PetscStrcmp(ktype, KSPPREONLY, &preonly));
+  for (const char *const *d = (const char *const[]){PCLU, PCCHOLESKY, PCQR, PCREDUNDANT, NULL}; *d;
+       d++) {
+    PetscCall(PetscStrcmp(ptype, *d, &match));
+    direct = (PetscBool)(direct || match);
+  }
+  PetscCheck(!preonly || direct, comm, PETSC_ERR_USER_INPUT,
+             "-ksp_type preonly with -pc_type %s does not solve the stages (it reports success "
+             "after one application of the preconditioner); use a Krylov -ksp_type (gmres, the "
+             "default) or a direct -pc_type lu",
+             ptype);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -379,6 +457,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   if (!user_rtol)
     PetscCall(
         KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(ItSolveCheckStageSolver(grid->comm, ts, ksp));
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -428,7 +507,25 @@ typedef struct {
   ItModel                model;
   const ItSolveSettings *settings;
   PetscReal              dt;
+  ItSolveMonitorContext *monitor; /* polled after every step (ItSolveStepPoll) */
 } ItSolveFixed;
+
+/* After every step: a signal on any rank, or -checkpoint_wall, decided
+   together (the interrupt function reduces over the ranks), stops TSSolve
+   right after this step. A monitor cannot do it: TSStep resets the reason
+   that a monitor sets before it, so the stop waited for the segment's end. */
+static PetscErrorCode ItSolveStepPoll(TS ts) {
+  ItSolveFixed          *fixed;
+  ItSolveMonitorContext *mc;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &fixed));
+  mc = fixed->monitor;
+  if (!mc->settings->interrupt) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(mc->settings->interrupt(mc->ctx, &mc->stop, &mc->checkpoint));
+  if (mc->stop || mc->checkpoint) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* Before every fixed step: the segment is crossed in n = ceil(length/dt)
    equal steps of length/n, computed from the segment's start and end (not
@@ -485,7 +582,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   ItSolveClock          clock;
   PetscReal             t     = s->restarted ? s->t0 : 0;
   const PetscReal       eps   = 1e-12 * s->t_final;
-  ItSolveFixed          fixed = {model, s, 0};
+  ItSolveFixed          fixed = {model, s, 0, &monitor};
   TSAdapt               adapt;
   PetscBool             none;
 
@@ -497,9 +594,10 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   PetscCall(ItSolveCreateTS(grid, &st, s, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
+  PetscCall(TSSetApplicationContext(ts, &fixed));
+  PetscCall(TSSetPostStep(ts, ItSolveStepPoll));
   if (none) {
     PetscCall(TSGetTimeStep(ts, &fixed.dt)); /* -ts_dt, not a restart's last step */
-    PetscCall(TSSetApplicationContext(ts, &fixed));
     PetscCall(TSSetPreStep(ts, ItSolveFixedPreStep));
   }
   if (!s->quiet && rank == 0 && isatty(2)) {
@@ -511,9 +609,14 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   s->interrupted = PETSC_FALSE;
   ItSolveClockStart(s, &clock);
   if (s->restarted) {
+    PetscInt  max_steps;
+    PetscBool set;
     PetscCall(TSSetTime(ts, s->t0));
     PetscCall(TSSetStepNumber(ts, s->step0));
     PetscCall(TSSetTimeStep(ts, s->dt0));
+    /* -ts_max_steps counts this invocation's steps: every requeued job makes progress */
+    PetscCall(PetscOptionsGetInt(NULL, NULL, "-ts_max_steps", &max_steps, &set));
+    if (set) PetscCall(TSSetMaxSteps(ts, s->step0 + max_steps));
   } else
     PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
   while (t < s->t_final - eps && !s->interrupted) {
@@ -595,6 +698,9 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
     if (inserted[k]) PetscCall(PetscOptionsClearValue(NULL, defaults[k][0]));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
+  PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
+                                   2,
+                                   "the stationary solve (-stationary_ksp_*, -stationary_pc_*)"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -790,6 +896,27 @@ PetscBool ItSolveIsDensity(PetscReal mass, PetscReal negative) {
 
 /* Refuses a p that is not a density, with one line: "<what> is not a
    density: <why>; <fix>". Collective. */
+/* How far from 1 the mass of a density that infotherm wrote may be: the
+   stepper keeps it to round-off (ItSolveStageMass), a snapshot stores it in
+   double precision. */
+#define IT_SOLVE_MASS_TOLERANCE 1e-6
+
+/* A density read from a file (a snapshot, a checkpoint, -init_file,
+   -kl_reference): a density (ItSolveCheckDensity) of mass 1, as infotherm
+   writes them; a scaled, integer or subnormal copy is refused, not
+   normalised. Collective. */
+PetscErrorCode ItSolveCheckReadDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveCheckDensity(grid, p, what, fix));
+  PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
+  PetscCheck(PetscAbsReal(mass - 1) <= IT_SOLVE_MASS_TOLERANCE, grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a normalised density: its mass is %.17g, not 1 (within %g); %s", what,
+             (double)mass, IT_SOLVE_MASS_TOLERANCE, fix);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
   PetscReal mass, negative, nonfinite;
 
@@ -798,6 +925,9 @@ PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const 
   PetscCheck(nonfinite == 0, grid->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: %.0f of its cells are not finite (NaN or infinite); %s", what,
              (double)nonfinite, fix);
+  PetscCheck(!PetscIsInfOrNanReal(mass), grid->comm, PETSC_ERR_USER_INPUT,
+             "%s is not a density: its cells are finite but their sum overflows (mass %g); %s",
+             what, (double)mass, fix);
   PetscCheck(mass > 0, grid->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: its mass is %g, not positive; %s", what, (double)mass, fix);
   PetscCheck(ItSolveIsDensity(mass, negative), grid->comm, PETSC_ERR_USER_INPUT,

@@ -34,6 +34,7 @@ struct _p_ItSpectrum {
   ItGrid    grid;
   ItModel   model;
   ItFP      fp;
+  Mat       L4, P; /* -fp_order 4: the matrix-free L, and SG's L - target I preconditioning it */
   EPS       eps;
   PetscReal t, fastest; /* fastest: the largest |L_kk| */
   PetscInt  nev;
@@ -122,18 +123,68 @@ static PetscErrorCode ItSpectrumDefaultTarget(ItSpectrum s, Mat L, PetscReal *ta
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The eigensolver's options that cannot give the slowest rates: a target
+   that is not finite (MUMPS then fails inside the factorisation), and
+   solvers that find only the largest eigenvalues (power, subspace). */
+static PetscErrorCode ItSpectrumCheckEPS(ItSpectrum s) {
+  PetscScalar target;
+  EPSType     type;
+  PetscBool   power, subspace;
+
+  PetscFunctionBegin;
+  PetscCall(EPSGetTarget(s->eps, &target));
+  PetscCheck(!PetscIsInfOrNanScalar(target), s->grid->comm, PETSC_ERR_USER_INPUT,
+             "-spectrum_eps_target %g is not finite; give a finite target (or drop it: the "
+             "default sits next to the slowest rates)",
+             (double)PetscRealPart(target));
+  PetscCall(EPSGetType(s->eps, &type));
+  PetscCall(PetscStrcmp(type, EPSPOWER, &power));
+  PetscCall(PetscStrcmp(type, EPSSUBSPACE, &subspace));
+  PetscCheck(!power && !subspace, s->grid->comm, PETSC_ERR_USER_INPUT,
+             "-spectrum_eps_type %s finds only the largest eigenvalues, not the slowest rates "
+             "near the target; use krylovschur (the default), arnoldi, gd or jd",
+             type);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -fp_order 4: the eigenproblem's operator is the fourth-order L, applied
+   matrix-free; the shift-and-invert solves (L - target I) x = b by GMRES to
+   1e-13, preconditioned by the LU of the assembled Scharfetter–Gummel
+   L - target I (SLEPc's STSetPreconditionerMat, ST_MATMODE_SHELL). The
+   multigrid of the time stepper would do for larger grids; the direct
+   factor is the shift-and-invert's default at order 2 too. Collective. */
+static PetscErrorCode ItSpectrumSetFourth(ItSpectrum s, Mat L, PetscReal target) {
+  ST  st;
+  KSP ksp;
+  PC  pc;
+
+  PetscFunctionBegin;
+  PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(s->fp), &s->L4));
+  PetscCall(ItFPShiftedSet(s->L4, 0, -1, -1, 0)); /* -(0 I - L) = L */
+  PetscCall(MatDuplicate(L, MAT_COPY_VALUES, &s->P));
+  PetscCall(MatShift(s->P, -target));
+  PetscCall(EPSSetOperators(s->eps, s->L4, NULL));
+  PetscCall(EPSGetST(s->eps, &st));
+  PetscCall(STSetMatMode(st, ST_MATMODE_SHELL));
+  PetscCall(STSetPreconditionerMat(st, s->P));
+  PetscCall(STGetKSP(st, &ksp));
+  PetscCall(KSPSetType(ksp, KSPGMRES));
+  PetscCall(KSPGMRESSetRestart(ksp, 100));
+  PetscCall(KSPSetTolerances(ksp, 1e-13, PETSC_DEFAULT, PETSC_DEFAULT, 1000));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCSetType(pc, PCLU));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The eigensolver on L(t): Krylov–Schur, shift-and-invert around a target
-   right of 0, confined to the zero-sum vectors, options prefix spectrum_. */
+   right of 0, confined to the zero-sum vectors, options prefix spectrum_
+   (under -fp_order 4 ItSpectrumSetFourth). */
 static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
   Mat       L;
   Vec       ones, start;
   PetscReal target = 0;
 
   PetscFunctionBegin;
-  /* the fourth-order operator is matrix-free: the assembled L is Scharfetter-Gummel's */
-  PetscCheck(s->grid->order_fp == 2, s->grid->comm, PETSC_ERR_USER_INPUT,
-             "-fp_order 4: the spectrum is computed of the assembled Scharfetter-Gummel operator "
-             "only; use -fp_order 2");
   PetscCall(ItFPCreate(s->grid, s->model, &s->fp));
   PetscCall(ItFPSetTime(s->fp, s->t));
   PetscCall(ItFPGetMatrix(s->fp, &L));
@@ -149,6 +200,7 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
   PetscCall(EPSSetTarget(s->eps, target));
   PetscCall(EPSSetTolerances(s->eps, 1e-12, 1000));
   PetscCall(ItSpectrumSetSolver(s));
+  if (s->grid->order_fp == 4) PetscCall(ItSpectrumSetFourth(s, L, target));
   PetscCall(DMCreateGlobalVector(s->grid->da, &ones));
   PetscCall(VecSet(ones, 1.0));
   PetscCall(EPSSetDeflationSpace(s->eps, 1, &ones));
@@ -158,6 +210,7 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
   PetscCall(VecDestroy(&ones));
   PetscCall(VecDestroy(&start));
   PetscCall(EPSSetFromOptions(s->eps));
+  PetscCall(ItSpectrumCheckEPS(s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -407,6 +460,8 @@ PetscErrorCode ItSpectrumDestroy(ItSpectrum *spectrum) {
   PetscCall(PetscFree(s->vec));
   PetscCall(PetscFree4(s->rate, s->imag, s->residual, s->boundary));
   PetscCall(EPSDestroy(&s->eps));
+  PetscCall(MatDestroy(&s->L4));
+  PetscCall(MatDestroy(&s->P));
   PetscCall(ItFPDestroy(&s->fp));
   PetscCall(PetscFree(s));
   *spectrum = NULL;

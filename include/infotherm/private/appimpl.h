@@ -57,6 +57,8 @@ PetscErrorCode ItAppViewMemory(ItApp *app);
 
 /* Options that nothing reads (src/app/options.c). */
 PetscErrorCode ItAppCheckOptions(ItApp *app);
+PetscErrorCode ItAppCheckValues(ItModel model);
+PetscErrorCode ItAppCheckCommandOptions(const char command[]);
 PetscErrorCode ItAppSnapshotOptions(const char file[]);
 
 /* The commands (the table of src/app/commands.c), run after the set-up

@@ -1,0 +1,376 @@
+"""Hostile and careless input, second round: every case asserts the exit
+status, exactly one line on stderr naming the option or file to change, that
+an earlier folder's files are byte-identical afterwards and that no lock is
+left; a case that used to hang runs under a short timeout that must not be
+reached. Classes (counted at the end): hangs and signals, wrong numbers,
+crashes, folders/locks/messages. Tiny grids: the whole file runs in about a
+minute on 2 cores."""
+import glob
+import os
+import signal
+import socket
+import subprocess
+import shutil
+import time
+from common import *
+
+TINY = ["-model", "linear", "-grid_n", "16", "-t_final", "0.2", "-output_every", "0.1"]
+HANG_TIMEOUT = 20  # seconds; the refusals take well under a second
+counts = {"hangs/signals": 0, "wrong numbers": 0, "crashes": 0, "folders/locks/messages": 0}
+
+
+def tree(folder):
+    """Every file under folder: relative path -> bytes."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, folder)] = f.read()
+    return out
+
+
+def launch(command, options, ranks=1):
+    argv = [BIN, command] + [str(o) for o in options] + ["-quiet"]
+    if ranks > 1:
+        argv = MPIEXEC + ["-n", str(ranks)] + argv
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def finish_within(proc, seconds):
+    """(returncode, stderr), or (None, '') after killing the process group when seconds pass."""
+    try:
+        _, err = proc.communicate(timeout=seconds)
+        return proc.returncode, err
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, ""
+
+
+def refused(cls, label, command, options, needle, ranks=(1, 2), folder=None, status=1, own_lock=True):
+    """command stops with status and one line naming needle; folder (if given) is
+    byte-identical afterwards, or not created; no lock is left."""
+    for r in ranks:
+        out = folder or tmpdir("hostile")
+        before = tree(out) if os.path.isdir(out) else None
+        opts = list(options) + ([] if "-output_dir" in options else ["-output_dir", out])
+        rc, err = finish_within(launch(command, opts, r), HANG_TIMEOUT)
+        text = [l for l in err.splitlines() if l.strip()]
+        after = tree(out) if os.path.isdir(out) else None
+        check(rc == status and len(text) == 1 and text[0].startswith("infotherm: error:") and needle in text[0],
+              f"[{cls}] {label} ({r} rank(s)): status {rc}, one line naming {needle!r}: {text}")
+        check(before == after, f"[{cls}] {label} ({r} rank(s)): the folder is as it was")
+        if own_lock:
+            check(not os.path.exists(out + "/run.lock"), f"[{cls}] {label} ({r} rank(s)): no lock left")
+        counts[cls] += 1
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.time() + seconds
+    while not glob.glob(path) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    return bool(glob.glob(path))
+
+
+# ------------------------------------------------------- hangs and signals ---
+H = "hangs/signals"
+# a fixed step far below the interval would take for ever: refused before starting
+refused(H, "-ts_dt 1e-300 fixed", "run", ["-model", "linear", "-grid_n", "16", "-t_final", "1", "-ts_dt", "1e-300", "-ts_adapt_type", "none"], "-ts_dt")
+refused(H, "-ts_dt 1e-9 fixed", "run", ["-model", "linear", "-grid_n", "16", "-t_final", "1", "-ts_dt", "1e-9", "-ts_adapt_type", "none"], "-ts_dt")
+refused(H, "-ts_adapt_dt_max 1e-9", "run", ["-model", "linear", "-grid_n", "16", "-t_final", "1", "-ts_adapt_dt_max", "1e-9"], "-ts_adapt_dt_max")
+# -ts_max_steps that makes no progress: a requeue script would loop for ever
+refused(H, "-ts_max_steps 0", "run", TINY + ["-ts_max_steps", "0"], "-ts_max_steps")
+refused(H, "-ts_max_steps -1", "run", TINY + ["-ts_max_steps", "-1"], "-ts_max_steps")
+out = tmpdir("maxsteps")
+proc = run("run", TINY + ["-ts_adapt_type", "none", "-ts_dt", "0.01", "-ts_max_steps", "5", "-output_dir", out], expect_ok=False)
+check(proc.returncode == 3, f"-ts_max_steps 5 stops with status 3 ({proc.returncode})")
+# a restart under the same -ts_max_steps takes that many more steps (it stopped at once before)
+proc = run("run", TINY + ["-ts_adapt_type", "none", "-ts_dt", "0.01", "-ts_max_steps", "5", "-restart", "auto", "-output_dir", out], expect_ok=False)
+check(proc.returncode == 3 and "stopped at t = 0.1 " in proc.stderr, f"[{H}] a restart with -ts_max_steps 5 takes 5 more steps: {proc.returncode}, {proc.stderr.strip()}")
+counts[H] += 1
+
+# a signal is honoured after the current step, not at the next output time:
+# one output interval of 10^6 fixed steps, SIGTERM once the time loop runs
+for ranks in (1, 2):
+    out = tmpdir(f"sigterm-{ranks}")
+    proc = launch("run", ["-model", "linear", "-grid_n", "16", "-t_final", "100", "-output_every", "100", "-ts_adapt_type", "none", "-ts_dt", "1e-4", "-output_dir", out], ranks)
+    started = wait_for(out + "/density_0000.h5", proc)
+    time.sleep(0.5)
+    if ranks == 1:
+        proc.send_signal(signal.SIGTERM)
+    else:  # mpiexec forwards SIGTERM... and kills the ranks after its grace time: signal the ranks themselves
+        for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+            try:
+                if f"{out}".encode() in open(f"/proc/{pid}/cmdline", "rb").read() and open(f"/proc/{pid}/comm").read().strip() == "infotherm":
+                    os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+    rc, err = finish_within(proc, 30)
+    check(started and rc == 3 and os.path.exists(out + "/checkpoint.h5") and not os.path.exists(out + "/run.lock"),
+          f"[{H}] SIGTERM in a 10^6-step interval stops after the step with a checkpoint ({ranks} rank(s)): status {rc}, {err.strip()}")
+    counts[H] += 1
+
+# USR1 to the post-processing rank alone stops the run with a checkpoint
+out = tmpdir("post-usr1")
+proc = launch("run", ["-model", "linear", "-grid_n", "16", "-t_final", "100", "-output_every", "100", "-ts_adapt_type", "none", "-ts_dt", "1e-4", "-post_ranks", "1", "-output_dir", out], 2)
+started = wait_for(out + "/density_0000.h5", proc)
+post = None
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        if out.encode() in open(f"/proc/{pid}/cmdline", "rb").read() and b"OMPI_COMM_WORLD_RANK=1\0" in open(f"/proc/{pid}/environ", "rb").read():
+            post = pid
+    except OSError:
+        pass
+if post:
+    os.kill(post, signal.SIGUSR1)
+rc, err = finish_within(proc, 30)
+check(started and post and rc == 3 and os.path.exists(out + "/checkpoint.h5"),
+      f"[{H}] USR1 to the post rank alone stops the run after a checkpoint: post pid {post}, status {rc}, {err.strip()}")
+counts[H] += 1
+
+# ------------------------------------------------- wrong numbers with exit 0 ---
+W = "wrong numbers"
+# an option without a value took its default over an earlier value
+refused(W, "-sigma_v 2 -sigma_v", "info", ["-model", "brownian", "-sigma_v", "2", "-sigma_v"], "-sigma_v", ranks=(1,))
+refused(W, "-t_final 0.2 -t_final", "run", TINY + ["-t_final"], "-t_final")
+refused(W, "-grid_n without a value", "info", ["-model", "linear", "-grid_n"], "-grid_n", ranks=(1,))
+refused(W, "-linear_D without a value", "info", ["-model", "linear", "-linear_D"], "-linear_D", ranks=(1,))
+refused(W, "-mc_particles without a value", "mc", TINY + ["-mc_particles"], "-mc_particles", ranks=(1,))
+refused(W, "-sigma_v from an empty shell variable", "info", ["-model", "brownian", "-sigma_v", ""], "-sigma_v", ranks=(1,))
+optfile = tmpdir("nameonly") + ".opts"
+with open(optfile, "w") as f:
+    f.write("-model linear\n-grid_n 16\n-t_final\n")
+refused(W, "an options-file line with a name only", "run", ["-options_file", optfile], "-t_final")
+# PETSc's grid options would resize the grid behind infotherm's back
+refused(W, "-da_grid_x 50", "run", TINY + ["-da_grid_x", "50"], "-da_grid_x")
+refused(W, "-da_refine 1", "run", TINY + ["-da_refine", "1"], "-da_refine")
+# rows past t_final
+refused(W, "-ts_exact_final_time stepover", "run", TINY + ["-ts_exact_final_time", "stepover"], "-ts_exact_final_time")
+# misspelt solver options
+refused(W, "-ts_rtoll", "run", TINY + ["-ts_rtoll", "1e-6"], "-ts_rtoll")
+refused(W, "-ksp_rtl", "run", TINY + ["-ksp_rtl", "1e-6"], "-ksp_rtl")
+refused(W, "-stationary_ksp_rtl", "stationary", TINY + ["-stationary_ksp_rtl", "1e-6"], "-stationary_ksp_rtl")
+out = tmpdir("options-left-no")
+proc = run("run", TINY + ["-ts_rtoll", "1e-6", "-options_left", "no", "-output_dir", out], expect_ok=False)
+check(proc.returncode == 0, f"-options_left no still lets a run go on ({proc.returncode}: {proc.stderr.strip()})")
+# stage solves that do not solve
+refused(W, "-ksp_type preonly -pc_type jacobi", "run", TINY + ["-ksp_type", "preonly", "-pc_type", "jacobi"], "-ksp_type preonly")
+
+# densities that are not normalised: scaled, integer, subnormal
+import h5py
+base = tmpdir("density-base")
+run("stationary", ["-model", "linear", "-grid_n", "16", "-output_dir", base])
+source = base + "/density_stationary.h5"
+
+
+def altered(name, change):
+    path = tmpdir(name) + ".h5"
+    shutil.copy(source, path)
+    with h5py.File(path, "r+") as f:
+        d = f["density"]
+        data, attrs = np.array(d[...]), dict(d.attrs)
+        data = change(data)
+        del f["density"]
+        n = f.create_dataset("density", data=data)
+        for k, v in attrs.items():
+            n.attrs[k] = v
+    return path
+
+
+twice = altered("twice", lambda a: 2 * a)
+integer = altered("integer", lambda a: np.round(a * 1000).astype(np.int64))
+tiny = altered("subnormal", lambda a: a * 1e-310)
+refused(W, "analyze a snapshot x 2", "analyze", [twice], twice)
+refused(W, "analyze an integer dataset", "analyze", [integer], integer)
+refused(W, "-kl_reference subnormal", "run", TINY + ["-kl_reference", tiny], tiny)
+refused(W, "-init_file subnormal", "run", TINY + ["-init", "file", "-init_file", tiny], tiny)
+refused(W, "-init_file x 2", "run", TINY + ["-init", "file", "-init_file", twice], twice)
+# a checkpoint x 2
+out = tmpdir("ckpt2")
+run("run", TINY + ["-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+with h5py.File(out + "/checkpoint.h5", "r+") as f:
+    f["density"][...] = 2 * f["density"][...]
+refused(W, "restart from a checkpoint x 2", "run", TINY + ["-restart", "auto", "-output_dir", out], "checkpoint.h5", folder=out)
+
+# a restart must not change what the columns mean
+out = tmpdir("restart-meaning")
+run("run", TINY + ["-temperature", "300", "-time_unit", "1e-3", "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+refused(W, "restart with another -temperature", "run", TINY + ["-temperature", "3", "-time_unit", "1e-3", "-restart", "auto", "-output_dir", out], "-temperature", folder=out)
+refused(W, "restart with -t_final before the checkpoint", "run", TINY + ["-temperature", "300", "-time_unit", "1e-3", "-t_final", "1e-9", "-output_every", "1e-9", "-restart", "auto", "-output_dir", out], "-t_final", folder=out)
+out = tmpdir("restart-kl")
+run("run", TINY + ["-kl_reference", source, "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+other = tmpdir("other-ref")
+run("stationary", ["-model", "linear", "-grid_n", "16", "-linear_D", "2,2", "-output_dir", other])
+refused(W, "restart with another -kl_reference", "run", TINY + ["-kl_reference", other + "/density_stationary.h5", "-restart", "auto", "-output_dir", out], "-kl_reference", folder=out)
+
+# a snapshot's time that is not a time; list options with an empty entry; integers that wrap
+def set_time(value):
+    def change(f):
+        f["density"].attrs["time"] = value
+    return change
+
+
+def altered_attrs(name, change):
+    path = tmpdir(name) + ".h5"
+    shutil.copy(source, path)
+    with h5py.File(path, "r+") as f:
+        change(f)
+    return path
+
+
+nan_time = altered_attrs("nan-time", set_time(float("nan")))
+neg_time = altered_attrs("neg-time", set_time(-5.0))
+refused(W, "analyze a snapshot at time NaN", "analyze", [nan_time], nan_time)
+refused(W, "analyze a snapshot at time -5", "analyze", [neg_time], neg_time)
+refused(W, "-grid_n 16,", "run", TINY + ["-grid_n", "16,"], "-grid_n")
+refused(W, "-grid_n ,16", "run", TINY + ["-grid_n", ",16"], "-grid_n")
+refused(W, "-grid_distribute x1,,x2", "run", TINY + ["-grid_distribute", "x1,,x2"], "-grid_distribute")
+refused(W, "-spectrum_nev 4294967297", "spectrum", TINY + ["-spectrum_nev", "4294967297"], "-spectrum_nev")
+
+# the rest of the snapshot and option checks
+edited = altered_attrs("edited-options", lambda f: f["options"].attrs.create("linear_D", np.bytes_("2,2")))
+refused(W, "analyze with an edited /options", "analyze", [edited], edited)
+box = ["-grid_n", "16", "-grid_lo", "-5,-5", "-grid_hi", "5,5"]
+lin = tmpdir("linear-ref")
+run("stationary", ["-model", "linear"] + box + ["-output_dir", lin])
+refused(W, "-kl_reference of another model", "run", ["-model", "inference", "-t_final", "0.2"] + box + ["-kl_reference", lin + "/density_stationary.h5"], "-kl_reference")
+refused(W, "-time_unit 1e-320", "run", TINY + ["-temperature", "300", "-time_unit", "1e-320"], "-time_unit")
+refused(W, "extra -init_mean values", "run", TINY + ["-init_mean", "0,0,5"], "-init_mean")
+
+# ----------------------------------------------------------------- crashes ---
+C = "crashes"
+ofdir = tmpdir("optfiles")
+os.makedirs(ofdir)
+
+
+def optfile(name, data):
+    path = os.path.join(ofdir, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+selfinc = optfile("self.opts", b"-model linear\n-options_file " + os.path.join(ofdir, "self.opts").encode() + b"\n")
+a = optfile("a.opts", b"-model linear\n-options_file " + os.path.join(ofdir, "b.opts").encode() + b"\n")
+optfile("b.opts", b"-grid_n 16\n-options_file " + a.encode() + b"\n")
+os.symlink(selfinc, os.path.join(ofdir, "link.opts"))
+vialink = optfile("vialink.opts", b"-options_file " + os.path.join(ofdir, "link.opts").encode() + b"\n")
+refused(C, "an options file that includes itself", "run", ["-options_file", selfinc], selfinc)
+refused(C, "options files that include each other", "run", ["-options_file", a], a)
+refused(C, "an options file that includes itself through a symlink", "run", ["-options_file", vialink], vialink)
+refused(C, "-options_file /dev/zero", "run", ["-options_file", "/dev/zero"], "/dev/zero")
+refused(C, "a directory as the options file", "run", ["-options_file", ofdir], ofdir)
+big = optfile("big.opts", b"-model linear\n" + b"# padding\n" * 200000)
+refused(C, "an options file of 2 MB", "run", ["-options_file", big], big)
+nul = optfile("nul.opts", b"-model linear\n-grid_n 16\x00garbage\n-t_final 2\n")
+refused(C, "a NUL byte in an options file", "run", ["-options_file", nul], nul)
+binary = optfile("binary.opts", bytes(range(1, 256)) * 4)
+refused(C, "binary content as the options file", "run", ["-options_file", binary], binary)
+two = optfile("two.opts", b"-model linear\n-grid_n 16 -t_final 1\n")
+refused(C, "two options on a line", "run", ["-options_file", two], two)
+bom = optfile("bom.opts", b"\xef\xbb\xbf-model linear\n")
+refused(C, "a byte-order mark", "run", ["-options_file", bom], bom)
+nextline = optfile("nextline.opts", b"-model linear\n-t_final\n1\n")
+refused(C, "a value on the next line", "run", ["-options_file", nextline], nextline)
+
+
+# malformed HDF5 densities: one line naming the file, status 1
+def reshaped(f, shape_of):
+    d = f["density"]
+    data, attrs = np.array(d[...]), dict(d.attrs)
+    del f["density"]
+    n = f.create_dataset("density", data=shape_of(data))
+    for k, v in attrs.items():
+        n.attrs[k] = v
+
+
+def string_dim(f):
+    f["density"].attrs["dim"] = "two"
+
+
+def no_n1(f):
+    del f["density"].attrs["n1"]
+
+
+for label, change in [("a dataset of the wrong shape", lambda f: reshaped(f, lambda a: a.reshape(-1)[: a.size // 2])),
+                      ("a 1-D dataset", lambda f: reshaped(f, lambda a: a.reshape(-1))),
+                      ("a string dim", string_dim),
+                      ("no attribute n1", no_n1)]:
+    bad = altered_attrs("malformed", change)
+    refused(C, f"analyze {label}", "analyze", [bad], bad)
+    refused(C, f"-init_file {label}", "run", TINY + ["-init", "file", "-init_file", bad], bad, ranks=(1,))
+vlen = altered_attrs("vlen", lambda f: f["options"].attrs.create("grid_n", "16", dtype=h5py.string_dtype()))
+refused(C, "analyze a variable-length string in /options", "analyze", [vlen], vlen)
+refused(C, "-spectrum_eps_target nan", "spectrum", TINY + ["-spectrum_eps_target", "nan"], "-spectrum_eps_target")
+refused(C, "-spectrum_eps_type power", "spectrum", TINY + ["-spectrum_eps_type", "power"], "-spectrum_eps_type")
+
+# memory: the spectrum and the Monte Carlo's particles are in the estimate (not run against the
+# unfixed binary: it allocated until the machine ran out)
+refused(C, "mc -mc_particles 2000000000", "mc", TINY + ["-mc_particles", "2000000000"], "-mc_particles")
+refused(C, "spectrum on 20000^2", "spectrum", ["-model", "linear", "-grid_n", "20000"], "-grid_n", ranks=(1,))
+text = run("info", ["-model", "linear", "-grid_n", "64", "-spectrum_nev", "40", "-mc_particles", "1000000"]).stdout
+line = [l for l in text.splitlines() if l.startswith("memory per rank")]
+check(len(line) == 1 and "spectrum " in line[0] and "mc " in line[0], f"[{C}] info's memory line has the spectrum and mc: {line}")
+counts[C] += 1
+
+# ------------------------------------------------- folders, locks, messages ---
+F = "folders/locks/messages"
+# -overwrite never deletes a file the command reads
+out = tmpdir("overwrite-input")
+run("run", TINY + ["-output_dir", out])
+refused(F, "-overwrite with -init_file in the folder", "run", TINY + ["-init", "file", "-init_file", out + "/density_0001.h5", "-overwrite"], "density_0001.h5", folder=out)
+refused(F, "-overwrite with -kl_reference in the folder", "run", TINY + ["-kl_reference", out + "/density_0001.h5", "-overwrite"], "density_0001.h5", folder=out)
+# locks that are no locks, and a live pid that is not infotherm's
+for label, make in [("a directory", lambda p: os.makedirs(p)), ("an empty file", lambda p: open(p, "w").close()),
+                    ("garbage", lambda p: open(p, "w").write("garbage\n"))]:
+    out = tmpdir("badlock")
+    os.makedirs(out)
+    make(out + "/run.lock")
+    refused(F, f"run.lock that is {label}", "run", TINY + ["-output_dir", out], "run.lock is not a lock", folder=out, own_lock=False)
+out = tmpdir("reused-pid")
+os.makedirs(out)
+sleeper = subprocess.Popen(["sleep", "120"])
+with open(out + "/run.lock", "w") as f:
+    f.write(f"{socket.gethostname()} {sleeper.pid} -\n")
+rc, err = finish_within(launch("run", TINY + ["-output_dir", out]), HANG_TIMEOUT)
+sleeper.kill()
+sleeper.wait()
+check(rc == 0 and "took over" in err and not os.path.exists(out + "/run.lock"),
+      f"[{F}] a lock whose pid now runs another program is taken over: status {rc}, {err.strip()}")
+counts[F] += 1
+# "-restart auto continues that run" only where a checkpoint is
+out = tmpdir("no-checkpoint")
+run("run", TINY + ["-output_dir", out])
+proc = run("run", TINY + ["-output_dir", out], expect_ok=False)
+check(proc.returncode == 1 and "-restart auto" not in proc.stderr and "-overwrite" in proc.stderr,
+      f"[{F}] a finished run without a checkpoint is not offered -restart auto: {proc.stderr.strip()}")
+counts[F] += 1
+
+# an initial Gaussian below two cells per standard deviation: a warning naming -init_cov
+for ranks in (1, 2):
+    out = tmpdir(f"narrow-{ranks}")
+    proc = run("run", TINY + ["-init_cov", "0.01,1", "-output_dir", out], ranks=ranks, expect_ok=False)
+    text = [l for l in proc.stderr.splitlines() if l.strip()]
+    check(proc.returncode == 0 and len(text) == 1 and "warning" in text[0] and "-init_cov" in text[0] and "variable 1" in text[0],
+          f"[{W}] a Gaussian of 0.1 cells per sd is warned about, naming -init_cov and the variable ({ranks} rank(s)): {text}")
+    counts[W] += 1
+
+# misleading messages: each names its cause
+huge = altered("huge", lambda a: np.full_like(a, 1e307))
+refused(F, "a density whose mass overflows", "analyze", [huge], "overflows")
+refused(F, "-init_mean nan", "run", TINY + ["-init_mean", "nan,0"], "-init_mean must be finite")
+refused(F, "-grid_n abc", "run", TINY + ["-grid_n", "abc"], "-grid_n abc")
+refused(F, "-grid_lo -1e308 -grid_hi 1e308", "run", TINY + ["-grid_lo", "-1e308", "-grid_hi", "1e308"], "-grid_lo/-grid_hi")
+refused(F, "-t_final 5e-324", "run", TINY + ["-t_final", "5e-324"], "-t_final 5e-324")
+
+# -error_estimate: coarse grids too small to mean anything, commands without an estimate
+refused(F, "-error_estimate on 12 cells (3-cell coarse grid)", "stationary", ["-model", "linear", "-grid_n", "12", "-error_estimate"], "-grid_n")
+refused(F, "mc -error_estimate", "mc", TINY + ["-error_estimate"], "-error_estimate")
+refused(F, "analyze -error_estimate", "analyze", [source, "-error_estimate"], "-error_estimate")
+out = tmpdir("toggle-estimate")
+run("run", TINY + ["-error_estimate", "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+refused(F, "a restart that drops -error_estimate", "run", TINY + ["-restart", "auto", "-output_dir", out], "-error_estimate", folder=out)
+
+print("cases by class:", ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
+finish()
