@@ -1,10 +1,8 @@
 """Shared helpers for infotherm's test scripts: running the binary (under MPI
-when asked), reading its outputs, and the closed forms of the linear model
+when asked), reading its outputs (through the package's readers, python/infotherm/results.py), and the closed forms of the linear model
 (doc/physics.md §2: dx = (M x + b) dt + sqrt(2 D) dW), derived independently of
 the solver in the project's Python package (python/infotherm/linear.py, shared
 with tools/; the tests use the checkout's package, like test_python.py)."""
-import csv
-import json
 import math
 import os
 import shutil
@@ -12,11 +10,11 @@ import subprocess
 import sys
 import tempfile
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 from infotherm.linear import expm, linear_diagnostics, linear_moments, lyapunov  # noqa: E402,F401
+from infotherm.results import read_columns, read_density, read_json  # noqa: E402,F401
 
 BIN = os.environ.get("INFOTHERM", os.path.join(os.path.dirname(__file__), "..", "build", "infotherm"))
 MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--quiet"]
@@ -92,25 +90,8 @@ def tmpdir(name):
 
 
 def read_csv(path):
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def read_density(path):
-    """The density as an array indexed [x1, x2, x3] (first variable first), and its attributes."""
-    with h5py.File(path, "r") as f:
-        d = f["density"]
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in d.attrs.items()}
-        data = np.array(d[...])
-    dim = int(attrs["dim"])
-    data = data.reshape([int(attrs[f"n{i}"]) for i in reversed(range(dim))])
-    return data.transpose(list(reversed(range(dim)))), attrs
+    """A CSV output as {column: float64 array} (the package's read_columns)."""
+    return read_columns(path)
 
 
 def cell_centres(n, lo, hi):

@@ -59,6 +59,65 @@ check(np.allclose(cv, -6 + (np.arange(32) + 0.5) * 12 / 32, rtol=0, atol=1e-15) 
       np.allclose(s.marginal(2, ["r", "v"]), raw, rtol=0, atol=0),
       "snapshots(): coordinates are the cell centres; marginal(k, ['r']) sums over v times its cell; ['r', 'v'] is p[r, v]")
 
+# --- to_xarray() is lazy without dask: counting the reads of /density ---
+lazy = infotherm.snapshots(infotherm.run("run", t_final=1.9, output_every=0.1, snapshot_every=0.1, **INFERENCE).folder)
+reads = []
+_getitem = h5py.Dataset.__getitem__
+
+
+def counting_getitem(self, key, *rest):
+    if self.name == "/density":
+        reads.append(self.file.filename)
+    return _getitem(self, key, *rest)
+
+
+h5py.Dataset.__getitem__ = counting_getitem
+try:
+    da = lazy.to_xarray()
+    opened = len(reads)
+    sub = da.isel(time=slice(4, 7), v=slice(2, 30, 3))
+    sliced = len(reads)
+    values = sub.values
+    after_sub = len(reads) - sliced
+    one = float(da.isel(time=13).sel(v=da.v[5], r=da.r[7]))
+    after_one = len(reads) - sliced - after_sub
+finally:
+    h5py.Dataset.__getitem__ = _getitem
+full = np.stack([lazy[k] for k in range(len(lazy))])
+check(len(lazy) == 20 and da.dims == ("time", "v", "r") and da.shape == (20, 32, 24) and opened == 0 and sliced == 0,
+      f"to_xarray() of {len(lazy)} snapshots reads no density ({opened} reads), nor does a selection ({sliced - opened})")
+check(after_sub == 3 and np.array_equal(values, full[4:7, 2:30:3]) and after_one == 1 and one == full[13, 5, 7],
+      f"its values read only the files a selection covers ({after_sub} for 3 times, {after_one} for one value), "
+      "and equal s[k]")
+check(np.array_equal(da.values, full) and np.allclose(da.sum("r").values, full.sum(axis=2), rtol=1e-14, atol=0),
+      "to_xarray().values is every snapshot stacked; reductions see the same values")
+
+# --- the one-file readers, which tools/ and tests/common.py read with ---
+p2, attrs2 = infotherm.read_density(s.files[2])
+check(np.array_equal(p2, raw.T) and attrs2["time"] == t2 and isinstance(attrs2["variables"], str),
+      f"read_density(): the file's /density transposed to [v, r], its attributes as Python values ({attrs2['variables']!r})")
+with tempfile.TemporaryDirectory() as d:
+    text = open(os.path.join(r.folder, "diagnostics.csv")).read()
+    with open(os.path.join(d, "diagnostics.csv"), "w") as f:  # a run still writing its last row
+        f.write(text + text.splitlines()[-1].split(",", 1)[0] + ",0.5")
+    partial = infotherm.read_columns(os.path.join(d, "diagnostics.csv"), partial=True)
+    check(same_table(partial, os.path.join(r.folder, "diagnostics.csv")) and all(
+          isinstance(v, np.ndarray) and v.dtype == np.float64 for v in partial.values()),
+          f"read_columns(partial=True): float64 arrays; a last row with too few fields is left out ({len(partial)} rows)")
+    try:
+        infotherm.read_columns(os.path.join(d, "diagnostics.csv"))
+        check(False, "read_columns() refuses a short row")
+    except ValueError as e:
+        check("fields" in str(e), f"read_columns() refuses a short row (the tests read strictly): {e}")
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+private = []
+for name in sorted(os.listdir(os.path.join(root, "tools"))) + ["../tests/common.py"]:
+    if name.endswith(".py"):
+        code = open(os.path.join(root, "tools", name)).read()
+        private += [f"{name}: {w}" for w in ("csv.reader", "csv.DictReader", "h5py.File", "np.loadtxt", "np.genfromtxt")
+                    if w in code]
+check(not private, f"tools/*.py and tests/common.py read the outputs only through the package ({private or 'no other reader'})")
+
 # errorband: q ± |err|
 import matplotlib  # noqa: E402
 matplotlib.use("Agg")

@@ -14,11 +14,15 @@ are); and the box warnings boundary_mass and box_too_small."""
 import argparse
 import csv
 import glob
-import json
 import math
 import os
 import sys
 
+# the reader is the package's (python/infotherm of this source tree, else the installed one)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(_ROOT, "python", "infotherm")):
+    sys.path.insert(0, os.path.join(_ROOT, "python"))
+import infotherm  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -30,8 +34,7 @@ def main():
     for folder in sorted(glob.glob(os.path.join(args.sweep_dir, "*", ""))):
         for name in ("stationary_summary.json", "summary.json"):
             if os.path.exists(os.path.join(folder, name)):
-                with open(os.path.join(folder, name)) as f:
-                    runs.append(json.load(f))
+                runs.append(infotherm.read_json(os.path.join(folder, name)))
                 break
     if not runs:
         sys.exit(f"collect: no */stationary_summary.json or */summary.json under {args.sweep_dir}")

@@ -41,7 +41,6 @@ Needs Debian's python3 with numpy, matplotlib and h5py (/usr/bin/python3).
 """
 import argparse
 import glob
-import json
 import math
 import os
 import re
@@ -53,8 +52,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+# the reader is the package's (python/infotherm of this source tree, else the installed one)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(_ROOT, "python", "infotherm")):
+    sys.path.insert(0, os.path.join(_ROOT, "python"))
+import infotherm  # noqa: E402
+
 try:
-    import h5py  # noqa: E402
+    import h5py  # noqa: E402,F401  (infotherm.read_density needs it)
 except ImportError:  # the density plot is optional; the diagnostics still work
     h5py = None
 
@@ -64,36 +69,25 @@ NATS = "nats"
 # ---------------------------------------------------------------- reading ---
 
 def read_summary(directory, name="summary.json"):
-    """summary.json (or name) as a dict, or {} when it is missing or unreadable."""
+    """summary.json (or name) as a dict (infotherm.read_json), or {} when it is missing or unreadable."""
     path = os.path.join(directory, name)
     try:
-        with open(path) as f:
-            return json.load(f)
+        return infotherm.read_json(path)
     except (OSError, ValueError) as err:
         print(f"plot.py: note: no usable {path} ({err})", file=sys.stderr)
         return {}
 
 
 def read_diagnostics(directory, name="diagnostics.csv"):
-    """(names, data) of diagnostics.csv (or name): names of the columns, data[row, col]."""
+    """(names, data) of diagnostics.csv (or name): names of the columns, data[row, col]
+    (infotherm.read_columns, leaving out a last row being written right now)."""
     path = os.path.join(directory, name)
-    with open(path) as f:
-        header = f.readline().strip()
-        if not header:
-            raise SystemExit(f"plot.py: error: {path} is empty")
-        names = [n.strip() for n in header.split(",")]
-        rows = []
-        for lineno, line in enumerate(f, start=2):
-            line = line.strip()
-            if not line:
-                continue
-            fields = line.split(",")
-            if len(fields) != len(names):  # a row being written right now
-                print(f"plot.py: note: skipping line {lineno} of {path} "
-                      f"({len(fields)} fields, header has {len(names)})", file=sys.stderr)
-                continue
-            rows.append([float(x) for x in fields])  # float() reads inf and nan
-    data = np.array(rows, dtype=float).reshape(-1, len(names))
+    try:
+        table = infotherm.read_columns(path, partial=True)
+    except ValueError as err:
+        raise SystemExit(f"plot.py: error: {path}: {err}")
+    names = table.columns
+    data = np.stack([table[n] for n in names], axis=1) if len(table) else np.zeros((0, len(names)))
     if names[0] != "t":
         raise SystemExit(f"plot.py: error: the first column of {path} is '{names[0]}', not 't'")
     return names, data
@@ -119,17 +113,10 @@ def find_snapshot(directory, stationary_only):
 
 
 def read_density(path, fallback_names):
-    """(p, coords, edges, names, time, model): p indexed [x0, x1, ...]."""
-    with h5py.File(path, "r") as f:
-        ds = f["density"]
-        attrs = dict(ds.attrs)
-        raw = ds[...]
+    """(p, coords, edges, names, time, model): p indexed [x0, x1, ...] (infotherm.read_density)."""
+    p, attrs = infotherm.read_density(path)
     scalar = lambda v: v.item() if hasattr(v, "item") else v  # noqa: E731
-    dim = int(scalar(attrs.get("dim", raw.ndim)))
-    if raw.ndim != dim:
-        raw = raw.reshape(raw.shape[-dim:]) if raw.size == np.prod(raw.shape[-dim:]) else raw
-    # natural ordering is slowest axis first: (n2, n1, n0) -> [x0][x1][x2]
-    p = np.transpose(raw)
+    dim = p.ndim
     known = {"time", "dim", "model"}
     names = [None] * dim
     for key, value in attrs.items():
@@ -480,11 +467,7 @@ def plot_mc(directory, table, summary, out_path, dpi):
 
 def plot_spectrum(directory, summary, out_path, dpi):
     """spectrum.csv: lambda_k and its imaginary part against k, with error bars."""
-    names, rows = [], []
-    with open(os.path.join(directory, "spectrum.csv")) as f:
-        names = f.readline().strip().split(",")
-        rows = [[float(x) for x in line.split(",")] for line in f if line.strip()]
-    data = {n: np.array([r[j] for r in rows]) for j, n in enumerate(names)}
+    data = infotherm.read_columns(os.path.join(directory, "spectrum.csv"))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for ax, part in zip(axes, ("lambda", "lambda_imag")):
         err = data.get(part + "_uncertainty")

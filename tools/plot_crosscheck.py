@@ -21,7 +21,6 @@ Needs Debian's python3 with numpy and matplotlib (/usr/bin/python3). Prints
 the path of the file it writes.
 """
 import argparse
-import json
 import math
 import os
 import sys
@@ -31,6 +30,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+# the reader is the package's (python/infotherm of this source tree, else the installed one)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(_ROOT, "python", "infotherm")):
+    sys.path.insert(0, os.path.join(_ROOT, "python"))
+import infotherm  # noqa: E402
 
 GROUPS = [
     ("means", lambda n: n.startswith("mean_")),
@@ -51,8 +56,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     path = os.path.join(args.directory, "crosscheck.json")
     try:
-        with open(path) as f:
-            cc = json.load(f)
+        cc = infotherm.read_json(path)
     except (OSError, ValueError) as err:
         sys.exit(f"plot_crosscheck.py: error: cannot read {path}: {err}")
     t = finite(cc["t"])

@@ -27,6 +27,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.normpath(os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))  # the package's reader (a source-tree tool)
+import infotherm  # noqa: E402
 CASES = os.path.join(TESTS, "regress")
 MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--quiet"]
 
@@ -61,8 +63,7 @@ def main():
         os.makedirs(dest)
         for file in case["files"]:
             shutil.copy(os.path.join(out, file), os.path.join(dest, file))
-        with open(os.path.join(out, case["summary"])) as f:
-            final = json.load(f)["final"]
+        final = infotherm.read_json(os.path.join(out, case["summary"]))["final"]
         answer = {"version": version, "command": " ".join(argv[argv.index(binary):]).replace(out, "OUT"), "final": final}
         with open(os.path.join(dest, "answer.json"), "w") as f:
             json.dump(answer, f, indent=1, sort_keys=True)

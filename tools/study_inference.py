@@ -51,8 +51,7 @@ def main():
                     out = os.path.join(args.out, "runs", f"{tuning}_tau{tau}_sigma{sigma}")
                     infotherm("stationary", ["-tuning", tuning, "-tau_r", tau, "-sigma_r", sigma, "-grid_n", g,
                                              "-output_dir", out, "-error_estimate"])
-                    with open(os.path.join(out, "stationary_summary.json")) as f:
-                        return json.load(f)["final"]
+                    return studylib.read_json(os.path.join(out, "stationary_summary.json"))["final"]
                 # each key number with its error estimate; the grid doubled where one exceeds 1%
                 final, g, coarse = studylib.refined(solve, grid, KEYS, max_doublings)
                 row = {"tuning": tuning, "tau_r": tau, "sigma_r": sigma, "grid_n": g}
@@ -125,8 +124,7 @@ def main():
     ccdir = os.path.join(args.out, "crosscheck")
     proc = infotherm("crosscheck", ["-tuning", best["tuning"], "-tau_r", best["tau_r"], "-sigma_r", best["sigma_r"],
                                     "-grid_n", best["grid_n"], "-mc_particles", particles, "-output_dir", ccdir], check=False)
-    with open(os.path.join(ccdir, "crosscheck.json")) as f:
-        cc = json.load(f)
+    cc = studylib.read_json(os.path.join(ccdir, "crosscheck.json"))
     print(f"crosscheck at the best point ({particles} particles): passed = {cc['passed']}, "
           f"{cc['judged']} judged, max |z| = {cc['max_abs_z']:.2f} (exit status {proc.returncode})")
     with open(os.path.join(args.out, "study_inference.json"), "w") as f:

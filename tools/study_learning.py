@@ -44,12 +44,10 @@ def main():
         """The flat-input steady state, then the run after the switch from it; the run's final
         values (with -error_estimate) and the steady state's heat rate with its error."""
         infotherm("stationary", ["-beta", 0, "-grid_n", g, "-output_dir", before, "-error_estimate"])
-        with open(os.path.join(before, "stationary_summary.json")) as f:
-            fb = json.load(f)["final"]
+        fb = studylib.read_json(os.path.join(before, "stationary_summary.json"))["final"]
         infotherm("run", ["-init", "file", "-init_file", os.path.join(before, "density_stationary.h5"),
                           "-grid_n", g, "-t_final", t_final, "-output_dir", after, "-error_estimate"])
-        with open(os.path.join(after, "summary.json")) as f:
-            final = json.load(f)["final"]
+        final = studylib.read_json(os.path.join(after, "summary.json"))["final"]
         final.update({"heat_rate_w_before": fb["heat_rate_w"], "heat_rate_w_before_err": fb["heat_rate_w_err"],
                       "heat_rate_w_before_extrap": fb["heat_rate_w_extrap"]})
         return final
@@ -59,7 +57,7 @@ def main():
     heat_before = final["heat_rate_w_before"]
     init = ["-init", "file", "-init_file", os.path.join(before, "density_stationary.h5")]
     d = read_csv(os.path.join(after, "diagnostics.csv"))
-    t, mi, heat = d["t"], d["mi_v_w"], d["entropy_flow_w_cum"]
+    t, mi, heat = (d[k].tolist() for k in ("t", "mi_v_w", "entropy_flow_w_cum"))
     excess = [q - heat_before * s for q, s in zip(heat, t)]
     per_kT = mi[-1] / heat[-1]
     per_kT_excess = mi[-1] / excess[-1] if excess[-1] > 0 else float("nan")
@@ -115,8 +113,7 @@ def main():
     ccdir = os.path.join(args.out, "crosscheck")
     proc = infotherm("crosscheck", init + ["-grid_n", cc_grid, "-t_final", 1, "-output_every", 0.5,
                                            "-mc_particles", particles, "-output_dir", ccdir], check=False)
-    with open(os.path.join(ccdir, "crosscheck.json")) as f:
-        cc = json.load(f)
+    cc = studylib.read_json(os.path.join(ccdir, "crosscheck.json"))
     print(f"crosscheck over t in [0, 1] after the switch ({particles} particles): passed = {cc['passed']}, "
           f"{cc['judged']} judged, max |z| = {cc['max_abs_z']:.2f} (exit status {proc.returncode})")
     with open(os.path.join(args.out, "study_learning.json"), "w") as f:

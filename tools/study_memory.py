@@ -19,7 +19,6 @@ import math
 import os
 import sys
 
-import h5py
 import numpy as np
 import matplotlib
 
@@ -39,11 +38,10 @@ def snapshots(folder):
     """Times and densities (1-D arrays) of every density_NNNN.h5, and the cell width."""
     times, dens = [], []
     for path in sorted(glob.glob(os.path.join(folder, "density_[0-9]*.h5"))):
-        with h5py.File(path, "r") as f:
-            d = f["density"]
-            times.append(float(d.attrs["time"]))
-            dens.append(np.array(d[...]).ravel())
-            width = (float(d.attrs["hi0"]) - float(d.attrs["lo0"])) / int(d.attrs["n0"])
+        p, attrs = studylib.read_density(path)
+        times.append(float(attrs["time"]))
+        dens.append(p.ravel())
+        width = (float(attrs["hi0"]) - float(attrs["lo0"])) / int(attrs["n0"])
     return np.array(times), np.array(dens), width
 
 
@@ -110,8 +108,7 @@ def spectral_decay(out, results, grid, axis):
         folder = os.path.join(out, f"sigma{r['sigma_w']}_spectrum")
         infotherm("spectrum", ["-sigma_w", r["sigma_w"], "-h", 0, "-grid_n", grid, "-spectrum_nev", 2,
                                "-error_estimate", "-output_dir", folder])
-        with open(os.path.join(folder, "spectrum_summary.json")) as f:
-            final = json.load(f)["final"]
+        final = studylib.read_json(os.path.join(folder, "spectrum_summary.json"))["final"]
         kramers = math.sqrt(2.0) / (math.pi * TAU_W) * math.exp(-1.0 / (4.0 * r["sigma_w"] ** 2))
         r.update({key: final[key] for key in ("lambda_1", "lambda_1_err", "lambda_1_extrap", "lambda_1_order",
                                               "lambda_2")})
@@ -195,8 +192,7 @@ def main():
     proc = infotherm("crosscheck", ["-sigma_w", sigma_cc, "-protocol", protocol(1, 0.5, 1.5), "-grid_n", grid,
                                     "-t_final", 2.5, "-output_every", 0.5, "-snapshot_every", 2.5,
                                     "-mc_particles", particles, "-output_dir", ccdir], check=False)
-    with open(os.path.join(ccdir, "crosscheck.json")) as f:
-        cc = json.load(f)
+    cc = studylib.read_json(os.path.join(ccdir, "crosscheck.json"))
     print(f"crosscheck (sigma_w = {sigma_cc}, h = {H0} on t in (0.5, 1.5], to t = 2.5, {particles} particles): "
           f"passed = {cc['passed']}, {cc['judged']} judged, max |z| = {cc['max_abs_z']:.2f} (exit status {proc.returncode})")
     with open(os.path.join(args.out, "study_memory.json"), "w") as f:

@@ -1,13 +1,16 @@
 """What the study scripts (tools/study_*.py) share: where the binary and the
 input files are, running one infotherm command with a study's options file,
-and reading a diagnostics.csv."""
-import csv
+and the readers of its outputs (the Python package's: python/infotherm)."""
 import os
 import shutil
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the package of this source tree (python/infotherm), else the installed one (meson install)
+if os.path.isdir(os.path.join(ROOT, "python", "infotherm")):
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+from infotherm import read_columns, read_density, read_json  # noqa: E402,F401
 # the binary: $INFOTHERM, else build/infotherm of this source tree, else infotherm on PATH (installed)
 BIN = os.environ.get("INFOTHERM") or next(
     (b for b in (os.path.join(ROOT, "build", "infotherm"), shutil.which("infotherm")) if b and os.path.exists(b)),
@@ -29,9 +32,8 @@ def infotherm(study, command, options, check=True):
 
 
 def read_csv(path):
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    return {k: [float(r[k]) for r in rows] for k in rows[0]}
+    """A CSV output as {column: float64 numpy array} (infotherm.read_columns)."""
+    return read_columns(path)
 
 
 def parse_args(study, doc, quick_help):

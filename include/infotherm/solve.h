@@ -21,6 +21,7 @@ typedef PetscErrorCode (*ItSolveCheckpointFn)(void *ctx, PetscReal t, PetscInt s
 typedef struct {
   PetscReal t_final, output_every, snapshot_every, checkpoint_every, checkpoint_wall;
   PetscBool quiet;
+  PetscReal progress; /* -progress: a line on stderr every this % of the interval (0: none) */
   /* a restart continues from t0 with step0 and the step size dt0 */
   PetscBool           restarted;
   PetscReal           t0, dt0;

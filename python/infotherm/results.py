@@ -32,14 +32,61 @@ class Table(dict):
         return len(next(iter(self.values()))) if dict.__len__(self) else 0
 
 
-def read_table(path):
-    """A CSV file of the program (a header of names, float rows at 17 digits) as a
-    pandas DataFrame, or a Table without pandas. 'nan', 'inf' read as floats."""
+def read_columns(path, partial=False):
+    """A CSV file of the program as a Table of float64 numpy columns (whatever pandas
+    says): a header of names, float rows at 17 digits, 'nan' and 'inf' read as floats.
+    A row with another number of fields than the header raises ValueError, except,
+    with partial=True, a last row with too few (a run still writing it), left out."""
     with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    names, values = rows[0], np.array([[float(x) for x in r] for r in rows[1:]], dtype=float).reshape(-1, len(rows[0]))
-    columns = {n: values[:, k] for k, n in enumerate(names)}
-    return _pd.DataFrame(columns) if _pd is not None else Table(columns)
+        rows = [r for r in csv.reader(f) if r]
+    if not rows:
+        raise ValueError(f"{path} is empty (no header)")
+    names = [n.strip() for n in rows[0]]
+    body = rows[1:]
+    if partial and body and len(body[-1]) < len(names):
+        body = body[:-1]
+    bad = next((k for k, r in enumerate(body) if len(r) != len(names)), None)
+    if bad is not None:
+        raise ValueError(f"{path}: row {bad + 1} has {len(body[bad])} fields, the header {len(names)}")
+    values = np.array([[float(x) for x in r] for r in body], dtype=float).reshape(-1, len(names))
+    return Table({n: values[:, k] for k, n in enumerate(names)})
+
+
+def read_table(path):
+    """A CSV file of the program as a pandas DataFrame, or a Table without pandas
+    (read_columns)."""
+    columns = read_columns(path)
+    return _pd.DataFrame(dict(columns)) if _pd is not None else columns
+
+
+def read_json(path):
+    """A summary (summary.json, *_summary.json, crosscheck.json) as a dict."""
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_density(path):
+    """One density file (density_*.h5, mc_density_*.h5, eigenvector_*.h5, ...) as
+    (p, attrs): p a numpy array indexed by the variables in the model's order
+    (p[x0, x1, ...], first variable first), attrs the dataset's attributes with
+    strings as str and scalars as Python numbers."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        d = f["density"]
+        attrs = {k: _scalar(v) for k, v in d.attrs.items()}
+        data = np.array(d[...])
+    dim = int(attrs["dim"])
+    data = data.reshape([int(attrs[f"n{i}"]) for i in reversed(range(dim))])
+    return data.transpose(list(reversed(range(dim)))), attrs
+
+
+def _scalar(value):
+    value = _text(value)
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    return _text(value)
 
 
 def _with_column(table, name, values):
@@ -50,11 +97,6 @@ def _with_column(table, name, values):
     table = Table(table)
     table[name] = np.asarray(values, dtype=float)
     return table
-
-
-def _json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def _interval_midpoints(t):
@@ -90,7 +132,7 @@ class Result:
             value = None
             if os.path.exists(path):
                 self.files.append(name)
-                value = read_table(path) if name.endswith(".csv") else _json(path)
+                value = read_table(path) if name.endswith(".csv") else read_json(path)
             setattr(self, attr, value)
         for attr in ("mc", "crosscheck_mc"):
             table = getattr(self, attr)
@@ -221,9 +263,7 @@ class Snapshots:
         return len(self.files)
 
     def __getitem__(self, k):
-        with self._h5py.File(self.files[k], "r") as f:
-            p = np.array(f["density"][...])
-        return p.reshape(list(reversed(self.n))).transpose(list(reversed(range(len(self.n)))))
+        return read_density(self.files[k])[0]
 
     def marginal(self, k, variables):
         """The marginal density of snapshot k over the named variables, indexed in the order given."""
@@ -235,11 +275,17 @@ class Snapshots:
         return np.transpose(m, [order.index(a) for a in keep])
 
     def to_xarray(self):
-        """An xarray.DataArray (time, first variable, ...) of every snapshot, with coordinates."""
+        """An xarray.DataArray (time, first variable, ...) of every snapshot, with coordinates,
+        read lazily without dask: nothing of /density is read until values are asked for
+        (.values, arithmetic, plotting), and then only the files and the hyperslab that a
+        selection (.isel, .sel, [k]) covers. The times come from the files' attributes."""
         import xarray as xr
-        data = np.stack([self[k] for k in range(len(self))])
+        from xarray.core import indexing
+        data = indexing.LazilyIndexedArray(_StackedDensity(self))
+        variable = xr.Variable(["time"] + self.variables, data)
         coords = {"time": self.times, **self.coords}
-        return xr.DataArray(data, dims=["time"] + self.variables, coords=coords, name=self.kind)
+        # through a Dataset: DataArray(variable) would read the data (as_compatible_data)
+        return xr.Dataset({self.kind: variable}, coords=coords)[self.kind]
 
     def __repr__(self):
         return f"infotherm.Snapshots({len(self)} {self.kind} file(s), variables {self.variables}, cells {self.n})"
@@ -248,3 +294,53 @@ class Snapshots:
 def snapshots(folder, kind="density"):
     """The snapshots of one kind in folder (density, stationary, mc, crosscheck, eigenvector), read lazily."""
     return Snapshots(folder, kind)
+
+
+def _stacked_density_class():
+    from xarray.backends import BackendArray
+    from xarray.core import indexing
+
+    class StackedDensity(BackendArray):
+        """The snapshots of a Snapshots as one lazily indexed (time, x0, x1, ...) array: a
+        selection opens only the files of the times it covers and reads only its hyperslab."""
+
+        def __init__(self, snaps):
+            self.snaps = snaps
+            self.shape = (len(snaps.files), *snaps.n)
+            self.dtype = np.dtype("float64")
+
+        def __getitem__(self, key):
+            return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC, self._read)
+
+        def _read(self, key):
+            key = tuple(key) + (slice(None),) * (len(self.shape) - len(key))
+            n_t = self.shape[0]
+            times = list(range(*key[0].indices(n_t))) if isinstance(key[0], slice) else [int(key[0]) % n_t]
+            # per variable: the contiguous block the key covers (h5py reads it) and the numpy index within
+            blocks, inner = [], []
+            for k, n in zip(key[1:], self.shape[1:]):
+                picked = list(range(*k.indices(n))) if isinstance(k, slice) else [int(k) % n]
+                lo, hi = (min(picked), max(picked) + 1) if picked else (0, 0)
+                blocks.append(slice(lo, hi))
+                inner.append([i - lo for i in picked] if isinstance(k, slice) else picked[0] - lo)
+            h5py = self.snaps._h5py
+            out = []
+            for t in times:
+                with h5py.File(self.snaps.files[t], "r") as f:
+                    d = f["density"]
+                    if d.ndim == len(blocks):  # stored slowest first: the blocks reversed, then transposed
+                        p = np.asarray(d[tuple(reversed(blocks))]).transpose()
+                    else:  # an older, flat layout: read whole
+                        p = read_density(self.snaps.files[t])[0][tuple(blocks)]
+                out.append(p[np.ix_(*[i if isinstance(i, list) else [i] for i in inner])] if p.size else
+                           np.zeros([len(i) if isinstance(i, list) else 1 for i in inner]))
+            stacked = np.stack(out) if out else np.zeros((0, *[len(i) if isinstance(i, list) else 1 for i in inner]))
+            drop = tuple(a + 1 for a, i in enumerate(inner) if not isinstance(i, list))
+            stacked = stacked.squeeze(axis=drop) if drop else stacked
+            return stacked if isinstance(key[0], slice) else stacked[0]
+
+    return StackedDensity
+
+
+def _StackedDensity(snaps):
+    return _stacked_density_class()(snaps)

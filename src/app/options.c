@@ -28,7 +28,7 @@ static const char *const ItAppKnownOptions[] = {
     "output_dir", "kl_reference", "sensor", "bits", "temperature", "time_unit", "atp_kT",
     /* solve settings, initial density, restart (run, mc, crosscheck) */
     "t_final", "output_every", "snapshot_every", "quiet", "checkpoint_every", "checkpoint_wall",
-    "restart", "overwrite", "init", "init_file", "init_mean", "init_cov", "post_ranks",
+    "progress", "restart", "overwrite", "init", "init_file", "init_mean", "init_cov", "post_ranks",
     /* the Monte Carlo (mc, crosscheck) */
     "mc_particles", "mc_scheme", "mc_dt", "mc_seed", "mc_batches", "mc_bandwidth", "crosscheck_z",
     "crosscheck_mc_param",

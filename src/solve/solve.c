@@ -83,6 +83,7 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
   s->output_every     = -1;
   s->snapshot_every   = -1;
   s->quiet            = PETSC_FALSE;
+  s->progress         = 0;
   s->checkpoint_every = 0;
   s->checkpoint_wall  = 0;
   PetscOptionsBegin(comm, NULL, "Solve options", "ItSolve");
@@ -94,6 +95,10 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
                              "time between density snapshots (default: first and last only)", NULL,
                              s->snapshot_every, &s->snapshot_every, &set_snapshot));
   PetscCall(PetscOptionsBool("-quiet", "no progress line", NULL, s->quiet, &s->quiet, NULL));
+  PetscCall(PetscOptionsReal("-progress",
+                             "a line on stderr every this % of the simulated interval, also in a "
+                             "batch job's log (0: none)",
+                             NULL, s->progress, &s->progress, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_every", "simulated time between checkpoints (0: none)",
                              NULL, s->checkpoint_every, &s->checkpoint_every, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_wall", "wall-clock seconds between checkpoints (0: none)",
@@ -101,6 +106,10 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
   PetscOptionsEnd();
   PetscCheck(s->t_final > 0 && !PetscIsInfOrNanReal(s->t_final), comm, PETSC_ERR_USER_INPUT,
              "-t_final must be a positive, finite time; got %g", (double)s->t_final);
+  PetscCheck(
+      s->progress == 0 || (s->progress > 0 && s->progress <= 100), comm, PETSC_ERR_USER_INPUT,
+      "-progress must be a percentage of the interval in (0, 100], or 0 for no lines; got %g",
+      (double)s->progress);
   if (!set_output) s->output_every = s->t_final / 100;
   if (!set_snapshot) s->snapshot_every = s->t_final;
   PetscCall(ItSolveCheckInterval(comm, "-output_every", s->output_every, s->t_final, PETSC_FALSE));
@@ -208,6 +217,37 @@ static PetscErrorCode ItSolveProgress(TS ts, PetscInt step, PetscReal t, Vec p, 
     fflush(stderr);
   }
   progress->shown = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+typedef struct {
+  PetscReal      t0, t_final, every; /* the interval, and -progress in % of it */
+  PetscInt       next;               /* the next line is at next * every % */
+  PetscLogDouble start;
+} ItProgressLines;
+
+/* -progress: one line per `every` % of the simulated interval, not rewritten,
+   so that a batch job's log shows how far the run got and how long it has left. */
+static PetscErrorCode ItSolveProgressLines(TS ts, PetscInt step, PetscReal t, Vec p, void *ctx) {
+  ItProgressLines *lines    = (ItProgressLines *)ctx;
+  const double     span     = (double)(lines->t_final - lines->t0);
+  const double     fraction = span > 0 ? (double)(t - lines->t0) / span : 1;
+  double           wall, left;
+  PetscLogDouble   now;
+
+  PetscFunctionBegin;
+  (void)ts, (void)p;
+  if (100 * fraction < lines->next * (double)lines->every * (1 - 1e-9))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  while (lines->next * (double)lines->every * (1 - 1e-9) <= 100 * fraction) lines->next++;
+  PetscCall(PetscTime(&now));
+  wall = now - lines->start;
+  left = fraction < 1 ? wall * (1 - fraction) / fraction : 0;
+  fprintf(stderr,
+          "infotherm progress: %3.0f%% at t = %g of %g, step %" PetscInt_FMT
+          ", %.1f s elapsed, about %.0f s left\n",
+          100 * fraction, (double)t, (double)lines->t_final, step, wall, left);
+  fflush(stderr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -578,6 +618,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   ItSolveStage          st = {0};
   PetscMPIInt           rank;
   ItProgress            progress = {s->t_final, 0, 0, PETSC_FALSE};
+  ItProgressLines       lines    = {s->restarted ? s->t0 : 0, s->t_final, s->progress, 1, 0};
   ItSolveMonitorContext monitor  = {output, ctx, s, PETSC_FALSE, PETSC_FALSE};
   ItSolveClock          clock;
   PetscReal             t     = s->restarted ? s->t0 : 0;
@@ -600,7 +641,10 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
     PetscCall(TSGetTimeStep(ts, &fixed.dt)); /* -ts_dt, not a restart's last step */
     PetscCall(TSSetPreStep(ts, ItSolveFixedPreStep));
   }
-  if (!s->quiet && rank == 0 && isatty(2)) {
+  if (!s->quiet && rank == 0 && s->progress > 0) { /* lines, on a terminal too */
+    PetscCall(PetscTime(&lines.start));
+    PetscCall(TSMonitorSet(ts, ItSolveProgressLines, &lines, NULL));
+  } else if (!s->quiet && rank == 0 && isatty(2)) {
     PetscCall(PetscTime(&progress.start));
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
   }
