@@ -22,6 +22,17 @@ MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "no
 failures = []
 
 
+def tree(folder):
+    """Every file under folder: relative path -> bytes."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, folder)] = f.read()
+    return out
+
+
 def check(cond, message):
     """Records one assertion; the script exits non-zero at the end if any failed."""
     print(("ok   " if cond else "FAIL ") + message, flush=True)

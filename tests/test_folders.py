@@ -27,15 +27,6 @@ SMALL = ["-model", "brownian", "-grid_n", "32", "-t_final", "0.2", "-output_ever
 MC = ["-mc_particles", "200", "-crosscheck_z", "1e9"]
 
 
-def tree(folder):
-    """Every file under folder: relative path -> bytes."""
-    out = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, folder)] = f.read()
-    return out
 
 
 def lines(proc):

@@ -19,15 +19,6 @@ HANG_TIMEOUT = 20  # seconds; the refusals take well under a second
 counts = {"hangs/signals": 0, "wrong numbers": 0, "crashes": 0, "folders/locks/messages": 0}
 
 
-def tree(folder):
-    """Every file under folder: relative path -> bytes."""
-    out = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, folder)] = f.read()
-    return out
 
 
 def launch(command, options, ranks=1):
