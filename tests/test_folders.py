@@ -125,7 +125,10 @@ check(left == ["checkpoint.h5", "density.xmf", "density_0000.h5", "density_0001.
 # two runs started together: the second is refused while the first writes;
 # the first, stopped by USR1, removes its lock
 out = tmpdir("concurrent")
-slow = ["-model", "linear", "-grid_n", "128", "-t_final", "1000", "-output_dir", out, "-quiet"]
+# fixed steps of 1e-3 to t = 1000: busy for much longer than the checks below take (adaptive
+# steps reach t = 1000 in about 5 s, which a loaded machine's two refused runs can outlast)
+slow = ["-model", "linear", "-grid_n", "128", "-t_final", "1000", "-ts_adapt_type", "none", "-ts_dt", "1e-3",
+        "-output_dir", out, "-quiet"]
 first = subprocess.Popen([BIN, "run"] + slow, stderr=subprocess.PIPE, text=True)
 deadline = time.time() + 60
 while not os.path.exists(out + "/run.lock") and time.time() < deadline:
