@@ -127,6 +127,11 @@ static PetscErrorCode ItDiagAddColumn(ItDiag g, PetscInt *index, PetscBool infor
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the diagnostics' options (src/model/option_names.c). */
+const ItOptionName ItDiagOptionNames[] = {{"sensor", 0},      {"bits", IT_OPTION_SWITCH},
+                                          {"temperature", 0}, {"time_unit", 0},
+                                          {"atp_kT", 0},      {NULL, 0}};
+
 /* -sensor, -bits, -temperature, -time_unit, -atp_kT. */
 static PetscErrorCode ItDiagReadOptions(ItDiag g) {
   const PetscInt d = g->grid->dim;

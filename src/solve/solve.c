@@ -69,6 +69,26 @@ static PetscErrorCode ItSolveCheckSteps(MPI_Comm comm, const ItSolveSettings *s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the solve settings' options, -ts_max_steps (read with the time stepper's),
+ * and the prefixes of the PETSc objects of the solves (the time stepper, the stationary solve,
+ * multigrid) (src/model/option_names.c). */
+const ItOptionName ItSolveOptionNames[] = {
+    {"t_final", IT_OPTION_STEERING},
+    {"output_every", 0},
+    {"snapshot_every", 0},
+    {"quiet", IT_OPTION_SWITCH | IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"progress", 0},
+    {"checkpoint_every", IT_OPTION_STEERING},
+    {"checkpoint_wall", IT_OPTION_STEERING},
+    {"ts_max_steps", IT_OPTION_STEERING},
+    {"ts_", 0},
+    {"ksp_", 0},
+    {"pc_", 0},
+    {"snes_", 0},
+    {"mg_", 0},
+    {"stationary_", 0},
+    {NULL, 0}};
+
 /* Reads -t_final, -output_every, -snapshot_every, -quiet, -checkpoint_every
    and -checkpoint_wall, and checks them together with the time stepper's
    -ts_dt (read by TSSetFromOptions only once the output folder exists), so
