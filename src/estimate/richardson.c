@@ -525,12 +525,13 @@ static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], P
     const PetscReal time = qt ? qtk - q2[k] : 0;
     bar.grid             = (fine - q2[k]) / ItEstimateDivisor(est->order);
     bar.err              = est->transient && t == 0 ? 0 : bar.grid + time;
-    bar.uncertainty      = 2 * PetscAbsReal(bar.grid) + PetscAbsReal(time);
-    return bar; /* order unknown, not trusted */
+    bar.uncertainty      = PetscAbsReal(bar.grid + time) + PetscAbsReal(bar.grid) +
+                      IT_ESTIMATE_TIME_SPREAD * PetscAbsReal(time); /* margin: the grid part */
+    return bar;                                                     /* order unknown, not trusted */
   }
   bar.grid        = ItEstimateCorrection(est->order, fine, q2[k], q4k, (PetscReal)NAN);
   bar.order       = ItEstimateOrder(fine, q2[k], q4k);
-  bar.trusted     = ItEstimateTrusted(est->order, fine, q2[k], q4k);
+  bar.trusted     = ItEstimateTrustedBar(est->order, fine, q2[k], q4k, qtk);
   bar.err         = ItEstimateCorrection(est->order, fine, q2[k], q4k, qtk);
   bar.uncertainty = ItEstimateUncertainty(est->order, fine, q2[k], q4k, qtk);
   if (est->transient && t == 0) {

@@ -230,7 +230,9 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_order));
   for (PetscInt j = 0; j < nt * nq; j++)
     cc->fp_order[j] =
-        ItEstimateTrusted(p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j])
+        ItEstimateTrustedBar(p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+                             nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j]
+                                                           : (PetscReal)NAN)
             ? p0
             : ItEstimateOrder(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j]);
   for (PetscInt j = 0; j < nt * nq; j++)
