@@ -1,11 +1,11 @@
 """-error_estimate's per-row error bars (doc/physics.md §5) against closed forms
 (common.py: the linear model's Gaussian moments and diagnostics; the cumulative columns
 by Gauss-Legendre quadrature of the closed-form rates, tools/error_bars.py): on 1-3
-variables, stationary and transient, every value whose <q>_trusted is 1 has a
-<q>_uncertainty at least half its true error, no trusted <q>_err has the wrong sign, and at
-least 90 % of the trusted bars, the cumulative integrals' among them, lie within 2x of the
-true error (the bars add the grid and time parts without cancelling, which overestimates
-where they cancel in truth); the spectrum's rotating pair; t = 0 rows
+variables, stationary and transient (a stiff fast neuron and a 3-variable chain among them),
+every value whose <q>_trusted is 1 has a <q>_uncertainty at least half its true error, no
+trusted <q>_err has the wrong sign, and at least 95 % of the trusted bars of each case, and of
+the cumulative integrals', lie within 2x of the true error (a miss can only be a bar too wide:
+the half-width is at most twice the correction where trusted); the spectrum's rotating pair; t = 0 rows
 are not extrapolated; the final row's columns are summary.json's. A cross-check that passes
 only through untrusted solver estimates is inconclusive (exit status 4); a run whose grid
 coarsened by 4 exceeds the Peclet limit falls back to the grid coarsened by 2."""
@@ -19,6 +19,7 @@ import error_bars  # noqa: E402
 
 CASES = [
     # label, M, b, D, n, lo, hi, sensor, init (None: stationary), t_final
+    ("1-D stationary", [[-1.5]], [-0.4], [0.6], 128, -5, 4, ["x1"], None, 0),
     ("1-D transient", [[-1.0]], [0.3], [0.5], 128, -5, 5, ["x1"], ([-0.8], [[0.2]]), 0.5),
     ("2-D stationary", [[-1.0, 0.3], [0.6, -0.8]], [0.2, -0.1], [0.5, 0.3], 96, -7, 7, ["x2"], None, 0),
     ("2-D transient", [[-1.0, 0.3], [0.6, -0.8]], [0.2, -0.1], [0.5, 0.3], 96, -5, 5, ["x2"],
@@ -37,10 +38,10 @@ for label, M, b, D, n, lo, hi, sensor, init, T in CASES:
     check(s["trusted"] > 0.5 * s["all"], f"{label}: most bars trusted ({s['trusted']} of {s['all']})")
     check(s["small"] == 0, f"{label}: no trusted <q>_uncertainty below half the true error ({s['small']})")
     check(s["wrong"] == 0, f"{label}: no trusted <q>_err of the wrong sign ({s['wrong']})")
-    check(s["within"] >= 0.9 * s["trusted"], f"{label}: {s['within']} of {s['trusted']} trusted bars within 2x of the true error (>= 90 %)")
+    check(s["within"] >= 0.95 * s["trusted"], f"{label}: {s['within']} of {s['trusted']} trusted bars within 2x of the true error (>= 95 %)")
     cum = [cum[0] + s["cum_within"], cum[1] + s["cum"]]
     check(s["t0_changed"] == 0, f"{label}: t = 0 values unchanged by the extrapolation")
-check(cum[0] >= 0.9 * cum[1], f"the cumulative integrals: {cum[0]} of {cum[1]} trusted bars within 2x of the true error (>= 90 %)")
+check(cum[1] > 0 and cum[0] >= 0.95 * cum[1], f"the cumulative integrals: {cum[0]} of {cum[1]} trusted bars within 2x of the true error (>= 95 %)")
 
 # the columns: _uncertainty >= 0, _trusted 0/1, _extrap = q + _err, the final row = summary.json
 out = tmpdir("eb-cols")
