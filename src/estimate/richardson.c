@@ -599,16 +599,17 @@ static PetscErrorCode ItEstimateCost(ItEstimate est, json_t **cost) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Warns on stderr about the quantities whose observed order is not near the
-   expected order p0. */
+/* Warns on stderr about the quantities whose bar is not trusted: observed
+   order not near the expected order p0, or grid and time parts that nearly
+   cancel (ItEstimateTrustedBar). */
 static PetscErrorCode ItEstimateWarn(PetscInt p0, PetscInt nuntrusted, const char *list) {
   PetscFunctionBegin;
   if (nuntrusted)
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: warning: the error estimate of %" PetscInt_FMT
-                           " quantit%s is not trustworthy (observed order outside [%g, %g]: %s): "
-                           "the grids are not in the asymptotic regime; refine the grid (a larger "
-                           "-grid_n)\n",
+                           " quantit%s is not trustworthy (observed order outside [%g, %g], or "
+                           "grid and time errors that nearly cancel: %s): the grids are not in "
+                           "the asymptotic regime; refine the grid (a larger -grid_n)\n",
                            nuntrusted, nuntrusted > 1 ? "ies" : "y",
                            (double)(p0 - IT_ESTIMATE_ORDER_BELOW),
                            (double)(p0 + IT_ESTIMATE_ORDER_ABOVE), list));
