@@ -408,6 +408,22 @@ for ranks in (1, 2):
     counts[W] += ranks == 1
     runs[0] += 1
 
+# the box warning names the axis and the wall (it said "the box is too small" alone): a box cut
+# short above x2 (run), and below x1 (stationary, whose walls' sums are reduced over the ranks)
+for ranks, command, lo, hi, wall in [(1, "run", "-5,-5", "5,2", "upper wall of x2 (widen -grid_hi)"),
+                                     (2, "stationary", "-2.5,-5", "5,5", "lower wall of x1 (widen -grid_lo)")]:
+    out = tmpdir(f"walls-{ranks}")
+    proc = run(command, TINY + ["-grid_lo", lo, "-grid_hi", hi, "-output_dir", out], ranks=ranks, expect_ok=False)
+    text = [l for l in proc.stderr.splitlines() if l.strip()]
+    summary = read_json(out + ("/summary.json" if command == "run" else "/stationary_summary.json")) if proc.returncode == 0 else {}
+    walls = summary.get("wall_mass", {})
+    largest = max(((m, f"{'upper' if k else 'lower'} wall of {v}") for v, pair in walls.items() for k, m in enumerate(pair)), default=(0, ""))
+    check(proc.returncode == 0 and len(text) == 1 and "warning" in text[0] and wall in text[0] and wall.startswith(largest[1])
+          and largest[0] > 1e-6 and summary.get("box_too_small"),
+          f"[{F}] the box warning names the axis and the wall, the largest of summary's wall_mass ({ranks} rank(s)): {text}, {walls}")
+    counts[F] += 1
+    runs[0] += 1
+
 # misleading messages: each names its cause
 huge = altered("huge", lambda a: np.full_like(a, 1e307))
 refused(F, "a density whose mass overflows", "analyze", [huge], "overflows", ranks=(1, 2))
