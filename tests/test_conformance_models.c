@@ -49,7 +49,7 @@ static PetscErrorCode ReadModel(const char name[], PetscRandom rnd, PetscBool dr
     PetscCall(ItModelGetParameterInfo(base, k, &pname, &value, NULL));
     PetscCall(PetscRandomGetValueReal(rnd, &u));
     /* a zero base value: a draw about it, of the sign the parameter allows */
-    value = value != 0                                      ? value * (0.5 + u)
+    value = value != 0                                    ? value * (0.5 + u)
             : base->param[k].kind == IT_PARAM_NONNEGATIVE ? 0.5 * u
                                                           : u - 0.5;
     PetscCall(PetscSNPrintf(option, sizeof(option), "-%s", pname));

@@ -49,8 +49,8 @@ ItModel        ItFPGetModel(ItFP fp);
 /* Threshold and reset (src/fp/boundary.c, doc/physics.md §8): the threshold
    face's coefficients, and the reset matrix R (L = L_faces + R) of faces on
    a grid with a threshold_reset axis (NULL otherwise). */
-void           ItFPThresholdFace(PetscReal h, PetscReal Af, PetscReal Df, PetscReal Dlow,
-                                 PetscReal *lo, PetscReal *hi);
+void ItFPThresholdFace(PetscReal h, PetscReal Af, PetscReal Df, PetscReal Dlow, PetscReal *lo,
+                       PetscReal *hi);
 PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R);
 PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], Mat R);
 PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J);

@@ -68,7 +68,7 @@ PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse);
 const char    *ItGridBoundaryName(ItBoundaryKind kind);
 /* The two cells whose centres bracket the reset point along a threshold_reset
    axis, and the weight of the upper one. */
-void ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w);
+void           ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w);
 PetscErrorCode ItGridDestroy(ItGrid *grid);
 PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[]);
 PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);

@@ -63,7 +63,7 @@ ItTimeDependence ItModelGetTimeDependence(ItModel model);
 PetscErrorCode ItModelGetBoundary(ItModel model, PetscInt axis, ItBoundaryKind *kind,
                                   PetscBool *set, PetscReal *threshold, PetscReal *reset,
                                   PetscReal *refractory);
-PetscErrorCode   ItModelGetFingerprint(ItModel model, json_t **fingerprint);
+PetscErrorCode ItModelGetFingerprint(ItModel model, json_t **fingerprint);
 
 /* Time. */
 PetscErrorCode ItModelGetParameters(ItModel model, PetscReal t, PetscReal p[]);

@@ -70,8 +70,8 @@ struct _p_ItDiag {
   /* ln of the reference density for kl_to_stationary (ghosted), if any */
   PetscReal *lnref;
   /* work: ghosted density and its logarithm; marginals (local part, then summed) */
-  Vec        p_local;
-  Vec        p_global, inflow; /* the evaluated density, and the reset's inflow R p into each cell */
+  Vec p_local;
+  Vec p_global, inflow; /* the evaluated density, and the reset's inflow R p into each cell */
   PetscReal *lnp;
   PetscInt   nmarginal, xmarginal, ymarginal, nmarg, offdec;
   ItMarginal marginal[IT_MAX_MARGINALS];
@@ -419,11 +419,11 @@ static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt 
     PetscInt          k = ItDiagMarginalIndex(g, m, c);
     px_l                = g->marg[k];
     lnpx_l              = g->lnmarg[k];
-    c[a] = (c[a] + 1) % grid->n[a]; /* the wrapping face of a periodic axis */
-    k      = ItDiagMarginalIndex(g, m, c);
-    px_r   = g->marg[k];
-    lnpx_r = g->lnmarg[k];
-    c[a]   = c[a] == 0 ? grid->n[a] - 1 : c[a] - 1;
+    c[a]                = (c[a] + 1) % grid->n[a]; /* the wrapping face of a periodic axis */
+    k                   = ItDiagMarginalIndex(g, m, c);
+    px_r                = g->marg[k];
+    lnpx_r              = g->lnmarg[k];
+    c[a]                = c[a] == 0 ? grid->n[a] - 1 : c[a] - 1;
   }
   c[a]++;
   off = ItFPFaceOffset(grid, a, c);
@@ -502,8 +502,7 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
       if (g->marg[k] > 0)
         local[g->sensor[axis] ? S_INFO_X : S_INFO_Y] += K * (g->lnp[o] - g->lnmarg[k]);
     }
-    if (g->lnref && g->lnref[o] > PETSC_MIN_REAL)
-      local[S_KL_RATE] += K * (g->lnp[o] - g->lnref[o]);
+    if (g->lnref && g->lnref[o] > PETSC_MIN_REAL) local[S_KL_RATE] += K * (g->lnp[o] - g->lnref[o]);
   }
   PetscCall(VecRestoreArrayRead(g->inflow, &in));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -728,7 +727,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
-  g->t = t;
+  g->t        = t;
   g->p_global = p;
   PetscCall(DMGlobalToLocalBegin(grid->da, p, INSERT_VALUES, g->p_local));
   PetscCall(DMGlobalToLocalEnd(grid->da, p, INSERT_VALUES, g->p_local));

@@ -116,8 +116,8 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
     ItGridForOwned(grid, c, l) {
       if (c[a] != grid->n[a] - 1) continue;
       c[a]++;
-      local[a] += lo[ItFPFaceOffset(grid, a, c)] * PetscRealPart(pa[l]) * grid->cell_volume /
-                  grid->h[a];
+      local[a] +=
+          lo[ItFPFaceOffset(grid, a, c)] * PetscRealPart(pa[l]) * grid->cell_volume / grid->h[a];
       c[a]--;
     }
   }

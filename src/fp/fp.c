@@ -845,7 +845,8 @@ PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J) {
   } else
     PetscCall(DMCreateMatrix(grid->da, J));
   /* the reset's entries (src/fp/boundary.c) join the stencil's on the first assembly */
-  PetscCall(MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, grid->threshold ? PETSC_FALSE : PETSC_TRUE));
+  PetscCall(
+      MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, grid->threshold ? PETSC_FALSE : PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

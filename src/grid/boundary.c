@@ -42,8 +42,8 @@ static PetscErrorCode ItGridReadBoundaryKinds(ItGrid g, ItModel model) {
       if (same) kind = b;
     }
     PetscCheck(kind >= 0, g->comm, PETSC_ERR_USER_INPUT,
-               "-grid_boundary %s:%s: the kind must be wall, periodic or threshold_reset",
-               entry[k], colon + 1);
+               "-grid_boundary %s:%s: the kind must be wall, periodic or threshold_reset", entry[k],
+               colon + 1);
     g->boundary[a] = (ItBoundaryKind)kind;
     PetscCall(PetscFree(entry[k]));
   }

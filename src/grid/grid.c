@@ -266,8 +266,8 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
   PetscInt       n[3] = {1, 1, 1}, xs[3] = {0}, xm[3] = {1, 1, 1}, gxs[3] = {0}, gxm[3] = {1, 1, 1};
   PetscReal      lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
   DMBoundaryType bt[3] = {DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE};
-  PetscInt    start = 0;
-  PetscMPIInt rank;
+  PetscInt       start = 0;
+  PetscMPIInt    rank;
 
   PetscFunctionBegin;
   ItGridSetOrder(g);

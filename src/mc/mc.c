@@ -425,6 +425,11 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscInt nbw;
 
   PetscFunctionBegin;
+  for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
+    PetscCheck(grid->boundary[i] == IT_BOUNDARY_WALL, grid->comm, PETSC_ERR_USER_INPUT,
+               "-grid_boundary %s:%s: the Monte Carlo's particles know walls only (they reflect); "
+               "use the solver (run, stationary) for this boundary",
+               ItModelGetVariableName(model, i), ItGridBoundaryName(grid->boundary[i]));
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (doc/physics.md 3b) */
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)

@@ -39,10 +39,10 @@ PetscErrorCode ItModelCreate_LIF(ItModel model) {
 
   PetscFunctionBegin;
   PetscCall(ItModelSetVariables(model, 1, names));
-  PetscCall(ItModelAddParam(model, "tau_m", 1.0, IT_PARAM_POSITIVE, "membrane time constant",
-                            NULL));
-  PetscCall(ItModelAddParam(model, "mu", 0.8, IT_PARAM_ANY, "mean input (the drift's target)",
-                            NULL));
+  PetscCall(
+      ItModelAddParam(model, "tau_m", 1.0, IT_PARAM_POSITIVE, "membrane time constant", NULL));
+  PetscCall(
+      ItModelAddParam(model, "mu", 0.8, IT_PARAM_ANY, "mean input (the drift's target)", NULL));
   PetscCall(ItModelAddParam(model, "sigma", 0.3, IT_PARAM_POSITIVE,
                             "input noise: D_V = sigma^2/(2 tau_m)", NULL));
   PetscCall(ItModelAddParam(model, "V_th", 1.0, IT_PARAM_ANY,

@@ -449,8 +449,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscFunctionBegin;
   for (PetscInt a = 0; a < grid->dim; a++)
     PetscCheck(grid->refractory[a] == 0, grid->comm, PETSC_ERR_USER_INPUT,
-               "a refractory time (%g on %s) holds for the stationary state and the Monte Carlo "
-               "only; the time stepper re-injects at once: set it to 0 (-tau_ref 0 or "
+               "a refractory time (%g on %s) holds for the stationary state only; the time "
+               "stepper re-injects at once: set it to 0 (-tau_ref 0 or "
                "-refractory_%s 0)",
                (double)grid->refractory[a], ItModelGetVariableName(ItFPGetModel(st->fp), a),
                ItModelGetVariableName(ItFPGetModel(st->fp), a));

@@ -103,7 +103,7 @@ struct _p_ItModel {
      reset point and refractory time (0: none) */
   ItBoundaryKind boundary[IT_MAX_DIM];
   PetscInt       threshold_param[IT_MAX_DIM], reset_param[IT_MAX_DIM], refractory_param[IT_MAX_DIM];
-  void            *data;
+  void          *data;
 };
 
 /* Used by implementations while they are created. */
