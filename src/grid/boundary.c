@@ -129,7 +129,9 @@ PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse) {
 
 /* Cells k and k + 1 bracket the reset point by their centres; w is the upper
    one's share (linear: the re-injected mass's centre is the reset point).
-   A reset below the first centre goes to cell 0 alone. Not collective. */
+   A reset below the first centre goes to cell 0 alone; ItGridReadReset keeps
+   both cells below the last on the grid read, coarse levels are clamped.
+   Not collective. */
 void ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w) {
   const PetscReal s = (grid->reset[axis] - grid->lo[axis]) / grid->h[axis] - 0.5;
 
@@ -140,4 +142,8 @@ void ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w) {
   }
   *k = (PetscInt)PetscFloorReal(s);
   *w = s - *k;
+  if (*k > grid->n[axis] - 2) { /* only a coarse multigrid level's few cells (a preconditioner) */
+    *k = grid->n[axis] - 2;
+    *w = 1;
+  }
 }
