@@ -85,7 +85,8 @@ typedef enum {
   IT_OPTION_SWITCH   = 1, /* given without a value it means true */
   IT_OPTION_INTEGER  = 2, /* every integer of its value must fit a PetscInt */
   IT_OPTION_LOCAL    = 4, /* of one invocation: analyze does not take it from a snapshot */
-  IT_OPTION_STEERING = 8  /* where and how far a run went: snapshots of one run may differ */
+  IT_OPTION_STEERING = 8, /* where and how far a run went: snapshots of one run may differ */
+  IT_OPTION_PETSC = 16 /* the prefix of a PETSc or SLEPc object's options (PETSc documents them) */
 } ItOptionFlag;
 typedef struct {
   const char *name;

@@ -81,12 +81,12 @@ const ItOptionName ItSolveOptionNames[] = {
     {"checkpoint_every", IT_OPTION_STEERING},
     {"checkpoint_wall", IT_OPTION_STEERING},
     {"ts_max_steps", IT_OPTION_STEERING},
-    {"ts_", 0},
-    {"ksp_", 0},
-    {"pc_", 0},
-    {"snes_", 0},
-    {"mg_", 0},
-    {"stationary_", 0},
+    {"ts_", IT_OPTION_PETSC},
+    {"ksp_", IT_OPTION_PETSC},
+    {"pc_", IT_OPTION_PETSC},
+    {"snes_", IT_OPTION_PETSC},
+    {"mg_", IT_OPTION_PETSC},
+    {"stationary_", IT_OPTION_PETSC},
     {NULL, 0}};
 
 /* Reads -t_final, -output_every, -snapshot_every, -quiet, -checkpoint_every
