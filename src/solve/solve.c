@@ -284,13 +284,22 @@ typedef struct {
   PetscBool correct;    /* the stage solves' unknown is a state of the density (see below) */
 } ItSolveStage;
 
+/* The operator at time t: the fine faces through their one writer (the
+   ItFP), then the multigrid's coarse levels. Collective. */
+static PetscErrorCode ItSolveStageSetTime(ItSolveStage *st, PetscReal t) {
+  PetscFunctionBegin;
+  PetscCall(ItFPSetTime(st->fp, t));
+  PetscCall(ItMGSetTime(st->mg, t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* F = dp/dt - L(t) p (implicit methods). */
 static PetscErrorCode ItSolveIFunction(TS ts, PetscReal t, Vec p, Vec pdot, Vec F, void *ctx) {
   ItSolveStage *st = (ItSolveStage *)ctx;
 
   PetscFunctionBegin;
   (void)ts;
-  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItFPApply(st->fp, p, F));
   PetscCall(VecAYPX(F, -1.0, pdot));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -302,7 +311,7 @@ static PetscErrorCode ItSolveRHSFunction(TS ts, PetscReal t, Vec p, Vec F, void 
 
   PetscFunctionBegin;
   (void)ts;
-  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItFPApply(st->fp, p, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -315,7 +324,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
 
   PetscFunctionBegin;
   (void)ts, (void)p, (void)pdot, (void)J, (void)P;
-  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItMGSetShift(st->mg, shift, 1.0));
   if (st->J4) PetscCall(ItFPShiftedSet(st->J4, shift, 1.0, -1, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -691,7 +700,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
 
     PetscCall(TSSetMaxTime(ts, target));
     /* a held schedule's value inside this segment (the switches are segment ends) */
-    PetscCall(ItMGSetTime(st.mg, 0.5 * (t + target)));
+    PetscCall(ItSolveStageSetTime(&st, 0.5 * (t + target)));
     PetscCall(TSSolve(ts, p));
     PetscCall(TSGetSolveTime(ts, &t));
     PetscCall(TSGetStepNumber(ts, &steps));
