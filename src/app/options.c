@@ -241,10 +241,11 @@ static const char *const ItAppSwitchOptions[] = {"quiet", "overwrite",    "error
                                                  "bits",  "memory_check", "help"};
 
 /* infotherm's integer options: PETSc converts their values to a 32-bit int
-   without a range check (-spectrum_nev 4294967297 read as 1). */
-static const char *const ItAppIntegerOptions[] = {"grid_n",    "spectrum_nev", "mc_particles",
-                                                  "mc_seed",   "mc_batches",   "expr_threads",
-                                                  "post_ranks"};
+   without a range check (-spectrum_nev 4294967297 read as 1), and refuses
+   1.5, 1e3 or 0x10 without naming the option: decimal integers only. */
+static const char *const ItAppIntegerOptions[] = {"grid_n",     "spectrum_nev", "mc_particles",
+                                                  "mc_seed",    "mc_batches",   "expr_threads",
+                                                  "post_ranks", "fp_order",     "ranks_per_node"};
 
 /* A list value (comma-separated) with an empty entry (-grid_n 32, or
    -grid_distribute x1,,x2: PETSc reads 0, a zero-length string, or skips
@@ -273,8 +274,8 @@ static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
     const int tlen = (int)(strchr(v, ',') ? strchr(v, ',') - v : (ptrdiff_t)strlen(v));
     errno          = 0;
     n              = strtoll(v, &end, 10);
-    PetscCheck(end != v && (*end == ',' || !*end || *end == '.' || *end == 'e' || *end == 'E') &&
-                   errno != ERANGE && n <= PETSC_MAX_INT && n >= -PETSC_MAX_INT,
+    PetscCheck(end != v && (*end == ',' || !*end) && errno != ERANGE && n <= PETSC_MAX_INT &&
+                   n >= -PETSC_MAX_INT,
                PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-%s %s: '%.*s' is not an integer of at most %d in magnitude", name, value, tlen, v,
                PETSC_MAX_INT);
@@ -350,6 +351,8 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
   PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
   for (PetscInt k = 0; k < IT_COUNT(grid); k++)
     PetscCall(ItAppCheckValue(grid[k], nleft, names, values));
+  for (PetscInt k = 0; k < IT_COUNT(ItAppIntegerOptions); k++) /* before PETSc's parser sees them */
+    PetscCall(ItAppCheckValue(ItAppIntegerOptions[k], nleft, names, values));
   for (PetscInt k = 0; model && k < IT_COUNT(ItAppKnownOptions); k++)
     PetscCall(ItAppCheckValue(ItAppKnownOptions[k], nleft, names, values));
   for (PetscInt k = 0; model && k < IT_COUNT(ItAppModelOptions); k++)
