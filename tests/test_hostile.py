@@ -352,6 +352,22 @@ refused(C, "analyze a variable-length string in /options", "analyze", [vlen], vl
 refused(C, "-spectrum_eps_target nan", "spectrum", TINY + ["-spectrum_eps_target", "nan"], "-spectrum_eps_target")
 refused(C, "-spectrum_eps_type power", "spectrum", TINY + ["-spectrum_eps_type", "power"], "-spectrum_eps_type")
 
+# a -ksp_type that takes no right preconditioner stopped with a trace (exit 2: "KSP cg does not support
+# preconditioner side RIGHT"): it gets its default side, and its stage solves are checked on the true residual
+plain, cg = tmpdir("ksp-default"), tmpdir("ksp-cg")
+run("run", TINY + ["-output_dir", plain])
+for label, command, opts, out in [("-ksp_type cg", "run", ["-ksp_type", "cg"], cg),
+                                  ("-stationary_ksp_type richardson", "stationary", ["-stationary_ksp_type", "richardson"], tmpdir("st-richardson"))]:
+    proc = run(command, TINY + opts + ["-output_dir", out], expect_ok=False)
+    same = True
+    if proc.returncode == 0 and command == "run":
+        a, b = read_json(plain + "/summary.json")["final"], read_json(cg + "/summary.json")["final"]
+        same = all(abs(b[k] - v) <= 1e-6 * max(abs(v), 1e-2) for k, v in a.items())
+    check(proc.returncode == 0 and proc.stderr.strip() == "" and same,
+          f"[{C}] {label} runs (its default preconditioner side), as the default solver does: {proc.returncode}, {proc.stderr.strip()[:200]}")
+    counts[C] += 1
+    runs[0] += 1
+
 # memory: the spectrum and the Monte Carlo's particles are in the estimate (not run against the
 # unfixed binary: it allocated until the machine ran out)
 refused(C, "mc -mc_particles 2000000000", "mc", TINY + ["-mc_particles", "2000000000"], "-mc_particles")

@@ -441,6 +441,28 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
    iterations, and each direction kept is a vector per unknown. */
 #define IT_SOLVE_STAGE_RESTART 5
 
+/* The KSP types that take a right preconditioner (set before the options so
+   that the tolerance applies to the true residual); another -ksp_type (cg,
+   richardson, bicg, ...) stopped with "does not support preconditioner side
+   RIGHT" and a trace: unless -[prefix]ksp_pc_side is given, it gets PETSc's
+   default side for its type (ItSolveStageResidual checks the true residual of
+   the stage solves then). */
+static PetscErrorCode ItSolveKSPSide(KSP ksp) {
+  static const char *const right[] = {KSPGMRES, KSPFGMRES, KSPLGMRES, KSPDGMRES, KSPPGMRES,
+                                      KSPBCGS,  KSPIBCGS,  KSPFBCGS,  KSPFBCGSR, KSPBCGSL,
+                                      KSPGCR,   KSPTFQMR,  KSPCGS,    KSPPREONLY};
+  const char              *prefix;
+  PetscBool                set, match = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetOptionsPrefix(ksp, &prefix));
+  PetscCall(PetscOptionsHasName(NULL, prefix, "-ksp_pc_side", &set));
+  for (size_t k = 0; k < sizeof(right) / sizeof(right[0]) && !match; k++)
+    PetscCall(PetscObjectTypeCompare((PetscObject)ksp, right[k], &match));
+  if (!set && !match) PetscCall(KSPSetPCSide(ksp, PC_SIDE_DEFAULT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Whether a TS type's implicit solves are for states of the density (stage
    values), so that ItSolveStageMass applies, and whether it is implicit. */
 static PetscErrorCode ItSolveMethodKind(TS ts, PetscBool *implicit, PetscBool *state) {
@@ -569,6 +591,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
     PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
+  PetscCall(ItSolveKSPSide(ksp));
   {
     const char *prefix;
     PetscCall(KSPGetOptionsPrefix(ksp, &prefix));
@@ -900,6 +923,7 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, IT_SOLVE_STATIONARY_MAX_IT));
   PetscCall(ItSolveFromOptionsHypre(*ksp, NULL));
+  PetscCall(ItSolveKSPSide(*ksp));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
   PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
                                    2,
