@@ -41,3 +41,6 @@ PetscBool ItDiagUsesBits(ItDiag diag);
 PetscInt       ItDiagGetStateSize(ItDiag diag);
 PetscErrorCode ItDiagGetState(ItDiag diag, PetscReal state[]);
 PetscErrorCode ItDiagSetState(ItDiag diag, const PetscReal state[]);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItDiagOptionNames[]; /* src/diag/diag.c */

@@ -32,6 +32,11 @@ struct _p_ItGrid {
   PetscInt  order_fp;          /* the operator's order, -fp_order: 2 or 4 */
   PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
+  /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
+     threshold_reset the reset point and the refractory time */
+  ItBoundaryKind boundary[IT_MAX_DIM];
+  PetscReal      reset[IT_MAX_DIM], refractory[IT_MAX_DIM];
+  PetscBool      threshold; /* some axis is threshold_reset */
 };
 
 /* A read-only view of a grid's geometry and of this rank's part (like
@@ -57,6 +62,13 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse);
 PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt order,
                                        ItGrid *coarse);
 PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
+/* -grid_boundary, -reset_<var>, -refractory_<var> (src/grid/boundary.c). */
+PetscErrorCode ItGridReadBoundary(ItGrid grid, ItModel model);
+PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse);
+const char    *ItGridBoundaryName(ItBoundaryKind kind);
+/* The two cells whose centres bracket the reset point along a threshold_reset
+   axis, and the weight of the upper one. */
+void           ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w);
 PetscErrorCode ItGridDestroy(ItGrid *grid);
 PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[]);
 PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);
@@ -139,15 +151,6 @@ static inline PetscInt ItGridCellCount(ItGrid grid) {
   return count;
 }
 
-/* Gaussian closed forms (src/grid/gaussian.c): a covariance S is d x d, row-major and symmetric
-   (one triangle is read); a mask selects a subset of the d variables. Not collective. */
-PetscErrorCode ItGridCholesky(PetscInt d, const PetscReal S[], PetscReal L[], PetscReal *logdet,
-                              PetscBool *definite);
-PetscErrorCode ItGridGaussianLogDet(PetscInt d, const PetscReal S[], const PetscBool mask[],
-                                    PetscReal *logdet);
-PetscErrorCode ItGridGaussianMutualInformation(PetscInt d, const PetscReal S[],
-                                               const PetscBool mask[], PetscReal *mi);
-
 /* Grid-density statistics (src/grid/density.c), shared by diag and the Monte
    Carlo; nothing here communicates. The natural order of the cells has axis 0
    fastest; the marginal over a mask of axes is stored the same way over the
@@ -176,3 +179,6 @@ static inline PetscInt ItGridMarginalIndex(ItGrid grid, const PetscBool mask[],
     }
   return index;
 }
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItGridOptionNames[]; /* src/grid/grid.c */

@@ -81,3 +81,6 @@ PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscRe
 PetscBool      ItSolveIsDensity(PetscReal mass, PetscReal negative);
 PetscErrorCode ItSolveCheckReadDensity(ItGrid grid, Vec p, const char what[], const char fix[]);
 PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItSolveOptionNames[]; /* src/solve/solve.c */

@@ -35,6 +35,10 @@ PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the application's options (set-up and output) (src/model/option_names.c). */
+const ItOptionName ItAppOptionNames[] = {
+    {"output_dir", IT_OPTION_LOCAL | IT_OPTION_STEERING}, {"kl_reference", 0}, {NULL, 0}};
+
 /* -kl_reference none|stationary|FILE.h5: the density of kl_to_stationary
    (stationary: solved once, with the parameters at t = 0), then the diagnostics. */
 static PetscErrorCode ItAppDiagnostics(ItApp *app) {

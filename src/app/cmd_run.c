@@ -19,8 +19,10 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
     PetscCall(ItAppAppendRow(app, t));
   }
   if (snapshot) {
-    char name[64];
-    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+    char     name[64];
+    PetscInt nsnap;
+    PetscCall(ItIOGetSnapshotCount(app->io, &nsnap));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", nsnap));
     PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -84,6 +86,9 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscCall(PetscFree(state));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* The option names of run's options (src/model/option_names.c). */
+const ItOptionName ItAppRunOptionNames[] = {{"restart", IT_OPTION_STEERING}, {NULL, 0}};
 
 /* -restart FILE|auto into restart (len bytes; NULL: read for -help only). */
 PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {

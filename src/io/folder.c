@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <petscviewerhdf5.h>
-#include <infotherm/io.h>
+#include <infotherm/private/ioimpl.h>
 
 typedef struct {
   const char *logical, *actual; /* actual NULL: the same */
@@ -482,6 +482,10 @@ PetscErrorCode ItIOUnlock(ItIO io) {
   io->claimed     = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* The option names of the output folder's options (src/model/option_names.c). */
+const ItOptionName ItIOFolderOptionNames[] = {{"overwrite", IT_OPTION_SWITCH | IT_OPTION_STEERING},
+                                              {NULL, 0}};
 
 /* The layout of command (its output files); io->overwrite from -overwrite. */
 PetscErrorCode ItIOSetLayout(ItIO io, const char command[]) {

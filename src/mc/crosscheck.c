@@ -12,7 +12,10 @@
    and mutual information, D(p_MC ‖ p_FP)) carry a smoothing bias and are
    reported only. Writes crosscheck.json and crosscheck.txt. */
 #include <infotherm/private/mcimpl.h>
+#include <infotherm/gaussian.h>
 #include <infotherm/estimate.h>
+/* The option names of the cross-check's options (src/model/option_names.c). */
+const ItOptionName ItCrosscheckOptionNames[] = {{"crosscheck_z", 0}, {NULL, 0}};
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
   ItCrosscheck cc;
@@ -42,7 +45,8 @@ PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
                             ItModelGetVariableName(mc->model, a)));
     PetscCall(ItDiagFindColumn(diag, name, &cc->fp_cum_column[a]));
   }
-  PetscCall(PetscMalloc1(IT_MAX_DIM, &cc->fp_cum_prev));
+  PetscCall(ItDiagFindColumn(diag, "spike_count_cum", &cc->fp_spike_column));
+  PetscCall(PetscCalloc1(IT_MAX_DIM + 1, &cc->fp_cum_prev));
   *out = cc;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -109,6 +113,12 @@ static PetscErrorCode ItCrosscheckFPValueSince(ItCrosscheck cc, PetscInt q, Pets
       if (!PetscIsInfOrNanReal(t_prev) && t > t_prev) *fp = (cum - cum_prev[a]) / (t - t_prev);
       PetscFunctionReturn(PETSC_SUCCESS);
     }
+  if (q == mc->col.firing_rate) { /* the interval mean, as the particles count it */
+    const PetscReal cum = fp_values[cc->fp_spike_column];
+    if (!PetscIsInfOrNanReal(t_prev) && t > t_prev)
+      *fp = (cum - cum_prev[IT_MAX_DIM]) / (t - t_prev);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt a = 0, kc = 0; a < d; a++)
     for (PetscInt b = a + 1; b < d; b++, kc++)
       if (q == mc->col.cov[kc]) {
@@ -118,7 +128,7 @@ static PetscErrorCode ItCrosscheckFPValueSince(ItCrosscheck cc, PetscInt q, Pets
   if (q == mc->col.mutual_information_gaussian) {
     PetscBool sensor[IT_MAX_DIM];
     for (PetscInt i = 0; i < d; i++) sensor[i] = ItDiagIsSensor(g, i);
-    PetscCall(ItGridGaussianMutualInformation(d, S, sensor, fp));
+    PetscCall(ItGaussianMutualInformation(d, S, sensor, fp));
     if (ItDiagUsesBits(g)) *fp *= 1 / PetscLogReal(2.0); /* as the Monte Carlo scales it */
     PetscFunctionReturn(PETSC_SUCCESS);
   }
@@ -163,6 +173,7 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
     cc->se[k * nq + q]  = mc->stderr_[q];
   }
   for (PetscInt a = 0; a < d; a++) cc->fp_cum_prev[a] = fp_values[cc->fp_cum_column[a]];
+  if (cc->fp_spike_column >= 0) cc->fp_cum_prev[IT_MAX_DIM] = fp_values[cc->fp_spike_column];
   cc->fp_t_prev = t;
   cc->ntime++;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -211,7 +222,7 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_err));
   for (PetscInt L = 0; L < nlevel; L++) {
-    PetscReal cum[IT_MAX_DIM] = {0}, t_prev = (PetscReal)NAN;
+    PetscReal cum[IT_MAX_DIM + 1] = {0}, t_prev = (PetscReal)NAN;
     PetscCall(PetscMalloc1(nt * nq, &fp[L]));
     for (PetscInt k = 0; k < nt; k++) {
       const PetscReal *row = &values[L][k * ncol];
@@ -219,6 +230,7 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
         PetscCall(ItCrosscheckFPValueSince(cc, q, cc->t[k], t_prev, cum, row, &cov[L][k * d * d],
                                            &fp[L][k * nq + q]));
       for (PetscInt a = 0; a < d; a++) cum[a] = row[cc->fp_cum_column[a]];
+      if (cc->fp_spike_column >= 0) cum[IT_MAX_DIM] = row[cc->fp_spike_column];
       t_prev = cc->t[k];
     }
   }
@@ -227,12 +239,13 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
     cc->fp_unc[j] = ItEstimateUncertainty(
         p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
         nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
-  PetscCall(PetscMalloc1(nt * nq, &cc->fp_order));
-  for (PetscInt j = 0; j < nt * nq; j++)
-    cc->fp_order[j] =
-        ItEstimateTrusted(p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j])
-            ? p0
-            : ItEstimateOrder(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j]);
+  PetscCall(PetscMalloc2(nt * nq, &cc->fp_order, nt * nq, &cc->fp_trusted));
+  for (PetscInt j = 0; j < nt * nq; j++) {
+    cc->fp_order[j]   = ItEstimateOrder(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j]);
+    cc->fp_trusted[j] = ItEstimateTrustedBar(
+        p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+        nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
+  }
   for (PetscInt j = 0; j < nt * nq; j++)
     cc->fp_err[j] = ItEstimateCorrection(
         p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
@@ -240,9 +253,9 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
   for (PetscInt j = 0; j < nt * nq; j++) /* t = 0: the same exact density on every grid (§5) */
     if (cc->t[j / nq] == 0) {
       const PetscReal qh = cc->fp[j], q2 = fp[IT_ESTIMATE_2H][j], q4 = fp[IT_ESTIMATE_4H][j];
-      cc->fp_err[j]   = 0;
-      cc->fp_unc[j]   = ItEstimateInitialUncertainty(qh, q2, q4);
-      cc->fp_order[j] = ItEstimateInitialResolved(qh, q2, q4) ? p0 : ItEstimateOrder(qh, q2, q4);
+      cc->fp_err[j]     = 0;
+      cc->fp_unc[j]     = ItEstimateInitialUncertainty(qh, q2, q4);
+      cc->fp_trusted[j] = ItEstimateInitialResolved(qh, q2, q4);
     }
   for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree(fp[L]));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -282,12 +295,14 @@ static PetscErrorCode ItCrosscheckCause(ItCrosscheck cc, PetscInt k, PetscInt q,
 
   PetscFunctionBegin;
   ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
-  if (cc->fp_order && cc->fp_order[k * cc->nq + q] != 2)
-    PetscCall(PetscSNPrintf(cause, len,
-                            "the solver's grid error is not in its asymptotic regime (observed "
-                            "order %.2g, not near 2; estimate %.2g, Monte Carlo standard error "
-                            "%.2g): refine the grid (-grid_n)",
-                            (double)cc->fp_order[k * cc->nq + q], (double)err, (double)se));
+  if (cc->fp_trusted && !cc->fp_trusted[k * cc->nq + q])
+    PetscCall(PetscSNPrintf(
+        cause, len,
+        "the solver's grid error is not in its asymptotic regime, or its grid "
+        "and time errors nearly cancel (observed order %.2g, expected %" PetscInt_FMT
+        "; estimate %.2g, Monte Carlo standard error %.2g): refine the grid "
+        "(-grid_n)",
+        (double)cc->fp_order[k * cc->nq + q], cc->mc->grid->order_fp, (double)err, (double)se));
   else if (err >= se && err >= bias)
     PetscCall(PetscSNPrintf(cause, len,
                             "solver grid error %.2g > Monte Carlo standard error %.2g: refine the "
@@ -326,7 +341,7 @@ typedef struct {
 } ItCrosscheckVerdict;
 
 /* A judged quantity at time k that passes only through the solver's error
-   estimate while that estimate is not trusted (its observed order not near 2):
+   estimate while that estimate is not trusted (doc/physics.md §5):
    without the solver's error its |z| exceeds the limit. */
 static PetscBool ItCrosscheckInconclusive(ItCrosscheck cc, PetscInt k, PetscInt q,
                                           PetscReal *z_without) {
@@ -334,7 +349,7 @@ static PetscBool ItCrosscheckInconclusive(ItCrosscheck cc, PetscInt k, PetscInt 
   PetscReal      se, err, bias;
 
   *z_without = (PetscReal)NAN;
-  if (!cc->fp_order || !cc->judged[q] || cc->fp_order[j] == 2) return PETSC_FALSE;
+  if (!cc->fp_trusted || !cc->judged[q] || cc->fp_trusted[j]) return PETSC_FALSE;
   ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
   if (PetscIsInfOrNanReal(cc->fp[j]) || PetscIsInfOrNanReal(cc->mcv[j]) || !(se > 0))
     return PETSC_FALSE;
@@ -386,7 +401,7 @@ static PetscErrorCode ItCrosscheckJudgeInconclusive(ItCrosscheck cc, PetscInt k,
   v->inconclusive_max = PetscAbsReal(z);
   PetscCall(PetscSNPrintf(v->inconclusive, sizeof(v->inconclusive),
                           "%s at t = %g: FP %.6g, MC %.6g, |z| = %.1f without the solver's error "
-                          "estimate %.2g, whose observed order %.2g is not near 2",
+                          "estimate %.2g, which is not trusted (observed order %.2g)",
                           cc->name[q], (double)cc->t[k], (double)cc->fp[j], (double)cc->mcv[j],
                           (double)PetscAbsReal(z), (double)cc->fp_unc[j], (double)cc->fp_order[j]));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -508,7 +523,7 @@ static PetscErrorCode ItCrosscheckQuantities(ItCrosscheck cc, json_t **quantitie
       PetscCall(ItJSONPack(&inconclusive, "[]"));
       for (PetscInt k = 0; k < nt; k++) {
         PetscReal z;
-        PetscCall(ItJSONAppend(trusted, json_integer(cc->fp_order[k * nq + q] == 2)));
+        PetscCall(ItJSONAppend(trusted, json_integer(cc->fp_trusted[k * nq + q] ? 1 : 0)));
         PetscCall(ItJSONAppend(inconclusive, json_boolean(ItCrosscheckInconclusive(cc, k, q, &z))));
       }
       PetscCall(ItJSONSet(quantity, "fp_trusted", trusted));
@@ -703,7 +718,7 @@ PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *ccp) {
   PetscCall(PetscFree(cc->mcv));
   PetscCall(PetscFree(cc->se));
   PetscCall(PetscFree(cc->fp_err));
-  PetscCall(PetscFree(cc->fp_order));
+  PetscCall(PetscFree2(cc->fp_order, cc->fp_trusted));
   PetscCall(PetscFree(cc->fp_unc));
   PetscCall(PetscFree(cc->mc_bias));
   PetscCall(PetscFree(cc));

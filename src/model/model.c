@@ -37,6 +37,15 @@ PetscErrorCode ItModelRegisterAll(void) {
   PetscCall(ItModelRegister("population_plastic", ItModelCreate_PopulationPlastic));
   PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
   PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
+  PetscCall(ItModelRegister("lif", ItModelCreate_LIF));
+  /* what the models read besides their parameters (each table beside its options block) */
+  PetscCall(ItOptionsRegister("model", PETSC_TRUE, ItModelOptionNames));
+  PetscCall(ItOptionsRegister("linear", PETSC_TRUE, ItLinearOptionNames));
+  PetscCall(ItOptionsRegister("inference, hebbian", PETSC_TRUE, ItTuningOptionNames));
+  PetscCall(
+      ItOptionsRegister("population, population_plastic", PETSC_TRUE, ItTuningPairOptionNames));
+  PetscCall(ItOptionsRegister("hebbian, population_plastic", PETSC_TRUE, ItSynapseOptionNames));
+  PetscCall(ItOptionsRegister("expr", PETSC_TRUE, ItExprOptionNames));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -88,6 +97,33 @@ PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, Pe
   model->grid_n[axis]  = n;
   model->grid_lo[axis] = lo;
   model->grid_hi[axis] = hi;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A model's own boundary on an axis (doc/physics.md §8): for threshold_reset
+   the parameters (indices) holding the threshold, the reset point and the
+   refractory time. Not collective. */
+PetscErrorCode ItModelSetBoundary(ItModel model, PetscInt axis, ItBoundaryKind kind,
+                                  PetscInt threshold, PetscInt reset, PetscInt refractory) {
+  PetscFunctionBegin;
+  model->boundary[axis]         = kind;
+  model->threshold_param[axis]  = threshold + 1;
+  model->reset_param[axis]      = reset + 1;
+  model->refractory_param[axis] = refractory + 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelGetBoundary(ItModel model, PetscInt axis, ItBoundaryKind *kind,
+                                  PetscBool *set, PetscReal *threshold, PetscReal *reset,
+                                  PetscReal *refractory) {
+  PetscFunctionBegin;
+  *kind = model->boundary[axis];
+  *set  = (PetscBool)(model->threshold_param[axis] > 0);
+  if (*set) {
+    *threshold  = model->param[model->threshold_param[axis] - 1].value;
+    *reset      = model->param[model->reset_param[axis] - 1].value;
+    *refractory = model->param[model->refractory_param[axis] - 1].value;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -168,6 +204,11 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of what every model reads (the parameters, -<name>, are the model's own)
+ * (src/model/option_names.c). */
+const ItOptionName ItModelOptionNames[] = {
+    {"model", 0}, {"vars", 0}, {"parity", 0}, {"protocol", 0}, {NULL, 0}};
+
 /* -vars a,b,c: read in one place for every model (the linear and expression
    models size themselves by it). The caller frees names[]. Collective. */
 PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set) {
@@ -224,6 +265,9 @@ static PetscErrorCode ItModelReadParameters(ItModel model) {
     PetscCheck(param->kind != IT_PARAM_POSITIVE || param->value > 0, model->comm,
                PETSC_ERR_USER_INPUT, "%s must be positive (%s); got %g", option, param->help,
                (double)param->value);
+    PetscCheck(param->kind != IT_PARAM_NONNEGATIVE || param->value >= 0, model->comm,
+               PETSC_ERR_USER_INPUT, "%s must be zero or positive (%s); got %g", option,
+               param->help, (double)param->value);
     PetscCheck(!PetscIsInfOrNanReal(param->value), model->comm, PETSC_ERR_USER_INPUT,
                "%s must be a finite number; got %g", option, (double)param->value);
   }
@@ -303,6 +347,8 @@ static PetscErrorCode ItModelParseSchedule(ItModel model, char *schedule, ItProt
                "-protocol %s: the times must increase", name);
     PetscCheck(model->param[p->param].kind != IT_PARAM_POSITIVE || p->value[p->n] > 0, model->comm,
                PETSC_ERR_USER_INPUT, "-protocol %s: the values must be positive", name);
+    PetscCheck(model->param[p->param].kind != IT_PARAM_NONNEGATIVE || p->value[p->n] >= 0,
+               model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: the values must be >= 0", name);
     p->n++;
   }
   PetscCheck(p->n >= 1, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: no points",
@@ -573,6 +619,15 @@ PetscErrorCode ItModelFindParameter(ItModel model, const char name[], PetscInt *
 
 const char *ItModelGetTypeName(ItModel model) {
   return model->type;
+}
+
+PetscErrorCode ItModelGetCoefficientOption(ItModel model, PetscInt i, PetscBool diffusion,
+                                           char option[], size_t len) {
+  PetscFunctionBegin;
+  option[0] = 0;
+  if (model->ops.coefficient_option)
+    PetscCall(model->ops.coefficient_option(model, i, diffusion, option, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 MPI_Comm ItModelGetComm(ItModel model) {

@@ -69,6 +69,26 @@ static PetscErrorCode ItSolveCheckSteps(MPI_Comm comm, const ItSolveSettings *s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the solve settings' options, -ts_max_steps (read with the time stepper's),
+ * and the prefixes of the PETSc objects of the solves (the time stepper, the stationary solve,
+ * multigrid) (src/model/option_names.c). */
+const ItOptionName ItSolveOptionNames[] = {
+    {"t_final", IT_OPTION_STEERING},
+    {"output_every", 0},
+    {"snapshot_every", 0},
+    {"quiet", IT_OPTION_SWITCH | IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"progress", 0},
+    {"checkpoint_every", IT_OPTION_STEERING},
+    {"checkpoint_wall", IT_OPTION_STEERING},
+    {"ts_max_steps", IT_OPTION_STEERING},
+    {"ts_", 0},
+    {"ksp_", 0},
+    {"pc_", 0},
+    {"snes_", 0},
+    {"mg_", 0},
+    {"stationary_", 0},
+    {NULL, 0}};
+
 /* Reads -t_final, -output_every, -snapshot_every, -quiet, -checkpoint_every
    and -checkpoint_wall, and checks them together with the time stepper's
    -ts_dt (read by TSSetFromOptions only once the output folder exists), so
@@ -546,6 +566,13 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscReal rtol;
 
   PetscFunctionBegin;
+  for (PetscInt a = 0; a < grid->dim; a++)
+    PetscCheck(grid->refractory[a] == 0, grid->comm, PETSC_ERR_USER_INPUT,
+               "a refractory time (%g on %s) holds for the stationary state only; the time "
+               "stepper re-injects at once: set it to 0 (-tau_ref 0 or "
+               "-refractory_%s 0)",
+               (double)grid->refractory[a], ItModelGetVariableName(ItFPGetModel(st->fp), a),
+               ItModelGetVariableName(ItFPGetModel(st->fp), a));
   PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
   PetscCall(TSCreate(grid->comm, &ts));
@@ -1155,6 +1182,8 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
       PetscCall(PetscStrncpy(result->fallback, fallback, sizeof(result->fallback)));
   }
   PetscCall(ItSolveNormalize(grid, p));
+  /* refractory compartments hold the rest of the mass (doc/physics.md §8.2) */
+  PetscCall(ItFPRefractoryScale(ItFPGetFaces(fp), grid, p));
 
   PetscCall(VecDuplicate(p, &r));
   PetscCall(MatGetDiagonal(A, r));

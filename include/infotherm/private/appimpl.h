@@ -107,3 +107,10 @@ PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, Petsc
 /* run's start and end lines on stderr when it is not a terminal (src/app/report.c). */
 PetscErrorCode ItAppReportStart(ItApp *app);
 PetscErrorCode ItAppReportEnd(ItApp *app);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItAppOptionNames[];           /* src/app/app.c */
+extern const ItOptionName ItAppRunOptionNames[];        /* src/app/cmd_run.c */
+extern const ItOptionName ItAppCrosscheckOptionNames[]; /* src/app/cmd_mc.c */
+extern const ItOptionName ItAppPostOptionNames[];       /* src/app/post.c */
+extern const ItOptionName ItAppMemoryOptionNames[];     /* src/app/memory.c */
