@@ -1015,6 +1015,41 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether a stationary solve converged: a KSP that diverged did not, and one
+   that reports success without testing the true residual (a preconditioned
+   norm, -stationary_ksp_type richardson or cg take the left side) must have
+   ‖b − A p‖ within IT_SOLVE_STAGE_SLACK times its tolerance. why: the KSP's
+   reason, or "short of its tolerance". Collective. */
+static PetscErrorCode ItSolveStationaryConverged(KSP ksp, Vec b, Vec p, PetscBool *ok, char why[],
+                                                 size_t len) {
+  KSPConvergedReason reason;
+  KSPNormType        norm;
+  Mat                A;
+  Vec                r;
+  PetscReal          rtol, abstol, bnorm, rnorm;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetConvergedReason(ksp, &reason));
+  PetscCall(PetscStrncpy(why, KSPConvergedReasons[reason], len));
+  *ok = (PetscBool)(reason > 0);
+  PetscCall(KSPGetNormType(ksp, &norm));
+  if (!*ok || (norm == KSP_NORM_UNPRECONDITIONED &&
+               (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL)))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KSPGetOperators(ksp, &A, NULL));
+  PetscCall(VecDuplicate(b, &r));
+  PetscCall(MatMult(A, p, r));
+  PetscCall(VecAYPX(r, -1.0, b));
+  PetscCall(VecNorm(r, NORM_2, &rnorm));
+  PetscCall(VecNorm(b, NORM_2, &bnorm));
+  PetscCall(VecDestroy(&r));
+  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
+  *ok = (PetscBool)(rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol));
+  if (!*ok)
+    PetscCall(PetscSNPrintf(why, len, "short of its tolerance (%s)", KSPConvergedReasons[reason]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* After a pinned stationary solve: when it failed (any KSP divergence) and
    the user chose neither -stationary_ksp_type nor -stationary_pc_type, the
    methods of ItSolveNextMethod in turn from the same guess until one
@@ -1023,45 +1058,42 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
    what failed and what to try. Collective. */
 static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec guess, Vec p,
                                                 ItSolveStationaryResult *result) {
-  KSPConvergedReason reason, first;
-  PetscInt           its = 0, first_its;
-  PetscBool          user_ksp, user_pc, more = PETSC_TRUE;
-  char               failed[64], tried[256] = "";
+  PetscInt  its = 0, first_its;
+  PetscBool user_ksp, user_pc, more = PETSC_TRUE, ok;
+  char      failed[64], first[64], why[64], tried[256] = "";
 
   PetscFunctionBegin;
-  PetscCall(KSPGetConvergedReason(ksp, &reason));
   PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
-  if (reason > 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItSolveStationaryConverged(ksp, b, p, &ok, first, sizeof(first)));
+  if (ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_ksp_type", &user_ksp));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_pc_type", &user_pc));
   PetscCall(KSPGetIterationNumber(ksp, &first_its));
   PetscCall(PetscStrncpy(failed, result->method, sizeof(failed)));
-  first = reason;
-  for (PetscInt step = 0; reason <= 0 && !user_ksp && !user_pc; step++) {
+  for (PetscInt step = 0; !ok && !user_ksp && !user_pc; step++) {
     PetscCall(ItSolveNextMethod(grid, ksp, step, &more));
     if (!more) break;
     PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
     PetscCall(VecCopy(guess, p));
     PetscCall(KSPSolve(ksp, b, p));
-    PetscCall(KSPGetConvergedReason(ksp, &reason));
     PetscCall(KSPGetIterationNumber(ksp, &its));
     result->iterations += its;
-    if (reason <= 0) {
+    PetscCall(ItSolveStationaryConverged(ksp, b, p, &ok, why, sizeof(why)));
+    if (!ok) {
       size_t n;
       PetscCall(PetscStrlen(tried, &n));
-      PetscCall(PetscSNPrintf(tried + n, sizeof(tried) - n, ", then %s %s", result->method,
-                              KSPConvergedReasons[reason]));
+      PetscCall(PetscSNPrintf(tried + n, sizeof(tried) - n, ", then %s %s", result->method, why));
     }
   }
-  PetscCheck(reason > 0, grid->comm, PETSC_ERR_NOT_CONVERGED,
+  PetscCheck(ok, grid->comm, PETSC_ERR_NOT_CONVERGED,
              "the stationary solve did not converge: %s ended %s after %" PetscInt_FMT
              " iterations%s; try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, "
              "-stationary_pc_type hypre, or -stationary_pc_type lu on small grids",
-             failed, KSPConvergedReasons[first], first_its, tried);
-  PetscCall(PetscSNPrintf(
-      result->fallback, sizeof(result->fallback),
-      "%s ended %s after %" PetscInt_FMT " iterations%s; %s converged in %" PetscInt_FMT, failed,
-      KSPConvergedReasons[first], first_its, tried, result->method, its));
+             failed, first, first_its, tried);
+  PetscCall(PetscSNPrintf(result->fallback, sizeof(result->fallback),
+                          "%s ended %s after %" PetscInt_FMT
+                          " iterations%s; %s converged in %" PetscInt_FMT,
+                          failed, first, first_its, tried, result->method, its));
   PetscCall(PetscFPrintf(grid->comm, PETSC_STDERR,
                          "infotherm: note: the stationary solve fell back: %s\n",
                          result->fallback));
