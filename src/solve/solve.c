@@ -470,6 +470,28 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
    iterations, and each direction kept is a vector per unknown. */
 #define IT_SOLVE_STAGE_RESTART 5
 
+/* The KSP types that take a right preconditioner (set before the options so
+   that the tolerance applies to the true residual); another -ksp_type (cg,
+   richardson, bicg, ...) stopped with "does not support preconditioner side
+   RIGHT" and a trace: unless -[prefix]ksp_pc_side is given, it gets PETSc's
+   default side for its type (ItSolveStageResidual checks the true residual of
+   the stage solves then). */
+static PetscErrorCode ItSolveKSPSide(KSP ksp) {
+  static const char *const right[] = {KSPGMRES, KSPFGMRES, KSPLGMRES, KSPDGMRES, KSPPGMRES,
+                                      KSPBCGS,  KSPIBCGS,  KSPFBCGS,  KSPFBCGSR, KSPBCGSL,
+                                      KSPGCR,   KSPTFQMR,  KSPCGS,    KSPPREONLY};
+  const char              *prefix;
+  PetscBool                set, match = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetOptionsPrefix(ksp, &prefix));
+  PetscCall(PetscOptionsHasName(NULL, prefix, "-ksp_pc_side", &set));
+  for (size_t k = 0; k < sizeof(right) / sizeof(right[0]) && !match; k++)
+    PetscCall(PetscObjectTypeCompare((PetscObject)ksp, right[k], &match));
+  if (!set && !match) PetscCall(KSPSetPCSide(ksp, PC_SIDE_DEFAULT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Whether a TS type's implicit solves are for states of the density (stage
    values), so that ItSolveStageMass applies, and whether it is implicit. */
 static PetscErrorCode ItSolveMethodKind(TS ts, PetscBool *implicit, PetscBool *state) {
@@ -605,6 +627,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
     PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
+  PetscCall(ItSolveKSPSide(ksp));
   {
     const char *prefix;
     PetscCall(KSPGetOptionsPrefix(ksp, &prefix));
@@ -936,6 +959,7 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, IT_SOLVE_STATIONARY_MAX_IT));
   PetscCall(ItSolveFromOptionsHypre(*ksp, NULL));
+  PetscCall(ItSolveKSPSide(*ksp));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
   PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
                                    2,
@@ -1000,6 +1024,41 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether a stationary solve converged: a KSP that diverged did not, and one
+   that reports success without testing the true residual (a preconditioned
+   norm, -stationary_ksp_type richardson or cg take the left side) must have
+   ‖b − A p‖ within IT_SOLVE_STAGE_SLACK times its tolerance. why: the KSP's
+   reason, or "short of its tolerance". Collective. */
+static PetscErrorCode ItSolveStationaryConverged(KSP ksp, Vec b, Vec p, PetscBool *ok, char why[],
+                                                 size_t len) {
+  KSPConvergedReason reason;
+  KSPNormType        norm;
+  Mat                A;
+  Vec                r;
+  PetscReal          rtol, abstol, bnorm, rnorm;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetConvergedReason(ksp, &reason));
+  PetscCall(PetscStrncpy(why, KSPConvergedReasons[reason], len));
+  *ok = (PetscBool)(reason > 0);
+  PetscCall(KSPGetNormType(ksp, &norm));
+  if (!*ok || (norm == KSP_NORM_UNPRECONDITIONED &&
+               (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL)))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KSPGetOperators(ksp, &A, NULL));
+  PetscCall(VecDuplicate(b, &r));
+  PetscCall(MatMult(A, p, r));
+  PetscCall(VecAYPX(r, -1.0, b));
+  PetscCall(VecNorm(r, NORM_2, &rnorm));
+  PetscCall(VecNorm(b, NORM_2, &bnorm));
+  PetscCall(VecDestroy(&r));
+  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
+  *ok = (PetscBool)(rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol));
+  if (!*ok)
+    PetscCall(PetscSNPrintf(why, len, "short of its tolerance (%s)", KSPConvergedReasons[reason]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* After a pinned stationary solve: when it failed (any KSP divergence) and
    the user chose neither -stationary_ksp_type nor -stationary_pc_type, the
    methods of ItSolveNextMethod in turn from the same guess until one
@@ -1008,45 +1067,42 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
    what failed and what to try. Collective. */
 static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec guess, Vec p,
                                                 ItSolveStationaryResult *result) {
-  KSPConvergedReason reason, first;
-  PetscInt           its = 0, first_its;
-  PetscBool          user_ksp, user_pc, more = PETSC_TRUE;
-  char               failed[64], tried[256] = "";
+  PetscInt  its = 0, first_its;
+  PetscBool user_ksp, user_pc, more = PETSC_TRUE, ok;
+  char      failed[64], first[64], why[64], tried[256] = "";
 
   PetscFunctionBegin;
-  PetscCall(KSPGetConvergedReason(ksp, &reason));
   PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
-  if (reason > 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItSolveStationaryConverged(ksp, b, p, &ok, first, sizeof(first)));
+  if (ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_ksp_type", &user_ksp));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_pc_type", &user_pc));
   PetscCall(KSPGetIterationNumber(ksp, &first_its));
   PetscCall(PetscStrncpy(failed, result->method, sizeof(failed)));
-  first = reason;
-  for (PetscInt step = 0; reason <= 0 && !user_ksp && !user_pc; step++) {
+  for (PetscInt step = 0; !ok && !user_ksp && !user_pc; step++) {
     PetscCall(ItSolveNextMethod(grid, ksp, step, &more));
     if (!more) break;
     PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
     PetscCall(VecCopy(guess, p));
     PetscCall(KSPSolve(ksp, b, p));
-    PetscCall(KSPGetConvergedReason(ksp, &reason));
     PetscCall(KSPGetIterationNumber(ksp, &its));
     result->iterations += its;
-    if (reason <= 0) {
+    PetscCall(ItSolveStationaryConverged(ksp, b, p, &ok, why, sizeof(why)));
+    if (!ok) {
       size_t n;
       PetscCall(PetscStrlen(tried, &n));
-      PetscCall(PetscSNPrintf(tried + n, sizeof(tried) - n, ", then %s %s", result->method,
-                              KSPConvergedReasons[reason]));
+      PetscCall(PetscSNPrintf(tried + n, sizeof(tried) - n, ", then %s %s", result->method, why));
     }
   }
-  PetscCheck(reason > 0, grid->comm, PETSC_ERR_NOT_CONVERGED,
+  PetscCheck(ok, grid->comm, PETSC_ERR_NOT_CONVERGED,
              "the stationary solve did not converge: %s ended %s after %" PetscInt_FMT
              " iterations%s; try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, "
              "-stationary_pc_type hypre, or -stationary_pc_type lu on small grids",
-             failed, KSPConvergedReasons[first], first_its, tried);
-  PetscCall(PetscSNPrintf(
-      result->fallback, sizeof(result->fallback),
-      "%s ended %s after %" PetscInt_FMT " iterations%s; %s converged in %" PetscInt_FMT, failed,
-      KSPConvergedReasons[first], first_its, tried, result->method, its));
+             failed, first, first_its, tried);
+  PetscCall(PetscSNPrintf(result->fallback, sizeof(result->fallback),
+                          "%s ended %s after %" PetscInt_FMT
+                          " iterations%s; %s converged in %" PetscInt_FMT,
+                          failed, first, first_its, tried, result->method, its));
   PetscCall(PetscFPrintf(grid->comm, PETSC_STDERR,
                          "infotherm: note: the stationary solve fell back: %s\n",
                          result->fallback));
