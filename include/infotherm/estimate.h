@@ -181,3 +181,6 @@ PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, c
 PetscInt       ItEstimateGetLevelCount(ItEstimate est);
 PetscInt       ItEstimateGetOrder(ItEstimate est);
 PetscErrorCode ItEstimateDestroy(ItEstimate *est);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItEstimateOptionNames[]; /* src/estimate/richardson.c */

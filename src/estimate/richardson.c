@@ -64,6 +64,9 @@ struct _p_ItEstimate {
   char      why[512];
 };
 
+/* The option names of the error estimate's options (src/model/option_names.c). */
+const ItOptionName ItEstimateOptionNames[] = {{"error_estimate", IT_OPTION_SWITCH}, {NULL, 0}};
+
 /* -error_estimate [richardson|order|true|false]: whether this command
    estimates its errors, and how (*order_difference: by the fourth-order
    operator on the same grid; NULL: not asked). Collective. */

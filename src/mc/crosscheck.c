@@ -14,6 +14,8 @@
 #include <infotherm/private/mcimpl.h>
 #include <infotherm/gaussian.h>
 #include <infotherm/estimate.h>
+/* The option names of the cross-check's options (src/model/option_names.c). */
+const ItOptionName ItCrosscheckOptionNames[] = {{"crosscheck_z", 0}, {NULL, 0}};
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
   ItCrosscheck cc;
