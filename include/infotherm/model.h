@@ -26,6 +26,11 @@ typedef struct _p_ItModelWork *ItModelWork;
    (ramped schedules, formulas using t). */
 typedef enum { IT_TIME_INDEPENDENT, IT_TIME_PIECEWISE, IT_TIME_CONTINUOUS } ItTimeDependence;
 
+/* The boundary kind of an axis (doc/physics.md §8): zero-flux walls, a
+   circle, or an absorbing upper end whose current is re-injected at a reset
+   point. */
+typedef enum { IT_BOUNDARY_WALL, IT_BOUNDARY_PERIODIC, IT_BOUNDARY_THRESHOLD_RESET } ItBoundaryKind;
+
 PetscErrorCode ItModelRegisterAll(void);
 /* The registered models, k < ItModelGetTypeCount(), in the order registered. */
 PetscInt       ItModelGetTypeCount(void);
@@ -55,7 +60,14 @@ PetscErrorCode   ItModelVariableIndex(ItModel model, const char option[], const 
 PetscErrorCode   ItModelGetDefaultBox(ItModel model, PetscInt axis, PetscInt *n, PetscReal *lo,
                                       PetscReal *hi);
 ItTimeDependence ItModelGetTimeDependence(ItModel model);
-PetscErrorCode   ItModelGetFingerprint(ItModel model, json_t **fingerprint);
+/* The model's own boundary on an axis (a spiking model's threshold and
+   reset; wall for the others) and, for threshold_reset, the base values of
+   its threshold, reset point and refractory time (set: whether the model
+   names them; otherwise -reset_<var>, -refractory_<var> give them). */
+PetscErrorCode ItModelGetBoundary(ItModel model, PetscInt axis, ItBoundaryKind *kind,
+                                  PetscBool *set, PetscReal *threshold, PetscReal *reset,
+                                  PetscReal *refractory);
+PetscErrorCode ItModelGetFingerprint(ItModel model, json_t **fingerprint);
 
 /* Time. */
 PetscErrorCode ItModelGetParameters(ItModel model, PetscReal t, PetscReal p[]);

@@ -544,6 +544,13 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscReal rtol;
 
   PetscFunctionBegin;
+  for (PetscInt a = 0; a < grid->dim; a++)
+    PetscCheck(grid->refractory[a] == 0, grid->comm, PETSC_ERR_USER_INPUT,
+               "a refractory time (%g on %s) holds for the stationary state only; the time "
+               "stepper re-injects at once: set it to 0 (-tau_ref 0 or "
+               "-refractory_%s 0)",
+               (double)grid->refractory[a], ItModelGetVariableName(ItFPGetModel(st->fp), a),
+               ItModelGetVariableName(ItFPGetModel(st->fp), a));
   PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
   PetscCall(TSCreate(grid->comm, &ts));
@@ -1151,6 +1158,8 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
       PetscCall(PetscStrncpy(result->fallback, fallback, sizeof(result->fallback)));
   }
   PetscCall(ItSolveNormalize(grid, p));
+  /* refractory compartments hold the rest of the mass (doc/physics.md §8.2) */
+  PetscCall(ItFPRefractoryScale(ItFPGetFaces(fp), grid, p));
 
   PetscCall(VecDuplicate(p, &r));
   PetscCall(MatGetDiagonal(A, r));
