@@ -22,6 +22,7 @@ struct _p_ItFaces {
   ItModelWork work; /* the faces' own evaluation workspace: the model stays const */
   PetscReal   t;
   PetscBool   computed;
+  PetscInt    state;            /* counts the computations: readers see that the faces changed */
   PetscBool   level;            /* a multigrid level's faces: bad faces left out, not refused */
   PetscReal   p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal  *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
@@ -400,7 +401,15 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
   f->computed = PETSC_TRUE;
+  f->state++;
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* How many times the coefficients were computed: a consumer that does not
+   write the faces (a multigrid hierarchy over its caller's fine faces) sees
+   from it whether they changed. Not collective. */
+PetscInt ItFacesGetState(ItFaces f) {
+  return f->state;
 }
 
 /* The face coefficients at time t: a pure function of the model, the grid
