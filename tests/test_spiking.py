@@ -163,15 +163,31 @@ for ranks in (1, 3):
     tables.append(open(f"{out}/mc.csv").read())
 check(tables[0] == tables[1], "Monte Carlo with threshold crossings: mc.csv on 3 ranks is 1 rank's, byte for byte")
 out = tmpdir("lif-crosscheck")
-proc = run("crosscheck", ["-options_file", "../input/lif.opts", "-t_final", 2, "-output_every", 0.5, "-mc_particles", 40000,
+proc = run("crosscheck", ["-options_file", "../input/lif.opts", "-t_final", 2, "-output_every", 0.5, "-mc_particles", 20000,
                           "-output_dir", out], expect_ok=False)
 cc = read_json(f"{out}/crosscheck.json") if proc.returncode == 0 else {}
 check(proc.returncode == 0 and cc.get("verdict") == "passed" and "firing_rate" in cc.get("quantities", {}),
       f"crosscheck of lif (firing_rate, spike_count_cum, moments, entropy flows judged): status {proc.returncode}, verdict {cc.get('verdict')}")
 out = tmpdir("phase-crosscheck")
 proc = run("crosscheck", phase + ["-grid_n", 128, "-init_mean", 3, "-init_cov", 0.09, "-t_final", 1, "-output_every", 0.5,
-                                  "-mc_particles", 40000, "-output_dir", out], expect_ok=False)
+                                  "-mc_particles", 20000, "-output_dir", out], expect_ok=False)
 check(proc.returncode == 0, f"crosscheck of the periodic phase (wrapped particles): status {proc.returncode}")
+
+# --- lif_inference: a spiking sensor of the velocity ---
+out = tmpdir("lif-inference-ss")
+run("stationary", ["-options_file", "../input/lif_inference.opts", "-output_dir", out])
+t = read_csv(f"{out}/stationary.csv")
+flows = abs(t["info_flow_X"][-1] + t["info_flow_Y"][-1])
+check(t["info_flow_X"][-1] > 0 and flows <= 1e-10 * t["info_flow_X"][-1]
+      and abs(t["info_per_spike"][-1] - t["info_flow_X"][-1] / t["firing_rate"][-1]) <= 1e-12
+      and abs(t["entropy_production"][-1] - t["entropy_rate"][-1] - t["entropy_flow_v"][-1] - t["entropy_flow_V"][-1]) <= 1e-10 * t["entropy_production"][-1],
+      f"lif_inference stationary: info_flow_X {t['info_flow_X'][-1]:.5f} = -info_flow_Y ({flows:.1e}), info_per_spike = info_flow_X / firing_rate, Pi = dS/dt + Gamma_v + Gamma_V")
+out = tmpdir("lif-inference-cc")
+proc = run("crosscheck", ["-options_file", "../input/lif_inference.opts", "-t_final", 0.5, "-output_every", 0.25, "-mc_particles", 20000,
+                          "-output_dir", out], expect_ok=False)
+cc = read_json(f"{out}/crosscheck.json") if proc.returncode == 0 else {}
+check(proc.returncode == 0 and cc.get("verdict") == "passed",
+      f"crosscheck of lif_inference: status {proc.returncode}, verdict {cc.get('verdict')}")
 
 # --- refusals: one line naming the option ---
 expect_refused("threshold with -fp_order 4", "stationary", ["-model", "lif", "-fp_order", 4], ["-fp_order 2", "threshold_reset"])

@@ -36,7 +36,7 @@ typedef struct {
   PetscInt info_flow_X, info_flow_Y, decoding_mse, cost_per_bit;
   PetscInt entropy_production_cum, entropy_flow_cum[IT_MAX_DIM], info_flow_X_cum;
   /* threshold_reset axes (doc/physics.md §8) */
-  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum;
+  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum, info_per_spike;
 } ItDiagColumns;
 
 /* A marginal over the axes of `mask`, stored at `offset`, laid out as grid's
@@ -242,6 +242,8 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
     if (!g->sensor[0])
       PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
+    if (g->grid->threshold)
+      PetscCall(ItDiagAddColumn(g, &col->info_per_spike, PETSC_TRUE, "info_per_spike", "", ""));
   }
   PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum",
                             "", ""));
@@ -683,6 +685,10 @@ static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
                                  ? flow_x / (sum[S_INFO_X] / ln2)
                                  : (PetscReal)NAN;
   if (col->decoding_mse >= 0) value[col->decoding_mse] = ItDiagDecodingMSE(g, sum);
+  /* the information the sensor X acquires per spike (doc/physics.md §8.3) */
+  if (col->info_per_spike >= 0)
+    value[col->info_per_spike] =
+        sum[S_RATE] > 0 ? sum[S_INFO_X] * info / sum[S_RATE] : (PetscReal)NAN;
 }
 
 /* The integrands of the *_cum columns from the sums: Π, Γ_i, İ_X (nats). */
