@@ -36,7 +36,7 @@ typedef struct {
   PetscInt info_flow_X, info_flow_Y, decoding_mse, cost_per_bit;
   PetscInt entropy_production_cum, entropy_flow_cum[IT_MAX_DIM], info_flow_X_cum;
   /* threshold_reset axes (doc/physics.md §8) */
-  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum;
+  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum, info_per_spike;
 } ItDiagColumns;
 
 /* A marginal over the axes of `mask`, stored at `offset`, laid out as grid's
@@ -248,6 +248,8 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
     if (!g->sensor[0])
       PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
+    if (g->grid->threshold)
+      PetscCall(ItDiagAddColumn(g, &col->info_per_spike, PETSC_TRUE, "info_per_spike", "", ""));
   }
   PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum",
                             "", ""));
@@ -408,11 +410,12 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
       local[S_MOM1 + a] += x * pc;
       local[S_MOM2 + a] += x * x * pc;
       /* walls only: a circle has none, a threshold's density vanishes there by itself */
-      const PetscBool lower = c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC;
-      const PetscBool upper = c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL;
-      if (lower) local[S_WALL + 2 * a] += pc;
-      if (upper) local[S_WALL + 2 * a + 1] += pc;
-      if (lower || upper) wall = PETSC_TRUE;
+      const PetscBool wall_lo = (PetscBool)(c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC);
+      const PetscBool wall_hi =
+          (PetscBool)(c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL);
+      if (wall_lo) local[S_WALL + 2 * a] += pc;
+      if (wall_hi) local[S_WALL + 2 * a + 1] += pc;
+      if (wall_lo || wall_hi) wall = PETSC_TRUE;
     }
     if (wall) local[S_BOUNDARY] += pc;
   }
@@ -688,6 +691,10 @@ static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
                                  ? flow_x / (sum[S_INFO_X] / ln2)
                                  : (PetscReal)NAN;
   if (col->decoding_mse >= 0) value[col->decoding_mse] = ItDiagDecodingMSE(g, sum);
+  /* the information the sensor X acquires per spike (doc/physics.md §8.3) */
+  if (col->info_per_spike >= 0)
+    value[col->info_per_spike] =
+        sum[S_RATE] > 0 ? sum[S_INFO_X] * info / sum[S_RATE] : (PetscReal)NAN;
 }
 
 /* The integrands of the *_cum columns from the sums: Π, Γ_i, İ_X (nats). */

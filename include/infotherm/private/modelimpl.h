@@ -198,6 +198,7 @@ PetscErrorCode ItModelCreate_PopulationPlastic(ItModel);
 PetscErrorCode ItModelCreate_Bistable(ItModel);
 PetscErrorCode ItModelCreate_Expr(ItModel);
 PetscErrorCode ItModelCreate_LIF(ItModel);
+PetscErrorCode ItModelCreate_LIFInference(ItModel);
 
 /* The implementation's part of a workspace (NULL for a model that needs none). */
 PetscErrorCode ItModelWorkGetData(ItModelWork work, void **data);
