@@ -58,13 +58,15 @@ static const char *const sets[] = {
     "-vars v,r1,r2,w1,w2 -expr_param "
     "tau_v=0.8,sigma_v=1.1,v0=0.2,tau_r=0.15,sigma_r=0.25,tau_w=3.0,sigma_w=0.2,eps=0.4,thetaM=0.3,"
     "w0=0.6,rmax1=1.2,vpref1=-0.4,s1=0.9,r02=0.5,lambda2=0.2 -expr_drift_v (-(v-v0)/tau_v) "
-    "-expr_diffusion_v sigma_v^2/tau_v -expr_drift_r1 (-r1+w1*(rmax1*exp(-0.5*((v-vpref1)/s1)^2)))/tau_r "
+    "-expr_diffusion_v sigma_v^2/tau_v -expr_drift_r1 "
+    "(-r1+w1*(rmax1*exp(-0.5*((v-vpref1)/s1)^2)))/tau_r "
     "-expr_diffusion_r1 sigma_r^2/tau_r -expr_drift_r2 (-r2+w2*(r02+lambda2*v))/tau_r "
     "-expr_diffusion_r2 sigma_r^2/tau_r "
     "-expr_drift_w1 (eps*(rmax1*exp(-0.5*((v-vpref1)/s1)^2))*r1*(r1-thetaM)-(w1-w0))/tau_w "
     "-expr_diffusion_w1 sigma_w^2/tau_w*w1 "
     "-expr_drift_w2 (eps*(r02+lambda2*v)*r2*(r2-thetaM)-(w2-w0))/tau_w "
-    "-expr_diffusion_w2 sigma_w^2/tau_w*w2 -grid_lo -6,-1.2,-1.2,-0.3,-0.3 -grid_hi 6,2.2,2.2,1.4,1.4",
+    "-expr_diffusion_w2 sigma_w^2/tau_w*w2 -grid_lo -6,-1.2,-1.2,-0.3,-0.3 -grid_hi "
+    "6,2.2,2.2,1.4,1.4",
     /* test_protocol.py, test_time_dependence.py, test_output.py */
     "-vars x1,x2 -expr_param b1=0 -expr_drift_x1 (-x1+0.3*x2+b1) -expr_diffusion_x1 0.5 "
     "-expr_drift_x2 0.6*x1-0.8*x2 -expr_diffusion_x2 0.3",
@@ -161,7 +163,8 @@ static PetscReal Difference(PetscInt d, const PetscReal a[], const PetscReal b[]
   PetscReal diff = 0, scale = 0;
 
   for (PetscInt k = 0; k < NPT; k++) {
-    const PetscReal u = soa ? a[i * NPT + k] : a[k * d + i], v = soa ? b[i * NPT + k] : b[k * d + i];
+    const PetscReal u = soa ? a[i * NPT + k] : a[k * d + i],
+                    v = soa ? b[i * NPT + k] : b[k * d + i];
     if (PetscIsNanReal(u) || PetscIsNanReal(v)) {
       if (PetscIsNanReal(u) != PetscIsNanReal(v)) return PETSC_INFINITY;
       continue;
@@ -239,7 +242,7 @@ static void RemoveFolder(const char path[]) {
   while (dir && (e = readdir(dir))) {
     char file[PETSC_MAX_PATH_LEN + 300];
     if (e->d_name[0] == '.') continue;
-    snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+    snprintf(file, sizeof(file), "%.3800s/%.255s", path, e->d_name);
     unlink(file);
   }
   if (dir) closedir(dir);
@@ -269,18 +272,20 @@ int main(int argc, char **argv) {
     PetscCall(MakeModel(sets[s], "-expr_compile false", &m));
     PetscCall(CompareSet(c, m, rnd, &worst));
     all = PetscMax(all, worst);
-    snprintf(what, sizeof(what), "set %zu: compiled = muparser to %.2e of the largest value (<= 1e-14)",
-             s, (double)worst);
+    snprintf(what, sizeof(what),
+             "set %zu: compiled = muparser to %.2e of the largest value (<= 1e-14)", s,
+             (double)worst);
     Check((PetscBool)(worst <= 1e-14), what);
     PetscCall(ItModelDestroy(&c));
     PetscCall(ItModelDestroy(&m));
   }
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "largest difference over every set: %.3e\n", (double)all));
+  PetscCall(
+      PetscPrintf(PETSC_COMM_WORLD, "largest difference over every set: %.3e\n", (double)all));
 
   /* the fallbacks: each evaluates with muparser, bit for bit, and says why */
   {
-    const char *const ways[]   = {"-expr_compile false", "-expr_cc /nonexistent/cc",
-                                  "-expr_cc false", "-expr_cache_dir /proc/no/such/folder"};
+    const char *const ways[] = {"-expr_compile false", "-expr_cc /nonexistent/cc", "-expr_cc false",
+                                "-expr_cache_dir /proc/no/such/folder"};
     const char *const reason[] = {"-expr_compile false", "cannot run '/nonexistent/cc'",
                                   "'false' failed", "cannot make the cache folder"};
     ItModel           m;

@@ -44,9 +44,9 @@ static const char *const ItAppKnownOptions[] = {
 /* Options that some models read; under another model they are unknown (an
    entry that ends in '_' is a prefix, as in the next table). */
 static const char *const ItAppModelOptions[] = {
-    "model",    "vars",       "parity",       "protocol",    "tuning",
-    "tuning1",  "tuning2",    "w_noise",      "linear_M",    "linear_b",
-    "linear_D", "expr_param", "expr_threads", "expr_drift_", "expr_diffusion_"};
+    "model",        "vars",        "parity",          "protocol",     "tuning",   "tuning1",
+    "tuning2",      "w_noise",     "linear_M",        "linear_b",     "linear_D", "expr_param",
+    "expr_threads", "expr_drift_", "expr_diffusion_", "expr_compile", "expr_cc",  "expr_cache_dir"};
 
 /* PETSc's options: those of its objects created after the check (the time
    stepper, the solvers, with the stationary solve's prefix) and its own, some

@@ -20,20 +20,20 @@
    formula of no variable is evaluated once per change of the parameters. */
 #include <omp.h>
 #include <muParserDLL.h>
-#include <infotherm/private/exprcompile.h>
+#include <infotherm/private/modelimpl.h>
 
 /* The configuration (never written after ItModelSetFromOptions): the formulas,
    which of them use no name at all, the threads of a bulk evaluation. */
 typedef struct {
-  char        formula[2 * IT_MAX_DIM][512]; /* drift of each variable, then diffusion */
-  PetscBool   constant[2 * IT_MAX_DIM];     /* uses neither a variable nor t */
-  PetscBool   uses_t;                       /* some formula uses t */
-  PetscInt    threads;                      /* -expr_threads */
-  ItModelWork work;                         /* the workspace of the calls that bring none */
-  PetscBool   compile;                      /* -expr_compile */
-  char        cc[PETSC_MAX_PATH_LEN];       /* -expr_cc */
-  char        cache[PETSC_MAX_PATH_LEN];    /* -expr_cache_dir */
-  ItExprCompiled compiled;                  /* the compiled kernels (handle NULL: muparser) */
+  char           formula[2 * IT_MAX_DIM][512]; /* drift of each variable, then diffusion */
+  PetscBool      constant[2 * IT_MAX_DIM];     /* uses neither a variable nor t */
+  PetscBool      uses_t;                       /* some formula uses t */
+  PetscInt       threads;                      /* -expr_threads */
+  ItModelWork    work;                         /* the workspace of the calls that bring none */
+  PetscBool      compile;                      /* -expr_compile */
+  char           cc[PETSC_MAX_PATH_LEN];       /* -expr_cc */
+  char           cache[PETSC_MAX_PATH_LEN];    /* -expr_cache_dir */
+  ItExprCompiled compiled;                     /* the compiled kernels (handle NULL: muparser) */
   char           evaluator[PETSC_MAX_PATH_LEN + 64]; /* how the formulas are evaluated */
 } ItExpr;
 
@@ -85,7 +85,8 @@ static PetscErrorCode ItModelWorkCreate_Expr(ItModelConst model, void **work) {
   PetscFunctionBegin;
   PetscCall(PetscNew(&w));
   *work = w;
-  if (e->compiled.handle) PetscFunctionReturn(PETSC_SUCCESS); /* the compiled kernels keep no state */
+  if (e->compiled.handle)
+    PetscFunctionReturn(PETSC_SUCCESS); /* the compiled kernels keep no state */
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
     w->parser[f] = mupCreate(muBASETYPE_FLOAT);
     PetscCheck(w->parser[f], model->comm, PETSC_ERR_LIB, "muparser could not create a parser");
@@ -302,7 +303,9 @@ static PetscErrorCode ItExprSetUpCompiled(ItModel model) {
     free(key);
   }
   if (e->compiled.handle) {
-    PetscCall(PetscSNPrintf(e->evaluator, sizeof(e->evaluator), "compiled C (%s)", e->compiled.path));
+    model->bulk_size = 0; /* no cost per call to amortise: the Monte Carlo's cache-sized tiles */
+    PetscCall(
+        PetscSNPrintf(e->evaluator, sizeof(e->evaluator), "compiled C (%s)", e->compiled.path));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(PetscSNPrintf(e->evaluator, sizeof(e->evaluator), "muparser (not compiled: %s)", why));
@@ -479,16 +482,19 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
   PetscCall(PetscOptionsBool("-expr_compile",
                              "compile the formulas to C with the system's compiler (else muparser)",
                              NULL, e->compile, &e->compile, NULL));
-  {
+  PetscCall(PetscOptionsString("-expr_cc",
+                               "the C compiler of -expr_compile (default: $CC, else cc)", NULL,
+                               e->cc, e->cc, sizeof(e->cc), NULL));
+  if (!e->cc[0]) {
     const char *env = getenv("CC");
     PetscCall(PetscStrncpy(e->cc, env && env[0] ? env : "cc", sizeof(e->cc)));
   }
-  PetscCall(PetscOptionsString("-expr_cc", "the C compiler of -expr_compile (default: $CC, else cc)",
-                               NULL, e->cc, e->cc, sizeof(e->cc), NULL));
-  PetscCall(ItExprDefaultCache(e->cache, sizeof(e->cache)));
-  PetscCall(PetscOptionsString("-expr_cache_dir",
-                               "folder of the compiled formulas (default $XDG_CACHE_HOME/infotherm)",
-                               NULL, e->cache, e->cache, sizeof(e->cache), NULL));
+  PetscCall(
+      PetscOptionsString("-expr_cache_dir",
+                         "folder of the compiled formulas (default: $XDG_CACHE_HOME/infotherm, "
+                         "else ~/.cache/infotherm)",
+                         NULL, e->cache, e->cache, sizeof(e->cache), NULL));
+  if (!e->cache[0]) PetscCall(ItExprDefaultCache(e->cache, sizeof(e->cache)));
   PetscCall(ItExprReadParameters(PetscOptionsObject, model));
   for (PetscInt f = 0; f < 2 * d; f++) {
     char option[64];

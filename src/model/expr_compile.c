@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <muParserDLL.h>
-#include <infotherm/private/exprcompile.h>
+#include <infotherm/private/modelimpl.h>
 
 extern char **environ;
 
@@ -158,15 +158,15 @@ static const struct {
   const char *name, *c;
   int         nargs; /* -1: one or more, folded left */
 } ItExprFunctions[] = {
-    {"sin", "sin", 1},       {"cos", "cos", 1},       {"tan", "tan", 1},
-    {"asin", "asin", 1},     {"acos", "acos", 1},     {"atan", "atan", 1},
-    {"atan2", "atan2", 2},   {"sinh", "sinh", 1},     {"cosh", "cosh", 1},
-    {"tanh", "tanh", 1},     {"asinh", "IT_asinh", 1}, {"acosh", "IT_acosh", 1},
-    {"atanh", "IT_atanh", 1}, {"log2", "IT_log2", 1},  {"log10", "log10", 1},
-    {"log", "log", 1},       {"ln", "log", 1},        {"exp", "exp", 1},
-    {"sqrt", "sqrt", 1},     {"sign", "IT_sign", 1},  {"rint", "IT_rint", 1},
-    {"abs", "IT_abs", 1},    {"sum", "+", -1},        {"avg", "avg", -1},
-    {"min", "IT_min", -1},   {"max", "IT_max", -1},
+    {"sin", "sin", 1},        {"cos", "cos", 1},        {"tan", "tan", 1},
+    {"asin", "asin", 1},      {"acos", "acos", 1},      {"atan", "atan", 1},
+    {"atan2", "atan2", 2},    {"sinh", "sinh", 1},      {"cosh", "cosh", 1},
+    {"tanh", "tanh", 1},      {"asinh", "IT_asinh", 1}, {"acosh", "IT_acosh", 1},
+    {"atanh", "IT_atanh", 1}, {"log2", "IT_log2", 1},   {"log10", "log10", 1},
+    {"log", "log", 1},        {"ln", "log", 1},         {"exp", "exp", 1},
+    {"sqrt", "sqrt", 1},      {"sign", "IT_sign", 1},   {"rint", "IT_rint", 1},
+    {"abs", "IT_abs", 1},     {"sum", "+", -1},         {"avg", "avg", -1},
+    {"min", "IT_min", -1},    {"max", "IT_max", -1},
 };
 
 /* f(args...) after its name. */
@@ -203,7 +203,8 @@ static ItExprNode ItExprCall(ItExprParser *P, size_t fn) {
       for (int j = 0; j < n; j++) free(args[j].c);
       return ItExprFail(P, "out of memory");
     }
-  if (ItExprFunctions[fn].nargs == 1) acc = ItExprFormat("%s(%s)", ItExprFunctions[fn].c, args[0].c);
+  if (ItExprFunctions[fn].nargs == 1)
+    acc = ItExprFormat("%s(%s)", ItExprFunctions[fn].c, args[0].c);
   else if (ItExprFunctions[fn].nargs == 2)
     acc = ItExprFormat("%s(%s, %s)", ItExprFunctions[fn].c, args[0].c, args[1].c);
   else if (!strcmp(ItExprFunctions[fn].c, "+") || !strcmp(ItExprFunctions[fn].c, "avg")) {
@@ -328,9 +329,12 @@ static ItExprNode ItExprProduct(ItExprParser *P) {
   ItExprNode a = ItExprUnary(P);
 
   while (a.c) {
-    if (ItExprAccept(P, "*", NULL)) a = ItExprBinary(P, a, ItExprUnary(P), "(%s * %s)");
-    else if (ItExprAccept(P, "/", NULL)) a = ItExprBinary(P, a, ItExprUnary(P), "(%s / %s)");
-    else break;
+    if (ItExprAccept(P, "*", NULL))
+      a = ItExprBinary(P, a, ItExprUnary(P), "(%s * %s)");
+    else if (ItExprAccept(P, "/", NULL))
+      a = ItExprBinary(P, a, ItExprUnary(P), "(%s / %s)");
+    else
+      break;
   }
   return a;
 }
@@ -339,9 +343,12 @@ static ItExprNode ItExprSum(ItExprParser *P) {
   ItExprNode a = ItExprProduct(P);
 
   while (a.c) {
-    if (ItExprAccept(P, "+", NULL)) a = ItExprBinary(P, a, ItExprProduct(P), "(%s + %s)");
-    else if (ItExprAccept(P, "-", NULL)) a = ItExprBinary(P, a, ItExprProduct(P), "(%s - %s)");
-    else break;
+    if (ItExprAccept(P, "+", NULL))
+      a = ItExprBinary(P, a, ItExprProduct(P), "(%s + %s)");
+    else if (ItExprAccept(P, "-", NULL))
+      a = ItExprBinary(P, a, ItExprProduct(P), "(%s - %s)");
+    else
+      break;
   }
   return a;
 }
@@ -371,7 +378,8 @@ static ItExprNode ItExprLogic(ItExprParser *P, const char *op, int level) {
     char       pattern[64];
     if (a.folded && b.folded)
       snprintf(pattern, sizeof(pattern), "((double)((int)%%s %s (int)%%s))", op);
-    else snprintf(pattern, sizeof(pattern), "((double)(%%s %s %%s))", op);
+    else
+      snprintf(pattern, sizeof(pattern), "((double)(%%s %s %%s))", op);
     a = ItExprBinary(P, a, b, pattern);
   }
   return a;
@@ -440,15 +448,18 @@ static char *ItExprQuote(const char *s) {
   *o++ = '"';
   for (; *s; s++) {
     if (*s == '"' || *s == '\\') *o++ = '\\';
-    if (isprint((unsigned char)*s)) *o++ = *s;
-    else o += sprintf(o, "\\%03o", (unsigned char)*s);
+    if (isprint((unsigned char)*s))
+      *o++ = *s;
+    else
+      o += sprintf(o, "\\%03o", (unsigned char)*s);
   }
   *o++ = '"';
   *o   = 0;
   return q;
 }
 
-/* One kernel: the loop over the points, `load` reading the variables, `index` placing the results. */
+/* One kernel: the loop over the points, `load` reading the variables, `index` placing the results.
+ */
 static char *ItExprKernel(ItModelConst model, const char *signature, const char *hoisted,
                           char *const body[], const char *load, const char *index) {
   const int d    = (int)model->dim;
@@ -469,7 +480,7 @@ static char *ItExprKernel(ItModelConst model, const char *signature, const char 
   }
   for (int f = 0; f < 2 * d && text; f++) {
     char *where = ItExprFormat(index, f % d, f % d), *line;
-    line        = where ? ItExprFormat("    %c[%s] = %s;\n", f < d ? 'A' : 'D', where, body[f]) : NULL;
+    line = where ? ItExprFormat("    %c[%s] = %s;\n", f < d ? 'A' : 'D', where, body[f]) : NULL;
     if (line) ItExprAppend(&text, line);
     free(where);
     free(line);
@@ -480,10 +491,10 @@ static char *ItExprKernel(ItModelConst model, const char *signature, const char 
 
 PetscErrorCode ItExprTranslate(ItModelConst model, const char *const formula[], char **source,
                                char **key, char reason[], size_t len) {
-  const int    d       = (int)model->dim;
+  const int    d                    = (int)model->dim;
   char        *body[2 * IT_MAX_DIM] = {NULL};
   char        *quoted = NULL, *aos = NULL, *soa = NULL, *loads = NULL;
-  ItExprParser P       = {.model = model};
+  ItExprParser P = {.model = model};
 
   PetscFunctionBegin;
   *source = NULL;
@@ -532,8 +543,7 @@ PetscErrorCode ItExprTranslate(ItModelConst model, const char *const formula[], 
   aos    = ItExprKernel(model,
                         "void it_expr_aos(long n, double t, const double *restrict p, const double "
                            "*restrict x, double *restrict A, double *restrict D)",
-                        P.hoisted, body, "    const double X%d = x[k * DIM + %d];\n",
-                        "k * DIM + %d");
+                        P.hoisted, body, "    const double X%d = x[k * DIM + %d];\n", "k * DIM + %d");
   soa    = ItExprKernel(model,
                         "void it_expr_soa(long n, long ld, double t, const double *restrict p, const "
                            "double *restrict x, double *restrict A, double *restrict D)",
@@ -565,9 +575,12 @@ PetscErrorCode ItExprDefaultCache(char cache[], size_t len) {
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 
   PetscFunctionBegin;
-  if (xdg && xdg[0]) snprintf(cache, len, "%s/infotherm", xdg);
-  else if (home && home[0]) snprintf(cache, len, "%s/.cache/infotherm", home);
-  else snprintf(cache, len, "/tmp/infotherm-cache-%d", (int)getuid());
+  if (xdg && xdg[0])
+    snprintf(cache, len, "%s/infotherm", xdg);
+  else if (home && home[0])
+    snprintf(cache, len, "%s/.cache/infotherm", home);
+  else
+    snprintf(cache, len, "/tmp/infotherm-cache-%d", (int)getuid());
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -599,10 +612,10 @@ static const char *const ItExprFlags[] = {"-O2", "-fPIC", "-shared", "-fno-math-
    output in `log`. Returns 0 on success, else a reason in `why`. */
 static int ItExprRunCompiler(const char cc[], const char src[], const char out[], const char log[],
                              char why[], size_t len) {
-  char                      words[PETSC_MAX_PATH_LEN];
-  char                     *argv[64];
-  int                       argc = 0, status = 0, err;
-  pid_t                     pid;
+  char                       words[PETSC_MAX_PATH_LEN];
+  char                      *argv[64];
+  int                        argc = 0, status = 0, err;
+  pid_t                      pid;
   posix_spawn_file_actions_t actions;
 
   snprintf(words, sizeof(words), "%s", cc);
@@ -668,7 +681,8 @@ static int ItExprBuild(const char source[], const char cc[], const char cache[],
     snprintf(why, len, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     err = 1;
   }
-  if (err) unlink(tmp);
+  if (err)
+    unlink(tmp);
   else {
     char kept[PETSC_MAX_PATH_LEN + 32];
     snprintf(kept, sizeof(kept), "%s.c", stem); /* beside the object, for whoever reads it */
@@ -679,7 +693,8 @@ static int ItExprBuild(const char source[], const char cc[], const char cache[],
   return err;
 }
 
-/* Every rank's part: the object loaded, its kernels found, its key checked. Returns 0 on success. */
+/* Every rank's part: the object loaded, its kernels found, its key checked. Returns 0 on success.
+ */
 static int ItExprLoad(const char path[], const char key[], ItExprCompiled *c, char why[],
                       size_t len) {
   const char *stored;
