@@ -30,6 +30,8 @@ start() {
     --seed-file="$D/munge/munged.seed" --log-file="$D/munge/munged.log" || return 1
   cpus=$(nproc)
   [ "$cpus" -lt 4 ] && cpus=4   # config_overrides: 3-4 ranks on 2 cores
+  # cred_expire=10: a requeued job waits cred_expire + 1 s before it starts again (the default is
+  # 120 s); starting it sooner is refused ("Job credential revoked"), so nothing may force it
   cat > "$SLURM_CONF" <<CONF
 ClusterName=infotherm-ci
 SlurmctldHost=localhost
@@ -39,7 +41,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$D/munge/munge.socket
+AuthInfo=socket=$D/munge/munge.socket,cred_expire=10
 StateSaveLocation=$D/state
 SlurmdSpoolDir=$D/spool
 TmpFS=$D/tmp

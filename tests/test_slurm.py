@@ -117,8 +117,6 @@ try:
         else:
             ended = q.split()[0] in final
         finished = finished + 1 if ended else 0
-        if "PENDING" in q and "BeginTime" in q:  # a requeued job waits for its begin time; start it now
-            sh(["scontrol", "update", f"JobId={job}", "StartTime=now"])
         time.sleep(0.5)
     stamp("chain done")
     log = open(out + ".log").read() if os.path.exists(out + ".log") else ""

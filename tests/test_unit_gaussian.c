@@ -1,11 +1,12 @@
-/* Unit test of grid's Gaussian closed forms and grid-density statistics
-   (src/grid/gaussian.c, src/grid/density.c), single rank: the Cholesky factor
+/* Unit test of the Gaussian closed forms and grid-density statistics
+   (src/gaussian/gaussian.c, src/grid/density.c), single rank: the Cholesky factor
    reproduces S and its log-determinant the one of Gaussian elimination for
    every d up to IT_MAX_DIM; sub-covariance log-determinants and the Gaussian
    mutual information against closed forms; NaN for a matrix that is not
    positive definite; natural and marginal indices on a 3-variable grid; the
    entropy of a uniform density. */
 #include <infotherm/grid.h>
+#include <infotherm/gaussian.h>
 
 /* Prints one check and counts a failure. */
 static PetscErrorCode Check(PetscBool ok, const char what[], PetscReal got, PetscReal want,
@@ -55,7 +56,7 @@ static PetscErrorCode CheckCholesky(PetscInt *failures) {
       }
     PetscCall(PetscArraycpy(A, S, d * d));
     want = LogDetByElimination(d, A);
-    PetscCall(ItGridCholesky(d, S, L, &logdet, &definite));
+    PetscCall(ItGaussianCholesky(d, S, L, &logdet, &definite));
     for (PetscInt i = 0; i < d; i++)
       for (PetscInt j = 0; j < d; j++) {
         PetscReal s = 0;
@@ -89,21 +90,21 @@ static PetscErrorCode CheckClosedForms(PetscInt *failures) {
 
   PetscFunctionBegin;
   /* closed forms of a well-conditioned matrix: round-off of a few ulps */
-  PetscCall(ItGridGaussianLogDet(3, S, x13, &logdet));
+  PetscCall(ItGaussianLogDet(3, S, x13, &logdet));
   PetscCall(Check((PetscBool)(PetscAbsReal(logdet - PetscLogReal(det13)) < 1e-14),
                   "ln det S_{x1,x3}", logdet, PetscLogReal(det13), failures));
-  PetscCall(ItGridGaussianLogDet(3, S, none, &logdet));
+  PetscCall(ItGaussianLogDet(3, S, none, &logdet));
   PetscCall(Check((PetscBool)(logdet == 0), "ln det of no variable", logdet, 0, failures));
-  PetscCall(ItGridGaussianMutualInformation(3, S, x13, &mi));
+  PetscCall(ItGaussianMutualInformation(3, S, x13, &mi));
   PetscCall(Check((PetscBool)(PetscAbsReal(mi - 0.5 * PetscLogReal(det13 * S[4] / det)) < 1e-14),
                   "I({x1,x3}; x2)", mi, 0.5 * PetscLogReal(det13 * S[4] / det), failures));
-  PetscCall(ItGridGaussianMutualInformation(2, C, x1, &mi));
+  PetscCall(ItGaussianMutualInformation(2, C, x1, &mi));
   PetscCall(Check((PetscBool)(PetscAbsReal(mi + 0.5 * PetscLogReal(1 - 0.36)) < 1e-15),
                   "I(x1; x2) at rho = 0.6", mi, -0.5 * PetscLogReal(1 - 0.36), failures));
-  PetscCall(ItGridCholesky(2, bad, L, &logdet, &definite));
+  PetscCall(ItGaussianCholesky(2, bad, L, &logdet, &definite));
   PetscCall(Check((PetscBool)(!definite && PetscIsNanReal(logdet)),
                   "not positive definite: flagged, ln det NaN", logdet, NAN, failures));
-  PetscCall(ItGridGaussianMutualInformation(2, bad, x1, &mi));
+  PetscCall(ItGaussianMutualInformation(2, bad, x1, &mi));
   PetscCall(
       Check((PetscBool)PetscIsNanReal(mi), "not positive definite: I NaN", mi, NAN, failures));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -139,15 +139,6 @@ static inline PetscInt ItGridCellCount(ItGrid grid) {
   return count;
 }
 
-/* Gaussian closed forms (src/grid/gaussian.c): a covariance S is d x d, row-major and symmetric
-   (one triangle is read); a mask selects a subset of the d variables. Not collective. */
-PetscErrorCode ItGridCholesky(PetscInt d, const PetscReal S[], PetscReal L[], PetscReal *logdet,
-                              PetscBool *definite);
-PetscErrorCode ItGridGaussianLogDet(PetscInt d, const PetscReal S[], const PetscBool mask[],
-                                    PetscReal *logdet);
-PetscErrorCode ItGridGaussianMutualInformation(PetscInt d, const PetscReal S[],
-                                               const PetscBool mask[], PetscReal *mi);
-
 /* Grid-density statistics (src/grid/density.c), shared by diag and the Monte
    Carlo; nothing here communicates. The natural order of the cells has axis 0
    fastest; the marginal over a mask of axes is stored the same way over the

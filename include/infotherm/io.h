@@ -14,30 +14,6 @@ typedef struct {
   size_t len, cap;
 } ItBuffer;
 
-/* Checkpoint format: the density, the table, the snapshot index, and what
-   else a restart needs as one array of reals of the caller's making (its
-   length is checked on reading). */
-#define IT_CHECKPOINT_VERSION 2
-
-struct _p_ItIO {
-  MPI_Comm    comm;
-  PetscMPIInt rank;
-  char        dir[PETSC_MAX_PATH_LEN];
-  /* the files of the command (src/io/folder.c), -overwrite, and whether the
-     folder is claimed (created, locked, free of another run's files) */
-  const void *layout;
-  PetscBool   overwrite, claimed;
-  /* diagnostics table: column names and rows (t first) */
-  PetscInt ncol, nrow, caprow;
-  char (*column)[64];
-  PetscReal     *row;
-  PetscLogDouble last_write;
-  /* snapshots indexed by the XDMF file */
-  PetscInt nsnap;
-  char (*snap_file)[64];
-  PetscReal *snap_t;
-};
-
 /* Create touches nothing on disk; Claim, before the first write, creates the
    folder, locks it and refuses (or with -overwrite removes) an earlier run's
    files. A file is asked for by its logical name (diagnostics.csv,
@@ -58,6 +34,7 @@ void           ItIOAbandon(void);
 void           ItIOTmpBegin(const char tmp[]);
 void           ItIOTmpEnd(void);
 PetscErrorCode ItIODestroy(ItIO *io);
+PetscErrorCode ItIOGetSnapshotCount(ItIO io, PetscInt *nsnap);
 PetscErrorCode ItIOSetColumns(ItIO io, PetscInt ncol, const char (*names)[64]);
 PetscErrorCode ItIOAppendRow(ItIO io, PetscReal t, const PetscReal values[]);
 PetscErrorCode ItIOWriteTable(ItIO io);

@@ -35,9 +35,10 @@ PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItMCAppendRow(mc));
     if (k == 0 || k == nout ||
         t >= ksnap * app->settings.snapshot_every - 1e-12 * app->settings.t_final) {
-      char name[64];
-      PetscCall(
-          PetscSNPrintf(name, sizeof(name), "mc_density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+      char     name[64];
+      PetscInt nsnap;
+      PetscCall(ItIOGetSnapshotCount(app->io, &nsnap));
+      PetscCall(PetscSNPrintf(name, sizeof(name), "mc_density_%04" PetscInt_FMT ".h5", nsnap));
       PetscCall(ItMCDensityToVec(mc, app->p)); /* collective */
       PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, t, name));
       while (ksnap * app->settings.snapshot_every <= t + 1e-12 * app->settings.t_final) ksnap++;
@@ -106,8 +107,10 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
     cs->t[cs->nrow++] = t;
   }
   if (snapshot) {
-    char name[64];
-    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+    char     name[64];
+    PetscInt nsnap;
+    PetscCall(ItIOGetSnapshotCount(app->io, &nsnap));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", nsnap));
     PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
   }
   PetscFunctionReturn(PETSC_SUCCESS);

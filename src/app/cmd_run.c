@@ -19,8 +19,10 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
     PetscCall(ItAppAppendRow(app, t));
   }
   if (snapshot) {
-    char name[64];
-    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", app->io->nsnap));
+    char     name[64];
+    PetscInt nsnap;
+    PetscCall(ItIOGetSnapshotCount(app->io, &nsnap));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", nsnap));
     PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, p, t, name));
   }
   PetscFunctionReturn(PETSC_SUCCESS);

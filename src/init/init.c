@@ -6,6 +6,7 @@
    makes the chosen one on the run's grid or on a coarsening of it (a snapshot
    restricted by averaging children). */
 #include <infotherm/init.h>
+#include <infotherm/gaussian.h>
 #include <infotherm/solve.h>
 #include <infotherm/io.h>
 
@@ -155,7 +156,7 @@ PetscErrorCode ItInitGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[
       PetscCheck(PetscAbsReal(cov[i * d + j] - cov[j * d + i]) <=
                      1e-12 * (PetscAbsReal(cov[i * d + j]) + PetscAbsReal(cov[j * d + i])),
                  grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be symmetric");
-  PetscCall(ItGridCholesky(d, cov, L, &logdet, &definite));
+  PetscCall(ItGaussianCholesky(d, cov, L, &logdet, &definite));
   PetscCheck(definite, grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be positive definite");
 
   /* the mass outside the box, bounded by the sum over axes of the marginal tails */

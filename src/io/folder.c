@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <petscviewerhdf5.h>
-#include <infotherm/io.h>
+#include <infotherm/private/ioimpl.h>
 
 typedef struct {
   const char *logical, *actual; /* actual NULL: the same */

@@ -12,6 +12,7 @@
    and mutual information, D(p_MC ‖ p_FP)) carry a smoothing bias and are
    reported only. Writes crosscheck.json and crosscheck.txt. */
 #include <infotherm/private/mcimpl.h>
+#include <infotherm/gaussian.h>
 #include <infotherm/estimate.h>
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
@@ -118,7 +119,7 @@ static PetscErrorCode ItCrosscheckFPValueSince(ItCrosscheck cc, PetscInt q, Pets
   if (q == mc->col.mutual_information_gaussian) {
     PetscBool sensor[IT_MAX_DIM];
     for (PetscInt i = 0; i < d; i++) sensor[i] = ItDiagIsSensor(g, i);
-    PetscCall(ItGridGaussianMutualInformation(d, S, sensor, fp));
+    PetscCall(ItGaussianMutualInformation(d, S, sensor, fp));
     if (ItDiagUsesBits(g)) *fp *= 1 / PetscLogReal(2.0); /* as the Monte Carlo scales it */
     PetscFunctionReturn(PETSC_SUCCESS);
   }

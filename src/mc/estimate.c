@@ -27,6 +27,7 @@
 #include <float.h>
 #include <fftw3-mpi.h>
 #include <infotherm/private/mcimpl.h>
+#include <infotherm/gaussian.h>
 
 /* CIC weight resolution per axis: 256 up to three variables, less beyond, so
    that a particle's corner weights (products of d factors, summing to Q^d)
@@ -777,10 +778,10 @@ static PetscErrorCode ItMCGaussianEstimate(ItMC mc, const ItMCMoments *mo, Petsc
   for (PetscInt b = 0; b < mc->nbatch; b++) {
     bmi[b] = (PetscReal)NAN;
     if (!(mo->bn[b] > 1)) continue;
-    PetscCall(ItGridGaussianMutualInformation(d, &mo->batch_cov[b * d * d], sensor, &bmi[b]));
+    PetscCall(ItGaussianMutualInformation(d, &mo->batch_cov[b * d * d], sensor, &bmi[b]));
     bmi[b] *= info;
   }
-  PetscCall(ItGridGaussianMutualInformation(d, mo->cov, sensor, &mi));
+  PetscCall(ItGaussianMutualInformation(d, mo->cov, sensor, &mi));
   mc->value[col] = mi * info;
   ItMCBatchStats(mc->nbatch, bmi, mo->bn, &mean, &mc->stderr_[col]);
   PetscFunctionReturn(PETSC_SUCCESS);

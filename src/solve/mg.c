@@ -202,13 +202,6 @@ PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Marks the operators out of date (the caller changed the fine faces). */
-PetscErrorCode ItMGSetDirty(ItMG mg) {
-  PetscFunctionBegin;
-  mg->dirty = PETSC_TRUE;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The pinned row of level l: the pinned fine cell's ancestor, its row
    replaced by its diagonal times the unknown (MatZeroRows). Collective. */
 static PetscErrorCode ItMGPinLevel(ItMG mg, PetscInt l) {

@@ -7,7 +7,7 @@
    the solver's initial Gaussian has always used, so a factor computed here is
    bitwise the one the initial density and the Monte Carlo's initial particles
    were drawn with. Nothing here communicates. */
-#include <infotherm/grid.h>
+#include <infotherm/gaussian.h>
 #include <petscblaslapack.h>
 
 static PetscErrorCode ItGaussianCheckSize(PetscInt d) {
@@ -22,8 +22,8 @@ static PetscErrorCode ItGaussianCheckSize(PetscInt d) {
    *logdet = ln det S = 2 Σ_i ln L_ii. When S is not positive definite (or holds
    a NaN), *definite is PETSC_FALSE, *logdet is NaN and L is zero. d = 0 gives
    ln det = 0. Not collective. */
-PetscErrorCode ItGridCholesky(PetscInt d, const PetscReal S[], PetscReal L[], PetscReal *logdet,
-                              PetscBool *definite) {
+PetscErrorCode ItGaussianCholesky(PetscInt d, const PetscReal S[], PetscReal L[], PetscReal *logdet,
+                                  PetscBool *definite) {
   PetscReal    chol[IT_MAX_DIM * IT_MAX_DIM];
   PetscBLASInt n, info = 0;
 
@@ -54,8 +54,8 @@ PetscErrorCode ItGridCholesky(PetscInt d, const PetscReal S[], PetscReal L[], Pe
 
 /* ln det S_MM, the sub-covariance of the variables in mask (in increasing
    order); NaN when S_MM is not positive definite, 0 for an empty mask. Not collective. */
-PetscErrorCode ItGridGaussianLogDet(PetscInt d, const PetscReal S[], const PetscBool mask[],
-                                    PetscReal *logdet) {
+PetscErrorCode ItGaussianLogDet(PetscInt d, const PetscReal S[], const PetscBool mask[],
+                                PetscReal *logdet) {
   PetscInt  axes[IT_MAX_DIM], m = 0;
   PetscReal sub[IT_MAX_DIM * IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM];
   PetscBool definite;
@@ -66,15 +66,15 @@ PetscErrorCode ItGridGaussianLogDet(PetscInt d, const PetscReal S[], const Petsc
     if (mask[i]) axes[m++] = i;
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++) sub[a * m + b] = S[axes[a] * d + axes[b]];
-  PetscCall(ItGridCholesky(m, sub, L, logdet, &definite));
+  PetscCall(ItGaussianCholesky(m, sub, L, logdet, &definite));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The Gaussian mutual information between the variables in mask (X) and the
    others (Y), I(X;Y) = ½ (ln det S_XX + ln det S_YY - ln det S), in nats;
    NaN when S, S_XX or S_YY is not positive definite. Not collective. */
-PetscErrorCode ItGridGaussianMutualInformation(PetscInt d, const PetscReal S[],
-                                               const PetscBool mask[], PetscReal *mi) {
+PetscErrorCode ItGaussianMutualInformation(PetscInt d, const PetscReal S[], const PetscBool mask[],
+                                           PetscReal *mi) {
   PetscBool all[IT_MAX_DIM], rest[IT_MAX_DIM];
   PetscReal logdet, logdet_x, logdet_y;
 
@@ -84,9 +84,9 @@ PetscErrorCode ItGridGaussianMutualInformation(PetscInt d, const PetscReal S[],
     all[i]  = PETSC_TRUE;
     rest[i] = (PetscBool)!mask[i];
   }
-  PetscCall(ItGridGaussianLogDet(d, S, all, &logdet));
-  PetscCall(ItGridGaussianLogDet(d, S, mask, &logdet_x));
-  PetscCall(ItGridGaussianLogDet(d, S, rest, &logdet_y));
+  PetscCall(ItGaussianLogDet(d, S, all, &logdet));
+  PetscCall(ItGaussianLogDet(d, S, mask, &logdet_x));
+  PetscCall(ItGaussianLogDet(d, S, rest, &logdet_y));
   *mi = 0.5 * (logdet_x + logdet_y - logdet);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
