@@ -270,6 +270,7 @@ static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
   g->offdec = g->nmarg;
   if (g->col.decoding_mse >= 0) g->nmarg += g->marginal[g->xmarginal].size;
   PetscCall(PetscMalloc3(g->nmarg, &g->marg_local, g->nmarg, &g->marg, g->nmarg, &g->lnmarg));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 3.0 * (PetscReal)g->nmarg * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -289,6 +290,7 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
   PetscCall(DMGlobalToLocalEnd(g->grid->da, reference, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnref));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, (PetscReal)ng * sizeof(PetscReal));
   PetscCall(VecGetArrayRead(g->p_local, &ra));
   ItDiagLog(ra, ng, g->lnref);
   PetscCall(VecRestoreArrayRead(g->p_local, &ra));
@@ -319,6 +321,7 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
   PetscCall(DMCreateLocalVector(grid->da, &g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
   if (reference) PetscCall(ItDiagSetReference(g, reference));
   *diag = g;
   PetscFunctionReturn(PETSC_SUCCESS);

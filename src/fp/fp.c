@@ -92,6 +92,12 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   /* room for a pencil's faces and cells, and the reversed faces */
   PetscCall(PetscMalloc4((3 * maxm + 4) * d, &f->x, (3 * maxm + 4) * d, &f->A, (3 * maxm + 4) * d,
                          &f->D, maxm + 2, &f->Dcell));
+  for (PetscInt a = 0; a < d; a++) { /* lo, hi (and the reversed pair, the order-4 weights) */
+    const PetscReal nfaces = (PetscReal)(grid->nlocal / grid->xm[a] * (grid->xm[a] + 1));
+    ItMemoryAdd(IT_MEMORY_FACES,
+                nfaces * sizeof(PetscReal) *
+                    (2 + (f->order == 4 ? 4 : 0) + (ItModelHasOddVariables(model) ? 2 : 0)));
+  }
   *out = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
