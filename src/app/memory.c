@@ -189,8 +189,8 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
    the memory ledger (summary.json's "components", ItMemoryPart), each part
    from the sizes of its objects. The assembled (2d+1)-point operator: 12 B
    per entry and 16 per row; the faces: two coefficients per face and axis,
-   one set for the diagnostics, one for the operator (run: and one for the
-   stages' checks) and the coarse levels' (the fine count over 2^d - 1); the
+   one set for the diagnostics, one for the operator and the coarse levels'
+   (the fine count over 2^d - 1); the
    multigrid: on the fine level the prolongation (2^d entries a row) and 6
    vectors (SOR's 3, Richardson's 2, the residual), on the coarse levels
    (together 1/(2^d - 1) of the fine grid) their operator, prolongation and
@@ -208,7 +208,7 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim,
 
   for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) bytes[k] = 0;
   bytes[IT_MEMORY_DENSITY]     = (run ? 2 : 1) * vec;
-  bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * ((run ? 3 : 2) + coarse);
+  bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * (2 + coarse);
   bytes[IT_MEMORY_DIAGNOSTICS] = 2 * vec;
   bytes[IT_MEMORY_MATRIX]      = matrix;
   bytes[IT_MEMORY_MULTIGRID]   = prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec);
