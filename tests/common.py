@@ -105,6 +105,16 @@ def read_csv(path):
     return read_columns(path)
 
 
+def analyze_columns(run_columns):
+    """analyze's columns for a run's (doc/outputs.md): every *_cum (*_cum_bits) named
+    *_cum_snapshots, then each of those's _err and then _uncertainty."""
+    def cum(k):
+        return k.endswith("_cum") or k.endswith("_cum_bits")
+    renamed = [k + "_snapshots" if cum(k) else k for k in run_columns]
+    integrals = [k + "_snapshots" for k in run_columns if cum(k)]
+    return renamed + [k + "_err" for k in integrals] + [k + "_uncertainty" for k in integrals]
+
+
 def cell_centres(n, lo, hi):
     h = [(b - a) / m for m, a, b in zip(n, lo, hi)]
     axes = [a + (np.arange(m) + 0.5) * hh for m, a, hh in zip(n, lo, h)]

@@ -1,5 +1,5 @@
 """Every diagnostic of the linear model against its closed form (derived in
-common.linear_diagnostics), through tools/convergence.py: 2-D and 3-D, a
+common.linear_diagnostics), through python/infotherm/convergence.py: 2-D and 3-D, a
 stationary non-equilibrium steady state (non-symmetric M, feedback both ways,
 so both information flows are non-zero) and a transient from an off-centre
 correlated Gaussian. Checks: relative error <= 1e-3 on the 2-D steady state at
@@ -7,12 +7,9 @@ correlated Gaussian. Checks: relative error <= 1e-3 on the 2-D steady state at
 entropy_production, info_flow_X and kl_to_stationary in every case; the
 Richardson extrapolation of the two finest grids within the stated bounds."""
 import math
-import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from common import check, finish, read_json, run, tmpdir  # noqa: E402
-import convergence  # noqa: E402
+from infotherm import convergence  # noqa: E402  (python/infotherm/convergence.py, on the path through common)
 
 HEADLINE = convergence.HEADLINE
 for label, grids, raw_bound, rich_bound in [

@@ -137,19 +137,29 @@ check(proc.returncode == 0, f"analyze of a snapshot that stores an option nothin
 refused("a misspelt option in analyze", "analyze", [out + "/density_0001.h5", "-sensr", "x1"], ["-sensr", "-sensor"])
 
 # every option that a command reads after the check (it sits after "Grid options" in -help) is in
-# the table of options read later, or one of PETSc's
-src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "app", "options.c")).read()
+# a module's table of option names (beside its options block, registered in src/model/option_names.c),
+# or one of PETSc's (src/app/options.c)
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+tables = {}
+for folder, _, files in os.walk(SRC):
+    for f in files:
+        if f.endswith(".c"):
+            text = open(os.path.join(folder, f)).read()
+            for name, body in re.findall(r"const ItOptionName (\w+)\[\] = \{(.*?)\};", text, re.S):
+                tables[name] = re.findall(r'\{"([^"]+)"', body)
+check(len(tables) >= 15 and "ItAppPETScOptionNames" in tables, f"{len(tables)} tables of option names in src/")
 
 
 def table(name):
-    return re.findall(r'"([^"]+)"', src.split(name + "[] = {")[1].split("};")[0])
+    return tables[name]
 
 
 def matches(name, entries):
     return any(name.startswith(e) if e.endswith("_") else name == e for e in entries)
 
 
-known, petsc = table("ItAppKnownOptions"), table("ItAppPETScOptions")
+petsc = table("ItAppPETScOptionNames")
+known = [n for name, entries in tables.items() if name != "ItAppPETScOptionNames" for n in entries]
 for command, options in (("run", ["-t_final", "0.01"]), ("stationary", []), ("mc", ["-t_final", "0.01", "-mc_particles", "100"]),
                          ("crosscheck", ["-t_final", "0.01", "-mc_particles", "100"]), ("analyze", [out + "/density_0001.h5"])):
     o = tmpdir("help")

@@ -1,7 +1,7 @@
 """Four to six variables: the linear model in 4, 5 and 6 variables,
 where the DMDA distributes three axes and carries the others as each grid
 point's degrees of freedom. Checks against the Gaussian closed forms of
-tests/common.py (every doc/physics.md §3 column, through tools/convergence.py):
+tests/common.py (every doc/physics.md §3 column, through python/infotherm/convergence.py):
 the stationary 4-D and 5-D states and a 4-D transient, with second-order
 convergence (observed order >= 1.8) of the headline quantities on grids a test
 can afford; the snapshot /density, the whole N-D array in natural order (axis 0
@@ -12,14 +12,12 @@ density.xmf shows, the marginal of the distributed axes; the same answer on
 bad options of -grid_distribute and -linear_M refused."""
 import math
 import os
-import sys
 
 import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from common import check, finish, gaussian_density, l1_error, linear_moments, read_csv, read_density, run, tmpdir  # noqa: E402
-import convergence  # noqa: E402
+from infotherm import convergence  # noqa: E402  (python/infotherm/convergence.py, on the path through common)
 
 M4 = [[-1.0, 0.3, 0.0, 0.2], [0.5, -1.0, 0.2, 0.0], [0.0, 0.4, -1.0, 0.3], [0.2, 0.0, 0.5, -1.0]]
 M5 = [[-1.0, 0.3, 0.0, 0.0, 0.2], [0.5, -1.0, 0.2, 0.0, 0.0], [0.0, 0.4, -1.0, 0.3, 0.0], [0.0, 0.0, 0.5, -1.0, 0.3],

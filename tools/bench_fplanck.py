@@ -18,8 +18,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from common import BIN, MPIEXEC, linear_diagnostics, linear_moments, lyapunov, read_csv, tmpdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from infotherm.linear import linear_diagnostics, linear_moments, lyapunov  # noqa: E402
+from infotherm.results import read_columns  # noqa: E402
+from infotherm.runner import binary, scratch  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -43,19 +45,19 @@ ARK5 = ["-ts_arkimex_type", "5", "-ts_rtol", "1e-7", "-ts_atol", "1e-9"]
 
 
 def infotherm(kind, n, order, ranks):
-    out = tmpdir(f"peer-{kind}-{n}-{order}-{ranks}")
-    argv = [BIN, "stationary" if kind == "stationary" else "run"] + BASE + [
+    out = scratch(f"peer-{kind}-{n}-{order}-{ranks}")
+    argv = [binary(), "stationary" if kind == "stationary" else "run"] + BASE + [
         "-grid_n", str(n), "-fp_order", str(order), "-output_dir", out]
     if kind == "transient":
         argv += TRANSIENT + (ARK5 if order == 4 else [])
     if ranks > 1:
-        argv = MPIEXEC + ["-n", str(ranks)] + argv
+        argv = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-n", str(ranks)] + argv
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode:
         sys.exit(f"infotherm failed: {proc.stderr.strip()}")
     wall = time.perf_counter() - start
-    row = read_csv(os.path.join(out, "stationary.csv" if kind == "stationary" else "diagnostics.csv"))
+    row = read_columns(os.path.join(out, "stationary.csv" if kind == "stationary" else "diagnostics.csv"))
     return row["mutual_information"][-1], wall
 
 
@@ -98,7 +100,7 @@ else:
 np.save(sys.argv[1], p)
 print(time.perf_counter() - start)
 """
-    folder = tmpdir(f"fplanck-{kind}-{n}")
+    folder = scratch(f"fplanck-{kind}-{n}")
     os.makedirs(folder)
     path = folder + "/p.npy"
     start = time.perf_counter()

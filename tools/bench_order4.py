@@ -13,8 +13,12 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from common import *  # noqa: E402,F403
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from infotherm.linear import linear_diagnostics, linear_moments, lyapunov  # noqa: E402
+from infotherm.results import read_columns, read_density, read_json  # noqa: E402
+from infotherm.runner import call, scratch  # noqa: E402
 
 M = np.array([[-1.0, -1.5], [2.0, -2.0]])
 b = np.array([0.3, 0.0])
@@ -42,22 +46,22 @@ KINDS = os.environ.get("BENCH_KINDS", "stationary,transient,transient5").split("
 for kind in KINDS:
     for n in grids:
         for order in (2, 4):
-            out = tmpdir(f"bench-{kind}-{n}-{order}")
+            out = scratch(f"bench-{kind}-{n}-{order}")
             opts = base + ["-grid_n", n, "-fp_order", order, "-output_dir", out] + extra
             if kind == "transient5":
                 opts += ARK5
             if kind != "stationary":
                 opts += ["-init_mean", "-1,1", "-init_cov", "0.05,0,0,0.1", "-t_final", 1, "-output_every", 1]
             start = time.time()
-            proc = run("stationary" if kind == "stationary" else "run", opts)
+            proc = call("stationary" if kind == "stationary" else "run", opts + ["-quiet"])
             wall = time.time() - start
             if kind == "stationary":
-                row = read_csv(out + "/stationary.csv")
+                row = read_columns(out + "/stationary.csv")
                 ref = exact_ss
                 p, _ = read_density(out + "/density_stationary.h5")
                 count = proc.stdout.split("after ")[1].split()[0] if "after " in proc.stdout else "?"
             else:
-                row = read_csv(out + "/diagnostics.csv")
+                row = read_columns(out + "/diagnostics.csv")
                 ref = exact_tr
                 p, _ = read_density(out + "/density_0001.h5")
                 count = read_json(out + "/summary.json").get("steps", "?") if os.path.exists(out + "/summary.json") else "?"

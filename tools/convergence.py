@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Convergence of every diagnostic of the linear model against its closed form
-(doc/physics.md §3; closed forms derived in tests/common.py from the Gaussian
+(doc/physics.md §3; closed forms derived in python/infotherm/linear.py from the Gaussian
 density, the Lyapunov covariance and the traces for Π, Γ_i, İ_X).
 
     tools/convergence.py [--quick] [--ranks N] [--json FILE]
@@ -16,63 +16,8 @@ import math
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from common import linear_diagnostics, linear_moments, lyapunov, read_json, run, tmpdir  # noqa: E402
-import numpy as np  # noqa: E402
-
-CASES = {
-    "2-D stationary": dict(M=[[-1.0, 0.3], [0.6, -0.8]], b=[0.2, -0.1], D=[0.5, 0.3], box=5.0, n=[64, 128, 256], quick=[32, 64, 128], t=None),
-    "2-D transient": dict(M=[[-1.0, 0.3], [0.6, -0.8]], b=[0.2, -0.1], D=[0.5, 0.3], box=5.0, n=[64, 128, 256], quick=[32, 64, 128], t=0.5,
-                          m0=[1.0, -0.8], S0=[[0.4, 0.1], [0.1, 0.3]]),
-    "3-D stationary": dict(M=[[-1.0, 0.0, 0.4], [0.5, -1.0, 0.0], [0.0, 0.6, -0.8]], b=[0.1, 0.0, -0.1], D=[0.5, 0.4, 0.3], box=4.5, n=[24, 32, 48], quick=[16, 24, 32], t=None),
-    "3-D transient": dict(M=[[-1.0, 0.0, 0.4], [0.5, -1.0, 0.0], [0.0, 0.6, -0.8]], b=[0.1, 0.0, -0.1], D=[0.5, 0.4, 0.3], box=4.5, n=[24, 32, 48], quick=[16, 24, 32], t=0.4,
-                          m0=[0.6, 0.0, -0.4], S0=np.diag([0.45, 0.4, 0.35]).tolist()),
-}
-TIGHT = ["-ts_rtol", "1e-9", "-ts_atol", "1e-11", "-ksp_rtol", "1e-13", "-stationary_ksp_rtol", "1e-13"]
-# the four columns checked for their order
-HEADLINE = ["mutual_information", "entropy_production", "info_flow_X", "kl_to_stationary"]
-
-
-def solve(case, n, ranks):
-    d = len(case["D"])
-    names = [f"x{i + 1}" for i in range(d)]
-    out = tmpdir(f"convergence-{d}-{n}-{case['t']}")
-    opts = ["-model", "linear", "-linear_M", ",".join(str(x) for r in case["M"] for x in r), "-linear_b", ",".join(map(str, case["b"])),
-            "-linear_D", ",".join(map(str, case["D"])), "-grid_n", n, "-grid_lo", -case["box"], "-grid_hi", case["box"],
-            "-kl_reference", "stationary", "-output_dir", out] + TIGHT
-    if case["t"] is None:
-        run("stationary", opts, ranks=ranks)
-    else:
-        run("run", opts + ["-init_mean", ",".join(map(str, case["m0"])), "-init_cov", ",".join(str(x) for r in case["S0"] for x in r),
-                           "-t_final", case["t"], "-output_every", case["t"]], ranks=ranks)
-    return read_json(out + ("/summary.json" if case["t"] is not None else "/stationary_summary.json"))["final"], names
-
-
-def study(label, case, grids, ranks):
-    """Returns {quantity: dict(exact, values, errors, orders, richardson)} for one case."""
-    d = len(case["D"])
-    finals = []
-    for n in grids:
-        final, names = solve(case, n, ranks)
-        finals.append(final)
-    if case["t"] is None:
-        mu = -np.linalg.solve(np.array(case["M"]), np.array(case["b"]))
-        m, S = mu, lyapunov(np.array(case["M"]), np.array(case["D"]))
-    else:
-        m, S = linear_moments(case["M"], case["b"], case["D"], case["m0"], case["S0"], case["t"])
-    exact = linear_diagnostics(case["M"], case["b"], case["D"], m, S, names[1:], names)
-    h = [2 * case["box"] / n for n in grids]
-    scale = exact["entropy_production"]  # for quantities that vanish (kl at stationarity)
-    table = {}
-    for k, ex in exact.items():
-        vals = [f[k] for f in finals]
-        errs = [abs(v - ex) for v in vals]
-        orders = [math.log(errs[i] / errs[i + 1]) / math.log(h[i] / h[i + 1]) if errs[i + 1] > 0 and errs[i] > 0 else float("nan") for i in range(len(grids) - 1)]
-        r = (h[-2] ** 2 * vals[-1] - h[-1] ** 2 * vals[-2]) / (h[-2] ** 2 - h[-1] ** 2)
-        denom = abs(ex) if abs(ex) > 1e-8 * scale else scale
-        table[k] = dict(exact=ex, values=vals, rel_error=errs[-1] / denom, orders=orders, richardson_rel_error=abs(r - ex) / denom,
-                        vanishes=bool(abs(ex) <= 1e-8 * scale))
-    return table
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from infotherm.convergence import CASES, study  # noqa: E402  (python/infotherm/convergence.py)
 
 
 def main():

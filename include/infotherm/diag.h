@@ -29,6 +29,7 @@ PetscErrorCode      ItDiagFindColumn(ItDiag diag, const char name[], PetscInt *k
 const PetscReal    *ItDiagGetValues(ItDiag diag);
 PetscReal           ItDiagGetTime(ItDiag diag);
 PetscReal           ItDiagGetBoundaryMass(ItDiag diag);
+void                ItDiagGetWallMass(ItDiag diag, PetscReal wall[]);
 void                ItDiagGetMass(ItDiag diag, PetscReal *mass, PetscReal *negative);
 PetscErrorCode      ItDiagGetPositivity(ItDiag diag, PetscReal *negative_mass, PetscReal *t,
                                         PetscReal *minimum);
@@ -40,3 +41,6 @@ PetscBool ItDiagUsesBits(ItDiag diag);
 PetscInt       ItDiagGetStateSize(ItDiag diag);
 PetscErrorCode ItDiagGetState(ItDiag diag, PetscReal state[]);
 PetscErrorCode ItDiagSetState(ItDiag diag, const PetscReal state[]);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItDiagOptionNames[]; /* src/diag/diag.c */

@@ -66,23 +66,37 @@ static inline PetscReal ItEstimateOrder(PetscReal qh, PetscReal q2h, PetscReal q
   return ratio > 0 && !PetscIsInfOrNanReal(ratio) ? PetscLog2Real(ratio) : (PetscReal)NAN;
 }
 
+/* The time part's own uncertainty as a fraction of it: the time part
+   q_4h_tight - q_4h is measured on the grid coarsened by 4, whose adaptive
+   steps are not the fine grid's; against the fine grid's own time error
+   (the fine grid solved again at tighter tolerances) it lies between 0.68
+   and 1.36 times it for half the values of tools/error_bars.py's cases
+   (doc/physics.md §5). */
+#define IT_ESTIMATE_TIME_SPREAD 0.5
+
 /* The half-width of the error bar of q_h (doc/physics.md §5) at the
-   expected order p0: the sizes of the grid part (q_h - q_2h)/(2^p0 - 1) and
-   of the time part q_4h_tight - q_4h (NaN: none) added, so that they cannot
-   cancel, plus the margin for the observed order p differing from p0:
-   |q_h - q_2h| |1/(2^p - 1) - 1/(2^p0 - 1)|, the grid part once more when p
-   is not known (q_4h NaN: no grid coarsened by 4). Non-negative. Not
-   collective. */
+   expected order p0: the size of the signed correction (grid part
+   (q_h - q_2h)/(2^p0 - 1) plus time part q_4h_tight - q_4h, NaN: none),
+   plus the uncertainty of each part: for the grid part the margin for the
+   observed order p differing from p0, |q_h - q_2h| |1/(2^p - 1) -
+   1/(2^p0 - 1)| (the grid part once more when p is not known: no grid
+   coarsened by 4), for the time part IT_ESTIMATE_TIME_SPREAD of it. Parts of
+   opposite signs do cancel in the correction, but not in their
+   uncertainties; where the cancellation leaves a correction smaller than
+   its uncertainty the bar is not trusted (ItEstimateTrustedBar). Non-negative.
+   Not collective. */
 static inline PetscReal ItEstimateUncertainty(PetscInt p0, PetscReal qh, PetscReal q2h,
                                               PetscReal q4h, PetscReal q4h_tight) {
   const PetscReal diff = PetscAbsReal(qh - q2h), p = ItEstimateOrder(qh, q2h, q4h);
   const PetscReal div    = ItEstimateDivisor(p0);
+  const PetscReal time   = PetscIsInfOrNanReal(q4h_tight) ? 0 : q4h_tight - q4h;
   PetscReal       margin = diff / div;
 
   if (PetscIsInfOrNanReal(q2h)) return (PetscReal)NAN;
   if (!PetscIsInfOrNanReal(p)) margin = diff * PetscAbsReal(1 / (PetscPowReal(2, p) - 1) - 1 / div);
   if (ItEstimateIsRoundoff(qh, q2h)) margin = 0;
-  return diff / div + margin + (PetscIsInfOrNanReal(q4h_tight) ? 0 : PetscAbsReal(q4h_tight - q4h));
+  return PetscAbsReal((qh - q2h) / div + time) + margin +
+         IT_ESTIMATE_TIME_SPREAD * PetscAbsReal(time);
 }
 
 /* Trusted: the finer grids agree to round-off, or the observed order is
@@ -93,6 +107,20 @@ static inline PetscBool ItEstimateTrusted(PetscInt p0, PetscReal qh, PetscReal q
   if (ItEstimateIsRoundoff(qh, q2h)) return PETSC_TRUE;
   return (PetscBool)(!PetscIsInfOrNanReal(p) && p >= p0 - IT_ESTIMATE_ORDER_BELOW &&
                      p <= p0 + IT_ESTIMATE_ORDER_ABOVE);
+}
+
+/* A bar trusted: the order near p0 (ItEstimateTrusted), and the correction
+   at least as large as the uncertainty beyond it (half-width at most twice
+   |q_err|), so that its sign is known; a grid part and a time part that
+   nearly cancel fail the second test: their sum is then decided by the
+   parts' own errors, which no bar brackets. Without a time part the second
+   test holds wherever the first does. Not collective. */
+static inline PetscBool ItEstimateTrustedBar(PetscInt p0, PetscReal qh, PetscReal q2h,
+                                             PetscReal q4h, PetscReal q4h_tight) {
+  const PetscReal err = ItEstimateCorrection(p0, qh, q2h, q4h, q4h_tight);
+
+  return (PetscBool)(ItEstimateTrusted(p0, qh, q2h, q4h) &&
+                     ItEstimateUncertainty(p0, qh, q2h, q4h, q4h_tight) <= 2 * PetscAbsReal(err));
 }
 
 /* At the initial time (the same exact density on every grid): whether it is
@@ -153,3 +181,6 @@ PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, c
 PetscInt       ItEstimateGetLevelCount(ItEstimate est);
 PetscInt       ItEstimateGetOrder(ItEstimate est);
 PetscErrorCode ItEstimateDestroy(ItEstimate *est);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItEstimateOptionNames[]; /* src/estimate/richardson.c */

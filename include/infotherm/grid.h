@@ -189,3 +189,6 @@ static inline PetscInt ItGridMarginalIndex(ItGrid grid, const PetscBool mask[],
     }
   return index;
 }
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItGridOptionNames[]; /* src/grid/grid.c */

@@ -22,3 +22,6 @@ PetscErrorCode ItInitReadDensity(ItGrid grid, ItModel model, const char option[]
    -init_cov (checked against the box), and its density at the cell centres. */
 PetscErrorCode ItInitGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]);
 PetscErrorCode ItInitGaussian(ItGrid grid, Vec p);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItInitOptionNames[]; /* src/init/init.c */

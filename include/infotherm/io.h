@@ -86,3 +86,7 @@ PetscErrorCode ItIOMarginalAxes(ItGrid grid, ItModel model, PetscInt *naxes, Pet
 PetscErrorCode ItIODescribeDensity(PetscViewer viewer, ItGrid grid, ItModel model, Vec p);
 PetscErrorCode ItJSONAppend(json_t *array, json_t *value);
 PetscErrorCode ItJSONUpdate(json_t *object, json_t *other);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItIOFolderOptionNames[];   /* src/io/folder.c */
+extern const ItOptionName ItIOSnapshotOptionNames[]; /* src/io/describe.c */

@@ -43,3 +43,7 @@ PetscErrorCode ItCrosscheckSetBiasRun(ItCrosscheck cc, ItMC coarse_dt);
 PetscErrorCode ItCrosscheckAddBias(ItCrosscheck cc);
 PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
                                            const PetscReal *values[], const PetscReal *cov[]);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItMCOptionNames[];         /* src/mc/mc.c */
+extern const ItOptionName ItCrosscheckOptionNames[]; /* src/mc/crosscheck.c */

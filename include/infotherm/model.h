@@ -36,8 +36,12 @@ PetscErrorCode ItModelView(ItModel model, PetscViewer viewer);
 PetscErrorCode ItModelDestroy(ItModel *model);
 
 /* Configuration (never changes after ItModelSetFromOptions). */
-MPI_Comm         ItModelGetComm(ItModel model);
-const char      *ItModelGetTypeName(ItModel model);
+MPI_Comm    ItModelGetComm(ItModel model);
+const char *ItModelGetTypeName(ItModel model);
+/* For messages: the option that gives variable i's drift (diffusion: true)
+   as a formula (-expr_drift_v), or "" when the model's parameters set it. */
+PetscErrorCode   ItModelGetCoefficientOption(ItModel model, PetscInt i, PetscBool diffusion,
+                                             char option[], size_t len);
 PetscInt         ItModelGetDimension(ItModel model);
 const char      *ItModelGetVariableName(ItModel model, PetscInt i);
 PetscInt         ItModelGetParity(ItModel model, PetscInt i);
@@ -69,6 +73,34 @@ PetscErrorCode ItModelEvaluateWith(ItModel model, PetscReal t, const PetscReal p
    PetscInt with a wrap-around (4294967396 becomes 100), so every integer of
    an option's value, as given, is checked to fit. Collective. */
 PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]);
+
+/* The option names each module reads, declared in a table next to its
+   options block and registered once (src/model/option_names.c: the
+   modules' tables by the application, each model's by ItModelRegisterAll),
+   so that the check of the command line (src/app/options.c) and analyze's
+   use of a snapshot's options (src/io/snapshot.c) know every option without
+   tables of their own. A name (without '-') that ends in '_' is a prefix; a
+   table ends with {NULL}. */
+typedef enum {
+  IT_OPTION_SWITCH   = 1, /* given without a value it means true */
+  IT_OPTION_INTEGER  = 2, /* every integer of its value must fit a PetscInt */
+  IT_OPTION_LOCAL    = 4, /* of one invocation: analyze does not take it from a snapshot */
+  IT_OPTION_STEERING = 8  /* where and how far a run went: snapshots of one run may differ */
+} ItOptionFlag;
+typedef struct {
+  const char *name;
+  int         flags; /* ItOptionFlag bits */
+} ItOptionName;
+/* owner: a module ("solve"), or a model type (model_type: what only that
+   model reads). Registering a table twice is a no-op. Not collective. */
+PetscErrorCode ItOptionsRegister(const char owner[], PetscBool model_type,
+                                 const ItOptionName names[]);
+/* The registered entry that name (without '-') matches, its owner and
+   whether that is a model type; NULL when none. */
+const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *model_type);
+/* Every registered entry, k = 0, 1, ... until NULL. */
+const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *model_type);
+PetscBool           ItOptionsNameMatches(const char name[], const char entry[]);
 /* The same in structure-of-arrays form, as the Monte Carlo keeps its particles:
    point k < n is x[i*ld + k] and gets A[i*ld + k], D[i*ld + k] (ld >= n).
    ItModelGetBulkSize: the points per call that amortise the model's cost per

@@ -60,6 +60,17 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *set
                                 ItSolveOutputFn output, void *ctx);
 PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                  PetscReal *residual, PetscInt *iterations);
+/* What a stationary solve did: its residual and Krylov iterations (of every
+   method tried), the method that converged, and when the first one failed, a
+   note naming the failure and the method that took over ("" otherwise). */
+typedef struct {
+  PetscReal residual;
+  PetscInt  iterations;
+  char      method[64];
+  char      fallback[512];
+} ItSolveStationaryResult;
+PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, Vec p,
+                                       ItSolveStationaryResult *result);
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);
 
 /* A density: every cell finite, positive mass, and cells of negative value
@@ -71,3 +82,6 @@ PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscRe
 PetscBool      ItSolveIsDensity(PetscReal mass, PetscReal negative);
 PetscErrorCode ItSolveCheckReadDensity(ItGrid grid, Vec p, const char what[], const char fix[]);
 PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItSolveOptionNames[]; /* src/solve/solve.c */

@@ -25,3 +25,6 @@ PetscErrorCode ItSpectrumGetVector(ItSpectrum spectrum, PetscInt k, Vec *v);
 PetscErrorCode ItSpectrumGetBoundaryMass(ItSpectrum spectrum, PetscInt k, PetscReal *fraction);
 PetscErrorCode ItSpectrumGetIterations(ItSpectrum spectrum, PetscInt *iterations);
 PetscErrorCode ItSpectrumDestroy(ItSpectrum *spectrum);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItSpectrumOptionNames[]; /* src/spectrum/spectrum.c */

@@ -1,7 +1,9 @@
 """Running the program from Python: run(command, **options) builds the
 command line (an option per keyword: grid_n=[64, 64] is -grid_n 64,64,
 bits=True is -bits), runs the binary and returns load() of its folder, or
-raises InfothermError with the program's one-line message."""
+raises InfothermError with the program's one-line message. call(command,
+[options]) is its plain twin for scripts that build the command line
+themselves (tools/, tests/ through infotherm.convergence): the finished process."""
 import os
 import shutil
 import subprocess
@@ -73,3 +75,27 @@ def run(command, *files, ranks=1, mpiexec=None, output_dir=None, timeout=None, *
         message = lines[0][len("infotherm: error: "):] if lines else (proc.stderr.strip().splitlines() or ["failed"])[-1]
         raise InfothermError(message, proc.returncode, argv, proc.stderr)
     return load(output_dir)
+
+
+def scratch(name):
+    """A fresh path for an output folder under the temporary directory (not
+    created: the program makes it and refuses a folder with its files in)."""
+    path = tempfile.mkdtemp(prefix=f"infotherm-{name}-")
+    os.rmdir(path)
+    return path
+
+
+def call(command, options, ranks=1, mpiexec=None, check=True, timeout=None):
+    """Runs `infotherm command options...` (a list; values made strings) on
+    `ranks` MPI ranks and returns the CompletedProcess (stdout, stderr as
+    text). With check, a non-zero exit raises InfothermError."""
+    argv = [binary(), command] + [str(o) for o in options]
+    if ranks > 1:
+        launcher = list(mpiexec) if mpiexec else ["mpiexec"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+        argv = launcher + ["-n", str(ranks)] + argv
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        lines = [line for line in proc.stderr.splitlines() if line.startswith("infotherm: error")]
+        message = lines[0][len("infotherm: error: "):] if lines else (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        raise InfothermError(message, proc.returncode, argv, proc.stderr)
+    return proc

@@ -35,6 +35,10 @@ PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the application's options (set-up and output) (src/model/option_names.c). */
+const ItOptionName ItAppOptionNames[] = {
+    {"output_dir", IT_OPTION_LOCAL | IT_OPTION_STEERING}, {"kl_reference", 0}, {NULL, 0}};
+
 /* -kl_reference none|stationary|FILE.h5: the density of kl_to_stationary
    (stationary: solved once, with the parameters at t = 0), then the diagnostics. */
 static PetscErrorCode ItAppDiagnostics(ItApp *app) {
@@ -167,10 +171,15 @@ PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The largest mass in the outermost layer of cells so far. */
+/* The largest mass in the outermost layer of cells so far, in all and per wall. */
 PetscErrorCode ItAppCheckBox(ItApp *app) {
+  PetscReal wall[2 * IT_MAX_DIM];
+
   PetscFunctionBegin;
   app->boundary_mass = PetscMax(app->boundary_mass, ItDiagGetBoundaryMass(app->diag));
+  ItDiagGetWallMass(app->diag, wall);
+  for (PetscInt k = 0; k < 2 * app->grid->dim; k++)
+    app->wall_mass[k] = PetscMax(app->wall_mass[k], wall[k]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -198,14 +207,42 @@ PetscErrorCode ItAppAppendRow(ItApp *app, PetscReal t) {
 }
 
 /* Warns, once, when the density reached the walls: the fraction that
-   summary.json records as boundary_mass (the largest seen). */
+   summary.json records as boundary_mass (the largest seen), and the walls
+   that hold it, largest first, each with the option that moves it (walls
+   holding less than a tenth of the largest are left out). A command without
+   the walls' masses (spectrum, or a restart whose earlier part held them)
+   names the box alone. */
 static PetscErrorCode ItAppWarnBox(ItApp *app) {
+  char      walls[512]           = "";
+  PetscBool used[2 * IT_MAX_DIM] = {PETSC_FALSE};
+  PetscReal top                  = 0;
+
   PetscFunctionBegin;
-  if (app->boundary_mass > IT_BOUNDARY_MASS_LIMIT && !app->warned)
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
-                           "infotherm: warning: up to %.3g of the mass lies in the outermost "
-                           "cells; the box is too small (widen -grid_lo/-grid_hi)\n",
-                           (double)app->boundary_mass));
+  if (app->boundary_mass <= IT_BOUNDARY_MASS_LIMIT || app->warned) {
+    app->warned = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt k = 0; k < 2 * app->grid->dim; k++) top = PetscMax(top, app->wall_mass[k]);
+  for (PetscInt n = 0; top > 0 && n < 2 * app->grid->dim; n++) {
+    PetscInt best = -1;
+    size_t   len;
+    for (PetscInt k = 0; k < 2 * app->grid->dim; k++)
+      if (!used[k] && app->wall_mass[k] >= 0.1 * top &&
+          (best < 0 || app->wall_mass[k] > app->wall_mass[best]))
+        best = k;
+    if (best < 0) break;
+    used[best] = PETSC_TRUE;
+    PetscCall(PetscStrlen(walls, &len));
+    PetscCall(PetscSNPrintf(walls + len, sizeof(walls) - len,
+                            "%s%.2g at the %s wall of %s (widen -grid_%s)", len ? ", " : ": ",
+                            (double)app->wall_mass[best], best % 2 ? "upper" : "lower",
+                            ItModelGetVariableName(app->model, best / 2), best % 2 ? "hi" : "lo"));
+  }
+  PetscCall(PetscFPrintf(
+      PETSC_COMM_WORLD, PETSC_STDERR,
+      "infotherm: warning: up to %.3g of the mass lies in the outermost cells%s; the "
+      "box is too small%s\n",
+      (double)app->boundary_mass, walls, walls[0] ? "" : " (widen -grid_lo/-grid_hi)"));
   app->warned = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -284,6 +321,22 @@ static PetscErrorCode ItAppSummaryPositivity(ItApp *app, json_t *root) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* summary.json's "wall_mass": per variable, the largest fraction of the mass
+   seen in the layer of cells at its lower and upper wall (this invocation). */
+static PetscErrorCode ItAppSummaryWalls(ItApp *app, json_t *root) {
+  json_t *walls;
+
+  PetscFunctionBegin;
+  PetscCall(ItJSONPack(&walls, "{}"));
+  for (PetscInt a = 0; a < app->grid->dim; a++) {
+    json_t *pair;
+    PetscCall(ItJSONRealArray(2, &app->wall_mass[2 * a], &pair));
+    PetscCall(ItJSONSet(walls, ItModelGetVariableName(app->model, a), pair));
+  }
+  PetscCall(ItJSONSet(root, "wall_mass", walls));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* summary.json: the run's description, the command's own keys (extra, an
    object the caller keeps; NULL: none) and the final diagnostics (or extra's
    own "final", from a command without diagnostics: spectrum). */
@@ -307,6 +360,7 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
                        "boundary_mass", ItJSONReal(app->boundary_mass), "box_too_small",
                        (int)(app->boundary_mass > IT_BOUNDARY_MASS_LIMIT)));
   PetscCall(ItJSONUpdate(root, run));
+  PetscCall(ItAppSummaryWalls(app, root));
   if (extra) PetscCall(ItJSONUpdate(root, json_incref(extra)));
   if (!json_object_get(root, "final")) { /* spectrum writes its own final */
     PetscCall(ItJSONPack(&final, "{}"));

@@ -29,31 +29,140 @@ PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* analyze's column names: the diagnostics', except that a *_cum column,
-   integrated over the snapshots' spacing rather than the run's steps, is
-   named *_cum_snapshots (never the run's name with another value). */
-static PetscErrorCode ItAppAnalyzeColumns(ItDiag diag, char (**names)[64]) {
-  const PetscInt n = ItDiagGetColumnCount(diag);
+/* Whether a diagnostics column is a *_cum integral (also *_cum_bits, under
+   -bits), and the name of its integrand (the name without "_cum"). */
+static PetscErrorCode ItAppAnalyzeIsCumulative(const char *name, PetscBool *cum, char rate[64]) {
+  size_t      len;
+  const char *end   = NULL;
+  PetscBool   match = PETSC_FALSE;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(PetscMax(n, 1), names));
-  for (PetscInt k = 0; k < n; k++) {
-    const char *name = ItDiagGetColumnName(diag, k);
-    size_t      len;
-    PetscBool   cum = PETSC_FALSE;
-    PetscCall(PetscStrlen(name, &len));
-    if (len > 4) PetscCall(PetscStrcmp(name + len - 4, "_cum", &cum));
-    PetscCall(PetscSNPrintf((*names)[k], sizeof((*names)[k]), cum ? "%s_snapshots" : "%s", name));
-  }
+  PetscCall(PetscStrlen(name, &len));
+  if (len > 4) PetscCall(PetscStrcmp(name + len - 4, "_cum", &match));
+  if (match) end = name + len - 4;
+  if (len > 9) PetscCall(PetscStrcmp(name + len - 9, "_cum_bits", &match));
+  if (match) end = name + len - 9;
+  *cum = (PetscBool)(end != NULL);
+  if (!end) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(rate, 64, "%.*s%s", (int)(end - name), name, end + 4));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* analyze's summary.json "final", under the table's names. */
-static PetscErrorCode ItAppAnalyzeFinal(ItDiag diag, const char (*names)[64], json_t **final) {
+/* analyze's column names: the diagnostics', except that a *_cum column,
+   integrated over the snapshots' spacing rather than the run's steps, is
+   named *_cum_snapshots (never the run's name with another value); then,
+   for each, its <q>_err and <q>_uncertainty (ItAppAnalyzeCumErrors). The
+   integrand's column of each: rate[k] (-1: not a *_cum column). */
+static PetscErrorCode ItAppAnalyzeColumns(ItDiag diag, PetscInt *ncol, char (**names)[64],
+                                          PetscInt **rate) {
+  const PetscInt n    = ItDiagGetColumnCount(diag);
+  PetscInt       ncum = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(PetscMax(3 * n, 1), names));
+  PetscCall(PetscMalloc1(PetscMax(n, 1), rate));
+  for (PetscInt k = 0; k < n; k++) {
+    const char *name          = ItDiagGetColumnName(diag, k);
+    char        integrand[64] = "";
+    PetscBool   cum           = PETSC_FALSE;
+    PetscCall(ItAppAnalyzeIsCumulative(name, &cum, integrand));
+    (*rate)[k] = -1;
+    if (cum) PetscCall(ItDiagFindColumn(diag, integrand, &(*rate)[k]));
+    PetscCall(PetscSNPrintf((*names)[k], sizeof((*names)[k]), cum ? "%s_snapshots" : "%s", name));
+  }
+  for (PetscInt b = 0; b < 2; b++)
+    for (PetscInt k = 0; k < n; k++)
+      if ((*rate)[k] >= 0)
+        PetscCall(PetscSNPrintf((*names)[n + ncum++], sizeof((*names)[0]), "%s_%s", (*names)[k],
+                                b ? "uncertainty" : "err"));
+  *ncol = n + ncum;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The integral over [a, b] of the polynomial through the n <= 4 points
+   (t[i], f[i]): two-point Gauss-Legendre, exact to degree 3. */
+static PetscReal ItAppAnalyzeInterpolantIntegral(PetscInt n, const PetscReal t[],
+                                                 const PetscReal f[], PetscReal a, PetscReal b) {
+  const PetscReal half = 0.5 * (b - a), mid = 0.5 * (a + b), x = half / PetscSqrtReal(3.0);
+  PetscReal       sum = 0;
+
+  for (PetscInt g = 0; g < 2; g++)
+    for (PetscInt i = 0; i < n; i++) {
+      PetscReal lagrange = f[i];
+      for (PetscInt j = 0; j < n; j++)
+        if (j != i) lagrange *= ((g ? mid + x : mid - x) - t[j]) / (t[i] - t[j]);
+      sum += half * lagrange;
+    }
+  return sum;
+}
+
+/* The error of the rule ItDiagAccumulate applies to the interval between
+   snapshots j - 1 and j of m (the trapezoid on the first, the quadratic
+   through the last three after it), as a correction: the cubic through the
+   four snapshots ending at j (the first four near the start) minus that
+   rule, in *err; in *spread, how much that correction changes with another
+   stencil one order above the rule (the quadratic through the first three
+   on the first interval, the cubic through j - 2 .. j + 1 after it, or the
+   last four near the end): the estimate's own uncertainty, large where the
+   snapshots do not resolve the rates. NaN when m < 4. */
+static void ItAppAnalyzeIntervalError(PetscInt m, const PetscReal t[], const PetscReal f[],
+                                      PetscInt j, PetscReal *err, PetscReal *spread) {
+  const PetscInt  used = j >= 2 ? 3 : 2, lo = j - used + 1;
+  const PetscInt  back = PetscMax(0, j - 3), other = PetscMax(0, PetscMin(j - 2, m - 4));
+  const PetscReal a = t[j - 1], b = t[j];
+  PetscReal       rule, alt;
+
+  if (m < 4) {
+    *err = *spread = (PetscReal)NAN;
+    return;
+  }
+  rule    = ItAppAnalyzeInterpolantIntegral(used, &t[lo], &f[lo], a, b);
+  *err    = ItAppAnalyzeInterpolantIntegral(4, &t[back], &f[back], a, b) - rule;
+  alt     = j == 1 ? ItAppAnalyzeInterpolantIntegral(3, t, f, a, b)
+                   : ItAppAnalyzeInterpolantIntegral(4, &t[other], &f[other], a, b);
+  *spread = PetscAbsReal(*err - (alt - rule));
+}
+
+/* The error columns of the *_cum_snapshots integrals (rows x ncol values,
+   the first n the diagnostics'), the snapshots' spacing's error (the rule is
+   third order in it): <q>_err, the sum over the intervals so far of
+   ItAppAnalyzeIntervalError's corrections, and <q>_uncertainty, its size
+   plus the sum of the spreads. The rule assumes rates smooth between
+   snapshots: NaN from the first schedule point after the first snapshot on,
+   and where the times do not increase. */
+static PetscErrorCode ItAppAnalyzeCumErrors(ItModel model, PetscInt rows, PetscInt n, PetscInt ncol,
+                                            const PetscInt rate[], const PetscReal t[],
+                                            PetscReal values[]) {
+  const PetscReal next = rows ? ItModelNextSwitch(model, t[0]) : 0;
+  PetscInt        m = 0, c = n, ncum = (ncol - n) / 2;
+  PetscReal      *f;
+
+  PetscFunctionBegin;
+  while (m < rows && t[m] <= next && !PetscIsInfOrNanReal(t[m]) && (m == 0 || t[m] > t[m - 1])) m++;
+  PetscCall(PetscMalloc1(PetscMax(rows, 1), &f));
+  for (PetscInt k = 0; k < n; k++) {
+    PetscReal err = 0, spread = 0;
+    if (rate[k] < 0) continue;
+    for (PetscInt r = 0; r < rows; r++) f[r] = values[r * ncol + rate[k]];
+    for (PetscInt r = 0; r < rows; r++) {
+      PetscReal e = (PetscReal)NAN, s = (PetscReal)NAN;
+      if (r > 0 && r < m) ItAppAnalyzeIntervalError(m, t, f, r, &e, &s);
+      if (r > 0) err += e, spread += s;
+      values[r * ncol + c]        = err;
+      values[r * ncol + c + ncum] = PetscAbsReal(err) + spread;
+    }
+    c++;
+  }
+  PetscCall(PetscFree(f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* analyze's summary.json "final": the last row, under the table's names. */
+static PetscErrorCode ItAppAnalyzeFinal(PetscInt        ncol, const char (*names)[64],
+                                        const PetscReal row[], json_t **final) {
   PetscFunctionBegin;
   PetscCall(ItJSONPack(final, "{}"));
-  for (PetscInt k = 0; k < ItDiagGetColumnCount(diag); k++)
-    PetscCall(ItJSONSet(*final, names[k], ItJSONReal(ItDiagGetValues(diag)[k])));
+  for (PetscInt k = 0; k < ncol; k++) PetscCall(ItJSONSet(*final, names[k], ItJSONReal(row[k])));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -63,8 +172,10 @@ static PetscErrorCode ItAppAnalyzeFinal(ItDiag diag, const char (*names)[64], js
    -output_dir (default: an "analysis" folder beside the first snapshot); the
    integrals over time are named *_cum_snapshots (ItAppAnalyzeColumns). */
 PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
-  PetscReal t;
-  json_t   *extra, *final;
+  const PetscInt n = ItDiagGetColumnCount(app->diag);
+  PetscReal      t, *times, *values;
+  PetscInt       ncol = 0, *rate;
+  json_t        *extra, *final;
   char(*names)[64];
 
   PetscFunctionBegin;
@@ -83,25 +194,32 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
     PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, "leave it out of the analysis"));
   }
-  PetscCall(ItAppAnalyzeColumns(app->diag, &names));
-  PetscCall(ItIOSetColumns(app->io, ItDiagGetColumnCount(app->diag), (const char(*)[64])names));
+  PetscCall(ItAppAnalyzeColumns(app->diag, &ncol, &names, &rate));
+  PetscCall(ItIOSetColumns(app->io, ncol, (const char(*)[64])names));
+  PetscCall(PetscMalloc2(nfile, &times, nfile * ncol, &values));
   for (PetscInt k = 0; k < nfile; k++) {
-    PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
-    PetscCall(ItDiagEvaluate(app->diag, t, app->p));
+    PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &times[k]));
+    PetscCall(ItDiagEvaluate(app->diag, times[k], app->p));
     PetscCall(ItDiagAccumulate(app->diag));
     PetscCall(ItAppCheckBox(app));
-    PetscCall(ItIOAppendRow(app->io, t, ItDiagGetValues(app->diag)));
+    PetscCall(PetscArraycpy(&values[k * ncol], ItDiagGetValues(app->diag), n));
   }
+  PetscCall(ItAppAnalyzeCumErrors(app->model, nfile, n, ncol, rate, times, values));
+  for (PetscInt k = 0; k < nfile; k++)
+    PetscCall(ItIOAppendRow(app->io, times[k], &values[k * ncol]));
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItIOWriteTable(app->io));
-  PetscCall(ItAppAnalyzeFinal(app->diag, (const char(*)[64])names, &final));
-  PetscCall(
-      ItJSONPack(&extra, "{s:s, s:o}", "note",
-                 "*_cum_snapshots: integrals over the snapshots' spacing only (third order in "
-                 "it), not the run's *_cum (integrated over every step)",
-                 "final", final));
+  PetscCall(ItAppAnalyzeFinal(ncol, (const char(*)[64])names, &values[(nfile - 1) * ncol], &final));
+  PetscCall(ItJSONPack(
+      &extra, "{s:s, s:o}", "note",
+      "*_cum_snapshots: integrals over the snapshots' spacing only (third order in it), not "
+      "the run's *_cum (integrated over every step); *_cum_snapshots_err and _uncertainty: their "
+      "error from the snapshots' spacing (doc/numerics.md), blank past a schedule point",
+      "final", final));
   PetscCall(ItAppWriteSummary(app, extra));
   json_decref(extra);
   PetscCall(PetscFree(names));
+  PetscCall(PetscFree(rate));
+  PetscCall(PetscFree2(times, values));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

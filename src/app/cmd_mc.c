@@ -116,6 +116,9 @@ static PetscErrorCode ItAppCrosscheckOutput(void *ctx, PetscReal t, PetscInt ste
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of crosscheck's options (src/model/option_names.c). */
+const ItOptionName ItAppCrosscheckOptionNames[] = {{"crosscheck_mc_param", 0}, {NULL, 0}};
+
 /* -crosscheck_mc_param NAME=VALUE: a parameter that only the Monte Carlo sees,
    to show that the cross-check can fail. Returns the parameter's index (-1: none). */
 static PetscErrorCode ItAppMCParam(ItApp *app, PetscInt *index, PetscReal *value) {

@@ -87,6 +87,9 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of run's options (src/model/option_names.c). */
+const ItOptionName ItAppRunOptionNames[] = {{"restart", IT_OPTION_STEERING}, {NULL, 0}};
+
 /* -restart FILE|auto into restart (len bytes; NULL: read for -help only). */
 PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {
   char file[PETSC_MAX_PATH_LEN] = "";

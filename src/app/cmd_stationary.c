@@ -3,17 +3,16 @@
 
 /* infotherm stationary: solves L p = 0, ∫ p = 1, and reports the residual. */
 PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
-  PetscReal      residual;
-  PetscInt       its;
-  json_t        *extra;
-  PetscBool      estimate;
-  PetscLogDouble fine_start, fine_end;
+  ItSolveStationaryResult solve;
+  json_t                 *extra;
+  PetscBool               estimate;
+  PetscLogDouble          fine_start, fine_end;
 
   PetscFunctionBegin;
   (void)nfile, (void)files;
   PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
   PetscCall(PetscTime(&fine_start));
-  PetscCall(ItSolveStationary(app->grid, app->model, 0, app->p, &residual, &its));
+  PetscCall(ItSolveStationaryReport(app->grid, app->model, 0, app->p, &solve));
   PetscCall(PetscTime(&fine_end));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItSolveCheckDensity(
@@ -35,9 +34,12 @@ PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
                               "density_stationary.h5"));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
-                        (double)residual, its));
-  PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "residual", ItJSONReal(residual), "ksp_iterations",
-                       (json_int_t)its));
+                        (double)solve.residual, solve.iterations));
+  /* the method that converged, and the note of a fallback (null: the first method did) */
+  PetscCall(ItJSONPack(&extra, "{s:o, s:I, s:s, s:o}", "residual", ItJSONReal(solve.residual),
+                       "ksp_iterations", (json_int_t)solve.iterations, "stationary_method",
+                       solve.method, "stationary_fallback",
+                       solve.fallback[0] ? json_string(solve.fallback) : json_null()));
   PetscCall(ItAppWriteSummary(app, extra));
   json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);

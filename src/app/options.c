@@ -4,10 +4,11 @@
    check runs once the model and the grid have read theirs (ItAppSetUp) and
    accepts, besides every option used so far: the options of infotherm that a
    command reads later or another command reads (an options file serves run,
-   stationary, mc and crosscheck alike: the table below), and the prefixes of
-   PETSc's objects created later (-ts_, -ksp_, -stationary_ksp_, ...) and of
-   PETSc's own options. The rest is refused with the closest known name (an
-   edit distance with transpositions); -options_left no runs anyway (PETSc's
+   stationary, mc and crosscheck alike), each declared by its module beside
+   the options block that reads it and registered here (src/model/
+   option_names.c), with the prefixes of the PETSc objects the modules create
+   later (-ts_, -ksp_, -stationary_ksp_, ...), and PETSc's own options. The rest is refused with the
+   closest known name (an edit distance with transpositions); -options_left no runs anyway (PETSc's
    own switch for the report of unused options). An option that only one
    model reads (-tuning, -linear_D, a model's parameter) counts as unknown
    under another model. */
@@ -17,51 +18,76 @@
 #include <math.h>
 #include <strings.h>
 #include <infotherm/private/appimpl.h>
+#include <infotherm/mc.h>
+#include <infotherm/spectrum.h>
 
-/* Every option of infotherm (without the '-') that is not read by the model
-   and the grid, whose options are used by the time of the check: read later
-   in the same command or by another command. A new option that is read after
-   ItAppSetUp belongs here (tests/test_input.py checks this table against the
-   options each command lists in -help). */
-static const char *const ItAppKnownOptions[] = {
-    /* app, diag (ItAppSetUp, after the check) */
-    "output_dir", "kl_reference", "sensor", "bits", "temperature", "time_unit", "atp_kT",
-    /* solve settings, initial density, restart (run, mc, crosscheck) */
-    "t_final", "output_every", "snapshot_every", "quiet", "checkpoint_every", "checkpoint_wall",
-    "progress", "restart", "overwrite", "init", "init_file", "init_mean", "init_cov", "post_ranks",
-    /* the Monte Carlo (mc, crosscheck) */
-    "mc_particles", "mc_scheme", "mc_dt", "mc_seed", "mc_batches", "mc_bandwidth", "crosscheck_z",
-    "crosscheck_mc_param",
-    /* -error_estimate (run, stationary, crosscheck, spectrum) */
-    "error_estimate",
-    /* the relaxation spectrum */
-    "spectrum_t", "spectrum_nev",
-    /* the snapshots' /marginal (checked at set-up, read again at every snapshot) */
-    "snapshot_marginal",
-    /* info's estimate for another job size */
-    "ranks", "ranks_per_node"};
-
-/* Options that some models read; under another model they are unknown (an
-   entry that ends in '_' is a prefix, as in the next table). */
-static const char *const ItAppModelOptions[] = {
-    "model",        "vars",        "parity",          "protocol",     "tuning",   "tuning1",
-    "tuning2",      "w_noise",     "linear_M",        "linear_b",     "linear_D", "expr_param",
-    "expr_threads", "expr_drift_", "expr_diffusion_", "expr_compile", "expr_cc",  "expr_cache_dir"};
-
-/* PETSc's options: those of its objects created after the check (the time
-   stepper, the solvers, with the stationary solve's prefix) and its own, some
-   read only at PetscFinalize. An entry that ends in '_' is a prefix. */
+/* PETSc's and SLEPc's own options, not those of an object that a module
+   creates (those are in the module's table, -ts_ in solve's): some read only
+   at PetscFinalize. An entry that ends in '_' is a prefix. */
 /* clang-format off */
-static const char *const ItAppPETScOptions[] = {
-    "ts_", "ksp_", "pc_", "snes_", "mat_", "vec_", "dm_", "da_", "mg_", "all_", "stationary_",
-    "log", "log_", "options_", "malloc", "malloc_", "memory_", "objects_", "info", "info_",
-    "viewer_", "help", "version", "on_error_", "fp_trap", "mpi_", "sf_", "is_", "draw_", "saws_",
-    "python", "citations", "no_signal_handler", "debugger", "start_in_debugger",
-    "stop_for_debugger", "display", "skip_petscrc", "use_gpu_aware_mpi", "device_", "nox",
-    "nox_warning", "check_pointer_intensity", "petsc_",
-    /* SLEPc's eigensolver of the spectrum, and SLEPc's own */
-    "spectrum_eps_", "spectrum_st_", "spectrum_bv_", "spectrum_ds_", "spectrum_rg_", "slepc_"};
+static const ItOptionName ItAppPETScOptionNames[] = {
+    {"log_view", IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"options_left", IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"help", IT_OPTION_SWITCH | IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"mat_", 0}, {"vec_", 0}, {"dm_", 0}, {"da_", 0}, {"all_", 0}, {"log", 0}, {"log_", 0},
+    {"options_", 0}, {"malloc", 0}, {"malloc_", 0}, {"memory_", 0}, {"objects_", 0}, {"info", 0},
+    {"info_", 0}, {"viewer_", 0}, {"version", 0}, {"on_error_", 0}, {"fp_trap", 0}, {"mpi_", 0},
+    {"sf_", 0}, {"is_", 0}, {"draw_", 0}, {"saws_", 0}, {"python", 0}, {"citations", 0},
+    {"no_signal_handler", 0}, {"debugger", 0}, {"start_in_debugger", 0}, {"stop_for_debugger", 0},
+    {"display", 0}, {"skip_petscrc", 0}, {"use_gpu_aware_mpi", 0}, {"device_", 0}, {"nox", 0},
+    {"nox_warning", 0}, {"check_pointer_intensity", 0}, {"petsc_", 0}, {"slepc_", 0}, {NULL, 0}};
 /* clang-format on */
+
+/* Registers the tables of the modules (each beside its options block) and
+   PETSc's; the models register theirs in ItModelRegisterAll. A new module
+   that reads options adds its table here. Not collective. */
+static PetscErrorCode ItAppRegisterOptions(void) {
+  static const struct {
+    const char         *owner;
+    const ItOptionName *names;
+  } tables[] = {{"grid", ItGridOptionNames},
+                {"io", ItIOFolderOptionNames},
+                {"io", ItIOSnapshotOptionNames},
+                {"solve", ItSolveOptionNames},
+                {"diag", ItDiagOptionNames},
+                {"spectrum", ItSpectrumOptionNames},
+                {"init", ItInitOptionNames},
+                {"estimate", ItEstimateOptionNames},
+                {"mc", ItMCOptionNames},
+                {"mc", ItCrosscheckOptionNames},
+                {"app", ItAppOptionNames},
+                {"app", ItAppRunOptionNames},
+                {"app", ItAppCrosscheckOptionNames},
+                {"app", ItAppPostOptionNames},
+                {"app", ItAppMemoryOptionNames},
+                {"petsc", ItAppPETScOptionNames}};
+
+  PetscFunctionBegin;
+  PetscCall(ItModelRegisterAll());
+  for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++)
+    PetscCall(ItOptionsRegister(tables[k].owner, PETSC_FALSE, tables[k].names));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The registered entry that name matches: of a module or PETSc (model:
+   false), or of what a model reads (model: true; unused at the check, it is
+   one that this model does not read). */
+static const ItOptionName *ItAppFindOption(const char name[], PetscBool model) {
+  const ItOptionName *o;
+  PetscBool           model_type;
+
+  for (PetscInt k = 0; (o = ItOptionsGet(k, NULL, &model_type)); k++)
+    if (model_type == model && ItOptionsNameMatches(name, o->name)) return o;
+  return NULL;
+}
+
+/* Whether entry o is one of infotherm's (PETSc's are neither suggested nor checked for values). */
+static PetscBool ItAppOwnOption(PetscInt k, const ItOptionName **o) {
+  const char *owner = NULL;
+
+  *o = ItOptionsGet(k, &owner, NULL);
+  return (PetscBool)(*o && strcmp(owner, "petsc"));
+}
 
 #define IT_COUNT(a) ((PetscInt)(sizeof(a) / sizeof((a)[0])))
 
@@ -105,23 +131,22 @@ static PetscErrorCode ItAppClosestOption(ItApp *app, const char name[], char clo
 
   PetscFunctionBegin;
   *distance = PETSC_MAX_INT;
-  for (PetscInt k = 0; k < IT_COUNT(ItAppKnownOptions); k++)
-    ItAppCloser(name, ItAppKnownOptions[k], &best, distance);
-  for (PetscInt k = 0; k < IT_COUNT(ItAppModelOptions); k++)
-    if (ItAppModelOptions[k][strlen(ItAppModelOptions[k]) - 1] != '_')
-      ItAppCloser(name, ItAppModelOptions[k], &best, distance);
+  for (PetscInt k = 0; ItOptionsGet(k, NULL, NULL); k++) {
+    const ItOptionName *o;
+    if (ItAppOwnOption(k, &o) && o->name[strlen(o->name) - 1] != '_')
+      ItAppCloser(name, o->name, &best, distance);
+  }
   for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) {
     const char *param;
     PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
     ItAppCloser(name, param, &best, distance);
   }
-  if (!strcmp(ItModelGetTypeName(app->model), "expr"))
-    for (PetscInt f = 0; f < 2 * app->grid->dim; f++) {
-      const PetscInt d = app->grid->dim;
-      snprintf(formula[f], sizeof(formula[f]), "expr_%s_%s", f < d ? "drift" : "diffusion",
-               ItModelGetVariableName(app->model, f % d));
-      ItAppCloser(name, formula[f], &best, distance);
-    }
+  for (PetscInt f = 0; f < 2 * app->grid->dim; f++) { /* a model's formulas (-expr_drift_v) */
+    const PetscInt d = app->grid->dim;
+    PetscCall(ItModelGetCoefficientOption(app->model, f % d, (PetscBool)(f >= d), formula[f],
+                                          sizeof(formula[f])));
+    if (formula[f][0]) ItAppCloser(name, formula[f] + 1, &best, distance);
+  }
   PetscCall(PetscStrncpy(closest, best, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -153,7 +178,7 @@ static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char tex
              eq + 1);
   else if (name[0] == '-')
     snprintf(text, len, "nothing reads -%s (options start with one '-': -%s)", name, clean);
-  else if (ItAppMatches(name, ItAppModelOptions, IT_COUNT(ItAppModelOptions)))
+  else if (ItAppFindOption(name, PETSC_TRUE))
     snprintf(text, len,
              "nothing reads -%s under -model %s (infotherm info -model %s lists what it reads)",
              name, ItModelGetTypeName(app->model), ItModelGetTypeName(app->model));
@@ -177,10 +202,7 @@ PetscErrorCode ItAppCheckOptions(ItApp *app) {
   for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) {
     const char *param;
     PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
-    PetscCheck(!ItAppMatches(param, ItAppKnownOptions, IT_COUNT(ItAppKnownOptions)) &&
-                   !ItAppMatches(param, ItAppModelOptions, IT_COUNT(ItAppModelOptions)) &&
-                   !ItAppMatches(param, ItAppPETScOptions, IT_COUNT(ItAppPETScOptions)) &&
-                   strncasecmp(param, "grid_", 5),
+    PetscCheck(!ItOptionsFind(param, NULL, NULL) && strncasecmp(param, "grid_", 5),
                PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "the parameter '%s' is named like an option of infotherm or PETSc (-%s); choose "
                "another name",
@@ -191,9 +213,7 @@ PetscErrorCode ItAppCheckOptions(ItApp *app) {
   if (help || (set && !left)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (PetscInt k = 0; k < n; k++) {
-    if (ItAppMatches(names[k], ItAppKnownOptions, IT_COUNT(ItAppKnownOptions)) ||
-        ItAppMatches(names[k], ItAppPETScOptions, IT_COUNT(ItAppPETScOptions)))
-      continue; /* read later, or by another command */
+    if (ItAppFindOption(names[k], PETSC_FALSE)) continue; /* read later, or by another command */
     if (!unknown++)
       PetscCall(ItAppUnknownOption(app, names[k], first, sizeof(first)));
     else
@@ -215,6 +235,7 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]) {
   char   **given, **names, **values;
 
   PetscFunctionBegin;
+  PetscCall(ItAppRegisterOptions()); /* ItIOSnapshotOptions looks up which options to leave */
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   ngiven = n; /* the restore zeroes n */
   PetscCall(PetscMalloc1(ngiven + 1, &given));
@@ -236,20 +257,10 @@ PetscErrorCode ItAppSnapshotOptions(const char file[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* infotherm's options that are switches: given without a value they mean true. */
-static const char *const ItAppSwitchOptions[] = {"quiet", "overwrite",    "error_estimate",
-                                                 "bits",  "memory_check", "help"};
-
-/* infotherm's integer options: PETSc converts their values to a 32-bit int
-   without a range check (-spectrum_nev 4294967297 read as 1). */
-static const char *const ItAppIntegerOptions[] = {"grid_n",    "spectrum_nev", "mc_particles",
-                                                  "mc_seed",   "mc_batches",   "expr_threads",
-                                                  "post_ranks"};
-
 /* A list value (comma-separated) with an empty entry (-grid_n 32, or
    -grid_distribute x1,,x2: PETSc reads 0, a zero-length string, or skips
    it), and an integer option's entries beyond the range of PetscInt. */
-static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
+static PetscErrorCode ItAppCheckList(const char name[], PetscBool integer, const char value[]) {
   const size_t len = strlen(value);
   const char  *v   = value;
 
@@ -265,8 +276,7 @@ static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
                "-%s %s: %.*s is subnormal (below %g in magnitude), too small to compute with", name,
                value, (int)(end - e), e, DBL_MIN);
   }
-  if (!ItAppMatches(name, ItAppIntegerOptions, IT_COUNT(ItAppIntegerOptions)))
-    PetscFunctionReturn(PETSC_SUCCESS);
+  if (!integer) PetscFunctionReturn(PETSC_SUCCESS);
   while (*v) {
     char     *end;
     long long n;
@@ -289,15 +299,14 @@ static PetscErrorCode ItAppCheckList(const char name[], const char value[]) {
    would read its default there, over an earlier value of the same option.
    An option nothing has read yet is looked up in PETSc's list of options
    left unused (names, values), so that the look-up does not mark it used. */
-static PetscErrorCode ItAppCheckValue(const char name[], PetscInt nleft, char **names,
+static PetscErrorCode ItAppCheckValue(const char name[], int flags, PetscInt nleft, char **names,
                                       char **values) {
   char        key[256];
   const char *value = NULL;
   PetscBool   set   = PETSC_FALSE, used;
 
   PetscFunctionBegin;
-  if (ItAppMatches(name, ItAppSwitchOptions, IT_COUNT(ItAppSwitchOptions)) ||
-      name[strlen(name) - 1] == '_')
+  if ((flags & IT_OPTION_SWITCH) || name[strlen(name) - 1] == '_')
     PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", name));
   PetscCall(PetscOptionsUsed(NULL, name, &used));
@@ -311,7 +320,7 @@ static PetscErrorCode ItAppCheckValue(const char name[], PetscInt nleft, char **
              "-%s is given without a value (its last occurrence, on the command line or in an "
              "options file); give it one or drop it",
              name);
-  if (set) PetscCall(ItAppCheckList(name, value));
+  if (set) PetscCall(ItAppCheckList(name, (PetscBool) !!(flags & IT_OPTION_INTEGER), value));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -340,24 +349,24 @@ static const char *const ItAppGridOwned[] = {"da_grid_x",
    the grid's options and -model; with the model, all of infotherm's.
    Collective: every rank holds the same options. */
 PetscErrorCode ItAppCheckValues(ItModel model) {
-  static const char *const grid[] = {"grid_n", "grid_lo", "grid_hi", "grid_distribute", "model"};
-  /* lists of numbers that the model reads */
   PetscBool set;
   PetscInt  nleft;
   char    **names, **values;
 
   PetscFunctionBegin;
+  PetscCall(ItAppRegisterOptions());
   PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
-  for (PetscInt k = 0; k < IT_COUNT(grid); k++)
-    PetscCall(ItAppCheckValue(grid[k], nleft, names, values));
-  for (PetscInt k = 0; model && k < IT_COUNT(ItAppKnownOptions); k++)
-    PetscCall(ItAppCheckValue(ItAppKnownOptions[k], nleft, names, values));
-  for (PetscInt k = 0; model && k < IT_COUNT(ItAppModelOptions); k++)
-    PetscCall(ItAppCheckValue(ItAppModelOptions[k], nleft, names, values));
+  /* before the model and the grid read their options: the grid's and -model */
+  for (PetscInt k = 0; ItOptionsGet(k, NULL, NULL); k++) {
+    const char         *owner;
+    const ItOptionName *o = ItOptionsGet(k, &owner, NULL);
+    if (strcmp(owner, "petsc") && (model || !strcmp(owner, "grid") || !strcmp(o->name, "model")))
+      PetscCall(ItAppCheckValue(o->name, o->flags, nleft, names, values));
+  }
   for (PetscInt k = 0; model && k < ItModelGetParameterCount(model); k++) {
     const char *param;
     PetscCall(ItModelGetParameterInfo(model, k, &param, NULL, NULL));
-    PetscCall(ItAppCheckValue(param, nleft, names, values));
+    PetscCall(ItAppCheckValue(param, 0, nleft, names, values));
   }
   for (PetscInt k = 0; model && k < nleft; k++) {
     const PetscInt d = ItModelGetDimension(model);

@@ -306,6 +306,9 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the post-processing ranks' options (src/model/option_names.c). */
+const ItOptionName ItAppPostOptionNames[] = {{"post_ranks", IT_OPTION_INTEGER}, {NULL, 0}};
+
 /* -post_ranks (read before PETSc starts; here for -help, and to refuse it in an options file). */
 PetscErrorCode ItPostOptions(void) {
   PetscInt  K = ItPost.K;

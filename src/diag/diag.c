@@ -54,8 +54,9 @@ struct _p_ItDiag {
   PetscReal    *value;            /* values of the last evaluation */
   PetscReal     t;                /* time of the last evaluation */
   ItDiagColumns col;
-  PetscReal     boundary_mass; /* fraction of the mass in the outermost cells */
-  PetscReal     negative_mass; /* the mass of the cells of negative value (<= 0) */
+  PetscReal     boundary_mass;             /* fraction of the mass in the outermost cells */
+  PetscReal     wall_mass[2 * IT_MAX_DIM]; /* in the layer at each wall: lower, upper per axis */
+  PetscReal     negative_mass;             /* the mass of the cells of negative value (<= 0) */
   /* positivity over every evaluation (summary.json): the most negative
      negative_mass and its time, and this rank's smallest cell value (reduced
      only when asked, ItDiagGetPositivity: no collective per step) */
@@ -100,7 +101,8 @@ enum {
   S_FLOW  = S_EP + IT_MAX_DIM,
   S_MOM1  = S_FLOW + IT_MAX_DIM,
   S_MOM2  = S_MOM1 + IT_MAX_DIM,
-  S_COUNT = S_MOM2 + IT_MAX_DIM
+  S_WALL  = S_MOM2 + IT_MAX_DIM, /* the outermost layer at the lower (2a) and upper (2a + 1) wall */
+  S_COUNT = S_WALL + 2 * IT_MAX_DIM
 };
 
 /* Index of the pair (a, b), a < b, among the d (d - 1)/2 pairs. */
@@ -126,6 +128,11 @@ static PetscErrorCode ItDiagAddColumn(ItDiag g, PetscInt *index, PetscBool infor
   *index = g->ncol++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* The option names of the diagnostics' options (src/model/option_names.c). */
+const ItOptionName ItDiagOptionNames[] = {{"sensor", 0},      {"bits", IT_OPTION_SWITCH},
+                                          {"temperature", 0}, {"time_unit", 0},
+                                          {"atp_kT", 0},      {NULL, 0}};
 
 /* -sensor, -bits, -temperature, -time_unit, -atp_kT. */
 static PetscErrorCode ItDiagReadOptions(ItDiag g) {
@@ -381,6 +388,8 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
       const PetscReal x = ItGridCoordinate(grid, a, c[a]) - 0.5 * (grid->lo[a] + grid->hi[a]);
       local[S_MOM1 + a] += x * pc;
       local[S_MOM2 + a] += x * x * pc;
+      if (c[a] == 0) local[S_WALL + 2 * a] += pc;
+      if (c[a] == grid->n[a] - 1) local[S_WALL + 2 * a + 1] += pc;
       if (c[a] == 0 || c[a] == grid->n[a] - 1) wall = PETSC_TRUE;
     }
     if (wall) local[S_BOUNDARY] += pc;
@@ -507,6 +516,7 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   PetscReal           *value = g->value, ep = 0;
 
   g->boundary_mass = sum[S_BOUNDARY] / mass;
+  for (PetscInt k = 0; k < 2 * grid->dim; k++) g->wall_mass[k] = sum[S_WALL + k] / mass;
   g->negative_mass = sum[S_NEGATIVE];
   if (sum[S_NEGATIVE] < g->negative_worst) {
     g->negative_worst   = sum[S_NEGATIVE];
@@ -776,6 +786,12 @@ PetscReal ItDiagGetTime(ItDiag g) {
 
 PetscReal ItDiagGetBoundaryMass(ItDiag g) {
   return g->boundary_mass;
+}
+
+/* The fraction of the mass in the layer of cells at each wall, at the last
+   evaluation: wall[2a] at the lower wall of axis a, wall[2a + 1] at the upper. */
+void ItDiagGetWallMass(ItDiag g, PetscReal wall[]) {
+  for (PetscInt k = 0; k < 2 * g->grid->dim; k++) wall[k] = g->wall_mass[k];
 }
 
 /* The mass of the last evaluation and that of its cells of negative value. */

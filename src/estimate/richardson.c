@@ -64,6 +64,9 @@ struct _p_ItEstimate {
   char      why[512];
 };
 
+/* The option names of the error estimate's options (src/model/option_names.c). */
+const ItOptionName ItEstimateOptionNames[] = {{"error_estimate", IT_OPTION_SWITCH}, {NULL, 0}};
+
 /* -error_estimate [richardson|order|true|false]: whether this command
    estimates its errors, and how (*order_difference: by the fourth-order
    operator on the same grid; NULL: not asked). Collective. */
@@ -525,12 +528,13 @@ static ItEstimateBar ItEstimateColumnBar(ItEstimate est, const PetscReal *q[], P
     const PetscReal time = qt ? qtk - q2[k] : 0;
     bar.grid             = (fine - q2[k]) / ItEstimateDivisor(est->order);
     bar.err              = est->transient && t == 0 ? 0 : bar.grid + time;
-    bar.uncertainty      = 2 * PetscAbsReal(bar.grid) + PetscAbsReal(time);
-    return bar; /* order unknown, not trusted */
+    bar.uncertainty      = PetscAbsReal(bar.grid + time) + PetscAbsReal(bar.grid) +
+                      IT_ESTIMATE_TIME_SPREAD * PetscAbsReal(time); /* margin: the grid part */
+    return bar;                                                     /* order unknown, not trusted */
   }
   bar.grid        = ItEstimateCorrection(est->order, fine, q2[k], q4k, (PetscReal)NAN);
   bar.order       = ItEstimateOrder(fine, q2[k], q4k);
-  bar.trusted     = ItEstimateTrusted(est->order, fine, q2[k], q4k);
+  bar.trusted     = ItEstimateTrustedBar(est->order, fine, q2[k], q4k, qtk);
   bar.err         = ItEstimateCorrection(est->order, fine, q2[k], q4k, qtk);
   bar.uncertainty = ItEstimateUncertainty(est->order, fine, q2[k], q4k, qtk);
   if (est->transient && t == 0) {
@@ -598,16 +602,17 @@ static PetscErrorCode ItEstimateCost(ItEstimate est, json_t **cost) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Warns on stderr about the quantities whose observed order is not near the
-   expected order p0. */
+/* Warns on stderr about the quantities whose bar is not trusted: observed
+   order not near the expected order p0, or grid and time parts that nearly
+   cancel (ItEstimateTrustedBar). */
 static PetscErrorCode ItEstimateWarn(PetscInt p0, PetscInt nuntrusted, const char *list) {
   PetscFunctionBegin;
   if (nuntrusted)
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: warning: the error estimate of %" PetscInt_FMT
-                           " quantit%s is not trustworthy (observed order outside [%g, %g]: %s): "
-                           "the grids are not in the asymptotic regime; refine the grid (a larger "
-                           "-grid_n)\n",
+                           " quantit%s is not trustworthy (observed order outside [%g, %g], or "
+                           "grid and time errors that nearly cancel: %s): the grids are not in "
+                           "the asymptotic regime; refine the grid (a larger -grid_n)\n",
                            nuntrusted, nuntrusted > 1 ? "ies" : "y",
                            (double)(p0 - IT_ESTIMATE_ORDER_BELOW),
                            (double)(p0 + IT_ESTIMATE_ORDER_ABOVE), list));

@@ -319,12 +319,11 @@ static void ItFacesPointText(ItFaces f, char text[], size_t len) {
    rank count, with what fails (the drift, the diffusion, or a diffusion too
    small for the drift), the variable, the point and t. */
 static PetscErrorCode ItFacesCheck(ItFaces f) {
-  ItGrid          grid = f->grid;
-  const PetscInt  d    = grid->dim;
-  PetscReal       key, local[4 + IT_MAX_DIM] = {0}, bad[4 + IT_MAX_DIM];
-  char            where[256], option[64];
-  const char     *var;
-  const PetscBool expr = (PetscBool)!strcmp(ItModelGetTypeName(f->model), "expr");
+  ItGrid         grid = f->grid;
+  const PetscInt d    = grid->dim;
+  PetscReal      key, local[4 + IT_MAX_DIM] = {0}, bad[4 + IT_MAX_DIM];
+  char           where[256], option[64];
+  const char    *var;
 
   PetscFunctionBegin;
   PetscCall(ItGridMin(grid, f->bad_axis < 0 ? PETSC_MAX_REAL : f->bad_key, &key));
@@ -341,17 +340,18 @@ static PetscErrorCode ItFacesCheck(ItFaces f) {
   for (PetscInt b = 0; b < d; b++) f->bad_point[b] = bad[4 + b];
   ItFacesPointText(f, where, sizeof(where));
   var = ItModelGetVariableName(f->model, f->bad_axis);
-  PetscCall(PetscSNPrintf(option, sizeof(option), "-expr_%s_%s",
-                          bad[1] == IT_FACE_DRIFT ? "drift" : "diffusion", var));
+  /* the model names what gives the coefficient: a formula's option, or its parameters */
+  PetscCall(ItModelGetCoefficientOption(f->model, f->bad_axis, (PetscBool)(bad[1] != IT_FACE_DRIFT),
+                                        option, sizeof(option)));
   PetscCheck(bad[1] != IT_FACE_DRIFT, grid->comm, PETSC_ERR_USER_INPUT,
              "the drift A_%s is not finite (%g) at %s, t = %g: change %s%s", var, (double)bad[2],
-             where, (double)f->t, expr ? option : "the model's parameters",
-             expr ? "" : " (infotherm info lists them)");
+             where, (double)f->t, option[0] ? option : "the model's parameters",
+             option[0] ? "" : " (infotherm info lists them)");
   PetscCheck(bad[1] != IT_FACE_DIFFUSION, grid->comm, PETSC_ERR_USER_INPUT,
              "the diffusion D_%s is %s (%g) at %s, t = %g: change %s, or narrow the box "
              "(-grid_lo/-grid_hi)",
              var, PetscIsInfOrNanReal(bad[3]) ? "not finite" : "not positive", (double)bad[3],
-             where, (double)f->t, expr ? option : "the model's noise");
+             where, (double)f->t, option[0] ? option : "the model's noise");
   SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
           "the diffusion D_%s = %g is too small for the drift A_%s = %g at %s, t = %g: the cell "
           "Peclet number |A| h/D = %g (A/D overflows when D is tiny) makes a Scharfetter-Gummel "

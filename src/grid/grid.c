@@ -49,6 +49,14 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
 #define IT_GRID_PECLET 32.0
+/* The option names of the grid's options (ItGridReadBox, -fp_*) (src/model/option_names.c). */
+const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
+                                          {"grid_lo", 0},
+                                          {"grid_hi", 0},
+                                          {"grid_distribute", 0},
+                                          {"fp_order", 0},
+                                          {"fp_peclet", 0},
+                                          {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->dim;

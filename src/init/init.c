@@ -34,6 +34,13 @@ PetscErrorCode ItInitDestroy(ItInit *init) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the initial density's options (src/model/option_names.c). */
+const ItOptionName ItInitOptionNames[] = {{"init", IT_OPTION_LOCAL},
+                                          {"init_file", IT_OPTION_LOCAL},
+                                          {"init_mean", 0},
+                                          {"init_cov", 0},
+                                          {NULL, 0}};
+
 /* -init gaussian|stationary|file and -init_file. Collective. */
 PetscErrorCode ItInitSetFromOptions(ItInit init) {
   static const char *const kinds[] = {"gaussian", "stationary", "file"};

@@ -23,6 +23,9 @@ static PetscBool ItIOScaleNameFree(const char name[]) {
   return PETSC_TRUE;
 }
 
+/* The option names of the snapshots' options (src/model/option_names.c). */
+const ItOptionName ItIOSnapshotOptionNames[] = {{"snapshot_marginal", 0}, {NULL, 0}};
+
 /* -snapshot_marginal v,r1,w1: the (at most three) variables of /marginal,
    in increasing order of their index; default the first three. axes may be
    NULL (the option is then only read and checked, and listed by -help).

@@ -483,6 +483,10 @@ PetscErrorCode ItIOUnlock(ItIO io) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the output folder's options (src/model/option_names.c). */
+const ItOptionName ItIOFolderOptionNames[] = {{"overwrite", IT_OPTION_SWITCH | IT_OPTION_STEERING},
+                                              {NULL, 0}};
+
 /* The layout of command (its output files); io->overwrite from -overwrite. */
 PetscErrorCode ItIOSetLayout(ItIO io, const char command[]) {
   PetscFunctionBegin;

@@ -1,8 +1,10 @@
 /* Density snapshots (density_NNNN.h5 and the others): writing one and
    adding it to the XDMF index; reading one back after checking that it is a
    complete density file of infotherm's on this run's grid and model; the
-   options stored in a snapshot (analyze rebuilds the run from them) and the
-   check that analyze's snapshots come from one run. */
+   options stored in a snapshot (analyze rebuilds the run from them, but for
+   those of one invocation, IT_OPTION_LOCAL in the registered option tables)
+   and the check that analyze's snapshots come from one run (they may differ
+   in where and how far it went, IT_OPTION_STEERING). */
 #include <stdlib.h>
 #include <petscviewerhdf5.h>
 #include <infotherm/private/ioimpl.h>
@@ -232,9 +234,6 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
   herr_t      status;
   ItIONames   names = {0};
   PetscBool   has;
-  /* where and how the original run wrote is not part of its physics */
-  const char *const skip[] = {"output_dir", "log_view",  "options_left", "help",
-                              "init",       "init_file", "quiet"};
 
   PetscFunctionBegin;
   PetscCall(ItIOCheckDensityFile(comm, file));
@@ -258,10 +257,9 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
     H5Gclose(group);
   }
   for (PetscInt k = 0; k < names.n; k++) {
-    char      key[512], *value = NULL;
-    PetscBool skipped = PETSC_FALSE;
-    for (size_t s = 0; s < sizeof(skip) / sizeof(skip[0]) && !skipped; s++)
-      PetscCall(PetscStrcasecmp(names.name[k], skip[s], &skipped));
+    char                key[512], *value = NULL;
+    const ItOptionName *o       = ItOptionsFind(names.name[k], NULL, NULL);
+    const PetscBool     skipped = (PetscBool)(o && (o->flags & IT_OPTION_LOCAL));
     PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", names.name[k]));
     PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
     if (!skipped && !has) {
@@ -321,22 +319,11 @@ static void ItIOAttributePair(const hid_t f[2], const char path[], const char na
    fingerprint, or an option other than those that only steer where and how
    far the run went) in why[]; "" when they come from one run. Rank 0. */
 static void ItIOSnapshotDifference(const char first[], const char other[], char why[], size_t len) {
-  static const char *const steering[] = {"output_dir",
-                                         "log_view",
-                                         "options_left",
-                                         "help",
-                                         "quiet",
-                                         "restart",
-                                         "ts_max_steps",
-                                         "t_final",
-                                         "checkpoint_every",
-                                         "checkpoint_wall",
-                                         "overwrite"};
-  static const char *const grid[]     = {"model", "fingerprint", "dim", "n0", "lo0", "hi0",
-                                         "n1",    "lo1",         "hi1", "n2", "lo2", "hi2"};
-  hid_t                    f[2]       = {H5Fopen(first, H5F_ACC_RDONLY, H5P_DEFAULT),
-                                         H5Fopen(other, H5F_ACC_RDONLY, H5P_DEFAULT)};
-  ItIONames                names[2]   = {{0}, {0}};
+  static const char *const grid[]   = {"model", "fingerprint", "dim", "n0", "lo0", "hi0",
+                                       "n1",    "lo1",         "hi1", "n2", "lo2", "hi2"};
+  hid_t                    f[2]     = {H5Fopen(first, H5F_ACC_RDONLY, H5P_DEFAULT),
+                                       H5Fopen(other, H5F_ACC_RDONLY, H5P_DEFAULT)};
+  ItIONames                names[2] = {{0}, {0}};
   char                     value[2][8192];
 
   why[0] = 0;
@@ -354,10 +341,8 @@ static void ItIOSnapshotDifference(const char first[], const char other[], char 
                          H5P_DEFAULT);
   for (int i = 0; i < 2 && !why[0]; i++)
     for (PetscInt k = 0; k < names[i].n && !why[0]; k++) {
-      size_t s = 0;
-      while (s < sizeof(steering) / sizeof(steering[0]) && strcmp(names[i].name[k], steering[s]))
-        s++;
-      if (s < sizeof(steering) / sizeof(steering[0])) continue;
+      const ItOptionName *o = ItOptionsFind(names[i].name[k], NULL, NULL);
+      if (o && (o->flags & IT_OPTION_STEERING)) continue;
       ItIOAttributePair(f, "/options", names[i].name[k], value);
       if (strcmp(value[0], value[1]))
         snprintf(why, len, "other options (-%s %.200s, not %.200s)", names[i].name[k], value[1],

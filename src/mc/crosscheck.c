@@ -14,6 +14,8 @@
 #include <infotherm/private/mcimpl.h>
 #include <infotherm/gaussian.h>
 #include <infotherm/estimate.h>
+/* The option names of the cross-check's options (src/model/option_names.c). */
+const ItOptionName ItCrosscheckOptionNames[] = {{"crosscheck_z", 0}, {NULL, 0}};
 
 PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
   ItCrosscheck cc;
@@ -228,12 +230,13 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
     cc->fp_unc[j] = ItEstimateUncertainty(
         p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
         nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
-  PetscCall(PetscMalloc1(nt * nq, &cc->fp_order));
-  for (PetscInt j = 0; j < nt * nq; j++)
-    cc->fp_order[j] =
-        ItEstimateTrusted(p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j])
-            ? p0
-            : ItEstimateOrder(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j]);
+  PetscCall(PetscMalloc2(nt * nq, &cc->fp_order, nt * nq, &cc->fp_trusted));
+  for (PetscInt j = 0; j < nt * nq; j++) {
+    cc->fp_order[j]   = ItEstimateOrder(cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j]);
+    cc->fp_trusted[j] = ItEstimateTrustedBar(
+        p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
+        nlevel > IT_ESTIMATE_4H_TIGHT ? fp[IT_ESTIMATE_4H_TIGHT][j] : (PetscReal)NAN);
+  }
   for (PetscInt j = 0; j < nt * nq; j++)
     cc->fp_err[j] = ItEstimateCorrection(
         p0, cc->fp[j], fp[IT_ESTIMATE_2H][j], fp[IT_ESTIMATE_4H][j],
@@ -241,9 +244,9 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
   for (PetscInt j = 0; j < nt * nq; j++) /* t = 0: the same exact density on every grid (§5) */
     if (cc->t[j / nq] == 0) {
       const PetscReal qh = cc->fp[j], q2 = fp[IT_ESTIMATE_2H][j], q4 = fp[IT_ESTIMATE_4H][j];
-      cc->fp_err[j]   = 0;
-      cc->fp_unc[j]   = ItEstimateInitialUncertainty(qh, q2, q4);
-      cc->fp_order[j] = ItEstimateInitialResolved(qh, q2, q4) ? p0 : ItEstimateOrder(qh, q2, q4);
+      cc->fp_err[j]     = 0;
+      cc->fp_unc[j]     = ItEstimateInitialUncertainty(qh, q2, q4);
+      cc->fp_trusted[j] = ItEstimateInitialResolved(qh, q2, q4);
     }
   for (PetscInt L = 0; L < nlevel; L++) PetscCall(PetscFree(fp[L]));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -283,12 +286,14 @@ static PetscErrorCode ItCrosscheckCause(ItCrosscheck cc, PetscInt k, PetscInt q,
 
   PetscFunctionBegin;
   ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
-  if (cc->fp_order && cc->fp_order[k * cc->nq + q] != 2)
-    PetscCall(PetscSNPrintf(cause, len,
-                            "the solver's grid error is not in its asymptotic regime (observed "
-                            "order %.2g, not near 2; estimate %.2g, Monte Carlo standard error "
-                            "%.2g): refine the grid (-grid_n)",
-                            (double)cc->fp_order[k * cc->nq + q], (double)err, (double)se));
+  if (cc->fp_trusted && !cc->fp_trusted[k * cc->nq + q])
+    PetscCall(PetscSNPrintf(
+        cause, len,
+        "the solver's grid error is not in its asymptotic regime, or its grid "
+        "and time errors nearly cancel (observed order %.2g, expected %" PetscInt_FMT
+        "; estimate %.2g, Monte Carlo standard error %.2g): refine the grid "
+        "(-grid_n)",
+        (double)cc->fp_order[k * cc->nq + q], cc->mc->grid->order_fp, (double)err, (double)se));
   else if (err >= se && err >= bias)
     PetscCall(PetscSNPrintf(cause, len,
                             "solver grid error %.2g > Monte Carlo standard error %.2g: refine the "
@@ -327,7 +332,7 @@ typedef struct {
 } ItCrosscheckVerdict;
 
 /* A judged quantity at time k that passes only through the solver's error
-   estimate while that estimate is not trusted (its observed order not near 2):
+   estimate while that estimate is not trusted (doc/physics.md §5):
    without the solver's error its |z| exceeds the limit. */
 static PetscBool ItCrosscheckInconclusive(ItCrosscheck cc, PetscInt k, PetscInt q,
                                           PetscReal *z_without) {
@@ -335,7 +340,7 @@ static PetscBool ItCrosscheckInconclusive(ItCrosscheck cc, PetscInt k, PetscInt 
   PetscReal      se, err, bias;
 
   *z_without = (PetscReal)NAN;
-  if (!cc->fp_order || !cc->judged[q] || cc->fp_order[j] == 2) return PETSC_FALSE;
+  if (!cc->fp_trusted || !cc->judged[q] || cc->fp_trusted[j]) return PETSC_FALSE;
   ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
   if (PetscIsInfOrNanReal(cc->fp[j]) || PetscIsInfOrNanReal(cc->mcv[j]) || !(se > 0))
     return PETSC_FALSE;
@@ -387,7 +392,7 @@ static PetscErrorCode ItCrosscheckJudgeInconclusive(ItCrosscheck cc, PetscInt k,
   v->inconclusive_max = PetscAbsReal(z);
   PetscCall(PetscSNPrintf(v->inconclusive, sizeof(v->inconclusive),
                           "%s at t = %g: FP %.6g, MC %.6g, |z| = %.1f without the solver's error "
-                          "estimate %.2g, whose observed order %.2g is not near 2",
+                          "estimate %.2g, which is not trusted (observed order %.2g)",
                           cc->name[q], (double)cc->t[k], (double)cc->fp[j], (double)cc->mcv[j],
                           (double)PetscAbsReal(z), (double)cc->fp_unc[j], (double)cc->fp_order[j]));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -509,7 +514,7 @@ static PetscErrorCode ItCrosscheckQuantities(ItCrosscheck cc, json_t **quantitie
       PetscCall(ItJSONPack(&inconclusive, "[]"));
       for (PetscInt k = 0; k < nt; k++) {
         PetscReal z;
-        PetscCall(ItJSONAppend(trusted, json_integer(cc->fp_order[k * nq + q] == 2)));
+        PetscCall(ItJSONAppend(trusted, json_integer(cc->fp_trusted[k * nq + q] ? 1 : 0)));
         PetscCall(ItJSONAppend(inconclusive, json_boolean(ItCrosscheckInconclusive(cc, k, q, &z))));
       }
       PetscCall(ItJSONSet(quantity, "fp_trusted", trusted));
@@ -704,7 +709,7 @@ PetscErrorCode ItCrosscheckDestroy(ItCrosscheck *ccp) {
   PetscCall(PetscFree(cc->mcv));
   PetscCall(PetscFree(cc->se));
   PetscCall(PetscFree(cc->fp_err));
-  PetscCall(PetscFree(cc->fp_order));
+  PetscCall(PetscFree2(cc->fp_order, cc->fp_trusted));
   PetscCall(PetscFree(cc->fp_unc));
   PetscCall(PetscFree(cc->mc_bias));
   PetscCall(PetscFree(cc));

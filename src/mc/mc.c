@@ -309,6 +309,15 @@ static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the Monte Carlo's options (src/model/option_names.c). */
+const ItOptionName ItMCOptionNames[] = {{"mc_particles", IT_OPTION_INTEGER},
+                                        {"mc_scheme", 0},
+                                        {"mc_dt", 0},
+                                        {"mc_seed", IT_OPTION_INTEGER},
+                                        {"mc_batches", IT_OPTION_INTEGER},
+                                        {"mc_bandwidth", 0},
+                                        {NULL, 0}};
+
 /* Reads -mc_particles, -mc_scheme, -mc_dt, -mc_seed, -mc_batches,
    -mc_bandwidth and -quiet; *nbw gets the number of bandwidths given. Collective. */
 static PetscErrorCode ItMCReadOptions(ItMC mc, PetscReal t_final, PetscInt *nbw) {

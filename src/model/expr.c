@@ -451,6 +451,27 @@ static PetscErrorCode ItExprCheckFormula(ItModel model, const char option[], con
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+/* -expr_drift_<var> or -expr_diffusion_<var>: the option whose formula gives it. */
+static PetscErrorCode ItModelCoefficientOption_Expr(ItModel model, PetscInt i, PetscBool diffusion,
+                                                    char option[], size_t len) {
+  PetscFunctionBegin;
+  PetscCall(
+      PetscSNPrintf(option, len, "-expr_%s_%s", diffusion ? "diffusion" : "drift", model->var[i]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The option names of what only the expression model reads (-expr_drift_<var>,
+ * -expr_diffusion_<var>) (src/model/option_names.c). */
+const ItOptionName ItExprOptionNames[] = {
+    {"expr_param", 0},
+    {"expr_threads", IT_OPTION_INTEGER},
+    {"expr_drift_", 0},
+    {"expr_diffusion_", 0},
+    /* how the formulas are evaluated, not what they are */
+    {"expr_compile", IT_OPTION_SWITCH | IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"expr_cc", IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"expr_cache_dir", IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {NULL, 0}};
 
 PetscErrorCode ItModelCreate_Expr(ItModel model) {
   ItExpr   *e;
@@ -511,17 +532,18 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
   for (PetscInt i = 0; i < d; i++) /* about 10^6 to 3·10^6 cells from 4 variables on */
     PetscCall(
         ItModelSetDefaultBox(model, i, (PetscInt[]){64, 64, 48, 32, 16, 12}[d - 1], -5.0, 5.0));
-  model->ops.evaluate          = ItModelEvaluate_Expr;
-  model->ops.evaluate_soa      = ItModelEvaluateSoA_Expr;
-  model->ops.work_create       = ItModelWorkCreate_Expr;
-  model->ops.work_destroy      = ItModelWorkDestroy_Expr;
-  model->ops.evaluate_work     = ItModelEvaluateWork_Expr;
-  model->ops.evaluate_soa_work = ItModelEvaluateSoAWork_Expr;
-  model->bulk_size             = 8192;
-  model->ops.validate          = ItModelValidate_Expr;
-  model->ops.view              = ItModelView_Expr;
-  model->ops.destroy           = ItModelDestroy_Expr;
-  model->ops.uses_time         = ItModelUsesTime_Expr;
-  model->ops.fingerprint       = ItModelFingerprint_Expr;
+  model->ops.evaluate           = ItModelEvaluate_Expr;
+  model->ops.evaluate_soa       = ItModelEvaluateSoA_Expr;
+  model->ops.work_create        = ItModelWorkCreate_Expr;
+  model->ops.work_destroy       = ItModelWorkDestroy_Expr;
+  model->ops.evaluate_work      = ItModelEvaluateWork_Expr;
+  model->ops.evaluate_soa_work  = ItModelEvaluateSoAWork_Expr;
+  model->bulk_size              = 8192;
+  model->ops.validate           = ItModelValidate_Expr;
+  model->ops.view               = ItModelView_Expr;
+  model->ops.destroy            = ItModelDestroy_Expr;
+  model->ops.uses_time          = ItModelUsesTime_Expr;
+  model->ops.fingerprint        = ItModelFingerprint_Expr;
+  model->ops.coefficient_option = ItModelCoefficientOption_Expr;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

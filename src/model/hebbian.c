@@ -35,6 +35,9 @@ PetscErrorCode ItSynapseRegister(ItModel model, PetscReal sigma_r, PetscReal sig
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of a model with a plastic synapse (src/model/option_names.c). */
+const ItOptionName ItSynapseOptionNames[] = {{"w_noise", 0}, {NULL, 0}};
+
 /* -w_noise additive|multiplicative. Collective. */
 PetscErrorCode ItSynapseSetFromOptions(ItModel model, ItSynapse *synapse) {
   static const char *const noise[] = {"additive", "multiplicative", "ItWNoise", "IT_W_NOISE_",

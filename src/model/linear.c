@@ -117,6 +117,10 @@ static PetscErrorCode ItModelFingerprint_Linear(ItModel model, json_t *fingerpri
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of what only the linear model reads (src/model/option_names.c). */
+const ItOptionName ItLinearOptionNames[] = {
+    {"linear_M", 0}, {"linear_b", 0}, {"linear_D", 0}, {NULL, 0}};
+
 /* The dimension comes from -linear_M (d*d entries), else from -vars, else 2. */
 PetscErrorCode ItModelCreate_Linear(ItModel model) {
   static const char *const names[] = {"x1", "x2", "x3", "x4", "x5", "x6"};

@@ -37,6 +37,14 @@ PetscErrorCode ItModelRegisterAll(void) {
   PetscCall(ItModelRegister("population_plastic", ItModelCreate_PopulationPlastic));
   PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
   PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
+  /* what the models read besides their parameters (each table beside its options block) */
+  PetscCall(ItOptionsRegister("model", PETSC_TRUE, ItModelOptionNames));
+  PetscCall(ItOptionsRegister("linear", PETSC_TRUE, ItLinearOptionNames));
+  PetscCall(ItOptionsRegister("inference, hebbian", PETSC_TRUE, ItTuningOptionNames));
+  PetscCall(
+      ItOptionsRegister("population, population_plastic", PETSC_TRUE, ItTuningPairOptionNames));
+  PetscCall(ItOptionsRegister("hebbian, population_plastic", PETSC_TRUE, ItSynapseOptionNames));
+  PetscCall(ItOptionsRegister("expr", PETSC_TRUE, ItExprOptionNames));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -167,6 +175,11 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* The option names of what every model reads (the parameters, -<name>, are the model's own)
+ * (src/model/option_names.c). */
+const ItOptionName ItModelOptionNames[] = {
+    {"model", 0}, {"vars", 0}, {"parity", 0}, {"protocol", 0}, {NULL, 0}};
 
 /* -vars a,b,c: read in one place for every model (the linear and expression
    models size themselves by it). The caller frees names[]. Collective. */
@@ -573,6 +586,15 @@ PetscErrorCode ItModelFindParameter(ItModel model, const char name[], PetscInt *
 
 const char *ItModelGetTypeName(ItModel model) {
   return model->type;
+}
+
+PetscErrorCode ItModelGetCoefficientOption(ItModel model, PetscInt i, PetscBool diffusion,
+                                           char option[], size_t len) {
+  PetscFunctionBegin;
+  option[0] = 0;
+  if (model->ops.coefficient_option)
+    PetscCall(model->ops.coefficient_option(model, i, diffusion, option, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 MPI_Comm ItModelGetComm(ItModel model) {

@@ -29,6 +29,12 @@ PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of a model with one tuning curve (src/model/option_names.c). */
+const ItOptionName ItTuningOptionNames[] = {{"tuning", 0}, {NULL, 0}};
+
+/* The option names of a model with two (a population pair) (src/model/option_names.c). */
+const ItOptionName ItTuningPairOptionNames[] = {{"tuning1", 0}, {"tuning2", 0}, {NULL, 0}};
+
 /* Reads -tuning<suffix> linear|sigmoid|bell. Collective. */
 PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning) {
   char      option[IT_NAME_LEN], title[IT_NAME_LEN + 16];

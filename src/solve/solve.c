@@ -69,6 +69,26 @@ static PetscErrorCode ItSolveCheckSteps(MPI_Comm comm, const ItSolveSettings *s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of the solve settings' options, -ts_max_steps (read with the time stepper's),
+ * and the prefixes of the PETSc objects of the solves (the time stepper, the stationary solve,
+ * multigrid) (src/model/option_names.c). */
+const ItOptionName ItSolveOptionNames[] = {
+    {"t_final", IT_OPTION_STEERING},
+    {"output_every", 0},
+    {"snapshot_every", 0},
+    {"quiet", IT_OPTION_SWITCH | IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"progress", 0},
+    {"checkpoint_every", IT_OPTION_STEERING},
+    {"checkpoint_wall", IT_OPTION_STEERING},
+    {"ts_max_steps", IT_OPTION_STEERING},
+    {"ts_", 0},
+    {"ksp_", 0},
+    {"pc_", 0},
+    {"snes_", 0},
+    {"mg_", 0},
+    {"stationary_", 0},
+    {NULL, 0}};
+
 /* Reads -t_final, -output_every, -snapshot_every, -quiet, -checkpoint_every
    and -checkpoint_wall, and checks them together with the time stepper's
    -ts_dt (read by TSSetFromOptions only once the output folder exists), so
@@ -262,6 +282,14 @@ typedef struct {
   SNES      snes;
   PetscBool continuous; /* the model depends on time continuously: faces at every stage time */
   PetscBool correct;    /* the stage solves' unknown is a state of the density (see below) */
+  /* stage solves that fell short of their tolerance (ItSolveStageResidual) */
+  Vec                r;           /* work: the true residual b - A d */
+  PetscBool          unconverged; /* the last one reported success short of its tolerance */
+  PetscInt           failures;    /* failed or short stage solves of this invocation */
+  PetscInt           in_row;      /* of them since the last accepted step */
+  PetscBool          tainted;     /* a step was accepted after a short stage solve */
+  KSPConvergedReason reason;      /* of the last failed or short one */
+  PetscReal          residual;    /* its relative true residual (0: not computed) */
 } ItSolveStage;
 
 /* F = dp/dt - L(t) p (implicit methods). */
@@ -301,6 +329,75 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Stage solves that fail or fall short of their tolerance. The step is
+   retried with a quarter of it (TS does so after a failed stage), and the
+   adaptive step is kept below half the step that failed from then on (so that
+   the error control does not walk back into the failure every few steps);
+   the run stops with ItSolveStageFailed after IT_SOLVE_STAGE_CUTS failures in
+   one step (the step cut to 1/4^5 of what the error control chose: the solver
+   does not solve) or IT_SOLVE_STAGE_FAILURES more failures than steps. */
+#define IT_SOLVE_STAGE_SLACK 10
+#define IT_SOLVE_STAGE_CUTS 5
+#define IT_SOLVE_STAGE_FAILURES 10
+
+static PetscErrorCode ItSolveStageFailure(ItSolveStage *st, KSPConvergedReason reason,
+                                          PetscReal residual) {
+  TSAdapt   adapt;
+  PetscReal dt, hmin, hmax;
+
+  PetscFunctionBegin;
+  st->failures++;
+  st->in_row++;
+  st->reason   = reason;
+  st->residual = residual;
+  PetscCall(TSGetTimeStep(st->ts, &dt));
+  PetscCall(TSGetAdapt(st->ts, &adapt));
+  PetscCall(TSAdaptGetStepLimits(adapt, &hmin, &hmax));
+  PetscCall(TSAdaptSetStepLimits(adapt, hmin, PetscMin(hmax, 0.5 * dt)));
+  if (st->in_row > IT_SOLVE_STAGE_CUTS)
+    PetscCall(TSSetConvergedReason(st->ts, TS_DIVERGED_STEP_REJECTED));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A stage solve that ends short of its tolerance must not pass as solved:
+   -ksp_type preonly, -ksp_convergence_test skip or -ksp_norm_type none report
+   success after -ksp_max_it iterations whatever the residual, and a
+   preconditioned norm (-ksp_pc_side left) measures another residual. Unless
+   the KSP tested the true residual (an unpreconditioned norm, converged on
+   -ksp_rtol or -ksp_atol), ||b - A d|| is computed here and compared with
+   IT_SOLVE_STAGE_SLACK times the tolerance; a solve that falls short is
+   marked, and ItSolveCheckStage rejects its stage as SNES does a KSP that
+   fails outright (a linear solve failure). Collective. */
+static PetscErrorCode ItSolveStageResidual(KSP ksp, Vec b, Vec d, ItSolveStage *st) {
+  KSPConvergedReason reason;
+  KSPNormType        norm;
+  Mat                A;
+  PetscReal          rtol, abstol, bnorm, rnorm;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetConvergedReason(ksp, &reason));
+  if (reason < 0) { /* SNES fails the stage, and TSAdaptCheckStage rejects it */
+    PetscCall(ItSolveStageFailure(st, reason, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(KSPGetNormType(ksp, &norm));
+  if (norm == KSP_NORM_UNPRECONDITIONED &&
+      (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KSPGetOperators(ksp, &A, NULL));
+  if (!st->r) PetscCall(VecDuplicate(b, &st->r));
+  PetscCall(MatMult(A, d, st->r));
+  PetscCall(VecAYPX(st->r, -1.0, b));
+  PetscCall(VecNorm(st->r, NORM_2, &rnorm));
+  PetscCall(VecNorm(b, NORM_2, &bnorm));
+  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
+  if (rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  st->unconverged = PETSC_TRUE;
+  PetscCall(ItSolveStageFailure(st, reason, bnorm > 0 ? rnorm / bnorm : rnorm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Mass to round-off, whatever the stage tolerance. Every stage value of an
    implicit Runge–Kutta, theta or BDF step has the mass of the density at the
    step's start (the columns of L sum to zero), and so has the exact solution
@@ -318,7 +415,7 @@ static PetscErrorCode ItSolveStageMass(KSP ksp, Vec b, Vec d, void *ctx) {
   PetscReal     mass, s;
 
   PetscFunctionBegin;
-  (void)ksp, (void)b;
+  PetscCall(ItSolveStageResidual(ksp, b, d, st));
   if (!st->correct) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SNESGetSolution(st->snes, &Y0));
   PetscCall(TSGetSolution(st->ts, &U));
@@ -468,6 +565,10 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(ItMGSetUpPC(st->mg, pc, PC_MG_CYCLE_V, 1));
   PetscCall(KSPSetPostSolve(ksp, ItSolveStageMass, st));
+  /* a failed stage solve rejects the step (a quarter of it is tried) rather than ending the
+     run: ItSolveStepPoll bounds the failures, and TSSolve returns its reason to be named */
+  PetscCall(TSSetMaxSNESFailures(ts, -1));
+  PetscCall(TSSetErrorIfStepFails(ts, PETSC_FALSE));
   PetscCall(TSSetFromOptions(ts));
   if (s->tolerance_factor > 0) { /* -error_estimate's time-error solve */
     PetscReal atol, rtol;
@@ -548,7 +649,23 @@ typedef struct {
   const ItSolveSettings *settings;
   PetscReal              dt;
   ItSolveMonitorContext *monitor; /* polled after every step (ItSolveStepPoll) */
+  ItSolveStage          *stage;   /* its stage solves (ItSolveCheckStage) */
 } ItSolveFixed;
+
+/* Rejects a stage whose solve ItSolveStageResidual marked short of its
+   tolerance (TSAdaptSetCheckStage: TS retries the step with a quarter of
+   it, as after a KSP that fails outright). */
+static PetscErrorCode ItSolveCheckStage(TSAdapt adapt, TS ts, PetscReal t, Vec Y,
+                                        PetscBool *accept) {
+  ItSolveFixed *fixed;
+
+  PetscFunctionBegin;
+  (void)adapt, (void)t, (void)Y;
+  PetscCall(TSGetApplicationContext(ts, &fixed));
+  if (fixed->stage->unconverged) *accept = PETSC_FALSE;
+  fixed->stage->unconverged = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* After every step: a signal on any rank, or -checkpoint_wall, decided
    together (the interrupt function reduces over the ranks), stops TSSolve
@@ -557,10 +674,20 @@ typedef struct {
 static PetscErrorCode ItSolveStepPoll(TS ts) {
   ItSolveFixed          *fixed;
   ItSolveMonitorContext *mc;
+  PetscInt               step;
 
   PetscFunctionBegin;
   PetscCall(TSGetApplicationContext(ts, &fixed));
   mc = fixed->monitor;
+  /* a stage solve short of its tolerance that no stage check saw (a -ts_type that does
+     not call TSAdaptCheckStage), or more failed stage solves than steps: stop */
+  PetscCall(TSGetStepNumber(ts, &step));
+  fixed->stage->in_row  = 0;
+  fixed->stage->tainted = fixed->stage->unconverged;
+  if (fixed->stage->unconverged ||
+      fixed->stage->failures > IT_SOLVE_STAGE_FAILURES + step -
+                                   (fixed->settings->restarted ? fixed->settings->step0 : 0))
+    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
   if (!mc->settings->interrupt) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(mc->settings->interrupt(mc->ctx, &mc->stop, &mc->checkpoint));
   if (mc->stop || mc->checkpoint) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
@@ -611,6 +738,29 @@ static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, Pe
 static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
                                         PetscInt its, PetscInt extra);
 
+/* The time stepper stopped after stage solves that failed or fell short of
+   their tolerance: one line naming the solver options to change. */
+static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStage *st, PetscReal t,
+                                         const char saved[]) {
+  KSP       ksp;
+  PetscReal rtol, dt;
+  char      residual[64] = "";
+
+  PetscFunctionBegin;
+  PetscCall(SNESGetKSP(st->snes, &ksp));
+  PetscCall(KSPGetTolerances(ksp, &rtol, NULL, NULL, NULL));
+  PetscCall(TSGetTimeStep(ts, &dt));
+  if (st->residual > 0)
+    PetscCall(PetscSNPrintf(residual, sizeof(residual), ", relative residual %.2g",
+                            (double)st->residual));
+  SETERRQ(comm, PETSC_ERR_NOT_CONVERGED,
+          "at t = %.6g the stage solves do not reach their tolerance %.3g (%" PetscInt_FMT
+          " failed, the last %s%s; the step was cut to %.3g): use a Krylov -ksp_type (gmres, the "
+          "default), the default -pc_type mg, a larger -ksp_max_it, or -pc_type lu%s",
+          (double)t, (double)rtol, st->failures, KSPConvergedReasons[st->reason], residual,
+          (double)dt, saved);
+}
+
 /* Steps p from t = 0 (or a restart's t0) to t_final, calling output at t = 0,
    at every multiple of output_every and snapshot_every, and at t_final; TS
    lands exactly on each and on every switch of a schedule. The solver owns
@@ -626,7 +776,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   ItSolveClock          clock;
   PetscReal             t     = s->restarted ? s->t0 : 0;
   const PetscReal       eps   = 1e-12 * s->t_final;
-  ItSolveFixed          fixed = {model, s, 0, &monitor};
+  ItSolveFixed          fixed = {model, s, 0, &monitor, &st};
   TSAdapt               adapt;
   PetscBool             none;
 
@@ -637,6 +787,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   st.continuous = (PetscBool)(ItModelGetTimeDependence(model) == IT_TIME_CONTINUOUS);
   PetscCall(ItSolveCreateTS(grid, &st, s, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
+  PetscCall(TSAdaptSetCheckStage(adapt, ItSolveCheckStage));
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
   PetscCall(TSSetApplicationContext(ts, &fixed));
   PetscCall(TSSetPostStep(ts, ItSolveStepPoll));
@@ -680,9 +831,19 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
     PetscCall(TSGetStepNumber(ts, &steps));
     PetscCall(TSGetTimeStep(ts, &dt));
     PetscCall(TSGetConvergedReason(ts, &reason));
-    PetscCheck(reason >= 0, grid->comm, PETSC_ERR_NOT_CONVERGED,
-               "the time stepper failed at t = %g (%s); try a smaller -ts_dt or -ts_rtol",
-               (double)t, TSConvergedReasons[reason]);
+    if (reason < 0) { /* p is the last accepted step's: a checkpoint to go on from */
+      char saved[96] = "";
+      if (s->checkpoint && !st.tainted) {
+        PetscCall(s->checkpoint(ctx, t, steps, dt, p));
+        PetscCall(PetscSNPrintf(saved, sizeof(saved),
+                                "; the state at t = %.6g is checkpointed (-restart auto goes on)",
+                                (double)t));
+      }
+      if (st.failures > 0) PetscCall(ItSolveStageFailed(grid->comm, ts, &st, t, saved));
+      SETERRQ(grid->comm, PETSC_ERR_NOT_CONVERGED,
+              "the time stepper failed at t = %.6g (%s); try a smaller -ts_dt or -ts_rtol%s",
+              (double)t, TSConvergedReasons[reason], saved);
+    }
     s->steps = steps;
     if (t >= target - eps) PetscCall(ItSolveSegmentDone(s, &clock, t, steps, dt, p, output, ctx));
     /* stopped early (a signal, -checkpoint_wall, -ts_max_steps), or a signal in the segment's last
@@ -704,6 +865,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
+  PetscCall(VecDestroy(&st.r));
   PetscCall(ItFPDestroy(&st.fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -760,6 +922,38 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The stationary solve's iterations per method, and the largest grid whose
+   LU factors its last fallback takes (256^2, 40^3). */
+#define IT_SOLVE_STATIONARY_MAX_IT 2000
+#define IT_SOLVE_LU_MAX 65536
+
+/* KSPSetFromOptions (or PCSetFromOptions, when pc is given) with the
+   BoomerAMG defaults of ItSolveStationaryKSP that the user did not set. */
+static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
+  static const char *const defaults[][2] = {
+      {"-stationary_pc_hypre_boomeramg_coarsen_type", "HMIS"},
+      {"-stationary_pc_hypre_boomeramg_interp_type", "ext+i"},
+      {"-stationary_pc_hypre_boomeramg_P_max", "4"},
+      {"-stationary_pc_hypre_boomeramg_agg_nl", "1"},
+  };
+  PetscBool inserted[sizeof(defaults) / sizeof(defaults[0])];
+
+  PetscFunctionBegin;
+  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
+    PetscBool set;
+    PetscCall(PetscOptionsHasName(NULL, NULL, defaults[k][0], &set));
+    inserted[k] = (PetscBool)!set;
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, defaults[k][0], defaults[k][1]));
+  }
+  if (pc)
+    PetscCall(PCSetFromOptions(pc));
+  else
+    PetscCall(KSPSetFromOptions(ksp));
+  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
+    if (inserted[k]) PetscCall(PetscOptionsClearValue(NULL, defaults[k][0]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
    Defaults: GMRES with a W-cycle of the geometric multigrid of ItMG (its
@@ -774,14 +968,7 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
    removed right after: nothing of them stays in the database (or in
    snapshots). */
 static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *ksp) {
-  PC                       pc;
-  static const char *const defaults[][2] = {
-      {"-stationary_pc_hypre_boomeramg_coarsen_type", "HMIS"},
-      {"-stationary_pc_hypre_boomeramg_interp_type", "ext+i"},
-      {"-stationary_pc_hypre_boomeramg_P_max", "4"},
-      {"-stationary_pc_hypre_boomeramg_agg_nl", "1"},
-  };
-  PetscBool inserted[sizeof(defaults) / sizeof(defaults[0])];
+  PC pc;
 
   PetscFunctionBegin;
   PetscCall(KSPCreate(comm, ksp));
@@ -792,16 +979,8 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
-  PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, 2000));
-  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
-    PetscBool set;
-    PetscCall(PetscOptionsHasName(NULL, NULL, defaults[k][0], &set));
-    inserted[k] = (PetscBool)!set;
-    if (!set) PetscCall(PetscOptionsSetValue(NULL, defaults[k][0], defaults[k][1]));
-  }
-  PetscCall(KSPSetFromOptions(*ksp));
-  for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
-    if (inserted[k]) PetscCall(PetscOptionsClearValue(NULL, defaults[k][0]));
+  PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, IT_SOLVE_STATIONARY_MAX_IT));
+  PetscCall(ItSolveFromOptionsHypre(*ksp, NULL));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
   PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
                                    2,
@@ -809,40 +988,120 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A Krylov method can break down on strongly non-normal operators
-   (BiCGStab did on the 3-D Hebbian model with BoomerAMG): unless the user
-   chose the method, GMRES(100) tries again from the guess. */
-static PetscErrorCode ItSolveKSPFallback(KSP ksp, Vec b, Vec guess, Vec p, PetscInt *iterations) {
-  KSPConvergedReason reason;
-  PetscInt           its;
-  PetscBool          user_ksp;
+/* The stationary KSP's method, as "gmres(30)+mg". */
+static PetscErrorCode ItSolveMethodName(KSP ksp, char name[], size_t len) {
+  KSPType   ktype;
+  PCType    ptype;
+  PC        pc;
+  PetscInt  restart = 0;
+  PetscBool gmres;
+  char      krylov[32];
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetType(ksp, &ktype));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCGetType(pc, &ptype));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
+  if (gmres) PetscCall(KSPGMRESGetRestart(ksp, &restart));
+  if (gmres)
+    PetscCall(PetscSNPrintf(krylov, sizeof(krylov), "gmres(%" PetscInt_FMT ")", restart));
+  else
+    PetscCall(PetscStrncpy(krylov, ktype, sizeof(krylov)));
+  PetscCall(PetscSNPrintf(name, len, "%s+%s", krylov, ptype));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The method after a failed stationary solve (step 0, 1): GMRES(100) with
+   BoomerAMG on the assembled Scharfetter-Gummel matrix (on the stiff 3-D
+   chains where GMRES with the geometric multigrid broke down, GMRES(100) with
+   it broke down too, and BoomerAMG converged in about 120 iterations); then
+   GMRES(100) with its LU factors (MUMPS on more than one rank) on grids of at
+   most IT_SOLVE_LU_MAX cells. Each may take IT_SOLVE_STATIONARY_MAX_IT
+   iterations whatever -stationary_ksp_max_it, which bounds the first method
+   only. *more: whether there was a method left to try. */
+static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, PetscBool *more) {
+  PC          pc;
+  PetscBool   hypre;
+  PetscMPIInt size;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCHYPRE, &hypre));
+  PetscCallMPI(MPI_Comm_size(grid->comm, &size));
+  *more = (PetscBool)(step == 0 || (step == 1 && ItGridCellCount(grid) <= IT_SOLVE_LU_MAX));
+  if (!*more) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KSPSetType(ksp, KSPGMRES));
+  PetscCall(KSPGMRESSetRestart(ksp, 100));
+  PetscCall(KSPSetTolerances(ksp, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT,
+                             IT_SOLVE_STATIONARY_MAX_IT));
+  if (step == 0 && !hypre) {
+    PetscCall(PCSetType(pc, PCHYPRE));
+    PetscCall(PCHYPRESetType(pc, "boomeramg"));
+    PetscCall(ItSolveFromOptionsHypre(NULL, pc));
+  } else if (step == 1) {
+    PetscCall(PCSetType(pc, PCLU));
+    if (size > 1) PetscCall(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After a pinned stationary solve: when it failed (any KSP divergence) and
+   the user chose neither -stationary_ksp_type nor -stationary_pc_type, the
+   methods of ItSolveNextMethod in turn from the same guess until one
+   converges; result->fallback names the failure and the method that took
+   over, and one line on stderr says so. When none converges, one line names
+   what failed and what to try. Collective. */
+static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec guess, Vec p,
+                                                ItSolveStationaryResult *result) {
+  KSPConvergedReason reason, first;
+  PetscInt           its = 0, first_its;
+  PetscBool          user_ksp, user_pc, more = PETSC_TRUE;
+  char               failed[64], tried[256] = "";
 
   PetscFunctionBegin;
   PetscCall(KSPGetConvergedReason(ksp, &reason));
+  PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
+  if (reason > 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_ksp_type", &user_ksp));
-  if (reason < 0 && !user_ksp) {
-    PetscCall(PetscInfo(ksp, "the stationary solve failed (%s); retrying with GMRES(100)\n",
-                        KSPConvergedReasons[reason]));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_pc_type", &user_pc));
+  PetscCall(KSPGetIterationNumber(ksp, &first_its));
+  PetscCall(PetscStrncpy(failed, result->method, sizeof(failed)));
+  first = reason;
+  for (PetscInt step = 0; reason <= 0 && !user_ksp && !user_pc; step++) {
+    PetscCall(ItSolveNextMethod(grid, ksp, step, &more));
+    if (!more) break;
+    PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
     PetscCall(VecCopy(guess, p));
-    PetscCall(KSPSetType(ksp, KSPGMRES));
-    PetscCall(KSPGMRESSetRestart(ksp, 100));
     PetscCall(KSPSolve(ksp, b, p));
     PetscCall(KSPGetConvergedReason(ksp, &reason));
     PetscCall(KSPGetIterationNumber(ksp, &its));
-    *iterations += its;
+    result->iterations += its;
+    if (reason <= 0) {
+      size_t n;
+      PetscCall(PetscStrlen(tried, &n));
+      PetscCall(PetscSNPrintf(tried + n, sizeof(tried) - n, ", then %s %s", result->method,
+                              KSPConvergedReasons[reason]));
+    }
   }
-  PetscCheck(reason > 0, PetscObjectComm((PetscObject)ksp), PETSC_ERR_NOT_CONVERGED,
-             "the stationary solve did not converge (%s after %" PetscInt_FMT
-             " iterations); try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, "
+  PetscCheck(reason > 0, grid->comm, PETSC_ERR_NOT_CONVERGED,
+             "the stationary solve did not converge: %s ended %s after %" PetscInt_FMT
+             " iterations%s; try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, "
              "-stationary_pc_type hypre, or -stationary_pc_type lu on small grids",
-             KSPConvergedReasons[reason], *iterations);
+             failed, KSPConvergedReasons[first], first_its, tried);
+  PetscCall(PetscSNPrintf(
+      result->fallback, sizeof(result->fallback),
+      "%s ended %s after %" PetscInt_FMT " iterations%s; %s converged in %" PetscInt_FMT, failed,
+      KSPConvergedReasons[first], first_its, tried, result->method, its));
+  PetscCall(PetscFPrintf(grid->comm, PETSC_STDERR,
+                         "infotherm: note: the stationary solve fell back: %s\n",
+                         result->fallback));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* One solve of -L p = 0 with the row of `cell` replaced by its diagonal
    times p_cell = 1 (so p_cell = 1), on every multigrid level. */
 static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4,
-                                    const PetscInt cell[], Vec p, PetscInt *iterations) {
+                                    const PetscInt cell[], Vec p, ItSolveStationaryResult *result) {
   Vec         b, guess;
   PetscScalar diag = 0;
   PetscInt    lo, hi, its, pin;
@@ -871,8 +1130,8 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
   PetscCall(VecCopy(p, guess));
   PetscCall(KSPSolve(ksp, b, p));
   PetscCall(KSPGetIterationNumber(ksp, &its));
-  *iterations += its;
-  PetscCall(ItSolveKSPFallback(ksp, b, guess, p, iterations));
+  result->iterations += its;
+  PetscCall(ItSolveStationaryFallback(grid, ksp, b, guess, p, result));
   PetscCall(VecDestroy(&guess));
   PetscCall(VecDestroy(&b));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -913,10 +1172,12 @@ static PetscErrorCode ItSolveValueAt(ItGrid grid, Vec p, const PetscInt cell[], 
 }
 
 /* Solves L(t) p = 0, ∫ p = 1 into p, with the operator of the parameters at
-   time t. residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). One matrix, -L with its
-   pinned row; the residual takes L p matrix-free. Collective. */
-PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
-                                 PetscReal *residual, PetscInt *iterations) {
+   time t. result->residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). One matrix, -L with
+   its pinned row; the residual takes L p matrix-free. A method that fails
+   hands over to the next (ItSolveStationaryFallback), which the second pinned
+   solve keeps. Collective. */
+PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, Vec p,
+                                       ItSolveStationaryResult *result) {
   PetscInt  centre[IT_MAX_DIM] = {0, 0, 0}, argmax[IT_MAX_DIM];
   PetscReal pmax, ppin, norm, diagmax;
   Vec       r;
@@ -926,6 +1187,7 @@ PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
   KSP       ksp;
 
   PetscFunctionBegin;
+  PetscCall(PetscMemzero(result, sizeof(*result)));
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
   PetscCall(ItFPCreateMatrix(grid, &A));
@@ -934,31 +1196,49 @@ PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
   PetscCall(ItSolveStationaryKSP(grid->comm, mg, A, &ksp));
   if (ItFacesGetOrder(ItFPGetFaces(fp)) == 4)
     PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(fp), &A4));
-  *iterations = 0;
   for (PetscInt a = 0; a < grid->dim; a++) centre[a] = grid->n[a] / 2;
   PetscCall(VecSet(p, 1.0));
-  PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, centre, p, iterations));
+  PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, centre, p, result));
   PetscCall(ItSolveMaxCell(grid, p, argmax, &pmax));
   PetscCall(VecScale(p, 1.0 / pmax));
   PetscCall(ItSolveValueAt(grid, p, centre, &ppin));
   /* a pin far in the tail makes the system ill-conditioned: solve again pinned at the maximum */
-  if (ppin < 1e-3) PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, argmax, p, iterations));
+  if (ppin < 1e-3) {
+    char fallback[sizeof(result->fallback)];
+    PetscCall(PetscStrncpy(fallback, result->fallback, sizeof(fallback)));
+    result->fallback[0] = 0;
+    PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, argmax, p, result));
+    if (!result->fallback[0])
+      PetscCall(PetscStrncpy(result->fallback, fallback, sizeof(result->fallback)));
+  }
   PetscCall(ItSolveNormalize(grid, p));
 
   PetscCall(VecDuplicate(p, &r));
   PetscCall(MatGetDiagonal(A, r));
   PetscCall(VecNorm(r, NORM_INFINITY, &diagmax));
   PetscCall(ItFPApply(fp, p, r));
-  PetscCall(VecNorm(r, NORM_2, residual));
+  PetscCall(VecNorm(r, NORM_2, &result->residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
-  *residual /= diagmax * norm;
-  PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, *iterations, 3)); /* b, guess, r */
+  result->residual /= diagmax * norm;
+  PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));
   PetscCall(MatDestroy(&A));
   PetscCall(MatDestroy(&A4));
   PetscCall(ItFPDestroy(&fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ItSolveStationaryReport's residual and iterations alone. */
+PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
+                                 PetscReal *residual, PetscInt *iterations) {
+  ItSolveStationaryResult result;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveStationaryReport(grid, model, t, p, &result));
+  *residual   = result.residual;
+  *iterations = result.iterations;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -18,13 +18,15 @@ typedef struct {
   Vec             p;
   ItSolveSettings settings;
   PetscLogDouble  start;
-  PetscReal       boundary_mass; /* the largest seen */
-  PetscBool       warned;
-  PetscLogDouble  last_checkpoint; /* wall time */
-  PetscBool       interrupted;     /* stopped early after a checkpoint */
-  Vec             good;            /* run: the last density that passed ItAppCheckStep */
-  PetscReal       good_t;
-  PetscInt        good_step;
+  PetscReal       boundary_mass;             /* the largest seen */
+  PetscReal       wall_mass[2 * IT_MAX_DIM]; /* per wall (lower, upper per axis): the largest seen
+                                               by this invocation (ItAppWarnBox) */
+  PetscBool      warned;
+  PetscLogDouble last_checkpoint; /* wall time */
+  PetscBool      interrupted;     /* stopped early after a checkpoint */
+  Vec            good;            /* run: the last density that passed ItAppCheckStep */
+  PetscReal      good_t;
+  PetscInt       good_step;
   /* how the initial density and the KL reference were made, to make them
      again on the coarse grids of -error_estimate (src/estimate) */
   ItInit     init; /* -init (the Monte Carlo draws a Gaussian directly) */
@@ -105,3 +107,10 @@ PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, Petsc
 /* run's start and end lines on stderr when it is not a terminal (src/app/report.c). */
 PetscErrorCode ItAppReportStart(ItApp *app);
 PetscErrorCode ItAppReportEnd(ItApp *app);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItAppOptionNames[];           /* src/app/app.c */
+extern const ItOptionName ItAppRunOptionNames[];        /* src/app/cmd_run.c */
+extern const ItOptionName ItAppCrosscheckOptionNames[]; /* src/app/cmd_mc.c */
+extern const ItOptionName ItAppPostOptionNames[];       /* src/app/post.c */
+extern const ItOptionName ItAppMemoryOptionNames[];     /* src/app/memory.c */

@@ -150,6 +150,7 @@ struct _p_ItCrosscheck {
   ItMC       bias_mc;
   PetscInt   bias_order; /* weak order of the scheme: 1 Euler–Maruyama, 2 weak2 */
   PetscReal *fp_err, *mc_bias;
-  PetscReal *fp_order; /* the solver's observed order; 2 where trusted */
-  PetscReal *fp_unc;   /* the half-width of the solver's error bar (doc/physics.md §5) */
+  PetscReal *fp_order;   /* the solver's observed order */
+  PetscBool *fp_trusted; /* its error bar trusted (ItEstimateTrustedBar, doc/physics.md §5) */
+  PetscReal *fp_unc;     /* the half-width of the solver's error bar (doc/physics.md §5) */
 };

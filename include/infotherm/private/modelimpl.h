@@ -80,6 +80,9 @@ typedef struct {
   PetscErrorCode (*fingerprint)(ItModel, json_t *);
   /* formulas that use t make the model depend on time continuously */
   PetscBool (*uses_time)(ItModel);
+  /* the option that gives variable i's drift (or diffusion) as a formula,
+     for messages; NULL: the parameters set them (ItModelGetCoefficientOption) */
+  PetscErrorCode (*coefficient_option)(ItModel, PetscInt, PetscBool, char[], size_t);
   PetscErrorCode (*destroy)(ItModel);
 } ItModelOps;
 
@@ -190,6 +193,14 @@ PetscErrorCode ItModelCreate_Expr(ItModel);
 
 /* The implementation's part of a workspace (NULL for a model that needs none). */
 PetscErrorCode ItModelWorkGetData(ItModelWork work, void **data);
+
+/* Option names read here (src/model/option_names.c). */
+extern const ItOptionName ItModelOptionNames[];      /* src/model/model.c */
+extern const ItOptionName ItLinearOptionNames[];     /* src/model/linear.c */
+extern const ItOptionName ItExprOptionNames[];       /* src/model/expr.c */
+extern const ItOptionName ItTuningOptionNames[];     /* src/model/tuning.c */
+extern const ItOptionName ItTuningPairOptionNames[]; /* src/model/tuning.c */
+extern const ItOptionName ItSynapseOptionNames[];    /* src/model/hebbian.c */
 
 /* Compiled expression formulas (src/model/expr_compile.c), for the expr
    model only: the formulas translated to C, compiled by the system's C

@@ -1,0 +1,60 @@
+/* The registry of option names: each module's table (declared next to the
+   options block that reads them) and each model's, registered once, so that
+   whoever checks or copies options looks them up here instead of keeping a
+   list of its own. A fixed number of tables (the modules and the models),
+   held by pointer: the tables are static data of their modules. */
+#include <strings.h>
+#include <infotherm/model.h>
+
+#define IT_MAX_OPTION_TABLES 64
+
+typedef struct {
+  const char         *owner;
+  PetscBool           model_type;
+  const ItOptionName *names;
+} ItOptionTable;
+
+static ItOptionTable ItOptionTables[IT_MAX_OPTION_TABLES];
+static PetscInt      ItOptionTableCount = 0;
+
+PetscErrorCode ItOptionsRegister(const char owner[], PetscBool model_type,
+                                 const ItOptionName names[]) {
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < ItOptionTableCount; k++)
+    if (ItOptionTables[k].names == names) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(ItOptionTableCount < IT_MAX_OPTION_TABLES, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "more than %d option tables", IT_MAX_OPTION_TABLES);
+  ItOptionTables[ItOptionTableCount].owner      = owner;
+  ItOptionTables[ItOptionTableCount].model_type = model_type;
+  ItOptionTables[ItOptionTableCount].names      = names;
+  ItOptionTableCount++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether name is entry, or starts with entry when entry ends in '_'
+   (ignoring case, as PETSc does). */
+PetscBool ItOptionsNameMatches(const char name[], const char entry[]) {
+  const size_t len = strlen(entry);
+
+  return (PetscBool)(entry[len - 1] == '_' ? !strncasecmp(name, entry, len)
+                                           : !strcasecmp(name, entry));
+}
+
+const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *model_type) {
+  for (PetscInt t = 0; t < ItOptionTableCount; t++)
+    for (const ItOptionName *o = ItOptionTables[t].names; o->name; o++)
+      if (k-- == 0) {
+        if (owner) *owner = ItOptionTables[t].owner;
+        if (model_type) *model_type = ItOptionTables[t].model_type;
+        return o;
+      }
+  return NULL;
+}
+
+const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *model_type) {
+  const ItOptionName *o;
+
+  for (PetscInt k = 0; (o = ItOptionsGet(k, owner, model_type)); k++)
+    if (ItOptionsNameMatches(name, o->name)) return o;
+  return NULL;
+}
