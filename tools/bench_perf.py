@@ -5,7 +5,7 @@ where possible: particle-steps per CPU-second (the process's user + system
 time, not the wall clock), bytes, counts. Prints markdown; asserts nothing.
 
   tools/bench_perf.py                    every part
-  tools/bench_perf.py --only formulas    one part: formulas | memory
+  tools/bench_perf.py --only formulas    one part (or a comma list): formulas | memory | smoother
   tools/bench_perf.py --quick            fewer particles and steps (a smoke test)
 
 Parts:
@@ -17,7 +17,13 @@ Parts:
             with the same drift as a -protocol ramp (both rebuild the
             operator at every stage), CPU seconds per step.
   memory    summary.json's memory components against the measured peak RSS
-            on a 2-D and a 3-D case.
+            on a 2-D and a 3-D case, stationary and run (bytes: load-independent).
+  smoother  the 1024^2 stationary solve of the 2-D linear model (tools/bench.sh's
+            case) with the default multigrid and with PETSc's other smoothers and
+            cycles: iterations, and the solve's cost in fine-grid MatMults both
+            by flops (-log_view's KSPSolve flops over one fine MatMult's:
+            load-independent) and by time (as tools/bench.sh); the default's
+            iterations on 1, 2 and 4 (oversubscribed) ranks.
 """
 import argparse
 import json
@@ -128,9 +134,75 @@ def formulas(work, quick):
         print(f"| {name} | {per_step[name]:.4f} | {per_step[name] / base:.2f}x |")
 
 
+def memory(work, quick):
+    n2, n3 = (256, 32) if quick else (512, 64)
+    cases = [("2-D", n2, ["-model", "linear"]), ("3-D", n3, ["-model", "linear", "-linear_M", "-1,0,0,0.5,-1,0,0,0.5,-1"])]
+    print(f"\n### Memory per unknown by component (summary.json), one rank (load {load():.1f})\n")
+    names = None
+    rows = []
+    for label, n, model in cases:
+        for command in ("stationary", "run"):
+            out = os.path.join(work, f"mem_{label}_{command}")
+            extra = ["-t_final", "0.03", "-ts_adapt_type", "none", "-ts_dt", "0.01", "-output_every", "0.03"] \
+                if command == "run" else []
+            run([command] + model + ["-grid_n", str(n), "-grid_lo", "-8", "-grid_hi", "8"] + extra, out)
+            name = "stationary_summary.json" if command == "stationary" else "summary.json"
+            with open(os.path.join(out, name)) as f:
+                m = json.load(f)["memory"]
+            names = list(m["components"])
+            rows.append((f"{label} {n}^{2 if label == '2-D' else 3} {command}", m))
+    print("| case | " + " | ".join(names) + " | other | peak (B/unknown) | parts / peak |")
+    print("|---|" + "---|" * (len(names) + 3))
+    for label, m in rows:
+        cells = m["peak_bytes"] / m["bytes_per_unknown"]
+        parts = sum(v["bytes"] for v in m["components"].values())
+        print(f"| {label} | " + " | ".join(f"{m['components'][k]['per_unknown']:.0f}" for k in names)
+              + f" | {m['other_bytes'] / cells:.0f} | {m['bytes_per_unknown']:.0f} | {100 * parts / m['peak_bytes']:.0f}% |")
+
+
+def stationary_log(work, tag, ranks, extra, n):
+    """One stationary solve with -log_view: iterations, flop- and time-based fine-MatMult equivalents."""
+    out, log = os.path.join(work, f"sm_{tag}_{ranks}"), os.path.join(work, f"sm_{tag}_{ranks}.log")
+    argv = [BIN, "stationary", "-model", "linear", "-grid_n", str(n), "-grid_lo", "-8", "-grid_hi", "8",
+            "-output_dir", out, "-overwrite", "-quiet", "-log_view", ":" + log, "-stationary_pc_mg_log"] + extra
+    if ranks > 1:
+        argv = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-n", str(ranks)] + argv
+    p = subprocess.run(argv, capture_output=True, text=True)
+    if p.returncode:
+        return None
+    events = {}
+    for line in open(log):  # the first row of each event: the main stage (the fine grid's MatMult)
+        f = line.split()
+        if len(f) > 6 and f[0] in ("KSPSolve", "MatMult") and f[0] not in events:
+            events[f[0]] = (int(f[1]), float(f[3]), float(f[5]))
+    with open(os.path.join(out, "stationary_summary.json")) as f:
+        its = json.load(f)["ksp_iterations"]
+    (ks, kt, kf), (ms, mt, mf) = events["KSPSolve"], events["MatMult"]
+    return its, kf / ks / (mf / ms), kt / ks / (mt / ms)
+
+
+def smoother(work, quick):
+    n = 256 if quick else 1024
+    variants = [("default: GMRES, W-cycle, 1 SSOR sweep (Richardson)", []),
+                ("V-cycle", ["-stationary_pc_mg_cycle_type", "v"]),
+                ("V-cycle, 2 sweeps", ["-stationary_pc_mg_cycle_type", "v", "-stationary_mg_levels_ksp_max_it", "2"]),
+                ("W-cycle, forward Gauss-Seidel only", ["-stationary_mg_levels_pc_sor_local_forward"]),
+                ("W-cycle, SOR omega 1.2", ["-stationary_mg_levels_pc_sor_omega", "1.2"]),
+                ("W-cycle, Chebyshev(2) + Jacobi", ["-stationary_mg_levels_ksp_type", "chebyshev",
+                                                    "-stationary_mg_levels_pc_type", "jacobi",
+                                                    "-stationary_mg_levels_ksp_max_it", "2"])]
+    print(f"\n### Stationary {n}^2 (2-D linear), fine-MatMult equivalents per solve (load {load():.1f})\n")
+    print("| smoother | ranks | iterations | MatMults by flops | MatMults by time |")
+    print("|---|---|---|---|---|")
+    for name, extra in variants:
+        for ranks in ((1, 2, 4) if not extra else (1,)):
+            r = stationary_log(work, str(abs(hash(name))), ranks, extra, n)
+            print(f"| {name} | {ranks} | " + (" | ".join(f"{x:.0f}" for x in r) if r else "failed | | ") + " |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="formulas,memory")
+    ap.add_argument("--only", default="formulas,memory,smoother")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--keep", default=None)
     a = ap.parse_args()
@@ -142,8 +214,10 @@ def main():
         parts = a.only.split(",")
         if "formulas" in parts:
             formulas(work, a.quick)
-        if "memory" in parts and "memory" in globals():
-            globals()["memory"](work, a.quick)
+        if "memory" in parts:
+            memory(work, a.quick)
+        if "smoother" in parts:
+            smoother(work, a.quick)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
