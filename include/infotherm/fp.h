@@ -17,6 +17,7 @@ PetscErrorCode ItFacesCompute(ItFaces faces, PetscReal t);
 PetscErrorCode ItFacesSetTime(ItFaces faces, PetscReal t, PetscBool *changed);
 PetscErrorCode ItFacesSetParameters(ItFaces faces, PetscReal t, const PetscReal p[],
                                     PetscBool *changed);
+PetscInt       ItFacesGetState(ItFaces faces);
 PetscErrorCode ItFacesGetAxis(ItFaces faces, PetscInt axis, const PetscReal **lo,
                               const PetscReal **hi, const PetscReal **irr_lo,
                               const PetscReal **irr_hi);
@@ -46,6 +47,17 @@ PetscErrorCode ItFacesCellFlows(ItFaces faces, const PetscScalar pl[], PetscReal
 PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
                               PetscScalar pin_value);
 ItModel        ItFPGetModel(ItFP fp);
+/* Threshold and reset (src/fp/boundary.c, doc/physics.md §8): the threshold
+   face's coefficients, and the reset matrix R (L = L_faces + R) of faces on
+   a grid with a threshold_reset axis (NULL otherwise). */
+void ItFPThresholdFace(PetscReal h, PetscReal Af, PetscReal Df, PetscReal Dlow, PetscReal *lo,
+                       PetscReal *hi);
+PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R);
+PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], Mat R);
+PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J);
+Mat            ItFacesGetReset(ItFaces faces);
+PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]);
+PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 
 /* Offset of the low face of owned cell c along `axis` in the face arrays: the

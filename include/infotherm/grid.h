@@ -32,6 +32,11 @@ struct _p_ItGrid {
   PetscInt  order_fp;          /* the operator's order, -fp_order: 2 or 4 */
   PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
+  /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
+     threshold_reset the reset point and the refractory time */
+  ItBoundaryKind boundary[IT_MAX_DIM];
+  PetscReal      reset[IT_MAX_DIM], refractory[IT_MAX_DIM];
+  PetscBool      threshold; /* some axis is threshold_reset */
 };
 
 /* A read-only view of a grid's geometry and of this rank's part (like
@@ -57,6 +62,13 @@ PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse);
 PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt order,
                                        ItGrid *coarse);
 PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
+/* -grid_boundary, -reset_<var>, -refractory_<var> (src/grid/boundary.c). */
+PetscErrorCode ItGridReadBoundary(ItGrid grid, ItModel model);
+PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse);
+const char    *ItGridBoundaryName(ItBoundaryKind kind);
+/* The two cells whose centres bracket the reset point along a threshold_reset
+   axis, and the weight of the upper one. */
+void           ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w);
 PetscErrorCode ItGridDestroy(ItGrid *grid);
 PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], PetscReal global[]);
 PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);
@@ -191,4 +203,5 @@ static inline PetscInt ItGridMarginalIndex(ItGrid grid, const PetscBool mask[],
 }
 
 /* Option names read here (src/model/option_names.c). */
-extern const ItOptionName ItGridOptionNames[]; /* src/grid/grid.c */
+extern const ItOptionName ItGridOptionNames[];         /* src/grid/grid.c */
+extern const ItOptionName ItGridBoundaryOptionNames[]; /* src/grid/boundary.c */

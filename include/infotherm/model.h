@@ -26,6 +26,11 @@ typedef struct _p_ItModelWork *ItModelWork;
    (ramped schedules, formulas using t). */
 typedef enum { IT_TIME_INDEPENDENT, IT_TIME_PIECEWISE, IT_TIME_CONTINUOUS } ItTimeDependence;
 
+/* The boundary kind of an axis (doc/physics.md §8): zero-flux walls, a
+   circle, or an absorbing upper end whose current is re-injected at a reset
+   point. */
+typedef enum { IT_BOUNDARY_WALL, IT_BOUNDARY_PERIODIC, IT_BOUNDARY_THRESHOLD_RESET } ItBoundaryKind;
+
 PetscErrorCode ItModelRegisterAll(void);
 /* The registered models, k < ItModelGetTypeCount(), in the order registered. */
 PetscInt       ItModelGetTypeCount(void);
@@ -55,7 +60,14 @@ PetscErrorCode   ItModelVariableIndex(ItModel model, const char option[], const 
 PetscErrorCode   ItModelGetDefaultBox(ItModel model, PetscInt axis, PetscInt *n, PetscReal *lo,
                                       PetscReal *hi);
 ItTimeDependence ItModelGetTimeDependence(ItModel model);
-PetscErrorCode   ItModelGetFingerprint(ItModel model, json_t **fingerprint);
+/* The model's own boundary on an axis (a spiking model's threshold and
+   reset; wall for the others) and, for threshold_reset, the base values of
+   its threshold, reset point and refractory time (set: whether the model
+   names them; otherwise -reset_<var>, -refractory_<var> give them). */
+PetscErrorCode ItModelGetBoundary(ItModel model, PetscInt axis, ItBoundaryKind *kind,
+                                  PetscBool *set, PetscReal *threshold, PetscReal *reset,
+                                  PetscReal *refractory);
+PetscErrorCode ItModelGetFingerprint(ItModel model, json_t **fingerprint);
 
 /* Time. */
 PetscErrorCode ItModelGetParameters(ItModel model, PetscReal t, PetscReal p[]);
@@ -85,21 +97,23 @@ typedef enum {
   IT_OPTION_SWITCH   = 1, /* given without a value it means true */
   IT_OPTION_INTEGER  = 2, /* every integer of its value must fit a PetscInt */
   IT_OPTION_LOCAL    = 4, /* of one invocation: analyze does not take it from a snapshot */
-  IT_OPTION_STEERING = 8  /* where and how far a run went: snapshots of one run may differ */
+  IT_OPTION_STEERING = 8, /* where and how far a run went: snapshots of one run may differ */
+  IT_OPTION_PETSC = 16 /* the prefix of a PETSc or SLEPc object's options (PETSc documents them) */
 } ItOptionFlag;
 typedef struct {
   const char *name;
   int         flags; /* ItOptionFlag bits */
 } ItOptionName;
-/* owner: a module ("solve"), or a model type (model_type: what only that
-   model reads). Registering a table twice is a no-op. Not collective. */
-PetscErrorCode ItOptionsRegister(const char owner[], PetscBool model_type,
-                                 const ItOptionName names[]);
+/* owner: a module ("solve") or model types; setup: read by the model or the
+   grid before the options are checked (ItAppSetUp), so that one unused there
+   is one this run does not read; otherwise read later or by another command.
+   Registering a table twice is a no-op. Not collective. */
+PetscErrorCode ItOptionsRegister(const char owner[], PetscBool setup, const ItOptionName names[]);
 /* The registered entry that name (without '-') matches, its owner and
-   whether that is a model type; NULL when none. */
-const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *model_type);
+   whether it is read at set-up; NULL when none. */
+const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *setup);
 /* Every registered entry, k = 0, 1, ... until NULL. */
-const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *model_type);
+const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *setup);
 PetscBool           ItOptionsNameMatches(const char name[], const char entry[]);
 /* The same in structure-of-arrays form, as the Monte Carlo keeps its particles:
    point k < n is x[i*ld + k] and gets A[i*ld + k], D[i*ld + k] (ld >= n).

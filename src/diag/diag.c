@@ -23,7 +23,7 @@
 #define IT_KB 1.380649e-23 /* J/K */
 #define IT_MAX_PAIRS (IT_MAX_DIM * (IT_MAX_DIM - 1) / 2)
 #define IT_MAX_MARGINALS (IT_MAX_DIM + IT_MAX_PAIRS + 2)
-#define IT_NRATE (IT_MAX_DIM + 2) /* Π, Γ_i, İ_X: the integrands of the *_cum columns */
+#define IT_NRATE (IT_MAX_DIM + 3) /* Π, Γ_i, İ_X, ν: the integrands of the *_cum columns */
 
 static PetscLogEvent IT_DIAG_EVALUATE = 0; /* "ItDiagEvaluate" in -log_view */
 
@@ -35,6 +35,8 @@ typedef struct {
   PetscInt heat_rate[IT_MAX_DIM], heat_rate_W[IT_MAX_DIM], heat_rate_ATP[IT_MAX_DIM];
   PetscInt info_flow_X, info_flow_Y, decoding_mse, cost_per_bit;
   PetscInt entropy_production_cum, entropy_flow_cum[IT_MAX_DIM], info_flow_X_cum;
+  /* threshold_reset axes (doc/physics.md §8) */
+  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum;
 } ItDiagColumns;
 
 /* A marginal over the axes of `mask`, stored at `offset`, laid out as grid's
@@ -69,7 +71,8 @@ struct _p_ItDiag {
   /* ln of the reference density for kl_to_stationary (ghosted), if any */
   PetscReal *lnref;
   /* work: ghosted density and its logarithm; marginals (local part, then summed) */
-  Vec        p_local;
+  Vec p_local;
+  Vec p_global, inflow; /* the evaluated density, and the reset's inflow R p into each cell */
   PetscReal *lnp;
   PetscInt   nmarginal, xmarginal, ymarginal, nmarg, offdec;
   ItMarginal marginal[IT_MAX_MARGINALS];
@@ -97,6 +100,9 @@ enum {
   S_KL_RATE,
   S_INFO_X,
   S_INFO_Y,
+  S_RATE,  /* the threshold current: the firing rate */
+  S_RESET, /* the reset jumps' entropy production */
+  S_REFRACTORY,
   S_EP,
   S_FLOW  = S_EP + IT_MAX_DIM,
   S_MOM1  = S_FLOW + IT_MAX_DIM,
@@ -169,11 +175,17 @@ static PetscErrorCode ItDiagReadOptions(ItDiag g) {
   for (PetscInt a = 0; a < d; a++) g->nsensor += g->sensor[a];
   PetscCheck(d == 1 || (g->nsensor > 0 && g->nsensor < d), comm, PETSC_ERR_USER_INPUT,
              "-sensor must name some but not all of the variables");
+  /* NaN fails these first (it would read as absent in the pairing below) */
+  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0 &&
+                 !PetscIsInfOrNanReal(g->temperature) && !PetscIsInfOrNanReal(g->time_unit) &&
+                 !PetscIsInfOrNanReal(g->atp_kT),
+             comm, PETSC_ERR_USER_INPUT,
+             "-temperature and -time_unit must be positive and finite (or absent), -atp_kT "
+             "positive and finite; got %.6g, %.6g, %.6g",
+             (double)g->temperature, (double)g->time_unit, (double)g->atp_kT);
   PetscCheck((g->temperature > 0) == (g->time_unit > 0), comm, PETSC_ERR_USER_INPUT,
              "heat rates in W and ATP/s need both -temperature (K) and -time_unit (seconds per "
              "model time unit)");
-  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0, comm, PETSC_ERR_USER_INPUT,
-             "-temperature and -time_unit must be positive (or absent), -atp_kT positive");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -212,11 +224,18 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
                                   ItModelGetVariableName(g->model, a),
                                   ItModelGetVariableName(g->model, b)));
   }
+  if (g->grid->threshold) {
+    PetscCall(ItDiagAddColumn(g, &col->firing_rate, PETSC_FALSE, "firing_rate", "", ""));
+    PetscCall(ItDiagAddColumn(g, &col->refractory_mass, PETSC_FALSE, "refractory_mass", "", ""));
+  }
   PetscCall(ItDiagAddColumn(g, &col->entropy_rate, PETSC_TRUE, "entropy_rate", "", ""));
   PetscCall(
       ItDiagAddColumn(g, &col->entropy_production, PETSC_FALSE, "entropy_production", "", ""));
   PetscCall(
       ItDiagAddPerVariable(g, col->entropy_production_var, PETSC_FALSE, "entropy_production_%s"));
+  if (g->grid->threshold)
+    PetscCall(ItDiagAddColumn(g, &col->entropy_production_reset, PETSC_FALSE,
+                              "entropy_production_reset", "", ""));
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow, PETSC_FALSE, "entropy_flow_%s"));
   PetscCall(ItDiagAddPerVariable(g, col->heat_rate, PETSC_FALSE, "heat_rate_%s"));
   if (g->temperature > 0 && g->time_unit > 0) {
@@ -235,6 +254,8 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow_cum, PETSC_FALSE, "entropy_flow_%s_cum"));
   if (d > 1)
     PetscCall(ItDiagAddColumn(g, &col->info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
+  if (g->grid->threshold)
+    PetscCall(ItDiagAddColumn(g, &col->spike_count_cum, PETSC_FALSE, "spike_count_cum", "", ""));
   PetscCall(PetscCalloc1(g->ncol, &g->value));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -326,6 +347,7 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
    */
   PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
   PetscCall(DMCreateLocalVector(grid->da, &g->p_local));
+  if (grid->threshold) PetscCall(DMCreateGlobalVector(grid->da, &g->inflow));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
@@ -388,9 +410,12 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
       const PetscReal x = ItGridCoordinate(grid, a, c[a]) - 0.5 * (grid->lo[a] + grid->hi[a]);
       local[S_MOM1 + a] += x * pc;
       local[S_MOM2 + a] += x * x * pc;
-      if (c[a] == 0) local[S_WALL + 2 * a] += pc;
-      if (c[a] == grid->n[a] - 1) local[S_WALL + 2 * a + 1] += pc;
-      if (c[a] == 0 || c[a] == grid->n[a] - 1) wall = PETSC_TRUE;
+      /* walls only: a circle has none, a threshold's density vanishes there by itself */
+      const PetscBool lower = c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC;
+      const PetscBool upper = c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL;
+      if (lower) local[S_WALL + 2 * a] += pc;
+      if (upper) local[S_WALL + 2 * a + 1] += pc;
+      if (lower || upper) wall = PETSC_TRUE;
     }
     if (wall) local[S_BOUNDARY] += pc;
   }
@@ -412,11 +437,11 @@ static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt 
     PetscInt          k = ItDiagMarginalIndex(g, m, c);
     px_l                = g->marg[k];
     lnpx_l              = g->lnmarg[k];
-    c[a]++;
-    k      = ItDiagMarginalIndex(g, m, c);
-    px_r   = g->marg[k];
-    lnpx_r = g->lnmarg[k];
-    c[a]--;
+    c[a]                = (c[a] + 1) % grid->n[a]; /* the wrapping face of a periodic axis */
+    k                   = ItDiagMarginalIndex(g, m, c);
+    px_r                = g->marg[k];
+    lnpx_r              = g->lnmarg[k];
+    c[a]                = c[a] == 0 ? grid->n[a] - 1 : c[a] - 1;
   }
   c[a]++;
   off = ItFPFaceOffset(grid, a, c);
@@ -436,7 +461,73 @@ static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt 
     local[S_KL_RATE] += J * ((g->lnp[r] - g->lnref[r]) - (g->lnp[o] - g->lnref[o])) * inv_h;
 }
 
-/* Every interior face on the high side of an owned cell. */
+/* The threshold face past the last cell c (ghosted offset o) along axis a:
+   its current K leaves the system there and re-enters at the reset
+   (ItDiagResetSums adds the arrival). Its half cell's medium entropy
+   K ln(lo/hi) = K A h/(2D) joins Γ_a and Π_a; the departure's system entropy
+   joins dS/dt and the reset's Π (doc/physics.md §8.3). */
+static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
+                                const PetscScalar *pl, PetscReal local[]) {
+  ItGrid           grid = g->grid;
+  const PetscReal *lo, *hi, inv_h = 1 / grid->h[a], pc = PetscRealPart(pl[o]);
+  PetscInt         off;
+  PetscReal        K, phi;
+
+  (void)ItFacesGetAxis(g->faces, a, &lo, &hi, NULL, NULL);
+  c[a]++;
+  off = ItFPFaceOffset(grid, a, c);
+  c[a]--;
+  K = lo[off] * pc * inv_h;
+  local[S_RATE] += K;
+  local[S_REFRACTORY] += K * grid->refractory[a];
+  if (!(pc > 0 && lo[off] > 0 && hi[off] > 0)) return;
+  local[S_FLOW + a] += K * PetscLogReal(lo[off] / hi[off]);
+  local[S_EP + a] += K * PetscLogReal(lo[off] / hi[off]);
+  local[S_ENTROPY_RATE] += K * g->lnp[o];
+  local[S_RESET] += K * g->lnp[o];
+  if (grid->dim > 1) {
+    const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
+    const PetscInt    k = ItDiagMarginalIndex(g, m, c);
+    phi                 = g->marg[k] > 0 ? g->lnp[o] - g->lnmarg[k] : 0;
+    local[g->sensor[a] ? S_INFO_X : S_INFO_Y] -= K * phi;
+  }
+  if (g->lnref && g->lnref[o] > PETSC_MIN_REAL) local[S_KL_RATE] -= K * (g->lnp[o] - g->lnref[o]);
+}
+
+/* The arrivals of the reset jumps: cell c gains (R p)_c (the inflow, every
+   threshold_reset axis' share), whose terms are those of the departures
+   (ItDiagThresholdFace) with the opposite sign. The information terms use
+   the marginal of the set holding the threshold_reset axes' first. */
+static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
+  ItGrid             grid = g->grid;
+  const PetscScalar *in;
+  PetscInt           axis = 0;
+
+  PetscFunctionBegin;
+  if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
+  while (grid->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
+  PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
+  PetscCall(VecGetArrayRead(g->inflow, &in));
+  ItGridForOwned(grid, c, l) {
+    const PetscInt  o = ItGridGhostedOffset(grid, c);
+    const PetscReal K = PetscRealPart(in[l]);
+    if (K == 0 || !(PetscRealPart(pl[o]) > 0)) continue;
+    local[S_ENTROPY_RATE] -= K * g->lnp[o];
+    local[S_RESET] -= K * g->lnp[o];
+    if (grid->dim > 1) {
+      const ItMarginal *m = &g->marginal[g->sensor[axis] ? g->xmarginal : g->ymarginal];
+      const PetscInt    k = ItDiagMarginalIndex(g, m, c);
+      if (g->marg[k] > 0)
+        local[g->sensor[axis] ? S_INFO_X : S_INFO_Y] += K * (g->lnp[o] - g->lnmarg[k]);
+    }
+    if (g->lnref && g->lnref[o] > PETSC_MIN_REAL) local[S_KL_RATE] += K * (g->lnp[o] - g->lnref[o]);
+  }
+  PetscCall(VecRestoreArrayRead(g->inflow, &in));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every face on the high side of an owned cell but the walls: the interior
+   ones, a periodic axis' wrapping one, a threshold. */
 static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid grid = g->grid;
 
@@ -445,7 +536,9 @@ static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
     (void)l;
     for (PetscInt a = 0; a < grid->dim; a++) {
       PetscInt r;
-      if (c[a] == grid->n[a] - 1) continue;
+      if (c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
+        ItDiagThresholdFace(g, a, c, o, pl, local);
+      if (c[a] == grid->n[a] - 1 && grid->boundary[a] != IT_BOUNDARY_PERIODIC) continue;
       c[a]++;
       r = ItGridGhostedOffset(grid, c);
       c[a]--;
@@ -498,6 +591,7 @@ static PetscErrorCode ItDiagSums(ItDiag g, const PetscScalar *pl, PetscReal loca
     PetscCall(ItDiagFourthSums(g, pl, local));
   else
     ItDiagFaceSums(g, pl, local);
+  PetscCall(ItDiagResetSums(g, pl, local));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -537,6 +631,12 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
       value[col->heat_rate_ATP[a]] = sum[S_FLOW + a] / g->atp_kT / g->time_unit;
     }
     ep += sum[S_EP + a];
+  }
+  if (grid->threshold) {
+    value[col->firing_rate]              = sum[S_RATE];
+    value[col->refractory_mass]          = sum[S_REFRACTORY];
+    value[col->entropy_production_reset] = sum[S_RESET];
+    ep += sum[S_RESET];
   }
   value[col->entropy_production] = ep;
   value[col->entropy_rate]       = sum[S_ENTROPY_RATE] * info;
@@ -597,12 +697,13 @@ static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
 static void ItDiagRates(ItDiag g, const PetscReal sum[], PetscReal rate[]) {
   const PetscInt d = g->grid->dim;
 
-  rate[0] = 0;
+  rate[0] = sum[S_RESET];
   for (PetscInt a = 0; a < d; a++) {
     rate[0] += sum[S_EP + a];
     rate[1 + a] = sum[S_FLOW + a];
   }
   rate[1 + d] = d > 1 ? sum[S_INFO_X] : 0;
+  rate[2 + d] = sum[S_RATE];
 }
 
 /* At a switch of a held schedule, the integrands with the parameters' limit
@@ -645,7 +746,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
-  g->t = t;
+  g->t        = t;
+  g->p_global = p;
   PetscCall(DMGlobalToLocalBegin(grid->da, p, INSERT_VALUES, g->p_local));
   PetscCall(DMGlobalToLocalEnd(grid->da, p, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
@@ -663,6 +765,12 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItDiagInformation(g, sum);
   PetscCall(PetscLogEventEnd(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The integrands of the *_cum columns: Π, Γ_i, İ_X, and the firing rate on
+   a grid with a threshold. */
+static PetscInt ItDiagRateCount(ItDiag g) {
+  return g->grid->dim + 2 + (g->grid->threshold ? 1 : 0);
 }
 
 /* The integral over [t1, t2] of the quadratic through (t0, f0), (t1, f1),
@@ -688,7 +796,7 @@ static PetscReal ItDiagQuadratic(PetscReal t0, PetscReal t1, PetscReal t2, Petsc
    limit) and the next one starts from those of the right limit, which differ
    at a switch of a held schedule. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
-  const PetscInt  d = g->grid->dim, n = d + 2;
+  const PetscInt  d = g->grid->dim, n = ItDiagRateCount(g);
   const PetscReal ln2 = PetscLogReal(2.0);
 
   PetscFunctionBegin;
@@ -712,17 +820,18 @@ PetscErrorCode ItDiagAccumulate(ItDiag g) {
   g->value[g->col.entropy_production_cum] = g->cum[0];
   for (PetscInt a = 0; a < d; a++) g->value[g->col.entropy_flow_cum[a]] = g->cum[1 + a];
   if (d > 1) g->value[g->col.info_flow_X_cum] = g->cum[1 + d] * (g->bits ? 1 / ln2 : 1);
+  if (g->grid->threshold) g->value[g->col.spike_count_cum] = g->cum[2 + d];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The state of the cumulative integrals: have_prev, t_prev, cum[d+2],
    rate_prev[d+2], have_prev2, t_prev2, rate_prev2[d+2]. */
 PetscInt ItDiagGetStateSize(ItDiag g) {
-  return 4 + 3 * (g->grid->dim + 2);
+  return 4 + 3 * ItDiagRateCount(g);
 }
 
 PetscErrorCode ItDiagGetState(ItDiag g, PetscReal state[]) {
-  const PetscInt n = g->grid->dim + 2;
+  const PetscInt n = ItDiagRateCount(g);
 
   PetscFunctionBegin;
   state[0] = g->have_prev;
@@ -737,7 +846,7 @@ PetscErrorCode ItDiagGetState(ItDiag g, PetscReal state[]) {
 
 /* Restores the cumulative integrals (a restart): the next evaluation continues them. */
 PetscErrorCode ItDiagSetState(ItDiag g, const PetscReal state[]) {
-  const PetscInt n = g->grid->dim + 2;
+  const PetscInt n = ItDiagRateCount(g);
 
   PetscFunctionBegin;
   g->have_prev = (PetscBool)(state[0] != 0);
@@ -839,6 +948,7 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   PetscCall(PetscFree(g->lnp));
   PetscCall(PetscFree(g->lnref));
   PetscCall(VecDestroy(&g->p_local));
+  PetscCall(VecDestroy(&g->inflow));
   PetscCall(ItFacesDestroy(&g->faces));
   PetscCall(PetscFree(g));
   *diag = NULL;

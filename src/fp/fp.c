@@ -22,6 +22,7 @@ struct _p_ItFaces {
   ItModelWork work; /* the faces' own evaluation workspace: the model stays const */
   PetscReal   t;
   PetscBool   computed;
+  PetscInt    state;            /* counts the computations: readers see that the faces changed */
   PetscBool   level;            /* a multigrid level's faces: bad faces left out, not refused */
   PetscReal   p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal  *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
@@ -37,6 +38,7 @@ struct _p_ItFaces {
      diffusion, and the point (the face, or the cell whose diffusion fails) */
   PetscInt  bad_axis;
   PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
+  Mat       reset; /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
 };
 
 /* What fails at a bad face. */
@@ -93,6 +95,12 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->t      = PETSC_MIN_REAL;
   f->order  = grid->order_fp;
   f->peclet = grid->peclet;
+  for (PetscInt a = 0; a < d; a++)
+    PetscCheck(f->order == 2 || grid->boundary[a] == IT_BOUNDARY_WALL, grid->comm,
+               PETSC_ERR_USER_INPUT,
+               "-fp_order 4 has walls only; the %s boundary of %s needs -fp_order 2",
+               ItGridBoundaryName(grid->boundary[a]), ItModelGetVariableName(model, a));
+  if (grid->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
@@ -135,6 +143,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
     PetscCall(PetscFree(f->w4[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
+  PetscCall(MatDestroy(&f->reset));
   PetscCall(ItModelWorkDestroy(&f->work));
   PetscCall(PetscFree(*faces));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -169,11 +178,15 @@ static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscIn
   const PetscInt nface = xm + 1, npt = nface + xm + 2;
 
   PetscFunctionBegin;
-  /* faces xs .. xs+xm (face k lies between cells k-1 and k), then cells xs-1 .. xs+xm */
+  /* faces xs .. xs+xm (face k lies between cells k-1 and k), then cells xs-1 .. xs+xm; on a
+     periodic axis face 0 is face n and the cells beyond the ends wrap, so that both ends'
+     coefficients are the same numbers */
   for (PetscInt k = 0; k < npt; k++) {
+    const PetscBool periodic = (PetscBool)(grid->boundary[a] == IT_BOUNDARY_PERIODIC);
+    const PetscInt  n = grid->n[a], face = xs + k, cell = xs - 1 + (k - nface);
     for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
-    f->x[k * d + a] = k < nface ? grid->lo[a] + (xs + k) * grid->h[a]
-                                : ItGridCoordinate(grid, a, xs - 1 + (k - nface));
+    f->x[k * d + a] = k < nface ? grid->lo[a] + (periodic && face == 0 ? n : face) * grid->h[a]
+                                : ItGridCoordinate(grid, a, periodic ? (cell + n) % n : cell);
   }
   PetscCall(ItModelEvaluateWork(f->work, f->t, p, npt, f->x, f->A, f->D));
   if (irr) {
@@ -224,7 +237,22 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
     c[a]    = xs + k;
     off     = ItFPFaceOffset(grid, a, c);
     lo[off] = hi[off] = 0;
-    if (c[a] == 0 || c[a] == grid->n[a]) continue; /* a wall: zero flux */
+    if ((c[a] == 0 || c[a] == grid->n[a]) && grid->boundary[a] != IT_BOUNDARY_PERIODIC) {
+      /* a wall: zero flux; the threshold's absorbing face (doc/physics.md §8.2) */
+      if (c[a] == 0 || grid->boundary[a] == IT_BOUNDARY_WALL) continue;
+      if (PetscIsInfOrNanReal(Af) || !(Df > 0 && f->Dcell[k] > 0) || PetscIsInfOrNanReal(Df) ||
+          PetscIsInfOrNanReal(f->Dcell[k])) {
+        ItFacesRecordBad(f, a, c, PetscIsInfOrNanReal(Af) ? IT_FACE_DRIFT : IT_FACE_DIFFUSION, Af,
+                         Df, point);
+        continue;
+      }
+      ItFPThresholdFace(h, Af, Df, f->Dcell[k], &lo[off], &hi[off]);
+      if (!(lo[off] > 0) || PetscIsInfOrNanReal(lo[off]) || PetscIsInfOrNanReal(hi[off])) {
+        ItFacesRecordBad(f, a, c, IT_FACE_PECLET, Af, Df, point);
+        lo[off] = hi[off] = 0;
+      }
+      continue;
+    }
     if (PetscIsInfOrNanReal(Af)) {
       ItFacesRecordBad(f, a, c, IT_FACE_DRIFT, Af, Df, point);
       continue;
@@ -386,9 +414,18 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
   if (!f->level) PetscCall(ItFacesCheck(f));
+  if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
   f->computed = PETSC_TRUE;
+  f->state++;
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* How many times the coefficients were computed: a consumer that does not
+   write the faces (a multigrid hierarchy over its caller's fine faces) sees
+   from it whether they changed. Not collective. */
+PetscInt ItFacesGetState(ItFaces f) {
+  return f->state;
 }
 
 /* The face coefficients at time t: a pure function of the model, the grid
@@ -497,9 +534,11 @@ static inline PetscInt ItFPRow(ItFaces f, PetscInt c[], PetscInt col[], PetscSca
     c[a]++;
     off_hi = ItFPFaceOffset(grid, a, c);
     c[a]--;
-    /* low face: J = lo p_{c-1} - hi p_c enters cell c with + */
+    /* low face: J = lo p_{c-1} - hi p_c enters cell c with + (a periodic axis wraps: the
+       DMDA's ghosts hold cells -1 and n) */
+    const PetscBool periodic = (PetscBool)(grid->boundary[a] == IT_BOUNDARY_PERIODIC);
     val[0] -= f->hi[a][off_lo] / h;
-    if (c[a] > 0) {
+    if (c[a] > 0 || periodic) {
       c[a]--;
       col[ncol]   = ItGridGhostedOffset(grid, c);
       val[ncol++] = f->lo[a][off_lo] / h;
@@ -507,7 +546,7 @@ static inline PetscInt ItFPRow(ItFaces f, PetscInt c[], PetscInt col[], PetscSca
     }
     /* high face: J = lo p_c - hi p_{c+1} leaves cell c */
     val[0] -= f->lo[a][off_hi] / h;
-    if (c[a] < grid->n[a] - 1) {
+    if (c[a] < grid->n[a] - 1 || periodic) {
       c[a]++;
       col[ncol]   = ItGridGhostedOffset(grid, c);
       val[ncol++] = f->hi[a][off_hi] / h;
@@ -538,6 +577,7 @@ PetscErrorCode ItFPAssembleShifted(ItFaces f, PetscReal shift, PetscReal scale, 
     for (PetscInt k = 1; k < ncol; k++) val[k] = -scale * val[k];
     PetscCall(MatSetValuesLocal(J, 1, &col[0], ncol, col, val, INSERT_VALUES));
   }
+  if (f->reset) PetscCall(ItFPResetAddTo(f->reset, scale, J));
   PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
   PetscCall(PetscLogEventEnd(event, 0, 0, 0, 0));
@@ -648,6 +688,7 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
   PetscCall(DMRestoreLocalVector(grid->da, &local));
+  if (f->reset) PetscCall(MatMultAdd(f->reset, p, Lp, Lp)); /* the re-injection */
   PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -807,6 +848,12 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The reset matrix R of a grid with a threshold_reset axis (NULL otherwise),
+   assembled with the faces. */
+Mat ItFacesGetReset(ItFaces faces) {
+  return faces->reset;
+}
+
 /* The operator's order: 2 (Scharfetter–Gummel) or 4. */
 PetscInt ItFacesGetOrder(ItFaces faces) {
   return faces->order;
@@ -822,7 +869,9 @@ PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J) {
     PetscCall(MatSetLocalToGlobalMapping(*J, ltog, ltog));
   } else
     PetscCall(DMCreateMatrix(grid->da, J));
-  PetscCall(MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+  /* the reset's entries (src/fp/boundary.c) join the stencil's on the first assembly */
+  PetscCall(
+      MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, grid->threshold ? PETSC_FALSE : PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -29,13 +29,28 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
       chosen[a] = PETSC_TRUE;
       PetscCall(PetscFree(names[k]));
     }
-  } else
-    for (PetscInt k = 0; k < PetscMin(3, d); k++) { /* the largest axis not chosen yet */
+  } else {
+    PetscInt nchosen = 0;
+    for (PetscInt a = 0; a < d; a++) /* a periodic axis needs the DMDA's periodic boundary */
+      if (g->boundary[a] == IT_BOUNDARY_PERIODIC) {
+        chosen[a] = PETSC_TRUE;
+        nchosen++;
+      }
+    PetscCheck(nchosen <= 3, g->comm, PETSC_ERR_USER_INPUT,
+               "-grid_boundary: %" PetscInt_FMT " periodic axes; at most 3 can be periodic",
+               nchosen);
+    for (PetscInt k = nchosen; k < PetscMin(3, d); k++) { /* the largest axis not chosen yet */
       PetscInt best = -1;
       for (PetscInt a = 0; a < d; a++)
         if (!chosen[a] && (best < 0 || g->n[a] > g->n[best])) best = a;
       chosen[best] = PETSC_TRUE;
     }
+  }
+  for (PetscInt a = 0; a < d; a++)
+    PetscCheck(chosen[a] || g->boundary[a] != IT_BOUNDARY_PERIODIC, g->comm, PETSC_ERR_USER_INPUT,
+               "-grid_distribute leaves out the periodic axis %s: name it (a periodic axis is "
+               "one the DMDA distributes)",
+               ItModelGetVariableName(model, a));
   g->ndist = 0;
   for (PetscInt a = 0; a < d; a++)
     if (chosen[a]) g->dist[g->ndist++] = a;
@@ -54,7 +69,7 @@ const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
                                           {"grid_lo", 0},
                                           {"grid_hi", 0},
                                           {"grid_distribute", 0},
-                                          {"fp_order", 0},
+                                          {"fp_order", IT_OPTION_INTEGER},
                                           {"fp_peclet", 0},
                                           {NULL, 0}};
 
@@ -136,6 +151,7 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
     g->hi[i] = 1;
     g->h[i]  = 1;
   }
+  PetscCall(ItGridReadBoundary(g, model));
   PetscCall(ItGridChooseDistribution(g, model, setdist, ndist, dist));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -255,10 +271,11 @@ static PetscErrorCode ItGridCreateMatrixDA(ItGrid g, const PetscInt n[]) {
    keeps the fine grid's ranks along each distributed axis and, where the fine
    ranges divide by the factor, owns the parents of each rank's fine cells. */
 static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
-  PetscInt    n[3] = {1, 1, 1}, xs[3] = {0}, xm[3] = {1, 1, 1}, gxs[3] = {0}, gxm[3] = {1, 1, 1};
-  PetscReal   lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
-  PetscInt    start = 0;
-  PetscMPIInt rank;
+  PetscInt       n[3] = {1, 1, 1}, xs[3] = {0}, xm[3] = {1, 1, 1}, gxs[3] = {0}, gxm[3] = {1, 1, 1};
+  PetscReal      lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
+  DMBoundaryType bt[3] = {DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE};
+  PetscInt       start = 0;
+  PetscMPIInt    rank;
 
   PetscFunctionBegin;
   ItGridSetOrder(g);
@@ -267,12 +284,16 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
     n[j]             = g->n[a];
     lo[j]            = ItGridCoordinate(g, a, 0);
     hi[j]            = ItGridCoordinate(g, a, g->n[a] - 1);
+    if (g->boundary[a] == IT_BOUNDARY_PERIODIC) { /* the circle: the DMDA spaces n cells over it */
+      bt[j] = DM_BOUNDARY_PERIODIC;
+      hi[j] = ItGridCoordinate(g, a, g->n[a]);
+    }
   }
   PetscCall(DMDACreate(g->comm, &g->da));
   PetscCall(DMSetDimension(g->da, g->ndist));
   PetscCall(DMDASetSizes(g->da, n[0], n[1], n[2]));
   if (fine) PetscCall(ItGridAlignCoarse(g, fine, factor));
-  PetscCall(DMDASetBoundaryType(g->da, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
+  PetscCall(DMDASetBoundaryType(g->da, bt[0], bt[1], bt[2]));
   PetscCall(DMDASetDof(g->da, g->dof));
   PetscCall(DMDASetStencilType(g->da, DMDA_STENCIL_STAR));
   PetscCall(DMDASetStencilWidth(g->da, g->width));
@@ -360,6 +381,7 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
   g->peclet   = fine->peclet;
   g->width    = order / 2;
   for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
+  PetscCall(ItGridCopyBoundary(fine, g));
   g->cell_volume = 1.0;
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
     g->n[i]  = i < g->dim ? fine->n[i] / factor : 1;

@@ -45,7 +45,8 @@ PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
                             ItModelGetVariableName(mc->model, a)));
     PetscCall(ItDiagFindColumn(diag, name, &cc->fp_cum_column[a]));
   }
-  PetscCall(PetscMalloc1(IT_MAX_DIM, &cc->fp_cum_prev));
+  PetscCall(ItDiagFindColumn(diag, "spike_count_cum", &cc->fp_spike_column));
+  PetscCall(PetscCalloc1(IT_MAX_DIM + 1, &cc->fp_cum_prev));
   *out = cc;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -112,6 +113,12 @@ static PetscErrorCode ItCrosscheckFPValueSince(ItCrosscheck cc, PetscInt q, Pets
       if (!PetscIsInfOrNanReal(t_prev) && t > t_prev) *fp = (cum - cum_prev[a]) / (t - t_prev);
       PetscFunctionReturn(PETSC_SUCCESS);
     }
+  if (q == mc->col.firing_rate) { /* the interval mean, as the particles count it */
+    const PetscReal cum = fp_values[cc->fp_spike_column];
+    if (!PetscIsInfOrNanReal(t_prev) && t > t_prev)
+      *fp = (cum - cum_prev[IT_MAX_DIM]) / (t - t_prev);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt a = 0, kc = 0; a < d; a++)
     for (PetscInt b = a + 1; b < d; b++, kc++)
       if (q == mc->col.cov[kc]) {
@@ -166,6 +173,7 @@ PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_
     cc->se[k * nq + q]  = mc->stderr_[q];
   }
   for (PetscInt a = 0; a < d; a++) cc->fp_cum_prev[a] = fp_values[cc->fp_cum_column[a]];
+  if (cc->fp_spike_column >= 0) cc->fp_cum_prev[IT_MAX_DIM] = fp_values[cc->fp_spike_column];
   cc->fp_t_prev = t;
   cc->ntime++;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -214,7 +222,7 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_err));
   for (PetscInt L = 0; L < nlevel; L++) {
-    PetscReal cum[IT_MAX_DIM] = {0}, t_prev = (PetscReal)NAN;
+    PetscReal cum[IT_MAX_DIM + 1] = {0}, t_prev = (PetscReal)NAN;
     PetscCall(PetscMalloc1(nt * nq, &fp[L]));
     for (PetscInt k = 0; k < nt; k++) {
       const PetscReal *row = &values[L][k * ncol];
@@ -222,6 +230,7 @@ PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
         PetscCall(ItCrosscheckFPValueSince(cc, q, cc->t[k], t_prev, cum, row, &cov[L][k * d * d],
                                            &fp[L][k * nq + q]));
       for (PetscInt a = 0; a < d; a++) cum[a] = row[cc->fp_cum_column[a]];
+      if (cc->fp_spike_column >= 0) cum[IT_MAX_DIM] = row[cc->fp_spike_column];
       t_prev = cc->t[k];
     }
   }

@@ -92,6 +92,10 @@ static PetscErrorCode ItMCCreateColumns(ItMC mc) {
   for (PetscInt a = 0; a < d; a++)
     IT_MC_COLUMN(&mc->col.entropy_flow_cum[a], PETSC_TRUE, "entropy_flow_%s_cum",
                  ItModelGetVariableName(model, a));
+  if (mc->grid->threshold) { /* the spikes per particle: independent, judged */
+    IT_MC_COLUMN(&mc->col.firing_rate, PETSC_TRUE, "firing_rate");
+    IT_MC_COLUMN(&mc->col.spike_count_cum, PETSC_TRUE, "spike_count_cum");
+  }
 #undef IT_MC_COLUMN
   PetscCall(PetscCalloc2(mc->ncol, &mc->value, mc->ncol, &mc->stderr_));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -619,6 +623,17 @@ static void ItMCSetFlowColumns(ItMC mc, const PetscReal total[], PetscReal N) {
     value[mc->col.heat_rate[i]]    = value[mc->col.entropy_flow[i]];
     se[mc->col.heat_rate[i]]       = se[mc->col.entropy_flow[i]];
   }
+  if (mc->spikes) { /* the spikes per particle since t = 0 and since the last estimate */
+    const PetscReal *s = &total[1 + 5 * d], m = s[0] / N, m2 = s[1] / N, w = s[2] / N,
+                    w2             = s[3] / N;
+    value[mc->col.spike_count_cum] = m;
+    se[mc->col.spike_count_cum] =
+        N > 1 ? PetscSqrtReal(PetscMax(m2 - m * m, 0) / (N - 1)) : (PetscReal)NAN;
+    value[mc->col.firing_rate] = interval > 0 ? w / interval : (PetscReal)NAN;
+    se[mc->col.firing_rate]    = interval > 0 && N > 1
+                                     ? PetscSqrtReal(PetscMax(w2 - w * w, 0) / (N - 1)) / interval
+                                     : (PetscReal)NAN;
+  }
 }
 
 /* Adds the particles k0 <= k < k1 (local indices, one block) to the q sums s[] of one pass,
@@ -668,12 +683,20 @@ static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscIn
     s[1 + 3 * d + i] += sw;
     s[1 + 4 * d + i] += sw2;
   }
+  if (mc->spikes)
+    for (PetscInt k = k0; k < k1; k++) {
+      const PetscReal n = mc->spikes[k], w = n - mc->spikes_prev[k];
+      s[1 + 5 * d] += n;
+      s[2 + 5 * d] += n * n;
+      s[3 + 5 * d] += w;
+      s[4 + 5 * d] += w * w;
+    }
 }
 
 /* Pass 1 over the particles: counts per batch, the means and the medium
    entropy columns. Collective. */
 static PetscErrorCode ItMCMeanPass(ItMC mc, ItMCMoments *mo) {
-  const PetscInt d = mc->grid->dim, q = 1 + 5 * d;
+  const PetscInt d = mc->grid->dim, q = 1 + 5 * d + (mc->spikes ? 4 : 0);
   PetscReal     *total, *batch;
 
   PetscFunctionBegin;
@@ -918,6 +941,7 @@ PetscErrorCode ItMCEstimate(ItMC mc, Vec reference) {
   PetscCall(PetscFree(bstat));
   PetscCall(PetscFree(mo.batch_cov));
   PetscCall(PetscArraycpy(mc->medium_prev, mc->medium, mc->nlocal * d));
+  if (mc->spikes) PetscCall(PetscArraycpy(mc->spikes_prev, mc->spikes, mc->nlocal));
   mc->t_prev = mc->t;
   PetscCall(PetscTime(&end));
   mc->estimate_time += end - start;
@@ -1017,6 +1041,7 @@ PetscErrorCode ItMCDestroy(ItMC *mcp) {
   PetscFunctionBegin;
   if (!mc) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree3(mc->x, mc->medium, mc->medium_prev));
+  PetscCall(PetscFree2(mc->spikes, mc->spikes_prev));
   if (mc->fft_plan_forward) fftw_destroy_plan((fftw_plan)mc->fft_plan_forward);
   if (mc->fft_plan_backward) fftw_destroy_plan((fftw_plan)mc->fft_plan_backward);
   if (mc->fft_data) fftw_free(mc->fft_data);

@@ -12,6 +12,16 @@
    uses deviates s d .. s d + d - 1. So a particle's path does not depend on
    which rank integrates it.
 
+   Boundary kinds (doc/physics.md §8): a periodic axis wraps the particle
+   (the medium entropy takes the unwrapped step); a threshold_reset axis
+   absorbs it when the step ends past the threshold, or, ending below,
+   with the Brownian bridge's probability of having crossed within the step,
+   exp(-(th - x)(th - x')/(D h)) (a uniform per particle and step, Philox
+   counter (step, 2, 0, 0)), which keeps the scheme's weak order for
+   first passages; it then counts a spike, takes the medium entropy of the
+   path up to the threshold, and restarts at the reset point (no medium
+   entropy for the jump, the convention of §8.3).
+
    The particles are stored by variable (x[i*nlocal + k], likewise the medium
    entropy) and integrated in tiles of consecutive particles: each step of a
    tile is one bulk evaluation of the model and a few loops over the tile that
@@ -423,6 +433,8 @@ static PetscErrorCode ItMCDistribute(ItMC mc) {
   if (mc->nlocal < 0) mc->nlocal = 0;
   PetscCall(PetscMalloc3(mc->nlocal * d, &mc->x, mc->nlocal * d, &mc->medium, mc->nlocal * d,
                          &mc->medium_prev));
+  if (mc->grid->threshold)
+    PetscCall(PetscCalloc2(mc->nlocal + 1, &mc->spikes, mc->nlocal + 1, &mc->spikes_prev));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -434,6 +446,12 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscInt nbw;
 
   PetscFunctionBegin;
+  for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
+    PetscCheck(grid->refractory[i] == 0, grid->comm, PETSC_ERR_USER_INPUT,
+               "a refractory time (%g on %s): the Monte Carlo re-injects at once; set it to 0 "
+               "(-tau_ref 0 or -refractory_%s 0)",
+               (double)grid->refractory[i], ItModelGetVariableName(model, i),
+               ItModelGetVariableName(model, i));
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (doc/physics.md 3b) */
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
@@ -587,6 +605,10 @@ PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0) {
     PetscCall(ItMCSampleDensity(mc, p0));
   PetscCall(PetscArrayzero(mc->medium, mc->nlocal * d));
   PetscCall(PetscArrayzero(mc->medium_prev, mc->nlocal * d));
+  if (mc->spikes) {
+    PetscCall(PetscArrayzero(mc->spikes, mc->nlocal));
+    PetscCall(PetscArrayzero(mc->spikes_prev, mc->nlocal));
+  }
   mc->t      = 0;
   mc->t_prev = 0;
   mc->step   = 0;
@@ -605,6 +627,7 @@ typedef struct {
   PetscReal *xn, *An, *Dn, *Fn, *dW; /* the new point (or x̄), A, D and F there, the noise */
   PetscReal *sigma;                  /* sqrt(2 D_i h) */
   PetscReal *xw, *Aw, *Dm, *Dp;      /* ItMCForce's shifted points (non-additive noise) */
+  PetscReal *crossed;                /* threshold_reset rows: 1 where the step crossed, else 0 */
   void      *mem;
 } ItMCWork;
 
@@ -621,26 +644,27 @@ static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
   w->avx512 = PETSC_FALSE;
 #endif
   /* 64-byte aligned rows (T is a multiple of 8) */
-  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (4 + 20 * d) + 64, &w->mem));
+  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (4 + 21 * d) + 64, &w->mem));
   wrow = (uint64_t *)(((uintptr_t)w->mem + 63) & ~(uintptr_t)63);
   for (int j = 0; j < 4; j++) w->word[j] = wrow + j * T;
-  row       = (PetscReal *)(wrow + 4 * T);
-  w->z      = row;
-  w->x      = (row += 4 * d * T);
-  w->medium = (row += d * T);
-  w->A      = (row += d * T);
-  w->D      = (row += d * T);
-  w->F      = (row += d * T);
-  w->xn     = (row += d * T);
-  w->An     = (row += d * T);
-  w->Dn     = (row += d * T);
-  w->Fn     = (row += d * T);
-  w->dW     = (row += d * T);
-  w->xw     = (row += d * T);
-  w->Aw     = (row += d * T);
-  w->Dm     = (row += d * T);
-  w->Dp     = (row += d * T);
-  w->sigma  = (row += d * T);
+  row        = (PetscReal *)(wrow + 4 * T);
+  w->z       = row;
+  w->x       = (row += 4 * d * T);
+  w->medium  = (row += d * T);
+  w->A       = (row += d * T);
+  w->D       = (row += d * T);
+  w->F       = (row += d * T);
+  w->xn      = (row += d * T);
+  w->An      = (row += d * T);
+  w->Dn      = (row += d * T);
+  w->Fn      = (row += d * T);
+  w->dW      = (row += d * T);
+  w->xw      = (row += d * T);
+  w->Aw      = (row += d * T);
+  w->Dm      = (row += d * T);
+  w->Dp      = (row += d * T);
+  w->sigma   = (row += d * T);
+  w->crossed = (row += d * T);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -773,6 +797,65 @@ static void ItMCReflectRow(PetscInt n, PetscReal lo, PetscReal hi, PetscReal xn[
   for (PetscInt k = 0; k < n; k++) xn[k] = ItMCReflect(xn[k], lo, hi);
 }
 
+/* The threshold of axis i over one step of h from x to xn (rows of n, the
+   diffusion D at x): a particle ending past it, or below it with the
+   Brownian bridge's crossing probability exp(-(th - x)(th - xn)/(D h)),
+   crossed; it ends the step on the threshold (crossed row i: 1). Returns the
+   number that crossed. */
+static PetscInt ItMCThreshold(ItMC mc, PetscInt i, PetscInt64 step, PetscInt64 first, PetscInt n,
+                              PetscReal h, ItMCWork *w) {
+  const PetscInt  T  = w->T;
+  const PetscReal th = mc->grid->hi[i], *x = &w->x[i * T], *D = &w->D[i * T];
+  PetscReal      *xn     = &w->xn[i * T];
+  PetscInt        ncross = 0;
+
+  ItMCPhilox(w->avx512, (uint64_t)mc->seed, (uint64_t)first, (uint64_t)step, 2, n, w->word);
+  for (PetscInt k = 0; k < n; k++) {
+    const PetscReal u     = ((double)(w->word[0][k] >> 11) + 0.5) * 0x1.0p-53;
+    PetscBool       cross = (PetscBool)(xn[k] >= th);
+    if (!cross) cross = (PetscBool)(u < PetscExpReal(-(th - x[k]) * (th - xn[k]) / (D[k] * h)));
+    if (cross) {
+      xn[k] = th;
+      ncross++;
+    }
+    w->crossed[i * T + k] = cross ? 1 : 0;
+  }
+  return ncross;
+}
+
+/* The particles that crossed restart at the reset point with a spike
+   counted; the drift, diffusion and force there. */
+static PetscErrorCode ItMCReset(ItMC mc, PetscInt i, PetscInt k0, PetscInt n, PetscReal t,
+                                ItMCWork *w) {
+  const PetscInt T = w->T, d = mc->grid->dim;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < n; k++)
+    if (w->crossed[i * T + k] != 0) {
+      w->x[i * T + k] = mc->grid->reset[i];
+      mc->spikes[k0 + k] += 1;
+    }
+  PetscCall(ItMCEvaluateSoA(mc, t, n, T, w->x, w->A, w->D));
+  if (mc->additive)
+    for (PetscInt a = 0; a < d; a++)
+      for (PetscInt k = 0; k < n; k++) w->F[a * T + k] = w->A[a * T + k] / w->D[a * T + k];
+  else
+    PetscCall(ItMCForce(mc, t, n, w->x, w->A, w->D, w, w->F));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A periodic axis' row wrapped into [lo, hi). */
+static void ItMCWrapRow(PetscInt n, PetscReal lo, PetscReal hi, PetscReal x[]) {
+  const PetscReal L = hi - lo;
+
+  for (PetscInt k = 0; k < n; k++)
+    if (x[k] < lo || x[k] >= hi) {
+      PetscReal y = PetscFmodReal(x[k] - lo, L);
+      if (y < 0) y += L;
+      x[k] = lo + y;
+    }
+}
+
 /* Integrates the n particles k0.. of this rank from t0 to t1 in nsteps steps
    of h: one bulk model evaluation per step (two for weak2) and the row loops. */
 static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscReal t0, PetscReal t1,
@@ -793,7 +876,7 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
     const PetscInt64 step = mc->step + s; /* from t = 0: it draws deviates step d .. step d + d-1 */
     const PetscReal  te   = s == nsteps - 1 ? t1 : t0 + (PetscReal)(s + 1) * h;
     const PetscReal  hs   = te - (t0 + (PetscReal)s * h);
-    PetscInt         out[IT_MAX_DIM], nout = 0;
+    PetscInt         out[IT_MAX_DIM], nout = 0, ncross[IT_MAX_DIM] = {0};
 
     if (s == 0 || step % IT_MC_CHUNK == 0)
       ItMCDrawChunk(mc, mc->first + k0, n, step / IT_MC_CHUNK, w);
@@ -808,6 +891,13 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
       for (PetscInt i = 0; i < d; i++)
         out[i] = ItMCKernelWeak2(n, hs, grid->lo[i], grid->hi[i], &w->x[i * T], &w->A[i * T],
                                  &w->An[i * T], &w->dW[i * T], &w->xn[i * T]);
+    }
+    for (PetscInt i = 0; i < d; i++) {
+      if (grid->boundary[i] == IT_BOUNDARY_PERIODIC) out[i] = 0; /* wrapped after the step */
+      if (grid->boundary[i] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+      ncross[i] = ItMCThreshold(mc, i, step, mc->first + k0, n, hs, w);
+      out[i]    = 0; /* then only the wall below */
+      for (PetscInt k = 0; k < n; k++) out[i] += w->xn[i * T + k] < grid->lo[i];
     }
     for (PetscInt i = 0; i < d; i++) nout += out[i];
     if (nout)
@@ -824,6 +914,12 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
       for (PetscInt i = 0; i < d; i++)
         ItMCKernelMedium(n, &w->x[i * T], &w->xn[i * T], &w->F[i * T], &w->Fn[i * T],
                          &w->medium[i * T]);
+    }
+    for (PetscInt i = 0; i < d; i++) {
+      if (grid->boundary[i] == IT_BOUNDARY_PERIODIC)
+        ItMCWrapRow(n, grid->lo[i], grid->hi[i], &w->x[i * T]);
+      if (grid->boundary[i] == IT_BOUNDARY_THRESHOLD_RESET && ncross[i])
+        PetscCall(ItMCReset(mc, i, k0, n, te, w));
     }
   }
   for (PetscInt i = 0; i < d; i++) {

@@ -37,6 +37,7 @@ PetscErrorCode ItModelRegisterAll(void) {
   PetscCall(ItModelRegister("population_plastic", ItModelCreate_PopulationPlastic));
   PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
   PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
+  PetscCall(ItModelRegister("lif", ItModelCreate_LIF));
   /* what the models read besides their parameters (each table beside its options block) */
   PetscCall(ItOptionsRegister("model", PETSC_TRUE, ItModelOptionNames));
   PetscCall(ItOptionsRegister("linear", PETSC_TRUE, ItLinearOptionNames));
@@ -96,6 +97,33 @@ PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, Pe
   model->grid_n[axis]  = n;
   model->grid_lo[axis] = lo;
   model->grid_hi[axis] = hi;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A model's own boundary on an axis (doc/physics.md §8): for threshold_reset
+   the parameters (indices) holding the threshold, the reset point and the
+   refractory time. Not collective. */
+PetscErrorCode ItModelSetBoundary(ItModel model, PetscInt axis, ItBoundaryKind kind,
+                                  PetscInt threshold, PetscInt reset, PetscInt refractory) {
+  PetscFunctionBegin;
+  model->boundary[axis]         = kind;
+  model->threshold_param[axis]  = threshold + 1;
+  model->reset_param[axis]      = reset + 1;
+  model->refractory_param[axis] = refractory + 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItModelGetBoundary(ItModel model, PetscInt axis, ItBoundaryKind *kind,
+                                  PetscBool *set, PetscReal *threshold, PetscReal *reset,
+                                  PetscReal *refractory) {
+  PetscFunctionBegin;
+  *kind = model->boundary[axis];
+  *set  = (PetscBool)(model->threshold_param[axis] > 0);
+  if (*set) {
+    *threshold  = model->param[model->threshold_param[axis] - 1].value;
+    *reset      = model->param[model->reset_param[axis] - 1].value;
+    *refractory = model->param[model->refractory_param[axis] - 1].value;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -237,6 +265,9 @@ static PetscErrorCode ItModelReadParameters(ItModel model) {
     PetscCheck(param->kind != IT_PARAM_POSITIVE || param->value > 0, model->comm,
                PETSC_ERR_USER_INPUT, "%s must be positive (%s); got %g", option, param->help,
                (double)param->value);
+    PetscCheck(param->kind != IT_PARAM_NONNEGATIVE || param->value >= 0, model->comm,
+               PETSC_ERR_USER_INPUT, "%s must be zero or positive (%s); got %g", option,
+               param->help, (double)param->value);
     PetscCheck(!PetscIsInfOrNanReal(param->value), model->comm, PETSC_ERR_USER_INPUT,
                "%s must be a finite number; got %g", option, (double)param->value);
   }
@@ -316,6 +347,8 @@ static PetscErrorCode ItModelParseSchedule(ItModel model, char *schedule, ItProt
                "-protocol %s: the times must increase", name);
     PetscCheck(model->param[p->param].kind != IT_PARAM_POSITIVE || p->value[p->n] > 0, model->comm,
                PETSC_ERR_USER_INPUT, "-protocol %s: the values must be positive", name);
+    PetscCheck(model->param[p->param].kind != IT_PARAM_NONNEGATIVE || p->value[p->n] >= 0,
+               model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: the values must be >= 0", name);
     p->n++;
   }
   PetscCheck(p->n >= 1, model->comm, PETSC_ERR_USER_INPUT, "-protocol %s: no points",

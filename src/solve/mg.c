@@ -24,7 +24,8 @@ struct _p_ItMG {
   Mat       op[IT_MG_MAX_LEVELS];    /* scale_l (shift I - L_l) */
   Mat       P[IT_MG_MAX_LEVELS];     /* interpolation from level l - 1 to l */
   PetscReal shift, scale;
-  PetscBool dirty; /* the faces changed since the operators were assembled */
+  PetscBool dirty;      /* the faces changed since the operators were assembled */
+  PetscInt  fine_state; /* the fine faces' state (ItFacesGetState) when last seen */
   PetscInt  pin[IT_MAX_DIM];
   PetscBool pinned;
 };
@@ -154,9 +155,10 @@ PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, Pet
     PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
     PetscCall(ItMGInterpolation(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
   }
-  mg->dirty = PETSC_TRUE;
-  mg->scale = 1;
-  *out      = mg;
+  mg->dirty      = PETSC_TRUE;
+  mg->fine_state = ItFacesGetState(faces);
+  mg->scale      = 1;
+  *out           = mg;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -190,15 +192,21 @@ PetscErrorCode ItMGDestroy(ItMG *mg) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The faces of every level at time t (the fine ones through the caller's
-   faces, which the caller may also have set). Collective. */
+/* The coarse levels' faces at time t. The fine faces are the caller's, and
+   only the caller writes them (ItFPSetTime, which keeps its L in step): set
+   them to t first; a change of theirs is seen here from their state.
+   Collective. */
 PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t) {
+  const PetscInt fine = mg->nlevels - 1;
+
   PetscFunctionBegin;
-  for (PetscInt l = mg->nlevels - 1; l >= 0; l--) {
+  for (PetscInt l = fine - 1; l >= 0; l--) {
     PetscBool changed;
     PetscCall(ItFacesSetTime(mg->faces[l], t, &changed));
     if (changed) mg->dirty = PETSC_TRUE;
   }
+  if (ItFacesGetState(mg->faces[fine]) != mg->fine_state) mg->dirty = PETSC_TRUE;
+  mg->fine_state = ItFacesGetState(mg->faces[fine]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -32,6 +32,7 @@ typedef struct {
   PetscInt mutual_information, mutual_information_gaussian;
   PetscInt entropy_flow[IT_MAX_DIM], heat_rate[IT_MAX_DIM], entropy_flow_cum[IT_MAX_DIM];
   PetscInt kl_mc_fp;
+  PetscInt firing_rate, spike_count_cum; /* threshold_reset axes (doc/physics.md §8) */
 } ItMCColumns;
 
 struct _p_ItMC {
@@ -60,6 +61,8 @@ struct _p_ItMC {
   PetscReal     *x;           /* nlocal*dim positions */
   PetscReal     *medium;      /* nlocal*dim: ∫ F_i ∘ dx_i since t = 0 */
   PetscReal     *medium_prev; /* the same at the previous output time */
+  PetscReal     *spikes; /* nlocal threshold crossings since t = 0 (threshold_reset), or NULL */
+  PetscReal     *spikes_prev; /* the same at the previous output time */
   PetscReal      t, t_prev;   /* time of the particles and of the previous estimate */
   PetscInt64     step;        /* steps taken since t = 0 (the stream's counter) */
   PetscLogDouble step_time;   /* wall time spent stepping */
@@ -143,7 +146,8 @@ struct _p_ItCrosscheck {
   PetscBool *judged;
   PetscReal *fp, *mcv, *se;             /* [time*nq + q] */
   PetscReal *fp_cum_prev;               /* FP entropy_flow_<var>_cum at the previous output time */
-  PetscInt   fp_cum_column[IT_MAX_DIM]; /* its columns */
+  PetscInt   fp_cum_column[IT_MAX_DIM]; /* its columns; fp_cum_prev[IT_MAX_DIM]: spike_count_cum */
+  PetscInt   fp_spike_column;           /* FP spike_count_cum, -1: none */
   PetscReal  fp_t_prev;
   /* -error_estimate (NULL/0 without): the solver's error estimate, the Monte
      Carlo's time-step bias (from bias_mc, run at twice the step) [time*nq + q] */

@@ -43,7 +43,7 @@ typedef PetscErrorCode (*ItModelEvaluateSoAWorkFn)(ItModelConst model, void *wor
                                                    PetscReal D[]);
 typedef PetscErrorCode (*ItModelCreateFn)(ItModel model);
 
-typedef enum { IT_PARAM_ANY, IT_PARAM_POSITIVE } ItParamKind;
+typedef enum { IT_PARAM_ANY, IT_PARAM_POSITIVE, IT_PARAM_NONNEGATIVE } ItParamKind;
 
 typedef struct {
   char        name[IT_NAME_LEN];
@@ -101,7 +101,12 @@ struct _p_ItModel {
   ItTimeDependence time;
   ItModelOps       ops;
   PetscInt         bulk_size; /* points per evaluation that amortise a call (0: any) */
-  void            *data;
+  /* the model's own boundaries (doc/physics.md §8): kind per axis, and for
+     threshold_reset the indices + 1 of the parameters giving the threshold,
+     reset point and refractory time (0: none) */
+  ItBoundaryKind boundary[IT_MAX_DIM];
+  PetscInt       threshold_param[IT_MAX_DIM], reset_param[IT_MAX_DIM], refractory_param[IT_MAX_DIM];
+  void          *data;
 };
 
 /* Used by implementations while they are created. */
@@ -111,6 +116,8 @@ PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value
                                const char help[], PetscInt *index);
 PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, PetscReal lo,
                                     PetscReal hi);
+PetscErrorCode ItModelSetBoundary(ItModel model, PetscInt axis, ItBoundaryKind kind,
+                                  PetscInt threshold, PetscInt reset, PetscInt refractory);
 PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set);
 PetscBool      ItModelIsName(const char name[]);
 
@@ -190,6 +197,7 @@ PetscErrorCode ItModelCreate_Hebbian(ItModel);
 PetscErrorCode ItModelCreate_PopulationPlastic(ItModel);
 PetscErrorCode ItModelCreate_Bistable(ItModel);
 PetscErrorCode ItModelCreate_Expr(ItModel);
+PetscErrorCode ItModelCreate_LIF(ItModel);
 
 /* The implementation's part of a workspace (NULL for a model that needs none). */
 PetscErrorCode ItModelWorkGetData(ItModelWork work, void **data);

@@ -1,0 +1,153 @@
+"""Spiking neurons and boundary kinds (doc/physics.md §8): the leaky
+integrate-and-fire model's stationary firing rate and density against the
+Siegert / Brunel–Hakim closed forms (sub- and supra-threshold, observed order
+2), the refractory compartment's mass, the reset's entropy identity
+Π = dS/dt + Σ Γ in every row of a transient, mass conservation and rank
+invariance on 1–3 ranks for threshold_reset and periodic axes, a periodic
+phase variable's stationary density against its closed form, and the
+refusals. References are computed here by Gauss–Legendre quadrature."""
+import math
+import numpy as np
+from common import *
+
+GL_X, GL_W = np.polynomial.legendre.leggauss(200)
+
+
+def integral(f, a, b):
+    """∫_a^b f by 200-point Gauss–Legendre (smooth integrands: round-off accurate)."""
+    x = 0.5 * (b - a) * GL_X + 0.5 * (a + b)
+    return 0.5 * (b - a) * float(np.sum(GL_W * f(x)))
+
+
+def siegert_rate(mu, sigma, V_th=1.0, V_r=0.0, tau_m=1.0, tau_ref=0.0):
+    """1/ν = τ_ref + τ_m √π ∫_{y_r}^{y_th} e^{u²}(1 + erf u) du; e^{u²} erfc(-u) has no cancellation."""
+    g = np.vectorize(lambda u: math.exp(u * u) * math.erfc(-u))
+    return 1.0 / (tau_ref + tau_m * math.sqrt(math.pi) * integral(g, (V_r - mu) / sigma, (V_th - mu) / sigma))
+
+
+def siegert_density(V, mu, sigma, nu, V_th=1.0, V_r=0.0, tau_m=1.0):
+    """p(V) = 2 ν τ_m/σ e^{-y²} ∫_{max(y, y_r)}^{y_th} e^{u² - y²} du (the exponent combined: no overflow)."""
+    y_th, y_r = (V_th - mu) / sigma, (V_r - mu) / sigma
+    out = []
+    for v in V:
+        y = (v - mu) / sigma
+        out.append(2 * nu * tau_m / sigma * integral(lambda u: np.exp(u * u - y * y), max(y, y_r), y_th))
+    return np.array(out)
+
+
+def stationary(options, label, ranks=1):
+    out = tmpdir(label)
+    run("stationary", options + ["-output_dir", out], ranks=ranks)
+    return read_csv(f"{out}/stationary.csv"), out
+
+
+# --- Siegert rates and densities, sub- and supra-threshold: observed order 2 ---
+for mu in (0.8, 1.2):
+    nu = siegert_rate(mu, 0.3)
+    rate_err, dens_err, hs = [], [], []
+    for n in (64, 128, 256):
+        table, out = stationary(["-model", "lif", "-mu", mu, "-sigma", 0.3, "-grid_n", n], f"lif-{mu}-{n}")
+        p, attrs = read_density(f"{out}/density_stationary.h5")
+        lo, hi = -1.8 if mu < 1 else -1.8, 1.0
+        h = (hi - lo) / n
+        V = lo + (np.arange(n) + 0.5) * h
+        rate_err.append(abs(table["firing_rate"][-1] - nu) / nu)
+        dens_err.append(l1_error(p, siegert_density(V, mu, 0.3, nu), h))
+        hs.append(h)
+    ro, do = observed_orders(hs, rate_err), observed_orders(hs, dens_err)
+    check(all(1.8 <= o <= 2.3 for o in ro),
+          f"mu = {mu}: firing rate error vs Siegert {rate_err[0]:.2e} {rate_err[1]:.2e} {rate_err[2]:.2e}, orders {ro[0]:.3f} {ro[1]:.3f}")
+    check(all(1.8 <= o <= 2.6 for o in do),
+          f"mu = {mu}: L1 density error {dens_err[0]:.2e} {dens_err[1]:.2e} {dens_err[2]:.2e}, orders {do[0]:.3f} {do[1]:.3f}")
+
+# 1e-6 relative on a grid that solves in well under a second (8192 cells: (512/8192)^2 x 7.6e-5)
+for mu in (0.8, 1.2):
+    table, _ = stationary(["-model", "lif", "-mu", mu, "-grid_n", 8192], f"lif-fine-{mu}")
+    err = abs(table["firing_rate"][-1] - siegert_rate(mu, 0.3)) / siegert_rate(mu, 0.3)
+    check(err <= 1e-6, f"mu = {mu}, 8192 cells: firing rate within {err:.2e} of Siegert (<= 1e-6)")
+
+# --- the refractory compartment: rate with tau_ref, mass + refractory_mass = 1 ---
+for mu in (0.8, 1.2):
+    nu = siegert_rate(mu, 0.3, tau_ref=0.1)
+    table, _ = stationary(["-model", "lif", "-mu", mu, "-tau_ref", 0.1, "-grid_n", 2048], f"lif-ref-{mu}")
+    err = abs(table["firing_rate"][-1] - nu) / nu
+    total = table["mass"][-1] + table["refractory_mass"][-1]
+    check(err <= 2e-5 and abs(table["refractory_mass"][-1] - 0.1 * table["firing_rate"][-1]) <= 1e-15
+          and abs(total - 1) <= 1e-12,
+          f"mu = {mu}, tau_ref = 0.1: rate error {err:.2e} (<= 2e-5, 2048 cells); mass + refractory_mass - 1 = {total - 1:.1e}")
+
+# --- rank invariance and conservation; the reset's entropy identity, row by row ---
+lif_run = ["-options_file", "../input/lif.opts", "-grid_n", 256, "-t_final", 2, "-ts_adapt_type", "none", "-ts_dt", 0.02, "-ts_rtol", 1e-10,
+           "-output_every", 0.1, "-snapshot_every", 100]
+ref = None
+for ranks in (1, 2, 3):
+    table, _ = stationary(["-model", "lif", "-grid_n", 256], f"lif-ranks-{ranks}", ranks=ranks)
+    if ranks == 1:
+        ref = table
+    else:
+        d = abs(table["firing_rate"][-1] - ref["firing_rate"][-1]) / ref["firing_rate"][-1]
+        check(d <= 1e-10, f"lif stationary on {ranks} ranks: firing rate within {d:.1e} of 1 rank's")
+    out = tmpdir(f"lif-run-{ranks}")
+    run("run", lif_run + ["-output_dir", out], ranks=ranks)
+    t = read_csv(f"{out}/diagnostics.csv")
+    mass = float(np.max(np.abs(t["mass"] - 1)))
+    balance = float(np.max(np.abs(t["entropy_production"] - t["entropy_rate"] - t["entropy_flow_V"])
+                           / (np.abs(t["entropy_production"]) + 1)))
+    reset = bool(np.all(t["entropy_production_reset"][1:] < 0))
+    spikes = t["spike_count_cum"][-1]
+    trapz = float(np.sum(0.5 * np.diff(t["t"]) * (t["firing_rate"][1:] + t["firing_rate"][:-1])))
+    check(mass <= 1e-12 and balance <= 1e-10 and reset and abs(spikes - trapz) <= 2e-3 * spikes,
+          f"lif run on {ranks} rank(s): |mass - 1| <= {mass:.1e}, Pi - dS/dt - Gamma_V <= {balance:.1e} (relative), "
+          f"reset part negative: {reset}, spike_count_cum {spikes:.5f} vs the rate's trapezoid {trapz:.5f}")
+
+# --- a periodic phase variable: dθ = (w - a sin θ) dt + sqrt(2D) dW on the circle ---
+w, a, D = 1.0, 1.5, 0.5
+two_pi = 2 * math.pi
+phase = ["-model", "expr", "-vars", "th", "-expr_param", f"w={w},a={a},D={D}", "-expr_drift_th", "w - a*sin(th)",
+         "-expr_diffusion_th", "D", "-grid_boundary", "th:periodic", "-grid_lo", 0, "-grid_hi", repr(two_pi)]
+
+
+def phase_density(th):
+    """p ∝ e^{-U(θ)/D} ∫_θ^{θ+2π} e^{U(s)/D} ds, U = -w θ - a cos θ; the current J = (1 - e^{-2πw/D}) / ∫ ..."""
+    U = lambda s: -w * s - a * np.cos(s)
+    q = np.array([integral(lambda s: np.exp((U(s) - U(x)) / D), x, x + two_pi) for x in th])
+    return q
+
+
+errs, hs = [], []
+for n in (64, 128, 256):
+    table, out = stationary(phase + ["-grid_n", n], f"phase-{n}")
+    p, _ = read_density(f"{out}/density_stationary.h5")
+    h = two_pi / n
+    th = (np.arange(n) + 0.5) * h
+    q_raw = phase_density(th)
+    q = q_raw / (q_raw.sum() * h)
+    errs.append(l1_error(p, q, h))
+    hs.append(h)
+    if n == 256:
+        # J = A q - D q' = D (1 - e^{-2π w/D}) for the unnormalised q; Π = Γ = J ∫ F dθ = J 2π w/D
+        J = D * (1 - math.exp(-two_pi * w / D)) / (q_raw.sum() * h)
+        ep, ep_exact = table["entropy_production"][-1], J * two_pi * w / D
+o = observed_orders(hs, errs)
+check(abs(ep - ep_exact) <= 1e-3 * ep_exact, f"periodic phase, 256 cells: entropy production {ep:.6f} vs J 2 pi w/D = {ep_exact:.6f}")
+check(all(1.8 <= x <= 2.3 for x in o), f"periodic phase: L1 error vs the closed form {errs[0]:.2e} {errs[1]:.2e} {errs[2]:.2e}, orders {o[0]:.3f} {o[1]:.3f}")
+
+ref = None
+for ranks in (1, 2, 3):
+    out = tmpdir(f"phase-run-{ranks}")
+    run("run", phase + ["-grid_n", 96, "-t_final", 1, "-ts_adapt_type", "none", "-ts_dt", 0.02, "-ts_rtol", 1e-10, "-output_every", 0.1,
+                        "-snapshot_every", 100, "-init", "gaussian", "-init_mean", 3.0, "-init_cov", 0.09, "-output_dir", out],
+        ranks=ranks)
+    t = read_csv(f"{out}/diagnostics.csv")
+    mass = float(np.max(np.abs(t["mass"] - 1)))
+    diff = 0.0 if ref is None else float(np.max(np.abs(t["entropy"] - ref["entropy"])))
+    ref = ref or t
+    check(mass <= 1e-12 and diff <= 1e-10 * float(np.max(np.abs(ref["entropy"]))), f"periodic run on {ranks} rank(s): |mass - 1| <= {mass:.1e}, entropy vs 1 rank {diff:.1e}")
+
+# --- refusals: one line naming the option ---
+expect_refused("threshold with -fp_order 4", "stationary", ["-model", "lif", "-fp_order", 4], ["-fp_order 2", "threshold_reset"])
+expect_refused("run with a refractory time", "run", ["-model", "lif", "-tau_ref", 0.1, "-t_final", 0.1], ["-tau_ref 0"])
+expect_refused("-grid_hi off the threshold", "stationary", ["-model", "lif", "-grid_hi", 1.2], ["-grid_hi", "threshold"])
+expect_refused("a kind that does not exist", "stationary", ["-model", "lif", "-grid_boundary", "V:sticky"], ["-grid_boundary", "sticky"])
+expect_refused("threshold_reset without a reset", "stationary", phase[:-6] + ["-grid_boundary", "th:threshold_reset"], ["-reset_th"])
+finish()
