@@ -300,6 +300,7 @@ static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
   g->offdec = g->nmarg;
   if (g->col.decoding_mse >= 0) g->nmarg += g->marginal[g->xmarginal].size;
   PetscCall(PetscMalloc3(g->nmarg, &g->marg_local, g->nmarg, &g->marg, g->nmarg, &g->lnmarg));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 3.0 * (PetscReal)g->nmarg * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -319,6 +320,7 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
   PetscCall(DMGlobalToLocalEnd(g->grid->da, reference, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnref));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, (PetscReal)ng * sizeof(PetscReal));
   PetscCall(VecGetArrayRead(g->p_local, &ra));
   ItDiagLog(ra, ng, g->lnref);
   PetscCall(VecRestoreArrayRead(g->p_local, &ra));
@@ -350,6 +352,7 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
   if (grid->threshold) PetscCall(DMCreateGlobalVector(grid->da, &g->inflow));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
   if (reference) PetscCall(ItDiagSetReference(g, reference));
   *diag = g;
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -774,6 +774,9 @@ static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra);
+
 /* The time stepper stopped after stage solves that failed or fell short of
    their tolerance: one line naming the solver options to change. */
 static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStage *st, PetscReal t,
@@ -891,12 +894,70 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   }
   s->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
+  {
+    KSP ksp;
+    PetscCall(SNESGetKSP(st.snes, &ksp));
+    /* the stage solves' iterations are not kept: GMRES counted at its restart */
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, 0));
+  }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
   PetscCall(VecDestroy(&st.r));
   PetscCall(ItFPDestroy(&st.fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The solver's share of the memory ledger on this process, from its objects
+   while they exist: the assembled operators (MatGetInfo), the multigrid
+   (ItMGNoteMemory), the Krylov method's vectors and `extra` vectors of the
+   caller's, and the time stepper's (ARKIMEX: Y, YdotI and YdotRHS per stage
+   and 3 work vectors; another method 2 per stage and 3; the nonlinear
+   solver's update and function and the residual, 3 more). GMRES allocates
+   its vectors as a cycle needs them: 5, then 10 more at a time, up to its
+   restart plus 4; `its`, the most iterations of one solve (an upper bound
+   will do), says how many it reached. FGMRES keeps as many preconditioned
+   directions again; another method is counted as 6. Not collective. */
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra) {
+  const PetscReal vec = (PetscReal)grid->nlocal * sizeof(PetscScalar);
+  PetscReal       a, a4;
+  PetscInt        restart = 0, vectors = 6, ns = 0;
+  PetscBool       gmres, fgmres, arkimex;
+
+  PetscFunctionBegin;
+  PetscCall(ItMemoryMatrixBytes(A, &a));
+  PetscCall(ItMemoryMatrixBytes(A4, &a4));
+  ItMemorySet(IT_MEMORY_MATRIX, a + a4);
+  PetscCall(ItMGNoteMemory(mg));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPFGMRES, &fgmres));
+  if (gmres || fgmres) {
+    PetscInt need;
+    PetscCall(KSPGMRESGetRestart(ksp, &restart));
+    need    = PetscMin(its, restart) + 3; /* a cycle of k iterations uses k + 3 */
+    vectors = need <= 5 ? 5 : PetscMin(restart + 4, 5 + 10 * ((need - 5 + 9) / 10));
+    if (fgmres) vectors += PetscMin(its, restart) + 1;
+  }
+  ItMemorySet(IT_MEMORY_KRYLOV, (PetscReal)(vectors + extra) * vec);
+  if (ts) {
+    PetscCall(TSGetStages(ts, &ns, NULL));
+    PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSARKIMEX, &arkimex));
+    if (arkimex && ns == 0) { /* PETSc 3.18's ARKIMEX does not say: its tableaux' stages */
+      static const char *const types[]  = {"1bee",   "a2", "l2",   "ars122", "2c", "2d", "2e",
+                                           "prssp2", "3",  "bpr3", "ars443", "4",  "5"};
+      static const PetscInt    stages[] = {3, 2, 2, 2, 3, 3, 3, 3, 4, 5, 5, 6, 8};
+      TSARKIMEXType            type;
+      PetscBool                match;
+      PetscCall(TSARKIMEXGetType(ts, &type));
+      for (size_t k = 0; k < sizeof(stages) / sizeof(stages[0]); k++) {
+        PetscCall(PetscStrcmp(type, types[k], &match));
+        if (match) ns = stages[k];
+      }
+    }
+    ItMemorySet(IT_MEMORY_STAGES, (PetscReal)((arkimex ? 3 : 2) * ns + 3 + 3) * vec);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1251,6 +1312,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(VecNorm(r, NORM_2, &result->residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
   result->residual /= diagmax * norm;
+  PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));
