@@ -17,6 +17,7 @@ typedef struct {
   ItIO            io;
   Vec             p;
   ItSolveSettings settings;
+  ItSolveResult   result; /* what the transient solve did */
   PetscLogDouble  start;
   PetscReal       boundary_mass;             /* the largest seen */
   PetscReal       wall_mass[2 * IT_MAX_DIM]; /* per wall (lower, upper per axis): the largest seen
