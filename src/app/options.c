@@ -281,8 +281,9 @@ static PetscErrorCode ItAppCheckList(const char name[], PetscBool integer, const
     const int tlen = (int)(strchr(v, ',') ? strchr(v, ',') - v : (ptrdiff_t)strlen(v));
     errno          = 0;
     n              = strtoll(v, &end, 10);
-    PetscCheck(end != v && (*end == ',' || !*end || *end == '.' || *end == 'e' || *end == 'E') &&
-                   errno != ERANGE && n <= PETSC_MAX_INT && n >= -PETSC_MAX_INT,
+    /* decimal integers only: PETSc refuses 1.5, 1e3 or 0x10 without naming the option */
+    PetscCheck(end != v && (*end == ',' || !*end) && errno != ERANGE && n <= PETSC_MAX_INT &&
+                   n >= -PETSC_MAX_INT,
                PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-%s %s: '%.*s' is not an integer of at most %d in magnitude", name, value, tlen, v,
                PETSC_MAX_INT);
@@ -354,11 +355,13 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
   PetscFunctionBegin;
   PetscCall(ItAppRegisterOptions());
   PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
-  /* before the model and the grid read their options: the grid's and -model */
+  /* before the model and the grid read their options: the grid's, -model and the integers
+     (before PETSc's parser sees them) */
   for (PetscInt k = 0; ItOptionsGet(k, NULL, NULL); k++) {
     const char         *owner;
     const ItOptionName *o = ItOptionsGet(k, &owner, NULL);
-    if (strcmp(owner, "petsc") && (model || !strcmp(owner, "grid") || !strcmp(o->name, "model")))
+    if (strcmp(owner, "petsc") && (model || !strcmp(owner, "grid") || !strcmp(o->name, "model") ||
+                                   (o->flags & IT_OPTION_INTEGER)))
       PetscCall(ItAppCheckValue(o->name, o->flags, nleft, names, values));
   }
   for (PetscInt k = 0; model && k < ItModelGetParameterCount(model); k++) {

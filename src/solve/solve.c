@@ -470,6 +470,28 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
    iterations, and each direction kept is a vector per unknown. */
 #define IT_SOLVE_STAGE_RESTART 5
 
+/* The KSP types that take a right preconditioner (set before the options so
+   that the tolerance applies to the true residual); another -ksp_type (cg,
+   richardson, bicg, ...) stopped with "does not support preconditioner side
+   RIGHT" and a trace: unless -[prefix]ksp_pc_side is given, it gets PETSc's
+   default side for its type (ItSolveStageResidual checks the true residual of
+   the stage solves then). */
+static PetscErrorCode ItSolveKSPSide(KSP ksp) {
+  static const char *const right[] = {KSPGMRES, KSPFGMRES, KSPLGMRES, KSPDGMRES, KSPPGMRES,
+                                      KSPBCGS,  KSPIBCGS,  KSPFBCGS,  KSPFBCGSR, KSPBCGSL,
+                                      KSPGCR,   KSPTFQMR,  KSPCGS,    KSPPREONLY};
+  const char              *prefix;
+  PetscBool                set, match = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetOptionsPrefix(ksp, &prefix));
+  PetscCall(PetscOptionsHasName(NULL, prefix, "-ksp_pc_side", &set));
+  for (size_t k = 0; k < sizeof(right) / sizeof(right[0]) && !match; k++)
+    PetscCall(PetscObjectTypeCompare((PetscObject)ksp, right[k], &match));
+  if (!set && !match) PetscCall(KSPSetPCSide(ksp, PC_SIDE_DEFAULT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Whether a TS type's implicit solves are for states of the density (stage
    values), so that ItSolveStageMass applies, and whether it is implicit. */
 static PetscErrorCode ItSolveMethodKind(TS ts, PetscBool *implicit, PetscBool *state) {
@@ -605,6 +627,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
     PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
+  PetscCall(ItSolveKSPSide(ksp));
   {
     const char *prefix;
     PetscCall(KSPGetOptionsPrefix(ksp, &prefix));
@@ -751,6 +774,9 @@ static PetscErrorCode ItSolveSegmentDone(const ItSolveSettings *s, ItSolveClock 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra);
+
 /* The time stepper stopped after stage solves that failed or fell short of
    their tolerance: one line naming the solver options to change. */
 static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStage *st, PetscReal t,
@@ -868,12 +894,70 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   }
   result->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
+  {
+    KSP ksp;
+    PetscCall(SNESGetKSP(st.snes, &ksp));
+    /* the stage solves' iterations are not kept: GMRES counted at its restart */
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, 0));
+  }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
   PetscCall(VecDestroy(&st.r));
   PetscCall(ItFPDestroy(&st.fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The solver's share of the memory ledger on this process, from its objects
+   while they exist: the assembled operators (MatGetInfo), the multigrid
+   (ItMGNoteMemory), the Krylov method's vectors and `extra` vectors of the
+   caller's, and the time stepper's (ARKIMEX: Y, YdotI and YdotRHS per stage
+   and 3 work vectors; another method 2 per stage and 3; the nonlinear
+   solver's update and function and the residual, 3 more). GMRES allocates
+   its vectors as a cycle needs them: 5, then 10 more at a time, up to its
+   restart plus 4; `its`, the most iterations of one solve (an upper bound
+   will do), says how many it reached. FGMRES keeps as many preconditioned
+   directions again; another method is counted as 6. Not collective. */
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra) {
+  const PetscReal vec = (PetscReal)grid->nlocal * sizeof(PetscScalar);
+  PetscReal       a, a4;
+  PetscInt        restart = 0, vectors = 6, ns = 0;
+  PetscBool       gmres, fgmres, arkimex;
+
+  PetscFunctionBegin;
+  PetscCall(ItMemoryMatrixBytes(A, &a));
+  PetscCall(ItMemoryMatrixBytes(A4, &a4));
+  ItMemorySet(IT_MEMORY_MATRIX, a + a4);
+  PetscCall(ItMGNoteMemory(mg));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPFGMRES, &fgmres));
+  if (gmres || fgmres) {
+    PetscInt need;
+    PetscCall(KSPGMRESGetRestart(ksp, &restart));
+    need    = PetscMin(its, restart) + 3; /* a cycle of k iterations uses k + 3 */
+    vectors = need <= 5 ? 5 : PetscMin(restart + 4, 5 + 10 * ((need - 5 + 9) / 10));
+    if (fgmres) vectors += PetscMin(its, restart) + 1;
+  }
+  ItMemorySet(IT_MEMORY_KRYLOV, (PetscReal)(vectors + extra) * vec);
+  if (ts) {
+    PetscCall(TSGetStages(ts, &ns, NULL));
+    PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSARKIMEX, &arkimex));
+    if (arkimex && ns == 0) { /* PETSc 3.18's ARKIMEX does not say: its tableaux' stages */
+      static const char *const types[]  = {"1bee",   "a2", "l2",   "ars122", "2c", "2d", "2e",
+                                           "prssp2", "3",  "bpr3", "ars443", "4",  "5"};
+      static const PetscInt    stages[] = {3, 2, 2, 2, 3, 3, 3, 3, 4, 5, 5, 6, 8};
+      TSARKIMEXType            type;
+      PetscBool                match;
+      PetscCall(TSARKIMEXGetType(ts, &type));
+      for (size_t k = 0; k < sizeof(stages) / sizeof(stages[0]); k++) {
+        PetscCall(PetscStrcmp(type, types[k], &match));
+        if (match) ns = stages[k];
+      }
+    }
+    ItMemorySet(IT_MEMORY_STAGES, (PetscReal)((arkimex ? 3 : 2) * ns + 3 + 3) * vec);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -909,6 +993,13 @@ static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* -fp_order 4's stationary solve: FGMRES's restart (it keeps two vectors per
+   direction; 20 as many as GMRES(30) did, and the solves take 11-13) and the
+   fine level's GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3
+   took 11-13, the same number of fourth-order products per solve). */
+#define IT_SOLVE_FOURTH_RESTART 20
+#define IT_SOLVE_FOURTH_SWEEPS 3
+
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
    Defaults: GMRES with a W-cycle of the geometric multigrid of ItMG (its
@@ -921,8 +1012,14 @@ static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
    defaults on 128^3 and half the memory). PCHYPRE reads its BoomerAMG settings only from the
    options database, so the defaults the user did not set are inserted for KSPSetFromOptions and
    removed right after: nothing of them stays in the database (or in
-   snapshots). */
-static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *ksp) {
+   snapshots). With `fourth` (-fp_order 4, the matrix-free operator against
+   the Scharfetter–Gummel multigrid): FGMRES(IT_SOLVE_FOURTH_RESTART) around
+   the W-cycle whose fine level smooths with IT_SOLVE_FOURTH_SWEEPS GMRES
+   sweeps on the fourth-order operator (ItMGSetFineKrylov), the same
+   iterations on 1-4 ranks (11-13 on the rotating 2-D case from 64^2 to
+   256^2, where Richardson-SOR took 21-57 and up to 1.6x more on 2 ranks). */
+static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscBool fourth,
+                                           KSP *ksp) {
   PC pc;
 
   PetscFunctionBegin;
@@ -934,8 +1031,14 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
+  if (fourth) {
+    PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
+    PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
+    PetscCall(ItMGSetFineKrylov(mg, pc, IT_SOLVE_FOURTH_SWEEPS));
+  }
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, IT_SOLVE_STATIONARY_MAX_IT));
   PetscCall(ItSolveFromOptionsHypre(*ksp, NULL));
+  PetscCall(ItSolveKSPSide(*ksp));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
   PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
                                    2,
@@ -1000,6 +1103,41 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether a stationary solve converged: a KSP that diverged did not, and one
+   that reports success without testing the true residual (a preconditioned
+   norm, -stationary_ksp_type richardson or cg take the left side) must have
+   ‖b − A p‖ within IT_SOLVE_STAGE_SLACK times its tolerance. why: the KSP's
+   reason, or "short of its tolerance". Collective. */
+static PetscErrorCode ItSolveStationaryConverged(KSP ksp, Vec b, Vec p, PetscBool *ok, char why[],
+                                                 size_t len) {
+  KSPConvergedReason reason;
+  KSPNormType        norm;
+  Mat                A;
+  Vec                r;
+  PetscReal          rtol, abstol, bnorm, rnorm;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetConvergedReason(ksp, &reason));
+  PetscCall(PetscStrncpy(why, KSPConvergedReasons[reason], len));
+  *ok = (PetscBool)(reason > 0);
+  PetscCall(KSPGetNormType(ksp, &norm));
+  if (!*ok || (norm == KSP_NORM_UNPRECONDITIONED &&
+               (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL)))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KSPGetOperators(ksp, &A, NULL));
+  PetscCall(VecDuplicate(b, &r));
+  PetscCall(MatMult(A, p, r));
+  PetscCall(VecAYPX(r, -1.0, b));
+  PetscCall(VecNorm(r, NORM_2, &rnorm));
+  PetscCall(VecNorm(b, NORM_2, &bnorm));
+  PetscCall(VecDestroy(&r));
+  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
+  *ok = (PetscBool)(rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol));
+  if (!*ok)
+    PetscCall(PetscSNPrintf(why, len, "short of its tolerance (%s)", KSPConvergedReasons[reason]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* After a pinned stationary solve: when it failed (any KSP divergence) and
    the user chose neither -stationary_ksp_type nor -stationary_pc_type, the
    methods of ItSolveNextMethod in turn from the same guess until one
@@ -1008,45 +1146,42 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
    what failed and what to try. Collective. */
 static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec guess, Vec p,
                                                 ItSolveStationaryResult *result) {
-  KSPConvergedReason reason, first;
-  PetscInt           its = 0, first_its;
-  PetscBool          user_ksp, user_pc, more = PETSC_TRUE;
-  char               failed[64], tried[256] = "";
+  PetscInt  its = 0, first_its;
+  PetscBool user_ksp, user_pc, more = PETSC_TRUE, ok;
+  char      failed[64], first[64], why[64], tried[256] = "";
 
   PetscFunctionBegin;
-  PetscCall(KSPGetConvergedReason(ksp, &reason));
   PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
-  if (reason > 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItSolveStationaryConverged(ksp, b, p, &ok, first, sizeof(first)));
+  if (ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_ksp_type", &user_ksp));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_pc_type", &user_pc));
   PetscCall(KSPGetIterationNumber(ksp, &first_its));
   PetscCall(PetscStrncpy(failed, result->method, sizeof(failed)));
-  first = reason;
-  for (PetscInt step = 0; reason <= 0 && !user_ksp && !user_pc; step++) {
+  for (PetscInt step = 0; !ok && !user_ksp && !user_pc; step++) {
     PetscCall(ItSolveNextMethod(grid, ksp, step, &more));
     if (!more) break;
     PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
     PetscCall(VecCopy(guess, p));
     PetscCall(KSPSolve(ksp, b, p));
-    PetscCall(KSPGetConvergedReason(ksp, &reason));
     PetscCall(KSPGetIterationNumber(ksp, &its));
     result->iterations += its;
-    if (reason <= 0) {
+    PetscCall(ItSolveStationaryConverged(ksp, b, p, &ok, why, sizeof(why)));
+    if (!ok) {
       size_t n;
       PetscCall(PetscStrlen(tried, &n));
-      PetscCall(PetscSNPrintf(tried + n, sizeof(tried) - n, ", then %s %s", result->method,
-                              KSPConvergedReasons[reason]));
+      PetscCall(PetscSNPrintf(tried + n, sizeof(tried) - n, ", then %s %s", result->method, why));
     }
   }
-  PetscCheck(reason > 0, grid->comm, PETSC_ERR_NOT_CONVERGED,
+  PetscCheck(ok, grid->comm, PETSC_ERR_NOT_CONVERGED,
              "the stationary solve did not converge: %s ended %s after %" PetscInt_FMT
              " iterations%s; try -stationary_ksp_type gmres -stationary_ksp_gmres_restart 200, "
              "-stationary_pc_type hypre, or -stationary_pc_type lu on small grids",
-             failed, KSPConvergedReasons[first], first_its, tried);
-  PetscCall(PetscSNPrintf(
-      result->fallback, sizeof(result->fallback),
-      "%s ended %s after %" PetscInt_FMT " iterations%s; %s converged in %" PetscInt_FMT, failed,
-      KSPConvergedReasons[first], first_its, tried, result->method, its));
+             failed, first, first_its, tried);
+  PetscCall(PetscSNPrintf(result->fallback, sizeof(result->fallback),
+                          "%s ended %s after %" PetscInt_FMT
+                          " iterations%s; %s converged in %" PetscInt_FMT,
+                          failed, first, first_its, tried, result->method, its));
   PetscCall(PetscFPrintf(grid->comm, PETSC_STDERR,
                          "infotherm: note: the stationary solve fell back: %s\n",
                          result->fallback));
@@ -1148,9 +1283,9 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(ItFPCreateMatrix(grid, &A));
   PetscCall(ItMGCreate(grid, model, ItFPGetFaces(fp), A, 0, &mg));
   PetscCall(ItMGSetTime(mg, t));
-  PetscCall(ItSolveStationaryKSP(grid->comm, mg, A, &ksp));
   if (ItFacesGetOrder(ItFPGetFaces(fp)) == 4)
     PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(fp), &A4));
+  PetscCall(ItSolveStationaryKSP(grid->comm, mg, A, (PetscBool)(A4 != NULL), &ksp));
   for (PetscInt a = 0; a < grid->dim; a++) centre[a] = grid->n[a] / 2;
   PetscCall(VecSet(p, 1.0));
   PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, centre, p, result));
@@ -1177,6 +1312,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(VecNorm(r, NORM_2, &result->residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
   result->residual /= diagmax * norm;
+  PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));
