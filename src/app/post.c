@@ -230,15 +230,13 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   link->interrupt     = app->settings.interrupt;
   settings.interrupt  = link->interrupt ? ItPostInterrupt : NULL;
   PetscCall(PetscTime(&start));
-  PetscCall(ItSolveTransient(app->grid, app->model, &settings, app->p, ItPostOutputSend, link));
+  PetscCall(ItSolveTransient(app->grid, app->model, &settings, app->p, ItPostOutputSend, link,
+                             &app->result));
   PetscCall(PetscTime(&end));
-  app->settings.steps       = settings.steps;
-  app->settings.t_end       = settings.t_end;
-  app->settings.interrupted = settings.interrupted;
-  header[1]                 = settings.t_end;
-  header[2]                 = end - start; /* the solver group's time */
-  header[3]                 = (PetscReal)settings.steps;
-  header[4]                 = settings.interrupted;
+  header[1] = app->result.t_end;
+  header[2] = end - start; /* the solver group's time */
+  header[3] = (PetscReal)app->result.steps;
+  header[4] = app->result.interrupted;
   PetscCall(ItPostSend(link, header, app->p));
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) {
     PetscCallMPI(MPI_Waitall(ItPost.K, link->request[s], MPI_STATUSES_IGNORE));
@@ -290,18 +288,18 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
       PetscCall(checkpoint(app, header[1], (PetscInt)header[3], header[2], app->p));
       break;
     default:
-      app->settings.t_end       = header[1];
-      app->settings.steps       = (PetscInt)header[3];
-      app->settings.interrupted = (PetscBool)(header[4] != 0);
-      done                      = PETSC_TRUE;
+      app->result.t_end       = header[1];
+      app->result.steps       = (PetscInt)header[3];
+      app->result.interrupted = (PetscBool)(header[4] != 0);
+      done                    = PETSC_TRUE;
     }
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "post: %d solver rank(s) took %" PetscInt_FMT
                         " steps in %.3g s (%.3g steps/s) while %d post rank(s) computed the "
                         "diagnostics and wrote the outputs\n",
-                        ItPost.nsolver, app->settings.steps, (double)header[2],
-                        (double)(header[2] > 0 ? app->settings.steps / header[2] : 0), ItPost.K));
+                        ItPost.nsolver, app->result.steps, (double)header[2],
+                        (double)(header[2] > 0 ? app->result.steps / header[2] : 0), ItPost.K));
   PetscCall(PetscFree(buf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -338,7 +336,8 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
   PetscFunctionBegin;
   PetscCall(ItPostOptions());
   if (!ItPost.split) {
-    PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, output, app));
+    PetscCall(
+        ItSolveTransient(app->grid, app->model, &app->settings, app->p, output, app, &app->result));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,

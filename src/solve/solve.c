@@ -204,10 +204,10 @@ PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSetti
 }
 
 typedef struct {
-  ItSolveOutputFn  output;
-  void            *ctx;
-  ItSolveSettings *settings;
-  PetscBool        stop, checkpoint; /* what the last poll asked for */
+  ItSolveOutputFn        output;
+  void                  *ctx;
+  const ItSolveSettings *settings;
+  PetscBool              stop, checkpoint; /* what the last poll asked for */
 } ItSolveMonitorContext;
 
 typedef struct {
@@ -755,7 +755,7 @@ static PetscErrorCode ItSolveFixedPreStep(TS ts) {
 }
 
 /* After a segment that ended at t: the row, snapshot and checkpoint due there. */
-static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, PetscReal t,
+static PetscErrorCode ItSolveSegmentDone(const ItSolveSettings *s, ItSolveClock *k, PetscReal t,
                                          PetscInt steps, PetscReal dt, Vec p,
                                          ItSolveOutputFn output, void *ctx) {
   const PetscReal eps      = 1e-12 * s->t_final;
@@ -803,9 +803,9 @@ static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStag
 /* Steps p from t = 0 (or a restart's t0) to t_final, calling output at t = 0,
    at every multiple of output_every and snapshot_every, and at t_final; TS
    lands exactly on each and on every switch of a schedule. The solver owns
-   the operator L. Collective. */
-PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, Vec p,
-                                ItSolveOutputFn output, void *ctx) {
+   the operator L. What it did goes to result. Collective. */
+PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSettings *s, Vec p,
+                                ItSolveOutputFn output, void *ctx, ItSolveResult *result) {
   TS                    ts;
   ItSolveStage          st = {0};
   PetscMPIInt           rank;
@@ -842,8 +842,8 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
   }
   PetscCall(TSMonitorSet(ts, ItSolveStepMonitor, &monitor, NULL));
-  s->steps       = 0;
-  s->interrupted = PETSC_FALSE;
+  result->steps       = 0;
+  result->interrupted = PETSC_FALSE;
   ItSolveClockStart(s, &clock);
   if (s->restarted) {
     PetscInt  max_steps;
@@ -856,7 +856,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
     if (set) PetscCall(TSSetMaxSteps(ts, s->step0 + max_steps));
   } else
     PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
-  while (t < s->t_final - eps && !s->interrupted) {
+  while (t < s->t_final - eps && !result->interrupted) {
     const PetscReal   target = ItSolveSegmentEnd(model, s, &clock, t);
     PetscReal         dt;
     PetscInt          steps;
@@ -883,16 +883,16 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
               "the time stepper failed at t = %.6g (%s); try a smaller -ts_dt or -ts_rtol%s",
               (double)t, TSConvergedReasons[reason], saved);
     }
-    s->steps = steps;
+    result->steps = steps;
     if (t >= target - eps) PetscCall(ItSolveSegmentDone(s, &clock, t, steps, dt, p, output, ctx));
     /* stopped early (a signal, -checkpoint_wall, -ts_max_steps), or a signal in the segment's last
      * step */
     if (t < target - eps || monitor.stop) {
       if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
-      s->interrupted = (PetscBool)(monitor.stop || reason == TS_CONVERGED_ITS);
+      result->interrupted = (PetscBool)(monitor.stop || reason == TS_CONVERGED_ITS);
     }
   }
-  s->t_end = t;
+  result->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
   {
     KSP ksp;
