@@ -463,6 +463,8 @@ refused(F, "-temperature nan", "run", TINY + ["-temperature", "nan", "-time_unit
 
 # -error_estimate: coarse grids too small to mean anything, commands without an estimate
 refused(F, "-error_estimate on 12 cells (3-cell coarse grid)", "stationary", ["-model", "linear", "-grid_n", "12", "-error_estimate"], "-grid_n")
+# spectrum's coarse grids follow the same rule as doc/spectrum.md says (a multiple of 4, at least 16; 36 runs)
+refused(F, "spectrum -error_estimate on 18 cells", "spectrum", ["-model", "linear", "-grid_n", "18", "-error_estimate"], "use a multiple of 4 of at least 16")
 refused(F, "mc -error_estimate", "mc", TINY + ["-error_estimate"], "-error_estimate")
 refused(F, "analyze -error_estimate", "analyze", [source, "-error_estimate"], "-error_estimate")
 out = tmpdir("toggle-estimate")
