@@ -48,7 +48,9 @@ PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t);
 PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]);
 PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale);
 PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps);
+PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
+PetscErrorCode ItMGNoteMemory(ItMG mg);
 PetscErrorCode ItMGDestroy(ItMG *mg);
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);

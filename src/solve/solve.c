@@ -81,12 +81,12 @@ const ItOptionName ItSolveOptionNames[] = {
     {"checkpoint_every", IT_OPTION_STEERING},
     {"checkpoint_wall", IT_OPTION_STEERING},
     {"ts_max_steps", IT_OPTION_STEERING},
-    {"ts_", 0},
-    {"ksp_", 0},
-    {"pc_", 0},
-    {"snes_", 0},
-    {"mg_", 0},
-    {"stationary_", 0},
+    {"ts_", IT_OPTION_PETSC},
+    {"ksp_", IT_OPTION_PETSC},
+    {"pc_", IT_OPTION_PETSC},
+    {"snes_", IT_OPTION_PETSC},
+    {"mg_", IT_OPTION_PETSC},
+    {"stationary_", IT_OPTION_PETSC},
     {NULL, 0}};
 
 /* Reads -t_final, -output_every, -snapshot_every, -quiet, -checkpoint_every
@@ -292,13 +292,22 @@ typedef struct {
   PetscReal          residual;    /* its relative true residual (0: not computed) */
 } ItSolveStage;
 
+/* The operator at time t: the fine faces through their one writer (the
+   ItFP), then the multigrid's coarse levels. Collective. */
+static PetscErrorCode ItSolveStageSetTime(ItSolveStage *st, PetscReal t) {
+  PetscFunctionBegin;
+  PetscCall(ItFPSetTime(st->fp, t));
+  PetscCall(ItMGSetTime(st->mg, t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* F = dp/dt - L(t) p (implicit methods). */
 static PetscErrorCode ItSolveIFunction(TS ts, PetscReal t, Vec p, Vec pdot, Vec F, void *ctx) {
   ItSolveStage *st = (ItSolveStage *)ctx;
 
   PetscFunctionBegin;
   (void)ts;
-  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItFPApply(st->fp, p, F));
   PetscCall(VecAYPX(F, -1.0, pdot));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -310,7 +319,7 @@ static PetscErrorCode ItSolveRHSFunction(TS ts, PetscReal t, Vec p, Vec F, void 
 
   PetscFunctionBegin;
   (void)ts;
-  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItFPApply(st->fp, p, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -323,7 +332,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
 
   PetscFunctionBegin;
   (void)ts, (void)p, (void)pdot, (void)J, (void)P;
-  if (st->continuous) PetscCall(ItMGSetTime(st->mg, t));
+  if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItMGSetShift(st->mg, shift, 1.0));
   if (st->J4) PetscCall(ItFPShiftedSet(st->J4, shift, 1.0, -1, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -765,6 +774,9 @@ static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra);
+
 /* The time stepper stopped after stage solves that failed or fell short of
    their tolerance: one line naming the solver options to change. */
 static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStage *st, PetscReal t,
@@ -852,7 +864,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
 
     PetscCall(TSSetMaxTime(ts, target));
     /* a held schedule's value inside this segment (the switches are segment ends) */
-    PetscCall(ItMGSetTime(st.mg, 0.5 * (t + target)));
+    PetscCall(ItSolveStageSetTime(&st, 0.5 * (t + target)));
     PetscCall(TSSolve(ts, p));
     PetscCall(TSGetSolveTime(ts, &t));
     PetscCall(TSGetStepNumber(ts, &steps));
@@ -882,12 +894,70 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
   }
   s->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
+  {
+    KSP ksp;
+    PetscCall(SNESGetKSP(st.snes, &ksp));
+    /* the stage solves' iterations are not kept: GMRES counted at its restart */
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, 0));
+  }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
   PetscCall(VecDestroy(&st.r));
   PetscCall(ItFPDestroy(&st.fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The solver's share of the memory ledger on this process, from its objects
+   while they exist: the assembled operators (MatGetInfo), the multigrid
+   (ItMGNoteMemory), the Krylov method's vectors and `extra` vectors of the
+   caller's, and the time stepper's (ARKIMEX: Y, YdotI and YdotRHS per stage
+   and 3 work vectors; another method 2 per stage and 3; the nonlinear
+   solver's update and function and the residual, 3 more). GMRES allocates
+   its vectors as a cycle needs them: 5, then 10 more at a time, up to its
+   restart plus 4; `its`, the most iterations of one solve (an upper bound
+   will do), says how many it reached. FGMRES keeps as many preconditioned
+   directions again; another method is counted as 6. Not collective. */
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra) {
+  const PetscReal vec = (PetscReal)grid->nlocal * sizeof(PetscScalar);
+  PetscReal       a, a4;
+  PetscInt        restart = 0, vectors = 6, ns = 0;
+  PetscBool       gmres, fgmres, arkimex;
+
+  PetscFunctionBegin;
+  PetscCall(ItMemoryMatrixBytes(A, &a));
+  PetscCall(ItMemoryMatrixBytes(A4, &a4));
+  ItMemorySet(IT_MEMORY_MATRIX, a + a4);
+  PetscCall(ItMGNoteMemory(mg));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPFGMRES, &fgmres));
+  if (gmres || fgmres) {
+    PetscInt need;
+    PetscCall(KSPGMRESGetRestart(ksp, &restart));
+    need    = PetscMin(its, restart) + 3; /* a cycle of k iterations uses k + 3 */
+    vectors = need <= 5 ? 5 : PetscMin(restart + 4, 5 + 10 * ((need - 5 + 9) / 10));
+    if (fgmres) vectors += PetscMin(its, restart) + 1;
+  }
+  ItMemorySet(IT_MEMORY_KRYLOV, (PetscReal)(vectors + extra) * vec);
+  if (ts) {
+    PetscCall(TSGetStages(ts, &ns, NULL));
+    PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSARKIMEX, &arkimex));
+    if (arkimex && ns == 0) { /* PETSc 3.18's ARKIMEX does not say: its tableaux' stages */
+      static const char *const types[]  = {"1bee",   "a2", "l2",   "ars122", "2c", "2d", "2e",
+                                           "prssp2", "3",  "bpr3", "ars443", "4",  "5"};
+      static const PetscInt    stages[] = {3, 2, 2, 2, 3, 3, 3, 3, 4, 5, 5, 6, 8};
+      TSARKIMEXType            type;
+      PetscBool                match;
+      PetscCall(TSARKIMEXGetType(ts, &type));
+      for (size_t k = 0; k < sizeof(stages) / sizeof(stages[0]); k++) {
+        PetscCall(PetscStrcmp(type, types[k], &match));
+        if (match) ns = stages[k];
+      }
+    }
+    ItMemorySet(IT_MEMORY_STAGES, (PetscReal)((arkimex ? 3 : 2) * ns + 3 + 3) * vec);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -923,6 +993,13 @@ static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* -fp_order 4's stationary solve: FGMRES's restart (it keeps two vectors per
+   direction; 20 as many as GMRES(30) did, and the solves take 11-13) and the
+   fine level's GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3
+   took 11-13, the same number of fourth-order products per solve). */
+#define IT_SOLVE_FOURTH_RESTART 20
+#define IT_SOLVE_FOURTH_SWEEPS 3
+
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
    Defaults: GMRES with a W-cycle of the geometric multigrid of ItMG (its
@@ -935,8 +1012,14 @@ static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
    defaults on 128^3 and half the memory). PCHYPRE reads its BoomerAMG settings only from the
    options database, so the defaults the user did not set are inserted for KSPSetFromOptions and
    removed right after: nothing of them stays in the database (or in
-   snapshots). */
-static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *ksp) {
+   snapshots). With `fourth` (-fp_order 4, the matrix-free operator against
+   the Scharfetter–Gummel multigrid): FGMRES(IT_SOLVE_FOURTH_RESTART) around
+   the W-cycle whose fine level smooths with IT_SOLVE_FOURTH_SWEEPS GMRES
+   sweeps on the fourth-order operator (ItMGSetFineKrylov), the same
+   iterations on 1-4 ranks (11-13 on the rotating 2-D case from 64^2 to
+   256^2, where Richardson-SOR took 21-57 and up to 1.6x more on 2 ranks). */
+static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscBool fourth,
+                                           KSP *ksp) {
   PC pc;
 
   PetscFunctionBegin;
@@ -948,6 +1031,11 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, KSP *k
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
+  if (fourth) {
+    PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
+    PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
+    PetscCall(ItMGSetFineKrylov(mg, pc, IT_SOLVE_FOURTH_SWEEPS));
+  }
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, IT_SOLVE_STATIONARY_MAX_IT));
   PetscCall(ItSolveFromOptionsHypre(*ksp, NULL));
   PetscCall(ItSolveKSPSide(*ksp));
@@ -1195,9 +1283,9 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(ItFPCreateMatrix(grid, &A));
   PetscCall(ItMGCreate(grid, model, ItFPGetFaces(fp), A, 0, &mg));
   PetscCall(ItMGSetTime(mg, t));
-  PetscCall(ItSolveStationaryKSP(grid->comm, mg, A, &ksp));
   if (ItFacesGetOrder(ItFPGetFaces(fp)) == 4)
     PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(fp), &A4));
+  PetscCall(ItSolveStationaryKSP(grid->comm, mg, A, (PetscBool)(A4 != NULL), &ksp));
   for (PetscInt a = 0; a < grid->dim; a++) centre[a] = grid->n[a] / 2;
   PetscCall(VecSet(p, 1.0));
   PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, centre, p, result));
@@ -1224,6 +1312,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(VecNorm(r, NORM_2, &result->residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
   result->residual /= diagmax * norm;
+  PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));

@@ -216,11 +216,14 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
 
 /* The option names of the spectrum's options and the prefixes of its SLEPc objects
  * (src/model/option_names.c). */
-const ItOptionName ItSpectrumOptionNames[] = {
-    {"spectrum_t", 0},    {"spectrum_nev", IT_OPTION_INTEGER},
-    {"spectrum_eps_", 0}, {"spectrum_st_", 0},
-    {"spectrum_bv_", 0},  {"spectrum_ds_", 0},
-    {"spectrum_rg_", 0},  {NULL, 0}};
+const ItOptionName ItSpectrumOptionNames[] = {{"spectrum_t", 0},
+                                              {"spectrum_nev", IT_OPTION_INTEGER},
+                                              {"spectrum_eps_", IT_OPTION_PETSC},
+                                              {"spectrum_st_", IT_OPTION_PETSC},
+                                              {"spectrum_bv_", IT_OPTION_PETSC},
+                                              {"spectrum_ds_", IT_OPTION_PETSC},
+                                              {"spectrum_rg_", IT_OPTION_PETSC},
+                                              {NULL, 0}};
 
 /* -spectrum_t, -spectrum_nev, then the eigensolver (and its -spectrum_eps_*,
    -spectrum_st_* options). Collective. */
@@ -261,7 +264,9 @@ static PetscErrorCode ItSpectrumSums(ItGrid grid, Vec xr, Vec xi, PetscReal m[6]
     const PetscReal r = PetscRealPart(ra[l]), i = ia ? PetscRealPart(ia[l]) : 0;
     const PetscReal w = ItSpectrumWeight(grid, c), modulus = PetscSqrtReal(r * r + i * i);
     PetscBool       wall = PETSC_FALSE;
-    for (PetscInt a = 0; a < grid->dim; a++) wall |= (c[a] == 0 || c[a] == grid->n[a] - 1);
+    for (PetscInt a = 0; a < grid->dim; a++) /* walls only (doc/physics.md §8) */
+      wall |= ((c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC) ||
+               (c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL));
     local[0] += r * w;
     local[1] += i * w;
     local[2] += modulus;
