@@ -22,8 +22,9 @@
 #define IT_POST_HEADER 6    /* kind, t, dt, step, row (END: interrupted), snapshot */
 #define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
 #define IT_POST_SIGNAL_TAG 7402 /* a post rank's signal, forwarded to every solver rank */
+#define IT_POST_ACK_TAG 7403    /* a post rank has let go of the folder after the solver failed */
 
-enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END };
+enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END, IT_POST_FAILED };
 
 static struct {
   PetscBool   split; /* -post_ranks K > 0 */
@@ -212,6 +213,27 @@ static PetscErrorCode ItPostInterrupt(void *ctx, PetscBool *stop, PetscBool *che
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The solver group failed (a time step that stops the run, after its
+   checkpoint): the post ranks hold the folder's lock, and the job ends with
+   MPI_Abort (ItPostFinalize), so each is told, lets go of the folder and
+   answers before this rank returns the error (ItPostReplay). Collective on
+   the solver group. */
+static PetscErrorCode ItPostFailed(ItPostLink *link, PetscErrorCode ierr) {
+  const PetscReal header[IT_POST_HEADER] = {IT_POST_FAILED, 0, 0, 0, 0, 0};
+
+  PetscFunctionBegin;
+  PetscCall(ItPostSend(link, header, link->app->p));
+  for (PetscInt s = 0; s < IT_POST_QUEUE; s++)
+    PetscCallMPI(MPI_Waitall(ItPost.K, link->request[s], MPI_STATUSES_IGNORE));
+  for (PetscMPIInt q = 0; q < ItPost.K; q++) {
+    int one;
+    PetscCallMPI(MPI_Recv(&one, 1, MPI_INT, ItPost.nsolver + q, IT_POST_ACK_TAG, MPI_COMM_WORLD,
+                          MPI_STATUS_IGNORE));
+  }
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The solver group: steps, hands every state on, then the end (where it
    stopped, whether interrupted, the last density). */
 static PetscErrorCode ItPostSolve(ItPostLink *link) {
@@ -230,8 +252,11 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   link->interrupt     = app->settings.interrupt;
   settings.interrupt  = link->interrupt ? ItPostInterrupt : NULL;
   PetscCall(PetscTime(&start));
-  PetscCall(ItSolveTransient(app->grid, app->model, &settings, app->p, ItPostOutputSend, link,
-                             &app->result));
+  {
+    const PetscErrorCode ierr = ItSolveTransient(app->grid, app->model, &settings, app->p,
+                                                 ItPostOutputSend, link, &app->result);
+    if (ierr) PetscCall(ItPostFailed(link, ierr));
+  }
   PetscCall(PetscTime(&end));
   header[1] = app->result.t_end;
   header[2] = end - start; /* the solver group's time */
@@ -287,6 +312,16 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
     case IT_POST_CHECKPOINT:
       PetscCall(checkpoint(app, header[1], (PetscInt)header[3], header[2], app->p));
       break;
+    case IT_POST_FAILED: { /* let go of the folder, answer, and wait for the solver's MPI_Abort
+                              (which follows its one line on stderr) */
+      int one = 1, never;
+      ItIOAbandon();
+      for (PetscMPIInt s = 0; s < ItPost.nsolver; s++)
+        PetscCallMPI(MPI_Send(&one, 1, MPI_INT, s, IT_POST_ACK_TAG, MPI_COMM_WORLD));
+      PetscCallMPI(
+          MPI_Recv(&never, 1, MPI_INT, 0, IT_POST_ACK_TAG + 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+      break;
+    }
     default:
       app->result.t_end       = header[1];
       app->result.steps       = (PetscInt)header[3];
