@@ -966,6 +966,20 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
 #define IT_SOLVE_STATIONARY_MAX_IT 2000
 #define IT_SOLVE_LU_MAX 65536
 
+/* -fp_order 4's stationary solve: FGMRES's restart (it keeps two vectors per
+   direction; 20 as many as GMRES(30) did, and the solves take 11-13) and the
+   fine level's GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3
+   took 11-13, the same number of fourth-order products per solve). */
+#define IT_SOLVE_FOURTH_RESTART 20
+#define IT_SOLVE_FOURTH_SWEEPS 3
+/* ... and its iterations before the fall-back methods take over: FGMRES
+   stagnates rather than breaks down where the multigrid fails (a 4-D linear
+   model at 24^4, whose levels go down to 3^4 cells: residual down by 10 in
+   55 iterations; it then fell back to GMRES(100) with BoomerAMG, 115
+   iterations), which GMRES(30) reported after 30. The solves that converge
+   take 11-40. */
+#define IT_SOLVE_FOURTH_MAX_IT 100
+
 /* KSPSetFromOptions (or PCSetFromOptions, when pc is given) with the
    BoomerAMG defaults of ItSolveStationaryKSP that the user did not set. */
 static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
@@ -992,13 +1006,6 @@ static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
     if (inserted[k]) PetscCall(PetscOptionsClearValue(NULL, defaults[k][0]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
-
-/* -fp_order 4's stationary solve: FGMRES's restart (it keeps two vectors per
-   direction; 20 as many as GMRES(30) did, and the solves take 11-13) and the
-   fine level's GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3
-   took 11-13, the same number of fourth-order products per solve). */
-#define IT_SOLVE_FOURTH_RESTART 20
-#define IT_SOLVE_FOURTH_SWEEPS 3
 
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
@@ -1036,7 +1043,8 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscB
     PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
     PetscCall(ItMGSetFineKrylov(mg, pc, IT_SOLVE_FOURTH_SWEEPS));
   }
-  PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT, IT_SOLVE_STATIONARY_MAX_IT));
+  PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT,
+                             fourth ? IT_SOLVE_FOURTH_MAX_IT : IT_SOLVE_STATIONARY_MAX_IT));
   PetscCall(ItSolveFromOptionsHypre(*ksp, NULL));
   PetscCall(ItSolveKSPSide(*ksp));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
