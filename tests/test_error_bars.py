@@ -27,6 +27,8 @@ CASES = [
      ([1.0, -0.8], [[0.3, 0.05], [0.05, 0.2]]), 0.5),
     ("2-D stiff fast neuron", [[-1.0, 0.0], [3.0, -10.0]], [0.0, 0.0], [0.5, 1.0], 96, -4, 4, ["x2"],
      ([0.5, 0.2], [[0.3, 0.0], [0.0, 0.1]]), 0.5),
+    ("3-D stationary chain", [[-1.0, 0.0, 0.0], [0.8, -1.0, 0.0], [0.0, 0.8, -1.0]], [0.1, 0.0, 0.0], [0.5, 0.3, 0.3], 40, -5, 5,
+     ["x2", "x3"], None, 0),
     ("3-D transient chain", [[-1.0, 0.0, 0.0], [0.8, -1.0, 0.0], [0.0, 0.8, -1.0]], [0.0, 0.0, 0.0], [0.5, 0.3, 0.3], 40, -5, 5,
      ["x2", "x3"], ([0.5, 0.0, 0.0], [[0.4, 0.0, 0.0], [0.0, 0.4, 0.0], [0.0, 0.0, 0.4]]), 0.5),
 ]
@@ -54,6 +56,9 @@ check("mass" not in names and "var_x1" in names and all(k + "_trusted" in t and 
       f"diagnostics.csv: <q>_err, _extrap, _uncertainty, _trusted for {len(names)} columns, none for mass")
 check(all(np.all(t[k + "_uncertainty"] >= 0) for k in names if np.all(np.isfinite(t[k + "_uncertainty"]))), "<q>_uncertainty >= 0")
 check(all(set(np.unique(t[k + "_trusted"])) <= {0.0, 1.0} for k in names), "<q>_trusted is 0 or 1")
+late = t["t"] > 0
+check(all(np.all(t[k + "_uncertainty"][late & (t[k + "_trusted"] == 1)] <= 2 * np.abs(t[k + "_err"][late & (t[k + "_trusted"] == 1)]) * (1 + 1e-12))
+          for k in names), "a trusted bar's half-width is at most twice its correction (grid and time parts do not cancel)")
 check(all(t[k + "_err"][0] == 0 and t[k + "_extrap"][0] == t[k][0] for k in names if np.isfinite(t[k][0])),
       "t = 0: _err 0 and _extrap = q (the initial density is exact on every grid)")
 f, qs = summary["final"], summary["error_estimate"]["quantities"]

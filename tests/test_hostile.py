@@ -352,6 +352,26 @@ refused(C, "analyze a variable-length string in /options", "analyze", [vlen], vl
 refused(C, "-spectrum_eps_target nan", "spectrum", TINY + ["-spectrum_eps_target", "nan"], "-spectrum_eps_target")
 refused(C, "-spectrum_eps_type power", "spectrum", TINY + ["-spectrum_eps_type", "power"], "-spectrum_eps_type")
 
+# a -ksp_type that takes no right preconditioner stopped with a trace (exit 2: "KSP cg does not support
+# preconditioner side RIGHT"): it gets its default side, and its stage solves are checked on the true residual
+plain, cg = tmpdir("ksp-default"), tmpdir("ksp-cg")
+run("run", TINY + ["-output_dir", plain])
+for label, command, opts, out in [("-ksp_type cg", "run", ["-ksp_type", "cg"], cg),
+                                  ("-stationary_ksp_type richardson", "stationary", ["-stationary_ksp_type", "richardson", "-grid_n", "64"], tmpdir("st-richardson"))]:
+    proc = run(command, TINY + opts + ["-output_dir", out], expect_ok=False)
+    same = True
+    if proc.returncode == 0 and command == "run":
+        a, b = read_json(plain + "/summary.json")["final"], read_json(cg + "/summary.json")["final"]
+        same = all(abs(b[k] - v) <= 1e-6 * max(abs(v), 1e-2) for k, v in a.items())
+    check(proc.returncode == 0 and proc.stderr.strip() == "" and same,
+          f"[{C}] {label} runs (its default preconditioner side), as the default solver does: {proc.returncode}, {proc.stderr.strip()[:200]}")
+    counts[C] += 1
+    runs[0] += 1
+
+# ... and a stationary solve that reports success short of its tolerance is named (it said "the density has no mass")
+refused(C, "-stationary_ksp_type richardson with BoomerAMG on 16^2", "stationary", TINY + ["-stationary_ksp_type", "richardson"],
+        "richardson+hypre ended short of its tolerance")
+
 # memory: the spectrum and the Monte Carlo's particles are in the estimate (not run against the
 # unfixed binary: it allocated until the machine ran out)
 refused(C, "mc -mc_particles 2000000000", "mc", TINY + ["-mc_particles", "2000000000"], "-mc_particles")
@@ -431,6 +451,15 @@ refused(F, "-init_mean nan", "run", TINY + ["-init_mean", "nan,0"], "-init_mean 
 refused(F, "-grid_n abc", "run", TINY + ["-grid_n", "abc"], "-grid_n abc")
 refused(F, "-grid_lo -1e308 -grid_hi 1e308", "run", TINY + ["-grid_lo", "-1e308", "-grid_hi", "1e308"], "-grid_lo/-grid_hi")
 refused(F, "-t_final 5e-324", "run", TINY + ["-t_final", "5e-324"], "-t_final 5e-324")
+# integers PETSc's parser refused without naming the option ("Input string 1.5 has no integer value")
+refused(F, "mc -mc_particles 1.5", "mc", TINY + ["-mc_particles", "1.5"], "-mc_particles 1.5")
+refused(F, "spectrum -spectrum_nev x", "spectrum", TINY + ["-spectrum_nev", "x"], "-spectrum_nev x")
+refused(F, "-fp_order 4.0", "run", TINY + ["-fp_order", "4.0"], "-fp_order 4.0")
+# muparser's "Unexpected token "k" found at position 2" for a name it does not know
+refused(F, "an unknown name in a formula", "run", ["-model", "expr", "-vars", "x", "-expr_drift_x", "-x*k", "-expr_diffusion_x", "1", "-grid_n", "16", "-t_final", "0.2"],
+        "unknown name k: not a variable (x, t), an -expr_param", ranks=(1, 2))
+# -temperature nan read as absent: "heat rates ... need both -temperature and -time_unit"
+refused(F, "-temperature nan", "run", TINY + ["-temperature", "nan", "-time_unit", "1"], "-temperature and -time_unit must be positive and finite")
 
 # -error_estimate: coarse grids too small to mean anything, commands without an estimate
 refused(F, "-error_estimate on 12 cells (3-cell coarse grid)", "stationary", ["-model", "linear", "-grid_n", "12", "-error_estimate"], "-grid_n")
@@ -438,7 +467,16 @@ refused(F, "mc -error_estimate", "mc", TINY + ["-error_estimate"], "-error_estim
 refused(F, "analyze -error_estimate", "analyze", [source, "-error_estimate"], "-error_estimate")
 out = tmpdir("toggle-estimate")
 run("run", TINY + ["-error_estimate", "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
-refused(F, "a restart that drops -error_estimate", "run", TINY + ["-restart", "auto", "-output_dir", out], "-error_estimate", folder=out, ranks=(1, 2))
+refused(F, "a restart that drops -error_estimate", "run", TINY + ["-restart", "auto", "-output_dir", out], "written with -error_estimate and this run has none", folder=out, ranks=(1, 2))
+out = tmpdir("toggle-estimate-on")
+run("run", TINY + ["-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+refused(F, "a restart that adds -error_estimate", "run", TINY + ["-error_estimate", "-restart", "auto", "-output_dir", out],
+        "written without -error_estimate and this run asks for it", folder=out)
+# the method changes what <q>_err means with the same columns: a restart that switches it was accepted
+out = tmpdir("switch-estimate")
+run("run", TINY + ["-error_estimate", "order", "-ts_max_steps", "3", "-output_dir", out], expect_ok=False)
+refused(F, "a restart that switches -error_estimate order to richardson", "run", TINY + ["-error_estimate", "-restart", "auto", "-output_dir", out],
+        "-error_estimate method", folder=out)
 
 drain()
 POOL.shutdown()

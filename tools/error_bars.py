@@ -11,8 +11,13 @@ rates), and scores every row and column of the run's table against it:
   wrong sign  <q>_err and e of opposite signs, both above the floor
   signed      <q>_err/e in [0.5, 2] (the signed correction alone, for comparison)
 
-over the values with <q>_trusted = 1 (and, for comparison, over all values). The cases are
-not those of the test suite. Usage: tools/error_bars.py [--quick] [--bin build/infotherm]"""
+over the values with <q>_trusted = 1 (and, for comparison, over all values), and how many
+values are trusted. The cases are not those of the test suite: CASES, the six the rule of
+doc/physics.md §5 was chosen on, and NEW_CASES, seven added after it was chosen, reported
+apart. --rules measures, from plain runs on the grids h, 2h, 4h (and 4h and h at tolerances
+100 times tighter), how well the time part estimates the fine grid's own time error and
+how candidate rules score: the measurement behind the rule.
+Usage: tools/error_bars.py [--quick] [--cases old|new|all] [--rules] [--bin build/infotherm]"""
 import argparse
 import math
 import os

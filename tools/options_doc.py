@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the reference tables of doc/options.md from the program's own
 `-help` output, so that the page cannot drift from the options the program
-reads: every option of infotherm (not PETSc's or SLEPc's, whose prefixes are
-the table ItAppPETScOptions of src/app/options.c) with its default, its
+reads: every option of infotherm (not PETSc's or SLEPc's: the table
+ItAppPETScOptionNames of src/app/options.c and the prefixes the modules flag
+IT_OPTION_PETSC in their tables of option names) with its default, its
 description and the commands that read it, and every model's parameters.
 
     tools/options_doc.py            rewrites the generated part of doc/options.md and doc/infotherm.1
@@ -34,8 +35,19 @@ def binary():
 
 
 def petsc_prefixes():
-    src = open(os.path.join(ROOT, "src", "app", "options.c")).read()
-    return re.findall(r'"([^"]+)"', src.split("ItAppPETScOptions[] = {")[1].split("};")[0])
+    """PETSc's own options (ItAppPETScOptionNames, src/app/options.c) and the prefixes of the PETSc
+    objects the modules create (IT_OPTION_PETSC in their tables of option names)."""
+    found = []
+    for folder, _, files in os.walk(os.path.join(ROOT, "src")):
+        for f in files:
+            if not f.endswith(".c"):
+                continue
+            text = open(os.path.join(folder, f)).read()
+            for name, body in re.findall(r"const ItOptionName (\w+)\[\] = \{(.*?)\};", text, re.S):
+                for entry, flags in re.findall(r'\{"([^"]+)",\s*([^}]*)\}', body):
+                    if name == "ItAppPETScOptionNames" or "IT_OPTION_PETSC" in flags:
+                        found.append(entry)
+    return found
 
 
 def is_petsc(name, prefixes):

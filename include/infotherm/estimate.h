@@ -69,9 +69,9 @@ static inline PetscReal ItEstimateOrder(PetscReal qh, PetscReal q2h, PetscReal q
 /* The time part's own uncertainty as a fraction of it: the time part
    q_4h_tight - q_4h is measured on the grid coarsened by 4, whose adaptive
    steps are not the fine grid's; against the fine grid's own time error
-   (the fine grid solved again at tighter tolerances) it lies between 0.68
-   and 1.36 times it for half the values of tools/error_bars.py's cases
-   (doc/physics.md §5). */
+   (the fine grid solved again at tighter tolerances) the ratio's
+   interquartile range is 0.69-1.00 and 0.68-1.36 on tools/error_bars.py's
+   two sets of cases (doc/physics.md §5). */
 #define IT_ESTIMATE_TIME_SPREAD 0.5
 
 /* The half-width of the error bar of q_h (doc/physics.md §5) at the

@@ -17,6 +17,7 @@ PetscErrorCode ItFacesCompute(ItFaces faces, PetscReal t);
 PetscErrorCode ItFacesSetTime(ItFaces faces, PetscReal t, PetscBool *changed);
 PetscErrorCode ItFacesSetParameters(ItFaces faces, PetscReal t, const PetscReal p[],
                                     PetscBool *changed);
+PetscInt       ItFacesGetState(ItFaces faces);
 PetscErrorCode ItFacesGetAxis(ItFaces faces, PetscInt axis, const PetscReal **lo,
                               const PetscReal **hi, const PetscReal **irr_lo,
                               const PetscReal **irr_hi);

@@ -181,4 +181,5 @@ static inline PetscInt ItGridMarginalIndex(ItGrid grid, const PetscBool mask[],
 }
 
 /* Option names read here (src/model/option_names.c). */
-extern const ItOptionName ItGridOptionNames[]; /* src/grid/grid.c */
+extern const ItOptionName ItGridOptionNames[];         /* src/grid/grid.c */
+extern const ItOptionName ItGridBoundaryOptionNames[]; /* src/grid/boundary.c */

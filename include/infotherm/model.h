@@ -97,21 +97,23 @@ typedef enum {
   IT_OPTION_SWITCH   = 1, /* given without a value it means true */
   IT_OPTION_INTEGER  = 2, /* every integer of its value must fit a PetscInt */
   IT_OPTION_LOCAL    = 4, /* of one invocation: analyze does not take it from a snapshot */
-  IT_OPTION_STEERING = 8  /* where and how far a run went: snapshots of one run may differ */
+  IT_OPTION_STEERING = 8, /* where and how far a run went: snapshots of one run may differ */
+  IT_OPTION_PETSC = 16 /* the prefix of a PETSc or SLEPc object's options (PETSc documents them) */
 } ItOptionFlag;
 typedef struct {
   const char *name;
   int         flags; /* ItOptionFlag bits */
 } ItOptionName;
-/* owner: a module ("solve"), or a model type (model_type: what only that
-   model reads). Registering a table twice is a no-op. Not collective. */
-PetscErrorCode ItOptionsRegister(const char owner[], PetscBool model_type,
-                                 const ItOptionName names[]);
+/* owner: a module ("solve") or model types; setup: read by the model or the
+   grid before the options are checked (ItAppSetUp), so that one unused there
+   is one this run does not read; otherwise read later or by another command.
+   Registering a table twice is a no-op. Not collective. */
+PetscErrorCode ItOptionsRegister(const char owner[], PetscBool setup, const ItOptionName names[]);
 /* The registered entry that name (without '-') matches, its owner and
-   whether that is a model type; NULL when none. */
-const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *model_type);
+   whether it is read at set-up; NULL when none. */
+const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *setup);
 /* Every registered entry, k = 0, 1, ... until NULL. */
-const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *model_type);
+const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *setup);
 PetscBool           ItOptionsNameMatches(const char name[], const char entry[]);
 /* The same in structure-of-arrays form, as the Monte Carlo keeps its particles:
    point k < n is x[i*ld + k] and gets A[i*ld + k], D[i*ld + k] (ld >= n).

@@ -48,6 +48,7 @@ PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t);
 PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]);
 PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale);
 PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps);
+PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
 PetscErrorCode ItMGDestroy(ItMG *mg);
 

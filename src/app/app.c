@@ -359,8 +359,8 @@ PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra) {
 }
 
 /* What changes the meaning of a column without changing the columns: the
-   units of the heat rates (-temperature, -time_unit, -atp_kT), -bits and
-   the KL reference (the file named, or stationary). */
+   units of the heat rates (-temperature, -time_unit, -atp_kT), -bits, the
+   KL reference (the file named, or stationary) and the -error_estimate method. */
 static PetscErrorCode ItAppColumnMeaning(ItApp *app, json_t *fingerprint) {
   PetscReal temperature = 0, time_unit = 0, atp_kT = 20;
   PetscBool bits = PETSC_FALSE;
@@ -375,6 +375,16 @@ static PetscErrorCode ItAppColumnMeaning(ItApp *app, json_t *fingerprint) {
   json_object_set_new(fingerprint, "atp_kT", json_real(atp_kT));
   json_object_set_new(fingerprint, "bits", json_boolean(bits));
   json_object_set_new(fingerprint, "kl_reference", json_string(app->kl_reference));
+  { /* the error estimate's method changes what <q>_err means (only when asked: a checkpoint
+       without it keeps the fingerprint it had) */
+    PetscBool on;
+    char      method[32] = "";
+    PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &on));
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-error_estimate", method, sizeof(method), NULL));
+    if (on)
+      json_object_set_new(fingerprint, "error_estimate",
+                          json_string(strcmp(method, "order") ? "richardson" : "order"));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -45,39 +45,34 @@ static PetscErrorCode ItAppRegisterOptions(void) {
   static const struct {
     const char         *owner;
     const ItOptionName *names;
-  } tables[] = {{"grid", ItGridOptionNames},
-                {"io", ItIOFolderOptionNames},
-                {"io", ItIOSnapshotOptionNames},
-                {"solve", ItSolveOptionNames},
-                {"diag", ItDiagOptionNames},
-                {"spectrum", ItSpectrumOptionNames},
-                {"init", ItInitOptionNames},
-                {"estimate", ItEstimateOptionNames},
-                {"mc", ItMCOptionNames},
-                {"mc", ItCrosscheckOptionNames},
-                {"app", ItAppOptionNames},
-                {"app", ItAppRunOptionNames},
-                {"app", ItAppCrosscheckOptionNames},
-                {"app", ItAppPostOptionNames},
-                {"app", ItAppMemoryOptionNames},
+  } tables[] = {{"io", ItIOFolderOptionNames},       {"io", ItIOSnapshotOptionNames},
+                {"solve", ItSolveOptionNames},       {"diag", ItDiagOptionNames},
+                {"spectrum", ItSpectrumOptionNames}, {"init", ItInitOptionNames},
+                {"estimate", ItEstimateOptionNames}, {"mc", ItMCOptionNames},
+                {"mc", ItCrosscheckOptionNames},     {"app", ItAppOptionNames},
+                {"app", ItAppRunOptionNames},        {"app", ItAppCrosscheckOptionNames},
+                {"app", ItAppPostOptionNames},       {"app", ItAppMemoryOptionNames},
                 {"petsc", ItAppPETScOptionNames}};
 
   PetscFunctionBegin;
   PetscCall(ItModelRegisterAll());
+  PetscCall(ItOptionsRegister("grid", PETSC_TRUE, ItGridOptionNames));
+  PetscCall(ItOptionsRegister("grid", PETSC_TRUE, ItGridBoundaryOptionNames));
   for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++)
     PetscCall(ItOptionsRegister(tables[k].owner, PETSC_FALSE, tables[k].names));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The registered entry that name matches: of a module or PETSc (model:
-   false), or of what a model reads (model: true; unused at the check, it is
-   one that this model does not read). */
-static const ItOptionName *ItAppFindOption(const char name[], PetscBool model) {
+/* The registered entry that name matches among those read later or by
+   another command, or PETSc's (setup: false), or among those read at set-up
+   by the model or the grid (setup: true; unused at the check, it is one that
+   this run does not read), and its owner. */
+static const ItOptionName *ItAppFindOption(const char name[], PetscBool setup, const char **owner) {
   const ItOptionName *o;
-  PetscBool           model_type;
+  PetscBool           at_setup;
 
-  for (PetscInt k = 0; (o = ItOptionsGet(k, NULL, &model_type)); k++)
-    if (model_type == model && ItOptionsNameMatches(name, o->name)) return o;
+  for (PetscInt k = 0; (o = ItOptionsGet(k, owner, &at_setup)); k++)
+    if (at_setup == setup && ItOptionsNameMatches(name, o->name)) return o;
   return NULL;
 }
 
@@ -166,7 +161,8 @@ static PetscBool ItAppMatches(const char name[], const char *const table[], Pets
    option of another model, or the closest known option. */
 static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char text[], size_t len) {
   char        clean[256], closest[64];
-  const char *eq = strchr(name, '=');
+  const char *owner = NULL;
+  const char *eq    = strchr(name, '=');
   PetscInt    distance;
 
   PetscFunctionBegin;
@@ -178,7 +174,7 @@ static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char tex
              eq + 1);
   else if (name[0] == '-')
     snprintf(text, len, "nothing reads -%s (options start with one '-': -%s)", name, clean);
-  else if (ItAppFindOption(name, PETSC_TRUE))
+  else if (ItAppFindOption(name, PETSC_TRUE, &owner) && strcmp(owner, "grid"))
     snprintf(text, len,
              "nothing reads -%s under -model %s (infotherm info -model %s lists what it reads)",
              name, ItModelGetTypeName(app->model), ItModelGetTypeName(app->model));
@@ -213,7 +209,8 @@ PetscErrorCode ItAppCheckOptions(ItApp *app) {
   if (help || (set && !left)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (PetscInt k = 0; k < n; k++) {
-    if (ItAppFindOption(names[k], PETSC_FALSE)) continue; /* read later, or by another command */
+    if (ItAppFindOption(names[k], PETSC_FALSE, NULL))
+      continue; /* read later, or by another command */
     if (!unknown++)
       PetscCall(ItAppUnknownOption(app, names[k], first, sizeof(first)));
     else
@@ -283,8 +280,9 @@ static PetscErrorCode ItAppCheckList(const char name[], PetscBool integer, const
     const int tlen = (int)(strchr(v, ',') ? strchr(v, ',') - v : (ptrdiff_t)strlen(v));
     errno          = 0;
     n              = strtoll(v, &end, 10);
-    PetscCheck(end != v && (*end == ',' || !*end || *end == '.' || *end == 'e' || *end == 'E') &&
-                   errno != ERANGE && n <= PETSC_MAX_INT && n >= -PETSC_MAX_INT,
+    /* decimal integers only: PETSc refuses 1.5, 1e3 or 0x10 without naming the option */
+    PetscCheck(end != v && (*end == ',' || !*end) && errno != ERANGE && n <= PETSC_MAX_INT &&
+                   n >= -PETSC_MAX_INT,
                PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-%s %s: '%.*s' is not an integer of at most %d in magnitude", name, value, tlen, v,
                PETSC_MAX_INT);
@@ -356,11 +354,13 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
   PetscFunctionBegin;
   PetscCall(ItAppRegisterOptions());
   PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
-  /* before the model and the grid read their options: the grid's and -model */
+  /* before the model and the grid read their options: the grid's, -model and the integers
+     (before PETSc's parser sees them) */
   for (PetscInt k = 0; ItOptionsGet(k, NULL, NULL); k++) {
     const char         *owner;
     const ItOptionName *o = ItOptionsGet(k, &owner, NULL);
-    if (strcmp(owner, "petsc") && (model || !strcmp(owner, "grid") || !strcmp(o->name, "model")))
+    if (strcmp(owner, "petsc") && (model || !strcmp(owner, "grid") || !strcmp(o->name, "model") ||
+                                   (o->flags & IT_OPTION_INTEGER)))
       PetscCall(ItAppCheckValue(o->name, o->flags, nleft, names, values));
   }
   for (PetscInt k = 0; model && k < ItModelGetParameterCount(model); k++) {

@@ -175,11 +175,17 @@ static PetscErrorCode ItDiagReadOptions(ItDiag g) {
   for (PetscInt a = 0; a < d; a++) g->nsensor += g->sensor[a];
   PetscCheck(d == 1 || (g->nsensor > 0 && g->nsensor < d), comm, PETSC_ERR_USER_INPUT,
              "-sensor must name some but not all of the variables");
+  /* NaN fails these first (it would read as absent in the pairing below) */
+  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0 &&
+                 !PetscIsInfOrNanReal(g->temperature) && !PetscIsInfOrNanReal(g->time_unit) &&
+                 !PetscIsInfOrNanReal(g->atp_kT),
+             comm, PETSC_ERR_USER_INPUT,
+             "-temperature and -time_unit must be positive and finite (or absent), -atp_kT "
+             "positive and finite; got %.6g, %.6g, %.6g",
+             (double)g->temperature, (double)g->time_unit, (double)g->atp_kT);
   PetscCheck((g->temperature > 0) == (g->time_unit > 0), comm, PETSC_ERR_USER_INPUT,
              "heat rates in W and ATP/s need both -temperature (K) and -time_unit (seconds per "
              "model time unit)");
-  PetscCheck(g->temperature >= 0 && g->time_unit >= 0 && g->atp_kT > 0, comm, PETSC_ERR_USER_INPUT,
-             "-temperature and -time_unit must be positive (or absent), -atp_kT positive");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

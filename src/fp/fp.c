@@ -22,6 +22,7 @@ struct _p_ItFaces {
   ItModelWork work; /* the faces' own evaluation workspace: the model stays const */
   PetscReal   t;
   PetscBool   computed;
+  PetscInt    state;            /* counts the computations: readers see that the faces changed */
   PetscBool   level;            /* a multigrid level's faces: bad faces left out, not refused */
   PetscReal   p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
   PetscReal  *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
@@ -400,7 +401,15 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
   f->computed = PETSC_TRUE;
+  f->state++;
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* How many times the coefficients were computed: a consumer that does not
+   write the faces (a multigrid hierarchy over its caller's fine faces) sees
+   from it whether they changed. Not collective. */
+PetscInt ItFacesGetState(ItFaces f) {
+  return f->state;
 }
 
 /* The face coefficients at time t: a pure function of the model, the grid
@@ -623,14 +632,63 @@ static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c
          f->grid->h[a];
 }
 
-/* (L p)_c of the fourth-order operator, summed over the axes. */
-static inline PetscScalar ItFPFourthRow(ItFaces f, const PetscInt c[], const PetscInt gs[],
-                                        const PetscInt fs[], const PetscScalar pl[]) {
-  const PetscInt o   = ItGridGhostedOffset(f->grid, c);
-  PetscScalar    sum = 0;
+/* y = L p of the fourth-order operator, row by row along the storage order's
+   fastest axis: the offsets into the ghosted density, the output and each
+   axis's face weights advance by their strides along the row instead of
+   being recomputed per cell. A face whose stencil lies inside the ghosted
+   array (every face but the two next to each wall) takes its four products
+   without tests; those next to a wall go through ItFPFourthFlux. The sums run
+   in ItFPFourthRow's order, so both give the same bits (2-D 256^2: 10 ms
+   per product before, ... after, one rank). Not collective. */
+static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[]) {
+  ItGrid         grid = f->grid;
+  const PetscInt d = grid->dim, a0 = grid->order[0], m0 = grid->xm[a0];
+  PetscInt       gs[IT_MAX_DIM], fs[IT_MAX_DIM], fstep[IT_MAX_DIM], c[IT_MAX_DIM];
 
-  for (PetscInt a = 0; a < f->grid->dim; a++) sum += ItFPFourthAxis(f, a, c, o, gs, fs, pl);
-  return sum;
+  ItFPStrides(grid, gs, fs);
+  for (PetscInt a = 0; a < d; a++) { /* the stride along a0 in the faces of axis a */
+    fstep[a] = 1;
+    for (PetscInt b = 0; b < a0; b++) fstep[a] *= grid->xm[b] + (b == a);
+  }
+  (void)ItGridFirstOwned(grid, c);
+  for (PetscInt l0 = 0; l0 < grid->nlocal; l0 += m0) {
+    const PetscInt o = ItGridGhostedOffset(grid, c);
+    for (PetscInt i = 0; i < m0; i++) y[l0 + i] = 0;
+    for (PetscInt a = 0; a < d; a++) {
+      const PetscReal h = grid->h[a], *w4 = f->w4[a];
+      const PetscInt  g = gs[a], fa = fs[a], off = ItFPFaceOffset(grid, a, c);
+      const PetscInt  lo = grid->gxs[a] + 2, hi = grid->gxs[a] + grid->gxm[a] - 3;
+      const PetscBool along = (PetscBool)(a == a0);
+      for (PetscInt i = 0; i < m0; i++) {
+        const PetscInt   ca = along ? c[a] + i : c[a], oi = o + i, fi = off + i * fstep[a];
+        const PetscReal *wl = w4 + 4 * fi, *wh = w4 + 4 * (fi + fa);
+        PetscScalar      Jlo, Jhi;
+        if (ca >= lo && ca <= hi) {
+          const PetscScalar *p = pl + oi;
+          Jlo                  = 0;
+          Jlo += wl[0] * p[-2 * g];
+          Jlo += wl[1] * p[-g];
+          Jlo += wl[2] * p[0];
+          Jlo += wl[3] * p[g];
+          Jhi = 0;
+          Jhi += wh[0] * p[-g];
+          Jhi += wh[1] * p[0];
+          Jhi += wh[2] * p[g];
+          Jhi += wh[3] * p[2 * g];
+        } else {
+          Jlo = ItFPFourthFlux(f, a, fi, oi, g, pl);
+          Jhi = ItFPFourthFlux(f, a, fi + fa, oi + g, g, pl);
+        }
+        y[l0 + i] += (Jlo - Jhi) / h;
+      }
+    }
+    c[a0] = grid->xs[a0]; /* the next row */
+    for (PetscInt k = 1; k < d; k++) {
+      const PetscInt a = grid->order[k];
+      if (++c[a] < grid->xs[a] + grid->xm[a]) break;
+      c[a] = grid->xs[a];
+    }
+  }
 }
 
 /* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
@@ -647,9 +705,7 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
   if (f->order == 4) {
-    PetscInt gs[IT_MAX_DIM], fs[IT_MAX_DIM];
-    ItFPStrides(grid, gs, fs);
-    ItGridForOwned(grid, c, l) y[l] = ItFPFourthRow(f, c, gs, fs, pl);
+    ItFPFourthApplyRows(f, pl, y);
   } else {
     ItGridForOwned(grid, c, l) {
       PetscInt    col[2 * IT_MAX_DIM + 1], ncol;

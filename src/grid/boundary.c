@@ -13,6 +13,11 @@ const char *ItGridBoundaryName(ItBoundaryKind kind) {
   return ItBoundaryNames[kind];
 }
 
+/* The option names of the boundaries (-reset_<var>, -refractory_<var> of a
+   threshold_reset axis) (src/model/option_names.c). */
+const ItOptionName ItGridBoundaryOptionNames[] = {
+    {"grid_boundary", 0}, {"reset_", 0}, {"refractory_", 0}, {NULL, 0}};
+
 /* -grid_boundary's entries "var:kind". */
 static PetscErrorCode ItGridReadBoundaryKinds(ItGrid g, ItModel model) {
   char    *entry[IT_MAX_DIM + 1];

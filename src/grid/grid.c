@@ -69,7 +69,7 @@ const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
                                           {"grid_lo", 0},
                                           {"grid_hi", 0},
                                           {"grid_distribute", 0},
-                                          {"fp_order", 0},
+                                          {"fp_order", IT_OPTION_INTEGER},
                                           {"fp_peclet", 0},
                                           {"grid_boundary", 0}, /* src/grid/boundary.c */
                                           {"reset_", 0},

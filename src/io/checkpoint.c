@@ -140,9 +140,15 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(
       PetscViewerHDF5ReadAttribute(viewer, "/density", "columns", PETSC_STRING, NULL, &columns));
   PetscCall(PetscStrcmp(columns, expected, &same));
+  /* -error_estimate adds <q>_err columns: a restart that adds or drops it is named as such */
+  PetscCheck(same || !strstr(columns, "_err,") == !strstr(expected, "_err,"), io->comm,
+             PETSC_ERR_FILE_UNEXPECTED, "%s was written %s: restart %s, as before, or start afresh",
+             file,
+             strstr(columns, "_err,") ? "with -error_estimate and this run has none"
+                                      : "without -error_estimate and this run asks for it",
+             strstr(columns, "_err,") ? "with -error_estimate" : "without -error_estimate");
   PetscCheck(same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s has other diagnostics columns than this run (were -bits, -kl_reference, "
-             "-error_estimate or "
+             "%s has other diagnostics columns than this run (were -bits, -kl_reference or "
              "-temperature changed?)",
              file);
   PetscCall(PetscFree(columns));
@@ -152,7 +158,7 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCheck(
       same, io->comm, PETSC_ERR_FILE_UNEXPECTED,
       "%s was written with other model parameters, parity, sensor, -temperature, -time_unit, "
-      "-atp_kT, -bits or -kl_reference than this run (it has: %s)",
+      "-atp_kT, -bits, -kl_reference or -error_estimate method than this run (it has: %s)",
       file, columns);
   PetscCall(PetscFree(columns));
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "nrow", PETSC_INT, NULL, &nrow));

@@ -20,6 +20,7 @@
    formula of no variable is evaluated once per change of the parameters. */
 #include <omp.h>
 #include <muParserDLL.h>
+#include <ctype.h>
 #include <infotherm/private/modelimpl.h>
 
 /* The configuration (never written after ItModelSetFromOptions): the formulas,
@@ -264,6 +265,36 @@ static PetscErrorCode ItModelView_Expr(ItModel model, PetscViewer viewer) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* muparser's error code for a token it cannot identify (ecUNASSIGNABLE_TOKEN in
+   muParserDef.h, C++ only). */
+#define IT_EXPR_UNKNOWN_NAME 1
+
+/* One line for a formula muparser could not parse. A name it does not know
+   (muparser: "Unexpected token "k" found at position 2") is named as such,
+   with the names a formula may use. Collective. */
+static PetscErrorCode ItExprParseFailed(ItModel model, muParserHandle_t parser, PetscInt f,
+                                        const char formula[]) {
+  const PetscInt  d          = model->dim;
+  const muChar_t *token      = mupGetErrorToken(parser);
+  char            names[512] = "";
+
+  PetscFunctionBegin;
+  if (mupGetErrorCode(parser) == IT_EXPR_UNKNOWN_NAME && token &&
+      isalpha((unsigned char)token[0])) {
+    for (PetscInt i = 0; i < d; i++) {
+      size_t n;
+      PetscCall(PetscStrlen(names, &n));
+      PetscCall(PetscSNPrintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", model->var[i]));
+    }
+    SETERRQ(model->comm, PETSC_ERR_USER_INPUT,
+            "-expr_%s_%s \"%s\": unknown name %s: not a variable (%s, t), an -expr_param or a "
+            "muparser function",
+            f < d ? "drift" : "diffusion", model->var[f % d], formula, token, names);
+  }
+  SETERRQ(model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s",
+          f < d ? "drift" : "diffusion", model->var[f % d], formula, mupGetErrorMsg(parser));
+}
+
 /* Parses every formula once, at the box-independent point x = 0.5, t = 0, so
    that syntax errors and unknown symbols stop the run before anything else,
    and notes which formulas use t or no name at all. Makes the model's own
@@ -284,9 +315,7 @@ static PetscErrorCode ItModelValidate_Expr(ItModel model) {
   for (PetscInt f = 0; f < 2 * d; f++) {
     PetscBool uses_t, uses_any;
     ItExprEvalBulk(e, w->parser[f], w->out, 1);
-    PetscCheck(!mupError(w->parser[f]), model->comm, PETSC_ERR_USER_INPUT, "-expr_%s_%s \"%s\": %s",
-               f < d ? "drift" : "diffusion", model->var[f % d], e->formula[f],
-               mupGetErrorMsg(w->parser[f]));
+    if (mupError(w->parser[f])) PetscCall(ItExprParseFailed(model, w->parser[f], f, e->formula[f]));
     ItExprNames(w->parser[f], &uses_t, &uses_any);
     e->constant[f] = (PetscBool)!uses_any;
     e->uses_t      = (PetscBool)(e->uses_t || uses_t);

@@ -10,23 +10,22 @@
 
 typedef struct {
   const char         *owner;
-  PetscBool           model_type;
+  PetscBool           setup;
   const ItOptionName *names;
 } ItOptionTable;
 
 static ItOptionTable ItOptionTables[IT_MAX_OPTION_TABLES];
 static PetscInt      ItOptionTableCount = 0;
 
-PetscErrorCode ItOptionsRegister(const char owner[], PetscBool model_type,
-                                 const ItOptionName names[]) {
+PetscErrorCode ItOptionsRegister(const char owner[], PetscBool setup, const ItOptionName names[]) {
   PetscFunctionBegin;
   for (PetscInt k = 0; k < ItOptionTableCount; k++)
     if (ItOptionTables[k].names == names) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(ItOptionTableCount < IT_MAX_OPTION_TABLES, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "more than %d option tables", IT_MAX_OPTION_TABLES);
-  ItOptionTables[ItOptionTableCount].owner      = owner;
-  ItOptionTables[ItOptionTableCount].model_type = model_type;
-  ItOptionTables[ItOptionTableCount].names      = names;
+  ItOptionTables[ItOptionTableCount].owner = owner;
+  ItOptionTables[ItOptionTableCount].setup = setup;
+  ItOptionTables[ItOptionTableCount].names = names;
   ItOptionTableCount++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -40,21 +39,21 @@ PetscBool ItOptionsNameMatches(const char name[], const char entry[]) {
                                            : !strcasecmp(name, entry));
 }
 
-const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *model_type) {
+const ItOptionName *ItOptionsGet(PetscInt k, const char **owner, PetscBool *setup) {
   for (PetscInt t = 0; t < ItOptionTableCount; t++)
     for (const ItOptionName *o = ItOptionTables[t].names; o->name; o++)
       if (k-- == 0) {
         if (owner) *owner = ItOptionTables[t].owner;
-        if (model_type) *model_type = ItOptionTables[t].model_type;
+        if (setup) *setup = ItOptionTables[t].setup;
         return o;
       }
   return NULL;
 }
 
-const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *model_type) {
+const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBool *setup) {
   const ItOptionName *o;
 
-  for (PetscInt k = 0; (o = ItOptionsGet(k, owner, model_type)); k++)
+  for (PetscInt k = 0; (o = ItOptionsGet(k, owner, setup)); k++)
     if (ItOptionsNameMatches(name, o->name)) return o;
   return NULL;
 }

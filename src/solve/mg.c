@@ -24,7 +24,8 @@ struct _p_ItMG {
   Mat       op[IT_MG_MAX_LEVELS];    /* scale_l (shift I - L_l) */
   Mat       P[IT_MG_MAX_LEVELS];     /* interpolation from level l - 1 to l */
   PetscReal shift, scale;
-  PetscBool dirty; /* the faces changed since the operators were assembled */
+  PetscBool dirty;      /* the faces changed since the operators were assembled */
+  PetscInt  fine_state; /* the fine faces' state (ItFacesGetState) when last seen */
   PetscInt  pin[IT_MAX_DIM];
   PetscBool pinned;
 };
@@ -154,9 +155,10 @@ PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, Pet
     PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
     PetscCall(ItMGInterpolation(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
   }
-  mg->dirty = PETSC_TRUE;
-  mg->scale = 1;
-  *out      = mg;
+  mg->dirty      = PETSC_TRUE;
+  mg->fine_state = ItFacesGetState(faces);
+  mg->scale      = 1;
+  *out           = mg;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -190,15 +192,21 @@ PetscErrorCode ItMGDestroy(ItMG *mg) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The faces of every level at time t (the fine ones through the caller's
-   faces, which the caller may also have set). Collective. */
+/* The coarse levels' faces at time t. The fine faces are the caller's, and
+   only the caller writes them (ItFPSetTime, which keeps its L in step): set
+   them to t first; a change of theirs is seen here from their state.
+   Collective. */
 PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t) {
+  const PetscInt fine = mg->nlevels - 1;
+
   PetscFunctionBegin;
-  for (PetscInt l = mg->nlevels - 1; l >= 0; l--) {
+  for (PetscInt l = fine - 1; l >= 0; l--) {
     PetscBool changed;
     PetscCall(ItFacesSetTime(mg->faces[l], t, &changed));
     if (changed) mg->dirty = PETSC_TRUE;
   }
+  if (ItFacesGetState(mg->faces[fine]) != mg->fine_state) mg->dirty = PETSC_TRUE;
+  mg->fine_state = ItFacesGetState(mg->faces[fine]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -281,6 +289,30 @@ PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps)
     PetscCall(PCSetType(smoother_pc, PCSOR));
     PetscCall(KSPSetTolerances(smoother, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, sweeps));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* When the operator differs from the preconditioning matrix (-fp_order 4:
+   the matrix-free fourth-order operator against the Scharfetter–Gummel
+   levels): the fine level smooths with `sweeps` GMRES iterations on the
+   operator itself, preconditioned by the SOR of its Scharfetter–Gummel
+   matrix, and the caller's outer Krylov method must be a flexible one (the
+   smoother is not a fixed linear map). Richardson with SOR there sweeps the
+   Scharfetter–Gummel residual (PCApplyRichardson never sees the operator),
+   and the ranks' SOR blocks then decide what the fourth-order residual keeps:
+   the rotating 2-D case's stationary solve took 27, 44, 45, 44 iterations on
+   1-4 ranks at 128^2 and 42-57 at 64^2; with 3 GMRES sweeps 11-13 on every
+   grid from 64^2 to 256^2 and every rank count from 1 to 4 (doc/numerics.md).
+   Every choice stays an option (-mg_levels_N_ksp_type ...). Collective. */
+PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps) {
+  KSP smoother;
+
+  PetscFunctionBegin;
+  if (mg->nlevels < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PCMGGetSmoother(pc, mg->nlevels - 1, &smoother));
+  PetscCall(KSPSetType(smoother, KSPGMRES));
+  PetscCall(KSPGMRESSetRestart(smoother, sweeps));
+  PetscCall(KSPSetTolerances(smoother, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, sweeps));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

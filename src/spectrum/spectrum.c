@@ -216,11 +216,14 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
 
 /* The option names of the spectrum's options and the prefixes of its SLEPc objects
  * (src/model/option_names.c). */
-const ItOptionName ItSpectrumOptionNames[] = {
-    {"spectrum_t", 0},    {"spectrum_nev", IT_OPTION_INTEGER},
-    {"spectrum_eps_", 0}, {"spectrum_st_", 0},
-    {"spectrum_bv_", 0},  {"spectrum_ds_", 0},
-    {"spectrum_rg_", 0},  {NULL, 0}};
+const ItOptionName ItSpectrumOptionNames[] = {{"spectrum_t", 0},
+                                              {"spectrum_nev", IT_OPTION_INTEGER},
+                                              {"spectrum_eps_", IT_OPTION_PETSC},
+                                              {"spectrum_st_", IT_OPTION_PETSC},
+                                              {"spectrum_bv_", IT_OPTION_PETSC},
+                                              {"spectrum_ds_", IT_OPTION_PETSC},
+                                              {"spectrum_rg_", IT_OPTION_PETSC},
+                                              {NULL, 0}};
 
 /* -spectrum_t, -spectrum_nev, then the eigensolver (and its -spectrum_eps_*,
    -spectrum_st_* options). Collective. */
