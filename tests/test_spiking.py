@@ -69,6 +69,29 @@ for mu in (0.8, 1.2):
     err = abs(table["firing_rate"][-1] - siegert_rate(mu, 0.3)) / siegert_rate(mu, 0.3)
     check(err <= 1e-6, f"mu = {mu}, 8192 cells: firing rate within {err:.2e} of Siegert (<= 1e-6)")
 
+# --- Richardson's estimate (doc/physics.md §5) on the rate: trusted and within 3e-6; the two parts of Π diverge
+#     like ln h by construction (§8.3) and are flagged untrusted ---
+out = tmpdir("lif-estimate")
+run("stationary", ["-model", "lif", "-grid_n", 512, "-error_estimate", "-output_dir", out])
+t = read_csv(f"{out}/stationary.csv")
+nu = siegert_rate(0.8, 0.3)
+err = abs(t["firing_rate_extrap"][-1] - nu) / nu
+check(err <= 3e-6 and t["firing_rate_trusted"][-1] == 1 and t["entropy_production_reset_trusted"][-1] == 0
+      and t["entropy_production_trusted"][-1] == 1,
+      f"-error_estimate, 512 cells: firing_rate_extrap within {err:.1e} of Siegert (raw {abs(t['firing_rate'][-1] - nu) / nu:.1e}), "
+      f"trusted; entropy_production trusted, its reset part not")
+
+# --- the reset operator's slowest relaxation (a complex pair): second order on 128, 256, 512 cells ---
+lam = []
+for n in (128, 256, 512):
+    out = tmpdir(f"lif-spectrum-{n}")
+    run("spectrum", ["-model", "lif", "-grid_n", n, "-output_dir", out])
+    sp = read_csv(f"{out}/spectrum.csv")
+    lam.append(complex(sp["lambda"][0], abs(sp["lambda_imag"][0])))
+orders = [math.log2(abs(lam[1] - lam[0]) / abs(lam[2] - lam[1]))]
+check(1.8 <= orders[0] <= 2.3 and lam[2].imag > 0,
+      f"spectrum of lif: lambda_1 = {lam[2].real:.6f} +- {lam[2].imag:.6f} i (complex: the reset is not reversible), observed order {orders[0]:.2f}")
+
 # --- the refractory compartment: rate with tau_ref, mass + refractory_mass = 1 ---
 for mu in (0.8, 1.2):
     nu = siegert_rate(mu, 0.3, tau_ref=0.1)
