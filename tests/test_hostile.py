@@ -375,6 +375,12 @@ for label, command, opts, out in [("-ksp_type cg", "run", ["-ksp_type", "cg"], c
 refused(C, "-stationary_ksp_type richardson with BoomerAMG on 16^2", "stationary", TINY + ["-stationary_ksp_type", "richardson"],
         "richardson+hypre ended short of its tolerance")
 
+# a right preconditioner asked of a method that cannot take one is named (it ended in PETSc's trace)
+refused(C, "-ksp_type richardson -ksp_pc_side right", "run", TINY + ["-ksp_type", "richardson", "-ksp_pc_side", "right"],
+        "-ksp_pc_side right: only -ksp_type gmres")
+refused(C, "-stationary_ksp_type bicg -stationary_ksp_pc_side right", "stationary",
+        TINY + ["-stationary_ksp_type", "bicg", "-stationary_ksp_pc_side", "right"], "-stationary_ksp_pc_side right")
+
 # memory: the spectrum and the Monte Carlo's particles are in the estimate (not run against the
 # unfixed binary: it allocated until the machine ran out)
 refused(C, "mc -mc_particles 2000000000", "mc", TINY + ["-mc_particles", "2000000000"], "-mc_particles")

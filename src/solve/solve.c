@@ -489,6 +489,18 @@ static PetscErrorCode ItSolveKSPSide(KSP ksp) {
   for (size_t k = 0; k < sizeof(right) / sizeof(right[0]) && !match; k++)
     PetscCall(PetscObjectTypeCompare((PetscObject)ksp, right[k], &match));
   if (!set && !match) PetscCall(KSPSetPCSide(ksp, PC_SIDE_DEFAULT));
+  if (set && !match) { /* a right side the method cannot take would end in PETSc's trace */
+    PCSide    side = PC_LEFT;
+    PetscBool given;
+    PetscCall(
+        PetscOptionsGetEnum(NULL, prefix, "-ksp_pc_side", PCSides, (PetscEnum *)&side, &given));
+    PetscCheck(
+        side != PC_RIGHT, PetscObjectComm((PetscObject)ksp), PETSC_ERR_USER_INPUT,
+        "-%sksp_pc_side right: only -%sksp_type gmres, fgmres, lgmres, dgmres, pgmres, bcgs, "
+        "ibcgs, fbcgs, fbcgsr, bcgsl, gcr, tfqmr or cgs take a right preconditioner; drop "
+        "-%sksp_pc_side or choose one of them",
+        prefix ? prefix : "", prefix ? prefix : "", prefix ? prefix : "");
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
