@@ -115,6 +115,27 @@ def analyze_columns(run_columns):
     return renamed + [k + "_err" for k in integrals] + [k + "_uncertainty" for k in integrals]
 
 
+def option_tables():
+    """The tables of option names in src/ ({table name: [entries]}): each module's beside its
+    options block, registered in src/model/option_names.c, and PETSc's (ItAppPETScOptionNames)."""
+    import re
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    tables = {}
+    for folder, _, files in os.walk(src):
+        for f in files:
+            if f.endswith(".c"):
+                text = open(os.path.join(folder, f)).read()
+                for name, body in re.findall(r"const ItOptionName (\w+)\[\] = \{(.*?)\};", text, re.S):
+                    tables[name] = re.findall(r'\{"([^"]+)"', body)
+    return tables
+
+
+def unknown_options(names, tables):
+    """Those of names that no entry of the tables matches (an entry ending in '_' is a prefix)."""
+    entries = [e for t in tables.values() for e in t]
+    return sorted(n for n in names if not any(n.startswith(e) if e.endswith("_") else n == e for e in entries))
+
+
 def cell_centres(n, lo, hi):
     h = [(b - a) / m for m, a, b in zip(n, lo, hi)]
     axes = [a + (np.arange(m) + 0.5) * hh for m, a, hh in zip(n, lo, h)]

@@ -188,6 +188,9 @@ SHORT = "the stage solves do not reach their tolerance"
 refused(W, "one Jacobi sweep per stage (-ksp_norm_type none)", "run", TINY + ["-ksp_type", "richardson", "-ksp_pc_side", "left", "-pc_type", "jacobi", "-ksp_max_it", "1", "-ksp_norm_type", "none"], SHORT, ranks=(1, 2, 3), stopped=True)
 refused(W, "-ksp_convergence_test skip -ksp_max_it 1", "run", TINY + ["-ksp_convergence_test", "skip", "-ksp_max_it", "1", "-pc_type", "jacobi"], SHORT, stopped=True)
 refused(W, "-ksp_max_it 1 under a fixed step", "run", TINY + ["-ksp_max_it", "1", "-ts_adapt_type", "none", "-ts_dt", "0.05"], SHORT, stopped=True)
+# ... also under -post_ranks, whose post rank holds the lock (it was aborted with it: run.lock stayed)
+refused(W, "-ksp_max_it 1 under a fixed step, -post_ranks 1", "run", TINY + ["-ksp_max_it", "1", "-ts_adapt_type", "none", "-ts_dt", "0.05", "-post_ranks", "1"],
+        SHORT, ranks=(3,), stopped=True)
 # ... while one that reaches it on shorter steps gives the answer of stages solved to the tolerance
 # (it stopped with PETSc's DIVERGED_NONLINEAR_SOLVE before)
 tight, short = tmpdir("stage-tight"), tmpdir("stage-short")
@@ -372,6 +375,12 @@ for label, command, opts, out in [("-ksp_type cg", "run", ["-ksp_type", "cg"], c
 refused(C, "-stationary_ksp_type richardson with BoomerAMG on 16^2", "stationary", TINY + ["-stationary_ksp_type", "richardson"],
         "richardson+hypre ended short of its tolerance")
 
+# a right preconditioner asked of a method that cannot take one is named (it ended in PETSc's trace)
+refused(C, "-ksp_type richardson -ksp_pc_side right", "run", TINY + ["-ksp_type", "richardson", "-ksp_pc_side", "right"],
+        "-ksp_pc_side right: only -ksp_type gmres")
+refused(C, "-stationary_ksp_type bicg -stationary_ksp_pc_side right", "stationary",
+        TINY + ["-stationary_ksp_type", "bicg", "-stationary_ksp_pc_side", "right"], "-stationary_ksp_pc_side right")
+
 # memory: the spectrum and the Monte Carlo's particles are in the estimate (not run against the
 # unfixed binary: it allocated until the machine ran out)
 refused(C, "mc -mc_particles 2000000000", "mc", TINY + ["-mc_particles", "2000000000"], "-mc_particles")
@@ -463,6 +472,8 @@ refused(F, "-temperature nan", "run", TINY + ["-temperature", "nan", "-time_unit
 
 # -error_estimate: coarse grids too small to mean anything, commands without an estimate
 refused(F, "-error_estimate on 12 cells (3-cell coarse grid)", "stationary", ["-model", "linear", "-grid_n", "12", "-error_estimate"], "-grid_n")
+# spectrum's coarse grids follow the same rule as doc/spectrum.md says (a multiple of 4, at least 16; 36 runs)
+refused(F, "spectrum -error_estimate on 18 cells", "spectrum", ["-model", "linear", "-grid_n", "18", "-error_estimate"], "use a multiple of 4 of at least 16")
 refused(F, "mc -error_estimate", "mc", TINY + ["-error_estimate"], "-error_estimate")
 refused(F, "analyze -error_estimate", "analyze", [source, "-error_estimate"], "-error_estimate")
 out = tmpdir("toggle-estimate")

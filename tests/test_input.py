@@ -139,34 +139,15 @@ refused("a misspelt option in analyze", "analyze", [out + "/density_0001.h5", "-
 # every option that a command reads after the check (it sits after "Grid options" in -help) is in
 # a module's table of option names (beside its options block, registered in src/model/option_names.c),
 # or one of PETSc's (src/app/options.c)
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
-tables = {}
-for folder, _, files in os.walk(SRC):
-    for f in files:
-        if f.endswith(".c"):
-            text = open(os.path.join(folder, f)).read()
-            for name, body in re.findall(r"const ItOptionName (\w+)\[\] = \{(.*?)\};", text, re.S):
-                tables[name] = re.findall(r'\{"([^"]+)"', body)
+tables = option_tables()
 check(len(tables) >= 15 and "ItAppPETScOptionNames" in tables, f"{len(tables)} tables of option names in src/")
-
-
-def table(name):
-    return tables[name]
-
-
-def matches(name, entries):
-    return any(name.startswith(e) if e.endswith("_") else name == e for e in entries)
-
-
-petsc = table("ItAppPETScOptionNames")
-known = [n for name, entries in tables.items() if name != "ItAppPETScOptionNames" for n in entries]
 for command, options in (("run", ["-t_final", "0.01"]), ("stationary", []), ("mc", ["-t_final", "0.01", "-mc_particles", "100"]),
                          ("crosscheck", ["-t_final", "0.01", "-mc_particles", "100"]), ("analyze", [out + "/density_0001.h5"])):
     o = tmpdir("help")
     args = options if command == "analyze" else ["-model", "linear", "-grid_n", "16"] + options
     text = run(command, args + ["-output_dir", o, "-help"], expect_ok=False).stdout
     late = set(re.findall(r"^[ \t]+-([A-Za-z]\w*)", text.split("Grid options:")[-1].split("-----", 1)[-1], re.M))
-    missing = sorted(n for n in late if not matches(n, petsc) and not matches(n, known))
+    missing = unknown_options(late, tables)
     check(len(late) > 5 and not missing, f"{command} -help: every option read after the check is known ({len(late)} read; missing {missing})")
 
 finish()

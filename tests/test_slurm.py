@@ -96,7 +96,7 @@ try:
     out = tmpdir("slurm-chain")
     p = sh(["sbatch", "--parsable", "-n", "2", "-o", out + ".log", "jobs/chain.sbatch", "input/inference.opts"] + chain + ["-output_dir", out])
     job = p.stdout.strip().split(";")[0]
-    deadline = time.time() + 240
+    deadline = time.time() + 480  # generous: a loaded machine runs the chain at a fraction of its idle pace
     while not os.path.exists(out + "/checkpoint.h5") and time.time() < deadline:
         time.sleep(0.2)
     stamp("chain: first checkpoint written")

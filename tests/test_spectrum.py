@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from common import check, finish, read_density, read_json, run, tmpdir
+from common import check, finish, option_tables, read_density, read_json, run, tmpdir, unknown_options
 
 TAU, SIGMA, BOX = 0.5, 1.3, 9.0
 OU = ["-model", "brownian", "-tau_v", TAU, "-sigma_v", SIGMA, "-grid_lo", -BOX, "-grid_hi", BOX]
@@ -148,13 +148,10 @@ check(proc.returncode == 1 and "-overwrite" in proc.stderr and sorted(os.listdir
       f"spectrum beside stationary in one folder; a second spectrum is refused, nothing lost ({before})")
 
 # -help lists the spectrum's options, and every option it reads after the unused-option check is in
-# src/app/options.c's tables (as tests/test_input.py checks for the other commands)
-src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "app", "options.c")).read()
-entries = [e for name in ("ItAppKnownOptions", "ItAppPETScOptions")
-           for e in re.findall(r'"([^"]+)"', src.split(name + "[] = {")[1].split("};")[0])]
+# a module's table of option names (as tests/test_input.py checks for the other commands)
 text = run("spectrum", ["-model", "brownian", "-grid_n", 32, "-output_dir", tmpdir("help"), "-help"], expect_ok=False).stdout
 late = set(re.findall(r"^[ \t]+-([A-Za-z]\w*)", text.split("Grid options:")[-1].split("-----", 1)[-1], re.M))
-missing = sorted(n for n in late if not any(n.startswith(e) if e.endswith("_") else n == e for e in entries))
+missing = unknown_options(late, option_tables())
 check({"spectrum_nev", "spectrum_t", "spectrum_eps_target", "error_estimate"} <= late and not missing,
       f"spectrum -help lists -spectrum_nev, -spectrum_t, -spectrum_eps_*; every option is known (missing {missing})")
 finish()

@@ -5,7 +5,10 @@ Siegert / Brunel–Hakim closed forms (sub- and supra-threshold, observed order
 Π = dS/dt + Σ Γ in every row of a transient, mass conservation and rank
 invariance on 1–3 ranks for threshold_reset and periodic axes, a periodic
 phase variable's stationary density against its closed form, and the
-refusals. References are computed here by Gauss–Legendre quadrature."""
+refusals; the Monte Carlo's threshold crossings (Brownian bridge): its rate
+against Siegert's within 4 standard errors, rank invariance, and crosscheck
+of the lif model and of a periodic phase. References are computed here by
+Gauss–Legendre quadrature."""
 import math
 import numpy as np
 from common import *
@@ -65,6 +68,29 @@ for mu in (0.8, 1.2):
     table, _ = stationary(["-model", "lif", "-mu", mu, "-grid_n", 8192], f"lif-fine-{mu}")
     err = abs(table["firing_rate"][-1] - siegert_rate(mu, 0.3)) / siegert_rate(mu, 0.3)
     check(err <= 1e-6, f"mu = {mu}, 8192 cells: firing rate within {err:.2e} of Siegert (<= 1e-6)")
+
+# --- Richardson's estimate (doc/physics.md §5) on the rate: trusted and within 3e-6; the two parts of Π diverge
+#     like ln h by construction (§8.3) and are flagged untrusted ---
+out = tmpdir("lif-estimate")
+run("stationary", ["-model", "lif", "-grid_n", 512, "-error_estimate", "-output_dir", out])
+t = read_csv(f"{out}/stationary.csv")
+nu = siegert_rate(0.8, 0.3)
+err = abs(t["firing_rate_extrap"][-1] - nu) / nu
+check(err <= 3e-6 and t["firing_rate_trusted"][-1] == 1 and t["entropy_production_reset_trusted"][-1] == 0
+      and t["entropy_production_trusted"][-1] == 1,
+      f"-error_estimate, 512 cells: firing_rate_extrap within {err:.1e} of Siegert (raw {abs(t['firing_rate'][-1] - nu) / nu:.1e}), "
+      f"trusted; entropy_production trusted, its reset part not")
+
+# --- the reset operator's slowest relaxation (a complex pair): second order on 128, 256, 512 cells ---
+lam = []
+for n in (128, 256, 512):
+    out = tmpdir(f"lif-spectrum-{n}")
+    run("spectrum", ["-model", "lif", "-grid_n", n, "-output_dir", out])
+    sp = read_csv(f"{out}/spectrum.csv")
+    lam.append(complex(sp["lambda"][0], abs(sp["lambda_imag"][0])))
+orders = [math.log2(abs(lam[1] - lam[0]) / abs(lam[2] - lam[1]))]
+check(1.8 <= orders[0] <= 2.3 and lam[2].imag > 0,
+      f"spectrum of lif: lambda_1 = {lam[2].real:.6f} +- {lam[2].imag:.6f} i (complex: the reset is not reversible), observed order {orders[0]:.2f}")
 
 # --- the refractory compartment: rate with tau_ref, mass + refractory_mass = 1 ---
 for mu in (0.8, 1.2):
@@ -144,8 +170,51 @@ for ranks in (1, 2, 3):
     ref = ref or t
     check(mass <= 1e-12 and diff <= 1e-10 * float(np.max(np.abs(ref["entropy"]))), f"periodic run on {ranks} rank(s): |mass - 1| <= {mass:.1e}, entropy vs 1 rank {diff:.1e}")
 
+# --- the Monte Carlo: threshold crossings with the Brownian bridge, the rate within its standard error ---
+for mu in (0.8, 1.2):
+    out = tmpdir(f"lif-mc-{mu}")
+    run("mc", ["-model", "lif", "-mu", mu, "-grid_n", 256, "-init", "stationary", "-t_final", 5, "-output_every", 5,
+               "-mc_particles", 20000, "-mc_dt", 0.005, "-output_dir", out])
+    t = read_csv(f"{out}/mc.csv")
+    nu, rate, se = siegert_rate(mu, 0.3), t["firing_rate"][-1], t["firing_rate_stderr"][-1]
+    check(abs(rate - nu) <= 4 * se, f"Monte Carlo mu = {mu}: firing rate {rate:.5f} +- {se:.5f} against Siegert's {nu:.5f} (z = {(rate - nu) / se:.2f}, |z| <= 4)")
+tables = []
+for ranks in (1, 3):
+    out = tmpdir(f"lif-mc-ranks-{ranks}")
+    run("mc", ["-options_file", "../input/lif.opts", "-t_final", 1, "-output_every", 0.5, "-mc_particles", 5000, "-output_dir", out],
+        ranks=ranks)
+    tables.append(open(f"{out}/mc.csv").read())
+check(tables[0] == tables[1], "Monte Carlo with threshold crossings: mc.csv on 3 ranks is 1 rank's, byte for byte")
+out = tmpdir("lif-crosscheck")
+proc = run("crosscheck", ["-options_file", "../input/lif.opts", "-t_final", 2, "-output_every", 0.5, "-mc_particles", 20000,
+                          "-output_dir", out], expect_ok=False)
+cc = read_json(f"{out}/crosscheck.json") if proc.returncode == 0 else {}
+check(proc.returncode == 0 and cc.get("verdict") == "passed" and "firing_rate" in cc.get("quantities", {}),
+      f"crosscheck of lif (firing_rate, spike_count_cum, moments, entropy flows judged): status {proc.returncode}, verdict {cc.get('verdict')}")
+out = tmpdir("phase-crosscheck")
+proc = run("crosscheck", phase + ["-grid_n", 128, "-init_mean", 3, "-init_cov", 0.09, "-t_final", 1, "-output_every", 0.5,
+                                  "-mc_particles", 20000, "-output_dir", out], expect_ok=False)
+check(proc.returncode == 0, f"crosscheck of the periodic phase (wrapped particles): status {proc.returncode}")
+
+# --- lif_inference: a spiking sensor of the velocity ---
+out = tmpdir("lif-inference-ss")
+run("stationary", ["-options_file", "../input/lif_inference.opts", "-output_dir", out])
+t = read_csv(f"{out}/stationary.csv")
+flows = abs(t["info_flow_X"][-1] + t["info_flow_Y"][-1])
+check(t["info_flow_X"][-1] > 0 and flows <= 1e-10 * t["info_flow_X"][-1]
+      and abs(t["info_per_spike"][-1] - t["info_flow_X"][-1] / t["firing_rate"][-1]) <= 1e-12
+      and abs(t["entropy_production"][-1] - t["entropy_rate"][-1] - t["entropy_flow_v"][-1] - t["entropy_flow_V"][-1]) <= 1e-10 * t["entropy_production"][-1],
+      f"lif_inference stationary: info_flow_X {t['info_flow_X'][-1]:.5f} = -info_flow_Y ({flows:.1e}), info_per_spike = info_flow_X / firing_rate, Pi = dS/dt + Gamma_v + Gamma_V")
+out = tmpdir("lif-inference-cc")
+proc = run("crosscheck", ["-options_file", "../input/lif_inference.opts", "-t_final", 0.5, "-output_every", 0.25, "-mc_particles", 20000,
+                          "-output_dir", out], expect_ok=False)
+cc = read_json(f"{out}/crosscheck.json") if proc.returncode == 0 else {}
+check(proc.returncode == 0 and cc.get("verdict") == "passed",
+      f"crosscheck of lif_inference: status {proc.returncode}, verdict {cc.get('verdict')}")
+
 # --- refusals: one line naming the option ---
 expect_refused("threshold with -fp_order 4", "stationary", ["-model", "lif", "-fp_order", 4], ["-fp_order 2", "threshold_reset"])
+expect_refused("the Monte Carlo with a refractory time", "mc", ["-model", "lif", "-tau_ref", 0.1, "-t_final", 0.1], ["-tau_ref 0"])
 expect_refused("run with a refractory time", "run", ["-model", "lif", "-tau_ref", 0.1, "-t_final", 0.1], ["-tau_ref 0"])
 expect_refused("-grid_hi off the threshold", "stationary", ["-model", "lif", "-grid_hi", 1.2], ["-grid_hi", "threshold"])
 expect_refused("a kind that does not exist", "stationary", ["-model", "lif", "-grid_boundary", "V:sticky"], ["-grid_boundary", "sticky"])

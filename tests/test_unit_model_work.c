@@ -66,6 +66,8 @@ int main(int argc, char **argv) {
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(PetscOptionsInsertFile(PETSC_COMM_WORLD, NULL, "../input/expr.opts", PETSC_TRUE));
   PetscCall(PetscOptionsSetValue(NULL, "-expr_threads", "3"));
+  /* muparser's state is what the workspaces hold (compiled kernels keep none) */
+  PetscCall(PetscOptionsSetValue(NULL, "-expr_compile", "false"));
   threads_before = omp_get_max_threads();
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
   PetscCall(ItModelSetFromOptions(model));

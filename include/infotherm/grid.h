@@ -75,6 +75,28 @@ PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global);
 PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *index);
 PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter *scatter);
+/* The memory ledger (src/grid/ledger.c): what each part of a command holds
+   on this process, noted by the modules that allocate it from their
+   objects' sizes; summary.json's memory components. Not collective. */
+typedef enum {
+  IT_MEMORY_PROGRAM,     /* resident before any grid: libraries, MPI, PETSc */
+  IT_MEMORY_DENSITY,     /* the density and the app's other grid vectors */
+  IT_MEMORY_FACES,       /* every set of face coefficients (solver, diagnostics, levels) */
+  IT_MEMORY_DIAGNOSTICS, /* the diagnostics' ghosted density, logarithms, marginals */
+  IT_MEMORY_MATRIX,      /* the assembled fine-grid operator */
+  IT_MEMORY_MULTIGRID,   /* coarse operators, prolongations, level and smoother vectors */
+  IT_MEMORY_STAGES,      /* the time stepper's stage and work vectors */
+  IT_MEMORY_KRYLOV,      /* the Krylov method's vectors */
+  IT_MEMORY_IO,          /* snapshot buffers */
+  IT_MEMORY_PARTS
+} ItMemoryPart;
+const char    *ItMemoryPartName(ItMemoryPart part);
+void           ItMemoryAdd(ItMemoryPart part, PetscReal bytes);
+void           ItMemorySet(ItMemoryPart part, PetscReal bytes);
+PetscReal      ItMemoryGetPeak(ItMemoryPart part);
+PetscReal      ItMemoryResident(void);
+PetscErrorCode ItMemoryMatrixBytes(Mat A, PetscReal *bytes);
+
 /* A density on fine restricted to the coarser grid coarse of the same box (src/grid/restrict.c). */
 PetscErrorCode ItGridRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
 

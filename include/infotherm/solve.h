@@ -31,11 +31,15 @@ typedef struct {
   /* > 0: the time stepper's tolerances (defaults or -ts_rtol/-ts_atol) times
      this factor (-error_estimate's time-error solve); 0: as they are */
   PetscReal tolerance_factor;
-  /* filled by the solve */
+} ItSolveSettings;
+
+/* What a transient solve did (ItSolveTransient fills it; the settings are
+   only read). */
+typedef struct {
   PetscInt  steps;
   PetscReal t_end;       /* where the solve stopped */
   PetscBool interrupted; /* stopped early, after writing a checkpoint */
-} ItSolveSettings;
+} ItSolveResult;
 
 /* Geometric multigrid over the grid halved per axis, for J = scale (shift I -
    L) with rediscretised levels (src/solve/mg.c). */
@@ -50,14 +54,15 @@ PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale);
 PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps);
 PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
+PetscErrorCode ItMGNoteMemory(ItMG mg);
 PetscErrorCode ItMGDestroy(ItMG *mg);
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
 PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *settings);
 PetscInt       ItSolveOutputCount(const ItSolveSettings *settings);
 PetscReal      ItSolveOutputTime(const ItSolveSettings *settings, PetscInt k);
-PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *settings, Vec p,
-                                ItSolveOutputFn output, void *ctx);
+PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSettings *settings, Vec p,
+                                ItSolveOutputFn output, void *ctx, ItSolveResult *result);
 PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                  PetscReal *residual, PetscInt *iterations);
 /* What a stationary solve did: its residual and Krylov iterations (of every

@@ -80,6 +80,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(PetscTime(&app->start));
   PetscCall(ItAppCheckValues(NULL));
   PetscCall(ItAppCheckCommandOptions(app->command));
+  ItMemorySet(IT_MEMORY_PROGRAM, ItMemoryResident()); /* before anything of the grid's size */
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));
@@ -93,6 +94,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
              "info")) { /* info estimates the memory, allocates nothing of grid size */
     PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
     PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
+    ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)app->grid->nlocal * sizeof(PetscScalar));
     PetscCall(ItAppDiagnostics(app));
   }
   type = ItModelGetTypeName(app->model);
@@ -269,18 +271,35 @@ static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
 }
 
 /* The peak resident memory of every rank so far (getrusage's ru_maxrss),
-   summed, and per cell of the grid, for summary.json's "memory". Collective. */
+   summed, and per cell of the grid, for summary.json's "memory"; beside it
+   the components of the memory ledger (ItMemoryPart: the program before the
+   grid, measured, and the parts noted from the objects' sizes, each the
+   most it held), summed over the ranks, and what they leave unexplained
+   (other_bytes: the peak less their sum). Collective. */
 static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
-  struct rusage usage;
-  PetscReal     local, peak;
+  struct rusage   usage;
+  PetscReal       local[IT_MEMORY_PARTS + 1], sum[IT_MEMORY_PARTS + 1], parts = 0;
+  const PetscReal cells = ItGridCellCount(app->grid);
+  json_t         *components;
 
   PetscFunctionBegin;
   PetscCheck(getrusage(RUSAGE_SELF, &usage) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS,
              "getrusage failed");
-  local = 1024.0 * (PetscReal)usage.ru_maxrss; /* kilobytes on Linux */
-  PetscCall(ItGridSum(app->grid, 1, &local, &peak));
-  PetscCall(ItJSONPack(object, "{s:I, s:o}", "peak_bytes", (json_int_t)peak, "bytes_per_unknown",
-                       ItJSONReal(peak / ItGridCellCount(app->grid))));
+  local[IT_MEMORY_PARTS] = 1024.0 * (PetscReal)usage.ru_maxrss; /* kilobytes on Linux */
+  for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) local[k] = ItMemoryGetPeak((ItMemoryPart)k);
+  PetscCall(ItGridSum(app->grid, IT_MEMORY_PARTS + 1, local, sum));
+  PetscCall(ItJSONPack(&components, "{}"));
+  for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) {
+    json_t *part;
+    parts += sum[k];
+    PetscCall(ItJSONPack(&part, "{s:I, s:o}", "bytes", (json_int_t)sum[k], "per_unknown",
+                         ItJSONReal(sum[k] / cells)));
+    json_object_set_new(components, ItMemoryPartName((ItMemoryPart)k), part);
+  }
+  PetscCall(ItJSONPack(object, "{s:I, s:o, s:o, s:I}", "peak_bytes",
+                       (json_int_t)sum[IT_MEMORY_PARTS], "bytes_per_unknown",
+                       ItJSONReal(sum[IT_MEMORY_PARTS] / cells), "components", components,
+                       "other_bytes", (json_int_t)(sum[IT_MEMORY_PARTS] - parts)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -234,7 +234,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   state.cc      = cc;
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput,
-                             &state));
+                             &state, &app->result));
   PetscCall(PetscTime(&now));
   /* the solver's own time: the Monte Carlo ran inside its output calls */
   if (app->estimate)
@@ -242,7 +242,7 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   if (app->estimate) PetscCall(ItAppCrosscheckSolverError(app, cc, state.nrow, state.t));
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
-                       (json_int_t)app->settings.steps));
+                       (json_int_t)app->result.steps));
   PetscCall(ItAppWriteSummary(app, extra));
   json_decref(extra);
   PetscCall(ItMCReport(mc));

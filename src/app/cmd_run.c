@@ -137,6 +137,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   /* under -post_ranks the post ranks write the rows, with their _err columns */
   if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   PetscCall(VecDuplicate(app->p, &app->good));
+  ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)app->grid->nlocal * sizeof(PetscScalar));
   PetscCall(VecCopy(app->p, app->good));
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step = app->settings.restarted ? app->settings.step0 : 0;
@@ -145,25 +146,25 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(PetscTime(&fine_end));
   PetscCall(ItAppReportEnd(app));
   if (ItPostSolverOnly()) { /* the post ranks write everything */
-    app->interrupted = app->settings.interrupted;
+    app->interrupted = app->result.interrupted;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (estimate) PetscCall(ItEstimateSetFineSeconds(app->estimate, fine_end - fine_start));
-  if (app->settings.interrupted) {
+  if (app->result.interrupted) {
     PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR,
                            "infotherm: stopped at t = %g after a checkpoint (%s/checkpoint.h5); "
                            "continue with -restart auto\n",
-                           (double)app->settings.t_end, app->output_dir));
+                           (double)app->result.t_end, app->output_dir));
     app->interrupted = PETSC_TRUE;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  if (ItDiagGetTime(app->diag) != app->settings.t_end) { /* a restart that had nothing left to do */
-    PetscCall(ItDiagEvaluate(app->diag, app->settings.t_end, app->p));
+  if (ItDiagGetTime(app->diag) != app->result.t_end) { /* a restart that had nothing left to do */
+    PetscCall(ItDiagEvaluate(app->diag, app->result.t_end, app->p));
     PetscCall(ItDiagAccumulate(app->diag));
   }
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItJSONPack(&extra, "{s:o, s:I}", "t_final", ItJSONReal(app->settings.t_final), "steps",
-                       (json_int_t)app->settings.steps));
+                       (json_int_t)app->result.steps));
   PetscCall(ItAppWriteSummary(app, extra));
   json_decref(extra);
   PetscFunctionReturn(PETSC_SUCCESS);

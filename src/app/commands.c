@@ -1,9 +1,9 @@
 /* The commands of doc/design.md, as a table: the command word, its set-up
    (NULL: ItAppSetUp, model, grid, diagnostics and output folder from the
    options), the functions that run it and that list its options under -help
-   (src/app/cmd_*.c), and whether it takes file arguments. A new command is a
-   row here and its file. With -help the set-up runs and the command's help
-   lists the options of what it would create instead of running it. A command
+   (src/app/cmd_*.c), whether it takes file arguments, and the names of the
+   options only it reads. A new command is a row here and its file. With -help the set-up runs and
+   the command's help lists the options of what it would create instead of running it. A command
    reads its options, validates everything before it writes anything, then
    composes model, grid, operator, solver, diagnostics and output; no command
    calls back into this dispatcher. */
@@ -15,16 +15,20 @@ typedef struct {
   ItAppCommandFn run;
   ItAppHelpFn    help;  /* -help: the options beyond the set-up's (and the output folder's) */
   PetscBool      files; /* takes file arguments (analyze's snapshots) */
+  /* the names of the options only this command reads, beside its options
+     block in its file (NULL: none; registered by ItAppRegisterCommandOptions) */
+  const ItOptionName *options;
 } ItAppCommand;
 
 static const ItAppCommand ItAppCommands[] = {
-    {"run", NULL, ItAppRun, ItAppRunHelp, PETSC_FALSE},
-    {"stationary", NULL, ItAppStationary, ItAppStationaryHelp, PETSC_FALSE},
-    {"analyze", ItAppAnalyzeSetUp, ItAppAnalyze, ItAppHelpOutput, PETSC_TRUE},
-    {"mc", NULL, ItAppMC, ItAppMCHelp, PETSC_FALSE},
-    {"crosscheck", NULL, ItAppCrosscheck, ItAppCrosscheckHelp, PETSC_FALSE},
-    {"spectrum", NULL, ItAppSpectrum, ItAppSpectrumHelp, PETSC_FALSE},
-    {"info", NULL, ItAppInfo, NULL, PETSC_FALSE},
+    {"run", NULL, ItAppRun, ItAppRunHelp, PETSC_FALSE, ItAppRunOptionNames},
+    {"stationary", NULL, ItAppStationary, ItAppStationaryHelp, PETSC_FALSE, NULL},
+    {"analyze", ItAppAnalyzeSetUp, ItAppAnalyze, ItAppHelpOutput, PETSC_TRUE, NULL},
+    {"mc", NULL, ItAppMC, ItAppMCHelp, PETSC_FALSE, NULL},
+    {"crosscheck", NULL, ItAppCrosscheck, ItAppCrosscheckHelp, PETSC_FALSE,
+     ItAppCrosscheckOptionNames},
+    {"spectrum", NULL, ItAppSpectrum, ItAppSpectrumHelp, PETSC_FALSE, NULL},
+    {"info", NULL, ItAppInfo, NULL, PETSC_FALSE, NULL},
 };
 
 /* The table's command named `command` (NULL: none). */
@@ -32,6 +36,16 @@ static const ItAppCommand *ItAppFindCommand(const char command[]) {
   for (size_t k = 0; k < sizeof(ItAppCommands) / sizeof(ItAppCommands[0]); k++)
     if (!strcmp(ItAppCommands[k].name, command)) return &ItAppCommands[k];
   return NULL;
+}
+
+/* Registers every command's options (an options file serves every command,
+   so each command's are known to all). Not collective. */
+PetscErrorCode ItAppRegisterCommandOptions(void) {
+  PetscFunctionBegin;
+  for (size_t k = 0; k < sizeof(ItAppCommands) / sizeof(ItAppCommands[0]); k++)
+    if (ItAppCommands[k].options)
+      PetscCall(ItOptionsRegister(ItAppCommands[k].name, PETSC_FALSE, ItAppCommands[k].options));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* "run, stationary, ... or info", from the table. */

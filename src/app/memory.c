@@ -188,6 +188,61 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The parts of a command's memory per unknown on a grid of `dim`
+   variables, at the default settings: the model of what the modules note in
+   the memory ledger (summary.json's "components", ItMemoryPart), each part
+   from the sizes of its objects. The assembled (2d+1)-point operator: 12 B
+   per entry and 16 per row; the faces: two coefficients per face and axis,
+   one set for the diagnostics, one for the operator and the coarse levels'
+   (the fine count over 2^d - 1); the
+   multigrid: on the fine level the prolongation (2^d entries a row) and 6
+   vectors (SOR's 3, Richardson's 2, the residual), on the coarse levels
+   (together 1/(2^d - 1) of the fine grid) their operator, prolongation and
+   9 vectors; run: ARKIMEX3's 4 stages (Y, YdotI, YdotRHS each and 3 work
+   vectors, the nonlinear solver's 2 and the residual) and GMRES(5)'s 9
+   vectors; stationary: GMRES(30)'s 15 vectors at 11 iterations and the 3 of
+   the pinned solve. What no part holds (the DMDA's scatters, the heap's
+   slack) is in neither: measured, 7-15 % of the peak
+   (tests/test_memory_components.py). Not collective. */
+static void ItMemoryComponentEstimate(const char command[], PetscInt dim,
+                                      PetscReal bytes[IT_MEMORY_PARTS]) {
+  const PetscBool run    = (PetscBool)!strcmp(command, "run");
+  const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
+  const PetscReal matrix = 12.0 * (2 * dim + 1) + 16, prolong = 12.0 * PetscPowReal(2.0, dim) + 16;
+
+  for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) bytes[k] = 0;
+  bytes[IT_MEMORY_DENSITY]     = (run ? 2 : 1) * vec;
+  bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * (2 + coarse);
+  bytes[IT_MEMORY_DIAGNOSTICS] = 2 * vec;
+  bytes[IT_MEMORY_MATRIX]      = matrix;
+  bytes[IT_MEMORY_MULTIGRID]   = prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec);
+  bytes[IT_MEMORY_STAGES]      = run ? (3 * 4 + 3 + 3) * vec : 0;
+  bytes[IT_MEMORY_KRYLOV]      = run ? 9 * vec : (15 + 3) * vec;
+}
+
+/* info's second memory line: the parts per unknown of run and stationary
+   (ItMemoryComponentEstimate). Collective. */
+static PetscErrorCode ItAppViewMemoryComponents(ItApp *app) {
+  static const char *const commands[] = {"run", "stationary"};
+
+  PetscFunctionBegin;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per unknown by component (estimate, bytes):"));
+  for (size_t k = 0; k < 2; k++) {
+    PetscReal bytes[IT_MEMORY_PARTS], sum = 0;
+    ItMemoryComponentEstimate(commands[k], app->grid->dim, bytes);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s %s:", k ? ";" : "", commands[k]));
+    for (PetscInt j = 1; j < IT_MEMORY_PARTS; j++) { /* the program is per rank, not per unknown */
+      if (bytes[j] <= 0) continue;
+      sum += bytes[j];
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, " %s %.0f", ItMemoryPartName((ItMemoryPart)j),
+                            (double)bytes[j]));
+    }
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, " (sum %.0f)", (double)sum));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* info: the estimate per rank of each solving command, against the node's
    memory per rank. Collective. */
 PetscErrorCode ItAppViewMemory(ItApp *app) {
@@ -229,5 +284,6 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
                           k ? "with -mc_particles" : "with -spectrum_nev"));
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));
+  PetscCall(ItAppViewMemoryComponents(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

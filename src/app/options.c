@@ -39,8 +39,9 @@ static const ItOptionName ItAppPETScOptionNames[] = {
 /* clang-format on */
 
 /* Registers the tables of the modules (each beside its options block) and
-   PETSc's; the models register theirs in ItModelRegisterAll. A new module
-   that reads options adds its table here. Not collective. */
+   PETSc's; the models register theirs in ItModelRegisterAll, the commands
+   theirs through their rows of the command table. A new module that reads
+   options adds its table here. Not collective. */
 static PetscErrorCode ItAppRegisterOptions(void) {
   static const struct {
     const char         *owner;
@@ -50,7 +51,6 @@ static PetscErrorCode ItAppRegisterOptions(void) {
                 {"spectrum", ItSpectrumOptionNames}, {"init", ItInitOptionNames},
                 {"estimate", ItEstimateOptionNames}, {"mc", ItMCOptionNames},
                 {"mc", ItCrosscheckOptionNames},     {"app", ItAppOptionNames},
-                {"app", ItAppRunOptionNames},        {"app", ItAppCrosscheckOptionNames},
                 {"app", ItAppPostOptionNames},       {"app", ItAppMemoryOptionNames},
                 {"petsc", ItAppPETScOptionNames}};
 
@@ -60,6 +60,7 @@ static PetscErrorCode ItAppRegisterOptions(void) {
   PetscCall(ItOptionsRegister("grid", PETSC_TRUE, ItGridBoundaryOptionNames));
   for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++)
     PetscCall(ItOptionsRegister(tables[k].owner, PETSC_FALSE, tables[k].names));
+  PetscCall(ItAppRegisterCommandOptions()); /* each command's, from the command table */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -22,8 +22,9 @@
 #define IT_POST_HEADER 6    /* kind, t, dt, step, row (END: interrupted), snapshot */
 #define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
 #define IT_POST_SIGNAL_TAG 7402 /* a post rank's signal, forwarded to every solver rank */
+#define IT_POST_ACK_TAG 7403    /* a post rank has let go of the folder after the solver failed */
 
-enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END };
+enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END, IT_POST_FAILED };
 
 static struct {
   PetscBool   split; /* -post_ranks K > 0 */
@@ -212,6 +213,27 @@ static PetscErrorCode ItPostInterrupt(void *ctx, PetscBool *stop, PetscBool *che
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The solver group failed (a time step that stops the run, after its
+   checkpoint): the post ranks hold the folder's lock, and the job ends with
+   MPI_Abort (ItPostFinalize), so each is told, lets go of the folder and
+   answers before this rank returns the error (ItPostReplay). Collective on
+   the solver group. */
+static PetscErrorCode ItPostFailed(ItPostLink *link, PetscErrorCode ierr) {
+  const PetscReal header[IT_POST_HEADER] = {IT_POST_FAILED, 0, 0, 0, 0, 0};
+
+  PetscFunctionBegin;
+  PetscCall(ItPostSend(link, header, link->app->p));
+  for (PetscInt s = 0; s < IT_POST_QUEUE; s++)
+    PetscCallMPI(MPI_Waitall(ItPost.K, link->request[s], MPI_STATUSES_IGNORE));
+  for (PetscMPIInt q = 0; q < ItPost.K; q++) {
+    int one;
+    PetscCallMPI(MPI_Recv(&one, 1, MPI_INT, ItPost.nsolver + q, IT_POST_ACK_TAG, MPI_COMM_WORLD,
+                          MPI_STATUS_IGNORE));
+  }
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The solver group: steps, hands every state on, then the end (where it
    stopped, whether interrupted, the last density). */
 static PetscErrorCode ItPostSolve(ItPostLink *link) {
@@ -230,15 +252,16 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   link->interrupt     = app->settings.interrupt;
   settings.interrupt  = link->interrupt ? ItPostInterrupt : NULL;
   PetscCall(PetscTime(&start));
-  PetscCall(ItSolveTransient(app->grid, app->model, &settings, app->p, ItPostOutputSend, link));
+  {
+    const PetscErrorCode ierr = ItSolveTransient(app->grid, app->model, &settings, app->p,
+                                                 ItPostOutputSend, link, &app->result);
+    if (ierr) PetscCall(ItPostFailed(link, ierr));
+  }
   PetscCall(PetscTime(&end));
-  app->settings.steps       = settings.steps;
-  app->settings.t_end       = settings.t_end;
-  app->settings.interrupted = settings.interrupted;
-  header[1]                 = settings.t_end;
-  header[2]                 = end - start; /* the solver group's time */
-  header[3]                 = (PetscReal)settings.steps;
-  header[4]                 = settings.interrupted;
+  header[1] = app->result.t_end;
+  header[2] = end - start; /* the solver group's time */
+  header[3] = (PetscReal)app->result.steps;
+  header[4] = app->result.interrupted;
   PetscCall(ItPostSend(link, header, app->p));
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) {
     PetscCallMPI(MPI_Waitall(ItPost.K, link->request[s], MPI_STATUSES_IGNORE));
@@ -289,19 +312,29 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
     case IT_POST_CHECKPOINT:
       PetscCall(checkpoint(app, header[1], (PetscInt)header[3], header[2], app->p));
       break;
+    case IT_POST_FAILED: { /* let go of the folder, answer, and wait for the solver's MPI_Abort
+                              (which follows its one line on stderr) */
+      int one = 1, never;
+      ItIOAbandon();
+      for (PetscMPIInt s = 0; s < ItPost.nsolver; s++)
+        PetscCallMPI(MPI_Send(&one, 1, MPI_INT, s, IT_POST_ACK_TAG, MPI_COMM_WORLD));
+      PetscCallMPI(
+          MPI_Recv(&never, 1, MPI_INT, 0, IT_POST_ACK_TAG + 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+      break;
+    }
     default:
-      app->settings.t_end       = header[1];
-      app->settings.steps       = (PetscInt)header[3];
-      app->settings.interrupted = (PetscBool)(header[4] != 0);
-      done                      = PETSC_TRUE;
+      app->result.t_end       = header[1];
+      app->result.steps       = (PetscInt)header[3];
+      app->result.interrupted = (PetscBool)(header[4] != 0);
+      done                    = PETSC_TRUE;
     }
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "post: %d solver rank(s) took %" PetscInt_FMT
                         " steps in %.3g s (%.3g steps/s) while %d post rank(s) computed the "
                         "diagnostics and wrote the outputs\n",
-                        ItPost.nsolver, app->settings.steps, (double)header[2],
-                        (double)(header[2] > 0 ? app->settings.steps / header[2] : 0), ItPost.K));
+                        ItPost.nsolver, app->result.steps, (double)header[2],
+                        (double)(header[2] > 0 ? app->result.steps / header[2] : 0), ItPost.K));
   PetscCall(PetscFree(buf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -338,7 +371,8 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
   PetscFunctionBegin;
   PetscCall(ItPostOptions());
   if (!ItPost.split) {
-    PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, output, app));
+    PetscCall(
+        ItSolveTransient(app->grid, app->model, &app->settings, app->p, output, app, &app->result));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,

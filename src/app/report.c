@@ -45,8 +45,8 @@ PetscErrorCode ItAppReportEnd(ItApp *app) {
   if (!ItAppReporting(app)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscTime(&now));
   snprintf(line, sizeof(line), "infotherm run: %s at t = %g after %lld steps, %.1f s\n",
-           app->settings.interrupted ? "stopped (checkpoint written)" : "finished",
-           (double)app->settings.t_end, (long long)app->settings.steps, (double)(now - app->start));
+           app->result.interrupted ? "stopped (checkpoint written)" : "finished",
+           (double)app->result.t_end, (long long)app->result.steps, (double)(now - app->start));
   PetscCall(PetscFPrintf(PETSC_COMM_WORLD, PETSC_STDERR, "%s", line));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

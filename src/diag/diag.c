@@ -36,7 +36,7 @@ typedef struct {
   PetscInt info_flow_X, info_flow_Y, decoding_mse, cost_per_bit;
   PetscInt entropy_production_cum, entropy_flow_cum[IT_MAX_DIM], info_flow_X_cum;
   /* threshold_reset axes (doc/physics.md §8) */
-  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum;
+  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum, info_per_spike;
 } ItDiagColumns;
 
 /* A marginal over the axes of `mask`, stored at `offset`, laid out as grid's
@@ -248,6 +248,8 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
     if (!g->sensor[0])
       PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
+    if (g->grid->threshold)
+      PetscCall(ItDiagAddColumn(g, &col->info_per_spike, PETSC_TRUE, "info_per_spike", "", ""));
   }
   PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum",
                             "", ""));
@@ -298,6 +300,7 @@ static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
   g->offdec = g->nmarg;
   if (g->col.decoding_mse >= 0) g->nmarg += g->marginal[g->xmarginal].size;
   PetscCall(PetscMalloc3(g->nmarg, &g->marg_local, g->nmarg, &g->marg, g->nmarg, &g->lnmarg));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 3.0 * (PetscReal)g->nmarg * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -317,6 +320,7 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
   PetscCall(DMGlobalToLocalEnd(g->grid->da, reference, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnref));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, (PetscReal)ng * sizeof(PetscReal));
   PetscCall(VecGetArrayRead(g->p_local, &ra));
   ItDiagLog(ra, ng, g->lnref);
   PetscCall(VecRestoreArrayRead(g->p_local, &ra));
@@ -348,6 +352,7 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
   if (grid->threshold) PetscCall(DMCreateGlobalVector(grid->da, &g->inflow));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
   if (reference) PetscCall(ItDiagSetReference(g, reference));
   *diag = g;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -408,11 +413,12 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
       local[S_MOM1 + a] += x * pc;
       local[S_MOM2 + a] += x * x * pc;
       /* walls only: a circle has none, a threshold's density vanishes there by itself */
-      const PetscBool lower = c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC;
-      const PetscBool upper = c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL;
-      if (lower) local[S_WALL + 2 * a] += pc;
-      if (upper) local[S_WALL + 2 * a + 1] += pc;
-      if (lower || upper) wall = PETSC_TRUE;
+      const PetscBool wall_lo = (PetscBool)(c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC);
+      const PetscBool wall_hi =
+          (PetscBool)(c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL);
+      if (wall_lo) local[S_WALL + 2 * a] += pc;
+      if (wall_hi) local[S_WALL + 2 * a + 1] += pc;
+      if (wall_lo || wall_hi) wall = PETSC_TRUE;
     }
     if (wall) local[S_BOUNDARY] += pc;
   }
@@ -688,6 +694,10 @@ static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
                                  ? flow_x / (sum[S_INFO_X] / ln2)
                                  : (PetscReal)NAN;
   if (col->decoding_mse >= 0) value[col->decoding_mse] = ItDiagDecodingMSE(g, sum);
+  /* the information the sensor X acquires per spike (doc/physics.md §8.3) */
+  if (col->info_per_spike >= 0)
+    value[col->info_per_spike] =
+        sum[S_RATE] > 0 ? sum[S_INFO_X] * info / sum[S_RATE] : (PetscReal)NAN;
 }
 
 /* The integrands of the *_cum columns from the sums: Π, Γ_i, İ_X (nats). */

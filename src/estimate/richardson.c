@@ -418,7 +418,9 @@ static PetscErrorCode ItEstimateSolveLevel(ItEstimate est, const ItSolveSettings
     s.restarted = PETSC_FALSE; /* from t = 0 also when the fine solve continues a checkpoint */
     s.t0 = s.dt0 = 0;
     s.step0      = 0;
-    PetscCall(ItSolveTransient(L->grid, est->problem.model, &s, L->p, ItEstimateOutput, L));
+    ItSolveResult result;
+    PetscCall(
+        ItSolveTransient(L->grid, est->problem.model, &s, L->p, ItEstimateOutput, L, &result));
   } else {
     PetscReal residual;
     PetscInt  its;

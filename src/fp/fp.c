@@ -55,6 +55,20 @@ struct _p_ItFP {
    it negative. */
 #define IT_FP_RESOLUTION 1.0
 
+/* The bytes of a set of faces, for the memory ledger: per axis the two
+   coefficients of every face, the reversed pair of a model with odd
+   variables, the order-4 weights. */
+static PetscReal ItFacesBytes(ItFaces f) {
+  PetscReal bytes = 0;
+
+  for (PetscInt a = 0; a < f->grid->dim; a++) {
+    const PetscReal nfaces = (PetscReal)(f->grid->nlocal / f->grid->xm[a] * (f->grid->xm[a] + 1));
+    bytes +=
+        nfaces * sizeof(PetscReal) * (2 + (f->w4[a] ? 4 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
+  }
+  return bytes;
+}
+
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */
 static inline PetscReal ItBernoulli(PetscReal z) {
   if (PetscAbsReal(z) < 1e-10) return 1.0 - 0.5 * z;
@@ -100,6 +114,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   /* room for a pencil's faces and cells, and the reversed faces */
   PetscCall(PetscMalloc4((3 * maxm + 4) * d, &f->x, (3 * maxm + 4) * d, &f->A, (3 * maxm + 4) * d,
                          &f->D, maxm + 2, &f->Dcell));
+  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
   *out = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -121,6 +136,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
 
   PetscFunctionBegin;
   if (!f) PetscFunctionReturn(PETSC_SUCCESS);
+  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(f));
   for (PetscInt a = 0; a < f->grid->dim; a++) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
     PetscCall(PetscFree2(f->lo[a], f->hi[a]));

@@ -71,6 +71,9 @@ const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
                                           {"grid_distribute", 0},
                                           {"fp_order", IT_OPTION_INTEGER},
                                           {"fp_peclet", 0},
+                                          {"grid_boundary", 0}, /* src/grid/boundary.c */
+                                          {"reset_", 0},
+                                          {"refractory_", 0},
                                           {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {

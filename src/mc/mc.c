@@ -800,47 +800,83 @@ static void ItMCReflectRow(PetscInt n, PetscReal lo, PetscReal hi, PetscReal xn[
 /* The threshold of axis i over one step of h from x to xn (rows of n, the
    diffusion D at x): a particle ending past it, or below it with the
    Brownian bridge's crossing probability exp(-(th - x)(th - xn)/(D h)),
-   crossed; it ends the step on the threshold (crossed row i: 1). Returns the
-   number that crossed. */
+   crossed; it ends the step on the threshold. Row i of crossed holds 0, or
+   1 + the fraction of the step left after the crossing: (xn - th)/(xn - x)
+   by linear interpolation past the threshold, 1/2 for a bridge's crossing.
+   Returns the number that crossed. */
 static PetscInt ItMCThreshold(ItMC mc, PetscInt i, PetscInt64 step, PetscInt64 first, PetscInt n,
                               PetscReal h, ItMCWork *w) {
   const PetscInt  T  = w->T;
   const PetscReal th = mc->grid->hi[i], *x = &w->x[i * T], *D = &w->D[i * T];
-  PetscReal      *xn     = &w->xn[i * T];
+  PetscReal      *xn = &w->xn[i * T], *crossed = &w->crossed[i * T];
   PetscInt        ncross = 0;
 
   ItMCPhilox(w->avx512, (uint64_t)mc->seed, (uint64_t)first, (uint64_t)step, 2, n, w->word);
   for (PetscInt k = 0; k < n; k++) {
-    const PetscReal u     = ((double)(w->word[0][k] >> 11) + 0.5) * 0x1.0p-53;
-    PetscBool       cross = (PetscBool)(xn[k] >= th);
-    if (!cross) cross = (PetscBool)(u < PetscExpReal(-(th - x[k]) * (th - xn[k]) / (D[k] * h)));
-    if (cross) {
+    const PetscReal u = ((double)(w->word[0][k] >> 11) + 0.5) * 0x1.0p-53;
+    crossed[k]        = 0;
+    if (xn[k] >= th)
+      crossed[k] = 1 + (xn[k] - th) / (xn[k] - x[k]);
+    else if (u < PetscExpReal(-(th - x[k]) * (th - xn[k]) / (D[k] * h)))
+      crossed[k] = 1.5;
+    if (crossed[k] != 0) {
       xn[k] = th;
       ncross++;
     }
-    w->crossed[i * T + k] = cross ? 1 : 0;
   }
   return ncross;
 }
 
-/* The particles that crossed restart at the reset point with a spike
-   counted; the drift, diffusion and force there. */
-static PetscErrorCode ItMCReset(ItMC mc, PetscInt i, PetscInt k0, PetscInt n, PetscReal t,
-                                ItMCWork *w) {
+/* The drift, diffusion and force of the tile at its positions x. */
+static PetscErrorCode ItMCEvaluateTile(ItMC mc, PetscReal t, PetscInt n, ItMCWork *w) {
   const PetscInt T = w->T, d = mc->grid->dim;
 
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < n; k++)
-    if (w->crossed[i * T + k] != 0) {
-      w->x[i * T + k] = mc->grid->reset[i];
-      mc->spikes[k0 + k] += 1;
-    }
   PetscCall(ItMCEvaluateSoA(mc, t, n, T, w->x, w->A, w->D));
   if (mc->additive)
     for (PetscInt a = 0; a < d; a++)
       for (PetscInt k = 0; k < n; k++) w->F[a * T + k] = w->A[a * T + k] / w->D[a * T + k];
   else
     PetscCall(ItMCForce(mc, t, n, w->x, w->A, w->D, w, w->F));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The particles that crossed restart at the reset point with a spike
+   counted, and move on for the rest of their step, r h (an Euler step with
+   the normals of the step's uniform draw, its medium entropy counted); then
+   the drift, diffusion and force of the tile at the step's end. Without the
+   rest of the step each spike would cost h/2 of time, a bias of -ν^2 h/2 in
+   the rate. */
+static PetscErrorCode ItMCReset(ItMC mc, PetscInt i, PetscInt64 step, PetscInt k0, PetscInt n,
+                                PetscReal h, PetscReal t, ItMCWork *w) {
+  const PetscInt  T  = w->T;
+  const PetscReal lo = mc->grid->lo[i], hi = mc->grid->hi[i], *crossed = &w->crossed[i * T];
+  PetscReal      *x = &w->x[i * T], *Fr = &w->Fn[i * T], *xr = &w->xn[i * T];
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < n; k++)
+    if (crossed[k] != 0) {
+      x[k] = mc->grid->reset[i];
+      mc->spikes[k0 + k] += 1;
+    }
+  PetscCall(ItMCEvaluateTile(mc, t, n, w));
+  ItMCPhilox(w->avx512, (uint64_t)mc->seed, (uint64_t)(mc->first + k0), (uint64_t)step, 2, n,
+             w->word);
+  for (PetscInt k = 0; k < n; k++) {
+    PetscReal z0, z1;
+    xr[k] = x[k];
+    Fr[k] = w->F[i * T + k];
+    if (crossed[k] == 0) continue;
+    ItMCBoxMuller(w->word[1][k], w->word[2][k], &z0, &z1);
+    {
+      const PetscReal rh = (crossed[k] - 1) * h;
+      x[k]               = ItMCReflect(
+                        x[k] + w->A[i * T + k] * rh + ItMCSqrt(2 * w->D[i * T + k] * rh + 1e-300) * z0, lo, hi);
+    }
+  }
+  PetscCall(ItMCEvaluateTile(mc, t, n, w));
+  for (PetscInt k = 0; k < n; k++)
+    if (crossed[k] != 0) w->medium[i * T + k] += 0.5 * (Fr[k] + w->F[i * T + k]) * (x[k] - xr[k]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -919,7 +955,7 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
       if (grid->boundary[i] == IT_BOUNDARY_PERIODIC)
         ItMCWrapRow(n, grid->lo[i], grid->hi[i], &w->x[i * T]);
       if (grid->boundary[i] == IT_BOUNDARY_THRESHOLD_RESET && ncross[i])
-        PetscCall(ItMCReset(mc, i, k0, n, te, w));
+        PetscCall(ItMCReset(mc, i, step, k0, n, hs, te, w));
     }
   }
   for (PetscInt i = 0; i < d; i++) {

@@ -26,11 +26,16 @@
 /* The configuration (never written after ItModelSetFromOptions): the formulas,
    which of them use no name at all, the threads of a bulk evaluation. */
 typedef struct {
-  char        formula[2 * IT_MAX_DIM][512]; /* drift of each variable, then diffusion */
-  PetscBool   constant[2 * IT_MAX_DIM];     /* uses neither a variable nor t */
-  PetscBool   uses_t;                       /* some formula uses t */
-  PetscInt    threads;                      /* -expr_threads */
-  ItModelWork work;                         /* the workspace of the calls that bring none */
+  char           formula[2 * IT_MAX_DIM][512]; /* drift of each variable, then diffusion */
+  PetscBool      constant[2 * IT_MAX_DIM];     /* uses neither a variable nor t */
+  PetscBool      uses_t;                       /* some formula uses t */
+  PetscInt       threads;                      /* -expr_threads */
+  ItModelWork    work;                         /* the workspace of the calls that bring none */
+  PetscBool      compile;                      /* -expr_compile */
+  char           cc[PETSC_MAX_PATH_LEN];       /* -expr_cc */
+  char           cache[PETSC_MAX_PATH_LEN];    /* -expr_cache_dir */
+  ItExprCompiled compiled;                     /* the compiled kernels (handle NULL: muparser) */
+  char           evaluator[PETSC_MAX_PATH_LEN + 64]; /* how the formulas are evaluated */
 } ItExpr;
 
 /* An evaluation workspace, one per consumer (ItModelWorkCreate). In bulk mode
@@ -81,6 +86,8 @@ static PetscErrorCode ItModelWorkCreate_Expr(ItModelConst model, void **work) {
   PetscFunctionBegin;
   PetscCall(PetscNew(&w));
   *work = w;
+  if (e->compiled.handle)
+    PetscFunctionReturn(PETSC_SUCCESS); /* the compiled kernels keep no state */
   for (PetscInt f = 0; f < 2 * model->dim; f++) {
     w->parser[f] = mupCreate(muBASETYPE_FLOAT);
     PetscCheck(w->parser[f], model->comm, PETSC_ERR_LIB, "muparser could not create a parser");
@@ -154,9 +161,14 @@ static PetscErrorCode ItModelEvaluateWork_Expr(ItModelConst model, void *work, P
                                                const PetscReal p[], PetscInt n, const PetscReal x[],
                                                PetscReal A[], PetscReal D[]) {
   ItExprWork    *w = (ItExprWork *)work;
+  const ItExpr  *e = (const ItExpr *)model->data;
   const PetscInt d = model->dim;
 
   PetscFunctionBegin;
+  if (e->compiled.aos) {
+    e->compiled.aos((long)n, t, p, x, A, D);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(ItExprReserve(model, w, n));
   ItExprSetParameters(model, w, p);
   for (PetscInt k = 0; k < n; k++) {
@@ -177,9 +189,14 @@ static PetscErrorCode ItModelEvaluateSoAWork_Expr(ItModelConst model, void *work
                                                   const PetscReal x[], PetscReal A[],
                                                   PetscReal D[]) {
   ItExprWork    *w = (ItExprWork *)work;
+  const ItExpr  *e = (const ItExpr *)model->data;
   const PetscInt d = model->dim;
 
   PetscFunctionBegin;
+  if (e->compiled.soa) {
+    e->compiled.soa((long)n, (long)ld, t, p, x, A, D);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(ItExprReserve(model, w, n));
   ItExprSetParameters(model, w, p);
   for (PetscInt i = 0; i < d; i++) PetscCall(PetscArraycpy(w->x[i], &x[i * ld], n));
@@ -252,6 +269,7 @@ static PetscErrorCode ItModelDestroy_Expr(ItModel model) {
 
   PetscFunctionBegin;
   PetscCall(ItModelWorkDestroy(&e->work));
+  PetscCall(ItExprCompiledRelease(&e->compiled));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -262,6 +280,40 @@ static PetscErrorCode ItModelView_Expr(ItModel model, PetscViewer viewer) {
   for (PetscInt i = 0; i < model->dim; i++)
     PetscCall(PetscViewerASCIIPrintf(viewer, "  A_%s = %s\n  D_%s = %s\n", model->var[i],
                                      e->formula[i], model->var[i], e->formula[model->dim + i]));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  evaluated by: %s\n", e->evaluator));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The formulas compiled to C (src/model/expr_compile.c), unless -expr_compile
+   false; when they cannot be (no working compiler, no writable cache, a
+   formula the translator does not know), one line on stderr and muparser.
+   Collective. */
+static PetscErrorCode ItExprSetUpCompiled(ItModel model) {
+  ItExpr     *e = (ItExpr *)model->data;
+  const char *formulas[2 * IT_MAX_DIM];
+  char       *source = NULL, *key = NULL, why[PETSC_MAX_PATH_LEN + 160] = "";
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(e->evaluator, "muparser (-expr_compile false)", sizeof(e->evaluator)));
+  if (!e->compile) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt f = 0; f < 2 * model->dim; f++) formulas[f] = e->formula[f];
+  PetscCall(ItExprTranslate(model, formulas, &source, &key, why, sizeof(why)));
+  if (source) {
+    PetscCall(ItExprCompile(model, source, key, e->cc, e->cache, &e->compiled, why, sizeof(why)));
+    free(source);
+    free(key);
+  }
+  if (e->compiled.handle) {
+    model->bulk_size = 0; /* no cost per call to amortise: the Monte Carlo's cache-sized tiles */
+    PetscCall(
+        PetscSNPrintf(e->evaluator, sizeof(e->evaluator), "compiled C (%s)", e->compiled.path));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(PetscSNPrintf(e->evaluator, sizeof(e->evaluator), "muparser (not compiled: %s)", why));
+  PetscCall(PetscFPrintf(model->comm, PETSC_STDERR,
+                         "infotherm: the formulas are not compiled (%s); muparser evaluates them "
+                         "(-expr_compile false says so quietly)\n",
+                         why));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -320,6 +372,7 @@ static PetscErrorCode ItModelValidate_Expr(ItModel model) {
     e->constant[f] = (PetscBool)!uses_any;
     e->uses_t      = (PetscBool)(e->uses_t || uses_t);
   }
+  PetscCall(ItExprSetUpCompiled(model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -438,11 +491,16 @@ static PetscErrorCode ItModelCoefficientOption_Expr(ItModel model, PetscInt i, P
 
 /* The option names of what only the expression model reads (-expr_drift_<var>,
  * -expr_diffusion_<var>) (src/model/option_names.c). */
-const ItOptionName ItExprOptionNames[] = {{"expr_param", 0},
-                                          {"expr_threads", IT_OPTION_INTEGER},
-                                          {"expr_drift_", 0},
-                                          {"expr_diffusion_", 0},
-                                          {NULL, 0}};
+const ItOptionName ItExprOptionNames[] = {
+    {"expr_param", 0},
+    {"expr_threads", IT_OPTION_INTEGER},
+    {"expr_drift_", 0},
+    {"expr_diffusion_", 0},
+    /* how the formulas are evaluated, not what they are */
+    {"expr_compile", IT_OPTION_SWITCH | IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"expr_cc", IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {"expr_cache_dir", IT_OPTION_LOCAL | IT_OPTION_STEERING},
+    {NULL, 0}};
 
 PetscErrorCode ItModelCreate_Expr(ItModel model) {
   ItExpr   *e;
@@ -470,6 +528,23 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
              "-expr_threads must be at least 1; got %" PetscInt_FMT, threads);
   PetscCall(ItOptionsCheckInt(model->comm, "-expr_threads"));
   e->threads = threads;
+  e->compile = PETSC_TRUE;
+  PetscCall(PetscOptionsBool("-expr_compile",
+                             "compile the formulas to C with the system's compiler (else muparser)",
+                             NULL, e->compile, &e->compile, NULL));
+  PetscCall(PetscOptionsString("-expr_cc",
+                               "the C compiler of -expr_compile (default: $CC, else cc)", NULL,
+                               e->cc, e->cc, sizeof(e->cc), NULL));
+  if (!e->cc[0]) {
+    const char *env = getenv("CC");
+    PetscCall(PetscStrncpy(e->cc, env && env[0] ? env : "cc", sizeof(e->cc)));
+  }
+  PetscCall(
+      PetscOptionsString("-expr_cache_dir",
+                         "folder of the compiled formulas (default: $XDG_CACHE_HOME/infotherm, "
+                         "else ~/.cache/infotherm)",
+                         NULL, e->cache, e->cache, sizeof(e->cache), NULL));
+  if (!e->cache[0]) PetscCall(ItExprDefaultCache(e->cache, sizeof(e->cache)));
   PetscCall(ItExprReadParameters(PetscOptionsObject, model));
   for (PetscInt f = 0; f < 2 * d; f++) {
     char option[64];

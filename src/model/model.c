@@ -38,10 +38,12 @@ PetscErrorCode ItModelRegisterAll(void) {
   PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
   PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
   PetscCall(ItModelRegister("lif", ItModelCreate_LIF));
+  PetscCall(ItModelRegister("lif_inference", ItModelCreate_LIFInference));
   /* what the models read besides their parameters (each table beside its options block) */
   PetscCall(ItOptionsRegister("model", PETSC_TRUE, ItModelOptionNames));
   PetscCall(ItOptionsRegister("linear", PETSC_TRUE, ItLinearOptionNames));
-  PetscCall(ItOptionsRegister("inference, hebbian", PETSC_TRUE, ItTuningOptionNames));
+  PetscCall(
+      ItOptionsRegister("inference, hebbian, lif_inference", PETSC_TRUE, ItTuningOptionNames));
   PetscCall(
       ItOptionsRegister("population, population_plastic", PETSC_TRUE, ItTuningPairOptionNames));
   PetscCall(ItOptionsRegister("hebbian, population_plastic", PETSC_TRUE, ItSynapseOptionNames));

@@ -316,6 +316,33 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The multigrid's memory on this process, for the ledger (ItMemorySet): the
+   coarse levels' operators and the prolongations (their allocated entries),
+   the vectors PCMG keeps on every level below the finest (right-hand side,
+   solution, residual) and the finest's residual, and on every smoothed
+   level (the fine one included) the SOR smoothers' inverted diagonal and
+   work (3 vectors) and the Richardson iteration's 2 work vectors. The
+   coarsest level's LU factors (about 1000 cells) are not counted. Not
+   collective. */
+PetscErrorCode ItMGNoteMemory(ItMG mg) {
+  PetscReal bytes = 0, b;
+
+  PetscFunctionBegin;
+  for (PetscInt l = 0; l < mg->nlevels && mg->nlevels > 1; l++) {
+    const PetscReal n = mg->grid[l] ? (PetscReal)mg->grid[l]->nlocal : 0;
+    if (l < mg->nlevels - 1 && mg->op[l]) {
+      PetscCall(ItMemoryMatrixBytes(mg->op[l], &b));
+      bytes += b + 3 * n * sizeof(PetscScalar);
+    }
+    if (l > 0 && mg->P[l]) {
+      PetscCall(ItMemoryMatrixBytes(mg->P[l], &b));
+      bytes += b + (3 + 2 + (l == mg->nlevels - 1 ? 1 : 0)) * n * sizeof(PetscScalar);
+    }
+  }
+  ItMemorySet(IT_MEMORY_MULTIGRID, bytes);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* After the options: frees the coarse levels when pc is not the multigrid
    built by ItMGSetUpPC or is not used (an explicit time stepper), and refuses
    a -pc_mg_levels that replaced its levels. Collective. */

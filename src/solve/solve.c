@@ -204,10 +204,10 @@ PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSetti
 }
 
 typedef struct {
-  ItSolveOutputFn  output;
-  void            *ctx;
-  ItSolveSettings *settings;
-  PetscBool        stop, checkpoint; /* what the last poll asked for */
+  ItSolveOutputFn        output;
+  void                  *ctx;
+  const ItSolveSettings *settings;
+  PetscBool              stop, checkpoint; /* what the last poll asked for */
 } ItSolveMonitorContext;
 
 typedef struct {
@@ -489,6 +489,18 @@ static PetscErrorCode ItSolveKSPSide(KSP ksp) {
   for (size_t k = 0; k < sizeof(right) / sizeof(right[0]) && !match; k++)
     PetscCall(PetscObjectTypeCompare((PetscObject)ksp, right[k], &match));
   if (!set && !match) PetscCall(KSPSetPCSide(ksp, PC_SIDE_DEFAULT));
+  if (set && !match) { /* a right side the method cannot take would end in PETSc's trace */
+    PCSide    side = PC_LEFT;
+    PetscBool given;
+    PetscCall(
+        PetscOptionsGetEnum(NULL, prefix, "-ksp_pc_side", PCSides, (PetscEnum *)&side, &given));
+    PetscCheck(
+        side != PC_RIGHT, PetscObjectComm((PetscObject)ksp), PETSC_ERR_USER_INPUT,
+        "-%sksp_pc_side right: only -%sksp_type gmres, fgmres, lgmres, dgmres, pgmres, bcgs, "
+        "ibcgs, fbcgs, fbcgsr, bcgsl, gcr, tfqmr or cgs take a right preconditioner; drop "
+        "-%sksp_pc_side or choose one of them",
+        prefix ? prefix : "", prefix ? prefix : "", prefix ? prefix : "");
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -755,7 +767,7 @@ static PetscErrorCode ItSolveFixedPreStep(TS ts) {
 }
 
 /* After a segment that ended at t: the row, snapshot and checkpoint due there. */
-static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, PetscReal t,
+static PetscErrorCode ItSolveSegmentDone(const ItSolveSettings *s, ItSolveClock *k, PetscReal t,
                                          PetscInt steps, PetscReal dt, Vec p,
                                          ItSolveOutputFn output, void *ctx) {
   const PetscReal eps      = 1e-12 * s->t_final;
@@ -773,6 +785,9 @@ static PetscErrorCode ItSolveSegmentDone(ItSolveSettings *s, ItSolveClock *k, Pe
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra);
 
 /* The time stepper stopped after stage solves that failed or fell short of
    their tolerance: one line naming the solver options to change. */
@@ -800,9 +815,9 @@ static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStag
 /* Steps p from t = 0 (or a restart's t0) to t_final, calling output at t = 0,
    at every multiple of output_every and snapshot_every, and at t_final; TS
    lands exactly on each and on every switch of a schedule. The solver owns
-   the operator L. Collective. */
-PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, Vec p,
-                                ItSolveOutputFn output, void *ctx) {
+   the operator L. What it did goes to result. Collective. */
+PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSettings *s, Vec p,
+                                ItSolveOutputFn output, void *ctx, ItSolveResult *result) {
   TS                    ts;
   ItSolveStage          st = {0};
   PetscMPIInt           rank;
@@ -839,8 +854,8 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
     PetscCall(TSMonitorSet(ts, ItSolveProgress, &progress, NULL));
   }
   PetscCall(TSMonitorSet(ts, ItSolveStepMonitor, &monitor, NULL));
-  s->steps       = 0;
-  s->interrupted = PETSC_FALSE;
+  result->steps       = 0;
+  result->interrupted = PETSC_FALSE;
   ItSolveClockStart(s, &clock);
   if (s->restarted) {
     PetscInt  max_steps;
@@ -853,7 +868,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
     if (set) PetscCall(TSSetMaxSteps(ts, s->step0 + max_steps));
   } else
     PetscCall(output(ctx, 0.0, 0, p, PETSC_TRUE, PETSC_TRUE));
-  while (t < s->t_final - eps && !s->interrupted) {
+  while (t < s->t_final - eps && !result->interrupted) {
     const PetscReal   target = ItSolveSegmentEnd(model, s, &clock, t);
     PetscReal         dt;
     PetscInt          steps;
@@ -880,23 +895,81 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, ItSolveSettings *s, 
               "the time stepper failed at t = %.6g (%s); try a smaller -ts_dt or -ts_rtol%s",
               (double)t, TSConvergedReasons[reason], saved);
     }
-    s->steps = steps;
+    result->steps = steps;
     if (t >= target - eps) PetscCall(ItSolveSegmentDone(s, &clock, t, steps, dt, p, output, ctx));
     /* stopped early (a signal, -checkpoint_wall, -ts_max_steps), or a signal in the segment's last
      * step */
     if (t < target - eps || monitor.stop) {
       if (s->checkpoint) PetscCall(s->checkpoint(ctx, t, steps, dt, p));
-      s->interrupted = (PetscBool)(monitor.stop || reason == TS_CONVERGED_ITS);
+      result->interrupted = (PetscBool)(monitor.stop || reason == TS_CONVERGED_ITS);
     }
   }
-  s->t_end = t;
+  result->t_end = t;
   if (progress.shown) fprintf(stderr, "\n");
+  {
+    KSP ksp;
+    PetscCall(SNESGetKSP(st.snes, &ksp));
+    /* the stage solves' iterations are not kept: GMRES counted at its restart */
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, 0));
+  }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
   PetscCall(VecDestroy(&st.r));
   PetscCall(ItFPDestroy(&st.fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The solver's share of the memory ledger on this process, from its objects
+   while they exist: the assembled operators (MatGetInfo), the multigrid
+   (ItMGNoteMemory), the Krylov method's vectors and `extra` vectors of the
+   caller's, and the time stepper's (ARKIMEX: Y, YdotI and YdotRHS per stage
+   and 3 work vectors; another method 2 per stage and 3; the nonlinear
+   solver's update and function and the residual, 3 more). GMRES allocates
+   its vectors as a cycle needs them: 5, then 10 more at a time, up to its
+   restart plus 4; `its`, the most iterations of one solve (an upper bound
+   will do), says how many it reached. FGMRES keeps as many preconditioned
+   directions again; another method is counted as 6. Not collective. */
+static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
+                                        PetscInt its, PetscInt extra) {
+  const PetscReal vec = (PetscReal)grid->nlocal * sizeof(PetscScalar);
+  PetscReal       a, a4;
+  PetscInt        restart = 0, vectors = 6, ns = 0;
+  PetscBool       gmres, fgmres, arkimex;
+
+  PetscFunctionBegin;
+  PetscCall(ItMemoryMatrixBytes(A, &a));
+  PetscCall(ItMemoryMatrixBytes(A4, &a4));
+  ItMemorySet(IT_MEMORY_MATRIX, a + a4);
+  PetscCall(ItMGNoteMemory(mg));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPFGMRES, &fgmres));
+  if (gmres || fgmres) {
+    PetscInt need;
+    PetscCall(KSPGMRESGetRestart(ksp, &restart));
+    need    = PetscMin(its, restart) + 3; /* a cycle of k iterations uses k + 3 */
+    vectors = need <= 5 ? 5 : PetscMin(restart + 4, 5 + 10 * ((need - 5 + 9) / 10));
+    if (fgmres) vectors += PetscMin(its, restart) + 1;
+  }
+  ItMemorySet(IT_MEMORY_KRYLOV, (PetscReal)(vectors + extra) * vec);
+  if (ts) {
+    PetscCall(TSGetStages(ts, &ns, NULL));
+    PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSARKIMEX, &arkimex));
+    if (arkimex && ns == 0) { /* PETSc 3.18's ARKIMEX does not say: its tableaux' stages */
+      static const char *const types[]  = {"1bee",   "a2", "l2",   "ars122", "2c", "2d", "2e",
+                                           "prssp2", "3",  "bpr3", "ars443", "4",  "5"};
+      static const PetscInt    stages[] = {3, 2, 2, 2, 3, 3, 3, 3, 4, 5, 5, 6, 8};
+      TSARKIMEXType            type;
+      PetscBool                match;
+      PetscCall(TSARKIMEXGetType(ts, &type));
+      for (size_t k = 0; k < sizeof(stages) / sizeof(stages[0]); k++) {
+        PetscCall(PetscStrcmp(type, types[k], &match));
+        if (match) ns = stages[k];
+      }
+    }
+    ItMemorySet(IT_MEMORY_STAGES, (PetscReal)((arkimex ? 3 : 2) * ns + 3 + 3) * vec);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1259,6 +1332,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(VecNorm(r, NORM_2, &result->residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
   result->residual /= diagmax * norm;
+  PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));

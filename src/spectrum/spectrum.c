@@ -264,7 +264,9 @@ static PetscErrorCode ItSpectrumSums(ItGrid grid, Vec xr, Vec xi, PetscReal m[6]
     const PetscReal r = PetscRealPart(ra[l]), i = ia ? PetscRealPart(ia[l]) : 0;
     const PetscReal w = ItSpectrumWeight(grid, c), modulus = PetscSqrtReal(r * r + i * i);
     PetscBool       wall = PETSC_FALSE;
-    for (PetscInt a = 0; a < grid->dim; a++) wall |= (c[a] == 0 || c[a] == grid->n[a] - 1);
+    for (PetscInt a = 0; a < grid->dim; a++) /* walls only (doc/physics.md §8) */
+      wall |= ((c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC) ||
+               (c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL));
     local[0] += r * w;
     local[1] += i * w;
     local[2] += modulus;

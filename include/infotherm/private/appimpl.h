@@ -17,6 +17,7 @@ typedef struct {
   ItIO            io;
   Vec             p;
   ItSolveSettings settings;
+  ItSolveResult   result; /* what the transient solve did */
   PetscLogDouble  start;
   PetscReal       boundary_mass;             /* the largest seen */
   PetscReal       wall_mass[2 * IT_MAX_DIM]; /* per wall (lower, upper per axis): the largest seen
@@ -109,8 +110,9 @@ PetscErrorCode ItAppReportStart(ItApp *app);
 PetscErrorCode ItAppReportEnd(ItApp *app);
 
 /* Option names read here (src/model/option_names.c). */
-extern const ItOptionName ItAppOptionNames[];           /* src/app/app.c */
-extern const ItOptionName ItAppRunOptionNames[];        /* src/app/cmd_run.c */
-extern const ItOptionName ItAppCrosscheckOptionNames[]; /* src/app/cmd_mc.c */
-extern const ItOptionName ItAppPostOptionNames[];       /* src/app/post.c */
-extern const ItOptionName ItAppMemoryOptionNames[];     /* src/app/memory.c */
+extern const ItOptionName ItAppOptionNames[];                /* src/app/app.c */
+extern const ItOptionName ItAppRunOptionNames[];             /* src/app/cmd_run.c */
+extern const ItOptionName ItAppCrosscheckOptionNames[];      /* src/app/cmd_mc.c */
+PetscErrorCode            ItAppRegisterCommandOptions(void); /* src/app/commands.c */
+extern const ItOptionName ItAppPostOptionNames[];            /* src/app/post.c */
+extern const ItOptionName ItAppMemoryOptionNames[];          /* src/app/memory.c */
