@@ -11,12 +11,10 @@ snapshots are named apart and their error from the spacing is within 2x. A cross
 only through untrusted solver estimates is inconclusive (exit status 4); a run whose grid
 coarsened by 4 exceeds the Peclet limit falls back to the grid coarsened by 2."""
 import glob
-import sys
 import numpy as np
 from common import *
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-import error_bars  # noqa: E402
+from infotherm import errorbars as error_bars  # noqa: E402  (python/infotherm/errorbars.py)
 
 CASES = [
     # label, M, b, D, n, lo, hi, sensor, init (None: stationary), t_final

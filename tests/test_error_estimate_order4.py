@@ -4,11 +4,9 @@ in [3.5, 4.6]. Against the linear model's closed forms (common.py, tools/error_b
 1 and 2 variables, stationary and transient: every trusted <q>_uncertainty is at least half
 the true error, no trusted <q>_err has the wrong sign, at least 90 % of the trusted bars lie
 within 2x of the true error, and summary.json states the expected order 4 and its window."""
-import sys
 from common import *
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-import error_bars  # noqa: E402
+from infotherm import errorbars as error_bars  # noqa: E402  (python/infotherm/errorbars.py)
 
 CASES = [
     # label, M, b, D, n, lo, hi, sensor, init (None: stationary), t_final

@@ -6,11 +6,9 @@ rotating 2-D case: at least 95 % of the bars lie within 2x of the true error of 
 second-order answer, none more than 2x too small, none of the wrong sign. summary.json says
 the method; the same numbers on 1 and 2 ranks; refused under -fp_order 4, by crosscheck and
 for an unknown value, naming the option."""
-import sys
 from common import *
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-import error_bars  # noqa: E402
+from infotherm import errorbars as error_bars  # noqa: E402  (python/infotherm/errorbars.py)
 
 CASES = [
     # label, M, b, D, n, lo, hi, sensor, init (None: stationary), t_final
