@@ -11,6 +11,7 @@
    Run from tests/ (the input files are ../input/). Single rank. */
 #include <infotherm/fp.h>
 #include <infotherm/private/modelimpl.h>
+#include "operator_checks.h"
 
 #define NPOINT 1000
 #define NDRAW 3
@@ -105,38 +106,20 @@ static PetscErrorCode CheckKernels(const char name[], PetscInt draw, ItModel mod
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* L at t = 0: column sums and off-diagonal signs. */
+/* L at t = 0: column sums and off-diagonal signs (tests/operator_checks.h). */
 static PetscErrorCode CheckOperator(const char name[], PetscInt draw, ItModel model, ItGrid grid) {
   ItFP      fp;
   Mat       L;
-  Vec       ones, colsum;
-  PetscReal worst, scale, minoff = 0;
-  PetscInt  rstart, rend;
+  PetscReal colsum, minoff;
 
   PetscFunctionBegin;
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, 0.0));
   PetscCall(ItFPGetMatrix(fp, &L));
-  PetscCall(MatCreateVecs(L, &ones, &colsum));
-  PetscCall(VecSet(ones, 1.0));
-  PetscCall(MatMultTranspose(L, ones, colsum));
-  PetscCall(VecNorm(colsum, NORM_INFINITY, &worst));
-  PetscCall(MatNorm(L, NORM_INFINITY, &scale));
-  PetscCall(MatGetOwnershipRange(L, &rstart, &rend));
-  for (PetscInt row = rstart; row < rend; row++) {
-    PetscInt           ncols;
-    const PetscInt    *cols;
-    const PetscScalar *vals;
-    PetscCall(MatGetRow(L, row, &ncols, &cols, &vals));
-    for (PetscInt k = 0; k < ncols; k++)
-      if (cols[k] != row) minoff = PetscMin(minoff, PetscRealPart(vals[k]));
-    PetscCall(MatRestoreRow(L, row, &ncols, &cols, &vals));
-  }
-  Check((PetscBool)(worst <= 1e-14 * scale), name, draw, "max |column sum| / |L|",
-        (double)(worst / scale), "<= 1e-14");
+  PetscCall(ItTestOperatorProperties(L, &colsum, &minoff));
+  Check((PetscBool)(colsum <= 1e-14), name, draw, "max |column sum| / |L|", (double)colsum,
+        "<= 1e-14");
   Check((PetscBool)(minoff >= 0), name, draw, "min off-diagonal of L", (double)minoff, ">= 0");
-  PetscCall(VecDestroy(&ones));
-  PetscCall(VecDestroy(&colsum));
   PetscCall(ItFPDestroy(&fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
