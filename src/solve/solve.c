@@ -368,20 +368,50 @@ static PetscErrorCode ItSolveStageFailure(ItSolveStage *st, KSPConvergedReason r
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A stage solve that ends short of its tolerance must not pass as solved:
-   -ksp_type preonly, -ksp_convergence_test skip or -ksp_norm_type none report
-   success after -ksp_max_it iterations whatever the residual, and a
-   preconditioned norm (-ksp_pc_side left) measures another residual. Unless
-   the KSP tested the true residual (an unpreconditioned norm, converged on
-   -ksp_rtol or -ksp_atol), ||b - A d|| is computed here and compared with
-   IT_SOLVE_STAGE_SLACK times the tolerance; a solve that falls short is
-   marked, and ItSolveCheckStage rejects its stage as SNES does a KSP that
-   fails outright (a linear solve failure). Collective. */
-static PetscErrorCode ItSolveStageResidual(KSP ksp, Vec b, Vec d, ItSolveStage *st) {
+/* Whether a solve that the KSP reports converged reached its tolerance on
+   the true residual: a KSP that tested ||b - A x|| itself (the
+   unpreconditioned norm, converged on -ksp_rtol or -ksp_atol) is taken at its
+   word; otherwise ||b - A x|| is computed (in r, a vector like b) and must
+   be within IT_SOLVE_STAGE_SLACK times max(rtol ||b||, abstol). *relative:
+   ||b - A x|| / ||b|| (the norm itself when b = 0), 0 when not computed.
+   Collective. */
+static PetscErrorCode ItSolveReachedTolerance(KSP ksp, Vec b, Vec x, Vec r, PetscBool *reached,
+                                              PetscReal *relative) {
   KSPConvergedReason reason;
   KSPNormType        norm;
   Mat                A;
   PetscReal          rtol, abstol, bnorm, rnorm;
+
+  PetscFunctionBegin;
+  *reached  = PETSC_TRUE;
+  *relative = 0;
+  PetscCall(KSPGetConvergedReason(ksp, &reason));
+  PetscCall(KSPGetNormType(ksp, &norm));
+  if (norm == KSP_NORM_UNPRECONDITIONED &&
+      (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL))
+    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KSPGetOperators(ksp, &A, NULL));
+  PetscCall(MatMult(A, x, r));
+  PetscCall(VecAYPX(r, -1.0, b));
+  PetscCall(VecNorm(r, NORM_2, &rnorm));
+  PetscCall(VecNorm(b, NORM_2, &bnorm));
+  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
+  *reached  = (PetscBool)(rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol));
+  *relative = bnorm > 0 ? rnorm / bnorm : rnorm;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A stage solve that ends short of its tolerance must not pass as solved:
+   -ksp_type preonly, -ksp_convergence_test skip or -ksp_norm_type none report
+   success after -ksp_max_it iterations whatever the residual, and a
+   preconditioned norm (-ksp_pc_side left) measures another residual
+   (ItSolveReachedTolerance). A solve that falls short is marked, and
+   ItSolveCheckStage rejects its stage as SNES does a KSP that fails outright
+   (a linear solve failure). Collective. */
+static PetscErrorCode ItSolveStageResidual(KSP ksp, Vec b, Vec d, ItSolveStage *st) {
+  KSPConvergedReason reason;
+  PetscBool          reached;
+  PetscReal          relative;
 
   PetscFunctionBegin;
   PetscCall(KSPGetConvergedReason(ksp, &reason));
@@ -389,21 +419,11 @@ static PetscErrorCode ItSolveStageResidual(KSP ksp, Vec b, Vec d, ItSolveStage *
     PetscCall(ItSolveStageFailure(st, reason, 0));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(KSPGetNormType(ksp, &norm));
-  if (norm == KSP_NORM_UNPRECONDITIONED &&
-      (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL))
-    PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(KSPGetOperators(ksp, &A, NULL));
   if (!st->r) PetscCall(VecDuplicate(b, &st->r));
-  PetscCall(MatMult(A, d, st->r));
-  PetscCall(VecAYPX(st->r, -1.0, b));
-  PetscCall(VecNorm(st->r, NORM_2, &rnorm));
-  PetscCall(VecNorm(b, NORM_2, &bnorm));
-  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
-  if (rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol))
-    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItSolveReachedTolerance(ksp, b, d, st->r, &reached, &relative));
+  if (reached) PetscFunctionReturn(PETSC_SUCCESS);
   st->unconverged = PETSC_TRUE;
-  PetscCall(ItSolveStageFailure(st, reason, bnorm > 0 ? rnorm / bnorm : rnorm));
+  PetscCall(ItSolveStageFailure(st, reason, relative));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1131,28 +1151,17 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
 static PetscErrorCode ItSolveStationaryConverged(KSP ksp, Vec b, Vec p, PetscBool *ok, char why[],
                                                  size_t len) {
   KSPConvergedReason reason;
-  KSPNormType        norm;
-  Mat                A;
   Vec                r;
-  PetscReal          rtol, abstol, bnorm, rnorm;
+  PetscReal          relative;
 
   PetscFunctionBegin;
   PetscCall(KSPGetConvergedReason(ksp, &reason));
   PetscCall(PetscStrncpy(why, KSPConvergedReasons[reason], len));
   *ok = (PetscBool)(reason > 0);
-  PetscCall(KSPGetNormType(ksp, &norm));
-  if (!*ok || (norm == KSP_NORM_UNPRECONDITIONED &&
-               (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL)))
-    PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(KSPGetOperators(ksp, &A, NULL));
+  if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecDuplicate(b, &r));
-  PetscCall(MatMult(A, p, r));
-  PetscCall(VecAYPX(r, -1.0, b));
-  PetscCall(VecNorm(r, NORM_2, &rnorm));
-  PetscCall(VecNorm(b, NORM_2, &bnorm));
+  PetscCall(ItSolveReachedTolerance(ksp, b, p, r, ok, &relative));
   PetscCall(VecDestroy(&r));
-  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
-  *ok = (PetscBool)(rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol));
   if (!*ok)
     PetscCall(PetscSNPrintf(why, len, "short of its tolerance (%s)", KSPConvergedReasons[reason]));
   PetscFunctionReturn(PETSC_SUCCESS);
