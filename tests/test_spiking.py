@@ -218,5 +218,9 @@ expect_refused("the Monte Carlo with a refractory time", "mc", ["-model", "lif",
 expect_refused("run with a refractory time", "run", ["-model", "lif", "-tau_ref", 0.1, "-t_final", 0.1], ["-tau_ref 0"])
 expect_refused("-grid_hi off the threshold", "stationary", ["-model", "lif", "-grid_hi", 1.2], ["-grid_hi", "threshold"])
 expect_refused("a kind that does not exist", "stationary", ["-model", "lif", "-grid_boundary", "V:sticky"], ["-grid_boundary", "sticky"])
+expect_refused("a schedule on the threshold", "run", ["-model", "lif", "-t_final", 0.1, "-protocol", "V_th:1@0,1.2@0.05"],
+               ["-protocol", "'V_th'", "-V_th without a schedule"])
+expect_refused("a schedule on the reset of lif_inference", "run", ["-model", "lif_inference", "-t_final", 0.1, "-protocol", "V_r:ramp:0@0,0.2@0.1"],
+               ["-protocol", "'V_r'"])
 expect_refused("threshold_reset without a reset", "stationary", phase[:-6] + ["-grid_boundary", "th:threshold_reset"], ["-reset_th"])
 finish()

@@ -323,6 +323,13 @@ static PetscErrorCode ItModelParseSchedule(ItModel model, char *schedule, ItProt
   PetscCheck(p->param >= 0, model->comm, PETSC_ERR_USER_INPUT,
              "-protocol: '%s' is not a parameter of model %s (infotherm info lists them)", schedule,
              model->type);
+  for (PetscInt a = 0; a < model->dim; a++) /* the grid and the reset are set up once */
+    PetscCheck(p->param + 1 != model->threshold_param[a] && p->param + 1 != model->reset_param[a] &&
+                   p->param + 1 != model->refractory_param[a],
+               model->comm, PETSC_ERR_USER_INPUT,
+               "-protocol: '%s' places the threshold, the reset or the refractory time of %s, "
+               "which cannot change during a run; give it as -%s without a schedule",
+               schedule, model->var[a], schedule);
   for (PetscInt k = 0; k < model->nprotocol; k++)
     PetscCheck(model->protocol[k].param != p->param, model->comm, PETSC_ERR_USER_INPUT,
                "-protocol: '%s' has two schedules", schedule);
