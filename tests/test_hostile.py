@@ -375,6 +375,12 @@ for label, command, opts, out in [("-ksp_type cg", "run", ["-ksp_type", "cg"], c
 refused(C, "-stationary_ksp_type richardson with BoomerAMG on 16^2", "stationary", TINY + ["-stationary_ksp_type", "richardson"],
         "richardson+hypre ended short of its tolerance")
 
+# -fp_order 4's stationary solve smooths its fine level with GMRES: a non-flexible outer method would
+# report a residual that is not the true one
+refused(W, "-fp_order 4 with -stationary_ksp_type gmres", "stationary",
+        ["-model", "linear", "-grid_n", "128", "-fp_order", "4", "-stationary_ksp_type", "gmres"],
+        "needs a flexible outer method")
+
 # a right preconditioner asked of a method that cannot take one is named (it ended in PETSc's trace)
 refused(C, "-ksp_type richardson -ksp_pc_side right", "run", TINY + ["-ksp_type", "richardson", "-ksp_pc_side", "right"],
         "-ksp_pc_side right: only -ksp_type gmres")

@@ -1,4 +1,5 @@
 /* infotherm analyze SNAPSHOT.h5 ...: the diagnostics of saved snapshots. */
+#include <string.h>
 #include <infotherm/private/appimpl.h>
 
 /* analyze's set-up (its row of the command table): the options stored in the
@@ -30,7 +31,8 @@ PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]) {
 }
 
 /* Whether a diagnostics column is a *_cum integral (also *_cum_bits, under
-   -bits), and the name of its integrand (the name without "_cum"). */
+   -bits), and the name of its integrand (the name without "_cum";
+   firing_rate for spike_count_cum). */
 static PetscErrorCode ItAppAnalyzeIsCumulative(const char *name, PetscBool *cum, char rate[64]) {
   size_t      len;
   const char *end   = NULL;
@@ -45,6 +47,8 @@ static PetscErrorCode ItAppAnalyzeIsCumulative(const char *name, PetscBool *cum,
   *cum = (PetscBool)(end != NULL);
   if (!end) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscSNPrintf(rate, 64, "%.*s%s", (int)(end - name), name, end + 4));
+  if (!strncmp(rate, "spike_count", 11)) /* the spikes' integrand is the rate (physics §8) */
+    PetscCall(PetscSNPrintf(rate, 64, "firing_rate%s", rate + 11));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -103,21 +107,31 @@ static PetscReal ItAppAnalyzeInterpolantIntegral(PetscInt n, const PetscReal t[]
    rule, in *err; in *spread, how much that correction changes with another
    stencil one order above the rule (the quadratic through the first three
    on the first interval, the cubic through j - 2 .. j + 1 after it, or the
-   last four near the end): the estimate's own uncertainty, large where the
-   snapshots do not resolve the rates. NaN when m < 4. */
+   last four near the end; shifted by one snapshot where it would be the
+   first one's stencil; |err| itself when there are only four snapshots): the
+   estimate's own uncertainty, large where the snapshots do not resolve the
+   rates. NaN when m < 4. */
 static void ItAppAnalyzeIntervalError(PetscInt m, const PetscReal t[], const PetscReal f[],
                                       PetscInt j, PetscReal *err, PetscReal *spread) {
   const PetscInt  used = j >= 2 ? 3 : 2, lo = j - used + 1;
-  const PetscInt  back = PetscMax(0, j - 3), other = PetscMax(0, PetscMin(j - 2, m - 4));
+  const PetscInt  back = PetscMax(0, j - 3);
   const PetscReal a = t[j - 1], b = t[j];
+  PetscInt        other = PetscMax(0, PetscMin(j - 2, m - 4));
   PetscReal       rule, alt;
 
   if (m < 4) {
     *err = *spread = (PetscReal)NAN;
     return;
   }
-  rule    = ItAppAnalyzeInterpolantIntegral(used, &t[lo], &f[lo], a, b);
-  *err    = ItAppAnalyzeInterpolantIntegral(4, &t[back], &f[back], a, b) - rule;
+  rule = ItAppAnalyzeInterpolantIntegral(used, &t[lo], &f[lo], a, b);
+  *err = ItAppAnalyzeInterpolantIntegral(4, &t[back], &f[back], a, b) - rule;
+  if (j > 1 && other == back) { /* near the ends the two stencils meet: shift the other one */
+    if (m < 5) {                /* four snapshots hold one cubic: the correction is its own bar */
+      *spread = PetscAbsReal(*err);
+      return;
+    }
+    other = back + 4 <= m - 1 ? back + 1 : back - 1;
+  }
   alt     = j == 1 ? ItAppAnalyzeInterpolantIntegral(3, t, f, a, b)
                    : ItAppAnalyzeInterpolantIntegral(4, &t[other], &f[other], a, b);
   *spread = PetscAbsReal(*err - (alt - rule));

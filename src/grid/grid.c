@@ -64,17 +64,11 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
 #define IT_GRID_PECLET 32.0
-/* The option names of the grid's options (ItGridReadBox, -fp_*) (src/model/option_names.c). */
-const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
-                                          {"grid_lo", 0},
-                                          {"grid_hi", 0},
-                                          {"grid_distribute", 0},
-                                          {"fp_order", IT_OPTION_INTEGER},
-                                          {"fp_peclet", 0},
-                                          {"grid_boundary", 0}, /* src/grid/boundary.c */
-                                          {"reset_", 0},
-                                          {"refractory_", 0},
-                                          {NULL, 0}};
+/* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
+   src/grid/boundary.c) (src/model/option_names.c). */
+const ItOptionName ItGridOptionNames[] = {
+    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0}, {"grid_distribute", 0},
+    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->dim;

@@ -28,6 +28,7 @@ struct _p_ItMG {
   PetscInt  fine_state; /* the fine faces' state (ItFacesGetState) when last seen */
   PetscInt  pin[IT_MAX_DIM];
   PetscBool pinned;
+  PetscInt  fine_sweeps; /* ItMGSetFineKrylov's GMRES sweeps at the fine level (0: none) */
 };
 
 /* How many levels the fine grid allows: halve while every axis is even, every
@@ -313,6 +314,7 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps) {
   PetscCall(KSPSetType(smoother, KSPGMRES));
   PetscCall(KSPGMRESSetRestart(smoother, sweeps));
   PetscCall(KSPSetTolerances(smoother, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, sweeps));
+  mg->fine_sweeps = sweeps;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -321,7 +323,8 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps) {
    the vectors PCMG keeps on every level below the finest (right-hand side,
    solution, residual) and the finest's residual, and on every smoothed
    level (the fine one included) the SOR smoothers' inverted diagonal and
-   work (3 vectors) and the Richardson iteration's 2 work vectors. The
+   work (3 vectors) and the Richardson iteration's 2 work vectors, plus the
+   fine level's GMRES vectors under ItMGSetFineKrylov. The
    coarsest level's LU factors (about 1000 cells) are not counted. Not
    collective. */
 PetscErrorCode ItMGNoteMemory(ItMG mg) {
@@ -338,6 +341,8 @@ PetscErrorCode ItMGNoteMemory(ItMG mg) {
       PetscCall(ItMemoryMatrixBytes(mg->P[l], &b));
       bytes += b + (3 + 2 + (l == mg->nlevels - 1 ? 1 : 0)) * n * sizeof(PetscScalar);
     }
+    if (l == mg->nlevels - 1 && mg->fine_sweeps > 0) /* GMRES(k) smoothing: k + 4 vectors more */
+      bytes += (mg->fine_sweeps + 4) * n * sizeof(PetscScalar);
   }
   ItMemorySet(IT_MEMORY_MULTIGRID, bytes);
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -1039,6 +1039,43 @@ static PetscErrorCode ItSolveFromOptionsHypre(KSP ksp, PC pc) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Under -fp_order 4 the fine multigrid level smooths with GMRES sweeps
+   (ItMGSetFineKrylov), not a fixed linear map: an outer method that is not
+   flexible would report a residual that is not the true one. Refused, unless
+   the options chose the fine level's smoother or another preconditioner.
+   Collective. */
+static PetscErrorCode ItSolveCheckFlexible(KSP ksp, PC pc) {
+  PetscBool flexible, mg, krylov = PETSC_FALSE;
+  PetscInt  levels;
+  KSP       smoother;
+  KSPType   type;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompareAny((PetscObject)ksp, &flexible, KSPFGMRES, KSPGCR, KSPFCG, ""));
+  PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCMG, &mg));
+  if (flexible || !mg) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PCMGGetLevels(pc, &levels));
+  if (levels > 1) { /* the levels read their options at set-up: a smoother the user chose counts */
+    char      level[64];
+    PetscBool chosen, chosen_level;
+    PetscCall(PCMGGetSmoother(pc, levels - 1, &smoother));
+    PetscCall(PetscObjectTypeCompareAny((PetscObject)smoother, &krylov, KSPGMRES, KSPFGMRES,
+                                        KSPBCGS, KSPGCR, KSPCG, ""));
+    PetscCall(PetscSNPrintf(level, sizeof(level),
+                            "-stationary_mg_levels_%" PetscInt_FMT "_ksp_type", levels - 1));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_mg_levels_ksp_type", &chosen));
+    PetscCall(PetscOptionsHasName(NULL, NULL, level, &chosen_level));
+    if (chosen || chosen_level) krylov = PETSC_FALSE;
+  }
+  PetscCall(KSPGetType(ksp, &type));
+  PetscCheck(!krylov, PetscObjectComm((PetscObject)ksp), PETSC_ERR_USER_INPUT,
+             "-stationary_ksp_type %s: under -fp_order 4 the finest multigrid level smooths with "
+             "GMRES sweeps, which needs a flexible outer method: use -stationary_ksp_type fgmres "
+             "(the default) or gcr, or choose the smoother (-stationary_mg_levels_ksp_type)",
+             type);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
    Defaults: GMRES with a W-cycle of the geometric multigrid of ItMG (its
@@ -1079,6 +1116,7 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscB
                              fourth ? IT_SOLVE_FOURTH_MAX_IT : IT_SOLVE_STATIONARY_MAX_IT));
   PetscCall(ItSolveFromOptionsHypre(*ksp, NULL));
   PetscCall(ItSolveKSPSide(*ksp));
+  if (fourth) PetscCall(ItSolveCheckFlexible(*ksp, pc));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
   PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
                                    2,
