@@ -117,8 +117,10 @@ static const char *ItMemoryUnit(PetscReal bytes, PetscReal *value) {
 }
 
 /* The option names of the memory check's and estimate's options (src/model/option_names.c). */
-const ItOptionName ItAppMemoryOptionNames[] = {
-    {"memory_check", IT_OPTION_SWITCH}, {"ranks", 0}, {"ranks_per_node", IT_OPTION_INTEGER}, {NULL, 0}};
+const ItOptionName ItAppMemoryOptionNames[] = {{"memory_check", IT_OPTION_SWITCH},
+                                               {"ranks", 0},
+                                               {"ranks_per_node", IT_OPTION_INTEGER},
+                                               {NULL, 0}};
 
 /* -memory_check (default true): before the grid is allocated, refuses a
    command when a rank's estimated share (of that command: the solving ones
