@@ -33,6 +33,10 @@ struct _p_ItFaces {
   PetscInt   order;
   PetscReal  peclet; /* the blend's half-weight cell Péclet number (-fp_peclet) */
   PetscReal *w4[IT_MAX_DIM];
+  /* per axis, over this rank's faces of order 4: the sums of theta R^2 and
+     theta (theta the face's fourth-order weight, R its resolution number
+     h^2 |dA/dx| / D), for ItFacesGetResolution */
+  PetscReal res_sum[IT_MAX_DIM], res_weight[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
      ItFacesCheck: its axis (-1: none), what fails there, the drift and
      diffusion, and the point (the face, or the cell whose diffusion fails) */
@@ -327,6 +331,8 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
           (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
           (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
+      f->res_sum[a] += theta * R * R * IT_FP_RESOLUTION * IT_FP_RESOLUTION;
+      f->res_weight[a] += theta;
     }
   }
   c[a] = xs;
@@ -398,6 +404,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   PetscCall(PetscLogEventBegin(IT_FP_FACES, 0, 0, 0, 0));
   f->t        = t;
   f->bad_axis = -1;
+  for (PetscInt a = 0; a < grid->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
   for (PetscInt a = 0; a < grid->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
@@ -899,6 +906,30 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
    assembled with the faces. */
 Mat ItFacesGetReset(ItFaces faces) {
   return faces->reset;
+}
+
+/* How wide the cells are against the drift where the fourth-order fluxes
+   act: the largest over the axes a of the root mean square of R = h_a^2
+   |dA_a/dx_a| / D_a ((h/sd)^2 for an Ornstein–Uhlenbeck drift) over the
+   faces, each weighed by its fourth-order weight theta (faces that fall back
+   to Scharfetter–Gummel do not count). PETSC_MAX_REAL when no face is of
+   order 4 (order 2, or grids too coarse). Its square scales as h^4, as the
+   fourth-order space error does (the transient's default time tolerances
+   follow it, src/solve/solve.c). Collective. */
+PetscErrorCode ItFacesGetResolution(ItFaces f, PetscReal *rho) {
+  const PetscInt d                     = f->grid->dim;
+  PetscReal      local[2 * IT_MAX_DIM] = {0}, sum[2 * IT_MAX_DIM] = {0};
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < d; a++) {
+    local[a]     = f->res_sum[a];
+    local[d + a] = f->res_weight[a];
+  }
+  PetscCall(ItGridSum(f->grid, 2 * d, local, sum));
+  *rho = 0;
+  for (PetscInt a = 0; a < d; a++)
+    *rho = sum[d + a] > 0 ? PetscMax(*rho, PetscSqrtReal(sum[a] / sum[d + a])) : PETSC_MAX_REAL;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The operator's order: 2 (Scharfetter–Gummel) or 4. */
