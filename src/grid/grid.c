@@ -64,11 +64,14 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
 #define IT_GRID_PECLET 32.0
+/* ... and the resolution number h^2 |dA/dx| / D ((h/sd)^2 of an
+   Ornstein–Uhlenbeck density) at which it is (-fp_resolution). */
+#define IT_GRID_RESOLUTION 1.0
 /* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
    src/grid/boundary.c) (src/model/option_names.c). */
 const ItOptionName ItGridOptionNames[] = {
-    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0}, {"grid_distribute", 0},
-    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {NULL, 0}};
+    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0},       {"grid_distribute", 0},
+    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {"fp_resolution", 0}, {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->dim;
@@ -83,8 +86,9 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscBool   order_set;
 
   PetscFunctionBegin;
-  g->order_fp = 2;
-  g->peclet   = IT_GRID_PECLET;
+  g->order_fp   = 2;
+  g->peclet     = IT_GRID_PECLET;
+  g->resolution = IT_GRID_RESOLUTION;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
@@ -103,6 +107,11 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "-fp_order 4: the cell Peclet number |A| h/D at which a face's flux "
                              "is half fourth-order, half Scharfetter-Gummel",
                              NULL, g->peclet, &g->peclet, NULL));
+  PetscCall(PetscOptionsReal("-fp_resolution",
+                             "-fp_order 4: the resolution number h^2 |dA/dx|/D at which a face's "
+                             "flux is half fourth-order, half Scharfetter-Gummel (larger: trust "
+                             "the fourth-order flux on wider cells)",
+                             NULL, g->resolution, &g->resolution, NULL));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->comm, "-grid_n"));
   if (order_set) PetscCall(ItOptionsCheckInt(g->comm, "-fp_order"));
@@ -111,6 +120,9 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
              g->order_fp);
   PetscCheck(g->peclet > 0 && !PetscIsInfOrNanReal(g->peclet), g->comm, PETSC_ERR_USER_INPUT,
              "-fp_peclet %g: give a positive cell Peclet number", (double)g->peclet);
+  PetscCheck(g->resolution > 0 && !PetscIsInfOrNanReal(g->resolution), g->comm,
+             PETSC_ERR_USER_INPUT, "-fp_resolution %g: give a positive resolution number",
+             (double)g->resolution);
   g->width = g->order_fp / 2;
   for (PetscInt k = 0; k < 3; k++)
     PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->comm, PETSC_ERR_USER_INPUT,
