@@ -383,12 +383,13 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->comm     = fine->comm;
-  g->dim      = fine->dim;
-  g->ndist    = fine->ndist;
-  g->order_fp = order;
-  g->peclet   = fine->peclet;
-  g->width    = order / 2;
+  g->comm       = fine->comm;
+  g->dim        = fine->dim;
+  g->ndist      = fine->ndist;
+  g->order_fp   = order;
+  g->peclet     = fine->peclet;
+  g->resolution = fine->resolution;
+  g->width      = order / 2;
   for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
   PetscCall(ItGridCopyBoundary(fine, g));
   g->cell_volume = 1.0;
