@@ -31,8 +31,13 @@ struct _p_ItFaces {
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
   PetscInt   order;
-  PetscReal  peclet; /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
   PetscReal *w4[IT_MAX_DIM];
+  /* per axis, over this rank's faces of order 4: the sums of theta R^2 and
+     theta (theta the face's fourth-order weight, R its resolution number
+     h^2 |dA/dx| / D), for ItFacesGetResolution */
+  PetscReal res_sum[IT_MAX_DIM], res_weight[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
      ItFacesCheck: its axis (-1: none), what fails there, the drift and
      diffusion, and the point (the face, or the cell whose diffusion fails) */
@@ -48,12 +53,6 @@ struct _p_ItFP {
   ItFaces faces;
   Mat     L; /* dp/dt = L p, assembled from faces */
 };
-
-/* The square of the cells' width over the density's, h^2 |dA/dx| / D
-   ((h/sd)^2 for an Ornstein–Uhlenbeck drift), at which a face weighs half
-   its fall-back: a fourth-order stencil on cells as wide as the density makes
-   it negative. */
-#define IT_FP_RESOLUTION 1.0
 
 /* The bytes of a set of faces, for the memory ledger: per axis the two
    coefficients of every face, the reversed pair of a model with odd
@@ -94,9 +93,10 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->grid  = grid;
   f->model = model;
   PetscCall(ItModelWorkCreate(model, &f->work));
-  f->t      = PETSC_MIN_REAL;
-  f->order  = info->order_fp;
-  f->peclet = info->peclet;
+  f->t          = PETSC_MIN_REAL;
+  f->order      = info->order_fp;
+  f->peclet     = info->peclet;
+  f->resolution = info->resolution;
   for (PetscInt a = 0; a < d; a++)
     PetscCheck(f->order == 2 || info->boundary[a] == IT_BOUNDARY_WALL, info->comm,
                PETSC_ERR_USER_INPUT,
@@ -291,9 +291,12 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
    at the cell centres, blended with the Scharfetter–Gummel flux by the cell
-   Péclet number at the face (theta = 1 / (1 + (Pe / Pe_half)^4), Pe_half
-   = -fp_peclet: a smooth solution changes by O(Pe^4 h^2) = O(h^6) where the
-   cells resolve the drift). The faces next to a wall, whose stencil would
+   Péclet number at the face and its resolution number R = h^2 |dA/dx| / D
+   ((h/sd)^2 of the density an Ornstein–Uhlenbeck drift gives: a fourth-order
+   stencil on cells as wide as the density makes it negative): theta = 1 /
+   (1 + (Pe / Pe_half)^4 + (R / R_half)^4), Pe_half = -fp_peclet, R_half =
+   -fp_resolution (a smooth solution changes by O(Pe^4 h^2) = O(h^6) where
+   the cells resolve the drift). The faces next to a wall, whose stencil would
    leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
    the pencil workspace for the cells xs-2 .. xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
@@ -329,12 +332,15 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
       const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
       const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / f->peclet;
       /* h over the width sqrt(D / |dA/dx|) the drift's slope gives a density */
-      const PetscReal R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / IT_FP_RESOLUTION;
-      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+      const PetscReal R     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface;
+      const PetscReal Rr    = R / f->resolution;
+      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
       const PetscReal w4[4] = {
           (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
           (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
+      f->res_sum[a] += theta * R * R;
+      f->res_weight[a] += theta;
     }
   }
   c[a] = xs;
@@ -409,6 +415,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   PetscCall(PetscLogEventBegin(IT_FP_FACES, 0, 0, 0, 0));
   f->t        = t;
   f->bad_axis = -1;
+  for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
@@ -919,6 +926,30 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
    assembled with the faces. */
 Mat ItFacesGetReset(ItFaces faces) {
   return faces->reset;
+}
+
+/* How wide the cells are against the drift where the fourth-order fluxes
+   act: the largest over the axes a of the root mean square of R = h_a^2
+   |dA_a/dx_a| / D_a ((h/sd)^2 for an Ornstein–Uhlenbeck drift) over the
+   faces, each weighed by its fourth-order weight theta (faces that fall back
+   to Scharfetter–Gummel do not count). PETSC_MAX_REAL when no face is of
+   order 4 (order 2, or grids too coarse). Its square scales as h^4, as the
+   fourth-order space error does (the transient's default time tolerances
+   follow it, src/solve/solve.c). Collective. */
+PetscErrorCode ItFacesGetResolution(ItFaces f, PetscReal *rho) {
+  const PetscInt d                     = ItGridGetInfo(f->grid)->dim;
+  PetscReal      local[2 * IT_MAX_DIM] = {0}, sum[2 * IT_MAX_DIM] = {0};
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < d; a++) {
+    local[a]     = f->res_sum[a];
+    local[d + a] = f->res_weight[a];
+  }
+  PetscCall(ItGridSum(f->grid, 2 * d, local, sum));
+  *rho = 0;
+  for (PetscInt a = 0; a < d; a++)
+    *rho = sum[d + a] > 0 ? PetscMax(*rho, PetscSqrtReal(sum[a] / sum[d + a])) : PETSC_MAX_REAL;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The operator's order: 2 (Scharfetter–Gummel) or 4. */
