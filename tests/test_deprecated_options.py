@@ -5,8 +5,13 @@ the command line or in an options file, with one line on stderr however many
 old names are given and however many ranks run; -options_suppress_deprecated_warnings
 (PETSc's switch) silences it. An old name given together with its new one, an
 old name without a value, a misspelt name and another model's parameter are
-refused with one line."""
+refused with one line. A snapshot of an earlier release, which stores the
+bare names in /options, is analyzed as one with the new names, with the
+warning; the command line's new name wins over its stored old one."""
 import os
+import shutil
+
+import h5py
 from common import *
 
 BASE = ["-model", "bistable", "-grid_n", "64"]
@@ -52,6 +57,29 @@ same(first, out, "old names in an options file give the new names' numbers")
 proc, out = stationary(OLD + ["-options_suppress_deprecated_warnings"], "quiet")
 check(not warnings(proc), f"-options_suppress_deprecated_warnings: nothing on stderr ({warnings(proc)})")
 same(first, out, "silenced, the same numbers")
+
+snaps = tmpdir("snapshots")
+run("run", BASE + NEW + ["-t_final", "0.2", "-output_every", "0.1", "-snapshot_every", "0.1", "-output_dir", snaps])
+old_snaps = tmpdir("old-snapshots")
+os.makedirs(old_snaps)
+for name in ("density_0001.h5", "density_0002.h5"):
+    shutil.copy(os.path.join(snaps, name), old_snaps)
+    with h5py.File(os.path.join(old_snaps, name), "r+") as f:  # as an earlier release stored them
+        for new, bare in (("bistable_sigma_w", "sigma_w"), ("bistable_h", "h")):
+            f["options"].attrs.create(bare, f["options"].attrs[new], dtype=f["options"].attrs.get_id(new).dtype)
+            del f["options"].attrs[new]
+analyzed = {}
+for label, folder, extra in (("new", snaps, []), ("old", old_snaps, []), ("old+new", old_snaps, ["-bistable_h", "0.1"])):
+    out = tmpdir("analysis-" + label)
+    proc = run("analyze", [folder + "/density_0001.h5", folder + "/density_0002.h5", "-output_dir", out] + extra)
+    analyzed[label] = (warnings(proc), out)
+check(not analyzed["new"][0] and len(analyzed["old"][0]) == 1 and "-h -> -bistable_h" in analyzed["old"][0][0]
+      and len(analyzed["old+new"][0]) == 1 and "-h -> " not in analyzed["old+new"][0][0],
+      f"analyze: snapshots storing the old names warn once; a new name on the command line wins over a stored old one "
+      f"({analyzed['new'][0]}, {analyzed['old'][0]}, {analyzed['old+new'][0]})")
+for label in ("old", "old+new"):
+    with open(analyzed["new"][1] + "/diagnostics.csv", "rb") as a, open(analyzed[label][1] + "/diagnostics.csv", "rb") as b:
+        check(a.read() == b.read(), f"analyze of the snapshots with {label} names: the same diagnostics.csv, byte for byte")
 
 expect_refused("an old name in an options file and its new name on the command line", "stationary",
                ["-options_file", opts, "-bistable_sigma_w", "0.3"], ["-sigma_w", "-bistable_sigma_w", "both"], ranks=(1, 2))

@@ -751,9 +751,10 @@ PetscErrorCode ItModelView(ItModel model, PetscViewer viewer) {
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   if (model->ops.view) PetscCall(model->ops.view(model, viewer));
-  for (PetscInt k = 0; k < model->nparam; k++)
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  %-10s = %-12g %s\n", model->param[k].name,
-                                     (double)model->param[k].value, model->param[k].help));
+  for (PetscInt k = 0; k < model->nparam; k++) /* the name -protocol takes, the value, the option */
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  %-10s = %-12g %s (-%s_%s)\n", model->param[k].name,
+                                     (double)model->param[k].value, model->param[k].help,
+                                     model->type, model->param[k].name));
   for (PetscInt k = 0; k < model->nprotocol; k++) {
     const ItProtocol *s = &model->protocol[k];
     PetscCall(PetscViewerASCIIPrintf(viewer, "  schedule of %s (%s):", model->param[s->param].name,
