@@ -65,7 +65,8 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscCall(VecScatterEnd(sc, x, all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(all, &xa));
   PetscCall(VecGetArrayRead(y, &ya));
-  ItGridForOwned(fine, c, l) err = PetscMax(err, PetscAbsReal(PetscRealPart(ya[l]) - Reference(coarse, xa, c)));
+  ItGridForOwned(fine, c, l) err =
+      PetscMax(err, PetscAbsReal(PetscRealPart(ya[l]) - Reference(coarse, xa, c)));
   PetscCall(VecRestoreArrayRead(y, &ya));
   PetscCall(VecRestoreArrayRead(all, &xa));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &err, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
@@ -101,8 +102,8 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
     PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                           "%s %s: |P x - interpolation| %.1e, adjoint %.1e, transpose-add %.1e, "
                           "add %.1e, P 1 - 1 %.1e\n",
-                          ok ? "ok  " : "FAIL", name, (double)err, (double)adjoint,
-                          (double)sum_add, (double)add, (double)one));
+                          ok ? "ok  " : "FAIL", name, (double)err, (double)adjoint, (double)sum_add,
+                          (double)add, (double)one));
   }
   PetscCall(VecScatterDestroy(&sc));
   PetscCall(VecDestroy(&all));
@@ -122,32 +123,36 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
 }
 
 int main(int argc, char **argv) {
-  PetscInt failures = 0;
-  static const char *const two[][2]   = {{"-model", "linear"},   {"-grid_n", "16,12"},
-                                         {"-grid_lo", "-4,-3"}, {"-grid_hi", "4,3"},
+  PetscInt                 failures   = 0;
+  static const char *const two[][2]   = {{"-model", "linear"},
+                                         {"-grid_n", "16,12"},
+                                         {"-grid_lo", "-4,-3"},
+                                         {"-grid_hi", "4,3"},
                                          {NULL, NULL}};
-  static const char *const odd[][2]   = {{"-model", "linear"},   {"-grid_n", "30,10"},
-                                         {"-grid_lo", "-4,-3"}, {"-grid_hi", "4,3"},
+  static const char *const odd[][2]   = {{"-model", "linear"},
+                                         {"-grid_n", "30,10"},
+                                         {"-grid_lo", "-4,-3"},
+                                         {"-grid_hi", "4,3"},
                                          {NULL, NULL}};
-  static const char *const three[][2] = {{"-model", "linear"},
-                                         {"-linear_M", "-1,0,0,0,-1,0,0,0,-1"},
-                                         {"-linear_b", "0,0,0"},
-                                         {"-linear_D", "1,1,1"},
-                                         {"-grid_n", "12,8,10"},
-                                         {"-grid_lo", "-2,-2,-2"},
-                                         {"-grid_hi", "2,2,2"},
-                                         {NULL, NULL}};
-  static const char *const five[][2]  = {{"-model", "population_plastic"},
-                                         {"-grid_n", "8,8,12,8,8"},
-                                         {"-grid_lo", "-6,-1.2,-1.2,-0.3,-0.3"},
-                                         {"-grid_hi", "6,2.2,2.2,1.4,1.4"},
-                                         {NULL, NULL}};
-  static const char *const periodic[][2] = {
-      {"-model", "linear"},          {"-grid_n", "12,16"}, {"-grid_lo", "-3,0"},
-      {"-grid_hi", "3,6.283185307179586"}, {"-grid_boundary", "x2:periodic"}, {NULL, NULL}};
-  static const char *const fourth[][2] = {{"-model", "linear"},  {"-grid_n", "16,20"},
-                                          {"-grid_lo", "-4,-4"}, {"-grid_hi", "4,4"},
-                                          {"-fp_order", "4"},    {NULL, NULL}};
+  static const char *const three[][2] = {
+      {"-model", "linear"},   {"-linear_M", "-1,0,0,0,-1,0,0,0,-1"},
+      {"-linear_b", "0,0,0"}, {"-linear_D", "1,1,1"},
+      {"-grid_n", "12,8,10"}, {"-grid_lo", "-2,-2,-2"},
+      {"-grid_hi", "2,2,2"},  {NULL, NULL}};
+  static const char *const five[][2]     = {{"-model", "population_plastic"},
+                                            {"-grid_n", "8,8,12,8,8"},
+                                            {"-grid_lo", "-6,-1.2,-1.2,-0.3,-0.3"},
+                                            {"-grid_hi", "6,2.2,2.2,1.4,1.4"},
+                                            {NULL, NULL}};
+  static const char *const periodic[][2] = {{"-model", "linear"},
+                                            {"-grid_n", "12,16"},
+                                            {"-grid_lo", "-3,0"},
+                                            {"-grid_hi", "3,6.283185307179586"},
+                                            {"-grid_boundary", "x2:periodic"},
+                                            {NULL, NULL}};
+  static const char *const fourth[][2]   = {{"-model", "linear"},  {"-grid_n", "16,20"},
+                                            {"-grid_lo", "-4,-4"}, {"-grid_hi", "4,4"},
+                                            {"-fp_order", "4"},    {NULL, NULL}};
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(CheckCase("2-D 16 x 12", two, &failures));

@@ -17,9 +17,9 @@
 #include <infotherm/solve.h>
 
 typedef struct {
-  ItGrid    fine, coarse;
-  DM        da;    /* the coarse grid's DMDA with a box stencil */
-  Vec       local; /* its ghosted work array */
+  ItGrid fine, coarse;
+  DM     da;    /* the coarse grid's DMDA with a box stencil */
+  Vec    local; /* its ghosted work array */
   /* per axis a and owned fine index i (from xs[a]): the offsets in the
      ghosted coarse array of the parent (side 0) and of its neighbour on the
      cell's side (side 1) along a, and their weights (ItMGProlongTables) */
@@ -47,8 +47,8 @@ static PetscErrorCode ItMGProlongTables(ItProlong *P, const PetscInt start[],
     corner[a]--;
     PetscCall(PetscMalloc2(2 * fine->xm[a], &P->offset[a], 2 * fine->xm[a], &P->weight[a]));
     for (PetscInt i = 0; i < fine->xm[a]; i++) {
-      const PetscInt c = fine->xs[a] + i, parent = c / 2, side = c % 2 ? 1 : -1;
-      const PetscBool inside = (PetscBool)(parent + side >= 0 && parent + side < coarse->n[a]);
+      const PetscInt  c = fine->xs[a] + i, parent = c / 2, side = c % 2 ? 1 : -1;
+      const PetscBool inside  = (PetscBool)(parent + side >= 0 && parent + side < coarse->n[a]);
       P->offset[a][2 * i]     = (parent - start[a]) * stride;
       P->offset[a][2 * i + 1] = (parent + (inside ? side : 0) - start[a]) * stride;
       P->weight[a][2 * i]     = inside ? 0.75 : 1;
@@ -213,8 +213,8 @@ static PetscErrorCode ItMGProlongDA(ItGrid coarse, PetscInt width, DM *da) {
   const PetscInt *lx, *ly, *lz;
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetInfo(coarse->da, &dim, &M, &N, &Pz, &m, &n, &p, &dof, NULL, &bx, &by, &bz,
-                        NULL));
+  PetscCall(
+      DMDAGetInfo(coarse->da, &dim, &M, &N, &Pz, &m, &n, &p, &dof, NULL, &bx, &by, &bz, NULL));
   PetscCall(DMDAGetOwnershipRanges(coarse->da, &lx, &ly, &lz));
   PetscCall(DMDACreate(coarse->comm, da));
   PetscCall(DMSetDimension(*da, dim));
@@ -269,7 +269,7 @@ PetscErrorCode ItMGProlongationCreate(ItGrid fine, ItGrid coarse, Mat *A) {
 /* The bytes a prolongation holds on this process (its ghosted coarse array;
    an assembled one: its entries). Not collective. */
 PetscErrorCode ItMGProlongationBytes(Mat A, PetscReal *bytes) {
-  PetscBool shell;
+  PetscBool  shell;
   ItProlong *P;
   PetscInt   n;
 
