@@ -10,7 +10,7 @@
 
 /* P x at fine cell c from the whole coarse vector xa in natural order. */
 static PetscReal Reference(ItGrid coarse, const PetscScalar *xa, const PetscInt c[]) {
-  const PetscInt d   = coarse->dim;
+  const PetscInt d   = ItGridGetInfo(coarse)->dim;
   PetscReal      sum = 0;
 
   for (PetscInt k = 0; k < (1 << d); k++) {
@@ -18,7 +18,7 @@ static PetscReal Reference(ItGrid coarse, const PetscScalar *xa, const PetscInt 
     PetscReal w                = 1;
     for (PetscInt a = 0; a < d; a++) {
       const PetscInt  parent = c[a] / 2, other = parent + (c[a] % 2 ? 1 : -1);
-      const PetscBool inside = (PetscBool)(other >= 0 && other < coarse->n[a]);
+      const PetscBool inside = (PetscBool)(other >= 0 && other < ItGridGetInfo(coarse)->n[a]);
       cell[a]                = (k >> a & 1) ? other : parent;
       w *= (k >> a & 1) ? (inside ? 0.25 : 0) : (inside ? 0.75 : 1);
     }
@@ -48,8 +48,8 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscCall(ItGridCreate(model, &fine));
   PetscCall(ItGridCreateCoarse(fine, 2, &coarse));
   PetscCall(ItMGProlongationCreate(fine, coarse, &P));
-  PetscCall(DMCreateGlobalVector(coarse->da, &x));
-  PetscCall(DMCreateGlobalVector(fine->da, &y));
+  PetscCall(DMCreateGlobalVector(ItGridGetInfo(coarse)->da, &x));
+  PetscCall(DMCreateGlobalVector(ItGridGetInfo(fine)->da, &y));
   PetscCall(VecDuplicate(x, &xt));
   PetscCall(VecDuplicate(y, &z));
   PetscCall(VecDuplicate(y, &r));

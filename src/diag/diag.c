@@ -142,11 +142,12 @@ const ItOptionName ItDiagOptionNames[] = {{"sensor", 0},      {"bits", IT_OPTION
 
 /* -sensor, -bits, -temperature, -time_unit, -atp_kT. */
 static PetscErrorCode ItDiagReadOptions(ItDiag g) {
-  const PetscInt d = g->grid->dim;
-  char          *sensor[IT_MAX_DIM];
-  PetscInt       nsensor = IT_MAX_DIM;
-  PetscBool      set;
-  MPI_Comm       comm = g->grid->comm;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d    = info->dim;
+  char             *sensor[IT_MAX_DIM];
+  PetscInt          nsensor = IT_MAX_DIM;
+  PetscBool         set;
+  MPI_Comm          comm = info->comm;
 
   PetscFunctionBegin;
   g->atp_kT = 20;
@@ -193,7 +194,8 @@ static PetscErrorCode ItDiagReadOptions(ItDiag g) {
 static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool information,
                                            const char format[]) {
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < g->grid->dim; a++)
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  for (PetscInt a = 0; a < info->dim; a++)
     PetscCall(ItDiagAddColumn(g, &index[a], information, format,
                               ItModelGetVariableName(g->model, a), ""));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -201,8 +203,9 @@ static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool
 
 /* The columns, in the order of doc/physics.md §3. */
 static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
-  const PetscInt d   = g->grid->dim;
-  ItDiagColumns *col = &g->col;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d    = info->dim;
+  ItDiagColumns    *col  = &g->col;
 
   PetscFunctionBegin;
   for (PetscInt *c = (PetscInt *)col; c < (PetscInt *)(col + 1); c++) *c = -1;
@@ -224,7 +227,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
                                   ItModelGetVariableName(g->model, a),
                                   ItModelGetVariableName(g->model, b)));
   }
-  if (g->grid->threshold) {
+  if (info->threshold) {
     PetscCall(ItDiagAddColumn(g, &col->firing_rate, PETSC_FALSE, "firing_rate", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->refractory_mass, PETSC_FALSE, "refractory_mass", "", ""));
   }
@@ -233,7 +236,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
       ItDiagAddColumn(g, &col->entropy_production, PETSC_FALSE, "entropy_production", "", ""));
   PetscCall(
       ItDiagAddPerVariable(g, col->entropy_production_var, PETSC_FALSE, "entropy_production_%s"));
-  if (g->grid->threshold)
+  if (info->threshold)
     PetscCall(ItDiagAddColumn(g, &col->entropy_production_reset, PETSC_FALSE,
                               "entropy_production_reset", "", ""));
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow, PETSC_FALSE, "entropy_flow_%s"));
@@ -248,7 +251,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
     if (!g->sensor[0])
       PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
-    if (g->grid->threshold)
+    if (info->threshold)
       PetscCall(ItDiagAddColumn(g, &col->info_per_spike, PETSC_TRUE, "info_per_spike", "", ""));
   }
   PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum",
@@ -256,7 +259,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow_cum, PETSC_FALSE, "entropy_flow_%s_cum"));
   if (d > 1)
     PetscCall(ItDiagAddColumn(g, &col->info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
-  if (g->grid->threshold)
+  if (info->threshold)
     PetscCall(ItDiagAddColumn(g, &col->spike_count_cum, PETSC_FALSE, "spike_count_cum", "", ""));
   PetscCall(PetscCalloc1(g->ncol, &g->value));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -283,8 +286,9 @@ static PetscInt ItDiagAddMarginal(ItDiag g, PetscInt bits) {
 /* Every 1-D marginal, every pair's from three variables on, those of X and Y,
    and the decoder's first moment of the first variable over the cells of X. */
 static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
-  const PetscInt d     = g->grid->dim;
-  PetscInt       xmask = 0;
+  const ItGridInfo *info  = ItGridGetInfo(g->grid);
+  const PetscInt    d     = info->dim;
+  PetscInt          xmask = 0;
 
   PetscFunctionBegin;
   for (PetscInt a = 0; a < d; a++) (void)ItDiagAddMarginal(g, 1 << a);
@@ -316,8 +320,9 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
   PetscInt           ng;
 
   PetscFunctionBegin;
-  PetscCall(DMGlobalToLocalBegin(g->grid->da, reference, INSERT_VALUES, g->p_local));
-  PetscCall(DMGlobalToLocalEnd(g->grid->da, reference, INSERT_VALUES, g->p_local));
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  PetscCall(DMGlobalToLocalBegin(info->da, reference, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalEnd(info->da, reference, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnref));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, (PetscReal)ng * sizeof(PetscReal));
@@ -338,8 +343,9 @@ static PetscErrorCode ItDiagAcquire(ItDiag g) {
   if (g->faces) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
   PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
-  PetscCall(DMCreateLocalVector(g->grid->da, &g->p_local));
-  if (g->grid->threshold) PetscCall(DMCreateGlobalVector(g->grid->da, &g->inflow));
+  PetscCall(DMCreateLocalVector(ItGridGetInfo(g->grid)->da, &g->p_local));
+  if (ItGridGetInfo(g->grid)->threshold)
+    PetscCall(DMCreateGlobalVector(ItGridGetInfo(g->grid)->da, &g->inflow));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
@@ -394,7 +400,8 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
    index by a fixed step; the cells and their order are ItGridForOwned's. */
 static void ItDiagMarginalRows(ItDiag g, const PetscScalar *pl, PetscReal centre) {
   ItGrid         grid = g->grid;
-  const PetscInt d = grid->dim, a0 = grid->order[0], n0 = grid->xm[a0], nm = g->nmarginal;
+  const PetscInt d = ItGridGetInfo(grid)->dim, a0 = ItGridGetInfo(grid)->order[0],
+                 n0 = ItGridGetInfo(grid)->xm[a0], nm = g->nmarginal;
   const PetscInt dec = g->col.decoding_mse >= 0 ? g->xmarginal : -1;
   PetscInt       stride[IT_MAX_MARGINALS][IT_MAX_DIM], base[IT_MAX_MARGINALS], c[IT_MAX_DIM];
 
@@ -402,11 +409,11 @@ static void ItDiagMarginalRows(ItDiag g, const PetscScalar *pl, PetscReal centre
     PetscInt s = 1;
     for (PetscInt a = 0; a < d; a++) {
       stride[k][a] = g->marginal[k].mask[a] ? s : 0;
-      if (g->marginal[k].mask[a]) s *= grid->n[a];
+      if (g->marginal[k].mask[a]) s *= ItGridGetInfo(grid)->n[a];
     }
   }
   (void)ItGridFirstOwned(grid, c);
-  for (PetscInt row = 0; row < grid->nlocal / n0; row++) {
+  for (PetscInt row = 0; row < ItGridGetInfo(grid)->nlocal / n0; row++) {
     const PetscInt o = ItGridGhostedOffset(grid, c); /* a0 is the ghosted array's fastest axis */
     for (PetscInt k = 0; k < nm; k++) {
       base[k] = g->marginal[k].offset;
@@ -421,29 +428,30 @@ static void ItDiagMarginalRows(ItDiag g, const PetscScalar *pl, PetscReal centre
             (ItGridCoordinate(grid, 0, x0) - centre) * pc;
       }
     }
-    c[a0] = grid->xs[a0] + n0 - 1; /* the next row */
+    c[a0] = ItGridGetInfo(grid)->xs[a0] + n0 - 1; /* the next row */
     ItGridNextOwned(grid, c);
   }
 }
 
 /* Every marginal of the ghosted density pl, summed over the ranks (one reduction). */
 static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
-  ItGrid          grid   = g->grid;
-  const PetscReal centre = 0.5 * (grid->lo[0] + grid->hi[0]);
+  ItGrid            grid   = g->grid;
+  const ItGridInfo *info   = ItGridGetInfo(grid);
+  const PetscReal   centre = 0.5 * (info->lo[0] + info->hi[0]);
 
   PetscFunctionBegin;
   PetscCall(PetscArrayzero(g->marg_local, g->nmarg));
-  if (grid->nlocal > 0) ItDiagMarginalRows(g, pl, centre);
+  if (ItGridGetInfo(grid)->nlocal > 0) ItDiagMarginalRows(g, pl, centre);
   PetscCall(ItGridSum(grid, g->nmarg, g->marg_local, g->marg));
   for (PetscInt k = 0; k < g->nmarginal; k++) {
     const ItMarginal *m = &g->marginal[k];
-    for (PetscInt j = 0; j < m->size; j++) g->marg[m->offset + j] *= grid->cell_volume / m->cell;
+    for (PetscInt j = 0; j < m->size; j++) g->marg[m->offset + j] *= info->cell_volume / m->cell;
   }
   if (g->col.decoding_mse >= 0)
     for (PetscInt k = g->offdec; k < g->nmarg; k++)
-      g->marg[k] *= grid->cell_volume / g->marginal[g->xmarginal].cell;
+      g->marg[k] *= info->cell_volume / g->marginal[g->xmarginal].cell;
   /* ln p_X and ln p_Y once per cell of theirs, not twice per face */
-  for (PetscInt j = 0; grid->dim > 1 && j < 2; j++) {
+  for (PetscInt j = 0; info->dim > 1 && j < 2; j++) {
     const ItMarginal *m = &g->marginal[j ? g->ymarginal : g->xmarginal];
     ItDiagLog(&g->marg[m->offset], m->size, &g->lnmarg[m->offset]);
   }
@@ -453,7 +461,8 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
 /* Mass (and that of cells of negative value), -Σ p ln p, KL, moments about the box centre
    and the mass at the walls. */
 static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
-  ItGrid grid = g->grid;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   ItGridForOwned(grid, c, l) {
     const PetscInt  o    = ItGridGhostedOffset(grid, c);
@@ -466,14 +475,14 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
     if (pc > 0) local[S_PLNP] += pc * g->lnp[o];
     if (pc > 0 && g->lnref && g->lnref[o] > PETSC_MIN_REAL)
       local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
-    for (PetscInt a = 0; a < grid->dim; a++) {
-      const PetscReal x = ItGridCoordinate(grid, a, c[a]) - 0.5 * (grid->lo[a] + grid->hi[a]);
+    for (PetscInt a = 0; a < info->dim; a++) {
+      const PetscReal x = ItGridCoordinate(grid, a, c[a]) - 0.5 * (info->lo[a] + info->hi[a]);
       local[S_MOM1 + a] += x * pc;
       local[S_MOM2 + a] += x * x * pc;
       /* walls only: a circle has none, a threshold's density vanishes there by itself */
-      const PetscBool wall_lo = (PetscBool)(c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC);
+      const PetscBool wall_lo = (PetscBool)(c[a] == 0 && info->boundary[a] != IT_BOUNDARY_PERIODIC);
       const PetscBool wall_hi =
-          (PetscBool)(c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL);
+          (PetscBool)(c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_WALL);
       if (wall_lo) local[S_WALL + 2 * a] += pc;
       if (wall_hi) local[S_WALL + 2 * a + 1] += pc;
       if (wall_lo || wall_hi) wall = PETSC_TRUE;
@@ -497,20 +506,20 @@ static void ItDiagAxisSetUp(ItDiag g, PetscInt a, ItDiagAxis *x) {
   PetscInt c[IT_MAX_DIM], stride = 1;
 
   (void)ItFacesGetAxis(g->faces, a, &x->lo, &x->hi, &x->ilo, &x->ihi);
-  for (PetscInt b = 0; b < IT_MAX_DIM; b++) c[b] = grid->xs[b];
+  for (PetscInt b = 0; b < IT_MAX_DIM; b++) c[b] = ItGridGetInfo(grid)->xs[b];
   x->ghost = ItGridGhostedOffset(grid, c);
   c[a]++;
   x->ghost = ItGridGhostedOffset(grid, c) - x->ghost;
   for (PetscInt b = 0; b < IT_MAX_DIM; b++) {
     x->face[b] = stride;
-    stride *= grid->xm[b] + (b == a);
+    stride *= ItGridGetInfo(grid)->xm[b] + (b == a);
   }
   x->marginal = 0;
-  if (grid->dim > 1) {
+  if (ItGridGetInfo(grid)->dim > 1) {
     const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
     x->marginal         = 1;
     for (PetscInt b = 0; b < a; b++)
-      if (m->mask[b]) x->marginal *= grid->n[b];
+      if (m->mask[b]) x->marginal *= ItGridGetInfo(grid)->n[b];
   }
 }
 
@@ -518,27 +527,31 @@ static void ItDiagAxisSetUp(ItDiag g, PetscInt a, ItDiagAxis *x) {
    offsets dc, index k of the marginal of the set holding a) and its high
    neighbour along axis a: see the file's opening comment. */
 static inline void ItDiagFace(ItDiag g, PetscInt a, const ItDiagAxis *x, const PetscInt c[],
-                              const PetscInt dc[], PetscInt o, PetscInt k,
-                              const PetscScalar *pl, PetscReal local[]) {
+                              const PetscInt dc[], PetscInt o, PetscInt k, const PetscScalar *pl,
+                              PetscReal local[]) {
   ItGrid          grid = g->grid;
-  const PetscInt  r = o + x->ghost, d = grid->dim;
-  const PetscReal inv_h = 1 / grid->h[a], pc = PetscRealPart(pl[o]), pr = PetscRealPart(pl[r]);
-  PetscReal       px_l = 0, px_r = 0, lnpx_l = 0, lnpx_r = 0, J;
-  PetscInt        off = x->face[a];
+  const PetscInt  r = o + x->ghost, d = ItGridGetInfo(grid)->dim;
+  const PetscReal inv_h = 1 / ItGridGetInfo(grid)->h[a], pc = PetscRealPart(pl[o]),
+                  pr = PetscRealPart(pl[r]);
+  PetscReal px_l = 0, px_r = 0, lnpx_l = 0, lnpx_r = 0, J;
+  PetscInt  off = x->face[a];
 
   for (PetscInt b = 0; b < d; b++) off += dc[b] * x->face[b];
   if (d > 1) { /* the marginal of X (or Y) on both sides; a periodic axis' wrapping face */
-    const PetscInt kr = k + (c[a] + 1 < grid->n[a] ? x->marginal : -(grid->n[a] - 1) * x->marginal);
-    px_l              = g->marg[k];
-    lnpx_l            = g->lnmarg[k];
-    px_r              = g->marg[kr];
-    lnpx_r            = g->lnmarg[kr];
+    const PetscInt kr =
+        k + (c[a] + 1 < ItGridGetInfo(grid)->n[a] ? x->marginal
+                                                  : -(ItGridGetInfo(grid)->n[a] - 1) * x->marginal);
+    px_l   = g->marg[k];
+    lnpx_l = g->lnmarg[k];
+    px_r   = g->marg[kr];
+    lnpx_r = g->lnmarg[kr];
   }
   if (!(pc > 0 && pr > 0 && x->lo[off] > 0 && x->hi[off] > 0)) return; /* underflow: skipped */
   J = x->lo[off] * pc - x->hi[off] * pr;
   local[S_ENTROPY_RATE] += J * (g->lnp[o] - g->lnp[r]) * inv_h;
   if (x->ilo[off] > 0 && x->ihi[off] > 0) {
-    const PetscReal Ji = x->ilo[off] * pc - x->ihi[off] * pr, Fh = PetscLogReal(x->ilo[off] / x->ihi[off]);
+    const PetscReal Ji = x->ilo[off] * pc - x->ihi[off] * pr,
+                    Fh = PetscLogReal(x->ilo[off] / x->ihi[off]);
     local[S_FLOW + a] += Ji * Fh * inv_h;
     local[S_EP + a] += Ji * (Fh + g->lnp[o] - g->lnp[r]) * inv_h;
   }
@@ -556,10 +569,11 @@ static inline void ItDiagFace(ItDiag g, PetscInt a, const ItDiagAxis *x, const P
    joins dS/dt and the reset's Π (doc/physics.md §8.3). */
 static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
                                 const PetscScalar *pl, PetscReal local[]) {
-  ItGrid           grid = g->grid;
-  const PetscReal *lo, *hi, inv_h = 1 / grid->h[a], pc = PetscRealPart(pl[o]);
-  PetscInt         off;
-  PetscReal        K, phi;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscReal  *lo, *hi, inv_h = 1 / info->h[a], pc = PetscRealPart(pl[o]);
+  PetscInt          off;
+  PetscReal         K, phi;
 
   (void)ItFacesGetAxis(g->faces, a, &lo, &hi, NULL, NULL);
   c[a]++;
@@ -567,13 +581,13 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
   c[a]--;
   K = lo[off] * pc * inv_h;
   local[S_RATE] += K;
-  local[S_REFRACTORY] += K * grid->refractory[a];
+  local[S_REFRACTORY] += K * info->refractory[a];
   if (!(pc > 0 && lo[off] > 0 && hi[off] > 0)) return;
   local[S_FLOW + a] += K * PetscLogReal(lo[off] / hi[off]);
   local[S_EP + a] += K * PetscLogReal(lo[off] / hi[off]);
   local[S_ENTROPY_RATE] += K * g->lnp[o];
   local[S_RESET] += K * g->lnp[o];
-  if (grid->dim > 1) {
+  if (info->dim > 1) {
     const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
     const PetscInt    k = ItDiagMarginalIndex(g, m, c);
     phi                 = g->marg[k] > 0 ? g->lnp[o] - g->lnmarg[k] : 0;
@@ -588,12 +602,13 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
    the marginal of the set holding the threshold_reset axes' first. */
 static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid             grid = g->grid;
+  const ItGridInfo  *info = ItGridGetInfo(grid);
   const PetscScalar *in;
   PetscInt           axis = 0;
 
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
-  while (grid->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
+  while (info->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
   PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
   PetscCall(VecGetArrayRead(g->inflow, &in));
   ItGridForOwned(grid, c, l) {
@@ -602,7 +617,7 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
     if (K == 0 || !(PetscRealPart(pl[o]) > 0)) continue;
     local[S_ENTROPY_RATE] -= K * g->lnp[o];
     local[S_RESET] -= K * g->lnp[o];
-    if (grid->dim > 1) {
+    if (info->dim > 1) {
       const ItMarginal *m = &g->marginal[g->sensor[axis] ? g->xmarginal : g->ymarginal];
       const PetscInt    k = ItDiagMarginalIndex(g, m, c);
       if (g->marg[k] > 0)
@@ -622,20 +637,24 @@ static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid     grid = g->grid;
   ItDiagAxis axis[IT_MAX_DIM];
 
-  for (PetscInt a = 0; a < grid->dim; a++) ItDiagAxisSetUp(g, a, &axis[a]);
+  for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++) ItDiagAxisSetUp(g, a, &axis[a]);
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
     PetscInt       dc[IT_MAX_DIM], kx = 0, ky = 0;
     (void)l;
-    for (PetscInt b = 0; b < grid->dim; b++) dc[b] = c[b] - grid->xs[b];
-    if (grid->dim > 1) {
+    for (PetscInt b = 0; b < ItGridGetInfo(grid)->dim; b++)
+      dc[b] = c[b] - ItGridGetInfo(grid)->xs[b];
+    if (ItGridGetInfo(grid)->dim > 1) {
       kx = ItDiagMarginalIndex(g, &g->marginal[g->xmarginal], c);
       ky = ItDiagMarginalIndex(g, &g->marginal[g->ymarginal], c);
     }
-    for (PetscInt a = 0; a < grid->dim; a++) {
-      if (c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
+    for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++) {
+      if (c[a] == ItGridGetInfo(grid)->n[a] - 1 &&
+          ItGridGetInfo(grid)->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
         ItDiagThresholdFace(g, a, c, o, pl, local);
-      if (c[a] == grid->n[a] - 1 && grid->boundary[a] != IT_BOUNDARY_PERIODIC) continue;
+      if (c[a] == ItGridGetInfo(grid)->n[a] - 1 &&
+          ItGridGetInfo(grid)->boundary[a] != IT_BOUNDARY_PERIODIC)
+        continue;
       ItDiagFace(g, a, &axis[a], c, dc, o, g->sensor[a] ? kx : ky, pl, local);
     }
   }
@@ -650,7 +669,8 @@ static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
    Π_a = Γ_a - Σ ln p L_a p (J_a^2/(D_a p) = J_a (F_a - ∂a ln p)), so that
    Π = dS/dt + Σ Γ_a holds exactly. Cells where p <= 0 are left out. */
 static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
-  ItGrid grid = g->grid;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   PetscFunctionBegin;
   PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
@@ -658,11 +678,11 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
     const PetscInt o = ItGridGhostedOffset(grid, c);
     (void)l;
     if (g->lnp[o] == PETSC_MIN_REAL) continue;
-    for (PetscInt a = 0; a < grid->dim; a++) {
+    for (PetscInt a = 0; a < info->dim; a++) {
       const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl));
       local[S_ENTROPY_RATE] -= div * g->lnp[o];
       local[S_EP + a] -= div * g->lnp[o];
-      if (grid->dim > 1) {
+      if (info->dim > 1) {
         const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
         const PetscInt    k = ItDiagMarginalIndex(g, m, c);
         if (g->marg[k] > 0)
@@ -672,7 +692,7 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
         local[S_KL_RATE] += div * (g->lnp[o] - g->lnref[o]);
     }
   }
-  for (PetscInt a = 0; a < grid->dim; a++) local[S_EP + a] += local[S_FLOW + a];
+  for (PetscInt a = 0; a < info->dim; a++) local[S_EP + a] += local[S_FLOW + a];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -698,13 +718,14 @@ static PetscReal ItDiagEntropyOf(const ItDiag g, PetscInt k) {
 
 /* Mass, entropies, moments, KL, entropy production and flows, heat. */
 static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
-  ItGrid               grid = g->grid;
-  const ItDiagColumns *col  = &g->col;
+  ItGrid               grid      = g->grid;
+  const ItGridInfo    *grid_info = ItGridGetInfo(grid);
+  const ItDiagColumns *col       = &g->col;
   const PetscReal      info = g->bits ? 1 / PetscLogReal(2.0) : 1, mass = sum[S_MASS];
   PetscReal           *value = g->value, ep = 0;
 
   g->boundary_mass = sum[S_BOUNDARY] / mass;
-  for (PetscInt k = 0; k < 2 * grid->dim; k++) g->wall_mass[k] = sum[S_WALL + k] / mass;
+  for (PetscInt k = 0; k < 2 * grid_info->dim; k++) g->wall_mass[k] = sum[S_WALL + k] / mass;
   g->negative_mass = sum[S_NEGATIVE];
   if (sum[S_NEGATIVE] < g->negative_worst) {
     g->negative_worst   = sum[S_NEGATIVE];
@@ -712,10 +733,10 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   }
   value[col->mass]    = mass;
   value[col->entropy] = -sum[S_PLNP] * info;
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  for (PetscInt a = 0; a < grid_info->dim; a++) {
     const PetscReal mean                  = sum[S_MOM1 + a] / mass;
     value[col->entropy_var[a]]            = ItDiagEntropyOf(g, a) * info;
-    value[col->mean[a]]                   = mean + 0.5 * (grid->lo[a] + grid->hi[a]);
+    value[col->mean[a]]                   = mean + 0.5 * (grid_info->lo[a] + grid_info->hi[a]);
     value[col->var[a]]                    = sum[S_MOM2 + a] / mass - mean * mean;
     value[col->entropy_production_var[a]] = sum[S_EP + a];
     value[col->entropy_flow[a]]           = sum[S_FLOW + a];
@@ -726,7 +747,7 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
     }
     ep += sum[S_EP + a];
   }
-  if (grid->threshold) {
+  if (grid_info->threshold) {
     value[col->firing_rate]              = sum[S_RATE];
     value[col->refractory_mass]          = sum[S_REFRACTORY];
     value[col->entropy_production_reset] = sum[S_RESET];
@@ -759,8 +780,9 @@ static PetscReal ItDiagDecodingMSE(ItDiag g, const PetscReal sum[]) {
 
 /* Mutual informations, information flows, the cost per bit and the decoder. */
 static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
-  const PetscInt       d   = g->grid->dim;
-  const ItDiagColumns *col = &g->col;
+  const ItGridInfo    *g_info = ItGridGetInfo(g->grid);
+  const PetscInt       d      = g_info->dim;
+  const ItDiagColumns *col    = &g->col;
   const PetscReal      ln2 = PetscLogReal(2.0), info = g->bits ? 1 / ln2 : 1;
   const PetscReal      S     = -sum[S_PLNP];
   PetscReal           *value = g->value, ep = 0, flow_x = 0;
@@ -793,7 +815,8 @@ static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
 
 /* The integrands of the *_cum columns from the sums: Π, Γ_i, İ_X (nats). */
 static void ItDiagRates(ItDiag g, const PetscReal sum[], PetscReal rate[]) {
-  const PetscInt d = g->grid->dim;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d    = info->dim;
 
   rate[0] = sum[S_RESET];
   for (PetscInt a = 0; a < d; a++) {
@@ -825,7 +848,8 @@ static PetscErrorCode ItDiagRightRates(ItDiag g, PetscReal t, const PetscScalar 
   PetscCall(ItFacesSetParameters(g->faces, t, right, NULL));
   PetscCall(ItDiagSums(g, pl, local));
   PetscCall(ItGridSum(g->grid, S_COUNT, local, sum));
-  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= g->grid->cell_volume;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= info->cell_volume;
   ItDiagRates(g, sum, g->rate_right);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -837,6 +861,7 @@ static PetscErrorCode ItDiagRightRates(ItDiag g, PetscReal t, const PetscScalar 
    reductions and one ghost exchange (one more reduction at a switch). */
 PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItGrid             grid           = g->grid;
+  const ItGridInfo  *info           = ItGridGetInfo(grid);
   PetscReal          local[S_COUNT] = {0}, sum[S_COUNT];
   const PetscScalar *pl;
   PetscInt           ng;
@@ -847,8 +872,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
   g->t        = t;
   g->p_global = p;
-  PetscCall(DMGlobalToLocalBegin(grid->da, p, INSERT_VALUES, g->p_local));
-  PetscCall(DMGlobalToLocalEnd(grid->da, p, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalBegin(info->da, p, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalEnd(info->da, p, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(VecGetArrayRead(g->p_local, &pl));
   ItDiagLog(pl, ng, g->lnp);
@@ -856,7 +881,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItDiagCellSums(g, pl, local);
   PetscCall(ItDiagSums(g, pl, local));
   PetscCall(ItGridSum(grid, S_COUNT, local, sum));
-  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= grid->cell_volume;
+  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= info->cell_volume;
   ItDiagRates(g, sum, g->rate);
   PetscCall(ItDiagRightRates(g, t, pl));
   PetscCall(VecRestoreArrayRead(g->p_local, &pl));
@@ -869,7 +894,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
 /* The integrands of the *_cum columns: Π, Γ_i, İ_X, and the firing rate on
    a grid with a threshold. */
 static PetscInt ItDiagRateCount(ItDiag g) {
-  return g->grid->dim + 2 + (g->grid->threshold ? 1 : 0);
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  return info->dim + 2 + (info->threshold ? 1 : 0);
 }
 
 /* The integral over [t1, t2] of the quadratic through (t0, f0), (t1, f1),
@@ -895,8 +921,9 @@ static PetscReal ItDiagQuadratic(PetscReal t0, PetscReal t1, PetscReal t2, Petsc
    limit) and the next one starts from those of the right limit, which differ
    at a switch of a held schedule. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
-  const PetscInt  d = g->grid->dim, n = ItDiagRateCount(g);
-  const PetscReal ln2 = PetscLogReal(2.0);
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d = info->dim, n = ItDiagRateCount(g);
+  const PetscReal   ln2 = PetscLogReal(2.0);
 
   PetscFunctionBegin;
   if (PetscIsInfOrNanReal(g->t))
@@ -919,7 +946,7 @@ PetscErrorCode ItDiagAccumulate(ItDiag g) {
   g->value[g->col.entropy_production_cum] = g->cum[0];
   for (PetscInt a = 0; a < d; a++) g->value[g->col.entropy_flow_cum[a]] = g->cum[1 + a];
   if (d > 1) g->value[g->col.info_flow_X_cum] = g->cum[1 + d] * (g->bits ? 1 / ln2 : 1);
-  if (g->grid->threshold) g->value[g->col.spike_count_cum] = g->cum[2 + d];
+  if (info->threshold) g->value[g->col.spike_count_cum] = g->cum[2 + d];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -999,7 +1026,8 @@ PetscReal ItDiagGetBoundaryMass(ItDiag g) {
 /* The fraction of the mass in the layer of cells at each wall, at the last
    evaluation: wall[2a] at the lower wall of axis a, wall[2a + 1] at the upper. */
 void ItDiagGetWallMass(ItDiag g, PetscReal wall[]) {
-  for (PetscInt k = 0; k < 2 * g->grid->dim; k++) wall[k] = g->wall_mass[k];
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  for (PetscInt k = 0; k < 2 * info->dim; k++) wall[k] = g->wall_mass[k];
 }
 
 /* The mass of the last evaluation and that of its cells of negative value. */

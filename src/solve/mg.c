@@ -36,24 +36,25 @@ struct _p_ItMG {
    rank keeps at least 2 cells per axis, and the grid has more than
    IT_MG_COARSE_CELLS cells. */
 static PetscErrorCode ItMGCountLevels(ItGrid fine, PetscInt *nlevels) {
+  const ItGridInfo *info = ItGridGetInfo(fine);
   PetscInt ranks[3] = {1, 1, 1}, m[IT_MAX_DIM], n[IT_MAX_DIM], cells = ItGridCellCount(fine);
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetInfo(fine->da, NULL, NULL, NULL, NULL, &ranks[0], &ranks[1], &ranks[2], NULL,
+  PetscCall(DMDAGetInfo(info->da, NULL, NULL, NULL, NULL, &ranks[0], &ranks[1], &ranks[2], NULL,
                         NULL, NULL, NULL, NULL, NULL));
-  for (PetscInt a = 0; a < fine->dim; a++) { /* ranks along each axis (1 when not distributed) */
-    n[a] = fine->n[a];
+  for (PetscInt a = 0; a < info->dim; a++) { /* ranks along each axis (1 when not distributed) */
+    n[a] = info->n[a];
     m[a] = 1;
   }
-  for (PetscInt j = 0; j < fine->ndist; j++) m[fine->dist[j]] = ranks[j];
+  for (PetscInt j = 0; j < info->ndist; j++) m[info->dist[j]] = ranks[j];
   *nlevels = 1;
   while (cells > IT_MG_COARSE_CELLS && *nlevels < IT_MG_MAX_LEVELS) {
     PetscBool halves = PETSC_TRUE;
-    for (PetscInt a = 0; a < fine->dim; a++)
+    for (PetscInt a = 0; a < info->dim; a++)
       halves = (PetscBool)(halves && n[a] % 2 == 0 && n[a] / 2 >= 2 * m[a]);
     if (!halves) break;
     cells = 1;
-    for (PetscInt a = 0; a < fine->dim; a++) cells *= (n[a] /= 2);
+    for (PetscInt a = 0; a < info->dim; a++) cells *= (n[a] /= 2);
     (*nlevels)++;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -145,7 +146,8 @@ static PetscErrorCode ItMGPinLevel(ItMG mg, PetscInt l) {
   PetscReal   value;
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < mg->grid[l]->dim; a++) cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
+  for (PetscInt a = 0; a < ItGridGetInfo(mg->grid[l])->dim; a++)
+    cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
   PetscCall(ItGridGlobalIndex(mg->grid[l], cell, &row));
   PetscCall(MatGetOwnershipRange(mg->op[l], &lo, &hi));
   if (row >= lo && row < hi) PetscCall(MatGetValue(mg->op[l], row, row, &diag));
@@ -175,7 +177,7 @@ PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
   PetscFunctionBegin;
   if (same) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt l = fine; l >= 0; l--) {
-    const PetscReal s = scale * PetscPowInt(1 << mg->grid[l]->dim, fine - l);
+    const PetscReal s = scale * PetscPowInt(1 << ItGridGetInfo(mg->grid[l])->dim, fine - l);
     if (mg->dirty || mg->pinned)
       PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
     else
@@ -259,7 +261,7 @@ PetscErrorCode ItMGNoteMemory(ItMG mg) {
 
   PetscFunctionBegin;
   for (PetscInt l = 0; l < mg->nlevels && mg->nlevels > 1; l++) {
-    const PetscReal n = mg->grid[l] ? (PetscReal)mg->grid[l]->nlocal : 0;
+    const PetscReal n = mg->grid[l] ? (PetscReal)ItGridGetInfo(mg->grid[l])->nlocal : 0;
     if (l < mg->nlevels - 1 && mg->op[l]) {
       PetscCall(ItMemoryMatrixBytes(mg->op[l], &b));
       bytes += b + 3 * n * sizeof(PetscScalar);

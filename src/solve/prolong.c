@@ -40,15 +40,17 @@ static PetscErrorCode ItMGProlongTables(ItProlong *P, const PetscInt start[],
   PetscFunctionBegin;
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) corner[a] = start[a];
   o0 = ItGridStorageOffset(coarse, start, span, corner);
-  for (PetscInt a = 0; a < fine->dim; a++) {
+  for (PetscInt a = 0; a < ItGridGetInfo(fine)->dim; a++) {
     PetscInt stride;
     corner[a]++;
     stride = ItGridStorageOffset(coarse, start, span, corner) - o0;
     corner[a]--;
-    PetscCall(PetscMalloc2(2 * fine->xm[a], &P->offset[a], 2 * fine->xm[a], &P->weight[a]));
-    for (PetscInt i = 0; i < fine->xm[a]; i++) {
-      const PetscInt  c = fine->xs[a] + i, parent = c / 2, side = c % 2 ? 1 : -1;
-      const PetscBool inside  = (PetscBool)(parent + side >= 0 && parent + side < coarse->n[a]);
+    PetscCall(PetscMalloc2(2 * ItGridGetInfo(fine)->xm[a], &P->offset[a],
+                           2 * ItGridGetInfo(fine)->xm[a], &P->weight[a]));
+    for (PetscInt i = 0; i < ItGridGetInfo(fine)->xm[a]; i++) {
+      const PetscInt  c = ItGridGetInfo(fine)->xs[a] + i, parent = c / 2, side = c % 2 ? 1 : -1;
+      const PetscBool inside =
+          (PetscBool)(parent + side >= 0 && parent + side < ItGridGetInfo(coarse)->n[a]);
       P->offset[a][2 * i]     = (parent - start[a]) * stride;
       P->offset[a][2 * i + 1] = (parent + (inside ? side : 0) - start[a]) * stride;
       P->weight[a][2 * i]     = inside ? 0.75 : 1;
@@ -64,7 +66,7 @@ static PetscErrorCode ItMGProlongTables(ItProlong *P, const PetscInt start[],
 static PetscInt ItMGProlongRowCorners(const ItProlong *P, const PetscInt c[], PetscInt a0,
                                       PetscInt offset[], PetscReal weight[]) {
   const ItGrid   grid = P->fine;
-  const PetscInt d    = grid->dim;
+  const PetscInt d    = ItGridGetInfo(grid)->dim;
   PetscInt       n    = 0;
 
   for (PetscInt k = 0; k < (1 << d); k++) {
@@ -72,7 +74,7 @@ static PetscInt ItMGProlongRowCorners(const ItProlong *P, const PetscInt c[], Pe
     PetscInt  o = 0;
     if (k >> a0 & 1) continue; /* a0's two sides are the row's own */
     for (PetscInt a = 0; a < d; a++) {
-      const PetscInt j = 2 * (c[a] - grid->xs[a]) + (k >> a & 1);
+      const PetscInt j = 2 * (c[a] - ItGridGetInfo(grid)->xs[a]) + (k >> a & 1);
       if (a == a0) continue;
       w *= P->weight[a][j];
       o += P->offset[a][j];
@@ -91,15 +93,15 @@ static PetscInt ItMGProlongRowCorners(const ItProlong *P, const PetscInt c[], Pe
 static void ItMGProlongApply(const ItProlong *P, PetscScalar *coarse, PetscScalar *fine,
                              PetscBool transpose, PetscBool add) {
   const ItGrid     grid = P->fine;
-  const PetscInt   a0 = grid->order[0], n0 = grid->xm[a0];
+  const PetscInt   a0 = ItGridGetInfo(grid)->order[0], n0 = ItGridGetInfo(grid)->xm[a0];
   const PetscInt  *off0 = P->offset[a0];
   const PetscReal *w0   = P->weight[a0];
   PetscInt         c[IT_MAX_DIM], offset[1 << (IT_MAX_DIM - 1)];
   PetscReal        weight[1 << (IT_MAX_DIM - 1)];
 
-  if (grid->nlocal == 0) return;
+  if (ItGridGetInfo(grid)->nlocal == 0) return;
   (void)ItGridFirstOwned(grid, c);
-  for (PetscInt row = 0; row < grid->nlocal / n0; row++) {
+  for (PetscInt row = 0; row < ItGridGetInfo(grid)->nlocal / n0; row++) {
     const PetscInt nc = ItMGProlongRowCorners(P, c, a0, offset, weight);
     PetscScalar   *f  = fine + row * n0;
     for (PetscInt i = 0; i < n0; i++) {
@@ -117,7 +119,7 @@ static void ItMGProlongApply(const ItProlong *P, PetscScalar *coarse, PetscScala
         f[i] = add ? f[i] + sum : sum;
       }
     }
-    c[a0] = grid->xs[a0] + n0 - 1; /* the next row */
+    c[a0] = ItGridGetInfo(grid)->xs[a0] + n0 - 1; /* the next row */
     ItGridNextOwned(grid, c);
   }
 }
@@ -136,7 +138,8 @@ static PetscErrorCode ItMGProlongMultAdd(Mat A, Vec x, Vec z, Vec y) {
   ItMGProlongApply(P, xl, ya, PETSC_FALSE, (PetscBool)(z != NULL));
   PetscCall(VecRestoreArray(y, &ya));
   PetscCall(VecRestoreArray(P->local, &xl));
-  PetscCall(PetscLogFlops(2.0 * (1 << P->fine->dim) * P->fine->nlocal));
+  PetscCall(
+      PetscLogFlops(2.0 * (1 << ItGridGetInfo(P->fine)->dim) * ItGridGetInfo(P->fine)->nlocal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -166,7 +169,8 @@ static PetscErrorCode ItMGProlongMultTransposeAdd(Mat A, Vec x, Vec z, Vec y) {
   PetscCall(VecRestoreArray(P->local, &yl));
   PetscCall(DMLocalToGlobalBegin(P->da, P->local, ADD_VALUES, y));
   PetscCall(DMLocalToGlobalEnd(P->da, P->local, ADD_VALUES, y));
-  PetscCall(PetscLogFlops(2.0 * (1 << P->fine->dim) * P->fine->nlocal));
+  PetscCall(
+      PetscLogFlops(2.0 * (1 << ItGridGetInfo(P->fine)->dim) * ItGridGetInfo(P->fine)->nlocal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -195,13 +199,14 @@ static PetscErrorCode ItMGProlongWidth(ItGrid fine, ItGrid coarse, PetscInt *wid
   PetscInt need = 1;
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < fine->dim; a++) {
-    const PetscInt lo = fine->xs[a] / 2 - 1, hi = (fine->xs[a] + fine->xm[a] - 1) / 2 + 1;
-    if (fine->xm[a] == 0) continue;
-    need = PetscMax(need, coarse->xs[a] - lo);
-    need = PetscMax(need, hi - (coarse->xs[a] + coarse->xm[a] - 1));
+  for (PetscInt a = 0; a < ItGridGetInfo(fine)->dim; a++) {
+    const PetscInt lo = ItGridGetInfo(fine)->xs[a] / 2 - 1,
+                   hi = (ItGridGetInfo(fine)->xs[a] + ItGridGetInfo(fine)->xm[a] - 1) / 2 + 1;
+    if (ItGridGetInfo(fine)->xm[a] == 0) continue;
+    need = PetscMax(need, ItGridGetInfo(coarse)->xs[a] - lo);
+    need = PetscMax(need, hi - (ItGridGetInfo(coarse)->xs[a] + ItGridGetInfo(coarse)->xm[a] - 1));
   }
-  PetscCall(MPIU_Allreduce(&need, width, 1, MPIU_INT, MPI_MAX, fine->comm));
+  PetscCall(MPIU_Allreduce(&need, width, 1, MPIU_INT, MPI_MAX, ItGridGetInfo(fine)->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -213,10 +218,10 @@ static PetscErrorCode ItMGProlongDA(ItGrid coarse, PetscInt width, DM *da) {
   const PetscInt *lx, *ly, *lz;
 
   PetscFunctionBegin;
-  PetscCall(
-      DMDAGetInfo(coarse->da, &dim, &M, &N, &Pz, &m, &n, &p, &dof, NULL, &bx, &by, &bz, NULL));
-  PetscCall(DMDAGetOwnershipRanges(coarse->da, &lx, &ly, &lz));
-  PetscCall(DMDACreate(coarse->comm, da));
+  PetscCall(DMDAGetInfo(ItGridGetInfo(coarse)->da, &dim, &M, &N, &Pz, &m, &n, &p, &dof, NULL, &bx,
+                        &by, &bz, NULL));
+  PetscCall(DMDAGetOwnershipRanges(ItGridGetInfo(coarse)->da, &lx, &ly, &lz));
+  PetscCall(DMDACreate(ItGridGetInfo(coarse)->comm, da));
   PetscCall(DMSetDimension(*da, dim));
   PetscCall(DMDASetSizes(*da, M, N, Pz));
   PetscCall(DMDASetNumProcs(*da, m, n, p));
@@ -246,16 +251,16 @@ PetscErrorCode ItMGProlongationCreate(ItGrid fine, ItGrid coarse, Mat *A) {
   /* the ghosted box: the grid's storage order over the box DMDA's ghosted corners */
   PetscCall(DMDAGetGhostCorners(P->da, &gxs[0], &gxs[1], &gxs[2], &gxm[0], &gxm[1], &gxm[2]));
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-    start[a] = coarse->gxs[a];
-    span[a]  = coarse->gxm[a];
+    start[a] = ItGridGetInfo(coarse)->gxs[a];
+    span[a]  = ItGridGetInfo(coarse)->gxm[a];
   }
-  for (PetscInt j = 0; j < coarse->ndist; j++) {
-    start[coarse->dist[j]] = gxs[j];
-    span[coarse->dist[j]]  = gxm[j];
+  for (PetscInt j = 0; j < ItGridGetInfo(coarse)->ndist; j++) {
+    start[ItGridGetInfo(coarse)->dist[j]] = gxs[j];
+    span[ItGridGetInfo(coarse)->dist[j]]  = gxm[j];
   }
   PetscCall(ItMGProlongTables(P, start, span));
-  PetscCall(MatCreateShell(fine->comm, fine->nlocal, coarse->nlocal, PETSC_DETERMINE,
-                           PETSC_DETERMINE, P, A));
+  PetscCall(MatCreateShell(ItGridGetInfo(fine)->comm, ItGridGetInfo(fine)->nlocal,
+                           ItGridGetInfo(coarse)->nlocal, PETSC_DETERMINE, PETSC_DETERMINE, P, A));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))ItMGProlongMult));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT_ADD, (void (*)(void))ItMGProlongMultAdd));
   PetscCall(
