@@ -28,7 +28,7 @@
 
 #define IT_POST_QUEUE 4     /* states a solver rank may have in flight */
 #define IT_POST_TAG 7401    /* the headers' messages on MPI_COMM_WORLD */
-#define IT_POST_HEADER 8 /* kind, t, dt, step, row (END: interrupted), snapshot; END: traffic */
+#define IT_POST_HEADER 9 /* kind, t, dt, step, row (END: interrupted), snapshot; END: costs */
 #define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
 #define IT_POST_SIGNAL_TAG 7402 /* a post rank's signal, forwarded to every solver rank */
 #define IT_POST_ACK_TAG 7403    /* a post rank has let go of the folder after the solver failed */
@@ -43,6 +43,14 @@ static struct {
 } ItPost;
 
 static PetscLogEvent IT_POST_SEND = 0, IT_POST_WAIT = 0, IT_POST_RECEIVE = 0;
+
+/* This process's CPU seconds (all threads): what a rank spent, whatever the machine's load. */
+static PetscLogDouble ItPostCPU(void) {
+  struct timespec ts;
+
+  if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)) return 0;
+  return (PetscLogDouble)ts.tv_sec + 1e-9 * (PetscLogDouble)ts.tv_nsec;
+}
 
 /* The value of -post_ranks as PETSc will read it: the command line and the
    options files it names, in order, the last one winning (NULL: not given). */
@@ -317,7 +325,7 @@ static PetscErrorCode ItPostDrain(ItPostLink *link) {
 static PetscErrorCode ItPostOutputSend(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
                                        PetscBool snapshot) {
   const PetscReal header[IT_POST_HEADER] = {IT_POST_OUTPUT, t, 0, (PetscReal)step, row, snapshot,
-                                           0, 0};
+                                           0, 0, 0};
 
   PetscFunctionBegin;
   PetscCall(ItPostSend((ItPostLink *)ctx, header, p));
@@ -406,8 +414,8 @@ static PetscErrorCode ItPostFailed(ItPostLink *link, PetscErrorCode ierr) {
 static PetscErrorCode ItPostSolve(ItPostLink *link) {
   ItApp          *app = link->app;
   ItSolveSettings settings;
-  PetscReal       header[IT_POST_HEADER] = {IT_POST_END}, local[3], global[3];
-  PetscLogDouble  start, end;
+  PetscReal       header[IT_POST_HEADER] = {IT_POST_END}, local[4], global[4];
+  PetscLogDouble  start, end, cpu;
   PetscInt        messages = 0, bytes = 0;
 
   PetscFunctionBegin;
@@ -420,6 +428,7 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   settings.checkpoint = link->checkpoint ? ItPostCheckpointSend : NULL;
   settings.interrupt  = ItPostInterrupt; /* also moves the transfers on after each step */
   PetscCall(PetscTime(&start));
+  cpu = ItPostCPU();
   {
     const PetscErrorCode ierr = ItSolveTransient(app->grid, app->model, &settings, app->p,
                                                  ItPostOutputSend, link, &app->result);
@@ -428,7 +437,8 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   PetscCall(PetscTime(&end));
   PetscCall(ItPostTraffic(link, &messages, &bytes));
   local[0] = link->blocked, local[1] = (PetscReal)messages, local[2] = (PetscReal)bytes;
-  PetscCall(MPIU_Allreduce(local, global, 3, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
+  local[3] = ItPostCPU() - cpu;
+  PetscCall(MPIU_Allreduce(local, global, 4, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
   header[1] = app->result.t_end;
   header[2] = end - start; /* the solver group's time */
   header[3] = (PetscReal)app->result.steps;
@@ -436,6 +446,7 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   header[5] = global[0]; /* the longest a solver rank waited for the post ranks */
   header[6] = global[1]; /* the most messages and bytes a solver rank sent per state */
   header[7] = global[2];
+  header[8] = global[3]; /* the most CPU seconds a solver rank spent */
   PetscCall(ItPostSend(link, header, app->p));
   PetscCall(ItPostDrain(link));
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) PetscCall(PetscFree(link->ring[s]));
@@ -486,7 +497,7 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
   ItApp         *app = link->app;
   PetscReal      header[IT_POST_HEADER];
   PetscBool      done = PETSC_FALSE;
-  PetscLogDouble start, end, work = 0;
+  PetscLogDouble start, end, work = 0, cpu = 0, cpu0;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(link->nlocal, &link->receive));
@@ -494,6 +505,7 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
   while (!done) {
     PetscCall(ItPostReceive(link, header));
     PetscCall(PetscTime(&start));
+    cpu0 = ItPostCPU();
     switch ((int)header[0]) {
     case IT_POST_OUTPUT:
       PetscCall(output(link->ctx, header[1], (PetscInt)header[3], app->p,
@@ -520,18 +532,21 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
     }
     PetscCall(PetscTime(&end));
     work += end - start;
+    cpu += ItPostCPU() - cpu0;
   }
-  PetscCall(PetscPrintf(
-      PETSC_COMM_WORLD,
-      "post: %d solver rank(s) took %" PetscInt_FMT
-      " steps in %.3g s (%.3g steps/s, %.3g s per state, %.3g s in all waiting for the post "
-      "ranks; at most %.0f message(s) and %.0f bytes sent per state by a solver rank) while %d "
-      "post rank(s) computed the diagnostics and wrote the outputs (%.3g s per state)\n",
-      ItPost.nsolver, app->result.steps, (double)header[2],
-      (double)(header[2] > 0 ? app->result.steps / header[2] : 0),
-      (double)(link->states > 1 ? header[2] / (link->states - 1) : 0), (double)header[5],
-      (double)header[6], (double)header[7], ItPost.K,
-      (double)(link->states > 1 ? work / (link->states - 1) : 0)));
+  {
+    const PetscReal n = link->states > 1 ? (PetscReal)(link->states - 1) : 1;
+    PetscCall(PetscPrintf(
+        PETSC_COMM_WORLD,
+        "post: %d solver rank(s) took %" PetscInt_FMT " steps in %.3g s (%.3g steps/s), "
+        "%.3g s and %.3g CPU s per state, of which %.3g s in all waiting for the post ranks, "
+        "sending at most %.0f message(s) and %.0f bytes per state; %d post rank(s) computed "
+        "the diagnostics and wrote the outputs in %.3g s and %.3g CPU s per state\n",
+        ItPost.nsolver, app->result.steps, (double)header[2],
+        (double)(header[2] > 0 ? app->result.steps / header[2] : 0), (double)(header[2] / n),
+        (double)(header[8] / n), (double)header[5], (double)header[6], (double)header[7],
+        ItPost.K, (double)(work / n), (double)(cpu / n)));
+  }
   PetscCall(PetscFree(link->receive));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
