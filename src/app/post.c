@@ -219,7 +219,7 @@ static PetscErrorCode ItPostRemotes(DM da, const PetscInt layout[], PetscInt nlo
    after checking that both groups' grids are the same grid (sizes, dof, and
    the distributed axes). Collective on the world. */
 static PetscErrorCode ItPostScatterCreate(ItPostLink *link) {
-  DM           da = link->app->grid->da;
+  DM           da = ItGridGetInfo(link->app->grid)->da;
   PetscInt    *layout, mine[4], M, N, P, dof;
   PetscSFNode *remote = NULL;
   int          same, all;
