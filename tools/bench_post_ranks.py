@@ -24,9 +24,9 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--quiet"]
 CASES = {
     "3d": (["-options_file", os.path.join(ROOT, "input", "hebbian.opts"), "-grid_n", "32,32,32",
-            "-ts_adapt_type", "none", "-ts_dt", "0.01"], 0.01, 50, 10),
+            "-fp_order", "2", "-ts_adapt_type", "none", "-ts_dt", "0.01"], 0.01, 50, 10),
     "5d": (["-options_file", os.path.join(ROOT, "input", "population_plastic.opts"), "-grid_n", "10",
-            "-ts_adapt_type", "none", "-ts_dt", "0.005"], 0.005, 30, 10),
+            "-fp_order", "2", "-ts_adapt_type", "none", "-ts_dt", "0.005"], 0.005, 30, 10),
 }
 EVERY = 5  # a row every 5 steps
 
