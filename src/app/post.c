@@ -28,7 +28,7 @@
 
 #define IT_POST_QUEUE 4     /* states a solver rank may have in flight */
 #define IT_POST_TAG 7401    /* the headers' messages on MPI_COMM_WORLD */
-#define IT_POST_HEADER 9 /* kind, t, dt, step, row (END: interrupted), snapshot; END: costs */
+#define IT_POST_HEADER 9    /* kind, t, dt, step, row (END: interrupted), snapshot; END: costs */
 #define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
 #define IT_POST_SIGNAL_TAG 7402 /* a post rank's signal, forwarded to every solver rank */
 #define IT_POST_ACK_TAG 7403    /* a post rank has let go of the folder after the solver failed */
@@ -90,8 +90,7 @@ int ItPostSplit(int argc, char **argv, const char command[], char error[], size_
     return 0;
   }
   if (K > 0 && strcmp(command, "run") && strcmp(command, "crosscheck")) {
-    snprintf(error, len, "-post_ranks applies to run and crosscheck only; drop it for %s",
-             command);
+    snprintf(error, len, "-post_ranks applies to run and crosscheck only; drop it for %s", command);
     return 0;
   }
   ItPost.K       = (PetscMPIInt)K;
@@ -129,8 +128,8 @@ typedef struct {
   ItSolveCheckpointFn checkpoint;
   /* roots: the solver ranks' owned cells; leaves: the post ranks'; one copy per ring slot (a
      PetscSF's broadcasts in flight must not share it: each of its links has its own tag) */
-  PetscSF             sf[IT_POST_QUEUE];
-  PetscInt            nlocal; /* owned cells of this rank's grid */
+  PetscSF  sf[IT_POST_QUEUE];
+  PetscInt nlocal; /* owned cells of this rank's grid */
   /* the solver side: a ring of root buffers, the broadcasts in flight, rank 0's headers */
   PetscScalar *ring[IT_POST_QUEUE];
   PetscBool    busy[IT_POST_QUEUE];
@@ -160,7 +159,7 @@ static PetscErrorCode ItPostLayout(DM da, PetscInt **layout) {
   PetscCall(PetscMalloc1(size, layout));
   if (ItPost.world_rank == 0) {
     const PetscInt head[7] = {M, N, P, dof, m, n, p}, np[3] = {m, n, p};
-    PetscInt       off     = 7;
+    PetscInt       off = 7;
     PetscCall(PetscArraycpy(*layout, head, 7));
     for (PetscInt a = 0; a < 3; a++)
       for (PetscInt k = 0; k < np[a]; k++) (*layout)[off++] = l[a] ? l[a][k] : 1;
@@ -200,15 +199,15 @@ static PetscErrorCode ItPostRemotes(DM da, const PetscInt layout[], PetscInt nlo
   for (PetscInt k = zs; k < zs + zm; k++)
     for (PetscInt j = ys; j < ys + ym; j++)
       for (PetscInt i = xs; i < xs + xm; i++) {
-        const PetscInt r = wx[i] + m * (wy[j] + n * wz[k]);
+        const PetscInt r    = wx[i] + m * (wy[j] + n * wz[k]);
         const PetscInt base = ((oz[k] * ly[wy[j]] + oy[j]) * lx[wx[i]] + ox[i]) * dof;
         for (PetscInt d = 0; d < dof; d++, c++) {
           (*remote)[c].rank  = r; /* the solver group's ranks are world ranks 0 .. nsolver - 1 */
           (*remote)[c].index = base + d;
         }
       }
-  PetscCheck(c == nlocal, PETSC_COMM_SELF, PETSC_ERR_PLIB, "post ranks: %" PetscInt_FMT
-             " cells mapped for %" PetscInt_FMT " owned", c, nlocal);
+  PetscCheck(c == nlocal, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "post ranks: %" PetscInt_FMT " cells mapped for %" PetscInt_FMT " owned", c, nlocal);
   PetscCall(PetscFree2(wx, ox));
   PetscCall(PetscFree2(wy, oy));
   PetscCall(PetscFree2(wz, oz));
@@ -232,10 +231,11 @@ static PetscErrorCode ItPostScatterCreate(ItPostLink *link) {
   }
   PetscCall(VecGetLocalSize(link->app->p, &link->nlocal));
   PetscCall(ItPostLayout(da, &layout));
-  PetscCall(DMDAGetInfo(da, NULL, &M, &N, &P, NULL, NULL, NULL, &dof, NULL, NULL, NULL, NULL, NULL));
+  PetscCall(
+      DMDAGetInfo(da, NULL, &M, &N, &P, NULL, NULL, NULL, &dof, NULL, NULL, NULL, NULL, NULL));
   mine[0] = M, mine[1] = N, mine[2] = P, mine[3] = dof;
-  same = mine[0] == layout[0] && mine[1] == layout[1] && mine[2] == layout[2] &&
-         mine[3] == layout[3];
+  same =
+      mine[0] == layout[0] && mine[1] == layout[1] && mine[2] == layout[2] && mine[3] == layout[3];
   PetscCallMPI(MPI_Allreduce(&same, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
   PetscCheck(all, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "post ranks: the post group's grid (%" PetscInt_FMT " x %" PetscInt_FMT
@@ -324,8 +324,8 @@ static PetscErrorCode ItPostDrain(ItPostLink *link) {
 
 static PetscErrorCode ItPostOutputSend(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
                                        PetscBool snapshot) {
-  const PetscReal header[IT_POST_HEADER] = {IT_POST_OUTPUT, t, 0, (PetscReal)step, row, snapshot,
-                                           0, 0, 0};
+  const PetscReal header[IT_POST_HEADER] = {
+      IT_POST_OUTPUT, t, 0, (PetscReal)step, row, snapshot, 0, 0, 0};
 
   PetscFunctionBegin;
   PetscCall(ItPostSend((ItPostLink *)ctx, header, p));
@@ -424,6 +424,7 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
     PetscCall(PetscMalloc1(link->nlocal, &link->ring[s]));
     link->busy[s] = PETSC_FALSE;
   }
+  ItMemoryAdd(IT_MEMORY_IO, (PetscReal)IT_POST_QUEUE * link->nlocal * sizeof(PetscScalar));
   settings            = app->settings;
   settings.checkpoint = link->checkpoint ? ItPostCheckpointSend : NULL;
   settings.interrupt  = ItPostInterrupt; /* also moves the transfers on after each step */
@@ -501,6 +502,7 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(link->nlocal, &link->receive));
+  ItMemoryAdd(IT_MEMORY_IO, (PetscReal)link->nlocal * sizeof(PetscScalar));
   PetscCall(ItPostPost(link));
   while (!done) {
     PetscCall(ItPostReceive(link, header));
@@ -544,8 +546,8 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
         "the diagnostics and wrote the outputs in %.3g s and %.3g CPU s per state\n",
         ItPost.nsolver, app->result.steps, (double)header[2],
         (double)(header[2] > 0 ? app->result.steps / header[2] : 0), (double)(header[2] / n),
-        (double)(header[8] / n), (double)header[5], (double)header[6], (double)header[7],
-        ItPost.K, (double)(work / n), (double)(cpu / n)));
+        (double)(header[8] / n), (double)header[5], (double)header[6], (double)header[7], ItPost.K,
+        (double)(work / n), (double)(cpu / n)));
   }
   PetscCall(PetscFree(link->receive));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -588,7 +590,8 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
   if (!ItPost.split) {
     ItSolveSettings settings = app->settings;
     settings.checkpoint      = checkpoint;
-    PetscCall(ItSolveTransient(app->grid, app->model, &settings, app->p, output, ctx, &app->result));
+    PetscCall(
+        ItSolveTransient(app->grid, app->model, &settings, app->p, output, ctx, &app->result));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   link.interrupt = app->settings.interrupt;
