@@ -137,7 +137,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   /* under -post_ranks the post ranks write the rows, with their _err columns */
   if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   PetscCall(VecDuplicate(app->p, &app->good));
-  ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)app->grid->nlocal * sizeof(PetscScalar));
+  ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)ItGridGetInfo(app->grid)->nlocal * sizeof(PetscScalar));
   PetscCall(VecCopy(app->p, app->good));
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step = app->settings.restarted ? app->settings.step0 : 0;
