@@ -40,10 +40,13 @@ PetscErrorCode ItFPApplyFaces(ItFaces faces, Vec p, Vec Lp);
 /* The fourth-order operator (-fp_order 4) scale (shift I - L), matrix-free,
    with an optional pinned row (global index, -1: none). */
 PetscInt       ItFacesGetOrder(ItFaces faces);
+PetscErrorCode ItFacesGetResolution(ItFaces faces, PetscReal *rho);
 PetscErrorCode ItFPCreateShiftedFree(ItFaces faces, Mat *A);
 PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, const PetscInt c[],
                                      const PetscScalar pl[]);
 PetscErrorCode ItFacesCellFlows(ItFaces faces, const PetscScalar pl[], PetscReal flow[]);
+PetscErrorCode ItFacesIrreversibleSums(ItFaces faces, const PetscScalar pl[], const PetscReal lnp[],
+                                       PetscReal flow[], PetscReal ep[]);
 PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
                               PetscScalar pin_value);
 ItModel        ItFPGetModel(ItFP fp);

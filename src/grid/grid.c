@@ -65,11 +65,14 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
 #define IT_GRID_PECLET 32.0
+/* ... and the resolution number h^2 |dA/dx| / D ((h/sd)^2 of an
+   Ornstein–Uhlenbeck density) at which it is (-fp_resolution). */
+#define IT_GRID_RESOLUTION 1.0
 /* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
    src/grid/boundary.c) (src/model/option_names.c). */
 const ItOptionName ItGridOptionNames[] = {
-    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0}, {"grid_distribute", 0},
-    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {NULL, 0}};
+    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0},       {"grid_distribute", 0},
+    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {"fp_resolution", 0}, {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->info.dim;
@@ -84,8 +87,9 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscBool   order_set;
 
   PetscFunctionBegin;
-  g->info.order_fp = 2;
-  g->info.peclet   = IT_GRID_PECLET;
+  g->info.order_fp   = 2;
+  g->info.peclet     = IT_GRID_PECLET;
+  g->info.resolution = IT_GRID_RESOLUTION;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->info.comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
@@ -104,6 +108,11 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "-fp_order 4: the cell Peclet number |A| h/D at which a face's flux "
                              "is half fourth-order, half Scharfetter-Gummel",
                              NULL, g->info.peclet, &g->info.peclet, NULL));
+  PetscCall(PetscOptionsReal("-fp_resolution",
+                             "-fp_order 4: the resolution number h^2 |dA/dx|/D at which a face's "
+                             "flux is half fourth-order, half Scharfetter-Gummel (larger: trust "
+                             "the fourth-order flux on wider cells)",
+                             NULL, g->info.resolution, &g->info.resolution, NULL));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
   if (order_set) PetscCall(ItOptionsCheckInt(g->info.comm, "-fp_order"));
@@ -113,6 +122,9 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscCheck(g->info.peclet > 0 && !PetscIsInfOrNanReal(g->info.peclet), g->info.comm,
              PETSC_ERR_USER_INPUT, "-fp_peclet %g: give a positive cell Peclet number",
              (double)g->info.peclet);
+  PetscCheck(g->info.resolution > 0 && !PetscIsInfOrNanReal(g->info.resolution), g->info.comm,
+             PETSC_ERR_USER_INPUT, "-fp_resolution %g: give a positive resolution number",
+             (double)g->info.resolution);
   g->info.width = g->info.order_fp / 2;
   for (PetscInt k = 0; k < 3; k++)
     PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->info.comm, PETSC_ERR_USER_INPUT,
@@ -376,12 +388,13 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->info.n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->info.comm     = fine->info.comm;
-  g->info.dim      = fine->info.dim;
-  g->info.ndist    = fine->info.ndist;
-  g->info.order_fp = order;
-  g->info.peclet   = fine->info.peclet;
-  g->info.width    = order / 2;
+  g->info.comm       = fine->info.comm;
+  g->info.dim        = fine->info.dim;
+  g->info.ndist      = fine->info.ndist;
+  g->info.order_fp   = order;
+  g->info.peclet     = fine->info.peclet;
+  g->info.resolution = fine->info.resolution;
+  g->info.width      = order / 2;
   for (PetscInt j = 0; j < fine->info.ndist; j++) g->info.dist[j] = fine->info.dist[j];
   PetscCall(ItGridCopyBoundary(fine, g));
   g->info.cell_volume = 1.0;

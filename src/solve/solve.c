@@ -590,16 +590,46 @@ static PetscErrorCode ItSolveCheckStageSolver(MPI_Comm comm, TS ts, KSP ksp) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The default time tolerances under -fp_order 4 (those the user did not
+   set): -ts_rtol = IT_SOLVE_RTOL_RHO rho^2, at most the order-2 default
+   1e-4 and at least IT_SOLVE_RTOL_MIN, and -ts_atol a hundredth of it (as
+   -ts_rtol 1e-4 -ts_atol 1e-6 at order 2), with rho the fourth-order faces'
+   resolution number h^2 |dA/dx| / D at t = 0 (ItFacesGetResolution): rho^2
+   scales as h^4, as the space error does, so the time error stays below it
+   on every grid (measured on the rotating 2-D case, doc/numerics.md
+   §"Fourth order"). */
+#define IT_SOLVE_RTOL_RHO 3e-5
+#define IT_SOLVE_RTOL_MIN 1e-10
+
+static PetscErrorCode ItSolveGridTolerances(TS ts, PetscReal rho) {
+  PetscBool       user_rtol, user_atol;
+  PetscReal       atol, rtol;
+  const PetscReal rule =
+      rho < 1e4 ? PetscMin(1e-4, PetscMax(IT_SOLVE_RTOL_MIN, IT_SOLVE_RTOL_RHO * rho * rho)) : 1e-4;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_rtol", &user_rtol));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_atol", &user_atol));
+  PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
+  PetscCall(
+      TSSetTolerances(ts, user_atol ? atol : 1e-2 * rule, NULL, user_rtol ? rtol : rule, NULL));
+  PetscCall(PetscInfo(ts, "-fp_order 4: resolution %g, time tolerances rtol %g, atol %g\n",
+                      (double)rho, (double)(user_rtol ? rtol : rule),
+                      (double)(user_atol ? atol : 1e-2 * rule)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The time stepper: a linear problem dp/dt = L(t) p, L applied matrix-free
    from the faces (reassembled at every stage time when the model depends on
    time continuously, and per segment otherwise). Implicit methods see the
    IFunction dp/dt - L p and the Jacobian shift I - L, which ItSolveIJacobian
    keeps with its multigrid levels; explicit ones the right-hand side L p.
-   Defaults: ARK3(2)4L[2]SA fully implicit, adaptive; GMRES with the geometric
-   multigrid (ItMGSetUpPC) to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by
-   ItSolveStageMass. */
+   Defaults: ARK3(2)4L[2]SA fully implicit, adaptive (under -fp_order 4
+   ARK5(4)8L[2]SA, with tolerances following the grid: ItSolveGridTolerances
+   with the resolution rho); GMRES with the geometric multigrid (ItMGSetUpPC)
+   to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by ItSolveStageMass. */
 static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSolveSettings *s,
-                                      TS *out) {
+                                      PetscReal rho, TS *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   TS                ts;
   KSP               ksp;
@@ -612,9 +642,10 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   for (PetscInt a = 0; a < info->dim; a++)
     PetscCheck(info->refractory[a] == 0, info->comm, PETSC_ERR_USER_INPUT,
                "a refractory time (%g on %s) holds for the stationary state only; the time "
-               "stepper re-injects at once: set it to 0 (-tau_ref 0 or "
+               "stepper re-injects at once: set it to 0 (-%s_tau_ref 0 or "
                "-refractory_%s 0)",
                (double)info->refractory[a], ItModelGetVariableName(ItFPGetModel(st->fp), a),
+               ItModelGetTypeName(ItFPGetModel(st->fp)),
                ItModelGetVariableName(ItFPGetModel(st->fp), a));
   PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
@@ -622,7 +653,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   st->ts = ts;
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
   PetscCall(TSSetType(ts, TSARKIMEX));
-  PetscCall(TSARKIMEXSetType(ts, TSARKIMEX3));
+  PetscCall(
+      TSARKIMEXSetType(ts, ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4 ? TSARKIMEX5 : TSARKIMEX3));
   PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
   PetscCall(TSSetTime(ts, 0.0));
   PetscCall(TSSetTimeStep(ts, PetscMin(s->output_every, s->snapshot_every) / 20));
@@ -642,6 +674,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(TSSetMaxSNESFailures(ts, -1));
   PetscCall(TSSetErrorIfStepFails(ts, PETSC_FALSE));
   PetscCall(TSSetFromOptions(ts));
+  if (ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4) PetscCall(ItSolveGridTolerances(ts, rho));
   if (s->tolerance_factor > 0) { /* -error_estimate's time-error solve */
     PetscReal atol, rtol;
     PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
@@ -853,13 +886,18 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   ItSolveFixed          fixed = {model, s, 0, &monitor, &st};
   TSAdapt               adapt;
   PetscBool             none;
+  PetscReal             rho = PETSC_MAX_REAL; /* -fp_order 4: ItFacesGetResolution at t = 0 */
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(info->comm, &rank));
   PetscCall(ItFPCreate(grid, model, &st.fp));
+  if (ItFacesGetOrder(ItFPGetFaces(st.fp)) == 4) { /* the faces at t = 0: a restart's too */
+    PetscCall(ItFPSetTime(st.fp, 0));
+    PetscCall(ItFacesGetResolution(ItFPGetFaces(st.fp), &rho));
+  }
   PetscCall(ItFPSetTime(st.fp, t));
   st.continuous = (PetscBool)(ItModelGetTimeDependence(model) == IT_TIME_CONTINUOUS);
-  PetscCall(ItSolveCreateTS(grid, &st, s, &ts));
+  PetscCall(ItSolveCreateTS(grid, &st, s, rho, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
   PetscCall(TSAdaptSetCheckStage(adapt, ItSolveCheckStage));
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
