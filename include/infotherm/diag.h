@@ -19,6 +19,7 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
 PetscErrorCode ItDiagEvaluate(ItDiag diag, PetscReal t, Vec p);
 PetscErrorCode ItDiagAccumulate(ItDiag diag);
 PetscErrorCode ItDiagRelease(ItDiag diag);
+PetscErrorCode ItDiagShareFaces(ItDiag diag, ItFaces faces);
 PetscErrorCode ItDiagView(ItDiag diag, PetscViewer viewer);
 PetscErrorCode ItDiagDestroy(ItDiag *diag);
 
