@@ -17,7 +17,9 @@
    Marginals (every 1-D marginal, every pair's when there are three or more
    variables, and those of the sets X and Y) come from one reduction, the
    scalar sums from another. The faces are computed here at the evaluation
-   time (a stationary density, t = inf, uses those of t = 0, as its solve). */
+   time (a stationary density, t = inf, uses those of t = 0, as its solve),
+   or are the solver's when the model does not depend on time
+   (ItDiagShareFaces). */
 #include <infotherm/diag.h>
 
 #define IT_KB 1.380649e-23 /* J/K */
