@@ -153,7 +153,8 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   app->good_step            = app->settings.restarted ? app->settings.step0 : 0;
   app->settings.share_faces = ItAppShareFaces; /* the fine solve's only */
   app->settings.share_ctx   = app;
-  PetscCall(ItDiagShareFaces(app->diag, NULL)); /* freed before the solver makes its own */
+  if (app->diag)
+    PetscCall(ItDiagShareFaces(app->diag, NULL)); /* freed before the solver makes its own */
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
