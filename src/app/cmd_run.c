@@ -156,7 +156,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   if (app->diag)
     PetscCall(ItDiagShareFaces(app->diag, NULL)); /* freed before the solver makes its own */
   PetscCall(PetscTime(&fine_start));
-  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
+  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint, app)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
   app->settings.share_faces = NULL;
   PetscCall(ItAppReportEnd(app));

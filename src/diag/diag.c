@@ -683,20 +683,28 @@ static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   }
 }
 
-/* The sums of the face terms under -fp_order 4 (even variables), from the
+/* The sums of the face terms under -fp_order 4, from the
    fourth-order operator's parts L_a along each axis: summing by parts, a face
    sum Σ J (φ_R - φ_L) / h is Σ_c φ_c (L_a p)_c (the walls carry no current),
    so dS/dt = -Σ ln p L p, İ_X = Σ_{a in X} ln(p/p_X) L_a p and the KL rate are
    the discrete dynamics' own, at fourth order; the flows Γ_a = ∫ J_a F_a from
    the cell-centred current and force (ItFacesCellFlows), and
    Π_a = Γ_a - Σ ln p L_a p (J_a^2/(D_a p) = J_a (F_a - ∂a ln p)), so that
-   Π = dS/dt + Σ Γ_a holds exactly. Cells where p <= 0 are left out. */
+   Π = dS/dt + Σ Γ_a holds exactly. With odd variables (doc/physics.md §3b)
+   Γ_a and Π_a use the irreversible currents (ItFacesIrreversibleSums: Π_a =
+   Γ_a - Σ ln p L^irr_a p, L^irr_a built as L_a with the irreversible drift),
+   and Π = dS/dt + Σ Γ_a no longer holds term by term (the reversible current
+   carries no entropy). Cells where p <= 0 are left out. */
 static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid            grid = g->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscBool   irr  = ItFacesIrreversible(g->faces); /* odd variables: J^irr (§3b) */
 
   PetscFunctionBegin;
-  PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
+  if (irr)
+    PetscCall(ItFacesIrreversibleSums(g->faces, pl, g->lnp, &local[S_FLOW], &local[S_EP]));
+  else
+    PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
     (void)l;
@@ -704,7 +712,7 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
     for (PetscInt a = 0; a < info->dim; a++) {
       const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl));
       local[S_ENTROPY_RATE] -= div * g->lnp[o];
-      local[S_EP + a] -= div * g->lnp[o];
+      if (!irr) local[S_EP + a] -= div * g->lnp[o];
       if (info->dim > 1) {
         const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
         const PetscInt    k = ItDiagMarginalIndex(g, m, c);
@@ -719,12 +727,10 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The face terms: of the operator's order (with odd variables, whose
-   irreversible currents the fourth-order operator does not hold, the
-   Scharfetter–Gummel faces' at second order). */
+/* The face terms, of the operator's order. */
 static PetscErrorCode ItDiagSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   PetscFunctionBegin;
-  if (ItFacesGetOrder(g->faces) == 4 && !ItFacesIrreversible(g->faces))
+  if (ItFacesGetOrder(g->faces) == 4)
     PetscCall(ItDiagFourthSums(g, pl, local));
   else
     ItDiagFaceSums(g, pl, local);
