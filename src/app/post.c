@@ -377,6 +377,11 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
   }
   PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-post_ranks %d: at most 64 post ranks", ItPost.K);
+  for (PetscInt a = 0; a < app->grid->dim; a++) /* the compartment lives with the solver */
+    PetscCheck(app->grid->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-post_ranks with a refractory time (%g): the refractory compartment's history "
+               "stays on the solver ranks; drop -post_ranks",
+               (double)app->grid->refractory[a]);
   PetscCall(ItPostRanges(app, &link.natural, &link.range));
   PetscCall(VecGetLocalSize(link.natural, &link.nlocal));
   if (ItPost.post)

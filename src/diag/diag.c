@@ -73,10 +73,14 @@ struct _p_ItDiag {
   /* work: ghosted density and its logarithm; marginals (local part, then summed) */
   Vec p_local;
   Vec p_global, inflow; /* the evaluated density, and the reset's inflow R p into each cell */
-  PetscReal *lnp;
-  PetscInt   nmarginal, xmarginal, ymarginal, nmarg, offdec;
-  ItMarginal marginal[IT_MAX_MARGINALS];
-  PetscReal *marg_local, *marg, *lnmarg; /* lnmarg: ln of the X and Y marginals (else unset) */
+  /* a transient's refractory compartment attached to the density (src/fp/refractory.c),
+     else NULL: its re-injection rate and mass at the evaluated time */
+  ItRefractory refractory;
+  PetscReal    reinjection, held;
+  PetscReal   *lnp;
+  PetscInt     nmarginal, xmarginal, ymarginal, nmarg, offdec;
+  ItMarginal   marginal[IT_MAX_MARGINALS];
+  PetscReal   *marg_local, *marg, *lnmarg; /* lnmarg: ln of the X and Y marginals (else unset) */
   /* cumulative integrals over every evaluation in time (ItDiagAccumulate) */
   PetscBool have_prev;
   PetscReal t_prev, rate_prev[IT_NRATE], cum[IT_NRATE];
@@ -482,7 +486,7 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
   c[a]--;
   K = lo[off] * pc * inv_h;
   local[S_RATE] += K;
-  local[S_REFRACTORY] += K * grid->refractory[a];
+  if (!g->refractory) local[S_REFRACTORY] += K * grid->refractory[a]; /* stationary: ν τ_ref */
   if (!(pc > 0 && lo[off] > 0 && hi[off] > 0)) return;
   local[S_FLOW + a] += K * PetscLogReal(lo[off] / hi[off]);
   local[S_EP + a] += K * PetscLogReal(lo[off] / hi[off]);
@@ -509,7 +513,11 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
   while (grid->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
-  PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
+  if (g->refractory) { /* the compartment re-injects what crossed τ_ref before */
+    PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
+    PetscCall(VecScale(g->inflow, g->reinjection));
+  } else
+    PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
   PetscCall(VecGetArrayRead(g->inflow, &in));
   ItGridForOwned(grid, c, l) {
     const PetscInt  o = ItGridGhostedOffset(grid, c);
@@ -637,7 +645,7 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   }
   if (grid->threshold) {
     value[col->firing_rate]              = sum[S_RATE];
-    value[col->refractory_mass]          = sum[S_REFRACTORY];
+    value[col->refractory_mass]          = g->refractory ? g->held : sum[S_REFRACTORY];
     value[col->entropy_production_reset] = sum[S_RESET];
     ep += sum[S_RESET];
   }
@@ -755,6 +763,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
   g->t        = t;
   g->p_global = p;
+  PetscCall(ItRefractoryQuery(p, &g->refractory));
+  if (g->refractory) PetscCall(ItRefractoryGet(g->refractory, t, &g->reinjection, NULL, &g->held));
   PetscCall(DMGlobalToLocalBegin(grid->da, p, INSERT_VALUES, g->p_local));
   PetscCall(DMGlobalToLocalEnd(grid->da, p, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));

@@ -43,14 +43,16 @@ PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R) {
 }
 
 /* R from the threshold faces' coefficients lo[a] (the face past the last
-   cell along every threshold_reset axis a). Collective. */
-PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], Mat R) {
+   cell along every threshold_reset axis a; delayed: only the axes without a
+   refractory time). Collective. */
+PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool delayed, Mat R) {
   PetscFunctionBegin;
   PetscCall(MatZeroEntries(R));
   for (PetscInt a = 0; a < grid->dim; a++) {
     PetscInt  k;
     PetscReal w;
     if (grid->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+    if (delayed && grid->refractory[a] > 0) continue;
     ItGridResetCells(grid, a, &k, &w);
     ItGridForOwned(grid, c, l) {
       PetscInt    col, row[2];

@@ -38,7 +38,8 @@ struct _p_ItFaces {
      diffusion, and the point (the face, or the cell whose diffusion fails) */
   PetscInt  bad_axis;
   PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
-  Mat       reset; /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
+  Mat       reset;   /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
+  PetscBool delayed; /* R leaves out the axes with a refractory time (a transient's compartment) */
 };
 
 /* What fails at a bad face. */
@@ -414,7 +415,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
   if (!f->level) PetscCall(ItFacesCheck(f));
-  if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->reset));
+  if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
   f->computed = PETSC_TRUE;
   f->state++;
@@ -899,6 +900,20 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
    assembled with the faces. */
 Mat ItFacesGetReset(ItFaces faces) {
   return faces->reset;
+}
+
+/* delayed: R re-injects only along the axes without a refractory time (a
+   transient holds the others' outflux in its compartment, src/fp/refractory.c);
+   set before the faces are first computed. Not collective. */
+PetscErrorCode ItFacesSetDelayedReset(ItFaces faces, PetscBool delayed) {
+  PetscFunctionBegin;
+  faces->delayed  = delayed;
+  faces->computed = PETSC_FALSE; /* R is reassembled with the next computation */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool ItFacesGetDelayedReset(ItFaces faces) {
+  return faces->delayed;
 }
 
 /* The operator's order: 2 (Scharfetter–Gummel) or 4. */

@@ -153,6 +153,7 @@ PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, Pet
     PetscCall(ItGridCreateCoarse(mg->grid[l + 1], 2, &mg->grid[l]));
     PetscCall(ItFacesCreate(mg->grid[l], model, &mg->faces[l]));
     PetscCall(ItFacesSetLevel(mg->faces[l]));
+    PetscCall(ItFacesSetDelayedReset(mg->faces[l], ItFacesGetDelayedReset(faces)));
     PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
     PetscCall(ItMGInterpolation(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
   }
