@@ -7,10 +7,10 @@
    Scharfetter–Gummel faces on its coarser cells at the same time t, so every
    level is an M-matrix (a Galerkin product of a convection-dominated operator
    is not). Prolongation is the cell-centred multilinear interpolation (weights
-   3/4, 1/4 per axis, constant next to a wall); restriction is its transpose,
-   whose columns each sum to 1 in every row of P, so restriction keeps the sum
-   of a residual (its mass). With that restriction the coarse problem is
-   2^d (shift I - L_c) per level (P^T P = 2^d I when lumped). */
+   3/4, 1/4 per axis, constant next to a wall, wrapping on a periodic axis); restriction is its
+   transpose, whose columns each sum to 1 in every row of P, so restriction keeps the sum of a
+   residual (its mass). With that restriction the coarse problem is 2^d (shift I - L_c) per level
+   (P^T P = 2^d I when lumped). */
 #include <infotherm/solve.h>
 
 /* Coarsen while the coarse grid has more cells than this (the coarse solve is
@@ -60,13 +60,12 @@ static PetscErrorCode ItMGCountLevels(ItGrid fine, PetscInt *nlevels) {
 
 /* Row `c` of the cell-centred multilinear prolongation from coarse to fine
    (fine cells are halves of coarse cells per axis): along each axis a fine
-   cell takes 3/4 of its parent and 1/4 of the parent's neighbour on its side,
-   or all of its parent next to a wall. Every row sums to 1. (Piecewise
-   constant, one entry per row instead of 2^d, took as many iterations on one
-   rank but more on several: 2-D 512^2 stage solves 3, 5, 6, 6, 6 on 1, 2, 4,
-   8, 16 ranks against 3, 5, 5, 5, 5; stationary 6, 7, 8, 8, 8 against
-   6, 7, 7, 7, 7.) Returns the
-   number of entries (columns: coarse PETSc indices). */
+   cell takes 3/4 of its parent and 1/4 of the parent's neighbour on its side
+   (across the seam of a periodic axis), or all of its parent next to a wall. Every row sums to 1.
+   (Piecewise constant, one entry per row instead of 2^d, took as many iterations on one rank but
+   more on several: 2-D 512^2 stage solves 3, 5, 6, 6, 6 on 1, 2, 4, 8, 16 ranks against 3, 5, 5, 5,
+   5; stationary 6, 7, 8, 8, 8 against 6, 7, 7, 7, 7.) Returns the number of entries (columns:
+   coarse PETSc indices). */
 static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const PetscInt c[],
                                            PetscInt col[], PetscScalar val[], PetscInt *ncol) {
   const PetscInt d = fine->dim;
@@ -80,6 +79,8 @@ static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const Pet
     parent[a][1]        = parent[a][0] + side;
     weight[a][0]        = 1;
     weight[a][1]        = 0;
+    if (fine->boundary[a] == IT_BOUNDARY_PERIODIC) /* a circle: the neighbour across the seam */
+      parent[a][1] = (parent[a][1] + coarse->n[a]) % coarse->n[a];
     if (parent[a][1] >= 0 && parent[a][1] < coarse->n[a]) {
       weight[a][0] = 0.75;
       weight[a][1] = 0.25;
