@@ -70,8 +70,9 @@ static PetscErrorCode ReadModel(const char name[], PetscRandom rnd, PetscBool dr
 /* The two kernels at NPOINT random points of the grid's box, at t = 0.3. */
 static PetscErrorCode CheckKernels(const char name[], PetscInt draw, ItModel model, ItGrid grid,
                                    PetscRandom rnd) {
-  const PetscInt d = ItModelGetDimension(model);
-  PetscReal     *x, *xs, *A, *D, *As, *Ds, p[IT_MAX_PARAMS], worst = 0;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = ItModelGetDimension(model);
+  PetscReal        *x, *xs, *A, *D, *As, *Ds, p[IT_MAX_PARAMS], worst = 0;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc6(NPOINT * d, &x, NPOINT * d, &xs, NPOINT * d, &A, NPOINT * d, &D,
@@ -80,7 +81,7 @@ static PetscErrorCode CheckKernels(const char name[], PetscInt draw, ItModel mod
     for (PetscInt i = 0; i < d; i++) {
       PetscReal u;
       PetscCall(PetscRandomGetValueReal(rnd, &u));
-      x[k * d + i] = xs[i * NPOINT + k] = grid->lo[i] + u * (grid->hi[i] - grid->lo[i]);
+      x[k * d + i] = xs[i * NPOINT + k] = info->lo[i] + u * (info->hi[i] - info->lo[i]);
     }
   PetscCall(ItModelGetParameters(model, 0.3, p));
   PetscCall(ItModelEvaluateWith(model, 0.3, p, NPOINT, x, A, D));

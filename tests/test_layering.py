@@ -3,6 +3,9 @@ src/ and include/ belongs to a module of the table (src/M/, include/infotherm/M.
 include/infotherm/private/Mimpl.h), an #include may point only to the same
 module or to one of a lower level (never upward, never sideways to another
 module of the same level), and the include graph of the files has no cycle.
+A private header (include/infotherm/private/Mimpl.h) is included only by its
+own module's files; the grid's (gridimpl.h) not even by a test: code outside
+src/grid reads a grid through its view, ItGridGetInfo.
 The same holds for calls: from the symbols each object file of the library
 defines and uses (nm on $INFOTHERM_LIB, default ../build/libinfotherm.a), no
 function of a module calls one of its own level or above. The levels are read
@@ -126,6 +129,19 @@ def main():
         print(f"     {a} ({level[a]}) -> {b} ({level[b]}): {n} include(s)")
     check(not bad, "no include points to a module of the same or a higher level" +
           "".join("\n       " + b for b in bad))
+    private = [f"{p} includes {t}" for p, ts in sorted(edges.items()) for t in ts
+               if "/private/" in t and module_of(p) != module_of(t)]
+    check(not private, "every private header is included by its own module only" +
+          "".join("\n       " + m for m in private))
+    tests = os.path.join(ROOT, "tests")
+    grid_impl = []
+    for name in sorted(os.listdir(tests)):
+        if name.endswith((".c", ".h")):
+            with open(os.path.join(tests, name)) as f:
+                if "infotherm/private/gridimpl.h" in INCLUDE.findall(f.read()):
+                    grid_impl.append("tests/" + name)
+    check(not grid_impl, "no test includes the grid's private header (it reads ItGridGetInfo)" +
+          "".join("\n       " + m for m in grid_impl))
     loops = cycles(edges)
     check(not loops, "the include graph has no cycle" + "".join("\n       " + " -> ".join(c) for c in loops))
     graph_calls = calls()

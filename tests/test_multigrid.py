@@ -23,7 +23,7 @@ CASES = {
     "linear (3-D)": ["-model", "linear", "-linear_M", "-1,0,0.2,0.5,-1,0,0,0.5,-1", "-grid_n", "24", "-grid_lo", "-5", "-grid_hi", "5"],
     "inference (2-D)": ["-model", "inference", "-grid_n", "64"],
     "population (3-D)": ["-model", "population", "-grid_n", "24"],
-    "hebbian (3-D, input/hebbian.opts)": ["-options_file", "../input/hebbian.opts"],
+    "hebbian (3-D, input/hebbian.opts)": ["-options_file", "../input/hebbian.opts", "-fp_order", "2"],  # the file states 4
     "expr (2-D)": EXPR,
 }
 ITS = re.compile(r"Linear (?:stationary_ )?solve (converged|did not converge) due to (\w+) iterations (\d+)")

@@ -133,16 +133,18 @@ static PetscErrorCode CheckDensity(PetscInt *failures) {
   PetscCall(Check((PetscBool)(bad == 0 && ItGridCellCount(grid) == 720),
                   "natural and marginal indices of 720 cells (wrong ones)", bad, 0, failures));
   PetscCall(ItGridMarginalLayout(grid, mask, &size, &cell));
-  PetscCall(Check((PetscBool)(size == 80 && cell == grid->h[0] * grid->h[2]),
-                  "marginal over (v, r2): 80 cells", size, 80, failures));
+  PetscCall(Check(
+      (PetscBool)(size == 80 && cell == ItGridGetInfo(grid)->h[0] * ItGridGetInfo(grid)->h[2]),
+      "marginal over (v, r2): 80 cells", size, 80, failures));
   /* a uniform density 1/|box| has the entropy ln |box|: 720 equal terms, round-off far below 1e-12
    */
   PetscCall(PetscMalloc1(720, &uniform));
-  for (PetscInt k = 0; k < 720; k++) uniform[k] = 1 / (720 * grid->cell_volume);
-  S = ItGridEntropyOf(uniform, 720, grid->cell_volume);
-  PetscCall(Check((PetscBool)(PetscAbsReal(S - PetscLogReal(720 * grid->cell_volume)) < 1e-12),
-                  "entropy of a uniform density", S, PetscLogReal(720 * grid->cell_volume),
-                  failures));
+  for (PetscInt k = 0; k < 720; k++) uniform[k] = 1 / (720 * ItGridGetInfo(grid)->cell_volume);
+  S = ItGridEntropyOf(uniform, 720, ItGridGetInfo(grid)->cell_volume);
+  PetscCall(Check(
+      (PetscBool)(PetscAbsReal(S - PetscLogReal(720 * ItGridGetInfo(grid)->cell_volume)) < 1e-12),
+      "entropy of a uniform density", S, PetscLogReal(720 * ItGridGetInfo(grid)->cell_volume),
+      failures));
   PetscCall(PetscFree(uniform));
   PetscCall(ItGridDestroy(&grid));
   PetscCall(ItModelDestroy(&model));

@@ -57,11 +57,11 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures) {
    owned cells the product of the owned widths, and every cell owned once
    over the ranks. */
 static PetscErrorCode CheckGridInfo(PetscInt *failures) {
-  ItModel    model;
-  ItGrid     grid;
-  ItGridInfo info;
-  PetscInt   owned = 1, total, ok = 1;
-  PetscReal  volume = 1;
+  ItModel           model;
+  ItGrid            grid;
+  const ItGridInfo *info;
+  PetscInt          owned = 1, total, ok = 1;
+  PetscReal         volume = 1;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsClear(NULL));
@@ -75,22 +75,22 @@ static PetscErrorCode CheckGridInfo(PetscInt *failures) {
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
   PetscCall(ItModelSetFromOptions(model));
   PetscCall(ItGridCreate(model, &grid));
-  PetscCall(ItGridGetInfo(grid, &info));
-  for (PetscInt a = 0; a < info.dim; a++) {
-    ok &= info.n[a] == 10 + 2 * a && info.lo[a] == -2 && info.hi[a] == 2;
-    ok &= PetscAbsReal(info.h[a] - 4.0 / info.n[a]) <= 1e-15;
-    volume *= info.h[a];
-    owned *= info.xm[a];
+  info = ItGridGetInfo(grid);
+  for (PetscInt a = 0; a < info->dim; a++) {
+    ok &= info->n[a] == 10 + 2 * a && info->lo[a] == -2 && info->hi[a] == 2;
+    ok &= PetscAbsReal(info->h[a] - 4.0 / info->n[a]) <= 1e-15;
+    volume *= info->h[a];
+    owned *= info->xm[a];
   }
-  for (PetscInt a = info.dim; a < IT_MAX_DIM; a++) ok &= info.n[a] == 1 && info.xm[a] == 1;
-  PetscCallMPI(MPI_Allreduce(&info.nlocal, &total, 1, MPIU_INT, MPI_SUM, info.comm));
-  ok &= info.dim == 3 && owned == info.nlocal && total == 10 * 12 * 14;
-  ok &= PetscAbsReal(info.cell_volume - volume) <= 1e-15 * volume;
+  for (PetscInt a = info->dim; a < IT_MAX_DIM; a++) ok &= info->n[a] == 1 && info->xm[a] == 1;
+  PetscCallMPI(MPI_Allreduce(&info->nlocal, &total, 1, MPIU_INT, MPI_SUM, info->comm));
+  ok &= info->dim == 3 && owned == info->nlocal && total == 10 * 12 * 14;
+  ok &= PetscAbsReal(info->cell_volume - volume) <= 1e-15 * volume;
   if (!ok) (*failures)++;
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "%s grid info: 10 x 12 x 14 cells, %" PetscInt_FMT
                         " owned in all, cell volume %g\n",
-                        ok ? "ok  " : "FAIL", total, (double)info.cell_volume));
+                        ok ? "ok  " : "FAIL", total, (double)info->cell_volume));
   PetscCall(ItGridDestroy(&grid));
   PetscCall(ItModelDestroy(&model));
   PetscCall(PetscOptionsClear(NULL));

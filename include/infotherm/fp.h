@@ -40,6 +40,7 @@ PetscErrorCode ItFPApplyFaces(ItFaces faces, Vec p, Vec Lp);
 /* The fourth-order operator (-fp_order 4) scale (shift I - L), matrix-free,
    with an optional pinned row (global index, -1: none). */
 PetscInt       ItFacesGetOrder(ItFaces faces);
+PetscErrorCode ItFacesGetResolution(ItFaces faces, PetscReal *rho);
 PetscErrorCode ItFPCreateShiftedFree(ItFaces faces, Mat *A);
 PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, const PetscInt c[],
                                      const PetscScalar pl[]);
@@ -82,8 +83,9 @@ PetscErrorCode ItFPDestroy(ItFP *fp);
 /* Offset of the low face of owned cell c along `axis` in the face arrays: the
    owned box with one more face along `axis`. */
 static inline PetscInt ItFPFaceOffset(ItGrid grid, PetscInt axis, const PetscInt c[]) {
-  PetscInt m[IT_MAX_DIM];
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          m[IT_MAX_DIM];
 
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) m[a] = grid->xm[a] + (a == axis);
-  return ItGridBoxOffset(grid->xs, m, c);
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) m[a] = info->xm[a] + (a == axis);
+  return ItGridBoxOffset(info->xs, m, c);
 }

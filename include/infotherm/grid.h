@@ -15,10 +15,14 @@
 
 typedef struct _p_ItGrid *ItGrid;
 
-struct _p_ItGrid {
+/* The grid's read-only view (like PETSc's DMDALocalInfo): its geometry, this
+   rank's part and its boundaries. The grid itself is opaque
+   (include/infotherm/private/gridimpl.h, for src/grid only); code elsewhere
+   reads this view and cannot change the grid. Axes beyond dim: n = xm = gxm
+   = 1, xs = gxs = 0. */
+typedef struct {
   MPI_Comm  comm;
-  DM        da;
-  DM        da_matrix; /* width 1 for the assembled matrices when width > 1, else NULL */
+  DM        da; /* the DMDA: vectors, ghost exchange, matrices of width 1 */
   PetscInt  dim;
   PetscInt  n[IT_MAX_DIM];
   PetscReal lo[IT_MAX_DIM], hi[IT_MAX_DIM], h[IT_MAX_DIM];
@@ -32,28 +36,22 @@ struct _p_ItGrid {
   PetscInt  order_fp;          /* the operator's order, -fp_order: 2 or 4 */
   PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
+  PetscReal resolution;        /* -fp_resolution: the same for h^2 |dA/dx| / D */
   /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
      threshold_reset the reset point and the refractory time */
   ItBoundaryKind boundary[IT_MAX_DIM];
   PetscReal      reset[IT_MAX_DIM], refractory[IT_MAX_DIM];
   PetscBool      threshold; /* some axis is threshold_reset */
-};
-
-/* A read-only view of a grid's geometry and of this rank's part (like
-   DMDALocalInfo), for code outside src/grid that needs no more
-   (src/grid/info.c). Axes beyond dim: n = 1, xs = 0, xm = 1. */
-typedef struct {
-  MPI_Comm  comm;
-  PetscInt  dim;
-  PetscInt  n[IT_MAX_DIM];
-  PetscReal lo[IT_MAX_DIM], hi[IT_MAX_DIM], h[IT_MAX_DIM];
-  PetscReal cell_volume;
-  PetscInt  xs[IT_MAX_DIM], xm[IT_MAX_DIM]; /* the owned corner and widths */
-  PetscInt  nlocal, rstart;                 /* owned cells, global index of the first */
-  PetscInt  order;                          /* the operator's order, -fp_order */
 } ItGridInfo;
 
-PetscErrorCode ItGridGetInfo(ItGrid grid, ItGridInfo *info);
+/* The grid's view, valid as long as the grid. Not collective; costs nothing
+   (the view is the grid's first member, as a PETSc object starts with its
+   header), so hot loops may call it. */
+static inline const ItGridInfo *ItGridGetInfo(ItGrid grid) {
+  return (const ItGridInfo *)grid;
+}
+/* The width-1 DMDA for the assembled matrices when the stencil is wider, else NULL. */
+DM             ItGridGetMatrixDM(ItGrid grid);
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridSetUp(ItGrid grid);
@@ -102,28 +100,31 @@ PetscErrorCode ItGridRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
 
 /* Centre of cell `index` along `axis`. */
 static inline PetscReal ItGridCoordinate(ItGrid grid, PetscInt axis, PetscInt index) {
-  return grid->lo[axis] + (index + 0.5) * grid->h[axis];
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  return info->lo[axis] + (index + 0.5) * info->h[axis];
 }
 
 /* The first owned cell (c = the owned corner); its offset 0, or nlocal when
    this rank owns none. The owned cells are visited in storage order. */
 static inline PetscInt ItGridFirstOwned(ItGrid grid, PetscInt c[]) {
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = grid->xs[a];
-  return grid->nlocal > 0 ? 0 : grid->nlocal;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = info->xs[a];
+  return info->nlocal > 0 ? 0 : info->nlocal;
 }
 
 /* The next owned cell in the owned array's (storage) order. */
 static inline void ItGridNextOwned(ItGrid grid, PetscInt c[]) {
-  for (PetscInt k = 0; k < grid->dim; k++) {
-    const PetscInt a = grid->order[k];
-    if (++c[a] < grid->xs[a] + grid->xm[a]) return;
-    c[a] = grid->xs[a];
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  for (PetscInt k = 0; k < info->dim; k++) {
+    const PetscInt a = info->order[k];
+    if (++c[a] < info->xs[a] + info->xm[a]) return;
+    c[a] = info->xs[a];
   }
 }
 
 /* Visit every owned cell: c[] the global cell index, l the offset in the owned array. */
 #define ItGridForOwned(grid, c, l)                                                                 \
-  for (PetscInt c[IT_MAX_DIM], l = ItGridFirstOwned(grid, c); l < (grid)->nlocal;                  \
+  for (PetscInt c[IT_MAX_DIM], l = ItGridFirstOwned(grid, c); l < ItGridGetInfo(grid)->nlocal;     \
        l++, ItGridNextOwned(grid, c))
 
 /* Offset of a cell in an array over the box [start, start + width) per axis (axis 0 fastest). */
@@ -139,10 +140,11 @@ static inline PetscInt ItGridBoxOffset(const PetscInt start[], const PetscInt wi
    [start, start + width) per axis (order[0] fastest). */
 static inline PetscInt ItGridStorageOffset(ItGrid grid, const PetscInt start[],
                                            const PetscInt width[], const PetscInt c[]) {
-  PetscInt offset = 0;
+  const ItGridInfo *info   = ItGridGetInfo(grid);
+  PetscInt          offset = 0;
 
-  for (PetscInt k = grid->dim - 1; k >= 0; k--) { /* order[dim..] are axes of one cell */
-    const PetscInt a = grid->order[k];
+  for (PetscInt k = info->dim - 1; k >= 0; k--) { /* order[dim..] are axes of one cell */
+    const PetscInt a = info->order[k];
     offset           = offset * width[a] + (c[a] - start[a]);
   }
   return offset;
@@ -150,26 +152,29 @@ static inline PetscInt ItGridStorageOffset(ItGrid grid, const PetscInt start[],
 
 /* Offset of a cell in a ghosted local array. */
 static inline PetscInt ItGridGhostedOffset(ItGrid grid, const PetscInt c[]) {
-  return ItGridStorageOffset(grid, grid->gxs, grid->gxm, c);
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  return ItGridStorageOffset(grid, info->gxs, info->gxm, c);
 }
 
 /* Offset of an owned cell in the owned (global vector's local) array. */
 static inline PetscInt ItGridOwnedOffset(ItGrid grid, const PetscInt c[]) {
-  return ItGridStorageOffset(grid, grid->xs, grid->xm, c);
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  return ItGridStorageOffset(grid, info->xs, info->xm, c);
 }
 
 /* Index of a cell in the natural (row-major, axis 0 fastest) order of the whole grid. */
 static inline PetscInt ItGridNaturalIndex(ItGrid grid, const PetscInt c[]) {
   const PetscInt zero[IT_MAX_DIM] = {0};
 
-  return ItGridBoxOffset(zero, grid->n, c);
+  return ItGridBoxOffset(zero, ItGridGetInfo(grid)->n, c);
 }
 
 /* Number of cells of the whole grid. */
 static inline PetscInt ItGridCellCount(ItGrid grid) {
-  PetscInt count = 1;
+  const ItGridInfo *info  = ItGridGetInfo(grid);
+  PetscInt          count = 1;
 
-  for (PetscInt a = 0; a < grid->dim; a++) count *= grid->n[a];
+  for (PetscInt a = 0; a < info->dim; a++) count *= info->n[a];
   return count;
 }
 
@@ -183,21 +188,23 @@ PetscErrorCode ItGridMarginalLayout(ItGrid grid, const PetscBool mask[], PetscIn
 
 /* The cell c of a natural index; axes beyond dim (one cell each) get 0. */
 static inline void ItGridNaturalCell(ItGrid grid, PetscInt index, PetscInt c[]) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
-    c[i] = index % grid->n[i];
-    index /= grid->n[i];
+    c[i] = index % info->n[i];
+    index /= info->n[i];
   }
 }
 
 /* Index of cell c in the marginal over the axes in mask (0 for an empty mask). */
 static inline PetscInt ItGridMarginalIndex(ItGrid grid, const PetscBool mask[],
                                            const PetscInt c[]) {
-  PetscInt index = 0, stride = 1;
+  const ItGridInfo *info  = ItGridGetInfo(grid);
+  PetscInt          index = 0, stride = 1;
 
-  for (PetscInt i = 0; i < grid->dim; i++)
+  for (PetscInt i = 0; i < info->dim; i++)
     if (mask[i]) {
       index += c[i] * stride;
-      stride *= grid->n[i];
+      stride *= info->n[i];
     }
   return index;
 }

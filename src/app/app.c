@@ -10,22 +10,23 @@
    grid, with the parameters at t = 0) or a snapshot (read on the run's grid,
    then restricted to a coarser one by summing children). Collective. */
 PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss) {
-  PetscBool none, stationary;
-  PetscReal residual;
-  PetscInt  its;
-  Vec       fine;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscBool         none, stationary;
+  PetscReal         residual;
+  PetscInt          its;
+  Vec               fine;
 
   PetscFunctionBegin;
   *pss = NULL;
   PetscCall(PetscStrcmp(app->kl_reference, "none", &none));
   PetscCall(PetscStrcmp(app->kl_reference, "stationary", &stationary));
   if (none) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(DMCreateGlobalVector(grid->da, pss));
+  PetscCall(DMCreateGlobalVector(info->da, pss));
   if (stationary) {
     PetscCall(ItSolveStationary(grid, app->model, 0, *pss, &residual, &its));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(DMCreateGlobalVector(app->grid->da, &fine));
+  PetscCall(DMCreateGlobalVector(ItGridGetInfo(app->grid)->da, &fine));
   PetscCall(ItInitReadDensity(app->grid, app->model, "-kl_reference", app->kl_reference, fine));
   if (grid == app->grid)
     PetscCall(VecCopy(fine, *pss));
@@ -61,13 +62,14 @@ static PetscErrorCode ItAppDiagnostics(ItApp *app) {
 /* A box whose width overflows (-grid_lo -1e308 -grid_hi 1e308) has
    coordinates and drifts that are not finite: named here, not as a drift. */
 static PetscErrorCode ItAppCheckBoxWidth(ItGrid grid) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCheck(!PetscIsInfOrNanReal(grid->hi[i] - grid->lo[i]) && !PetscIsInfOrNanReal(grid->h[i]),
-               grid->comm, PETSC_ERR_USER_INPUT,
+  for (PetscInt i = 0; i < info->dim; i++)
+    PetscCheck(!PetscIsInfOrNanReal(info->hi[i] - info->lo[i]) && !PetscIsInfOrNanReal(info->h[i]),
+               info->comm, PETSC_ERR_USER_INPUT,
                "-grid_lo/-grid_hi: the box of axis %" PetscInt_FMT
                " ([%g, %g]) is wider than a double can hold; give a finite width",
-               i + 1, (double)grid->lo[i], (double)grid->hi[i]);
+               i + 1, (double)info->lo[i], (double)info->hi[i]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -92,9 +94,10 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItAppCheckOptions(app));
   if (strcmp(app->command,
              "info")) { /* info estimates the memory, allocates nothing of grid size */
-    PetscCall(DMCreateGlobalVector(app->grid->da, &app->p));
+    PetscCall(DMCreateGlobalVector(ItGridGetInfo(app->grid)->da, &app->p));
     PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
-    ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)app->grid->nlocal * sizeof(PetscScalar));
+    ItMemoryAdd(IT_MEMORY_DENSITY,
+                (PetscReal)ItGridGetInfo(app->grid)->nlocal * sizeof(PetscScalar));
     PetscCall(ItAppDiagnostics(app));
   }
   type = ItModelGetTypeName(app->model);
@@ -178,7 +181,7 @@ PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscFunctionBegin;
   app->boundary_mass = PetscMax(app->boundary_mass, ItDiagGetBoundaryMass(app->diag));
   ItDiagGetWallMass(app->diag, wall);
-  for (PetscInt k = 0; k < 2 * app->grid->dim; k++)
+  for (PetscInt k = 0; k < 2 * ItGridGetInfo(app->grid)->dim; k++)
     app->wall_mass[k] = PetscMax(app->wall_mass[k], wall[k]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -222,11 +225,12 @@ static PetscErrorCode ItAppWarnBox(ItApp *app) {
     app->warned = PETSC_TRUE;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  for (PetscInt k = 0; k < 2 * app->grid->dim; k++) top = PetscMax(top, app->wall_mass[k]);
-  for (PetscInt n = 0; top > 0 && n < 2 * app->grid->dim; n++) {
+  for (PetscInt k = 0; k < 2 * ItGridGetInfo(app->grid)->dim; k++)
+    top = PetscMax(top, app->wall_mass[k]);
+  for (PetscInt n = 0; top > 0 && n < 2 * ItGridGetInfo(app->grid)->dim; n++) {
     PetscInt best = -1;
     size_t   len;
-    for (PetscInt k = 0; k < 2 * app->grid->dim; k++)
+    for (PetscInt k = 0; k < 2 * ItGridGetInfo(app->grid)->dim; k++)
       if (!used[k] && app->wall_mass[k] >= 0.1 * top &&
           (best < 0 || app->wall_mass[k] > app->wall_mass[best]))
         best = k;
@@ -259,13 +263,14 @@ static PetscErrorCode ItAppSummarySensor(ItApp *app, json_t **sensor) {
 
 /* The grid for summary.json: cells, lower and upper walls per axis. */
 static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
-  json_t *n, *lo, *hi;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  json_t           *n, *lo, *hi;
 
   PetscFunctionBegin;
   PetscCall(ItJSONPack(&n, "[]"));
-  for (PetscInt i = 0; i < grid->dim; i++) PetscCall(ItJSONAppend(n, json_integer(grid->n[i])));
-  PetscCall(ItJSONRealArray(grid->dim, grid->lo, &lo));
-  PetscCall(ItJSONRealArray(grid->dim, grid->hi, &hi));
+  for (PetscInt i = 0; i < info->dim; i++) PetscCall(ItJSONAppend(n, json_integer(info->n[i])));
+  PetscCall(ItJSONRealArray(info->dim, info->lo, &lo));
+  PetscCall(ItJSONRealArray(info->dim, info->hi, &hi));
   PetscCall(ItJSONPack(object, "{s:o, s:o, s:o}", "n", n, "lo", lo, "hi", hi));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -328,7 +333,7 @@ static PetscErrorCode ItAppSummaryWalls(ItApp *app, json_t *root) {
 
   PetscFunctionBegin;
   PetscCall(ItJSONPack(&walls, "{}"));
-  for (PetscInt a = 0; a < app->grid->dim; a++) {
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim; a++) {
     json_t *pair;
     PetscCall(ItJSONRealArray(2, &app->wall_mass[2 * a], &pair));
     PetscCall(ItJSONSet(walls, ItModelGetVariableName(app->model, a), pair));

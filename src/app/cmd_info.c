@@ -10,11 +10,11 @@ PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(ItModelView(app->model, PETSC_VIEWER_STDOUT_WORLD));
   PetscCall(ItGridView(app->grid, PETSC_VIEWER_STDOUT_WORLD));
-  for (PetscInt i = 0; i < app->grid->dim; i++)
+  for (PetscInt i = 0; i < ItGridGetInfo(app->grid)->dim; i++)
     PetscCall(PetscSynchronizedPrintf(
         PETSC_COMM_WORLD, "%s  rank %d owns %s in cells [%" PetscInt_FMT ", %" PetscInt_FMT ")\n",
-        i ? "" : "", rank, ItModelGetVariableName(app->model, i), app->grid->xs[i],
-        app->grid->xs[i] + app->grid->xm[i]));
+        i ? "" : "", rank, ItModelGetVariableName(app->model, i), ItGridGetInfo(app->grid)->xs[i],
+        ItGridGetInfo(app->grid)->xs[i] + ItGridGetInfo(app->grid)->xm[i]));
   PetscCall(PetscSynchronizedFlush(PETSC_COMM_WORLD, PETSC_STDOUT));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "output directory: %s\n", app->output_dir));
   PetscCall(ItAppViewMemory(app));

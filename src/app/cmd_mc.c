@@ -153,7 +153,7 @@ static PetscErrorCode ItAppMCParam(ItApp *app, PetscInt *index, PetscReal *value
    times, handed to the cross-check for the solver's error. */
 static PetscErrorCode ItAppCrosscheckSolverError(ItApp *app, ItCrosscheck cc, PetscInt n,
                                                  const PetscReal t[]) {
-  const PetscInt ncol = ItDiagGetColumnCount(app->diag), d = app->grid->dim;
+  const PetscInt ncol = ItDiagGetColumnCount(app->diag), d = ItGridGetInfo(app->grid)->dim;
   const PetscInt nlevel                     = ItEstimateGetLevelCount(app->estimate);
   PetscReal     *values[IT_ESTIMATE_NLEVEL] = {NULL}, *cov[IT_ESTIMATE_NLEVEL] = {NULL};
 

@@ -59,11 +59,11 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscFunctionBegin;
   PetscCall(PetscStrcmp(file, "auto", &isauto));
   if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
-  for (PetscInt a = 0; a < app->grid->dim; a++) /* doc/physics.md §8.2 */
-    PetscCheck(app->grid->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim; a++) /* doc/physics.md §8.2 */
+    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-restart with a refractory time (%g): a checkpoint does not hold the outflux of "
                "the last refractory time; drop -restart and run from t = 0",
-               (double)app->grid->refractory[a]);
+               (double)ItGridGetInfo(app->grid)->refractory[a]);
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   PetscCall(PetscMalloc1(nstate, &state));
   PetscCall(
@@ -142,7 +142,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   /* under -post_ranks the post ranks write the rows, with their _err columns */
   if (estimate && !ItPostSolverOnly()) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
   PetscCall(VecDuplicate(app->p, &app->good));
-  ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)app->grid->nlocal * sizeof(PetscScalar));
+  ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)ItGridGetInfo(app->grid)->nlocal * sizeof(PetscScalar));
   PetscCall(VecCopy(app->p, app->good));
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step = app->settings.restarted ? app->settings.step0 : 0;

@@ -130,8 +130,8 @@ static PetscErrorCode ItAppSpectrumTable(ItApp *app, ItSpectrum s, PetscReal *co
       PetscCall(ItJSONSet(final, key, ItJSONReal(row[2])));
     }
     if (coarse)
-      PetscCall(ItAppSpectrumEstimateRate(app->grid->order_fp, k, count, &row[1], coarse, final,
-                                          untrusted, &row[5]));
+      PetscCall(ItAppSpectrumEstimateRate(ItGridGetInfo(app->grid)->order_fp, k, count, &row[1],
+                                          coarse, final, untrusted, &row[5]));
     if (quiet) continue;
     if (row[2] != 0)
       PetscCall(PetscPrintf(PETSC_COMM_WORLD,

@@ -31,7 +31,7 @@ PetscErrorCode ItAppHelpStepper(ItApp *app) {
 
   PetscFunctionBegin;
   PetscCall(TSCreate(PETSC_COMM_WORLD, &ts));
-  PetscCall(TSSetDM(ts, app->grid->da));
+  PetscCall(TSSetDM(ts, ItGridGetInfo(app->grid)->da));
   PetscCall(TSSetType(ts, TSARKIMEX));
   PetscCall(TSGetSNES(ts, &snes));
   PetscCall(SNESGetKSP(snes, &ksp));

@@ -57,7 +57,8 @@ static PetscReal ItMemoryPerUnknown(const char command[], PetscInt dim) {
 
 static PetscReal ItMemoryOptionBytes(ItGrid grid, const char command[], PetscReal share,
                                      PetscReal size) {
-  PetscInt nev = 4, particles = 100000;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          nev = 4, particles = 100000;
 
   if (!strcmp(command, "spectrum")) {
     PetscOptionsGetInt(NULL, NULL, "-spectrum_nev", &nev, NULL);
@@ -66,7 +67,7 @@ static PetscReal ItMemoryOptionBytes(ItGrid grid, const char command[], PetscRea
   if (!strcmp(command, "mc") || !strcmp(command, "crosscheck")) {
     PetscOptionsGetInt(NULL, NULL, "-mc_particles", &particles, NULL);
     return PetscCeilReal((PetscReal)PetscMax(particles, 0) / size) *
-           IT_MEMORY_PER_PARTICLE_VARIABLE * (PetscReal)grid->dim;
+           IT_MEMORY_PER_PARTICLE_VARIABLE * (PetscReal)info->dim;
   }
   return 0;
 }
@@ -75,18 +76,20 @@ static PetscReal ItMemoryOptionBytes(ItGrid grid, const char command[], PetscRea
    when they do not divide evenly) times the bytes per unknown, plus the base
    and what the options add (ItMemoryOptionBytes). Not collective. */
 static PetscReal ItMemoryEstimateOn(ItGrid grid, const char command[], PetscReal size) {
-  PetscReal cells = 1, share;
+  const ItGridInfo *info  = ItGridGetInfo(grid);
+  PetscReal         cells = 1, share;
 
-  for (PetscInt i = 0; i < grid->dim; i++) cells *= (PetscReal)grid->n[i];
+  for (PetscInt i = 0; i < info->dim; i++) cells *= (PetscReal)info->n[i];
   share = PetscCeilReal(cells / size);
-  return ItMemoryPerRank + share * ItMemoryPerUnknown(command, grid->dim) +
+  return ItMemoryPerRank + share * ItMemoryPerUnknown(command, info->dim) +
          ItMemoryOptionBytes(grid, command, share, size);
 }
 
 static PetscReal ItMemoryEstimate(ItGrid grid, const char command[]) {
-  PetscMPIInt size;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscMPIInt       size;
 
-  MPI_Comm_size(grid->comm, &size);
+  MPI_Comm_size(info->comm, &size);
   return ItMemoryEstimateOn(grid, command, (PetscReal)size);
 }
 
@@ -152,7 +155,7 @@ PetscErrorCode ItAppCheckMemory(ItApp *app) {
                "unknown%s) but a node has %.3g %s per rank (%d rank(s) per node): use more nodes, "
                "a coarser -grid_n%s, or -memory_check false",
                command, (double)need_v, need_u, (double)ItGridCellCount(app->grid), size,
-               (double)ItMemoryPerUnknown(command, app->grid->dim),
+               (double)ItMemoryPerUnknown(command, ItGridGetInfo(app->grid)->dim),
                extra > 0 ? ", and what -mc_particles or -spectrum_nev add" : "", (double)have_v,
                have_u, ranks, extra > 0 ? ", fewer -mc_particles or -spectrum_nev" : "");
   }
@@ -231,7 +234,7 @@ static PetscErrorCode ItAppViewMemoryComponents(ItApp *app) {
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per unknown by component (estimate, bytes):"));
   for (size_t k = 0; k < 2; k++) {
     PetscReal bytes[IT_MEMORY_PARTS], sum = 0;
-    ItMemoryComponentEstimate(commands[k], app->grid->dim, bytes);
+    ItMemoryComponentEstimate(commands[k], ItGridGetInfo(app->grid)->dim, bytes);
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s %s:", k ? ";" : "", commands[k]));
     for (PetscInt j = 1; j < IT_MEMORY_PARTS; j++) { /* the program is per rank, not per unknown */
       if (bytes[j] <= 0) continue;
@@ -273,7 +276,7 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
     unit                 = ItMemoryUnit(need, &value);
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, " %s %.3g %s (%.0f B per unknown);", commands[k],
                           (double)value, unit,
-                          (double)ItMemoryPerUnknown(commands[k], app->grid->dim)));
+                          (double)ItMemoryPerUnknown(commands[k], ItGridGetInfo(app->grid)->dim)));
   }
   unit = ItMemoryUnit(have, &value);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, " the node has %.3g %s per rank (%d rank(s) per node)",

@@ -137,8 +137,9 @@ static PetscErrorCode ItAppClosestOption(ItApp *app, const char name[], char clo
     PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
     ItAppCloser(name, param, &best, distance);
   }
-  for (PetscInt f = 0; f < 2 * app->grid->dim; f++) { /* a model's formulas (-expr_drift_v) */
-    const PetscInt d = app->grid->dim;
+  for (PetscInt f = 0; f < 2 * ItGridGetInfo(app->grid)->dim;
+       f++) { /* a model's formulas (-expr_drift_v) */
+    const PetscInt d = ItGridGetInfo(app->grid)->dim;
     PetscCall(ItModelGetCoefficientOption(app->model, f % d, (PetscBool)(f >= d), formula[f],
                                           sizeof(formula[f])));
     if (formula[f][0]) ItAppCloser(name, formula[f] + 1, &best, distance);

@@ -106,7 +106,7 @@ static PetscErrorCode ItPostRanges(ItApp *app, Vec *natural, PetscInt **range) {
   PetscInt mine[2];
 
   PetscFunctionBegin;
-  PetscCall(DMDACreateNaturalVector(app->grid->da, natural));
+  PetscCall(DMDACreateNaturalVector(ItGridGetInfo(app->grid)->da, natural));
   PetscCall(VecGetOwnershipRange(*natural, &mine[0], &mine[1]));
   PetscCall(PetscMalloc1(2 * ItPost.world_size, range));
   PetscCallMPI(MPI_Allgather(mine, 2, MPIU_INT, *range, 2, MPIU_INT, MPI_COMM_WORLD));
@@ -130,8 +130,10 @@ static PetscErrorCode ItPostSend(ItPostLink *link, const PetscReal header[], Vec
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Waitall(ItPost.K, link->request[slot], MPI_STATUSES_IGNORE));
-  PetscCall(DMDAGlobalToNaturalBegin(link->app->grid->da, p, INSERT_VALUES, link->natural));
-  PetscCall(DMDAGlobalToNaturalEnd(link->app->grid->da, p, INSERT_VALUES, link->natural));
+  PetscCall(DMDAGlobalToNaturalBegin(ItGridGetInfo(link->app->grid)->da, p, INSERT_VALUES,
+                                     link->natural));
+  PetscCall(
+      DMDAGlobalToNaturalEnd(ItGridGetInfo(link->app->grid)->da, p, INSERT_VALUES, link->natural));
   PetscCall(VecGetArrayRead(link->natural, &a));
   for (PetscMPIInt q = 0; q < ItPost.K; q++) {
     const PetscInt start = link->range[2 * ItPost.world_rank];
@@ -302,8 +304,10 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output,
       if (s == 0) PetscCall(PetscArraycpy(header, buf, IT_POST_HEADER));
     }
     PetscCall(VecRestoreArray(link->natural, &a));
-    PetscCall(DMDANaturalToGlobalBegin(app->grid->da, link->natural, INSERT_VALUES, app->p));
-    PetscCall(DMDANaturalToGlobalEnd(app->grid->da, link->natural, INSERT_VALUES, app->p));
+    PetscCall(DMDANaturalToGlobalBegin(ItGridGetInfo(app->grid)->da, link->natural, INSERT_VALUES,
+                                       app->p));
+    PetscCall(
+        DMDANaturalToGlobalEnd(ItGridGetInfo(app->grid)->da, link->natural, INSERT_VALUES, app->p));
     switch ((int)header[0]) {
     case IT_POST_OUTPUT:
       PetscCall(output(app, header[1], (PetscInt)header[3], app->p, (PetscBool)(header[4] != 0),
@@ -377,11 +381,12 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
   }
   PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-post_ranks %d: at most 64 post ranks", ItPost.K);
-  for (PetscInt a = 0; a < app->grid->dim; a++) /* the compartment lives with the solver */
-    PetscCheck(app->grid->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim;
+       a++) /* the compartment lives with the solver */
+    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-post_ranks with a refractory time (%g): the refractory compartment's history "
                "stays on the solver ranks; drop -post_ranks",
-               (double)app->grid->refractory[a]);
+               (double)ItGridGetInfo(app->grid)->refractory[a]);
   PetscCall(ItPostRanges(app, &link.natural, &link.range));
   PetscCall(VecGetLocalSize(link.natural, &link.nlocal));
   if (ItPost.post)

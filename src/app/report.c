@@ -20,9 +20,10 @@ PetscErrorCode ItAppReportStart(ItApp *app) {
   PetscFunctionBegin;
   if (!ItAppReporting(app)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  for (PetscInt i = 0; i < app->grid->dim; i++) {
+  for (PetscInt i = 0; i < ItGridGetInfo(app->grid)->dim; i++) {
     char axis[32];
-    PetscCall(PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? "x" : "", app->grid->n[i]));
+    PetscCall(PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? "x" : "",
+                            ItGridGetInfo(app->grid)->n[i]));
     PetscCall(PetscStrlcat(cells, axis, sizeof(cells)));
   }
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

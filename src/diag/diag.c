@@ -146,11 +146,12 @@ const ItOptionName ItDiagOptionNames[] = {{"sensor", 0},      {"bits", IT_OPTION
 
 /* -sensor, -bits, -temperature, -time_unit, -atp_kT. */
 static PetscErrorCode ItDiagReadOptions(ItDiag g) {
-  const PetscInt d = g->grid->dim;
-  char          *sensor[IT_MAX_DIM];
-  PetscInt       nsensor = IT_MAX_DIM;
-  PetscBool      set;
-  MPI_Comm       comm = g->grid->comm;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d    = info->dim;
+  char             *sensor[IT_MAX_DIM];
+  PetscInt          nsensor = IT_MAX_DIM;
+  PetscBool         set;
+  MPI_Comm          comm = info->comm;
 
   PetscFunctionBegin;
   g->atp_kT = 20;
@@ -197,7 +198,8 @@ static PetscErrorCode ItDiagReadOptions(ItDiag g) {
 static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool information,
                                            const char format[]) {
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < g->grid->dim; a++)
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  for (PetscInt a = 0; a < info->dim; a++)
     PetscCall(ItDiagAddColumn(g, &index[a], information, format,
                               ItModelGetVariableName(g->model, a), ""));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -205,8 +207,9 @@ static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool
 
 /* The columns, in the order of doc/physics.md §3. */
 static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
-  const PetscInt d   = g->grid->dim;
-  ItDiagColumns *col = &g->col;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d    = info->dim;
+  ItDiagColumns    *col  = &g->col;
 
   PetscFunctionBegin;
   for (PetscInt *c = (PetscInt *)col; c < (PetscInt *)(col + 1); c++) *c = -1;
@@ -228,7 +231,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
                                   ItModelGetVariableName(g->model, a),
                                   ItModelGetVariableName(g->model, b)));
   }
-  if (g->grid->threshold) {
+  if (info->threshold) {
     PetscCall(ItDiagAddColumn(g, &col->firing_rate, PETSC_FALSE, "firing_rate", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->refractory_mass, PETSC_FALSE, "refractory_mass", "", ""));
   }
@@ -237,7 +240,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
       ItDiagAddColumn(g, &col->entropy_production, PETSC_FALSE, "entropy_production", "", ""));
   PetscCall(
       ItDiagAddPerVariable(g, col->entropy_production_var, PETSC_FALSE, "entropy_production_%s"));
-  if (g->grid->threshold)
+  if (info->threshold)
     PetscCall(ItDiagAddColumn(g, &col->entropy_production_reset, PETSC_FALSE,
                               "entropy_production_reset", "", ""));
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow, PETSC_FALSE, "entropy_flow_%s"));
@@ -252,7 +255,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
     if (!g->sensor[0])
       PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
     PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
-    if (g->grid->threshold)
+    if (info->threshold)
       PetscCall(ItDiagAddColumn(g, &col->info_per_spike, PETSC_TRUE, "info_per_spike", "", ""));
   }
   PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum",
@@ -260,7 +263,7 @@ static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
   PetscCall(ItDiagAddPerVariable(g, col->entropy_flow_cum, PETSC_FALSE, "entropy_flow_%s_cum"));
   if (d > 1)
     PetscCall(ItDiagAddColumn(g, &col->info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
-  if (g->grid->threshold)
+  if (info->threshold)
     PetscCall(ItDiagAddColumn(g, &col->spike_count_cum, PETSC_FALSE, "spike_count_cum", "", ""));
   PetscCall(PetscCalloc1(g->ncol, &g->value));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -287,8 +290,9 @@ static PetscInt ItDiagAddMarginal(ItDiag g, PetscInt bits) {
 /* Every 1-D marginal, every pair's from three variables on, those of X and Y,
    and the decoder's first moment of the first variable over the cells of X. */
 static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
-  const PetscInt d     = g->grid->dim;
-  PetscInt       xmask = 0;
+  const ItGridInfo *info  = ItGridGetInfo(g->grid);
+  const PetscInt    d     = info->dim;
+  PetscInt          xmask = 0;
 
   PetscFunctionBegin;
   for (PetscInt a = 0; a < d; a++) (void)ItDiagAddMarginal(g, 1 << a);
@@ -320,8 +324,9 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
   PetscInt           ng;
 
   PetscFunctionBegin;
-  PetscCall(DMGlobalToLocalBegin(g->grid->da, reference, INSERT_VALUES, g->p_local));
-  PetscCall(DMGlobalToLocalEnd(g->grid->da, reference, INSERT_VALUES, g->p_local));
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  PetscCall(DMGlobalToLocalBegin(info->da, reference, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalEnd(info->da, reference, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnref));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, (PetscReal)ng * sizeof(PetscReal));
@@ -332,8 +337,9 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
 }
 
 PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *diag) {
-  ItDiag   g;
-  PetscInt ng;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItDiag            g;
+  PetscInt          ng;
 
   PetscFunctionBegin;
   if (!IT_DIAG_EVALUATE)
@@ -352,8 +358,8 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
   /* the faces at t = 0: a diffusion that is not positive on the box stops here, before any output
    */
   PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
-  PetscCall(DMCreateLocalVector(grid->da, &g->p_local));
-  if (grid->threshold) PetscCall(DMCreateGlobalVector(grid->da, &g->inflow));
+  PetscCall(DMCreateLocalVector(info->da, &g->p_local));
+  if (info->threshold) PetscCall(DMCreateGlobalVector(info->da, &g->inflow));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
@@ -364,8 +370,9 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
 
 /* Every marginal of the ghosted density pl, summed over the ranks (one reduction). */
 static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
-  ItGrid          grid   = g->grid;
-  const PetscReal centre = 0.5 * (grid->lo[0] + grid->hi[0]);
+  ItGrid            grid   = g->grid;
+  const ItGridInfo *info   = ItGridGetInfo(grid);
+  const PetscReal   centre = 0.5 * (info->lo[0] + info->hi[0]);
 
   PetscFunctionBegin;
   PetscCall(PetscArrayzero(g->marg_local, g->nmarg));
@@ -383,13 +390,13 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
   PetscCall(ItGridSum(grid, g->nmarg, g->marg_local, g->marg));
   for (PetscInt k = 0; k < g->nmarginal; k++) {
     const ItMarginal *m = &g->marginal[k];
-    for (PetscInt j = 0; j < m->size; j++) g->marg[m->offset + j] *= grid->cell_volume / m->cell;
+    for (PetscInt j = 0; j < m->size; j++) g->marg[m->offset + j] *= info->cell_volume / m->cell;
   }
   if (g->col.decoding_mse >= 0)
     for (PetscInt k = g->offdec; k < g->nmarg; k++)
-      g->marg[k] *= grid->cell_volume / g->marginal[g->xmarginal].cell;
+      g->marg[k] *= info->cell_volume / g->marginal[g->xmarginal].cell;
   /* ln p_X and ln p_Y once per cell of theirs, not twice per face */
-  for (PetscInt j = 0; grid->dim > 1 && j < 2; j++) {
+  for (PetscInt j = 0; info->dim > 1 && j < 2; j++) {
     const ItMarginal *m = &g->marginal[j ? g->ymarginal : g->xmarginal];
     ItDiagLog(&g->marg[m->offset], m->size, &g->lnmarg[m->offset]);
   }
@@ -399,7 +406,8 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
 /* Mass (and that of cells of negative value), -Σ p ln p, KL, moments about the box centre
    and the mass at the walls. */
 static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
-  ItGrid grid = g->grid;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   ItGridForOwned(grid, c, l) {
     const PetscInt  o    = ItGridGhostedOffset(grid, c);
@@ -412,14 +420,14 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
     if (pc > 0) local[S_PLNP] += pc * g->lnp[o];
     if (pc > 0 && g->lnref && g->lnref[o] > PETSC_MIN_REAL)
       local[S_KL] += pc * (g->lnp[o] - g->lnref[o]);
-    for (PetscInt a = 0; a < grid->dim; a++) {
-      const PetscReal x = ItGridCoordinate(grid, a, c[a]) - 0.5 * (grid->lo[a] + grid->hi[a]);
+    for (PetscInt a = 0; a < info->dim; a++) {
+      const PetscReal x = ItGridCoordinate(grid, a, c[a]) - 0.5 * (info->lo[a] + info->hi[a]);
       local[S_MOM1 + a] += x * pc;
       local[S_MOM2 + a] += x * x * pc;
       /* walls only: a circle has none, a threshold's density vanishes there by itself */
-      const PetscBool wall_lo = (PetscBool)(c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC);
+      const PetscBool wall_lo = (PetscBool)(c[a] == 0 && info->boundary[a] != IT_BOUNDARY_PERIODIC);
       const PetscBool wall_hi =
-          (PetscBool)(c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL);
+          (PetscBool)(c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_WALL);
       if (wall_lo) local[S_WALL + 2 * a] += pc;
       if (wall_hi) local[S_WALL + 2 * a + 1] += pc;
       if (wall_lo || wall_hi) wall = PETSC_TRUE;
@@ -432,23 +440,24 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
    neighbour along axis a (offset r): see the file's opening comment. */
 static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt r,
                        const PetscScalar *pl, PetscReal local[]) {
-  ItGrid           grid = g->grid;
-  const PetscReal *lo, *hi, *ilo, *ihi, inv_h = 1 / grid->h[a];
-  const PetscReal  pc = PetscRealPart(pl[o]), pr = PetscRealPart(pl[r]);
-  PetscReal        px_l = 0, px_r = 0, lnpx_l = 0, lnpx_r = 0, J;
-  PetscInt         off;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscReal  *lo, *hi, *ilo, *ihi, inv_h = 1 / info->h[a];
+  const PetscReal   pc = PetscRealPart(pl[o]), pr = PetscRealPart(pl[r]);
+  PetscReal         px_l = 0, px_r = 0, lnpx_l = 0, lnpx_r = 0, J;
+  PetscInt          off;
 
   (void)ItFacesGetAxis(g->faces, a, &lo, &hi, &ilo, &ihi);
-  if (grid->dim > 1) { /* the marginal of X (or Y) on both sides */
+  if (info->dim > 1) { /* the marginal of X (or Y) on both sides */
     const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
     PetscInt          k = ItDiagMarginalIndex(g, m, c);
     px_l                = g->marg[k];
     lnpx_l              = g->lnmarg[k];
-    c[a]                = (c[a] + 1) % grid->n[a]; /* the wrapping face of a periodic axis */
+    c[a]                = (c[a] + 1) % info->n[a]; /* the wrapping face of a periodic axis */
     k                   = ItDiagMarginalIndex(g, m, c);
     px_r                = g->marg[k];
     lnpx_r              = g->lnmarg[k];
-    c[a]                = c[a] == 0 ? grid->n[a] - 1 : c[a] - 1;
+    c[a]                = c[a] == 0 ? info->n[a] - 1 : c[a] - 1;
   }
   c[a]++;
   off = ItFPFaceOffset(grid, a, c);
@@ -461,7 +470,7 @@ static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt 
     local[S_FLOW + a] += Ji * Fh * inv_h;
     local[S_EP + a] += Ji * (Fh + g->lnp[o] - g->lnp[r]) * inv_h;
   }
-  if (grid->dim > 1 && px_l > 0 && px_r > 0)
+  if (info->dim > 1 && px_l > 0 && px_r > 0)
     local[g->sensor[a] ? S_INFO_X : S_INFO_Y] +=
         J * ((g->lnp[r] - lnpx_r) - (g->lnp[o] - lnpx_l)) * inv_h;
   if (g->lnref && g->lnref[o] > PETSC_MIN_REAL && g->lnref[r] > PETSC_MIN_REAL)
@@ -475,10 +484,11 @@ static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt 
    joins dS/dt and the reset's Π (doc/physics.md §8.3). */
 static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
                                 const PetscScalar *pl, PetscReal local[]) {
-  ItGrid           grid = g->grid;
-  const PetscReal *lo, *hi, inv_h = 1 / grid->h[a], pc = PetscRealPart(pl[o]);
-  PetscInt         off;
-  PetscReal        K, phi;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscReal  *lo, *hi, inv_h = 1 / info->h[a], pc = PetscRealPart(pl[o]);
+  PetscInt          off;
+  PetscReal         K, phi;
 
   (void)ItFacesGetAxis(g->faces, a, &lo, &hi, NULL, NULL);
   c[a]++;
@@ -486,13 +496,13 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
   c[a]--;
   K = lo[off] * pc * inv_h;
   local[S_RATE] += K;
-  if (!g->refractory) local[S_REFRACTORY] += K * grid->refractory[a]; /* stationary: ν τ_ref */
+  if (!g->refractory) local[S_REFRACTORY] += K * info->refractory[a]; /* stationary: ν τ_ref */
   if (!(pc > 0 && lo[off] > 0 && hi[off] > 0)) return;
   local[S_FLOW + a] += K * PetscLogReal(lo[off] / hi[off]);
   local[S_EP + a] += K * PetscLogReal(lo[off] / hi[off]);
   local[S_ENTROPY_RATE] += K * g->lnp[o];
   local[S_RESET] += K * g->lnp[o];
-  if (grid->dim > 1) {
+  if (info->dim > 1) {
     const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
     const PetscInt    k = ItDiagMarginalIndex(g, m, c);
     phi                 = g->marg[k] > 0 ? g->lnp[o] - g->lnmarg[k] : 0;
@@ -507,12 +517,13 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
    the marginal of the set holding the threshold_reset axes' first. */
 static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid             grid = g->grid;
+  const ItGridInfo  *info = ItGridGetInfo(grid);
   const PetscScalar *in;
   PetscInt           axis = 0;
 
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
-  while (grid->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
+  while (info->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
   if (g->refractory) { /* the compartment re-injects what crossed τ_ref before */
     PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
     PetscCall(VecScale(g->inflow, g->reinjection));
@@ -525,7 +536,7 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
     if (K == 0 || !(PetscRealPart(pl[o]) > 0)) continue;
     local[S_ENTROPY_RATE] -= K * g->lnp[o];
     local[S_RESET] -= K * g->lnp[o];
-    if (grid->dim > 1) {
+    if (info->dim > 1) {
       const ItMarginal *m = &g->marginal[g->sensor[axis] ? g->xmarginal : g->ymarginal];
       const PetscInt    k = ItDiagMarginalIndex(g, m, c);
       if (g->marg[k] > 0)
@@ -540,16 +551,17 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
 /* Every face on the high side of an owned cell but the walls: the interior
    ones, a periodic axis' wrapping one, a threshold. */
 static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
-  ItGrid grid = g->grid;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
     (void)l;
-    for (PetscInt a = 0; a < grid->dim; a++) {
+    for (PetscInt a = 0; a < info->dim; a++) {
       PetscInt r;
-      if (c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
+      if (c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
         ItDiagThresholdFace(g, a, c, o, pl, local);
-      if (c[a] == grid->n[a] - 1 && grid->boundary[a] != IT_BOUNDARY_PERIODIC) continue;
+      if (c[a] == info->n[a] - 1 && info->boundary[a] != IT_BOUNDARY_PERIODIC) continue;
       c[a]++;
       r = ItGridGhostedOffset(grid, c);
       c[a]--;
@@ -567,7 +579,8 @@ static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
    Π_a = Γ_a - Σ ln p L_a p (J_a^2/(D_a p) = J_a (F_a - ∂a ln p)), so that
    Π = dS/dt + Σ Γ_a holds exactly. Cells where p <= 0 are left out. */
 static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
-  ItGrid grid = g->grid;
+  ItGrid            grid = g->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   PetscFunctionBegin;
   PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
@@ -575,11 +588,11 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
     const PetscInt o = ItGridGhostedOffset(grid, c);
     (void)l;
     if (g->lnp[o] == PETSC_MIN_REAL) continue;
-    for (PetscInt a = 0; a < grid->dim; a++) {
+    for (PetscInt a = 0; a < info->dim; a++) {
       const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl));
       local[S_ENTROPY_RATE] -= div * g->lnp[o];
       local[S_EP + a] -= div * g->lnp[o];
-      if (grid->dim > 1) {
+      if (info->dim > 1) {
         const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
         const PetscInt    k = ItDiagMarginalIndex(g, m, c);
         if (g->marg[k] > 0)
@@ -589,7 +602,7 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
         local[S_KL_RATE] += div * (g->lnp[o] - g->lnref[o]);
     }
   }
-  for (PetscInt a = 0; a < grid->dim; a++) local[S_EP + a] += local[S_FLOW + a];
+  for (PetscInt a = 0; a < info->dim; a++) local[S_EP + a] += local[S_FLOW + a];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -615,13 +628,14 @@ static PetscReal ItDiagEntropyOf(const ItDiag g, PetscInt k) {
 
 /* Mass, entropies, moments, KL, entropy production and flows, heat. */
 static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
-  ItGrid               grid = g->grid;
-  const ItDiagColumns *col  = &g->col;
+  ItGrid               grid      = g->grid;
+  const ItGridInfo    *grid_info = ItGridGetInfo(grid);
+  const ItDiagColumns *col       = &g->col;
   const PetscReal      info = g->bits ? 1 / PetscLogReal(2.0) : 1, mass = sum[S_MASS];
   PetscReal           *value = g->value, ep = 0;
 
   g->boundary_mass = sum[S_BOUNDARY] / mass;
-  for (PetscInt k = 0; k < 2 * grid->dim; k++) g->wall_mass[k] = sum[S_WALL + k] / mass;
+  for (PetscInt k = 0; k < 2 * grid_info->dim; k++) g->wall_mass[k] = sum[S_WALL + k] / mass;
   g->negative_mass = sum[S_NEGATIVE];
   if (sum[S_NEGATIVE] < g->negative_worst) {
     g->negative_worst   = sum[S_NEGATIVE];
@@ -629,10 +643,10 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   }
   value[col->mass]    = mass;
   value[col->entropy] = -sum[S_PLNP] * info;
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  for (PetscInt a = 0; a < grid_info->dim; a++) {
     const PetscReal mean                  = sum[S_MOM1 + a] / mass;
     value[col->entropy_var[a]]            = ItDiagEntropyOf(g, a) * info;
-    value[col->mean[a]]                   = mean + 0.5 * (grid->lo[a] + grid->hi[a]);
+    value[col->mean[a]]                   = mean + 0.5 * (grid_info->lo[a] + grid_info->hi[a]);
     value[col->var[a]]                    = sum[S_MOM2 + a] / mass - mean * mean;
     value[col->entropy_production_var[a]] = sum[S_EP + a];
     value[col->entropy_flow[a]]           = sum[S_FLOW + a];
@@ -643,7 +657,7 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
     }
     ep += sum[S_EP + a];
   }
-  if (grid->threshold) {
+  if (grid_info->threshold) {
     value[col->firing_rate]              = sum[S_RATE];
     value[col->refractory_mass]          = g->refractory ? g->held : sum[S_REFRACTORY];
     value[col->entropy_production_reset] = sum[S_RESET];
@@ -676,8 +690,9 @@ static PetscReal ItDiagDecodingMSE(ItDiag g, const PetscReal sum[]) {
 
 /* Mutual informations, information flows, the cost per bit and the decoder. */
 static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
-  const PetscInt       d   = g->grid->dim;
-  const ItDiagColumns *col = &g->col;
+  const ItGridInfo    *g_info = ItGridGetInfo(g->grid);
+  const PetscInt       d      = g_info->dim;
+  const ItDiagColumns *col    = &g->col;
   const PetscReal      ln2 = PetscLogReal(2.0), info = g->bits ? 1 / ln2 : 1;
   const PetscReal      S     = -sum[S_PLNP];
   PetscReal           *value = g->value, ep = 0, flow_x = 0;
@@ -710,7 +725,8 @@ static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
 
 /* The integrands of the *_cum columns from the sums: Π, Γ_i, İ_X (nats). */
 static void ItDiagRates(ItDiag g, const PetscReal sum[], PetscReal rate[]) {
-  const PetscInt d = g->grid->dim;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d    = info->dim;
 
   rate[0] = sum[S_RESET];
   for (PetscInt a = 0; a < d; a++) {
@@ -742,7 +758,8 @@ static PetscErrorCode ItDiagRightRates(ItDiag g, PetscReal t, const PetscScalar 
   PetscCall(ItFacesSetParameters(g->faces, t, right, NULL));
   PetscCall(ItDiagSums(g, pl, local));
   PetscCall(ItGridSum(g->grid, S_COUNT, local, sum));
-  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= g->grid->cell_volume;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= info->cell_volume;
   ItDiagRates(g, sum, g->rate_right);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -754,6 +771,7 @@ static PetscErrorCode ItDiagRightRates(ItDiag g, PetscReal t, const PetscScalar 
    reductions and one ghost exchange (one more reduction at a switch). */
 PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItGrid             grid           = g->grid;
+  const ItGridInfo  *info           = ItGridGetInfo(grid);
   PetscReal          local[S_COUNT] = {0}, sum[S_COUNT];
   const PetscScalar *pl;
   PetscInt           ng;
@@ -765,8 +783,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   g->p_global = p;
   PetscCall(ItRefractoryQuery(p, &g->refractory));
   if (g->refractory) PetscCall(ItRefractoryGet(g->refractory, t, &g->reinjection, NULL, &g->held));
-  PetscCall(DMGlobalToLocalBegin(grid->da, p, INSERT_VALUES, g->p_local));
-  PetscCall(DMGlobalToLocalEnd(grid->da, p, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalBegin(info->da, p, INSERT_VALUES, g->p_local));
+  PetscCall(DMGlobalToLocalEnd(info->da, p, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(VecGetArrayRead(g->p_local, &pl));
   ItDiagLog(pl, ng, g->lnp);
@@ -774,7 +792,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItDiagCellSums(g, pl, local);
   PetscCall(ItDiagSums(g, pl, local));
   PetscCall(ItGridSum(grid, S_COUNT, local, sum));
-  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= grid->cell_volume;
+  for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= info->cell_volume;
   ItDiagRates(g, sum, g->rate);
   PetscCall(ItDiagRightRates(g, t, pl));
   PetscCall(VecRestoreArrayRead(g->p_local, &pl));
@@ -787,7 +805,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
 /* The integrands of the *_cum columns: Π, Γ_i, İ_X, and the firing rate on
    a grid with a threshold. */
 static PetscInt ItDiagRateCount(ItDiag g) {
-  return g->grid->dim + 2 + (g->grid->threshold ? 1 : 0);
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  return info->dim + 2 + (info->threshold ? 1 : 0);
 }
 
 /* The integral over [t1, t2] of the quadratic through (t0, f0), (t1, f1),
@@ -813,8 +832,9 @@ static PetscReal ItDiagQuadratic(PetscReal t0, PetscReal t1, PetscReal t2, Petsc
    limit) and the next one starts from those of the right limit, which differ
    at a switch of a held schedule. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
-  const PetscInt  d = g->grid->dim, n = ItDiagRateCount(g);
-  const PetscReal ln2 = PetscLogReal(2.0);
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscInt    d = info->dim, n = ItDiagRateCount(g);
+  const PetscReal   ln2 = PetscLogReal(2.0);
 
   PetscFunctionBegin;
   if (PetscIsInfOrNanReal(g->t))
@@ -837,7 +857,7 @@ PetscErrorCode ItDiagAccumulate(ItDiag g) {
   g->value[g->col.entropy_production_cum] = g->cum[0];
   for (PetscInt a = 0; a < d; a++) g->value[g->col.entropy_flow_cum[a]] = g->cum[1 + a];
   if (d > 1) g->value[g->col.info_flow_X_cum] = g->cum[1 + d] * (g->bits ? 1 / ln2 : 1);
-  if (g->grid->threshold) g->value[g->col.spike_count_cum] = g->cum[2 + d];
+  if (info->threshold) g->value[g->col.spike_count_cum] = g->cum[2 + d];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -917,7 +937,8 @@ PetscReal ItDiagGetBoundaryMass(ItDiag g) {
 /* The fraction of the mass in the layer of cells at each wall, at the last
    evaluation: wall[2a] at the lower wall of axis a, wall[2a + 1] at the upper. */
 void ItDiagGetWallMass(ItDiag g, PetscReal wall[]) {
-  for (PetscInt k = 0; k < 2 * g->grid->dim; k++) wall[k] = g->wall_mass[k];
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  for (PetscInt k = 0; k < 2 * info->dim; k++) wall[k] = g->wall_mass[k];
 }
 
 /* The mass of the last evaluation and that of its cells of negative value. */

@@ -118,7 +118,8 @@ PetscErrorCode ItEstimateFromOptions(MPI_Comm comm, PetscBool *on) {
 #define IT_ESTIMATE_MOMENTS (1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM)
 
 static PetscErrorCode ItEstimateCovariance(ItGrid grid, Vec p, PetscReal S[]) {
-  const PetscInt     d                          = grid->dim;
+  const ItGridInfo  *info                       = ItGridGetInfo(grid);
+  const PetscInt     d                          = info->dim;
   PetscReal          local[IT_ESTIMATE_MOMENTS] = {0}, sum[IT_ESTIMATE_MOMENTS];
   const PetscScalar *pa;
 
@@ -128,7 +129,7 @@ static PetscErrorCode ItEstimateCovariance(ItGrid grid, Vec p, PetscReal S[]) {
     const PetscReal w = PetscRealPart(pa[l]);
     PetscReal       y[IT_MAX_DIM];
     for (PetscInt i = 0; i < d; i++)
-      y[i] = ItGridCoordinate(grid, i, c[i]) - 0.5 * (grid->lo[i] + grid->hi[i]);
+      y[i] = ItGridCoordinate(grid, i, c[i]) - 0.5 * (info->lo[i] + info->hi[i]);
     local[0] += w;
     for (PetscInt i = 0; i < d; i++) {
       local[1 + i] += w * y[i];
@@ -145,7 +146,8 @@ static PetscErrorCode ItEstimateCovariance(ItGrid grid, Vec p, PetscReal S[]) {
 
 /* Keeps the level's diagnostics (and covariance) at time t, once per time. */
 static PetscErrorCode ItEstimateKeepRow(ItEstimateLevel *L, PetscReal t, Vec p) {
-  const PetscInt ncol = ItDiagGetColumnCount(L->diag), d = L->grid->dim;
+  const ItGridInfo *info = ItGridGetInfo(L->grid);
+  const PetscInt    ncol = ItDiagGetColumnCount(L->diag), d = info->dim;
 
   PetscFunctionBegin;
   if (L->n > 0 && L->t[L->n - 1] == t) PetscFunctionReturn(PETSC_SUCCESS);
@@ -252,7 +254,7 @@ static PetscErrorCode ItEstimateLevelSetUp(const ItEstimateProblem *problem, Pet
   L->covariance       = covariance;
   PetscCall(ItGridCheckEstimateCoarsening(problem->grid, factor));
   PetscCall(ItGridCreateCoarseOrder(problem->grid, factor, order, &L->grid));
-  PetscCall(DMCreateGlobalVector(L->grid->da, &L->p));
+  PetscCall(DMCreateGlobalVector(ItGridGetInfo(L->grid)->da, &L->p));
   PetscCall(ItEstimateProbe(problem, transient, L, ok, why, len));
   L->skipped = (PetscBool) !*ok;
   if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
@@ -277,12 +279,11 @@ static PetscErrorCode ItEstimateLevelsSetUp(ItEstimate est, PetscBool covariance
   PetscCall(ItEstimateLevelSetUp(problem, est->transient, L2, 2, est->order, 0, covariance, &ok,
                                  why, sizeof(why)));
   if (!ok) {
-    ItGridInfo info;
-    char       cells[64] = "";
-    PetscCall(ItGridGetInfo(L2->grid, &info));
-    for (PetscInt i = 0; i < info.dim; i++) {
+    const ItGridInfo *info      = ItGridGetInfo(L2->grid);
+    char              cells[64] = "";
+    for (PetscInt i = 0; i < info->dim; i++) {
       char axis[24];
-      PetscCall(PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? " x " : "", info.n[i]));
+      PetscCall(PetscSNPrintf(axis, sizeof(axis), "%s%" PetscInt_FMT, i ? " x " : "", info->n[i]));
       PetscCall(PetscStrlcat(cells, axis, sizeof(cells)));
     }
     SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
@@ -330,14 +331,13 @@ static PetscErrorCode ItEstimateFixedSteps(PetscBool *fixed) {
    Collective. */
 static PetscErrorCode ItEstimateOrderCreate(const ItEstimateProblem *problem, PetscBool transient,
                                             PetscBool covariance, ItEstimate *out) {
-  ItGridInfo grid;
-  ItEstimate est;
-  PetscBool  fixed, ok;
-  char       why[512];
+  const ItGridInfo *grid = ItGridGetInfo(problem->grid);
+  ItEstimate        est;
+  PetscBool         fixed, ok;
+  char              why[512];
 
   PetscFunctionBegin;
-  PetscCall(ItGridGetInfo(problem->grid, &grid));
-  PetscCheck(grid.order == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+  PetscCheck(grid->order_fp == 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-error_estimate order estimates the error of the second-order answer by the "
              "fourth-order one; drop -fp_order 4, or use -error_estimate richardson");
   PetscCheck(!covariance, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
@@ -368,27 +368,26 @@ static PetscErrorCode ItEstimateOrderCreate(const ItEstimateProblem *problem, Pe
    covariance: keep each row's covariance too (crosscheck). Collective. */
 PetscErrorCode ItEstimateCreate(const ItEstimateProblem *problem, PetscBool transient,
                                 PetscBool covariance, ItEstimate *out) {
-  ItGridInfo grid;
-  ItEstimate est;
-  PetscBool  fixed, order;
+  const ItGridInfo *grid = ItGridGetInfo(problem->grid);
+  ItEstimate        est;
+  PetscBool         fixed, order;
 
   PetscFunctionBegin;
-  PetscCall(ItGridGetInfo(problem->grid, &grid));
   PetscCall(ItEstimateReadMethod(PETSC_COMM_WORLD, &fixed, &order));
   if (order) {
     PetscCall(ItEstimateOrderCreate(problem, transient, covariance, out));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  for (PetscInt i = 0; i < grid.dim; i++)
-    PetscCheck(grid.n[i] % 4 == 0 && grid.n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+  for (PetscInt i = 0; i < grid->dim; i++)
+    PetscCheck(grid->n[i] % 4 == 0 && grid->n[i] >= 8, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "-error_estimate solves also on the grids coarsened by 2 and 4: every axis of "
                "-grid_n must be a multiple of 4 (at least 8); %s has %" PetscInt_FMT " cells",
-               ItModelGetVariableName(problem->model, i), grid.n[i]);
+               ItModelGetVariableName(problem->model, i), grid->n[i]);
   PetscCall(ItEstimateFixedSteps(&fixed));
   PetscCall(PetscNew(&est));
   est->problem    = *problem;
   est->ncol       = ItDiagGetColumnCount(problem->diag);
-  est->order      = grid.order;
+  est->order      = grid->order_fp;
   est->transient  = transient;
   est->time_error = (PetscBool)(transient && !fixed);
   est->nlevel     = est->time_error ? 3 : 2;
@@ -643,8 +642,8 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
   for (PetscInt k = 0; k < est->nlevel; k++) {
     json_t *n;
     PetscCall(ItJSONPack(&n, "[]"));
-    for (PetscInt i = 0; i < est->level[k].grid->dim; i++)
-      PetscCall(ItJSONAppend(n, json_integer(est->level[k].grid->n[i])));
+    for (PetscInt i = 0; i < ItGridGetInfo(est->level[k].grid)->dim; i++)
+      PetscCall(ItJSONAppend(n, json_integer(ItGridGetInfo(est->level[k].grid)->n[i])));
     PetscCall(ItJSONAppend(grids, n));
   }
   for (PetscInt e = 0; e < est->nextra; e++) {
@@ -699,7 +698,7 @@ PetscErrorCode ItEstimateSummary(ItEstimate est, ItDiag diag, json_t *root, json
 PetscErrorCode ItEstimateLevelRows(ItEstimate est, PetscInt level, PetscInt n, const PetscReal t[],
                                    PetscReal values[], PetscReal cov[]) {
   ItEstimateLevel *L = &est->level[level];
-  const PetscInt   d = L->grid->dim;
+  const PetscInt   d = ItGridGetInfo(L->grid)->dim;
 
   PetscFunctionBegin;
   if (L->skipped || (est->fallback && level == IT_ESTIMATE_4H_TIGHT)) { /* none: NaN */

@@ -34,9 +34,10 @@ void ItFPThresholdFace(PetscReal h, PetscReal Af, PetscReal Df, PetscReal Dlow, 
 /* The reset matrix's layout: row r, column c holds the rate at which the top
    cell c's mass re-enters cell r. Collective. */
 PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
   PetscFunctionBegin;
-  PetscCall(MatCreateAIJ(grid->comm, grid->nlocal, grid->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
-                         2 * grid->dim, NULL, 2 * grid->dim, NULL, R));
+  PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                         2 * info->dim, NULL, 2 * info->dim, NULL, R));
   PetscCall(MatSetOption(*R, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
   PetscCall(PetscObjectSetName((PetscObject)*R, "Reset"));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -46,23 +47,24 @@ PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R) {
    cell along every threshold_reset axis a; delayed: only the axes without a
    refractory time). Collective. */
 PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool delayed, Mat R) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
   PetscFunctionBegin;
   PetscCall(MatZeroEntries(R));
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  for (PetscInt a = 0; a < info->dim; a++) {
     PetscInt  k;
     PetscReal w;
-    if (grid->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
-    if (delayed && grid->refractory[a] > 0) continue;
+    if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+    if (delayed && info->refractory[a] > 0) continue;
     ItGridResetCells(grid, a, &k, &w);
     ItGridForOwned(grid, c, l) {
       PetscInt    col, row[2];
       PetscScalar val[2];
       (void)l;
-      if (c[a] != grid->n[a] - 1) continue;
+      if (c[a] != info->n[a] - 1) continue;
       PetscCall(ItGridGlobalIndex(grid, c, &col));
       c[a]++;
       {
-        const PetscReal rate = lo[a][ItFPFaceOffset(grid, a, c)] / grid->h[a];
+        const PetscReal rate = lo[a][ItFPFaceOffset(grid, a, c)] / info->h[a];
         val[0]               = (1 - w) * rate;
         val[1]               = w * rate;
       }
@@ -70,7 +72,7 @@ PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool d
       PetscCall(ItGridGlobalIndex(grid, c, &row[0]));
       c[a] = k + 1;
       PetscCall(ItGridGlobalIndex(grid, c, &row[1]));
-      c[a] = grid->n[a] - 1;
+      c[a] = info->n[a] - 1;
       PetscCall(MatSetValues(R, 2, row, 1, &col, val, ADD_VALUES));
     }
   }
@@ -106,20 +108,21 @@ PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J) {
    the other axes): the firing rate ν_a = Σ lo p_{n-1} over the last cells
    times the cross-section. Collective. */
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]) {
+  const ItGridInfo  *info = ItGridGetInfo(grid);
   const PetscScalar *pa;
   PetscReal          local[IT_MAX_DIM] = {0};
 
   PetscFunctionBegin;
   PetscCall(VecGetArrayRead(p, &pa));
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  for (PetscInt a = 0; a < info->dim; a++) {
     const PetscReal *lo;
-    if (grid->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+    if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
     PetscCall(ItFacesGetAxis(faces, a, &lo, NULL, NULL, NULL));
     ItGridForOwned(grid, c, l) {
-      if (c[a] != grid->n[a] - 1) continue;
+      if (c[a] != info->n[a] - 1) continue;
       c[a]++;
       local[a] +=
-          lo[ItFPFaceOffset(grid, a, c)] * PetscRealPart(pa[l]) * grid->cell_volume / grid->h[a];
+          lo[ItFPFaceOffset(grid, a, c)] * PetscRealPart(pa[l]) * info->cell_volume / info->h[a];
       c[a]--;
     }
   }
@@ -134,13 +137,14 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
    ν_a τ_a = ν_0a τ_a / (1 + Σ ν_0 τ): exact for the stationary state, whose
    rates are constant over the refractory time. Collective. */
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
-  PetscReal rate[IT_MAX_DIM], held = 0;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         rate[IT_MAX_DIM], held = 0;
 
   PetscFunctionBegin;
-  if (!grid->threshold) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!info->threshold) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItFPThresholdRates(faces, grid, p, rate));
-  for (PetscInt a = 0; a < grid->dim; a++)
-    if (grid->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) held += rate[a] * grid->refractory[a];
+  for (PetscInt a = 0; a < info->dim; a++)
+    if (info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) held += rate[a] * info->refractory[a];
   PetscCall(VecScale(p, 1 / (1 + held)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

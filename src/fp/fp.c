@@ -31,8 +31,13 @@ struct _p_ItFaces {
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
   PetscInt   order;
-  PetscReal  peclet; /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
   PetscReal *w4[IT_MAX_DIM];
+  /* per axis, over this rank's faces of order 4: the sums of theta R^2 and
+     theta (theta the face's fourth-order weight, R its resolution number
+     h^2 |dA/dx| / D), for ItFacesGetResolution */
+  PetscReal res_sum[IT_MAX_DIM], res_weight[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
      ItFacesCheck: its axis (-1: none), what fails there, the drift and
      diffusion, and the point (the face, or the cell whose diffusion fails) */
@@ -50,20 +55,15 @@ struct _p_ItFP {
   Mat     L; /* dp/dt = L p, assembled from faces */
 };
 
-/* The square of the cells' width over the density's, h^2 |dA/dx| / D
-   ((h/sd)^2 for an Ornstein–Uhlenbeck drift), at which a face weighs half
-   its fall-back: a fourth-order stencil on cells as wide as the density makes
-   it negative. */
-#define IT_FP_RESOLUTION 1.0
-
 /* The bytes of a set of faces, for the memory ledger: per axis the two
    coefficients of every face, the reversed pair of a model with odd
    variables, the order-4 weights. */
 static PetscReal ItFacesBytes(ItFaces f) {
-  PetscReal bytes = 0;
+  PetscReal         bytes = 0;
+  const ItGridInfo *info  = ItGridGetInfo(f->grid);
 
-  for (PetscInt a = 0; a < f->grid->dim; a++) {
-    const PetscReal nfaces = (PetscReal)(f->grid->nlocal / f->grid->xm[a] * (f->grid->xm[a] + 1));
+  for (PetscInt a = 0; a < info->dim; a++) {
+    const PetscReal nfaces = (PetscReal)(info->nlocal / info->xm[a] * (info->xm[a] + 1));
     bytes +=
         nfaces * sizeof(PetscReal) * (2 + (f->w4[a] ? 4 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
   }
@@ -77,9 +77,10 @@ static inline PetscReal ItBernoulli(PetscReal z) {
 }
 
 PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
-  ItFaces        f;
-  const PetscInt d    = grid->dim;
-  PetscInt       maxm = 0;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItFaces           f;
+  const PetscInt    d    = info->dim;
+  PetscInt          maxm = 0;
 
   PetscFunctionBegin;
   if (!IT_FP_FACES) {
@@ -93,24 +94,25 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->grid  = grid;
   f->model = model;
   PetscCall(ItModelWorkCreate(model, &f->work));
-  f->t      = PETSC_MIN_REAL;
-  f->order  = grid->order_fp;
-  f->peclet = grid->peclet;
+  f->t          = PETSC_MIN_REAL;
+  f->order      = info->order_fp;
+  f->peclet     = info->peclet;
+  f->resolution = info->resolution;
   for (PetscInt a = 0; a < d; a++)
-    PetscCheck(f->order == 2 || grid->boundary[a] == IT_BOUNDARY_WALL, grid->comm,
+    PetscCheck(f->order == 2 || info->boundary[a] == IT_BOUNDARY_WALL, info->comm,
                PETSC_ERR_USER_INPUT,
                "-fp_order 4 has walls only; the %s boundary of %s needs -fp_order 2",
-               ItGridBoundaryName(grid->boundary[a]), ItModelGetVariableName(model, a));
-  if (grid->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
+               ItGridBoundaryName(info->boundary[a]), ItModelGetVariableName(model, a));
+  if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   for (PetscInt a = 0; a < d; a++) {
-    const PetscInt nfaces = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
+    const PetscInt nfaces = info->nlocal / info->xm[a] * (info->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
     if (f->order == 4) PetscCall(PetscMalloc1(4 * nfaces, &f->w4[a]));
     f->irr_lo[a] = f->lo[a];
     f->irr_hi[a] = f->hi[a];
     if (ItModelHasOddVariables(model))
       PetscCall(PetscMalloc2(nfaces, &f->irr_lo[a], nfaces, &f->irr_hi[a]));
-    maxm = PetscMax(maxm, grid->xm[a]);
+    maxm = PetscMax(maxm, info->xm[a]);
   }
   /* room for a pencil's faces and cells, and the reversed faces */
   PetscCall(PetscMalloc4((3 * maxm + 4) * d, &f->x, (3 * maxm + 4) * d, &f->A, (3 * maxm + 4) * d,
@@ -126,9 +128,10 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
    there instead of stopping the run. Not collective. */
 PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   PetscFunctionBegin;
-  faces->level = PETSC_TRUE;
-  faces->order = 2; /* the levels precondition the fourth-order operator */
-  for (PetscInt a = 0; a < faces->grid->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  faces->level           = PETSC_TRUE;
+  faces->order           = 2; /* the levels precondition the fourth-order operator */
+  const ItGridInfo *info = ItGridGetInfo(faces->grid);
+  for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -138,7 +141,8 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
   PetscFunctionBegin;
   if (!f) PetscFunctionReturn(PETSC_SUCCESS);
   ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(f));
-  for (PetscInt a = 0; a < f->grid->dim; a++) {
+  const ItGridInfo *info = ItGridGetInfo(f->grid);
+  for (PetscInt a = 0; a < info->dim; a++) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
     PetscCall(PetscFree2(f->lo[a], f->hi[a]));
     PetscCall(PetscFree(f->w4[a]));
@@ -173,20 +177,21 @@ PetscBool ItFacesIrreversible(ItFaces faces) {
    (doc/physics.md §3b), evaluated also at the time-reversed points εx. */
 static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscInt c[],
                                             const PetscReal p[], PetscBool irr) {
-  ItGrid         grid  = f->grid;
-  ItModel        model = f->model;
-  const PetscInt d = grid->dim, xs = grid->xs[a], xm = grid->xm[a];
-  const PetscInt nface = xm + 1, npt = nface + xm + 2;
+  ItGrid            grid  = f->grid;
+  const ItGridInfo *info  = ItGridGetInfo(grid);
+  ItModel           model = f->model;
+  const PetscInt    d = info->dim, xs = info->xs[a], xm = info->xm[a];
+  const PetscInt    nface = xm + 1, npt = nface + xm + 2;
 
   PetscFunctionBegin;
   /* faces xs .. xs+xm (face k lies between cells k-1 and k), then cells xs-1 .. xs+xm; on a
      periodic axis face 0 is face n and the cells beyond the ends wrap, so that both ends'
      coefficients are the same numbers */
   for (PetscInt k = 0; k < npt; k++) {
-    const PetscBool periodic = (PetscBool)(grid->boundary[a] == IT_BOUNDARY_PERIODIC);
-    const PetscInt  n = grid->n[a], face = xs + k, cell = xs - 1 + (k - nface);
+    const PetscBool periodic = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
+    const PetscInt  n = info->n[a], face = xs + k, cell = xs - 1 + (k - nface);
     for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
-    f->x[k * d + a] = k < nface ? grid->lo[a] + (periodic && face == 0 ? n : face) * grid->h[a]
+    f->x[k * d + a] = k < nface ? info->lo[a] + (periodic && face == 0 ? n : face) * info->h[a]
                                 : ItGridCoordinate(grid, a, periodic ? (cell + n) % n : cell);
   }
   PetscCall(ItModelEvaluateWork(f->work, f->t, p, npt, f->x, f->A, f->D));
@@ -206,17 +211,18 @@ static PetscErrorCode ItFacesPencilEvaluate(ItFaces f, PetscInt a, const PetscIn
    and the point) unless one earlier in natural order is recorded already. */
 static void ItFacesRecordBad(ItFaces f, PetscInt a, const PetscInt c[], PetscInt kind, PetscReal A,
                              PetscReal D, const PetscReal point[]) {
-  ItGrid    grid = f->grid;
-  PetscReal key  = (PetscReal)a; /* then the face's natural index, axis 0 fastest */
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         key  = (PetscReal)a; /* then the face's natural index, axis 0 fastest */
 
-  for (PetscInt b = IT_MAX_DIM - 1; b >= 0; b--) key = key * (grid->n[b] + (b == a)) + c[b];
+  for (PetscInt b = IT_MAX_DIM - 1; b >= 0; b--) key = key * (info->n[b] + (b == a)) + c[b];
   if (f->bad_axis >= 0 && key >= f->bad_key) return;
   f->bad_axis = a;
   f->bad_key  = key;
   f->bad_kind = (PetscReal)kind;
   f->bad_A    = A;
   f->bad_D    = D;
-  for (PetscInt b = 0; b < grid->dim; b++) f->bad_point[b] = point[b];
+  for (PetscInt b = 0; b < info->dim; b++) f->bad_point[b] = point[b];
 }
 
 /* The Scharfetter–Gummel coefficients of one pencil's faces from its
@@ -226,9 +232,10 @@ static void ItFacesRecordBad(ItFaces f, PetscInt a, const PetscInt c[], PetscInt
    recorded, and reported collectively by ItFacesCheck. */
 static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], PetscReal *lo,
                                       PetscReal *hi) {
-  ItGrid          grid = f->grid;
-  const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a];
-  const PetscReal h = grid->h[a];
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, xs = info->xs[a], xm = info->xm[a];
+  const PetscReal   h = info->h[a];
 
   for (PetscInt k = 0; k < xm + 1; k++) {
     const PetscReal Af = f->A[k * d + a], Df = f->D[k * d + a], *point = &f->x[k * d];
@@ -238,9 +245,9 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
     c[a]    = xs + k;
     off     = ItFPFaceOffset(grid, a, c);
     lo[off] = hi[off] = 0;
-    if ((c[a] == 0 || c[a] == grid->n[a]) && grid->boundary[a] != IT_BOUNDARY_PERIODIC) {
+    if ((c[a] == 0 || c[a] == info->n[a]) && info->boundary[a] != IT_BOUNDARY_PERIODIC) {
       /* a wall: zero flux; the threshold's absorbing face (doc/physics.md §8.2) */
-      if (c[a] == 0 || grid->boundary[a] == IT_BOUNDARY_WALL) continue;
+      if (c[a] == 0 || info->boundary[a] == IT_BOUNDARY_WALL) continue;
       if (PetscIsInfOrNanReal(Af) || !(Df > 0 && f->Dcell[k] > 0) || PetscIsInfOrNanReal(Df) ||
           PetscIsInfOrNanReal(f->Dcell[k])) {
         ItFacesRecordBad(f, a, c, PetscIsInfOrNanReal(Af) ? IT_FACE_DRIFT : IT_FACE_DIFFUSION, Af,
@@ -285,16 +292,20 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
    at the cell centres, blended with the Scharfetter–Gummel flux by the cell
-   Péclet number at the face (theta = 1 / (1 + (Pe / Pe_half)^4), Pe_half
-   = -fp_peclet: a smooth solution changes by O(Pe^4 h^2) = O(h^6) where the
-   cells resolve the drift). The faces next to a wall, whose stencil would
+   Péclet number at the face and its resolution number R = h^2 |dA/dx| / D
+   ((h/sd)^2 of the density an Ornstein–Uhlenbeck drift gives: a fourth-order
+   stencil on cells as wide as the density makes it negative): theta = 1 /
+   (1 + (Pe / Pe_half)^4 + (R / R_half)^4), Pe_half = -fp_peclet, R_half =
+   -fp_resolution (a smooth solution changes by O(Pe^4 h^2) = O(h^6) where
+   the cells resolve the drift). The faces next to a wall, whose stencil would
    leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
    the pencil workspace for the cells xs-2 .. xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
                                           const PetscReal p[]) {
-  ItGrid          grid = f->grid;
-  const PetscInt  d = grid->dim, xs = grid->xs[a], xm = grid->xm[a], n = grid->n[a];
-  const PetscReal h = grid->h[a];
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, xs = info->xs[a], xm = info->xm[a], n = info->n[a];
+  const PetscReal   h = info->h[a];
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < xm + 4; k++) {
@@ -322,12 +333,15 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
       const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
       const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / f->peclet;
       /* h over the width sqrt(D / |dA/dx|) the drift's slope gives a density */
-      const PetscReal R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / IT_FP_RESOLUTION;
-      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+      const PetscReal R     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface;
+      const PetscReal Rr    = R / f->resolution;
+      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
       const PetscReal w4[4] = {
           (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
           (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
+      f->res_sum[a] += theta * R * R;
+      f->res_weight[a] += theta;
     }
   }
   c[a] = xs;
@@ -338,8 +352,9 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
 static void ItFacesPointText(ItFaces f, char text[], size_t len) {
   size_t used = 0;
 
-  text[0] = 0;
-  for (PetscInt b = 0; b < f->grid->dim && used < len; b++)
+  text[0]                = 0;
+  const ItGridInfo *info = ItGridGetInfo(f->grid);
+  for (PetscInt b = 0; b < info->dim && used < len; b++)
     used += (size_t)snprintf(text + used, len - used, "%s%s = %g", b ? ", " : "",
                              ItModelGetVariableName(f->model, b), (double)f->bad_point[b]);
 }
@@ -348,11 +363,12 @@ static void ItFacesPointText(ItFaces f, char text[], size_t len) {
    rank count, with what fails (the drift, the diffusion, or a diffusion too
    small for the drift), the variable, the point and t. */
 static PetscErrorCode ItFacesCheck(ItFaces f) {
-  ItGrid         grid = f->grid;
-  const PetscInt d    = grid->dim;
-  PetscReal      key, local[4 + IT_MAX_DIM] = {0}, bad[4 + IT_MAX_DIM];
-  char           where[256], option[64];
-  const char    *var;
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
+  PetscReal         key, local[4 + IT_MAX_DIM] = {0}, bad[4 + IT_MAX_DIM];
+  char              where[256], option[64];
+  const char       *var;
 
   PetscFunctionBegin;
   PetscCall(ItGridMin(grid, f->bad_axis < 0 ? PETSC_MAX_REAL : f->bad_key, &key));
@@ -372,38 +388,40 @@ static PetscErrorCode ItFacesCheck(ItFaces f) {
   /* the model names what gives the coefficient: a formula's option, or its parameters */
   PetscCall(ItModelGetCoefficientOption(f->model, f->bad_axis, (PetscBool)(bad[1] != IT_FACE_DRIFT),
                                         option, sizeof(option)));
-  PetscCheck(bad[1] != IT_FACE_DRIFT, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(bad[1] != IT_FACE_DRIFT, info->comm, PETSC_ERR_USER_INPUT,
              "the drift A_%s is not finite (%g) at %s, t = %g: change %s%s", var, (double)bad[2],
              where, (double)f->t, option[0] ? option : "the model's parameters",
              option[0] ? "" : " (infotherm info lists them)");
-  PetscCheck(bad[1] != IT_FACE_DIFFUSION, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(bad[1] != IT_FACE_DIFFUSION, info->comm, PETSC_ERR_USER_INPUT,
              "the diffusion D_%s is %s (%g) at %s, t = %g: change %s, or narrow the box "
              "(-grid_lo/-grid_hi)",
              var, PetscIsInfOrNanReal(bad[3]) ? "not finite" : "not positive", (double)bad[3],
              where, (double)f->t, option[0] ? option : "the model's noise");
-  SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
+  SETERRQ(info->comm, PETSC_ERR_USER_INPUT,
           "the diffusion D_%s = %g is too small for the drift A_%s = %g at %s, t = %g: the cell "
           "Peclet number |A| h/D = %g (A/D overflows when D is tiny) makes a Scharfetter-Gummel "
           "rate overflow or vanish (beyond about 700), and the entropy production undefined; "
           "increase the diffusion or refine -grid_n",
           var, (double)bad[3], var, (double)bad[2], where, (double)f->t,
-          (double)(PetscAbsReal(bad[2]) * grid->h[f->bad_axis] / bad[3]));
+          (double)(PetscAbsReal(bad[2]) * info->h[f->bad_axis] / bad[3]));
 }
 
 /* The face coefficients at time t with the parameters p. Collective (a bad
    face on any rank is reported by all). */
 static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal p[]) {
-  ItGrid grid = f->grid;
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_FP_FACES, 0, 0, 0, 0));
   f->t        = t;
   f->bad_axis = -1;
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
+  for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
       (void)l;
-      if (c[a] != grid->xs[a]) continue;
+      if (c[a] != info->xs[a]) continue;
       PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_FALSE));
       ItFacesPencilCoefficients(f, a, c, f->lo[a], f->hi[a]);
       if (f->order == 4) PetscCall(ItFacesPencilFourth(f, a, c, p));
@@ -463,15 +481,16 @@ PetscErrorCode ItFacesSetParameters(ItFaces f, PetscReal t, const PetscReal p[],
    the drift does). Summed over the axes they bound max_k |L_kk| within a factor
    of 2, the fastest time scale of the dynamics. Collective. */
 PetscErrorCode ItFacesGetMaxRates(ItFaces f, PetscReal rate[]) {
-  ItGrid grid = f->grid;
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < grid->dim; a++) {
-    const PetscInt nfaces  = grid->nlocal / grid->xm[a] * (grid->xm[a] + 1);
+  for (PetscInt a = 0; a < info->dim; a++) {
+    const PetscInt nfaces  = info->nlocal / info->xm[a] * (info->xm[a] + 1);
     PetscReal      largest = 0;
     for (PetscInt k = 0; k < nfaces; k++)
       largest = PetscMax(largest, PetscMax(f->lo[a][k], f->hi[a][k]));
-    PetscCall(ItGridMaxAbs(grid, 2 * largest / grid->h[a], &rate[a]));
+    PetscCall(ItGridMaxAbs(grid, 2 * largest / info->h[a], &rate[a]));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -522,13 +541,14 @@ ItModel ItFPGetModel(ItFP fp) {
    arithmetic serves L, the shifted operators and the matrix-free product, so
    all agree bit for bit. */
 static inline PetscInt ItFPRow(ItFaces f, PetscInt c[], PetscInt col[], PetscScalar val[]) {
-  ItGrid   grid = f->grid;
-  PetscInt ncol = 1;
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          ncol = 1;
 
   col[0] = ItGridGhostedOffset(grid, c);
   val[0] = 0;
-  for (PetscInt a = 0; a < grid->dim; a++) {
-    const PetscReal h      = grid->h[a];
+  for (PetscInt a = 0; a < info->dim; a++) {
+    const PetscReal h      = info->h[a];
     const PetscInt  off_lo = ItFPFaceOffset(grid, a, c);
     PetscInt        off_hi;
 
@@ -537,7 +557,7 @@ static inline PetscInt ItFPRow(ItFaces f, PetscInt c[], PetscInt col[], PetscSca
     c[a]--;
     /* low face: J = lo p_{c-1} - hi p_c enters cell c with + (a periodic axis wraps: the
        DMDA's ghosts hold cells -1 and n) */
-    const PetscBool periodic = (PetscBool)(grid->boundary[a] == IT_BOUNDARY_PERIODIC);
+    const PetscBool periodic = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
     val[0] -= f->hi[a][off_lo] / h;
     if (c[a] > 0 || periodic) {
       c[a]--;
@@ -547,7 +567,7 @@ static inline PetscInt ItFPRow(ItFaces f, PetscInt c[], PetscInt col[], PetscSca
     }
     /* high face: J = lo p_c - hi p_{c+1} leaves cell c */
     val[0] -= f->lo[a][off_hi] / h;
-    if (c[a] < grid->n[a] - 1 || periodic) {
+    if (c[a] < info->n[a] - 1 || periodic) {
       c[a]++;
       col[ncol]   = ItGridGhostedOffset(grid, c);
       val[ncol++] = f->hi[a][off_hi] / h;
@@ -589,12 +609,13 @@ PetscErrorCode ItFPAssembleShifted(ItFaces f, PetscReal shift, PetscReal scale, 
    faces: the values a full ItFPAssembleShifted would give, whatever shift J
    held before (a restart takes the same steps bit for bit). Collective. */
 PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) {
-  ItGrid       grid = f->grid;
-  Vec          diag;
-  PetscScalar *d;
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  Vec               diag;
+  PetscScalar      *d;
 
   PetscFunctionBegin;
-  PetscCall(DMGetGlobalVector(grid->da, &diag));
+  PetscCall(DMGetGlobalVector(info->da, &diag));
   PetscCall(VecGetArray(diag, &d));
   ItGridForOwned(grid, c, l) {
     PetscInt    col[2 * IT_MAX_DIM + 1];
@@ -605,7 +626,7 @@ PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) 
   }
   PetscCall(VecRestoreArray(diag, &d));
   PetscCall(MatDiagonalSet(J, diag, INSERT_VALUES));
-  PetscCall(DMRestoreGlobalVector(grid->da, &diag));
+  PetscCall(DMRestoreGlobalVector(info->da, &diag));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -626,15 +647,16 @@ static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, 
 /* The strides along each axis of the ghosted array (storage order) and of
    the face arrays (axis 0 fastest). */
 static void ItFPStrides(ItGrid grid, PetscInt gs[], PetscInt fs[]) {
-  PetscInt g = 1, h = 1;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          g = 1, h = 1;
 
-  for (PetscInt k = 0; k < grid->dim; k++) {
-    gs[grid->order[k]] = g;
-    g *= grid->gxm[grid->order[k]];
+  for (PetscInt k = 0; k < info->dim; k++) {
+    gs[info->order[k]] = g;
+    g *= info->gxm[info->order[k]];
   }
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  for (PetscInt a = 0; a < info->dim; a++) {
     fs[a] = h;
-    h *= grid->xm[a];
+    h *= info->xm[a];
   }
 }
 
@@ -642,11 +664,12 @@ static void ItFPStrides(ItGrid grid, PetscInt gs[], PetscInt fs[]) {
 static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c[], PetscInt o,
                                          const PetscInt gs[], const PetscInt fs[],
                                          const PetscScalar pl[]) {
-  const PetscInt off = ItFPFaceOffset(f->grid, a, c);
+  const PetscInt    off  = ItFPFaceOffset(f->grid, a, c);
+  const ItGridInfo *info = ItGridGetInfo(f->grid);
 
   return (ItFPFourthFlux(f, a, off, o, gs[a], pl) -
           ItFPFourthFlux(f, a, off + fs[a], o + gs[a], gs[a], pl)) /
-         f->grid->h[a];
+         info->h[a];
 }
 
 /* y = L p of the fourth-order operator, row by row along the storage order's
@@ -658,23 +681,24 @@ static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c
    in ItFPFourthRow's order, so both give the same bits (2-D 256^2: 10 ms
    per product before, ... after, one rank). Not collective. */
 static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[]) {
-  ItGrid         grid = f->grid;
-  const PetscInt d = grid->dim, a0 = grid->order[0], m0 = grid->xm[a0];
-  PetscInt       gs[IT_MAX_DIM], fs[IT_MAX_DIM], fstep[IT_MAX_DIM], c[IT_MAX_DIM];
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
+  PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM], fstep[IT_MAX_DIM], c[IT_MAX_DIM];
 
   ItFPStrides(grid, gs, fs);
   for (PetscInt a = 0; a < d; a++) { /* the stride along a0 in the faces of axis a */
     fstep[a] = 1;
-    for (PetscInt b = 0; b < a0; b++) fstep[a] *= grid->xm[b] + (b == a);
+    for (PetscInt b = 0; b < a0; b++) fstep[a] *= info->xm[b] + (b == a);
   }
   (void)ItGridFirstOwned(grid, c);
-  for (PetscInt l0 = 0; l0 < grid->nlocal; l0 += m0) {
+  for (PetscInt l0 = 0; l0 < info->nlocal; l0 += m0) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
     for (PetscInt i = 0; i < m0; i++) y[l0 + i] = 0;
     for (PetscInt a = 0; a < d; a++) {
-      const PetscReal h = grid->h[a], *w4 = f->w4[a];
+      const PetscReal h = info->h[a], *w4 = f->w4[a];
       const PetscInt  g = gs[a], fa = fs[a], off = ItFPFaceOffset(grid, a, c);
-      const PetscInt  lo = grid->gxs[a] + 2, hi = grid->gxs[a] + grid->gxm[a] - 3;
+      const PetscInt  lo = info->gxs[a] + 2, hi = info->gxs[a] + info->gxm[a] - 3;
       const PetscBool along = (PetscBool)(a == a0);
       for (PetscInt i = 0; i < m0; i++) {
         const PetscInt   ca = along ? c[a] + i : c[a], oi = o + i, fi = off + i * fstep[a];
@@ -699,11 +723,11 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
         y[l0 + i] += (Jlo - Jhi) / h;
       }
     }
-    c[a0] = grid->xs[a0]; /* the next row */
+    c[a0] = info->xs[a0]; /* the next row */
     for (PetscInt k = 1; k < d; k++) {
-      const PetscInt a = grid->order[k];
-      if (++c[a] < grid->xs[a] + grid->xm[a]) break;
-      c[a] = grid->xs[a];
+      const PetscInt a = info->order[k];
+      if (++c[a] < info->xs[a] + info->xm[a]) break;
+      c[a] = info->xs[a];
     }
   }
 }
@@ -711,14 +735,15 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
 /* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
 PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   ItGrid             grid = f->grid;
+  const ItGridInfo  *info = ItGridGetInfo(grid);
   Vec                local;
   const PetscScalar *pl;
   PetscScalar       *y;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_FP_APPLY, 0, 0, 0, 0));
-  PetscCall(DMGetLocalVector(grid->da, &local));
-  PetscCall(DMGlobalToLocal(grid->da, p, INSERT_VALUES, local));
+  PetscCall(DMGetLocalVector(info->da, &local));
+  PetscCall(DMGlobalToLocal(info->da, p, INSERT_VALUES, local));
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
   if (f->order == 4) {
@@ -735,7 +760,7 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   }
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
-  PetscCall(DMRestoreLocalVector(grid->da, &local));
+  PetscCall(DMRestoreLocalVector(info->da, &local));
   if (f->reset) PetscCall(MatMultAdd(f->reset, p, Lp, Lp)); /* the re-injection */
   PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -786,24 +811,25 @@ static PetscErrorCode ItFPShellDestroy(Mat A) {
 /* The matrix-free scale (shift I - L) of faces of order 4 (shift 0, scale 1
    until ItFPShiftedSet). Collective. */
 PetscErrorCode ItFPCreateShiftedFree(ItFaces f, Mat *A) {
-  ItGrid     grid = f->grid;
-  ItFPShell *s;
-  Vec        v;
-  VecType    type;
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItFPShell        *s;
+  Vec               v;
+  VecType           type;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&s));
   s->faces = f;
   s->scale = 1;
   s->pin   = -1;
-  PetscCall(MatCreateShell(grid->comm, grid->nlocal, grid->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+  PetscCall(MatCreateShell(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
                            s, A));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))ItFPShellMult));
   PetscCall(MatShellSetOperation(*A, MATOP_DESTROY, (void (*)(void))ItFPShellDestroy));
-  PetscCall(DMGetGlobalVector(grid->da, &v)); /* the grid's vectors (and their type) */
+  PetscCall(DMGetGlobalVector(info->da, &v)); /* the grid's vectors (and their type) */
   PetscCall(VecGetType(v, &type));
   PetscCall(MatShellSetVecType(*A, type));
-  PetscCall(DMRestoreGlobalVector(grid->da, &v));
+  PetscCall(DMRestoreGlobalVector(info->da, &v));
   PetscCall(PetscObjectSetName((PetscObject)*A, "FokkerPlanck4"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -850,13 +876,14 @@ static inline PetscReal ItFPDifference(const PetscReal v[], PetscInt k, PetscInt
    cells is spectrally accurate for a smooth, decaying integrand, so the flows
    converge at fourth order (doc/physics.md §7). Not collective. */
 PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flow[]) {
-  ItGrid         grid = f->grid;
-  const PetscInt d    = grid->dim;
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
 
   PetscFunctionBegin;
   for (PetscInt a = 0; a < d; a++) {
-    const PetscInt  xs = grid->xs[a], xm = grid->xm[a], n = grid->n[a];
-    const PetscReal h   = grid->h[a];
+    const PetscInt  xs = info->xs[a], xm = info->xm[a], n = info->n[a];
+    const PetscReal h   = info->h[a];
     PetscReal       sum = 0, *g, *lnD; /* D p and ln D along a pencil */
 
     PetscCall(PetscMalloc2(xm + 4, &g, xm + 4, &lnD));
@@ -916,6 +943,30 @@ PetscBool ItFacesGetDelayedReset(ItFaces faces) {
   return faces->delayed;
 }
 
+/* How wide the cells are against the drift where the fourth-order fluxes
+   act: the largest over the axes a of the root mean square of R = h_a^2
+   |dA_a/dx_a| / D_a ((h/sd)^2 for an Ornstein–Uhlenbeck drift) over the
+   faces, each weighed by its fourth-order weight theta (faces that fall back
+   to Scharfetter–Gummel do not count). PETSC_MAX_REAL when no face is of
+   order 4 (order 2, or grids too coarse). Its square scales as h^4, as the
+   fourth-order space error does (the transient's default time tolerances
+   follow it, src/solve/solve.c). Collective. */
+PetscErrorCode ItFacesGetResolution(ItFaces f, PetscReal *rho) {
+  const PetscInt d                     = ItGridGetInfo(f->grid)->dim;
+  PetscReal      local[2 * IT_MAX_DIM] = {0}, sum[2 * IT_MAX_DIM] = {0};
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < d; a++) {
+    local[a]     = f->res_sum[a];
+    local[d + a] = f->res_weight[a];
+  }
+  PetscCall(ItGridSum(f->grid, 2 * d, local, sum));
+  *rho = 0;
+  for (PetscInt a = 0; a < d; a++)
+    *rho = sum[d + a] > 0 ? PetscMax(*rho, PetscSqrtReal(sum[a] / sum[d + a])) : PETSC_MAX_REAL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The operator's order: 2 (Scharfetter–Gummel) or 4. */
 PetscInt ItFacesGetOrder(ItFaces faces) {
   return faces->order;
@@ -923,17 +974,19 @@ PetscInt ItFacesGetOrder(ItFaces faces) {
 
 /* A matrix with the operator's nonzero pattern on the grid's DMDA. Collective. */
 PetscErrorCode ItFPCreateMatrix(ItGrid grid, Mat *J) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
   PetscFunctionBegin;
-  if (grid->da_matrix) { /* -fp_order 4: the width-1 pattern, the wide DMDA's local numbering */
+  if (ItGridGetMatrixDM(
+          grid)) { /* -fp_order 4: the width-1 pattern, the wide DMDA's local numbering */
     ISLocalToGlobalMapping ltog;
-    PetscCall(DMCreateMatrix(grid->da_matrix, J));
-    PetscCall(DMGetLocalToGlobalMapping(grid->da, &ltog));
+    PetscCall(DMCreateMatrix(ItGridGetMatrixDM(grid), J));
+    PetscCall(DMGetLocalToGlobalMapping(info->da, &ltog));
     PetscCall(MatSetLocalToGlobalMapping(*J, ltog, ltog));
   } else
-    PetscCall(DMCreateMatrix(grid->da, J));
+    PetscCall(DMCreateMatrix(info->da, J));
   /* the reset's entries (src/fp/boundary.c) join the stencil's on the first assembly */
   PetscCall(
-      MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, grid->threshold ? PETSC_FALSE : PETSC_TRUE));
+      MatSetOption(*J, MAT_NEW_NONZERO_ALLOCATION_ERR, info->threshold ? PETSC_FALSE : PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

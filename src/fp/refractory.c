@@ -29,16 +29,18 @@ struct _p_ItRefractory {
    compartment nor the stationary scaling (ItFPRefractoryScale) holds.
    Collective. */
 PetscErrorCode ItRefractoryCheck(ItGrid grid, ItModel model) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < grid->dim; a++)
-    PetscCheck(grid->dim == 1 || grid->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
-                   grid->refractory[a] == 0,
-               grid->comm, PETSC_ERR_USER_INPUT,
+  for (PetscInt a = 0; a < info->dim; a++)
+    PetscCheck(info->dim == 1 || info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
+                   info->refractory[a] == 0,
+               info->comm, PETSC_ERR_USER_INPUT,
                "a refractory time (%g on %s) with %" PetscInt_FMT
                " variables: the other variables move during the refractory time, which the "
                "Fokker-Planck compartment does not hold; set it to 0 (-tau_ref 0 or "
                "-refractory_%s 0), or use mc (its particles hold it)",
-               (double)grid->refractory[a], ItModelGetVariableName(model, a), grid->dim,
+               (double)info->refractory[a], ItModelGetVariableName(model, a), info->dim,
                ItModelGetVariableName(model, a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -46,18 +48,19 @@ PetscErrorCode ItRefractoryCheck(ItGrid grid, ItModel model) {
 /* The history of grid's threshold_reset axis with τ_ref > 0, or NULL when no
    axis has one. Collective. */
 PetscErrorCode ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *out) {
-  ItRefractory h;
-  PetscInt     axis = -1;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItRefractory      h;
+  PetscInt          axis = -1;
 
   PetscFunctionBegin;
   *out = NULL;
   PetscCall(ItRefractoryCheck(grid, model));
-  for (PetscInt a = 0; a < grid->dim; a++)
-    if (grid->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET && grid->refractory[a] > 0) axis = a;
+  for (PetscInt a = 0; a < info->dim; a++)
+    if (info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET && info->refractory[a] > 0) axis = a;
   if (axis < 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscNew(&h));
   h->axis     = axis;
-  h->tau      = grid->refractory[axis];
+  h->tau      = info->refractory[axis];
   h->capacity = 64;
   PetscCall(PetscMalloc3(h->capacity, &h->t, h->capacity, &h->Q, h->capacity, &h->nu));
   *out = h;
@@ -195,8 +198,9 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
 /* The re-injection's shape: the two reset cells' densities per unit rate,
    (1 - w, w)/cell volume (∫ r = 1), into r (a vector of the grid). Collective. */
 PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r) {
-  PetscInt  k, c[IT_MAX_DIM] = {0};
-  PetscReal w;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          k, c[IT_MAX_DIM] = {0};
+  PetscReal         w;
 
   PetscFunctionBegin;
   PetscCall(VecSet(r, 0));
@@ -209,7 +213,7 @@ PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r) {
       PetscInt lo, hi;
       PetscCall(VecGetOwnershipRange(r, &lo, &hi));
       if (row >= lo && row < hi)
-        PetscCall(VecSetValue(r, row, (j ? w : 1 - w) / grid->cell_volume, INSERT_VALUES));
+        PetscCall(VecSetValue(r, row, (j ? w : 1 - w) / info->cell_volume, INSERT_VALUES));
     }
   }
   PetscCall(VecAssemblyBegin(r));

@@ -5,7 +5,7 @@
    -grid_boundary var:kind,..., -reset_<var> and -refractory_<var>, with the
    model's own boundary (a spiking model's threshold, reset and refractory
    parameters) as the default. */
-#include <infotherm/grid.h>
+#include <infotherm/private/gridimpl.h>
 
 static const char *const ItBoundaryNames[] = {"wall", "periodic", "threshold_reset"};
 
@@ -24,7 +24,7 @@ static PetscErrorCode ItGridReadBoundaryKinds(ItGrid g, ItModel model) {
   PetscInt n = IT_MAX_DIM + 1;
 
   PetscFunctionBegin;
-  PetscOptionsBegin(g->comm, NULL, "Grid boundaries", "ItGrid");
+  PetscOptionsBegin(g->info.comm, NULL, "Grid boundaries", "ItGrid");
   PetscCall(PetscOptionsStringArray(
       "-grid_boundary",
       "boundary kind per variable, var:kind with kind wall, periodic or threshold_reset "
@@ -35,7 +35,7 @@ static PetscErrorCode ItGridReadBoundaryKinds(ItGrid g, ItModel model) {
     char    *colon;
     PetscInt a, kind = -1;
     PetscCall(PetscStrchr(entry[k], ':', &colon));
-    PetscCheck(colon, g->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(colon, g->info.comm, PETSC_ERR_USER_INPUT,
                "-grid_boundary takes var:kind entries (kind: wall, periodic or "
                "threshold_reset); got '%s'",
                entry[k]);
@@ -46,10 +46,10 @@ static PetscErrorCode ItGridReadBoundaryKinds(ItGrid g, ItModel model) {
       PetscCall(PetscStrcmp(colon + 1, ItBoundaryNames[b], &same));
       if (same) kind = b;
     }
-    PetscCheck(kind >= 0, g->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(kind >= 0, g->info.comm, PETSC_ERR_USER_INPUT,
                "-grid_boundary %s:%s: the kind must be wall, periodic or threshold_reset", entry[k],
                colon + 1);
-    g->boundary[a] = (ItBoundaryKind)kind;
+    g->info.boundary[a] = (ItBoundaryKind)kind;
     PetscCall(PetscFree(entry[k]));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -63,60 +63,62 @@ static PetscErrorCode ItGridReadReset(ItGrid g, ItModel model, PetscInt a) {
   char           reset_opt[IT_NAME_LEN + 8], refr_opt[IT_NAME_LEN + 16];
   ItBoundaryKind kind;
   PetscBool      own, set_reset = PETSC_FALSE, set_refr = PETSC_FALSE;
-  PetscReal      threshold = g->hi[a], reset = 0, refractory = 0;
+  PetscReal      threshold = g->info.hi[a], reset = 0, refractory = 0;
 
   PetscFunctionBegin;
   PetscCall(ItModelGetBoundary(model, a, &kind, &own, &threshold, &reset, &refractory));
   if (own)
-    PetscCheck(PetscAbsReal(g->hi[a] - threshold) <= 1e-12 * PetscMax(1, PetscAbsReal(threshold)),
-               g->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(PetscAbsReal(g->info.hi[a] - threshold) <=
+                   1e-12 * PetscMax(1, PetscAbsReal(threshold)),
+               g->info.comm, PETSC_ERR_USER_INPUT,
                "-grid_hi %g for %s, but the threshold is %g: the threshold is the box's upper "
                "end; drop -grid_hi or give the two the same value",
-               (double)g->hi[a], var, (double)threshold);
+               (double)g->info.hi[a], var, (double)threshold);
   PetscCall(PetscSNPrintf(reset_opt, sizeof(reset_opt), "-reset_%s", var));
   PetscCall(PetscSNPrintf(refr_opt, sizeof(refr_opt), "-refractory_%s", var));
-  PetscOptionsBegin(g->comm, NULL, "Threshold and reset", "ItGrid");
+  PetscOptionsBegin(g->info.comm, NULL, "Threshold and reset", "ItGrid");
   PetscCall(PetscOptionsReal(reset_opt, "threshold_reset: the reset point of this variable", NULL,
                              reset, &reset, &set_reset));
   PetscCall(PetscOptionsReal(refr_opt, "threshold_reset: the refractory time (0: at once)", NULL,
                              refractory, &refractory, &set_refr));
   PetscOptionsEnd();
-  PetscCheck(own || set_reset, g->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(own || set_reset, g->info.comm, PETSC_ERR_USER_INPUT,
              "-grid_boundary %s:threshold_reset needs the reset point: give %s", var, reset_opt);
-  PetscCheck(!own || !set_reset, g->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!own || !set_reset, g->info.comm, PETSC_ERR_USER_INPUT,
              "%s: the model's reset parameter sets it; change that parameter instead", reset_opt);
-  PetscCheck(!own || !set_refr, g->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!own || !set_refr, g->info.comm, PETSC_ERR_USER_INPUT,
              "%s: the model's refractory parameter sets it; change that parameter instead",
              refr_opt);
-  PetscCheck(refractory >= 0 && !PetscIsInfOrNanReal(refractory), g->comm, PETSC_ERR_USER_INPUT,
-             "%s %g: give a refractory time >= 0", refr_opt, (double)refractory);
+  PetscCheck(refractory >= 0 && !PetscIsInfOrNanReal(refractory), g->info.comm,
+             PETSC_ERR_USER_INPUT, "%s %g: give a refractory time >= 0", refr_opt,
+             (double)refractory);
   /* the reset cells lie below the last one, whose current they receive */
-  PetscCheck(reset > g->lo[a] && reset <= ItGridCoordinate(g, a, g->n[a] - 2), g->comm,
-             PETSC_ERR_USER_INPUT,
+  PetscCheck(reset > g->info.lo[a] && reset <= ItGridCoordinate(g, a, g->info.n[a] - 2),
+             g->info.comm, PETSC_ERR_USER_INPUT,
              "the reset point %g of %s must lie inside the box, below the centre %g of the "
              "next-to-last cell (threshold %g): change %s or -grid_n",
-             (double)reset, var, (double)ItGridCoordinate(g, a, g->n[a] - 2), (double)g->hi[a],
-             own ? "the model's reset" : reset_opt);
-  g->reset[a]      = reset;
-  g->refractory[a] = refractory;
-  g->threshold     = PETSC_TRUE;
+             (double)reset, var, (double)ItGridCoordinate(g, a, g->info.n[a] - 2),
+             (double)g->info.hi[a], own ? "the model's reset" : reset_opt);
+  g->info.reset[a]      = reset;
+  g->info.refractory[a] = refractory;
+  g->info.threshold     = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Every axis' boundary kind, and the reset of the threshold_reset ones. Collective. */
 PetscErrorCode ItGridReadBoundary(ItGrid g, ItModel model) {
   PetscFunctionBegin;
-  g->threshold = PETSC_FALSE;
-  for (PetscInt a = 0; a < g->dim; a++) {
+  g->info.threshold = PETSC_FALSE;
+  for (PetscInt a = 0; a < g->info.dim; a++) {
     ItBoundaryKind kind;
     PetscBool      own;
     PetscReal      th, r, ref;
     PetscCall(ItModelGetBoundary(model, a, &kind, &own, &th, &r, &ref));
-    g->boundary[a] = kind;
+    g->info.boundary[a] = kind;
   }
   PetscCall(ItGridReadBoundaryKinds(g, model));
-  for (PetscInt a = 0; a < g->dim; a++)
-    if (g->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) PetscCall(ItGridReadReset(g, model, a));
+  for (PetscInt a = 0; a < g->info.dim; a++)
+    if (g->info.boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) PetscCall(ItGridReadReset(g, model, a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -124,11 +126,11 @@ PetscErrorCode ItGridReadBoundary(ItGrid g, ItModel model) {
 PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse) {
   PetscFunctionBegin;
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-    coarse->boundary[a]   = fine->boundary[a];
-    coarse->reset[a]      = fine->reset[a];
-    coarse->refractory[a] = fine->refractory[a];
+    coarse->info.boundary[a]   = fine->info.boundary[a];
+    coarse->info.reset[a]      = fine->info.reset[a];
+    coarse->info.refractory[a] = fine->info.refractory[a];
   }
-  coarse->threshold = fine->threshold;
+  coarse->info.threshold = fine->info.threshold;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -138,7 +140,7 @@ PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse) {
    both cells below the last on the grid read, coarse levels are clamped.
    Not collective. */
 void ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w) {
-  const PetscReal s = (grid->reset[axis] - grid->lo[axis]) / grid->h[axis] - 0.5;
+  const PetscReal s = (grid->info.reset[axis] - grid->info.lo[axis]) / grid->info.h[axis] - 0.5;
 
   if (s <= 0) {
     *k = 0;
@@ -147,8 +149,9 @@ void ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w) {
   }
   *k = (PetscInt)PetscFloorReal(s);
   *w = s - *k;
-  if (*k > grid->n[axis] - 2) { /* only a coarse multigrid level's few cells (a preconditioner) */
-    *k = grid->n[axis] - 2;
+  if (*k >
+      grid->info.n[axis] - 2) { /* only a coarse multigrid level's few cells (a preconditioner) */
+    *k = grid->info.n[axis] - 2;
     *w = 1;
   }
 }

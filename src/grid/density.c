@@ -3,7 +3,7 @@
    a density it holds whole): the layout of the marginal over a subset of the
    axes (index helpers in grid.h) and the differential entropy of a density
    sampled on cells, S = -Σ_k m_k ln m_k × (cell volume). */
-#include <infotherm/grid.h>
+#include <infotherm/private/gridimpl.h>
 
 /* -Σ m ln m over `count` values, times the cell volume `cell` (cells with
    m <= 0 add nothing). Not collective. */
@@ -23,10 +23,10 @@ PetscErrorCode ItGridMarginalLayout(ItGrid grid, const PetscBool mask[], PetscIn
   PetscFunctionBegin;
   *size = 1;
   *cell = 1;
-  for (PetscInt i = 0; i < grid->dim; i++)
+  for (PetscInt i = 0; i < grid->info.dim; i++)
     if (mask[i]) {
-      *size *= grid->n[i];
-      *cell *= grid->h[i];
+      *size *= grid->info.n[i];
+      *cell *= grid->info.h[i];
     }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -6,25 +6,25 @@
    coupling inside the point (a neighbour along each such axis) and to the
    neighbouring points (the same dof) is given to the matrix preallocation by
    DMDASetBlockFillsSparse. Owns the reductions across ranks. */
-#include <infotherm/grid.h>
+#include <infotherm/private/gridimpl.h>
 
 /* The axes the DMDA distributes: the count variables named by
    -grid_distribute (at most three), or, when it is not set, the largest three
    axes (the earlier of equal ones). Frees names[]. */
 static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBool set,
                                                PetscInt count, char *names[]) {
-  const PetscInt d                  = g->dim;
+  const PetscInt d                  = g->info.dim;
   PetscBool      chosen[IT_MAX_DIM] = {PETSC_FALSE};
 
   PetscFunctionBegin;
   if (set) {
-    PetscCheck(count >= 1 && count <= PetscMin(3, d), g->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(count >= 1 && count <= PetscMin(3, d), g->info.comm, PETSC_ERR_USER_INPUT,
                "-grid_distribute names %" PetscInt_FMT " variables; give 1 to %" PetscInt_FMT,
                count, PetscMin(3, d));
     for (PetscInt k = 0; k < count; k++) {
       PetscInt a;
       PetscCall(ItModelVariableIndex(model, "-grid_distribute", names[k], &a));
-      PetscCheck(!chosen[a], g->comm, PETSC_ERR_USER_INPUT, "-grid_distribute names %s twice",
+      PetscCheck(!chosen[a], g->info.comm, PETSC_ERR_USER_INPUT, "-grid_distribute names %s twice",
                  names[k]);
       chosen[a] = PETSC_TRUE;
       PetscCall(PetscFree(names[k]));
@@ -32,28 +32,29 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
   } else {
     PetscInt nchosen = 0;
     for (PetscInt a = 0; a < d; a++) /* a periodic axis needs the DMDA's periodic boundary */
-      if (g->boundary[a] == IT_BOUNDARY_PERIODIC) {
+      if (g->info.boundary[a] == IT_BOUNDARY_PERIODIC) {
         chosen[a] = PETSC_TRUE;
         nchosen++;
       }
-    PetscCheck(nchosen <= 3, g->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(nchosen <= 3, g->info.comm, PETSC_ERR_USER_INPUT,
                "-grid_boundary: %" PetscInt_FMT " periodic axes; at most 3 can be periodic",
                nchosen);
     for (PetscInt k = nchosen; k < PetscMin(3, d); k++) { /* the largest axis not chosen yet */
       PetscInt best = -1;
       for (PetscInt a = 0; a < d; a++)
-        if (!chosen[a] && (best < 0 || g->n[a] > g->n[best])) best = a;
+        if (!chosen[a] && (best < 0 || g->info.n[a] > g->info.n[best])) best = a;
       chosen[best] = PETSC_TRUE;
     }
   }
   for (PetscInt a = 0; a < d; a++)
-    PetscCheck(chosen[a] || g->boundary[a] != IT_BOUNDARY_PERIODIC, g->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(chosen[a] || g->info.boundary[a] != IT_BOUNDARY_PERIODIC, g->info.comm,
+               PETSC_ERR_USER_INPUT,
                "-grid_distribute leaves out the periodic axis %s: name it (a periodic axis is "
                "one the DMDA distributes)",
                ItModelGetVariableName(model, a));
-  g->ndist = 0;
+  g->info.ndist = 0;
   for (PetscInt a = 0; a < d; a++)
-    if (chosen[a]) g->dist[g->ndist++] = a;
+    if (chosen[a]) g->info.dist[g->info.ndist++] = a;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -64,14 +65,17 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
 #define IT_GRID_PECLET 32.0
+/* ... and the resolution number h^2 |dA/dx| / D ((h/sd)^2 of an
+   Ornstein–Uhlenbeck density) at which it is (-fp_resolution). */
+#define IT_GRID_RESOLUTION 1.0
 /* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
    src/grid/boundary.c) (src/model/option_names.c). */
 const ItOptionName ItGridOptionNames[] = {
-    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0}, {"grid_distribute", 0},
-    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {NULL, 0}};
+    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0},       {"grid_distribute", 0},
+    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {"fp_resolution", 0}, {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
-  const PetscInt d = g->dim;
+  const PetscInt d = g->info.dim;
   /* one more than an axis each, to refuse a list PETSc would cut */
   PetscInt    count[3] = {IT_MAX_DIM + 1, IT_MAX_DIM + 1, IT_MAX_DIM + 1}, n[IT_MAX_DIM + 1];
   PetscReal   lo[IT_MAX_DIM + 1], hi[IT_MAX_DIM + 1];
@@ -83,10 +87,11 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscBool   order_set;
 
   PetscFunctionBegin;
-  g->order_fp = 2;
-  g->peclet   = IT_GRID_PECLET;
+  g->info.order_fp   = 2;
+  g->info.peclet     = IT_GRID_PECLET;
+  g->info.resolution = IT_GRID_RESOLUTION;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
-  PetscOptionsBegin(g->comm, NULL, "Grid options", "ItGrid");
+  PetscOptionsBegin(g->info.comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
   PetscCall(
       PetscOptionsRealArray("-grid_lo", "lower corner of the box", NULL, lo, &count[1], &set[1]));
@@ -98,55 +103,66 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                                     NULL, dist, &ndist, &setdist));
   PetscCall(PetscOptionsInt("-fp_order",
                             "order of the Fokker-Planck operator: 2 (Scharfetter-Gummel) or 4",
-                            NULL, g->order_fp, &g->order_fp, &order_set));
+                            NULL, g->info.order_fp, &g->info.order_fp, &order_set));
   PetscCall(PetscOptionsReal("-fp_peclet",
                              "-fp_order 4: the cell Peclet number |A| h/D at which a face's flux "
                              "is half fourth-order, half Scharfetter-Gummel",
-                             NULL, g->peclet, &g->peclet, NULL));
+                             NULL, g->info.peclet, &g->info.peclet, NULL));
+  PetscCall(PetscOptionsReal("-fp_resolution",
+                             "-fp_order 4: the resolution number h^2 |dA/dx|/D at which a face's "
+                             "flux is half fourth-order, half Scharfetter-Gummel (larger: trust "
+                             "the fourth-order flux on wider cells)",
+                             NULL, g->info.resolution, &g->info.resolution, NULL));
   PetscOptionsEnd();
-  PetscCall(ItOptionsCheckInt(g->comm, "-grid_n"));
-  if (order_set) PetscCall(ItOptionsCheckInt(g->comm, "-fp_order"));
-  PetscCheck(g->order_fp == 2 || g->order_fp == 4, g->comm, PETSC_ERR_USER_INPUT,
+  PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
+  if (order_set) PetscCall(ItOptionsCheckInt(g->info.comm, "-fp_order"));
+  PetscCheck(g->info.order_fp == 2 || g->info.order_fp == 4, g->info.comm, PETSC_ERR_USER_INPUT,
              "-fp_order %" PetscInt_FMT ": give 2 (Scharfetter-Gummel) or 4 (fourth order)",
-             g->order_fp);
-  PetscCheck(g->peclet > 0 && !PetscIsInfOrNanReal(g->peclet), g->comm, PETSC_ERR_USER_INPUT,
-             "-fp_peclet %g: give a positive cell Peclet number", (double)g->peclet);
-  g->width = g->order_fp / 2;
+             g->info.order_fp);
+  PetscCheck(g->info.peclet > 0 && !PetscIsInfOrNanReal(g->info.peclet), g->info.comm,
+             PETSC_ERR_USER_INPUT, "-fp_peclet %g: give a positive cell Peclet number",
+             (double)g->info.peclet);
+  PetscCheck(g->info.resolution > 0 && !PetscIsInfOrNanReal(g->info.resolution), g->info.comm,
+             PETSC_ERR_USER_INPUT, "-fp_resolution %g: give a positive resolution number",
+             (double)g->info.resolution);
+  g->info.width = g->info.order_fp / 2;
   for (PetscInt k = 0; k < 3; k++)
-    PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->info.comm, PETSC_ERR_USER_INPUT,
                "%s needs 1 or %" PetscInt_FMT " values (one per variable); got %s%" PetscInt_FMT,
                option[k], d, count[k] > IT_MAX_DIM ? "more than " : "",
                PetscMin(count[k], IT_MAX_DIM));
   /* one value stands for every axis */
   for (PetscInt i = 0; i < d; i++) {
-    g->n[i]  = set[0] && count[0] == 1 ? n[0] : n[i];
-    g->lo[i] = set[1] && count[1] == 1 ? lo[0] : lo[i];
-    g->hi[i] = set[2] && count[2] == 1 ? hi[0] : hi[i];
-    cells *= (PetscReal)PetscMax(g->n[i], 1);
+    g->info.n[i]  = set[0] && count[0] == 1 ? n[0] : n[i];
+    g->info.lo[i] = set[1] && count[1] == 1 ? lo[0] : lo[i];
+    g->info.hi[i] = set[2] && count[2] == 1 ? hi[0] : hi[i];
+    cells *= (PetscReal)PetscMax(g->info.n[i], 1);
   }
-  PetscCheck(cells <= PETSC_MAX_INT, g->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(cells <= PETSC_MAX_INT, g->info.comm, PETSC_ERR_USER_INPUT,
              "-grid_n: %.4g cells do not fit in PETSc's %d-bit indices (at most %" PetscInt_FMT
              "); use fewer cells, or a PETSc with 64-bit indices (Debian's petsc64-dev)",
              (double)cells, (int)(8 * sizeof(PetscInt)), (PetscInt)PETSC_MAX_INT);
-  g->cell_volume = 1.0;
+  g->info.cell_volume = 1.0;
   for (PetscInt i = 0; i < d; i++) {
     const char *var = ItModelGetVariableName(model, i);
-    PetscCheck(g->n[i] >= 8, g->comm, PETSC_ERR_USER_INPUT,
-               "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", var, g->n[i]);
-    PetscCheck(!PetscIsInfOrNanReal(g->lo[i]) && !PetscIsInfOrNanReal(g->hi[i]), g->comm,
-               PETSC_ERR_USER_INPUT, "-grid_lo/-grid_hi must be finite numbers (axis %s)", var);
-    PetscCheck(g->lo[i] < g->hi[i], g->comm, PETSC_ERR_USER_INPUT,
-               "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", var, (double)g->lo[i],
-               (double)g->hi[i]);
-    g->h[i] = (g->hi[i] - g->lo[i]) / g->n[i];
-    g->cell_volume *= g->h[i];
+    PetscCheck(g->info.n[i] >= 8, g->info.comm, PETSC_ERR_USER_INPUT,
+               "-grid_n: axis %s has %" PetscInt_FMT " cells; at least 8 are needed", var,
+               g->info.n[i]);
+    PetscCheck(!PetscIsInfOrNanReal(g->info.lo[i]) && !PetscIsInfOrNanReal(g->info.hi[i]),
+               g->info.comm, PETSC_ERR_USER_INPUT,
+               "-grid_lo/-grid_hi must be finite numbers (axis %s)", var);
+    PetscCheck(g->info.lo[i] < g->info.hi[i], g->info.comm, PETSC_ERR_USER_INPUT,
+               "-grid_lo/-grid_hi: axis %s has lo = %g >= hi = %g", var, (double)g->info.lo[i],
+               (double)g->info.hi[i]);
+    g->info.h[i] = (g->info.hi[i] - g->info.lo[i]) / g->info.n[i];
+    g->info.cell_volume *= g->info.h[i];
   }
   /* axes beyond dim have one cell */
   for (PetscInt i = d; i < IT_MAX_DIM; i++) {
-    g->n[i]  = 1;
-    g->lo[i] = 0;
-    g->hi[i] = 1;
-    g->h[i]  = 1;
+    g->info.n[i]  = 1;
+    g->info.lo[i] = 0;
+    g->info.hi[i] = 1;
+    g->info.h[i]  = 1;
   }
   PetscCall(ItGridReadBoundary(g, model));
   PetscCall(ItGridChooseDistribution(g, model, setdist, ndist, dist));
@@ -159,15 +175,15 @@ static void ItGridSetOrder(ItGrid g) {
   PetscBool distributed[IT_MAX_DIM] = {PETSC_FALSE};
   PetscInt  k                       = 0;
 
-  for (PetscInt j = 0; j < g->ndist; j++) distributed[g->dist[j]] = PETSC_TRUE;
-  g->dof = 1;
-  for (PetscInt a = 0; a < g->dim; a++)
+  for (PetscInt j = 0; j < g->info.ndist; j++) distributed[g->info.dist[j]] = PETSC_TRUE;
+  g->info.dof = 1;
+  for (PetscInt a = 0; a < g->info.dim; a++)
     if (!distributed[a]) {
-      g->order[k++] = a;
-      g->dof *= g->n[a];
+      g->info.order[k++] = a;
+      g->info.dof *= g->info.n[a];
     }
-  for (PetscInt j = 0; j < g->ndist; j++) g->order[k++] = g->dist[j];
-  for (PetscInt a = g->dim; a < IT_MAX_DIM; a++) g->order[k++] = a;
+  for (PetscInt j = 0; j < g->info.ndist; j++) g->info.order[k++] = g->info.dist[j];
+  for (PetscInt a = g->info.dim; a < IT_MAX_DIM; a++) g->info.order[k++] = a;
 }
 
 /* The coupling of the dofs of a grid point (its cells along the
@@ -175,7 +191,7 @@ static void ItGridSetOrder(ItGrid g) {
    axes) and to the neighbouring points (each dof with the same dof), in
    DMDASetBlockFillsSparse's compressed rows. */
 static PetscErrorCode ItGridSetBlockFills(ItGrid g, DM da) {
-  const PetscInt nnd = g->dim - g->ndist, dof = g->dof;
+  const PetscInt nnd = g->info.dim - g->info.ndist, dof = g->info.dof;
   PetscInt      *dfill, *ofill, k;
 
   PetscFunctionBegin;
@@ -185,18 +201,18 @@ static PetscErrorCode ItGridSetBlockFills(ItGrid g, DM da) {
     PetscInt c[IT_MAX_DIM], rest = i, stride = 1;
     dfill[i] = k;
     for (PetscInt j = 0; j < nnd; j++) {
-      c[j] = rest % g->n[g->order[j]];
-      rest /= g->n[g->order[j]];
+      c[j] = rest % g->info.n[g->info.order[j]];
+      rest /= g->info.n[g->info.order[j]];
     }
     for (PetscInt j = 0; j < nnd; j++) { /* the neighbour below along axis order[j] */
       if (c[j] > 0) dfill[k++] = i - stride;
-      stride *= g->n[g->order[j]];
+      stride *= g->info.n[g->info.order[j]];
     }
     dfill[k++] = i;
     stride     = 1;
     for (PetscInt j = 0; j < nnd; j++) { /* and above */
-      if (c[j] < g->n[g->order[j]] - 1) dfill[k++] = i + stride;
-      stride *= g->n[g->order[j]];
+      if (c[j] < g->info.n[g->info.order[j]] - 1) dfill[k++] = i + stride;
+      stride *= g->info.n[g->info.order[j]];
     }
     PetscCall(PetscSortInt(k - dfill[i], &dfill[dfill[i]]));
     ofill[i]           = dof + 1 + i;
@@ -218,20 +234,20 @@ static PetscErrorCode ItGridAlignCoarse(ItGrid g, ItGrid fine, PetscInt factor) 
   PetscBool       divides = PETSC_TRUE;
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetInfo(fine->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
-                        NULL, NULL, NULL));
-  PetscCall(DMDAGetOwnershipRanges(fine->da, &range[0], &range[1], &range[2]));
-  for (PetscInt j = 0; j < g->ndist; j++)
+  PetscCall(DMDAGetInfo(fine->info.da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL,
+                        NULL, NULL, NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(fine->info.da, &range[0], &range[1], &range[2]));
+  for (PetscInt j = 0; j < g->info.ndist; j++)
     for (PetscInt r = 0; r < m[j]; r++) divides = (PetscBool)(divides && range[j][r] % factor == 0);
-  PetscCall(DMDASetNumProcs(g->da, m[0], g->ndist > 1 ? m[1] : PETSC_DECIDE,
-                            g->ndist > 2 ? m[2] : PETSC_DECIDE));
+  PetscCall(DMDASetNumProcs(g->info.da, m[0], g->info.ndist > 1 ? m[1] : PETSC_DECIDE,
+                            g->info.ndist > 2 ? m[2] : PETSC_DECIDE));
   if (!divides) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt j = 0; j < g->ndist; j++) {
+  for (PetscInt j = 0; j < g->info.ndist; j++) {
     PetscCall(PetscMalloc1(m[j], &coarse[j]));
     for (PetscInt r = 0; r < m[j]; r++) coarse[j][r] = range[j][r] / factor;
   }
-  PetscCall(DMDASetOwnershipRanges(g->da, coarse[0], coarse[1], coarse[2]));
-  for (PetscInt j = 0; j < g->ndist; j++) PetscCall(PetscFree(coarse[j]));
+  PetscCall(DMDASetOwnershipRanges(g->info.da, coarse[0], coarse[1], coarse[2]));
+  for (PetscInt j = 0; j < g->info.ndist; j++) PetscCall(PetscFree(coarse[j]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -245,21 +261,21 @@ static PetscErrorCode ItGridCreateMatrixDA(ItGrid g, const PetscInt n[]) {
   PetscInt        m[3]     = {1, 1, 1};
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetInfo(g->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL, NULL,
-                        NULL, NULL));
-  PetscCall(DMDAGetOwnershipRanges(g->da, &range[0], &range[1], &range[2]));
-  PetscCall(DMDACreate(g->comm, &g->da_matrix));
-  PetscCall(DMSetDimension(g->da_matrix, g->ndist));
+  PetscCall(DMDAGetInfo(g->info.da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
+                        NULL, NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(g->info.da, &range[0], &range[1], &range[2]));
+  PetscCall(DMDACreate(g->info.comm, &g->da_matrix));
+  PetscCall(DMSetDimension(g->da_matrix, g->info.ndist));
   PetscCall(DMDASetSizes(g->da_matrix, n[0], n[1], n[2]));
   PetscCall(DMDASetNumProcs(g->da_matrix, m[0], m[1], m[2]));
   PetscCall(DMDASetOwnershipRanges(g->da_matrix, range[0], range[1], range[2]));
   PetscCall(
       DMDASetBoundaryType(g->da_matrix, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
-  PetscCall(DMDASetDof(g->da_matrix, g->dof));
+  PetscCall(DMDASetDof(g->da_matrix, g->info.dof));
   PetscCall(DMDASetStencilType(g->da_matrix, DMDA_STENCIL_STAR));
   PetscCall(DMDASetStencilWidth(g->da_matrix, 1));
   PetscCall(DMSetUp(g->da_matrix));
-  if (g->dof > 1) PetscCall(ItGridSetBlockFills(g, g->da_matrix));
+  if (g->info.dof > 1) PetscCall(ItGridSetBlockFills(g, g->da_matrix));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -276,51 +292,52 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
 
   PetscFunctionBegin;
   ItGridSetOrder(g);
-  for (PetscInt j = 0; j < g->ndist; j++) {
-    const PetscInt a = g->dist[j];
-    n[j]             = g->n[a];
+  for (PetscInt j = 0; j < g->info.ndist; j++) {
+    const PetscInt a = g->info.dist[j];
+    n[j]             = g->info.n[a];
     lo[j]            = ItGridCoordinate(g, a, 0);
-    hi[j]            = ItGridCoordinate(g, a, g->n[a] - 1);
-    if (g->boundary[a] == IT_BOUNDARY_PERIODIC) { /* the circle: the DMDA spaces n cells over it */
+    hi[j]            = ItGridCoordinate(g, a, g->info.n[a] - 1);
+    if (g->info.boundary[a] ==
+        IT_BOUNDARY_PERIODIC) { /* the circle: the DMDA spaces n cells over it */
       bt[j] = DM_BOUNDARY_PERIODIC;
-      hi[j] = ItGridCoordinate(g, a, g->n[a]);
+      hi[j] = ItGridCoordinate(g, a, g->info.n[a]);
     }
   }
-  PetscCall(DMDACreate(g->comm, &g->da));
-  PetscCall(DMSetDimension(g->da, g->ndist));
-  PetscCall(DMDASetSizes(g->da, n[0], n[1], n[2]));
+  PetscCall(DMDACreate(g->info.comm, &g->info.da));
+  PetscCall(DMSetDimension(g->info.da, g->info.ndist));
+  PetscCall(DMDASetSizes(g->info.da, n[0], n[1], n[2]));
   if (fine) PetscCall(ItGridAlignCoarse(g, fine, factor));
-  PetscCall(DMDASetBoundaryType(g->da, bt[0], bt[1], bt[2]));
-  PetscCall(DMDASetDof(g->da, g->dof));
-  PetscCall(DMDASetStencilType(g->da, DMDA_STENCIL_STAR));
-  PetscCall(DMDASetStencilWidth(g->da, g->width));
-  PetscCall(DMSetFromOptions(g->da));
-  PetscCall(DMSetUp(g->da));
-  if (g->dof == 1)
-    PetscCall(DMDASetFieldName(g->da, 0, "density"));
+  PetscCall(DMDASetBoundaryType(g->info.da, bt[0], bt[1], bt[2]));
+  PetscCall(DMDASetDof(g->info.da, g->info.dof));
+  PetscCall(DMDASetStencilType(g->info.da, DMDA_STENCIL_STAR));
+  PetscCall(DMDASetStencilWidth(g->info.da, g->info.width));
+  PetscCall(DMSetFromOptions(g->info.da));
+  PetscCall(DMSetUp(g->info.da));
+  if (g->info.dof == 1)
+    PetscCall(DMDASetFieldName(g->info.da, 0, "density"));
   else
-    PetscCall(ItGridSetBlockFills(g, g->da));
-  PetscCall(DMDASetUniformCoordinates(g->da, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]));
-  if (g->width > 1) PetscCall(ItGridCreateMatrixDA(g, n));
-  PetscCall(DMDAGetCorners(g->da, &xs[0], &xs[1], &xs[2], &xm[0], &xm[1], &xm[2]));
-  PetscCall(DMDAGetGhostCorners(g->da, &gxs[0], &gxs[1], &gxs[2], &gxm[0], &gxm[1], &gxm[2]));
+    PetscCall(ItGridSetBlockFills(g, g->info.da));
+  PetscCall(DMDASetUniformCoordinates(g->info.da, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]));
+  if (g->info.width > 1) PetscCall(ItGridCreateMatrixDA(g, n));
+  PetscCall(DMDAGetCorners(g->info.da, &xs[0], &xs[1], &xs[2], &xm[0], &xm[1], &xm[2]));
+  PetscCall(DMDAGetGhostCorners(g->info.da, &gxs[0], &gxs[1], &gxs[2], &gxm[0], &gxm[1], &gxm[2]));
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) { /* the non-distributed axes: whole */
-    g->xs[a] = g->gxs[a] = 0;
-    g->xm[a] = g->gxm[a] = g->n[a];
+    g->info.xs[a] = g->info.gxs[a] = 0;
+    g->info.xm[a] = g->info.gxm[a] = g->info.n[a];
   }
-  for (PetscInt j = 0; j < g->ndist; j++) {
-    const PetscInt a = g->dist[j];
-    g->xs[a]         = xs[j];
-    g->xm[a]         = xm[j];
-    g->gxs[a]        = gxs[j];
-    g->gxm[a]        = gxm[j];
+  for (PetscInt j = 0; j < g->info.ndist; j++) {
+    const PetscInt a = g->info.dist[j];
+    g->info.xs[a]    = xs[j];
+    g->info.xm[a]    = xm[j];
+    g->info.gxs[a]   = gxs[j];
+    g->info.gxm[a]   = gxm[j];
   }
-  g->nlocal = 1;
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) g->nlocal *= g->xm[a];
-  g->rstart = 0; /* MPI_Exscan leaves the first rank's result undefined */
-  PetscCallMPI(MPI_Comm_rank(g->comm, &rank));
-  PetscCallMPI(MPI_Exscan(&g->nlocal, &start, 1, MPIU_INT, MPI_SUM, g->comm));
-  if (rank > 0) g->rstart = start;
+  g->info.nlocal = 1;
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) g->info.nlocal *= g->info.xm[a];
+  g->info.rstart = 0; /* MPI_Exscan leaves the first rank's result undefined */
+  PetscCallMPI(MPI_Comm_rank(g->info.comm, &rank));
+  PetscCallMPI(MPI_Exscan(&g->info.nlocal, &start, 1, MPIU_INT, MPI_SUM, g->info.comm));
+  if (rank > 0) g->info.rstart = start;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -336,20 +353,20 @@ static PetscErrorCode ItGridCreateDA(ItGrid g, ItGrid fine, PetscInt factor) {
    divisible, IT_GRID_MIN_COARSE cells per axis left. Collective. */
 PetscErrorCode ItGridCheckEstimateCoarsening(ItGrid fine, PetscInt factor) {
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < fine->dim; i++)
-    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= IT_GRID_MIN_COARSE, fine->comm,
-               PETSC_ERR_USER_INPUT,
+  for (PetscInt i = 0; i < fine->info.dim; i++)
+    PetscCheck(fine->info.n[i] % factor == 0 && fine->info.n[i] / factor >= IT_GRID_MIN_COARSE,
+               fine->info.comm, PETSC_ERR_USER_INPUT,
                "-grid_n: axis %" PetscInt_FMT " has %" PetscInt_FMT
                " cells, which a grid coarsened by %" PetscInt_FMT
                " cannot hold; use a multiple of %" PetscInt_FMT " of at least %" PetscInt_FMT
                " (-error_estimate needs %d cells per axis on its coarsest grid)",
-               i, fine->n[i], factor, factor, IT_GRID_MIN_COARSE * factor, IT_GRID_MIN_COARSE);
+               i, fine->info.n[i], factor, factor, IT_GRID_MIN_COARSE * factor, IT_GRID_MIN_COARSE);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse) {
   PetscFunctionBegin;
-  PetscCall(ItGridCreateCoarseOrder(fine, factor, fine->order_fp, coarse));
+  PetscCall(ItGridCreateCoarseOrder(fine, factor, fine->info.order_fp, coarse));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -361,31 +378,31 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
   ItGrid g;
 
   PetscFunctionBegin;
-  PetscCheck(factor >= 1, fine->comm, PETSC_ERR_ARG_OUTOFRANGE, "coarsening factor %" PetscInt_FMT,
-             factor);
-  for (PetscInt i = 0; i < fine->dim; i++)
-    PetscCheck(fine->n[i] % factor == 0 && fine->n[i] / factor >= 2, fine->comm,
+  PetscCheck(factor >= 1, fine->info.comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "coarsening factor %" PetscInt_FMT, factor);
+  for (PetscInt i = 0; i < fine->info.dim; i++)
+    PetscCheck(fine->info.n[i] % factor == 0 && fine->info.n[i] / factor >= 2, fine->info.comm,
                PETSC_ERR_USER_INPUT,
                "-grid_n: axis %" PetscInt_FMT " has %" PetscInt_FMT
                " cells, which a grid coarsened by %" PetscInt_FMT
                " cannot hold; use a multiple of %" PetscInt_FMT,
-               i, fine->n[i], factor, 2 * factor);
+               i, fine->info.n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->comm     = fine->comm;
-  g->dim      = fine->dim;
-  g->ndist    = fine->ndist;
-  g->order_fp = order;
-  g->peclet   = fine->peclet;
-  g->width    = order / 2;
-  for (PetscInt j = 0; j < fine->ndist; j++) g->dist[j] = fine->dist[j];
+  g->info.comm     = fine->info.comm;
+  g->info.dim      = fine->info.dim;
+  g->info.ndist    = fine->info.ndist;
+  g->info.order_fp = order;
+  g->info.peclet   = fine->info.peclet;
+  g->info.width    = order / 2;
+  for (PetscInt j = 0; j < fine->info.ndist; j++) g->info.dist[j] = fine->info.dist[j];
   PetscCall(ItGridCopyBoundary(fine, g));
-  g->cell_volume = 1.0;
+  g->info.cell_volume = 1.0;
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) {
-    g->n[i]  = i < g->dim ? fine->n[i] / factor : 1;
-    g->lo[i] = fine->lo[i];
-    g->hi[i] = fine->hi[i];
-    g->h[i]  = i < g->dim ? (g->hi[i] - g->lo[i]) / g->n[i] : 1;
-    if (i < g->dim) g->cell_volume *= g->h[i];
+    g->info.n[i]  = i < g->info.dim ? fine->info.n[i] / factor : 1;
+    g->info.lo[i] = fine->info.lo[i];
+    g->info.hi[i] = fine->info.hi[i];
+    g->info.h[i]  = i < g->info.dim ? (g->info.hi[i] - g->info.lo[i]) / g->info.n[i] : 1;
+    if (i < g->info.dim) g->info.cell_volume *= g->info.h[i];
   }
   PetscCall(ItGridCreateDA(g, fine, factor));
   *coarse = g;
@@ -408,8 +425,8 @@ PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid) {
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&g));
-  g->comm = ItModelGetComm(model);
-  g->dim  = ItModelGetDimension(model);
+  g->info.comm = ItModelGetComm(model);
+  g->info.dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
   *grid = g;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -427,32 +444,34 @@ PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer) {
   PetscInt    mda[3] = {1, 1, 1}, m[IT_MAX_DIM];
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_size(grid->comm, &size));
-  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &mda[0], &mda[1], &mda[2], NULL, NULL,
-                        NULL, NULL, NULL, NULL));
+  PetscCallMPI(MPI_Comm_size(grid->info.comm, &size));
+  PetscCall(DMDAGetInfo(grid->info.da, NULL, NULL, NULL, NULL, &mda[0], &mda[1], &mda[2], NULL,
+                        NULL, NULL, NULL, NULL, NULL));
   for (PetscInt i = 0; i < IT_MAX_DIM; i++) m[i] = 1; /* a non-distributed axis: one part */
-  for (PetscInt j = 0; j < grid->ndist; j++) m[grid->dist[j]] = mda[j];
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(PetscViewerASCIIPrintf(
-        viewer,
-        "grid axis %" PetscInt_FMT ": %" PetscInt_FMT
-        " cells on [%g, %g], h = %g, split over %" PetscInt_FMT " rank(s)\n",
-        i, grid->n[i], (double)grid->lo[i], (double)grid->hi[i], (double)grid->h[i], m[i]));
-  if (grid->dof > 1) {
+  for (PetscInt j = 0; j < grid->info.ndist; j++) m[grid->info.dist[j]] = mda[j];
+  for (PetscInt i = 0; i < grid->info.dim; i++)
+    PetscCall(PetscViewerASCIIPrintf(viewer,
+                                     "grid axis %" PetscInt_FMT ": %" PetscInt_FMT
+                                     " cells on [%g, %g], h = %g, split over %" PetscInt_FMT
+                                     " rank(s)\n",
+                                     i, grid->info.n[i], (double)grid->info.lo[i],
+                                     (double)grid->info.hi[i], (double)grid->info.h[i], m[i]));
+  if (grid->info.dof > 1) {
     PetscCall(PetscViewerASCIIPrintf(viewer, "distributed axes (-grid_distribute):"));
     PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
-    for (PetscInt j = 0; j < grid->ndist; j++)
-      PetscCall(PetscViewerASCIIPrintf(viewer, " %" PetscInt_FMT, grid->dist[j]));
+    for (PetscInt j = 0; j < grid->info.ndist; j++)
+      PetscCall(PetscViewerASCIIPrintf(viewer, " %" PetscInt_FMT, grid->info.dist[j]));
     PetscCall(PetscViewerASCIIPrintf(
-        viewer, "; the others' %" PetscInt_FMT " cells per grid point are its dof\n", grid->dof));
+        viewer, "; the others' %" PetscInt_FMT " cells per grid point are its dof\n",
+        grid->info.dof));
     PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   }
   PetscCall(
       PetscViewerASCIIPrintf(viewer, "decomposition: %d rank(s); this rank owns cells", size));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
-  for (PetscInt i = 0; i < grid->dim; i++)
-    PetscCall(PetscViewerASCIIPrintf(viewer, " [%" PetscInt_FMT ",%" PetscInt_FMT ")", grid->xs[i],
-                                     grid->xs[i] + grid->xm[i]));
+  for (PetscInt i = 0; i < grid->info.dim; i++)
+    PetscCall(PetscViewerASCIIPrintf(viewer, " [%" PetscInt_FMT ",%" PetscInt_FMT ")",
+                                     grid->info.xs[i], grid->info.xs[i] + grid->info.xm[i]));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -464,20 +483,20 @@ PetscErrorCode ItGridSum(ItGrid grid, PetscInt n, const PetscReal local[], Petsc
 
   PetscFunctionBegin;
   PetscCall(PetscMPIIntCast(n, &count));
-  PetscCall(MPIU_Allreduce(local, global, count, MPIU_REAL, MPIU_SUM, grid->comm));
+  PetscCall(MPIU_Allreduce(local, global, count, MPIU_REAL, MPIU_SUM, grid->info.comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode ItGridMaxAbs(ItGrid grid, PetscReal local, PetscReal *global) {
   PetscFunctionBegin;
   local = PetscAbsReal(local);
-  PetscCall(MPIU_Allreduce(&local, global, 1, MPIU_REAL, MPIU_MAX, grid->comm));
+  PetscCall(MPIU_Allreduce(&local, global, 1, MPIU_REAL, MPIU_MAX, grid->info.comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode ItGridMin(ItGrid grid, PetscReal local, PetscReal *global) {
   PetscFunctionBegin;
-  PetscCall(MPIU_Allreduce(&local, global, 1, MPIU_REAL, MPIU_MIN, grid->comm));
+  PetscCall(MPIU_Allreduce(&local, global, 1, MPIU_REAL, MPIU_MIN, grid->info.comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -492,16 +511,17 @@ PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *i
   PetscInt        start[IT_MAX_DIM], width[IT_MAX_DIM];
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetInfo(grid->da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL, NULL,
-                        NULL, NULL, NULL));
-  PetscCall(DMDAGetOwnershipRanges(grid->da, &range[0], &range[1], &range[2]));
+  PetscCall(DMDAGetInfo(grid->info.da, NULL, NULL, NULL, NULL, &m[0], &m[1], &m[2], NULL, NULL,
+                        NULL, NULL, NULL, NULL));
+  PetscCall(DMDAGetOwnershipRanges(grid->info.da, &range[0], &range[1], &range[2]));
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) { /* the non-distributed axes: whole */
     start[a] = 0;
-    width[a] = grid->n[a];
+    width[a] = grid->info.n[a];
   }
-  for (PetscInt j = 0; j < grid->ndist; j++) { /* the owner's box along each distributed axis */
-    const PetscInt a = grid->dist[j];
-    n[j]             = grid->n[a];
+  for (PetscInt j = 0; j < grid->info.ndist;
+       j++) { /* the owner's box along each distributed axis */
+    const PetscInt a = grid->info.dist[j];
+    n[j]             = grid->info.n[a];
     for (PetscInt r = 0; r < m[j]; r++) {
       w[j] = range[j][r];
       if (cell[a] < s[j] + w[j]) break;
@@ -511,7 +531,7 @@ PetscErrorCode ItGridGlobalIndex(ItGrid grid, const PetscInt cell[], PetscInt *i
     width[a] = w[j];
   }
   /* the ranks before the owner: whole slabs along the third axis, rows along the second, boxes */
-  *index = grid->dof * (n[0] * n[1] * s[2] + n[0] * s[1] * w[2] + s[0] * w[1] * w[2]) +
+  *index = grid->info.dof * (n[0] * n[1] * s[2] + n[0] * s[1] * w[2] + s[0] * w[1] * w[2]) +
            ItGridStorageOffset(grid, start, width, cell);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -523,11 +543,12 @@ PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter 
   PetscInt *natural;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(grid->nlocal, &natural));
+  PetscCall(PetscMalloc1(grid->info.nlocal, &natural));
   ItGridForOwned(grid, c, l) natural[l] = ItGridNaturalIndex(grid, c);
   /* every rank receives every cell: the natural index of each global index, in
      global order (the ranks own consecutive ranges, in rank order) */
-  PetscCall(ISCreateGeneral(grid->comm, grid->nlocal, natural, PETSC_OWN_POINTER, &owned));
+  PetscCall(
+      ISCreateGeneral(grid->info.comm, grid->info.nlocal, natural, PETSC_OWN_POINTER, &owned));
   PetscCall(ISAllGather(owned, &to));
   PetscCall(ISCreateStride(PETSC_COMM_SELF, ItGridCellCount(grid), 0, 1, &from));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, ItGridCellCount(grid), all));
@@ -541,7 +562,7 @@ PetscErrorCode ItGridNaturalAllScatter(ItGrid grid, Vec p, Vec *all, VecScatter 
 PetscErrorCode ItGridDestroy(ItGrid *grid) {
   PetscFunctionBegin;
   if (!*grid) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(DMDestroy(&(*grid)->da));
+  PetscCall(DMDestroy(&(*grid)->info.da));
   PetscCall(DMDestroy(&(*grid)->da_matrix));
   PetscCall(PetscFree(*grid));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -1,24 +1,9 @@
-/* The read-only view of a grid (ItGridInfo): a copy of its geometry and of
-   this rank's part, so that code outside src/grid reads fields it cannot
-   change. */
-#include <infotherm/grid.h>
+/* What the grid shows other modules besides its view (ItGridGetInfo, inline
+   in include/infotherm/grid.h): the DMDA of width 1 for assembled matrices. */
+#include <infotherm/private/gridimpl.h>
 
-/* Fills info from grid. Not collective. */
-PetscErrorCode ItGridGetInfo(ItGrid grid, ItGridInfo *info) {
-  PetscFunctionBegin;
-  info->comm        = grid->comm;
-  info->dim         = grid->dim;
-  info->cell_volume = grid->cell_volume;
-  info->nlocal      = grid->nlocal;
-  info->rstart      = grid->rstart;
-  info->order       = grid->order_fp;
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-    info->n[a]  = a < grid->dim ? grid->n[a] : 1;
-    info->lo[a] = a < grid->dim ? grid->lo[a] : 0;
-    info->hi[a] = a < grid->dim ? grid->hi[a] : 0;
-    info->h[a]  = a < grid->dim ? grid->h[a] : 0;
-    info->xs[a] = grid->xs[a];
-    info->xm[a] = grid->xm[a];
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
+/* The width-1 DMDA for the assembled matrices when the stencil is wider
+   (-fp_order 4), else NULL. Not collective. */
+DM ItGridGetMatrixDM(ItGrid grid) {
+  return grid->da_matrix;
 }

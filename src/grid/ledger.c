@@ -8,7 +8,7 @@
    process, not collective: the app sums the ranks. */
 #include <stdio.h>
 #include <unistd.h>
-#include <infotherm/grid.h>
+#include <infotherm/private/gridimpl.h>
 
 static PetscReal ItMemoryHeld[IT_MEMORY_PARTS], ItMemoryPeak[IT_MEMORY_PARTS];
 

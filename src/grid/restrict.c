@@ -1,7 +1,7 @@
 /* Restriction of a density to a coarser grid of the same box (the grids of
    doc/physics.md §5's error estimates, ItGridCreateCoarse): each coarse cell
    the mean of its children. */
-#include <infotherm/grid.h>
+#include <infotherm/private/gridimpl.h>
 
 /* The coarse density pc (grid coarse) of a fine one pf: each coarse cell the
    mean of its children (their sum times the volume ratio), so the mass is
@@ -14,13 +14,13 @@ PetscErrorCode ItGridRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc) {
 
   PetscFunctionBegin;
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
-    factor[a] = fine->n[a] / coarse->n[a];
+    factor[a] = fine->info.n[a] / coarse->info.n[a];
     children *= factor[a];
   }
   weight = 1.0 / children;
   PetscCall(VecGetOwnershipRange(pc, &lo, &hi));
-  PetscCall(MatCreateAIJ(fine->comm, hi - lo, fine->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
-                         children, NULL, children, NULL, &R));
+  PetscCall(MatCreateAIJ(fine->info.comm, hi - lo, fine->info.nlocal, PETSC_DETERMINE,
+                         PETSC_DETERMINE, children, NULL, children, NULL, &R));
   PetscCall(MatSetOption(R, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
   ItGridForOwned(fine, c, l) {
     PetscInt parent[IT_MAX_DIM], row, col;

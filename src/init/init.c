@@ -89,6 +89,7 @@ PetscErrorCode ItInitDensity(ItInit init, ItGrid grid, Vec p) {
   Vec             pf;
 
   PetscFunctionBegin;
+  const ItGridInfo *info = ItGridGetInfo(init->grid);
   switch (init->kind) {
   case IT_INIT_GAUSSIAN:
     PetscCall(ItInitGaussian(grid, p));
@@ -108,7 +109,7 @@ PetscErrorCode ItInitDensity(ItInit init, ItGrid grid, Vec p) {
       PetscCall(ItInitReadDensity(grid, init->model, "-init_file", init->file, p));
       break;
     }
-    PetscCall(DMCreateGlobalVector(init->grid->da, &pf));
+    PetscCall(DMCreateGlobalVector(info->da, &pf));
     PetscCall(ItInitReadDensity(init->grid, init->model, "-init_file", init->file, pf));
     PetscCall(ItGridRestrict(init->grid, grid, pf, p));
     PetscCall(VecDestroy(&pf));
@@ -122,34 +123,35 @@ PetscErrorCode ItInitDensity(ItInit init, ItGrid grid, Vec p) {
    wall. Refuses a covariance that is not symmetric positive definite, and a
    Gaussian that the box cuts (more than 1e-6 of its mass outside). Collective. */
 PetscErrorCode ItInitGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[]) {
-  const PetscInt d                            = grid->dim;
-  PetscReal      cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, logdet;
-  PetscInt       nmean = d, ncov = d * d;
-  PetscBool      set;
-  PetscBool      definite;
+  const ItGridInfo *info                         = ItGridGetInfo(grid);
+  const PetscInt    d                            = info->dim;
+  PetscReal         cov[IT_MAX_DIM * IT_MAX_DIM] = {0}, logdet;
+  PetscInt          nmean = d, ncov = d * d;
+  PetscBool         set;
+  PetscBool         definite;
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
-    const PetscReal sd = (grid->hi[i] - grid->lo[i]) / 12;
-    mean[i]            = 0.5 * (grid->lo[i] + grid->hi[i]);
+    const PetscReal sd = (info->hi[i] - info->lo[i]) / 12;
+    mean[i]            = 0.5 * (info->lo[i] + info->hi[i]);
     cov[i * d + i]     = sd * sd;
   }
-  PetscOptionsBegin(grid->comm, NULL, "Initial Gaussian", "ItInit");
+  PetscOptionsBegin(info->comm, NULL, "Initial Gaussian", "ItInit");
   PetscCall(PetscOptionsRealArray("-init_mean", "mean of the initial Gaussian", NULL, mean, &nmean,
                                   &set));
-  PetscCheck(!set || nmean == d, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!set || nmean == d, info->comm, PETSC_ERR_USER_INPUT,
              "-init_mean needs %" PetscInt_FMT " values; got %" PetscInt_FMT, d, nmean);
   for (PetscInt i = 0; i < d; i++)
-    PetscCheck(!PetscIsInfOrNanReal(mean[i]), grid->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(!PetscIsInfOrNanReal(mean[i]), info->comm, PETSC_ERR_USER_INPUT,
                "-init_mean must be finite; value %" PetscInt_FMT " is %g", i + 1, (double)mean[i]);
   PetscCall(PetscOptionsRealArray("-init_cov", "covariance of the initial Gaussian, row-major",
                                   NULL, cov, &ncov, &set));
-  PetscCheck(!set || ncov == d * d || ncov == d, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!set || ncov == d * d || ncov == d, info->comm, PETSC_ERR_USER_INPUT,
              "-init_cov needs %" PetscInt_FMT " values (row-major) or %" PetscInt_FMT
              " variances; got %" PetscInt_FMT,
              d * d, d, ncov);
   for (PetscInt k = 0; k < (set ? ncov : 0); k++)
-    PetscCheck(!PetscIsInfOrNanReal(cov[k]), grid->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(!PetscIsInfOrNanReal(cov[k]), info->comm, PETSC_ERR_USER_INPUT,
                "-init_cov must be finite; value %" PetscInt_FMT " is %g", k + 1, (double)cov[k]);
   PetscOptionsEnd();
   if (set && ncov == d && d > 1) { /* variances only */
@@ -162,18 +164,18 @@ PetscErrorCode ItInitGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[
     for (PetscInt j = 0; j < i; j++)
       PetscCheck(PetscAbsReal(cov[i * d + j] - cov[j * d + i]) <=
                      1e-12 * (PetscAbsReal(cov[i * d + j]) + PetscAbsReal(cov[j * d + i])),
-                 grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be symmetric");
+                 info->comm, PETSC_ERR_USER_INPUT, "-init_cov must be symmetric");
   PetscCall(ItGaussianCholesky(d, cov, L, &logdet, &definite));
-  PetscCheck(definite, grid->comm, PETSC_ERR_USER_INPUT, "-init_cov must be positive definite");
+  PetscCheck(definite, info->comm, PETSC_ERR_USER_INPUT, "-init_cov must be positive definite");
 
   /* the mass outside the box, bounded by the sum over axes of the marginal tails */
   {
     PetscReal outside = 0;
     for (PetscInt i = 0; i < d; i++) {
       const PetscReal sd = PetscSqrtReal(2 * cov[i * d + i]);
-      outside += 0.5 * (erfc((mean[i] - grid->lo[i]) / sd) + erfc((grid->hi[i] - mean[i]) / sd));
+      outside += 0.5 * (erfc((mean[i] - info->lo[i]) / sd) + erfc((info->hi[i] - mean[i]) / sd));
     }
-    PetscCheck(outside <= 1e-6, grid->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(outside <= 1e-6, info->comm, PETSC_ERR_USER_INPUT,
                "the box cuts the initial Gaussian (%g of its mass lies outside): widen "
                "-grid_lo/-grid_hi or narrow -init_cov",
                (double)outside);
@@ -184,9 +186,10 @@ PetscErrorCode ItInitGaussianOptions(ItGrid grid, PetscReal mean[], PetscReal L[
 /* A Gaussian much narrower than a cell underflows at every cell centre:
    refused with its narrowest axis (sd_i = |row i of L|) against the cell. */
 static PetscErrorCode ItInitGaussianCheckWidth(ItGrid grid, const PetscReal L[], Vec p) {
-  const PetscInt d = grid->dim;
-  PetscReal      mass, sd[IT_MAX_DIM] = {0};
-  PetscInt       axis = 0;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
+  PetscReal         mass, sd[IT_MAX_DIM] = {0};
+  PetscInt          axis = 0;
 
   PetscFunctionBegin;
   PetscCall(VecSum(p, &mass));
@@ -194,14 +197,14 @@ static PetscErrorCode ItInitGaussianCheckWidth(ItGrid grid, const PetscReal L[],
   for (PetscInt i = 0; i < d; i++) {
     for (PetscInt j = 0; j <= i; j++) sd[i] += L[i * d + j] * L[i * d + j];
     sd[i] = PetscSqrtReal(sd[i]);
-    if (sd[i] / grid->h[i] < sd[axis] / grid->h[axis]) axis = i;
+    if (sd[i] / info->h[i] < sd[axis] / info->h[axis]) axis = i;
   }
-  SETERRQ(grid->comm, PETSC_ERR_USER_INPUT,
+  SETERRQ(info->comm, PETSC_ERR_USER_INPUT,
           "the initial Gaussian is narrower than a cell: it has no mass at any cell centre (its "
           "standard deviation along variable %" PetscInt_FMT " is %g, the cells are %g wide%s); "
           "widen -init_cov or refine -grid_n",
-          axis + 1, (double)sd[axis], (double)grid->h[axis],
-          sd[axis] >= grid->h[axis] ? "; it is thin along a diagonal: -init_cov is nearly singular"
+          axis + 1, (double)sd[axis], (double)info->h[axis],
+          sd[axis] >= info->h[axis] ? "; it is thin along a diagonal: -init_cov is nearly singular"
                                     : "");
 }
 
@@ -211,9 +214,10 @@ static PetscErrorCode ItInitGaussianCheckWidth(ItGrid grid, const PetscReal L[],
    -6.12 instead of -10.98). A warning on stderr naming the option, once per
    command (coarse grids of -error_estimate are not warned about again). */
 static PetscErrorCode ItInitGaussianWarnWidth(ItGrid grid, const PetscReal L[]) {
-  static PetscBool warned = PETSC_FALSE;
-  const PetscInt   d      = grid->dim;
-  PetscBool        set;
+  const ItGridInfo *info   = ItGridGetInfo(grid);
+  static PetscBool  warned = PETSC_FALSE;
+  const PetscInt    d      = info->dim;
+  PetscBool         set;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-init_cov", &set));
@@ -222,14 +226,14 @@ static PetscErrorCode ItInitGaussianWarnWidth(ItGrid grid, const PetscReal L[]) 
     PetscReal sd = 0;
     for (PetscInt j = 0; j <= i; j++) sd += L[i * d + j] * L[i * d + j];
     sd = PetscSqrtReal(sd);
-    if (sd < 2 * grid->h[i]) {
+    if (sd < 2 * info->h[i]) {
       warned = PETSC_TRUE;
-      PetscCall(PetscFPrintf(grid->comm, PETSC_STDERR,
+      PetscCall(PetscFPrintf(info->comm, PETSC_STDERR,
                              "infotherm: warning: -init_cov gives variable %" PetscInt_FMT
                              " a standard deviation of %g, %.2g cells of %g: below two cells per "
                              "standard deviation its variance and entropy on the grid are off; "
                              "widen -init_cov or refine -grid_n\n",
-                             i + 1, (double)sd, (double)(sd / grid->h[i]), (double)grid->h[i]));
+                             i + 1, (double)sd, (double)(sd / info->h[i]), (double)info->h[i]));
     }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -238,9 +242,10 @@ static PetscErrorCode ItInitGaussianWarnWidth(ItGrid grid, const PetscReal L[]) 
 /* The Gaussian density N(-init_mean, -init_cov) at the cell centres,
    normalised on the grid (ItInitGaussianOptions reads and checks it). Collective. */
 PetscErrorCode ItInitGaussian(ItGrid grid, Vec p) {
-  const PetscInt d = grid->dim;
-  PetscReal      mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM], logdet = 0;
-  PetscScalar   *pa;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
+  PetscReal         mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM], logdet = 0;
+  PetscScalar      *pa;
 
   PetscFunctionBegin;
   PetscCall(ItInitGaussianOptions(grid, mean, L));

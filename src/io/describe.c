@@ -31,12 +31,13 @@ const ItOptionName ItIOSnapshotOptionNames[] = {{"snapshot_marginal", 0}, {NULL,
    NULL (the option is then only read and checked, and listed by -help).
    Collective. */
 PetscErrorCode ItIOMarginalAxes(ItGrid grid, ItModel model, PetscInt *naxes, PetscInt axes[]) {
-  char     *names[IT_MAX_DIM + 1];
-  PetscInt  n = IT_MAX_DIM + 1, count = 0;
-  PetscBool set, chosen[IT_MAX_DIM]   = {PETSC_FALSE};
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  char             *names[IT_MAX_DIM + 1];
+  PetscInt          n = IT_MAX_DIM + 1, count = 0;
+  PetscBool         set, chosen[IT_MAX_DIM]   = {PETSC_FALSE};
 
   PetscFunctionBegin;
-  PetscOptionsBegin(grid->comm, NULL, "Snapshots", "ItIO");
+  PetscOptionsBegin(info->comm, NULL, "Snapshots", "ItIO");
   PetscCall(PetscOptionsStringArray("-snapshot_marginal",
                                     "the 1 to 3 variables of /marginal (what density.xmf shows) "
                                     "in snapshots of 4 to 6 variables (default: the first three)",
@@ -45,18 +46,18 @@ PetscErrorCode ItIOMarginalAxes(ItGrid grid, ItModel model, PetscInt *naxes, Pet
   if (!set) n = 0;
   for (PetscInt k = 0; k < n; k++) {
     PetscInt i = 0;
-    while (i < grid->dim && strcmp(names[k], ItModelGetVariableName(model, i))) i++;
-    PetscCheck(i < grid->dim, grid->comm, PETSC_ERR_USER_INPUT,
+    while (i < info->dim && strcmp(names[k], ItModelGetVariableName(model, i))) i++;
+    PetscCheck(i < info->dim, info->comm, PETSC_ERR_USER_INPUT,
                "-snapshot_marginal: '%s' is not a variable of the model", names[k]);
-    PetscCheck(!chosen[i], grid->comm, PETSC_ERR_USER_INPUT, "-snapshot_marginal names '%s' twice",
+    PetscCheck(!chosen[i], info->comm, PETSC_ERR_USER_INPUT, "-snapshot_marginal names '%s' twice",
                names[k]);
     chosen[i] = PETSC_TRUE;
   }
-  PetscCheck(n <= 3, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(n <= 3, info->comm, PETSC_ERR_USER_INPUT,
              "-snapshot_marginal names %" PetscInt_FMT " variables; give 1 to 3", n);
   for (PetscInt k = 0; k < n; k++) PetscCall(PetscFree(names[k]));
-  for (PetscInt i = 0; i < grid->dim && !set && i < 3; i++) chosen[i] = PETSC_TRUE;
-  for (PetscInt i = 0; i < grid->dim; i++)
+  for (PetscInt i = 0; i < info->dim && !set && i < 3; i++) chosen[i] = PETSC_TRUE;
+  for (PetscInt i = 0; i < info->dim; i++)
     if (chosen[i] && axes) axes[count++] = i;
   if (naxes) *naxes = count;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -140,6 +141,7 @@ static PetscErrorCode ItIOAttachScales(hid_t file, const char name[], ItModel mo
    out, times their cell widths; rank 0 writes the whole (small) array. */
 static PetscErrorCode ItIOWriteMarginal(hid_t file, ItGrid grid, PetscInt n, const PetscInt axes[],
                                         Vec p, PetscMPIInt rank) {
+  const ItGridInfo  *info             = ItGridGetInfo(grid);
   PetscBool          mask[IT_MAX_DIM] = {PETSC_FALSE};
   PetscInt           size;
   PetscReal         *local, *sum, cell, scale = 1;
@@ -150,16 +152,16 @@ static PetscErrorCode ItIOWriteMarginal(hid_t file, ItGrid grid, PetscInt n, con
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < n; k++) mask[axes[k]] = PETSC_TRUE;
-  for (PetscInt a = 0; a < grid->dim; a++)
-    if (!mask[a]) scale *= grid->h[a];
+  for (PetscInt a = 0; a < info->dim; a++)
+    if (!mask[a]) scale *= info->h[a];
   PetscCall(ItGridMarginalLayout(grid, mask, &size, &cell));
   PetscCall(PetscCalloc2(size, &local, size, &sum));
   PetscCall(VecGetArrayRead(p, &pa));
   ItGridForOwned(grid, c, l) local[ItGridMarginalIndex(grid, mask, c)] += PetscRealPart(pa[l]);
   PetscCall(VecRestoreArrayRead(p, &pa));
-  PetscCallMPI(MPI_Reduce(local, sum, (PetscMPIInt)size, MPIU_REAL, MPIU_SUM, 0, grid->comm));
+  PetscCallMPI(MPI_Reduce(local, sum, (PetscMPIInt)size, MPIU_REAL, MPIU_SUM, 0, info->comm));
   for (PetscInt k = 0; k < size; k++) sum[k] *= scale;
-  for (PetscInt k = 0; k < n; k++) dims[n - 1 - k] = (hsize_t)grid->n[axes[k]];
+  for (PetscInt k = 0; k < n; k++) dims[n - 1 - k] = (hsize_t)info->n[axes[k]];
   space = H5Screate_simple((int)n, dims, NULL);
   dset =
       H5Dcreate2(file, "marginal", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -180,32 +182,33 @@ static PetscErrorCode ItIOWriteMarginal(hid_t file, ItGrid grid, PetscInt n, con
 /* After /density is written: /marginal (beyond three variables), the
    coordinate scales and the "variables" attributes. Collective. */
 PetscErrorCode ItIODescribeDensity(PetscViewer viewer, ItGrid grid, ItModel model, Vec p) {
-  hid_t       file, scale[IT_MAX_DIM];
-  PetscInt    all[IT_MAX_DIM], axes[3], naxes;
-  PetscReal  *x;
-  PetscMPIInt rank;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  hid_t             file, scale[IT_MAX_DIM];
+  PetscInt          all[IT_MAX_DIM], axes[3], naxes;
+  PetscReal        *x;
+  PetscMPIInt       rank;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(grid->comm, &rank));
+  PetscCallMPI(MPI_Comm_rank(info->comm, &rank));
   PetscCall(PetscViewerHDF5GetFileId(viewer, &file));
   PetscCall(ItIOMarginalAxes(grid, model, &naxes, axes));
-  if (grid->dim > 3) PetscCall(ItIOWriteMarginal(file, grid, naxes, axes, p, rank));
-  for (PetscInt i = 0; i < grid->dim; i++) {
+  if (info->dim > 3) PetscCall(ItIOWriteMarginal(file, grid, naxes, axes, p, rank));
+  for (PetscInt i = 0; i < info->dim; i++) {
     const char *name = ItModelGetVariableName(model, i);
     all[i]           = i;
     scale[i]         = -1;
     if (!ItIOScaleNameFree(name)) continue;
-    PetscCall(PetscMalloc1(grid->n[i], &x));
-    for (PetscInt k = 0; k < grid->n[i]; k++) x[k] = ItGridCoordinate(grid, i, k);
-    PetscCall(ItIOWriteVector(file, name, grid->n[i], x, rank, &scale[i]));
+    PetscCall(PetscMalloc1(info->n[i], &x));
+    for (PetscInt k = 0; k < info->n[i]; k++) x[k] = ItGridCoordinate(grid, i, k);
+    PetscCall(ItIOWriteVector(file, name, info->n[i], x, rank, &scale[i]));
     PetscCall(PetscFree(x));
     PetscCheck(H5DSset_scale(scale[i], name) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
                "HDF5 cannot make /%s a dimension scale", name);
     PetscCall(ItIOWriteStringAttribute(scale[i], "long_name", "cell-centre coordinate"));
   }
-  PetscCall(ItIOAttachScales(file, "density", model, grid->dim, all, scale));
-  if (grid->dim > 3) PetscCall(ItIOAttachScales(file, "marginal", model, naxes, axes, scale));
-  for (PetscInt i = 0; i < grid->dim; i++)
+  PetscCall(ItIOAttachScales(file, "density", model, info->dim, all, scale));
+  if (info->dim > 3) PetscCall(ItIOAttachScales(file, "marginal", model, naxes, axes, scale));
+  for (PetscInt i = 0; i < info->dim; i++)
     if (scale[i] >= 0) H5Dclose(scale[i]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -70,9 +70,10 @@ static PetscErrorCode ItIOWriteOptions(PetscViewer viewer) {
    order, one cell per point): PETSc's VecView/VecLoad then write and read
    /density as it is. */
 static PetscBool ItIOGridIsNatural(ItGrid grid) {
-  PetscBool natural = (PetscBool)(grid->dof == 1 && grid->ndist == grid->dim);
+  const ItGridInfo *info    = ItGridGetInfo(grid);
+  PetscBool         natural = (PetscBool)(info->dof == 1 && info->ndist == info->dim);
 
-  for (PetscInt j = 0; j < grid->ndist; j++) natural = (PetscBool)(natural && grid->dist[j] == j);
+  for (PetscInt j = 0; j < info->ndist; j++) natural = (PetscBool)(natural && info->dist[j] == j);
   return natural;
 }
 
@@ -86,17 +87,18 @@ typedef struct {
 } ItIOSlab;
 
 static void ItIOSlabSetUp(ItGrid grid, const PetscBool mask[], ItIOSlab *slab) {
-  slab->rank = 0;
-  slab->size = 1;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  slab->rank             = 0;
+  slab->size             = 1;
   for (PetscInt a = IT_MAX_DIM - 1; a >= 0; a--) {
-    const PetscBool in = (PetscBool)(a < grid->dim && mask[a]);
-    slab->xs[a]        = in ? grid->xs[a] : 0;
-    slab->xm[a]        = in ? grid->xm[a] : 1;
+    const PetscBool in = (PetscBool)(a < info->dim && mask[a]);
+    slab->xs[a]        = in ? info->xs[a] : 0;
+    slab->xm[a]        = in ? info->xm[a] : 1;
     slab->size *= slab->xm[a];
     if (!in) continue;
-    slab->dims[slab->rank]  = (hsize_t)grid->n[a];
-    slab->start[slab->rank] = (hsize_t)grid->xs[a];
-    slab->count[slab->rank] = (hsize_t)grid->xm[a];
+    slab->dims[slab->rank]  = (hsize_t)info->n[a];
+    slab->start[slab->rank] = (hsize_t)info->xs[a];
+    slab->count[slab->rank] = (hsize_t)info->xm[a];
     slab->rank++;
   }
 }
@@ -209,9 +211,10 @@ PetscErrorCode ItIOReadDensity(ItGrid grid, Vec p, PetscViewer viewer) {
    program's version and commit as root attributes. Collective. */
 PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, PetscReal t,
                                const char tmp[], PetscViewer *viewer) {
-  char     attr[32], *text;
-  PetscInt dim = grid->dim;
-  json_t  *fingerprint;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  char              attr[32], *text;
+  PetscInt          dim = info->dim;
+  json_t           *fingerprint;
 
   PetscFunctionBegin;
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));
@@ -232,11 +235,11 @@ PetscErrorCode ItIODensityOpen(ItIO io, ItGrid grid, ItModel model, Vec p, Petsc
   PetscCall(ItIODescribeDensity(*viewer, grid, model, p));
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
-    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_INT, &grid->n[i]));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_INT, &info->n[i]));
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "lo%" PetscInt_FMT, i));
-    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->lo[i]));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &info->lo[i]));
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
-    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &grid->hi[i]));
+    PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", attr, PETSC_REAL, &info->hi[i]));
     PetscCall(PetscViewerHDF5WriteAttribute(*viewer, "/density", ItModelGetVariableName(model, i),
                                             PETSC_INT, &i));
   }

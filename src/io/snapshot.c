@@ -165,23 +165,24 @@ static PetscErrorCode ItIOCheckDensityFile(MPI_Comm comm, const char file[]) {
    grid. Collective. */
 PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], Vec p,
                                 PetscReal *t) {
-  PetscViewer viewer;
-  PetscBool   has;
-  PetscInt    dim, n;
-  PetscReal   lo, hi;
-  char        attr[32];
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscViewer       viewer;
+  PetscBool         has;
+  PetscInt          dim, n;
+  PetscReal         lo, hi;
+  char              attr[32];
 
   PetscFunctionBegin;
-  PetscCall(ItIOCheckDensityFile(grid->comm, file));
-  PetscCall(ItIOViewerOpen(grid->comm, file, FILE_MODE_READ, &viewer));
+  PetscCall(ItIOCheckDensityFile(info->comm, file));
+  PetscCall(ItIOViewerOpen(info->comm, file, FILE_MODE_READ, &viewer));
   PetscCall(PetscViewerHDF5HasAttribute(viewer, "/density", "dim", &has));
-  PetscCheck(has, grid->comm, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCheck(has, info->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s is not an infotherm density snapshot (no /density with its grid)", file);
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "dim", PETSC_INT, NULL, &dim));
-  PetscCheck(dim == grid->dim, grid->comm, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCheck(dim == info->dim, info->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s holds a %" PetscInt_FMT "-variable density; model %s has %" PetscInt_FMT
              " variables",
-             file, dim, ItModelGetTypeName(model), grid->dim);
+             file, dim, ItModelGetTypeName(model), info->dim);
   for (PetscInt i = 0; i < dim; i++) {
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "n%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_INT, NULL, &n));
@@ -190,12 +191,12 @@ PetscErrorCode ItIOReadSnapshot(ItGrid grid, ItModel model, const char file[], V
     PetscCall(PetscSNPrintf(attr, sizeof(attr), "hi%" PetscInt_FMT, i));
     PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", attr, PETSC_REAL, NULL, &hi));
     PetscCheck(
-        n == grid->n[i] && PetscAbsReal(lo - grid->lo[i]) <= 1e-12 * (1 + PetscAbsReal(lo)) &&
-            PetscAbsReal(hi - grid->hi[i]) <= 1e-12 * (1 + PetscAbsReal(hi)),
-        grid->comm, PETSC_ERR_FILE_UNEXPECTED,
+        n == info->n[i] && PetscAbsReal(lo - info->lo[i]) <= 1e-12 * (1 + PetscAbsReal(lo)) &&
+            PetscAbsReal(hi - info->hi[i]) <= 1e-12 * (1 + PetscAbsReal(hi)),
+        info->comm, PETSC_ERR_FILE_UNEXPECTED,
         "%s was written on another grid (axis %" PetscInt_FMT ": %" PetscInt_FMT
         " cells on [%g, %g]; this run has %" PetscInt_FMT " on [%g, %g])",
-        file, i, n, (double)lo, (double)hi, grid->n[i], (double)grid->lo[i], (double)grid->hi[i]);
+        file, i, n, (double)lo, (double)hi, info->n[i], (double)info->lo[i], (double)info->hi[i]);
   }
   PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/density", "time", PETSC_REAL, NULL, t));
   PetscCall(PetscObjectSetName((PetscObject)p, "density"));

@@ -7,12 +7,13 @@
    (X the first), and the attribute name over dataset. */
 static PetscErrorCode ItIOXDMFGrid(ItBuffer *buf, ItGrid grid, PetscInt naxes,
                                    const PetscInt axes[], const char dims[]) {
-  PetscReal origin[3], h[3];
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         origin[3], h[3];
 
   PetscFunctionBegin;
   for (PetscInt j = 0; j < 3; j++) {
     origin[j] = j < naxes ? ItGridCoordinate(grid, axes[j], 0) : 0.5;
-    h[j]      = j < naxes ? grid->h[axes[j]] : 1;
+    h[j]      = j < naxes ? info->h[axes[j]] : 1;
   }
   PetscCall(ItBufferPrintf(buf, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n",
                            dims));
@@ -49,18 +50,19 @@ static PetscErrorCode ItIOXDMFAttribute(ItBuffer *buf, const char name[], const 
    variables (ParaView draws 3-D at most). The attribute's name says which
    variable lies along X, Y and Z. */
 PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid, ItModel model) {
-  ItBuffer    buf = {0};
-  char        dims[64], name[3 * IT_NAME_LEN + 64] = "";
-  PetscInt    axes[3], naxes                       = 0, n[3];
-  const char *dataset = grid->dim <= 3 ? "density" : "marginal";
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItBuffer          buf  = {0};
+  char              dims[64], name[3 * IT_NAME_LEN + 64] = "";
+  PetscInt          axes[3], naxes                       = 0, n[3];
+  const char       *dataset = info->dim <= 3 ? "density" : "marginal";
   PetscBool spectrum = (PetscBool)(io->nsnap > 0 && !strncmp(io->snap_file[0], "eigenvector_", 12));
 
   PetscFunctionBegin;
-  if (grid->dim <= 3)
-    for (naxes = 0; naxes < grid->dim; naxes++) axes[naxes] = naxes;
+  if (info->dim <= 3)
+    for (naxes = 0; naxes < info->dim; naxes++) axes[naxes] = naxes;
   else
     PetscCall(ItIOMarginalAxes(grid, model, &naxes, axes));
-  for (PetscInt j = 0; j < 3; j++) n[j] = j < naxes ? grid->n[axes[j]] : 1;
+  for (PetscInt j = 0; j < 3; j++) n[j] = j < naxes ? info->n[axes[j]] : 1;
   /* XDMF lists the slowest axis first; a 1-D or 2-D grid is a 3-D mesh one cell thick */
   PetscCall(PetscSNPrintf(dims, sizeof(dims), "%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT,
                           n[2], n[1], n[0]));

@@ -55,10 +55,11 @@ PetscErrorCode ItCrosscheckCreate(ItMC mc, ItDiag diag, ItCrosscheck *out) {
    first and the second moments about the box centre (acc[0], acc[1..d],
    acc[1+d..]). */
 static PetscErrorCode ItCrosscheckMomentsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
-  const PetscReal *p    = (const PetscReal *)ctx;
-  ItGrid           grid = mc->grid;
-  const PetscInt   d    = grid->dim;
-  PetscReal       *m1 = &acc[1], *m2 = &acc[1 + d];
+  const PetscReal  *p    = (const PetscReal *)ctx;
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
+  PetscReal        *m1 = &acc[1], *m2 = &acc[1 + d];
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < mc->nslab; k++) {
@@ -66,7 +67,7 @@ static PetscErrorCode ItCrosscheckMomentsAdd(ItMC mc, void *ctx, PetscReal acc[]
     PetscInt  cell[IT_MAX_DIM];
     ItGridNaturalCell(grid, mc->slab_start + k, cell);
     for (PetscInt i = 0; i < d; i++)
-      y[i] = ItGridCoordinate(grid, i, cell[i]) - 0.5 * (grid->lo[i] + grid->hi[i]);
+      y[i] = ItGridCoordinate(grid, i, cell[i]) - 0.5 * (info->lo[i] + info->hi[i]);
     acc[0] += p[k];
     for (PetscInt i = 0; i < d; i++) {
       m1[i] += p[k] * y[i];
@@ -79,8 +80,9 @@ static PetscErrorCode ItCrosscheckMomentsAdd(ItMC mc, void *ctx, PetscReal acc[]
 /* The covariance S (d x d, row-major) of a density on the slabs, about the
    box centre as diag computes it; sums in natural order (ItMCFold). Collective. */
 static PetscErrorCode ItCrosscheckCovariance(ItMC mc, const PetscReal p[], PetscReal S[]) {
-  const PetscInt d                                             = mc->grid->dim;
-  PetscReal      acc[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM] = {0}, mass = 0, *m1 = &acc[1],
+  const ItGridInfo *info                                          = ItGridGetInfo(mc->grid);
+  const PetscInt    d                                             = info->dim;
+  PetscReal         acc[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM] = {0}, mass = 0, *m1 = &acc[1],
                                               *m2 = &acc[1 + d];
 
   PetscFunctionBegin;
@@ -100,10 +102,11 @@ static PetscErrorCode ItCrosscheckFPValueSince(ItCrosscheck cc, PetscInt q, Pets
                                                PetscReal t_prev, const PetscReal cum_prev[],
                                                const PetscReal fp_values[], const PetscReal S[],
                                                PetscReal *fp) {
-  ItMC           mc = cc->mc;
-  ItDiag         g  = cc->diag;
-  const PetscInt d  = mc->grid->dim;
-  PetscInt       c;
+  ItMC              mc   = cc->mc;
+  ItDiag            g    = cc->diag;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d    = info->dim;
+  PetscInt          c;
 
   PetscFunctionBegin;
   *fp = (PetscReal)NAN;
@@ -151,9 +154,10 @@ static PetscErrorCode ItCrosscheckFPValue(ItCrosscheck cc, PetscInt q, PetscReal
    reference of the Monte Carlo's last estimate), against the Monte Carlo's
    last estimates. Collective. */
 PetscErrorCode ItCrosscheckAdd(ItCrosscheck cc, PetscReal t, const PetscReal fp_values[]) {
-  ItMC           mc = cc->mc;
-  const PetscInt d = mc->grid->dim, nq = cc->nq, k = cc->ntime;
-  PetscReal      S[IT_MAX_DIM * IT_MAX_DIM];
+  ItMC              mc   = cc->mc;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = info->dim, nq = cc->nq, k = cc->ntime;
+  PetscReal         S[IT_MAX_DIM * IT_MAX_DIM];
 
   PetscFunctionBegin;
   if (cc->ntime == cc->captime) {
@@ -214,10 +218,11 @@ PetscErrorCode ItCrosscheckAddBias(ItCrosscheck cc) {
    IT_ESTIMATE_2H, _4H and (when nlevel is 3) _4H_TIGHT. Not collective. */
 PetscErrorCode ItCrosscheckSetSolverLevels(ItCrosscheck cc, PetscInt nlevel,
                                            const PetscReal *values[], const PetscReal *cov[]) {
-  const PetscInt nq = cc->nq, nt = cc->ntime, d = cc->mc->grid->dim;
-  const PetscInt ncol = ItDiagGetColumnCount(cc->diag);
-  const PetscInt p0   = cc->mc->grid->order_fp; /* Richardson's expected order, -fp_order */
-  PetscReal     *fp[IT_ESTIMATE_NLEVEL];
+  const ItGridInfo *info = ItGridGetInfo(cc->mc->grid);
+  const PetscInt    nq = cc->nq, nt = cc->ntime, d = info->dim;
+  const PetscInt    ncol = ItDiagGetColumnCount(cc->diag);
+  const PetscInt    p0   = info->order_fp; /* Richardson's expected order, -fp_order */
+  PetscReal        *fp[IT_ESTIMATE_NLEVEL];
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(nt * nq, &cc->fp_err));
@@ -295,6 +300,7 @@ static PetscErrorCode ItCrosscheckCause(ItCrosscheck cc, PetscInt k, PetscInt q,
 
   PetscFunctionBegin;
   ItCrosscheckUncertainty(cc, k, q, &se, &err, &bias);
+  const ItGridInfo *info = ItGridGetInfo(cc->mc->grid);
   if (cc->fp_trusted && !cc->fp_trusted[k * cc->nq + q])
     PetscCall(PetscSNPrintf(
         cause, len,
@@ -302,7 +308,7 @@ static PetscErrorCode ItCrosscheckCause(ItCrosscheck cc, PetscInt k, PetscInt q,
         "and time errors nearly cancel (observed order %.2g, expected %" PetscInt_FMT
         "; estimate %.2g, Monte Carlo standard error %.2g): refine the grid "
         "(-grid_n)",
-        (double)cc->fp_order[k * cc->nq + q], cc->mc->grid->order_fp, (double)err, (double)se));
+        (double)cc->fp_order[k * cc->nq + q], info->order_fp, (double)err, (double)se));
   else if (err >= se && err >= bias)
     PetscCall(PetscSNPrintf(cause, len,
                             "solver grid error %.2g > Monte Carlo standard error %.2g: refine the "
@@ -541,19 +547,20 @@ static PetscErrorCode ItCrosscheckQuantities(ItCrosscheck cc, json_t **quantitie
 /* Adds this rank's slab of the solver's and the Monte Carlo's last densities
    to their 1-D marginals: per variable i, n_i values of each, in acc. */
 static PetscErrorCode ItCrosscheckMarginalsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
-  ItGrid grid = mc->grid;
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
 
   PetscFunctionBegin;
   (void)ctx;
-  for (PetscInt i = 0; i < grid->dim; i++) {
-    PetscReal *mf = acc, *mm = acc + grid->n[i];
+  for (PetscInt i = 0; i < info->dim; i++) {
+    PetscReal *mf = acc, *mm = acc + info->n[i];
     for (PetscInt k = 0; k < mc->nslab; k++) {
       PetscInt cell[IT_MAX_DIM];
       ItGridNaturalCell(grid, mc->slab_start + k, cell);
-      mf[cell[i]] += mc->reference[k] * grid->cell_volume / grid->h[i];
-      mm[cell[i]] += mc->density[k] * grid->cell_volume / grid->h[i];
+      mf[cell[i]] += mc->reference[k] * info->cell_volume / info->h[i];
+      mm[cell[i]] += mc->density[k] * info->cell_volume / info->h[i];
     }
-    acc += 2 * grid->n[i];
+    acc += 2 * info->n[i];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -561,30 +568,31 @@ static PetscErrorCode ItCrosscheckMarginalsAdd(ItMC mc, void *ctx, PetscReal acc
 /* "marginals": {var: {"x", "fp", "mc"}}, the 1-D marginals of both densities
    at the last time, for tools/plot_crosscheck.py. Collective. */
 static PetscErrorCode ItCrosscheckMarginals(ItCrosscheck cc, json_t **marginals) {
-  ItMC       mc   = cc->mc;
-  ItGrid     grid = mc->grid;
-  PetscInt   nacc = 0;
-  PetscReal *acc, *mf;
+  ItMC              mc   = cc->mc;
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          nacc = 0;
+  PetscReal        *acc, *mf;
 
   PetscFunctionBegin;
   PetscCall(ItJSONPack(marginals, "{}"));
   if (!mc->reference) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt i = 0; i < grid->dim; i++) nacc += 2 * grid->n[i];
+  for (PetscInt i = 0; i < info->dim; i++) nacc += 2 * info->n[i];
   PetscCall(PetscCalloc1(nacc, &acc));
   PetscCall(ItMCFold(mc, nacc, acc, ItCrosscheckMarginalsAdd, NULL, PETSC_TRUE));
   mf = acc;
-  for (PetscInt i = 0; i < grid->dim; i++) {
+  for (PetscInt i = 0; i < info->dim; i++) {
     PetscReal *x;
     json_t    *jx, *jf, *jm, *marginal;
-    PetscCall(PetscMalloc1(grid->n[i], &x));
-    for (PetscInt k = 0; k < grid->n[i]; k++) x[k] = ItGridCoordinate(grid, i, k);
-    PetscCall(ItJSONRealArray(grid->n[i], x, &jx));
-    PetscCall(ItJSONRealArray(grid->n[i], mf, &jf));
-    PetscCall(ItJSONRealArray(grid->n[i], mf + grid->n[i], &jm));
+    PetscCall(PetscMalloc1(info->n[i], &x));
+    for (PetscInt k = 0; k < info->n[i]; k++) x[k] = ItGridCoordinate(grid, i, k);
+    PetscCall(ItJSONRealArray(info->n[i], x, &jx));
+    PetscCall(ItJSONRealArray(info->n[i], mf, &jf));
+    PetscCall(ItJSONRealArray(info->n[i], mf + info->n[i], &jm));
     PetscCall(ItJSONPack(&marginal, "{s:o, s:o, s:o}", "x", jx, "fp", jf, "mc", jm));
     PetscCall(ItJSONSet(*marginals, ItModelGetVariableName(mc->model, i), marginal));
     PetscCall(PetscFree(x));
-    mf += 2 * grid->n[i];
+    mf += 2 * info->n[i];
   }
   PetscCall(PetscFree(acc));
   PetscFunctionReturn(PETSC_SUCCESS);

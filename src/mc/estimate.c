@@ -92,7 +92,8 @@ static PetscErrorCode ItMCCreateColumns(ItMC mc) {
   for (PetscInt a = 0; a < d; a++)
     IT_MC_COLUMN(&mc->col.entropy_flow_cum[a], PETSC_TRUE, "entropy_flow_%s_cum",
                  ItModelGetVariableName(model, a));
-  if (mc->grid->threshold) { /* the spikes per particle: independent, judged */
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  if (info->threshold) { /* the spikes per particle: independent, judged */
     IT_MC_COLUMN(&mc->col.firing_rate, PETSC_TRUE, "firing_rate");
     IT_MC_COLUMN(&mc->col.spike_count_cum, PETSC_TRUE, "spike_count_cum");
   }
@@ -119,12 +120,13 @@ PetscErrorCode ItMCSetKLColumn(ItMC mc) {
    distributed in slabs of the slowest axis; a 1-variable grid gets a trailing
    axis of length 1. */
 static PetscErrorCode ItMCCreateFFT(ItMC mc) {
-  static PetscBool initialized = PETSC_FALSE;
-  ItGrid           grid        = mc->grid;
-  const PetscInt   d = grid->dim, nd = PetscMax(d, 2);
-  ptrdiff_t        fd[IT_MAX_DIM], alloc, n0, start;
-  fftw_r2r_kind    forward[IT_MAX_DIM], backward[IT_MAX_DIM];
-  PetscMPIInt      count;
+  static PetscBool  initialized = PETSC_FALSE;
+  ItGrid            grid        = mc->grid;
+  const ItGridInfo *info        = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, nd = PetscMax(d, 2);
+  ptrdiff_t         fd[IT_MAX_DIM], alloc, n0, start;
+  fftw_r2r_kind     forward[IT_MAX_DIM], backward[IT_MAX_DIM];
+  PetscMPIInt       count;
 
   PetscFunctionBegin;
   if (!initialized) {
@@ -132,7 +134,7 @@ static PetscErrorCode ItMCCreateFFT(ItMC mc) {
     initialized = PETSC_TRUE;
   }
   for (PetscInt k = 0; k < nd; k++) {
-    fd[k]       = k < d ? grid->n[d - 1 - k] : 1; /* the grid's axes, the last one first */
+    fd[k]       = k < d ? info->n[d - 1 - k] : 1; /* the grid's axes, the last one first */
     forward[k]  = FFTW_REDFT10;
     backward[k] = FFTW_REDFT01;
   }
@@ -167,7 +169,7 @@ static PetscErrorCode ItMCCreateFFT(ItMC mc) {
     for (PetscInt j = mc->slab_offset[r] / mc->fft_rest;
          j < (mc->slab_offset[r] + mc->slab_count[r]) / mc->fft_rest; j++)
       mc->plane_rank[j] = r;
-  for (PetscInt i = 0; i < d; i++) PetscCall(PetscMalloc1(grid->n[i], &mc->dct_factor[i]));
+  for (PetscInt i = 0; i < d; i++) PetscCall(PetscMalloc1(info->n[i], &mc->dct_factor[i]));
   PetscCall(
       PetscMalloc2(PetscMax(mc->nslab, 1), &mc->density, PetscMax(mc->nslab, 1), &mc->dct_slab));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -180,20 +182,21 @@ static PetscErrorCode ItMCCreateFFT(ItMC mc) {
    so the indices come from the grid's helpers, not from the DMDA's natural
    vector. Collective. */
 static PetscErrorCode ItMCCreateSlabLayout(ItMC mc) {
-  ItGrid    grid = mc->grid;
-  Vec       p;
-  IS        from, to;
-  PetscInt *natural;
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  Vec               p;
+  IS                from, to;
+  PetscInt         *natural;
 
   PetscFunctionBegin;
   PetscCall(VecCreateMPIWithArray(mc->comm, 1, mc->nslab, mc->ncell, NULL, &mc->natural));
-  PetscCall(PetscMalloc1(grid->nlocal, &natural));
+  PetscCall(PetscMalloc1(info->nlocal, &natural));
   ItGridForOwned(grid, c, l) natural[l] = ItGridNaturalIndex(grid, c);
-  PetscCall(ISCreateGeneral(mc->comm, grid->nlocal, natural, PETSC_OWN_POINTER, &to));
-  PetscCall(ISCreateStride(mc->comm, grid->nlocal, grid->rstart, 1, &from));
-  PetscCall(DMGetGlobalVector(grid->da, &p));
+  PetscCall(ISCreateGeneral(mc->comm, info->nlocal, natural, PETSC_OWN_POINTER, &to));
+  PetscCall(ISCreateStride(mc->comm, info->nlocal, info->rstart, 1, &from));
+  PetscCall(DMGetGlobalVector(info->da, &p));
   PetscCall(VecScatterCreate(p, from, mc->natural, to, &mc->slab_scatter));
-  PetscCall(DMRestoreGlobalVector(grid->da, &p));
+  PetscCall(DMRestoreGlobalVector(info->da, &p));
   PetscCall(ISDestroy(&from));
   PetscCall(ISDestroy(&to));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -344,9 +347,10 @@ typedef struct {
 } ItMCMarginals;
 
 static PetscErrorCode ItMCMarginalsLayout(ItMC mc, ItMCMarginals *m) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d    = grid->dim;
-  PetscBool      mask[IT_MC_NMARG][IT_MAX_DIM];
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
+  PetscBool         mask[IT_MC_NMARG][IT_MAX_DIM];
 
   PetscFunctionBegin;
   m->nmarg = d + 2;
@@ -362,7 +366,7 @@ static PetscErrorCode ItMCMarginalsLayout(ItMC mc, ItMCMarginals *m) {
     m->off[k + 1] = m->off[k] + m->size[k];
     for (PetscInt i = 0; i < d; i++) {
       m->stride[k][i] = mask[k][i] ? s : 0;
-      if (mask[k][i]) s *= grid->n[i];
+      if (mask[k][i]) s *= info->n[i];
     }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -385,7 +389,8 @@ static PetscErrorCode ItMCStatsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
   const ItMCStatsInput *in   = (const ItMCStatsInput *)ctx;
   const ItMCMarginals  *L    = in->layout;
   ItGrid                grid = mc->grid;
-  const PetscInt        d = grid->dim, n0 = grid->n[0], end = mc->slab_start + mc->nslab;
+  const ItGridInfo     *info = ItGridGetInfo(grid);
+  const PetscInt        d = info->dim, n0 = info->n[0], end = mc->slab_start + mc->nslab;
   PetscReal            *rowsum = &acc[2], *marg = &acc[2 + L->nmarg], *plogp, *q;
   PetscReal             S = acc[0], KL = acc[1];
   PetscInt              cell[IT_MAX_DIM], base[IT_MC_NMARG], j0;
@@ -430,8 +435,8 @@ static PetscErrorCode ItMCStatsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
       }
     for (PetscInt i = 1; i < d; i++) { /* the next row */
       for (PetscInt k = 0; k < L->nmarg; k++) base[k] += L->stride[k][i];
-      if (++cell[i] < grid->n[i]) break;
-      for (PetscInt k = 0; k < L->nmarg; k++) base[k] -= L->stride[k][i] * grid->n[i];
+      if (++cell[i] < info->n[i]) break;
+      for (PetscInt k = 0; k < L->nmarg; k++) base[k] -= L->stride[k][i] * info->n[i];
       cell[i] = 0;
     }
   }
@@ -447,7 +452,8 @@ static PetscErrorCode ItMCStatsAdd(ItMC mc, void *ctx, PetscReal acc[]) {
 static PetscErrorCode ItMCDensityStats(ItMC mc, const ItMCMarginals *L, const PetscReal p[],
                                        const PetscReal reference[], PetscReal stat[]) {
   ItGrid               grid = mc->grid;
-  const PetscInt       d = grid->dim, nacc = 2 + L->nmarg + L->off[L->nmarg];
+  const ItGridInfo    *info = ItGridGetInfo(grid);
+  const PetscInt       d = info->dim, nacc = 2 + L->nmarg + L->off[L->nmarg];
   const ItMCStatsInput in = {L, p, reference};
   PetscReal           *acc, *marg, entropy[IT_MC_NMARG];
 
@@ -459,13 +465,13 @@ static PetscErrorCode ItMCDensityStats(ItMC mc, const ItMCMarginals *L, const Pe
     marg = &acc[2 + L->nmarg];
     for (PetscInt k = 0; k < L->nmarg; k++) {
       for (PetscInt m = L->off[k]; m < L->off[k + 1]; m++)
-        marg[m] = marg[m] * grid->cell_volume / L->volume[k];
+        marg[m] = marg[m] * info->cell_volume / L->volume[k];
       entropy[k] = ItGridEntropyOf(&marg[L->off[k]], L->size[k], L->volume[k]);
     }
-    stat[0] = acc[0] * grid->cell_volume;
+    stat[0] = acc[0] * info->cell_volume;
     for (PetscInt i = 0; i < d; i++) stat[1 + i] = entropy[i];
     stat[1 + d] = entropy[d] + entropy[d + 1] - stat[0];
-    stat[2 + d] = acc[1] * grid->cell_volume;
+    stat[2 + d] = acc[1] * info->cell_volume;
   }
   PetscCall(PetscFree(acc));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -495,9 +501,10 @@ IT_MC_CLONES static void ItMCBinAxis(PetscInt n, const PetscReal *restrict x, Pe
 /* The planes of the last axis on which a particle at coordinate x of that
    axis puts weight (as ItMCBinAxis): lower and upper, clamped to the box. */
 static inline void ItMCBinPlanes(ItGrid grid, PetscReal x, PetscInt *cl, PetscInt *ch) {
-  const PetscInt  a = grid->dim - 1, n = grid->n[a];
-  const PetscReal f = (x - grid->lo[a]) / grid->h[a] - 0.5;
-  const PetscInt  l = (PetscInt)(f + 1.0) - 1;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    a = info->dim - 1, n = info->n[a];
+  const PetscReal   f = (x - info->lo[a]) / info->h[a] - 0.5;
+  const PetscInt    l = (PetscInt)(f + 1.0) - 1;
 
   *cl = PetscMax(PetscMin(l, n - 1), 0);
   *ch = PetscMax(PetscMin(l + 1, n - 1), 0);
@@ -508,8 +515,9 @@ static inline void ItMCBinPlanes(ItGrid grid, PetscReal x, PetscInt *cl, PetscIn
    (positions by particle, d each; fill[r] so far). */
 static void ItMCPackBatch(ItMC mc, PetscInt batch, PetscBool pack, PetscMPIInt count[],
                           const PetscMPIInt displ[], PetscReal send[]) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, B = mc->block;
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, B = mc->block;
 
   for (PetscInt b = mc->b0; b < mc->b1; b++) {
     const PetscInt k1 = PetscMin((b + 1) * B - mc->first, mc->nlocal);
@@ -551,7 +559,8 @@ static PetscErrorCode ItMCRouteBatch(ItMC mc, PetscInt batch, PetscInt *nrecv, P
   PetscCall(PetscMalloc1(rdispl[size - 1] + rcount[size - 1] + 1, recv));
   PetscCallMPI(
       MPI_Alltoallv(send, scount, sdispl, MPIU_REAL, *recv, rcount, rdispl, MPIU_REAL, mc->comm));
-  *nrecv = (rdispl[size - 1] + rcount[size - 1]) / mc->grid->dim;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  *nrecv                 = (rdispl[size - 1] + rcount[size - 1]) / info->dim;
   PetscCall(PetscFree(send));
   PetscCall(PetscFree4(scount, sdispl, rcount, rdispl));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -562,11 +571,12 @@ static PetscErrorCode ItMCRouteBatch(ItMC mc, PetscInt batch, PetscInt *nrecv, P
    of the particles does not matter), the corners on the slab only; in chunks
    of particles whose cells are computed axis by axis. */
 static void ItMCBinSlab(ItMC mc, PetscInt n, const PetscReal x[]) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, Q = ItMCQuantum(d), nc = 1 << d;
-  double        *hist = (double *)mc->fft_data;
-  PetscReal      xs[IT_MAX_DIM][256];
-  PetscInt       base[256], step[IT_MAX_DIM][256], w[IT_MAX_DIM][256];
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, Q = ItMCQuantum(d), nc = 1 << d;
+  double           *hist = (double *)mc->fft_data;
+  PetscReal         xs[IT_MAX_DIM][256];
+  PetscInt          base[256], step[IT_MAX_DIM][256], w[IT_MAX_DIM][256];
 
   for (PetscInt k0 = 0; k0 < n; k0 += 256) {
     const PetscInt m = PetscMin(256, n - k0);
@@ -574,8 +584,8 @@ static void ItMCBinSlab(ItMC mc, PetscInt n, const PetscReal x[]) {
       base[k] = -mc->slab_start;
       for (PetscInt i = 0; i < d; i++) xs[i][k] = x[(k0 + k) * d + i];
     }
-    for (PetscInt i = 0, stride = 1; i < d; stride *= grid->n[i], i++)
-      ItMCBinAxis(m, xs[i], grid->lo[i], grid->h[i], grid->n[i], stride, Q, base, step[i], w[i]);
+    for (PetscInt i = 0, stride = 1; i < d; stride *= info->n[i], i++)
+      ItMCBinAxis(m, xs[i], info->lo[i], info->h[i], info->n[i], stride, Q, base, step[i], w[i]);
     for (PetscInt k = 0; k < m; k++) {
       int64_t  cw[1 << IT_MAX_DIM];
       PetscInt cc[1 << IT_MAX_DIM];
@@ -609,9 +619,10 @@ typedef struct {
    from the sums of pass 1 (particle count, positions, medium entropy since
    t = 0 and since the last estimate, and their squares). */
 static void ItMCSetFlowColumns(ItMC mc, const PetscReal total[], PetscReal N) {
-  const PetscInt  d        = mc->grid->dim;
-  const PetscReal interval = mc->t - mc->t_prev;
-  PetscReal      *value = mc->value, *se = mc->stderr_;
+  const ItGridInfo *info     = ItGridGetInfo(mc->grid);
+  const PetscInt    d        = info->dim;
+  const PetscReal   interval = mc->t - mc->t_prev;
+  PetscReal        *value = mc->value, *se = mc->stderr_;
 
   for (PetscInt i = 0; i < d; i++) {
     const PetscReal m = total[1 + d + i] / N, m2 = total[1 + 2 * d + i] / N,
@@ -665,7 +676,8 @@ static PetscErrorCode ItMCSumParticles(ItMC mc, const ItMCMoments *mo, PetscInt 
    entropy since t = 0 and since the last estimate, and their squares. */
 static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscInt k1,
                             PetscReal s[]) {
-  const PetscInt d = mc->grid->dim;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d    = info->dim;
 
   s[0] += (PetscReal)(k1 - k0);
   for (PetscInt i = 0; i < d; i++) {
@@ -701,8 +713,9 @@ static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscIn
 /* Pass 1 over the particles: counts per batch, the means and the medium
    entropy columns. Collective. */
 static PetscErrorCode ItMCMeanPass(ItMC mc, ItMCMoments *mo) {
-  const PetscInt d = mc->grid->dim, q = 1 + 5 * d + (mc->spikes ? 4 : 0) + (mc->release ? 1 : 0);
-  PetscReal     *total, *batch;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = info->dim, q = 1 + 5 * d + (mc->spikes ? 4 : 0) + (mc->release ? 1 : 0);
+  PetscReal        *total, *batch;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc2(q, &total, mc->nbatch * q, &batch));
@@ -735,9 +748,10 @@ static void ItMCCovarianceOf(PetscInt d, const PetscReal s[], PetscReal n, Petsc
 /* The columns mean_<var>, var_<var> and cov_<a>_<b>, with standard errors from
    the fourth moments, from the total sums of pass 2. */
 static void ItMCSetMomentColumns(ItMC mc, const ItMCMoments *mo, const PetscReal total[]) {
-  const PetscInt  d = mc->grid->dim, P = d * (d + 1) / 2;
-  const PetscReal N     = mo->Na;
-  PetscReal      *value = mc->value, *se = mc->stderr_;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = info->dim, P = d * (d + 1) / 2;
+  const PetscReal   N     = mo->Na;
+  PetscReal        *value = mc->value, *se = mc->stderr_;
 
   for (PetscInt i = 0, q = 0, kc = 0; i < d; i++)
     for (PetscInt j = i; j < d; j++, q++) {
@@ -762,7 +776,8 @@ static void ItMCSetMomentColumns(ItMC mc, const ItMCMoments *mo, const PetscReal
    products c_i c_j (i <= j), then their squares. */
 static void ItMCAddCovarianceSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscInt k1,
                                   PetscReal s[]) {
-  const PetscInt d = mc->grid->dim, P = d * (d + 1) / 2;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = info->dim, P = d * (d + 1) / 2;
 
   for (PetscInt k = k0; k < k1; k++) {
     PetscReal c[IT_MAX_DIM];
@@ -783,8 +798,9 @@ static void ItMCAddCovarianceSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, P
 /* Pass 2 over the particles: central products about the mean, the
    covariance in total and per batch, and the moment columns. Collective. */
 static PetscErrorCode ItMCCovariancePass(ItMC mc, ItMCMoments *mo) {
-  const PetscInt d = mc->grid->dim, q = d + d * (d + 1);
-  PetscReal     *total, *batch;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = info->dim, q = d + d * (d + 1);
+  PetscReal        *total, *batch;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc2(q, &total, mc->nbatch * q, &batch));
@@ -801,9 +817,10 @@ static PetscErrorCode ItMCCovariancePass(ItMC mc, ItMCMoments *mo) {
 /* The column mutual_information_gaussian, ½ ln(det S_XX det S_YY / det S) of
    the covariance, with the spread over the batches as standard error. Not collective. */
 static PetscErrorCode ItMCGaussianEstimate(ItMC mc, const ItMCMoments *mo, PetscReal info) {
-  const PetscInt d = mc->grid->dim, col = mc->col.mutual_information_gaussian;
-  PetscReal      bmi[IT_MC_MAX_BATCHES], mi, mean;
-  PetscBool      sensor[IT_MAX_DIM];
+  const ItGridInfo *mc_info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = mc_info->dim, col = mc->col.mutual_information_gaussian;
+  PetscReal         bmi[IT_MC_MAX_BATCHES], mi, mean;
+  PetscBool         sensor[IT_MAX_DIM];
 
   PetscFunctionBegin;
   if (col < 0) PetscFunctionReturn(PETSC_SUCCESS);
@@ -824,8 +841,9 @@ static PetscErrorCode ItMCGaussianEstimate(ItMC mc, const ItMCMoments *mo, Petsc
    unless -mc_bandwidth), its DCT multipliers, and their products on this
    rank's slab with the scale of FFTW's inverse (1/(2n) per axis). */
 static void ItMCSetBandwidth(ItMC mc, const ItMCMoments *mo) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, off = mc->fft_start0 * mc->fft_rest,
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, off = mc->fft_start0 * mc->fft_rest,
                  nslab = mc->fft_n0 * mc->fft_rest;
   PetscReal scale      = 1;
 
@@ -833,9 +851,9 @@ static void ItMCSetBandwidth(ItMC mc, const ItMCMoments *mo) {
     mc->scott[i] = mc->bandwidth_set ? mc->bandwidth[i]
                                      : PetscSqrtReal(PetscMax(mo->cov[i * d + i], 0)) *
                                            PetscPowReal(mo->N, -1.0 / (d + 4));
-    ItMCKernel(grid->n[i], mc->scott[i] / grid->h[i], mc->dct_factor[i]);
+    ItMCKernel(info->n[i], mc->scott[i] / info->h[i], mc->dct_factor[i]);
   }
-  for (PetscInt i = 0; i < d; i++) scale /= 2.0 * grid->n[i];
+  for (PetscInt i = 0; i < d; i++) scale /= 2.0 * info->n[i];
   for (PetscInt i = d; i < PetscMax(d, 2); i++) scale /= 2.0; /* the trailing axis of length 1 */
   for (PetscInt k = 0; k < nslab; k++) {
     PetscInt  c[IT_MAX_DIM];
@@ -866,10 +884,11 @@ static PetscErrorCode ItMCBinBatch(ItMC mc, PetscInt batch) {
 static PetscErrorCode ItMCDensityEstimate(ItMC mc, const ItMCMoments *mo,
                                           const PetscReal reference[], PetscReal bstat[],
                                           PetscReal stat[]) {
-  ItGrid          grid  = mc->grid;
-  const PetscInt  nslab = mc->nslab, nbatch = mc->nbatch;
-  const PetscReal unit =
-      PetscPowReal((PetscReal)ItMCQuantum(grid->dim), (PetscReal)grid->dim) * grid->cell_volume;
+  ItGrid            grid  = mc->grid;
+  const ItGridInfo *info  = ItGridGetInfo(grid);
+  const PetscInt    nslab = mc->nslab, nbatch = mc->nbatch;
+  const PetscReal   unit =
+      PetscPowReal((PetscReal)ItMCQuantum(info->dim), (PetscReal)info->dim) * info->cell_volume;
   double       *data = (double *)mc->fft_data;
   ItMCMarginals layout;
   PetscMPIInt   count;
@@ -903,8 +922,9 @@ static PetscErrorCode ItMCDensityEstimate(ItMC mc, const ItMCMoments *mo,
 static void ItMCSetDensityColumns(ItMC mc, const ItMCMoments *mo, const PetscReal bstat[],
                                   const PetscReal stat[], PetscBool have_reference,
                                   PetscReal info) {
-  const PetscInt d = mc->grid->dim;
-  PetscInt       column[IT_MC_NSTAT];
+  const ItGridInfo *mc_info = ItGridGetInfo(mc->grid);
+  const PetscInt    d       = mc_info->dim;
+  PetscInt          column[IT_MC_NSTAT];
 
   column[0] = mc->col.entropy;
   for (PetscInt i = 0; i < d; i++) column[1 + i] = mc->col.entropy_var[i];
@@ -925,12 +945,13 @@ static void ItMCSetDensityColumns(ItMC mc, const ItMCMoments *mo, const PetscRea
 /* Every estimate at the particles' time mc->t; reference (a grid density,
    may be NULL) gives kl_mc_fp and is kept on the slabs (mc->reference). Collective. */
 PetscErrorCode ItMCEstimate(ItMC mc, Vec reference) {
-  ItGrid          grid = mc->grid;
-  const PetscInt  d    = grid->dim;
-  const PetscReal info = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1;
-  ItMCMoments     mo;
-  PetscReal      *bstat, stat[IT_MC_NSTAT];
-  PetscLogDouble  start, end;
+  ItGrid            grid      = mc->grid;
+  const ItGridInfo *grid_info = ItGridGetInfo(grid);
+  const PetscInt    d         = grid_info->dim;
+  const PetscReal   info      = ItDiagUsesBits(mc->diag) ? 1 / PetscLogReal(2.0) : 1;
+  ItMCMoments       mo;
+  PetscReal        *bstat, stat[IT_MC_NSTAT];
+  PetscLogDouble    start, end;
 
   PetscFunctionBegin;
   /* the ranks' steps end at different times: the wait is neither stepping nor estimating */
@@ -941,7 +962,7 @@ PetscErrorCode ItMCEstimate(ItMC mc, Vec reference) {
     PetscCall(ItMCVecToSlab(mc, reference, mc->reference));
   }
   mo.N = (PetscReal)mc->N;
-  for (PetscInt i = 0; i < d; i++) mo.centre[i] = 0.5 * (grid->lo[i] + grid->hi[i]);
+  for (PetscInt i = 0; i < d; i++) mo.centre[i] = 0.5 * (grid_info->lo[i] + grid_info->hi[i]);
   PetscCall(ItMCMeanPass(mc, &mo));
   PetscCall(ItMCCovariancePass(mc, &mo));
   PetscCall(ItMCGaussianEstimate(mc, &mo, info));

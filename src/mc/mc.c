@@ -255,8 +255,9 @@ static inline PetscReal ItMCReflect(PetscReal x, PetscReal lo, PetscReal hi) {
 /* The model's drift Jacobian by central differences at x; its spectral radius. */
 static PetscErrorCode ItMCSpectralRadius(ItMC mc, ItModel model, ItGrid grid, PetscReal t,
                                          const PetscReal x[], PetscReal *radius) {
-  const PetscInt d = ItModelGetDimension(model);
-  PetscReal      xp[2 * IT_MAX_DIM * IT_MAX_DIM], A[2 * IT_MAX_DIM * IT_MAX_DIM],
+  const ItGridInfo *grid_info = ItGridGetInfo(grid);
+  const PetscInt    d         = ItModelGetDimension(model);
+  PetscReal         xp[2 * IT_MAX_DIM * IT_MAX_DIM], A[2 * IT_MAX_DIM * IT_MAX_DIM],
       D[2 * IT_MAX_DIM * IT_MAX_DIM];
   PetscReal    J[IT_MAX_DIM * IT_MAX_DIM], wr[IT_MAX_DIM], wi[IT_MAX_DIM], work[64], dummy = 0;
   PetscBLASInt n, lwork = 64, one = 1, info;
@@ -266,13 +267,13 @@ static PetscErrorCode ItMCSpectralRadius(ItMC mc, ItModel model, ItGrid grid, Pe
     for (PetscInt s = 0; s < 2; s++)
       for (PetscInt b = 0; b < d; b++)
         xp[(2 * j + s) * d + b] =
-            x[b] + (b == j ? (s ? 1 : -1) * 1e-5 * (grid->hi[j] - grid->lo[j]) : 0);
+            x[b] + (b == j ? (s ? 1 : -1) * 1e-5 * (grid_info->hi[j] - grid_info->lo[j]) : 0);
   PetscCall(ItMCEvaluate(mc, t, 2 * d, xp, A, D));
   /* column-major for LAPACK: J(i,j) = dA_i/dx_j */
   for (PetscInt j = 0; j < d; j++)
     for (PetscInt i = 0; i < d; i++)
-      J[j * d + i] =
-          (A[(2 * j + 1) * d + i] - A[(2 * j) * d + i]) / (2e-5 * (grid->hi[j] - grid->lo[j]));
+      J[j * d + i] = (A[(2 * j + 1) * d + i] - A[(2 * j) * d + i]) /
+                     (2e-5 * (grid_info->hi[j] - grid_info->lo[j]));
   PetscCall(PetscBLASIntCast(d, &n));
   PetscCallBLAS("LAPACKgeev", LAPACKgeev_("N", "N", &n, J, &n, wr, wi, &dummy, &one, &dummy, &one,
                                           work, &lwork, &info));
@@ -290,11 +291,12 @@ static PetscErrorCode ItMCSpectralRadius(ItMC mc, ItModel model, ItGrid grid, Pe
    time constant). Both schemes are stable on dx = -x/tau only for dt < 2 tau.
    Also decides whether the noise is additive (D the same at every point). */
 static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
-  ItModel        model = mc->model;
-  ItGrid         grid  = mc->grid;
-  const PetscInt d     = ItModelGetDimension(model);
-  PetscInt       npt   = 1;
-  PetscReal      x[IT_MAX_DIM], A[IT_MAX_DIM], D[IT_MAX_DIM], D0[IT_MAX_DIM];
+  ItModel           model = mc->model;
+  ItGrid            grid  = mc->grid;
+  const ItGridInfo *info  = ItGridGetInfo(grid);
+  const PetscInt    d     = ItModelGetDimension(model);
+  PetscInt          npt   = 1;
+  PetscReal         x[IT_MAX_DIM], A[IT_MAX_DIM], D[IT_MAX_DIM], D0[IT_MAX_DIM];
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) npt *= 5;
@@ -305,7 +307,7 @@ static PetscErrorCode ItMCInspect(ItMC mc, PetscReal t_final) {
     for (PetscInt k = 0; k < npt; k++) {
       PetscReal radius = 0;
       for (PetscInt i = 0, r = k; i < d; i++, r /= 5)
-        x[i] = grid->lo[i] + (r % 5 + 0.5) / 5 * (grid->hi[i] - grid->lo[i]);
+        x[i] = info->lo[i] + (r % 5 + 0.5) / 5 * (info->hi[i] - info->lo[i]);
       PetscCall(ItMCSpectralRadius(mc, model, grid, t, x, &radius));
       mc->stiffness = PetscMax(mc->stiffness, radius);
       PetscCall(ItMCEvaluate(mc, t, 1, x, A, D));
@@ -433,7 +435,8 @@ static PetscErrorCode ItMCDistribute(ItMC mc) {
   if (mc->nlocal < 0) mc->nlocal = 0;
   PetscCall(PetscMalloc3(mc->nlocal * d, &mc->x, mc->nlocal * d, &mc->medium, mc->nlocal * d,
                          &mc->medium_prev));
-  if (mc->grid->threshold)
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  if (info->threshold)
     PetscCall(PetscCalloc2(mc->nlocal + 1, &mc->spikes, mc->nlocal + 1, &mc->spikes_prev));
   if (mc->refractory_axis >= 0) PetscCall(PetscCalloc1(mc->nlocal + 1, &mc->release));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -443,33 +446,34 @@ static PetscErrorCode ItMCDistribute(ItMC mc) {
    -mc_bandwidth and checks them (nothing is allocated for particles yet
    beyond this rank's share). Collective. */
 PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_final, ItMC *out) {
-  ItMC     mc;
-  PetscInt nbw;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItMC              mc;
+  PetscInt          nbw;
 
   PetscFunctionBegin;
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (doc/physics.md 3b) */
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
-    PetscCheck(ItModelGetParity(model, i) > 0, grid->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(ItModelGetParity(model, i) > 0, info->comm, PETSC_ERR_USER_INPUT,
                "-parity %s:odd: the Monte Carlo supports even variables only (its entropy flows "
                "use the full force); drop -parity",
                ItModelGetVariableName(model, i));
   PetscCall(PetscNew(&mc));
-  mc->comm            = grid->comm;
+  mc->comm            = info->comm;
   mc->grid            = grid;
   mc->model           = model;
   mc->diag            = diag;
   mc->override        = -1;
   mc->refractory_axis = -1;
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
-    if (grid->boundary[i] == IT_BOUNDARY_THRESHOLD_RESET && grid->refractory[i] > 0) {
-      PetscCheck(mc->refractory_axis < 0, grid->comm, PETSC_ERR_USER_INPUT,
+    if (info->boundary[i] == IT_BOUNDARY_THRESHOLD_RESET && info->refractory[i] > 0) {
+      PetscCheck(mc->refractory_axis < 0, info->comm, PETSC_ERR_USER_INPUT,
                  "refractory times on two threshold_reset axes (%s and %s): the Monte Carlo "
                  "holds one; set one of them to 0 (-refractory_<var> 0)",
                  ItModelGetVariableName(model, mc->refractory_axis),
                  ItModelGetVariableName(model, i));
       mc->refractory_axis = i;
-      mc->tau_ref         = grid->refractory[i];
+      mc->tau_ref         = info->refractory[i];
     }
   PetscCall(ItModelWorkCreate(model, &mc->work));
   PetscCallMPI(MPI_Comm_rank(mc->comm, &mc->rank));
@@ -485,8 +489,9 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
 
 /* This rank's particles drawn from N(mean, L L^T) (stored by variable, x[i*nlocal + k]). */
 static void ItMCSampleGaussian(ItMC mc, const PetscReal mean[], const PetscReal L[]) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d    = grid->dim;
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
 
   for (PetscInt k = 0; k < mc->nlocal; k++) {
     PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW];
@@ -494,7 +499,7 @@ static void ItMCSampleGaussian(ItMC mc, const PetscReal mean[], const PetscReal 
     for (PetscInt i = 0; i < d; i++) {
       PetscReal x = mean[i];
       for (PetscInt j = 0; j <= i; j++) x += L[i * d + j] * z[j];
-      mc->x[i * mc->nlocal + k] = ItMCReflect(x, grid->lo[i], grid->hi[i]);
+      mc->x[i * mc->nlocal + k] = ItMCReflect(x, info->lo[i], info->hi[i]);
     }
   }
 }
@@ -514,10 +519,11 @@ static PetscErrorCode ItMCCumulativeAdd(ItMC mc, void *ctx, PetscReal acc[]) {
    it (end[r]: the cumulative mass at the end of rank r's slab; the last
    non-empty slab when none does). */
 static PetscMPIInt ItMCSampleOwner(ItMC mc, PetscInt k, const PetscReal end[], PetscReal *target) {
-  PetscReal   z[IT_MC_NDRAW], u[IT_MC_NDRAW];
-  PetscMPIInt last = 0;
+  PetscReal         z[IT_MC_NDRAW], u[IT_MC_NDRAW];
+  PetscMPIInt       last = 0;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
 
-  ItMCNormals(mc->seed, mc->first + k, 0, 1, mc->grid->dim + 1, z, u);
+  ItMCNormals(mc->seed, mc->first + k, 0, 1, info->dim + 1, z, u);
   *target = u[0] * end[mc->size - 1];
   for (PetscMPIInt r = 0; r < mc->size; r++) {
     if (!mc->slab_count[r]) continue;
@@ -550,11 +556,12 @@ static void ItMCSampleCells(ItMC mc, const PetscReal cdf[], PetscInt n, PetscRea
    rank, bitwise); each particle's mass target goes to the rank holding its
    cell, which sends back the cell. Collective. */
 static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, size = mc->size;
-  PetscReal     *cdf, *end, *target, *cellof, acc = 0, mass;
-  PetscMPIInt   *owner, *scount, *sdispl, *rcount, *rdispl, *fill;
-  PetscInt       nrecv;
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, size = mc->size;
+  PetscReal        *cdf, *end, *target, *cellof, acc = 0, mass;
+  PetscMPIInt      *owner, *scount, *sdispl, *rcount, *rdispl, *fill;
+  PetscInt          nrecv;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(PetscMax(mc->nslab, 1), &cdf));
@@ -584,7 +591,7 @@ static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
     ItMCNormals(mc->seed, mc->first + k, 0, 1, d + 1, z, u);
     ItGridNaturalCell(grid, (PetscInt)target[sdispl[owner[k]] + fill[owner[k]]++], cell);
     for (PetscInt i = 0; i < d; i++)
-      mc->x[i * mc->nlocal + k] = grid->lo[i] + (cell[i] + u[1 + i]) * grid->h[i];
+      mc->x[i * mc->nlocal + k] = info->lo[i] + (cell[i] + u[1 + i]) * info->h[i];
   }
   PetscCall(PetscFree(cellof));
   PetscCall(PetscFree2(owner, target));
@@ -608,7 +615,7 @@ static PetscErrorCode ItMCInitialRefractory(ItMC mc, Vec p0) {
   if (p0) {
     PetscScalar sum;
     PetscCall(VecSum(p0, &sum));
-    held = 1 - PetscRealPart(sum) * mc->grid->cell_volume;
+    held = 1 - PetscRealPart(sum) * ItGridGetInfo(mc->grid)->cell_volume;
     if (held < 1e-12) held = 0;
   }
   for (PetscInt k = 0; k < mc->nlocal; k++) {
@@ -618,7 +625,7 @@ static PetscErrorCode ItMCInitialRefractory(ItMC mc, Vec p0) {
     ItMCNormals(mc->seed, mc->first + k, 0, 3, 1, z, u);
     if (u[0] >= held) continue;
     mc->release[k]            = mc->tau_ref * u[0] / held;
-    mc->x[a * mc->nlocal + k] = mc->grid->reset[a];
+    mc->x[a * mc->nlocal + k] = ItGridGetInfo(mc->grid)->reset[a];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -629,8 +636,9 @@ static PetscErrorCode ItMCInitialRefractory(ItMC mc, Vec p0) {
    the grid density p0 is sampled (a cell by its mass, then uniformly inside
    it). Collective. */
 PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0) {
-  const PetscInt d = mc->grid->dim;
-  PetscReal      mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM];
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d    = info->dim;
+  PetscReal         mean[IT_MAX_DIM], L[IT_MAX_DIM * IT_MAX_DIM];
 
   PetscFunctionBegin;
   if (gaussian) {
@@ -669,9 +677,10 @@ typedef struct {
 } ItMCWork;
 
 static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
-  const PetscInt d = mc->grid->dim;
-  PetscReal     *row;
-  uint64_t      *wrow;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d    = info->dim;
+  PetscReal        *row;
+  uint64_t         *wrow;
 
   PetscFunctionBegin;
   w->T = T;
@@ -711,14 +720,15 @@ static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
 static PetscErrorCode ItMCForce(ItMC mc, PetscReal t, PetscInt n, const PetscReal x[],
                                 const PetscReal A[], const PetscReal D[], ItMCWork *w,
                                 PetscReal F[]) {
-  const PetscInt d = mc->grid->dim, ld = w->T;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = info->dim, ld = w->T;
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++)
     for (PetscInt k = 0; k < n; k++) F[i * ld + k] = A[i * ld + k] / D[i * ld + k];
   if (mc->additive) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt i = 0; i < d; i++) {
-    const PetscReal delta = 1e-6 * (mc->grid->hi[i] - mc->grid->lo[i]);
+    const PetscReal delta = 1e-6 * (info->hi[i] - info->lo[i]);
     for (PetscInt s = 0; s < 2; s++) {
       PetscCall(PetscArraycpy(w->xw, x, d * ld));
       for (PetscInt k = 0; k < n; k++) w->xw[i * ld + k] = x[i * ld + k] + (s ? delta : -delta);
@@ -819,7 +829,8 @@ static void ItMCNoiseAmplitude(PetscInt n, PetscReal h, const PetscReal D[], Pet
    particle is word pair (j mod 4)/2 of its Philox draw j/4; row r of w->z
    holds deviate IT_MC_CHUNK d chunk + r. */
 static void ItMCDrawChunk(ItMC mc, PetscInt64 first, PetscInt n, PetscInt64 chunk, ItMCWork *w) {
-  const PetscInt d = mc->grid->dim, T = w->T;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    d = info->dim, T = w->T;
 
   for (PetscInt g = 0; g < d; g++) {
     PetscReal *z = &w->z[4 * g * T];
@@ -844,10 +855,11 @@ static void ItMCReflectRow(PetscInt n, PetscReal lo, PetscReal hi, PetscReal xn[
    Returns the number that crossed. */
 static PetscInt ItMCThreshold(ItMC mc, PetscInt i, PetscInt64 step, PetscInt64 first, PetscInt n,
                               PetscReal h, ItMCWork *w) {
-  const PetscInt  T  = w->T;
-  const PetscReal th = mc->grid->hi[i], *x = &w->x[i * T], *D = &w->D[i * T];
-  PetscReal      *xn = &w->xn[i * T], *crossed = &w->crossed[i * T];
-  PetscInt        ncross = 0;
+  const PetscInt    T    = w->T;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscReal   th = info->hi[i], *x = &w->x[i * T], *D = &w->D[i * T];
+  PetscReal        *xn = &w->xn[i * T], *crossed = &w->crossed[i * T];
+  PetscInt          ncross = 0;
 
   ItMCPhilox(w->avx512, (uint64_t)mc->seed, (uint64_t)first, (uint64_t)step, 2, n, w->word);
   for (PetscInt k = 0; k < n; k++) {
@@ -868,7 +880,8 @@ static PetscInt ItMCThreshold(ItMC mc, PetscInt i, PetscInt64 step, PetscInt64 f
 
 /* The drift, diffusion and force of the tile at its positions x. */
 static PetscErrorCode ItMCEvaluateTile(ItMC mc, PetscReal t, PetscInt n, ItMCWork *w) {
-  const PetscInt T = w->T, d = mc->grid->dim;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscInt    T = w->T, d = info->dim;
 
   PetscFunctionBegin;
   PetscCall(ItMCEvaluateSoA(mc, t, n, T, w->x, w->A, w->D));
@@ -888,14 +901,15 @@ static PetscErrorCode ItMCEvaluateTile(ItMC mc, PetscReal t, PetscInt n, ItMCWor
    the rate. */
 static PetscErrorCode ItMCReset(ItMC mc, PetscInt i, PetscInt64 step, PetscInt k0, PetscInt n,
                                 PetscReal h, PetscReal t, ItMCWork *w) {
-  const PetscInt  T  = w->T;
-  const PetscReal lo = mc->grid->lo[i], hi = mc->grid->hi[i], *crossed = &w->crossed[i * T];
-  PetscReal      *x = &w->x[i * T], *Fr = &w->Fn[i * T], *xr = &w->xn[i * T];
+  const PetscInt    T    = w->T;
+  const ItGridInfo *info = ItGridGetInfo(mc->grid);
+  const PetscReal   lo = info->lo[i], hi = info->hi[i], *crossed = &w->crossed[i * T];
+  PetscReal        *x = &w->x[i * T], *Fr = &w->Fn[i * T], *xr = &w->xn[i * T];
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < n; k++)
     if (crossed[k] != 0) {
-      x[k] = mc->grid->reset[i];
+      x[k] = info->reset[i];
       mc->spikes[k0 + k] += 1;
       /* refractory until τ_ref after the crossing, (crossed - 1) h before the step's end */
       if (i == mc->refractory_axis) mc->release[k0 + k] = t - (crossed[k] - 1) * h + mc->tau_ref;
@@ -953,9 +967,10 @@ static void ItMCHoldRefractory(ItMC mc, PetscInt k0, PetscInt n, PetscReal ts, P
    of h: one bulk model evaluation per step (two for weak2) and the row loops. */
 static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscReal t0, PetscReal t1,
                                       PetscInt64 nsteps, PetscReal h, ItMCWork *w) {
-  ItGrid         grid = mc->grid;
-  const PetscInt d = grid->dim, T = w->T, ld = mc->nlocal;
-  PetscReal      filled[IT_MAX_DIM]; /* the value of each row of w->sigma, NaN: none */
+  ItGrid            grid = mc->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, T = w->T, ld = mc->nlocal;
+  PetscReal         filled[IT_MAX_DIM]; /* the value of each row of w->sigma, NaN: none */
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < d; i++) {
@@ -976,27 +991,27 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
     for (PetscInt i = 0; i < d; i++) {
       const PetscReal *z = &w->z[((step % IT_MC_CHUNK) * d + i) * T];
       ItMCNoiseAmplitude(n, hs, &w->D[i * T], &w->sigma[i * T], &filled[i]);
-      out[i] = ItMCKernelEuler(n, hs, grid->lo[i], grid->hi[i], &w->x[i * T], &w->A[i * T],
+      out[i] = ItMCKernelEuler(n, hs, info->lo[i], info->hi[i], &w->x[i * T], &w->A[i * T],
                                &w->sigma[i * T], z, &w->dW[i * T], &w->xn[i * T]);
     }
     if (mc->scheme == IT_MC_WEAK2) {
       PetscCall(ItMCEvaluateSoA(mc, te, n, T, w->xn, w->An, w->Dn));
       for (PetscInt i = 0; i < d; i++)
-        out[i] = ItMCKernelWeak2(n, hs, grid->lo[i], grid->hi[i], &w->x[i * T], &w->A[i * T],
+        out[i] = ItMCKernelWeak2(n, hs, info->lo[i], info->hi[i], &w->x[i * T], &w->A[i * T],
                                  &w->An[i * T], &w->dW[i * T], &w->xn[i * T]);
     }
     ItMCHoldRefractory(mc, k0, n, t0 + (PetscReal)s * h, hs, w);
     for (PetscInt i = 0; i < d; i++) {
-      if (grid->boundary[i] == IT_BOUNDARY_PERIODIC) out[i] = 0; /* wrapped after the step */
-      if (grid->boundary[i] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+      if (info->boundary[i] == IT_BOUNDARY_PERIODIC) out[i] = 0; /* wrapped after the step */
+      if (info->boundary[i] != IT_BOUNDARY_THRESHOLD_RESET) continue;
       ncross[i] = ItMCThreshold(mc, i, step, mc->first + k0, n, hs, w);
       out[i]    = 0; /* then only the wall below */
-      for (PetscInt k = 0; k < n; k++) out[i] += w->xn[i * T + k] < grid->lo[i];
+      for (PetscInt k = 0; k < n; k++) out[i] += w->xn[i * T + k] < info->lo[i];
     }
     for (PetscInt i = 0; i < d; i++) nout += out[i];
     if (nout)
       for (PetscInt i = 0; i < d; i++)
-        if (out[i]) ItMCReflectRow(n, grid->lo[i], grid->hi[i], &w->xn[i * T]);
+        if (out[i]) ItMCReflectRow(n, info->lo[i], info->hi[i], &w->xn[i * T]);
     /* Stratonovich: the force at both ends of the increment; A, D at the new point carry on */
     PetscCall(ItMCEvaluateSoA(mc, te, n, T, w->xn, w->A, w->D));
     if (mc->additive)
@@ -1010,9 +1025,9 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
                          &w->medium[i * T]);
     }
     for (PetscInt i = 0; i < d; i++) {
-      if (grid->boundary[i] == IT_BOUNDARY_PERIODIC)
-        ItMCWrapRow(n, grid->lo[i], grid->hi[i], &w->x[i * T]);
-      if (grid->boundary[i] == IT_BOUNDARY_THRESHOLD_RESET && ncross[i])
+      if (info->boundary[i] == IT_BOUNDARY_PERIODIC)
+        ItMCWrapRow(n, info->lo[i], info->hi[i], &w->x[i * T]);
+      if (info->boundary[i] == IT_BOUNDARY_THRESHOLD_RESET && ncross[i])
         PetscCall(ItMCReset(mc, i, step, k0, n, hs, te, w));
     }
   }

@@ -35,24 +35,25 @@ struct _p_ItMG {
    rank keeps at least 2 cells per axis, and the grid has more than
    IT_MG_COARSE_CELLS cells. */
 static PetscErrorCode ItMGCountLevels(ItGrid fine, PetscInt *nlevels) {
+  const ItGridInfo *info = ItGridGetInfo(fine);
   PetscInt ranks[3] = {1, 1, 1}, m[IT_MAX_DIM], n[IT_MAX_DIM], cells = ItGridCellCount(fine);
 
   PetscFunctionBegin;
-  PetscCall(DMDAGetInfo(fine->da, NULL, NULL, NULL, NULL, &ranks[0], &ranks[1], &ranks[2], NULL,
+  PetscCall(DMDAGetInfo(info->da, NULL, NULL, NULL, NULL, &ranks[0], &ranks[1], &ranks[2], NULL,
                         NULL, NULL, NULL, NULL, NULL));
-  for (PetscInt a = 0; a < fine->dim; a++) { /* ranks along each axis (1 when not distributed) */
-    n[a] = fine->n[a];
+  for (PetscInt a = 0; a < info->dim; a++) { /* ranks along each axis (1 when not distributed) */
+    n[a] = info->n[a];
     m[a] = 1;
   }
-  for (PetscInt j = 0; j < fine->ndist; j++) m[fine->dist[j]] = ranks[j];
+  for (PetscInt j = 0; j < info->ndist; j++) m[info->dist[j]] = ranks[j];
   *nlevels = 1;
   while (cells > IT_MG_COARSE_CELLS && *nlevels < IT_MG_MAX_LEVELS) {
     PetscBool halves = PETSC_TRUE;
-    for (PetscInt a = 0; a < fine->dim; a++)
+    for (PetscInt a = 0; a < info->dim; a++)
       halves = (PetscBool)(halves && n[a] % 2 == 0 && n[a] / 2 >= 2 * m[a]);
     if (!halves) break;
     cells = 1;
-    for (PetscInt a = 0; a < fine->dim; a++) cells *= (n[a] /= 2);
+    for (PetscInt a = 0; a < info->dim; a++) cells *= (n[a] /= 2);
     (*nlevels)++;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -68,9 +69,11 @@ static PetscErrorCode ItMGCountLevels(ItGrid fine, PetscInt *nlevels) {
    coarse PETSc indices). */
 static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const PetscInt c[],
                                            PetscInt col[], PetscScalar val[], PetscInt *ncol) {
-  const PetscInt d = fine->dim;
-  PetscInt       parent[IT_MAX_DIM][2];
-  PetscScalar    weight[IT_MAX_DIM][2];
+  const ItGridInfo *coarse_info = ItGridGetInfo(coarse);
+  const ItGridInfo *fine_info   = ItGridGetInfo(fine);
+  const PetscInt    d           = fine_info->dim;
+  PetscInt          parent[IT_MAX_DIM][2];
+  PetscScalar       weight[IT_MAX_DIM][2];
 
   PetscFunctionBegin;
   for (PetscInt a = 0; a < d; a++) {
@@ -79,9 +82,9 @@ static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const Pet
     parent[a][1]        = parent[a][0] + side;
     weight[a][0]        = 1;
     weight[a][1]        = 0;
-    if (fine->boundary[a] == IT_BOUNDARY_PERIODIC) /* a circle: the neighbour across the seam */
-      parent[a][1] = (parent[a][1] + coarse->n[a]) % coarse->n[a];
-    if (parent[a][1] >= 0 && parent[a][1] < coarse->n[a]) {
+    if (fine_info->boundary[a] == IT_BOUNDARY_PERIODIC) /* the neighbour across the seam */
+      parent[a][1] = (parent[a][1] + coarse_info->n[a]) % coarse_info->n[a];
+    if (parent[a][1] >= 0 && parent[a][1] < coarse_info->n[a]) {
       weight[a][0] = 0.75;
       weight[a][1] = 0.25;
     }
@@ -104,25 +107,27 @@ static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const Pet
 /* The prolongation as a matrix, preallocated exactly (an unused off-process
    allowance would stay allocated). Collective. */
 static PetscErrorCode ItMGInterpolation(ItGrid fine, ItGrid coarse, Mat *P) {
-  PetscInt   *on, *off, cstart = 0, rstart = 0, col[1 << IT_MAX_DIM], ncol;
-  PetscScalar val[1 << IT_MAX_DIM];
+  const ItGridInfo *coarse_info = ItGridGetInfo(coarse);
+  const ItGridInfo *fine_info   = ItGridGetInfo(fine);
+  PetscInt         *on, *off, cstart = 0, rstart = 0, col[1 << IT_MAX_DIM], ncol;
+  PetscScalar       val[1 << IT_MAX_DIM];
 
   PetscFunctionBegin;
   /* the first owned cells' indices start this rank's rows and columns */
-  PetscCall(ItGridGlobalIndex(coarse, coarse->xs, &cstart));
-  PetscCall(ItGridGlobalIndex(fine, fine->xs, &rstart));
-  PetscCall(PetscCalloc2(fine->nlocal, &on, fine->nlocal, &off));
+  PetscCall(ItGridGlobalIndex(coarse, coarse_info->xs, &cstart));
+  PetscCall(ItGridGlobalIndex(fine, fine_info->xs, &rstart));
+  PetscCall(PetscCalloc2(fine_info->nlocal, &on, fine_info->nlocal, &off));
   ItGridForOwned(fine, c, l) {
     PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
     for (PetscInt k = 0; k < ncol; k++) {
-      if (col[k] >= cstart && col[k] < cstart + coarse->nlocal)
+      if (col[k] >= cstart && col[k] < cstart + coarse_info->nlocal)
         on[l]++;
       else
         off[l]++;
     }
   }
-  PetscCall(MatCreateAIJ(fine->comm, fine->nlocal, coarse->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
-                         0, on, 0, off, P));
+  PetscCall(MatCreateAIJ(fine_info->comm, fine_info->nlocal, coarse_info->nlocal, PETSC_DETERMINE,
+                         PETSC_DETERMINE, 0, on, 0, off, P));
   PetscCall(PetscFree2(on, off));
   ItGridForOwned(fine, c, l) {
     const PetscInt row = rstart + l;
@@ -221,7 +226,8 @@ static PetscErrorCode ItMGPinLevel(ItMG mg, PetscInt l) {
   PetscReal   value;
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < mg->grid[l]->dim; a++) cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
+  for (PetscInt a = 0; a < ItGridGetInfo(mg->grid[l])->dim; a++)
+    cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
   PetscCall(ItGridGlobalIndex(mg->grid[l], cell, &row));
   PetscCall(MatGetOwnershipRange(mg->op[l], &lo, &hi));
   if (row >= lo && row < hi) PetscCall(MatGetValue(mg->op[l], row, row, &diag));
@@ -251,7 +257,7 @@ PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
   PetscFunctionBegin;
   if (same) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt l = fine; l >= 0; l--) {
-    const PetscReal s = scale * PetscPowInt(1 << mg->grid[l]->dim, fine - l);
+    const PetscReal s = scale * PetscPowInt(1 << ItGridGetInfo(mg->grid[l])->dim, fine - l);
     if (mg->dirty || mg->pinned)
       PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
     else
@@ -334,7 +340,7 @@ PetscErrorCode ItMGNoteMemory(ItMG mg) {
 
   PetscFunctionBegin;
   for (PetscInt l = 0; l < mg->nlevels && mg->nlevels > 1; l++) {
-    const PetscReal n = mg->grid[l] ? (PetscReal)mg->grid[l]->nlocal : 0;
+    const PetscReal n = mg->grid[l] ? (PetscReal)ItGridGetInfo(mg->grid[l])->nlocal : 0;
     if (l < mg->nlevels - 1 && mg->op[l]) {
       PetscCall(ItMemoryMatrixBytes(mg->op[l], &b));
       bytes += b + 3 * n * sizeof(PetscScalar);

@@ -174,22 +174,23 @@ static PetscErrorCode ItSolveCheckFaces(ItFaces faces, PetscReal t, PetscInt dim
    than it (each step re-injects what crossed at least τ_ref before; an
    adaptive step is bounded by it). Collective. */
 static PetscErrorCode ItSolveCheckRefractory(ItGrid grid, ItModel model) {
-  char      adapt[64] = "";
-  PetscReal dt;
-  PetscBool set, set_adapt;
+  const ItGridInfo *info      = ItGridGetInfo(grid);
+  char              adapt[64] = "";
+  PetscReal         dt;
+  PetscBool         set, set_adapt;
 
   PetscFunctionBegin;
   PetscCall(ItRefractoryCheck(grid, model));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_adapt_type", adapt, sizeof(adapt), &set_adapt));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &dt, &set));
   if (!set || !set_adapt || strcmp(adapt, "none")) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt a = 0; a < grid->dim; a++)
-    PetscCheck(grid->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET || dt <= grid->refractory[a] ||
-                   grid->refractory[a] == 0,
-               grid->comm, PETSC_ERR_USER_INPUT,
+  for (PetscInt a = 0; a < info->dim; a++)
+    PetscCheck(info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET || dt <= info->refractory[a] ||
+                   info->refractory[a] == 0,
+               info->comm, PETSC_ERR_USER_INPUT,
                "-ts_dt %g is longer than the refractory time %g (each step re-injects what "
                "crossed the threshold at least one refractory time before): give -ts_dt <= %g",
-               (double)dt, (double)grid->refractory[a], (double)grid->refractory[a]);
+               (double)dt, (double)info->refractory[a], (double)info->refractory[a]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -197,26 +198,27 @@ static PetscErrorCode ItSolveCheckRefractory(ItGrid grid, ItModel model) {
    t = 0, in the middle of every schedule segment before t_final and at
    t_final, and its fastest rate against t_final. Collective. */
 PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *s) {
-  ItFaces   faces;
-  PetscReal fastest[IT_MAX_DIM] = {0}, total = 0;
-  PetscInt  axis = 0;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItFaces           faces;
+  PetscReal         fastest[IT_MAX_DIM] = {0}, total = 0;
+  PetscInt          axis = 0;
 
   PetscFunctionBegin;
   PetscCall(ItSolveCheckRefractory(grid, model));
   PetscCall(ItFacesCreate(grid, model, &faces));
-  PetscCall(ItSolveCheckFaces(faces, 0, grid->dim, fastest));
+  PetscCall(ItSolveCheckFaces(faces, 0, info->dim, fastest));
   for (PetscReal t = ItModelNextSwitch(model, 0); t < s->t_final; t = ItModelNextSwitch(model, t))
     PetscCall(ItSolveCheckFaces(
-        faces, 0.5 * (t + PetscMin(ItModelNextSwitch(model, t), s->t_final)), grid->dim, fastest));
-  PetscCall(ItSolveCheckFaces(faces, s->t_final, grid->dim, fastest));
+        faces, 0.5 * (t + PetscMin(ItModelNextSwitch(model, t), s->t_final)), info->dim, fastest));
+  PetscCall(ItSolveCheckFaces(faces, s->t_final, info->dim, fastest));
   PetscCall(ItFacesDestroy(&faces));
-  for (PetscInt a = 0; a < grid->dim; a++) {
+  for (PetscInt a = 0; a < info->dim; a++) {
     total += fastest[a];
     if (fastest[a] > fastest[axis]) axis = a;
   }
   PetscCall(PetscInfo(NULL, "fastest rate of the operator %g, times t_final %g\n", (double)total,
                       (double)(total * s->t_final)));
-  PetscCheck(total * s->t_final <= IT_SOLVE_MAX_STIFFNESS, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(total * s->t_final <= IT_SOLVE_MAX_STIFFNESS, info->comm, PETSC_ERR_USER_INPUT,
              "the operator's fastest rate, %.3g, mostly along %s (D_%s over the cell size squared "
              "or |A_%s| over the cell size), times -t_final is %.3g, beyond %g: implicit steps "
              "would lose the mass to round-off; change the parameters that set D_%s or A_%s "
@@ -362,9 +364,10 @@ static PetscErrorCode ItSolveRefractoryRecord(ItSolveStage *st, ItGrid grid, Pet
   PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
   PetscCall(ItRefractoryGet(st->refractory, t, NULL, &injected, NULL));
   PetscCall(VecSum(p, &sum));
-  PetscCall(ItRefractoryPush(st->refractory, t,
-                             st->mass0 - PetscRealPart(sum) * grid->cell_volume + injected,
-                             rate[ItRefractoryGetAxis(st->refractory)]));
+  PetscCall(
+      ItRefractoryPush(st->refractory, t,
+                       st->mass0 - PetscRealPart(sum) * ItGridGetInfo(grid)->cell_volume + injected,
+                       rate[ItRefractoryGetAxis(st->refractory)]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -658,31 +661,63 @@ static PetscErrorCode ItSolveCheckStageSolver(MPI_Comm comm, TS ts, KSP ksp) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The default time tolerances under -fp_order 4 (those the user did not
+   set): -ts_rtol = IT_SOLVE_RTOL_RHO rho^2, at most the order-2 default
+   1e-4 and at least IT_SOLVE_RTOL_MIN, and -ts_atol a hundredth of it (as
+   -ts_rtol 1e-4 -ts_atol 1e-6 at order 2), with rho the fourth-order faces'
+   resolution number h^2 |dA/dx| / D at t = 0 (ItFacesGetResolution): rho^2
+   scales as h^4, as the space error does, so the time error stays below it
+   on every grid (measured on the rotating 2-D case, doc/numerics.md
+   §"Fourth order"). */
+#define IT_SOLVE_RTOL_RHO 3e-5
+#define IT_SOLVE_RTOL_MIN 1e-10
+
+static PetscErrorCode ItSolveGridTolerances(TS ts, PetscReal rho) {
+  PetscBool       user_rtol, user_atol;
+  PetscReal       atol, rtol;
+  const PetscReal rule =
+      rho < 1e4 ? PetscMin(1e-4, PetscMax(IT_SOLVE_RTOL_MIN, IT_SOLVE_RTOL_RHO * rho * rho)) : 1e-4;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_rtol", &user_rtol));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_atol", &user_atol));
+  PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
+  PetscCall(
+      TSSetTolerances(ts, user_atol ? atol : 1e-2 * rule, NULL, user_rtol ? rtol : rule, NULL));
+  PetscCall(PetscInfo(ts, "-fp_order 4: resolution %g, time tolerances rtol %g, atol %g\n",
+                      (double)rho, (double)(user_rtol ? rtol : rule),
+                      (double)(user_atol ? atol : 1e-2 * rule)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The time stepper: a linear problem dp/dt = L(t) p, L applied matrix-free
    from the faces (reassembled at every stage time when the model depends on
    time continuously, and per segment otherwise). Implicit methods see the
    IFunction dp/dt - L p and the Jacobian shift I - L, which ItSolveIJacobian
    keeps with its multigrid levels; explicit ones the right-hand side L p.
-   Defaults: ARK3(2)4L[2]SA fully implicit, adaptive; GMRES with the geometric
-   multigrid (ItMGSetUpPC) to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by
-   ItSolveStageMass. */
+   Defaults: ARK3(2)4L[2]SA fully implicit, adaptive (under -fp_order 4
+   ARK5(4)8L[2]SA, with tolerances following the grid: ItSolveGridTolerances
+   with the resolution rho); GMRES with the geometric multigrid (ItMGSetUpPC)
+   to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by ItSolveStageMass. */
 static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSolveSettings *s,
-                                      TS *out) {
-  TS        ts;
-  KSP       ksp;
-  PC        pc;
-  Vec       residual;
-  PetscBool implicit = PETSC_TRUE, user_rtol;
-  PetscReal rtol;
+                                      PetscReal rho, TS *out) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  TS                ts;
+  KSP               ksp;
+  PC                pc;
+  Vec               residual;
+  PetscBool         implicit = PETSC_TRUE, user_rtol;
+  PetscReal         rtol;
 
   PetscFunctionBegin;
   PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
-  PetscCall(TSCreate(grid->comm, &ts));
+  PetscCall(TSCreate(info->comm, &ts));
   st->ts = ts;
   PetscCall(TSSetProblemType(ts, TS_LINEAR));
   PetscCall(TSSetType(ts, TSARKIMEX));
-  PetscCall(TSARKIMEXSetType(ts, TSARKIMEX3));
+  PetscCall(
+      TSARKIMEXSetType(ts, ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4 ? TSARKIMEX5 : TSARKIMEX3));
   PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
   PetscCall(TSSetTime(ts, 0.0));
   PetscCall(TSSetTimeStep(ts, PetscMin(s->output_every, s->snapshot_every) / 20));
@@ -702,6 +737,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(TSSetMaxSNESFailures(ts, -1));
   PetscCall(TSSetErrorIfStepFails(ts, PETSC_FALSE));
   PetscCall(TSSetFromOptions(ts));
+  if (ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4) PetscCall(ItSolveGridTolerances(ts, rho));
   if (s->tolerance_factor > 0) { /* -error_estimate's time-error solve */
     PetscReal atol, rtol;
     PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
@@ -746,7 +782,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   if (!user_rtol)
     PetscCall(
         KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
-  PetscCall(ItSolveCheckStageSolver(grid->comm, ts, ksp));
+  PetscCall(ItSolveCheckStageSolver(info->comm, ts, ksp));
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -930,13 +966,14 @@ static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStag
    restart would need the history (not in a checkpoint): refused. Collective. */
 static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const ItSolveSettings *s,
                                               Vec p, ItSolveStage *st) {
-  PetscScalar sum;
-  PetscReal   held;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscScalar       sum;
+  PetscReal         held;
 
   PetscFunctionBegin;
   PetscCall(ItRefractoryCreate(grid, model, &st->refractory));
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(!s->restarted, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!s->restarted, info->comm, PETSC_ERR_USER_INPUT,
              "-restart with a refractory time (%g): the checkpoint does not hold the outflux of "
              "the last refractory time; run again from t = 0 (drop -restart)",
              (double)ItRefractoryGetTime(st->refractory));
@@ -944,10 +981,10 @@ static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const 
   PetscCall(VecDuplicate(p, &st->reset_shape));
   PetscCall(ItRefractoryResetVector(st->refractory, grid, st->reset_shape));
   PetscCall(VecSum(p, &sum));
-  held = 1 - PetscRealPart(sum) * grid->cell_volume;
+  held = 1 - PetscRealPart(sum) * info->cell_volume;
   if (held < 1e-12) held = 0; /* a density of mass 1 (round-off): nobody refractory */
   ItRefractorySetPast(st->refractory, held / ItRefractoryGetTime(st->refractory));
-  st->mass0 = PetscRealPart(sum) * grid->cell_volume + held;
+  st->mass0 = PetscRealPart(sum) * info->cell_volume + held;
   PetscCall(ItFPSetTime(st->fp, 0));
   PetscCall(ItSolveRefractoryRecord(st, grid, 0, p));
   PetscCall(ItRefractoryAttach(st->refractory, p));
@@ -960,6 +997,7 @@ static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const 
    the operator L. What it did goes to result. Collective. */
 PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSettings *s, Vec p,
                                 ItSolveOutputFn output, void *ctx, ItSolveResult *result) {
+  const ItGridInfo     *info = ItGridGetInfo(grid);
   TS                    ts;
   ItSolveStage          st = {0};
   PetscMPIInt           rank;
@@ -972,15 +1010,20 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   ItSolveFixed          fixed = {model, s, 0, &monitor, &st};
   TSAdapt               adapt;
   PetscBool             none;
+  PetscReal             rho = PETSC_MAX_REAL; /* -fp_order 4: ItFacesGetResolution at t = 0 */
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(grid->comm, &rank));
+  PetscCallMPI(MPI_Comm_rank(info->comm, &rank));
   PetscCall(ItFPCreate(grid, model, &st.fp));
   st.grid = grid;
   PetscCall(ItSolveRefractoryCreate(grid, model, s, p, &st));
+  if (ItFacesGetOrder(ItFPGetFaces(st.fp)) == 4) { /* the faces at t = 0: a restart's too */
+    PetscCall(ItFPSetTime(st.fp, 0));
+    PetscCall(ItFacesGetResolution(ItFPGetFaces(st.fp), &rho));
+  }
   PetscCall(ItFPSetTime(st.fp, t));
   st.continuous = (PetscBool)(ItModelGetTimeDependence(model) == IT_TIME_CONTINUOUS);
-  PetscCall(ItSolveCreateTS(grid, &st, s, &ts));
+  PetscCall(ItSolveCreateTS(grid, &st, s, rho, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
   PetscCall(TSAdaptSetCheckStage(adapt, ItSolveCheckStage));
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
@@ -989,7 +1032,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   if (none) {
     PetscCall(TSGetTimeStep(ts, &fixed.dt)); /* -ts_dt, not a restart's last step */
     PetscCall(TSSetPreStep(ts, ItSolveFixedPreStep));
-    PetscCheck(!st.refractory || fixed.dt <= ItRefractoryGetTime(st.refractory), grid->comm,
+    PetscCheck(!st.refractory || fixed.dt <= ItRefractoryGetTime(st.refractory), info->comm,
                PETSC_ERR_USER_INPUT,
                "-ts_dt %g is longer than the refractory time %g (each step re-injects what "
                "crossed the threshold at least one refractory time before): give -ts_dt <= %g",
@@ -1040,8 +1083,8 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
                                 "; the state at t = %.6g is checkpointed (-restart auto goes on)",
                                 (double)t));
       }
-      if (st.failures > 0) PetscCall(ItSolveStageFailed(grid->comm, ts, &st, t, saved));
-      SETERRQ(grid->comm, PETSC_ERR_NOT_CONVERGED,
+      if (st.failures > 0) PetscCall(ItSolveStageFailed(info->comm, ts, &st, t, saved));
+      SETERRQ(info->comm, PETSC_ERR_NOT_CONVERGED,
               "the time stepper failed at t = %.6g (%s); try a smaller -ts_dt or -ts_rtol%s",
               (double)t, TSConvergedReasons[reason], saved);
     }
@@ -1086,10 +1129,11 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
    directions again; another method is counted as 6. Not collective. */
 static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP ksp, TS ts,
                                         PetscInt its, PetscInt extra) {
-  const PetscReal vec = (PetscReal)grid->nlocal * sizeof(PetscScalar);
-  PetscReal       a, a4;
-  PetscInt        restart = 0, vectors = 6, ns = 0;
-  PetscBool       gmres, fgmres, arkimex;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscReal   vec  = (PetscReal)info->nlocal * sizeof(PetscScalar);
+  PetscReal         a, a4;
+  PetscInt          restart = 0, vectors = 6, ns = 0;
+  PetscBool         gmres, fgmres, arkimex;
 
   PetscFunctionBegin;
   PetscCall(ItMemoryMatrixBytes(A, &a));
@@ -1289,14 +1333,15 @@ static PetscErrorCode ItSolveMethodName(KSP ksp, char name[], size_t len) {
    iterations whatever -stationary_ksp_max_it, which bounds the first method
    only. *more: whether there was a method left to try. */
 static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, PetscBool *more) {
-  PC          pc;
-  PetscBool   hypre;
-  PetscMPIInt size;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PC                pc;
+  PetscBool         hypre;
+  PetscMPIInt       size;
 
   PetscFunctionBegin;
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCHYPRE, &hypre));
-  PetscCallMPI(MPI_Comm_size(grid->comm, &size));
+  PetscCallMPI(MPI_Comm_size(info->comm, &size));
   *more = (PetscBool)(step == 0 || (step == 1 && ItGridCellCount(grid) <= IT_SOLVE_LU_MAX));
   if (!*more) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(KSPSetType(ksp, KSPGMRES));
@@ -1346,9 +1391,10 @@ static PetscErrorCode ItSolveStationaryConverged(KSP ksp, Vec b, Vec p, PetscBoo
    what failed and what to try. Collective. */
 static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec guess, Vec p,
                                                 ItSolveStationaryResult *result) {
-  PetscInt  its = 0, first_its;
-  PetscBool user_ksp, user_pc, more = PETSC_TRUE, ok;
-  char      failed[64], first[64], why[64], tried[256] = "";
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          its  = 0, first_its;
+  PetscBool         user_ksp, user_pc, more = PETSC_TRUE, ok;
+  char              failed[64], first[64], why[64], tried[256] = "";
 
   PetscFunctionBegin;
   PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
@@ -1376,7 +1422,7 @@ static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec
   if (!ok) { /* -fp_order 4's fine level smooths with GMRES: the outer method must stay flexible */
     PetscBool flexible;
     PetscCall(PetscStrncmp(failed, "fgmres", 6, &flexible));
-    SETERRQ(grid->comm, PETSC_ERR_NOT_CONVERGED,
+    SETERRQ(info->comm, PETSC_ERR_NOT_CONVERGED,
             "the stationary solve did not converge: %s ended %s after %" PetscInt_FMT
             " iterations%s; try -stationary_ksp_type %s -stationary_ksp_gmres_restart 200, "
             "-stationary_pc_type hypre, or -stationary_pc_type lu on small grids",
@@ -1386,7 +1432,7 @@ static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec
                           "%s ended %s after %" PetscInt_FMT
                           " iterations%s; %s converged in %" PetscInt_FMT,
                           failed, first, first_its, tried, result->method, its));
-  PetscCall(PetscFPrintf(grid->comm, PETSC_STDERR,
+  PetscCall(PetscFPrintf(info->comm, PETSC_STDERR,
                          "infotherm: note: the stationary solve fell back: %s\n",
                          result->fallback));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -1433,18 +1479,19 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
 
 /* The cell of the largest value of p, and that value, on every rank. Collective. */
 static PetscErrorCode ItSolveMaxCell(ItGrid grid, Vec p, PetscInt cell[], PetscReal *value) {
-  PetscInt  index, lo, hi;
-  PetscReal local[IT_MAX_DIM] = {0, 0, 0}, global[IT_MAX_DIM];
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          index, lo, hi;
+  PetscReal         local[IT_MAX_DIM] = {0, 0, 0}, global[IT_MAX_DIM];
 
   PetscFunctionBegin;
   PetscCall(VecMax(p, &index, value));
   PetscCall(VecGetOwnershipRange(p, &lo, &hi));
   if (index >= lo && index < hi) {
     PetscInt l = index - lo;
-    for (PetscInt k = 0; k < grid->dim; k++) { /* the owned array runs in storage order */
-      const PetscInt a = grid->order[k];
-      local[a]         = (PetscReal)(grid->xs[a] + l % grid->xm[a]);
-      l /= grid->xm[a];
+    for (PetscInt k = 0; k < info->dim; k++) { /* the owned array runs in storage order */
+      const PetscInt a = info->order[k];
+      local[a]         = (PetscReal)(info->xs[a] + l % info->xm[a]);
+      l /= info->xm[a];
     }
   }
   PetscCall(ItGridSum(grid, IT_MAX_DIM, local, global));
@@ -1472,13 +1519,14 @@ static PetscErrorCode ItSolveValueAt(ItGrid grid, Vec p, const PetscInt cell[], 
    solve keeps. Collective. */
 PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                        ItSolveStationaryResult *result) {
-  PetscInt  centre[IT_MAX_DIM] = {0, 0, 0}, argmax[IT_MAX_DIM];
-  PetscReal pmax, ppin, norm, diagmax;
-  Vec       r;
-  ItFP      fp;
-  ItMG      mg;
-  Mat       A, A4 = NULL;
-  KSP       ksp;
+  const ItGridInfo *info               = ItGridGetInfo(grid);
+  PetscInt          centre[IT_MAX_DIM] = {0, 0, 0}, argmax[IT_MAX_DIM];
+  PetscReal         pmax, ppin, norm, diagmax;
+  Vec               r;
+  ItFP              fp;
+  ItMG              mg;
+  Mat               A, A4 = NULL;
+  KSP               ksp;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(result, sizeof(*result)));
@@ -1490,8 +1538,8 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(ItMGSetTime(mg, t));
   if (ItFacesGetOrder(ItFPGetFaces(fp)) == 4)
     PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(fp), &A4));
-  PetscCall(ItSolveStationaryKSP(grid->comm, mg, A, (PetscBool)(A4 != NULL), &ksp));
-  for (PetscInt a = 0; a < grid->dim; a++) centre[a] = grid->n[a] / 2;
+  PetscCall(ItSolveStationaryKSP(info->comm, mg, A, (PetscBool)(A4 != NULL), &ksp));
+  for (PetscInt a = 0; a < info->dim; a++) centre[a] = info->n[a] / 2;
   PetscCall(VecSet(p, 1.0));
   PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, centre, p, result));
   PetscCall(ItSolveMaxCell(grid, p, argmax, &pmax));
@@ -1544,6 +1592,7 @@ PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
    cells that are not finite. One pass, one reduction. Collective. */
 PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscReal *negative,
                                     PetscReal *nonfinite) {
+  const ItGridInfo  *info = ItGridGetInfo(grid);
   const PetscScalar *pa;
   PetscReal          local[3] = {0, 0, 0}, sum[3];
   PetscInt           n;
@@ -1562,8 +1611,8 @@ PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscRe
   }
   PetscCall(VecRestoreArrayRead(p, &pa));
   PetscCall(ItGridSum(grid, 3, local, sum));
-  *mass      = sum[0] * grid->cell_volume;
-  *negative  = sum[1] * grid->cell_volume;
+  *mass      = sum[0] * info->cell_volume;
+  *negative  = sum[1] * info->cell_volume;
   *nonfinite = sum[2];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1589,31 +1638,33 @@ PetscBool ItSolveIsDensity(PetscReal mass, PetscReal negative) {
    writes them; a scaled, integer or subnormal copy is refused, not
    normalised. Collective. */
 PetscErrorCode ItSolveCheckReadDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
-  PetscReal mass, negative, nonfinite;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         mass, negative, nonfinite;
 
   PetscFunctionBegin;
   PetscCall(ItSolveCheckDensity(grid, p, what, fix));
   PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
-  PetscCheck(PetscAbsReal(mass - 1) <= IT_SOLVE_MASS_TOLERANCE, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(PetscAbsReal(mass - 1) <= IT_SOLVE_MASS_TOLERANCE, info->comm, PETSC_ERR_USER_INPUT,
              "%s is not a normalised density: its mass is %.17g, not 1 (within %g); %s", what,
              (double)mass, IT_SOLVE_MASS_TOLERANCE, fix);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const char fix[]) {
-  PetscReal mass, negative, nonfinite;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         mass, negative, nonfinite;
 
   PetscFunctionBegin;
   PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
-  PetscCheck(nonfinite == 0, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(nonfinite == 0, info->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: %.0f of its cells are not finite (NaN or infinite); %s", what,
              (double)nonfinite, fix);
-  PetscCheck(!PetscIsInfOrNanReal(mass), grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!PetscIsInfOrNanReal(mass), info->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: its cells are finite but their sum overflows (mass %g); %s",
              what, (double)mass, fix);
-  PetscCheck(mass > 0, grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(mass > 0, info->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: its mass is %g, not positive; %s", what, (double)mass, fix);
-  PetscCheck(ItSolveIsDensity(mass, negative), grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(ItSolveIsDensity(mass, negative), info->comm, PETSC_ERR_USER_INPUT,
              "%s is not a density: cells of negative value hold %.3g of its mass %g (at most %g "
              "is accepted); %s",
              what, (double)(-negative / mass), (double)mass, IT_NEGATIVE_MASS_LIMIT, fix);
@@ -1622,12 +1673,13 @@ PetscErrorCode ItSolveCheckDensity(ItGrid grid, Vec p, const char what[], const 
 
 /* Scales p so that the sum over cells of p times the cell volume is 1. Collective. */
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p) {
-  PetscReal mass;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         mass;
 
   PetscFunctionBegin;
   PetscCall(VecSum(p, &mass));
-  mass *= grid->cell_volume;
-  PetscCheck(mass > 0, grid->comm, PETSC_ERR_USER_INPUT, "the density has no mass on the box");
+  mass *= info->cell_volume;
+  PetscCheck(mass > 0, info->comm, PETSC_ERR_USER_INPUT, "the density has no mass on the box");
   PetscCall(VecScale(p, 1.0 / mass));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

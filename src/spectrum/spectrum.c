@@ -48,13 +48,14 @@ PetscErrorCode ItSpectrumCreate(ItGrid grid, ItModel model, ItSpectrum *spectrum
   ItSpectrum s;
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < grid->dim; a++)
-    PetscCheck(grid->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET || grid->refractory[a] == 0,
-               grid->comm, PETSC_ERR_USER_INPUT,
+  for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++)
+    PetscCheck(ItGridGetInfo(grid)->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
+                   ItGridGetInfo(grid)->refractory[a] == 0,
+               ItGridGetInfo(grid)->comm, PETSC_ERR_USER_INPUT,
                "spectrum with a refractory time (%g on %s): the delayed re-injection makes the "
                "eigenproblem nonlinear (e^{-lambda tau_ref} in the operator); set it to 0 "
                "(-tau_ref 0 or -refractory_%s 0)",
-               (double)grid->refractory[a], ItModelGetVariableName(model, a),
+               (double)ItGridGetInfo(grid)->refractory[a], ItModelGetVariableName(model, a),
                ItModelGetVariableName(model, a));
   PetscCall(SlepcInitialize(NULL, NULL, NULL, NULL)); /* once; PETSc runs already */
   PetscCall(PetscNew(&s));
@@ -69,9 +70,10 @@ PetscErrorCode ItSpectrumCreate(ItGrid grid, ItModel model, ItSpectrum *spectrum
    the cell's place along axis a: without symmetry, so its overlap with any
    eigenvector is generically non-zero (it fixes the eigenvectors' phase). */
 static PetscReal ItSpectrumWeight(ItGrid grid, const PetscInt c[]) {
-  PetscReal exponent = 0;
+  const ItGridInfo *info     = ItGridGetInfo(grid);
+  PetscReal         exponent = 0;
 
-  for (PetscInt a = 0; a < grid->dim; a++) exponent += (1.0 + 0.37 * a) * (c[a] + 0.5) / grid->n[a];
+  for (PetscInt a = 0; a < info->dim; a++) exponent += (1.0 + 0.37 * a) * (c[a] + 0.5) / info->n[a];
   return PetscExpReal(exponent);
 }
 
@@ -141,14 +143,15 @@ static PetscErrorCode ItSpectrumCheckEPS(ItSpectrum s) {
 
   PetscFunctionBegin;
   PetscCall(EPSGetTarget(s->eps, &target));
-  PetscCheck(!PetscIsInfOrNanScalar(target), s->grid->comm, PETSC_ERR_USER_INPUT,
+  const ItGridInfo *info = ItGridGetInfo(s->grid);
+  PetscCheck(!PetscIsInfOrNanScalar(target), info->comm, PETSC_ERR_USER_INPUT,
              "-spectrum_eps_target %g is not finite; give a finite target (or drop it: the "
              "default sits next to the slowest rates)",
              (double)PetscRealPart(target));
   PetscCall(EPSGetType(s->eps, &type));
   PetscCall(PetscStrcmp(type, EPSPOWER, &power));
   PetscCall(PetscStrcmp(type, EPSSUBSPACE, &subspace));
-  PetscCheck(!power && !subspace, s->grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!power && !subspace, info->comm, PETSC_ERR_USER_INPUT,
              "-spectrum_eps_type %s finds only the largest eigenvalues, not the slowest rates "
              "near the target; use krylovschur (the default), arnoldi, gd or jd",
              type);
@@ -197,7 +200,8 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
   PetscCall(ItFPSetTime(s->fp, s->t));
   PetscCall(ItFPGetMatrix(s->fp, &L));
   PetscCall(ItSpectrumDefaultTarget(s, L, &target));
-  PetscCall(EPSCreate(s->grid->comm, &s->eps));
+  const ItGridInfo *info = ItGridGetInfo(s->grid);
+  PetscCall(EPSCreate(info->comm, &s->eps));
   PetscCall(EPSSetOptionsPrefix(s->eps, "spectrum_"));
   PetscCall(EPSSetOperators(s->eps, L, NULL));
   PetscCall(EPSSetProblemType(s->eps, EPS_NHEP));
@@ -208,8 +212,8 @@ static PetscErrorCode ItSpectrumSetUpEPS(ItSpectrum s) {
   PetscCall(EPSSetTarget(s->eps, target));
   PetscCall(EPSSetTolerances(s->eps, 1e-12, 1000));
   PetscCall(ItSpectrumSetSolver(s));
-  if (s->grid->order_fp == 4) PetscCall(ItSpectrumSetFourth(s, L, target));
-  PetscCall(DMCreateGlobalVector(s->grid->da, &ones));
+  if (info->order_fp == 4) PetscCall(ItSpectrumSetFourth(s, L, target));
+  PetscCall(DMCreateGlobalVector(info->da, &ones));
   PetscCall(VecSet(ones, 1.0));
   PetscCall(EPSSetDeflationSpace(s->eps, 1, &ones));
   PetscCall(VecDuplicate(ones, &start));
@@ -239,17 +243,18 @@ PetscErrorCode ItSpectrumSetFromOptions(ItSpectrum s) {
   const PetscInt ncell = ItGridCellCount(s->grid);
 
   PetscFunctionBegin;
-  PetscOptionsBegin(s->grid->comm, NULL, "Relaxation spectrum", "ItSpectrum");
+  const ItGridInfo *info = ItGridGetInfo(s->grid);
+  PetscOptionsBegin(info->comm, NULL, "Relaxation spectrum", "ItSpectrum");
   PetscCall(PetscOptionsReal("-spectrum_t", "time whose parameters build the operator L", NULL,
                              s->t, &s->t, NULL));
   PetscCall(PetscOptionsInt("-spectrum_nev", "number of relaxation rates lambda_1, lambda_2, ...",
                             NULL, s->nev, &s->nev, NULL));
   PetscOptionsEnd();
-  PetscCheck(PetscIsNormalReal(s->t) || s->t == 0, s->grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(PetscIsNormalReal(s->t) || s->t == 0, info->comm, PETSC_ERR_USER_INPUT,
              "-spectrum_t %g is not a finite time", (double)s->t);
-  PetscCheck(s->t >= 0, s->grid->comm, PETSC_ERR_USER_INPUT,
-             "-spectrum_t %g: the time must be >= 0", (double)s->t);
-  PetscCheck(s->nev >= 1 && s->nev <= ncell / 2 - 1, s->grid->comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(s->t >= 0, info->comm, PETSC_ERR_USER_INPUT, "-spectrum_t %g: the time must be >= 0",
+             (double)s->t);
+  PetscCheck(s->nev >= 1 && s->nev <= ncell / 2 - 1, info->comm, PETSC_ERR_USER_INPUT,
              "-spectrum_nev %" PetscInt_FMT
              ": the number of rates must be between 1 and %" PetscInt_FMT
              " (half the %" PetscInt_FMT " cells, less one)",
@@ -262,6 +267,7 @@ PetscErrorCode ItSpectrumSetFromOptions(ItSpectrum s) {
    overlaps with the weight (m[0], m[1]), Σ|x| (m[2]), Σ|x| over the
    outermost cells (m[3]) and Σ xr, Σ xi (m[4], m[5]). One reduction. */
 static PetscErrorCode ItSpectrumSums(ItGrid grid, Vec xr, Vec xi, PetscReal m[6]) {
+  const ItGridInfo  *info = ItGridGetInfo(grid);
   const PetscScalar *ra, *ia = NULL;
   PetscReal          local[6] = {0, 0, 0, 0, 0, 0};
 
@@ -272,9 +278,9 @@ static PetscErrorCode ItSpectrumSums(ItGrid grid, Vec xr, Vec xi, PetscReal m[6]
     const PetscReal r = PetscRealPart(ra[l]), i = ia ? PetscRealPart(ia[l]) : 0;
     const PetscReal w = ItSpectrumWeight(grid, c), modulus = PetscSqrtReal(r * r + i * i);
     PetscBool       wall = PETSC_FALSE;
-    for (PetscInt a = 0; a < grid->dim; a++) /* walls only (doc/physics.md §8) */
-      wall |= ((c[a] == 0 && grid->boundary[a] != IT_BOUNDARY_PERIODIC) ||
-               (c[a] == grid->n[a] - 1 && grid->boundary[a] == IT_BOUNDARY_WALL));
+    for (PetscInt a = 0; a < info->dim; a++) /* walls only (doc/physics.md §8) */
+      wall |= ((c[a] == 0 && info->boundary[a] != IT_BOUNDARY_PERIODIC) ||
+               (c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_WALL));
     local[0] += r * w;
     local[1] += i * w;
     local[2] += modulus;
@@ -291,9 +297,10 @@ static PetscErrorCode ItSpectrumSums(ItGrid grid, Vec xr, Vec xi, PetscReal m[6]
 /* Fixes the eigenvector's free factor: the phase that makes its overlap
    with the weight real and positive, and ∫|x| = 1. xi NULL: a real vector. */
 static PetscErrorCode ItSpectrumNormalize(ItGrid grid, const PetscReal m[6], Vec xr, Vec xi) {
-  const PetscReal overlap = PetscSqrtReal(m[0] * m[0] + m[1] * m[1]);
-  const PetscReal scale   = 1.0 / (m[2] * grid->cell_volume);
-  PetscReal       a = scale, b = 0;
+  const ItGridInfo *info    = ItGridGetInfo(grid);
+  const PetscReal   overlap = PetscSqrtReal(m[0] * m[0] + m[1] * m[1]);
+  const PetscReal   scale   = 1.0 / (m[2] * info->cell_volume);
+  PetscReal         a = scale, b = 0;
 
   PetscFunctionBegin;
   if (overlap > 0) a = scale * m[0] / overlap, b = scale * m[1] / overlap;
@@ -305,7 +312,7 @@ static PetscErrorCode ItSpectrumNormalize(ItGrid grid, const PetscReal m[6], Vec
     PetscScalar *ra, *ia;
     PetscCall(VecGetArray(xr, &ra));
     PetscCall(VecGetArray(xi, &ia));
-    for (PetscInt l = 0; l < grid->nlocal; l++) {
+    for (PetscInt l = 0; l < info->nlocal; l++) {
       const PetscReal r = PetscRealPart(ra[l]), i = PetscRealPart(ia[l]);
       ra[l] = a * r + b * i; /* (xr + i xi)(m0 - i m1)/|m| */
       ia[l] = a * i - b * r;
@@ -340,7 +347,8 @@ static PetscErrorCode ItSpectrumCollect(ItSpectrum s, ItSpectrumPair **pairs, Pe
   PetscFunctionBegin;
   PetscCall(EPSGetConverged(s->eps, &nconv));
   PetscCall(PetscMalloc1(nconv + 1, pairs));
-  PetscCall(DMCreateGlobalVector(s->grid->da, &xr));
+  const ItGridInfo *info = ItGridGetInfo(s->grid);
+  PetscCall(DMCreateGlobalVector(info->da, &xr));
   PetscCall(VecDuplicate(xr, &xi));
   *n = 0;
   for (PetscInt i = 0; i < nconv; i++) {
@@ -369,24 +377,25 @@ static PetscErrorCode ItSpectrumTake(ItSpectrum s, const ItSpectrumPair pair[], 
   PetscReal       m[6], error;
 
   PetscFunctionBegin;
+  const ItGridInfo *info = ItGridGetInfo(s->grid);
   PetscCheck(!is_complex || (pair[0].imag > 0 && pair[1].rate == pair[0].rate &&
                              pair[1].imag == -pair[0].imag),
-             s->grid->comm, PETSC_ERR_PLIB, "lambda_%" PetscInt_FMT " lacks its complex conjugate",
+             info->comm, PETSC_ERR_PLIB, "lambda_%" PetscInt_FMT " lacks its complex conjugate",
              k + 1);
   *taken = is_complex ? 2 : 1;
-  PetscCall(DMCreateGlobalVector(s->grid->da, &s->vec[k]));
+  PetscCall(DMCreateGlobalVector(info->da, &s->vec[k]));
   if (is_complex) PetscCall(VecDuplicate(s->vec[k], &s->vec[k + 1]));
   PetscCall(EPSGetEigenpair(s->eps, pair[0].index, &kr, &ki, s->vec[k],
                             is_complex ? s->vec[k + 1] : NULL));
   PetscCall(EPSComputeError(s->eps, pair[0].index, EPS_ERROR_RELATIVE, &error));
-  PetscCheck(error <= IT_SPECTRUM_RESIDUAL_LIMIT, s->grid->comm, PETSC_ERR_NOT_CONVERGED,
+  PetscCheck(error <= IT_SPECTRUM_RESIDUAL_LIMIT, info->comm, PETSC_ERR_NOT_CONVERGED,
              "lambda_%" PetscInt_FMT " = %g has a relative residual %.3g (more than %g): set "
              "-spectrum_eps_target (the shift, > 0) near the slowest rates, or tighten "
              "-spectrum_eps_tol; a rate below ~1e-9 of the fastest local rate (max |L_kk| = %g) "
              "is beyond double precision",
              k + 1, (double)pair[0].rate, (double)error, IT_SPECTRUM_RESIDUAL_LIMIT,
              (double)s->fastest);
-  PetscCheck(pair[0].rate > 0, s->grid->comm, PETSC_ERR_NOT_CONVERGED,
+  PetscCheck(pair[0].rate > 0, info->comm, PETSC_ERR_NOT_CONVERGED,
              "lambda_%" PetscInt_FMT " = %g is not a decay rate; the eigensolver went wrong: "
              "change -spectrum_eps_target",
              k + 1, (double)pair[0].rate);
@@ -413,7 +422,8 @@ PetscErrorCode ItSpectrumSolve(ItSpectrum s) {
   PetscCall(ItSpectrumCollect(s, &pair, &n));
   s->count = s->nev;
   if (n >= s->count && pair[s->count - 1].imag > 0) s->count++;
-  PetscCheck(n >= s->count, s->grid->comm, PETSC_ERR_NOT_CONVERGED,
+  const ItGridInfo *info = ItGridGetInfo(s->grid);
+  PetscCheck(n >= s->count, info->comm, PETSC_ERR_NOT_CONVERGED,
              "only %" PetscInt_FMT " of the %" PetscInt_FMT " slowest relaxation rates converged "
              "after %" PetscInt_FMT " iterations; raise -spectrum_eps_max_it or -spectrum_eps_ncv",
              n, s->count, s->iterations);
