@@ -57,6 +57,7 @@ PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R);
 PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool delayed, Mat R);
 PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J);
 Mat            ItFacesGetReset(ItFaces faces);
+PetscBool      ItFPFourthFace(ItBoundaryKind kind, PetscInt face, PetscInt n);
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
 /* A transient's refractory compartment (src/fp/refractory.c): the faces

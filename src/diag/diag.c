@@ -511,6 +511,30 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
   if (g->lnref && g->lnref[o] > PETSC_MIN_REAL) local[S_KL_RATE] -= K * (g->lnp[o] - g->lnref[o]);
 }
 
+/* The threshold past the last cell c (ghosted offset o) along axis a under
+   -fp_order 4: the last cell's divergence already holds the departure K, and
+   the cell-centred flows reach the threshold, so only the rate, the
+   refractory mass and the departure's system entropy, moved from Π_a to the
+   reset's Π (doc/physics.md §8.3), are added here. */
+static void ItDiagThresholdFourth(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
+                                  const PetscScalar *pl, PetscReal local[]) {
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscReal  *lo, pc = PetscRealPart(pl[o]);
+  PetscInt          off;
+  PetscReal         K;
+
+  (void)ItFacesGetAxis(g->faces, a, &lo, NULL, NULL, NULL);
+  c[a]++;
+  off = ItFPFaceOffset(g->grid, a, c);
+  c[a]--;
+  K = lo[off] * pc / info->h[a];
+  local[S_RATE] += K;
+  if (!g->refractory) local[S_REFRACTORY] += K * info->refractory[a]; /* stationary: ν τ_ref */
+  if (!(pc > 0)) return;
+  local[S_EP + a] -= K * g->lnp[o];
+  local[S_RESET] += K * g->lnp[o];
+}
+
 /* The arrivals of the reset jumps: cell c gains (R p)_c (the inflow, every
    threshold_reset axis' share), whose terms are those of the departures
    (ItDiagThresholdFace) with the opposite sign. The information terms use
@@ -587,6 +611,9 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
     (void)l;
+    for (PetscInt a = 0; a < info->dim; a++)
+      if (c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
+        ItDiagThresholdFourth(g, a, c, o, pl, local);
     if (g->lnp[o] == PETSC_MIN_REAL) continue;
     for (PetscInt a = 0; a < info->dim; a++) {
       const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl));

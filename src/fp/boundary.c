@@ -148,3 +148,13 @@ PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
   PetscCall(VecScale(p, 1 / (1 + held)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* Whether face `face` (between cells face - 1 and face) of an axis of n cells
+   with this boundary kind takes the fourth-order stencil (-fp_order 4): on a
+   periodic axis every face (the DMDA's ghosts wrap), else those whose four
+   cells face - 2 .. face + 1 lie inside the box (the two faces next to a wall
+   or a threshold fall back to Scharfetter–Gummel). Not collective. */
+PetscBool ItFPFourthFace(ItBoundaryKind kind, PetscInt face, PetscInt n) {
+  if (kind == IT_BOUNDARY_PERIODIC) return PETSC_TRUE;
+  return (PetscBool)(face >= 2 && face <= n - 2);
+}
