@@ -59,7 +59,7 @@ for mu in (0.8, 1.2):
     for n in (64, 128, 256):
         for order, errs_ in ((2, e2), (4, e4)):
             out = tmpdir(f"lif4-{mu}-{n}-{order}")
-            run("stationary", ["-model", "lif", "-mu", mu, "-grid_n", n, "-fp_order", order, "-stationary_ksp_type", "fgmres",
+            run("stationary", ["-model", "lif", "-lif_mu", mu, "-grid_n", n, "-fp_order", order, "-stationary_ksp_type", "fgmres",
                                "-output_dir", out])
             t = read_csv(f"{out}/stationary.csv")
             errs_.append(abs(t["firing_rate"][-1] - nu) / nu)
@@ -71,7 +71,7 @@ for mu in (0.8, 1.2):
 
 for tau in (0, 0.1):
     out = tmpdir(f"lif4-run-{tau}")
-    run("run", ["-options_file", "../input/lif.opts", "-tau_ref", tau, "-fp_order", 4, "-grid_n", 256, "-t_final", 2,
+    run("run", ["-options_file", "../input/lif.opts", "-lif_tau_ref", tau, "-fp_order", 4, "-grid_n", 256, "-t_final", 2,
                 "-output_every", 0.1, "-snapshot_every", 100, "-output_dir", out])
     t = read_csv(f"{out}/diagnostics.csv")
     mass = float(np.max(np.abs(t["mass"] + t["refractory_mass"] - 1)))

@@ -27,7 +27,7 @@ def siegert_rate(mu, sigma=0.3, V_th=1.0, V_r=0.0, tau_m=1.0, tau_ref=TAU):
 # --- stationary: Siegert's rate with tau_ref within 1e-6 (8192 cells: second order, 7.6e-5 at 512) ---
 for mu in (0.8, 1.2):
     out = tmpdir(f"refr-ss-{mu}")
-    run("stationary", ["-model", "lif", "-mu", mu, "-tau_ref", TAU, "-grid_n", 8192, "-output_dir", out])
+    run("stationary", ["-model", "lif", "-lif_mu", mu, "-lif_tau_ref", TAU, "-grid_n", 8192, "-output_dir", out])
     t = read_csv(f"{out}/stationary.csv")
     nu = siegert_rate(mu)
     err = abs(t["firing_rate"][-1] - nu) / nu
@@ -37,7 +37,7 @@ for mu in (0.8, 1.2):
           f"(relative {err:.1e} <= 1e-6), mass + refractory_mass - 1 = {total:.1e}")
 
 # --- transient: the compartment keeps the mass on 1-3 ranks, and holds the rate's last tau_ref ---
-base = ["-model", "lif", "-tau_ref", TAU, "-grid_n", 256, "-t_final", 2, "-output_every", 0.01, "-snapshot_every", 100]
+base = ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 256, "-t_final", 2, "-output_every", 0.01, "-snapshot_every", 100]
 ref = None
 for ranks in (1, 2, 3):
     out = tmpdir(f"refr-run-{ranks}")
@@ -66,7 +66,7 @@ check(worst <= 1e-5 * scale,
 
 # --- the stationary density (grid mass 1 - nu tau_ref, the compartment full) stays stationary ---
 out = tmpdir("refr-init-stationary")
-run("run", ["-model", "lif", "-tau_ref", TAU, "-grid_n", 256, "-init", "stationary", "-t_final", 1, "-output_every", 0.25,
+run("run", ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 256, "-init", "stationary", "-t_final", 1, "-output_every", 0.25,
             "-output_dir", out])
 t = read_csv(f"{out}/diagnostics.csv")
 drift = float(np.max(np.abs(t["firing_rate"] - t["firing_rate"][0]))) / t["firing_rate"][0]
@@ -77,7 +77,7 @@ check(drift <= 1e-8 and abs(t["refractory_mass"][0] - TAU * t["firing_rate"][0])
 rates = {}
 for k in (1, 2, 4, 32):
     out = tmpdir(f"refr-order-{k}")
-    run("run", ["-model", "lif", "-tau_ref", TAU, "-grid_n", 128, "-t_final", 2, "-output_every", 0.5, "-ts_adapt_type", "none",
+    run("run", ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 128, "-t_final", 2, "-output_every", 0.5, "-ts_adapt_type", "none",
                 "-ts_dt", TAU / k, "-ts_rtol", 1e-10, "-snapshot_every", 100, "-output_dir", out])
     rates[k] = read_csv(f"{out}/diagnostics.csv")["firing_rate"]
 errs = [float(np.max(np.abs(rates[k] - rates[32]))) for k in (1, 2, 4)]
@@ -88,7 +88,7 @@ check(all(2.6 <= o <= 3.4 for o in orders),
 # --- the Monte Carlo: refractory particles, the rate within 4 standard errors of Siegert's ---
 for mu in (0.8, 1.2):
     out = tmpdir(f"refr-mc-{mu}")
-    run("mc", ["-model", "lif", "-mu", mu, "-tau_ref", TAU, "-grid_n", 256, "-init", "stationary", "-t_final", 5,
+    run("mc", ["-model", "lif", "-lif_mu", mu, "-lif_tau_ref", TAU, "-grid_n", 256, "-init", "stationary", "-t_final", 5,
                "-output_every", 5, "-mc_particles", 20000, "-mc_dt", 0.005, "-output_dir", out])
     t = read_csv(f"{out}/mc.csv")
     nu, rate, se = siegert_rate(mu), t["firing_rate"][-1], t["firing_rate_stderr"][-1]
@@ -96,22 +96,22 @@ for mu in (0.8, 1.2):
 tables = []
 for ranks in (1, 3):
     out = tmpdir(f"refr-mc-ranks-{ranks}")
-    run("mc", ["-options_file", "../input/lif.opts", "-tau_ref", TAU, "-t_final", 1, "-output_every", 0.5, "-mc_particles", 5000,
+    run("mc", ["-options_file", "../input/lif.opts", "-lif_tau_ref", TAU, "-t_final", 1, "-output_every", 0.5, "-mc_particles", 5000,
                "-output_dir", out], ranks=ranks)
     tables.append(open(f"{out}/mc.csv").read())
 check(tables[0] == tables[1], "Monte Carlo with refractory particles: mc.csv on 3 ranks is 1 rank's, byte for byte")
 out = tmpdir("refr-crosscheck")
-proc = run("crosscheck", ["-options_file", "../input/lif.opts", "-tau_ref", TAU, "-t_final", 2, "-output_every", 0.5,
+proc = run("crosscheck", ["-options_file", "../input/lif.opts", "-lif_tau_ref", TAU, "-t_final", 2, "-output_every", 0.5,
                           "-mc_particles", 20000, "-output_dir", out], expect_ok=False)
 cc = read_json(f"{out}/crosscheck.json") if proc.returncode == 0 else {}
 check(proc.returncode == 0 and cc.get("verdict") == "passed",
       f"crosscheck of lif with tau_ref {TAU}: status {proc.returncode}, verdict {cc.get('verdict')}")
 
 # --- refusals: one line naming the option ---
-expect_refused("spectrum with a refractory time", "spectrum", ["-model", "lif", "-tau_ref", TAU], ["-tau_ref 0", "nonlinear"])
+expect_refused("spectrum with a refractory time", "spectrum", ["-model", "lif", "-lif_tau_ref", TAU], ["-lif_tau_ref 0", "nonlinear"])
 expect_refused("a fixed step longer than tau_ref", "run",
-               ["-model", "lif", "-tau_ref", 0.01, "-ts_adapt_type", "none", "-ts_dt", 0.05, "-t_final", 0.1], ["-ts_dt <= 0.01"])
-expect_refused("a refractory time in two variables", "stationary", ["-model", "lif_inference", "-tau_ref", TAU], ["-tau_ref 0", "mc"])
-expect_refused("a refractory time in two variables (run)", "run", ["-model", "lif_inference", "-tau_ref", TAU, "-t_final", 0.1],
-               ["-tau_ref 0"])
+               ["-model", "lif", "-lif_tau_ref", 0.01, "-ts_adapt_type", "none", "-ts_dt", 0.05, "-t_final", 0.1], ["-ts_dt <= 0.01"])
+expect_refused("a refractory time in two variables", "stationary", ["-model", "lif_inference", "-lif_tau_ref", TAU], ["-lif_tau_ref 0", "mc"])
+expect_refused("a refractory time in two variables (run)", "run", ["-model", "lif_inference", "-lif_tau_ref", TAU, "-t_final", 0.1],
+               ["-lif_tau_ref 0"])
 finish()

@@ -78,7 +78,7 @@ def infotherm(binary, command, options):
     from after start-up to the end, as DiPDE's are those of Network.run)."""
     import json
     out = tempfile.mkdtemp(prefix="bench-dipde-")
-    argv = [binary, command, "-model", "lif", "-tau_m", TAU, "-V_th", VTH, "-V_r", 0, "-sigma", SIGMA,
+    argv = [binary, command, "-model", "lif", "-lif_tau_m", TAU, "-lif_V_th", VTH, "-lif_V_r", 0, "-lif_sigma", SIGMA,
             "-quiet", "-output_dir", out + "/o"] + options
     subprocess.run([str(a) for a in argv], check=True, capture_output=True)
     name = "stationary_summary.json" if command == "stationary" else "summary.json"
@@ -107,11 +107,11 @@ def main():
     print(f"{'code':10s} {'setting':34s} {'rate (Hz)':>12s} {'rel. error':>11s} {'wall (s)':>9s}")
     infot = []
     for n in (32, 64, 128, 256, 512, 1024, 2048):
-        out, wall = infotherm(args.infotherm, "stationary", ["-mu", MU, "-grid_n", n])
+        out, wall = infotherm(args.infotherm, "stationary", ["-lif_mu", MU, "-grid_n", n])
         rate = read_table(out + "/stationary.csv")["firing_rate"][-1]
         infot.append((abs(rate - nu) / nu, wall, n))
         print(f"{'infotherm':10s} {f'stationary, {n} cells':34s} {rate:12.6f} {infot[-1][0]:11.2e} {wall:9.3f}")
-    out, wall = infotherm(args.infotherm, "stationary", ["-mu", MU, "-grid_n", 128, "-error_estimate"])
+    out, wall = infotherm(args.infotherm, "stationary", ["-lif_mu", MU, "-grid_n", 128, "-error_estimate"])
     rate = read_table(out + "/stationary.csv")["firing_rate_extrap"][-1]
     infot.append((abs(rate - nu) / nu, wall, "128+richardson"))
     print(f"{'infotherm':10s} {'stationary, 128 cells, extrapolated':34s} {rate:12.6f} {infot[-1][0]:11.2e} {wall:9.3f}")
@@ -130,7 +130,7 @@ def main():
         print(f"{target:9.2e} {ti:14.3f} {td:10.3f} {ratio:7.1f}")
     print("\nStep of mu from 16 to 24 mV at t = 0.1 s (rates in Hz; Siegert after the step "
           f"{siegert(MU_STEP):.4f})")
-    out, wall_i = infotherm(args.infotherm, "run", ["-mu", MU, "-protocol", f"mu:{MU}@0,{MU_STEP}@0.1", "-grid_n", 512,
+    out, wall_i = infotherm(args.infotherm, "run", ["-lif_mu", MU, "-protocol", f"lif_mu:{MU}@0,{MU_STEP}@0.1", "-grid_n", 512,
                                                       "-init", "gaussian", "-init_mean", 0.0, "-init_cov", 1e-8,
                                                       "-t_final", 0.2, "-output_every", 0.001, "-snapshot_every", 1])
     ti = read_table(out + "/diagnostics.csv")

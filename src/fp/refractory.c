@@ -38,10 +38,10 @@ PetscErrorCode ItRefractoryCheck(ItGrid grid, ItModel model) {
                info->comm, PETSC_ERR_USER_INPUT,
                "a refractory time (%g on %s) with %" PetscInt_FMT
                " variables: the other variables move during the refractory time, which the "
-               "Fokker-Planck compartment does not hold; set it to 0 (-tau_ref 0 or "
+               "Fokker-Planck compartment does not hold; set it to 0 (-%s_tau_ref 0 or "
                "-refractory_%s 0), or use mc (its particles hold it)",
                (double)info->refractory[a], ItModelGetVariableName(model, a), info->dim,
-               ItModelGetVariableName(model, a));
+               ItModelGetTypeName(model), ItModelGetVariableName(model, a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
