@@ -69,6 +69,11 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscFunctionBegin;
   PetscCall(PetscStrcmp(file, "auto", &isauto));
   if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim; a++) /* doc/physics.md §8.2 */
+    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-restart with a refractory time (%g): a checkpoint does not hold the outflux of "
+               "the last refractory time; drop -restart and run from t = 0",
+               (double)ItGridGetInfo(app->grid)->refractory[a]);
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   PetscCall(PetscMalloc1(nstate, &state));
   PetscCall(

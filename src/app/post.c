@@ -603,6 +603,14 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
         ItSolveTransient(app->grid, app->model, &settings, app->p, output, ctx, &app->result));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-post_ranks %d: at most 64 post ranks", ItPost.K);
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim;
+       a++) /* the compartment lives with the solver */
+    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-post_ranks with a refractory time (%g): the refractory compartment's history "
+               "stays on the solver ranks; drop -post_ranks",
+               (double)ItGridGetInfo(app->grid)->refractory[a]);
   link.interrupt = app->settings.interrupt;
   PetscCall(ItPostScatterCreate(&link));
   if (ItPost.post)

@@ -7,7 +7,7 @@
    Scharfetter–Gummel faces on its coarser cells at the same time t, so every
    level is an M-matrix (a Galerkin product of a convection-dominated operator
    is not). Prolongation is the cell-centred multilinear interpolation (weights
-   3/4, 1/4 per axis, constant next to a wall), applied matrix-free
+   3/4, 1/4 per axis, constant next to a wall, wrapping on a periodic axis), applied matrix-free
    (src/solve/prolong.c); restriction is its transpose,
    whose columns each sum to 1 in every row of P, so restriction keeps the sum
    of a residual (its mass). With that restriction the coarse problem is
@@ -80,6 +80,7 @@ PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, Pet
     PetscCall(ItGridCreateCoarse(mg->grid[l + 1], 2, &mg->grid[l]));
     PetscCall(ItFacesCreate(mg->grid[l], model, &mg->faces[l]));
     PetscCall(ItFacesSetLevel(mg->faces[l]));
+    PetscCall(ItFacesSetDelayedReset(mg->faces[l], ItFacesGetDelayedReset(faces)));
     PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
     PetscCall(ItMGProlongationCreate(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
   }
