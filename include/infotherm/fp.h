@@ -2,7 +2,8 @@
    ∂t p = -Σ_i ∂i J_i, J_i = A_i p - ∂i(D_i p), on the grid's cells, as face
    fluxes of Scharfetter–Gummel type with zero flux through the walls.
    ItFaces: the face coefficients at one time, a pure function of (model,
-   grid, t); diagnostics keep their own. ItFP: the operator L from them, owned
+   grid, t); diagnostics keep their own (or read the solver's when
+   the model does not depend on time). ItFP: the operator L from them, owned
    by a solver: applied matrix-free, assembled on request, or assembled
    shifted, scale (shift I - L), for implicit stages and multigrid levels. */
 #pragma once

@@ -17,7 +17,9 @@
    Marginals (every 1-D marginal, every pair's when there are three or more
    variables, and those of the sets X and Y) come from one reduction, the
    scalar sums from another. The faces are computed here at the evaluation
-   time (a stationary density, t = inf, uses those of t = 0, as its solve). */
+   time (a stationary density, t = inf, uses those of t = 0, as its solve),
+   or are the solver's when the model does not depend on time
+   (ItDiagShareFaces). */
 #include <infotherm/diag.h>
 
 #define IT_KB 1.380649e-23 /* J/K */
@@ -48,10 +50,11 @@ typedef struct {
 } ItMarginal;
 
 struct _p_ItDiag {
-  ItGrid   grid;
-  ItModel  model;
-  ItFaces  faces;
-  PetscInt ncol;
+  ItGrid    grid;
+  ItModel   model;
+  ItFaces   faces;
+  PetscBool shared; /* faces are the solver's (ItDiagShareFaces) */
+  PetscInt  ncol;
   char (*name)[IT_DIAG_NAME_LEN]; /* column names, doc/physics.md §3 */
   PetscReal    *value;            /* values of the last evaluation */
   PetscReal     t;                /* time of the last evaluation */
@@ -337,15 +340,17 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
    t = 0: a diffusion that is not positive on the box stops here, before any
    output. Collective. */
 static PetscErrorCode ItDiagAcquire(ItDiag g) {
-  PetscInt ng;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  PetscInt          ng;
 
   PetscFunctionBegin;
-  if (g->faces) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
-  PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
-  PetscCall(DMCreateLocalVector(ItGridGetInfo(g->grid)->da, &g->p_local));
-  if (ItGridGetInfo(g->grid)->threshold)
-    PetscCall(DMCreateGlobalVector(ItGridGetInfo(g->grid)->da, &g->inflow));
+  if (!g->faces) {
+    PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
+    PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
+  }
+  if (g->p_local) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(DMCreateLocalVector(info->da, &g->p_local));
+  if (info->threshold) PetscCall(DMCreateGlobalVector(info->da, &g->inflow));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
@@ -361,13 +366,31 @@ PetscErrorCode ItDiagRelease(ItDiag g) {
   PetscInt ng;
 
   PetscFunctionBegin;
-  if (!g->faces) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
+  if (!g->p_local) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, -2.0 * (PetscReal)ng * sizeof(PetscScalar));
   PetscCall(PetscFree(g->lnp));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
-  PetscCall(ItFacesDestroy(&g->faces));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The solver's faces (of the same grid and model) in place of the
+   diagnostics' own while the solver holds them, when the model does not
+   depend on time (the faces are then the same at every time, bit for bit):
+   the diagnostics' own set is freed (2-D 32 bytes per unknown, 5-D 80).
+   NULL: no faces held (the solver is about to free its own, or has not
+   made them yet); the diagnostics compute their own again at their next
+   evaluation, if it comes first. Elsewhere nothing changes. Not
+   collective. */
+PetscErrorCode ItDiagShareFaces(ItDiag g, ItFaces faces) {
+  PetscFunctionBegin;
+  if (faces && ItModelGetTimeDependence(g->model) != IT_TIME_INDEPENDENT)
+    PetscFunctionReturn(PETSC_SUCCESS);
+  if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
+  g->faces  = faces;
+  g->shared = (PetscBool)(faces != NULL);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1082,7 +1105,7 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   PetscCall(PetscFree(g->lnref));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
-  PetscCall(ItFacesDestroy(&g->faces));
+  if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
   PetscCall(PetscFree(g));
   *diag = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -106,6 +106,8 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
   s->progress         = 0;
   s->checkpoint_every = 0;
   s->checkpoint_wall  = 0;
+  s->share_faces      = NULL;
+  s->share_ctx        = NULL;
   PetscOptionsBegin(comm, NULL, "Solve options", "ItSolve");
   PetscCall(PetscOptionsReal("-t_final", "final time", NULL, s->t_final, &s->t_final, NULL));
   PetscCall(PetscOptionsReal("-output_every",
@@ -896,6 +898,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
     PetscCall(ItFacesGetResolution(ItFPGetFaces(st.fp), &rho));
   }
   PetscCall(ItFPSetTime(st.fp, t));
+  if (s->share_faces) PetscCall(s->share_faces(s->share_ctx, grid, ItFPGetFaces(st.fp)));
   st.continuous = (PetscBool)(ItModelGetTimeDependence(model) == IT_TIME_CONTINUOUS);
   PetscCall(ItSolveCreateTS(grid, &st, s, rho, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
@@ -978,6 +981,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
   PetscCall(VecDestroy(&st.r));
+  if (s->share_faces) PetscCall(s->share_faces(s->share_ctx, grid, NULL));
   PetscCall(ItFPDestroy(&st.fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
