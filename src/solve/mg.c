@@ -170,18 +170,10 @@ PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]) {
 
 /* Every level's operator scale_l (shift I - L_l) with scale_l = scale (2^d)^k
    k levels below the fine one: assembled when the faces changed, otherwise
-   only the diagonal when the shift did. A shift within 1e-12 relative of
-   the last one is the same: the last step of an output segment (target - t)
-   differs from the fixed step by round-off, and setting the preconditioner
-   up again there and at the next segment's first step cost a 5-D run
-   with a row every 5 steps 78 % more work (doc/performance.md
-   "Post-processing ranks"). Collective. */
+   only the diagonal when the shift did. Collective. */
 PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
   const PetscInt  fine = mg->nlevels - 1;
-  const PetscBool same =
-      (PetscBool)(!mg->dirty &&
-                  PetscAbsReal(shift - mg->shift) <= 1e-12 * PetscAbsReal(mg->shift) &&
-                  scale == mg->scale);
+  const PetscBool same = (PetscBool)(!mg->dirty && shift == mg->shift && scale == mg->scale);
 
   PetscFunctionBegin;
   if (same) PetscFunctionReturn(PETSC_SUCCESS);
