@@ -764,8 +764,15 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
 
 /* The face terms, of the operator's order. */
 static PetscErrorCode ItDiagSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
+  const ItGridInfo *info  = ItGridGetInfo(g->grid);
+  PetscBool         walls = PETSC_TRUE;
+
   PetscFunctionBegin;
-  if (ItFacesGetOrder(g->faces) == 4)
+  for (PetscInt a = 0; a < info->dim; a++)
+    walls = (PetscBool)(walls && info->boundary[a] == IT_BOUNDARY_WALL);
+  /* odd variables' irreversible currents at fourth order: walls only
+     (ItFacesIrreversibleSums); with other boundaries the second-order sums */
+  if (ItFacesGetOrder(g->faces) == 4 && (walls || !ItFacesIrreversible(g->faces)))
     PetscCall(ItDiagFourthSums(g, pl, local));
   else
     ItDiagFaceSums(g, pl, local);

@@ -972,7 +972,8 @@ static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m
    next to a wall Scharfetter–Gummel's, the walls none. So Π_a = Γ_a -
    Σ ln p L^irr_a p = ∫ (J^irr_a)^2 / (D_a p) at fourth order, as without
    parity. lnp: ln p at the ghosted offsets, PETSC_MIN_REAL where p <= 0
-   (left out). Not collective. */
+   (left out). Walls only (the diagnostics keep the second-order face sums
+   on other boundaries). Not collective. */
 PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const PetscReal lnp[],
                                        PetscReal flow[], PetscReal ep[]) {
   ItGrid            grid = f->grid;
