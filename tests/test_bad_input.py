@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from common import *
 
 CASES = [
-    ("negative time constant", ["run", "-model", "inference", "-tau_r", "-1"], "-tau_r"),
-    ("zero noise", ["run", "-model", "brownian", "-sigma_v", "0"], "-sigma_v"),
+    ("negative time constant", ["run", "-model", "inference", "-inference_tau_r", "-1"], "-inference_tau_r"),
+    ("zero noise", ["run", "-model", "brownian", "-brownian_sigma_v", "0"], "-brownian_sigma_v"),
     ("unstable linear M", ["run", "-model", "linear", "-linear_M", "-1,0,0,0.2"], "-linear_M"),
     ("marginal linear M", ["stationary", "-model", "linear", "-linear_M", "0,1,-1,0"], "-linear_M"),
     ("non-positive D", ["run", "-model", "linear", "-linear_D", "1,0"], "-linear_D"),

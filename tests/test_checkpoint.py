@@ -116,7 +116,7 @@ for label, opts, needle in [
     ("another grid", ["-model", "inference", "-grid_n", "64,40"], "another grid"),
     ("another model", ["-model", "linear", "-grid_n", "64,48", "-grid_lo", "-6,-1", "-grid_hi", "6,2"], "model"),
     ("another column set", FIXED[:4] + ["-bits"], "columns"),
-    ("another parameter", FIXED[:4] + ["-tau_r", "0.2"], "parameters"),
+    ("another parameter", FIXED[:4] + ["-inference_tau_r", "0.2"], "parameters"),
     ("another sensor", FIXED[:4] + ["-sensor", "v"], "other"),
 ]:
     o = tmpdir("ck-refuse")

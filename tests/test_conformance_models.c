@@ -46,14 +46,14 @@ static PetscErrorCode ReadModel(const char name[], PetscRandom rnd, PetscBool dr
   for (PetscInt k = 0; draw && k < ItModelGetParameterCount(base); k++) {
     const char *pname;
     PetscReal   value, u;
-    char        option[IT_NAME_LEN + 2], text[64];
+    char        option[2 * IT_NAME_LEN + 2], text[64];
     PetscCall(ItModelGetParameterInfo(base, k, &pname, &value, NULL));
     PetscCall(PetscRandomGetValueReal(rnd, &u));
     /* a zero base value: a draw about it, of the sign the parameter allows */
     value = value != 0                                    ? value * (0.5 + u)
             : base->param[k].kind == IT_PARAM_NONNEGATIVE ? 0.5 * u
                                                           : u - 0.5;
-    PetscCall(PetscSNPrintf(option, sizeof(option), "-%s", pname));
+    PetscCall(ItModelGetParameterOption(base, k, option, sizeof(option)));
     PetscCall(PetscSNPrintf(text, sizeof(text), "%.17g", (double)value));
     PetscCall(PetscOptionsSetValue(NULL, option, text));
   }

@@ -61,7 +61,7 @@ for parity, expected in (("odd", 1.2 ** 2 / (0.5 * 0.8 ** 2)), ("even", 0.0)):
     errs = []
     for n in (200, 400):
         out = tmpdir(f"parity-{parity}-{n}")
-        run("stationary", ["-model", "brownian", "-v0", "1.2", "-tau_v", "0.5", "-sigma_v", "0.8", "-grid_n", n, "-grid_lo", "-4", "-grid_hi", "6.4",
+        run("stationary", ["-model", "brownian", "-brownian_v0", "1.2", "-brownian_tau_v", "0.5", "-brownian_sigma_v", "0.8", "-grid_n", n, "-grid_lo", "-4", "-grid_hi", "6.4",
                            "-parity", f"v:{parity}", "-output_dir", out])
         s = read_json(out + "/stationary_summary.json")
         errs.append(abs(s["final"]["entropy_production"] - expected))

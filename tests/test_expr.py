@@ -9,7 +9,7 @@ from common import *
 
 SIG = "(1/(1+exp(-2*v)))"
 CASES = {
-    "brownian": (["-model", "brownian", "-v0", "0.7", "-tau_v", "2", "-sigma_v", "0.8", "-grid_n", "96"],
+    "brownian": (["-model", "brownian", "-brownian_v0", "0.7", "-brownian_tau_v", "2", "-brownian_sigma_v", "0.8", "-grid_n", "96"],
                  ["-vars", "v", "-expr_param", "tau=2,s=0.8,v0=0.7", "-expr_drift_v", "(-(v - v0)/tau)", "-expr_diffusion_v", "s^2/tau",
                   "-grid_n", "96", "-grid_lo", "-7", "-grid_hi", "7"]),
     "inference": (["-model", "inference", "-grid_n", "64,48"],
@@ -18,7 +18,7 @@ CASES = {
     "linear": (["-model", "linear", "-linear_M", "-1,0.3,0.6,-0.8", "-linear_b", "0.2,-0.1", "-linear_D", "0.5,0.3", "-grid_n", "48", "-grid_lo", "-5", "-grid_hi", "5"],
                ["-vars", "x1,x2", "-expr_drift_x1", "(-x1 + 0.3*x2 + 0.2)", "-expr_diffusion_x1", "0.5", "-expr_drift_x2", "0.6*x1 - 0.8*x2 - 0.1",
                 "-expr_diffusion_x2", "0.3", "-grid_n", "48", "-grid_lo", "-5", "-grid_hi", "5"]),
-    "bistable": (["-model", "bistable", "-h", "0.2", "-grid_n", "128"],
+    "bistable": (["-model", "bistable", "-bistable_h", "0.2", "-grid_n", "128"],
                  ["-vars", "w", "-expr_param", "h=0.2", "-expr_drift_w", "(-(w^3 - w - h))", "-expr_diffusion_w", "0.25", "-grid_n", "128", "-grid_lo", "-2.5", "-grid_hi", "2.5"]),
     "hebbian": (["-model", "hebbian", "-grid_n", "16"],
                 ["-vars", "v,r,w", "-expr_drift_v", "(-v)", "-expr_diffusion_v", "1", "-expr_drift_r", f"(-r + w*{SIG})/0.1", "-expr_diffusion_r", "0.01/0.1",

@@ -104,7 +104,7 @@ for ranks in (1, 2):
     # analyze: snapshots of one run only, written outside the run's folder
     a, b = tmpdir(f"an-a-{ranks}"), tmpdir(f"an-b-{ranks}")
     run("run", SMALL + ["-output_dir", a])
-    for label, opts, needle in (("another parameter", ["-tau_v", "2"], "model parameters"), ("another grid", ["-grid_n", "40"], "another grid"),
+    for label, opts, needle in (("another parameter", ["-brownian_tau_v", "2"], "model parameters"), ("another grid", ["-grid_n", "40"], "another grid"),
                                 ("other options", ["-bits"], "-bits")):
         shutil.rmtree(b, ignore_errors=True)
         run("run", SMALL + opts + ["-output_dir", b])

@@ -157,12 +157,12 @@ runs[0] += 1
 # ------------------------------------------------- wrong numbers with exit 0 ---
 W = "wrong numbers"
 # an option without a value took its default over an earlier value
-refused(W, "-sigma_v 2 -sigma_v", "info", ["-model", "brownian", "-sigma_v", "2", "-sigma_v"], "-sigma_v")
+refused(W, "-brownian_sigma_v 2 -brownian_sigma_v", "info", ["-model", "brownian", "-brownian_sigma_v", "2", "-brownian_sigma_v"], "-brownian_sigma_v")
 refused(W, "-t_final 0.2 -t_final", "run", TINY + ["-t_final"], "-t_final")
 refused(W, "-grid_n without a value", "info", ["-model", "linear", "-grid_n"], "-grid_n")
 refused(W, "-linear_D without a value", "info", ["-model", "linear", "-linear_D"], "-linear_D")
 refused(W, "-mc_particles without a value", "mc", TINY + ["-mc_particles"], "-mc_particles")
-refused(W, "-sigma_v from an empty shell variable", "info", ["-model", "brownian", "-sigma_v", ""], "-sigma_v")
+refused(W, "-brownian_sigma_v from an empty shell variable", "info", ["-model", "brownian", "-brownian_sigma_v", ""], "-brownian_sigma_v")
 optfile = tmpdir("nameonly") + ".opts"
 with open(optfile, "w") as f:
     f.write("-model linear\n-grid_n 16\n-t_final\n")

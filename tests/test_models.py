@@ -8,14 +8,14 @@ from common import *
 
 MODELS = {
     "linear": ["-grid_n", "48"],
-    "brownian": ["-v0", "0.7", "-sigma_v", "0.8"],
+    "brownian": ["-brownian_v0", "0.7", "-brownian_sigma_v", "0.8"],
     "inference": ["-grid_n", "64,48"],
-    "inference-linear": ["-model", "inference", "-tuning", "linear", "-lambda", "0.5", "-grid_n", "48,48", "-grid_lo", "-6,-4", "-grid_hi", "6,4"],
-    "inference-bell": ["-model", "inference", "-tuning", "bell", "-vpref", "0.5", "-s", "0.8", "-grid_n", "48,48"],
+    "inference-linear": ["-model", "inference", "-tuning", "linear", "-inference_lambda", "0.5", "-grid_n", "48,48", "-grid_lo", "-6,-4", "-grid_hi", "6,4"],
+    "inference-bell": ["-model", "inference", "-tuning", "bell", "-inference_vpref", "0.5", "-inference_s", "0.8", "-grid_n", "48,48"],
     "population": ["-grid_n", "20"],
     "hebbian": ["-grid_n", "20"],
-    "hebbian-bcm-multiplicative": ["-model", "hebbian", "-thetaM", "0.3", "-w_noise", "multiplicative", "-grid_n", "20", "-grid_lo", "-6,-0.8,0.05", "-grid_hi", "6,1.8,1.6"],
-    "bistable": ["-h", "0.1"],
+    "hebbian-bcm-multiplicative": ["-model", "hebbian", "-hebbian_thetaM", "0.3", "-w_noise", "multiplicative", "-grid_n", "20", "-grid_lo", "-6,-0.8,0.05", "-grid_hi", "6,1.8,1.6"],
+    "bistable": ["-bistable_h", "0.1"],
 }
 
 
@@ -54,9 +54,9 @@ for name, opts in MODELS.items():
 
 # closed-form stationary densities: Brownian N(v0, sigma_v^2); bistable exp(-U/sigma_w^2), U = w^4/4 - w^2/2 - h w
 for name, opts, exact in [
-    ("brownian", ["-model", "brownian", "-v0", "0.7", "-sigma_v", "0.8", "-tau_v", "2", "-grid_n", "128", "-grid_lo", "-5", "-grid_hi", "6"],
+    ("brownian", ["-model", "brownian", "-brownian_v0", "0.7", "-brownian_sigma_v", "0.8", "-brownian_tau_v", "2", "-grid_n", "128", "-grid_lo", "-5", "-grid_hi", "6"],
      lambda v: np.exp(-(v - 0.7) ** 2 / (2 * 0.64))),
-    ("bistable", ["-model", "bistable", "-h", "0.1", "-sigma_w", "0.5", "-grid_n", "NN", "-grid_lo", "-2.5", "-grid_hi", "2.5"],
+    ("bistable", ["-model", "bistable", "-bistable_h", "0.1", "-bistable_sigma_w", "0.5", "-grid_n", "NN", "-grid_lo", "-2.5", "-grid_hi", "2.5"],
      lambda w: np.exp(-(w ** 4 / 4 - w ** 2 / 2 - 0.1 * w) / 0.25)),
 ]:
     errs = []

@@ -10,7 +10,7 @@ TIGHT = ["-ksp_rtol", "1e-14", "-stationary_ksp_rtol", "1e-16", "-ts_rtol", "1e-
 CASES = [
     ("2-D linear", ["-model", "linear", "-linear_M", "-1,0.3,0.6,-0.8", "-linear_b", "0.2,-0.1", "-grid_n", "48,40", "-grid_lo", "-5", "-grid_hi", "5", "-init_mean", "1,-0.8", "-init_cov", "0.3,0.2"], [1, 2, 3, 4]),
     ("3-D linear", ["-model", "linear", "-linear_M", "-1,0,0.2,0.5,-1,0,0,0.5,-1", "-grid_n", "20,18,16", "-grid_lo", "-5", "-grid_hi", "5", "-init_mean", "0.8,0,-0.5", "-init_cov", "0.3,0.25,0.25"], [1, 2, 3]),
-    ("1-D bistable", ["-model", "bistable", "-grid_n", "96", "-h", "0.2", "-init_mean", "-1", "-init_cov", "0.05"], [1, 3]),
+    ("1-D bistable", ["-model", "bistable", "-grid_n", "96", "-bistable_h", "0.2", "-init_mean", "-1", "-init_cov", "0.05"], [1, 3]),
 ]
 
 

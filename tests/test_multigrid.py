@@ -17,7 +17,7 @@ EXPR = ["-model", "expr", "-vars", "v,r", "-expr_param", "tau_r=0.2,rmax=1,beta=
 # every model with a grid that halves at least once (cells per axis even, more than 1024 cells)
 CASES = {
     "brownian (1-D)": ["-model", "brownian", "-grid_n", "4096"],
-    "bistable (1-D)": ["-model", "bistable", "-h", "0.1", "-grid_n", "4096"],
+    "bistable (1-D)": ["-model", "bistable", "-bistable_h", "0.1", "-grid_n", "4096"],
     "linear (2-D, rotating)": ["-model", "linear", "-linear_M", "-1,-1.5,2,-2", "-linear_b", "0.3,0", "-linear_D", "1,0.2",
                                "-grid_n", "64", "-grid_lo", "-7,-5", "-grid_hi", "7,5", "-init_mean", "-1,1", "-init_cov", "0.3,0.3"],
     "linear (3-D)": ["-model", "linear", "-linear_M", "-1,0,0.2,0.5,-1,0,0,0.5,-1", "-grid_n", "24", "-grid_lo", "-5", "-grid_hi", "5"],

@@ -86,9 +86,9 @@ check(all(s in proc.stdout for s in ("model population", "tau_r", "grid axis 2",
 
 # -init stationary and -init file round trip
 out = tmpdir("init")
-run("stationary", ["-model", "bistable", "-h", "0.3", "-output_dir", out + "/ss"])
-run("run", ["-model", "bistable", "-h", "0.3", "-init", "stationary", "-t_final", "0.5", "-output_dir", out + "/a"])
-run("run", ["-model", "bistable", "-h", "0.3", "-init", "file", "-init_file", out + "/ss/density_stationary.h5", "-t_final", "0.5", "-output_dir", out + "/b"])
+run("stationary", ["-model", "bistable", "-bistable_h", "0.3", "-output_dir", out + "/ss"])
+run("run", ["-model", "bistable", "-bistable_h", "0.3", "-init", "stationary", "-t_final", "0.5", "-output_dir", out + "/a"])
+run("run", ["-model", "bistable", "-bistable_h", "0.3", "-init", "file", "-init_file", out + "/ss/density_stationary.h5", "-t_final", "0.5", "-output_dir", out + "/b"])
 a, b = read_csv(out + "/a/diagnostics.csv"), read_csv(out + "/b/diagnostics.csv")
 check(np.allclose(a["entropy"], b["entropy"], rtol=1e-10) and np.ptp(a["entropy"]) < 1e-8, "-init stationary = -init file of the stationary snapshot, and it stays stationary")
 # analyze on 3 ranks reproduces, from the snapshots, what run wrote on 1

@@ -15,7 +15,7 @@ import numpy as np
 from common import *
 
 BOX = ["-grid_lo", "-6,-1.2,-1.2,-0.3,-0.3", "-grid_hi", "6,2.2,2.2,1.4,1.4"]
-BASE = ["-model", "population_plastic", "-tau_w", "5"] + BOX
+BASE = ["-model", "population_plastic", "-population_plastic_tau_w", "5"] + BOX
 
 # --- 1. the model's formulas against an expression model -------------------
 # non-default parameters: a bell and a linear input, a BCM threshold, multiplicative noise (w > 0)
@@ -32,7 +32,7 @@ for var, (drift, diffusion) in FORMULAS.items():
     EXPR += [f"-expr_drift_{var}", drift, f"-expr_diffusion_{var}", diffusion]
 BUILTIN = ["-model", "population_plastic", "-tuning1", "bell", "-tuning2", "linear", "-w_noise", "multiplicative"]
 for k, v in P.items():
-    BUILTIN += [f"-{k}", str(v)]
+    BUILTIN += [f"-population_plastic_{k}", str(v)]
 SMALL = ["-grid_n", "8", "-grid_lo", "-6,-1.5,-1.5,0.05,0.05", "-grid_hi", "6,2.5,2.5,1.6,1.6",
          "-init_mean", "0,0.4,0.5,0.6,0.6", "-init_cov", "1,0.04,0.04,0.01,0.01", "-t_final", "0.4", "-output_every", "0.2"]
 out = tmpdir("pp-expr")
@@ -99,8 +99,8 @@ check(c["entropy_production_r1"].min() >= 0, "run: Π_r1 >= 0")
 
 # --- 3. each pair is a Hebbian model: marginal diagnostics on the same cells ----
 pp = read_json(out + "/ss/stationary_summary.json")["final"]
-for k, tuning in (("1", ["-beta", "3", "-theta", "-0.5"]), ("2", ["-beta", "-3", "-theta", "0.5"])):
-    run("stationary", ["-model", "hebbian", "-tau_w", "5", "-sigma_r", "0.2", "-grid_n", "10"] + tuning +
+for k, tuning in (("1", ["-hebbian_beta", "3", "-hebbian_theta", "-0.5"]), ("2", ["-hebbian_beta", "-3", "-hebbian_theta", "0.5"])):
+    run("stationary", ["-model", "hebbian", "-hebbian_tau_w", "5", "-hebbian_sigma_r", "0.2", "-grid_n", "10"] + tuning +
         ["-grid_lo", "-6,-1.2,-0.3", "-grid_hi", "6,2.2,1.4", "-stationary_ksp_rtol", "1e-13", "-output_dir", f"{out}/heb{k}"])
     h = read_json(f"{out}/heb{k}/stationary_summary.json")["final"]
     pairs = [(f"mean_r{k}", "mean_r"), (f"var_r{k}", "var_r"), (f"mean_w{k}", "mean_w"), (f"var_w{k}", "var_w"),
@@ -119,7 +119,7 @@ check(err < 1e-8, f"stationary on 3 ranks equals 1 rank (max rel. difference {er
 # broad noises (sigma_r 0.5, sigma_w 0.3: about a cell per std on 10^5) so that the grid's
 # error stays below the Monte Carlo's standard errors; the narrow defaults need a finer grid
 d = out + "/cc"
-proc = run("crosscheck", ["-model", "population_plastic", "-tau_w", "5", "-sigma_r", "0.5", "-sigma_w", "0.3",
+proc = run("crosscheck", ["-model", "population_plastic", "-population_plastic_tau_w", "5", "-population_plastic_sigma_r", "0.5", "-population_plastic_sigma_w", "0.3",
                           "-grid_n", "10", "-grid_lo", "-5,-2,-2,-0.8,-0.8", "-grid_hi", "5,3,3,1.8,1.8",
                           "-init_mean", "0,0.3,0.3,0.5,0.5", "-init_cov", "1,0.16,0.16,0.0625,0.0625",
                           "-t_final", "0.2", "-output_every", "0.1", "-mc_particles", "20000", "-output_dir", d],

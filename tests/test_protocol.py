@@ -51,7 +51,7 @@ check(errs[1] < 5e-3 and order > 1.8, f"the density at t = {T} is the closed-for
 
 # a ramp: v0 rises linearly from 0 to 2 over [0, 1], then holds; m' = -(m - v0(t))/tau
 out = tmpdir("protocol-ramp")
-run("run", ["-model", "brownian", "-tau_v", "0.5", "-grid_n", "256", "-grid_lo", "-6", "-grid_hi", "8", "-init_mean", "0", "-init_cov", "0.5",
+run("run", ["-model", "brownian", "-brownian_tau_v", "0.5", "-grid_n", "256", "-grid_lo", "-6", "-grid_hi", "8", "-init_mean", "0", "-init_cov", "0.5",
             "-protocol", "v0:ramp:0@0,2@1", "-t_final", "2", "-output_every", "0.1", "-ts_rtol", "1e-8", "-ts_atol", "1e-10", "-output_dir", out])
 c = read_csv(out + "/diagnostics.csv")
 ts = np.linspace(0, 2, 20001)
@@ -107,7 +107,7 @@ check(abs(kl - 2.43889199) < 1e-8, f"D(p_eq(0) || p_eq(0.5)) by quadrature = {kl
 # left/right-limit fix the totals were short by the half step after the switch: 1.9e-2, 1.6e-3 at -ts_rtol 1e-7
 for tol, label, limit in (([], "default tolerances", 1e-3 * kl), (["-ts_rtol", "1e-7", "-ts_atol", "1e-9"], "-ts_rtol 1e-7", 6e-4)):
     out = tmpdir("protocol-bistable")
-    run("run", ["-model", "bistable", "-sigma_w", "0.4", "-init", "stationary", "-protocol", "h:0@0,0.5@1", "-t_final", "30", "-output_dir", out] + tol)
+    run("run", ["-model", "bistable", "-bistable_sigma_w", "0.4", "-init", "stationary", "-protocol", "h:0@0,0.5@1", "-t_final", "30", "-output_dir", out] + tol)
     c = read_csv(out + "/diagnostics.csv")
     ep, flow = c["entropy_production_cum"][-1], c["entropy_flow_w_cum"][-1]
     check(abs(ep - kl) < limit and abs(flow - heat) < limit,

@@ -74,9 +74,9 @@ try:
     stamp("run.sbatch done")
     sweep = tmpdir("slurm-sweep")
     p = sbatch_wait(["--array=0-2", "-o", sweep + "-%a.log", "jobs/sweep.sbatch", "input/inference.opts", "-grid_n", "64,48"],
-                    {"PARAM": "sigma_r", "VALUES": "0.1 0.2 0.4", "SWEEP_DIR": sweep})
+                    {"PARAM": "inference_sigma_r", "VALUES": "0.1 0.2 0.4", "SWEEP_DIR": sweep})
     dirs = sorted(os.listdir(sweep)) if os.path.isdir(sweep) else []
-    check(p.returncode == 0 and dirs == ["sigma_r_0.1", "sigma_r_0.2", "sigma_r_0.4"], f"sweep array: 3 tasks, one folder each ({dirs})")
+    check(p.returncode == 0 and dirs == ["inference_sigma_r_0.1", "inference_sigma_r_0.2", "inference_sigma_r_0.4"], f"sweep array: 3 tasks, one folder each ({dirs})")
     c = sh(["/usr/bin/python3", "tools/collect.py", sweep])
     rows = read_csv(sweep + "/sweep.csv") if c.returncode == 0 else {}
     check(c.returncode == 0 and len(rows.get("sigma_r", [])) == 3 and os.path.exists(sweep + "/sweep.png"), f"tools/collect.py gathers the sweep into sweep.csv and sweep.png {c.stderr.strip()}")
@@ -84,8 +84,8 @@ try:
         mi = rows["mutual_information"]
         check(np.all(np.diff(mi) < 0), f"sweep: the noisier the neuron, the less it knows about v (I = {np.round(mi, 4)})")
         direct = tmpdir("slurm-direct")
-        run("stationary", ["-options_file", INPUT, "-grid_n", "64,48", "-sigma_r", "0.2", "-output_dir", direct])
-        check(abs(read_json(direct + "/stationary_summary.json")["final"]["mutual_information"] - mi[1]) < 1e-10, "sweep task 1 = a direct stationary solve with -sigma_r 0.2")
+        run("stationary", ["-options_file", INPUT, "-grid_n", "64,48", "-inference_sigma_r", "0.2", "-output_dir", direct])
+        check(abs(read_json(direct + "/stationary_summary.json")["final"]["mutual_information"] - mi[1]) < 1e-10, "sweep task 1 = a direct stationary solve with -inference_sigma_r 0.2")
 
     stamp("sweep done")
     # the restart chain: signalled after its first checkpoint, requeued, completed

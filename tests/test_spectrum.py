@@ -24,8 +24,8 @@ import numpy as np
 from common import check, finish, option_tables, read_density, read_json, run, tmpdir, unknown_options
 
 TAU, SIGMA, BOX = 0.5, 1.3, 9.0
-OU = ["-model", "brownian", "-tau_v", TAU, "-sigma_v", SIGMA, "-grid_lo", -BOX, "-grid_hi", BOX]
-BISTABLE = ["-model", "bistable", "-tau_w", 1, "-h", 0, "-grid_lo", -2.5, "-grid_hi", 2.5]
+OU = ["-model", "brownian", "-brownian_tau_v", TAU, "-brownian_sigma_v", SIGMA, "-grid_lo", -BOX, "-grid_hi", BOX]
+BISTABLE = ["-model", "bistable", "-bistable_tau_w", 1, "-bistable_h", 0, "-grid_lo", -2.5, "-grid_hi", 2.5]
 # lambda_1 of the bistable synapse (tau_w = 1, h = 0) by Chebyshev collocation: written by
 # tools/chebyshev_bistable.py (tests/test_chebyshev_reference.py checks that it still gives these)
 REFERENCE = {0.35: 0.0543732893, 0.40: 0.0925530942, 0.45: 0.1374209581, 0.50: 0.1871704181}
@@ -78,7 +78,7 @@ for k in (1, 2):
 
 # --- bistable synapse: lambda_1 against the Chebyshev reference ---
 for sigma in (0.35, 0.50):
-    out, final = spectrum(BISTABLE + ["-sigma_w", sigma, "-grid_n", 256, "-error_estimate"], f"bistable{sigma}", nev=2)
+    out, final = spectrum(BISTABLE + ["-bistable_sigma_w", sigma, "-grid_n", 256, "-error_estimate"], f"bistable{sigma}", nev=2)
     ref, lam = REFERENCE[sigma], final["lambda_1"]
     true_error = ref - lam
     print(f"bistable sigma_w = {sigma}: lambda_1 = {lam:.10f} (256 cells), extrap {final['lambda_1_extrap']:.10f}, "
@@ -95,8 +95,8 @@ for sigma in (0.35, 0.50):
           "the slowest eigenvector sums to zero and is odd in w (the imbalance between the wells)")
 
 # --- -spectrum_t: the operator of the parameters at that time (a -protocol schedule) ---
-tilted = [spectrum(BISTABLE + ["-sigma_w", 0.4, "-grid_n", 64] + extra, f"tilt{i}", nev=1)[1]["lambda_1"]
-          for i, extra in enumerate((["-protocol", "h:0@0,0.3@1", "-spectrum_t", 2], ["-h", 0.3], ["-protocol", "h:0@0,0.3@1"]))]
+tilted = [spectrum(BISTABLE + ["-bistable_sigma_w", 0.4, "-grid_n", 64] + extra, f"tilt{i}", nev=1)[1]["lambda_1"]
+          for i, extra in enumerate((["-protocol", "h:0@0,0.3@1", "-spectrum_t", 2], ["-bistable_h", 0.3], ["-protocol", "h:0@0,0.3@1"]))]
 check(tilted[0] == tilted[1] and tilted[2] < 0.6 * tilted[0],
       f"-spectrum_t 2 with h switched to 0.3 at t = 1 is -h 0.3 ({tilted[0]:.6f}, {tilted[1]:.6f}); at t = 0, h = 0 "
       f"({tilted[2]:.6f}: the untilted wells hold longer)")

@@ -49,7 +49,7 @@ for mu in (0.8, 1.2):
     nu = siegert_rate(mu, 0.3)
     rate_err, dens_err, hs = [], [], []
     for n in (64, 128, 256):
-        table, out = stationary(["-model", "lif", "-mu", mu, "-sigma", 0.3, "-grid_n", n], f"lif-{mu}-{n}")
+        table, out = stationary(["-model", "lif", "-lif_mu", mu, "-lif_sigma", 0.3, "-grid_n", n], f"lif-{mu}-{n}")
         p, attrs = read_density(f"{out}/density_stationary.h5")
         lo, hi = -1.8 if mu < 1 else -1.8, 1.0
         h = (hi - lo) / n
@@ -65,7 +65,7 @@ for mu in (0.8, 1.2):
 
 # 1e-6 relative on a grid that solves in well under a second (8192 cells: (512/8192)^2 x 7.6e-5)
 for mu in (0.8, 1.2):
-    table, _ = stationary(["-model", "lif", "-mu", mu, "-grid_n", 8192], f"lif-fine-{mu}")
+    table, _ = stationary(["-model", "lif", "-lif_mu", mu, "-grid_n", 8192], f"lif-fine-{mu}")
     err = abs(table["firing_rate"][-1] - siegert_rate(mu, 0.3)) / siegert_rate(mu, 0.3)
     check(err <= 1e-6, f"mu = {mu}, 8192 cells: firing rate within {err:.2e} of Siegert (<= 1e-6)")
 
@@ -95,7 +95,7 @@ check(1.8 <= orders[0] <= 2.3 and lam[2].imag > 0,
 # --- the refractory compartment: rate with tau_ref, mass + refractory_mass = 1 ---
 for mu in (0.8, 1.2):
     nu = siegert_rate(mu, 0.3, tau_ref=0.1)
-    table, _ = stationary(["-model", "lif", "-mu", mu, "-tau_ref", 0.1, "-grid_n", 2048], f"lif-ref-{mu}")
+    table, _ = stationary(["-model", "lif", "-lif_mu", mu, "-lif_tau_ref", 0.1, "-grid_n", 2048], f"lif-ref-{mu}")
     err = abs(table["firing_rate"][-1] - nu) / nu
     total = table["mass"][-1] + table["refractory_mass"][-1]
     check(err <= 2e-5 and abs(table["refractory_mass"][-1] - 0.1 * table["firing_rate"][-1]) <= 1e-15
@@ -173,7 +173,7 @@ for ranks in (1, 2, 3):
 # --- the Monte Carlo: threshold crossings with the Brownian bridge, the rate within its standard error ---
 for mu in (0.8, 1.2):
     out = tmpdir(f"lif-mc-{mu}")
-    run("mc", ["-model", "lif", "-mu", mu, "-grid_n", 256, "-init", "stationary", "-t_final", 5, "-output_every", 5,
+    run("mc", ["-model", "lif", "-lif_mu", mu, "-grid_n", 256, "-init", "stationary", "-t_final", 5, "-output_every", 5,
                "-mc_particles", 20000, "-mc_dt", 0.005, "-output_dir", out])
     t = read_csv(f"{out}/mc.csv")
     nu, rate, se = siegert_rate(mu, 0.3), t["firing_rate"][-1], t["firing_rate_stderr"][-1]
@@ -214,12 +214,12 @@ check(proc.returncode == 0 and cc.get("verdict") == "passed",
 
 # --- refusals: one line naming the option ---
 expect_refused("threshold with -fp_order 4", "stationary", ["-model", "lif", "-fp_order", 4], ["-fp_order 2", "threshold_reset"])
-expect_refused("the Monte Carlo with a refractory time", "mc", ["-model", "lif", "-tau_ref", 0.1, "-t_final", 0.1], ["-tau_ref 0"])
-expect_refused("run with a refractory time", "run", ["-model", "lif", "-tau_ref", 0.1, "-t_final", 0.1], ["-tau_ref 0"])
+expect_refused("the Monte Carlo with a refractory time", "mc", ["-model", "lif", "-lif_tau_ref", 0.1, "-t_final", 0.1], ["-lif_tau_ref 0"])
+expect_refused("run with a refractory time", "run", ["-model", "lif", "-lif_tau_ref", 0.1, "-t_final", 0.1], ["-lif_tau_ref 0"])
 expect_refused("-grid_hi off the threshold", "stationary", ["-model", "lif", "-grid_hi", 1.2], ["-grid_hi", "threshold"])
 expect_refused("a kind that does not exist", "stationary", ["-model", "lif", "-grid_boundary", "V:sticky"], ["-grid_boundary", "sticky"])
 expect_refused("a schedule on the threshold", "run", ["-model", "lif", "-t_final", 0.1, "-protocol", "V_th:1@0,1.2@0.05"],
-               ["-protocol", "'V_th'", "-V_th without a schedule"])
+               ["-protocol", "'V_th'", "-lif_V_th without a schedule"])
 expect_refused("a schedule on the reset of lif_inference", "run", ["-model", "lif_inference", "-t_final", 0.1, "-protocol", "V_r:ramp:0@0,0.2@0.1"],
                ["-protocol", "'V_r'"])
 expect_refused("threshold_reset without a reset", "stationary", phase[:-6] + ["-grid_boundary", "th:threshold_reset"], ["-reset_th"])

@@ -180,7 +180,7 @@ def crosscheck_drift_in_t():
 section("crosscheck on a drift in t", crosscheck_drift_in_t)
 
 # --- 5. restarts with schedules, formulas and linear_M -----------------------------
-BISTABLE = ["-model", "bistable", "-h", "0", "-grid_n", "128", "-protocol", "h:0@0,0.5@1", "-t_final", "2", "-output_every", "0.1",
+BISTABLE = ["-model", "bistable", "-bistable_h", "0", "-grid_n", "128", "-protocol", "h:0@0,0.5@1", "-t_final", "2", "-output_every", "0.1",
             "-snapshot_every", "1", "-checkpoint_every", "0.5", "-ts_adapt_type", "none", "-ts_dt", "0.01"]
 
 
@@ -337,7 +337,7 @@ def find_keys(node, pred, path=""):
 
 def summaries():
     out = tmpdir("arch-summary")
-    run("run", ["-model", "bistable", "-h", "0.2", "-grid_n", "64", "-protocol", "h:0@0,0.5@1", "-t_final", "1.5", "-output_every", "0.5", "-output_dir", out])
+    run("run", ["-model", "bistable", "-bistable_h", "0.2", "-grid_n", "64", "-protocol", "h:0@0,0.5@1", "-t_final", "1.5", "-output_every", "0.5", "-output_dir", out])
     s = read_json(out + "/summary.json")
     sched = find_keys(s, lambda k: "protocol" in k.lower() or "schedule" in k.lower())
     nums = [x for _, v in sched for x in numbers_in(v)]

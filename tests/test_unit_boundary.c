@@ -65,8 +65,8 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[]) 
 }
 
 int main(int argc, char **argv) {
-  const char *const lif[]     = {"-model", "lif", "-grid_n", "48", "-mu", "1.1", NULL};
-  const char *const lif_ref[] = {"-model", "lif", "-grid_n", "40", "-V_r", "0.37", NULL};
+  const char *const lif[]     = {"-model", "lif", "-grid_n", "48", "-lif_mu", "1.1", NULL};
+  const char *const lif_ref[] = {"-model", "lif", "-grid_n", "40", "-lif_V_r", "0.37", NULL};
   const char *const thr2[]    = {"-model",
                                  "expr",
                                  "-vars",

@@ -18,9 +18,9 @@ static PetscErrorCode CheckExactEquilibrium(PetscInt *failures) {
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsSetValue(NULL, "-model", "brownian"));
-  PetscCall(PetscOptionsSetValue(NULL, "-v0", "0.3"));
-  PetscCall(PetscOptionsSetValue(NULL, "-tau_v", "2"));
-  PetscCall(PetscOptionsSetValue(NULL, "-sigma_v", "0.7"));
+  PetscCall(PetscOptionsSetValue(NULL, "-brownian_v0", "0.3"));
+  PetscCall(PetscOptionsSetValue(NULL, "-brownian_tau_v", "2"));
+  PetscCall(PetscOptionsSetValue(NULL, "-brownian_sigma_v", "0.7"));
   PetscCall(PetscOptionsSetValue(NULL, "-grid_n", "37"));
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
   PetscCall(ItModelSetFromOptions(model));

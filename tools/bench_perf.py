@@ -5,7 +5,7 @@ where possible: particle-steps per CPU-second (the process's user + system
 time, not the wall clock), bytes, counts. Prints markdown; asserts nothing.
 
   tools/bench_perf.py                    every part
-  tools/bench_perf.py --only formulas    one part (or a comma list): formulas | memory | smoother
+  tools/bench_perf.py --only formulas    one part (or a comma list): formulas | memory | smoother | diagnostics
   tools/bench_perf.py --quick            fewer particles and steps (a smoke test)
 
 Parts:
@@ -24,6 +24,15 @@ Parts:
             by flops (-log_view's KSPSolve flops over one fine MatMult's:
             load-independent) and by time (as tools/bench.sh); the default's
             iterations on 1, 2 and 4 (oversubscribed) ranks.
+  diagnostics  one evaluation of every diagnostic in 5 variables
+            (input/population_plastic.opts at 10^5 and 12^5 cells, one rank, 5
+            fixed steps of 0.01 with a row at each) in units of a fine-grid
+            MatMult and of an implicit step (-log_view's ItDiagEvaluate,
+            MatMult of the main stage with -pc_mg_log, TSStep: ratios of
+            times measured in the same process, so less sensitive to the
+            load than seconds), extrapolated to 14^5 from the two grids; set
+            BASELINE=path/to/infotherm to print a second binary's row beside
+            each (e.g. a build before a change).
 """
 import argparse
 import json
@@ -41,7 +50,7 @@ BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
 INFERENCE_PARAMS = dict(tau_v=1, sigma_v=1, v0=0, tau_r=0.1, sigma_r=0.2, rmax=1, beta=2, theta=0)
 INFERENCE_BOX = ["-grid_n", "128,128", "-grid_lo", "-6,-1", "-grid_hi", "6,2", "-init_mean", "2.5,0",
                  "-init_cov", "0.25,0.01"]
-BUILTIN = ["-model", "inference", "-tuning", "sigmoid"] + sum(([f"-{k}", str(v)] for k, v in INFERENCE_PARAMS.items()), [])
+BUILTIN = ["-model", "inference", "-tuning", "sigmoid"] + sum(([f"-inference_{k}", str(v)] for k, v in INFERENCE_PARAMS.items()), [])
 EXPR = ["-model", "expr", "-vars", "v,r", "-expr_param", ",".join(f"{k}={v}" for k, v in INFERENCE_PARAMS.items()),
         "-expr_drift_v", "(-(v-v0)/tau_v)", "-expr_diffusion_v", "sigma_v^2/tau_v",
         "-expr_drift_r", "(-r+rmax/(1+exp(-beta*(v-theta))))/tau_r", "-expr_diffusion_r", "sigma_r^2/tau_r"]
@@ -200,9 +209,49 @@ def smoother(work, quick):
             print(f"| {name} | {ranks} | " + (" | ".join(f"{x:.0f}" for x in r) if r else "failed | | ") + " |", flush=True)
 
 
+def log_events(path, names):
+    """The first row of each event in a -log_view file (the main stage's): count and time."""
+    events = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) > 6 and f[0] in names and f[0] not in events:
+            events[f[0]] = (int(f[1]), float(f[3]))
+    return events
+
+
+def diagnostics(work, quick):
+    grids = (8, 10) if quick else (10, 12)
+    binaries = [("this build", BIN)] + ([("BASELINE", os.environ["BASELINE"])] if os.environ.get("BASELINE") else [])
+    print(f"\n### One evaluation of the diagnostics, population_plastic, one rank (load {load():.1f})\n")
+    print("| binary | grid | evaluations | eval (s) | fine MatMult (ms) | eval / MatMult | step / MatMult | eval / step |")
+    print("|---|---|---|---|---|---|---|---|")
+    ratio = {}
+    for label, binary in binaries:
+        for n in grids:
+            log = os.path.join(work, f"diag_{n}_{abs(hash(label))}.log")
+            argv = [binary, "run", "-options_file", os.path.join(ROOT, "input", "population_plastic.opts"), "-grid_n", str(n),
+                    "-t_final", "0.05", "-ts_adapt_type", "none", "-ts_dt", "0.01", "-output_every", "0.01",
+                    "-snapshot_every", "100", "-output_dir", os.path.join(work, "diag"), "-overwrite", "-quiet",
+                    "-log_view", ":" + log, "-pc_mg_log"]
+            if subprocess.run(argv, capture_output=True, text=True).returncode:
+                print(f"| {label} | {n}^5 | failed | | | | | |")
+                continue
+            ev = log_events(log, ("ItDiagEvaluate", "MatMult", "TSStep"))
+            (dc, dt), (mc, mt), (sc, st) = ev["ItDiagEvaluate"], ev["MatMult"], ev["TSStep"]
+            e, m, step = dt / dc, mt / mc, st / sc
+            ratio[(label, n)] = e / step
+            print(f"| {label} | {n}^5 | {dc} | {e:.3f} | {1e3 * m:.2f} | {e / m:.0f} | {step / m:.0f} | {e / step:.3f} |", flush=True)
+        if (label, grids[0]) in ratio and (label, grids[1]) in ratio:
+            # eval / step as a power of the cell count through the two grids, to 14^5
+            import math
+            r0, r1 = ratio[(label, grids[0])], ratio[(label, grids[1])]
+            alpha = math.log(r1 / r0) / math.log((grids[1] / grids[0]) ** 5)
+            print(f"| {label} | 14^5 (extrapolated) | | | | | | {r1 * ((14 / grids[1]) ** 5) ** alpha:.3f} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="formulas,memory,smoother")
+    ap.add_argument("--only", default="formulas,memory,smoother,diagnostics")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--keep", default=None)
     a = ap.parse_args()
@@ -218,6 +267,8 @@ def main():
             memory(work, a.quick)
         if "smoother" in parts:
             smoother(work, a.quick)
+        if "diagnostics" in parts:
+            diagnostics(work, a.quick)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -43,7 +43,7 @@ def main():
     def solve(g):
         """The flat-input steady state, then the run after the switch from it; the run's final
         values (with -error_estimate) and the steady state's heat rate with its error."""
-        infotherm("stationary", ["-beta", 0, "-grid_n", g, "-output_dir", before, "-error_estimate"])
+        infotherm("stationary", ["-hebbian_beta", 0, "-grid_n", g, "-output_dir", before, "-error_estimate"])
         fb = studylib.read_json(os.path.join(before, "stationary_summary.json"))["final"]
         infotherm("run", ["-init", "file", "-init_file", os.path.join(before, "density_stationary.h5"),
                           "-grid_n", g, "-t_final", t_final, "-output_dir", after, "-error_estimate"])
@@ -108,7 +108,7 @@ def main():
     cc_grid = "40,40,40" if args.quick else "64,64,64"
     before_cc = os.path.join(args.out, "before_crosscheck")
     if cc_grid != grid:
-        infotherm("stationary", ["-beta", 0, "-grid_n", cc_grid, "-output_dir", before_cc])
+        infotherm("stationary", ["-hebbian_beta", 0, "-grid_n", cc_grid, "-output_dir", before_cc])
         init = ["-init", "file", "-init_file", os.path.join(before_cc, "density_stationary.h5")]
     ccdir = os.path.join(args.out, "crosscheck")
     proc = infotherm("crosscheck", init + ["-grid_n", cc_grid, "-t_final", 1, "-output_every", 0.5,

@@ -67,7 +67,7 @@ def measure(folder, sigma, grid, t_final, estimate):
     runs = {}
     for c, name in ((1, "plus"), (-1, "minus")):
         out = os.path.join(folder, f"sigma{sigma}_{name}")
-        infotherm("run", ["-sigma_w", sigma, "-protocol", protocol(c), "-grid_n", grid, "-t_final", t_final,
+        infotherm("run", ["-bistable_sigma_w", sigma, "-protocol", protocol(c), "-grid_n", grid, "-t_final", t_final,
                           "-output_dir", out] + (["-error_estimate"] if estimate else []))
         runs[name] = out
     tp, pp, width = snapshots(runs["plus"])
@@ -106,7 +106,7 @@ def spectral_decay(out, results, grid, axis):
     (twice the hopping rate over the barrier: the imbalance relaxes through hops both ways)."""
     for r in results:
         folder = os.path.join(out, f"sigma{r['sigma_w']}_spectrum")
-        infotherm("spectrum", ["-sigma_w", r["sigma_w"], "-h", 0, "-grid_n", grid, "-spectrum_nev", 2,
+        infotherm("spectrum", ["-bistable_sigma_w", r["sigma_w"], "-bistable_h", 0, "-grid_n", grid, "-spectrum_nev", 2,
                                "-error_estimate", "-output_dir", folder])
         final = studylib.read_json(os.path.join(folder, "spectrum_summary.json"))["final"]
         kramers = math.sqrt(2.0) / (math.pi * TAU_W) * math.exp(-1.0 / (4.0 * r["sigma_w"] ** 2))
@@ -189,7 +189,7 @@ def main():
 
     sigma_cc = 0.4
     ccdir = os.path.join(args.out, "crosscheck")
-    proc = infotherm("crosscheck", ["-sigma_w", sigma_cc, "-protocol", protocol(1, 0.5, 1.5), "-grid_n", grid,
+    proc = infotherm("crosscheck", ["-bistable_sigma_w", sigma_cc, "-protocol", protocol(1, 0.5, 1.5), "-grid_n", grid,
                                     "-t_final", 2.5, "-output_every", 0.5, "-snapshot_every", 2.5,
                                     "-mc_particles", particles, "-output_dir", ccdir], check=False)
     cc = studylib.read_json(os.path.join(ccdir, "crosscheck.json"))

@@ -50,10 +50,10 @@ def main():
     particles = args.mc_particles or (20000 if args.quick else 100000)
     rows = []
     for g in gains:
-        spk = solve("lif_inference.opts", ["-g", g, "-grid_n", grid], os.path.join(args.out, "runs", f"lif_g{g}"))
+        spk = solve("lif_inference.opts", ["-lif_inference_g", g, "-grid_n", grid], os.path.join(args.out, "runs", f"lif_g{g}"))
         # the threshold-free membrane, shifted by -mu0 (a translation: the same information and heat)
-        rate = solve("inference.opts", ["-tau_r", TAU_M, "-sigma_r", SIGMA / math.sqrt(2), "-tuning", "sigmoid",
-                                        "-rmax", g, "-beta", 2, "-theta", 0, "-grid_n", grid,
+        rate = solve("inference.opts", ["-inference_tau_r", TAU_M, "-inference_sigma_r", SIGMA / math.sqrt(2), "-tuning", "sigmoid",
+                                        "-inference_rmax", g, "-inference_beta", 2, "-inference_theta", 0, "-grid_n", grid,
                                         "-grid_lo", f"-6,{-6 * SIGMA}", "-grid_hi", f"6,{g + 6 * SIGMA}"],
                      os.path.join(args.out, "runs", f"rate_g{g}"))
         rows.append({"g": g, "firing_rate": spk["firing_rate"],
@@ -93,7 +93,7 @@ def main():
 
     ccdir = os.path.join(args.out, "crosscheck")
     argv = [studylib.BIN, "crosscheck", "-options_file", os.path.join(studylib.ROOT, "input", "lif_inference.opts"),
-            "-g", gains[-1], "-grid_n", grid, "-t_final", 1, "-output_every", 0.5, "-mc_particles", particles,
+            "-lif_inference_g", gains[-1], "-grid_n", grid, "-t_final", 1, "-output_every", 0.5, "-mc_particles", particles,
             "-output_dir", ccdir, "-quiet", "-overwrite"]
     proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True)
     cc = studylib.read_json(os.path.join(ccdir, "crosscheck.json"))

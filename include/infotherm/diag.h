@@ -18,6 +18,7 @@ typedef char              ItColumnName[IT_DIAG_NAME_LEN];
 PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *diag);
 PetscErrorCode ItDiagEvaluate(ItDiag diag, PetscReal t, Vec p);
 PetscErrorCode ItDiagAccumulate(ItDiag diag);
+PetscErrorCode ItDiagRelease(ItDiag diag);
 PetscErrorCode ItDiagView(ItDiag diag, PetscViewer viewer);
 PetscErrorCode ItDiagDestroy(ItDiag *diag);
 

@@ -45,6 +45,8 @@ PetscErrorCode ItFPCreateShiftedFree(ItFaces faces, Mat *A);
 PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, const PetscInt c[],
                                      const PetscScalar pl[]);
 PetscErrorCode ItFacesCellFlows(ItFaces faces, const PetscScalar pl[], PetscReal flow[]);
+PetscErrorCode ItFacesIrreversibleSums(ItFaces faces, const PetscScalar pl[], const PetscReal lnp[],
+                                       PetscReal flow[], PetscReal ep[]);
 PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
                               PetscScalar pin_value);
 ItModel        ItFPGetModel(ItFP fp);

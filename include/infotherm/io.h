@@ -58,6 +58,7 @@ void           ItIOProtectInput(const char file[]);
 PetscErrorCode ItIOCheckSnapshotModel(ItModel model, const char option[], const char file[],
                                       PetscBool strict);
 void           ItIOScanOptionsFile(const char file[], char message[], size_t len);
+int            ItIOOptionsFileValue(const char file[], const char name[], char value[], size_t len);
 PetscErrorCode ItIOCheckUnusedOptions(MPI_Comm comm, const char *const prefixes[], PetscInt n,
                                       const char what[]);
 void           ItIOSignalsForwarded(void);

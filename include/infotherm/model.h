@@ -45,16 +45,18 @@ MPI_Comm    ItModelGetComm(ItModel model);
 const char *ItModelGetTypeName(ItModel model);
 /* For messages: the option that gives variable i's drift (diffusion: true)
    as a formula (-expr_drift_v), or "" when the model's parameters set it. */
-PetscErrorCode   ItModelGetCoefficientOption(ItModel model, PetscInt i, PetscBool diffusion,
-                                             char option[], size_t len);
-PetscInt         ItModelGetDimension(ItModel model);
-const char      *ItModelGetVariableName(ItModel model, PetscInt i);
-PetscInt         ItModelGetParity(ItModel model, PetscInt i);
-PetscBool        ItModelHasOddVariables(ItModel model);
-PetscInt         ItModelGetParameterCount(ItModel model);
-PetscErrorCode   ItModelGetParameterInfo(ItModel model, PetscInt k, const char **name,
-                                         PetscReal *base, PetscBool *positive);
-PetscErrorCode   ItModelFindParameter(ItModel model, const char name[], PetscInt *k);
+PetscErrorCode ItModelGetCoefficientOption(ItModel model, PetscInt i, PetscBool diffusion,
+                                           char option[], size_t len);
+PetscInt       ItModelGetDimension(ItModel model);
+const char    *ItModelGetVariableName(ItModel model, PetscInt i);
+PetscInt       ItModelGetParity(ItModel model, PetscInt i);
+PetscBool      ItModelHasOddVariables(ItModel model);
+PetscInt       ItModelGetParameterCount(ItModel model);
+PetscErrorCode ItModelGetParameterInfo(ItModel model, PetscInt k, const char **name,
+                                       PetscReal *base, PetscBool *positive);
+PetscErrorCode ItModelFindParameter(ItModel model, const char name[], PetscInt *k);
+/* The option that sets parameter k: -<model>_<name> (the bare -<name> is deprecated). */
+PetscErrorCode   ItModelGetParameterOption(ItModel model, PetscInt k, char option[], size_t len);
 PetscErrorCode   ItModelVariableIndex(ItModel model, const char option[], const char name[],
                                       PetscInt *index);
 PetscErrorCode   ItModelGetDefaultBox(ItModel model, PetscInt axis, PetscInt *n, PetscReal *lo,

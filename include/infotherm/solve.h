@@ -56,6 +56,9 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
 PetscErrorCode ItMGNoteMemory(ItMG mg);
 PetscErrorCode ItMGDestroy(ItMG *mg);
+/* The prolongation between two levels, matrix-free (src/solve/prolong.c). */
+PetscErrorCode ItMGProlongationCreate(ItGrid fine, ItGrid coarse, Mat *P);
+PetscErrorCode ItMGProlongationBytes(Mat P, PetscReal *bytes);
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
 PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *settings);

@@ -212,12 +212,16 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItAppCrosscheckEstimate(app, cc, &bias_mc));
   PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
   PetscCall(ItAppOutputColumns(app));
-  PetscCall(ItIOClaim(app->io, NULL));
-  PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN,
-                           app->p)); /* before the solver moves app->p on */
-  if (bias_mc)
-    PetscCall(ItMCInitialize(bias_mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
-  if (app->estimate) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
+  /* under -post_ranks the post ranks run the Monte Carlo and write everything; the solver
+     ranks only step (src/app/post.c) */
+  if (!ItPostSolverOnly()) {
+    PetscCall(ItIOClaim(app->io, NULL));
+    PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN,
+                             app->p)); /* before the solver moves app->p on */
+    if (bias_mc)
+      PetscCall(ItMCInitialize(bias_mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
+    if (app->estimate) PetscCall(ItEstimateSolve(app->estimate, &app->settings));
+  }
   if (mc_param >= 0) {
     const char *name;
     PetscCall(ItModelGetParameterInfo(app->model, mc_param, &name, NULL, NULL));
@@ -233,9 +237,14 @@ PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]) {
   state.bias_mc = bias_mc;
   state.cc      = cc;
   PetscCall(PetscTime(&fine_start));
-  PetscCall(ItSolveTransient(app->grid, app->model, &app->settings, app->p, ItAppCrosscheckOutput,
-                             &state, &app->result));
+  PetscCall(ItPostTransient(app, ItAppCrosscheckOutput, NULL, &state)); /* -post_ranks */
   PetscCall(PetscTime(&now));
+  if (ItPostSolverOnly()) {
+    PetscCall(ItCrosscheckDestroy(&cc));
+    PetscCall(ItMCDestroy(&bias_mc));
+    PetscCall(ItMCDestroy(&mc));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   /* the solver's own time: the Monte Carlo ran inside its output calls */
   if (app->estimate)
     PetscCall(ItEstimateSetFineSeconds(app->estimate, now - fine_start - state.mc_seconds));
@@ -283,10 +292,12 @@ PetscErrorCode ItAppMCHelp(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* crosscheck -help: run's solver options, the Monte Carlo and the cross-check. */
+/* crosscheck -help: run's solver options, post-processing ranks, the Monte Carlo and the
+   cross-check. */
 PetscErrorCode ItAppCrosscheckHelp(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(ItAppHelpTransient(app));
+  PetscCall(ItPostOptions());
   PetscCall(ItAppHelpEstimate(app));
   PetscCall(ItAppHelpStepper(app));
   PetscCall(ItAppHelpStationary());

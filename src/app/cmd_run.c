@@ -142,7 +142,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step = app->settings.restarted ? app->settings.step0 : 0;
   PetscCall(PetscTime(&fine_start));
-  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint)); /* -post_ranks */
+  PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint, app)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
   PetscCall(ItAppReportEnd(app));
   if (ItPostSolverOnly()) { /* the post ranks write everything */

@@ -11,6 +11,7 @@ PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
   PetscFunctionBegin;
   (void)nfile, (void)files;
   PetscCall(ItEstimateFromOptions(PETSC_COMM_WORLD, &estimate));
+  PetscCall(ItDiagRelease(app->diag)); /* not held while the solver's own arrays are */
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveStationaryReport(app->grid, app->model, 0, app->p, &solve));
   PetscCall(PetscTime(&fine_end));

@@ -198,9 +198,10 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
    the memory ledger (summary.json's "components", ItMemoryPart), each part
    from the sizes of its objects. The assembled (2d+1)-point operator: 12 B
    per entry and 16 per row; the faces: two coefficients per face and axis,
-   one set for the diagnostics, one for the operator and the coarse levels'
-   (the fine count over 2^d - 1); the
-   multigrid: on the fine level the prolongation (2^d entries a row) and 6
+   one for the operator and the coarse levels' (the fine count over
+   2^d - 1), and in a run one set for the diagnostics (stationary frees
+   theirs while it solves, ItDiagRelease); the multigrid: on the fine level
+   the prolongation's ghosted coarse array (applied matrix-free) and 6
    vectors (SOR's 3, Richardson's 2, the residual), on the coarse levels
    (together 1/(2^d - 1) of the fine grid) their operator, prolongation and
    9 vectors; run: ARKIMEX3's 4 stages (Y, YdotI, YdotRHS each and 3 work
@@ -213,11 +214,11 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim,
                                       PetscReal bytes[IT_MEMORY_PARTS]) {
   const PetscBool run    = (PetscBool)!strcmp(command, "run");
   const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
-  const PetscReal matrix = 12.0 * (2 * dim + 1) + 16, prolong = 12.0 * PetscPowReal(2.0, dim) + 16;
+  const PetscReal matrix = 12.0 * (2 * dim + 1) + 16, prolong = vec * coarse;
 
   for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) bytes[k] = 0;
   bytes[IT_MEMORY_DENSITY]     = (run ? 2 : 1) * vec;
-  bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * (2 + coarse);
+  bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * ((run ? 2 : 1) + coarse);
   bytes[IT_MEMORY_DIAGNOSTICS] = 2 * vec;
   bytes[IT_MEMORY_MATRIX]      = matrix;
   bytes[IT_MEMORY_MULTIGRID]   = prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec);

@@ -10,7 +10,7 @@
    later (-ts_, -ksp_, -stationary_ksp_, ...), and PETSc's own options. The rest is refused with the
    closest known name (an edit distance with transpositions); -options_left no runs anyway (PETSc's
    own switch for the report of unused options). An option that only one
-   model reads (-tuning, -linear_D, a model's parameter) counts as unknown
+   model reads (-tuning, -linear_D, a model's parameter -inference_tau_r) counts as unknown
    under another model. */
 #include <ctype.h>
 #include <errno.h>
@@ -123,7 +123,7 @@ static void ItAppCloser(const char name[], const char candidate[], const char **
 static PetscErrorCode ItAppClosestOption(ItApp *app, const char name[], char closest[], size_t len,
                                          PetscInt *distance) {
   const char *best = "";
-  char        formula[2 * IT_MAX_DIM][64];
+  char        formula[2 * IT_MAX_DIM][64], param[IT_MAX_PARAMS][2 * IT_NAME_LEN + 2];
 
   PetscFunctionBegin;
   *distance = PETSC_MAX_INT;
@@ -132,10 +132,17 @@ static PetscErrorCode ItAppClosestOption(ItApp *app, const char name[], char clo
     if (ItAppOwnOption(k, &o) && o->name[strlen(o->name) - 1] != '_')
       ItAppCloser(name, o->name, &best, distance);
   }
-  for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) {
-    const char *param;
-    PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
-    ItAppCloser(name, param, &best, distance);
+  for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) { /* -inference_tau_r */
+    const char *bare;
+    PetscInt    e;
+    PetscCall(ItModelGetParameterOption(app->model, k, param[k], sizeof(param[k])));
+    PetscCall(ItModelGetParameterInfo(app->model, k, &bare, NULL, NULL));
+    ItAppCloser(name, param[k] + 1, &best, distance);
+    e = ItAppEditDistance(name, bare); /* a misspelt old name (-sigma_ww): the new one */
+    if (e < *distance) {
+      *distance = e;
+      best      = param[k] + 1;
+    }
   }
   for (PetscInt f = 0; f < 2 * ItGridGetInfo(app->grid)->dim;
        f++) { /* a model's formulas (-expr_drift_v) */
@@ -159,8 +166,22 @@ static PetscBool ItAppMatches(const char name[], const char *const table[], Pets
   return PETSC_FALSE;
 }
 
+/* The registered model whose parameters' prefix (<model>_) name starts
+   with, the longest (lif_inference_tau_m is lif_inference's); NULL if none. */
+static const char *ItAppParameterModel(const char name[]) {
+  const char *model = NULL;
+
+  for (PetscInt k = 0; k < ItModelGetTypeCount(); k++) {
+    const char  *type = ItModelGetTypeNameAt(k);
+    const size_t len  = strlen(type);
+    if (!strncasecmp(name, type, len) && name[len] == '_' && (!model || len > strlen(model)))
+      model = type;
+  }
+  return model;
+}
+
 /* One sentence on an unknown option: a '=' or a second '-' in its name, an
-   option of another model, or the closest known option. */
+   option or a parameter of another model, or the closest known option. */
 static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char text[], size_t len) {
   char        clean[256], closest[64];
   const char *owner = NULL;
@@ -180,6 +201,13 @@ static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char tex
     snprintf(text, len,
              "nothing reads -%s under -model %s (infotherm info -model %s lists what it reads)",
              name, ItModelGetTypeName(app->model), ItModelGetTypeName(app->model));
+  else if (ItAppParameterModel(name) &&
+           strcmp(ItAppParameterModel(name), ItModelGetTypeName(app->model)))
+    snprintf(text, len,
+             "nothing reads -%s under -model %s (a parameter of model %s; infotherm info -model "
+             "%s lists what it reads)",
+             name, ItModelGetTypeName(app->model), ItAppParameterModel(name),
+             ItModelGetTypeName(app->model));
   else if (distance <= PetscMax(2, (PetscInt)strlen(clean) / 3))
     snprintf(text, len, "nothing reads -%s (did you mean -%s?)", name, closest);
   else
@@ -196,15 +224,19 @@ PetscErrorCode ItAppCheckOptions(ItApp *app) {
   PetscBool help, left = PETSC_TRUE, set;
 
   PetscFunctionBegin;
-  /* a parameter named like an option (-expr_param t_final=1) would read that option's value */
+  /* a parameter named like an option (-expr_param t_final=1, or cc: -expr_cc) would read that
+     option's value, under its own name (deprecated) or its option's */
   for (PetscInt k = 0; k < ItModelGetParameterCount(app->model); k++) {
     const char *param;
+    char        option[2 * IT_NAME_LEN + 2];
     PetscCall(ItModelGetParameterInfo(app->model, k, &param, NULL, NULL));
-    PetscCheck(!ItOptionsFind(param, NULL, NULL) && strncasecmp(param, "grid_", 5),
+    PetscCall(ItModelGetParameterOption(app->model, k, option, sizeof(option)));
+    PetscCheck(!ItOptionsFind(param, NULL, NULL) && strncasecmp(param, "grid_", 5) &&
+                   !ItOptionsFind(option + 1, NULL, NULL),
                PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-               "the parameter '%s' is named like an option of infotherm or PETSc (-%s); choose "
-               "another name",
-               param, param);
+               "the parameter '%s' is named like an option of infotherm or PETSc (-%s or %s); "
+               "choose another name",
+               param, param, option);
   }
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_left", &left, &set));
@@ -366,9 +398,9 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
       PetscCall(ItAppCheckValue(o->name, o->flags, nleft, names, values));
   }
   for (PetscInt k = 0; model && k < ItModelGetParameterCount(model); k++) {
-    const char *param;
-    PetscCall(ItModelGetParameterInfo(model, k, &param, NULL, NULL));
-    PetscCall(ItAppCheckValue(param, 0, nleft, names, values));
+    char option[2 * IT_NAME_LEN + 2];
+    PetscCall(ItModelGetParameterOption(model, k, option, sizeof(option)));
+    PetscCall(ItAppCheckValue(option + 1, 0, nleft, names, values));
   }
   for (PetscInt k = 0; model && k < nleft; k++) {
     const PetscInt d = ItModelGetDimension(model);

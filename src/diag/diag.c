@@ -332,10 +332,47 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The evaluation's own arrays: the faces, the ghosted density and its
+   logarithm (and the reset's inflow), unless held. The faces are computed at
+   t = 0: a diffusion that is not positive on the box stops here, before any
+   output. Collective. */
+static PetscErrorCode ItDiagAcquire(ItDiag g) {
+  PetscInt ng;
+
+  PetscFunctionBegin;
+  if (g->faces) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
+  PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
+  PetscCall(DMCreateLocalVector(ItGridGetInfo(g->grid)->da, &g->p_local));
+  if (ItGridGetInfo(g->grid)->threshold)
+    PetscCall(DMCreateGlobalVector(ItGridGetInfo(g->grid)->da, &g->inflow));
+  PetscCall(VecGetLocalSize(g->p_local, &ng));
+  PetscCall(PetscMalloc1(ng, &g->lnp));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Frees the evaluation's own arrays (ItDiagAcquire) until the next
+   ItDiagEvaluate, which computes them again: the stationary command holds
+   them not while it solves, when the solver's faces and Krylov vectors are
+   the peak (2-D: 48 bytes per unknown). The reference's logarithm, the
+   marginals and the cumulative integrals stay. Collective. */
+PetscErrorCode ItDiagRelease(ItDiag g) {
+  PetscInt ng;
+
+  PetscFunctionBegin;
+  if (!g->faces) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecGetLocalSize(g->p_local, &ng));
+  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, -2.0 * (PetscReal)ng * sizeof(PetscScalar));
+  PetscCall(PetscFree(g->lnp));
+  PetscCall(VecDestroy(&g->p_local));
+  PetscCall(VecDestroy(&g->inflow));
+  PetscCall(ItFacesDestroy(&g->faces));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *diag) {
-  const ItGridInfo *info = ItGridGetInfo(grid);
-  ItDiag            g;
-  PetscInt          ng;
+  ItDiag g;
 
   PetscFunctionBegin;
   if (!IT_DIAG_EVALUATE)
@@ -350,18 +387,50 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
   PetscCall(ItDiagReadOptions(g));
   PetscCall(ItDiagCreateColumns(g, (PetscBool)(reference != NULL)));
   PetscCall(ItDiagCreateMarginals(g));
-  PetscCall(ItFacesCreate(grid, model, &g->faces));
-  /* the faces at t = 0: a diffusion that is not positive on the box stops here, before any output
-   */
-  PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
-  PetscCall(DMCreateLocalVector(info->da, &g->p_local));
-  if (info->threshold) PetscCall(DMCreateGlobalVector(info->da, &g->inflow));
-  PetscCall(VecGetLocalSize(g->p_local, &ng));
-  PetscCall(PetscMalloc1(ng, &g->lnp));
-  ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
+  PetscCall(ItDiagAcquire(g));
   if (reference) PetscCall(ItDiagSetReference(g, reference));
   *diag = g;
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every marginal's local sums (and the decoder's first moment) from the
+   ghosted density pl, a row of owned cells along the storage's fastest axis
+   a0 at a time: a marginal's index is linear in the cell (its stride along
+   each axis of its set, 0 along the others), so each row adds from a base
+   index by a fixed step; the cells and their order are ItGridForOwned's. */
+static void ItDiagMarginalRows(ItDiag g, const PetscScalar *pl, PetscReal centre) {
+  ItGrid         grid = g->grid;
+  const PetscInt d = ItGridGetInfo(grid)->dim, a0 = ItGridGetInfo(grid)->order[0],
+                 n0 = ItGridGetInfo(grid)->xm[a0], nm = g->nmarginal;
+  const PetscInt dec = g->col.decoding_mse >= 0 ? g->xmarginal : -1;
+  PetscInt       stride[IT_MAX_MARGINALS][IT_MAX_DIM], base[IT_MAX_MARGINALS], c[IT_MAX_DIM];
+
+  for (PetscInt k = 0; k < nm; k++) {
+    PetscInt s = 1;
+    for (PetscInt a = 0; a < d; a++) {
+      stride[k][a] = g->marginal[k].mask[a] ? s : 0;
+      if (g->marginal[k].mask[a]) s *= ItGridGetInfo(grid)->n[a];
+    }
+  }
+  (void)ItGridFirstOwned(grid, c);
+  for (PetscInt row = 0; row < ItGridGetInfo(grid)->nlocal / n0; row++) {
+    const PetscInt o = ItGridGhostedOffset(grid, c); /* a0 is the ghosted array's fastest axis */
+    for (PetscInt k = 0; k < nm; k++) {
+      base[k] = g->marginal[k].offset;
+      for (PetscInt a = 0; a < d; a++) base[k] += c[a] * stride[k][a];
+    }
+    for (PetscInt i = 0; i < n0; i++) {
+      const PetscReal pc = PetscRealPart(pl[o + i]);
+      for (PetscInt k = 0; k < nm; k++) g->marg_local[base[k] + i * stride[k][a0]] += pc;
+      if (dec >= 0) {
+        const PetscInt x0 = a0 == 0 ? c[0] + i : c[0];
+        g->marg_local[g->offdec + base[dec] + i * stride[dec][a0] - g->marginal[dec].offset] +=
+            (ItGridCoordinate(grid, 0, x0) - centre) * pc;
+      }
+    }
+    c[a0] = ItGridGetInfo(grid)->xs[a0] + n0 - 1; /* the next row */
+    ItGridNextOwned(grid, c);
+  }
 }
 
 /* Every marginal of the ghosted density pl, summed over the ranks (one reduction). */
@@ -372,17 +441,7 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
 
   PetscFunctionBegin;
   PetscCall(PetscArrayzero(g->marg_local, g->nmarg));
-  ItGridForOwned(grid, c, l) {
-    const PetscReal pc = PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
-    (void)l;
-    for (PetscInt k = 0; k < g->nmarginal; k++)
-      g->marg_local[ItDiagMarginalIndex(g, &g->marginal[k], c)] += pc;
-    if (g->col.decoding_mse >= 0) {
-      const ItMarginal *x = &g->marginal[g->xmarginal];
-      g->marg_local[g->offdec + ItDiagMarginalIndex(g, x, c) - x->offset] +=
-          (ItGridCoordinate(grid, 0, c[0]) - centre) * pc;
-    }
-  }
+  if (ItGridGetInfo(grid)->nlocal > 0) ItDiagMarginalRows(g, pl, centre);
   PetscCall(ItGridSum(grid, g->nmarg, g->marg_local, g->marg));
   for (PetscInt k = 0; k < g->nmarginal; k++) {
     const ItMarginal *m = &g->marginal[k];
@@ -432,41 +491,71 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   }
 }
 
-/* The sums over the face between cell c (ghosted offset o) and its high
-   neighbour along axis a (offset r): see the file's opening comment. */
-static void ItDiagFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt r,
-                       const PetscScalar *pl, PetscReal local[]) {
-  ItGrid            grid = g->grid;
-  const ItGridInfo *info = ItGridGetInfo(grid);
-  const PetscReal  *lo, *hi, *ilo, *ihi, inv_h = 1 / info->h[a];
-  const PetscReal   pc = PetscRealPart(pl[o]), pr = PetscRealPart(pl[r]);
-  PetscReal         px_l = 0, px_r = 0, lnpx_l = 0, lnpx_r = 0, J;
-  PetscInt          off;
+/* What the face loop needs of axis a, fixed over the cells: the face
+   coefficients; the high neighbour's step in the ghosted array; the face
+   arrays' strides (the owned box with one more face along a, axis 0
+   fastest: ItFPFaceOffset); and the step along a of the marginal of X or Y
+   (the set holding a), whose index is linear in the cell. */
+typedef struct {
+  const PetscReal *lo, *hi, *ilo, *ihi;
+  PetscInt         ghost, face[IT_MAX_DIM], marginal;
+} ItDiagAxis;
 
-  (void)ItFacesGetAxis(g->faces, a, &lo, &hi, &ilo, &ihi);
-  if (info->dim > 1) { /* the marginal of X (or Y) on both sides */
-    const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
-    PetscInt          k = ItDiagMarginalIndex(g, m, c);
-    px_l                = g->marg[k];
-    lnpx_l              = g->lnmarg[k];
-    c[a]                = (c[a] + 1) % info->n[a]; /* the wrapping face of a periodic axis */
-    k                   = ItDiagMarginalIndex(g, m, c);
-    px_r                = g->marg[k];
-    lnpx_r              = g->lnmarg[k];
-    c[a]                = c[a] == 0 ? info->n[a] - 1 : c[a] - 1;
-  }
+static void ItDiagAxisSetUp(ItDiag g, PetscInt a, ItDiagAxis *x) {
+  ItGrid   grid = g->grid;
+  PetscInt c[IT_MAX_DIM], stride = 1;
+
+  (void)ItFacesGetAxis(g->faces, a, &x->lo, &x->hi, &x->ilo, &x->ihi);
+  for (PetscInt b = 0; b < IT_MAX_DIM; b++) c[b] = ItGridGetInfo(grid)->xs[b];
+  x->ghost = ItGridGhostedOffset(grid, c);
   c[a]++;
-  off = ItFPFaceOffset(grid, a, c);
-  c[a]--;
-  if (!(pc > 0 && pr > 0 && lo[off] > 0 && hi[off] > 0)) return; /* underflow: skipped */
-  J = lo[off] * pc - hi[off] * pr;
+  x->ghost = ItGridGhostedOffset(grid, c) - x->ghost;
+  for (PetscInt b = 0; b < IT_MAX_DIM; b++) {
+    x->face[b] = stride;
+    stride *= ItGridGetInfo(grid)->xm[b] + (b == a);
+  }
+  x->marginal = 0;
+  if (ItGridGetInfo(grid)->dim > 1) {
+    const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
+    x->marginal         = 1;
+    for (PetscInt b = 0; b < a; b++)
+      if (m->mask[b]) x->marginal *= ItGridGetInfo(grid)->n[b];
+  }
+}
+
+/* The sums over the face between cell c (ghosted offset o, owned-box
+   offsets dc, index k of the marginal of the set holding a) and its high
+   neighbour along axis a: see the file's opening comment. */
+static inline void ItDiagFace(ItDiag g, PetscInt a, const ItDiagAxis *x, const PetscInt c[],
+                              const PetscInt dc[], PetscInt o, PetscInt k, const PetscScalar *pl,
+                              PetscReal local[]) {
+  ItGrid          grid = g->grid;
+  const PetscInt  r = o + x->ghost, d = ItGridGetInfo(grid)->dim;
+  const PetscReal inv_h = 1 / ItGridGetInfo(grid)->h[a], pc = PetscRealPart(pl[o]),
+                  pr = PetscRealPart(pl[r]);
+  PetscReal px_l = 0, px_r = 0, lnpx_l = 0, lnpx_r = 0, J;
+  PetscInt  off = x->face[a];
+
+  for (PetscInt b = 0; b < d; b++) off += dc[b] * x->face[b];
+  if (d > 1) { /* the marginal of X (or Y) on both sides; a periodic axis' wrapping face */
+    const PetscInt kr =
+        k + (c[a] + 1 < ItGridGetInfo(grid)->n[a] ? x->marginal
+                                                  : -(ItGridGetInfo(grid)->n[a] - 1) * x->marginal);
+    px_l   = g->marg[k];
+    lnpx_l = g->lnmarg[k];
+    px_r   = g->marg[kr];
+    lnpx_r = g->lnmarg[kr];
+  }
+  if (!(pc > 0 && pr > 0 && x->lo[off] > 0 && x->hi[off] > 0)) return; /* underflow: skipped */
+  J = x->lo[off] * pc - x->hi[off] * pr;
   local[S_ENTROPY_RATE] += J * (g->lnp[o] - g->lnp[r]) * inv_h;
-  if (ilo[off] > 0 && ihi[off] > 0) {
-    const PetscReal Ji = ilo[off] * pc - ihi[off] * pr, Fh = PetscLogReal(ilo[off] / ihi[off]);
+  if (x->ilo[off] > 0 && x->ihi[off] > 0) {
+    const PetscReal Ji = x->ilo[off] * pc - x->ihi[off] * pr,
+                    Fh = PetscLogReal(x->ilo[off] / x->ihi[off]);
     local[S_FLOW + a] += Ji * Fh * inv_h;
     local[S_EP + a] += Ji * (Fh + g->lnp[o] - g->lnp[r]) * inv_h;
   }
-  if (info->dim > 1 && px_l > 0 && px_r > 0)
+  if (d > 1 && px_l > 0 && px_r > 0)
     local[g->sensor[a] ? S_INFO_X : S_INFO_Y] +=
         J * ((g->lnp[r] - lnpx_r) - (g->lnp[o] - lnpx_l)) * inv_h;
   if (g->lnref && g->lnref[o] > PETSC_MIN_REAL && g->lnref[r] > PETSC_MIN_REAL)
@@ -541,41 +630,58 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
 }
 
 /* Every face on the high side of an owned cell but the walls: the interior
-   ones, a periodic axis' wrapping one, a threshold. */
+   ones, a periodic axis' wrapping one, a threshold. One pass over the owned
+   cells: each cell's ghosted offset and marginal indices once, its faces'
+   offsets from the axes' strides (ItDiagAxis). */
 static void ItDiagFaceSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
-  ItGrid            grid = g->grid;
-  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItGrid     grid = g->grid;
+  ItDiagAxis axis[IT_MAX_DIM];
 
+  for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++) ItDiagAxisSetUp(g, a, &axis[a]);
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
+    PetscInt       dc[IT_MAX_DIM], kx = 0, ky = 0;
     (void)l;
-    for (PetscInt a = 0; a < info->dim; a++) {
-      PetscInt r;
-      if (c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
+    for (PetscInt b = 0; b < ItGridGetInfo(grid)->dim; b++)
+      dc[b] = c[b] - ItGridGetInfo(grid)->xs[b];
+    if (ItGridGetInfo(grid)->dim > 1) {
+      kx = ItDiagMarginalIndex(g, &g->marginal[g->xmarginal], c);
+      ky = ItDiagMarginalIndex(g, &g->marginal[g->ymarginal], c);
+    }
+    for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++) {
+      if (c[a] == ItGridGetInfo(grid)->n[a] - 1 &&
+          ItGridGetInfo(grid)->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
         ItDiagThresholdFace(g, a, c, o, pl, local);
-      if (c[a] == info->n[a] - 1 && info->boundary[a] != IT_BOUNDARY_PERIODIC) continue;
-      c[a]++;
-      r = ItGridGhostedOffset(grid, c);
-      c[a]--;
-      ItDiagFace(g, a, c, o, r, pl, local);
+      if (c[a] == ItGridGetInfo(grid)->n[a] - 1 &&
+          ItGridGetInfo(grid)->boundary[a] != IT_BOUNDARY_PERIODIC)
+        continue;
+      ItDiagFace(g, a, &axis[a], c, dc, o, g->sensor[a] ? kx : ky, pl, local);
     }
   }
 }
 
-/* The sums of the face terms under -fp_order 4 (even variables), from the
+/* The sums of the face terms under -fp_order 4, from the
    fourth-order operator's parts L_a along each axis: summing by parts, a face
    sum Σ J (φ_R - φ_L) / h is Σ_c φ_c (L_a p)_c (the walls carry no current),
    so dS/dt = -Σ ln p L p, İ_X = Σ_{a in X} ln(p/p_X) L_a p and the KL rate are
    the discrete dynamics' own, at fourth order; the flows Γ_a = ∫ J_a F_a from
    the cell-centred current and force (ItFacesCellFlows), and
    Π_a = Γ_a - Σ ln p L_a p (J_a^2/(D_a p) = J_a (F_a - ∂a ln p)), so that
-   Π = dS/dt + Σ Γ_a holds exactly. Cells where p <= 0 are left out. */
+   Π = dS/dt + Σ Γ_a holds exactly. With odd variables (doc/physics.md §3b)
+   Γ_a and Π_a use the irreversible currents (ItFacesIrreversibleSums: Π_a =
+   Γ_a - Σ ln p L^irr_a p, L^irr_a built as L_a with the irreversible drift),
+   and Π = dS/dt + Σ Γ_a no longer holds term by term (the reversible current
+   carries no entropy). Cells where p <= 0 are left out. */
 static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   ItGrid            grid = g->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscBool   irr  = ItFacesIrreversible(g->faces); /* odd variables: J^irr (§3b) */
 
   PetscFunctionBegin;
-  PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
+  if (irr)
+    PetscCall(ItFacesIrreversibleSums(g->faces, pl, g->lnp, &local[S_FLOW], &local[S_EP]));
+  else
+    PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
     (void)l;
@@ -583,7 +689,7 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
     for (PetscInt a = 0; a < info->dim; a++) {
       const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl));
       local[S_ENTROPY_RATE] -= div * g->lnp[o];
-      local[S_EP + a] -= div * g->lnp[o];
+      if (!irr) local[S_EP + a] -= div * g->lnp[o];
       if (info->dim > 1) {
         const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
         const PetscInt    k = ItDiagMarginalIndex(g, m, c);
@@ -598,12 +704,10 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The face terms: of the operator's order (with odd variables, whose
-   irreversible currents the fourth-order operator does not hold, the
-   Scharfetter–Gummel faces' at second order). */
+/* The face terms, of the operator's order. */
 static PetscErrorCode ItDiagSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
   PetscFunctionBegin;
-  if (ItFacesGetOrder(g->faces) == 4 && !ItFacesIrreversible(g->faces))
+  if (ItFacesGetOrder(g->faces) == 4)
     PetscCall(ItDiagFourthSums(g, pl, local));
   else
     ItDiagFaceSums(g, pl, local);
@@ -770,6 +874,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
+  PetscCall(ItDiagAcquire(g));
   PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
   g->t        = t;
   g->p_global = p;

@@ -922,6 +922,127 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The fourth-order face current of one face along a pencil (cells k-2 ..
+   k+1 of the pencil's arrays around the face between pencil cells k-1 and
+   k): with g = A p and q = D p at the cell centres,
+   (-g_{k-2} + 7 g_{k-1} + 7 g_k - g_{k+1}) / 12 - (q_{k-2} - 15 q_{k-1} + 15 q_k - q_{k+1}) / (12
+   h), the operator's face formula (ItFacesPencilFourth). */
+static inline PetscReal ItFPFaceFourth(const PetscReal g[], const PetscReal q[], PetscInt k,
+                                       PetscReal h) {
+  return (-g[k - 2] + 7 * g[k - 1] + 7 * g[k] - g[k + 1]) / 12 -
+         (q[k - 2] - 15 * q[k - 1] + 15 * q[k] - q[k + 1]) / (12 * h);
+}
+
+/* The irreversible drift A^irr_a = [A_a(x) + ε_a A_a(εx)] / 2 at the m
+   points of f->x (doc/physics.md §3b) into Airr, from f->A (evaluated at
+   them) and an evaluation at the reversed points (into xr, Ar, Dr). */
+static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m, PetscReal xr[],
+                                               PetscReal Ar[], PetscReal Dr[], PetscReal Airr[]) {
+  const PetscInt d = ItGridGetInfo(f->grid)->dim;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < m; k++)
+    for (PetscInt b = 0; b < d; b++)
+      xr[k * d + b] = ItModelGetParity(f->model, b) * f->x[k * d + b];
+  PetscCall(ItModelEvaluateWork(f->work, f->t, f->p, m, xr, Ar, Dr));
+  for (PetscInt k = 0; k < m; k++)
+    Airr[k] = 0.5 * (f->A[k * d + a] + ItModelGetParity(f->model, a) * Ar[k * d + a]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* With odd variables (-parity) under -fp_order 4: the entropy flows and the
+   productions' by-parts sums of the irreversible currents (doc/physics.md
+   §3b, §7), added per axis a to flow[a] and ep[a] over the owned cells:
+     flow[a] += Σ_c J^irr_a F^irr_a   (the cell-centred current A^irr p - ∂a(D p)
+                                       and force A^irr/D - ∂a ln D by fourth-order
+                                       differences, as ItFacesCellFlows),
+     ep[a]   -= Σ_c ln p_c (L^irr_a p)_c,  (L^irr_a p)_c = (J^irr_lo - J^irr_hi) / h,
+   the face currents J^irr of the operator's construction with the
+   irreversible drift: the fourth-order face formula blended with the
+   irreversible Scharfetter–Gummel faces (irr_lo, irr_hi) by the weight theta
+   of the operator's face (the same Péclet and resolution numbers), those
+   next to a wall Scharfetter–Gummel's, the walls none. So Π_a = Γ_a -
+   Σ ln p L^irr_a p = ∫ (J^irr_a)^2 / (D_a p) at fourth order, as without
+   parity. lnp: ln p at the ghosted offsets, PETSC_MIN_REAL where p <= 0
+   (left out). Not collective. */
+PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const PetscReal lnp[],
+                                       PetscReal flow[], PetscReal ep[]) {
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d    = info->dim;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < d; a++) {
+    const PetscInt  xs = info->xs[a], xm = info->xm[a], n = info->n[a], m = xm + 4;
+    const PetscReal h   = info->h[a];
+    PetscReal       sum = 0, div = 0, *Airr, *g, *q, *lnD, *J, *pv, *xr, *Ar, *Dr;
+
+    PetscCall(PetscMalloc6(m, &Airr, m, &g, m, &q, m, &lnD, xm + 1, &J, m, &pv));
+    PetscCall(PetscMalloc3(m * d, &xr, m * d, &Ar, m * d, &Dr));
+    ItGridForOwned(grid, c, l) {
+      (void)l;
+      if (c[a] != xs) continue;
+      for (PetscInt k = 0; k < m; k++) { /* cells xs-2 .. xs+xm+1 */
+        for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+        f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+      }
+      PetscCall(ItModelEvaluateWork(f->work, f->t, f->p, m, f->x, f->A, f->D));
+      PetscCall(ItFacesIrreversibleDrift(f, a, m, xr, Ar, Dr, Airr));
+      for (PetscInt k = 0; k < m; k++) {
+        const PetscInt cell = xs - 2 + k;
+        PetscReal      p    = 0;
+        if (cell >= 0 && cell < n) {
+          c[a] = cell;
+          p    = PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
+        }
+        pv[k]  = p;
+        g[k]   = Airr[k] * p;
+        q[k]   = f->D[k * d + a] * p;
+        lnD[k] = f->D[k * d + a] > 0 ? PetscLogReal(f->D[k * d + a]) : 0;
+      }
+      for (PetscInt k = 0; k < xm + 1;
+           k++) { /* the faces xs .. xs+xm, between pencil cells k+1, k+2 */
+        const PetscInt face = xs + k, i = k + 2;
+        PetscInt       off;
+        c[a] = face;
+        off  = ItFPFaceOffset(grid, a, c);
+        J[k] = 0;
+        if (face == 0 || face == n) continue; /* the walls */
+        J[k] = f->irr_lo[a][off] * pv[i - 1] - f->irr_hi[a][off] * pv[i];
+        if (face < 2 || face > n - 2 || (f->irr_lo[a][off] == 0 && f->irr_hi[a][off] == 0))
+          continue;
+        {
+          /* the operator's weight of this face (ItFacesPencilFourth) */
+          const PetscReal *A = &f->A[(i - 2) * d], *D = &f->D[(i - 2) * d];
+          const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
+          const PetscReal  Pe =
+              PetscAbsReal(0.5 * (A[1 * d + a] + A[2 * d + a])) * h / Dface / f->peclet;
+          const PetscReal R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / f->resolution;
+          const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+          J[k]                  = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];
+        }
+      }
+      for (PetscInt k = 2; k < xm + 2; k++) { /* the owned cells */
+        const PetscInt cell = xs - 2 + k;
+        c[a]                = cell;
+        {
+          const PetscInt o = ItGridGhostedOffset(grid, c);
+          if (lnp[o] > PETSC_MIN_REAL) div += lnp[o] * (J[k - 2] - J[k - 1]) / h;
+        }
+        if (cell == 0 || cell == n - 1) continue; /* the flows leave the wall cells out */
+        sum += (Airr[k] * pv[k] - ItFPDifference(q, k, cell, n, h)) *
+               (Airr[k] / f->D[k * d + a] - ItFPDifference(lnD, k, cell, n, h));
+      }
+      c[a] = xs;
+    }
+    PetscCall(PetscFree6(Airr, g, q, lnD, J, pv));
+    PetscCall(PetscFree3(xr, Ar, Dr));
+    flow[a] += sum;
+    ep[a] -= div;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The reset matrix R of a grid with a threshold_reset axis (NULL otherwise),
    assembled with the faces. */
 Mat ItFacesGetReset(ItFaces faces) {

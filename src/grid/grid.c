@@ -388,12 +388,13 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->info.n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->info.comm     = fine->info.comm;
-  g->info.dim      = fine->info.dim;
-  g->info.ndist    = fine->info.ndist;
-  g->info.order_fp = order;
-  g->info.peclet   = fine->info.peclet;
-  g->info.width    = order / 2;
+  g->info.comm       = fine->info.comm;
+  g->info.dim        = fine->info.dim;
+  g->info.ndist      = fine->info.ndist;
+  g->info.order_fp   = order;
+  g->info.peclet     = fine->info.peclet;
+  g->info.resolution = fine->info.resolution;
+  g->info.width      = order / 2;
   for (PetscInt j = 0; j < fine->info.ndist; j++) g->info.dist[j] = fine->info.dist[j];
   PetscCall(ItGridCopyBoundary(fine, g));
   g->info.cell_volume = 1.0;

@@ -231,3 +231,37 @@ void ItIOScanOptionsFile(const char file[], char message[], size_t len) {
   message[0] = 0;
   if (!ItOptFileScanDepth(file, chain, 0, message, len)) message[0] = 0;
 }
+
+/* The value of option `name` (with its '-') in the options file `file` and
+   the files it includes, as PETSc would read it (the last line wins, an
+   included file's lines where its -options_file line stands) into value;
+   returns 1 when the file sets it. For what must be known before PETSc
+   starts (-post_ranks splits the ranks). No PETSc calls; a faulty file sets
+   nothing here (ItIOScanOptionsFile reports it). */
+static int ItOptFileFindDepth(const char file[], const char name[], char value[], size_t len,
+                              int depth) {
+  char  *text, *save = NULL, *line, message[8];
+  size_t n;
+  int    found = 0;
+
+  if (depth > IT_OPTFILE_MAX_DEPTH || ItOptFileLoad(file, &text, &n, message, sizeof(message)))
+    return 0;
+  for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *tok[3] = {NULL, NULL, NULL}, *hash = strchr(line, '#');
+    int   ntok;
+    if (hash) *hash = 0;
+    ntok = ItOptFileTokens(line, tok);
+    if (ntok >= 2 && !strcmp(tok[0], "-options_file"))
+      found |= ItOptFileFindDepth(tok[1], name, value, len, depth + 1);
+    else if (ntok >= 1 && !strcmp(tok[0], name)) {
+      snprintf(value, len, "%s", ntok >= 2 ? tok[1] : "");
+      found = 1;
+    }
+  }
+  free(text);
+  return found;
+}
+
+int ItIOOptionsFileValue(const char file[], const char name[], char value[], size_t len) {
+  return ItOptFileFindDepth(file, name, value, len, 0);
+}

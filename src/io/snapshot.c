@@ -226,6 +226,33 @@ static herr_t ItIOAddName(hid_t group, const char name[], const H5A_info_t *info
   return names->name[names->n++] ? 0 : -1;
 }
 
+/* Whether the command line sets the new name of a stored option: a
+   snapshot of an earlier release stores a model parameter under its bare
+   name (tau_r), which the model reads as -<model>_<name> (-inference_tau_r);
+   the command line's new name wins, as it would over the stored one. */
+static PetscErrorCode ItIOGivenAsParameter(PetscViewer viewer, const ItIONames *names,
+                                           const char name[], PetscBool *given) {
+  char      model[64] = "", key[512];
+  PetscBool set;
+
+  PetscFunctionBegin;
+  *given = PETSC_FALSE;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-model", model, sizeof(model), &set));
+  for (PetscInt k = 0; !set && k < names->n; k++)
+    if (!strcmp(names->name[k], "model")) {
+      char *value = NULL;
+      PetscCall(
+          PetscViewerHDF5ReadAttribute(viewer, "/options", "model", PETSC_STRING, NULL, &value));
+      PetscCall(PetscStrncpy(model, value, sizeof(model)));
+      PetscCall(PetscFree(value));
+      set = PETSC_TRUE;
+    }
+  if (!set || !model[0]) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(key, sizeof(key), "-%s_%s", model, name));
+  PetscCall(PetscOptionsHasName(NULL, NULL, key, given));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Sets every option stored in a snapshot's /options (name/value pairs, as
    ItIOWriteOptions wrote them) that the command line did not set, so that
    `analyze` rebuilds the run's model, grid and diagnostics. Collective. */
@@ -263,6 +290,7 @@ PetscErrorCode ItIOSnapshotOptions(MPI_Comm comm, const char file[]) {
     const PetscBool     skipped = (PetscBool)(o && (o->flags & IT_OPTION_LOCAL));
     PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", names.name[k]));
     PetscCall(PetscOptionsHasName(NULL, NULL, key, &has));
+    if (!o && !has) PetscCall(ItIOGivenAsParameter(viewer, &names, names.name[k], &has));
     if (!skipped && !has) {
       PetscCall(PetscViewerHDF5ReadAttribute(viewer, "/options", names.name[k], PETSC_STRING, NULL,
                                              &value));

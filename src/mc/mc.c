@@ -453,9 +453,9 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
     PetscCheck(info->refractory[i] == 0, info->comm, PETSC_ERR_USER_INPUT,
                "a refractory time (%g on %s): the Monte Carlo re-injects at once; set it to 0 "
-               "(-tau_ref 0 or -refractory_%s 0)",
+               "(-%s_tau_ref 0 or -refractory_%s 0)",
                (double)info->refractory[i], ItModelGetVariableName(model, i),
-               ItModelGetVariableName(model, i));
+               ItModelGetTypeName(model), ItModelGetVariableName(model, i));
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (doc/physics.md 3b) */
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)

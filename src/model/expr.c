@@ -421,7 +421,7 @@ static PetscErrorCode ItExprCheckName(ItModel model, const char option[], const 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -expr_param name=value,...: each a parameter of its own (-name overrides
+/* -expr_param name=value,...: each a parameter of its own (-expr_name overrides
    it). Inside the caller's PetscOptionsBegin/End. */
 static PetscErrorCode ItExprReadParameters(PetscOptionItems *PetscOptionsObject, ItModel model) {
   char    *params[IT_MAX_PARAMS + 1];

@@ -1,5 +1,6 @@
 /* Model registry and the parts every model shares: named variables, named
-   parameters read from the options database (-<name> value) and checked once,
+   parameters read from the options database (-<model>_<name> value; the bare
+   -<name> of earlier releases still works, deprecated) and checked once,
    and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
    dx_i = A_i dt + sqrt(2 D_i) dW_i (doc/physics.md §1). */
 #include <ctype.h>
@@ -254,15 +255,66 @@ static PetscErrorCode ItModelApplyVariableNames(ItModel model) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -<name> value for every parameter, checked. */
+/* The option of parameter k: -<model>_<name> (-inference_tau_r), in the
+   style of PETSc's -physics_<name>_*. Not collective. */
+PetscErrorCode ItModelGetParameterOption(ItModel model, PetscInt k, char option[], size_t len) {
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(option, len, "-%s_%s", model->type, model->param[k].name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The bare -<name> of earlier releases, kept for one release: its value
+   moves to the prefixed option, and its name is added to `moved` for the
+   warning. This is PetscOptionsDeprecated's transfer, written out because
+   PETSc's prints a line per option on stdout and lets the old name override
+   the new one when both are given (an options file's -tau_r over the
+   command line's -inference_tau_r); both given is refused here. Collective:
+   every rank holds the same options. */
+static PetscErrorCode ItModelReadDeprecatedName(ItModel model, PetscInt k, const char option[],
+                                                char moved[], size_t len) {
+  char        old[IT_NAME_LEN + 1], value[256];
+  const char *given;
+  PetscBool   set, both;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(old, sizeof(old), "-%s", model->param[k].name));
+  /* an option of infotherm or PETSc of that name is its own (a parameter named so is refused) */
+  if (ItOptionsFind(model->param[k].name, NULL, NULL)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscOptionsFindPair(NULL, NULL, old, &given, &set));
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscOptionsHasName(NULL, NULL, option, &both));
+  PetscCheck(!both, model->comm, PETSC_ERR_USER_INPUT,
+             "%s and %s are both given: %s is the old name of %s; drop it", old, option, old,
+             option);
+  PetscCheck(given && given[0], model->comm, PETSC_ERR_USER_INPUT,
+             "%s is given without a value (its last occurrence, on the command line or in an "
+             "options file); give it one, as %s, or drop it",
+             old, option);
+  PetscCall(PetscStrncpy(value, given, sizeof(value)));
+  PetscCall(PetscOptionsSetValue(NULL, option, value));
+  PetscCall(PetscOptionsClearValue(NULL, old));
+  if (moved[0]) PetscCall(PetscStrlcat(moved, ", ", len));
+  PetscCall(PetscStrlcat(moved, old, len));
+  PetscCall(PetscStrlcat(moved, " -> ", len));
+  PetscCall(PetscStrlcat(moved, option, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -<model>_<name> value for every parameter, checked. The deprecated bare
+   -<name> still sets it, with one line on stderr for all of them (unless
+   -options_suppress_deprecated_warnings, PETSc's switch for its own). */
 static PetscErrorCode ItModelReadParameters(ItModel model) {
+  char      moved[2048] = "";
+  PetscBool quiet       = PETSC_FALSE;
+
   PetscFunctionBegin;
   PetscOptionsBegin(model->comm, NULL, "Model parameters", "ItModel");
   for (PetscInt k = 0; k < model->nparam; k++) {
     ItParam *param = &model->param[k];
-    char     option[IT_NAME_LEN + 1];
+    char     option[2 * IT_NAME_LEN + 2];
 
-    PetscCall(PetscSNPrintf(option, sizeof(option), "-%s", param->name));
+    PetscCall(ItModelGetParameterOption(model, k, option, sizeof(option)));
+    PetscCall(ItModelReadDeprecatedName(model, k, option, moved, sizeof(moved)));
     PetscCall(PetscOptionsReal(option, param->help, NULL, param->value, &param->value, NULL));
     PetscCheck(param->kind != IT_PARAM_POSITIVE || param->value > 0, model->comm,
                PETSC_ERR_USER_INPUT, "%s must be positive (%s); got %g", option, param->help,
@@ -274,6 +326,12 @@ static PetscErrorCode ItModelReadParameters(ItModel model) {
                "%s must be a finite number; got %g", option, (double)param->value);
   }
   PetscOptionsEnd();
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_suppress_deprecated_warnings", &quiet, NULL));
+  if (moved[0] && !quiet)
+    PetscCall(PetscFPrintf(model->comm, PETSC_STDERR,
+                           "infotherm: warning: deprecated option names: %s (a model's parameters "
+                           "take its name as a prefix; the bare names go in the next release)\n",
+                           moved));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -328,8 +386,8 @@ static PetscErrorCode ItModelParseSchedule(ItModel model, char *schedule, ItProt
                    p->param + 1 != model->refractory_param[a],
                model->comm, PETSC_ERR_USER_INPUT,
                "-protocol: '%s' places the threshold, the reset or the refractory time of %s, "
-               "which cannot change during a run; give it as -%s without a schedule",
-               schedule, model->var[a], schedule);
+               "which cannot change during a run; give it as -%s_%s without a schedule",
+               schedule, model->var[a], model->type, schedule);
   for (PetscInt k = 0; k < model->nprotocol; k++)
     PetscCheck(model->protocol[k].param != p->param, model->comm, PETSC_ERR_USER_INPUT,
                "-protocol: '%s' has two schedules", schedule);
@@ -391,7 +449,7 @@ static PetscErrorCode ItModelReadSchedules(ItModel model) {
 }
 
 /* Reads -model, builds that model, then its variable names (-vars), every
-   parameter (-<name>), the parity and the schedules, and checks them. After
+   parameter (-<model>_<name>), the parity and the schedules, and checks them. After
    this the model never changes. Collective. */
 PetscErrorCode ItModelSetFromOptions(ItModel model) {
   char            type[IT_NAME_LEN] = "inference";
@@ -693,9 +751,10 @@ PetscErrorCode ItModelView(ItModel model, PetscViewer viewer) {
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   if (model->ops.view) PetscCall(model->ops.view(model, viewer));
-  for (PetscInt k = 0; k < model->nparam; k++)
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  %-10s = %-12g %s\n", model->param[k].name,
-                                     (double)model->param[k].value, model->param[k].help));
+  for (PetscInt k = 0; k < model->nparam; k++) /* the name -protocol takes, the value, the option */
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  %-10s = %-12g %s (-%s_%s)\n", model->param[k].name,
+                                     (double)model->param[k].value, model->param[k].help,
+                                     model->type, model->param[k].name));
   for (PetscInt k = 0; k < model->nprotocol; k++) {
     const ItProtocol *s = &model->protocol[k];
     PetscCall(PetscViewerASCIIPrintf(viewer, "  schedule of %s (%s):", model->param[s->param].name,

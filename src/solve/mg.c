@@ -7,7 +7,8 @@
    Scharfetter–Gummel faces on its coarser cells at the same time t, so every
    level is an M-matrix (a Galerkin product of a convection-dominated operator
    is not). Prolongation is the cell-centred multilinear interpolation (weights
-   3/4, 1/4 per axis, constant next to a wall); restriction is its transpose,
+   3/4, 1/4 per axis, constant next to a wall), applied matrix-free
+   (src/solve/prolong.c); restriction is its transpose,
    whose columns each sum to 1 in every row of P, so restriction keeps the sum
    of a residual (its mass). With that restriction the coarse problem is
    2^d (shift I - L_c) per level (P^T P = 2^d I when lumped). */
@@ -59,85 +60,6 @@ static PetscErrorCode ItMGCountLevels(ItGrid fine, PetscInt *nlevels) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Row `c` of the cell-centred multilinear prolongation from coarse to fine
-   (fine cells are halves of coarse cells per axis): along each axis a fine
-   cell takes 3/4 of its parent and 1/4 of the parent's neighbour on its side,
-   or all of its parent next to a wall. Every row sums to 1. (Piecewise
-   constant, one entry per row instead of 2^d, took as many iterations on one
-   rank but more on several: 2-D 512^2 stage solves 3, 5, 6, 6, 6 on 1, 2, 4,
-   8, 16 ranks against 3, 5, 5, 5, 5; stationary 6, 7, 8, 8, 8 against
-   6, 7, 7, 7, 7.) Returns the
-   number of entries (columns: coarse PETSc indices). */
-static PetscErrorCode ItMGInterpolationRow(ItGrid fine, ItGrid coarse, const PetscInt c[],
-                                           PetscInt col[], PetscScalar val[], PetscInt *ncol) {
-  const ItGridInfo *coarse_info = ItGridGetInfo(coarse);
-  const ItGridInfo *fine_info   = ItGridGetInfo(fine);
-  const PetscInt    d           = fine_info->dim;
-  PetscInt          parent[IT_MAX_DIM][2];
-  PetscScalar       weight[IT_MAX_DIM][2];
-
-  PetscFunctionBegin;
-  for (PetscInt a = 0; a < d; a++) {
-    const PetscInt side = c[a] % 2 ? 1 : -1;
-    parent[a][0]        = c[a] / 2;
-    parent[a][1]        = parent[a][0] + side;
-    weight[a][0]        = 1;
-    weight[a][1]        = 0;
-    if (parent[a][1] >= 0 && parent[a][1] < coarse_info->n[a]) {
-      weight[a][0] = 0.75;
-      weight[a][1] = 0.25;
-    }
-  }
-  *ncol = 0;
-  for (PetscInt k = 0; k < (1 << d); k++) {
-    PetscInt    cell[IT_MAX_DIM] = {0, 0, 0};
-    PetscScalar w                = 1;
-    for (PetscInt a = 0; a < d; a++) {
-      cell[a] = parent[a][(k >> a) & 1];
-      w *= weight[a][(k >> a) & 1];
-    }
-    if (w == 0) continue;
-    PetscCall(ItGridGlobalIndex(coarse, cell, &col[*ncol]));
-    val[(*ncol)++] = w;
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The prolongation as a matrix, preallocated exactly (an unused off-process
-   allowance would stay allocated). Collective. */
-static PetscErrorCode ItMGInterpolation(ItGrid fine, ItGrid coarse, Mat *P) {
-  const ItGridInfo *coarse_info = ItGridGetInfo(coarse);
-  const ItGridInfo *fine_info   = ItGridGetInfo(fine);
-  PetscInt         *on, *off, cstart = 0, rstart = 0, col[1 << IT_MAX_DIM], ncol;
-  PetscScalar       val[1 << IT_MAX_DIM];
-
-  PetscFunctionBegin;
-  /* the first owned cells' indices start this rank's rows and columns */
-  PetscCall(ItGridGlobalIndex(coarse, coarse_info->xs, &cstart));
-  PetscCall(ItGridGlobalIndex(fine, fine_info->xs, &rstart));
-  PetscCall(PetscCalloc2(fine_info->nlocal, &on, fine_info->nlocal, &off));
-  ItGridForOwned(fine, c, l) {
-    PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
-    for (PetscInt k = 0; k < ncol; k++) {
-      if (col[k] >= cstart && col[k] < cstart + coarse_info->nlocal)
-        on[l]++;
-      else
-        off[l]++;
-    }
-  }
-  PetscCall(MatCreateAIJ(fine_info->comm, fine_info->nlocal, coarse_info->nlocal, PETSC_DETERMINE,
-                         PETSC_DETERMINE, 0, on, 0, off, P));
-  PetscCall(PetscFree2(on, off));
-  ItGridForOwned(fine, c, l) {
-    const PetscInt row = rstart + l;
-    PetscCall(ItMGInterpolationRow(fine, coarse, c, col, val, &ncol));
-    PetscCall(MatSetValues(*P, 1, &row, ncol, col, val, INSERT_VALUES));
-  }
-  PetscCall(MatAssemblyBegin(*P, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(*P, MAT_FINAL_ASSEMBLY));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The hierarchy below the fine grid, whose faces (the caller's) define the
    operator: coarse grids, their faces of the same model, interpolations and
    one matrix per level. op is the fine level's matrix (the caller's; it gets
@@ -159,7 +81,7 @@ PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, Pet
     PetscCall(ItFacesCreate(mg->grid[l], model, &mg->faces[l]));
     PetscCall(ItFacesSetLevel(mg->faces[l]));
     PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
-    PetscCall(ItMGInterpolation(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
+    PetscCall(ItMGProlongationCreate(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
   }
   mg->dirty      = PETSC_TRUE;
   mg->fine_state = ItFacesGetState(faces);
@@ -325,7 +247,8 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps) {
 }
 
 /* The multigrid's memory on this process, for the ledger (ItMemorySet): the
-   coarse levels' operators and the prolongations (their allocated entries),
+   coarse levels' operators (their allocated entries), the prolongations'
+   ghosted coarse arrays (ItMGProlongationBytes),
    the vectors PCMG keeps on every level below the finest (right-hand side,
    solution, residual) and the finest's residual, and on every smoothed
    level (the fine one included) the SOR smoothers' inverted diagonal and
@@ -344,7 +267,7 @@ PetscErrorCode ItMGNoteMemory(ItMG mg) {
       bytes += b + 3 * n * sizeof(PetscScalar);
     }
     if (l > 0 && mg->P[l]) {
-      PetscCall(ItMemoryMatrixBytes(mg->P[l], &b));
+      PetscCall(ItMGProlongationBytes(mg->P[l], &b));
       bytes += b + (3 + 2 + (l == mg->nlevels - 1 ? 1 : 0)) * n * sizeof(PetscScalar);
     }
     if (l == mg->nlevels - 1 && mg->fine_sweeps > 0) /* GMRES(k) smoothing: k + 4 vectors more */

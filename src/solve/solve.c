@@ -642,9 +642,10 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   for (PetscInt a = 0; a < info->dim; a++)
     PetscCheck(info->refractory[a] == 0, info->comm, PETSC_ERR_USER_INPUT,
                "a refractory time (%g on %s) holds for the stationary state only; the time "
-               "stepper re-injects at once: set it to 0 (-tau_ref 0 or "
+               "stepper re-injects at once: set it to 0 (-%s_tau_ref 0 or "
                "-refractory_%s 0)",
                (double)info->refractory[a], ItModelGetVariableName(ItFPGetModel(st->fp), a),
+               ItModelGetTypeName(ItFPGetModel(st->fp)),
                ItModelGetVariableName(ItFPGetModel(st->fp), a));
   PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));

@@ -90,7 +90,8 @@ PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]);       /* cm
 
 /* Dedicated post-processing ranks, -post_ranks K (src/app/post.c). */
 PetscBool      ItPostSolverOnly(void);
-PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint);
+PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint,
+                               void *ctx);
 PetscErrorCode ItPostOptions(void);
 
 /* -help: the options of the objects a command would create, nothing solved

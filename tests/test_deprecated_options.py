@@ -1,0 +1,94 @@
+"""A model's parameters are options with the model's name as a prefix
+(-bistable_sigma_w, doc/options.md); the bare names of earlier releases
+(-sigma_w) still work for one release: the same numbers as the new names, on
+the command line or in an options file, with one line on stderr however many
+old names are given and however many ranks run; -options_suppress_deprecated_warnings
+(PETSc's switch) silences it. An old name given together with its new one, an
+old name without a value, a misspelt name and another model's parameter are
+refused with one line. A snapshot of an earlier release, which stores the
+bare names in /options, is analyzed as one with the new names, with the
+warning; the command line's new name wins over its stored old one."""
+import os
+import shutil
+
+import h5py
+from common import *
+
+BASE = ["-model", "bistable", "-grid_n", "64"]
+NEW = ["-bistable_sigma_w", "0.45", "-bistable_h", "0.1"]
+OLD = ["-sigma_w", "0.45", "-h", "0.1"]
+
+
+def warnings(proc):
+    return [l for l in proc.stderr.splitlines() if l.strip()]
+
+
+def stationary(options, name, ranks=1):
+    out = tmpdir(name)
+    proc = run("stationary", BASE + options + ["-output_dir", out], ranks=ranks)
+    return proc, out
+
+
+def same(ref, out, label):
+    """The same numbers: the two runs' stationary.csv are the same bytes."""
+    with open(os.path.join(ref, "stationary.csv"), "rb") as a, open(os.path.join(out, "stationary.csv"), "rb") as b:
+        check(a.read() == b.read(), label + ": stationary.csv, byte for byte")
+
+
+for ranks in (1, 2):
+    ref, ref_out = stationary(NEW, f"new{ranks}", ranks)
+    check(not warnings(ref), f"the new names on {ranks} rank(s): nothing on stderr ({warnings(ref)})")
+    if ranks == 1:
+        first = ref_out
+    proc, out = stationary(OLD, f"old{ranks}", ranks)
+    said = warnings(proc)
+    check(len(said) == 1 and said[0].startswith("infotherm: warning: deprecated option names")
+          and "-sigma_w -> -bistable_sigma_w" in said[0] and "-h -> -bistable_h" in said[0],
+          f"the old names on {ranks} rank(s): one line on stderr naming both ({said})")
+    same(ref_out, out, f"the old names on {ranks} rank(s) give the new names' numbers")
+
+opts = tmpdir("old.opts")
+with open(opts, "w") as f:
+    f.write("-model bistable\n-sigma_w 0.45   # an options file of an earlier release\n-h 0.1\n")
+proc, out = stationary(["-options_file", opts], "file")
+check(len(warnings(proc)) == 1, f"old names in an options file: one warning ({warnings(proc)})")
+same(first, out, "old names in an options file give the new names' numbers")
+
+proc, out = stationary(OLD + ["-options_suppress_deprecated_warnings"], "quiet")
+check(not warnings(proc), f"-options_suppress_deprecated_warnings: nothing on stderr ({warnings(proc)})")
+same(first, out, "silenced, the same numbers")
+
+snaps = tmpdir("snapshots")
+run("run", BASE + NEW + ["-t_final", "0.2", "-output_every", "0.1", "-snapshot_every", "0.1", "-output_dir", snaps])
+old_snaps = tmpdir("old-snapshots")
+os.makedirs(old_snaps)
+for name in ("density_0001.h5", "density_0002.h5"):
+    shutil.copy(os.path.join(snaps, name), old_snaps)
+    with h5py.File(os.path.join(old_snaps, name), "r+") as f:  # as an earlier release stored them
+        for new, bare in (("bistable_sigma_w", "sigma_w"), ("bistable_h", "h")):
+            f["options"].attrs.create(bare, f["options"].attrs[new], dtype=f["options"].attrs.get_id(new).dtype)
+            del f["options"].attrs[new]
+analyzed = {}
+for label, folder, extra in (("new", snaps, []), ("old", old_snaps, []), ("old+new", old_snaps, ["-bistable_h", "0.1"])):
+    out = tmpdir("analysis-" + label)
+    proc = run("analyze", [folder + "/density_0001.h5", folder + "/density_0002.h5", "-output_dir", out] + extra)
+    analyzed[label] = (warnings(proc), out)
+check(not analyzed["new"][0] and len(analyzed["old"][0]) == 1 and "-h -> -bistable_h" in analyzed["old"][0][0]
+      and len(analyzed["old+new"][0]) == 1 and "-h -> " not in analyzed["old+new"][0][0],
+      f"analyze: snapshots storing the old names warn once; a new name on the command line wins over a stored old one "
+      f"({analyzed['new'][0]}, {analyzed['old'][0]}, {analyzed['old+new'][0]})")
+for label in ("old", "old+new"):
+    with open(analyzed["new"][1] + "/diagnostics.csv", "rb") as a, open(analyzed[label][1] + "/diagnostics.csv", "rb") as b:
+        check(a.read() == b.read(), f"analyze of the snapshots with {label} names: the same diagnostics.csv, byte for byte")
+
+expect_refused("an old name in an options file and its new name on the command line", "stationary",
+               ["-options_file", opts, "-bistable_sigma_w", "0.3"], ["-sigma_w", "-bistable_sigma_w", "both"], ranks=(1, 2))
+expect_refused("an old name without a value", "stationary", BASE + ["-sigma_w"], ["-sigma_w", "without a value"])
+expect_refused("a misspelt new name", "stationary", BASE + ["-bistable_sigma_ww", "0.3"],
+               ["-bistable_sigma_ww", "did you mean -bistable_sigma_w"])
+expect_refused("a misspelt old name", "stationary", BASE + ["-sigma_ww", "0.3"],
+               ["-sigma_ww", "did you mean -bistable_sigma_w"])
+expect_refused("another model's parameter", "stationary", BASE + ["-inference_tau_r", "0.3"],
+               ["-inference_tau_r", "model inference"])
+expect_refused("an old name of another model", "stationary", BASE + ["-tau_r", "0.3"], ["-tau_r"])
+finish()
