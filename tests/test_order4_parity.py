@@ -76,7 +76,7 @@ expected = 1.2 ** 2 / (0.5 * 0.8 ** 2)
 errs = []
 for n in (64, 128):
     out = tmpdir(f"o4par-drag-{n}")
-    run("stationary", ["-model", "brownian", "-v0", "1.2", "-tau_v", "0.5", "-sigma_v", "0.8", "-grid_n", n, "-grid_lo", "-4", "-grid_hi", "6.4",
+    run("stationary", ["-model", "brownian", "-brownian_v0", "1.2", "-brownian_tau_v", "0.5", "-brownian_sigma_v", "0.8", "-grid_n", n, "-grid_lo", "-4", "-grid_hi", "6.4",
                        "-parity", "v:odd", "-fp_order", 4, "-output_dir", out] + TIGHT)
     errs.append(abs(read_csv(out + "/stationary.csv")["entropy_production"][-1] - expected))
 p = math.log(errs[0] / errs[1], 2) if errs[1] > 0 else float("inf")

@@ -10,7 +10,8 @@ groups), and the post group computes the diagnostics on its own DMDA.
   group sums its reductions over another number of ranks: round-off), and the
   snapshots are bit for bit (the density is only moved);
 - -post_ranks from an options file splits the ranks as on the command line;
-  a later -post_ranks 0 on the command line wins;
+  a later -post_ranks 0 on the command line wins; for stationary (which the
+  same file may serve) it splits nothing;
 - crosscheck with -post_ranks 1 on 2 ranks: the solver's table to 1e-12 and the
   Monte Carlo's table to 1e-12 of crosscheck on 1 rank (the post rank runs the
   Monte Carlo; its particles do not depend on the rank count);
@@ -63,6 +64,11 @@ out = tmpdir("scatter-optfile0")
 proc = run("run", ["-options_file", opts] + CASE + ["-post_ranks", 0, "-output_dir", out], ranks=2)
 check("post:" not in proc.stdout, "-post_ranks 0 on the command line after the options file wins")
 compare_runs(refs[2], out, "-post_ranks 0 after an options file's -post_ranks 1", 1e-12)
+# an options file serves every command: for stationary its -post_ranks splits nothing
+out = tmpdir("scatter-optfile-stationary")
+proc = run("stationary", ["-options_file", opts, "-model", "linear", "-grid_n", "16", "-output_dir", out], ranks=2, expect_ok=False)
+check(proc.returncode == 0 and os.path.exists(os.path.join(out, "stationary.csv")),
+      f"stationary with an options file's -post_ranks 1 runs on both ranks (status {proc.returncode}: {proc.stderr.strip()[:200]})")
 
 # crosscheck: the solver steps, the post rank computes the diagnostics and runs the Monte Carlo
 CROSS = ["-options_file", os.path.join(ROOT, "input", "linear.opts"), "-grid_n", "48,40",

@@ -213,9 +213,6 @@ check(proc.returncode == 0 and cc.get("verdict") == "passed",
       f"crosscheck of lif_inference: status {proc.returncode}, verdict {cc.get('verdict')}")
 
 # --- refusals: one line naming the option ---
-expect_refused("threshold with -fp_order 4", "stationary", ["-model", "lif", "-fp_order", 4], ["-fp_order 2", "threshold_reset"])
-expect_refused("the Monte Carlo with a refractory time", "mc", ["-model", "lif", "-lif_tau_ref", 0.1, "-t_final", 0.1], ["-lif_tau_ref 0"])
-expect_refused("run with a refractory time", "run", ["-model", "lif", "-lif_tau_ref", 0.1, "-t_final", 0.1], ["-lif_tau_ref 0"])
 expect_refused("-grid_hi off the threshold", "stationary", ["-model", "lif", "-grid_hi", 1.2], ["-grid_hi", "threshold"])
 expect_refused("a kind that does not exist", "stationary", ["-model", "lif", "-grid_boundary", "V:sticky"], ["-grid_boundary", "sticky"])
 expect_refused("a schedule on the threshold", "run", ["-model", "lif", "-t_final", 0.1, "-protocol", "V_th:1@0,1.2@0.05"],

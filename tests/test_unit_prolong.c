@@ -3,7 +3,7 @@
    carried as the DMDA's dof), a periodic axis and the fourth order's wider
    stencil, P x equals the cell-centred multilinear interpolation computed
    here from the whole coarse vector in natural order (weights 3/4 and 1/4
-   per axis, all of the parent next to a wall), P 1 = 1, P x + z is
+   per axis, all of the parent next to a wall, wrapping on a periodic axis), P 1 = 1, P x + z is
    MatMultAdd's, and the restriction is P's adjoint: (P x, r) = (x, P^T r)
    and MatMultTransposeAdd adds. */
 #include <infotherm/solve.h>
@@ -17,9 +17,12 @@ static PetscReal Reference(ItGrid coarse, const PetscScalar *xa, const PetscInt 
     PetscInt  cell[IT_MAX_DIM] = {0, 0, 0, 0, 0, 0};
     PetscReal w                = 1;
     for (PetscInt a = 0; a < d; a++) {
-      const PetscInt  parent = c[a] / 2, other = parent + (c[a] % 2 ? 1 : -1);
-      const PetscBool inside = (PetscBool)(other >= 0 && other < ItGridGetInfo(coarse)->n[a]);
-      cell[a]                = (k >> a & 1) ? other : parent;
+      const PetscInt n = ItGridGetInfo(coarse)->n[a], parent = c[a] / 2,
+                     other = parent + (c[a] % 2 ? 1 : -1);
+      const PetscBool periodic =
+          (PetscBool)(ItGridGetInfo(coarse)->boundary[a] == IT_BOUNDARY_PERIODIC);
+      const PetscBool inside = (PetscBool)(periodic || (other >= 0 && other < n));
+      cell[a]                = (k >> a & 1) ? (other + n) % n : parent;
       w *= (k >> a & 1) ? (inside ? 0.25 : 0) : (inside ? 0.75 : 1);
     }
     if (w > 0) sum += w * PetscRealPart(xa[ItGridNaturalIndex(coarse, cell)]);

@@ -3,13 +3,18 @@
 case (-linear_M -1,-1.5,2,-2 -linear_b 0.3,0 -linear_D 1,0.2, box mean +- 9
 sd): the mutual information's error against its closed form, stationary and
 transient (from N((-1,1), diag(0.05,0.1)) to t = 1; once with the default
-time stepper and tolerances, once with ARK5(4)8L[2]SA at -ts_rtol 1e-8
+time stepper and tolerances -- under -fp_order 4 ARK5(4)8L[2]SA with
+tolerances following the grid --, once with ARK5(4)8L[2]SA at -ts_rtol 1e-8
 -ts_atol 1e-10, "transient5"), per grid, with the stationary solve's Krylov
-iterations or the time steps, and wall times. Prints a table; asserts nothing (the wall
-times depend on the machine's load).
+iterations or the time steps, wall times and the CPU time of the whole
+process tree (user + system: less dependent on the machine's load than the
+wall time, but an oversubscribed MPI rank spinning in its waits counts).
+Prints a table; asserts nothing (the times depend on the machine's load).
 Usage: INFOTHERM=build/infotherm python3 tools/bench_order4.py [n ...] [-- extra options]
-(BENCH_KINDS=stationary,transient5 picks the kinds)"""
+(BENCH_KINDS=stationary,transient5 picks the kinds; BENCH_ORDERS=4 the
+orders; BENCH_RANKS=2 the ranks, default 1)"""
 import os
+import resource
 import sys
 import time
 
@@ -40,21 +45,26 @@ exact_tr = linear_diagnostics(M, b, D, m1, S1, ["x2"], ["x1", "x2"])
 base = ["-model", "linear", "-linear_M", "-1,-1.5,2,-2", "-linear_b", "0.3,0", "-linear_D", "1,0.2",
         "-grid_lo", f"{lo[0]!r},{lo[1]!r}", "-grid_hi", f"{hi[0]!r},{hi[1]!r}"]
 print(f"exact MI: stationary {exact_ss['mutual_information']:.17g}, transient t=1 {exact_tr['mutual_information']:.17g}")
-print(f"{'kind':11s} {'n':>5s} {'order':>5s} {'MI error':>10s} {'EP error':>10s} {'its/steps':>9s} {'wall s':>7s} {'min p':>10s}")
+print(f"{'kind':11s} {'n':>5s} {'order':>5s} {'MI error':>10s} {'EP error':>10s} {'its/steps':>9s} {'wall s':>7s} {'cpu s':>7s} {'min p':>10s}")
 ARK5 = ["-ts_arkimex_type", "5", "-ts_rtol", "1e-8", "-ts_atol", "1e-10"]
 KINDS = os.environ.get("BENCH_KINDS", "stationary,transient,transient5").split(",")
+ORDERS = [int(o) for o in os.environ.get("BENCH_ORDERS", "2,4").split(",")]
+RANKS = int(os.environ.get("BENCH_RANKS", "1"))
 for kind in KINDS:
     for n in grids:
-        for order in (2, 4):
+        for order in ORDERS:
             out = scratch(f"bench-{kind}-{n}-{order}")
             opts = base + ["-grid_n", n, "-fp_order", order, "-output_dir", out] + extra
             if kind == "transient5":
                 opts += ARK5
             if kind != "stationary":
                 opts += ["-init_mean", "-1,1", "-init_cov", "0.05,0,0,0.1", "-t_final", 1, "-output_every", 1]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.time()
-            proc = call("stationary" if kind == "stationary" else "run", opts + ["-quiet"])
+            proc = call("stationary" if kind == "stationary" else "run", opts + ["-quiet"], ranks=RANKS)
             wall = time.time() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
             if kind == "stationary":
                 row = read_columns(out + "/stationary.csv")
                 ref = exact_ss
@@ -67,4 +77,4 @@ for kind in KINDS:
                 count = read_json(out + "/summary.json").get("steps", "?") if os.path.exists(out + "/summary.json") else "?"
             err = row["mutual_information"][-1] - ref["mutual_information"]
             ep = row["entropy_production"][-1] / ref["entropy_production"] - 1
-            print(f"{kind:11s} {n:5d} {order:5d} {err:10.2e} {ep:10.2e} {str(count):>9s} {wall:7.2f} {p.min():10.2e}", flush=True)
+            print(f"{kind:11s} {n:5d} {order:5d} {err:10.2e} {ep:10.2e} {str(count):>9s} {wall:7.2f} {cpu:7.2f} {p.min():10.2e}", flush=True)

@@ -1,8 +1,10 @@
 /* Diagnostics: every quantity of doc/physics.md §3 computed from a density field
    and the discrete face currents of the operator at the evaluation time,
    named exactly as there. The diagnostics compute their own faces (they never
-   touch the solver's L). Marginals are gathered in one reduction and the
-   scalar sums in another, per evaluation. */
+   touch the solver's L), or, in a run of a model that does not depend on
+   time, read the solver's (ItDiagShareFaces), the same at every time.
+   Marginals are gathered in one reduction and the scalar sums in another,
+   per evaluation. */
 #pragma once
 #include <infotherm/fp.h>
 
@@ -19,6 +21,7 @@ PetscErrorCode ItDiagCreate(ItGrid grid, ItModel model, Vec reference, ItDiag *d
 PetscErrorCode ItDiagEvaluate(ItDiag diag, PetscReal t, Vec p);
 PetscErrorCode ItDiagAccumulate(ItDiag diag);
 PetscErrorCode ItDiagRelease(ItDiag diag);
+PetscErrorCode ItDiagShareFaces(ItDiag diag, ItFaces faces);
 PetscErrorCode ItDiagView(ItDiag diag, PetscViewer viewer);
 PetscErrorCode ItDiagDestroy(ItDiag *diag);
 

@@ -2,7 +2,8 @@
    ∂t p = -Σ_i ∂i J_i, J_i = A_i p - ∂i(D_i p), on the grid's cells, as face
    fluxes of Scharfetter–Gummel type with zero flux through the walls.
    ItFaces: the face coefficients at one time, a pure function of (model,
-   grid, t); diagnostics keep their own. ItFP: the operator L from them, owned
+   grid, t); diagnostics keep their own (or read the solver's when
+   the model does not depend on time). ItFP: the operator L from them, owned
    by a solver: applied matrix-free, assembled on request, or assembled
    shifted, scale (shift I - L), for implicit stages and multigrid levels. */
 #pragma once
@@ -56,11 +57,31 @@ ItModel        ItFPGetModel(ItFP fp);
 void ItFPThresholdFace(PetscReal h, PetscReal Af, PetscReal Df, PetscReal Dlow, PetscReal *lo,
                        PetscReal *hi);
 PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R);
-PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], Mat R);
+PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool delayed, Mat R);
 PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J);
 Mat            ItFacesGetReset(ItFaces faces);
+PetscBool      ItFPFourthFace(ItBoundaryKind kind, PetscInt face, PetscInt n);
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
+/* A transient's refractory compartment (src/fp/refractory.c): the faces
+   leave the delayed axes out of R, and the history of the outflux gives the
+   re-injection τ_ref later. */
+PetscErrorCode                  ItFacesSetDelayedReset(ItFaces faces, PetscBool delayed);
+PetscBool                       ItFacesGetDelayedReset(ItFaces faces);
+typedef struct _p_ItRefractory *ItRefractory;
+PetscErrorCode                  ItRefractoryCheck(ItGrid grid, ItModel model);
+PetscErrorCode                  ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *h);
+PetscErrorCode                  ItRefractoryDestroy(ItRefractory *h);
+void                            ItRefractorySetPast(ItRefractory h, PetscReal rate);
+PetscReal                       ItRefractoryGetTime(ItRefractory h);
+PetscInt                        ItRefractoryGetAxis(ItRefractory h);
+PetscErrorCode ItRefractoryPush(ItRefractory h, PetscReal t, PetscReal Q, PetscReal nu);
+PetscErrorCode ItRefractoryGetLast(ItRefractory h, PetscReal *t, PetscReal *Q);
+PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, PetscReal *injected,
+                               PetscReal *held);
+PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r);
+PetscErrorCode ItRefractoryAttach(ItRefractory h, Vec p);
+PetscErrorCode ItRefractoryQuery(Vec p, ItRefractory *h);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 
 /* Offset of the low face of owned cell c along `axis` in the face arrays: the

@@ -31,6 +31,11 @@ typedef struct {
   /* > 0: the time stepper's tolerances (defaults or -ts_rtol/-ts_atol) times
      this factor (-error_estimate's time-error solve); 0: as they are */
   PetscReal tolerance_factor;
+  /* when set, called with the solver's faces (the fine operator's) once they
+     are computed, and with NULL before they are freed: the diagnostics share
+     them (ItDiagShareFaces) */
+  PetscErrorCode (*share_faces)(void *ctx, ItGrid grid, ItFaces faces);
+  void *share_ctx;
 } ItSolveSettings;
 
 /* What a transient solve did (ItSolveTransient fills it; the settings are

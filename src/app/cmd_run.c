@@ -28,6 +28,16 @@ static PetscErrorCode ItAppOutput(void *ctx, PetscReal t, PetscInt step, Vec p, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The solver's faces for the diagnostics, on the run's own grid
+   (ItDiagShareFaces: only when the model does not depend on time). */
+static PetscErrorCode ItAppShareFaces(void *ctx, ItGrid grid, ItFaces faces) {
+  ItApp *app = (ItApp *)ctx;
+
+  PetscFunctionBegin;
+  if (grid == app->grid && app->diag) PetscCall(ItDiagShareFaces(app->diag, faces));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* A signal on any rank, or -checkpoint_wall seconds on rank 0's clock since
    the last checkpoint: decided together, one small reduction per step. */
 static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint) {
@@ -59,6 +69,11 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscFunctionBegin;
   PetscCall(PetscStrcmp(file, "auto", &isauto));
   if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim; a++) /* doc/physics.md §8.2 */
+    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-restart with a refractory time (%g): a checkpoint does not hold the outflux of "
+               "the last refractory time; drop -restart and run from t = 0",
+               (double)ItGridGetInfo(app->grid)->refractory[a]);
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   PetscCall(PetscMalloc1(nstate, &state));
   PetscCall(
@@ -139,11 +154,16 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(VecDuplicate(app->p, &app->good));
   ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)ItGridGetInfo(app->grid)->nlocal * sizeof(PetscScalar));
   PetscCall(VecCopy(app->p, app->good));
-  app->good_t    = app->settings.restarted ? app->settings.t0 : 0;
-  app->good_step = app->settings.restarted ? app->settings.step0 : 0;
+  app->good_t               = app->settings.restarted ? app->settings.t0 : 0;
+  app->good_step            = app->settings.restarted ? app->settings.step0 : 0;
+  app->settings.share_faces = ItAppShareFaces; /* the fine solve's only */
+  app->settings.share_ctx   = app;
+  if (app->diag)
+    PetscCall(ItDiagShareFaces(app->diag, NULL)); /* freed before the solver makes its own */
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint, app)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
+  app->settings.share_faces = NULL;
   PetscCall(ItAppReportEnd(app));
   if (ItPostSolverOnly()) { /* the post ranks write everything */
     app->interrupted = app->result.interrupted;

@@ -199,8 +199,9 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
    from the sizes of its objects. The assembled (2d+1)-point operator: 12 B
    per entry and 16 per row; the faces: two coefficients per face and axis,
    one for the operator and the coarse levels' (the fine count over
-   2^d - 1), and in a run one set for the diagnostics (stationary frees
-   theirs while it solves, ItDiagRelease); the multigrid: on the fine level
+   2^d - 1); the diagnostics use the solver's in a run of a model that does
+   not depend on time (ItDiagShareFaces; one set more otherwise) and free
+   theirs while `stationary` solves (ItDiagRelease); the multigrid: on the fine level
    the prolongation's ghosted coarse array (applied matrix-free) and 6
    vectors (SOR's 3, Richardson's 2, the residual), on the coarse levels
    (together 1/(2^d - 1) of the fine grid) their operator, prolongation and
@@ -218,7 +219,7 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim,
 
   for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) bytes[k] = 0;
   bytes[IT_MEMORY_DENSITY]     = (run ? 2 : 1) * vec;
-  bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * ((run ? 2 : 1) + coarse);
+  bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * (1 + coarse);
   bytes[IT_MEMORY_DIAGNOSTICS] = 2 * vec;
   bytes[IT_MEMORY_MATRIX]      = matrix;
   bytes[IT_MEMORY_MULTIGRID]   = prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec);

@@ -53,30 +53,39 @@ static PetscLogDouble ItPostCPU(void) {
 }
 
 /* The value of -post_ranks as PETSc will read it: the command line and the
-   options files it names, in order, the last one winning (NULL: not given). */
-static const char *ItPostValue(int argc, char **argv, char buffer[], size_t len) {
+   options files it names, in order, the last one winning (NULL: not given);
+   *file: whether that value came from an options file. */
+static const char *ItPostValue(int argc, char **argv, char buffer[], size_t len, int *file) {
   const char *value = NULL;
 
+  *file = 0;
   for (int k = 1; k < argc; k++)
-    if (!strcmp(argv[k], "-post_ranks"))
+    if (!strcmp(argv[k], "-post_ranks")) {
       value = k + 1 < argc ? argv[k + 1] : "";
-    else if (!strcmp(argv[k], "-options_file") && k + 1 < argc &&
-             ItIOOptionsFileValue(argv[k + 1], "-post_ranks", buffer, len))
+      *file = 0;
+    } else if (!strcmp(argv[k], "-options_file") && k + 1 < argc &&
+               ItIOOptionsFileValue(argv[k + 1], "-post_ranks", buffer, len)) {
       value = buffer;
+      *file = 1;
+    }
   return value;
 }
 
 /* -post_ranks K from the command line or an options file, before PETSc
    starts (it decides PETSC_COMM_WORLD): on a bad value, error gets one line
-   and nothing is split. Starts MPI itself only when the option is there.
-   Returns non-zero only when MPI fails. */
+   and nothing is split. An options file serves every command: there, for a
+   command other than run and crosscheck, it splits nothing. Starts MPI
+   itself only when the option is there. Returns non-zero only when MPI
+   fails. */
 int ItPostSplit(int argc, char **argv, const char command[], char error[], size_t len) {
   char        buffer[64];
-  const char *value = ItPostValue(argc, argv, buffer, sizeof(buffer));
+  int         file;
+  const char *value   = ItPostValue(argc, argv, buffer, sizeof(buffer), &file);
+  const int   applies = !strcmp(command, "run") || !strcmp(command, "crosscheck");
   char       *end;
   long        K;
 
-  if (!value) return 0;
+  if (!value || (file && !applies)) return 0;
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) return 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &ItPost.world_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ItPost.world_size);
@@ -85,11 +94,11 @@ int ItPostSplit(int argc, char **argv, const char command[], char error[], size_
   if (!value[0] || *end || K < 0 || K >= ItPost.world_size) {
     snprintf(error, len,
              "-post_ranks must be an integer from 0 to %d (the ranks less one for the solver); "
-             "got '%s'",
-             ItPost.world_size - 1, value);
+             "got '%s'%s",
+             ItPost.world_size - 1, value, file ? " in an options file" : "");
     return 0;
   }
-  if (K > 0 && strcmp(command, "run") && strcmp(command, "crosscheck")) {
+  if (K > 0 && !applies) {
     snprintf(error, len, "-post_ranks applies to run and crosscheck only; drop it for %s", command);
     return 0;
   }
@@ -594,6 +603,14 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
         ItSolveTransient(app->grid, app->model, &settings, app->p, output, ctx, &app->result));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-post_ranks %d: at most 64 post ranks", ItPost.K);
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim;
+       a++) /* the compartment lives with the solver */
+    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-post_ranks with a refractory time (%g): the refractory compartment's history "
+               "stays on the solver ranks; drop -post_ranks",
+               (double)ItGridGetInfo(app->grid)->refractory[a]);
   link.interrupt = app->settings.interrupt;
   PetscCall(ItPostScatterCreate(&link));
   if (ItPost.post)

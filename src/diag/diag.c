@@ -17,7 +17,9 @@
    Marginals (every 1-D marginal, every pair's when there are three or more
    variables, and those of the sets X and Y) come from one reduction, the
    scalar sums from another. The faces are computed here at the evaluation
-   time (a stationary density, t = inf, uses those of t = 0, as its solve). */
+   time (a stationary density, t = inf, uses those of t = 0, as its solve),
+   or are the solver's when the model does not depend on time
+   (ItDiagShareFaces). */
 #include <infotherm/diag.h>
 
 #define IT_KB 1.380649e-23 /* J/K */
@@ -48,10 +50,11 @@ typedef struct {
 } ItMarginal;
 
 struct _p_ItDiag {
-  ItGrid   grid;
-  ItModel  model;
-  ItFaces  faces;
-  PetscInt ncol;
+  ItGrid    grid;
+  ItModel   model;
+  ItFaces   faces;
+  PetscBool shared; /* faces are the solver's (ItDiagShareFaces) */
+  PetscInt  ncol;
   char (*name)[IT_DIAG_NAME_LEN]; /* column names, doc/physics.md §3 */
   PetscReal    *value;            /* values of the last evaluation */
   PetscReal     t;                /* time of the last evaluation */
@@ -73,10 +76,14 @@ struct _p_ItDiag {
   /* work: ghosted density and its logarithm; marginals (local part, then summed) */
   Vec p_local;
   Vec p_global, inflow; /* the evaluated density, and the reset's inflow R p into each cell */
-  PetscReal *lnp;
-  PetscInt   nmarginal, xmarginal, ymarginal, nmarg, offdec;
-  ItMarginal marginal[IT_MAX_MARGINALS];
-  PetscReal *marg_local, *marg, *lnmarg; /* lnmarg: ln of the X and Y marginals (else unset) */
+  /* a transient's refractory compartment attached to the density (src/fp/refractory.c),
+     else NULL: its re-injection rate and mass at the evaluated time */
+  ItRefractory refractory;
+  PetscReal    reinjection, held;
+  PetscReal   *lnp;
+  PetscInt     nmarginal, xmarginal, ymarginal, nmarg, offdec;
+  ItMarginal   marginal[IT_MAX_MARGINALS];
+  PetscReal   *marg_local, *marg, *lnmarg; /* lnmarg: ln of the X and Y marginals (else unset) */
   /* cumulative integrals over every evaluation in time (ItDiagAccumulate) */
   PetscBool have_prev;
   PetscReal t_prev, rate_prev[IT_NRATE], cum[IT_NRATE];
@@ -337,15 +344,17 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
    t = 0: a diffusion that is not positive on the box stops here, before any
    output. Collective. */
 static PetscErrorCode ItDiagAcquire(ItDiag g) {
-  PetscInt ng;
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  PetscInt          ng;
 
   PetscFunctionBegin;
-  if (g->faces) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
-  PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
-  PetscCall(DMCreateLocalVector(ItGridGetInfo(g->grid)->da, &g->p_local));
-  if (ItGridGetInfo(g->grid)->threshold)
-    PetscCall(DMCreateGlobalVector(ItGridGetInfo(g->grid)->da, &g->inflow));
+  if (!g->faces) {
+    PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
+    PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
+  }
+  if (g->p_local) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(DMCreateLocalVector(info->da, &g->p_local));
+  if (info->threshold) PetscCall(DMCreateGlobalVector(info->da, &g->inflow));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   PetscCall(PetscMalloc1(ng, &g->lnp));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 2.0 * (PetscReal)ng * sizeof(PetscScalar)); /* p_local, lnp */
@@ -361,13 +370,31 @@ PetscErrorCode ItDiagRelease(ItDiag g) {
   PetscInt ng;
 
   PetscFunctionBegin;
-  if (!g->faces) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
+  if (!g->p_local) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecGetLocalSize(g->p_local, &ng));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, -2.0 * (PetscReal)ng * sizeof(PetscScalar));
   PetscCall(PetscFree(g->lnp));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
-  PetscCall(ItFacesDestroy(&g->faces));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The solver's faces (of the same grid and model) in place of the
+   diagnostics' own while the solver holds them, when the model does not
+   depend on time (the faces are then the same at every time, bit for bit):
+   the diagnostics' own set is freed (2-D 32 bytes per unknown, 5-D 80).
+   NULL: no faces held (the solver is about to free its own, or has not
+   made them yet); the diagnostics compute their own again at their next
+   evaluation, if it comes first. Elsewhere nothing changes. Not
+   collective. */
+PetscErrorCode ItDiagShareFaces(ItDiag g, ItFaces faces) {
+  PetscFunctionBegin;
+  if (faces && ItModelGetTimeDependence(g->model) != IT_TIME_INDEPENDENT)
+    PetscFunctionReturn(PETSC_SUCCESS);
+  if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
+  g->faces  = faces;
+  g->shared = (PetscBool)(faces != NULL);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -581,7 +608,7 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
   c[a]--;
   K = lo[off] * pc * inv_h;
   local[S_RATE] += K;
-  local[S_REFRACTORY] += K * info->refractory[a];
+  if (!g->refractory) local[S_REFRACTORY] += K * info->refractory[a]; /* stationary: ν τ_ref */
   if (!(pc > 0 && lo[off] > 0 && hi[off] > 0)) return;
   local[S_FLOW + a] += K * PetscLogReal(lo[off] / hi[off]);
   local[S_EP + a] += K * PetscLogReal(lo[off] / hi[off]);
@@ -594,6 +621,30 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
     local[g->sensor[a] ? S_INFO_X : S_INFO_Y] -= K * phi;
   }
   if (g->lnref && g->lnref[o] > PETSC_MIN_REAL) local[S_KL_RATE] -= K * (g->lnp[o] - g->lnref[o]);
+}
+
+/* The threshold past the last cell c (ghosted offset o) along axis a under
+   -fp_order 4: the last cell's divergence already holds the departure K, and
+   the cell-centred flows reach the threshold, so only the rate, the
+   refractory mass and the departure's system entropy, moved from Π_a to the
+   reset's Π (doc/physics.md §8.3), are added here. */
+static void ItDiagThresholdFourth(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
+                                  const PetscScalar *pl, PetscReal local[]) {
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscReal  *lo, pc = PetscRealPart(pl[o]);
+  PetscInt          off;
+  PetscReal         K;
+
+  (void)ItFacesGetAxis(g->faces, a, &lo, NULL, NULL, NULL);
+  c[a]++;
+  off = ItFPFaceOffset(g->grid, a, c);
+  c[a]--;
+  K = lo[off] * pc / info->h[a];
+  local[S_RATE] += K;
+  if (!g->refractory) local[S_REFRACTORY] += K * info->refractory[a]; /* stationary: ν τ_ref */
+  if (!(pc > 0)) return;
+  local[S_EP + a] -= K * g->lnp[o];
+  local[S_RESET] += K * g->lnp[o];
 }
 
 /* The arrivals of the reset jumps: cell c gains (R p)_c (the inflow, every
@@ -609,7 +660,11 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
   while (info->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
-  PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
+  if (g->refractory) { /* the compartment re-injects what crossed τ_ref before */
+    PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
+    PetscCall(VecScale(g->inflow, g->reinjection));
+  } else
+    PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
   PetscCall(VecGetArrayRead(g->inflow, &in));
   ItGridForOwned(grid, c, l) {
     const PetscInt  o = ItGridGhostedOffset(grid, c);
@@ -685,6 +740,9 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
     (void)l;
+    for (PetscInt a = 0; a < info->dim; a++)
+      if (c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
+        ItDiagThresholdFourth(g, a, c, o, pl, local);
     if (g->lnp[o] == PETSC_MIN_REAL) continue;
     for (PetscInt a = 0; a < info->dim; a++) {
       const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl));
@@ -755,7 +813,7 @@ static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
   }
   if (grid_info->threshold) {
     value[col->firing_rate]              = sum[S_RATE];
-    value[col->refractory_mass]          = sum[S_REFRACTORY];
+    value[col->refractory_mass]          = g->refractory ? g->held : sum[S_REFRACTORY];
     value[col->entropy_production_reset] = sum[S_RESET];
     ep += sum[S_RESET];
   }
@@ -878,6 +936,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
   g->t        = t;
   g->p_global = p;
+  PetscCall(ItRefractoryQuery(p, &g->refractory));
+  if (g->refractory) PetscCall(ItRefractoryGet(g->refractory, t, &g->reinjection, NULL, &g->held));
   PetscCall(DMGlobalToLocalBegin(info->da, p, INSERT_VALUES, g->p_local));
   PetscCall(DMGlobalToLocalEnd(info->da, p, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
@@ -1082,7 +1142,7 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   PetscCall(PetscFree(g->lnref));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
-  PetscCall(ItFacesDestroy(&g->faces));
+  if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
   PetscCall(PetscFree(g));
   *diag = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

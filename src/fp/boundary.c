@@ -44,8 +44,9 @@ PetscErrorCode ItFPResetCreate(ItGrid grid, Mat *R) {
 }
 
 /* R from the threshold faces' coefficients lo[a] (the face past the last
-   cell along every threshold_reset axis a). Collective. */
-PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], Mat R) {
+   cell along every threshold_reset axis a; delayed: only the axes without a
+   refractory time). Collective. */
+PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool delayed, Mat R) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscFunctionBegin;
   PetscCall(MatZeroEntries(R));
@@ -53,6 +54,7 @@ PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], Mat R) {
     PetscInt  k;
     PetscReal w;
     if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+    if (delayed && info->refractory[a] > 0) continue;
     ItGridResetCells(grid, a, &k, &w);
     ItGridForOwned(grid, c, l) {
       PetscInt    col, row[2];
@@ -145,4 +147,14 @@ PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
     if (info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) held += rate[a] * info->refractory[a];
   PetscCall(VecScale(p, 1 / (1 + held)));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether face `face` (between cells face - 1 and face) of an axis of n cells
+   with this boundary kind takes the fourth-order stencil (-fp_order 4): on a
+   periodic axis every face (the DMDA's ghosts wrap), else those whose four
+   cells face - 2 .. face + 1 lie inside the box (the two faces next to a wall
+   or a threshold fall back to Scharfetter–Gummel). Not collective. */
+PetscBool ItFPFourthFace(ItBoundaryKind kind, PetscInt face, PetscInt n) {
+  if (kind == IT_BOUNDARY_PERIODIC) return PETSC_TRUE;
+  return (PetscBool)(face >= 2 && face <= n - 2);
 }

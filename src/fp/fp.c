@@ -43,7 +43,8 @@ struct _p_ItFaces {
      diffusion, and the point (the face, or the cell whose diffusion fails) */
   PetscInt  bad_axis;
   PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
-  Mat       reset; /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
+  Mat       reset;   /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
+  PetscBool delayed; /* R leaves out the axes with a refractory time (a transient's compartment) */
 };
 
 /* What fails at a bad face. */
@@ -97,11 +98,6 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->order      = info->order_fp;
   f->peclet     = info->peclet;
   f->resolution = info->resolution;
-  for (PetscInt a = 0; a < d; a++)
-    PetscCheck(f->order == 2 || info->boundary[a] == IT_BOUNDARY_WALL, info->comm,
-               PETSC_ERR_USER_INPUT,
-               "-fp_order 4 has walls only; the %s boundary of %s needs -fp_order 2",
-               ItGridBoundaryName(info->boundary[a]), ItModelGetVariableName(model, a));
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = info->nlocal / info->xm[a] * (info->xm[a] + 1);
@@ -323,7 +319,11 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     w[0] = w[3] = 0;
     w[1]        = f->lo[a][off];
     w[2]        = -f->hi[a][off];
-    if (face < 2 || face > n - 2 || (w[1] == 0 && w[2] == 0)) continue;
+    if (face == n && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
+      w[2] = 0; /* no cell beyond */
+    /* the two faces next to a wall or a threshold are Scharfetter–Gummel's; a periodic axis'
+       stencil wraps through the DMDA's ghosts (ItFPFourthFace, src/fp/boundary.c) */
+    if (!ItFPFourthFace(info->boundary[a], face, n) || (w[1] == 0 && w[2] == 0)) continue;
     {
       /* the face's drift and diffusion: the mean of the two cells' would do;
          the Péclet number only sets the blend */
@@ -432,7 +432,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
   if (!f->level) PetscCall(ItFacesCheck(f));
-  if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->reset));
+  if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
   f->computed = PETSC_TRUE;
   f->state++;
@@ -884,6 +884,10 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
     const PetscInt  xs = info->xs[a], xm = info->xm[a], n = info->n[a];
     const PetscReal h   = info->h[a];
     PetscReal       sum = 0, *g, *lnD; /* D p and ln D along a pencil */
+    /* a periodic axis has no end (its ghosts wrap); a threshold's last cell counts, the cell
+       beyond holding -p_{n-1} (p vanishes linearly at the threshold) */
+    const PetscBool periodic  = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
+    const PetscBool threshold = (PetscBool)(info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET);
 
     PetscCall(PetscMalloc2(xm + 4, &g, xm + 4, &lnD));
     ItGridForOwned(grid, c, l) {
@@ -897,9 +901,12 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
       for (PetscInt k = 0; k < xm + 4; k++) {
         const PetscInt cell = xs - 2 + k;
         PetscReal      p    = 0;
-        if (cell >= 0 && cell < n) {
+        if (periodic || (cell >= 0 && cell < n)) {
           c[a] = cell;
           p    = PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
+        } else if (threshold && cell == n) {
+          c[a] = n - 1;
+          p    = -PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
         }
         g[k]   = f->D[k * d + a] * p;
         lnD[k] = f->D[k * d + a] > 0 ? PetscLogReal(f->D[k * d + a]) : 0;
@@ -907,11 +914,12 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
       for (PetscInt k = 2; k < xm + 2; k++) {
         const PetscInt cell = xs - 2 + k;
         PetscReal      J, F;
-        if (cell == 0 || cell == n - 1) continue;
+        if (!periodic && (cell == 0 || (cell == n - 1 && !threshold))) continue;
         c[a] = cell;
         J    = f->A[k * d + a] * PetscRealPart(pl[ItGridGhostedOffset(grid, c)]) -
-            ItFPDifference(g, k, cell, n, h);
-        F = f->A[k * d + a] / f->D[k * d + a] - ItFPDifference(lnD, k, cell, n, h);
+            ItFPDifference(g, k, periodic ? 2 : cell, periodic ? n + 4 : n, h);
+        F = f->A[k * d + a] / f->D[k * d + a] -
+            ItFPDifference(lnD, k, periodic ? 2 : cell, periodic ? n + 4 : n, h);
         sum += J * F;
       }
       c[a] = xs;
@@ -1047,6 +1055,20 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
    assembled with the faces. */
 Mat ItFacesGetReset(ItFaces faces) {
   return faces->reset;
+}
+
+/* delayed: R re-injects only along the axes without a refractory time (a
+   transient holds the others' outflux in its compartment, src/fp/refractory.c);
+   set before the faces are first computed. Not collective. */
+PetscErrorCode ItFacesSetDelayedReset(ItFaces faces, PetscBool delayed) {
+  PetscFunctionBegin;
+  faces->delayed  = delayed;
+  faces->computed = PETSC_FALSE; /* R is reassembled with the next computation */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool ItFacesGetDelayedReset(ItFaces faces) {
+  return faces->delayed;
 }
 
 /* How wide the cells are against the drift where the fourth-order fluxes

@@ -269,8 +269,12 @@ static PetscErrorCode ItGridCreateMatrixDA(ItGrid g, const PetscInt n[]) {
   PetscCall(DMDASetSizes(g->da_matrix, n[0], n[1], n[2]));
   PetscCall(DMDASetNumProcs(g->da_matrix, m[0], m[1], m[2]));
   PetscCall(DMDASetOwnershipRanges(g->da_matrix, range[0], range[1], range[2]));
-  PetscCall(
-      DMDASetBoundaryType(g->da_matrix, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE));
+  {
+    DMBoundaryType bt[3]; /* a periodic axis' matrix wraps as its operator does */
+    PetscCall(DMDAGetInfo(g->info.da, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &bt[0],
+                          &bt[1], &bt[2], NULL));
+    PetscCall(DMDASetBoundaryType(g->da_matrix, bt[0], bt[1], bt[2]));
+  }
   PetscCall(DMDASetDof(g->da_matrix, g->info.dof));
   PetscCall(DMDASetStencilType(g->da_matrix, DMDA_STENCIL_STAR));
   PetscCall(DMDASetStencilWidth(g->da_matrix, 1));

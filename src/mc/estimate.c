@@ -525,6 +525,7 @@ static void ItMCPackBatch(ItMC mc, PetscInt batch, PetscBool pack, PetscMPIInt c
     for (PetscInt k = b * B - mc->first; k < k1; k++) {
       PetscInt    cl, ch;
       PetscMPIInt r[2];
+      if (ItMCHeld(mc, k, mc->t)) continue; /* refractory: not in the density */
       ItMCBinPlanes(grid, mc->x[(d - 1) * mc->nlocal + k], &cl, &ch);
       r[0] = mc->plane_rank[cl];
       r[1] = mc->plane_rank[ch];
@@ -604,10 +605,12 @@ static void ItMCBinSlab(ItMC mc, PetscInt n, const PetscReal x[]) {
 
 /* The moments of the particles at mc->t, about the centre of the box. */
 typedef struct {
-  PetscReal  N;                     /* particles */
-  PetscReal  bn[IT_MC_MAX_BATCHES]; /* particles per batch */
-  PetscReal  centre[IT_MAX_DIM];    /* of the box */
-  PetscReal  mean[IT_MAX_DIM];      /* about the centre */
+  PetscReal N;                     /* particles */
+  PetscReal bn[IT_MC_MAX_BATCHES]; /* particles per batch */
+  /* of them not refractory (the positions' moments; N and bn without a refractory time) */
+  PetscReal  Na, bna[IT_MC_MAX_BATCHES];
+  PetscReal  centre[IT_MAX_DIM]; /* of the box */
+  PetscReal  mean[IT_MAX_DIM];   /* about the centre */
   PetscReal  cov[IT_MAX_DIM * IT_MAX_DIM];
   PetscReal *batch_cov; /* nbatch covariances */
 } ItMCMoments;
@@ -683,7 +686,7 @@ static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscIn
     PetscReal sx = 0, sm = 0, sm2 = 0, sw = 0, sw2 = 0;
     for (PetscInt k = k0; k < k1; k++) {
       const PetscReal m = medium[k], w = m - prev[k];
-      sx += x[k] - mo->centre[i];
+      if (!ItMCHeld(mc, k, mc->t)) sx += x[k] - mo->centre[i];
       sm += m;
       sm2 += m * m;
       sw += w;
@@ -703,21 +706,27 @@ static void ItMCAddMeanSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, PetscIn
       s[3 + 5 * d] += w;
       s[4 + 5 * d] += w * w;
     }
+  if (mc->release)
+    for (PetscInt k = k0; k < k1; k++) s[5 + 5 * d] += !ItMCHeld(mc, k, mc->t);
 }
 
 /* Pass 1 over the particles: counts per batch, the means and the medium
    entropy columns. Collective. */
 static PetscErrorCode ItMCMeanPass(ItMC mc, ItMCMoments *mo) {
   const ItGridInfo *info = ItGridGetInfo(mc->grid);
-  const PetscInt    d = info->dim, q = 1 + 5 * d + (mc->spikes ? 4 : 0);
+  const PetscInt    d = info->dim, q = 1 + 5 * d + (mc->spikes ? 4 : 0) + (mc->release ? 1 : 0);
   PetscReal        *total, *batch;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc2(q, &total, mc->nbatch * q, &batch));
   PetscCall(ItMCSumParticles(mc, mo, q, ItMCAddMeanSums, total, batch));
-  for (PetscInt b = 0; b < mc->nbatch; b++) mo->bn[b] = batch[b * q];
+  for (PetscInt b = 0; b < mc->nbatch; b++) {
+    mo->bn[b]  = batch[b * q];
+    mo->bna[b] = mc->release ? batch[b * q + q - 1] : mo->bn[b];
+  }
+  mo->Na = mc->release ? total[q - 1] : mo->N;
   for (PetscInt i = 0; i < d; i++) {
-    mo->mean[i] = total[1 + i] / mo->N;
+    mo->mean[i] = total[1 + i] / mo->Na;
     PetscCheck(
         !PetscIsInfOrNanReal(mo->mean[i]), mc->comm, PETSC_ERR_NOT_CONVERGED,
         "the Monte Carlo particles diverged (mean of %s is not finite at t = %g): reduce -mc_dt",
@@ -741,7 +750,7 @@ static void ItMCCovarianceOf(PetscInt d, const PetscReal s[], PetscReal n, Petsc
 static void ItMCSetMomentColumns(ItMC mc, const ItMCMoments *mo, const PetscReal total[]) {
   const ItGridInfo *info = ItGridGetInfo(mc->grid);
   const PetscInt    d = info->dim, P = d * (d + 1) / 2;
-  const PetscReal   N     = mo->N;
+  const PetscReal   N     = mo->Na;
   PetscReal        *value = mc->value, *se = mc->stderr_;
 
   for (PetscInt i = 0, q = 0, kc = 0; i < d; i++)
@@ -772,6 +781,7 @@ static void ItMCAddCovarianceSums(ItMC mc, const ItMCMoments *mo, PetscInt k0, P
 
   for (PetscInt k = k0; k < k1; k++) {
     PetscReal c[IT_MAX_DIM];
+    if (ItMCHeld(mc, k, mc->t)) continue; /* refractory: not in the density */
     for (PetscInt i = 0; i < d; i++) {
       c[i] = mc->x[i * mc->nlocal + k] - mo->centre[i] - mo->mean[i];
       s[i] += c[i];
@@ -795,11 +805,11 @@ static PetscErrorCode ItMCCovariancePass(ItMC mc, ItMCMoments *mo) {
   PetscFunctionBegin;
   PetscCall(PetscMalloc2(q, &total, mc->nbatch * q, &batch));
   PetscCall(ItMCSumParticles(mc, mo, q, ItMCAddCovarianceSums, total, batch));
-  ItMCCovarianceOf(d, total, mo->N, mo->cov);
+  ItMCCovarianceOf(d, total, mo->Na, mo->cov);
   ItMCSetMomentColumns(mc, mo, total);
   PetscCall(PetscMalloc1(mc->nbatch * d * d, &mo->batch_cov));
   for (PetscInt b = 0; b < mc->nbatch; b++)
-    ItMCCovarianceOf(d, &batch[b * q], mo->bn[b], &mo->batch_cov[b * d * d]);
+    ItMCCovarianceOf(d, &batch[b * q], mo->bna[b], &mo->batch_cov[b * d * d]);
   PetscCall(PetscFree2(total, batch));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1063,6 +1073,7 @@ PetscErrorCode ItMCDestroy(ItMC *mcp) {
   if (!mc) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree3(mc->x, mc->medium, mc->medium_prev));
   PetscCall(PetscFree2(mc->spikes, mc->spikes_prev));
+  PetscCall(PetscFree(mc->release));
   if (mc->fft_plan_forward) fftw_destroy_plan((fftw_plan)mc->fft_plan_forward);
   if (mc->fft_plan_backward) fftw_destroy_plan((fftw_plan)mc->fft_plan_backward);
   if (mc->fft_data) fftw_free(mc->fft_data);

@@ -438,6 +438,7 @@ static PetscErrorCode ItMCDistribute(ItMC mc) {
   const ItGridInfo *info = ItGridGetInfo(mc->grid);
   if (info->threshold)
     PetscCall(PetscCalloc2(mc->nlocal + 1, &mc->spikes, mc->nlocal + 1, &mc->spikes_prev));
+  if (mc->refractory_axis >= 0) PetscCall(PetscCalloc1(mc->nlocal + 1, &mc->release));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -450,12 +451,6 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
   PetscInt          nbw;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
-    PetscCheck(info->refractory[i] == 0, info->comm, PETSC_ERR_USER_INPUT,
-               "a refractory time (%g on %s): the Monte Carlo re-injects at once; set it to 0 "
-               "(-%s_tau_ref 0 or -refractory_%s 0)",
-               (double)info->refractory[i], ItModelGetVariableName(model, i),
-               ItModelGetTypeName(model), ItModelGetVariableName(model, i));
   /* the medium entropy along paths uses the full force; with odd variables the
      solver's entropy flow uses the irreversible one (doc/physics.md 3b) */
   for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
@@ -464,11 +459,22 @@ PetscErrorCode ItMCCreate(ItGrid grid, ItModel model, ItDiag diag, PetscReal t_f
                "use the full force); drop -parity",
                ItModelGetVariableName(model, i));
   PetscCall(PetscNew(&mc));
-  mc->comm     = info->comm;
-  mc->grid     = grid;
-  mc->model    = model;
-  mc->diag     = diag;
-  mc->override = -1;
+  mc->comm            = info->comm;
+  mc->grid            = grid;
+  mc->model           = model;
+  mc->diag            = diag;
+  mc->override        = -1;
+  mc->refractory_axis = -1;
+  for (PetscInt i = 0; i < ItModelGetDimension(model); i++)
+    if (info->boundary[i] == IT_BOUNDARY_THRESHOLD_RESET && info->refractory[i] > 0) {
+      PetscCheck(mc->refractory_axis < 0, info->comm, PETSC_ERR_USER_INPUT,
+                 "refractory times on two threshold_reset axes (%s and %s): the Monte Carlo "
+                 "holds one; set one of them to 0 (-refractory_<var> 0)",
+                 ItModelGetVariableName(model, mc->refractory_axis),
+                 ItModelGetVariableName(model, i));
+      mc->refractory_axis = i;
+      mc->tau_ref         = info->refractory[i];
+    }
   PetscCall(ItModelWorkCreate(model, &mc->work));
   PetscCallMPI(MPI_Comm_rank(mc->comm, &mc->rank));
   PetscCallMPI(MPI_Comm_size(mc->comm, &mc->size));
@@ -595,6 +601,35 @@ static PetscErrorCode ItMCSampleDensity(ItMC mc, Vec p0) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The refractory particles at t = 0: what the initial grid density p0 lacks
+   of mass 1 (the stationary density's ν τ_ref; none for a Gaussian or a
+   density of mass 1), as the Fokker–Planck transient's compartment holds it
+   (src/fp/refractory.c): a particle is refractory with that probability
+   (its own uniform, Philox purpose 3), at the reset, released uniformly over
+   the next τ_ref (having fired at a constant rate over the last). Collective. */
+static PetscErrorCode ItMCInitialRefractory(ItMC mc, Vec p0) {
+  const PetscInt a    = mc->refractory_axis;
+  PetscReal      held = 0;
+
+  PetscFunctionBegin;
+  if (p0) {
+    PetscScalar sum;
+    PetscCall(VecSum(p0, &sum));
+    held = 1 - PetscRealPart(sum) * ItGridGetInfo(mc->grid)->cell_volume;
+    if (held < 1e-12) held = 0;
+  }
+  for (PetscInt k = 0; k < mc->nlocal; k++) {
+    PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW];
+    mc->release[k] = PETSC_MIN_REAL;
+    if (!(held > 0)) continue;
+    ItMCNormals(mc->seed, mc->first + k, 0, 3, 1, z, u);
+    if (u[0] >= held) continue;
+    mc->release[k]            = mc->tau_ref * u[0] / held;
+    mc->x[a * mc->nlocal + k] = ItGridGetInfo(mc->grid)->reset[a];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The particles at t = 0, sampled from the initial density of `run`: a
    Gaussian initial density (-init gaussian) is drawn directly from
    N(-init_mean, -init_cov) (the same defaults as ItInitGaussian), otherwise
@@ -617,6 +652,7 @@ PetscErrorCode ItMCInitialize(ItMC mc, PetscBool gaussian, Vec p0) {
     PetscCall(PetscArrayzero(mc->spikes, mc->nlocal));
     PetscCall(PetscArrayzero(mc->spikes_prev, mc->nlocal));
   }
+  if (mc->release) PetscCall(ItMCInitialRefractory(mc, gaussian ? NULL : p0));
   mc->t      = 0;
   mc->t_prev = 0;
   mc->step   = 0;
@@ -636,6 +672,7 @@ typedef struct {
   PetscReal *sigma;                  /* sqrt(2 D_i h) */
   PetscReal *xw, *Aw, *Dm, *Dp;      /* ItMCForce's shifted points (non-additive noise) */
   PetscReal *crossed;                /* threshold_reset rows: 1 where the step crossed, else 0 */
+  PetscReal *held;                   /* one row: 1 where the particle is refractory this step */
   void      *mem;
 } ItMCWork;
 
@@ -653,7 +690,7 @@ static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
   w->avx512 = PETSC_FALSE;
 #endif
   /* 64-byte aligned rows (T is a multiple of 8) */
-  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (4 + 21 * d) + 64, &w->mem));
+  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (5 + 21 * d) + 64, &w->mem));
   wrow = (uint64_t *)(((uintptr_t)w->mem + 63) & ~(uintptr_t)63);
   for (int j = 0; j < 4; j++) w->word[j] = wrow + j * T;
   row        = (PetscReal *)(wrow + 4 * T);
@@ -674,6 +711,7 @@ static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
   w->Dp      = (row += d * T);
   w->sigma   = (row += d * T);
   w->crossed = (row += d * T);
+  w->held    = (row += d * T);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -827,6 +865,7 @@ static PetscInt ItMCThreshold(ItMC mc, PetscInt i, PetscInt64 step, PetscInt64 f
   for (PetscInt k = 0; k < n; k++) {
     const PetscReal u = ((double)(w->word[0][k] >> 11) + 0.5) * 0x1.0p-53;
     crossed[k]        = 0;
+    if (w->held[k] != 0) continue; /* refractory: held at the reset */
     if (xn[k] >= th)
       crossed[k] = 1 + (xn[k] - th) / (xn[k] - x[k]);
     else if (u < PetscExpReal(-(th - x[k]) * (th - xn[k]) / (D[k] * h)))
@@ -872,6 +911,8 @@ static PetscErrorCode ItMCReset(ItMC mc, PetscInt i, PetscInt64 step, PetscInt k
     if (crossed[k] != 0) {
       x[k] = info->reset[i];
       mc->spikes[k0 + k] += 1;
+      /* refractory until τ_ref after the crossing, (crossed - 1) h before the step's end */
+      if (i == mc->refractory_axis) mc->release[k0 + k] = t - (crossed[k] - 1) * h + mc->tau_ref;
     }
   PetscCall(ItMCEvaluateTile(mc, t, n, w));
   ItMCPhilox(w->avx512, (uint64_t)mc->seed, (uint64_t)(mc->first + k0), (uint64_t)step, 2, n,
@@ -880,7 +921,7 @@ static PetscErrorCode ItMCReset(ItMC mc, PetscInt i, PetscInt64 step, PetscInt k
     PetscReal z0, z1;
     xr[k] = x[k];
     Fr[k] = w->F[i * T + k];
-    if (crossed[k] == 0) continue;
+    if (crossed[k] == 0 || i == mc->refractory_axis) continue; /* refractory: stays */
     ItMCBoxMuller(w->word[1][k], w->word[2][k], &z0, &z1);
     {
       const PetscReal rh = (crossed[k] - 1) * h;
@@ -903,6 +944,22 @@ static void ItMCWrapRow(PetscInt n, PetscReal lo, PetscReal hi, PetscReal x[]) {
       PetscReal y = PetscFmodReal(x[k] - lo, L);
       if (y < 0) y += L;
       x[k] = lo + y;
+    }
+}
+
+/* The refractory particles of a step from ts of length hs (release more
+   than hs/2 ahead: rounded to the nearest step's start) stay where they are
+   along the refractory axis (w->held marks them; the other variables move). */
+static void ItMCHoldRefractory(ItMC mc, PetscInt k0, PetscInt n, PetscReal ts, PetscReal hs,
+                               ItMCWork *w) {
+  const PetscInt a = mc->refractory_axis, T = w->T;
+
+  for (PetscInt k = 0; k < n; k++) w->held[k] = 0;
+  if (a < 0) return;
+  for (PetscInt k = 0; k < n; k++)
+    if (mc->release[k0 + k] - ts > 0.5 * hs) {
+      w->held[k]       = 1;
+      w->xn[a * T + k] = w->x[a * T + k];
     }
 }
 
@@ -943,6 +1000,7 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
         out[i] = ItMCKernelWeak2(n, hs, info->lo[i], info->hi[i], &w->x[i * T], &w->A[i * T],
                                  &w->An[i * T], &w->dW[i * T], &w->xn[i * T]);
     }
+    ItMCHoldRefractory(mc, k0, n, t0 + (PetscReal)s * h, hs, w);
     for (PetscInt i = 0; i < d; i++) {
       if (info->boundary[i] == IT_BOUNDARY_PERIODIC) out[i] = 0; /* wrapped after the step */
       if (info->boundary[i] != IT_BOUNDARY_THRESHOLD_RESET) continue;

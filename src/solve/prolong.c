@@ -1,6 +1,6 @@
 /* The multigrid's prolongation applied matrix-free: the cell-centred
    multilinear interpolation of src/solve/mg.c (weights 3/4 and 1/4 per axis,
-   all of the parent next to a wall), as a MatShell whose product and
+   all of the parent next to a wall, wrapping on a periodic axis), as a MatShell whose product and
    transposed product (the restriction) loop over the fine grid's owned cells
    and read or add into the coarse level's ghosted array. It holds no entries:
    an assembled prolongation keeps 2^d of them a fine row (12 bytes each, 64
@@ -28,10 +28,10 @@ typedef struct {
 } ItProlong;
 
 /* The rows' factors along each axis: a fine cell takes 3/4 of its parent and
-   1/4 of the parent's neighbour on its side, or all of its parent next to a
-   wall (weight 0 for the missing neighbour, which points at the parent).
-   start, span: the ghosted coarse box; the storage offset is linear in the
-   cell, so an axis' share is (cell - start) times its stride. */
+   1/4 of the parent's neighbour on its side (across the seam of a periodic
+   axis), or all of its parent next to a wall (weight 0 for the missing neighbour, which points at
+   the parent). start, span: the ghosted coarse box; the storage offset is linear in the cell, so an
+   axis' share is (cell - start) times its stride. */
 static PetscErrorCode ItMGProlongTables(ItProlong *P, const PetscInt start[],
                                         const PetscInt span[]) {
   const ItGrid fine = P->fine, coarse = P->coarse;
@@ -48,9 +48,12 @@ static PetscErrorCode ItMGProlongTables(ItProlong *P, const PetscInt start[],
     PetscCall(PetscMalloc2(2 * ItGridGetInfo(fine)->xm[a], &P->offset[a],
                            2 * ItGridGetInfo(fine)->xm[a], &P->weight[a]));
     for (PetscInt i = 0; i < ItGridGetInfo(fine)->xm[a]; i++) {
-      const PetscInt  c = ItGridGetInfo(fine)->xs[a] + i, parent = c / 2, side = c % 2 ? 1 : -1;
+      const PetscInt c = ItGridGetInfo(fine)->xs[a] + i, parent = c / 2, side = c % 2 ? 1 : -1;
+      /* a periodic axis has no end: the neighbour across its seam is a ghost of the
+         periodic coarse DMDA (index -1 or n) */
       const PetscBool inside =
-          (PetscBool)(parent + side >= 0 && parent + side < ItGridGetInfo(coarse)->n[a]);
+          (PetscBool)(ItGridGetInfo(fine)->boundary[a] == IT_BOUNDARY_PERIODIC ||
+                      (parent + side >= 0 && parent + side < ItGridGetInfo(coarse)->n[a]));
       P->offset[a][2 * i]     = (parent - start[a]) * stride;
       P->offset[a][2 * i + 1] = (parent + (inside ? side : 0) - start[a]) * stride;
       P->weight[a][2 * i]     = inside ? 0.75 : 1;

@@ -106,6 +106,8 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
   s->progress         = 0;
   s->checkpoint_every = 0;
   s->checkpoint_wall  = 0;
+  s->share_faces      = NULL;
+  s->share_ctx        = NULL;
   PetscOptionsBegin(comm, NULL, "Solve options", "ItSolve");
   PetscCall(PetscOptionsReal("-t_final", "final time", NULL, s->t_final, &s->t_final, NULL));
   PetscCall(PetscOptionsReal("-output_every",
@@ -169,6 +171,31 @@ static PetscErrorCode ItSolveCheckFaces(ItFaces faces, PetscReal t, PetscInt dim
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A refractory time (doc/physics.md §8.2), checked before anything is
+   written: one variable, and a fixed step (-ts_adapt_type none) no longer
+   than it (each step re-injects what crossed at least τ_ref before; an
+   adaptive step is bounded by it). Collective. */
+static PetscErrorCode ItSolveCheckRefractory(ItGrid grid, ItModel model) {
+  const ItGridInfo *info      = ItGridGetInfo(grid);
+  char              adapt[64] = "";
+  PetscReal         dt;
+  PetscBool         set, set_adapt;
+
+  PetscFunctionBegin;
+  PetscCall(ItRefractoryCheck(grid, model));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_adapt_type", adapt, sizeof(adapt), &set_adapt));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &dt, &set));
+  if (!set || !set_adapt || strcmp(adapt, "none")) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt a = 0; a < info->dim; a++)
+    PetscCheck(info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET || dt <= info->refractory[a] ||
+                   info->refractory[a] == 0,
+               info->comm, PETSC_ERR_USER_INPUT,
+               "-ts_dt %g is longer than the refractory time %g (each step re-injects what "
+               "crossed the threshold at least one refractory time before): give -ts_dt <= %g",
+               (double)dt, (double)info->refractory[a], (double)info->refractory[a]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The operator the solve will use, checked before anything is written: at
    t = 0, in the middle of every schedule segment before t_final and at
    t_final, and its fastest rate against t_final. Collective. */
@@ -179,6 +206,7 @@ PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSetti
   PetscInt          axis = 0;
 
   PetscFunctionBegin;
+  PetscCall(ItSolveCheckRefractory(grid, model));
   PetscCall(ItFacesCreate(grid, model, &faces));
   PetscCall(ItSolveCheckFaces(faces, 0, info->dim, fastest));
   for (PetscReal t = ItModelNextSwitch(model, 0); t < s->t_final; t = ItModelNextSwitch(model, t))
@@ -291,6 +319,13 @@ typedef struct {
   PetscBool          tainted;     /* a step was accepted after a short stage solve */
   KSPConvergedReason reason;      /* of the last failed or short one */
   PetscReal          residual;    /* its relative true residual (0: not computed) */
+  /* a refractory time (doc/physics.md §8.2): the outflux's history, the
+     re-injection's density per unit rate, and the mass that grid and
+     compartment keep together */
+  ItRefractory refractory;
+  Vec          reset_shape;
+  PetscReal    mass0;
+  ItGrid       grid;
 } ItSolveStage;
 
 /* The operator at time t: the fine faces through their one writer (the
@@ -299,6 +334,42 @@ static PetscErrorCode ItSolveStageSetTime(ItSolveStage *st, PetscReal t) {
   PetscFunctionBegin;
   PetscCall(ItFPSetTime(st->fp, t));
   PetscCall(ItMGSetTime(st->mg, t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* F += sign ν_in(t) r: the re-injection of what crossed the threshold
+   τ_ref before t, a source known from the history (every step is at most
+   τ_ref long, so t - τ_ref is never past the last accepted step). */
+static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, PetscReal sign,
+                                              Vec F) {
+  PetscReal inflow;
+
+  PetscFunctionBegin;
+  if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItRefractoryGet(st->refractory, t, &inflow, NULL, NULL));
+  if (inflow != 0) PetscCall(VecAXPY(F, sign * inflow, st->reset_shape));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The state at the end of an accepted step t into the history: the rate
+   ν(t) through the threshold, and the cumulative outflux
+   Q(t) = mass0 - M(t) + Q(t - τ_ref), the mass that left the grid (its
+   mass M) less what came back: grid and compartment keep mass0 to
+   round-off. Collective. */
+static PetscErrorCode ItSolveRefractoryRecord(ItSolveStage *st, ItGrid grid, PetscReal t, Vec p) {
+  PetscReal   rate[IT_MAX_DIM], injected;
+  PetscScalar sum;
+
+  PetscFunctionBegin;
+  if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
+  if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
+  PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
+  PetscCall(ItRefractoryGet(st->refractory, t, NULL, &injected, NULL));
+  PetscCall(VecSum(p, &sum));
+  PetscCall(
+      ItRefractoryPush(st->refractory, t,
+                       st->mass0 - PetscRealPart(sum) * ItGridGetInfo(grid)->cell_volume + injected,
+                       rate[ItRefractoryGetAxis(st->refractory)]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -311,6 +382,7 @@ static PetscErrorCode ItSolveIFunction(TS ts, PetscReal t, Vec p, Vec pdot, Vec 
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItFPApply(st->fp, p, F));
   PetscCall(VecAYPX(F, -1.0, pdot));
+  PetscCall(ItSolveRefractorySource(st, t, -1.0, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -322,6 +394,7 @@ static PetscErrorCode ItSolveRHSFunction(TS ts, PetscReal t, Vec p, Vec F, void 
   (void)ts;
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItFPApply(st->fp, p, F));
+  PetscCall(ItSolveRefractorySource(st, t, 1.0, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -639,14 +712,6 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscReal         rtol;
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < info->dim; a++)
-    PetscCheck(info->refractory[a] == 0, info->comm, PETSC_ERR_USER_INPUT,
-               "a refractory time (%g on %s) holds for the stationary state only; the time "
-               "stepper re-injects at once: set it to 0 (-%s_tau_ref 0 or "
-               "-refractory_%s 0)",
-               (double)info->refractory[a], ItModelGetVariableName(ItFPGetModel(st->fp), a),
-               ItModelGetTypeName(ItFPGetModel(st->fp)),
-               ItModelGetVariableName(ItFPGetModel(st->fp), a));
   PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
   PetscCall(TSCreate(info->comm, &ts));
@@ -682,6 +747,21 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
         TSSetTolerances(ts, atol * s->tolerance_factor, NULL, rtol * s->tolerance_factor, NULL));
   }
   PetscCall(ItSolveMethodKind(ts, &implicit, &st->correct));
+  if (st->refractory) { /* the grid alone does not keep its mass; steps at most τ_ref */
+    TSAdapt   adapt;
+    PetscReal hmin, hmax, dt;
+    PetscBool none;
+    st->correct = PETSC_FALSE;
+    PetscCall(TSGetAdapt(ts, &adapt));
+    PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
+    PetscCall(TSAdaptGetStepLimits(adapt, &hmin, &hmax));
+    if (!none) { /* a fixed step is checked against τ_ref by ItSolveTransient */
+      PetscCall(
+          TSAdaptSetStepLimits(adapt, hmin, PetscMin(hmax, ItRefractoryGetTime(st->refractory))));
+      PetscCall(TSGetTimeStep(ts, &dt));
+      PetscCall(TSSetTimeStep(ts, PetscMin(dt, ItRefractoryGetTime(st->refractory))));
+    }
+  }
   PetscCall(MatCreateVecs(st->J, NULL, &residual));
   if (implicit) {
     PetscCall(TSSetIFunction(ts, residual, ItSolveIFunction, st));
@@ -790,6 +870,13 @@ static PetscErrorCode ItSolveStepPoll(TS ts) {
   PetscCall(TSGetStepNumber(ts, &step));
   fixed->stage->in_row  = 0;
   fixed->stage->tainted = fixed->stage->unconverged;
+  if (fixed->stage->refractory) {
+    Vec       U;
+    PetscReal t;
+    PetscCall(TSGetSolution(ts, &U));
+    PetscCall(TSGetTime(ts, &t));
+    PetscCall(ItSolveRefractoryRecord(fixed->stage, fixed->stage->grid, t, U));
+  }
   if (fixed->stage->unconverged ||
       fixed->stage->failures > IT_SOLVE_STAGE_FAILURES + step -
                                    (fixed->settings->restarted ? fixed->settings->step0 : 0))
@@ -817,7 +904,12 @@ static PetscErrorCode ItSolveFixedPreStep(TS ts) {
   length = target - ItSolveSegmentStart(fixed->model, fixed->settings, t);
   n      = PetscMax(1, PetscCeilReal(length / fixed->dt * (1 - 1e-9)));
   h      = length / n;
-  PetscCall(TSSetTimeStep(ts, target - t < 1.5 * h ? target - t : h));
+  /* a refractory time bounds every step (the re-injection's history) */
+  if (fixed->stage->refractory &&
+      target - t > ItRefractoryGetTime(fixed->stage->refractory) * (1 + 1e-9))
+    PetscCall(TSSetTimeStep(ts, h));
+  else
+    PetscCall(TSSetTimeStep(ts, target - t < 1.5 * h ? target - t : h));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -867,6 +959,40 @@ static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStag
           (double)dt, saved);
 }
 
+/* A refractory time on a threshold_reset axis (doc/physics.md §8.2): the
+   operator's reset leaves that axis out, its outflux is held in the
+   compartment's history and re-injected τ_ref later. The compartment starts
+   with what the initial density lacks of mass 1 (the stationary density's
+   ν τ_ref; nothing for a density of mass 1), entered at a constant rate over
+   the last τ_ref. The history is attached to p for the diagnostics. A
+   restart would need the history (not in a checkpoint): refused. Collective. */
+static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const ItSolveSettings *s,
+                                              Vec p, ItSolveStage *st) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscScalar       sum;
+  PetscReal         held;
+
+  PetscFunctionBegin;
+  PetscCall(ItRefractoryCreate(grid, model, &st->refractory));
+  if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(!s->restarted, info->comm, PETSC_ERR_USER_INPUT,
+             "-restart with a refractory time (%g): the checkpoint does not hold the outflux of "
+             "the last refractory time; run again from t = 0 (drop -restart)",
+             (double)ItRefractoryGetTime(st->refractory));
+  PetscCall(ItFacesSetDelayedReset(ItFPGetFaces(st->fp), PETSC_TRUE));
+  PetscCall(VecDuplicate(p, &st->reset_shape));
+  PetscCall(ItRefractoryResetVector(st->refractory, grid, st->reset_shape));
+  PetscCall(VecSum(p, &sum));
+  held = 1 - PetscRealPart(sum) * info->cell_volume;
+  if (held < 1e-12) held = 0; /* a density of mass 1 (round-off): nobody refractory */
+  ItRefractorySetPast(st->refractory, held / ItRefractoryGetTime(st->refractory));
+  st->mass0 = PetscRealPart(sum) * info->cell_volume + held;
+  PetscCall(ItFPSetTime(st->fp, 0));
+  PetscCall(ItSolveRefractoryRecord(st, grid, 0, p));
+  PetscCall(ItRefractoryAttach(st->refractory, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Steps p from t = 0 (or a restart's t0) to t_final, calling output at t = 0,
    at every multiple of output_every and snapshot_every, and at t_final; TS
    lands exactly on each and on every switch of a schedule. The solver owns
@@ -891,11 +1017,14 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(info->comm, &rank));
   PetscCall(ItFPCreate(grid, model, &st.fp));
+  st.grid = grid;
+  PetscCall(ItSolveRefractoryCreate(grid, model, s, p, &st));
   if (ItFacesGetOrder(ItFPGetFaces(st.fp)) == 4) { /* the faces at t = 0: a restart's too */
     PetscCall(ItFPSetTime(st.fp, 0));
     PetscCall(ItFacesGetResolution(ItFPGetFaces(st.fp), &rho));
   }
   PetscCall(ItFPSetTime(st.fp, t));
+  if (s->share_faces) PetscCall(s->share_faces(s->share_ctx, grid, ItFPGetFaces(st.fp)));
   st.continuous = (PetscBool)(ItModelGetTimeDependence(model) == IT_TIME_CONTINUOUS);
   PetscCall(ItSolveCreateTS(grid, &st, s, rho, &ts));
   PetscCall(TSGetAdapt(ts, &adapt));
@@ -906,6 +1035,12 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   if (none) {
     PetscCall(TSGetTimeStep(ts, &fixed.dt)); /* -ts_dt, not a restart's last step */
     PetscCall(TSSetPreStep(ts, ItSolveFixedPreStep));
+    PetscCheck(!st.refractory || fixed.dt <= ItRefractoryGetTime(st.refractory), info->comm,
+               PETSC_ERR_USER_INPUT,
+               "-ts_dt %g is longer than the refractory time %g (each step re-injects what "
+               "crossed the threshold at least one refractory time before): give -ts_dt <= %g",
+               (double)fixed.dt, (double)ItRefractoryGetTime(st.refractory),
+               (double)ItRefractoryGetTime(st.refractory));
   }
   if (!s->quiet && rank == 0 && s->progress > 0) { /* lines, on a terminal too */
     PetscCall(PetscTime(&lines.start));
@@ -978,7 +1113,11 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
   PetscCall(VecDestroy(&st.r));
+  if (s->share_faces) PetscCall(s->share_faces(s->share_ctx, grid, NULL));
   PetscCall(ItFPDestroy(&st.fp));
+  if (st.refractory) PetscCall(ItRefractoryAttach(NULL, p));
+  PetscCall(ItRefractoryDestroy(&st.refractory));
+  PetscCall(VecDestroy(&st.reset_shape));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1395,6 +1534,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(result, sizeof(*result)));
+  PetscCall(ItRefractoryCheck(grid, model)); /* the scaling of §8.2 holds in one variable */
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
   PetscCall(ItFPCreateMatrix(grid, &A));

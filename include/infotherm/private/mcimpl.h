@@ -57,15 +57,20 @@ struct _p_ItMC {
   PetscInt  override;  /* a parameter held at override_value (-crosscheck_mc_param), or -1 */
   PetscReal override_value;
   /* particles: blocks of `block` consecutive global indices; this rank owns blocks [b0, b1) */
-  PetscInt       block, nblocks, b0, b1, first, nlocal;
-  PetscReal     *x;           /* nlocal*dim positions */
-  PetscReal     *medium;      /* nlocal*dim: ∫ F_i ∘ dx_i since t = 0 */
-  PetscReal     *medium_prev; /* the same at the previous output time */
-  PetscReal     *spikes; /* nlocal threshold crossings since t = 0 (threshold_reset), or NULL */
-  PetscReal     *spikes_prev; /* the same at the previous output time */
-  PetscReal      t, t_prev;   /* time of the particles and of the previous estimate */
-  PetscInt64     step;        /* steps taken since t = 0 (the stream's counter) */
-  PetscLogDouble step_time;   /* wall time spent stepping */
+  PetscInt   block, nblocks, b0, b1, first, nlocal;
+  PetscReal *x;           /* nlocal*dim positions */
+  PetscReal *medium;      /* nlocal*dim: ∫ F_i ∘ dx_i since t = 0 */
+  PetscReal *medium_prev; /* the same at the previous output time */
+  PetscReal *spikes;      /* nlocal threshold crossings since t = 0 (threshold_reset), or NULL */
+  PetscReal *spikes_prev; /* the same at the previous output time */
+  /* a refractory time tau_ref > 0 on threshold_reset axis refractory_axis: the time each
+     particle leaves the refractory state (held at the reset, out of the estimates), or NULL */
+  PetscReal     *release;
+  PetscReal      tau_ref;
+  PetscInt       refractory_axis;
+  PetscReal      t, t_prev; /* time of the particles and of the previous estimate */
+  PetscInt64     step;      /* steps taken since t = 0 (the stream's counter) */
+  PetscLogDouble step_time; /* wall time spent stepping */
   /* density estimate: every array of cells lives on this rank's FFTW slab, the
      cells of natural index slab_start .. slab_start + nslab - 1 (whole planes of
      the last axis); nothing of grid size is held on every rank */
@@ -158,3 +163,10 @@ struct _p_ItCrosscheck {
   PetscBool *fp_trusted; /* its error bar trusted (ItEstimateTrustedBar, doc/physics.md §5) */
   PetscReal *fp_unc;     /* the half-width of the solver's error bar (doc/physics.md §5) */
 };
+
+/* Whether particle k (local) is refractory at time t: its release lies more
+   than half a step ahead (a release is rounded to the nearest step's start,
+   so the refractory time's mean is kept). */
+static inline PetscBool ItMCHeld(const struct _p_ItMC *mc, PetscInt k, PetscReal t) {
+  return (PetscBool)(mc->release && mc->release[k] - t > 0.5 * mc->dt);
+}
