@@ -38,6 +38,7 @@ refused("a parameter named like a variable", "run", EXPR + ["-expr_param", "v=5"
 refused("a parameter named t", "run", EXPR + ["-expr_param", "t=5"], ["-expr_param", "'t'"])
 refused("a parameter named like a muparser constant", "run", EXPR + ["-expr_param", "_e=5"], ["-expr_param", "'_e'", "muparser"])
 refused("a parameter named like a muparser function", "run", EXPR + ["-expr_param", "sin=5"], ["-expr_param", "'sin'", "muparser"])
+refused("a parameter named like a formula option (-expr_drift_v)", "run", EXPR + ["-expr_param", "drift_v=5"], ["-expr_param", "'drift_v'", "-expr_drift_<var>"])
 refused("a duplicate parameter", "run", EXPR + ["-expr_param", "a=1,b=2,a=3"], ["-expr_param", "'a'", "twice"], ranks=(1, 2))
 refused("a parameter named like an option", "run", EXPR + ["-expr_param", "t_final=3"], ["'t_final'", "option"])
 refused("a parameter value that is not a number", "run", EXPR + ["-expr_param", "a=x"], ["-expr_param", "'x'"])

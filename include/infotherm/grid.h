@@ -64,6 +64,10 @@ PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
 PetscErrorCode ItGridReadBoundary(ItGrid grid, ItModel model);
 PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse);
 const char    *ItGridBoundaryName(ItBoundaryKind kind);
+/* The option that sets the refractory time of axis a, for messages: the
+   model's own parameter (-lif_tau_ref) when the model names it, else
+   -refractory_<var>. */
+PetscErrorCode ItGridRefractoryOption(ItModel model, PetscInt a, char option[], size_t len);
 /* The two cells whose centres bracket the reset point along a threshold_reset
    axis, and the weight of the upper one. */
 void           ItGridResetCells(ItGrid grid, PetscInt axis, PetscInt *k, PetscReal *w);

@@ -126,7 +126,9 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   faces->level           = PETSC_TRUE;
   faces->order           = 2; /* the levels precondition the fourth-order operator */
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
+  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces)); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -32,16 +32,19 @@ PetscErrorCode ItRefractoryCheck(ItGrid grid, ItModel model) {
   const ItGridInfo *info = ItGridGetInfo(grid);
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < info->dim; a++)
-    PetscCheck(info->dim == 1 || info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
-                   info->refractory[a] == 0,
-               info->comm, PETSC_ERR_USER_INPUT,
-               "a refractory time (%g on %s) with %" PetscInt_FMT
-               " variables: the other variables move during the refractory time, which the "
-               "Fokker-Planck compartment does not hold; set it to 0 (-%s_tau_ref 0 or "
-               "-refractory_%s 0), or use mc (its particles hold it)",
-               (double)info->refractory[a], ItModelGetVariableName(model, a), info->dim,
-               ItModelGetTypeName(model), ItModelGetVariableName(model, a));
+  for (PetscInt a = 0; a < info->dim; a++) {
+    char option[64];
+    if (info->dim == 1 || info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
+        info->refractory[a] == 0)
+      continue;
+    PetscCall(ItGridRefractoryOption(model, a, option, sizeof(option)));
+    SETERRQ(info->comm, PETSC_ERR_USER_INPUT,
+            "a refractory time (%g on %s) with %" PetscInt_FMT
+            " variables: the other variables move during the refractory time, which the "
+            "Fokker-Planck compartment does not hold; set %s 0, or use mc (its particles hold "
+            "it)",
+            (double)info->refractory[a], ItModelGetVariableName(model, a), info->dim, option);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

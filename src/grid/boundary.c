@@ -13,6 +13,22 @@ const char *ItGridBoundaryName(ItBoundaryKind kind) {
   return ItBoundaryNames[kind];
 }
 
+PetscErrorCode ItGridRefractoryOption(ItModel model, PetscInt a, char option[], size_t len) {
+  ItBoundaryKind kind;
+  PetscBool      own;
+  PetscReal      threshold, reset, refractory;
+  PetscInt       k = -1;
+
+  PetscFunctionBegin;
+  PetscCall(ItModelGetBoundary(model, a, &kind, &own, &threshold, &reset, &refractory));
+  if (own) PetscCall(ItModelFindParameter(model, "tau_ref", &k));
+  if (k >= 0)
+    PetscCall(ItModelGetParameterOption(model, k, option, len));
+  else
+    PetscCall(PetscSNPrintf(option, len, "-refractory_%s", ItModelGetVariableName(model, a)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The option names of the boundaries (-reset_<var>, -refractory_<var> of a
    threshold_reset axis) (src/model/option_names.c). */
 const ItOptionName ItGridBoundaryOptionNames[] = {

@@ -444,6 +444,12 @@ static PetscErrorCode ItExprReadParameters(PetscOptionItems *PetscOptionsObject,
     PetscCheck(eq[1] && !*end, model->comm, PETSC_ERR_USER_INPUT,
                "-expr_param %s: '%s' is not a number", params[k], eq + 1);
     PetscCall(ItExprCheckName(model, "-expr_param", "parameter", params[k], model->dim));
+    for (const ItOptionName *o = ItExprOptionNames; o->name; o++) /* -expr_<name> is its option */
+      PetscCheck(!ItOptionsNameMatches(params[k], o->name + strlen("expr_")), model->comm,
+                 PETSC_ERR_USER_INPUT,
+                 "-expr_param: the parameter '%s' is named like the option -%s%s of the expression "
+                 "model (its option would be -expr_%s); choose another name",
+                 params[k], o->name, o->name[strlen(o->name) - 1] == '_' ? "<var>" : "", params[k]);
     PetscCall(ItModelFindParameter(model, params[k], &known));
     PetscCheck(known < 0, model->comm, PETSC_ERR_USER_INPUT,
                "-expr_param: the parameter '%s' is given twice", params[k]);

@@ -48,15 +48,17 @@ PetscErrorCode ItSpectrumCreate(ItGrid grid, ItModel model, ItSpectrum *spectrum
   ItSpectrum s;
 
   PetscFunctionBegin;
-  for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++)
-    PetscCheck(ItGridGetInfo(grid)->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
-                   ItGridGetInfo(grid)->refractory[a] == 0,
-               ItGridGetInfo(grid)->comm, PETSC_ERR_USER_INPUT,
-               "spectrum with a refractory time (%g on %s): the delayed re-injection makes the "
-               "eigenproblem nonlinear (e^{-lambda tau_ref} in the operator); set it to 0 "
-               "(-%s_tau_ref 0 or -refractory_%s 0)",
-               (double)ItGridGetInfo(grid)->refractory[a], ItModelGetVariableName(model, a),
-               ItModelGetTypeName(model), ItModelGetVariableName(model, a));
+  for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++) {
+    char option[64];
+    if (ItGridGetInfo(grid)->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
+        ItGridGetInfo(grid)->refractory[a] == 0)
+      continue;
+    PetscCall(ItGridRefractoryOption(model, a, option, sizeof(option)));
+    SETERRQ(ItGridGetInfo(grid)->comm, PETSC_ERR_USER_INPUT,
+            "spectrum with a refractory time (%g on %s): the delayed re-injection makes the "
+            "eigenproblem nonlinear (e^{-lambda tau_ref} in the operator); set %s 0",
+            (double)ItGridGetInfo(grid)->refractory[a], ItModelGetVariableName(model, a), option);
+  }
   PetscCall(SlepcInitialize(NULL, NULL, NULL, NULL)); /* once; PETSc runs already */
   PetscCall(PetscNew(&s));
   s->grid   = grid;
