@@ -874,8 +874,8 @@ static inline PetscReal ItFPDifference(const PetscReal v[], PetscInt k, PetscInt
    the box), or the two cells' mean and difference next to a wall. */
 static inline PetscReal ItFPFaceForce(const PetscReal r[], const PetscReal l[], PetscInt k,
                                       PetscBool wide, PetscReal h) {
-  const PetscReal rf = wide ? (-r[k - 2] + 13 * r[k - 1] + 13 * r[k] - r[k + 1]) / 24
-                            : 0.5 * (r[k - 1] + r[k]);
+  const PetscReal rf =
+      wide ? (-r[k - 2] + 13 * r[k - 1] + 13 * r[k] - r[k + 1]) / 24 : 0.5 * (r[k - 1] + r[k]);
   return rf - (l[k] - l[k - 1]) / h;
 }
 
