@@ -29,6 +29,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from infotherm.results import read_columns as read_table  # noqa: E402
+
 TAU, VTH, MU, SIGMA, MU_STEP = 0.02, 0.02, 0.016, 0.006, 0.024
 
 
@@ -85,12 +88,6 @@ def infotherm(binary, command, options):
     subprocess.run([str(a) for a in argv], check=True, capture_output=True)
     name = "stationary_summary.json" if command == "stationary" else "summary.json"
     return out + "/o", float(json.load(open(f"{out}/o/{name}"))["wall_time"])
-
-
-def read_table(path):
-    import csv
-    rows = list(csv.DictReader(open(path)))
-    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
 
 
 def main():

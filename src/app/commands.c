@@ -40,7 +40,7 @@ static const ItAppCommand *ItAppFindCommand(const char command[]) {
 
 /* Registers every command's options (an options file serves every command,
    so each command's are known to all). Not collective. */
-PetscErrorCode ItAppRegisterCommandOptions(void) {
+static PetscErrorCode ItAppRegisterCommandOptions(void) {
   PetscFunctionBegin;
   for (size_t k = 0; k < sizeof(ItAppCommands) / sizeof(ItAppCommands[0]); k++)
     if (ItAppCommands[k].options)
@@ -70,6 +70,7 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
   char                list[256];
 
   PetscFunctionBegin;
+  PetscCall(ItAppRegisterCommandOptions()); /* before any options check reads the registry */
   PetscCall(ItAppCommandList(list, sizeof(list)));
   PetscCheck(cmd, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "the command '%s' is not available; use %s", command, list);

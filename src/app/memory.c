@@ -33,9 +33,27 @@ static const ItMemoryCost ItMemoryTable[] = {
 static const PetscReal ItMemoryPerRank = 50e6; /* MPI, PETSc and the program, on every rank */
 static const PetscReal ItMemoryLimit   = 1.5;  /* refuse above this times the node's share */
 
-/* Bytes per unknown that `command` takes on a grid of `dim` variables. */
-static PetscReal ItMemoryPerUnknown(const char command[], PetscInt dim) {
-  PetscReal bytes = 0;
+/* What -fp_order 4 adds per unknown (measured 2026-12-06 at 512^2, one
+   rank, summary.json's components against order 2): its faces hold four
+   fourth-order weights beside the two coefficients (3 times order 2's); a
+   run's ARK5(4)8L[2]SA has 8 stages where ARK3 has 4 (3 vectors each); the
+   stationary solve's FGMRES(20) holds 9 vectors more than GMRES(30) and the
+   fine level's GMRES smoothing 7. */
+static PetscReal ItMemoryOrder4Extra(const char command[], PetscInt dim) {
+  const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
+  const PetscReal faces = 2 * (2.0 * dim * vec * (1 + coarse));
+
+  if (!strcmp(command, "run") || !strcmp(command, "crosscheck")) return faces + 4 * 3 * vec;
+  if (!strcmp(command, "stationary")) return faces + (9 + 7) * vec;
+  return faces;
+}
+
+/* Bytes per unknown that `command` takes on `grid` (its variables and its
+   operator's order). */
+static PetscReal ItMemoryPerUnknown(const char command[], ItGrid grid) {
+  const ItGridInfo *info  = ItGridGetInfo(grid);
+  const PetscInt    dim   = info->dim;
+  PetscReal         bytes = info->order_fp == 4 ? ItMemoryOrder4Extra(command, dim) : 0;
 
   for (size_t k = 0; k < sizeof(ItMemoryTable) / sizeof(ItMemoryTable[0]); k++)
     for (size_t j = 0; j < 6 && ItMemoryTable[k].commands[j]; j++)
@@ -81,7 +99,7 @@ static PetscReal ItMemoryEstimateOn(ItGrid grid, const char command[], PetscReal
 
   for (PetscInt i = 0; i < info->dim; i++) cells *= (PetscReal)info->n[i];
   share = PetscCeilReal(cells / size);
-  return ItMemoryPerRank + share * ItMemoryPerUnknown(command, info->dim) +
+  return ItMemoryPerRank + share * ItMemoryPerUnknown(command, grid) +
          ItMemoryOptionBytes(grid, command, share, size);
 }
 
@@ -155,7 +173,7 @@ PetscErrorCode ItAppCheckMemory(ItApp *app) {
                "unknown%s) but a node has %.3g %s per rank (%d rank(s) per node): use more nodes, "
                "a coarser -grid_n%s, or -memory_check false",
                command, (double)need_v, need_u, (double)ItGridCellCount(app->grid), size,
-               (double)ItMemoryPerUnknown(command, ItGridGetInfo(app->grid)->dim),
+               (double)ItMemoryPerUnknown(command, app->grid),
                extra > 0 ? ", and what -mc_particles or -spectrum_nev add" : "", (double)have_v,
                have_u, ranks, extra > 0 ? ", fewer -mc_particles or -spectrum_nev" : "");
   }
@@ -211,7 +229,7 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
    the pinned solve. What no part holds (the DMDA's scatters, the heap's
    slack) is in neither: measured, 7-15 % of the peak
    (tests/test_memory_components.py). Not collective. */
-static void ItMemoryComponentEstimate(const char command[], PetscInt dim,
+static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscInt order,
                                       PetscReal bytes[IT_MEMORY_PARTS]) {
   const PetscBool run    = (PetscBool)!strcmp(command, "run");
   const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
@@ -225,6 +243,15 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim,
   bytes[IT_MEMORY_MULTIGRID]   = prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec);
   bytes[IT_MEMORY_STAGES]      = run ? (3 * 4 + 3 + 3) * vec : 0;
   bytes[IT_MEMORY_KRYLOV]      = run ? 9 * vec : (15 + 3) * vec;
+  if (order == 4) { /* ItMemoryOrder4Extra, part by part */
+    bytes[IT_MEMORY_FACES] *= 3;
+    if (run)
+      bytes[IT_MEMORY_STAGES] += 4 * 3 * vec;
+    else {
+      bytes[IT_MEMORY_KRYLOV] += 9 * vec;
+      bytes[IT_MEMORY_MULTIGRID] += 7 * vec;
+    }
+  }
 }
 
 /* info's second memory line: the parts per unknown of run and stationary
@@ -236,7 +263,8 @@ static PetscErrorCode ItAppViewMemoryComponents(ItApp *app) {
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per unknown by component (estimate, bytes):"));
   for (size_t k = 0; k < 2; k++) {
     PetscReal bytes[IT_MEMORY_PARTS], sum = 0;
-    ItMemoryComponentEstimate(commands[k], ItGridGetInfo(app->grid)->dim, bytes);
+    ItMemoryComponentEstimate(commands[k], ItGridGetInfo(app->grid)->dim,
+                              ItGridGetInfo(app->grid)->order_fp, bytes);
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s %s:", k ? ";" : "", commands[k]));
     for (PetscInt j = 1; j < IT_MEMORY_PARTS; j++) { /* the program is per rank, not per unknown */
       if (bytes[j] <= 0) continue;
@@ -277,8 +305,7 @@ PetscErrorCode ItAppViewMemory(ItApp *app) {
     const PetscReal need = ItMemoryEstimate(app->grid, commands[k]);
     unit                 = ItMemoryUnit(need, &value);
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, " %s %.3g %s (%.0f B per unknown);", commands[k],
-                          (double)value, unit,
-                          (double)ItMemoryPerUnknown(commands[k], ItGridGetInfo(app->grid)->dim)));
+                          (double)value, unit, (double)ItMemoryPerUnknown(commands[k], app->grid)));
   }
   unit = ItMemoryUnit(have, &value);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, " the node has %.3g %s per rank (%d rank(s) per node)",

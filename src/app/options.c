@@ -40,7 +40,8 @@ static const ItOptionName ItAppPETScOptionNames[] = {
 
 /* Registers the tables of the modules (each beside its options block) and
    PETSc's; the models register theirs in ItModelRegisterAll, the commands
-   theirs through their rows of the command table. A new module that reads
+   theirs from the command table (ItAppMain, before anything is read, so
+   this file never calls the dispatcher). A new module that reads
    options adds its table here. Not collective. */
 static PetscErrorCode ItAppRegisterOptions(void) {
   static const struct {
@@ -60,7 +61,6 @@ static PetscErrorCode ItAppRegisterOptions(void) {
   PetscCall(ItOptionsRegister("grid", PETSC_TRUE, ItGridBoundaryOptionNames));
   for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++)
     PetscCall(ItOptionsRegister(tables[k].owner, PETSC_FALSE, tables[k].names));
-  PetscCall(ItAppRegisterCommandOptions()); /* each command's, from the command table */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -111,9 +111,8 @@ PetscErrorCode ItAppReportStart(ItApp *app);
 PetscErrorCode ItAppReportEnd(ItApp *app);
 
 /* Option names read here (src/model/option_names.c). */
-extern const ItOptionName ItAppOptionNames[];                /* src/app/app.c */
-extern const ItOptionName ItAppRunOptionNames[];             /* src/app/cmd_run.c */
-extern const ItOptionName ItAppCrosscheckOptionNames[];      /* src/app/cmd_mc.c */
-PetscErrorCode            ItAppRegisterCommandOptions(void); /* src/app/commands.c */
-extern const ItOptionName ItAppPostOptionNames[];            /* src/app/post.c */
-extern const ItOptionName ItAppMemoryOptionNames[];          /* src/app/memory.c */
+extern const ItOptionName ItAppOptionNames[];           /* src/app/app.c */
+extern const ItOptionName ItAppRunOptionNames[];        /* src/app/cmd_run.c */
+extern const ItOptionName ItAppCrosscheckOptionNames[]; /* src/app/cmd_mc.c */
+extern const ItOptionName ItAppPostOptionNames[];       /* src/app/post.c */
+extern const ItOptionName ItAppMemoryOptionNames[];     /* src/app/memory.c */
