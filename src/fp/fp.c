@@ -869,13 +869,88 @@ static inline PetscReal ItFPDifference(const PetscReal v[], PetscInt k, PetscInt
   return (v[k - 2] - 8 * v[k - 1] + 8 * v[k + 1] - v[k + 2]) / (12 * h);
 }
 
-/* The entropy flows' sums Σ_c J_a(x_c) F_a(x_c) over the owned cells, added
-   to flow[a], at the time and parameters of the last computation: the current
-   J_a = A_a p - ∂a(D_a p) and the force F_a = A_a / D_a - ∂a ln D_a at the
-   cell centres, by fourth-order central differences (second-order next to the
-   walls; the cells on the walls are left out). The midpoint rule over the
-   cells is spectrally accurate for a smooth, decaying integrand, so the flows
-   converge at fourth order (doc/physics.md §7). Not collective. */
+/* The force a face current meets in the flows' face sums (ItFacesFaceFlow):
+   with r = A_a / D_a and l = ln D_a at pencil cells k-2 .. k+1 around the face
+   between cells k-1 and k, (-r_{k-2} + 13 r_{k-1} + 13 r_k - r_{k+1}) / 24 -
+   (l_k - l_{k-1}) / h = F + h^2 F'' / 24 + O(h^4) (wide: the four cells lie in
+   the box), or the two cells' mean and difference next to a wall. */
+static inline PetscReal ItFPFaceForce(const PetscReal r[], const PetscReal l[], PetscInt k,
+                                      PetscBool wide, PetscReal h) {
+  const PetscReal rf =
+      wide ? (-r[k - 2] + 13 * r[k - 1] + 13 * r[k] - r[k + 1]) / 24 : 0.5 * (r[k - 1] + r[k]);
+  return rf - (l[k] - l[k - 1]) / h;
+}
+
+/* The flow's face term J_f F_f of a face between pencil cells k-1 and k
+   (face index `face` of n along a wall axis): J_f is the operator's own face
+   current, the fourth-order face formula blended with the Scharfetter–Gummel
+   face by its weight theta (the one the operator applies), F_f the face force
+   of ItFPFaceForce. The operator's fourth-order face current is J - h^2 J''/24
+   + O(h^4) at the face and the force F + h^2 F''/24, so the sum over the faces
+   is ∫ J F + (h^2/24) ∫ (J F'' - J'' F) + O(h^4), whose middle term
+   integrates to zero for a current vanishing at the walls: fourth order where
+   the faces resolve the density, and the operator's own current where they
+   fall back (a cell-centred fourth-order difference there is far off on a
+   density a cell or two wide). The walls carry none. */
+static inline PetscReal ItFPFaceFlow(PetscReal J, const PetscReal r[], const PetscReal l[],
+                                     PetscInt k, PetscInt face, PetscInt n, PetscReal h) {
+  if (face <= 0 || face >= n) return 0;
+  return J * ItFPFaceForce(r, l, k, (PetscBool)(face >= 2 && face <= n - 2), h);
+}
+
+/* Γ_a along wall axis a: Σ_f J_f F_f over the low faces of the owned cells
+   (ItFPFaceFlow), added to *flow. Not collective. */
+static PetscErrorCode ItFacesWallFlow(ItFaces f, PetscInt a, const PetscScalar pl[],
+                                      PetscReal *flow) {
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, xs = info->xs[a], xm = info->xm[a], n = info->n[a];
+  const PetscReal   h   = info->h[a];
+  PetscReal         sum = 0, *r, *lnD;
+  PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  ItFPStrides(grid, gs, fs);
+  PetscCall(PetscMalloc2(xm + 4, &r, xm + 4, &lnD));
+  ItGridForOwned(grid, c, l) {
+    (void)l;
+    if (c[a] != xs) continue;
+    for (PetscInt k = 0; k < xm + 4; k++) { /* cells xs-2 .. xs+xm+1 */
+      for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+      f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+    }
+    PetscCall(ItModelEvaluateWork(f->work, f->t, f->p, xm + 4, f->x, f->A, f->D));
+    for (PetscInt k = 0; k < xm + 4; k++) {
+      const PetscReal D = f->D[k * d + a];
+      r[k]              = D > 0 ? f->A[k * d + a] / D : 0;
+      lnD[k]            = D > 0 ? PetscLogReal(D) : 0;
+    }
+    for (PetscInt k = 2; k < xm + 2; k++) { /* the low face of owned cell xs-2+k */
+      const PetscInt face = xs - 2 + k;
+      PetscReal      J;
+      if (face == 0) continue;
+      c[a] = face;
+      J    = PetscRealPart(ItFPFourthFlux(f, a, ItFPFaceOffset(grid, a, c),
+                                          ItGridGhostedOffset(grid, c), gs[a], pl));
+      sum += ItFPFaceFlow(J, r, lnD, k, face, n, h);
+    }
+    c[a] = xs;
+  }
+  PetscCall(PetscFree2(r, lnD));
+  *flow += sum;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The entropy flows' sums Γ_a over the owned cells, added to flow[a], at the
+   time and parameters of the last computation (doc/physics.md §7). Along a
+   wall axis, Σ_f J_f F_f over the low faces of the owned cells (ItFPFaceFlow:
+   the operator's blended face currents). Along a periodic or threshold axis,
+   Σ_c J_a(x_c) F_a(x_c) of the current J_a = A_a p - ∂a(D_a p) and the force
+   F_a = A_a / D_a - ∂a ln D_a at the cell centres, by fourth-order central
+   differences (second-order next to the walls; the cells on the walls are
+   left out). Either midpoint rule is spectrally accurate for a smooth,
+   decaying integrand, so the flows converge at fourth order. Not
+   collective. */
 PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flow[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -891,6 +966,10 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
     const PetscBool periodic  = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
     const PetscBool threshold = (PetscBool)(info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET);
 
+    if (info->boundary[a] == IT_BOUNDARY_WALL) {
+      PetscCall(ItFacesWallFlow(f, a, pl, &flow[a]));
+      continue;
+    }
     PetscCall(PetscMalloc2(xm + 4, &g, xm + 4, &lnD));
     ItGridForOwned(grid, c, l) {
       (void)l;
@@ -963,9 +1042,8 @@ static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m
 /* With odd variables (-parity) under -fp_order 4: the entropy flows and the
    productions' by-parts sums of the irreversible currents (doc/physics.md
    §3b, §7), added per axis a to flow[a] and ep[a] over the owned cells:
-     flow[a] += Σ_c J^irr_a F^irr_a   (the cell-centred current A^irr p - ∂a(D p)
-                                       and force A^irr/D - ∂a ln D by fourth-order
-                                       differences, as ItFacesCellFlows),
+     flow[a] += Σ_f J^irr_f F^irr_f   (the face currents below and the face force
+                                       of A^irr/D - ∂a ln D, as ItFacesWallFlow),
      ep[a]   -= Σ_c ln p_c (L^irr_a p)_c,  (L^irr_a p)_c = (J^irr_lo - J^irr_hi) / h,
    the face currents J^irr of the operator's construction with the
    irreversible drift: the fourth-order face formula blended with the
@@ -1040,10 +1118,11 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
           const PetscInt o = ItGridGhostedOffset(grid, c);
           if (lnp[o] > PETSC_MIN_REAL) div += lnp[o] * (J[k - 2] - J[k - 1]) / h;
         }
-        if (cell == 0 || cell == n - 1) continue; /* the flows leave the wall cells out */
-        sum += (Airr[k] * pv[k] - ItFPDifference(q, k, cell, n, h)) *
-               (Airr[k] / f->D[k * d + a] - ItFPDifference(lnD, k, cell, n, h));
       }
+      for (PetscInt k = 0; k < m; k++) /* the irreversible drift over D, for the face force */
+        g[k] = f->D[k * d + a] > 0 ? Airr[k] / f->D[k * d + a] : 0;
+      for (PetscInt k = 0; k < xm; k++) /* the low faces of the owned cells (ItFPFaceFlow) */
+        sum += ItFPFaceFlow(J[k], g, lnD, k + 2, xs + k, n, h);
       c[a] = xs;
     }
     PetscCall(PetscFree6(Airr, g, q, lnD, J, pv));
