@@ -90,6 +90,10 @@ PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);
    (the time stepper's undershoot in the tails) holding at most this fraction
    of the mass. */
 #define IT_NEGATIVE_MASS_LIMIT 1e-3
+/* How far from 1 the mass of a density that infotherm wrote may be: the
+   stepper keeps it to round-off (ItSolveStageMass), a snapshot stores it in
+   double precision. */
+#define IT_SOLVE_MASS_TOLERANCE 1e-6
 PetscErrorCode ItSolveDensityStatus(ItGrid grid, Vec p, PetscReal *mass, PetscReal *negative,
                                     PetscReal *nonfinite);
 PetscBool      ItSolveIsDensity(PetscReal mass, PetscReal negative);

@@ -180,6 +180,64 @@ static PetscErrorCode ItAppAnalyzeFinal(PetscInt        ncol, const char (*names
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether the snapshot's own options (loaded from the first snapshot) give a
+   refractory time (doc/physics.md §8.2). Not collective. */
+static PetscBool ItAppAnalyzeHasRefractory(ItApp *app) {
+  const ItGridInfo *info = ItGridGetInfo(app->grid);
+
+  for (PetscInt a = 0; a < info->dim; a++)
+    if (info->refractory[a] > 0) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+/* The snapshot in app->p is a density as infotherm writes it: of mass 1, or,
+   with a refractory time, of mass in (0, 1] (the compartment holds the rest;
+   ItAppAnalyzeCheckRefractory checks how much). Collective. */
+static PetscErrorCode ItAppAnalyzeCheckDensity(ItApp *app, const char what[]) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  if (!ItAppAnalyzeHasRefractory(app)) {
+    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, "leave it out of the analysis"));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(ItSolveCheckDensity(app->grid, app->p, what, "leave it out of the analysis"));
+  PetscCall(ItSolveDensityStatus(app->grid, app->p, &mass, &negative, &nonfinite));
+  PetscCheck(mass <= 1 + IT_SOLVE_MASS_TOLERANCE, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "%s is not a density of a model with a refractory time: its mass is %.17g, more "
+             "than 1 (within %g); leave it out of the analysis",
+             what, (double)mass, IT_SOLVE_MASS_TOLERANCE);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* With a refractory time, a snapshot holds the grid only: the compartment's
+   history (what crossed the threshold over the last τ_ref, doc/physics.md
+   §8.2) is not in it, so analyze takes the re-injection to be the
+   stationary one (ν τ_ref in the compartment, ν re-entering at the reset).
+   That holds when the grid mass and ν τ_ref add up to 1 (a stationary
+   snapshot, or a transient's at a time the compartment is in balance); a
+   transient snapshot whose masses do not add up is refused rather than given
+   wrong re-injection columns. Collective (the values are the reduced ones). */
+static PetscErrorCode ItAppAnalyzeCheckRefractory(ItApp *app, const char file[]) {
+  PetscReal mass, negative, held;
+  PetscInt  k;
+
+  PetscFunctionBegin;
+  if (!ItAppAnalyzeHasRefractory(app)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItDiagFindColumn(app->diag, "refractory_mass", &k));
+  PetscCheck(k >= 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "a refractory time without refractory_mass");
+  ItDiagGetMass(app->diag, &mass, &negative);
+  held = ItDiagGetValues(app->diag)[k];
+  PetscCheck(PetscAbsReal(mass + held - 1) <= IT_SOLVE_MASS_TOLERANCE, PETSC_COMM_WORLD,
+             PETSC_ERR_USER_INPUT,
+             "the snapshot %s is a transient of a model with a refractory time: its grid mass "
+             "%.17g and the stationary refractory mass nu*tau_ref %.17g do not add up to 1 "
+             "(within %g), and the compartment's history is not in a snapshot; use the run's "
+             "own diagnostics.csv, or leave it out of the analysis",
+             file, (double)mass, (double)held, IT_SOLVE_MASS_TOLERANCE);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* infotherm analyze SNAPSHOT.h5 ...: every diagnostic of saved snapshots, on
    any number of ranks, with the options stored in the first snapshot (the
    command line overrides them). Writes diagnostics.csv and summary.json into
@@ -206,7 +264,7 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
     PetscCall(ItIOCheckSnapshotModel(app->model, "the snapshot", files[k], PETSC_TRUE));
     PetscCall(PetscSNPrintf(what, sizeof(what), "the snapshot %s", files[k]));
-    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, "leave it out of the analysis"));
+    PetscCall(ItAppAnalyzeCheckDensity(app, what));
   }
   PetscCall(ItAppAnalyzeColumns(app->diag, &ncol, &names, &rate));
   PetscCall(ItIOSetColumns(app->io, ncol, (const char(*)[64])names));
@@ -214,6 +272,7 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   for (PetscInt k = 0; k < nfile; k++) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &times[k]));
     PetscCall(ItDiagEvaluate(app->diag, times[k], app->p));
+    PetscCall(ItAppAnalyzeCheckRefractory(app, files[k]));
     PetscCall(ItDiagAccumulate(app->diag));
     PetscCall(ItAppCheckBox(app));
     PetscCall(PetscArraycpy(&values[k * ncol], ItDiagGetValues(app->diag), n));

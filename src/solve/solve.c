@@ -1638,11 +1638,6 @@ PetscBool ItSolveIsDensity(PetscReal mass, PetscReal negative) {
 
 /* Refuses a p that is not a density, with one line: "<what> is not a
    density: <why>; <fix>". Collective. */
-/* How far from 1 the mass of a density that infotherm wrote may be: the
-   stepper keeps it to round-off (ItSolveStageMass), a snapshot stores it in
-   double precision. */
-#define IT_SOLVE_MASS_TOLERANCE 1e-6
-
 /* A density read from a file (a snapshot, a checkpoint, -init_file,
    -kl_reference): a density (ItSolveCheckDensity) of mass 1, as infotherm
    writes them; a scaled, integer or subnormal copy is refused, not
