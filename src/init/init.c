@@ -62,6 +62,24 @@ ItInitKind ItInitGetKind(ItInit init) {
   return init->kind;
 }
 
+/* A snapshot of mass below 1 is what a model with a refractory time writes
+   (doc/physics.md §8.2): the grid only, without the compartment's mass and
+   the outflux history that re-injects it, so a run cannot start from it.
+   Refused with one line saying so. Collective. */
+static PetscErrorCode ItInitCheckRefractory(ItGrid grid, Vec p, const char what[]) {
+  PetscReal mass, negative, nonfinite;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveCheckDensity(grid, p, what, "give a density snapshot written by infotherm"));
+  PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
+  PetscCheck(mass >= 1 - IT_SOLVE_MASS_TOLERANCE, ItGridGetInfo(grid)->comm, PETSC_ERR_USER_INPUT,
+             "%s has mass %.17g, less than 1: a snapshot of a model with a refractory time holds "
+             "the grid only, not the refractory compartment nor its history; give a snapshot of "
+             "mass 1 (of a run without a refractory time, or its t = 0 snapshot)",
+             what, (double)mass);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* A density snapshot FILE on grid into p, checked and normalised; option
    names the option that gave it (-init_file, -kl_reference). Collective. */
 PetscErrorCode ItInitReadDensity(ItGrid grid, ItModel model, const char option[], const char file[],
@@ -74,6 +92,7 @@ PetscErrorCode ItInitReadDensity(ItGrid grid, ItModel model, const char option[]
   PetscCall(ItIOReadSnapshot(grid, model, file, p, &t));
   PetscCall(ItIOCheckSnapshotModel(model, option, file, PETSC_FALSE));
   PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s", option, file));
+  PetscCall(ItInitCheckRefractory(grid, p, what));
   PetscCall(ItSolveCheckReadDensity(grid, p, what, "give a density snapshot written by infotherm"));
   PetscCall(ItSolveNormalize(grid, p));
   PetscFunctionReturn(PETSC_SUCCESS);
