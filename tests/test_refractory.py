@@ -36,6 +36,27 @@ for mu in (0.8, 1.2):
           f"stationary mu = {mu}, tau_ref = {TAU}, 8192 cells: rate {t['firing_rate'][-1]:.9f} vs Siegert {nu:.9f} "
           f"(relative {err:.1e} <= 1e-6), mass + refractory_mass - 1 = {total:.1e}")
 
+# --- analyze of a refractory model's snapshots (doc/outputs.md): the stationary one (grid mass
+# 1 - nu tau_ref) gives Siegert's rate and the full mass; a transient's is refused, since the
+# compartment's history is not in a snapshot; -init_file refuses a snapshot of mass below 1 ---
+stat = f"{out}/density_stationary.h5"
+ana = tmpdir("refr-analyze")
+run("analyze", [stat, "-output_dir", ana])
+a = read_csv(f"{ana}/diagnostics.csv")
+nu = siegert_rate(1.2)
+err, total = abs(a["firing_rate"][-1] - nu) / nu, a["mass"][-1] + a["refractory_mass"][-1] - 1
+check(err <= 1e-6 and abs(total) <= 1e-12 and a["mass"][-1] < 1 - 0.01,
+      f"analyze of the stationary snapshot (mass {a['mass'][-1]:.4f}): rate vs Siegert {err:.1e} (<= 1e-6), "
+      f"mass + refractory_mass - 1 = {total:.1e}")
+trans = tmpdir("refr-transient")
+run("run", ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 256, "-t_final", 0.5, "-output_dir", trans])
+last = sorted(f for f in os.listdir(trans) if f.startswith("density_0") and f.endswith(".h5"))[-1]
+expect_refused("analyze of a transient snapshot with a refractory time", "analyze", [f"{trans}/{last}"],
+               ["refractory time", "history", "diagnostics.csv"], ranks=(1, 2))
+expect_refused("-init_file of a refractory model's stationary snapshot", "run",
+               ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 8192, "-init", "file", "-init_file", stat, "-t_final", 0.1],
+               ["-init_file", "less than 1", "refractory"])
+
 # --- transient: the compartment keeps the mass on 1-3 ranks, and holds the rate's last tau_ref ---
 base = ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 256, "-t_final", 2, "-output_every", 0.01, "-snapshot_every", 100]
 ref = None

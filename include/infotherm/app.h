@@ -19,3 +19,5 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
    before PETSc starts, finalised after it ends. */
 int  ItPostSplit(int argc, char **argv, const char command[], char error[], size_t len);
 void ItPostFinalize(int status);
+int  ItPostQuiet(void);
+void ItPostInstallPrint(void);

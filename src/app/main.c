@@ -189,11 +189,12 @@ int main(int argc, char **argv) {
   if (ierr) return 2;
   if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
+  ItPostInstallPrint();                        /* -post_ranks: one line, not one per group */
   ierr = ItErrorText[0] ? PETSC_ERR_USER_INPUT /* found before PETSc started */
                         : ItAppMain(command, stem, nfile, files, &interrupted);
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (ierr) ItIOAbandon(); /* the lock, a temporary file, an empty folder it made */
-  if (ierr && rank == 0) fprintf(stderr, "infotherm: error: %s\n", ItErrorText);
+  if (ierr && rank == 0 && !ItPostQuiet()) fprintf(stderr, "infotherm: error: %s\n", ItErrorText);
   if (ierr && !ItErrorIsUser) {
     /* an error on some ranks only would leave the others waiting */
     if (rank != 0) fprintf(stderr, "infotherm: error on rank %d: %s\n", rank, ItErrorText);

@@ -38,6 +38,7 @@ enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END, IT_POST_FAILED };
 static struct {
   PetscBool   split; /* -post_ranks K > 0 */
   PetscBool   post;  /* this rank is a post rank */
+  PetscBool   apart; /* the groups have left their common set-up (ItPostTransient) */
   PetscMPIInt K, nsolver, world_rank, world_size;
   MPI_Comm    group;
 } ItPost;
@@ -122,6 +123,27 @@ void ItPostFinalize(int status) {
   if (status && ItPost.split) MPI_Abort(MPI_COMM_WORLD, status);
   MPI_Initialized(&started);
   if (started) MPI_Finalize();
+}
+
+/* Whether this rank keeps stderr quiet: a post rank while both groups run
+   the same set-up on the same options (the solver group's rank 0 says the
+   same line, error or warning, once). Not collective. */
+int ItPostQuiet(void) {
+  return ItPost.split && ItPost.post && !ItPost.apart;
+}
+
+/* PetscVFPrintf on every rank: what goes to stderr is dropped while
+   ItPostQuiet (PETSc's warnings and infotherm's, printed by each group's
+   rank 0), the rest is PETSc's default. */
+static PetscErrorCode ItPostVFPrintf(FILE *fd, const char format[], va_list ap) {
+  if (fd == PETSC_STDERR && ItPostQuiet()) return PETSC_SUCCESS;
+  return PetscVFPrintfDefault(fd, format, ap);
+}
+
+/* After PetscInitialize: routes PETSc's printing through ItPostVFPrintf when
+   the ranks are split. Not collective. */
+void ItPostInstallPrint(void) {
+  if (ItPost.split) PetscVFPrintf = ItPostVFPrintf;
 }
 
 /* Whether this rank only steps (a solver rank with post ranks beside it). */
@@ -612,6 +634,7 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
                "stays on the solver ranks; drop -post_ranks",
                (double)ItGridGetInfo(app->grid)->refractory[a]);
   link.interrupt = app->settings.interrupt;
+  ItPost.apart   = PETSC_TRUE; /* from here each group says its own */
   PetscCall(ItPostScatterCreate(&link));
   if (ItPost.post)
     PetscCall(ItPostReplay(&link, output));
