@@ -134,16 +134,19 @@ int ItPostQuiet(void) {
 
 /* PetscVFPrintf on every rank: what goes to stderr is dropped while
    ItPostQuiet (PETSc's warnings and infotherm's, printed by each group's
-   rank 0), the rest is PETSc's default. */
+   rank 0), the rest goes to the printer PETSc had. */
+static PetscErrorCode (*ItPostVFPrintfNext)(FILE *, const char[], va_list);
 static PetscErrorCode ItPostVFPrintf(FILE *fd, const char format[], va_list ap) {
   if (fd == PETSC_STDERR && ItPostQuiet()) return PETSC_SUCCESS;
-  return PetscVFPrintfDefault(fd, format, ap);
+  return ItPostVFPrintfNext(fd, format, ap);
 }
 
 /* After PetscInitialize: routes PETSc's printing through ItPostVFPrintf when
    the ranks are split. Not collective. */
 void ItPostInstallPrint(void) {
-  if (ItPost.split) PetscVFPrintf = ItPostVFPrintf;
+  if (!ItPost.split || PetscVFPrintf == ItPostVFPrintf) return;
+  ItPostVFPrintfNext = PetscVFPrintf;
+  PetscVFPrintf      = ItPostVFPrintf;
 }
 
 /* Whether this rank only steps (a solver rank with post ranks beside it). */
