@@ -12,7 +12,10 @@ ranks, which compute the diagnostics and write every output.
   tests/test_checkpoint.py's adaptive restart);
 - bad -post_ranks (as many as the ranks, negative, not a number, or with a
   command other than run): one line naming -post_ranks, exit status 1,
-  nothing written."""
+  nothing written;
+- a model's error or warning from the set-up both groups run (-mu and -lif_mu
+  both given; -mu alone, deprecated) is printed once, not once per group, on
+  2 and 3 ranks."""
 import os
 import signal
 import subprocess
@@ -90,4 +93,15 @@ for label, ranks, command, value in (("as many as the ranks", 3, "run", "3"), ("
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     check(proc.returncode == 1 and len(lines) == 1 and "-post_ranks" in lines[0] and not os.path.exists(out),
           f"-post_ranks {value} ({label}) on {ranks} ranks: exit {proc.returncode}, one line naming -post_ranks, nothing written: {lines}")
+
+# --- a set-up message once, not once per group --------------------------------
+for ranks in (2, 3):
+    for label, extra, start, ok in (("error", ["-lif_mu", 1.2], "infotherm: error: -mu and -lif_mu are both given", False),
+                                    ("warning", [], "infotherm: warning: deprecated option names: -mu -> -lif_mu", True)):
+        out = tmpdir("post-once")
+        proc = run("run", ["-model", "lif", "-mu", 1.1, "-grid_n", 64, "-t_final", 0.05, "-post_ranks", 1, "-output_dir", out] + extra,
+                   ranks=ranks, expect_ok=False)
+        said = [l for l in proc.stderr.splitlines() if l.startswith(start)]
+        check(len(said) == 1 and (proc.returncode == 0) == ok,
+              f"-post_ranks 1 on {ranks} ranks, the model's {label}: printed {len(said)} time(s) (once), exit {proc.returncode}")
 finish()
