@@ -55,7 +55,7 @@ expect_refused("analyze of a transient snapshot with a refractory time", "analyz
                ["refractory time", "history", "diagnostics.csv"], ranks=(1, 2))
 expect_refused("-init_file of a refractory model's stationary snapshot", "run",
                ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 8192, "-init", "file", "-init_file", stat, "-t_final", 0.1],
-               ["-init_file", "less than 1", "refractory"])
+               ["-init_file", "less than 1", "refractory time"])
 
 # --- transient: the compartment keeps the mass on 1-3 ranks, and holds the rate's last tau_ref ---
 base = ["-model", "lif", "-lif_tau_ref", TAU, "-grid_n", 256, "-t_final", 2, "-output_every", 0.01, "-snapshot_every", 100]

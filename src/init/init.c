@@ -62,10 +62,10 @@ ItInitKind ItInitGetKind(ItInit init) {
   return init->kind;
 }
 
-/* A snapshot of mass below 1 is what a model with a refractory time writes
-   (doc/physics.md §8.2): the grid only, without the compartment's mass and
-   the outflux history that re-injects it, so a run cannot start from it.
-   Refused with one line saying so. Collective. */
+/* A snapshot of mass below 1 is a scaled copy or what a model with a
+   refractory time writes (doc/physics.md §8.2): the grid only, without the
+   compartment's mass and the outflux history that re-injects it, so a run
+   cannot start from it. Refused with one line saying both. Collective. */
 static PetscErrorCode ItInitCheckRefractory(ItGrid grid, Vec p, const char what[]) {
   PetscReal mass, negative, nonfinite;
 
@@ -73,9 +73,10 @@ static PetscErrorCode ItInitCheckRefractory(ItGrid grid, Vec p, const char what[
   PetscCall(ItSolveCheckDensity(grid, p, what, "give a density snapshot written by infotherm"));
   PetscCall(ItSolveDensityStatus(grid, p, &mass, &negative, &nonfinite));
   PetscCheck(mass >= 1 - IT_SOLVE_MASS_TOLERANCE, ItGridGetInfo(grid)->comm, PETSC_ERR_USER_INPUT,
-             "%s has mass %.17g, less than 1: a snapshot of a model with a refractory time holds "
-             "the grid only, not the refractory compartment nor its history; give a snapshot of "
-             "mass 1 (of a run without a refractory time, or its t = 0 snapshot)",
+             "%s is not a normalised density: its mass is %.17g, less than 1 (a scaled copy, or "
+             "the grid of a model with a refractory time, whose compartment and its history are "
+             "not in a snapshot); give a snapshot of mass 1 (of a run without a refractory time, "
+             "or its t = 0 snapshot)",
              what, (double)mass);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
