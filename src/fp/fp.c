@@ -1157,8 +1157,9 @@ PetscBool ItFacesGetDelayedReset(ItFaces faces) {
    act: the largest over the axes a of the root mean square of R = h_a^2
    |dA_a/dx_a| / D_a ((h/sd)^2 for an Ornstein–Uhlenbeck drift) over the
    faces, each weighed by its fourth-order weight theta (faces that fall back
-   to Scharfetter–Gummel do not count). PETSC_MAX_REAL when no face is of
-   order 4 (order 2, or grids too coarse). Its square scales as h^4, as the
+   to Scharfetter–Gummel do not count). PETSC_MAX_REAL when an axis has no
+   face of order 4 (order 2, or that axis too coarse: its second-order error
+   then sets the space error, and the time tolerances stay order 2's). Its square scales as h^4, as the
    fourth-order space error does (the transient's default time tolerances
    follow it, src/solve/solve.c). Collective. */
 PetscErrorCode ItFacesGetResolution(ItFaces f, PetscReal *rho) {
