@@ -1159,9 +1159,9 @@ PetscBool ItFacesGetDelayedReset(ItFaces faces) {
    faces, each weighed by its fourth-order weight theta (faces that fall back
    to Scharfetter–Gummel do not count). PETSC_MAX_REAL when an axis has no
    face of order 4 (order 2, or that axis too coarse: its second-order error
-   then sets the space error, and the time tolerances stay order 2's). Its square scales as h^4, as the
-   fourth-order space error does (the transient's default time tolerances
-   follow it, src/solve/solve.c). Collective. */
+   then sets the space error, and the time tolerances stay order 2's). Its square scales as h^4, as
+   the fourth-order space error does (the transient's default time tolerances follow it,
+   src/solve/solve.c). Collective. */
 PetscErrorCode ItFacesGetResolution(ItFaces f, PetscReal *rho) {
   const PetscInt d                     = ItGridGetInfo(f->grid)->dim;
   PetscReal      local[2 * IT_MAX_DIM] = {0}, sum[2 * IT_MAX_DIM] = {0};
