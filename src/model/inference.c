@@ -63,7 +63,12 @@ static PetscErrorCode ItModelFingerprint_Inference(ItModel model, json_t *finger
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Inference(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curve
+   (the bare -tuning of earlier releases move to them, deprecated). */
+static const ItOptionName ItInferenceOptionNames[] = {
+    {"inference_tuning", IT_OPTION_BARE_DEPRECATED}, {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_Inference(ItModel model) {
   static const char *const names[] = {"v", "r"};
   ItInference             *inf;
 
@@ -87,3 +92,5 @@ PetscErrorCode ItModelCreate_Inference(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_Inference;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Inference = {ItModelCreate_Inference, ItInferenceOptionNames};

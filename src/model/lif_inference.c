@@ -60,7 +60,12 @@ static PetscErrorCode ItModelFingerprint_LIFInference(ItModel model, json_t *fin
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_LIFInference(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curve
+   (the bare -tuning of earlier releases move to them, deprecated). */
+static const ItOptionName ItLIFInferenceOptionNames[] = {
+    {"lif_inference_tuning", IT_OPTION_BARE_DEPRECATED}, {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_LIFInference(ItModel model) {
   static const char *const names[] = {"v", "V"};
   ItLIFInference          *s;
 
@@ -93,3 +98,6 @@ PetscErrorCode ItModelCreate_LIFInference(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_LIFInference;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_LIFInference = {ItModelCreate_LIFInference,
+                                              ItLIFInferenceOptionNames};

@@ -49,7 +49,14 @@ static PetscErrorCode ItModelFingerprint_Population(ItModel model, json_t *finge
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Population(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curves
+   (the bare -tuning1, -tuning2 of earlier releases move to them, deprecated). */
+static const ItOptionName ItPopulationOptionNames[] = {
+    {"population_tuning1", IT_OPTION_BARE_DEPRECATED},
+    {"population_tuning2", IT_OPTION_BARE_DEPRECATED},
+    {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_Population(ItModel model) {
   static const char *const names[] = {"v", "r1", "r2"};
   ItPopulation            *pop;
 
@@ -74,3 +81,5 @@ PetscErrorCode ItModelCreate_Population(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_Population;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Population = {ItModelCreate_Population, ItPopulationOptionNames};

@@ -87,7 +87,15 @@ static PetscErrorCode ItModelFingerprint_PopulationPlastic(ItModel model, json_t
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_PopulationPlastic(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curves and its synaptic noise
+   (the bare -tuning1, -tuning2, -w_noise of earlier releases move to them, deprecated). */
+static const ItOptionName ItPopulationPlasticOptionNames[] = {
+    {"population_plastic_tuning1", IT_OPTION_BARE_DEPRECATED},
+    {"population_plastic_tuning2", IT_OPTION_BARE_DEPRECATED},
+    {"population_plastic_w_noise", IT_OPTION_BARE_DEPRECATED},
+    {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_PopulationPlastic(ItModel model) {
   static const char *const names[] = {"v", "r1", "r2", "w1", "w2"};
   ItPopulationPlastic     *pop;
 
@@ -112,3 +120,6 @@ PetscErrorCode ItModelCreate_PopulationPlastic(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_PopulationPlastic;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_PopulationPlastic = {ItModelCreate_PopulationPlastic,
+                                                   ItPopulationPlasticOptionNames};
