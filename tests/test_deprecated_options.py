@@ -97,25 +97,26 @@ expect_refused("an old name of another model", "stationary", BASE + ["-tau_r", "
 
 # a model's own options: the tuning curves and the synaptic noise
 TUNED = ["-model", "inference", "-grid_n", "32"]
-ref, ref_out = None, tmpdir("tuning-new")
-ref = run("stationary", TUNED + ["-inference_tuning", "linear", "-inference_tau_r", "0.2", "-output_dir", ref_out])
+ref_out = tmpdir("tuning-new")
+ref = run("stationary", TUNED + ["-inference_tuning", "bell", "-inference_tau_r", "0.2", "-output_dir", ref_out])
 check(not warnings(ref), f"-inference_tuning: nothing on stderr ({warnings(ref)})")
 out = tmpdir("tuning-old")
-proc = run("stationary", TUNED + ["-tuning", "linear", "-tau_r", "0.2", "-output_dir", out])
+proc = run("stationary", TUNED + ["-tuning", "bell", "-tau_r", "0.2", "-output_dir", out])
 said = warnings(proc)
 check(len(said) == 1 and "-tuning -> -inference_tuning" in said[0] and "-tau_r -> -inference_tau_r" in said[0],
       f"-tuning and -tau_r: one line naming both ({said})")
-same(ref_out, out, "-tuning linear gives -inference_tuning linear's numbers")
-for model, old, new, value, shown in (("population", "-tuning2", "-population_tuning2", "bell", "tuning2 bell"),
-                                      ("hebbian", "-w_noise", "-hebbian_w_noise", "multiplicative", "w_noise multiplicative"),
-                                      ("population_plastic", "-tuning1", "-population_plastic_tuning1", "linear", "tuning1 linear")):
+same(ref_out, out, "-tuning bell gives -inference_tuning bell's numbers")
+# info shows the model (its tuning curves and noise among the rest)
+for model, old, new, value in (("population", "-tuning2", "-population_tuning2", "bell"),
+                               ("hebbian", "-w_noise", "-hebbian_w_noise", "multiplicative"),
+                               ("population_plastic", "-tuning1", "-population_plastic_tuning1", "linear")):
     views = {}
     for label, name in (("new", new), ("old", old)):
         proc = run("info", ["-model", model, name, value])
         views[label] = (proc.stdout, warnings(proc))
     check(not views["new"][1] and len(views["old"][1]) == 1 and f"{old} -> {new}" in views["old"][1][0],
           f"{model}: {old} warns once, {new} not ({views['old'][1]})")
-    check(views["old"][0] == views["new"][0] and shown.split()[1] in views["new"][0],
+    check(views["old"][0] == views["new"][0] and value in views["new"][0],
           f"{model}: {old} {value} and {new} {value} give the same model (info)")
 expect_refused("-tuning and -inference_tuning both given", "stationary",
                TUNED + ["-tuning", "bell", "-inference_tuning", "linear"], ["-tuning", "-inference_tuning", "both"])

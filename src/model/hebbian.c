@@ -2,7 +2,7 @@
    u(v) (a tuning curve of the velocity) drives the neuron r through the weight w,
      A_r = (-r + w u(v))/tau_r,                          D_r = sigma_r^2/tau_r,
      A_w = (eps u(v) r (r - thetaM) - (w - w0))/tau_w,   D_w = sigma_w^2/tau_w
-   (Hebbian: thetaM = 0). With -w_noise multiplicative, D_w = sigma_w^2 w/tau_w
+   (Hebbian: thetaM = 0). With -hebbian_w_noise multiplicative, D_w = sigma_w^2 w/tau_w
    and the box must keep w > 0. The neuron–synapse pair (ItSynapse) is shared
    with the plastic population, which holds two of them. */
 #include <infotherm/private/modelimpl.h>

@@ -1,6 +1,6 @@
 /* A leaky integrate-and-fire sensor of the particle's velocity
    (doc/physics.md §8.1): the Brownian velocity v drives the membrane
-   potential V through its input curve u(v) (-tuning, as the inference
+   potential V through its input curve u(v) (-lif_inference_tuning, as the inference
    model's f),
      A_v = -(v - v0)/tau_v,                  D_v = sigma_v^2/tau_v,
      A_V = (mu0 + g u(v) - V)/tau_m,         D_V = sigma^2/(2 tau_m),
@@ -61,7 +61,7 @@ static PetscErrorCode ItModelFingerprint_LIFInference(ItModel model, json_t *fin
 }
 
 /* The options this model reads besides its parameters: its tuning curve
-   (the bare -tuning of earlier releases move to them, deprecated). */
+   (the bare -tuning of earlier releases moves to it, deprecated). */
 static const ItOptionName ItLIFInferenceOptionNames[] = {
     {"lif_inference_tuning", IT_OPTION_BARE_DEPRECATED}, {NULL, 0}};
 

@@ -247,6 +247,9 @@ static PetscErrorCode ItModelMoveDeprecatedNames(ItModel model) {
   }
   for (const ItOptionName *o = model->options; o && o->name; o++) {
     if (!(o->flags & IT_OPTION_BARE_DEPRECATED)) continue;
+    PetscCheck(!strncmp(o->name, model->type, prefix - 1) && o->name[prefix - 1] == '_',
+               model->comm, PETSC_ERR_PLIB, "the option %s of model %s lacks its prefix %s_",
+               o->name, model->type, model->type);
     PetscCall(PetscSNPrintf(option, sizeof(option), "-%s", o->name));
     PetscCall(ItModelMoveDeprecatedName(model, o->name + prefix, option, moved, sizeof(moved)));
   }

@@ -1,5 +1,5 @@
 /* Two-neuron population (doc/physics.md §2): neurons r1, r2 read the velocity v
-   through different tuning curves (-tuning1, -tuning2),
+   through different tuning curves (-population_tuning1, -population_tuning2),
      A_rk = (-rk + fk(v))/tau_r,  D_rk = sigma_r^2/tau_r,
    with v the Ornstein–Uhlenbeck velocity. By default two opposed sigmoids. */
 #include <infotherm/private/modelimpl.h>

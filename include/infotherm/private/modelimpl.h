@@ -167,7 +167,7 @@ static inline void ItVelocityPoint(const PetscReal p[], PetscReal v, PetscReal *
    A model with several pairs registers the parameters once and shares them. */
 typedef struct {
   PetscInt  tau_r, sigma_r, tau_w, sigma_w, eps, thetaM, w0; /* parameter indices */
-  PetscBool multiplicative;                                  /* -w_noise multiplicative */
+  PetscBool multiplicative;                                  /* -<model>_w_noise multiplicative */
 } ItSynapse;
 
 PetscErrorCode ItSynapseRegister(ItModel model, PetscReal sigma_r, PetscReal sigma_w,
