@@ -1,8 +1,11 @@
-/* Model registry and the parts every model shares: named variables, named
-   parameters read from the options database (-<model>_<name> value; the bare
-   -<name> of earlier releases still works, deprecated) and checked once,
-   and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
-   dx_i = A_i dt + sqrt(2 D_i) dW_i (doc/physics.md §1). */
+/* Model registry (the models of src/model/models.def) and the parts every
+   model shares: named variables, named parameters read from the options
+   database (-<model>_<name> value; the bare -<name> of earlier releases still
+   works, deprecated, as do the bare names of a model's own flagged options)
+   and checked once, and the bulk evaluation of the drift A_i(x,t) and
+   diffusion D_i(x,t) of dx_i = A_i dt + sqrt(2 D_i) dW_i (doc/physics.md §1).
+   This file calls the model files; they call define.c, work.c and the
+   shared pieces (tuning.c, ...), never this file. */
 #include <ctype.h>
 #include <infotherm/private/modelimpl.h>
 
