@@ -118,6 +118,29 @@ for model, old, new, value in (("population", "-tuning2", "-population_tuning2",
           f"{model}: {old} warns once, {new} not ({views['old'][1]})")
     check(views["old"][0] == views["new"][0] and value in views["new"][0],
           f"{model}: {old} {value} and {new} {value} give the same model (info)")
+# a snapshot of an earlier release that stores -tuning: analyzed as one storing -inference_tuning
+snaps, old_snaps = tmpdir("tuning-snapshots"), tmpdir("tuning-old-snapshots")
+run("run", TUNED + ["-inference_tuning", "bell", "-t_final", "0.2", "-output_every", "0.1", "-snapshot_every", "0.1",
+                    "-output_dir", snaps])
+os.makedirs(old_snaps)
+for name in ("density_0001.h5", "density_0002.h5"):
+    shutil.copy(os.path.join(snaps, name), old_snaps)
+    with h5py.File(os.path.join(old_snaps, name), "r+") as f:
+        stored = f["options"].attrs
+        stored.create("tuning", stored["inference_tuning"], dtype=stored.get_id("inference_tuning").dtype)
+        del stored["inference_tuning"]
+analyzed = {}
+for label, folder, extra in (("new", snaps, []), ("old", old_snaps, []), ("old+new", old_snaps, ["-inference_tuning", "bell"])):
+    out = tmpdir("tuning-analysis-" + label)
+    proc = run("analyze", [folder + "/density_0001.h5", folder + "/density_0002.h5", "-output_dir", out] + extra)
+    analyzed[label] = (warnings(proc), out)
+check(not analyzed["new"][0] and len(analyzed["old"][0]) == 1 and "-tuning -> -inference_tuning" in analyzed["old"][0][0]
+      and not analyzed["old+new"][0],
+      f"analyze: a stored -tuning warns once, -inference_tuning on the command line wins over it "
+      f"({analyzed['new'][0]}, {analyzed['old'][0]}, {analyzed['old+new'][0]})")
+for label in ("old", "old+new"):
+    with open(analyzed["new"][1] + "/diagnostics.csv", "rb") as a, open(analyzed[label][1] + "/diagnostics.csv", "rb") as b:
+        check(a.read() == b.read(), f"analyze of the snapshots storing -tuning ({label}): the same diagnostics.csv, byte for byte")
 expect_refused("-tuning and -inference_tuning both given", "stationary",
                TUNED + ["-tuning", "bell", "-inference_tuning", "linear"], ["-tuning", "-inference_tuning", "both"])
 expect_refused("-w_noise without a value", "info", ["-model", "hebbian", "-w_noise"], ["-w_noise", "without a value"])
