@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <unistd.h>
 #include <infotherm/app.h>
+#include <infotherm/diag.h> /* help -columns */
 
 #define IT_EXIT_INTERRUPTED 3
 
@@ -149,12 +150,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(command, "help") || !strcmp(command, "-h") || !strcmp(command, "--help")) {
-    PetscBool list = PETSC_FALSE; /* help -list: the commands, one a line */
-    for (int k = 1; k < argc; k++) list = (PetscBool)(list || !strcmp(argv[k], "-list"));
-    if (list)
-      ItAppListCommands(stdout);
-    else
-      fputs(ItAppUsage(), stdout);
+    /* help -list: the commands, one a line; help -columns: the diagnostics' columns */
+    PetscBool list = PETSC_FALSE, columns = PETSC_FALSE;
+    for (int k = 1; k < argc; k++) {
+      list    = (PetscBool)(list || !strcmp(argv[k], "-list"));
+      columns = (PetscBool)(columns || !strcmp(argv[k], "-columns"));
+    }
+    if (list) ItAppListCommands(stdout);
+    if (columns) ItDiagListColumns(stdout);
+    if (!list && !columns) fputs(ItAppUsage(), stdout);
     free(args);
     free(files);
     free(wrapped);
