@@ -18,6 +18,8 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
    (infotherm help -list), from the command table; neither needs PETSc. */
 const char *ItAppUsage(void);
 void        ItAppListCommands(FILE *out);
+/* Whether a signal makes the command write a checkpoint and stop (run). */
+PetscBool ItAppCommandCheckpoints(const char command[]);
 
 /* Dedicated post-processing ranks, -post_ranks K (src/app/post.c): split off
    before PETSc starts, finalised after it ends. */

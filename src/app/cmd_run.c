@@ -210,5 +210,6 @@ const ItAppCommand ItAppCommand_run = {
     .run     = ItAppRun,
     .help    = ItAppRunHelp,
     .error_estimate = PETSC_TRUE,
+    .checkpoints    = PETSC_TRUE,
     .options        = ItAppRunOptionNames,
 };

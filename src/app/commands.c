@@ -98,6 +98,13 @@ void ItAppListCommands(FILE *out) {
   }
 }
 
+/* Whether a signal makes `command` write a checkpoint and stop (its
+   descriptor's flag; PETSC_FALSE for an unknown command). Needs no PETSc. */
+PetscBool ItAppCommandCheckpoints(const char command[]) {
+  const ItAppCommand *cmd = ItAppFindCommand(command);
+  return (PetscBool)(cmd && cmd->checkpoints);
+}
+
 /* Runs the command; interrupted: stopped early after writing a checkpoint
    (exit status 3). Collective. */
 PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile, char *files[],

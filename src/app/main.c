@@ -173,12 +173,12 @@ int main(int argc, char **argv) {
 
   /* before anything slow, and again over PETSc's own handlers: a signal
      during the set-up must not kill a run unsaved */
-  if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
+  if (ItIOSignalsInstall(ItAppCommandCheckpoints(command))) return 2;
   if (ItPostSplit(argc, argv, command, ItErrorText, sizeof(ItErrorText))) return 2;
   if (ItErrorText[0]) ItErrorIsUser = PETSC_TRUE;
   ierr = PetscInitialize(&nargs, &args, NULL, ItAppUsage());
   if (ierr) return 2;
-  if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
+  if (ItIOSignalsInstall(ItAppCommandCheckpoints(command))) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
   ItPostInstallPrint();                        /* -post_ranks: one line, not one per group */
   ierr = ItErrorText[0] ? PETSC_ERR_USER_INPUT /* found before PETSc started */

@@ -85,6 +85,7 @@ typedef struct {
   PetscBool      files;          /* takes file arguments (analyze's snapshots) */
   PetscBool      error_estimate; /* reads -error_estimate (refused by the others) */
   PetscBool      sizes_only;     /* allocates nothing of the grid's size (info) */
+  PetscBool      checkpoints;    /* SIGUSR1/SIGTERM: a checkpoint, then exit status 3 (run) */
   /* the names of the options only this command reads, beside its options
      block in its file (NULL: none; registered for every command, since an
      options file serves them all) */
