@@ -31,6 +31,7 @@ typedef enum { IT_TIME_INDEPENDENT, IT_TIME_PIECEWISE, IT_TIME_CONTINUOUS } ItTi
    point. */
 typedef enum { IT_BOUNDARY_WALL, IT_BOUNDARY_PERIODIC, IT_BOUNDARY_THRESHOLD_RESET } ItBoundaryKind;
 
+/* Registers the models of src/model/models.def and their option names. Not collective. */
 PetscErrorCode ItModelRegisterAll(void);
 /* The registered models, k < ItModelGetTypeCount(), in the order registered. */
 PetscInt       ItModelGetTypeCount(void);

@@ -32,6 +32,12 @@ static PetscErrorCode ItModelRegister(const char name[], const ItModelType *type
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The option names of what every model reads: -model and -parity, -protocol
+   (read below), -vars (src/model/define.c); the parameters and a model's own
+   options are the model's (src/model/option_names.c). */
+static const ItOptionName ItModelOptionNames[] = {
+    {"model", 0}, {"vars", 0}, {"parity", 0}, {"protocol", 0}, {NULL, 0}};
+
 /* The built-in models, one line each in src/model/models.def. */
 #define IT_MODEL(type, Suffix) extern const ItModelType ItModelType_##Suffix;
 #include "models.def"
@@ -156,11 +162,6 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
-
-/* The option names of what every model reads (the parameters, -<name>, are the model's own)
- * (src/model/option_names.c). */
-const ItOptionName ItModelOptionNames[] = {
-    {"model", 0}, {"vars", 0}, {"parity", 0}, {"protocol", 0}, {NULL, 0}};
 
 /* -vars renames the model's variables (as many as it has). */
 static PetscErrorCode ItModelApplyVariableNames(ItModel model) {

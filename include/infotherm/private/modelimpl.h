@@ -202,9 +202,6 @@ typedef struct {
 /* The implementation's part of a workspace (NULL for a model that needs none). */
 PetscErrorCode ItModelWorkGetData(ItModelWork work, void **data);
 
-/* The option names every model reads (-model, -vars, -parity, -protocol; src/model/model.c). */
-extern const ItOptionName ItModelOptionNames[];
-
 /* Compiled expression formulas (src/model/expr_compile.c), for the expr
    model only: the formulas translated to C, compiled by the system's C
    compiler into a shared object cached by a hash of the generated source,
