@@ -144,7 +144,7 @@ static PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   else if (estimate)
     PetscCall(ItAppInitialOptions(app));
   if (estimate) PetscCall(ItAppEstimateCreate(app, PETSC_TRUE, PETSC_FALSE));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   PetscCall(ItAppOutputColumns(app));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
@@ -204,6 +204,16 @@ static PetscErrorCode ItAppRunHelp(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* run's files (also analyze's guard: src/app/cmd_analyze.c). */
+const ItIOLayout ItAppRunLayout = {"run",
+                                   "run.lock",
+                                   {{"diagnostics.csv", NULL},
+                                    {"summary.json", NULL},
+                                    {"density.xmf", NULL},
+                                    {"checkpoint.h5", NULL}},
+                                   {"density_", NULL},
+                                   NULL};
+
 const ItAppCommand ItAppCommand_run = {
     .name    = "run",
     .summary = "time-steps the density to -t_final: diagnostics.csv, summary.json, snapshots",
@@ -212,4 +222,5 @@ const ItAppCommand ItAppCommand_run = {
     .error_estimate = PETSC_TRUE,
     .checkpoints    = PETSC_TRUE,
     .options        = ItAppRunOptionNames,
+    .layout         = &ItAppRunLayout,
 };

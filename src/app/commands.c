@@ -123,6 +123,7 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
   ItAppCommandList(PETSC_TRUE, " and ", estimating, sizeof(estimating));
   app.command    = command;
   app.sizes_only = cmd->sizes_only;
+  app.layout     = cmd->layout;
   app.estimating = cmd->error_estimate ? NULL : estimating;
   if (cmd->setup)
     PetscCall(cmd->setup(&app, nfile, files));

@@ -8,10 +8,10 @@ struct _p_ItIO {
   MPI_Comm    comm;
   PetscMPIInt rank;
   char        dir[PETSC_MAX_PATH_LEN];
-  /* the files of the command (src/io/folder.c), -overwrite, and whether the
+  /* the files of the command (its layout), -overwrite, and whether the
      folder is claimed (created, locked, free of another run's files) */
-  const void *layout;
-  PetscBool   overwrite, claimed;
+  const ItIOLayout *layout;
+  PetscBool         overwrite, claimed;
   /* diagnostics table: column names and rows (t first) */
   PetscInt ncol, nrow, caprow;
   char (*column)[64];
