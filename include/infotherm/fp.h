@@ -61,6 +61,21 @@ PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool d
 PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J);
 Mat            ItFacesGetReset(ItFaces faces);
 PetscBool      ItFPFourthFace(ItBoundaryKind kind, PetscInt face, PetscInt n);
+/* -fp_order 4: the closures at threshold and reset (src/fp/closure.c). */
+typedef struct _p_ItFPClosure *ItFPClosure;
+PetscErrorCode                 ItFPClosureCreate(ItGrid grid, ItModel model, ItFPClosure *cl);
+PetscErrorCode                 ItFPClosureDestroy(ItFPClosure *cl);
+PetscBool                      ItFPClosureFace(ItFPClosure cl, PetscInt a, PetscInt face);
+PetscErrorCode                 ItFPClosureBegin(ItFPClosure cl);
+PetscErrorCode ItFPClosureSet(ItFPClosure cl, PetscReal t, const PetscReal p[], PetscInt a,
+                              const PetscInt c[], PetscInt face, PetscReal lo, PetscReal hi,
+                              PetscBool delayed);
+PetscErrorCode ItFPClosureEnd(ItFPClosure cl);
+PetscErrorCode ItFPClosureApply(ItFPClosure cl, Vec p, Vec Lp);
+PetscErrorCode ItFPClosureAxis(ItFPClosure cl, PetscInt a, Vec p, Vec div, Vec loss);
+Mat            ItFPClosureGetReset(ItFPClosure cl);
+Vec            ItFPClosureGetShape(ItFPClosure cl);
+ItFPClosure    ItFacesGetClosure(ItFaces faces);
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
 /* A transient's refractory compartment (src/fp/refractory.c): the faces

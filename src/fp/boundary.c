@@ -113,6 +113,20 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
   PetscReal          local[IT_MAX_DIM] = {0};
 
   PetscFunctionBegin;
+  if (ItFacesGetClosure(faces)) { /* -fp_order 4: the closure's threshold flux (src/fp/closure.c) */
+    Vec loss;
+    PetscCall(VecDuplicate(p, &loss));
+    for (PetscInt a = 0; a < info->dim; a++) {
+      PetscScalar sum;
+      if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+      PetscCall(ItFPClosureAxis(ItFacesGetClosure(faces), a, p, NULL, loss));
+      PetscCall(VecSum(loss, &sum));
+      local[a] = PetscRealPart(sum) * info->cell_volume;
+    }
+    PetscCall(VecDestroy(&loss));
+    for (PetscInt a = 0; a < IT_MAX_DIM; a++) rate[a] = local[a];
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(VecGetArrayRead(p, &pa));
   for (PetscInt a = 0; a < info->dim; a++) {
     const PetscReal *lo;

@@ -45,6 +45,7 @@ struct _p_ItFaces {
   PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
   Mat       reset;   /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
   PetscBool delayed; /* R leaves out the axes with a refractory time (a transient's compartment) */
+  ItFPClosure closure; /* -fp_order 4 with a threshold_reset axis: its closures (src/fp/closure.c) */
 };
 
 /* What fails at a bad face. */
@@ -99,6 +100,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->peclet     = info->peclet;
   f->resolution = info->resolution;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
+  if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = info->nlocal / info->xm[a] * (info->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
@@ -128,6 +130,7 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
   ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces)); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  PetscCall(ItFPClosureDestroy(&faces->closure));
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -146,6 +149,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
   PetscCall(MatDestroy(&f->reset));
+  PetscCall(ItFPClosureDestroy(&f->closure));
   PetscCall(ItModelWorkDestroy(&f->work));
   PetscCall(PetscFree(*faces));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -323,6 +327,13 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     w[2]        = -f->hi[a][off];
     if (face == n && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
       w[2] = 0; /* no cell beyond */
+    if (f->closure && ItFPClosureFace(f->closure, a, face)) { /* src/fp/closure.c */
+      w[1] = w[2] = 0;
+      if (face < xs + xm || face == n) /* once: the next rank's low face is its own */
+        PetscCall(ItFPClosureSet(f->closure, f->t, p, a, c, face, f->lo[a][off], f->hi[a][off],
+                                 f->delayed));
+      continue;
+    }
     /* the two faces next to a wall or a threshold are Scharfetter–Gummel's; a periodic axis'
        stencil wraps through the DMDA's ghosts (ItFPFourthFace, src/fp/boundary.c) */
     if (!ItFPFourthFace(info->boundary[a], face, n) || (w[1] == 0 && w[2] == 0)) continue;
@@ -418,6 +429,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   f->t        = t;
   f->bad_axis = -1;
   for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
+  if (f->closure) PetscCall(ItFPClosureBegin(f->closure));
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
@@ -433,6 +445,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
     }
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
+  if (f->closure) PetscCall(ItFPClosureEnd(f->closure));
   if (!f->level) PetscCall(ItFacesCheck(f));
   if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
@@ -762,7 +775,8 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
   PetscCall(DMRestoreLocalVector(info->da, &local));
-  if (f->reset) PetscCall(MatMultAdd(f->reset, p, Lp, Lp)); /* the re-injection */
+  if (f->closure) PetscCall(ItFPClosureApply(f->closure, p, Lp)); /* closures, re-injection */
+  else if (f->reset) PetscCall(MatMultAdd(f->reset, p, Lp, Lp)); /* the re-injection */
   PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1134,9 +1148,14 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
 }
 
 /* The reset matrix R of a grid with a threshold_reset axis (NULL otherwise),
-   assembled with the faces. */
+   assembled with the faces: at order 4 the closures' R4 (src/fp/closure.c). */
 Mat ItFacesGetReset(ItFaces faces) {
-  return faces->reset;
+  return faces->closure ? ItFPClosureGetReset(faces->closure) : faces->reset;
+}
+
+/* The fourth-order closures at threshold and reset, or NULL. */
+ItFPClosure ItFacesGetClosure(ItFaces faces) {
+  return faces->closure;
 }
 
 /* delayed: R re-injects only along the axes without a refractory time (a

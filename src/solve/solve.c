@@ -347,7 +347,10 @@ static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, Pet
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItRefractoryGet(st->refractory, t, &inflow, NULL, NULL));
-  if (inflow != 0) PetscCall(VecAXPY(F, sign * inflow, st->reset_shape));
+  if (inflow != 0) { /* -fp_order 4: the closure's shape at t (src/fp/closure.c) */
+    ItFPClosure cl = ItFacesGetClosure(ItFPGetFaces(st->fp));
+    PetscCall(VecAXPY(F, sign * inflow, cl ? ItFPClosureGetShape(cl) : st->reset_shape));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
