@@ -663,10 +663,11 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
   while (info->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
-  if (g->refractory) { /* the compartment re-injects what crossed τ_ref before */
+  if (g->refractory) {               /* the compartment re-injects what crossed τ_ref before */
     if (ItFacesGetClosure(g->faces)) /* -fp_order 4: the closure's shape (src/fp/closure.c) */
       PetscCall(VecCopy(ItFPClosureGetShape(ItFacesGetClosure(g->faces)), g->inflow));
-    else PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
+    else
+      PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
     PetscCall(VecScale(g->inflow, g->reinjection));
   } else
     PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
@@ -737,7 +738,7 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscBool   irr  = ItFacesIrreversible(g->faces); /* odd variables: J^irr (§3b) */
   /* the threshold closures' share of the divergence and their loss (src/fp/closure.c) */
-  ItFPClosure        cl = ItFacesGetClosure(g->faces);
+  ItFPClosure        cl             = ItFacesGetClosure(g->faces);
   Vec                cv[IT_MAX_DIM] = {NULL}, lv[IT_MAX_DIM] = {NULL};
   const PetscScalar *cdiv[IT_MAX_DIM] = {NULL}, *loss[IT_MAX_DIM] = {NULL};
 

@@ -47,7 +47,7 @@ static void ItFPClosureWeights(PetscInt m, const PetscReal s[], PetscReal alpha[
   for (PetscInt j = 0; j < m; j++) {
     /* the coefficients of l_j(x) = Π_{k≠j} (x - s_k)/(s_j - s_k), lowest first */
     PetscReal c[8] = {1, 0, 0, 0, 0, 0, 0, 0}, den = 1;
-    PetscInt  deg  = 0;
+    PetscInt  deg = 0;
     for (PetscInt k = 0; k < m; k++) {
       if (k == j) continue;
       for (PetscInt q = deg + 1; q > 0; q--) c[q] = c[q - 1] - s[k] * c[q];
@@ -80,14 +80,13 @@ PetscErrorCode ItFPClosureCreate(ItGrid grid, ItModel model, ItFPClosure *out) {
     ItGridResetCells(grid, a, &k, &w);
     /* on a face (w = 1/2 to round-off), four cells or more from either end */
     if (PetscAbsReal(w - 0.5) < 1e-9 && k + 1 >= 4 && k + 1 + 4 <= n) cl->reset_face[a] = k + 1;
-    PetscCall(PetscInfo(NULL, "closure: reset cells %d w %g face %d\n", (int)k, (double)w, (int)cl->reset_face[a]));
     PetscCall(PetscMalloc2(info->nlocal, &dnz, info->nlocal, &onz));
     ItGridForOwned(grid, c, l) dnz[l] = onz[l] = c[a] >= n - 3 ? 12 : 0; /* faces n-1, n */
-    PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE,
-                           PETSC_DETERMINE, 0, dnz, 0, onz, &cl->C[a]));
+    PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                           0, dnz, 0, onz, &cl->C[a]));
     ItGridForOwned(grid, c, l) dnz[l] = onz[l] = c[a] == n - 1 ? 4 : 0;
-    PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE,
-                           PETSC_DETERMINE, 0, dnz, 0, onz, &cl->O[a]));
+    PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                           0, dnz, 0, onz, &cl->O[a]));
     PetscCall(PetscFree2(dnz, onz));
     PetscCall(MatSetOption(cl->C[a], MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
     PetscCall(MatSetOption(cl->O[a], MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
@@ -144,14 +143,13 @@ PetscErrorCode ItFPClosureBegin(ItFPClosure cl) {
    above (face .. face+4). Not collective. */
 static PetscErrorCode ItFPClosureSide(ItFPClosure cl, PetscReal t, const PetscReal p[], PetscInt a,
                                       const PetscInt c[], PetscInt face, PetscInt first,
-                                      PetscInt ncell, PetscBool zero_at_threshold,
-                                      PetscInt cells[], PetscReal wt[]) {
+                                      PetscInt ncell, PetscBool zero_at_threshold, PetscInt cells[],
+                                      PetscReal wt[]) {
   ItGrid            grid = cl->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d    = info->dim;
-  PetscReal         s[6], alpha[6], beta[6], x[5 * IT_MAX_DIM], A[5 * IT_MAX_DIM],
-      D[5 * IT_MAX_DIM];
-  PetscInt cell[IT_MAX_DIM];
+  PetscReal s[6], alpha[6], beta[6], x[5 * IT_MAX_DIM], A[5 * IT_MAX_DIM], D[5 * IT_MAX_DIM];
+  PetscInt  cell[IT_MAX_DIM];
 
   PetscFunctionBegin;
   for (PetscInt b = 0; b < IT_MAX_DIM; b++) cell[b] = c[b];
@@ -173,9 +171,8 @@ static PetscErrorCode ItFPClosureSide(ItFPClosure cl, PetscReal t, const PetscRe
 /* The blend weight theta of the interior's fourth-order faces at face `face`
    (ItFacesPencilFourth, src/fp/fp.c): from the drift and diffusion at the
    face and the drift's change over a cell. Not collective. */
-static PetscErrorCode ItFPClosureTheta(ItFPClosure cl, PetscReal t, const PetscReal p[],
-                                       PetscInt a, const PetscInt c[], PetscInt face,
-                                       PetscReal *theta) {
+static PetscErrorCode ItFPClosureTheta(ItFPClosure cl, PetscReal t, const PetscReal p[], PetscInt a,
+                                       const PetscInt c[], PetscInt face, PetscReal *theta) {
   ItGrid            grid = cl->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d    = info->dim;
@@ -255,7 +252,7 @@ static PetscErrorCode ItFPClosureShape(ItFPClosure cl, PetscReal t, const PetscR
         PetscReal k = 0;
         if ((f == r - 1 && side == 1) || (f == r + 1 && side == 0)) continue;
         for (PetscInt q = 0; q < 4; q++) {
-          const PetscInt  j = f - 2 + q;
+          const PetscInt  j  = f - 2 + q;
           const PetscReal dx = ItGridCoordinate(grid, a, j) - xr;
           PetscReal       df = 0, dg = 0, pw = 1, fact = 1;
           if ((side == 0 && j < r) || (side == 1 && j >= r)) continue;
@@ -297,9 +294,9 @@ PetscErrorCode ItFPClosureSet(ItFPClosure cl, PetscReal t, const PetscReal p[], 
                               PetscBool delayed) {
   ItGrid            grid = cl->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
-  const PetscInt    n = info->n[a];
-  const PetscReal   h = info->h[a];
-  PetscInt          cells[12], m = 0, cell[IT_MAX_DIM], rows[2];
+  const PetscInt    n    = info->n[a];
+  const PetscReal   h    = info->h[a];
+  PetscInt          cells[12], m  = 0, cell[IT_MAX_DIM], rows[2];
   PetscReal         wt[12], theta = 1;
 
   PetscFunctionBegin;

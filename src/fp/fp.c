@@ -45,7 +45,8 @@ struct _p_ItFaces {
   PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
   Mat       reset;   /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
   PetscBool delayed; /* R leaves out the axes with a refractory time (a transient's compartment) */
-  ItFPClosure closure; /* -fp_order 4 with a threshold_reset axis: its closures (src/fp/closure.c) */
+  /* -fp_order 4 with a threshold_reset axis: its closures (src/fp/closure.c), else NULL */
+  ItFPClosure closure;
 };
 
 /* What fails at a bad face. */
@@ -327,7 +328,8 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     w[2]        = -f->hi[a][off];
     if (face == n && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
       w[2] = 0; /* no cell beyond */
-    if (f->closure && ItFPClosureFace(f->closure, a, face)) { /* src/fp/closure.c */
+    /* the threshold's faces under -fp_order 4: src/fp/closure.c */
+    if (f->closure && ItFPClosureFace(f->closure, a, face)) {
       w[1] = w[2] = 0;
       if (face < xs + xm || face == n) /* once: the next rank's low face is its own */
         PetscCall(ItFPClosureSet(f->closure, f->t, p, a, c, face, f->lo[a][off], f->hi[a][off],
@@ -775,8 +777,11 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
   PetscCall(DMRestoreLocalVector(info->da, &local));
-  if (f->closure) PetscCall(ItFPClosureApply(f->closure, p, Lp)); /* closures, re-injection */
-  else if (f->reset) PetscCall(MatMultAdd(f->reset, p, Lp, Lp)); /* the re-injection */
+  /* the re-injection (and at order 4 the threshold's closures) */
+  if (f->closure)
+    PetscCall(ItFPClosureApply(f->closure, p, Lp));
+  else if (f->reset)
+    PetscCall(MatMultAdd(f->reset, p, Lp, Lp));
   PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

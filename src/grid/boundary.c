@@ -148,11 +148,11 @@ PetscErrorCode ItGridPlaceReset(ItGrid g) {
   g->info.cell_volume = 1;
   for (PetscInt a = 0; a < g->info.dim; a++) {
     if (g->info.boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) {
-      const PetscReal span = g->info.hi[a] - g->info.reset[a];
-      const PetscInt  k = PetscMax(1, (PetscInt)PetscFloorReal(g->info.n[a] * span /
-                                                               (g->info.hi[a] - g->info.lo[a])));
-      g->info.h[a]      = span / k;
-      g->info.lo[a]     = g->info.hi[a] - g->info.n[a] * g->info.h[a];
+      const PetscReal span  = g->info.hi[a] - g->info.reset[a];
+      const PetscReal cells = g->info.n[a] * span / (g->info.hi[a] - g->info.lo[a]);
+      const PetscInt  k     = PetscMax(1, (PetscInt)PetscFloorReal(cells));
+      g->info.h[a]          = span / k;
+      g->info.lo[a]         = g->info.hi[a] - g->info.n[a] * g->info.h[a];
     }
     g->info.cell_volume *= g->info.h[a];
   }
