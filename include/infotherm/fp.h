@@ -96,6 +96,10 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
                                PetscReal *held);
 PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r);
 PetscErrorCode ItRefractoryAttach(ItRefractory h, Vec p);
+void           ItRefractorySetTotal(ItRefractory h, PetscReal total);
+PetscReal      ItRefractoryGetTotal(ItRefractory h);
+PetscErrorCode ItRefractoryGetState(ItRefractory h, PetscInt *n, PetscReal **state);
+PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal state[]);
 PetscErrorCode ItRefractoryQuery(Vec p, ItRefractory *h);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 

@@ -26,6 +26,9 @@ typedef struct {
   PetscBool           restarted;
   PetscReal           t0, dt0;
   PetscInt            step0;
+  /* and a refractory compartment's history (ItRefractoryGetState; 0: none) */
+  PetscInt            nhistory;
+  const PetscReal    *history;
   ItSolveInterruptFn  interrupt;
   ItSolveCheckpointFn checkpoint;
   /* > 0: the time stepper's tolerances (defaults or -ts_rtol/-ts_atol) times
