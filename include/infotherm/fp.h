@@ -97,6 +97,8 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
 PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r);
 PetscErrorCode ItRefractoryAttach(ItRefractory h, Vec p);
 void           ItRefractorySetTotal(ItRefractory h, PetscReal total);
+void ItRefractorySetFixed(ItRefractory h, PetscReal t, PetscReal inflow, PetscReal injected,
+                          PetscReal held);
 PetscReal      ItRefractoryGetTotal(ItRefractory h);
 PetscErrorCode ItRefractoryGetState(ItRefractory h, PetscInt *n, PetscReal **state);
 PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal state[]);

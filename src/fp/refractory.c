@@ -23,6 +23,9 @@ struct _p_ItRefractory {
   PetscReal  past;   /* ν_pre: the rate before the first entry (t = 0) */
   PetscBool  pruned; /* the first entry is no longer the start's */
   PetscReal  total;  /* grid and compartment's mass at the start (the solver's) */
+  /* a copy on post ranks (src/app/post.c): the solver's values at one time, or none */
+  PetscBool fixed;
+  PetscReal fixed_t, fixed_inflow, fixed_injected, fixed_held;
 };
 
 /* A refractory time holds on a grid of one variable only: the other
@@ -189,6 +192,14 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
   PetscReal Qin, nu_in, Qt, dQ;
 
   PetscFunctionBegin;
+  if (h->fixed) { /* a post rank's copy: the solver's values */
+    PetscCheck(t == h->fixed_t, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "refractory copy: asked at %g, holds %g", (double)t, (double)h->fixed_t);
+    if (inflow) *inflow = h->fixed_inflow;
+    if (injected) *injected = h->fixed_injected;
+    if (held) *held = h->fixed_held;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(ItRefractoryInterpolate(h, t - h->tau, &Qin, &nu_in));
   if (inflow) *inflow = nu_in;
   if (injected) *injected = Qin;
@@ -223,6 +234,17 @@ PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r) {
   PetscCall(VecAssemblyBegin(r));
   PetscCall(VecAssemblyEnd(r));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A post rank's copy (src/app/post.c): ItRefractoryGet at t returns the
+   solver's values, bit for bit, until ItRefractorySetState. Not collective. */
+void ItRefractorySetFixed(ItRefractory h, PetscReal t, PetscReal inflow, PetscReal injected,
+                          PetscReal held) {
+  h->fixed          = PETSC_TRUE;
+  h->fixed_t        = t;
+  h->fixed_inflow   = inflow;
+  h->fixed_injected = injected;
+  h->fixed_held     = held;
 }
 
 /* The mass grid and compartment hold together (set by the solver at the
@@ -268,6 +290,7 @@ PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal 
     h->capacity = count;
     PetscCall(PetscMalloc3(h->capacity, &h->t, h->capacity, &h->Q, h->capacity, &h->nu));
   }
+  h->fixed  = PETSC_FALSE;
   h->past   = state[1];
   h->pruned = (PetscBool)(state[2] != 0);
   h->total  = state[3];
