@@ -75,6 +75,7 @@ PetscErrorCode ItFPClosureApply(ItFPClosure cl, Vec p, Vec Lp);
 PetscErrorCode ItFPClosureAxis(ItFPClosure cl, PetscInt a, Vec p, Vec div, Vec loss);
 Mat            ItFPClosureGetReset(ItFPClosure cl);
 Vec            ItFPClosureGetShape(ItFPClosure cl);
+PetscErrorCode ItFPClosureRates(ItFPClosure cl, Vec p, PetscReal rate[]);
 ItFPClosure    ItFacesGetClosure(ItFaces faces);
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
@@ -82,6 +83,7 @@ PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
    never reads an ItFaces: fp.c calls it, not the other way round). */
 PetscErrorCode ItFPThresholdCurrents(ItGrid grid, PetscReal *const lo[], Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScaleWith(ItGrid grid, PetscReal *const lo[], Vec p);
+PetscErrorCode ItFPRefractoryScaleRates(ItGrid grid, const PetscReal rate[], Vec p);
 /* A transient's refractory compartment (src/fp/refractory.c): the faces
    leave the delayed axes out of R, and the history of the outflux gives the
    re-injection τ_ref later. */
@@ -101,9 +103,9 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
 PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r);
 PetscErrorCode ItRefractoryAttach(ItRefractory h, Vec p);
 void           ItRefractorySetTotal(ItRefractory h, PetscReal total);
-void ItRefractorySetFixed(ItRefractory h, PetscReal t, PetscReal inflow, PetscReal injected,
-                          PetscReal held);
-PetscReal      ItRefractoryGetTotal(ItRefractory h);
+void      ItRefractorySetFixed(ItRefractory h, PetscReal t, PetscReal inflow, PetscReal injected,
+                               PetscReal held);
+PetscReal ItRefractoryGetTotal(ItRefractory h);
 PetscErrorCode ItRefractoryGetState(ItRefractory h, PetscInt *n, PetscReal **state);
 PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal state[]);
 PetscErrorCode ItRefractoryQuery(Vec p, ItRefractory *h);

@@ -30,8 +30,8 @@
 #define IT_POST_TAG 7401    /* the headers' messages on MPI_COMM_WORLD */
 #define IT_POST_HEADER 9    /* kind, t, dt, step, row (END: interrupted), snapshot; END: costs */
 #define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
-#define IT_POST_SIGNAL_TAG 7402 /* a post rank's signal, forwarded to every solver rank */
-#define IT_POST_ACK_TAG 7403    /* a post rank has let go of the folder after the solver failed */
+#define IT_POST_SIGNAL_TAG 7402  /* a post rank's signal, forwarded to every solver rank */
+#define IT_POST_ACK_TAG 7403     /* a post rank has let go of the folder after the solver failed */
 #define IT_POST_HISTORY_TAG 7406 /* a checkpoint's refractory history, to every post rank */
 
 enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END, IT_POST_FAILED };
@@ -362,8 +362,8 @@ static PetscErrorCode ItPostDrain(ItPostLink *link) {
    ranks' diagnostics read. */
 static PetscErrorCode ItPostOutputSend(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
                                        PetscBool snapshot) {
-  PetscReal    header[IT_POST_HEADER] = {IT_POST_OUTPUT, t, 0, (PetscReal)step, row, snapshot,
-                                         0,              0, 0};
+  PetscReal header[IT_POST_HEADER] = {
+      IT_POST_OUTPUT, t, 0, (PetscReal)step, row, snapshot, 0, 0, 0};
   ItRefractory h;
 
   PetscFunctionBegin;

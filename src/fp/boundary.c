@@ -114,20 +114,6 @@ PetscErrorCode ItFPThresholdCurrents(ItGrid grid, PetscReal *const lo[], Vec p, 
   PetscReal          local[IT_MAX_DIM] = {0};
 
   PetscFunctionBegin;
-  if (ItFacesGetClosure(faces)) { /* -fp_order 4: the closure's threshold flux (src/fp/closure.c) */
-    Vec loss;
-    PetscCall(VecDuplicate(p, &loss));
-    for (PetscInt a = 0; a < info->dim; a++) {
-      PetscScalar sum;
-      if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
-      PetscCall(ItFPClosureAxis(ItFacesGetClosure(faces), a, p, NULL, loss));
-      PetscCall(VecSum(loss, &sum));
-      local[a] = PetscRealPart(sum) * info->cell_volume;
-    }
-    PetscCall(VecDestroy(&loss));
-    for (PetscInt a = 0; a < IT_MAX_DIM; a++) rate[a] = local[a];
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
   PetscCall(VecGetArrayRead(p, &pa));
   for (PetscInt a = 0; a < info->dim; a++) {
     if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
@@ -152,11 +138,23 @@ PetscErrorCode ItFPThresholdCurrents(ItGrid grid, PetscReal *const lo[], Vec p, 
    (ItFPRefractoryScale, src/fp/fp.c, passes its faces'). Collective. */
 PetscErrorCode ItFPRefractoryScaleWith(ItGrid grid, PetscReal *const lo[], Vec p) {
   const ItGridInfo *info = ItGridGetInfo(grid);
-  PetscReal         rate[IT_MAX_DIM], held = 0;
+  PetscReal         rate[IT_MAX_DIM];
 
   PetscFunctionBegin;
   if (!info->threshold) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItFPThresholdCurrents(grid, lo, p, rate));
+  PetscCall(ItFPRefractoryScaleRates(grid, rate, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same scaling from the rates ν_0a of p (-fp_order 4: the threshold
+   closures', src/fp/closure.c). Collective. */
+PetscErrorCode ItFPRefractoryScaleRates(ItGrid grid, const PetscReal rate[], Vec p) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         held = 0;
+
+  PetscFunctionBegin;
+  if (!info->threshold) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt a = 0; a < info->dim; a++)
     if (info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) held += rate[a] * info->refractory[a];
   PetscCall(VecScale(p, 1 / (1 + held)));

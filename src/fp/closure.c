@@ -385,6 +385,26 @@ PetscErrorCode ItFPClosureAxis(ItFPClosure cl, PetscInt a, Vec p, Vec div, Vec l
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The current through each threshold_reset axis' threshold, rate[a] (0 on
+   the other axes): Σ O_a p times the cell volume. Collective. */
+PetscErrorCode ItFPClosureRates(ItFPClosure cl, Vec p, PetscReal rate[]) {
+  const ItGridInfo *info = ItGridGetInfo(cl->grid);
+  Vec               loss;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) rate[a] = 0;
+  PetscCall(VecDuplicate(p, &loss));
+  for (PetscInt a = 0; a < info->dim; a++) {
+    PetscScalar sum;
+    if (!cl->O[a]) continue;
+    PetscCall(MatMult(cl->O[a], p, loss));
+    PetscCall(VecSum(loss, &sum));
+    rate[a] = PetscRealPart(sum) * info->cell_volume;
+  }
+  PetscCall(VecDestroy(&loss));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The reset's shape per unit current (1-D: per unit rate), for a
    refractory compartment's source. */
 Vec ItFPClosureGetShape(ItFPClosure cl) {

@@ -1167,7 +1167,10 @@ ItFPClosure ItFacesGetClosure(ItFaces faces) {
    computes it from these faces' coefficients). Collective. */
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]) {
   PetscFunctionBegin;
-  PetscCall(ItFPThresholdCurrents(grid, faces->lo, p, rate));
+  if (faces->closure)
+    PetscCall(ItFPClosureRates(faces->closure, p, rate)); /* -fp_order 4 */
+  else
+    PetscCall(ItFPThresholdCurrents(grid, faces->lo, p, rate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1175,7 +1178,12 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
    threshold currents (src/fp/boundary.c). Collective. */
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
   PetscFunctionBegin;
-  PetscCall(ItFPRefractoryScaleWith(grid, faces->lo, p));
+  if (faces->closure) { /* -fp_order 4: the threshold closures' rates (src/fp/closure.c) */
+    PetscReal rate[IT_MAX_DIM];
+    PetscCall(ItFPClosureRates(faces->closure, p, rate));
+    PetscCall(ItFPRefractoryScaleRates(grid, rate, p));
+  } else
+    PetscCall(ItFPRefractoryScaleWith(grid, faces->lo, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
