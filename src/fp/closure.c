@@ -38,6 +38,7 @@ struct _p_ItFPClosure {
   Mat         O[IT_MAX_DIM]; /* the threshold's loss rate per unit volume at the last cells */
   Mat         R4;            /* its re-injection at the reset cells (the axes not delayed) */
   Vec         S;             /* the reset's shape per unit current (the refractory source's) */
+  PetscReal   bytes;         /* in the memory ledger's faces (after the first assembly) */
 };
 
 /* The functional's weights alpha, beta (see above) of the Lagrange polynomials
@@ -109,6 +110,7 @@ PetscErrorCode ItFPClosureDestroy(ItFPClosure *cl) {
   }
   PetscCall(MatDestroy(&(*cl)->R4));
   PetscCall(VecDestroy(&(*cl)->S));
+  ItMemoryAdd(IT_MEMORY_FACES, -(*cl)->bytes);
   PetscCall(ItModelWorkDestroy(&(*cl)->work));
   PetscCall(PetscFree(*cl));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -362,6 +364,23 @@ PetscErrorCode ItFPClosureEnd(ItFPClosure cl) {
   PetscCall(MatAssemblyEnd(cl->R4, MAT_FINAL_ASSEMBLY));
   PetscCall(VecAssemblyBegin(cl->S));
   PetscCall(VecAssemblyEnd(cl->S));
+  if (cl->bytes == 0) { /* the memory ledger: the matrices and the shape */
+    PetscInt n;
+    for (PetscInt a = 0; a < IT_MAX_DIM; a++) {
+      PetscReal b[2];
+      PetscCall(ItMemoryMatrixBytes(cl->C[a], &b[0]));
+      PetscCall(ItMemoryMatrixBytes(cl->O[a], &b[1]));
+      cl->bytes += b[0] + b[1];
+    }
+    {
+      PetscReal b;
+      PetscCall(ItMemoryMatrixBytes(cl->R4, &b));
+      cl->bytes += b;
+    }
+    PetscCall(VecGetLocalSize(cl->S, &n));
+    cl->bytes += (PetscReal)n * sizeof(PetscScalar);
+    ItMemoryAdd(IT_MEMORY_FACES, cl->bytes);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
