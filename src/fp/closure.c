@@ -67,12 +67,15 @@ PetscErrorCode ItFPClosureCreate(ItGrid grid, ItModel model, ItFPClosure *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   ItFPClosure       cl;
 
+  PetscInt *rnz;
+
   PetscFunctionBegin;
   *out = NULL;
   if (info->order_fp != 4 || !info->threshold) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscNew(&cl));
   cl->grid = grid;
   PetscCall(ItModelWorkCreate(model, &cl->work));
+  PetscCall(PetscCalloc1(info->nlocal, &rnz)); /* R4's rows: the reset cells, 4 columns each */
   for (PetscInt a = 0; a < info->dim; a++) {
     PetscInt *dnz, *onz, k, n = info->n[a];
     PetscReal w;
@@ -81,6 +84,10 @@ PetscErrorCode ItFPClosureCreate(ItGrid grid, ItModel model, ItFPClosure *out) {
     ItGridResetCells(grid, a, &k, &w);
     /* on a face (w = 1/2 to round-off), four cells or more from either end */
     if (PetscAbsReal(w - 0.5) < 1e-9 && k + 1 >= 4 && k + 1 + 4 <= n) cl->reset_face[a] = k + 1;
+    ItGridForOwned(grid, c, l) {
+      const PetscInt r = cl->reset_face[a];
+      if (r >= 0 ? c[a] >= r - 2 && c[a] <= r + 1 : c[a] == k || c[a] == k + 1) rnz[l] += 4;
+    }
     PetscCall(PetscMalloc2(info->nlocal, &dnz, info->nlocal, &onz));
     ItGridForOwned(grid, c, l) dnz[l] = onz[l] = c[a] >= n - 3 ? 12 : 0; /* faces n-1, n */
     PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
@@ -93,7 +100,8 @@ PetscErrorCode ItFPClosureCreate(ItGrid grid, ItModel model, ItFPClosure *out) {
     PetscCall(MatSetOption(cl->O[a], MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
   }
   PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
-                         4 * info->dim, NULL, 4 * info->dim, NULL, &cl->R4));
+                         0, rnz, 0, rnz, &cl->R4));
+  PetscCall(PetscFree(rnz));
   PetscCall(MatSetOption(cl->R4, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
   PetscCall(DMCreateGlobalVector(info->da, &cl->S));
   PetscCall(PetscObjectSetName((PetscObject)cl->R4, "Reset4"));
