@@ -69,6 +69,8 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, P
                                    PetscInt nstate, const PetscReal state[], const char physics[]);
 PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p,
                                   PetscInt nstate, PetscReal state[], const char physics[]);
+PetscErrorCode ItIOSetCheckpointHistory(ItIO io, PetscInt n, const PetscReal history[]);
+PetscErrorCode ItIOGetCheckpointHistory(ItIO io, PetscInt *n, const PetscReal **history);
 PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint);
 PetscInt       ItIOSignalsReceived(void);
 void           ItIOProtectInput(const char file[]);

@@ -466,6 +466,15 @@ PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal 
   state[IT_STATE_STEP]     = (PetscReal)step;
   state[IT_STATE_BOUNDARY] = app->boundary_mass;
   PetscCall(ItDiagGetState(app->diag, &state[IT_STATE_DIAG]));
+  { /* a refractory compartment's history, attached to p by the solver (src/fp/refractory.c) */
+    ItRefractory h;
+    PetscInt     n    = 0;
+    PetscReal   *hist = NULL;
+    PetscCall(ItRefractoryQuery(p, &h));
+    if (h) PetscCall(ItRefractoryGetState(h, &n, &hist));
+    PetscCall(ItIOSetCheckpointHistory(app->io, n, hist));
+    PetscCall(PetscFree(hist));
+  }
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, t, nstate, state, physics));
   PetscCall(PetscFree(state));

@@ -45,6 +45,8 @@ struct _p_ItFaces {
   PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
   Mat       reset;   /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
   PetscBool delayed; /* R leaves out the axes with a refractory time (a transient's compartment) */
+  /* -fp_order 4 with a threshold_reset axis: its closures (src/fp/closure.c), else NULL */
+  ItFPClosure closure;
 };
 
 /* What fails at a bad face. */
@@ -99,6 +101,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->peclet     = info->peclet;
   f->resolution = info->resolution;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
+  if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = info->nlocal / info->xm[a] * (info->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
@@ -128,6 +131,7 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
   ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces)); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  PetscCall(ItFPClosureDestroy(&faces->closure));
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -146,6 +150,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
   PetscCall(MatDestroy(&f->reset));
+  PetscCall(ItFPClosureDestroy(&f->closure));
   PetscCall(ItModelWorkDestroy(&f->work));
   PetscCall(PetscFree(*faces));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -323,6 +328,14 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     w[2]        = -f->hi[a][off];
     if (face == n && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
       w[2] = 0; /* no cell beyond */
+    /* the threshold's faces under -fp_order 4: src/fp/closure.c */
+    if (f->closure && ItFPClosureFace(f->closure, a, face)) {
+      w[1] = w[2] = 0;
+      if (face < xs + xm || face == n) /* once: the next rank's low face is its own */
+        PetscCall(ItFPClosureSet(f->closure, f->t, p, a, c, face, f->lo[a][off], f->hi[a][off],
+                                 f->delayed));
+      continue;
+    }
     /* the two faces next to a wall or a threshold are Scharfetter–Gummel's; a periodic axis'
        stencil wraps through the DMDA's ghosts (ItFPFourthFace, src/fp/boundary.c) */
     if (!ItFPFourthFace(info->boundary[a], face, n) || (w[1] == 0 && w[2] == 0)) continue;
@@ -418,6 +431,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   f->t        = t;
   f->bad_axis = -1;
   for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
+  if (f->closure) PetscCall(ItFPClosureBegin(f->closure));
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
@@ -433,6 +447,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
     }
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
+  if (f->closure) PetscCall(ItFPClosureEnd(f->closure));
   if (!f->level) PetscCall(ItFacesCheck(f));
   if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
@@ -809,7 +824,11 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
   PetscCall(DMRestoreLocalVector(info->da, &local));
-  if (f->reset) PetscCall(MatMultAdd(f->reset, p, Lp, Lp)); /* the re-injection */
+  /* the re-injection (and at order 4 the threshold's closures) */
+  if (f->closure)
+    PetscCall(ItFPClosureApply(f->closure, p, Lp));
+  else if (f->reset)
+    PetscCall(MatMultAdd(f->reset, p, Lp, Lp));
   PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1181,16 +1200,24 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
 }
 
 /* The reset matrix R of a grid with a threshold_reset axis (NULL otherwise),
-   assembled with the faces. */
+   assembled with the faces: at order 4 the closures' R4 (src/fp/closure.c). */
 Mat ItFacesGetReset(ItFaces faces) {
-  return faces->reset;
+  return faces->closure ? ItFPClosureGetReset(faces->closure) : faces->reset;
+}
+
+/* The fourth-order closures at threshold and reset, or NULL. */
+ItFPClosure ItFacesGetClosure(ItFaces faces) {
+  return faces->closure;
 }
 
 /* The current through each threshold_reset axis' threshold (src/fp/boundary.c
    computes it from these faces' coefficients). Collective. */
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]) {
   PetscFunctionBegin;
-  PetscCall(ItFPThresholdCurrents(grid, faces->lo, p, rate));
+  if (faces->closure)
+    PetscCall(ItFPClosureRates(faces->closure, p, rate)); /* -fp_order 4 */
+  else
+    PetscCall(ItFPThresholdCurrents(grid, faces->lo, p, rate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1198,7 +1225,12 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
    threshold currents (src/fp/boundary.c). Collective. */
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
   PetscFunctionBegin;
-  PetscCall(ItFPRefractoryScaleWith(grid, faces->lo, p));
+  if (faces->closure) { /* -fp_order 4: the threshold closures' rates (src/fp/closure.c) */
+    PetscReal rate[IT_MAX_DIM];
+    PetscCall(ItFPClosureRates(faces->closure, p, rate));
+    PetscCall(ItFPRefractoryScaleRates(grid, rate, p));
+  } else
+    PetscCall(ItFPRefractoryScaleWith(grid, faces->lo, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -347,7 +347,10 @@ static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, Pet
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItRefractoryGet(st->refractory, t, &inflow, NULL, NULL));
-  if (inflow != 0) PetscCall(VecAXPY(F, sign * inflow, st->reset_shape));
+  if (inflow != 0) { /* -fp_order 4: the closure's shape at t (src/fp/closure.c) */
+    ItFPClosure cl = ItFacesGetClosure(ItFPGetFaces(st->fp));
+    PetscCall(VecAXPY(F, sign * inflow, cl ? ItFPClosureGetShape(cl) : st->reset_shape));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -970,8 +973,9 @@ static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStag
    compartment's history and re-injected τ_ref later. The compartment starts
    with what the initial density lacks of mass 1 (the stationary density's
    ν τ_ref; nothing for a density of mass 1), entered at a constant rate over
-   the last τ_ref. The history is attached to p for the diagnostics. A
-   restart would need the history (not in a checkpoint): refused. Collective. */
+   the last τ_ref. The history is attached to p for the diagnostics (and the
+   checkpoints, which hold it); a restart takes it back from the settings.
+   Collective. */
 static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const ItSolveSettings *s,
                                               Vec p, ItSolveStage *st) {
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -981,18 +985,25 @@ static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const 
   PetscFunctionBegin;
   PetscCall(ItRefractoryCreate(grid, model, &st->refractory));
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(!s->restarted, info->comm, PETSC_ERR_USER_INPUT,
-             "-restart with a refractory time (%g): the checkpoint does not hold the outflux of "
-             "the last refractory time; run again from t = 0 (drop -restart)",
+  PetscCheck(!s->restarted || s->nhistory > 0, info->comm, PETSC_ERR_USER_INPUT,
+             "-restart with a refractory time (%g): the checkpoint holds no refractory history "
+             "(written before checkpoints held it); run again from t = 0 (drop -restart)",
              (double)ItRefractoryGetTime(st->refractory));
   PetscCall(ItFacesSetDelayedReset(ItFPGetFaces(st->fp), PETSC_TRUE));
   PetscCall(VecDuplicate(p, &st->reset_shape));
   PetscCall(ItRefractoryResetVector(st->refractory, grid, st->reset_shape));
+  if (s->restarted) { /* the history as the checkpoint holds it, bit for bit */
+    PetscCall(ItRefractorySetState(st->refractory, s->nhistory, s->history));
+    st->mass0 = ItRefractoryGetTotal(st->refractory);
+    PetscCall(ItRefractoryAttach(st->refractory, p));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(VecSum(p, &sum));
   held = 1 - PetscRealPart(sum) * info->cell_volume;
   if (held < 1e-12) held = 0; /* a density of mass 1 (round-off): nobody refractory */
   ItRefractorySetPast(st->refractory, held / ItRefractoryGetTime(st->refractory));
   st->mass0 = PetscRealPart(sum) * info->cell_volume + held;
+  ItRefractorySetTotal(st->refractory, st->mass0);
   PetscCall(ItFPSetTime(st->fp, 0));
   PetscCall(ItSolveRefractoryRecord(st, grid, 0, p));
   PetscCall(ItRefractoryAttach(st->refractory, p));

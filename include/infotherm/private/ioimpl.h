@@ -21,6 +21,9 @@ struct _p_ItIO {
   PetscInt nsnap;
   char (*snap_file)[64];
   PetscReal *snap_t;
+  /* a refractory compartment's history in the checkpoint (src/io/checkpoint.c) */
+  PetscInt   nhistory;
+  PetscReal *history;
 };
 
 /* Writing an HDF5 density file (src/io/hdf5.c): WriteBegin checks for room
