@@ -308,8 +308,8 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
    The derivatives across a are central differences over the points half a
    cell off each cell along b (inside the box), averaged over the face's two
    cells; a term whose points give no finite drift or no positive diffusion
-   is left out. R[k] returns the drift's own resolution number h^2 k_a / D_a
-   ((h/sd)^2 of an Ornstein–Uhlenbeck density; ItFacesGetResolution). */
+   is left out. R[k] returns the resolution number h^2 / s^2
+   (ItFacesGetResolution). */
 static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal p[],
                                          PetscReal theta[], PetscReal R[]) {
   const ItGridInfo *info = ItGridGetInfo(f->grid);
@@ -345,8 +345,8 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
           if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
         }
       }
-    R[k]     = ka * h * h / Dface;
-    Rr       = ka * h * h / (Dface + drive) / f->resolution;
+    R[k]     = ka * h * h / (Dface + drive);
+    Rr       = R[k] / f->resolution;
     theta[k] = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
   }
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -674,7 +674,7 @@ static PetscErrorCode ItSolveCheckStageSolver(MPI_Comm comm, TS ts, KSP ksp) {
    pure diffusion) has rho = 0, which says nothing about the density's
    width: there -ts_rtol is IT_SOLVE_RTOL_NO_SLOPE (not the floor, which
    took 3 times the steps of order 2 for nothing measurable). */
-#define IT_SOLVE_RTOL_RHO 3e-5
+#define IT_SOLVE_RTOL_RHO 1e-5
 #define IT_SOLVE_RTOL_MIN 1e-10
 #define IT_SOLVE_RTOL_NO_SLOPE 1e-6
 
