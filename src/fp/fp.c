@@ -297,11 +297,13 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
      theta = 1 / (1 + (Pe / Pe_half)^4 + (R / R_half)^4),
    Pe = |A_a| h / D_a the cell Péclet number at the face, Pe_half = -fp_peclet,
    R = h^2 / s^2 the resolution number against s, the density's width along a
-   that the drift and the noise give locally, R_half = -fp_resolution:
+   that the drift and the noise give locally, R_half = -fp_resolution. For a
+   transient s^2 = D_a / k_a, the width of x_a's own relaxation (its density
+   may be as narrow as that, or narrower at first: the initial one); for the
+   stationary command (ItGridSetStationaryWidth) the stationary law's width
      s^2 = (D_a + sum_b g_b^2 D_b / (k_a + k_b)^2) / k_a,
    k_a = |dA_a/dx_a|, g_b = dA_a/dx_b, k_b = |dA_b/dx_b| (b another axis).
-   D_a / k_a alone is the width of x_a's own relaxation; a variable driven by
-   another (x_a following g_b x_b at the rate k_a) spreads wider, since its
+   A variable driven by another (x_a following g_b x_b at the rate k_a) spreads wider, since its
    driver moves while it relaxes: the sum is what it inherits (for a linear
    chain b -> a, s^2 is exactly the stationary variance of x_a given x_b).
    A fourth-order stencil on cells as wide as s makes a density negative.
@@ -314,11 +316,12 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
                                          PetscReal theta[], PetscReal R[]) {
   const ItGridInfo *info = ItGridGetInfo(f->grid);
   const PetscInt    d = info->dim, xm = info->xm[a];
-  const PetscReal   h  = info->h[a];
-  PetscInt          np = 0;
+  const PetscReal   h      = info->h[a];
+  const PetscBool   driven = info->stationary_width;
+  PetscInt          np     = 0;
 
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < xm + 2; k++) /* cells xs-1 .. xs+xm: pencil cells 1 .. xm+2 */
+  for (PetscInt k = 0; driven && k < xm + 2; k++) /* cells xs-1 .. xs+xm: pencil cells 1 .. xm+2 */
     for (PetscInt b = 0; b < d; b++)
       for (PetscInt s = -1; b != a && s < 2; s += 2, np++) {
         PetscCall(PetscArraycpy(&f->sx[np * d], &f->x[(k + 1) * d], d));
@@ -332,7 +335,7 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
     const PetscReal  ka = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) / h;
     PetscReal        drive = 0, Rr;
 
-    for (PetscInt j = k; j < k + 2; j++) /* the face's two cells */
+    for (PetscInt j = k; driven && j < k + 2; j++) /* the face's two cells */
       for (PetscInt b = 0, q = 0; b < d; b++) {
         if (b == a) continue;
         {
@@ -345,7 +348,7 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
           if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
         }
       }
-    R[k]     = ka * h * h / (Dface + drive);
+    R[k]     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
     Rr       = R[k] / f->resolution;
     theta[k] = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
   }

@@ -392,13 +392,14 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->info.n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->info.comm       = fine->info.comm;
-  g->info.dim        = fine->info.dim;
-  g->info.ndist      = fine->info.ndist;
-  g->info.order_fp   = order;
-  g->info.peclet     = fine->info.peclet;
-  g->info.resolution = fine->info.resolution;
-  g->info.width      = order / 2;
+  g->info.comm             = fine->info.comm;
+  g->info.dim              = fine->info.dim;
+  g->info.ndist            = fine->info.ndist;
+  g->info.order_fp         = order;
+  g->info.peclet           = fine->info.peclet;
+  g->info.resolution       = fine->info.resolution;
+  g->info.width            = order / 2;
+  g->info.stationary_width = fine->info.stationary_width;
   for (PetscInt j = 0; j < fine->info.ndist; j++) g->info.dist[j] = fine->info.dist[j];
   PetscCall(ItGridCopyBoundary(fine, g));
   g->info.cell_volume = 1.0;
@@ -434,6 +435,18 @@ PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid) {
   g->info.dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
   *grid = g;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether the fourth-order blend's resolution number measures the cells
+   against the width of the stationary law (what a driven variable inherits
+   from its driver included, src/fp/fp.c ItFacesPencilTheta): the stationary
+   command's; a transient's density may be narrower (its initial one), so
+   the time stepper keeps the drift's own width. Before any faces are
+   created on the grid. Not collective. */
+PetscErrorCode ItGridSetStationaryWidth(ItGrid grid, PetscBool stationary) {
+  PetscFunctionBegin;
+  grid->info.stationary_width = stationary;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
