@@ -81,21 +81,20 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscFunctionBegin;
   PetscCall(PetscTime(&app->start));
   PetscCall(ItAppCheckValues(NULL));
-  PetscCall(ItAppCheckCommandOptions(app->command));
+  PetscCall(ItAppCheckCommandOptions(app->command, app->estimating));
   ItMemorySet(IT_MEMORY_PROGRAM, ItMemoryResident()); /* before anything of the grid's size */
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));
   /* -fp_order 4's blend: the stationary law's width (src/grid/grid.c) */
-  PetscCall(ItGridSetStationaryWidth(app->grid, (PetscBool)!strcmp(app->command, "stationary")));
+  PetscCall(ItGridSetStationaryWidth(app->grid, app->stationary_width));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
   PetscCall(ItAppCheckBoxWidth(app->grid));
   PetscCall(ItAppCheckValues(app->model));
   PetscCall(ItIOMarginalAxes(app->grid, app->model, NULL, NULL)); /* -snapshot_marginal, checked */
   PetscCall(ItAppCheckOptions(app));
-  if (strcmp(app->command,
-             "info")) { /* info estimates the memory, allocates nothing of grid size */
+  if (!app->sizes_only) { /* info estimates the memory, allocates nothing of grid size */
     PetscCall(DMCreateGlobalVector(ItGridGetInfo(app->grid)->da, &app->p));
     PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
     ItMemoryAdd(IT_MEMORY_DENSITY,
