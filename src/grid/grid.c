@@ -65,8 +65,8 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
 #define IT_GRID_PECLET 32.0
-/* ... and the resolution number h^2 |dA/dx| / D ((h/sd)^2 of an
-   Ornstein–Uhlenbeck density) at which it is (-fp_resolution). */
+/* ... and the resolution number h^2 / s^2 (s the density's width along the
+   axis, src/fp/fp.c ItFacesPencilTheta) at which it is (-fp_resolution). */
 #define IT_GRID_RESOLUTION 1.0
 /* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
    src/grid/boundary.c) (src/model/option_names.c). */
@@ -109,9 +109,10 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "is half fourth-order, half Scharfetter-Gummel",
                              NULL, g->info.peclet, &g->info.peclet, NULL));
   PetscCall(PetscOptionsReal("-fp_resolution",
-                             "-fp_order 4: the resolution number h^2 |dA/dx|/D at which a face's "
-                             "flux is half fourth-order, half Scharfetter-Gummel (larger: trust "
-                             "the fourth-order flux on wider cells)",
+                             "-fp_order 4: the resolution number h^2/s^2 at which a face's flux is "
+                             "half fourth-order, half Scharfetter-Gummel, s the density's width "
+                             "along the axis (transients: sqrt(D/|dA/dx|); stationary: the "
+                             "stationary law's, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
