@@ -89,11 +89,12 @@ PetscErrorCode ItRefractoryQuery(Vec p, ItRefractory *h);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 
 /* Offset of the low face of owned cell c along `axis` in the face arrays: the
-   owned box with one more face along `axis`. */
+   owned box with one more face along `axis`, in the grid's storage order (the
+   density's fastest axis fastest, so a row of cells streams its faces). */
 static inline PetscInt ItFPFaceOffset(ItGrid grid, PetscInt axis, const PetscInt c[]) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscInt          m[IT_MAX_DIM];
 
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) m[a] = info->xm[a] + (a == axis);
-  return ItGridBoxOffset(info->xs, m, c);
+  return ItGridStorageOffset(grid, info->xs, m, c);
 }

@@ -464,8 +464,8 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
 
 /* What the face loop needs of axis a, fixed over the cells: the face
    coefficients; the high neighbour's step in the ghosted array; the face
-   arrays' strides (the owned box with one more face along a, axis 0
-   fastest: ItFPFaceOffset); and the step along a of the marginal of X or Y
+   arrays' strides (the owned box with one more face along a, in storage
+   order: ItFPFaceOffset); and the step along a of the marginal of X or Y
    (the set holding a), whose index is linear in the cell. */
 typedef struct {
   const PetscReal *lo, *hi, *ilo, *ihi;
@@ -481,8 +481,9 @@ static void ItDiagAxisSetUp(ItDiag g, PetscInt a, ItDiagAxis *x) {
   x->ghost = ItGridGhostedOffset(grid, c);
   c[a]++;
   x->ghost = ItGridGhostedOffset(grid, c) - x->ghost;
-  for (PetscInt b = 0; b < IT_MAX_DIM; b++) {
-    x->face[b] = stride;
+  for (PetscInt k = 0; k < IT_MAX_DIM; k++) { /* storage order: ItFPFaceOffset */
+    const PetscInt b = ItGridGetInfo(grid)->order[k];
+    x->face[b]       = stride;
     stride *= ItGridGetInfo(grid)->xm[b] + (b == a);
   }
   x->marginal = 0;
