@@ -86,6 +86,8 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));
+  /* -fp_order 4's blend: the stationary law's width (src/grid/grid.c) */
+  PetscCall(ItGridSetStationaryWidth(app->grid, app->stationary_width));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
   PetscCall(ItAppCheckBoxWidth(app->grid));

@@ -66,10 +66,11 @@ static const ItIOLayout ItAppStationaryLayout = {"stationary",
                                                  NULL};
 
 const ItAppCommand ItAppCommand_stationary = {
-    .name           = "stationary",
-    .summary        = "solves for the stationary density: stationary.csv, density_stationary.h5",
-    .run            = ItAppStationary,
-    .help           = ItAppStationaryHelp,
-    .error_estimate = PETSC_TRUE,
-    .layout         = &ItAppStationaryLayout,
+    .name             = "stationary",
+    .summary          = "solves for the stationary density: stationary.csv, density_stationary.h5",
+    .run              = ItAppStationary,
+    .help             = ItAppStationaryHelp,
+    .error_estimate   = PETSC_TRUE,
+    .layout           = &ItAppStationaryLayout,
+    .stationary_width = PETSC_TRUE,
 };

@@ -34,6 +34,10 @@ struct _p_ItFaces {
   PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
   PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
   PetscReal *w4[IT_MAX_DIM];
+  /* workspace of ItFacesPencilTheta: the points half a cell off a pencil's
+     cells along the other axes, the drift and diffusion there, and the faces'
+     weights and resolution numbers */
+  PetscReal *sx, *sA, *sD, *theta, *rown;
   /* per axis, over this rank's faces of order 4: the sums of theta R^2 and
      theta (theta the face's fourth-order weight, R its resolution number
      h^2 |dA/dx| / D), for ItFacesGetResolution */
@@ -115,6 +119,11 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   /* room for a pencil's faces and cells, and the reversed faces */
   PetscCall(PetscMalloc4((3 * maxm + 4) * d, &f->x, (3 * maxm + 4) * d, &f->A, (3 * maxm + 4) * d,
                          &f->D, maxm + 2, &f->Dcell));
+  if (f->order == 4) {
+    const PetscInt ns = (maxm + 2) * 2 * (d - 1) * d + 1;
+    PetscCall(
+        PetscMalloc5(ns, &f->sx, ns, &f->sA, ns, &f->sD, maxm + 1, &f->theta, maxm + 1, &f->rown));
+  }
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
   *out = f;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -149,6 +158,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
     PetscCall(PetscFree(f->w4[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
+  PetscCall(PetscFree5(f->sx, f->sA, f->sD, f->theta, f->rown));
   PetscCall(MatDestroy(&f->reset));
   PetscCall(ItFPClosureDestroy(&f->closure));
   PetscCall(ItModelWorkDestroy(&f->work));
@@ -286,6 +296,70 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
   c[a] = xs;
 }
 
+/* The fourth-order weight theta[k] of a pencil's faces xs+k (k = 0 .. xm)
+   along axis a, from the drift and diffusion at its cells xs-2 .. xs+xm+1 in
+   f->A, f->D (stride d, ItFacesPencilFourth's layout) with the parameters p:
+     theta = 1 / (1 + (Pe / Pe_half)^4 + (R / R_half)^4),
+   Pe = |A_a| h / D_a the cell Péclet number at the face, Pe_half = -fp_peclet,
+   R = h^2 / s^2 the resolution number against s, the density's width along a
+   that the drift and the noise give locally, R_half = -fp_resolution. For a
+   transient s^2 = D_a / k_a, the width of x_a's own relaxation (its density
+   may be as narrow as that, or narrower at first: the initial one); for the
+   stationary command (ItGridSetStationaryWidth) the stationary law's width
+     s^2 = (D_a + sum_b g_b^2 D_b / (k_a + k_b)^2) / k_a,
+   k_a = |dA_a/dx_a|, g_b = dA_a/dx_b, k_b = |dA_b/dx_b| (b another axis).
+   A variable driven by another (x_a following g_b x_b at the rate k_a) spreads wider, since its
+   driver moves while it relaxes: the sum is what it inherits (for a linear
+   chain b -> a, s^2 is exactly the stationary variance of x_a given x_b).
+   A fourth-order stencil on cells as wide as s makes a density negative.
+   The derivatives across a are central differences over the points half a
+   cell off each cell along b (inside the box), averaged over the face's two
+   cells; a term whose points give no finite drift or no positive diffusion
+   is left out. R[k] returns the resolution number h^2 / s^2
+   (ItFacesGetResolution). */
+static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal p[],
+                                         PetscReal theta[], PetscReal R[]) {
+  const ItGridInfo *info = ItGridGetInfo(f->grid);
+  const PetscInt    d = info->dim, xm = info->xm[a];
+  const PetscReal   h      = info->h[a];
+  const PetscBool   driven = info->stationary_width;
+  PetscInt          np     = 0;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; driven && k < xm + 2; k++) /* cells xs-1 .. xs+xm: pencil cells 1 .. xm+2 */
+    for (PetscInt b = 0; b < d; b++)
+      for (PetscInt s = -1; b != a && s < 2; s += 2, np++) {
+        PetscCall(PetscArraycpy(&f->sx[np * d], &f->x[(k + 1) * d], d));
+        f->sx[np * d + b] += 0.5 * s * info->h[b];
+      }
+  if (np) PetscCall(ItModelEvaluateWork(f->work, f->t, p, np, f->sx, f->sA, f->sD));
+  for (PetscInt k = 0; k < xm + 1; k++) { /* between pencil cells k+1 and k+2 */
+    const PetscReal *A = &f->A[k * d], *D = &f->D[k * d];
+    const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
+    const PetscReal  Pe = PetscAbsReal(0.5 * (A[1 * d + a] + A[2 * d + a])) * h / Dface / f->peclet;
+    const PetscReal  ka = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) / h;
+    PetscReal        drive = 0, Rr;
+
+    for (PetscInt j = k; driven && j < k + 2; j++) /* the face's two cells */
+      for (PetscInt b = 0, q = 0; b < d; b++) {
+        if (b == a) continue;
+        {
+          const PetscInt   lo = 2 * (j * (d - 1) + q++), hi = lo + 1;
+          const PetscReal *Al = &f->sA[lo * d], *Ah = &f->sA[hi * d];
+          const PetscReal  g   = (Ah[a] - Al[a]) / info->h[b],
+                          kb   = PetscAbsReal(Ah[b] - Al[b]) / info->h[b];
+          const PetscReal Db   = 0.5 * (f->sD[lo * d + b] + f->sD[hi * d + b]);
+          const PetscReal term = 0.5 * g * g * Db / ((ka + kb) * (ka + kb));
+          if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
+        }
+      }
+    R[k]     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
+    Rr       = R[k] / f->resolution;
+    theta[k] = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
    g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
@@ -293,13 +367,10 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
      J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
-   at the cell centres, blended with the Scharfetter–Gummel flux by the cell
-   Péclet number at the face and its resolution number R = h^2 |dA/dx| / D
-   ((h/sd)^2 of the density an Ornstein–Uhlenbeck drift gives: a fourth-order
-   stencil on cells as wide as the density makes it negative): theta = 1 /
-   (1 + (Pe / Pe_half)^4 + (R / R_half)^4), Pe_half = -fp_peclet, R_half =
-   -fp_resolution (a smooth solution changes by O(Pe^4 h^2) = O(h^6) where
-   the cells resolve the drift). The faces next to a wall, whose stencil would
+   at the cell centres, blended with the Scharfetter–Gummel flux by the
+   weight theta of ItFacesPencilTheta (the cell Péclet number and the
+   resolution number; a smooth solution changes by O(Pe^4 h^2) = O(h^6)
+   where the cells resolve the drift). The faces next to a wall, whose stencil would
    leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
    the pencil workspace for the cells xs-2 .. xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
@@ -315,6 +386,7 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
   }
   PetscCall(ItModelEvaluateWork(f->work, f->t, p, xm + 4, f->x, f->A, f->D));
+  PetscCall(ItFacesPencilTheta(f, a, p, f->theta, f->rown));
   for (PetscInt k = 0; k < xm + 1; k++) {
     PetscReal     *w;
     PetscInt       off;
@@ -340,21 +412,13 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
        stencil wraps through the DMDA's ghosts (ItFPFourthFace, src/fp/boundary.c) */
     if (!ItFPFourthFace(info->boundary[a], face, n) || (w[1] == 0 && w[2] == 0)) continue;
     {
-      /* the face's drift and diffusion: the mean of the two cells' would do;
-         the Péclet number only sets the blend */
       const PetscReal *A = &f->A[k * d], *D = &f->D[k * d]; /* cells face-2 .. face+1 */
-      const PetscReal  Aface = 0.5 * (A[1 * d + a] + A[2 * d + a]);
-      const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
-      const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / f->peclet;
-      /* h over the width sqrt(D / |dA/dx|) the drift's slope gives a density */
-      const PetscReal R     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface;
-      const PetscReal Rr    = R / f->resolution;
-      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
-      const PetscReal w4[4] = {
-          (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
-          (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
+      const PetscReal  theta = f->theta[k];
+      const PetscReal  w4[4] = {
+           (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
+           (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
-      f->res_sum[a] += theta * R * R;
+      f->res_sum[a] += theta * f->rown[k] * f->rown[k];
       f->res_weight[a] += theta;
     }
   }
@@ -1143,6 +1207,7 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
       }
       PetscCall(ItModelEvaluateWork(f->work, f->t, f->p, m, f->x, f->A, f->D));
       PetscCall(ItFacesIrreversibleDrift(f, a, m, xr, Ar, Dr, Airr));
+      PetscCall(ItFacesPencilTheta(f, a, f->p, f->theta, f->rown));
       for (PetscInt k = 0; k < m; k++) {
         const PetscInt cell = xs - 2 + k;
         PetscReal      p    = 0;
@@ -1168,12 +1233,7 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
           continue;
         {
           /* the operator's weight of this face (ItFacesPencilFourth) */
-          const PetscReal *A = &f->A[(i - 2) * d], *D = &f->D[(i - 2) * d];
-          const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
-          const PetscReal  Pe =
-              PetscAbsReal(0.5 * (A[1 * d + a] + A[2 * d + a])) * h / Dface / f->peclet;
-          const PetscReal R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / f->resolution;
-          const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+          const PetscReal theta = f->theta[k];
           J[k]                  = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];
         }
       }

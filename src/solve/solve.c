@@ -1196,18 +1196,26 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
 #define IT_SOLVE_STATIONARY_MAX_IT 2000
 #define IT_SOLVE_LU_MAX 65536
 
-/* -fp_order 4's stationary solve: FGMRES's restart (it keeps two vectors per
-   direction; 20 as many as GMRES(30) did, and the solves take 11-13) and the
-   fine level's GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3
-   took 11-13, the same number of fourth-order products per solve). */
+/* -fp_order 4's stationary solve: FGMRES's restart and the fine level's
+   GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3 took 11-13,
+   the same number of fourth-order products per solve). FGMRES orthogonalises
+   by modified Gram-Schmidt (measured 2026-12-06 on the 4-D linear model of
+   tools/accuracy_order4.py at 24^4, whose levels go down to 3^4 cells): with
+   classical Gram-Schmidt its residual estimate left the true residual from
+   the third iteration on (the Arnoldi basis losing its orthogonality: the
+   preconditioned directions nearly parallel, likely along the pinned
+   system's near-null direction, the density, in every W-cycle's output) and
+   FGMRES(20) stagnated (true residual 4 times its own estimate and 100 times
+   the right-hand side after 100 iterations; the BoomerAMG fall-back then
+   took 115 more); with modified Gram-Schmidt each restart gains 4-5 decades
+   in 8-9 iterations before the estimate drifts from the true residual, and
+   FGMRES(20) converged in 51 (FGMRES(10) in 33, but the 1-D lif model at 64
+   cells, tests/test_boundary_order4.py, then stalled: 36 with 20). The 2-D
+   rotating case takes 11-13 iterations either way (64^2 to 256^2). */
 #define IT_SOLVE_FOURTH_RESTART 20
 #define IT_SOLVE_FOURTH_SWEEPS 3
-/* ... and its iterations before the fall-back methods take over: FGMRES
-   stagnates rather than breaks down where the multigrid fails (a 4-D linear
-   model at 24^4, whose levels go down to 3^4 cells: residual down by 10 in
-   55 iterations; it then fell back to GMRES(100) with BoomerAMG, 115
-   iterations), which GMRES(30) reported after 30. The solves that converge
-   take 11-40. */
+/* ... and its iterations before the fall-back methods take over: the
+   solves that converge take 11-40. */
 #define IT_SOLVE_FOURTH_MAX_IT 100
 
 /* KSPSetFromOptions (or PCSetFromOptions, when pc is given) with the
@@ -1308,6 +1316,7 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscB
   if (fourth) {
     PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
     PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
+    PetscCall(KSPGMRESSetOrthogonalization(*ksp, KSPGMRESModifiedGramSchmidtOrthogonalization));
     PetscCall(ItMGSetFineKrylov(mg, pc, IT_SOLVE_FOURTH_SWEEPS));
   }
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT,

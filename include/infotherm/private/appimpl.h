@@ -9,8 +9,9 @@
 #include <infotherm/init.h>
 
 typedef struct {
-  const char       *command;
-  PetscBool         sizes_only; /* the command allocates nothing of the grid's size (info) */
+  const char *command;
+  PetscBool   sizes_only;       /* the command allocates nothing of the grid's size (info) */
+  PetscBool   stationary_width; /* -fp_order 4's blend: the stationary law's width (stationary) */
   const ItIOLayout *layout;     /* the files it writes in the output folder (NULL: none) */
   const char       *estimating; /* the commands that read -error_estimate ("run, ... and spectrum"),
                                    or NULL when this one does */
@@ -82,12 +83,13 @@ typedef struct {
   const char       *summary; /* its line of `infotherm -help` (and `infotherm help -list`) */
   ItAppCommandFn    setup;   /* NULL: ItAppSetUp */
   ItAppCommandFn    run;
-  ItAppHelpFn       help;           /* -help: the options beyond the set-up's (NULL: none) */
-  PetscBool         files;          /* takes file arguments (analyze's snapshots) */
-  PetscBool         error_estimate; /* reads -error_estimate (refused by the others) */
-  PetscBool         sizes_only;     /* allocates nothing of the grid's size (info) */
-  PetscBool         checkpoints;    /* SIGUSR1/SIGTERM: a checkpoint, then exit status 3 (run) */
-  const ItIOLayout *layout;         /* the files it writes in -output_dir (NULL: none) */
+  ItAppHelpFn       help;             /* -help: the options beyond the set-up's (NULL: none) */
+  PetscBool         files;            /* takes file arguments (analyze's snapshots) */
+  PetscBool         error_estimate;   /* reads -error_estimate (refused by the others) */
+  PetscBool         sizes_only;       /* allocates nothing of the grid's size (info) */
+  PetscBool         stationary_width; /* order 4: the stationary law's width (stationary) */
+  PetscBool         checkpoints;      /* SIGUSR1/SIGTERM: a checkpoint, then exit status 3 (run) */
+  const ItIOLayout *layout;           /* the files it writes in -output_dir (NULL: none) */
   /* the names of the options only this command reads, beside its options
      block in its file (NULL: none; registered for every command, since an
      options file serves them all) */
