@@ -144,7 +144,8 @@ for label in ("old", "old+new"):
 expect_refused("-tuning and -inference_tuning both given", "stationary",
                TUNED + ["-tuning", "bell", "-inference_tuning", "linear"], ["-tuning", "-inference_tuning", "both"])
 expect_refused("-w_noise without a value", "info", ["-model", "hebbian", "-w_noise"], ["-w_noise", "without a value"])
-expect_refused("another model's option, old name", "stationary", BASE + ["-tuning", "bell"], ["-tuning"])
+expect_refused("another model's option, old name", "stationary", BASE + ["-tuning", "bell"],
+               ["-tuning", "-model bistable", "old name of -", "_tuning"])
 expect_refused("another model's option, new name", "stationary", BASE + ["-inference_tuning", "bell"],
                ["-inference_tuning", "-model bistable"])
 finish()

@@ -10,7 +10,7 @@
    later (-ts_, -ksp_, -stationary_ksp_, ...), and PETSc's own options. The rest is refused with the
    closest known name (an edit distance with transpositions); -options_left no runs anyway (PETSc's
    own switch for the report of unused options). An option that only one
-   model reads (-tuning, -linear_D, a model's parameter -inference_tau_r) counts as unknown
+   model reads (-inference_tuning, -linear_D, a parameter -inference_tau_r) counts as unknown
    under another model. */
 #include <ctype.h>
 #include <errno.h>
@@ -169,8 +169,24 @@ static const char *ItAppParameterModel(const char name[]) {
   return model;
 }
 
+/* The model option whose old name (before it took its model's prefix,
+   IT_OPTION_BARE_DEPRECATED: -tuning for -inference_tuning) is name; NULL
+   if none. */
+static const ItOptionName *ItAppBareOption(const char name[]) {
+  const ItOptionName *o;
+
+  for (PetscInt k = 0; (o = ItOptionsGet(k, NULL, NULL)); k++) {
+    const char *model = ItAppParameterModel(o->name);
+    if ((o->flags & IT_OPTION_BARE_DEPRECATED) && model &&
+        ItOptionsNameMatches(name, o->name + strlen(model) + 1))
+      return o;
+  }
+  return NULL;
+}
+
 /* One sentence on an unknown option: a '=' or a second '-' in its name, an
-   option or a parameter of another model, or the closest known option. */
+   option or a parameter of another model, the old name of a model's option,
+   or the closest known option. */
 static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char text[], size_t len) {
   char        clean[256], closest[64];
   const char *owner = NULL;
@@ -197,6 +213,12 @@ static PetscErrorCode ItAppUnknownOption(ItApp *app, const char name[], char tex
              "%s lists what it reads)",
              name, ItModelGetTypeName(app->model), ItAppParameterModel(name),
              ItModelGetTypeName(app->model));
+  else if (ItAppBareOption(name))
+    snprintf(text, len,
+             "nothing reads -%s under -model %s (the old name of -%s, an option of model %s; "
+             "infotherm info -model %s lists what it reads)",
+             name, ItModelGetTypeName(app->model), ItAppBareOption(name)->name,
+             ItAppParameterModel(ItAppBareOption(name)->name), ItModelGetTypeName(app->model));
   else if (distance <= PetscMax(2, (PetscInt)strlen(clean) / 3))
     snprintf(text, len, "nothing reads -%s (did you mean -%s?)", name, closest);
   else
