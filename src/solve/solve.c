@@ -560,8 +560,9 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
 /* The stage tolerance: this fraction of -ts_rtol unless -ksp_rtol is given
    (mass does not need tight solves: ItSolveStageMass). */
 #define IT_SOLVE_STAGE_RTOL 1e-3
-/* GMRES's restart for the stage solves: with multigrid they take 2-5
-   iterations, and each direction kept is a vector per unknown. */
+/* GMRES's restart for the stage solves under -fp_order 4: with multigrid
+   they take 2-5 iterations, and each direction kept is a vector per
+   unknown. */
 #define IT_SOLVE_STAGE_RESTART 5
 
 /* The KSP types that take a right preconditioner (set before the options so
@@ -698,6 +699,31 @@ static PetscErrorCode ItSolveGridTolerances(TS ts, PetscReal rho) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The stage solves' Krylov method before the options (-ksp_type replaces
+   it). Order 2: Richardson iterations of the multigrid V-cycle, which PCMG
+   runs itself (PCApplyRichardson: the fine residual of each cycle is the
+   one its tolerance tests, so no Krylov vector is kept beside KSP's 2 work
+   vectors); GMRES(IT_SOLVE_STAGE_RESTART) kept 9 vectors, 56 B per unknown,
+   for the 3-5 cycles a stage takes, and its orthogonalisation cost more
+   flops than the extra cycle it saved (measured 2026-12-06, 3 fixed steps
+   of 0.01: 2-D 512^2 121 -> 94 fine-MatMult equivalents per step, the 3-D
+   Hebbian model 0.69x and the 2-D inference model 0.81x the flops per step,
+   the same steps; ItSolveStageResidual checks every stage's true residual).
+   Order 4: the operator is the matrix-free fourth-order one and the
+   multigrid's the Scharfetter-Gummel matrix, whose residual a Richardson
+   cycle would test: GMRES(IT_SOLVE_STAGE_RESTART), right-preconditioned so
+   that the tolerance applies to the true residual. */
+static PetscErrorCode ItSolveStageKSPType(KSP ksp, PetscInt order) {
+  PetscFunctionBegin;
+  if (order == 4) {
+    PetscCall(KSPSetType(ksp, KSPGMRES));
+    PetscCall(KSPGMRESSetRestart(ksp, IT_SOLVE_STAGE_RESTART));
+  } else
+    PetscCall(KSPSetType(ksp, KSPRICHARDSON));
+  PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* ItSolveKSPSide resets it for Richardson */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The time stepper: a linear problem dp/dt = L(t) p, L applied matrix-free
    from the faces (reassembled at every stage time when the model depends on
    time continuously, and per segment otherwise). Implicit methods see the
@@ -705,8 +731,10 @@ static PetscErrorCode ItSolveGridTolerances(TS ts, PetscReal rho) {
    keeps with its multigrid levels; explicit ones the right-hand side L p.
    Defaults: ARK3(2)4L[2]SA fully implicit, adaptive (under -fp_order 4
    ARK5(4)8L[2]SA, with tolerances following the grid: ItSolveGridTolerances
-   with the resolution rho); GMRES with the geometric multigrid (ItMGSetUpPC)
-   to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by ItSolveStageMass. */
+   with the resolution rho); Richardson iterations of the geometric
+   multigrid's V-cycle (ItMGSetUpPC; under -fp_order 4 GMRES with it:
+   ItSolveStageKSPType) to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by
+   ItSolveStageMass. */
 static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSolveSettings *s,
                                       PetscReal rho, TS *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -734,9 +762,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(TSSetTolerances(ts, 1e-6, NULL, 1e-4, NULL));
   PetscCall(TSGetSNES(ts, &st->snes));
   PetscCall(SNESGetKSP(st->snes, &ksp));
-  PetscCall(KSPSetType(ksp, KSPGMRES));
-  PetscCall(KSPGMRESSetRestart(ksp, IT_SOLVE_STAGE_RESTART));
-  PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
+  PetscCall(ItSolveStageKSPType(ksp, ItFacesGetOrder(ItFPGetFaces(st->fp))));
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(ItMGSetUpPC(st->mg, pc, PC_MG_CYCLE_V, 1));
   PetscCall(KSPSetPostSolve(ksp, ItSolveStageMass, st));
@@ -1111,8 +1137,9 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   {
     KSP ksp;
     PetscCall(SNESGetKSP(st.snes, &ksp));
-    /* the stage solves' iterations are not kept: GMRES counted at its restart */
-    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, 0));
+    /* the stage solves' iterations are not kept: GMRES counted at its restart; the true
+       residual's vector of ItSolveStageResidual when it was needed */
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, st.r ? 1 : 0));
   }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
@@ -1143,7 +1170,7 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
   const PetscReal   vec  = (PetscReal)info->nlocal * sizeof(PetscScalar);
   PetscReal         a, a4;
   PetscInt          restart = 0, vectors = 6, ns = 0;
-  PetscBool         gmres, fgmres, arkimex;
+  PetscBool         gmres, fgmres, arkimex, richardson;
 
   PetscFunctionBegin;
   PetscCall(ItMemoryMatrixBytes(A, &a));
@@ -1152,6 +1179,8 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
   PetscCall(ItMGNoteMemory(mg));
   PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
   PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPFGMRES, &fgmres));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPRICHARDSON, &richardson));
+  if (richardson) vectors = 2; /* KSPSetUp_Richardson's work vectors */
   if (gmres || fgmres) {
     PetscInt need;
     PetscCall(KSPGMRESGetRestart(ksp, &restart));
