@@ -115,6 +115,35 @@ def analyze_columns(run_columns):
     return renamed + [k + "_err" for k in integrals] + [k + "_uncertainty" for k in integrals]
 
 
+def column_table():
+    """The diagnostics' table of columns, as `infotherm help -columns` lists it (src/diag/diag.c's
+    ItDiagColumnTable): [(name, when, unit, meaning)], name with <var> or <a>_<b>, when a set of
+    always, reference, joint, threshold, si, decoder, and bits for an information column."""
+    out = subprocess.run([BIN, "help", "-columns"], capture_output=True, text=True, timeout=60, check=True).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    return [(r[0], set(r[1].split(",")), r[2], r[3]) for r in rows if len(r) == 4]
+
+
+def diag_columns(variables, holds, bits=False):
+    """diagnostics.csv's header for these variables from the table (column_table): the rows whose
+    conditions all hold (holds: a set of reference, joint, threshold, si, decoder; joint is
+    implied by two or more variables), each per variable or pair expanded, t first."""
+    holds = set(holds) | ({"joint"} if len(variables) > 1 else set()) | {"always", "bits"}
+    names = ["t"]
+    for name, when, _, _ in column_table():
+        if not when <= holds:
+            continue
+        suffix = "_bits" if bits and "bits" in when else ""
+        if "<a>" in name:
+            names += [name.replace("<a>", a).replace("<b>", b) + suffix
+                      for i, a in enumerate(variables) for b in variables[i + 1:]]
+        elif "<var>" in name:
+            names += [name.replace("<var>", v) + suffix for v in variables]
+        else:
+            names.append(name + suffix)
+    return names
+
+
 def option_tables():
     """The tables of option names in src/ ({table name: [entries]}): each module's beside its
     options block, registered in src/model/option_names.c, and PETSc's (ItAppPETScOptionNames)."""

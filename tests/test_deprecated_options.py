@@ -5,7 +5,10 @@ the command line or in an options file, with one line on stderr however many
 old names are given and however many ranks run; -options_suppress_deprecated_warnings
 (PETSc's switch) silences it. An old name given together with its new one, an
 old name without a value, a misspelt name and another model's parameter are
-refused with one line. A snapshot of an earlier release, which stores the
+refused with one line. The same holds for the options a model reads besides
+its parameters (-tuning -> -inference_tuning, -tuning1 -> -population_tuning1,
+-w_noise -> -hebbian_w_noise): one line on stderr for parameters and options
+together. A snapshot of an earlier release, which stores the
 bare names in /options, is analyzed as one with the new names, with the
 warning; the command line's new name wins over its stored old one."""
 import os
@@ -91,4 +94,57 @@ expect_refused("a misspelt old name", "stationary", BASE + ["-sigma_ww", "0.3"],
 expect_refused("another model's parameter", "stationary", BASE + ["-inference_tau_r", "0.3"],
                ["-inference_tau_r", "model inference"])
 expect_refused("an old name of another model", "stationary", BASE + ["-tau_r", "0.3"], ["-tau_r"])
+
+# a model's own options: the tuning curves and the synaptic noise
+TUNED = ["-model", "inference", "-grid_n", "32"]
+ref_out = tmpdir("tuning-new")
+ref = run("stationary", TUNED + ["-inference_tuning", "bell", "-inference_tau_r", "0.2", "-output_dir", ref_out])
+check(not warnings(ref), f"-inference_tuning: nothing on stderr ({warnings(ref)})")
+out = tmpdir("tuning-old")
+proc = run("stationary", TUNED + ["-tuning", "bell", "-tau_r", "0.2", "-output_dir", out])
+said = warnings(proc)
+check(len(said) == 1 and "-tuning -> -inference_tuning" in said[0] and "-tau_r -> -inference_tau_r" in said[0],
+      f"-tuning and -tau_r: one line naming both ({said})")
+same(ref_out, out, "-tuning bell gives -inference_tuning bell's numbers")
+# info shows the model (its tuning curves and noise among the rest)
+for model, old, new, value in (("population", "-tuning2", "-population_tuning2", "bell"),
+                               ("hebbian", "-w_noise", "-hebbian_w_noise", "multiplicative"),
+                               ("population_plastic", "-tuning1", "-population_plastic_tuning1", "linear")):
+    views = {}
+    for label, name in (("new", new), ("old", old)):
+        proc = run("info", ["-model", model, name, value])
+        views[label] = (proc.stdout, warnings(proc))
+    check(not views["new"][1] and len(views["old"][1]) == 1 and f"{old} -> {new}" in views["old"][1][0],
+          f"{model}: {old} warns once, {new} not ({views['old'][1]})")
+    check(views["old"][0] == views["new"][0] and value in views["new"][0],
+          f"{model}: {old} {value} and {new} {value} give the same model (info)")
+# a snapshot of an earlier release that stores -tuning: analyzed as one storing -inference_tuning
+snaps, old_snaps = tmpdir("tuning-snapshots"), tmpdir("tuning-old-snapshots")
+run("run", TUNED + ["-inference_tuning", "bell", "-t_final", "0.2", "-output_every", "0.1", "-snapshot_every", "0.1",
+                    "-output_dir", snaps])
+os.makedirs(old_snaps)
+for name in ("density_0001.h5", "density_0002.h5"):
+    shutil.copy(os.path.join(snaps, name), old_snaps)
+    with h5py.File(os.path.join(old_snaps, name), "r+") as f:
+        stored = f["options"].attrs
+        stored.create("tuning", stored["inference_tuning"], dtype=stored.get_id("inference_tuning").dtype)
+        del stored["inference_tuning"]
+analyzed = {}
+for label, folder, extra in (("new", snaps, []), ("old", old_snaps, []), ("old+new", old_snaps, ["-inference_tuning", "bell"])):
+    out = tmpdir("tuning-analysis-" + label)
+    proc = run("analyze", [folder + "/density_0001.h5", folder + "/density_0002.h5", "-output_dir", out] + extra)
+    analyzed[label] = (warnings(proc), out)
+check(not analyzed["new"][0] and len(analyzed["old"][0]) == 1 and "-tuning -> -inference_tuning" in analyzed["old"][0][0]
+      and not analyzed["old+new"][0],
+      f"analyze: a stored -tuning warns once, -inference_tuning on the command line wins over it "
+      f"({analyzed['new'][0]}, {analyzed['old'][0]}, {analyzed['old+new'][0]})")
+for label in ("old", "old+new"):
+    with open(analyzed["new"][1] + "/diagnostics.csv", "rb") as a, open(analyzed[label][1] + "/diagnostics.csv", "rb") as b:
+        check(a.read() == b.read(), f"analyze of the snapshots storing -tuning ({label}): the same diagnostics.csv, byte for byte")
+expect_refused("-tuning and -inference_tuning both given", "stationary",
+               TUNED + ["-tuning", "bell", "-inference_tuning", "linear"], ["-tuning", "-inference_tuning", "both"])
+expect_refused("-w_noise without a value", "info", ["-model", "hebbian", "-w_noise"], ["-w_noise", "without a value"])
+expect_refused("another model's option, old name", "stationary", BASE + ["-tuning", "bell"], ["-tuning"])
+expect_refused("another model's option, new name", "stationary", BASE + ["-inference_tuning", "bell"],
+               ["-inference_tuning", "-model bistable"])
 finish()

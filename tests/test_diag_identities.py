@@ -14,7 +14,7 @@ TIGHT = ["-ts_rtol", "1e-8", "-ts_atol", "1e-10", "-ksp_rtol", "1e-13", "-statio
 
 # sigmoid inference from a Gaussian away from the steady state
 out = tmpdir("identities")
-run("run", ["-model", "inference", "-tuning", "sigmoid", "-grid_n", "96,80", "-init_mean", "1.5,0.2", "-init_cov", "0.3,0.02",
+run("run", ["-model", "inference", "-inference_tuning", "sigmoid", "-grid_n", "96,80", "-init_mean", "1.5,0.2", "-init_cov", "0.3,0.02",
             "-t_final", "1", "-output_every", "0.002", "-output_dir", out] + TIGHT)
 c = read_csv(out + "/diagnostics.csv")
 t = c["t"]

@@ -125,7 +125,7 @@ check("info_flow_X_cum_bits" not in a and "info_flow_X_cum_bits_snapshots" in a 
 
 # a grid coarsened by 4 beyond the Peclet limit: the fall-back to the grid coarsened by 2 (refused before)
 out = tmpdir("eb-peclet")
-proc = run("run", ["-model", "inference", "-tuning", "linear", "-inference_lambda", 10, "-inference_tau_r", 0.1, "-inference_sigma_r", 1, "-grid_n", "128,128",
+proc = run("run", ["-model", "inference", "-inference_tuning", "linear", "-inference_lambda", 10, "-inference_tau_r", 0.1, "-inference_sigma_r", 1, "-grid_n", "128,128",
                    "-grid_lo", "-8,-80", "-grid_hi", "8,80", "-init_mean", "0,0", "-init_cov", "1,25", "-t_final", 0.25,
                    "-output_every", 0.25, "-error_estimate", "-output_dir", out], expect_ok=False)
 check(proc.returncode == 0, f"a box whose grid coarsened by 4 exceeds the Peclet limit runs (exit {proc.returncode}: {proc.stderr.strip()[:200]})")
@@ -135,7 +135,7 @@ if proc.returncode == 0:
     check(s["fallback"] and "coarsened by 4" in s["fallback"] and "Peclet" in s["fallback"], "summary.json says why it fell back")
     check(np.isfinite(t["var_r_err"][-1]) and t["var_r_uncertainty"][-1] >= abs(t["var_r_err"][-1]) and t["var_r_trusted"][-1] == 0,
           "the fall-back's bars: finite, at least the correction, not trusted")
-proc = run("run", ["-model", "inference", "-tuning", "linear", "-inference_lambda", 10, "-inference_tau_r", 0.1, "-inference_sigma_r", 1, "-grid_n", "64,64",
+proc = run("run", ["-model", "inference", "-inference_tuning", "linear", "-inference_lambda", 10, "-inference_tau_r", 0.1, "-inference_sigma_r", 1, "-grid_n", "64,64",
                    "-grid_lo", "-8,-80", "-grid_hi", "8,80", "-init_mean", "0,0", "-init_cov", "1,25", "-t_final", 0.25,
                    "-output_every", 0.25, "-error_estimate", "-output_dir", tmpdir("eb-peclet2")], expect_ok=False)
 check(proc.returncode == 1 and "coarsened by 2" in proc.stderr and "Peclet number" in proc.stderr,

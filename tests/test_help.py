@@ -1,6 +1,9 @@
 """-help never computes, -version says which program wrote an output.
 
-`infotherm -help` lists every command; `infotherm COMMAND -help` lists the
+`infotherm help -list` lists the commands one a line (name, flags, -help
+line; the command table of src/app/commands.def), which the checks below
+iterate, so a new command is covered by adding it; `infotherm -help` lists
+every one of them; `infotherm COMMAND -help` lists the
 options of the objects the command creates and exits 0 without solving or
 writing anything (no output folder, nothing in the working directory), on 1
 and 2 ranks. `infotherm -version` prints meson's project version and the git
@@ -20,7 +23,6 @@ import h5py
 from common import BIN, MPIEXEC, check, finish, read_json
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-COMMANDS = ["run", "stationary", "analyze", "info", "mc", "crosscheck", "spectrum"]
 version = re.search(r"version\s*:\s*'([^']+)'", open(os.path.join(ROOT, "meson.build")).read()).group(1)
 
 
@@ -31,12 +33,30 @@ def infotherm(args, cwd, ranks=1):
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-# infotherm -help: the commands
+# infotherm help -list: the commands, one a line; infotherm -help lists each with the same line
 with tempfile.TemporaryDirectory() as cwd:
+    p = infotherm(["help", "-list"], cwd)
+    listed = [line.split("\t") for line in p.stdout.splitlines()]
+    COMMANDS = [f[0] for f in listed if len(f) == 3]
+    check(p.returncode == 0 and len(COMMANDS) == len(listed) and len(set(COMMANDS)) == len(COMMANDS)
+          and {"run", "stationary", "analyze", "info", "mc", "crosscheck", "spectrum"} <= set(COMMANDS),
+          f"infotherm help -list exits 0 and lists each command once, name, flags, line: {COMMANDS}")
+    flags = {f[0]: f[1].split(",") for f in listed if len(f) == 3}
+    check(flags.get("analyze") == ["files"] and "error_estimate" in flags.get("run", []) and flags.get("mc") == ["-"],
+          f"help -list's flags: analyze takes files, run reads -error_estimate, mc neither: {flags}")
     p = infotherm(["-help"], cwd)
-    check(p.returncode == 0 and all(re.search(rf"^\s+{c}\s", p.stdout, re.M) for c in COMMANDS),
-          f"infotherm -help exits 0 and lists the commands {COMMANDS}")
-    check(os.listdir(cwd) == [], "infotherm -help writes nothing")
+    check(p.returncode == 0 and all(re.search(rf"^  {re.escape(f[0])}\s+{re.escape(f[2])}$", p.stdout, re.M)
+                                    for f in listed if len(f) == 3),
+          f"infotherm -help exits 0 and lists the commands {COMMANDS} with help -list's lines")
+    check(os.listdir(cwd) == [], "infotherm -help and help -list write nothing")
+    # -error_estimate is refused exactly by the commands without the flag, naming those with it
+    estimating = [c for c in COMMANDS if "error_estimate" in flags[c]]
+    for c in COMMANDS:
+        if "error_estimate" in flags[c] or "files" in flags[c]:
+            continue
+        p = infotherm([c, "-error_estimate", "-grid_n", "8,8", "-output_dir", os.path.join(cwd, "x")], cwd)
+        check(p.returncode == 1 and "-error_estimate applies to " + ", ".join(estimating[:-1]) + " and " + estimating[-1] in p.stderr
+              and os.listdir(cwd) == [], f"{c} -error_estimate refused, naming the commands with one: {p.stderr.strip()}")
 
 # COMMAND -help: options listed, nothing solved or written, exit 0
 expected = {"run": ["-t_final", "-restart", "-ts_type", "-pc_type", "-overwrite", "-init_mean"],
@@ -51,9 +71,10 @@ for ranks in (1, 2):
             out = os.path.join(cwd, "out")
             p = infotherm([command, "-options_file", os.path.join(ROOT, "input", "inference.opts"), "-help",
                            "-output_dir", out], cwd, ranks)
-            listed = [o for o in expected[command] if re.search(rf"^\s+{re.escape(o)}\b", p.stdout, re.M)]
-            check(p.returncode == 0 and listed == expected[command],
-                  f"{command} -help on {ranks} rank(s): exit {p.returncode}, lists {listed} of {expected[command]}")
+            want = expected.get(command, ["-grid_n", "-model"])  # a new command: the set-up's at least
+            listed = [o for o in want if re.search(rf"^\s+{re.escape(o)}\b", p.stdout, re.M)]
+            check(p.returncode == 0 and listed == want,
+                  f"{command} -help on {ranks} rank(s): exit {p.returncode}, lists {listed} of {want}")
             check(os.listdir(cwd) == [], f"{command} -help on {ranks} rank(s) writes nothing ({os.listdir(cwd)})")
 # the default folder (results/<stem>) is not made either, and a second -help works as well
 with tempfile.TemporaryDirectory() as cwd:

@@ -114,7 +114,7 @@ refused("a Gaussian narrower than a cell", "run", ["-model", "linear", "-init_co
 refused("a misspelt option", "run", BRO + ["-t_finl", "1"], ["nothing reads -t_finl", "did you mean -t_final?", "-options_left no"], ranks=(1, 2))
 refused("an option written with '='", "run", BRO + ["-grid_n=32"], ["-grid_n=32", "-grid_n 32"])
 refused("an option with two dashes", "run", BRO + ["--t_final", "1"], ["--t_final", "one '-'", "-t_final"], ranks=(1, 2))
-refused("an option of another model", "run", BRO + ["-tuning", "bell"], ["-tuning", "-model brownian"])
+refused("an option of another model", "run", BRO + ["-inference_tuning", "bell"], ["-inference_tuning", "-model brownian"])
 refused("a misspelt Monte Carlo option", "mc", LIN + ["-mc_partciles", "5"], ["-mc_partciles", "-mc_particles"])
 refused("several unknown options", "run", BRO + ["-t_finl", "1", "-grid_n=32"], ["-t_finl", "nor -"])
 # an options file serves every command: what another command reads, and PETSc's solvers' options, pass

@@ -9,10 +9,11 @@ src/grid reads a grid through its view, ItGridGetInfo.
 The same holds for calls: from the symbols each object file of the library
 defines and uses (nm on $INFOTHERM_LIB, default ../build/libinfotherm.a), no
 function of a module calls one of its own level or above. The levels are read
-from the table, so a new module is placed by adding its row there. Prints the
-module graph (arrows and how many includes each holds) and the call cycles
-between files of one module (the model registry's, for instance), which are
-allowed."""
+from the table, so a new module is placed by adding its row there. Nor do
+the files call each other in a cycle, inside a module or across: the file
+graph of calls (data references included) has no cycle (CALL_CYCLES_ALLOWED
+names modules exempted; none is). Prints the module graph
+(arrows and how many includes each holds)."""
 import collections
 import os
 import re
@@ -22,6 +23,11 @@ import sys
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"](infotherm/[^>"]+)[>"]', re.M)
 ROW = re.compile(r"^\|\s*([0-9]+)\s*\|\s*([a-z_]+)\s*\|", re.M)
+
+# modules whose files may still call each other in a cycle: none (the model
+# registry, src/model/model.c, calls the model files, which call define.c,
+# work.c, tuning.c, ... and never model.c)
+CALL_CYCLES_ALLOWED = set()
 
 failures = []
 
@@ -152,11 +158,13 @@ def main():
         check(len(graph_calls) >= 20 and not upward,
               f"no function calls into a module of the same or a higher level ({len(graph_calls)} object files)" +
               "".join("\n       " + u for u in upward))
-        within = cycles(graph_calls)
-        across = [c for c in within if len({module_of(f) for f in c}) > 1]
-        check(not across, "no call cycle between files of different modules")
-        for c in within:
-            print("     call cycle inside " + module_of(c[0]) + ": " + " -> ".join(c))
+        found = cycles(graph_calls)
+        allowed = [c for c in found if {module_of(f) for f in c} <= CALL_CYCLES_ALLOWED]
+        bad_cycles = [c for c in found if c not in allowed]
+        check(not bad_cycles, "no call cycle between files (inside a module or across), but in " +
+              f"{sorted(CALL_CYCLES_ALLOWED)}" + "".join("\n       " + " -> ".join(c) for c in bad_cycles))
+        for c in allowed:
+            print("     call cycle allowed inside " + module_of(c[0]) + ": " + " -> ".join(c))
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)

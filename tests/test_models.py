@@ -10,11 +10,11 @@ MODELS = {
     "linear": ["-grid_n", "48"],
     "brownian": ["-brownian_v0", "0.7", "-brownian_sigma_v", "0.8"],
     "inference": ["-grid_n", "64,48"],
-    "inference-linear": ["-model", "inference", "-tuning", "linear", "-inference_lambda", "0.5", "-grid_n", "48,48", "-grid_lo", "-6,-4", "-grid_hi", "6,4"],
-    "inference-bell": ["-model", "inference", "-tuning", "bell", "-inference_vpref", "0.5", "-inference_s", "0.8", "-grid_n", "48,48"],
+    "inference-linear": ["-model", "inference", "-inference_tuning", "linear", "-inference_lambda", "0.5", "-grid_n", "48,48", "-grid_lo", "-6,-4", "-grid_hi", "6,4"],
+    "inference-bell": ["-model", "inference", "-inference_tuning", "bell", "-inference_vpref", "0.5", "-inference_s", "0.8", "-grid_n", "48,48"],
     "population": ["-grid_n", "20"],
     "hebbian": ["-grid_n", "20"],
-    "hebbian-bcm-multiplicative": ["-model", "hebbian", "-hebbian_thetaM", "0.3", "-w_noise", "multiplicative", "-grid_n", "20", "-grid_lo", "-6,-0.8,0.05", "-grid_hi", "6,1.8,1.6"],
+    "hebbian-bcm-multiplicative": ["-model", "hebbian", "-hebbian_thetaM", "0.3", "-hebbian_w_noise", "multiplicative", "-grid_n", "20", "-grid_lo", "-6,-0.8,0.05", "-grid_hi", "6,1.8,1.6"],
     "bistable": ["-bistable_h", "0.1"],
 }
 

@@ -30,7 +30,8 @@ for k, u in (("1", U1), ("2", U2)):
 EXPR = ["-model", "expr", "-vars", "v,r1,r2,w1,w2", "-expr_param", ",".join(f"{k}={v}" for k, v in P.items())]
 for var, (drift, diffusion) in FORMULAS.items():
     EXPR += [f"-expr_drift_{var}", drift, f"-expr_diffusion_{var}", diffusion]
-BUILTIN = ["-model", "population_plastic", "-tuning1", "bell", "-tuning2", "linear", "-w_noise", "multiplicative"]
+BUILTIN = ["-model", "population_plastic", "-population_plastic_tuning1", "bell", "-population_plastic_tuning2", "linear",
+           "-population_plastic_w_noise", "multiplicative"]
 for k, v in P.items():
     BUILTIN += [f"-population_plastic_{k}", str(v)]
 SMALL = ["-grid_n", "8", "-grid_lo", "-6,-1.5,-1.5,0.05,0.05", "-grid_hi", "6,2.5,2.5,1.6,1.6",

@@ -50,7 +50,7 @@ BIN = os.environ.get("INFOTHERM", os.path.join(ROOT, "build", "infotherm"))
 INFERENCE_PARAMS = dict(tau_v=1, sigma_v=1, v0=0, tau_r=0.1, sigma_r=0.2, rmax=1, beta=2, theta=0)
 INFERENCE_BOX = ["-grid_n", "128,128", "-grid_lo", "-6,-1", "-grid_hi", "6,2", "-init_mean", "2.5,0",
                  "-init_cov", "0.25,0.01"]
-BUILTIN = ["-model", "inference", "-tuning", "sigmoid"] + sum(([f"-inference_{k}", str(v)] for k, v in INFERENCE_PARAMS.items()), [])
+BUILTIN = ["-model", "inference", "-inference_tuning", "sigmoid"] + sum(([f"-inference_{k}", str(v)] for k, v in INFERENCE_PARAMS.items()), [])
 EXPR = ["-model", "expr", "-vars", "v,r", "-expr_param", ",".join(f"{k}={v}" for k, v in INFERENCE_PARAMS.items()),
         "-expr_drift_v", "(-(v-v0)/tau_v)", "-expr_diffusion_v", "sigma_v^2/tau_v",
         "-expr_drift_r", "(-r+rmax/(1+exp(-beta*(v-theta))))/tau_r", "-expr_diffusion_r", "sigma_r^2/tau_r"]

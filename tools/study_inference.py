@@ -49,7 +49,7 @@ def main():
             for sigma in sigmas:
                 def solve(g, tuning=tuning, tau=tau, sigma=sigma):
                     out = os.path.join(args.out, "runs", f"{tuning}_tau{tau}_sigma{sigma}")
-                    infotherm("stationary", ["-tuning", tuning, "-inference_tau_r", tau, "-inference_sigma_r", sigma, "-grid_n", g,
+                    infotherm("stationary", ["-inference_tuning", tuning, "-inference_tau_r", tau, "-inference_sigma_r", sigma, "-grid_n", g,
                                              "-output_dir", out, "-error_estimate"])
                     return studylib.read_json(os.path.join(out, "stationary_summary.json"))["final"]
                 # each key number with its error estimate; the grid doubled where one exceeds 1%
@@ -122,7 +122,7 @@ def main():
                     f"{r['grid_n']})" for r in coarse))
 
     ccdir = os.path.join(args.out, "crosscheck")
-    proc = infotherm("crosscheck", ["-tuning", best["tuning"], "-inference_tau_r", best["tau_r"], "-inference_sigma_r", best["sigma_r"],
+    proc = infotherm("crosscheck", ["-inference_tuning", best["tuning"], "-inference_tau_r", best["tau_r"], "-inference_sigma_r", best["sigma_r"],
                                     "-grid_n", best["grid_n"], "-mc_particles", particles, "-output_dir", ccdir], check=False)
     cc = studylib.read_json(os.path.join(ccdir, "crosscheck.json"))
     print(f"crosscheck at the best point ({particles} particles): passed = {cc['passed']}, "

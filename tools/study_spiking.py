@@ -52,7 +52,7 @@ def main():
     for g in gains:
         spk = solve("lif_inference.opts", ["-lif_inference_g", g, "-grid_n", grid], os.path.join(args.out, "runs", f"lif_g{g}"))
         # the threshold-free membrane, shifted by -mu0 (a translation: the same information and heat)
-        rate = solve("inference.opts", ["-inference_tau_r", TAU_M, "-inference_sigma_r", SIGMA / math.sqrt(2), "-tuning", "sigmoid",
+        rate = solve("inference.opts", ["-inference_tau_r", TAU_M, "-inference_sigma_r", SIGMA / math.sqrt(2), "-inference_tuning", "sigmoid",
                                         "-inference_rmax", g, "-inference_beta", 2, "-inference_theta", 0, "-grid_n", grid,
                                         "-grid_lo", f"-6,{-6 * SIGMA}", "-grid_hi", f"6,{g + 6 * SIGMA}"],
                      os.path.join(args.out, "runs", f"rate_g{g}"))

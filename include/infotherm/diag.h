@@ -30,13 +30,15 @@ PetscInt            ItDiagGetColumnCount(ItDiag diag);
 const char         *ItDiagGetColumnName(ItDiag diag, PetscInt k);
 const ItColumnName *ItDiagGetColumnNames(ItDiag diag);
 PetscErrorCode      ItDiagFindColumn(ItDiag diag, const char name[], PetscInt *k);
-const PetscReal    *ItDiagGetValues(ItDiag diag);
-PetscReal           ItDiagGetTime(ItDiag diag);
-PetscReal           ItDiagGetBoundaryMass(ItDiag diag);
-void                ItDiagGetWallMass(ItDiag diag, PetscReal wall[]);
-void                ItDiagGetMass(ItDiag diag, PetscReal *mass, PetscReal *negative);
-PetscErrorCode      ItDiagGetPositivity(ItDiag diag, PetscReal *negative_mass, PetscReal *t,
-                                        PetscReal *minimum);
+/* Every column the diagnostics can have, one a line (infotherm help -columns). */
+void             ItDiagListColumns(FILE *out);
+const PetscReal *ItDiagGetValues(ItDiag diag);
+PetscReal        ItDiagGetTime(ItDiag diag);
+PetscReal        ItDiagGetBoundaryMass(ItDiag diag);
+void             ItDiagGetWallMass(ItDiag diag, PetscReal wall[]);
+void             ItDiagGetMass(ItDiag diag, PetscReal *mass, PetscReal *negative);
+PetscErrorCode   ItDiagGetPositivity(ItDiag diag, PetscReal *negative_mass, PetscReal *t,
+                                     PetscReal *minimum);
 /* The sensor set X of doc/physics.md §3 (-sensor) and the unit of information. */
 PetscBool ItDiagIsSensor(ItDiag diag, PetscInt axis);
 PetscBool ItDiagUsesBits(ItDiag diag);

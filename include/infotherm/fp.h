@@ -63,6 +63,10 @@ Mat            ItFacesGetReset(ItFaces faces);
 PetscBool      ItFPFourthFace(ItBoundaryKind kind, PetscInt face, PetscInt n);
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
+/* The same from the faces' coefficients lo[axis] (src/fp/boundary.c, which
+   never reads an ItFaces: fp.c calls it, not the other way round). */
+PetscErrorCode ItFPThresholdCurrents(ItGrid grid, PetscReal *const lo[], Vec p, PetscReal rate[]);
+PetscErrorCode ItFPRefractoryScaleWith(ItGrid grid, PetscReal *const lo[], Vec p);
 /* A transient's refractory compartment (src/fp/refractory.c): the faces
    leave the delayed axes out of R, and the history of the outflux gives the
    re-injection τ_ref later. */

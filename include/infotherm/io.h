@@ -78,7 +78,6 @@ PetscErrorCode ItJSONSet(json_t *object, const char key[], json_t *value);
 /* The version and git commit of the program (src/io/version.c). */
 const char    *ItVersion(void);
 const char    *ItVersionCommit(void);
-PetscErrorCode ItVersionAddJSON(json_t *root);
 PetscErrorCode ItVersionWriteHDF5(PetscViewer viewer);
 
 /* Self-describing density files (src/io/describe.c): coordinate scales,

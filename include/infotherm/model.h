@@ -31,6 +31,7 @@ typedef enum { IT_TIME_INDEPENDENT, IT_TIME_PIECEWISE, IT_TIME_CONTINUOUS } ItTi
    point. */
 typedef enum { IT_BOUNDARY_WALL, IT_BOUNDARY_PERIODIC, IT_BOUNDARY_THRESHOLD_RESET } ItBoundaryKind;
 
+/* Registers the models of src/model/models.def and their option names. Not collective. */
 PetscErrorCode ItModelRegisterAll(void);
 /* The registered models, k < ItModelGetTypeCount(), in the order registered. */
 PetscInt       ItModelGetTypeCount(void);
@@ -100,7 +101,10 @@ typedef enum {
   IT_OPTION_INTEGER  = 2, /* every integer of its value must fit a PetscInt */
   IT_OPTION_LOCAL    = 4, /* of one invocation: analyze does not take it from a snapshot */
   IT_OPTION_STEERING = 8, /* where and how far a run went: snapshots of one run may differ */
-  IT_OPTION_PETSC = 16 /* the prefix of a PETSc or SLEPc object's options (PETSc documents them) */
+  IT_OPTION_PETSC = 16, /* the prefix of a PETSc or SLEPc object's options (PETSc documents them) */
+  /* a model's option -<model>_<name> whose bare -<name> is its deprecated name of earlier
+     releases (-tuning for -inference_tuning): the bare name moves to it, with a warning */
+  IT_OPTION_BARE_DEPRECATED = 32
 } ItOptionFlag;
 typedef struct {
   const char *name;

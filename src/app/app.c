@@ -81,7 +81,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscFunctionBegin;
   PetscCall(PetscTime(&app->start));
   PetscCall(ItAppCheckValues(NULL));
-  PetscCall(ItAppCheckCommandOptions(app->command));
+  PetscCall(ItAppCheckCommandOptions(app->command, app->estimating));
   ItMemorySet(IT_MEMORY_PROGRAM, ItMemoryResident()); /* before anything of the grid's size */
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
@@ -92,8 +92,7 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItAppCheckValues(app->model));
   PetscCall(ItIOMarginalAxes(app->grid, app->model, NULL, NULL)); /* -snapshot_marginal, checked */
   PetscCall(ItAppCheckOptions(app));
-  if (strcmp(app->command,
-             "info")) { /* info estimates the memory, allocates nothing of grid size */
+  if (!app->sizes_only) { /* info estimates the memory, allocates nothing of grid size */
     PetscCall(DMCreateGlobalVector(ItGridGetInfo(app->grid)->da, &app->p));
     PetscCall(PetscObjectSetName((PetscObject)app->p, "density"));
     ItMemoryAdd(IT_MEMORY_DENSITY,

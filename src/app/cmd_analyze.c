@@ -5,7 +5,7 @@
 /* analyze's set-up (its row of the command table): the options stored in the
    first snapshot (the command line overrides them), then the set-up, with the output folder an
    "analysis" folder beside the first snapshot unless -output_dir names one. */
-PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]) {
+static PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]) {
   char      dir[PETSC_MAX_PATH_LEN], *slash;
   PetscBool set;
 
@@ -243,7 +243,7 @@ static PetscErrorCode ItAppAnalyzeCheckRefractory(ItApp *app, const char file[])
    command line overrides them). Writes diagnostics.csv and summary.json into
    -output_dir (default: an "analysis" folder beside the first snapshot); the
    integrals over time are named *_cum_snapshots (ItAppAnalyzeColumns). */
-PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
+static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   const PetscInt n = ItDiagGetColumnCount(app->diag);
   PetscReal      t, *times, *values;
   PetscInt       ncol = 0, *rate;
@@ -296,3 +296,12 @@ PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(PetscFree2(times, values));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItAppCommand ItAppCommand_analyze = {
+    .name    = "analyze",
+    .summary = "infotherm analyze SNAPSHOT.h5 ...: the diagnostics of saved snapshots",
+    .setup   = ItAppAnalyzeSetUp,
+    .run     = ItAppAnalyze,
+    .help    = ItAppHelpOutput,
+    .files   = PETSC_TRUE,
+};

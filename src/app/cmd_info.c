@@ -2,7 +2,7 @@
 #include <infotherm/private/appimpl.h>
 
 /* infotherm info: the model, its parameters, the grid and the decomposition. */
-PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]) {
+static PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]) {
   PetscMPIInt rank;
 
   PetscFunctionBegin;
@@ -20,3 +20,10 @@ PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItAppViewMemory(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItAppCommand ItAppCommand_info = {
+    .name       = "info",
+    .summary    = "the model, its parameters, the grid, the ranks and the memory per rank",
+    .run        = ItAppInfo,
+    .sizes_only = PETSC_TRUE,
+};

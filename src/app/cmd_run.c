@@ -103,10 +103,10 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
 }
 
 /* The option names of run's options (src/model/option_names.c). */
-const ItOptionName ItAppRunOptionNames[] = {{"restart", IT_OPTION_STEERING}, {NULL, 0}};
+static const ItOptionName ItAppRunOptionNames[] = {{"restart", IT_OPTION_STEERING}, {NULL, 0}};
 
 /* -restart FILE|auto into restart (len bytes; NULL: read for -help only). */
-PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {
+static PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set) {
   char file[PETSC_MAX_PATH_LEN] = "";
 
   PetscFunctionBegin;
@@ -122,7 +122,7 @@ PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, Petsc
 
 /* infotherm run: time-steps the initial density to -t_final, or continues a
    checkpoint (-restart); a signal or -ts_max_steps stops it after a checkpoint. */
-PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
+static PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   char           restart[PETSC_MAX_PATH_LEN] = "";
   json_t        *extra;
   PetscBool      restarted = PETSC_FALSE, estimate;
@@ -192,7 +192,7 @@ PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
 
 /* run -help: the solve settings, initial density, restart, post-processing
    ranks, error estimate, time stepper, stationary solve and output folder. */
-PetscErrorCode ItAppRunHelp(ItApp *app) {
+static PetscErrorCode ItAppRunHelp(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(ItAppHelpTransient(app));
   PetscCall(ItAppRestartOptions(app, NULL, 0, NULL));
@@ -203,3 +203,13 @@ PetscErrorCode ItAppRunHelp(ItApp *app) {
   PetscCall(ItAppHelpOutput(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItAppCommand ItAppCommand_run = {
+    .name    = "run",
+    .summary = "time-steps the density to -t_final: diagnostics.csv, summary.json, snapshots",
+    .run     = ItAppRun,
+    .help    = ItAppRunHelp,
+    .error_estimate = PETSC_TRUE,
+    .checkpoints    = PETSC_TRUE,
+    .options        = ItAppRunOptionNames,
+};

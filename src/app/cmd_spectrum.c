@@ -162,7 +162,7 @@ static PetscErrorCode ItAppSpectrumVectors(ItApp *app, ItSpectrum s) {
 
 /* infotherm spectrum: reads its options and computes everything before it
    claims the folder and writes. */
-PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
+static PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
   ItSpectrum     s;
   PetscBool      estimate = PETSC_FALSE, quiet = PETSC_FALSE;
   PetscReal     *coarse[2] = {NULL, NULL};
@@ -233,7 +233,7 @@ PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
 
 /* spectrum -help: the error estimate, the stationary solve, the eigensolver
    and the output folder. */
-PetscErrorCode ItAppSpectrumHelp(ItApp *app) {
+static PetscErrorCode ItAppSpectrumHelp(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(ItAppHelpEstimate(app));
   PetscCall(ItAppHelpStationary());
@@ -241,3 +241,11 @@ PetscErrorCode ItAppSpectrumHelp(ItApp *app) {
   PetscCall(ItAppHelpOutput(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItAppCommand ItAppCommand_spectrum = {
+    .name           = "spectrum",
+    .summary        = "the slowest relaxation rates and their eigenvectors (-spectrum_nev K)",
+    .run            = ItAppSpectrum,
+    .help           = ItAppSpectrumHelp,
+    .error_estimate = PETSC_TRUE,
+};

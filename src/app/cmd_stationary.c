@@ -2,7 +2,7 @@
 #include <infotherm/private/appimpl.h>
 
 /* infotherm stationary: solves L p = 0, ∫ p = 1, and reports the residual. */
-PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
+static PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
   ItSolveStationaryResult solve;
   json_t                 *extra;
   PetscBool               estimate;
@@ -47,10 +47,18 @@ PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]) {
 }
 
 /* stationary -help: the error estimate, the stationary solve, the output folder. */
-PetscErrorCode ItAppStationaryHelp(ItApp *app) {
+static PetscErrorCode ItAppStationaryHelp(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(ItAppHelpEstimate(app));
   PetscCall(ItAppHelpStationary());
   PetscCall(ItAppHelpOutput(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItAppCommand ItAppCommand_stationary = {
+    .name           = "stationary",
+    .summary        = "solves for the stationary density: stationary.csv, density_stationary.h5",
+    .run            = ItAppStationary,
+    .help           = ItAppStationaryHelp,
+    .error_estimate = PETSC_TRUE,
+};

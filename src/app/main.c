@@ -8,24 +8,7 @@
 #include <ctype.h>
 #include <unistd.h>
 #include <infotherm/app.h>
-
-static const char help[] =
-    "infotherm: Fokker–Planck densities, information and thermodynamics.\n"
-    "usage: infotherm COMMAND [-options_file FILE] [-option value ...]\n"
-    "commands:\n"
-    "  run         time-steps the density to -t_final: diagnostics.csv, summary.json, snapshots\n"
-    "  stationary  solves for the stationary density: stationary.csv, density_stationary.h5\n"
-    "  analyze     infotherm analyze SNAPSHOT.h5 ...: the diagnostics of saved snapshots\n"
-    "  info        the model, its parameters, the grid, the ranks and the memory per rank\n"
-    "  mc          Langevin particles: estimates with standard errors in mc.csv\n"
-    "  crosscheck  run and mc on the same model, compared (exit status 1 when they disagree)\n"
-    "  spectrum    the slowest relaxation rates and their eigenvectors (-spectrum_nev K)\n"
-    "infotherm COMMAND -help lists the command's options (and runs nothing); infotherm\n"
-    "-version prints the version. Every option is a PETSc option. Solver prefixes: the time\n"
-    "stepper reads -ts_*, -ksp_*, -pc_*; the stationary solve (stationary, -init stationary,\n"
-    "-kl_reference stationary) reads -stationary_ksp_*, -stationary_pc_*; the spectrum's\n"
-    "eigensolver reads -spectrum_eps_*, -spectrum_st_* (its shift-and-invert solver\n"
-    "-spectrum_st_ksp_*, -spectrum_st_pc_*). Documentation: README.md and doc/.\n";
+#include <infotherm/diag.h> /* help -columns */
 
 #define IT_EXIT_INTERRUPTED 3
 
@@ -167,7 +150,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(command, "help") || !strcmp(command, "-h") || !strcmp(command, "--help")) {
-    fputs(help, stdout);
+    /* help -list: the commands, one a line; help -columns: the diagnostics' columns */
+    PetscBool list = PETSC_FALSE, columns = PETSC_FALSE;
+    for (int k = 1; k < argc; k++) {
+      list    = (PetscBool)(list || !strcmp(argv[k], "-list"));
+      columns = (PetscBool)(columns || !strcmp(argv[k], "-columns"));
+    }
+    if (list) ItAppListCommands(stdout);
+    if (columns) ItDiagListColumns(stdout);
+    if (!list && !columns) fputs(ItAppUsage(), stdout);
     free(args);
     free(files);
     free(wrapped);
@@ -182,12 +173,12 @@ int main(int argc, char **argv) {
 
   /* before anything slow, and again over PETSc's own handlers: a signal
      during the set-up must not kill a run unsaved */
-  if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
+  if (ItIOSignalsInstall(ItAppCommandCheckpoints(command))) return 2;
   if (ItPostSplit(argc, argv, command, ItErrorText, sizeof(ItErrorText))) return 2;
   if (ItErrorText[0]) ItErrorIsUser = PETSC_TRUE;
-  ierr = PetscInitialize(&nargs, &args, NULL, help);
+  ierr = PetscInitialize(&nargs, &args, NULL, ItAppUsage());
   if (ierr) return 2;
-  if (ItIOSignalsInstall((PetscBool)!strcmp(command, "run"))) return 2;
+  if (ItIOSignalsInstall(ItAppCommandCheckpoints(command))) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
   ItPostInstallPrint();                        /* -post_ranks: one line, not one per group */
   ierr = ItErrorText[0] ? PETSC_ERR_USER_INPUT /* found before PETSc started */

@@ -40,8 +40,9 @@ static const ItOptionName ItAppPETScOptionNames[] = {
 
 /* Registers the tables of the modules (each beside its options block) and
    PETSc's; the models register theirs in ItModelRegisterAll, the commands
-   theirs from the command table (ItAppMain, before anything is read, so
-   this file never calls the dispatcher). A new module that reads
+   theirs and the set-up's (app.c's) from the command table (ItAppMain,
+   before anything is read, so this file calls neither the dispatcher nor
+   the set-up). A new module that reads
    options adds its table here. Not collective. */
 static PetscErrorCode ItAppRegisterOptions(void) {
   static const struct {
@@ -51,9 +52,8 @@ static PetscErrorCode ItAppRegisterOptions(void) {
                 {"solve", ItSolveOptionNames},       {"diag", ItDiagOptionNames},
                 {"spectrum", ItSpectrumOptionNames}, {"init", ItInitOptionNames},
                 {"estimate", ItEstimateOptionNames}, {"mc", ItMCOptionNames},
-                {"mc", ItCrosscheckOptionNames},     {"app", ItAppOptionNames},
-                {"app", ItAppPostOptionNames},       {"app", ItAppMemoryOptionNames},
-                {"petsc", ItAppPETScOptionNames}};
+                {"mc", ItCrosscheckOptionNames},     {"app", ItAppPostOptionNames},
+                {"app", ItAppMemoryOptionNames},     {"petsc", ItAppPETScOptionNames}};
 
   PetscFunctionBegin;
   PetscCall(ItModelRegisterAll());
@@ -153,17 +153,6 @@ static PetscErrorCode ItAppClosestOption(ItApp *app, const char name[], char clo
   }
   PetscCall(PetscStrncpy(closest, best, len));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Whether name matches an entry of a table: the entry itself, or any name
-   that starts with an entry ending in '_'. */
-static PetscBool ItAppMatches(const char name[], const char *const table[], PetscInt n) {
-  for (PetscInt k = 0; k < n; k++) {
-    const size_t len = strlen(table[k]);
-    if (table[k][len - 1] == '_' ? !strncasecmp(name, table[k], len) : !strcasecmp(name, table[k]))
-      return PETSC_TRUE;
-  }
-  return PETSC_FALSE;
 }
 
 /* The registered model whose parameters' prefix (<model>_) name starts
@@ -431,23 +420,21 @@ PetscErrorCode ItAppCheckValues(ItModel model) {
 }
 
 /* -error_estimate where the command has no error estimate (analyze, mc,
-   info) would be accepted and ignored: refused. Collective. */
-PetscErrorCode ItAppCheckCommandOptions(const char command[]) {
-  static const char *const estimating[] = {"run", "stationary", "crosscheck", "spectrum"};
-  static const char *const off[]        = {"false", "no", "off", "0"};
-  char                     value[32]    = "";
+   info) would be accepted and ignored: refused. estimating: the commands
+   that have one ("run, stationary, crosscheck and spectrum", from the
+   command table), NULL when this command is one of them. Collective. */
+PetscErrorCode ItAppCheckCommandOptions(const char command[], const char estimating[]) {
+  static const char *const off[]     = {"false", "no", "off", "0"};
+  char                     value[32] = "";
   PetscBool                set;
 
   PetscFunctionBegin;
   /* a method (richardson, order) or a truth value: only false, no, off, 0 turn it off */
   PetscCall(PetscOptionsGetString(NULL, NULL, "-error_estimate", value, sizeof(value), &set));
-  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!set || !estimating) PetscFunctionReturn(PETSC_SUCCESS);
   for (size_t k = 0; k < IT_COUNT(off); k++)
     if (!strcasecmp(value, off[k])) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(ItAppMatches(command, estimating, IT_COUNT(estimating)), PETSC_COMM_WORLD,
-             PETSC_ERR_USER_INPUT,
-             "-error_estimate applies to run, stationary, crosscheck and spectrum; '%s' has no "
-             "error estimate: drop it",
-             command);
-  PetscFunctionReturn(PETSC_SUCCESS);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+          "-error_estimate applies to %s; '%s' has no error estimate: drop it", estimating,
+          command);
 }

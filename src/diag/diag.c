@@ -29,17 +29,45 @@
 
 static PetscLogEvent IT_DIAG_EVALUATE = 0; /* "ItDiagEvaluate" in -log_view */
 
-/* Column indices (-1 when a column is absent). */
+/* A column of the table ItDiagColumnTable (below, the one list of the
+   columns): its value from the evaluation's sums (sum[S_*]) for variable a
+   (and b, a pair's second; -1 when not per variable). */
+typedef PetscReal (*ItDiagValueFn)(ItDiag g, const PetscReal sum[], PetscInt a, PetscInt b);
+
+/* When a column is there: always; with a reference density (-kl_reference);
+   with two or more variables (joint); on a grid with a threshold_reset axis;
+   both; with -temperature and -time_unit (SI); when the decoder applies (two
+   or more variables and the first not in X). */
+typedef enum {
+  IT_COLUMN_ALWAYS,
+  IT_COLUMN_REFERENCE,
+  IT_COLUMN_JOINT,
+  IT_COLUMN_THRESHOLD,
+  IT_COLUMN_JOINT_THRESHOLD,
+  IT_COLUMN_SI,
+  IT_COLUMN_DECODER
+} ItDiagWhen;
+
+/* One column, or one per variable (%s in the name: the variable), or one per
+   pair of variables a < b (%s_%s). */
+typedef enum { IT_COLUMN_ONE, IT_COLUMN_PER_VARIABLE, IT_COLUMN_PER_PAIR } ItDiagEach;
+
 typedef struct {
-  PetscInt mass, entropy, entropy_var[IT_MAX_DIM], mean[IT_MAX_DIM], var[IT_MAX_DIM];
-  PetscInt mutual_information, mi_pair[IT_MAX_PAIRS], kl_to_stationary, kl_rate, entropy_rate;
-  PetscInt entropy_production, entropy_production_var[IT_MAX_DIM], entropy_flow[IT_MAX_DIM];
-  PetscInt heat_rate[IT_MAX_DIM], heat_rate_W[IT_MAX_DIM], heat_rate_ATP[IT_MAX_DIM];
-  PetscInt info_flow_X, info_flow_Y, decoding_mse, cost_per_bit;
-  PetscInt entropy_production_cum, entropy_flow_cum[IT_MAX_DIM], info_flow_X_cum;
-  /* threshold_reset axes (doc/physics.md §8) */
-  PetscInt firing_rate, refractory_mass, entropy_production_reset, spike_count_cum, info_per_spike;
-} ItDiagColumns;
+  const char   *name; /* doc/physics.md §3's, as a format of the variable names */
+  ItDiagEach    each;
+  ItDiagWhen    when;
+  PetscBool     information; /* in bits under -bits, named <name>_bits */
+  PetscBool     cumulative;  /* a time integral: set by ItDiagAccumulate, not ItDiagEvaluate */
+  const char   *unit;        /* in nats (bits under -bits) or k_B; "time" is the model's */
+  const char   *description;
+  ItDiagValueFn value;
+} ItDiagColumnDef;
+
+/* A column of this ItDiag: its row of the table and its variables. */
+typedef struct {
+  const ItDiagColumnDef *def;
+  PetscInt               a, b;
+} ItDiagColumn;
 
 /* A marginal over the axes of `mask`, stored at `offset`, laid out as grid's
    ItGridMarginalLayout/ItGridMarginalIndex say. */
@@ -56,10 +84,12 @@ struct _p_ItDiag {
   PetscBool shared; /* faces are the solver's (ItDiagShareFaces) */
   PetscInt  ncol;
   char (*name)[IT_DIAG_NAME_LEN]; /* column names, doc/physics.md §3 */
+  ItDiagColumn *column;           /* what each column is (ItDiagColumnTable's row, variables) */
   PetscReal    *value;            /* values of the last evaluation */
   PetscReal     t;                /* time of the last evaluation */
-  ItDiagColumns col;
-  PetscReal     boundary_mass;             /* fraction of the mass in the outermost cells */
+  PetscInt      mass_column;      /* the column "mass" */
+  PetscBool     decoder;          /* the column decoding_mse: its marginal moment is gathered */
+  PetscReal     boundary_mass;    /* fraction of the mass in the outermost cells */
   PetscReal     wall_mass[2 * IT_MAX_DIM]; /* in the layer at each wall: lower, upper per axis */
   PetscReal     negative_mass;             /* the mass of the cells of negative value (<= 0) */
   /* positivity over every evaluation (summary.json): the most negative
@@ -129,19 +159,6 @@ static inline PetscInt ItDiagMarginalIndex(const ItDiag g, const ItMarginal *m,
   return m->offset + ItGridMarginalIndex(g->grid, m->mask, c);
 }
 
-static PetscErrorCode ItDiagAddColumn(ItDiag g, PetscInt *index, PetscBool information,
-                                      const char format[], const char a[], const char b[]) {
-  char name[IT_DIAG_NAME_LEN];
-
-  PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(name, sizeof(name), format, a, b));
-  if (information && g->bits) PetscCall(PetscStrlcat(name, "_bits", sizeof(name)));
-  PetscCall(PetscRealloc(sizeof(*g->name) * (g->ncol + 1), &g->name));
-  PetscCall(PetscStrncpy(g->name[g->ncol], name, IT_DIAG_NAME_LEN));
-  *index = g->ncol++;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The option names of the diagnostics' options (src/model/option_names.c). */
 const ItOptionName ItDiagOptionNames[] = {{"sensor", 0},      {"bits", IT_OPTION_SWITCH},
                                           {"temperature", 0}, {"time_unit", 0},
@@ -197,80 +214,7 @@ static PetscErrorCode ItDiagReadOptions(ItDiag g) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Columns of one variable each: "<format % var>". */
-static PetscErrorCode ItDiagAddPerVariable(ItDiag g, PetscInt index[], PetscBool information,
-                                           const char format[]) {
-  PetscFunctionBegin;
-  const ItGridInfo *info = ItGridGetInfo(g->grid);
-  for (PetscInt a = 0; a < info->dim; a++)
-    PetscCall(ItDiagAddColumn(g, &index[a], information, format,
-                              ItModelGetVariableName(g->model, a), ""));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The columns, in the order of doc/physics.md §3. */
-static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
-  const ItGridInfo *info = ItGridGetInfo(g->grid);
-  const PetscInt    d    = info->dim;
-  ItDiagColumns    *col  = &g->col;
-
-  PetscFunctionBegin;
-  for (PetscInt *c = (PetscInt *)col; c < (PetscInt *)(col + 1); c++) *c = -1;
-  PetscCall(ItDiagAddColumn(g, &col->mass, PETSC_FALSE, "mass", "", ""));
-  PetscCall(ItDiagAddColumn(g, &col->entropy, PETSC_TRUE, "entropy", "", ""));
-  PetscCall(ItDiagAddPerVariable(g, col->entropy_var, PETSC_TRUE, "entropy_%s"));
-  PetscCall(ItDiagAddPerVariable(g, col->mean, PETSC_FALSE, "mean_%s"));
-  PetscCall(ItDiagAddPerVariable(g, col->var, PETSC_FALSE, "var_%s"));
-  if (reference) {
-    PetscCall(ItDiagAddColumn(g, &col->kl_to_stationary, PETSC_TRUE, "kl_to_stationary", "", ""));
-    PetscCall(ItDiagAddColumn(g, &col->kl_rate, PETSC_TRUE, "kl_rate", "", ""));
-  }
-  if (d > 1) {
-    PetscCall(
-        ItDiagAddColumn(g, &col->mutual_information, PETSC_TRUE, "mutual_information", "", ""));
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = a + 1; b < d; b++)
-        PetscCall(ItDiagAddColumn(g, &col->mi_pair[ItDiagPair(d, a, b)], PETSC_TRUE, "mi_%s_%s",
-                                  ItModelGetVariableName(g->model, a),
-                                  ItModelGetVariableName(g->model, b)));
-  }
-  if (info->threshold) {
-    PetscCall(ItDiagAddColumn(g, &col->firing_rate, PETSC_FALSE, "firing_rate", "", ""));
-    PetscCall(ItDiagAddColumn(g, &col->refractory_mass, PETSC_FALSE, "refractory_mass", "", ""));
-  }
-  PetscCall(ItDiagAddColumn(g, &col->entropy_rate, PETSC_TRUE, "entropy_rate", "", ""));
-  PetscCall(
-      ItDiagAddColumn(g, &col->entropy_production, PETSC_FALSE, "entropy_production", "", ""));
-  PetscCall(
-      ItDiagAddPerVariable(g, col->entropy_production_var, PETSC_FALSE, "entropy_production_%s"));
-  if (info->threshold)
-    PetscCall(ItDiagAddColumn(g, &col->entropy_production_reset, PETSC_FALSE,
-                              "entropy_production_reset", "", ""));
-  PetscCall(ItDiagAddPerVariable(g, col->entropy_flow, PETSC_FALSE, "entropy_flow_%s"));
-  PetscCall(ItDiagAddPerVariable(g, col->heat_rate, PETSC_FALSE, "heat_rate_%s"));
-  if (g->temperature > 0 && g->time_unit > 0) {
-    PetscCall(ItDiagAddPerVariable(g, col->heat_rate_W, PETSC_FALSE, "heat_rate_%s_W"));
-    PetscCall(ItDiagAddPerVariable(g, col->heat_rate_ATP, PETSC_FALSE, "heat_rate_%s_ATP_per_s"));
-  }
-  if (d > 1) {
-    PetscCall(ItDiagAddColumn(g, &col->info_flow_X, PETSC_TRUE, "info_flow_X", "", ""));
-    PetscCall(ItDiagAddColumn(g, &col->info_flow_Y, PETSC_TRUE, "info_flow_Y", "", ""));
-    if (!g->sensor[0])
-      PetscCall(ItDiagAddColumn(g, &col->decoding_mse, PETSC_FALSE, "decoding_mse", "", ""));
-    PetscCall(ItDiagAddColumn(g, &col->cost_per_bit, PETSC_FALSE, "cost_per_bit", "", ""));
-    if (info->threshold)
-      PetscCall(ItDiagAddColumn(g, &col->info_per_spike, PETSC_TRUE, "info_per_spike", "", ""));
-  }
-  PetscCall(ItDiagAddColumn(g, &col->entropy_production_cum, PETSC_FALSE, "entropy_production_cum",
-                            "", ""));
-  PetscCall(ItDiagAddPerVariable(g, col->entropy_flow_cum, PETSC_FALSE, "entropy_flow_%s_cum"));
-  if (d > 1)
-    PetscCall(ItDiagAddColumn(g, &col->info_flow_X_cum, PETSC_TRUE, "info_flow_X_cum", "", ""));
-  if (info->threshold)
-    PetscCall(ItDiagAddColumn(g, &col->spike_count_cum, PETSC_FALSE, "spike_count_cum", "", ""));
-  PetscCall(PetscCalloc1(g->ncol, &g->value));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference);
 
 /* The marginal over the axes in the bit set `bits` (bit a: axis a), added to
    the list unless it is there; its index. */
@@ -309,7 +253,7 @@ static PetscErrorCode ItDiagCreateMarginals(ItDiag g) {
     g->ymarginal = ItDiagAddMarginal(g, ((1 << d) - 1) & ~xmask);
   }
   g->offdec = g->nmarg;
-  if (g->col.decoding_mse >= 0) g->nmarg += g->marginal[g->xmarginal].size;
+  if (g->decoder) g->nmarg += g->marginal[g->xmarginal].size;
   PetscCall(PetscMalloc3(g->nmarg, &g->marg_local, g->nmarg, &g->marg, g->nmarg, &g->lnmarg));
   ItMemoryAdd(IT_MEMORY_DIAGNOSTICS, 3.0 * (PetscReal)g->nmarg * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -429,7 +373,7 @@ static void ItDiagMarginalRows(ItDiag g, const PetscScalar *pl, PetscReal centre
   ItGrid         grid = g->grid;
   const PetscInt d = ItGridGetInfo(grid)->dim, a0 = ItGridGetInfo(grid)->order[0],
                  n0 = ItGridGetInfo(grid)->xm[a0], nm = g->nmarginal;
-  const PetscInt dec = g->col.decoding_mse >= 0 ? g->xmarginal : -1;
+  const PetscInt dec = g->decoder ? g->xmarginal : -1;
   PetscInt       stride[IT_MAX_MARGINALS][IT_MAX_DIM], base[IT_MAX_MARGINALS], c[IT_MAX_DIM];
 
   for (PetscInt k = 0; k < nm; k++) {
@@ -474,7 +418,7 @@ static PetscErrorCode ItDiagMarginals(ItDiag g, const PetscScalar *pl) {
     const ItMarginal *m = &g->marginal[k];
     for (PetscInt j = 0; j < m->size; j++) g->marg[m->offset + j] *= info->cell_volume / m->cell;
   }
-  if (g->col.decoding_mse >= 0)
+  if (g->decoder)
     for (PetscInt k = g->offdec; k < g->nmarg; k++)
       g->marg[k] *= info->cell_volume / g->marginal[g->xmarginal].cell;
   /* ln p_X and ln p_Y once per cell of theirs, not twice per face */
@@ -787,51 +731,6 @@ static PetscReal ItDiagEntropyOf(const ItDiag g, PetscInt k) {
   return ItGridEntropyOf(&g->marg[m->offset], m->size, m->cell);
 }
 
-/* Mass, entropies, moments, KL, entropy production and flows, heat. */
-static void ItDiagThermodynamics(ItDiag g, const PetscReal sum[]) {
-  ItGrid               grid      = g->grid;
-  const ItGridInfo    *grid_info = ItGridGetInfo(grid);
-  const ItDiagColumns *col       = &g->col;
-  const PetscReal      info = g->bits ? 1 / PetscLogReal(2.0) : 1, mass = sum[S_MASS];
-  PetscReal           *value = g->value, ep = 0;
-
-  g->boundary_mass = sum[S_BOUNDARY] / mass;
-  for (PetscInt k = 0; k < 2 * grid_info->dim; k++) g->wall_mass[k] = sum[S_WALL + k] / mass;
-  g->negative_mass = sum[S_NEGATIVE];
-  if (sum[S_NEGATIVE] < g->negative_worst) {
-    g->negative_worst   = sum[S_NEGATIVE];
-    g->negative_worst_t = g->t;
-  }
-  value[col->mass]    = mass;
-  value[col->entropy] = -sum[S_PLNP] * info;
-  for (PetscInt a = 0; a < grid_info->dim; a++) {
-    const PetscReal mean                  = sum[S_MOM1 + a] / mass;
-    value[col->entropy_var[a]]            = ItDiagEntropyOf(g, a) * info;
-    value[col->mean[a]]                   = mean + 0.5 * (grid_info->lo[a] + grid_info->hi[a]);
-    value[col->var[a]]                    = sum[S_MOM2 + a] / mass - mean * mean;
-    value[col->entropy_production_var[a]] = sum[S_EP + a];
-    value[col->entropy_flow[a]]           = sum[S_FLOW + a];
-    value[col->heat_rate[a]]              = sum[S_FLOW + a];
-    if (col->heat_rate_W[a] >= 0) {
-      value[col->heat_rate_W[a]]   = sum[S_FLOW + a] * IT_KB * g->temperature / g->time_unit;
-      value[col->heat_rate_ATP[a]] = sum[S_FLOW + a] / g->atp_kT / g->time_unit;
-    }
-    ep += sum[S_EP + a];
-  }
-  if (grid_info->threshold) {
-    value[col->firing_rate]              = sum[S_RATE];
-    value[col->refractory_mass]          = g->refractory ? g->held : sum[S_REFRACTORY];
-    value[col->entropy_production_reset] = sum[S_RESET];
-    ep += sum[S_RESET];
-  }
-  value[col->entropy_production] = ep;
-  value[col->entropy_rate]       = sum[S_ENTROPY_RATE] * info;
-  if (g->lnref) {
-    value[col->kl_to_stationary] = sum[S_KL] * info;
-    value[col->kl_rate]          = sum[S_KL_RATE] * info;
-  }
-}
-
 /* E[(v - E[v|X])^2] = E[v^2] - ∫ (∫ v p)^2 / p_X over X, about the box centre.
    Slices whose p_X is at round-off level against the largest are skipped:
    there the solver's round-off in p (of either sign) makes (∫ v p)^2 / p_X
@@ -849,39 +748,267 @@ static PetscReal ItDiagDecodingMSE(ItDiag g, const PetscReal sum[]) {
   return sum[S_MOM2 + 0] / sum[S_MASS] - explained * x->cell / sum[S_MASS];
 }
 
-/* Mutual informations, information flows, the cost per bit and the decoder. */
-static void ItDiagInformation(ItDiag g, const PetscReal sum[]) {
-  const ItGridInfo    *g_info = ItGridGetInfo(g->grid);
-  const PetscInt       d      = g_info->dim;
-  const ItDiagColumns *col    = &g->col;
-  const PetscReal      ln2 = PetscLogReal(2.0), info = g->bits ? 1 / ln2 : 1;
-  const PetscReal      S     = -sum[S_PLNP];
-  PetscReal           *value = g->value, ep = 0, flow_x = 0;
+/* The mass checks of an evaluation: the mass in the outermost cells and at
+   each wall, and that of the cells of negative value (the worst so far). */
+static void ItDiagMassChecks(ItDiag g, const PetscReal sum[]) {
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  const PetscReal   mass = sum[S_MASS];
 
-  if (d == 1) return;
-  for (PetscInt a = 0; a < d; a++) {
-    ep += sum[S_EP + a];
-    if (g->sensor[a]) flow_x += sum[S_FLOW + a];
+  g->boundary_mass = sum[S_BOUNDARY] / mass;
+  for (PetscInt k = 0; k < 2 * info->dim; k++) g->wall_mass[k] = sum[S_WALL + k] / mass;
+  g->negative_mass = sum[S_NEGATIVE];
+  if (sum[S_NEGATIVE] < g->negative_worst) {
+    g->negative_worst   = sum[S_NEGATIVE];
+    g->negative_worst_t = g->t;
   }
-  for (PetscInt a = 0; a < d; a++)
-    for (PetscInt b = a + 1; b < d; b++)
-      value[col->mi_pair[ItDiagPair(d, a, b)]] =
-          (ItDiagEntropyOf(g, a) + ItDiagEntropyOf(g, b) -
-           (d == 2 ? S : ItDiagEntropyOf(g, ItDiagAddMarginal(g, 1 << a | 1 << b)))) *
-          info;
-  value[col->mutual_information] =
-      (ItDiagEntropyOf(g, g->xmarginal) + ItDiagEntropyOf(g, g->ymarginal) - S) * info;
-  value[col->info_flow_X] = sum[S_INFO_X] * info;
-  value[col->info_flow_Y] = sum[S_INFO_Y] * info;
-  /* undefined while X acquires no information (round-off against the dissipation) */
-  value[col->cost_per_bit] = PetscAbsReal(sum[S_INFO_X]) > 1e-10 * PetscAbsReal(ep)
-                                 ? flow_x / (sum[S_INFO_X] / ln2)
-                                 : (PetscReal)NAN;
-  if (col->decoding_mse >= 0) value[col->decoding_mse] = ItDiagDecodingMSE(g, sum);
-  /* the information the sensor X acquires per spike (doc/physics.md §8.3) */
-  if (col->info_per_spike >= 0)
-    value[col->info_per_spike] =
-        sum[S_RATE] > 0 ? sum[S_INFO_X] * info / sum[S_RATE] : (PetscReal)NAN;
+}
+
+/* The unit of information: 1 (nats), or 1/ln 2 under -bits. */
+static PetscReal ItDiagInfoUnit(ItDiag g) {
+  return g->bits ? 1 / PetscLogReal(2.0) : 1;
+}
+
+/* The columns' values (ItDiagValueFn), in the table's order. */
+static PetscReal ItDiagMass(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)g, (void)a, (void)b, s[S_MASS];
+}
+static PetscReal ItDiagEntropy(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, -s[S_PLNP] * ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagEntropyVar(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)s, (void)b, ItDiagEntropyOf(g, a) * ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagMean(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  return (void)b, s[S_MOM1 + a] / s[S_MASS] + 0.5 * (info->lo[a] + info->hi[a]);
+}
+static PetscReal ItDiagVar(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  const PetscReal mean = s[S_MOM1 + a] / s[S_MASS];
+  return (void)g, (void)b, s[S_MOM2 + a] / s[S_MASS] - mean * mean;
+}
+static PetscReal ItDiagKL(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, s[S_KL] * ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagKLRate(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, s[S_KL_RATE] * ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagMutualInformation(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b,
+         (ItDiagEntropyOf(g, g->xmarginal) + ItDiagEntropyOf(g, g->ymarginal) - -s[S_PLNP]) *
+             ItDiagInfoUnit(g);
+}
+/* with two variables the pair is the joint; with more, its 2-D marginal */
+static PetscReal ItDiagPairInformation(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  const PetscInt d = ItGridGetInfo(g->grid)->dim;
+  return (ItDiagEntropyOf(g, a) + ItDiagEntropyOf(g, b) -
+          (d == 2 ? -s[S_PLNP] : ItDiagEntropyOf(g, ItDiagAddMarginal(g, 1 << a | 1 << b)))) *
+         ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagFiringRate(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)g, (void)a, (void)b, s[S_RATE];
+}
+static PetscReal ItDiagRefractoryMass(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, g->refractory ? g->held : s[S_REFRACTORY];
+}
+static PetscReal ItDiagEntropyRate(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, s[S_ENTROPY_RATE] * ItDiagInfoUnit(g);
+}
+/* Π = Σ_i Π_i (+ the reset's), summed in this order */
+static PetscReal ItDiagProduction(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  const ItGridInfo *info = ItGridGetInfo(g->grid);
+  PetscReal         ep   = 0;
+
+  (void)a, (void)b;
+  for (PetscInt i = 0; i < info->dim; i++) ep += s[S_EP + i];
+  if (info->threshold) ep += s[S_RESET];
+  return ep;
+}
+static PetscReal ItDiagProductionVar(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)g, (void)b, s[S_EP + a];
+}
+static PetscReal ItDiagProductionReset(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)g, (void)a, (void)b, s[S_RESET];
+}
+static PetscReal ItDiagFlow(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)g, (void)b, s[S_FLOW + a];
+}
+static PetscReal ItDiagHeatW(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)b, s[S_FLOW + a] * IT_KB * g->temperature / g->time_unit;
+}
+static PetscReal ItDiagHeatATP(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)b, s[S_FLOW + a] / g->atp_kT / g->time_unit;
+}
+static PetscReal ItDiagInfoFlowX(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, s[S_INFO_X] * ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagInfoFlowY(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, s[S_INFO_Y] * ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagDecoding(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b, ItDiagDecodingMSE(g, s);
+}
+/* Σ_{i∈X} Γ_i / (İ_X / ln 2); undefined while X acquires no information
+   (İ_X at round-off against the dissipation Σ_i Π_i) */
+static PetscReal ItDiagCostPerBit(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  const PetscInt d  = ItGridGetInfo(g->grid)->dim;
+  PetscReal      ep = 0, flow_x = 0;
+
+  (void)a, (void)b;
+  for (PetscInt i = 0; i < d; i++) {
+    ep += s[S_EP + i];
+    if (g->sensor[i]) flow_x += s[S_FLOW + i];
+  }
+  return PetscAbsReal(s[S_INFO_X]) > 1e-10 * PetscAbsReal(ep)
+             ? flow_x / (s[S_INFO_X] / PetscLogReal(2.0))
+             : (PetscReal)NAN;
+}
+/* the information the sensor X acquires per spike (doc/physics.md §8.3) */
+static PetscReal ItDiagInfoPerSpike(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)a, (void)b,
+         s[S_RATE] > 0 ? s[S_INFO_X] * ItDiagInfoUnit(g) / s[S_RATE] : (PetscReal)NAN;
+}
+/* the time integrals (ItDiagAccumulate): Π, Γ_i, İ_X, the spikes (ItDiagRates' order) */
+static PetscReal ItDiagProductionCum(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)s, (void)a, (void)b, g->cum[0];
+}
+static PetscReal ItDiagFlowCum(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)s, (void)b, g->cum[1 + a];
+}
+static PetscReal ItDiagInfoFlowXCum(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)s, (void)a, (void)b, g->cum[1 + ItGridGetInfo(g->grid)->dim] * ItDiagInfoUnit(g);
+}
+static PetscReal ItDiagSpikeCountCum(ItDiag g, const PetscReal s[], PetscInt a, PetscInt b) {
+  return (void)s, (void)a, (void)b, g->cum[2 + ItGridGetInfo(g->grid)->dim];
+}
+
+/* The columns, in the order of diagnostics.csv (doc/physics.md §3, doc/outputs.md
+   "Diagnostics columns"): the one list of them. A new column is a row here
+   (name, when, unit, meaning, value) and its line in doc/outputs.md; the
+   header, summary.json's keys, -help -columns' listing (the documentation's
+   test) and analyze's names follow. */
+/* clang-format off */
+static const ItDiagColumnDef ItDiagColumnTable[] = {
+  {"mass", IT_COLUMN_ONE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_FALSE, "1", "the density's integral", ItDiagMass},
+  {"entropy", IT_COLUMN_ONE, IT_COLUMN_ALWAYS, PETSC_TRUE, PETSC_FALSE, "nats", "differential entropy of the joint density", ItDiagEntropy},
+  {"entropy_%s", IT_COLUMN_PER_VARIABLE, IT_COLUMN_ALWAYS, PETSC_TRUE, PETSC_FALSE, "nats", "marginal entropy of the variable", ItDiagEntropyVar},
+  {"mean_%s", IT_COLUMN_PER_VARIABLE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_FALSE, "variable", "mean of the variable", ItDiagMean},
+  {"var_%s", IT_COLUMN_PER_VARIABLE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_FALSE, "variable^2", "variance of the variable", ItDiagVar},
+  {"kl_to_stationary", IT_COLUMN_ONE, IT_COLUMN_REFERENCE, PETSC_TRUE, PETSC_FALSE, "nats", "relative entropy to the reference density", ItDiagKL},
+  {"kl_rate", IT_COLUMN_ONE, IT_COLUMN_REFERENCE, PETSC_TRUE, PETSC_FALSE, "nats/time", "its rate of change", ItDiagKLRate},
+  {"mutual_information", IT_COLUMN_ONE, IT_COLUMN_JOINT, PETSC_TRUE, PETSC_FALSE, "nats", "I(X;Y) between the sensor X and the rest", ItDiagMutualInformation},
+  {"mi_%s_%s", IT_COLUMN_PER_PAIR, IT_COLUMN_JOINT, PETSC_TRUE, PETSC_FALSE, "nats", "mutual information of two variables", ItDiagPairInformation},
+  {"firing_rate", IT_COLUMN_ONE, IT_COLUMN_THRESHOLD, PETSC_FALSE, PETSC_FALSE, "1/time", "the threshold current", ItDiagFiringRate},
+  {"refractory_mass", IT_COLUMN_ONE, IT_COLUMN_THRESHOLD, PETSC_FALSE, PETSC_FALSE, "1", "the refractory compartment's mass", ItDiagRefractoryMass},
+  {"entropy_rate", IT_COLUMN_ONE, IT_COLUMN_ALWAYS, PETSC_TRUE, PETSC_FALSE, "nats/time", "dS/dt", ItDiagEntropyRate},
+  {"entropy_production", IT_COLUMN_ONE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_FALSE, "k_B/time", "total entropy production", ItDiagProduction},
+  {"entropy_production_%s", IT_COLUMN_PER_VARIABLE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_FALSE, "k_B/time", "entropy production of the variable's currents", ItDiagProductionVar},
+  {"entropy_production_reset", IT_COLUMN_ONE, IT_COLUMN_THRESHOLD, PETSC_FALSE, PETSC_FALSE, "k_B/time", "the reset jumps' entropy production", ItDiagProductionReset},
+  {"entropy_flow_%s", IT_COLUMN_PER_VARIABLE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_FALSE, "k_B/time", "entropy given to the environment by the variable", ItDiagFlow},
+  {"heat_rate_%s", IT_COLUMN_PER_VARIABLE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_FALSE, "k_B T/time", "heat given off by the variable", ItDiagFlow},
+  {"heat_rate_%s_W", IT_COLUMN_PER_VARIABLE, IT_COLUMN_SI, PETSC_FALSE, PETSC_FALSE, "W", "the same in watts", ItDiagHeatW},
+  {"heat_rate_%s_ATP_per_s", IT_COLUMN_PER_VARIABLE, IT_COLUMN_SI, PETSC_FALSE, PETSC_FALSE, "ATP/s", "the same in ATP per second", ItDiagHeatATP},
+  {"info_flow_X", IT_COLUMN_ONE, IT_COLUMN_JOINT, PETSC_TRUE, PETSC_FALSE, "nats/time", "information flow into the sensor X", ItDiagInfoFlowX},
+  {"info_flow_Y", IT_COLUMN_ONE, IT_COLUMN_JOINT, PETSC_TRUE, PETSC_FALSE, "nats/time", "information flow into the rest Y", ItDiagInfoFlowY},
+  {"decoding_mse", IT_COLUMN_ONE, IT_COLUMN_DECODER, PETSC_FALSE, PETSC_FALSE, "variable^2", "mean squared error of the best decoder of the first variable from X", ItDiagDecoding},
+  {"cost_per_bit", IT_COLUMN_ONE, IT_COLUMN_JOINT, PETSC_FALSE, PETSC_FALSE, "k_B T/bit", "the sensor's heat per bit it acquires", ItDiagCostPerBit},
+  {"info_per_spike", IT_COLUMN_ONE, IT_COLUMN_JOINT_THRESHOLD, PETSC_TRUE, PETSC_FALSE, "nats/spike", "information the sensor acquires per spike", ItDiagInfoPerSpike},
+  {"entropy_production_cum", IT_COLUMN_ONE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_TRUE, "k_B", "entropy production since t = 0", ItDiagProductionCum},
+  {"entropy_flow_%s_cum", IT_COLUMN_PER_VARIABLE, IT_COLUMN_ALWAYS, PETSC_FALSE, PETSC_TRUE, "k_B", "entropy flow of the variable since t = 0", ItDiagFlowCum},
+  {"info_flow_X_cum", IT_COLUMN_ONE, IT_COLUMN_JOINT, PETSC_TRUE, PETSC_TRUE, "nats", "information flow into X since t = 0", ItDiagInfoFlowXCum},
+  {"spike_count_cum", IT_COLUMN_ONE, IT_COLUMN_THRESHOLD, PETSC_FALSE, PETSC_TRUE, "spikes", "spikes per neuron since t = 0", ItDiagSpikeCountCum},
+};
+/* clang-format on */
+#define IT_NCOLUMN (sizeof(ItDiagColumnTable) / sizeof(ItDiagColumnTable[0]))
+
+static const char *const ItDiagWhenNames[] = {"always",          "reference", "joint",  "threshold",
+                                              "joint,threshold", "si",        "decoder"};
+
+/* Whether a row of the table is a column of g (reference: a KL reference). */
+static PetscBool ItDiagHasColumn(ItDiag g, const ItDiagColumnDef *c, PetscBool reference) {
+  const ItGridInfo *info  = ItGridGetInfo(g->grid);
+  const PetscBool   joint = (PetscBool)(info->dim > 1), threshold = info->threshold;
+
+  switch (c->when) {
+  case IT_COLUMN_ALWAYS:
+    return PETSC_TRUE;
+  case IT_COLUMN_REFERENCE:
+    return reference;
+  case IT_COLUMN_JOINT:
+    return joint;
+  case IT_COLUMN_THRESHOLD:
+    return threshold;
+  case IT_COLUMN_JOINT_THRESHOLD:
+    return (PetscBool)(joint && threshold);
+  case IT_COLUMN_SI:
+    return (PetscBool)(g->temperature > 0 && g->time_unit > 0);
+  case IT_COLUMN_DECODER:
+    return (PetscBool)(joint && !g->sensor[0]);
+  }
+  return PETSC_FALSE;
+}
+
+/* Adds the column of row c for variables a, b (-1: none). */
+static PetscErrorCode ItDiagAddColumn(ItDiag g, const ItDiagColumnDef *c, PetscInt a, PetscInt b) {
+  char name[IT_DIAG_NAME_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(name, sizeof(name), c->name,
+                          a >= 0 ? ItModelGetVariableName(g->model, a) : "",
+                          b >= 0 ? ItModelGetVariableName(g->model, b) : ""));
+  if (c->information && g->bits) PetscCall(PetscStrlcat(name, "_bits", sizeof(name)));
+  PetscCall(PetscRealloc(sizeof(*g->name) * (g->ncol + 1), &g->name));
+  PetscCall(PetscRealloc(sizeof(*g->column) * (g->ncol + 1), &g->column));
+  PetscCall(PetscStrncpy(g->name[g->ncol], name, IT_DIAG_NAME_LEN));
+  g->column[g->ncol].def = c;
+  g->column[g->ncol].a   = a;
+  g->column[g->ncol].b   = b;
+  if (c->value == ItDiagMass) g->mass_column = g->ncol;
+  if (c->value == ItDiagDecoding) g->decoder = PETSC_TRUE;
+  g->ncol++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The columns of this grid, model and options, in the table's order. */
+static PetscErrorCode ItDiagCreateColumns(ItDiag g, PetscBool reference) {
+  const PetscInt d = ItGridGetInfo(g->grid)->dim;
+
+  PetscFunctionBegin;
+  for (size_t k = 0; k < IT_NCOLUMN; k++) {
+    const ItDiagColumnDef *c = &ItDiagColumnTable[k];
+    if (!ItDiagHasColumn(g, c, reference)) continue;
+    if (c->each == IT_COLUMN_ONE) PetscCall(ItDiagAddColumn(g, c, -1, -1));
+    for (PetscInt a = 0; c->each == IT_COLUMN_PER_VARIABLE && a < d; a++)
+      PetscCall(ItDiagAddColumn(g, c, a, -1));
+    for (PetscInt a = 0; c->each == IT_COLUMN_PER_PAIR && a < d; a++)
+      for (PetscInt b = a + 1; b < d; b++) PetscCall(ItDiagAddColumn(g, c, a, b));
+  }
+  PetscCall(PetscCalloc1(g->ncol, &g->value));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Sets the columns' values from the sums: the time integrals (cumulative)
+   or every other column. */
+static void ItDiagSetValues(ItDiag g, const PetscReal sum[], PetscBool cumulative) {
+  for (PetscInt k = 0; k < g->ncol; k++) {
+    const ItDiagColumn *c = &g->column[k];
+    if (c->def->cumulative == cumulative) g->value[k] = c->def->value(g, sum, c->a, c->b);
+  }
+}
+
+/* The table of columns, one a line: "NAME<TAB>WHEN<TAB>UNIT<TAB>MEANING",
+   NAME with <var> for a variable (<a>_<b> for a pair), WHEN one of always,
+   reference (-kl_reference), joint (two or more variables), threshold (a
+   threshold_reset axis), si (-temperature and -time_unit), decoder (the
+   first variable outside X), and "bits" added for an information column
+   (named <NAME>_bits under -bits). For `infotherm help -columns`. Not collective. */
+void ItDiagListColumns(FILE *out) {
+  for (size_t k = 0; k < IT_NCOLUMN; k++) {
+    const ItDiagColumnDef *c = &ItDiagColumnTable[k];
+    char                   name[IT_DIAG_NAME_LEN];
+    snprintf(name, sizeof(name), c->name, c->each == IT_COLUMN_PER_PAIR ? "<a>" : "<var>", "<b>");
+    fprintf(out, "%s\t%s%s\t%s\t%s\n", name, ItDiagWhenNames[c->when],
+            c->information ? ",bits" : "", c->unit, c->description);
+  }
 }
 
 /* The integrands of the *_cum columns from the sums: Π, Γ_i, İ_X (nats). */
@@ -958,8 +1085,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItDiagRates(g, sum, g->rate);
   PetscCall(ItDiagRightRates(g, t, pl));
   PetscCall(VecRestoreArrayRead(g->p_local, &pl));
-  ItDiagThermodynamics(g, sum);
-  ItDiagInformation(g, sum);
+  ItDiagMassChecks(g, sum);
+  ItDiagSetValues(g, sum, PETSC_FALSE);
   PetscCall(PetscLogEventEnd(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -994,9 +1121,7 @@ static PetscReal ItDiagQuadratic(PetscReal t0, PetscReal t1, PetscReal t2, Petsc
    limit) and the next one starts from those of the right limit, which differ
    at a switch of a held schedule. Not collective. */
 PetscErrorCode ItDiagAccumulate(ItDiag g) {
-  const ItGridInfo *info = ItGridGetInfo(g->grid);
-  const PetscInt    d = info->dim, n = ItDiagRateCount(g);
-  const PetscReal   ln2 = PetscLogReal(2.0);
+  const PetscInt n = ItDiagRateCount(g);
 
   PetscFunctionBegin;
   if (PetscIsInfOrNanReal(g->t))
@@ -1016,10 +1141,7 @@ PetscErrorCode ItDiagAccumulate(ItDiag g) {
     g->t_prev    = g->t;
     g->have_prev = PETSC_TRUE;
   }
-  g->value[g->col.entropy_production_cum] = g->cum[0];
-  for (PetscInt a = 0; a < d; a++) g->value[g->col.entropy_flow_cum[a]] = g->cum[1 + a];
-  if (d > 1) g->value[g->col.info_flow_X_cum] = g->cum[1 + d] * (g->bits ? 1 / ln2 : 1);
-  if (info->threshold) g->value[g->col.spike_count_cum] = g->cum[2 + d];
+  ItDiagSetValues(g, NULL, PETSC_TRUE);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1105,7 +1227,7 @@ void ItDiagGetWallMass(ItDiag g, PetscReal wall[]) {
 
 /* The mass of the last evaluation and that of its cells of negative value. */
 void ItDiagGetMass(ItDiag g, PetscReal *mass, PetscReal *negative) {
-  *mass     = g->value[g->col.mass];
+  *mass     = g->value[g->mass_column];
   *negative = g->negative_mass;
 }
 
@@ -1143,6 +1265,7 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   PetscFunctionBegin;
   if (!g) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree(g->name));
+  PetscCall(PetscFree(g->column));
   PetscCall(PetscFree(g->value));
   PetscCall(PetscFree3(g->marg_local, g->marg, g->lnmarg));
   PetscCall(PetscFree(g->lnp));

@@ -106,8 +106,9 @@ PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J) {
 
 /* The current through each threshold_reset axis' threshold, rate[a] (0 on
    the other axes): the firing rate ν_a = Σ lo p_{n-1} over the last cells
-   times the cross-section. Collective. */
-PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]) {
+   times the cross-section, from the faces' coefficients lo (ItFPThresholdRates,
+   src/fp/fp.c, passes its faces'). Collective. */
+PetscErrorCode ItFPThresholdCurrents(ItGrid grid, PetscReal *const lo[], Vec p, PetscReal rate[]) {
   const ItGridInfo  *info = ItGridGetInfo(grid);
   const PetscScalar *pa;
   PetscReal          local[IT_MAX_DIM] = {0};
@@ -115,14 +116,12 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
   PetscFunctionBegin;
   PetscCall(VecGetArrayRead(p, &pa));
   for (PetscInt a = 0; a < info->dim; a++) {
-    const PetscReal *lo;
     if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
-    PetscCall(ItFacesGetAxis(faces, a, &lo, NULL, NULL, NULL));
     ItGridForOwned(grid, c, l) {
       if (c[a] != info->n[a] - 1) continue;
       c[a]++;
       local[a] +=
-          lo[ItFPFaceOffset(grid, a, c)] * PetscRealPart(pa[l]) * info->cell_volume / info->h[a];
+          lo[a][ItFPFaceOffset(grid, a, c)] * PetscRealPart(pa[l]) * info->cell_volume / info->h[a];
       c[a]--;
     }
   }
@@ -135,14 +134,15 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
    of mass 1 with re-injection at once, rates ν_0a, becomes
    p = p_0 / (1 + Σ_a ν_0a τ_a), the refractory compartments holding
    ν_a τ_a = ν_0a τ_a / (1 + Σ ν_0 τ): exact for the stationary state, whose
-   rates are constant over the refractory time. Collective. */
-PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
+   rates are constant over the refractory time; lo: the faces' coefficients
+   (ItFPRefractoryScale, src/fp/fp.c, passes its faces'). Collective. */
+PetscErrorCode ItFPRefractoryScaleWith(ItGrid grid, PetscReal *const lo[], Vec p) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscReal         rate[IT_MAX_DIM], held = 0;
 
   PetscFunctionBegin;
   if (!info->threshold) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItFPThresholdRates(faces, grid, p, rate));
+  PetscCall(ItFPThresholdCurrents(grid, lo, p, rate));
   for (PetscInt a = 0; a < info->dim; a++)
     if (info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) held += rate[a] * info->refractory[a];
   PetscCall(VecScale(p, 1 / (1 + held)));

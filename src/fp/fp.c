@@ -1139,6 +1139,22 @@ Mat ItFacesGetReset(ItFaces faces) {
   return faces->reset;
 }
 
+/* The current through each threshold_reset axis' threshold (src/fp/boundary.c
+   computes it from these faces' coefficients). Collective. */
+PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]) {
+  PetscFunctionBegin;
+  PetscCall(ItFPThresholdCurrents(grid, faces->lo, p, rate));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The stationary density with refractory times, scaled with these faces'
+   threshold currents (src/fp/boundary.c). Collective. */
+PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
+  PetscFunctionBegin;
+  PetscCall(ItFPRefractoryScaleWith(grid, faces->lo, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* delayed: R re-injects only along the axes without a refractory time (a
    transient holds the others' outflux in its compartment, src/fp/refractory.c);
    set before the faces are first computed. Not collective. */

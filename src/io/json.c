@@ -52,6 +52,16 @@ PetscErrorCode ItJSONPack(json_t **value, const char format[], ...) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Adds "version" and "commit" (src/io/version.c) to a JSON object that lacks them. */
+static PetscErrorCode ItJSONAddVersion(json_t *root) {
+  PetscFunctionBegin;
+  if (!json_object_get(root, "version"))
+    PetscCall(ItJSONSet(root, "version", json_string(ItVersion())));
+  if (!json_object_get(root, "commit"))
+    PetscCall(ItJSONSet(root, "commit", json_string(ItVersionCommit())));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The head of every summary file (summary.json, mc_summary.json): the
    command, the program's version and commit, then the model's fingerprint (model, variables,
    parity, the parameters' base values, schedules and what the model adds); the caller adds its own
@@ -61,7 +71,7 @@ PetscErrorCode ItIOSummaryCreate(const char command[], ItModel model, json_t **r
 
   PetscFunctionBegin;
   PetscCall(ItJSONPack(root, "{s:s}", "command", command));
-  PetscCall(ItVersionAddJSON(*root));
+  PetscCall(ItJSONAddVersion(*root));
   PetscCall(ItModelGetFingerprint(model, &fingerprint));
   PetscCall(ItJSONUpdate(*root, fingerprint));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -86,7 +96,7 @@ PetscErrorCode ItIOWriteJSON(ItIO io, const char name[], json_t *root) {
   int          ok    = 1;
 
   PetscFunctionBegin;
-  PetscCall(ItVersionAddJSON(root));
+  PetscCall(ItJSONAddVersion(root));
   if (io->rank == 0) {
     char *text = json_dumps(root, flags);
     ok         = text != NULL;

@@ -2,7 +2,8 @@
    the git commit it was built from (taken at build time by meson's vcs_tag
    into version.h): printed by -version and written into every summary JSON
    file and, as root attributes, every HDF5 file, so that an output says
-   which program wrote it. */
+   which program wrote it (the JSON keys are added by src/io/json.c, which
+   asks this file; this file knows nothing of JSON). */
 #include <infotherm/io.h>
 #include <petscviewerhdf5.h>
 #include "version.h"
@@ -17,16 +18,6 @@ const char *ItVersion(void) {
 
 const char *ItVersionCommit(void) {
   return IT_COMMIT;
-}
-
-/* Adds "version" and "commit" to a JSON object that lacks them. */
-PetscErrorCode ItVersionAddJSON(json_t *root) {
-  PetscFunctionBegin;
-  if (!json_object_get(root, "version"))
-    PetscCall(ItJSONSet(root, "version", json_string(IT_VERSION)));
-  if (!json_object_get(root, "commit"))
-    PetscCall(ItJSONSet(root, "commit", json_string(IT_COMMIT)));
-  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Writes the root attributes "infotherm_version" and "infotherm_commit". Collective. */

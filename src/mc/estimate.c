@@ -1034,6 +1034,18 @@ static PetscErrorCode ItMCSummarySettings(ItMC mc, json_t **settings) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Particle-steps per second over all ranks (wall time of the slowest rank). Collective.
+   Here, beside the summary that reports it, so that mc.c calls this file and not
+   the other way round. */
+PetscErrorCode ItMCRate(ItMC mc, PetscReal *rate) {
+  PetscReal wall = mc->step_time;
+
+  PetscFunctionBegin;
+  PetscCall(ItGridMaxAbs(mc->grid, wall, &wall));
+  *rate = wall > 0 ? (PetscReal)mc->N * (PetscReal)mc->step / wall : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* mc_summary.json: the run's settings, the measured rate, where the time went
    (stepping_time, estimate_time: seconds on the slowest rank) and the final
    estimates. Collective. */

@@ -1139,13 +1139,3 @@ PetscErrorCode ItMCReport(ItMC mc) {
                         (double)estimates));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
-
-/* Particle-steps per second over all ranks (wall time of the slowest rank). Collective. */
-PetscErrorCode ItMCRate(ItMC mc, PetscReal *rate) {
-  PetscReal wall = mc->step_time;
-
-  PetscFunctionBegin;
-  PetscCall(ItGridMaxAbs(mc->grid, wall, &wall));
-  *rate = wall > 0 ? (PetscReal)mc->N * (PetscReal)mc->step / wall : 0;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}

@@ -15,7 +15,7 @@ static void ItModelPoint_Bistable(ItModelConst model, PetscReal t, const PetscRe
   D[0] = sigma_w * sigma_w / tau_w;
 }
 
-PetscErrorCode ItModelCreate_Bistable(ItModel model) {
+static PetscErrorCode ItModelCreate_Bistable(ItModel model) {
   static const char *const names[] = {"w"};
 
   PetscFunctionBegin;
@@ -30,3 +30,5 @@ PetscErrorCode ItModelCreate_Bistable(ItModel model) {
   model->ops.point = ItModelPoint_Bistable;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Bistable = {ItModelCreate_Bistable, NULL};

@@ -22,7 +22,7 @@ PetscErrorCode ItModelAddVelocityParams(ItModel model) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Brownian(ItModel model) {
+static PetscErrorCode ItModelCreate_Brownian(ItModel model) {
   static const char *const names[] = {"v"};
 
   PetscFunctionBegin;
@@ -32,3 +32,5 @@ PetscErrorCode ItModelCreate_Brownian(ItModel model) {
   model->ops.point = ItModelPoint_Brownian;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Brownian = {ItModelCreate_Brownian, NULL};

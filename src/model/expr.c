@@ -444,7 +444,7 @@ static PetscErrorCode ItExprReadParameters(PetscOptionItems *PetscOptionsObject,
     PetscCheck(eq[1] && !*end, model->comm, PETSC_ERR_USER_INPUT,
                "-expr_param %s: '%s' is not a number", params[k], eq + 1);
     PetscCall(ItExprCheckName(model, "-expr_param", "parameter", params[k], model->dim));
-    for (const ItOptionName *o = ItExprOptionNames; o->name; o++) /* -expr_<name> is its option */
+    for (const ItOptionName *o = model->options; o->name; o++) /* -expr_<name> is its option */
       PetscCheck(!ItOptionsNameMatches(params[k], o->name + strlen("expr_")), model->comm,
                  PETSC_ERR_USER_INPUT,
                  "-expr_param: the parameter '%s' is named like the option -%s%s of the expression "
@@ -497,7 +497,7 @@ static PetscErrorCode ItModelCoefficientOption_Expr(ItModel model, PetscInt i, P
 
 /* The option names of what only the expression model reads (-expr_drift_<var>,
  * -expr_diffusion_<var>) (src/model/option_names.c). */
-const ItOptionName ItExprOptionNames[] = {
+static const ItOptionName ItExprOptionNames[] = {
     {"expr_param", 0},
     {"expr_threads", IT_OPTION_INTEGER},
     {"expr_drift_", 0},
@@ -508,7 +508,7 @@ const ItOptionName ItExprOptionNames[] = {
     {"expr_cache_dir", IT_OPTION_LOCAL | IT_OPTION_STEERING},
     {NULL, 0}};
 
-PetscErrorCode ItModelCreate_Expr(ItModel model) {
+static PetscErrorCode ItModelCreate_Expr(ItModel model) {
   ItExpr   *e;
   char     *vars[IT_MAX_DIM];
   PetscInt  nvars = IT_MAX_DIM, d, threads = 1;
@@ -582,3 +582,5 @@ PetscErrorCode ItModelCreate_Expr(ItModel model) {
   model->ops.coefficient_option = ItModelCoefficientOption_Expr;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Expr = {ItModelCreate_Expr, ItExprOptionNames};

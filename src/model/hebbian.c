@@ -2,7 +2,7 @@
    u(v) (a tuning curve of the velocity) drives the neuron r through the weight w,
      A_r = (-r + w u(v))/tau_r,                          D_r = sigma_r^2/tau_r,
      A_w = (eps u(v) r (r - thetaM) - (w - w0))/tau_w,   D_w = sigma_w^2/tau_w
-   (Hebbian: thetaM = 0). With -w_noise multiplicative, D_w = sigma_w^2 w/tau_w
+   (Hebbian: thetaM = 0). With -hebbian_w_noise multiplicative, D_w = sigma_w^2 w/tau_w
    and the box must keep w > 0. The neuron–synapse pair (ItSynapse) is shared
    with the plastic population, which holds two of them. */
 #include <infotherm/private/modelimpl.h>
@@ -35,18 +35,18 @@ PetscErrorCode ItSynapseRegister(ItModel model, PetscReal sigma_r, PetscReal sig
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The option names of a model with a plastic synapse (src/model/option_names.c). */
-const ItOptionName ItSynapseOptionNames[] = {{"w_noise", 0}, {NULL, 0}};
-
-/* -w_noise additive|multiplicative. Collective. */
+/* -<model>_w_noise additive|multiplicative (-hebbian_w_noise); the model's
+   table of option names declares it. Collective. */
 PetscErrorCode ItSynapseSetFromOptions(ItModel model, ItSynapse *synapse) {
   static const char *const noise[] = {"additive", "multiplicative", "ItWNoise", "IT_W_NOISE_",
                                       NULL};
   PetscEnum                kind    = (PetscEnum)synapse->multiplicative;
+  char                     option[IT_NAME_LEN + 16];
 
   PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(option, sizeof(option), "-%s_w_noise", model->type));
   PetscOptionsBegin(model->comm, NULL, "Hebbian synapse", "ItModel");
-  PetscCall(PetscOptionsEnum("-w_noise",
+  PetscCall(PetscOptionsEnum(option,
                              "synaptic noise: additive or multiplicative (D_w proportional to w)",
                              NULL, noise, kind, &kind, NULL));
   PetscOptionsEnd();
@@ -133,7 +133,13 @@ static PetscErrorCode ItModelFingerprint_Hebbian(ItModel model, json_t *fingerpr
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Hebbian(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curve and its synaptic noise
+   (the bare -tuning, -w_noise of earlier releases move to them, deprecated). */
+static const ItOptionName ItHebbianOptionNames[] = {{"hebbian_tuning", IT_OPTION_BARE_DEPRECATED},
+                                                    {"hebbian_w_noise", IT_OPTION_BARE_DEPRECATED},
+                                                    {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_Hebbian(ItModel model) {
   static const char *const names[] = {"v", "r", "w"};
   ItHebbian               *heb;
 
@@ -154,3 +160,5 @@ PetscErrorCode ItModelCreate_Hebbian(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_Hebbian;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Hebbian = {ItModelCreate_Hebbian, ItHebbianOptionNames};

@@ -1,7 +1,7 @@
 /* Neural inference (doc/physics.md §2): a neuron r reads the particle's velocity v,
      A_v = -(v - v0)/tau_v,        D_v = sigma_v^2/tau_v,
      A_r = (-r + f(v))/tau_r,      D_r = sigma_r^2/tau_r,
-   with f a linear, sigmoid or bell tuning curve (-tuning). */
+   with f a linear, sigmoid or bell tuning curve (-inference_tuning). */
 #include <infotherm/private/modelimpl.h>
 
 typedef struct {
@@ -63,7 +63,12 @@ static PetscErrorCode ItModelFingerprint_Inference(ItModel model, json_t *finger
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Inference(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curve
+   (the bare -tuning of earlier releases moves to it, deprecated). */
+static const ItOptionName ItInferenceOptionNames[] = {
+    {"inference_tuning", IT_OPTION_BARE_DEPRECATED}, {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_Inference(ItModel model) {
   static const char *const names[] = {"v", "r"};
   ItInference             *inf;
 
@@ -87,3 +92,5 @@ PetscErrorCode ItModelCreate_Inference(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_Inference;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Inference = {ItModelCreate_Inference, ItInferenceOptionNames};

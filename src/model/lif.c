@@ -34,7 +34,7 @@ static PetscErrorCode ItModelValidate_LIF(ItModel model) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_LIF(ItModel model) {
+static PetscErrorCode ItModelCreate_LIF(ItModel model) {
   static const char *const names[] = {"V"};
 
   PetscFunctionBegin;
@@ -56,3 +56,5 @@ PetscErrorCode ItModelCreate_LIF(ItModel model) {
   model->ops.validate = ItModelValidate_LIF;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_LIF = {ItModelCreate_LIF, NULL};

@@ -1,6 +1,6 @@
 /* A leaky integrate-and-fire sensor of the particle's velocity
    (doc/physics.md §8.1): the Brownian velocity v drives the membrane
-   potential V through its input curve u(v) (-tuning, as the inference
+   potential V through its input curve u(v) (-lif_inference_tuning, as the inference
    model's f),
      A_v = -(v - v0)/tau_v,                  D_v = sigma_v^2/tau_v,
      A_V = (mu0 + g u(v) - V)/tau_m,         D_V = sigma^2/(2 tau_m),
@@ -60,7 +60,12 @@ static PetscErrorCode ItModelFingerprint_LIFInference(ItModel model, json_t *fin
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_LIFInference(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curve
+   (the bare -tuning of earlier releases moves to it, deprecated). */
+static const ItOptionName ItLIFInferenceOptionNames[] = {
+    {"lif_inference_tuning", IT_OPTION_BARE_DEPRECATED}, {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_LIFInference(ItModel model) {
   static const char *const names[] = {"v", "V"};
   ItLIFInference          *s;
 
@@ -93,3 +98,6 @@ PetscErrorCode ItModelCreate_LIFInference(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_LIFInference;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_LIFInference = {ItModelCreate_LIFInference,
+                                              ItLIFInferenceOptionNames};

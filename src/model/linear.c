@@ -118,11 +118,11 @@ static PetscErrorCode ItModelFingerprint_Linear(ItModel model, json_t *fingerpri
 }
 
 /* The option names of what only the linear model reads (src/model/option_names.c). */
-const ItOptionName ItLinearOptionNames[] = {
+static const ItOptionName ItLinearOptionNames[] = {
     {"linear_M", 0}, {"linear_b", 0}, {"linear_D", 0}, {NULL, 0}};
 
 /* The dimension comes from -linear_M (d*d entries), else from -vars, else 2. */
-PetscErrorCode ItModelCreate_Linear(ItModel model) {
+static PetscErrorCode ItModelCreate_Linear(ItModel model) {
   static const char *const names[] = {"x1", "x2", "x3", "x4", "x5", "x6"};
   static const PetscInt    cells[] = {128, 128, 48, 24, 16, 12}; /* default cells per axis */
   ItLinear                *lin;
@@ -178,3 +178,5 @@ PetscErrorCode ItModelCreate_Linear(ItModel model) {
   model->ops.validate = ItLinearCheckStable;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Linear = {ItModelCreate_Linear, ItLinearOptionNames};

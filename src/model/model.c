@@ -1,54 +1,68 @@
-/* Model registry and the parts every model shares: named variables, named
-   parameters read from the options database (-<model>_<name> value; the bare
-   -<name> of earlier releases still works, deprecated) and checked once,
-   and the bulk evaluation of the drift A_i(x,t) and diffusion D_i(x,t) of
-   dx_i = A_i dt + sqrt(2 D_i) dW_i (doc/physics.md §1). */
+/* Model registry (the models of src/model/models.def) and the parts every
+   model shares: named variables, named parameters read from the options
+   database (-<model>_<name> value; the bare -<name> of earlier releases still
+   works, deprecated, as do the bare names of a model's own flagged options)
+   and checked once, and the bulk evaluation of the drift A_i(x,t) and
+   diffusion D_i(x,t) of dx_i = A_i dt + sqrt(2 D_i) dW_i (doc/physics.md §1).
+   This file calls the model files; they call define.c, work.c and the
+   shared pieces (tuning.c, ...), never this file. */
 #include <ctype.h>
-#include <errno.h>
 #include <infotherm/private/modelimpl.h>
 
 static PetscFunctionList ItModelList       = NULL;
 static PetscBool         ItModelRegistered = PETSC_FALSE;
 static char              ItModelNames[256] = ""; /* for messages */
 #define IT_MAX_TYPES 32
-static char     ItModelTypes[IT_MAX_TYPES][IT_NAME_LEN]; /* in the order registered */
+static struct {
+  char               name[IT_NAME_LEN];
+  const ItModelType *type;
+} ItModelTypes[IT_MAX_TYPES]; /* in the order registered */
 static PetscInt ItModelNTypes = 0;
 
-PetscErrorCode ItModelRegister(const char name[], ItModelCreateFn create) {
+static PetscErrorCode ItModelRegister(const char name[], const ItModelType *type) {
   PetscFunctionBegin;
   PetscCheck(ItModelNTypes < IT_MAX_TYPES, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "more than %d models registered", IT_MAX_TYPES);
-  PetscCall(PetscStrncpy(ItModelTypes[ItModelNTypes++], name, IT_NAME_LEN));
-  PetscCall(PetscFunctionListAdd(&ItModelList, name, create));
+  PetscCall(PetscStrncpy(ItModelTypes[ItModelNTypes].name, name, IT_NAME_LEN));
+  ItModelTypes[ItModelNTypes++].type = type;
+  PetscCall(PetscFunctionListAdd(&ItModelList, name, type->create));
   PetscCall(PetscStrlcat(ItModelNames, " ", sizeof(ItModelNames)));
   PetscCall(PetscStrlcat(ItModelNames, name, sizeof(ItModelNames)));
+  if (type->options) PetscCall(ItOptionsRegister(name, PETSC_TRUE, type->options));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Registers every built-in model. Not collective. */
+/* The option names of what every model reads: -model and -parity, -protocol
+   (read below), -vars (src/model/define.c); the parameters and a model's own
+   options are the model's (src/model/option_names.c). */
+static const ItOptionName ItModelOptionNames[] = {
+    {"model", 0}, {"vars", 0}, {"parity", 0}, {"protocol", 0}, {NULL, 0}};
+
+/* The built-in models, one line each in src/model/models.def. */
+#define IT_MODEL(type, Suffix) extern const ItModelType ItModelType_##Suffix;
+#include "models.def"
+#undef IT_MODEL
+
+/* Registers every built-in model of src/model/models.def, in its order, and
+   the option names each reads besides its parameters (each model's table
+   beside its options block). Not collective. */
 PetscErrorCode ItModelRegisterAll(void) {
+  static const struct {
+    const char        *name;
+    const ItModelType *type;
+  } models[] = {
+#define IT_MODEL(type, Suffix) {#type, &ItModelType_##Suffix},
+#include "models.def"
+#undef IT_MODEL
+  };
+
   PetscFunctionBegin;
   if (ItModelRegistered) PetscFunctionReturn(PETSC_SUCCESS);
   ItModelRegistered = PETSC_TRUE;
-  PetscCall(ItModelRegister("linear", ItModelCreate_Linear));
-  PetscCall(ItModelRegister("brownian", ItModelCreate_Brownian));
-  PetscCall(ItModelRegister("inference", ItModelCreate_Inference));
-  PetscCall(ItModelRegister("population", ItModelCreate_Population));
-  PetscCall(ItModelRegister("hebbian", ItModelCreate_Hebbian));
-  PetscCall(ItModelRegister("population_plastic", ItModelCreate_PopulationPlastic));
-  PetscCall(ItModelRegister("bistable", ItModelCreate_Bistable));
-  PetscCall(ItModelRegister("expr", ItModelCreate_Expr));
-  PetscCall(ItModelRegister("lif", ItModelCreate_LIF));
-  PetscCall(ItModelRegister("lif_inference", ItModelCreate_LIFInference));
-  /* what the models read besides their parameters (each table beside its options block) */
+  for (size_t k = 0; k < sizeof(models) / sizeof(models[0]); k++)
+    PetscCall(ItModelRegister(models[k].name, models[k].type));
+  /* what every model reads: -model, -vars, -parity, -protocol */
   PetscCall(ItOptionsRegister("model", PETSC_TRUE, ItModelOptionNames));
-  PetscCall(ItOptionsRegister("linear", PETSC_TRUE, ItLinearOptionNames));
-  PetscCall(
-      ItOptionsRegister("inference, hebbian, lif_inference", PETSC_TRUE, ItTuningOptionNames));
-  PetscCall(
-      ItOptionsRegister("population, population_plastic", PETSC_TRUE, ItTuningPairOptionNames));
-  PetscCall(ItOptionsRegister("hebbian, population_plastic", PETSC_TRUE, ItSynapseOptionNames));
-  PetscCall(ItOptionsRegister("expr", PETSC_TRUE, ItExprOptionNames));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -59,60 +73,13 @@ PetscInt ItModelGetTypeCount(void) {
 }
 
 const char *ItModelGetTypeNameAt(PetscInt k) {
-  return k >= 0 && k < ItModelNTypes ? ItModelTypes[k] : NULL;
+  return k >= 0 && k < ItModelNTypes ? ItModelTypes[k].name : NULL;
 }
 
 PetscErrorCode ItModelCreate(MPI_Comm comm, ItModel *model) {
   PetscFunctionBegin;
   PetscCall(PetscNew(model));
   (*model)->comm = comm;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode ItModelSetVariables(ItModel model, PetscInt dim, const char *const names[]) {
-  PetscFunctionBegin;
-  PetscCheck(dim >= 1 && dim <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
-             "a model has 1 to %d variables, not %" PetscInt_FMT, IT_MAX_DIM, dim);
-  model->dim = dim;
-  for (PetscInt i = 0; i < dim; i++) PetscCall(PetscStrncpy(model->var[i], names[i], IT_NAME_LEN));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value, ItParamKind kind,
-                               const char help[], PetscInt *index) {
-  ItParam *param;
-
-  PetscFunctionBegin;
-  PetscCheck(model->nparam < IT_MAX_PARAMS, model->comm, PETSC_ERR_PLIB, "too many parameters");
-  param = &model->param[model->nparam];
-  PetscCall(PetscStrncpy(param->name, name, IT_NAME_LEN));
-  param->value = value;
-  param->kind  = kind;
-  param->help  = help;
-  if (index) *index = model->nparam;
-  model->nparam++;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode ItModelSetDefaultBox(ItModel model, PetscInt axis, PetscInt n, PetscReal lo,
-                                    PetscReal hi) {
-  PetscFunctionBegin;
-  model->grid_n[axis]  = n;
-  model->grid_lo[axis] = lo;
-  model->grid_hi[axis] = hi;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* A model's own boundary on an axis (doc/physics.md §8): for threshold_reset
-   the parameters (indices) holding the threshold, the reset point and the
-   refractory time. Not collective. */
-PetscErrorCode ItModelSetBoundary(ItModel model, PetscInt axis, ItBoundaryKind kind,
-                                  PetscInt threshold, PetscInt reset, PetscInt refractory) {
-  PetscFunctionBegin;
-  model->boundary[axis]         = kind;
-  model->threshold_param[axis]  = threshold + 1;
-  model->reset_param[axis]      = reset + 1;
-  model->refractory_param[axis] = refractory + 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -138,17 +105,6 @@ static PetscErrorCode ItModelEvaluate_Point(ItModelConst model, PetscReal t, con
   PetscFunctionBegin;
   for (PetscInt k = 0; k < n; k++) model->ops.point(model, t, p, &x[k * d], &A[k * d], &D[k * d]);
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Letters, digits and '_', starting with a letter, at most 23 characters:
-   the names of variables and parameters. Not collective. */
-PetscBool ItModelIsName(const char name[]) {
-  const size_t len = strlen(name);
-  PetscBool    ok  = (PetscBool)(len > 0 && len < 24 && isalpha((unsigned char)name[0]));
-
-  for (size_t k = 0; ok && k < len; k++)
-    ok = (PetscBool)(isalnum((unsigned char)name[k]) || name[k] == '_');
-  return ok;
 }
 
 /* Structure-of-arrays points through the model's array-of-structures bulk
@@ -207,29 +163,6 @@ static PetscErrorCode ItModelCheckName(ItModel model, const char name[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The option names of what every model reads (the parameters, -<name>, are the model's own)
- * (src/model/option_names.c). */
-const ItOptionName ItModelOptionNames[] = {
-    {"model", 0}, {"vars", 0}, {"parity", 0}, {"protocol", 0}, {NULL, 0}};
-
-/* -vars a,b,c: read in one place for every model (the linear and expression
-   models size themselves by it). The caller frees names[]. Collective. */
-PetscErrorCode ItModelReadVariableNames(ItModel model, PetscInt *n, char *names[], PetscBool *set) {
-  char *read[IT_MAX_DIM + 1];
-
-  PetscFunctionBegin;
-  *n = IT_MAX_DIM + 1; /* one more, to refuse a list PETSc would cut */
-  PetscOptionsBegin(model->comm, NULL, "Model variables", "ItModel");
-  PetscCall(
-      PetscOptionsStringArray("-vars", "variable names, comma separated", NULL, read, n, set));
-  PetscOptionsEnd();
-  if (!*set) *n = 0;
-  PetscCheck(*n <= IT_MAX_DIM, model->comm, PETSC_ERR_USER_INPUT,
-             "-vars names more than %d variables; a model has 1 to %d", IT_MAX_DIM, IT_MAX_DIM);
-  for (PetscInt i = 0; i < *n; i++) names[i] = read[i];
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* -vars renames the model's variables (as many as it has). */
 static PetscErrorCode ItModelApplyVariableNames(ItModel model) {
   char     *names[IT_MAX_DIM];
@@ -264,22 +197,20 @@ PetscErrorCode ItModelGetParameterOption(ItModel model, PetscInt k, char option[
 }
 
 /* The bare -<name> of earlier releases, kept for one release: its value
-   moves to the prefixed option, and its name is added to `moved` for the
-   warning. This is PetscOptionsDeprecated's transfer, written out because
+   moves to `option` (-<model>_<name>), and the pair is added to `moved` for
+   the warning. This is PetscOptionsDeprecated's transfer, written out because
    PETSc's prints a line per option on stdout and lets the old name override
    the new one when both are given (an options file's -tau_r over the
    command line's -inference_tau_r); both given is refused here. Collective:
    every rank holds the same options. */
-static PetscErrorCode ItModelReadDeprecatedName(ItModel model, PetscInt k, const char option[],
-                                                char moved[], size_t len) {
+static PetscErrorCode ItModelMoveDeprecatedName(ItModel model, const char name[],
+                                                const char option[], char moved[], size_t len) {
   char        old[IT_NAME_LEN + 1], value[256];
   const char *given;
   PetscBool   set, both;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(old, sizeof(old), "-%s", model->param[k].name));
-  /* an option of infotherm or PETSc of that name is its own (a parameter named so is refused) */
-  if (ItOptionsFind(model->param[k].name, NULL, NULL)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(old, sizeof(old), "-%s", name));
   PetscCall(PetscOptionsFindPair(NULL, NULL, old, &given, &set));
   if (!set) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsHasName(NULL, NULL, option, &both));
@@ -300,13 +231,44 @@ static PetscErrorCode ItModelReadDeprecatedName(ItModel model, PetscInt k, const
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -<model>_<name> value for every parameter, checked. The deprecated bare
-   -<name> still sets it, with one line on stderr for all of them (unless
-   -options_suppress_deprecated_warnings, PETSc's switch for its own). */
-static PetscErrorCode ItModelReadParameters(ItModel model) {
-  char      moved[2048] = "";
-  PetscBool quiet       = PETSC_FALSE;
+/* Moves every deprecated bare name the model reads to its prefixed one: the
+   parameters' (-tau_r -> -inference_tau_r; a parameter named like an option
+   of infotherm or PETSc leaves that option alone, and is refused later) and
+   those of its own options flagged IT_OPTION_BARE_DEPRECATED (-tuning ->
+   -inference_tuning), with one line on stderr for all of them (unless
+   -options_suppress_deprecated_warnings, PETSc's switch for its own).
+   Collective. */
+static PetscErrorCode ItModelMoveDeprecatedNames(ItModel model) {
+  char         moved[2048] = "", option[2 * IT_NAME_LEN + 2];
+  const size_t prefix      = strlen(model->type) + 1;
+  PetscBool    quiet       = PETSC_FALSE;
 
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < model->nparam; k++) {
+    if (ItOptionsFind(model->param[k].name, NULL, NULL)) continue;
+    PetscCall(ItModelGetParameterOption(model, k, option, sizeof(option)));
+    PetscCall(ItModelMoveDeprecatedName(model, model->param[k].name, option, moved, sizeof(moved)));
+  }
+  for (const ItOptionName *o = model->options; o && o->name; o++) {
+    if (!(o->flags & IT_OPTION_BARE_DEPRECATED)) continue;
+    PetscCheck(!strncmp(o->name, model->type, prefix - 1) && o->name[prefix - 1] == '_',
+               model->comm, PETSC_ERR_PLIB, "the option %s of model %s lacks its prefix %s_",
+               o->name, model->type, model->type);
+    PetscCall(PetscSNPrintf(option, sizeof(option), "-%s", o->name));
+    PetscCall(ItModelMoveDeprecatedName(model, o->name + prefix, option, moved, sizeof(moved)));
+  }
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_suppress_deprecated_warnings", &quiet, NULL));
+  if (moved[0] && !quiet)
+    PetscCall(PetscFPrintf(model->comm, PETSC_STDERR,
+                           "infotherm: warning: deprecated option names: %s (a model's parameters "
+                           "and options take its name as a prefix; the bare names go in the next "
+                           "release)\n",
+                           moved));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -<model>_<name> value for every parameter, checked. */
+static PetscErrorCode ItModelReadParameters(ItModel model) {
   PetscFunctionBegin;
   PetscOptionsBegin(model->comm, NULL, "Model parameters", "ItModel");
   for (PetscInt k = 0; k < model->nparam; k++) {
@@ -314,7 +276,6 @@ static PetscErrorCode ItModelReadParameters(ItModel model) {
     char     option[2 * IT_NAME_LEN + 2];
 
     PetscCall(ItModelGetParameterOption(model, k, option, sizeof(option)));
-    PetscCall(ItModelReadDeprecatedName(model, k, option, moved, sizeof(moved)));
     PetscCall(PetscOptionsReal(option, param->help, NULL, param->value, &param->value, NULL));
     PetscCheck(param->kind != IT_PARAM_POSITIVE || param->value > 0, model->comm,
                PETSC_ERR_USER_INPUT, "%s must be positive (%s); got %g", option, param->help,
@@ -326,12 +287,6 @@ static PetscErrorCode ItModelReadParameters(ItModel model) {
                "%s must be a finite number; got %g", option, (double)param->value);
   }
   PetscOptionsEnd();
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_suppress_deprecated_warnings", &quiet, NULL));
-  if (moved[0] && !quiet)
-    PetscCall(PetscFPrintf(model->comm, PETSC_STDERR,
-                           "infotherm: warning: deprecated option names: %s (a model's parameters "
-                           "take its name as a prefix; the bare names go in the next release)\n",
-                           moved));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -465,10 +420,13 @@ PetscErrorCode ItModelSetFromOptions(ItModel model) {
   PetscCheck(create, model->comm, PETSC_ERR_USER_INPUT, "-model %s is not a known model; known:%s",
              type, ItModelNames);
   PetscCall(PetscStrncpy(model->type, type, IT_NAME_LEN));
+  for (PetscInt k = 0; k < ItModelNTypes; k++)
+    if (!strcmp(ItModelTypes[k].name, type)) model->options = ItModelTypes[k].type->options;
   model->ops.evaluate     = ItModelEvaluate_Point;
   model->ops.evaluate_soa = ItModelEvaluateSoA_Bulk;
   PetscCall((*create)(model));
   PetscCall(ItModelApplyVariableNames(model));
+  PetscCall(ItModelMoveDeprecatedNames(model));
   PetscCall(ItModelReadParameters(model));
   PetscCall(ItModelReadParity(model));
   if (model->ops.setfromoptions) PetscCall(model->ops.setfromoptions(model));
@@ -549,62 +507,6 @@ PetscInt ItModelGetBulkSize(ItModel model) {
   return model->bulk_size;
 }
 
-struct _p_ItModelWork {
-  ItModel model;
-  void   *data; /* the implementation's (NULL if it needs none) */
-};
-
-/* A workspace for one consumer of the model (ItModelEvaluateWork). Not collective. */
-PetscErrorCode ItModelWorkCreate(ItModel model, ItModelWork *work) {
-  PetscFunctionBegin;
-  PetscCall(PetscNew(work));
-  (*work)->model = model;
-  if (model->ops.work_create) PetscCall(model->ops.work_create(model, &(*work)->data));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode ItModelWorkDestroy(ItModelWork *work) {
-  PetscFunctionBegin;
-  if (!*work) PetscFunctionReturn(PETSC_SUCCESS);
-  if ((*work)->model->ops.work_destroy)
-    PetscCall((*work)->model->ops.work_destroy((*work)->model, (*work)->data));
-  PetscCall(PetscFree(*work));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode ItModelWorkGetData(ItModelWork work, void **data) {
-  PetscFunctionBegin;
-  *data = work->data;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* ItModelEvaluateWith in the consumer's workspace. Not collective. */
-PetscErrorCode ItModelEvaluateWork(ItModelWork work, PetscReal t, const PetscReal p[], PetscInt n,
-                                   const PetscReal x[], PetscReal A[], PetscReal D[]) {
-  ItModel model = work->model;
-
-  PetscFunctionBegin;
-  if (model->ops.evaluate_work)
-    PetscCall(model->ops.evaluate_work(model, work->data, t, p, n, x, A, D));
-  else
-    PetscCall(model->ops.evaluate(model, t, p, n, x, A, D));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* ItModelEvaluateSoA in the consumer's workspace. Not collective. */
-PetscErrorCode ItModelEvaluateSoAWork(ItModelWork work, PetscReal t, const PetscReal p[],
-                                      PetscInt n, PetscInt ld, const PetscReal x[], PetscReal A[],
-                                      PetscReal D[]) {
-  ItModel model = work->model;
-
-  PetscFunctionBegin;
-  if (model->ops.evaluate_soa_work)
-    PetscCall(model->ops.evaluate_soa_work(model, work->data, t, p, n, ld, x, A, D));
-  else
-    PetscCall(model->ops.evaluate_soa(model, t, p, n, ld, x, A, D));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The first schedule point after t (PETSC_MAX_REAL if none): time steps land on it. */
 PetscReal ItModelNextSwitch(ItModel model, PetscReal t) {
   PetscReal next = PETSC_MAX_REAL;
@@ -669,19 +571,6 @@ PetscErrorCode ItModelVariableIndex(ItModel model, const char option[], const ch
   }
   SETERRQ(model->comm, PETSC_ERR_USER_INPUT, "%s: '%s' is not a variable of model %s", option, name,
           model->type);
-}
-
-/* The index of a parameter by name, -1 if the model has none of that name. */
-PetscErrorCode ItModelFindParameter(ItModel model, const char name[], PetscInt *k) {
-  PetscBool match;
-
-  PetscFunctionBegin;
-  *k = -1;
-  for (PetscInt j = 0; j < model->nparam && *k < 0; j++) {
-    PetscCall(PetscStrcmp(model->param[j].name, name, &match));
-    if (match) *k = j;
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 const char *ItModelGetTypeName(ItModel model) {
@@ -774,29 +663,5 @@ PetscErrorCode ItModelDestroy(ItModel *model) {
   if ((*model)->ops.destroy) PetscCall((*model)->ops.destroy(*model));
   PetscCall(PetscFree((*model)->data));
   PetscCall(PetscFree(*model));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Every comma-separated integer given to `option`, read as 64 bits, must fit
-   in a PetscInt; what is not a plain integer is left to PETSc's own parser. */
-PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]) {
-  const char *given;
-  PetscBool   set;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsFindPair(NULL, NULL, option, &given, &set));
-  while (set && given && *given) {
-    char     *end;
-    long long value;
-    errno = 0;
-    value = strtoll(given, &end, 10);
-    PetscCheck(
-        end == given || (errno != ERANGE && value >= PETSC_MIN_INT && value <= PETSC_MAX_INT), comm,
-        PETSC_ERR_USER_INPUT,
-        "%s %.*s does not fit in PETSc's %d-bit integers (at most %" PetscInt_FMT ")", option,
-        (int)strcspn(given, ","), given, (int)(8 * sizeof(PetscInt)), (PetscInt)PETSC_MAX_INT);
-    given = strchr(given, ',');
-    if (given) given++;
-  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -3,6 +3,7 @@
    whoever checks or copies options looks them up here instead of keeping a
    list of its own. A fixed number of tables (the modules and the models),
    held by pointer: the tables are static data of their modules. */
+#include <errno.h>
 #include <strings.h>
 #include <infotherm/model.h>
 
@@ -56,4 +57,28 @@ const ItOptionName *ItOptionsFind(const char name[], const char **owner, PetscBo
   for (PetscInt k = 0; (o = ItOptionsGet(k, owner, setup)); k++)
     if (ItOptionsNameMatches(name, o->name)) return o;
   return NULL;
+}
+
+/* Every comma-separated integer given to `option`, read as 64 bits, must fit
+   in a PetscInt; what is not a plain integer is left to PETSc's own parser. */
+PetscErrorCode ItOptionsCheckInt(MPI_Comm comm, const char option[]) {
+  const char *given;
+  PetscBool   set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsFindPair(NULL, NULL, option, &given, &set));
+  while (set && given && *given) {
+    char     *end;
+    long long value;
+    errno = 0;
+    value = strtoll(given, &end, 10);
+    PetscCheck(
+        end == given || (errno != ERANGE && value >= PETSC_MIN_INT && value <= PETSC_MAX_INT), comm,
+        PETSC_ERR_USER_INPUT,
+        "%s %.*s does not fit in PETSc's %d-bit integers (at most %" PetscInt_FMT ")", option,
+        (int)strcspn(given, ","), given, (int)(8 * sizeof(PetscInt)), (PetscInt)PETSC_MAX_INT);
+    given = strchr(given, ',');
+    if (given) given++;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
 }

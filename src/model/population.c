@@ -1,5 +1,5 @@
 /* Two-neuron population (doc/physics.md §2): neurons r1, r2 read the velocity v
-   through different tuning curves (-tuning1, -tuning2),
+   through different tuning curves (-population_tuning1, -population_tuning2),
      A_rk = (-rk + fk(v))/tau_r,  D_rk = sigma_r^2/tau_r,
    with v the Ornstein–Uhlenbeck velocity. By default two opposed sigmoids. */
 #include <infotherm/private/modelimpl.h>
@@ -49,7 +49,14 @@ static PetscErrorCode ItModelFingerprint_Population(ItModel model, json_t *finge
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_Population(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curves
+   (the bare -tuning1, -tuning2 of earlier releases move to them, deprecated). */
+static const ItOptionName ItPopulationOptionNames[] = {
+    {"population_tuning1", IT_OPTION_BARE_DEPRECATED},
+    {"population_tuning2", IT_OPTION_BARE_DEPRECATED},
+    {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_Population(ItModel model) {
   static const char *const names[] = {"v", "r1", "r2"};
   ItPopulation            *pop;
 
@@ -74,3 +81,5 @@ PetscErrorCode ItModelCreate_Population(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_Population;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_Population = {ItModelCreate_Population, ItPopulationOptionNames};

@@ -1,11 +1,11 @@
 /* Plastic two-neuron population (doc/physics.md §2) in (v, r1, r2, w1, w2): the
    population model extended by its synapses. Neuron k reads the velocity v
-   through its own tuning curve u_k (-tuning1, -tuning2) and its own plastic
+   through its own tuning curve u_k (-population_plastic_tuning1, _tuning2) and its own plastic
    weight w_k, each pair the Hebbian / BCM neuron–synapse pair (ItSynapse),
      A_rk = (-rk + wk u_k(v))/tau_r,                           D_rk = sigma_r^2/tau_r,
      A_wk = (eps u_k(v) rk (rk - thetaM) - (wk - w0))/tau_w,   D_wk = sigma_w^2/tau_w,
    with v the Ornstein–Uhlenbeck velocity. The neuron and synapse parameters
-   (and -w_noise) are shared by both pairs, which differ by their tunings; by
+   (and -population_plastic_w_noise) are shared by both pairs, which differ by their tunings; by
    default the population's ON and OFF sigmoids. With wk = 1 held, this is the
    population model. */
 #include <infotherm/private/modelimpl.h>
@@ -87,7 +87,15 @@ static PetscErrorCode ItModelFingerprint_PopulationPlastic(ItModel model, json_t
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode ItModelCreate_PopulationPlastic(ItModel model) {
+/* The options this model reads besides its parameters: its tuning curves and its synaptic noise
+   (the bare -tuning1, -tuning2, -w_noise of earlier releases move to them, deprecated). */
+static const ItOptionName ItPopulationPlasticOptionNames[] = {
+    {"population_plastic_tuning1", IT_OPTION_BARE_DEPRECATED},
+    {"population_plastic_tuning2", IT_OPTION_BARE_DEPRECATED},
+    {"population_plastic_w_noise", IT_OPTION_BARE_DEPRECATED},
+    {NULL, 0}};
+
+static PetscErrorCode ItModelCreate_PopulationPlastic(ItModel model) {
   static const char *const names[] = {"v", "r1", "r2", "w1", "w2"};
   ItPopulationPlastic     *pop;
 
@@ -112,3 +120,6 @@ PetscErrorCode ItModelCreate_PopulationPlastic(ItModel model) {
   model->ops.fingerprint    = ItModelFingerprint_PopulationPlastic;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+const ItModelType ItModelType_PopulationPlastic = {ItModelCreate_PopulationPlastic,
+                                                   ItPopulationPlasticOptionNames};

@@ -1,7 +1,7 @@
 /* Neuron tuning curves f(v) of doc/physics.md §2: linear r0 + lambda v, sigmoid
    rmax/(1+exp(-beta (v-theta))), bell rmax exp(-(v-vpref)^2/(2 s^2)). Each curve
    registers its parameters (with a suffix, so a population can hold several)
-   and reads its type from -tuning<suffix>. */
+   and reads its type from -<model>_tuning<suffix>. */
 #include <infotherm/private/modelimpl.h>
 
 static const char *const ItTuningTypes[] = {"linear",       "sigmoid",    "bell",
@@ -29,19 +29,15 @@ PetscErrorCode ItTuningRegister(ItModel model, const char suffix[], ItTuningType
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The option names of a model with one tuning curve (src/model/option_names.c). */
-const ItOptionName ItTuningOptionNames[] = {{"tuning", 0}, {NULL, 0}};
-
-/* The option names of a model with two (a population pair) (src/model/option_names.c). */
-const ItOptionName ItTuningPairOptionNames[] = {{"tuning1", 0}, {"tuning2", 0}, {NULL, 0}};
-
-/* Reads -tuning<suffix> linear|sigmoid|bell. Collective. */
+/* Reads -<model>_tuning<suffix> linear|sigmoid|bell (-inference_tuning,
+   -population_tuning1); the model's table of option names declares it, and
+   the bare -tuning<suffix> of earlier releases has moved to it by now. Collective. */
 PetscErrorCode ItTuningSetFromOptions(ItModel model, const char suffix[], ItTuning *tuning) {
-  char      option[IT_NAME_LEN], title[IT_NAME_LEN + 16];
+  char      option[2 * IT_NAME_LEN + 8], title[IT_NAME_LEN + 16];
   PetscEnum type = (PetscEnum)tuning->type;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(option, sizeof(option), "-tuning%s", suffix));
+  PetscCall(PetscSNPrintf(option, sizeof(option), "-%s_tuning%s", model->type, suffix));
   /* a title of its own per curve: -help prints each (prefix, title) once */
   PetscCall(PetscSNPrintf(title, sizeof(title), "Tuning curve%s%s", suffix[0] ? " " : "", suffix));
   PetscOptionsBegin(model->comm, NULL, title, "ItTuning");

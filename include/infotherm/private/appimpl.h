@@ -9,7 +9,10 @@
 #include <infotherm/init.h>
 
 typedef struct {
-  const char     *command;
+  const char *command;
+  PetscBool   sizes_only; /* the command allocates nothing of the grid's size (info) */
+  const char *estimating; /* the commands that read -error_estimate ("run, ... and spectrum"),
+                             or NULL when this one does */
   char            output_dir[PETSC_MAX_PATH_LEN];
   ItModel         model;
   ItGrid          grid;
@@ -61,32 +64,33 @@ PetscErrorCode ItAppViewMemory(ItApp *app);
 /* Options that nothing reads (src/app/options.c). */
 PetscErrorCode ItAppCheckOptions(ItApp *app);
 PetscErrorCode ItAppCheckValues(ItModel model);
-PetscErrorCode ItAppCheckCommandOptions(const char command[]);
+PetscErrorCode ItAppCheckCommandOptions(const char command[], const char estimating[]);
 PetscErrorCode ItAppSnapshotOptions(const char file[]);
 
-/* The commands (the table of src/app/commands.c), run after the set-up
-   (ItAppSetUp, or the command's own); nfile, files: the file arguments
-   (analyze only). */
+/* The commands, run after the set-up (ItAppSetUp, or the command's own);
+   nfile, files: the file arguments (analyze only). */
 typedef PetscErrorCode (*ItAppCommandFn)(ItApp *app, PetscInt nfile, char *files[]);
 /* A command's -help: the options of what it would create. */
 typedef PetscErrorCode (*ItAppHelpFn)(ItApp *app);
-PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]); /* cmd_run.c */
-PetscErrorCode ItAppRunHelp(ItApp *app);
-PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[]); /* cmd_stationary.c */
-PetscErrorCode ItAppStationaryHelp(ItApp *app);
-PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]); /* cmd_analyze.c */
-PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]);      /* cmd_mc.c */
-PetscErrorCode ItAppMCHelp(ItApp *app);
-PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]);
-PetscErrorCode ItAppCrosscheckHelp(ItApp *app);
-PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]); /* cmd_spectrum.c */
-PetscErrorCode ItAppSpectrumHelp(ItApp *app);
-PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]); /* cmd_info.c */
-PetscErrorCode ItAppAnalyzeSetUp(ItApp *app, PetscInt nfile, char *files[]);
-PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]);         /* cmd_mc.c */
-PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[]); /* cmd_mc.c */
-PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]);   /* cmd_spectrum.c */
-PetscErrorCode ItAppInfo(ItApp *app, PetscInt nfile, char *files[]);       /* cmd_info.c */
+
+/* A command: what its file src/app/cmd_<name>.c defines as
+   `const ItAppCommand ItAppCommand_<name>`, listed once in
+   src/app/commands.def (which meson.build and src/app/commands.c read). */
+typedef struct {
+  const char    *name;
+  const char    *summary; /* its line of `infotherm -help` (and `infotherm help -list`) */
+  ItAppCommandFn setup;   /* NULL: ItAppSetUp */
+  ItAppCommandFn run;
+  ItAppHelpFn    help;           /* -help: the options beyond the set-up's (NULL: none) */
+  PetscBool      files;          /* takes file arguments (analyze's snapshots) */
+  PetscBool      error_estimate; /* reads -error_estimate (refused by the others) */
+  PetscBool      sizes_only;     /* allocates nothing of the grid's size (info) */
+  PetscBool      checkpoints;    /* SIGUSR1/SIGTERM: a checkpoint, then exit status 3 (run) */
+  /* the names of the options only this command reads, beside its options
+     block in its file (NULL: none; registered for every command, since an
+     options file serves them all) */
+  const ItOptionName *options;
+} ItAppCommand;
 
 /* Dedicated post-processing ranks, -post_ranks K (src/app/post.c). */
 PetscBool      ItPostSolverOnly(void);
@@ -95,8 +99,7 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
 PetscErrorCode ItPostOptions(void);
 
 /* -help: the options of the objects a command would create, nothing solved
-   or written (src/app/help.c: the pieces each command's help composes);
-   -restart's option (src/app/cmd_run.c). */
+   or written (src/app/help.c: the pieces each command's help composes). */
 PetscBool      ItAppHelpRequested(void);
 PetscErrorCode ItAppHelpTransient(ItApp *app);
 PetscErrorCode ItAppHelpEstimate(ItApp *app);
@@ -105,14 +108,11 @@ PetscErrorCode ItAppHelpStationary(void);
 PetscErrorCode ItAppHelpMC(ItApp *app, PetscBool crosscheck);
 PetscErrorCode ItAppHelpSpectrum(ItApp *app);
 PetscErrorCode ItAppHelpOutput(ItApp *app);
-PetscErrorCode ItAppRestartOptions(ItApp *app, char restart[], size_t len, PetscBool *set);
 /* run's start and end lines on stderr when it is not a terminal (src/app/report.c). */
 PetscErrorCode ItAppReportStart(ItApp *app);
 PetscErrorCode ItAppReportEnd(ItApp *app);
 
 /* Option names read here (src/model/option_names.c). */
-extern const ItOptionName ItAppOptionNames[];           /* src/app/app.c */
-extern const ItOptionName ItAppRunOptionNames[];        /* src/app/cmd_run.c */
-extern const ItOptionName ItAppCrosscheckOptionNames[]; /* src/app/cmd_mc.c */
-extern const ItOptionName ItAppPostOptionNames[];       /* src/app/post.c */
-extern const ItOptionName ItAppMemoryOptionNames[];     /* src/app/memory.c */
+extern const ItOptionName ItAppOptionNames[];       /* src/app/app.c */
+extern const ItOptionName ItAppPostOptionNames[];   /* src/app/post.c */
+extern const ItOptionName ItAppMemoryOptionNames[]; /* src/app/memory.c */

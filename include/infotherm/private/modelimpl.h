@@ -87,20 +87,21 @@ typedef struct {
 } ItModelOps;
 
 struct _p_ItModel {
-  MPI_Comm         comm;
-  char             type[IT_NAME_LEN];
-  PetscInt         dim;
-  char             var[IT_MAX_DIM][IT_NAME_LEN];
-  PetscInt         parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
-  PetscInt         nparam;
-  ItParam          param[IT_MAX_PARAMS];
-  PetscInt         grid_n[IT_MAX_DIM]; /* default box, used when -grid_* are not given */
-  PetscReal        grid_lo[IT_MAX_DIM], grid_hi[IT_MAX_DIM];
-  PetscInt         nprotocol;
-  ItProtocol       protocol[IT_MAX_PROTOCOLS];
-  ItTimeDependence time;
-  ItModelOps       ops;
-  PetscInt         bulk_size; /* points per evaluation that amortise a call (0: any) */
+  MPI_Comm            comm;
+  char                type[IT_NAME_LEN];
+  const ItOptionName *options; /* what it reads besides its parameters (ItModelType) */
+  PetscInt            dim;
+  char                var[IT_MAX_DIM][IT_NAME_LEN];
+  PetscInt            parity[IT_MAX_DIM]; /* +1 even, -1 odd under time reversal (-parity) */
+  PetscInt            nparam;
+  ItParam             param[IT_MAX_PARAMS];
+  PetscInt            grid_n[IT_MAX_DIM]; /* default box, used when -grid_* are not given */
+  PetscReal           grid_lo[IT_MAX_DIM], grid_hi[IT_MAX_DIM];
+  PetscInt            nprotocol;
+  ItProtocol          protocol[IT_MAX_PROTOCOLS];
+  ItTimeDependence    time;
+  ItModelOps          ops;
+  PetscInt            bulk_size; /* points per evaluation that amortise a call (0: any) */
   /* the model's own boundaries (doc/physics.md §8): kind per axis, and for
      threshold_reset the indices + 1 of the parameters giving the threshold,
      reset point and refractory time (0: none) */
@@ -110,7 +111,6 @@ struct _p_ItModel {
 };
 
 /* Used by implementations while they are created. */
-PetscErrorCode ItModelRegister(const char name[], ItModelCreateFn create);
 PetscErrorCode ItModelSetVariables(ItModel model, PetscInt dim, const char *const names[]);
 PetscErrorCode ItModelAddParam(ItModel model, const char name[], PetscReal value, ItParamKind kind,
                                const char help[], PetscInt *index);
@@ -167,7 +167,7 @@ static inline void ItVelocityPoint(const PetscReal p[], PetscReal v, PetscReal *
    A model with several pairs registers the parameters once and shares them. */
 typedef struct {
   PetscInt  tau_r, sigma_r, tau_w, sigma_w, eps, thetaM, w0; /* parameter indices */
-  PetscBool multiplicative;                                  /* -w_noise multiplicative */
+  PetscBool multiplicative;                                  /* -<model>_w_noise multiplicative */
 } ItSynapse;
 
 PetscErrorCode ItSynapseRegister(ItModel model, PetscReal sigma_r, PetscReal sigma_w,
@@ -189,27 +189,18 @@ static inline void ItSynapsePoint(const PetscReal p[], const ItSynapse *synapse,
   D[1] = sigma_w * sigma_w / tau_w * (synapse->multiplicative ? w : 1.0);
 }
 
-PetscErrorCode ItModelCreate_Linear(ItModel);
-PetscErrorCode ItModelCreate_Brownian(ItModel);
-PetscErrorCode ItModelCreate_Inference(ItModel);
-PetscErrorCode ItModelCreate_Population(ItModel);
-PetscErrorCode ItModelCreate_Hebbian(ItModel);
-PetscErrorCode ItModelCreate_PopulationPlastic(ItModel);
-PetscErrorCode ItModelCreate_Bistable(ItModel);
-PetscErrorCode ItModelCreate_Expr(ItModel);
-PetscErrorCode ItModelCreate_LIF(ItModel);
-PetscErrorCode ItModelCreate_LIFInference(ItModel);
+/* A built-in model: how it is made and the option names it reads besides
+   its parameters (a table ending in {NULL}, named -<model>_..., or NULL).
+   Each model file defines one, ItModelType_<Suffix>, and
+   src/model/models.def lists it: that line is its registration, its
+   declaration and its line in the build. */
+typedef struct {
+  ItModelCreateFn     create;
+  const ItOptionName *options;
+} ItModelType;
 
 /* The implementation's part of a workspace (NULL for a model that needs none). */
 PetscErrorCode ItModelWorkGetData(ItModelWork work, void **data);
-
-/* Option names read here (src/model/option_names.c). */
-extern const ItOptionName ItModelOptionNames[];      /* src/model/model.c */
-extern const ItOptionName ItLinearOptionNames[];     /* src/model/linear.c */
-extern const ItOptionName ItExprOptionNames[];       /* src/model/expr.c */
-extern const ItOptionName ItTuningOptionNames[];     /* src/model/tuning.c */
-extern const ItOptionName ItTuningPairOptionNames[]; /* src/model/tuning.c */
-extern const ItOptionName ItSynapseOptionNames[];    /* src/model/hebbian.c */
 
 /* Compiled expression formulas (src/model/expr_compile.c), for the expr
    model only: the formulas translated to C, compiled by the system's C
