@@ -442,6 +442,20 @@ static PetscErrorCode ItSolveStageFailure(ItSolveStage *st, KSPConvergedReason r
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether the KSP stopped on its tolerance for ||b - A x|| itself (the
+   unpreconditioned norm, converged on -ksp_rtol or -ksp_atol). */
+static PetscErrorCode ItSolveTestedTrueResidual(KSP ksp, PetscBool *tested) {
+  KSPConvergedReason reason;
+  KSPNormType        norm;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetConvergedReason(ksp, &reason));
+  PetscCall(KSPGetNormType(ksp, &norm));
+  *tested = (PetscBool)(norm == KSP_NORM_UNPRECONDITIONED &&
+                        (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Whether a solve that the KSP reports converged reached its tolerance on
    the true residual: a KSP that tested ||b - A x|| itself (the
    unpreconditioned norm, converged on -ksp_rtol or -ksp_atol) is taken at its
@@ -451,19 +465,15 @@ static PetscErrorCode ItSolveStageFailure(ItSolveStage *st, KSPConvergedReason r
    Collective. */
 static PetscErrorCode ItSolveReachedTolerance(KSP ksp, Vec b, Vec x, Vec r, PetscBool *reached,
                                               PetscReal *relative) {
-  KSPConvergedReason reason;
-  KSPNormType        norm;
-  Mat                A;
-  PetscReal          rtol, abstol, bnorm, rnorm;
+  Mat       A;
+  PetscReal rtol, abstol, bnorm, rnorm;
+  PetscBool tested;
 
   PetscFunctionBegin;
   *reached  = PETSC_TRUE;
   *relative = 0;
-  PetscCall(KSPGetConvergedReason(ksp, &reason));
-  PetscCall(KSPGetNormType(ksp, &norm));
-  if (norm == KSP_NORM_UNPRECONDITIONED &&
-      (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL))
-    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItSolveTestedTrueResidual(ksp, &tested));
+  if (tested) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(KSPGetOperators(ksp, &A, NULL));
   PetscCall(MatMult(A, x, r));
   PetscCall(VecAYPX(r, -1.0, b));
@@ -493,7 +503,9 @@ static PetscErrorCode ItSolveStageResidual(KSP ksp, Vec b, Vec d, ItSolveStage *
     PetscCall(ItSolveStageFailure(st, reason, 0));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  if (!st->r) PetscCall(VecDuplicate(b, &st->r));
+  PetscCall(ItSolveTestedTrueResidual(ksp, &reached));
+  if (reached) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!st->r) PetscCall(VecDuplicate(b, &st->r)); /* only when the residual must be computed */
   PetscCall(ItSolveReachedTolerance(ksp, b, d, st->r, &reached, &relative));
   if (reached) PetscFunctionReturn(PETSC_SUCCESS);
   st->unconverged = PETSC_TRUE;
