@@ -11,8 +11,12 @@
    (src/solve/prolong.c); restriction is its transpose,
    whose columns each sum to 1 in every row of P, so restriction keeps the sum
    of a residual (its mass). With that restriction the coarse problem is
-   2^d (shift I - L_c) per level (P^T P = 2^d I when lumped). */
+   2^d (shift I - L_c) per level (P^T P = 2^d I when lumped). The coarse
+   levels take the shift rounded to a few bits (ItMGCoarseShift), so that a
+   step shortened by round-off keeps their factorisation; the fine level, the
+   operator the Krylov method applies, takes it exactly. */
 #include <infotherm/solve.h>
+#include <math.h>
 
 /* Coarsen while the coarse grid has more cells than this (the coarse solve is
    a direct one). */
@@ -24,9 +28,10 @@ struct _p_ItMG {
   ItFaces   faces[IT_MG_MAX_LEVELS]; /* the fine level's belong to the caller */
   Mat       op[IT_MG_MAX_LEVELS];    /* scale_l (shift I - L_l) */
   Mat       P[IT_MG_MAX_LEVELS];     /* interpolation from level l - 1 to l */
-  PetscReal shift, scale;
-  PetscBool dirty;      /* the faces changed since the operators were assembled */
-  PetscInt  fine_state; /* the fine faces' state (ItFacesGetState) when last seen */
+  PetscReal shift, scale;            /* the fine level's */
+  PetscReal coarse_shift;            /* the coarse levels' (ItMGCoarseShift of shift) */
+  PetscBool dirty;                   /* the faces changed since the operators were assembled */
+  PetscInt  fine_state;              /* the fine faces' state (ItFacesGetState) when last seen */
   PetscInt  pin[IT_MAX_DIM];
   PetscBool pinned;
   PetscInt  fine_sweeps; /* ItMGSetFineKrylov's GMRES sweeps at the fine level (0: none) */
@@ -168,26 +173,59 @@ PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Every level's operator scale_l (shift I - L_l) with scale_l = scale (2^d)^k
-   k levels below the fine one: assembled when the faces changed, otherwise
-   only the diagonal when the shift did. Collective. */
-PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
+/* Significant bits of the coarse levels' shift: its relative error is at
+   most 2^-IT_MG_SHIFT_BITS (1.6 % with 6 bits). */
+#define IT_MG_SHIFT_BITS 6
+
+/* The coarse levels' shift for the fine level's `shift`: shift rounded to
+   IT_MG_SHIFT_BITS significant bits (exact in binary, 0 for 0). A function of
+   shift alone, so a run restarted anywhere assembles and factors the coarse
+   levels the uninterrupted run had, bit for bit; and the last step of an
+   output segment, whose length target - t differs from the step by
+   round-off, changes TS's shift in its last bits only, which keeps the coarse
+   levels and their factorisation (PCSetUp then sees a new fine matrix only).
+   The preconditioner's coarse correction is that of a slightly different
+   shift: the iteration counts may move, the answer (the fine operator's
+   residual) does not. */
+static PetscReal ItMGCoarseShift(PetscReal shift) {
+  int          e;
+  const double m = frexp((double)shift, &e); /* shift = m 2^e, 1/2 <= |m| < 1 */
+
+  return (PetscReal)ldexp(round(ldexp(m, IT_MG_SHIFT_BITS)), e - IT_MG_SHIFT_BITS);
+}
+
+/* Level l's operator scale_l (shift I - L_l), scale_l = scale (2^d)^k k
+   levels below the fine one: assembled when the faces changed (or a row is
+   pinned), otherwise only its diagonal. Collective. */
+static PetscErrorCode ItMGSetLevelShift(ItMG mg, PetscInt l, PetscReal shift, PetscReal scale) {
   const PetscInt  fine = mg->nlevels - 1;
-  const PetscBool same = (PetscBool)(!mg->dirty && shift == mg->shift && scale == mg->scale);
+  const PetscReal s    = scale * PetscPowInt(1 << ItGridGetInfo(mg->grid[l])->dim, fine - l);
 
   PetscFunctionBegin;
-  if (same) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt l = fine; l >= 0; l--) {
-    const PetscReal s = scale * PetscPowInt(1 << ItGridGetInfo(mg->grid[l])->dim, fine - l);
-    if (mg->dirty || mg->pinned)
-      PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
-    else
-      PetscCall(ItFPSetShift(mg->faces[l], shift, s, mg->op[l]));
-    if (mg->pinned) PetscCall(ItMGPinLevel(mg, l));
-  }
-  mg->dirty = PETSC_FALSE;
-  mg->shift = shift;
-  mg->scale = scale;
+  if (mg->dirty || mg->pinned)
+    PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
+  else
+    PetscCall(ItFPSetShift(mg->faces[l], shift, s, mg->op[l]));
+  if (mg->pinned) PetscCall(ItMGPinLevel(mg, l));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every level's operator: the fine one with `shift` itself, the coarse ones
+   with ItMGCoarseShift(shift); a level is rewritten only when its shift,
+   the scale or the faces changed. Collective. */
+PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
+  const PetscInt  fine   = mg->nlevels - 1;
+  const PetscReal coarse = ItMGCoarseShift(shift);
+  const PetscBool kept   = (PetscBool)(!mg->dirty && scale == mg->scale);
+
+  PetscFunctionBegin;
+  if (!(kept && shift == mg->shift)) PetscCall(ItMGSetLevelShift(mg, fine, shift, scale));
+  if (!(kept && coarse == mg->coarse_shift))
+    for (PetscInt l = fine - 1; l >= 0; l--) PetscCall(ItMGSetLevelShift(mg, l, coarse, scale));
+  mg->dirty        = PETSC_FALSE;
+  mg->shift        = shift;
+  mg->coarse_shift = coarse;
+  mg->scale        = scale;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
