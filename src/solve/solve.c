@@ -576,6 +576,10 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
    they take 2-5 iterations, and each direction kept is a vector per
    unknown. */
 #define IT_SOLVE_STAGE_RESTART 5
+/* The order-2 stage solves' Richardson cycles at most (they take 1-9; a
+   cycle that does not contract then fails the stage, and the step is cut,
+   instead of PETSc's 10000 cycles): -ksp_max_it overrides. */
+#define IT_SOLVE_STAGE_MAX_CYCLES 100
 
 /* The KSP types that take a right preconditioner (set before the options so
    that the tolerance applies to the true residual); another -ksp_type (cg,
@@ -733,6 +737,8 @@ static PetscErrorCode ItSolveStageKSPType(KSP ksp, PetscInt order) {
   } else {
     PetscCall(KSPSetType(ksp, KSPRICHARDSON));
     PetscCall(KSPSetNormType(ksp, KSP_NORM_UNPRECONDITIONED)); /* what PCMG's cycles test */
+    PetscCall(KSPSetTolerances(ksp, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT,
+                               IT_SOLVE_STAGE_MAX_CYCLES));
   }
   PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* ItSolveKSPSide resets it for Richardson */
   PetscFunctionReturn(PETSC_SUCCESS);
