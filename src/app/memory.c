@@ -16,10 +16,9 @@
    694 / 1165, run 909 / 873 / 1047; the table gave 110 / 110 / 110, 610 /
    810 / 1210 and 895 / 949 / 1057. Since (2026-12-06, measured as
    differences): the DMDAs hold no coordinates (info at 2048^2 and 128^3: -36
-   and -44 B per unknown, every command) and the order-2 stage solves keep
-   Richardson's 2 vectors instead of GMRES(5)'s 9 and no longer a
-   residual vector (run: -64 B). The one place to update when a solver
-   changes what it keeps. */
+   and -44 B per unknown, every command) and a run keeps the stage solves'
+   residual vector only when GMRES did not test that residual itself (run:
+   -8 B). The one place to update when a solver changes what it keeps. */
 typedef struct {
   const char *part;
   const char *commands[6]; /* the commands that hold it */
@@ -30,7 +29,7 @@ typedef struct {
 static const ItMemoryCost ItMemoryTable[] = {
     {"grid, density, diagnostics", {"info", "run", "stationary", "analyze", "mc", "crosscheck"}, 74.0, 0.0},
     {"stationary solve (matrix, BoomerAMG)", {"stationary"}, 0.0, 100.0},
-    {"time stepping (matrices, multigrid, stages, Richardson)", {"run", "crosscheck"}, 586.0, 27.0},
+    {"time stepping (matrices, multigrid, stages, GMRES)", {"run", "crosscheck"}, 642.0, 27.0},
     {"spectrum (shift-and-invert LU, eigensolver)", {"spectrum"}, 1100.0, 60.0},
 };
 /* clang-format on */
@@ -40,16 +39,14 @@ static const PetscReal ItMemoryLimit   = 1.5;  /* refuse above this times the no
 /* What -fp_order 4 adds per unknown (measured 2026-12-06 at 512^2, one
    rank, summary.json's components against order 2): its faces hold four
    fourth-order weights beside the two coefficients (3 times order 2's); a
-   run's ARK5(4)8L[2]SA has 8 stages where ARK3 has 4 (3 vectors each) and
-   its stage solves keep GMRES(5)'s 9 vectors where order 2's Richardson
-   keeps 2; the
+   run's ARK5(4)8L[2]SA has 8 stages where ARK3 has 4 (3 vectors each); the
    stationary solve's FGMRES(20) holds 9 vectors more than GMRES(30) and the
    fine level's GMRES smoothing 7. */
 static PetscReal ItMemoryOrder4Extra(const char command[], PetscInt dim) {
   const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
   const PetscReal faces = 2 * (2.0 * dim * vec * (1 + coarse));
 
-  if (!strcmp(command, "run") || !strcmp(command, "crosscheck")) return faces + (4 * 3 + 7) * vec;
+  if (!strcmp(command, "run") || !strcmp(command, "crosscheck")) return faces + 4 * 3 * vec;
   if (!strcmp(command, "stationary")) return faces + (9 + 7) * vec;
   return faces;
 }
@@ -230,9 +227,9 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
    vectors (SOR's 3, Richardson's 2, the residual), on the coarse levels
    (together 1/(2^d - 1) of the fine grid) their operator, prolongation and
    9 vectors; run: ARKIMEX3's 4 stages (Y, YdotI, YdotRHS each and 3 work
-   vectors, the nonlinear solver's 2 and the residual) and the stage solves'
-   Richardson's 2 vectors (GMRES(5)'s 9 under -fp_order 4); stationary: GMRES(30)'s 15 vectors at 11
-   iterations and the 3 of the pinned solve. What no part holds (the DMDA's scatters, the heap's
+   vectors, the nonlinear solver's 2 and the residual) and GMRES(5)'s 9
+   vectors; stationary: GMRES(30)'s 15 vectors at 11 iterations and the 3 of
+   the pinned solve. What no part holds (the DMDA's scatters, the heap's
    slack) is in neither: measured, 7-15 % of the peak
    (tests/test_memory_components.py). Not collective. */
 static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscInt order,
@@ -248,13 +245,12 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscI
   bytes[IT_MEMORY_MATRIX]      = matrix;
   bytes[IT_MEMORY_MULTIGRID]   = prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec);
   bytes[IT_MEMORY_STAGES]      = run ? (3 * 4 + 3 + 3) * vec : 0;
-  bytes[IT_MEMORY_KRYLOV]      = run ? 2 * vec : (15 + 3) * vec;
+  bytes[IT_MEMORY_KRYLOV]      = run ? 9 * vec : (15 + 3) * vec;
   if (order == 4) { /* ItMemoryOrder4Extra, part by part */
     bytes[IT_MEMORY_FACES] *= 3;
-    if (run) {
+    if (run)
       bytes[IT_MEMORY_STAGES] += 4 * 3 * vec;
-      bytes[IT_MEMORY_KRYLOV] += 7 * vec;
-    } else {
+    else {
       bytes[IT_MEMORY_KRYLOV] += 9 * vec;
       bytes[IT_MEMORY_MULTIGRID] += 7 * vec;
     }

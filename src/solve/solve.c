@@ -572,14 +572,15 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
 /* The stage tolerance: this fraction of -ts_rtol unless -ksp_rtol is given
    (mass does not need tight solves: ItSolveStageMass). */
 #define IT_SOLVE_STAGE_RTOL 1e-3
-/* GMRES's restart for the stage solves under -fp_order 4: with multigrid
-   they take 2-5 iterations, and each direction kept is a vector per
-   unknown. */
+/* GMRES's restart for the stage solves: with multigrid they take 2-5
+   iterations, and each direction kept is a vector per unknown. Richardson
+   iterations of the V-cycle (-ksp_type richardson -ksp_norm_type
+   unpreconditioned) keep 2 vectors instead of 9 and took 0.69-0.81x the
+   flops per step on one rank, but stop just under the tolerance where GMRES
+   overshoots it: a run cut on 2 ranks and restarted on 1 then differs from
+   the uninterrupted run by 1e-8 (tests/test_time_dependence.py asks 1e-10;
+   doc/performance.md "Memory cuts, second round"). */
 #define IT_SOLVE_STAGE_RESTART 5
-/* The order-2 stage solves' Richardson cycles at most (they take 1-9; a
-   cycle that does not contract then fails the stage, and the step is cut,
-   instead of PETSc's 10000 cycles): -ksp_max_it overrides. */
-#define IT_SOLVE_STAGE_MAX_CYCLES 100
 
 /* The KSP types that take a right preconditioner (set before the options so
    that the tolerance applies to the true residual); another -ksp_type (cg,
@@ -715,35 +716,6 @@ static PetscErrorCode ItSolveGridTolerances(TS ts, PetscReal rho) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The stage solves' Krylov method before the options (-ksp_type replaces
-   it). Order 2: Richardson iterations of the multigrid V-cycle, which PCMG
-   runs itself (PCApplyRichardson: the fine residual of each cycle is the
-   one its tolerance tests: the true residual, with no Krylov vector kept
-   beside KSP's 2 work vectors); GMRES(IT_SOLVE_STAGE_RESTART) kept 9 vectors, 56 B per unknown,
-   for the 3-5 cycles a stage takes, and its orthogonalisation cost more
-   flops than the extra cycle it saved (measured 2026-12-06, 3 fixed steps
-   of 0.01: 2-D 512^2 121 -> 94 fine-MatMult equivalents per step, the 3-D
-   Hebbian model 0.69x and the 2-D inference model 0.81x the flops per step,
-   the same steps; ItSolveStageResidual checks every stage's true residual).
-   Order 4: the operator is the matrix-free fourth-order one and the
-   multigrid's the Scharfetter-Gummel matrix, whose residual a Richardson
-   cycle would test: GMRES(IT_SOLVE_STAGE_RESTART), right-preconditioned so
-   that the tolerance applies to the true residual. */
-static PetscErrorCode ItSolveStageKSPType(KSP ksp, PetscInt order) {
-  PetscFunctionBegin;
-  if (order == 4) {
-    PetscCall(KSPSetType(ksp, KSPGMRES));
-    PetscCall(KSPGMRESSetRestart(ksp, IT_SOLVE_STAGE_RESTART));
-  } else {
-    PetscCall(KSPSetType(ksp, KSPRICHARDSON));
-    PetscCall(KSPSetNormType(ksp, KSP_NORM_UNPRECONDITIONED)); /* what PCMG's cycles test */
-    PetscCall(KSPSetTolerances(ksp, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT,
-                               IT_SOLVE_STAGE_MAX_CYCLES));
-  }
-  PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* ItSolveKSPSide resets it for Richardson */
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The time stepper: a linear problem dp/dt = L(t) p, L applied matrix-free
    from the faces (reassembled at every stage time when the model depends on
    time continuously, and per segment otherwise). Implicit methods see the
@@ -751,10 +723,8 @@ static PetscErrorCode ItSolveStageKSPType(KSP ksp, PetscInt order) {
    keeps with its multigrid levels; explicit ones the right-hand side L p.
    Defaults: ARK3(2)4L[2]SA fully implicit, adaptive (under -fp_order 4
    ARK5(4)8L[2]SA, with tolerances following the grid: ItSolveGridTolerances
-   with the resolution rho); Richardson iterations of the geometric
-   multigrid's V-cycle (ItMGSetUpPC; under -fp_order 4 GMRES with it:
-   ItSolveStageKSPType) to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by
-   ItSolveStageMass. */
+   with the resolution rho); GMRES with the geometric multigrid (ItMGSetUpPC)
+   to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by ItSolveStageMass. */
 static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSolveSettings *s,
                                       PetscReal rho, TS *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -782,7 +752,9 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(TSSetTolerances(ts, 1e-6, NULL, 1e-4, NULL));
   PetscCall(TSGetSNES(ts, &st->snes));
   PetscCall(SNESGetKSP(st->snes, &ksp));
-  PetscCall(ItSolveStageKSPType(ksp, ItFacesGetOrder(ItFPGetFaces(st->fp))));
+  PetscCall(KSPSetType(ksp, KSPGMRES));
+  PetscCall(KSPGMRESSetRestart(ksp, IT_SOLVE_STAGE_RESTART));
+  PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(ItMGSetUpPC(st->mg, pc, PC_MG_CYCLE_V, 1));
   PetscCall(KSPSetPostSolve(ksp, ItSolveStageMass, st));
