@@ -6,7 +6,8 @@ Siegert / Brunel–Hakim closed forms (sub- and supra-threshold, observed order
 invariance on 1–3 ranks for threshold_reset and periodic axes, a periodic
 phase variable's stationary density against its closed form, and the
 refusals; the Monte Carlo's threshold crossings (Brownian bridge): its rate
-against Siegert's within 4 standard errors, rank invariance, and crosscheck
+against Siegert's within 4 standard errors, its smoothed density at the
+threshold against Brunel–Hakim's, rank invariance, and crosscheck
 of the lif model and of a periodic phase. References are computed here by
 Gauss–Legendre quadrature."""
 import math
@@ -211,6 +212,20 @@ proc = run("crosscheck", ["-options_file", "../input/lif_inference.opts", "-t_fi
 cc = read_json(f"{out}/crosscheck.json") if proc.returncode == 0 else {}
 check(proc.returncode == 0 and cc.get("verdict") == "passed",
       f"crosscheck of lif_inference: status {proc.returncode}, verdict {cc.get('verdict')}")
+
+# --- the Monte Carlo's smoothed density at the threshold (odd reflection there): the last cells against the
+# Brunel-Hakim density (an even reflection put the last cell 0.08 high) ---
+out = tmpdir("lif-mc-density")
+run("mc", ["-model", "lif", "-grid_n", 256, "-init", "stationary", "-t_final", 1, "-output_every", 1, "-snapshot_every", 1,
+           "-mc_particles", 200000, "-output_dir", out])
+p, _ = read_density(f"{out}/mc_density_0001.h5")
+V = -1.8 + (np.arange(256) + 0.5) * 2.8 / 256
+nu = siegert_rate(0.8, 0.3)
+exact = siegert_density(V, 0.8, 0.3, nu)
+last = np.abs(p[-4:] - exact[-4:])
+check(float(np.max(last)) <= 0.02 and abs(float(np.sum(p)) * 2.8 / 256 - 1) <= 1e-12,
+      f"Monte Carlo density at the threshold: the last four cells within {float(np.max(last)):.4f} (<= 0.02) of Brunel-Hakim's "
+      f"({exact[-1]:.4f} in the last), mass 1")
 
 # --- refusals: one line naming the option ---
 expect_refused("-grid_hi off the threshold", "stationary", ["-model", "lif", "-grid_hi", 1.2], ["-grid_hi", "threshold"])

@@ -6,9 +6,9 @@ at -fp_order 2 and 4, box mean +- 6 sd of the stationary law:
   fast   2-D fast neuron tracking the velocity (tau_r = 0.1, gain 10, the
          inference model's regime linearised: A_r = (10 v - r)/0.1,
          D = 1, 4: the noise that keeps the corners of the box below the
-         cell Peclet limit of 700), 128^2: information flows (15 % off
-         with the default blend; `fast -- -fp_resolution 8`: 0.8 %, see
-         doc/numerics.md);
+         cell Peclet limit of 700), 128^2: information flows (0.74 % off
+         at order 4 with the stationary width, doc/numerics.md; 15 %
+         before it);
   chain  3-D chain v -> r -> w (tau 1, 0.2, 5; unit gains; D = 1,
          0.3^2/0.2, 0.1^2/5), 48^3: information flows, MI, entropy production;
   four   4-D linear model of tests/test_nd.py, 24^4: MI, entropy production.

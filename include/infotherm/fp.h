@@ -61,12 +61,29 @@ PetscErrorCode ItFPResetAssemble(ItGrid grid, PetscReal *const lo[], PetscBool d
 PetscErrorCode ItFPResetAddTo(Mat R, PetscReal scale, Mat J);
 Mat            ItFacesGetReset(ItFaces faces);
 PetscBool      ItFPFourthFace(ItBoundaryKind kind, PetscInt face, PetscInt n);
+/* -fp_order 4: the closures at threshold and reset (src/fp/closure.c). */
+typedef struct _p_ItFPClosure *ItFPClosure;
+PetscErrorCode                 ItFPClosureCreate(ItGrid grid, ItModel model, ItFPClosure *cl);
+PetscErrorCode                 ItFPClosureDestroy(ItFPClosure *cl);
+PetscBool                      ItFPClosureFace(ItFPClosure cl, PetscInt a, PetscInt face);
+PetscErrorCode                 ItFPClosureBegin(ItFPClosure cl);
+PetscErrorCode ItFPClosureSet(ItFPClosure cl, PetscReal t, const PetscReal p[], PetscInt a,
+                              const PetscInt c[], PetscInt face, PetscReal lo, PetscReal hi,
+                              PetscBool delayed);
+PetscErrorCode ItFPClosureEnd(ItFPClosure cl);
+PetscErrorCode ItFPClosureApply(ItFPClosure cl, Vec p, Vec Lp);
+PetscErrorCode ItFPClosureAxis(ItFPClosure cl, PetscInt a, Vec p, Vec div, Vec loss);
+Mat            ItFPClosureGetReset(ItFPClosure cl);
+Vec            ItFPClosureGetShape(ItFPClosure cl);
+PetscErrorCode ItFPClosureRates(ItFPClosure cl, Vec p, PetscReal rate[]);
+ItFPClosure    ItFacesGetClosure(ItFaces faces);
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p);
 /* The same from the faces' coefficients lo[axis] (src/fp/boundary.c, which
    never reads an ItFaces: fp.c calls it, not the other way round). */
 PetscErrorCode ItFPThresholdCurrents(ItGrid grid, PetscReal *const lo[], Vec p, PetscReal rate[]);
 PetscErrorCode ItFPRefractoryScaleWith(ItGrid grid, PetscReal *const lo[], Vec p);
+PetscErrorCode ItFPRefractoryScaleRates(ItGrid grid, const PetscReal rate[], Vec p);
 /* A transient's refractory compartment (src/fp/refractory.c): the faces
    leave the delayed axes out of R, and the history of the outflux gives the
    re-injection τ_ref later. */
@@ -85,15 +102,22 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
                                PetscReal *held);
 PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r);
 PetscErrorCode ItRefractoryAttach(ItRefractory h, Vec p);
+void           ItRefractorySetTotal(ItRefractory h, PetscReal total);
+void      ItRefractorySetFixed(ItRefractory h, PetscReal t, PetscReal inflow, PetscReal injected,
+                               PetscReal held);
+PetscReal ItRefractoryGetTotal(ItRefractory h);
+PetscErrorCode ItRefractoryGetState(ItRefractory h, PetscInt *n, PetscReal **state);
+PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal state[]);
 PetscErrorCode ItRefractoryQuery(Vec p, ItRefractory *h);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 
 /* Offset of the low face of owned cell c along `axis` in the face arrays: the
-   owned box with one more face along `axis`. */
+   owned box with one more face along `axis`, in the grid's storage order (the
+   density's fastest axis fastest, so a row of cells streams its faces). */
 static inline PetscInt ItFPFaceOffset(ItGrid grid, PetscInt axis, const PetscInt c[]) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscInt          m[IT_MAX_DIM];
 
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) m[a] = info->xm[a] + (a == axis);
-  return ItGridBoxOffset(info->xs, m, c);
+  return ItGridStorageOffset(grid, info->xs, m, c);
 }

@@ -36,7 +36,8 @@ typedef struct {
   PetscInt  order_fp;          /* the operator's order, -fp_order: 2 or 4 */
   PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
-  PetscReal resolution;        /* -fp_resolution: the same for h^2 |dA/dx| / D */
+  PetscReal resolution;        /* -fp_resolution: the same for h^2 / s^2 */
+  PetscBool stationary_width;  /* its width the stationary law's (the stationary command) */
   /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
      threshold_reset the reset point and the refractory time */
   ItBoundaryKind boundary[IT_MAX_DIM];
@@ -55,6 +56,7 @@ DM             ItGridGetMatrixDM(ItGrid grid);
 PetscErrorCode ItGridCreate(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid);
 PetscErrorCode ItGridSetUp(ItGrid grid);
+PetscErrorCode ItGridSetStationaryWidth(ItGrid grid, PetscBool stationary);
 PetscErrorCode ItGridCheckEstimateCoarsening(ItGrid fine, PetscInt factor);
 PetscErrorCode ItGridCreateCoarse(ItGrid fine, PetscInt factor, ItGrid *coarse);
 PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt order,
@@ -63,6 +65,7 @@ PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
 /* -grid_boundary, -reset_<var>, -refractory_<var> (src/grid/boundary.c). */
 PetscErrorCode ItGridReadBoundary(ItGrid grid, ItModel model);
 PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse);
+PetscErrorCode ItGridPlaceReset(ItGrid grid);
 const char    *ItGridBoundaryName(ItBoundaryKind kind);
 /* The option that sets the refractory time of axis a, for messages: the
    model's own parameter (-lif_tau_ref) when the model names it, else

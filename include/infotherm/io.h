@@ -14,15 +14,32 @@ typedef struct {
   size_t len, cap;
 } ItBuffer;
 
+/* The files a command writes in the output folder, its layout (each command
+   defines its own, src/app/cmd_<name>.c): the logical names the code asks for
+   and their names in the folder (actual NULL: the same), the prefix of its
+   numbered snapshots (<prefix>NNNN.h5; {NULL}: none), its lock file, and the
+   layout whose files it refuses to write beside (guard; NULL: none). A layout
+   that holds checkpoint.h5 is one a run can continue (-restart). */
+typedef struct {
+  const char *logical, *actual;
+} ItIOName;
+typedef struct ItIOLayout ItIOLayout;
+struct ItIOLayout {
+  const char       *command, *lock;
+  ItIOName          name[8]; /* ended by {NULL} */
+  ItIOName          numbered;
+  const ItIOLayout *guard;
+};
+
 /* Create touches nothing on disk; Claim, before the first write, creates the
    folder, locks it and refuses (or with -overwrite removes) an earlier run's
    files. A file is asked for by its logical name (diagnostics.csv,
    summary.json, density.xmf, density_NNNN.h5, ...), which the command's
    layout maps to its name in the folder (stationary.csv, ...). */
-PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], const char command[], ItIO *io);
+PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], const ItIOLayout *layout, ItIO *io);
 PetscErrorCode ItIOClaim(ItIO io, const char restart[]);
 PetscErrorCode ItIOUnlock(ItIO io);
-PetscErrorCode ItIOSetLayout(ItIO io, const char command[]);
+PetscErrorCode ItIOSetLayout(ItIO io, const ItIOLayout *layout);
 PetscErrorCode ItIOFileName(ItIO io, const char logical[], char actual[], size_t len);
 PetscErrorCode ItIOFilePath(ItIO io, const char logical[], char path[], size_t len);
 PetscErrorCode ItIOViewerOpen(MPI_Comm comm, const char path[], PetscFileMode mode,
@@ -52,6 +69,8 @@ PetscErrorCode ItIOWriteCheckpoint(ItIO io, ItGrid grid, ItModel model, Vec p, P
                                    PetscInt nstate, const PetscReal state[], const char physics[]);
 PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const char file[], Vec p,
                                   PetscInt nstate, PetscReal state[], const char physics[]);
+PetscErrorCode ItIOSetCheckpointHistory(ItIO io, PetscInt n, const PetscReal history[]);
+PetscErrorCode ItIOGetCheckpointHistory(ItIO io, PetscInt *n, const PetscReal **history);
 PetscErrorCode ItIOSignalsInstall(PetscBool checkpoint);
 PetscInt       ItIOSignalsReceived(void);
 void           ItIOProtectInput(const char file[]);

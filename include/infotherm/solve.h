@@ -23,9 +23,12 @@ typedef struct {
   PetscBool quiet;
   PetscReal progress; /* -progress: a line on stderr every this % of the interval (0: none) */
   /* a restart continues from t0 with step0 and the step size dt0 */
-  PetscBool           restarted;
-  PetscReal           t0, dt0;
-  PetscInt            step0;
+  PetscBool restarted;
+  PetscReal t0, dt0;
+  PetscInt  step0;
+  /* and a refractory compartment's history (ItRefractoryGetState; 0: none) */
+  PetscInt            nhistory;
+  const PetscReal    *history;
   ItSolveInterruptFn  interrupt;
   ItSolveCheckpointFn checkpoint;
   /* > 0: the time stepper's tolerances (defaults or -ts_rtol/-ts_atol) times

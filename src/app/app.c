@@ -86,6 +86,8 @@ PetscErrorCode ItAppSetUp(ItApp *app, const char stem[]) {
   PetscCall(ItModelCreate(PETSC_COMM_WORLD, &app->model));
   PetscCall(ItModelSetFromOptions(app->model));
   PetscCall(ItGridCreateBox(app->model, &app->grid));
+  /* -fp_order 4's blend: the stationary law's width (src/grid/grid.c) */
+  PetscCall(ItGridSetStationaryWidth(app->grid, app->stationary_width));
   PetscCall(ItAppCheckMemory(app)); /* before the grid allocates anything of its size */
   PetscCall(ItGridSetUp(app->grid));
   PetscCall(ItAppCheckBoxWidth(app->grid));
@@ -466,6 +468,15 @@ PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal 
   state[IT_STATE_STEP]     = (PetscReal)step;
   state[IT_STATE_BOUNDARY] = app->boundary_mass;
   PetscCall(ItDiagGetState(app->diag, &state[IT_STATE_DIAG]));
+  { /* a refractory compartment's history, attached to p by the solver (src/fp/refractory.c) */
+    ItRefractory h;
+    PetscInt     n    = 0;
+    PetscReal   *hist = NULL;
+    PetscCall(ItRefractoryQuery(p, &h));
+    if (h) PetscCall(ItRefractoryGetState(h, &n, &hist));
+    PetscCall(ItIOSetCheckpointHistory(app->io, n, hist));
+    PetscCall(PetscFree(hist));
+  }
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteCheckpoint(app->io, app->grid, app->model, p, t, nstate, state, physics));
   PetscCall(PetscFree(state));

@@ -258,7 +258,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
                files[k]);
     if (k) PetscCall(ItIOSnapshotSameRun(PETSC_COMM_WORLD, files[0], files[k]));
   }
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   for (PetscInt k = 0; k < nfile; k++) { /* every snapshot a density, before anything is written */
     char what[PETSC_MAX_PATH_LEN + 32];
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &t));
@@ -297,6 +297,13 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* analyze's files: a run's names, never beside a run's own files (its guard). */
+static const ItIOLayout ItAppAnalyzeLayout = {"analyze",
+                                              "run.lock",
+                                              {{"diagnostics.csv", NULL}, {"summary.json", NULL}},
+                                              {NULL, NULL},
+                                              &ItAppRunLayout};
+
 const ItAppCommand ItAppCommand_analyze = {
     .name    = "analyze",
     .summary = "infotherm analyze SNAPSHOT.h5 ...: the diagnostics of saved snapshots",
@@ -304,4 +311,5 @@ const ItAppCommand ItAppCommand_analyze = {
     .run     = ItAppAnalyze,
     .help    = ItAppHelpOutput,
     .files   = PETSC_TRUE,
+    .layout  = &ItAppAnalyzeLayout,
 };

@@ -168,7 +168,7 @@ static PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[])
   PetscCall(ItAppMCParam(app, &mc_param, &mc_value));
   PetscCall(ItAppInitialDensity(app));
   PetscCall(ItAppCrosscheckEstimate(app, cc, &bias_mc));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   PetscCall(ItAppOutputColumns(app));
   /* under -post_ranks the post ranks run the Monte Carlo and write everything; the solver
      ranks only step (src/app/post.c) */
@@ -253,6 +253,19 @@ static PetscErrorCode ItAppCrosscheckHelp(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* crosscheck's files: both runs' under their own names, and the comparison. */
+static const ItIOLayout ItAppCrosscheckLayout = {"crosscheck",
+                                                 "crosscheck.lock",
+                                                 {{"diagnostics.csv", "crosscheck_diagnostics.csv"},
+                                                  {"summary.json", "crosscheck_summary.json"},
+                                                  {"density.xmf", "crosscheck_density.xmf"},
+                                                  {"mc.csv", "crosscheck_mc.csv"},
+                                                  {"mc_summary.json", "crosscheck_mc_summary.json"},
+                                                  {"crosscheck.json", NULL},
+                                                  {"crosscheck.txt", NULL}},
+                                                 {"density_", "crosscheck_density_"},
+                                                 NULL};
+
 const ItAppCommand ItAppCommand_crosscheck = {
     .name           = "crosscheck",
     .summary        = "run and mc on the same model, compared (exit status 1 when they disagree)",
@@ -260,4 +273,5 @@ const ItAppCommand ItAppCommand_crosscheck = {
     .help           = ItAppCrosscheckHelp,
     .error_estimate = PETSC_TRUE,
     .options        = ItAppCrosscheckOptionNames,
+    .layout         = &ItAppCrosscheckLayout,
 };

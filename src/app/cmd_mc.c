@@ -19,7 +19,7 @@ static PetscErrorCode ItAppMC(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItAppInitialDensity(app));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItMCInitialize(mc, ItInitGetKind(app->init) == IT_INIT_GAUSSIAN, app->p));
   nout = ItSolveOutputCount(&app->settings);
@@ -58,9 +58,18 @@ static PetscErrorCode ItAppMCHelp(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* mc's files, beside a run's in the same folder. */
+static const ItIOLayout ItAppMCLayout = {
+    "mc",
+    "mc.lock",
+    {{"mc.csv", NULL}, {"mc_summary.json", NULL}, {"density.xmf", "mc_density.xmf"}},
+    {"mc_density_", NULL},
+    NULL};
+
 const ItAppCommand ItAppCommand_mc = {
     .name    = "mc",
     .summary = "Langevin particles: estimates with standard errors in mc.csv",
     .run     = ItAppMC,
     .help    = ItAppMCHelp,
+    .layout  = &ItAppMCLayout,
 };

@@ -58,6 +58,41 @@ static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *chec
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The checkpoint's density: of mass 1, or with a refractory compartment
+   (doc/physics.md §8.2) of the mass its history leaves on the grid at t.
+   Collective. */
+static PetscErrorCode ItAppRestartCheckDensity(ItApp *app, const char file[], PetscReal t) {
+  const char      *fix = "restart from another checkpoint, or start afresh";
+  char             what[PETSC_MAX_PATH_LEN + 32];
+  PetscInt         n;
+  const PetscReal *history;
+  ItRefractory     h = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
+  PetscCall(ItIOGetCheckpointHistory(app->io, &n, &history));
+  if (n > 0) PetscCall(ItRefractoryCreate(app->grid, app->model, &h));
+  if (!h) {
+    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, fix));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  {
+    PetscReal mass, negative, nonfinite, held;
+    PetscCall(ItRefractorySetState(h, n, history));
+    PetscCall(ItRefractoryGet(h, t, NULL, NULL, &held));
+    PetscCall(ItSolveCheckDensity(app->grid, app->p, what, fix));
+    PetscCall(ItSolveDensityStatus(app->grid, app->p, &mass, &negative, &nonfinite));
+    PetscCheck(PetscAbsReal(mass + held - ItRefractoryGetTotal(h)) <= IT_SOLVE_MASS_TOLERANCE,
+               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "%s: its grid mass %.17g and refractory mass %.17g do not add up to %.17g (within "
+               "%g); %s",
+               what, (double)mass, (double)held, (double)ItRefractoryGetTotal(h),
+               IT_SOLVE_MASS_TOLERANCE, fix);
+  }
+  PetscCall(ItRefractoryDestroy(&h));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* -restart FILE|auto: the density, time-stepping state, cumulative diagnostics,
    table and snapshot index of a checkpoint (auto: DIR/checkpoint.h5). */
 static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
@@ -69,21 +104,11 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
   PetscFunctionBegin;
   PetscCall(PetscStrcmp(file, "auto", &isauto));
   if (isauto) PetscCall(PetscSNPrintf(file, len, "%s/checkpoint.h5", app->output_dir));
-  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim; a++) /* doc/physics.md §8.2 */
-    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-               "-restart with a refractory time (%g): a checkpoint does not hold the outflux of "
-               "the last refractory time; drop -restart and run from t = 0",
-               (double)ItGridGetInfo(app->grid)->refractory[a]);
   PetscCall(ItAppPhysics(app, physics, sizeof(physics)));
   PetscCall(PetscMalloc1(nstate, &state));
   PetscCall(
       ItIOReadCheckpoint(app->io, app->grid, app->model, file, app->p, nstate, state, physics));
-  {
-    char what[PETSC_MAX_PATH_LEN + 32];
-    PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
-    PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what,
-                                      "restart from another checkpoint, or start afresh"));
-  }
+  PetscCall(ItAppRestartCheckDensity(app, file, state[IT_STATE_T]));
   app->settings.restarted = PETSC_TRUE;
   app->settings.t0        = state[IT_STATE_T];
   app->settings.dt0       = state[IT_STATE_DT];
@@ -95,6 +120,8 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
              (double)app->settings.t_final, file, (double)app->settings.t0,
              (double)app->settings.t0);
   app->boundary_mass = state[IT_STATE_BOUNDARY];
+  /* a refractory compartment's history (doc/physics.md §8.2), kept by app->io */
+  PetscCall(ItIOGetCheckpointHistory(app->io, &app->settings.nhistory, &app->settings.history));
   PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
                       (double)state[IT_STATE_T], app->settings.step0));
@@ -144,7 +171,7 @@ static PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   else if (estimate)
     PetscCall(ItAppInitialOptions(app));
   if (estimate) PetscCall(ItAppEstimateCreate(app, PETSC_TRUE, PETSC_FALSE));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   PetscCall(ItAppOutputColumns(app));
   if (restarted) PetscCall(ItAppRestart(app, restart, sizeof(restart)));
   if (!ItPostSolverOnly()) PetscCall(ItIOClaim(app->io, restarted ? restart : NULL));
@@ -204,6 +231,16 @@ static PetscErrorCode ItAppRunHelp(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* run's files (also analyze's guard: src/app/cmd_analyze.c). */
+const ItIOLayout ItAppRunLayout = {"run",
+                                   "run.lock",
+                                   {{"diagnostics.csv", NULL},
+                                    {"summary.json", NULL},
+                                    {"density.xmf", NULL},
+                                    {"checkpoint.h5", NULL}},
+                                   {"density_", NULL},
+                                   NULL};
+
 const ItAppCommand ItAppCommand_run = {
     .name    = "run",
     .summary = "time-steps the density to -t_final: diagnostics.csv, summary.json, snapshots",
@@ -212,4 +249,5 @@ const ItAppCommand ItAppCommand_run = {
     .error_estimate = PETSC_TRUE,
     .checkpoints    = PETSC_TRUE,
     .options        = ItAppRunOptionNames,
+    .layout         = &ItAppRunLayout,
 };

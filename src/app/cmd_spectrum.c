@@ -206,7 +206,7 @@ static PetscErrorCode ItAppSpectrum(ItApp *app, PetscInt nfile, char *files[]) {
     PetscCall(ItAppSpectrumCoarse(app, grid, ItSpectrumGetCount(s), coarse, &coarse_time));
     for (PetscInt level = 0; level < 2; level++) PetscCall(ItGridDestroy(&grid[level]));
   }
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   PetscCall(ItIOClaim(app->io, NULL));
   PetscCall(ItJSONPack(&final, "{}"));
   PetscCall(ItJSONPack(&untrusted, "[]"));
@@ -242,10 +242,20 @@ static PetscErrorCode ItAppSpectrumHelp(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* spectrum's files, beside a run's in the same folder. */
+static const ItIOLayout ItAppSpectrumLayout = {"spectrum",
+                                               "spectrum.lock",
+                                               {{"summary.json", "spectrum_summary.json"},
+                                                {"spectrum.csv", NULL},
+                                                {"density.xmf", "eigenvectors.xmf"}},
+                                               {"eigenvector_", NULL},
+                                               NULL};
+
 const ItAppCommand ItAppCommand_spectrum = {
     .name           = "spectrum",
     .summary        = "the slowest relaxation rates and their eigenvectors (-spectrum_nev K)",
     .run            = ItAppSpectrum,
     .help           = ItAppSpectrumHelp,
     .error_estimate = PETSC_TRUE,
+    .layout         = &ItAppSpectrumLayout,
 };

@@ -15,7 +15,7 @@ static PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[])
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItSolveStationaryReport(app->grid, app->model, 0, app->p, &solve));
   PetscCall(PetscTime(&fine_end));
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   PetscCall(ItSolveCheckDensity(
       app->grid, app->p, "the stationary density",
       "tighten -stationary_ksp_rtol, or use -stationary_pc_type lu on a small grid"));
@@ -55,10 +55,22 @@ static PetscErrorCode ItAppStationaryHelp(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* stationary's files, beside a run's in the same folder. */
+static const ItIOLayout ItAppStationaryLayout = {"stationary",
+                                                 "stationary.lock",
+                                                 {{"diagnostics.csv", "stationary.csv"},
+                                                  {"summary.json", "stationary_summary.json"},
+                                                  {"density_stationary.h5", NULL},
+                                                  {"density.xmf", "density_stationary.xmf"}},
+                                                 {NULL, NULL},
+                                                 NULL};
+
 const ItAppCommand ItAppCommand_stationary = {
-    .name           = "stationary",
-    .summary        = "solves for the stationary density: stationary.csv, density_stationary.h5",
-    .run            = ItAppStationary,
-    .help           = ItAppStationaryHelp,
-    .error_estimate = PETSC_TRUE,
+    .name             = "stationary",
+    .summary          = "solves for the stationary density: stationary.csv, density_stationary.h5",
+    .run              = ItAppStationary,
+    .help             = ItAppStationaryHelp,
+    .error_estimate   = PETSC_TRUE,
+    .layout           = &ItAppStationaryLayout,
+    .stationary_width = PETSC_TRUE,
 };

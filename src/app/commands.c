@@ -121,9 +121,11 @@ PetscErrorCode ItAppMain(const char command[], const char stem[], PetscInt nfile
   PetscCheck(!nfile || cmd->files, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "'%s' takes no file arguments (got %s); options start with '-'", command, files[0]);
   ItAppCommandList(PETSC_TRUE, " and ", estimating, sizeof(estimating));
-  app.command    = command;
-  app.sizes_only = cmd->sizes_only;
-  app.estimating = cmd->error_estimate ? NULL : estimating;
+  app.command          = command;
+  app.sizes_only       = cmd->sizes_only;
+  app.layout           = cmd->layout;
+  app.estimating       = cmd->error_estimate ? NULL : estimating;
+  app.stationary_width = cmd->stationary_width;
   if (cmd->setup)
     PetscCall(cmd->setup(&app, nfile, files));
   else

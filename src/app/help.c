@@ -107,7 +107,7 @@ PetscErrorCode ItAppHelpTransient(ItApp *app) {
 /* The output folder's options (-overwrite), without touching the disk. */
 PetscErrorCode ItAppHelpOutput(ItApp *app) {
   PetscFunctionBegin;
-  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->command, &app->io));
+  PetscCall(ItIOCreate(PETSC_COMM_WORLD, app->output_dir, app->layout, &app->io));
   PetscCall(ItIODestroy(&app->io));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -30,8 +30,9 @@
 #define IT_POST_TAG 7401    /* the headers' messages on MPI_COMM_WORLD */
 #define IT_POST_HEADER 9    /* kind, t, dt, step, row (END: interrupted), snapshot; END: costs */
 #define IT_POST_IDLE 100000 /* nanoseconds a post rank sleeps between polls for the next state */
-#define IT_POST_SIGNAL_TAG 7402 /* a post rank's signal, forwarded to every solver rank */
-#define IT_POST_ACK_TAG 7403    /* a post rank has let go of the folder after the solver failed */
+#define IT_POST_SIGNAL_TAG 7402  /* a post rank's signal, forwarded to every solver rank */
+#define IT_POST_ACK_TAG 7403     /* a post rank has let go of the folder after the solver failed */
+#define IT_POST_HISTORY_TAG 7406 /* a checkpoint's refractory history, to every post rank */
 
 enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END, IT_POST_FAILED };
 
@@ -356,12 +357,18 @@ static PetscErrorCode ItPostDrain(ItPostLink *link) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A state's header carries the refractory compartment's re-injection rate,
+   re-injected and held mass at t (doc/physics.md §8.2), which the post
+   ranks' diagnostics read. */
 static PetscErrorCode ItPostOutputSend(void *ctx, PetscReal t, PetscInt step, Vec p, PetscBool row,
                                        PetscBool snapshot) {
-  const PetscReal header[IT_POST_HEADER] = {
+  PetscReal header[IT_POST_HEADER] = {
       IT_POST_OUTPUT, t, 0, (PetscReal)step, row, snapshot, 0, 0, 0};
+  ItRefractory h;
 
   PetscFunctionBegin;
+  PetscCall(ItRefractoryQuery(p, &h));
+  if (h) PetscCall(ItRefractoryGet(h, t, &header[6], &header[7], &header[8]));
   PetscCall(ItPostSend((ItPostLink *)ctx, header, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -370,9 +377,20 @@ static PetscErrorCode ItPostCheckpointSend(void *ctx, PetscReal t, PetscInt step
                                            Vec p) {
   ItPostLink     *link                   = (ItPostLink *)ctx;
   const PetscReal header[IT_POST_HEADER] = {IT_POST_CHECKPOINT, t, dt, (PetscReal)step};
+  ItRefractory    h;
 
   PetscFunctionBegin;
   PetscCall(ItPostSend(link, header, p));
+  PetscCall(ItRefractoryQuery(p, &h));
+  if (h && ItPost.world_rank == 0) { /* the history, which the checkpoint holds */
+    PetscInt   n;
+    PetscReal *state;
+    PetscCall(ItRefractoryGetState(h, &n, &state));
+    for (PetscMPIInt q = 0; q < ItPost.K; q++)
+      PetscCallMPI(MPI_Send(state, (PetscMPIInt)n, MPIU_REAL, ItPost.nsolver + q,
+                            IT_POST_HISTORY_TAG, MPI_COMM_WORLD));
+    PetscCall(PetscFree(state));
+  }
   PetscCall(PetscTime(&link->app->last_checkpoint));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -527,16 +545,37 @@ static PetscErrorCode ItPostReceive(ItPostLink *link, PetscReal header[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A post rank: a checkpoint's refractory history from world rank 0 into h. */
+static PetscErrorCode ItPostReceiveHistory(ItRefractory h) {
+  MPI_Status  status;
+  PetscMPIInt n;
+  PetscReal  *state;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Probe(0, IT_POST_HISTORY_TAG, MPI_COMM_WORLD, &status));
+  PetscCallMPI(MPI_Get_count(&status, MPIU_REAL, &n));
+  PetscCall(PetscMalloc1(n, &state));
+  PetscCallMPI(
+      MPI_Recv(state, n, MPIU_REAL, 0, IT_POST_HISTORY_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+  PetscCall(ItRefractorySetState(h, n, state));
+  PetscCall(PetscFree(state));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The post group: receives each state into app->p and replays the call. */
 static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
   ItApp         *app = link->app;
   PetscReal      header[IT_POST_HEADER];
   PetscBool      done = PETSC_FALSE;
   PetscLogDouble start, end, work = 0, cpu = 0, cpu0;
+  ItRefractory   refractory = NULL;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(link->nlocal, &link->receive));
   ItMemoryAdd(IT_MEMORY_IO, (PetscReal)link->nlocal * sizeof(PetscScalar));
+  /* a refractory compartment's copy: the diagnostics and the checkpoints read it from p */
+  PetscCall(ItRefractoryCreate(app->grid, app->model, &refractory));
+  if (refractory) PetscCall(ItRefractoryAttach(refractory, app->p));
   PetscCall(ItPostPost(link));
   while (!done) {
     PetscCall(ItPostReceive(link, header));
@@ -544,10 +583,12 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
     cpu0 = ItPostCPU();
     switch ((int)header[0]) {
     case IT_POST_OUTPUT:
+      if (refractory) ItRefractorySetFixed(refractory, header[1], header[6], header[7], header[8]);
       PetscCall(output(link->ctx, header[1], (PetscInt)header[3], app->p,
                        (PetscBool)(header[4] != 0), (PetscBool)(header[5] != 0)));
       break;
     case IT_POST_CHECKPOINT:
+      if (refractory) PetscCall(ItPostReceiveHistory(refractory));
       PetscCall(link->checkpoint(link->ctx, header[1], (PetscInt)header[3], header[2], app->p));
       break;
     case IT_POST_FAILED: { /* let go of the folder, answer, and wait for the solver's MPI_Abort
@@ -584,6 +625,8 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
         (double)(work / n), (double)(cpu / n)));
   }
   PetscCall(PetscFree(link->receive));
+  if (refractory) PetscCall(ItRefractoryAttach(NULL, app->p));
+  PetscCall(ItRefractoryDestroy(&refractory));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -630,12 +673,6 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
   }
   PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-post_ranks %d: at most 64 post ranks", ItPost.K);
-  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim;
-       a++) /* the compartment lives with the solver */
-    PetscCheck(ItGridGetInfo(app->grid)->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-               "-post_ranks with a refractory time (%g): the refractory compartment's history "
-               "stays on the solver ranks; drop -post_ranks",
-               (double)ItGridGetInfo(app->grid)->refractory[a]);
   link.interrupt = app->settings.interrupt;
   ItPost.apart   = PETSC_TRUE; /* from here each group says its own */
   PetscCall(ItPostScatterCreate(&link));

@@ -464,8 +464,8 @@ static void ItDiagCellSums(ItDiag g, const PetscScalar *pl, PetscReal local[]) {
 
 /* What the face loop needs of axis a, fixed over the cells: the face
    coefficients; the high neighbour's step in the ghosted array; the face
-   arrays' strides (the owned box with one more face along a, axis 0
-   fastest: ItFPFaceOffset); and the step along a of the marginal of X or Y
+   arrays' strides (the owned box with one more face along a, in storage
+   order: ItFPFaceOffset); and the step along a of the marginal of X or Y
    (the set holding a), whose index is linear in the cell. */
 typedef struct {
   const PetscReal *lo, *hi, *ilo, *ihi;
@@ -481,8 +481,9 @@ static void ItDiagAxisSetUp(ItDiag g, PetscInt a, ItDiagAxis *x) {
   x->ghost = ItGridGhostedOffset(grid, c);
   c[a]++;
   x->ghost = ItGridGhostedOffset(grid, c) - x->ghost;
-  for (PetscInt b = 0; b < IT_MAX_DIM; b++) {
-    x->face[b] = stride;
+  for (PetscInt k = 0; k < IT_MAX_DIM; k++) { /* storage order: ItFPFaceOffset */
+    const PetscInt b = ItGridGetInfo(grid)->order[k];
+    x->face[b]       = stride;
     stride *= ItGridGetInfo(grid)->xm[b] + (b == a);
   }
   x->marginal = 0;
@@ -571,9 +572,12 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
    -fp_order 4: the last cell's divergence already holds the departure K, and
    the cell-centred flows reach the threshold, so only the rate, the
    refractory mass and the departure's system entropy, moved from Π_a to the
-   reset's Π (doc/physics.md §8.3), are added here. */
-static void ItDiagThresholdFourth(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
-                                  const PetscScalar *pl, PetscReal local[]) {
+   reset's Π (doc/physics.md §8.3), are added here. loss: the threshold
+   closure's loss rate at the last cells (src/fp/closure.c), or NULL (the
+   Scharfetter–Gummel half cell's), l the cell's owned index. */
+static void ItDiagThresholdFourth(ItDiag g, PetscInt a, PetscInt c[], PetscInt o, PetscInt l,
+                                  const PetscScalar *loss, const PetscScalar *pl,
+                                  PetscReal local[]) {
   const ItGridInfo *info = ItGridGetInfo(g->grid);
   const PetscReal  *lo, pc = PetscRealPart(pl[o]);
   PetscInt          off;
@@ -583,7 +587,7 @@ static void ItDiagThresholdFourth(ItDiag g, PetscInt a, PetscInt c[], PetscInt o
   c[a]++;
   off = ItFPFaceOffset(g->grid, a, c);
   c[a]--;
-  K = lo[off] * pc / info->h[a];
+  K = loss ? PetscRealPart(loss[l]) : lo[off] * pc / info->h[a];
   local[S_RATE] += K;
   if (!g->refractory) local[S_REFRACTORY] += K * info->refractory[a]; /* stationary: ν τ_ref */
   if (!(pc > 0)) return;
@@ -604,8 +608,11 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
   while (info->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
-  if (g->refractory) { /* the compartment re-injects what crossed τ_ref before */
-    PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
+  if (g->refractory) {               /* the compartment re-injects what crossed τ_ref before */
+    if (ItFacesGetClosure(g->faces)) /* -fp_order 4: the closure's shape (src/fp/closure.c) */
+      PetscCall(VecCopy(ItFPClosureGetShape(ItFacesGetClosure(g->faces)), g->inflow));
+    else
+      PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
     PetscCall(VecScale(g->inflow, g->reinjection));
   } else
     PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
@@ -675,21 +682,33 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
   ItGrid            grid = g->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscBool   irr  = ItFacesIrreversible(g->faces); /* odd variables: J^irr (§3b) */
+  /* the threshold closures' share of the divergence and their loss (src/fp/closure.c) */
+  ItFPClosure        cl             = ItFacesGetClosure(g->faces);
+  Vec                cv[IT_MAX_DIM] = {NULL}, lv[IT_MAX_DIM] = {NULL};
+  const PetscScalar *cdiv[IT_MAX_DIM] = {NULL}, *loss[IT_MAX_DIM] = {NULL};
 
   PetscFunctionBegin;
+  for (PetscInt a = 0; cl && a < info->dim; a++) {
+    if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) continue;
+    PetscCall(DMGetGlobalVector(info->da, &cv[a]));
+    PetscCall(DMGetGlobalVector(info->da, &lv[a]));
+    PetscCall(ItFPClosureAxis(cl, a, g->p_global, cv[a], lv[a]));
+    PetscCall(VecGetArrayRead(cv[a], &cdiv[a]));
+    PetscCall(VecGetArrayRead(lv[a], &loss[a]));
+  }
   if (irr)
     PetscCall(ItFacesIrreversibleSums(g->faces, pl, g->lnp, &local[S_FLOW], &local[S_EP]));
   else
     PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
-    (void)l;
     for (PetscInt a = 0; a < info->dim; a++)
       if (c[a] == info->n[a] - 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
-        ItDiagThresholdFourth(g, a, c, o, pl, local);
+        ItDiagThresholdFourth(g, a, c, o, l, loss[a], pl, local);
     if (g->lnp[o] == PETSC_MIN_REAL) continue;
     for (PetscInt a = 0; a < info->dim; a++) {
-      const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl));
+      const PetscReal div = PetscRealPart(ItFacesAxisDivergence(g->faces, a, c, pl)) +
+                            (cdiv[a] ? PetscRealPart(cdiv[a][l]) : 0);
       local[S_ENTROPY_RATE] -= div * g->lnp[o];
       if (!irr) local[S_EP + a] -= div * g->lnp[o];
       if (info->dim > 1) {
@@ -703,6 +722,13 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
     }
   }
   for (PetscInt a = 0; a < info->dim; a++) local[S_EP + a] += local[S_FLOW + a];
+  for (PetscInt a = 0; a < info->dim; a++) {
+    if (!cv[a]) continue;
+    PetscCall(VecRestoreArrayRead(cv[a], &cdiv[a]));
+    PetscCall(VecRestoreArrayRead(lv[a], &loss[a]));
+    PetscCall(DMRestoreGlobalVector(info->da, &cv[a]));
+    PetscCall(DMRestoreGlobalVector(info->da, &lv[a]));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

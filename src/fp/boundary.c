@@ -138,11 +138,23 @@ PetscErrorCode ItFPThresholdCurrents(ItGrid grid, PetscReal *const lo[], Vec p, 
    (ItFPRefractoryScale, src/fp/fp.c, passes its faces'). Collective. */
 PetscErrorCode ItFPRefractoryScaleWith(ItGrid grid, PetscReal *const lo[], Vec p) {
   const ItGridInfo *info = ItGridGetInfo(grid);
-  PetscReal         rate[IT_MAX_DIM], held = 0;
+  PetscReal         rate[IT_MAX_DIM];
 
   PetscFunctionBegin;
   if (!info->threshold) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItFPThresholdCurrents(grid, lo, p, rate));
+  PetscCall(ItFPRefractoryScaleRates(grid, rate, p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same scaling from the rates ν_0a of p (-fp_order 4: the threshold
+   closures', src/fp/closure.c). Collective. */
+PetscErrorCode ItFPRefractoryScaleRates(ItGrid grid, const PetscReal rate[], Vec p) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscReal         held = 0;
+
+  PetscFunctionBegin;
+  if (!info->threshold) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt a = 0; a < info->dim; a++)
     if (info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) held += rate[a] * info->refractory[a];
   PetscCall(VecScale(p, 1 / (1 + held)));

@@ -34,6 +34,10 @@ struct _p_ItFaces {
   PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
   PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
   PetscReal *w4[IT_MAX_DIM];
+  /* workspace of ItFacesPencilTheta: the points half a cell off a pencil's
+     cells along the other axes, the drift and diffusion there, and the faces'
+     weights and resolution numbers */
+  PetscReal *sx, *sA, *sD, *theta, *rown;
   /* per axis, over this rank's faces of order 4: the sums of theta R^2 and
      theta (theta the face's fourth-order weight, R its resolution number
      h^2 |dA/dx| / D), for ItFacesGetResolution */
@@ -45,6 +49,8 @@ struct _p_ItFaces {
   PetscReal bad_key, bad_kind, bad_A, bad_D, bad_point[IT_MAX_DIM];
   Mat       reset;   /* threshold_reset axes: the re-injection R (src/fp/boundary.c), else NULL */
   PetscBool delayed; /* R leaves out the axes with a refractory time (a transient's compartment) */
+  /* -fp_order 4 with a threshold_reset axis: its closures (src/fp/closure.c), else NULL */
+  ItFPClosure closure;
 };
 
 /* What fails at a bad face. */
@@ -99,6 +105,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->peclet     = info->peclet;
   f->resolution = info->resolution;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
+  if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = info->nlocal / info->xm[a] * (info->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
@@ -112,6 +119,11 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   /* room for a pencil's faces and cells, and the reversed faces */
   PetscCall(PetscMalloc4((3 * maxm + 4) * d, &f->x, (3 * maxm + 4) * d, &f->A, (3 * maxm + 4) * d,
                          &f->D, maxm + 2, &f->Dcell));
+  if (f->order == 4) {
+    const PetscInt ns = (maxm + 2) * 2 * (d - 1) * d + 1;
+    PetscCall(
+        PetscMalloc5(ns, &f->sx, ns, &f->sA, ns, &f->sD, maxm + 1, &f->theta, maxm + 1, &f->rown));
+  }
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
   *out = f;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -128,6 +140,7 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
   ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces)); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  PetscCall(ItFPClosureDestroy(&faces->closure));
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -145,7 +158,9 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
     PetscCall(PetscFree(f->w4[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
+  PetscCall(PetscFree5(f->sx, f->sA, f->sD, f->theta, f->rown));
   PetscCall(MatDestroy(&f->reset));
+  PetscCall(ItFPClosureDestroy(&f->closure));
   PetscCall(ItModelWorkDestroy(&f->work));
   PetscCall(PetscFree(*faces));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -281,6 +296,70 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
   c[a] = xs;
 }
 
+/* The fourth-order weight theta[k] of a pencil's faces xs+k (k = 0 .. xm)
+   along axis a, from the drift and diffusion at its cells xs-2 .. xs+xm+1 in
+   f->A, f->D (stride d, ItFacesPencilFourth's layout) with the parameters p:
+     theta = 1 / (1 + (Pe / Pe_half)^4 + (R / R_half)^4),
+   Pe = |A_a| h / D_a the cell Péclet number at the face, Pe_half = -fp_peclet,
+   R = h^2 / s^2 the resolution number against s, the density's width along a
+   that the drift and the noise give locally, R_half = -fp_resolution. For a
+   transient s^2 = D_a / k_a, the width of x_a's own relaxation (its density
+   may be as narrow as that, or narrower at first: the initial one); for the
+   stationary command (ItGridSetStationaryWidth) the stationary law's width
+     s^2 = (D_a + sum_b g_b^2 D_b / (k_a + k_b)^2) / k_a,
+   k_a = |dA_a/dx_a|, g_b = dA_a/dx_b, k_b = |dA_b/dx_b| (b another axis).
+   A variable driven by another (x_a following g_b x_b at the rate k_a) spreads wider, since its
+   driver moves while it relaxes: the sum is what it inherits (for a linear
+   chain b -> a, s^2 is exactly the stationary variance of x_a given x_b).
+   A fourth-order stencil on cells as wide as s makes a density negative.
+   The derivatives across a are central differences over the points half a
+   cell off each cell along b (inside the box), averaged over the face's two
+   cells; a term whose points give no finite drift or no positive diffusion
+   is left out. R[k] returns the resolution number h^2 / s^2
+   (ItFacesGetResolution). */
+static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal p[],
+                                         PetscReal theta[], PetscReal R[]) {
+  const ItGridInfo *info = ItGridGetInfo(f->grid);
+  const PetscInt    d = info->dim, xm = info->xm[a];
+  const PetscReal   h      = info->h[a];
+  const PetscBool   driven = info->stationary_width;
+  PetscInt          np     = 0;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; driven && k < xm + 2; k++) /* cells xs-1 .. xs+xm: pencil cells 1 .. xm+2 */
+    for (PetscInt b = 0; b < d; b++)
+      for (PetscInt s = -1; b != a && s < 2; s += 2, np++) {
+        PetscCall(PetscArraycpy(&f->sx[np * d], &f->x[(k + 1) * d], d));
+        f->sx[np * d + b] += 0.5 * s * info->h[b];
+      }
+  if (np) PetscCall(ItModelEvaluateWork(f->work, f->t, p, np, f->sx, f->sA, f->sD));
+  for (PetscInt k = 0; k < xm + 1; k++) { /* between pencil cells k+1 and k+2 */
+    const PetscReal *A = &f->A[k * d], *D = &f->D[k * d];
+    const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
+    const PetscReal  Pe = PetscAbsReal(0.5 * (A[1 * d + a] + A[2 * d + a])) * h / Dface / f->peclet;
+    const PetscReal  ka = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) / h;
+    PetscReal        drive = 0, Rr;
+
+    for (PetscInt j = k; driven && j < k + 2; j++) /* the face's two cells */
+      for (PetscInt b = 0, q = 0; b < d; b++) {
+        if (b == a) continue;
+        {
+          const PetscInt   lo = 2 * (j * (d - 1) + q++), hi = lo + 1;
+          const PetscReal *Al = &f->sA[lo * d], *Ah = &f->sA[hi * d];
+          const PetscReal  g   = (Ah[a] - Al[a]) / info->h[b],
+                          kb   = PetscAbsReal(Ah[b] - Al[b]) / info->h[b];
+          const PetscReal Db   = 0.5 * (f->sD[lo * d + b] + f->sD[hi * d + b]);
+          const PetscReal term = 0.5 * g * g * Db / ((ka + kb) * (ka + kb));
+          if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
+        }
+      }
+    R[k]     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
+    Rr       = R[k] / f->resolution;
+    theta[k] = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
    g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
@@ -288,13 +367,10 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
      J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
-   at the cell centres, blended with the Scharfetter–Gummel flux by the cell
-   Péclet number at the face and its resolution number R = h^2 |dA/dx| / D
-   ((h/sd)^2 of the density an Ornstein–Uhlenbeck drift gives: a fourth-order
-   stencil on cells as wide as the density makes it negative): theta = 1 /
-   (1 + (Pe / Pe_half)^4 + (R / R_half)^4), Pe_half = -fp_peclet, R_half =
-   -fp_resolution (a smooth solution changes by O(Pe^4 h^2) = O(h^6) where
-   the cells resolve the drift). The faces next to a wall, whose stencil would
+   at the cell centres, blended with the Scharfetter–Gummel flux by the
+   weight theta of ItFacesPencilTheta (the cell Péclet number and the
+   resolution number; a smooth solution changes by O(Pe^4 h^2) = O(h^6)
+   where the cells resolve the drift). The faces next to a wall, whose stencil would
    leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
    the pencil workspace for the cells xs-2 .. xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
@@ -310,6 +386,7 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
   }
   PetscCall(ItModelEvaluateWork(f->work, f->t, p, xm + 4, f->x, f->A, f->D));
+  PetscCall(ItFacesPencilTheta(f, a, p, f->theta, f->rown));
   for (PetscInt k = 0; k < xm + 1; k++) {
     PetscReal     *w;
     PetscInt       off;
@@ -323,25 +400,25 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     w[2]        = -f->hi[a][off];
     if (face == n && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET)
       w[2] = 0; /* no cell beyond */
+    /* the threshold's faces under -fp_order 4: src/fp/closure.c */
+    if (f->closure && ItFPClosureFace(f->closure, a, face)) {
+      w[1] = w[2] = 0;
+      if (face < xs + xm || face == n) /* once: the next rank's low face is its own */
+        PetscCall(ItFPClosureSet(f->closure, f->t, p, a, c, face, f->lo[a][off], f->hi[a][off],
+                                 f->delayed));
+      continue;
+    }
     /* the two faces next to a wall or a threshold are Scharfetter–Gummel's; a periodic axis'
        stencil wraps through the DMDA's ghosts (ItFPFourthFace, src/fp/boundary.c) */
     if (!ItFPFourthFace(info->boundary[a], face, n) || (w[1] == 0 && w[2] == 0)) continue;
     {
-      /* the face's drift and diffusion: the mean of the two cells' would do;
-         the Péclet number only sets the blend */
       const PetscReal *A = &f->A[k * d], *D = &f->D[k * d]; /* cells face-2 .. face+1 */
-      const PetscReal  Aface = 0.5 * (A[1 * d + a] + A[2 * d + a]);
-      const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
-      const PetscReal  Pe    = PetscAbsReal(Aface) * h / Dface / f->peclet;
-      /* h over the width sqrt(D / |dA/dx|) the drift's slope gives a density */
-      const PetscReal R     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface;
-      const PetscReal Rr    = R / f->resolution;
-      const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
-      const PetscReal w4[4] = {
-          (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
-          (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
+      const PetscReal  theta = f->theta[k];
+      const PetscReal  w4[4] = {
+           (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
+           (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
-      f->res_sum[a] += theta * R * R;
+      f->res_sum[a] += theta * f->rown[k] * f->rown[k];
       f->res_weight[a] += theta;
     }
   }
@@ -418,6 +495,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   f->t        = t;
   f->bad_axis = -1;
   for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
+  if (f->closure) PetscCall(ItFPClosureBegin(f->closure));
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
@@ -433,6 +511,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
     }
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
+  if (f->closure) PetscCall(ItFPClosureEnd(f->closure));
   if (!f->level) PetscCall(ItFacesCheck(f));
   if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
@@ -645,18 +724,17 @@ static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, 
   return J;
 }
 
-/* The strides along each axis of the ghosted array (storage order) and of
-   the face arrays (axis 0 fastest). */
+/* The strides along each axis of the ghosted array and, for each axis a, of
+   a along the face arrays of axis a (both in storage order: ItFPFaceOffset). */
 static void ItFPStrides(ItGrid grid, PetscInt gs[], PetscInt fs[]) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscInt          g = 1, h = 1;
 
   for (PetscInt k = 0; k < info->dim; k++) {
-    gs[info->order[k]] = g;
-    g *= info->gxm[info->order[k]];
-  }
-  for (PetscInt a = 0; a < info->dim; a++) {
-    fs[a] = h;
+    const PetscInt a = info->order[k];
+    gs[a]            = g;
+    fs[a]            = h; /* the axes before a in storage order have xm faces each way */
+    g *= info->gxm[a];
     h *= info->xm[a];
   }
 }
@@ -685,13 +763,9 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
-  PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM], fstep[IT_MAX_DIM], c[IT_MAX_DIM];
+  PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM], c[IT_MAX_DIM];
 
   ItFPStrides(grid, gs, fs);
-  for (PetscInt a = 0; a < d; a++) { /* the stride along a0 in the faces of axis a */
-    fstep[a] = 1;
-    for (PetscInt b = 0; b < a0; b++) fstep[a] *= info->xm[b] + (b == a);
-  }
   (void)ItGridFirstOwned(grid, c);
   for (PetscInt l0 = 0; l0 < info->nlocal; l0 += m0) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
@@ -702,7 +776,8 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
       const PetscInt  lo = info->gxs[a] + 2, hi = info->gxs[a] + info->gxm[a] - 3;
       const PetscBool along = (PetscBool)(a == a0);
       for (PetscInt i = 0; i < m0; i++) {
-        const PetscInt   ca = along ? c[a] + i : c[a], oi = o + i, fi = off + i * fstep[a];
+        const PetscInt ca = along ? c[a] + i : c[a], oi = o + i,
+                       fi   = off + i; /* a0 is the faces' fastest axis too */
         const PetscReal *wl = w4 + 4 * fi, *wh = w4 + 4 * (fi + fa);
         PetscScalar      Jlo, Jhi;
         if (ca >= lo && ca <= hi) {
@@ -733,6 +808,61 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
   }
 }
 
+/* y = L p of the Scharfetter–Gummel operator, a row along the storage
+   order's fastest axis at a time, each axis's faces streamed along the row by
+   their stride (ItFPRow's per-cell offsets made the product about 10x a
+   MatMult in 5-D). Each cell's sums run in ItFPRow's order (the diagonal, then
+   each axis's low and high neighbour), so the matrix-free product and the
+   assembled L give the same bits. diag: room for a row. Not collective. */
+static void ItFPSecondApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[],
+                                PetscScalar diag[]) {
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
+  PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM], c[IT_MAX_DIM];
+
+  ItFPStrides(grid, gs, fs);
+  (void)ItGridFirstOwned(grid, c);
+  for (PetscInt l0 = 0; l0 < info->nlocal; l0 += m0) {
+    const PetscScalar *p  = pl + ItGridGhostedOffset(grid, c);
+    PetscScalar       *yr = y + l0;
+
+    for (PetscInt i = 0; i < m0; i++) diag[i] = 0;
+    for (PetscInt a = 0; a < d; a++) {
+      const PetscInt  off = ItFPFaceOffset(grid, a, c); /* faces: a0 fastest */
+      const PetscReal h = info->h[a], *lo = f->lo[a] + off + fs[a], *hi = f->hi[a] + off;
+      for (PetscInt i = 0; i < m0; i++) {
+        diag[i] -= hi[i] / h;
+        diag[i] -= lo[i] / h;
+      }
+    }
+    for (PetscInt i = 0; i < m0; i++) {
+      yr[i] = 0;
+      yr[i] += diag[i] * p[i];
+    }
+    for (PetscInt a = 0; a < d; a++) {
+      const PetscInt  g = gs[a], off = ItFPFaceOffset(grid, a, c);
+      const PetscReal h = info->h[a], *lo = f->lo[a] + off, *hi = f->hi[a] + off + fs[a];
+      const PetscBool periodic = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
+      const PetscInt  last     = info->n[a] - 1;
+      /* the cells of the row that have a low (high) neighbour along a */
+      const PetscInt i_lo = periodic || c[a] > 0 ? 0 : (a == a0 ? 1 : m0);
+      const PetscInt i_hi =
+          periodic ? m0 : (a == a0 ? PetscMin(m0, last - c[a]) : (c[a] < last ? m0 : 0));
+      for (PetscInt i = 0; i < m0; i++) {
+        if (i >= i_lo) yr[i] += lo[i] / h * p[i - g];
+        if (i < i_hi) yr[i] += hi[i] / h * p[i + g];
+      }
+    }
+    c[a0] = info->xs[a0]; /* the next row */
+    for (PetscInt k = 1; k < d; k++) {
+      const PetscInt a = info->order[k];
+      if (++c[a] < info->xs[a] + info->xm[a]) break;
+      c[a] = info->xs[a];
+    }
+  }
+}
+
 /* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
 PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   ItGrid             grid = f->grid;
@@ -750,19 +880,19 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   if (f->order == 4) {
     ItFPFourthApplyRows(f, pl, y);
   } else {
-    ItGridForOwned(grid, c, l) {
-      PetscInt    col[2 * IT_MAX_DIM + 1], ncol;
-      PetscScalar val[2 * IT_MAX_DIM + 1], sum = 0;
-
-      ncol = ItFPRow(f, c, col, val);
-      for (PetscInt k = 0; k < ncol; k++) sum += val[k] * pl[col[k]];
-      y[l] = sum;
-    }
+    PetscScalar *diag;
+    PetscCall(PetscMalloc1(info->xm[info->order[0]], &diag));
+    ItFPSecondApplyRows(f, pl, y, diag);
+    PetscCall(PetscFree(diag));
   }
   PetscCall(VecRestoreArray(Lp, &y));
   PetscCall(VecRestoreArrayRead(local, &pl));
   PetscCall(DMRestoreLocalVector(info->da, &local));
-  if (f->reset) PetscCall(MatMultAdd(f->reset, p, Lp, Lp)); /* the re-injection */
+  /* the re-injection (and at order 4 the threshold's closures) */
+  if (f->closure)
+    PetscCall(ItFPClosureApply(f->closure, p, Lp));
+  else if (f->reset)
+    PetscCall(MatMultAdd(f->reset, p, Lp, Lp));
   PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1077,6 +1207,7 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
       }
       PetscCall(ItModelEvaluateWork(f->work, f->t, f->p, m, f->x, f->A, f->D));
       PetscCall(ItFacesIrreversibleDrift(f, a, m, xr, Ar, Dr, Airr));
+      PetscCall(ItFacesPencilTheta(f, a, f->p, f->theta, f->rown));
       for (PetscInt k = 0; k < m; k++) {
         const PetscInt cell = xs - 2 + k;
         PetscReal      p    = 0;
@@ -1102,12 +1233,7 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
           continue;
         {
           /* the operator's weight of this face (ItFacesPencilFourth) */
-          const PetscReal *A = &f->A[(i - 2) * d], *D = &f->D[(i - 2) * d];
-          const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
-          const PetscReal  Pe =
-              PetscAbsReal(0.5 * (A[1 * d + a] + A[2 * d + a])) * h / Dface / f->peclet;
-          const PetscReal R = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / Dface / f->resolution;
-          const PetscReal theta = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+          const PetscReal theta = f->theta[k];
           J[k]                  = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];
         }
       }
@@ -1134,16 +1260,24 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
 }
 
 /* The reset matrix R of a grid with a threshold_reset axis (NULL otherwise),
-   assembled with the faces. */
+   assembled with the faces: at order 4 the closures' R4 (src/fp/closure.c). */
 Mat ItFacesGetReset(ItFaces faces) {
-  return faces->reset;
+  return faces->closure ? ItFPClosureGetReset(faces->closure) : faces->reset;
+}
+
+/* The fourth-order closures at threshold and reset, or NULL. */
+ItFPClosure ItFacesGetClosure(ItFaces faces) {
+  return faces->closure;
 }
 
 /* The current through each threshold_reset axis' threshold (src/fp/boundary.c
    computes it from these faces' coefficients). Collective. */
 PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal rate[]) {
   PetscFunctionBegin;
-  PetscCall(ItFPThresholdCurrents(grid, faces->lo, p, rate));
+  if (faces->closure)
+    PetscCall(ItFPClosureRates(faces->closure, p, rate)); /* -fp_order 4 */
+  else
+    PetscCall(ItFPThresholdCurrents(grid, faces->lo, p, rate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1151,7 +1285,12 @@ PetscErrorCode ItFPThresholdRates(ItFaces faces, ItGrid grid, Vec p, PetscReal r
    threshold currents (src/fp/boundary.c). Collective. */
 PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
   PetscFunctionBegin;
-  PetscCall(ItFPRefractoryScaleWith(grid, faces->lo, p));
+  if (faces->closure) { /* -fp_order 4: the threshold closures' rates (src/fp/closure.c) */
+    PetscReal rate[IT_MAX_DIM];
+    PetscCall(ItFPClosureRates(faces->closure, p, rate));
+    PetscCall(ItFPRefractoryScaleRates(grid, rate, p));
+  } else
+    PetscCall(ItFPRefractoryScaleWith(grid, faces->lo, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

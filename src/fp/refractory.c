@@ -22,6 +22,10 @@ struct _p_ItRefractory {
   PetscReal *t, *Q, *nu;
   PetscReal  past;   /* ν_pre: the rate before the first entry (t = 0) */
   PetscBool  pruned; /* the first entry is no longer the start's */
+  PetscReal  total;  /* grid and compartment's mass at the start (the solver's) */
+  /* a copy on post ranks (src/app/post.c): the solver's values at one time, or none */
+  PetscBool fixed;
+  PetscReal fixed_t, fixed_inflow, fixed_injected, fixed_held;
 };
 
 /* A refractory time holds on a grid of one variable only: the other
@@ -188,6 +192,14 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
   PetscReal Qin, nu_in, Qt, dQ;
 
   PetscFunctionBegin;
+  if (h->fixed) { /* a post rank's copy: the solver's values */
+    PetscCheck(t == h->fixed_t, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "refractory copy: asked at %g, holds %g", (double)t, (double)h->fixed_t);
+    if (inflow) *inflow = h->fixed_inflow;
+    if (injected) *injected = h->fixed_injected;
+    if (held) *held = h->fixed_held;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(ItRefractoryInterpolate(h, t - h->tau, &Qin, &nu_in));
   if (inflow) *inflow = nu_in;
   if (injected) *injected = Qin;
@@ -221,6 +233,72 @@ PetscErrorCode ItRefractoryResetVector(ItRefractory h, ItGrid grid, Vec r) {
   }
   PetscCall(VecAssemblyBegin(r));
   PetscCall(VecAssemblyEnd(r));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A post rank's copy (src/app/post.c): ItRefractoryGet at t returns the
+   solver's values, bit for bit, until ItRefractorySetState. Not collective. */
+void ItRefractorySetFixed(ItRefractory h, PetscReal t, PetscReal inflow, PetscReal injected,
+                          PetscReal held) {
+  h->fixed          = PETSC_TRUE;
+  h->fixed_t        = t;
+  h->fixed_inflow   = inflow;
+  h->fixed_injected = injected;
+  h->fixed_held     = held;
+}
+
+/* The mass grid and compartment hold together (set by the solver at the
+   start, kept through a checkpoint). Not collective. */
+void ItRefractorySetTotal(ItRefractory h, PetscReal total) {
+  h->total = total;
+}
+
+PetscReal ItRefractoryGetTotal(ItRefractory h) {
+  return h->total;
+}
+
+/* The history as n reals for a checkpoint (*state allocated, the caller
+   frees it): τ_ref, ν_pre, pruned, the total mass, the count, then the
+   entries' t, Q and ν. Not collective. */
+PetscErrorCode ItRefractoryGetState(ItRefractory h, PetscInt *n, PetscReal **state) {
+  PetscReal *s;
+
+  PetscFunctionBegin;
+  *n = 5 + 3 * h->count;
+  PetscCall(PetscMalloc1(*n, &s));
+  s[0] = h->tau, s[1] = h->past, s[2] = h->pruned, s[3] = h->total, s[4] = (PetscReal)h->count;
+  PetscCall(PetscArraycpy(s + 5, h->t + h->start, h->count));
+  PetscCall(PetscArraycpy(s + 5 + h->count, h->Q + h->start, h->count));
+  PetscCall(PetscArraycpy(s + 5 + 2 * h->count, h->nu + h->start, h->count));
+  *state = s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The history from ItRefractoryGetState's reals (a restart): bit for bit
+   the one written. Not collective. */
+PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal state[]) {
+  const PetscInt count = n >= 5 ? (PetscInt)state[4] : -1;
+
+  PetscFunctionBegin;
+  PetscCheck(count >= 1 && n == 5 + 3 * count, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "the checkpoint's refractory history is malformed (%" PetscInt_FMT " values)", n);
+  PetscCheck(state[0] == h->tau, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "the checkpoint's refractory time %g is not this run's %g", (double)state[0],
+             (double)h->tau);
+  if (count > h->capacity) {
+    PetscCall(PetscFree3(h->t, h->Q, h->nu));
+    h->capacity = count;
+    PetscCall(PetscMalloc3(h->capacity, &h->t, h->capacity, &h->Q, h->capacity, &h->nu));
+  }
+  h->fixed  = PETSC_FALSE;
+  h->past   = state[1];
+  h->pruned = (PetscBool)(state[2] != 0);
+  h->total  = state[3];
+  h->start  = 0;
+  h->count  = count;
+  PetscCall(PetscArraycpy(h->t, state + 5, count));
+  PetscCall(PetscArraycpy(h->Q, state + 5 + count, count));
+  PetscCall(PetscArraycpy(h->nu, state + 5 + 2 * count, count));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -65,8 +65,8 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    is half fourth-order, half Scharfetter–Gummel (src/fp/fp.c; chosen by
    measurement, doc/physics.md §7). */
 #define IT_GRID_PECLET 32.0
-/* ... and the resolution number h^2 |dA/dx| / D ((h/sd)^2 of an
-   Ornstein–Uhlenbeck density) at which it is (-fp_resolution). */
+/* ... and the resolution number h^2 / s^2 (s the density's width along the
+   axis, src/fp/fp.c ItFacesPencilTheta) at which it is (-fp_resolution). */
 #define IT_GRID_RESOLUTION 1.0
 /* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
    src/grid/boundary.c) (src/model/option_names.c). */
@@ -109,9 +109,10 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "is half fourth-order, half Scharfetter-Gummel",
                              NULL, g->info.peclet, &g->info.peclet, NULL));
   PetscCall(PetscOptionsReal("-fp_resolution",
-                             "-fp_order 4: the resolution number h^2 |dA/dx|/D at which a face's "
-                             "flux is half fourth-order, half Scharfetter-Gummel (larger: trust "
-                             "the fourth-order flux on wider cells)",
+                             "-fp_order 4: the resolution number h^2/s^2 at which a face's flux is "
+                             "half fourth-order, half Scharfetter-Gummel, s the density's width "
+                             "along the axis (transients: sqrt(D/|dA/dx|); stationary: the "
+                             "stationary law's, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
@@ -165,6 +166,9 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
     g->info.h[i]  = 1;
   }
   PetscCall(ItGridReadBoundary(g, model));
+  /* -fp_order 4 takes the reset on a face (src/fp/closure.c): the default box's lower end
+     moves down by less than a cell's width per cell between reset and threshold */
+  if (g->info.order_fp == 4 && !set[1]) PetscCall(ItGridPlaceReset(g));
   PetscCall(ItGridChooseDistribution(g, model, setdist, ndist, dist));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -389,13 +393,14 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
                " cannot hold; use a multiple of %" PetscInt_FMT,
                i, fine->info.n[i], factor, 2 * factor);
   PetscCall(PetscNew(&g));
-  g->info.comm       = fine->info.comm;
-  g->info.dim        = fine->info.dim;
-  g->info.ndist      = fine->info.ndist;
-  g->info.order_fp   = order;
-  g->info.peclet     = fine->info.peclet;
-  g->info.resolution = fine->info.resolution;
-  g->info.width      = order / 2;
+  g->info.comm             = fine->info.comm;
+  g->info.dim              = fine->info.dim;
+  g->info.ndist            = fine->info.ndist;
+  g->info.order_fp         = order;
+  g->info.peclet           = fine->info.peclet;
+  g->info.resolution       = fine->info.resolution;
+  g->info.width            = order / 2;
+  g->info.stationary_width = fine->info.stationary_width;
   for (PetscInt j = 0; j < fine->info.ndist; j++) g->info.dist[j] = fine->info.dist[j];
   PetscCall(ItGridCopyBoundary(fine, g));
   g->info.cell_volume = 1.0;
@@ -431,6 +436,18 @@ PetscErrorCode ItGridCreateBox(ItModel model, ItGrid *grid) {
   g->info.dim  = ItModelGetDimension(model);
   PetscCall(ItGridReadBox(g, model));
   *grid = g;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether the fourth-order blend's resolution number measures the cells
+   against the width of the stationary law (what a driven variable inherits
+   from its driver included, src/fp/fp.c ItFacesPencilTheta): the stationary
+   command's; a transient's density may be narrower (its initial one), so
+   the time stepper keeps the drift's own width. Before any faces are
+   created on the grid. Not collective. */
+PetscErrorCode ItGridSetStationaryWidth(ItGrid grid, PetscBool stationary) {
+  PetscFunctionBegin;
+  grid->info.stationary_width = stationary;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

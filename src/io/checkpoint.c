@@ -1,7 +1,9 @@
 /* checkpoint.h5: a density file (hdf5.c) with what a restart needs besides
    the density: the time-stepping state as one array of reals of the
    caller's making (its length is checked on reading), the rows of
-   diagnostics.csv and the snapshot index, and the format's version. */
+   diagnostics.csv and the snapshot index, the format's version, and a
+   refractory compartment's history when the run has one (/refractory_history,
+   of its own length: src/fp/refractory.c packs it). */
 #include <petscviewerhdf5.h>
 #include <infotherm/private/ioimpl.h>
 
@@ -55,6 +57,31 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* /refractory_history, of its own length, into io->history on every rank.
+   Collective. */
+static PetscErrorCode ItIOReadHistory(ItIO io, PetscViewer viewer) {
+  Vec                v, all;
+  VecScatter         scatter;
+  const PetscScalar *va;
+
+  PetscFunctionBegin;
+  PetscCall(VecCreate(io->comm, &v));
+  PetscCall(PetscObjectSetName((PetscObject)v, "refractory_history"));
+  PetscCall(VecLoad(v, viewer));
+  PetscCall(VecGetSize(v, &io->nhistory));
+  PetscCall(PetscMalloc1(PetscMax(io->nhistory, 1), &io->history));
+  PetscCall(VecScatterCreateToAll(v, &scatter, &all));
+  PetscCall(VecScatterBegin(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &va));
+  for (PetscInt k = 0; k < io->nhistory; k++) io->history[k] = PetscRealPart(va[k]);
+  PetscCall(VecRestoreArrayRead(all, &va));
+  PetscCall(VecScatterDestroy(&scatter));
+  PetscCall(VecDestroy(&all));
+  PetscCall(VecDestroy(&v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The checkpoint's contents, written into tmp (the viewer left open). */
 static PetscErrorCode ItIOCheckpointContents(ItIO io, ItGrid grid, ItModel model, Vec p,
                                              PetscReal t, PetscInt nstate, const PetscReal state[],
@@ -80,6 +107,30 @@ static PetscErrorCode ItIOCheckpointContents(ItIO io, ItGrid grid, ItModel model
   PetscCall(ItIOWriteArray(io, viewer, "state", nstate, state));
   PetscCall(ItIOWriteArray(io, viewer, "diagnostics", io->nrow * io->ncol, io->row));
   PetscCall(ItIOWriteArray(io, viewer, "snapshot_times", io->nsnap, io->snap_t));
+  if (io->nhistory > 0)
+    PetscCall(ItIOWriteArray(io, viewer, "refractory_history", io->nhistory, io->history));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The refractory history the next checkpoint holds (n = 0: none), copied.
+   Not collective. */
+PetscErrorCode ItIOSetCheckpointHistory(ItIO io, PetscInt n, const PetscReal history[]) {
+  PetscFunctionBegin;
+  PetscCall(PetscFree(io->history));
+  io->nhistory = n;
+  if (n > 0) {
+    PetscCall(PetscMalloc1(n, &io->history));
+    PetscCall(PetscArraycpy(io->history, history, n));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The refractory history of the checkpoint read last (n = 0: it has none);
+   io keeps it. Not collective. */
+PetscErrorCode ItIOGetCheckpointHistory(ItIO io, PetscInt *n, const PetscReal **history) {
+  PetscFunctionBegin;
+  *n       = io->nhistory;
+  *history = io->history;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -171,6 +222,10 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(PetscRealloc(sizeof(*io->snap_file) * PetscMax(1, nsnap), &io->snap_file));
   PetscCall(PetscRealloc(sizeof(*io->snap_t) * PetscMax(1, nsnap), &io->snap_t));
   PetscCall(ItIOReadArray(io, viewer, "snapshot_times", nsnap, io->snap_t));
+  PetscCall(PetscViewerHDF5HasDataset(viewer, "/refractory_history", &has));
+  PetscCall(PetscFree(io->history));
+  io->nhistory = 0;
+  if (has) PetscCall(ItIOReadHistory(io, viewer));
   for (PetscInt k = 0; k < nsnap; k++) {
     char name[64];
     PetscCall(PetscSNPrintf(name, sizeof(name), "density_%04" PetscInt_FMT ".h5", k));

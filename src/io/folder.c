@@ -1,7 +1,8 @@
 /* The output folder belongs to one run. Each command writes a fixed set of
-   files, listed once below (ItIOLayouts): the names the code asks for and the
-   names they get in the folder, so that run, stationary, mc and crosscheck
-   share a folder without replacing one another's files (spectrum too). Before its first
+   files, its layout (an ItIOLayout, which the command's file defines,
+   src/app/cmd_<name>.c): the names the code asks for and the names they get
+   in the folder, so that run, stationary, mc and crosscheck share a folder
+   without replacing one another's files (spectrum too). Before its first
    write a command claims the folder (ItIOClaim): it creates it, takes a lock
    file (host, pid, Slurm job) that no other run of the same file set may hold,
    and refuses to start while the folder holds the files of an earlier run of
@@ -22,72 +23,15 @@
 #include <petscviewerhdf5.h>
 #include <infotherm/private/ioimpl.h>
 
-typedef struct {
-  const char *logical, *actual; /* actual NULL: the same */
-} ItIOName;
-
-typedef struct {
-  const char *command, *lock;
-  ItIOName    name[8];  /* ended by {NULL} */
-  ItIOName    numbered; /* prefix of the snapshots <prefix>NNNN.h5; {NULL}: none */
-  const char *guard;    /* a command whose other files this one refuses to write beside */
-} ItIOLayout;
-
-static const ItIOLayout ItIOLayouts[] = {
-    {"run",
-     "run.lock",
-     {{"diagnostics.csv", NULL},
-      {"summary.json", NULL},
-      {"density.xmf", NULL},
-      {"checkpoint.h5", NULL}},
-     {"density_", NULL},
-     NULL},
-    {"stationary",
-     "stationary.lock",
-     {{"diagnostics.csv", "stationary.csv"},
-      {"summary.json", "stationary_summary.json"},
-      {"density_stationary.h5", NULL},
-      {"density.xmf", "density_stationary.xmf"}},
-     {NULL, NULL},
-     NULL},
-    {"mc",
-     "mc.lock",
-     {{"mc.csv", NULL}, {"mc_summary.json", NULL}, {"density.xmf", "mc_density.xmf"}},
-     {"mc_density_", NULL},
-     NULL},
-    {"crosscheck",
-     "crosscheck.lock",
-     {{"diagnostics.csv", "crosscheck_diagnostics.csv"},
-      {"summary.json", "crosscheck_summary.json"},
-      {"density.xmf", "crosscheck_density.xmf"},
-      {"mc.csv", "crosscheck_mc.csv"},
-      {"mc_summary.json", "crosscheck_mc_summary.json"},
-      {"crosscheck.json", NULL},
-      {"crosscheck.txt", NULL}},
-     {"density_", "crosscheck_density_"},
-     NULL},
-    {"spectrum",
-     "spectrum.lock",
-     {{"summary.json", "spectrum_summary.json"},
-      {"spectrum.csv", NULL},
-      {"density.xmf", "eigenvectors.xmf"}},
-     {"eigenvector_", NULL},
-     NULL},
-    {"analyze",
-     "run.lock",
-     {{"diagnostics.csv", NULL}, {"summary.json", NULL}},
-     {NULL, NULL},
-     "run"},
-};
-
 static const char *ItIOActual(const ItIOName *name) {
   return name->actual ? name->actual : name->logical;
 }
 
-static const ItIOLayout *ItIOFindLayout(const char command[]) {
-  for (size_t k = 0; k < sizeof(ItIOLayouts) / sizeof(ItIOLayouts[0]); k++)
-    if (!strcmp(ItIOLayouts[k].command, command)) return &ItIOLayouts[k];
-  return NULL;
+/* Whether the layout writes the file of this logical name. */
+static PetscBool ItIOLayoutHas(const ItIOLayout *layout, const char logical[]) {
+  for (const ItIOName *n = layout->name; n->logical; n++)
+    if (!strcmp(n->logical, logical)) return PETSC_TRUE;
+  return PETSC_FALSE;
 }
 
 /* What rank 0 must undo on an error or a fatal signal; each path is complete
@@ -129,7 +73,7 @@ void ItIOAbandon(void) {
 /* The folder's name in the file for the logical name the code asks for
    (numbered snapshots by their prefix). Not collective. */
 PetscErrorCode ItIOFileName(ItIO io, const char logical[], char actual[], size_t len) {
-  const ItIOLayout *layout = (const ItIOLayout *)io->layout;
+  const ItIOLayout *layout = io->layout;
   const size_t      n      = layout->numbered.logical ? strlen(layout->numbered.logical) : 0;
 
   PetscFunctionBegin;
@@ -320,7 +264,7 @@ static int ItIOScan(const char dir[], const ItIOLayout *layout, char found[], si
       if (count < 3)
         snprintf(found + strlen(found), len - strlen(found), "%s%s", count ? ", " : "", e->d_name);
       count++;
-    } else if (layout->guard && ItIOLayoutOwns(ItIOFindLayout(layout->guard), e->d_name, &index))
+    } else if (layout->guard && ItIOLayoutOwns(layout->guard, e->d_name, &index))
       *guarded = 1;
   }
   closedir(d);
@@ -401,7 +345,7 @@ static int ItIOHasCheckpoint(const char dir[]) {
    checkpoint (snapshots from io->nsnap on, temporaries) are removed.
    Collective. */
 PetscErrorCode ItIOClaim(ItIO io, const char restart[]) {
-  const ItIOLayout *layout = (const ItIOLayout *)io->layout;
+  const ItIOLayout *layout = io->layout;
   char              path[PETSC_MAX_PATH_LEN], busy[512] = "", note[512] = "", found[512] = "";
   /* errno, the step that failed, the earlier run's files, files of the guard, own folder */
   int         status[5] = {0, 0, 0, 0, 0};
@@ -462,7 +406,7 @@ PetscErrorCode ItIOClaim(ItIO io, const char restart[]) {
              "%s holds the outputs of an earlier %s (%s%s): %s-overwrite removes them, or choose "
              "another -output_dir",
              io->dir, layout->command, found, status[2] > 3 ? ", ..." : "",
-             strcmp(layout->command, "run") || !ItIOHasCheckpoint(io->dir)
+             !ItIOLayoutHas(layout, "checkpoint.h5") || !ItIOHasCheckpoint(io->dir)
                  ? ""
                  : "-restart auto continues that run, ");
   io->claimed = PETSC_TRUE;
@@ -487,12 +431,12 @@ PetscErrorCode ItIOUnlock(ItIO io) {
 const ItOptionName ItIOFolderOptionNames[] = {{"overwrite", IT_OPTION_SWITCH | IT_OPTION_STEERING},
                                               {NULL, 0}};
 
-/* The layout of command (its output files); io->overwrite from -overwrite. */
-PetscErrorCode ItIOSetLayout(ItIO io, const char command[]) {
+/* The command's layout (its output files); io->overwrite from -overwrite. */
+PetscErrorCode ItIOSetLayout(ItIO io, const ItIOLayout *layout) {
   PetscFunctionBegin;
-  io->layout = ItIOFindLayout(command);
-  PetscCheck(io->layout, PETSC_COMM_SELF, PETSC_ERR_PLIB, "no output layout for command %s",
-             command);
+  io->layout = layout;
+  PetscCheck(io->layout, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "this command writes no files (its descriptor has no layout)");
   PetscOptionsBegin(io->comm, NULL, "Output folder", "ItIO");
   PetscCall(PetscOptionsBool("-overwrite",
                              "remove an earlier run's files from -output_dir (only the files this "

@@ -38,7 +38,7 @@ PetscErrorCode ItBufferFree(ItBuffer *buf) {
 
 /* The output folder dir of command (its files: src/io/folder.c); nothing on
    disk until ItIOClaim. Reads -overwrite. Collective. */
-PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], const char command[], ItIO *io) {
+PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], const ItIOLayout *layout, ItIO *io) {
   ItIO f;
 
   PetscFunctionBegin;
@@ -47,7 +47,7 @@ PetscErrorCode ItIOCreate(MPI_Comm comm, const char dir[], const char command[],
   PetscCallMPI(MPI_Comm_rank(comm, &f->rank));
   PetscCheck(dir[0], comm, PETSC_ERR_USER_INPUT, "-output_dir is empty; give a folder");
   PetscCall(PetscStrncpy(f->dir, dir, sizeof(f->dir)));
-  PetscCall(ItIOSetLayout(f, command));
+  PetscCall(ItIOSetLayout(f, layout));
   *io = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -60,6 +60,7 @@ PetscErrorCode ItIODestroy(ItIO *io) {
   PetscCall(PetscFree((*io)->row));
   PetscCall(PetscFree((*io)->snap_file));
   PetscCall(PetscFree((*io)->snap_t));
+  PetscCall(PetscFree((*io)->history));
   PetscCall(PetscFree(*io));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

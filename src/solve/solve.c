@@ -347,7 +347,10 @@ static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, Pet
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ItRefractoryGet(st->refractory, t, &inflow, NULL, NULL));
-  if (inflow != 0) PetscCall(VecAXPY(F, sign * inflow, st->reset_shape));
+  if (inflow != 0) { /* -fp_order 4: the closure's shape at t (src/fp/closure.c) */
+    ItFPClosure cl = ItFacesGetClosure(ItFPGetFaces(st->fp));
+    PetscCall(VecAXPY(F, sign * inflow, cl ? ItFPClosureGetShape(cl) : st->reset_shape));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -988,8 +991,9 @@ static PetscErrorCode ItSolveStageFailed(MPI_Comm comm, TS ts, const ItSolveStag
    compartment's history and re-injected τ_ref later. The compartment starts
    with what the initial density lacks of mass 1 (the stationary density's
    ν τ_ref; nothing for a density of mass 1), entered at a constant rate over
-   the last τ_ref. The history is attached to p for the diagnostics. A
-   restart would need the history (not in a checkpoint): refused. Collective. */
+   the last τ_ref. The history is attached to p for the diagnostics (and the
+   checkpoints, which hold it); a restart takes it back from the settings.
+   Collective. */
 static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const ItSolveSettings *s,
                                               Vec p, ItSolveStage *st) {
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -999,18 +1003,25 @@ static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const 
   PetscFunctionBegin;
   PetscCall(ItRefractoryCreate(grid, model, &st->refractory));
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(!s->restarted, info->comm, PETSC_ERR_USER_INPUT,
-             "-restart with a refractory time (%g): the checkpoint does not hold the outflux of "
-             "the last refractory time; run again from t = 0 (drop -restart)",
+  PetscCheck(!s->restarted || s->nhistory > 0, info->comm, PETSC_ERR_USER_INPUT,
+             "-restart with a refractory time (%g): the checkpoint holds no refractory history "
+             "(written before checkpoints held it); run again from t = 0 (drop -restart)",
              (double)ItRefractoryGetTime(st->refractory));
   PetscCall(ItFacesSetDelayedReset(ItFPGetFaces(st->fp), PETSC_TRUE));
   PetscCall(VecDuplicate(p, &st->reset_shape));
   PetscCall(ItRefractoryResetVector(st->refractory, grid, st->reset_shape));
+  if (s->restarted) { /* the history as the checkpoint holds it, bit for bit */
+    PetscCall(ItRefractorySetState(st->refractory, s->nhistory, s->history));
+    st->mass0 = ItRefractoryGetTotal(st->refractory);
+    PetscCall(ItRefractoryAttach(st->refractory, p));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(VecSum(p, &sum));
   held = 1 - PetscRealPart(sum) * info->cell_volume;
   if (held < 1e-12) held = 0; /* a density of mass 1 (round-off): nobody refractory */
   ItRefractorySetPast(st->refractory, held / ItRefractoryGetTime(st->refractory));
   st->mass0 = PetscRealPart(sum) * info->cell_volume + held;
+  ItRefractorySetTotal(st->refractory, st->mass0);
   PetscCall(ItFPSetTime(st->fp, 0));
   PetscCall(ItSolveRefractoryRecord(st, grid, 0, p));
   PetscCall(ItRefractoryAttach(st->refractory, p));
@@ -1206,18 +1217,26 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
 #define IT_SOLVE_STATIONARY_MAX_IT 2000
 #define IT_SOLVE_LU_MAX 65536
 
-/* -fp_order 4's stationary solve: FGMRES's restart (it keeps two vectors per
-   direction; 20 as many as GMRES(30) did, and the solves take 11-13) and the
-   fine level's GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3
-   took 11-13, the same number of fourth-order products per solve). */
+/* -fp_order 4's stationary solve: FGMRES's restart and the fine level's
+   GMRES sweeps (2 took 14-20 iterations at 64^2 on 1-4 ranks, 3 took 11-13,
+   the same number of fourth-order products per solve). FGMRES orthogonalises
+   by modified Gram-Schmidt (measured 2026-12-06 on the 4-D linear model of
+   tools/accuracy_order4.py at 24^4, whose levels go down to 3^4 cells): with
+   classical Gram-Schmidt its residual estimate left the true residual from
+   the third iteration on (the Arnoldi basis losing its orthogonality: the
+   preconditioned directions nearly parallel, likely along the pinned
+   system's near-null direction, the density, in every W-cycle's output) and
+   FGMRES(20) stagnated (true residual 4 times its own estimate and 100 times
+   the right-hand side after 100 iterations; the BoomerAMG fall-back then
+   took 115 more); with modified Gram-Schmidt each restart gains 4-5 decades
+   in 8-9 iterations before the estimate drifts from the true residual, and
+   FGMRES(20) converged in 51 (FGMRES(10) in 33, but the 1-D lif model at 64
+   cells, tests/test_boundary_order4.py, then stalled: 36 with 20). The 2-D
+   rotating case takes 11-13 iterations either way (64^2 to 256^2). */
 #define IT_SOLVE_FOURTH_RESTART 20
 #define IT_SOLVE_FOURTH_SWEEPS 3
-/* ... and its iterations before the fall-back methods take over: FGMRES
-   stagnates rather than breaks down where the multigrid fails (a 4-D linear
-   model at 24^4, whose levels go down to 3^4 cells: residual down by 10 in
-   55 iterations; it then fell back to GMRES(100) with BoomerAMG, 115
-   iterations), which GMRES(30) reported after 30. The solves that converge
-   take 11-40. */
+/* ... and its iterations before the fall-back methods take over: the
+   solves that converge take 11-40. */
 #define IT_SOLVE_FOURTH_MAX_IT 100
 
 /* KSPSetFromOptions (or PCSetFromOptions, when pc is given) with the
@@ -1318,6 +1337,7 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscB
   if (fourth) {
     PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
     PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
+    PetscCall(KSPGMRESSetOrthogonalization(*ksp, KSPGMRESModifiedGramSchmidtOrthogonalization));
     PetscCall(ItMGSetFineKrylov(mg, pc, IT_SOLVE_FOURTH_SWEEPS));
   }
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT,

@@ -10,9 +10,11 @@
 
 typedef struct {
   const char *command;
-  PetscBool   sizes_only; /* the command allocates nothing of the grid's size (info) */
-  const char *estimating; /* the commands that read -error_estimate ("run, ... and spectrum"),
-                             or NULL when this one does */
+  PetscBool   sizes_only;       /* the command allocates nothing of the grid's size (info) */
+  PetscBool   stationary_width; /* -fp_order 4's blend: the stationary law's width (stationary) */
+  const ItIOLayout *layout;     /* the files it writes in the output folder (NULL: none) */
+  const char       *estimating; /* the commands that read -error_estimate ("run, ... and spectrum"),
+                                   or NULL when this one does */
   char            output_dir[PETSC_MAX_PATH_LEN];
   ItModel         model;
   ItGrid          grid;
@@ -77,15 +79,17 @@ typedef PetscErrorCode (*ItAppHelpFn)(ItApp *app);
    `const ItAppCommand ItAppCommand_<name>`, listed once in
    src/app/commands.def (which meson.build and src/app/commands.c read). */
 typedef struct {
-  const char    *name;
-  const char    *summary; /* its line of `infotherm -help` (and `infotherm help -list`) */
-  ItAppCommandFn setup;   /* NULL: ItAppSetUp */
-  ItAppCommandFn run;
-  ItAppHelpFn    help;           /* -help: the options beyond the set-up's (NULL: none) */
-  PetscBool      files;          /* takes file arguments (analyze's snapshots) */
-  PetscBool      error_estimate; /* reads -error_estimate (refused by the others) */
-  PetscBool      sizes_only;     /* allocates nothing of the grid's size (info) */
-  PetscBool      checkpoints;    /* SIGUSR1/SIGTERM: a checkpoint, then exit status 3 (run) */
+  const char       *name;
+  const char       *summary; /* its line of `infotherm -help` (and `infotherm help -list`) */
+  ItAppCommandFn    setup;   /* NULL: ItAppSetUp */
+  ItAppCommandFn    run;
+  ItAppHelpFn       help;             /* -help: the options beyond the set-up's (NULL: none) */
+  PetscBool         files;            /* takes file arguments (analyze's snapshots) */
+  PetscBool         error_estimate;   /* reads -error_estimate (refused by the others) */
+  PetscBool         sizes_only;       /* allocates nothing of the grid's size (info) */
+  PetscBool         stationary_width; /* order 4: the stationary law's width (stationary) */
+  PetscBool         checkpoints;      /* SIGUSR1/SIGTERM: a checkpoint, then exit status 3 (run) */
+  const ItIOLayout *layout;           /* the files it writes in -output_dir (NULL: none) */
   /* the names of the options only this command reads, beside its options
      block in its file (NULL: none; registered for every command, since an
      options file serves them all) */
@@ -113,6 +117,8 @@ PetscErrorCode ItAppReportStart(ItApp *app);
 PetscErrorCode ItAppReportEnd(ItApp *app);
 
 /* Option names read here (src/model/option_names.c). */
+/* run's files, beside which analyze refuses to write (src/app/cmd_run.c) */
+extern const ItIOLayout   ItAppRunLayout;
 extern const ItOptionName ItAppOptionNames[];       /* src/app/app.c */
 extern const ItOptionName ItAppPostOptionNames[];   /* src/app/post.c */
 extern const ItOptionName ItAppMemoryOptionNames[]; /* src/app/memory.c */

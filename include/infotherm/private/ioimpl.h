@@ -8,10 +8,10 @@ struct _p_ItIO {
   MPI_Comm    comm;
   PetscMPIInt rank;
   char        dir[PETSC_MAX_PATH_LEN];
-  /* the files of the command (src/io/folder.c), -overwrite, and whether the
+  /* the files of the command (its layout), -overwrite, and whether the
      folder is claimed (created, locked, free of another run's files) */
-  const void *layout;
-  PetscBool   overwrite, claimed;
+  const ItIOLayout *layout;
+  PetscBool         overwrite, claimed;
   /* diagnostics table: column names and rows (t first) */
   PetscInt ncol, nrow, caprow;
   char (*column)[64];
@@ -21,6 +21,9 @@ struct _p_ItIO {
   PetscInt nsnap;
   char (*snap_file)[64];
   PetscReal *snap_t;
+  /* a refractory compartment's history in the checkpoint (src/io/checkpoint.c) */
+  PetscInt   nhistory;
+  PetscReal *history;
 };
 
 /* Writing an HDF5 density file (src/io/hdf5.c): WriteBegin checks for room
