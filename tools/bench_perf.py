@@ -21,9 +21,10 @@ Parts:
   smoother  the 1024^2 stationary solve of the 2-D linear model (tools/bench.sh's
             case) with the default multigrid and with PETSc's other smoothers and
             cycles: iterations, and the solve's cost in fine-grid MatMults both
-            by flops (-log_view's KSPSolve flops over one fine MatMult's:
-            load-independent) and by time (as tools/bench.sh); the default's
-            iterations on 1, 2 and 4 (oversubscribed) ranks.
+            by flops (-log_view's KSPSolve flops over one fine MatMult's,
+            2 nonzeros - rows of the star stencil per rank: load-independent)
+            and by time (as tools/bench.sh); the default's iterations on 1, 2
+            and 4 (oversubscribed) ranks.
   diagnostics  one evaluation of every diagnostic in 5 variables
             (input/population_plastic.opts at 10^5 and 12^5 cells, one rank, 5
             fixed steps of 0.01 with a row at each) in units of a fine-grid
@@ -187,7 +188,10 @@ def stationary_log(work, tag, ranks, extra, n):
     with open(os.path.join(out, "stationary_summary.json")) as f:
         its = json.load(f)["ksp_iterations"]
     (ks, kt, kf), (ms, mt, mf) = events["KSPSolve"], events["MatMult"]
-    return its, kf / ks / (mf / ms), kt / ks / (mt / ms)
+    # one fine MatMult's flops per rank: 2 nonzeros - rows of the 5-point star on n^2 cells (a
+    # Richardson solve has no outer MatMult: the main stage's MatMult is then the prolongation's)
+    fine = (2 * (5 * n * n - 4 * n) - n * n) / ranks
+    return its, kf / ks / fine, kt / ks / (mt / ms)
 
 
 def smoother(work, quick):
@@ -199,7 +203,12 @@ def smoother(work, quick):
                 ("W-cycle, SOR omega 1.2", ["-stationary_mg_levels_pc_sor_omega", "1.2"]),
                 ("W-cycle, Chebyshev(2) + Jacobi", ["-stationary_mg_levels_ksp_type", "chebyshev",
                                                     "-stationary_mg_levels_pc_type", "jacobi",
-                                                    "-stationary_mg_levels_ksp_max_it", "2"])]
+                                                    "-stationary_mg_levels_ksp_max_it", "2"]),
+                ("GMRES(8)", ["-stationary_ksp_gmres_restart", "8"]),
+                ("BiCGStab", ["-stationary_ksp_type", "bcgs"]),
+                ("Richardson (PCMG's own cycles)", ["-stationary_ksp_type", "richardson"]),
+                ("full multigrid", ["-stationary_pc_mg_type", "full"]),
+                ("Kaskade", ["-stationary_pc_mg_type", "kaskade"])]
     print(f"\n### Stationary {n}^2 (2-D linear), fine-MatMult equivalents per solve (load {load():.1f})\n")
     print("| smoother | ranks | iterations | MatMults by flops | MatMults by time |")
     print("|---|---|---|---|---|")

@@ -445,6 +445,20 @@ static PetscErrorCode ItSolveStageFailure(ItSolveStage *st, KSPConvergedReason r
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether the KSP stopped on its tolerance for ||b - A x|| itself (the
+   unpreconditioned norm, converged on -ksp_rtol or -ksp_atol). */
+static PetscErrorCode ItSolveTestedTrueResidual(KSP ksp, PetscBool *tested) {
+  KSPConvergedReason reason;
+  KSPNormType        norm;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetConvergedReason(ksp, &reason));
+  PetscCall(KSPGetNormType(ksp, &norm));
+  *tested = (PetscBool)(norm == KSP_NORM_UNPRECONDITIONED &&
+                        (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Whether a solve that the KSP reports converged reached its tolerance on
    the true residual: a KSP that tested ||b - A x|| itself (the
    unpreconditioned norm, converged on -ksp_rtol or -ksp_atol) is taken at its
@@ -454,19 +468,15 @@ static PetscErrorCode ItSolveStageFailure(ItSolveStage *st, KSPConvergedReason r
    Collective. */
 static PetscErrorCode ItSolveReachedTolerance(KSP ksp, Vec b, Vec x, Vec r, PetscBool *reached,
                                               PetscReal *relative) {
-  KSPConvergedReason reason;
-  KSPNormType        norm;
-  Mat                A;
-  PetscReal          rtol, abstol, bnorm, rnorm;
+  Mat       A;
+  PetscReal rtol, abstol, bnorm, rnorm;
+  PetscBool tested;
 
   PetscFunctionBegin;
   *reached  = PETSC_TRUE;
   *relative = 0;
-  PetscCall(KSPGetConvergedReason(ksp, &reason));
-  PetscCall(KSPGetNormType(ksp, &norm));
-  if (norm == KSP_NORM_UNPRECONDITIONED &&
-      (reason == KSP_CONVERGED_RTOL || reason == KSP_CONVERGED_ATOL))
-    PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItSolveTestedTrueResidual(ksp, &tested));
+  if (tested) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(KSPGetOperators(ksp, &A, NULL));
   PetscCall(MatMult(A, x, r));
   PetscCall(VecAYPX(r, -1.0, b));
@@ -496,7 +506,9 @@ static PetscErrorCode ItSolveStageResidual(KSP ksp, Vec b, Vec d, ItSolveStage *
     PetscCall(ItSolveStageFailure(st, reason, 0));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  if (!st->r) PetscCall(VecDuplicate(b, &st->r));
+  PetscCall(ItSolveTestedTrueResidual(ksp, &reached));
+  if (reached) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!st->r) PetscCall(VecDuplicate(b, &st->r)); /* only when the residual must be computed */
   PetscCall(ItSolveReachedTolerance(ksp, b, d, st->r, &reached, &relative));
   if (reached) PetscFunctionReturn(PETSC_SUCCESS);
   st->unconverged = PETSC_TRUE;
@@ -564,7 +576,13 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
    (mass does not need tight solves: ItSolveStageMass). */
 #define IT_SOLVE_STAGE_RTOL 1e-3
 /* GMRES's restart for the stage solves: with multigrid they take 2-5
-   iterations, and each direction kept is a vector per unknown. */
+   iterations, and each direction kept is a vector per unknown. Richardson
+   iterations of the V-cycle (-ksp_type richardson -ksp_norm_type
+   unpreconditioned) keep 2 vectors instead of 9 and took 0.69-0.81x the
+   flops per step on one rank, but stop just under the tolerance where GMRES
+   overshoots it: a run cut on 2 ranks and restarted on 1 then differs from
+   the uninterrupted run by 1e-8 (tests/test_time_dependence.py asks 1e-10;
+   doc/performance.md "Memory cuts, second round"). */
 #define IT_SOLVE_STAGE_RESTART 5
 
 /* The KSP types that take a right preconditioner (set before the options so
@@ -1122,8 +1140,9 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   {
     KSP ksp;
     PetscCall(SNESGetKSP(st.snes, &ksp));
-    /* the stage solves' iterations are not kept: GMRES counted at its restart */
-    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, 0));
+    /* the stage solves' iterations are not kept: GMRES counted at its restart; the true
+       residual's vector of ItSolveStageResidual when it was needed */
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, st.r ? 1 : 0));
   }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
@@ -1154,7 +1173,7 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
   const PetscReal   vec  = (PetscReal)info->nlocal * sizeof(PetscScalar);
   PetscReal         a, a4;
   PetscInt          restart = 0, vectors = 6, ns = 0;
-  PetscBool         gmres, fgmres, arkimex;
+  PetscBool         gmres, fgmres, arkimex, richardson;
 
   PetscFunctionBegin;
   PetscCall(ItMemoryMatrixBytes(A, &a));
@@ -1163,6 +1182,8 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
   PetscCall(ItMGNoteMemory(mg));
   PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
   PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPFGMRES, &fgmres));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPRICHARDSON, &richardson));
+  if (richardson) vectors = 2; /* KSPSetUp_Richardson's work vectors */
   if (gmres || fgmres) {
     PetscInt need;
     PetscCall(KSPGMRESGetRestart(ksp, &restart));
