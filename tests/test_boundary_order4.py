@@ -84,6 +84,16 @@ for mu, fine in ((0.8, 192), (1.2, 384)):
     d = abs(r3 / rate192 - 1)
     check(d <= 1e-9, f"lif mu = {mu} at order 4, 192 cells on 3 ranks: the rate within {d:.1e} of 1 rank's")
 
+# -error_estimate at order 4 with the reset on the coarse grids' faces too (384 cells: a multiple of 4
+# cells between reset and threshold); the estimate within a factor 2 of the true error
+nu = siegert_rate(0.8)
+out = tmpdir("lif4-estimate")
+run("stationary", ["-model", "lif", "-lif_mu", 0.8, "-grid_n", 384, "-fp_order", 4, "-error_estimate", "richardson",
+                   "-stationary_ksp_type", "fgmres", "-stationary_pc_type", "lu", "-output_dir", out])
+t = read_csv(f"{out}/stationary.csv")
+true_err, est = nu - t["firing_rate"][-1], t["firing_rate_err"][-1]
+check(0.5 <= est / true_err <= 2, f"lif at order 4, 384 cells, -error_estimate: firing_rate_err {est:.2e} against the true {true_err:.2e}")
+
 for tau in (0, 0.1):
     out = tmpdir(f"lif4-run-{tau}")
     run("run", ["-options_file", "../input/lif.opts", "-lif_tau_ref", tau, "-fp_order", 4, "-grid_n", 256, "-t_final", 2,

@@ -6,7 +6,8 @@ default steps, -fp_order 2 and 4; 1 rank); a restart on 3 ranks of a
 checkpoint written on 2 matches the fixed-step run to the stage solves'
 tolerance; -post_ranks 1 beside 1 solver rank writes the one-rank table byte
 for byte, beside 2 the 2-rank table's refractory_mass exactly; a checkpoint
-written by a post rank restarts bit for bit. The reference is the same
+written by a post rank restarts bit for bit; the last good state of a run
+that fails restarts with its history. The reference is the same
 program uninterrupted on one rank (the restart's claim is that nothing
 changes)."""
 import numpy as np
@@ -65,4 +66,12 @@ rel = float(np.max(np.abs(a - b)) / np.max(a))
 worst = max(float(np.max(np.abs(r[k] - s[k]) / (np.abs(r[k]) + 1e-2))) for k in r)
 check(np.array_equal(r["t"], s["t"]) and rel <= 1e-10 and worst <= 1e-9,
       f"fixed steps, stopped at step 37 on 2 ranks, restarted on 3: density within {rel:.1e}, diagnostics within {worst:.1e}")
+# a run that fails (explicit Euler past its stability) leaves its last good state, history included, to restart
+out = tmpdir("rr-good")
+p = run("run", BASE + ["-output_dir", out, "-ts_type", "euler", "-ts_dt", 0.05, "-ts_adapt_type", "none"], expect_ok=False)
+check(p.returncode == 1 and "last good state" in p.stderr, f"an unstable explicit step stops with the last good state saved ({p.returncode})")
+run("run", BASE + ["-output_dir", out, "-restart", "auto", "-ts_type", "beuler", "-ts_dt", 0.05, "-ts_adapt_type", "none"])
+r = read_csv(f"{out}/diagnostics.csv")
+gap = float(np.max(np.abs(r["mass"] + r["refractory_mass"] - 1)))
+check(gap <= 1e-12, f"restarted from the last good state: grid mass + refractory_mass = 1 within {gap:.1e} at every row")
 finish()

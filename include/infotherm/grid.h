@@ -65,7 +65,7 @@ PetscErrorCode ItGridView(ItGrid grid, PetscViewer viewer);
 /* -grid_boundary, -reset_<var>, -refractory_<var> (src/grid/boundary.c). */
 PetscErrorCode ItGridReadBoundary(ItGrid grid, ItModel model);
 PetscErrorCode ItGridCopyBoundary(ItGrid fine, ItGrid coarse);
-PetscErrorCode ItGridPlaceReset(ItGrid grid);
+PetscErrorCode ItGridPlaceReset(ItGrid grid, PetscBool coarsened);
 const char    *ItGridBoundaryName(ItBoundaryKind kind);
 /* The option that sets the refractory time of axis a, for messages: the
    model's own parameter (-lif_tau_ref) when the model names it, else

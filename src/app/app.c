@@ -115,6 +115,7 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscFunctionBegin;
   PetscCall(VecDestroy(&app->p));
   PetscCall(VecDestroy(&app->good));
+  PetscCall(PetscFree(app->good_history));
   PetscCall(ItIODestroy(&app->io));
   PetscCall(ItDiagDestroy(&app->diag));
   PetscCall(ItEstimateDestroy(&app->estimate));
@@ -473,7 +474,13 @@ PetscErrorCode ItAppCheckpoint(void *ctx, PetscReal t, PetscInt step, PetscReal 
     PetscInt     n    = 0;
     PetscReal   *hist = NULL;
     PetscCall(ItRefractoryQuery(p, &h));
-    if (h) PetscCall(ItRefractoryGetState(h, &n, &hist));
+    if (h)
+      PetscCall(ItRefractoryGetState(h, &n, &hist));
+    else if (p == app->good && app->good_history) { /* a copy: the history kept beside it */
+      n = app->good_nhistory;
+      PetscCall(PetscMalloc1(n, &hist));
+      PetscCall(PetscArraycpy(hist, app->good_history, n));
+    }
     PetscCall(ItIOSetCheckpointHistory(app->io, n, hist));
     PetscCall(PetscFree(hist));
   }
@@ -498,9 +505,15 @@ PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p) {
   ItDiagGetMass(app->diag, &mass, &negative);
   if (ItSolveIsDensity(mass, negative)) {
     if (app->good) {
+      ItRefractory h;
       PetscCall(VecCopy(p, app->good));
       app->good_t    = t;
       app->good_step = step;
+      PetscCall(ItRefractoryQuery(p, &h)); /* the history does not travel with the copy */
+      if (h) {
+        PetscCall(PetscFree(app->good_history));
+        PetscCall(ItRefractoryGetState(h, &app->good_nhistory, &app->good_history));
+      }
     }
     PetscFunctionReturn(PETSC_SUCCESS);
   }

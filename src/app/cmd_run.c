@@ -71,7 +71,15 @@ static PetscErrorCode ItAppRestartCheckDensity(ItApp *app, const char file[], Pe
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(what, sizeof(what), "the checkpoint %s", file));
   PetscCall(ItIOGetCheckpointHistory(app->io, &n, &history));
-  if (n > 0) PetscCall(ItRefractoryCreate(app->grid, app->model, &h));
+  PetscCall(ItRefractoryCreate(app->grid, app->model, &h));
+  if (h && n == 0) {
+    const PetscReal tau = ItRefractoryGetTime(h);
+    PetscCall(ItRefractoryDestroy(&h));
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+            "-restart with a refractory time (%g): %s holds no refractory history (written "
+            "before checkpoints held it); run again from t = 0 (drop -restart)",
+            (double)tau, what);
+  }
   if (!h) {
     PetscCall(ItSolveCheckReadDensity(app->grid, app->p, what, fix));
     PetscFunctionReturn(PETSC_SUCCESS);

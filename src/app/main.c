@@ -95,8 +95,11 @@ static int ItPrintVersion(int argc, char **argv) {
   return 0;
 }
 
+/* The command when none is given: the usage. */
+static const char ItDefaultCommand[] = "help";
+
 int main(int argc, char **argv) {
-  const char    *command                  = "help";
+  const char    *command                  = ItDefaultCommand;
   char           stem[PETSC_MAX_PATH_LEN] = "";
   char         **args, **files, **wrapped;
   int            nargs = 0, nfile = 0, nwrapped = 0;
@@ -155,6 +158,15 @@ int main(int argc, char **argv) {
     for (int k = 1; k < argc; k++) {
       list    = (PetscBool)(list || !strcmp(argv[k], "-list"));
       columns = (PetscBool)(columns || !strcmp(argv[k], "-columns"));
+      if (argv[k] != command && command != ItDefaultCommand && strcmp(argv[k], "-list") &&
+          strcmp(argv[k], "-columns") && strcmp(argv[k], "-help") && strcmp(argv[k], "-h") &&
+          strcmp(argv[k], "--help")) { /* `infotherm help -bogus`; no command word: the usage */
+        fprintf(stderr, "infotherm: error: help takes -list or -columns, not '%s'\n", argv[k]);
+        free(args);
+        free(files);
+        free(wrapped);
+        return 1;
+      }
     }
     if (list) ItAppListCommands(stdout);
     if (columns) ItDiagListColumns(stdout);

@@ -139,18 +139,22 @@ PetscErrorCode ItGridReadBoundary(ItGrid g, ItModel model) {
 }
 
 /* Moves the lower end of each threshold_reset axis down so that the reset
-   point lies on a face: k = floor(n (hi - reset)/(hi - lo)) cells between
-   reset and threshold, h = (hi - reset)/k, lo = hi - n h (the default box,
-   whose lower end lies far in the density's tail; -fp_order 4's reset
-   closure needs the reset on a face). Not collective. */
-PetscErrorCode ItGridPlaceReset(ItGrid g) {
+   point lies on a face: k cells between reset and threshold, the largest
+   integer not above n (hi - reset)/(hi - lo) -- with coarsened (the grids 2
+   and 4 times coarser of -error_estimate richardson will be made), the
+   largest multiple of 4, so that the reset lies on their faces too --,
+   h = (hi - reset)/k, lo = hi - n h (the default box, whose lower end lies
+   far in the density's tail; -fp_order 4's reset closure needs the reset on
+   a face). Not collective. */
+PetscErrorCode ItGridPlaceReset(ItGrid g, PetscBool coarsened) {
   PetscFunctionBegin;
   g->info.cell_volume = 1;
   for (PetscInt a = 0; a < g->info.dim; a++) {
     if (g->info.boundary[a] == IT_BOUNDARY_THRESHOLD_RESET) {
       const PetscReal span  = g->info.hi[a] - g->info.reset[a];
       const PetscReal cells = g->info.n[a] * span / (g->info.hi[a] - g->info.lo[a]);
-      const PetscInt  k     = PetscMax(1, (PetscInt)PetscFloorReal(cells));
+      const PetscInt  k4    = coarsened ? 4 * (PetscInt)PetscFloorReal(cells / 4) : 0;
+      const PetscInt  k     = k4 >= 4 ? k4 : PetscMax(1, (PetscInt)PetscFloorReal(cells));
       g->info.h[a]          = span / k;
       g->info.lo[a]         = g->info.hi[a] - g->info.n[a] * g->info.h[a];
     }

@@ -7,6 +7,7 @@
    neighbouring points (the same dof) is given to the matrix preallocation by
    DMDASetBlockFillsSparse. Owns the reductions across ranks. */
 #include <infotherm/private/gridimpl.h>
+#include <strings.h>
 
 /* The axes the DMDA distributes: the count variables named by
    -grid_distribute (at most three), or, when it is not set, the largest three
@@ -168,7 +169,17 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscCall(ItGridReadBoundary(g, model));
   /* -fp_order 4 takes the reset on a face (src/fp/closure.c): the default box's lower end
      moves down by less than a cell's width per cell between reset and threshold */
-  if (g->info.order_fp == 4 && !set[1]) PetscCall(ItGridPlaceReset(g));
+  if (g->info.order_fp == 4 && !set[1]) {
+    char      value[32] = "";
+    PetscBool coarsened;
+    /* -error_estimate richardson (or bare, or true) will coarsen this grid by 2 and 4 */
+    PetscCall(
+        PetscOptionsGetString(NULL, NULL, "-error_estimate", value, sizeof(value), &coarsened));
+    static const char *const off[] = {"order", "false", "no", "off", "0"};
+    for (size_t k = 0; coarsened && k < sizeof(off) / sizeof(off[0]); k++)
+      coarsened = (PetscBool)(strcasecmp(value, off[k]) != 0);
+    PetscCall(ItGridPlaceReset(g, coarsened));
+  }
   PetscCall(ItGridChooseDistribution(g, model, setdist, ndist, dist));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

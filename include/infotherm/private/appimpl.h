@@ -33,6 +33,8 @@ typedef struct {
   Vec            good;            /* run: the last density that passed ItAppCheckStep */
   PetscReal      good_t;
   PetscInt       good_step;
+  PetscReal     *good_history; /* the refractory history at good_t (NULL: none) */
+  PetscInt       good_nhistory;
   /* how the initial density and the KL reference were made, to make them
      again on the coarse grids of -error_estimate (src/estimate) */
   ItInit     init; /* -init (the Monte Carlo draws a Gaussian directly) */
