@@ -116,6 +116,7 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscCall(VecDestroy(&app->p));
   PetscCall(VecDestroy(&app->good));
   PetscCall(PetscFree(app->good_history));
+  PetscCall(PetscFree(app->restart_history));
   PetscCall(ItIODestroy(&app->io));
   PetscCall(ItDiagDestroy(&app->diag));
   PetscCall(ItEstimateDestroy(&app->estimate));

@@ -129,7 +129,14 @@ static PetscErrorCode ItAppRestart(ItApp *app, char file[], size_t len) {
              (double)app->settings.t0);
   app->boundary_mass = state[IT_STATE_BOUNDARY];
   /* a refractory compartment's history (doc/physics.md §8.2), kept by app->io */
-  PetscCall(ItIOGetCheckpointHistory(app->io, &app->settings.nhistory, &app->settings.history));
+  { /* a copy: the next checkpoint replaces what app->io holds */
+    const PetscReal *history;
+    PetscCall(ItIOGetCheckpointHistory(app->io, &app->settings.nhistory, &history));
+    PetscCall(PetscFree(app->restart_history));
+    PetscCall(PetscMalloc1(PetscMax(app->settings.nhistory, 1), &app->restart_history));
+    PetscCall(PetscArraycpy(app->restart_history, history, app->settings.nhistory));
+    app->settings.history = app->restart_history;
+  }
   PetscCall(ItDiagSetState(app->diag, &state[IT_STATE_DIAG]));
   PetscCall(PetscInfo(NULL, "restarted from %s at t = %g, step %" PetscInt_FMT "\n", file,
                       (double)state[IT_STATE_T], app->settings.step0));

@@ -756,9 +756,9 @@ static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c
    axis's face weights advance by their strides along the row instead of
    being recomputed per cell. A face whose stencil lies inside the ghosted
    array (every face but the two next to each wall) takes its four products
-   without tests; those next to a wall go through ItFPFourthFlux. The sums run
-   in ItFPFourthRow's order, so both give the same bits (2-D 256^2: 10 ms
-   per product before, ... after, one rank). Not collective. */
+   without tests; those next to a wall go through ItFPFourthFlux, as
+   ItFPFourthAxis does cell by cell, in the same order of sums. Not
+   collective. */
 static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -1310,7 +1310,9 @@ PetscBool ItFacesGetDelayedReset(ItFaces faces) {
 
 /* How wide the cells are against the drift where the fourth-order fluxes
    act: the largest over the axes a of the root mean square of R = h_a^2
-   |dA_a/dx_a| / D_a ((h/sd)^2 for an Ornstein–Uhlenbeck drift) over the
+   |dA_a/dx_a| / D_a ((h/sd)^2 for an Ornstein–Uhlenbeck drift; under the
+   stationary width, h_a^2/s_a^2 with the driver's share in s_a:
+   ItFacesPencilTheta) over the
    faces, each weighed by its fourth-order weight theta (faces that fall back
    to Scharfetter–Gummel do not count). PETSC_MAX_REAL when an axis has no
    face of order 4 (order 2, or that axis too coarse: its second-order error

@@ -29,27 +29,25 @@ static PetscErrorCode ItIOWriteArray(ItIO io, PetscViewer viewer, const char nam
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Reads the dataset /name (n values) onto every rank. Collective. */
-static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n,
-                                    PetscReal values[]) {
+/* Reads the dataset /name, of whatever length, onto every rank: *n values
+   in *values (allocated; free with PetscFree). Collective. */
+static PetscErrorCode ItIOReadVector(ItIO io, PetscViewer viewer, const char name[], PetscInt *n,
+                                     PetscReal **values) {
   Vec                v, all;
   VecScatter         scatter;
   const PetscScalar *va;
-  PetscInt           size;
 
   PetscFunctionBegin;
   PetscCall(VecCreate(io->comm, &v));
   PetscCall(PetscObjectSetName((PetscObject)v, name));
   PetscCall(VecLoad(v, viewer));
-  PetscCall(VecGetSize(v, &size));
-  PetscCheck(size == n, io->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "the checkpoint's /%s holds %" PetscInt_FMT " values, expected %" PetscInt_FMT, name,
-             size, n);
+  PetscCall(VecGetSize(v, n));
+  PetscCall(PetscMalloc1(PetscMax(*n, 1), values));
   PetscCall(VecScatterCreateToAll(v, &scatter, &all));
   PetscCall(VecScatterBegin(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(all, &va));
-  for (PetscInt k = 0; k < n; k++) values[k] = PetscRealPart(va[k]);
+  for (PetscInt k = 0; k < *n; k++) (*values)[k] = PetscRealPart(va[k]);
   PetscCall(VecRestoreArrayRead(all, &va));
   PetscCall(VecScatterDestroy(&scatter));
   PetscCall(VecDestroy(&all));
@@ -57,28 +55,28 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Reads the dataset /name, which must hold n values, onto every rank.
+   Collective. */
+static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n,
+                                    PetscReal values[]) {
+  PetscInt   size;
+  PetscReal *read;
+
+  PetscFunctionBegin;
+  PetscCall(ItIOReadVector(io, viewer, name, &size, &read));
+  if (size == n) PetscCall(PetscArraycpy(values, read, n));
+  PetscCall(PetscFree(read));
+  PetscCheck(size == n, io->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "the checkpoint's /%s holds %" PetscInt_FMT " values, expected %" PetscInt_FMT, name,
+             size, n);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* /refractory_history, of its own length, into io->history on every rank.
    Collective. */
 static PetscErrorCode ItIOReadHistory(ItIO io, PetscViewer viewer) {
-  Vec                v, all;
-  VecScatter         scatter;
-  const PetscScalar *va;
-
   PetscFunctionBegin;
-  PetscCall(VecCreate(io->comm, &v));
-  PetscCall(PetscObjectSetName((PetscObject)v, "refractory_history"));
-  PetscCall(VecLoad(v, viewer));
-  PetscCall(VecGetSize(v, &io->nhistory));
-  PetscCall(PetscMalloc1(PetscMax(io->nhistory, 1), &io->history));
-  PetscCall(VecScatterCreateToAll(v, &scatter, &all));
-  PetscCall(VecScatterBegin(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(scatter, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetArrayRead(all, &va));
-  for (PetscInt k = 0; k < io->nhistory; k++) io->history[k] = PetscRealPart(va[k]);
-  PetscCall(VecRestoreArrayRead(all, &va));
-  PetscCall(VecScatterDestroy(&scatter));
-  PetscCall(VecDestroy(&all));
-  PetscCall(VecDestroy(&v));
+  PetscCall(ItIOReadVector(io, viewer, "refractory_history", &io->nhistory, &io->history));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -35,6 +35,7 @@ typedef struct {
   PetscInt       good_step;
   PetscReal     *good_history; /* the refractory history at good_t (NULL: none) */
   PetscInt       good_nhistory;
+  PetscReal     *restart_history; /* the checkpoint's refractory history (settings.history) */
   /* how the initial density and the KL reference were made, to make them
      again on the coarse grids of -error_estimate (src/estimate) */
   ItInit     init; /* -init (the Monte Carlo draws a Gaussian directly) */
