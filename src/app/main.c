@@ -182,11 +182,6 @@ int main(int argc, char **argv) {
      share that folder, and one's clean-up made the other print a stray
      "unable to open file for mmap" line. No file here uses a shared pointer. */
   setenv("OMPI_MCA_sharedfp", "^sm", 0);
-  /* A run started without mpiexec (a singleton) would have Open MPI start a
-     daemon of its own first, 0.15-0.2 s of every such run (doc/performance.md
-     "Start-up"); nothing here spawns processes, so the singleton runs alone.
-     Under mpiexec or srun the setting is not read. */
-  setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
 
   /* before anything slow, and again over PETSc's own handlers: a signal
      during the set-up must not kill a run unsaved */
