@@ -799,12 +799,8 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
         y[l0 + i] += (Jlo - Jhi) / h;
       }
     }
-    c[a0] = info->xs[a0]; /* the next row */
-    for (PetscInt k = 1; k < d; k++) {
-      const PetscInt a = info->order[k];
-      if (++c[a] < info->xs[a] + info->xm[a]) break;
-      c[a] = info->xs[a];
-    }
+    c[a0] = info->xs[a0] + m0 - 1; /* the row's last cell; the next owned one starts the next row */
+    ItGridNextOwned(grid, c);
   }
 }
 
@@ -854,12 +850,8 @@ static void ItFPSecondApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
         if (i < i_hi) yr[i] += hi[i] / h * p[i + g];
       }
     }
-    c[a0] = info->xs[a0]; /* the next row */
-    for (PetscInt k = 1; k < d; k++) {
-      const PetscInt a = info->order[k];
-      if (++c[a] < info->xs[a] + info->xm[a]) break;
-      c[a] = info->xs[a];
-    }
+    c[a0] = info->xs[a0] + m0 - 1; /* the row's last cell; the next owned one starts the next row */
+    ItGridNextOwned(grid, c);
   }
 }
 
