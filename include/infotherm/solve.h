@@ -64,6 +64,18 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
 PetscErrorCode ItMGNoteMemory(ItMG mg);
 PetscErrorCode ItMGDestroy(ItMG *mg);
+PetscErrorCode ItMGMatrixFree(ItGrid fine, ItFaces faces, const char prefix[],
+                              PetscBool *matrix_free);
+/* The levels' operators and smoothers from the faces (src/solve/smooth.c). */
+PetscBool      ItSmoothSupported(ItFaces faces);
+PetscErrorCode ItSmoothFromOptions(MPI_Comm comm, PetscBool *matrix_free);
+PetscErrorCode ItSmoothCreateOperator(ItGrid grid, ItFaces faces, Mat *A);
+PetscBool      ItSmoothIsOperator(Mat A);
+PetscErrorCode ItSmoothOperatorSetShift(Mat A, PetscReal shift, PetscReal scale);
+PetscErrorCode ItSmoothOperatorSetPin(Mat A, PetscInt row, PetscScalar value);
+PetscErrorCode ItSmoothOperatorAssemble(Mat A, Mat *J);
+PetscErrorCode ItSmoothDiagonalAt(Mat A, PetscInt row, PetscScalar *value);
+PetscErrorCode ItSmoothSetUpPC(PC pc);
 /* The prolongation between two levels, matrix-free (src/solve/prolong.c). */
 PetscErrorCode ItMGProlongationCreate(ItGrid fine, ItGrid coarse, Mat *P);
 PetscErrorCode ItMGProlongationBytes(Mat P, PetscReal *bytes);

@@ -43,12 +43,15 @@ PetscErrorCode ItAppHelpStepper(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The stationary solve's options (-stationary_ksp_*, -stationary_pc_*). */
+/* The stationary solve's options (-stationary_ksp_*, -stationary_pc_*), and
+   the multigrid's -fp_matrix_free (the time stepper's too). */
 PetscErrorCode ItAppHelpStationary(void) {
-  KSP ksp;
-  PC  pc;
+  KSP       ksp;
+  PC        pc;
+  PetscBool matrix_free;
 
   PetscFunctionBegin;
+  PetscCall(ItSmoothFromOptions(PETSC_COMM_WORLD, &matrix_free));
   PetscCall(KSPCreate(PETSC_COMM_WORLD, &ksp));
   PetscCall(KSPSetOptionsPrefix(ksp, "stationary_"));
   PetscCall(KSPSetType(ksp, KSPGMRES));

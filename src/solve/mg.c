@@ -14,7 +14,11 @@
    2^d (shift I - L_c) per level (P^T P = 2^d I when lumped). The coarse
    levels take the shift rounded to a few bits (ItMGCoarseShift), so that a
    step shortened by round-off keeps their factorisation; the fine level, the
-   operator the Krylov method applies, takes it exactly. */
+   operator the Krylov method applies, takes it exactly. With a fine operator
+   of ItSmoothCreateOperator (-fp_matrix_free, ItMGMatrixFree) every level
+   but the coarsest is applied from its faces and smoothed by symmetric
+   Gauss–Seidel on them (src/solve/smooth.c); the coarsest stays assembled for
+   its LU factors. */
 #include <infotherm/solve.h>
 #include <math.h>
 
@@ -35,6 +39,7 @@ struct _p_ItMG {
   PetscInt  pin[IT_MAX_DIM];
   PetscBool pinned;
   PetscInt  fine_sweeps; /* ItMGSetFineKrylov's GMRES sweeps at the fine level (0: none) */
+  PetscBool matrix_free; /* the levels above the coarsest from their faces (src/solve/smooth.c) */
 };
 
 /* How many levels the fine grid allows: halve while every axis is even, every
@@ -81,18 +86,50 @@ PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, Pet
   mg->grid[mg->nlevels - 1]  = fine;
   mg->faces[mg->nlevels - 1] = faces;
   mg->op[mg->nlevels - 1]    = op;
+  mg->matrix_free            = ItSmoothIsOperator(op);
   for (PetscInt l = mg->nlevels - 2; l >= 0; l--) {
     PetscCall(ItGridCreateCoarse(mg->grid[l + 1], 2, &mg->grid[l]));
     PetscCall(ItFacesCreate(mg->grid[l], model, &mg->faces[l]));
     PetscCall(ItFacesSetLevel(mg->faces[l]));
     PetscCall(ItFacesSetDelayedReset(mg->faces[l], ItFacesGetDelayedReset(faces)));
-    PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
+    if (mg->matrix_free && l > 0)
+      PetscCall(ItSmoothCreateOperator(mg->grid[l], mg->faces[l], &mg->op[l]));
+    else
+      PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
     PetscCall(ItMGProlongationCreate(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
   }
   mg->dirty      = PETSC_TRUE;
   mg->fine_state = ItFacesGetState(faces);
   mg->scale      = 1;
   *out           = mg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether the fine operator (and the levels above the coarsest) should be
+   applied from the faces: -fp_matrix_free (ItSmoothFromOptions), faces that
+   allow it (ItSmoothSupported), a grid with at least two levels, and the
+   multigrid of ItMGSetUpPC with its smoothers and rediscretised levels (none
+   of -<prefix>pc_type other than mg, -<prefix>mg_levels_pc_type,
+   -<prefix>pc_mg_galerkin, which need entries). Collective. */
+PetscErrorCode ItMGMatrixFree(ItGrid fine, ItFaces faces, const char prefix[],
+                              PetscBool *matrix_free) {
+  const char *const needs_entries[] = {"mg_levels_pc_type", "pc_mg_galerkin"};
+  PetscInt          levels;
+  char              type[64] = "mg";
+  PetscBool         set;
+
+  PetscFunctionBegin;
+  PetscCall(ItSmoothFromOptions(ItGridGetInfo(fine)->comm, matrix_free));
+  PetscCall(ItMGCountLevels(fine, &levels));
+  if (!ItSmoothSupported(faces) || levels < 2) *matrix_free = PETSC_FALSE;
+  PetscCall(PetscOptionsGetString(NULL, prefix, "-pc_type", type, sizeof(type), &set));
+  if (set && strcmp(type, PCMG)) *matrix_free = PETSC_FALSE;
+  for (size_t k = 0; k < sizeof(needs_entries) / sizeof(needs_entries[0]); k++) {
+    char name[64];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "-%s", needs_entries[k]));
+    PetscCall(PetscOptionsHasName(NULL, prefix, name, &set));
+    if (set) *matrix_free = PETSC_FALSE;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -156,8 +193,12 @@ static PetscErrorCode ItMGPinLevel(ItMG mg, PetscInt l) {
     cell[a] = mg->pin[a] >> (mg->nlevels - 1 - l);
   PetscCall(ItGridGlobalIndex(mg->grid[l], cell, &row));
   PetscCall(MatGetOwnershipRange(mg->op[l], &lo, &hi));
-  if (row >= lo && row < hi) PetscCall(MatGetValue(mg->op[l], row, row, &diag));
+  if (row >= lo && row < hi) PetscCall(ItSmoothDiagonalAt(mg->op[l], row, &diag));
   PetscCall(ItGridMaxAbs(mg->grid[l], PetscRealPart(diag), &value));
+  if (ItSmoothIsOperator(mg->op[l])) {
+    PetscCall(ItSmoothOperatorSetPin(mg->op[l], row, value));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(MatSetOption(mg->op[l], MAT_KEEP_NONZERO_PATTERN, PETSC_TRUE));
   PetscCall(MatZeroRows(mg->op[l], (row >= lo && row < hi) ? 1 : 0, &row, value, NULL, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -202,7 +243,10 @@ static PetscErrorCode ItMGSetLevelShift(ItMG mg, PetscInt l, PetscReal shift, Pe
   const PetscReal s    = scale * PetscPowInt(1 << ItGridGetInfo(mg->grid[l])->dim, fine - l);
 
   PetscFunctionBegin;
-  if (mg->dirty || mg->pinned)
+  if (ItSmoothIsOperator(mg->op[l])) { /* applied from the faces: nothing to assemble */
+    PetscCall(ItSmoothOperatorSetShift(mg->op[l], shift, s));
+    if (!mg->pinned) PetscCall(ItSmoothOperatorSetPin(mg->op[l], -1, 0));
+  } else if (mg->dirty || mg->pinned)
     PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
   else
     PetscCall(ItFPSetShift(mg->faces[l], shift, s, mg->op[l]));
@@ -254,7 +298,10 @@ PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps)
     PetscCall(PCMGSetRestriction(pc, l, mg->P[l]));
     PetscCall(KSPSetType(smoother, KSPRICHARDSON));
     PetscCall(KSPGetPC(smoother, &smoother_pc));
-    PetscCall(PCSetType(smoother_pc, PCSOR));
+    if (mg->matrix_free)
+      PetscCall(ItSmoothSetUpPC(smoother_pc));
+    else
+      PetscCall(PCSetType(smoother_pc, PCSOR));
     PetscCall(KSPSetTolerances(smoother, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, sweeps));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -291,7 +338,8 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps) {
    the vectors PCMG keeps on every level below the finest (right-hand side,
    solution, residual) and the finest's residual, and on every smoothed
    level (the fine one included) the SOR smoothers' inverted diagonal and
-   work (3 vectors) and the Richardson iteration's 2 work vectors, plus the
+   work (3 vectors; from the faces: the ghosted array a sweep works in, 1)
+   and the Richardson iteration's 2 work vectors, plus the
    fine level's GMRES vectors under ItMGSetFineKrylov. The
    coarsest level's LU factors (about 1000 cells) are not counted. Not
    collective. */
@@ -300,14 +348,15 @@ PetscErrorCode ItMGNoteMemory(ItMG mg) {
 
   PetscFunctionBegin;
   for (PetscInt l = 0; l < mg->nlevels && mg->nlevels > 1; l++) {
-    const PetscReal n = mg->grid[l] ? (PetscReal)ItGridGetInfo(mg->grid[l])->nlocal : 0;
+    const PetscReal n        = mg->grid[l] ? (PetscReal)ItGridGetInfo(mg->grid[l])->nlocal : 0;
+    const PetscReal smoother = mg->matrix_free ? 1 : 3;
     if (l < mg->nlevels - 1 && mg->op[l]) {
       PetscCall(ItMemoryMatrixBytes(mg->op[l], &b));
       bytes += b + 3 * n * sizeof(PetscScalar);
     }
     if (l > 0 && mg->P[l]) {
       PetscCall(ItMGProlongationBytes(mg->P[l], &b));
-      bytes += b + (3 + 2 + (l == mg->nlevels - 1 ? 1 : 0)) * n * sizeof(PetscScalar);
+      bytes += b + (smoother + 2 + (l == mg->nlevels - 1 ? 1 : 0)) * n * sizeof(PetscScalar);
     }
     if (l == mg->nlevels - 1 && mg->fine_sweeps > 0) /* GMRES(k) smoothing: k + 4 vectors more */
       bytes += (mg->fine_sweeps + 4) * n * sizeof(PetscScalar);

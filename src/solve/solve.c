@@ -87,6 +87,7 @@ const ItOptionName ItSolveOptionNames[] = {
     {"snes_", IT_OPTION_PETSC},
     {"mg_", IT_OPTION_PETSC},
     {"stationary_", IT_OPTION_PETSC},
+    {"fp_matrix_free", IT_OPTION_SWITCH},
     {NULL, 0}};
 
 /* Reads -t_final, -output_every, -snapshot_every, -quiet, -checkpoint_every
@@ -735,11 +736,15 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   KSP               ksp;
   PC                pc;
   Vec               residual;
-  PetscBool         implicit = PETSC_TRUE, user_rtol;
+  PetscBool         implicit = PETSC_TRUE, user_rtol, matrix_free;
   PetscReal         rtol;
 
   PetscFunctionBegin;
-  PetscCall(ItFPCreateMatrix(grid, &st->J));
+  PetscCall(ItMGMatrixFree(grid, ItFPGetFaces(st->fp), NULL, &matrix_free));
+  if (matrix_free) /* the levels from the faces: no assembled fine matrix */
+    PetscCall(ItSmoothCreateOperator(grid, ItFPGetFaces(st->fp), &st->J));
+  else
+    PetscCall(ItFPCreateMatrix(grid, &st->J));
   PetscCall(ItMGCreate(grid, ItFPGetModel(st->fp), ItFPGetFaces(st->fp), st->J, 0, &st->mg));
   PetscCall(TSCreate(info->comm, &ts));
   st->ts = ts;
@@ -1375,6 +1380,28 @@ static PetscErrorCode ItSolveMethodName(KSP ksp, char name[], size_t len) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* KSPSetOperators(ksp, Amat, P), with P assembled first when it is applied
+   from the faces (ItSmoothCreateOperator) and the preconditioner is not the
+   multigrid that works with it (the fall-backs' BoomerAMG and LU need
+   entries). Collective. */
+static PetscErrorCode ItSolveSetOperators(KSP ksp, Mat Amat, Mat P) {
+  PC        pc;
+  PetscBool mg;
+  Mat       J;
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCMG, &mg));
+  if (mg || !ItSmoothIsOperator(P)) {
+    PetscCall(KSPSetOperators(ksp, Amat, P));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(ItSmoothOperatorAssemble(P, &J));
+  PetscCall(KSPSetOperators(ksp, Amat == P ? J : Amat, J));
+  PetscCall(MatDestroy(&J));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The method after a failed stationary solve (step 0, 1): GMRES(100) with
    BoomerAMG on the assembled Scharfetter-Gummel matrix (on the stiff 3-D
    chains where GMRES with the geometric multigrid broke down, GMRES(100) with
@@ -1406,6 +1433,11 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
   } else if (step == 1) {
     PetscCall(PCSetType(pc, PCLU));
     if (size > 1) PetscCall(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
+  }
+  {
+    Mat Amat, Pmat;
+    PetscCall(KSPGetOperators(ksp, &Amat, &Pmat));
+    PetscCall(ItSolveSetOperators(ksp, Amat, Pmat));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1502,7 +1534,7 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
   PetscCall(ItMGSetShift(mg, 0, 1));
   PetscCall(ItGridGlobalIndex(grid, cell, &pin));
   PetscCall(MatGetOwnershipRange(A, &lo, &hi));
-  if (pin >= lo && pin < hi) PetscCall(MatGetValue(A, pin, pin, &diag));
+  if (pin >= lo && pin < hi) PetscCall(ItSmoothDiagonalAt(A, pin, &diag));
   PetscCall(VecDuplicate(p, &b));
   PetscCall(VecSet(b, 0.0));
   if (pin >= lo && pin < hi) PetscCall(VecSetValue(b, pin, diag, INSERT_VALUES));
@@ -1515,7 +1547,7 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
     PetscCall(ItGridMaxAbs(grid, PetscRealPart(value), &global));
     PetscCall(ItFPShiftedSet(A4, 0, 1, pin, global));
   }
-  PetscCall(KSPSetOperators(ksp, A4 ? A4 : A, A));
+  PetscCall(ItSolveSetOperators(ksp, A4 ? A4 : A, A));
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
   PetscCall(VecDuplicate(p, &guess));
   PetscCall(VecCopy(p, guess));
@@ -1578,13 +1610,18 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   ItMG              mg;
   Mat               A, A4 = NULL;
   KSP               ksp;
+  PetscBool         matrix_free;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(result, sizeof(*result)));
   PetscCall(ItRefractoryCheck(grid, model)); /* the scaling of §8.2 holds in one variable */
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
-  PetscCall(ItFPCreateMatrix(grid, &A));
+  PetscCall(ItMGMatrixFree(grid, ItFPGetFaces(fp), "stationary_", &matrix_free));
+  if (matrix_free) /* the levels from the faces: no assembled fine matrix */
+    PetscCall(ItSmoothCreateOperator(grid, ItFPGetFaces(fp), &A));
+  else
+    PetscCall(ItFPCreateMatrix(grid, &A));
   PetscCall(ItMGCreate(grid, model, ItFPGetFaces(fp), A, 0, &mg));
   PetscCall(ItMGSetTime(mg, t));
   if (ItFacesGetOrder(ItFPGetFaces(fp)) == 4)

@@ -1,0 +1,491 @@
+/* The multigrid's levels applied from the face coefficients, without an
+   assembled matrix: J = scale (shift I - L) of the Scharfetter–Gummel faces
+   (src/fp/fp.c) as a MatShell whose product and residual run a row of cells
+   at a time along the storage order's fastest axis a0, each axis's faces
+   streamed by their stride, and a symmetric Gauss–Seidel smoother on the same
+   rows as a PCSHELL. Row c of J: the diagonal
+     J_cc = scale (shift + Σ_a (hi_a[c] + lo_a[c + e_a]) / h_a),
+   the neighbours J_{c,c-e_a} = -scale lo_a[c] / h_a and
+   J_{c,c+e_a} = -scale hi_a[c + e_a] / h_a (lo_a[c], hi_a[c]: the low face of
+   cell c along a; a wall has no neighbour), a pinned row (the stationary
+   solve) replaced by its value times the unknown, as MatZeroRows does to an
+   assembled one. A sweep exchanges the ghosts once (DMGlobalToLocal), then
+   runs forward and backward through the owned block in the ghosted array, the
+   neighbours on other ranks held at their exchanged values: the processor-
+   local symmetric sweep of PETSc's SOR (SOR_LOCAL_SYMMETRIC_SWEEP, ω = 1),
+   reading the faces instead of a matrix's entries and column indices. Each row
+   first gathers, in a loop the compiler vectorises, everything but the a0
+   neighbour just updated, then runs the short recurrence along the row. Not
+   for faces with a threshold_reset axis (the re-injection couples distant
+   rows): ItSmoothSupported says which, and those keep the assembled path. */
+#include <infotherm/solve.h>
+
+typedef struct {
+  ItGrid       grid;
+  ItFaces      faces;
+  PetscReal    shift, scale;
+  PetscBool    pinned; /* a row is pinned (on some rank) */
+  PetscInt     pin;    /* the pinned row's offset in the owned array, -1: none here */
+  PetscScalar  pin_value;
+  PetscScalar *work; /* three rows: the gathered right-hand side, the a0 coupling, the diagonal */
+} ItSmoothOp;
+
+/* A level's rows: strides of the ghosted array and of each axis's faces along
+   that axis, and the faces scaled by scale / h per axis. */
+typedef struct {
+  ItGrid           grid;
+  PetscInt         d, a0, m0, rows;
+  PetscInt         gs[IT_MAX_DIM], fs[IT_MAX_DIM];
+  PetscReal        w[IT_MAX_DIM]; /* scale / h_a */
+  const PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM];
+} ItSmoothGeometry;
+
+/* One row of cells along a0: its first cell's offsets in the owned and the
+   ghosted array and in each axis's faces, and along each axis the cells
+   [i_lo, m0) that have a low neighbour and [0, i_hi) that have a high one. */
+typedef struct {
+  PetscInt l0, o, off[IT_MAX_DIM], i_lo[IT_MAX_DIM], i_hi[IT_MAX_DIM];
+} ItSmoothRow;
+
+static PetscErrorCode ItSmoothMult(Mat A, Vec x, Vec y);
+
+static void ItSmoothGeometryGet(const ItSmoothOp *s, ItSmoothGeometry *G) {
+  ItGrid            grid = s->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          g = 1, h = 1;
+
+  G->grid = grid;
+  G->d    = info->dim;
+  G->a0   = info->order[0];
+  G->m0   = info->xm[G->a0];
+  G->rows = info->nlocal / G->m0;
+  for (PetscInt k = 0; k < info->dim; k++) { /* as ItFPStrides */
+    const PetscInt a = info->order[k];
+    G->gs[a]         = g;
+    G->fs[a]         = h;
+    g *= info->gxm[a];
+    h *= info->xm[a];
+  }
+  for (PetscInt a = 0; a < info->dim; a++) {
+    G->w[a] = s->scale / info->h[a];
+    (void)ItFacesGetAxis(s->faces, a, &G->lo[a], &G->hi[a], NULL, NULL);
+  }
+}
+
+/* Row r of the owned block (rows in storage order). */
+static void ItSmoothRowGet(const ItSmoothGeometry *G, PetscInt r, ItSmoothRow *R) {
+  const ItGridInfo *info = ItGridGetInfo(G->grid);
+  PetscInt          c[IT_MAX_DIM], rest = r;
+
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = info->xs[a];
+  for (PetscInt k = 1; k < G->d; k++) {
+    const PetscInt a = info->order[k];
+    c[a]             = info->xs[a] + rest % info->xm[a];
+    rest /= info->xm[a];
+  }
+  R->l0 = r * G->m0;
+  R->o  = ItGridGhostedOffset(G->grid, c);
+  for (PetscInt a = 0; a < G->d; a++) {
+    const PetscBool periodic = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
+    const PetscInt  last     = info->n[a] - 1;
+    R->off[a]                = ItFPFaceOffset(G->grid, a, c);
+    if (a == G->a0) {
+      R->i_lo[a] = periodic || c[a] > 0 ? 0 : 1;
+      R->i_hi[a] = periodic ? G->m0 : PetscMin(G->m0, last - c[a]);
+    } else {
+      R->i_lo[a] = periodic || c[a] > 0 ? 0 : G->m0;
+      R->i_hi[a] = periodic || c[a] < last ? G->m0 : 0;
+    }
+  }
+}
+
+/* The row's diagonal into dg. */
+static inline void ItSmoothRowDiagonal(const ItSmoothGeometry *G, const ItSmoothRow *R,
+                                       PetscReal shift, PetscScalar dg[]) {
+  const PetscInt m0 = G->m0;
+
+  for (PetscInt i = 0; i < m0; i++) dg[i] = shift;
+  for (PetscInt a = 0; a < G->d; a++) {
+    const PetscReal  w  = G->w[a];
+    const PetscReal *hl = G->hi[a] + R->off[a], *lh = G->lo[a] + R->off[a] + G->fs[a];
+    for (PetscInt i = 0; i < m0; i++) dg[i] += w * (hl[i] + lh[i]);
+  }
+}
+
+/* y = J x on one row (x: the ghosted array at the row's first cell), or with
+   b the residual y = b - J x. */
+static inline void ItSmoothRowApply(const ItSmoothGeometry *G, const ItSmoothRow *R,
+                                    const ItSmoothOp *s, const PetscScalar *x, const PetscScalar *b,
+                                    PetscScalar y[], PetscScalar dg[]) {
+  const PetscInt m0 = G->m0;
+
+  ItSmoothRowDiagonal(G, R, s->scale * s->shift, dg);
+  for (PetscInt i = 0; i < m0; i++) y[i] = dg[i] * x[i];
+  for (PetscInt a = 0; a < G->d; a++) {
+    const PetscReal  w = G->w[a];
+    const PetscInt   g = G->gs[a], i_lo = R->i_lo[a], i_hi = R->i_hi[a];
+    const PetscReal *ll = G->lo[a] + R->off[a], *hh = G->hi[a] + R->off[a] + G->fs[a];
+    for (PetscInt i = i_lo; i < m0; i++) y[i] -= w * ll[i] * x[i - g];
+    for (PetscInt i = 0; i < i_hi; i++) y[i] -= w * hh[i] * x[i + g];
+  }
+  if (s->pin >= R->l0 && s->pin < R->l0 + m0) y[s->pin - R->l0] = s->pin_value * x[s->pin - R->l0];
+  if (b)
+    for (PetscInt i = 0; i < m0; i++) y[i] = b[i] - y[i];
+}
+
+/* One Gauss–Seidel pass over a row in place in the ghosted array x (at the
+   row's first cell), forward (increasing i) or backward: every neighbour
+   but the a0 one the pass meets first is gathered with the diagonal's
+   inverse, then x_i = r_i + c_i x_{i∓1} runs along the row. */
+static inline void ItSmoothRowSweep(const ItSmoothGeometry *G, const ItSmoothRow *R,
+                                    const ItSmoothOp *s, PetscBool forward, const PetscScalar *b,
+                                    PetscScalar *x, PetscScalar r[], PetscScalar cc[],
+                                    PetscScalar dg[]) {
+  const PetscInt m0 = G->m0, a0 = G->a0;
+
+  ItSmoothRowDiagonal(G, R, s->scale * s->shift, dg);
+  for (PetscInt i = 0; i < m0; i++) r[i] = b[i];
+  for (PetscInt a = 0; a < G->d; a++) {
+    const PetscReal  w = G->w[a];
+    const PetscInt   g = G->gs[a], i_lo = R->i_lo[a], i_hi = R->i_hi[a];
+    const PetscReal *ll = G->lo[a] + R->off[a], *hh = G->hi[a] + R->off[a] + G->fs[a];
+    if (a == a0 && forward) { /* the low neighbour is the recurrence's */
+      for (PetscInt i = 0; i < i_hi; i++) r[i] += w * hh[i] * x[i + 1];
+      for (PetscInt i = 0; i < m0; i++) cc[i] = w * ll[i];
+      if (i_lo > 0) cc[0] = 0;
+    } else if (a == a0) {
+      for (PetscInt i = i_lo; i < m0; i++) r[i] += w * ll[i] * x[i - 1];
+      for (PetscInt i = 0; i < m0; i++) cc[i] = w * hh[i];
+      if (i_hi < m0) cc[m0 - 1] = 0;
+    } else {
+      for (PetscInt i = i_lo; i < m0; i++) r[i] += w * ll[i] * x[i - g];
+      for (PetscInt i = 0; i < i_hi; i++) r[i] += w * hh[i] * x[i + g];
+    }
+  }
+  for (PetscInt i = 0; i < m0; i++) {
+    const PetscScalar inv = 1 / dg[i];
+    r[i] *= inv;
+    cc[i] *= inv;
+  }
+  if (s->pin >= R->l0 && s->pin < R->l0 + m0) {
+    r[s->pin - R->l0]  = b[s->pin - R->l0] / s->pin_value;
+    cc[s->pin - R->l0] = 0;
+  }
+  if (forward) {
+    x[0] = R->i_lo[a0] == 0 ? r[0] + cc[0] * x[-1] : r[0];
+    for (PetscInt i = 1; i < m0; i++) x[i] = r[i] + cc[i] * x[i - 1];
+  } else {
+    x[m0 - 1] = R->i_hi[a0] == m0 ? r[m0 - 1] + cc[m0 - 1] * x[m0] : r[m0 - 1];
+    for (PetscInt i = m0 - 2; i >= 0; i--) x[i] = r[i] + cc[i] * x[i + 1];
+  }
+}
+
+static PetscErrorCode ItSmoothGetContext(Mat A, ItSmoothOp **s) {
+  PetscFunctionBegin;
+  PetscCheck(ItSmoothIsOperator(A), PetscObjectComm((PetscObject)A), PETSC_ERR_ARG_WRONG,
+             "the matrix is not a level operator applied from the faces");
+  PetscCall(MatShellGetContext(A, s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* y = J x, or with b the residual y = b - J x, through the ghosted x. */
+static PetscErrorCode ItSmoothApply(Mat A, Vec b, Vec x, Vec y) {
+  ItSmoothOp        *s;
+  ItSmoothGeometry   G;
+  const ItGridInfo  *info;
+  Vec                local;
+  const PetscScalar *xl, *ba = NULL;
+  PetscScalar       *ya;
+
+  PetscFunctionBegin;
+  PetscCall(ItSmoothGetContext(A, &s));
+  ItSmoothGeometryGet(s, &G);
+  info = ItGridGetInfo(G.grid);
+  PetscCall(DMGetLocalVector(info->da, &local));
+  PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
+  PetscCall(VecGetArrayRead(local, &xl));
+  if (b) PetscCall(VecGetArrayRead(b, &ba));
+  PetscCall(VecGetArray(y, &ya));
+  for (PetscInt r = 0; r < G.rows; r++) {
+    ItSmoothRow R;
+    ItSmoothRowGet(&G, r, &R);
+    ItSmoothRowApply(&G, &R, s, xl + R.o, ba ? ba + R.l0 : NULL, ya + R.l0, s->work);
+  }
+  PetscCall(VecRestoreArray(y, &ya));
+  if (b) PetscCall(VecRestoreArrayRead(b, &ba));
+  PetscCall(VecRestoreArrayRead(local, &xl));
+  PetscCall(DMRestoreLocalVector(info->da, &local));
+  /* the assembled product's flops (2 per entry less one per row, and one more for a
+     residual), so that counts of fine-grid products compare across the two paths */
+  PetscCall(PetscLogFlops(info->nlocal * (4.0 * G.d + 1 + (b ? 1 : 0))));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItSmoothMult(Mat A, Vec x, Vec y) {
+  PetscFunctionBegin;
+  PetscCall(ItSmoothApply(A, NULL, x, y));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItSmoothResidual(Mat A, Vec b, Vec x, Vec r) {
+  PetscFunctionBegin;
+  PetscCall(ItSmoothApply(A, b, x, r));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItSmoothGetDiagonal(Mat A, Vec d) {
+  ItSmoothOp      *s;
+  ItSmoothGeometry G;
+  PetscScalar     *da;
+
+  PetscFunctionBegin;
+  PetscCall(ItSmoothGetContext(A, &s));
+  ItSmoothGeometryGet(s, &G);
+  PetscCall(VecGetArray(d, &da));
+  for (PetscInt r = 0; r < G.rows; r++) {
+    ItSmoothRow R;
+    ItSmoothRowGet(&G, r, &R);
+    ItSmoothRowDiagonal(&G, &R, s->scale * s->shift, da + R.l0);
+  }
+  if (s->pin >= 0) da[s->pin] = s->pin_value;
+  PetscCall(VecRestoreArray(d, &da));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItSmoothDestroy(Mat A) {
+  ItSmoothOp *s;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  PetscCall(PetscFree(s->work));
+  PetscCall(PetscFree(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether faces can be applied and smoothed here: not with a threshold_reset
+   axis (its re-injection R, or at order 4 its closures). Not collective. */
+PetscBool ItSmoothSupported(ItFaces faces) {
+  return (PetscBool)(!ItFacesGetReset(faces) && !ItFacesGetClosure(faces));
+}
+
+/* J = scale (shift I - L) of the faces' Scharfetter–Gummel coefficients as a
+   MatShell (shift 0, scale 1, no pinned row until set): MatMult, MatResidual
+   and MatGetDiagonal from the faces, and the symmetric Gauss–Seidel of
+   ItSmoothSetUpPC. The faces stay the caller's and are read at every
+   product (a new time changes them in place). Collective. */
+PetscErrorCode ItSmoothCreateOperator(ItGrid grid, ItFaces faces, Mat *A) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  ItSmoothOp       *s;
+  Vec               v;
+  VecType           type;
+
+  PetscFunctionBegin;
+  PetscCheck(ItSmoothSupported(faces), info->comm, PETSC_ERR_SUP,
+             "a threshold_reset axis needs the assembled operator (-fp_matrix_free false)");
+  PetscCall(PetscNew(&s));
+  s->grid  = grid;
+  s->faces = faces;
+  s->scale = 1;
+  s->pin   = -1;
+  PetscCall(PetscMalloc1(3 * info->xm[info->order[0]], &s->work));
+  PetscCall(MatCreateShell(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
+                           s, A));
+  PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))ItSmoothMult));
+  PetscCall(MatShellSetOperation(*A, MATOP_RESIDUAL, (void (*)(void))ItSmoothResidual));
+  PetscCall(MatShellSetOperation(*A, MATOP_GET_DIAGONAL, (void (*)(void))ItSmoothGetDiagonal));
+  PetscCall(MatShellSetOperation(*A, MATOP_DESTROY, (void (*)(void))ItSmoothDestroy));
+  PetscCall(DMGetGlobalVector(info->da, &v)); /* the grid's vectors (and their type) */
+  PetscCall(VecGetType(v, &type));
+  PetscCall(MatShellSetVecType(*A, type));
+  PetscCall(DMRestoreGlobalVector(info->da, &v));
+  PetscCall(PetscObjectSetName((PetscObject)*A, "FokkerPlanckFaces"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether A is a matrix of ItSmoothCreateOperator. Not collective. */
+PetscBool ItSmoothIsOperator(Mat A) {
+  PetscBool shell    = PETSC_FALSE;
+  void (*mult)(void) = NULL;
+
+  if (!A || PetscObjectTypeCompare((PetscObject)A, MATSHELL, &shell) || !shell) return PETSC_FALSE;
+  if (MatShellGetOperation(A, MATOP_MULT, &mult)) return PETSC_FALSE;
+  return (PetscBool)(mult == (void (*)(void))ItSmoothMult);
+}
+
+/* The shift and scale of J = scale (shift I - L). Not collective. */
+PetscErrorCode ItSmoothOperatorSetShift(Mat A, PetscReal shift, PetscReal scale) {
+  ItSmoothOp *s;
+
+  PetscFunctionBegin;
+  PetscCall(ItSmoothGetContext(A, &s));
+  s->shift = shift;
+  s->scale = scale;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Replaces row `row` (global index; -1: none) by value times the unknown.
+   Not collective. */
+PetscErrorCode ItSmoothOperatorSetPin(Mat A, PetscInt row, PetscScalar value) {
+  ItSmoothOp *s;
+  PetscInt    lo, hi;
+
+  PetscFunctionBegin;
+  PetscCall(ItSmoothGetContext(A, &s));
+  PetscCall(MatGetOwnershipRange(A, &lo, &hi));
+  s->pinned    = (PetscBool)(row >= 0);
+  s->pin       = row >= lo && row < hi ? row - lo : -1;
+  s->pin_value = value;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The diagonal entry of row `row` (global index, owned here) of an
+   assembled matrix or of one of ItSmoothCreateOperator. Not collective. */
+PetscErrorCode ItSmoothDiagonalAt(Mat A, PetscInt row, PetscScalar *value) {
+  ItSmoothOp      *s;
+  ItSmoothGeometry G;
+  ItSmoothRow      R;
+  PetscInt         lo, hi;
+  PetscScalar     *dg;
+
+  PetscFunctionBegin;
+  if (!ItSmoothIsOperator(A)) {
+    PetscCall(MatGetValue(A, row, row, value));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(MatShellGetContext(A, &s));
+  PetscCall(MatGetOwnershipRange(A, &lo, &hi));
+  PetscCheck(row >= lo && row < hi, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "row %" PetscInt_FMT " is not owned here", row);
+  if (row - lo == s->pin) {
+    *value = s->pin_value;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  ItSmoothGeometryGet(s, &G);
+  ItSmoothRowGet(&G, (row - lo) / G.m0, &R);
+  dg = s->work + 2 * G.m0;
+  ItSmoothRowDiagonal(&G, &R, s->scale * s->shift, dg);
+  *value = dg[(row - lo) % G.m0];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same J assembled (for a preconditioner that needs entries: the
+   stationary solve's BoomerAMG and LU fall-backs), its pinned row as
+   MatZeroRows leaves it. Collective. */
+PetscErrorCode ItSmoothOperatorAssemble(Mat A, Mat *J) {
+  ItSmoothOp *s;
+  PetscInt    lo, row;
+
+  PetscFunctionBegin;
+  PetscCall(ItSmoothGetContext(A, &s));
+  PetscCall(ItFPCreateMatrix(s->grid, J));
+  PetscCall(ItFPAssembleShifted(s->faces, s->shift, s->scale, *J));
+  PetscCall(MatGetOwnershipRange(A, &lo, NULL));
+  row = s->pin >= 0 ? lo + s->pin : 0;
+  PetscCall(MatSetOption(*J, MAT_KEEP_NONZERO_PATTERN, PETSC_TRUE));
+  if (s->pinned) PetscCall(MatZeroRows(*J, s->pin >= 0 ? 1 : 0, &row, s->pin_value, NULL, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* `sweeps` symmetric Gauss–Seidel sweeps of J x = b from x (from 0 when
+   zero), each with one ghost exchange. */
+static PetscErrorCode ItSmoothSweeps(Mat A, Vec b, Vec x, PetscInt sweeps, PetscBool zero) {
+  ItSmoothOp        *s;
+  ItSmoothGeometry   G;
+  const ItGridInfo  *info;
+  Vec                local;
+  const PetscScalar *ba;
+  PetscScalar       *xl, *xa, *r, *cc, *dg;
+
+  PetscFunctionBegin;
+  PetscCall(ItSmoothGetContext(A, &s));
+  ItSmoothGeometryGet(s, &G);
+  info = ItGridGetInfo(G.grid);
+  r    = s->work;
+  cc   = s->work + G.m0;
+  dg   = s->work + 2 * G.m0;
+  PetscCall(DMGetLocalVector(info->da, &local));
+  PetscCall(VecGetArrayRead(b, &ba));
+  for (PetscInt k = 0; k < sweeps; k++) {
+    if (zero && k == 0)
+      PetscCall(VecSet(local, 0));
+    else
+      PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
+    PetscCall(VecGetArray(local, &xl));
+    for (PetscInt q = 0; q < G.rows; q++) {
+      ItSmoothRow R;
+      ItSmoothRowGet(&G, q, &R);
+      ItSmoothRowSweep(&G, &R, s, PETSC_TRUE, ba + R.l0, xl + R.o, r, cc, dg);
+    }
+    for (PetscInt q = G.rows - 1; q >= 0; q--) {
+      ItSmoothRow R;
+      ItSmoothRowGet(&G, q, &R);
+      ItSmoothRowSweep(&G, &R, s, PETSC_FALSE, ba + R.l0, xl + R.o, r, cc, dg);
+    }
+    PetscCall(VecGetArray(x, &xa));
+    for (PetscInt q = 0; q < G.rows; q++) {
+      ItSmoothRow R;
+      ItSmoothRowGet(&G, q, &R);
+      PetscCall(PetscArraycpy(xa + R.l0, xl + R.o, G.m0));
+    }
+    PetscCall(VecRestoreArray(x, &xa));
+    PetscCall(VecRestoreArray(local, &xl));
+  }
+  PetscCall(VecRestoreArrayRead(b, &ba));
+  PetscCall(DMRestoreLocalVector(info->da, &local));
+  /* as PETSc's SOR of the assembled matrix counts them: 2 products a sweep */
+  PetscCall(PetscLogFlops(sweeps * info->nlocal * 2 * (4.0 * G.d + 2)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The preconditioner's apply: one symmetric sweep from zero. */
+static PetscErrorCode ItSmoothPCApply(PC pc, Vec b, Vec x) {
+  Mat P;
+
+  PetscFunctionBegin;
+  PetscCall(PCGetOperators(pc, NULL, &P));
+  PetscCall(ItSmoothSweeps(P, b, x, 1, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* KSPRICHARDSON's fast path (as PCSOR's): `its` sweeps, no residual. */
+static PetscErrorCode ItSmoothPCApplyRichardson(PC pc, Vec b, Vec x, Vec w, PetscReal rtol,
+                                                PetscReal abstol, PetscReal dtol, PetscInt its,
+                                                PetscBool zero, PetscInt *done,
+                                                PCRichardsonConvergedReason *reason) {
+  Mat P;
+
+  PetscFunctionBegin;
+  (void)w, (void)rtol, (void)abstol, (void)dtol;
+  PetscCall(PCGetOperators(pc, NULL, &P));
+  PetscCall(ItSmoothSweeps(P, b, x, its, zero));
+  *done   = its;
+  *reason = PCRICHARDSON_CONVERGED_ITS;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* pc as the symmetric Gauss–Seidel of its preconditioning matrix, one of
+   ItSmoothCreateOperator (read at every apply, so a new shift or pin
+   applies at once). Collective. */
+PetscErrorCode ItSmoothSetUpPC(PC pc) {
+  PetscFunctionBegin;
+  PetscCall(PCSetType(pc, PCSHELL));
+  PetscCall(PCShellSetApply(pc, ItSmoothPCApply));
+  PetscCall(PCShellSetApplyRichardson(pc, ItSmoothPCApplyRichardson));
+  PetscCall(PCShellSetName(pc, "symmetric Gauss-Seidel on the face coefficients"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -fp_matrix_free: whether the multigrid's levels (but the coarsest) and the
+   smoothers work from the faces. Collective. */
+PetscErrorCode ItSmoothFromOptions(MPI_Comm comm, PetscBool *matrix_free) {
+  PetscFunctionBegin;
+  *matrix_free = PETSC_TRUE;
+  PetscOptionsBegin(comm, NULL, "Multigrid options", "ItMG");
+  PetscCall(PetscOptionsBool(
+      "-fp_matrix_free",
+      "the multigrid's operators (all but the coarsest level) applied from the face coefficients "
+      "and smoothed by symmetric Gauss-Seidel on them; false: assembled, with PETSc's SOR",
+      NULL, *matrix_free, matrix_free, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
