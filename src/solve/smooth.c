@@ -38,13 +38,14 @@ typedef struct {
   PetscInt         gs[IT_MAX_DIM], fs[IT_MAX_DIM];
   PetscReal        w[IT_MAX_DIM]; /* scale / h_a */
   const PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM];
+  PetscInt         wrap[IT_MAX_DIM]; /* a periodic axis this rank owns whole: its n, else 0 */
 } ItSmoothGeometry;
 
 /* One row of cells along a0: its first cell's offsets in the owned and the
    ghosted array and in each axis's faces, and along each axis the cells
    [i_lo, m0) that have a low neighbour and [0, i_hi) that have a high one. */
 typedef struct {
-  PetscInt l0, o, off[IT_MAX_DIM], i_lo[IT_MAX_DIM], i_hi[IT_MAX_DIM];
+  PetscInt c[IT_MAX_DIM], l0, o, off[IT_MAX_DIM], i_lo[IT_MAX_DIM], i_hi[IT_MAX_DIM];
 } ItSmoothRow;
 
 static PetscErrorCode ItSmoothMult(Mat A, Vec x, Vec y);
@@ -68,6 +69,8 @@ static void ItSmoothGeometryGet(const ItSmoothOp *s, ItSmoothGeometry *G) {
   }
   for (PetscInt a = 0; a < info->dim; a++) {
     G->w[a] = s->scale / info->h[a];
+    G->wrap[a] =
+        info->boundary[a] == IT_BOUNDARY_PERIODIC && info->xm[a] == info->n[a] ? info->n[a] : 0;
     (void)ItFacesGetAxis(s->faces, a, &G->lo[a], &G->hi[a], NULL, NULL);
   }
 }
@@ -83,6 +86,7 @@ static void ItSmoothRowGet(const ItSmoothGeometry *G, PetscInt r, ItSmoothRow *R
     c[a]             = info->xs[a] + rest % info->xm[a];
     rest /= info->xm[a];
   }
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) R->c[a] = c[a];
   R->l0 = r * G->m0;
   R->o  = ItGridGhostedOffset(G->grid, c);
   for (PetscInt a = 0; a < G->d; a++) {
@@ -136,12 +140,17 @@ static inline void ItSmoothRowApply(const ItSmoothGeometry *G, const ItSmoothRow
 /* One Gauss–Seidel pass over a row in place in the ghosted array x (at the
    row's first cell), forward (increasing i) or backward: every neighbour
    but the a0 one the pass meets first is gathered with the diagonal's
-   inverse, then x_i = r_i + c_i x_{i∓1} runs along the row. */
+   inverse, then x_i = r_i + c_i x_{i∓1} runs along the row. Along a
+   periodic axis that this rank owns whole, the wrapped neighbour is a cell
+   of this sweep, as in the assembled SOR: along a0 the row's last (first)
+   cell takes its first (last) cell's new value, and the ghost copies of the
+   cells next to the seam are rewritten as soon as those cells are. */
 static inline void ItSmoothRowSweep(const ItSmoothGeometry *G, const ItSmoothRow *R,
                                     const ItSmoothOp *s, PetscBool forward, const PetscScalar *b,
                                     PetscScalar *x, PetscScalar r[], PetscScalar cc[],
                                     PetscScalar dg[]) {
-  const PetscInt m0 = G->m0, a0 = G->a0;
+  const PetscInt m0 = G->m0, a0 = G->a0, wrap0 = G->wrap[a0] > 0;
+  PetscScalar    seam = 0; /* the wrapped a0 neighbour's coefficient at the row's far end */
 
   ItSmoothRowDiagonal(G, R, s->scale * s->shift, dg);
   for (PetscInt i = 0; i < m0; i++) r[i] = b[i];
@@ -150,13 +159,15 @@ static inline void ItSmoothRowSweep(const ItSmoothGeometry *G, const ItSmoothRow
     const PetscInt   g = G->gs[a], i_lo = R->i_lo[a], i_hi = R->i_hi[a];
     const PetscReal *ll = G->lo[a] + R->off[a], *hh = G->hi[a] + R->off[a] + G->fs[a];
     if (a == a0 && forward) { /* the low neighbour is the recurrence's */
-      for (PetscInt i = 0; i < i_hi; i++) r[i] += w * hh[i] * x[i + 1];
+      for (PetscInt i = 0; i < (wrap0 ? m0 - 1 : i_hi); i++) r[i] += w * hh[i] * x[i + 1];
       for (PetscInt i = 0; i < m0; i++) cc[i] = w * ll[i];
       if (i_lo > 0) cc[0] = 0;
+      if (wrap0) seam = w * hh[m0 - 1] / dg[m0 - 1];
     } else if (a == a0) {
-      for (PetscInt i = i_lo; i < m0; i++) r[i] += w * ll[i] * x[i - 1];
+      for (PetscInt i = wrap0 ? 1 : i_lo; i < m0; i++) r[i] += w * ll[i] * x[i - 1];
       for (PetscInt i = 0; i < m0; i++) cc[i] = w * hh[i];
       if (i_hi < m0) cc[m0 - 1] = 0;
+      if (wrap0) seam = w * ll[0] / dg[0];
     } else {
       for (PetscInt i = i_lo; i < m0; i++) r[i] += w * ll[i] * x[i - g];
       for (PetscInt i = 0; i < i_hi; i++) r[i] += w * hh[i] * x[i + g];
@@ -170,13 +181,25 @@ static inline void ItSmoothRowSweep(const ItSmoothGeometry *G, const ItSmoothRow
   if (s->pin >= R->l0 && s->pin < R->l0 + m0) {
     r[s->pin - R->l0]  = b[s->pin - R->l0] / s->pin_value;
     cc[s->pin - R->l0] = 0;
+    if (s->pin - R->l0 == (forward ? m0 - 1 : 0)) seam = 0;
   }
   if (forward) {
     x[0] = R->i_lo[a0] == 0 ? r[0] + cc[0] * x[-1] : r[0];
     for (PetscInt i = 1; i < m0; i++) x[i] = r[i] + cc[i] * x[i - 1];
+    if (wrap0) x[m0 - 1] += seam * x[0];
   } else {
     x[m0 - 1] = R->i_hi[a0] == m0 ? r[m0 - 1] + cc[m0 - 1] * x[m0] : r[m0 - 1];
     for (PetscInt i = m0 - 2; i >= 0; i--) x[i] = r[i] + cc[i] * x[i + 1];
+    if (wrap0) x[0] += seam * x[m0 - 1];
+  }
+  if (wrap0) { /* the row's own ghosts across the seam */
+    x[-1] = x[m0 - 1];
+    x[m0] = x[0];
+  }
+  for (PetscInt a = 0; a < G->d; a++) { /* the row's ghost image across another axis' seam */
+    const PetscInt n = G->wrap[a];
+    if (a == a0 || n == 0 || (R->c[a] != 0 && R->c[a] != n - 1)) continue;
+    for (PetscInt i = 0; i < m0; i++) x[i + (R->c[a] == 0 ? n : -n) * G->gs[a]] = x[i];
   }
 }
 
