@@ -240,7 +240,7 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
    slack) is in neither: measured, 7-15 % of the peak
    (tests/test_memory_components.py). Not collective. */
 static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscInt order,
-                                      PetscReal bytes[IT_MEMORY_PARTS]) {
+                                      PetscBool assembled, PetscReal bytes[IT_MEMORY_PARTS]) {
   const PetscBool run    = (PetscBool)!strcmp(command, "run");
   const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
   const PetscReal matrix = 12.0 * (2 * dim + 1) + 16, prolong = vec * coarse;
@@ -249,10 +249,14 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscI
   bytes[IT_MEMORY_DENSITY]     = (run ? 2 : 1) * vec;
   bytes[IT_MEMORY_FACES]       = 2.0 * dim * vec * (1 + coarse);
   bytes[IT_MEMORY_DIAGNOSTICS] = 2 * vec;
-  bytes[IT_MEMORY_MATRIX]      = matrix;
-  bytes[IT_MEMORY_MULTIGRID]   = prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec);
-  bytes[IT_MEMORY_STAGES]      = run ? (3 * 4 + 3 + 3) * vec : 0;
-  bytes[IT_MEMORY_KRYLOV]      = run ? 9 * vec : (15 + 3) * vec;
+  /* assembled: the fine matrix, and on every level PCSOR's 3 vectors; from the faces
+     (-fp_matrix_free, src/solve/smooth.c): no matrix above the coarsest level, and the sweep's
+     ghosted array */
+  bytes[IT_MEMORY_MATRIX]    = assembled ? matrix : 0;
+  bytes[IT_MEMORY_MULTIGRID] = assembled ? prolong + 6 * vec + coarse * (matrix + prolong + 9 * vec)
+                                         : prolong + 4 * vec + coarse * (prolong + 6 * vec);
+  bytes[IT_MEMORY_STAGES]    = run ? (3 * 4 + 3 + 3) * vec : 0;
+  bytes[IT_MEMORY_KRYLOV]    = run ? 9 * vec : (15 + 3) * vec;
   if (order == 4) { /* ItMemoryOrder4Extra, part by part */
     bytes[IT_MEMORY_FACES] *= 3;
     if (run)
@@ -269,12 +273,16 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscI
 static PetscErrorCode ItAppViewMemoryComponents(ItApp *app) {
   static const char *const commands[] = {"run", "stationary"};
 
+  PetscBool matrix_free = PETSC_TRUE;
+
   PetscFunctionBegin;
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-fp_matrix_free", &matrix_free, NULL));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory per unknown by component (estimate, bytes):"));
   for (size_t k = 0; k < 2; k++) {
     PetscReal bytes[IT_MEMORY_PARTS], sum = 0;
-    ItMemoryComponentEstimate(commands[k], ItGridGetInfo(app->grid)->dim,
-                              ItGridGetInfo(app->grid)->order_fp, bytes);
+    ItMemoryComponentEstimate(
+        commands[k], ItGridGetInfo(app->grid)->dim, ItGridGetInfo(app->grid)->order_fp,
+        (PetscBool)(!matrix_free || ItGridGetInfo(app->grid)->threshold), bytes);
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s %s:", k ? ";" : "", commands[k]));
     for (PetscInt j = 1; j < IT_MEMORY_PARTS; j++) { /* the program is per rank, not per unknown */
       if (bytes[j] <= 0) continue;
