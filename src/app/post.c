@@ -673,6 +673,15 @@ PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckp
   }
   PetscCheck(ItPost.K <= 64, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "-post_ranks %d: at most 64 post ranks", ItPost.K);
+  for (PetscInt a = 0; a < ItGridGetInfo(app->grid)->dim; a++) {
+    const ItGridInfo *info = ItGridGetInfo(app->grid);
+    PetscCheck(info->dim == 1 || info->refractory[a] == 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-post_ranks %d with a refractory time (%g on %s) and %" PetscInt_FMT
+               " variables: the post ranks do not receive the compartment's re-injected field; "
+               "drop -post_ranks",
+               ItPost.K, (double)info->refractory[a], ItModelGetVariableName(app->model, a),
+               info->dim);
+  }
   link.interrupt = app->settings.interrupt;
   ItPost.apart   = PETSC_TRUE; /* from here each group says its own */
   PetscCall(ItPostScatterCreate(&link));

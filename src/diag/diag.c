@@ -106,6 +106,7 @@ struct _p_ItDiag {
   /* work: ghosted density and its logarithm; marginals (local part, then summed) */
   Vec p_local;
   Vec p_global, inflow; /* the evaluated density, and the reset's inflow R p into each cell */
+  Vec shape;            /* a refractory compartment's re-injection per unit current (order 2) */
   /* a transient's refractory compartment attached to the density (src/fp/refractory.c),
      else NULL: its re-injection rate and mass at the evaluated time */
   ItRefractory refractory;
@@ -321,6 +322,7 @@ PetscErrorCode ItDiagRelease(ItDiag g) {
   PetscCall(PetscFree(g->lnp));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
+  PetscCall(VecDestroy(&g->shape));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -608,12 +610,14 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
   while (info->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
-  if (g->refractory) {               /* the compartment re-injects what crossed τ_ref before */
-    if (ItFacesGetClosure(g->faces)) /* -fp_order 4: the closure's shape (src/fp/closure.c) */
-      PetscCall(VecCopy(ItFPClosureGetShape(ItFacesGetClosure(g->faces)), g->inflow));
-    else
-      PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
-    PetscCall(VecScale(g->inflow, g->reinjection));
+  if (g->refractory) { /* the compartment re-injects what crossed τ_ref before */
+    ItFPClosure cl = ItFacesGetClosure(g->faces);
+    if (!cl && !g->shape) PetscCall(VecDuplicate(g->inflow, &g->shape));
+    if (!cl) PetscCall(ItRefractoryResetVector(g->refractory, grid, g->shape));
+    PetscCall(VecSet(g->inflow, 0));
+    /* -fp_order 4: the closure's shape (src/fp/closure.c) */
+    PetscCall(ItRefractorySource(g->refractory, grid, cl ? ItFPClosureGetShape(cl) : g->shape, g->t,
+                                 1.0, g->inflow));
   } else
     PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
   PetscCall(VecGetArrayRead(g->inflow, &in));
@@ -1298,6 +1302,7 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   PetscCall(PetscFree(g->lnref));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
+  PetscCall(VecDestroy(&g->shape));
   if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
   PetscCall(PetscFree(g));
   *diag = NULL;

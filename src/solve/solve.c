@@ -339,40 +339,45 @@ static PetscErrorCode ItSolveStageSetTime(ItSolveStage *st, PetscReal t) {
 
 /* F += sign ν_in(t) r: the re-injection of what crossed the threshold
    τ_ref before t, a source known from the history (every step is at most
-   τ_ref long, so t - τ_ref is never past the last accepted step). */
+   τ_ref long, so t - τ_ref is never past the last accepted step); with two
+   or more variables row by row, ν̃_in(y, t) (src/fp/refractory.c). */
 static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, PetscReal sign,
                                               Vec F) {
-  PetscReal inflow;
+  ItFPClosure cl;
 
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItRefractoryGet(st->refractory, t, &inflow, NULL, NULL));
-  if (inflow != 0) { /* -fp_order 4: the closure's shape at t (src/fp/closure.c) */
-    ItFPClosure cl = ItFacesGetClosure(ItFPGetFaces(st->fp));
-    PetscCall(VecAXPY(F, sign * inflow, cl ? ItFPClosureGetShape(cl) : st->reset_shape));
-  }
+  cl = ItFacesGetClosure(ItFPGetFaces(st->fp)); /* -fp_order 4: the closure's shape at t */
+  PetscCall(ItRefractorySource(st->refractory, st->grid, cl ? ItFPClosureGetShape(cl) : st->reset_shape,
+                               t, sign, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The state at the end of an accepted step t into the history: the rate
-   ν(t) through the threshold, and the cumulative outflux
+   ν(t) through the threshold (with two or more variables its exit field
+   over the others), and the cumulative outflux
    Q(t) = mass0 - M(t) + Q(t - τ_ref), the mass that left the grid (its
    mass M) less what came back: grid and compartment keep mass0 to
    round-off. Collective. */
 static PetscErrorCode ItSolveRefractoryRecord(ItSolveStage *st, ItGrid grid, PetscReal t, Vec p) {
-  PetscReal   rate[IT_MAX_DIM], injected;
-  PetscScalar sum;
+  PetscReal        rate[IT_MAX_DIM], injected;
+  PetscScalar      sum;
+  const PetscReal *field = NULL;
 
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
-  PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
+  if (ItRefractoryGetFieldSize(st->refractory)) /* two or more variables: where it crossed */
+    PetscCall(ItRefractoryExitField(st->refractory, ItFPGetFaces(st->fp), grid, p, &field,
+                                    &rate[ItRefractoryGetAxis(st->refractory)]));
+  else
+    PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
   PetscCall(ItRefractoryGet(st->refractory, t, NULL, &injected, NULL));
   PetscCall(VecSum(p, &sum));
   PetscCall(
       ItRefractoryPush(st->refractory, t,
                        st->mass0 - PetscRealPart(sum) * ItGridGetInfo(grid)->cell_volume + injected,
-                       rate[ItRefractoryGetAxis(st->refractory)]));
+                       rate[ItRefractoryGetAxis(st->refractory)], field));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1581,7 +1586,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(result, sizeof(*result)));
-  PetscCall(ItRefractoryCheck(grid, model)); /* the scaling of §8.2 holds in one variable */
+  PetscCall(ItRefractoryCheckStationary(grid, model)); /* §8.2's scaling: one variable */
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
   PetscCall(ItFPCreateMatrix(grid, &A));
