@@ -6,21 +6,28 @@
    the grid, ny cells, the same on every rank) this is L_y, the
    Scharfetter–Gummel operator of src/fp/fp.c along every axis but a with
    the drift and diffusion evaluated at V = V_r (walls and periodic axes as
-   the grid's), and the re-entry map is E = e^{τ_ref L_y}: SLEPc's MFN
-   (Krylov, -refractory_mfn_* options) applies it to a field of masses per
-   cell. E is linear, positive and conserves mass (the columns of L_y sum to
-   zero); the Krylov approximation keeps the mass only to its tolerance, so
-   the result is rescaled to the input's exact sum. Every rank computes the
-   same numbers from the same field (sequential objects): the result does not
-   depend on the ranks. */
+   the grid's), and the re-entry map is E = e^{τ_ref L_y}, applied to a
+   field of masses per cell once per accepted step. Up to
+   IT_REENTRY_DENSE_MAX cells E is computed once as a dense matrix (SLEPc's
+   FN, Padé with scaling and squaring) and applied as a product; beyond,
+   SLEPc's MFN (Krylov) applies it each time (measured 2026-12-06,
+   doc/physics.md §8.2: at 64 cells MFN took 1.8e7 flops, 9.6 ms, per
+   application; the dense E 1.9e7 flops once, then 8e3 per product). E is linear, positive and
+   conserves mass (the columns of L_y sum to zero); both approximations keep the mass only to their
+   accuracy, so the result is rescaled to the input's exact sum. Every rank computes the same
+   numbers from the same field (sequential objects): the result does not depend on the ranks. */
 #include <slepcmfn.h>
+#include <slepcfn.h>
 #include <infotherm/fp.h>
+
+#define IT_REENTRY_DENSE_MAX 1024
 
 struct _p_ItReentry {
   PetscInt  axis, ny;
   PetscInt  stride[IT_MAX_DIM]; /* j = Σ_{b ≠ axis} c[b] stride[b] */
   Mat       L;                  /* L_y, sequential */
-  MFN       mfn;
+  Mat       E;                  /* e^{τ L_y}, dense (ny <= IT_REENTRY_DENSE_MAX), or NULL */
+  MFN       mfn;                /* else its Krylov application */
   Vec       in, out;
   PetscReal tau;
   PetscInt  applications, iterations; /* counted for -info */
@@ -67,7 +74,7 @@ static PetscErrorCode ItReentryAssemble(ItReentry r, ItGrid grid, ItModel model)
   for (PetscInt j = 0; j < r->ny; j++)
     for (PetscInt b = 0; b < d; b++) {
       const PetscInt  cb = b == r->axis ? 0 : (j / r->stride[b]) % info->n[b], k = j * d + b;
-      const PetscReal h  = info->h[b];
+      const PetscReal h = info->h[b];
       PetscInt        jl, rows[2];
       PetscReal       Af, Df, Dl, Dr, lo, hi, v[4];
       if (b == r->axis) continue;
@@ -118,15 +125,25 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
   }
   PetscCall(ItReentryAssemble(r, grid, model));
   PetscCall(MatCreateVecs(r->L, &r->in, &r->out));
-  PetscCall(MFNCreate(PETSC_COMM_SELF, &r->mfn));
-  PetscCall(MFNSetOptionsPrefix(r->mfn, "refractory_"));
-  PetscCall(MFNSetOperator(r->mfn, r->L));
-  PetscCall(MFNGetFN(r->mfn, &fn));
-  PetscCall(FNSetType(fn, FNEXP));
-  PetscCall(FNSetScale(fn, tau, 1.0));
-  PetscCall(MFNSetTolerances(r->mfn, 1e-13, PETSC_DEFAULT));
-  PetscCall(MFNSetErrorIfNotConverged(r->mfn, PETSC_TRUE));
-  PetscCall(MFNSetFromOptions(r->mfn));
+  if (r->ny <= IT_REENTRY_DENSE_MAX) { /* once, dense */
+    Mat Ld;
+    PetscCall(FNCreate(PETSC_COMM_SELF, &fn));
+    PetscCall(FNSetType(fn, FNEXP));
+    PetscCall(FNSetScale(fn, tau, 1.0));
+    PetscCall(MatConvert(r->L, MATSEQDENSE, MAT_INITIAL_MATRIX, &Ld));
+    PetscCall(MatDuplicate(Ld, MAT_DO_NOT_COPY_VALUES, &r->E));
+    PetscCall(FNEvaluateFunctionMat(fn, Ld, r->E));
+    PetscCall(MatDestroy(&Ld));
+    PetscCall(FNDestroy(&fn));
+  } else {
+    PetscCall(MFNCreate(PETSC_COMM_SELF, &r->mfn));
+    PetscCall(MFNSetOperator(r->mfn, r->L));
+    PetscCall(MFNGetFN(r->mfn, &fn));
+    PetscCall(FNSetType(fn, FNEXP));
+    PetscCall(FNSetScale(fn, tau, 1.0));
+    PetscCall(MFNSetTolerances(r->mfn, 1e-13, PETSC_DEFAULT));
+    PetscCall(MFNSetErrorIfNotConverged(r->mfn, PETSC_TRUE));
+  }
   *out = r;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -135,10 +152,12 @@ PetscErrorCode ItReentryDestroy(ItReentry *r) {
   PetscFunctionBegin;
   if (!*r) PetscFunctionReturn(PETSC_SUCCESS);
   if ((*r)->applications)
-    PetscCall(PetscInfo(NULL, "refractory re-entry: %" PetscInt_FMT " MFN solves, %" PetscInt_FMT
-                              " Krylov iterations\n",
-                        (*r)->applications, (*r)->iterations));
+    PetscCall(PetscInfo(NULL,
+                        "refractory re-entry: %" PetscInt_FMT " applications (%s), %" PetscInt_FMT
+                        " Krylov iterations\n",
+                        (*r)->applications, (*r)->E ? "dense" : "MFN", (*r)->iterations));
   PetscCall(MFNDestroy(&(*r)->mfn));
+  PetscCall(MatDestroy(&(*r)->E));
   PetscCall(MatDestroy(&(*r)->L));
   PetscCall(VecDestroy(&(*r)->in));
   PetscCall(VecDestroy(&(*r)->out));
@@ -174,10 +193,14 @@ PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]
   PetscCall(VecGetArrayWrite(r->in, &a));
   for (PetscInt j = 0; j < r->ny; j++) a[j] = in[j];
   PetscCall(VecRestoreArrayWrite(r->in, &a));
-  PetscCall(MFNSolve(r->mfn, r->in, r->out));
-  PetscCall(MFNGetIterationNumber(r->mfn, &its));
+  if (r->E)
+    PetscCall(MatMult(r->E, r->in, r->out));
+  else {
+    PetscCall(MFNSolve(r->mfn, r->in, r->out));
+    PetscCall(MFNGetIterationNumber(r->mfn, &its));
+    r->iterations += its;
+  }
   r->applications++;
-  r->iterations += its;
   PetscCall(VecGetArray(r->out, &a));
   for (PetscInt j = 0; j < r->ny; j++) out[j] = PetscRealPart(a[j]), sum_out += out[j];
   PetscCall(VecRestoreArray(r->out, &a));

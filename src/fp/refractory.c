@@ -308,7 +308,7 @@ static void ItRefractoryHermite(ItRefractory h, PetscInt k, PetscReal s, PetscRe
   const PetscReal t0 = h->t[k - 1], dt = h->t[k] - t0, x = (s - t0) / dt;
   const PetscReal x2 = x * x, x3 = x2 * x;
 
-  w[0]  = 2 * x3 - 3 * x2 + 1, w[1] = x3 - 2 * x2 + x, w[2] = -2 * x3 + 3 * x2, w[3] = x3 - x2;
+  w[0] = 2 * x3 - 3 * x2 + 1, w[1] = x3 - 2 * x2 + x, w[2] = -2 * x3 + 3 * x2, w[3] = x3 - x2;
   dw[0] = (6 * x2 - 6 * x) / dt, dw[1] = (3 * x2 - 4 * x + 1) / dt;
   dw[2] = (-6 * x2 + 6 * x) / dt, dw[3] = (3 * x2 - 2 * x) / dt;
 }
@@ -346,10 +346,10 @@ static PetscErrorCode ItRefractoryInterpolate(ItRefractory h, PetscReal s, Petsc
    variables): the masses per cross-section cell per unit time that re-enter
    at t. Not collective. */
 static PetscErrorCode ItRefractoryInflowField(ItRefractory h, PetscReal t, PetscReal in[]) {
-  const PetscInt ny = h->ny;
-  const PetscReal s = t - h->tau;
-  PetscInt       k;
-  PetscBool      last;
+  const PetscInt  ny = h->ny;
+  const PetscReal s  = t - h->tau;
+  PetscInt        k;
+  PetscBool       last;
 
   PetscFunctionBegin;
   PetscCall(ItRefractoryLocate(h, s, &k, &last));

@@ -348,8 +348,8 @@ static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, Pet
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
   cl = ItFacesGetClosure(ItFPGetFaces(st->fp)); /* -fp_order 4: the closure's shape at t */
-  PetscCall(ItRefractorySource(st->refractory, st->grid, cl ? ItFPClosureGetShape(cl) : st->reset_shape,
-                               t, sign, F));
+  PetscCall(ItRefractorySource(st->refractory, st->grid,
+                               cl ? ItFPClosureGetShape(cl) : st->reset_shape, t, sign, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
