@@ -91,12 +91,15 @@ PetscErrorCode                  ItFacesSetDelayedReset(ItFaces faces, PetscBool 
 PetscBool                       ItFacesGetDelayedReset(ItFaces faces);
 typedef struct _p_ItRefractory *ItRefractory;
 PetscErrorCode                  ItRefractoryCheck(ItGrid grid, ItModel model);
-PetscErrorCode                  ItRefractoryCheckStationary(ItGrid grid, ItModel model);
 PetscInt                        ItRefractoryGetFieldSize(ItRefractory h);
 PetscErrorCode ItRefractoryExitField(ItRefractory h, ItFaces faces, ItGrid grid, Vec p,
                                      const PetscReal **field, PetscReal *rate);
 PetscErrorCode ItRefractorySource(ItRefractory h, ItGrid grid, Vec shape, PetscReal t,
                                   PetscReal scale, Vec F);
+PetscErrorCode ItRefractoryStationaryAdd(ItRefractory h, ItFaces faces, ItGrid grid, Vec p,
+                                         PetscReal minus, PetscReal scale, Vec F);
+PetscErrorCode ItRefractoryStationaryOperator(ItRefractory h, ItFaces faces, ItGrid grid, Mat op,
+                                              PetscInt pin, Mat *M);
 PetscErrorCode                  ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *h);
 PetscErrorCode                  ItRefractoryDestroy(ItRefractory *h);
 void                            ItRefractorySetPast(ItRefractory h, PetscReal rate);

@@ -39,7 +39,7 @@ struct _p_ItRefractory {
   ItReentry  reentry;
   PetscInt   ny;
   PetscReal *Qf, *nuf, *pastf, *work, *spread;
-  Vec        loss;
+  Vec        loss, shape;
   MPI_Comm   comm;
 };
 
@@ -71,30 +71,6 @@ PetscErrorCode ItRefractoryCheck(ItGrid grid, ItModel model) {
                  "wall (-grid_boundary)",
                  (double)info->refractory[a], ItModelGetVariableName(model, a),
                  ItModelGetVariableName(model, b), option, ItModelGetVariableName(model, b));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The stationary state with a refractory time holds on a grid of one
-   variable only (ItFPRefractoryScale): with more, the re-injected density is
-   the exit field moved by e^{τ_ref L_y}, which the scaling does not hold.
-   Collective. */
-PetscErrorCode ItRefractoryCheckStationary(ItGrid grid, ItModel model) {
-  const ItGridInfo *info = ItGridGetInfo(grid);
-
-  PetscFunctionBegin;
-  for (PetscInt a = 0; a < info->dim; a++) {
-    char option[64];
-    if (info->dim == 1 || info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET ||
-        info->refractory[a] == 0)
-      continue;
-    PetscCall(ItGridRefractoryOption(model, a, option, sizeof(option)));
-    SETERRQ(info->comm, PETSC_ERR_USER_INPUT,
-            "the stationary state with a refractory time (%g on %s) and %" PetscInt_FMT
-            " variables: the other variables move during the refractory time, which the "
-            "stationary solve does not hold (run and crosscheck do); set %s 0, or run to t_final "
-            "long enough",
-            (double)info->refractory[a], ItModelGetVariableName(model, a), info->dim, option);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -136,6 +112,7 @@ PetscErrorCode ItRefractoryDestroy(ItRefractory *h) {
   PetscCall(PetscFree2((*h)->pastf, (*h)->work));
   PetscCall(PetscFree((*h)->spread));
   PetscCall(VecDestroy(&(*h)->loss));
+  PetscCall(VecDestroy(&(*h)->shape));
   PetscCall(ItReentryDestroy(&(*h)->reentry));
   PetscCall(PetscFree(*h));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -396,6 +373,28 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* F += scale × each cross-section cell's row of shape times field[j] /
+   (the cross-section cell's area): the density re-injected by the currents
+   field (masses per cross-section cell per unit time). Not collective. */
+static PetscErrorCode ItRefractoryAddField(ItRefractory h, ItGrid grid, Vec shape,
+                                           const PetscReal field[], PetscReal scale, Vec F) {
+  const ItGridInfo  *info = ItGridGetInfo(grid);
+  const PetscScalar *sa;
+  PetscScalar       *fa;
+  const PetscReal    area = info->cell_volume / info->h[h->axis];
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(shape, &sa));
+  PetscCall(VecGetArray(F, &fa));
+  ItGridForOwned(grid, c, l) {
+    if (sa[l] == 0) continue;
+    fa[l] += scale * (field[ItReentryIndex(h->reentry, c)] / area) * sa[l];
+  }
+  PetscCall(VecRestoreArray(F, &fa));
+  PetscCall(VecRestoreArrayRead(shape, &sa));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* F += scale s(t), the re-injection density at time t: ν_in(t) shape with
    one variable; with more, each cross-section cell's row of shape times its
    re-injected current ν̃_in(y, t) / (cross-section cell's area). shape: the
@@ -404,11 +403,6 @@ PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, P
    closure's, src/fp/closure.c). Collective. */
 PetscErrorCode ItRefractorySource(ItRefractory h, ItGrid grid, Vec shape, PetscReal t,
                                   PetscReal scale, Vec F) {
-  const ItGridInfo  *info = ItGridGetInfo(grid);
-  const PetscScalar *sa;
-  PetscScalar       *fa;
-  const PetscReal    area = info->cell_volume / info->h[h->axis];
-
   PetscFunctionBegin;
   if (!h->ny) {
     PetscReal inflow;
@@ -417,14 +411,7 @@ PetscErrorCode ItRefractorySource(ItRefractory h, ItGrid grid, Vec shape, PetscR
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(ItRefractoryInflowField(h, t, h->work));
-  PetscCall(VecGetArrayRead(shape, &sa));
-  PetscCall(VecGetArray(F, &fa));
-  ItGridForOwned(grid, c, l) {
-    if (sa[l] == 0) continue;
-    fa[l] += scale * (h->work[ItReentryIndex(h->reentry, c)] / area) * sa[l];
-  }
-  PetscCall(VecRestoreArray(F, &fa));
-  PetscCall(VecRestoreArrayRead(shape, &sa));
+  PetscCall(ItRefractoryAddField(h, grid, shape, h->work, scale, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -577,6 +564,105 @@ PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal 
     PetscCall(PetscArraycpy(h->Qf, f + 1 + ny, count * ny));
     PetscCall(PetscArraycpy(h->nuf, f + 1 + ny + count * ny, count * ny));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The stationary state with two or more variables (doc/physics.md §8.2):
+   the rate is constant, so what re-enters is the exit field carried by E,
+   S E J p (S the reset's shape per unit current, J the exit field), where
+   the faces' immediate reset R = S J re-injects the exit field where it
+   left. The operator of the stationary state is L + S (E - I) J, whose
+   columns still sum to zero (E conserves mass); its null vector scaled by
+   1/(1 + ν τ_ref) (ItFPRefractoryScale) is the stationary density. */
+
+/* The reset's shape per unit current of these faces: the order-4 closure's,
+   or h's own (order 2). Collective. */
+static PetscErrorCode ItRefractoryShape(ItRefractory h, ItFaces faces, ItGrid grid, Vec p,
+                                        Vec *shape) {
+  ItFPClosure cl = ItFacesGetClosure(faces);
+
+  PetscFunctionBegin;
+  if (cl) {
+    *shape = ItFPClosureGetShape(cl);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (!h->shape) {
+    PetscCall(VecDuplicate(p, &h->shape));
+    PetscCall(ItRefractoryResetVector(h, grid, h->shape));
+  }
+  *shape = h->shape;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* F += scale S (E - minus I) J p: with minus 1 the correction of the
+   faces' immediate reset, with 0 the stationary re-injection itself.
+   Collective. */
+PetscErrorCode ItRefractoryStationaryAdd(ItRefractory h, ItFaces faces, ItGrid grid, Vec p,
+                                         PetscReal minus, PetscReal scale, Vec F) {
+  const PetscReal *field;
+  PetscReal        rate;
+  Vec              shape = NULL;
+
+  PetscFunctionBegin;
+  PetscCheck(h->ny, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the stationary re-entry needs two variables");
+  PetscCall(ItRefractoryShape(h, faces, grid, p, &shape));
+  PetscCall(ItRefractoryExitField(h, faces, grid, p, &field, &rate));
+  PetscCall(ItReentryApply(h->reentry, field, h->work));
+  for (PetscInt j = 0; j < h->ny; j++) h->work[j] -= minus * field[j];
+  PetscCall(ItRefractoryAddField(h, grid, shape, h->work, scale, F));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+typedef struct {
+  ItRefractory h;
+  ItFaces      faces;
+  ItGrid       grid;
+  Mat          op;
+  PetscInt     pin;
+} ItRefractoryShell;
+
+static PetscErrorCode ItRefractoryShellMult(Mat M, Vec x, Vec y) {
+  ItRefractoryShell *s;
+  PetscInt           lo, hi;
+  PetscScalar        kept = 0;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(M, &s));
+  PetscCall(MatMult(s->op, x, y));
+  PetscCall(VecGetOwnershipRange(y, &lo, &hi));
+  if (s->pin >= lo && s->pin < hi) PetscCall(VecGetValues(y, 1, &s->pin, &kept));
+  PetscCall(ItRefractoryStationaryAdd(s->h, s->faces, s->grid, x, 1.0, -1.0, y)); /* op = -L */
+  if (s->pin >= lo && s->pin < hi) PetscCall(VecSetValue(y, s->pin, kept, INSERT_VALUES));
+  PetscCall(VecAssemblyBegin(y));
+  PetscCall(VecAssemblyEnd(y));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItRefractoryShellDestroy(Mat M) {
+  ItRefractoryShell *s;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(M, &s));
+  PetscCall(PetscFree(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* *M = op - S (E - I) J for op = -L, the stationary solve's operator with
+   the faces' immediate reset (ItSolvePinned), except in the pinned row pin
+   (global, -1: none), which keeps op's. Collective. */
+PetscErrorCode ItRefractoryStationaryOperator(ItRefractory h, ItFaces faces, ItGrid grid, Mat op,
+                                              PetscInt pin, Mat *M) {
+  ItRefractoryShell *s;
+  PetscInt           m, n, N, Nc;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&s));
+  s->h = h, s->faces = faces, s->grid = grid, s->op = op, s->pin = pin;
+  PetscCall(MatGetLocalSize(op, &m, &n));
+  PetscCall(MatGetSize(op, &N, &Nc));
+  PetscCall(MatCreateShell(PetscObjectComm((PetscObject)op), m, n, N, Nc, s, M));
+  PetscCall(MatShellSetOperation(*M, MATOP_MULT, (void (*)(void))ItRefractoryShellMult));
+  PetscCall(MatShellSetOperation(*M, MATOP_DESTROY, (void (*)(void))ItRefractoryShellDestroy));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
