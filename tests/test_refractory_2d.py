@@ -8,8 +8,11 @@ is the last row of the density, and v an OU process: the re-injected
 v-marginal after tau_ref has mean m e^{-tau/tau_v} and variance
 s^2 e^{-2 tau/tau_v} + sigma_v^2 (1 - e^{-2 tau/tau_v}) for the exit
 marginal's m, s^2), second order in the v cells; a restart bit for bit; the
-Monte Carlo crosscheck on 2 ranks; and the refusals (stationary, -post_ranks,
--protocol)."""
+Monte Carlo crosscheck on 2 ranks; the stationary state (mass, refractory
+mass tau_ref nu, info_flow_X = -info_flow_Y, the entropy identity, orders 2
+and 4) and a run from it that stays there (1 and 2 ranks: the compartment's
+field and the stationary operator agree); and the refusals (the Monte Carlo
+from a density of mass below 1, -post_ranks, -protocol)."""
 import math
 import h5py
 import numpy as np
@@ -87,8 +90,31 @@ check(proc.returncode == 0 and cc.get("verdict") == "passed",
       f"crosscheck of lif_inference with tau_ref {TAU} on 2 ranks: status {proc.returncode}, verdict {cc.get('verdict')}, "
       f"max |z| {cc.get('max_abs_z', float('nan')):.2f}")
 
+# --- the stationary state: the operator L + S (E - I) J; a run from it stays there ---
+for order in (2, 4):
+    out = tmpdir(f"r2d-ss-{order}")
+    run("stationary", LIF + ["-grid_n", "32,64", "-fp_order", order, "-output_dir", out])
+    t = read_csv(f"{out}/stationary.csv")
+    nu, held = t["firing_rate"][-1], t["refractory_mass"][-1]
+    gap = abs(t["mass"][-1] + held - 1)
+    flows = abs(t["info_flow_X"][-1] + t["info_flow_Y"][-1]) / abs(t["info_flow_X"][-1])
+    ident = abs(t["entropy_production"][-1] - t["entropy_flow_v"][-1] - t["entropy_flow_V"][-1]) / t["entropy_production"][-1]
+    check(gap <= 1e-12 and abs(held - TAU * nu) <= 1e-12 and flows <= 1e-10 and ident <= 1e-10 and abs(t["entropy_rate"][-1]) <= 1e-10,
+          f"stationary, order {order}: rate {nu:.6f}, mass + refractory_mass - 1 = {gap:.1e}, refractory_mass = tau_ref nu, "
+          f"info_flow_X = -info_flow_Y within {flows:.1e}, Pi = Gamma_v + Gamma_V within {ident:.1e}, dS/dt = {t['entropy_rate'][-1]:.1e}")
+for ranks in (1, 2):
+    out = tmpdir(f"r2d-from-ss-{ranks}")
+    run("run", LIF + ["-grid_n", "32,64", "-init", "stationary", "-t_final", 1, "-output_every", 0.25, "-output_dir", out], ranks=ranks)
+    t = read_csv(f"{out}/diagnostics.csv")
+    drift = float(np.max(np.abs(t["firing_rate"] - t["firing_rate"][0]))) / t["firing_rate"][0]
+    dv = float(np.max(np.abs(t["mean_v"] - t["mean_v"][0])))
+    check(drift <= 1e-10 and dv <= 1e-12 and abs(t["refractory_mass"][0] - TAU * t["firing_rate"][0]) <= 1e-12,
+          f"run from the stationary density on {ranks} rank(s): firing rate kept within {drift:.1e}, mean_v within {dv:.1e}, "
+          f"refractory_mass(0) = tau_ref nu (the compartment's field and the stationary operator agree)")
+
 # --- refusals: one line naming the option ---
-expect_refused("stationary with a refractory time in two variables", "stationary", LIF, ["-lif_inference_tau_ref 0", "stationary"])
+expect_refused("the Monte Carlo from the stationary density with a refractory time in two variables", "mc",
+               LIF + ["-grid_n", "32,64", "-init", "stationary", "-t_final", 0.1, "-mc_particles", 1000], ["-init gaussian", "refractory"])
 expect_refused("-post_ranks with a refractory time in two variables", "run", LIF + ["-t_final", 0.1, "-post_ranks", 1],
                ["-post_ranks", "refractory"], ranks=(2,))
 expect_refused("a schedule with a refractory time in two variables", "run",

@@ -618,6 +618,15 @@ static PetscErrorCode ItMCInitialRefractory(ItMC mc, Vec p0) {
     held = 1 - PetscRealPart(sum) * ItGridGetInfo(mc->grid)->cell_volume;
     if (held < 1e-12) held = 0;
   }
+  /* with two or more variables the compartment's particles would need the distribution of
+     their other variables, carried since their crossing (doc/physics.md §8.2) */
+  PetscCheck(held == 0 || ItGridGetInfo(mc->grid)->dim == 1, ItGridGetInfo(mc->grid)->comm,
+             PETSC_ERR_USER_INPUT,
+             "the Monte Carlo from a density of mass %g with a refractory time and %" PetscInt_FMT
+             " variables: its refractory particles at t = 0 would need the compartment's "
+             "distribution over the other variables; start from a density of mass 1 (-init "
+             "gaussian)",
+             (double)(1 - held), ItGridGetInfo(mc->grid)->dim);
   for (PetscInt k = 0; k < mc->nlocal; k++) {
     PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW];
     mc->release[k] = PETSC_MIN_REAL;
