@@ -10,24 +10,29 @@
    field of masses per cell once per accepted step. Up to
    IT_REENTRY_DENSE_MAX cells E is computed once as a dense matrix (SLEPc's
    FN, Padé with scaling and squaring) and applied as a product; beyond,
-   SLEPc's MFN (Krylov) applies it each time (measured 2026-12-06,
-   doc/physics.md §8.2: at 64 cells MFN took 1.8e7 flops, 9.6 ms, per
-   application; the dense E 1.9e7 flops once, then 8e3 per product). E is linear, positive and
-   conserves mass (the columns of L_y sum to zero); both approximations keep the mass only to their
-   accuracy, so the result is rescaled to the input's exact sum. Every rank computes the same
-   numbers from the same field (sequential objects): the result does not depend on the ranks. */
+   SLEPc's MFN applies it each time with its Expokit method (Krylov
+   sub-steps; its restarted Krylov method builds an ever larger Hessenberg
+   matrix on the stiff L_y of fine cells). Measured (2026-12-06,
+   doc/physics.md §8.2, a loaded machine): the dense E takes 0.05 s at 64
+   cells, 0.7 s at 256, 52 s at 1024; Expokit 19 ms an application at 512
+   cells, 64 ms at 1024 (the restarted Krylov method 1.1 s); the two agree
+   to 2e-15. E is linear, positive and conserves mass (the columns of L_y sum
+   to zero); both approximations keep the mass only to their accuracy, so
+   the result is rescaled to the input's exact sum. Every rank computes the
+   same numbers from the same field (sequential objects): the result does
+   not depend on the ranks. */
 #include <slepcmfn.h>
 #include <slepcfn.h>
 #include <infotherm/fp.h>
 
-#define IT_REENTRY_DENSE_MAX 1024
+#define IT_REENTRY_DENSE_MAX 256
 
 struct _p_ItReentry {
   PetscInt  axis, ny;
   PetscInt  stride[IT_MAX_DIM]; /* j = Σ_{b ≠ axis} c[b] stride[b] */
   Mat       L;                  /* L_y, sequential */
   Mat       E;                  /* e^{τ L_y}, dense (ny <= IT_REENTRY_DENSE_MAX), or NULL */
-  MFN       mfn;                /* else its Krylov application */
+  MFN       mfn;                /* else its Expokit application */
   Vec       in, out;
   PetscReal tau;
   PetscInt  applications, iterations; /* counted for -info */
@@ -137,6 +142,7 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     PetscCall(FNDestroy(&fn));
   } else {
     PetscCall(MFNCreate(PETSC_COMM_SELF, &r->mfn));
+    PetscCall(MFNSetType(r->mfn, MFNEXPOKIT));
     PetscCall(MFNSetOperator(r->mfn, r->L));
     PetscCall(MFNGetFN(r->mfn, &fn));
     PetscCall(FNSetType(fn, FNEXP));
