@@ -23,7 +23,7 @@ TAU = 0.1
 LIF = ["-options_file", "../input/lif_inference.opts", "-lif_inference_tau_ref", TAU]
 
 # --- the mass and the entropy identity in every row, order 2 and 4; 1 and 3 ranks the same ---
-FIXED = LIF + ["-grid_n", "32,64", "-t_final", 0.5, "-output_every", 0.05, "-snapshot_every", 100,
+FIXED = LIF + ["-grid_n", "32,64", "-t_final", 0.3, "-output_every", 0.05, "-snapshot_every", 100,
                "-ts_adapt_type", "none", "-ts_dt", 0.01, "-ksp_rtol", 1e-12]
 ref = None
 for ranks, order in ((1, 2), (3, 2), (1, 4)):
@@ -75,7 +75,7 @@ check(errs[1][0] <= 2e-3 and errs[1][1] <= 1e-4 and 1.7 <= order <= 2.3 and 1.7 
       f"{errs[1][1]:.1e}, {errs[2][1]:.1e}; its sum the rate")
 
 # --- restart bit for bit ---
-BASE = LIF + ["-grid_n", "32,64", "-t_final", 0.5, "-output_every", 0.05, "-snapshot_every", 0.25]
+BASE = LIF + ["-grid_n", "32,64", "-t_final", 0.3, "-output_every", 0.05, "-snapshot_every", 0.15]
 ref, out = tmpdir("r2d-ref"), tmpdir("r2d-stop")
 run("run", BASE + ["-output_dir", ref])
 proc = run("run", BASE + ["-output_dir", out, "-ts_max_steps", 13], expect_ok=False)
@@ -108,7 +108,7 @@ for order in (2, 4):
           f"info_flow_X = -info_flow_Y within {flows:.1e}, Pi = Gamma_v + Gamma_V within {ident:.1e}, dS/dt = {t['entropy_rate'][-1]:.1e}")
 for ranks in (1, 2):
     out = tmpdir(f"r2d-from-ss-{ranks}")
-    run("run", LIF + ["-grid_n", "32,64", "-init", "stationary", "-t_final", 1, "-output_every", 0.25, "-output_dir", out], ranks=ranks)
+    run("run", LIF + ["-grid_n", "32,64", "-init", "stationary", "-t_final", 0.5, "-output_every", 0.25, "-output_dir", out], ranks=ranks)
     t = read_csv(f"{out}/diagnostics.csv")
     drift = float(np.max(np.abs(t["firing_rate"] - t["firing_rate"][0]))) / t["firing_rate"][0]
     dv = float(np.max(np.abs(t["mean_v"] - t["mean_v"][0])))

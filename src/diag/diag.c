@@ -641,7 +641,8 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
     /* the stationary state: the exit field carried over the refractory time (§8.2) */
     if (!g->reentry) PetscCall(ItRefractoryCreate(grid, g->model, &g->reentry));
     PetscCall(VecSet(g->inflow, 0));
-    PetscCall(ItRefractoryStationaryAdd(g->reentry, g->faces, grid, g->p_global, 0.0, 1.0, g->inflow));
+    PetscCall(
+        ItRefractoryStationaryAdd(g->reentry, g->faces, grid, g->p_global, 0.0, 1.0, g->inflow));
   } else
     PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
   PetscCall(VecGetArrayRead(g->inflow, &in));
@@ -1129,7 +1130,8 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   if (g->refractory) PetscCall(ItRefractoryGet(g->refractory, t, &g->reinjection, NULL, &g->held));
   g->moving_reset = PETSC_FALSE; /* a refractory time with two or more variables (§8.2) */
   for (PetscInt a = 0; a < info->dim; a++)
-    if (info->dim > 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET && info->refractory[a] > 0)
+    if (info->dim > 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET &&
+        info->refractory[a] > 0)
       g->moving_reset = PETSC_TRUE;
   PetscCall(DMGlobalToLocalBegin(info->da, p, INSERT_VALUES, g->p_local));
   PetscCall(DMGlobalToLocalEnd(info->da, p, INSERT_VALUES, g->p_local));
