@@ -13,7 +13,8 @@ Monte Carlo crosscheck on 2 ranks; the stationary state (mass, refractory
 mass tau_ref nu, info_flow_X = -info_flow_Y, the entropy identity, orders 2
 and 4) and a run from it that stays there (1 and 2 ranks: the compartment's
 field and the stationary operator agree); and the refusals (the Monte Carlo
-from a density of mass below 1, -post_ranks, -protocol)."""
+from a density of mass below 1, -protocol); -post_ranks and its checkpoint
+byte for byte as one rank."""
 import math
 import h5py
 import numpy as np
@@ -85,6 +86,17 @@ same = open(f"{ref}/diagnostics.csv").read() == open(f"{out}/diagnostics.csv").r
 check(proc.returncode == 3 and same and np.array_equal(a, b),
       f"stopped after 13 steps (status {proc.returncode}) and restarted: diagnostics.csv byte for byte, the final density bit for bit")
 
+# --- -post_ranks: the post rank receives the re-injection field with each state; its checkpoint restarts ---
+out = tmpdir("r2d-post")
+run("run", BASE + ["-output_dir", out, "-post_ranks", 1], ranks=2)
+same_post = open(f"{ref}/diagnostics.csv").read() == open(f"{out}/diagnostics.csv").read()
+out = tmpdir("r2d-post-stop")
+run("run", BASE + ["-output_dir", out, "-post_ranks", 1, "-ts_max_steps", 9], ranks=2, expect_ok=False)
+run("run", BASE + ["-output_dir", out, "-restart", "auto", "-post_ranks", 1], ranks=2)
+same_restart = open(f"{ref}/diagnostics.csv").read() == open(f"{out}/diagnostics.csv").read()
+check(same_post and same_restart,
+      "-post_ranks 1 beside 1 solver rank, and its checkpoint restarted: diagnostics.csv byte for byte as on one rank")
+
 # --- the Monte Carlo (refractory particles hold V at V_r, v moves): crosscheck on 2 ranks ---
 out = tmpdir("r2d-crosscheck")
 proc = run("crosscheck", LIF + ["-grid_n", "64,64", "-t_final", 0.5, "-output_every", 0.25, "-mc_particles", 20000,
@@ -119,8 +131,6 @@ for ranks in (1, 2):
 # --- refusals: one line naming the option ---
 expect_refused("the Monte Carlo from the stationary density with a refractory time in two variables", "mc",
                LIF + ["-grid_n", "32,64", "-init", "stationary", "-t_final", 0.1, "-mc_particles", 1000], ["-init gaussian", "refractory"])
-expect_refused("-post_ranks with a refractory time in two variables", "run", LIF + ["-t_final", 0.1, "-post_ranks", 1],
-               ["-post_ranks", "refractory"], ranks=(2,))
 expect_refused("a schedule with a refractory time in two variables", "run",
                LIF + ["-t_final", 0.1, "-protocol", "mu0:0.6@0,0.8@0.05"], ["-protocol", "-lif_inference_tau_ref 0"])
 finish()

@@ -96,6 +96,8 @@ PetscErrorCode ItRefractoryExitField(ItRefractory h, ItFaces faces, ItGrid grid,
                                      const PetscReal **field, PetscReal *rate);
 PetscErrorCode ItRefractorySource(ItRefractory h, ItGrid grid, Vec shape, PetscReal t,
                                   PetscReal scale, Vec F);
+PetscErrorCode ItRefractoryGetInflowField(ItRefractory h, PetscReal t, PetscReal field[]);
+PetscErrorCode ItRefractorySetFixedField(ItRefractory h, const PetscReal field[]);
 PetscErrorCode ItRefractoryStationaryAdd(ItRefractory h, ItFaces faces, ItGrid grid, Vec p,
                                          PetscReal minus, PetscReal scale, Vec F);
 PetscErrorCode ItRefractoryStationaryOperator(ItRefractory h, ItFaces faces, ItGrid grid, Mat op,

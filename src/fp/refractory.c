@@ -39,6 +39,7 @@ struct _p_ItRefractory {
   ItReentry  reentry;
   PetscInt   ny;
   PetscReal *Qf, *nuf, *pastf, *work, *spread;
+  PetscReal *fixed_field; /* a post rank's copy: the solver's re-injection field at fixed_t */
   Vec        loss, shape;
   MPI_Comm   comm;
 };
@@ -111,6 +112,7 @@ PetscErrorCode ItRefractoryDestroy(ItRefractory *h) {
   PetscCall(PetscFree2((*h)->Qf, (*h)->nuf));
   PetscCall(PetscFree2((*h)->pastf, (*h)->work));
   PetscCall(PetscFree((*h)->spread));
+  PetscCall(PetscFree((*h)->fixed_field));
   PetscCall(VecDestroy(&(*h)->loss));
   PetscCall(VecDestroy(&(*h)->shape));
   PetscCall(ItReentryDestroy(&(*h)->reentry));
@@ -410,6 +412,12 @@ PetscErrorCode ItRefractorySource(ItRefractory h, ItGrid grid, Vec shape, PetscR
     if (inflow != 0) PetscCall(VecAXPY(F, scale * inflow, shape));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  if (h->fixed) { /* a post rank's copy: the solver's field */
+    PetscCheck(t == h->fixed_t && h->fixed_field, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "refractory copy: asked at %g, holds %g", (double)t, (double)h->fixed_t);
+    PetscCall(ItRefractoryAddField(h, grid, shape, h->fixed_field, scale, F));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(ItRefractoryInflowField(h, t, h->work));
   PetscCall(ItRefractoryAddField(h, grid, shape, h->work, scale, F));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -489,6 +497,24 @@ void ItRefractorySetFixed(ItRefractory h, PetscReal t, PetscReal inflow, PetscRe
   h->fixed_inflow   = inflow;
   h->fixed_injected = injected;
   h->fixed_held     = held;
+}
+
+/* The re-injection field ν̃_in(y, t) (two or more variables; ny values,
+   for a post rank's copy). Not collective. */
+PetscErrorCode ItRefractoryGetInflowField(ItRefractory h, PetscReal t, PetscReal field[]) {
+  PetscFunctionBegin;
+  PetscCall(ItRefractoryInflowField(h, t, field));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A post rank's copy with two or more variables: the solver's re-injection
+   field at the time of ItRefractorySetFixed (ny values, copied). Not
+   collective. */
+PetscErrorCode ItRefractorySetFixedField(ItRefractory h, const PetscReal field[]) {
+  PetscFunctionBegin;
+  if (!h->fixed_field) PetscCall(PetscMalloc1(h->ny, &h->fixed_field));
+  PetscCall(PetscArraycpy(h->fixed_field, field, h->ny));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The mass grid and compartment hold together (set by the solver at the
