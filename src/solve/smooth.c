@@ -80,19 +80,13 @@ static void ItSmoothGeometryGet(const ItSmoothOp *s, ItSmoothGeometry *G) {
   }
 }
 
-/* Row r of the owned block (rows in storage order). */
-static void ItSmoothRowGet(const ItSmoothGeometry *G, PetscInt r, ItSmoothRow *R) {
+/* The row that starts at cell c (c[a0] = xs[a0]), offset l0 in the owned array. */
+static void ItSmoothRowFrom(const ItSmoothGeometry *G, const PetscInt c[], PetscInt l0,
+                            ItSmoothRow *R) {
   const ItGridInfo *info = ItGridGetInfo(G->grid);
-  PetscInt          c[IT_MAX_DIM], rest = r;
 
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = info->xs[a];
-  for (PetscInt k = 1; k < G->d; k++) {
-    const PetscInt a = info->order[k];
-    c[a]             = info->xs[a] + rest % info->xm[a];
-    rest /= info->xm[a];
-  }
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) R->c[a] = c[a];
-  R->l0 = r * G->m0;
+  R->l0 = l0;
   R->o  = ItGridGhostedOffset(G->grid, c);
   for (PetscInt a = 0; a < G->d; a++) {
     const PetscBool periodic = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
@@ -106,6 +100,36 @@ static void ItSmoothRowGet(const ItSmoothGeometry *G, PetscInt r, ItSmoothRow *R
       R->i_hi[a] = periodic || c[a] < last ? G->m0 : 0;
     }
   }
+}
+
+/* Row r of the owned block (rows in storage order). */
+static void ItSmoothRowGet(const ItSmoothGeometry *G, PetscInt r, ItSmoothRow *R) {
+  const ItGridInfo *info = ItGridGetInfo(G->grid);
+  PetscInt          c[IT_MAX_DIM], rest = r;
+
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = info->xs[a];
+  for (PetscInt k = 1; k < G->d; k++) {
+    const PetscInt a = info->order[k];
+    c[a]             = info->xs[a] + rest % info->xm[a];
+    rest /= info->xm[a];
+  }
+  ItSmoothRowFrom(G, c, r * G->m0, R);
+}
+
+/* The next row in storage order (forward) or the one before, without the
+   divisions of ItSmoothRowGet (in 5-D a row is a few dozen cells, and the
+   rows' set-up weighed). */
+static void ItSmoothRowStep(const ItSmoothGeometry *G, ItSmoothRow *R, PetscBool forward) {
+  const ItGridInfo *info = ItGridGetInfo(G->grid);
+  PetscInt          c[IT_MAX_DIM];
+
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = R->c[a];
+  for (PetscInt k = 1; k < G->d; k++) {
+    const PetscInt a = info->order[k];
+    if (forward ? ++c[a] < info->xs[a] + info->xm[a] : --c[a] >= info->xs[a]) break;
+    c[a] = forward ? info->xs[a] : info->xs[a] + info->xm[a] - 1;
+  }
+  ItSmoothRowFrom(G, c, R->l0 + (forward ? G->m0 : -G->m0), R);
 }
 
 /* The row's diagonal into dg. */
@@ -268,10 +292,11 @@ static PetscErrorCode ItSmoothApply(Mat A, Vec b, Vec x, Vec y) {
   PetscCall(VecGetArrayRead(local, &xl));
   if (b) PetscCall(VecGetArrayRead(b, &ba));
   PetscCall(VecGetArray(y, &ya));
-  for (PetscInt r = 0; r < G.rows; r++) {
+  {
     ItSmoothRow R;
-    ItSmoothRowGet(&G, r, &R);
-    ItSmoothRowApply(&G, &R, s, xl + R.o, ba ? ba + R.l0 : NULL, ya + R.l0, s->work);
+    ItSmoothRowGet(&G, 0, &R);
+    for (PetscInt r = 0; r < G.rows; r++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
+      ItSmoothRowApply(&G, &R, s, xl + R.o, ba ? ba + R.l0 : NULL, ya + R.l0, s->work);
   }
   PetscCall(VecRestoreArray(y, &ya));
   if (b) PetscCall(VecRestoreArrayRead(b, &ba));
@@ -468,22 +493,19 @@ static PetscErrorCode ItSmoothSweeps(Mat A, Vec b, Vec x, PetscInt sweeps, Petsc
   PetscCall(DMGetLocalVector(info->da, &local));
   PetscCall(VecGetArrayRead(b, &ba));
   for (PetscInt k = 0; k < sweeps; k++) {
+    ItSmoothRow R;
     if (zero && k == 0)
       PetscCall(VecSet(local, 0));
     else
       PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
     PetscCall(VecGetArray(local, &xl));
     PetscCall(VecGetArray(x, &xa));
-    for (PetscInt q = 0; q < G.rows; q++) {
-      ItSmoothRow R;
-      ItSmoothRowGet(&G, q, &R);
+    ItSmoothRowGet(&G, 0, &R);
+    for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
       ItSmoothRowSweep(&G, &R, s, PETSC_TRUE, ba + R.l0, xl + R.o, NULL, r, cc, dg);
-    }
-    for (PetscInt q = G.rows - 1; q >= 0; q--) {
-      ItSmoothRow R;
-      ItSmoothRowGet(&G, q, &R);
+    ItSmoothRowGet(&G, G.rows - 1, &R);
+    for (PetscInt q = G.rows - 1; q >= 0; q--, ItSmoothRowStep(&G, &R, PETSC_FALSE))
       ItSmoothRowSweep(&G, &R, s, PETSC_FALSE, ba + R.l0, xl + R.o, xa + R.l0, r, cc, dg);
-    }
     PetscCall(VecRestoreArray(x, &xa));
     PetscCall(VecRestoreArray(local, &xl));
   }
