@@ -53,4 +53,12 @@ U = K / (2 * D) * (col["var_x1"] + col["mean_x1"] ** 2)
 steps = read_json(out + "/summary.json")["steps"]
 gap = np.max(np.abs(col["entropy_flow_x1_cum"] - (U[0] - U))) / (U[0] - U[-1])
 check(gap < 2e-3, f"order 4, default time steps ({steps}): entropy_flow_x1_cum = <U>(0) - <U>(t) within 2e-3 ({gap:.1e})")
+# the slopes are part of the checkpoint's state: a run stopped after 3 steps and restarted
+# writes the uninterrupted run's table bit for bit
+cut = tmpdir("energy-restart")
+opts = BASE[:BASE.index("-t_final")] + ["-t_final", 1, "-output_every", 0.5, "-fp_order", 4, "-output_dir", cut]
+proc = run("run", opts + ["-ts_max_steps", 3], expect_ok=False)
+run("run", opts + ["-restart", "auto"])
+check(proc.returncode == 3 and open(cut + "/diagnostics.csv").read() == open(out + "/diagnostics.csv").read(),
+      f"order 4: stopped after 3 steps (status {proc.returncode}) and restarted, diagnostics.csv bit for bit")
 finish()
