@@ -402,6 +402,33 @@ PetscErrorCode ItFPClosureApply(ItFPClosure cl, Vec p, Vec Lp) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* J += scale (Σ_a C_a + R4): the closures and the re-injection in an
+   assembled operator (ItFPShiftedAssemble), whose rows are owned where
+   theirs are; J takes ADD_VALUES and is assembled by the caller. Not
+   collective. */
+PetscErrorCode ItFPClosureAddTo(ItFPClosure cl, PetscReal scale, Mat J) {
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k <= IT_MAX_DIM; k++) {
+    Mat      M = k < IT_MAX_DIM ? cl->C[k] : cl->R4;
+    PetscInt rstart, rend;
+    if (!M) continue;
+    PetscCall(MatGetOwnershipRange(M, &rstart, &rend));
+    for (PetscInt row = rstart; row < rend; row++) {
+      PetscInt           ncols;
+      const PetscInt    *cols;
+      const PetscScalar *vals;
+      PetscScalar        v[64];
+      PetscCall(MatGetRow(M, row, &ncols, &cols, &vals));
+      PetscCheck(ncols <= 64, PETSC_COMM_SELF, PETSC_ERR_PLIB, "a closure row of %d entries",
+                 (int)ncols);
+      for (PetscInt j = 0; j < ncols; j++) v[j] = scale * vals[j];
+      if (ncols) PetscCall(MatSetValues(J, 1, &row, ncols, cols, v, ADD_VALUES));
+      PetscCall(MatRestoreRow(M, row, &ncols, &cols, &vals));
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Along a threshold_reset axis a: div = C_a p (the closure faces' share of
    the axis' divergence) and loss = O_a p (the threshold's loss rate per unit
    volume at the last cells); either may be NULL. Collective. */
