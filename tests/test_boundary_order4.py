@@ -108,6 +108,23 @@ for tau in (0, 0.1):
     balance = float(np.max(np.abs(t["entropy_production"] - t["entropy_rate"] - t["entropy_flow_V"]) / (np.abs(t["entropy_production"]) + 1)))
     check(mass <= 1e-12 and balance <= 1e-10,
           f"lif run at order 4, tau_ref {tau}: |mass + refractory_mass - 1| <= {mass:.1e}, Pi - dS/dt - Gamma_V <= {balance:.1e}")
+# tiny grids: fewer than four cells between reset and threshold (8 and 10 cells) run at order 4
+# (the density had no mass: the pinned cell's sign, and the box widened to 2 cells above the
+# reset) with the threshold's polynomial through the cells above the reset and the faces that
+# straddle it Scharfetter-Gummel's: Siegert's rate within order 2's error on the same grid; a
+# grid whose fourth-order density oscillates beyond the limit is refused naming -grid_n
+for mu in (0.8, 1.2):
+    nu = siegert_rate(mu)
+    for n in (8, 10):
+        err = {}
+        for order in (2, 4):
+            out = tmpdir(f"lif4-tiny-{mu}-{n}-{order}")
+            run("stationary", ["-model", "lif", "-lif_mu", mu, "-grid_n", n, "-fp_order", order, "-output_dir", out])
+            err[order] = abs(read_csv(f"{out}/stationary.csv")["firing_rate"][-1] - nu) / nu
+        check(err[4] <= err[2], f"lif mu = {mu} at order 4 on {n} cells: Siegert rate {err[4]:.3f} off (order 2: {err[2]:.3f})")
+expect_refused("lif mu = 1.2 at order 4 on 16 cells (oscillating below the reset)", "stationary",
+               ["-model", "lif", "-lif_mu", 1.2, "-grid_n", 16, "-fp_order", 4], ["-grid_n", "-fp_order 2"])
+
 # rank invariance of a transient with a refractory time at 24 cells: the stage solves factor the
 # fourth-order operator, so every column agrees to round-off on 1, 2 and 3 ranks (before: the
 # Scharfetter-Gummel ILU on one rank and block Jacobi on several stopped at the stage tolerance,

@@ -24,7 +24,11 @@
    opposite signs, and the shape sums to one). Each closure face is blended
    with its Scharfetter–Gummel face by the interior's weight theta. When V_r
    lies inside a cell, or fewer than four cells separate it from the box's
-   ends, the reset keeps the linear weights of order 2. The threshold faces'
+   ends, the reset keeps the linear weights of order 2, the three faces whose
+   stencils straddle it fall back to Scharfetter–Gummel's (a kink between
+   their cells spoils the fourth-order stencil), and the threshold's
+   polynomial takes only the cells above it (a cubic through three, ...; face
+   n-1 Scharfetter–Gummel's with fewer than two). The threshold faces'
    divergence C_a, the threshold's loss O_a and the re-injection R4 (shape
    times loss) are sparse matrices applied after the stencil (their cells may
    lie beyond the two ghosts). */
@@ -34,11 +38,16 @@ struct _p_ItFPClosure {
   ItGrid      grid;
   ItModelWork work;
   PetscInt    reset_face[IT_MAX_DIM]; /* the face holding V_r (-1: inside a cell or too close) */
-  Mat         C[IT_MAX_DIM]; /* the closure faces' divergence along a threshold_reset axis */
-  Mat         O[IT_MAX_DIM]; /* the threshold's loss rate per unit volume at the last cells */
-  Mat         R4;            /* its re-injection at the reset cells (the axes not delayed) */
-  Vec         S;             /* the reset's shape per unit current (the refractory source's) */
-  PetscReal   bytes;         /* in the memory ledger's faces (after the first assembly) */
+  /* the first cell of the piece above V_r: the threshold's quartic takes cells
+     max(n-4, upper) .. n-1 (fewer than four when V_r is that close); without
+     the reset's corrections (reset_face -1) the faces upper-1 .. upper+1,
+     whose stencils straddle V_r, are Scharfetter–Gummel's */
+  PetscInt  upper[IT_MAX_DIM];
+  Mat       C[IT_MAX_DIM]; /* the closure faces' divergence along a threshold_reset axis */
+  Mat       O[IT_MAX_DIM]; /* the threshold's loss rate per unit volume at the last cells */
+  Mat       R4;            /* its re-injection at the reset cells (the axes not delayed) */
+  Vec       S;             /* the reset's shape per unit current (the refractory source's) */
+  PetscReal bytes;         /* in the memory ledger's faces (after the first assembly) */
 };
 
 /* The functional's weights alpha, beta (see above) of the Lagrange polynomials
@@ -84,12 +93,16 @@ PetscErrorCode ItFPClosureCreate(ItGrid grid, ItModel model, ItFPClosure *out) {
     ItGridResetCells(grid, a, &k, &w);
     /* on a face (w = 1/2 to round-off), four cells or more from either end */
     if (PetscAbsReal(w - 0.5) < 1e-9 && k + 1 >= 4 && k + 1 + 4 <= n) cl->reset_face[a] = k + 1;
+    cl->upper[a] = w > 0 ? k + 1 : k;
     ItGridForOwned(grid, c, l) {
       const PetscInt r = cl->reset_face[a];
       if (r >= 0 ? c[a] >= r - 2 && c[a] <= r + 1 : c[a] == k || c[a] == k + 1) rnz[l] += 4;
     }
     PetscCall(PetscMalloc2(info->nlocal, &dnz, info->nlocal, &onz));
-    ItGridForOwned(grid, c, l) dnz[l] = onz[l] = c[a] >= n - 3 ? 12 : 0; /* faces n-1, n */
+    ItGridForOwned(grid, c, l) { /* faces n-1, n, and upper-1 .. upper+1 */
+      const PetscInt u = cl->upper[a];
+      dnz[l] = onz[l] = c[a] >= n - 3 || (c[a] >= u - 2 && c[a] <= u + 1) ? 12 : 0;
+    }
     PetscCall(MatCreateAIJ(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
                            0, dnz, 0, onz, &cl->C[a]));
     ItGridForOwned(grid, c, l) dnz[l] = onz[l] = c[a] == n - 1 ? 4 : 0;
@@ -124,13 +137,23 @@ PetscErrorCode ItFPClosureDestroy(ItFPClosure *cl) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether face `face` (1 .. n-1) along axis a reads cells on both sides of
+   a reset that takes no corrections (fewer than four cells from an end, or
+   inside a cell): it falls back to Scharfetter–Gummel's two-point current,
+   which a kink between its cells does not spoil. */
+static PetscBool ItFPClosureStraddles(ItFPClosure cl, PetscInt a, PetscInt face) {
+  const PetscInt u = cl->upper[a];
+
+  return (PetscBool)(cl->reset_face[a] < 0 && face >= 1 && face >= u - 1 && face <= u + 1);
+}
+
 /* Whether face `face` along axis a takes a closure (its Scharfetter–Gummel
    and fourth-order weights are then left out of the stencil). Not collective. */
 PetscBool ItFPClosureFace(ItFPClosure cl, PetscInt a, PetscInt face) {
   const ItGridInfo *info = ItGridGetInfo(cl->grid);
 
   if (!cl->C[a]) return PETSC_FALSE;
-  return (PetscBool)(face >= info->n[a] - 1);
+  return (PetscBool)(face >= info->n[a] - 1 || ItFPClosureStraddles(cl, a, face));
 }
 
 /* Before the faces are set: the closures start empty. Collective. */
@@ -310,10 +333,18 @@ PetscErrorCode ItFPClosureSet(ItFPClosure cl, PetscReal t, const PetscReal p[], 
   PetscReal         wt[12], theta = 1;
 
   PetscFunctionBegin;
-  /* the threshold's two faces: cells n-4 .. n-1 and p(V_th) = 0 */
-  PetscCall(ItFPClosureSide(cl, t, p, a, c, face, n - 4, 4, PETSC_TRUE, cells, wt));
-  m = 4;
-  PetscCall(ItFPClosureTheta(cl, t, p, a, c, face, &theta));
+  /* the threshold's two faces: cells first .. n-1 of the piece above the reset (four, or as
+     many as lie above it) and p(V_th) = 0; face n-1 with fewer than two of them, and a face
+     straddling a reset without corrections, Scharfetter–Gummel's */
+  {
+    const PetscInt first = PetscMax(n - 4, cl->upper[a]);
+    if (face >= n - 1 && !(face == n - 1 && first > n - 2)) {
+      PetscCall(ItFPClosureSide(cl, t, p, a, c, face, first, n - first, PETSC_TRUE, cells, wt));
+      m = n - first;
+      PetscCall(ItFPClosureTheta(cl, t, p, a, c, face, &theta));
+    } else
+      theta = 0;
+  }
   for (PetscInt j = 0; j < m; j++) wt[j] *= theta;
   /* the Scharfetter–Gummel face's share (1 - theta): lo p_{face-1} - hi p_face */
   for (PetscInt b = 0; b < IT_MAX_DIM; b++) cell[b] = c[b];

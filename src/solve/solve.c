@@ -1572,14 +1572,24 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The cell of the largest value of p, and that value, on every rank. Collective. */
+/* The cell of the largest |p|, and p there, on every rank. The first pinned
+   solve's p has the sign of the pinned cell's value in the null vector, which
+   a fourth-order operator on a few cells per width of the density may make
+   negative (the lif model on 10 cells: -5e-4 of the peak at the pinned cell
+   below the reset); the largest value of p was then the pin itself, and the
+   density came out of negative mass. Collective. */
 static PetscErrorCode ItSolveMaxCell(ItGrid grid, Vec p, PetscInt cell[], PetscReal *value) {
   const ItGridInfo *info = ItGridGetInfo(grid);
-  PetscInt          index, lo, hi;
-  PetscReal         local[IT_MAX_DIM] = {0, 0, 0}, global[IT_MAX_DIM];
+  PetscInt          index, lo, hi, imin;
+  PetscReal         local[IT_MAX_DIM] = {0, 0, 0}, global[IT_MAX_DIM], vmin;
 
   PetscFunctionBegin;
   PetscCall(VecMax(p, &index, value));
+  PetscCall(VecMin(p, &imin, &vmin));
+  if (-vmin > *value) {
+    index  = imin;
+    *value = vmin;
+  }
   PetscCall(VecGetOwnershipRange(p, &lo, &hi));
   if (index >= lo && index < hi) {
     PetscInt l = index - lo;
