@@ -202,26 +202,54 @@ static PetscErrorCode ItFPClosureSide(ItFPClosure cl, PetscReal t, const PetscRe
 }
 
 /* The blend weight theta of the interior's fourth-order faces at face `face`
-   (ItFacesPencilFourth, src/fp/fp.c): from the drift and diffusion at the
-   face and the drift's change over a cell. Not collective. */
+   (ItFacesPencilTheta, src/fp/fp.c): from the drift and diffusion at the
+   face and the drift's change over a cell, theta = 1 / (1 + (Pe/Pe_half)^4 +
+   (R/R_half)^4), R = h^2 / s^2. s^2 = D_a / k_a (k_a = |dA_a/dx_a|) in a
+   transient; for the stationary command (ItGridSetStationaryWidth) the
+   stationary law's width as the interior faces measure it,
+     s^2 = (D_a + sum_b g_b^2 D_b / (k_a + k_b)^2) / k_a,
+   g_b = dA_a/dx_b, k_b = |dA_b/dx_b| by central differences half a cell off
+   the face along each other axis b (inside the box): what a driven variable
+   (the lif_inference model's V, driven by v) inherits from its driver. A
+   term whose points give no finite drift or no positive diffusion is left
+   out. Not collective. */
 static PetscErrorCode ItFPClosureTheta(ItFPClosure cl, PetscReal t, const PetscReal p[], PetscInt a,
                                        const PetscInt c[], PetscInt face, PetscReal *theta) {
   ItGrid            grid = cl->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d    = info->dim;
   const PetscReal   h    = info->h[a];
-  PetscReal         x[2 * IT_MAX_DIM], A[2 * IT_MAX_DIM], D[2 * IT_MAX_DIM];
+  PetscReal         x[2 * IT_MAX_DIM * IT_MAX_DIM], A[2 * IT_MAX_DIM * IT_MAX_DIM],
+      D[2 * IT_MAX_DIM * IT_MAX_DIM], drive = 0;
+  PetscInt np = 2, along[2 * IT_MAX_DIM * IT_MAX_DIM];
 
   PetscFunctionBegin;
   for (PetscInt j = 0; j < 2; j++) {
     for (PetscInt b = 0; b < d; b++) x[j * d + b] = ItGridCoordinate(grid, b, c[b]);
     x[j * d + a] = info->lo[a] + (face - 0.5 * j) * h; /* the face and half a cell below */
   }
-  PetscCall(ItModelEvaluateWork(cl->work, t, p, 2, x, A, D));
+  for (PetscInt b = 0; info->stationary_width && b < d; b++) /* the face +- h_b/2 along b */
+    for (PetscInt s = -1; b != a && s < 2; s += 2, np++) {
+      PetscCall(PetscArraycpy(&x[np * d], &x[0], d));
+      x[np * d + b] += 0.5 * s * info->h[b];
+      along[np] = b;
+    }
+  PetscCall(ItModelEvaluateWork(cl->work, t, p, np, x, A, D));
   {
-    const PetscReal Pe = PetscAbsReal(A[a]) * h / D[a] / info->peclet;
-    const PetscReal R  = 2 * PetscAbsReal(A[a] - A[d + a]) * h / D[a] / info->resolution;
-    *theta             = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+    const PetscReal ka = 2 * PetscAbsReal(A[a] - A[d + a]) / h;
+    for (PetscInt q = 2; q < np; q += 2) { /* points q (-h_b/2) and q+1 (+h_b/2) */
+      const PetscInt  b    = along[q];
+      const PetscReal g    = (A[(q + 1) * d + a] - A[q * d + a]) / info->h[b],
+                      kb   = PetscAbsReal(A[(q + 1) * d + b] - A[q * d + b]) / info->h[b],
+                      Db   = 0.5 * (D[q * d + b] + D[(q + 1) * d + b]),
+                      term = g * g * Db / ((ka + kb) * (ka + kb));
+      if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
+    }
+    {
+      const PetscReal Pe = PetscAbsReal(A[a]) * h / D[a] / info->peclet;
+      const PetscReal R  = ka * h * h / (D[a] + drive) / info->resolution;
+      *theta             = 1.0 / (1.0 + Pe * Pe * Pe * Pe + R * R * R * R);
+    }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
