@@ -735,10 +735,19 @@ static PetscErrorCode ItSolveGridTolerances(TS ts, PetscReal rho) {
    count. Collective. */
 static PetscErrorCode ItSolveDirect(ItGrid grid, ItFaces faces, PC pc, PetscBool *direct) {
   PetscMPIInt size;
+  const char *prefix;
+  char        type[64];
+  PetscBool   set;
 
   PetscFunctionBegin;
   *direct = (PetscBool)(ItFacesGetOrder(faces) == 4 && ItGridGetInfo(grid)->dim == 1);
   if (!*direct || !pc) PetscFunctionReturn(PETSC_SUCCESS);
+  /* another preconditioner named in the options gets the Scharfetter–Gummel matrix and its
+     multigrid levels, as before */
+  PetscCall(PCGetOptionsPrefix(pc, &prefix));
+  PetscCall(PetscOptionsGetString(NULL, prefix, "-pc_type", type, sizeof(type), &set));
+  if (set) PetscCall(PetscStrcmp(type, PCLU, direct));
+  if (!*direct) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCallMPI(MPI_Comm_size(ItGridGetInfo(grid)->comm, &size));
   PetscCall(PCSetType(pc, PCLU));
   if (size > 1) PetscCall(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
