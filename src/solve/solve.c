@@ -754,6 +754,19 @@ static PetscErrorCode ItSolveDirect(ItGrid grid, ItFaces faces, PC pc, PetscBool
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The assembled fourth-order matrix of ItSolveDirect (NULL: none) joins the
+   ledger's matrices, after ItSolveNoteMemory has set them; its LU factors are
+   not counted (nor are the coarse levels'). Not collective. */
+static PetscErrorCode ItSolveNoteDirect(Mat P4) {
+  PetscReal bytes;
+
+  PetscFunctionBegin;
+  if (!P4) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItMemoryMatrixBytes(P4, &bytes));
+  ItMemoryAdd(IT_MEMORY_MATRIX, bytes);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* After the options: whether ItSolveDirect's factorisation stayed the
    preconditioner (then the fourth-order matrix is assembled for it). */
 static PetscErrorCode ItSolveDirectChosen(PC pc, PetscBool direct, PetscBool *chosen) {
@@ -1191,6 +1204,7 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
     /* the stage solves' iterations are not kept: GMRES counted at its restart; the true
        residual's vector of ItSolveStageResidual when it was needed */
     PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, st.r ? 1 : 0));
+    PetscCall(ItSolveNoteDirect(st.P4));
   }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
@@ -1683,6 +1697,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(VecNorm(p, NORM_2, &norm));
   result->residual /= diagmax * norm;
   PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
+  PetscCall(ItSolveNoteDirect(P4));
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));
