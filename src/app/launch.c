@@ -39,7 +39,6 @@
 static const char *const ItLaunchLauncherVariables[] = {"OMPI_COMM_WORLD_SIZE",
                                                         "OMPI_COMM_WORLD_RANK",
                                                         "OMPI_MCA_orte_hnp_uri",
-                                                        "OMPI_MCA_ess",
                                                         "PMIX_RANK",
                                                         "PMIX_NAMESPACE",
                                                         "PMI_RANK",
