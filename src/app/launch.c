@@ -7,13 +7,13 @@
    to no other process, so ItLaunchPrepare asks Open MPI, through its
    OMPI_MCA_ environment variables, for no daemon (ess_singleton_isolated),
    the ob1 messaging layer over the self transport only (pml ob1, btl self),
-   and a session folder of this process's own (orte_tmpdir_base): isolated
-   singletons otherwise all use <tmp>/ompi.<host>.<uid>/jf.0, and one's
-   clean-up at exit removes it under another starting at the same moment.
-   That folder, <TMPDIR>/infotherm-ompi.<host>.<pid>.XXXXXX, is removed at
-   exit; one left by a process that died without its exit (a kill -9, a
-   crash) is removed by the next singleton on the same host that finds its
-   process gone. A value the user set (an OMPI_MCA_ variable, a line of
+   no hwloc plugins (PCI, OpenCL, GL: HWLOC_PLUGINS_BLACKLIST), and a session folder of this
+   process's own (orte_tmpdir_base): isolated singletons otherwise all use
+   <tmp>/ompi.<host>.<uid>/jf.0, and one's clean-up at exit removes it under another starting at the
+   same moment. That folder, <TMPDIR>/infotherm-ompi.<host>.<pid>.XXXXXX, is removed at exit; one
+   left by a process that died without its exit (a kill -9, a crash) is removed by the next
+   singleton on the same host that finds its process gone. A value the user set (an OMPI_MCA_
+   variable, a line of
    ~/.openmpi/mca-params.conf or of the files OMPI_MCA_mca_base_param_files
    names) is left alone; under a launcher nothing is set. Plain C: this runs
    before MPI and PETSc. */
@@ -207,6 +207,11 @@ const char *ItLaunchPrepare(void) {
   if (ItLaunchLaunched()) return "";
   ItLaunchSet("pml", "ob1");
   ItLaunchSet("btl", "self");
+  /* hwloc's plugins find PCI devices, OpenCL and GL (and load libxml2, ICU,
+     X11's NV-CONTROL): for Open MPI's placement near a network card, of no use
+     to one process over btl self */
+  if (!getenv("HWLOC_COMPONENTS"))
+    (void)setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci,hwloc_opencl,hwloc_gl,hwloc_xml_libxml", 0);
   if (!ItLaunchUserSet("ess_singleton_isolated") && !ItLaunchUserSet("orte_tmpdir_base") &&
       ItLaunchFolder()) {
     (void)setenv("OMPI_MCA_orte_tmpdir_base", ItLaunch.folder, 1);
