@@ -92,6 +92,13 @@ p, status = shown({"OMPI_MCA_orte_tmpdir_base": mine})
 check(status == 0 and p.get("orte_tmpdir_base") == (mine, "environment") and "ess_singleton_isolated" not in p,
       f"OMPI_MCA_orte_tmpdir_base set by the user: used, and the singleton keeps its daemon ({p.get('orte_tmpdir_base')})")
 
+p, status = shown({"OMPI_MCA_ess_singleton_isolated": "1"})
+check(status == 0 and os.path.basename(p.get("orte_tmpdir_base", ("", ""))[0]).startswith(PREFIX),
+      f"isolation asked for by the user: still a session folder of its own ({p.get('orte_tmpdir_base')})")
+p, status = shown({"OMPI_MCA_ess_singleton_isolated": "0"})
+check(status == 0 and p.get("ess_singleton_isolated") == ("false", "environment") and "orte_tmpdir_base" not in p,
+      f"isolation turned off by the user: off, no folder made ({p.get('ess_singleton_isolated')})")
+
 # 4. under a launcher nothing is set: mpiexec on 2 ranks; a launcher's variable (srun's)
 p, status = shown(mpiexec=MPIEXEC + ["-n", "2"])
 check(status == 0 and not ours(p)

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <infotherm/app.h>
@@ -95,15 +96,19 @@ static int ItLaunchFileValue(const char *path, const char *name, char value[], s
 
 /* Whether the user set the MCA parameter name: OMPI_MCA_<name>, or a line
    of the user's own parameter files (OMPI_MCA_mca_base_param_files, a
-   comma-separated list, else ~/.openmpi/mca-params.conf). The system's
-   file (/etc/openmpi/openmpi-mca-params.conf) is the installation's
-   default, which a singleton's settings narrow. */
-static int ItLaunchUserSet(const char *name) {
-  char        variable[256], files[4096], value[16];
-  const char *list = getenv("OMPI_MCA_mca_base_param_files"), *home = getenv("HOME");
+   comma-separated list, else ~/.openmpi/mca-params.conf); its value into
+   value[len]. The system's file (/etc/openmpi/openmpi-mca-params.conf) is
+   the installation's default, which a singleton's settings narrow. */
+static int ItLaunchUserValue(const char *name, char value[], size_t len) {
+  char        variable[256], files[4096];
+  const char *list = getenv("OMPI_MCA_mca_base_param_files"), *home = getenv("HOME"), *env;
+  int         found = 0;
 
   snprintf(variable, sizeof(variable), "OMPI_MCA_%s", name);
-  if (getenv(variable)) return 1;
+  if ((env = getenv(variable))) {
+    snprintf(value, len, "%s", env);
+    return 1;
+  }
   if (list)
     snprintf(files, sizeof(files), "%s", list);
   else if (home)
@@ -111,8 +116,23 @@ static int ItLaunchUserSet(const char *name) {
   else
     return 0;
   for (char *path = strtok(files, ","); path; path = strtok(NULL, ","))
-    if (ItLaunchFileValue(path, name, value, sizeof(value))) return 1;
-  return 0;
+    found |= ItLaunchFileValue(path, name, value, len);
+  return found;
+}
+
+static int ItLaunchUserSet(const char *name) {
+  char value[4096];
+
+  return ItLaunchUserValue(name, value, sizeof(value));
+}
+
+/* Whether the user's value of the boolean parameter name turns it off. */
+static int ItLaunchUserOff(const char *name) {
+  char value[64];
+
+  if (!ItLaunchUserValue(name, value, sizeof(value))) return 0;
+  return !strcasecmp(value, "0") || !strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+         !strcasecmp(value, "f") || !strcasecmp(value, "n") || !strcasecmp(value, "disabled");
 }
 
 static int ItLaunchRemoveEntry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -212,10 +232,13 @@ const char *ItLaunchPrepare(void) {
      to one process over btl self */
   if (!getenv("HWLOC_COMPONENTS"))
     (void)setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci,hwloc_opencl,hwloc_gl,hwloc_xml_libxml", 0);
-  if (!ItLaunchUserSet("ess_singleton_isolated") && !ItLaunchUserSet("orte_tmpdir_base") &&
+  /* isolated (unless the user turned it off), in a folder of its own (unless
+     the user named one: then it keeps its daemon, whose session folders are
+     its own, unless the user asked for isolation too) */
+  if (!ItLaunchUserOff("ess_singleton_isolated") && !ItLaunchUserSet("orte_tmpdir_base") &&
       ItLaunchFolder()) {
     (void)setenv("OMPI_MCA_orte_tmpdir_base", ItLaunch.folder, 1);
-    (void)setenv("OMPI_MCA_ess_singleton_isolated", "1", 1);
+    ItLaunchSet("ess_singleton_isolated", "1");
   }
   return ItLaunch.folder;
 }
