@@ -5,8 +5,8 @@ daemon, pml ob1, btl self, a session folder of the process's own under
 $TMPDIR); a value the user set (an OMPI_MCA_ variable, a line of
 ~/.openmpi/mca-params.conf) is the one Open MPI uses; under mpiexec, or with a
 launcher's variable set, nothing is set; the session folder of a singleton
-killed with SIGKILL is removed by the next singleton, a live process's is
-kept."""
+killed with SIGKILL is removed by the next singleton once a minute old, a
+live process's is kept."""
 import os
 import shutil
 import signal
@@ -109,7 +109,8 @@ check(status == 0 and not ours(p),
       f"with SLURM_STEP_ID set nothing is set ({ours(p)})")
 
 # 5. litter: a singleton killed with SIGKILL leaves its folder; the next
-# singleton removes it, but not the folder of a live process, nor another host's
+# singleton removes it once it is a minute old, but not the folder of a live
+# process, nor another host's
 proc = start(["run", "-model", "linear", "-grid_n", "96", "-t_final", "1000", "-output_dir", os.path.join(BASE, "killed")])
 left = []
 for _ in range(600):
@@ -122,10 +123,18 @@ proc.send_signal(signal.SIGKILL)
 proc.communicate()
 check(len(left) == 1 and os.path.isdir(os.path.join(TMP, left[0])),
       f"a singleton killed with SIGKILL leaves its session folder ({left})")
+# a fresh folder is kept (a process of another PID namespace may be starting in it)
+status = subprocess.run([BIN] + INFO, env=CLEAN, capture_output=True, timeout=120).returncode
+check(status == 0 and left and os.path.isdir(os.path.join(TMP, left[0])),
+      "the next singleton keeps it while it is less than a minute old")
+old = time.time() - 120  # as if killed two minutes ago
+if left:
+    os.utime(os.path.join(TMP, left[0]), (old, old))
 alive = subprocess.Popen(["sleep", "60"])
 kept = [os.path.join(TMP, f"{PREFIX}{alive.pid}.abcdef"), os.path.join(TMP, f"infotherm-ompi.otherhost.{proc.pid}.abcdef")]
 for d in kept:
     os.makedirs(os.path.join(d, "ompi.x.0", "jf.0"))
+    os.utime(d, (old, old))
 status = subprocess.run([BIN] + INFO, env=CLEAN, capture_output=True, timeout=120).returncode
 check(status == 0 and not os.path.exists(os.path.join(TMP, left[0] if left else "none")),
       "the next singleton removes it")

@@ -28,10 +28,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <infotherm/app.h>
 
 #define IT_LAUNCH_PREFIX "infotherm-ompi."
+/* seconds after its last change before a dead process's folder is swept:
+   Open MPI uses it only while starting and stopping, and a process of
+   another PID namespace on the same host (a container) may look dead */
+#define IT_LAUNCH_STALE 60.0
 
 /* Environment variables a launcher sets in the processes it starts: Open
    MPI's mpiexec, PMIx (srun --mpi=pmix, prterun), PMI-1/2 (srun
@@ -155,7 +160,8 @@ static void ItLaunchRemove(void) {
 }
 
 /* The session folders in parent that singletons on this host left when they
-   died without their exit (their process is gone), this user's only. */
+   died without their exit (their process is gone, the folder unchanged for
+   a minute), this user's only. */
 static void ItLaunchSweep(const char *parent, const char *host) {
   DIR           *dir = opendir(parent);
   struct dirent *entry;
@@ -175,6 +181,7 @@ static void ItLaunchSweep(const char *parent, const char *host) {
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to ask */
     snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name);
     if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid()) continue;
+    if (difftime(time(NULL), st.st_mtime) < IT_LAUNCH_STALE) continue; /* still starting */
     ItLaunchRemoveTree(path);
   }
   closedir(dir);
