@@ -4,10 +4,12 @@ itself reports the settings infotherm gave it (-mpi_show_mca_params: no
 daemon, pml ob1, btl self, a session folder of the process's own under
 $TMPDIR); a value the user set (an OMPI_MCA_ variable, a line of
 ~/.openmpi/mca-params.conf) is the one Open MPI uses; under mpiexec, or with a
-launcher's variable set, nothing is set; the session folder of a singleton
+launcher's variable set, nothing is set, but the mtl components whose
+hardware the node lacks (PSM, PSM2) are not loaded; the session folder of a singleton
 killed with SIGKILL is removed by the next singleton once a minute old, a
 live process's is kept."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -107,6 +109,26 @@ check(status == 0 and not ours(p)
 p, status = shown({"SLURM_STEP_ID": "0"})
 check(status == 0 and not ours(p),
       f"with SLURM_STEP_ID set nothing is set ({ours(p)})")
+
+# 4b. any process: the mtl components whose hardware /dev lacks (psm2: Omni-Path's
+# hfi1, psm: InfiniPath's ipath) are not loaded; a user's mtl is used as given
+
+
+def mtl_components(extra=None):
+    """The mtl components Open MPI found on 2 ranks under mpiexec (its verbose output)."""
+    env = dict(CLEAN, OMPI_MCA_mtl_base_verbose="100", **(extra or {}))
+    proc = subprocess.run(MPIEXEC + ["-n", "2", BIN] + INFO, env=env, capture_output=True, text=True, timeout=120)
+    found = re.findall(r"components_register: found loaded component (\w+)", proc.stderr)
+    return proc.returncode, set(found)
+
+
+devices = os.listdir("/dev")
+absent = {c for c, dev in (("psm2", "hfi1"), ("psm", "ipath")) if not any(d.startswith(dev) for d in devices)}
+status, found = mtl_components()
+check(status == 0 and not (found & absent), f"under mpiexec, no mtl component without its device is loaded "
+      f"(absent here: {sorted(absent)}; loaded: {sorted(found)})")
+status, found = mtl_components({"OMPI_MCA_mtl": "^ofi"})
+check(status == 0 and {"psm2", "psm"} <= found, f"OMPI_MCA_mtl=^ofi set by the user: psm2 and psm loaded ({sorted(found)})")
 
 # 5. litter: a singleton killed with SIGKILL leaves its folder; the next
 # singleton removes it once it is a minute old, but not the folder of a live

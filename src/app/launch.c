@@ -99,6 +99,25 @@ static int ItLaunchFileValue(const char *path, const char *name, char value[], s
   return found;
 }
 
+/* The value of name in Open MPI's system-wide parameter file when Open MPI
+   reads that file ($OPAL_SYSCONFDIR, else $OPAL_PREFIX/etc, else Debian's
+   /etc/openmpi: openmpi-mca-params.conf; not when
+   OMPI_MCA_mca_base_param_files names other files). */
+static int ItLaunchSystemValue(const char *name, char value[], size_t len) {
+  char        path[4096];
+  const char *dir = getenv("OPAL_SYSCONFDIR"), *prefix = getenv("OPAL_PREFIX");
+  const char *list = getenv("OMPI_MCA_mca_base_param_files");
+
+  if (dir)
+    snprintf(path, sizeof(path), "%s/openmpi-mca-params.conf", dir);
+  else if (prefix)
+    snprintf(path, sizeof(path), "%s/etc/openmpi-mca-params.conf", prefix);
+  else
+    snprintf(path, sizeof(path), "/etc/openmpi/openmpi-mca-params.conf");
+  if (list && !strstr(list, path)) return 0;
+  return ItLaunchFileValue(path, name, value, len);
+}
+
 /* Whether the user set the MCA parameter name: OMPI_MCA_<name>, or a line
    of the user's own parameter files (OMPI_MCA_mca_base_param_files, a
    comma-separated list, else ~/.openmpi/mca-params.conf); its value into
@@ -195,9 +214,7 @@ static int ItLaunchFolder(void) {
   char        parent[2048], host[256];
   const char *tmp = getenv("TMPDIR");
 
-  if (!ItLaunchFileValue("/etc/openmpi/openmpi-mca-params.conf", "orte_tmpdir_base", parent,
-                         sizeof(parent)) ||
-      !parent[0])
+  if (!ItLaunchSystemValue("orte_tmpdir_base", parent, sizeof(parent)) || !parent[0])
     snprintf(parent, sizeof(parent), "%s", tmp && tmp[0] ? tmp : "/tmp");
   if (gethostname(host, sizeof(host))) snprintf(host, sizeof(host), "localhost");
   host[sizeof(host) - 1] = 0;
@@ -227,10 +244,44 @@ static void ItLaunchSet(const char *name, const char *value) {
   (void)setenv(variable, value, 0);
 }
 
-/* Before MPI_Init, not collective: for a singleton, Open MPI's settings for
-   one process alone (the file's paragraph); under a launcher, nothing.
+/* Whether /dev has an entry whose name starts with prefix. */
+static int ItLaunchDevice(const char *prefix) {
+  DIR           *dir = opendir("/dev");
+  struct dirent *entry;
+  int            found = 0;
+
+  if (!dir) return 1; /* cannot tell: as if there */
+  while (!found && (entry = readdir(dir))) found = !strncmp(entry->d_name, prefix, strlen(prefix));
+  closedir(dir);
+  return found;
+}
+
+/* Any process, launched or not: the mtl components whose hardware this node
+   lacks -- psm2 (Omni-Path, /dev/hfi1*) and psm (InfiniPath, /dev/ipath*),
+   whose libraries sleep 0.1 s each in their constructors when loaded --
+   added to the exclusions Open MPI's system file names ("^ofi" on Debian:
+   the value replaces it, so it keeps them). Nothing when the user set mtl,
+   or when the system file names the components to use. Either component
+   would decline this node anyway, so every rank chooses as before. */
+static void ItLaunchExcludeAbsent(void) {
+  char   system[1024] = "", value[1200];
+  int    psm2 = !ItLaunchDevice("hfi1"), psm = !ItLaunchDevice("ipath");
+  size_t n;
+
+  if ((!psm2 && !psm) || ItLaunchUserSet("mtl")) return;
+  if (ItLaunchSystemValue("mtl", system, sizeof(system)) && system[0] && system[0] != '^') return;
+  n = (size_t)snprintf(value, sizeof(value), "%s", system[0] ? system : "^");
+  if (psm2) n += (size_t)snprintf(value + n, sizeof(value) - n, "%spsm2", n > 1 ? "," : "");
+  if (psm) (void)snprintf(value + n, sizeof(value) - n, "%spsm", n > 1 ? "," : "");
+  (void)setenv("OMPI_MCA_mtl", value, 0);
+}
+
+/* Before MPI_Init, not collective: the mtl components without hardware
+   excluded; for a singleton, Open MPI's settings for one process alone (the
+   file's paragraph); under a launcher, nothing more.
    Returns the session folder made ("" when none). */
 const char *ItLaunchPrepare(void) {
+  ItLaunchExcludeAbsent();
   if (ItLaunchLaunched()) return "";
   ItLaunchSet("pml", "ob1");
   ItLaunchSet("btl", "self");
