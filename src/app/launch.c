@@ -1,22 +1,25 @@
 /* How a process meets Open MPI before MPI starts (doc/performance.md
-   "Start-up"). A run started without a launcher (no mpiexec, srun, flux...:
-   an Open MPI singleton) would have Open MPI start a daemon of its own
-   (orted, 0.15-0.2 s) and open every transport it knows, two of which
-   (the PSM and PSM2 libraries of Intel's InfiniPath and Omni-Path) sleep
-   about 0.1 s each in their constructors, hardware or not. A singleton talks
-   to no other process, so ItLaunchPrepare asks Open MPI, through its
-   OMPI_MCA_ environment variables, for no daemon (ess_singleton_isolated),
-   the ob1 messaging layer over the self transport only (pml ob1, btl self),
-   no hwloc plugins (PCI, OpenCL, GL: HWLOC_PLUGINS_BLACKLIST), and a session folder of this
-   process's own (orte_tmpdir_base): isolated singletons otherwise all use
-   <tmp>/ompi.<host>.<uid>/jf.0, and one's clean-up at exit removes it under another starting at the
-   same moment. That folder, <TMPDIR>/infotherm-ompi.<host>.<pid>.XXXXXX, is removed at exit; one
-   left by a process that died without its exit (a kill -9, a crash) is removed by the next
-   singleton on the same host that finds its process gone. A value the user set (an OMPI_MCA_
-   variable, a line of
-   ~/.openmpi/mca-params.conf or of the files OMPI_MCA_mca_base_param_files
-   names) is left alone; under a launcher nothing is set. Plain C: this runs
-   before MPI and PETSc. */
+   "Start-up"). Any process, launched or not, leaves out the mtl components
+   whose hardware the node lacks: the PSM and PSM2 libraries (InfiniPath,
+   Omni-Path) sleep about 0.1 s each in their constructors, hardware or not.
+   A run started without a launcher (no mpiexec, srun, flux...: an Open MPI
+   singleton) would moreover have Open MPI start a daemon of its own (orted,
+   0.15-0.2 s). A singleton talks to no other process, so ItLaunchPrepare
+   asks Open MPI, through its OMPI_MCA_ environment variables, for no daemon
+   (ess_singleton_isolated), the ob1 messaging layer over the self transport
+   only (pml ob1, btl self), no hwloc plugins (PCI, OpenCL, GL:
+   HWLOC_PLUGINS_BLACKLIST), and a session folder of this process's own
+   (orte_tmpdir_base): isolated singletons otherwise all use
+   <tmp>/ompi.<host>.<uid>/jf.0, and one's clean-up at exit removes it under
+   another starting at the same moment. That folder,
+   <TMPDIR>/infotherm-ompi.<host>.<pid>.XXXXXX, is removed at exit; one left
+   by a process that died without its exit (a kill -9, a crash) is removed
+   by the next singleton on the same host that finds its process gone and
+   the folder a minute old. A value the user set (an OMPI_MCA_ variable, a
+   line of ~/.openmpi/mca-params.conf or of the files
+   OMPI_MCA_mca_base_param_files names) is left alone; under a launcher only
+   the mtl components are left out. Plain C: this runs before MPI and
+   PETSc. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH, FTW_PHYS */
 #include <ctype.h>
 #include <errno.h>
