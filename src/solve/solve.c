@@ -339,40 +339,45 @@ static PetscErrorCode ItSolveStageSetTime(ItSolveStage *st, PetscReal t) {
 
 /* F += sign ν_in(t) r: the re-injection of what crossed the threshold
    τ_ref before t, a source known from the history (every step is at most
-   τ_ref long, so t - τ_ref is never past the last accepted step). */
+   τ_ref long, so t - τ_ref is never past the last accepted step); with two
+   or more variables row by row, ν̃_in(y, t) (src/fp/refractory.c). */
 static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, PetscReal sign,
                                               Vec F) {
-  PetscReal inflow;
+  ItFPClosure cl;
 
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItRefractoryGet(st->refractory, t, &inflow, NULL, NULL));
-  if (inflow != 0) { /* -fp_order 4: the closure's shape at t (src/fp/closure.c) */
-    ItFPClosure cl = ItFacesGetClosure(ItFPGetFaces(st->fp));
-    PetscCall(VecAXPY(F, sign * inflow, cl ? ItFPClosureGetShape(cl) : st->reset_shape));
-  }
+  cl = ItFacesGetClosure(ItFPGetFaces(st->fp)); /* -fp_order 4: the closure's shape at t */
+  PetscCall(ItRefractorySource(st->refractory, st->grid,
+                               cl ? ItFPClosureGetShape(cl) : st->reset_shape, t, sign, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The state at the end of an accepted step t into the history: the rate
-   ν(t) through the threshold, and the cumulative outflux
+   ν(t) through the threshold (with two or more variables its exit field
+   over the others), and the cumulative outflux
    Q(t) = mass0 - M(t) + Q(t - τ_ref), the mass that left the grid (its
    mass M) less what came back: grid and compartment keep mass0 to
    round-off. Collective. */
 static PetscErrorCode ItSolveRefractoryRecord(ItSolveStage *st, ItGrid grid, PetscReal t, Vec p) {
-  PetscReal   rate[IT_MAX_DIM], injected;
-  PetscScalar sum;
+  PetscReal        rate[IT_MAX_DIM], injected;
+  PetscScalar      sum;
+  const PetscReal *field = NULL;
 
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
-  PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
+  if (ItRefractoryGetFieldSize(st->refractory)) /* two or more variables: where it crossed */
+    PetscCall(ItRefractoryExitField(st->refractory, ItFPGetFaces(st->fp), grid, p, &field,
+                                    &rate[ItRefractoryGetAxis(st->refractory)]));
+  else
+    PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
   PetscCall(ItRefractoryGet(st->refractory, t, NULL, &injected, NULL));
   PetscCall(VecSum(p, &sum));
   PetscCall(
       ItRefractoryPush(st->refractory, t,
                        st->mass0 - PetscRealPart(sum) * ItGridGetInfo(grid)->cell_volume + injected,
-                       rate[ItRefractoryGetAxis(st->refractory)]));
+                       rate[ItRefractoryGetAxis(st->refractory)], field));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1490,12 +1495,17 @@ static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec
 }
 
 /* One solve of -L p = 0 with the row of `cell` replaced by its diagonal
-   times p_cell = 1 (so p_cell = 1), on every multigrid level. */
-static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4,
-                                    const PetscInt cell[], Vec p, ItSolveStationaryResult *result) {
+   times p_cell = 1 (so p_cell = 1), on every multigrid level. With a
+   refractory time in two or more variables (h, else NULL) the operator
+   re-injects the exit field carried over the refractory time,
+   -L - S (E - I) J (src/fp/refractory.c), preconditioned as -L. */
+static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4, ItRefractory h,
+                                    ItFaces faces, const PetscInt cell[], Vec p,
+                                    ItSolveStationaryResult *result) {
   Vec         b, guess;
   PetscScalar diag = 0;
   PetscInt    lo, hi, its, pin;
+  Mat         M = NULL;
 
   PetscFunctionBegin;
   PetscCall(ItMGSetPin(mg, cell));
@@ -1515,7 +1525,8 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
     PetscCall(ItGridMaxAbs(grid, PetscRealPart(value), &global));
     PetscCall(ItFPShiftedSet(A4, 0, 1, pin, global));
   }
-  PetscCall(KSPSetOperators(ksp, A4 ? A4 : A, A));
+  if (h) PetscCall(ItRefractoryStationaryOperator(h, faces, grid, A4 ? A4 : A, pin, &M));
+  PetscCall(KSPSetOperators(ksp, M ? M : A4 ? A4 : A, A));
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
   PetscCall(VecDuplicate(p, &guess));
   PetscCall(VecCopy(p, guess));
@@ -1523,6 +1534,7 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
   PetscCall(KSPGetIterationNumber(ksp, &its));
   result->iterations += its;
   PetscCall(ItSolveStationaryFallback(grid, ksp, b, guess, p, result));
+  PetscCall(MatDestroy(&M));
   PetscCall(VecDestroy(&guess));
   PetscCall(VecDestroy(&b));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -1578,10 +1590,12 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   ItMG              mg;
   Mat               A, A4 = NULL;
   KSP               ksp;
+  ItRefractory      h = NULL;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(result, sizeof(*result)));
-  PetscCall(ItRefractoryCheck(grid, model)); /* the scaling of §8.2 holds in one variable */
+  /* a refractory time in two or more variables: the re-entry map (doc/physics.md §8.2) */
+  if (info->dim > 1) PetscCall(ItRefractoryCreate(grid, model, &h));
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
   PetscCall(ItFPCreateMatrix(grid, &A));
@@ -1592,7 +1606,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(ItSolveStationaryKSP(info->comm, mg, A, (PetscBool)(A4 != NULL), &ksp));
   for (PetscInt a = 0; a < info->dim; a++) centre[a] = info->n[a] / 2;
   PetscCall(VecSet(p, 1.0));
-  PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, centre, p, result));
+  PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, h, ItFPGetFaces(fp), centre, p, result));
   PetscCall(ItSolveMaxCell(grid, p, argmax, &pmax));
   PetscCall(VecScale(p, 1.0 / pmax));
   PetscCall(ItSolveValueAt(grid, p, centre, &ppin));
@@ -1601,7 +1615,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
     char fallback[sizeof(result->fallback)];
     PetscCall(PetscStrncpy(fallback, result->fallback, sizeof(fallback)));
     result->fallback[0] = 0;
-    PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, argmax, p, result));
+    PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, h, ItFPGetFaces(fp), argmax, p, result));
     if (!result->fallback[0])
       PetscCall(PetscStrncpy(result->fallback, fallback, sizeof(result->fallback)));
   }
@@ -1613,10 +1627,12 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(MatGetDiagonal(A, r));
   PetscCall(VecNorm(r, NORM_INFINITY, &diagmax));
   PetscCall(ItFPApply(fp, p, r));
+  if (h) PetscCall(ItRefractoryStationaryAdd(h, ItFPGetFaces(fp), grid, p, 1.0, 1.0, r));
   PetscCall(VecNorm(r, NORM_2, &result->residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
   result->residual /= diagmax * norm;
   PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
+  PetscCall(ItRefractoryDestroy(&h));
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));
