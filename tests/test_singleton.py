@@ -1,13 +1,13 @@
 """A run started without a launcher (an Open MPI singleton, doc/performance.md
 "Start-up"): many at once all succeed and leave nothing in $TMPDIR; Open MPI
-itself reports the settings infotherm gave it (-mpi_show_mca_params: no
-daemon, pml ob1, btl self, a session folder of the process's own under
+itself reports the settings infotherm gave it (OMPI_MCA_mpi_show_mca_params:
+no daemon, pml ob1, btl self, a session folder of the process's own under
 $TMPDIR); a value the user set (an OMPI_MCA_ variable, a line of
-~/.openmpi/mca-params.conf) is the one Open MPI uses; under mpiexec, or with a
-launcher's variable set, nothing is set, but the mtl components whose
-hardware the node lacks (PSM, PSM2) are not loaded; the session folder of a singleton
-killed with SIGKILL is removed by the next singleton once a minute old, a
-live process's is kept."""
+~/.openmpi/mca-params.conf) is the one Open MPI uses; under mpiexec, or with
+a launcher's variable set, nothing is set, but the mtl components whose
+hardware the node lacks (PSM, PSM2) are not loaded; the session folder of a
+singleton killed with SIGKILL is removed by the next singleton once a minute
+old, a live process's is kept."""
 import os
 import re
 import shutil
