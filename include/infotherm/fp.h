@@ -50,6 +50,8 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces faces, const PetscScalar pl[], co
                                        PetscReal flow[], PetscReal ep[]);
 PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
                               PetscScalar pin_value);
+PetscErrorCode ItFPCreateShiftedMatrix(ItGrid grid, Mat *P);
+PetscErrorCode ItFPShiftedAssemble(Mat A, Mat P);
 ItModel        ItFPGetModel(ItFP fp);
 /* Threshold and reset (src/fp/boundary.c, doc/physics.md §8): the threshold
    face's coefficients, and the reset matrix R (L = L_faces + R) of faces on
@@ -72,6 +74,7 @@ PetscErrorCode ItFPClosureSet(ItFPClosure cl, PetscReal t, const PetscReal p[], 
                               PetscBool delayed);
 PetscErrorCode ItFPClosureEnd(ItFPClosure cl);
 PetscErrorCode ItFPClosureApply(ItFPClosure cl, Vec p, Vec Lp);
+PetscErrorCode ItFPClosureAddTo(ItFPClosure cl, PetscReal scale, Mat J);
 PetscErrorCode ItFPClosureAxis(ItFPClosure cl, PetscInt a, Vec p, Vec div, Vec loss);
 Mat            ItFPClosureGetReset(ItFPClosure cl);
 Vec            ItFPClosureGetShape(ItFPClosure cl);
