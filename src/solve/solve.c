@@ -895,6 +895,11 @@ static PetscErrorCode ItSolveStepPoll(TS ts) {
   /* a stage solve short of its tolerance that no stage check saw (a -ts_type that does
      not call TSAdaptCheckStage), or more failed stage solves than steps: stop */
   PetscCall(TSGetStepNumber(ts, &step));
+  {
+    Vec U;
+    PetscCall(TSGetSolution(ts, &U));
+    PetscCall(ItFacesSetDensity(ItFPGetFaces(fixed->stage->fp), U));
+  }
   fixed->stage->in_row  = 0;
   fixed->stage->tainted = fixed->stage->unconverged;
   if (fixed->stage->refractory) {
@@ -1054,6 +1059,9 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   PetscCall(ItFPCreate(grid, model, &st.fp));
   st.grid = grid;
   PetscCall(ItSolveRefractoryCreate(grid, model, s, p, &st));
+  /* -fp_order 4: the blend's guard from the density (ItFacesSetDensity), renewed after every step
+   */
+  PetscCall(ItFacesSetDensity(ItFPGetFaces(st.fp), p));
   if (ItFacesGetOrder(ItFPGetFaces(st.fp)) == 4) { /* the faces at t = 0: a restart's too */
     PetscCall(ItFPSetTime(st.fp, 0));
     PetscCall(ItFacesGetResolution(ItFPGetFaces(st.fp), &rho));
