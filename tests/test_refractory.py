@@ -132,7 +132,4 @@ check(proc.returncode == 0 and cc.get("verdict") == "passed",
 expect_refused("spectrum with a refractory time", "spectrum", ["-model", "lif", "-lif_tau_ref", TAU], ["-lif_tau_ref 0", "nonlinear"])
 expect_refused("a fixed step longer than tau_ref", "run",
                ["-model", "lif", "-lif_tau_ref", 0.01, "-ts_adapt_type", "none", "-ts_dt", 0.05, "-t_final", 0.1], ["-ts_dt <= 0.01"])
-expect_refused("a refractory time in two variables", "stationary", ["-model", "lif_inference", "-lif_inference_tau_ref", TAU], ["-lif_inference_tau_ref 0", "mc"])
-expect_refused("a refractory time in two variables (run)", "run", ["-model", "lif_inference", "-lif_inference_tau_ref", TAU, "-t_final", 0.1],
-               ["-lif_inference_tau_ref 0"])
 finish()

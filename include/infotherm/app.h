@@ -21,6 +21,10 @@ void        ItAppListCommands(FILE *out);
 /* Whether a signal makes the command write a checkpoint and stop (run). */
 PetscBool ItAppCommandCheckpoints(const char command[]);
 
+/* Open MPI's settings for a process started without a launcher, before MPI
+   starts (src/app/launch.c); returns the session folder it made, "" if none. */
+const char *ItLaunchPrepare(void);
+
 /* Dedicated post-processing ranks, -post_ranks K (src/app/post.c): split off
    before PETSc starts, finalised after it ends. */
 int  ItPostSplit(int argc, char **argv, const char command[], char error[], size_t len);

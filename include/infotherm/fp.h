@@ -51,6 +51,8 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces faces, const PetscScalar pl[], co
                                        PetscReal flow[], PetscReal ep[]);
 PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,
                               PetscScalar pin_value);
+PetscErrorCode ItFPCreateShiftedMatrix(ItGrid grid, Mat *P);
+PetscErrorCode ItFPShiftedAssemble(Mat A, Mat P);
 ItModel        ItFPGetModel(ItFP fp);
 /* Threshold and reset (src/fp/boundary.c, doc/physics.md §8): the threshold
    face's coefficients, and the reset matrix R (L = L_faces + R) of faces on
@@ -73,6 +75,7 @@ PetscErrorCode ItFPClosureSet(ItFPClosure cl, PetscReal t, const PetscReal p[], 
                               PetscBool delayed);
 PetscErrorCode ItFPClosureEnd(ItFPClosure cl);
 PetscErrorCode ItFPClosureApply(ItFPClosure cl, Vec p, Vec Lp);
+PetscErrorCode ItFPClosureAddTo(ItFPClosure cl, PetscReal scale, Mat J);
 PetscErrorCode ItFPClosureAxis(ItFPClosure cl, PetscInt a, Vec p, Vec div, Vec loss);
 Mat            ItFPClosureGetReset(ItFPClosure cl);
 Vec            ItFPClosureGetShape(ItFPClosure cl);
@@ -92,12 +95,24 @@ PetscErrorCode                  ItFacesSetDelayedReset(ItFaces faces, PetscBool 
 PetscBool                       ItFacesGetDelayedReset(ItFaces faces);
 typedef struct _p_ItRefractory *ItRefractory;
 PetscErrorCode                  ItRefractoryCheck(ItGrid grid, ItModel model);
+PetscInt                        ItRefractoryGetFieldSize(ItRefractory h);
+PetscErrorCode ItRefractoryExitField(ItRefractory h, ItFaces faces, ItGrid grid, Vec p,
+                                     const PetscReal **field, PetscReal *rate);
+PetscErrorCode ItRefractorySource(ItRefractory h, ItGrid grid, Vec shape, PetscReal t,
+                                  PetscReal scale, Vec F);
+PetscErrorCode ItRefractoryGetInflowField(ItRefractory h, PetscReal t, PetscReal field[]);
+PetscErrorCode ItRefractorySetFixedField(ItRefractory h, const PetscReal field[]);
+PetscErrorCode ItRefractoryStationaryAdd(ItRefractory h, ItFaces faces, ItGrid grid, Vec p,
+                                         PetscReal minus, PetscReal scale, Vec F);
+PetscErrorCode ItRefractoryStationaryOperator(ItRefractory h, ItFaces faces, ItGrid grid, Mat op,
+                                              PetscInt pin, Mat *M);
 PetscErrorCode                  ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *h);
 PetscErrorCode                  ItRefractoryDestroy(ItRefractory *h);
 void                            ItRefractorySetPast(ItRefractory h, PetscReal rate);
 PetscReal                       ItRefractoryGetTime(ItRefractory h);
 PetscInt                        ItRefractoryGetAxis(ItRefractory h);
-PetscErrorCode ItRefractoryPush(ItRefractory h, PetscReal t, PetscReal Q, PetscReal nu);
+PetscErrorCode ItRefractoryPush(ItRefractory h, PetscReal t, PetscReal Q, PetscReal nu,
+                                const PetscReal field[]);
 PetscErrorCode ItRefractoryGetLast(ItRefractory h, PetscReal *t, PetscReal *Q);
 PetscErrorCode ItRefractoryGet(ItRefractory h, PetscReal t, PetscReal *inflow, PetscReal *injected,
                                PetscReal *held);
@@ -110,6 +125,15 @@ PetscReal ItRefractoryGetTotal(ItRefractory h);
 PetscErrorCode ItRefractoryGetState(ItRefractory h, PetscInt *n, PetscReal **state);
 PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal state[]);
 PetscErrorCode ItRefractoryQuery(Vec p, ItRefractory *h);
+/* The other variables' motion during a refractory time (src/fp/reentry.c):
+   the re-entry map e^{τ_ref L_y} on the grid's cross-section along an axis. */
+typedef struct _p_ItReentry *ItReentry;
+PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscReal tau,
+                               ItReentry *r);
+PetscErrorCode ItReentryDestroy(ItReentry *r);
+PetscInt       ItReentryGetSize(ItReentry r);
+PetscInt       ItReentryIndex(ItReentry r, const PetscInt c[]);
+PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 
 /* Offset of the low face of owned cell c along `axis` in the face arrays: the

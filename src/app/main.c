@@ -182,6 +182,9 @@ int main(int argc, char **argv) {
      share that folder, and one's clean-up made the other print a stray
      "unable to open file for mmap" line. No file here uses a shared pointer. */
   setenv("OMPI_MCA_sharedfp", "^sm", 0);
+  /* no PSM libraries where their hardware is missing; a run without mpiexec
+     or srun: Open MPI without its daemon and transports (src/app/launch.c) */
+  (void)ItLaunchPrepare();
 
   /* before anything slow, and again over PETSc's own handlers: a signal
      during the set-up must not kill a run unsaved */

@@ -33,6 +33,7 @@
 #define IT_POST_SIGNAL_TAG 7402  /* a post rank's signal, forwarded to every solver rank */
 #define IT_POST_ACK_TAG 7403     /* a post rank has let go of the folder after the solver failed */
 #define IT_POST_HISTORY_TAG 7406 /* a checkpoint's refractory history, to every post rank */
+#define IT_POST_FIELD_TAG 7407   /* a state's refractory re-injection field (2+ variables) */
 
 enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END, IT_POST_FAILED };
 
@@ -292,16 +293,24 @@ static PetscErrorCode ItPostScatterCreate(ItPostLink *link) {
 }
 
 /* The messages and bytes this rank sends per state (the broadcast's, and
-   rank 0's headers). */
+   rank 0's headers and, with a refractory time in two or more variables,
+   its re-injection fields). */
 static PetscErrorCode ItPostTraffic(ItPostLink *link, PetscInt *messages, PetscInt *bytes) {
-  PetscInt        nranks;
-  const PetscInt *offset;
+  const ItGridInfo *info = ItGridGetInfo(link->app->grid);
+  PetscInt          nranks, ny = 0;
+  const PetscInt   *offset;
 
   PetscFunctionBegin;
   PetscCall(PetscSFGetLeafRanks(link->sf[0], &nranks, NULL, &offset, NULL));
-  *messages = nranks + (ItPost.world_rank == 0 ? ItPost.K : 0);
-  *bytes    = offset[nranks] * (PetscInt)sizeof(PetscScalar) +
-           (ItPost.world_rank == 0 ? ItPost.K * IT_POST_HEADER * (PetscInt)sizeof(PetscReal) : 0);
+  for (PetscInt a = 0; a < info->dim && info->dim > 1; a++) { /* the cross-section's cells */
+    if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET || info->refractory[a] == 0) continue;
+    ny = 1;
+    for (PetscInt b = 0; b < info->dim; b++) ny *= b == a ? 1 : info->n[b];
+  }
+  *messages = nranks + (ItPost.world_rank == 0 ? ItPost.K * (ny ? 2 : 1) : 0);
+  *bytes =
+      offset[nranks] * (PetscInt)sizeof(PetscScalar) +
+      (ItPost.world_rank == 0 ? ItPost.K * (IT_POST_HEADER + ny) * (PetscInt)sizeof(PetscReal) : 0);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -370,6 +379,17 @@ static PetscErrorCode ItPostOutputSend(void *ctx, PetscReal t, PetscInt step, Ve
   PetscCall(ItRefractoryQuery(p, &h));
   if (h) PetscCall(ItRefractoryGet(h, t, &header[6], &header[7], &header[8]));
   PetscCall(ItPostSend((ItPostLink *)ctx, header, p));
+  if (h && ItRefractoryGetFieldSize(h) && ItPost.world_rank == 0) {
+    /* two or more variables: the re-injection field at t, after the header */
+    const PetscInt ny = ItRefractoryGetFieldSize(h);
+    PetscReal     *field;
+    PetscCall(PetscMalloc1(ny, &field));
+    PetscCall(ItRefractoryGetInflowField(h, t, field));
+    for (PetscMPIInt q = 0; q < ItPost.K; q++)
+      PetscCallMPI(MPI_Send(field, (PetscMPIInt)ny, MPIU_REAL, ItPost.nsolver + q,
+                            IT_POST_FIELD_TAG, MPI_COMM_WORLD));
+    PetscCall(PetscFree(field));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -562,6 +582,21 @@ static PetscErrorCode ItPostReceiveHistory(ItRefractory h) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A post rank: a state's re-injection field from world rank 0 into h (two
+   or more variables). */
+static PetscErrorCode ItPostReceiveField(ItRefractory h) {
+  const PetscInt ny = ItRefractoryGetFieldSize(h);
+  PetscReal     *field;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(ny, &field));
+  PetscCallMPI(MPI_Recv(field, (PetscMPIInt)ny, MPIU_REAL, 0, IT_POST_FIELD_TAG, MPI_COMM_WORLD,
+                        MPI_STATUS_IGNORE));
+  PetscCall(ItRefractorySetFixedField(h, field));
+  PetscCall(PetscFree(field));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The post group: receives each state into app->p and replays the call. */
 static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
   ItApp         *app = link->app;
@@ -584,6 +619,8 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
     switch ((int)header[0]) {
     case IT_POST_OUTPUT:
       if (refractory) ItRefractorySetFixed(refractory, header[1], header[6], header[7], header[8]);
+      if (refractory && ItRefractoryGetFieldSize(refractory))
+        PetscCall(ItPostReceiveField(refractory));
       PetscCall(output(link->ctx, header[1], (PetscInt)header[3], app->p,
                        (PetscBool)(header[4] != 0), (PetscBool)(header[5] != 0)));
       break;

@@ -106,6 +106,10 @@ struct _p_ItDiag {
   /* work: ghosted density and its logarithm; marginals (local part, then summed) */
   Vec p_local;
   Vec p_global, inflow; /* the evaluated density, and the reset's inflow R p into each cell */
+  Vec shape;            /* a refractory compartment's re-injection per unit current (order 2) */
+  /* a stationary density's re-entry map with a refractory time and two or more variables */
+  ItRefractory reentry;
+  PetscBool    moving_reset; /* the reset moves the other variables (ItDiagResetOther) */
   /* a transient's refractory compartment attached to the density (src/fp/refractory.c),
      else NULL: its re-injection rate and mass at the evaluated time */
   ItRefractory refractory;
@@ -157,6 +161,21 @@ static inline PetscInt ItDiagPair(PetscInt d, PetscInt a, PetscInt b) {
 static inline PetscInt ItDiagMarginalIndex(const ItDiag g, const ItMarginal *m,
                                            const PetscInt c[]) {
   return m->offset + ItGridMarginalIndex(g->grid, m->mask, c);
+}
+
+/* A reset that moves the other variables too (a refractory time with two or
+   more variables, doc/physics.md §8.2) changes the marginal of the set not
+   holding its axis a: its jumps' information flow takes -ln p_other there
+   besides ln p(other | own) (departures +K, arrivals -K times it). The term
+   at cell c, 0 where the reset moves a alone or the marginal is empty. */
+static inline PetscReal ItDiagResetOther(const ItDiag g, PetscInt a, const PetscInt c[]) {
+  const ItMarginal *m;
+  PetscInt          k;
+
+  if (!g->moving_reset) return 0;
+  m = &g->marginal[g->sensor[a] ? g->ymarginal : g->xmarginal];
+  k = ItDiagMarginalIndex(g, m, c);
+  return g->marg[k] > 0 ? g->lnmarg[k] : 0;
 }
 
 /* The option names of the diagnostics' options (src/model/option_names.c). */
@@ -321,6 +340,7 @@ PetscErrorCode ItDiagRelease(ItDiag g) {
   PetscCall(PetscFree(g->lnp));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
+  PetscCall(VecDestroy(&g->shape));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -563,7 +583,7 @@ static void ItDiagThresholdFace(ItDiag g, PetscInt a, PetscInt c[], PetscInt o,
     const ItMarginal *m = &g->marginal[g->sensor[a] ? g->xmarginal : g->ymarginal];
     const PetscInt    k = ItDiagMarginalIndex(g, m, c);
     phi                 = g->marg[k] > 0 ? g->lnp[o] - g->lnmarg[k] : 0;
-    local[g->sensor[a] ? S_INFO_X : S_INFO_Y] -= K * phi;
+    local[g->sensor[a] ? S_INFO_X : S_INFO_Y] -= K * (phi - ItDiagResetOther(g, a, c));
   }
   if (g->lnref && g->lnref[o] > PETSC_MIN_REAL) local[S_KL_RATE] -= K * (g->lnp[o] - g->lnref[o]);
 }
@@ -590,6 +610,7 @@ static void ItDiagThresholdFourth(ItDiag g, PetscInt a, PetscInt c[], PetscInt o
   K = loss ? PetscRealPart(loss[l]) : lo[off] * pc / info->h[a];
   local[S_RATE] += K;
   if (!g->refractory) local[S_REFRACTORY] += K * info->refractory[a]; /* stationary: ν τ_ref */
+  if (info->dim > 1) local[g->sensor[a] ? S_INFO_X : S_INFO_Y] += K * ItDiagResetOther(g, a, c);
   if (!(pc > 0)) return;
   local[S_EP + a] -= K * g->lnp[o];
   local[S_RESET] += K * g->lnp[o];
@@ -608,12 +629,20 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
   PetscFunctionBegin;
   if (!g->inflow) PetscFunctionReturn(PETSC_SUCCESS);
   while (info->boundary[axis] != IT_BOUNDARY_THRESHOLD_RESET) axis++;
-  if (g->refractory) {               /* the compartment re-injects what crossed τ_ref before */
-    if (ItFacesGetClosure(g->faces)) /* -fp_order 4: the closure's shape (src/fp/closure.c) */
-      PetscCall(VecCopy(ItFPClosureGetShape(ItFacesGetClosure(g->faces)), g->inflow));
-    else
-      PetscCall(ItRefractoryResetVector(g->refractory, grid, g->inflow));
-    PetscCall(VecScale(g->inflow, g->reinjection));
+  if (g->refractory) { /* the compartment re-injects what crossed τ_ref before */
+    ItFPClosure cl = ItFacesGetClosure(g->faces);
+    if (!cl && !g->shape) PetscCall(VecDuplicate(g->inflow, &g->shape));
+    if (!cl) PetscCall(ItRefractoryResetVector(g->refractory, grid, g->shape));
+    PetscCall(VecSet(g->inflow, 0));
+    /* -fp_order 4: the closure's shape (src/fp/closure.c) */
+    PetscCall(ItRefractorySource(g->refractory, grid, cl ? ItFPClosureGetShape(cl) : g->shape, g->t,
+                                 1.0, g->inflow));
+  } else if (info->dim > 1 && info->refractory[axis] > 0) {
+    /* the stationary state: the exit field carried over the refractory time (§8.2) */
+    if (!g->reentry) PetscCall(ItRefractoryCreate(grid, g->model, &g->reentry));
+    PetscCall(VecSet(g->inflow, 0));
+    PetscCall(
+        ItRefractoryStationaryAdd(g->reentry, g->faces, grid, g->p_global, 0.0, 1.0, g->inflow));
   } else
     PetscCall(MatMult(ItFacesGetReset(g->faces), g->p_global, g->inflow));
   PetscCall(VecGetArrayRead(g->inflow, &in));
@@ -627,7 +656,8 @@ static PetscErrorCode ItDiagResetSums(ItDiag g, const PetscScalar *pl, PetscReal
       const ItMarginal *m = &g->marginal[g->sensor[axis] ? g->xmarginal : g->ymarginal];
       const PetscInt    k = ItDiagMarginalIndex(g, m, c);
       if (g->marg[k] > 0)
-        local[g->sensor[axis] ? S_INFO_X : S_INFO_Y] += K * (g->lnp[o] - g->lnmarg[k]);
+        local[g->sensor[axis] ? S_INFO_X : S_INFO_Y] +=
+            K * (g->lnp[o] - g->lnmarg[k] - ItDiagResetOther(g, axis, c));
     }
     if (g->lnref && g->lnref[o] > PETSC_MIN_REAL) local[S_KL_RATE] += K * (g->lnp[o] - g->lnref[o]);
   }
@@ -1098,6 +1128,11 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   g->p_global = p;
   PetscCall(ItRefractoryQuery(p, &g->refractory));
   if (g->refractory) PetscCall(ItRefractoryGet(g->refractory, t, &g->reinjection, NULL, &g->held));
+  g->moving_reset = PETSC_FALSE; /* a refractory time with two or more variables (§8.2) */
+  for (PetscInt a = 0; a < info->dim; a++)
+    if (info->dim > 1 && info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET &&
+        info->refractory[a] > 0)
+      g->moving_reset = PETSC_TRUE;
   PetscCall(DMGlobalToLocalBegin(info->da, p, INSERT_VALUES, g->p_local));
   PetscCall(DMGlobalToLocalEnd(info->da, p, INSERT_VALUES, g->p_local));
   PetscCall(VecGetLocalSize(g->p_local, &ng));
@@ -1298,6 +1333,8 @@ PetscErrorCode ItDiagDestroy(ItDiag *diag) {
   PetscCall(PetscFree(g->lnref));
   PetscCall(VecDestroy(&g->p_local));
   PetscCall(VecDestroy(&g->inflow));
+  PetscCall(VecDestroy(&g->shape));
+  PetscCall(ItRefractoryDestroy(&g->reentry));
   if (!g->shared) PetscCall(ItFacesDestroy(&g->faces));
   PetscCall(PetscFree(g));
   *diag = NULL;

@@ -1087,6 +1087,69 @@ PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The matrix of ItFPCreateShiftedFree's product assembled: the grid DMDA's
+   own width-2 pattern, the closures' entries (src/fp/closure.c) joining it
+   on the first assembly. For a direct factorisation of the fourth-order
+   operator itself (one variable: src/solve/solve.c). Collective. */
+PetscErrorCode ItFPCreateShiftedMatrix(ItGrid grid, Mat *P) {
+  PetscFunctionBegin;
+  PetscCall(DMCreateMatrix(ItGridGetInfo(grid)->da, P));
+  PetscCall(MatSetOption(*P, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
+  PetscCall(PetscObjectSetName((PetscObject)*P, "FokkerPlanck4Assembled"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* P = the product of A (ItFPCreateShiftedFree) entry for entry, with its
+   shift, scale and pinned row: row c of L is the stencil's
+   (J_lo - J_hi) / h, J_lo = Σ_q w_lo[q] p_{c-2+q} and J_hi = Σ_q w_hi[q]
+   p_{c-1+q} (the weights of ItFPFourthFlux; those beyond a wall are zero),
+   plus the threshold closures and the re-injection. Collective. */
+PetscErrorCode ItFPShiftedAssemble(Mat A, Mat P) {
+  ItFPShell        *s;
+  ItFaces           f;
+  ItGrid            grid;
+  const ItGridInfo *info;
+  PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM], lo, hi;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &s));
+  f    = s->faces;
+  grid = f->grid;
+  info = ItGridGetInfo(grid);
+  ItFPStrides(grid, gs, fs);
+  PetscCall(MatZeroEntries(P));
+  ItGridForOwned(grid, c, l) {
+    const PetscInt o = ItGridGhostedOffset(grid, c);
+    PetscInt       col[1 + 8 * IT_MAX_DIM], n = 1;
+    PetscScalar    val[1 + 8 * IT_MAX_DIM];
+    (void)l;
+    col[0] = o;
+    val[0] = s->scale * s->shift;
+    for (PetscInt a = 0; a < info->dim; a++) {
+      const PetscInt   off = ItFPFaceOffset(grid, a, c);
+      const PetscReal *wl = f->w4[a] + 4 * off, *wh = f->w4[a] + 4 * (off + fs[a]);
+      for (PetscInt q = 0; q < 4; q++) {
+        if (wl[q] != 0) {
+          col[n]   = o + (q - 2) * gs[a];
+          val[n++] = -s->scale * wl[q] / info->h[a];
+        }
+        if (wh[q] != 0) {
+          col[n]   = o + (q - 1) * gs[a];
+          val[n++] = s->scale * wh[q] / info->h[a];
+        }
+      }
+    }
+    PetscCall(MatSetValuesLocal(P, 1, &o, n, col, val, ADD_VALUES));
+  }
+  if (f->closure) PetscCall(ItFPClosureAddTo(f->closure, -s->scale, P));
+  PetscCall(MatAssemblyBegin(P, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(P, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatGetOwnershipRange(P, &lo, &hi));
+  PetscCall(MatSetOption(P, MAT_KEEP_NONZERO_PATTERN, PETSC_TRUE));
+  PetscCall(MatZeroRows(P, s->pin >= lo && s->pin < hi ? 1 : 0, &s->pin, s->pin_value, NULL, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* (L_a p)_c, the fourth-order operator's part along axis a at owned cell c,
    from the ghosted density pl (faces of order 4). Not collective. */
 PetscScalar ItFacesAxisDivergence(ItFaces f, PetscInt a, const PetscInt c[],

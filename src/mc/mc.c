@@ -618,6 +618,15 @@ static PetscErrorCode ItMCInitialRefractory(ItMC mc, Vec p0) {
     held = 1 - PetscRealPart(sum) * ItGridGetInfo(mc->grid)->cell_volume;
     if (held < 1e-12) held = 0;
   }
+  /* with two or more variables the compartment's particles would need the distribution of
+     their other variables, carried since their crossing (doc/physics.md §8.2) */
+  PetscCheck(held == 0 || ItGridGetInfo(mc->grid)->dim == 1, ItGridGetInfo(mc->grid)->comm,
+             PETSC_ERR_USER_INPUT,
+             "the Monte Carlo from a density of mass %g with a refractory time and %" PetscInt_FMT
+             " variables: its refractory particles at t = 0 would need the compartment's "
+             "distribution over the other variables; start from a density of mass 1 (-init "
+             "gaussian)",
+             (double)(1 - held), ItGridGetInfo(mc->grid)->dim);
   for (PetscInt k = 0; k < mc->nlocal; k++) {
     PetscReal z[IT_MC_NDRAW], u[IT_MC_NDRAW];
     mc->release[k] = PETSC_MIN_REAL;
@@ -673,6 +682,7 @@ typedef struct {
   PetscReal *xw, *Aw, *Dm, *Dp;      /* ItMCForce's shifted points (non-additive noise) */
   PetscReal *crossed;                /* threshold_reset rows: 1 where the step crossed, else 0 */
   PetscReal *held;                   /* one row: 1 where the particle is refractory this step */
+  PetscReal *kept;                   /* d rows: the refractory particles' medium entropy */
   void      *mem;
 } ItMCWork;
 
@@ -690,7 +700,7 @@ static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
   w->avx512 = PETSC_FALSE;
 #endif
   /* 64-byte aligned rows (T is a multiple of 8) */
-  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (5 + 21 * d) + 64, &w->mem));
+  PetscCall(PetscMalloc(sizeof(PetscReal) * (size_t)T * (5 + 22 * d) + 64, &w->mem));
   wrow = (uint64_t *)(((uintptr_t)w->mem + 63) & ~(uintptr_t)63);
   for (int j = 0; j < 4; j++) w->word[j] = wrow + j * T;
   row        = (PetscReal *)(wrow + 4 * T);
@@ -712,6 +722,7 @@ static PetscErrorCode ItMCWorkCreate(ItMC mc, PetscInt T, ItMCWork *w) {
   w->sigma   = (row += d * T);
   w->crossed = (row += d * T);
   w->held    = (row += d * T);
+  w->kept    = (row += T);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -963,6 +974,26 @@ static void ItMCHoldRefractory(ItMC mc, PetscInt k0, PetscInt n, PetscReal ts, P
     }
 }
 
+/* A refractory particle's other variables move (ItMCHoldRefractory), but
+   like its position it is out of the density, and its heat out of the
+   entropy flows (the solver's compartment holds no density over them,
+   doc/physics.md §8.2): its medium entropy is kept before the step's
+   increment (restore false) and put back after it (true). Two or more
+   variables only (with one, a held particle does not move). */
+static void ItMCKeepHeld(ItMC mc, PetscInt n, ItMCWork *w, PetscBool restore) {
+  const PetscInt d = ItGridGetInfo(mc->grid)->dim, T = w->T;
+
+  if (mc->refractory_axis < 0 || d == 1) return;
+  for (PetscInt i = 0; i < d; i++)
+    for (PetscInt k = 0; k < n; k++) {
+      if (w->held[k] == 0) continue;
+      if (restore)
+        w->medium[i * T + k] = w->kept[i * T + k];
+      else
+        w->kept[i * T + k] = w->medium[i * T + k];
+    }
+}
+
 /* Integrates the n particles k0.. of this rank from t0 to t1 in nsteps steps
    of h: one bulk model evaluation per step (two for weak2) and the row loops. */
 static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscReal t0, PetscReal t1,
@@ -1012,6 +1043,7 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
     if (nout)
       for (PetscInt i = 0; i < d; i++)
         if (out[i]) ItMCReflectRow(n, info->lo[i], info->hi[i], &w->xn[i * T]);
+    ItMCKeepHeld(mc, n, w, PETSC_FALSE);
     /* Stratonovich: the force at both ends of the increment; A, D at the new point carry on */
     PetscCall(ItMCEvaluateSoA(mc, te, n, T, w->xn, w->A, w->D));
     if (mc->additive)
@@ -1024,6 +1056,7 @@ static PetscErrorCode ItMCAdvanceTile(ItMC mc, PetscInt k0, PetscInt n, PetscRea
         ItMCKernelMedium(n, &w->x[i * T], &w->xn[i * T], &w->F[i * T], &w->Fn[i * T],
                          &w->medium[i * T]);
     }
+    ItMCKeepHeld(mc, n, w, PETSC_TRUE);
     for (PetscInt i = 0; i < d; i++) {
       if (info->boundary[i] == IT_BOUNDARY_PERIODIC)
         ItMCWrapRow(n, info->lo[i], info->hi[i], &w->x[i * T]);

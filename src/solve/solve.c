@@ -307,6 +307,7 @@ typedef struct {
   ItMG      mg;
   Mat       J;  /* shift I - L of Scharfetter-Gummel, assembled: the preconditioner */
   Mat       J4; /* shift I - L of order 4, matrix-free (-fp_order 4), or NULL */
+  Mat       P4; /* J4 assembled, for its LU factors (ItSolveDirect: one variable), or NULL */
   TS        ts;
   SNES      snes;
   PetscBool continuous; /* the model depends on time continuously: faces at every stage time */
@@ -339,40 +340,45 @@ static PetscErrorCode ItSolveStageSetTime(ItSolveStage *st, PetscReal t) {
 
 /* F += sign ν_in(t) r: the re-injection of what crossed the threshold
    τ_ref before t, a source known from the history (every step is at most
-   τ_ref long, so t - τ_ref is never past the last accepted step). */
+   τ_ref long, so t - τ_ref is never past the last accepted step); with two
+   or more variables row by row, ν̃_in(y, t) (src/fp/refractory.c). */
 static PetscErrorCode ItSolveRefractorySource(ItSolveStage *st, PetscReal t, PetscReal sign,
                                               Vec F) {
-  PetscReal inflow;
+  ItFPClosure cl;
 
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ItRefractoryGet(st->refractory, t, &inflow, NULL, NULL));
-  if (inflow != 0) { /* -fp_order 4: the closure's shape at t (src/fp/closure.c) */
-    ItFPClosure cl = ItFacesGetClosure(ItFPGetFaces(st->fp));
-    PetscCall(VecAXPY(F, sign * inflow, cl ? ItFPClosureGetShape(cl) : st->reset_shape));
-  }
+  cl = ItFacesGetClosure(ItFPGetFaces(st->fp)); /* -fp_order 4: the closure's shape at t */
+  PetscCall(ItRefractorySource(st->refractory, st->grid,
+                               cl ? ItFPClosureGetShape(cl) : st->reset_shape, t, sign, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The state at the end of an accepted step t into the history: the rate
-   ν(t) through the threshold, and the cumulative outflux
+   ν(t) through the threshold (with two or more variables its exit field
+   over the others), and the cumulative outflux
    Q(t) = mass0 - M(t) + Q(t - τ_ref), the mass that left the grid (its
    mass M) less what came back: grid and compartment keep mass0 to
    round-off. Collective. */
 static PetscErrorCode ItSolveRefractoryRecord(ItSolveStage *st, ItGrid grid, PetscReal t, Vec p) {
-  PetscReal   rate[IT_MAX_DIM], injected;
-  PetscScalar sum;
+  PetscReal        rate[IT_MAX_DIM], injected;
+  PetscScalar      sum;
+  const PetscReal *field = NULL;
 
   PetscFunctionBegin;
   if (!st->refractory) PetscFunctionReturn(PETSC_SUCCESS);
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
-  PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
+  if (ItRefractoryGetFieldSize(st->refractory)) /* two or more variables: where it crossed */
+    PetscCall(ItRefractoryExitField(st->refractory, ItFPGetFaces(st->fp), grid, p, &field,
+                                    &rate[ItRefractoryGetAxis(st->refractory)]));
+  else
+    PetscCall(ItFPThresholdRates(ItFPGetFaces(st->fp), grid, p, rate));
   PetscCall(ItRefractoryGet(st->refractory, t, NULL, &injected, NULL));
   PetscCall(VecSum(p, &sum));
   PetscCall(
       ItRefractoryPush(st->refractory, t,
                        st->mass0 - PetscRealPart(sum) * ItGridGetInfo(grid)->cell_volume + injected,
-                       rate[ItRefractoryGetAxis(st->refractory)]));
+                       rate[ItRefractoryGetAxis(st->refractory)], field));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -412,6 +418,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItMGSetShift(st->mg, shift, 1.0));
   if (st->J4) PetscCall(ItFPShiftedSet(st->J4, shift, 1.0, -1, 0));
+  if (st->P4) PetscCall(ItFPShiftedAssemble(st->J4, st->P4));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -720,6 +727,61 @@ static PetscErrorCode ItSolveGridTolerances(TS ts, PetscReal rho) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* One variable under -fp_order 4: the solves factor the fourth-order
+   operator itself (ItFPShiftedAssemble: its stencil, the threshold's and the
+   reset's closures, the pinned row), LU (MUMPS on several ranks), unless the
+   options choose another preconditioner (ItSolveDirectChosen). The
+   Scharfetter–Gummel matrix preconditioned it before: on the lif model at
+   mu = 1.2 from 192 cells the stationary FGMRES needed more than its 100
+   iterations (28-37 with that matrix's LU), and the stage solves stopped at
+   their tolerance with a preconditioner that depends on the ranks (ILU on
+   one, block Jacobi on several), which the adaptive steps amplified:
+   entropy_production_cum of a 24-cell transient moved by 5e-5 between 1 and 3
+   ranks. Factored, each solve takes one iteration, the same on every rank
+   count. Collective. */
+static PetscErrorCode ItSolveDirect(ItGrid grid, ItFaces faces, PC pc, PetscBool *direct) {
+  PetscMPIInt size;
+  const char *prefix;
+  char        type[64];
+  PetscBool   set;
+
+  PetscFunctionBegin;
+  *direct = (PetscBool)(ItFacesGetOrder(faces) == 4 && ItGridGetInfo(grid)->dim == 1);
+  if (!*direct || !pc) PetscFunctionReturn(PETSC_SUCCESS);
+  /* another preconditioner named in the options gets the Scharfetter–Gummel matrix and its
+     multigrid levels, as before */
+  PetscCall(PCGetOptionsPrefix(pc, &prefix));
+  PetscCall(PetscOptionsGetString(NULL, prefix, "-pc_type", type, sizeof(type), &set));
+  if (set) PetscCall(PetscStrcmp(type, PCLU, direct));
+  if (!*direct) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Comm_size(ItGridGetInfo(grid)->comm, &size));
+  PetscCall(PCSetType(pc, PCLU));
+  if (size > 1) PetscCall(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The assembled fourth-order matrix of ItSolveDirect (NULL: none) joins the
+   ledger's matrices, after ItSolveNoteMemory has set them; its LU factors are
+   not counted (nor are the coarse levels'). Not collective. */
+static PetscErrorCode ItSolveNoteDirect(Mat P4) {
+  PetscReal bytes;
+
+  PetscFunctionBegin;
+  if (!P4) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItMemoryMatrixBytes(P4, &bytes));
+  ItMemoryAdd(IT_MEMORY_MATRIX, bytes);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After the options: whether ItSolveDirect's factorisation stayed the
+   preconditioner (then the fourth-order matrix is assembled for it). */
+static PetscErrorCode ItSolveDirectChosen(PC pc, PetscBool direct, PetscBool *chosen) {
+  PetscFunctionBegin;
+  *chosen = PETSC_FALSE;
+  if (direct) PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCLU, chosen));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The time stepper: a linear problem dp/dt = L(t) p, L applied matrix-free
    from the faces (reassembled at every stage time when the model depends on
    time continuously, and per segment otherwise). Implicit methods see the
@@ -736,7 +798,7 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   KSP               ksp;
   PC                pc;
   Vec               residual;
-  PetscBool         implicit = PETSC_TRUE, user_rtol;
+  PetscBool         implicit = PETSC_TRUE, user_rtol, direct;
   PetscReal         rtol;
 
   PetscFunctionBegin;
@@ -760,7 +822,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(KSPGMRESSetRestart(ksp, IT_SOLVE_STAGE_RESTART));
   PetscCall(KSPSetPCSide(ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
   PetscCall(KSPGetPC(ksp, &pc));
-  PetscCall(ItMGSetUpPC(st->mg, pc, PC_MG_CYCLE_V, 1));
+  PetscCall(ItSolveDirect(grid, ItFPGetFaces(st->fp), pc, &direct));
+  if (!direct) PetscCall(ItMGSetUpPC(st->mg, pc, PC_MG_CYCLE_V, 1));
   PetscCall(KSPSetPostSolve(ksp, ItSolveStageMass, st));
   /* a failed stage solve rejects the step (a quarter of it is tried) rather than ending the
      run: ItSolveStepPoll bounds the failures, and TSSolve returns its reason to be named */
@@ -797,7 +860,10 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
        of Scharfetter-Gummel levels (the fine one included) */
     if (ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4)
       PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(st->fp), &st->J4));
-    PetscCall(TSSetIJacobian(ts, st->J4 ? st->J4 : st->J, st->J, ItSolveIJacobian, st));
+    PetscCall(ItSolveDirectChosen(pc, direct, &direct));
+    if (direct) PetscCall(ItFPCreateShiftedMatrix(grid, &st->P4));
+    PetscCall(
+        TSSetIJacobian(ts, st->J4 ? st->J4 : st->J, st->P4 ? st->P4 : st->J, ItSolveIJacobian, st));
   } else
     PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
@@ -1152,11 +1218,13 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
     /* the stage solves' iterations are not kept: GMRES counted at its restart; the true
        residual's vector of ItSolveStageResidual when it was needed */
     PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, st.r ? 1 : 0));
+    PetscCall(ItSolveNoteDirect(st.P4));
   }
   PetscCall(TSDestroy(&ts));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
+  PetscCall(MatDestroy(&st.P4));
   PetscCall(VecDestroy(&st.r));
   if (s->share_faces) PetscCall(s->share_faces(s->share_ctx, grid, NULL));
   PetscCall(ItFPDestroy(&st.fp));
@@ -1330,9 +1398,10 @@ static PetscErrorCode ItSolveCheckFlexible(KSP ksp, PC pc) {
    sweeps on the fourth-order operator (ItMGSetFineKrylov), the same
    iterations on 1-4 ranks (11-13 on the rotating 2-D case from 64^2 to
    256^2, where Richardson-SOR took 21-57 and up to 1.6x more on 2 ranks). */
-static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscBool fourth,
-                                           KSP *ksp) {
-  PC pc;
+static PetscErrorCode ItSolveStationaryKSP(ItGrid grid, ItFaces faces, ItMG mg, Mat A,
+                                           PetscBool fourth, PetscBool *direct, KSP *ksp) {
+  const MPI_Comm comm = ItGridGetInfo(grid)->comm;
+  PC             pc;
 
   PetscFunctionBegin;
   PetscCall(KSPCreate(comm, ksp));
@@ -1342,12 +1411,13 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscB
   PetscCall(KSPSetPCSide(*ksp, PC_RIGHT)); /* the tolerance applies to the true residual */
   PetscCall(KSPGetPC(*ksp, &pc));
   PetscCall(PCSetType(pc, PCHYPRE));
-  PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
+  PetscCall(ItSolveDirect(grid, faces, pc, direct));
+  if (!*direct) PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
   if (fourth) {
     PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
     PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
     PetscCall(KSPGMRESSetOrthogonalization(*ksp, KSPGMRESModifiedGramSchmidtOrthogonalization));
-    PetscCall(ItMGSetFineKrylov(mg, pc, IT_SOLVE_FOURTH_SWEEPS));
+    if (!*direct) PetscCall(ItMGSetFineKrylov(mg, pc, IT_SOLVE_FOURTH_SWEEPS));
   }
   PetscCall(KSPSetTolerances(*ksp, 1e-12, 1e-300, PETSC_DEFAULT,
                              fourth ? IT_SOLVE_FOURTH_MAX_IT : IT_SOLVE_STATIONARY_MAX_IT));
@@ -1355,6 +1425,7 @@ static PetscErrorCode ItSolveStationaryKSP(MPI_Comm comm, ItMG mg, Mat A, PetscB
   PetscCall(ItSolveKSPSide(*ksp));
   if (fourth) PetscCall(ItSolveCheckFlexible(*ksp, pc));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
+  PetscCall(ItSolveDirectChosen(pc, *direct, direct));
   PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
                                    2,
                                    "the stationary solve (-stationary_ksp_*, -stationary_pc_*)"));
@@ -1499,12 +1570,19 @@ static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec
 }
 
 /* One solve of -L p = 0 with the row of `cell` replaced by its diagonal
-   times p_cell = 1 (so p_cell = 1), on every multigrid level. */
-static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4,
-                                    const PetscInt cell[], Vec p, ItSolveStationaryResult *result) {
+   times p_cell = 1 (so p_cell = 1), on every multigrid level. With a
+   refractory time in two or more variables (h, else NULL) the operator
+   re-injects the exit field carried over the refractory time,
+   -L - S (E - I) J (src/fp/refractory.c), preconditioned as -L. P4: the
+   fourth-order operator assembled for its LU factors (ItSolveDirect), or
+   NULL. */
+static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4, Mat P4,
+                                    ItRefractory h, ItFaces faces, const PetscInt cell[], Vec p,
+                                    ItSolveStationaryResult *result) {
   Vec         b, guess;
   PetscScalar diag = 0;
   PetscInt    lo, hi, its, pin;
+  Mat         M = NULL;
 
   PetscFunctionBegin;
   PetscCall(ItMGSetPin(mg, cell));
@@ -1523,8 +1601,10 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
     value = (pin >= lo && pin < hi) ? diag : 0;
     PetscCall(ItGridMaxAbs(grid, PetscRealPart(value), &global));
     PetscCall(ItFPShiftedSet(A4, 0, 1, pin, global));
+    if (P4) PetscCall(ItFPShiftedAssemble(A4, P4)); /* ItSolveDirect */
   }
-  PetscCall(KSPSetOperators(ksp, A4 ? A4 : A, A));
+  if (h) PetscCall(ItRefractoryStationaryOperator(h, faces, grid, A4 ? A4 : A, pin, &M));
+  PetscCall(KSPSetOperators(ksp, M ? M : A4 ? A4 : A, P4 ? P4 : A));
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
   PetscCall(VecDuplicate(p, &guess));
   PetscCall(VecCopy(p, guess));
@@ -1532,19 +1612,30 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
   PetscCall(KSPGetIterationNumber(ksp, &its));
   result->iterations += its;
   PetscCall(ItSolveStationaryFallback(grid, ksp, b, guess, p, result));
+  PetscCall(MatDestroy(&M));
   PetscCall(VecDestroy(&guess));
   PetscCall(VecDestroy(&b));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The cell of the largest value of p, and that value, on every rank. Collective. */
+/* The cell of the largest |p|, and p there, on every rank. The first pinned
+   solve's p has the sign of the pinned cell's value in the null vector, which
+   a fourth-order operator on a few cells per width of the density may make
+   negative (the lif model on 10 cells: -5e-4 of the peak at the pinned cell
+   below the reset); the largest value of p was then the pin itself, and the
+   density came out of negative mass. Collective. */
 static PetscErrorCode ItSolveMaxCell(ItGrid grid, Vec p, PetscInt cell[], PetscReal *value) {
   const ItGridInfo *info = ItGridGetInfo(grid);
-  PetscInt          index, lo, hi;
-  PetscReal         local[IT_MAX_DIM] = {0, 0, 0}, global[IT_MAX_DIM];
+  PetscInt          index, lo, hi, imin;
+  PetscReal         local[IT_MAX_DIM] = {0, 0, 0}, global[IT_MAX_DIM], vmin;
 
   PetscFunctionBegin;
   PetscCall(VecMax(p, &index, value));
+  PetscCall(VecMin(p, &imin, &vmin));
+  if (-vmin > *value) {
+    index  = imin;
+    *value = vmin;
+  }
   PetscCall(VecGetOwnershipRange(p, &lo, &hi));
   if (index >= lo && index < hi) {
     PetscInt l = index - lo;
@@ -1585,12 +1676,15 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   Vec               r;
   ItFP              fp;
   ItMG              mg;
-  Mat               A, A4 = NULL;
+  Mat               A, A4 = NULL, P4 = NULL;
   KSP               ksp;
+  PetscBool         direct;
+  ItRefractory      h = NULL;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(result, sizeof(*result)));
-  PetscCall(ItRefractoryCheck(grid, model)); /* the scaling of §8.2 holds in one variable */
+  /* a refractory time in two or more variables: the re-entry map (doc/physics.md §8.2) */
+  if (info->dim > 1) PetscCall(ItRefractoryCreate(grid, model, &h));
   PetscCall(ItFPCreate(grid, model, &fp));
   PetscCall(ItFPSetTime(fp, t));
   PetscCall(ItFPCreateMatrix(grid, &A));
@@ -1598,10 +1692,12 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(ItMGSetTime(mg, t));
   if (ItFacesGetOrder(ItFPGetFaces(fp)) == 4)
     PetscCall(ItFPCreateShiftedFree(ItFPGetFaces(fp), &A4));
-  PetscCall(ItSolveStationaryKSP(info->comm, mg, A, (PetscBool)(A4 != NULL), &ksp));
+  PetscCall(
+      ItSolveStationaryKSP(grid, ItFPGetFaces(fp), mg, A, (PetscBool)(A4 != NULL), &direct, &ksp));
+  if (direct) PetscCall(ItFPCreateShiftedMatrix(grid, &P4));
   for (PetscInt a = 0; a < info->dim; a++) centre[a] = info->n[a] / 2;
   PetscCall(VecSet(p, 1.0));
-  PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, centre, p, result));
+  PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, P4, h, ItFPGetFaces(fp), centre, p, result));
   PetscCall(ItSolveMaxCell(grid, p, argmax, &pmax));
   PetscCall(VecScale(p, 1.0 / pmax));
   PetscCall(ItSolveValueAt(grid, p, centre, &ppin));
@@ -1610,7 +1706,7 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
     char fallback[sizeof(result->fallback)];
     PetscCall(PetscStrncpy(fallback, result->fallback, sizeof(fallback)));
     result->fallback[0] = 0;
-    PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, argmax, p, result));
+    PetscCall(ItSolvePinned(grid, mg, ksp, A, A4, P4, h, ItFPGetFaces(fp), argmax, p, result));
     if (!result->fallback[0])
       PetscCall(PetscStrncpy(result->fallback, fallback, sizeof(result->fallback)));
   }
@@ -1622,15 +1718,19 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(MatGetDiagonal(A, r));
   PetscCall(VecNorm(r, NORM_INFINITY, &diagmax));
   PetscCall(ItFPApply(fp, p, r));
+  if (h) PetscCall(ItRefractoryStationaryAdd(h, ItFPGetFaces(fp), grid, p, 1.0, 1.0, r));
   PetscCall(VecNorm(r, NORM_2, &result->residual));
   PetscCall(VecNorm(p, NORM_2, &norm));
   result->residual /= diagmax * norm;
   PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
+  PetscCall(ItSolveNoteDirect(P4));
+  PetscCall(ItRefractoryDestroy(&h));
   PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));
   PetscCall(MatDestroy(&A));
   PetscCall(MatDestroy(&A4));
+  PetscCall(MatDestroy(&P4));
   PetscCall(ItFPDestroy(&fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
