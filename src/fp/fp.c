@@ -44,9 +44,9 @@ struct _p_ItFaces {
      h^2 |dA/dx| / D), for ItFacesGetResolution */
   PetscReal res_sum[IT_MAX_DIM], res_weight[IT_MAX_DIM];
   /* a transient's guard (ItFacesSetDensity): the density's variance along
-     each axis at fixed other variables, from its covariance; PETSC_MAX_REAL
-     on an axis it leaves free (periodic). guard false: none (stationary,
-     spectrum, the faces before the first density) */
+     each axis at fixed other variables, from its covariance; 0 where it
+     keeps the drift's width (a periodic axis, a singular covariance). guard
+     false: none (stationary, spectrum, the faces before the first density) */
   PetscBool guard;
   PetscReal guard_var[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
@@ -642,10 +642,13 @@ static PetscErrorCode ItFacesFourthWeights(ItFaces f) {
 /* The transient's guard of the fourth-order blend (ItFacesPencilTheta):
    the variance of the density p along each axis at fixed other variables,
    v_a = 1/(S^-1)_aa with S the covariance of p over the axes that are not
-   periodic (a periodic axis is left free), recomputed from p here (the
+   periodic (a periodic axis keeps the drift's width: v = 0), recomputed from p here (the
    solver calls it before its first step and after every step); the
    weights change where v_a does. A covariance that is not positive definite
    (a density on one cell of an axis) gives v = 0: the drift's width there.
+   v is rounded to single precision: the sums' round-off, which depends on
+   the ranks, does not reach the operator (a run agrees on 1, 2 and 3 ranks
+   to round-off, tests/test_boundary_order4.py).
    Nothing under -fp_order 2. Collective. */
 PetscErrorCode ItFacesSetDensity(ItFaces f, Vec p) {
   const ItGridInfo  *info = ItGridGetInfo(f->grid);
@@ -661,7 +664,7 @@ PetscErrorCode ItFacesSetDensity(ItFaces f, Vec p) {
   PetscFunctionBegin;
   if (f->order != 4) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt a = 0; a < d; a++) {
-    var[a] = PETSC_MAX_REAL;
+    var[a] = 0; /* a periodic axis: the drift's width, as before the guard */
     if (info->boundary[a] != IT_BOUNDARY_PERIODIC) axes[m++] = a;
     centre[a] =
         0.5 * (ItGridCoordinate(f->grid, a, 0) + ItGridCoordinate(f->grid, a, info->n[a] - 1));
@@ -691,7 +694,7 @@ PetscErrorCode ItFacesSetDensity(ItFaces f, Vec p) {
     PetscCallBLAS("LAPACKpotrf", LAPACKpotrf_("L", &bm, S, &bm, &info_la));
     if (!info_la) PetscCallBLAS("LAPACKpotri", LAPACKpotri_("L", &bm, S, &bm, &info_la));
     for (PetscInt i = 0; i < m; i++)
-      var[axes[i]] = !info_la && S[i * m + i] > 0 ? 1 / S[i * m + i] : 0;
+      var[axes[i]] = !info_la && S[i * m + i] > 0 ? (PetscReal)(float)(1 / S[i * m + i]) : 0;
   }
   same = f->guard;
   for (PetscInt a = 0; a < d && same; a++) same = (PetscBool)(var[a] == f->guard_var[a]);
