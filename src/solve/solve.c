@@ -699,10 +699,10 @@ static PetscErrorCode ItSolveCheckStageSolver(MPI_Comm comm, TS ts, KSP ksp) {
    scales as h^4, as the space error does, so the time error stays below it
    on every grid (measured on the rotating 2-D case, doc/numerics.md
    §"Fourth order"; 3e-5 before the transients' blend took the stationary
-   law's width, whose smaller space error asked for 1.4e-5). A drift without slope on every face (constant drift,
-   pure diffusion) has rho = 0, which says nothing about the density's
-   width: there -ts_rtol is IT_SOLVE_RTOL_NO_SLOPE (not the floor, which
-   took 3 times the steps of order 2 for nothing measurable). */
+   law's width, whose smaller space error asked for 1.4e-5). A drift
+   without slope on every face (constant drift, pure diffusion) has rho = 0, which says nothing
+   about the density's width: there -ts_rtol is IT_SOLVE_RTOL_NO_SLOPE (not the floor, which took 3
+   times the steps of order 2 for nothing measurable). */
 #define IT_SOLVE_RTOL_RHO 1.4e-5
 #define IT_SOLVE_RTOL_MIN 1e-10
 #define IT_SOLVE_RTOL_NO_SLOPE 1e-6
@@ -1126,8 +1126,8 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   PetscCall(ItFPCreate(grid, model, &st.fp));
   st.grid = grid;
   PetscCall(ItSolveRefractoryCreate(grid, model, s, p, &st));
-  /* -fp_order 4: the blend's guard from the density (ItFacesSetDensity), renewed after every step
-   */
+  /* -fp_order 4: the blend's guard from the density (ItFacesSetDensity), renewed after
+     every step (ItSolveStepPoll) */
   PetscCall(ItFacesSetDensity(ItFPGetFaces(st.fp), p));
   if (ItFacesGetOrder(ItFPGetFaces(st.fp)) == 4) { /* the faces at t = 0: a restart's too */
     PetscCall(ItFPSetTime(st.fp, 0));
