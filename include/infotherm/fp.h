@@ -42,6 +42,7 @@ PetscErrorCode ItFPApplyFaces(ItFaces faces, Vec p, Vec Lp);
    with an optional pinned row (global index, -1: none). */
 PetscInt       ItFacesGetOrder(ItFaces faces);
 PetscErrorCode ItFacesGetResolution(ItFaces faces, PetscReal *rho);
+PetscErrorCode ItFacesSetDensity(ItFaces faces, Vec p);
 PetscErrorCode ItFPCreateShiftedFree(ItFaces faces, Mat *A);
 PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, const PetscInt c[],
                                      const PetscScalar pl[]);

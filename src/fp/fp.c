@@ -8,6 +8,7 @@
    columns of L sum to zero (mass is conserved) and the off-diagonals are
    non-negative (an M-matrix: backward Euler keeps p >= 0). */
 #include <infotherm/fp.h>
+#include <petscblaslapack.h>
 
 static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0,
                      IT_FP_LEVEL = 0; /* in -log_view */
@@ -42,6 +43,12 @@ struct _p_ItFaces {
      theta (theta the face's fourth-order weight, R its resolution number
      h^2 |dA/dx| / D), for ItFacesGetResolution */
   PetscReal res_sum[IT_MAX_DIM], res_weight[IT_MAX_DIM];
+  /* a transient's guard (ItFacesSetDensity): the density's variance along
+     each axis at fixed other variables, from its covariance; 0 where it
+     keeps the drift's width (a periodic axis, a singular covariance). guard
+     false: none (stationary, spectrum, the faces before the first density) */
+  PetscBool guard;
+  PetscReal guard_var[IT_MAX_DIM];
   /* the first bad face in natural order (axis, then face index), reported by
      ItFacesCheck: its axis (-1: none), what fails there, the drift and
      diffusion, and the point (the face, or the cell whose diffusion fails) */
@@ -316,13 +323,29 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
    cell off each cell along b (inside the box), averaged over the face's two
    cells; a term whose points give no finite drift or no positive diffusion
    is left out. R[k] returns the resolution number h^2 / s^2
-   (ItFacesGetResolution). */
+   (ItFacesGetResolution).
+   In a transient (ItFacesSetDensity) s is the stationary law's width too,
+   guarded by the density's own:
+     R = max(R_s, min(R_k, R_v)),  R_v = h^2 / (1.5 v_a) max(1, Pe / 3),
+   R_s = h^2/s^2 the stationary law's, R_k = h^2 k_a / D_a the drift's (the
+   transients' width before the guard), v_a the current density's variance
+   along a at fixed other variables. A density that has spread out gets the
+   stationary law's width (a driven variable's faces fourth order); one still
+   narrower than that, or a narrow one carried at a cell Péclet number above
+   3 (a central flux overshoots ahead of a moving profile), no more than the
+   drift's. The constants are measured (doc/numerics.md, "The blend's
+   width"): 2 instead of 1.5 or 6 instead of 3 stopped narrow transients on
+   negative mass. */
+#define IT_FP_GUARD_WIDTH 1.5
+#define IT_FP_GUARD_PECLET 3.0
+
 static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal p[],
                                          PetscReal theta[], PetscReal R[]) {
   const ItGridInfo *info = ItGridGetInfo(f->grid);
   const PetscInt    d = info->dim, xm = info->xm[a];
   const PetscReal   h      = info->h[a];
-  const PetscBool   driven = info->stationary_width;
+  const PetscBool   driven = (PetscBool)(info->stationary_width || f->guard);
+  const PetscReal   guard  = f->guard ? f->guard_var[a] : PETSC_MAX_REAL;
   PetscInt          np     = 0;
 
   PetscFunctionBegin;
@@ -353,8 +376,15 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
           if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
         }
       }
-    R[k]     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
-    Rr       = R[k] / f->resolution;
+    R[k] = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
+    Rr   = R[k];
+    if (f->guard) { /* the density's width, within the drift's and the stationary law's */
+      const PetscReal Rg = guard > 0 ? h * h / (IT_FP_GUARD_WIDTH * guard) *
+                                           PetscMax(1.0, Pe * f->peclet / IT_FP_GUARD_PECLET)
+                                     : PETSC_MAX_REAL;
+      Rr                 = PetscMax(Rr, PetscMin(ka * h * h / Dface, Rg));
+    }
+    Rr /= f->resolution;
     theta[k] = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -373,8 +403,8 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
    where the cells resolve the drift). The faces next to a wall, whose stencil would
    leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
    the pencil workspace for the cells xs-2 .. xs+xm+1. */
-static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
-                                          const PetscReal p[]) {
+static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[],
+                                          PetscBool weights_only) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, xs = info->xs[a], xm = info->xm[a], n = info->n[a];
@@ -403,7 +433,8 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[],
     /* the threshold's faces under -fp_order 4: src/fp/closure.c */
     if (f->closure && ItFPClosureFace(f->closure, a, face)) {
       w[1] = w[2] = 0;
-      if (face < xs + xm || face == n) /* once: the next rank's low face is its own */
+      if (!weights_only &&
+          (face < xs + xm || face == n)) /* once: the next rank's low face is its own */
         PetscCall(ItFPClosureSet(f->closure, f->t, p, a, c, face, f->lo[a][off], f->hi[a][off],
                                  f->delayed));
       continue;
@@ -503,7 +534,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
       if (c[a] != info->xs[a]) continue;
       PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_FALSE));
       ItFacesPencilCoefficients(f, a, c, f->lo[a], f->hi[a]);
-      if (f->order == 4) PetscCall(ItFacesPencilFourth(f, a, c, p));
+      if (f->order == 4) PetscCall(ItFacesPencilFourth(f, a, c, p, PETSC_FALSE));
       if (ItFacesIrreversible(f)) {
         PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_TRUE));
         ItFacesPencilCoefficients(f, a, c, f->irr_lo[a], f->irr_hi[a]);
@@ -584,6 +615,93 @@ PetscErrorCode ItFacesSetTime(ItFaces f, PetscReal t, PetscBool *changed) {
   PetscFunctionBegin;
   PetscCall(ItModelGetParameters(f->model, t, p));
   PetscCall(ItFacesSetParameters(f, t, p, changed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The fourth-order weights again, at the time and parameters the faces hold
+   (the Scharfetter–Gummel coefficients, the closures and the state stay:
+   the multigrid's levels do not change). Collective. */
+static PetscErrorCode ItFacesFourthWeights(ItFaces f) {
+  ItGrid            grid = f->grid;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(IT_FP_FACES, 0, 0, 0, 0));
+  for (PetscInt a = 0; a < info->dim; a++) {
+    f->res_sum[a] = f->res_weight[a] = 0;
+    ItGridForOwned(grid, c, l) {
+      (void)l;
+      if (c[a] != info->xs[a]) continue;
+      PetscCall(ItFacesPencilFourth(f, a, c, f->p, PETSC_TRUE));
+    }
+  }
+  PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The transient's guard of the fourth-order blend (ItFacesPencilTheta):
+   the variance of the density p along each axis at fixed other variables,
+   v_a = 1/(S^-1)_aa with S the covariance of p over the axes that are not
+   periodic (a periodic axis keeps the drift's width: v = 0), recomputed from p here (the
+   solver calls it before its first step and after every step); the
+   weights change where v_a does. A covariance that is not positive definite
+   (a density on one cell of an axis) gives v = 0: the drift's width there.
+   v is rounded to single precision: the sums' round-off, which depends on
+   the ranks, does not reach the operator (a run agrees on 1, 2 and 3 ranks
+   to round-off, tests/test_boundary_order4.py).
+   Nothing under -fp_order 2. Collective. */
+PetscErrorCode ItFacesSetDensity(ItFaces f, Vec p) {
+  const ItGridInfo  *info = ItGridGetInfo(f->grid);
+  const PetscInt     d    = info->dim;
+  PetscInt           axes[IT_MAX_DIM], m = 0, nsum;
+  PetscReal          local[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM] = {0};
+  PetscReal          sum[1 + IT_MAX_DIM + IT_MAX_DIM * IT_MAX_DIM], S[IT_MAX_DIM * IT_MAX_DIM];
+  PetscReal          var[IT_MAX_DIM], centre[IT_MAX_DIM];
+  const PetscScalar *pa;
+  PetscBLASInt       bm, info_la = 0;
+  PetscBool          same;
+
+  PetscFunctionBegin;
+  if (f->order != 4) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt a = 0; a < d; a++) {
+    var[a] = 0; /* a periodic axis: the drift's width, as before the guard */
+    if (info->boundary[a] != IT_BOUNDARY_PERIODIC) axes[m++] = a;
+    centre[a] =
+        0.5 * (ItGridCoordinate(f->grid, a, 0) + ItGridCoordinate(f->grid, a, info->n[a] - 1));
+  }
+  /* the mass, the first and the second moments about the box's centre */
+  nsum = 1 + m + m * m;
+  PetscCall(VecGetArrayRead(p, &pa));
+  ItGridForOwned(f->grid, c, l) {
+    const PetscReal w = PetscRealPart(pa[l]);
+    PetscReal       y[IT_MAX_DIM];
+    for (PetscInt i = 0; i < m; i++)
+      y[i] = ItGridCoordinate(f->grid, axes[i], c[axes[i]]) - centre[axes[i]];
+    local[0] += w;
+    for (PetscInt i = 0; i < m; i++) {
+      local[1 + i] += w * y[i];
+      for (PetscInt j = 0; j <= i; j++) local[1 + m + i * m + j] += w * y[i] * y[j];
+    }
+  }
+  PetscCall(VecRestoreArrayRead(p, &pa));
+  PetscCall(ItGridSum(f->grid, nsum, local, sum));
+  if (m > 0 && sum[0] > 0) {
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt j = 0; j <= i; j++)
+        S[i * m + j] = S[j * m + i] =
+            sum[1 + m + i * m + j] / sum[0] - sum[1 + i] / sum[0] * (sum[1 + j] / sum[0]);
+    PetscCall(PetscBLASIntCast(m, &bm));
+    PetscCallBLAS("LAPACKpotrf", LAPACKpotrf_("L", &bm, S, &bm, &info_la));
+    if (!info_la) PetscCallBLAS("LAPACKpotri", LAPACKpotri_("L", &bm, S, &bm, &info_la));
+    for (PetscInt i = 0; i < m; i++)
+      var[axes[i]] = !info_la && S[i * m + i] > 0 ? (PetscReal)(float)(1 / S[i * m + i]) : 0;
+  }
+  same = f->guard;
+  for (PetscInt a = 0; a < d && same; a++) same = (PetscBool)(var[a] == f->guard_var[a]);
+  if (same) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscArraycpy(f->guard_var, var, d));
+  f->guard = PETSC_TRUE;
+  if (f->computed) PetscCall(ItFacesFourthWeights(f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -112,8 +112,8 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscCall(PetscOptionsReal("-fp_resolution",
                              "-fp_order 4: the resolution number h^2/s^2 at which a face's flux is "
                              "half fourth-order, half Scharfetter-Gummel, s the density's width "
-                             "along the axis (transients: sqrt(D/|dA/dx|); stationary: the "
-                             "stationary law's, doc/numerics.md)",
+                             "along the axis (the stationary law's; transients: no wider than "
+                             "the density's own, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
