@@ -129,6 +129,33 @@ static inline void ItGridNextOwned(ItGrid grid, PetscInt c[]) {
   }
 }
 
+/* The cell c of offset l in the owned array (the inverse of ItGridOwnedOffset). */
+static inline void ItGridOwnedCell(ItGrid grid, PetscInt l, PetscInt c[]) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = info->xs[a];
+  for (PetscInt k = 0; k < info->dim; k++) { /* the owned array runs in storage order */
+    const PetscInt a = info->order[k];
+    c[a]             = info->xs[a] + l % info->xm[a];
+    l /= info->xm[a];
+  }
+}
+
+/* The storage order's strides per axis: gs in a ghosted local array, fs in an
+   owned-sized array (the axes before a in storage order have xm cells, or
+   faces, each way). */
+static inline void ItGridStrides(ItGrid grid, PetscInt gs[], PetscInt fs[]) {
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscInt          g = 1, h = 1;
+
+  for (PetscInt k = 0; k < info->dim; k++) {
+    const PetscInt a = info->order[k];
+    gs[a]            = g;
+    fs[a]            = h;
+    g *= info->gxm[a];
+    h *= info->xm[a];
+  }
+}
+
 /* Visit every owned cell: c[] the global cell index, l the offset in the owned array. */
 #define ItGridForOwned(grid, c, l)                                                                 \
   for (PetscInt c[IT_MAX_DIM], l = ItGridFirstOwned(grid, c); l < ItGridGetInfo(grid)->nlocal;     \

@@ -842,21 +842,6 @@ static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, 
   return J;
 }
 
-/* The strides along each axis of the ghosted array and, for each axis a, of
-   a along the face arrays of axis a (both in storage order: ItFPFaceOffset). */
-static void ItFPStrides(ItGrid grid, PetscInt gs[], PetscInt fs[]) {
-  const ItGridInfo *info = ItGridGetInfo(grid);
-  PetscInt          g = 1, h = 1;
-
-  for (PetscInt k = 0; k < info->dim; k++) {
-    const PetscInt a = info->order[k];
-    gs[a]            = g;
-    fs[a]            = h; /* the axes before a in storage order have xm faces each way */
-    g *= info->gxm[a];
-    h *= info->xm[a];
-  }
-}
-
 /* (L_a p)_c: the currents through the low and the high face, (J_lo - J_hi) / h. */
 static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c[], PetscInt o,
                                          const PetscInt gs[], const PetscInt fs[],
@@ -883,7 +868,7 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
   const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
   PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM], c[IT_MAX_DIM];
 
-  ItFPStrides(grid, gs, fs);
+  ItGridStrides(grid, gs, fs);
   (void)ItGridFirstOwned(grid, c);
   for (PetscInt l0 = 0; l0 < info->nlocal; l0 += m0) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
@@ -935,7 +920,7 @@ static void ItFPSecondApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
   const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
   PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM], c[IT_MAX_DIM];
 
-  ItFPStrides(grid, gs, fs);
+  ItGridStrides(grid, gs, fs);
   (void)ItGridFirstOwned(grid, c);
   for (PetscInt l0 = 0; l0 < info->nlocal; l0 += m0) {
     const PetscScalar *p  = pl + ItGridGhostedOffset(grid, c);
@@ -1119,7 +1104,7 @@ PetscErrorCode ItFPShiftedAssemble(Mat A, Mat P) {
   f    = s->faces;
   grid = f->grid;
   info = ItGridGetInfo(grid);
-  ItFPStrides(grid, gs, fs);
+  ItGridStrides(grid, gs, fs);
   PetscCall(MatZeroEntries(P));
   ItGridForOwned(grid, c, l) {
     const PetscInt o = ItGridGhostedOffset(grid, c);
@@ -1159,7 +1144,7 @@ PetscScalar ItFacesAxisDivergence(ItFaces f, PetscInt a, const PetscInt c[],
                                   const PetscScalar pl[]) {
   PetscInt gs[IT_MAX_DIM], fs[IT_MAX_DIM];
 
-  ItFPStrides(f->grid, gs, fs);
+  ItGridStrides(f->grid, gs, fs);
   return ItFPFourthAxis(f, a, c, ItGridGhostedOffset(f->grid, c), gs, fs, pl);
 }
 
@@ -1218,7 +1203,7 @@ static PetscErrorCode ItFacesFaceFlow(ItFaces f, PetscInt a, const PetscScalar p
   PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM];
 
   PetscFunctionBegin;
-  ItFPStrides(grid, gs, fs);
+  ItGridStrides(grid, gs, fs);
   PetscCall(PetscMalloc2(xm + 4, &r, xm + 4, &lnD));
   ItGridForOwned(grid, c, l) {
     (void)l;

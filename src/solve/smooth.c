@@ -58,20 +58,13 @@ static PetscErrorCode ItSmoothMult(Mat A, Vec x, Vec y);
 static void ItSmoothGeometryGet(const ItSmoothOp *s, ItSmoothGeometry *G) {
   ItGrid            grid = s->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
-  PetscInt          g = 1, h = 1;
 
   G->grid = grid;
   G->d    = info->dim;
   G->a0   = info->order[0];
   G->m0   = info->xm[G->a0];
   G->rows = info->nlocal / G->m0;
-  for (PetscInt k = 0; k < info->dim; k++) { /* as ItFPStrides */
-    const PetscInt a = info->order[k];
-    G->gs[a]         = g;
-    G->fs[a]         = h;
-    g *= info->gxm[a];
-    h *= info->xm[a];
-  }
+  ItGridStrides(grid, G->gs, G->fs);
   for (PetscInt a = 0; a < info->dim; a++) {
     G->w[a] = s->scale / info->h[a];
     G->wrap[a] =
@@ -104,15 +97,9 @@ static void ItSmoothRowFrom(const ItSmoothGeometry *G, const PetscInt c[], Petsc
 
 /* Row r of the owned block (rows in storage order). */
 static void ItSmoothRowGet(const ItSmoothGeometry *G, PetscInt r, ItSmoothRow *R) {
-  const ItGridInfo *info = ItGridGetInfo(G->grid);
-  PetscInt          c[IT_MAX_DIM], rest = r;
+  PetscInt c[IT_MAX_DIM];
 
-  for (PetscInt a = 0; a < IT_MAX_DIM; a++) c[a] = info->xs[a];
-  for (PetscInt k = 1; k < G->d; k++) {
-    const PetscInt a = info->order[k];
-    c[a]             = info->xs[a] + rest % info->xm[a];
-    rest /= info->xm[a];
-  }
+  ItGridOwnedCell(G->grid, r * G->m0, c); /* the row's first cell */
   ItSmoothRowFrom(G, c, r * G->m0, R);
 }
 

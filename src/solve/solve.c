@@ -1670,12 +1670,9 @@ static PetscErrorCode ItSolveMaxCell(ItGrid grid, Vec p, PetscInt cell[], PetscR
   }
   PetscCall(VecGetOwnershipRange(p, &lo, &hi));
   if (index >= lo && index < hi) {
-    PetscInt l = index - lo;
-    for (PetscInt k = 0; k < info->dim; k++) { /* the owned array runs in storage order */
-      const PetscInt a = info->order[k];
-      local[a]         = (PetscReal)(info->xs[a] + l % info->xm[a]);
-      l /= info->xm[a];
-    }
+    PetscInt c[IT_MAX_DIM];
+    ItGridOwnedCell(grid, index - lo, c);
+    for (PetscInt a = 0; a < info->dim; a++) local[a] = (PetscReal)c[a];
   }
   PetscCall(ItGridSum(grid, IT_MAX_DIM, local, global));
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) cell[a] = (PetscInt)global[a];
