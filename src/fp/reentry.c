@@ -18,7 +18,11 @@
    cells, 64 ms at 1024 (the restarted Krylov method 1.1 s); the two agree
    to 2e-15. E is linear, positive and conserves mass (the columns of L_y sum
    to zero); both approximations keep the mass only to their accuracy, so
-   the result is rescaled to the input's exact sum. Every rank computes the
+   the map is corrected linearly (the stationary solve applies it to Krylov
+   vectors of either sign, whose sum may cancel): the dense E's columns are
+   renormalised once to sum to 1, and the MFN's result gets the mass it lost,
+   sum(in) - sum(out), spread by a fixed vector (E of a uniform field, of sum
+   1, computed once). Every rank computes the
    same numbers from the same field (sequential objects): the result does
    not depend on the ranks. */
 #include <slepcmfn.h>
@@ -28,14 +32,15 @@
 #define IT_REENTRY_DENSE_MAX 256
 
 struct _p_ItReentry {
-  PetscInt  axis, ny;
-  PetscInt  stride[IT_MAX_DIM]; /* j = Σ_{b ≠ axis} c[b] stride[b] */
-  Mat       L;                  /* L_y, sequential */
-  Mat       E;                  /* e^{τ L_y}, dense (ny <= IT_REENTRY_DENSE_MAX), or NULL */
-  MFN       mfn;                /* else its Expokit application */
-  Vec       in, out;
-  PetscReal tau;
-  PetscInt  applications, iterations; /* counted for -info */
+  PetscInt   axis, ny;
+  PetscInt   stride[IT_MAX_DIM]; /* j = Σ_{b ≠ axis} c[b] stride[b] */
+  Mat        L;                  /* L_y, sequential */
+  Mat        E;                  /* e^{τ L_y}, dense (ny <= IT_REENTRY_DENSE_MAX), or NULL */
+  MFN        mfn;                /* else its Expokit application */
+  Vec        in, out;
+  PetscReal *spread; /* the MFN's mass correction, of sum 1 (NULL: dense) */
+  PetscReal  tau;
+  PetscInt   applications, iterations; /* counted for -info */
 };
 
 /* B(z) = z/(e^z - 1), as the faces use it. */
@@ -109,6 +114,49 @@ static PetscErrorCode ItReentryAssemble(ItReentry r, ItGrid grid, ItModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The dense E's columns scaled to sum to 1 (to round-off): the mass the
+   Padé approximation loses, corrected once and linearly. */
+static PetscErrorCode ItReentryNormalizeColumns(ItReentry r) {
+  PetscReal *sum;
+  Vec        scale;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(r->ny, &sum));
+  PetscCall(MatGetColumnSumsRealPart(r->E, sum));
+  PetscCall(VecDuplicate(r->in, &scale));
+  for (PetscInt j = 0; j < r->ny; j++) {
+    PetscCheck(sum[j] > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "refractory re-entry: column %" PetscInt_FMT " of e^{tau L} sums to %g", j,
+               (double)sum[j]);
+    PetscCall(VecSetValue(scale, j, 1.0 / sum[j], INSERT_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(scale));
+  PetscCall(VecAssemblyEnd(scale));
+  PetscCall(MatDiagonalScale(r->E, NULL, scale));
+  PetscCall(VecDestroy(&scale));
+  PetscCall(PetscFree(sum));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The MFN's mass correction: E applied to the uniform field, scaled to sum
+   1 (once; the fixed vector that makes the correction linear). */
+static PetscErrorCode ItReentrySpread(ItReentry r) {
+  const PetscScalar *a;
+  PetscReal          sum = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(r->ny, &r->spread));
+  PetscCall(VecSet(r->in, 1.0 / r->ny));
+  PetscCall(MFNSolve(r->mfn, r->in, r->out));
+  PetscCall(VecGetArrayRead(r->out, &a));
+  for (PetscInt j = 0; j < r->ny; j++) r->spread[j] = PetscRealPart(a[j]), sum += r->spread[j];
+  PetscCall(VecRestoreArrayRead(r->out, &a));
+  PetscCheck(sum > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "refractory re-entry: e^{tau L} of a uniform field sums to %g", (double)sum);
+  for (PetscInt j = 0; j < r->ny; j++) r->spread[j] /= sum;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The re-entry map of threshold_reset axis `axis` with refractory time tau
    on grid (the model's drift and diffusion at t = 0: a model that depends on
    time is refused by the caller). Collective (every rank builds the same). */
@@ -140,6 +188,7 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     PetscCall(FNEvaluateFunctionMat(fn, Ld, r->E));
     PetscCall(MatDestroy(&Ld));
     PetscCall(FNDestroy(&fn));
+    PetscCall(ItReentryNormalizeColumns(r));
   } else {
     PetscCall(MFNCreate(PETSC_COMM_SELF, &r->mfn));
     PetscCall(MFNSetType(r->mfn, MFNEXPOKIT));
@@ -149,6 +198,7 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     PetscCall(FNSetScale(fn, tau, 1.0));
     PetscCall(MFNSetTolerances(r->mfn, 1e-13, PETSC_DEFAULT));
     PetscCall(MFNSetErrorIfNotConverged(r->mfn, PETSC_TRUE));
+    PetscCall(ItReentrySpread(r));
   }
   *out = r;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -167,6 +217,7 @@ PetscErrorCode ItReentryDestroy(ItReentry *r) {
   PetscCall(MatDestroy(&(*r)->L));
   PetscCall(VecDestroy(&(*r)->in));
   PetscCall(VecDestroy(&(*r)->out));
+  PetscCall(PetscFree((*r)->spread));
   PetscCall(PetscFree(*r));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -183,8 +234,8 @@ PetscInt ItReentryIndex(ItReentry r, const PetscInt c[]) {
   return j;
 }
 
-/* out = e^{τ_ref L_y} in (ny masses), of in's sum exactly (a zero field
-   stays zero). Not collective. */
+/* out = e^{τ_ref L_y} in (ny masses), of in's sum to round-off; linear in
+   in (a zero field stays zero). Not collective. */
 PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]) {
   PetscScalar *a;
   PetscReal    sum_in = 0, sum_out = 0, nonzero = 0;
@@ -210,7 +261,7 @@ PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]
   PetscCall(VecGetArray(r->out, &a));
   for (PetscInt j = 0; j < r->ny; j++) out[j] = PetscRealPart(a[j]), sum_out += out[j];
   PetscCall(VecRestoreArray(r->out, &a));
-  if (sum_out != 0 && sum_in != 0)
-    for (PetscInt j = 0; j < r->ny; j++) out[j] *= sum_in / sum_out;
+  if (r->spread) /* the MFN's lost mass, added along a fixed vector (linear in in) */
+    for (PetscInt j = 0; j < r->ny; j++) out[j] += (sum_in - sum_out) * r->spread[j];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
