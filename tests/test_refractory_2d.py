@@ -13,7 +13,8 @@ Monte Carlo crosscheck on 2 ranks; the stationary state (mass, refractory
 mass tau_ref nu, info_flow_X = -info_flow_Y, the entropy identity, orders 2
 and 4) and a run from it that stays there (1 and 2 ranks: the compartment's
 field and the stationary operator agree); and the refusals (the Monte Carlo
-from a density of mass below 1, -protocol); -post_ranks and its checkpoint
+from a density of mass below 1, -protocol, a second threshold_reset axis, a
+variable that does not diffuse at the reset: one line naming the option); -post_ranks and its checkpoint
 byte for byte as one rank."""
 import math
 import h5py
@@ -133,4 +134,11 @@ expect_refused("the Monte Carlo from the stationary density with a refractory ti
                LIF + ["-grid_n", "32,64", "-init", "stationary", "-t_final", 0.1, "-mc_particles", 1000], ["-init gaussian", "refractory"])
 expect_refused("a schedule with a refractory time in two variables", "run",
                LIF + ["-t_final", 0.1, "-protocol", "mu0:0.6@0,0.8@0.05"], ["-protocol", "-lif_inference_tau_ref 0"])
+EXPR = ["-options_file", "../input/expr.opts", "-grid_n", "64,96", "-t_final", 0.1]
+expect_refused("a refractory time with a second threshold_reset axis", "run",
+               EXPR + ["-grid_boundary", "v:threshold_reset,r:threshold_reset", "-reset_v", 0, "-reset_r", 0,
+                       "-refractory_r", 0.1], ["second threshold_reset", "-refractory_r 0"])
+expect_refused("a refractory time whose other variable does not diffuse at the reset", "run",
+               EXPR + ["-grid_boundary", "r:threshold_reset", "-reset_r", 0, "-refractory_r", 0.1,
+                       "-expr_diffusion_v", "sigma_v^2/tau_v*r^2"], ["positive diffusion", "-refractory_r 0"])
 finish()

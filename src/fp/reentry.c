@@ -75,8 +75,10 @@ static PetscErrorCode ItReentryAssemble(ItReentry r, ItGrid grid, ItModel model)
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, npt = r->ny * d;
   PetscReal        *x, *A, *D;
+  char              option[64];
 
   PetscFunctionBegin;
+  PetscCall(ItGridRefractoryOption(model, r->axis, option, sizeof(option)));
   PetscCall(PetscMalloc3(npt * d, &x, npt * d, &A, npt * d, &D));
   ItReentryPoints(r, grid, x);
   PetscCall(ItModelEvaluate(model, 0, npt, x, A, D));
@@ -97,11 +99,10 @@ static PetscErrorCode ItReentryAssemble(ItReentry r, ItGrid grid, ItModel model)
                  info->comm, PETSC_ERR_USER_INPUT,
                  "the refractory time's motion of %s at the reset (%s = %g): drift %g, diffusion "
                  "%g at %s = %g are not a finite drift and a positive diffusion; change the "
-                 "model's parameters or set %s's refractory time 0",
+                 "model's parameters or set %s 0",
                  ItModelGetVariableName(model, b), ItModelGetVariableName(model, r->axis),
                  (double)info->reset[r->axis], (double)Af, (double)Df,
-                 ItModelGetVariableName(model, b), (double)x[k * d + b],
-                 ItModelGetVariableName(model, r->axis));
+                 ItModelGetVariableName(model, b), (double)x[k * d + b], option);
       lo      = ItReentryBernoulli(-Af / Df * h) * Dl / h / h;
       hi      = ItReentryBernoulli(Af / Df * h) * Dr / h / h;
       rows[0] = jl, rows[1] = j;
