@@ -43,6 +43,14 @@ struct _p_ItReentry {
   PetscInt   applications, iterations; /* counted for -info */
 };
 
+static PetscReal ItReentryHeld = 0; /* the bytes of the dense maps alive on this process */
+
+/* The bytes of the dense re-entry maps alive on this process: the memory
+   ledger's matrices count them (ItSolveNoteMemory). Not collective. */
+PetscReal ItReentryBytes(void) {
+  return ItReentryHeld;
+}
+
 /* B(z) = z/(e^z - 1), as the faces use it. */
 static inline PetscReal ItReentryBernoulli(PetscReal z) {
   if (PetscAbsReal(z) < 1e-10) return 1.0 - 0.5 * z;
@@ -160,15 +168,16 @@ static PetscErrorCode ItReentrySpread(ItReentry r) {
 
 /* The re-entry map of threshold_reset axis `axis` with refractory time tau
    on grid (the model's drift and diffusion at t = 0: a model that depends on
-   time is refused by the caller). Collective (every rank builds the same). */
+   time is refused by the caller); without map only the cross-section's
+   indexing (a post rank's copy, which applies no map). Collective (every
+   rank builds the same). */
 PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscReal tau,
-                               ItReentry *out) {
+                               PetscBool map, ItReentry *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   ItReentry         r;
   FN                fn;
 
   PetscFunctionBegin;
-  PetscCall(SlepcInitialize(NULL, NULL, NULL, NULL)); /* once; PETSc runs already */
   PetscCall(PetscNew(&r));
   r->axis = axis;
   r->tau  = tau;
@@ -177,6 +186,11 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     r->stride[b] = b == axis ? 0 : r->ny;
     if (b != axis) r->ny *= info->n[b];
   }
+  if (!map) {
+    *out = r;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(SlepcInitialize(NULL, NULL, NULL, NULL)); /* once; PETSc runs already */
   PetscCall(ItReentryAssemble(r, grid, model));
   PetscCall(MatCreateVecs(r->L, &r->in, &r->out));
   if (r->ny <= IT_REENTRY_DENSE_MAX) { /* once, dense */
@@ -190,6 +204,7 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     PetscCall(MatDestroy(&Ld));
     PetscCall(FNDestroy(&fn));
     PetscCall(ItReentryNormalizeColumns(r));
+    ItReentryHeld += (PetscReal)r->ny * r->ny * sizeof(PetscScalar);
   } else {
     PetscCall(MFNCreate(PETSC_COMM_SELF, &r->mfn));
     PetscCall(MFNSetType(r->mfn, MFNEXPOKIT));
@@ -213,6 +228,7 @@ PetscErrorCode ItReentryDestroy(ItReentry *r) {
                         "refractory re-entry: %" PetscInt_FMT " applications (%s), %" PetscInt_FMT
                         " Krylov iterations\n",
                         (*r)->applications, (*r)->E ? "dense" : "MFN", (*r)->iterations));
+  if ((*r)->E) ItReentryHeld -= (PetscReal)(*r)->ny * (*r)->ny * sizeof(PetscScalar);
   PetscCall(MFNDestroy(&(*r)->mfn));
   PetscCall(MatDestroy(&(*r)->E));
   PetscCall(MatDestroy(&(*r)->L));
@@ -243,6 +259,7 @@ PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]
   PetscInt     its;
 
   PetscFunctionBegin;
+  PetscCheck(r->L, PETSC_COMM_SELF, PETSC_ERR_PLIB, "refractory re-entry: a copy without its map");
   for (PetscInt j = 0; j < r->ny; j++) sum_in += in[j], nonzero += PetscAbsReal(in[j]);
   if (nonzero == 0) {
     PetscCall(PetscArrayzero(out, r->ny));
