@@ -1,7 +1,11 @@
 """A refractory time with two variables (doc/physics.md §8.2): lif_inference
 with tau_ref > 0, whose velocity v moves while the neuron is refractory.
-Checks: grid mass + refractory_mass = 1 to 1e-12 in every row, at order 2
-and 4, with the reset's entropy identity Pi = dS/dt + Gamma_v + Gamma_V;
+Checks: grid mass + refractory_mass = 1 to 1e-12 in every row (the history
+defines its outflux from the grid mass, so this holds by construction) and
+the mass balance that can fail, refractory_mass = N(t) - N(t - tau_ref) with
+N = spike_count_cum (the threshold current's integral: the re-injected
+field's integral is the inflow), converging at third order in the step, at
+order 2 and 4, with the reset's entropy identity Pi = dS/dt + Gamma_v + Gamma_V;
 the same rows on 1 and 3 ranks (fixed steps); the re-injected field against
 the Ornstein-Uhlenbeck transition in closed form (with g = 0 the exit field
 is the last row of the density, and v an OU process: the re-injected
@@ -38,6 +42,20 @@ for ranks, order in ((1, 2), (3, 2), (1, 4)):
     check(gap <= 1e-12 and ident <= 1e-12 and t["refractory_mass"][-1] > 0.05,
           f"lif_inference, tau_ref {TAU}, order {order}, {ranks} rank(s): |mass + refractory_mass - 1| <= {gap:.1e}, "
           f"Pi = dS/dt + Gamma_v + Gamma_V within {ident:.1e} (relative), refractory_mass {t['refractory_mass'][-1]:.4f}")
+    # the mass balance, which can fail: the compartment holds what crossed the threshold in the last
+    # tau_ref (spike_count_cum, the diagnostics' integral of the threshold current), so that the grid
+    # mass changes by the re-injected field's integral, nu(t - tau_ref), less nu(t)
+    balance = float(np.max(np.abs(t["refractory_mass"] - (t["spike_count_cum"] - np.interp(t["t"] - TAU, t["t"], t["spike_count_cum"], left=0.0)))))
+    check(balance <= 1e-4, f"order {order}, {ranks} rank(s): refractory_mass = N(t) - N(t - tau_ref) within {balance:.1e} "
+          f"(N = spike_count_cum; dt 0.01)")
+    if order == 2 and ranks == 1:
+        out = tmpdir("r2d-balance-half")
+        run("run", FIXED[:-4] + ["-ts_dt", 0.005, "-ksp_rtol", 1e-12, "-output_dir", out])
+        h = read_csv(f"{out}/diagnostics.csv")
+        half = float(np.max(np.abs(h["refractory_mass"] - (h["spike_count_cum"] - np.interp(h["t"] - TAU, h["t"], h["spike_count_cum"], left=0.0)))))
+        check(half > 0 and 2.5 <= math.log2(balance / half) <= 3.5,
+              f"the mass balance's gap converges with the step: {balance:.1e} at dt 0.01, {half:.1e} at 0.005 "
+              f"(order {math.log2(balance / max(half, 1e-300)):.2f}, the third-order history)")
     if order == 2 and ref is None:
         ref = t
     elif order == 2:
