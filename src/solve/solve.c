@@ -174,8 +174,9 @@ static PetscErrorCode ItSolveCheckFaces(ItFaces faces, PetscReal t, PetscInt dim
 /* A refractory time (doc/physics.md §8.2), checked before anything is
    written: with two or more variables a model that does not depend on time
    and one threshold_reset axis (ItRefractoryCheck), and a fixed step
-   (-ts_adapt_type none) no longer than it (each step re-injects what crossed at least τ_ref before; an
-   adaptive step is bounded by it). Collective. */
+   (-ts_adapt_type none) no longer than it (each step re-injects what
+   crossed at least τ_ref before; an adaptive step is bounded by it).
+   Collective. */
 static PetscErrorCode ItSolveCheckRefractory(ItGrid grid, ItModel model) {
   const ItGridInfo *info      = ItGridGetInfo(grid);
   char              adapt[64] = "";
