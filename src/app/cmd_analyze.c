@@ -269,6 +269,7 @@ static PetscErrorCode ItAppAnalyze(ItApp *app, PetscInt nfile, char *files[]) {
   PetscCall(ItAppAnalyzeColumns(app->diag, &ncol, &names, &rate));
   PetscCall(ItIOSetColumns(app->io, ncol, (const char(*)[64])names));
   PetscCall(PetscMalloc2(nfile, &times, nfile * ncol, &values));
+  ItDiagSetFlowSlopes(app->diag, PETSC_FALSE); /* the rule ItAppAnalyzeIntervalError assumes */
   for (PetscInt k = 0; k < nfile; k++) {
     PetscCall(ItIOReadSnapshot(app->grid, app->model, files[k], app->p, &times[k]));
     PetscCall(ItDiagEvaluate(app->diag, times[k], app->p));

@@ -1067,31 +1067,36 @@ static inline PetscReal ItFPFaceForce(const PetscReal r[], const PetscReal l[], 
 }
 
 /* The flow's face term J_f F_f of a face between pencil cells k-1 and k
-   (face index `face` of n along a wall axis): J_f is the operator's own face
+   (face index `face` of n along a wall axis, or any face of a periodic one,
+   whose ghosts wrap): J_f is the operator's own face
    current, the fourth-order face formula blended with the Scharfetter–Gummel
    face by its weight theta (the one the operator applies), F_f the face force
    of ItFPFaceForce. The operator's fourth-order face current is J - h^2 J''/24
    + O(h^4) at the face and the force F + h^2 F''/24, so the sum over the faces
    is ∫ J F + (h^2/24) ∫ (J F'' - J'' F) + O(h^4), whose middle term
-   integrates to zero for a current vanishing at the walls: fourth order where
+   integrates to zero for a current vanishing at the walls (or periodic): fourth order where
    the faces resolve the density, and the operator's own current where they
    fall back (a cell-centred fourth-order difference there is far off on a
    density a cell or two wide). The walls carry none. */
 static inline PetscReal ItFPFaceFlow(PetscReal J, const PetscReal r[], const PetscReal l[],
-                                     PetscInt k, PetscInt face, PetscInt n, PetscReal h) {
+                                     PetscInt k, PetscInt face, PetscInt n, PetscBool periodic,
+                                     PetscReal h) {
+  if (periodic) return J * ItFPFaceForce(r, l, k, PETSC_TRUE, h);
   if (face <= 0 || face >= n) return 0;
   return J * ItFPFaceForce(r, l, k, (PetscBool)(face >= 2 && face <= n - 2), h);
 }
 
-/* Γ_a along wall axis a: Σ_f J_f F_f over the low faces of the owned cells
-   (ItFPFaceFlow), added to *flow. Not collective. */
-static PetscErrorCode ItFacesWallFlow(ItFaces f, PetscInt a, const PetscScalar pl[],
+/* Γ_a along wall or periodic axis a: Σ_f J_f F_f over the low faces of the
+   owned cells (ItFPFaceFlow; a periodic axis' seam is cell 0's low face, its
+   stencil and the force's cells wrapping), added to *flow. Not collective. */
+static PetscErrorCode ItFacesFaceFlow(ItFaces f, PetscInt a, const PetscScalar pl[],
                                       PetscReal *flow) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, xs = info->xs[a], xm = info->xm[a], n = info->n[a];
-  const PetscReal   h   = info->h[a];
-  PetscReal         sum = 0, *r, *lnD;
+  const PetscReal   h        = info->h[a];
+  const PetscBool   periodic = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
+  PetscReal         sum      = 0, *r, *lnD;
   PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM];
 
   PetscFunctionBegin;
@@ -1113,11 +1118,11 @@ static PetscErrorCode ItFacesWallFlow(ItFaces f, PetscInt a, const PetscScalar p
     for (PetscInt k = 2; k < xm + 2; k++) { /* the low face of owned cell xs-2+k */
       const PetscInt face = xs - 2 + k;
       PetscReal      J;
-      if (face == 0) continue;
+      if (face == 0 && !periodic) continue;
       c[a] = face;
       J    = PetscRealPart(ItFPFourthFlux(f, a, ItFPFaceOffset(grid, a, c),
                                           ItGridGhostedOffset(grid, c), gs[a], pl));
-      sum += ItFPFaceFlow(J, r, lnD, k, face, n, h);
+      sum += ItFPFaceFlow(J, r, lnD, k, face, n, periodic, h);
     }
     c[a] = xs;
   }
@@ -1128,8 +1133,11 @@ static PetscErrorCode ItFacesWallFlow(ItFaces f, PetscInt a, const PetscScalar p
 
 /* The entropy flows' sums Γ_a over the owned cells, added to flow[a], at the
    time and parameters of the last computation (doc/physics.md §7). Along a
-   wall axis, Σ_f J_f F_f over the low faces of the owned cells (ItFPFaceFlow:
-   the operator's blended face currents). Along a periodic or threshold axis,
+   wall or periodic axis, Σ_f J_f F_f over the low faces of the owned cells
+   (ItFacesFaceFlow: the operator's blended face currents, so that the flow
+   is the heat of the discrete dynamics where the faces fall back to
+   Scharfetter–Gummel). Along a threshold axis (whose last faces are the
+   closures', src/fp/closure.c),
    Σ_c J_a(x_c) F_a(x_c) of the current J_a = A_a p - ∂a(D_a p) and the force
    F_a = A_a / D_a - ∂a ln D_a at the cell centres, by fourth-order central
    differences (second-order next to the walls; the cells on the walls are
@@ -1146,13 +1154,9 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
     const PetscInt  xs = info->xs[a], xm = info->xm[a], n = info->n[a];
     const PetscReal h   = info->h[a];
     PetscReal       sum = 0, *g, *lnD; /* D p and ln D along a pencil */
-    /* a periodic axis has no end (its ghosts wrap); a threshold's last cell counts, the cell
-       beyond holding -p_{n-1} (p vanishes linearly at the threshold) */
-    const PetscBool periodic  = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
-    const PetscBool threshold = (PetscBool)(info->boundary[a] == IT_BOUNDARY_THRESHOLD_RESET);
 
-    if (info->boundary[a] == IT_BOUNDARY_WALL) {
-      PetscCall(ItFacesWallFlow(f, a, pl, &flow[a]));
+    if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) {
+      PetscCall(ItFacesFaceFlow(f, a, pl, &flow[a]));
       continue;
     }
     PetscCall(PetscMalloc2(xm + 4, &g, xm + 4, &lnD));
@@ -1167,10 +1171,12 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
       for (PetscInt k = 0; k < xm + 4; k++) {
         const PetscInt cell = xs - 2 + k;
         PetscReal      p    = 0;
-        if (periodic || (cell >= 0 && cell < n)) {
+        /* the threshold's last cell counts, the cell beyond holding -p_{n-1} (p vanishes
+           linearly at the threshold) */
+        if (cell >= 0 && cell < n) {
           c[a] = cell;
           p    = PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
-        } else if (threshold && cell == n) {
+        } else if (cell == n) {
           c[a] = n - 1;
           p    = -PetscRealPart(pl[ItGridGhostedOffset(grid, c)]);
         }
@@ -1180,12 +1186,11 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
       for (PetscInt k = 2; k < xm + 2; k++) {
         const PetscInt cell = xs - 2 + k;
         PetscReal      J, F;
-        if (!periodic && (cell == 0 || (cell == n - 1 && !threshold))) continue;
+        if (cell == 0) continue; /* on the reset side's wall */
         c[a] = cell;
         J    = f->A[k * d + a] * PetscRealPart(pl[ItGridGhostedOffset(grid, c)]) -
-            ItFPDifference(g, k, periodic ? 2 : cell, periodic ? n + 4 : n, h);
-        F = f->A[k * d + a] / f->D[k * d + a] -
-            ItFPDifference(lnD, k, periodic ? 2 : cell, periodic ? n + 4 : n, h);
+            ItFPDifference(g, k, cell, n, h);
+        F = f->A[k * d + a] / f->D[k * d + a] - ItFPDifference(lnD, k, cell, n, h);
         sum += J * F;
       }
       c[a] = xs;
@@ -1228,7 +1233,7 @@ static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m
    productions' by-parts sums of the irreversible currents (doc/physics.md
    §3b, §7), added per axis a to flow[a] and ep[a] over the owned cells:
      flow[a] += Σ_f J^irr_f F^irr_f   (the face currents below and the face force
-                                       of A^irr/D - ∂a ln D, as ItFacesWallFlow),
+                                       of A^irr/D - ∂a ln D, as ItFacesFaceFlow),
      ep[a]   -= Σ_c ln p_c (L^irr_a p)_c,  (L^irr_a p)_c = (J^irr_lo - J^irr_hi) / h,
    the face currents J^irr of the operator's construction with the
    irreversible drift: the fourth-order face formula blended with the
@@ -1303,7 +1308,7 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
       for (PetscInt k = 0; k < m; k++) /* the irreversible drift over D, for the face force */
         g[k] = f->D[k * d + a] > 0 ? Airr[k] / f->D[k * d + a] : 0;
       for (PetscInt k = 0; k < xm; k++) /* the low faces of the owned cells (ItFPFaceFlow) */
-        sum += ItFPFaceFlow(J[k], g, lnD, k + 2, xs + k, n, h);
+        sum += ItFPFaceFlow(J[k], g, lnD, k + 2, xs + k, n, PETSC_FALSE, h);
       c[a] = xs;
     }
     PetscCall(PetscFree6(Airr, g, q, lnD, J, pv));

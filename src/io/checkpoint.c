@@ -8,8 +8,8 @@
 #include <infotherm/private/ioimpl.h>
 
 /* Checkpoint format: the density, the table, the snapshot index, and the
-   caller's state. */
-#define IT_CHECKPOINT_VERSION 2
+   caller's state (3: the diagnostics' state holds the flows' slopes). */
+#define IT_CHECKPOINT_VERSION 3
 
 /* A small array held whole by rank 0, written as the dataset /name. Collective. */
 static PetscErrorCode ItIOWriteArray(ItIO io, PetscViewer viewer, const char name[], PetscInt n,
