@@ -1,7 +1,11 @@
 """A refractory time with two variables (doc/physics.md §8.2): lif_inference
 with tau_ref > 0, whose velocity v moves while the neuron is refractory.
-Checks: grid mass + refractory_mass = 1 to 1e-12 in every row, at order 2
-and 4, with the reset's entropy identity Pi = dS/dt + Gamma_v + Gamma_V;
+Checks: grid mass + refractory_mass = 1 to 1e-12 in every row (the history
+defines its outflux from the grid mass, so this holds by construction) and
+the mass balance that can fail, refractory_mass = N(t) - N(t - tau_ref) with
+N = spike_count_cum (the threshold current's integral: the re-injected
+field's integral is the inflow), converging at third order in the step, at
+order 2 and 4, with the reset's entropy identity Pi = dS/dt + Gamma_v + Gamma_V;
 the same rows on 1 and 3 ranks (fixed steps); the re-injected field against
 the Ornstein-Uhlenbeck transition in closed form (with g = 0 the exit field
 is the last row of the density, and v an OU process: the re-injected
@@ -13,7 +17,8 @@ Monte Carlo crosscheck on 2 ranks; the stationary state (mass, refractory
 mass tau_ref nu, info_flow_X = -info_flow_Y, the entropy identity, orders 2
 and 4) and a run from it that stays there (1 and 2 ranks: the compartment's
 field and the stationary operator agree); and the refusals (the Monte Carlo
-from a density of mass below 1, -protocol); -post_ranks and its checkpoint
+from a density of mass below 1, -protocol, a second threshold_reset axis, a
+variable that does not diffuse at the reset: one line naming the option); -post_ranks and its checkpoint
 byte for byte as one rank."""
 import math
 import h5py
@@ -37,6 +42,20 @@ for ranks, order in ((1, 2), (3, 2), (1, 4)):
     check(gap <= 1e-12 and ident <= 1e-12 and t["refractory_mass"][-1] > 0.05,
           f"lif_inference, tau_ref {TAU}, order {order}, {ranks} rank(s): |mass + refractory_mass - 1| <= {gap:.1e}, "
           f"Pi = dS/dt + Gamma_v + Gamma_V within {ident:.1e} (relative), refractory_mass {t['refractory_mass'][-1]:.4f}")
+    # the mass balance, which can fail: the compartment holds what crossed the threshold in the last
+    # tau_ref (spike_count_cum, the diagnostics' integral of the threshold current), so that the grid
+    # mass changes by the re-injected field's integral, nu(t - tau_ref), less nu(t)
+    balance = float(np.max(np.abs(t["refractory_mass"] - (t["spike_count_cum"] - np.interp(t["t"] - TAU, t["t"], t["spike_count_cum"], left=0.0)))))
+    check(balance <= 1e-4, f"order {order}, {ranks} rank(s): refractory_mass = N(t) - N(t - tau_ref) within {balance:.1e} "
+          f"(N = spike_count_cum; dt 0.01)")
+    if order == 2 and ranks == 1:
+        out = tmpdir("r2d-balance-half")
+        run("run", FIXED[:-4] + ["-ts_dt", 0.005, "-ksp_rtol", 1e-12, "-output_dir", out])
+        h = read_csv(f"{out}/diagnostics.csv")
+        half = float(np.max(np.abs(h["refractory_mass"] - (h["spike_count_cum"] - np.interp(h["t"] - TAU, h["t"], h["spike_count_cum"], left=0.0)))))
+        check(half > 0 and 2.5 <= math.log2(balance / half) <= 3.5,
+              f"the mass balance's gap converges with the step: {balance:.1e} at dt 0.01, {half:.1e} at 0.005 "
+              f"(order {math.log2(balance / max(half, 1e-300)):.2f}, the third-order history)")
     if order == 2 and ref is None:
         ref = t
     elif order == 2:
@@ -133,4 +152,11 @@ expect_refused("the Monte Carlo from the stationary density with a refractory ti
                LIF + ["-grid_n", "32,64", "-init", "stationary", "-t_final", 0.1, "-mc_particles", 1000], ["-init gaussian", "refractory"])
 expect_refused("a schedule with a refractory time in two variables", "run",
                LIF + ["-t_final", 0.1, "-protocol", "mu0:0.6@0,0.8@0.05"], ["-protocol", "-lif_inference_tau_ref 0"])
+EXPR = ["-options_file", "../input/expr.opts", "-grid_n", "64,96", "-t_final", 0.1]
+expect_refused("a refractory time with a second threshold_reset axis", "run",
+               EXPR + ["-grid_boundary", "v:threshold_reset,r:threshold_reset", "-reset_v", 0, "-reset_r", 0,
+                       "-refractory_r", 0.1], ["second threshold_reset", "-refractory_r 0"])
+expect_refused("a refractory time whose other variable does not diffuse at the reset", "run",
+               EXPR + ["-grid_boundary", "r:threshold_reset", "-reset_r", 0, "-refractory_r", 0.1,
+                       "-expr_diffusion_v", "sigma_v^2/tau_v*r^2"], ["positive diffusion", "-refractory_r 0"])
 finish()

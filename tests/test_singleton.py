@@ -3,8 +3,10 @@
 itself reports the settings infotherm gave it (OMPI_MCA_mpi_show_mca_params:
 no daemon, pml ob1, btl self, a session folder of the process's own under
 $TMPDIR); a value the user set (an OMPI_MCA_ variable, a line of
-~/.openmpi/mca-params.conf) is the one Open MPI uses; under mpiexec, or with
-a launcher's variable set, nothing is set, but the mtl components whose
+~/.openmpi/mca-params.conf) is the one Open MPI uses, a boolean set to a
+value not read here is left alone; with an aggregate parameter file or a
+tune file (mpirun -am, --tune), under mpiexec, or with a launcher's variable
+set, nothing is set, but the mtl components whose
 hardware the node lacks (PSM, PSM2) are not loaded; the session folder of a
 singleton killed with SIGKILL is removed by the next singleton once a minute
 old, a live process's is kept."""
@@ -100,6 +102,24 @@ check(status == 0 and os.path.basename(p.get("orte_tmpdir_base", ("", ""))[0]).s
 p, status = shown({"OMPI_MCA_ess_singleton_isolated": "0"})
 check(status == 0 and p.get("ess_singleton_isolated") == ("false", "environment") and "orte_tmpdir_base" not in p,
       f"isolation turned off by the user: off, no folder made ({p.get('ess_singleton_isolated')})")
+
+p, status = shown({"OMPI_MCA_ess_singleton_isolated": "2"})
+check(status == 0 and p.get("ess_singleton_isolated") == ("true", "environment") and "orte_tmpdir_base" not in p,
+      f"isolation set by the user to a value not read here (2): left as Open MPI reads it, no folder made "
+      f"({p.get('ess_singleton_isolated')}, {p.get('orte_tmpdir_base')})")
+
+# 3b. an aggregate parameter file (mpirun -am) or a tune file (mpirun --tune): nothing is set
+amca, tune = os.path.join(BASE, "user.amca"), os.path.join(BASE, "user.tune")
+with open(amca, "w") as f:
+    f.write("btl = self,tcp\n")
+with open(tune, "w") as f:
+    f.write("-mca btl self,tcp\n")
+p, status = shown({"OMPI_MCA_mca_base_param_file_prefix": amca})
+check(status == 0 and not ours(p) and "orte_tmpdir_base" not in p,
+      f"with an aggregate parameter file (OMPI_MCA_mca_base_param_file_prefix) nothing is set ({ours(p)})")
+p, status = shown({"OMPI_MCA_mca_base_envar_file_prefix": tune})
+check(status == 0 and not ours(p) and "orte_tmpdir_base" not in p and p.get("btl", ("", ""))[0] == "self,tcp",
+      f"with a tune file (OMPI_MCA_mca_base_envar_file_prefix) nothing is set, its btl is used ({ours(p)}, {p.get('btl')})")
 
 # 4. under a launcher nothing is set: mpiexec on 2 ranks; a launcher's variable (srun's)
 p, status = shown(mpiexec=MPIEXEC + ["-n", "2"])

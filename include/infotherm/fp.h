@@ -106,11 +106,12 @@ PetscErrorCode ItRefractoryStationaryAdd(ItRefractory h, ItFaces faces, ItGrid g
                                          PetscReal minus, PetscReal scale, Vec F);
 PetscErrorCode ItRefractoryStationaryOperator(ItRefractory h, ItFaces faces, ItGrid grid, Mat op,
                                               PetscInt pin, Mat *M);
-PetscErrorCode                  ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *h);
-PetscErrorCode                  ItRefractoryDestroy(ItRefractory *h);
-void                            ItRefractorySetPast(ItRefractory h, PetscReal rate);
-PetscReal                       ItRefractoryGetTime(ItRefractory h);
-PetscInt                        ItRefractoryGetAxis(ItRefractory h);
+PetscErrorCode ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *h);
+PetscErrorCode ItRefractoryCreateCopy(ItGrid grid, ItModel model, ItRefractory *h);
+PetscErrorCode ItRefractoryDestroy(ItRefractory *h);
+void           ItRefractorySetPast(ItRefractory h, PetscReal rate);
+PetscReal      ItRefractoryGetTime(ItRefractory h);
+PetscInt       ItRefractoryGetAxis(ItRefractory h);
 PetscErrorCode ItRefractoryPush(ItRefractory h, PetscReal t, PetscReal Q, PetscReal nu,
                                 const PetscReal field[]);
 PetscErrorCode ItRefractoryGetLast(ItRefractory h, PetscReal *t, PetscReal *Q);
@@ -129,11 +130,12 @@ PetscErrorCode ItRefractoryQuery(Vec p, ItRefractory *h);
    the re-entry map e^{τ_ref L_y} on the grid's cross-section along an axis. */
 typedef struct _p_ItReentry *ItReentry;
 PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscReal tau,
-                               ItReentry *r);
+                               PetscBool map, ItReentry *r);
 PetscErrorCode ItReentryDestroy(ItReentry *r);
 PetscInt       ItReentryGetSize(ItReentry r);
 PetscInt       ItReentryIndex(ItReentry r, const PetscInt c[]);
 PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]);
+PetscReal      ItReentryBytes(void);
 PetscErrorCode ItFPDestroy(ItFP *fp);
 
 /* Offset of the low face of owned cell c along `axis` in the face arrays: the

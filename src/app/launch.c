@@ -17,8 +17,10 @@
    by the next singleton on the same host that finds its process gone and
    the folder a minute old. A value the user set (an OMPI_MCA_ variable, a
    line of ~/.openmpi/mca-params.conf or of the files
-   OMPI_MCA_mca_base_param_files names) is left alone; under a launcher only
-   the mtl components are left out. Plain C: this runs before MPI and
+   OMPI_MCA_mca_base_param_files names) is left alone; with an aggregate
+   parameter file or a tune file (mpirun -am, --tune, whose settings are not
+   read here) nothing at all is set; under a launcher only the mtl
+   components are left out. Plain C: this runs before MPI and
    PETSc. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH, FTW_PHYS */
 #include <ctype.h>
@@ -153,13 +155,24 @@ static int ItLaunchUserSet(const char *name) {
   return ItLaunchUserValue(name, value, sizeof(value));
 }
 
-/* Whether the user's value of the boolean parameter name turns it off. */
-static int ItLaunchUserOff(const char *name) {
+/* Whether the user set the boolean parameter name to anything but a value
+   that plainly turns it on (off, or a value not read here: the user's
+   choice, left alone). */
+static int ItLaunchUserNotOn(const char *name) {
   char value[64];
 
   if (!ItLaunchUserValue(name, value, sizeof(value))) return 0;
-  return !strcasecmp(value, "0") || !strcasecmp(value, "false") || !strcasecmp(value, "no") ||
-         !strcasecmp(value, "f") || !strcasecmp(value, "n") || !strcasecmp(value, "disabled");
+  return !(!strcasecmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+           !strcasecmp(value, "t") || !strcasecmp(value, "y") || !strcasecmp(value, "enabled"));
+}
+
+/* Whether the user gave Open MPI an aggregate parameter file (mpirun -am:
+   OMPI_MCA_mca_base_param_file_prefix) or a tune file (mpirun --tune:
+   OMPI_MCA_mca_base_envar_file_prefix), whose settings are not read here:
+   then nothing is set. */
+static int ItLaunchUserFiles(void) {
+  return getenv("OMPI_MCA_mca_base_param_file_prefix") ||
+         getenv("OMPI_MCA_mca_base_envar_file_prefix");
 }
 
 static int ItLaunchRemoveEntry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -279,11 +292,12 @@ static void ItLaunchExcludeAbsent(void) {
   (void)setenv("OMPI_MCA_mtl", value, 0);
 }
 
-/* Before MPI_Init, not collective: the mtl components without hardware
-   excluded; for a singleton, Open MPI's settings for one process alone (the
-   file's paragraph); under a launcher, nothing more.
-   Returns the session folder made ("" when none). */
+/* Before MPI_Init, not collective: nothing with the user's aggregate or
+   tune files; else the mtl components without hardware excluded; for a singleton, Open MPI's
+   settings for one process alone (the file's paragraph); under a launcher, nothing more. Returns
+   the session folder made ("" when none). */
 const char *ItLaunchPrepare(void) {
+  if (ItLaunchUserFiles()) return ""; /* Open MPI as the user configured it */
   ItLaunchExcludeAbsent();
   if (ItLaunchLaunched()) return "";
   ItLaunchSet("pml", "ob1");
@@ -296,7 +310,7 @@ const char *ItLaunchPrepare(void) {
   /* isolated (unless the user turned it off), in a folder of its own (unless
      the user named one: then it keeps its daemon, whose session folders are
      its own, unless the user asked for isolation too) */
-  if (!ItLaunchUserOff("ess_singleton_isolated") && !ItLaunchUserSet("orte_tmpdir_base") &&
+  if (!ItLaunchUserNotOn("ess_singleton_isolated") && !ItLaunchUserSet("orte_tmpdir_base") &&
       ItLaunchFolder()) {
     (void)setenv("OMPI_MCA_orte_tmpdir_base", ItLaunch.folder, 1);
     ItLaunchSet("ess_singleton_isolated", "1");

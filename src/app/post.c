@@ -171,6 +171,10 @@ typedef struct {
   PetscBool    busy[IT_POST_QUEUE];
   PetscReal    header[IT_POST_QUEUE][IT_POST_HEADER];
   MPI_Request *request; /* [slot * K + q]: rank 0's header to post rank q */
+  /* rank 0, a refractory time in two or more variables: each slot's re-injection field (ny
+     reals, NULL until the first) and its sends, [slot * K + q] */
+  PetscReal   *field[IT_POST_QUEUE];
+  MPI_Request *field_request;
   PetscInt     next;
   /* what moved, and how long this rank waited for it */
   PetscInt       states;
@@ -326,6 +330,8 @@ static PetscErrorCode ItPostSlotFree(ItPostLink *link, PetscInt slot) {
   PetscCall(PetscSFBcastEnd(link->sf[slot], MPIU_SCALAR, link->ring[slot], NULL, MPI_REPLACE));
   if (ItPost.world_rank == 0)
     PetscCallMPI(MPI_Waitall(ItPost.K, &link->request[slot * ItPost.K], MPI_STATUSES_IGNORE));
+  if (ItPost.world_rank == 0)
+    PetscCallMPI(MPI_Waitall(ItPost.K, &link->field_request[slot * ItPost.K], MPI_STATUSES_IGNORE));
   PetscCall(PetscTime(&end));
   PetscCall(PetscLogEventEnd(IT_POST_WAIT, 0, 0, 0, 0));
   link->blocked += end - start;
@@ -373,22 +379,26 @@ static PetscErrorCode ItPostOutputSend(void *ctx, PetscReal t, PetscInt step, Ve
                                        PetscBool snapshot) {
   PetscReal header[IT_POST_HEADER] = {
       IT_POST_OUTPUT, t, 0, (PetscReal)step, row, snapshot, 0, 0, 0};
+  ItPostLink  *link = (ItPostLink *)ctx;
   ItRefractory h;
 
   PetscFunctionBegin;
   PetscCall(ItRefractoryQuery(p, &h));
   if (h) PetscCall(ItRefractoryGet(h, t, &header[6], &header[7], &header[8]));
-  PetscCall(ItPostSend((ItPostLink *)ctx, header, p));
+  PetscCall(ItPostSend(link, header, p));
   if (h && ItRefractoryGetFieldSize(h) && ItPost.world_rank == 0) {
-    /* two or more variables: the re-injection field at t, after the header */
-    const PetscInt ny = ItRefractoryGetFieldSize(h);
-    PetscReal     *field;
-    PetscCall(PetscMalloc1(ny, &field));
-    PetscCall(ItRefractoryGetInflowField(h, t, field));
+    /* two or more variables: the re-injection field at t, after the header, from the slot's
+       buffer (its sends end with the slot's, ItPostSlotFree: no wait for a post rank here) */
+    const PetscInt ny = ItRefractoryGetFieldSize(h), slot = (link->next - 1) % IT_POST_QUEUE;
+    if (!link->field[slot]) {
+      PetscCall(PetscMalloc1(ny, &link->field[slot]));
+      ItMemoryAdd(IT_MEMORY_IO, (PetscReal)ny * sizeof(PetscReal));
+    }
+    PetscCall(ItRefractoryGetInflowField(h, t, link->field[slot]));
     for (PetscMPIInt q = 0; q < ItPost.K; q++)
-      PetscCallMPI(MPI_Send(field, (PetscMPIInt)ny, MPIU_REAL, ItPost.nsolver + q,
-                            IT_POST_FIELD_TAG, MPI_COMM_WORLD));
-    PetscCall(PetscFree(field));
+      PetscCallMPI(MPI_Isend(link->field[slot], (PetscMPIInt)ny, MPIU_REAL, ItPost.nsolver + q,
+                             IT_POST_FIELD_TAG, MPI_COMM_WORLD,
+                             &link->field_request[slot * ItPost.K + q]));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -492,9 +502,12 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(IT_POST_QUEUE * ItPost.K, &link->request));
+  PetscCall(PetscMalloc1(IT_POST_QUEUE * ItPost.K, &link->field_request));
+  for (PetscInt k = 0; k < IT_POST_QUEUE * ItPost.K; k++) link->field_request[k] = MPI_REQUEST_NULL;
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) {
     PetscCall(PetscMalloc1(link->nlocal, &link->ring[s]));
-    link->busy[s] = PETSC_FALSE;
+    link->busy[s]  = PETSC_FALSE;
+    link->field[s] = NULL;
   }
   ItMemoryAdd(IT_MEMORY_IO, (PetscReal)IT_POST_QUEUE * link->nlocal * sizeof(PetscScalar));
   settings            = app->settings;
@@ -523,7 +536,9 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   PetscCall(ItPostSend(link, header, app->p));
   PetscCall(ItPostDrain(link));
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) PetscCall(PetscFree(link->ring[s]));
+  for (PetscInt s = 0; s < IT_POST_QUEUE; s++) PetscCall(PetscFree(link->field[s]));
   PetscCall(PetscFree(link->request));
+  PetscCall(PetscFree(link->field_request));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -609,7 +624,7 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
   PetscCall(PetscMalloc1(link->nlocal, &link->receive));
   ItMemoryAdd(IT_MEMORY_IO, (PetscReal)link->nlocal * sizeof(PetscScalar));
   /* a refractory compartment's copy: the diagnostics and the checkpoints read it from p */
-  PetscCall(ItRefractoryCreate(app->grid, app->model, &refractory));
+  PetscCall(ItRefractoryCreateCopy(app->grid, app->model, &refractory)); /* no re-entry map */
   if (refractory) PetscCall(ItRefractoryAttach(refractory, app->p));
   PetscCall(ItPostPost(link));
   while (!done) {

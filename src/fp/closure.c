@@ -75,6 +75,9 @@ static void ItFPClosureWeights(PetscInt m, const PetscReal s[], PetscReal alpha[
    Taylor polynomial, whose terms grow as (rho h)^k, rho = A/D at V_r (the
    inverse decay length of the density below a reset the drift pushes up
    to): beyond rho h = IT_CLOSURE_RHO_H they make the faces worse than none
+   (rho h: the largest over the other variables' cells at V_r, with the
+   model's parameters at t = 0, once per grid; the axis keeps all of its
+   reset corrections or none)
    (the lif model at mu = 1.2, rho = 26.7: 2.3 at 32 cells, the rate 2.25 %
    off with them and 1.6 % without; from 14 to 24 cells, rho h 2.9-4.7, the
    density oscillated below the reset, 2.9 % of it negative; 1.56 at 48

@@ -18,7 +18,11 @@
    cells, 64 ms at 1024 (the restarted Krylov method 1.1 s); the two agree
    to 2e-15. E is linear, positive and conserves mass (the columns of L_y sum
    to zero); both approximations keep the mass only to their accuracy, so
-   the result is rescaled to the input's exact sum. Every rank computes the
+   the map is corrected linearly (the stationary solve applies it to Krylov
+   vectors of either sign, whose sum may cancel): the dense E's columns are
+   renormalised once to sum to 1, and the MFN's result gets the mass it lost,
+   sum(in) - sum(out), spread by a fixed vector (E of a uniform field, of sum
+   1, computed once). Every rank computes the
    same numbers from the same field (sequential objects): the result does
    not depend on the ranks. */
 #include <slepcmfn.h>
@@ -28,15 +32,24 @@
 #define IT_REENTRY_DENSE_MAX 256
 
 struct _p_ItReentry {
-  PetscInt  axis, ny;
-  PetscInt  stride[IT_MAX_DIM]; /* j = Σ_{b ≠ axis} c[b] stride[b] */
-  Mat       L;                  /* L_y, sequential */
-  Mat       E;                  /* e^{τ L_y}, dense (ny <= IT_REENTRY_DENSE_MAX), or NULL */
-  MFN       mfn;                /* else its Expokit application */
-  Vec       in, out;
-  PetscReal tau;
-  PetscInt  applications, iterations; /* counted for -info */
+  PetscInt   axis, ny;
+  PetscInt   stride[IT_MAX_DIM]; /* j = Σ_{b ≠ axis} c[b] stride[b] */
+  Mat        L;                  /* L_y, sequential */
+  Mat        E;                  /* e^{τ L_y}, dense (ny <= IT_REENTRY_DENSE_MAX), or NULL */
+  MFN        mfn;                /* else its Expokit application */
+  Vec        in, out;
+  PetscReal *spread; /* the MFN's mass correction, of sum 1 (NULL: dense) */
+  PetscReal  tau;
+  PetscInt   applications, iterations; /* counted for -info */
 };
+
+static PetscReal ItReentryHeld = 0; /* the bytes of the dense maps alive on this process */
+
+/* The bytes of the dense re-entry maps alive on this process: the memory
+   ledger's matrices count them (ItSolveNoteMemory). Not collective. */
+PetscReal ItReentryBytes(void) {
+  return ItReentryHeld;
+}
 
 /* B(z) = z/(e^z - 1), as the faces use it. */
 static inline PetscReal ItReentryBernoulli(PetscReal z) {
@@ -70,8 +83,10 @@ static PetscErrorCode ItReentryAssemble(ItReentry r, ItGrid grid, ItModel model)
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, npt = r->ny * d;
   PetscReal        *x, *A, *D;
+  char              option[64];
 
   PetscFunctionBegin;
+  PetscCall(ItGridRefractoryOption(model, r->axis, option, sizeof(option)));
   PetscCall(PetscMalloc3(npt * d, &x, npt * d, &A, npt * d, &D));
   ItReentryPoints(r, grid, x);
   PetscCall(ItModelEvaluate(model, 0, npt, x, A, D));
@@ -92,11 +107,10 @@ static PetscErrorCode ItReentryAssemble(ItReentry r, ItGrid grid, ItModel model)
                  info->comm, PETSC_ERR_USER_INPUT,
                  "the refractory time's motion of %s at the reset (%s = %g): drift %g, diffusion "
                  "%g at %s = %g are not a finite drift and a positive diffusion; change the "
-                 "model's parameters or set %s's refractory time 0",
+                 "model's parameters or set %s 0",
                  ItModelGetVariableName(model, b), ItModelGetVariableName(model, r->axis),
                  (double)info->reset[r->axis], (double)Af, (double)Df,
-                 ItModelGetVariableName(model, b), (double)x[k * d + b],
-                 ItModelGetVariableName(model, r->axis));
+                 ItModelGetVariableName(model, b), (double)x[k * d + b], option);
       lo      = ItReentryBernoulli(-Af / Df * h) * Dl / h / h;
       hi      = ItReentryBernoulli(Af / Df * h) * Dr / h / h;
       rows[0] = jl, rows[1] = j;
@@ -109,17 +123,61 @@ static PetscErrorCode ItReentryAssemble(ItReentry r, ItGrid grid, ItModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The dense E's columns scaled to sum to 1 (to round-off): the mass the
+   Padé approximation loses, corrected once and linearly. */
+static PetscErrorCode ItReentryNormalizeColumns(ItReentry r) {
+  PetscReal *sum;
+  Vec        scale;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(r->ny, &sum));
+  PetscCall(MatGetColumnSumsRealPart(r->E, sum));
+  PetscCall(VecDuplicate(r->in, &scale));
+  for (PetscInt j = 0; j < r->ny; j++) {
+    PetscCheck(sum[j] > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "refractory re-entry: column %" PetscInt_FMT " of e^{tau L} sums to %g", j,
+               (double)sum[j]);
+    PetscCall(VecSetValue(scale, j, 1.0 / sum[j], INSERT_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(scale));
+  PetscCall(VecAssemblyEnd(scale));
+  PetscCall(MatDiagonalScale(r->E, NULL, scale));
+  PetscCall(VecDestroy(&scale));
+  PetscCall(PetscFree(sum));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The MFN's mass correction: E applied to the uniform field, scaled to sum
+   1 (once; the fixed vector that makes the correction linear). */
+static PetscErrorCode ItReentrySpread(ItReentry r) {
+  const PetscScalar *a;
+  PetscReal          sum = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(r->ny, &r->spread));
+  PetscCall(VecSet(r->in, 1.0 / r->ny));
+  PetscCall(MFNSolve(r->mfn, r->in, r->out));
+  PetscCall(VecGetArrayRead(r->out, &a));
+  for (PetscInt j = 0; j < r->ny; j++) r->spread[j] = PetscRealPart(a[j]), sum += r->spread[j];
+  PetscCall(VecRestoreArrayRead(r->out, &a));
+  PetscCheck(sum > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "refractory re-entry: e^{tau L} of a uniform field sums to %g", (double)sum);
+  for (PetscInt j = 0; j < r->ny; j++) r->spread[j] /= sum;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The re-entry map of threshold_reset axis `axis` with refractory time tau
    on grid (the model's drift and diffusion at t = 0: a model that depends on
-   time is refused by the caller). Collective (every rank builds the same). */
+   time is refused by the caller); without map only the cross-section's
+   indexing (a post rank's copy, which applies no map). Collective (every
+   rank builds the same). */
 PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscReal tau,
-                               ItReentry *out) {
+                               PetscBool map, ItReentry *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   ItReentry         r;
   FN                fn;
 
   PetscFunctionBegin;
-  PetscCall(SlepcInitialize(NULL, NULL, NULL, NULL)); /* once; PETSc runs already */
   PetscCall(PetscNew(&r));
   r->axis = axis;
   r->tau  = tau;
@@ -128,6 +186,11 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     r->stride[b] = b == axis ? 0 : r->ny;
     if (b != axis) r->ny *= info->n[b];
   }
+  if (!map) {
+    *out = r;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(SlepcInitialize(NULL, NULL, NULL, NULL)); /* once; PETSc runs already */
   PetscCall(ItReentryAssemble(r, grid, model));
   PetscCall(MatCreateVecs(r->L, &r->in, &r->out));
   if (r->ny <= IT_REENTRY_DENSE_MAX) { /* once, dense */
@@ -140,6 +203,8 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     PetscCall(FNEvaluateFunctionMat(fn, Ld, r->E));
     PetscCall(MatDestroy(&Ld));
     PetscCall(FNDestroy(&fn));
+    PetscCall(ItReentryNormalizeColumns(r));
+    ItReentryHeld += (PetscReal)r->ny * r->ny * sizeof(PetscScalar);
   } else {
     PetscCall(MFNCreate(PETSC_COMM_SELF, &r->mfn));
     PetscCall(MFNSetType(r->mfn, MFNEXPOKIT));
@@ -149,6 +214,7 @@ PetscErrorCode ItReentryCreate(ItGrid grid, ItModel model, PetscInt axis, PetscR
     PetscCall(FNSetScale(fn, tau, 1.0));
     PetscCall(MFNSetTolerances(r->mfn, 1e-13, PETSC_DEFAULT));
     PetscCall(MFNSetErrorIfNotConverged(r->mfn, PETSC_TRUE));
+    PetscCall(ItReentrySpread(r));
   }
   *out = r;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -162,11 +228,13 @@ PetscErrorCode ItReentryDestroy(ItReentry *r) {
                         "refractory re-entry: %" PetscInt_FMT " applications (%s), %" PetscInt_FMT
                         " Krylov iterations\n",
                         (*r)->applications, (*r)->E ? "dense" : "MFN", (*r)->iterations));
+  if ((*r)->E) ItReentryHeld -= (PetscReal)(*r)->ny * (*r)->ny * sizeof(PetscScalar);
   PetscCall(MFNDestroy(&(*r)->mfn));
   PetscCall(MatDestroy(&(*r)->E));
   PetscCall(MatDestroy(&(*r)->L));
   PetscCall(VecDestroy(&(*r)->in));
   PetscCall(VecDestroy(&(*r)->out));
+  PetscCall(PetscFree((*r)->spread));
   PetscCall(PetscFree(*r));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -183,14 +251,15 @@ PetscInt ItReentryIndex(ItReentry r, const PetscInt c[]) {
   return j;
 }
 
-/* out = e^{τ_ref L_y} in (ny masses), of in's sum exactly (a zero field
-   stays zero). Not collective. */
+/* out = e^{τ_ref L_y} in (ny masses), of in's sum to round-off; linear in
+   in (a zero field stays zero). Not collective. */
 PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]) {
   PetscScalar *a;
   PetscReal    sum_in = 0, sum_out = 0, nonzero = 0;
   PetscInt     its;
 
   PetscFunctionBegin;
+  PetscCheck(r->L, PETSC_COMM_SELF, PETSC_ERR_PLIB, "refractory re-entry: a copy without its map");
   for (PetscInt j = 0; j < r->ny; j++) sum_in += in[j], nonzero += PetscAbsReal(in[j]);
   if (nonzero == 0) {
     PetscCall(PetscArrayzero(out, r->ny));
@@ -210,7 +279,7 @@ PetscErrorCode ItReentryApply(ItReentry r, const PetscReal in[], PetscReal out[]
   PetscCall(VecGetArray(r->out, &a));
   for (PetscInt j = 0; j < r->ny; j++) out[j] = PetscRealPart(a[j]), sum_out += out[j];
   PetscCall(VecRestoreArray(r->out, &a));
-  if (sum_out != 0 && sum_in != 0)
-    for (PetscInt j = 0; j < r->ny; j++) out[j] *= sum_in / sum_out;
+  if (r->spread) /* the MFN's lost mass, added along a fixed vector (linear in in) */
+    for (PetscInt j = 0; j < r->ny; j++) out[j] += (sum_in - sum_out) * r->spread[j];
   PetscFunctionReturn(PETSC_SUCCESS);
 }

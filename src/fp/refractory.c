@@ -77,8 +77,11 @@ PetscErrorCode ItRefractoryCheck(ItGrid grid, ItModel model) {
 }
 
 /* The history of grid's threshold_reset axis with τ_ref > 0, or NULL when no
-   axis has one; with two or more variables its re-entry map. Collective. */
-PetscErrorCode ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *out) {
+   axis has one; with two or more variables its re-entry map when map (a
+   post rank's copy, src/app/post.c, applies none: it is sent the fields).
+   Collective. */
+static PetscErrorCode ItRefractoryCreateWith(ItGrid grid, ItModel model, PetscBool map,
+                                             ItRefractory *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   ItRefractory      h;
   PetscInt          axis = -1;
@@ -96,12 +99,26 @@ PetscErrorCode ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *out)
   h->comm     = info->comm;
   PetscCall(PetscMalloc3(h->capacity, &h->t, h->capacity, &h->Q, h->capacity, &h->nu));
   if (info->dim > 1) {
-    PetscCall(ItReentryCreate(grid, model, axis, h->tau, &h->reentry));
+    PetscCall(ItReentryCreate(grid, model, axis, h->tau, map, &h->reentry));
     h->ny = ItReentryGetSize(h->reentry);
     PetscCall(PetscMalloc2(h->capacity * h->ny, &h->Qf, h->capacity * h->ny, &h->nuf));
     PetscCall(PetscMalloc2(h->ny, &h->pastf, 4 * h->ny, &h->work));
   }
   *out = h;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode ItRefractoryCreate(ItGrid grid, ItModel model, ItRefractory *out) {
+  PetscFunctionBegin;
+  PetscCall(ItRefractoryCreateWith(grid, model, PETSC_TRUE, out));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A post rank's copy (src/app/post.c): ItRefractoryCreate without the
+   re-entry map, which it never applies. Collective. */
+PetscErrorCode ItRefractoryCreateCopy(ItGrid grid, ItModel model, ItRefractory *out) {
+  PetscFunctionBegin;
+  PetscCall(ItRefractoryCreateWith(grid, model, PETSC_FALSE, out));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -173,9 +173,11 @@ static PetscErrorCode ItSolveCheckFaces(ItFaces faces, PetscReal t, PetscInt dim
 }
 
 /* A refractory time (doc/physics.md §8.2), checked before anything is
-   written: one variable, and a fixed step (-ts_adapt_type none) no longer
-   than it (each step re-injects what crossed at least τ_ref before; an
-   adaptive step is bounded by it). Collective. */
+   written: with two or more variables a model that does not depend on time
+   and one threshold_reset axis (ItRefractoryCheck), and a fixed step
+   (-ts_adapt_type none) no longer than it (each step re-injects what
+   crossed at least τ_ref before; an adaptive step is bounded by it).
+   Collective. */
 static PetscErrorCode ItSolveCheckRefractory(ItGrid grid, ItModel model) {
   const ItGridInfo *info      = ItGridGetInfo(grid);
   char              adapt[64] = "";
@@ -1240,7 +1242,8 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
 }
 
 /* The solver's share of the memory ledger on this process, from its objects
-   while they exist: the assembled operators (MatGetInfo), the multigrid
+   while they exist: the assembled operators (MatGetInfo) and a refractory
+   time's dense re-entry maps (ItReentryBytes), the multigrid
    (ItMGNoteMemory), the Krylov method's vectors and `extra` vectors of the
    caller's, and the time stepper's (ARKIMEX: Y, YdotI and YdotRHS per stage
    and 3 work vectors; another method 2 per stage and 3; the nonlinear
@@ -1260,7 +1263,7 @@ static PetscErrorCode ItSolveNoteMemory(ItGrid grid, Mat A, Mat A4, ItMG mg, KSP
   PetscFunctionBegin;
   PetscCall(ItMemoryMatrixBytes(A, &a));
   PetscCall(ItMemoryMatrixBytes(A4, &a4));
-  ItMemorySet(IT_MEMORY_MATRIX, a + a4);
+  ItMemorySet(IT_MEMORY_MATRIX, a + a4 + ItReentryBytes()); /* and a refractory time's dense map */
   PetscCall(ItMGNoteMemory(mg));
   PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPGMRES, &gmres));
   PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPFGMRES, &fgmres));
