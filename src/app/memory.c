@@ -143,7 +143,8 @@ static const char *ItMemoryUnit(PetscReal bytes, PetscReal *value) {
   static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   PetscInt                 k       = 0;
 
-  for (*value = bytes; *value >= 1000 && k < 5; k++) *value /= 1000;
+  /* 999.6 MB prints as "1e+03 MB" with %.3g: a value that rounds to 1000 takes the next unit */
+  for (*value = bytes; *value >= 999.5 && k < 5; k++) *value /= 1000;
   return units[k];
 }
 
