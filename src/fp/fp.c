@@ -390,6 +390,27 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The Scharfetter–Gummel flux that an order-4 face falls back to, with its
+   coefficients at the face's two cells instead of at the face:
+     J = B(-z_l) D_l p_l / h - B(z_h) D_h p_h / h,   z = A_a h / D_a,
+   l and h the low and the high cell (cell-centred values). As Scharfetter–
+   Gummel's, both coefficients are positive (an M-matrix) and it is the same
+   flux where A and D are constant; written as J = (A_l p_l + A_h p_h)/2 -
+   (K_h p_h - K_l p_l)/h, K = D (z/2) coth(z/2), its artificial diffusion is
+   in the Itô form d(K p)/dx, whose sum over the faces telescopes: with
+   B(-z) - B(z) = z, each cell's two faces together carry A p of the cell,
+   so the fallback moves the discrete mean as sum A p does, as the
+   fourth-order flux does, exactly for a linear drift. At the face (the
+   Fickian form K dp/dx) the artificial diffusion varying with A adds the
+   drift dK/dx to the mean, O(h^2) and large where the Péclet number is near
+   1 (doc/numerics.md "The fallback's form"). sg[0] multiplies p_l, sg[1]
+   p_h (the flux's sign convention: J = sg[0] p_l + sg[1] p_h). */
+static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, PetscReal Ah,
+                                     PetscReal Dh, PetscReal sg[2]) {
+  sg[0] = ItBernoulli(-Al * h / Dl) * Dl / h;
+  sg[1] = -ItBernoulli(Ah * h / Dh) * Dh / h;
+}
+
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
    g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
@@ -397,12 +418,12 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
      J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
-   at the cell centres, blended with the Scharfetter–Gummel flux by the
-   weight theta of ItFacesPencilTheta (the cell Péclet number and the
-   resolution number; a smooth solution changes by O(Pe^4 h^2) = O(h^6)
-   where the cells resolve the drift). The faces next to a wall, whose stencil would
-   leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
-   the pencil workspace for the cells xs-2 .. xs+xm+1. */
+   at the cell centres, blended with the Scharfetter–Gummel flux with its
+   coefficients at the cells (ItFPFallbackCells) by the weight theta of ItFacesPencilTheta (the cell
+   Péclet number and the resolution number; a smooth solution changes by O(Pe^4 h^2) = O(h^6) where
+   the cells resolve the drift). The faces next to a wall, whose stencil would leave the box, are
+   Scharfetter–Gummel's; the walls carry no flux. Reuses the pencil workspace for the cells xs-2 ..
+   xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[],
                                           PetscBool weights_only) {
   ItGrid            grid = f->grid;
@@ -448,6 +469,10 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       const PetscReal  w4[4] = {
            (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
            (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
+      PetscReal sg[2];
+      ItFPFallbackCells(h, A[1 * d + a], D[1 * d + a], A[2 * d + a], D[2 * d + a], sg);
+      w[1] = sg[0];
+      w[2] = sg[1];
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
       f->res_sum[a] += theta * f->rown[k] * f->rown[k];
       f->res_weight[a] += theta;
