@@ -5,8 +5,8 @@ residual and diagonal equal the assembled matrix's to round-off; its
 symmetric Gauss-Seidel equals PETSc's SOR of the assembled matrix to
 round-off (one sweep from zero, two from a guess), also where one rank owns
 a periodic axis whole, and converges to the solution of a tight GMRES solve on every grid;
-the residual a symmetric sweep from zero leaves beside its result (the
-multigrid's pre-smoothing, ItSmoothPCSetResidual) equals the assembled
+the residual a symmetric pre-smoothing leaves beside its result (one sweep
+from zero, two from a guess; ItSmoothPCSetResidual) equals the assembled
 matrix's residual of that result to round-off (the neighbours on other
 ranks and across a periodic seam included); the alternating smoother's
 forward sweep from zero and backward sweep from a guess equal PETSc's

@@ -68,7 +68,8 @@ PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]);
 PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale);
 PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps);
 PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
-PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v);
+PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v,
+                                PetscInt next_post);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
 PetscErrorCode ItMGNoteMemory(ItMG mg);
 PetscErrorCode ItMGDestroy(ItMG *mg);
@@ -85,6 +86,7 @@ PetscErrorCode ItSmoothOperatorAssemble(Mat A, Mat *J);
 PetscErrorCode ItSmoothDiagonalAt(Mat A, PetscInt row, PetscScalar *value);
 PetscErrorCode ItSmoothSetUpPC(PC pc, ItSmoothDirection direction);
 PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual);
+PetscErrorCode ItSmoothPCSetPostSweeps(PC pc, PetscInt sweeps);
 /* The prolongation between two levels, matrix-free (src/solve/prolong.c). */
 PetscErrorCode ItMGProlongationCreate(ItGrid fine, ItGrid coarse, Mat *P);
 PetscErrorCode ItMGProlongationBytes(Mat P, PetscReal *bytes);

@@ -313,9 +313,12 @@ PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps)
    from zero leaves the residual there (ItSmoothPCSetResidual: the
    multigrid's MatResidual after it then costs nothing), and with fine_v a
    V-cycle from the fine level to the next (PCMGSetCycleTypeOnLevel) with
-   ItMGSetUpPC's cycle below. The assembled levels keep PETSc's SOR.
+   ItMGSetUpPC's cycle below; the level below the fine one (when it is not
+   the coarsest) post-smooths with next_post sweeps (0: as it pre-smooths).
+   The assembled levels keep PETSc's SOR.
    Collective. */
-PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v) {
+PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v,
+                                PetscInt next_post) {
   PetscFunctionBegin;
   if (mg->nlevels < 2) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt l = 1; l < mg->nlevels && mg->matrix_free; l++) {
@@ -325,6 +328,7 @@ PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, Pet
     PetscCall(PCMGGetSmoother(pc, l, &smoother));
     PetscCall(KSPGetPC(smoother, &smoother_pc));
     PetscCall(ItSmoothSetUpPC(smoother_pc, direction));
+    PetscCall(ItSmoothPCSetPostSweeps(smoother_pc, l == mg->nlevels - 2 ? next_post : 0));
     PetscCall(DMCreateGlobalVector(ItGridGetInfo(mg->grid[l])->da, &r));
     PetscCall(PCMGSetR(pc, l, r));
     PetscCall(ItSmoothPCSetResidual(smoother_pc, r));

@@ -575,17 +575,18 @@ static PetscReal ItSmoothRowSpread(const ItSmoothGeometry *G, const ItSmoothRow 
   return flops;
 }
 
-/* The neighbours on other ranks (x: the ghosted array after the exchange, at
-   the row's first cell), which the sweep read as 0, into the row's residual.
-   Returns the flops. */
-static PetscReal ItSmoothRowOffRank(const ItSmoothGeometry *G, const ItSmoothRow *R,
+/* The neighbours on other ranks (x: the ghosted array at the row's first
+   cell) times sign into the row's residual: after the exchange (+1) the
+   values the sweep did not read, and before it (-1) those it did. Returns
+   the flops. */
+static PetscReal ItSmoothRowOffRank(const ItSmoothGeometry *G, const ItSmoothRow *R, PetscReal sign,
                                     const PetscScalar *x, PetscScalar res[]) {
   const ItGridInfo *info = ItGridGetInfo(G->grid);
   const PetscInt    m0 = G->m0, a0 = G->a0;
   PetscReal         flops = 0;
 
   for (PetscInt a = 0; a < G->d; a++) {
-    const PetscReal  w  = G->w[a];
+    const PetscReal  w  = sign * G->w[a];
     const PetscInt   g  = G->gs[a];
     const PetscReal *ll = G->lo[a] + R->off[a], *hh = G->hi[a] + R->off[a] + G->fs[a];
     const PetscBool  low = (PetscBool)(R->c[a] == info->xs[a] && R->i_lo[a] == 0);
@@ -607,35 +608,44 @@ static PetscReal ItSmoothRowOffRank(const ItSmoothGeometry *G, const ItSmoothRow
   return flops;
 }
 
-/* One symmetric sweep of J x = b from zero that leaves the residual b - J x
-   in res as well, from the changes of the backward pass instead of a
-   product: that pass solved each row with the values it found, so a cell's
-   residual is what its neighbours changed after it read them, the rows
-   below it (their forward values) and the neighbours on other ranks (read
-   as 0, exchanged after the sweep). MatResidual of the same b, x and res
-   then returns at once (ItSmoothResidual). In 2-D 5 flops a cell and one
-   ghost exchange, where the product costs 10 and the same exchange. */
-static PetscErrorCode ItSmoothSweepResidual(Mat A, Vec b, Vec x, Vec res) {
+/* `sweeps` symmetric sweeps of J x = b from x (from 0 when zero) whose last
+   one leaves the residual b - J x in res as well, from the changes of its
+   backward pass instead of a product: that pass solved each row with the
+   values it found, so a cell's residual is what its neighbours changed after
+   it read them, the rows below it (their forward values) and the neighbours
+   on other ranks (read at their values before the sweep, exchanged after
+   it). MatResidual of the same b, x and res then returns at once
+   (ItSmoothResidual). In 2-D 5 flops a cell and one ghost exchange, where
+   the product costs 10 and the same exchange. */
+static PetscErrorCode ItSmoothSweepResidual(Mat A, Vec b, Vec x, Vec res, PetscInt sweeps,
+                                            PetscBool zero) {
   ItSmoothOp        *s;
   ItSmoothGeometry   G;
   const ItGridInfo  *info;
   Vec                local;
-  const PetscScalar *ba, *xg;
+  const PetscScalar *ba;
   PetscScalar       *xl, *xa, *ra, *r, *cc, *dg, *old;
   PetscReal          flops;
   ItSmoothRow        R;
 
   PetscFunctionBegin;
+  if (sweeps > 1) PetscCall(ItSmoothSweeps(A, b, x, sweeps - 1, zero, PETSC_TRUE, PETSC_TRUE));
+  zero = (PetscBool)(zero && sweeps == 1);
   PetscCall(ItSmoothGetContext(A, &s));
   ItSmoothGeometryGet(s, &G);
-  info  = ItGridGetInfo(G.grid);
-  r     = s->work;
-  cc    = s->work + G.m0;
-  dg    = s->work + 2 * G.m0;
-  old   = s->work + 3 * G.m0;
-  flops = info->nlocal * (2.0 * (2.0 * G.d + 1) + 1); /* the sweep, as ItSmoothSweeps logs it */
+  info = ItGridGetInfo(G.grid);
+  r    = s->work;
+  cc   = s->work + G.m0;
+  dg   = s->work + 2 * G.m0;
+  old  = s->work + 3 * G.m0;
+  flops =
+      info->nlocal * (zero ? 2.0 * (2.0 * G.d + 1) + 1 : 3.0 * (2.0 * G.d + 1)); /* as logged
+                                                                              by ItSmoothSweeps */
   PetscCall(DMGetLocalVector(info->da, &local));
-  PetscCall(VecSet(local, 0));
+  if (zero)
+    PetscCall(VecSet(local, 0));
+  else
+    PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
   PetscCall(VecGetArrayRead(b, &ba));
   PetscCall(VecGetArray(local, &xl));
   PetscCall(VecGetArray(x, &xa));
@@ -650,14 +660,19 @@ static PetscErrorCode ItSmoothSweepResidual(Mat A, Vec b, Vec x, Vec res) {
     ItSmoothRowSweep(&G, &R, s, PETSC_FALSE, ba + R.l0, xl + R.o, xa + R.l0, r, cc, dg);
     flops += ItSmoothRowSpread(&G, &R, xl + R.o, old, ra + R.l0);
   }
+  if (!zero) { /* the values of the other ranks' cells the sweep read (0 from zero) */
+    ItSmoothRowGet(&G, 0, &R);
+    for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
+      flops += ItSmoothRowOffRank(&G, &R, -1, xl + R.o, ra + R.l0);
+  }
   PetscCall(VecRestoreArray(x, &xa));
   PetscCall(VecRestoreArray(local, &xl));
   PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
-  PetscCall(VecGetArrayRead(local, &xg));
+  PetscCall(VecGetArray(local, &xl));
   ItSmoothRowGet(&G, 0, &R);
   for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
-    flops += ItSmoothRowOffRank(&G, &R, xg + R.o, ra + R.l0);
-  PetscCall(VecRestoreArrayRead(local, &xg));
+    flops += ItSmoothRowOffRank(&G, &R, 1, xl + R.o, ra + R.l0);
+  PetscCall(VecRestoreArray(local, &xl));
   if (s->pin >= 0) { /* its row has no neighbours: solved exactly but for round-off */
     const PetscScalar *xr;
     PetscCall(VecGetArrayRead(x, &xr));
@@ -679,7 +694,8 @@ static PetscErrorCode ItSmoothSweepResidual(Mat A, Vec b, Vec x, Vec res) {
 typedef struct {
   ItSmoothDirection direction;
   PetscBool         post;
-  Vec               residual; /* the multigrid's residual on this level (NULL: none) */
+  PetscInt          post_sweeps; /* a post-smoothing's sweeps (0: the KSP's) */
+  Vec               residual;    /* the multigrid's residual on this level (NULL: none) */
 } ItSmoothPC;
 
 /* The preconditioner's apply: one sweep from zero (symmetric, or forward). */
@@ -702,8 +718,9 @@ static PetscErrorCode ItSmoothPCApply(PC pc, Vec b, Vec x) {
    guess alternate between post- and pre-smoothing. IT_SMOOTH_SYMMETRIC:
    symmetric sweeps; IT_SMOOTH_ALTERNATING: forward before, backward after;
    IT_SMOOTH_SYMMETRIC_BACKWARD: symmetric before, backward after. A symmetric
-   pre-smoothing from zero leaves the residual in the multigrid's vector too
-   (ItSmoothPCSetResidual). */
+   pre-smoothing leaves the residual in the multigrid's vector too
+   (ItSmoothPCSetResidual); a post-smoothing may take more sweeps than the
+   KSP's (ItSmoothPCSetPostSweeps). */
 static PetscErrorCode ItSmoothPCApplyRichardson(PC pc, Vec b, Vec x, Vec w, PetscReal rtol,
                                                 PetscReal abstol, PetscReal dtol, PetscInt its,
                                                 PetscBool zero, PetscInt *done,
@@ -718,10 +735,11 @@ static PetscErrorCode ItSmoothPCApplyRichardson(PC pc, Vec b, Vec x, Vec w, Pets
   PetscCall(PCShellGetContext(pc, &sp));
   post     = (PetscBool)(!zero && sp->post);
   sp->post = (PetscBool)!post;
-  both     = (PetscBool)(sp->direction == IT_SMOOTH_SYMMETRIC ||
+  if (post) its = PetscMax(its, sp->post_sweeps);
+  both = (PetscBool)(sp->direction == IT_SMOOTH_SYMMETRIC ||
                      (sp->direction == IT_SMOOTH_SYMMETRIC_BACKWARD && !post));
-  if (zero && both && its == 1 && sp->residual)
-    PetscCall(ItSmoothSweepResidual(P, b, x, sp->residual));
+  if (both && !post && sp->residual)
+    PetscCall(ItSmoothSweepResidual(P, b, x, sp->residual, its, zero));
   else
     PetscCall(ItSmoothSweeps(P, b, x, its, zero, both, (PetscBool)!post));
   *done   = its;
@@ -753,6 +771,19 @@ PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual) {
   if (residual) PetscCall(PetscObjectReference((PetscObject)residual));
   PetscCall(VecDestroy(&sp->residual));
   sp->residual = residual;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A post-smoothing of the smoother pc (of ItSmoothSetUpPC) takes `sweeps`
+   sweeps, or its KSP's iterations if more (0: those). Not collective. */
+PetscErrorCode ItSmoothPCSetPostSweeps(PC pc, PetscInt sweeps) {
+  ItSmoothPC *sp;
+
+  PetscFunctionBegin;
+  PetscCall(PCShellGetContext(pc, &sp));
+  PetscCheck(sp, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_WRONGSTATE,
+             "the smoother is not set up (ItSmoothSetUpPC)");
+  sp->post_sweeps = sweeps;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1408,6 +1408,7 @@ static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourt
                                        "ItSmoothDirection", "IT_SMOOTH_",  NULL};
   PetscBool         fine_v    = (PetscBool)(!fourth && ItMGGetLevels(mg) >= IT_SOLVE_FINE_V_LEVELS);
   ItSmoothDirection direction = IT_SMOOTH_SYMMETRIC;
+  PetscInt          next;
 
   PetscFunctionBegin;
   PetscOptionsBegin(comm, "stationary_", "Stationary multigrid", "ItSolve");
@@ -1415,13 +1416,20 @@ static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourt
                              "a V-cycle from the fine level to the next, W-cycles below (default: "
                              "with at least 4 levels at -fp_order 2; false: W-cycles throughout)",
                              NULL, fine_v, &fine_v, NULL));
+  next = fine_v ? 2 : 1;
+  PetscCall(PetscOptionsInt("-mg_next_post_sweeps",
+                            "post-smoothing sweeps on the level below the fine one (default: 2 "
+                            "with -stationary_mg_fine_v, else 1)",
+                            NULL, next, &next, NULL));
+  PetscCheck(next >= 1, comm, PETSC_ERR_USER_INPUT,
+             "-stationary_mg_next_post_sweeps must be at least 1; got %" PetscInt_FMT, next);
   PetscCall(PetscOptionsEnum("-mg_sweeps",
                              "the level smoothers' Gauss-Seidel sweeps on the faces: symmetric, "
                              "alternating (forward before the coarse correction, backward after), "
                              "symmetric_backward (symmetric before, backward after)",
                              NULL, sweeps, (PetscEnum)direction, (PetscEnum *)&direction, NULL));
   PetscOptionsEnd();
-  PetscCall(ItMGSetSmoothing(mg, pc, direction, fine_v));
+  PetscCall(ItMGSetSmoothing(mg, pc, direction, fine_v, next));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
