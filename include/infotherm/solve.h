@@ -108,6 +108,9 @@ typedef struct {
   char      method[64];
   char      fallback[512];
 } ItSolveStationaryResult;
+PetscErrorCode ItSolveStationarySmoothingFromOptions(MPI_Comm comm, PetscInt levels,
+                                                     PetscBool fourth, ItSmoothDirection *direction,
+                                                     PetscBool *fine_v, PetscInt *next_post);
 PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                        ItSolveStationaryResult *result);
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);

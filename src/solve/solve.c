@@ -1403,32 +1403,46 @@ static PetscErrorCode ItSolveCheckFlexible(KSP ksp, PC pc) {
    which cost more. -stationary_pc_mg_cycle_type sets every level's cycle
    after this. Collective. */
 #define IT_SOLVE_FINE_V_LEVELS 4
-static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourth, MPI_Comm comm) {
+/* The options of ItSolveStationarySmoothing (also for -help): their
+   defaults for a multigrid of `levels` levels. Collective. */
+PetscErrorCode ItSolveStationarySmoothingFromOptions(MPI_Comm comm, PetscInt levels,
+                                                     PetscBool fourth, ItSmoothDirection *direction,
+                                                     PetscBool *fine_v, PetscInt *next_post) {
   static const char *const sweeps[] = {"symmetric",         "alternating", "symmetric_backward",
                                        "ItSmoothDirection", "IT_SMOOTH_",  NULL};
-  PetscBool         fine_v    = (PetscBool)(!fourth && ItMGGetLevels(mg) >= IT_SOLVE_FINE_V_LEVELS);
-  ItSmoothDirection direction = IT_SMOOTH_SYMMETRIC;
-  PetscInt          next;
 
   PetscFunctionBegin;
+  *fine_v    = (PetscBool)(!fourth && levels >= IT_SOLVE_FINE_V_LEVELS);
+  *direction = IT_SMOOTH_SYMMETRIC;
   PetscOptionsBegin(comm, "stationary_", "Stationary multigrid", "ItSolve");
   PetscCall(PetscOptionsBool("-mg_fine_v",
                              "a V-cycle from the fine level to the next, W-cycles below (default: "
                              "with at least 4 levels at -fp_order 2; false: W-cycles throughout)",
-                             NULL, fine_v, &fine_v, NULL));
-  next = fine_v ? 2 : 1;
+                             NULL, *fine_v, fine_v, NULL));
+  *next_post = *fine_v ? 2 : 1;
   PetscCall(PetscOptionsInt("-mg_next_post_sweeps",
                             "post-smoothing sweeps on the level below the fine one (default: 2 "
                             "with -stationary_mg_fine_v, else 1)",
-                            NULL, next, &next, NULL));
-  PetscCheck(next >= 1, comm, PETSC_ERR_USER_INPUT,
-             "-stationary_mg_next_post_sweeps must be at least 1; got %" PetscInt_FMT, next);
+                            NULL, *next_post, next_post, NULL));
+  PetscCheck(*next_post >= 1, comm, PETSC_ERR_USER_INPUT,
+             "-stationary_mg_next_post_sweeps must be at least 1; got %" PetscInt_FMT, *next_post);
   PetscCall(PetscOptionsEnum("-mg_sweeps",
                              "the level smoothers' Gauss-Seidel sweeps on the faces: symmetric, "
                              "alternating (forward before the coarse correction, backward after), "
                              "symmetric_backward (symmetric before, backward after)",
-                             NULL, sweeps, (PetscEnum)direction, (PetscEnum *)&direction, NULL));
+                             NULL, sweeps, (PetscEnum)*direction, (PetscEnum *)direction, NULL));
   PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourth, MPI_Comm comm) {
+  ItSmoothDirection direction;
+  PetscBool         fine_v;
+  PetscInt          next;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveStationarySmoothingFromOptions(comm, ItMGGetLevels(mg), fourth, &direction,
+                                                  &fine_v, &next));
   PetscCall(ItMGSetSmoothing(mg, pc, direction, fine_v, next));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
