@@ -20,7 +20,12 @@
    a0 one the pass has just updated, then runs the recurrence along the row.
    Measured against the assembled path (doc/performance.md "The multigrid's
    levels from the face coefficients"): the same iterations, a quarter fewer
-   bytes per unknown, about the same time. Not for faces with a
+   bytes per unknown, about the same time. A symmetric pre-smoothing of the
+   multigrid also leaves its level's residual, from its backward pass's
+   changes instead of a product (ItSmoothSweepResidual), and a smoother may
+   sweep one direction before the coarse correction and the other after
+   (ItSmoothDirection; doc/performance.md "Fewer flops per stationary
+   solve"). Not for faces with a
    threshold_reset axis (the re-injection couples distant rows):
    ItSmoothSupported says which, and those keep the assembled path. */
 #include <infotherm/solve.h>
