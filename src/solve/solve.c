@@ -308,9 +308,10 @@ static PetscErrorCode ItSolveProgressLines(TS ts, PetscInt step, PetscReal t, Ve
 typedef struct {
   ItFP      fp;
   ItMG      mg;
-  Mat       J;  /* shift I - L of Scharfetter-Gummel, assembled: the preconditioner */
-  Mat       J4; /* shift I - L of order 4, matrix-free (-fp_order 4), or NULL */
-  Mat       P4; /* J4 assembled, for its LU factors (ItSolveDirect: one variable), or NULL */
+  Mat       J;   /* shift I - L of Scharfetter-Gummel, assembled: the preconditioner */
+  Mat       J4;  /* shift I - L of order 4, matrix-free (-fp_order 4), or NULL */
+  Mat       P4;  /* J4 assembled, for its LU factors (ItSolveDirect: one variable), or NULL */
+  ItStagePC spc; /* -fp_order 4: Jacobi or the multigrid per stage (ItStagePCCreate), or NULL */
   TS        ts;
   SNES      snes;
   PetscBool continuous; /* the model depends on time continuously: faces at every stage time */
@@ -420,6 +421,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
   (void)ts, (void)p, (void)pdot, (void)J, (void)P;
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItMGSetShift(st->mg, shift, 1.0));
+  PetscCall(ItStagePCSetShift(st->spc, shift));
   if (st->J4) PetscCall(ItFPShiftedSet(st->J4, shift, 1.0, -1, 0));
   if (st->P4) PetscCall(ItFPShiftedAssemble(st->J4, st->P4));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -543,6 +545,11 @@ static PetscErrorCode ItSolveStageMass(KSP ksp, Vec b, Vec d, void *ctx) {
   PetscReal     mass, s;
 
   PetscFunctionBegin;
+  if (st->spc) {
+    PetscInt its;
+    PetscCall(KSPGetIterationNumber(ksp, &its));
+    ItStagePCCount(st->spc, its);
+  }
   PetscCall(ItSolveStageResidual(ksp, b, d, st));
   if (!st->correct) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SNESGetSolution(st->snes, &Y0));
@@ -875,6 +882,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
     PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
+  if (implicit && ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4)
+    PetscCall(ItStagePCCreate(ksp, st->J, grid, ItFPGetFaces(st->fp), &st->spc));
   PetscCall(ItSolveKSPSide(ksp));
   {
     const char *prefix;
@@ -1224,10 +1233,12 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
     PetscCall(SNESGetKSP(st.snes, &ksp));
     /* the stage solves' iterations are not kept: GMRES counted at its restart; the true
        residual's vector of ItSolveStageResidual when it was needed */
-    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, st.r ? 1 : 0));
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT,
+                                (st.r ? 1 : 0) + ItStagePCVectors(st.spc)));
     PetscCall(ItSolveNoteDirect(st.P4));
   }
   PetscCall(TSDestroy(&ts));
+  PetscCall(ItStagePCDestroy(&st.spc));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
