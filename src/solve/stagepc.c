@@ -1,23 +1,27 @@
 /* The preconditioner of the implicit stage solves under -fp_order 4: per
    stage, point Jacobi (the inverse diagonal of the Scharfetter–Gummel stage
-   matrix shift I - L) when the shift dominates the operator's rates, the
-   multigrid of ItMGSetUpPC otherwise. A stage matrix J = shift I - L whose
-   fastest rate r = Σ_a r_a (ItFacesGetMaxRates: twice the largest face
-   coefficient over h_a, summed over the axes) is at most a few times the
-   shift is well conditioned: its smooth modes are damped by the shift alone,
-   and a coarse-grid correction buys nothing a diagonal does not. There one
-   Jacobi-preconditioned GMRES iteration costs a fourth-order product and a
-   pointwise scaling, against a V-cycle's two fourth-order products, four
-   Gauss–Seidel sweeps and the transfers (about five products). Measured on
-   the 4-variable transient of doc/peer-comparison.md (doc/performance.md,
-   "The 4-variable transient's stage solves"): where r/shift stays below
-   IT_STAGE_PC_RATIO Jacobi took at most 2.3 times the V-cycle's iterations
-   (the CPU time 0.45 of the multigrid's); on fine grids, where r/shift
-   reaches hundreds, the multigrid stays. Jacobi's iterations do not depend
-   on the ranks (a pointwise preconditioner). -ts_stage_jacobi_ratio sets
-   the bound (0: always the multigrid). The multigrid PC, configured from the
-   options as before, is kept whole inside the shell and set up whenever the
-   shell is. */
+   matrix shift I - L) when the shift dominates the operator's diffusive
+   rates, the multigrid of ItMGSetUpPC otherwise. The rate is
+   r = Σ_a 2 max min(lo, hi) / h_a over the faces (lo, hi the face's
+   Scharfetter–Gummel coefficients: min(lo, hi) is the symmetric, diffusive
+   part, D_a / h_a where the cell Péclet number is small; lo - hi = A_a is
+   the drift's). Where r is at most a small multiple of the shift the stage
+   matrix is well conditioned (its smooth modes are damped by the shift
+   alone, and a coarse-grid correction buys nothing a diagonal does not):
+   one Jacobi-preconditioned GMRES iteration costs a fourth-order product and
+   a pointwise scaling, against a V-cycle's two fourth-order products, four
+   Gauss–Seidel sweeps and the transfers, about 3.8 times as much in CPU
+   time per iteration (measured in 2-D and 4-D). Measured 2026-12-06
+   (doc/performance.md, "The 4-variable transient's stage solves"), Jacobi's
+   iterations over the multigrid's: 1.4-1.9x at r/shift 0.1-0.9 (the
+   rotating 2-D case at 128^2 and 256^2, the 4-variable transient at 24^4
+   and 32^4), 3.6x at 2.2, 7-11x at 9 (256^2, the first step); hence the
+   bound IT_STAGE_PC_RATIO, below the break-even near 2.3.
+   -ts_stage_jacobi_ratio sets it (0: the multigrid at every stage, as
+   before). Jacobi's iterations do not depend on the ranks (a pointwise
+   preconditioner). The multigrid PC, configured from the options as before,
+   is kept whole inside the shell and set up whenever the shell is; a
+   -pc_type named in the options (mg included) keeps the KSP's own PC. */
 #include <infotherm/solve.h>
 
 /* The largest r/shift at which the stages take Jacobi (measured). */
@@ -72,7 +76,7 @@ static PetscErrorCode ItStagePCView(PC pc, PetscViewer viewer) {
   if (ascii)
     PetscCall(PetscViewerASCIIPrintf(
         viewer,
-        "stages with rate/shift <= %g: Jacobi (%" PetscInt_FMT " solves, %" PetscInt_FMT
+        "stages whose diffusive rate is at most %g times the shift: Jacobi (%" PetscInt_FMT " solves, %" PetscInt_FMT
         " iterations); the others (%" PetscInt_FMT " solves, %" PetscInt_FMT " iterations):\n",
         (double)s->ratio, s->stages[1], s->its[1], s->stages[0], s->its[0]));
   PetscCall(PetscViewerASCIIPushTab(viewer));
