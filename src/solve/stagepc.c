@@ -13,7 +13,7 @@
    Gauss–Seidel sweeps and the transfers, about 3.8 times as much in CPU
    time per iteration (measured in 2-D and 4-D). Measured 2026-12-06
    (doc/performance.md, "The 4-variable transient's stage solves"), Jacobi's
-   iterations over the multigrid's: 1.4-1.9x at r/shift 0.1-0.9 (the
+   iterations over the multigrid's: 1.4-1.9x at r/shift 0.1-1.2 (the
    rotating 2-D case at 128^2 and 256^2, the 4-variable transient at 24^4
    and 32^4), 3.6x at 2.2, 7-11x at 9 (256^2, the first step); hence the
    bound IT_STAGE_PC_RATIO, below the break-even near 2.3.
@@ -76,8 +76,9 @@ static PetscErrorCode ItStagePCView(PC pc, PetscViewer viewer) {
   if (ascii)
     PetscCall(PetscViewerASCIIPrintf(
         viewer,
-        "stages whose diffusive rate is at most %g times the shift: Jacobi (%" PetscInt_FMT " solves, %" PetscInt_FMT
-        " iterations); the others (%" PetscInt_FMT " solves, %" PetscInt_FMT " iterations):\n",
+        "stages whose diffusive rate is at most %g times the shift: Jacobi (%" PetscInt_FMT
+        " solves, %" PetscInt_FMT " iterations); the others (%" PetscInt_FMT
+        " solves, %" PetscInt_FMT " iterations):\n",
         (double)s->ratio, s->stages[1], s->its[1], s->stages[0], s->its[0]));
   PetscCall(PetscViewerASCIIPushTab(viewer));
   PetscCall(PCView(s->mg, viewer));
