@@ -1411,6 +1411,65 @@ static PetscErrorCode ItSolveCheckFlexible(KSP ksp, PC pc) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The stationary multigrid's cycle and sweeps (ItMGSetSmoothing): symmetric
+   Gauss–Seidel sweeps (-stationary_mg_sweeps), the pre-smoothing's residual
+   from the sweep, and with at least IT_SOLVE_FINE_V_LEVELS levels at
+   -fp_order 2 a V-cycle from the fine level to the next and W-cycles below
+   (-stationary_mg_fine_v). Measured 2026-12-06 (doc/performance.md "Fewer
+   flops per stationary solve", fine-MatMult equivalents by flops): 1024^2
+   142 and 158 on 1 and 2 ranks (11 and 12 iterations) against 159 and 178
+   with W-cycles from the fine level (10 and 11); from 4 levels on (256^2 and
+   up, 64^3) the V saved 2-12 % for 1-2 iterations more, with 3 (128^2) it
+   cost 7-14 % (the torus of tests/test_periodic_mg.py 10 -> 13 iterations,
+   input/inference.opts 16 -> 19), and at -fp_order 4 10 % (12 -> 14).
+   One-direction sweeps halve the smoothing but took 2-4 iterations more,
+   which cost more. -stationary_pc_mg_cycle_type sets every level's cycle
+   after this. Collective. */
+#define IT_SOLVE_FINE_V_LEVELS 4
+/* The options of ItSolveStationarySmoothing (also for -help): their
+   defaults for a multigrid of `levels` levels. Collective. */
+PetscErrorCode ItSolveStationarySmoothingFromOptions(MPI_Comm comm, PetscInt levels,
+                                                     PetscBool fourth, ItSmoothDirection *direction,
+                                                     PetscBool *fine_v, PetscInt *next_post) {
+  static const char *const sweeps[] = {"symmetric",         "alternating", "symmetric_backward",
+                                       "ItSmoothDirection", "IT_SMOOTH_",  NULL};
+
+  PetscFunctionBegin;
+  *fine_v    = (PetscBool)(!fourth && levels >= IT_SOLVE_FINE_V_LEVELS);
+  *direction = IT_SMOOTH_SYMMETRIC;
+  PetscOptionsBegin(comm, "stationary_", "Stationary multigrid", "ItSolve");
+  PetscCall(PetscOptionsBool("-mg_fine_v",
+                             "a V-cycle from the fine level to the next, W-cycles below (default: "
+                             "with at least 4 levels at -fp_order 2; false: W-cycles throughout)",
+                             NULL, *fine_v, fine_v, NULL));
+  *next_post = *fine_v ? 2 : 1;
+  PetscCall(PetscOptionsInt("-mg_next_post_sweeps",
+                            "post-smoothing sweeps on the level below the fine one (default: 2 "
+                            "with -stationary_mg_fine_v, else 1)",
+                            NULL, *next_post, next_post, NULL));
+  PetscCheck(*next_post >= 1, comm, PETSC_ERR_USER_INPUT,
+             "-stationary_mg_next_post_sweeps must be at least 1; got %" PetscInt_FMT, *next_post);
+  PetscCall(PetscOptionsEnum("-mg_sweeps",
+                             "the level smoothers' Gauss-Seidel sweeps on the faces: symmetric, "
+                             "alternating (forward before the coarse correction, backward after), "
+                             "symmetric_backward (symmetric before, backward after)",
+                             NULL, sweeps, (PetscEnum)*direction, (PetscEnum *)direction, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourth, MPI_Comm comm) {
+  ItSmoothDirection direction;
+  PetscBool         fine_v;
+  PetscInt          next;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveStationarySmoothingFromOptions(comm, ItMGGetLevels(mg), fourth, &direction,
+                                                  &fine_v, &next));
+  PetscCall(ItMGSetSmoothing(mg, pc, direction, fine_v, next));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
    Defaults: GMRES with a W-cycle of the geometric multigrid of ItMG (its
@@ -1444,6 +1503,7 @@ static PetscErrorCode ItSolveStationaryKSP(ItGrid grid, ItFaces faces, ItMG mg, 
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(ItSolveDirect(grid, faces, pc, direct));
   if (!*direct) PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
+  if (!*direct) PetscCall(ItSolveStationarySmoothing(mg, pc, fourth, comm));
   if (fourth) {
     PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
     PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
