@@ -87,6 +87,14 @@ PetscErrorCode ItSmoothDiagonalAt(Mat A, PetscInt row, PetscScalar *value);
 PetscErrorCode ItSmoothSetUpPC(PC pc, ItSmoothDirection direction);
 PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual);
 PetscErrorCode ItSmoothPCSetPostSweeps(PC pc, PetscInt sweeps);
+/* The stage solves' preconditioner under -fp_order 4: Jacobi or the
+   multigrid, per stage (src/solve/stagepc.c). */
+typedef struct _p_ItStagePC *ItStagePC;
+PetscErrorCode ItStagePCCreate(KSP ksp, Mat P, ItGrid grid, ItFaces faces, ItStagePC *pc);
+PetscErrorCode ItStagePCSetShift(ItStagePC pc, PetscReal shift);
+void           ItStagePCCount(ItStagePC pc, PetscInt its);
+PetscInt       ItStagePCVectors(ItStagePC pc);
+PetscErrorCode ItStagePCDestroy(ItStagePC *pc);
 /* The prolongation between two levels, matrix-free (src/solve/prolong.c). */
 PetscErrorCode ItMGProlongationCreate(ItGrid fine, ItGrid coarse, Mat *P);
 PetscErrorCode ItMGProlongationBytes(Mat P, PetscReal *bytes);

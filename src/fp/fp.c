@@ -879,15 +879,33 @@ static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c
          info->h[a];
 }
 
-/* y = L p of the fourth-order operator, row by row along the storage order's
-   fastest axis: the offsets into the ghosted density, the output and each
-   axis's face weights advance by their strides along the row instead of
-   being recomputed per cell. A face whose stencil lies inside the ghosted
-   array (every face but the two next to each wall) takes its four products
-   without tests; those next to a wall go through ItFPFourthFlux, as
-   ItFPFourthAxis does cell by cell, in the same order of sums. Not
-   collective. */
-static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[]) {
+/* The current through a face from its weights w and the ghosted density p
+   at the face's high cell (its stencil p[-2 g] .. p[g] inside the ghosted
+   array), summed as ItFPFourthFlux sums it. */
+static inline PetscScalar ItFPFourthFluxInside(const PetscReal w[], const PetscScalar p[],
+                                               PetscInt g) {
+  PetscScalar J = 0;
+
+  J += w[0] * p[-2 * g];
+  J += w[1] * p[-g];
+  J += w[2] * p[0];
+  J += w[3] * p[g];
+  return J;
+}
+
+/* y = L p of the fourth-order operator, row by row along the storage
+   order's fastest axis a0: the offsets into the ghosted density, the output
+   and each axis's face weights advance by their strides along the row
+   instead of being recomputed per cell. Along a0 each of the row's m0 + 1
+   faces is computed once, into F (room for m0 + 1), and enters its two
+   cells; along another axis a row whose stencils lie inside the ghosted
+   array (every row but the two next to each wall) takes its four products
+   per face without tests. Faces next to a wall go through ItFPFourthFlux
+   (the cells beyond a wall have no weight). Every face current is the same
+   sum in the same order as ItFPFourthAxis's, so the product is the same to
+   the bit. Not collective. */
+static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[],
+                                PetscScalar F[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
@@ -896,35 +914,32 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
   ItGridStrides(grid, gs, fs);
   (void)ItGridFirstOwned(grid, c);
   for (PetscInt l0 = 0; l0 < info->nlocal; l0 += m0) {
-    const PetscInt o = ItGridGhostedOffset(grid, c);
-    for (PetscInt i = 0; i < m0; i++) y[l0 + i] = 0;
+    const PetscInt o  = ItGridGhostedOffset(grid, c);
+    PetscScalar   *yr = y + l0;
+    for (PetscInt i = 0; i < m0; i++) yr[i] = 0;
     for (PetscInt a = 0; a < d; a++) {
       const PetscReal h = info->h[a], *w4 = f->w4[a];
       const PetscInt  g = gs[a], fa = fs[a], off = ItFPFaceOffset(grid, a, c);
       const PetscInt  lo = info->gxs[a] + 2, hi = info->gxs[a] + info->gxm[a] - 3;
-      const PetscBool along = (PetscBool)(a == a0);
-      for (PetscInt i = 0; i < m0; i++) {
-        const PetscInt ca = along ? c[a] + i : c[a], oi = o + i,
-                       fi   = off + i; /* a0 is the faces' fastest axis too */
-        const PetscReal *wl = w4 + 4 * fi, *wh = w4 + 4 * (fi + fa);
-        PetscScalar      Jlo, Jhi;
-        if (ca >= lo && ca <= hi) {
-          const PetscScalar *p = pl + oi;
-          Jlo                  = 0;
-          Jlo += wl[0] * p[-2 * g];
-          Jlo += wl[1] * p[-g];
-          Jlo += wl[2] * p[0];
-          Jlo += wl[3] * p[g];
-          Jhi = 0;
-          Jhi += wh[0] * p[-g];
-          Jhi += wh[1] * p[0];
-          Jhi += wh[2] * p[g];
-          Jhi += wh[3] * p[2 * g];
-        } else {
-          Jlo = ItFPFourthFlux(f, a, fi, oi, g, pl);
-          Jhi = ItFPFourthFlux(f, a, fi + fa, oi + g, g, pl);
+      if (a == a0) { /* face k: the low face of cell k, the high face of cell k - 1 */
+        for (PetscInt k = 0; k <= m0; k++) {
+          const PetscInt ca = c[a] + k;
+          F[k] = ca >= lo && ca <= hi + 1 ? ItFPFourthFluxInside(w4 + 4 * (off + k), pl + o + k, g)
+                                          : ItFPFourthFlux(f, a, off + k, o + k, g, pl);
         }
-        y[l0 + i] += (Jlo - Jhi) / h;
+        for (PetscInt i = 0; i < m0; i++) yr[i] += (F[i] - F[i + 1]) / h;
+      } else if (c[a] >= lo && c[a] <= hi) {
+        for (PetscInt i = 0; i < m0; i++) {
+          const PetscScalar *p   = pl + o + i;
+          const PetscScalar  Jlo = ItFPFourthFluxInside(w4 + 4 * (off + i), p, g);
+          const PetscScalar  Jhi = ItFPFourthFluxInside(w4 + 4 * (off + i + fa), p + g, g);
+          yr[i] += (Jlo - Jhi) / h;
+        }
+      } else {
+        for (PetscInt i = 0; i < m0; i++)
+          yr[i] += (ItFPFourthFlux(f, a, off + i, o + i, g, pl) -
+                    ItFPFourthFlux(f, a, off + i + fa, o + i + g, g, pl)) /
+                   h;
       }
     }
     c[a0] = info->xs[a0] + m0 - 1; /* the row's last cell; the next owned one starts the next row */
@@ -998,7 +1013,10 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
   if (f->order == 4) {
-    ItFPFourthApplyRows(f, pl, y);
+    PetscScalar *F;
+    PetscCall(PetscMalloc1(info->xm[info->order[0]] + 1, &F));
+    ItFPFourthApplyRows(f, pl, y, F);
+    PetscCall(PetscFree(F));
   } else {
     PetscScalar *diag;
     PetscCall(PetscMalloc1(info->xm[info->order[0]], &diag));

@@ -308,9 +308,10 @@ static PetscErrorCode ItSolveProgressLines(TS ts, PetscInt step, PetscReal t, Ve
 typedef struct {
   ItFP      fp;
   ItMG      mg;
-  Mat       J;  /* shift I - L of Scharfetter-Gummel, assembled: the preconditioner */
-  Mat       J4; /* shift I - L of order 4, matrix-free (-fp_order 4), or NULL */
-  Mat       P4; /* J4 assembled, for its LU factors (ItSolveDirect: one variable), or NULL */
+  Mat       J;   /* shift I - L of Scharfetter-Gummel, assembled: the preconditioner */
+  Mat       J4;  /* shift I - L of order 4, matrix-free (-fp_order 4), or NULL */
+  Mat       P4;  /* J4 assembled, for its LU factors (ItSolveDirect: one variable), or NULL */
+  ItStagePC spc; /* -fp_order 4: Jacobi or the multigrid per stage (ItStagePCCreate), or NULL */
   TS        ts;
   SNES      snes;
   PetscBool continuous; /* the model depends on time continuously: faces at every stage time */
@@ -420,6 +421,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
   (void)ts, (void)p, (void)pdot, (void)J, (void)P;
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItMGSetShift(st->mg, shift, 1.0));
+  PetscCall(ItStagePCSetShift(st->spc, shift));
   if (st->J4) PetscCall(ItFPShiftedSet(st->J4, shift, 1.0, -1, 0));
   if (st->P4) PetscCall(ItFPShiftedAssemble(st->J4, st->P4));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -543,6 +545,11 @@ static PetscErrorCode ItSolveStageMass(KSP ksp, Vec b, Vec d, void *ctx) {
   PetscReal     mass, s;
 
   PetscFunctionBegin;
+  if (st->spc) {
+    PetscInt its;
+    PetscCall(KSPGetIterationNumber(ksp, &its));
+    ItStagePCCount(st->spc, its);
+  }
   PetscCall(ItSolveStageResidual(ksp, b, d, st));
   if (!st->correct) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SNESGetSolution(st->snes, &Y0));
@@ -585,6 +592,14 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
 /* The stage tolerance: this fraction of -ts_rtol unless -ksp_rtol is given
    (mass does not need tight solves: ItSolveStageMass). */
 #define IT_SOLVE_STAGE_RTOL 1e-3
+/* ... and under -fp_order 4, whose -ts_rtol follows the grid down to 1e-6 and
+   below (ItSolveGridTolerances): this fraction. Measured 2026-12-06 on the
+   4-variable transient of doc/peer-comparison.md (doc/performance.md, "The
+   4-variable transient's stage solves"): every moment at t = 1 moved by at
+   most 0.3 -ts_rtol from the solves at 1e-3 -ts_rtol (24^4: 3.0e-6 with
+   -ts_rtol 1.13e-5; 32^4: 1.8e-6 with 3.6e-6 at a stage tolerance of 1e-7,
+   0.028 -ts_rtol), for a fifth fewer iterations. */
+#define IT_SOLVE_STAGE_RTOL_FOURTH 1e-2
 /* GMRES's restart for the stage solves: with multigrid they take 2-5
    iterations, and each direction kept is a vector per unknown. Richardson
    iterations of the V-cycle (-ksp_type richardson -ksp_norm_type
@@ -875,6 +890,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
     PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
+  if (implicit && ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4)
+    PetscCall(ItStagePCCreate(ksp, st->J, grid, ItFPGetFaces(st->fp), &st->spc));
   PetscCall(ItSolveKSPSide(ksp));
   {
     const char *prefix;
@@ -884,7 +901,11 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(TSGetTolerances(ts, NULL, NULL, &rtol, NULL));
   if (!user_rtol)
     PetscCall(
-        KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
+        KSPSetTolerances(ksp,
+                         (ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4 ? IT_SOLVE_STAGE_RTOL_FOURTH
+                                                                     : IT_SOLVE_STAGE_RTOL) *
+                             rtol,
+                         1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
   PetscCall(ItSolveCheckStageSolver(info->comm, ts, ksp));
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -1224,10 +1245,12 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
     PetscCall(SNESGetKSP(st.snes, &ksp));
     /* the stage solves' iterations are not kept: GMRES counted at its restart; the true
        residual's vector of ItSolveStageResidual when it was needed */
-    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, st.r ? 1 : 0));
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT,
+                                (st.r ? 1 : 0) + ItStagePCVectors(st.spc)));
     PetscCall(ItSolveNoteDirect(st.P4));
   }
   PetscCall(TSDestroy(&ts));
+  PetscCall(ItStagePCDestroy(&st.spc));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
