@@ -212,6 +212,8 @@ def smoother(work, quick):
                 ("BiCGStab", ["-stationary_ksp_type", "bcgs"]),
                 ("Richardson (PCMG's own cycles)", ["-stationary_ksp_type", "richardson"]),
                 ("full multigrid", ["-stationary_pc_mg_type", "full"]),
+                # Kaskade smooths each level once per apply: its levels' post-smoothing is the
+                # pre-smoothing there (no fine-level V, no extra next-level sweeps; doc/performance.md)
                 ("Kaskade", ["-stationary_pc_mg_type", "kaskade"])]
     print(f"\n### Stationary {n}^2 (2-D linear), fine-MatMult equivalents per solve (load {load():.1f})\n")
     print("| smoother | ranks | iterations | MatMults by flops | MatMults by time |")

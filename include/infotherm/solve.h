@@ -70,6 +70,9 @@ PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps)
 PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
 PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v,
                                 PetscInt next_post);
+PetscErrorCode ItMGSetSmoothingFixed(ItMG mg, PC pc, PetscBool *fixed);
+PetscErrorCode ItMGRestartSmoothing(ItMG mg, PC pc);
+PetscBool      ItMGGetMatrixFree(ItMG mg);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
 PetscErrorCode ItMGNoteMemory(ItMG mg);
 PetscErrorCode ItMGDestroy(ItMG *mg);
@@ -87,6 +90,7 @@ PetscErrorCode ItSmoothDiagonalAt(Mat A, PetscInt row, PetscScalar *value);
 PetscErrorCode ItSmoothSetUpPC(PC pc, ItSmoothDirection direction);
 PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual);
 PetscErrorCode ItSmoothPCSetPostSweeps(PC pc, PetscInt sweeps);
+PetscErrorCode ItSmoothPCRestart(PC pc);
 /* The stage solves' preconditioner under -fp_order 4: Jacobi or the
    multigrid, per stage (src/solve/stagepc.c). */
 typedef struct _p_ItStagePC *ItStagePC;

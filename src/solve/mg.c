@@ -310,12 +310,16 @@ PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps)
 /* After ItMGSetUpPC, for levels applied from their faces: the smoothers'
    sweeps (ItSmoothSetUpPC), each level's residual vector given to the
    multigrid (PCMGSetR) and to its smoother, whose symmetric pre-smoothing
-   from zero leaves the residual there (ItSmoothPCSetResidual: the
+   (from zero or, in a W-cycle's second visit, from a guess) leaves the
+   residual there (ItSmoothPCSetResidual: the
    multigrid's MatResidual after it then costs nothing), and with fine_v a
    V-cycle from the fine level to the next (PCMGSetCycleTypeOnLevel) with
    ItMGSetUpPC's cycle below; the level below the fine one (when it is not
    the coarsest) post-smooths with next_post sweeps (0: as it pre-smooths).
-   The assembled levels keep PETSc's SOR.
+   The assembled levels keep PETSc's SOR. A smoother tells a pre- from a
+   post-smoothing by the order of its calls (ItSmoothPCApplyRichardson),
+   which holds for PCMG's multiplicative and full cycles only: under another
+   type (-pc_mg_type kaskade) ItMGSetSmoothingFixed undoes the difference.
    Collective. */
 PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v,
                                 PetscInt next_post) {
@@ -336,6 +340,66 @@ PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, Pet
   }
   if (fine_v) PetscCall(PCMGSetCycleTypeOnLevel(pc, mg->nlevels - 1, PC_MG_CYCLE_V));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After the options are read: under a PCMG type other than multiplicative
+   or full (kaskade calls each level's smoother once per apply, from the
+   interpolated guess, so the calls' pre/post order flips from one apply to
+   the next; additive calls from zero only), every face-applied level's
+   post-smoothing takes its pre-smoothing's sweeps and leaves no residual, so
+   the preconditioner stays one fixed linear map under GMRES. *fixed: whether
+   it did (so the caller refuses sweeps that differ before and after).
+   Collective. */
+PetscErrorCode ItMGSetSmoothingFixed(ItMG mg, PC pc, PetscBool *fixed) {
+  PetscBool isMG;
+  PCMGType  type;
+
+  PetscFunctionBegin;
+  *fixed = PETSC_FALSE;
+  if (mg->nlevels < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCMG, &isMG));
+  if (!isMG) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PCMGGetType(pc, &type));
+  if (type == PC_MG_MULTIPLICATIVE || type == PC_MG_FULL) PetscFunctionReturn(PETSC_SUCCESS);
+  *fixed = PETSC_TRUE;
+  for (PetscInt l = 1; l < mg->nlevels && mg->matrix_free; l++) {
+    KSP       smoother;
+    PC        smoother_pc;
+    PetscBool shell;
+    PetscCall(PCMGGetSmoother(pc, l, &smoother));
+    PetscCall(KSPGetPC(smoother, &smoother_pc));
+    PetscCall(PetscObjectTypeCompare((PetscObject)smoother_pc, PCSHELL, &shell));
+    if (!shell) continue; /* the user's smoother (-mg_levels_pc_type) */
+    PetscCall(ItSmoothPCSetPostSweeps(smoother_pc, 0));
+    PetscCall(ItSmoothPCSetResidual(smoother_pc, NULL));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Before each solve: every face-applied level's smoother takes its next call
+   from a guess as a pre-smoothing (ItSmoothPCRestart). Not collective. */
+PetscErrorCode ItMGRestartSmoothing(ItMG mg, PC pc) {
+  PetscBool isMG;
+
+  PetscFunctionBegin;
+  if (mg->nlevels < 2 || !mg->matrix_free) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCMG, &isMG));
+  if (!isMG) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt l = 1; l < mg->nlevels; l++) {
+    KSP       smoother;
+    PC        smoother_pc;
+    PetscBool shell;
+    PetscCall(PCMGGetSmoother(pc, l, &smoother));
+    PetscCall(KSPGetPC(smoother, &smoother_pc));
+    PetscCall(PetscObjectTypeCompare((PetscObject)smoother_pc, PCSHELL, &shell));
+    if (shell) PetscCall(ItSmoothPCRestart(smoother_pc));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether the levels above the coarsest are applied from their faces. */
+PetscBool ItMGGetMatrixFree(ItMG mg) {
+  return mg->matrix_free;
 }
 
 /* When the operator differs from the preconditioning matrix (-fp_order 4:

@@ -478,6 +478,16 @@ PetscErrorCode ItSmoothOperatorAssemble(Mat A, Mat *J) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* One sweep's flops per cell, as PETSc's SOR of the assembled matrix counts
+   them (measured on MatSOR_SeqAIJ: a symmetric sweep 2 per entry and 1 per
+   row from zero, 3 per entry from a guess; one direction 1 per entry from
+   zero, 2 from a guess), so that counts of fine-grid products per solve
+   compare across the two paths. d: the dimension (2 d + 1 entries a row). */
+static PetscReal ItSmoothSweepFlops(PetscInt d, PetscBool zero, PetscBool both) {
+  if (both) return (2.0 * d + 1) * (zero ? 2 : 3) + (zero ? 1 : 0);
+  return (2.0 * d + 1) * (zero ? 1 : 2);
+}
+
 /* `sweeps` Gauss–Seidel sweeps of J x = b from x (from 0 when zero), each
    with one ghost exchange: symmetric (both: forward then backward), or one
    direction each, the first `forward` and the next ones alternating. */
@@ -523,14 +533,7 @@ static PetscErrorCode ItSmoothSweeps(Mat A, Vec b, Vec x, PetscInt sweeps, Petsc
     }
     PetscCall(VecRestoreArray(x, &xa));
     PetscCall(VecRestoreArray(local, &xl));
-    /* as PETSc's SOR of the assembled matrix counts them (measured on MatSOR_SeqAIJ: a
-       symmetric sweep 2 per entry and 1 per row from zero, 3 per entry from a guess; one
-       direction 1 per entry from zero, 2 from a guess), so that counts of fine-grid
-       products per solve compare across the two paths */
-    if (both)
-      flops += (2.0 * G.d + 1) * (from_zero ? 2 : 3) + (from_zero ? 1 : 0);
-    else
-      flops += (2.0 * G.d + 1) * (from_zero ? 1 : 2);
+    flops += ItSmoothSweepFlops(G.d, from_zero, both);
     forward = (PetscBool)!forward;
   }
   PetscCall(VecRestoreArrayRead(b, &ba));
@@ -638,14 +641,12 @@ static PetscErrorCode ItSmoothSweepResidual(Mat A, Vec b, Vec x, Vec res, PetscI
   zero = (PetscBool)(zero && sweeps == 1);
   PetscCall(ItSmoothGetContext(A, &s));
   ItSmoothGeometryGet(s, &G);
-  info = ItGridGetInfo(G.grid);
-  r    = s->work;
-  cc   = s->work + G.m0;
-  dg   = s->work + 2 * G.m0;
-  old  = s->work + 3 * G.m0;
-  flops =
-      info->nlocal * (zero ? 2.0 * (2.0 * G.d + 1) + 1 : 3.0 * (2.0 * G.d + 1)); /* as logged
-                                                                              by ItSmoothSweeps */
+  info  = ItGridGetInfo(G.grid);
+  r     = s->work;
+  cc    = s->work + G.m0;
+  dg    = s->work + 2 * G.m0;
+  old   = s->work + 3 * G.m0;
+  flops = info->nlocal * ItSmoothSweepFlops(G.d, zero, PETSC_TRUE);
   PetscCall(DMGetLocalVector(info->da, &local));
   if (zero)
     PetscCall(VecSet(local, 0));
@@ -717,11 +718,20 @@ static PetscErrorCode ItSmoothPCApply(PC pc, Vec b, Vec x) {
 }
 
 /* KSPRICHARDSON's fast path (as PCSOR's): `its` sweeps, no residual. PCMG
-   calls a level's smoother before its coarse correction and after it, the
-   first call of a visit from zero but a W-cycle's second visit of a level
-   from a guess: a call from zero is a pre-smoothing, and the calls from a
-   guess alternate between post- and pre-smoothing. IT_SMOOTH_SYMMETRIC:
-   symmetric sweeps; IT_SMOOTH_ALTERNATING: forward before, backward after;
+   calls a level's smoother before its coarse correction and after it.
+   PCSetUp_MG marks every level's smoother as having a nonzero initial guess,
+   so `zero` is not PCMG's word: KSPSolve passes it here because PCMG zeroed
+   the solution vector before a pre-smoothing from zero (VecZeroEntries), and
+   KSPSolve finds that vector's cached 2-norm 0 and treats the guess as zero.
+   So a call from zero is a pre-smoothing, and the calls from a guess
+   alternate between post- and pre-smoothing (a W-cycle's second visit of a
+   level pre-smooths from a guess) — which holds for PCMG's multiplicative
+   cycles (V, W, per-level cycle types) and its full cycle, whose every visit
+   pairs a pre- with a post-smoothing. Kaskade calls each level's smoother
+   once per apply, from the interpolated guess: ItMGSetSmoothingFixed makes
+   both calls alike there; additive calls from zero only. The state restarts
+   at each solve (ItSmoothPCRestart). IT_SMOOTH_SYMMETRIC: symmetric sweeps;
+   IT_SMOOTH_ALTERNATING: forward before, backward after;
    IT_SMOOTH_SYMMETRIC_BACKWARD: symmetric before, backward after. A symmetric
    pre-smoothing leaves the residual in the multigrid's vector too
    (ItSmoothPCSetResidual); a post-smoothing may take more sweeps than the
@@ -762,9 +772,9 @@ static PetscErrorCode ItSmoothPCDestroy(PC pc) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A pre-smoothing from zero of the smoother pc (of ItSmoothSetUpPC, symmetric)
-   also leaves the residual in `residual`, the vector the multigrid computes
-   its level's residual into (PCMGSetR): its MatResidual then costs nothing
+/* A symmetric pre-smoothing of the smoother pc (of ItSmoothSetUpPC) also
+   leaves the residual in `residual`, the vector the multigrid computes its
+   level's residual into (PCMGSetR): its MatResidual then costs nothing
    (ItSmoothSweepResidual). NULL: no more. Not collective. */
 PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual) {
   ItSmoothPC *sp;
@@ -776,6 +786,21 @@ PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual) {
   if (residual) PetscCall(PetscObjectReference((PetscObject)residual));
   PetscCall(VecDestroy(&sp->residual));
   sp->residual = residual;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The smoother pc (of ItSmoothSetUpPC) takes its next call from a guess
+   as a pre-smoothing, as at its set-up: a solve that left it on "post"
+   (an outer Richardson's PCMG apply may stop after the fine level's
+   pre-smoothing) does not shift the next solve's cycle. Not collective. */
+PetscErrorCode ItSmoothPCRestart(PC pc) {
+  ItSmoothPC *sp;
+
+  PetscFunctionBegin;
+  PetscCall(PCShellGetContext(pc, &sp));
+  PetscCheck(sp, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_WRONGSTATE,
+             "the smoother is not set up (ItSmoothSetUpPC)");
+  sp->post = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -794,8 +819,10 @@ PetscErrorCode ItSmoothPCSetPostSweeps(PC pc, PetscInt sweeps) {
 
 /* pc as the Gauss–Seidel of its preconditioning matrix, one of
    ItSmoothCreateOperator (read at every apply, so a new shift or pin
-   applies at once): symmetric sweeps, or (IT_SMOOTH_ALTERNATING) one
-   direction per sweep as ItSmoothPCApplyRichardson alternates them.
+   applies at once): symmetric sweeps (IT_SMOOTH_SYMMETRIC), forward before
+   the coarse correction and backward after (IT_SMOOTH_ALTERNATING), or
+   symmetric before and backward after (IT_SMOOTH_SYMMETRIC_BACKWARD), as
+   ItSmoothPCApplyRichardson tells the calls apart.
    Collective. */
 PetscErrorCode ItSmoothSetUpPC(PC pc, ItSmoothDirection direction) {
   ItSmoothPC *sp    = NULL;

@@ -435,6 +435,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
    one step (the step cut to 1/4^5 of what the error control chose: the solver
    does not solve) or IT_SOLVE_STAGE_FAILURES more failures than steps. */
 #define IT_SOLVE_STAGE_SLACK 10
+#define IT_SOLVE_ROUNDING (1e4 * PETSC_MACHINE_EPSILON) /* ItSolveTrueResidualWithin */
 #define IT_SOLVE_STAGE_CUTS 5
 #define IT_SOLVE_STAGE_FAILURES 10
 
@@ -471,6 +472,9 @@ static PetscErrorCode ItSolveTestedTrueResidual(KSP ksp, PetscBool *tested) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ItSolveTrueResidualWithin(KSP ksp, Vec b, Vec x, Vec r, PetscBool *reached,
+                                                PetscReal *relative);
+
 /* Whether a solve that the KSP reports converged reached its tolerance on
    the true residual: a KSP that tested ||b - A x|| itself (the
    unpreconditioned norm, converged on -ksp_rtol or -ksp_atol) is taken at its
@@ -480,8 +484,6 @@ static PetscErrorCode ItSolveTestedTrueResidual(KSP ksp, PetscBool *tested) {
    Collective. */
 static PetscErrorCode ItSolveReachedTolerance(KSP ksp, Vec b, Vec x, Vec r, PetscBool *reached,
                                               PetscReal *relative) {
-  Mat       A;
-  PetscReal rtol, abstol, bnorm, rnorm;
   PetscBool tested;
 
   PetscFunctionBegin;
@@ -489,12 +491,28 @@ static PetscErrorCode ItSolveReachedTolerance(KSP ksp, Vec b, Vec x, Vec r, Pets
   *relative = 0;
   PetscCall(ItSolveTestedTrueResidual(ksp, &tested));
   if (tested) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(ItSolveTrueResidualWithin(ksp, b, x, r, reached, relative));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ItSolveReachedTolerance's product, whatever the KSP tested: ||b - A x||
+   (computed in r) within IT_SOLVE_STAGE_SLACK max(rtol' ||b||, abstol),
+   rtol' = max(rtol, IT_SOLVE_ROUNDING) (a recursive residual may go below
+   what double precision attains: -stationary_ksp_rtol 1e-16).
+   Collective. */
+static PetscErrorCode ItSolveTrueResidualWithin(KSP ksp, Vec b, Vec x, Vec r, PetscBool *reached,
+                                                PetscReal *relative) {
+  Mat       A;
+  PetscReal rtol, abstol, bnorm, rnorm;
+
+  PetscFunctionBegin;
   PetscCall(KSPGetOperators(ksp, &A, NULL));
   PetscCall(MatMult(A, x, r));
   PetscCall(VecAYPX(r, -1.0, b));
   PetscCall(VecNorm(r, NORM_2, &rnorm));
   PetscCall(VecNorm(b, NORM_2, &bnorm));
   PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, NULL, NULL));
+  rtol      = PetscMax(rtol, IT_SOLVE_ROUNDING);
   *reached  = (PetscBool)(rnorm <= IT_SOLVE_STAGE_SLACK * PetscMax(rtol * bnorm, abstol));
   *relative = bnorm > 0 ? rnorm / bnorm : rnorm;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -1411,7 +1429,7 @@ static PetscErrorCode ItSolveCheckFlexible(KSP ksp, PC pc) {
    -fp_order 2 a V-cycle from the fine level to the next and W-cycles below
    (-stationary_mg_fine_v). Measured 2026-12-06 (doc/performance.md "Fewer
    flops per stationary solve", fine-MatMult equivalents by flops): 1024^2
-   142 and 158 on 1 and 2 ranks (11 and 12 iterations) against 159 and 178
+   146.4 and 147.2 on 1 and 2 ranks (11 iterations each) against 159 and 178
    with W-cycles from the fine level (10 and 11); from 4 levels on (256^2 and
    up, 64^3) the V saved 2-12 % for 1-2 iterations more, with 3 (128^2) it
    cost 7-14 % (the torus of tests/test_periodic_mg.py 10 -> 13 iterations,
@@ -1427,48 +1445,96 @@ PetscErrorCode ItSolveStationarySmoothingFromOptions(MPI_Comm comm, PetscInt lev
                                                      PetscBool *fine_v, PetscInt *next_post) {
   static const char *const sweeps[] = {"symmetric",         "alternating", "symmetric_backward",
                                        "ItSmoothDirection", "IT_SMOOTH_",  NULL};
+  char                     help[256];
 
   PetscFunctionBegin;
   *fine_v    = (PetscBool)(!fourth && levels >= IT_SOLVE_FINE_V_LEVELS);
   *direction = IT_SMOOTH_SYMMETRIC;
+  PetscCall(PetscSNPrintf(help, sizeof(help),
+                          "a V-cycle from the fine level to the next, W-cycles below (default: "
+                          "with at least %d levels at -fp_order 2; false: W-cycles throughout; "
+                          "-stationary_pc_mg_cycle_type sets every level's cycle and overrides it)",
+                          IT_SOLVE_FINE_V_LEVELS));
   PetscOptionsBegin(comm, "stationary_", "Stationary multigrid", "ItSolve");
-  PetscCall(PetscOptionsBool("-mg_fine_v",
-                             "a V-cycle from the fine level to the next, W-cycles below (default: "
-                             "with at least 4 levels at -fp_order 2; false: W-cycles throughout)",
-                             NULL, *fine_v, fine_v, NULL));
+  PetscCall(PetscOptionsBool("-mg_fine_v", help, NULL, *fine_v, fine_v, NULL));
   *next_post = *fine_v ? 2 : 1;
   PetscCall(PetscOptionsInt("-mg_next_post_sweeps",
                             "post-smoothing sweeps on the level below the fine one (default: 2 "
-                            "with -stationary_mg_fine_v, else 1)",
+                            "with -stationary_mg_fine_v, else 1; levels from the faces only, "
+                            "multiplicative and full cycles only)",
                             NULL, *next_post, next_post, NULL));
   PetscCheck(*next_post >= 1, comm, PETSC_ERR_USER_INPUT,
              "-stationary_mg_next_post_sweeps must be at least 1; got %" PetscInt_FMT, *next_post);
   PetscCall(PetscOptionsEnum("-mg_sweeps",
                              "the level smoothers' Gauss-Seidel sweeps on the faces: symmetric, "
                              "alternating (forward before the coarse correction, backward after), "
-                             "symmetric_backward (symmetric before, backward after)",
+                             "symmetric_backward (symmetric before, backward after); levels from "
+                             "the faces only (-fp_matrix_free), symmetric under Kaskade",
                              NULL, sweeps, (PetscEnum)*direction, (PetscEnum *)direction, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourth, MPI_Comm comm) {
-  ItSmoothDirection direction;
-  PetscBool         fine_v;
-  PetscInt          next;
+/* ItSolveStationarySmoothingFromOptions's sweeps apply to the levels from
+   their faces only: on assembled levels (-fp_matrix_free false, or a model
+   whose faces the sweeps do not support) an explicit -stationary_mg_sweeps
+   or -stationary_mg_next_post_sweeps is refused rather than ignored. With
+   `direct` the options are read (so they are not taken for misspellings)
+   and left. *direction: the sweeps chosen. Collective. */
+static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourth, PetscBool direct,
+                                                 MPI_Comm comm, ItSmoothDirection *direction) {
+  static const char *const faces_only[] = {"-stationary_mg_sweeps",
+                                           "-stationary_mg_next_post_sweeps"};
+  PetscBool                fine_v;
+  PetscInt                 next;
 
   PetscFunctionBegin;
-  PetscCall(ItSolveStationarySmoothingFromOptions(comm, ItMGGetLevels(mg), fourth, &direction,
+  PetscCall(ItSolveStationarySmoothingFromOptions(comm, ItMGGetLevels(mg), fourth, direction,
                                                   &fine_v, &next));
-  PetscCall(ItMGSetSmoothing(mg, pc, direction, fine_v, next));
+  if (direct) PetscFunctionReturn(PETSC_SUCCESS);
+  for (size_t k = 0; k < sizeof(faces_only) / sizeof(faces_only[0]); k++) {
+    PetscBool set;
+    PetscCall(PetscOptionsHasName(NULL, NULL, faces_only[k], &set));
+    PetscCheck(!set || ItMGGetMatrixFree(mg) || ItMGGetLevels(mg) < 2, comm, PETSC_ERR_USER_INPUT,
+               "%s sets the sweeps of multigrid levels applied from their faces, but this "
+               "model's levels are assembled (-fp_matrix_free false, or a model the face "
+               "sweeps do not support) and smooth with PETSc's SOR: drop %s, or use "
+               "-fp_matrix_free true where the model allows it",
+               faces_only[k], faces_only[k]);
+  }
+  PetscCall(ItMGSetSmoothing(mg, pc, *direction, fine_v, next));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After the options: under a PCMG type other than multiplicative or full
+   the level smoothers become one fixed map (ItMGSetSmoothingFixed), and
+   sweeps that differ before and after the coarse correction, which such a
+   cycle cannot tell apart, are refused. Collective. */
+static PetscErrorCode ItSolveStationaryCycleCheck(ItMG mg, PC pc, ItSmoothDirection direction,
+                                                  MPI_Comm comm) {
+  PetscBool fixed;
+  PCMGType  type;
+
+  PetscFunctionBegin;
+  PetscCall(ItMGSetSmoothingFixed(mg, pc, &fixed));
+  if (!fixed) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PCMGGetType(pc, &type));
+  PetscCheck(direction == IT_SMOOTH_SYMMETRIC || type != PC_MG_KASKADE || !ItMGGetMatrixFree(mg),
+             comm, PETSC_ERR_USER_INPUT,
+             "-stationary_mg_sweeps %s with -stationary_pc_mg_type kaskade: a Kaskade cycle "
+             "smooths each level once per apply and cannot tell a pre- from a post-smoothing; "
+             "use -stationary_mg_sweeps symmetric or another -stationary_pc_mg_type",
+             direction == IT_SMOOTH_ALTERNATING ? "alternating" : "symmetric_backward");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
-   Defaults: GMRES with a W-cycle of the geometric multigrid of ItMG (its
-   levels pinned like the fine grid), to 1e-12 of the right-hand side (512^2:
-   11 W-cycles, a quarter fewer flops than 17 V-cycles). BiCGStab keeps 7
+   Defaults: GMRES with the geometric multigrid of ItMG (its levels pinned
+   like the fine grid; W-cycles, and at order 2 with IT_SOLVE_FINE_V_LEVELS
+   levels or more a V-cycle from the fine level: ItSolveStationarySmoothing),
+   to 1e-12 of the right-hand side; the true residual is checked once at the
+   end (ItSolveStationaryConverged). BiCGStab keeps 7
    vectors where GMRES keeps 17, but stalls near 1e-14 of the right-hand side
    (on the 3-D Hebbian model), which tight tolerances need to pass. On a grid that does not halve
    (an odd number of cells on an axis) and with -stationary_pc_type hypre: BoomerAMG with HMIS
@@ -1484,8 +1550,9 @@ static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourt
    256^2, where Richardson-SOR took 21-57 and up to 1.6x more on 2 ranks). */
 static PetscErrorCode ItSolveStationaryKSP(ItGrid grid, ItFaces faces, ItMG mg, Mat A,
                                            PetscBool fourth, PetscBool *direct, KSP *ksp) {
-  const MPI_Comm comm = ItGridGetInfo(grid)->comm;
-  PC             pc;
+  const MPI_Comm    comm = ItGridGetInfo(grid)->comm;
+  PC                pc;
+  ItSmoothDirection direction;
 
   PetscFunctionBegin;
   PetscCall(KSPCreate(comm, ksp));
@@ -1497,7 +1564,7 @@ static PetscErrorCode ItSolveStationaryKSP(ItGrid grid, ItFaces faces, ItMG mg, 
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(ItSolveDirect(grid, faces, pc, direct));
   if (!*direct) PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
-  if (!*direct) PetscCall(ItSolveStationarySmoothing(mg, pc, fourth, comm));
+  PetscCall(ItSolveStationarySmoothing(mg, pc, fourth, *direct, comm, &direction));
   if (fourth) {
     PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
     PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
@@ -1510,10 +1577,11 @@ static PetscErrorCode ItSolveStationaryKSP(ItGrid grid, ItFaces faces, ItMG mg, 
   PetscCall(ItSolveKSPSide(*ksp));
   if (fourth) PetscCall(ItSolveCheckFlexible(*ksp, pc));
   PetscCall(ItMGCheckPC(mg, pc, PETSC_TRUE));
+  if (!*direct) PetscCall(ItSolveStationaryCycleCheck(mg, pc, direction, comm));
   PetscCall(ItSolveDirectChosen(pc, *direct, direct));
-  PetscCall(ItIOCheckUnusedOptions(comm, (const char *const[]){"stationary_ksp_", "stationary_pc_"},
-                                   2,
-                                   "the stationary solve (-stationary_ksp_*, -stationary_pc_*)"));
+  PetscCall(ItIOCheckUnusedOptions(
+      comm, (const char *const[]){"stationary_ksp_", "stationary_pc_", "stationary_mg_"}, 3,
+      "the stationary solve (-stationary_ksp_*, -stationary_pc_*, -stationary_mg_*)"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1618,8 +1686,9 @@ static PetscErrorCode ItSolveStationaryConverged(KSP ksp, Vec b, Vec p, PetscBoo
   PetscCall(PetscStrncpy(why, KSPConvergedReasons[reason], len));
   *ok = (PetscBool)(reason > 0);
   if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(VecDuplicate(b, &r));
-  PetscCall(ItSolveReachedTolerance(ksp, b, p, r, ok, &relative));
+  PetscCall(VecDuplicate(b, &r)); /* the true residual, once per solve: GMRES's recursive one
+                                     can drift from it under a preconditioner that varies */
+  PetscCall(ItSolveTrueResidualWithin(ksp, b, p, r, ok, &relative));
   PetscCall(VecDestroy(&r));
   if (!*ok)
     PetscCall(PetscSNPrintf(why, len, "short of its tolerance (%s)", KSPConvergedReasons[reason]));
@@ -1695,6 +1764,7 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
   PetscScalar diag = 0;
   PetscInt    lo, hi, its, pin;
   Mat         M = NULL;
+  PC          pc;
 
   PetscFunctionBegin;
   PetscCall(ItMGSetPin(mg, cell));
@@ -1720,6 +1790,8 @@ static PetscErrorCode ItSolvePinned(ItGrid grid, ItMG mg, KSP ksp, Mat A, Mat A4
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
   PetscCall(VecDuplicate(p, &guess));
   PetscCall(VecCopy(p, guess));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(ItMGRestartSmoothing(mg, pc));
   PetscCall(KSPSolve(ksp, b, p));
   PetscCall(KSPGetIterationNumber(ksp, &its));
   result->iterations += its;
