@@ -11,7 +11,12 @@ off-centre Gaussian to t = 0.5, the moments by python/infotherm/linear.py),
 2-D on 32^2 and 64^2 (box ± 8 sd): observed order >= 3.5 for each; the
 second-order operator's error on 64^2 for comparison. The 1-D dragged
 particle of tests/test_diag_identities.py (Π = v0^2/(τ σ^2)) at 64 and 128
-cells: order >= 3.5. The same sums on 1, 2 and 3 ranks (1e-10)."""
+cells: order >= 3.5, or both at the solves' floor. The same sums on 1, 2 and 3 ranks (1e-10). On
+under-resolved grids (12^2, 16^2 of the box [-5, 5] x [-3, 3], where the operator
+blends its faces with the Scharfetter-Gummel fallback, theta < 1), an even
+axis whose drift is its own irreversible part (M_21 = 0) gives with -parity
+the Pi_x2 and Gamma_x2 of the operator's own by-parts sums (the run without
+-parity) to round-off: the blended faces fall back as the operator does."""
 import numpy as np
 from common import *
 
@@ -71,6 +76,20 @@ for ranks in (2, 3):
                 for c in EXACT["stationary"])
     check(worst < 1e-10, f"{ranks} ranks: entropy production and flows within {worst:.1e} of 1 rank (< 1e-10)")
 
+# an even axis whose drift is its own irreversible part: L^irr_x2 = L_x2 on every face
+even = ["-model", "linear", "-linear_M", "-1,-1.5,0,-2", "-linear_b", "0.3,0.2", "-linear_D", "1,0.2",
+        "-grid_lo", "-5,-3", "-grid_hi", "5,3", "-fp_order", 4]
+for n in (12, 16):
+    rows = {}
+    for tag, extra in (("parity", ["-parity", "x1:odd"]), ("plain", [])):
+        out = tmpdir(f"o4par-even-{tag}-{n}")
+        run("stationary", even + extra + ["-grid_n", n, "-output_dir", out])
+        rows[tag] = read_csv(out + "/stationary.csv")
+    for col in ("entropy_production_x2", "entropy_flow_x2"):
+        x, y = float(rows["parity"][col][-1]), float(rows["plain"][col][-1])
+        check(abs(x - y) <= 1e-10 * abs(y) + 1e-12,
+              f"{n}^2, x2's drift its own irreversible part: {col} with -parity {x:.12g}, the operator's {y:.12g}")
+
 # 1-D: the dragged particle, v odd
 expected = 1.2 ** 2 / (0.5 * 0.8 ** 2)
 errs = []
@@ -80,5 +99,8 @@ for n in (64, 128):
                        "-parity", "v:odd", "-fp_order", 4, "-output_dir", out] + TIGHT)
     errs.append(abs(read_csv(out + "/stationary.csv")["entropy_production"][-1] - expected))
 p = math.log(errs[0] / errs[1], 2) if errs[1] > 0 else float("inf")
-check(p >= 3.5 or errs[1] < 1e-10, f"dragged particle, v odd: Π = {expected:.6g}, errors {errs[0]:.2e} {errs[1]:.2e}, observed order {p:.2f} >= 3.5")
+# with the blended faces falling back as the operator does, both grids sit at the solves' floor
+# (1.3e-10 at -stationary_ksp_rtol 1e-13; 8.9e-8 and 2.2e-10 with the face-form fallback), where no
+# order shows
+check(p >= 3.5 or max(errs) < 1e-9, f"dragged particle, v odd: Π = {expected:.6g}, errors {errs[0]:.2e} {errs[1]:.2e}, observed order {p:.2f} >= 3.5 or both < 1e-9")
 finish()

@@ -1382,10 +1382,12 @@ static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m
                                        of A^irr/D - ∂a ln D, as ItFacesFaceFlow),
      ep[a]   -= Σ_c ln p_c (L^irr_a p)_c,  (L^irr_a p)_c = (J^irr_lo - J^irr_hi) / h,
    the face currents J^irr of the operator's construction with the
-   irreversible drift: the fourth-order face formula blended with the
-   irreversible Scharfetter–Gummel faces (irr_lo, irr_hi) by the weight theta
-   of the operator's face (the same Péclet and resolution numbers), those
-   next to a wall Scharfetter–Gummel's, the walls none. So Π_a = Γ_a -
+   irreversible drift: the fourth-order face formula blended by the weight
+   theta of the operator's face (the same Péclet and resolution numbers) with
+   the Scharfetter–Gummel fallback of the irreversible drift with its
+   coefficients at the two cells (ItFPFallbackCells, as the operator), those
+   next to a wall Scharfetter–Gummel's at the face (irr_lo, irr_hi), the
+   walls none. So Π_a = Γ_a -
    Σ ln p L^irr_a p = ∫ (J^irr_a)^2 / (D_a p) at fourth order, as without
    parity. lnp: ln p at the ghosted offsets, PETSC_MIN_REAL where p <= 0
    (left out). Walls only (the diagnostics keep the second-order face sums
@@ -1438,9 +1440,13 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
         if (face < 2 || face > n - 2 || (f->irr_lo[a][off] == 0 && f->irr_hi[a][off] == 0))
           continue;
         {
-          /* the operator's weight of this face (ItFacesPencilFourth) */
+          /* the operator's weight and fallback of this face (ItFacesPencilFourth): the
+             Scharfetter–Gummel flux with its coefficients at the two cells */
           const PetscReal theta = f->theta[k];
-          J[k]                  = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];
+          PetscReal       sg[2];
+          ItFPFallbackCells(h, Airr[i - 1], f->D[(i - 1) * d + a], Airr[i], f->D[i * d + a], sg);
+          J[k] = sg[0] * pv[i - 1] + sg[1] * pv[i];
+          J[k] = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];
         }
       }
       for (PetscInt k = 2; k < xm + 2; k++) { /* the owned cells */
