@@ -16,9 +16,11 @@ whose coefficients sit at the cells (doc/numerics.md "The fallback's form"):
 the artificial diffusion in the Itô form leaves the mean's equation that of
 the drift, so mean_x2 is within 0.02 of the closed form and the mutual
 information within 25 % (with the coefficients at the face, the Fickian
-form, mean_x2 -0.041 and the mutual information -27 %); var_x2 within 12 %
-(+11.6 %, the artificial diffusion's spread; +4.4 % with the Fickian form,
-whose drift dK/dx, depending on x1 - x2, offset part of it)."""
+form, mean_x2 -0.041 and the mutual information -27 %); var_x2 within 13 %
+(+11.8 % with the time error pinned by tight -ts_rtol, -ts_atol, -ksp_rtol,
+which at the defaults moved it by 0.1 %: the artificial diffusion's spread;
++4.4 % with the Fickian form, whose drift dK/dx, depending on x1 - x2,
+offset part of it)."""
 import numpy as np
 from common import *
 
@@ -32,10 +34,10 @@ BASE = ["-model", "linear", "-linear_M", "-1,0,2,-2", "-linear_D", "1,0.1", "-gr
 h = 12 * sd / 32
 
 
-def transient(scale, ranks=1):
+def transient(scale, ranks=1, extra=()):
     S0 = scale * S
     out = tmpdir(f"o4drv-{scale}-{ranks}")
-    run("run", BASE + ["-init_cov", ",".join(repr(float(x)) for x in S0.ravel()), "-output_dir", out], ranks=ranks)
+    run("run", BASE + list(extra) + ["-init_cov", ",".join(repr(float(x)) for x in S0.ravel()), "-output_dir", out], ranks=ranks)
     m1, S1 = linear_moments(M, np.zeros(2), D, [1.0, 0.0], S0, 0.5)
     exact = linear_diagnostics(M, np.zeros(2), D, m1, S1, ["x2"], ["x1", "x2"])
     row = read_csv(out + "/diagnostics.csv")
@@ -57,9 +59,11 @@ _, _, row2 = transient(1.0, ranks=2)
 for c in ("var_x2", "mutual_information", "entropy_production"):
     a, b = float(row1[c][-1]), float(row2[c][-1])
     check(abs(a - b) <= 1e-5 * abs(a), f"{c} on 1 and 2 ranks within the stage solves' tolerance: {a!r} and {b!r}")
-narrow, summary, _ = transient(0.05)
+# the time error pinned (at the default tolerances it moved var_x2 by 0.1 %, next to a space error
+# of +11.8 %): the bound then tests the fallback's artificial diffusion alone
+narrow, summary, _ = transient(0.05, extra=["-ts_rtol", "1e-6", "-ts_atol", "1e-8", "-ksp_rtol", "1e-12"])
 check(summary['positivity']['negative_mass_max'] <= 1e-3, f"narrow start: negative mass at most 1e-3 ({summary['positivity']['negative_mass_max']:.2e})")
-check(abs(narrow["var_x2"]) < 0.12, f"narrow start: var_x2 within 12 % ({narrow['var_x2']:+.2%})")
+check(abs(narrow["var_x2"]) < 0.13, f"narrow start: var_x2 within 13 % ({narrow['var_x2']:+.2%})")
 check(abs(narrow["mean_x2"]) < 0.02, f"narrow start: mean_x2 within 0.02 ({narrow['mean_x2']:+.2e})")
 check(abs(narrow["mutual_information"]) < 0.25,
       f"narrow start: mutual information within 25 % ({narrow['mutual_information']:+.2%})")
