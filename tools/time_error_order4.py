@@ -20,7 +20,8 @@ Cases (linear model, doc/physics.md §2):
   four   the 4-variable transient of tools/transient4_order4.py, 24^4.
 Asserts nothing. Usage: INFOTHERM=build/infotherm python3
 tools/time_error_order4.py [case[:n,n...] ...] [-- extra options]
-(TIME_RTOLS=1e-4,1e-5: the fixed tolerances tried, default 1e-4,1e-5,1e-6;
+(TIME_RTOLS=1e-4,1e-5: the fixed tolerances tried, default 1e-4,1e-5,1e-6,
+empty: the default tolerances alone;
 TIME_RANKS: ranks, default 1)."""
 import os
 import re
@@ -39,7 +40,7 @@ M4 = np.array([[-1.0, 0, 0, 0.2], [1.5, -2, 0, 0], [0, 0.8, -1.2, 0], [0.3, 0, 0
 
 def rot():
     M, b, D = np.array([[-1.0, -1.5], [2.0, -2.0]]), np.array([0.3, 0.0]), np.array([1.0, 0.2])
-    return M, b, D, [-1.0, 1.0], np.diag([0.05, 0.1]), 9, ["mutual_information", "entropy_production"]
+    return M, b, D, [-1.0, 1.0], np.diag([0.05, 0.1]), 9, ["mutual_information", "entropy_production", "entropy", "var_x1"]
 
 
 def displaced(M, D, cols):
@@ -62,7 +63,7 @@ extra = []
 if "--" in args:
     extra = args[args.index("--") + 1:]
     args = args[:args.index("--")]
-RTOLS = os.environ.get("TIME_RTOLS", "1e-4,1e-5,1e-6").split(",")
+RTOLS = [r for r in os.environ.get("TIME_RTOLS", "1e-4,1e-5,1e-6").split(",") if r]
 RANKS = int(os.environ.get("TIME_RANKS", "1"))
 
 
