@@ -2,7 +2,7 @@
 """The time error of -fp_order 4 transients against their space error, the
 measurement behind the default time tolerances (src/solve/solve.c
 ItSolveGridTolerances, doc/numerics.md "Fourth order"). Per case and grid:
-the run at -ts_rtol 1e-10 -ts_atol 1e-12 (its error against the closed form
+the run at -ts_rtol 1e-10 -ts_atol 1e-12 -ksp_rtol 1e-13 (its error against the closed form
 of python/infotherm/linear.py is the space error), the run at the default
 tolerances and at each -ts_rtol given (atol a hundredth; their difference
 from the tight run is the time error), to t = 1, from a Gaussian away from
@@ -92,7 +92,7 @@ for arg in args or list(CASES):
         base = ["-model", "linear", "-linear_M", vec(M), "-linear_b", vec(b), "-linear_D", vec(D),
                 "-grid_lo", vec(lo), "-grid_hi", vec(hi), "-grid_n", n, "-fp_order", 4,
                 "-init_mean", vec(m0), "-init_cov", vec(S0), "-t_final", 1, "-output_every", 1, "-quiet"]
-        tight, (rho, _), tsteps = solve(base, ["-ts_rtol", "1e-10", "-ts_atol", "1e-12"])
+        tight, (rho, _), tsteps = solve(base, ["-ts_rtol", "1e-10", "-ts_atol", "1e-12", "-ksp_rtol", "1e-13"])
         space = {c: tight[c][-1] - exact[c] for c in cols}
         print(f"{name:6s} {n:4d} {'1e-10':>10s} {rho:>8s} {'1e-10':>9s} {tsteps:>5}  space error: "
               + "  ".join(f"{c} {space[c]:+.2e} ({space[c] / exact[c]:+.1e} rel)" for c in cols), flush=True)
