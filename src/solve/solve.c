@@ -711,12 +711,6 @@ static PetscErrorCode ItSolveCheckStageSolver(MPI_Comm comm, TS ts, KSP ksp) {
    density's width: there -ts_rtol is IT_SOLVE_RTOL_NO_SLOPE (not the floor,
    which took 3 times the steps of order 2 for nothing measurable). */
 #define IT_SOLVE_RTOL_RHO4 0.005
-/* Under -fp_order 4 the stage solves stop at this fraction of -ts_rtol
-   (IT_SOLVE_STAGE_RTOL, 1e-3, at order 2): on the rotating 2-D case at
-   48^2-96^2 the time error moved by at most 1 % of itself between 1e-3 and
-   1e-1, for 30 % fewer preconditioner applications (doc/numerics.md
-   §"Fourth order"). */
-#define IT_SOLVE_STAGE_RTOL4 0.1
 #define IT_SOLVE_RTOL_MIN 1e-10
 #define IT_SOLVE_RTOL_NO_SLOPE 1e-6
 
@@ -804,8 +798,7 @@ static PetscErrorCode ItSolveDirectChosen(PC pc, PetscBool direct, PetscBool *ch
    Defaults: ARK3(2)4L[2]SA fully implicit, adaptive (under -fp_order 4
    ARK5(4)8L[2]SA, with tolerances following the grid: ItSolveGridTolerances
    with the resolution rho); GMRES with the geometric multigrid (ItMGSetUpPC)
-   to IT_SOLVE_STAGE_RTOL times -ts_rtol (IT_SOLVE_STAGE_RTOL4 under -fp_order 4), mass
-   by ItSolveStageMass. */
+   to IT_SOLVE_STAGE_RTOL times -ts_rtol, mass by ItSolveStageMass. */
 static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSolveSettings *s,
                                       PetscReal rho, TS *out) {
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -895,11 +888,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   }
   PetscCall(TSGetTolerances(ts, NULL, NULL, &rtol, NULL));
   if (!user_rtol)
-    PetscCall(KSPSetTolerances(
-        ksp,
-        (ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4 ? IT_SOLVE_STAGE_RTOL4 : IT_SOLVE_STAGE_RTOL) *
-            rtol,
-        1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
+    PetscCall(
+        KSPSetTolerances(ksp, IT_SOLVE_STAGE_RTOL * rtol, 1e-50, PETSC_DEFAULT, PETSC_DEFAULT));
   PetscCall(ItSolveCheckStageSolver(info->comm, ts, ksp));
   *out = ts;
   PetscFunctionReturn(PETSC_SUCCESS);
