@@ -56,7 +56,8 @@ CASES = {
     "chain": (lambda: displaced(np.array([[-1.0, 0.0, 0.0], [5.0, -5.0, 0.0], [0.0, 0.2, -0.2]]),
                                 np.array([1.0, 0.45, 0.002]), FLOWS), [24, 32, 40]),
     "four": (lambda: (M4, np.array([0.1, 0, 0, 0.2]), np.array([1.0, 0.3, 0.2, 0.4]), [1.0, 0, 0, 0],
-                      np.diag([0.2, 0.1, 0.1, 0.1]), 8, ["mutual_information", "entropy_production"]), [24]),
+                      np.diag([0.2, 0.1, 0.1, 0.1]), 8, ["mutual_information", "entropy_production", "var_x1", "var_x2",
+                      "var_x3", "var_x4"]), [24]),
 }
 args = sys.argv[1:]
 extra = []
