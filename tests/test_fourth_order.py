@@ -36,7 +36,11 @@ TIGHT = ["-ts_arkimex_type", "5", "-ts_rtol", "1e-10", "-ts_atol", "1e-12", "-ks
 # +8.6e-8 at 50^3, +1.8e-8 at 60^3 (measured 2026-12-06, after the flows followed the faces: the
 # same), so 20 -> 40 reads 3.44 while 24 -> 48 (the issue's 3-D range) reads 6.4 (1.0e-5 ->
 # 1.2e-7) and 30 -> 60 7.6; the check bounds the fine grid's relative error instead.
-FLOORS = {(3, "stationary", "entropy_production_x1"): 1e-5}
+# The 3-D transient kl_rate converges at order 2-3 beyond 24^3 with either form of the
+# Scharfetter-Gummel fallback (measured 2026-12-06; errors at 20, 40 / 24, 48 cells: coefficients at
+# the face 1.48e-4, 5.35e-6 / 1.15e-5, 2.86e-6 (order 4.8 / 2.0); at the cells 4.16e-5, 5.55e-6 /
+# 1.99e-5, 2.90e-6 (2.9 / 2.8)): the check bounds its fine grid's relative error (1.2e-5) instead.
+FLOORS = {(3, "stationary", "entropy_production_x1"): 1e-5, (3, "transient", "kl_rate"): 2e-5}
 COLUMNS = ["entropy", "var_x1", "var_x2", "var_x3", "mutual_information", "entropy_production",
            "entropy_production_x1", "entropy_production_x2", "entropy_flow_x1", "entropy_flow_x2",
            "entropy_rate", "info_flow_X", "kl_to_stationary", "kl_rate"]

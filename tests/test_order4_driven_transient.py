@@ -10,8 +10,15 @@ within 8 % (the drift's width: 4.0 % and 16 %), the same on 1 and 2 ranks (to 1e
 From a start 0.05 times as wide (x2 0.47 cells per standard deviation) the
 guard from the density's own width keeps it to the end with at most 1e-3 of
 the mass negative (the stationary width alone stopped at its first step,
-2.1e-2),
-var_x2 within 6 % (the drift's width: 8.6 %)."""
+2.1e-2).
+There x2's faces fall back to Scharfetter-Gummel (Péclet number about 6),
+whose coefficients sit at the cells (doc/numerics.md "The fallback's form"):
+the artificial diffusion in the Itô form leaves the mean's equation that of
+the drift, so mean_x2 is within 0.02 of the closed form and the mutual
+information within 25 % (with the coefficients at the face, the Fickian
+form, mean_x2 -0.041 and the mutual information -27 %); var_x2 within 12 %
+(+11.6 %, the artificial diffusion's spread; +4.4 % with the Fickian form,
+whose drift dK/dx, depending on x1 - x2, offset part of it)."""
 import numpy as np
 from common import *
 
@@ -33,6 +40,7 @@ def transient(scale, ranks=1):
     exact = linear_diagnostics(M, np.zeros(2), D, m1, S1, ["x2"], ["x1", "x2"])
     row = read_csv(out + "/diagnostics.csv")
     errs = {c: float(row[c][-1]) / exact[c] - 1 for c in ("var_x2", "mutual_information")}
+    errs["mean_x2"] = float(row["mean_x2"][-1]) - m1[1]
     summary = read_json(out + "/summary.json")
     p, _ = read_density(out + "/density_0001.h5")
     print(f"   start {scale} x stationary, {ranks} rank(s): " + ", ".join(f"{c} {e:+.2e}" for c, e in errs.items())
@@ -51,5 +59,8 @@ for c in ("var_x2", "mutual_information", "entropy_production"):
     check(abs(a - b) <= 1e-5 * abs(a), f"{c} on 1 and 2 ranks within the stage solves' tolerance: {a!r} and {b!r}")
 narrow, summary, _ = transient(0.05)
 check(summary['positivity']['negative_mass_max'] <= 1e-3, f"narrow start: negative mass at most 1e-3 ({summary['positivity']['negative_mass_max']:.2e})")
-check(abs(narrow["var_x2"]) < 0.06, f"narrow start: var_x2 within 6 % ({narrow['var_x2']:+.2%})")
+check(abs(narrow["var_x2"]) < 0.12, f"narrow start: var_x2 within 12 % ({narrow['var_x2']:+.2%})")
+check(abs(narrow["mean_x2"]) < 0.02, f"narrow start: mean_x2 within 0.02 ({narrow['mean_x2']:+.2e})")
+check(abs(narrow["mutual_information"]) < 0.25,
+      f"narrow start: mutual information within 25 % ({narrow['mutual_information']:+.2%})")
 finish()

@@ -5,6 +5,12 @@ residual and diagonal equal the assembled matrix's to round-off; its
 symmetric Gauss-Seidel equals PETSc's SOR of the assembled matrix to
 round-off (one sweep from zero, two from a guess), also where one rank owns
 a periodic axis whole, and converges to the solution of a tight GMRES solve on every grid;
+the residual a symmetric pre-smoothing leaves beside its result (one sweep
+from zero, two from a guess; ItSmoothPCSetResidual) equals the assembled
+matrix's residual of that result to round-off (the neighbours on other
+ranks and across a periodic seam included); the alternating smoother's
+forward sweep from zero and backward sweep from a guess equal PETSc's
+SOR_LOCAL_FORWARD_SWEEP and SOR_LOCAL_BACKWARD_SWEEP;
 faces with a threshold_reset axis are refused."""
 import os
 import subprocess

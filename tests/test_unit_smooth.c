@@ -9,7 +9,12 @@
    the pinned row by MatZeroRows) to round-off; one symmetric Gauss–Seidel
    sweep from zero and two Richardson sweeps from a guess equal PETSc's SOR
    (SOR_LOCAL_SYMMETRIC_SWEEP) of the assembled matrix to round-off; and 60
-   sweeps converge to the solution of a GMRES solve to 1e-14. Faces with a
+   sweeps converge to the solution of a GMRES solve to 1e-14; the residual
+   that a symmetric pre-smoothing leaves (ItSmoothPCSetResidual: one sweep
+   from zero, two from a guess) equals the assembled matrix's residual of
+   its result to round-off; the
+   alternating smoother's forward sweep from zero and backward sweep from a
+   guess equal PETSc's SOR_LOCAL_FORWARD_SWEEP and SOR_LOCAL_BACKWARD_SWEEP. Faces with a
    threshold_reset axis are refused (ItSmoothSupported), so they keep the
    assembled path. */
 #include <infotherm/solve.h>
@@ -40,7 +45,8 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscRandom rnd;
   PetscInt    pin, lo, hi, cell[IT_MAX_DIM] = {0, 0, 0, 0, 0, 0};
   PetscScalar diag = 0, ds = 0;
-  PetscReal   value, e_mult, e_res, e_diag, e_at, e_sweep, e_rich, e_conv;
+  PetscReal   value, e_mult, e_res, e_diag, e_at, e_sweep, e_rich, e_conv, e_fused, e_fused2, e_fwd,
+      e_bwd;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsClear(NULL));
@@ -98,7 +104,7 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscCall(KSPSetOperators(ks, S, S));
   PetscCall(KSPSetType(ks, KSPRICHARDSON));
   PetscCall(KSPGetPC(ks, &pc));
-  PetscCall(ItSmoothSetUpPC(pc));
+  PetscCall(ItSmoothSetUpPC(pc, IT_SMOOTH_SYMMETRIC));
   PetscCall(KSPSetNormType(ks, KSP_NORM_NONE));
   PetscCall(KSPSetConvergenceTest(ks, KSPConvergedSkip, NULL, NULL));
   PetscCall(KSPCreate(PETSC_COMM_WORLD, &kj));
@@ -127,6 +133,74 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscCall(KSPSolve(ks, b, ys));
   PetscCall(KSPSolve(kj, b, yj));
   PetscCall(Difference(ys, yj, &e_rich));
+  /* a symmetric sweep from zero that leaves the residual (ItSmoothPCSetResidual) against the
+     assembled matrix's residual of its result; the alternating sweeps (forward from zero,
+     then backward from a guess) against PETSc's one-direction SOR */
+  {
+    KSP       ka, kf, kb;
+    PC        pa, pf, pb;
+    Vec       rv, ya, yf;
+    PetscReal r0;
+    PetscCall(VecDuplicate(x, &rv));
+    PetscCall(VecDuplicate(x, &ya));
+    PetscCall(VecDuplicate(x, &yf));
+    PetscCall(KSPSetTolerances(ks, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, 1));
+    PetscCall(KSPSetInitialGuessNonzero(ks, PETSC_FALSE));
+    PetscCall(KSPGetPC(ks, &pa));
+    PetscCall(ItSmoothPCSetResidual(pa, rv));
+    PetscCall(VecSet(rv, 0));
+    PetscCall(KSPSolve(ks, b, ys));
+    PetscCall(MatResidual(J, b, ys, yj));
+    PetscCall(VecNorm(rv, NORM_INFINITY, &r0));
+    PetscCall(Difference(rv, yj, &e_fused));
+    e_fused = r0 == 0 ? 1 : e_fused; /* the sweep wrote the residual */
+    /* a W-cycle's second visit: after the post-smoothing (from a guess, no residual) a
+       pre-smoothing from a guess, here of 2 sweeps, the last leaving the residual */
+    PetscCall(KSPSetInitialGuessNonzero(ks, PETSC_TRUE));
+    PetscCall(KSPSolve(ks, b, ys));
+    PetscCall(KSPSetTolerances(ks, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, 2));
+    PetscCall(VecCopy(g, ys));
+    PetscCall(VecSet(rv, 0));
+    PetscCall(KSPSolve(ks, b, ys));
+    PetscCall(MatResidual(J, b, ys, yj));
+    PetscCall(VecNorm(rv, NORM_INFINITY, &r0));
+    PetscCall(Difference(rv, yj, &e_fused2));
+    e_fused = PetscMax(e_fused, r0 == 0 ? 1 : e_fused2);
+    PetscCall(ItSmoothPCSetResidual(pa, NULL));
+    for (PetscInt k = 0; k < 3; k++) {
+      KSP *kk = k == 0 ? &ka : k == 1 ? &kf : &kb;
+      PC  *pp = k == 0 ? &pa : k == 1 ? &pf : &pb;
+      PetscCall(KSPCreate(PETSC_COMM_WORLD, kk));
+      PetscCall(KSPSetOperators(*kk, k ? J : S, k ? J : S));
+      PetscCall(KSPSetType(*kk, KSPRICHARDSON));
+      PetscCall(KSPGetPC(*kk, pp));
+      if (k == 0) PetscCall(ItSmoothSetUpPC(*pp, IT_SMOOTH_ALTERNATING));
+      if (k) PetscCall(PCSetType(*pp, PCSOR));
+      if (k)
+        PetscCall(
+            PCSORSetSymmetric(*pp, k == 1 ? SOR_LOCAL_FORWARD_SWEEP : SOR_LOCAL_BACKWARD_SWEEP));
+      PetscCall(KSPSetNormType(*kk, KSP_NORM_NONE));
+      PetscCall(KSPSetConvergenceTest(*kk, KSPConvergedSkip, NULL, NULL));
+      PetscCall(KSPSetTolerances(*kk, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, 1));
+      PetscCall(KSPSetUp(*kk));
+    }
+    PetscCall(KSPSolve(ka, b, ya)); /* from zero: forward */
+    PetscCall(KSPSolve(kf, b, yf));
+    PetscCall(Difference(ya, yf, &e_fwd));
+    PetscCall(KSPSetInitialGuessNonzero(ka, PETSC_TRUE));
+    PetscCall(KSPSetInitialGuessNonzero(kb, PETSC_TRUE));
+    PetscCall(VecCopy(g, ya));
+    PetscCall(VecCopy(g, yf));
+    PetscCall(KSPSolve(ka, b, ya)); /* from a guess after a pre-smoothing: backward */
+    PetscCall(KSPSolve(kb, b, yf));
+    PetscCall(Difference(ya, yf, &e_bwd));
+    PetscCall(KSPDestroy(&ka));
+    PetscCall(KSPDestroy(&kf));
+    PetscCall(KSPDestroy(&kb));
+    PetscCall(VecDestroy(&rv));
+    PetscCall(VecDestroy(&ya));
+    PetscCall(VecDestroy(&yf));
+  }
   /* 60 sweeps against LU */
   PetscCall(KSPSetTolerances(ks, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, 60));
   PetscCall(VecSet(ys, 0));
@@ -142,14 +216,17 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   {
     const PetscBool ok =
         (PetscBool)(e_mult <= 1e-14 && e_res <= 1e-14 && e_diag <= 1e-14 && e_at <= 1e-14 &&
-                    e_sweep <= 1e-13 && e_rich <= 1e-13 && e_conv <= 1e-9);
+                    e_sweep <= 1e-13 && e_rich <= 1e-13 && e_conv <= 1e-9 && e_fused <= 1e-12 &&
+                    e_fwd <= 1e-13 && e_bwd <= 1e-13);
     if (!ok) (*failures)++;
     PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                           "%s %s: product %.1e, residual %.1e, diagonal %.1e (at rows %.1e); "
                           "sweep from 0 %.1e, 2 sweeps from a guess %.1e against SOR; 60 sweeps "
-                          "against GMRES to 1e-14 %.1e\n",
+                          "against GMRES to 1e-14 %.1e; the sweep's residual %.1e; forward sweep "
+                          "from 0 %.1e, backward from a guess %.1e against SOR\n",
                           ok ? "ok  " : "FAIL", name, (double)e_mult, (double)e_res, (double)e_diag,
-                          (double)e_at, (double)e_sweep, (double)e_rich, (double)e_conv));
+                          (double)e_at, (double)e_sweep, (double)e_rich, (double)e_conv,
+                          (double)e_fused, (double)e_fwd, (double)e_bwd));
   }
   PetscCall(KSPDestroy(&ks));
   PetscCall(KSPDestroy(&kj));

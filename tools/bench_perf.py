@@ -196,7 +196,11 @@ def stationary_log(work, tag, ranks, extra, n):
 
 def smoother(work, quick):
     n = 256 if quick else 1024
-    variants = [("default: GMRES, W-cycle, 1 SSOR sweep (Richardson)", []),
+    variants = [("default: GMRES, V on the fine level and W below, 1 SSOR sweep (2 after on the next level), "
+                 "the pre-smoothing's residual from the sweep", []),
+                ("W-cycles throughout", ["-stationary_mg_fine_v", "false"]),
+                ("V on the fine level, 1 sweep on the next", ["-stationary_mg_next_post_sweeps", "1"]),
+                ("W-cycles, one-direction sweeps", ["-stationary_mg_fine_v", "false", "-stationary_mg_sweeps", "alternating"]),
                 ("V-cycle", ["-stationary_pc_mg_cycle_type", "v"]),
                 ("V-cycle, 2 sweeps", ["-stationary_pc_mg_cycle_type", "v", "-stationary_mg_levels_ksp_max_it", "2"]),
                 ("W-cycle, forward Gauss-Seidel only", ["-stationary_mg_levels_pc_sor_local_forward"]),

@@ -52,6 +52,13 @@ typedef struct {
 /* Geometric multigrid over the grid halved per axis, for J = scale (shift I -
    L) with rediscretised levels (src/solve/mg.c). */
 #define IT_MG_MAX_LEVELS 16
+/* A level smoother's sweeps: symmetric Gauss–Seidel, or one direction per
+   sweep (forward before the coarse correction, backward after). */
+typedef enum {
+  IT_SMOOTH_SYMMETRIC,
+  IT_SMOOTH_ALTERNATING,
+  IT_SMOOTH_SYMMETRIC_BACKWARD
+} ItSmoothDirection;
 typedef struct _p_ItMG *ItMG;
 PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, PetscInt levels,
                           ItMG *mg);
@@ -61,6 +68,8 @@ PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]);
 PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale);
 PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps);
 PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
+PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v,
+                                PetscInt next_post);
 PetscErrorCode ItMGCheckPC(ItMG mg, PC pc, PetscBool used);
 PetscErrorCode ItMGNoteMemory(ItMG mg);
 PetscErrorCode ItMGDestroy(ItMG *mg);
@@ -75,7 +84,17 @@ PetscErrorCode ItSmoothOperatorSetShift(Mat A, PetscReal shift, PetscReal scale)
 PetscErrorCode ItSmoothOperatorSetPin(Mat A, PetscInt row, PetscScalar value);
 PetscErrorCode ItSmoothOperatorAssemble(Mat A, Mat *J);
 PetscErrorCode ItSmoothDiagonalAt(Mat A, PetscInt row, PetscScalar *value);
-PetscErrorCode ItSmoothSetUpPC(PC pc);
+PetscErrorCode ItSmoothSetUpPC(PC pc, ItSmoothDirection direction);
+PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual);
+PetscErrorCode ItSmoothPCSetPostSweeps(PC pc, PetscInt sweeps);
+/* The stage solves' preconditioner under -fp_order 4: Jacobi or the
+   multigrid, per stage (src/solve/stagepc.c). */
+typedef struct _p_ItStagePC *ItStagePC;
+PetscErrorCode ItStagePCCreate(KSP ksp, Mat P, ItGrid grid, ItFaces faces, ItStagePC *pc);
+PetscErrorCode ItStagePCSetShift(ItStagePC pc, PetscReal shift);
+void           ItStagePCCount(ItStagePC pc, PetscInt its);
+PetscInt       ItStagePCVectors(ItStagePC pc);
+PetscErrorCode ItStagePCDestroy(ItStagePC *pc);
 /* The prolongation between two levels, matrix-free (src/solve/prolong.c). */
 PetscErrorCode ItMGProlongationCreate(ItGrid fine, ItGrid coarse, Mat *P);
 PetscErrorCode ItMGProlongationBytes(Mat P, PetscReal *bytes);
@@ -97,6 +116,9 @@ typedef struct {
   char      method[64];
   char      fallback[512];
 } ItSolveStationaryResult;
+PetscErrorCode ItSolveStationarySmoothingFromOptions(MPI_Comm comm, PetscInt levels,
+                                                     PetscBool fourth, ItSmoothDirection *direction,
+                                                     PetscBool *fine_v, PetscInt *next_post);
 PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                        ItSolveStationaryResult *result);
 PetscErrorCode ItSolveNormalize(ItGrid grid, Vec p);

@@ -43,15 +43,20 @@ PetscErrorCode ItAppHelpStepper(ItApp *app) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The stationary solve's options (-stationary_ksp_*, -stationary_pc_*), and
-   the multigrid's -fp_matrix_free (the time stepper's too). */
+/* The stationary solve's options (-stationary_ksp_*, -stationary_pc_*,
+   -stationary_mg_*: the defaults of a grid of 4 levels or more at order 2),
+   and the multigrid's -fp_matrix_free (the time stepper's too). */
 PetscErrorCode ItAppHelpStationary(void) {
-  KSP       ksp;
-  PC        pc;
-  PetscBool matrix_free;
+  KSP               ksp;
+  PC                pc;
+  PetscBool         matrix_free, fine_v;
+  ItSmoothDirection direction;
+  PetscInt          next;
 
   PetscFunctionBegin;
   PetscCall(ItSmoothFromOptions(PETSC_COMM_WORLD, &matrix_free));
+  PetscCall(ItSolveStationarySmoothingFromOptions(PETSC_COMM_WORLD, IT_MG_MAX_LEVELS, PETSC_FALSE,
+                                                  &direction, &fine_v, &next));
   PetscCall(KSPCreate(PETSC_COMM_WORLD, &ksp));
   PetscCall(KSPSetOptionsPrefix(ksp, "stationary_"));
   PetscCall(KSPSetType(ksp, KSPGMRES));

@@ -390,6 +390,27 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The Scharfetter–Gummel flux that an order-4 face falls back to, with its
+   coefficients at the face's two cells instead of at the face:
+     J = B(-z_l) D_l p_l / h - B(z_h) D_h p_h / h,   z = A_a h / D_a,
+   l and h the low and the high cell (cell-centred values). As Scharfetter–
+   Gummel's, both coefficients are positive (an M-matrix) and it is the same
+   flux where A and D are constant; written as J = (A_l p_l + A_h p_h)/2 -
+   (K_h p_h - K_l p_l)/h, K = D (z/2) coth(z/2), its artificial diffusion is
+   in the Itô form d(K p)/dx, whose sum over the faces telescopes: with
+   B(-z) - B(z) = z, each cell's two faces together carry A p of the cell,
+   so the fallback moves the discrete mean as sum A p does, as the
+   fourth-order flux does, exactly for a linear drift. At the face (the
+   Fickian form K dp/dx) the artificial diffusion varying with A adds the
+   drift dK/dx to the mean, O(h^2) and large where the Péclet number is near
+   1 (doc/numerics.md "The fallback's form"). sg[0] multiplies p_l, sg[1]
+   p_h (the flux's sign convention: J = sg[0] p_l + sg[1] p_h). */
+static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, PetscReal Ah,
+                                     PetscReal Dh, PetscReal sg[2]) {
+  sg[0] = ItBernoulli(-Al * h / Dl) * Dl / h;
+  sg[1] = -ItBernoulli(Ah * h / Dh) * Dh / h;
+}
+
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
    g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
@@ -397,12 +418,12 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
      J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
-   at the cell centres, blended with the Scharfetter–Gummel flux by the
-   weight theta of ItFacesPencilTheta (the cell Péclet number and the
-   resolution number; a smooth solution changes by O(Pe^4 h^2) = O(h^6)
-   where the cells resolve the drift). The faces next to a wall, whose stencil would
-   leave the box, are Scharfetter–Gummel's; the walls carry no flux. Reuses
-   the pencil workspace for the cells xs-2 .. xs+xm+1. */
+   at the cell centres, blended with the Scharfetter–Gummel flux with its
+   coefficients at the cells (ItFPFallbackCells) by the weight theta of ItFacesPencilTheta (the cell
+   Péclet number and the resolution number; a smooth solution changes by O(Pe^4 h^2) = O(h^6) where
+   the cells resolve the drift). The faces next to a wall, whose stencil would leave the box, are
+   Scharfetter–Gummel's; the walls carry no flux. Reuses the pencil workspace for the cells xs-2 ..
+   xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[],
                                           PetscBool weights_only) {
   ItGrid            grid = f->grid;
@@ -448,6 +469,10 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       const PetscReal  w4[4] = {
            (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
            (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
+      PetscReal sg[2];
+      ItFPFallbackCells(h, A[1 * d + a], D[1 * d + a], A[2 * d + a], D[2 * d + a], sg);
+      w[1] = sg[0];
+      w[2] = sg[1];
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
       f->res_sum[a] += theta * f->rown[k] * f->rown[k];
       f->res_weight[a] += theta;
@@ -854,15 +879,33 @@ static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c
          info->h[a];
 }
 
-/* y = L p of the fourth-order operator, row by row along the storage order's
-   fastest axis: the offsets into the ghosted density, the output and each
-   axis's face weights advance by their strides along the row instead of
-   being recomputed per cell. A face whose stencil lies inside the ghosted
-   array (every face but the two next to each wall) takes its four products
-   without tests; those next to a wall go through ItFPFourthFlux, as
-   ItFPFourthAxis does cell by cell, in the same order of sums. Not
-   collective. */
-static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[]) {
+/* The current through a face from its weights w and the ghosted density p
+   at the face's high cell (its stencil p[-2 g] .. p[g] inside the ghosted
+   array), summed as ItFPFourthFlux sums it. */
+static inline PetscScalar ItFPFourthFluxInside(const PetscReal w[], const PetscScalar p[],
+                                               PetscInt g) {
+  PetscScalar J = 0;
+
+  J += w[0] * p[-2 * g];
+  J += w[1] * p[-g];
+  J += w[2] * p[0];
+  J += w[3] * p[g];
+  return J;
+}
+
+/* y = L p of the fourth-order operator, row by row along the storage
+   order's fastest axis a0: the offsets into the ghosted density, the output
+   and each axis's face weights advance by their strides along the row
+   instead of being recomputed per cell. Along a0 each of the row's m0 + 1
+   faces is computed once, into F (room for m0 + 1), and enters its two
+   cells; along another axis a row whose stencils lie inside the ghosted
+   array (every row but the two next to each wall) takes its four products
+   per face without tests. Faces next to a wall go through ItFPFourthFlux
+   (the cells beyond a wall have no weight). Every face current is the same
+   sum in the same order as ItFPFourthAxis's, so the product is the same to
+   the bit. Not collective. */
+static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[],
+                                PetscScalar F[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
@@ -871,35 +914,32 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
   ItGridStrides(grid, gs, fs);
   (void)ItGridFirstOwned(grid, c);
   for (PetscInt l0 = 0; l0 < info->nlocal; l0 += m0) {
-    const PetscInt o = ItGridGhostedOffset(grid, c);
-    for (PetscInt i = 0; i < m0; i++) y[l0 + i] = 0;
+    const PetscInt o  = ItGridGhostedOffset(grid, c);
+    PetscScalar   *yr = y + l0;
+    for (PetscInt i = 0; i < m0; i++) yr[i] = 0;
     for (PetscInt a = 0; a < d; a++) {
       const PetscReal h = info->h[a], *w4 = f->w4[a];
       const PetscInt  g = gs[a], fa = fs[a], off = ItFPFaceOffset(grid, a, c);
       const PetscInt  lo = info->gxs[a] + 2, hi = info->gxs[a] + info->gxm[a] - 3;
-      const PetscBool along = (PetscBool)(a == a0);
-      for (PetscInt i = 0; i < m0; i++) {
-        const PetscInt ca = along ? c[a] + i : c[a], oi = o + i,
-                       fi   = off + i; /* a0 is the faces' fastest axis too */
-        const PetscReal *wl = w4 + 4 * fi, *wh = w4 + 4 * (fi + fa);
-        PetscScalar      Jlo, Jhi;
-        if (ca >= lo && ca <= hi) {
-          const PetscScalar *p = pl + oi;
-          Jlo                  = 0;
-          Jlo += wl[0] * p[-2 * g];
-          Jlo += wl[1] * p[-g];
-          Jlo += wl[2] * p[0];
-          Jlo += wl[3] * p[g];
-          Jhi = 0;
-          Jhi += wh[0] * p[-g];
-          Jhi += wh[1] * p[0];
-          Jhi += wh[2] * p[g];
-          Jhi += wh[3] * p[2 * g];
-        } else {
-          Jlo = ItFPFourthFlux(f, a, fi, oi, g, pl);
-          Jhi = ItFPFourthFlux(f, a, fi + fa, oi + g, g, pl);
+      if (a == a0) { /* face k: the low face of cell k, the high face of cell k - 1 */
+        for (PetscInt k = 0; k <= m0; k++) {
+          const PetscInt ca = c[a] + k;
+          F[k] = ca >= lo && ca <= hi + 1 ? ItFPFourthFluxInside(w4 + 4 * (off + k), pl + o + k, g)
+                                          : ItFPFourthFlux(f, a, off + k, o + k, g, pl);
         }
-        y[l0 + i] += (Jlo - Jhi) / h;
+        for (PetscInt i = 0; i < m0; i++) yr[i] += (F[i] - F[i + 1]) / h;
+      } else if (c[a] >= lo && c[a] <= hi) {
+        for (PetscInt i = 0; i < m0; i++) {
+          const PetscScalar *p   = pl + o + i;
+          const PetscScalar  Jlo = ItFPFourthFluxInside(w4 + 4 * (off + i), p, g);
+          const PetscScalar  Jhi = ItFPFourthFluxInside(w4 + 4 * (off + i + fa), p + g, g);
+          yr[i] += (Jlo - Jhi) / h;
+        }
+      } else {
+        for (PetscInt i = 0; i < m0; i++)
+          yr[i] += (ItFPFourthFlux(f, a, off + i, o + i, g, pl) -
+                    ItFPFourthFlux(f, a, off + i + fa, o + i + g, g, pl)) /
+                   h;
       }
     }
     c[a0] = info->xs[a0] + m0 - 1; /* the row's last cell; the next owned one starts the next row */
@@ -973,7 +1013,10 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
   if (f->order == 4) {
-    ItFPFourthApplyRows(f, pl, y);
+    PetscScalar *F;
+    PetscCall(PetscMalloc1(info->xm[info->order[0]] + 1, &F));
+    ItFPFourthApplyRows(f, pl, y, F);
+    PetscCall(PetscFree(F));
   } else {
     PetscScalar *diag;
     PetscCall(PetscMalloc1(info->xm[info->order[0]], &diag));

@@ -299,11 +299,42 @@ PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps)
     PetscCall(KSPSetType(smoother, KSPRICHARDSON));
     PetscCall(KSPGetPC(smoother, &smoother_pc));
     if (mg->matrix_free)
-      PetscCall(ItSmoothSetUpPC(smoother_pc));
+      PetscCall(ItSmoothSetUpPC(smoother_pc, IT_SMOOTH_SYMMETRIC));
     else
       PetscCall(PCSetType(smoother_pc, PCSOR));
     PetscCall(KSPSetTolerances(smoother, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT, sweeps));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After ItMGSetUpPC, for levels applied from their faces: the smoothers'
+   sweeps (ItSmoothSetUpPC), each level's residual vector given to the
+   multigrid (PCMGSetR) and to its smoother, whose symmetric pre-smoothing
+   from zero leaves the residual there (ItSmoothPCSetResidual: the
+   multigrid's MatResidual after it then costs nothing), and with fine_v a
+   V-cycle from the fine level to the next (PCMGSetCycleTypeOnLevel) with
+   ItMGSetUpPC's cycle below; the level below the fine one (when it is not
+   the coarsest) post-smooths with next_post sweeps (0: as it pre-smooths).
+   The assembled levels keep PETSc's SOR.
+   Collective. */
+PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v,
+                                PetscInt next_post) {
+  PetscFunctionBegin;
+  if (mg->nlevels < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt l = 1; l < mg->nlevels && mg->matrix_free; l++) {
+    KSP smoother;
+    PC  smoother_pc;
+    Vec r;
+    PetscCall(PCMGGetSmoother(pc, l, &smoother));
+    PetscCall(KSPGetPC(smoother, &smoother_pc));
+    PetscCall(ItSmoothSetUpPC(smoother_pc, direction));
+    PetscCall(ItSmoothPCSetPostSweeps(smoother_pc, l == mg->nlevels - 2 ? next_post : 0));
+    PetscCall(DMCreateGlobalVector(ItGridGetInfo(mg->grid[l])->da, &r));
+    PetscCall(PCMGSetR(pc, l, r));
+    PetscCall(ItSmoothPCSetResidual(smoother_pc, r));
+    PetscCall(VecDestroy(&r));
+  }
+  if (fine_v) PetscCall(PCMGSetCycleTypeOnLevel(pc, mg->nlevels - 1, PC_MG_CYCLE_V));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -20,7 +20,12 @@
    a0 one the pass has just updated, then runs the recurrence along the row.
    Measured against the assembled path (doc/performance.md "The multigrid's
    levels from the face coefficients"): the same iterations, a quarter fewer
-   bytes per unknown, about the same time. Not for faces with a
+   bytes per unknown, about the same time. A symmetric pre-smoothing of the
+   multigrid also leaves its level's residual, from its backward pass's
+   changes instead of a product (ItSmoothSweepResidual), and a smoother may
+   sweep one direction before the coarse correction and the other after
+   (ItSmoothDirection; doc/performance.md "Fewer flops per stationary
+   solve"). Not for faces with a
    threshold_reset axis (the re-injection couples distant rows):
    ItSmoothSupported says which, and those keep the assembled path. */
 #include <infotherm/solve.h>
@@ -32,7 +37,11 @@ typedef struct {
   PetscBool    pinned; /* a row is pinned (on some rank) */
   PetscInt     pin;    /* the pinned row's offset in the owned array, -1: none here */
   PetscScalar  pin_value;
-  PetscScalar *work; /* three rows: the gathered right-hand side, the a0 coupling, the diagonal */
+  PetscScalar *work; /* four rows: the gathered right-hand side, the a0 coupling, the diagonal,
+                        a row's values before the backward pass */
+  /* the residual the last sweep left (ItSmoothSweepResidual) and of which b and x: for the
+     next operation on this matrix only, if it is MatResidual of the same vectors */
+  Vec fused_r, fused_b, fused_x;
 } ItSmoothOp;
 
 /* A level's rows: strides of the ghosted array and of each axis's faces along
@@ -240,9 +249,10 @@ static inline void ItSmoothRowSweep(const ItSmoothGeometry *G, const ItSmoothRow
     x[m0 - 1] = R->i_hi[a0] == m0 ? r[m0 - 1] + cc[m0 - 1] * x[m0] : r[m0 - 1];
     for (PetscInt i = m0 - 2; i >= 0; i--) x[i] = r[i] + cc[i] * x[i + 1];
     if (wrap0) x[0] += seam * x[m0 - 1];
-    for (PetscInt i = 0; i < m0; i++) out[i] = x[i]; /* the row is final: into the owned array */
   }
-  if (wrap0) { /* the row's own ghosts across the seam */
+  if (out)
+    for (PetscInt i = 0; i < m0; i++) out[i] = x[i]; /* the row is final: into the owned array */
+  if (wrap0) {                                       /* the row's own ghosts across the seam */
     x[-1] = x[m0 - 1];
     x[m0] = x[0];
   }
@@ -272,6 +282,7 @@ static PetscErrorCode ItSmoothApply(Mat A, Vec b, Vec x, Vec y) {
 
   PetscFunctionBegin;
   PetscCall(ItSmoothGetContext(A, &s));
+  s->fused_r = NULL;
   ItSmoothGeometryGet(s, &G);
   info = ItGridGetInfo(G.grid);
   PetscCall(DMGetLocalVector(info->da, &local));
@@ -302,7 +313,14 @@ static PetscErrorCode ItSmoothMult(Mat A, Vec x, Vec y) {
 }
 
 static PetscErrorCode ItSmoothResidual(Mat A, Vec b, Vec x, Vec r) {
+  ItSmoothOp *s;
+
   PetscFunctionBegin;
+  PetscCall(ItSmoothGetContext(A, &s));
+  if (s->fused_r && r == s->fused_r && b == s->fused_b && x == s->fused_x) {
+    s->fused_r = NULL;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(ItSmoothApply(A, b, x, r));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -361,7 +379,7 @@ PetscErrorCode ItSmoothCreateOperator(ItGrid grid, ItFaces faces, Mat *A) {
   s->faces = faces;
   s->scale = 1;
   s->pin   = -1;
-  PetscCall(PetscMalloc1(3 * info->xm[info->order[0]], &s->work));
+  PetscCall(PetscMalloc1(4 * info->xm[info->order[0]], &s->work));
   PetscCall(MatCreateShell(info->comm, info->nlocal, info->nlocal, PETSC_DETERMINE, PETSC_DETERMINE,
                            s, A));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))ItSmoothMult));
@@ -460,18 +478,22 @@ PetscErrorCode ItSmoothOperatorAssemble(Mat A, Mat *J) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* `sweeps` symmetric Gauss–Seidel sweeps of J x = b from x (from 0 when
-   zero), each with one ghost exchange. */
-static PetscErrorCode ItSmoothSweeps(Mat A, Vec b, Vec x, PetscInt sweeps, PetscBool zero) {
+/* `sweeps` Gauss–Seidel sweeps of J x = b from x (from 0 when zero), each
+   with one ghost exchange: symmetric (both: forward then backward), or one
+   direction each, the first `forward` and the next ones alternating. */
+static PetscErrorCode ItSmoothSweeps(Mat A, Vec b, Vec x, PetscInt sweeps, PetscBool zero,
+                                     PetscBool both, PetscBool forward) {
   ItSmoothOp        *s;
   ItSmoothGeometry   G;
   const ItGridInfo  *info;
   Vec                local;
   const PetscScalar *ba;
   PetscScalar       *xl, *xa, *r, *cc, *dg;
+  PetscReal          flops = 0;
 
   PetscFunctionBegin;
   PetscCall(ItSmoothGetContext(A, &s));
+  s->fused_r = NULL;
   ItSmoothGeometryGet(s, &G);
   info = ItGridGetInfo(G.grid);
   r    = s->work;
@@ -480,66 +502,325 @@ static PetscErrorCode ItSmoothSweeps(Mat A, Vec b, Vec x, PetscInt sweeps, Petsc
   PetscCall(DMGetLocalVector(info->da, &local));
   PetscCall(VecGetArrayRead(b, &ba));
   for (PetscInt k = 0; k < sweeps; k++) {
-    ItSmoothRow R;
-    if (zero && k == 0)
+    const PetscBool from_zero = (PetscBool)(zero && k == 0);
+    ItSmoothRow     R;
+    if (from_zero)
       PetscCall(VecSet(local, 0));
     else
       PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
     PetscCall(VecGetArray(local, &xl));
     PetscCall(VecGetArray(x, &xa));
-    ItSmoothRowGet(&G, 0, &R);
-    for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
-      ItSmoothRowSweep(&G, &R, s, PETSC_TRUE, ba + R.l0, xl + R.o, NULL, r, cc, dg);
-    ItSmoothRowGet(&G, G.rows - 1, &R);
-    for (PetscInt q = G.rows - 1; q >= 0; q--, ItSmoothRowStep(&G, &R, PETSC_FALSE))
-      ItSmoothRowSweep(&G, &R, s, PETSC_FALSE, ba + R.l0, xl + R.o, xa + R.l0, r, cc, dg);
+    if (both || forward) {
+      ItSmoothRowGet(&G, 0, &R);
+      for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
+        ItSmoothRowSweep(&G, &R, s, PETSC_TRUE, ba + R.l0, xl + R.o, both ? NULL : xa + R.l0, r, cc,
+                         dg);
+    }
+    if (both || !forward) {
+      ItSmoothRowGet(&G, G.rows - 1, &R);
+      for (PetscInt q = G.rows - 1; q >= 0; q--, ItSmoothRowStep(&G, &R, PETSC_FALSE))
+        ItSmoothRowSweep(&G, &R, s, PETSC_FALSE, ba + R.l0, xl + R.o, xa + R.l0, r, cc, dg);
+    }
     PetscCall(VecRestoreArray(x, &xa));
     PetscCall(VecRestoreArray(local, &xl));
+    /* as PETSc's SOR of the assembled matrix counts them (measured on MatSOR_SeqAIJ: a
+       symmetric sweep 2 per entry and 1 per row from zero, 3 per entry from a guess; one
+       direction 1 per entry from zero, 2 from a guess), so that counts of fine-grid
+       products per solve compare across the two paths */
+    if (both)
+      flops += (2.0 * G.d + 1) * (from_zero ? 2 : 3) + (from_zero ? 1 : 0);
+    else
+      flops += (2.0 * G.d + 1) * (from_zero ? 1 : 2);
+    forward = (PetscBool)!forward;
   }
   PetscCall(VecRestoreArrayRead(b, &ba));
   PetscCall(DMRestoreLocalVector(info->da, &local));
-  /* as PETSc's SOR of the assembled matrix counts them (measured on MatSOR_SeqAIJ: 2 per
-     entry and 1 per row from zero, 3 per entry from a guess), so that counts of fine-grid
-     products per solve compare across the two paths */
-  PetscCall(PetscLogFlops(info->nlocal * ((2.0 * G.d + 1) * 3 * sweeps - (zero ? 2.0 * G.d : 0))));
+  PetscCall(PetscLogFlops(info->nlocal * flops));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The preconditioner's apply: one symmetric sweep from zero. */
+/* After the backward pass over row R (x: its new values in the ghosted
+   array, old: them before the pass), the row's change δ into the residual
+   of the cells that read this row's old values in that pass: along a0 the
+   next cell (and across a seam this rank owns whole, the row's last cell
+   from its first), along another axis the row above in this rank's block
+   (and across such a seam, the last row from the first). Returns the flops. */
+static PetscReal ItSmoothRowSpread(const ItSmoothGeometry *G, const ItSmoothRow *R,
+                                   const PetscScalar *x, PetscScalar old[], PetscScalar res[]) {
+  const ItGridInfo *info = ItGridGetInfo(G->grid);
+  const PetscInt    m0 = G->m0, a0 = G->a0;
+  PetscReal         flops = m0;
+
+  for (PetscInt i = 0; i < m0; i++) old[i] = x[i] - old[i]; /* δ */
+  {
+    const PetscReal  w  = G->w[a0];
+    const PetscReal *ll = G->lo[a0] + R->off[a0];
+    for (PetscInt i = 1; i < m0; i++) res[i] += w * ll[i] * old[i - 1];
+    if (G->wrap[a0]) res[m0 - 1] += w * G->hi[a0][R->off[a0] + m0] * old[0];
+    flops += 2.0 * m0;
+  }
+  for (PetscInt a = 0; a < G->d; a++) {
+    const PetscReal w = G->w[a];
+    const PetscInt  f = G->fs[a];
+    if (a == a0) continue;
+    if (R->c[a] + 1 < info->xs[a] + info->xm[a]) { /* the row above, swept before this one */
+      const PetscReal *lu = G->lo[a] + R->off[a] + f;
+      PetscScalar     *ru = res + f;
+      for (PetscInt i = 0; i < m0; i++) ru[i] += w * lu[i] * old[i];
+      flops += 2.0 * m0;
+    }
+    if (G->wrap[a] && R->c[a] == 0) { /* the last row read this one across the seam */
+      const PetscInt   n  = G->wrap[a];
+      const PetscReal *hu = G->hi[a] + R->off[a] + n * f;
+      PetscScalar     *ru = res + (n - 1) * f;
+      for (PetscInt i = 0; i < m0; i++) ru[i] += w * hu[i] * old[i];
+      flops += 2.0 * m0;
+    }
+  }
+  return flops;
+}
+
+/* The neighbours on other ranks (x: the ghosted array at the row's first
+   cell) times sign into the row's residual: after the exchange (+1) the
+   values the sweep did not read, and before it (-1) those it did. Returns
+   the flops. */
+static PetscReal ItSmoothRowOffRank(const ItSmoothGeometry *G, const ItSmoothRow *R, PetscReal sign,
+                                    const PetscScalar *x, PetscScalar res[]) {
+  const ItGridInfo *info = ItGridGetInfo(G->grid);
+  const PetscInt    m0 = G->m0, a0 = G->a0;
+  PetscReal         flops = 0;
+
+  for (PetscInt a = 0; a < G->d; a++) {
+    const PetscReal  w  = sign * G->w[a];
+    const PetscInt   g  = G->gs[a];
+    const PetscReal *ll = G->lo[a] + R->off[a], *hh = G->hi[a] + R->off[a] + G->fs[a];
+    const PetscBool  low = (PetscBool)(R->c[a] == info->xs[a] && R->i_lo[a] == 0);
+    const PetscBool  high =
+        (PetscBool)(R->c[a] + (a == a0 ? m0 : 1) == info->xs[a] + info->xm[a] && R->i_hi[a] == m0);
+    if (G->wrap[a]) continue; /* a seam this rank owns whole: swept */
+    if (a == a0) {
+      if (low) res[0] += w * ll[0] * x[-1];
+      if (high) res[m0 - 1] += w * hh[m0 - 1] * x[m0];
+      flops += 2.0 * (low + high);
+      continue;
+    }
+    if (low)
+      for (PetscInt i = 0; i < m0; i++) res[i] += w * ll[i] * x[i - g];
+    if (high)
+      for (PetscInt i = 0; i < m0; i++) res[i] += w * hh[i] * x[i + g];
+    flops += 2.0 * m0 * (low + high);
+  }
+  return flops;
+}
+
+/* `sweeps` symmetric sweeps of J x = b from x (from 0 when zero) whose last
+   one leaves the residual b - J x in res as well, from the changes of its
+   backward pass instead of a product: that pass solved each row with the
+   values it found, so a cell's residual is what its neighbours changed after
+   it read them, the rows below it (their forward values) and the neighbours
+   on other ranks (read at their values before the sweep, exchanged after
+   it). MatResidual of the same b, x and res then returns at once
+   (ItSmoothResidual). In 2-D 5 flops a cell and one ghost exchange, where
+   the product costs 10 and the same exchange. */
+static PetscErrorCode ItSmoothSweepResidual(Mat A, Vec b, Vec x, Vec res, PetscInt sweeps,
+                                            PetscBool zero) {
+  ItSmoothOp        *s;
+  ItSmoothGeometry   G;
+  const ItGridInfo  *info;
+  Vec                local;
+  const PetscScalar *ba;
+  PetscScalar       *xl, *xa, *ra, *r, *cc, *dg, *old;
+  PetscReal          flops;
+  ItSmoothRow        R;
+
+  PetscFunctionBegin;
+  if (sweeps > 1) PetscCall(ItSmoothSweeps(A, b, x, sweeps - 1, zero, PETSC_TRUE, PETSC_TRUE));
+  zero = (PetscBool)(zero && sweeps == 1);
+  PetscCall(ItSmoothGetContext(A, &s));
+  ItSmoothGeometryGet(s, &G);
+  info = ItGridGetInfo(G.grid);
+  r    = s->work;
+  cc   = s->work + G.m0;
+  dg   = s->work + 2 * G.m0;
+  old  = s->work + 3 * G.m0;
+  flops =
+      info->nlocal * (zero ? 2.0 * (2.0 * G.d + 1) + 1 : 3.0 * (2.0 * G.d + 1)); /* as logged
+                                                                              by ItSmoothSweeps */
+  PetscCall(DMGetLocalVector(info->da, &local));
+  if (zero)
+    PetscCall(VecSet(local, 0));
+  else
+    PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
+  PetscCall(VecGetArrayRead(b, &ba));
+  PetscCall(VecGetArray(local, &xl));
+  PetscCall(VecGetArray(x, &xa));
+  PetscCall(VecGetArray(res, &ra));
+  ItSmoothRowGet(&G, 0, &R);
+  for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
+    ItSmoothRowSweep(&G, &R, s, PETSC_TRUE, ba + R.l0, xl + R.o, NULL, r, cc, dg);
+  PetscCall(PetscArrayzero(ra, info->nlocal));
+  ItSmoothRowGet(&G, G.rows - 1, &R);
+  for (PetscInt q = G.rows - 1; q >= 0; q--, ItSmoothRowStep(&G, &R, PETSC_FALSE)) {
+    for (PetscInt i = 0; i < G.m0; i++) old[i] = xl[R.o + i];
+    ItSmoothRowSweep(&G, &R, s, PETSC_FALSE, ba + R.l0, xl + R.o, xa + R.l0, r, cc, dg);
+    flops += ItSmoothRowSpread(&G, &R, xl + R.o, old, ra + R.l0);
+  }
+  if (!zero) { /* the values of the other ranks' cells the sweep read (0 from zero) */
+    ItSmoothRowGet(&G, 0, &R);
+    for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
+      flops += ItSmoothRowOffRank(&G, &R, -1, xl + R.o, ra + R.l0);
+  }
+  PetscCall(VecRestoreArray(x, &xa));
+  PetscCall(VecRestoreArray(local, &xl));
+  PetscCall(DMGlobalToLocal(info->da, x, INSERT_VALUES, local));
+  PetscCall(VecGetArray(local, &xl));
+  ItSmoothRowGet(&G, 0, &R);
+  for (PetscInt q = 0; q < G.rows; q++, ItSmoothRowStep(&G, &R, PETSC_TRUE))
+    flops += ItSmoothRowOffRank(&G, &R, 1, xl + R.o, ra + R.l0);
+  PetscCall(VecRestoreArray(local, &xl));
+  if (s->pin >= 0) { /* its row has no neighbours: solved exactly but for round-off */
+    const PetscScalar *xr;
+    PetscCall(VecGetArrayRead(x, &xr));
+    ra[s->pin] = ba[s->pin] - s->pin_value * xr[s->pin];
+    PetscCall(VecRestoreArrayRead(x, &xr));
+  }
+  PetscCall(VecRestoreArray(res, &ra));
+  PetscCall(VecRestoreArrayRead(b, &ba));
+  PetscCall(DMRestoreLocalVector(info->da, &local));
+  PetscCall(PetscLogFlops(flops));
+  s->fused_r = res;
+  s->fused_b = b;
+  s->fused_x = x;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A level smoother's state: its sweeps and whether its next call from a
+   guess is a post-smoothing. */
+typedef struct {
+  ItSmoothDirection direction;
+  PetscBool         post;
+  PetscInt          post_sweeps; /* a post-smoothing's sweeps (0: the KSP's) */
+  Vec               residual;    /* the multigrid's residual on this level (NULL: none) */
+} ItSmoothPC;
+
+/* The preconditioner's apply: one sweep from zero (symmetric, or forward). */
 static PetscErrorCode ItSmoothPCApply(PC pc, Vec b, Vec x) {
-  Mat P;
+  Mat         P;
+  ItSmoothPC *sp;
 
   PetscFunctionBegin;
   PetscCall(PCGetOperators(pc, NULL, &P));
-  PetscCall(ItSmoothSweeps(P, b, x, 1, PETSC_TRUE));
+  PetscCall(PCShellGetContext(pc, &sp));
+  PetscCall(ItSmoothSweeps(P, b, x, 1, PETSC_TRUE,
+                           (PetscBool)(sp->direction != IT_SMOOTH_ALTERNATING), PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* KSPRICHARDSON's fast path (as PCSOR's): `its` sweeps, no residual. */
+/* KSPRICHARDSON's fast path (as PCSOR's): `its` sweeps, no residual. PCMG
+   calls a level's smoother before its coarse correction and after it, the
+   first call of a visit from zero but a W-cycle's second visit of a level
+   from a guess: a call from zero is a pre-smoothing, and the calls from a
+   guess alternate between post- and pre-smoothing. IT_SMOOTH_SYMMETRIC:
+   symmetric sweeps; IT_SMOOTH_ALTERNATING: forward before, backward after;
+   IT_SMOOTH_SYMMETRIC_BACKWARD: symmetric before, backward after. A symmetric
+   pre-smoothing leaves the residual in the multigrid's vector too
+   (ItSmoothPCSetResidual); a post-smoothing may take more sweeps than the
+   KSP's (ItSmoothPCSetPostSweeps). */
 static PetscErrorCode ItSmoothPCApplyRichardson(PC pc, Vec b, Vec x, Vec w, PetscReal rtol,
                                                 PetscReal abstol, PetscReal dtol, PetscInt its,
                                                 PetscBool zero, PetscInt *done,
                                                 PCRichardsonConvergedReason *reason) {
-  Mat P;
+  Mat         P;
+  ItSmoothPC *sp;
+  PetscBool   post, both;
 
   PetscFunctionBegin;
   (void)w, (void)rtol, (void)abstol, (void)dtol;
   PetscCall(PCGetOperators(pc, NULL, &P));
-  PetscCall(ItSmoothSweeps(P, b, x, its, zero));
+  PetscCall(PCShellGetContext(pc, &sp));
+  post     = (PetscBool)(!zero && sp->post);
+  sp->post = (PetscBool)!post;
+  if (post) its = PetscMax(its, sp->post_sweeps);
+  both = (PetscBool)(sp->direction == IT_SMOOTH_SYMMETRIC ||
+                     (sp->direction == IT_SMOOTH_SYMMETRIC_BACKWARD && !post));
+  if (both && !post && sp->residual)
+    PetscCall(ItSmoothSweepResidual(P, b, x, sp->residual, its, zero));
+  else
+    PetscCall(ItSmoothSweeps(P, b, x, its, zero, both, (PetscBool)!post));
   *done   = its;
   *reason = PCRICHARDSON_CONVERGED_ITS;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* pc as the symmetric Gauss–Seidel of its preconditioning matrix, one of
-   ItSmoothCreateOperator (read at every apply, so a new shift or pin
-   applies at once). Collective. */
-PetscErrorCode ItSmoothSetUpPC(PC pc) {
+static PetscErrorCode ItSmoothPCDestroy(PC pc) {
+  ItSmoothPC *sp;
+
   PetscFunctionBegin;
-  PetscCall(PCSetType(pc, PCSHELL));
+  PetscCall(PCShellGetContext(pc, &sp));
+  PetscCall(VecDestroy(&sp->residual));
+  PetscCall(PetscFree(sp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A pre-smoothing from zero of the smoother pc (of ItSmoothSetUpPC, symmetric)
+   also leaves the residual in `residual`, the vector the multigrid computes
+   its level's residual into (PCMGSetR): its MatResidual then costs nothing
+   (ItSmoothSweepResidual). NULL: no more. Not collective. */
+PetscErrorCode ItSmoothPCSetResidual(PC pc, Vec residual) {
+  ItSmoothPC *sp;
+
+  PetscFunctionBegin;
+  PetscCall(PCShellGetContext(pc, &sp));
+  PetscCheck(sp, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_WRONGSTATE,
+             "the smoother is not set up (ItSmoothSetUpPC)");
+  if (residual) PetscCall(PetscObjectReference((PetscObject)residual));
+  PetscCall(VecDestroy(&sp->residual));
+  sp->residual = residual;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A post-smoothing of the smoother pc (of ItSmoothSetUpPC) takes `sweeps`
+   sweeps, or its KSP's iterations if more (0: those). Not collective. */
+PetscErrorCode ItSmoothPCSetPostSweeps(PC pc, PetscInt sweeps) {
+  ItSmoothPC *sp;
+
+  PetscFunctionBegin;
+  PetscCall(PCShellGetContext(pc, &sp));
+  PetscCheck(sp, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_WRONGSTATE,
+             "the smoother is not set up (ItSmoothSetUpPC)");
+  sp->post_sweeps = sweeps;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* pc as the Gauss–Seidel of its preconditioning matrix, one of
+   ItSmoothCreateOperator (read at every apply, so a new shift or pin
+   applies at once): symmetric sweeps, or (IT_SMOOTH_ALTERNATING) one
+   direction per sweep as ItSmoothPCApplyRichardson alternates them.
+   Collective. */
+PetscErrorCode ItSmoothSetUpPC(PC pc, ItSmoothDirection direction) {
+  ItSmoothPC *sp    = NULL;
+  PetscBool   shell = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCSHELL, &shell));
+  if (shell) PetscCall(PCShellGetContext(pc, &sp)); /* set up before: kept */
+  if (!sp) {
+    PetscCall(PCSetType(pc, PCSHELL));
+    PetscCall(PetscNew(&sp));
+    PetscCall(PCShellSetContext(pc, sp));
+    PetscCall(PCShellSetDestroy(pc, ItSmoothPCDestroy));
+  }
+  sp->direction = direction;
+  sp->post      = PETSC_FALSE;
   PetscCall(PCShellSetApply(pc, ItSmoothPCApply));
   PetscCall(PCShellSetApplyRichardson(pc, ItSmoothPCApplyRichardson));
-  PetscCall(PCShellSetName(pc, "symmetric Gauss-Seidel on the face coefficients"));
+  PetscCall(PCShellSetName(pc, direction == IT_SMOOTH_SYMMETRIC
+                                   ? "symmetric Gauss-Seidel on the face coefficients"
+                               : direction == IT_SMOOTH_ALTERNATING
+                                   ? "Gauss-Seidel on the face coefficients, forward before the "
+                                     "coarse correction and backward after"
+                                   : "Gauss-Seidel on the face coefficients, symmetric before the "
+                                     "coarse correction and backward after"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -308,9 +308,10 @@ static PetscErrorCode ItSolveProgressLines(TS ts, PetscInt step, PetscReal t, Ve
 typedef struct {
   ItFP      fp;
   ItMG      mg;
-  Mat       J;  /* shift I - L of Scharfetter-Gummel, assembled: the preconditioner */
-  Mat       J4; /* shift I - L of order 4, matrix-free (-fp_order 4), or NULL */
-  Mat       P4; /* J4 assembled, for its LU factors (ItSolveDirect: one variable), or NULL */
+  Mat       J;   /* shift I - L of Scharfetter-Gummel, assembled: the preconditioner */
+  Mat       J4;  /* shift I - L of order 4, matrix-free (-fp_order 4), or NULL */
+  Mat       P4;  /* J4 assembled, for its LU factors (ItSolveDirect: one variable), or NULL */
+  ItStagePC spc; /* -fp_order 4: Jacobi or the multigrid per stage (ItStagePCCreate), or NULL */
   TS        ts;
   SNES      snes;
   PetscBool continuous; /* the model depends on time continuously: faces at every stage time */
@@ -420,6 +421,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
   (void)ts, (void)p, (void)pdot, (void)J, (void)P;
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItMGSetShift(st->mg, shift, 1.0));
+  PetscCall(ItStagePCSetShift(st->spc, shift));
   if (st->J4) PetscCall(ItFPShiftedSet(st->J4, shift, 1.0, -1, 0));
   if (st->P4) PetscCall(ItFPShiftedAssemble(st->J4, st->P4));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -543,6 +545,11 @@ static PetscErrorCode ItSolveStageMass(KSP ksp, Vec b, Vec d, void *ctx) {
   PetscReal     mass, s;
 
   PetscFunctionBegin;
+  if (st->spc) {
+    PetscInt its;
+    PetscCall(KSPGetIterationNumber(ksp, &its));
+    ItStagePCCount(st->spc, its);
+  }
   PetscCall(ItSolveStageResidual(ksp, b, d, st));
   if (!st->correct) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SNESGetSolution(st->snes, &Y0));
@@ -585,6 +592,12 @@ PetscReal ItSolveOutputTime(const ItSolveSettings *s, PetscInt k) {
 /* The stage tolerance: this fraction of -ts_rtol unless -ksp_rtol is given
    (mass does not need tight solves: ItSolveStageMass). */
 #define IT_SOLVE_STAGE_RTOL 1e-3
+/* (Under -fp_order 4 too: a looser fraction, 1e-2, moved the moments of the
+   4-variable transient by at most 0.3 -ts_rtol for 15 % fewer iterations,
+   but made -error_estimate order's <q>_err columns differ between 1 and 2
+   ranks by 6e-6 (1.3e-5 measured elsewhere; 8e-5 at 1e-1), where they agree
+   to 1e-7 at 1e-3: doc/performance.md, "The 4-variable transient's stage
+   solves".) */
 /* GMRES's restart for the stage solves: with multigrid they take 2-5
    iterations, and each direction kept is a vector per unknown. Richardson
    iterations of the V-cycle (-ksp_type richardson -ksp_norm_type
@@ -887,6 +900,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
     PetscCall(TSSetRHSFunction(ts, residual, ItSolveRHSFunction, st));
   PetscCall(VecDestroy(&residual));
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
+  if (implicit && ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4)
+    PetscCall(ItStagePCCreate(ksp, st->J, grid, ItFPGetFaces(st->fp), &st->spc));
   PetscCall(ItSolveKSPSide(ksp));
   {
     const char *prefix;
@@ -1303,10 +1318,12 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
     PetscCall(SNESGetKSP(st.snes, &ksp));
     /* the stage solves' iterations are not kept: GMRES counted at its restart; the true
        residual's vector of ItSolveStageResidual when it was needed */
-    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT, st.r ? 1 : 0));
+    PetscCall(ItSolveNoteMemory(grid, st.J, st.J4, st.mg, ksp, ts, PETSC_MAX_INT,
+                                (st.r ? 1 : 0) + ItStagePCVectors(st.spc)));
     PetscCall(ItSolveNoteDirect(st.P4));
   }
   PetscCall(TSDestroy(&ts));
+  PetscCall(ItStagePCDestroy(&st.spc));
   PetscCall(ItMGDestroy(&st.mg));
   PetscCall(MatDestroy(&st.J));
   PetscCall(MatDestroy(&st.J4));
@@ -1467,6 +1484,65 @@ static PetscErrorCode ItSolveCheckFlexible(KSP ksp, PC pc) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The stationary multigrid's cycle and sweeps (ItMGSetSmoothing): symmetric
+   Gauss–Seidel sweeps (-stationary_mg_sweeps), the pre-smoothing's residual
+   from the sweep, and with at least IT_SOLVE_FINE_V_LEVELS levels at
+   -fp_order 2 a V-cycle from the fine level to the next and W-cycles below
+   (-stationary_mg_fine_v). Measured 2026-12-06 (doc/performance.md "Fewer
+   flops per stationary solve", fine-MatMult equivalents by flops): 1024^2
+   142 and 158 on 1 and 2 ranks (11 and 12 iterations) against 159 and 178
+   with W-cycles from the fine level (10 and 11); from 4 levels on (256^2 and
+   up, 64^3) the V saved 2-12 % for 1-2 iterations more, with 3 (128^2) it
+   cost 7-14 % (the torus of tests/test_periodic_mg.py 10 -> 13 iterations,
+   input/inference.opts 16 -> 19), and at -fp_order 4 10 % (12 -> 14).
+   One-direction sweeps halve the smoothing but took 2-4 iterations more,
+   which cost more. -stationary_pc_mg_cycle_type sets every level's cycle
+   after this. Collective. */
+#define IT_SOLVE_FINE_V_LEVELS 4
+/* The options of ItSolveStationarySmoothing (also for -help): their
+   defaults for a multigrid of `levels` levels. Collective. */
+PetscErrorCode ItSolveStationarySmoothingFromOptions(MPI_Comm comm, PetscInt levels,
+                                                     PetscBool fourth, ItSmoothDirection *direction,
+                                                     PetscBool *fine_v, PetscInt *next_post) {
+  static const char *const sweeps[] = {"symmetric",         "alternating", "symmetric_backward",
+                                       "ItSmoothDirection", "IT_SMOOTH_",  NULL};
+
+  PetscFunctionBegin;
+  *fine_v    = (PetscBool)(!fourth && levels >= IT_SOLVE_FINE_V_LEVELS);
+  *direction = IT_SMOOTH_SYMMETRIC;
+  PetscOptionsBegin(comm, "stationary_", "Stationary multigrid", "ItSolve");
+  PetscCall(PetscOptionsBool("-mg_fine_v",
+                             "a V-cycle from the fine level to the next, W-cycles below (default: "
+                             "with at least 4 levels at -fp_order 2; false: W-cycles throughout)",
+                             NULL, *fine_v, fine_v, NULL));
+  *next_post = *fine_v ? 2 : 1;
+  PetscCall(PetscOptionsInt("-mg_next_post_sweeps",
+                            "post-smoothing sweeps on the level below the fine one (default: 2 "
+                            "with -stationary_mg_fine_v, else 1)",
+                            NULL, *next_post, next_post, NULL));
+  PetscCheck(*next_post >= 1, comm, PETSC_ERR_USER_INPUT,
+             "-stationary_mg_next_post_sweeps must be at least 1; got %" PetscInt_FMT, *next_post);
+  PetscCall(PetscOptionsEnum("-mg_sweeps",
+                             "the level smoothers' Gauss-Seidel sweeps on the faces: symmetric, "
+                             "alternating (forward before the coarse correction, backward after), "
+                             "symmetric_backward (symmetric before, backward after)",
+                             NULL, sweeps, (PetscEnum)*direction, (PetscEnum *)direction, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ItSolveStationarySmoothing(ItMG mg, PC pc, PetscBool fourth, MPI_Comm comm) {
+  ItSmoothDirection direction;
+  PetscBool         fine_v;
+  PetscInt          next;
+
+  PetscFunctionBegin;
+  PetscCall(ItSolveStationarySmoothingFromOptions(comm, ItMGGetLevels(mg), fourth, &direction,
+                                                  &fine_v, &next));
+  PetscCall(ItMGSetSmoothing(mg, pc, direction, fine_v, next));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The stationary solve's KSP, options prefix stationary_ (so -stationary_ksp_type,
    -stationary_pc_type tune it apart from the time stepper's -ksp_*, -pc_*).
    Defaults: GMRES with a W-cycle of the geometric multigrid of ItMG (its
@@ -1500,6 +1576,7 @@ static PetscErrorCode ItSolveStationaryKSP(ItGrid grid, ItFaces faces, ItMG mg, 
   PetscCall(PCSetType(pc, PCHYPRE));
   PetscCall(ItSolveDirect(grid, faces, pc, direct));
   if (!*direct) PetscCall(ItMGSetUpPC(mg, pc, PC_MG_CYCLE_W, 1));
+  if (!*direct) PetscCall(ItSolveStationarySmoothing(mg, pc, fourth, comm));
   if (fourth) {
     PetscCall(KSPSetType(*ksp, KSPFGMRES)); /* the smoother below is not a fixed linear map */
     PetscCall(KSPGMRESSetRestart(*ksp, IT_SOLVE_FOURTH_RESTART));
