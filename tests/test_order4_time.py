@@ -7,9 +7,7 @@ closed form of the mutual information, the entropy and var_x1 differs
 from that of a run with tight tolerances (the space error alone) by at most
 half of it. The order-2 defaults (ARK3(2)4L[2]SA, -ts_rtol 1e-4 -ts_atol
 1e-6) fail that at 96^2 (their time error is 100x the space error), so the
-check can fail. The first step, estimated from the density, is not rejected
-at 48^2 (a fixed -ts_dt 0.05 is). A user's -ts_rtol still wins over the
-rule."""
+check can fail. A user's -ts_rtol still wins over the rule."""
 import numpy as np
 from common import *
 
@@ -52,17 +50,6 @@ for n in (64, 96):
         worst = max(abs(old[c] - space[c]) / abs(space[c]) for c in COLUMNS)
         check(worst > 0.5, f"96^2 with the order-2 time defaults: time error up to {worst:.0f}x the space error "
               f"({old_steps} steps): the check above can fail")
-# the first step comes from the density's time scale (ItSolveFirstStep): a fixed first step of a twentieth
-# of the output interval (-ts_dt 0.05, the former default) is rejected on this case at 48^2, the estimate not
-def rejections(extra):
-    out = tmpdir("o4t-first")
-    proc = run("run", BASE + ["-grid_n", 48, "-output_dir", out, "-info", ":tsadapt"] + extra)
-    return (proc.stdout + proc.stderr).count("rejecting step")
-
-
-fixed, estimated = rejections(["-ts_dt", "0.05"]), rejections([])
-check(fixed > 0 and estimated == 0,
-      f"48^2: the estimated first step is accepted ({estimated} rejections; -ts_dt 0.05: {fixed})")
 # a user's -ts_rtol wins over the rule: the loose one takes fewer steps and leaves a time error
 loose, loose_steps = errors(64, ["-ts_rtol", "1e-3"], "loose")
 check(loose_steps < default_steps, f"-ts_rtol 1e-3 is honoured: {loose_steps} steps against {default_steps} at 64^2")

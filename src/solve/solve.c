@@ -1134,71 +1134,6 @@ static PetscErrorCode ItSolveRefractoryCreate(ItGrid grid, ItModel model, const 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Under -fp_order 4, adaptive, without -ts_dt and not a restart: the first
-   step from the density's own time scale (Hairer, Norsett and Wanner, Solving
-   Ordinary Differential Equations I, II.4, "starting step size"), in the
-   norm of the step's error control (weights 1 / (atol + rtol |p|), root mean
-   square): d0 = |p|, d1 = |L p|, h0 = d0 / d1 / 100, d2 = |L (p + h0 L p) -
-   L p| / h0, h = min(100 h0, (0.01 / max(d1, d2))^(1/5)) (ARK5(4)'s error
-   estimate is of fourth order), at most the step set before. Only for
-   ARK5(4)8L[2]SA (the default), and not for a model that depends on time
-   continuously or a refractory compartment (their L p is not the whole
-   right-hand side). Collective. */
-static PetscErrorCode ItSolveFirstStep(ItSolveStage *st, TS ts, Vec p) {
-  Vec       w, f0, y1, f1;
-  PetscReal atol, rtol, d0, d1, d2, h0, h1, dt;
-  PetscInt  n;
-  PetscBool set, ark5;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_dt", &set));
-  if (set || st->refractory || st->continuous) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSARKIMEX, &ark5));
-  if (ark5) {
-    TSARKIMEXType type;
-    PetscCall(TSARKIMEXGetType(ts, &type));
-    PetscCall(PetscStrcmp(type, TSARKIMEX5, &ark5));
-  }
-  if (!ark5) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
-  PetscCall(TSGetTimeStep(ts, &dt));
-  PetscCall(VecGetSize(p, &n));
-  PetscCall(VecDuplicate(p, &w));
-  PetscCall(VecDuplicate(p, &f0));
-  PetscCall(VecDuplicate(p, &y1));
-  PetscCall(VecDuplicate(p, &f1));
-  PetscCall(VecCopy(p, w));
-  PetscCall(VecAbs(w));
-  PetscCall(VecScale(w, rtol));
-  PetscCall(VecShift(w, atol));
-  PetscCall(VecReciprocal(w));
-  PetscCall(ItFPApply(st->fp, p, f0));
-  PetscCall(VecPointwiseMult(y1, p, w));
-  PetscCall(VecNorm(y1, NORM_2, &d0));
-  PetscCall(VecPointwiseMult(y1, f0, w));
-  PetscCall(VecNorm(y1, NORM_2, &d1));
-  d0 /= PetscSqrtReal((PetscReal)n);
-  d1 /= PetscSqrtReal((PetscReal)n);
-  h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 * dt : 0.01 * d0 / d1;
-  PetscCall(VecWAXPY(y1, h0, f0, p));
-  PetscCall(ItFPApply(st->fp, y1, f1));
-  PetscCall(VecAXPY(f1, -1, f0));
-  PetscCall(VecPointwiseMult(f1, f1, w));
-  PetscCall(VecNorm(f1, NORM_2, &d2));
-  d2 /= h0 * PetscSqrtReal((PetscReal)n);
-  h1 = PetscMax(d1, d2) <= 1e-15 ? PetscMax(1e-6 * dt, 1e-3 * h0)
-                                 : PetscPowReal(0.01 / PetscMax(d1, d2), 0.2);
-  PetscCall(PetscInfo(ts, "-fp_order 4: first step %g (d0 %g, d1 %g, d2 %g; %g before)\n",
-                      (double)PetscMin(dt, PetscMin(100 * h0, h1)), (double)d0, (double)d1,
-                      (double)d2, (double)dt));
-  PetscCall(TSSetTimeStep(ts, PetscMin(dt, PetscMin(100 * h0, h1))));
-  PetscCall(VecDestroy(&w));
-  PetscCall(VecDestroy(&f0));
-  PetscCall(VecDestroy(&y1));
-  PetscCall(VecDestroy(&f1));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* Steps p from t = 0 (or a restart's t0) to t_final, calling output at t = 0,
    at every multiple of output_every and snapshot_every, and at t_final; TS
    lands exactly on each and on every switch of a schedule. The solver owns
@@ -1241,8 +1176,6 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &none));
   PetscCall(TSSetApplicationContext(ts, &fixed));
   PetscCall(TSSetPostStep(ts, ItSolveStepPoll));
-  if (ItFacesGetOrder(ItFPGetFaces(st.fp)) == 4 && !none && !s->restarted)
-    PetscCall(ItSolveFirstStep(&st, ts, p));
   if (none) {
     PetscCall(TSGetTimeStep(ts, &fixed.dt)); /* -ts_dt, not a restart's last step */
     PetscCall(TSSetPreStep(ts, ItSolveFixedPreStep));
