@@ -176,6 +176,11 @@ refused(W, "-ts_exact_final_time stepover", "run", TINY + ["-ts_exact_final_time
 refused(W, "-ts_rtoll", "run", TINY + ["-ts_rtoll", "1e-6"], "-ts_rtoll")
 refused(W, "-ksp_rtl", "run", TINY + ["-ksp_rtl", "1e-6"], "-ksp_rtl")
 refused(W, "-stationary_ksp_rtl", "stationary", TINY + ["-stationary_ksp_rtl", "1e-6"], "-stationary_ksp_rtl")
+refused(W, "-stationary_mg_sweep", "stationary", TINY + ["-stationary_mg_sweep", "alternating"], "-stationary_mg_sweep")
+# the face sweeps' options on assembled levels would be ignored
+for opt, value in (("-stationary_mg_sweeps", "alternating"), ("-stationary_mg_next_post_sweeps", "3")):
+    refused(W, f"{opt} with -fp_matrix_free false", "stationary",
+            ["-model", "linear", "-grid_n", "64", "-fp_matrix_free", "false", opt, value], "-fp_matrix_free")
 out = tmpdir("options-left-no")
 proc = run("run", TINY + ["-ts_rtoll", "1e-6", "-options_left", "no", "-output_dir", out], expect_ok=False)
 check(proc.returncode == 0, f"-options_left no still lets a run go on ({proc.returncode}: {proc.stderr.strip()})")
