@@ -1,6 +1,6 @@
 """-fp_order 4's time stepper (doc/numerics.md §"Fourth order"): with the
 default method (ARK5(4)8L[2]SA) and the default tolerances, which follow the
-grid (-ts_rtol 3e-5 rho^2, rho = h^2 |dA/dx| / D), a transient reaches the
+grid (-ts_rtol 0.005 rho^4, rho = h^2 |dA/dx| / D), a transient reaches the
 space-limited error: on the rotating 2-D linear case (box mean +- 9 sd, from
 N((-1,1), diag(0.05,0.1)) to t = 1) at 64^2 and 96^2, the error against the
 closed form of the mutual information, the entropy and var_x1 differs

@@ -12,7 +12,8 @@ wall time, but an oversubscribed MPI rank spinning in its waits counts).
 Prints a table; asserts nothing (the times depend on the machine's load).
 Usage: INFOTHERM=build/infotherm python3 tools/bench_order4.py [n ...] [-- extra options]
 (BENCH_KINDS=stationary,transient5 picks the kinds; BENCH_ORDERS=4 the
-orders; BENCH_RANKS=2 the ranks, default 1)"""
+orders; BENCH_RANKS=2 the ranks, default 1; BENCH_REPEAT=5 runs each case 5
+times and prints the medians of the wall and CPU times with their ranges)"""
 import os
 import resource
 import sys
@@ -50,21 +51,25 @@ ARK5 = ["-ts_arkimex_type", "5", "-ts_rtol", "1e-8", "-ts_atol", "1e-10"]
 KINDS = os.environ.get("BENCH_KINDS", "stationary,transient,transient5").split(",")
 ORDERS = [int(o) for o in os.environ.get("BENCH_ORDERS", "2,4").split(",")]
 RANKS = int(os.environ.get("BENCH_RANKS", "1"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "1"))
 for kind in KINDS:
     for n in grids:
         for order in ORDERS:
-            out = scratch(f"bench-{kind}-{n}-{order}")
-            opts = base + ["-grid_n", n, "-fp_order", order, "-output_dir", out] + extra
-            if kind == "transient5":
-                opts += ARK5
-            if kind != "stationary":
-                opts += ["-init_mean", "-1,1", "-init_cov", "0.05,0,0,0.1", "-t_final", 1, "-output_every", 1]
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.time()
-            proc = call("stationary" if kind == "stationary" else "run", opts + ["-quiet"], ranks=RANKS)
-            wall = time.time() - start
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            walls, cpus = [], []
+            for _ in range(REPEAT):
+                out = scratch(f"bench-{kind}-{n}-{order}")
+                opts = base + ["-grid_n", n, "-fp_order", order, "-output_dir", out] + extra
+                if kind == "transient5":
+                    opts += ARK5
+                if kind != "stationary":
+                    opts += ["-init_mean", "-1,1", "-init_cov", "0.05,0,0,0.1", "-t_final", 1, "-output_every", 1]
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.time()
+                proc = call("stationary" if kind == "stationary" else "run", opts + ["-quiet"], ranks=RANKS)
+                walls.append(time.time() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            wall, cpu = float(np.median(walls)), float(np.median(cpus))
             if kind == "stationary":
                 row = read_columns(out + "/stationary.csv")
                 ref = exact_ss
@@ -77,4 +82,6 @@ for kind in KINDS:
                 count = read_json(out + "/summary.json").get("steps", "?") if os.path.exists(out + "/summary.json") else "?"
             err = row["mutual_information"][-1] - ref["mutual_information"]
             ep = row["entropy_production"][-1] / ref["entropy_production"] - 1
-            print(f"{kind:11s} {n:5d} {order:5d} {err:10.2e} {ep:10.2e} {str(count):>9s} {wall:7.2f} {cpu:7.2f} {p.min():10.2e}", flush=True)
+            print(f"{kind:11s} {n:5d} {order:5d} {err:10.2e} {ep:10.2e} {str(count):>9s} {wall:7.2f} {cpu:7.2f} {p.min():10.2e}"
+                  + (f"  (wall {min(walls):.2f}-{max(walls):.2f}, cpu {min(cpus):.2f}-{max(cpus):.2f}, {REPEAT} runs)"
+                     if REPEAT > 1 else ""), flush=True)
