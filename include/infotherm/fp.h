@@ -25,6 +25,7 @@ PetscErrorCode ItFacesGetAxis(ItFaces faces, PetscInt axis, const PetscReal **lo
 PetscBool      ItFacesIrreversible(ItFaces faces);
 PetscErrorCode ItFacesGetMaxRates(ItFaces faces, PetscReal rate[]);
 PetscErrorCode ItFacesSetLevel(ItFaces faces);
+PetscErrorCode ItFacesSetRatesOnly(ItFaces faces);
 PetscErrorCode ItFacesDestroy(ItFaces *faces);
 
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp);

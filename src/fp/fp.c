@@ -39,6 +39,14 @@ struct _p_ItFaces {
      cells along the other axes, the drift and diffusion there, and the faces'
      weights and resolution numbers */
   PetscReal *sx, *sA, *sD, *theta, *rown;
+  /* the guard's renewal (ItFacesFourthWeights) at the time and parameters the
+     faces hold: per face of order 4 what its weight takes from the model, the
+     cell Péclet number over -fp_peclet, the drift's resolution number
+     h^2 k_a / D_a and the stationary law's R_s (3 numbers, stride 3, face
+     offset order), filled by ItFacesComputeWith while the guard is on;
+     ItFacesPencilTheta's per-pencil copies in pe, rk. guard_cached: held */
+  PetscReal *pe, *rk, *guard_cache[IT_MAX_DIM];
+  PetscBool  guard_cached;
   /* per axis, over this rank's faces of order 4: the sums of theta R^2 and
      theta (theta the face's fourth-order weight, R its resolution number
      h^2 |dA/dx| / D), for ItFacesGetResolution */
@@ -78,7 +86,8 @@ static PetscReal ItFacesBytes(ItFaces f) {
   for (PetscInt a = 0; a < info->dim; a++) {
     const PetscReal nfaces = (PetscReal)(info->nlocal / info->xm[a] * (info->xm[a] + 1));
     bytes +=
-        nfaces * sizeof(PetscReal) * (2 + (f->w4[a] ? 4 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
+        nfaces * sizeof(PetscReal) *
+        (2 + (f->w4[a] ? 4 : 0) + (f->guard_cache[a] ? 3 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
   }
   return bytes;
 }
@@ -130,6 +139,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
     const PetscInt ns = (maxm + 2) * 2 * (d - 1) * d + 1;
     PetscCall(
         PetscMalloc5(ns, &f->sx, ns, &f->sA, ns, &f->sD, maxm + 1, &f->theta, maxm + 1, &f->rown));
+    PetscCall(PetscMalloc2(maxm + 1, &f->pe, maxm + 1, &f->rk));
   }
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
   *out = f;
@@ -147,7 +157,25 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
   ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces)); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->guard_cache[a]));
+  faces->guard_cached = PETSC_FALSE;
   PetscCall(ItFPClosureDestroy(&faces->closure));
+  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Faces for their Scharfetter–Gummel coefficients and checks alone
+   (ItSolveCheckScales' rates): the fourth-order weights, which neither the
+   rates nor the checks read, are not computed. A threshold's closures stay
+   (their faces are checked). Not collective. */
+PetscErrorCode ItFacesSetRatesOnly(ItFaces faces) {
+  const ItGridInfo *info = ItGridGetInfo(faces->grid);
+
+  PetscFunctionBegin;
+  if (faces->order != 4 || faces->closure) PetscFunctionReturn(PETSC_SUCCESS);
+  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces));
+  faces->order = 2;
+  for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -163,9 +191,11 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
     PetscCall(PetscFree2(f->lo[a], f->hi[a]));
     PetscCall(PetscFree(f->w4[a]));
+    PetscCall(PetscFree(f->guard_cache[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
   PetscCall(PetscFree5(f->sx, f->sA, f->sD, f->theta, f->rown));
+  PetscCall(PetscFree2(f->pe, f->rk));
   PetscCall(MatDestroy(&f->reset));
   PetscCall(ItFPClosureDestroy(&f->closure));
   PetscCall(ItModelWorkDestroy(&f->work));
@@ -339,13 +369,31 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
 #define IT_FP_GUARD_WIDTH 1.5
 #define IT_FP_GUARD_PECLET 3.0
 
+/* The weight theta of a face of order 4 along axis a from its cell Péclet number over -fp_peclet
+   Pe, the drift's resolution number Rk = h^2 k_a / D_a and the stationary law's Rs, under the
+   guard the faces hold (ItFacesPencilTheta's closing arithmetic). */
+static inline PetscReal ItFacesThetaFrom(ItFaces f, PetscInt a, PetscReal Pe, PetscReal Rk,
+                                         PetscReal Rs) {
+  const PetscReal h     = ItGridGetInfo(f->grid)->h[a];
+  const PetscReal guard = f->guard ? f->guard_var[a] : PETSC_MAX_REAL;
+  PetscReal       Rr    = Rs;
+
+  if (f->guard) { /* the density's width, within the drift's and the stationary law's */
+    const PetscReal Rg = guard > 0 ? h * h / (IT_FP_GUARD_WIDTH * guard) *
+                                         PetscMax(1.0, Pe * f->peclet / IT_FP_GUARD_PECLET)
+                                   : PETSC_MAX_REAL;
+    Rr                 = PetscMax(Rr, PetscMin(Rk, Rg));
+  }
+  Rr /= f->resolution;
+  return 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
+}
+
 static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal p[],
                                          PetscReal theta[], PetscReal R[]) {
   const ItGridInfo *info = ItGridGetInfo(f->grid);
   const PetscInt    d = info->dim, xm = info->xm[a];
   const PetscReal   h      = info->h[a];
   const PetscBool   driven = (PetscBool)(info->stationary_width || f->guard);
-  const PetscReal   guard  = f->guard ? f->guard_var[a] : PETSC_MAX_REAL;
   PetscInt          np     = 0;
 
   PetscFunctionBegin;
@@ -361,7 +409,7 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
     const PetscReal  Dface = 0.5 * (D[1 * d + a] + D[2 * d + a]);
     const PetscReal  Pe = PetscAbsReal(0.5 * (A[1 * d + a] + A[2 * d + a])) * h / Dface / f->peclet;
     const PetscReal  ka = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) / h;
-    PetscReal        drive = 0, Rr;
+    PetscReal        drive = 0;
 
     for (PetscInt j = k; driven && j < k + 2; j++) /* the face's two cells */
       for (PetscInt b = 0, q = 0; b < d; b++) {
@@ -376,16 +424,10 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
           if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
         }
       }
-    R[k] = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
-    Rr   = R[k];
-    if (f->guard) { /* the density's width, within the drift's and the stationary law's */
-      const PetscReal Rg = guard > 0 ? h * h / (IT_FP_GUARD_WIDTH * guard) *
-                                           PetscMax(1.0, Pe * f->peclet / IT_FP_GUARD_PECLET)
-                                     : PETSC_MAX_REAL;
-      Rr                 = PetscMax(Rr, PetscMin(ka * h * h / Dface, Rg));
-    }
-    Rr /= f->resolution;
-    theta[k] = 1.0 / (1.0 + Pe * Pe * Pe * Pe + Rr * Rr * Rr * Rr);
+    R[k]     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
+    f->pe[k] = Pe;
+    f->rk[k] = ka * h * h / Dface;
+    theta[k] = ItFacesThetaFrom(f, a, Pe, f->rk[k], R[k]);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -437,7 +479,25 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
     f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
   }
   PetscCall(ItModelEvaluateWork(f->work, f->t, p, xm + 4, f->x, f->A, f->D));
-  PetscCall(ItFacesPencilTheta(f, a, p, f->theta, f->rown));
+  if (weights_only && f->guard_cached) /* a renewal: the model's part of the weights is held */
+    for (PetscInt k = 0; k < xm + 1; k++) {
+      const PetscReal *g;
+      c[a]        = xs + k;
+      g           = f->guard_cache[a] + 3 * ItFPFaceOffset(grid, a, c);
+      f->rown[k]  = g[2];
+      f->theta[k] = ItFacesThetaFrom(f, a, g[0], g[1], g[2]);
+    }
+  else {
+    PetscCall(ItFacesPencilTheta(f, a, p, f->theta, f->rown));
+    for (PetscInt k = 0; f->guard_cache[a] && k < xm + 1; k++) {
+      PetscReal *g;
+      c[a] = xs + k;
+      g    = f->guard_cache[a] + 3 * ItFPFaceOffset(grid, a, c);
+      g[0] = f->pe[k];
+      g[1] = f->rk[k];
+      g[2] = f->rown[k];
+    }
+  }
   for (PetscInt k = 0; k < xm + 1; k++) {
     PetscReal     *w;
     PetscInt       off;
@@ -540,6 +600,21 @@ static PetscErrorCode ItFacesCheck(ItFaces f) {
           (double)(PetscAbsReal(bad[2]) * info->h[f->bad_axis] / bad[3]));
 }
 
+/* The guard's cache (guard_cache), allocated once on the first computation
+   under the guard: 3 numbers a face of order 4. Not collective. */
+static PetscErrorCode ItFacesGuardCacheCreate(ItFaces f) {
+  const ItGridInfo *info = ItGridGetInfo(f->grid);
+
+  PetscFunctionBegin;
+  if (f->guard_cache[0]) PetscFunctionReturn(PETSC_SUCCESS);
+  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(f));
+  for (PetscInt a = 0; a < info->dim; a++)
+    PetscCall(
+        PetscMalloc1(3 * (info->nlocal / info->xm[a] * (info->xm[a] + 1)), &f->guard_cache[a]));
+  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The face coefficients at time t with the parameters p. Collective (a bad
    face on any rank is reported by all). */
 static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal p[]) {
@@ -552,6 +627,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   f->bad_axis = -1;
   for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
   if (f->closure) PetscCall(ItFPClosureBegin(f->closure));
+  if (f->order == 4 && f->guard) PetscCall(ItFacesGuardCacheCreate(f));
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
@@ -571,7 +647,8 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   if (!f->level) PetscCall(ItFacesCheck(f));
   if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
   PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
-  f->computed = PETSC_TRUE;
+  f->guard_cached = (PetscBool)(f->order == 4 && f->guard);
+  f->computed     = PETSC_TRUE;
   f->state++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -645,7 +722,11 @@ PetscErrorCode ItFacesSetTime(ItFaces f, PetscReal t, PetscBool *changed) {
 
 /* The fourth-order weights again, at the time and parameters the faces hold
    (the Scharfetter–Gummel coefficients, the closures and the state stay:
-   the multigrid's levels do not change). Collective. */
+   the multigrid's levels do not change). What a weight takes from the model
+   off the pencil (the points half a cell off its cells along the other
+   axes, about 24 a cell in 4-D) is held from the computation (guard_cache):
+   a renewal evaluates the model at the pencils' cells only, and gives the
+   same weights to the bit. Collective. */
 static PetscErrorCode ItFacesFourthWeights(ItFaces f) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
