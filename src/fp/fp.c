@@ -32,8 +32,9 @@ struct _p_ItFaces {
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
   PetscInt   order;
-  PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
-  PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
+  PetscReal  peclet;         /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  resolution;     /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
+  PetscBool  fallback_cells; /* -fp_fallback cells: ItFPFallbackCells, else at the face */
   PetscReal *w4[IT_MAX_DIM];
   /* workspace of ItFacesPencilTheta: the points half a cell off a pencil's
      cells along the other axes, the drift and diffusion there, and the faces'
@@ -116,10 +117,11 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->grid  = grid;
   f->model = model;
   PetscCall(ItModelWorkCreate(model, &f->work));
-  f->t          = PETSC_MIN_REAL;
-  f->order      = info->order_fp;
-  f->peclet     = info->peclet;
-  f->resolution = info->resolution;
+  f->t              = PETSC_MIN_REAL;
+  f->order          = info->order_fp;
+  f->peclet         = info->peclet;
+  f->resolution     = info->resolution;
+  f->fallback_cells = info->fallback_cells;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
@@ -460,12 +462,12 @@ static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, Pe
      J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
-   at the cell centres, blended with the Scharfetter–Gummel flux with its
-   coefficients at the cells (ItFPFallbackCells) by the weight theta of ItFacesPencilTheta (the cell
-   Péclet number and the resolution number; a smooth solution changes by O(Pe^4 h^2) = O(h^6) where
-   the cells resolve the drift). The faces next to a wall, whose stencil would leave the box, are
-   Scharfetter–Gummel's; the walls carry no flux. Reuses the pencil workspace for the cells xs-2 ..
-   xs+xm+1. */
+   at the cell centres, blended with the Scharfetter–Gummel flux (its
+   coefficients at the face, or at the cells under -fp_fallback cells: ItFPFallbackCells) by the
+   weight theta of ItFacesPencilTheta (the cell Péclet number and the resolution number; a smooth
+   solution changes by O(Pe^4 h^2) = O(h^6) where the cells resolve the drift). The faces next to a
+   wall, whose stencil would leave the box, are Scharfetter–Gummel's; the walls carry no flux.
+   Reuses the pencil workspace for the cells xs-2 .. xs+xm+1. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[],
                                           PetscBool weights_only) {
   ItGrid            grid = f->grid;
@@ -529,10 +531,12 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       const PetscReal  w4[4] = {
            (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
            (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
-      PetscReal sg[2];
-      ItFPFallbackCells(h, A[1 * d + a], D[1 * d + a], A[2 * d + a], D[2 * d + a], sg);
-      w[1] = sg[0];
-      w[2] = sg[1];
+      if (f->fallback_cells) {
+        PetscReal sg[2];
+        ItFPFallbackCells(h, A[1 * d + a], D[1 * d + a], A[2 * d + a], D[2 * d + a], sg);
+        w[1] = sg[0];
+        w[2] = sg[1];
+      }
       for (PetscInt q = 0; q < 4; q++) w[q] = theta * w4[q] + (1 - theta) * w[q];
       f->res_sum[a] += theta * f->rown[k] * f->rown[k];
       f->res_weight[a] += theta;
@@ -1466,7 +1470,7 @@ static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m
    irreversible drift: the fourth-order face formula blended by the weight
    theta of the operator's face (the same Péclet and resolution numbers) with
    the Scharfetter–Gummel fallback of the irreversible drift with its
-   coefficients at the two cells (ItFPFallbackCells, as the operator), those
+   coefficients as the operator's (at the face, or at the two cells under -fp_fallback cells), those
    next to a wall Scharfetter–Gummel's at the face (irr_lo, irr_hi), the
    walls none. So Π_a = Γ_a -
    Σ ln p L^irr_a p = ∫ (J^irr_a)^2 / (D_a p) at fourth order, as without
@@ -1522,11 +1526,13 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
           continue;
         {
           /* the operator's weight and fallback of this face (ItFacesPencilFourth): the
-             Scharfetter–Gummel flux with its coefficients at the two cells */
+             Scharfetter–Gummel flux, its coefficients at the face (above) or the cells */
           const PetscReal theta = f->theta[k];
-          PetscReal       sg[2];
-          ItFPFallbackCells(h, Airr[i - 1], f->D[(i - 1) * d + a], Airr[i], f->D[i * d + a], sg);
-          J[k] = sg[0] * pv[i - 1] + sg[1] * pv[i];
+          if (f->fallback_cells) {
+            PetscReal sg[2];
+            ItFPFallbackCells(h, Airr[i - 1], f->D[(i - 1) * d + a], Airr[i], f->D[i * d + a], sg);
+            J[k] = sg[0] * pv[i - 1] + sg[1] * pv[i];
+          }
           J[k] = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];
         }
       }

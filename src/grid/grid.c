@@ -115,6 +115,18 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "along the axis (the stationary law's; transients: no wider than "
                              "the density's own, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
+  {
+    const char *forms[] = {"face", "cells"};
+    PetscInt    form    = g->info.fallback_cells ? 1 : 0;
+    PetscCall(PetscOptionsEList(
+        "-fp_fallback",
+        "-fp_order 4: the Scharfetter-Gummel flux a face falls back to, its coefficients at the "
+        "face (face: a drift of the means where the Peclet number varies) or at the face's two "
+        "cells (cells: the means move exactly for a linear drift, the variances grow more; "
+        "doc/numerics.md)",
+        NULL, forms, 2, forms[form], &form, NULL));
+    g->info.fallback_cells = (PetscBool)(form == 1);
+  }
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
   if (order_set) PetscCall(ItOptionsCheckInt(g->info.comm, "-fp_order"));
