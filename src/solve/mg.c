@@ -342,6 +342,20 @@ PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Level l's face smoother (ItSmoothSetUpPC's PCSHELL), NULL where the
+   options chose another (-mg_levels_pc_type). Not collective. */
+static PetscErrorCode ItMGLevelSmoother(PC pc, PetscInt l, PC *smoother_pc) {
+  KSP       smoother;
+  PetscBool shell;
+
+  PetscFunctionBegin;
+  PetscCall(PCMGGetSmoother(pc, l, &smoother));
+  PetscCall(KSPGetPC(smoother, smoother_pc));
+  PetscCall(PetscObjectTypeCompare((PetscObject)*smoother_pc, PCSHELL, &shell));
+  if (!shell) *smoother_pc = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* After the options are read: under a PCMG type other than multiplicative
    or full (kaskade calls each level's smoother once per apply, from the
    interpolated guess, so the calls' pre/post order flips from one apply to
@@ -363,13 +377,9 @@ PetscErrorCode ItMGSetSmoothingFixed(ItMG mg, PC pc, PetscBool *fixed) {
   if (type == PC_MG_MULTIPLICATIVE || type == PC_MG_FULL) PetscFunctionReturn(PETSC_SUCCESS);
   *fixed = PETSC_TRUE;
   for (PetscInt l = 1; l < mg->nlevels && mg->matrix_free; l++) {
-    KSP       smoother;
-    PC        smoother_pc;
-    PetscBool shell;
-    PetscCall(PCMGGetSmoother(pc, l, &smoother));
-    PetscCall(KSPGetPC(smoother, &smoother_pc));
-    PetscCall(PetscObjectTypeCompare((PetscObject)smoother_pc, PCSHELL, &shell));
-    if (!shell) continue; /* the user's smoother (-mg_levels_pc_type) */
+    PC smoother_pc;
+    PetscCall(ItMGLevelSmoother(pc, l, &smoother_pc));
+    if (!smoother_pc) continue; /* the user's smoother (-mg_levels_pc_type) */
     PetscCall(ItSmoothPCSetPostSweeps(smoother_pc, 0));
     PetscCall(ItSmoothPCSetResidual(smoother_pc, NULL));
   }
@@ -386,13 +396,9 @@ PetscErrorCode ItMGRestartSmoothing(ItMG mg, PC pc) {
   PetscCall(PetscObjectTypeCompare((PetscObject)pc, PCMG, &isMG));
   if (!isMG) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt l = 1; l < mg->nlevels; l++) {
-    KSP       smoother;
-    PC        smoother_pc;
-    PetscBool shell;
-    PetscCall(PCMGGetSmoother(pc, l, &smoother));
-    PetscCall(KSPGetPC(smoother, &smoother_pc));
-    PetscCall(PetscObjectTypeCompare((PetscObject)smoother_pc, PCSHELL, &shell));
-    if (shell) PetscCall(ItSmoothPCRestart(smoother_pc));
+    PC smoother_pc;
+    PetscCall(ItMGLevelSmoother(pc, l, &smoother_pc));
+    if (smoother_pc) PetscCall(ItSmoothPCRestart(smoother_pc));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
