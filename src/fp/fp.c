@@ -942,14 +942,18 @@ PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) 
    fourth-order weights and the ghosted density pl (two ghosts per side): o is
    c's ghosted offset, gs the ghosted array's stride along a, f_off the face's
    offset. */
-static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, PetscInt o,
-                                         PetscInt gs, const PetscScalar pl[]) {
-  const PetscReal *w = f->w4[a] + 4 * f_off;
-  PetscScalar      J = 0;
+static inline PetscScalar ItFPFourthFluxWeights(const PetscReal w[], const PetscScalar p[],
+                                                PetscInt g) {
+  PetscScalar J = 0;
 
   for (PetscInt q = 0; q < 4; q++)
-    if (w[q] != 0) J += w[q] * pl[o + (q - 2) * gs]; /* the cells beyond a wall have no weight */
+    if (w[q] != 0) J += w[q] * p[(q - 2) * g]; /* the cells beyond a wall have no weight */
   return J;
+}
+
+static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, PetscInt o,
+                                         PetscInt gs, const PetscScalar pl[]) {
+  return ItFPFourthFluxWeights(f->w4[a] + 4 * f_off, pl + o, gs);
 }
 
 /* (L_a p)_c: the currents through the low and the high face, (J_lo - J_hi) / h. */
@@ -964,33 +968,55 @@ static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c
          info->h[a];
 }
 
-/* The current through a face from its weights w and the ghosted density p
-   at the face's high cell (its stencil p[-2 g] .. p[g] inside the ghosted
-   array), summed as ItFPFourthFlux sums it. */
-static inline PetscScalar ItFPFourthFluxInside(const PetscReal w[], const PetscScalar p[],
-                                               PetscInt g) {
-  PetscScalar J = 0;
+/* The currents J[i] of m faces of a row whose stencils lie inside the
+   ghosted array: face i's weights w[4 i + q], its high cell p[i] (g the
+   stride along the faces' axis), summed as ItFPFourthFluxWeights sums them
+   (0 + w[0] p[-2 g] + ..., left to right). The arrays do not overlap
+   (restrict: the loop vectorises). */
+static void ItFPFourthRowFluxes(PetscInt m, const PetscReal *restrict w,
+                                const PetscScalar *restrict p, PetscInt g,
+                                PetscScalar *restrict J) {
+  for (PetscInt i = 0; i < m; i++)
+    J[i] = (((0 + w[4 * i] * p[i - 2 * g]) + w[4 * i + 1] * p[i - g]) + w[4 * i + 2] * p[i]) +
+           w[4 * i + 3] * p[i + g];
+}
 
-  J += w[0] * p[-2 * g];
-  J += w[1] * p[-g];
-  J += w[2] * p[0];
-  J += w[3] * p[g];
-  return J;
+/* A row's part along an axis other than the fastest, y[i] += (J[i] - Jh) / h:
+   J[i] the current through cell i's low face, Jh that through its high face
+   (weights w[4 i + q], stencil around p[i], inside the ghosted array), which
+   J[i] then keeps for the row above. */
+static void ItFPFourthRowAxis(PetscInt m, PetscReal h, const PetscReal *restrict w,
+                              const PetscScalar *restrict p, PetscInt g, PetscScalar *restrict J,
+                              PetscScalar *restrict y) {
+  for (PetscInt i = 0; i < m; i++) {
+    const PetscScalar Jh =
+        (((0 + w[4 * i] * p[i - 2 * g]) + w[4 * i + 1] * p[i - g]) + w[4 * i + 2] * p[i]) +
+        w[4 * i + 3] * p[i + g];
+    y[i] += (J[i] - Jh) / h;
+    J[i] = Jh;
+  }
+}
+
+/* A row's part along the fastest axis from its m + 1 face currents F. */
+static void ItFPFourthRowFastest(PetscInt m, PetscReal h, const PetscScalar *restrict F,
+                                 PetscScalar *restrict y) {
+  for (PetscInt i = 0; i < m; i++) y[i] += (F[i] - F[i + 1]) / h;
 }
 
 /* y = L p of the fourth-order operator, row by row along the storage
-   order's fastest axis a0: the offsets into the ghosted density, the output
-   and each axis's face weights advance by their strides along the row
-   instead of being recomputed per cell. Along a0 each of the row's m0 + 1
-   faces is computed once, into F (room for m0 + 1), and enters its two
-   cells; along another axis a row whose stencils lie inside the ghosted
-   array (every row but the two next to each wall) takes its four products
-   per face without tests. Faces next to a wall go through ItFPFourthFlux
-   (the cells beyond a wall have no weight). Every face current is the same
-   sum in the same order as ItFPFourthAxis's, so the product is the same to
-   the bit. Not collective. */
-static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[],
-                                PetscScalar F[]) {
+   order's fastest axis a0 (m0 cells), each face current computed once:
+   along a0 a row's m0 + 1 faces into F; along another axis a the current
+   through a row's high faces is kept in buf[a] (a ring of fs[a] values, the
+   owned cells below one step along a) until the row one step up along a
+   takes it as its low faces' current (the first row along a computes its
+   own). A face whose stencil lies inside the ghosted array takes its four
+   products without tests; the faces next to a wall go through
+   ItFPFourthFlux (the cells beyond a wall have no weight). Every face
+   current is the same sum in the same order as ItFPFourthAxis's and each
+   cell adds its axes in the same order, so the product is the same to the
+   bit. Not collective. */
+static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[], PetscScalar F[],
+                                PetscScalar *const buf[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
@@ -1003,28 +1029,36 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
     PetscScalar   *yr = y + l0;
     for (PetscInt i = 0; i < m0; i++) yr[i] = 0;
     for (PetscInt a = 0; a < d; a++) {
-      const PetscReal h = info->h[a], *w4 = f->w4[a];
-      const PetscInt  g = gs[a], fa = fs[a], off = ItFPFaceOffset(grid, a, c);
-      const PetscInt  lo = info->gxs[a] + 2, hi = info->gxs[a] + info->gxm[a] - 3;
+      const PetscInt     g = gs[a], fa = fs[a], off = ItFPFaceOffset(grid, a, c);
+      const PetscReal    h = info->h[a], *w = f->w4[a] + 4 * off; /* the row's low faces */
+      const PetscScalar *p = pl + o;
+      /* a face whose high cell is ca has its stencil inside for lo <= ca <= hi */
+      const PetscInt lo = info->gxs[a] + 2, hi = info->gxs[a] + info->gxm[a] - 2;
       if (a == a0) { /* face k: the low face of cell k, the high face of cell k - 1 */
-        for (PetscInt k = 0; k <= m0; k++) {
-          const PetscInt ca = c[a] + k;
-          F[k] = ca >= lo && ca <= hi + 1 ? ItFPFourthFluxInside(w4 + 4 * (off + k), pl + o + k, g)
-                                          : ItFPFourthFlux(f, a, off + k, o + k, g, pl);
-        }
-        for (PetscInt i = 0; i < m0; i++) yr[i] += (F[i] - F[i + 1]) / h;
-      } else if (c[a] >= lo && c[a] <= hi) {
-        for (PetscInt i = 0; i < m0; i++) {
-          const PetscScalar *p   = pl + o + i;
-          const PetscScalar  Jlo = ItFPFourthFluxInside(w4 + 4 * (off + i), p, g);
-          const PetscScalar  Jhi = ItFPFourthFluxInside(w4 + 4 * (off + i + fa), p + g, g);
-          yr[i] += (Jlo - Jhi) / h;
-        }
+        const PetscInt k0 = PetscMax(0, PetscMin(m0 + 1, lo - c[a]));
+        const PetscInt k1 = PetscMax(k0, PetscMin(m0 + 1, hi + 1 - c[a]));
+        for (PetscInt k = 0; k < k0; k++) F[k] = ItFPFourthFluxWeights(w + 4 * k, p + k, g);
+        ItFPFourthRowFluxes(k1 - k0, w + 4 * k0, p + k0, g, F + k0);
+        for (PetscInt k = k1; k <= m0; k++) F[k] = ItFPFourthFluxWeights(w + 4 * k, p + k, g);
+        ItFPFourthRowFastest(m0, h, F, yr);
       } else {
-        for (PetscInt i = 0; i < m0; i++)
-          yr[i] += (ItFPFourthFlux(f, a, off + i, o + i, g, pl) -
-                    ItFPFourthFlux(f, a, off + i + fa, o + i + g, g, pl)) /
-                   h;
+        PetscScalar       *J  = buf[a] + l0 % fa; /* this row's low faces, then its high ones */
+        const PetscReal   *wh = w + 4 * fa;       /* the row's high faces */
+        const PetscScalar *ph = p + g;
+        if (c[a] == info->xs[a]) { /* the first row along a: its low faces */
+          if (c[a] >= lo && c[a] <= hi)
+            ItFPFourthRowFluxes(m0, w, p, g, J);
+          else
+            for (PetscInt i = 0; i < m0; i++) J[i] = ItFPFourthFluxWeights(w + 4 * i, p + i, g);
+        }
+        if (c[a] + 1 >= lo && c[a] + 1 <= hi)
+          ItFPFourthRowAxis(m0, h, wh, ph, g, J, yr);
+        else
+          for (PetscInt i = 0; i < m0; i++) {
+            const PetscScalar Jh = ItFPFourthFluxWeights(wh + 4 * i, ph + i, g);
+            yr[i] += (J[i] - Jh) / h;
+            J[i] = Jh;
+          }
       }
     }
     c[a0] = info->xs[a0] + m0 - 1; /* the row's last cell; the next owned one starts the next row */
@@ -1098,9 +1132,18 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   PetscCall(VecGetArrayRead(local, &pl));
   PetscCall(VecGetArray(Lp, &y));
   if (f->order == 4) {
-    PetscScalar *F;
-    PetscCall(PetscMalloc1(info->xm[info->order[0]] + 1, &F));
-    ItFPFourthApplyRows(f, pl, y, F);
+    PetscScalar *F, *buf[IT_MAX_DIM] = {NULL};
+    PetscInt     fs[IT_MAX_DIM], gs[IT_MAX_DIM], n = info->xm[info->order[0]] + 1;
+    ItGridStrides(grid, gs, fs);
+    for (PetscInt a = 0; a < info->dim; a++) n += a == info->order[0] ? 0 : fs[a];
+    PetscCall(PetscMalloc1(n, &F));
+    n = info->xm[info->order[0]] + 1;
+    for (PetscInt a = 0; a < info->dim; a++)
+      if (a != info->order[0]) {
+        buf[a] = F + n;
+        n += fs[a];
+      }
+    ItFPFourthApplyRows(f, pl, y, F, buf);
     PetscCall(PetscFree(F));
   } else {
     PetscScalar *diag;
