@@ -81,7 +81,8 @@ struct _p_ItDiag {
   ItGrid    grid;
   ItModel   model;
   ItFaces   faces;
-  PetscBool shared; /* faces are the solver's (ItDiagShareFaces) */
+  PetscBool shared;  /* faces are the solver's (ItDiagShareFaces) */
+  PetscBool checked; /* the faces at t = 0 have been checked (ItDiagAcquire) */
   PetscInt  ncol;
   char (*name)[IT_DIAG_NAME_LEN]; /* column names, doc/physics.md §3 */
   ItDiagColumn *column;           /* what each column is (ItDiagColumnTable's row, variables) */
@@ -313,16 +314,29 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
 /* The evaluation's own arrays: the faces, the ghosted density and its
    logarithm (and the reset's inflow), unless held. The faces are computed at
    t = 0: a diffusion that is not positive on the box stops here, before any
-   output. Collective. */
+   output. Under -fp_order 4 the first time only their Scharfetter–Gummel
+   coefficients are (a set of ItFacesSetRatesOnly, whose checks are the
+   same), and the weights of order 4 at the first evaluation: the transient
+   solver's faces take their place before that when the model does not
+   depend on time (ItDiagShareFaces), and a computation of the weights (in
+   4-D about as long as 20 products of the operator) is saved. Collective. */
 static PetscErrorCode ItDiagAcquire(ItDiag g) {
   const ItGridInfo *info = ItGridGetInfo(g->grid);
   PetscInt          ng;
 
   PetscFunctionBegin;
-  if (!g->faces) {
+  if (!g->faces && info->order_fp == 4 && !g->checked) {
+    ItFaces check;
+    PetscCall(ItFacesCreate(g->grid, g->model, &check));
+    PetscCall(ItFacesSetRatesOnly(check));
+    PetscCall(ItFacesSetTime(check, 0.0, NULL));
+    PetscCall(ItFacesDestroy(&check));
+    PetscCall(ItFacesCreate(g->grid, g->model, &g->faces)); /* computed when evaluated */
+  } else if (!g->faces) {
     PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
     PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
   }
+  g->checked = PETSC_TRUE;
   if (g->p_local) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(DMCreateLocalVector(info->da, &g->p_local));
   if (info->threshold) PetscCall(DMCreateGlobalVector(info->da, &g->inflow));
