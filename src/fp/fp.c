@@ -1030,19 +1030,48 @@ static void ItFPFourthRowFluxes(PetscInt m, const PetscReal *restrict w,
            w[4 * i + 3] * p[i + g];
 }
 
+/* The currents J[i] of a row's m faces along an axis other than the
+   fastest from their weights w[4 i + q] and the rows of the ghosted density
+   that their stencils take, t[q][i] (q = 0 .. 3, the rows two below to one
+   above the faces' high cells): ItFPFourthRowFluxes with the rows apart. A
+   row beyond a wall, whose weights are zero, is given as any row inside
+   the ghosted array (0 p adds nothing, as ItFPFourthFluxWeights's test
+   leaves it out). */
+static void ItFPFourthRowTaps(PetscInt m, const PetscReal *restrict w,
+                              const PetscScalar *restrict t0, const PetscScalar *restrict t1,
+                              const PetscScalar *restrict t2, const PetscScalar *restrict t3,
+                              PetscScalar *restrict J) {
+  for (PetscInt i = 0; i < m; i++)
+    J[i] = (((0 + w[4 * i] * t0[i]) + w[4 * i + 1] * t1[i]) + w[4 * i + 2] * t2[i]) +
+           w[4 * i + 3] * t3[i];
+}
+
 /* A row's part along an axis other than the fastest, y[i] += (J[i] - Jh) / h:
    J[i] the current through cell i's low face, Jh that through its high face
-   (weights w[4 i + q], stencil around p[i], inside the ghosted array), which
-   J[i] then keeps for the row above. */
+   (weights w[4 i + q], rows t[q] as for ItFPFourthRowTaps), which J[i] then
+   keeps for the row above. */
 static void ItFPFourthRowAxis(PetscInt m, PetscReal h, const PetscReal *restrict w,
-                              const PetscScalar *restrict p, PetscInt g, PetscScalar *restrict J,
-                              PetscScalar *restrict y) {
+                              const PetscScalar *restrict t0, const PetscScalar *restrict t1,
+                              const PetscScalar *restrict t2, const PetscScalar *restrict t3,
+                              PetscScalar *restrict J, PetscScalar *restrict y) {
   for (PetscInt i = 0; i < m; i++) {
     const PetscScalar Jh =
-        (((0 + w[4 * i] * p[i - 2 * g]) + w[4 * i + 1] * p[i - g]) + w[4 * i + 2] * p[i]) +
-        w[4 * i + 3] * p[i + g];
+        (((0 + w[4 * i] * t0[i]) + w[4 * i + 1] * t1[i]) + w[4 * i + 2] * t2[i]) +
+        w[4 * i + 3] * t3[i];
     y[i] += (J[i] - Jh) / h;
     J[i] = Jh;
+  }
+}
+
+/* The rows of the ghosted density that the stencils of a row's faces along
+   axis a take (ItFPFourthRowTaps) when their high cells are the row p at
+   index ca along a: p + (q - 2) g, or `inside` (a row of the ghosted array)
+   for the rows beyond it, [lo, hi] the ghosted array's rows. */
+static inline void ItFPFourthTaps(const PetscScalar *p, PetscInt g, PetscInt ca, PetscInt lo,
+                                  PetscInt hi, const PetscScalar *inside, const PetscScalar *t[4]) {
+  for (PetscInt q = 0; q < 4; q++) {
+    const PetscInt r = ca + q - 2;
+    t[q]             = r >= lo && r <= hi ? p + (q - 2) * g : inside;
   }
 }
 
@@ -1058,12 +1087,14 @@ static void ItFPFourthRowFastest(PetscInt m, PetscReal h, const PetscScalar *res
    through a row's high faces is kept in buf[a] (a ring of fs[a] values, the
    owned cells below one step along a) until the row one step up along a
    takes it as its low faces' current (the first row along a computes its
-   own). A face whose stencil lies inside the ghosted array takes its four
-   products without tests; the faces next to a wall go through
-   ItFPFourthFlux (the cells beyond a wall have no weight). Every face
-   current is the same sum in the same order as ItFPFourthAxis's and each
-   cell adds its axes in the same order, so the product is the same to the
-   bit. Not collective. */
+   own). Along a0 a face whose stencil lies inside the ghosted array takes
+   its four products without tests, the two next to each wall go through
+   ItFPFourthFluxWeights (the cells beyond a wall have no weight); along the
+   other axes every row takes its four products without tests, a row beyond
+   a wall replaced by the row itself (its weight is zero). Every face
+   current is the same sum in the same order as ItFPFourthAxis's (up to the
+   sign of a zero) and each cell adds its axes in the same order, so the
+   product is the same to the bit. Not collective. */
 static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[], PetscScalar F[],
                                 PetscScalar *const buf[]) {
   ItGrid            grid = f->grid;
@@ -1091,23 +1122,15 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
         for (PetscInt k = k1; k <= m0; k++) F[k] = ItFPFourthFluxWeights(w + 4 * k, p + k, g);
         ItFPFourthRowFastest(m0, h, F, yr);
       } else {
-        PetscScalar       *J  = buf[a] + l0 % fa; /* this row's low faces, then its high ones */
-        const PetscReal   *wh = w + 4 * fa;       /* the row's high faces */
-        const PetscScalar *ph = p + g;
+        PetscScalar       *J = buf[a] + l0 % fa; /* this row's low faces, then its high ones */
+        const PetscScalar *t[4];
+        const PetscInt     glo = info->gxs[a], ghi = info->gxs[a] + info->gxm[a] - 1;
         if (c[a] == info->xs[a]) { /* the first row along a: its low faces */
-          if (c[a] >= lo && c[a] <= hi)
-            ItFPFourthRowFluxes(m0, w, p, g, J);
-          else
-            for (PetscInt i = 0; i < m0; i++) J[i] = ItFPFourthFluxWeights(w + 4 * i, p + i, g);
+          ItFPFourthTaps(p, g, c[a], glo, ghi, p, t);
+          ItFPFourthRowTaps(m0, w, t[0], t[1], t[2], t[3], J);
         }
-        if (c[a] + 1 >= lo && c[a] + 1 <= hi)
-          ItFPFourthRowAxis(m0, h, wh, ph, g, J, yr);
-        else
-          for (PetscInt i = 0; i < m0; i++) {
-            const PetscScalar Jh = ItFPFourthFluxWeights(wh + 4 * i, ph + i, g);
-            yr[i] += (J[i] - Jh) / h;
-            J[i] = Jh;
-          }
+        ItFPFourthTaps(p + g, g, c[a] + 1, glo, ghi, p, t); /* the high faces' */
+        ItFPFourthRowAxis(m0, h, w + 4 * fa, t[0], t[1], t[2], t[3], J, yr);
       }
     }
     c[a0] = info->xs[a0] + m0 - 1; /* the row's last cell; the next owned one starts the next row */
