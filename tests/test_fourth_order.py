@@ -45,7 +45,7 @@ CROSSING = {(3, "stationary", "entropy_production_x1"): 1e-5}
 # p_ss) plus the share of p_ss,h's pointwise error, sum_cells (p, dp/dt) ln(p_ss/p_ss,h) h^d
 # (reference_share). Each is checked at order >= 3.5. Their sum need not show an order: in 3-D the
 # share of kl_rate is the operator's clean h^4 (4.87e-5, 1.56e-5, 6.44e-6, 3.11e-6, 9.88e-7 at
-# 24, 32, 40, 48, 64, order 3.96-3.99), the diagnostics' own part converges at order 8 with the
+# 24, 32, 40, 48, 64, order 3.95-3.99), the diagnostics' own part converges at order 8 with the
 # opposite sign (-4.95e-5 at 24^3, -1.80e-7 at 48^3), so at 24^3 they cancel (-1.15e-5) and
 # 24 -> 48 reads 2.0, 32 -> 64 3.3, 40 -> 80 3.7 (measured 2026-12-06, doc/numerics.md).
 REFERENCE = ("kl_to_stationary", "kl_rate")
