@@ -34,6 +34,9 @@ typedef struct {
   /* > 0: the time stepper's tolerances (defaults or -ts_rtol/-ts_atol) times
      this factor (-error_estimate's time-error solve); 0: as they are */
   PetscReal tolerance_factor;
+  /* the stage solves at IT_SOLVE_STAGE_RTOL of -ts_rtol also under -fp_order 4
+     (-error_estimate's own solves; src/solve/solve.c) */
+  PetscBool tight_stages;
   /* when set, called with the solver's faces (the fine operator's) once they
      are computed, and with NULL before they are freed: the diagnostics share
      them (ItDiagShareFaces) */

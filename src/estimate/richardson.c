@@ -414,6 +414,7 @@ static PetscErrorCode ItEstimateSolveLevel(ItEstimate est, const ItSolveSettings
     s.checkpoint_every = 0;
     s.checkpoint_wall  = 0;
     s.tolerance_factor = L->tolerance_factor;
+    s.tight_stages     = PETSC_TRUE; /* the estimate's stage solves as tight as order 2's */
     s.restarted = PETSC_FALSE; /* from t = 0 also when the fine solve continues a checkpoint */
     s.t0 = s.dt0 = 0;
     s.step0      = 0;
