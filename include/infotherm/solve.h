@@ -100,6 +100,7 @@ typedef struct _p_ItStagePC *ItStagePC;
 PetscErrorCode ItStagePCCreate(KSP ksp, Mat P, ItGrid grid, ItFaces faces, ItStagePC *pc);
 PetscErrorCode ItStagePCSetShift(ItStagePC pc, PetscReal shift);
 void           ItStagePCCount(ItStagePC pc, PetscInt its);
+PetscBool      ItStagePCJacobi(ItStagePC pc);
 PetscInt       ItStagePCVectors(ItStagePC pc);
 PetscErrorCode ItStagePCDestroy(ItStagePC *pc);
 /* The prolongation between two levels, matrix-free (src/solve/prolong.c). */

@@ -1461,16 +1461,16 @@ static PetscErrorCode ItFacesFaceFlow(ItFaces f, PetscInt a, const PetscScalar p
       r[k]              = D > 0 ? f->A[k * d + a] / D : 0;
       lnD[k]            = D > 0 ? PetscLogReal(D) : 0;
     }
+    /* the pencil's first face and cell; the others by the strides along a */
+    const PetscInt off = ItFPFaceOffset(grid, a, c), o = ItGridGhostedOffset(grid, c);
     for (PetscInt k = 2; k < xm + 2; k++) { /* the low face of owned cell xs-2+k */
       const PetscInt face = xs - 2 + k;
       PetscReal      J;
       if (face == 0 && !periodic) continue;
-      c[a] = face;
-      J    = PetscRealPart(ItFPFourthFlux(f, a, ItFPFaceOffset(grid, a, c),
-                                          ItGridGhostedOffset(grid, c), gs[a], pl));
+      J = PetscRealPart(
+          ItFPFourthFlux(f, a, off + (k - 2) * fs[a], o + (k - 2) * gs[a], gs[a], pl));
       sum += ItFPFaceFlow(J, r, lnD, k, face, n, periodic, h);
     }
-    c[a] = xs;
   }
   PetscCall(PetscFree2(r, lnD));
   *flow += sum;

@@ -173,6 +173,11 @@ PetscErrorCode ItStagePCSetShift(ItStagePC s, PetscReal shift) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether the current stage takes Jacobi (NULL: no). */
+PetscBool ItStagePCJacobi(ItStagePC s) {
+  return s ? s->jacobi : PETSC_FALSE;
+}
+
 /* Counts a finished stage solve of `its` iterations under the current choice. */
 void ItStagePCCount(ItStagePC s, PetscInt its) {
   if (!s) return;
