@@ -48,6 +48,8 @@ PetscErrorCode ItFPCreateShiftedFree(ItFaces faces, Mat *A);
 PetscScalar    ItFacesAxisDivergence(ItFaces faces, PetscInt axis, const PetscInt c[],
                                      const PetscScalar pl[]);
 PetscErrorCode ItFacesCellFlows(ItFaces faces, const PetscScalar pl[], PetscReal flow[]);
+PetscErrorCode ItFacesCellFlowsPair(ItFaces faces, const PetscScalar pl[], const PetscScalar pl2[],
+                                    PetscReal flow[], PetscReal flow2[]);
 PetscErrorCode ItFacesIrreversibleSums(ItFaces faces, const PetscScalar pl[], const PetscReal lnp[],
                                        PetscReal flow[], PetscReal ep[]);
 PetscErrorCode ItFPShiftedSet(Mat A, PetscReal shift, PetscReal scale, PetscInt pin,

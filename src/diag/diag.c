@@ -83,7 +83,10 @@ struct _p_ItDiag {
   ItFaces   faces;
   PetscBool shared;  /* faces are the solver's (ItDiagShareFaces) */
   PetscBool checked; /* the faces at t = 0 have been checked (ItDiagAcquire) */
-  PetscInt  ncol;
+  /* while ItDiagFlowSlopes runs the face sums: the ghosted L p, whose flows
+     ItDiagFourthSums adds to S_SLOPE with p's (one pass of the model); else NULL */
+  const PetscScalar *lpl;
+  PetscInt           ncol;
   char (*name)[IT_DIAG_NAME_LEN]; /* column names, doc/physics.md §3 */
   ItDiagColumn *column;           /* what each column is (ItDiagColumnTable's row, variables) */
   PetscReal    *value;            /* values of the last evaluation */
@@ -751,6 +754,8 @@ static PetscErrorCode ItDiagFourthSums(ItDiag g, const PetscScalar *pl, PetscRea
   }
   if (irr)
     PetscCall(ItFacesIrreversibleSums(g->faces, pl, g->lnp, &local[S_FLOW], &local[S_EP]));
+  else if (g->lpl)
+    PetscCall(ItFacesCellFlowsPair(g->faces, pl, g->lpl, &local[S_FLOW], &local[S_SLOPE]));
   else
     PetscCall(ItFacesCellFlows(g->faces, pl, &local[S_FLOW]));
   ItGridForOwned(grid, c, l) {
@@ -1110,12 +1115,14 @@ static PetscBool ItDiagHasFlowSlopes(ItDiag g, PetscReal t) {
   return PETSC_TRUE;
 }
 
-/* The flows' time derivatives dΓ_a/dt into local[S_SLOPE + a]: the flows are
+/* The face sums (ItDiagSums) with the flows' time derivatives dΓ_a/dt into
+   local[S_SLOPE + a]: the flows are
    linear in the density (ItFacesCellFlows: Σ_f J_f(p) F_f with fixed face
    forces), so along the discrete dynamics dp/dt = L p they are the flows of
-   L p. One operator application and one ghost exchange; two work vectors of
-   the grid's DMDA. Collective. */
-static PetscErrorCode ItDiagFlowSlopes(ItDiag g, Vec p, PetscReal local[]) {
+   L p, summed in the same pass as p's (ItFacesCellFlowsPair: the model
+   evaluated along each pencil once for both). One operator application and
+   one ghost exchange; two work vectors of the grid's DMDA. Collective. */
+static PetscErrorCode ItDiagFlowSlopes(ItDiag g, Vec p, const PetscScalar *pl, PetscReal local[]) {
   const ItGridInfo  *info = ItGridGetInfo(g->grid);
   Vec                Lp, Lpl;
   const PetscScalar *lpl;
@@ -1134,7 +1141,9 @@ static PetscErrorCode ItDiagFlowSlopes(ItDiag g, Vec p, PetscReal local[]) {
   PetscCall(DMGlobalToLocalBegin(info->da, Lp, INSERT_VALUES, Lpl));
   PetscCall(DMGlobalToLocalEnd(info->da, Lp, INSERT_VALUES, Lpl));
   PetscCall(VecGetArrayRead(Lpl, &lpl));
-  PetscCall(ItFacesCellFlows(g->faces, lpl, &local[S_SLOPE]));
+  g->lpl = lpl;
+  PetscCall(ItDiagSums(g, pl, local));
+  g->lpl = NULL;
   PetscCall(VecRestoreArrayRead(Lpl, &lpl));
   PetscCall(DMRestoreLocalVector(info->da, &Lpl));
   PetscCall(DMRestoreGlobalVector(info->da, &Lp));
@@ -1214,9 +1223,11 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   ItDiagLog(pl, ng, g->lnp);
   PetscCall(ItDiagMarginals(g, pl));
   ItDiagCellSums(g, pl, local);
-  PetscCall(ItDiagSums(g, pl, local));
   g->have_slope = ItDiagHasFlowSlopes(g, t);
-  if (g->have_slope) PetscCall(ItDiagFlowSlopes(g, p, local));
+  if (g->have_slope)
+    PetscCall(ItDiagFlowSlopes(g, p, pl, local));
+  else
+    PetscCall(ItDiagSums(g, pl, local));
   PetscCall(ItGridSum(grid, S_COUNT, local, sum));
   for (PetscInt k = 0; k < S_COUNT; k++) sum[k] *= info->cell_volume;
   ItDiagRates(g, sum, g->rate);

@@ -1436,13 +1436,13 @@ static inline PetscReal ItFPFaceFlow(PetscReal J, const PetscReal r[], const Pet
    owned cells (ItFPFaceFlow; a periodic axis' seam is cell 0's low face, its
    stencil and the force's cells wrapping), added to *flow. Not collective. */
 static PetscErrorCode ItFacesFaceFlow(ItFaces f, PetscInt a, const PetscScalar pl[],
-                                      PetscReal *flow) {
+                                      const PetscScalar pl2[], PetscReal *flow, PetscReal *flow2) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, xs = info->xs[a], xm = info->xm[a], n = info->n[a];
   const PetscReal   h        = info->h[a];
   const PetscBool   periodic = (PetscBool)(info->boundary[a] == IT_BOUNDARY_PERIODIC);
-  PetscReal         sum      = 0, *r, *lnD;
+  PetscReal         sum = 0, sum2 = 0, *r, *lnD;
   PetscInt          gs[IT_MAX_DIM], fs[IT_MAX_DIM];
 
   PetscFunctionBegin;
@@ -1470,10 +1470,15 @@ static PetscErrorCode ItFacesFaceFlow(ItFaces f, PetscInt a, const PetscScalar p
       J = PetscRealPart(
           ItFPFourthFlux(f, a, off + (k - 2) * fs[a], o + (k - 2) * gs[a], gs[a], pl));
       sum += ItFPFaceFlow(J, r, lnD, k, face, n, periodic, h);
+      if (!pl2) continue;
+      J = PetscRealPart(
+          ItFPFourthFlux(f, a, off + (k - 2) * fs[a], o + (k - 2) * gs[a], gs[a], pl2));
+      sum2 += ItFPFaceFlow(J, r, lnD, k, face, n, periodic, h);
     }
   }
   PetscCall(PetscFree2(r, lnD));
   *flow += sum;
+  if (pl2) *flow2 += sum2;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1491,6 +1496,18 @@ static PetscErrorCode ItFacesFaceFlow(ItFaces f, PetscInt a, const PetscScalar p
    decaying integrand, so the flows converge at fourth order. Not
    collective. */
 PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flow[]) {
+  PetscFunctionBegin;
+  PetscCall(ItFacesCellFlowsPair(f, pl, NULL, flow, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ItFacesCellFlows of two ghosted densities at once, pl's into flow and
+   pl2's into flow2 (pl2 NULL: none): along a wall or periodic axis the
+   model is evaluated along each pencil once for both (the diagnostics' flows
+   and their time derivatives, the flows of L p: src/diag/diag.c); each sum
+   is the one ItFacesCellFlows gives, to the bit. Not collective. */
+PetscErrorCode ItFacesCellFlowsPair(ItFaces f, const PetscScalar pl[], const PetscScalar pl2[],
+                                    PetscReal flow[], PetscReal flow2[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d    = info->dim;
@@ -1502,9 +1519,11 @@ PetscErrorCode ItFacesCellFlows(ItFaces f, const PetscScalar pl[], PetscReal flo
     PetscReal       sum = 0, *g, *lnD; /* D p and ln D along a pencil */
 
     if (info->boundary[a] != IT_BOUNDARY_THRESHOLD_RESET) {
-      PetscCall(ItFacesFaceFlow(f, a, pl, &flow[a]));
+      PetscCall(ItFacesFaceFlow(f, a, pl, pl2, &flow[a], pl2 ? &flow2[a] : NULL));
       continue;
     }
+    PetscCheck(!pl2, PETSC_COMM_SELF, PETSC_ERR_SUP,
+               "ItFacesCellFlowsPair: a threshold axis takes one density at a time");
     PetscCall(PetscMalloc2(xm + 4, &g, xm + 4, &lnD));
     ItGridForOwned(grid, c, l) {
       (void)l;
