@@ -1081,6 +1081,13 @@ static void ItFPFourthRowFastest(PetscInt m, PetscReal h, const PetscScalar *res
   for (PetscInt i = 0; i < m; i++) y[i] += (F[i] - F[i + 1]) / h;
 }
 
+/* A row of y = a x + b y, as PETSc's VecAXPBY computes it (a != 0, 1 and
+   b != 1: a x[i] + b y[i]). */
+static void ItFPRowAXPBY(PetscInt m, PetscScalar a, const PetscScalar *restrict x, PetscScalar b,
+                         PetscScalar *restrict y) {
+  for (PetscInt i = 0; i < m; i++) y[i] = a * x[i] + b * y[i];
+}
+
 /* y = L p of the fourth-order operator, row by row along the storage
    order's fastest axis a0 (m0 cells), each face current computed once:
    along a0 a row's m0 + 1 faces into F; along another axis a the current
@@ -1094,9 +1101,11 @@ static void ItFPFourthRowFastest(PetscInt m, PetscReal h, const PetscScalar *res
    a wall replaced by the row itself (its weight is zero). Every face
    current is the same sum in the same order as ItFPFourthAxis's (up to the
    sign of a zero) and each cell adds its axes in the same order, so the
-   product is the same to the bit. Not collective. */
+   product is the same to the bit. With ab, each row then becomes
+   ab[0] p + ab[1] (L p) (ItFPShellMult's VecAXPBY, the same bits, without
+   another pass over the vectors). Not collective. */
 static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y[], PetscScalar F[],
-                                PetscScalar *const buf[]) {
+                                PetscScalar *const buf[], const PetscScalar ab[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
   const PetscInt    d = info->dim, a0 = info->order[0], m0 = info->xm[a0];
@@ -1133,6 +1142,7 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
         ItFPFourthRowAxis(m0, h, w + 4 * fa, t[0], t[1], t[2], t[3], J, yr);
       }
     }
+    if (ab) ItFPRowAXPBY(m0, ab[0], pl + o, ab[1], yr);
     c[a0] = info->xs[a0] + m0 - 1; /* the row's last cell; the next owned one starts the next row */
     ItGridNextOwned(grid, c);
   }
@@ -1189,8 +1199,9 @@ static void ItFPSecondApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
   }
 }
 
-/* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
-PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
+/* Lp = L p, matrix-free from the faces (no assembled L needed); with ab (faces of order 4 without
+   a re-injection or closures) ab[0] p + ab[1] L p instead. Collective. */
+static PetscErrorCode ItFPApplyFacesWith(ItFaces f, Vec p, Vec Lp, const PetscScalar ab[]) {
   ItGrid             grid = f->grid;
   const ItGridInfo  *info = ItGridGetInfo(grid);
   Vec                local;
@@ -1215,7 +1226,7 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
         buf[a] = F + n;
         n += fs[a];
       }
-    ItFPFourthApplyRows(f, pl, y, F, buf);
+    ItFPFourthApplyRows(f, pl, y, F, buf, ab);
     PetscCall(PetscFree(F));
   } else {
     PetscScalar *diag;
@@ -1232,6 +1243,13 @@ PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
   else if (f->reset)
     PetscCall(MatMultAdd(f->reset, p, Lp, Lp));
   PetscCall(PetscLogEventEnd(IT_FP_APPLY, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Lp = L p, matrix-free from the faces (no assembled L needed). Collective. */
+PetscErrorCode ItFPApplyFaces(ItFaces f, Vec p, Vec Lp) {
+  PetscFunctionBegin;
+  PetscCall(ItFPApplyFacesWith(f, p, Lp, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1253,8 +1271,18 @@ static PetscErrorCode ItFPShellMult(Mat A, Vec x, Vec y) {
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(A, &s));
-  PetscCall(ItFPApplyFaces(s->faces, x, y));
-  PetscCall(VecAXPBY(y, s->scale * s->shift, -s->scale, x));
+  {
+    const PetscScalar ab[2] = {s->scale * s->shift, -s->scale};
+    /* VecAXPBY's general case within the product's pass over the rows (order 4, no
+       re-injection or closures to add after it) */
+    if (s->faces->order == 4 && !s->faces->closure && !s->faces->reset && ab[0] != 0 &&
+        ab[0] != 1 && ab[1] != 1)
+      PetscCall(ItFPApplyFacesWith(s->faces, x, y, ab));
+    else {
+      PetscCall(ItFPApplyFaces(s->faces, x, y));
+      PetscCall(VecAXPBY(y, ab[0], ab[1], x));
+    }
+  }
   PetscCall(VecGetOwnershipRange(x, &lo, &hi));
   if (s->pin >= lo && s->pin < hi) {
     const PetscScalar *xa;
