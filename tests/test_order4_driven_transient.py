@@ -77,7 +77,7 @@ check(abs(narrow["mean_x2"]) < 0.5 * abs(face["mean_x2"]),
 check(abs(narrow["mutual_information"]) < 0.25,
       f"narrow start, -fp_fallback cells: mutual information within 25 % ({narrow['mutual_information']:+.2%})")
 # The narrow start's negative mass is the faces' where its limit holds without the time error's
-# help (measured 2026-12-06, -fp_fallback face; cells within 1 %): at 32^2 the runs above end at
+# help (measured 2026-12-06, -fp_fallback face; cells within 3 %): at 32^2 the runs above end at
 # 8.1-8.3e-4 of the mass because their first step (0.025, a twentieth of the output interval)
 # damps the overshoot; with the time error removed (-ts_rtol 1e-8, 1e-10, or fixed steps of 1e-3
 # and 2.5e-4: all within 2 %) the faces leave 1.5e-3 there (t = 0.007), past the limit, 2.8e-3 at
@@ -89,6 +89,7 @@ out = tmpdir("o4drv-narrow-64")
 run("run", BASE + ["-grid_n", 64, "-ts_rtol", "1e-8", "-ts_atol", "1e-10", "-ksp_rtol", "1e-12",
                    "-init_cov", ",".join(repr(float(x)) for x in S0.ravel()), "-output_dir", out])
 negative = read_json(out + "/summary.json")["positivity"]["negative_mass_max"]
-check(negative <= 1e-3, f"narrow start at 64^2, the time error removed: negative mass at most the run's limit 1e-3 "
-      f"({negative:.2e}; at 32^2 the faces alone leave 1.5e-3)")
+# The run itself stops past 1e-3 (exit 1, run() raises): the check asks for the measured factor's margin.
+check(negative <= 5e-4, f"narrow start at 64^2, the time error removed: negative mass at most half the run's limit "
+      f"1e-3 ({negative:.2e}; at 32^2 the faces alone leave 1.5e-3)")
 finish()
