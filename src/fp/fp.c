@@ -34,7 +34,7 @@ struct _p_ItFaces {
   PetscInt   order;
   PetscReal  peclet;         /* the blend's half-weight cell Péclet number (-fp_peclet) */
   PetscReal  resolution;     /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
-  PetscBool  fallback_cells; /* -fp_fallback cells: ItFPFallbackCells, else at the face */
+  PetscInt   fallback;       /* -fp_fallback: IT_FALLBACK_* (ItFPFallback) */
   PetscReal *w4[IT_MAX_DIM];
   /* workspace of ItFacesPencilTheta: the points half a cell off a pencil's
      cells along the other axes, the drift and diffusion there, and the faces'
@@ -121,7 +121,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->order          = info->order_fp;
   f->peclet         = info->peclet;
   f->resolution     = info->resolution;
-  f->fallback_cells = info->fallback_cells;
+  f->fallback       = info->fallback;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
@@ -455,6 +455,32 @@ static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, Pe
   sg[1] = -ItBernoulli(Ah * h / Dh) * Dh / h;
 }
 
+/* The coefficients of the flux J = sg[0] p_l + sg[1] p_h that an order-4 face falls back to
+   under -fp_fallback (doc/numerics.md "The fallback's form"), from the face's Scharfetter-Gummel
+   coefficients lo, hi (J = lo p_l - hi p_h, z at the face) and the drift and diffusion at the
+   face's two cells:
+     face:  lo, -hi;
+     cells: ItFPFallbackCells;
+     split: the cells' total conductance S = c_l - c_h (c = ItFPFallbackCells) split in the
+            face's ratio: sg = S (lo, -hi) / (lo + hi).
+   The split form keeps the face's equilibrium, p_h / p_l = lo / hi (exact at the nodes for a
+   linear drift), and takes the cells' magnitude, so that where the drift carries the density
+   at a large cell Péclet number the upwind coefficient is the cell's own B(-z_l) D_l / h -> A_l
+   (the mean moves as sum A p) rather than the face's A_f (a drift A' h / 2 of the mean). */
+static inline void ItFPFallback(PetscInt form, PetscReal h, PetscReal lo, PetscReal hi,
+                                PetscReal Al, PetscReal Dl, PetscReal Ah, PetscReal Dh,
+                                PetscReal sg[2]) {
+  sg[0] = lo;
+  sg[1] = -hi;
+  if (form == IT_FALLBACK_FACE) return;
+  ItFPFallbackCells(h, Al, Dl, Ah, Dh, sg);
+  if (form == IT_FALLBACK_SPLIT) {
+    const PetscReal S = (sg[0] - sg[1]) / (lo + hi);
+    sg[0]             = S * lo;
+    sg[1]             = -S * hi;
+  }
+}
+
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
    g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
@@ -531,9 +557,10 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       const PetscReal  w4[4] = {
            (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
            (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
-      if (f->fallback_cells) {
+      if (f->fallback != IT_FALLBACK_FACE) {
         PetscReal sg[2];
-        ItFPFallbackCells(h, A[1 * d + a], D[1 * d + a], A[2 * d + a], D[2 * d + a], sg);
+        ItFPFallback(f->fallback, h, w[1], -w[2], A[1 * d + a], D[1 * d + a], A[2 * d + a],
+                     D[2 * d + a], sg);
         w[1] = sg[0];
         w[2] = sg[1];
       }
@@ -1528,9 +1555,10 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
           /* the operator's weight and fallback of this face (ItFacesPencilFourth): the
              Scharfetter–Gummel flux, its coefficients at the face (above) or the cells */
           const PetscReal theta = f->theta[k];
-          if (f->fallback_cells) {
+          if (f->fallback != IT_FALLBACK_FACE) {
             PetscReal sg[2];
-            ItFPFallbackCells(h, Airr[i - 1], f->D[(i - 1) * d + a], Airr[i], f->D[i * d + a], sg);
+            ItFPFallback(f->fallback, h, f->irr_lo[a][off], f->irr_hi[a][off], Airr[i - 1],
+                         f->D[(i - 1) * d + a], Airr[i], f->D[i * d + a], sg);
             J[k] = sg[0] * pv[i - 1] + sg[1] * pv[i];
           }
           J[k] = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];

@@ -116,16 +116,16 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "the density's own, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
   {
-    const char *forms[] = {"face", "cells"};
-    PetscInt    form    = g->info.fallback_cells ? 1 : 0;
+    const char *forms[] = {"face", "cells", "split"};
+    PetscInt    form    = g->info.fallback;
     PetscCall(PetscOptionsEList(
         "-fp_fallback",
         "-fp_order 4: the Scharfetter-Gummel flux a face falls back to, its coefficients at the "
         "face (face: a drift of the means where the Peclet number varies) or at the face's two "
         "cells (cells: the means move exactly for a linear drift, the variances grow more; "
         "doc/numerics.md)",
-        NULL, forms, 2, forms[form], &form, NULL));
-    g->info.fallback_cells = (PetscBool)(form == 1);
+        NULL, forms, 3, forms[form], &form, NULL));
+    g->info.fallback = form;
   }
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
@@ -422,6 +422,7 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
   g->info.order_fp         = order;
   g->info.peclet           = fine->info.peclet;
   g->info.resolution       = fine->info.resolution;
+  g->info.fallback         = fine->info.fallback;
   g->info.width            = order / 2;
   g->info.stationary_width = fine->info.stationary_width;
   for (PetscInt j = 0; j < fine->info.ndist; j++) g->info.dist[j] = fine->info.dist[j];
