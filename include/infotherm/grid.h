@@ -17,7 +17,7 @@ typedef struct _p_ItGrid *ItGrid;
 
 /* The Scharfetter-Gummel flux an order-4 face falls back to (-fp_fallback,
    doc/numerics.md "The fallback's form"). */
-enum { IT_FALLBACK_FACE, IT_FALLBACK_CELLS, IT_FALLBACK_SPLIT };
+enum { IT_FALLBACK_FACE, IT_FALLBACK_CELLS, IT_FALLBACK_BALANCED };
 
 /* The grid's read-only view (like PETSc's DMDALocalInfo): its geometry, this
    rank's part and its boundaries. The grid itself is opaque

@@ -116,7 +116,7 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "the density's own, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
   {
-    const char *forms[] = {"face", "cells", "split"};
+    const char *forms[] = {"face", "cells", "balanced"};
     PetscInt    form    = g->info.fallback;
     PetscCall(PetscOptionsEList(
         "-fp_fallback",
