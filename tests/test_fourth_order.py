@@ -4,7 +4,10 @@ variables, stationary and transient (from an off-centre Gaussian): every
 diagnostic column with a closed form converges at an observed order of at
 least 3.5 on n -> 2n (1-D 64 -> 128, 2-D 32^2 -> 64^2, 3-D 20^3 -> 40^3; most
 converge faster, the midpoint moments of a smooth density being spectrally
-accurate); mass to 1e-12 at every output; the same answer on 1, 2 and 3 ranks
+accurate; kl_to_stationary and kl_rate split into the diagnostics' own error
+and the share of the stationary reference's pointwise error, each at order
+3.5 or more; one 3-D column whose error crosses zero between the grids is
+bounded instead); mass to 1e-12 at every output; the same answer on 1, 2 and 3 ranks
 (1e-10); a stiff case (cells 0.9 to 2 standard deviations wide, cell Peclet
 numbers up to 60) stays stable and a density (negative mass below 1e-4);
 -fp_order 2 is the default operator bit for bit; bad values of -fp_order and
@@ -31,16 +34,21 @@ T = 0.5
 TIGHT = ["-ts_arkimex_type", "5", "-ts_rtol", "1e-10", "-ts_atol", "1e-12", "-ksp_rtol", "1e-13",
          "-stationary_ksp_rtol", "1e-13"]
 # the columns with a closed form (tests/common.py linear_diagnostics), compared where not ~0
-# A column whose error changes sign between the two grids, where n -> 2n shows no order: the
-# 3-D stationary entropy_production_x1 is -5.2e-6 off at 20^3, +3.4e-6 at 30^3, +4.8e-7 at 40^3,
-# +8.6e-8 at 50^3, +1.8e-8 at 60^3 (measured 2026-12-06, after the flows followed the faces: the
-# same), so 20 -> 40 reads 3.44 while 24 -> 48 (the issue's 3-D range) reads 6.4 (1.0e-5 ->
-# 1.2e-7) and 30 -> 60 7.6; the check bounds the fine grid's relative error instead.
-# The 3-D transient kl_rate converges at order 2-3 beyond 24^3 with either form of the
-# Scharfetter-Gummel fallback (measured 2026-12-06; errors at 20, 40 / 24, 48 cells: coefficients at
-# the face 1.48e-4, 5.35e-6 / 1.15e-5, 2.86e-6 (order 4.8 / 2.0); at the cells 4.16e-5, 5.55e-6 /
-# 1.99e-5, 2.90e-6 (2.9 / 2.8)): the check bounds its fine grid's relative error (1.2e-5) instead.
-FLOORS = {(3, "stationary", "entropy_production_x1"): 1e-5, (3, "transient", "kl_rate"): 2e-5}
+# A column whose error changes sign between the two grids shows no order from n -> 2n; the 3-D
+# stationary entropy_production_x1 crosses zero between 20^3 and 22^3 (measured 2026-12-06, errors
+# -5.2e-6, +1.0e-5, +1.0e-5, +3.4e-6, +4.8e-7, +1.2e-7 at 20, 22, 24, 30, 40, 48 cells per axis:
+# order 6.4 from 24 to 48, 7.0 from 32 to 40, 7.6 from 40 to 48), so 20 -> 40 reads 3.44; no
+# floor: the check bounds its 40^3 relative error (7.0e-6) instead.
+CROSSING = {(3, "stationary", "entropy_production_x1"): 1e-5}
+# kl_to_stationary and kl_rate are linear in ln p_ss: against -kl_reference stationary (the
+# solver's stationary density p_ss,h) their error is the diagnostics' own (with the closed-form
+# p_ss) plus the share of p_ss,h's pointwise error, sum_cells (p, dp/dt) ln(p_ss/p_ss,h) h^d
+# (reference_share). Each is checked at order >= 3.5. Their sum need not show an order: in 3-D the
+# share of kl_rate is the operator's clean h^4 (4.87e-5, 1.56e-5, 6.44e-6, 3.11e-6, 9.88e-7 at
+# 24, 32, 40, 48, 64, order 3.95-3.99), the diagnostics' own part converges at order 8 with the
+# opposite sign (-4.95e-5 at 24^3, -1.80e-7 at 48^3), so at 24^3 they cancel (-1.15e-5) and
+# 24 -> 48 reads 2.0, 32 -> 64 3.3, 40 -> 80 3.7 (measured 2026-12-06, doc/numerics.md).
+REFERENCE = ("kl_to_stationary", "kl_rate")
 COLUMNS = ["entropy", "var_x1", "var_x2", "var_x3", "mutual_information", "entropy_production",
            "entropy_production_x1", "entropy_production_x2", "entropy_flow_x1", "entropy_flow_x2",
            "entropy_rate", "info_flow_X", "kl_to_stationary", "kl_rate"]
@@ -61,6 +69,38 @@ def options(c, d, n):
             "-fp_order", 4] + (["-sensor", "x2"] if d > 1 else [])
 
 
+def order_of(e):
+    return math.log(e[0] / e[1]) / math.log(2) if e[1] > 0 else float("inf")
+
+
+def reference_share(c, d, n, density):
+    """What the solver's stationary density p_ss,h (the file `density`) adds to
+    kl_to_stationary and kl_rate at T against the closed-form p_ss: sum p ln(p_ss/p_ss,h) and
+    sum dp/dt ln(p_ss/p_ss,h) over the cells (times their volume), p(T) and dp/dt the closed
+    forms at the cell centres; cells where p_ss,h <= 0 are left out, as the solver does."""
+    M, b, D = np.array(c["M"]), np.array(c["b"]), np.array(c["D"])
+    lo, hi = box(c, d)
+    h = (hi - lo) / n
+    x = np.stack(np.meshgrid(*[lo[a] + (np.arange(n) + 0.5) * h[a] for a in range(d)], indexing="ij"), -1)
+
+    def log_gauss(m, S):
+        y = x - m
+        return -0.5 * (np.einsum("...i,ij,...j->...", y, np.linalg.inv(S), y) + math.log(np.linalg.det(2 * math.pi * S)))
+
+    mu = -np.linalg.solve(M, b)
+    m, S = linear_moments(c["M"], c["b"], c["D"], c["m0"], c["S0"], T)
+    Si = np.linalg.inv(S)
+    mdot, Sdot = M @ m + b, M @ S + S @ M.T + 2 * np.diag(D)
+    y = x - m
+    p = np.exp(log_gauss(m, S))
+    pdot = p * (-0.5 * np.trace(Si @ Sdot) + y @ (Si @ mdot) + 0.5 * np.einsum("...i,ij,...j->...", y, Si @ Sdot @ Si, y))
+    pss = read_density(density)[0]
+    keep = pss > 0
+    lnratio = log_gauss(mu, lyapunov(M, D))[keep] - np.log(pss[keep])
+    vol = float(np.prod(h))
+    return {"kl_to_stationary": float((p[keep] * lnratio).sum()) * vol, "kl_rate": float((pdot[keep] * lnratio).sum()) * vol}
+
+
 def transient_options(c):
     return ["-init_mean", ",".join(map(str, c["m0"])), "-init_cov", ",".join(str(x) for row in c["S0"] for x in row),
             "-t_final", T, "-output_every", T / 2]
@@ -73,10 +113,12 @@ for d, c in CASES.items():
     m_t, S_t = linear_moments(c["M"], c["b"], c["D"], c["m0"], c["S0"], T)
     exact["transient"] = linear_diagnostics(M, b, D, m_t, S_t, ["x2"], NAMES[d])
     errors = {"stationary": [], "transient": []}
+    shares = []  # reference_share at each grid
     for n in c["n"]:
         out = tmpdir(f"o4-{d}-{n}")
         run("stationary", options(c, d, n) + ["-output_dir", out + "/ss"] + TIGHT)
         errors["stationary"].append(read_csv(out + "/ss/stationary.csv"))
+        shares.append(reference_share(c, d, n, out + "/ss/density_stationary.h5"))
         rtol = ["-ts_rtol", c["rtol"], "-ts_atol", c["rtol"] / 100] if "rtol" in c else []
         run("run", options(c, d, n) + transient_options(c) + ["-output_dir", out + "/tr", "-kl_reference", "stationary"] + TIGHT + rtol)
         rows = read_csv(out + "/tr/diagnostics.csv")
@@ -87,17 +129,27 @@ for d, c in CASES.items():
             ref = exact[kind].get(col)
             if ref is None or col not in errors[kind][0] or abs(ref) < 1e-6:
                 continue
-            e = [abs(float(r[col][-1]) - ref) for r in errors[kind]]
-            order = math.log(e[0] / e[1]) / math.log(2) if e[1] > 0 else float("inf")
+            signed = [float(r[col][-1]) - ref for r in errors[kind]]
+            e = [abs(x) for x in signed]
+            order = order_of(e)
             print(f"   {d}-D {kind:10s} {col:24s} exact {ref:.10g}  errors {e[0]:.2e} {e[1]:.2e}  order {order:.2f}")
-            if (d, kind, col) in FLOORS:
-                floor = FLOORS[(d, kind, col)]
-                check(e[1] <= floor * abs(ref),
-                      f"{d}-D {kind} {col}: at its floor, relative error {e[1] / abs(ref):.1e} <= {floor:.0e} at n={c['n'][1]}")
+            if (d, kind, col) in CROSSING:
+                bound = CROSSING[(d, kind, col)]
+                check(e[1] <= bound * abs(ref),
+                      f"{d}-D {kind} {col}: its error crosses zero, relative error {e[1] / abs(ref):.1e} <= {bound:.0e} at n={c['n'][1]}")
+            elif col in REFERENCE:
+                share = [s_[col] for s_ in shares]
+                own = [abs(x - y) for x, y in zip(signed, share)]
+                print(f"   {d}-D {kind:10s} {col:24s} p_ss,h's share {share[0]:+.2e} {share[1]:+.2e}  order {order_of([abs(x) for x in share]):.2f};"
+                      f"  the diagnostics' own {own[0]:.2e} {own[1]:.2e}  order {order_of(own):.2f}")
+                check(order_of(own) >= 3.5 and order_of([abs(x) for x in share]) >= 3.5,
+                      f"{d}-D {kind} {col}: observed orders {order_of(own):.2f} (the diagnostics') and "
+                      f"{order_of([abs(x) for x in share]):.2f} (p_ss,h's share) >= 3.5")
             else:
                 check(order >= 3.5, f"{d}-D {kind} {col}: observed order {order:.2f} >= 3.5")
 if ONLY:
     finish()
+    sys.exit(0)
 
 # the same answer on 1, 2 and 3 ranks (2-D, stationary and transient)
 c = CASES[2]
