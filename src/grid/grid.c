@@ -91,6 +91,7 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   g->info.order_fp   = 2;
   g->info.peclet     = IT_GRID_PECLET;
   g->info.resolution = IT_GRID_RESOLUTION;
+  g->info.fallback   = IT_FALLBACK_BALANCED;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->info.comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
