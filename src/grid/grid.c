@@ -121,10 +121,11 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
     PetscInt    form    = g->info.fallback;
     PetscCall(PetscOptionsEList(
         "-fp_fallback",
-        "-fp_order 4: the Scharfetter-Gummel flux a face falls back to, its coefficients at the "
-        "face (face: a drift of the means where the Peclet number varies) or at the face's two "
-        "cells (cells: the means move exactly for a linear drift, the variances grow more; "
-        "doc/numerics.md)",
+        "-fp_order 4: the Scharfetter-Gummel flux a face falls back to: balanced (the face's "
+        "equilibrium ratio, its magnitude mixed with the cells' so the means move as sum A p), "
+        "face (its coefficients at the face: a drift of the means where the Peclet number "
+        "varies) or cells (at the face's two cells: the means move exactly for a linear drift, "
+        "the variances grow more); doc/numerics.md",
         NULL, forms, 3, forms[form], &form, NULL));
     g->info.fallback = form;
   }
