@@ -460,7 +460,7 @@ static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, Pe
 static inline PetscReal ItFPFallbackLambda(PetscReal z) {
   const PetscReal a = PetscAbsReal(z), s = PetscSinhReal(0.5 * a);
 
-  if (a < 1e-3) return 2.0 / 3 + a * a / 60; /* the series: its next term is O(a^4) */
+  if (a < 1e-3) return 2.0 / 3 + a * a / 30; /* the series: its next term is O(a^4) */
   if (a > 60) return 1;
   return (PetscSinhReal(a) - a) * PetscCoshReal(0.5 * a) / (2 * s * s * s);
 }
@@ -507,8 +507,8 @@ static inline void ItFPFallback(PetscInt form, PetscReal h, PetscReal lo, PetscR
      J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
-   at the cell centres, blended with the Scharfetter–Gummel flux (its
-   coefficients at the face, or at the cells under -fp_fallback cells: ItFPFallbackCells) by the
+   at the cell centres, blended with the Scharfetter–Gummel flux (the form of -fp_fallback:
+   ItFPFallback) by the
    weight theta of ItFacesPencilTheta (the cell Péclet number and the resolution number; a smooth
    solution changes by O(Pe^4 h^2) = O(h^6) where the cells resolve the drift). The faces next to a
    wall, whose stencil would leave the box, are Scharfetter–Gummel's; the walls carry no flux.
@@ -1516,7 +1516,7 @@ static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m
    irreversible drift: the fourth-order face formula blended by the weight
    theta of the operator's face (the same Péclet and resolution numbers) with
    the Scharfetter–Gummel fallback of the irreversible drift with its
-   coefficients as the operator's (at the face, or at the two cells under -fp_fallback cells), those
+   coefficients as the operator's (the form of -fp_fallback: ItFPFallback), those
    next to a wall Scharfetter–Gummel's at the face (irr_lo, irr_hi), the
    walls none. So Π_a = Γ_a -
    Σ ln p L^irr_a p = ∫ (J^irr_a)^2 / (D_a p) at fourth order, as without
@@ -1572,7 +1572,7 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
           continue;
         {
           /* the operator's weight and fallback of this face (ItFacesPencilFourth): the
-             Scharfetter–Gummel flux, its coefficients at the face (above) or the cells */
+             Scharfetter–Gummel flux at the face (above), or the form of -fp_fallback */
           const PetscReal theta = f->theta[k];
           if (f->fallback != IT_FALLBACK_FACE) {
             PetscReal sg[2];
