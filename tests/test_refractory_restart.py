@@ -6,7 +6,9 @@ default steps, -fp_order 2 and 4; 1 rank); a restart on 3 ranks of a
 checkpoint written on 2 matches the fixed-step run to the stage solves'
 tolerance; -post_ranks 1 beside 1 solver rank writes the one-rank table byte
 for byte, beside 2 the 2-rank table's refractory_mass exactly; a checkpoint
-written by a post rank restarts bit for bit; the last good state of a run
+written by a post rank restarts bit for bit, and one written by two post
+ranks beside one solver rank with the one-rank refractory_mass exactly (the
+history goes to each post rank without the solver waiting); the last good state of a run
 that fails restarts with its history. The reference is the same
 program uninterrupted on one rank (the restart's claim is that nothing
 changes)."""
@@ -53,6 +55,16 @@ r, s = read_csv(f"{two}/diagnostics.csv"), read_csv(f"{three}/diagnostics.csv")
 worst = max(float(np.max(np.abs(r[k] - s[k]) / (np.abs(r[k]) + 1e-2))) for k in r)
 check(np.array_equal(r["refractory_mass"], s["refractory_mass"]) and worst <= 1e-12,
       f"-post_ranks 1 beside 2 solver ranks: refractory_mass identical to 2 ranks', every column within {worst:.1e}")
+# two post ranks beside one solver rank: each receives the checkpoint's history (sent without
+# waiting, completed with its state's slot); their checkpoint restarts with the one-rank history
+out = tmpdir("rr-post2-stop")
+run("run", BASE + ["-output_dir", out, "-post_ranks", 2, "-ts_max_steps", 13], ranks=3, expect_ok=False)
+run("run", BASE + ["-output_dir", out, "-restart", "auto", "-post_ranks", 2], ranks=3)
+r, s = read_csv(f"{ref2}/diagnostics.csv"), read_csv(f"{out}/diagnostics.csv")
+worst = max(float(np.max(np.abs(r[k] - s[k]) / (np.abs(r[k]) + 1e-2))) for k in r) if len(r["t"]) == len(s["t"]) else np.inf
+check(np.array_equal(r["refractory_mass"], s["refractory_mass"]) and worst <= 1e-12,
+      f"-post_ranks 2 beside 1 solver rank, stopped at step 13 and restarted: refractory_mass identical to 1 rank's, "
+      f"every column within {worst:.1e} (the diagnostics' sums over 2 post ranks)")
 
 # another rank count: checkpoint on 2 ranks, restart on 3 (fixed steps, tight stage solves)
 FIXED = BASE + ["-ts_adapt_type", "none", "-ts_dt", 0.01, "-ksp_rtol", 1e-12]

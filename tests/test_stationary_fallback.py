@@ -11,7 +11,15 @@ BoomerAMG first (33^2: a grid that does not halve), on 1 and 2 ranks. The
 stiff 3-variable chain v -> r -> w (time constants 1, 0.2, 5) on 48^3 at
 +-8 standard deviations broke GMRES with the multigrid down
 (DIVERGED_BREAKDOWN, exit 1); its x1 and x2 marginals are checked against
-the Lyapunov covariance."""
+the Lyapunov covariance.
+
+The residual that stationary reports (its line on stdout and `residual` in
+stationary_summary.json) is the true relative residual |b - A x|/|b| of the
+last pinned solve, not GMRES's recursive estimate: recomputed here with
+numpy from the pinned system PETSc writes (-stationary_ksp_view_mat, _rhs,
+_solution in PETSc's binary format) for the lif model (64 cells, a loose
+-stationary_ksp_rtol so the residual stands above round-off) on 1 and 2
+ranks; the written density is that solution normalised."""
 import os
 from common import *
 
@@ -46,6 +54,52 @@ for n, ranks, first in [(64, 1, "gmres(30)+mg"), (64, 2, "gmres(30)+mg"), (33, 1
 proc, lines, _, _ = stationary(64, ["-stationary_ksp_type", "gmres", "-stationary_ksp_max_it", "2"])
 check(proc.returncode == 1 and len(lines) == 1 and "did not converge: gmres(30)+mg ended DIVERGED_ITS" in lines[0],
       f"-stationary_ksp_type given: no fallback, one line: {lines}")
+
+
+
+def petsc_binary(path):
+    """The objects of a file in PETSc's binary format (big-endian): Vec as an
+    array, AIJ Mat as a dense array, in the order written."""
+    data, pos, out = open(path, "rb").read(), 0, []
+
+    def take(kind, k):
+        nonlocal pos
+        v = np.frombuffer(data, kind, k, pos)
+        pos += np.dtype(kind).itemsize * k
+        return v
+    while pos < len(data):
+        cid = int(take(">i4", 1)[0])
+        if cid == 1211214:  # VEC_FILE_CLASSID
+            out.append(take(">f8", int(take(">i4", 1)[0])))
+        elif cid == 1211216:  # MAT_FILE_CLASSID
+            m, n, nz = (int(v) for v in take(">i4", 3))
+            rows = np.repeat(np.arange(m), take(">i4", m))
+            cols, vals = take(">i4", nz), take(">f8", nz)
+            A = np.zeros((m, n))
+            np.add.at(A, (rows, cols), vals)
+            out.append(A)
+        else:
+            raise ValueError(f"{path}: class id {cid}")
+    return out
+
+
+for ranks in (1, 2):
+    out, dump = tmpdir(f"residual-{ranks}"), tmpdir(f"residual-dump-{ranks}")
+    os.makedirs(dump)
+    views = [o for k in ("mat", "rhs", "solution") for o in (f"-stationary_ksp_view_{k}", f"binary:{dump}/{k}.bin")]
+    proc = run("stationary", ["-model", "lif", "-grid_n", 64, "-stationary_ksp_rtol", 1e-6, "-output_dir", out] + views,
+               ranks=ranks)
+    # the last pinned solve's system: each solve appends its own
+    A, b, x = (petsc_binary(f"{dump}/{k}.bin")[-1] for k in ("mat", "rhs", "solution"))
+    true = float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
+    reported = read_json(out + "/stationary_summary.json")["residual"]
+    line = [l for l in proc.stdout.splitlines() if l.startswith("stationary: true relative residual")]
+    p = read_density(out + "/density_stationary.h5")[0]
+    shape = float(np.max(np.abs(p / np.sum(p) - x / np.sum(x))) / np.max(p / np.sum(p)))
+    check(1e-13 < true and abs(reported - true) <= 1e-3 * true and len(line) == 1 and f"{reported:.3e}" in line[0]
+          and shape < 1e-12,
+          f"lif stationary on {ranks} rank(s): the residual reported ({reported:.4g}, {line}) is |b - A x|/|b| of the "
+          f"pinned system recomputed ({true:.4g}); the density is its solution normalised ({shape:.1g} apart)")
 
 # the stiff chain converges by default
 M = np.array([[-1.0, 0, 0], [1.0, -5.0, 0], [0, 5.0, -0.2]])

@@ -111,9 +111,11 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
                                 ItSolveOutputFn output, void *ctx, ItSolveResult *result);
 PetscErrorCode ItSolveStationary(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                  PetscReal *residual, PetscInt *iterations);
-/* What a stationary solve did: its residual and Krylov iterations (of every
-   method tried), the method that converged, and when the first one failed, a
-   note naming the failure and the method that took over ("" otherwise). */
+/* What a stationary solve did: its true relative residual ‖b − A x‖/‖b‖ (of
+   the last pinned solve, computed by its convergence check), its Krylov
+   iterations (of every method tried), the method that converged, and when
+   the first one failed, a note naming the failure and the method that took
+   over ("" otherwise). */
 typedef struct {
   PetscReal residual;
   PetscInt  iterations;

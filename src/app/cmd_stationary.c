@@ -38,8 +38,10 @@ static PetscErrorCode ItAppStationary(ItApp *app, PetscInt nfile, char *files[])
   PetscCall(ItIOWriteTable(app->io));
   PetscCall(ItIOWriteSnapshot(app->io, app->grid, app->model, app->p, (PetscReal)INFINITY,
                               "density_stationary.h5"));
+  /* the true residual, not the Krylov method's recursive estimate (ItSolveStationaryReport) */
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "stationary: residual %.3e after %" PetscInt_FMT " Krylov iterations\n",
+                        "stationary: true relative residual |b - A x|/|b| %.3e of the pinned "
+                        "system after %" PetscInt_FMT " Krylov iterations\n",
                         (double)solve.residual, solve.iterations));
   /* the method that converged, and the note of a fallback (null: the first method did) */
   PetscCall(ItJSONPack(&extra, "{s:o, s:I, s:s, s:o}", "residual", ItJSONReal(solve.residual),

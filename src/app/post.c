@@ -20,7 +20,9 @@
    A post rank begins the next state's broadcast into a receive buffer as
    soon as it has the last one, so the transfer overlaps its diagnostics. The
    header (kind, t, dt, step, flags) goes from solver rank 0 to every post
-   rank as a small message. */
+   rank as a small message, with a refractory time followed by the
+   re-injection field (two or more variables) or a checkpoint's history,
+   all sent without waiting and completed with the state's ring slot. */
 #include <stdlib.h>
 #include <time.h>
 #include <petscsf.h>
@@ -175,6 +177,10 @@ typedef struct {
      reals, NULL until the first) and its sends, [slot * K + q] */
   PetscReal   *field[IT_POST_QUEUE];
   MPI_Request *field_request;
+  /* rank 0, a checkpoint with a refractory time: the slot's history (ItRefractoryGetState's,
+     freed with the slot) and its sends, [slot * K + q] */
+  PetscReal   *history[IT_POST_QUEUE];
+  MPI_Request *history_request;
   PetscInt     next;
   /* what moved, and how long this rank waited for it */
   PetscInt       states;
@@ -318,8 +324,8 @@ static PetscErrorCode ItPostTraffic(ItPostLink *link, PetscInt *messages, PetscI
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The solver side: frees ring slot `slot`, ending its broadcast and rank 0's headers (the only
-   place a solver rank waits for the post ranks). */
+/* The solver side: frees ring slot `slot`, ending its broadcast and rank 0's headers, fields
+   and checkpoint histories (the only place a solver rank waits for the post ranks). */
 static PetscErrorCode ItPostSlotFree(ItPostLink *link, PetscInt slot) {
   PetscLogDouble start, end;
 
@@ -332,6 +338,10 @@ static PetscErrorCode ItPostSlotFree(ItPostLink *link, PetscInt slot) {
     PetscCallMPI(MPI_Waitall(ItPost.K, &link->request[slot * ItPost.K], MPI_STATUSES_IGNORE));
   if (ItPost.world_rank == 0)
     PetscCallMPI(MPI_Waitall(ItPost.K, &link->field_request[slot * ItPost.K], MPI_STATUSES_IGNORE));
+  if (ItPost.world_rank == 0)
+    PetscCallMPI(
+        MPI_Waitall(ItPost.K, &link->history_request[slot * ItPost.K], MPI_STATUSES_IGNORE));
+  PetscCall(PetscFree(link->history[slot]));
   PetscCall(PetscTime(&end));
   PetscCall(PetscLogEventEnd(IT_POST_WAIT, 0, 0, 0, 0));
   link->blocked += end - start;
@@ -412,14 +422,16 @@ static PetscErrorCode ItPostCheckpointSend(void *ctx, PetscReal t, PetscInt step
   PetscFunctionBegin;
   PetscCall(ItPostSend(link, header, p));
   PetscCall(ItRefractoryQuery(p, &h));
-  if (h && ItPost.world_rank == 0) { /* the history, which the checkpoint holds */
-    PetscInt   n;
-    PetscReal *state;
-    PetscCall(ItRefractoryGetState(h, &n, &state));
+  if (h && ItPost.world_rank == 0) {
+    /* the history, which the checkpoint holds, after the header, from the slot's own copy (its
+       sends end with the slot's, ItPostSlotFree: no wait for a post rank here) */
+    const PetscInt slot = (link->next - 1) % IT_POST_QUEUE;
+    PetscInt       n;
+    PetscCall(ItRefractoryGetState(h, &n, &link->history[slot]));
     for (PetscMPIInt q = 0; q < ItPost.K; q++)
-      PetscCallMPI(MPI_Send(state, (PetscMPIInt)n, MPIU_REAL, ItPost.nsolver + q,
-                            IT_POST_HISTORY_TAG, MPI_COMM_WORLD));
-    PetscCall(PetscFree(state));
+      PetscCallMPI(MPI_Isend(link->history[slot], (PetscMPIInt)n, MPIU_REAL, ItPost.nsolver + q,
+                             IT_POST_HISTORY_TAG, MPI_COMM_WORLD,
+                             &link->history_request[slot * ItPost.K + q]));
   }
   PetscCall(PetscTime(&link->app->last_checkpoint));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -503,11 +515,15 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(IT_POST_QUEUE * ItPost.K, &link->request));
   PetscCall(PetscMalloc1(IT_POST_QUEUE * ItPost.K, &link->field_request));
+  PetscCall(PetscMalloc1(IT_POST_QUEUE * ItPost.K, &link->history_request));
   for (PetscInt k = 0; k < IT_POST_QUEUE * ItPost.K; k++) link->field_request[k] = MPI_REQUEST_NULL;
+  for (PetscInt k = 0; k < IT_POST_QUEUE * ItPost.K; k++)
+    link->history_request[k] = MPI_REQUEST_NULL;
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) {
     PetscCall(PetscMalloc1(link->nlocal, &link->ring[s]));
-    link->busy[s]  = PETSC_FALSE;
-    link->field[s] = NULL;
+    link->busy[s]    = PETSC_FALSE;
+    link->field[s]   = NULL;
+    link->history[s] = NULL;
   }
   ItMemoryAdd(IT_MEMORY_IO, (PetscReal)IT_POST_QUEUE * link->nlocal * sizeof(PetscScalar));
   settings            = app->settings;
@@ -539,6 +555,7 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) PetscCall(PetscFree(link->field[s]));
   PetscCall(PetscFree(link->request));
   PetscCall(PetscFree(link->field_request));
+  PetscCall(PetscFree(link->history_request));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1711,11 +1711,6 @@ static PetscErrorCode ItSolveNextMethod(ItGrid grid, KSP ksp, PetscInt step, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Whether a stationary solve converged: a KSP that diverged did not, and one
-   that reports success without testing the true residual (a preconditioned
-   norm, -stationary_ksp_type richardson or cg take the left side) must have
-   ‖b − A p‖ within IT_SOLVE_STAGE_SLACK times its tolerance. why: the KSP's
-   reason, or "short of its tolerance". Collective. */
 /* The relative residual a backward-stable solve attains on the grid's
    operator: about its condition number times the rounding unit, which for a
    diffusion operator grows as the square of the cells along the longest
@@ -1730,20 +1725,26 @@ static PetscReal ItSolveStationaryFloor(ItGrid grid) {
   return PetscMax(IT_SOLVE_ROUNDING, 10 * PETSC_MACHINE_EPSILON * n * n);
 }
 
+/* Whether a stationary solve converged: a KSP that diverged did not, and one
+   that reports success must have ‖b − A p‖ within IT_SOLVE_STAGE_SLACK times
+   its tolerance (computed whatever the KSP tested: GMRES's recursive residual
+   can drift from the true one under a preconditioner that varies, and falls
+   below what double precision attains). why: the KSP's reason, or "short of
+   its tolerance". *relative: ‖b − A p‖ / ‖b‖, the residual that stationary
+   reports (0 when the KSP diverged). Collective. */
 static PetscErrorCode ItSolveStationaryConverged(ItGrid grid, KSP ksp, Vec b, Vec p, PetscBool *ok,
-                                                 char why[], size_t len) {
+                                                 PetscReal *relative, char why[], size_t len) {
   KSPConvergedReason reason;
   Vec                r;
-  PetscReal          relative;
 
   PetscFunctionBegin;
   PetscCall(KSPGetConvergedReason(ksp, &reason));
   PetscCall(PetscStrncpy(why, KSPConvergedReasons[reason], len));
-  *ok = (PetscBool)(reason > 0);
+  *relative = 0;
+  *ok       = (PetscBool)(reason > 0);
   if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(VecDuplicate(b, &r)); /* the true residual, once per solve: GMRES's recursive one
-                                     can drift from it under a preconditioner that varies */
-  PetscCall(ItSolveTrueResidualWithin(ksp, b, p, r, ItSolveStationaryFloor(grid), ok, &relative));
+  PetscCall(VecDuplicate(b, &r)); /* the true residual, once per solve */
+  PetscCall(ItSolveTrueResidualWithin(ksp, b, p, r, ItSolveStationaryFloor(grid), ok, relative));
   PetscCall(VecDestroy(&r));
   if (!*ok)
     PetscCall(PetscSNPrintf(why, len, "short of its tolerance (%s)", KSPConvergedReasons[reason]));
@@ -1754,8 +1755,9 @@ static PetscErrorCode ItSolveStationaryConverged(ItGrid grid, KSP ksp, Vec b, Ve
    the user chose neither -stationary_ksp_type nor -stationary_pc_type, the
    methods of ItSolveNextMethod in turn from the same guess until one
    converges; result->fallback names the failure and the method that took
-   over, and one line on stderr says so. When none converges, one line names
-   what failed and what to try. Collective. */
+   over, and one line on stderr says so; result->residual: the true relative
+   residual of the solve that converged (ItSolveStationaryConverged). When
+   none converges, one line names what failed and what to try. Collective. */
 static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec guess, Vec p,
                                                 ItSolveStationaryResult *result) {
   const ItGridInfo *info = ItGridGetInfo(grid);
@@ -1765,7 +1767,8 @@ static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec
 
   PetscFunctionBegin;
   PetscCall(ItSolveMethodName(ksp, result->method, sizeof(result->method)));
-  PetscCall(ItSolveStationaryConverged(grid, ksp, b, p, &ok, first, sizeof(first)));
+  PetscCall(
+      ItSolveStationaryConverged(grid, ksp, b, p, &ok, &result->residual, first, sizeof(first)));
   if (ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_ksp_type", &user_ksp));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-stationary_pc_type", &user_pc));
@@ -1779,7 +1782,8 @@ static PetscErrorCode ItSolveStationaryFallback(ItGrid grid, KSP ksp, Vec b, Vec
     PetscCall(KSPSolve(ksp, b, p));
     PetscCall(KSPGetIterationNumber(ksp, &its));
     result->iterations += its;
-    PetscCall(ItSolveStationaryConverged(grid, ksp, b, p, &ok, why, sizeof(why)));
+    PetscCall(
+        ItSolveStationaryConverged(grid, ksp, b, p, &ok, &result->residual, why, sizeof(why)));
     if (!ok) {
       size_t n;
       PetscCall(PetscStrlen(tried, &n));
@@ -1900,16 +1904,17 @@ static PetscErrorCode ItSolveValueAt(ItGrid grid, Vec p, const PetscInt cell[], 
 }
 
 /* Solves L(t) p = 0, ∫ p = 1 into p, with the operator of the parameters at
-   time t. result->residual: ‖L p‖_2 / (max |L_kk| ‖p‖_2). One matrix, -L with
-   its pinned row; the residual takes L p matrix-free. A method that fails
-   hands over to the next (ItSolveStationaryFallback), which the second pinned
-   solve keeps. Collective. */
+   time t. result->residual: the true relative residual ‖b − A x‖_2 / ‖b‖_2
+   of the last pinned solve (A: -L with the pinned cell's row replaced by its
+   diagonal, b: that diagonal at the cell, x: p before its normalisation),
+   computed once, by the convergence check. One matrix, -L with its pinned
+   row. A method that fails hands over to the next (ItSolveStationaryFallback),
+   which the second pinned solve keeps. Collective. */
 PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, Vec p,
                                        ItSolveStationaryResult *result) {
   const ItGridInfo *info               = ItGridGetInfo(grid);
   PetscInt          centre[IT_MAX_DIM] = {0, 0, 0}, argmax[IT_MAX_DIM];
-  PetscReal         pmax, ppin, norm, diagmax;
-  Vec               r;
+  PetscReal         pmax, ppin;
   ItFP              fp;
   ItMG              mg;
   Mat               A, A4 = NULL, P4 = NULL;
@@ -1953,19 +1958,9 @@ PetscErrorCode ItSolveStationaryReport(ItGrid grid, ItModel model, PetscReal t, 
   PetscCall(ItSolveNormalize(grid, p));
   /* refractory compartments hold the rest of the mass (doc/physics.md §8.2) */
   PetscCall(ItFPRefractoryScale(ItFPGetFaces(fp), grid, p));
-
-  PetscCall(VecDuplicate(p, &r));
-  PetscCall(MatGetDiagonal(A, r));
-  PetscCall(VecNorm(r, NORM_INFINITY, &diagmax));
-  PetscCall(ItFPApply(fp, p, r));
-  if (h) PetscCall(ItRefractoryStationaryAdd(h, ItFPGetFaces(fp), grid, p, 1.0, 1.0, r));
-  PetscCall(VecNorm(r, NORM_2, &result->residual));
-  PetscCall(VecNorm(p, NORM_2, &norm));
-  result->residual /= diagmax * norm;
   PetscCall(ItSolveNoteMemory(grid, A, A4, mg, ksp, NULL, result->iterations, 3)); /* b, guess, r */
   PetscCall(ItSolveNoteDirect(P4));
   PetscCall(ItRefractoryDestroy(&h));
-  PetscCall(VecDestroy(&r));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(ItMGDestroy(&mg));
   PetscCall(MatDestroy(&A));
