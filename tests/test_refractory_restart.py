@@ -8,7 +8,8 @@ tolerance; -post_ranks 1 beside 1 solver rank writes the one-rank table byte
 for byte, beside 2 the 2-rank table's refractory_mass exactly; a checkpoint
 written by a post rank restarts bit for bit, and one written by two post
 ranks beside one solver rank with the one-rank refractory_mass exactly (the
-history goes to each post rank without the solver waiting); the last good state of a run
+history goes to each post rank; that the solver does not wait for it is by
+construction, not checked here); the last good state of a run
 that fails restarts with its history. The reference is the same
 program uninterrupted on one rank (the restart's claim is that nothing
 changes)."""
@@ -44,7 +45,8 @@ same_run(ref2, out, "-post_ranks 1 beside 1 solver rank")
 # a post rank's checkpoint restarts, with post ranks or without
 for post in (True, False):
     out = tmpdir(f"rr-post-stop-{post}")
-    run("run", BASE + ["-output_dir", out, "-post_ranks", 1, "-ts_max_steps", 13], ranks=2, expect_ok=False)
+    p = run("run", BASE + ["-output_dir", out, "-post_ranks", 1, "-ts_max_steps", 13], ranks=2, expect_ok=False)
+    check(p.returncode == 3, f"-post_ranks 1: stopped after 13 steps with a checkpoint (status {p.returncode})")
     run("run", BASE + ["-output_dir", out, "-restart", "auto"] + (["-post_ranks", 1] if post else []), ranks=2 if post else 1)
     same_run(ref2, out, f"a checkpoint of -post_ranks 1 restarted {'with' if post else 'without'} post ranks")
 # beside 2 solver ranks: the same refractory_mass as 2 ranks alone (the post rank reads the solver's)
@@ -58,7 +60,8 @@ check(np.array_equal(r["refractory_mass"], s["refractory_mass"]) and worst <= 1e
 # two post ranks beside one solver rank: each receives the checkpoint's history (sent without
 # waiting, completed with its state's slot); their checkpoint restarts with the one-rank history
 out = tmpdir("rr-post2-stop")
-run("run", BASE + ["-output_dir", out, "-post_ranks", 2, "-ts_max_steps", 13], ranks=3, expect_ok=False)
+p = run("run", BASE + ["-output_dir", out, "-post_ranks", 2, "-ts_max_steps", 13], ranks=3, expect_ok=False)
+check(p.returncode == 3, f"-post_ranks 2: stopped after 13 steps with a checkpoint (status {p.returncode})")
 run("run", BASE + ["-output_dir", out, "-restart", "auto", "-post_ranks", 2], ranks=3)
 r, s = read_csv(f"{ref2}/diagnostics.csv"), read_csv(f"{out}/diagnostics.csv")
 worst = max(float(np.max(np.abs(r[k] - s[k]) / (np.abs(r[k]) + 1e-2))) for k in r) if len(r["t"]) == len(s["t"]) else np.inf

@@ -15,6 +15,10 @@
 
 typedef struct _p_ItGrid *ItGrid;
 
+/* The Scharfetter-Gummel flux an order-4 face falls back to (-fp_fallback,
+   doc/numerics.md "The fallback's form"). */
+enum { IT_FALLBACK_FACE, IT_FALLBACK_CELLS, IT_FALLBACK_BALANCED };
+
 /* The grid's read-only view (like PETSc's DMDALocalInfo): its geometry, this
    rank's part and its boundaries. The grid itself is opaque
    (include/infotherm/private/gridimpl.h, for src/grid only); code elsewhere
@@ -37,8 +41,8 @@ typedef struct {
   PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
   PetscReal resolution;        /* -fp_resolution: the same for h^2 / s^2 */
-  PetscBool fallback_cells;   /* -fp_fallback cells: order 4's fallback coefficients at the cells */
-  PetscBool stationary_width; /* its width the stationary law's (the stationary command) */
+  PetscInt  fallback;          /* -fp_fallback: order 4's fallback form, IT_FALLBACK_* */
+  PetscBool stationary_width;  /* its width the stationary law's (the stationary command) */
   /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
      threshold_reset the reset point and the refractory time */
   ItBoundaryKind boundary[IT_MAX_DIM];

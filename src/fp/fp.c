@@ -32,9 +32,9 @@ struct _p_ItFaces {
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
   PetscInt   order;
-  PetscReal  peclet;         /* the blend's half-weight cell Péclet number (-fp_peclet) */
-  PetscReal  resolution;     /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
-  PetscBool  fallback_cells; /* -fp_fallback cells: ItFPFallbackCells, else at the face */
+  PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
+  PetscInt   fallback;   /* -fp_fallback: IT_FALLBACK_* (ItFPFallback) */
   PetscReal *w4[IT_MAX_DIM];
   /* workspace of ItFacesPencilTheta: the points half a cell off a pencil's
      cells along the other axes, the drift and diffusion there, and the faces'
@@ -117,11 +117,11 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->grid  = grid;
   f->model = model;
   PetscCall(ItModelWorkCreate(model, &f->work));
-  f->t              = PETSC_MIN_REAL;
-  f->order          = info->order_fp;
-  f->peclet         = info->peclet;
-  f->resolution     = info->resolution;
-  f->fallback_cells = info->fallback_cells;
+  f->t          = PETSC_MIN_REAL;
+  f->order      = info->order_fp;
+  f->peclet     = info->peclet;
+  f->resolution = info->resolution;
+  f->fallback   = info->fallback;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
@@ -468,6 +468,51 @@ static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, Pe
   sg[1] = -ItBernoulli(Ah * h / Dh) * Dh / h;
 }
 
+/* The weight lambda(z) = (sinh z - z) cosh(z/2) / (2 sinh^3(z/2)) of the cells' total
+   conductance in ItFPFallback's balanced form (even in z, 2/3 at z = 0, -> 1 as |z| grows). */
+static inline PetscReal ItFPFallbackLambda(PetscReal z) {
+  const PetscReal a = PetscAbsReal(z), s = PetscSinhReal(0.5 * a);
+
+  if (a < 1e-3) return 2.0 / 3 + a * a / 30; /* the series: its next term is O(a^4) */
+  if (a > 60) return 1;
+  return (PetscSinhReal(a) - a) * PetscCoshReal(0.5 * a) / (2 * s * s * s);
+}
+
+/* The coefficients of the flux J = sg[0] p_l + sg[1] p_h that an order-4 face falls back to
+   under -fp_fallback (doc/numerics.md "The fallback's form"), from the face's Scharfetter-Gummel
+   coefficients lo, hi (J = lo p_l - hi p_h, z = A h / D at the face) and the drift and
+   diffusion at the face's two cells:
+     face:     lo, -hi;
+     cells:    ItFPFallbackCells (c_l, c_h);
+     balanced: the total conductance S = (1 - lambda) (lo + hi) + lambda (c_l - c_h), lambda =
+               ItFPFallbackLambda(z), split in the face's ratio: sg = S (lo, -hi) / (lo + hi).
+   Every form is an M-matrix. The balanced form keeps the face's equilibrium, p_h / p_l =
+   lo / hi (the Gaussian's exact ratio at the nodes for a linear drift), and scales its
+   magnitude so that the means move as sum A p: with J = s_f J_face, the sum of the faces'
+   fluxes differs from sum A p by the drift eps + sigma A + sigma' K (s = 1 + sigma, K = D (z/2)
+   coth(z/2)), eps = A' h (1/2 + B'(z)) the face form's, which vanishes to leading order in the
+   resolution number R = |A'| h^2 / D at sigma = R (1/2 + B'(z)) / z; the cells' magnitude gives
+   sigma = R tanh(z/2) / (2 z) to the same order, whence lambda = (1 + 2 B'(z)) / tanh(z/2).
+   Where the drift carries the density at a large cell Péclet number its upwind coefficient is
+   then the cell's own, B(-z_l) D_l / h -> A_l, as under the cells' form (the face's A_f adds
+   a drift A' h / 2 to the mean); on a 1-D Ornstein-Uhlenbeck axis at R = 1.1 the means'
+   drift is at most 0.0064 |A'| h (the face's 0.5, the cells' magnitude unmixed 0.10). */
+static inline void ItFPFallback(PetscInt form, PetscReal h, PetscReal lo, PetscReal hi,
+                                PetscReal Al, PetscReal Dl, PetscReal Ah, PetscReal Dh,
+                                PetscReal sg[2]) {
+  sg[0] = lo;
+  sg[1] = -hi;
+  if (form == IT_FALLBACK_FACE) return;
+  ItFPFallbackCells(h, Al, Dl, Ah, Dh, sg);
+  if (form == IT_FALLBACK_BALANCED) {
+    const PetscReal z      = PetscLogReal(lo / hi * (Dh / Dl)); /* B(-z)/B(z) = e^z */
+    const PetscReal lambda = ItFPFallbackLambda(z);
+    const PetscReal S      = (1 - lambda) + lambda * (sg[0] - sg[1]) / (lo + hi);
+    sg[0]                  = S * lo;
+    sg[1]                  = -S * hi;
+  }
+}
+
 /* The fourth-order weights of one pencil's faces (ItFacesPencilCoefficients
    has set its Scharfetter–Gummel coefficients lo, hi): with f = A_a p and
    g = D_a p at the cell centres, the face between cells i = c-1 and i+1 = c
@@ -475,8 +520,8 @@ static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, Pe
      J = (-f_{i-1} + 7 f_i + 7 f_{i+1} - f_{i+2}) / 12
        - (g_{i-1} - 15 g_i + 15 g_{i+1} - g_{i+2}) / (12 h),
    whose differences are the fourth-order central first and second derivatives
-   at the cell centres, blended with the Scharfetter–Gummel flux (its
-   coefficients at the face, or at the cells under -fp_fallback cells: ItFPFallbackCells) by the
+   at the cell centres, blended with the Scharfetter–Gummel flux (the form of -fp_fallback:
+   ItFPFallback) by the
    weight theta of ItFacesPencilTheta (the cell Péclet number and the resolution number; a smooth
    solution changes by O(Pe^4 h^2) = O(h^6) where the cells resolve the drift). The faces next to a
    wall, whose stencil would leave the box, are Scharfetter–Gummel's; the walls carry no flux.
@@ -544,9 +589,10 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       const PetscReal  w4[4] = {
            (-A[0 * d + a] - D[0 * d + a] / h) / 12, (7 * A[1 * d + a] + 15 * D[1 * d + a] / h) / 12,
            (7 * A[2 * d + a] - 15 * D[2 * d + a] / h) / 12, (-A[3 * d + a] + D[3 * d + a] / h) / 12};
-      if (f->fallback_cells) {
+      if (f->fallback != IT_FALLBACK_FACE) {
         PetscReal sg[2];
-        ItFPFallbackCells(h, A[1 * d + a], D[1 * d + a], A[2 * d + a], D[2 * d + a], sg);
+        ItFPFallback(f->fallback, h, w[1], -w[2], A[1 * d + a], D[1 * d + a], A[2 * d + a],
+                     D[2 * d + a], sg);
         w[1] = sg[0];
         w[2] = sg[1];
       }
@@ -1632,7 +1678,7 @@ static PetscErrorCode ItFacesIrreversibleDrift(ItFaces f, PetscInt a, PetscInt m
    irreversible drift: the fourth-order face formula blended by the weight
    theta of the operator's face (the same Péclet and resolution numbers) with
    the Scharfetter–Gummel fallback of the irreversible drift with its
-   coefficients as the operator's (at the face, or at the two cells under -fp_fallback cells), those
+   coefficients as the operator's (the form of -fp_fallback: ItFPFallback), those
    next to a wall Scharfetter–Gummel's at the face (irr_lo, irr_hi), the
    walls none. So Π_a = Γ_a -
    Σ ln p L^irr_a p = ∫ (J^irr_a)^2 / (D_a p) at fourth order, as without
@@ -1688,11 +1734,12 @@ PetscErrorCode ItFacesIrreversibleSums(ItFaces f, const PetscScalar pl[], const 
           continue;
         {
           /* the operator's weight and fallback of this face (ItFacesPencilFourth): the
-             Scharfetter–Gummel flux, its coefficients at the face (above) or the cells */
+             Scharfetter–Gummel flux at the face (above), or the form of -fp_fallback */
           const PetscReal theta = f->theta[k];
-          if (f->fallback_cells) {
+          if (f->fallback != IT_FALLBACK_FACE) {
             PetscReal sg[2];
-            ItFPFallbackCells(h, Airr[i - 1], f->D[(i - 1) * d + a], Airr[i], f->D[i * d + a], sg);
+            ItFPFallback(f->fallback, h, f->irr_lo[a][off], f->irr_hi[a][off], Airr[i - 1],
+                         f->D[(i - 1) * d + a], Airr[i], f->D[i * d + a], sg);
             J[k] = sg[0] * pv[i - 1] + sg[1] * pv[i];
           }
           J[k] = theta * ItFPFaceFourth(g, q, i, h) + (1 - theta) * J[k];

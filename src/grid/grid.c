@@ -91,6 +91,7 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   g->info.order_fp   = 2;
   g->info.peclet     = IT_GRID_PECLET;
   g->info.resolution = IT_GRID_RESOLUTION;
+  g->info.fallback   = IT_FALLBACK_BALANCED;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->info.comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
@@ -116,16 +117,17 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "the density's own, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
   {
-    const char *forms[] = {"face", "cells"};
-    PetscInt    form    = g->info.fallback_cells ? 1 : 0;
+    const char *forms[] = {"face", "cells", "balanced"};
+    PetscInt    form    = g->info.fallback;
     PetscCall(PetscOptionsEList(
         "-fp_fallback",
-        "-fp_order 4: the Scharfetter-Gummel flux a face falls back to, its coefficients at the "
-        "face (face: a drift of the means where the Peclet number varies) or at the face's two "
-        "cells (cells: the means move exactly for a linear drift, the variances grow more; "
-        "doc/numerics.md)",
-        NULL, forms, 2, forms[form], &form, NULL));
-    g->info.fallback_cells = (PetscBool)(form == 1);
+        "-fp_order 4: the Scharfetter-Gummel flux a face falls back to: balanced (the face's "
+        "equilibrium ratio, its magnitude mixed with the cells' so the means move as sum A p), "
+        "face (its coefficients at the face: a drift of the means where the Peclet number "
+        "varies) or cells (at the face's two cells: the means move exactly for a linear drift, "
+        "the variances grow more); doc/numerics.md",
+        NULL, forms, 3, forms[form], &form, NULL));
+    g->info.fallback = form;
   }
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
@@ -422,6 +424,7 @@ PetscErrorCode ItGridCreateCoarseOrder(ItGrid fine, PetscInt factor, PetscInt or
   g->info.order_fp         = order;
   g->info.peclet           = fine->info.peclet;
   g->info.resolution       = fine->info.resolution;
+  g->info.fallback         = fine->info.fallback;
   g->info.width            = order / 2;
   g->info.stationary_width = fine->info.stationary_width;
   for (PetscInt j = 0; j < fine->info.ndist; j++) g->info.dist[j] = fine->info.dist[j];
