@@ -107,11 +107,12 @@ int main(int argc, char **argv) {
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "%" PetscInt_FMT " cells, order %" PetscInt_FMT
                         " (rank 0's CPU): faces %.4g s, renewals %.4g s, %.4g s; product %.4g "
-                        "ms (%.1f ns a cell, rank 0's %" PetscInt_FMT " cells; the fastest of %" PetscInt_FMT " %.1f ns); against the "
+                        "ms (%.1f ns a cell, rank 0's %" PetscInt_FMT
+                        " cells; the fastest of %" PetscInt_FMT " %.1f ns); against the "
                         "per-cell sum %.1e; bits %016llx\n",
                         N, info->order_fp, t1 - t0, t2 - t1, t3 - t2, 1e3 * (t4 - t5) / reps,
-                        1e9 * (t4 - t5) / reps / info->nlocal, info->nlocal, reps, 1e9 * best / info->nlocal,
-                        (double)(diff / norm), (unsigned long long)all));
+                        1e9 * (t4 - t5) / reps / info->nlocal, info->nlocal, reps,
+                        1e9 * best / info->nlocal, (double)(diff / norm), (unsigned long long)all));
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&y));
   PetscCall(VecDestroy(&z));
