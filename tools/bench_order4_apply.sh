@@ -16,7 +16,6 @@ cc -O3 -std=c17 -D_POSIX_C_SOURCE=200809L -fopenmp -I"$here/include" $(pkg-confi
   "$here/tools/bench_order4_apply.c" -o "$tmp/bench" -Wl,--start-group "$build/libinfotherm.a" \
   $(pkg-config --libs PETSc hdf5-mpi muparser jansson fftw3 lapack) -lfftw3_mpi -ldl -lm -Wl,--end-group \
   -Wl,-rpath,"$(pkg-config --variable=libdir PETSc)"
-cp "$tmp/bench" /tmp/o4fast_bench_bin 2>/dev/null || true
 ranks=${T4_RANKS:-1}
 if [ "$ranks" = 1 ]; then "$tmp/bench" "$@"; else
   mpiexec --allow-run-as-root --oversubscribe --bind-to none -n "$ranks" "$tmp/bench" "$@"; fi
