@@ -813,7 +813,7 @@ static PetscBool ItFacesPencilUnchanged(ItFaces f, PetscInt a, PetscInt c[], Pet
    a renewal evaluates the model at the pencils' cells only, and gives the
    same weights to the bit. With the guard on before (guard_old) at the
    variances var_old, a pencil whose faces' weights the new variances do not
-   change (ItFacesPencilUnchanged: 80-95 % of them in the 4-variable
+   change (ItFacesPencilUnchanged: 27-75 % of them in the 4-variable
    transient) is left as it is. The resolution sums (ItFacesGetResolution)
    stay those of the last computation. Collective. */
 static PetscErrorCode ItFacesFourthWeights(ItFaces f, PetscBool guard_old,
