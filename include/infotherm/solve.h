@@ -69,6 +69,8 @@ PetscInt       ItMGGetLevels(ItMG mg);
 PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t);
 PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]);
 PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale);
+PetscErrorCode ItMGSetLazy(ItMG mg, PetscBool lazy);
+PetscErrorCode ItMGSetUpCoarse(ItMG mg);
 PetscErrorCode ItMGSetUpPC(ItMG mg, PC pc, PCMGCycleType cycle, PetscInt sweeps);
 PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps);
 PetscErrorCode ItMGSetSmoothing(ItMG mg, PC pc, ItSmoothDirection direction, PetscBool fine_v,

@@ -34,8 +34,13 @@ struct _p_ItMG {
   Mat       P[IT_MG_MAX_LEVELS];     /* interpolation from level l - 1 to l */
   PetscReal shift, scale;            /* the fine level's */
   PetscReal coarse_shift;            /* the coarse levels' (ItMGCoarseShift of shift) */
-  PetscBool dirty;                   /* the faces changed since the operators were assembled */
-  PetscInt  fine_state;              /* the fine faces' state (ItFacesGetState) when last seen */
+  PetscBool dirty;                   /* the faces changed since the fine operator was assembled */
+  /* the coarse levels: their faces changed since they were assembled (coarse_dirty), their time
+     and the shift and scale they are to take; under ItMGSetLazy computed and assembled only by
+     ItMGSetUpCoarse (coarse_pending: not yet at coarse_t, or not yet at that shift) */
+  PetscBool coarse_dirty, lazy, coarse_pending;
+  PetscReal coarse_t, coarse_scale, next_coarse_shift, next_coarse_scale;
+  PetscInt  fine_state; /* the fine faces' state (ItFacesGetState) when last seen */
   PetscInt  pin[IT_MAX_DIM];
   PetscBool pinned;
   PetscInt  fine_sweeps; /* ItMGSetFineKrylov's GMRES sweeps at the fine level (0: none) */
@@ -98,10 +103,11 @@ PetscErrorCode ItMGCreate(ItGrid fine, ItModel model, ItFaces faces, Mat op, Pet
       PetscCall(ItFPCreateMatrix(mg->grid[l], &mg->op[l]));
     PetscCall(ItMGProlongationCreate(mg->grid[l + 1], mg->grid[l], &mg->P[l + 1]));
   }
-  mg->dirty      = PETSC_TRUE;
-  mg->fine_state = ItFacesGetState(faces);
-  mg->scale      = 1;
-  *out           = mg;
+  mg->dirty        = PETSC_TRUE;
+  mg->coarse_dirty = PETSC_TRUE;
+  mg->fine_state   = ItFacesGetState(faces);
+  mg->scale        = 1;
+  *out             = mg;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -163,21 +169,45 @@ PetscErrorCode ItMGDestroy(ItMG *mg) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The coarse levels' faces at time t. The fine faces are the caller's, and
-   only the caller writes them (ItFPSetTime, which keeps its L in step): set
-   them to t first; a change of theirs is seen here from their state.
-   Collective. */
+/* The coarse levels' faces at coarse_t. Collective. */
+static PetscErrorCode ItMGSetCoarseTime(ItMG mg) {
+  PetscFunctionBegin;
+  for (PetscInt l = mg->nlevels - 2; l >= 0; l--) {
+    PetscBool changed;
+    PetscCall(ItFacesSetTime(mg->faces[l], mg->coarse_t, &changed));
+    if (changed) mg->coarse_dirty = PETSC_TRUE;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The coarse levels' faces at time t (under ItMGSetLazy: at the next
+   ItMGSetUpCoarse). The fine faces are the caller's, and only the caller
+   writes them (ItFPSetTime, which keeps its L in step): set them to t first;
+   a change of theirs is seen here from their state. Collective. */
 PetscErrorCode ItMGSetTime(ItMG mg, PetscReal t) {
   const PetscInt fine = mg->nlevels - 1;
 
   PetscFunctionBegin;
-  for (PetscInt l = fine - 1; l >= 0; l--) {
-    PetscBool changed;
-    PetscCall(ItFacesSetTime(mg->faces[l], t, &changed));
-    if (changed) mg->dirty = PETSC_TRUE;
-  }
-  if (ItFacesGetState(mg->faces[fine]) != mg->fine_state) mg->dirty = PETSC_TRUE;
+  mg->coarse_t = t;
+  if (mg->lazy)
+    mg->coarse_pending = PETSC_TRUE;
+  else
+    PetscCall(ItMGSetCoarseTime(mg));
+  if (ItFacesGetState(mg->faces[fine]) != mg->fine_state) mg->dirty = mg->coarse_dirty = PETSC_TRUE;
   mg->fine_state = ItFacesGetState(mg->faces[fine]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Coarse levels computed only when a preconditioner uses them: from now on
+   ItMGSetTime and ItMGSetShift only note the time and the shift for the
+   coarse levels, and ItMGSetUpCoarse computes their faces and assembles
+   them (the same operators, bit for bit, as when done at once: a level's
+   faces are a function of t, its matrix of the faces, shift and scale).
+   The stage preconditioner's Jacobi stages (src/solve/stagepc.c) never read
+   them. Not collective. */
+PetscErrorCode ItMGSetLazy(ItMG mg, PetscBool lazy) {
+  PetscFunctionBegin;
+  mg->lazy = lazy;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -210,7 +240,7 @@ PetscErrorCode ItMGSetPin(ItMG mg, const PetscInt cell[]) {
   PetscFunctionBegin;
   mg->pinned = (PetscBool)(cell != NULL);
   for (PetscInt a = 0; a < IT_MAX_DIM && cell; a++) mg->pin[a] = cell[a];
-  mg->dirty = PETSC_TRUE;
+  mg->dirty = mg->coarse_dirty = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -239,14 +269,15 @@ static PetscReal ItMGCoarseShift(PetscReal shift) {
    levels below the fine one: assembled when the faces changed (or a row is
    pinned), otherwise only its diagonal. Collective. */
 static PetscErrorCode ItMGSetLevelShift(ItMG mg, PetscInt l, PetscReal shift, PetscReal scale) {
-  const PetscInt  fine = mg->nlevels - 1;
-  const PetscReal s    = scale * PetscPowInt(1 << ItGridGetInfo(mg->grid[l])->dim, fine - l);
+  const PetscInt  fine  = mg->nlevels - 1;
+  const PetscReal s     = scale * PetscPowInt(1 << ItGridGetInfo(mg->grid[l])->dim, fine - l);
+  const PetscBool dirty = l == fine ? mg->dirty : mg->coarse_dirty;
 
   PetscFunctionBegin;
   if (ItSmoothIsOperator(mg->op[l])) { /* applied from the faces: nothing to assemble */
     PetscCall(ItSmoothOperatorSetShift(mg->op[l], shift, s));
     if (!mg->pinned) PetscCall(ItSmoothOperatorSetPin(mg->op[l], -1, 0));
-  } else if (mg->dirty || mg->pinned)
+  } else if (dirty || mg->pinned)
     PetscCall(ItFPAssembleShifted(mg->faces[l], shift, s, mg->op[l]));
   else
     PetscCall(ItFPSetShift(mg->faces[l], shift, s, mg->op[l]));
@@ -254,22 +285,45 @@ static PetscErrorCode ItMGSetLevelShift(ItMG mg, PetscInt l, PetscReal shift, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Every level's operator: the fine one with `shift` itself, the coarse ones
-   with ItMGCoarseShift(shift); a level is rewritten only when its shift,
-   the scale or the faces changed. Collective. */
-PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
-  const PetscInt  fine   = mg->nlevels - 1;
-  const PetscReal coarse = ItMGCoarseShift(shift);
-  const PetscBool kept   = (PetscBool)(!mg->dirty && scale == mg->scale);
+/* The coarse levels at the time, shift and scale last given (their faces
+   computed if pending); a level is rewritten only when its shift, the scale
+   or its faces changed. Collective. */
+PetscErrorCode ItMGSetUpCoarse(ItMG mg) {
+  const PetscBool kept =
+      (PetscBool)(!mg->coarse_dirty && mg->next_coarse_scale == mg->coarse_scale &&
+                  mg->next_coarse_shift == mg->coarse_shift);
 
   PetscFunctionBegin;
-  if (!(kept && shift == mg->shift)) PetscCall(ItMGSetLevelShift(mg, fine, shift, scale));
-  if (!(kept && coarse == mg->coarse_shift))
-    for (PetscInt l = fine - 1; l >= 0; l--) PetscCall(ItMGSetLevelShift(mg, l, coarse, scale));
-  mg->dirty        = PETSC_FALSE;
-  mg->shift        = shift;
-  mg->coarse_shift = coarse;
-  mg->scale        = scale;
+  if (mg->coarse_pending) PetscCall(ItMGSetCoarseTime(mg));
+  mg->coarse_pending = PETSC_FALSE;
+  if (!(kept && !mg->coarse_dirty))
+    for (PetscInt l = mg->nlevels - 2; l >= 0; l--)
+      PetscCall(ItMGSetLevelShift(mg, l, mg->next_coarse_shift, mg->next_coarse_scale));
+  mg->coarse_dirty = PETSC_FALSE;
+  mg->coarse_shift = mg->next_coarse_shift;
+  mg->coarse_scale = mg->next_coarse_scale;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every level's operator: the fine one with `shift` itself, the coarse ones
+   with ItMGCoarseShift(shift) (under ItMGSetLazy at the next
+   ItMGSetUpCoarse); a level is rewritten only when its shift, the scale or
+   the faces changed. Collective. */
+PetscErrorCode ItMGSetShift(ItMG mg, PetscReal shift, PetscReal scale) {
+  const PetscInt fine = mg->nlevels - 1;
+
+  PetscFunctionBegin;
+  if (!(!mg->dirty && scale == mg->scale && shift == mg->shift))
+    PetscCall(ItMGSetLevelShift(mg, fine, shift, scale));
+  mg->dirty             = PETSC_FALSE;
+  mg->shift             = shift;
+  mg->scale             = scale;
+  mg->next_coarse_shift = ItMGCoarseShift(shift);
+  mg->next_coarse_scale = scale;
+  if (mg->lazy)
+    mg->coarse_pending = PETSC_TRUE;
+  else
+    PetscCall(ItMGSetUpCoarse(mg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -429,6 +429,7 @@ static PetscErrorCode ItSolveIJacobian(TS ts, PetscReal t, Vec p, Vec pdot, Pets
   if (st->continuous) PetscCall(ItSolveStageSetTime(st, t));
   PetscCall(ItMGSetShift(st->mg, shift, 1.0));
   PetscCall(ItStagePCSetShift(st->spc, shift));
+  if (!ItStagePCJacobi(st->spc)) PetscCall(ItMGSetUpCoarse(st->mg)); /* lazy with the stage PC */
   if (st->rtol_jacobi > 0) {
     KSP ksp;
     PetscCall(SNESGetKSP(st->snes, &ksp));
@@ -963,6 +964,8 @@ static PetscErrorCode ItSolveCreateTS(ItGrid grid, ItSolveStage *st, const ItSol
   PetscCall(ItMGCheckPC(st->mg, pc, implicit));
   if (implicit && ItFacesGetOrder(ItFPGetFaces(st->fp)) == 4)
     PetscCall(ItStagePCCreate(ksp, st->J, grid, ItFPGetFaces(st->fp), &st->spc));
+  /* the coarse levels only for the stages that take the multigrid */
+  if (st->spc) PetscCall(ItMGSetLazy(st->mg, PETSC_TRUE));
   PetscCall(ItSolveKSPSide(ksp));
   {
     const char *prefix;

@@ -47,13 +47,17 @@ static PetscErrorCode ItStagePCApply(PC pc, Vec x, Vec y) {
   PetscCall(PCShellGetContext(pc, &s));
   if (s->jacobi)
     PetscCall(VecPointwiseMult(y, s->inv, x));
-  else
+  else {
+    PetscCall(PCSetUp(s->mg)); /* at once when set up for these operators */
     PetscCall(PCApply(s->mg, x, y));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The multigrid sees the operators the KSP gives the shell, and is set up
-   when the shell is (PCSetUp returns at once when its matrix is unchanged). */
+   when the shell is and the stage takes it, else at its first application
+   (PCSetUp returns at once when its matrix is unchanged): a Jacobi stage's
+   coarse levels are not computed (ItMGSetLazy). */
 static PetscErrorCode ItStagePCSetUp(PC pc) {
   ItStagePC s;
   Mat       A, P;
@@ -62,7 +66,7 @@ static PetscErrorCode ItStagePCSetUp(PC pc) {
   PetscCall(PCShellGetContext(pc, &s));
   PetscCall(PCGetOperators(pc, &A, &P));
   PetscCall(PCSetOperators(s->mg, A, P));
-  PetscCall(PCSetUp(s->mg));
+  if (!s->jacobi) PetscCall(PCSetUp(s->mg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
