@@ -111,6 +111,8 @@ PetscErrorCode ItMGProlongationBytes(Mat P, PetscReal *bytes);
 
 PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *settings);
 PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *settings);
+PetscErrorCode ItSolveCheckScalesFrom(ItGrid grid, ItModel model, const ItSolveSettings *settings,
+                                      const PetscReal rate0[]);
 PetscInt       ItSolveOutputCount(const ItSolveSettings *settings);
 PetscReal      ItSolveOutputTime(const ItSolveSettings *settings, PetscInt k);
 PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSettings *settings, Vec p,

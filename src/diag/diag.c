@@ -83,6 +83,8 @@ struct _p_ItDiag {
   ItFaces   faces;
   PetscBool shared;  /* faces are the solver's (ItDiagShareFaces) */
   PetscBool checked; /* the faces at t = 0 have been checked (ItDiagAcquire) */
+  PetscReal
+      rate0[IT_MAX_DIM]; /* their largest rates (ItFacesGetMaxRates), for ItDiagGetStartRates */
   /* while ItDiagFlowSlopes runs the face sums: the ghosted L p, whose flows
      ItDiagFourthSums adds to S_SLOPE with p's (one pass of the model); else NULL */
   const PetscScalar *lpl;
@@ -333,11 +335,13 @@ static PetscErrorCode ItDiagAcquire(ItDiag g) {
     PetscCall(ItFacesCreate(g->grid, g->model, &check));
     PetscCall(ItFacesSetRatesOnly(check));
     PetscCall(ItFacesSetTime(check, 0.0, NULL));
+    PetscCall(ItFacesGetMaxRates(check, g->rate0));
     PetscCall(ItFacesDestroy(&check));
     PetscCall(ItFacesCreate(g->grid, g->model, &g->faces)); /* computed when evaluated */
   } else if (!g->faces) {
     PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
     PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
+    if (!g->checked) PetscCall(ItFacesGetMaxRates(g->faces, g->rate0));
   }
   g->checked = PETSC_TRUE;
   if (g->p_local) PetscFunctionReturn(PETSC_SUCCESS);
@@ -377,6 +381,17 @@ PetscErrorCode ItDiagRelease(ItDiag g) {
    made them yet); the diagnostics compute their own again at their next
    evaluation, if it comes first. Elsewhere nothing changes. Not
    collective. */
+/* The largest rates along each axis (ItFacesGetMaxRates) of the faces that
+   ItDiagCreate checked at t = 0: the Scharfetter–Gummel coefficients of the
+   model at t = 0, what ItSolveCheckScales would compute again there.
+   Not collective. */
+PetscErrorCode ItDiagGetStartRates(ItDiag g, PetscReal rate[]) {
+  PetscFunctionBegin;
+  PetscCheck(g->checked, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the faces at t = 0 are not checked");
+  PetscCall(PetscArraycpy(rate, g->rate0, ItGridGetInfo(g->grid)->dim));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode ItDiagShareFaces(ItDiag g, ItFaces faces) {
   PetscFunctionBegin;
   if (faces && ItModelGetTimeDependence(g->model) != IT_TIME_INDEPENDENT)

@@ -162,15 +162,21 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
 
 /* The face coefficients at time t (ItFacesCompute stops the run at a
    diffusion that is not positive or a drift that is not finite), and the
-   largest rate along each axis seen so far. Collective. */
-static PetscErrorCode ItSolveCheckFaces(ItFaces faces, PetscReal t, PetscInt dim,
+   largest rate along each axis seen so far; *faces (their Scharfetter–Gummel
+   coefficients alone) created at the first call. Collective. */
+static PetscErrorCode ItSolveCheckFaces(ItGrid grid, ItModel model, ItFaces *faces, PetscReal t,
                                         PetscReal fastest[]) {
   PetscReal rate[IT_MAX_DIM];
 
   PetscFunctionBegin;
-  PetscCall(ItFacesCompute(faces, t));
-  PetscCall(ItFacesGetMaxRates(faces, rate));
-  for (PetscInt a = 0; a < dim; a++) fastest[a] = PetscMax(fastest[a], rate[a]);
+  if (!*faces) {
+    PetscCall(ItFacesCreate(grid, model, faces));
+    PetscCall(ItFacesSetRatesOnly(*faces)); /* -fp_order 4's weights: not read here */
+  }
+  PetscCall(ItFacesCompute(*faces, t));
+  PetscCall(ItFacesGetMaxRates(*faces, rate));
+  for (PetscInt a = 0; a < ItGridGetInfo(grid)->dim; a++)
+    fastest[a] = PetscMax(fastest[a], rate[a]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -205,22 +211,35 @@ static PetscErrorCode ItSolveCheckRefractory(ItGrid grid, ItModel model) {
    t = 0, in the middle of every schedule segment before t_final and at
    t_final, and its fastest rate against t_final. Collective. */
 PetscErrorCode ItSolveCheckScales(ItGrid grid, ItModel model, const ItSolveSettings *s) {
-  const ItGridInfo *info = ItGridGetInfo(grid);
-  ItFaces           faces;
+  PetscFunctionBegin;
+  PetscCall(ItSolveCheckScalesFrom(grid, model, s, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ItSolveCheckScales with the rates at t = 0 given (rate0, the faces there
+   checked already: ItDiagGetStartRates), or computed (NULL). A model that
+   does not depend on time and has no schedule then computes no faces.
+   Collective. */
+PetscErrorCode ItSolveCheckScalesFrom(ItGrid grid, ItModel model, const ItSolveSettings *s,
+                                      const PetscReal rate0[]) {
+  const ItGridInfo *info                = ItGridGetInfo(grid);
+  ItFaces           faces               = NULL;
   PetscReal         fastest[IT_MAX_DIM] = {0}, total = 0;
   PetscInt          axis = 0;
 
   PetscFunctionBegin;
   PetscCall(ItSolveCheckRefractory(grid, model));
-  PetscCall(ItFacesCreate(grid, model, &faces));
-  PetscCall(ItFacesSetRatesOnly(faces)); /* -fp_order 4's weights: not read here */
-  PetscCall(ItSolveCheckFaces(faces, 0, info->dim, fastest));
+  if (rate0)
+    for (PetscInt a = 0; a < info->dim; a++) fastest[a] = rate0[a];
+  else
+    PetscCall(ItSolveCheckFaces(grid, model, &faces, 0, fastest));
   for (PetscReal t = ItModelNextSwitch(model, 0); t < s->t_final; t = ItModelNextSwitch(model, t))
-    PetscCall(ItSolveCheckFaces(
-        faces, 0.5 * (t + PetscMin(ItModelNextSwitch(model, t), s->t_final)), info->dim, fastest));
+    PetscCall(ItSolveCheckFaces(grid, model, &faces,
+                                0.5 * (t + PetscMin(ItModelNextSwitch(model, t), s->t_final)),
+                                fastest));
   /* a model that does not depend on time has at t_final the faces of t = 0 */
   if (ItModelGetTimeDependence(model) != IT_TIME_INDEPENDENT)
-    PetscCall(ItSolveCheckFaces(faces, s->t_final, info->dim, fastest));
+    PetscCall(ItSolveCheckFaces(grid, model, &faces, s->t_final, fastest));
   PetscCall(ItFacesDestroy(&faces));
   for (PetscInt a = 0; a < info->dim; a++) {
     total += fastest[a];
