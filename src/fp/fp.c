@@ -525,7 +525,8 @@ static inline void ItFPFallback(PetscInt form, PetscReal h, PetscReal lo, PetscR
    weight theta of ItFacesPencilTheta (the cell Péclet number and the resolution number; a smooth
    solution changes by O(Pe^4 h^2) = O(h^6) where the cells resolve the drift). The faces next to a
    wall, whose stencil would leave the box, are Scharfetter–Gummel's; the walls carry no flux.
-   Reuses the pencil workspace for the cells xs-2 .. xs+xm+1. */
+   Reuses the pencil workspace for the cells xs-2 .. xs+xm+1; unless weights_only it follows
+   ItFacesPencilEvaluate's evaluation of the pencil (without irr), whose cells it takes. */
 static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], const PetscReal p[],
                                           PetscBool weights_only) {
   ItGrid            grid = f->grid;
@@ -534,11 +535,26 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
   const PetscReal   h = info->h[a];
 
   PetscFunctionBegin;
-  for (PetscInt k = 0; k < xm + 4; k++) {
-    for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
-    f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+  if (!weights_only && info->boundary[a] != IT_BOUNDARY_PERIODIC) {
+    /* right after ItFacesPencilEvaluate: its cells xs-1 .. xs+xm (the same points, unwrapped
+       on an axis that is not periodic) move to their places, and only the two end cells are
+       evaluated */
+    const PetscInt from = (xm + 1) * d, count = (xm + 2) * d;
+    PetscCall(PetscArraymove(f->x + d, f->x + from, count));
+    PetscCall(PetscArraymove(f->A + d, f->A + from, count));
+    PetscCall(PetscArraymove(f->D + d, f->D + from, count));
+    for (PetscInt k = 0; k < xm + 4; k += xm + 3) {
+      for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+      f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+      PetscCall(ItModelEvaluateWork(f->work, f->t, p, 1, &f->x[k * d], &f->A[k * d], &f->D[k * d]));
+    }
+  } else {
+    for (PetscInt k = 0; k < xm + 4; k++) {
+      for (PetscInt b = 0; b < d; b++) f->x[k * d + b] = ItGridCoordinate(grid, b, c[b]);
+      f->x[k * d + a] = ItGridCoordinate(grid, a, xs - 2 + k);
+    }
+    PetscCall(ItModelEvaluateWork(f->work, f->t, p, xm + 4, f->x, f->A, f->D));
   }
-  PetscCall(ItModelEvaluateWork(f->work, f->t, p, xm + 4, f->x, f->A, f->D));
   if (weights_only && f->guard_cached) /* a renewal: the model's part of the weights is held */
     for (PetscInt k = 0; k < xm + 1; k++) {
       const PetscReal *g;
