@@ -48,6 +48,10 @@ struct _p_ItFaces {
      ItFacesPencilTheta's per-pencil copies in pe, rk. guard_cached: held */
   PetscReal *pe, *rk, *guard_cache[IT_MAX_DIM];
   PetscBool  guard_cached;
+  /* during a renewal that may leave faces (ItFacesFourthWeights): the guard's variance along
+     the pencils' axis before it */
+  PetscBool renew_skip;
+  PetscReal renew_var;
   /* per axis, over this rank's faces of order 4: the sums of theta R^2 and
      theta (theta the face's fourth-order weight, R its resolution number
      h^2 |dA/dx| / D), for ItFacesGetResolution */
@@ -562,6 +566,12 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       g           = f->guard_cache[a] + 3 * ItFPFaceOffset(grid, a, c);
       f->rown[k]  = g[2];
       f->theta[k] = ItFacesThetaFrom(f, a, g[0], g[1], g[2]);
+      /* a face whose guarded resolution number the renewal does not change keeps its weights
+         (the same to the bit): marked -1 */
+      if (f->renew_skip &&
+          ItFacesGuardedResolution(f, a, PETSC_TRUE, f->renew_var, g[0], g[1], g[2]) ==
+              ItFacesGuardedResolution(f, a, PETSC_TRUE, f->guard_var[a], g[0], g[1], g[2]))
+        f->theta[k] = -1;
     }
   else {
     PetscCall(ItFacesPencilTheta(f, a, p, f->theta, f->rown));
@@ -579,6 +589,7 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
     PetscInt       off;
     const PetscInt face = xs + k; /* between cells face-1 and face */
 
+    if (f->theta[k] < 0) continue; /* a renewal leaves it */
     c[a] = face;
     off  = ItFPFaceOffset(grid, a, c);
     w    = f->w4[a] + 4 * off;
@@ -830,7 +841,8 @@ static PetscBool ItFacesPencilUnchanged(ItFaces f, PetscInt a, PetscInt c[], Pet
    same weights to the bit. With the guard on before (guard_old) at the
    variances var_old, a pencil whose faces' weights the new variances do not
    change (ItFacesPencilUnchanged: 27-75 % of them in the 4-variable
-   transient) is left as it is. The resolution sums (ItFacesGetResolution)
+   transient) is left as it is, and so is every face of a recomputed pencil
+   whose guarded resolution number does not change. The resolution sums (ItFacesGetResolution)
    stay those of the last computation. Collective. */
 static PetscErrorCode ItFacesFourthWeights(ItFaces f, PetscBool guard_old,
                                            const PetscReal var_old[]) {
@@ -849,7 +861,10 @@ static PetscErrorCode ItFacesFourthWeights(ItFaces f, PetscBool guard_old,
       (void)l;
       if (c[a] != info->xs[a]) continue;
       if (skip && ItFacesPencilUnchanged(f, a, c, var_old[a])) continue;
+      f->renew_skip = skip;
+      f->renew_var  = skip ? var_old[a] : 0;
       PetscCall(ItFacesPencilFourth(f, a, c, f->p, PETSC_TRUE));
+      f->renew_skip = PETSC_FALSE;
     }
   }
   PetscCall(PetscArraycpy(f->res_sum, res_sum, info->dim));
