@@ -7,7 +7,7 @@
    scale shift p - scale L p computed apart (VecAXPBY) to the bit; and
    ItFPShiftedAssemble's matrix times p equals the shell's product to
    round-off (1e-13 of its largest entry). */
-#include <infotherm/fp.h>
+#include "operator_checks.h"
 
 /* A smooth positive density, not symmetric about the box's centre. */
 static PetscErrorCode Density(ItGrid grid, Vec p) {
@@ -29,30 +29,14 @@ static PetscErrorCode Density(ItGrid grid, Vec p) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode MaxRel(Vec a, Vec b, PetscReal *rel) {
-  Vec       d;
-  PetscReal n, m;
-
-  PetscFunctionBegin;
-  PetscCall(VecDuplicate(a, &d));
-  PetscCall(VecWAXPY(d, -1, a, b));
-  PetscCall(VecNorm(d, NORM_INFINITY, &n));
-  PetscCall(VecNorm(b, NORM_INFINITY, &m));
-  *rel = n / m;
-  PetscCall(VecDestroy(&d));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode CheckCase(const char name[], const char *const options[][2],
                                 PetscInt *failures) {
-  ItModel            model;
-  ItGrid             grid;
-  ItFaces            faces;
-  Mat                A, P;
-  Vec                p, y, z, s, local;
-  const PetscScalar *pl;
-  PetscScalar       *za;
-  PetscReal          e_apply, e_shell, e_matrix;
+  ItModel   model;
+  ItGrid    grid;
+  ItFaces   faces;
+  Mat       A, P;
+  Vec       p, y, z, s;
+  PetscReal e_apply, e_shell, e_matrix;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsClear(NULL));
@@ -72,29 +56,18 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscCall(ItFacesCompute(faces, 0));
   /* L p against the per-cell reference */
   PetscCall(ItFPApplyFaces(faces, p, y));
-  PetscCall(DMGetLocalVector(info->da, &local));
-  PetscCall(DMGlobalToLocal(info->da, p, INSERT_VALUES, local));
-  PetscCall(VecGetArrayRead(local, &pl));
-  PetscCall(VecGetArray(z, &za));
-  ItGridForOwned(grid, c, l) {
-    PetscScalar v = 0;
-    for (PetscInt a = 0; a < info->dim; a++) v += ItFacesAxisDivergence(faces, a, c, pl);
-    za[l] = v;
-  }
-  PetscCall(VecRestoreArray(z, &za));
-  PetscCall(VecRestoreArrayRead(local, &pl));
-  PetscCall(DMRestoreLocalVector(info->da, &local));
-  PetscCall(MaxRel(y, z, &e_apply));
+  PetscCall(ItTestApplyReference(grid, faces, p, z));
+  PetscCall(ItTestMaxRel(y, z, &e_apply));
   /* the stage shell 1.3 (20 I - L) against its parts, and the assembled matrix */
   PetscCall(ItFPCreateShiftedFree(faces, &A));
   PetscCall(ItFPShiftedSet(A, 20, 1.3, -1, 0));
   PetscCall(MatMult(A, p, s));
   PetscCall(VecAXPBY(y, 1.3 * 20, -1.3, p));
-  PetscCall(MaxRel(s, y, &e_shell));
+  PetscCall(ItTestMaxRel(s, y, &e_shell));
   PetscCall(ItFPCreateShiftedMatrix(grid, &P));
   PetscCall(ItFPShiftedAssemble(A, P));
   PetscCall(MatMult(P, p, z));
-  PetscCall(MaxRel(z, s, &e_matrix));
+  PetscCall(ItTestMaxRel(z, s, &e_matrix));
   if (e_apply != 0 || e_shell != 0 || e_matrix > 1e-13) (*failures)++;
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "%s %s: L p against the per-cell sum %.1e (0), the shell against "
