@@ -6,11 +6,16 @@
    to the bit; the stage shell scale (shift I - L) equals
    scale shift p - scale L p computed apart (VecAXPBY) to the bit; and
    ItFPShiftedAssemble's matrix times p equals the shell's product to
-   round-off (1e-13 of its largest entry). */
+   round-off (1e-13 of its largest entry). Also 1-D, 5-D, grids whose ranks
+   own 2-3 planes, a periodic fastest axis and two periodic axes; and faces
+   renewed by the guard (ItFacesSetDensity: the renewal leaves the pencils
+   and faces whose weights do not change) give the product of faces computed
+   afresh under the last density, to the bit. */
 #include "operator_checks.h"
 
-/* A smooth positive density, not symmetric about the box's centre. */
-static PetscErrorCode Density(ItGrid grid, Vec p) {
+/* A smooth positive density, not symmetric about the box's centre, of width
+   the box over w along each axis. */
+static PetscErrorCode DensityOfWidth(ItGrid grid, PetscReal w0, Vec p) {
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscScalar      *a;
 
@@ -19,13 +24,68 @@ static PetscErrorCode Density(ItGrid grid, Vec p) {
   ItGridForOwned(grid, c, l) {
     PetscReal e = 0;
     for (PetscInt b = 0; b < info->dim; b++) {
-      const PetscReal w = (info->hi[b] - info->lo[b]) / 5,
+      const PetscReal w = (info->hi[b] - info->lo[b]) / w0,
                       x = ItGridCoordinate(grid, b, c[b]) - 0.4 * info->lo[b] - 0.6 * info->hi[b];
       e += 0.5 * x * x / (w * w);
     }
     a[l] = PetscExpReal(-e) * (1 + 0.2 * PetscSinReal((PetscReal)(3 * l)));
   }
   PetscCall(VecRestoreArray(p, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Density(ItGrid grid, Vec p) {
+  return DensityOfWidth(grid, 5, p);
+}
+
+/* The faces at t = 0.3 under the guard of a wide density p1, renewed to a
+   narrower p2, back to p1 and to p2 again, against faces computed at once
+   under p2: their products of p1 equal to the bit. */
+static PetscErrorCode CheckRenewal(const char name[], const char *const options[][2],
+                                   PetscInt *failures) {
+  ItModel   model;
+  ItGrid    grid;
+  ItFaces   renewed, fresh;
+  Vec       p1, p2, y1, y2;
+  PetscReal e;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsClear(NULL));
+  for (PetscInt k = 0; options[k][0]; k++)
+    PetscCall(PetscOptionsSetValue(NULL, options[k][0], options[k][1]));
+  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
+  PetscCall(ItModelSetFromOptions(model));
+  PetscCall(ItGridCreate(model, &grid));
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  PetscCall(DMCreateGlobalVector(info->da, &p1));
+  PetscCall(VecDuplicate(p1, &p2));
+  PetscCall(VecDuplicate(p1, &y1));
+  PetscCall(VecDuplicate(p1, &y2));
+  PetscCall(DensityOfWidth(grid, 3, p1));
+  PetscCall(DensityOfWidth(grid, 12, p2));
+  PetscCall(ItFacesCreate(grid, model, &renewed));
+  PetscCall(ItFacesSetDensity(renewed, p1));
+  PetscCall(ItFacesCompute(renewed, 0.3));
+  PetscCall(ItFacesSetDensity(renewed, p2));
+  PetscCall(ItFacesSetDensity(renewed, p1));
+  PetscCall(ItFacesSetDensity(renewed, p2));
+  PetscCall(ItFacesCreate(grid, model, &fresh));
+  PetscCall(ItFacesSetDensity(fresh, p2));
+  PetscCall(ItFacesCompute(fresh, 0.3));
+  PetscCall(ItFPApplyFaces(renewed, p1, y1));
+  PetscCall(ItFPApplyFaces(fresh, p1, y2));
+  PetscCall(ItTestMaxRel(y1, y2, &e));
+  if (e != 0) (*failures)++;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s %s: renewed faces against fresh ones %.1e\n",
+                        e == 0 ? "ok  " : "FAIL", name, (double)e));
+  PetscCall(VecDestroy(&p1));
+  PetscCall(VecDestroy(&p2));
+  PetscCall(VecDestroy(&y1));
+  PetscCall(VecDestroy(&y2));
+  PetscCall(ItFacesDestroy(&renewed));
+  PetscCall(ItFacesDestroy(&fresh));
+  PetscCall(ItGridDestroy(&grid));
+  PetscCall(ItModelDestroy(&model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -114,11 +174,57 @@ int main(int argc, char **argv) {
                                             {"-fp_order", "4"},
                                             {NULL, NULL}};
 
+  static const char *const one[][2] = {
+      {"-model", "linear"}, {"-linear_M", "-1"}, {"-linear_D", "0.3"}, {"-grid_n", "40"},
+      {"-grid_lo", "-4"},   {"-grid_hi", "4"},   {"-fp_order", "4"},   {NULL, NULL}};
+  static const char *const thin[][2]  = {{"-model", "linear"},   {"-linear_M", "-1,-1.5,2,-2"},
+                                         {"-linear_D", "1,0.2"}, {"-grid_n", "20,8"},
+                                         {"-grid_lo", "-4,-3"},  {"-grid_hi", "4,3"},
+                                         {"-fp_order", "4"},     {NULL, NULL}};
+  static const char *const thin3[][2] = {
+      {"-model", "linear"},         {"-linear_M", "-1,0,0.2,0.5,-1,0,0,0.5,-1"},
+      {"-linear_D", "0.5,0.4,0.3"}, {"-grid_n", "8,8,8"},
+      {"-grid_lo", "-3,-3,-3"},     {"-grid_hi", "3,3,3"},
+      {"-fp_order", "4"},           {NULL, NULL}};
+  static const char *const five[][2] = {
+      {"-model", "linear"},
+      {"-linear_M", "-1,0,0,0,0.2,0.5,-1,0,0,0,0,0.5,-1,0,0,0,0,0.5,-1,0,0,0,0,0.5,-1"},
+      {"-linear_D", "1,0.5,0.4,0.3,0.6"},
+      {"-grid_n", "8,8,8,8,8"},
+      {"-grid_lo", "-3,-3,-3,-3,-3"},
+      {"-grid_hi", "3,3,3,3,3"},
+      {"-fp_order", "4"},
+      {NULL, NULL}};
+  static const char *const fastest[][2] = {{"-model", "linear"},
+                                           {"-grid_n", "20,16"},
+                                           {"-grid_lo", "0,-3"},
+                                           {"-grid_hi", "6.283185307179586,3"},
+                                           {"-grid_boundary", "x1:periodic"},
+                                           {"-fp_order", "4"},
+                                           {NULL, NULL}};
+  static const char *const both[][2]    = {{"-model", "linear"},
+                                           {"-grid_n", "12,16"},
+                                           {"-grid_lo", "0,0"},
+                                           {"-grid_hi", "6.283185307179586,6.283185307179586"},
+                                           {"-grid_boundary", "x1:periodic,x2:periodic"},
+                                           {"-fp_order", "4"},
+                                           {NULL, NULL}};
+
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(CheckCase("2-D 20 x 24", two, &failures));
   PetscCall(CheckCase("3-D 12 x 10 x 14", three, &failures));
   PetscCall(CheckCase("4-D 10 x 8 x 9 x 12 (a dof axis)", four, &failures));
   PetscCall(CheckCase("2-D periodic x2", periodic, &failures));
+  PetscCall(CheckCase("1-D 40", one, &failures));
+  PetscCall(CheckCase("2-D 20 x 8 (3 ranks own 3, 3, 2 planes)", thin, &failures));
+  PetscCall(CheckCase("3-D 8^3 (3 ranks own 3, 3, 2 planes)", thin3, &failures));
+  PetscCall(CheckCase("5-D 8^5", five, &failures));
+  PetscCall(CheckCase("2-D periodic x1 (the fastest axis)", fastest, &failures));
+  PetscCall(CheckCase("2-D periodic x1 and x2", both, &failures));
+  PetscCall(CheckRenewal("2-D renewal", two, &failures));
+  PetscCall(CheckRenewal("3-D renewal", three, &failures));
+  PetscCall(CheckRenewal("4-D renewal", four, &failures));
+  PetscCall(CheckRenewal("2-D periodic renewal", periodic, &failures));
   PetscCall(PetscFinalize());
   return failures ? 1 : 0;
 }

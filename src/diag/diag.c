@@ -373,14 +373,6 @@ PetscErrorCode ItDiagRelease(ItDiag g) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The solver's faces (of the same grid and model) in place of the
-   diagnostics' own while the solver holds them, when the model does not
-   depend on time (the faces are then the same at every time, bit for bit):
-   the diagnostics' own set is freed (2-D 32 bytes per unknown, 5-D 80).
-   NULL: no faces held (the solver is about to free its own, or has not
-   made them yet); the diagnostics compute their own again at their next
-   evaluation, if it comes first. Elsewhere nothing changes. Not
-   collective. */
 /* The largest rates along each axis (ItFacesGetMaxRates) of the faces that
    ItDiagCreate checked at t = 0: the Scharfetter–Gummel coefficients of the
    model at t = 0, what ItSolveCheckScales would compute again there.
@@ -392,6 +384,14 @@ PetscErrorCode ItDiagGetStartRates(ItDiag g, PetscReal rate[]) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The solver's faces (of the same grid and model) in place of the
+   diagnostics' own while the solver holds them, when the model does not
+   depend on time (the faces are then the same at every time, bit for bit):
+   the diagnostics' own set is freed (2-D 32 bytes per unknown, 5-D 80).
+   NULL: no faces held (the solver is about to free its own, or has not
+   made them yet); the diagnostics compute their own again at their next
+   evaluation, if it comes first. Elsewhere nothing changes. Not
+   collective. */
 PetscErrorCode ItDiagShareFaces(ItDiag g, ItFaces faces) {
   PetscFunctionBegin;
   if (faces && ItModelGetTimeDependence(g->model) != IT_TIME_INDEPENDENT)

@@ -477,7 +477,10 @@ static inline void ItFPFallbackCells(PetscReal h, PetscReal Al, PetscReal Dl, Pe
 static inline PetscReal ItFPFallbackLambda(PetscReal z) {
   const PetscReal a = PetscAbsReal(z), s = PetscSinhReal(0.5 * a);
 
-  if (a < 1e-3) return 2.0 / 3 + a * a / 30; /* the series: its next term is O(a^4) */
+  if (a < 0.1) { /* the series (sinh a - a cancels below): its next term 691 a^10/4953312000 */
+    const PetscReal q = a * a;
+    return 2.0 / 3 + q * (1.0 / 30 + q * (-1.0 / 504 + q * (1.0 / 10800 - q / 266112)));
+  }
   if (a > 60) return 1;
   return (PetscSinhReal(a) - a) * PetscCoshReal(0.5 * a) / (2 * s * s * s);
 }
@@ -1857,7 +1860,10 @@ PetscBool ItFacesGetDelayedReset(ItFaces faces) {
    face of order 4 (order 2, or that axis too coarse: its second-order error
    then sets the space error, and the time tolerances stay order 2's). Its square scales as h^4, as
    the fourth-order space error does (the transient's default time tolerances follow it,
-   src/solve/solve.c). Collective. */
+   src/solve/solve.c). The sums are those of the last full computation
+   (ItFacesCompute): a guard's renewal keeps them, so a caller after the
+   renewals gets the faces at that computation, not the renewed weights.
+   Collective. */
 PetscErrorCode ItFacesGetResolution(ItFaces f, PetscReal *rho) {
   const PetscInt d                     = ItGridGetInfo(f->grid)->dim;
   PetscReal      local[2 * IT_MAX_DIM] = {0}, sum[2 * IT_MAX_DIM] = {0};
