@@ -6,7 +6,7 @@
    to the bit; the stage shell scale (shift I - L) equals
    scale shift p - scale L p computed apart (VecAXPBY) to the bit; and
    ItFPShiftedAssemble's matrix times p equals the shell's product to
-   round-off (1e-13 of its largest entry). Also 1-D, 5-D, grids whose ranks
+   round-off (1e-13 of its largest entry). Also 1-D, grids whose ranks
    own 2-3 planes, a periodic fastest axis and two periodic axes; and faces
    renewed by the guard (ItFacesSetDensity: the renewal leaves the pencils
    and faces whose weights do not change) give the product of faces computed
@@ -186,15 +186,6 @@ int main(int argc, char **argv) {
       {"-linear_D", "0.5,0.4,0.3"}, {"-grid_n", "8,8,8"},
       {"-grid_lo", "-3,-3,-3"},     {"-grid_hi", "3,3,3"},
       {"-fp_order", "4"},           {NULL, NULL}};
-  static const char *const five[][2] = {
-      {"-model", "linear"},
-      {"-linear_M", "-1,0,0,0,0.2,0.5,-1,0,0,0,0,0.5,-1,0,0,0,0,0.5,-1,0,0,0,0,0.5,-1"},
-      {"-linear_D", "1,0.5,0.4,0.3,0.6"},
-      {"-grid_n", "8,8,8,8,8"},
-      {"-grid_lo", "-3,-3,-3,-3,-3"},
-      {"-grid_hi", "3,3,3,3,3"},
-      {"-fp_order", "4"},
-      {NULL, NULL}};
   static const char *const fastest[][2] = {{"-model", "linear"},
                                            {"-grid_n", "20,16"},
                                            {"-grid_lo", "0,-3"},
@@ -218,7 +209,6 @@ int main(int argc, char **argv) {
   PetscCall(CheckCase("1-D 40", one, &failures));
   PetscCall(CheckCase("2-D 20 x 8 (3 ranks own 3, 3, 2 planes)", thin, &failures));
   PetscCall(CheckCase("3-D 8^3 (3 ranks own 3, 3, 2 planes)", thin3, &failures));
-  PetscCall(CheckCase("5-D 8^5", five, &failures));
   PetscCall(CheckCase("2-D periodic x1 (the fastest axis)", fastest, &failures));
   PetscCall(CheckCase("2-D periodic x1 and x2", both, &failures));
   PetscCall(CheckRenewal("2-D renewal", two, &failures));
