@@ -7,6 +7,18 @@
 #include <infotherm/fp.h>
 #include <petscmat.h>
 
+/* The model of a case's options ({name, value} pairs ended by {NULL, NULL}),
+   set in place of every option held before. Collective. */
+static inline PetscErrorCode ItTestModel(const char *const options[][2], ItModel *model) {
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsClear(NULL));
+  for (PetscInt k = 0; options[k][0]; k++)
+    PetscCall(PetscOptionsSetValue(NULL, options[k][0], options[k][1]));
+  PetscCall(ItModelCreate(PETSC_COMM_WORLD, model));
+  PetscCall(ItModelSetFromOptions(*model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* |b - a|_inf / |b|_inf. Collective. */
 static inline PetscErrorCode ItTestMaxRel(Vec a, Vec b, PetscReal *rel) {
   Vec       d;

@@ -50,11 +50,7 @@ static PetscErrorCode CheckRenewal(const char name[], const char *const options[
   PetscReal e;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsClear(NULL));
-  for (PetscInt k = 0; options[k][0]; k++)
-    PetscCall(PetscOptionsSetValue(NULL, options[k][0], options[k][1]));
-  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
-  PetscCall(ItModelSetFromOptions(model));
+  PetscCall(ItTestModel(options, &model));
   PetscCall(ItGridCreate(model, &grid));
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscCall(DMCreateGlobalVector(info->da, &p1));
@@ -99,11 +95,7 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscReal e_apply, e_shell, e_matrix;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsClear(NULL));
-  for (PetscInt k = 0; options[k][0]; k++)
-    PetscCall(PetscOptionsSetValue(NULL, options[k][0], options[k][1]));
-  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
-  PetscCall(ItModelSetFromOptions(model));
+  PetscCall(ItTestModel(options, &model));
   PetscCall(ItGridCreate(model, &grid));
   const ItGridInfo *info = ItGridGetInfo(grid);
   PetscCall(ItFacesCreate(grid, model, &faces));

@@ -6,6 +6,7 @@
    per axis, all of the parent next to a wall, wrapping on a periodic axis), P 1 = 1, P x + z is
    MatMultAdd's, and the restriction is P's adjoint: (P x, r) = (x, P^T r)
    and MatMultTransposeAdd adds. */
+#include "operator_checks.h"
 #include <infotherm/solve.h>
 
 /* P x at fine cell c from the whole coarse vector xa in natural order. */
@@ -43,11 +44,7 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
   PetscScalar        px_r, x_ptr, sum;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsClear(NULL));
-  for (PetscInt k = 0; options[k][0]; k++)
-    PetscCall(PetscOptionsSetValue(NULL, options[k][0], options[k][1]));
-  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
-  PetscCall(ItModelSetFromOptions(model));
+  PetscCall(ItTestModel(options, &model));
   PetscCall(ItGridCreate(model, &fine));
   PetscCall(ItGridCreateCoarse(fine, 2, &coarse));
   PetscCall(ItMGProlongationCreate(fine, coarse, &P));

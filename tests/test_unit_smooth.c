@@ -36,11 +36,7 @@ static PetscErrorCode CheckCase(const char name[], const char *const options[][2
       e_bwd;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsClear(NULL));
-  for (PetscInt k = 0; options[k][0]; k++)
-    PetscCall(PetscOptionsSetValue(NULL, options[k][0], options[k][1]));
-  PetscCall(ItModelCreate(PETSC_COMM_WORLD, &model));
-  PetscCall(ItModelSetFromOptions(model));
+  PetscCall(ItTestModel(options, &model));
   PetscCall(ItGridCreate(model, &grid));
   PetscCall(ItFacesCreate(grid, model, &faces));
   PetscCall(ItFacesCompute(faces, 0));
