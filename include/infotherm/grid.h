@@ -106,6 +106,8 @@ void           ItMemorySet(ItMemoryPart part, PetscReal bytes);
 PetscReal      ItMemoryGetPeak(ItMemoryPart part);
 PetscReal      ItMemoryResident(void);
 PetscErrorCode ItMemoryMatrixBytes(Mat A, PetscReal *bytes);
+/* PETSc's large allocations on transparent huge pages (src/grid/pages.c). */
+PetscErrorCode ItMemoryUseHugePages(void);
 
 /* A density on fine restricted to the coarser grid coarse of the same box (src/grid/restrict.c). */
 PetscErrorCode ItGridRestrict(ItGrid fine, ItGrid coarse, Vec pf, Vec pc);
