@@ -22,6 +22,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag diag, PetscReal t, Vec p);
 PetscErrorCode ItDiagAccumulate(ItDiag diag);
 PetscErrorCode ItDiagRelease(ItDiag diag);
 PetscErrorCode ItDiagShareFaces(ItDiag diag, ItFaces faces);
+PetscErrorCode ItDiagTakeFaces(ItDiag diag, ItFaces *faces);
 PetscErrorCode ItDiagGetStartRates(ItDiag diag, PetscReal rate[]);
 /* Whether the flows' *_cum integrals may use their time derivatives (the
    Hermite rule between time steps; default yes): analyze integrates

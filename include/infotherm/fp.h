@@ -26,9 +26,12 @@ PetscBool      ItFacesIrreversible(ItFaces faces);
 PetscErrorCode ItFacesGetMaxRates(ItFaces faces, PetscReal rate[]);
 PetscErrorCode ItFacesSetLevel(ItFaces faces);
 PetscErrorCode ItFacesSetRatesOnly(ItFaces faces);
+PetscErrorCode ItFacesRestoreOrder(ItFaces faces);
+PetscBool      ItFacesIsRatesOnly(ItFaces faces);
 PetscErrorCode ItFacesDestroy(ItFaces *faces);
 
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp);
+PetscErrorCode ItFPCreateWithFaces(ItGrid grid, ItModel model, ItFaces faces, ItFP *fp);
 PetscErrorCode ItFPSetTime(ItFP fp, PetscReal t);
 PetscErrorCode ItFPGetMatrix(ItFP fp, Mat *L);
 PetscErrorCode ItFPApply(ItFP fp, Vec p, Vec Lp);

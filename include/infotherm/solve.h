@@ -41,6 +41,10 @@ typedef struct {
      are computed, and with NULL before they are freed: the diagnostics share
      them (ItDiagShareFaces) */
   PetscErrorCode (*share_faces)(void *ctx, ItGrid grid, ItFaces faces);
+  /* when set, called (with share_ctx) before the solver makes its faces: faces of
+     the grid and model at t = 0 that it then owns (their Scharfetter–Gummel
+     coefficients computed: the diagnostics' check, ItDiagTakeFaces), or NULL */
+  PetscErrorCode (*take_faces)(void *ctx, ItGrid grid, ItFaces *faces);
   void *share_ctx;
 } ItSolveSettings;
 

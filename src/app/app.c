@@ -118,6 +118,7 @@ PetscErrorCode ItAppTearDown(ItApp *app) {
   PetscCall(PetscFree(app->good_history));
   PetscCall(PetscFree(app->restart_history));
   PetscCall(ItIODestroy(&app->io));
+  PetscCall(ItFacesDestroy(&app->faces0));
   PetscCall(ItDiagDestroy(&app->diag));
   PetscCall(ItEstimateDestroy(&app->estimate));
   PetscCall(ItInitDestroy(&app->init));

@@ -38,6 +38,19 @@ static PetscErrorCode ItAppShareFaces(void *ctx, ItGrid grid, ItFaces faces) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The diagnostics' check of the faces at t = 0 (ItDiagTakeFaces, held in
+   app->faces0) for the solver's faces there, on the run's own grid. */
+static PetscErrorCode ItAppTakeFaces(void *ctx, ItGrid grid, ItFaces *faces) {
+  ItApp *app = (ItApp *)ctx;
+
+  PetscFunctionBegin;
+  *faces = NULL;
+  if (grid != app->grid) PetscFunctionReturn(PETSC_SUCCESS);
+  *faces      = app->faces0;
+  app->faces0 = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* A signal on any rank, or -checkpoint_wall seconds on rank 0's clock since
    the last checkpoint: decided together, one small reduction per step. */
 static PetscErrorCode ItAppInterrupt(void *ctx, PetscBool *stop, PetscBool *checkpoint) {
@@ -204,13 +217,19 @@ static PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   app->good_t               = app->settings.restarted ? app->settings.t0 : 0;
   app->good_step            = app->settings.restarted ? app->settings.step0 : 0;
   app->settings.share_faces = ItAppShareFaces; /* the fine solve's only */
+  app->settings.take_faces  = ItAppTakeFaces;
   app->settings.share_ctx   = app;
-  if (app->diag)
-    PetscCall(ItDiagShareFaces(app->diag, NULL)); /* freed before the solver makes its own */
+  if (app->diag) { /* the check at t = 0 goes to the solver; the rest is freed before it makes its
+                      own */
+    PetscCall(ItDiagTakeFaces(app->diag, &app->faces0));
+    PetscCall(ItDiagShareFaces(app->diag, NULL));
+  }
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint, app)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
   app->settings.share_faces = NULL;
+  app->settings.take_faces  = NULL;
+  PetscCall(ItFacesDestroy(&app->faces0)); /* not taken (-post_ranks' post-processing ranks) */
   PetscCall(ItAppReportEnd(app));
   if (ItPostSolverOnly()) { /* the post ranks write everything */
     app->interrupted = app->result.interrupted;

@@ -321,23 +321,23 @@ static PetscErrorCode ItDiagSetReference(ItDiag g, Vec reference) {
    t = 0: a diffusion that is not positive on the box stops here, before any
    output. Under -fp_order 4 the first time only their Scharfetter–Gummel
    coefficients are (a set of ItFacesSetRatesOnly, whose checks are the
-   same), and the weights of order 4 at the first evaluation: the transient
-   solver's faces take their place before that when the model does not
-   depend on time (ItDiagShareFaces), and a computation of the weights (in
-   4-D about as long as 20 products of the operator) is saved. Collective. */
+   same), and the weights of order 4 at the first evaluation
+   (ItFacesRestoreOrder: at t = 0 the weights alone): `run` hands this set
+   to its solver instead (ItDiagTakeFaces), whose faces at t = 0 then take
+   their coefficients from it, and the solver's faces take their place
+   when the model does not depend on time (ItDiagShareFaces), and a
+   computation of the weights (in 4-D about as long as 20 products of the
+   operator) is saved. Collective. */
 static PetscErrorCode ItDiagAcquire(ItDiag g) {
   const ItGridInfo *info = ItGridGetInfo(g->grid);
   PetscInt          ng;
 
   PetscFunctionBegin;
   if (!g->faces && info->order_fp == 4 && !g->checked) {
-    ItFaces check;
-    PetscCall(ItFacesCreate(g->grid, g->model, &check));
-    PetscCall(ItFacesSetRatesOnly(check));
-    PetscCall(ItFacesSetTime(check, 0.0, NULL));
-    PetscCall(ItFacesGetMaxRates(check, g->rate0));
-    PetscCall(ItFacesDestroy(&check));
-    PetscCall(ItFacesCreate(g->grid, g->model, &g->faces)); /* computed when evaluated */
+    PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
+    PetscCall(ItFacesSetRatesOnly(g->faces));
+    PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
+    PetscCall(ItFacesGetMaxRates(g->faces, g->rate0));
   } else if (!g->faces) {
     PetscCall(ItFacesCreate(g->grid, g->model, &g->faces));
     PetscCall(ItFacesSetTime(g->faces, 0.0, NULL));
@@ -381,6 +381,22 @@ PetscErrorCode ItDiagGetStartRates(ItDiag g, PetscReal rate[]) {
   PetscFunctionBegin;
   PetscCheck(g->checked, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the faces at t = 0 are not checked");
   PetscCall(PetscArraycpy(rate, g->rate0, ItGridGetInfo(g->grid)->dim));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The diagnostics' own faces when they are the check's at t = 0 (their
+   Scharfetter–Gummel coefficients alone, ItDiagAcquire), handed over to the
+   caller, who destroys them: `run`'s solver takes them for its faces at t =
+   0 (ItFPCreateWithFaces) instead of computing the coefficients again.
+   NULL otherwise (the diagnostics keep what they hold). The diagnostics
+   compute their own again at their next evaluation unless the solver's are
+   shared before it (ItDiagShareFaces). Not collective. */
+PetscErrorCode ItDiagTakeFaces(ItDiag g, ItFaces *faces) {
+  PetscFunctionBegin;
+  *faces = NULL;
+  if (g->shared || !g->faces || !ItFacesIsRatesOnly(g->faces)) PetscFunctionReturn(PETSC_SUCCESS);
+  *faces   = g->faces;
+  g->faces = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1221,6 +1237,7 @@ PetscErrorCode ItDiagEvaluate(ItDiag g, PetscReal t, Vec p) {
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(IT_DIAG_EVALUATE, 0, 0, 0, 0));
   PetscCall(ItDiagAcquire(g));
+  PetscCall(ItFacesRestoreOrder(g->faces)); /* the check's (ItDiagAcquire) */
   PetscCall(ItFacesSetTime(g->faces, PetscIsInfOrNanReal(t) ? 0 : t, NULL));
   g->t        = t;
   g->p_global = p;

@@ -23,11 +23,14 @@ struct _p_ItFaces {
   ItModelWork work; /* the faces' own evaluation workspace: the model stays const */
   PetscReal   t;
   PetscBool   computed;
-  PetscInt    state;            /* counts the computations: readers see that the faces changed */
-  PetscBool   level;            /* a multigrid level's faces: bad faces left out, not refused */
-  PetscReal   p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
-  PetscReal  *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
-  PetscReal  *x, *A, *D, *Dcell; /* pencil workspace */
+  /* the Scharfetter–Gummel coefficients at t and p are held, the fourth-order weights not
+     (ItFacesRestoreOrder): the next computation at t and p computes the weights alone */
+  PetscBool  weights_due;
+  PetscInt   state;            /* counts the computations: readers see that the faces changed */
+  PetscBool  level;            /* a multigrid level's faces: bad faces left out, not refused */
+  PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
+  PetscReal *lo[IT_MAX_DIM], *hi[IT_MAX_DIM], *irr_lo[IT_MAX_DIM], *irr_hi[IT_MAX_DIM];
+  PetscReal *x, *A, *D, *Dcell; /* pencil workspace */
   /* the fourth-order operator (-fp_order 4; a multigrid level keeps order 2):
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
@@ -184,6 +187,35 @@ PetscErrorCode ItFacesSetRatesOnly(ItFaces faces) {
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Faces of ItFacesSetRatesOnly back to the grid's order 4: the weights are
+   allocated, and computed at the next computation. When that is at the time
+   and parameters the faces hold (the diagnostics' check at t = 0 handed to
+   the solver or to their first evaluation), the Scharfetter–Gummel
+   coefficients, their checks and the reset are those held and the weights
+   alone are computed (ItFacesComputeWith): the same numbers as a full
+   computation, whose weights take the same points of the model. Nothing for
+   faces of the grid's order. Not collective. */
+PetscErrorCode ItFacesRestoreOrder(ItFaces faces) {
+  const ItGridInfo *info = ItGridGetInfo(faces->grid);
+
+  PetscFunctionBegin;
+  if (faces->level || faces->order == info->order_fp || info->order_fp != 4)
+    PetscFunctionReturn(PETSC_SUCCESS);
+  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces));
+  faces->order = 4;
+  for (PetscInt a = 0; a < info->dim; a++)
+    PetscCall(PetscMalloc1(4 * (info->nlocal / info->xm[a] * (info->xm[a] + 1)), &faces->w4[a]));
+  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
+  faces->weights_due = faces->computed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether the faces are a set of ItFacesSetRatesOnly below the grid's order
+   (their fourth-order weights not computed). Not collective. */
+PetscBool ItFacesIsRatesOnly(ItFaces faces) {
+  return (PetscBool)(!faces->level && faces->order != ItGridGetInfo(faces->grid)->order_fp);
 }
 
 PetscErrorCode ItFacesDestroy(ItFaces *faces) {
@@ -713,19 +745,27 @@ static PetscErrorCode ItFacesGuardCacheCreate(ItFaces f) {
 static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal p[]) {
   ItGrid            grid = f->grid;
   const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    np   = ItModelGetParameterCount(f->model);
+  PetscBool         held = (PetscBool)(f->weights_due && t == f->t); /* ItFacesRestoreOrder */
 
   PetscFunctionBegin;
+  for (PetscInt k = 0; k < np && held; k++) held = (PetscBool)(p[k] == f->p[k]);
   PetscCall(PetscLogEventBegin(IT_FP_FACES, 0, 0, 0, 0));
   f->t        = t;
   f->bad_axis = -1;
   for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
   if (f->closure) PetscCall(ItFPClosureBegin(f->closure));
   if (f->order == 4 && f->guard) PetscCall(ItFacesGuardCacheCreate(f));
+  f->guard_cached = PETSC_FALSE;
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
       (void)l;
       if (c[a] != info->xs[a]) continue;
+      if (held) { /* the coefficients are those of t and p: the weights from the pencil's cells */
+        PetscCall(ItFacesPencilFourth(f, a, c, p, PETSC_TRUE));
+        continue;
+      }
       PetscCall(ItFacesPencilEvaluate(f, a, c, p, PETSC_FALSE));
       ItFacesPencilCoefficients(f, a, c, f->lo[a], f->hi[a]);
       if (f->order == 4) PetscCall(ItFacesPencilFourth(f, a, c, p, PETSC_FALSE));
@@ -737,10 +777,11 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   }
   PetscCall(PetscLogEventEnd(IT_FP_FACES, 0, 0, 0, 0));
   if (f->closure) PetscCall(ItFPClosureEnd(f->closure));
-  if (!f->level) PetscCall(ItFacesCheck(f));
-  if (f->reset) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
-  PetscCall(PetscArraycpy(f->p, p, ItModelGetParameterCount(f->model)));
+  if (!f->level && !held) PetscCall(ItFacesCheck(f)); /* held: checked when computed */
+  if (f->reset && !held) PetscCall(ItFPResetAssemble(grid, f->lo, f->delayed, f->reset));
+  PetscCall(PetscArraycpy(f->p, p, np));
   f->guard_cached = (PetscBool)(f->order == 4 && f->guard);
+  f->weights_due  = PETSC_FALSE;
   f->computed     = PETSC_TRUE;
   f->state++;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -767,11 +808,11 @@ PetscErrorCode ItFacesCompute(ItFaces f, PetscReal t) {
 /* The coefficients at time t with the parameters p (e.g. the limit from above
    at a switch, ItModelGetParametersRight), recomputed only when p differs
    from the parameters they hold, or the model depends on time continuously
-   (formulas in t). Collective. */
+   (formulas in t), or their weights are due (ItFacesRestoreOrder). Collective. */
 PetscErrorCode ItFacesSetParameters(ItFaces f, PetscReal t, const PetscReal p[],
                                     PetscBool *changed) {
   const PetscInt np   = ItModelGetParameterCount(f->model);
-  PetscBool      same = f->computed;
+  PetscBool      same = (PetscBool)(f->computed && !f->weights_due);
 
   PetscFunctionBegin;
   if (ItModelGetTimeDependence(f->model) == IT_TIME_CONTINUOUS)
@@ -940,16 +981,32 @@ PetscErrorCode ItFacesSetDensity(ItFaces f, Vec p) {
   same = f->guard; /* the guard was on: a renewal leaves the faces it does not change */
   PetscCall(PetscArraycpy(f->guard_var, var, d));
   f->guard = PETSC_TRUE;
-  if (f->computed) PetscCall(ItFacesFourthWeights(f, same, var_old));
+  if (f->computed && !f->weights_due) PetscCall(ItFacesFourthWeights(f, same, var_old));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode ItFPCreate(ItGrid grid, ItModel model, ItFP *fp) {
+  PetscFunctionBegin;
+  PetscCall(ItFPCreateWithFaces(grid, model, NULL, fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The operator over faces of the same grid and model that it takes over
+   (faces: e.g. the diagnostics' check at t = 0, ItDiagTakeFaces, whose
+   Scharfetter–Gummel coefficients are then not computed again: ItFacesRestoreOrder),
+   or over its own (NULL). Not collective. */
+PetscErrorCode ItFPCreateWithFaces(ItGrid grid, ItModel model, ItFaces faces, ItFP *fp) {
   ItFP f;
 
   PetscFunctionBegin;
+  PetscCheck(!faces || (faces->grid == grid && faces->model == model), PETSC_COMM_SELF,
+             PETSC_ERR_ARG_INCOMP, "the faces are not of the operator's grid and model");
   PetscCall(PetscNew(&f));
-  PetscCall(ItFacesCreate(grid, model, &f->faces));
+  if (faces) {
+    PetscCall(ItFacesRestoreOrder(faces));
+    f->faces = faces;
+  } else
+    PetscCall(ItFacesCreate(grid, model, &f->faces));
   *fp = f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

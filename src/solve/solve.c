@@ -109,6 +109,7 @@ PetscErrorCode ItSolveSettingsFromOptions(MPI_Comm comm, ItSolveSettings *s) {
   s->checkpoint_every = 0;
   s->checkpoint_wall  = 0;
   s->share_faces      = NULL;
+  s->take_faces       = NULL;
   s->share_ctx        = NULL;
   s->tight_stages     = PETSC_FALSE;
   PetscOptionsBegin(comm, NULL, "Solve options", "ItSolve");
@@ -1248,7 +1249,11 @@ PetscErrorCode ItSolveTransient(ItGrid grid, ItModel model, const ItSolveSetting
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(info->comm, &rank));
-  PetscCall(ItFPCreate(grid, model, &st.fp));
+  { /* the diagnostics' check at t = 0 (s->take_faces), or faces of its own */
+    ItFaces faces = NULL;
+    if (s->take_faces) PetscCall(s->take_faces(s->share_ctx, grid, &faces));
+    PetscCall(ItFPCreateWithFaces(grid, model, faces, &st.fp));
+  }
   st.grid = grid;
   PetscCall(ItSolveRefractoryCreate(grid, model, s, p, &st));
   /* -fp_order 4: the blend's guard from the density (ItFacesSetDensity), renewed after

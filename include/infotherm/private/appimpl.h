@@ -19,6 +19,7 @@ typedef struct {
   ItModel         model;
   ItGrid          grid;
   ItDiag          diag;
+  ItFaces         faces0; /* run: the diagnostics' check at t = 0 until the solver takes it */
   ItIO            io;
   Vec             p;
   ItSolveSettings settings;
