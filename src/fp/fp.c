@@ -8,6 +8,7 @@
    columns of L sum to zero (mass is conserved) and the off-diagonals are
    non-negative (an M-matrix: backward Euler keeps p >= 0). */
 #include <infotherm/fp.h>
+#include <math.h>
 #include <petscblaslapack.h>
 
 static PetscLogEvent IT_FP_FACES = 0, IT_FP_ASSEMBLE = 0, IT_FP_APPLY = 0,
@@ -98,6 +99,12 @@ static PetscReal ItFacesBytes(ItFaces f) {
         (2 + (f->w4[a] ? 4 : 0) + (f->guard_cache[a] ? 3 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
   }
   return bytes;
+}
+
+/* PetscIsInfOrNanReal inline (PETSc's is two calls into the library, per
+   number of every face in the coefficients' checks). */
+static inline PetscBool ItFPNotFinite(PetscReal v) {
+  return (PetscBool)!isfinite(v);
 }
 
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */
@@ -335,20 +342,20 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
     if ((c[a] == 0 || c[a] == info->n[a]) && info->boundary[a] != IT_BOUNDARY_PERIODIC) {
       /* a wall: zero flux; the threshold's absorbing face (doc/physics.md §8.2) */
       if (c[a] == 0 || info->boundary[a] == IT_BOUNDARY_WALL) continue;
-      if (PetscIsInfOrNanReal(Af) || !(Df > 0 && f->Dcell[k] > 0) || PetscIsInfOrNanReal(Df) ||
-          PetscIsInfOrNanReal(f->Dcell[k])) {
-        ItFacesRecordBad(f, a, c, PetscIsInfOrNanReal(Af) ? IT_FACE_DRIFT : IT_FACE_DIFFUSION, Af,
-                         Df, point);
+      if (ItFPNotFinite(Af) || !(Df > 0 && f->Dcell[k] > 0) || ItFPNotFinite(Df) ||
+          ItFPNotFinite(f->Dcell[k])) {
+        ItFacesRecordBad(f, a, c, ItFPNotFinite(Af) ? IT_FACE_DRIFT : IT_FACE_DIFFUSION, Af, Df,
+                         point);
         continue;
       }
       ItFPThresholdFace(h, Af, Df, f->Dcell[k], &lo[off], &hi[off]);
-      if (!(lo[off] > 0) || PetscIsInfOrNanReal(lo[off]) || PetscIsInfOrNanReal(hi[off])) {
+      if (!(lo[off] > 0) || ItFPNotFinite(lo[off]) || ItFPNotFinite(hi[off])) {
         ItFacesRecordBad(f, a, c, IT_FACE_PECLET, Af, Df, point);
         lo[off] = hi[off] = 0;
       }
       continue;
     }
-    if (PetscIsInfOrNanReal(Af)) {
+    if (ItFPNotFinite(Af)) {
       ItFacesRecordBad(f, a, c, IT_FACE_DRIFT, Af, Df, point);
       continue;
     }
@@ -356,14 +363,13 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
     for (PetscInt s = -1; s < 2 && !bad; s++) { /* the face, then its low and high cells */
       const PetscReal D = s < 0 ? Df : f->Dcell[k + s];
       const PetscInt  m = xm + 1 + k + s; /* the cell's point in the pencil */
-      bad               = (PetscBool)(!(D > 0) || PetscIsInfOrNanReal(D));
+      bad               = (PetscBool)(!(D > 0) || ItFPNotFinite(D));
       if (bad) ItFacesRecordBad(f, a, c, IT_FACE_DIFFUSION, Af, D, s < 0 ? point : &f->x[m * d]);
     }
     if (bad) continue;
     lo[off] = ItBernoulli(-Af / Df * h) * f->Dcell[k] / h;
     hi[off] = ItBernoulli(Af / Df * h) * f->Dcell[k + 1] / h;
-    if (!(lo[off] > 0 && hi[off] > 0) || PetscIsInfOrNanReal(lo[off]) ||
-        PetscIsInfOrNanReal(hi[off])) {
+    if (!(lo[off] > 0 && hi[off] > 0) || ItFPNotFinite(lo[off]) || ItFPNotFinite(hi[off])) {
       ItFacesRecordBad(f, a, c, IT_FACE_PECLET, Af, Df, point);
       lo[off] = hi[off] = 0;
     }
