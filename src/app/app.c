@@ -177,6 +177,23 @@ PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The scales of the transient's operator (ItSolveCheckScalesFrom), checked
+   before anything is written, one way for run and crosscheck: the rates at
+   t = 0 are those of the diagnostics' check of the same faces
+   (ItDiagGetStartRates), not computed a second time. Collective. */
+PetscErrorCode ItAppCheckScales(ItApp *app) {
+  PetscReal rate0[IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  if (!app->diag) { /* none made (info's sizes only): the check computes its own */
+    PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(ItDiagGetStartRates(app->diag, rate0));
+  PetscCall(ItSolveCheckScalesFrom(app->grid, app->model, &app->settings, rate0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The largest mass in the outermost layer of cells so far, in all and per wall. */
 PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscReal wall[2 * IT_MAX_DIM];

@@ -49,6 +49,7 @@ PetscErrorCode ItAppTearDown(ItApp *app);
 PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppInitialOptions(ItApp *app);
 PetscErrorCode ItAppCheckBox(ItApp *app);
+PetscErrorCode ItAppCheckScales(ItApp *app);
 PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss);
