@@ -295,23 +295,36 @@ static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The peak resident memory of every rank so far (getrusage's ru_maxrss),
-   summed, and per cell of the grid, for summary.json's "memory"; beside it
-   the components of the memory ledger (ItMemoryPart: the program before the
-   grid, measured, and the parts noted from the objects' sizes, each the
-   most it held), summed over the ranks, and what they leave unexplained
-   (other_bytes: the peak less their sum). Collective. */
-static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
-  struct rusage   usage;
-  PetscReal       local[IT_MEMORY_PARTS + 1], sum[IT_MEMORY_PARTS + 1], parts = 0;
-  const PetscReal cells = ItGridCellCount(app->grid);
-  json_t         *components;
+/* This rank's memory so far: the ledger's parts, each the most it held
+   (local[0 .. IT_MEMORY_PARTS - 1]), and the peak resident memory
+   (getrusage's ru_maxrss, local[IT_MEMORY_PARTS]). Not collective. */
+PetscErrorCode ItAppMemoryLocal(PetscReal local[]) {
+  struct rusage usage;
 
   PetscFunctionBegin;
   PetscCheck(getrusage(RUSAGE_SELF, &usage) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS,
              "getrusage failed");
   local[IT_MEMORY_PARTS] = 1024.0 * (PetscReal)usage.ru_maxrss; /* kilobytes on Linux */
   for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) local[k] = ItMemoryGetPeak((ItMemoryPart)k);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The peak resident memory of every rank so far (getrusage's ru_maxrss),
+   summed, and per cell of the grid, for summary.json's "memory"; beside it
+   the components of the memory ledger (ItMemoryPart: the program before the
+   grid, measured, and the parts noted from the objects' sizes, each the
+   most it held), summed over the ranks, and what they leave unexplained
+   (other_bytes: the peak less their sum). Under -post_ranks the post ranks
+   write it, with the solver ranks' sums added (ItPostAddSolverMemory).
+   Collective. */
+static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
+  PetscReal       local[IT_MEMORY_PARTS + 1], sum[IT_MEMORY_PARTS + 1], parts = 0;
+  const PetscReal cells = ItGridCellCount(app->grid);
+  json_t         *components;
+
+  PetscFunctionBegin;
+  PetscCall(ItAppMemoryLocal(local));
+  PetscCall(ItPostAddSolverMemory(local));
   PetscCall(ItGridSum(app->grid, IT_MEMORY_PARTS + 1, local, sum));
   PetscCall(ItJSONPack(&components, "{}"));
   for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) {
@@ -528,9 +541,12 @@ PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p) {
       app->good_t    = t;
       app->good_step = step;
       PetscCall(ItRefractoryQuery(p, &h)); /* the history does not travel with the copy */
-      if (h) {
+      if (h) {                             /* in the ledger beside the good copy of the density */
+        if (app->good_history)
+          ItMemoryAdd(IT_MEMORY_DENSITY, -(PetscReal)app->good_nhistory * sizeof(PetscReal));
         PetscCall(PetscFree(app->good_history));
         PetscCall(ItRefractoryGetState(h, &app->good_nhistory, &app->good_history));
+        ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)app->good_nhistory * sizeof(PetscReal));
       }
     }
     PetscFunctionReturn(PETSC_SUCCESS);

@@ -65,6 +65,7 @@ PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool co
 /* Memory per rank (src/app/memory.c): checked before the grid is allocated,
    printed by info. */
 PetscErrorCode ItAppCheckMemory(ItApp *app);
+PetscErrorCode ItAppMemoryLocal(PetscReal local[]);
 PetscErrorCode ItAppViewMemory(ItApp *app);
 
 /* Options that nothing reads (src/app/options.c). */
@@ -105,6 +106,7 @@ PetscBool      ItPostSolverOnly(void);
 PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint,
                                void *ctx);
 PetscErrorCode ItPostOptions(void);
+PetscErrorCode ItPostAddSolverMemory(PetscReal local[]);
 
 /* -help: the options of the objects a command would create, nothing solved
    or written (src/app/help.c: the pieces each command's help composes). */
