@@ -14,7 +14,7 @@
   program part, each rank's resident memory before the grid, at least 1.8
   times the one-rank run's, its peak at least 1.2 times), the io_buffers hold the solver's ring of 4 states and the post
   rank's receive buffer, and a checkpoint's refractory history sent to the
-  post rank adds to them. Before, the post ranks' summary.json held their
+  post rank adds to them (on one rank, the history a checkpoint keeps). Before, the post ranks' summary.json held their
   own memory alone."""
 from common import *
 
@@ -58,7 +58,7 @@ check(density >= want, f"lif_inference 32 x 64, tau_ref 0.1: density_vectors {de
 LIF = ["-model", "lif", "-lif_tau_ref", 0.1, "-grid_n", 128, "-t_final", 1, "-output_every", 0.1, "-snapshot_every", 100,
        "-init", "gaussian", "-init_mean", 0.3, "-init_cov", 0.01]
 mem = {}
-for label, opts, ranks in (("1 rank", [], 1), ("post", ["-post_ranks", 1], 2),
+for label, opts, ranks in (("1 rank", [], 1), ("1 rank, checkpoints", ["-checkpoint_every", 0.25], 1), ("post", ["-post_ranks", 1], 2),
                            ("post, checkpoints", ["-post_ranks", 1, "-checkpoint_every", 0.25], 2)):
     out = tmpdir(f"ledger-post-{len(mem)}")
     run("run", LIF + opts + ["-output_dir", out], ranks=ranks)
@@ -69,6 +69,8 @@ check(program["post"] >= 1.8 * program["1 rank"] and mem["post"]["peak_bytes"] >
       f"-post_ranks 1: summary.json sums both ranks: program {program['post'] / 1e6:.1f} MB (1 rank: "
       f"{program['1 rank'] / 1e6:.1f}), peak {mem['post']['peak_bytes'] / 1e6:.1f} MB (1 rank: {mem['1 rank']['peak_bytes'] / 1e6:.1f})")
 check(io["post"] >= 5 * 8 * 128, f"-post_ranks 1: io_buffers {io['post']} B hold the ring of 4 states and the receive buffer ({5 * 8 * 128} B)")
+check(io["1 rank, checkpoints"] > io["1 rank"],
+      f"1 rank with checkpoints: the history the checkpoint keeps is in io_buffers ({io['1 rank, checkpoints']} > {io['1 rank']} B)")
 check(io["post, checkpoints"] > io["post"],
       f"-post_ranks 1 with checkpoints: the history copies add to io_buffers ({io['post, checkpoints']} > {io['post']} B)")
 finish()

@@ -60,7 +60,7 @@ PetscErrorCode ItIODestroy(ItIO *io) {
   PetscCall(PetscFree((*io)->row));
   PetscCall(PetscFree((*io)->snap_file));
   PetscCall(PetscFree((*io)->snap_t));
-  PetscCall(PetscFree((*io)->history));
+  PetscCall(ItIOFreeHistory(*io));
   PetscCall(PetscFree(*io));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
