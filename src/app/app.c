@@ -2,7 +2,6 @@
    diagnostics and output folder from the options, the initial and reference
    densities, the table's columns and rows, summary.json, checkpoints and the
    check that a step left a density. Nothing here calls a command. */
-#include <sys/resource.h>
 #include <infotherm/private/appimpl.h>
 
 /* The density of kl_to_stationary on `grid` (the run's or a coarser one), by
@@ -295,20 +294,6 @@ static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* This rank's memory so far: the ledger's parts, each the most it held
-   (local[0 .. IT_MEMORY_PARTS - 1]), and the peak resident memory
-   (getrusage's ru_maxrss, local[IT_MEMORY_PARTS]). Not collective. */
-PetscErrorCode ItAppMemoryLocal(PetscReal local[]) {
-  struct rusage usage;
-
-  PetscFunctionBegin;
-  PetscCheck(getrusage(RUSAGE_SELF, &usage) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS,
-             "getrusage failed");
-  local[IT_MEMORY_PARTS] = 1024.0 * (PetscReal)usage.ru_maxrss; /* kilobytes on Linux */
-  for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) local[k] = ItMemoryGetPeak((ItMemoryPart)k);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The peak resident memory of every rank so far (getrusage's ru_maxrss),
    summed, and per cell of the grid, for summary.json's "memory"; beside it
    the components of the memory ledger (ItMemoryPart: the program before the
@@ -323,7 +308,7 @@ static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
   json_t         *components;
 
   PetscFunctionBegin;
-  PetscCall(ItAppMemoryLocal(local));
+  PetscCall(ItMemoryGetLocal(local));
   PetscCall(ItPostAddSolverMemory(local));
   PetscCall(ItGridSum(app->grid, IT_MEMORY_PARTS + 1, local, sum));
   PetscCall(ItJSONPack(&components, "{}"));

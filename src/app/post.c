@@ -47,7 +47,7 @@ static struct {
   PetscMPIInt K, nsolver, world_rank, world_size;
   MPI_Comm    group;
   /* on the post ranks, from the end: the solver ranks' memory ledger and peak resident memory,
-     summed over them (ItAppMemoryLocal's layout), for summary.json */
+     summed over them (ItMemoryGetLocal's layout), for summary.json */
   PetscReal solver_memory[IT_MEMORY_PARTS + 1];
   PetscBool solver_memory_set;
 } ItPost;
@@ -567,7 +567,7 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   PetscCall(ItPostDrain(link));
   /* the solver ranks' memory for the post ranks' summary.json (their ring and the checkpoints'
      histories included) */
-  PetscCall(ItAppMemoryLocal(mine));
+  PetscCall(ItMemoryGetLocal(mine));
   PetscCall(
       MPIU_Allreduce(mine, memory, IT_MEMORY_PARTS + 1, MPIU_REAL, MPIU_SUM, PETSC_COMM_WORLD));
   if (ItPost.world_rank == 0)
@@ -735,7 +735,7 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
 }
 
 /* On the post group's first rank, after the end: the solver ranks' memory
-   (summed over them) added to this rank's local[] (ItAppMemoryLocal's
+   (summed over them) added to this rank's local[] (ItMemoryGetLocal's
    layout), so that summary.json's memory, summed over the post ranks,
    covers every rank of the job. Elsewhere nothing. Not collective. */
 PetscErrorCode ItPostAddSolverMemory(PetscReal local[]) {

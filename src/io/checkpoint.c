@@ -72,21 +72,21 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Frees the refractory history io keeps, and its share of the memory ledger. Not collective. */
+static PetscErrorCode ItIOFreeHistory(ItIO io) {
+  PetscFunctionBegin;
+  if (io->history) ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)io->nhistory * sizeof(PetscReal));
+  PetscCall(PetscFree(io->history));
+  io->nhistory = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* /refractory_history, of its own length, into io->history on every rank.
    Collective. */
 static PetscErrorCode ItIOReadHistory(ItIO io, PetscViewer viewer) {
   PetscFunctionBegin;
   PetscCall(ItIOReadVector(io, viewer, "refractory_history", &io->nhistory, &io->history));
   ItMemoryAdd(IT_MEMORY_IO, (PetscReal)io->nhistory * sizeof(PetscReal));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Frees the refractory history io keeps, and its share of the memory ledger. Not collective. */
-PetscErrorCode ItIOFreeHistory(ItIO io) {
-  PetscFunctionBegin;
-  if (io->history) ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)io->nhistory * sizeof(PetscReal));
-  PetscCall(PetscFree(io->history));
-  io->nhistory = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

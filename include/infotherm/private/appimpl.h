@@ -65,7 +65,6 @@ PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool co
 /* Memory per rank (src/app/memory.c): checked before the grid is allocated,
    printed by info. */
 PetscErrorCode ItAppCheckMemory(ItApp *app);
-PetscErrorCode ItAppMemoryLocal(PetscReal local[]);
 PetscErrorCode ItAppViewMemory(ItApp *app);
 
 /* Options that nothing reads (src/app/options.c). */

@@ -41,4 +41,3 @@ PetscErrorCode ItIOReadDensity(ItGrid grid, Vec p, PetscViewer viewer);
 
 /* density.xmf over the snapshots written so far (src/io/xdmf.c). */
 PetscErrorCode ItIOWriteXDMF(ItIO io, ItGrid grid, ItModel model);
-PetscErrorCode ItIOFreeHistory(ItIO io);
