@@ -22,7 +22,9 @@
    header (kind, t, dt, step, flags) goes from solver rank 0 to every post
    rank as a small message, with a refractory time followed by the
    re-injection field (two or more variables) or a checkpoint's history,
-   all sent without waiting and completed with the state's ring slot. */
+   all sent without waiting and completed with the state's ring slot. After
+   the end the solver ranks' memory ledger, summed, goes to the post ranks
+   for summary.json (ItPostAddSolverMemory). */
 #include <stdlib.h>
 #include <time.h>
 #include <petscsf.h>
