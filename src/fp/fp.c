@@ -85,7 +85,18 @@ struct _p_ItFP {
 /* The bytes of a set of faces, for the memory ledger: per axis the two
    coefficients of every face, the reversed pair of a model with odd
    variables, the order-4 weights. */
-static PetscReal ItFacesBytes(ItFaces f);
+static PetscReal ItFacesBytes(ItFaces f) {
+  PetscReal         bytes = 0;
+  const ItGridInfo *info  = ItGridGetInfo(f->grid);
+
+  for (PetscInt a = 0; a < info->dim; a++) {
+    const PetscReal nfaces = (PetscReal)(info->nlocal / info->xm[a] * (info->xm[a] + 1));
+    bytes +=
+        nfaces * sizeof(PetscReal) *
+        (2 + (f->w4[a] ? 4 : 0) + (f->guard_cache[a] ? 3 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
+  }
+  return bytes;
+}
 
 /* The ledger's share of the faces changes by sign times their bytes, once
    they are noted: a set is noted at its first computation (ItFacesNote),
@@ -102,19 +113,6 @@ static void ItFacesNote(ItFaces f) {
   if (f->noted) return;
   f->noted = PETSC_TRUE;
   ItFacesLedger(f, 1);
-}
-
-static PetscReal ItFacesBytes(ItFaces f) {
-  PetscReal         bytes = 0;
-  const ItGridInfo *info  = ItGridGetInfo(f->grid);
-
-  for (PetscInt a = 0; a < info->dim; a++) {
-    const PetscReal nfaces = (PetscReal)(info->nlocal / info->xm[a] * (info->xm[a] + 1));
-    bytes +=
-        nfaces * sizeof(PetscReal) *
-        (2 + (f->w4[a] ? 4 : 0) + (f->guard_cache[a] ? 3 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
-  }
-  return bytes;
 }
 
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */

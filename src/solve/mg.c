@@ -39,8 +39,8 @@ struct _p_ItMG {
      and the shift and scale they are to take; under ItMGSetLazy computed and assembled only by
      ItMGSetUpCoarse (coarse_pending: not yet at coarse_t, or not yet at that shift) */
   PetscBool coarse_dirty, lazy, coarse_pending;
-  PetscBool
-      used; /* under ItMGSetLazy: a preconditioner has asked for the levels (ItMGSetUpCoarse) */
+  /* under ItMGSetLazy: a preconditioner has asked for the levels (ItMGSetUpCoarse) */
+  PetscBool used;
   PetscReal coarse_t, coarse_scale, next_coarse_shift, next_coarse_scale;
   PetscInt  fine_state; /* the fine faces' state (ItFacesGetState) when last seen */
   PetscInt  pin[IT_MAX_DIM];
