@@ -41,6 +41,7 @@ typedef struct {
   PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
   PetscReal resolution;        /* -fp_resolution: the same for h^2 / s^2 */
+  PetscReal guard_width;       /* -fp_guard_width: a transient's guard, R_v = h^2/(it v_a) */
   PetscInt  fallback;          /* -fp_fallback: order 4's fallback form, IT_FALLBACK_* */
   PetscBool stationary_width;  /* its width the stationary law's (the stationary command) */
   /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
@@ -104,6 +105,7 @@ const char    *ItMemoryPartName(ItMemoryPart part);
 void           ItMemoryAdd(ItMemoryPart part, PetscReal bytes);
 void           ItMemorySet(ItMemoryPart part, PetscReal bytes);
 PetscReal      ItMemoryGetPeak(ItMemoryPart part);
+PetscErrorCode ItMemoryGetLocal(PetscReal local[]);
 PetscReal      ItMemoryResident(void);
 PetscErrorCode ItMemoryMatrixBytes(Mat A, PetscReal *bytes);
 /* PETSc's large allocations on transparent huge pages (src/grid/pages.c). */

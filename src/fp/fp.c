@@ -27,6 +27,7 @@ struct _p_ItFaces {
   /* the Scharfetter–Gummel coefficients at t and p are held, the fourth-order weights not
      (ItFacesRestoreOrder): the next computation at t and p computes the weights alone */
   PetscBool  weights_due;
+  PetscBool  noted;            /* in the memory ledger: from the first computation (ItFacesNote) */
   PetscInt   state;            /* counts the computations: readers see that the faces changed */
   PetscBool  level;            /* a multigrid level's faces: bad faces left out, not refused */
   PetscReal  p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
@@ -36,9 +37,10 @@ struct _p_ItFaces {
      the face on the low side of owned cell c carries
      J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
   PetscInt   order;
-  PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
-  PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
-  PetscInt   fallback;   /* -fp_fallback: IT_FALLBACK_* (ItFPFallback) */
+  PetscReal  peclet;      /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  resolution;  /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
+  PetscReal  guard_width; /* a transient's guard: R_v = h^2 / (guard_width v_a) (-fp_guard_width) */
+  PetscInt   fallback;    /* -fp_fallback: IT_FALLBACK_* (ItFPFallback) */
   PetscReal *w4[IT_MAX_DIM];
   /* workspace of ItFacesPencilTheta: the points half a cell off a pencil's
      cells along the other axes, the drift and diffusion there, and the faces'
@@ -101,6 +103,23 @@ static PetscReal ItFacesBytes(ItFaces f) {
   return bytes;
 }
 
+/* The ledger's share of the faces changes by sign times their bytes, once
+   they are noted: a set is noted at its first computation (ItFacesNote),
+   when its arrays are first written. Until then they are not resident
+   (allocated, never touched): a multigrid level's faces, which ItMGSetLazy
+   may never compute, and the weights ItFacesSetLevel and
+   ItFacesSetRatesOnly free unwritten count for nothing. Not collective. */
+static void ItFacesLedger(ItFaces f, PetscReal sign) {
+  if (f->noted) ItMemoryAdd(IT_MEMORY_FACES, sign * ItFacesBytes(f));
+}
+
+/* The faces' bytes into the ledger, at their first computation. Not collective. */
+static void ItFacesNote(ItFaces f) {
+  if (f->noted) return;
+  f->noted = PETSC_TRUE;
+  ItFacesLedger(f, 1);
+}
+
 /* PetscIsInfOrNanReal inline (PETSc's is two calls into the library, per
    number of every face in the coefficients' checks). */
 static inline PetscBool ItFPNotFinite(PetscReal v) {
@@ -131,11 +150,12 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->grid  = grid;
   f->model = model;
   PetscCall(ItModelWorkCreate(model, &f->work));
-  f->t          = PETSC_MIN_REAL;
-  f->order      = info->order_fp;
-  f->peclet     = info->peclet;
-  f->resolution = info->resolution;
-  f->fallback   = info->fallback;
+  f->t           = PETSC_MIN_REAL;
+  f->order       = info->order_fp;
+  f->peclet      = info->peclet;
+  f->resolution  = info->resolution;
+  f->guard_width = info->guard_width;
+  f->fallback    = info->fallback;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
@@ -157,8 +177,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
         PetscMalloc5(ns, &f->sx, ns, &f->sA, ns, &f->sD, maxm + 1, &f->theta, maxm + 1, &f->rown));
     PetscCall(PetscMalloc2(maxm + 1, &f->pe, maxm + 1, &f->rk));
   }
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
-  *out = f;
+  *out = f; /* in the ledger from the first computation (ItFacesNote) */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -171,12 +190,12 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   faces->level           = PETSC_TRUE;
   faces->order           = 2; /* the levels precondition the fourth-order operator */
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces)); /* the ledger follows the freed weights */
+  ItFacesLedger(faces, -1); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->guard_cache[a]));
   faces->guard_cached = PETSC_FALSE;
   PetscCall(ItFPClosureDestroy(&faces->closure));
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
+  ItFacesLedger(faces, 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -189,10 +208,10 @@ PetscErrorCode ItFacesSetRatesOnly(ItFaces faces) {
 
   PetscFunctionBegin;
   if (faces->order != 4 || faces->closure) PetscFunctionReturn(PETSC_SUCCESS);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces));
+  ItFacesLedger(faces, -1);
   faces->order = 2;
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
+  ItFacesLedger(faces, 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -210,11 +229,11 @@ PetscErrorCode ItFacesRestoreOrder(ItFaces faces) {
   PetscFunctionBegin;
   if (faces->level || faces->order == info->order_fp || info->order_fp != 4)
     PetscFunctionReturn(PETSC_SUCCESS);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces));
+  ItFacesLedger(faces, -1);
   faces->order = 4;
   for (PetscInt a = 0; a < info->dim; a++)
     PetscCall(PetscMalloc1(4 * (info->nlocal / info->xm[a] * (info->xm[a] + 1)), &faces->w4[a]));
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
+  ItFacesLedger(faces, 1);
   faces->weights_due = faces->computed;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -230,7 +249,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
 
   PetscFunctionBegin;
   if (!f) PetscFunctionReturn(PETSC_SUCCESS);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(f));
+  ItFacesLedger(f, -1);
   const ItGridInfo *info = ItGridGetInfo(f->grid);
   for (PetscInt a = 0; a < info->dim; a++) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
@@ -400,17 +419,18 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
    (ItFacesGetResolution).
    In a transient (ItFacesSetDensity) s is the stationary law's width too,
    guarded by the density's own:
-     R = max(R_s, min(R_k, R_v)),  R_v = h^2 / (1.5 v_a) max(1, Pe / 3),
+     R = max(R_s, min(R_k, R_v)),  R_v = h^2 / (c v_a) max(1, Pe / 3),
    R_s = h^2/s^2 the stationary law's, R_k = h^2 k_a / D_a the drift's (the
    transients' width before the guard), v_a the current density's variance
    along a at fixed other variables. A density that has spread out gets the
    stationary law's width (a driven variable's faces fourth order); one still
    narrower than that, or a narrow one carried at a cell Péclet number above
    3 (a central flux overshoots ahead of a moving profile), no more than the
-   drift's. The constants are measured (doc/numerics.md, "The blend's
-   width"): 2 instead of 1.5 or 6 instead of 3 stopped narrow transients on
-   negative mass. */
-#define IT_FP_GUARD_WIDTH 1.5
+   drift's. c is -fp_guard_width (default 1.5, src/grid/grid.c). The constants
+   are measured (doc/numerics.md, "The blend's width"): 6 instead of 3 stopped
+   a narrow transient on negative mass; c = 1.875 instead of 1.5 puts every
+   moment of the 4-variable transient at 32^4 within 10^6 particles' standard
+   errors but the rotating 2-D transient's MI at 44^2 off by 1.4e-4 (4.0e-5). */
 #define IT_FP_GUARD_PECLET 3.0
 
 /* The resolution number R that the weight of a face of order 4 along axis a
@@ -425,7 +445,7 @@ static inline PetscReal ItFacesGuardedResolution(ItFaces f, PetscInt a, PetscBoo
   PetscReal       Rr = Rs;
 
   if (guard) { /* the density's width, within the drift's and the stationary law's */
-    const PetscReal Rg = var > 0 ? h * h / (IT_FP_GUARD_WIDTH * var) *
+    const PetscReal Rg = var > 0 ? h * h / (f->guard_width * var) *
                                        PetscMax(1.0, Pe * f->peclet / IT_FP_GUARD_PECLET)
                                  : PETSC_MAX_REAL;
     Rr                 = PetscMax(Rr, PetscMin(Rk, Rg));
@@ -738,11 +758,11 @@ static PetscErrorCode ItFacesGuardCacheCreate(ItFaces f) {
 
   PetscFunctionBegin;
   if (f->guard_cache[0]) PetscFunctionReturn(PETSC_SUCCESS);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(f));
+  ItFacesLedger(f, -1);
   for (PetscInt a = 0; a < info->dim; a++)
     PetscCall(
         PetscMalloc1(3 * (info->nlocal / info->xm[a] * (info->xm[a] + 1)), &f->guard_cache[a]));
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
+  ItFacesLedger(f, 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -763,6 +783,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   if (f->closure) PetscCall(ItFPClosureBegin(f->closure));
   if (f->order == 4 && f->guard) PetscCall(ItFacesGuardCacheCreate(f));
   f->guard_cached = PETSC_FALSE;
+  ItFacesNote(f); /* written from here */
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {
