@@ -1,17 +1,19 @@
 /* PETSc's allocations of 2 MB and more on transparent huge pages. The grid's
-   arrays (the density and the time stepper's and the Krylov method's vectors,
+   arrays (the density, the time stepper's and the Krylov method's vectors,
    the face coefficients and weights: 4-17 MB each at 32^4 on 2 ranks) are
-   first touched in the set-up of a solve and of its stepper, and on a virtual
-   machine a page fault per 4 kB page is slow: 10-20 % of the time outside
-   the Krylov solves of the 4-variable transient went to them
-   (doc/performance.md). Such an allocation is aligned to 2 MB and advised
-   MADV_HUGEPAGE, so that its pages fault in 512 at a time where the kernel's
-   transparent huge pages are enabled or on "madvise"; nothing changes where
-   they are off. The memory is PETSc's as before (PetscFree frees it: PETSc's
-   aligned allocation is posix_memalign's, whose blocks free() takes), and
-   its values are those it would have had (PetscCalloc's zeros written here).
-   Installed after PetscInitialize only over PETSc's default allocator (not
-   under -malloc_debug and friends, which replace it). */
+   first touched in the set-up of a solve and of its stepper, and on a
+   virtual machine a page fault costs 10-20 us a 4 kB page: 92 182 faults a
+   rank in the 4-variable transient at 32^4 (doc/performance.md "Outside the
+   Krylov solves of the 4-variable transient"). Such an allocation is
+   aligned to 2 MB and advised MADV_HUGEPAGE, so that its pages fault in 512
+   at a time where the kernel's transparent huge pages are enabled or on
+   "madvise" (6 325 faults a rank); nothing changes where they are off. The
+   zeroing of fresh memory remains. The memory is PETSc's as before
+   (PetscFree frees it: PETSc's aligned allocation is posix_memalign's,
+   whose blocks free() takes), and its values are those it would have had
+   (PetscCalloc's zeros written here). Installed after PetscInitialize only
+   over PETSc's default allocator (not under -malloc_debug and friends,
+   which replace it). */
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include <infotherm/grid.h>
 #include <stdlib.h>
