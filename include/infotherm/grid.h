@@ -42,6 +42,7 @@ typedef struct {
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
   PetscReal resolution;        /* -fp_resolution: the same for h^2 / s^2 */
   PetscInt  fallback;          /* -fp_fallback: order 4's fallback form, IT_FALLBACK_* */
+  PetscBool single_weights;    /* -fp_weights: order 4's weights kept in single precision */
   PetscBool stationary_width;  /* its width the stationary law's (the stationary command) */
   /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
      threshold_reset the reset point and the refractory time */
