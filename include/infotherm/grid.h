@@ -105,6 +105,7 @@ const char    *ItMemoryPartName(ItMemoryPart part);
 void           ItMemoryAdd(ItMemoryPart part, PetscReal bytes);
 void           ItMemorySet(ItMemoryPart part, PetscReal bytes);
 PetscReal      ItMemoryGetPeak(ItMemoryPart part);
+PetscErrorCode ItMemoryGetLocal(PetscReal local[]);
 PetscReal      ItMemoryResident(void);
 PetscErrorCode ItMemoryMatrixBytes(Mat A, PetscReal *bytes);
 

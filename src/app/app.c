@@ -2,7 +2,6 @@
    diagnostics and output folder from the options, the initial and reference
    densities, the table's columns and rows, summary.json, checkpoints and the
    check that a step left a density. Nothing here calls a command. */
-#include <sys/resource.h>
 #include <infotherm/private/appimpl.h>
 
 /* The density of kl_to_stationary on `grid` (the run's or a coarser one), by
@@ -177,6 +176,23 @@ PetscErrorCode ItAppEstimateCreate(ItApp *app, PetscBool transient, PetscBool co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The scales of the transient's operator (ItSolveCheckScalesFrom), checked
+   before anything is written, one way for run and crosscheck: the rates at
+   t = 0 are those of the diagnostics' check of the same faces
+   (ItDiagGetStartRates), not computed a second time. Collective. */
+PetscErrorCode ItAppCheckScales(ItApp *app) {
+  PetscReal rate0[IT_MAX_DIM];
+
+  PetscFunctionBegin;
+  if (!app->diag) { /* none made (info's sizes only): the check computes its own */
+    PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(ItDiagGetStartRates(app->diag, rate0));
+  PetscCall(ItSolveCheckScalesFrom(app->grid, app->model, &app->settings, rate0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The largest mass in the outermost layer of cells so far, in all and per wall. */
 PetscErrorCode ItAppCheckBox(ItApp *app) {
   PetscReal wall[2 * IT_MAX_DIM];
@@ -283,18 +299,17 @@ static PetscErrorCode ItAppSummaryGrid(ItGrid grid, json_t **object) {
    the components of the memory ledger (ItMemoryPart: the program before the
    grid, measured, and the parts noted from the objects' sizes, each the
    most it held), summed over the ranks, and what they leave unexplained
-   (other_bytes: the peak less their sum). Collective. */
+   (other_bytes: the peak less their sum). Under -post_ranks the post ranks
+   write it, with the solver ranks' sums added (ItPostAddSolverMemory).
+   Collective. */
 static PetscErrorCode ItAppSummaryMemory(ItApp *app, json_t **object) {
-  struct rusage   usage;
   PetscReal       local[IT_MEMORY_PARTS + 1], sum[IT_MEMORY_PARTS + 1], parts = 0;
   const PetscReal cells = ItGridCellCount(app->grid);
   json_t         *components;
 
   PetscFunctionBegin;
-  PetscCheck(getrusage(RUSAGE_SELF, &usage) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS,
-             "getrusage failed");
-  local[IT_MEMORY_PARTS] = 1024.0 * (PetscReal)usage.ru_maxrss; /* kilobytes on Linux */
-  for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) local[k] = ItMemoryGetPeak((ItMemoryPart)k);
+  PetscCall(ItMemoryGetLocal(local));
+  PetscCall(ItPostAddSolverMemory(local));
   PetscCall(ItGridSum(app->grid, IT_MEMORY_PARTS + 1, local, sum));
   PetscCall(ItJSONPack(&components, "{}"));
   for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) {
@@ -511,9 +526,12 @@ PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p) {
       app->good_t    = t;
       app->good_step = step;
       PetscCall(ItRefractoryQuery(p, &h)); /* the history does not travel with the copy */
-      if (h) {
+      if (h) {                             /* in the ledger beside the good copy of the density */
+        if (app->good_history)
+          ItMemoryAdd(IT_MEMORY_DENSITY, -(PetscReal)app->good_nhistory * sizeof(PetscReal));
         PetscCall(PetscFree(app->good_history));
         PetscCall(ItRefractoryGetState(h, &app->good_nhistory, &app->good_history));
+        ItMemoryAdd(IT_MEMORY_DENSITY, (PetscReal)app->good_nhistory * sizeof(PetscReal));
       }
     }
     PetscFunctionReturn(PETSC_SUCCESS);

@@ -161,7 +161,7 @@ static PetscErrorCode ItAppCrosscheck(ItApp *app, PetscInt nfile, char *files[])
   PetscFunctionBegin;
   (void)nfile, (void)files;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
-  PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
+  PetscCall(ItAppCheckScales(app)); /* as run: one check, the rates at t = 0 the diagnostics' */
   PetscCall(ItMCCreate(app->grid, app->model, app->diag, app->settings.t_final, &mc));
   PetscCall(ItMCSetKLColumn(mc));
   PetscCall(ItCrosscheckCreate(mc, app->diag, &cc));

@@ -173,12 +173,7 @@ static PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
   PetscFunctionBegin;
   (void)nfile, (void)files;
   PetscCall(ItSolveSettingsFromOptions(PETSC_COMM_WORLD, &app->settings));
-  if (app->diag) { /* the diagnostics checked the faces at t = 0 already */
-    PetscReal rate0[IT_MAX_DIM];
-    PetscCall(ItDiagGetStartRates(app->diag, rate0));
-    PetscCall(ItSolveCheckScalesFrom(app->grid, app->model, &app->settings, rate0));
-  } else
-    PetscCall(ItSolveCheckScales(app->grid, app->model, &app->settings));
+  PetscCall(ItAppCheckScales(app)); /* the diagnostics checked the faces at t = 0 already */
   app->settings.interrupt  = ItAppInterrupt;
   app->settings.checkpoint = ItAppCheckpoint;
   PetscCall(PetscTime(&app->last_checkpoint));

@@ -22,7 +22,9 @@
    header (kind, t, dt, step, flags) goes from solver rank 0 to every post
    rank as a small message, with a refractory time followed by the
    re-injection field (two or more variables) or a checkpoint's history,
-   all sent without waiting and completed with the state's ring slot. */
+   all sent without waiting and completed with the state's ring slot. After
+   the end the solver ranks' memory ledger, summed, goes to the post ranks
+   for summary.json (ItPostAddSolverMemory). */
 #include <stdlib.h>
 #include <time.h>
 #include <petscsf.h>
@@ -36,6 +38,7 @@
 #define IT_POST_ACK_TAG 7403     /* a post rank has let go of the folder after the solver failed */
 #define IT_POST_HISTORY_TAG 7406 /* a checkpoint's refractory history, to every post rank */
 #define IT_POST_FIELD_TAG 7407   /* a state's refractory re-injection field (2+ variables) */
+#define IT_POST_MEMORY_TAG 7408  /* the solver ranks' memory, summed, after the end */
 
 enum { IT_POST_OUTPUT, IT_POST_CHECKPOINT, IT_POST_END, IT_POST_FAILED };
 
@@ -45,6 +48,10 @@ static struct {
   PetscBool   apart; /* the groups have left their common set-up (ItPostTransient) */
   PetscMPIInt K, nsolver, world_rank, world_size;
   MPI_Comm    group;
+  /* on the post ranks, from the end: the solver ranks' memory ledger and peak resident memory,
+     summed over them (ItMemoryGetLocal's layout), for summary.json */
+  PetscReal solver_memory[IT_MEMORY_PARTS + 1];
+  PetscBool solver_memory_set;
 } ItPost;
 
 static PetscLogEvent IT_POST_SEND = 0, IT_POST_WAIT = 0, IT_POST_RECEIVE = 0;
@@ -173,13 +180,16 @@ typedef struct {
   PetscBool    busy[IT_POST_QUEUE];
   PetscReal    header[IT_POST_QUEUE][IT_POST_HEADER];
   MPI_Request *request; /* [slot * K + q]: rank 0's header to post rank q */
-  /* rank 0, a refractory time in two or more variables: each slot's re-injection field (ny
+  /* rank 0, a refractory time in two or more variables: each slot's re-injection field (nfield
      reals, NULL until the first) and its sends, [slot * K + q] */
   PetscReal   *field[IT_POST_QUEUE];
+  PetscInt     nfield;
   MPI_Request *field_request;
   /* rank 0, a checkpoint with a refractory time: the slot's history (ItRefractoryGetState's,
-     freed with the slot) and its sends, [slot * K + q] */
+     freed with the slot; nhistory reals, in the memory ledger's io_buffers) and its sends,
+     [slot * K + q] */
   PetscReal   *history[IT_POST_QUEUE];
+  PetscInt     nhistory[IT_POST_QUEUE];
   MPI_Request *history_request;
   PetscInt     next;
   /* what moved, and how long this rank waited for it */
@@ -341,6 +351,8 @@ static PetscErrorCode ItPostSlotFree(ItPostLink *link, PetscInt slot) {
   if (ItPost.world_rank == 0)
     PetscCallMPI(
         MPI_Waitall(ItPost.K, &link->history_request[slot * ItPost.K], MPI_STATUSES_IGNORE));
+  if (link->history[slot])
+    ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)link->nhistory[slot] * sizeof(PetscReal));
   PetscCall(PetscFree(link->history[slot]));
   PetscCall(PetscTime(&end));
   PetscCall(PetscLogEventEnd(IT_POST_WAIT, 0, 0, 0, 0));
@@ -402,6 +414,7 @@ static PetscErrorCode ItPostOutputSend(void *ctx, PetscReal t, PetscInt step, Ve
     const PetscInt ny = ItRefractoryGetFieldSize(h), slot = (link->next - 1) % IT_POST_QUEUE;
     if (!link->field[slot]) {
       PetscCall(PetscMalloc1(ny, &link->field[slot]));
+      link->nfield = ny;
       ItMemoryAdd(IT_MEMORY_IO, (PetscReal)ny * sizeof(PetscReal));
     }
     PetscCall(ItRefractoryGetInflowField(h, t, link->field[slot]));
@@ -428,6 +441,8 @@ static PetscErrorCode ItPostCheckpointSend(void *ctx, PetscReal t, PetscInt step
     const PetscInt slot = (link->next - 1) % IT_POST_QUEUE;
     PetscInt       n;
     PetscCall(ItRefractoryGetState(h, &n, &link->history[slot]));
+    link->nhistory[slot] = n;
+    ItMemoryAdd(IT_MEMORY_IO, (PetscReal)n * sizeof(PetscReal));
     for (PetscMPIInt q = 0; q < ItPost.K; q++)
       PetscCallMPI(MPI_Isend(link->history[slot], (PetscMPIInt)n, MPIU_REAL, ItPost.nsolver + q,
                              IT_POST_HISTORY_TAG, MPI_COMM_WORLD,
@@ -509,6 +524,7 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   ItApp          *app = link->app;
   ItSolveSettings settings;
   PetscReal       header[IT_POST_HEADER] = {IT_POST_END}, local[4], global[4];
+  PetscReal       mine[IT_MEMORY_PARTS + 1], memory[IT_MEMORY_PARTS + 1];
   PetscLogDouble  start, end, cpu;
   PetscInt        messages = 0, bytes = 0;
 
@@ -551,8 +567,21 @@ static PetscErrorCode ItPostSolve(ItPostLink *link) {
   header[8] = global[3]; /* the most CPU seconds a solver rank spent */
   PetscCall(ItPostSend(link, header, app->p));
   PetscCall(ItPostDrain(link));
+  /* the solver ranks' memory for the post ranks' summary.json (their ring and the checkpoints'
+     histories included) */
+  PetscCall(ItMemoryGetLocal(mine));
+  PetscCall(
+      MPIU_Allreduce(mine, memory, IT_MEMORY_PARTS + 1, MPIU_REAL, MPIU_SUM, PETSC_COMM_WORLD));
+  if (ItPost.world_rank == 0)
+    for (PetscMPIInt q = 0; q < ItPost.K; q++)
+      PetscCallMPI(MPI_Send(memory, IT_MEMORY_PARTS + 1, MPIU_REAL, ItPost.nsolver + q,
+                            IT_POST_MEMORY_TAG, MPI_COMM_WORLD));
   for (PetscInt s = 0; s < IT_POST_QUEUE; s++) PetscCall(PetscFree(link->ring[s]));
-  for (PetscInt s = 0; s < IT_POST_QUEUE; s++) PetscCall(PetscFree(link->field[s]));
+  ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)IT_POST_QUEUE * link->nlocal * sizeof(PetscScalar));
+  for (PetscInt s = 0; s < IT_POST_QUEUE; s++) {
+    if (link->field[s]) ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)link->nfield * sizeof(PetscReal));
+    PetscCall(PetscFree(link->field[s]));
+  }
   PetscCall(PetscFree(link->request));
   PetscCall(PetscFree(link->field_request));
   PetscCall(PetscFree(link->history_request));
@@ -607,10 +636,12 @@ static PetscErrorCode ItPostReceiveHistory(ItRefractory h) {
   PetscCallMPI(MPI_Probe(0, IT_POST_HISTORY_TAG, MPI_COMM_WORLD, &status));
   PetscCallMPI(MPI_Get_count(&status, MPIU_REAL, &n));
   PetscCall(PetscMalloc1(n, &state));
+  ItMemoryAdd(IT_MEMORY_IO, (PetscReal)n * sizeof(PetscReal));
   PetscCallMPI(
       MPI_Recv(state, n, MPIU_REAL, 0, IT_POST_HISTORY_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
   PetscCall(ItRefractorySetState(h, n, state));
   PetscCall(PetscFree(state));
+  ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)n * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -622,10 +653,12 @@ static PetscErrorCode ItPostReceiveField(ItRefractory h) {
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(ny, &field));
+  ItMemoryAdd(IT_MEMORY_IO, (PetscReal)ny * sizeof(PetscReal));
   PetscCallMPI(MPI_Recv(field, (PetscMPIInt)ny, MPIU_REAL, 0, IT_POST_FIELD_TAG, MPI_COMM_WORLD,
                         MPI_STATUS_IGNORE));
   PetscCall(ItRefractorySetFixedField(h, field));
   PetscCall(PetscFree(field));
+  ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)ny * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -671,10 +704,13 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
       break;
     }
     default:
-      app->result.t_end       = header[1];
-      app->result.steps       = (PetscInt)header[3];
-      app->result.interrupted = (PetscBool)(header[4] != 0);
-      done                    = PETSC_TRUE;
+      PetscCallMPI(MPI_Recv(ItPost.solver_memory, IT_MEMORY_PARTS + 1, MPIU_REAL, 0,
+                            IT_POST_MEMORY_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+      ItPost.solver_memory_set = PETSC_TRUE;
+      app->result.t_end        = header[1];
+      app->result.steps        = (PetscInt)header[3];
+      app->result.interrupted  = (PetscBool)(header[4] != 0);
+      done                     = PETSC_TRUE;
     }
     PetscCall(PetscTime(&end));
     work += end - start;
@@ -694,8 +730,24 @@ static PetscErrorCode ItPostReplay(ItPostLink *link, ItSolveOutputFn output) {
         (double)(work / n), (double)(cpu / n)));
   }
   PetscCall(PetscFree(link->receive));
+  ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)link->nlocal * sizeof(PetscScalar));
   if (refractory) PetscCall(ItRefractoryAttach(NULL, app->p));
   PetscCall(ItRefractoryDestroy(&refractory));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* On the post group's first rank, after the end: the solver ranks' memory
+   (summed over them) added to this rank's local[] (ItMemoryGetLocal's
+   layout), so that summary.json's memory, summed over the post ranks,
+   covers every rank of the job. Elsewhere nothing. Not collective. */
+PetscErrorCode ItPostAddSolverMemory(PetscReal local[]) {
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  if (!ItPost.solver_memory_set) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  if (rank == 0)
+    for (PetscInt k = 0; k <= IT_MEMORY_PARTS; k++) local[k] += ItPost.solver_memory[k];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

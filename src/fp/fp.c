@@ -23,6 +23,7 @@ struct _p_ItFaces {
   ItModelWork work; /* the faces' own evaluation workspace: the model stays const */
   PetscReal   t;
   PetscBool   computed;
+  PetscBool   noted;            /* in the memory ledger: from the first computation (ItFacesNote) */
   PetscInt    state;            /* counts the computations: readers see that the faces changed */
   PetscBool   level;            /* a multigrid level's faces: bad faces left out, not refused */
   PetscReal   p[IT_MAX_PARAMS]; /* the parameters the coefficients were computed with */
@@ -105,6 +106,23 @@ static PetscReal ItFacesBytes(ItFaces f) {
   return bytes;
 }
 
+/* The ledger's share of the faces changes by sign times their bytes, once
+   they are noted: a set is noted at its first computation (ItFacesNote),
+   when its arrays are first written. Until then they are not resident
+   (allocated, never touched): a multigrid level's faces, which ItMGSetLazy
+   may never compute, and the weights ItFacesSetLevel and
+   ItFacesSetRatesOnly free unwritten count for nothing. Not collective. */
+static void ItFacesLedger(ItFaces f, PetscReal sign) {
+  if (f->noted) ItMemoryAdd(IT_MEMORY_FACES, sign * ItFacesBytes(f));
+}
+
+/* The faces' bytes into the ledger, at their first computation. Not collective. */
+static void ItFacesNote(ItFaces f) {
+  if (f->noted) return;
+  f->noted = PETSC_TRUE;
+  ItFacesLedger(f, 1);
+}
+
 /* B(z) = z/(e^z - 1), accurate through z = 0 and for large |z|. */
 static inline PetscReal ItBernoulli(PetscReal z) {
   if (PetscAbsReal(z) < 1e-10) return 1.0 - 0.5 * z;
@@ -159,8 +177,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
     PetscCall(PetscMalloc2(maxm + 1, &f->pe, maxm + 1, &f->rk));
     if (info->single_weights) PetscCall(PetscMalloc1(4 * (maxm + 1), &f->wrow));
   }
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
-  *out = f;
+  *out = f; /* in the ledger from the first computation (ItFacesNote) */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -173,13 +190,13 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   faces->level           = PETSC_TRUE;
   faces->order           = 2; /* the levels precondition the fourth-order operator */
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces)); /* the ledger follows the freed weights */
+  ItFacesLedger(faces, -1); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4s[a]));
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->guard_cache[a]));
   faces->guard_cached = PETSC_FALSE;
   PetscCall(ItFPClosureDestroy(&faces->closure));
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
+  ItFacesLedger(faces, 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -192,11 +209,11 @@ PetscErrorCode ItFacesSetRatesOnly(ItFaces faces) {
 
   PetscFunctionBegin;
   if (faces->order != 4 || faces->closure) PetscFunctionReturn(PETSC_SUCCESS);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(faces));
+  ItFacesLedger(faces, -1);
   faces->order = 2;
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4s[a]));
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(faces));
+  ItFacesLedger(faces, 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -205,7 +222,7 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
 
   PetscFunctionBegin;
   if (!f) PetscFunctionReturn(PETSC_SUCCESS);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(f));
+  ItFacesLedger(f, -1);
   const ItGridInfo *info = ItGridGetInfo(f->grid);
   for (PetscInt a = 0; a < info->dim; a++) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
@@ -723,11 +740,11 @@ static PetscErrorCode ItFacesGuardCacheCreate(ItFaces f) {
 
   PetscFunctionBegin;
   if (f->guard_cache[0]) PetscFunctionReturn(PETSC_SUCCESS);
-  ItMemoryAdd(IT_MEMORY_FACES, -ItFacesBytes(f));
+  ItFacesLedger(f, -1);
   for (PetscInt a = 0; a < info->dim; a++)
     PetscCall(
         PetscMalloc1(3 * (info->nlocal / info->xm[a] * (info->xm[a] + 1)), &f->guard_cache[a]));
-  ItMemoryAdd(IT_MEMORY_FACES, ItFacesBytes(f));
+  ItFacesLedger(f, 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -744,6 +761,7 @@ static PetscErrorCode ItFacesComputeWith(ItFaces f, PetscReal t, const PetscReal
   for (PetscInt a = 0; a < info->dim; a++) f->res_sum[a] = f->res_weight[a] = 0;
   if (f->closure) PetscCall(ItFPClosureBegin(f->closure));
   if (f->order == 4 && f->guard) PetscCall(ItFacesGuardCacheCreate(f));
+  ItFacesNote(f); /* written from here */
   for (PetscInt a = 0; a < info->dim; a++) {
     /* one pencil per owned cell on the plane c[a] = xs[a] */
     ItGridForOwned(grid, c, l) {

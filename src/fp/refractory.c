@@ -42,7 +42,33 @@ struct _p_ItRefractory {
   PetscReal *fixed_field; /* a post rank's copy: the solver's re-injection field at fixed_t */
   Vec        loss, shape;
   MPI_Comm   comm;
+  PetscReal  bytes; /* what the memory ledger holds for it (ItRefractoryNoteMemory) */
 };
+
+/* The compartment's arrays in the memory ledger, with the density (the
+   state beside it: grid mass + refractory_mass = 1): the history's entries
+   (t, Q, nu at its capacity, and with two or more variables the fields
+   Q̃, ν̃ over the cross-section), its work fields and its grid vectors.
+   Called whenever they grow. Not collective. */
+static PetscErrorCode ItRefractoryNoteMemory(ItRefractory h) {
+  const PetscInt ny    = h->ny;
+  PetscReal      reals = 3.0 * h->capacity, bytes;
+  PetscInt       n;
+
+  PetscFunctionBegin;
+  if (ny)
+    reals += 2.0 * h->capacity * ny + 5.0 * ny + (h->spread ? ny : 0) + (h->fixed_field ? ny : 0);
+  bytes = reals * sizeof(PetscReal);
+  for (PetscInt k = 0; k < 2; k++) {
+    Vec v = k ? h->shape : h->loss;
+    if (!v) continue;
+    PetscCall(VecGetLocalSize(v, &n));
+    bytes += (PetscReal)n * sizeof(PetscScalar);
+  }
+  ItMemoryAdd(IT_MEMORY_DENSITY, bytes - h->bytes);
+  h->bytes = bytes;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* A refractory time with two or more variables (the other variables move
    during it, src/fp/reentry.c) needs a model that does not depend on time
@@ -104,6 +130,7 @@ static PetscErrorCode ItRefractoryCreateWith(ItGrid grid, ItModel model, PetscBo
     PetscCall(PetscMalloc2(h->capacity * h->ny, &h->Qf, h->capacity * h->ny, &h->nuf));
     PetscCall(PetscMalloc2(h->ny, &h->pastf, 4 * h->ny, &h->work));
   }
+  PetscCall(ItRefractoryNoteMemory(h));
   *out = h;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -125,6 +152,7 @@ PetscErrorCode ItRefractoryCreateCopy(ItGrid grid, ItModel model, ItRefractory *
 PetscErrorCode ItRefractoryDestroy(ItRefractory *h) {
   PetscFunctionBegin;
   if (!*h) PetscFunctionReturn(PETSC_SUCCESS);
+  ItMemoryAdd(IT_MEMORY_DENSITY, -(*h)->bytes);
   PetscCall(PetscFree3((*h)->t, (*h)->Q, (*h)->nu));
   PetscCall(PetscFree2((*h)->Qf, (*h)->nuf));
   PetscCall(PetscFree2((*h)->pastf, (*h)->work));
@@ -190,6 +218,7 @@ static PetscErrorCode ItRefractoryMakeRoom(ItRefractory h) {
       h->Qf = Qf, h->nuf = nuf;
     }
     h->capacity *= 2;
+    PetscCall(ItRefractoryNoteMemory(h));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -228,6 +257,7 @@ static PetscErrorCode ItRefractoryPushField(ItRefractory h, PetscInt k, PetscRea
         PetscCall(PetscMalloc1(ny, &h->spread));
         for (PetscInt j = 0; j < ny; j++) shape[j] = 1.0 / ny;
         PetscCall(ItReentryApply(h->reentry, shape, h->spread));
+        PetscCall(ItRefractoryNoteMemory(h));
       }
       for (PetscInt j = 0; j < ny; j++) Qf[j] = Qp[j] + dQ * h->spread[j];
     }
@@ -457,7 +487,10 @@ PetscErrorCode ItRefractoryExitField(ItRefractory h, ItFaces faces, ItGrid grid,
   PetscFunctionBegin;
   PetscCall(PetscArrayzero(local, ny));
   if (cl) {
-    if (!h->loss) PetscCall(VecDuplicate(p, &h->loss));
+    if (!h->loss) {
+      PetscCall(VecDuplicate(p, &h->loss));
+      PetscCall(ItRefractoryNoteMemory(h));
+    }
     PetscCall(ItFPClosureAxis(cl, a, p, NULL, h->loss));
     PetscCall(VecGetArrayRead(h->loss, &pa));
   } else {
@@ -529,7 +562,10 @@ PetscErrorCode ItRefractoryGetInflowField(ItRefractory h, PetscReal t, PetscReal
    collective. */
 PetscErrorCode ItRefractorySetFixedField(ItRefractory h, const PetscReal field[]) {
   PetscFunctionBegin;
-  if (!h->fixed_field) PetscCall(PetscMalloc1(h->ny, &h->fixed_field));
+  if (!h->fixed_field) {
+    PetscCall(PetscMalloc1(h->ny, &h->fixed_field));
+    PetscCall(ItRefractoryNoteMemory(h));
+  }
   PetscCall(PetscArraycpy(h->fixed_field, field, h->ny));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -591,6 +627,7 @@ PetscErrorCode ItRefractorySetState(ItRefractory h, PetscInt n, const PetscReal 
     h->capacity = count;
     PetscCall(PetscMalloc3(h->capacity, &h->t, h->capacity, &h->Q, h->capacity, &h->nu));
     if (ny) PetscCall(PetscMalloc2(h->capacity * ny, &h->Qf, h->capacity * ny, &h->nuf));
+    PetscCall(ItRefractoryNoteMemory(h));
   }
   h->fixed  = PETSC_FALSE;
   h->past   = state[1];
@@ -632,6 +669,7 @@ static PetscErrorCode ItRefractoryShape(ItRefractory h, ItFaces faces, ItGrid gr
   if (!h->shape) {
     PetscCall(VecDuplicate(p, &h->shape));
     PetscCall(ItRefractoryResetVector(h, grid, h->shape));
+    PetscCall(ItRefractoryNoteMemory(h));
   }
   *shape = h->shape;
   PetscFunctionReturn(PETSC_SUCCESS);

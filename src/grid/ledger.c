@@ -8,6 +8,7 @@
    process, not collective: the app sums the ranks. */
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <infotherm/private/gridimpl.h>
 
 static PetscReal ItMemoryHeld[IT_MEMORY_PARTS], ItMemoryPeak[IT_MEMORY_PARTS];
@@ -35,6 +36,20 @@ void ItMemorySet(ItMemoryPart part, PetscReal bytes) {
 /* The most `part` held at once on this process. */
 PetscReal ItMemoryGetPeak(ItMemoryPart part) {
   return ItMemoryPeak[part];
+}
+
+/* This process's memory so far: the ledger's parts, each the most it held
+   (local[0 .. IT_MEMORY_PARTS - 1]), and the peak resident memory
+   (getrusage's ru_maxrss, local[IT_MEMORY_PARTS]). Not collective. */
+PetscErrorCode ItMemoryGetLocal(PetscReal local[]) {
+  struct rusage usage;
+
+  PetscFunctionBegin;
+  PetscCheck(getrusage(RUSAGE_SELF, &usage) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS,
+             "getrusage failed");
+  local[IT_MEMORY_PARTS] = 1024.0 * (PetscReal)usage.ru_maxrss; /* kilobytes on Linux */
+  for (PetscInt k = 0; k < IT_MEMORY_PARTS; k++) local[k] = ItMemoryPeak[k];
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The resident memory of this process now (/proc/self/statm; 0 where there is none). */

@@ -72,11 +72,21 @@ static PetscErrorCode ItIOReadArray(ItIO io, PetscViewer viewer, const char name
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Frees the refractory history io keeps, and its share of the memory ledger. Not collective. */
+static PetscErrorCode ItIOFreeHistory(ItIO io) {
+  PetscFunctionBegin;
+  if (io->history) ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)io->nhistory * sizeof(PetscReal));
+  PetscCall(PetscFree(io->history));
+  io->nhistory = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* /refractory_history, of its own length, into io->history on every rank.
    Collective. */
 static PetscErrorCode ItIOReadHistory(ItIO io, PetscViewer viewer) {
   PetscFunctionBegin;
   PetscCall(ItIOReadVector(io, viewer, "refractory_history", &io->nhistory, &io->history));
+  ItMemoryAdd(IT_MEMORY_IO, (PetscReal)io->nhistory * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -110,14 +120,15 @@ static PetscErrorCode ItIOCheckpointContents(ItIO io, ItGrid grid, ItModel model
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The refractory history the next checkpoint holds (n = 0: none), copied.
-   Not collective. */
+/* The refractory history the next checkpoint holds (n = 0: none), copied
+   (in the memory ledger's io_buffers while io keeps it). Not collective. */
 PetscErrorCode ItIOSetCheckpointHistory(ItIO io, PetscInt n, const PetscReal history[]) {
   PetscFunctionBegin;
-  PetscCall(PetscFree(io->history));
+  PetscCall(ItIOFreeHistory(io));
   io->nhistory = n;
   if (n > 0) {
     PetscCall(PetscMalloc1(n, &io->history));
+    ItMemoryAdd(IT_MEMORY_IO, (PetscReal)n * sizeof(PetscReal));
     PetscCall(PetscArraycpy(io->history, history, n));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -221,8 +232,7 @@ PetscErrorCode ItIOReadCheckpoint(ItIO io, ItGrid grid, ItModel model, const cha
   PetscCall(PetscRealloc(sizeof(*io->snap_t) * PetscMax(1, nsnap), &io->snap_t));
   PetscCall(ItIOReadArray(io, viewer, "snapshot_times", nsnap, io->snap_t));
   PetscCall(PetscViewerHDF5HasDataset(viewer, "/refractory_history", &has));
-  PetscCall(PetscFree(io->history));
-  io->nhistory = 0;
+  PetscCall(ItIOFreeHistory(io));
   if (has) PetscCall(ItIOReadHistory(io, viewer));
   for (PetscInt k = 0; k < nsnap; k++) {
     char name[64];

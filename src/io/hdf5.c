@@ -173,13 +173,14 @@ static PetscErrorCode ItIOWriteDensity(ItGrid grid, Vec p, PetscViewer viewer) {
   for (PetscInt a = 0; a < IT_MAX_DIM; a++) all[a] = PETSC_TRUE;
   ItIOSlabSetUp(grid, all, &slab);
   PetscCall(PetscMalloc1(slab.size, &buf));
-  ItMemorySet(IT_MEMORY_IO, (PetscReal)slab.size * sizeof(PetscReal));
+  /* added to what the other buffers hold (a post rank's receive buffer, src/app/post.c) */
+  ItMemoryAdd(IT_MEMORY_IO, (PetscReal)slab.size * sizeof(PetscReal));
   PetscCall(VecGetArrayRead(p, &pa));
   ItGridForOwned(grid, c, l) buf[ItIOSlabOffset(&slab, c)] = PetscRealPart(pa[l]);
   PetscCall(VecRestoreArrayRead(p, &pa));
   PetscCall(ItIOSlabTransfer(viewer, "/density", &slab, PETSC_TRUE, buf));
   PetscCall(PetscFree(buf));
-  ItMemorySet(IT_MEMORY_IO, 0);
+  ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)slab.size * sizeof(PetscReal));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -60,6 +60,8 @@ PetscErrorCode ItIODestroy(ItIO *io) {
   PetscCall(PetscFree((*io)->row));
   PetscCall(PetscFree((*io)->snap_file));
   PetscCall(PetscFree((*io)->snap_t));
+  if ((*io)->history) /* the checkpoint's refractory history, in the ledger (src/io/checkpoint.c) */
+    ItMemoryAdd(IT_MEMORY_IO, -(PetscReal)(*io)->nhistory * sizeof(PetscReal));
   PetscCall(PetscFree((*io)->history));
   PetscCall(PetscFree(*io));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -39,6 +39,8 @@ struct _p_ItMG {
      and the shift and scale they are to take; under ItMGSetLazy computed and assembled only by
      ItMGSetUpCoarse (coarse_pending: not yet at coarse_t, or not yet at that shift) */
   PetscBool coarse_dirty, lazy, coarse_pending;
+  /* under ItMGSetLazy: a preconditioner has asked for the levels (ItMGSetUpCoarse) */
+  PetscBool used;
   PetscReal coarse_t, coarse_scale, next_coarse_shift, next_coarse_scale;
   PetscInt  fine_state; /* the fine faces' state (ItFacesGetState) when last seen */
   PetscInt  pin[IT_MAX_DIM];
@@ -294,6 +296,7 @@ PetscErrorCode ItMGSetUpCoarse(ItMG mg) {
                   mg->next_coarse_shift == mg->coarse_shift);
 
   PetscFunctionBegin;
+  mg->used = PETSC_TRUE;
   if (mg->coarse_pending) PetscCall(ItMGSetCoarseTime(mg));
   mg->coarse_pending = PETSC_FALSE;
   if (!(kept && !mg->coarse_dirty))
@@ -496,10 +499,15 @@ PetscErrorCode ItMGSetFineKrylov(ItMG mg, PC pc, PetscInt sweeps) {
    work (3 vectors; from the faces: the ghosted array a sweep works in, 1)
    and the Richardson iteration's 2 work vectors, plus the
    fine level's GMRES vectors under ItMGSetFineKrylov. The
-   coarsest level's LU factors (about 1000 cells) are not counted. Not
-   collective. */
+   coarsest level's LU factors (about 1000 cells) are not counted. Under
+   ItMGSetLazy with no stage that took the multigrid (every stage Jacobi,
+   src/solve/stagepc.c) PCMG was never set up: its vectors, the smoothers'
+   and the prolongations' ghosted arrays were never made or written, and
+   only the coarse operators count (at 32^4 on 2 ranks the rest is 16.8 MB
+   a rank, most of the ledger's multigrid). Not collective. */
 PetscErrorCode ItMGNoteMemory(ItMG mg) {
-  PetscReal bytes = 0, b;
+  const PetscReal set_up = !mg->lazy || mg->used ? 1 : 0; /* 0: the operators alone */
+  PetscReal       bytes  = 0, b;
 
   PetscFunctionBegin;
   for (PetscInt l = 0; l < mg->nlevels && mg->nlevels > 1; l++) {
@@ -507,14 +515,15 @@ PetscErrorCode ItMGNoteMemory(ItMG mg) {
     const PetscReal smoother = mg->matrix_free ? 1 : 3;
     if (l < mg->nlevels - 1 && mg->op[l]) {
       PetscCall(ItMemoryMatrixBytes(mg->op[l], &b));
-      bytes += b + 3 * n * sizeof(PetscScalar);
+      bytes += b + set_up * 3 * n * sizeof(PetscScalar);
     }
     if (l > 0 && mg->P[l]) {
       PetscCall(ItMGProlongationBytes(mg->P[l], &b));
-      bytes += b + (smoother + 2 + (l == mg->nlevels - 1 ? 1 : 0)) * n * sizeof(PetscScalar);
+      bytes +=
+          set_up * (b + (smoother + 2 + (l == mg->nlevels - 1 ? 1 : 0)) * n * sizeof(PetscScalar));
     }
     if (l == mg->nlevels - 1 && mg->fine_sweeps > 0) /* GMRES(k) smoothing: k + 4 vectors more */
-      bytes += (mg->fine_sweeps + 4) * n * sizeof(PetscScalar);
+      bytes += set_up * (mg->fine_sweeps + 4) * n * sizeof(PetscScalar);
   }
   ItMemorySet(IT_MEMORY_MULTIGRID, bytes);
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -49,6 +49,7 @@ PetscErrorCode ItAppTearDown(ItApp *app);
 PetscErrorCode ItAppInitialDensity(ItApp *app);
 PetscErrorCode ItAppInitialOptions(ItApp *app);
 PetscErrorCode ItAppCheckBox(ItApp *app);
+PetscErrorCode ItAppCheckScales(ItApp *app);
 PetscErrorCode ItAppCheckStep(ItApp *app, PetscReal t, PetscInt step, Vec p);
 PetscErrorCode ItAppWriteSummary(ItApp *app, json_t *extra);
 PetscErrorCode ItAppReferenceDensity(ItApp *app, ItGrid grid, Vec *pss);
@@ -104,6 +105,7 @@ PetscBool      ItPostSolverOnly(void);
 PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint,
                                void *ctx);
 PetscErrorCode ItPostOptions(void);
+PetscErrorCode ItPostAddSolverMemory(PetscReal local[]);
 
 /* -help: the options of the objects a command would create, nothing solved
    or written (src/app/help.c: the pieces each command's help composes). */
