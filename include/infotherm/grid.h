@@ -41,6 +41,7 @@ typedef struct {
   PetscInt  width;             /* the DMDA's stencil width: order_fp / 2 */
   PetscReal peclet;            /* -fp_peclet: where order 4 weighs half its fall-back */
   PetscReal resolution;        /* -fp_resolution: the same for h^2 / s^2 */
+  PetscReal guard_width;       /* -fp_guard_width: a transient's guard, R_v = h^2/(it v_a) */
   PetscInt  fallback;          /* -fp_fallback: order 4's fallback form, IT_FALLBACK_* */
   PetscBool single_weights;    /* -fp_weights: order 4's weights kept in single precision */
   PetscBool stationary_width;  /* its width the stationary law's (the stationary command) */

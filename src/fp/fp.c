@@ -38,9 +38,10 @@ struct _p_ItFaces {
      those, so the operator is one; ItFacesPencilFourth computes a pencil's
      in double in wrow and rounds them once */
   PetscInt   order;
-  PetscReal  peclet;     /* the blend's half-weight cell Péclet number (-fp_peclet) */
-  PetscReal  resolution; /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
-  PetscInt   fallback;   /* -fp_fallback: IT_FALLBACK_* (ItFPFallback) */
+  PetscReal  peclet;      /* the blend's half-weight cell Péclet number (-fp_peclet) */
+  PetscReal  resolution;  /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
+  PetscReal  guard_width; /* a transient's guard: R_v = h^2 / (guard_width v_a) (-fp_guard_width) */
+  PetscInt   fallback;    /* -fp_fallback: IT_FALLBACK_* (ItFPFallback) */
   PetscReal *w4[IT_MAX_DIM];
   float     *w4s[IT_MAX_DIM];
   PetscReal *wrow;
@@ -147,11 +148,12 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   f->grid  = grid;
   f->model = model;
   PetscCall(ItModelWorkCreate(model, &f->work));
-  f->t          = PETSC_MIN_REAL;
-  f->order      = info->order_fp;
-  f->peclet     = info->peclet;
-  f->resolution = info->resolution;
-  f->fallback   = info->fallback;
+  f->t           = PETSC_MIN_REAL;
+  f->order       = info->order_fp;
+  f->peclet      = info->peclet;
+  f->resolution  = info->resolution;
+  f->guard_width = info->guard_width;
+  f->fallback    = info->fallback;
   if (info->threshold) PetscCall(ItFPResetCreate(grid, &f->reset));
   if (f->order == 4) PetscCall(ItFPClosureCreate(grid, model, &f->closure));
   for (PetscInt a = 0; a < d; a++) {
@@ -395,17 +397,18 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
    (ItFacesGetResolution).
    In a transient (ItFacesSetDensity) s is the stationary law's width too,
    guarded by the density's own:
-     R = max(R_s, min(R_k, R_v)),  R_v = h^2 / (1.5 v_a) max(1, Pe / 3),
+     R = max(R_s, min(R_k, R_v)),  R_v = h^2 / (c v_a) max(1, Pe / 3),
    R_s = h^2/s^2 the stationary law's, R_k = h^2 k_a / D_a the drift's (the
    transients' width before the guard), v_a the current density's variance
    along a at fixed other variables. A density that has spread out gets the
    stationary law's width (a driven variable's faces fourth order); one still
    narrower than that, or a narrow one carried at a cell Péclet number above
    3 (a central flux overshoots ahead of a moving profile), no more than the
-   drift's. The constants are measured (doc/numerics.md, "The blend's
-   width"): 2 instead of 1.5 or 6 instead of 3 stopped narrow transients on
-   negative mass. */
-#define IT_FP_GUARD_WIDTH 1.5
+   drift's. c is -fp_guard_width (default 1.5, src/grid/grid.c). The constants
+   are measured (doc/numerics.md, "The blend's width"): 6 instead of 3 stopped
+   a narrow transient on negative mass; c = 1.875 instead of 1.5 puts every
+   moment of the 4-variable transient at 32^4 within 10^6 particles' standard
+   errors but the rotating 2-D transient's MI at 44^2 off by 1.4e-4 (4.0e-5). */
 #define IT_FP_GUARD_PECLET 3.0
 
 /* The resolution number R that the weight of a face of order 4 along axis a
@@ -420,7 +423,7 @@ static inline PetscReal ItFacesGuardedResolution(ItFaces f, PetscInt a, PetscBoo
   PetscReal       Rr = Rs;
 
   if (guard) { /* the density's width, within the drift's and the stationary law's */
-    const PetscReal Rg = var > 0 ? h * h / (IT_FP_GUARD_WIDTH * var) *
+    const PetscReal Rg = var > 0 ? h * h / (f->guard_width * var) *
                                        PetscMax(1.0, Pe * f->peclet / IT_FP_GUARD_PECLET)
                                  : PETSC_MAX_REAL;
     Rr                 = PetscMax(Rr, PetscMin(Rk, Rg));

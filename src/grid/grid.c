@@ -78,11 +78,20 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
    would show (the 2-D rotating case at 128^2: 1.4e-8 in MI), while their
    products are cheap. */
 #define IT_GRID_SINGLE_WEIGHTS_DIM 4
+/* ... and a transient's guard from the density's own width: R_v = h^2 / (c v_a) (src/fp/fp.c
+   ItFacesGuardedResolution, -fp_guard_width c; doc/numerics.md "The blend's width"). */
+#define IT_GRID_GUARD_WIDTH 1.5
 /* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
    src/grid/boundary.c) (src/model/option_names.c). */
-const ItOptionName ItGridOptionNames[] = {
-    {"grid_n", IT_OPTION_INTEGER},   {"grid_lo", 0},   {"grid_hi", 0},       {"grid_distribute", 0},
-    {"fp_order", IT_OPTION_INTEGER}, {"fp_peclet", 0}, {"fp_resolution", 0}, {NULL, 0}};
+const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
+                                          {"grid_lo", 0},
+                                          {"grid_hi", 0},
+                                          {"grid_distribute", 0},
+                                          {"fp_order", IT_OPTION_INTEGER},
+                                          {"fp_peclet", 0},
+                                          {"fp_resolution", 0},
+                                          {"fp_guard_width", 0},
+                                          {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   const PetscInt d = g->info.dim;
@@ -97,10 +106,11 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscBool   order_set;
 
   PetscFunctionBegin;
-  g->info.order_fp   = 2;
-  g->info.peclet     = IT_GRID_PECLET;
-  g->info.resolution = IT_GRID_RESOLUTION;
-  g->info.fallback   = IT_FALLBACK_BALANCED;
+  g->info.order_fp    = 2;
+  g->info.peclet      = IT_GRID_PECLET;
+  g->info.resolution  = IT_GRID_RESOLUTION;
+  g->info.guard_width = IT_GRID_GUARD_WIDTH;
+  g->info.fallback    = IT_FALLBACK_BALANCED;
   for (PetscInt i = 0; i < d; i++) PetscCall(ItModelGetDefaultBox(model, i, &n[i], &lo[i], &hi[i]));
   PetscOptionsBegin(g->info.comm, NULL, "Grid options", "ItGrid");
   PetscCall(PetscOptionsIntArray("-grid_n", "cells per axis", NULL, n, &count[0], &set[0]));
@@ -125,6 +135,12 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
                              "along the axis (the stationary law's; transients: no wider than "
                              "the density's own, doc/numerics.md)",
                              NULL, g->info.resolution, &g->info.resolution, NULL));
+  PetscCall(PetscOptionsReal("-fp_guard_width",
+                             "-fp_order 4, transients: the guard's resolution number from the "
+                             "density's own variance v along the axis is h^2/(c v), c this "
+                             "(larger: more of the faces fourth order while the density is "
+                             "narrow; doc/numerics.md)",
+                             NULL, g->info.guard_width, &g->info.guard_width, NULL));
   {
     const char *forms[] = {"face", "cells", "balanced"};
     PetscInt    form    = g->info.fallback;
@@ -163,6 +179,9 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
   PetscCheck(g->info.resolution > 0 && !PetscIsInfOrNanReal(g->info.resolution), g->info.comm,
              PETSC_ERR_USER_INPUT, "-fp_resolution %g: give a positive resolution number",
              (double)g->info.resolution);
+  PetscCheck(g->info.guard_width > 0 && !PetscIsInfOrNanReal(g->info.guard_width), g->info.comm,
+             PETSC_ERR_USER_INPUT, "-fp_guard_width %g: give a positive factor (default 1.5)",
+             (double)g->info.guard_width);
   g->info.width = g->info.order_fp / 2;
   for (PetscInt k = 0; k < 3; k++)
     PetscCheck(!set[k] || count[k] == 1 || count[k] == d, g->info.comm, PETSC_ERR_USER_INPUT,
