@@ -5,8 +5,9 @@ both) under the transient's guard, L p equals the per-cell sum of the axes'
 divergences (ItFacesAxisDivergence) to the bit, the stage shell's
 scale (shift I - L) p equals VecAXPBY of its parts to the bit, and the
 assembled operator's product equals the shell's to 1e-13; faces renewed
-by the guard give the product of faces computed afresh, to the bit (13
-checks)."""
+by the guard give the product of faces computed afresh, to the bit; both
+precisions of the weights (-fp_weights), and the single ones' product
+within their rounding of the double ones' with its mass exact (18 checks)."""
 import os
 import subprocess
 from common import *
@@ -15,7 +16,7 @@ EXE = os.environ.get("INFOTHERM_UNIT_APPLY4", os.path.join(os.path.dirname(__fil
 for ranks in (1, 2, 3):
     p = subprocess.run(MPIEXEC + ["-n", str(ranks), EXE], capture_output=True, text=True, timeout=60)
     lines = [l for l in p.stdout.splitlines() if l.startswith(("ok", "FAIL"))]
-    check(p.returncode == 0 and len(lines) == 13 and all(l.startswith("ok") for l in lines),
+    check(p.returncode == 0 and len(lines) == 18 and all(l.startswith("ok") for l in lines),
           f"{ranks} rank(s): {len(lines)} checks, {sum(l.startswith('FAIL') for l in lines)} failed {p.stderr.strip()[-300:]}")
     for l in lines:
         print("   ", l)

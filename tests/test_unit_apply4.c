@@ -10,7 +10,13 @@
    own 2-3 planes, a periodic fastest axis and two periodic axes; and faces
    renewed by the guard (ItFacesSetDensity: the renewal leaves the pencils
    and faces whose weights do not change) give the product of faces computed
-   afresh under the last density, to the bit. */
+   afresh under the last density, to the bit. Both precisions of the
+   weights (-fp_weights: single by default from 4 variables on) pass these;
+   and the single weights' product differs from the double ones' by their
+   rounding alone (above 0, at most 1e-6 of the largest entry: each weight
+   moves by at most 2^-24 of itself, a face's current by 2^-24 of the sum of
+   its four products' magnitudes) while its entries still sum to zero (the
+   flux form telescopes whatever the weights: mass exact). */
 #include "operator_checks.h"
 
 /* A smooth positive density, not symmetric about the box's centre, of width
@@ -82,6 +88,54 @@ static PetscErrorCode CheckRenewal(const char name[], const char *const options[
   PetscCall(ItFacesDestroy(&fresh));
   PetscCall(ItGridDestroy(&grid));
   PetscCall(ItModelDestroy(&model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The product of the faces of options with -fp_weights single against
+   -fp_weights double (the same grid and density): their difference is the
+   weights' rounding (0 < e <= 1e-6 of the largest entry), and the single
+   weights' entries sum to zero to round-off (1e-13 of the sum of their
+   magnitudes: walls only). */
+static PetscErrorCode CheckSingle(const char name[], const char *const options[][2],
+                                  PetscInt *failures) {
+  const char *kinds[2] = {"single", "double"};
+  Vec         y[2];
+  PetscReal   e, total, norm1;
+  PetscScalar sum;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < 2; k++) {
+    ItModel model;
+    ItGrid  grid;
+    ItFaces faces;
+    Vec     p;
+    PetscCall(ItTestModel(options, &model));
+    PetscCall(PetscOptionsSetValue(NULL, "-fp_weights", kinds[k]));
+    PetscCall(ItGridCreate(model, &grid));
+    PetscCall(ItFacesCreate(grid, model, &faces));
+    PetscCall(DMCreateGlobalVector(ItGridGetInfo(grid)->da, &p));
+    PetscCall(Density(grid, p));
+    PetscCall(ItFacesSetDensity(faces, p));
+    PetscCall(ItFacesCompute(faces, 0));
+    PetscCall(VecDuplicate(p, &y[k]));
+    PetscCall(ItFPApplyFaces(faces, p, y[k]));
+    PetscCall(VecDestroy(&p));
+    PetscCall(ItFacesDestroy(&faces));
+    PetscCall(ItGridDestroy(&grid));
+    PetscCall(ItModelDestroy(&model));
+  }
+  PetscCall(ItTestMaxRel(y[0], y[1], &e));
+  PetscCall(VecSum(y[0], &sum));
+  PetscCall(VecNorm(y[0], NORM_1, &norm1));
+  total = PetscAbsScalar(sum) / norm1;
+  if (!(e > 0 && e <= 1e-6 && total <= 1e-13)) (*failures)++;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "%s %s: single weights against double %.1e (0 < e <= 1e-6), their L p "
+                        "sums to %.1e of its magnitude (<= 1e-13)\n",
+                        e > 0 && e <= 1e-6 && total <= 1e-13 ? "ok  " : "FAIL", name, (double)e,
+                        (double)total));
+  PetscCall(VecDestroy(&y[0]));
+  PetscCall(VecDestroy(&y[1]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -158,6 +212,20 @@ int main(int argc, char **argv) {
       {"-grid_hi", "5,4,3,4"},
       {"-fp_order", "4"},
       {NULL, NULL}};
+  static const char *const four_double[][2] = {
+      {"-model", "linear"},
+      {"-linear_M", "-1,0,0,0.2,1.5,-2,0,0,0,0.8,-1.2,0,0.3,0,0.5,-1"},
+      {"-linear_D", "1,0.3,0.2,0.4"},
+      {"-grid_n", "10,8,9,12"},
+      {"-grid_lo", "-5,-4,-3,-4"},
+      {"-grid_hi", "5,4,3,4"},
+      {"-fp_order", "4"},
+      {"-fp_weights", "double"},
+      {NULL, NULL}};
+  static const char *const two_single[][2] = {
+      {"-model", "linear"}, {"-linear_M", "-1,-1.5,2,-2"}, {"-linear_D", "1,0.2"},
+      {"-grid_n", "20,24"}, {"-grid_lo", "-4,-3"},         {"-grid_hi", "4,3"},
+      {"-fp_order", "4"},   {"-fp_weights", "single"},     {NULL, NULL}};
   static const char *const periodic[][2] = {{"-model", "linear"},
                                             {"-grid_n", "16,20"},
                                             {"-grid_lo", "-3,0"},
@@ -197,6 +265,8 @@ int main(int argc, char **argv) {
   PetscCall(CheckCase("2-D 20 x 24", two, &failures));
   PetscCall(CheckCase("3-D 12 x 10 x 14", three, &failures));
   PetscCall(CheckCase("4-D 10 x 8 x 9 x 12 (a dof axis)", four, &failures));
+  PetscCall(CheckCase("4-D 10 x 8 x 9 x 12, -fp_weights double", four_double, &failures));
+  PetscCall(CheckCase("2-D 20 x 24, -fp_weights single", two_single, &failures));
   PetscCall(CheckCase("2-D periodic x2", periodic, &failures));
   PetscCall(CheckCase("1-D 40", one, &failures));
   PetscCall(CheckCase("2-D 20 x 8 (3 ranks own 3, 3, 2 planes)", thin, &failures));
@@ -207,6 +277,9 @@ int main(int argc, char **argv) {
   PetscCall(CheckRenewal("3-D renewal", three, &failures));
   PetscCall(CheckRenewal("4-D renewal", four, &failures));
   PetscCall(CheckRenewal("2-D periodic renewal", periodic, &failures));
+  PetscCall(CheckRenewal("2-D renewal, -fp_weights single", two_single, &failures));
+  PetscCall(CheckSingle("4-D", four, &failures));
+  PetscCall(CheckSingle("2-D", two, &failures));
   PetscCall(PetscFinalize());
   return failures ? 1 : 0;
 }

@@ -43,6 +43,7 @@ typedef struct {
   PetscReal resolution;        /* -fp_resolution: the same for h^2 / s^2 */
   PetscReal guard_width;       /* -fp_guard_width: a transient's guard, R_v = h^2/(it v_a) */
   PetscInt  fallback;          /* -fp_fallback: order 4's fallback form, IT_FALLBACK_* */
+  PetscBool single_weights;    /* -fp_weights: order 4's weights kept in single precision */
   PetscBool stationary_width;  /* its width the stationary law's (the stationary command) */
   /* boundary kinds per axis (-grid_boundary, doc/physics.md §8); for
      threshold_reset the reset point and the refractory time */

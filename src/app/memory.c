@@ -48,10 +48,11 @@ static const PetscReal ItMemoryLimit   = 1.5;  /* refuse above this times the no
    fourth-order weights beside the two coefficients (3 times order 2's); a
    run's ARK5(4)8L[2]SA has 8 stages where ARK3 has 4 (3 vectors each); the
    stationary solve's FGMRES(20) holds 9 vectors more than GMRES(30) and the
-   fine level's GMRES smoothing 7. */
-static PetscReal ItMemoryOrder4Extra(const char command[], PetscInt dim) {
+   fine level's GMRES smoothing 7. Weights kept in single precision
+   (-fp_weights, from 4 variables on by default) take half: twice order 2's. */
+static PetscReal ItMemoryOrder4Extra(const char command[], PetscInt dim, PetscBool single) {
   const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
-  const PetscReal faces = 2 * (2.0 * dim * vec * (1 + coarse));
+  const PetscReal faces = (single ? 1 : 2) * (2.0 * dim * vec * (1 + coarse));
 
   if (!strcmp(command, "run") || !strcmp(command, "crosscheck")) return faces + 4 * 3 * vec;
   if (!strcmp(command, "stationary")) return faces + (9 + 7) * vec;
@@ -61,9 +62,10 @@ static PetscReal ItMemoryOrder4Extra(const char command[], PetscInt dim) {
 /* Bytes per unknown that `command` takes on `grid` (its variables and its
    operator's order). */
 static PetscReal ItMemoryPerUnknown(const char command[], ItGrid grid) {
-  const ItGridInfo *info  = ItGridGetInfo(grid);
-  const PetscInt    dim   = info->dim;
-  PetscReal         bytes = info->order_fp == 4 ? ItMemoryOrder4Extra(command, dim) : 0;
+  const ItGridInfo *info = ItGridGetInfo(grid);
+  const PetscInt    dim  = info->dim;
+  PetscReal         bytes =
+      info->order_fp == 4 ? ItMemoryOrder4Extra(command, dim, info->single_weights) : 0;
 
   for (size_t k = 0; k < sizeof(ItMemoryTable) / sizeof(ItMemoryTable[0]); k++)
     for (size_t j = 0; j < 6 && ItMemoryTable[k].commands[j]; j++)
@@ -241,7 +243,8 @@ static PetscErrorCode ItAppViewMemoryPlan(ItApp *app, PetscInt plan, PetscInt pe
    slack) is in neither: measured, 7-15 % of the peak
    (tests/test_memory_components.py). Not collective. */
 static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscInt order,
-                                      PetscBool assembled, PetscReal bytes[IT_MEMORY_PARTS]) {
+                                      PetscBool single, PetscBool assembled,
+                                      PetscReal bytes[IT_MEMORY_PARTS]) {
   const PetscBool run    = (PetscBool)!strcmp(command, "run");
   const PetscReal coarse = 1.0 / (PetscPowReal(2.0, (PetscReal)dim) - 1), vec = 8;
   const PetscReal matrix = 12.0 * (2 * dim + 1) + 16, prolong = vec * coarse;
@@ -258,8 +261,8 @@ static void ItMemoryComponentEstimate(const char command[], PetscInt dim, PetscI
                                          : prolong + 4 * vec + coarse * (prolong + 6 * vec);
   bytes[IT_MEMORY_STAGES]    = run ? (3 * 4 + 3 + 3) * vec : 0;
   bytes[IT_MEMORY_KRYLOV]    = run ? 9 * vec : (15 + 3) * vec;
-  if (order == 4) { /* ItMemoryOrder4Extra, part by part */
-    bytes[IT_MEMORY_FACES] *= 3;
+  if (order == 4) {                           /* ItMemoryOrder4Extra, part by part */
+    bytes[IT_MEMORY_FACES] *= single ? 2 : 3; /* -fp_weights single: half the weights' bytes */
     if (run)
       bytes[IT_MEMORY_STAGES] += 4 * 3 * vec;
     else {
@@ -283,6 +286,7 @@ static PetscErrorCode ItAppViewMemoryComponents(ItApp *app) {
     PetscReal bytes[IT_MEMORY_PARTS], sum = 0;
     ItMemoryComponentEstimate(
         commands[k], ItGridGetInfo(app->grid)->dim, ItGridGetInfo(app->grid)->order_fp,
+        ItGridGetInfo(app->grid)->single_weights,
         (PetscBool)(!matrix_free || ItGridGetInfo(app->grid)->threshold), bytes);
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s %s:", k ? ";" : "", commands[k]));
     for (PetscInt j = 1; j < IT_MEMORY_PARTS; j++) { /* the program is per rank, not per unknown */

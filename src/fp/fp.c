@@ -31,13 +31,20 @@ struct _p_ItFaces {
   PetscReal  *x, *A, *D, *Dcell; /* pencil workspace */
   /* the fourth-order operator (-fp_order 4; a multigrid level keeps order 2):
      the face on the low side of owned cell c carries
-     J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off */
+     J = w[0] p_{c-2} + w[1] p_{c-1} + w[2] p_c + w[3] p_{c+1}, w = w4[a] + 4 off;
+     under -fp_weights single (ItGridInfo's single_weights) the weights are
+     kept rounded to single precision in w4s instead (w4 stays NULL): every
+     reader (the product, the assembled matrix, the per-cell currents) takes
+     those, so the operator is one; ItFacesPencilFourth computes a pencil's
+     in double in wrow and rounds them once */
   PetscInt   order;
   PetscReal  peclet;      /* the blend's half-weight cell Péclet number (-fp_peclet) */
   PetscReal  resolution;  /* and resolution number h^2 |dA/dx| / D (-fp_resolution) */
   PetscReal  guard_width; /* a transient's guard: R_v = h^2 / (guard_width v_a) (-fp_guard_width) */
   PetscInt   fallback;    /* -fp_fallback: IT_FALLBACK_* (ItFPFallback) */
   PetscReal *w4[IT_MAX_DIM];
+  float     *w4s[IT_MAX_DIM];
+  PetscReal *wrow;
   /* workspace of ItFacesPencilTheta: the points half a cell off a pencil's
      cells along the other axes, the drift and diffusion there, and the faces'
      weights and resolution numbers */
@@ -92,9 +99,10 @@ static PetscReal ItFacesBytes(ItFaces f) {
 
   for (PetscInt a = 0; a < info->dim; a++) {
     const PetscReal nfaces = (PetscReal)(info->nlocal / info->xm[a] * (info->xm[a] + 1));
-    bytes +=
-        nfaces * sizeof(PetscReal) *
-        (2 + (f->w4[a] ? 4 : 0) + (f->guard_cache[a] ? 3 : 0) + (f->irr_lo[a] != f->lo[a] ? 2 : 0));
+    bytes += nfaces * sizeof(PetscReal) *
+                 (2 + (f->w4[a] ? 4 : 0) + (f->guard_cache[a] ? 3 : 0) +
+                  (f->irr_lo[a] != f->lo[a] ? 2 : 0)) +
+             nfaces * sizeof(float) * (f->w4s[a] ? 4 : 0);
   }
   return bytes;
 }
@@ -151,7 +159,10 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
   for (PetscInt a = 0; a < d; a++) {
     const PetscInt nfaces = info->nlocal / info->xm[a] * (info->xm[a] + 1);
     PetscCall(PetscMalloc2(nfaces, &f->lo[a], nfaces, &f->hi[a]));
-    if (f->order == 4) PetscCall(PetscMalloc1(4 * nfaces, &f->w4[a]));
+    if (f->order == 4 && info->single_weights)
+      PetscCall(PetscMalloc1(4 * nfaces, &f->w4s[a]));
+    else if (f->order == 4)
+      PetscCall(PetscMalloc1(4 * nfaces, &f->w4[a]));
     f->irr_lo[a] = f->lo[a];
     f->irr_hi[a] = f->hi[a];
     if (ItModelHasOddVariables(model))
@@ -166,6 +177,7 @@ PetscErrorCode ItFacesCreate(ItGrid grid, ItModel model, ItFaces *out) {
     PetscCall(
         PetscMalloc5(ns, &f->sx, ns, &f->sA, ns, &f->sD, maxm + 1, &f->theta, maxm + 1, &f->rown));
     PetscCall(PetscMalloc2(maxm + 1, &f->pe, maxm + 1, &f->rk));
+    if (info->single_weights) PetscCall(PetscMalloc1(4 * (maxm + 1), &f->wrow));
   }
   *out = f; /* in the ledger from the first computation (ItFacesNote) */
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -182,6 +194,7 @@ PetscErrorCode ItFacesSetLevel(ItFaces faces) {
   const ItGridInfo *info = ItGridGetInfo(faces->grid);
   ItFacesLedger(faces, -1); /* the ledger follows the freed weights */
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4s[a]));
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->guard_cache[a]));
   faces->guard_cached = PETSC_FALSE;
   PetscCall(ItFPClosureDestroy(&faces->closure));
@@ -201,6 +214,7 @@ PetscErrorCode ItFacesSetRatesOnly(ItFaces faces) {
   ItFacesLedger(faces, -1);
   faces->order = 2;
   for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4[a]));
+  for (PetscInt a = 0; a < info->dim; a++) PetscCall(PetscFree(faces->w4s[a]));
   ItFacesLedger(faces, 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -216,11 +230,13 @@ PetscErrorCode ItFacesDestroy(ItFaces *faces) {
     if (f->irr_lo[a] != f->lo[a]) PetscCall(PetscFree2(f->irr_lo[a], f->irr_hi[a]));
     PetscCall(PetscFree2(f->lo[a], f->hi[a]));
     PetscCall(PetscFree(f->w4[a]));
+    PetscCall(PetscFree(f->w4s[a]));
     PetscCall(PetscFree(f->guard_cache[a]));
   }
   PetscCall(PetscFree4(f->x, f->A, f->D, f->Dcell));
   PetscCall(PetscFree5(f->sx, f->sA, f->sD, f->theta, f->rown));
   PetscCall(PetscFree2(f->pe, f->rk));
+  PetscCall(PetscFree(f->wrow));
   PetscCall(MatDestroy(&f->reset));
   PetscCall(ItFPClosureDestroy(&f->closure));
   PetscCall(ItModelWorkDestroy(&f->work));
@@ -615,7 +631,7 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
     if (f->theta[k] < 0) continue; /* a renewal leaves it */
     c[a] = face;
     off  = ItFPFaceOffset(grid, a, c);
-    w    = f->w4[a] + 4 * off;
+    w    = f->w4s[a] ? f->wrow + 4 * k : f->w4[a] + 4 * off;
     w[0] = w[3] = 0;
     w[1]        = f->lo[a][off];
     w[2]        = -f->hi[a][off];
@@ -650,6 +666,13 @@ static PetscErrorCode ItFacesPencilFourth(ItFaces f, PetscInt a, PetscInt c[], c
       f->res_sum[a] += theta * f->rown[k] * f->rown[k];
       f->res_weight[a] += theta;
     }
+  }
+  for (PetscInt k = 0; f->w4s[a] && k < xm + 1; k++) { /* -fp_weights single: rounded once */
+    float *ws;
+    if (f->theta[k] < 0) continue;
+    c[a] = xs + k;
+    ws   = f->w4s[a] + 4 * ItFPFaceOffset(grid, a, c);
+    for (PetscInt q = 0; q < 4; q++) ws[q] = (float)f->wrow[4 * k + q];
   }
   c[a] = xs;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -1092,18 +1115,41 @@ PetscErrorCode ItFPSetShift(ItFaces f, PetscReal shift, PetscReal scale, Mat J) 
    fourth-order weights and the ghosted density pl (two ghosts per side): o is
    c's ghosted offset, gs the ghosted array's stride along a, f_off the face's
    offset. */
-static inline PetscScalar ItFPFourthFluxWeights(const PetscReal w[], const PetscScalar p[],
-                                                PetscInt g) {
+/* A face's weights in the precision the faces keep them (-fp_weights): d
+   (double) or s (single), the other NULL. */
+typedef struct {
+  const PetscReal *d;
+  const float     *s;
+} ItFPWeights;
+
+/* The weights of face k counted from w's. */
+static inline ItFPWeights ItFPWeightsAt(ItFPWeights w, PetscInt k) {
+  return (ItFPWeights){w.d ? w.d + 4 * k : NULL, w.s ? w.s + 4 * k : NULL};
+}
+
+/* The weights of the face at offset f_off along axis a. */
+static inline ItFPWeights ItFPFaceWeights(ItFaces f, PetscInt a, PetscInt f_off) {
+  return ItFPWeightsAt((ItFPWeights){f->w4[a], f->w4s[a]}, f_off);
+}
+
+/* Weight q of a face. */
+static inline PetscReal ItFPWeight(ItFPWeights w, PetscInt q) {
+  return w.s ? (PetscReal)w.s[q] : w.d[q];
+}
+
+static inline PetscScalar ItFPFourthFluxWeights(ItFPWeights w, const PetscScalar p[], PetscInt g) {
   PetscScalar J = 0;
 
-  for (PetscInt q = 0; q < 4; q++)
-    if (w[q] != 0) J += w[q] * p[(q - 2) * g]; /* the cells beyond a wall have no weight */
+  for (PetscInt q = 0; q < 4; q++) { /* the cells beyond a wall have no weight */
+    const PetscReal wq = ItFPWeight(w, q);
+    if (wq != 0) J += wq * p[(q - 2) * g];
+  }
   return J;
 }
 
 static inline PetscScalar ItFPFourthFlux(ItFaces f, PetscInt a, PetscInt f_off, PetscInt o,
                                          PetscInt gs, const PetscScalar pl[]) {
-  return ItFPFourthFluxWeights(f->w4[a] + 4 * f_off, pl + o, gs);
+  return ItFPFourthFluxWeights(ItFPFaceWeights(f, a, f_off), pl + o, gs);
 }
 
 /* (L_a p)_c: the currents through the low and the high face, (J_lo - J_hi) / h. */
@@ -1122,13 +1168,21 @@ static inline PetscScalar ItFPFourthAxis(ItFaces f, PetscInt a, const PetscInt c
    ghosted array: face i's weights w[4 i + q], its high cell p[i] (g the
    stride along the faces' axis), summed as ItFPFourthFluxWeights sums them
    (0 + w[0] p[-2 g] + ..., left to right). The arrays do not overlap
-   (restrict: the loop vectorises). */
-static void ItFPFourthRowFluxes(PetscInt m, const PetscReal *restrict w,
-                                const PetscScalar *restrict p, PetscInt g,
-                                PetscScalar *restrict J) {
-  for (PetscInt i = 0; i < m; i++)
-    J[i] = (((0 + w[4 * i] * p[i - 2 * g]) + w[4 * i + 1] * p[i - g]) + w[4 * i + 2] * p[i]) +
-           w[4 * i + 3] * p[i + g];
+   (restrict: the loop vectorises); one loop per precision of the weights
+   (a single weight is exact in double: the same sums as the per-cell ones). */
+#define IT_FP_ROW_FLUXES(w)                                                                        \
+  for (PetscInt i = 0; i < m; i++)                                                                 \
+  J[i] = (((0 + w[4 * i] * p[i - 2 * g]) + w[4 * i + 1] * p[i - g]) + w[4 * i + 2] * p[i]) +       \
+         w[4 * i + 3] * p[i + g]
+static void ItFPFourthRowFluxes(PetscInt m, ItFPWeights wt, const PetscScalar *restrict p,
+                                PetscInt g, PetscScalar *restrict J) {
+  if (wt.s) {
+    const float *restrict w = wt.s;
+    IT_FP_ROW_FLUXES(w);
+  } else {
+    const PetscReal *restrict w = wt.d;
+    IT_FP_ROW_FLUXES(w);
+  }
 }
 
 /* The currents J[i] of a row's m faces along an axis other than the
@@ -1138,29 +1192,44 @@ static void ItFPFourthRowFluxes(PetscInt m, const PetscReal *restrict w,
    row beyond a wall, whose weights are zero, is given as any row inside
    the ghosted array (0 p adds nothing, as ItFPFourthFluxWeights's test
    leaves it out). */
-static void ItFPFourthRowTaps(PetscInt m, const PetscReal *restrict w,
-                              const PetscScalar *restrict t0, const PetscScalar *restrict t1,
-                              const PetscScalar *restrict t2, const PetscScalar *restrict t3,
-                              PetscScalar *restrict J) {
-  for (PetscInt i = 0; i < m; i++)
-    J[i] = (((0 + w[4 * i] * t0[i]) + w[4 * i + 1] * t1[i]) + w[4 * i + 2] * t2[i]) +
-           w[4 * i + 3] * t3[i];
+#define IT_FP_ROW_TAPS(w)                                                                          \
+  for (PetscInt i = 0; i < m; i++)                                                                 \
+  J[i] = (((0 + w[4 * i] * t0[i]) + w[4 * i + 1] * t1[i]) + w[4 * i + 2] * t2[i]) +                \
+         w[4 * i + 3] * t3[i]
+static void ItFPFourthRowTaps(PetscInt m, ItFPWeights wt, const PetscScalar *restrict t0,
+                              const PetscScalar *restrict t1, const PetscScalar *restrict t2,
+                              const PetscScalar *restrict t3, PetscScalar *restrict J) {
+  if (wt.s) {
+    const float *restrict w = wt.s;
+    IT_FP_ROW_TAPS(w);
+  } else {
+    const PetscReal *restrict w = wt.d;
+    IT_FP_ROW_TAPS(w);
+  }
 }
 
 /* A row's part along an axis other than the fastest, y[i] += (J[i] - Jh) / h:
    J[i] the current through cell i's low face, Jh that through its high face
    (weights w[4 i + q], rows t[q] as for ItFPFourthRowTaps), which J[i] then
    keeps for the row above. */
-static void ItFPFourthRowAxis(PetscInt m, PetscReal h, const PetscReal *restrict w,
+#define IT_FP_ROW_AXIS(w)                                                                          \
+  for (PetscInt i = 0; i < m; i++) {                                                               \
+    const PetscScalar Jh =                                                                         \
+        (((0 + w[4 * i] * t0[i]) + w[4 * i + 1] * t1[i]) + w[4 * i + 2] * t2[i]) +                 \
+        w[4 * i + 3] * t3[i];                                                                      \
+    y[i] += (J[i] - Jh) / h;                                                                       \
+    J[i] = Jh;                                                                                     \
+  }
+static void ItFPFourthRowAxis(PetscInt m, PetscReal h, ItFPWeights wt,
                               const PetscScalar *restrict t0, const PetscScalar *restrict t1,
                               const PetscScalar *restrict t2, const PetscScalar *restrict t3,
                               PetscScalar *restrict J, PetscScalar *restrict y) {
-  for (PetscInt i = 0; i < m; i++) {
-    const PetscScalar Jh =
-        (((0 + w[4 * i] * t0[i]) + w[4 * i + 1] * t1[i]) + w[4 * i + 2] * t2[i]) +
-        w[4 * i + 3] * t3[i];
-    y[i] += (J[i] - Jh) / h;
-    J[i] = Jh;
+  if (wt.s) {
+    const float *restrict w = wt.s;
+    IT_FP_ROW_AXIS(w)
+  } else {
+    const PetscReal *restrict w = wt.d;
+    IT_FP_ROW_AXIS(w)
   }
 }
 
@@ -1220,16 +1289,19 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
     for (PetscInt i = 0; i < m0; i++) yr[i] = 0;
     for (PetscInt a = 0; a < d; a++) {
       const PetscInt     g = gs[a], fa = fs[a], off = ItFPFaceOffset(grid, a, c);
-      const PetscReal    h = info->h[a], *w = f->w4[a] + 4 * off; /* the row's low faces */
+      const PetscReal    h = info->h[a];
+      const ItFPWeights  w = ItFPFaceWeights(f, a, off); /* the row's low faces */
       const PetscScalar *p = pl + o;
       /* a face whose high cell is ca has its stencil inside for lo <= ca <= hi */
       const PetscInt lo = info->gxs[a] + 2, hi = info->gxs[a] + info->gxm[a] - 2;
       if (a == a0) { /* face k: the low face of cell k, the high face of cell k - 1 */
         const PetscInt k0 = PetscMax(0, PetscMin(m0 + 1, lo - c[a]));
         const PetscInt k1 = PetscMax(k0, PetscMin(m0 + 1, hi + 1 - c[a]));
-        for (PetscInt k = 0; k < k0; k++) F[k] = ItFPFourthFluxWeights(w + 4 * k, p + k, g);
-        ItFPFourthRowFluxes(k1 - k0, w + 4 * k0, p + k0, g, F + k0);
-        for (PetscInt k = k1; k <= m0; k++) F[k] = ItFPFourthFluxWeights(w + 4 * k, p + k, g);
+        for (PetscInt k = 0; k < k0; k++)
+          F[k] = ItFPFourthFluxWeights(ItFPWeightsAt(w, k), p + k, g);
+        ItFPFourthRowFluxes(k1 - k0, ItFPWeightsAt(w, k0), p + k0, g, F + k0);
+        for (PetscInt k = k1; k <= m0; k++)
+          F[k] = ItFPFourthFluxWeights(ItFPWeightsAt(w, k), p + k, g);
         ItFPFourthRowFastest(m0, h, F, yr);
       } else {
         PetscScalar       *J = buf[a] + l0 % fa; /* this row's low faces, then its high ones */
@@ -1240,7 +1312,7 @@ static void ItFPFourthApplyRows(ItFaces f, const PetscScalar pl[], PetscScalar y
           ItFPFourthRowTaps(m0, w, t[0], t[1], t[2], t[3], J);
         }
         ItFPFourthTaps(p + g, g, c[a] + 1, glo, ghi, p, t); /* the high faces' */
-        ItFPFourthRowAxis(m0, h, w + 4 * fa, t[0], t[1], t[2], t[3], J, yr);
+        ItFPFourthRowAxis(m0, h, ItFPWeightsAt(w, fa), t[0], t[1], t[2], t[3], J, yr);
       }
     }
     if (ab) ItFPRowAXPBY(m0, ab[0], pl + o, ab[1], yr);
@@ -1486,16 +1558,16 @@ PetscErrorCode ItFPShiftedAssemble(Mat A, Mat P) {
     col[0] = o;
     val[0] = s->scale * s->shift;
     for (PetscInt a = 0; a < info->dim; a++) {
-      const PetscInt   off = ItFPFaceOffset(grid, a, c);
-      const PetscReal *wl = f->w4[a] + 4 * off, *wh = f->w4[a] + 4 * (off + fs[a]);
+      const PetscInt    off = ItFPFaceOffset(grid, a, c);
+      const ItFPWeights wl = ItFPFaceWeights(f, a, off), wh = ItFPFaceWeights(f, a, off + fs[a]);
       for (PetscInt q = 0; q < 4; q++) {
-        if (wl[q] != 0) {
+        if (ItFPWeight(wl, q) != 0) {
           col[n]   = o + (q - 2) * gs[a];
-          val[n++] = -s->scale * wl[q] / info->h[a];
+          val[n++] = -s->scale * ItFPWeight(wl, q) / info->h[a];
         }
-        if (wh[q] != 0) {
+        if (ItFPWeight(wh, q) != 0) {
           col[n]   = o + (q - 1) * gs[a];
-          val[n++] = s->scale * wh[q] / info->h[a];
+          val[n++] = s->scale * ItFPWeight(wh, q) / info->h[a];
         }
       }
     }

@@ -69,6 +69,15 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
 /* ... and the resolution number h^2 / s^2 (s the density's width along the
    axis, src/fp/fp.c ItFacesPencilTheta) at which it is (-fp_resolution). */
 #define IT_GRID_RESOLUTION 1.0
+/* -fp_weights auto: order 4's face weights in single precision from this
+   many variables on, where the matrix-free product streams 32 d bytes of
+   weights a cell (against 8 of density) and is memory-bound: 38 % less time
+   a product at 32^4 on 2 ranks, the moments of the 4-variable transient
+   moved by 5e-8 relative (doc/performance.md, 2026-12-07). In 1-3
+   variables the fine grids' errors reach 1e-9 and the weights' rounding
+   would show (the 2-D rotating case at 128^2: 1.4e-8 in MI), while their
+   products are cheap. */
+#define IT_GRID_SINGLE_WEIGHTS_DIM 4
 /* ... and a transient's guard from the density's own width: R_v = h^2 / (c v_a) (src/fp/fp.c
    ItFacesGuardedResolution, -fp_guard_width c; doc/numerics.md "The blend's width"). */
 #define IT_GRID_GUARD_WIDTH 1.5
@@ -144,6 +153,19 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
         "the variances grow more); doc/numerics.md",
         NULL, forms, 3, forms[form], &form, NULL));
     g->info.fallback = form;
+  }
+  {
+    const char *kinds[] = {"auto", "single", "double"};
+    PetscInt    kind    = 0;
+    PetscCall(PetscOptionsEList(
+        "-fp_weights",
+        "-fp_order 4: the precision in which the operator's face weights are kept: single (half "
+        "the bytes each product streams; mass stays exact, the operator moves by about 1e-7 "
+        "relative), double, or auto (single from 4 variables on, where the product is "
+        "memory-bound; doc/performance.md)",
+        NULL, kinds, 3, kinds[kind], &kind, NULL));
+    g->info.single_weights =
+        (PetscBool)(kind == 1 || (kind == 0 && d >= IT_GRID_SINGLE_WEIGHTS_DIM));
   }
   PetscOptionsEnd();
   PetscCall(ItOptionsCheckInt(g->info.comm, "-grid_n"));
