@@ -447,11 +447,12 @@ static void ItFacesPencilCoefficients(ItFaces f, PetscInt a, PetscInt c[], Petsc
    stationary law's width (a driven variable's faces fourth order); one still
    narrower than that, or a narrow one carried at a cell Péclet number above
    3 (a central flux overshoots ahead of a moving profile), no more than the
-   drift's. c is -fp_guard_width (default 1.5, src/grid/grid.c). The constants
+   drift's. c is -fp_guard_width (default 1.875, src/grid/grid.c). The constants
    are measured (doc/numerics.md, "The blend's width"): 6 instead of 3 stopped
    a narrow transient on negative mass; c = 1.875 instead of 1.5 puts every
    moment of the 4-variable transient at 32^4 within 10^6 particles' standard
-   errors but the rotating 2-D transient's MI at 44^2 off by 1.4e-4 (4.0e-5). */
+   errors but the rotating 2-D transient's MI at 44^2 off by 1.4e-4 (4.0e-5 at
+   1.5), so that case needs 48^2 for 1e-4. */
 #define IT_FP_GUARD_PECLET 3.0
 
 /* The resolution number R that the weight of a face of order 4 along axis a

@@ -80,7 +80,7 @@ static PetscErrorCode ItGridChooseDistribution(ItGrid g, ItModel model, PetscBoo
 #define IT_GRID_SINGLE_WEIGHTS_DIM 4
 /* ... and a transient's guard from the density's own width: R_v = h^2 / (c v_a) (src/fp/fp.c
    ItFacesGuardedResolution, -fp_guard_width c; doc/numerics.md "The blend's width"). */
-#define IT_GRID_GUARD_WIDTH 1.5
+#define IT_GRID_GUARD_WIDTH 1.875
 /* The option names of the grid's options (ItGridReadBox, -fp_*; the boundaries' are in
    src/grid/boundary.c) (src/model/option_names.c). */
 const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
@@ -180,7 +180,7 @@ static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {
              PETSC_ERR_USER_INPUT, "-fp_resolution %g: give a positive resolution number",
              (double)g->info.resolution);
   PetscCheck(g->info.guard_width > 0 && !PetscIsInfOrNanReal(g->info.guard_width), g->info.comm,
-             PETSC_ERR_USER_INPUT, "-fp_guard_width %g: give a positive factor (default 1.5)",
+             PETSC_ERR_USER_INPUT, "-fp_guard_width %g: give a positive factor (default 1.875)",
              (double)g->info.guard_width);
   g->info.width = g->info.order_fp / 2;
   for (PetscInt k = 0; k < 3; k++)
