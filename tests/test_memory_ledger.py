@@ -4,10 +4,12 @@
   rank) never sets the multigrid up: its levels hold less than a tenth of
   one fine vector, while with -ts_stage_jacobi_ratio 0 (the multigrid at every
   stage) they hold at least the fine level's 4 vectors, and the measured peak
-  grows by at least half that difference; the faces hold at most the fine set
-  (2 coefficients, 4 weights and 3 guard numbers per face and axis), not the
-  coarse levels' faces that were never computed (counted under the multigrid
-  at every stage); other_bytes >= 0 in both;
+  grows by at least half that difference; the faces hold exactly the fine
+  set (2 coefficients and 3 guard numbers in double, 4 weights in single
+  precision, -fp_weights auto in 4 variables: 56 bytes per face and axis; 72
+  under -fp_weights double), not the coarse levels' faces that were never
+  computed (counted under the multigrid at every stage); other_bytes >= 0 in
+  both;
 - a refractory time in two variables (lif_inference, 32 x 64): the
   compartment's history (3 reals per entry, and 2 fields over the 32 cells of
   v, for at least its 64 first entries) is counted with the density vectors;
@@ -26,7 +28,8 @@ FOUR = ["-model", "linear", "-linear_M", "-1,0,0,0.2,1.5,-2,0,0,0,0.8,-1.2,0,0.3
         "-fp_order", 4, "-init", "gaussian", "-init_mean", "1,0,0,0", "-init_cov", "0.2,0,0,0,0,0.1,0,0,0,0,0.1,0,0,0,0,0.1",
         "-t_final", 0.2, "-output_every", 0.2, "-snapshot_every", 100]
 vec = 8 * N ** D
-fine_faces = D * N ** (D - 1) * (N + 1) * (2 + 4 + 3) * 8
+nfaces = D * N ** (D - 1) * (N + 1)
+fine_faces = nfaces * ((2 + 3) * 8 + 4 * 4)
 m = {}
 for ratio in (None, 0):
     out = tmpdir(f"ledger-4d-{ratio}")
@@ -43,8 +46,12 @@ check(mg[0] >= 4 * vec, f"the multigrid at every stage: it holds {mg[0]} B, at l
 grow = m[0]["peak_bytes"] - m[None]["peak_bytes"]
 check(grow >= 0.5 * (mg[0] - mg[None]), f"the measured peak grows by {grow / 1e6:.2f} MB with the multigrid's "
       f"{(mg[0] - mg[None]) / 1e6:.2f} MB (at least half)")
-check(faces[None] <= fine_faces * (1 + 1e-9),
-      f"every stage Jacobi: the faces hold {faces[None]} B, at most the fine set's {fine_faces} B (no coarse level computed)")
+check(faces[None] == fine_faces,
+      f"every stage Jacobi: the faces hold {faces[None]} B, the fine set's {fine_faces} B (single weights; no coarse level computed)")
+out = tmpdir("ledger-4d-double")
+run("run", FOUR + ["-output_dir", out, "-fp_weights", "double"])
+double = read_json(f"{out}/summary.json")["memory"]["components"]["faces"]["bytes"]
+check(double == nfaces * (2 + 4 + 3) * 8, f"-fp_weights double: the faces hold {double} B, {nfaces * 72} B expected")
 check(faces[0] > faces[None], f"the multigrid at every stage: the coarse levels' faces are counted ({faces[0]} > {faces[None]} B)")
 
 # --- a refractory time in two variables: the compartment's history ---

@@ -218,13 +218,14 @@ static PetscErrorCode ItAppRun(ItApp *app, PetscInt nfile, char *files[]) {
                       own */
     PetscCall(ItDiagTakeFaces(app->diag, &app->faces0));
     PetscCall(ItDiagShareFaces(app->diag, NULL));
+    if (ItPostPostOnly()) PetscCall(ItFacesDestroy(&app->faces0)); /* a post rank never steps */
   }
   PetscCall(PetscTime(&fine_start));
   PetscCall(ItPostTransient(app, ItAppOutput, ItAppCheckpoint, app)); /* -post_ranks */
   PetscCall(PetscTime(&fine_end));
   app->settings.share_faces = NULL;
   app->settings.take_faces  = NULL;
-  PetscCall(ItFacesDestroy(&app->faces0)); /* not taken (-post_ranks' post-processing ranks) */
+  PetscCall(ItFacesDestroy(&app->faces0)); /* what the solver did not take */
   PetscCall(ItAppReportEnd(app));
   if (ItPostSolverOnly()) { /* the post ranks write everything */
     app->interrupted = app->result.interrupted;

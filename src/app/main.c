@@ -193,7 +193,7 @@ int main(int argc, char **argv) {
   if (ItErrorText[0]) ItErrorIsUser = PETSC_TRUE;
   ierr = PetscInitialize(&nargs, &args, NULL, ItAppUsage());
   if (ierr) return 2;
-  (void)ItMemoryUseHugePages(); /* the grid's arrays fault in 2 MB at a time */
+  if (ItMemoryUseHugePages()) return 2; /* the grid's arrays fault in 2 MB at a time */
   if (ItIOSignalsInstall(ItAppCommandCheckpoints(command))) return 2;
   PetscPushErrorHandler(ItErrorHandler, NULL);
   ItPostInstallPrint();                        /* -post_ranks: one line, not one per group */

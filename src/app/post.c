@@ -165,6 +165,11 @@ PetscBool ItPostSolverOnly(void) {
   return (PetscBool)(ItPost.split && !ItPost.post);
 }
 
+/* Whether this rank only post-processes (a post rank: it never steps). */
+PetscBool ItPostPostOnly(void) {
+  return (PetscBool)(ItPost.split && ItPost.post);
+}
+
 /* Both sides of the link between the groups. */
 typedef struct {
   ItApp              *app;

@@ -1075,7 +1075,8 @@ PetscErrorCode ItFPGetMatrix(ItFP fp, Mat *L) {
   if (!fp->L) {
     PetscCall(ItFPCreateMatrix(fp->faces->grid, &fp->L));
     PetscCall(PetscObjectSetName((PetscObject)fp->L, "FokkerPlanck"));
-    if (fp->faces->computed) PetscCall(ItFPAssembleShifted(fp->faces, 0, -1, fp->L));
+    if (fp->faces->computed && !fp->faces->weights_due) /* not faces still without weights */
+      PetscCall(ItFPAssembleShifted(fp->faces, 0, -1, fp->L));
   }
   *L = fp->L;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -2003,8 +2004,9 @@ PetscErrorCode ItFPRefractoryScale(ItFaces faces, ItGrid grid, Vec p) {
    set before the faces are first computed. Not collective. */
 PetscErrorCode ItFacesSetDelayedReset(ItFaces faces, PetscBool delayed) {
   PetscFunctionBegin;
-  faces->delayed  = delayed;
-  faces->computed = PETSC_FALSE; /* R is reassembled with the next computation */
+  faces->delayed     = delayed;
+  faces->computed    = PETSC_FALSE; /* R is reassembled with the next computation */
+  faces->weights_due = PETSC_FALSE; /* and it is a full one */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -91,6 +91,8 @@ const ItOptionName ItGridOptionNames[] = {{"grid_n", IT_OPTION_INTEGER},
                                           {"fp_peclet", 0},
                                           {"fp_resolution", 0},
                                           {"fp_guard_width", 0},
+                                          {"fp_fallback", 0},
+                                          {"fp_weights", 0},
                                           {NULL, 0}};
 
 static PetscErrorCode ItGridReadBox(ItGrid g, ItModel model) {

@@ -22,7 +22,12 @@
 
 #define IT_HUGE_PAGE ((size_t)2 << 20)
 
-#if defined(MADV_HUGEPAGE) && defined(PETSC_HAVE_POSIX_MEMALIGN)
+#if defined(MADV_HUGEPAGE) && defined(PETSC_HAVE_POSIX_MEMALIGN) &&                                \
+    !defined(PETSC_HAVE_MEMKIND) && PETSC_VERSION_GE(3, 18, 0)
+#define IT_HUGE_PAGES 1
+#endif
+
+#if defined(IT_HUGE_PAGES)
 PETSC_EXTERN PetscErrorCode PetscMallocAlign(size_t, PetscBool, int, const char[], const char[],
                                              void **);
 
@@ -46,7 +51,7 @@ static PetscErrorCode ItMemoryHugeMalloc(size_t mem, PetscBool clear, int line, 
    after PetscInitialize. Not collective. */
 PetscErrorCode ItMemoryUseHugePages(void) {
   PetscFunctionBegin;
-#if defined(MADV_HUGEPAGE) && defined(PETSC_HAVE_POSIX_MEMALIGN)
+#if defined(IT_HUGE_PAGES)
   if (PetscTrMalloc == PetscMallocAlign) PetscTrMalloc = ItMemoryHugeMalloc;
 #endif
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -103,6 +103,7 @@ typedef struct {
 
 /* Dedicated post-processing ranks, -post_ranks K (src/app/post.c). */
 PetscBool      ItPostSolverOnly(void);
+PetscBool      ItPostPostOnly(void);
 PetscErrorCode ItPostTransient(ItApp *app, ItSolveOutputFn output, ItSolveCheckpointFn checkpoint,
                                void *ctx);
 PetscErrorCode ItPostOptions(void);
