@@ -520,7 +520,7 @@ static PetscErrorCode ItFacesPencilTheta(ItFaces f, PetscInt a, const PetscReal 
                           kb   = PetscAbsReal(Ah[b] - Al[b]) / info->h[b];
           const PetscReal Db   = 0.5 * (f->sD[lo * d + b] + f->sD[hi * d + b]);
           const PetscReal term = 0.5 * g * g * Db / ((ka + kb) * (ka + kb));
-          if (Db > 0 && ka + kb > 0 && !PetscIsInfOrNanReal(term)) drive += term;
+          if (Db > 0 && ka + kb > 0 && !ItFPNotFinite(term)) drive += term;
         }
       }
     R[k]     = PetscAbsReal(A[2 * d + a] - A[1 * d + a]) * h / (Dface + drive);
